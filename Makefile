@@ -1,0 +1,40 @@
+# Emotion Garden. `make run` starts the whole app on embedded defaults; `make test` runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test test-fast lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# The web tier and the procedural worker need only base.txt.
+$(VENV)/.base: requirements/base.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements/base.txt
+	touch $@
+
+# Tests also need the diffusers stack. torch goes first and pinned: any other torch pulls GBs of CUDA.
+$(VENV)/.dev: requirements/base.txt requirements/generation.txt requirements/dev.txt | $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -r requirements/dev.txt
+	touch $@ $(VENV)/.base
+
+run: $(VENV)/.base
+	$(BIN)/python bin/garden-up
+
+test: $(VENV)/.dev
+	$(BIN)/pytest
+
+test-fast: $(VENV)/.dev
+	$(BIN)/pytest -m "not slow and not browser"
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(VENV)/.dev
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) staticfiles

@@ -1,0 +1,236 @@
+"""Settings for Emotion Garden.
+
+One module, driven by typed environment variables (django-environ). Every default works on a
+fresh machine with no server: SQLite and media under ``var/``, an embedded Celery broker on the
+filesystem, local-memory cache. Production points the same variables at PostgreSQL, Redis and S3.
+The README's settings table documents every variable read here.
+"""
+
+import secrets
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A .env file beside manage.py is optional; real environment variables win.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+VAR_DIR = Path(env.str("GARDEN_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _local_secret_key() -> str:
+    """A per-installation key kept in var/, so a fresh machine is safe without configuration."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(64))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _local_secret_key()
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "garden",
+    "recommend",
+    "generation",
+    "curation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+# Kiosk paths are exact (`/like`, never `/like/`): no redirects to a slash they would not follow.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'garden.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web and worker processes share the file: WAL lets readers run beside a writer, IMMEDIATE
+    # transactions take the write lock up front instead of failing half-way with "locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (throttling, model-version pings) -----------------------------------------------------
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://garden")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("GARDEN_TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files and media ---------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_ROOT = Path(env.str("GARDEN_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = env.str("GARDEN_MEDIA_URL", default="/media/")
+
+# Image files live under their storage key (`emotions/calm/img_…jpeg`). Locally that is a folder
+# served by the app; with GARDEN_S3_BUCKET set it is an S3 bucket through django-storages.
+GARDEN_S3_BUCKET = env.str("GARDEN_S3_BUCKET", default="")
+if GARDEN_S3_BUCKET:
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": GARDEN_S3_BUCKET,
+            "endpoint_url": env.str("GARDEN_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("GARDEN_S3_REGION", default="") or None,
+            "access_key": env.str("GARDEN_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("GARDEN_S3_SECRET_ACCESS_KEY", default="") or None,
+            "custom_domain": env.str("GARDEN_S3_CUSTOM_DOMAIN", default="") or None,
+            "location": env.str("GARDEN_S3_PREFIX", default=""),
+            # Kiosks load images by plain URL; signed URLs would expire in their slideshow.
+            "querystring_auth": env.bool("GARDEN_S3_SIGNED_URLS", default=False),
+            "file_overwrite": False,
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
+else:
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": MEDIA_URL},
+    }
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Serve local media from the app itself (the embedded default). Off when a CDN or bucket serves it.
+GARDEN_SERVE_MEDIA = env.bool("GARDEN_SERVE_MEDIA", default=not GARDEN_S3_BUCKET)
+# Base for absolute image URLs (a CDN in front of the bucket); empty: ask the storage, then the
+# request's host.
+GARDEN_PUBLIC_BASE_URL = env.str("GARDEN_PUBLIC_BASE_URL", default="")
+
+# --- Kiosk API ----------------------------------------------------------------------------------
+# Largest JSON body a kiosk call may send; larger bodies get 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("GARDEN_MAX_JSON_BYTES", default=256 * 1024)
+# Largest photo accepted by /emotion (raw bytes); larger gets 413.
+GARDEN_MAX_UPLOAD_BYTES = env.int("GARDEN_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+GARDEN_KIOSK_RATE = env.str("GARDEN_KIOSK_RATE", default="600/minute")
+# The `bucket` field /emotion still returns for old clients (no photo is stored there).
+GARDEN_LEGACY_BUCKET = env.str("GARDEN_LEGACY_BUCKET", default="emotion-garden")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"kiosk": GARDEN_KIOSK_RATE},
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Emotion Garden API",
+    "DESCRIPTION": (
+        "Kiosk endpoints (legacy paths kept from the AWS demo) and the staff APIs. "
+        "/emotion estimates an apparent facial expression, not an inner feeling; "
+        "photos are analysed in memory and never stored."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Celery -------------------------------------------------------------------------------------
+# Default broker: kombu's filesystem transport under var/, so `make run` needs no server.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("queue", "processed", "control"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+    }
+# Job state lives in the database (GenerationJob rows), so no result backend is needed.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Production hardening (all env-driven; `check --deploy` passes with DJANGO_SECURE=true) -----
+if env.bool("DJANGO_SECURE", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("GARDEN_LOG_LEVEL", default="INFO")},
+    # Request bodies are never logged: /emotion bodies are face photos.
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

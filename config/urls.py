@@ -1,0 +1,23 @@
+"""Root URLs. Kiosk paths sit at the site root exactly as old clients call them (no slash)."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("", include("garden.urls")),
+    path("", include("recommend.urls")),
+    path("", include("generation.urls")),
+    path("", include("curation.urls")),
+]
+
+if settings.GARDEN_SERVE_MEDIA:
+    # The embedded default: the app serves var/media itself. With a bucket or CDN this is off.
+    media_prefix = settings.MEDIA_URL.lstrip("/")
+    urlpatterns.append(re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))

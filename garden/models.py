@@ -1,0 +1,107 @@
+import uuid
+
+from django.db import models
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Concat
+from django.utils import timezone
+
+from garden.keys import EMOTIONS, LANDSCAPE, PORTRAIT
+
+
+class Emotion(models.TextChoices):
+    HAPPY = "happy"
+    SURPRISED = "surprised"
+    CALM = "calm"
+    ANGRY = "angry"
+    FEAR = "fear"
+    CONFUSED = "confused"
+    DISGUSTED = "disgusted"
+    SAD = "sad"
+
+
+assert tuple(Emotion.values) == EMOTIONS
+
+
+class Image(models.Model):
+    """One garden picture: its file lives in storage under ``key``."""
+
+    class Status(models.TextChoices):
+        POOL = "pool", "Pool (awaiting review)"
+        SERVING = "serving", "Serving"
+        REJECTED = "rejected", "Rejected"
+
+    class Orientation(models.TextChoices):
+        LANDSCAPE = LANDSCAPE, "Landscape"
+        PORTRAIT = PORTRAIT, "Portrait"
+
+    key = models.CharField(max_length=512, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.POOL)
+    emotion = models.CharField(max_length=16, choices=Emotion.choices)
+    favorite = models.CharField(max_length=100, blank=True, default="")
+    # Derived in the database from emotion and favorite, so it can never disagree with them.
+    search_key = models.GeneratedField(
+        expression=Case(
+            When(favorite="", then=F("emotion")),
+            default=Concat(F("emotion"), Value("/"), F("favorite")),
+        ),
+        output_field=models.CharField(max_length=120),
+        db_persist=True,
+    )
+    orientation = models.CharField(max_length=1, choices=Orientation.choices)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    prompt = models.TextField(blank=True, default="")
+    negative_prompt = models.TextField(blank=True, default="")
+    seed = models.BigIntegerField(null=True, blank=True)
+    generator = models.CharField(max_length=32, blank=True, default="", help_text="procedural, diffusers, imported…")
+    model_id = models.CharField(max_length=255, blank=True, default="")
+    steps = models.PositiveIntegerField(null=True, blank=True)
+    guidance = models.FloatField(null=True, blank=True)
+    byte_size = models.PositiveBigIntegerField(default=0)
+    content_hash = models.CharField(max_length=64, blank=True, default="", help_text="SHA-256 of the file")
+    thumbnail_key = models.CharField(max_length=512, blank=True, default="")
+    kept = models.BooleanField(default=False, help_text="Marked as a keeper during review")
+    created_at = models.DateTimeField(default=timezone.now)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "search_key", "orientation", "-created_at"], name="image_serving_idx"),
+            models.Index(fields=["status", "emotion", "-created_at"], name="image_status_emotion_idx"),
+            models.Index(fields=["-created_at", "-id"], name="image_newest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def is_portrait(self) -> bool:
+        return self.orientation == self.Orientation.PORTRAIT
+
+
+class Visitor(models.Model):
+    """A kiosk visitor: derived labels only, never the photo."""
+
+    class Generation(models.TextChoices):
+        TODDLER = "toddler"
+        CHILD = "child"
+        TEENAGER = "teenager"
+        YOUNG_ADULT = "young-adult"
+        ADULT = "adult"
+        MIDDLE_AGE = "middle-age"
+        ELDER = "elder"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    age_low = models.PositiveSmallIntegerField(null=True, blank=True)
+    age_high = models.PositiveSmallIntegerField(null=True, blank=True)
+    generation = models.CharField(max_length=16, choices=Generation.choices, blank=True, default="")
+    gender = models.CharField(max_length=8, blank=True, default="")
+    emotion = models.CharField(max_length=16, blank=True, default="", help_text="Last apparent expression")
+    features = models.JSONField(default=dict, blank=True)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return str(self.id)

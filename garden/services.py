@@ -1,0 +1,164 @@
+"""State changes for garden images and visitors. Transactions live here."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from garden import keys
+from garden.models import Image, Visitor
+
+log = logging.getLogger(__name__)
+
+
+class StorageError(RuntimeError):
+    """The file store refused or lost a write; the database was left unchanged."""
+
+
+class ImageStateError(ValueError):
+    """The image is not in a state that allows this change."""
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def write_file(*, key: str, content: bytes) -> None:
+    """Write ``content`` at exactly ``key`` (replacing what was there) or raise StorageError."""
+    try:
+        if default_storage.exists(key):
+            default_storage.delete(key)
+        saved_as = default_storage.save(key, ContentFile(content))
+    except Exception as exc:  # any backend failure: S3 errors, full disks, permissions
+        delete_file_quietly(key)
+        raise StorageError(f"could not write {key}: {exc}") from exc
+    if saved_as != key:
+        delete_file_quietly(saved_as)
+        raise StorageError(f"storage renamed {key} to {saved_as}")
+
+
+def delete_file_quietly(key: str) -> None:
+    try:
+        default_storage.delete(key)
+    except Exception:  # cleanup must never hide the original error
+        log.warning("could not delete %s from storage", key, exc_info=True)
+
+
+def read_file(key: str) -> bytes:
+    with default_storage.open(key, "rb") as handle:
+        return handle.read()
+
+
+def create_image(*, key: str, content: bytes, status: str | None = None, **metadata) -> Image:
+    """Store a file and its row together: if the row cannot be written the file is removed."""
+    parsed = keys.parse_key(key)
+    status = status or (Image.Status.SERVING if parsed.is_serving else Image.Status.POOL)
+    write_file(key=key, content=content)
+    try:
+        with transaction.atomic():
+            return Image.objects.create(
+                key=key,
+                status=status,
+                emotion=parsed.emotion,
+                favorite=parsed.favorite,
+                orientation=parsed.orientation,
+                byte_size=len(content),
+                content_hash=sha256(content),
+                **metadata,
+            )
+    except Exception:
+        delete_file_quietly(key)
+        raise
+
+
+def _move(*, image: Image, prefix: str, status: str, promoted_at: datetime | None) -> Image:
+    """Copy the file to its new key, switch the row in one transaction, then drop the old file.
+
+    A failed copy leaves the row untouched and removes any partial new file; a failed row update
+    removes the new copy. The old file is deleted only after the transaction commits.
+    """
+    old_key = image.key
+    new_key = keys.with_prefix(old_key, prefix)
+    if new_key != old_key:
+        write_file(key=new_key, content=read_file(old_key))
+    try:
+        with transaction.atomic():
+            locked = Image.objects.select_for_update().get(pk=image.pk)
+            if locked.key != old_key:
+                raise ImageStateError(f"{old_key} was moved by someone else")
+            locked.key, locked.status, locked.promoted_at = new_key, status, promoted_at
+            locked.rejected_at = None
+            locked.save(update_fields=["key", "status", "promoted_at", "rejected_at"])
+            if new_key != old_key:
+                transaction.on_commit(lambda: delete_file_quietly(old_key))
+    except Exception:
+        if new_key != old_key:
+            delete_file_quietly(new_key)
+        raise
+    return locked
+
+
+def promote_image(*, image: Image) -> Image:
+    """Pool → serving: the key moves ``imgPool/…`` → ``emotions/…`` in storage and database."""
+    if image.status == Image.Status.SERVING:
+        return image
+    return _move(image=image, prefix=keys.SERVING_PREFIX, status=Image.Status.SERVING, promoted_at=timezone.now())
+
+
+def demote_image(*, image: Image) -> Image:
+    """Serving → pool (the reverse of promotion)."""
+    if image.status != Image.Status.SERVING:
+        return image
+    return _move(image=image, prefix=keys.POOL_PREFIX, status=Image.Status.POOL, promoted_at=None)
+
+
+def reject_image(*, image: Image) -> Image:
+    """A soft state with undo: the file stays until a confirmed purge."""
+    if image.status == Image.Status.SERVING:
+        image = demote_image(image=image)
+    Image.objects.filter(pk=image.pk).update(status=Image.Status.REJECTED, kept=False, rejected_at=timezone.now())
+    image.refresh_from_db()
+    return image
+
+
+def restore_image(*, image: Image) -> Image:
+    """Undo a rejection: back to the pool."""
+    Image.objects.filter(pk=image.pk, status=Image.Status.REJECTED).update(status=Image.Status.POOL, rejected_at=None)
+    image.refresh_from_db()
+    return image
+
+
+def purge_rejected(*, images: Iterable[Image]) -> int:
+    """Delete the files and rows of rejected images (never of pool or serving ones)."""
+    purged = 0
+    for image in images:
+        if image.status != Image.Status.REJECTED:
+            continue
+        with transaction.atomic():
+            deleted, _ = Image.objects.filter(pk=image.pk, status=Image.Status.REJECTED).delete()
+            if deleted:
+                for key in filter(None, (image.key, image.thumbnail_key)):
+                    transaction.on_commit(lambda key=key: delete_file_quietly(key))
+                purged += 1
+    return purged
+
+
+def touch_visitor(*, visitor_id: uuid.UUID, **labels) -> Visitor:
+    """Create the visitor or refresh its labels.
+
+    update_or_create locks the row and retries its read when a concurrent request created the
+    same id first, so two kiosks racing on a new id both succeed.
+    """
+    now = timezone.now()
+    visitor, _ = Visitor.objects.update_or_create(
+        id=visitor_id, defaults={**labels, "last_seen": now}, create_defaults={**labels, "first_seen": now, "last_seen": now}
+    )
+    return visitor
