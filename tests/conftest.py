@@ -3,6 +3,8 @@
 import pytest
 from django.core.cache import cache
 
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture(autouse=True)
 def media_dir(settings, tmp_path):
@@ -11,8 +13,9 @@ def media_dir(settings, tmp_path):
     root.mkdir()
     settings.MEDIA_ROOT = str(root)
     settings.STORAGES = {
-        **settings.STORAGES,
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root), "base_url": "/media/"}},
+        # No collectstatic in tests: the manifest storage would refuse every {% static %} lookup.
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.GARDEN_PUBLIC_BASE_URL = ""
     return root
@@ -31,3 +34,11 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Expose each phase's report on the test item (browser tests screenshot on failure)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -1,0 +1,72 @@
+"""Real headless Chromium for browser tests, driven by Playwright.
+
+Playwright's own browser download cannot work here, so it drives Debian's /usr/bin/chromium
+(override with GARDEN_CHROMIUM). tests/conftest.py loads this module as a plugin, so every test
+can ask for ``page``; override ``browser_launch_args`` / ``browser_context_args`` in a conftest.
+A failing test leaves a screenshot under test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("GARDEN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser_launch_args() -> list[str]:
+    """Extra Chromium flags; override in a conftest (e.g. a fake camera)."""
+    return []
+
+
+@pytest.fixture(scope="session")
+def browser(browser_launch_args):
+    executable = chromium_path()
+    if not executable:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop; Django refuses ORM calls from inside one unless told.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS + browser_launch_args)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def browser_context_args() -> dict:
+    """Per-test context options (viewport, permissions); override in a conftest."""
+    return {"viewport": {"width": 1280, "height": 800}}
+
+
+@pytest.fixture
+def page(request, browser, browser_context_args):
+    context = browser.new_context(**browser_context_args)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    context.close()
