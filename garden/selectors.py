@@ -25,7 +25,9 @@ def image_url(key: str, *, request=None) -> str:
     """Absolute URL that ends with the key (kiosks cut the key out of it)."""
     if settings.GARDEN_PUBLIC_BASE_URL:
         return f"{settings.GARDEN_PUBLIC_BASE_URL.rstrip('/')}/{key}"
-    url = default_storage.url(key)
+    # Storages percent-encode the commas of "spring,cloudy,day"; kiosks cut the key out of the URL
+    # and send it back to /like, so keep commas literal (valid in a path) as the original did.
+    url = default_storage.url(key).replace("%2C", ",")
     if request is not None and not url.startswith(("http://", "https://")):
         url = request.build_absolute_uri(url)
     return url

@@ -14,3 +14,9 @@ class LikeRequestSerializer(serializers.Serializer):
         max_length=MAX_IMPRESSION,
         help_text="Keys of the (up to 3) images that were on screen",
     )
+
+    def validate_itemId(self, value):  # noqa: N802 (wire name)
+        # CharField would quietly turn a number into "5"; a key is always a string.
+        if not isinstance(self.initial_data.get("itemId"), str):
+            raise serializers.ValidationError("itemId must be a string key.")
+        return value
