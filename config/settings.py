@@ -139,6 +139,8 @@ if GARDEN_S3_BUCKET:
             # Kiosks load images by plain URL; signed URLs would expire in their slideshow.
             "querystring_auth": env.bool("GARDEN_S3_SIGNED_URLS", default=False),
             "file_overwrite": False,
+            # e.g. "public-read" for buckets that use ACLs; leave empty with a bucket policy or CDN.
+            "default_acl": env.str("GARDEN_S3_DEFAULT_ACL", default="") or None,
             "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
         },
     }
