@@ -1,0 +1,27 @@
+"""Back up the garden: every image file with its metadata, the visitors and the interactions."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from curation.transfer import export_garden, is_archive
+from garden.models import Image
+
+
+class Command(BaseCommand):
+    help = "Export all images (files + metadata), visitors and interactions to a folder or a .tar.gz archive."
+
+    def add_arguments(self, parser):
+        parser.add_argument("destination", type=Path, help="A new/empty folder, or a path ending in .tar.gz")
+
+    def handle(self, *args, destination: Path, **options):
+        if not is_archive(destination) and destination.exists() and any(destination.iterdir()):
+            raise CommandError(f"{destination} is not empty; choose a new folder or a .tar.gz path")
+        with tqdm(total=Image.objects.count(), desc="Exporting images", unit="img", disable=options["verbosity"] == 0) as bar:
+            counts = export_garden(destination=destination, progress=bar.update)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Exported {counts['images']} images, {counts['visitors']} visitors, {counts['interactions']} interactions to {destination}"
+            )
+        )
