@@ -1,5 +1,18 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _ensure_curators(sender, using="default", **kwargs):
+    # After every migrate (and test-database flush) the Curators group holds exactly its rights.
+    # auth's own post_migrate handler runs first, so the Permission rows exist by now.
+    from curation.services import ensure_curators_group
+
+    if using == "default":
+        ensure_curators_group()
 
 
 class CurationConfig(AppConfig):
     name = "curation"
+
+    def ready(self):
+        post_migrate.connect(_ensure_curators, sender=self, dispatch_uid="curation.ensure_curators")

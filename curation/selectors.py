@@ -1,0 +1,102 @@
+"""Reads for curation: the review queue, its counts, cached filter choices, fast page counts."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from django.db import connections
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from garden.models import Image
+
+
+class Scope:
+    """Which images a review page walks through."""
+
+    PENDING = "pending"  # pool, not yet kept: the work left
+    KEPT = "kept"  # pool, kept: the next promotion
+    REJECTED = "rejected"  # soft-rejected: to un-reject before a purge
+    CHOICES = (PENDING, KEPT, REJECTED)
+
+
+REVIEW_PAGE_SIZE = 100
+
+
+def review_queryset(*, scope: str = Scope.PENDING, emotion: str = "", favorite: str | None = None) -> QuerySet[Image]:
+    if scope == Scope.KEPT:
+        queryset = Image.objects.filter(status=Image.Status.POOL, kept=True)
+    elif scope == Scope.REJECTED:
+        queryset = Image.objects.filter(status=Image.Status.REJECTED)
+    else:
+        queryset = Image.objects.filter(status=Image.Status.POOL, kept=False)
+    if emotion:
+        queryset = queryset.filter(emotion=emotion)
+    if favorite is not None:
+        queryset = queryset.filter(favorite=favorite)
+    return queryset.order_by("-created_at", "-id")
+
+
+REVIEW_FIELDS = ("pk", "key", "status", "kept", "emotion", "favorite", "orientation", "width", "height", "prompt", "seed", "thumbnail_key")
+
+
+def thumbnail_url(image: Image) -> str:
+    """The stored thumbnail, or the admin URL that renders it on first request (then redirects)."""
+    if image.thumbnail_key:
+        return default_storage.url(image.thumbnail_key)
+    return reverse("admin:garden_image_thumbnail", args=[image.pk])
+
+
+def review_items(*, queryset: QuerySet[Image], limit: int = REVIEW_PAGE_SIZE) -> list[dict]:
+    """One page of the review queue as plain data for the page's JS (one query, no per-row I/O)."""
+    items = []
+    for image in queryset.only(*REVIEW_FIELDS)[:limit]:
+        items.append(
+            {
+                "id": image.pk,
+                "key": image.key,
+                "status": image.status,
+                "kept": image.kept,
+                "emotion": image.emotion,
+                "favorite": image.favorite,
+                "orientation": image.orientation,
+                "size": f"{image.width}x{image.height}",
+                "prompt": image.prompt[:300],
+                "seed": image.seed,
+                "thumb": thumbnail_url(image),
+                "full": default_storage.url(image.key),
+                "change": reverse("admin:garden_image_change", args=[image.pk]),
+            }
+        )
+    return items
+
+
+def review_counts(*, emotion: str = "", favorite: str | None = None) -> dict[str, int]:
+    """How many are left to review and how many keepers wait for promotion (indexed counts)."""
+    return {
+        "left": review_queryset(scope=Scope.PENDING, emotion=emotion, favorite=favorite).count(),
+        "kept": review_queryset(scope=Scope.KEPT, emotion=emotion, favorite=favorite).count(),
+    }
+
+
+def distinct_values(*, field: str, ttl: int = 300) -> list[str]:
+    """Distinct values of a low-cardinality column, cached: a DISTINCT over 100k rows per page is waste."""
+    cache_key = f"curation:distinct:{field}"
+    values = cache.get(cache_key)
+    if values is None:
+        values = sorted(v for v in Image.objects.order_by().values_list(field, flat=True).distinct() if v)[:200]
+        cache.set(cache_key, values, ttl)
+    return values
+
+
+def estimated_row_count(*, model) -> int | None:
+    """PostgreSQL's planner estimate of a table's rows (free), or None elsewhere / when unknown."""
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
+        row = cursor.fetchone()
+    if not row or row[0] is None or row[0] < 0:
+        return None
+    return int(row[0])

@@ -1,0 +1,276 @@
+"""Curation state changes: keep/reject/undo in bulk, promotion, purge, thumbnails, the Curators group.
+
+The admin, the review page's JSON endpoints and management commands call these functions and
+nothing else. Every change is written to the admin log (``LogEntry``) with its user here, so an
+action is recorded whichever door it came through.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.apps import apps
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from PIL import Image as PILImage
+
+from garden import services as garden_services
+from garden.models import Image
+
+log = logging.getLogger(__name__)
+
+THUMBNAIL_PREFIX = "thumbs"
+# Grid cells are at most ~200 CSS px wide; 320 px keeps them sharp on 1.5x screens at ~5-10 KB.
+THUMBNAIL_BOX = (320, 320)
+THUMBNAIL_QUALITY = 72
+
+CURATORS_GROUP = "Curators"
+# Exactly what a curator needs: see and act on images (actions need change_image), promote,
+# purge, and run generation jobs. No add/delete of image rows (images come from generation or
+# import; deletion is the confirmed purge only) and no visitor data (personal, not needed to curate).
+CURATOR_PERMISSIONS = (
+    "garden.view_image",
+    "garden.change_image",
+    "curation.promote_image",
+    "curation.purge_image",
+)
+# Added when the generation app defines GenerationJob (it is built in parallel; see README).
+CURATOR_JOB_PERMISSIONS = (
+    "generation.view_generationjob",
+    "generation.add_generationjob",
+    "generation.change_generationjob",
+)
+
+
+class Decision(StrEnum):
+    """What a reviewer says about an image. PENDING is the undo target: back to undecided."""
+
+    KEEP = "keep"
+    REJECT = "reject"
+    PENDING = "pending"
+
+
+@dataclass
+class BulkResult:
+    changed: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+def _ids(images: Iterable[Image] | QuerySet[Image]) -> list[int]:
+    if isinstance(images, QuerySet):
+        return list(images.values_list("pk", flat=True))
+    return [image.pk for image in images]
+
+
+def _log(*, user, ids: list[int], flag: int, message: str) -> None:
+    """One LogEntry per image, in two queries whatever the count (log_actions bulk-creates)."""
+    if not ids or user is None:
+        return
+    LogEntry.objects.log_actions(user_id=user.pk, queryset=Image.objects.filter(pk__in=ids), action_flag=flag, change_message=message)
+
+
+def decide(*, images: Iterable[Image] | QuerySet[Image], decision: Decision | str, user) -> BulkResult:
+    """Keep, reject or reset (undo) many images at once.
+
+    Pool and rejected images change by one UPDATE per state (hundreds of rows per click stay
+    cheap). A serving image that is rejected is first demoted through garden.services so its
+    file moves back to imgPool/; nothing is deleted. Keeping or resetting a serving image only
+    sets its ``kept`` flag: undoing a promotion is an explicit demote.
+    """
+    decision = Decision(decision)
+    ids = _ids(images)
+    result = BulkResult()
+    if not ids:
+        return result
+    now = timezone.now()
+    with transaction.atomic():
+        rows = Image.objects.filter(pk__in=ids)
+        if decision == Decision.KEEP:
+            rows.filter(status=Image.Status.REJECTED).update(status=Image.Status.POOL, rejected_at=None, kept=True)
+            rows.exclude(status=Image.Status.REJECTED).update(kept=True)
+            changed = ids
+        elif decision == Decision.PENDING:
+            rows.filter(status=Image.Status.REJECTED).update(status=Image.Status.POOL, rejected_at=None, kept=False)
+            rows.filter(status=Image.Status.POOL).update(kept=False)
+            changed = ids
+        else:
+            serving = list(rows.filter(status=Image.Status.SERVING))
+            changed = list(rows.filter(status=Image.Status.POOL).values_list("pk", flat=True))
+            Image.objects.filter(pk__in=changed).update(status=Image.Status.REJECTED, kept=False, rejected_at=now)
+    # Serving images move files: outside the bulk transaction, one by one, each atomic on its own.
+    if decision == Decision.REJECT:
+        for image in serving:
+            try:
+                garden_services.reject_image(image=image)
+                changed.append(image.pk)
+            except Exception as exc:  # a storage failure must not hide the others' success
+                log.warning("could not reject %s", image.key, exc_info=True)
+                result.failed[image.pk] = str(exc)
+    result.changed = changed
+    message = {Decision.KEEP: "Kept (curation)", Decision.REJECT: "Rejected (curation)", Decision.PENDING: "Undo: back to undecided"}
+    _log(user=user, ids=changed, flag=CHANGE, message=message[decision])
+    return result
+
+
+def _move_each(*, images: Iterable[Image] | QuerySet[Image], move, user, message: str) -> BulkResult:
+    result = BulkResult()
+    for image in images:
+        try:
+            move(image=image)
+            result.changed.append(image.pk)
+        except Exception as exc:  # report per image; the rest still move
+            log.warning("%s failed for %s", message, image.key, exc_info=True)
+            result.failed[image.pk] = str(exc)
+    _log(user=user, ids=result.changed, flag=CHANGE, message=message)
+    return result
+
+
+def promote(*, images: Iterable[Image] | QuerySet[Image], user) -> BulkResult:
+    """Pool → serving (key imgPool/… → emotions/…): kiosks see them at once. Rejected ones are skipped."""
+    if isinstance(images, QuerySet):
+        images = images.filter(status=Image.Status.POOL)
+    else:
+        images = [image for image in images if image.status == Image.Status.POOL]
+    return _move_each(images=images, move=garden_services.promote_image, user=user, message="Promoted to serving")
+
+
+def promote_kept(*, user, queryset: QuerySet[Image] | None = None) -> BulkResult:
+    """Promote every kept pool image (optionally within a filtered queryset)."""
+    queryset = Image.objects.all() if queryset is None else queryset
+    return promote(images=queryset.filter(status=Image.Status.POOL, kept=True).order_by("pk"), user=user)
+
+
+def demote(*, images: Iterable[Image] | QuerySet[Image], user) -> BulkResult:
+    """Serving → pool (key emotions/… → imgPool/…); the image stays kept for a later promotion."""
+    if isinstance(images, QuerySet):
+        images = images.filter(status=Image.Status.SERVING)
+    else:
+        images = [image for image in images if image.status == Image.Status.SERVING]
+    return _move_each(images=images, move=garden_services.demote_image, user=user, message="Demoted to the pool")
+
+
+def purge(*, images: Iterable[Image] | QuerySet[Image], user) -> int:
+    """Delete rows and files of the rejected images among ``images``; others are left alone."""
+    rejected = list(Image.objects.filter(pk__in=_ids(images), status=Image.Status.REJECTED))
+    # Logged before the rows go (a LogEntry needs the object's repr and id); same user, DELETION flag.
+    _log(user=user, ids=[image.pk for image in rejected], flag=DELETION, message="Purged (file deleted)")
+    return garden_services.purge_rejected(images=rejected)
+
+
+def rejected_images() -> QuerySet[Image]:
+    return Image.objects.filter(status=Image.Status.REJECTED)
+
+
+# --- Thumbnails ---------------------------------------------------------------------------------
+
+
+def thumbnail_key_for(*, image: Image) -> str:
+    # Keyed by row id, not by image key: the key changes on promotion, the thumbnail need not.
+    return f"{THUMBNAIL_PREFIX}/{image.pk}-{(image.content_hash or 'nohash')[:12]}.webp"
+
+
+def render_thumbnail(content: bytes) -> bytes:
+    with PILImage.open(io.BytesIO(content)) as picture:
+        # JPEG draft mode decodes at 1/2…1/8 scale: a 1280x800 original shrinks ~4x faster.
+        picture.draft("RGB", THUMBNAIL_BOX)
+        picture = picture.convert("RGB")
+        picture.thumbnail(THUMBNAIL_BOX, PILImage.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        picture.save(buffer, "WEBP", quality=THUMBNAIL_QUALITY, method=4)
+    return buffer.getvalue()
+
+
+def ensure_thumbnail(*, image: Image) -> str:
+    """The image's thumbnail key, rendering and storing it first if it has none (done once)."""
+    if image.thumbnail_key:
+        return image.thumbnail_key
+    for _attempt in range(2):
+        try:
+            content = garden_services.read_file(image.key)
+            break
+        except FileNotFoundError:
+            # Promoted or demoted meanwhile: the file moved with the key; read the row again.
+            image.refresh_from_db(fields=["key", "thumbnail_key"])
+            if image.thumbnail_key:
+                return image.thumbnail_key
+    else:
+        raise FileNotFoundError(image.key)
+    key = thumbnail_key_for(image=image)
+    garden_services.write_file(key=key, content=render_thumbnail(content))
+    Image.objects.filter(pk=image.pk).update(thumbnail_key=key)
+    image.thumbnail_key = key
+    return key
+
+
+def generate_missing_thumbnails(*, queryset: QuerySet[Image] | None = None, limit: int | None = None) -> tuple[int, int]:
+    """Render thumbnails for images that have none; returns (made, failed)."""
+    queryset = (Image.objects.all() if queryset is None else queryset).filter(thumbnail_key="").only("pk", "key", "content_hash")
+    if limit is not None:
+        queryset = queryset[:limit]
+    made = failed = 0
+    for image in queryset.iterator(chunk_size=200):
+        try:
+            ensure_thumbnail(image=image)
+            made += 1
+        except Exception:  # a missing or corrupt file must not stop the batch
+            log.warning("no thumbnail for %s", image.key, exc_info=True)
+            failed += 1
+    return made, failed
+
+
+# --- Permissions --------------------------------------------------------------------------------
+
+
+def _permissions(names: Iterable[str]) -> list[Permission]:
+    wanted = [name.split(".", 1) for name in names]
+    query = Q(pk__in=[])
+    for app_label, codename in wanted:
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    return list(Permission.objects.filter(query).select_related("content_type"))
+
+
+def curator_permission_names() -> tuple[str, ...]:
+    names = CURATOR_PERMISSIONS
+    try:
+        apps.get_model("generation", "GenerationJob")
+    except LookupError:
+        return names
+    return names + CURATOR_JOB_PERMISSIONS
+
+
+def ensure_curators_group(*, user=None) -> tuple[Group, list[str]]:
+    """Create or reset the Curators group to exactly the curator rights; returns (group, missing).
+
+    ``missing`` names rights whose Permission rows do not exist yet (their app not migrated).
+    Resetting (not adding) is deliberate: the group's rights are defined here, in code.
+    """
+    names = curator_permission_names()
+    permissions = _permissions(names)
+    found = {f"{p.content_type.app_label}.{p.codename}" for p in permissions}
+    group, created = Group.objects.get_or_create(name=CURATORS_GROUP)
+    group.permissions.set(permissions)
+    if user is not None:
+        LogEntry.objects.log_actions(
+            user_id=user.pk,
+            queryset=Group.objects.filter(pk=group.pk),
+            action_flag=ADDITION if created else CHANGE,
+            change_message="Curators group set to: " + ", ".join(sorted(found)),
+            single_object=True,
+        )
+    return group, sorted(set(names) - found)
+
+
+def make_curator(*, user) -> None:
+    """Staff (so the admin lets them log in) and a member of Curators; no superuser rights."""
+    group, _missing = ensure_curators_group()
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    user.groups.add(group)

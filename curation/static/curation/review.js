@@ -1,0 +1,191 @@
+/* Keyboard-first review of garden images. Plain JS, no build step.
+ *
+ * The page carries up to 100 images as JSON. Decisions are shown at once (optimistic) and sent
+ * in order, one request at a time, to the staff-only JSON endpoint; a failed request rolls the
+ * image back and says so. Undo pops a local stack and sends the previous state back.
+ */
+(function () {
+  "use strict";
+  const root = document.getElementById("review");
+  const items = JSON.parse(document.getElementById("review-items").textContent);
+  const config = JSON.parse(document.getElementById("review-config").textContent);
+  if (!root || !items.length) return;
+
+  const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const grid = document.getElementById("grid");
+  const cells = Array.from(grid.children);
+  const stageImg = document.getElementById("stage-img");
+  const stageKey = document.getElementById("stage-key");
+  const stageMeta = document.getElementById("stage-meta");
+  const stagePrompt = document.getElementById("stage-prompt");
+  const stageState = document.getElementById("stage-state");
+  const statusLine = document.getElementById("review-status");
+  const autoAdvance = document.getElementById("auto-advance");
+  const undoStack = [];
+  let current = 0;
+  let queue = Promise.resolve();
+  let inflight = 0;
+
+  const stateOf = (item) => (item.status === "rejected" ? "rejected" : item.kept ? "kept" : "pending");
+  const decisionFor = { kept: "keep", rejected: "reject", pending: "pending" };
+
+  function setState(index, state) {
+    const item = items[index];
+    item.status = state === "rejected" ? "rejected" : item.status === "serving" ? "serving" : "pool";
+    item.kept = state === "kept";
+    cells[index].classList.remove("is-kept", "is-rejected", "is-pending");
+    cells[index].classList.add("is-" + state);
+  }
+
+  function counts() {
+    const left = items.filter((item) => stateOf(item) === "pending").length;
+    document.getElementById("page-left").textContent = left;
+  }
+
+  function preload(index) {
+    if (index >= 0 && index < items.length) new Image().src = items[index].full;
+  }
+
+  function show(index) {
+    current = Math.max(0, Math.min(items.length - 1, index));
+    const item = items[current];
+    cells.forEach((cell, i) => cell.classList.toggle("is-current", i === current));
+    stageImg.src = item.full;
+    stageImg.alt = item.key;
+    stageKey.textContent = item.key;
+    stageKey.href = item.change;
+    stageMeta.textContent = `${item.size} · seed ${item.seed ?? "–"} · ${current + 1}/${items.length}`;
+    stagePrompt.textContent = item.prompt;
+    const state = stateOf(item);
+    stageState.textContent = state;
+    stageState.className = "badge " + state;
+    root.dataset.current = String(current);
+    root.dataset.currentId = String(item.id);
+    cells[current].scrollIntoView({ block: "nearest" });
+    preload(current + 1);
+  }
+
+  function nextPending(from) {
+    for (let step = 1; step <= items.length; step++) {
+      const index = (from + step) % items.length;
+      if (stateOf(items[index]) === "pending") return index;
+    }
+    return -1;
+  }
+
+  function send(index, decision, rollbackState) {
+    const item = items[index];
+    inflight++;
+    root.dataset.inflight = String(inflight);
+    queue = queue
+      .then(() =>
+        fetch(config.decideUrl, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
+          body: JSON.stringify({ ids: [item.id], decision, emotion: config.emotion, favorite: config.favorite }),
+        })
+      )
+      .then(async (response) => {
+        const data = await response.json().catch(() => ({}));
+        if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+        if (data.failed && data.failed[item.id]) throw new Error(data.failed[item.id]);
+        document.getElementById("left-count").textContent = data.left;
+        document.getElementById("kept-count").textContent = data.kept;
+        statusLine.textContent = "Saved";
+      })
+      .catch((error) => {
+        setState(index, rollbackState);
+        if (index === current) show(current);
+        counts();
+        statusLine.textContent = `Not saved (${item.key}): ${error.message}`;
+      })
+      .finally(() => {
+        inflight--;
+        root.dataset.inflight = String(inflight);
+      });
+  }
+
+  function decide(state) {
+    const index = current;
+    const before = stateOf(items[index]);
+    if (before === state) {
+      if (autoAdvance.checked) advance();
+      return;
+    }
+    undoStack.push({ index, before });
+    setState(index, state);
+    counts();
+    send(index, decisionFor[state], before);
+    if (autoAdvance.checked) advance();
+    else show(index);
+  }
+
+  function advance() {
+    const index = nextPending(current);
+    show(index === -1 ? Math.min(current + 1, items.length - 1) : index);
+  }
+
+  function undo() {
+    const entry = undoStack.pop();
+    if (!entry) {
+      statusLine.textContent = "Nothing to undo";
+      return;
+    }
+    const now = stateOf(items[entry.index]);
+    setState(entry.index, entry.before);
+    counts();
+    send(entry.index, decisionFor[entry.before], now);
+    show(entry.index);
+  }
+
+  function columns() {
+    const top = cells[0].offsetTop;
+    const count = cells.findIndex((cell) => cell.offsetTop !== top);
+    return count === -1 ? cells.length : count;
+  }
+
+  const actions = {
+    prev: () => show(current - 1),
+    next: () => show(current + 1),
+    keep: () => decide("kept"),
+    reject: () => decide("rejected"),
+    undo: undo,
+  };
+
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest("input, select, textarea") || event.altKey || event.metaKey) return;
+    if (event.ctrlKey && event.key.toLowerCase() !== "z") return;
+    const key = event.key;
+    let handled = true;
+    if (key === "ArrowLeft" || key === "h") actions.prev();
+    else if (key === "ArrowRight" || key === "l") actions.next();
+    else if (key === "ArrowUp") show(current - columns());
+    else if (key === "ArrowDown") show(current + columns());
+    else if (key === "k" || key === "K") actions.keep();
+    else if (key === "x" || key === "X" || key === "Delete") actions.reject();
+    else if (key === "u" || key === "z" || key === "Z" || key === "U") actions.undo();
+    else if (key === " ") advance();
+    else if (key === "Home") show(0);
+    else if (key === "End") show(items.length - 1);
+    else if (key === "o") window.location.href = items[current].change;
+    else handled = false;
+    if (handled) event.preventDefault();
+  });
+
+  root.querySelectorAll("[data-act]").forEach((button) =>
+    button.addEventListener("click", () => {
+      actions[button.dataset.act]();
+      button.blur(); // keep keys going to the page, not to the focused button
+    })
+  );
+  grid.addEventListener("click", (event) => {
+    const cell = event.target.closest("li[data-index]");
+    if (cell) show(Number(cell.dataset.index));
+  });
+
+  counts();
+  const first = stateOf(items[0]) === "pending" ? 0 : nextPending(0);
+  show(first === -1 ? 0 : first);
+  root.dataset.ready = "1";
+})();

@@ -1,0 +1,103 @@
+"""Who reaches curation: curators yes; plain staff, kiosk accounts and anonymous users no."""
+
+import json
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import LogEntry
+from django.test import Client
+from django.urls import reverse
+
+from garden.models import Image
+
+pytestmark = pytest.mark.django_db
+
+DECIDE = reverse("admin:garden_image_decide")
+PAGES = [
+    reverse("admin:garden_image_changelist"),
+    reverse("admin:garden_image_review"),
+    reverse("admin:garden_image_promote_kept"),
+    reverse("admin:garden_image_purge_rejected"),
+]
+
+
+def logged_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def decide(client, ids, decision="reject"):
+    return client.post(DECIDE, json.dumps({"ids": ids, "decision": decision}), content_type="application/json")
+
+
+def test_anonymous_is_sent_to_login_and_json_gets_403(client, pool_images):
+    for url in PAGES:
+        response = client.get(url)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"], url
+    assert decide(client, [pool_images[0].pk]).status_code == 403
+    assert client.get(reverse("admin:garden_image_thumbnail", args=[pool_images[0].pk])).status_code == 302
+    assert Image.objects.get(pk=pool_images[0].pk).status == "pool"
+
+
+def test_kiosk_account_reaches_nothing(kiosk_user, pool_images):
+    client = logged_in(kiosk_user)
+    for url in PAGES:
+        assert "/admin/login/" in client.get(url).get("Location", ""), url
+    assert decide(client, [pool_images[0].pk]).status_code == 403
+
+
+def test_plain_staff_without_rights_is_refused(plain_staff, pool_images):
+    client = logged_in(plain_staff)
+    for url in PAGES:
+        assert client.get(url).status_code == 403, url
+    assert decide(client, [pool_images[0].pk]).status_code == 403
+    data = {"action": "reject_selected", ACTION_CHECKBOX_NAME: [pool_images[0].pk]}
+    response = client.post(reverse("admin:garden_image_changelist"), data)
+    assert response.status_code == 403
+    assert Image.objects.get(pk=pool_images[0].pk).status == "pool"
+
+
+def test_staff_with_change_right_but_no_promote_or_purge(plain_staff, pool_images):
+    from django.contrib.auth.models import Permission
+
+    plain_staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_image", "change_image"]))
+    client = logged_in(plain_staff)
+    assert client.get(reverse("admin:garden_image_review")).status_code == 200
+    assert client.get(reverse("admin:garden_image_promote_kept")).status_code == 403
+    assert client.get(reverse("admin:garden_image_purge_rejected")).status_code == 403
+    page = client.get(reverse("admin:garden_image_changelist")).content.decode()
+    assert "promote_selected" not in page and "purge_selected" not in page and "reject_selected" in page
+    # An action the user may not run is refused even when posted by hand.
+    image = pool_images[0]
+    client.post(reverse("admin:garden_image_changelist"), {"action": "promote_selected", ACTION_CHECKBOX_NAME: [image.pk]})
+    assert Image.objects.get(pk=image.pk).status == "pool"
+
+
+def test_curator_reaches_everything_and_is_logged(curator, curator_client, pool_images):
+    for url in PAGES:
+        assert curator_client.get(url).status_code == 200, url
+    page = curator_client.get(reverse("admin:garden_image_changelist")).content.decode()
+    for action in ("keep_selected", "reject_selected", "undo_selected", "promote_selected", "demote_selected", "purge_selected"):
+        assert action in page
+    response = decide(curator_client, [pool_images[0].pk])
+    assert response.status_code == 200
+    assert response.json()["images"] == [{"id": pool_images[0].pk, "status": "rejected", "kept": False}]
+    assert LogEntry.objects.get(user=curator).object_id == str(pool_images[0].pk)
+    # Curators do not see visitors (personal data they do not need).
+    assert curator_client.get(reverse("admin:garden_visitor_changelist")).status_code == 403
+
+
+def test_decide_endpoint_enforces_csrf_and_validates(curator, pool_images):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(curator)
+    assert decide(client, [pool_images[0].pk]).status_code == 403  # no token
+    client.get(reverse("admin:garden_image_review"))
+    token = client.cookies["csrftoken"].value
+    ok = client.post(
+        DECIDE, json.dumps({"ids": [pool_images[0].pk], "decision": "keep"}), content_type="application/json", HTTP_X_CSRFTOKEN=token
+    )
+    assert ok.status_code == 200 and ok.json()["kept"] == 1
+    bad = client.post(DECIDE, json.dumps({"ids": ["x"], "decision": "nope"}), content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert bad.status_code == 400
+    assert client.get(DECIDE).status_code == 405
