@@ -236,3 +236,28 @@ LOGGING = {
     # Request bodies are never logged: /emotion bodies are face photos.
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# --- Recommendation -------------------------------------------------------------------------------
+# local (counting model, default) | personalize (AWS, falls back to local) | popularity (baseline)
+RECOMMEND_BACKEND = env.str("RECOMMEND_BACKEND", default="local")
+RECOMMEND_MAX_RESULTS = env.int("RECOMMEND_MAX_RESULTS", default=100)  # images per /garden answer
+RECOMMEND_MIN_RESULTS = env.int("RECOMMEND_MIN_RESULTS", default=6)  # a favorite with fewer → add its emotion's others
+RECOMMEND_CANDIDATES = env.int("RECOMMEND_CANDIDATES", default=500)  # newest images scored per tier
+RECOMMEND_EXPLORE_EVERY = env.int("RECOMMEND_EXPLORE_EVERY", default=3)  # every n-th slot: a fresh image; 0 off
+RECOMMEND_FRESH_IMPRESSIONS = env.int("RECOMMEND_FRESH_IMPRESSIONS", default=30)  # "fresh" until shown this often
+RECOMMEND_RECENT_MINUTES = env.int("RECOMMEND_RECENT_MINUTES", default=30)  # shown this recently → shown last
+RECOMMEND_HISTORY_EVENTS = env.int("RECOMMEND_HISTORY_EVENTS", default=300)  # visitor events read per request
+RECOMMEND_VERSION_CHECK_SECONDS = env.int("RECOMMEND_VERSION_CHECK_SECONDS", default=30)
+RECOMMEND_REBUILD_MINUTES = env.int("RECOMMEND_REBUILD_MINUTES", default=15)
+RECOMMEND_ALS_ENABLED = env.bool("RECOMMEND_ALS_ENABLED", default=False)  # measured: no gain on kiosk data
+RECOMMEND_ALS_WEIGHT = env.float("RECOMMEND_ALS_WEIGHT", default=0.5)
+RECOMMEND_ALS_MIN_LIKES = env.int("RECOMMEND_ALS_MIN_LIKES", default=10)
+RECOMMEND_ALS_FACTORS = env.int("RECOMMEND_ALS_FACTORS", default=32)
+RECOMMEND_PERSONALIZE_REGION = env.str("RECOMMEND_PERSONALIZE_REGION", default="")
+RECOMMEND_PERSONALIZE_CAMPAIGN_ARN = env.str("RECOMMEND_PERSONALIZE_CAMPAIGN_ARN", default="")
+RECOMMEND_PERSONALIZE_FILTER_ARN = env.str("RECOMMEND_PERSONALIZE_FILTER_ARN", default="")
+RECOMMEND_PERSONALIZE_TRACKING_ID = env.str("RECOMMEND_PERSONALIZE_TRACKING_ID", default="")
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "recommend-rebuild": {"task": "recommend.tasks.rebuild_model", "schedule": RECOMMEND_REBUILD_MINUTES * 60.0},
+}

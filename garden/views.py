@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from config.api import KioskAPIView, json_object
 from garden import selectors
 from garden.serializers import GardenRequestSerializer, GardenResponseSerializer
-from recommend.selectors import recommended_garden
+from recommend.services import serve_garden
 
 
 def _garden_request(request) -> dict:
@@ -37,5 +37,13 @@ class GardenView(KioskAPIView):
     )
     def post(self, request):
         data = _garden_request(request)
-        images = recommended_garden(visitor_id=data.get("id") or None, search_key=data["emotion"])
-        return Response(selectors.garden_listing(images, request=request))
+        garden = serve_garden(
+            visitor_id=data.get("id") or None,
+            search_key=data["emotion"],
+            generation=data.get("generation", ""),
+            gender=data.get("gender", ""),
+        )
+        response = Response(selectors.garden_listing(garden.images, request=request))
+        # The body keeps exactly landscape/portrait for old clients; new ones send this id back.
+        response["X-Recommendation-Id"] = str(garden.recommendation_id)
+        return response

@@ -2,6 +2,19 @@ from django.db import models
 from django.utils import timezone
 
 
+class Recommendation(models.Model):
+    """One /garden answer, kept so likes and impressions can be attributed to what was served."""
+
+    visitor = models.ForeignKey("garden.Visitor", on_delete=models.SET_NULL, null=True, blank=True, related_name="recommendations")
+    search_key = models.CharField(max_length=120)
+    keys = models.JSONField(default=list, blank=True, help_text="Keys returned, best first")
+    ranker = models.CharField(max_length=64, help_text="Ranker name and model version that ordered the list")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.search_key} for {self.visitor_id} by {self.ranker}"
+
+
 class Interaction(models.Model):
     """One kiosk event: a like (click), a screen of impressions, or a dislike (an undone like)."""
 
@@ -16,6 +29,9 @@ class Interaction(models.Model):
     item_key = models.CharField(max_length=512, blank=True, default="")
     event_type = models.CharField(max_length=16, choices=Event.choices)
     impression = models.JSONField(default=list, blank=True, help_text="Keys that were on screen")
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions", db_constraint=False
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -27,3 +43,55 @@ class Interaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.item_key} by {self.visitor_id}"
+
+
+class ImageStat(models.Model):
+    """Feedback counts of one image within one segment ("*" = everyone, else "generation|gender").
+
+    Incremented on every event with one INSERT … ON CONFLICT statement (no read-modify-write, so
+    concurrent events are never lost) and recomputed from Interaction by the periodic rebuild.
+    """
+
+    segment = models.CharField(max_length=40)
+    image = models.ForeignKey("garden.Image", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    impressions = models.BigIntegerField(default=0)
+    likes = models.BigIntegerField(default=0)
+    dislikes = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["image", "segment"], name="imagestat_image_segment_uniq")]
+
+    def __str__(self) -> str:
+        return f"image {self.image_id} [{self.segment}]: {self.likes}/{self.impressions}"
+
+
+class FavoriteStat(models.Model):
+    """Feedback counts of one search key (emotion/favorite) within one segment ("*" = everyone)."""
+
+    segment = models.CharField(max_length=40)
+    search_key = models.CharField(max_length=120)
+    impressions = models.BigIntegerField(default=0)
+    likes = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["segment", "search_key"], name="favoritestat_segment_key_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.search_key} [{self.segment}]: {self.likes}/{self.impressions}"
+
+
+class ModelVersion(models.Model):
+    """A trained ranker: its fitted parameters and (optional) factor matrices, stored in the DB so
+    every web process can load the same version without shared disk."""
+
+    ranker = models.CharField(max_length=32, default="counting")
+    params = models.JSONField(default=dict, blank=True)
+    artefact = models.BinaryField(blank=True, default=b"", help_text="numpy .npz (ALS factors), may be empty")
+    metrics = models.JSONField(default=dict, blank=True, help_text="Fit statistics: rows, seconds")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        get_latest_by = "id"
+
+    def __str__(self) -> str:
+        return f"{self.ranker} v{self.pk}"

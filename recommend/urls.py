@@ -4,4 +4,6 @@ from recommend import views
 
 urlpatterns = [
     path("like", views.LikeView.as_view(), name="like"),
+    path("impression", views.ImpressionView.as_view(), name="impression"),
+    path("dislike", views.DislikeView.as_view(), name="dislike"),
 ]

@@ -1,0 +1,82 @@
+"""The trained model as web processes see it: the latest ModelVersion, reloaded when it changes.
+
+The version check is one cache read per request (a DB read at most every
+RECOMMEND_VERSION_CHECK_SECONDS when the cache is per-process), so a rebuild published by a
+Celery worker reaches every web process without a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+from recommend.als import ALSFactors
+from recommend.models import ModelVersion
+from recommend.ranking import Params
+
+VERSION_CACHE_KEY = "recommend:model-version"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version: int  # 0: nothing trained yet (default parameters)
+    params: Params
+    als: ALSFactors | None = None
+
+    @property
+    def label(self) -> str:
+        return f"counting-v{self.version}" + ("+als" if self.als is not None and self.params.als_weight else "")
+
+
+def default_params() -> Params:
+    return Params(
+        als_weight=settings.RECOMMEND_ALS_WEIGHT if settings.RECOMMEND_ALS_ENABLED else 0.0,
+        als_min_likes=settings.RECOMMEND_ALS_MIN_LIKES,
+    )
+
+
+_lock = threading.Lock()
+_current: LoadedModel | None = None
+
+
+def latest_version_id() -> int:
+    version = cache.get(VERSION_CACHE_KEY)
+    if version is None:
+        version = ModelVersion.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        cache.set(VERSION_CACHE_KEY, version, settings.RECOMMEND_VERSION_CHECK_SECONDS)
+    return int(version)
+
+
+def publish_version(version_id: int) -> None:
+    """Tell every process sharing the cache; others notice within the check interval."""
+    cache.set(VERSION_CACHE_KEY, version_id, settings.RECOMMEND_VERSION_CHECK_SECONDS)
+
+
+def current_model() -> LoadedModel:
+    global _current
+    version = latest_version_id()
+    model = _current
+    if model is not None and model.version == version:
+        return model
+    with _lock:
+        if _current is not None and _current.version == version:
+            return _current
+        row = ModelVersion.objects.filter(pk=version).first() if version else None
+        if row is None:
+            loaded = LoadedModel(version=0, params=default_params())
+        else:
+            # Fitted priors come from the row; whether ALS counts is this deployment's setting.
+            defaults = default_params()
+            params = Params.from_dict({**row.params, "als_weight": defaults.als_weight, "als_min_likes": defaults.als_min_likes})
+            loaded = LoadedModel(version=row.pk, params=params, als=ALSFactors.loads(row.artefact))
+        _current = loaded
+        return loaded
+
+
+def forget_loaded_model() -> None:
+    """Tests: drop the in-process copy."""
+    global _current
+    _current = None

@@ -1,0 +1,239 @@
+"""The periodic full rebuild: counters recomputed from the interactions table, priors fitted,
+optional ALS factors, a new ModelVersion published. Called by the Celery beat task and
+`manage.py rebuild_recommender`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from garden.models import Image, Visitor
+from recommend import ranking, store
+from recommend.models import FavoriteStat, ImageStat, Interaction, ModelVersion
+
+log = logging.getLogger(__name__)
+LOCK_KEY = "recommend:rebuild-lock"
+ADVISORY_LOCK_ID = 0x6761726465  # "garde": any constant shared by every rebuilding process
+KEEP_VERSIONS = 5
+KIND = {"click": ranking.CLICK, "impression": ranking.IMPRESSION, "dislike": ranking.DISLIKE}
+# Events committed late (long transactions) are picked up by the locked second pass.
+LATE_COMMIT_WINDOW = timedelta(minutes=10)
+
+
+class RebuildBusy(RuntimeError):
+    pass
+
+
+@contextlib.contextmanager
+def rebuild_lock():
+    """One rebuild at a time across processes: a PostgreSQL advisory lock, or the cache."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_ID])
+            if not cursor.fetchone()[0]:
+                raise RebuildBusy("another rebuild holds the lock")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_ID])
+        return
+    if not cache.add(LOCK_KEY, "1", timeout=30 * 60):
+        raise RebuildBusy("another rebuild holds the lock")
+    try:
+        yield
+    finally:
+        cache.delete(LOCK_KEY)
+
+
+@dataclass
+class Catalog:
+    image_ids: np.ndarray
+    key_index: dict[str, int]  # image key → image index
+    image_key: np.ndarray  # image index → search-key index
+    search_keys: list[str]
+    visitor_index: dict  # raw visitor id → visitor index
+    visitor_segment: np.ndarray  # visitor index → segment index (0: unknown → everyone only)
+    segments: list[str]
+
+
+def load_catalog() -> Catalog:
+    images = list(Image.objects.order_by("id").values_list("id", "key", "search_key"))
+    search_keys = ranking.unique_index(row[2] for row in images)
+    segments = [ranking.SEGMENT_ALL]
+    segment_index: dict[str, int] = {}
+    visitor_index, visitor_segment = {}, []
+    with connection.cursor() as cursor:
+        # Raw ids, so they compare equal to the raw visitor_id column read below on any backend.
+        cursor.execute(f"SELECT id, generation, gender FROM {Visitor._meta.db_table}")
+        for raw_id, generation, gender in cursor.fetchall():
+            segment = ranking.segment_of(generation, gender)
+            if segment and segment not in segment_index:
+                segment_index[segment] = len(segments)
+                segments.append(segment)
+            visitor_index[raw_id] = len(visitor_segment)
+            visitor_segment.append(segment_index.get(segment, 0))
+    return Catalog(
+        image_ids=np.array([row[0] for row in images], dtype=np.int64),
+        key_index={row[1]: n for n, row in enumerate(images)},
+        image_key=np.array([search_keys[row[2]] for row in images], dtype=np.int64),
+        search_keys=list(search_keys),
+        visitor_index=visitor_index,
+        visitor_segment=np.array(visitor_segment, dtype=np.int64),
+        segments=segments,
+    )
+
+
+def read_events(catalog: Catalog, *, where: str = "", params: list | None = None) -> tuple[list[int], list[tuple]]:
+    """(ids, parsed rows) of interactions, read with a raw cursor: the ORM's per-row JSON
+    decoding and model machinery would cost more than the whole fit at a million rows."""
+    table = Interaction._meta.db_table
+    sql = f"SELECT id, visitor_id, event_type, item_key, CAST(impression AS TEXT) FROM {table} {where} ORDER BY id"
+    ids, rows = [], []
+    keys, visitors = catalog.key_index, catalog.visitor_index
+    loads = json.loads
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+        while batch := cursor.fetchmany(20000):
+            for event_id, visitor_id, event_type, item_key, impression in batch:
+                visitor = visitors.get(visitor_id)
+                kind = KIND.get(event_type)
+                if visitor is None or kind is None:
+                    continue
+                item = keys.get(item_key, -1)
+                if kind != ranking.IMPRESSION and item < 0:
+                    continue
+                shown = [keys[k] for k in (loads(impression) if impression else ()) if k in keys]
+                if kind == ranking.CLICK and item not in shown:
+                    shown.append(item)
+                if kind == ranking.DISLIKE:
+                    shown = []  # an undo is not a new impression
+                ids.append(event_id)
+                rows.append((visitor, kind, item, shown))
+    return ids, rows
+
+
+def to_events(rows: list[tuple]) -> ranking.Events:
+    visitor = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    kind = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    image = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+    lengths = np.fromiter((len(r[3]) for r in rows), dtype=np.int64, count=len(rows))
+    imp_event = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
+    imp_image = np.fromiter((i for r in rows for i in r[3]), dtype=np.int64, count=int(lengths.sum()))
+    return ranking.Events(visitor=visitor, kind=kind, image=image, imp_event=imp_event, imp_image=imp_image)
+
+
+def _stat_rows(table: ranking.FeedbackTable, catalog: Catalog):
+    image_rows, favorite_rows = [], []
+    for seg_index, segment in enumerate(table.segments):
+        nz = np.flatnonzero(table.img_n[seg_index] | table.img_l[seg_index] | table.img_d[seg_index])
+        ids = catalog.image_ids[nz]
+        image_rows.extend(
+            zip(
+                [segment] * len(nz),
+                ids.tolist(),
+                table.img_n[seg_index, nz].tolist(),
+                table.img_l[seg_index, nz].tolist(),
+                table.img_d[seg_index, nz].tolist(),
+                strict=True,
+            )
+        )
+        nz = np.flatnonzero(table.key_n[seg_index] | table.key_l[seg_index])
+        favorite_rows.extend((segment, catalog.search_keys[k], int(table.key_n[seg_index, k]), int(table.key_l[seg_index, k])) for k in nz)
+    return image_rows, favorite_rows
+
+
+def _replace_counters(image_rows, favorite_rows) -> None:
+    ImageStat.objects.all().delete()
+    FavoriteStat.objects.all().delete()
+    if connection.vendor == "postgresql":
+        # COPY: a million counter rows in a couple of seconds instead of a minute of INSERTs.
+        raw = connection.cursor().cursor
+        for model, columns, rows in (
+            (ImageStat, "segment, image_id, impressions, likes, dislikes", image_rows),
+            (FavoriteStat, "segment, search_key, impressions, likes", favorite_rows),
+        ):
+            with raw.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    ImageStat.objects.bulk_create(
+        (ImageStat(segment=s, image_id=i, impressions=n, likes=likes, dislikes=d) for s, i, n, likes, d in image_rows), batch_size=2000
+    )
+    FavoriteStat.objects.bulk_create(
+        (FavoriteStat(segment=s, search_key=k, impressions=n, likes=likes) for s, k, n, likes in favorite_rows), batch_size=2000
+    )
+
+
+def rebuild(*, with_als: bool | None = None) -> ModelVersion:
+    """Recompute every counter from the interactions and publish a new model version."""
+    started = time.perf_counter()
+    with_als = settings.RECOMMEND_ALS_ENABLED if with_als is None else with_als
+    with rebuild_lock():
+        first_pass_at = timezone.now()
+        catalog = load_catalog()
+        ids, rows = read_events(catalog)
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Live events bump counters after inserting their row; holding this lock, every
+                # event is either committed (and read below) or waits and lands on the new counts.
+                with connection.cursor() as cursor:
+                    cursor.execute(f"LOCK TABLE {ImageStat._meta.db_table}, {FavoriteStat._meta.db_table} IN EXCLUSIVE MODE")
+            late_ids, late_rows = read_events(catalog, where="WHERE created_at >= %s", params=[first_pass_at - LATE_COMMIT_WINDOW])
+            already = np.isin(np.array(late_ids, dtype=np.int64), np.array(ids, dtype=np.int64))
+            extra = [row for row, seen in zip(late_rows, already, strict=True) if not seen]
+            events = to_events(rows + extra)
+            table = ranking.count_feedback(
+                events,
+                n_images=len(catalog.image_ids),
+                image_key=catalog.image_key,
+                n_keys=max(len(catalog.search_keys), 1),
+                visitor_segment=catalog.visitor_segment,
+                segments=catalog.segments,
+            )
+            image_rows, favorite_rows = _stat_rows(table, catalog)
+            _replace_counters(image_rows, favorite_rows)
+        params = ranking.fit_params(table, defaults=store.default_params())
+        artefact = b""
+        if with_als:
+            from recommend.als import fit_als
+
+            visitors, images, net = ranking.net_likes(events, len(catalog.image_ids))
+            keep = net > 0
+            factors = fit_als(
+                users=visitors[keep],
+                items=images[keep],
+                n_users=len(catalog.visitor_segment),
+                n_items=len(catalog.image_ids),
+                factors=settings.RECOMMEND_ALS_FACTORS,
+            )
+            if factors is not None:
+                factors.item_ids = catalog.image_ids
+                artefact = factors.dumps()
+        version = ModelVersion.objects.create(
+            ranker="counting+als" if artefact else "counting",
+            params=params.as_dict(),
+            artefact=artefact,
+            metrics={
+                "interactions": len(rows) + len(extra),
+                "images": len(catalog.image_ids),
+                "visitors": len(catalog.visitor_segment),
+                "image_stats": len(image_rows),
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+        stale = list(ModelVersion.objects.order_by("-id").values_list("id", flat=True)[KEEP_VERSIONS:])
+        ModelVersion.objects.filter(id__in=stale).delete()
+    store.publish_version(version.pk)
+    log.info("recommender rebuilt: %s", version.metrics)
+    return version

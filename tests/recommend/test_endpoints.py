@@ -1,0 +1,116 @@
+"""The kiosk feedback and garden endpoints, end to end through the test client."""
+
+import json
+import uuid
+
+import pytest
+
+from garden.models import Visitor
+from recommend.models import FavoriteStat, ImageStat, Interaction, Recommendation
+from tests.factories import ImageFactory, VisitorFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, path, body):
+    return client.post(path, data=json.dumps(body), content_type="application/json")
+
+
+def keys_of(listing):
+    return [item["url"].split("/media/", 1)[1] for side in ("landscape", "portrait") for item in listing[side]]
+
+
+def test_empty_garden_without_any_feedback(client):
+    response = post(client, "/garden", {"id": str(uuid.uuid4()), "emotion": "calm"})
+    assert response.status_code == 200
+    assert response.json() == {"landscape": [], "portrait": []}
+    assert Recommendation.objects.filter(pk=int(response["X-Recommendation-Id"])).exists()
+
+
+def test_garden_body_keeps_legacy_keys_and_header_carries_recommendation(client):
+    images = [ImageFactory(emotion="calm") for _ in range(7)]
+    response = post(client, "/garden", {"id": "not-a-uuid", "emotion": "calm", "generation": "adult", "gender": "Male"})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"landscape", "portrait"}
+    assert sorted(keys_of(body)) == sorted(image.key for image in images)
+    recommendation = Recommendation.objects.get(pk=int(response["X-Recommendation-Id"]))
+    assert recommendation.keys == keys_of(body)
+    assert recommendation.search_key == "calm"
+    assert recommendation.ranker.startswith("counting-v0")
+
+
+def test_garden_filters_by_search_key_and_falls_back_to_the_emotion(client, settings):
+    settings.RECOMMEND_MIN_RESULTS = 3
+    wanted = [ImageFactory(emotion="happy", favorite="spring,cloudy,day") for _ in range(3)]
+    ImageFactory(emotion="happy", favorite="cat")
+    ImageFactory(emotion="sad")
+    body = post(client, "/garden", {"emotion": "happy/spring,cloudy,day"}).json()
+    assert sorted(keys_of(body)) == sorted(i.key for i in wanted)
+
+    one = ImageFactory(emotion="calm", favorite="winter,snowy,day")
+    other_calm = ImageFactory(emotion="calm", favorite="cat")
+    body = post(client, "/garden", {"emotion": "calm/winter,snowy,day"}).json()
+    got = keys_of(body)
+    # The favorite first, then the rest of its emotion (newest first without feedback), never other emotions.
+    assert got == [one.key, other_calm.key]
+    body = post(client, "/garden", {"emotion": "sad"}).json()
+    assert len(keys_of(body)) == 1
+
+    assert post(client, "/garden", {"emotion": "bored"}).status_code == 400
+
+
+def test_impression_like_dislike_endpoints_and_counters(client):
+    visitor = VisitorFactory(generation="adult", gender="Female")
+    a, b, c = (ImageFactory(emotion="calm") for _ in range(3))
+    rec_id = post(client, "/garden", {"id": str(visitor.id), "emotion": "calm"})["X-Recommendation-Id"]
+
+    response = post(
+        client, "/impression", {"id": str(visitor.id), "impression": [a.key, f"https://host/media/{b.key}"], "recommendationId": rec_id}
+    )
+    assert response.status_code == 200 and response.content == b"Success"
+    assert response["Content-Type"].startswith("text/plain")
+    row = Interaction.objects.get(event_type="impression")
+    assert row.impression == [a.key, b.key] and row.recommendation_id == int(rec_id)
+
+    response = post(
+        client, "/like", {"id": str(visitor.id), "itemId": c.key, "impression": [a.key, b.key, c.key], "recommendationId": rec_id}
+    )
+    assert response.status_code == 200 and response.content == b"Success"
+    stat = {(s.segment, s.image_id): s for s in ImageStat.objects.all()}
+    assert (stat[("*", a.id)].impressions, stat[("*", a.id)].likes) == (2, 0)
+    assert (stat[("*", c.id)].impressions, stat[("*", c.id)].likes) == (1, 1)
+    assert stat[("adult|female", c.id)].likes == 1
+    assert FavoriteStat.objects.get(segment="*", search_key="calm").impressions == 5
+
+    response = post(client, "/dislike", {"id": str(visitor.id), "itemId": c.key})
+    assert response.status_code == 200 and response.content == b"Success"
+    assert ImageStat.objects.get(segment="*", image=c).likes == 0
+    assert ImageStat.objects.get(segment="*", image=c).dislikes == 1
+    # A second dislike has no like left to undo.
+    post(client, "/dislike", {"id": str(visitor.id), "itemId": c.key})
+    assert ImageStat.objects.get(segment="*", image=c).likes == 0
+
+    body = post(client, "/garden", {"id": str(visitor.id), "emotion": "calm"}).json()
+    assert c.key not in keys_of(body)  # dislikes are honoured
+
+
+def test_feedback_endpoints_validate(client):
+    visitor_id = str(uuid.uuid4())
+    assert post(client, "/impression", {"id": visitor_id, "impression": []}).status_code == 400
+    assert post(client, "/impression", {"id": "x", "impression": ["a"]}).status_code == 400
+    assert post(client, "/dislike", {"id": visitor_id, "itemId": "emotions/calm/img_20230320-121242_6h.jpeg"}).status_code == 404
+    assert client.post("/impression", data="{nope", content_type="application/json").status_code == 400
+    # Unknown keys on an impression screen are stored, not counted; a bad recommendation id is dropped.
+    response = post(client, "/impression", {"id": visitor_id, "impression": ["emotions/calm/x.jpeg"], "recommendationId": "99999"})
+    assert response.status_code == 200
+    assert Interaction.objects.get().recommendation_id is None
+    assert Visitor.objects.filter(pk=visitor_id).exists()
+    assert not ImageStat.objects.exists()
+
+
+def test_openapi_documents_feedback_endpoints(client, admin_user):
+    client.force_login(admin_user)
+    schema = client.get("/api/schema", HTTP_ACCEPT="application/json").content.decode()
+    for path in ("/impression", "/dislike", "/like"):
+        assert f"{path}:" in schema or f'"{path}"' in schema
