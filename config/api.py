@@ -46,13 +46,20 @@ class LenientJSONParser(BaseParser):
             raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
 
 
+class KioskRateThrottle(ScopedRateThrottle):
+    """Per-client-IP limit for kiosk calls; the rate is read per request (GARDEN_KIOSK_RATE)."""
+
+    def get_rate(self):
+        return settings.GARDEN_KIOSK_RATE
+
+
 class KioskAPIView(APIView):
     """Legacy kiosk endpoints: anonymous, no CSRF cookie, throttled by the `kiosk` rate."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
     parser_classes = [LenientJSONParser]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [KioskRateThrottle]
     throttle_scope = "kiosk"
 
 
