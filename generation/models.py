@@ -1,0 +1,93 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from garden.models import Emotion, Image
+
+
+class GenerationJob(models.Model):
+    """One request to generate images: its parameters, its state, and the pool images it made.
+
+    The row is the source of truth for status and progress (Celery keeps no results), so web
+    processes read progress from here and workers write it here at every denoising step.
+    """
+
+    class Kind(models.TextChoices):
+        IMAGES = "images", "Images of one size"
+        BULK = "bulk", "Bulk: a landscape and a portrait per index"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_jobs"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.IMAGES)
+
+    # What to paint. `prompt` is the final text sent to the model (composed from emotion_text,
+    # favorite and others when no prompt was given); emotion/favorite choose the key folder.
+    emotion = models.CharField(max_length=16, choices=Emotion.choices)
+    favorite = models.CharField(max_length=100, blank=True, default="")
+    emotion_text = models.CharField(max_length=200, blank=True, default="")
+    others = models.TextField(blank=True, default="")
+    prompt = models.TextField()
+    negative_prompt = models.TextField(blank=True, default="")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    steps = models.PositiveIntegerField()
+    guidance = models.FloatField()
+    seed = models.BigIntegerField(help_text="Base seed: image n of the plan uses seed + n")
+    count = models.PositiveIntegerField(default=1)
+
+    backend = models.CharField(max_length=32)
+    model_id = models.CharField(max_length=255, blank=True, default="")
+    scheduler = models.CharField(max_length=32, blank=True, default="")
+    queue = models.CharField(max_length=64, default="gpu")
+    # One timestamp per job; keys add index and orientation, and the timestr's random suffix keeps
+    # two jobs of the same second apart.
+    timestr = models.CharField(max_length=40)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    cancel_requested = models.BooleanField(default=False)
+    steps_done = models.PositiveIntegerField(default=0)
+    steps_total = models.PositiveIntegerField(default=0)
+    images_done = models.PositiveIntegerField(default=0)
+    images_total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=255, blank=True, default="")
+    timings = models.JSONField(default=dict, blank=True, help_text="Seconds: load, generate, store")
+
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the worker running it")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    images = models.ManyToManyField(Image, blank=True, related_name="generation_jobs")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "queue", "created_at"], name="genjob_queue_idx"),
+            models.Index(fields=["created_by", "-created_at"], name="genjob_owner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def progress(self) -> float:
+        return round(self.steps_done / self.steps_total, 4) if self.steps_total else (1.0 if self.status == self.Status.SUCCEEDED else 0.0)
