@@ -72,9 +72,9 @@ def fit_als(
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
     regularization = 0.05
-    model = AlternatingLeastSquares(
-        factors=factors, iterations=iterations, regularization=regularization, alpha=alpha, random_state=7, use_gpu=False
-    )
     with threadpoolctl.threadpool_limits(1, "blas"):  # implicit warns (and slows) with threaded BLAS
+        model = AlternatingLeastSquares(
+            factors=factors, iterations=iterations, regularization=regularization, alpha=alpha, random_state=7, use_gpu=False
+        )
         model.fit(matrix, show_progress=False)
     return ALSFactors(item_ids=np.arange(n_items), item_factors=np.asarray(model.item_factors), regularization=regularization, alpha=alpha)
