@@ -1,0 +1,269 @@
+/* The emotion garden kiosk: capture → /emotion → /garden, three images at a time, likes.
+ * Talks only to the public APIs: POST /emotion, /garden, /like, /dislike, /impression. */
+(function () {
+  "use strict";
+  var K = window.Kiosk;
+  var PAGE = 3;
+
+  var visitor = null;          // {id, emotion (lower case), generation, gender}
+  var lists = { landscape: [], portrait: [] };
+  var recommendationId = null; // X-Recommendation-Id of the last /garden response, if any
+  var start = 0;               // index of the first image on screen
+  var liked = {};              // key → true, for this visitor
+  var pending = {};            // key → true while its like/unlike request is in flight
+  var gardenRequest = 0;       // guards against stale /garden responses
+
+  var portraitQuery = window.matchMedia("(orientation: portrait)");
+  var camera = new K.Camera(K.$("camera"), K.$("camera-status"), K.$("capture-button"), K.$("camera-retry"));
+  var gardenEl = K.$("garden");
+  var gardenState = K.$("garden-state");
+  var nextButton = K.$("next-button");
+  var positionEl = K.$("garden-position");
+
+  /* The key of an image is the tail of its URL (CONTRACTS.md: url.lastIndexOf('emotions')). */
+  function keyFromUrl(url) { return url.slice(url.lastIndexOf("emotions")); }
+
+  function orientation() { return portraitQuery.matches ? "portrait" : "landscape"; }
+
+  /* The list to show: the screen's orientation; the other one only if that is empty. */
+  function currentList() {
+    var mine = lists[orientation()];
+    if (mine.length) { return mine; }
+    return orientation() === "portrait" ? lists.landscape : lists.portrait;
+  }
+
+  function shownItems() { return currentList().slice(start, start + PAGE); }
+
+  /* Exactly the keys on screen (one, two or three): the impression of a like. */
+  function impressionKeys() { return shownItems().map(function (item) { return keyFromUrl(item.url); }); }
+
+  function favoriteValue() {
+    var parts = ["favorite-season", "favorite-weather", "favorite-time"].map(function (id) { return K.$(id).value; });
+    var chosen = parts.filter(Boolean).length;
+    var error = K.$("favorite-error");
+    if (chosen > 0 && chosen < 3) {
+      error.textContent = "Pick a season, a weather and a time, or set all three to “Any”. · 세 가지를 모두 골라 주세요.";
+      error.hidden = false;
+      return null;
+    }
+    error.hidden = true;
+    return chosen === 3 ? parts.join(",") : "";
+  }
+
+  function searchKey() {
+    var favorite = favoriteValue();
+    if (favorite === null || !visitor) { return null; }
+    return favorite ? visitor.emotion + "/" + favorite : visitor.emotion;
+  }
+
+  function alertLine(text) {
+    var el = K.$("garden-alert");
+    el.textContent = text || "";
+    el.hidden = !text;
+  }
+
+  function clearGarden() {
+    reportUnlikedScreen();
+    lists = { landscape: [], portrait: [] };
+    recommendationId = null;
+    start = 0;
+    gardenEl.innerHTML = "";
+    gardenEl.hidden = true;
+    nextButton.disabled = true;
+    positionEl.textContent = "";
+    alertLine("");
+  }
+
+  function describe(item, n, total) {
+    var upper = (item.emotion || visitor.emotion || "").toUpperCase();
+    var mood = (K.EMOTION_EN[upper] || upper).toLowerCase();
+    var favorite = favoriteValue();
+    var scene = favorite ? ", " + favorite.split(",").join(", ").replace(/-/g, " ") : "";
+    return "Generated garden painting for a " + mood + " mood" + scene + " (" + n + " of " + total + ")";
+  }
+
+  function likeLabel(button, key) {
+    var on = !!liked[key];
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.querySelector(".like-icon").textContent = on ? "♥" : "♡";
+    button.querySelector(".like-text").textContent = on ? "Liked · 좋아요 취소" : "Like · 좋아요";
+  }
+
+  function render() {
+    var list = currentList();
+    if (start >= list.length) { start = 0; }
+    var items = shownItems();
+    gardenEl.innerHTML = "";
+    gardenEl.dataset.orientation = list === lists.portrait ? "portrait" : "landscape";
+    items.forEach(function (item, i) {
+      var key = keyFromUrl(item.url);
+      var li = document.createElement("li");
+      li.className = "garden-item";
+      var figure = document.createElement("figure");
+      var img = document.createElement("img");
+      img.src = item.url;
+      img.alt = describe(item, start + i + 1, list.length);
+      img.dataset.key = key;
+      img.decoding = "async";
+      figure.appendChild(img);
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "like-button";
+      button.dataset.key = key;
+      button.setAttribute("aria-label", "Like image " + (start + i + 1) + " · 좋아요");
+      button.innerHTML = '<span class="like-icon" aria-hidden="true"></span> <span class="like-text"></span>';
+      likeLabel(button, key);
+      button.disabled = !!pending[key];
+      button.addEventListener("click", function () { toggleLike(button, key); });
+      figure.appendChild(button);
+      li.appendChild(figure);
+      gardenEl.appendChild(li);
+    });
+    gardenEl.hidden = items.length === 0;
+    nextButton.disabled = list.length <= PAGE;
+    positionEl.textContent = items.length
+      ? "Images " + (start + 1) + "–" + (start + items.length) + " of " + list.length + " · " + list.length + "장 중 " + (start + 1) + "–" + (start + items.length)
+      : "";
+    newScreen();
+  }
+
+  /* The screen on display: its keys, and whether a like was sent from it. A like reports its
+   * screen itself; a screen left without a like is reported once to /impression when it goes. */
+  var screen = null;
+
+  function reportUnlikedScreen() {
+    var left = screen;
+    screen = null;
+    if (!left || left.liked || !left.keys.length) { return; }
+    var body = { id: left.visitorId, impression: left.keys };
+    if (left.recommendationId) { body.recommendationId = left.recommendationId; }
+    K.postJSON("/impression", body, null, true).catch(function () { /* best effort */ });
+  }
+
+  function newScreen() {
+    reportUnlikedScreen();
+    var keys = impressionKeys();
+    screen = keys.length ? { keys: keys, liked: false, visitorId: visitor.id, recommendationId: recommendationId } : null;
+  }
+
+  function toggleLike(button, key) {
+    if (pending[key] || !visitor) { return; }
+    var undo = !!liked[key];
+    // A like carries exactly the keys on screen; an undo (dislike) names the item only.
+    var body = undo ? { id: visitor.id, itemId: key } : { id: visitor.id, itemId: key, impression: impressionKeys() };
+    if (recommendationId) { body.recommendationId = recommendationId; }
+    if (!undo && screen) { screen.liked = true; }
+    pending[key] = true;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    alertLine("");
+    K.postJSON(undo ? "/dislike" : "/like", body).then(function (response) {
+      if (!response.ok) { throw new K.KioskError("http", "HTTP " + response.status); }
+      if (undo) { delete liked[key]; } else { liked[key] = true; }
+    }).catch(function (err) {
+      alertLine(err && err.kind === "network"
+        ? "Network problem: your like was not saved. Try again. · 네트워크 오류로 저장하지 못했습니다."
+        : "Your like could not be saved. Try again. · 저장하지 못했습니다. 다시 시도해 주세요.");
+    }).then(function () {
+      delete pending[key];
+      // The button may have been re-rendered meanwhile (Next, rotation): update whichever is current.
+      var current = gardenEl.querySelector('.like-button[data-key="' + CSS.escape(key) + '"]') || button;
+      current.disabled = false;
+      current.removeAttribute("aria-busy");
+      likeLabel(current, key);
+    });
+  }
+
+  function loadGarden() {
+    var key = searchKey();
+    if (!key) { return; }
+    var ticket = ++gardenRequest;
+    clearGarden();
+    K.setState(gardenState, "busy", "Growing your garden… · 정원을 불러오는 중…");
+    K.postJSON("/garden", { id: visitor.id, emotion: key, generation: visitor.generation, gender: visitor.gender })
+      .then(function (response) {
+        if (ticket !== gardenRequest) { return; }
+        if (!response.ok) { throw new K.KioskError("http", "HTTP " + response.status); }
+        var rid = response.headers.get("X-Recommendation-Id");
+        return response.json().then(function (data) {
+          if (ticket !== gardenRequest) { return; }
+          lists = { landscape: data.landscape || [], portrait: data.portrait || [] };
+          recommendationId = rid;
+          start = 0;
+          if (!lists.landscape.length && !lists.portrait.length) {
+            K.setState(gardenState, "empty", key.indexOf("/") >= 0
+              ? "No images for this favorite yet. Try another favorite or “Any”. · 이 조합의 그림이 아직 없습니다."
+              : "No images for this expression yet. · 아직 그림이 없습니다.");
+            return;
+          }
+          K.setState(gardenState, "ok", "Your garden is ready. · 정원이 준비되었습니다.");
+          render();
+          bringGardenIntoView();
+        });
+      })
+      .catch(function (err) {
+        if (ticket !== gardenRequest) { return; }
+        K.setState(gardenState, "error", err && err.kind === "network"
+          ? "Network problem: the garden could not be loaded. Press Capture to try again. · 네트워크 오류입니다."
+          : "The garden could not be loaded. Try again in a moment. · 정원을 불러오지 못했습니다.");
+      });
+  }
+
+  /* On a phone the garden is below the fold: scroll to it once it has loaded. */
+  function bringGardenIntoView() {
+    var panel = gardenEl.closest("section");
+    if (panel.getBoundingClientRect().top > window.innerHeight * 0.6) {
+      var reduce = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      panel.scrollIntoView({ block: "start", behavior: reduce ? "auto" : "smooth" });
+    }
+  }
+
+  function resetVisitor() {
+    gardenRequest++;
+    clearGarden();
+    visitor = null;
+    liked = {};
+    K.hideResult();
+    K.setState(K.$("capture-state"), "idle", "Press Capture to begin · 분석 버튼을 누르세요");
+    K.setState(gardenState, "idle", "Your garden appears here after the capture. · 분석 후 정원이 나타납니다.");
+  }
+
+  K.$("capture-button").addEventListener("click", function () {
+    if (favoriteValue() === null) { K.$("favorite-season").focus(); return; }
+    gardenRequest++;  // a new capture makes any garden still loading stale
+    clearGarden();
+    K.setState(gardenState, "idle", "Your garden appears here after the capture. · 분석 후 정원이 나타납니다.");
+    K.captureFlow({
+      camera: camera,
+      stateBox: K.$("capture-state"),
+      getVisitorId: function () { return visitor ? visitor.id : null; }
+    }).then(function (result) {
+      if (!result) { return; }
+      if (!visitor || visitor.id !== result.id) { liked = {}; }
+      visitor = { id: result.id, emotion: String(result.emotions).toLowerCase(), generation: result.generation, gender: result.gender };
+      loadGarden();
+    });
+  });
+
+  nextButton.addEventListener("click", function () {
+    var list = currentList();
+    start += PAGE;
+    if (start >= list.length) { start = 0; }  // wrap around to the first images
+    alertLine("");
+    render();
+  });
+
+  ["favorite-season", "favorite-weather", "favorite-time"].forEach(function (id) {
+    K.$(id).addEventListener("change", function () { if (visitor && favoriteValue() !== null) { loadGarden(); } });
+  });
+  K.$("favorite-form").addEventListener("submit", function (event) { event.preventDefault(); });
+  K.$("new-visitor").addEventListener("click", resetVisitor);
+
+  var onRotate = function () { if (visitor && (lists.landscape.length || lists.portrait.length)) { start = 0; render(); } };
+  if (portraitQuery.addEventListener) { portraitQuery.addEventListener("change", onRotate); } else { portraitQuery.addListener(onRotate); }
+
+  // Leaving the page also leaves the screen: report it (fetch keepalive outlives the page).
+  window.addEventListener("pagehide", reportUnlikedScreen);
+
+  camera.start();
+})();

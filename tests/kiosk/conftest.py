@@ -1,0 +1,112 @@
+"""Browser fixtures for the kiosk pages: a fake camera that films a real face.
+
+The face is the astronaut photo that ships with scikit-image (Eileen Collins, smiling), written at
+test time as a .y4m clip that Chromium's fake capture device loops. A second clip of an empty grey
+wall gives the "no face" case its own browser.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from tests.browser import ARTIFACTS, CHROMIUM_ARGS, chromium_path
+
+FRAME_W, FRAME_H = 640, 480
+FAKE_CAMERA_FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "permissions": ["camera"],
+}
+KIOSK = {"viewport": {"width": 1920, "height": 1080}, "permissions": ["camera"]}
+
+
+def rgb_to_i420(rgb: np.ndarray) -> bytes:
+    """One RGB frame (H×W×3, uint8, even sides) as planar I420 with BT.601 studio-range levels."""
+    x = rgb.astype(np.float32) / 255.0
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = 16 + 65.481 * r + 128.553 * g + 24.966 * b
+    u = 128 - 37.797 * r - 74.203 * g + 112.0 * b
+    v = 128 + 112.0 * r - 93.786 * g - 18.214 * b
+    h, w = y.shape
+    u = u.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+    v = v.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+    planes = [np.clip(np.rint(p), 0, 255).astype(np.uint8) for p in (y, u, v)]
+    return b"".join(p.tobytes() for p in planes)
+
+
+def write_y4m(path: Path, rgb: np.ndarray, frames: int = 2) -> Path:
+    h, w = rgb.shape[:2]
+    frame = rgb_to_i420(rgb)
+    with path.open("wb") as handle:
+        handle.write(f"YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            handle.write(b"FRAME\n" + frame)
+    return path
+
+
+def astronaut_frame() -> np.ndarray:
+    """The astronaut photo centred on a 640×480 grey frame, like a webcam picture."""
+    skimage_data = pytest.importorskip("skimage.data")
+    face = PILImage.fromarray(skimage_data.astronaut()).resize((FRAME_H, FRAME_H), PILImage.Resampling.LANCZOS)
+    frame = PILImage.new("RGB", (FRAME_W, FRAME_H), (128, 128, 128))
+    frame.paste(face, ((FRAME_W - FRAME_H) // 2, 0))
+    return np.asarray(frame)
+
+
+@pytest.fixture(scope="session")
+def face_video(tmp_path_factory) -> Path:
+    return write_y4m(tmp_path_factory.mktemp("camera") / "astronaut.y4m", astronaut_frame())
+
+
+@pytest.fixture(scope="session")
+def empty_video(tmp_path_factory) -> Path:
+    wall = np.full((FRAME_H, FRAME_W, 3), (150, 140, 120), dtype=np.uint8)
+    return write_y4m(tmp_path_factory.mktemp("camera") / "wall.y4m", wall)
+
+
+@pytest.fixture(scope="session")
+def browser_launch_args(face_video) -> list[str]:
+    """Every browser in this folder films the astronaut through a fake camera."""
+    return [*FAKE_CAMERA_FLAGS, f"--use-file-for-fake-video-capture={face_video}"]
+
+
+@pytest.fixture
+def browser_context_args() -> dict:
+    return dict(KIOSK)
+
+
+@pytest.fixture(scope="session")
+def empty_camera_browser(browser, empty_video):
+    """A second Chromium whose camera films an empty wall: no face to find."""
+    executable = chromium_path()
+    other = browser.browser_type.launch(
+        executable_path=executable,
+        headless=True,
+        args=[*CHROMIUM_ARGS, *FAKE_CAMERA_FLAGS, f"--use-file-for-fake-video-capture={empty_video}"],
+    )
+    yield other
+    other.close()
+
+
+@pytest.fixture
+def empty_camera_page(request, empty_camera_browser):
+    """A page in the empty-wall browser (kiosk-sized), with a screenshot kept if the test fails."""
+    context = empty_camera_browser.new_context(**KIOSK)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    context.close()

@@ -1,0 +1,258 @@
+"""The emotion garden kiosk in real headless Chromium, filmed by a fake camera showing a real face.
+
+Nothing is stubbed: the page posts the camera frame to the real /emotion, loads the real /garden and
+records likes, dislikes and impressions through the real endpoints; the tests read the rows back.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from garden import keys
+from garden.models import Image
+from recommend.models import Interaction
+from tests.factories import ImageFactory
+from tests.kiosk.conftest import KIOSK, PHONE
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+FAVORITE = "spring,sunny,day"
+PER_ORIENTATION = 4  # three on the first screen, one on the second, then Next wraps around
+
+
+def seed_garden(*, favorite: str = FAVORITE, per_orientation: int = PER_ORIENTATION) -> None:
+    """Serving images for every emotion (the face model decides which one the astronaut gets)."""
+    for emotion in keys.EMOTIONS:
+        for orientation in (keys.LANDSCAPE, keys.PORTRAIT):
+            for _ in range(per_orientation):
+                ImageFactory(emotion=emotion, favorite=favorite, orientation=orientation)
+
+
+def wait_until(predicate, *, timeout: float = 10.0, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def open_kiosk(page, live_server, path: str = "/kiosk/"):
+    page.goto(live_server.url + path)
+    # The fake camera is up once the capture button is enabled.
+    page.wait_for_function("!document.getElementById('capture-button').disabled")
+
+
+def choose_favorite(page, favorite: str = FAVORITE) -> None:
+    season, weather, time_of_day = favorite.split(",")
+    page.select_option("#favorite-season", season)
+    page.select_option("#favorite-weather", weather)
+    page.select_option("#favorite-time", time_of_day)
+
+
+def capture(page) -> tuple[dict, dict]:
+    """Press Capture; return the /emotion answer and the request headers the page sent."""
+    with page.expect_response(lambda r: r.url.endswith("/emotion") and r.request.method == "POST") as info:
+        page.click("#capture-button")
+    response = info.value
+    assert response.status == 200, f"/emotion answered {response.status}: {response.text()}"
+    return response.json(), response.request.headers
+
+
+def keys_on_screen(page) -> list[str]:
+    """Keys cut from the <img> URLs the way kiosks do it (url.slice(url.lastIndexOf('emotions')))."""
+    page.wait_for_selector("#garden img")
+    urls = page.eval_on_selector_all("#garden img", "imgs => imgs.map(i => i.src)")
+    return [url[url.rfind("emotions") :] for url in urls]
+
+
+def like_button(page, key: str):
+    return page.locator(f'#garden .like-button[data-key="{key}"]')
+
+
+@pytest.mark.parametrize("browser_context_args", [PHONE, KIOSK], ids=["phone-390x844", "kiosk-1920x1080"])
+def test_capture_like_undo_next_flow(live_server, page, browser_context_args):
+    seed_garden()
+    portrait = browser_context_args is PHONE
+    suffix = "v.jpeg" if portrait else "h.jpeg"
+    open_kiosk(page, live_server)
+    assert page.locator("#privacy-notice").is_visible()
+    choose_favorite(page)
+
+    # Capture → /emotion with raw PNG bytes → the apparent expression, age and features.
+    result, sent_headers = capture(page)
+    assert sent_headers["content-type"] == "image/png"
+    assert "x-user-id" not in sent_headers  # a first visit: the server mints the id
+    emotion = result["emotions"].lower()
+    assert emotion in keys.EMOTIONS
+    page.wait_for_selector("#emotion-result:not([hidden])")
+    assert result["emotions"] in page.inner_text("#result-emotion")
+    assert f"{result['ageRange']['Low']} ~ {result['ageRange']['High']}" in page.inner_text("#result-age")
+    assert page.get_attribute("#capture-state", "data-state") == "ok"
+
+    # The garden: three images of the screen's orientation, for that emotion and favorite.
+    page.wait_for_function("document.querySelectorAll('#garden img').length === 3")
+    first = keys_on_screen(page)
+    assert len(set(first)) == 3
+    assert all(key.startswith(f"emotions/{emotion}/") and key.endswith(suffix) for key in first), first
+    assert Image.objects.filter(key__in=first, status=Image.Status.SERVING, favorite=FAVORITE).count() == 3
+    assert page.get_attribute("#garden", "data-orientation") == ("portrait" if portrait else "landscape")
+    for img in page.locator("#garden img").all():
+        assert img.get_attribute("alt")
+    assert "1–3 of 4" in page.inner_text("#garden-position")
+
+    # Like the second image: one click row with exactly the keys on screen.
+    liked = first[1]
+    like_button(page, liked).click()
+    page.wait_for_selector(f'#garden .like-button[data-key="{liked}"][aria-pressed="true"]:not([disabled])')
+    click = Interaction.objects.get(event_type=Interaction.Event.CLICK)
+    assert click.item_key == liked
+    assert click.impression == first
+    assert str(click.visitor_id) == result["id"]
+
+    # Undo it: a dislike event for the same image and visitor.
+    like_button(page, liked).click()
+    page.wait_for_selector(f'#garden .like-button[data-key="{liked}"][aria-pressed="false"]:not([disabled])')
+    dislike = Interaction.objects.get(event_type=Interaction.Event.DISLIKE)
+    assert dislike.item_key == liked
+    assert str(dislike.visitor_id) == result["id"]
+    assert Interaction.objects.filter(event_type=Interaction.Event.CLICK).count() == 1
+
+    # Next: the fourth image alone; a like there reports only that one key (not three).
+    page.click("#next-button")
+    page.wait_for_function("document.querySelectorAll('#garden img').length === 1")
+    (fourth,) = keys_on_screen(page)
+    assert fourth not in first and fourth.endswith(suffix)
+    assert "4–4 of 4" in page.inner_text("#garden-position")
+    like_button(page, fourth).click()
+    page.wait_for_selector(f'#garden .like-button[data-key="{fourth}"][aria-pressed="true"]')
+    second_like = wait_until(
+        lambda: Interaction.objects.filter(event_type=Interaction.Event.CLICK, item_key=fourth).first(), message="second like"
+    )
+    assert second_like.impression == [fourth]
+
+    # Next wraps around to the first three.
+    page.click("#next-button")
+    page.wait_for_function("document.querySelectorAll('#garden img').length === 3")
+    assert keys_on_screen(page) == first
+    assert page.get_attribute(f'#garden .like-button[data-key="{liked}"]', "aria-pressed") == "false"
+
+    # Leaving a screen without a like reports it as an impression (liked screens are not re-sent).
+    page.click("#next-button")
+    impression = wait_until(lambda: Interaction.objects.filter(event_type=Interaction.Event.IMPRESSION).first(), message="impression row")
+    assert impression.impression == first
+    assert Interaction.objects.filter(event_type=Interaction.Event.IMPRESSION).count() == 1
+
+    # The page fits the screen: no sideways scrolling anywhere, and the kiosk needs no scrolling at all.
+    width, height = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+    assert width <= browser_context_args["viewport"]["width"]
+    if not portrait:
+        assert height <= browser_context_args["viewport"]["height"], f"page is {height}px tall"
+
+    # A second capture keeps the visitor (X-user-id).
+    page.wait_for_function("!document.getElementById('capture-button').disabled")
+    again, sent_headers = capture(page)
+    assert sent_headers.get("x-user-id") == result["id"]
+    assert again["id"] == result["id"]
+
+
+def test_keyboard_only_flow(live_server, page):
+    """Tab to Capture, Enter; Tab to a like button, Space: the kiosk works without a pointer."""
+    seed_garden(favorite="")
+    open_kiosk(page, live_server)
+    page.focus("#capture-button")
+    with page.expect_response(lambda r: r.url.endswith("/emotion")):
+        page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelectorAll('#garden img').length === 3")
+    page.focus("#garden .like-button >> nth=0")
+    page.keyboard.press("Space")
+    page.wait_for_selector('#garden .like-button[aria-pressed="true"]')
+    wait_until(lambda: Interaction.objects.filter(event_type=Interaction.Event.CLICK).exists(), message="like row")
+    page.focus("#next-button")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelectorAll('#garden img').length === 1")
+
+
+# Records every state the capture status box goes through, with its text, from page load on.
+STATE_LOG_SCRIPT = """
+window.__captureStates = [];
+document.addEventListener('DOMContentLoaded', () => {
+  const box = document.getElementById('capture-state');
+  const log = () => window.__captureStates.push([box.dataset.state, box.textContent.trim()]);
+  log();
+  new MutationObserver(log).observe(box, {attributes: true, childList: true, subtree: true, characterData: true});
+});
+"""
+
+
+def test_no_face_state_without_flash(live_server, empty_camera_page):
+    page = empty_camera_page
+    page.add_init_script(STATE_LOG_SCRIPT)
+    seed_garden(favorite="", per_orientation=1)
+    open_kiosk(page, live_server)
+    with page.expect_response(lambda r: r.url.endswith("/emotion")) as info:
+        page.click("#capture-button")
+    assert info.value.status == 404
+    assert info.value.text() == "No Face"
+    page.wait_for_selector('#capture-state[data-state="noface"]')
+    assert "No face found" in page.inner_text("#capture-state")
+    assert page.locator("#emotion-result").is_hidden()
+    assert page.locator("#garden img").count() == 0
+    assert not page.is_disabled("#capture-button")  # the visitor can try again
+
+    states = page.evaluate("window.__captureStates")
+    seen = [state for state, _ in states]
+    # idle → busy → noface, and "No face" never shown before the answer came back.
+    assert seen[0] == "idle"
+    assert "busy" in seen
+    first_noface = seen.index("noface")
+    assert first_noface > seen.index("busy")
+    assert all("no face" not in text.lower() for _, text in states[:first_noface])
+    assert all(state != "noface" for state in seen[: seen.index("busy")])
+
+
+def test_no_images_state(live_server, page):
+    open_kiosk(page, live_server)
+    result, _ = capture(page)
+    page.wait_for_selector('#garden-state[data-state="empty"]')
+    assert "No images for this expression yet" in page.inner_text("#garden-state")
+    assert page.locator("#garden").is_hidden()
+    assert page.is_disabled("#next-button")
+    # The result is still shown: the empty garden is not an error.
+    assert result["emotions"] in page.inner_text("#result-emotion")
+
+    # With a favorite nobody has painted yet the message says so.
+    choose_favorite(page, "winter,snowy,the-early-dawn")
+    page.wait_for_selector('#garden-state[data-state="empty"]')
+    page.wait_for_function("document.getElementById('garden-state').textContent.includes('favorite')")
+
+
+def test_network_error_state(live_server, page):
+    seed_garden(favorite="", per_orientation=1)
+    open_kiosk(page, live_server)
+    page.route("**/garden", lambda route: route.abort("internetdisconnected"))
+    capture(page)
+    page.wait_for_selector('#garden-state[data-state="error"]')
+    assert "Network problem" in page.inner_text("#garden-state")
+    # The capture result still stands and the visitor can try again.
+    assert not page.is_disabled("#capture-button")
+
+
+def test_half_chosen_favorite_is_refused_before_capture(live_server, page):
+    open_kiosk(page, live_server)
+    page.select_option("#favorite-season", "autumn")
+    page.click("#capture-button")
+    page.wait_for_selector("#favorite-error:not([hidden])")
+    assert page.get_attribute("#capture-state", "data-state") == "idle"
+
+
+def test_emotion_check_page(live_server, page):
+    open_kiosk(page, live_server, "/kiosk/emotion/")
+    assert page.locator("#privacy-notice").is_visible()
+    result, _ = capture(page)
+    page.wait_for_selector("#emotion-result:not([hidden])")
+    assert result["emotions"] in page.inner_text("#result-emotion")
+    assert result["id"] in page.text_content("#raw-result")

@@ -1,0 +1,80 @@
+"""The kiosk pages render through Django's test client; the text-to-image page is staff only."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("path", ["/", "/kiosk/", "/kiosk"])
+def test_garden_kiosk_page_renders(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert response.templates[0].name == "kiosk/garden.html"
+    # Camera, capture, the transparency notice, the favorite picker with the contract's values.
+    assert 'id="camera"' in html
+    assert 'id="capture-button"' in html
+    assert "apparent" in html and "keeps no photo" in html
+    assert "사진은 저장하지 않습니다" in html
+    for value in ("spring", "summer", "autumn", "winter", "cloudy", "rainy", "snowy", "sunny"):
+        assert f'value="{value}"' in html
+    for value in ("day", "sunset", "the-early-dawn", "the-middle-of-the-night"):
+        assert f'value="{value}"' in html
+    assert "/static/kiosk/garden.js" in html and "/static/kiosk/common.js" in html
+    assert "/static/kiosk/kiosk.css" in html
+    # No link to the staff page for anonymous visitors.
+    assert reverse("kiosk-text2image") not in html
+
+
+def test_static_files_are_served_by_the_app(client, live_server):
+    # The scripts and the stylesheet exist where the templates point (finders, no build step).
+    from django.contrib.staticfiles import finders
+
+    for name in ("kiosk/common.js", "kiosk/garden.js", "kiosk/emotion.js", "kiosk/text2image.js", "kiosk/kiosk.css"):
+        assert finders.find(name), name
+
+
+@pytest.mark.parametrize("path", ["/kiosk/emotion/", "/kiosk/emotion"])
+def test_emotion_check_page_renders(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="capture-button"' in html and 'id="emotion-result"' in html
+    assert "keeps no photo" in html
+    assert "/static/kiosk/emotion.js" in html
+
+
+def test_pages_only_answer_get(client):
+    assert client.post("/kiosk/").status_code == 405
+    assert client.post("/kiosk/emotion/").status_code == 405
+
+
+def test_text2image_redirects_anonymous_visitors_to_login(client):
+    response = client.get("/kiosk/text2image/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    assert "next=/kiosk/text2image/" in response["Location"]
+
+
+def test_text2image_refuses_logged_in_non_staff(client):
+    user = get_user_model().objects.create_user("visitor", password="pw-visitor-123")
+    client.force_login(user)
+    assert client.get("/kiosk/text2image/").status_code == 403
+    assert client.get("/kiosk/text2image").status_code == 403
+
+
+def test_text2image_renders_for_staff_with_csrf_token(client):
+    user = get_user_model().objects.create_user("curator", password="pw-curator-123", is_staff=True)
+    client.force_login(user)
+    response = client.get("/kiosk/text2image/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for width, height in ((768, 512), (1024, 600), (1280, 800)):
+        assert f'value="{width}x{height}"' in html
+    assert 'name="csrf-token"' in html
+    assert "<progress" in html
+    assert "/static/kiosk/text2image.js" in html
+    # Staff see the link to it in the navigation.
+    assert reverse("kiosk-text2image") in client.get("/kiosk/").content.decode()
