@@ -71,6 +71,8 @@ class Image(models.Model):
             models.Index(fields=["status", "search_key", "orientation", "-created_at"], name="image_serving_idx"),
             models.Index(fields=["status", "emotion", "-created_at"], name="image_status_emotion_idx"),
             models.Index(fields=["-created_at", "-id"], name="image_newest_idx"),
+            # Curation's review queue and its "left"/"kept" counts (index-only at 100k rows).
+            models.Index(fields=["status", "kept", "-created_at", "-id"], name="image_review_idx"),
         ]
 
     def __str__(self) -> str:
