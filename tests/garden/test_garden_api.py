@@ -90,19 +90,19 @@ def test_bad_bodies_get_400_with_a_clear_message(client, path, body, message):
     assert message in response.content.decode()
 
 
-@pytest.mark.parametrize("path", ENDPOINTS + ["/like"])
+@pytest.mark.parametrize("path", [*ENDPOINTS, "/like"])
 def test_oversized_body_gets_413(client, path, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = client.post(path, data=json.dumps({"emotion": "happy", "pad": "x" * 5000}), content_type="application/json")
     assert response.status_code == 413
 
 
-@pytest.mark.parametrize("path", ENDPOINTS + ["/like"])
+@pytest.mark.parametrize("path", [*ENDPOINTS, "/like"])
 def test_wrong_method_gets_405(client, path):
     assert client.get(path).status_code == 405
 
 
-@pytest.mark.parametrize("path", ENDPOINTS + ["/like"])
+@pytest.mark.parametrize("path", [*ENDPOINTS, "/like"])
 def test_paths_work_without_trailing_slash_and_without_csrf(path):
     from django.test import Client
 
