@@ -27,6 +27,7 @@ PHONE = {
     "permissions": ["camera"],
 }
 KIOSK = {"viewport": {"width": 1920, "height": 1080}, "permissions": ["camera"]}
+PORTRAIT_KIOSK = {"viewport": {"width": 1080, "height": 1920}, "permissions": ["camera"]}
 
 
 def rgb_to_i420(rgb: np.ndarray) -> bytes:

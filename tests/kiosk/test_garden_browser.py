@@ -14,7 +14,7 @@ from garden import keys
 from garden.models import Image
 from recommend.models import Interaction
 from tests.factories import ImageFactory
-from tests.kiosk.conftest import KIOSK, PHONE
+from tests.kiosk.conftest import KIOSK, PHONE, PORTRAIT_KIOSK
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -73,10 +73,13 @@ def like_button(page, key: str):
     return page.locator(f'#garden .like-button[data-key="{key}"]')
 
 
-@pytest.mark.parametrize("browser_context_args", [PHONE, KIOSK], ids=["phone-390x844", "kiosk-1920x1080"])
+@pytest.mark.parametrize(
+    "browser_context_args", [PHONE, KIOSK, PORTRAIT_KIOSK], ids=["phone-390x844", "kiosk-1920x1080", "portrait-kiosk-1080x1920"]
+)
 def test_capture_like_undo_next_flow(live_server, page, browser_context_args):
     seed_garden()
-    portrait = browser_context_args is PHONE
+    viewport = browser_context_args["viewport"]
+    portrait = viewport["height"] > viewport["width"]
     suffix = "v.jpeg" if portrait else "h.jpeg"
     open_kiosk(page, live_server)
     assert page.locator("#privacy-notice").is_visible()
@@ -146,11 +149,11 @@ def test_capture_like_undo_next_flow(live_server, page, browser_context_args):
     assert impression.impression == first
     assert Interaction.objects.filter(event_type=Interaction.Event.IMPRESSION).count() == 1
 
-    # The page fits the screen: no sideways scrolling anywhere, and the kiosk needs no scrolling at all.
+    # The page fits the screen: no sideways scrolling anywhere, and a kiosk needs no scrolling at all.
     width, height = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
-    assert width <= browser_context_args["viewport"]["width"]
-    if not portrait:
-        assert height <= browser_context_args["viewport"]["height"], f"page is {height}px tall"
+    assert width <= viewport["width"]
+    if browser_context_args is not PHONE:
+        assert height <= viewport["height"], f"page is {height}px tall"
 
     # A second capture keeps the visitor (X-user-id).
     page.wait_for_function("!document.getElementById('capture-button').disabled")
@@ -256,3 +259,50 @@ def test_emotion_check_page(live_server, page):
     page.wait_for_selector("#emotion-result:not([hidden])")
     assert result["emotions"] in page.inner_text("#result-emotion")
     assert result["id"] in page.text_content("#raw-result")
+
+
+# WCAG 2 contrast of every visible, enabled element that has its own text, against the first
+# opaque background behind it. Returns the failures.
+CONTRAST_SCRIPT = """
+() => {
+  const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+    }
+    return parse(getComputedStyle(document.documentElement).backgroundColor).slice(0, 3);
+  };
+  const failures = [];
+  let checked = 0;
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.checkVisibility() || el.closest('[disabled]') || el.closest('.visually-hidden')) continue;
+    const style = getComputedStyle(el);
+    if (parseFloat(style.opacity) < 1) continue;
+    const fg = lum(parse(style.color).slice(0, 3)), bg = lum(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    checked++;
+    if (ratio < 4.5) failures.push([el.tagName + '#' + el.id + '.' + el.className, el.textContent.trim().slice(0, 40), ratio.toFixed(2)]);
+  }
+  return {checked, failures};
+}
+"""
+
+
+def test_text_contrast_meets_wcag_aa(live_server, page):
+    seed_garden(favorite="", per_orientation=4)
+    open_kiosk(page, live_server)
+    capture(page)
+    page.wait_for_function("document.querySelectorAll('#garden img').length === 3")
+    page.locator("#garden .like-button").first.click()
+    page.wait_for_selector('#garden .like-button[aria-pressed="true"]:not([disabled])')
+    page.select_option("#favorite-season", "winter")  # shows the half-chosen favorite error too
+    page.wait_for_selector("#favorite-error:not([hidden])")
+    report = page.evaluate(CONTRAST_SCRIPT)
+    assert report["checked"] > 20
+    assert report["failures"] == []
