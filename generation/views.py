@@ -59,8 +59,13 @@ _JOB_FILTERS = [
 ]
 
 
+class JobPagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 500
+
+
 class JobListView(GenerationAPIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = JobPagination
 
     @extend_schema(parameters=_JOB_FILTERS, responses={200: JobSerializer(many=True)}, summary="List generation jobs, newest first")
     def get(self, request):
