@@ -75,7 +75,7 @@ def load_catalog() -> Catalog:
     visitor_index, visitor_segment = {}, []
     with connection.cursor() as cursor:
         # Raw ids, so they compare equal to the raw visitor_id column read below on any backend.
-        cursor.execute(f"SELECT id, generation, gender FROM {Visitor._meta.db_table}")
+        cursor.execute(f"SELECT CAST(id AS TEXT), generation, gender FROM {Visitor._meta.db_table}")
         for raw_id, generation, gender in cursor.fetchall():
             segment = ranking.segment_of(generation, gender)
             if segment and segment not in segment_index:
@@ -98,7 +98,7 @@ def read_events(catalog: Catalog, *, where: str = "", params: list | None = None
     """(ids, parsed rows) of interactions, read with a raw cursor: the ORM's per-row JSON
     decoding and model machinery would cost more than the whole fit at a million rows."""
     table = Interaction._meta.db_table
-    sql = f"SELECT id, visitor_id, event_type, item_key, CAST(impression AS TEXT) FROM {table} {where} ORDER BY id"
+    sql = f"SELECT id, CAST(visitor_id AS TEXT), event_type, item_key, CAST(impression AS TEXT) FROM {table} {where} ORDER BY id"
     ids, rows = [], []
     keys, visitors = catalog.key_index, catalog.visitor_index
     loads = json.loads
