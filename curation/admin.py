@@ -7,6 +7,7 @@ curation.selectors. Nothing here deletes an image row except the confirmed purge
 from __future__ import annotations
 
 import json
+import uuid
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -17,7 +18,7 @@ from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
@@ -64,6 +65,14 @@ class CurationChangeList(ChangeList):
     def get_ordering(self, request, queryset):
         ordering = super().get_ordering(request, queryset)
         return ["-created_at", "-id"] if ordering in (["-created_at", "-id", "-pk"], ["-pk"]) else ordering
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _report(model_admin, request, result: services.BulkResult, verb: str) -> None:
@@ -231,6 +240,8 @@ class ImageAdmin(admin.ModelAdmin):
             "can_promote": self.has_promote_permission(request),
             "can_purge": self.has_purge_permission(request),
             "can_review": self.has_change_permission(request),
+            "can_generate": GenerationJob is not None and request.user.has_perm("generation.add_generationjob"),
+            "generate_url": reverse("admin:generation_generationjob_add") if GenerationJob is not None else "",
         }
         return super().changelist_view(request, extra_context)
 
@@ -239,7 +250,10 @@ class ImageAdmin(admin.ModelAdmin):
         if emotion and emotion not in Emotion.values:
             emotion = ""
         favorite = request.GET.get("favorite")
-        return {"emotion": emotion, "favorite": favorite if favorite not in (None, "*") else None}
+        job = None
+        if GenerationJob is not None and request.GET.get("job"):
+            job = GenerationJob.objects.filter(pk=request.GET["job"]).first() if _is_uuid(request.GET["job"]) else None
+        return {"emotion": emotion, "favorite": favorite or None, "job": job}
 
     def review_view(self, request):
         if not self.has_change_permission(request):
@@ -259,10 +273,16 @@ class ImageAdmin(admin.ModelAdmin):
             "scopes": selectors.Scope.CHOICES,
             "emotion": filters["emotion"],
             "favorite": filters["favorite"] or "",
+            "job": filters["job"],
             "emotions": Emotion.values,
             "can_promote": self.has_promote_permission(request),
             "decide_url": reverse("admin:garden_image_decide"),
-            "config": {"decideUrl": reverse("admin:garden_image_decide"), "emotion": filters["emotion"], "favorite": filters["favorite"]},
+            "config": {
+                "decideUrl": reverse("admin:garden_image_decide"),
+                "emotion": filters["emotion"],
+                "favorite": filters["favorite"],
+                "job": str(filters["job"].pk) if filters["job"] else None,
+            },
         }
         return TemplateResponse(request, "admin/garden/image/review.html", context)
 
@@ -287,9 +307,11 @@ class ImageAdmin(admin.ModelAdmin):
         result = services.decide(images=self.model.objects.filter(pk__in=ids), decision=decision, user=request.user)
         rows = self.model.objects.filter(pk__in=ids).values_list("pk", "status", "kept")
         states = [{"id": pk, "status": status, "kept": kept} for pk, status, kept in rows]
-        filters = {"emotion": body.get("emotion") or "", "favorite": body.get("favorite")}
+        filters = {"emotion": body.get("emotion") or "", "favorite": body.get("favorite") or None, "job": None}
         if filters["emotion"] not in Emotion.values:
             filters["emotion"] = ""
+        if GenerationJob is not None and _is_uuid(body.get("job")):
+            filters["job"] = GenerationJob.objects.filter(pk=body["job"]).first()
         return JsonResponse(
             {"images": states, "failed": {str(k): v for k, v in result.failed.items()}, **selectors.review_counts(**filters)}
         )
@@ -361,3 +383,219 @@ class VisitorAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- Generation jobs: the bulk form, live progress, cancel and retry ------------------------------
+
+try:
+    from generation.models import GenerationJob
+except ImportError:  # generation not installed: the image admin works without it
+    GenerationJob = None
+
+
+if GenerationJob is not None and not admin.site.is_registered(GenerationJob):
+
+    @admin.register(GenerationJob)
+    class GenerationJobAdmin(admin.ModelAdmin):
+        list_display = (
+            "short_id",
+            "status",
+            "progress_bar",
+            "emotion",
+            "favorite",
+            "size",
+            "images_made",
+            "backend",
+            "created_by",
+            "created_at",
+        )
+        list_display_links = ("short_id",)
+        list_filter = ("status", "kind", "backend", "emotion")
+        search_fields = ("=id", "prompt")
+        list_select_related = ("created_by",)
+        list_per_page = 50
+        show_full_result_count = False
+        actions = ["cancel_selected", "retry_selected"]
+        readonly_fields = (
+            "id",
+            "kind",
+            "status",
+            "progress_bar",
+            "queue_position",
+            "emotion",
+            "favorite",
+            "emotion_text",
+            "others",
+            "prompt",
+            "negative_prompt",
+            "width",
+            "height",
+            "steps",
+            "guidance",
+            "seed",
+            "count",
+            "backend",
+            "model_id",
+            "scheduler",
+            "queue",
+            "images_done",
+            "images_total",
+            "error",
+            "attempts",
+            "worker",
+            "timings",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "job_images",
+        )
+        fields = readonly_fields
+
+        class Media:
+            js = ("curation/jobs.js",)
+
+        def has_delete_permission(self, request, obj=None):
+            return False  # a job is the record of where pool images came from
+
+        def get_actions(self, request):
+            actions = super().get_actions(request)
+            actions.pop("delete_selected", None)
+            return actions
+
+        @admin.display(description="job")
+        def short_id(self, obj):
+            return str(obj.pk)[:8]
+
+        @admin.display(description="size")
+        def size(self, obj):
+            return f"{obj.width}x{obj.height}"
+
+        @admin.display(description="images")
+        def images_made(self, obj):
+            return f"{obj.images_done}/{obj.images_total}"
+
+        @admin.display(description="progress")
+        def progress_bar(self, obj):
+            return format_html(
+                '<span class="job-progress" data-job="{}" data-finished="{}"><progress max="1" value="{}"></progress> '
+                '<span class="job-progress-text">{}%</span></span>',
+                obj.pk,
+                "1" if obj.is_finished else "0",
+                obj.progress,
+                round(obj.progress * 100),
+            )
+
+        @admin.display(description="queue position")
+        def queue_position(self, obj):
+            from generation.selectors import job_queue_position
+
+            position = job_queue_position(obj)
+            return "–" if position is None else position
+
+        @admin.display(description="images")
+        def job_images(self, obj):
+            images = obj.images.order_by("pk").only(*selectors.REVIEW_FIELDS)
+            tags = format_html_join(
+                "",
+                '<a href="{}"><img src="{}" alt="{}" title="{}" height="64" loading="lazy" style="margin:2px"></a>',
+                (
+                    (reverse("admin:garden_image_change", args=[i.pk]), selectors.thumbnail_url(i), i.key, f"{i.key} ({i.status})")
+                    for i in images
+                ),
+            )
+            review = reverse("admin:garden_image_review") + f"?job={obj.pk}"
+            return format_html('<div>{}</div><p><a class="button" href="{}">Review this batch</a></p>', tags, review)
+
+        # actions and views call curation.services, which also write the admin log
+        @admin.action(permissions=["change"], description="Cancel selected jobs")
+        def cancel_selected(self, request, queryset):
+            count = services.cancel_jobs(jobs=queryset, user=request.user)
+            self.message_user(request, f"Cancelled {count} job(s).", messages.SUCCESS if count else messages.WARNING)
+
+        @admin.action(permissions=["change"], description="Retry selected failed or cancelled jobs")
+        def retry_selected(self, request, queryset):
+            count = services.retry_jobs(jobs=queryset, user=request.user)
+            self.message_user(request, f"Queued {count} job(s) again.", messages.SUCCESS if count else messages.WARNING)
+
+        def get_urls(self):
+            wrap = self.admin_site.admin_view
+            return [
+                path("progress/", wrap(self.progress_view), name="generation_generationjob_progress"),
+                path("<uuid:pk>/cancel/", wrap(self.cancel_view), name="generation_generationjob_cancel"),
+                path("<uuid:pk>/retry/", wrap(self.retry_view), name="generation_generationjob_retry"),
+                *super().get_urls(),
+            ]
+
+        def add_view(self, request, form_url="", extra_context=None):
+            """The bulk-generation form replaces the stock add form."""
+            from curation.forms import BulkGenerationForm
+            from generation.services import JobParameterError
+
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            form = BulkGenerationForm(request.POST or None)
+            if request.method == "POST" and form.is_valid():
+                try:
+                    job = services.start_bulk_generation(user=request.user, **form.job_parameters())
+                except JobParameterError as exc:
+                    form.add_error(None, str(exc))
+                else:
+                    self.message_user(request, f"Started job {str(job.pk)[:8]}: {job.images_total} images into the pool.", messages.SUCCESS)
+                    return HttpResponseRedirect(reverse("admin:generation_generationjob_changelist"))
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "Generate a batch",
+                "form": form,
+                "media": self.media + form.media,
+            }
+            return TemplateResponse(request, "admin/generation/generationjob/generate.html", context)
+
+        def progress_view(self, request):
+            """GET ?id=…&id=… → status, progress and queue position of those jobs (polled by jobs.js)."""
+            from generation.selectors import job_queue_position
+
+            if not self.has_view_permission(request):
+                raise PermissionDenied
+            ids = request.GET.getlist("id")[:100]
+            try:
+                jobs = list(self.model.objects.filter(pk__in=ids))
+            except Exception:  # malformed UUIDs
+                return JsonResponse({"error": "bad id"}, status=400)
+            return JsonResponse(
+                {
+                    "jobs": [
+                        {
+                            "id": str(job.pk),
+                            "status": job.status,
+                            "progress": job.progress,
+                            "images_done": job.images_done,
+                            "images_total": job.images_total,
+                            "queue_position": job_queue_position(job),
+                            "finished": job.is_finished,
+                            "error": job.error[:300],
+                        }
+                        for job in jobs
+                    ]
+                }
+            )
+
+        def _job_post(self, request, pk, service):
+            if request.method != "POST":
+                return HttpResponseRedirect(reverse("admin:generation_generationjob_change", args=[pk]))
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            job = get_object_or_404(self.model, pk=pk)
+            done = service(jobs=[job], user=request.user)
+            if done:
+                self.message_user(request, "Done.", messages.SUCCESS)
+            else:
+                self.message_user(request, f"Nothing to do: the job is {job.status}.", messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:generation_generationjob_change", args=[pk]))
+
+        def cancel_view(self, request, pk):
+            return self._job_post(request, pk, services.cancel_jobs)
+
+        def retry_view(self, request, pk):
+            return self._job_post(request, pk, services.retry_jobs)

@@ -23,7 +23,7 @@ class Scope:
 REVIEW_PAGE_SIZE = 100
 
 
-def review_queryset(*, scope: str = Scope.PENDING, emotion: str = "", favorite: str | None = None) -> QuerySet[Image]:
+def review_queryset(*, scope: str = Scope.PENDING, emotion: str = "", favorite: str | None = None, job=None) -> QuerySet[Image]:
     if scope == Scope.KEPT:
         queryset = Image.objects.filter(status=Image.Status.POOL, kept=True)
     elif scope == Scope.REJECTED:
@@ -34,6 +34,9 @@ def review_queryset(*, scope: str = Scope.PENDING, emotion: str = "", favorite: 
         queryset = queryset.filter(emotion=emotion)
     if favorite is not None:
         queryset = queryset.filter(favorite=favorite)
+    if job is not None:
+        # One generation job's images (the M2M is generation's: Image.generation_jobs).
+        queryset = queryset.filter(generation_jobs=job)
     return queryset.order_by("-created_at", "-id")
 
 
@@ -71,11 +74,11 @@ def review_items(*, queryset: QuerySet[Image], limit: int = REVIEW_PAGE_SIZE) ->
     return items
 
 
-def review_counts(*, emotion: str = "", favorite: str | None = None) -> dict[str, int]:
+def review_counts(*, emotion: str = "", favorite: str | None = None, job=None) -> dict[str, int]:
     """How many are left to review and how many keepers wait for promotion (indexed counts)."""
     return {
-        "left": review_queryset(scope=Scope.PENDING, emotion=emotion, favorite=favorite).count(),
-        "kept": review_queryset(scope=Scope.KEPT, emotion=emotion, favorite=favorite).count(),
+        "left": review_queryset(scope=Scope.PENDING, emotion=emotion, favorite=favorite, job=job).order_by().count(),
+        "kept": review_queryset(scope=Scope.KEPT, emotion=emotion, favorite=favorite, job=job).order_by().count(),
     }
 
 

@@ -274,3 +274,50 @@ def make_curator(*, user) -> None:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
     user.groups.add(group)
+
+
+# --- Bulk generation (jobs are generation's; curation adds the admin log and the curator's name) ---
+
+
+def start_bulk_generation(*, user, **parameters):
+    """A bulk job (one landscape + one portrait per index) into imgPool/, recorded in the admin log."""
+    from generation import services as generation_services
+    from generation.models import GenerationJob
+
+    job = generation_services.create_job(created_by=user, kind=GenerationJob.Kind.BULK, **parameters)
+    _log_job(user=user, job=job, flag=ADDITION, message=f"Started bulk generation: {job.count} x 2 images, {job.width}x{job.height}")
+    return job
+
+
+def cancel_jobs(*, jobs, user) -> int:
+    from generation import services as generation_services
+
+    cancelled = 0
+    for job in jobs:
+        if not job.is_finished:
+            generation_services.cancel_job(job=job)
+            _log_job(user=user, job=job, flag=CHANGE, message="Cancelled")
+            cancelled += 1
+    return cancelled
+
+
+def retry_jobs(*, jobs, user) -> int:
+    from generation import services as generation_services
+    from generation.models import GenerationJob
+
+    retried = 0
+    for job in jobs:
+        if job.status in (GenerationJob.Status.FAILED, GenerationJob.Status.CANCELLED):
+            job = generation_services.retry_job(job=job)
+            if job.status == GenerationJob.Status.QUEUED:
+                _log_job(user=user, job=job, flag=CHANGE, message="Retried")
+                retried += 1
+    return retried
+
+
+def _log_job(*, user, job, flag: int, message: str) -> None:
+    if user is None:
+        return
+    LogEntry.objects.log_actions(
+        user_id=user.pk, queryset=type(job).objects.filter(pk=job.pk), action_flag=flag, change_message=message, single_object=True
+    )

@@ -83,7 +83,7 @@
           method: "POST",
           credentials: "same-origin",
           headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
-          body: JSON.stringify({ ids: [item.id], decision, emotion: config.emotion, favorite: config.favorite }),
+          body: JSON.stringify({ ids: [item.id], decision, emotion: config.emotion, favorite: config.favorite, job: config.job }),
         })
       )
       .then(async (response) => {

@@ -1,0 +1,37 @@
+/* Live progress for generation jobs in the admin (list and detail): polls one small JSON view
+ * while any job on the page is unfinished; reloads the page when one finishes so its images and
+ * buttons show. Plain JS, no build step. */
+(function () {
+  "use strict";
+  function progressUrl() {
+    // The change list is /admin/generation/generationjob/, a job page is …/<uuid>/change/.
+    const base = window.location.pathname.replace(/[0-9a-f-]{36}\/change\/$/, "");
+    return base + "progress/";
+  }
+  function tick() {
+    const open = Array.from(document.querySelectorAll(".job-progress[data-finished='0']"));
+    if (!open.length) return;
+    const query = open.map((el) => "id=" + encodeURIComponent(el.dataset.job)).join("&");
+    fetch(progressUrl() + "?" + query, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+      .then((data) => {
+        let finished = false;
+        for (const job of data.jobs) {
+          document.querySelectorAll(`.job-progress[data-job='${job.id}']`).forEach((el) => {
+            el.querySelector("progress").value = job.progress;
+            const where = job.queue_position ? ` · #${job.queue_position} in queue` : "";
+            el.querySelector(".job-progress-text").textContent =
+              `${Math.round(job.progress * 100)}% · ${job.images_done}/${job.images_total} · ${job.status}${where}`;
+            if (job.finished) {
+              el.dataset.finished = "1";
+              finished = true;
+            }
+          });
+        }
+        if (finished) window.location.reload();
+        else window.setTimeout(tick, 1500);
+      })
+      .catch(() => window.setTimeout(tick, 5000));
+  }
+  document.addEventListener("DOMContentLoaded", () => window.setTimeout(tick, 500));
+})();
