@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Generation benchmark: job-path overhead and batched vs one-at-a-time throughput.
+
+    .venv/bin/python bench/generation.py                 # tiny random-weight SD pipeline on CPU
+    .venv/bin/python bench/generation.py --model stabilityai/sd-turbo --device cuda --steps 4 \
+        --width 768 --height 512 --images 8              # a real model on a GPU box (weights cached locally)
+
+Figures, all measured in this run on a warm pipeline (loading excluded):
+- direct: the diffusers pipeline called straight (the same images, same batches);
+- job (in-process task): the Celery task body (`run_generation_job.apply`) — claim, per-step progress
+  and cancel checks in the DB, JPEG encoding with embedded parameters, storage, rows;
+- job (real worker): submit → a separate `celery worker` process (Redis broker) → succeeded, when
+  Redis is reachable (CELERY_BROKER_URL or 127.0.0.1:6379); this adds broker and polling latency.
+Overhead = job time ÷ direct time (target ≤ 1.10).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="Hub id or folder (default: the tiny test pipeline, built here)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--width", type=int, default=512)
+    parser.add_argument("--height", type=int, default=512)
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--images", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=2, help="Best of N for each figure")
+    parser.add_argument("--no-worker", action="store_true", help="Skip the real-worker figure")
+    return parser.parse_args()
+
+
+def redis_url() -> str:
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    return url if url.startswith("redis://") else "redis://127.0.0.1:6379/0"
+
+
+def reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def best(repeat: int, run) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def main() -> int:
+    args = parse_args()
+    work = Path(tempfile.mkdtemp(prefix="garden-bench-gen-"))
+    use_worker = not args.no_worker and reachable(redis_url())
+    queue = f"gpu-bench-{os.getpid()}"
+    if args.model:
+        model = args.model
+    else:
+        from tests.generation.tiny_pipeline import save_tiny_pipeline
+
+        model = str(save_tiny_pipeline(work / "tiny-sd"))
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
+            "GARDEN_VAR_DIR": str(work / "var"),
+            "GARDEN_MEDIA_ROOT": str(work / "media"),
+            "CELERY_BROKER_URL": redis_url() if use_worker else "filesystem://",
+            "GARDEN_GENERATOR_BACKEND": "diffusers",
+            "GARDEN_DIFFUSION_MODEL": model,
+            "GARDEN_DIFFUSION_DEVICE": args.device,
+            "GARDEN_DIFFUSION_BATCH_SIZE": str(args.batch),
+            "GARDEN_GPU_QUEUE": queue,
+            "GARDEN_LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from generation import backends, services
+    from generation.backends import Batch
+    from generation.models import GenerationJob
+    from generation.tasks import run_generation_job
+
+    call_command("migrate", "--no-input", verbosity=0)
+    backend = backends.get_backend("diffusers")
+    started = time.perf_counter()
+    backend.load()
+    load_seconds = time.perf_counter() - started
+    seeds = list(range(args.images))
+
+    def direct(batch_size: int) -> None:
+        for start in range(0, len(seeds), batch_size):
+            batch = Batch(prompt="calm, flowers, fantasy", negative_prompt="", width=args.width, height=args.height,
+                          steps=args.steps, guidance=7.5, seeds=seeds[start : start + batch_size])  # fmt: skip
+            backend.generate(batch)
+
+    def job_in_process(batch_size: int) -> None:
+        settings.GARDEN_DIFFUSION_BATCH_SIZE = batch_size
+        job = services.create_job(emotion="calm", width=args.width, height=args.height, steps=args.steps, seed=0, count=args.images,
+                                  others="flowers, fantasy", enqueue=False)  # fmt: skip
+        run_generation_job.apply(args=[str(job.pk)])
+        assert GenerationJob.objects.get(pk=job.pk).status == "succeeded"
+
+    direct(args.batch)  # warm-up (first-call allocations, oneDNN/cuDNN autotuning)
+    direct_batched = best(args.repeat, lambda: direct(args.batch))
+    direct_single = best(args.repeat, lambda: direct(1))
+    job_batched = best(args.repeat, lambda: job_in_process(args.batch))
+    job_single = best(args.repeat, lambda: job_in_process(1))
+
+    worker_seconds = None
+    if use_worker:
+        worker_seconds = measure_real_worker(args, queue, services, GenerationJob)
+
+    size = f"{args.width}x{args.height}, {args.steps} steps, {args.images} images, batch {args.batch}"
+    print(f"model: {model if args.model else 'tiny random-weight SD (tests/generation/tiny_pipeline.py)'} on {args.device}; {size}")
+    print(f"pipeline load (excluded below): {load_seconds:.2f} s")
+    print(f"direct pipeline, batched:        {direct_batched:7.2f} s  {args.images / direct_batched:6.2f} images/s")
+    print(f"direct pipeline, one at a time:  {direct_single:7.2f} s  {args.images / direct_single:6.2f} images/s")
+    print(f"job (in-process task), batched:  {job_batched:7.2f} s  {args.images / job_batched:6.2f} images/s")
+    print(f"job (in-process task), single:   {job_single:7.2f} s  {args.images / job_single:6.2f} images/s")
+    print(f"batched / one-at-a-time throughput (direct): {direct_single / direct_batched:.2f}x; (job): {job_single / job_batched:.2f}x")
+    print(f"job-path overhead (in-process task ÷ direct, batched): {job_batched / direct_batched:.3f}")
+    if worker_seconds is not None:
+        print(f"job (real worker, Redis), batched: {worker_seconds:5.2f} s  overhead ÷ direct: {worker_seconds / direct_batched:.3f}")
+    else:
+        print("job (real worker): skipped (Redis not reachable or --no-worker)")
+    return 0
+
+
+def measure_real_worker(args, queue: str, services, GenerationJob) -> float:  # noqa: N803
+    log = open(os.environ["GARDEN_VAR_DIR"] + "/worker.log", "w")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-c", "1", "-P", "prefork",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}@%h", "--loglevel", "WARNING"],
+        cwd=ROOT, env={**os.environ, "GARDEN_DIFFUSION_BATCH_SIZE": str(args.batch)}, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+    def through_worker() -> None:
+        job = services.create_job(emotion="calm", width=args.width, height=args.height, steps=args.steps, seed=0, count=args.images,
+                                  others="flowers, fantasy")  # fmt: skip
+        while True:
+            job.refresh_from_db()
+            if job.is_finished:
+                break
+            time.sleep(0.02)
+        assert job.status == "succeeded", job.error
+
+    try:
+        through_worker()  # warm-up: the worker process loads the pipeline on its first job
+        return best(args.repeat, through_worker)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+        log.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
