@@ -74,7 +74,8 @@ def test_filters_and_search(curator_client, django_assert_max_num_queries):
         "?created_at__gte=2000-01-01T00:00:00%2B00:00": 22,
     }
     for query, expected in cases.items():
-        with django_assert_max_num_queries(9):
+        # 10 on PostgreSQL: the paginator's row estimate is one EXPLAIN before the exact small count.
+        with django_assert_max_num_queries(10):
             response = curator_client.get(CHANGELIST + query)
         assert response.status_code == 200, query
         assert response.context["cl"].result_count == expected, query
