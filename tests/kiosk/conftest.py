@@ -80,6 +80,19 @@ def browser_launch_args(face_video) -> list[str]:
     return [*FAKE_CAMERA_FLAGS, f"--use-file-for-fake-video-capture={face_video}"]
 
 
+@pytest.fixture(scope="session")
+def browser(browser, browser_launch_args):
+    """This folder's own Chromium, launched with the fake camera flags.
+
+    The harness's session-scoped ``browser`` is started once per run with whichever
+    ``browser_launch_args`` the first browser test saw: when a test elsewhere runs first, it has no
+    camera. So the kiosk tests launch their own from the same Playwright instance.
+    """
+    own = browser.browser_type.launch(executable_path=chromium_path(), headless=True, args=[*CHROMIUM_ARGS, *browser_launch_args])
+    yield own
+    own.close()
+
+
 @pytest.fixture
 def browser_context_args() -> dict:
     return dict(KIOSK)
@@ -98,16 +111,63 @@ def empty_camera_browser(browser, empty_video):
     other.close()
 
 
+def watch_requests(page) -> set:
+    """Requests the page has in flight (a set that empties as they finish or fail)."""
+    inflight: set = set()
+    page.on("request", lambda r: inflight.add(r))
+    page.on("requestfinished", lambda r: inflight.discard(r))
+    page.on("requestfailed", lambda r: inflight.discard(r))
+    return inflight
+
+
+def wait_quiet(page, inflight: set, *, quiet_ms: int = 300, timeout_ms: int = 5000) -> None:
+    """Wait until no request has been in flight for ``quiet_ms`` (responses may start new ones)."""
+    quiet = waited = 0
+    while quiet < quiet_ms and waited < timeout_ms:
+        page.wait_for_timeout(50)
+        waited += 50
+        quiet = 0 if inflight else quiet + 50
+
+
+def settle(request, page, inflight: set) -> None:
+    """Let the page go quiet, and leave it, before the database is flushed.
+
+    The live server shares the test's in-memory SQLite connection: a request that reaches it
+    while pytest-django flushes the database makes the flush fail with "database table is locked".
+    The garden reports the screen on display when the page goes away (pagehide → /impression),
+    and a capture goes on to load the garden. So: wait until the page is quiet, leave it (pagehide),
+    wait again, and stop its timers by going to about:blank. A failed test keeps its page as it
+    was, for the screenshot.
+    """
+    report = getattr(request.node, "rep_call", None)
+    if report is None or report.failed or page.is_closed():
+        return
+    wait_quiet(page, inflight)
+    page.evaluate("window.dispatchEvent(new PageTransitionEvent('pagehide'))")
+    wait_quiet(page, inflight)
+    page.goto("about:blank")
+
+
+@pytest.fixture
+def page(request, page):
+    """The harness's page, settled before the database is flushed (see ``settle``)."""
+    inflight = watch_requests(page)
+    yield page
+    settle(request, page, inflight)
+
+
 @pytest.fixture
 def empty_camera_page(request, empty_camera_browser):
     """A page in the empty-wall browser (kiosk-sized), with a screenshot kept if the test fails."""
     context = empty_camera_browser.new_context(**KIOSK)
     context.set_default_timeout(10_000)
     page = context.new_page()
+    inflight = watch_requests(page)
     yield page
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         ARTIFACTS.mkdir(exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    settle(request, page, inflight)
     context.close()
