@@ -306,3 +306,26 @@ def test_text_contrast_meets_wcag_aa(live_server, page):
     report = page.evaluate(CONTRAST_SCRIPT)
     assert report["checked"] > 20
     assert report["failures"] == []
+
+
+def test_turning_the_screen_switches_orientation(live_server, page):
+    seed_garden(favorite="")
+    open_kiosk(page, live_server)
+    capture(page)
+    page.wait_for_function("document.querySelectorAll('#garden img').length === 3")
+    assert all(key.endswith("h.jpeg") for key in keys_on_screen(page))
+    page.set_viewport_size({"width": 1080, "height": 1920})  # matchMedia('(orientation: portrait)') changes
+    page.wait_for_selector('#garden[data-orientation="portrait"]')
+    portrait = keys_on_screen(page)
+    assert len(portrait) == 3 and all(key.endswith("v.jpeg") for key in portrait)
+    # The landscape screen was left without a like: it was reported as an impression.
+    wait_until(lambda: Interaction.objects.filter(event_type=Interaction.Event.IMPRESSION).exists(), message="impression row")
+
+
+def test_refused_camera_permission_is_explained(live_server, page):
+    page.add_init_script("navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));")
+    page.goto(live_server.url + "/kiosk/")
+    page.wait_for_selector("#camera-status:not([hidden])")
+    page.wait_for_function("document.getElementById('camera-status').textContent.includes('permission')")
+    assert page.is_visible("#camera-retry")
+    assert page.is_disabled("#capture-button")
