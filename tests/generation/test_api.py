@@ -169,7 +169,7 @@ def test_cancel_is_idempotent_and_only_for_my_jobs(token_client, api_client, dja
 
 
 def test_list_filters_and_staff_see_everything(token_client, staff_client, no_enqueue):
-    token_client.post("/api/v1/jobs", {"emotion": "calm"}, format="json")
+    token_client.post("/api/v1/jobs", {"emotion": "calm", "backend": "diffusers"}, format="json")
     token_client.post("/api/v1/jobs", {"emotion": "sad", "backend": "procedural"}, format="json")
     staff_client.post("/api/v1/jobs", {"emotion": "happy"}, format="json")
     everything = staff_client.get("/api/v1/jobs").json()
