@@ -151,12 +151,15 @@ def test_a_real_worker_on_redis_runs_cancels_and_recovers_jobs(garden_factory):
     job = garden.wait_for(job_id, lambda job: job["status"] == "cancelled", timeout=60)
     assert job["steps_done"] < job["steps_total"] and job["images_done"] < 6
 
-    # Cancel before it starts: a queued job never runs.
-    blocker = garden.submit("--emotion", "sad", "--count", "2", "--width", "128", "--height", "128", "--steps", "20")
+    # Cancel before it starts: a queued job never runs. The blocker holds the only worker slot
+    # until it is cancelled too, so the order does not depend on how fast this machine is.
+    blocker = garden.submit("--emotion", "sad", "--count", "6", "--width", "256", "--height", "256", "--steps", "150")
+    garden.wait_for(blocker, lambda job: job["status"] == "running")
     queued = garden.submit("--emotion", "happy", "--width", "64", "--height", "64")
     garden.manage("generate", "--cancel", queued)
-    garden.wait_for(blocker, lambda job: job["status"] == "succeeded")
-    time.sleep(1.0)
+    garden.manage("generate", "--cancel", blocker)
+    garden.wait_for(blocker, lambda job: job["status"] == "cancelled", timeout=60)
+    time.sleep(2.0)  # the worker now takes the queued job's message and must drop it
     assert garden.job(queued)["status"] == "cancelled" and garden.job(queued)["attempts"] == 0
 
     # A worker process killed mid-job: the message comes back (acks_late, reject_on_worker_lost),
