@@ -5,13 +5,13 @@ optional ALS factors, a new ModelVersion published. Called by the Celery beat ta
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
+import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -101,7 +101,7 @@ def read_events(catalog: Catalog, *, where: str = "", params: list | None = None
     sql = f"SELECT id, CAST(visitor_id AS TEXT), event_type, item_key, CAST(impression AS TEXT) FROM {table} {where} ORDER BY id"
     ids, rows = [], []
     keys, visitors = catalog.key_index, catalog.visitor_index
-    loads = json.loads
+    loads = orjson.loads  # 2x faster than json on a million small arrays
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
         while batch := cursor.fetchmany(20000):
