@@ -245,7 +245,9 @@ if GARDEN_HF_OFFLINE:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # New jobs use diffusers once a model is configured; a fresh install (no weights, maybe no torch)
 # paints procedurally so the quick start's generation works out of the box.
-GARDEN_GENERATOR_BACKEND = env.str("GARDEN_GENERATOR_BACKEND", default="diffusers" if "GARDEN_DIFFUSION_MODEL" in os.environ else "procedural")
+GARDEN_GENERATOR_BACKEND = env.str(
+    "GARDEN_GENERATOR_BACKEND", default="diffusers" if "GARDEN_DIFFUSION_MODEL" in os.environ else "procedural"
+)
 GARDEN_DIFFUSION_MODEL = env.str("GARDEN_DIFFUSION_MODEL", default="stabilityai/sd-turbo")  # hub id or local folder
 GARDEN_DIFFUSION_DEVICE = env.str("GARDEN_DIFFUSION_DEVICE", default="auto")  # auto, cuda, cuda:1, mps, cpu
 GARDEN_DIFFUSION_SCHEDULER = env.str("GARDEN_DIFFUSION_SCHEDULER", default="default")  # euler, euler_a, dpm++, ddim, unipc…

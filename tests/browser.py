@@ -2,12 +2,15 @@
 
 Playwright's own browser download cannot work here, so it drives Debian's /usr/bin/chromium
 (override with GARDEN_CHROMIUM). tests/conftest.py loads this module as a plugin, so every test
-can ask for ``page``; override ``browser_launch_args`` / ``browser_context_args`` in a conftest.
+can ask for ``page``. A folder's conftest may override ``browser_launch_args`` (e.g. a fake
+camera) and ``browser_context_args`` (viewport, permissions): browsers are cached per set of
+launch flags, so each folder gets the Chromium it asked for whatever ran first.
 A failing test leaves a screenshot under test-artifacts/.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -33,23 +36,37 @@ def chromium_path() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser_launch_args() -> list[str]:
-    """Extra Chromium flags; override in a conftest (e.g. a fake camera)."""
-    return []
-
-
-@pytest.fixture(scope="session")
-def browser(browser_launch_args):
+def launch_browser():
+    """``launch_browser(extra_args)``: a Chromium with those extra flags, started once per session."""
     executable = chromium_path()
     if not executable:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     # Playwright's sync API runs an event loop; Django refuses ORM calls from inside one unless told.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    launched = {}
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS + browser_launch_args)
-        yield chromium
-        chromium.close()
+
+        def launch(extra_args=()):
+            flags = tuple(extra_args)
+            if flags not in launched:
+                launched[flags] = playwright.chromium.launch(executable_path=executable, headless=True, args=[*CHROMIUM_ARGS, *flags])
+            return launched[flags]
+
+        yield launch
+        for chromium in launched.values():
+            chromium.close()
+
+
+@pytest.fixture(scope="session")
+def browser_launch_args() -> list[str]:
+    """Extra Chromium flags; override in a conftest (e.g. a fake camera)."""
+    return []
+
+
+@pytest.fixture
+def browser(launch_browser, browser_launch_args):
+    return launch_browser(browser_launch_args)
 
 
 @pytest.fixture
@@ -58,15 +75,24 @@ def browser_context_args() -> dict:
     return {"viewport": {"width": 1280, "height": 800}}
 
 
-@pytest.fixture
-def page(request, browser, browser_context_args):
-    context = browser.new_context(**browser_context_args)
+@contextlib.contextmanager
+def open_page(request, browser, context_args: dict):
+    """A page in a fresh context; a screenshot of it is kept if the test fails."""
+    context = browser.new_context(**context_args)
     context.set_default_timeout(10_000)
     page = context.new_page()
-    yield page
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    context.close()
+    try:
+        yield page
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed and not page.is_closed():
+            ARTIFACTS.mkdir(exist_ok=True)
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(request, browser, browser_context_args):
+    with open_page(request, browser, browser_context_args) as page:
+        yield page

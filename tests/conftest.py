@@ -30,6 +30,26 @@ def _fresh_cache():
 
 
 @pytest.fixture
+def eager_celery(settings):
+    """Run tasks inline on commit. The Celery app read its conf once, so patch the app as well."""
+    from config.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
+def no_enqueue(monkeypatch):
+    """Jobs stay queued: record (job id, queue) instead of sending them to a broker."""
+    sent = []
+    monkeypatch.setattr("generation.services.enqueue_job", lambda *, job_id, queue: sent.append((str(job_id), queue)))
+    return sent
+
+
+@pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
 

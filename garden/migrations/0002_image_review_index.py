@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('garden', '0001_initial'),
+        ("garden", "0001_initial"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='image',
-            index=models.Index(fields=['status', 'kept', '-created_at', '-id'], name='image_review_idx'),
+            model_name="image",
+            index=models.Index(fields=["status", "kept", "-created_at", "-id"], name="image_review_idx"),
         ),
     ]

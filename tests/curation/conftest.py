@@ -38,23 +38,3 @@ def pool_images(db):
     from tests.factories import ImageFactory
 
     return [ImageFactory(status=Image.Status.POOL, emotion="calm", seed=1000 + i, prompt=f"calm garden {i}") for i in range(4)]
-
-
-@pytest.fixture
-def eager_celery(settings):
-    """Jobs run inline on commit. The Celery app read its conf once, so patch the app as well."""
-    from config.celery import app
-
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield app
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
-
-
-@pytest.fixture
-def no_enqueue(monkeypatch):
-    """Jobs stay queued: record what would have been sent to the broker."""
-    sent = []
-    monkeypatch.setattr("generation.services.enqueue_job", lambda *, job_id, queue: sent.append(str(job_id)))
-    return sent

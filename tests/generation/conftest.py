@@ -24,22 +24,3 @@ def diffusers_settings(settings, tiny_model_dir):
     settings.GARDEN_HF_OFFLINE = True
     settings.GARDEN_DEFAULT_STEPS = 2
     return settings
-
-
-@pytest.fixture
-def eager_celery():
-    """Run tasks inline (the Celery app reads its conf once, so patch the app, not settings)."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield app
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
-
-
-@pytest.fixture
-def no_enqueue(monkeypatch):
-    """Record enqueued job ids instead of sending them to a broker."""
-    sent = []
-    monkeypatch.setattr("generation.services.enqueue_job", lambda *, job_id, queue: sent.append((str(job_id), queue)))
-    return sent

@@ -7,14 +7,13 @@ wall gives the "no face" case its own browser.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from tests.browser import ARTIFACTS, CHROMIUM_ARGS, chromium_path
+from tests.browser import open_page
 
 FRAME_W, FRAME_H = 640, 480
 FAKE_CAMERA_FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
@@ -80,35 +79,15 @@ def browser_launch_args(face_video) -> list[str]:
     return [*FAKE_CAMERA_FLAGS, f"--use-file-for-fake-video-capture={face_video}"]
 
 
-@pytest.fixture(scope="session")
-def browser(browser, browser_launch_args):
-    """This folder's own Chromium, launched with the fake camera flags.
-
-    The harness's session-scoped ``browser`` is started once per run with whichever
-    ``browser_launch_args`` the first browser test saw: when a test elsewhere runs first, it has no
-    camera. So the kiosk tests launch their own from the same Playwright instance.
-    """
-    own = browser.browser_type.launch(executable_path=chromium_path(), headless=True, args=[*CHROMIUM_ARGS, *browser_launch_args])
-    yield own
-    own.close()
-
-
 @pytest.fixture
 def browser_context_args() -> dict:
     return dict(KIOSK)
 
 
-@pytest.fixture(scope="session")
-def empty_camera_browser(browser, empty_video):
+@pytest.fixture
+def empty_camera_browser(launch_browser, empty_video):
     """A second Chromium whose camera films an empty wall: no face to find."""
-    executable = chromium_path()
-    other = browser.browser_type.launch(
-        executable_path=executable,
-        headless=True,
-        args=[*CHROMIUM_ARGS, *FAKE_CAMERA_FLAGS, f"--use-file-for-fake-video-capture={empty_video}"],
-    )
-    yield other
-    other.close()
+    return launch_browser([*FAKE_CAMERA_FLAGS, f"--use-file-for-fake-video-capture={empty_video}"])
 
 
 def watch_requests(page) -> set:
@@ -159,15 +138,7 @@ def page(request, page):
 @pytest.fixture
 def empty_camera_page(request, empty_camera_browser):
     """A page in the empty-wall browser (kiosk-sized), with a screenshot kept if the test fails."""
-    context = empty_camera_browser.new_context(**KIOSK)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    inflight = watch_requests(page)
-    yield page
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    settle(request, page, inflight)
-    context.close()
+    with open_page(request, empty_camera_browser, KIOSK) as page:
+        inflight = watch_requests(page)
+        yield page
+        settle(request, page, inflight)
