@@ -140,10 +140,10 @@ def analyze(connection) -> None:
 
 
 def measured_thumbnail_bytes() -> int:
-    """Size of one real thumbnail: a 1280x800 procedural painting through curation's thumbnailer."""
+    """Size of one real thumbnail: a 1280x800 procedural painting through the thumbnailer (garden.thumbnails)."""
     import io
 
-    from curation.services import render_thumbnail
+    from garden.thumbnails import render_thumbnail
 
     try:
         from generation.backends import procedural

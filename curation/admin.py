@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from curation import selectors, services
 from curation.paginators import EstimatedCountPaginator
+from garden import thumbnails
 from garden.models import Emotion, Image, Visitor
 
 PROMOTE_PERMISSION = "curation.promote_image"
@@ -217,7 +218,7 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.action(permissions=["change"], description="Generate missing thumbnails")
     def make_thumbnails(self, request, queryset):
-        made, failed = services.generate_missing_thumbnails(queryset=queryset)
+        made, failed = thumbnails.generate_missing_thumbnails(queryset=queryset)
         self.message_user(request, f"Made {made} thumbnail(s); {failed} failed.", messages.ERROR if failed else messages.SUCCESS)
 
     # --- extra admin views --------------------------------------------------------------------------
@@ -321,7 +322,7 @@ class ImageAdmin(admin.ModelAdmin):
             raise PermissionDenied
         image = get_object_or_404(self.model, pk=pk)
         try:
-            key = services.ensure_thumbnail(image=image)
+            key = thumbnails.ensure_thumbnail(image=image)
         except FileNotFoundError:
             raise Http404("The image file is missing.") from None
         response = HttpResponseRedirect(default_storage.url(key))

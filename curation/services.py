@@ -1,4 +1,6 @@
-"""Curation state changes: keep/reject/undo in bulk, promotion, purge, thumbnails, the Curators group.
+"""Curation state changes: keep/reject/undo in bulk, promotion, purge, the Curators group.
+
+Thumbnails are an image-level concern shared with generation: see ``garden.thumbnails``.
 
 The admin, the review page's JSON endpoints and management commands call these functions and
 nothing else. Every change is written to the admin log (``LogEntry``) with its user here, so an
@@ -7,7 +9,6 @@ action is recorded whichever door it came through.
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,17 +20,11 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from PIL import Image as PILImage
 
 from garden import services as garden_services
 from garden.models import Image
 
 log = logging.getLogger(__name__)
-
-THUMBNAIL_PREFIX = "thumbs"
-# Grid cells are at most ~200 CSS px wide; 320 px keeps them sharp on 1.5x screens at ~5-10 KB.
-THUMBNAIL_BOX = (320, 320)
-THUMBNAIL_QUALITY = 72
 
 CURATORS_GROUP = "Curators"
 # Exactly what a curator needs: see and act on images (actions need change_image), promote,
@@ -166,63 +161,6 @@ def purge(*, images: Iterable[Image] | QuerySet[Image], user) -> int:
 
 def rejected_images() -> QuerySet[Image]:
     return Image.objects.filter(status=Image.Status.REJECTED)
-
-
-# --- Thumbnails ---------------------------------------------------------------------------------
-
-
-def thumbnail_key_for(*, image: Image) -> str:
-    # Keyed by row id, not by image key: the key changes on promotion, the thumbnail need not.
-    return f"{THUMBNAIL_PREFIX}/{image.pk}-{(image.content_hash or 'nohash')[:12]}.webp"
-
-
-def render_thumbnail(content: bytes) -> bytes:
-    with PILImage.open(io.BytesIO(content)) as picture:
-        # JPEG draft mode decodes at 1/2…1/8 scale: a 1280x800 original shrinks ~4x faster.
-        picture.draft("RGB", THUMBNAIL_BOX)
-        picture = picture.convert("RGB")
-        picture.thumbnail(THUMBNAIL_BOX, PILImage.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        picture.save(buffer, "WEBP", quality=THUMBNAIL_QUALITY, method=4)
-    return buffer.getvalue()
-
-
-def ensure_thumbnail(*, image: Image) -> str:
-    """The image's thumbnail key, rendering and storing it first if it has none (done once)."""
-    if image.thumbnail_key:
-        return image.thumbnail_key
-    for _attempt in range(2):
-        try:
-            content = garden_services.read_file(image.key)
-            break
-        except FileNotFoundError:
-            # Promoted or demoted meanwhile: the file moved with the key; read the row again.
-            image.refresh_from_db(fields=["key", "thumbnail_key"])
-            if image.thumbnail_key:
-                return image.thumbnail_key
-    else:
-        raise FileNotFoundError(image.key)
-    key = thumbnail_key_for(image=image)
-    garden_services.write_file(key=key, content=render_thumbnail(content))
-    Image.objects.filter(pk=image.pk).update(thumbnail_key=key)
-    image.thumbnail_key = key
-    return key
-
-
-def generate_missing_thumbnails(*, queryset: QuerySet[Image] | None = None, limit: int | None = None) -> tuple[int, int]:
-    """Render thumbnails for images that have none; returns (made, failed)."""
-    queryset = (Image.objects.all() if queryset is None else queryset).filter(thumbnail_key="").only("pk", "key", "content_hash")
-    if limit is not None:
-        queryset = queryset[:limit]
-    made = failed = 0
-    for image in queryset.iterator(chunk_size=200):
-        try:
-            ensure_thumbnail(image=image)
-            made += 1
-        except Exception:  # a missing or corrupt file must not stop the batch
-            log.warning("no thumbnail for %s", image.key, exc_info=True)
-            failed += 1
-    return made, failed
 
 
 # --- Permissions --------------------------------------------------------------------------------

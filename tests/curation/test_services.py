@@ -1,4 +1,4 @@
-"""curation.services: bulk decisions, undo, promotion, purge, thumbnails, and their admin-log entries."""
+"""curation.services: bulk decisions, undo, promotion, purge, and their admin-log entries; thumbnails (garden.thumbnails)."""
 
 import io
 
@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 from PIL import Image as PILImage
 
 from curation import services
+from garden import thumbnails
 from garden.models import Image
 from tests.factories import ImageFactory
 
@@ -69,7 +70,7 @@ def test_promote_kept_moves_keys_and_skips_others(curator, pool_images):
 
 def test_purge_only_touches_rejected_and_logs_deletions(curator, pool_images, django_capture_on_commit_callbacks):
     a, b, *_ = pool_images
-    services.ensure_thumbnail(image=a)
+    thumbnails.ensure_thumbnail(image=a)
     a.refresh_from_db()
     services.decide(images=[a], decision="reject", user=curator)
     with django_capture_on_commit_callbacks(execute=True):  # files go after the commit
@@ -88,7 +89,7 @@ def test_thumbnail_is_small_webp_made_once(curator):
     from garden.services import write_file
 
     write_file(key=image.key, content=jpeg_bytes(1280, 800))
-    key = services.ensure_thumbnail(image=image)
+    key = thumbnails.ensure_thumbnail(image=image)
     assert key.startswith("thumbs/") and key.endswith(".webp")
     with default_storage.open(key) as handle:
         content = handle.read()
@@ -99,14 +100,14 @@ def test_thumbnail_is_small_webp_made_once(curator):
     # Promotion moves the original but not the thumbnail.
     services.promote(images=[Image.objects.get(pk=image.pk)], user=curator)
     assert Image.objects.get(pk=image.pk).thumbnail_key == key
-    assert services.generate_missing_thumbnails() == (0, 0)
+    assert thumbnails.generate_missing_thumbnails() == (0, 0)
 
 
 def test_generate_missing_thumbnails_survives_a_missing_file():
     ok = ImageFactory(status=Image.Status.POOL)
     broken = ImageFactory(status=Image.Status.POOL)
     default_storage.delete(broken.key)
-    assert services.generate_missing_thumbnails() == (1, 1)
+    assert thumbnails.generate_missing_thumbnails() == (1, 1)
     assert Image.objects.get(pk=ok.pk).thumbnail_key
 
 

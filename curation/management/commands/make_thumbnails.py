@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from curation import services
+from garden import thumbnails
 
 
 class Command(BaseCommand):
@@ -12,5 +12,5 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=None)
 
     def handle(self, *args, limit, **options):
-        made, failed = services.generate_missing_thumbnails(limit=limit)
+        made, failed = thumbnails.generate_missing_thumbnails(limit=limit)
         self.stdout.write(f"made {made} thumbnail(s), {failed} failed")
