@@ -19,7 +19,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from garden import keys
+from garden import keys, thumbnails
 from garden.models import Image
 from garden.services import StorageError, create_image
 from generation import backends
@@ -402,12 +402,16 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict) -> None:
         started = time.perf_counter()
         pictures = backend.generate(batch, on_step=on_step)
         timings["generate"] = round(timings.get("generate", 0.0) + time.perf_counter() - started, 3)
-        started = time.perf_counter()
         for spec, picture in zip(todo, pictures, strict=True):
-            image = store_generated_image(job=job, spec=spec, picture=picture, description=description)
+            started = time.perf_counter()
+            image, content = store_generated_image(job=job, spec=spec, picture=picture, description=description)
+            stored = time.perf_counter()
+            # Before the image counts as done: review pages of a fresh batch never render one.
+            make_thumbnail(image=image, content=content)
+            timings["store"] = round(timings.get("store", 0.0) + stored - started, 3)
+            timings["thumbnails"] = round(timings.get("thumbnails", 0.0) + time.perf_counter() - stored, 3)
             job.images.add(image)
             mine.update(images_done=F("images_done") + 1, heartbeat_at=timezone.now())
-        timings["store"] = round(timings.get("store", 0.0) + time.perf_counter() - started, 3)
 
 
 def generation_parameters(*, job: GenerationJob, spec: ImageSpec, description: dict) -> dict:
@@ -427,15 +431,17 @@ def generation_parameters(*, job: GenerationJob, spec: ImageSpec, description: d
     }
 
 
-def store_generated_image(*, job: GenerationJob, spec: ImageSpec, picture, description: dict) -> Image:
+def store_generated_image(*, job: GenerationJob, spec: ImageSpec, picture, description: dict) -> tuple[Image, bytes | None]:
+    """The stored image and the JPEG bytes written (None when an earlier attempt stored it)."""
     key = image_key(job=job, spec=spec)
     existing = Image.objects.filter(key=key).first()
     if existing is not None:  # written by an attempt that lost its lease after storing it
-        return existing
+        return existing, None
     parameters = generation_parameters(job=job, spec=spec, description=description)
-    return create_image(
+    content = encode_jpeg(picture, parameters)
+    image = create_image(
         key=key,
-        content=encode_jpeg(picture, parameters),
+        content=content,
         width=spec.width,
         height=spec.height,
         prompt=job.prompt,
@@ -446,6 +452,22 @@ def store_generated_image(*, job: GenerationJob, spec: ImageSpec, picture, descr
         steps=job.steps,
         guidance=job.guidance,
     )
+    return image, content
+
+
+def make_thumbnail(*, image: Image, content: bytes | None = None) -> str:
+    """The image's admin thumbnail, made now; never fails the job.
+
+    On any error the image keeps an empty ``thumbnail_key`` and the admin makes the thumbnail
+    lazily on first view (``garden.thumbnails``), as it does for imported images.
+    """
+    try:
+        return thumbnails.ensure_thumbnail(image=image, content=content)
+    except Exception as exc:
+        if type(exc).__name__ == "SoftTimeLimitExceeded":  # the job's time is up: stop the job, not just this
+            raise
+        log.warning("no thumbnail for %s (the admin will make it on first view)", image.key, exc_info=True)
+        return ""
 
 
 # --- The procedural painter, outside jobs (demo seeding) -----------------------------------------

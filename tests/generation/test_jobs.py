@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from PIL import Image as PILImage
 
-from garden import keys
+from garden import keys, thumbnails
 from garden.models import Image
 from garden.services import read_file
 from generation import backends, selectors, services
@@ -84,7 +84,7 @@ def test_job_lifecycle_with_the_diffusers_pipeline(diffusers_settings, django_us
     assert job.status == GenerationJob.Status.SUCCEEDED, job.error
     assert (job.images_done, job.images_total, job.steps_done, job.steps_total, job.progress) == (3, 3, 2, 2, 1.0)
     assert job.attempts == 1 and job.started_at and job.finished_at and job.heartbeat_at
-    assert set(job.timings) == {"load", "generate", "store"}
+    assert set(job.timings) == {"load", "generate", "store", "thumbnails"}
     assert job.scheduler == "DDIMScheduler"
     assert selectors.job_queue_position(job) is None
     images = selectors.job_images(job)
@@ -197,6 +197,31 @@ def test_the_procedural_painter_behind_the_same_interface():
     assert job.status == "succeeded" and job.images_done == 2 and job.steps_done == job.steps_total
     portrait = next(i for i in job.images.all() if i.is_portrait)
     assert (portrait.width, portrait.height, read_parameters(read_file(portrait.key))["generator"]) == (64, 96, "procedural")
+
+
+def test_a_job_makes_the_thumbnails_of_all_its_images(caplog):
+    job = services.execute_job(job_id=make_job(backend="procedural", kind="bulk", width=96, height=64, count=2).pk)
+    assert job.status == "succeeded" and job.images_done == 4
+    for image in job.images.all():
+        assert image.thumbnail_key == thumbnails.thumbnail_key_for(image=image)
+        with PILImage.open(io.BytesIO(read_file(image.thumbnail_key))) as thumb:
+            assert thumb.format == "WEBP" and max(thumb.size) == 96  # never upscaled past the original
+    assert "no thumbnail" not in caplog.text
+
+
+def test_a_thumbnail_failure_never_fails_the_job(monkeypatch, caplog, media_dir):
+    def broken(content):
+        raise OSError("thumbnailer exploded")
+
+    monkeypatch.setattr(thumbnails, "render_thumbnail", broken)
+    job = services.execute_job(job_id=make_job(backend="procedural", count=2).pk)
+    assert job.status == "succeeded" and job.images_done == 2 and not job.error, job.error
+    assert [image.thumbnail_key for image in job.images.all()] == ["", ""]
+    assert not (media_dir / "thumbs").exists()
+    assert "no thumbnail for imgPool/calm/" in caplog.text and "thumbnailer exploded" in caplog.text
+    # The admin's lazy path (and manage.py make_thumbnails) still covers them.
+    monkeypatch.undo()
+    assert thumbnails.generate_missing_thumbnails() == (2, 0)
 
 
 def test_a_finished_job_is_not_run_twice(diffusers_settings):

@@ -133,6 +133,8 @@ def _check_bulk_run(garden: Garden) -> None:
     assert [key.rsplit("_", 1)[1] for key in keys] == ["0h.jpeg", "0v.jpeg", "1h.jpeg", "1v.jpeg"], result.stdout
     for key in keys:
         assert (garden.folder / "media" / key).stat().st_size > 0
+    # The worker made their thumbnails right after storing them (review pages never wait).
+    assert len(list((garden.folder / "media" / "thumbs").glob("*.webp"))) == len(keys)
     assert "succeeded" in result.stdout
 
 
