@@ -265,6 +265,8 @@ GARDEN_TEXT2IMAGE_EMOTION = env.str("GARDEN_TEXT2IMAGE_EMOTION", default="calm")
 GARDEN_JOB_SOFT_TIME_LIMIT = env.int("GARDEN_JOB_SOFT_TIME_LIMIT", default=3600)
 GARDEN_JOB_LEASE_SECONDS = env.int("GARDEN_JOB_LEASE_SECONDS", default=900)  # running job without heartbeat → stale
 GARDEN_JOB_MAX_ATTEMPTS = env.int("GARDEN_JOB_MAX_ATTEMPTS", default=3)
+# A job queued this long since its message was sent is sent again (0: never); duplicates are no-ops.
+GARDEN_JOB_REQUEUE_AFTER_SECONDS = env.int("GARDEN_JOB_REQUEUE_AFTER_SECONDS", default=1800)
 GARDEN_GPU_QUEUE = env.str("GARDEN_GPU_QUEUE", default="gpu")
 CELERY_TASK_ROUTES = {
     "generation.tasks.run_generation_job": {"queue": GARDEN_GPU_QUEUE},

@@ -70,6 +70,10 @@ class GenerationJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the worker running it")
+    # A queued job's message can be lost (a broker restarted without persistence): the sweeper
+    # sends it again once it has waited GARDEN_JOB_REQUEUE_AFTER_SECONDS since the last send.
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When its message was last sent to the broker")
+    resends = models.PositiveIntegerField(default=0, help_text="Messages re-sent by the sweeper for this job while queued")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     images = models.ManyToManyField(Image, blank=True, related_name="generation_jobs")

@@ -193,6 +193,7 @@ def create_job(
         # The painter needs no GPU: it runs on the default queue and never waits behind diffusion.
         queue=settings.GARDEN_GPU_QUEUE if backend == backends.DIFFUSERS else "default",
         timestr=keys.new_timestr(timezone.now()),
+        enqueued_at=timezone.now() if enqueue else None,
     )
     batches = job_batches(job)
     job.images_total = sum(len(batch) for batch in batches)
@@ -237,6 +238,7 @@ def retry_job(*, job: GenerationJob) -> GenerationJob:
             finished_at=None,
             heartbeat_at=None,
             created_at=timezone.now(),  # back of the queue
+            enqueued_at=timezone.now(),
         )
         if updated:
             transaction.on_commit(lambda: enqueue_job(job_id=job.pk, queue=job.queue))
@@ -249,7 +251,13 @@ def requeue_job(*, job_id, error: str = "") -> bool:
     return bool(
         GenerationJob.objects.filter(
             pk=job_id, status=GenerationJob.Status.RUNNING, cancel_requested=False, attempts__lt=settings.GARDEN_JOB_MAX_ATTEMPTS
-        ).update(status=GenerationJob.Status.QUEUED, heartbeat_at=None, worker="", error=f"retrying after: {error}"[:4000] if error else "")
+        ).update(
+            status=GenerationJob.Status.QUEUED,
+            heartbeat_at=None,
+            worker="",
+            error=f"retrying after: {error}"[:4000] if error else "",
+            enqueued_at=timezone.now(),  # the task retries its own message
+        )
     )
 
 
@@ -261,12 +269,17 @@ def fail_job(*, job_id, error: str, attempt: int | None = None) -> bool:
 
 
 def sweep_stale_jobs() -> int:
-    """Requeue (or fail, after GARDEN_JOB_MAX_ATTEMPTS) running jobs whose worker stopped beating.
+    """Requeue (or fail, after GARDEN_JOB_MAX_ATTEMPTS) running jobs whose worker stopped beating,
+    and re-send queued jobs whose message may have been lost. Returns how many jobs it acted on.
 
     A worker writes ``heartbeat_at`` when it claims a job, around model loading and at every
     denoising step; a crashed or killed worker stops writing it. Runs when a worker starts, when
     a job is created, and periodically under celery beat.
     """
+    return _sweep_running_jobs() + resend_lost_jobs()
+
+
+def _sweep_running_jobs() -> int:
     deadline = timezone.now() - timedelta(seconds=settings.GARDEN_JOB_LEASE_SECONDS)
     swept = 0
     stale = GenerationJob.objects.filter(status=GenerationJob.Status.RUNNING).filter(
@@ -285,7 +298,7 @@ def sweep_stale_jobs() -> int:
             )
         else:
             with transaction.atomic():
-                if same.update(status=GenerationJob.Status.QUEUED, heartbeat_at=None, worker="", error=lost):
+                if same.update(status=GenerationJob.Status.QUEUED, heartbeat_at=None, worker="", error=lost, enqueued_at=timezone.now()):
                     swept += 1
                     transaction.on_commit(lambda job=job: enqueue_job(job_id=job.pk, queue=job.queue))
     if swept:
@@ -293,11 +306,55 @@ def sweep_stale_jobs() -> int:
     return swept
 
 
+def resend_lost_jobs() -> int:
+    """Send again the message of every job queued for GARDEN_JOB_REQUEUE_AFTER_SECONDS since its last send.
+
+    A broker that restarts without persistence (Redis here keeps nothing on disk) loses queued
+    messages, and their jobs would wait forever. How long a job may genuinely wait behind others
+    is not knowable, so a re-sent message for a job whose first message is still in the queue must
+    be harmless, and it is: whichever message comes first claims the job with one conditional
+    UPDATE (``claim_job``); the other finds it claimed or finished and does nothing. Each re-send
+    bumps ``resends`` and ``enqueued_at`` on the row (one conditional UPDATE, so two sweepers never
+    both send) and is logged. Cancelled jobs are never sent again.
+    """
+    after = settings.GARDEN_JOB_REQUEUE_AFTER_SECONDS
+    if after <= 0:
+        return 0
+    now = timezone.now()
+    deadline = now - timedelta(seconds=after)
+    waiting = GenerationJob.objects.filter(status=GenerationJob.Status.QUEUED, cancel_requested=False).filter(
+        Q(enqueued_at__lt=deadline) | Q(enqueued_at__isnull=True, created_at__lt=deadline)
+    )
+    resent = []
+    for job in waiting.only("id", "queue", "enqueued_at", "resends"):
+        with transaction.atomic():
+            same = GenerationJob.objects.filter(
+                pk=job.pk, status=GenerationJob.Status.QUEUED, cancel_requested=False, enqueued_at=job.enqueued_at
+            )
+            if same.update(enqueued_at=now, resends=F("resends") + 1):
+                resent.append(job)
+                transaction.on_commit(lambda job=job: enqueue_job(job_id=job.pk, queue=job.queue))
+    for job in resent:
+        log.warning(
+            "generation job %s: queued without a start for over %ds (GARDEN_JOB_REQUEUE_AFTER_SECONDS); message re-sent (re-send #%d)",
+            job.pk,
+            after,
+            job.resends + 1,
+        )
+    return len(resent)
+
+
 # --- Running ------------------------------------------------------------------------------------
 
 
 def claim_job(*, job_id, worker: str = "") -> GenerationJob | None:
-    """Atomically take a queued job (or a running one whose lease expired); None if not runnable."""
+    """Atomically take a queued job (or a running one whose lease expired); None if not runnable.
+
+    One conditional UPDATE (``WHERE status='queued' OR lease expired``): of two messages for the
+    same job (a redelivery, a re-send by the sweeper) delivered at once, exactly one changes the
+    row — PostgreSQL re-checks the WHERE after the first commits, SQLite serialises writers — and
+    the other finds it claimed and runs nothing.
+    """
     now = timezone.now()
     deadline = now - timedelta(seconds=settings.GARDEN_JOB_LEASE_SECONDS)
     runnable = Q(status=GenerationJob.Status.QUEUED) | Q(status=GenerationJob.Status.RUNNING, heartbeat_at__lt=deadline)

@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
     bind=True,
     name="generation.tasks.run_generation_job",
     # Acknowledge after the run: a worker killed mid-job leaves the message to be redelivered,
-    # and claim_job makes the redelivery a no-op unless the job's lease has expired.
+    # and claim_job makes the redelivery (or a duplicate re-sent by the sweeper for a job queued
+    # too long) a no-op unless the job is still queued or its lease has expired.
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=settings.GARDEN_JOB_SOFT_TIME_LIMIT,

@@ -294,3 +294,117 @@ def test_enqueue_happens_on_commit_and_the_task_runs_the_job(diffusers_settings,
     assert len(callbacks) == 1
     job.refresh_from_db()
     assert job.status == "succeeded" and job.images_done == 1
+
+
+# --- Lost messages: the sweeper re-sends long-queued jobs; a duplicate message is a no-op ---------
+
+
+def _queue(n: int, django_capture_on_commit_callbacks) -> list[GenerationJob]:
+    with django_capture_on_commit_callbacks(execute=True):
+        return [services.create_job(emotion="calm", width=64, height=64, steps=1, backend="procedural") for _ in range(n)]
+
+
+def test_the_sweeper_resends_jobs_queued_too_long(settings, no_enqueue, django_capture_on_commit_callbacks, caplog):
+    settings.GARDEN_JOB_REQUEUE_AFTER_SECONDS = 1800
+    lost, waiting, cancelled, legacy = _queue(4, django_capture_on_commit_callbacks)
+    assert len(no_enqueue) == 4 and all(job.enqueued_at for job in (lost, waiting, cancelled, legacy))
+    no_enqueue.clear()
+    long_ago = timezone.now() - timedelta(seconds=1801)
+    GenerationJob.objects.filter(pk__in=[lost.pk, cancelled.pk]).update(created_at=long_ago, enqueued_at=long_ago)
+    GenerationJob.objects.filter(pk=legacy.pk).update(created_at=long_ago, enqueued_at=None)  # a row from before enqueued_at
+    services.cancel_job(job=cancelled)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sweep_stale_jobs() == 2
+    assert sorted(no_enqueue) == sorted([(str(lost.pk), "default"), (str(legacy.pk), "default")])
+    for job in (lost, legacy):
+        job.refresh_from_db()
+        assert (job.status, job.resends, job.attempts) == ("queued", 1, 0)
+        assert job.enqueued_at > long_ago
+    assert GenerationJob.objects.get(pk=waiting.pk).resends == 0
+    assert GenerationJob.objects.get(pk=cancelled.pk).resends == 0  # cancelled: never sent again
+    assert f"generation job {lost.pk}: queued without a start" in caplog.text and "re-send #1" in caplog.text
+
+    # Not again until another GARDEN_JOB_REQUEUE_AFTER_SECONDS has passed since that send.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sweep_stale_jobs() == 0
+    assert len(no_enqueue) == 2
+    GenerationJob.objects.filter(pk=lost.pk).update(enqueued_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sweep_stale_jobs() == 1
+    assert no_enqueue[-1] == (str(lost.pk), "default") and GenerationJob.objects.get(pk=lost.pk).resends == 2
+
+    # 0 turns re-sending off.
+    settings.GARDEN_JOB_REQUEUE_AFTER_SECONDS = 0
+    GenerationJob.objects.filter(pk=lost.pk).update(enqueued_at=long_ago)
+    assert services.sweep_stale_jobs() == 0
+
+
+def test_a_cancelled_queued_job_is_never_resent(settings, no_enqueue, django_capture_on_commit_callbacks):
+    (job,) = _queue(1, django_capture_on_commit_callbacks)
+    services.cancel_job(job=job)
+    GenerationJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=30), enqueued_at=None)
+    no_enqueue.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sweep_stale_jobs() == 0
+    assert no_enqueue == [] and GenerationJob.objects.get(pk=job.pk).status == "cancelled"
+
+
+def test_delivering_the_same_job_twice_runs_it_once(no_enqueue, django_capture_on_commit_callbacks):
+    from generation.tasks import run_generation_job
+
+    (job,) = _queue(1, django_capture_on_commit_callbacks)
+    run_generation_job.apply(args=[str(job.pk)]).get()  # the first message
+    run_generation_job.apply(args=[str(job.pk)]).get()  # the duplicate (a re-send): dropped
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.images_done) == ("succeeded", 1, 1)
+    assert Image.objects.count() == 1
+
+
+def test_a_duplicate_delivered_while_the_job_runs_does_not_run_it(monkeypatch):
+    backend = backends.get_backend("procedural")
+    generate = backend.generate
+    seen = []
+
+    def generate_and_deliver_a_duplicate(batch, **kwargs):
+        seen.append(services.execute_job(job_id=job.pk, worker="second"))
+        return generate(batch, **kwargs)
+
+    monkeypatch.setattr(backend, "generate", generate_and_deliver_a_duplicate)
+    job = make_job(backend="procedural")
+    job = services.execute_job(job_id=job.pk, worker="first")
+    (duplicate,) = seen
+    assert (duplicate.status, duplicate.attempts, duplicate.worker) == ("running", 1, "first")  # found claimed: nothing run
+    assert (job.status, job.attempts, job.images_done, job.worker) == ("succeeded", 1, 1, "first")
+    assert Image.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_of_one_job_have_one_winner():
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+    job = make_job(backend="procedural")
+    threads = 8
+    barrier, won = threading.Barrier(threads), []
+
+    def deliver(n):
+        try:
+            barrier.wait()
+            won.append(services.claim_job(job_id=job.pk, worker=f"w{n}"))
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=deliver, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    winners = [claimed for claimed in won if claimed is not None]
+    assert len(won) == threads and len(winners) == 1
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.worker) == ("running", 1, winners[0].worker)
