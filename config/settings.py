@@ -315,3 +315,8 @@ CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
     "recommend-rebuild": {"task": "recommend.tasks.rebuild_model", "schedule": RECOMMEND_REBUILD_MINUTES * 60.0},
 }
+
+# --- Kiosk pages ----------------------------------------------------------------------------------
+# The garden kiosk starts over after this many seconds without input (then a 10 s countdown);
+# a kiosk may override it with ?idle=<seconds> in its URL; 0 turns the idle reset off.
+GARDEN_KIOSK_IDLE_SECONDS = env.int("GARDEN_KIOSK_IDLE_SECONDS", default=90)

@@ -6,6 +6,7 @@ The pages' JavaScript (garden/static/kiosk/) talks only to the public APIs (/emo
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
@@ -31,8 +32,13 @@ RESOLUTIONS = [(768, 512, "Basic 768×512"), (1024, 600, "WSVGA 1024×600"), (12
 
 @require_GET
 def garden_kiosk(request):
-    """The emotion garden: camera → apparent expression → favorite → garden, three at a time."""
-    context = {"seasons": SEASONS, "weathers": WEATHERS, "times": TIMES, "emotions": EMOTIONS}
+    """The emotion garden: camera → apparent expression → favorite → garden, three at a time.
+
+    The idle reset's delay comes from GARDEN_KIOSK_IDLE_SECONDS (a data attribute); the page's
+    own ?idle=<seconds> overrides it per kiosk, read by the script.
+    """
+    idle_seconds = max(0, int(settings.GARDEN_KIOSK_IDLE_SECONDS))
+    context = {"seasons": SEASONS, "weathers": WEATHERS, "times": TIMES, "emotions": EMOTIONS, "idle_seconds": idle_seconds}
     return render(request, "kiosk/garden.html", context)
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import override_settings
 from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
@@ -28,11 +29,24 @@ def test_garden_kiosk_page_renders(client, path):
     assert reverse("kiosk-text2image") not in html
 
 
+def test_idle_reset_setting_reaches_the_garden_page(client, settings):
+    # GARDEN_KIOSK_IDLE_SECONDS is rendered as data-idle-seconds (default 90; ?idle= overrides it in the page).
+    assert settings.GARDEN_KIOSK_IDLE_SECONDS == 90
+    html = client.get("/kiosk/").content.decode()
+    assert 'data-idle-seconds="90"' in html
+    assert 'id="idle-countdown"' in html and 'id="idle-announce"' in html and 'aria-live="polite"' in html
+    assert "/static/kiosk/idle.js" in html
+    with override_settings(GARDEN_KIOSK_IDLE_SECONDS=45):
+        assert 'data-idle-seconds="45"' in client.get("/").content.decode()
+    with override_settings(GARDEN_KIOSK_IDLE_SECONDS=0):  # off
+        assert 'data-idle-seconds="0"' in client.get("/").content.decode()
+
+
 def test_static_files_exist_without_a_build_step():
     # The scripts and the stylesheet are plain files in garden/static/kiosk/, found by the app finder.
     from django.contrib.staticfiles import finders
 
-    for name in ("kiosk/common.js", "kiosk/garden.js", "kiosk/emotion.js", "kiosk/text2image.js", "kiosk/kiosk.css"):
+    for name in ("kiosk/common.js", "kiosk/idle.js", "kiosk/garden.js", "kiosk/emotion.js", "kiosk/text2image.js", "kiosk/kiosk.css"):
         assert finders.find(name), name
 
 

@@ -12,6 +12,9 @@
   var liked = {};              // key → true, for this visitor
   var pending = {};            // key → true while its like/unlike request is in flight
   var gardenRequest = 0;       // guards against stale /garden responses
+  var inflight = 0;            // capture, garden, like and unlike requests still on their way
+  var resetPending = false;    // start over as soon as no request is in flight
+  var idle = null;             // the idle reset (Kiosk.IdleReset), if on
 
   var portraitQuery = window.matchMedia("(orientation: portrait)");
   var camera = new K.Camera(K.$("camera"), K.$("camera-status"), K.$("capture-button"), K.$("camera-retry"));
@@ -146,8 +149,16 @@
     screen = keys.length ? { keys: keys, liked: false, visitorId: visitor.id, recommendationId: recommendationId } : null;
   }
 
+  /* A request the page waits for before it starts over: counted while in flight. */
+  function begin() { inflight++; }
+  function end() {
+    inflight--;
+    if (idle) { idle.activity(); }  // the visitor gets the full idle time once an answer shows
+    if (resetPending && inflight === 0) { resetPending = false; resetVisitor(); }
+  }
+
   function toggleLike(button, key) {
-    if (pending[key] || !visitor) { return; }
+    if (pending[key] || !visitor || resetPending) { return; }
     var undo = !!liked[key];
     // A like carries exactly the keys on screen; an undo (dislike) names the item only.
     var body = undo ? { id: visitor.id, itemId: key } : { id: visitor.id, itemId: key, impression: impressionKeys() };
@@ -157,6 +168,7 @@
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
     alertLine("");
+    begin();
     K.postJSON(undo ? "/dislike" : "/like", body).then(function (response) {
       if (!response.ok) { throw new K.KioskError("http", "HTTP " + response.status); }
       if (undo) { delete liked[key]; } else { liked[key] = true; }
@@ -171,15 +183,17 @@
       current.disabled = false;
       current.removeAttribute("aria-busy");
       likeLabel(current, key);
+      end();
     });
   }
 
   function loadGarden() {
     var key = searchKey();
-    if (!key) { return; }
+    if (!key || resetPending) { return; }
     var ticket = ++gardenRequest;
     clearGarden();
     K.setState(gardenState, "busy", "Growing your garden… · 정원을 불러오는 중…");
+    begin();
     K.postJSON("/garden", { id: visitor.id, emotion: key, generation: visitor.generation, gender: visitor.gender })
       .then(function (response) {
         if (ticket !== gardenRequest) { return; }
@@ -206,7 +220,8 @@
         K.setState(gardenState, "error", err && err.kind === "network"
           ? "Network problem: the garden could not be loaded. Press Capture to try again. · 네트워크 오류입니다."
           : "The garden could not be loaded. Try again in a moment. · 정원을 불러오지 못했습니다.");
-      });
+      })
+      .then(end);
   }
 
   /* On a phone the garden is below the fold: scroll to it once it has loaded. */
@@ -218,31 +233,54 @@
     }
   }
 
+  var FAVORITE_IDS = ["favorite-season", "favorite-weather", "favorite-time"];
+
+  /* The start state: the next person begins from scratch. The screen on display is reported
+   * (clearGarden → reportUnlikedScreen, once); the camera preview stays on. */
   function resetVisitor() {
     gardenRequest++;
     clearGarden();
     visitor = null;
     liked = {};
     K.hideResult();
+    FAVORITE_IDS.forEach(function (id) { K.$(id).value = ""; });
+    K.$("favorite-error").hidden = true;
     K.setState(K.$("capture-state"), "idle", "Press Capture to begin · 분석 버튼을 누르세요");
     K.setState(gardenState, "idle", "Your garden appears here after the capture. · 분석 후 정원이 나타납니다.");
+    window.scrollTo(0, 0);
+  }
+
+  /* Start over now, or as soon as the requests in flight have answered (never mid-request: a
+   * capture answering after the reset would hand the next person the previous visitor's id). */
+  function startOver() {
+    gardenRequest++;  // a garden still loading is stale: it will not be shown
+    if (inflight > 0) { resetPending = true; return; }
+    resetVisitor();
+  }
+
+  function isAtStart() {
+    return !visitor && !resetPending && FAVORITE_IDS.every(function (id) { return !K.$(id).value; })
+      && K.$("favorite-error").hidden && K.$("capture-state").dataset.state === "idle"
+      && gardenState.dataset.state === "idle";
   }
 
   K.$("capture-button").addEventListener("click", function () {
     if (favoriteValue() === null) { K.$("favorite-season").focus(); return; }
+    if (resetPending) { return; }
     gardenRequest++;  // a new capture makes any garden still loading stale
     clearGarden();
     K.setState(gardenState, "idle", "Your garden appears here after the capture. · 분석 후 정원이 나타납니다.");
+    begin();
     K.captureFlow({
       camera: camera,
       stateBox: K.$("capture-state"),
       getVisitorId: function () { return visitor ? visitor.id : null; }
     }).then(function (result) {
-      if (!result) { return; }
+      if (!result || resetPending) { return; }  // starting over: this visitor is not kept
       if (!visitor || visitor.id !== result.id) { liked = {}; }
       visitor = { id: result.id, emotion: String(result.emotions).toLowerCase(), generation: result.generation, gender: result.gender };
-      loadGarden();
-    });
+      loadGarden();  // counted before this capture ends, so a reset waits for the garden too
+    }).then(end, end);
   });
 
   nextButton.addEventListener("click", function () {
@@ -257,13 +295,24 @@
     K.$(id).addEventListener("change", function () { if (visitor && favoriteValue() !== null) { loadGarden(); } });
   });
   K.$("favorite-form").addEventListener("submit", function (event) { event.preventDefault(); });
-  K.$("new-visitor").addEventListener("click", resetVisitor);
+  K.$("new-visitor").addEventListener("click", startOver);
 
   var onRotate = function () { if (visitor && (lists.landscape.length || lists.portrait.length)) { start = 0; render(); } };
   if (portraitQuery.addEventListener) { portraitQuery.addEventListener("change", onRotate); } else { portraitQuery.addListener(onRotate); }
 
   // Leaving the page also leaves the screen: report it (fetch keepalive outlives the page).
   window.addEventListener("pagehide", reportUnlikedScreen);
+
+  // Idle reset: GARDEN_KIOSK_IDLE_SECONDS (data-idle-seconds), or ?idle=<seconds> in the URL.
+  var kioskRoot = K.$("kiosk");
+  idle = new K.IdleReset({
+    seconds: K.idleSeconds(kioskRoot),
+    overlay: K.$("idle-countdown"),
+    announce: K.$("idle-announce"),
+    isBusy: function () { return inflight > 0 || resetPending; },
+    isAtStart: isAtStart,
+    onReset: startOver
+  });
 
   camera.start();
 })();
