@@ -553,9 +553,10 @@ def paint_procedural_image(
         "height": height,
     }
     picture = procedural.paint(emotion=emotion, favorite=favorite, seed=seed, width=width, height=height)
-    return create_image(
+    content = encode_jpeg(picture, parameters)
+    image = create_image(
         key=key,
-        content=encode_jpeg(picture, parameters),
+        content=content,
         width=width,
         height=height,
         prompt=prompt,
@@ -564,3 +565,5 @@ def paint_procedural_image(
         model_id=procedural.MODEL_ID,
         promoted_at=timezone.now() if serving else None,
     )
+    make_thumbnail(image=image, content=content)
+    return image

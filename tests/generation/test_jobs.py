@@ -408,3 +408,13 @@ def test_concurrent_claims_of_one_job_have_one_winner():
     assert len(won) == threads and len(winners) == 1
     job.refresh_from_db()
     assert (job.status, job.attempts, job.worker) == ("running", 1, winners[0].worker)
+
+
+def test_demo_seed_images_get_their_thumbnail_at_creation(media_dir):
+    from django.core.files.storage import default_storage
+
+    from generation.services import paint_procedural_image
+
+    image = paint_procedural_image(emotion="calm", favorite="", seed=1, width=64, height=40, index=0, serving=True)
+    image.refresh_from_db()
+    assert image.thumbnail_key.startswith("thumbs/") and default_storage.exists(image.thumbnail_key)
