@@ -19,16 +19,16 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
 
 
 def parse_args():
@@ -43,20 +43,6 @@ def parse_args():
     parser.add_argument("--repeat", type=int, default=3, help="Interleaved rounds; best of N for each figure")
     parser.add_argument("--no-worker", action="store_true", help="Skip the real-worker figure")
     return parser.parse_args()
-
-
-def redis_url() -> str:
-    url = os.environ.get("CELERY_BROKER_URL", "")
-    return url if url.startswith("redis://") else "redis://127.0.0.1:6379/0"
-
-
-def reachable(url: str) -> bool:
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def best(repeat: int, run) -> float:

@@ -7,33 +7,19 @@ Jobs are submitted and cancelled with `manage.py generate`, as an operator would
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
+from tests.local_services import reachable, redis_url
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def _redis_url() -> str:
-    url = os.environ.get("CELERY_BROKER_URL", "")
-    return url if url.startswith("redis://") else "redis://127.0.0.1:6379/0"
-
-
-def _reachable(url: str) -> bool:
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 class Garden:
@@ -139,8 +125,8 @@ def _check_bulk_run(garden: Garden) -> None:
 
 
 def test_a_real_worker_on_redis_runs_cancels_and_recovers_jobs(garden_factory):
-    url = _redis_url()
-    if not _reachable(url):
+    url = redis_url()
+    if not reachable(url):
         pytest.skip(f"Redis is not reachable at {url} (set CELERY_BROKER_URL=redis://host:6379/0; CI provides it)")
     garden = garden_factory(url, GARDEN_JOB_LEASE_SECONDS="4")
 
