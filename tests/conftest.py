@@ -16,6 +16,8 @@ def media_dir(settings, tmp_path):
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root), "base_url": "/media/"}},
         # No collectstatic in tests: the manifest storage would refuse every {% static %} lookup.
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        # Retouch uploads: private, beside (never inside) the served media folder.
+        "retouch": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "retouch-uploads")}},
     }
     settings.GARDEN_PUBLIC_BASE_URL = ""
     return root
@@ -23,10 +25,18 @@ def media_dir(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Throttle counters and cached model versions must not leak between tests."""
+    """Throttle counters, cached model versions and rendered gardens must not leak between tests
+    (a rolled-back test restores the serving version a later test starts from)."""
+    from garden.selectors import forget_rendered
+    from recommend.candidates import forget_candidates
+
     cache.clear()
+    forget_rendered()
+    forget_candidates()
     yield
     cache.clear()
+    forget_rendered()
+    forget_candidates()
 
 
 @pytest.fixture
@@ -45,7 +55,7 @@ def eager_celery(settings):
 def no_enqueue(monkeypatch):
     """Jobs stay queued: record (job id, queue) instead of sending them to a broker."""
     sent = []
-    monkeypatch.setattr("generation.services.enqueue_job", lambda *, job_id, queue: sent.append((str(job_id), queue)))
+    monkeypatch.setattr("generation.enqueue.enqueue_job", lambda *, job_id, queue: sent.append((str(job_id), queue)))
     return sent
 
 

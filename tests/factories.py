@@ -1,7 +1,6 @@
 """factory_boy factories for the garden's models. Images get a real JPEG file in storage."""
 
 import io
-import uuid
 
 import factory
 from django.utils import timezone
@@ -10,6 +9,7 @@ from PIL import Image as PILImage
 from garden import keys
 from garden.models import Image, Visitor
 from garden.services import create_image
+from garden.visitors import new_visitor_id
 from recommend.models import Interaction
 
 
@@ -53,7 +53,7 @@ class VisitorFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Visitor
 
-    id = factory.LazyFunction(uuid.uuid4)
+    id = factory.LazyFunction(new_visitor_id)
     age_low = 22
     age_high = 30
     generation = Visitor.Generation.ADULT

@@ -1,0 +1,116 @@
+"""A real gunicorn server over the project, for tests that need concurrency (load, starvation).
+
+The server runs on a database of its own: a fresh SQLite file under its var folder (the embedded
+default), or a throw-away PostgreSQL database when DATABASE_URL points at PostgreSQL (as in CI).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def own_database(var_dir: Path, name: str) -> Iterator[str]:
+    """The DATABASE_URL of a database of the server's own (created, then dropped)."""
+    configured = os.environ.get("DATABASE_URL", "")
+    if not configured.startswith(("postgres://", "postgresql://")):
+        yield f"sqlite:///{var_dir / 'garden.sqlite3'}"
+        return
+    import psycopg
+
+    database = f"{name}_{os.getpid()}"
+    admin = configured.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
+        conn.execute(f'CREATE DATABASE "{database}"')
+    try:
+        yield configured.rsplit("/", 1)[0] + f"/{database}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@dataclass
+class Server:
+    base: str
+    env: dict
+    var_dir: Path
+
+    def manage(self, *args: str, timeout: float = 300) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True, capture_output=True, text=True, timeout=timeout
+        )
+        return result.stdout
+
+    def call(self, path: str, body: bytes, headers: dict | None = None, timeout: float = 30) -> tuple[int, bytes, float]:
+        """(status, body, seconds) of a POST."""
+        request = urllib.request.Request(self.base + path, data=body, headers=headers or {}, method="POST")
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, response.read(), time.perf_counter() - started
+        except urllib.error.HTTPError as error:
+            return error.code, error.read(), time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def gunicorn(var_dir: Path, *, workers: int = 2, threads: int = 4, seed: bool = True, **settings: str) -> Iterator[Server]:
+    """Migrate (and seed a small demo garden), then serve on a free loopback port until the block ends."""
+    with own_database(var_dir, "garden_server") as database_url:
+        env = {
+            **os.environ,
+            "GARDEN_VAR_DIR": str(var_dir),
+            "DATABASE_URL": database_url,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "PYTHONUNBUFFERED": "1",
+            **settings,
+        }
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        server = Server(base="", env=env, var_dir=var_dir)
+        server.manage("migrate", "--no-input", "-v", "0")
+        if seed:
+            server.manage("seed_demo_garden", "--per-key", "1", "-v", "0")
+        port = free_port()
+        server.base = f"http://127.0.0.1:{port}"
+        command = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--timeout", "60"]
+        command += ["--workers", str(workers), "--threads", str(threads)]
+        with open(var_dir / "gunicorn.log", "wb") as log:
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                _wait_until_up(server, process)
+                yield server
+            finally:
+                process.terminate()
+                process.wait(timeout=20)
+
+
+def _wait_until_up(server: Server, process: subprocess.Popen) -> None:
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(server.base + "/api/schema", timeout=2).close()
+            return
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {(server.var_dir / 'gunicorn.log').read_text()[-2000:]}") from None
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start in 30 s")
