@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class GardenConfig(AppConfig):
     name = "garden"
     verbose_name = "Garden images and visitors"
+
+    def ready(self) -> None:
+        from config.checks import require_choice
+        from garden.faces import BACKENDS, expression
+
+        require_choice("GARDEN_FACE_BACKEND", BACKENDS)
+        require_choice("GARDEN_EXPRESSION_MODE", expression.MODES)
+        require_choice("GARDEN_EXPRESSION_COLOR", expression.COLORS)
+        require_choice("GARDEN_EXPRESSION_RANGE", expression.RANGES)
+        require_choice("GARDEN_EXPRESSION_OUTPUT", expression.OUTPUTS)
+        # A configured model that is missing or malformed stops the process here, naming the setting.
+        expression.check_configured()

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
-from config.api import KioskAPIView, read_limited
+from config.api import KioskAPIView
+from config.parsers import read_limited
+from config.schema import error
 from garden.faces.services import EmotionReading, read_emotion
-from garden.faces.types import FaceBackendError, PhotoError
+from garden.faces.types import EMOTION_LABELS
+from garden.visitors import MAX_LENGTH, PATTERN, parse_visitor_id
 
 KIOSK_NOTICE = (
     "This kiosk estimates the apparent facial expression, an age range and a gender from one photo "
@@ -34,9 +36,9 @@ class RawPhotoParser(BaseParser):
 
 
 class EmotionResponseSerializer(serializers.Serializer):
-    """Schema only: the exact legacy key set (CONTRACTS.md)."""
+    """Schema only: the exact legacy key set (docs/contracts.md)."""
 
-    id = serializers.UUIDField(help_text="The visitor id: X-user-id when sent, else a new UUIDv4.")
+    id = serializers.CharField(help_text="The visitor id: X-user-id exactly as sent (UUIDs lower-cased), else a new UUIDv4.")
     bucket = serializers.CharField(help_text="Legacy field; no photo is stored in it.")
     key = serializers.CharField(help_text="Legacy field `profile/<id>.jpeg`; no such object is written.")
     ageRange = serializers.DictField(child=serializers.IntegerField(), help_text='{"Low": int, "High": int}, apparent age.')  # noqa: N815 (legacy wire key)
@@ -49,7 +51,7 @@ class EmotionResponseSerializer(serializers.Serializer):
     eyesOpen = serializers.BooleanField(help_text="Local backend: eye aspect ratio from face-mesh landmarks.")  # noqa: N815
     mouthOpen = serializers.BooleanField(help_text="Local backend: inner-lip gap from face-mesh landmarks.")  # noqa: N815
     emotions = serializers.ChoiceField(
-        choices=["HAPPY", "SURPRISED", "CALM", "ANGRY", "FEAR", "CONFUSED", "DISGUSTED", "SAD"],
+        choices=list(EMOTION_LABELS),
         help_text="Highest-confidence apparent expression. The local backend never returns CONFUSED.",
     )
     generation = serializers.CharField(help_text="toddler, child, teenager, young-adult, adult, middle-age or elder.")
@@ -77,6 +79,14 @@ def emotion_payload(reading: EmotionReading) -> dict:
     }
 
 
+def _header_text(value: str) -> str:
+    """WSGI hands headers over as latin-1; a device that sent UTF-8 (a Korean id) gets it back intact."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
 class EmotionView(KioskAPIView):
     """Estimate the apparent expression of the largest face in a photo and remember the visitor."""
 
@@ -99,15 +109,24 @@ class EmotionView(KioskAPIView):
         ),
         request={"image/jpeg": OpenApiTypes.BINARY, "image/png": OpenApiTypes.BINARY, "image/webp": OpenApiTypes.BINARY},
         parameters=[
-            OpenApiParameter("X-user-id", OpenApiTypes.UUID, OpenApiParameter.HEADER, required=False, description="Reuse this visitor id.")
+            OpenApiParameter(
+                "X-user-id",
+                {"type": "string", "minLength": 1, "maxLength": MAX_LENGTH, "pattern": PATTERN},
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Reuse this visitor id: any string of 1-64 printable characters (old devices send their own, e.g. 1234567890).",
+            )
         ],
         responses={
             200: EmotionResponseSerializer,
-            400: OpenApiResponse(description="Empty, truncated or corrupt image, or a malformed X-user-id"),
-            404: OpenApiResponse(OpenApiTypes.STR, description="Plain-text body `No Face`"),
-            413: OpenApiResponse(description="Body over GARDEN_MAX_UPLOAD_BYTES, or more pixels than GARDEN_FACE_MAX_PIXELS"),
-            415: OpenApiResponse(description="Not a PNG, JPEG or WebP image"),
-            503: OpenApiResponse(description="The analysis backend is unavailable"),
+            400: error("Empty, truncated or corrupt image, or an unusable X-user-id"),
+            (404, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="Plain-text body `No Face`"),
+            413: error(
+                "Body over GARDEN_MAX_UPLOAD_BYTES, or more pixels than GARDEN_FACE_MAX_PIXELS (JPEG) or "
+                "GARDEN_FACE_MAX_FULL_DECODE_PIXELS (PNG, WebP)"
+            ),
+            415: error("Not a PNG, JPEG or WebP image"),
+            503: error("The analysis backend is unavailable"),
         },
         examples=[
             OpenApiExample(
@@ -133,20 +152,12 @@ class EmotionView(KioskAPIView):
         ],
     )
     def post(self, request):
-        raw_id = request.headers.get("X-user-id", "").strip()
-        try:
-            visitor_id = uuid.UUID(raw_id) if raw_id else None
-        except ValueError:
-            return Response({"detail": "X-user-id must be a UUID."}, status=status.HTTP_400_BAD_REQUEST)
+        raw_id = _header_text(request.headers.get("X-user-id", "")).strip()
+        visitor_id = parse_visitor_id(raw_id) if raw_id else None  # InvalidVisitorId → 400
         photo = request.data
         if not isinstance(photo, bytes) or not photo:
-            return Response({"detail": "Send the photo as the raw request body."}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            reading = read_emotion(photo=photo, visitor_id=visitor_id)
-        except PhotoError as exc:
-            return Response({"detail": str(exc)}, status=exc.status_code)
-        except FaceBackendError as exc:
-            return Response({"detail": f"Face analysis is unavailable: {exc}"}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            raise ParseError("Send the photo as the raw request body.")
+        reading = read_emotion(photo=photo, visitor_id=visitor_id)  # PhotoError → 4xx, FaceBackendError → 503
         if reading is None:
             return HttpResponse("No Face", status=404, content_type="text/plain; charset=utf-8")
         return Response(emotion_payload(reading))

@@ -1,7 +1,12 @@
-"""The storage-key layout of CONTRACTS.md, in one place.
+"""The storage-key layout of docs/contracts.md, in one place.
 
 ``imgPool/<emotion>/[<favorite>/]img_<timestr>_<index><h|v>.jpeg`` for the pool and the same under
 ``emotions/`` for serving. Keys are parsed and built only here.
+
+Retouched pictures are stored losslessly as PNG (``….png``) so that every pixel outside the
+repainted area stays byte-identical to the source; they exist only in the pool. Serving keys are
+always ``.jpeg`` (docs/contracts.md: kiosks read the orientation from the character before
+``.jpeg``), so promotion re-encodes a PNG (``garden.services.promote_image``).
 """
 
 from __future__ import annotations
@@ -11,22 +16,45 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from config.errors import DomainError
+
+# The eight emotions, defined here once: the model choices (garden.models.Emotion) and the
+# upper-case labels of /emotion (garden.faces.types.EMOTION_LABELS) are derived from this.
 EMOTIONS = ("happy", "surprised", "calm", "angry", "fear", "confused", "disgusted", "sad")
 POOL_PREFIX = "imgPool"
 SERVING_PREFIX = "emotions"
 LANDSCAPE, PORTRAIT = "h", "v"
+# Edge screens poll fixed keys `display/<zone>/img<slot><h|v>.jpeg` (docs/contracts.md,
+# "POST /updateDisplay"); a zone is a short lower-case slug, so it is always one safe path segment.
+DISPLAY_PREFIX = "display"
+DISPLAY_ZONE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+JPEG, PNG = "jpeg", "png"
 
 # timestr: `20230320-121242` (padded) or `20230319-23756` (old, unpadded hour/day), optionally
 # followed by a random suffix that makes new keys unique within a second (`20261121-101500-a1b2c3`).
 _KEY_RE = re.compile(
     r"^(?P<prefix>imgPool|emotions)/(?P<emotion>[a-z]+)/(?:(?P<favorite>[^/]+)/)?"
-    r"img_(?P<timestr>\d{8}-\d{1,6}(?:-[0-9a-z]+)?)_(?P<index>\d+)(?P<orientation>[hv])\.jpe?g$"
+    r"img_(?P<timestr>\d{8}-\d{1,6}(?:-[0-9a-z]+)?)_(?P<index>\d+)(?P<orientation>[hv])\.(?P<extension>jpe?g|png)$"
 )
 _FAVORITE_RE = re.compile(r"^[a-z0-9][a-z0-9 ,_'-]{0,99}$")
 
 
-class InvalidKey(ValueError):
-    """A storage key or search key that does not follow the layout."""
+# A favorite on its own (the generation API's `favorite`), as parse_search_key accepts it; spaces
+# alone mean "none". It does not match "" (a schema adds that alternative for fields that allow it).
+FAVORITE_PATTERN = r"^\s*[a-zA-Z0-9][a-zA-Z0-9 ,_'-]{0,99}\s*$|^\s+$"
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+# What parse_search_key accepts (any case, surrounding spaces), as a regular expression that both
+# Python and JSON Schema (the OpenAPI schema's `pattern`) understand: no inline flags.
+SEARCH_KEY_PATTERN = r"^\s*(" + "|".join(_any_case(emotion) for emotion in EMOTIONS) + r")(/(\s*[a-zA-Z0-9][a-zA-Z0-9 ,_'-]{0,99})?)?\s*$"
+
+
+class InvalidKey(DomainError, ValueError):
+    """A storage key or search key that does not follow the layout (a 400 for clients)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +65,7 @@ class ParsedKey:
     timestr: str
     index: int
     orientation: str
+    extension: str = JPEG
 
     @property
     def is_serving(self) -> bool:
@@ -63,7 +92,7 @@ def parse_search_key(value: object) -> tuple[str, str]:
 
 def parse_key(key: str) -> ParsedKey:
     match = _KEY_RE.match(key)
-    if not match or match["emotion"] not in EMOTIONS:
+    if not match or match["emotion"] not in EMOTIONS or (match["extension"] == PNG and match["prefix"] == SERVING_PREFIX):
         raise InvalidKey(f"Not an image key of the garden layout: {key!r}")
     return ParsedKey(
         prefix=match["prefix"],
@@ -72,6 +101,7 @@ def parse_key(key: str) -> ParsedKey:
         timestr=match["timestr"],
         index=int(match["index"]),
         orientation=match["orientation"],
+        extension=PNG if match["extension"] == PNG else JPEG,
     )
 
 
@@ -80,13 +110,15 @@ def new_timestr(now: datetime) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
-def build_key(*, prefix: str, emotion: str, favorite: str, timestr: str, index: int, orientation: str) -> str:
+def build_key(*, prefix: str, emotion: str, favorite: str, timestr: str, index: int, orientation: str, extension: str = JPEG) -> str:
+    if extension not in (JPEG, PNG) or (extension == PNG and prefix == SERVING_PREFIX):
+        raise InvalidKey(f"Serving images are JPEG; pool images JPEG or PNG, not {extension!r}.")
     folder = f"{prefix}/{search_key(emotion, favorite)}"
-    return f"{folder}/img_{timestr}_{index}{orientation}.jpeg"
+    return f"{folder}/img_{timestr}_{index}{orientation}.{extension}"
 
 
 def with_prefix(key: str, prefix: str) -> str:
-    """The same image under another top folder (pool ↔ serving)."""
+    """The same image under another top folder (pool ↔ serving); a PNG becomes ``.jpeg`` when served."""
     parsed = parse_key(key)
     return build_key(
         prefix=prefix,
@@ -95,4 +127,12 @@ def with_prefix(key: str, prefix: str) -> str:
         timestr=parsed.timestr,
         index=parsed.index,
         orientation=parsed.orientation,
+        extension=JPEG if prefix == SERVING_PREFIX else parsed.extension,
     )
+
+
+def display_key(*, zone: str, slot: int, orientation: str) -> str:
+    """The fixed key an edge screen polls for one slot of a zone (slots count from 1)."""
+    if not DISPLAY_ZONE_RE.match(zone) or orientation not in (LANDSCAPE, PORTRAIT) or slot < 1:
+        raise InvalidKey(f"Not a display slot: zone {zone!r}, slot {slot}, orientation {orientation!r}")
+    return f"{DISPLAY_PREFIX}/{zone}/img{slot}{orientation}.jpeg"

@@ -1,25 +1,14 @@
-import uuid
-
 from django.db import models
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Concat
 from django.utils import timezone
 
 from garden.keys import EMOTIONS, LANDSCAPE, PORTRAIT
+from garden.visitors import MAX_LENGTH as VISITOR_ID_LENGTH
+from garden.visitors import new_visitor_id
 
-
-class Emotion(models.TextChoices):
-    HAPPY = "happy"
-    SURPRISED = "surprised"
-    CALM = "calm"
-    ANGRY = "angry"
-    FEAR = "fear"
-    CONFUSED = "confused"
-    DISGUSTED = "disgusted"
-    SAD = "sad"
-
-
-assert tuple(Emotion.values) == EMOTIONS
+# HAPPY = "happy", …: one member per emotion of garden.keys.EMOTIONS, in the same order.
+Emotion = models.TextChoices("Emotion", [(emotion.upper(), emotion) for emotion in EMOTIONS])
 
 
 class Image(models.Model):
@@ -57,6 +46,10 @@ class Image(models.Model):
     model_id = models.CharField(max_length=255, blank=True, default="")
     steps = models.PositiveIntegerField(null=True, blank=True)
     guidance = models.FloatField(null=True, blank=True)
+    # A retouched picture points at the garden image it was repainted from (none for uploads), and
+    # keeps every parameter it was made with (the same JSON its file carries in EXIF).
+    source = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retouches")
+    parameters = models.JSONField(default=dict, blank=True, help_text="How it was made (also in the file's EXIF)")
     byte_size = models.PositiveBigIntegerField(default=0)
     content_hash = models.CharField(max_length=64, blank=True, default="", help_text="SHA-256 of the file")
     thumbnail_key = models.CharField(max_length=512, blank=True, default="")
@@ -83,8 +76,27 @@ class Image(models.Model):
         return self.orientation == self.Orientation.PORTRAIT
 
 
+class ServingState(models.Model):
+    """One row: a token that changes, in the same transaction, with every change of the serving set.
+
+    Everything rendered from the serving set (the /gardenfromDB answers, /garden's candidates) is
+    cached under this token, so a promotion is in the very next answer and nothing is guessed from
+    time. A random token rather than a counter: a rolled-back change restores the old token, and a
+    token is never reused for different content.
+    """
+
+    version = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return self.version
+
+
 class Visitor(models.Model):
-    """A kiosk visitor: derived labels only, never the photo."""
+    """A kiosk visitor: derived labels only, never the photo.
+
+    Rows are made by /emotion only. The id is the string the kiosk sent (garden.visitors), or a
+    new UUIDv4; events of ids that never came through /emotion carry the id without a row here.
+    """
 
     class Generation(models.TextChoices):
         TODDLER = "toddler"
@@ -95,7 +107,7 @@ class Visitor(models.Model):
         MIDDLE_AGE = "middle-age"
         ELDER = "elder"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    id = models.CharField(primary_key=True, max_length=VISITOR_ID_LENGTH, default=new_visitor_id)
     age_low = models.PositiveSmallIntegerField(null=True, blank=True)
     age_high = models.PositiveSmallIntegerField(null=True, blank=True)
     generation = models.CharField(max_length=16, choices=Generation.choices, blank=True, default="")

@@ -1,21 +1,28 @@
 """Kiosk web pages: thin Django views that render templates.
 
 The pages' JavaScript (garden/static/kiosk/) talks only to the public APIs (/emotion, /garden,
-/like, the job API); nothing here reads or writes models.
+/like); nothing here writes models. The share page (``GET /image?content=<key>``) and its QR
+code read one serving image through garden.selectors. The staff text-to-image page is
+generation.pages.
 """
 
 from __future__ import annotations
 
+import io
+from pathlib import PurePosixPath
+
+import segno
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_safe
 
+from garden import selectors
 from garden.keys import EMOTIONS
 
-# The favorite picker's values (CONTRACTS.md: "<season>,<weather>,<time>"), with bilingual labels.
+# The favorite picker's values (docs/contracts.md: "<season>,<weather>,<time>"), with bilingual labels.
 SEASONS = [("spring", "봄", "Spring"), ("summer", "여름", "Summer"), ("autumn", "가을", "Autumn"), ("winter", "겨울", "Winter")]
 WEATHERS = [("sunny", "맑음", "Sunny"), ("cloudy", "흐림", "Cloudy"), ("rainy", "비", "Rainy"), ("snowy", "눈", "Snowy")]
 TIMES = [
@@ -24,10 +31,21 @@ TIMES = [
     ("the-early-dawn", "새벽", "Early dawn"),
     ("the-middle-of-the-night", "한밤중", "Middle of the night"),
 ]
-# Offered by the text-to-image page (the original's three resolutions).
-JOBS_URL = "/api/v1/jobs"
-DEFAULT_PROMPT = "a calm garden of flowers, fantasy, concept art, highly detailed, sharp focus, digital art"
-RESOLUTIONS = [(768, 512, "Basic 768×512"), (1024, 600, "WSVGA 1024×600"), (1280, 800, "WXGA 1280×800")]
+
+
+# The emotions' Korean names (as garden/static/kiosk/common.js shows them).
+EMOTION_KO = {
+    "happy": "행복",
+    "surprised": "놀람",
+    "calm": "평온",
+    "angry": "화남",
+    "fear": "두려움",
+    "confused": "혼란",
+    "disgusted": "혐오",
+    "sad": "슬픔",
+}
+# Share links are stable: their QR codes may be cached for a day by browsers and proxies.
+QR_MAX_AGE = 24 * 60 * 60
 
 
 @require_GET
@@ -38,7 +56,14 @@ def garden_kiosk(request):
     own ?idle=<seconds> overrides it per kiosk, read by the script.
     """
     idle_seconds = max(0, int(settings.GARDEN_KIOSK_IDLE_SECONDS))
-    context = {"seasons": SEASONS, "weathers": WEATHERS, "times": TIMES, "emotions": EMOTIONS, "idle_seconds": idle_seconds}
+    context = {
+        "seasons": SEASONS,
+        "weathers": WEATHERS,
+        "times": TIMES,
+        "emotions": EMOTIONS,
+        "idle_seconds": idle_seconds,
+        "qr_url": reverse("share-image-qr"),
+    }
     return render(request, "kiosk/garden.html", context)
 
 
@@ -48,12 +73,41 @@ def emotion_check(request):
     return render(request, "kiosk/emotion.html")
 
 
-@require_GET
-def text2image(request):
-    """Staff only: a prompt, a resolution, a progress bar from the job API, the results."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-    if not request.user.is_staff:
-        raise PermissionDenied("Staff only.")
-    context = {"resolutions": RESOLUTIONS, "jobs_url": JOBS_URL, "default_prompt": DEFAULT_PROMPT}
-    return render(request, "kiosk/text2image.html", context)
+@require_safe
+def share_image(request):
+    """The landing page of one serving image (the original's share page, escaped and checked).
+
+    Anything but the key of a serving image gets the same 404 page, which never repeats the input.
+    """
+    image = selectors.shared_image(request.GET.get("content"))
+    if image is None:
+        return render(request, "kiosk/share_missing.html", status=404)
+    context = {
+        "image": image,
+        "image_url": selectors.image_url(image.key, request=request),
+        "share_url": selectors.share_url(image.key, request=request),
+        "filename": PurePosixPath(image.key).name,
+        "emotion_ko": EMOTION_KO.get(image.emotion, image.emotion),
+        "favorite": image.favorite.replace(",", ", ").replace("-", " "),
+    }
+    return render(request, "kiosk/share.html", context)
+
+
+def qr_svg(text: str) -> bytes:
+    """A QR code of ``text`` as a scalable SVG: black on white with the standard 4-module quiet zone."""
+    buffer = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(buffer, kind="svg", border=4, xmldecl=False, omitsize=True, dark="#000", light="#fff")
+    return buffer.getvalue()
+
+
+@require_safe
+def share_image_qr(request):
+    """``GET /image/qr?content=<key>``: the QR code (SVG) of a serving image's share page."""
+    image = selectors.shared_image(request.GET.get("content"))
+    if image is None:
+        return HttpResponse("Not a serving image.", status=404, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(qr_svg(selectors.share_url(image.key, request=request)), content_type="image/svg+xml")
+    response["Cache-Control"] = f"public, max-age={QR_MAX_AGE}"
+    if not settings.GARDEN_SHARE_BASE_URL:
+        patch_vary_headers(response, ["Host"])  # the code holds the request's host
+    return response

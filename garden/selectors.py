@@ -1,14 +1,21 @@
-"""Reads for garden images."""
+"""Reads for garden images, and the rendered /gardenfromDB answers cached per serving version."""
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Iterable
+from urllib.parse import quote
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
+from rest_framework.renderers import JSONRenderer
 
-from garden.models import Image
+from config.sql import hot_cursor
+from garden import keys
+from garden.models import Image, ServingState
 
 
 def serving_images(*, search_key: str) -> QuerySet[Image]:
@@ -33,10 +40,116 @@ def image_url(key: str, *, request=None) -> str:
     return url
 
 
-def garden_listing(images: Iterable[Image], *, request=None) -> dict[str, list[dict[str, str]]]:
-    """The /garden wire format: landscape and portrait lists, order kept."""
-    listing: dict[str, list[dict[str, str]]] = {"landscape": [], "portrait": []}
-    for image in images:
-        side = "portrait" if image.is_portrait else "landscape"
-        listing[side].append({"url": image_url(image.key, request=request), "emotion": image.emotion})
-    return listing
+def site_base(request) -> str:
+    """What absolute image URLs depend on: GARDEN_PUBLIC_BASE_URL, else the request's scheme and host."""
+    return settings.GARDEN_PUBLIC_BASE_URL or request.build_absolute_uri("/")
+
+
+def listing_entry(*, key: str, emotion: str, request) -> bytes:
+    """One image of a garden answer, as JSON: ``{"url":"…","emotion":"calm"}``."""
+    return _json.render({"url": image_url(key, request=request), "emotion": emotion})
+
+
+def render_listing(landscape: Iterable[bytes], portrait: Iterable[bytes]) -> bytes:
+    """The /garden and /gardenfromDB wire format from rendered entries, order kept.
+
+    Byte for byte what DRF's JSONRenderer makes of ``{"landscape": [...], "portrait": [...]}``
+    (compact separators, UTF-8), so answers can be assembled from cached entries.
+    """
+    return b'{"landscape":[' + b",".join(landscape) + b'],"portrait":[' + b",".join(portrait) + b"]}"
+
+
+_json = JSONRenderer()
+
+
+# --- The serving set's version and what is rendered from it -------------------------------------
+
+
+def serving_version() -> str:
+    """The serving set's current version (garden.models.ServingState): one primary-key read."""
+    with hot_cursor() as cursor:
+        cursor.execute(f"SELECT version FROM {ServingState._meta.db_table} WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else ""
+
+
+class VersionedMemo:
+    """A per-process memory of values computed from one serving version; a new version empties it.
+
+    Read the version *before* reading the rows a value is computed from: a change committed in
+    between is then at worst in a value stored under the older version, never missing from one
+    stored under the newer.
+    """
+
+    def __init__(self, *, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._version: str | None = None
+        self._entries: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, version: str, key):
+        return self._entries.get(key) if version == self._version else None
+
+    def put(self, version: str, key, value) -> None:
+        with self._lock:
+            if version != self._version:
+                self._version, self._entries = version, {}
+            elif len(self._entries) >= self.max_entries:
+                self._entries.pop(next(iter(self._entries)))  # the oldest entry
+            self._entries[key] = value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._version, self._entries = None, {}
+
+
+_rendered = VersionedMemo(max_entries=1000)
+RENDERED_TTL_SECONDS = 24 * 3600  # in the shared cache; a new version makes them unreachable anyway
+
+
+def rendered_garden(*, search_key: str, request) -> bytes:
+    """The /gardenfromDB answer as JSON bytes, identical to what DRF renders of its listing now.
+
+    A pure function of the serving set, so it is rendered once per serving version and site base
+    (absolute URLs carry the request's host unless GARDEN_PUBLIC_BASE_URL is set), kept in this
+    process and in the configured cache (Redis in production: shared by every web process).
+    """
+    version = serving_version()
+    base = site_base(request)
+    body = _rendered.get(version, (base, search_key))
+    if body is None:
+        shared_key = "garden:rendered:" + hashlib.sha256(f"{version}|{base}|{search_key}".encode()).hexdigest()
+        body = cache.get(shared_key)
+        if body is None:
+            sides: dict[str, list[bytes]] = {Image.Orientation.LANDSCAPE: [], Image.Orientation.PORTRAIT: []}
+            for key, emotion, orientation in serving_images(search_key=search_key).values_list("key", "emotion", "orientation"):
+                sides[orientation].append(listing_entry(key=key, emotion=emotion, request=request))
+            body = render_listing(sides[Image.Orientation.LANDSCAPE], sides[Image.Orientation.PORTRAIT])
+            cache.set(shared_key, body, RENDERED_TTL_SECONDS)
+        _rendered.put(version, (base, search_key), body)
+    return body
+
+
+def forget_rendered() -> None:
+    """Tests: drop this process's rendered answers."""
+    _rendered.clear()
+
+
+def shared_image(content: object) -> Image | None:
+    """The serving image a share link names (``/image?content=<key>``), or None for anything else."""
+    if not isinstance(content, str) or not content or len(content) > 512:
+        return None
+    try:
+        if not keys.parse_key(content).is_serving:
+            return None
+    except keys.InvalidKey:
+        return None
+    return Image.objects.filter(status=Image.Status.SERVING, key=content).first()
+
+
+def share_url(key: str, *, request=None) -> str:
+    """The public share page of an image: GARDEN_SHARE_BASE_URL, else the request's host."""
+    path = f"/image?content={quote(key, safe='/,')}"
+    if settings.GARDEN_SHARE_BASE_URL:
+        return settings.GARDEN_SHARE_BASE_URL.rstrip("/") + path
+    return request.build_absolute_uri(path) if request is not None else path

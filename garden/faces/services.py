@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from garden.faces.photo import decode_photo
 from garden.faces.types import FaceDetails
 from garden.models import Visitor
 from garden.services import touch_visitor
+from garden.visitors import new_visitor_id
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +55,16 @@ class EmotionReading:
 
 def analyse_photo(*, photo: bytes) -> FaceDetails | None:
     """Decode safely and return the largest face (None: no face). Raises PhotoError subclasses."""
-    decoded = decode_photo(data=photo, max_pixels=settings.GARDEN_FACE_MAX_PIXELS, max_side=settings.GARDEN_FACE_MAX_SIDE)
+    decoded = decode_photo(
+        data=photo,
+        max_pixels=settings.GARDEN_FACE_MAX_PIXELS,
+        max_side=settings.GARDEN_FACE_MAX_SIDE,
+        max_full_decode_pixels=settings.GARDEN_FACE_MAX_FULL_DECODE_PIXELS,
+    )
     return get_backend().largest_face(image=decoded.image)
 
 
-def read_emotion(*, photo: bytes, visitor_id: uuid.UUID | None) -> EmotionReading | None:
+def read_emotion(*, photo: bytes, visitor_id: str | None) -> EmotionReading | None:
     """Analyse the photo and store the visitor's labels; None when no face was found."""
     started = time.perf_counter()
     face = analyse_photo(photo=photo)
@@ -70,7 +75,7 @@ def read_emotion(*, photo: bytes, visitor_id: uuid.UUID | None) -> EmotionReadin
     emotion = face.top_emotion
     generation = generation_for_age(low=face.age_low, high=face.age_high) if face.age_low is not None and face.age_high is not None else ""
     visitor = touch_visitor(
-        visitor_id=visitor_id or uuid.uuid4(),
+        visitor_id=visitor_id or new_visitor_id(),
         age_low=face.age_low,
         age_high=face.age_high,
         generation=generation,

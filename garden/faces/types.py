@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Rekognition's emotion types, the labels kiosks understand (CONTRACTS.md: POST /emotion).
-EMOTION_LABELS = ("HAPPY", "SURPRISED", "CALM", "ANGRY", "FEAR", "CONFUSED", "DISGUSTED", "SAD")
+from config.errors import DomainError, Unavailable
+from garden.keys import EMOTIONS
+
+# Rekognition's emotion types, the labels kiosks understand (docs/contracts.md: POST /emotion).
+EMOTION_LABELS = tuple(emotion.upper() for emotion in EMOTIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +60,7 @@ class FaceDetails:
         return max(EMOTION_LABELS, key=lambda label: (self.emotions.get(label, -1.0), -EMOTION_LABELS.index(label)))
 
 
-class PhotoError(ValueError):
+class PhotoError(DomainError, ValueError):
     """The upload cannot be analysed; ``status_code`` is the HTTP answer it deserves."""
 
     status_code = 400
@@ -81,5 +84,8 @@ class PhotoTooLarge(PhotoError):
     status_code = 413
 
 
-class FaceBackendError(RuntimeError):
+class FaceBackendError(Unavailable, RuntimeError):
     """The analysis backend failed (AWS unreachable, models missing): a 503, not the visitor's fault."""
+
+    def as_body(self) -> dict:
+        return {"detail": f"Face analysis is unavailable: {self.message}"}

@@ -78,7 +78,7 @@ def test_grace_hopper_is_a_calm_elder(client, grace_hopper_jpeg):
     assert body["generation"] == "elder"
     assert body["ageRange"]["Low"] >= 65
     assert body["smile"] is False and body["mouthOpen"] is False
-    # Known weakness, kept visible: dlib's gender network calls her "Male" (README, Face analysis).
+    # Known weakness, kept visible: dlib's gender network calls her "Male" (docs/faces.md, accuracy).
 
 
 def test_visitor_is_stored_with_labels_only(client, astronaut):
@@ -118,8 +118,22 @@ def test_without_x_user_id_each_call_mints_a_new_uuid4(client, astronaut):
     assert len(ids) == 2 and all(uuid.UUID(i).version == 4 for i in ids)
 
 
-@pytest.mark.parametrize("bad", ["not-a-uuid", "1234", "47f9eeb5-4252-435e-a1c9"])
-def test_bad_x_user_id_is_400(client, astronaut, bad):
+@pytest.mark.parametrize("legacy", ["1234567890", "kiosk-7_visitor.42", "47f9eeb5-4252-435e-a1c9", "방문자"])
+def test_any_string_x_user_id_of_old_devices_is_echoed_exactly(client, astronaut, legacy):
+    response = post(client, encode(astronaut), **{"X-user-id": legacy.encode().decode("latin-1")})
+    assert response.status_code == 200
+    # The header arrives as a WSGI server hands it over (UTF-8 bytes read as latin-1) and goes back as sent.
+    assert response.json()["id"] == legacy and response.json()["key"] == f"profile/{legacy}.jpeg"
+    assert Visitor.objects.get().id == legacy
+
+
+def test_an_upper_case_uuid_is_the_same_visitor_as_before(client, astronaut):
+    upper = "47F9EEB5-4252-435E-A1C9-B4A936F015AE"
+    assert post(client, encode(astronaut), **{"X-user-id": upper}).json()["id"] == upper.lower()
+
+
+@pytest.mark.parametrize("bad", ["x" * 65, "tab\there", "bell\x07"])
+def test_an_unusable_x_user_id_is_400_and_stores_nothing(client, astronaut, bad):
     response = post(client, encode(astronaut), **{"X-user-id": bad})
     assert response.status_code == 400
     assert Visitor.objects.count() == 0
@@ -190,6 +204,16 @@ def test_decompression_bomb_is_refused_fast(client, side):
     assert response.status_code == 413, response.content
     assert time.perf_counter() - started < 1.0
     assert Visitor.objects.count() == 0
+
+
+def test_a_small_png_of_many_pixels_is_refused_before_decoding(client):
+    # 116 KB of zeros that decode to 6320x6320 (40 MP, under the JPEG cap): it used to cost ~1 s of
+    # CPU and ~120 MB before "No Face". PNG and WebP decode at full size, so their cap is 2.5 MP.
+    big = encode(Image.new("RGB", (6320, 6320)), "PNG")
+    assert len(big) < 200_000
+    response = post(client, big, content_type="image/png")
+    assert response.status_code == 413 and "2500000" in response.json()["detail"]
+    assert post(client, encode(Image.new("RGB", (1920, 1080)), "PNG"), content_type="image/png").status_code == 404  # accepted
 
 
 def test_exif_orientation_is_honoured(client, astronaut):

@@ -117,6 +117,24 @@ def test_kiosk_rate_limit_is_configurable(client, settings):
     assert codes == [200, 200, 429]
 
 
+def test_rotating_x_forwarded_for_cannot_escape_the_limit(client, settings):
+    settings.GARDEN_KIOSK_RATE = "2/minute"
+    codes = [post_json(client, "/gardenfromDB", {"emotion": "happy"}, HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code for n in range(4)]
+    assert codes == [200, 200, 429, 429]  # no trusted proxy (the default): the socket address counts
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(client, settings):
+    settings.GARDEN_KIOSK_RATE = "2/minute"
+    settings.GARDEN_TRUSTED_PROXIES = 1
+
+    def call(forwarded):
+        return post_json(client, "/gardenfromDB", {"emotion": "happy"}, HTTP_X_FORWARDED_FOR=forwarded).status_code
+
+    assert [call("203.0.113.7"), call("203.0.113.8"), call("203.0.113.7")] == [200, 200, 200]
+    # What the client wrote before the proxy's entry is not trusted: rotating it does not help.
+    assert [call(f"10.9.9.{n}, 203.0.113.7") for n in range(2)] == [429, 429]
+
+
 def test_openapi_schema_is_served(client):
     response = client.get("/api/schema", HTTP_ACCEPT="application/json")
     assert response.status_code == 200

@@ -43,7 +43,7 @@ def wait_until(predicate, *, timeout: float = 10.0, message: str = "condition"):
 def open_kiosk(page, live_server, path: str = "/kiosk/"):
     page.goto(live_server.url + path)
     # The fake camera is up once the capture button is enabled.
-    page.wait_for_function("!document.getElementById('capture-button').disabled")
+    page.wait_for_function("() => !document.getElementById('capture-button').disabled")
 
 
 def choose_favorite(page, favorite: str = FAVORITE) -> None:
@@ -97,7 +97,7 @@ def test_capture_like_undo_next_flow(live_server, page, browser_context_args):
     assert page.get_attribute("#capture-state", "data-state") == "ok"
 
     # The garden: three images of the screen's orientation, for that emotion and favorite.
-    page.wait_for_function("document.querySelectorAll('#garden img').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
     first = keys_on_screen(page)
     assert len(set(first)) == 3
     assert all(key.startswith(f"emotions/{emotion}/") and key.endswith(suffix) for key in first), first
@@ -126,7 +126,7 @@ def test_capture_like_undo_next_flow(live_server, page, browser_context_args):
 
     # Next: the fourth image alone; a like there reports only that one key (not three).
     page.click("#next-button")
-    page.wait_for_function("document.querySelectorAll('#garden img').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#garden img').length === 1")
     (fourth,) = keys_on_screen(page)
     assert fourth not in first and fourth.endswith(suffix)
     assert "4–4 of 4" in page.inner_text("#garden-position")
@@ -139,7 +139,7 @@ def test_capture_like_undo_next_flow(live_server, page, browser_context_args):
 
     # Next wraps around to the first three.
     page.click("#next-button")
-    page.wait_for_function("document.querySelectorAll('#garden img').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
     assert keys_on_screen(page) == first
     assert page.get_attribute(f'#garden .like-button[data-key="{liked}"]', "aria-pressed") == "false"
 
@@ -156,7 +156,7 @@ def test_capture_like_undo_next_flow(live_server, page, browser_context_args):
         assert height <= viewport["height"], f"page is {height}px tall"
 
     # A second capture keeps the visitor (X-user-id).
-    page.wait_for_function("!document.getElementById('capture-button').disabled")
+    page.wait_for_function("() => !document.getElementById('capture-button').disabled")
     again, sent_headers = capture(page)
     assert sent_headers.get("x-user-id") == result["id"]
     assert again["id"] == result["id"]
@@ -169,14 +169,14 @@ def test_keyboard_only_flow(live_server, page):
     page.focus("#capture-button")
     with page.expect_response(lambda r: r.url.endswith("/emotion")):
         page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelectorAll('#garden img').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
     page.focus("#garden .like-button >> nth=0")
     page.keyboard.press("Space")
     page.wait_for_selector('#garden .like-button[aria-pressed="true"]')
     wait_until(lambda: Interaction.objects.filter(event_type=Interaction.Event.CLICK).exists(), message="like row")
     page.focus("#next-button")
     page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelectorAll('#garden img').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#garden img').length === 1")
 
 
 # Records every state the capture status box goes through, with its text, from page load on.
@@ -230,7 +230,7 @@ def test_no_images_state(live_server, page):
     # With a favorite nobody has painted yet the message says so.
     choose_favorite(page, "winter,snowy,the-early-dawn")
     page.wait_for_selector('#garden-state[data-state="empty"]')
-    page.wait_for_function("document.getElementById('garden-state').textContent.includes('favorite')")
+    page.wait_for_function("() => document.getElementById('garden-state').textContent.includes('favorite')")
 
 
 def test_network_error_state(live_server, page):
@@ -298,7 +298,7 @@ def test_text_contrast_meets_wcag_aa(live_server, page):
     seed_garden(favorite="", per_orientation=4)
     open_kiosk(page, live_server)
     capture(page)
-    page.wait_for_function("document.querySelectorAll('#garden img').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
     page.locator("#garden .like-button").first.click()
     page.wait_for_selector('#garden .like-button[aria-pressed="true"]:not([disabled])')
     page.select_option("#favorite-season", "winter")  # shows the half-chosen favorite error too
@@ -312,7 +312,7 @@ def test_turning_the_screen_switches_orientation(live_server, page):
     seed_garden(favorite="")
     open_kiosk(page, live_server)
     capture(page)
-    page.wait_for_function("document.querySelectorAll('#garden img').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
     assert all(key.endswith("h.jpeg") for key in keys_on_screen(page))
     page.set_viewport_size({"width": 1080, "height": 1920})  # matchMedia('(orientation: portrait)') changes
     page.wait_for_selector('#garden[data-orientation="portrait"]')
@@ -326,6 +326,6 @@ def test_refused_camera_permission_is_explained(live_server, page):
     page.add_init_script("navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));")
     page.goto(live_server.url + "/kiosk/")
     page.wait_for_selector("#camera-status:not([hidden])")
-    page.wait_for_function("document.getElementById('camera-status').textContent.includes('permission')")
+    page.wait_for_function("() => document.getElementById('camera-status').textContent.includes('permission')")
     assert page.is_visible("#camera-retry")
     assert page.is_disabled("#capture-button")

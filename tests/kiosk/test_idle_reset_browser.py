@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 COUNTDOWN = "#idle-countdown"
 SHOWN = f"{COUNTDOWN}:not([hidden])"
-THREE_IMAGES = "document.querySelectorAll('#garden img').length === 3"
+THREE_IMAGES = "() => document.querySelectorAll('#garden img').length === 3"
 CAMERA_LIVE = "(() => { const v = document.getElementById('camera'); return !!v.srcObject && v.srcObject.active && !v.paused; })()"
 
 

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def enqueued(monkeypatch):
     sent = []
-    monkeypatch.setattr("generation.services.enqueue_job", lambda *, job_id, queue: sent.append(str(job_id)))
+    monkeypatch.setattr("generation.enqueue.enqueue_job", lambda *, job_id, queue: sent.append(str(job_id)))
     return sent
 
 
@@ -45,7 +45,7 @@ def test_text2image_page_submits_polls_and_shows_the_result(live_server, staff_p
     with page.expect_response(lambda r: r.url.endswith("/api/v1/jobs") and r.request.method == "POST") as info:
         page.click("#t2i-submit")
     assert info.value.status == 202, info.value.text()
-    page.wait_for_function("document.getElementById('t2i-state').textContent.includes('Queued')")
+    page.wait_for_function("() => document.getElementById('t2i-state').textContent.includes('Queued')")
     assert page.is_visible("#t2i-cancel")
 
     job = GenerationJob.objects.get()
@@ -71,7 +71,7 @@ def test_text2image_page_cancels_a_queued_job(live_server, staff_page, enqueued)
     page = staff_page
     page.goto(live_server.url + "/kiosk/text2image/")
     page.click("#t2i-submit")  # the default prompt and 768x512
-    page.wait_for_function("document.getElementById('t2i-state').textContent.includes('Queued')")
+    page.wait_for_function("() => document.getElementById('t2i-state').textContent.includes('Queued')")
     page.click("#t2i-cancel")
     page.wait_for_selector('#t2i-state[data-state="empty"]')
     assert "Cancelled" in page.inner_text("#t2i-state")
@@ -86,3 +86,25 @@ def test_text2image_page_shows_validation_errors(live_server, staff_page, enqueu
     page.click("#t2i-submit")
     page.wait_for_selector("#t2i-error:not([hidden])")
     assert not GenerationJob.objects.exists()
+
+
+def test_an_old_get_link_shows_progress_then_the_image(live_server, staff_page, enqueued, settings):
+    """GET /text2image?prompt=… (the replaced stable-diffusion server's link) while logged in as staff."""
+    settings.GARDEN_GENERATOR_BACKEND = "procedural"
+    page = staff_page
+    response = page.goto(live_server.url + "/text2image?prompt=a+quiet+garden+of+red+tulips&width=1024&height=600")
+    assert response.status == 200
+    page.wait_for_function("() => document.getElementById('job-state').textContent.includes('Queued')")
+    job = GenerationJob.objects.get()
+    assert (job.prompt, job.width, job.height, job.created_by) == ("a quiet garden of red tulips", 1024, 600, page.user)
+
+    services.execute_job(job_id=job.pk, worker="browser-test")  # the worker, while the page polls
+    page.wait_for_selector('#job-state[data-state="done"]')
+    assert page.get_attribute("#job-progress", "value") == "100"
+    img = page.locator("#job-results img").first
+    page.wait_for_function("(img) => img.complete && img.naturalWidth === 1024", arg=img.element_handle())
+    assert img.get_attribute("src").endswith(job.images.get().key)
+    # Reloading the link shows the same job, not a new one.
+    page.reload()
+    page.wait_for_selector('#job-state[data-state="done"]')
+    assert GenerationJob.objects.count() == 1

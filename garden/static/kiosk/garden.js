@@ -22,8 +22,9 @@
   var gardenState = K.$("garden-state");
   var nextButton = K.$("next-button");
   var positionEl = K.$("garden-position");
+  var qrUrl = K.$("kiosk").dataset.qrUrl;  // GET /image/qr?content=<key>: the share page's QR code
 
-  /* The key of an image is the tail of its URL (CONTRACTS.md: url.lastIndexOf('emotions')). */
+  /* The key of an image is the tail of its URL (docs/contracts.md: url.lastIndexOf('emotions')). */
   function keyFromUrl(url) { return url.slice(url.lastIndexOf("emotions")); }
 
   function orientation() { return portraitQuery.matches ? "portrait" : "landscape"; }
@@ -92,6 +93,27 @@
     button.querySelector(".like-text").textContent = on ? "Liked · 좋아요 취소" : "Like · 좋아요";
   }
 
+  /* A liked image shows a QR code to its share page (GET /image), so a visitor can take it home
+   * on a phone; undoing the like removes it. */
+  function shareCode(figure, key) {
+    var existing = figure.querySelector(".share-qr");
+    if (!liked[key]) {
+      if (existing) { existing.remove(); }
+      return;
+    }
+    if (existing) { return; }
+    var box = document.createElement("figcaption");
+    box.className = "share-qr";
+    var code = document.createElement("img");
+    code.src = qrUrl + "?content=" + encodeURIComponent(key);
+    code.alt = "QR code to this image's page · 이 그림의 QR 코드";
+    var hint = document.createElement("span");
+    hint.textContent = "Scan to take it home · 휴대폰으로 스캔하세요";
+    box.appendChild(code);
+    box.appendChild(hint);
+    figure.appendChild(box);
+  }
+
   function render() {
     var list = currentList();
     if (start >= list.length) { start = 0; }
@@ -119,6 +141,7 @@
       button.disabled = !!pending[key];
       button.addEventListener("click", function () { toggleLike(button, key); });
       figure.appendChild(button);
+      shareCode(figure, key);
       li.appendChild(figure);
       gardenEl.appendChild(li);
     });
@@ -183,6 +206,7 @@
       current.disabled = false;
       current.removeAttribute("aria-busy");
       likeLabel(current, key);
+      shareCode(current.closest("figure"), key);
       end();
     });
   }

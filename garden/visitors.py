@@ -1,0 +1,53 @@
+"""Visitor ids as kiosks send them.
+
+The original took any string as the visitor id (``X-user-id`` on /emotion, ``id`` in /garden,
+/like and the other event calls; its own docs show ``"id": "1234567890"``), and old devices mint
+their own. So an id is any string of 1 to 64 printable characters, stored and echoed exactly as
+sent, and the same string always means the same visitor. JSON numbers are taken as their decimal
+string; UUIDs in the usual 8-4-4-4-12 form are stored lower-case, so an upper-case UUID is still
+the visitor it was before ids became strings. Booleans, null, objects and arrays are refused.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+
+from config.errors import DomainError
+
+MAX_LENGTH = 64
+NUMBER_LIMIT = 1e62  # a number's decimal string then fits MAX_LENGTH
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Printable: no control characters (C0, DEL, C1), which would corrupt logs, CSV exports and headers.
+_PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f-\x9f]+$")
+# The same rules as one pattern (the OpenAPI schema's): printable, no spaces at either end.
+PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
+
+
+class InvalidVisitorId(DomainError):
+    """Not a usable visitor id (a 400)."""
+
+
+def new_visitor_id() -> str:
+    """A fresh id for a visitor who brought none: a random UUIDv4, as before."""
+    return str(uuid.uuid4())
+
+
+def parse_visitor_id(value: object) -> str:
+    """The stored form of a visitor id sent by a client, or InvalidVisitorId saying why not."""
+    if isinstance(value, bool) or value is None or isinstance(value, dict | list):
+        raise InvalidVisitorId("The visitor id must be a string or a number.")
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or abs(value) >= NUMBER_LIMIT:
+            raise InvalidVisitorId(f"A numeric visitor id must be smaller than {NUMBER_LIMIT:.0e} in size.")
+        value = str(int(value)) if isinstance(value, int) or value.is_integer() else repr(value)
+    if not isinstance(value, str):
+        raise InvalidVisitorId("The visitor id must be a string or a number.")
+    if not value or value != value.strip():
+        raise InvalidVisitorId("The visitor id must not be empty or start or end with spaces.")
+    if len(value) > MAX_LENGTH:
+        raise InvalidVisitorId(f"The visitor id must be at most {MAX_LENGTH} characters.")
+    if not _PRINTABLE.match(value):
+        raise InvalidVisitorId("The visitor id must not contain control characters.")
+    return value.lower() if _UUID.match(value) else value

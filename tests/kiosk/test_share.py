@@ -1,0 +1,115 @@
+"""GET /image?content=<key> (the share page) and GET /image/qr (its QR code): serving images only,
+nothing reflected, Open Graph tags, the apparent-expression notice, the QR holding the share URL."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import quote
+
+import pytest
+
+from garden import keys
+from garden.models import Image
+from garden.pages import qr_svg
+from tests.factories import ImageFactory
+
+pytestmark = pytest.mark.django_db
+
+XSS = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "emotions/calm/img_20230320-121242_1h.jpeg\"><script>alert('x')</script>",
+    "javascript:alert(document.cookie)",
+    "'><svg/onload=alert(1)>",
+    "emotions/calm/<b>img</b>_20230320-121242_1h.jpeg",
+    "%3Cscript%3Ealert(1)%3C/script%3E",
+    "x" * 5000,
+]
+
+
+def og(page: str, name: str) -> str:
+    match = re.search(rf'<meta property="{re.escape(name)}" content="([^"]*)">', page)
+    assert match, f"no {name}"
+    return html.unescape(match.group(1))
+
+
+def test_the_share_page_shows_a_serving_image(client):
+    image = ImageFactory(emotion="calm", favorite="spring,sunny,day")
+    response = client.get("/image", {"content": image.key})
+    assert response.status_code == 200
+    page = response.content.decode()
+    url = f"http://testserver/media/{image.key}"
+    assert f'<img src="{url}"' in page
+    assert f'href="{url}" download="{image.key.rsplit("/", 1)[1]}"' in page
+    assert og(page, "og:image") == url
+    assert og(page, "og:url") == f"http://testserver/image?content={quote(image.key, safe='/,')}"
+    assert og(page, "og:title").startswith("My Emotion Gardens")
+    assert og(page, "og:image:width") == str(image.width)
+    assert "<em>apparent</em> facial expression (calm)" in page  # the notice
+    assert "평온" in page
+    assert "<script" not in page  # nothing to run on a phone
+
+
+def test_the_share_base_url_setting_names_the_public_site(client, settings):
+    settings.GARDEN_SHARE_BASE_URL = "https://garden.example.org/"
+    image = ImageFactory()
+    page = client.get("/image", {"content": image.key}).content.decode()
+    assert og(page, "og:url") == f"https://garden.example.org/image?content={image.key}"
+
+
+@pytest.mark.parametrize("status", [Image.Status.POOL, Image.Status.REJECTED])
+def test_pool_and_rejected_images_are_not_shared(client, status):
+    image = ImageFactory(status=status)
+    assert client.get("/image", {"content": image.key}).status_code == 404
+    assert client.get("/image/qr", {"content": image.key}).status_code == 404
+
+
+@pytest.mark.parametrize("content", [None, "", "emotions/calm/img_20230320-121242_1h.jpeg", "../../etc/passwd", *XSS])
+def test_anything_else_is_a_404_page_that_repeats_nothing(client, content):
+    params = {} if content is None else {"content": content}
+    response = client.get("/image", params)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    assert "Image not found" in page
+    if content:
+        for fragment in (content, html.escape(content), "alert", "onerror", "onload", "<b>"):
+            assert fragment not in page
+    assert client.get("/image/qr", params).status_code == 404
+
+
+def test_a_key_with_html_characters_is_escaped_everywhere(client):
+    # The layout allows an apostrophe in a favorite: it must never break out of an attribute.
+    image = ImageFactory(favorite="rock'n roll")
+    assert "'" in image.key
+    page = client.get("/image", {"content": image.key}).content.decode()
+    assert image.key not in page
+    assert html.escape(image.key) in page or quote(image.key, safe="/,") in page
+    for attribute in re.findall(r'="([^"]*)"', page):
+        assert "'" not in attribute
+
+
+def test_the_qr_code_is_an_svg_of_the_share_url(client, settings):
+    settings.GARDEN_SHARE_BASE_URL = "https://garden.example.org"
+    image = ImageFactory(emotion="happy", favorite="winter,snowy,the-middle-of-the-night", orientation=keys.PORTRAIT)
+    response = client.get("/image/qr", {"content": image.key})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    assert "max-age" in response["Cache-Control"]
+    expected_url = f"https://garden.example.org/image?content={image.key}"
+    # The SVG is exactly segno's code for that URL (decoded from pixels in the browser test).
+    assert response.content == qr_svg(expected_url)
+    svg = response.content.decode()
+    assert svg.startswith("<svg") and "<script" not in svg
+
+
+def test_the_qr_follows_the_request_host_without_a_share_base(client):
+    image = ImageFactory()
+    response = client.get("/image/qr", {"content": image.key}, HTTP_HOST="127.0.0.1")
+    assert response.content == qr_svg(f"http://127.0.0.1/image?content={quote(image.key, safe='/,')}")
+    assert "Host" in response["Vary"]
+
+
+def test_the_garden_page_knows_where_qr_codes_come_from(client):
+    assert 'data-qr-url="/image/qr"' in client.get("/kiosk/").content.decode()
