@@ -1,7 +1,8 @@
-"""Encode generated pictures as JPEG files that carry their generation parameters.
+"""Encode generated pictures as files that carry their generation parameters.
 
 The parameters go into EXIF ImageDescription as JSON (readable by any EXIF tool and by
-``read_parameters``), so a file found alone still says how it was made.
+``read_parameters``), so a file found alone still says how it was made. Generated gardens are
+JPEG; retouched pictures are PNG (lossless: their untouched pixels stay the source's).
 """
 
 from __future__ import annotations
@@ -16,12 +17,23 @@ EXIF_SOFTWARE = 0x0131
 SOFTWARE = "Emotion Garden"
 
 
-def encode_jpeg(picture: PILImage.Image, parameters: dict, *, quality: int = 90) -> bytes:
+def _exif(parameters: dict) -> bytes:
     exif = PILImage.Exif()
     exif[EXIF_IMAGE_DESCRIPTION] = json.dumps(parameters, sort_keys=True, ensure_ascii=True)
     exif[EXIF_SOFTWARE] = SOFTWARE
+    return exif.tobytes()
+
+
+def encode_jpeg(picture: PILImage.Image, parameters: dict, *, quality: int = 90) -> bytes:
     buffer = io.BytesIO()
-    picture.convert("RGB").save(buffer, "JPEG", quality=quality, optimize=True, exif=exif.tobytes())
+    picture.convert("RGB").save(buffer, "JPEG", quality=quality, optimize=True, exif=_exif(parameters))
+    return buffer.getvalue()
+
+
+def encode_png(picture: PILImage.Image, parameters: dict) -> bytes:
+    """Lossless (RGB, or RGBA when the source had transparency); compress_level 6 trades little size for speed."""
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG", compress_level=6, exif=_exif(parameters))
     return buffer.getvalue()
 
 

@@ -17,6 +17,8 @@ class GenerationJob(models.Model):
     class Kind(models.TextChoices):
         IMAGES = "images", "Images of one size"
         BULK = "bulk", "Bulk: a landscape and a portrait per index"
+        RETOUCH = "retouch", "Retouch: repaint part of an image"
+        RETOUCH_BATCH = "retouch_batch", "Retouch a batch of frames"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -26,12 +28,13 @@ class GenerationJob(models.Model):
         CANCELLED = "cancelled"
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    RETOUCH_KINDS = (Kind.RETOUCH, Kind.RETOUCH_BATCH)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_jobs"
     )
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.IMAGES)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.IMAGES)
 
     # What to paint. `prompt` is the final text sent to the model (composed from emotion_text,
     # favorite and others when no prompt was given); emotion/favorite choose the key folder.
@@ -47,6 +50,9 @@ class GenerationJob(models.Model):
     guidance = models.FloatField()
     seed = models.BigIntegerField(help_text="Base seed: image n of the plan uses seed + n")
     count = models.PositiveIntegerField(default=1)
+    # Retouch kinds: the validated options (rectangle, strength, mask blur, controls…) and the keys
+    # of their private uploads (generation.retouch.options); empty for other kinds.
+    retouch = models.JSONField(default=dict, blank=True)
 
     backend = models.CharField(max_length=32)
     model_id = models.CharField(max_length=255, blank=True, default="")
@@ -87,6 +93,10 @@ class GenerationJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} job {self.id} ({self.status})"
+
+    @property
+    def is_retouch(self) -> bool:
+        return self.kind in self.RETOUCH_KINDS
 
     @property
     def is_finished(self) -> bool:

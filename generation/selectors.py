@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import PurePosixPath
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
+from config.errors import Unavailable
 from garden.keys import LANDSCAPE, parse_key
 from garden.selectors import image_url
 from generation.models import GenerationJob
+from generation.requests import ValidJob
 
 
 def jobs_visible_to(*, user) -> QuerySet[GenerationJob]:
@@ -17,6 +28,17 @@ def jobs_visible_to(*, user) -> QuerySet[GenerationJob]:
     if getattr(user, "is_staff", False):
         return jobs
     return jobs.filter(created_by=user) if getattr(user, "is_authenticated", False) else jobs.none()
+
+
+def job_list(
+    *, user, status: str = "", kind: str = "", emotion: str = "", backend: str = "", mine: bool = False
+) -> QuerySet[GenerationJob]:
+    """The jobs a user may see, filtered, newest first (with their images for the listing)."""
+    jobs = jobs_visible_to(user=user).prefetch_related("images")
+    filters = {name: value for name, value in (("status", status), ("kind", kind), ("emotion", emotion), ("backend", backend)) if value}
+    if mine:
+        filters["created_by"] = user
+    return jobs.filter(**filters).order_by("-created_at")
 
 
 def job_queue_position(job: GenerationJob) -> int | None:
@@ -37,6 +59,7 @@ def job_images(job: GenerationJob):
 def job_result(job: GenerationJob, *, request=None) -> list[dict]:
     return [
         {
+            "id": image.pk,
             "key": image.key,
             "url": image_url(image.key, request=request),
             "width": image.width,
@@ -48,10 +71,130 @@ def job_result(job: GenerationJob, *, request=None) -> list[dict]:
     ]
 
 
-def wait_for_job(*, job: GenerationJob, timeout: float, poll: float = 0.2) -> GenerationJob:
-    """Re-read the job until it finishes or ``timeout`` seconds pass (the legacy sync endpoint)."""
-    deadline = time.monotonic() + timeout
-    while not job.is_finished and time.monotonic() < deadline:
-        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
-        job.refresh_from_db()
+def wait_for_job(*, job: GenerationJob, timeout: float, slots: WaitSlots | None = None, poll: float = 0.2) -> GenerationJob:
+    """Re-read the job until it finishes or ``timeout`` seconds pass (the endpoints that answer
+    when their job is done).
+
+    A waiting request holds a web thread. With ``slots``, the wait happens only if one of them is
+    free; otherwise the job is returned as it is, at once (``/text2image`` then answers 202 with
+    the job to poll), so the kiosk's requests always find a free thread.
+    """
+    with contextlib.ExitStack() as stack:
+        if slots is not None and not stack.enter_context(slots.take()):
+            return job
+        deadline = time.monotonic() + timeout
+        while not job.is_finished and time.monotonic() < deadline:
+            time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+            job.refresh_from_db()
     return job
+
+
+def recent_same_job(*, user, job: ValidJob, within: timedelta) -> GenerationJob | None:
+    """This user's job for the same prompt and size started within ``within``, unless it failed or
+    was cancelled: a reopened old text-to-image link shows that job instead of painting again."""
+    return (
+        GenerationJob.objects.filter(
+            created_by=user,
+            kind=job.kind,
+            prompt=job.prompt,
+            width=job.width,
+            height=job.height,
+            count=job.count,
+            created_at__gte=timezone.now() - within,
+        )
+        .exclude(status__in=(GenerationJob.Status.FAILED, GenerationJob.Status.CANCELLED))
+        .order_by("-created_at")
+        .first()
+    )
+
+
+class TooManyWaiting(Unavailable):
+    """Too many requests of this process already wait for their jobs (a 503: try again shortly)."""
+
+
+class WaitSlots:
+    """At most ``limit`` threads of this web process wait for jobs at once (``limit`` is a setting).
+
+    Endpoints that answer only when their job is done hold a web thread for the whole job;
+    unbounded, a burst of them would take every thread of the process. ``take()`` says whether a
+    slot was free (``/text2image`` answers 202 without waiting when none is); ``hold()`` refuses
+    with a 503 instead, and is taken *before* creating the job, so a refused request leaves
+    nothing behind (``/sdapi/v1/img2img``, whose clients expect the finished image or an error):
+
+        with slots.hold():
+            job = create_…(); job = wait_for_job(job=job, timeout=…)
+    """
+
+    def __init__(self, setting: str) -> None:
+        self.setting = setting
+        self.waiting = 0
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def take(self) -> Iterator[bool]:
+        with self._lock:
+            granted = self.waiting < getattr(settings, self.setting)
+            self.waiting += granted
+        try:
+            yield granted
+        finally:
+            if granted:
+                with self._lock:
+                    self.waiting -= 1
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        with self.take() as granted:
+            if not granted:
+                limit = getattr(settings, self.setting)
+                raise TooManyWaiting(
+                    f"{limit} requests of this process already wait for their jobs ({self.setting}={limit}): try again shortly."
+                )
+            yield
+
+
+# Waiting /text2image calls of this process (GARDEN_JOB_WAIT_SLOTS); past that they answer 202 at once.
+text2image_waits = WaitSlots("GARDEN_JOB_WAIT_SLOTS")
+
+
+def queue_counts(*, queue: str) -> dict[str, int]:
+    waiting = GenerationJob.objects.filter(queue=queue, status__in=(GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING))
+    counts = dict(waiting.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    return {"queued": counts.get(GenerationJob.Status.QUEUED, 0), "running": counts.get(GenerationJob.Status.RUNNING, 0)}
+
+
+def live_workers(*, timeout: float) -> dict[str, Any]:
+    """Celery workers that answer within ``timeout`` seconds, and the queues they consume (cached 5 s).
+
+    One broadcast to every worker; a broker that cannot be reached gives no workers and its error.
+    """
+    cached = cache.get(_WORKERS_CACHE_KEY)
+    if cached is not None:
+        return cached
+    from config.celery import app
+
+    answer: dict[str, Any]
+    try:
+        replies = app.control.inspect(timeout=timeout).active_queues() or {}
+        answer = {"workers": [{"name": name, "queues": sorted(q["name"] for q in queues)} for name, queues in sorted(replies.items())]}
+    except Exception as exc:  # broker down or misconfigured: report it, never fail the status page
+        answer = {"workers": [], "error": f"{type(exc).__name__}: {exc}"}
+    cache.set(_WORKERS_CACHE_KEY, answer, 5)
+    return answer
+
+
+_WORKERS_CACHE_KEY = "generation:live-workers"
+
+
+def retouch_archive_entries(job: GenerationJob) -> list[tuple[str, str]]:
+    """(name in the zip, storage key) of a retouch job's results, in frame order.
+
+    Frames keep their file names (as PNG: ``0007.jpg`` → ``0007.png``); single retouches are
+    ``retouch-<n>.png``. Only results that exist are listed (a running batch gives what it has).
+    """
+    by_index = {parse_key(image.key).index: image.key for image in job.images.all()}
+    if job.kind == GenerationJob.Kind.RETOUCH_BATCH:
+        names = [(position, f"{PurePosixPath(name).stem}.png") for position, name in job.retouch.get("frames", [])]
+    else:
+        names = [(index, f"retouch-{index}.png") for index in range(job.count)]
+    return [(name, by_index[index]) for index, name in names if index in by_index]

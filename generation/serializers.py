@@ -3,99 +3,155 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.urls import reverse
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from garden import keys
-from generation import backends
+from config.fields import NumberField, TextField, WholeNumberField
+from garden.keys import FAVORITE_PATTERN, SEARCH_KEY_PATTERN
+from garden.models import Emotion
+from garden.serializers import SearchKeyField
+from generation import backends, selectors
 from generation.models import GenerationJob
-from generation.services import SEED_LIMIT
+from generation.requests import GUIDANCE_RANGE, SEED_LIMIT, TEXT_LIMITS, JobRequest
 
 
-def _validate_size(value: int, *, name: str, maximum: int) -> int:
-    low = settings.GARDEN_MIN_SIZE
-    if value % 8 or not low <= value <= maximum:
-        raise serializers.ValidationError(f"{name} must be a multiple of 8 between {low} and {maximum}.")
-    return value
+def bound_numbers(fields) -> None:
+    """Give the number fields JobRequest's bounds (settings, read now), so the schema states them.
+
+    JobRequest still decides; this makes the OpenAPI schema say what it will accept.
+    """
+    limits = {
+        "width": (settings.GARDEN_MIN_SIZE, settings.GARDEN_MAX_WIDTH),
+        "height": (settings.GARDEN_MIN_SIZE, settings.GARDEN_MAX_HEIGHT),
+        "steps": (1, settings.GARDEN_MAX_STEPS),
+        "count": (1, settings.GARDEN_MAX_COUNT),
+        "guidance": GUIDANCE_RANGE,
+    }
+    for name, (low, high) in limits.items():
+        if name in fields:
+            field = fields[name]
+            field.min_value, field.max_value = low, high
+            field.validators += [MinValueValidator(low), MaxValueValidator(high)]
 
 
-class SizeMixin:
-    def validate_width(self, value):
-        return value if value is None else _validate_size(value, name="width", maximum=settings.GARDEN_MAX_WIDTH)
+class SizeField(WholeNumberField):
+    """An image side in pixels: a multiple of 8 (the VAE's factor), bounds from bound_numbers()."""
 
-    def validate_height(self, value):
-        return value if value is None else _validate_size(value, name="height", maximum=settings.GARDEN_MAX_HEIGHT)
-
-    def validate_steps(self, value):
-        if value is not None and not 1 <= value <= settings.GARDEN_MAX_STEPS:
-            raise serializers.ValidationError(f"steps must be between 1 and {settings.GARDEN_MAX_STEPS}.")
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value % 8:
+            raise serializers.ValidationError("Must be a multiple of 8.")
         return value
 
-    def validate_count(self, value):
-        if not 1 <= value <= settings.GARDEN_MAX_COUNT:
-            raise serializers.ValidationError(f"count must be between 1 and {settings.GARDEN_MAX_COUNT}.")
-        return value
+
+class _SizeSchema(OpenApiSerializerFieldExtension):
+    target_class = SizeField
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = {"type": "integer", "multipleOf": 8, "minimum": field.min_value, "maximum": field.max_value}
+        if field.allow_null:
+            schema["nullable"] = True
+        if field.help_text:
+            schema["description"] = str(field.help_text)
+        return schema
 
 
-class JobCreateSerializer(SizeMixin, serializers.Serializer):
+class JobCreateSerializer(serializers.Serializer):
+    """Types only: every bound and default is JobRequest's (its errors are 400s naming the field)."""
+
     kind = serializers.ChoiceField(choices=GenerationJob.Kind.choices, default=GenerationJob.Kind.IMAGES)
-    prompt = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
-    emotion = serializers.CharField(
+    prompt = TextField(required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["prompt"])
+    emotion = SearchKeyField(
         required=False,
         allow_blank=True,
         default="",
-        max_length=120,
+        max_length=TEXT_LIMITS["emotion"],
         help_text="Key folder: an emotion or search key (`calm/spring,cloudy,day`). Required without a prompt.",
     )
-    emotion_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    favorite = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
-    others = serializers.CharField(required=False, allow_null=True, default=None, max_length=2000)
-    negative_prompt = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
-    width = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="Bulk: the landscape width (default 1280)")
-    height = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="Bulk: the landscape height (default 800)")
-    steps = serializers.IntegerField(required=False, allow_null=True, default=None)
-    guidance = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0, max_value=30)
-    seed = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0, max_value=SEED_LIMIT - 1)
-    count = serializers.IntegerField(required=False, default=1)
+    emotion_text = TextField(required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["emotion_text"])
+    favorite = TextField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=TEXT_LIMITS["favorite"],
+        validators=[RegexValidator(FAVORITE_PATTERN, "Use lower-case words separated by commas, e.g. spring,cloudy,day.")],
+    )
+    others = TextField(required=False, allow_blank=True, allow_null=True, default=None, max_length=TEXT_LIMITS["others"])
+    negative_prompt = TextField(required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["negative_prompt"])
+    width = SizeField(required=False, allow_null=True, default=None, help_text="Bulk: the landscape width (default 1280)")
+    height = SizeField(required=False, allow_null=True, default=None, help_text="Bulk: the landscape height (default 800)")
+    steps = WholeNumberField(required=False, allow_null=True, default=None)
+    guidance = NumberField(required=False, allow_null=True, default=None)
+    seed = WholeNumberField(required=False, allow_null=True, default=None, min_value=0, max_value=SEED_LIMIT - 1)
+    count = WholeNumberField(required=False, default=1)
     backend = serializers.ChoiceField(choices=backends.BACKENDS, required=False, allow_null=True, default=None)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        bound_numbers(self.fields)
+
+    def job_request(self) -> JobRequest:
+        return JobRequest(**self.validated_data)
+
+
+class _JobCreateSchema(OpenApiSerializerExtension):
+    """A job needs a prompt or an emotion to compose one from: say so in the schema (anyOf)."""
+
+    target_class = JobCreateSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["anyOf"] = [
+            {"required": ["prompt"], "properties": {"prompt": {"pattern": r"\S"}}},
+            {"required": ["emotion"], "properties": {"emotion": {"minLength": 1, "pattern": SEARCH_KEY_PATTERN}}},
+        ]
+        return schema
+
+
+class JobFilterSerializer(serializers.Serializer):
+    """The job list's query parameters; unknown values are a 400 (not silently "no match")."""
+
+    status = serializers.ChoiceField(choices=GenerationJob.Status.choices, required=False)
+    kind = serializers.ChoiceField(choices=GenerationJob.Kind.choices, required=False)
+    emotion = serializers.ChoiceField(choices=Emotion.choices, required=False)
+    backend = serializers.ChoiceField(choices=backends.BACKENDS, required=False)
+    mine = serializers.BooleanField(required=False, default=False, help_text="Only my jobs (staff see everyone's by default)")
+
     def validate(self, attrs):
-        if not attrs["prompt"].strip() and not attrs["emotion"].strip():
-            raise serializers.ValidationError({"emotion": "Give a prompt, or an emotion to compose the prompt from."})
-        if attrs["emotion"]:
-            try:
-                keys.parse_search_key(attrs["emotion"])
-            except keys.InvalidKey as exc:
-                raise serializers.ValidationError({"emotion": str(exc)}) from None
-        if attrs["kind"] == GenerationJob.Kind.BULK:
-            # The portrait of each pair swaps width and height: both orientations must fit.
-            width, height = attrs["width"] or 1280, attrs["height"] or 800
-            if height > settings.GARDEN_MAX_WIDTH or width > settings.GARDEN_MAX_HEIGHT:
-                raise serializers.ValidationError("Bulk jobs also make the portrait (height x width): it must fit GARDEN_MAX_WIDTH/HEIGHT.")
+        # DRF skips an optional query parameter sent empty (?status=); the schema does not allow it.
+        empty = [name for name in self.fields if name in self.initial_data and self.initial_data[name] == ""]
+        if empty:
+            raise serializers.ValidationError({name: "Leave it out, or give one of the listed values." for name in empty})
         return attrs
 
 
-class Text2ImageSerializer(SizeMixin, serializers.Serializer):
+class Text2ImageSerializer(serializers.Serializer):
     """The legacy body: {"text", "width", "height"}; emotion/count/steps/seed are optional additions."""
 
-    text = serializers.CharField(max_length=2000, trim_whitespace=True)
-    width = serializers.IntegerField(required=False, default=768)
-    height = serializers.IntegerField(required=False, default=512)
-    emotion = serializers.CharField(required=False, allow_blank=True, default="", max_length=120)
-    count = serializers.IntegerField(required=False, default=1)
-    steps = serializers.IntegerField(required=False, allow_null=True, default=None)
-    seed = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0, max_value=SEED_LIMIT - 1)
+    text = TextField(max_length=TEXT_LIMITS["prompt"], validators=[RegexValidator(r"^[^\x00]*[^\s\x00][^\x00]*$", "The text is empty.")])
+    width = SizeField(required=False, allow_null=True, default=None, help_text="Default 768")
+    height = SizeField(required=False, allow_null=True, default=None, help_text="Default 512")
+    emotion = SearchKeyField(required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["emotion"])
+    count = WholeNumberField(required=False, default=1)
+    steps = WholeNumberField(required=False, allow_null=True, default=None)
+    seed = WholeNumberField(required=False, allow_null=True, default=None, min_value=0, max_value=SEED_LIMIT - 1)
 
-    def validate_emotion(self, value):
-        if value:
-            try:
-                keys.parse_search_key(value)
-            except keys.InvalidKey as exc:
-                raise serializers.ValidationError(str(exc)) from None
-        return value
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        bound_numbers(self.fields)
+
+    def job_request(self) -> JobRequest:
+        data = dict(self.validated_data)
+        # The legacy page's text is the whole prompt: no style words are added.
+        return JobRequest(prompt=data.pop("text"), others="", **data)
 
 
 class JobImageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
     key = serializers.CharField()
     url = serializers.URLField()
     width = serializers.IntegerField()
@@ -112,6 +168,7 @@ class JobSerializer(serializers.ModelSerializer):
     queue_position = serializers.SerializerMethodField()
     images = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField()
+    retouch = serializers.SerializerMethodField()
 
     class Meta:
         model = GenerationJob
@@ -147,23 +204,25 @@ class JobSerializer(serializers.ModelSerializer):
             "finished_at",
             "images",
             "status_url",
+            "retouch",
         ]
         read_only_fields = fields
 
     def get_queue_position(self, job) -> int | None:
-        from generation.selectors import job_queue_position
-
-        return job_queue_position(job)
+        return selectors.job_queue_position(job)
 
     @extend_schema_field(JobImageSerializer(many=True))
     def get_images(self, job):
-        from generation.selectors import job_result
+        return selectors.job_result(job, request=self.context.get("request"))
 
-        return job_result(job, request=self.context.get("request"))
+    @extend_schema_field({"type": "object", "nullable": True})
+    def get_retouch(self, job):
+        """Retouch jobs: their options (rectangle, strength, steps actually run…); private upload keys left out."""
+        if not job.is_retouch:
+            return None
+        return {name: value for name, value in job.retouch.items() if name != "uploads"}
 
     def get_status_url(self, job) -> str:
-        from django.urls import reverse
-
         path = reverse("generation-job", kwargs={"job_id": job.pk})
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path

@@ -14,13 +14,14 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from generation import services
+from generation.enqueue import RUN_JOB_TASK, SWEEP_TASK
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(
     bind=True,
-    name="generation.tasks.run_generation_job",
+    name=RUN_JOB_TASK,
     # Acknowledge after the run: a worker killed mid-job leaves the message to be redelivered,
     # and claim_job makes the redelivery (or a duplicate re-sent by the sweeper for a job queued
     # too long) a no-op unless the job is still queued or its lease has expired.
@@ -47,8 +48,10 @@ def run_generation_job(self, job_id: str) -> None:
         raise self.retry(exc=exc, countdown=min(60, 5 * 2**self.request.retries), max_retries=None) from exc
 
 
-@shared_task(name="generation.tasks.sweep_stale_jobs", ignore_result=True)
+@shared_task(name=SWEEP_TASK, ignore_result=True)
 def sweep_stale_jobs() -> int:
+    # Beat runs this every few minutes: also a good moment to drop expired retouch uploads.
+    services.purge_finished_uploads()
     return services.sweep_stale_jobs()
 
 

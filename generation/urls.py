@@ -1,11 +1,29 @@
 from django.urls import path
 
-from generation import views
+from generation import pages, retouch_views, views
+from generation.a1111 import views as a1111
 
 urlpatterns = [
-    path("text2image", views.Text2ImageView.as_view(), name="text2image"),
+    # POST: the legacy API; GET: the page an old `?prompt=` link opens (views.text2image dispatches).
+    path("text2image", views.text2image, name="text2image"),
+    # The staff page (generation/pages.py); APPEND_SLASH is off, so it also answers without the slash.
+    path("kiosk/text2image/", pages.text2image, name="kiosk-text2image"),
+    path("kiosk/text2image", pages.text2image),
     path("api/v1/jobs", views.JobListView.as_view(), name="generation-jobs"),
     path("api/v1/jobs/<uuid:job_id>", views.JobDetailView.as_view(), name="generation-job"),
     path("api/v1/jobs/<uuid:job_id>/cancel", views.JobCancelView.as_view(), name="generation-job-cancel"),
     path("api/v1/jobs/<uuid:job_id>/retry", views.JobRetryView.as_view(), name="generation-job-retry"),
+    # Retouch (docs/retouch.md): the staff page, its helpers, and the A1111-compatible subset.
+    path("kiosk/retouch/", pages.retouch, name="kiosk-retouch"),
+    path("kiosk/retouch", pages.retouch),
+    path("api/v1/jobs/<uuid:job_id>/archive", retouch_views.JobArchiveView.as_view(), name="generation-job-archive"),
+    path("api/v1/retouch/status", retouch_views.RetouchStatusView.as_view(), name="retouch-status"),
+    path("api/v1/retouch/edges", retouch_views.EdgesView.as_view(), name="retouch-edges"),
+    path("api/v1/retouch/tags", retouch_views.TagsView.as_view(), name="retouch-tags"),
+    path("sdapi/v1/img2img", a1111.Img2ImgView.as_view(), name="a1111-img2img"),
+    path("sdapi/v1/options", a1111.OptionsView.as_view(), name="a1111-options"),
+    path("controlnet/detect", a1111.DetectView.as_view(), name="a1111-detect"),
+    path("controlnet/detect-only", a1111.DetectView.as_view()),
+    path("tagger/v1/interrogate", a1111.InterrogateView.as_view(), name="a1111-interrogate"),
+    path("tagger/v1/interrogators", a1111.InterrogatorsView.as_view(), name="a1111-interrogators"),
 ]

@@ -10,19 +10,24 @@ import time
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import ParseError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import LenientJSONParser, json_object
-from generation import selectors, services
+from config.api import json_object
+from config.parsers import LenientJSONParser, SafeJSONParser
+from config.schema import error
+from generation import pages, selectors, services
 from generation.models import GenerationJob
-from generation.serializers import JobCreateSerializer, JobSerializer, Text2ImageSerializer
+from generation.retouch_serializers import RetouchJobSerializer, RetouchMultiPartParser
+from generation.serializers import JobCreateSerializer, JobFilterSerializer, JobSerializer, Text2ImageSerializer
 
 
 class StaffOrToken(BasePermission):
@@ -43,65 +48,80 @@ class GenerationAPIView(APIView):
     permission_classes = [StaffOrToken]
 
 
-def _create(request, data: dict) -> GenerationJob:
-    try:
-        return services.create_job(created_by=request.user, **data)
-    except services.JobParameterError as exc:
-        raise serializers.ValidationError({"detail": str(exc)}) from None
-
-
-_JOB_FILTERS = [
-    OpenApiParameter("status", str, enum=GenerationJob.Status.values),
-    OpenApiParameter("kind", str, enum=GenerationJob.Kind.values),
-    OpenApiParameter("emotion", str),
-    OpenApiParameter("backend", str),
-    OpenApiParameter("mine", bool, description="Only my jobs (staff see everyone's by default)"),
-]
-
-
 class JobPagination(LimitOffsetPagination):
+    """limit/offset paging; a limit or offset that is not a whole number is a 400, not ignored."""
+
     default_limit = 50
     max_limit = 500
+
+    def get_limit(self, request):
+        self._check_number(request, self.limit_query_param)
+        return super().get_limit(request)
+
+    def get_offset(self, request):
+        self._check_number(request, self.offset_query_param)
+        return super().get_offset(request)
+
+    @staticmethod
+    def _check_number(request, name: str) -> None:
+        value = request.query_params.get(name)
+        if value is not None and not value.lstrip("-").isdigit():
+            raise serializers.ValidationError({name: "Expected a whole number."})
 
 
 class JobListView(GenerationAPIView):
     pagination_class = JobPagination
+    # Retouch jobs come as multipart forms with their pictures (docs/retouch.md).
+    parser_classes = [SafeJSONParser, RetouchMultiPartParser]
 
-    @extend_schema(parameters=_JOB_FILTERS, responses={200: JobSerializer(many=True)}, summary="List generation jobs, newest first")
+    @extend_schema(
+        parameters=[JobFilterSerializer], responses={200: JobSerializer(many=True)}, summary="List generation jobs, newest first"
+    )
     def get(self, request):
-        jobs = selectors.jobs_visible_to(user=request.user).prefetch_related("images")
-        for name in ("status", "kind", "emotion", "backend"):
-            if value := request.query_params.get(name):
-                jobs = jobs.filter(**{name: value})
-        if request.query_params.get("mine", "").lower() in ("1", "true", "yes"):
-            jobs = jobs.filter(created_by=request.user)
+        filters = JobFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)  # an unknown status, kind, emotion or backend is a 400
+        jobs = selectors.job_list(user=request.user, **filters.validated_data)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(jobs.order_by("-created_at"), request, view=self)
         return paginator.get_paginated_response(JobSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(
-        request=JobCreateSerializer,
-        responses={202: JobSerializer, 400: OpenApiResponse(description="Invalid parameters"), 401: None, 403: None},
-        summary="Submit a generation job (answers at once with its id)",
+        request={"application/json": JobCreateSerializer, "multipart/form-data": RetouchJobSerializer},
+        responses={
+            202: JobSerializer,
+            400: error("Invalid parameters"),
+            413: error("Retouch pictures over GARDEN_RETOUCH_MAX_BODY_BYTES or GARDEN_RETOUCH_MAX_PIXELS"),
+            503: error("A retouch feature whose model is not configured (names the setting)"),
+        },
+        summary="Submit a generation or retouch job (answers at once with its id)",
     )
     def post(self, request):
-        serializer = JobCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        job = _create(request, serializer.validated_data)
+        data = request.data
+        if not hasattr(data, "get"):
+            raise ParseError("Expected a JSON object or a multipart form.")
+        if data.get("kind") in GenerationJob.RETOUCH_KINDS:
+            retouch = RetouchJobSerializer(data=data)
+            retouch.is_valid(raise_exception=True)
+            job_request, uploads = retouch.parse()
+            job = services.create_retouch_job(created_by=request.user, request=job_request, uploads=uploads)
+        else:
+            serializer = JobCreateSerializer(data=json_object(request))
+            serializer.is_valid(raise_exception=True)
+            job = services.create_job(created_by=request.user, request=serializer.job_request())
         job.refresh_from_db()
         body = JobSerializer(job, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
 
 class JobDetailView(GenerationAPIView):
-    @extend_schema(responses={200: JobSerializer, 404: None}, summary="Status, progress, queue position and result of a job")
+    @extend_schema(responses={200: JobSerializer}, summary="Status, progress, queue position and result of a job")
     def get(self, request, job_id):
         job = get_object_or_404(selectors.jobs_visible_to(user=request.user), pk=job_id)
         return Response(JobSerializer(job, context={"request": request}).data)
 
 
 class JobCancelView(GenerationAPIView):
-    @extend_schema(request=None, responses={200: JobSerializer, 404: None}, summary="Cancel a job (idempotent)")
+    @extend_schema(request=None, responses={200: JobSerializer}, summary="Cancel a job (idempotent)")
     def post(self, request, job_id):
         job = get_object_or_404(selectors.jobs_visible_to(user=request.user), pk=job_id)
         job = services.cancel_job(job=job)
@@ -109,12 +129,14 @@ class JobCancelView(GenerationAPIView):
 
 
 class JobRetryView(GenerationAPIView):
-    @extend_schema(request=None, responses={202: JobSerializer, 409: None}, summary="Queue a failed or cancelled job again")
+    @extend_schema(
+        request=None,
+        responses={202: JobSerializer, 409: error("The job is neither failed nor cancelled")},
+        summary="Queue a failed or cancelled job again",
+    )
     def post(self, request, job_id):
         job = get_object_or_404(selectors.jobs_visible_to(user=request.user), pk=job_id)
-        if job.status not in (GenerationJob.Status.FAILED, GenerationJob.Status.CANCELLED):
-            return Response({"detail": f"Only failed or cancelled jobs can be retried; this one is {job.status}."}, status=409)
-        job = services.retry_job(job=job)
+        job = services.retry_job(job=job)  # JobStateError → 409 unless failed or cancelled
         return Response(JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -128,14 +150,16 @@ class Text2ImageView(GenerationAPIView):
     parser_classes = [LenientJSONParser]
 
     @extend_schema(
-        request=Text2ImageSerializer,
+        request={"application/json": Text2ImageSerializer},  # text/plain accepted too (old pages)
         responses={
             200: inline_serializer(
                 "Text2ImageEnvelope",
                 {"statusCode": serializers.IntegerField(), "body": serializers.CharField(), "time": serializers.IntegerField()},
             ),
             202: OpenApiResponse(OpenApiTypes.OBJECT, description="Still running: {statusCode, jobId, status, statusUrl}"),
-            400: OpenApiResponse(description="Invalid text or size"),
+            400: error("Invalid text or size"),
+            409: error("The job was cancelled"),
+            503: error("The job failed (its error says why)"),
         },
         summary="Legacy synchronous text-to-image (body is a JSON string holding an array of URLs)",
     )
@@ -143,21 +167,8 @@ class Text2ImageView(GenerationAPIView):
         started = time.monotonic()
         serializer = Text2ImageSerializer(data=json_object(request))
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        job = _create(
-            request,
-            {
-                "prompt": data["text"],
-                "emotion": data["emotion"],
-                "width": data["width"],
-                "height": data["height"],
-                "count": data["count"],
-                "steps": data["steps"],
-                "seed": data["seed"],
-                "others": "",
-            },
-        )
-        job = selectors.wait_for_job(job=job, timeout=settings.GARDEN_TEXT2IMAGE_WAIT_SECONDS)
+        job = services.create_job(created_by=request.user, request=serializer.job_request())
+        job = selectors.wait_for_job(job=job, timeout=settings.GARDEN_TEXT2IMAGE_WAIT_SECONDS, slots=selectors.text2image_waits)
         status_url = request.build_absolute_uri(f"/api/v1/jobs/{job.pk}")
         if job.status == GenerationJob.Status.SUCCEEDED:
             urls = [image["url"] for image in selectors.job_result(job, request=request)]
@@ -172,3 +183,20 @@ class Text2ImageView(GenerationAPIView):
             status=status.HTTP_202_ACCEPTED,
             headers={"Location": status_url},
         )
+
+
+_text2image_api = Text2ImageView.as_view()
+
+
+@csrf_exempt  # as every DRF view: SessionAuthentication checks CSRF itself, token calls need none
+def text2image(request):
+    """``/text2image``: GET opens the old link's page (generation.pages); every other method is the
+    legacy API (Text2ImageView), unchanged."""
+    if request.method in ("GET", "HEAD"):
+        return pages.text2image_link(request)
+    return _text2image_api(request)
+
+
+# The schema generator documents the API view behind this path.
+text2image.cls = Text2ImageView
+text2image.initkwargs = {}

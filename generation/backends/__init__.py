@@ -14,6 +14,8 @@ from typing import Protocol
 
 from PIL import Image as PILImage
 
+from config.lazy import Lazy
+
 PROCEDURAL = "procedural"
 DIFFUSERS = "diffusers"
 BACKENDS = (DIFFUSERS, PROCEDURAL)
@@ -70,48 +72,51 @@ class Backend(Protocol):
         """Parameters of the backend worth embedding in each image (model, scheduler, dtype…)."""
 
 
-_instances: dict[tuple, Backend] = {}
+def _build_procedural() -> Backend:
+    from generation.backends.procedural import ProceduralBackend
+
+    return ProceduralBackend()
+
+
+def _build_diffusers() -> Backend:
+    from django.conf import settings
+
+    from generation.backends.diffusion import DiffusersBackend
+
+    return DiffusersBackend(
+        model=settings.GARDEN_DIFFUSION_MODEL,
+        device=settings.GARDEN_DIFFUSION_DEVICE,
+        scheduler=settings.GARDEN_DIFFUSION_SCHEDULER,
+        compile_unet=settings.GARDEN_DIFFUSION_COMPILE,
+        offline=settings.GARDEN_HF_OFFLINE,
+    )
+
+
+def _diffusers_settings() -> tuple:
+    from django.conf import settings
+
+    return (
+        settings.GARDEN_DIFFUSION_MODEL,
+        settings.GARDEN_DIFFUSION_DEVICE,
+        settings.GARDEN_DIFFUSION_SCHEDULER,
+        settings.GARDEN_DIFFUSION_COMPILE,
+        settings.GARDEN_HF_OFFLINE,
+    )
+
+
+# One instance per backend and process: a diffusers pipeline is loaded by the worker process
+# that runs the first job, and replaced (not kept beside) when its settings change.
+_instances: dict[str, Lazy[Backend]] = {
+    PROCEDURAL: Lazy(_build_procedural),
+    DIFFUSERS: Lazy(_build_diffusers, fingerprint=_diffusers_settings),
+}
 
 
 def get_backend(name: str) -> Backend:
     """The process-wide backend instance for ``name`` under the current settings."""
-    from django.conf import settings
-
-    if name == PROCEDURAL:
-        key: tuple = (PROCEDURAL,)
-    elif name == DIFFUSERS:
-        key = (
-            DIFFUSERS,
-            settings.GARDEN_DIFFUSION_MODEL,
-            settings.GARDEN_DIFFUSION_DEVICE,
-            settings.GARDEN_DIFFUSION_SCHEDULER,
-            settings.GARDEN_DIFFUSION_COMPILE,
-            settings.GARDEN_HF_OFFLINE,
-        )
-    else:
+    if name not in _instances:
         raise BackendError(f"Unknown generator backend {name!r}: expected one of {', '.join(BACKENDS)}.")
-    backend = _instances.get(key)
-    if backend is None:
-        if name == PROCEDURAL:
-            from generation.backends.procedural import ProceduralBackend
-
-            backend = ProceduralBackend()
-        else:
-            from generation.backends.diffusion import DiffusersBackend
-
-            backend = DiffusersBackend(
-                model=settings.GARDEN_DIFFUSION_MODEL,
-                device=settings.GARDEN_DIFFUSION_DEVICE,
-                scheduler=settings.GARDEN_DIFFUSION_SCHEDULER,
-                compile_unet=settings.GARDEN_DIFFUSION_COMPILE,
-                offline=settings.GARDEN_HF_OFFLINE,
-            )
-        # One pipeline per process: a settings change (tests, a reconfigured worker) drops the old one.
-        if name == DIFFUSERS:
-            for old in [k for k in _instances if k[0] == DIFFUSERS]:
-                del _instances[old]
-        _instances[key] = backend
-    return backend
+    return _instances[name].get()
 
 
 def model_id_for(name: str) -> str:
@@ -123,8 +128,3 @@ def model_id_for(name: str) -> str:
 
         return MODEL_ID
     return settings.GARDEN_DIFFUSION_MODEL
-
-
-def clear_backends() -> None:
-    """Drop cached backends (tests, and a worker that must reload after a settings change)."""
-    _instances.clear()

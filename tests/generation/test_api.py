@@ -11,26 +11,6 @@ from generation.models import GenerationJob
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def token_client(api_client, django_user_model):
-    user = django_user_model.objects.create_user("kiosk-operator")
-    token = Token.objects.create(user=user)
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    api_client.user = user
-    return api_client
-
-
-@pytest.fixture
-def staff_client(django_user_model):
-    from rest_framework.test import APIClient
-
-    api_client = APIClient()
-    user = django_user_model.objects.create_user("curator", password="pw-curator-1", is_staff=True)
-    api_client.force_login(user)
-    api_client.user = user
-    return api_client
-
-
 @pytest.mark.parametrize(("method", "path"), [("post", "/text2image"), ("post", "/api/v1/jobs"), ("get", "/api/v1/jobs")])
 def test_anonymous_calls_are_refused(api_client, method, path):
     response = getattr(api_client, method)(path, {"text": "x", "emotion": "calm"}, format="json")
@@ -184,7 +164,14 @@ def test_the_schema_documents_the_generation_endpoints():
     from drf_spectacular.generators import SchemaGenerator
 
     schema = SchemaGenerator().get_schema(request=None, public=True)
-    for path in ("/text2image", "/api/v1/jobs", "/api/v1/jobs/{job_id}", "/api/v1/jobs/{job_id}/cancel"):
+    retouch = (
+        "/api/v1/retouch/status",
+        "/api/v1/retouch/edges",
+        "/api/v1/retouch/tags",
+        "/api/v1/jobs/{job_id}/archive",
+        "/sdapi/v1/img2img",
+    )
+    for path in ("/text2image", "/api/v1/jobs", "/api/v1/jobs/{job_id}", "/api/v1/jobs/{job_id}/cancel", *retouch):
         assert path in schema["paths"]
     assert "202" in schema["paths"]["/api/v1/jobs"]["post"]["responses"]
 
@@ -196,6 +183,10 @@ def test_the_web_tier_never_imports_torch():
     code = (
         "import django, sys; django.setup();"
         "import generation.views, generation.tasks, generation.services, generation.serializers, generation.urls;"
+        "import generation.retouch_views, generation.a1111.views, generation.retouch.tagger, generation.pages;"
+        # The retouch web tier runs the edge detectors itself: numpy + Pillow (+ scipy), never torch.
+        "from PIL import Image; from generation.services.retouch import edge_map_png;"
+        "[edge_map_png(picture=Image.new('RGB', (64, 48)), detector=name) for name in ('lineart', 'canny')];"
         "assert 'torch' not in sys.modules and 'diffusers' not in sys.modules, 'torch imported'"
     )
     result = subprocess.run(

@@ -14,6 +14,7 @@ from garden.services import read_file
 from generation import backends, selectors, services
 from generation.imagefile import read_parameters
 from generation.models import GenerationJob
+from generation.requests import DEFAULT_OTHERS
 
 pytestmark = pytest.mark.django_db
 
@@ -23,15 +24,15 @@ def pixels(image: Image) -> np.ndarray:
         return np.asarray(picture.convert("RGB"), dtype=np.int16)
 
 
-def make_job(**kwargs) -> GenerationJob:
-    params = {"emotion": "calm", "width": 64, "height": 64, "steps": 2, "seed": 1234, "enqueue": False}
+def make_job(created_by=None, **kwargs) -> GenerationJob:
+    params = {"emotion": "calm", "width": 64, "height": 64, "steps": 2, "seed": 1234}
     params.update(kwargs)
-    return services.create_job(**params)
+    return services.create_job(created_by=created_by, request=services.JobRequest(**params), enqueue=False)
 
 
 def test_compose_prompt_keeps_the_favorite():
     prompt = services.compose_prompt(emotion_text="calm", favorite="spring,cloudy,day", others=None)
-    assert prompt == f"calm, spring,cloudy,day, {services.DEFAULT_OTHERS}"
+    assert prompt == f"calm, spring,cloudy,day, {DEFAULT_OTHERS}"
     assert services.compose_prompt(emotion_text="happy", others="") == "happy"
 
 
@@ -49,7 +50,7 @@ def test_bulk_plan_is_a_landscape_and_a_portrait_per_index():
 
 
 def test_bulk_job_defaults_to_the_original_sizes(no_enqueue):
-    job = services.create_job(kind="bulk", emotion="happy/spring,sunny,day", count=10, seed=1, enqueue=False)
+    job = services.create_job(request=services.JobRequest(kind="bulk", emotion="happy/spring,sunny,day", count=10, seed=1), enqueue=False)
     assert (job.width, job.height, job.images_total) == (1280, 800, 20)
     assert job.favorite == "spring,sunny,day"
     assert job.prompt.startswith("happy, spring,sunny,day, flowers")
@@ -290,7 +291,7 @@ def test_a_running_job_with_a_live_lease_is_left_alone(diffusers_settings):
 
 def test_enqueue_happens_on_commit_and_the_task_runs_the_job(diffusers_settings, eager_celery, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        job = services.create_job(emotion="sad", width=64, height=64, steps=1, seed=3)
+        job = services.create_job(request=services.JobRequest(emotion="sad", width=64, height=64, steps=1, seed=3))
     assert len(callbacks) == 1
     job.refresh_from_db()
     assert job.status == "succeeded" and job.images_done == 1
@@ -301,7 +302,10 @@ def test_enqueue_happens_on_commit_and_the_task_runs_the_job(diffusers_settings,
 
 def _queue(n: int, django_capture_on_commit_callbacks) -> list[GenerationJob]:
     with django_capture_on_commit_callbacks(execute=True):
-        return [services.create_job(emotion="calm", width=64, height=64, steps=1, backend="procedural") for _ in range(n)]
+        return [
+            services.create_job(request=services.JobRequest(emotion="calm", width=64, height=64, steps=1, backend="procedural"))
+            for _ in range(n)
+        ]
 
 
 def test_the_sweeper_resends_jobs_queued_too_long(settings, no_enqueue, django_capture_on_commit_callbacks, caplog):

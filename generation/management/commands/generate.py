@@ -10,7 +10,9 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from generation import selectors, services
+from generation.backends import BACKENDS
 from generation.models import GenerationJob
+from generation.requests import JobParameterError, JobRequest
 
 
 class Command(BaseCommand):
@@ -24,13 +26,13 @@ class Command(BaseCommand):
         parser.add_argument("--prompt", default="", help="A full prompt instead of the composition")
         parser.add_argument("--negative-prompt", default="")
         parser.add_argument("--bulk", action="store_true", help="Landscape + portrait per index (default 1280x800 / 800x1280)")
-        parser.add_argument("--count", type=int, default=1)
+        parser.add_argument("--count", type=int, default=1, help="Images (bulk: landscape + portrait pairs)")
         parser.add_argument("--width", type=int)
         parser.add_argument("--height", type=int)
         parser.add_argument("--steps", type=int)
         parser.add_argument("--guidance", type=float)
         parser.add_argument("--seed", type=int)
-        parser.add_argument("--backend", choices=["diffusers", "procedural"])
+        parser.add_argument("--backend", choices=BACKENDS)
         parser.add_argument("--no-wait", action="store_true", help="Print the job id and return at once")
         parser.add_argument("--inline", action="store_true", help="Run in this process instead of on a worker")
         parser.add_argument("--timeout", type=float, default=24 * 3600, help="Seconds to follow the job (default a day)")
@@ -44,25 +46,13 @@ class Command(BaseCommand):
             job = services.cancel_job(job=job)
             self.stdout.write(f"{job.pk} {job.status}")
             return
+        request = JobRequest(
+            kind=GenerationJob.Kind.BULK if options["bulk"] else GenerationJob.Kind.IMAGES,
+            **{name: options[name] for name in JobRequest.field_names() if name not in ("kind", "retouch")},  # retouches need pictures
+        )
         try:
-            job = services.create_job(
-                kind=GenerationJob.Kind.BULK if options["bulk"] else GenerationJob.Kind.IMAGES,
-                prompt=options["prompt"],
-                emotion=options["emotion"],
-                emotion_text=options["emotion_text"],
-                favorite=options["favorite"],
-                others=options["others"],
-                negative_prompt=options["negative_prompt"],
-                width=options["width"],
-                height=options["height"],
-                steps=options["steps"],
-                guidance=options["guidance"],
-                seed=options["seed"],
-                count=options["count"],
-                backend=options["backend"],
-                enqueue=not options["inline"],
-            )
-        except services.JobParameterError as exc:
+            job = services.create_job(request=request, enqueue=not options["inline"])
+        except JobParameterError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"job {job.pk}: {job.images_total} image(s), {job.backend} {job.model_id}, seed {job.seed}")
         if options["no_wait"]:

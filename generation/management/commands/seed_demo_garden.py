@@ -6,7 +6,8 @@ from tqdm import tqdm
 
 from garden.keys import EMOTIONS, new_timestr
 from garden.models import Image
-from generation.services import LANDSCAPE_SIZE, PORTRAIT_SIZE, paint_procedural_image
+from generation.requests import LANDSCAPE_SIZE, PORTRAIT_SIZE
+from generation.services.demo import paint_procedural_image
 
 DEMO_FAVORITES = ("", "spring,sunny,day", "autumn,rainy,sunset", "winter,snowy,the-middle-of-the-night")
 

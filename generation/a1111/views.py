@@ -1,0 +1,147 @@
+"""The A1111-compatible endpoints (paths exactly as A1111 serves them, no trailing slash).
+
+Staff or token holders: ``Authorization: Basic`` (A1111's ``--api-auth``; staff users), ``Token``,
+or a staff session. Bodies carry base64 pictures, so their cap is GARDEN_RETOUCH_MAX_BODY_BYTES,
+not the kiosk's JSON cap. ``/sdapi/v1/img2img`` answers once its job is done, waiting at most
+GARDEN_A1111_WAIT_SECONDS (then 504 with the job id to poll), with at most GARDEN_A1111_MAX_WAITING
+requests of a process waiting at once (then 503).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
+from rest_framework.response import Response
+
+from config.api import json_object
+from config.parsers import LenientJSONParser
+from garden.services import read_file
+from generation import selectors
+from generation.a1111 import parsing
+from generation.models import GenerationJob
+from generation.requests import JobParameterError
+from generation.retouch import edges, features, imaging
+from generation.retouch.tagger import DEFAULT_THRESHOLD, get_tagger
+from generation.services import create_retouch_job
+from generation.services.retouch import picture_tags
+from generation.views import GenerationAPIView
+
+waiting = selectors.WaitSlots("GARDEN_A1111_MAX_WAITING")
+
+
+class A1111JSONParser(LenientJSONParser):
+    max_bytes_setting = "GARDEN_RETOUCH_MAX_BODY_BYTES"
+
+
+class A1111View(GenerationAPIView):
+    # Basic first: an anonymous call gets `WWW-Authenticate: Basic`, which A1111 clients answer.
+    authentication_classes = [BasicAuthentication, TokenAuthentication, SessionAuthentication]
+    parser_classes = [A1111JSONParser]
+
+
+class Img2ImgView(A1111View):
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description='{"images": [base64 PNG], "parameters": {…}, "info": "<JSON>"}'),
+            400: OpenApiResponse(description="Invalid or unsupported fields, named"),
+            504: OpenApiResponse(description="Not done within GARDEN_A1111_WAIT_SECONDS: {job_id, status_url}"),
+        },
+        summary="A1111 img2img/inpaint, run as a retouch job (answers when it is done)",
+    )
+    def post(self, request):
+        body = json_object(request)
+        job_request, uploads = parsing.img2img_request(body)
+        with waiting.hold():  # 503 when too many requests of this process already wait
+            job = create_retouch_job(created_by=request.user, request=job_request, uploads=uploads)
+            job = selectors.wait_for_job(job=job, timeout=settings.GARDEN_A1111_WAIT_SECONDS)
+        status_url = request.build_absolute_uri(f"/api/v1/jobs/{job.pk}")
+        if job.status == GenerationJob.Status.SUCCEEDED:
+            images = [read_file(image.key) for image in selectors.job_images(job)]
+            return Response(parsing.img2img_answer(job=job, body=body, images=images))
+        if job.is_finished:
+            code = status.HTTP_409_CONFLICT if job.status == GenerationJob.Status.CANCELLED else status.HTTP_503_SERVICE_UNAVAILABLE
+            return Response(
+                {"error": job.status, "detail": job.error or job.status, "job_id": str(job.pk), "status_url": status_url}, status=code
+            )
+        return Response(
+            {
+                "error": "Timeout",
+                "detail": f"Still {job.status} after {settings.GARDEN_A1111_WAIT_SECONDS:g}s (GARDEN_A1111_WAIT_SECONDS): poll the job.",
+                "job_id": str(job.pk),
+                "status_url": status_url,
+            },
+            status=status.HTTP_504_GATEWAY_TIMEOUT,
+            headers={"Location": status_url},
+        )
+
+
+class OptionsView(A1111View):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 503: None}, summary="A1111 health probe: 200 when a GPU worker answers")
+    def get(self, request):
+        features.require("inpaint")
+        pool = selectors.live_workers(timeout=settings.GARDEN_RETOUCH_PING_TIMEOUT)
+        gpu = [worker["name"] for worker in pool["workers"] if settings.GARDEN_GPU_QUEUE in worker["queues"]]
+        if not gpu:
+            detail = f"No GPU worker on the {settings.GARDEN_GPU_QUEUE!r} queue answered within {settings.GARDEN_RETOUCH_PING_TIMEOUT:g}s."
+            return Response({"detail": detail, **({"broker_error": pool["error"]} if "error" in pool else {})}, status=503)
+        model = features.feature_status()["inpaint"]["model"]
+        return Response({"sd_model_checkpoint": model, "samples_format": "png", "gpu_workers": gpu})
+
+
+class DetectView(A1111View):
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT},
+        summary="ControlNet preprocessors: lineart (lineart_standard) and canny",
+    )
+    def post(self, request):
+        body = json_object(request)
+        module = str(body.get("controlnet_module") or "").strip().lower()
+        if module not in edges.MODULE_ALIASES:
+            raise JobParameterError(fields={"controlnet_module": f"Unsupported module {module!r}: use lineart or canny."})
+        pictures = body.get("controlnet_input_images")
+        if not isinstance(pictures, list) or not pictures:
+            raise JobParameterError(fields={"controlnet_input_images": "Send a list of base64 images."})
+        resolution = parsing.read_number(body, "controlnet_processor_res", 512, int)
+        if not isinstance(resolution, int) or not 64 <= resolution <= 4096:
+            raise JobParameterError(fields={"controlnet_processor_res": "controlnet_processor_res must be between 64 and 4096."})
+        low, high = parsing.read_number(body, "controlnet_threshold_a", 100.0), parsing.read_number(body, "controlnet_threshold_b", 200.0)
+        answers = []
+        for number, value in enumerate(pictures):
+            picture = parsing.open_picture(
+                parsing.decode_base64(value, f"controlnet_input_images[{number}]"), f"controlnet_input_images[{number}]"
+            )
+            picture = edges.scaled_for_detection(picture.convert("RGB"), resolution)
+            answers.append(
+                parsing.encode_base64(imaging.encode_png(edges.detect(edges.MODULE_ALIASES[module], picture, low=low, high=high)))
+            )
+        return Response({"images": answers, "info": "Success"})
+
+
+class InterrogateView(A1111View):
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 503: None},
+        summary="WD14 tagger: {caption: {tag: {…}, rating: {…}}}",
+    )
+    def post(self, request):
+        body = json_object(request)
+        threshold = parsing.read_number(body, "threshold", DEFAULT_THRESHOLD)
+        if not 0 <= threshold <= 1:
+            raise JobParameterError(fields={"threshold": "threshold must be between 0 and 1."})
+        picture = parsing.open_picture(parsing.decode_base64(body.get("image"), "image"), "image")
+        # The model name is not checked: one tagger is configured, whatever the client calls it.
+        result = picture_tags(picture=picture, threshold=threshold)
+        return Response({"caption": {"tag": result["tags"], "rating": result["rating"]}})
+
+
+class InterrogatorsView(A1111View):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="The configured tagger, as A1111's tagger lists its models")
+    def get(self, request):
+        if not settings.GARDEN_RETOUCH_TAGGER_MODEL:
+            return Response({"models": []})
+        return Response({"models": [get_tagger().name]})

@@ -1,0 +1,165 @@
+"""The staff pages: text to image, the page an old ``GET /text2image?prompt=…`` link opens, and retouch.
+
+Thin views that render templates; the pages' scripts (garden/static/kiosk/text2image.js,
+generation/static/generation/text2image_job.js, generation/static/retouch/retouch.js) talk only to
+the job API and the retouch endpoints. Sizes, defaults and the prompt's length come from
+generation.requests and generation.retouch.options.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_safe
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from garden.models import Image
+from garden.selectors import image_url
+from generation import selectors, services
+from generation.backends.diffusion import SCHEDULERS
+from generation.requests import RESOLUTIONS, TEXT_LIMITS, JobParameterError, JobRequest
+from generation.retouch.features import feature_status
+from generation.retouch.imaging import MASKED_CONTENT
+from generation.retouch.options import MASK_BLUR, OPACITY, PADDING, STRENGTH, WORK_SIZE
+from generation.serializers import JobSerializer
+
+# The retouch app's default positive prompt (docs/contracts.md, "The retouch app's calls").
+RETOUCH_PROMPT = "masterpiece, realistic, photorealistic"
+DEFAULT_PROMPT = "a calm garden of flowers, fantasy, concept art, highly detailed, sharp focus, digital art"
+RESOLUTION_NAMES = {(768, 512): "Basic", (1024, 600): "WSVGA", (1280, 800): "WXGA"}
+# An old link opened again within this time (a reload, a second click) shows the job it started.
+LINK_REUSE = timedelta(minutes=10)
+# What the job page says before its script takes over (and all that a script-less client sees).
+JOB_STATES = {
+    "queued": ("busy", "Queued · 대기 중"),
+    "running": ("busy", "Generating… · 생성 중"),
+    "succeeded": ("done", "Done · 완료"),
+    "failed": ("error", "Failed · 실패했습니다."),
+    "cancelled": ("empty", "Cancelled · 취소되었습니다."),
+}
+
+
+@require_GET
+def text2image(request):
+    """Staff only (anonymous → the admin login, other users → 403)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    if not request.user.is_staff:
+        raise PermissionDenied("Staff only.")
+    resolutions = [
+        (width, height, f"{RESOLUTION_NAMES.get((width, height), '')} {width}×{height}".strip()) for width, height in RESOLUTIONS
+    ]
+    context = {
+        "resolutions": resolutions,
+        "jobs_url": reverse("generation-jobs"),
+        "default_prompt": DEFAULT_PROMPT,
+        "prompt_max": TEXT_LIMITS["prompt"],
+    }
+    return render(request, "kiosk/text2image.html", context)
+
+
+def _link_user(request):
+    """The staff session's or the API token's user; else the answer to give instead (login, 401, 403)."""
+    try:
+        token = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed as exc:
+        response = HttpResponse(str(exc.detail), status=401, content_type="text/plain; charset=utf-8")
+        response["WWW-Authenticate"] = "Token"
+        return None, response
+    if token is not None:
+        return token[0], None
+    if not request.user.is_authenticated:
+        return None, redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    if not request.user.is_staff:
+        raise PermissionDenied("Staff only.")
+    return request.user, None
+
+
+def _size(value: str | None):
+    """A query-string size: None when absent, an int when it is one, else the text (validate() names it)."""
+    if value is None or value == "":
+        return None
+    return int(value) if value.isdigit() else value
+
+
+@require_safe
+@never_cache
+def text2image_link(request):
+    """``GET /text2image?prompt=…[&width=&height=]``: the old API server's link, as a page.
+
+    Starts a job like POST /text2image (or shows the same job when the link is opened again
+    within LINK_REUSE), then shows its progress and the image. Staff sessions and token holders
+    only; anonymous browsers go to the admin login. ``POST /text2image`` is views.Text2ImageView.
+    """
+    user, refusal = _link_user(request)
+    if refusal is not None:
+        return refusal
+    prompt = request.GET.get("prompt", "").strip()
+    if not prompt:
+        return HttpResponseRedirect(reverse("kiosk-text2image"))
+    job_request = JobRequest(prompt=prompt, others="", width=_size(request.GET.get("width")), height=_size(request.GET.get("height")))
+    try:
+        valid = job_request.validate()
+    except JobParameterError as error:
+        errors = error.fields or {"prompt": error.message}
+        return render(request, "kiosk/text2image_job.html", {"prompt": prompt, "errors": errors}, status=400)
+    job = selectors.recent_same_job(user=user, job=valid, within=LINK_REUSE) or services.create_job(created_by=user, request=job_request)
+    job.refresh_from_db()
+    data = JobSerializer(job, context={"request": request}).data
+    state, text = JOB_STATES.get(job.status, ("busy", job.status))
+    context = {
+        "prompt": prompt,
+        "job": data,
+        "state": state,
+        "state_text": text,
+        "percent": round((data["progress"] or 0) * 100),
+    }
+    return render(request, "kiosk/text2image_job.html", context)
+
+
+@require_GET
+def retouch(request):
+    """The staff retouch page; ``?image=<id>`` opens it with a garden image (the admin's Retouch button)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    if not request.user.is_staff:
+        raise PermissionDenied("Staff only.")
+    image = None
+    if request.GET.get("image", "").isdigit():
+        found = Image.objects.filter(pk=int(request.GET["image"])).first()
+        if found is not None:
+            image = {
+                "id": found.pk,
+                "url": image_url(found.key, request=request),
+                "width": found.width,
+                "height": found.height,
+                "key": found.key,
+            }
+    config = {
+        "jobsUrl": reverse("generation-jobs"),
+        "statusUrl": reverse("retouch-status"),
+        "edgesUrl": reverse("retouch-edges"),
+        "tagsUrl": reverse("retouch-tags"),
+        "decideUrl": reverse("curation:decide"),
+        "adminImageUrl": reverse("admin:garden_image_change", args=[0]),
+        "image": image,
+        "features": feature_status(),
+        "defaults": {"strength": STRENGTH, "opacity": OPACITY, "maskBlur": MASK_BLUR, "workSize": WORK_SIZE, "padding": PADDING},
+        "maxBodyBytes": settings.GARDEN_RETOUCH_MAX_BODY_BYTES,
+    }
+    context = {
+        "config": config,
+        "default_prompt": RETOUCH_PROMPT,
+        "prompt_max": TEXT_LIMITS["prompt"],
+        "samplers": ["", *SCHEDULERS],
+        "masked_content": MASKED_CONTENT,
+    }
+    return render(request, "kiosk/retouch.html", context)

@@ -1,0 +1,362 @@
+"""The retouch engine: diffusers inpainting, with ControlNet and IP-Adapter, inside a GPU worker.
+
+Only worker processes import this module (it imports torch and diffusers). Models come from local
+folders named by settings and are loaded on first use, once per process:
+
+- the inpainting pipeline: ``AutoPipelineForInpainting.from_pretrained`` on
+  GARDEN_RETOUCH_INPAINT_MODEL (a 9-channel inpainting checkpoint), or, when that is empty,
+  ``from_pipe`` on the text-to-image pipeline already loaded from GARDEN_DIFFUSION_MODEL (same
+  weights, no second copy in memory);
+- ControlNets (GARDEN_RETOUCH_LINEART_CONTROLNET, GARDEN_RETOUCH_CANNY_CONTROLNET), checked
+  against the base model's cross-attention width when loaded;
+- IP-Adapter weights (GARDEN_RETOUCH_IP_ADAPTER) and their CLIP image encoder, attached to the
+  shared UNet for one call and detached afterwards, so text-to-image jobs never see them.
+
+``initial_noise_multiplier`` is not a diffusers argument: ``scaled_initial_noise`` wraps the
+pipeline's ``prepare_latents`` for one call so that the starting noise is scaled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from config.lazy import Lazy
+from generation import backends
+from generation.backends import ModelUnavailable, StepCallback, TransientBackendError
+from generation.backends.diffusion import SCHEDULERS, _import_torch
+
+log = logging.getLogger(__name__)
+
+CONTROLNET_SETTINGS = {"lineart": "GARDEN_RETOUCH_LINEART_CONTROLNET", "canny": "GARDEN_RETOUCH_CANNY_CONTROLNET"}
+# A1111's "My prompt is more important" damps the 13 ControlNet residuals by 0.825^(12-i); their
+# mean, 0.4, is the closest single scale diffusers takes. "ControlNet is more important" is
+# diffusers' guess mode (control on the conditional pass only, residuals on a log scale).
+PROMPT_MATTERS_MORE = 0.4
+
+
+@dataclass(frozen=True)
+class ControlInput:
+    kind: str
+    image: Image.Image  # the edge map at the working size
+    scale: float
+    start: float
+    end: float
+    mode: int
+
+
+@dataclass(frozen=True)
+class PaintRequest:
+    init: Image.Image
+    mask: Image.Image
+    prompt: str
+    negative_prompt: str
+    steps: int
+    strength: float
+    guidance: float
+    seeds: list[int]
+    noise_multiplier: float = 1.0
+    sampler: str = ""
+    controls: list[ControlInput] = field(default_factory=list)
+    reference: Image.Image | None = None
+    reference_scale: float = 0.6
+
+
+@contextlib.contextmanager
+def scaled_initial_noise(pipeline, multiplier: float):
+    """Scale the noise a pipeline starts from (A1111's ``initial_noise_multiplier``), for one call.
+
+    Inpainting pipelines draw the noise inside ``prepare_latents`` and either use it alone
+    (strength 1) or add it to the image latents through ``scheduler.add_noise``: both paths are
+    scaled here; the noise later used to re-noise the kept area is left as drawn.
+    """
+    if multiplier == 1.0:
+        yield
+        return
+    original = pipeline.prepare_latents
+
+    def prepare_latents(*args, **kwargs):
+        scheduler = pipeline.scheduler
+        add_noise = scheduler.add_noise
+        scheduler.add_noise = lambda samples, noise, timesteps: add_noise(samples, noise * multiplier, timesteps)
+        try:
+            outputs = original(*args, **kwargs)
+        finally:
+            del scheduler.add_noise
+        latents_given = (args[7] if len(args) > 7 else kwargs.get("latents")) is not None
+        if kwargs.get("is_strength_max", True) and not latents_given:
+            outputs = (outputs[0] * multiplier, *outputs[1:])
+        return outputs
+
+    pipeline.prepare_latents = prepare_latents
+    try:
+        yield
+    finally:
+        del pipeline.prepare_latents
+
+
+def _pick_device(torch, requested: str) -> str:
+    if requested != "auto":
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+class RetouchEngine:
+    name = "diffusers"
+
+    def __init__(self, *, settings) -> None:
+        self.inpaint_model = settings.GARDEN_RETOUCH_INPAINT_MODEL
+        self.requested_device = settings.GARDEN_DIFFUSION_DEVICE
+        self.offline = settings.GARDEN_HF_OFFLINE
+        self.controlnet_paths = {kind: getattr(settings, name) for kind, name in CONTROLNET_SETTINGS.items()}
+        self.ip_adapter_path = settings.GARDEN_RETOUCH_IP_ADAPTER
+        self.image_encoder_path = settings.GARDEN_RETOUCH_IMAGE_ENCODER
+        self.base = None
+        self.base_model = self.inpaint_model or settings.GARDEN_DIFFUSION_MODEL
+        self.device = ""
+        self.dtype = None
+        self._controlnets: dict = {}
+        self._pipelines: dict = {}
+        self._ip_state: dict | None = None
+        self._image_encoder = None
+        self._default_scheduler: tuple = (None, None)
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return self.base_model
+
+    @property
+    def scheduler_name(self) -> str:
+        return self._default_scheduler[0].__name__ if self._default_scheduler[0] else ""
+
+    def describe(self) -> dict:
+        return {
+            "generator": self.name,
+            "model_id": self.base_model,
+            "device": self.device,
+            "dtype": str(self.dtype or "").removeprefix("torch."),
+        }
+
+    def load(self) -> None:
+        if self.base is not None:
+            return
+        with self._lock:
+            if self.base is None:
+                base = self._load_base()
+                base.set_progress_bar_config(disable=True)
+                # Calls swap the pipeline's scheduler (samplers); this is the one "default" means.
+                self._default_scheduler = (type(base.scheduler), base.scheduler.config)
+                self.base = base
+
+    def _load_base(self):
+        torch, diffusers = _import_torch()
+        if not self.inpaint_model:
+            text_to_image = backends.get_backend(backends.DIFFUSERS)
+            text_to_image.load()
+            source = text_to_image.pipeline  # type: ignore[attr-defined]
+            self.device, self.dtype = str(source.device), source.unet.dtype
+            try:
+                return diffusers.AutoPipelineForInpainting.from_pipe(source)
+            except Exception as exc:
+                raise ModelUnavailable(
+                    f"GARDEN_DIFFUSION_MODEL ({self.base_model}) has no inpainting pipeline ({exc}): "
+                    "set GARDEN_RETOUCH_INPAINT_MODEL to a local inpainting model folder."
+                ) from exc
+        self.device = _pick_device(torch, self.requested_device)
+        self.dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
+        try:
+            pipeline = diffusers.AutoPipelineForInpainting.from_pretrained(
+                self.inpaint_model, dtype=self.dtype, local_files_only=self.offline
+            )
+        except Exception as exc:
+            raise ModelUnavailable(
+                f"Cannot load the inpainting model {self.inpaint_model!r} ({type(exc).__name__}: {exc}): "
+                "set GARDEN_RETOUCH_INPAINT_MODEL to a local folder holding a diffusers inpainting pipeline, or leave it empty."
+            ) from exc
+        if getattr(pipeline, "safety_checker", None) is not None:
+            pipeline.safety_checker = None  # results are reviewed in the pool before anyone sees them
+        return pipeline.to(self.device)
+
+    # --- the optional models ---------------------------------------------------------------------------
+
+    def controlnet(self, kind: str):
+        if kind in self._controlnets:
+            return self._controlnets[kind]
+        _, diffusers = _import_torch()
+        setting, path = CONTROLNET_SETTINGS[kind], self.controlnet_paths[kind]
+        if not path:
+            raise ModelUnavailable(f"{kind} control needs a ControlNet: set {setting} to a local folder.")
+        try:
+            model = diffusers.ControlNetModel.from_pretrained(path, dtype=self.dtype, local_files_only=self.offline)
+        except Exception as exc:
+            raise ModelUnavailable(f"Cannot load the ControlNet {path!r} ({type(exc).__name__}: {exc}): check {setting}.") from exc
+        have, want = model.config.cross_attention_dim, self.base.unet.config.cross_attention_dim  # type: ignore[union-attr]
+        if have != want:
+            raise ModelUnavailable(
+                f"The ControlNet in {setting} ({path}) has cross-attention width {have}, "
+                f"the inpainting model {self.base_model} has {want}: they belong to different Stable Diffusion families "
+                "(e.g. an SD 1.5 ControlNet with SD 2.1). Choose a ControlNet of the model's family."
+            )
+        self._controlnets[kind] = model.to(self.device)
+        return self._controlnets[kind]
+
+    def _pipeline(self, kinds: tuple[str, ...]):
+        if not kinds:
+            return self.base
+        if kinds not in self._pipelines:
+            _, diffusers = _import_torch()
+            nets = [self.controlnet(kind) for kind in kinds]
+            controlnet = nets[0] if len(nets) == 1 else diffusers.MultiControlNetModel(nets)
+            pipeline = diffusers.AutoPipelineForInpainting.from_pipe(self.base, controlnet=controlnet)
+            pipeline.set_progress_bar_config(disable=True)
+            self._pipelines[kinds] = pipeline
+        return self._pipelines[kinds]
+
+    def _reference_parts(self):
+        """The IP-Adapter weights (kept in memory) and its image encoder, loaded once."""
+        if self._ip_state is not None:
+            return self._ip_state, self._image_encoder
+        if not self.ip_adapter_path:
+            raise ModelUnavailable("Reference control needs an IP-Adapter: set GARDEN_RETOUCH_IP_ADAPTER to its .safetensors file.")
+        from safetensors import safe_open
+        from transformers import CLIPVisionModelWithProjection
+
+        weights = Path(self.ip_adapter_path)
+        encoder_folder = self.image_encoder_path or str(weights.parent / "image_encoder")
+        try:
+            state: dict = {"image_proj": {}, "ip_adapter": {}}
+            with safe_open(str(weights), framework="pt", device="cpu") as handle:
+                for key in handle.keys():  # noqa: SIM118 (a safetensors handle, not a dict)
+                    group, _, name = key.partition(".")
+                    if group in state:
+                        state[group][name] = handle.get_tensor(key)
+            encoder = CLIPVisionModelWithProjection.from_pretrained(encoder_folder, dtype=self.dtype, local_files_only=True)
+        except Exception as exc:
+            raise ModelUnavailable(
+                f"Cannot load the IP-Adapter {weights} or its image encoder {encoder_folder} ({type(exc).__name__}: {exc}): "
+                "check GARDEN_RETOUCH_IP_ADAPTER (a .safetensors file) and GARDEN_RETOUCH_IMAGE_ENCODER."
+            ) from exc
+        projection = state["image_proj"].get("proj.weight")
+        width = self.base.unet.config.cross_attention_dim  # type: ignore[union-attr]
+        if projection is None or projection.shape[0] != 4 * width:
+            raise ModelUnavailable(f"The IP-Adapter in GARDEN_RETOUCH_IP_ADAPTER does not fit the model (cross-attention width {width}).")
+        self._ip_state, self._image_encoder = state, encoder.to(self.device)
+        return self._ip_state, self._image_encoder
+
+    @contextlib.contextmanager
+    def _reference(self, pipeline, scale: float):
+        state, encoder = self._reference_parts()
+        pipeline.register_modules(image_encoder=encoder)
+        try:
+            pipeline.load_ip_adapter({group: dict(values) for group, values in state.items()}, subfolder="", weight_name="")
+            pipeline.set_ip_adapter_scale(scale)
+            yield
+        finally:
+            # The UNet is shared with text-to-image jobs: leave it as it was.
+            pipeline.unload_ip_adapter()
+
+    # --- one call ----------------------------------------------------------------------------------------
+
+    def _scheduler(self, sampler: str):
+        """A fresh scheduler per call (schedulers keep state): the sampler asked for, or the model's own."""
+        _, diffusers = _import_torch()
+        default_class, config = self._default_scheduler
+        class_name = SCHEDULERS.get(sampler) if sampler else None
+        scheduler_class = getattr(diffusers, class_name) if class_name else default_class
+        options = {"use_karras_sigmas": True} if sampler.endswith("_karras") else {}
+        return scheduler_class.from_config(config, **options)
+
+    def paint(self, request: PaintRequest, *, on_step: StepCallback | None = None) -> list[Image.Image]:
+        self.load()
+        torch, _ = _import_torch()
+        pipeline = self._pipeline(tuple(control.kind for control in request.controls))
+        pipeline.scheduler = self._scheduler(request.sampler)
+        width, height = request.init.size
+
+        def step_end(pipe, step_index, timestep, callback_kwargs):
+            if on_step is not None:
+                on_step(step_index + 1)
+            return callback_kwargs
+
+        count = len(request.seeds)
+        if request.reference is not None and count != 1:
+            raise ValueError("A reference call paints one image (IP-Adapter embeddings do not batch): plan one seed per call.")
+        # One copy of everything per seed: each generator then also draws its own VAE sample, so
+        # image n depends only on its seed, whatever batch it is painted in.
+        kwargs = {
+            "prompt": [request.prompt] * count,
+            "image": [request.init] * count,
+            "mask_image": [request.mask] * count,
+            "height": height,
+            "width": width,
+            "strength": request.strength,
+            "num_inference_steps": request.steps,
+            "guidance_scale": request.guidance,
+            "generator": [torch.Generator(device="cpu").manual_seed(int(seed)) for seed in request.seeds],
+            "callback_on_step_end": step_end,
+            "output_type": "pil",
+        }
+        if request.negative_prompt and request.guidance > 1:
+            kwargs["negative_prompt"] = [request.negative_prompt] * count
+        if request.controls:
+            many = len(request.controls) > 1
+            scales = [c.scale * (PROMPT_MATTERS_MORE if c.mode == 1 else 1.0) for c in request.controls]
+            kwargs.update(
+                control_image=[c.image for c in request.controls] if many else request.controls[0].image,
+                controlnet_conditioning_scale=scales if many else scales[0],
+                control_guidance_start=[c.start for c in request.controls] if many else request.controls[0].start,
+                control_guidance_end=[c.end for c in request.controls] if many else request.controls[0].end,
+                guess_mode=any(c.mode == 2 for c in request.controls),
+            )
+        reference = contextlib.nullcontext()
+        if request.reference is not None:
+            kwargs["ip_adapter_image"] = request.reference
+            reference = self._reference(pipeline, request.reference_scale)
+        try:
+            with reference, scaled_initial_noise(pipeline, request.noise_multiplier), torch.inference_mode():
+                result = pipeline(**kwargs)
+        except torch.cuda.OutOfMemoryError as exc:
+            torch.cuda.empty_cache()
+            raise TransientBackendError(f"GPU out of memory retouching at {width}x{height}x{len(request.seeds)}: {exc}") from exc
+        return list(result.images)
+
+
+def _engine_settings() -> tuple:
+    from django.conf import settings
+
+    names = (
+        "GARDEN_RETOUCH_INPAINT_MODEL",
+        "GARDEN_RETOUCH_LINEART_CONTROLNET",
+        "GARDEN_RETOUCH_CANNY_CONTROLNET",
+        "GARDEN_RETOUCH_IP_ADAPTER",
+        "GARDEN_RETOUCH_IMAGE_ENCODER",
+        "GARDEN_DIFFUSION_MODEL",
+        "GARDEN_DIFFUSION_DEVICE",
+        "GARDEN_DIFFUSION_SCHEDULER",
+        "GARDEN_HF_OFFLINE",
+    )
+    return tuple(getattr(settings, name) for name in names)
+
+
+def _build_engine() -> RetouchEngine:
+    from django.conf import settings
+
+    return RetouchEngine(settings=settings)
+
+
+# One engine per worker process, rebuilt (not kept beside) when its settings change.
+_engine: Lazy[RetouchEngine] = Lazy(_build_engine, fingerprint=_engine_settings)
+
+
+def get_engine() -> RetouchEngine:
+    return _engine.get()

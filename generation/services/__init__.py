@@ -1,0 +1,57 @@
+"""Generation services, by role:
+
+- ``planning``: which images a job makes, in which pipeline calls, under which keys (pure);
+- ``jobs``: create, cancel, retry, and the requeue/fail transitions;
+- ``sweeper``: jobs whose worker died or whose message was lost;
+- ``runner``: claim and execute a job in a worker, store its images and thumbnails;
+- ``demo``: the procedural demo garden, stored outside jobs;
+- ``retouch``: retouch jobs (their pictures checked and stored privately), edge maps, tags;
+- ``retouch_runner``: the worker side of a retouch; ``uploads``: the private upload storage.
+
+Every job parameter, default and bound is in ``generation.requests.JobRequest``. The names below
+are the package's public API; callers may also import a module directly.
+"""
+
+from generation.requests import JobParameterError, JobRequest, compose_prompt
+from generation.services.demo import paint_procedural_image
+from generation.services.jobs import JobStateError, cancel_job, create_job, fail_job, requeue_job, retry_job
+from generation.services.planning import ImageSpec, image_key, job_batches, plan_batches, plan_images
+from generation.services.retouch import RetouchUploads, create_retouch_job, purge_finished_uploads
+from generation.services.runner import (
+    TransientJobError,
+    claim_job,
+    execute_job,
+    generation_parameters,
+    make_thumbnail,
+    store_generated_image,
+)
+from generation.services.sweeper import resend_lost_jobs, sweep_stale_jobs
+
+__all__ = [
+    "ImageSpec",
+    "JobParameterError",
+    "JobRequest",
+    "JobStateError",
+    "RetouchUploads",
+    "TransientJobError",
+    "cancel_job",
+    "claim_job",
+    "compose_prompt",
+    "create_job",
+    "create_retouch_job",
+    "execute_job",
+    "fail_job",
+    "generation_parameters",
+    "image_key",
+    "job_batches",
+    "make_thumbnail",
+    "paint_procedural_image",
+    "plan_batches",
+    "plan_images",
+    "purge_finished_uploads",
+    "requeue_job",
+    "resend_lost_jobs",
+    "retry_job",
+    "store_generated_image",
+    "sweep_stale_jobs",
+]

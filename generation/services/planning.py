@@ -1,0 +1,90 @@
+"""Planning a job: which images it makes, in which pipeline calls, under which keys.
+
+Pure functions of the job's parameters (no database, no storage), so a retried attempt plans
+exactly the same images and can skip the ones an earlier attempt stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from garden import keys
+from generation.models import GenerationJob
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    index: int
+    orientation: str
+    width: int
+    height: int
+    seed: int
+
+
+def plan_images(*, kind: str, count: int, width: int, height: int, seed: int) -> list[ImageSpec]:
+    """Every image a job makes, in order; image n of the plan uses seed + n."""
+    if kind == GenerationJob.Kind.BULK:
+        specs = []
+        for index in range(count):
+            specs.append(ImageSpec(index, keys.LANDSCAPE, width, height, seed + 2 * index))
+            specs.append(ImageSpec(index, keys.PORTRAIT, height, width, seed + 2 * index + 1))
+        return specs
+    orientation = keys.PORTRAIT if height > width else keys.LANDSCAPE
+    return [ImageSpec(index, orientation, width, height, seed + index) for index in range(count)]
+
+
+def plan_batches(specs: list[ImageSpec], *, batch_size: int) -> list[list[ImageSpec]]:
+    """Group images of the same size into pipeline calls of at most ``batch_size``, order kept."""
+    by_size: dict[tuple[int, int], list[ImageSpec]] = {}
+    for spec in specs:
+        by_size.setdefault((spec.width, spec.height), []).append(spec)
+    batch_size = max(1, batch_size)
+    return [group[start : start + batch_size] for group in by_size.values() for start in range(0, len(group), batch_size)]
+
+
+def job_batches(job: GenerationJob) -> list[list[ImageSpec]]:
+    specs = plan_images(kind=job.kind, count=job.count, width=job.width, height=job.height, seed=job.seed)
+    return plan_batches(specs, batch_size=settings.GARDEN_DIFFUSION_BATCH_SIZE)
+
+
+@dataclass(frozen=True)
+class RetouchUnit:
+    """One pipeline call of a retouch job: the images it makes, and (batches) the frame it repaints."""
+
+    specs: list[ImageSpec]
+    frame: str = ""
+    position: int = 0  # the frame's place in the archive's numeric order (1-based)
+
+
+def retouch_units(job: GenerationJob) -> list[RetouchUnit]:
+    """A retouch's calls: ``count`` images of the source (batched), or one image per selected frame.
+
+    Image n of a single retouch uses seed + n. Frames all use the job's seed unless ``vary_seed``
+    (one seed for every frame keeps a video from flickering); a frame's index is its position.
+    """
+    orientation = keys.PORTRAIT if job.height > job.width else keys.LANDSCAPE
+    if job.kind == GenerationJob.Kind.RETOUCH_BATCH:
+        vary = job.retouch.get("vary_seed", False)
+        return [
+            RetouchUnit([ImageSpec(position, orientation, job.width, job.height, job.seed + (position - 1 if vary else 0))], name, position)
+            for position, name in job.retouch.get("frames", [])
+        ]
+    specs = [ImageSpec(index, orientation, job.width, job.height, job.seed + index) for index in range(job.count)]
+    # IP-Adapter embeddings do not batch: a retouch with a reference paints one image per call.
+    batch_size = 1 if job.retouch.get("reference") else settings.GARDEN_DIFFUSION_BATCH_SIZE
+    return [RetouchUnit(batch) for batch in plan_batches(specs, batch_size=batch_size)]
+
+
+def image_key(*, job: GenerationJob, spec: ImageSpec) -> str:
+    """A retouched picture is a lossless PNG: its untouched pixels stay the source's, byte for byte."""
+    return keys.build_key(
+        prefix=keys.POOL_PREFIX,
+        emotion=job.emotion,
+        favorite=job.favorite,
+        timestr=job.timestr,
+        index=spec.index,
+        orientation=spec.orientation,
+        extension=keys.PNG if job.is_retouch else keys.JPEG,
+    )

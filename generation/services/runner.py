@@ -1,0 +1,232 @@
+"""The worker side of a job: claim it, run its batches, store each image and its thumbnail.
+
+A worker *claims* a job with one conditional UPDATE and owns it while ``attempts`` equals the
+number it claimed with; every write it makes afterwards is conditional on that, so a worker that
+lost its lease (the sweeper requeued its job) can never overwrite the state of the attempt that
+replaced it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import F, Q
+from django.utils import timezone
+
+from config.errors import DomainError
+from garden import thumbnails
+from garden.models import Image
+from garden.services import StorageError, create_image
+from generation import backends
+from generation.backends import Batch, StepCallback
+from generation.imagefile import encode_jpeg
+from generation.models import GenerationJob
+from generation.services.jobs import fail_job
+from generation.services.planning import ImageSpec, image_key, job_batches
+
+log = logging.getLogger(__name__)
+
+
+class TransientJobError(RuntimeError):
+    """The attempt failed for a reason that a later attempt may not hit (DB, storage, GPU memory)."""
+
+
+class JobStopped(Exception):
+    """Raised from the step callback: the job was cancelled, or this worker lost its lease."""
+
+
+def claim_job(*, job_id, worker: str = "") -> GenerationJob | None:
+    """Atomically take a queued job (or a running one whose lease expired); None if not runnable.
+
+    One conditional UPDATE (``WHERE status='queued' OR lease expired``): of two messages for the
+    same job (a redelivery, a re-send by the sweeper) delivered at once, exactly one changes the
+    row — PostgreSQL re-checks the WHERE after the first commits, SQLite serialises writers — and
+    the other finds it claimed and runs nothing.
+    """
+    now = timezone.now()
+    deadline = now - timedelta(seconds=settings.GARDEN_JOB_LEASE_SECONDS)
+    runnable = Q(status=GenerationJob.Status.QUEUED) | Q(status=GenerationJob.Status.RUNNING, heartbeat_at__lt=deadline)
+    claimed = (
+        GenerationJob.objects.filter(runnable, pk=job_id, cancel_requested=False)
+        .filter(attempts__lt=settings.GARDEN_JOB_MAX_ATTEMPTS)
+        .update(status=GenerationJob.Status.RUNNING, attempts=F("attempts") + 1, worker=worker[:255], started_at=now, heartbeat_at=now)
+    )
+    if not claimed:
+        # A queued job whose attempts are used up (transient failures) must not wait forever.
+        GenerationJob.objects.filter(pk=job_id, status=GenerationJob.Status.QUEUED, attempts__gte=settings.GARDEN_JOB_MAX_ATTEMPTS).update(
+            status=GenerationJob.Status.FAILED, error="Gave up after GARDEN_JOB_MAX_ATTEMPTS attempts.", finished_at=now
+        )
+        return None
+    return GenerationJob.objects.get(pk=job_id)
+
+
+def execute_job(*, job_id, worker: str = "") -> GenerationJob | None:
+    """Run a job to its end in this process. Raises TransientJobError when a retry may help.
+
+    Permanent failures (a model that cannot be loaded, bad parameters, anything unexpected) end
+    the job as failed with a readable error; cancellation ends it as cancelled.
+    """
+    job = claim_job(job_id=job_id, worker=worker)
+    if job is None:
+        log.info("generation job %s is not runnable (finished, cancelled or owned by a live worker)", job_id)
+        return GenerationJob.objects.filter(pk=job_id).first()
+    attempt = job.attempts
+    mine = GenerationJob.objects.filter(pk=job.pk, attempts=attempt, status=GenerationJob.Status.RUNNING)
+    timings = dict(job.timings or {})
+    try:
+        if job.is_retouch:
+            from generation.services.retouch_runner import retouch_all  # imports the retouch maths only when needed
+
+            retouch_all(job=job, mine=mine, timings=timings)
+        else:
+            backend = backends.get_backend(job.backend)
+            started = time.perf_counter()
+            backend.load()
+            timings["load"] = round(time.perf_counter() - started, 3)
+            mine.update(heartbeat_at=timezone.now(), model_id=backend.model_id, scheduler=backend.scheduler_name)
+            job.model_id, job.scheduler = backend.model_id, backend.scheduler_name
+            _generate_all(job=job, backend=backend, mine=mine, timings=timings)
+    except JobStopped:
+        job.refresh_from_db()
+        if job.cancel_requested and job.attempts == attempt:
+            GenerationJob.objects.filter(pk=job.pk, attempts=attempt).exclude(status__in=GenerationJob.FINISHED).update(
+                status=GenerationJob.Status.CANCELLED, finished_at=timezone.now(), timings=timings
+            )
+        else:
+            log.warning("generation job %s: attempt %d lost its lease; leaving it to the next attempt", job.pk, attempt)
+        job.refresh_from_db()
+        return job
+    except (backends.TransientBackendError, StorageError, DatabaseError) as exc:
+        raise TransientJobError(f"{type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        log.exception("generation job %s failed", job.pk)
+        fail_job(job_id=job.pk, error=_error_text(exc), attempt=attempt)
+        job.refresh_from_db()
+        return job
+    mine.update(
+        status=GenerationJob.Status.SUCCEEDED,
+        steps_done=F("steps_total"),
+        finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        timings=timings,
+    )
+    job.refresh_from_db()
+    return job
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return f"Time limit exceeded ({settings.GARDEN_JOB_SOFT_TIME_LIMIT}s, GARDEN_JOB_SOFT_TIME_LIMIT)."
+    if isinstance(exc, backends.BackendError | DomainError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _generate_all(*, job: GenerationJob, backend, mine, timings: dict) -> None:
+    done_keys = set(job.images.values_list("key", flat=True))
+    description = backend.describe()
+    for number, batch_specs in enumerate(job_batches(job)):
+        base = number * job.steps
+        todo = [spec for spec in batch_specs if image_key(job=job, spec=spec) not in done_keys]
+        if not todo:  # made by an earlier attempt
+            continue
+
+        on_step = step_reporter(mine, base=base, steps=job.steps)
+        on_step(0)
+        batch = Batch(
+            prompt=job.prompt,
+            negative_prompt=job.negative_prompt,
+            width=todo[0].width,
+            height=todo[0].height,
+            steps=job.steps,
+            guidance=job.guidance,
+            seeds=[spec.seed for spec in todo],
+            emotion=job.emotion,
+            favorite=job.favorite,
+        )
+        started = time.perf_counter()
+        pictures = backend.generate(batch, on_step=on_step)
+        timings["generate"] = round(timings.get("generate", 0.0) + time.perf_counter() - started, 3)
+        for spec, picture in zip(todo, pictures, strict=True):
+            started = time.perf_counter()
+            image, content = store_generated_image(job=job, spec=spec, picture=picture, description=description)
+            stored = time.perf_counter()
+            # Before the image counts as done: review pages of a fresh batch never render one.
+            make_thumbnail(image=image, content=content)
+            timings["store"] = round(timings.get("store", 0.0) + stored - started, 3)
+            timings["thumbnails"] = round(timings.get("thumbnails", 0.0) + time.perf_counter() - stored, 3)
+            job.images.add(image)
+            mine.update(images_done=F("images_done") + 1, heartbeat_at=timezone.now())
+
+
+def step_reporter(mine, *, base: int, steps: int) -> StepCallback:
+    """The per-step callback of one pipeline call that runs ``steps`` steps after ``base`` earlier ones."""
+
+    def on_step(steps_done: int) -> None:
+        # One UPDATE per step: progress, heartbeat, and (by its row count) whether the job is
+        # still ours and not cancelled.
+        if not mine.filter(cancel_requested=False).update(steps_done=base + min(steps_done, steps), heartbeat_at=timezone.now()):
+            raise JobStopped
+
+    return on_step
+
+
+def generation_parameters(*, job: GenerationJob, spec: ImageSpec, description: dict) -> dict:
+    """What is embedded in the file (EXIF) so a picture found alone says how to make it again."""
+    return {
+        **description,
+        "prompt": job.prompt,
+        "negative_prompt": job.negative_prompt,
+        "seed": spec.seed,
+        "width": spec.width,
+        "height": spec.height,
+        "steps": job.steps,
+        "guidance": job.guidance,
+        "job": str(job.pk),
+        "index": spec.index,
+        "orientation": spec.orientation,
+    }
+
+
+def store_generated_image(*, job: GenerationJob, spec: ImageSpec, picture, description: dict) -> tuple[Image, bytes | None]:
+    """The stored image and the JPEG bytes written (None when an earlier attempt stored it)."""
+    key = image_key(job=job, spec=spec)
+    existing = Image.objects.filter(key=key).first()
+    if existing is not None:  # written by an attempt that lost its lease after storing it
+        return existing, None
+    parameters = generation_parameters(job=job, spec=spec, description=description)
+    content = encode_jpeg(picture, parameters)
+    image = create_image(
+        key=key,
+        content=content,
+        width=spec.width,
+        height=spec.height,
+        prompt=job.prompt,
+        negative_prompt=job.negative_prompt,
+        seed=spec.seed,
+        generator=description.get("generator", job.backend),
+        model_id=description.get("model_id", job.model_id),
+        steps=job.steps,
+        guidance=job.guidance,
+    )
+    return image, content
+
+
+def make_thumbnail(*, image: Image, content: bytes | None = None) -> str:
+    """The image's admin thumbnail, made now; never fails the job.
+
+    On any error the image keeps an empty ``thumbnail_key`` and the admin makes the thumbnail
+    lazily on first view (``garden.thumbnails``), as it does for imported images.
+    """
+    try:
+        return thumbnails.ensure_thumbnail(image=image, content=content)
+    except Exception as exc:
+        if isinstance(exc, SoftTimeLimitExceeded):  # the job's time is up: stop the job, not just this
+            raise
+        log.warning("no thumbnail for %s (the admin will make it on first view)", image.key, exc_info=True)
+        return ""

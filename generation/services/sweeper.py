@@ -1,0 +1,98 @@
+"""The sweeper: finds jobs whose worker died or whose broker message was lost, and acts.
+
+Runs when a worker starts, when a job is created, and periodically under celery beat
+(``generation.tasks.sweep_stale_jobs``). Each action is one conditional UPDATE, so two sweepers
+never both act on the same job.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from generation import enqueue as broker
+from generation.models import GenerationJob
+
+log = logging.getLogger(__name__)
+
+
+def sweep_stale_jobs() -> int:
+    """Requeue (or fail, after GARDEN_JOB_MAX_ATTEMPTS) running jobs whose worker stopped beating,
+    and re-send queued jobs whose message may have been lost. Returns how many jobs it acted on.
+
+    A worker writes ``heartbeat_at`` when it claims a job, around model loading and at every
+    denoising step; a crashed or killed worker stops writing it. Runs when a worker starts, when
+    a job is created, and periodically under celery beat.
+    """
+    return _sweep_running_jobs() + resend_lost_jobs()
+
+
+def _sweep_running_jobs() -> int:
+    deadline = timezone.now() - timedelta(seconds=settings.GARDEN_JOB_LEASE_SECONDS)
+    swept = 0
+    stale = GenerationJob.objects.filter(status=GenerationJob.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=deadline) | Q(heartbeat_at__isnull=True)
+    )
+    for job in stale.only("id", "attempts", "heartbeat_at", "cancel_requested", "queue"):
+        same = GenerationJob.objects.filter(
+            pk=job.pk, status=GenerationJob.Status.RUNNING, attempts=job.attempts, heartbeat_at=job.heartbeat_at
+        )
+        lost = f"worker lost: no heartbeat for {settings.GARDEN_JOB_LEASE_SECONDS}s (GARDEN_JOB_LEASE_SECONDS)"
+        if job.cancel_requested:
+            swept += same.update(status=GenerationJob.Status.CANCELLED, finished_at=timezone.now())
+        elif job.attempts >= settings.GARDEN_JOB_MAX_ATTEMPTS:
+            swept += same.update(
+                status=GenerationJob.Status.FAILED, error=f"{lost}, after {job.attempts} attempts", finished_at=timezone.now()
+            )
+        else:
+            with transaction.atomic():
+                if same.update(status=GenerationJob.Status.QUEUED, heartbeat_at=None, worker="", error=lost, enqueued_at=timezone.now()):
+                    swept += 1
+                    transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue))
+    if swept:
+        log.warning("swept %d stale generation job(s)", swept)
+    return swept
+
+
+def resend_lost_jobs() -> int:
+    """Send again the message of every job queued for GARDEN_JOB_REQUEUE_AFTER_SECONDS since its last send.
+
+    A broker that restarts without persistence (Redis here keeps nothing on disk) loses queued
+    messages, and their jobs would wait forever. How long a job may genuinely wait behind others
+    is not knowable, so a re-sent message for a job whose first message is still in the queue must
+    be harmless, and it is: whichever message comes first claims the job with one conditional
+    UPDATE (``claim_job``); the other finds it claimed or finished and does nothing. Each re-send
+    bumps ``resends`` and ``enqueued_at`` on the row (one conditional UPDATE, so two sweepers never
+    both send) and is logged. Cancelled jobs are never sent again.
+    """
+    after = settings.GARDEN_JOB_REQUEUE_AFTER_SECONDS
+    if after <= 0:
+        return 0
+    now = timezone.now()
+    deadline = now - timedelta(seconds=after)
+    waiting = GenerationJob.objects.filter(status=GenerationJob.Status.QUEUED, cancel_requested=False).filter(
+        Q(enqueued_at__lt=deadline) | Q(enqueued_at__isnull=True, created_at__lt=deadline)
+    )
+    resent = []
+    for job in waiting.only("id", "queue", "enqueued_at", "resends"):
+        with transaction.atomic():
+            same = GenerationJob.objects.filter(
+                pk=job.pk, status=GenerationJob.Status.QUEUED, cancel_requested=False, enqueued_at=job.enqueued_at
+            )
+            if same.update(enqueued_at=now, resends=F("resends") + 1):
+                resent.append(job)
+                transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue))
+    for job in resent:
+        log.warning(
+            "generation job %s: queued without a start for over %ds (GARDEN_JOB_REQUEUE_AFTER_SECONDS); message re-sent (re-send #%d)",
+            job.pk,
+            after,
+            job.resends + 1,
+        )
+    return len(resent)

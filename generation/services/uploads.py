@@ -1,0 +1,86 @@
+"""Private storage for retouch uploads: sources, masks, edge maps, references, frame archives.
+
+Uploads live in their own storage (``STORAGES["retouch"]``): a folder outside GARDEN_MEDIA_ROOT
+(which the app serves at /media/) or private objects on S3 (no public ACL, signed URLs only, no
+CDN domain). Nothing here hands out a URL: workers read the files by key, and the Celery message
+carries only the job id. Files of finished jobs are deleted after GARDEN_RETOUCH_KEEP_UPLOADS_HOURS
+(a retry needs them until then).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, Storage, storages
+
+from config.errors import DomainError
+from garden.services import StorageError
+
+log = logging.getLogger(__name__)
+
+ALIAS = "retouch"
+
+
+class UploadMissing(DomainError):
+    """A retouch job's upload is gone (deleted after GARDEN_RETOUCH_KEEP_UPLOADS_HOURS)."""
+
+    status_code = 410
+
+
+def upload_storage() -> Storage:
+    return storages[ALIAS]
+
+
+def upload_key(*, job_id, name: str) -> str:
+    return f"jobs/{job_id}/{name}"
+
+
+def write_upload(*, key: str, content: bytes) -> None:
+    storage = upload_storage()
+    try:
+        if storage.exists(key):
+            storage.delete(key)
+        saved_as = storage.save(key, ContentFile(content))
+    except Exception as exc:
+        raise StorageError(f"could not store the upload {key}: {exc}") from exc
+    if saved_as != key:
+        delete_uploads([saved_as])
+        raise StorageError(f"the upload storage renamed {key} to {saved_as}")
+
+
+def read_upload(key: str) -> bytes:
+    try:
+        with upload_storage().open(key, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise UploadMissing(
+            f"The job's upload {key} is gone (kept GARDEN_RETOUCH_KEEP_UPLOADS_HOURS after the job ends): submit it again."
+        ) from None
+    except Exception as exc:  # S3 errors, permissions: a later attempt may succeed
+        raise StorageError(f"could not read the upload {key}: {exc}") from exc
+
+
+def delete_uploads(keys) -> None:
+    storage = upload_storage()
+    for key in keys:
+        try:
+            storage.delete(key)
+        except Exception:  # cleanup never hides the original error
+            log.warning("could not delete the retouch upload %s", key, exc_info=True)
+
+
+def check_private_storage() -> None:
+    """Start-up check: a local upload folder may not lie inside the media folder the app serves."""
+    storage = upload_storage()
+    if not (settings.GARDEN_SERVE_MEDIA and isinstance(storage, FileSystemStorage)):
+        return
+    uploads, media = Path(storage.location).resolve(), Path(settings.MEDIA_ROOT).resolve()
+    if uploads == media or media in uploads.parents:
+        raise ImproperlyConfigured(
+            f"GARDEN_RETOUCH_UPLOAD_ROOT ({uploads}) lies inside GARDEN_MEDIA_ROOT ({media}), which is served at "
+            f"{settings.MEDIA_URL}: retouch uploads must stay private. Choose a folder outside it."
+        )
