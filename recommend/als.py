@@ -1,4 +1,4 @@
-"""Optional `implicit` ALS term for visitors with many likes (off by default: see README figures).
+"""Optional `implicit` ALS term for visitors with many likes (off by default: see docs/recommendation.md).
 
 Item factors come from the periodic rebuild; a visitor's factor is solved at request time from
 their current likes with the closed-form ALS user step, so new likes count at once.

@@ -189,7 +189,7 @@ class Evaluator:
 
 
 def _generation(age: int) -> str:
-    # CONTRACTS.md buckets on the middle of the age range; MovieLens gives one age.
+    # docs/contracts.md buckets on the middle of the age range; MovieLens gives one age.
     for limit, name in ((5, "toddler"), (12, "child"), (18, "teenager"), (25, "young-adult")):
         if age <= limit:
             return name

@@ -3,11 +3,19 @@ from django.utils import timezone
 
 
 class Recommendation(models.Model):
-    """One /garden answer, kept so likes and impressions can be attributed to what was served."""
+    """One /garden answer, kept so likes and impressions can be attributed to what was served.
 
-    visitor = models.ForeignKey("garden.Visitor", on_delete=models.SET_NULL, null=True, blank=True, related_name="recommendations")
+    Kept small (one is written per /garden call): the ids of the first few images of each
+    orientation, not the whole list. ``visitor`` holds the id as sent, with or without a row.
+    """
+
+    visitor = models.ForeignKey(
+        "garden.Visitor", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="recommendations", db_constraint=False
+    )
     search_key = models.CharField(max_length=120)
-    keys = models.JSONField(default=list, blank=True, help_text="Keys returned, best first")
+    image_ids = models.JSONField(
+        default=list, blank=True, help_text="Ids of the first RECOMMEND_LOGGED_RESULTS images of each orientation, best first"
+    )
     ranker = models.CharField(max_length=64, help_text="Ranker name and model version that ordered the list")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -23,12 +31,22 @@ class Interaction(models.Model):
         IMPRESSION = "impression", "Impression"
         DISLIKE = "dislike", "Dislike"
 
-    visitor = models.ForeignKey("garden.Visitor", on_delete=models.CASCADE, related_name="interactions")
+    # The id as the kiosk sent it: a Visitor row exists only for ids that came through /emotion,
+    # and events outlive it (retention deletes labels and events on their own schedules).
+    # Indexed by interaction_visitor_idx below (each index is work for every kiosk event).
+    visitor = models.ForeignKey(
+        "garden.Visitor", on_delete=models.DO_NOTHING, related_name="interactions", db_constraint=False, db_index=False
+    )
     # The key is kept beside the foreign key so the data set survives a purge of the image file.
-    image = models.ForeignKey("garden.Image", on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions")
+    # Indexed by interaction_image_event_idx below.
+    image = models.ForeignKey("garden.Image", on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions", db_index=False)
     item_key = models.CharField(max_length=512, blank=True, default="")
     event_type = models.CharField(max_length=16, choices=Event.choices)
-    impression = models.JSONField(default=list, blank=True, help_text="Keys that were on screen")
+    impression = models.JSONField(default=list, blank=True, help_text="Keys that were on screen (garden images only)")
+    unknown_keys = models.PositiveSmallIntegerField(default=0, help_text="Keys reported on screen that name no image (not stored)")
+    # The visitor's age/gender segment when the event happened: counted under it, even after the
+    # visitor's labels are gone (retention, a deletion request).
+    segment = models.CharField(max_length=40, blank=True, default="")
     recommendation = models.ForeignKey(
         Recommendation, on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions", db_constraint=False
     )
@@ -53,7 +71,8 @@ class ImageStat(models.Model):
     """
 
     segment = models.CharField(max_length=40)
-    image = models.ForeignKey("garden.Image", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # Indexed by the unique constraint (image, segment); a second index would slow every event.
+    image = models.ForeignKey("garden.Image", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
     impressions = models.BigIntegerField(default=0)
     likes = models.BigIntegerField(default=0)
     dislikes = models.BigIntegerField(default=0)
@@ -63,6 +82,38 @@ class ImageStat(models.Model):
 
     def __str__(self) -> str:
         return f"image {self.image_id} [{self.segment}]: {self.likes}/{self.impressions}"
+
+
+class RetiredImageStat(models.Model):
+    """Counts of events deleted by retention or a deletion request: a rebuild adds them to its
+    recount from the events that remain, so the counters keep their aggregates."""
+
+    segment = models.CharField(max_length=40)
+    image = models.ForeignKey("garden.Image", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    impressions = models.BigIntegerField(default=0)
+    likes = models.BigIntegerField(default=0)
+    dislikes = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["image", "segment"], name="retiredimagestat_image_segment_uniq")]
+
+    def __str__(self) -> str:
+        return f"image {self.image_id} [{self.segment}]: {self.likes}/{self.impressions} (retired)"
+
+
+class RetiredFavoriteStat(models.Model):
+    """Like RetiredImageStat, per search key."""
+
+    segment = models.CharField(max_length=40)
+    search_key = models.CharField(max_length=120)
+    impressions = models.BigIntegerField(default=0)
+    likes = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["segment", "search_key"], name="retiredfavoritestat_segment_key_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.search_key} [{self.segment}]: {self.likes}/{self.impressions} (retired)"
 
 
 class FavoriteStat(models.Model):

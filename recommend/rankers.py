@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
 
 import numpy as np
 from django.conf import settings
 
+from config.lazy import Lazy
 from garden.models import Image
-from recommend import ranking, selectors, store
+from recommend import eventlog, ranking, selectors, store
+from recommend.candidates import CandidateSet
 
 log = logging.getLogger(__name__)
 
@@ -22,96 +22,91 @@ log = logging.getLogger(__name__)
 class RankRequest:
     visitor_id: str | None
     segment: str
-    search_key: str
-    candidates: list[selectors.Candidate]
+    candidates: CandidateSet
     history: selectors.VisitorHistory
+
+    @property
+    def search_key(self) -> str:
+        return self.candidates.search_key
+
+    def mask(self, keys: set[str]) -> np.ndarray:
+        """Which candidates have one of ``keys``."""
+        found = np.zeros(len(self.candidates), dtype=bool)
+        positions = [self.candidates.position[key] for key in keys if key in self.candidates.position]
+        found[positions] = True
+        return found
 
 
 @dataclass
-class Event:
-    """What a backend may mirror elsewhere (Personalize put_events); always recorded locally first."""
-
-    visitor_id: str
-    event_type: str
-    item_key: str
-    impression: list[str]
-    recommendation_id: int | None
-    sent_at: datetime
+class Ordering:
+    scores: np.ndarray  # per candidate, higher first
+    challenge: ranking.Challenge | None  # who may take the exploration slots; None: no exploration
+    label: str  # ranker and model version, stored on the Recommendation row
 
 
 @dataclass
 class Ranked:
-    images: list[Image]
+    landscape: np.ndarray  # candidate indices, best first
+    portrait: np.ndarray
     label: str  # ranker and model version, stored on the Recommendation row
 
 
 class Ranker:
-    """Orders candidates best first. Subclasses implement ``order`` (scores, and impressions for
-    the exploration slot); ``rank`` adds the rules every ranker obeys: dislikes removed, repeats
-    last, exploration slot, result size. Instances are shared between threads: no per-request
-    state on ``self``."""
+    """Orders candidates best first. Subclasses implement ``order`` (scores, the exploration
+    slot's challenge, the label); ``rank`` adds the rules every ranker obeys: dislikes removed, what was
+    liked or just shown last, RECOMMEND_MAX_RESULTS per orientation. Instances are shared between
+    threads: no per-request state on ``self``."""
 
     name = "base"
+    mirrors_events = False  # True: record_event() sends each event elsewhere (Personalize)
 
-    def label(self) -> str:
-        return self.name
-
-    def order(self, request: RankRequest) -> tuple[np.ndarray, np.ndarray | None]:  # pragma: no cover - interface
+    def order(self, request: RankRequest) -> Ordering:  # pragma: no cover - interface
         raise NotImplementedError
 
     def rank(self, request: RankRequest) -> Ranked:
-        request = self.without_dislikes(request)
-        if not request.candidates:
-            return Ranked([], self.label())
-        scores, impressions = self.order(request)
-        return Ranked(self.arrange(request, scores, impressions), self.label())
+        if not len(request.candidates):
+            return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), self.name)
+        return self.arrange(request, self.order(request))
 
     @staticmethod
-    def without_dislikes(request: RankRequest) -> RankRequest:
-        kept = [c for c in request.candidates if c.image.key not in request.history.disliked]
-        return RankRequest(**{**request.__dict__, "candidates": kept})
-
-    @staticmethod
-    def arrange(request: RankRequest, scores: np.ndarray, impressions: np.ndarray | None) -> list[Image]:
-        history = request.history
-        items = [
-            ranking.Item(
-                id=c.image.id,
-                orientation=c.image.orientation,
-                tier=c.tier,
-                score=float(scores[n]),
-                impressions=float(impressions[n]) if impressions is not None else float("inf"),
-                demoted=c.image.key in history.liked or c.image.key in history.recently_shown,
-                extra={"image": c.image},
-            )
-            for n, c in enumerate(request.candidates)
-        ]
-        arranged = ranking.arrange(
-            items, explore_every=settings.RECOMMEND_EXPLORE_EVERY, fresh_impressions=settings.RECOMMEND_FRESH_IMPRESSIONS
+    def arrange(request: RankRequest, ordering: Ordering) -> Ranked:
+        history, candidates = request.history, request.candidates
+        landscape, portrait = ranking.arrange(
+            portrait=candidates.portrait,
+            tier=candidates.tier,
+            score=ordering.scores,
+            demoted=request.mask(history.liked | history.recently_shown),
+            keep=~request.mask(history.disliked),
+            explore_every=settings.RECOMMEND_EXPLORE_EVERY,
+            explore_depth=settings.RECOMMEND_EXPLORE_DEPTH,
+            challenge=ordering.challenge,
         )
-        return [item.extra["image"] for item in arranged][: settings.RECOMMEND_MAX_RESULTS]
+        limit = settings.RECOMMEND_MAX_RESULTS
+        return Ranked(landscape[:limit], portrait[:limit], ordering.label)
 
-    def record_event(self, event: Event) -> None:
+    def record_event(self, event: eventlog.Event) -> None:
         """Local counters are updated by the services; other backends mirror events here."""
 
 
 class CountingRanker(Ranker):
     name = "counting"
 
-    def label(self) -> str:
-        return store.current_model().label
-
-    def order(self, request: RankRequest) -> tuple[np.ndarray, np.ndarray | None]:
+    def order(self, request: RankRequest) -> Ordering:
         model = store.current_model()
-        images = [c.image for c in request.candidates]
-        counts = selectors.candidate_counts(images=images, segment=request.segment, history=request.history)
+        counts = selectors.candidate_counts(candidates=request.candidates, segment=request.segment, history=request.history)
         als = None
         if model.als is not None and model.params.als_weight and request.history.like_count >= model.params.als_min_likes:
             liked_ids = list(Image.objects.filter(key__in=request.history.liked).values_list("id", flat=True))
             user = model.als.user_vector(liked_ids)
             if user is not None:
-                als = ranking.standardise(model.als.scores(user, [i.id for i in images]))
-        return ranking.score(counts, model.params, als=als), counts.n_all
+                als = ranking.standardise(model.als.scores(user, request.candidates.ids.tolist()))
+        scores = ranking.score(counts, model.params, als=als)
+        mode, challenge = settings.RECOMMEND_EXPLORATION, None
+        if mode == "thompson":
+            challenge = ranking.thompson_challenger(counts, model.params, np.random.default_rng())
+        elif mode == "slot":
+            challenge = ranking.least_shown_challenger(counts.n_all, settings.RECOMMEND_FRESH_IMPRESSIONS)
+        return Ordering(scores, challenge, model.label)
 
 
 class PopularityRanker(Ranker):
@@ -119,14 +114,15 @@ class PopularityRanker(Ranker):
 
     name = "popularity"
 
-    def order(self, request: RankRequest) -> tuple[np.ndarray, np.ndarray | None]:
-        return selectors.popularity(image_ids=[c.image.id for c in request.candidates]), None
+    def order(self, request: RankRequest) -> Ordering:
+        return Ordering(selectors.popularity(image_ids=request.candidates.ids.tolist()), None, self.name)
 
 
 class PersonalizeRanker(Ranker):
     """AWS Personalize get_recommendations filtered by the emotion; local model on any failure."""
 
     name = "personalize"
+    mirrors_events = True
 
     def __init__(self, *, runtime=None, events=None):
         self.runtime = runtime
@@ -139,9 +135,8 @@ class PersonalizeRanker(Ranker):
         return boto3.client(service, region_name=settings.RECOMMEND_PERSONALIZE_REGION or None)
 
     def rank(self, request: RankRequest) -> Ranked:
-        request = self.without_dislikes(request)
-        if not request.candidates:
-            return Ranked([], self.name)
+        if not len(request.candidates):
+            return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), self.name)
         try:
             runtime = self.runtime or self._client("personalize-runtime")
             arguments = {
@@ -158,18 +153,18 @@ class PersonalizeRanker(Ranker):
         except Exception:  # network, credentials, throttling, bad ARN: the kiosk still gets a garden
             log.warning("Personalize failed; using the local ranker", exc_info=True)
             ranked = self.local.rank(request)
-            return Ranked(ranked.images, f"personalize-fallback:{ranked.label}")
+            return Ranked(ranked.landscape, ranked.portrait, f"personalize-fallback:{ranked.label}")
         position = {item["itemId"]: n for n, item in enumerate(answer.get("itemList", []))}
         # Items Personalize did not return keep the local order behind those it did.
-        local, impressions = self.local.order(request)
-        personal = np.array([-position.get(c.image.key, len(position)) for c in request.candidates], dtype=float)
-        scores = personal * 1e3 + ranking.standardise(local)
-        return Ranked(self.arrange(request, scores, impressions), self.name)
+        local = self.local.order(request)
+        personal = np.array([-position.get(key, len(position)) for key in request.candidates.keys], dtype=float)
+        scores = personal * 1e3 + ranking.standardise(local.scores)
+        return self.arrange(request, Ordering(scores, local.challenge, self.name))
 
-    def record_event(self, event: Event) -> None:
+    def record_event(self, event: eventlog.Event) -> None:
         if not settings.RECOMMEND_PERSONALIZE_TRACKING_ID:
             return
-        payload = {"eventType": event.event_type, "sentAt": event.sent_at}
+        payload = {"eventType": event.event_type, "sentAt": event.created_at}
         if event.item_key:
             payload["itemId"] = event.item_key
         if event.impression:
@@ -188,14 +183,12 @@ class PersonalizeRanker(Ranker):
             log.warning("Personalize put_events failed; the event is kept locally", exc_info=True)
 
 
-@lru_cache(maxsize=1)
-def _configured(backend: str) -> Ranker:
-    if backend == "personalize":
-        return PersonalizeRanker()
-    if backend == "popularity":
-        return PopularityRanker()
-    return CountingRanker()
+EXPLORATION = ("thompson", "slot", "none")  # RECOMMEND_EXPLORATION
+RANKERS = {"local": CountingRanker, "personalize": PersonalizeRanker, "popularity": PopularityRanker}  # RECOMMEND_BACKEND
+
+_ranker: Lazy[Ranker] = Lazy(lambda: RANKERS[settings.RECOMMEND_BACKEND](), fingerprint=lambda: settings.RECOMMEND_BACKEND)
 
 
 def get_ranker() -> Ranker:
-    return _configured(settings.RECOMMEND_BACKEND)
+    """The configured ranker, one per process (checked at start-up: recommend.apps)."""
+    return _ranker.get()

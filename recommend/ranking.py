@@ -12,16 +12,20 @@ wider rate above it, so sparse counts fall back gracefully instead of being trus
           → the visitor's own rate for key k                     r_vk      (lift r_vk / m_k)
 
 score = log p_si + log(r_vk / m_k) [+ ALS term for visitors with many likes, off by default].
-New visitors get their segment's numbers, new images their key's rate (and an exploration slot,
-see ``arrange``); with no feedback at all every score is equal and the order stays newest first.
+New visitors get their segment's numbers, new images their key's rate. The last image of each
+screen of three may go to a challenger instead (``arrange(challenge=...)``): by Thompson sampling
+between the image the scores put there and the candidate most likely to beat it
+(``thompson_challenger``), so images with little feedback are shown and learnt about while the
+first two stay the best estimates, and exploration fades as the counts grow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 
 import numpy as np
+import scipy.special
 
 SEGMENT_ALL = "*"
 CLICK, IMPRESSION, DISLIKE = 0, 1, 2
@@ -80,7 +84,7 @@ def _shrink(likes, impressions, prior, strength):
 
 
 def score(counts: CandidateCounts, params: Params, *, als: np.ndarray | None = None) -> np.ndarray:
-    """Log-scores, higher is better. ``als`` (already standardised) is added with ``als_weight``."""
+    """Log-scores (posterior means), higher is better. ``als`` (standardised) is added with ``als_weight``."""
     base = params.base_rate
     m_key = _shrink(np.maximum(counts.l_key, 0), counts.n_key, base, params.key_strength)
     p_img = _shrink(np.maximum(counts.l_all, 0), counts.n_all, m_key, params.image_strength)
@@ -94,51 +98,114 @@ def score(counts: CandidateCounts, params: Params, *, als: np.ndarray | None = N
     return result
 
 
-@dataclass
-class Item:
-    """A candidate as ``arrange`` needs it."""
-
-    id: int
-    orientation: str
-    tier: int  # 0: the requested search key, 1: same emotion, another favorite (fallback)
-    impressions: float = 0.0
-    score: float = 0.0
-    demoted: bool = False  # liked before or just shown: only after every alternative
-    extra: dict = field(default_factory=dict)
+# Given the candidates an exploration slot may take and the one it would hold without exploring,
+# the candidate to show instead, or None to keep the incumbent.
+Challenge = Callable[[np.ndarray, int], "int | None"]
 
 
-def arrange(items: Sequence[Item], *, explore_every: int, fresh_impressions: int) -> list[Item]:
-    """Best first, per orientation: fresh images get every ``explore_every``-th slot.
+def arrange(
+    *,
+    portrait: np.ndarray,
+    tier: np.ndarray,
+    score: np.ndarray,
+    demoted: np.ndarray,
+    keep: np.ndarray | None = None,
+    explore_every: int = 0,
+    explore_depth: int = 12,
+    challenge: Challenge | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate indices best first: (landscape, portrait). Arrays are aligned per candidate.
 
-    The input order is the tie-break (callers pass newest first), so with no feedback the
-    garden is simply newest first. Demoted items (already liked, just shown) go last.
+    Order: not demoted before demoted (liked before, just shown), lower tier first (the requested
+    search key before its emotion's other favorites), higher score first, then input order
+    (callers pass newest first). ``keep`` drops candidates (dislikes). With ``explore_every`` > 0
+    and ``challenge``, every ``explore_every``-th slot (the last of each screen of three) among the
+    first ``explore_depth`` may go to a challenger of the first tier instead of the image the
+    scores put there; deeper, the list keeps its order (visitors seldom get there).
     """
-    ordered = sorted(enumerate(items), key=lambda pair: (pair[1].demoted, pair[1].tier, -pair[1].score, pair[0]))
-    result: list[Item] = []
-    for orientation in sorted({item.orientation for item in items}):
-        side = [item for _, item in ordered if item.orientation == orientation]
-        main = [item for item in side if not item.demoted]
-        fresh = sorted(
-            (item for item in main if item.impressions < fresh_impressions and item.tier == min(i.tier for i in main)),
-            key=lambda item: item.impressions,
-        )
-        placed: set[int] = set()
-        out: list[Item] = []
-        main_iter, fresh_iter = iter(main), iter(fresh)
-        while len(out) < len(main):
-            item = None
-            if explore_every > 0 and len(out) % explore_every == explore_every - 1:
-                item = next((f for f in fresh_iter if f.id not in placed), None)
-            if item is None:
-                item = next(m for m in main_iter if m.id not in placed)
-            placed.add(item.id)
-            out.append(item)
-        result.extend(out)
-        result.extend(item for item in side if item.demoted)
-    return result
+    n = len(score)
+    index = np.arange(n)
+    keep = np.ones(n, dtype=bool) if keep is None else keep
+    out = []
+    for side in (False, True):
+        mine = index[keep & (portrait == side)]
+        ordered = mine[np.lexsort((mine, -score[mine], tier[mine], demoted[mine]))]
+        if explore_every > 0 and challenge is not None and len(ordered):
+            ordered = _with_exploration_slots(ordered, tier, demoted, explore_every, explore_depth, challenge)
+        out.append(ordered)
+    return out[0], out[1]
 
 
-# --- Batch counting (training and evaluation) -----------------------------------------------
+def _with_exploration_slots(
+    ordered: np.ndarray, tier: np.ndarray, demoted: np.ndarray, every: int, depth: int, challenge: Challenge
+) -> np.ndarray:
+    queue = ordered[~demoted[ordered]].tolist()  # in score order; the first tier comes first
+    if not queue:
+        return ordered
+    top = tier[queue[0]]
+    result: list[int] = []
+    while queue and len(result) < depth:
+        pick = queue.pop(0)
+        if len(result) % every == every - 1:
+            remaining = np.array([i for i in queue if tier[i] == top], dtype=np.int64)
+            challenger = challenge(remaining, pick) if len(remaining) else None
+            if challenger is not None:  # the incumbent stays first in line for the next slot
+                queue.remove(challenger)
+                queue.insert(0, pick)
+                pick = challenger
+        result.append(pick)
+    return np.array(result + queue + ordered[demoted[ordered]].tolist(), dtype=np.int64)
+
+
+def _beta_sf(x, a, b):
+    """P(θ > x) for θ ~ Beta(a, b), as the regularized incomplete beta (scipy.stats.beta.sf costs ~15× more per call)."""
+    return scipy.special.betainc(b, a, 1 - x)
+
+
+def least_shown_challenger(impressions: np.ndarray, fresh_below: float) -> Challenge:
+    """The older fixed exploration slot: the least-shown image shown fewer than ``fresh_below`` times."""
+
+    def challenge(remaining: np.ndarray, incumbent: int) -> int | None:
+        fresh = remaining[impressions[remaining] < fresh_below]
+        return int(fresh[np.argmin(impressions[fresh])]) if len(fresh) else None
+
+    return challenge
+
+
+def thompson_challenger(counts: CandidateCounts, params: Params, rng: np.random.Generator) -> Challenge:
+    """Thompson sampling between the incumbent and its most promising challenger, when it pays.
+
+    Each image's like-rate over everyone has a Beta posterior (its likes and impressions, shrunk
+    toward its search key's rate with ``image_strength``). The challenger is the candidate most
+    likely to beat the incumbent's expected rate, P(θ > mean of the incumbent), and it takes the
+    slot with that probability, so an image is shown as often as it may be the better one. But
+    only while showing it is worth its price: the expected improvement if it is better
+    (E[max(θ − incumbent's mean, 0)]) reaches the visitors still to come (estimated as the screens
+    of its search key shown so far) through the share of the posterior one impression moves
+    (1 / its pseudo-count), and that must exceed what the slot loses now (the difference of the
+    means). New images start near even odds; once the counts settle, exploration stops instead of
+    costing every screen a slot.
+    """
+    base = params.base_rate
+    m_key = _shrink(np.maximum(counts.l_key, 0), counts.n_key, base, params.key_strength)
+    likes = np.maximum(counts.l_all, 0)
+    alpha = likes + params.image_strength * m_key
+    beta = np.maximum(counts.n_all - likes, 0) + params.image_strength * (1 - m_key)
+    mean = alpha / (alpha + beta)
+    screens_so_far = counts.n_key / 3 + 1
+
+    def challenge(remaining: np.ndarray, incumbent: int) -> int | None:
+        target = mean[incumbent]
+        odds = _beta_sf(target, alpha[remaining], beta[remaining])
+        best = int(remaining[np.argmax(odds)])
+        chance = float(odds.max())
+        improvement = mean[best] * _beta_sf(target, alpha[best] + 1, beta[best]) - target * chance
+        worth = improvement * screens_so_far[best] / (alpha[best] + beta[best])
+        if worth <= target - mean[best]:
+            return None
+        return best if rng.random() < chance else None
+
+    return challenge
 
 
 @dataclass

@@ -1,28 +1,26 @@
-"""Reads for the recommender: candidates, a visitor's history, the counts that score them."""
+"""Reads for the recommender: a visitor's segment and history, the counts that score candidates
+(the candidates themselves: recommend.candidates)."""
 
 from __future__ import annotations
 
-import uuid
+import dataclasses
+import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
+import orjson
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
+from config.sql import hot_cursor, in_list
 from garden import keys as garden_keys
-from garden import selectors as garden_selectors
-from garden.models import Image, Visitor
+from garden.models import Visitor
+from recommend import generations
+from recommend.candidates import CandidateSet
 from recommend.models import FavoriteStat, ImageStat, Interaction
 from recommend.ranking import SEGMENT_ALL, CandidateCounts, segment_of
-
-CANDIDATE_FIELDS = ("id", "key", "emotion", "favorite", "orientation", "search_key", "created_at")
-
-
-@dataclass
-class Candidate:
-    image: Image
-    tier: int  # 0 requested search key, 1 same emotion, other favorite (the fallback)
 
 
 @dataclass
@@ -38,46 +36,7 @@ class VisitorHistory:
         return len(self.liked)
 
 
-def parse_visitor_id(value) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-def find_visitor(*, visitor_id) -> Visitor | None:
-    parsed = parse_visitor_id(visitor_id)
-    if parsed is None:
-        return None
-    return Visitor.objects.filter(pk=parsed).only("id", "generation", "gender").first()
-
-
-def visitor_segment(*, visitor: Visitor | None, generation: str = "", gender: str = "") -> str:
-    """The visitor's stored labels win; the request's generation/gender cover unknown visitors."""
-    if visitor is not None and (visitor.generation or visitor.gender):
-        return segment_of(visitor.generation, visitor.gender)
-    return segment_of(generation, gender)
-
-
-def candidates(*, search_key: str) -> list[Candidate]:
-    """The requested search key's newest images; a favorite with too few → its emotion's others.
-
-    Never another emotion: the original's bug was ignoring the emotion, and an empty garden is a
-    valid answer (kiosks show "no images"). With no feedback the ranking keeps this newest order.
-    """
-    pool = settings.RECOMMEND_CANDIDATES
-    minimum = settings.RECOMMEND_MIN_RESULTS
-    emotion, _, favorite = search_key.partition("/")
-    found = [Candidate(image, 0) for image in garden_selectors.serving_images(search_key=search_key).only(*CANDIDATE_FIELDS)[:pool]]
-    if favorite and len(found) < minimum:
-        seen = {c.image.id for c in found}
-        more = garden_selectors.serving_images_for_emotion(emotion=emotion).exclude(search_key=search_key).only(*CANDIDATE_FIELDS)
-        found += [Candidate(image, 1) for image in more[:pool] if image.id not in seen]
-    return found
-
-
+@functools.lru_cache(maxsize=65536)  # history keys repeat across requests; parsing each costs more than a lookup
 def _search_key_of(key: str) -> str | None:
     try:
         parsed = garden_keys.parse_key(key)
@@ -86,26 +45,37 @@ def _search_key_of(key: str) -> str | None:
     return garden_keys.search_key(parsed.emotion, parsed.favorite)
 
 
-def visitor_history(*, visitor: Visitor | None) -> VisitorHistory:
-    """Likes, dislikes and recent impressions of one visitor (their latest events only)."""
+def visitor_context(*, visitor_id: str | None, generation: str = "", gender: str = "") -> tuple[str, VisitorHistory]:
+    """The visitor's segment and history (their latest events), in one query.
+
+    The visitor's stored labels decide the segment; the request's generation/gender cover ids that
+    never came through /emotion (and anonymous visitors, who have no history).
+    """
     history = VisitorHistory()
-    if visitor is None:
-        return history
-    rows = list(
-        Interaction.objects.filter(visitor=visitor)
-        .order_by("-created_at", "-id")
-        .values_list("event_type", "item_key", "impression", "created_at")[: settings.RECOMMEND_HISTORY_EVENTS]
-    )
+    if not visitor_id:
+        return segment_of(generation, gender), history
     recent_since = timezone.now() - timedelta(minutes=settings.RECOMMEND_RECENT_MINUTES)
-    for event_type, item_key, impression, created_at in reversed(rows):
-        shown = list(impression or [])
+    sql = (
+        f"SELECT 0, 'visitor', generation, gender, NULL FROM {Visitor._meta.db_table} WHERE id = %s UNION ALL "
+        f"SELECT * FROM (SELECT id, event_type, item_key, CAST(impression AS TEXT), created_at >= %s "
+        f"FROM {Interaction._meta.db_table} WHERE visitor_id = %s ORDER BY created_at DESC, id DESC LIMIT %s) AS latest"
+    )
+    with hot_cursor() as cursor:
+        since = connection.ops.adapt_datetimefield_value(recent_since)
+        cursor.execute(sql, [visitor_id, since, visitor_id, settings.RECOMMEND_HISTORY_EVENTS])
+        rows = cursor.fetchall()
+    labels = next(((row[2], row[3]) for row in rows if row[0] == 0 and row[1] == "visitor"), None)
+    segment = segment_of(*labels) if labels is not None and any(labels) else segment_of(generation, gender)
+    events = sorted((row for row in rows if row[0] != 0), key=lambda row: row[0])  # oldest first
+    for _, event_type, item_key, impression, recent in events:
+        shown = orjson.loads(impression) if impression else []
         if event_type == Interaction.Event.CLICK and item_key and item_key not in shown:
             shown.append(item_key)
         for key in shown if event_type != Interaction.Event.DISLIKE else ():
             search_key = _search_key_of(key)
             if search_key:
                 history.key_impressions[search_key] = history.key_impressions.get(search_key, 0) + 1
-            if created_at >= recent_since:
+            if recent:
                 history.recently_shown.add(key)
         search_key = _search_key_of(item_key) if item_key else None
         if event_type == Interaction.Event.CLICK:
@@ -118,37 +88,65 @@ def visitor_history(*, visitor: Visitor | None) -> VisitorHistory:
                 history.key_likes[search_key] = history.key_likes.get(search_key, 0) - 1
             history.liked.discard(item_key)
             history.disliked.add(item_key)
-    return history
+    return segment, history
 
 
-def candidate_counts(*, images: list[Image], segment: str, history: VisitorHistory) -> CandidateCounts:
-    """Everyone's, the segment's and the visitor's counts for each candidate, in two queries."""
-    counts = CandidateCounts.zeros(len(images))
-    if not images:
-        return counts
-    position = {image.id: n for n, image in enumerate(images)}
+def candidate_counts(*, candidates: CandidateSet, segment: str, history: VisitorHistory) -> CandidateCounts:
+    """Everyone's, the segment's and the visitor's counts for each candidate.
+
+    The first two come from one query, or from this process's copy while the emotion's counters
+    token is unchanged (recommend.generations); the visitor's come from their history.
+    """
+    if not len(candidates):
+        return CandidateCounts.zeros(0)
+    token = generations.current(candidates.emotion)
+    kept = candidates.counters.get(segment)
+    if token is not None and kept is not None and kept[0] == token:
+        shared = kept[1]
+    else:
+        shared = _read_counts(candidates, segment)
+        if token is not None:
+            candidates.counters[segment] = (token, shared)
+    keys, index = candidates.search_keys, candidates.key_index
+    n_vis = np.array([history.key_impressions.get(key, 0) for key in keys], dtype=float)[index]
+    l_vis = np.array([history.key_likes.get(key, 0) for key in keys], dtype=float)[index]
+    return dataclasses.replace(shared, n_vis=n_vis, l_vis=l_vis)
+
+
+def _read_counts(candidates: CandidateSet, segment: str) -> CandidateCounts:
+    """Everyone's and the segment's counters of the candidates and their search keys (read-only arrays)."""
+    counts = CandidateCounts.zeros(len(candidates))
     segments = [SEGMENT_ALL] + ([segment] if segment else [])
-    for image_id, seg, shown, likes in ImageStat.objects.filter(image_id__in=list(position), segment__in=segments).values_list(
-        "image_id", "segment", "impressions", "likes"
-    ):
-        n = position[image_id]
-        if seg == SEGMENT_ALL:
-            counts.n_all[n], counts.l_all[n] = shown, likes
+    ids, keys = candidates.ids.tolist(), candidates.search_keys
+    image_in, image_params = in_list("image_id", ids)
+    key_in, key_params = in_list("search_key", keys)
+    segment_in, segment_params = in_list("segment", segments)
+    sql = (
+        f"SELECT image_id, NULL, segment, impressions, likes FROM {ImageStat._meta.db_table} WHERE {image_in} AND {segment_in} "
+        f"UNION ALL SELECT NULL, search_key, segment, impressions, likes FROM {FavoriteStat._meta.db_table} WHERE {key_in} AND {segment_in}"
+    )
+    with hot_cursor() as cursor:
+        cursor.execute(sql, [*image_params, *segment_params, *key_params, *segment_params])
+        rows = cursor.fetchall()
+    position = {image_id: n for n, image_id in enumerate(ids)}
+    key_number = {key: n for n, key in enumerate(keys)}
+    per_key = np.zeros((4, len(keys)))  # everyone's impressions, likes; the segment's impressions, likes
+    for image_id, search_key, seg, shown, likes in rows:
+        if image_id is not None:
+            n = position[image_id]
+            if seg == SEGMENT_ALL:
+                counts.n_all[n], counts.l_all[n] = shown, likes
+            else:
+                counts.n_seg[n], counts.l_seg[n] = shown, likes
         else:
-            counts.n_seg[n], counts.l_seg[n] = shown, likes
-    search_keys = sorted({image.search_key for image in images})
-    per_key: dict[tuple[str, str], tuple[int, int]] = {
-        (seg, key): (shown, likes)
-        for seg, key, shown, likes in FavoriteStat.objects.filter(segment__in=segments, search_key__in=search_keys).values_list(
-            "segment", "search_key", "impressions", "likes"
-        )
-    }
-    for n, image in enumerate(images):
-        counts.n_key[n], counts.l_key[n] = per_key.get((SEGMENT_ALL, image.search_key), (0, 0))
-        if segment:
-            counts.n_keyseg[n], counts.l_keyseg[n] = per_key.get((segment, image.search_key), (0, 0))
-        counts.n_vis[n] = history.key_impressions.get(image.search_key, 0)
-        counts.l_vis[n] = history.key_likes.get(image.search_key, 0)
+            row = 0 if seg == SEGMENT_ALL else 2
+            per_key[row : row + 2, key_number[search_key]] = shown, likes
+    index = candidates.key_index
+    counts.n_key, counts.l_key = per_key[0, index], per_key[1, index]
+    if segment:
+        counts.n_keyseg, counts.l_keyseg = per_key[2, index], per_key[3, index]
+    for column in dataclasses.fields(counts):
+        getattr(counts, column.name).flags.writeable = False  # shared by the requests of this process
     return counts
 
 

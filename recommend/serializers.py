@@ -1,4 +1,8 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from config.fields import TextField
+from garden.serializers import VisitorIdField
 
 MAX_IMPRESSION = 3
 # An explicit impression call may report a longer screen (a scrolled list); bounded all the same.
@@ -11,62 +15,70 @@ def as_key(value: str) -> str:
     return value[at:] if value.startswith(("http://", "https://", "/")) and at >= 0 else value
 
 
-class KeyField(serializers.CharField):
+class KeyField(TextField):
+    """An image key, or a URL ending with one (a string of 1 to 512 characters)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_length=1, max_length=512, **kwargs)
+
     def to_internal_value(self, data):
         return as_key(super().to_internal_value(data))
 
 
-class RecommendationIdField(serializers.CharField):
-    """The X-Recommendation-Id that /garden returned; optional, any string or number accepted."""
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string", "maxLength": 32}, {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}],
+        "nullable": True,
+        "description": "Optional: the X-Recommendation-Id header of the /garden answer (an unknown one is ignored).",
+    }
+)
+class RecommendationIdField(serializers.Field):
+    """The X-Recommendation-Id that /garden returned, as a string or a number; attribution is best
+    effort, so an unknown id is dropped later, but a boolean, list or object is a 400."""
 
     def __init__(self, **kwargs):
-        super().__init__(required=False, allow_blank=True, allow_null=True, max_length=32, **kwargs)
+        super().__init__(required=False, allow_null=True, **kwargs)
 
     def to_internal_value(self, data):
-        return super().to_internal_value(str(data))
+        out_of_range = isinstance(data, int) and not 0 <= data < 2**63
+        if isinstance(data, bool) or not isinstance(data, str | int) or len(str(data)) > 32 or out_of_range:
+            raise serializers.ValidationError("Expected the X-Recommendation-Id of a /garden answer: a string or a number.")
+        return str(data)
+
+    def to_representation(self, value):
+        return value
 
 
 class LikeRequestSerializer(serializers.Serializer):
     """Body of POST /like: keys, not URLs."""
 
-    id = serializers.UUIDField(help_text="Visitor id from /emotion")
-    itemId = serializers.CharField(max_length=512, help_text="Key of the liked image")  # noqa: N815 (wire name)
+    id = VisitorIdField(help_text="Visitor id from /emotion, or the device's own")
+    itemId = KeyField(help_text="Key of the liked image (a URL ending with the key is accepted too)")  # noqa: N815 (wire name)
     impression = serializers.ListField(
-        child=KeyField(max_length=512),
+        child=KeyField(),
         required=False,
         max_length=MAX_IMPRESSION,
         help_text="Keys of the (up to 3) images that were on screen",
     )
-    recommendationId = RecommendationIdField(help_text="Optional: the X-Recommendation-Id header of the /garden answer")  # noqa: N815
-
-    def validate_itemId(self, value):  # noqa: N802 (wire name)
-        # CharField would quietly turn a number into "5"; a key is always a string.
-        if not isinstance(self.initial_data.get("itemId"), str):
-            raise serializers.ValidationError("itemId must be a string key.")
-        return value
+    recommendationId = RecommendationIdField()  # noqa: N815 (wire name)
 
 
 class ImpressionRequestSerializer(serializers.Serializer):
     """Body of POST /impression: a screen the visitor saw without liking anything."""
 
-    id = serializers.UUIDField(help_text="Visitor id from /emotion")
+    id = VisitorIdField(help_text="Visitor id from /emotion, or the device's own")
     impression = serializers.ListField(
-        child=KeyField(max_length=512),
+        child=KeyField(),
         min_length=1,
         max_length=MAX_REPORTED_IMPRESSION,
         help_text="Keys of the images that were on screen",
     )
-    recommendationId = RecommendationIdField(help_text="Optional: the X-Recommendation-Id header of the /garden answer")  # noqa: N815
+    recommendationId = RecommendationIdField()  # noqa: N815 (wire name)
 
 
 class DislikeRequestSerializer(serializers.Serializer):
     """Body of POST /dislike: undo a like (and keep the image out of this visitor's gardens)."""
 
-    id = serializers.UUIDField(help_text="Visitor id from /emotion")
-    itemId = serializers.CharField(max_length=512, help_text="Key of the image")  # noqa: N815 (wire name)
-    recommendationId = RecommendationIdField(help_text="Optional: the X-Recommendation-Id header of the /garden answer")  # noqa: N815
-
-    def validate_itemId(self, value):  # noqa: N802 (wire name)
-        if not isinstance(self.initial_data.get("itemId"), str):
-            raise serializers.ValidationError("itemId must be a string key.")
-        return value
+    id = VisitorIdField(help_text="Visitor id from /emotion, or the device's own")
+    itemId = KeyField(help_text="Key of the image (a URL ending with the key is accepted too)")  # noqa: N815 (wire name)
+    recommendationId = RecommendationIdField()  # noqa: N815 (wire name)

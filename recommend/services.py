@@ -1,25 +1,31 @@
-"""State changes for the recommender: events (with their counters) and served recommendations."""
+"""State changes for the recommender: events (with their counters) and served recommendations.
+
+Events are written by recommend.eventlog in two round trips. Visitor ids are the strings kiosks
+send (garden.visitors); an event never creates a Visitor row (only /emotion does), so ids made up
+by anyone cost an event row at most, and keys that name no image are dropped, with a count.
+"""
 
 from __future__ import annotations
 
-import uuid
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from garden.models import Image, Visitor
-from garden.services import touch_visitor
-from recommend import rankers, selectors
-from recommend.models import FavoriteStat, ImageStat, Interaction, Recommendation
-from recommend.ranking import SEGMENT_ALL, segment_of
+from config.errors import NotFound
+from garden.selectors import render_listing
+from recommend import eventlog, rankers, selectors
+from recommend.candidates import CandidateSet, candidate_set
+from recommend.models import Interaction
 
 
-class UnknownImage(LookupError):
-    pass
+class UnknownImage(NotFound, LookupError):
+    """The key names no image of the garden."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Unknown item: {key}")
 
 
 def normalize_key(key: str) -> str:
@@ -27,157 +33,104 @@ def normalize_key(key: str) -> str:
     return unquote(key.strip())
 
 
-# --- Counters -------------------------------------------------------------------------------------
-
-
-def _upsert(table: str, conflict: tuple[str, ...], columns: tuple[str, ...], increments: tuple[str, ...], rows: list[tuple]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n: one atomic statement, so
-    concurrent events add up instead of overwriting each other (same SQL on SQLite and PostgreSQL).
-    Rows go in a fixed order so two transactions never lock the same rows in opposite orders."""
-    if not rows:
-        return
-    rows = sorted(rows)
-    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
-    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in increments)
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {placeholders} ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in rows for value in row])
-
-
-def bump_counters(*, segment: str, shown: Iterable[Image], liked: Image | None = None, like_delta: int = 0, disliked: Image | None = None):
-    """Add one event to the everyone and segment counters of each image and search key."""
-    segments = [SEGMENT_ALL] + ([segment] if segment else [])
-    images: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0])
-    favorites: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for seg in segments:
-        for image in shown:
-            images[(seg, image.id)][0] += 1
-            favorites[(seg, image.search_key)][0] += 1
-        if liked is not None and like_delta:
-            images[(seg, liked.id)][1] += like_delta
-            favorites[(seg, liked.search_key)][1] += like_delta
-        if disliked is not None:
-            images[(seg, disliked.id)][2] += 1
-    _upsert(
-        ImageStat._meta.db_table,
-        ("image_id", "segment"),
-        ("image_id", "segment", "impressions", "likes", "dislikes"),
-        ("impressions", "likes", "dislikes"),
-        [(image_id, seg, *values) for (seg, image_id), values in images.items()],
-    )
-    _upsert(
-        FavoriteStat._meta.db_table,
-        ("segment", "search_key"),
-        ("segment", "search_key", "impressions", "likes"),
-        ("impressions", "likes"),
-        [(seg, key, *values) for (seg, key), values in favorites.items()],
-    )
-
-
-# --- Events ---------------------------------------------------------------------------------------
-
-
-def _images_by_key(keys: Iterable[str]) -> dict[str, Image]:
-    wanted = set(keys)
-    return {image.key: image for image in Image.objects.filter(key__in=wanted).only("id", "key", "emotion", "favorite", "search_key")}
-
-
-def _recommendation_id(value) -> int | None:
-    """Attribution is best effort: an unknown or malformed id is dropped, never an error."""
+def _attribution(value) -> int | None:
+    """The X-Recommendation-Id an event refers to; best effort, a malformed one is dropped."""
     try:
         value = int(value)
     except (TypeError, ValueError):
         return None
-    return value if Recommendation.objects.filter(pk=value).exists() else None
+    return value if 0 < value < 2**63 else None
 
 
-def _mirror(*, visitor: Visitor, interaction: Interaction) -> None:
-    event = rankers.Event(
-        visitor_id=str(visitor.id),
-        event_type=interaction.event_type,
-        item_key=interaction.item_key,
-        impression=list(interaction.impression),
-        recommendation_id=interaction.recommendation_id,
-        sent_at=interaction.created_at,
-    )
-    transaction.on_commit(lambda: rankers.get_ranker().record_event(event))
+def _mirror(event: eventlog.Event) -> None:
+    """Let a ranker that mirrors events elsewhere (Personalize) see it, once the row is committed."""
+    ranker = rankers.get_ranker()
+    if ranker.mirrors_events:
+        transaction.on_commit(lambda: ranker.record_event(event))
 
 
-@transaction.atomic
-def record_like(*, visitor_id: uuid.UUID, item_key: str, impression: list[str], recommendation_id=None) -> Interaction:
-    """Store a like as its own row: two likes in the same instant are two rows, none lost.
-
-    The on-screen keys stay on the click row (the Personalize-style export wants them there);
-    no separate impression rows are written, the counters take the impressions from this row.
-    """
+def record_like(*, visitor_id: str, item_key: str, impression: list[str], recommendation_id=None) -> int:
+    """Store a like as its own row (two likes in the same instant are two rows, none lost) and
+    count it; returns the event id. The on-screen keys stay on the row (the data-set export wants
+    them there); keys that name no image are dropped and counted in ``unknown_keys``."""
     item_key, impression = normalize_key(item_key), [normalize_key(key) for key in impression or []]
     shown_keys = list(dict.fromkeys([*impression, item_key]))
-    images = _images_by_key(shown_keys)
-    image = images.get(item_key)
+    found = eventlog.look_up(keys=shown_keys, visitor_id=visitor_id, recommendation_id=_attribution(recommendation_id))
+    image = found.images.get(item_key)
     if image is None:
         raise UnknownImage(item_key)
-    visitor = touch_visitor(visitor_id=visitor_id)
-    # The row goes in before the counters: a rebuild that holds the counter lock then either
-    # sees this row (committed) or not, and the blocked counter update lands after it.
-    interaction = Interaction.objects.create(
-        visitor=visitor,
-        image=image,
-        item_key=item_key,
+    known = [key for key in dict.fromkeys(impression) if key in found.images]
+    event = eventlog.Event(
+        visitor_id=visitor_id,
         event_type=Interaction.Event.CLICK,
-        impression=impression or [item_key],
-        recommendation_id=_recommendation_id(recommendation_id),
+        created_at=timezone.now(),
+        image_id=image.id,
+        item_key=item_key,
+        impression=known or [item_key],
+        unknown_keys=len(set(impression)) - len(known),
+        recommendation_id=found.recommendation_id,
+        segment=found.segment,
     )
-    bump_counters(segment=segment_of(visitor.generation, visitor.gender), shown=images.values(), liked=image, like_delta=1)
-    _mirror(visitor=visitor, interaction=interaction)
-    return interaction
+    counts = eventlog.Counts.of(segment=found.segment, shown=found.images.values(), liked=image, like_delta=1)
+    event_id = eventlog.write(event, counts)
+    _mirror(event)
+    return event_id
 
 
-@transaction.atomic
-def record_impression(*, visitor_id: uuid.UUID, impression: list[str], recommendation_id=None) -> Interaction:
+def record_impression(*, visitor_id: str, impression: list[str], recommendation_id=None) -> int | None:
     """A screen the visitor saw without liking anything: implicit negatives for its images.
-    Keys not in the garden are kept on the row but not counted."""
+
+    Only keys of garden images are stored and counted; a screen of unknown keys stores nothing
+    (None) — there is nothing it could count.
+    """
     keys = list(dict.fromkeys(normalize_key(key) for key in impression))
-    images = _images_by_key(keys)
-    visitor = touch_visitor(visitor_id=visitor_id)
-    interaction = Interaction.objects.create(
-        visitor=visitor,
+    found = eventlog.look_up(keys=keys, visitor_id=visitor_id, recommendation_id=_attribution(recommendation_id))
+    known = [key for key in keys if key in found.images]
+    if not known:
+        return None
+    event = eventlog.Event(
+        visitor_id=visitor_id,
         event_type=Interaction.Event.IMPRESSION,
-        impression=keys,
-        recommendation_id=_recommendation_id(recommendation_id),
+        created_at=timezone.now(),
+        impression=known,
+        unknown_keys=len(keys) - len(known),
+        recommendation_id=found.recommendation_id,
+        segment=found.segment,
     )
-    bump_counters(segment=segment_of(visitor.generation, visitor.gender), shown=images.values())
-    _mirror(visitor=visitor, interaction=interaction)
-    return interaction
+    event_id = eventlog.write(event, eventlog.Counts.of(segment=found.segment, shown=found.images.values()))
+    _mirror(event)
+    return event_id
 
 
 @transaction.atomic
-def record_dislike(*, visitor_id: uuid.UUID, item_key: str, recommendation_id=None) -> Interaction:
+def record_dislike(*, visitor_id: str, item_key: str, recommendation_id=None) -> int:
     """Undo a like (the like row stays; the dislike row cancels it) and hide the image from this
     visitor's gardens. A dislike without an earlier like is kept as an explicit negative."""
     item_key = normalize_key(item_key)
-    image = _images_by_key([item_key]).get(item_key)
+    found = eventlog.look_up(keys=[item_key], visitor_id=visitor_id, recommendation_id=_attribution(recommendation_id))
+    image = found.images.get(item_key)
     if image is None:
         raise UnknownImage(item_key)
-    visitor = touch_visitor(visitor_id=visitor_id)
-    previous = Interaction.objects.filter(visitor=visitor, image=image, event_type__in=[Interaction.Event.CLICK, Interaction.Event.DISLIKE])
-    clicks = sum(1 for event in previous.values_list("event_type", flat=True) if event == Interaction.Event.CLICK)
-    dislikes = previous.count() - clicks
-    interaction = Interaction.objects.create(
-        visitor=visitor,
-        image=image,
-        item_key=item_key,
+    # Rare (an undo): the visitor's earlier likes and dislikes of this image decide the delta.
+    previous = Interaction.objects.filter(
+        visitor_id=visitor_id, image_id=image.id, event_type__in=[Interaction.Event.CLICK, Interaction.Event.DISLIKE]
+    ).values_list("event_type", flat=True)
+    events = list(previous)
+    clicks = events.count(Interaction.Event.CLICK)
+    event = eventlog.Event(
+        visitor_id=visitor_id,
         event_type=Interaction.Event.DISLIKE,
-        recommendation_id=_recommendation_id(recommendation_id),
+        created_at=timezone.now(),
+        image_id=image.id,
+        item_key=item_key,
+        recommendation_id=found.recommendation_id,
+        segment=found.segment,
     )
-    bump_counters(
-        segment=segment_of(visitor.generation, visitor.gender),
-        shown=(),
-        liked=image,
-        like_delta=-1 if clicks > dislikes else 0,
-        disliked=image,
-    )
-    _mirror(visitor=visitor, interaction=interaction)
-    return interaction
+    like_delta = -1 if clicks > len(events) - clicks else 0
+    counts = eventlog.Counts.of(segment=found.segment, shown=(), liked=image, like_delta=like_delta, disliked=image)
+    event_id = eventlog.write(event, counts)
+    _mirror(event)
+    return event_id
 
 
 # --- Serving --------------------------------------------------------------------------------------
@@ -185,27 +138,31 @@ def record_dislike(*, visitor_id: uuid.UUID, item_key: str, recommendation_id=No
 
 @dataclass
 class Garden:
-    images: list[Image]
+    candidates: CandidateSet
+    ranked: rankers.Ranked
     recommendation_id: int
-    ranker: str
+
+    def render(self) -> bytes:
+        """The /garden answer: the ranked candidates' rendered entries, landscape and portrait."""
+        entries = self.candidates.entries
+        return render_listing((entries[i] for i in self.ranked.landscape), (entries[i] for i in self.ranked.portrait))
 
 
-def serve_garden(*, visitor_id, search_key: str, generation: str = "", gender: str = "") -> Garden:
-    """Rank the garden for this visitor and keep a Recommendation row for attribution."""
-    visitor = selectors.find_visitor(visitor_id=visitor_id)
-    request = rankers.RankRequest(
-        visitor_id=str(visitor.id) if visitor else (str(visitor_id) if visitor_id else None),
-        segment=selectors.visitor_segment(visitor=visitor, generation=generation, gender=gender),
+def serve_garden(*, visitor_id: str | None, search_key: str, request, generation: str = "", gender: str = "") -> Garden:
+    """Rank the garden for this visitor and keep a (small) Recommendation row for attribution.
+
+    ``request`` is the HTTP request: the answer's absolute image URLs use its address.
+    """
+    candidates = candidate_set(search_key=search_key, request=request)
+    segment, history = selectors.visitor_context(visitor_id=visitor_id, generation=generation, gender=gender)
+    rank_request = rankers.RankRequest(visitor_id=visitor_id, segment=segment, candidates=candidates, history=history)
+    ranked = rankers.get_ranker().rank(rank_request)
+    limit = settings.RECOMMEND_LOGGED_RESULTS
+    recommendation_id = eventlog.write_recommendation(
+        visitor_id=visitor_id,
         search_key=search_key,
-        candidates=selectors.candidates(search_key=search_key),
-        history=selectors.visitor_history(visitor=visitor),
-    )
-    ranked = rankers.get_ranker().rank(request)
-    recommendation = Recommendation.objects.create(
-        visitor=visitor,
-        search_key=search_key,
-        keys=[image.key for image in ranked.images],
+        image_ids=candidates.ids[ranked.landscape[:limit]].tolist() + candidates.ids[ranked.portrait[:limit]].tolist(),
         ranker=ranked.label[:64],
         created_at=timezone.now(),
     )
-    return Garden(images=ranked.images, recommendation_id=recommendation.pk, ranker=ranked.label)
+    return Garden(candidates=candidates, ranked=ranked, recommendation_id=recommendation_id)

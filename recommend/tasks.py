@@ -1,10 +1,10 @@
-"""Celery tasks: thin wrappers over recommend.training."""
+"""Celery tasks: thin wrappers over recommend.training and recommend.retention."""
 
 import logging
 
 from celery import shared_task
 
-from recommend import training
+from recommend import retention, training
 
 log = logging.getLogger(__name__)
 
@@ -16,4 +16,14 @@ def rebuild_model() -> int | None:
         return training.rebuild().pk
     except training.RebuildBusy:
         log.info("recommender rebuild skipped: another is running")
+        return None
+
+
+@shared_task(name="recommend.tasks.apply_retention", ignore_result=True, acks_late=False)
+def apply_retention() -> dict | None:
+    """Daily (CELERY_BEAT_SCHEDULE): delete visitor data past its retention period."""
+    try:
+        return retention.apply_retention().as_dict()
+    except training.RebuildBusy:
+        log.info("retention skipped: a rebuild is running; the next run catches up")
         return None

@@ -17,9 +17,9 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from garden.models import Image, Visitor
-from recommend import ranking, store
-from recommend.models import FavoriteStat, ImageStat, Interaction, ModelVersion
+from garden.models import Image
+from recommend import generations, ranking, store
+from recommend.models import FavoriteStat, ImageStat, Interaction, ModelVersion, RetiredFavoriteStat, RetiredImageStat
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "recommend:rebuild-lock"
@@ -62,7 +62,9 @@ class Catalog:
     key_index: dict[str, int]  # image key → image index
     image_key: np.ndarray  # image index → search-key index
     search_keys: list[str]
-    visitor_index: dict  # raw visitor id → visitor index
+    # (visitor id, segment) → visitor index, added as events name them: each event carries the
+    # segment it was counted under, so a visitor whose labels changed is two "visitors" here.
+    visitor_index: dict
     visitor_segment: np.ndarray  # visitor index → segment index (0: unknown → everyone only)
     segments: list[str]
 
@@ -70,27 +72,14 @@ class Catalog:
 def load_catalog() -> Catalog:
     images = list(Image.objects.order_by("id").values_list("id", "key", "search_key"))
     search_keys = ranking.unique_index(row[2] for row in images)
-    segments = [ranking.SEGMENT_ALL]
-    segment_index: dict[str, int] = {}
-    visitor_index, visitor_segment = {}, []
-    with connection.cursor() as cursor:
-        # Raw ids, so they compare equal to the raw visitor_id column read below on any backend.
-        cursor.execute(f"SELECT CAST(id AS TEXT), generation, gender FROM {Visitor._meta.db_table}")
-        for raw_id, generation, gender in cursor.fetchall():
-            segment = ranking.segment_of(generation, gender)
-            if segment and segment not in segment_index:
-                segment_index[segment] = len(segments)
-                segments.append(segment)
-            visitor_index[raw_id] = len(visitor_segment)
-            visitor_segment.append(segment_index.get(segment, 0))
     return Catalog(
         image_ids=np.array([row[0] for row in images], dtype=np.int64),
         key_index={row[1]: n for n, row in enumerate(images)},
         image_key=np.array([search_keys[row[2]] for row in images], dtype=np.int64),
         search_keys=list(search_keys),
-        visitor_index=visitor_index,
-        visitor_segment=np.array(visitor_segment, dtype=np.int64),
-        segments=segments,
+        visitor_index={},
+        visitor_segment=np.zeros(0, dtype=np.int64),
+        segments=[ranking.SEGMENT_ALL],
     )
 
 
@@ -98,18 +87,24 @@ def read_events(catalog: Catalog, *, where: str = "", params: list | None = None
     """(ids, parsed rows) of interactions, read with a raw cursor: the ORM's per-row JSON
     decoding and model machinery would cost more than the whole fit at a million rows."""
     table = Interaction._meta.db_table
-    sql = f"SELECT id, CAST(visitor_id AS TEXT), event_type, item_key, CAST(impression AS TEXT) FROM {table} {where} ORDER BY id"
+    sql = f"SELECT id, visitor_id, segment, event_type, item_key, CAST(impression AS TEXT) FROM {table} {where} ORDER BY id"
     ids, rows = [], []
     keys, visitors = catalog.key_index, catalog.visitor_index
+    segment_of_new: list[int] = []  # segment index of each visitor index added below
     loads = orjson.loads  # 2x faster than json on a million small arrays
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
         while batch := cursor.fetchmany(20000):
-            for event_id, visitor_id, event_type, item_key, impression in batch:
-                visitor = visitors.get(visitor_id)
+            for event_id, visitor_id, segment, event_type, item_key, impression in batch:
                 kind = KIND.get(event_type)
-                if visitor is None or kind is None:
+                if kind is None:
                     continue
+                visitor = visitors.get((visitor_id, segment))
+                if visitor is None:
+                    visitor = visitors[(visitor_id, segment)] = len(visitors)
+                    if segment and segment not in catalog.segments:
+                        catalog.segments.append(segment)
+                    segment_of_new.append(catalog.segments.index(segment) if segment else 0)
                 item = keys.get(item_key, -1)
                 if kind != ranking.IMPRESSION and item < 0:
                     continue
@@ -120,6 +115,8 @@ def read_events(catalog: Catalog, *, where: str = "", params: list | None = None
                     shown = []  # an undo is not a new impression
                 ids.append(event_id)
                 rows.append((visitor, kind, item, shown))
+    if segment_of_new:
+        catalog.visitor_segment = np.concatenate([catalog.visitor_segment, np.array(segment_of_new, dtype=np.int64)])
     return ids, rows
 
 
@@ -133,7 +130,8 @@ def to_events(rows: list[tuple]) -> ranking.Events:
     return ranking.Events(visitor=visitor, kind=kind, image=image, imp_event=imp_event, imp_image=imp_image)
 
 
-def _stat_rows(table: ranking.FeedbackTable, catalog: Catalog):
+def stat_rows(table: ranking.FeedbackTable, catalog: Catalog):
+    """Counter rows (segment, image id, n, likes, dislikes) and (segment, search key, n, likes) of a table."""
     image_rows, favorite_rows = [], []
     for seg_index, segment in enumerate(table.segments):
         nz = np.flatnonzero(table.img_n[seg_index] | table.img_l[seg_index] | table.img_d[seg_index])
@@ -151,6 +149,24 @@ def _stat_rows(table: ranking.FeedbackTable, catalog: Catalog):
         nz = np.flatnonzero(table.key_n[seg_index] | table.key_l[seg_index])
         favorite_rows.extend((segment, catalog.search_keys[k], int(table.key_n[seg_index, k]), int(table.key_l[seg_index, k])) for k in nz)
     return image_rows, favorite_rows
+
+
+def with_retired(image_rows: list[tuple], favorite_rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """The recounted rows plus the counts of events retention deleted (recommend.retention)."""
+    images = {(segment, image): [n, likes, dislikes] for segment, image, n, likes, dislikes in image_rows}
+    for segment, image, n, likes, dislikes in RetiredImageStat.objects.values_list(
+        "segment", "image_id", "impressions", "likes", "dislikes"
+    ):
+        total = images.setdefault((segment, image), [0, 0, 0])
+        total[0], total[1], total[2] = total[0] + n, total[1] + likes, total[2] + dislikes
+    favorites = {(segment, key): [n, likes] for segment, key, n, likes in favorite_rows}
+    for segment, key, n, likes in RetiredFavoriteStat.objects.values_list("segment", "search_key", "impressions", "likes"):
+        total = favorites.setdefault((segment, key), [0, 0])
+        total[0], total[1] = total[0] + n, total[1] + likes
+    return (
+        [(segment, image, *counts) for (segment, image), counts in images.items()],
+        [(segment, key, *counts) for (segment, key), counts in favorites.items()],
+    )
 
 
 def _replace_counters(image_rows, favorite_rows) -> None:
@@ -201,8 +217,9 @@ def rebuild(*, with_als: bool | None = None) -> ModelVersion:
                 visitor_segment=catalog.visitor_segment,
                 segments=catalog.segments,
             )
-            image_rows, favorite_rows = _stat_rows(table, catalog)
+            image_rows, favorite_rows = with_retired(*stat_rows(table, catalog))
             _replace_counters(image_rows, favorite_rows)
+            generations.changed(key.partition("/")[0] for key in catalog.search_keys)  # once they commit
         params = ranking.fit_params(table, defaults=store.default_params())
         artefact = b""
         if with_als:

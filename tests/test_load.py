@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from tests.servers import gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -36,84 +33,10 @@ DEADLINE_SECONDS = 120
 pytestmark = [pytest.mark.slow, pytest.mark.load]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server_database(tmp_path_factory):
-    """A database URL of the server's own: a new PostgreSQL database, or a SQLite file."""
-    configured = os.environ.get("DATABASE_URL", "")
-    if not configured.startswith(("postgres://", "postgresql://")):
-        yield "", tmp_path_factory.mktemp("load-var")  # the default: SQLite under GARDEN_VAR_DIR
-        return
-    import psycopg
-
-    name = f"garden_load_{os.getpid()}"
-    admin = configured.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield configured.rsplit("/", 1)[0] + f"/{name}", tmp_path_factory.mktemp("load-var")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def server(server_database):
-    database_url, var_dir = server_database
-    env = {
-        **os.environ,
-        "GARDEN_VAR_DIR": str(var_dir),
-        "DATABASE_URL": database_url or f"sqlite:///{var_dir / 'garden.sqlite3'}",
-        "GARDEN_KIOSK_RATE": "1000000/minute",  # measure the app, not the throttle
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-
-    def manage(*args):
-        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
-
-    manage("migrate", "--no-input", "-v", "0")
-    manage("seed_demo_garden", "--per-key", "1", "-v", "0")
-    port = _free_port()
-    log = open(var_dir / "gunicorn.log", "wb")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--timeout", "60"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/api/schema", timeout=2).close()
-                break
-            except OSError:
-                if process.poll() is not None:
-                    pytest.fail(f"gunicorn exited: {(var_dir / 'gunicorn.log').read_text()[-2000:]}")
-                time.sleep(0.2)
-        yield base, manage, env
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-
-
-def call(base: str, path: str, body: bytes, headers: dict | None = None) -> tuple[int, bytes, float]:
-    request = urllib.request.Request(base + path, data=body, headers=headers or {}, method="POST")
-    started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read(), time.perf_counter() - started
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(), time.perf_counter() - started
+def server(tmp_path_factory):
+    with gunicorn(tmp_path_factory.mktemp("load-var"), GARDEN_KIOSK_RATE="1000000/minute") as running:  # the app, not the throttle
+        yield running
 
 
 def face_png() -> bytes:
@@ -125,20 +48,16 @@ def face_png() -> bytes:
     return buffer.getvalue()
 
 
-def count_rows(env: dict, event_type: str) -> int:
+def count_rows(server, event_type: str) -> int:
     code = f"from recommend.models import Interaction; print(Interaction.objects.filter(event_type={event_type!r}).count())"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=120
-    )
-    return int(result.stdout.strip().splitlines()[-1])
+    return int(server.manage("shell", "-c", code, timeout=120).strip().splitlines()[-1])
 
 
 def test_concurrent_kiosk_traffic_loses_nothing_and_never_500s(server):
-    base, _, env = server
     searches = ["happy", "calm", "sad/spring,sunny,day", "fear/winter,snowy,the-middle-of-the-night", "angry/autumn,rainy,sunset"]
     keys = []
     for search in searches:
-        status, body, _ = call(base, "/gardenfromDB", json.dumps({"emotion": search}).encode())
+        status, body, _ = server.call("/gardenfromDB", json.dumps({"emotion": search}).encode())
         assert status == 200
         listing = json.loads(body)
         keys += [item["url"][item["url"].rindex("emotions") :] for item in listing["landscape"] + listing["portrait"]]
@@ -179,7 +98,7 @@ def test_concurrent_kiosk_traffic_loses_nothing_and_never_500s(server):
         name, path, body, headers, expected = item
         if time.monotonic() > deadline:
             return name, None, 0.0, expected, b""
-        status, content, seconds = call(base, path, body, headers)
+        status, content, seconds = server.call(path, body, headers)
         return name, status, seconds, expected, content
 
     started = time.perf_counter()
@@ -196,10 +115,10 @@ def test_concurrent_kiosk_traffic_loses_nothing_and_never_500s(server):
 
     accepted_likes = sum(1 for name, status, *_ in results if name == "like" and status == 200)
     accepted_impressions = sum(1 for name, status, *_ in results if name == "impression" and status == 200)
-    assert count_rows(env, "click") == accepted_likes
-    assert count_rows(env, "impression") == accepted_impressions
+    assert count_rows(server, "click") == accepted_likes
+    assert count_rows(server, "impression") == accepted_impressions
 
-    engine = env["DATABASE_URL"].split(":")[0]
+    engine = server.env["DATABASE_URL"].split(":")[0]
     print(f"\n{REQUESTS} requests from {CLIENTS} clients in {elapsed:.1f} s ({REQUESTS / elapsed:.0f} req/s) on {engine}")
     for name in sorted({r[0] for r in results}):
         times = sorted(seconds * 1000 for n, _, seconds, _, _ in results if n == name)

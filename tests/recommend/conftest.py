@@ -1,6 +1,7 @@
 import pytest
 
-from recommend import rankers, store
+from config.lazy import Lazy
+from recommend import store
 
 
 @pytest.fixture(autouse=True)
@@ -8,7 +9,7 @@ def _fresh_model(settings):
     """Each test starts with no loaded model and the local ranker."""
     settings.RECOMMEND_BACKEND = "local"
     store.forget_loaded_model()
-    rankers._configured.cache_clear()
+    Lazy.reset_all()
     yield
     store.forget_loaded_model()
-    rankers._configured.cache_clear()
+    Lazy.reset_all()

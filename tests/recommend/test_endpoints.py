@@ -4,6 +4,7 @@ import json
 import uuid
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 
 from garden.models import Visitor
 from recommend.models import FavoriteStat, ImageStat, Interaction, Recommendation
@@ -33,10 +34,12 @@ def test_garden_body_keeps_legacy_keys_and_header_carries_recommendation(client)
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"landscape", "portrait"}
+    assert response.content == JSONRenderer().render(body)  # assembled from cached entries, byte for byte DRF's format
     assert sorted(keys_of(body)) == sorted(image.key for image in images)
     recommendation = Recommendation.objects.get(pk=int(response["X-Recommendation-Id"]))
-    assert recommendation.keys == keys_of(body)
-    assert recommendation.search_key == "calm"
+    ids = {image.key: image.id for image in images}
+    assert recommendation.image_ids == [ids[key] for key in keys_of(body)]  # all 7: fewer than 12 per orientation
+    assert recommendation.search_key == "calm" and recommendation.visitor_id == "not-a-uuid"
     assert recommendation.ranker.startswith("counting-v0")
 
 
@@ -98,15 +101,20 @@ def test_impression_like_dislike_endpoints_and_counters(client):
 def test_feedback_endpoints_validate(client):
     visitor_id = str(uuid.uuid4())
     assert post(client, "/impression", {"id": visitor_id, "impression": []}).status_code == 400
-    assert post(client, "/impression", {"id": "x", "impression": ["a"]}).status_code == 400
+    assert post(client, "/impression", {"id": True, "impression": ["a"]}).status_code == 400
     assert post(client, "/dislike", {"id": visitor_id, "itemId": "emotions/calm/img_20230320-121242_6h.jpeg"}).status_code == 404
     assert client.post("/impression", data="{nope", content_type="application/json").status_code == 400
-    # Unknown keys on an impression screen are stored, not counted; a bad recommendation id is dropped.
+    # A screen of unknown keys has nothing to count: answered (old clients), nothing stored.
     response = post(client, "/impression", {"id": visitor_id, "impression": ["emotions/calm/x.jpeg"], "recommendationId": "99999"})
     assert response.status_code == 200
-    assert Interaction.objects.get().recommendation_id is None
-    assert Visitor.objects.filter(pk=visitor_id).exists()
-    assert not ImageStat.objects.exists()
+    assert not Interaction.objects.exists() and not ImageStat.objects.exists()
+    # Known keys are stored and counted, unknown ones dropped with a count; a bad recommendation id is dropped.
+    image = ImageFactory(emotion="calm")
+    response = post(client, "/impression", {"id": visitor_id, "impression": [image.key, "emotions/calm/x.jpeg"], "recommendationId": "99"})
+    row = Interaction.objects.get()
+    assert (row.impression, row.unknown_keys, row.recommendation_id) == ([image.key], 1, None)
+    # Events never create visitors: only /emotion does.
+    assert not Visitor.objects.filter(pk=visitor_id).exists()
 
 
 def test_openapi_documents_feedback_endpoints(client, admin_user):

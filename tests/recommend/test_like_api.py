@@ -42,6 +42,14 @@ def test_keys_cut_from_percent_encoded_urls_are_understood(client):
     assert Interaction.objects.get().impression == [image.key]
 
 
+def test_a_full_image_url_is_accepted_as_item_id_like_on_impression(client):
+    image = ImageFactory(emotion="happy", favorite="spring,cloudy,day")
+    url = f"https://kiosk.example.org/media/{image.key}"
+    assert like(client, {"id": VISITOR, "itemId": url, "impression": [url]}).status_code == 200
+    row = Interaction.objects.get()
+    assert (row.item_key, row.impression) == (image.key, [image.key])
+
+
 def test_two_likes_in_the_same_second_are_both_kept(client):
     image = ImageFactory()
     for _ in range(2):
@@ -62,9 +70,12 @@ def test_unknown_item_is_404_and_stores_nothing(client):
         "not json",
         "[]",
         json.dumps({"itemId": "emotions/calm/img_1_1h.jpeg"}),
-        json.dumps({"id": "not-a-uuid", "itemId": "emotions/calm/img_1_1h.jpeg"}),
+        json.dumps({"id": True, "itemId": "emotions/calm/img_1_1h.jpeg"}),
+        json.dumps({"id": None, "itemId": "emotions/calm/img_1_1h.jpeg"}),
+        json.dumps({"id": {"a": 1}, "itemId": "emotions/calm/img_1_1h.jpeg"}),
         json.dumps({"id": VISITOR}),
         json.dumps({"id": VISITOR, "itemId": 5}),
+        json.dumps({"id": VISITOR, "itemId": "k", "impression": [0]}),
         json.dumps({"id": VISITOR, "itemId": "k", "impression": "k"}),
         json.dumps({"id": VISITOR, "itemId": "k", "impression": ["a", "b", "c", "d"]}),
     ],

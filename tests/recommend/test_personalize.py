@@ -22,11 +22,10 @@ def personalize(settings):
     settings.RECOMMEND_PERSONALIZE_CAMPAIGN_ARN = CAMPAIGN
     settings.RECOMMEND_PERSONALIZE_FILTER_ARN = FILTER
     settings.RECOMMEND_PERSONALIZE_TRACKING_ID = "tracking-1"
-    settings.RECOMMEND_EXPLORE_EVERY = 0
+    settings.RECOMMEND_EXPLORATION = "none"  # posterior means: a deterministic order
     runtime = boto3.client("personalize-runtime", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
     events = boto3.client("personalize-events", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
     ranker = rankers.PersonalizeRanker(runtime=runtime, events=events)
-    rankers._configured.cache_clear()
     original = rankers.get_ranker
     rankers.get_ranker = lambda: ranker
     with Stubber(runtime) as runtime_stub, Stubber(events) as events_stub:

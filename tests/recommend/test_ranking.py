@@ -35,27 +35,75 @@ def test_segment_and_visitor_affinity_reorder():
     assert lifted[0] > lifted[1]
 
 
+def arranged(items, **options):
+    """ranking.arrange over (id, orientation, tier, score, impressions, demoted) tuples → ids in order."""
+    ids = np.array([i[0] for i in items])
+    landscape, portrait = ranking.arrange(
+        portrait=np.array([i[1] == "v" for i in items]),
+        tier=np.array([i[2] for i in items]),
+        score=np.array([i[3] for i in items], dtype=float),
+        demoted=np.array([i[5] for i in items]),
+        **options,
+    )
+    return ids[landscape].tolist() + ids[portrait].tolist()
+
+
 def item(i, orientation="h", tier=0, score=0.0, impressions=100.0, demoted=False):
-    return ranking.Item(id=i, orientation=orientation, tier=tier, score=score, impressions=impressions, demoted=demoted)
-
-
-def ids(items):
-    return [i.id for i in items]
+    return (i, orientation, tier, score, impressions, demoted)
 
 
 def test_arrange_orders_by_tier_then_score_and_puts_repeats_last():
     items = [item(1, score=0.1), item(2, score=0.9, demoted=True), item(3, score=0.5), item(4, tier=1, score=5.0)]
-    assert ids(ranking.arrange(items, explore_every=0, fresh_impressions=0)) == [3, 1, 4, 2]
+    assert arranged(items) == [3, 1, 4, 2]
 
 
 def test_arrange_keeps_input_order_on_ties_and_gives_fresh_images_a_slot():
     items = [item(i, score=1.0 - i / 10) for i in range(6)] + [item(9, score=-5.0, impressions=0)]
-    out = ids(ranking.arrange(items, explore_every=3, fresh_impressions=30))
+    impressions = np.array([i[4] for i in items], dtype=float)
+    out = arranged(items, explore_every=3, challenge=ranking.least_shown_challenger(impressions, 30))  # the older rule
     assert out[2] == 9  # third slot of the first slate
-    assert out[:2] == [0, 1] and sorted(out) == sorted(ids(items))
+    assert out[:2] == [0, 1] and sorted(out) == sorted(i[0] for i in items)
+    # Exploration stays within the first explore_depth images; deeper, score order.
+    many = [item(i, score=-i) for i in range(9)] + [item(20 + i, score=-50 - i, impressions=0) for i in range(4)]
+    impressions = np.array([i[4] for i in many], dtype=float)
+    out = arranged(many, explore_every=3, explore_depth=6, challenge=ranking.least_shown_challenger(impressions, 30))
+    assert out == [0, 1, 20, 2, 3, 21, 4, 5, 6, 7, 8, 22, 23]
     # Orientation lists are arranged separately.
     mixed = [item(1, "v"), item(2, "h"), item(3, "v")]
-    assert ids(ranking.arrange(mixed, explore_every=0, fresh_impressions=0)) == [2, 1, 3]
+    assert arranged(mixed) == [2, 1, 3]
+    # Dropped candidates (dislikes) are not returned.
+    assert arranged(mixed, keep=np.array([True, True, False])) == [2, 1]
+
+
+def test_thompson_challengers_take_the_slot_as_often_as_they_may_be_better():
+    params = ranking.Params()
+    rng = np.random.default_rng(0)
+    # 0: the incumbent, 400 likes of 1000; 1: never shown; 2: 20 likes of 1000 (clearly worse).
+    known = counts(3, n_all=[1000, 0, 1000], l_all=[400, 0, 20], n_key=[5000] * 3, l_key=[1000] * 3)
+    challenge = ranking.thompson_challenger(known, params, rng)
+    picks = [challenge(np.array([1, 2]), 0) for _ in range(4000)]
+    share_new = picks.count(1) / len(picks)
+    assert 0.005 < share_new < 0.2  # an unseen image (prior near the key's 20 %) sometimes gets the slot
+    assert 2 not in picks  # one many have seen far below the incumbent never does
+    # With more evidence for the newcomer (as good as the incumbent), it challenges about half the time.
+    even = counts(2, n_all=[1000, 1000], l_all=[400, 400], n_key=[5000] * 2, l_key=[1000] * 2)
+    challenge = ranking.thompson_challenger(even, params, rng)
+    share = sum(challenge(np.array([1]), 0) == 1 for _ in range(4000)) / 4000
+    assert 0.4 < share < 0.6
+
+
+def test_exploration_stops_once_it_no_longer_pays():
+    params = ranking.Params()
+    rng = np.random.default_rng(0)
+    # 390 likes of 1000 against the incumbent's 400: P(better) is about a quarter, but what showing it
+    # may still reveal, over the visitors to come, is worth less than the 1 % the slot would lose.
+    close = counts(2, n_all=[1000, 1000], l_all=[400, 390], n_key=[5000] * 2, l_key=[1000] * 2)
+    challenge = ranking.thompson_challenger(close, params, rng)
+    assert all(challenge(np.array([1]), 0) is None for _ in range(500))
+    # The same doubt early on (a tenth of the evidence, a tenth of the visitors so far) is still worth a look.
+    early = counts(2, n_all=[100, 100], l_all=[40, 39], n_key=[500] * 2, l_key=[100] * 2)
+    challenge = ranking.thompson_challenger(early, params, rng)
+    assert any(challenge(np.array([1]), 0) == 1 for _ in range(500))
 
 
 def test_count_feedback_and_dislikes_undo_likes():

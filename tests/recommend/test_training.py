@@ -53,7 +53,7 @@ def test_new_version_is_picked_up_without_restart(settings):
 
 
 def test_feedback_changes_the_order_and_new_visitors_get_their_segment(client, settings):
-    settings.RECOMMEND_EXPLORE_EVERY = 0
+    settings.RECOMMEND_EXPLORATION = "none"  # posterior means: a deterministic order
     images = [ImageFactory(emotion="calm") for _ in range(4)]
     newest_first = garden_keys(client, VisitorFactory())
     assert newest_first == [i.key for i in reversed(images)]
@@ -69,6 +69,7 @@ def test_feedback_changes_the_order_and_new_visitors_get_their_segment(client, s
 
 
 def test_fresh_images_get_an_exploration_slot(client, settings):
+    settings.RECOMMEND_EXPLORATION = "slot"  # the older fixed slot, still selectable
     settings.RECOMMEND_FRESH_IMPRESSIONS = 5
     old = [ImageFactory(emotion="calm") for _ in range(5)]
     visitor = VisitorFactory()
@@ -84,6 +85,8 @@ def test_rebuild_lock_and_task(settings):
         other = connections.create_connection("default")  # another process holding the advisory lock
         other.cursor().execute("SELECT pg_advisory_lock(%s)", [training.ADVISORY_LOCK_ID])
         assert tasks.rebuild_model() is None
+        # Unlock before closing: a closed session's locks go when its backend exits, a moment later.
+        other.cursor().execute("SELECT pg_advisory_unlock(%s)", [training.ADVISORY_LOCK_ID])
         other.close()
     else:
         cache.add(training.LOCK_KEY, "1")

@@ -1,0 +1,89 @@
+"""The images a /garden answer ranks for one search key, loaded once per serving version.
+
+Everything here depends on the serving set only, not on the visitor: which images compete
+(the requested search key's newest, plus its emotion's other favorites when the key has too few),
+their ids, keys, orientations and tiers as aligned arrays, and each image's entry of the answer
+already rendered as JSON for the site's address. It is kept per process and rebuilt when the
+serving version changes (garden.models.ServingState), so a request only reads counters and the
+visitor's history, ranks arrays and joins rendered entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+
+from garden import selectors as garden_selectors
+
+FIELDS = ("id", "key", "emotion", "orientation", "search_key")
+
+
+@dataclass(frozen=True)
+class CandidateSet:
+    search_key: str
+    ids: np.ndarray  # int64 image ids, newest first within each tier
+    keys: list[str]
+    portrait: np.ndarray  # bool
+    tier: np.ndarray  # 0: the requested search key, 1: its emotion's other favorites (the fallback)
+    key_index: np.ndarray  # each candidate's index into search_keys
+    search_keys: list[str]
+    position: dict[str, int]  # image key → candidate index
+    entries: list[bytes]  # each candidate's {"url", "emotion"} as the answer renders it
+    # segment → (counters token, counts): the counters as last read (recommend.generations)
+    counters: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def emotion(self) -> str:
+        return self.search_key.partition("/")[0]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+_memo = garden_selectors.VersionedMemo(max_entries=2000)
+
+
+def candidate_set(*, search_key: str, request) -> CandidateSet:
+    """The candidates of ``search_key`` for the current serving version and this site address."""
+    version = garden_selectors.serving_version()  # before reading the rows (see VersionedMemo)
+    base = garden_selectors.site_base(request)
+    found = _memo.get(version, (base, search_key))
+    if found is None:
+        found = _load(search_key, request)
+        _memo.put(version, (base, search_key), found)
+    return found
+
+
+def forget_candidates() -> None:
+    """Tests: drop this process's candidate sets."""
+    _memo.clear()
+
+
+def _load(search_key: str, request) -> CandidateSet:
+    """The search key's newest images; a favorite with too few → its emotion's others.
+
+    Never another emotion: the original's bug was ignoring the emotion, and an empty garden is a
+    valid answer (kiosks show "no images").
+    """
+    pool = settings.RECOMMEND_CANDIDATES
+    emotion, _, favorite = search_key.partition("/")
+    rows = [(row, 0) for row in garden_selectors.serving_images(search_key=search_key).values_list(*FIELDS)[:pool]]
+    if favorite and len(rows) < settings.RECOMMEND_MIN_RESULTS:
+        others = garden_selectors.serving_images_for_emotion(emotion=emotion).exclude(search_key=search_key)
+        rows += [(row, 1) for row in others.values_list(*FIELDS)[:pool]]
+    search_keys = list(dict.fromkeys(row[4] for row, _ in rows))
+    key_number = {key: n for n, key in enumerate(search_keys)}
+    keys = [row[1] for row, _ in rows]
+    return CandidateSet(
+        search_key=search_key,
+        ids=np.array([row[0] for row, _ in rows], dtype=np.int64),
+        keys=keys,
+        portrait=np.array([row[3] == "v" for row, _ in rows], dtype=bool),
+        tier=np.array([tier for _, tier in rows], dtype=np.int64),
+        key_index=np.array([key_number[row[4]] for row, _ in rows], dtype=np.int64),
+        search_keys=search_keys,
+        position={key: n for n, key in enumerate(keys)},
+        entries=[garden_selectors.listing_entry(key=row[1], emotion=row[2], request=request) for row, _ in rows],
+    )

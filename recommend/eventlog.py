@@ -1,0 +1,217 @@
+"""The kiosk's writes (events, served gardens) in as few database round trips as the database allows.
+
+A like or an impression costs two round trips on PostgreSQL: one query that reads what the event
+names (the images by key, the visitor's labels, the recommendation it answers) and one statement
+that inserts the event row and adds its counts to the counters (a data-modifying CTE, committed
+on its own: a like answered 200 is durable). Elsewhere (SQLite) the same writes run as three
+statements in one transaction.
+
+Counters are bumped with INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n, so concurrent
+events add up instead of overwriting each other, and rows go in a fixed order so two statements
+never lock the same rows in opposite orders. A full rebuild (recommend.training) locks the counter
+tables; an event either commits before it (and is read by it) or waits and lands on the new counts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import orjson
+from django.db import connection, transaction
+
+from config.sql import hot_cursor, in_list
+from garden.models import Image, Visitor
+from recommend import generations
+from recommend.models import FavoriteStat, ImageStat, Interaction, Recommendation
+from recommend.ranking import SEGMENT_ALL, segment_of
+
+
+@dataclass(frozen=True)
+class Shown:
+    id: int
+    search_key: str
+
+
+@dataclass
+class Lookup:
+    """What an event names, read in one query."""
+
+    images: dict[str, Shown] = field(default_factory=dict)  # key → image
+    segment: str = ""  # the visitor's age/gender segment ("" when unknown)
+    recommendation_id: int | None = None  # the /garden answer it refers to, when it exists
+
+
+def look_up(*, keys: list[str], visitor_id: str, recommendation_id: int | None) -> Lookup:
+    image_table, visitor_table = Image._meta.db_table, Visitor._meta.db_table
+    key_in, params = in_list("key", keys)
+    parts = [f"SELECT 'i', id, key, search_key FROM {image_table} WHERE {key_in}"] if keys else []
+    params = params if keys else []
+    parts.append(f"SELECT 'v', NULL, generation, gender FROM {visitor_table} WHERE id = %s")
+    params.append(visitor_id)
+    if recommendation_id is not None:
+        parts.append(f"SELECT 'r', id, NULL, NULL FROM {Recommendation._meta.db_table} WHERE id = %s")
+        params.append(recommendation_id)
+    found = Lookup()
+    with hot_cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for kind, row_id, first, second in cursor.fetchall():
+            if kind == "i":
+                found.images[first] = Shown(id=row_id, search_key=second)
+            elif kind == "v":
+                found.segment = segment_of(first, second)
+            else:
+                found.recommendation_id = row_id
+    return found
+
+
+@dataclass
+class Counts:
+    """Counter increments of one event: per (segment, image) and per (segment, search key)."""
+
+    images: dict[tuple[str, int], list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
+    favorites: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+    @classmethod
+    def of(
+        cls, *, segment: str, shown: Iterable[Shown], liked: Shown | None = None, like_delta: int = 0, disliked: Shown | None = None
+    ) -> Counts:
+        """Everyone's and the segment's counts: impressions of what was shown, a like, a dislike."""
+        counts = cls()
+        shown = list(shown)
+        for seg in [SEGMENT_ALL] + ([segment] if segment else []):
+            for image in shown:
+                counts.images[(seg, image.id)][0] += 1
+                counts.favorites[(seg, image.search_key)][0] += 1
+            if liked is not None and like_delta:
+                counts.images[(seg, liked.id)][1] += like_delta
+                counts.favorites[(seg, liked.search_key)][1] += like_delta
+            if disliked is not None:
+                counts.images[(seg, disliked.id)][2] += 1
+        return counts
+
+    def image_rows(self) -> list[tuple[int, str, int, int, int]]:
+        """(image id, segment, impressions, likes, dislikes), in lock order."""
+        return sorted((image_id, seg, n, likes, dislikes) for (seg, image_id), (n, likes, dislikes) in self.images.items())
+
+    def favorite_rows(self) -> list[tuple[str, str, int, int]]:
+        """(segment, search key, impressions, likes), in lock order."""
+        return sorted((seg, key, n, likes) for (seg, key), (n, likes) in self.favorites.items())
+
+
+@dataclass(frozen=True)
+class Event:
+    visitor_id: str
+    event_type: str
+    created_at: datetime
+    image_id: int | None = None
+    item_key: str = ""
+    impression: list[str] = field(default_factory=list)
+    unknown_keys: int = 0
+    recommendation_id: int | None = None
+    segment: str = ""  # the visitor's segment now, kept with the event
+
+    def row(self) -> list:
+        impression = orjson.dumps(self.impression).decode()
+        return [
+            self.visitor_id,
+            self.image_id,
+            self.item_key,
+            self.event_type,
+            impression,
+            self.unknown_keys,
+            self.recommendation_id,
+            self.segment,
+        ]
+
+
+EVENT_COLUMNS = "visitor_id, image_id, item_key, event_type, impression, unknown_keys, recommendation_id, segment, created_at"
+
+
+def write(event: Event, counts: Counts) -> int:
+    """Store the event and add its counts; returns the event's id."""
+    if connection.vendor == "postgresql":
+        event_id = _write_in_one_statement(event, counts)
+    else:
+        with transaction.atomic():
+            event_id = _write_in_steps(event, counts)
+    generations.changed(search_key.partition("/")[0] for _, search_key in counts.favorites)
+    return event_id
+
+
+def _write_in_one_statement(event: Event, counts: Counts) -> int:
+    image_rows, favorite_rows = counts.image_rows(), counts.favorite_rows()
+    images, favorites = ImageStat._meta.db_table, FavoriteStat._meta.db_table
+    sql = f"""
+        WITH event AS (
+            INSERT INTO {Interaction._meta.db_table} ({EVENT_COLUMNS})
+            VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s) RETURNING id
+        ), image_counts AS (
+            INSERT INTO {images} AS s (image_id, segment, impressions, likes, dislikes)
+            SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[], %s::bigint[], %s::bigint[]) ORDER BY 1, 2
+            ON CONFLICT (image_id, segment) DO UPDATE SET impressions = s.impressions + excluded.impressions,
+                likes = s.likes + excluded.likes, dislikes = s.dislikes + excluded.dislikes
+        ), favorite_counts AS (
+            INSERT INTO {favorites} AS f (segment, search_key, impressions, likes)
+            SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::bigint[], %s::bigint[]) ORDER BY 1, 2
+            ON CONFLICT (segment, search_key) DO UPDATE SET impressions = f.impressions + excluded.impressions,
+                likes = f.likes + excluded.likes
+        )
+        SELECT id FROM event
+    """
+    params = [*event.row(), _timestamp(event.created_at), *_columns(image_rows, 5), *_columns(favorite_rows, 4)]
+    with hot_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+def _timestamp(value: datetime):
+    """A datetime as the ORM stores it (SQLite: a naive UTC string), for raw statements."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _columns(rows: list[tuple], width: int) -> list[list]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+def _write_in_steps(event: Event, counts: Counts) -> int:
+    # The row goes in before the counters: a rebuild holding the counter lock then either sees
+    # this row (committed) or not, and the blocked counter update lands after it.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Interaction._meta.db_table} ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            [*event.row(), _timestamp(event.created_at)],
+        )
+        event_id = cursor.fetchone()[0]
+    _upsert(
+        ImageStat._meta.db_table, ("image_id", "segment"), ("image_id", "segment", "impressions", "likes", "dislikes"), counts.image_rows()
+    )
+    _upsert(
+        FavoriteStat._meta.db_table, ("segment", "search_key"), ("segment", "search_key", "impressions", "likes"), counts.favorite_rows()
+    )
+    return event_id
+
+
+def _upsert(table: str, conflict: tuple[str, ...], columns: tuple[str, ...], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    increments = [column for column in columns if column not in conflict]
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in increments)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {placeholders} ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for row in rows for value in row])
+
+
+def write_recommendation(*, visitor_id: str | None, search_key: str, image_ids: list[int], ranker: str, created_at: datetime) -> int:
+    """Keep one /garden answer for attribution (one INSERT, written on every /garden call)."""
+    jsonb = "::jsonb" if connection.vendor == "postgresql" else ""
+    with hot_cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Recommendation._meta.db_table} (visitor_id, search_key, image_ids, ranker, created_at) "
+            f"VALUES (%s, %s, %s{jsonb}, %s, %s) RETURNING id",
+            [visitor_id, search_key, orjson.dumps(image_ids).decode(), ranker, _timestamp(created_at)],
+        )
+        return cursor.fetchone()[0]

@@ -1,0 +1,50 @@
+"""Which counters changed: a change token per emotion in the shared cache.
+
+/garden reads the counters of a search key's candidates on every request: its largest query. Each
+web process keeps them per search key and segment under the token of the key's emotion, and reuses
+them while the token is unchanged. Every event replaces the tokens of the emotions it counted for
+once it commits, and a rebuild replaces them all, so the next /garden anywhere reads fresh counters.
+
+A reader reads the token *before* the counters: an event committed in between leaves the copy under
+the older token, never stale under the newer one; and since every replacement is a new random value,
+events racing each other can only make readers read again, never keep a stale copy. Only a cache
+every process shares (Redis, Memcached) can carry tokens: with a per-process cache (the embedded
+default) nothing is kept and every request reads the counters.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+PER_PROCESS_CACHES = ("django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache")
+
+
+def shared() -> bool:
+    return settings.CACHES["default"]["BACKEND"] not in PER_PROCESS_CACHES
+
+
+def _key(emotion: str) -> str:
+    return f"recommend:counters:{emotion}"
+
+
+def current(emotion: str) -> str | None:
+    """The emotion's counters token, or None when counters cannot be kept between requests."""
+    if not shared():
+        return None
+    token = cache.get(_key(emotion))
+    if token is None:  # never set, or evicted: a fresh token, so no copy kept before matches it
+        cache.add(_key(emotion), secrets.token_hex(8), timeout=None)
+        token = cache.get(_key(emotion))
+    return token
+
+
+def changed(emotions: Iterable[str]) -> None:
+    """These emotions' counters changed: new tokens once the caller's transaction commits."""
+    keys = [_key(emotion) for emotion in sorted(set(emotions))]
+    if keys and shared():
+        transaction.on_commit(lambda: cache.set_many({key: secrets.token_hex(8) for key in keys}, timeout=None))

@@ -1,0 +1,31 @@
+"""A data-subject request: delete one visitor's labels, events and served gardens now."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from garden.visitors import InvalidVisitorId, parse_visitor_id
+from recommend import retention, training
+
+
+class Command(BaseCommand):
+    help = "Delete everything kept about one visitor id (labels, events, served gardens); aggregate counts stay."
+
+    def add_arguments(self, parser):
+        parser.add_argument("visitor_id", help="The id as the kiosk knows it (shown as `id` by /emotion)")
+
+    def handle(self, *args, visitor_id, **options):
+        try:
+            visitor_id = parse_visitor_id(visitor_id)
+            deleted = retention.forget_visitor(visitor_id=visitor_id)
+        except InvalidVisitorId as exc:
+            raise CommandError(exc.message) from None
+        except training.RebuildBusy:
+            raise CommandError("A recommender rebuild is running; try again when it is done.") from None
+        if not (deleted.visitors or deleted.events or deleted.recommendations):
+            self.stdout.write(f"Nothing is kept about visitor {visitor_id}.")
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Deleted visitor {visitor_id}: {deleted.visitors} label row, {deleted.events} event(s), "
+                f"{deleted.recommendations} served garden(s)."
+            )
+        )

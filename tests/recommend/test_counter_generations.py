@@ -1,0 +1,60 @@
+"""/garden keeps each search key's counters between requests while nothing changed them
+(recommend.generations): an event or a rebuild makes the very next answer read them again."""
+
+import json
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from recommend import generations, training
+from tests.factories import ImageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shared_cache(settings, tmp_path):
+    """A cache every process would share (a file cache stands in for Redis on the embedded run)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}}
+    assert generations.shared()
+
+
+def garden(client, emotion="calm"):
+    """(first landscape key, how many times the counters were read) of one /garden answer."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/garden", json.dumps({"id": str(uuid.uuid4()), "emotion": emotion}), content_type="application/json")
+    assert response.status_code == 200
+    first = response.json()["landscape"][0]["url"].split("/media/", 1)[1]
+    return first, sum("recommend_imagestat" in query["sql"] for query in queries.captured_queries)
+
+
+def like(client, item, shown, django_capture_on_commit_callbacks):
+    body = {"id": str(uuid.uuid4()), "itemId": item.key, "impression": [image.key for image in shown]}
+    with django_capture_on_commit_callbacks(execute=True):  # as in production: the event commits
+        assert client.post("/like", json.dumps(body), content_type="application/json").status_code == 200
+
+
+def test_counters_are_read_again_only_after_an_event_or_a_rebuild(client, shared_cache, django_capture_on_commit_callbacks):
+    a, b, c = (ImageFactory(emotion="calm") for _ in range(3))
+    happy = ImageFactory(emotion="happy")
+    assert garden(client)[1] == 1
+    assert garden(client)[1] == 0  # nothing changed: this process's copy
+    like(client, c, [a, b, c], django_capture_on_commit_callbacks)
+    first, reads = garden(client)
+    assert (first, reads) == (c.key, 1)  # the like shows in the very next answer
+    assert garden(client)[1] == 0
+    like(client, happy, [happy], django_capture_on_commit_callbacks)  # another emotion's event
+    assert garden(client)[1] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        training.rebuild()
+    assert garden(client)[1] == 1
+
+
+def test_a_per_process_cache_keeps_nothing(client, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "garden"}}
+    assert not generations.shared()  # the embedded default: every request reads the counters
+    ImageFactory(emotion="calm")
+    assert garden(client)[1] == 1
+    assert garden(client)[1] == 1
