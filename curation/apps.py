@@ -4,10 +4,14 @@ from django.db.models.signals import post_migrate
 
 def _ensure_curators(sender, using="default", **kwargs):
     # After every migrate (and test-database flush) the Curators group holds exactly its rights.
-    # auth's own post_migrate handler runs first, so the Permission rows exist by now.
+    # auth's own post_migrate handler runs first, so the Permission rows exist by now, unless only
+    # some apps were migrated (`migrate recommend 0003` on a new database): then nothing to do yet.
+    from django.contrib.auth.models import Group
+    from django.db import connections
+
     from curation.services import ensure_curators_group
 
-    if using == "default":
+    if using == "default" and Group._meta.db_table in connections[using].introspection.table_names():
         ensure_curators_group()
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connections
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from garden.models import Image
+from garden.models import Emotion, Image
+from generation.models import GenerationJob
 
 
 class Scope:
@@ -21,6 +26,36 @@ class Scope:
 
 
 REVIEW_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ReviewFilters:
+    """Which images the review page shows: an emotion, a favorite, one generation job's batch."""
+
+    emotion: str = ""
+    favorite: str | None = None  # None: any favorite ("" is the no-favorite folder)
+    job: GenerationJob | None = None
+
+    def as_kwargs(self) -> dict:
+        return {"emotion": self.emotion, "favorite": self.favorite, "job": self.job}
+
+
+def parse_review_filters(data: Mapping) -> ReviewFilters:
+    """Filters from a query string or a JSON body; anything unknown or malformed means "all"."""
+    emotion = data.get("emotion")
+    favorite = data.get("favorite")
+    job_id = data.get("job")
+    job = None
+    if isinstance(job_id, str) and job_id:
+        try:
+            job = GenerationJob.objects.filter(pk=uuid.UUID(job_id)).first()
+        except ValueError:
+            job = None
+    return ReviewFilters(
+        emotion=emotion if isinstance(emotion, str) and emotion in Emotion.values else "",
+        favorite=favorite if isinstance(favorite, str) and favorite else None,
+        job=job,
+    )
 
 
 def review_queryset(*, scope: str = Scope.PENDING, emotion: str = "", favorite: str | None = None, job=None) -> QuerySet[Image]:

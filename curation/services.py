@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from django.apps import apps
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
@@ -23,6 +22,9 @@ from django.utils import timezone
 
 from garden import services as garden_services
 from garden.models import Image
+from generation import services as generation_services
+from generation.models import GenerationJob
+from generation.requests import JobRequest
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,6 @@ CURATOR_PERMISSIONS = (
     "garden.change_image",
     "curation.promote_image",
     "curation.purge_image",
-)
-# Added when the generation app defines GenerationJob (it is built in parallel; see README).
-CURATOR_JOB_PERMISSIONS = (
     "generation.view_generationjob",
     "generation.add_generationjob",
     "generation.change_generationjob",
@@ -174,22 +173,13 @@ def _permissions(names: Iterable[str]) -> list[Permission]:
     return list(Permission.objects.filter(query).select_related("content_type"))
 
 
-def curator_permission_names() -> tuple[str, ...]:
-    names = CURATOR_PERMISSIONS
-    try:
-        apps.get_model("generation", "GenerationJob")
-    except LookupError:
-        return names
-    return names + CURATOR_JOB_PERMISSIONS
-
-
 def ensure_curators_group(*, user=None) -> tuple[Group, list[str]]:
     """Create or reset the Curators group to exactly the curator rights; returns (group, missing).
 
     ``missing`` names rights whose Permission rows do not exist yet (their app not migrated).
     Resetting (not adding) is deliberate: the group's rights are defined here, in code.
     """
-    names = curator_permission_names()
+    names = CURATOR_PERMISSIONS
     permissions = _permissions(names)
     found = {f"{p.content_type.app_label}.{p.codename}" for p in permissions}
     group, created = Group.objects.get_or_create(name=CURATORS_GROUP)
@@ -217,19 +207,14 @@ def make_curator(*, user) -> None:
 # --- Bulk generation (jobs are generation's; curation adds the admin log and the curator's name) ---
 
 
-def start_bulk_generation(*, user, **parameters):
+def start_bulk_generation(*, user, request: JobRequest) -> GenerationJob:
     """A bulk job (one landscape + one portrait per index) into imgPool/, recorded in the admin log."""
-    from generation import services as generation_services
-    from generation.models import GenerationJob
-
-    job = generation_services.create_job(created_by=user, kind=GenerationJob.Kind.BULK, **parameters)
+    job = generation_services.create_job(created_by=user, request=replace(request, kind=GenerationJob.Kind.BULK))
     _log_job(user=user, job=job, flag=ADDITION, message=f"Started bulk generation: {job.count} x 2 images, {job.width}x{job.height}")
     return job
 
 
 def cancel_jobs(*, jobs, user) -> int:
-    from generation import services as generation_services
-
     cancelled = 0
     for job in jobs:
         if not job.is_finished:
@@ -240,16 +225,15 @@ def cancel_jobs(*, jobs, user) -> int:
 
 
 def retry_jobs(*, jobs, user) -> int:
-    from generation import services as generation_services
-    from generation.models import GenerationJob
-
+    """Retry each failed or cancelled job; others are skipped (retry_job says which may be)."""
     retried = 0
     for job in jobs:
-        if job.status in (GenerationJob.Status.FAILED, GenerationJob.Status.CANCELLED):
-            job = generation_services.retry_job(job=job)
-            if job.status == GenerationJob.Status.QUEUED:
-                _log_job(user=user, job=job, flag=CHANGE, message="Retried")
-                retried += 1
+        try:
+            generation_services.retry_job(job=job)
+        except generation_services.JobStateError:
+            continue
+        _log_job(user=user, job=job, flag=CHANGE, message="Retried")
+        retried += 1
     return retried
 
 

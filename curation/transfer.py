@@ -31,7 +31,7 @@ from PIL import Image as PILImage
 
 from garden import keys
 from garden.models import Image, Visitor
-from garden.services import create_image, read_file, sha256, write_file
+from garden.services import create_image, read_file, rewrite_image, sha256
 from recommend.models import Interaction
 
 FORMAT = "emotion-garden-export"
@@ -258,9 +258,8 @@ def _upsert_image(existing: Image | None, *, key: str, content: bytes, metadata:
     """Create the image, or rewrite the file and row of an existing one in place (keeping its id)."""
     if existing is None:
         create_image(key=key, content=content, **metadata)
-        return
-    write_file(key=key, content=content)
-    Image.objects.filter(pk=existing.pk).update(byte_size=len(content), content_hash=sha256(content), **metadata)
+    else:
+        rewrite_image(image=existing, content=content, **metadata)
 
 
 def _stored_hash(key: str) -> str | None:

@@ -55,7 +55,7 @@ def test_generate_review_promote_and_the_kiosk_sees_it(live_server, page, eager_
     for key in ("k", "x", "x", "u", "k", "k"):
         page.keyboard.press(key)
     page.wait_for_selector("#review[data-inflight='0']", state="attached")
-    page.wait_for_function("document.getElementById('left-count').textContent === '0'")
+    page.wait_for_function("() => document.getElementById('left-count').textContent === '0'")
     assert page.inner_text("#kept-count") == "3"
     states = {i.pk: (i.status, i.kept) for i in Image.objects.all()}
     assert [states[pk] for pk in order] == [("pool", True), ("rejected", False), ("pool", True), ("pool", True)]

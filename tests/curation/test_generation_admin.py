@@ -57,7 +57,7 @@ def test_generate_a_batch_into_the_pool(curator, curator_client, eager_celery, d
     assert f'data-job="{job.pk}"' in page and "Generate a batch" in page
     detail = curator_client.get(reverse("admin:generation_generationjob_change", args=[job.pk])).content.decode()
     assert "Review this batch" in detail and detail.count('height="64"') == 4
-    review = curator_client.get(reverse("admin:garden_image_review") + f"?job={job.pk}")
+    review = curator_client.get(reverse("curation:review") + f"?job={job.pk}")
     assert len(review.context["items"]) == 4
     progress = curator_client.get(reverse("admin:generation_generationjob_progress") + f"?id={job.pk}").json()
     assert progress["jobs"][0] | {"error": ""} == {
@@ -78,6 +78,9 @@ def test_invalid_parameters_come_back_as_form_errors(curator_client, no_enqueue)
     assert response.context["form"].errors["repeat_count"]
     response = curator_client.post(ADD, form_data(favorite="bad/favorite!"))
     assert response.status_code == 200 and "Invalid favorite" in response.content.decode()
+    assert "Invalid favorite" in response.context["form"].errors["favorite"][0]  # JobRequest's error, next to its field
+    response = curator_client.post(ADD, form_data(steps=10_000))
+    assert "GARDEN_MAX_STEPS" in response.context["form"].errors["steps"][0]
     assert not GenerationJob.objects.exists() and not no_enqueue
 
 

@@ -12,10 +12,10 @@ from garden.models import Image
 
 pytestmark = pytest.mark.django_db
 
-DECIDE = reverse("admin:garden_image_decide")
+DECIDE = reverse("curation:decide")
 PAGES = [
     reverse("admin:garden_image_changelist"),
-    reverse("admin:garden_image_review"),
+    reverse("curation:review"),
     reverse("admin:garden_image_promote_kept"),
     reverse("admin:garden_image_purge_rejected"),
 ]
@@ -63,7 +63,7 @@ def test_staff_with_change_right_but_no_promote_or_purge(plain_staff, pool_image
 
     plain_staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_image", "change_image"]))
     client = logged_in(plain_staff)
-    assert client.get(reverse("admin:garden_image_review")).status_code == 200
+    assert client.get(reverse("curation:review")).status_code == 200
     assert client.get(reverse("admin:garden_image_promote_kept")).status_code == 403
     assert client.get(reverse("admin:garden_image_purge_rejected")).status_code == 403
     page = client.get(reverse("admin:garden_image_changelist")).content.decode()
@@ -92,7 +92,7 @@ def test_decide_endpoint_enforces_csrf_and_validates(curator, pool_images):
     client = Client(enforce_csrf_checks=True)
     client.force_login(curator)
     assert decide(client, [pool_images[0].pk]).status_code == 403  # no token
-    client.get(reverse("admin:garden_image_review"))
+    client.get(reverse("curation:review"))
     token = client.cookies["csrftoken"].value
     ok = client.post(
         DECIDE, json.dumps({"ids": [pool_images[0].pk], "decision": "keep"}), content_type="application/json", HTTP_X_CSRFTOKEN=token
@@ -101,3 +101,8 @@ def test_decide_endpoint_enforces_csrf_and_validates(curator, pool_images):
     bad = client.post(DECIDE, json.dumps({"ids": ["x"], "decision": "nope"}), content_type="application/json", HTTP_X_CSRFTOKEN=token)
     assert bad.status_code == 400
     assert client.get(DECIDE).status_code == 405
+
+
+def test_the_old_review_address_redirects_with_its_filters(curator_client):
+    response = curator_client.get("/admin/garden/image/review/?scope=kept&emotion=calm")
+    assert response.status_code == 302 and response["Location"] == reverse("curation:review") + "?scope=kept&emotion=calm"

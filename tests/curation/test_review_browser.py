@@ -46,7 +46,7 @@ def test_review_with_keyboard_and_undo(live_server, page):
     page.keyboard.press("x")  # reject the third
     settled(page)
     assert [status_of(pk) for pk in shown[:3]] == ["kept", "rejected", "rejected"]
-    page.wait_for_function("document.getElementById('left-count').textContent === '2'")
+    page.wait_for_function("() => document.getElementById('left-count').textContent === '2'")
 
     page.keyboard.press("u")  # undo the last reject: the third is back to undecided and selected
     settled(page)
@@ -67,7 +67,7 @@ def test_review_with_keyboard_and_undo(live_server, page):
     page.click("button[data-act='keep']")
     settled(page)
     assert status_of(shown[4]) == "kept"
-    page.wait_for_function("document.getElementById('left-count').textContent === '2'")
+    page.wait_for_function("() => document.getElementById('left-count').textContent === '2'")
     assert page.inner_text("#kept-count") == "2"
     assert "Saved" in page.inner_text("#review-status")
     # Every decision is in the admin log under the curator's name.

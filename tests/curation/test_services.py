@@ -114,6 +114,6 @@ def test_generate_missing_thumbnails_survives_a_missing_file():
 def test_curators_group_has_exactly_its_rights():
     group, missing = services.ensure_curators_group()
     names = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
-    assert names == set(services.curator_permission_names())
+    assert names == set(services.CURATOR_PERMISSIONS)
     assert missing == []
     assert "garden.delete_image" not in names and "garden.view_visitor" not in names

@@ -1,0 +1,306 @@
+"""The image admin: list with thumbnails and filters, keep/reject/undo, promotion, purge.
+
+Thin by design: every action parses the request and calls curation.services (which also write
+the admin log); reads go through curation.selectors. Nothing here deletes an image row except
+the confirmed purge. The keyboard review page is curation.views.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.generic import RedirectView
+
+from curation import selectors, services
+from curation.paginators import EstimatedCountPaginator
+from garden import thumbnails
+from garden.models import Image
+
+PROMOTE_PERMISSION = "curation.promote_image"
+PURGE_PERMISSION = "curation.purge_image"
+
+
+class CachedValuesFilter(admin.SimpleListFilter):
+    """Choices from a cached DISTINCT: the stock AllValuesFieldListFilter scans the table per page."""
+
+    field = ""
+
+    def lookups(self, request, model_admin):
+        return [(value, value) for value in selectors.distinct_values(field=self.field)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(**{self.field: value}) if value else queryset
+
+
+class FavoriteFilter(CachedValuesFilter):
+    title = "favorite"
+    parameter_name = field = "favorite"
+
+
+class GeneratorFilter(CachedValuesFilter):
+    title = "generator"
+    parameter_name = field = "generator"
+
+
+class ModelFilter(CachedValuesFilter):
+    title = "model"
+    parameter_name = field = "model_id"
+
+
+class CurationChangeList(ChangeList):
+    # Always order by an indexed pair: the admin would otherwise append "-pk" to a single-field
+    # sort, which PostgreSQL cannot serve from image_newest_idx.
+    def get_ordering(self, request, queryset):
+        ordering = super().get_ordering(request, queryset)
+        return ["-created_at", "-id"] if ordering in (["-created_at", "-id", "-pk"], ["-pk"]) else ordering
+
+
+def report(model_admin, request, result: services.BulkResult, *, done: str, verb: str) -> None:
+    """Tell the curator what a bulk action did: ``done`` is "Kept", ``verb`` is "keep"."""
+    if result.changed:
+        model_admin.message_user(request, f"{done} {len(result.changed)} image(s).", messages.SUCCESS)
+    if result.failed:
+        model_admin.message_user(request, f"{len(result.failed)} image(s) could not be {done.lower()}: see the log.", messages.ERROR)
+    if not result.changed and not result.failed:
+        model_admin.message_user(request, f"Nothing to {verb}: no selected image was eligible.", messages.WARNING)
+
+
+@admin.register(Image)
+class ImageAdmin(admin.ModelAdmin):
+    list_display = ("thumbnail", "key", "status", "kept", "emotion", "favorite", "orientation", "generator", "seed", "created_at")
+    list_display_links = ("key",)
+    list_filter = (
+        "status",
+        "kept",
+        "emotion",
+        FavoriteFilter,
+        "orientation",
+        GeneratorFilter,
+        ModelFilter,
+        ("created_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("key", "prompt")
+    search_help_text = "Search the key or the prompt; a number also matches the seed exactly."
+    list_per_page = 100
+    list_max_show_all = 500
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    actions = [
+        "keep_selected",
+        "reject_selected",
+        "undo_selected",
+        "promote_selected",
+        "demote_selected",
+        "purge_selected",
+        "make_thumbnails",
+    ]
+    readonly_fields = (
+        "preview",
+        "retouch",
+        "key",
+        "status",
+        "kept",
+        "emotion",
+        "favorite",
+        "orientation",
+        "width",
+        "height",
+        "prompt",
+        "negative_prompt",
+        "seed",
+        "generator",
+        "model_id",
+        "steps",
+        "guidance",
+        "byte_size",
+        "content_hash",
+        "thumbnail_key",
+        "created_at",
+        "promoted_at",
+        "rejected_at",
+        "source",
+        "parameters",
+    )
+    fields = readonly_fields
+
+    # --- permissions: no hand-made rows, no hard delete except the confirmed purge -----------------
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_promote_permission(self, request):
+        return request.user.has_perm(PROMOTE_PERMISSION)
+
+    def has_purge_permission(self, request):
+        return request.user.has_perm(PURGE_PERMISSION)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # The stock bulk delete bypasses services and deletes files' rows for good: never offered.
+        actions.pop("delete_selected", None)
+        return actions
+
+    def get_changelist(self, request, **kwargs):
+        return CurationChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term.lstrip("-").isdigit() and abs(int(term)) < 2**63:
+            queryset |= self.model.objects.filter(seed=int(term))
+        return queryset, may_have_duplicates
+
+    # --- columns ------------------------------------------------------------------------------------
+
+    @admin.display(description="")
+    def thumbnail(self, obj):
+        return format_html(
+            '<img src="{}" alt="" loading="lazy" decoding="async" width="{}" height="{}" style="object-fit:cover;border-radius:3px">',
+            selectors.thumbnail_url(obj),
+            96 if obj.orientation == Image.Orientation.LANDSCAPE else 60,
+            60 if obj.orientation == Image.Orientation.LANDSCAPE else 96,
+        )
+
+    @admin.display(description="preview")
+    def preview(self, obj):
+        return format_html('<img src="{}" alt="" style="max-width:640px;max-height:640px">', default_storage.url(obj.key))
+
+    @admin.display(description="retouch")
+    def retouch(self, obj):
+        """Open the staff retouch page with this image (a result is a new pool image linked to it)."""
+        return format_html('<a class="button" href="{}?image={}">Retouch</a>', reverse("kiosk-retouch"), obj.pk)
+
+    # --- actions (each calls one service; the service writes the admin log) ------------------------
+
+    @admin.action(permissions=["change"], description="Keep (like) selected images")
+    def keep_selected(self, request, queryset):
+        report(
+            self, request, services.decide(images=queryset, decision=services.Decision.KEEP, user=request.user), done="Kept", verb="keep"
+        )
+
+    @admin.action(permissions=["change"], description="Reject (dislike) selected images — soft, undoable")
+    def reject_selected(self, request, queryset):
+        report(
+            self,
+            request,
+            services.decide(images=queryset, decision=services.Decision.REJECT, user=request.user),
+            done="Rejected",
+            verb="reject",
+        )
+
+    @admin.action(permissions=["change"], description="Undo: back to undecided (un-reject, un-keep)")
+    def undo_selected(self, request, queryset):
+        report(
+            self,
+            request,
+            services.decide(images=queryset, decision=services.Decision.PENDING, user=request.user),
+            done="Reset",
+            verb="reset",
+        )
+
+    @admin.action(permissions=["promote"], description="Promote selected to serving (kiosks see them at once)")
+    def promote_selected(self, request, queryset):
+        report(self, request, services.promote(images=queryset, user=request.user), done="Promoted", verb="promote")
+
+    @admin.action(permissions=["promote"], description="Demote selected back to the pool")
+    def demote_selected(self, request, queryset):
+        report(self, request, services.demote(images=queryset, user=request.user), done="Demoted", verb="demote")
+
+    @admin.action(permissions=["purge"], description="Purge selected rejected images (deletes files)…")
+    def purge_selected(self, request, queryset):
+        rejected = queryset.filter(status=Image.Status.REJECTED)
+        if request.POST.get("confirm") == "yes":
+            purged = services.purge(images=rejected, user=request.user)
+            self.message_user(request, f"Purged {purged} rejected image(s); their files are deleted.", messages.SUCCESS)
+            return None
+        return self._purge_confirmation(request, count=rejected.count(), selected=queryset.values_list("pk", flat=True))
+
+    @admin.action(permissions=["change"], description="Generate missing thumbnails")
+    def make_thumbnails(self, request, queryset):
+        made, failed = thumbnails.generate_missing_thumbnails(queryset=queryset)
+        self.message_user(request, f"Made {made} thumbnail(s); {failed} failed.", messages.ERROR if failed else messages.SUCCESS)
+
+    # --- extra admin views --------------------------------------------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            # The review page moved to curation.views; old bookmarks land there.
+            path("review/", RedirectView.as_view(pattern_name="curation:review", query_string=True)),
+            path("promote-kept/", wrap(self.promote_kept_view), name="garden_image_promote_kept"),
+            path("purge-rejected/", wrap(self.purge_rejected_view), name="garden_image_purge_rejected"),
+            path("<int:pk>/thumbnail/", wrap(self.thumbnail_view), name="garden_image_thumbnail"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_promote": self.has_promote_permission(request),
+            "can_purge": self.has_purge_permission(request),
+            "can_review": self.has_change_permission(request),
+            "can_generate": request.user.has_perm("generation.add_generationjob"),
+            "generate_url": reverse("admin:generation_generationjob_add"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def thumbnail_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        image = get_object_or_404(self.model, pk=pk)
+        try:
+            key = thumbnails.ensure_thumbnail(image=image)
+        except FileNotFoundError:
+            raise Http404("The image file is missing.") from None
+        response = HttpResponseRedirect(default_storage.url(key))
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+    def promote_kept_view(self, request):
+        if not self.has_promote_permission(request):
+            raise PermissionDenied
+        kept = self.model.objects.filter(status=Image.Status.POOL, kept=True)
+        if request.method == "POST":
+            report(self, request, services.promote_kept(user=request.user), done="Promoted", verb="promote")
+            return HttpResponseRedirect(reverse("admin:garden_image_changelist") + "?status__exact=serving")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Promote all kept images",
+            "count": kept.count(),
+            "sample": [{"key": i.key, "thumb": selectors.thumbnail_url(i)} for i in kept.only(*selectors.REVIEW_FIELDS)[:24]],
+        }
+        return TemplateResponse(request, "admin/garden/image/promote_kept.html", context)
+
+    def purge_rejected_view(self, request):
+        if not self.has_purge_permission(request):
+            raise PermissionDenied
+        rejected = services.rejected_images()
+        if request.method == "POST" and request.POST.get("confirm") == "yes":
+            purged = services.purge(images=rejected, user=request.user)
+            self.message_user(request, f"Purged {purged} rejected image(s); their files are deleted.", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:garden_image_changelist"))
+        return self._purge_confirmation(request, count=rejected.count(), selected=None)
+
+    def _purge_confirmation(self, request, *, count, selected):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Purge rejected images",
+            "count": count,
+            "selected": list(selected) if selected is not None else None,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/garden/image/purge_confirmation.html", context)

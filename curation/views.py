@@ -1,0 +1,84 @@
+"""The keyboard review page and the JSON endpoint it posts decisions to.
+
+Staff pages in the admin's look, routed by curation/urls.py. Both need ``garden.change_image``
+(curators have it). The page is wrapped by the admin site (login redirect, never cached, CSRF);
+the endpoint answers a script, so it returns JSON 403s instead of a login page, CSRF still enforced.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_GET, require_POST
+from rest_framework.exceptions import ParseError
+
+from config.parsers import decode_json
+from curation import selectors, services
+from garden.models import Emotion, Image
+
+REVIEW_PERMISSION = "garden.change_image"
+MAX_DECISIONS = 1000
+
+
+@require_GET
+def review(request):
+    if not request.user.has_perm(REVIEW_PERMISSION):
+        raise PermissionDenied
+    scope = request.GET.get("scope", selectors.Scope.PENDING)
+    if scope not in selectors.Scope.CHOICES:
+        scope = selectors.Scope.PENDING
+    filters = selectors.parse_review_filters(request.GET)
+    decide_url = reverse("curation:decide")
+    context = {
+        **admin.site.each_context(request),
+        "opts": Image._meta,
+        "title": "Review images",
+        "items": selectors.review_items(queryset=selectors.review_queryset(scope=scope, **filters.as_kwargs())),
+        "counts": selectors.review_counts(**filters.as_kwargs()),
+        "scope": scope,
+        "scopes": selectors.Scope.CHOICES,
+        "emotion": filters.emotion,
+        "favorite": filters.favorite or "",
+        "job": filters.job,
+        "emotions": Emotion.values,
+        "can_promote": request.user.has_perm("curation.promote_image"),
+        "config": {
+            "decideUrl": decide_url,
+            "emotion": filters.emotion,
+            "favorite": filters.favorite,
+            "job": str(filters.job.pk) if filters.job else None,
+        },
+    }
+    return TemplateResponse(request, "admin/garden/image/review.html", context)
+
+
+@csrf_protect
+@never_cache
+@require_POST
+def decide(request):
+    """POST {"ids": [..], "decision": "keep|reject|pending", filters…} → the images' new states and counts."""
+    if not (request.user.is_active and request.user.is_staff):
+        return JsonResponse({"error": "Staff login required."}, status=403)
+    if not request.user.has_perm(REVIEW_PERMISSION):
+        return JsonResponse({"error": "You may not review images."}, status=403)
+    try:
+        body = decode_json(request.body or b"{}")
+        ids = [int(pk) for pk in body.get("ids", [])]
+        decision = services.Decision(body.get("decision"))
+    except (ParseError, ValueError, TypeError, AttributeError, OverflowError):
+        return JsonResponse({"error": 'Expected {"ids": [int, ...], "decision": "keep"|"reject"|"pending"}.'}, status=400)
+    if not 1 <= len(ids) <= MAX_DECISIONS:
+        return JsonResponse({"error": f"Send between 1 and {MAX_DECISIONS} ids."}, status=400)
+    result = services.decide(images=Image.objects.filter(pk__in=ids), decision=decision, user=request.user)
+    states = [
+        {"id": pk, "status": status, "kept": kept}
+        for pk, status, kept in Image.objects.filter(pk__in=ids).values_list("pk", "status", "kept")
+    ]
+    filters = selectors.parse_review_filters(body)
+    failed = {str(pk): error for pk, error in result.failed.items()}
+    return JsonResponse({"images": states, "failed": failed, **selectors.review_counts(**filters.as_kwargs())})
