@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.db import models
+
+from garden.models import Emotion
+
+
+class DisplayZone(models.Model):
+    """One group of edge screens: the serving images copied to its fixed keys ``display/<zone>/…``.
+
+    ``landscape`` and ``portrait`` list the source keys in slot order (slot 1 first) as they were
+    when copied; the files under ``display/<zone>/`` are copies, so they stay on the screens even
+    if a source is later demoted. ``version`` goes up with every change: signage pages compare it.
+    """
+
+    name = models.CharField(max_length=32, unique=True)
+    landscape = models.JSONField(default=list, blank=True, help_text="Source keys of slots img1h…img8h")
+    portrait = models.JSONField(default=list, blank=True, help_text="Source keys of slots img1v…img8v")
+    live_emotion = models.CharField(
+        max_length=16,
+        choices=Emotion.choices,
+        blank=True,
+        default="",
+        help_text="Live zone: follows the most-liked serving images of this emotion (empty: images chosen by hand)",
+    )
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,98 @@
+"""Display zones over HTTP: ``POST /updateDisplay`` (staff), and what screens read (public).
+
+Edge screens poll ``/display/<zone>/img<N><h|v>.jpeg?<timestamp>`` (docs/contracts.md); signage
+pages poll ``/display/<zone>/state``. Both answer ``Cache-Control: no-cache`` with an ETag, so a
+screen sees a change on its next poll and an unchanged image costs a 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.http import Http404, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.views import APIView
+
+from config.api import LenientJSONParser, validated
+from displays import selectors, services
+from displays.serializers import UpdateDisplaySerializer
+from generation.views import StaffOrToken
+
+NO_CACHE = "no-cache, max-age=0"
+
+
+class DisplayStaffOrToken(StaffOrToken):
+    message = "Display zones need a staff session or an API token."
+
+
+class UpdateDisplayView(APIView):
+    """Copy chosen serving images to a zone's fixed keys (the original's body and answer)."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]  # token first: anonymous → 401
+    permission_classes = [DisplayStaffOrToken]
+    parser_classes = [LenientJSONParser]
+
+    @extend_schema(
+        request=UpdateDisplaySerializer,
+        responses={
+            200: OpenApiResponse(description="Plain text `sucess` (sic, the original's spelling)"),
+            400: OpenApiResponse(description="Invalid zone, non-serving or malformed key, over 8 images (names the key)"),
+            404: OpenApiResponse(description="A key names no serving image"),
+            503: OpenApiResponse(description="Storage failed; the zone still shows its previous images"),
+        },
+        summary="Show serving images on a display zone's edge screens",
+    )
+    def post(self, request):
+        data = validated(UpdateDisplaySerializer, request)
+        selection = services.Selection(landscape=data["landscape"], portrait=data["portrait"])
+        services.update_zone(zone=data["zone"], selection=selection, user=request.user)
+        return HttpResponse("sucess", content_type="text/plain; charset=utf-8")
+
+
+def _etag(content: bytes) -> str:
+    return '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
+
+
+@require_safe
+def slot_file(request, zone: str, slot: str, orientation: str):
+    """One slot file at the exact path old screens poll; their ``?<timestamp>`` is ignored."""
+    number = int(slot)
+    if not 1 <= number <= selectors.SLOTS:
+        raise Http404("No such slot.")
+    content = selectors.read_slot(zone=zone, slot=number, orientation=orientation)
+    if content is None:
+        raise Http404("This slot is empty.")
+    etag = _etag(content)
+    if etag in request.headers.get("If-None-Match", ""):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = HttpResponse(content, content_type="image/jpeg")
+    response["ETag"] = etag
+    response["Cache-Control"] = NO_CACHE
+    return response
+
+
+@require_safe
+def zone_state(request, zone: str):
+    """The signage page's poll: version and slot URLs (tiny; no-cache)."""
+    response = JsonResponse(selectors.zone_state(name=zone))
+    response["Cache-Control"] = NO_CACHE
+    return response
+
+
+@require_safe
+@never_cache
+def signage(request, zone: str):
+    """A full-screen slideshow of one zone for screens that run a browser."""
+    context = {
+        "zone": zone,
+        "state": selectors.zone_state(name=zone),
+        "rotate_seconds": max(1, int(settings.DISPLAY_ROTATE_SECONDS)),
+        "poll_seconds": max(1, int(settings.DISPLAY_POLL_SECONDS)),
+    }
+    return render(request, "displays/signage.html", context)
