@@ -1,0 +1,59 @@
+"""What the insights page reads: rollup rows only (never the raw interactions), as charts with tables.
+
+Every chart is a few GROUP BYs over the rollups of the chosen date range (hundreds to thousands
+of rows whatever the traffic), and the prune list reads ImageTotal through its interval indexes.
+Charts by topic: ``visitors``, ``feedback`` (likes, impressions, the prune list), ``operations``
+(the recommender in production, generation); filters and helpers in ``common``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from garden.keys import EMOTIONS
+from insights.charts import Chart
+from insights.models import RollupState
+from insights.selectors.common import HOURLY_MAX_DAYS, MAX_DAYS, Filters, parse_filters
+from insights.selectors.feedback import best_images, emotion_feedback, key_feedback, worst_images
+from insights.selectors.operations import generation_failures, generation_images, generation_times, ranker_time, rankers
+from insights.selectors.visitors import likers, segments, visitors
+
+__all__ = ["EMOTIONS", "HOURLY_MAX_DAYS", "MAX_DAYS", "Filters", "chart", "dashboard", "parse_filters"]
+
+
+CHARTS: dict[str, Callable[[Filters], Chart]] = {
+    "visitors": visitors,
+    "segments": segments,
+    "likers": likers,
+    "emotion-feedback": emotion_feedback,
+    "key-feedback": key_feedback,
+    "best-images": best_images,
+    "worst-images": worst_images,
+    "rankers": rankers,
+    "ranker-time": ranker_time,
+    "generation-images": generation_images,
+    "generation-failures": generation_failures,
+    "generation-times": generation_times,
+}
+SECTIONS = (
+    ("Visitors", ("visitors", "segments", "likers")),
+    ("Likes and impressions", ("emotion-feedback", "key-feedback")),
+    ("Prune list", ("best-images", "worst-images")),
+    ("The recommender in production", ("rankers", "ranker-time")),
+    ("Generation", ("generation-images", "generation-failures", "generation-times")),
+)
+
+
+def chart(*, chart_id: str, filters: Filters) -> Chart | None:
+    build = CHARTS.get(chart_id)
+    return build(filters) if build else None
+
+
+def dashboard(*, filters: Filters) -> dict:
+    """Every section's charts, and how fresh the rollups are."""
+    charts = {chart_id: build(filters) for chart_id, build in CHARTS.items()}
+    return {
+        "sections": [(title, [charts[chart_id] for chart_id in ids]) for title, ids in SECTIONS],
+        "charts": [c.as_json() for c in charts.values()],
+        "state": RollupState.objects.filter(pk=1).first(),
+    }

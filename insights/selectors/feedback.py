@@ -1,0 +1,112 @@
+"""Feedback charts: like-rate per emotion over time, per search key, and the prune list of images."""
+
+from __future__ import annotations
+
+from django.core.files.storage import default_storage
+from django.db.models import Sum
+from django.urls import reverse
+
+from insights.charts import Cell, Chart, Table, percent, percent_text
+from insights.models import FeedbackRollup, ImageTotal
+from insights.selectors.common import PRUNE_LIST, TOP_KEYS, Filters, day_of, emotion_order, in_range, rate, rate_cells
+
+# --- Likes, impressions, like-rate ----------------------------------------------------------------
+
+
+def emotion_feedback(filters: Filters) -> Chart:
+    rows = in_range(FeedbackRollup.objects, filters).values("bucket", "emotion").annotate(n=Sum("impressions"), liked=Sum("likes"))
+    counts = {(day_of(row["bucket"]).isoformat(), row["emotion"]): (row["n"], row["liked"]) for row in rows}
+    labels = [day.isoformat() for day in filters.days]
+    emotions = emotion_order(emotion for _, emotion in counts)
+    table = Table(["day", "emotion", "impressions", "likes", "like-rate"])
+    for label in labels:
+        for emotion in emotions:
+            if (label, emotion) in counts:
+                n, liked = counts[(label, emotion)]
+                table.add(label, emotion, n, liked, percent_text(percent(liked, n)))
+    return Chart(
+        id="emotion-feedback",
+        title="Like-rate per emotion over time",
+        note="Likes per image shown, by the emotion of the garden shown (its search key's emotion).",
+        kind="line",
+        unit="%",
+        labels=labels,
+        datasets=[{"label": emotion, "data": [rate(counts.get((label, emotion))) for label in labels]} for emotion in emotions],
+        table=table,
+    )
+
+
+def key_feedback(filters: Filters) -> Chart:
+    rows = list(
+        in_range(FeedbackRollup.objects, filters)
+        .values("search_key")
+        .annotate(n=Sum("impressions"), liked=Sum("likes"), disliked=Sum("dislikes"))
+        .order_by("-n", "search_key")
+    )
+    table = Table(["search key", "impressions", "likes", "dislikes", "like-rate", "95% low", "95% high"])
+    for row in rows:
+        table.add(row["search_key"], row["n"], row["liked"], row["disliked"], *rate_cells(row["liked"], row["n"]))
+    top = rows[:TOP_KEYS]
+    return Chart(
+        id="key-feedback",
+        title="Likes and impressions per search key",
+        note=f"Chart: the {TOP_KEYS} most shown search keys' like-rates; the table lists every key.",
+        kind="bar",
+        horizontal=True,
+        unit="%",
+        labels=[row["search_key"] for row in top],
+        datasets=[{"label": "like-rate", "data": [percent(row["liked"], row["n"]) for row in top]}],
+        table=table,
+    )
+
+
+# --- The prune list ---------------------------------------------------------------------------------
+
+
+def _thumbnail(image) -> str:
+    if image.thumbnail_key:
+        return default_storage.url(image.thumbnail_key)
+    return reverse("admin:garden_image_thumbnail", args=[image.pk])  # rendered on first view
+
+
+def _images_chart(filters: Filters, *, best: bool) -> Chart:
+    totals = ImageTotal.objects.filter(image__status="serving", impressions__gt=0)
+    if filters.emotion:
+        totals = totals.filter(emotion=filters.emotion)
+    order = ("-like_low", "-impressions", "image_id") if best else ("like_high", "-impressions", "image_id")
+    picked = list(
+        totals.select_related("image")
+        .only("image__key", "image__thumbnail_key", "emotion", "impressions", "likes", "like_rate", "like_low", "like_high")
+        .order_by(*order)[:PRUNE_LIST]
+    )
+    table = Table(["image", "emotion", "impressions", "likes", "like-rate", "95% low", "95% high"])
+    for total in picked:
+        image = total.image
+        link = Cell(image.key, href=reverse("admin:garden_image_change", args=[image.pk]), thumb=_thumbnail(image))
+        table.add(link, total.emotion, total.impressions, total.likes, *rate_cells(total.likes, total.impressions))
+    which = "most" if best else "least"
+    return Chart(
+        id="best-images" if best else "worst-images",
+        title=f"The {which} liked serving images",
+        note=(
+            "All kept history (not the date range). Ranked by the 95% interval's "
+            + ("lower bound: surely good, not lucky." if best else "upper bound: surely weak, the prune candidates.")
+        ),
+        kind="bar",
+        horizontal=True,
+        unit="%",
+        labels=[f"#{total.image_id} {total.image.key.rsplit('/', 1)[-1]}" for total in picked],
+        datasets=[
+            {"label": "95% interval", "data": [[round(100 * t.like_low, 1), round(100 * t.like_high, 1)] for t in picked]},
+            {"label": "like-rate", "type": "line", "data": [round(100 * t.like_rate, 1) for t in picked]},
+        ],
+        table=table,
+    )
+
+
+def best_images(filters: Filters) -> Chart:
+    return _images_chart(filters, best=True)
+
+
+def worst_images(filters: Filters) -> Chart:
+    return _images_chart(filters, best=False)

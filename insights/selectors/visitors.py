@@ -1,0 +1,97 @@
+"""Visitor charts: visitors per hour or day by apparent expression, age/gender segments, who liked anything."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from garden.models import Visitor
+from insights.charts import Chart, Table, percent, percent_text
+from insights.models import Granularity, VisitorRollup
+from insights.selectors.common import UNKNOWN, Filters, day_of, emotion_order, in_range
+
+
+def visitors(filters: Filters) -> Chart:
+    hourly = filters.by == Granularity.HOUR
+    rows = in_range(VisitorRollup.objects.filter(granularity=filters.by), filters).values("bucket", "emotion").annotate(n=Sum("visitors"))
+    if hourly:
+        buckets, moment = [], timezone.localtime(filters.start_at)
+        last = min(filters.end_at, timezone.now())
+        while moment < last:
+            buckets.append(moment.strftime("%Y-%m-%d %H:00"))
+            moment = timezone.localtime(moment + timedelta(hours=1))
+    else:
+        buckets = [day.isoformat() for day in filters.days]
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for row in rows:
+        local = timezone.localtime(row["bucket"])
+        counts[(local.strftime("%Y-%m-%d %H:00") if hourly else local.date().isoformat(), row["emotion"])] += row["n"]
+    emotions = emotion_order(emotion for _, emotion in counts)
+    table = Table(["hour" if hourly else "day", *[e or UNKNOWN for e in emotions], "total"])
+    for bucket in buckets:
+        values = [counts.get((bucket, e), 0) for e in emotions]
+        table.add(bucket, *values, sum(values))
+    return Chart(
+        id="visitors",
+        title=f"Visitors per {'hour' if hourly else 'day'}, by apparent expression",
+        note="Distinct visitors with an /emotion reading or a kiosk event in the period, by their last apparent expression.",
+        kind="bar",
+        stacked=True,
+        labels=buckets,
+        datasets=[{"label": e or UNKNOWN, "data": [counts.get((b, e), 0) for b in buckets]} for e in emotions],
+        table=table,
+    )
+
+
+def segments(filters: Filters) -> Chart:
+    rows = (
+        in_range(VisitorRollup.objects.filter(granularity=Granularity.DAY), filters)
+        .values("generation", "gender")
+        .annotate(n=Sum("visitors"))
+    )
+    counts = {(row["generation"] or UNKNOWN, row["gender"] or UNKNOWN): row["n"] for row in rows}
+    generations = [g for g in [*Visitor.Generation.values, UNKNOWN] if any(key[0] == g for key in counts)]
+    genders = [g for g in ("Female", "Male", UNKNOWN) if any(key[1] == g for key in counts)]
+    genders += sorted({key[1] for key in counts} - set(genders))
+    table = Table(["generation", *genders, "total"])
+    for generation in generations:
+        values = [counts.get((generation, gender), 0) for gender in genders]
+        table.add(generation, *values, sum(values))
+    return Chart(
+        id="segments",
+        title="Visitors by apparent age group and gender",
+        note="Visitor-days in the range (someone who comes back on another day counts again); derived labels only.",
+        kind="bar",
+        labels=generations,
+        datasets=[{"label": gender, "data": [counts.get((g, gender), 0) for g in generations]} for gender in genders],
+        table=table,
+    )
+
+
+def likers(filters: Filters) -> Chart:
+    rows = (
+        in_range(VisitorRollup.objects.filter(granularity=Granularity.DAY), filters)
+        .values("bucket")
+        .annotate(n=Sum("visitors"), liked=Sum("likers"))
+    )
+    by_day = {day_of(row["bucket"]).isoformat(): (row["n"], row["liked"]) for row in rows}
+    labels = [day.isoformat() for day in filters.days]
+    table = Table(["day", "visitors", "liked anything", "share"])
+    for label in labels:
+        n, liked = by_day.get(label, (0, 0))
+        table.add(label, n, liked, percent_text(percent(liked, n)))
+    return Chart(
+        id="likers",
+        title="Visitors who liked anything",
+        note="Per day: visitors, and those of them who liked at least one image that day.",
+        kind="bar",
+        labels=labels,
+        datasets=[
+            {"label": "visitors", "data": [by_day.get(label, (0, 0))[0] for label in labels]},
+            {"label": "liked anything", "data": [by_day.get(label, (0, 0))[1] for label in labels]},
+        ],
+        table=table,
+    )
