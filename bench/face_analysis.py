@@ -9,6 +9,8 @@
    database; end-to-end POST /emotion latency, against a baseline of the same server answering
    415 to a non-image body (HTTP + Django + DRF overhead without any analysis), and the worker's
    resident memory after the run.
+3. The worst accepted inputs: decode + analysis of the largest PNG, WebP and JPEG the default caps
+   let through (zero-filled, so a few KB on the wire), as a multiple of the real frame's time.
 
 Needs the dev requirements (scikit-image) and requirements/models.txt.
 """
@@ -98,6 +100,7 @@ def bench_in_process(frame: bytes, runs: int) -> dict:
     detect_only = summary(timed(lambda: backend.detect(image), runs))
     analysis = summary(timed(lambda: backend.largest_face(image=image), runs))
     frame_total = summary(timed(lambda: backend.largest_face(image=decode()), runs))
+    worst = worst_accepted_inputs(backend, runs=max(5, runs // 10))
     return {
         "model_load_ms": round(load_s * 1000, 1),
         "rss_mb_before_models": rss_before,
@@ -109,7 +112,40 @@ def bench_in_process(frame: bytes, runs: int) -> dict:
         "analysis_vs_detect_p50": round(analysis["p50_ms"] / detect_only["p50_ms"], 2),
         "analysis_vs_decode_p50": round(analysis["p50_ms"] / decode_only["p50_ms"], 2),
         "result": {"emotion": face.top_emotion, "gender": face.gender, "age": [face.age_low, face.age_high]},
+        "worst_accepted_inputs": worst,
+        "worst_vs_real_frame_p50": round(max(w["p50_ms"] for w in worst.values()) / frame_total["p50_ms"], 2),
     }
+
+
+def worst_accepted_inputs(backend, *, runs: int) -> dict:
+    """Decode + analysis of the costliest files /emotion accepts under the default caps: the
+    largest PNG and WebP (decoded at full size), zero-filled so they are tiny on the wire, and the
+    largest JPEG (decoded at reduced scale)."""
+    from django.conf import settings
+    from PIL import Image
+
+    from garden.faces.photo import decode_photo
+
+    full = settings.GARDEN_FACE_MAX_FULL_DECODE_PIXELS
+    side = int(full**0.5)
+    jpeg_side = int(settings.GARDEN_FACE_MAX_PIXELS**0.5)
+    results = {}
+    for name, fmt, size in (("png_at_cap", "PNG", side), ("webp_at_cap", "WEBP", side), ("jpeg_at_cap", "JPEG", jpeg_side)):
+        buffer = io.BytesIO()
+        Image.new("RGB", (size, size)).save(buffer, fmt)
+        body = buffer.getvalue()
+
+        def run(body=body):
+            photo = decode_photo(
+                data=body,
+                max_pixels=settings.GARDEN_FACE_MAX_PIXELS,
+                max_side=settings.GARDEN_FACE_MAX_SIDE,
+                max_full_decode_pixels=full,
+            )
+            return backend.largest_face(image=photo.image)
+
+        results[name] = {**summary(timed(run, runs)), "pixels": size * size, "bytes": len(body)}
+    return results
 
 
 def free_port() -> int:
@@ -188,6 +224,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
+    # Settings (the caps) for the in-process part; nothing touches a database there.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("GARDEN_VAR_DIR", tempfile.mkdtemp(prefix="garden-bench-face-"))
+    import django
+
+    django.setup()
     frame = test_frame()
     report = {
         "machine": {

@@ -98,6 +98,11 @@ def main() -> int:
     load_seconds = time.perf_counter() - started
     seeds = list(range(args.images))
 
+    def job_request():
+        return services.JobRequest(
+            emotion="calm", width=args.width, height=args.height, steps=args.steps, seed=0, count=args.images, others="flowers, fantasy"
+        )
+
     def direct(batch_size: int) -> None:
         for start in range(0, len(seeds), batch_size):
             batch = Batch(prompt="calm, flowers, fantasy", negative_prompt="", width=args.width, height=args.height,
@@ -106,8 +111,7 @@ def main() -> int:
 
     def job_in_process(batch_size: int) -> None:
         settings.GARDEN_DIFFUSION_BATCH_SIZE = batch_size
-        job = services.create_job(emotion="calm", width=args.width, height=args.height, steps=args.steps, seed=0, count=args.images,
-                                  others="flowers, fantasy", enqueue=False)  # fmt: skip
+        job = services.create_job(request=job_request(), enqueue=False)
         run_generation_job.apply(args=[str(job.pk)])
         assert GenerationJob.objects.get(pk=job.pk).status == "succeeded"
 
@@ -125,7 +129,7 @@ def main() -> int:
 
     worker_seconds = None
     if use_worker:
-        worker_seconds = measure_real_worker(args, queue, services, GenerationJob)
+        worker_seconds = measure_real_worker(args, queue, services, GenerationJob, job_request)
 
     size = f"{args.width}x{args.height}, {args.steps} steps, {args.images} images, batch {args.batch}"
     print(f"model: {model if args.model else 'tiny random-weight SD (tests/generation/tiny_pipeline.py)'} on {args.device}; {size}")
@@ -143,7 +147,7 @@ def main() -> int:
     return 0
 
 
-def measure_real_worker(args, queue: str, services, GenerationJob) -> float:  # noqa: N803
+def measure_real_worker(args, queue: str, services, GenerationJob, job_request) -> float:  # noqa: N803
     log = open(os.environ["GARDEN_VAR_DIR"] + "/worker.log", "w")  # noqa: SIM115
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-c", "1", "-P", "prefork",
@@ -152,8 +156,7 @@ def measure_real_worker(args, queue: str, services, GenerationJob) -> float:  # 
     )  # fmt: skip
 
     def through_worker() -> None:
-        job = services.create_job(emotion="calm", width=args.width, height=args.height, steps=args.steps, seed=0, count=args.images,
-                                  others="flowers, fantasy")  # fmt: skip
+        job = services.create_job(request=job_request())
         while True:
             job.refresh_from_db()
             if job.is_finished:

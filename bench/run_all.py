@@ -2,7 +2,7 @@
 """Run every benchmark under bench/ in turn (`make bench`). Each prints its own figures.
 
 Benchmarks report ratios against a baseline measured in the same run, so figures from different
-machines stay comparable. Pass names to run a subset: `python bench/run_all.py recommend curation`.
+machines stay comparable. Pass names to run a subset: `python bench/run_all.py recommend curation insights`.
 """
 
 import subprocess

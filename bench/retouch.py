@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Retouch benchmark: the job path against a direct pipeline call on the same crop, and the web
+tier's edge detectors on a 1280x800 picture.
+
+    .venv/bin/python bench/retouch.py                      # tiny random-weight SD pipeline on CPU
+    .venv/bin/python bench/retouch.py --model /models/sd15-inpainting --device cuda --steps 30 \
+        --work-size 512 --images 8                         # a real inpainting model on a GPU box
+
+Figures, all measured in this run on a warm pipeline (loading excluded), best of --repeat
+interleaved rounds:
+- direct: ``AutoPipelineForInpainting`` called straight on the crop at the working size (the
+  same init image, mask, steps, strength, seeds) — what one would write with diffusers alone;
+- job (worker side): ``execute_job`` — claim, per-step progress and cancel checks in the DB,
+  reading the upload, crop/scale/feather, the same pipeline call, scale back, LAB colour match,
+  the lossless composite, PNG encoding with EXIF, storage, the row and its thumbnail;
+- job (submit + worker): the above plus ``create_retouch_job`` (decoding and checking the
+  pictures, storing the uploads privately, the row) — the whole path a request takes.
+Overhead = job time ÷ direct time (aim ≤ 1.15). Then lineart_standard and Canny on 1280x800.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="An inpainting model folder (GARDEN_RETOUCH_INPAINT_MODEL); default: the tiny test pipeline")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--source", default="768x512", help="Source picture size WxH")
+    parser.add_argument("--work-size", type=int, default=512, help="Shortest side the rectangle is painted at")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--strength", type=float, default=0.6)
+    parser.add_argument("--images", type=int, default=1, help="Images per job (count)")
+    parser.add_argument("--repeat", type=int, default=5, help="Interleaved rounds; best of N for each figure")
+    parser.add_argument("--edge-runs", type=int, default=20)
+    return parser.parse_args()
+
+
+def best(times: list[float]) -> float:
+    return min(times)
+
+
+def timed(run) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    args = parse_args()
+    work = Path(tempfile.mkdtemp(prefix="garden-bench-retouch-"))
+    from tests.generation.tiny_pipeline import save_tiny_pipeline
+
+    text_to_image = str(save_tiny_pipeline(work / "tiny-sd"))
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
+            "GARDEN_VAR_DIR": str(work / "var"),
+            "GARDEN_MEDIA_ROOT": str(work / "media"),
+            "CELERY_BROKER_URL": "filesystem://",
+            "GARDEN_GENERATOR_BACKEND": "diffusers",
+            "GARDEN_DIFFUSION_MODEL": text_to_image,
+            "GARDEN_RETOUCH_INPAINT_MODEL": args.model or "",
+            "GARDEN_DIFFUSION_DEVICE": args.device,
+            "GARDEN_DIFFUSION_BATCH_SIZE": str(max(1, args.images)),
+            "GARDEN_LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from PIL import Image
+
+    from generation import services
+    from generation.backends import procedural
+    from generation.models import GenerationJob
+    from generation.requests import JobRequest
+    from generation.retouch import edges, imaging
+    from generation.retouch.engine import PaintRequest, get_engine
+    from generation.retouch.options import RetouchOptions
+
+    call_command("migrate", "--no-input", verbosity=0)
+    width, height = (int(v) for v in args.source.split("x"))
+    source = procedural.paint(emotion="calm", favorite="spring,sunny,day", seed=1, width=width, height=height)
+    mask = Image.new("L", (width, height), 0)
+    mask.paste(255, (width // 3, height // 3, width // 3 + width // 5, height // 3 + height // 4))
+    source_png, mask_png = imaging.encode_png(source), imaging.encode_png(mask)
+
+    def submit():
+        options = RetouchOptions(work_size=args.work_size, strength=args.strength)
+        request = JobRequest(kind="retouch", prompt="a red flower", steps=args.steps, seed=7, count=args.images, retouch=options)
+        return services.create_retouch_job(request=request, uploads=services.RetouchUploads(image=source_png, mask=mask_png), enqueue=False)
+
+    engine = get_engine()
+    started = time.perf_counter()
+    engine.load()
+    load_seconds = time.perf_counter() - started
+    probe = submit()  # the same crop, working size and mask the jobs use
+    options = probe.retouch
+    prepared = imaging.prepare(
+        source,
+        imaging.mask_array(mask, source.size),
+        tuple(options["rect"]),
+        work=tuple(options["work"]),
+        blur=options["mask_blur"],
+        fill="original",
+        seed=7,
+    )
+
+    def direct():
+        request = PaintRequest(init=prepared.init, mask=prepared.model_mask, prompt="a red flower", negative_prompt="", steps=args.steps,
+                               strength=args.strength, guidance=7.5, seeds=[7 + n for n in range(args.images)])  # fmt: skip
+        engine.paint(request)
+
+    def worker_side(job):
+        def run():
+            assert services.execute_job(job_id=job.pk).status == GenerationJob.Status.SUCCEEDED
+
+        return run
+
+    def whole_path():
+        job = submit()
+        assert services.execute_job(job_id=job.pk).status == GenerationJob.Status.SUCCEEDED
+
+    # The job's own pipeline time, measured inside it: job time minus the model's work is what the
+    # job path adds, a figure that machine load (other processes on the cores) barely moves.
+    painting: list[float] = []
+    paint = type(engine).paint
+
+    def timed_paint(self, request, *, on_step=None):
+        started = time.perf_counter()
+        try:
+            return paint(self, request, on_step=on_step)
+        finally:
+            painting.append(time.perf_counter() - started)
+
+    type(engine).paint = timed_paint
+    # The per-step progress/cancel UPDATE runs inside the pipeline call (callback_on_step_end):
+    # time it apart, so "the pipeline" below is the model's work only.
+    from generation.services import retouch_runner
+
+    stepping: list[float] = []
+    reporter = retouch_runner.step_reporter
+
+    def timed_reporter(mine, *, base, steps):
+        on_step = reporter(mine, base=base, steps=steps)
+
+        def timed_step(done):
+            started = time.perf_counter()
+            try:
+                on_step(done)
+            finally:
+                stepping.append(time.perf_counter() - started)
+
+        return timed_step
+
+    retouch_runner.step_reporter = timed_reporter
+    direct()  # warm-up (first-call allocations)
+    worker_side(probe)()
+    rounds: dict[str, list[float]] = {"direct": [], "worker": [], "whole": [], "added": [], "steps": []}
+
+    def worker_round():
+        painting.clear()
+        stepping.clear()
+        rounds["worker"].append(timed(worker_side(submit())))
+        rounds["added"].append(rounds["worker"][-1] - sum(painting) + sum(stepping))
+        rounds["steps"].append(sum(stepping))
+
+    for number in range(args.repeat):
+        # Alternate the order too, so a disturbance does not always hit the same figure.
+        order = [lambda: rounds["direct"].append(timed(direct)), worker_round, lambda: rounds["whole"].append(timed(whole_path))]
+        for run in order if number % 2 == 0 else order[::-1]:
+            run()
+    direct_s, worker_s, whole_s, added_s, steps_s = (best(rounds[name]) for name in ("direct", "worker", "whole", "added", "steps"))
+
+    picture = procedural.paint(emotion="happy", favorite="summer,sunny,day", seed=3, width=1280, height=800)
+    edge_times = {}
+    for name in edges.DETECTORS:
+        edges.detect(name, picture)
+        edge_times[name] = best([timed(lambda name=name: edges.detect(name, picture)) for _ in range(args.edge_runs)])
+    png_edges = best([timed(lambda: services.retouch.edge_map_png(picture=picture, detector="lineart")) for _ in range(args.edge_runs)])
+
+    print(f"model: {args.model or 'tiny random-weight SD via from_pipe (tests/generation/tiny_pipeline.py)'} on {args.device}")
+    print(
+        f"source {width}x{height}, rect {options['rect']}, working size {options['work'][0]}x{options['work'][1]}, "
+        f"{args.steps} steps x strength {args.strength} = {options['steps_run']} run, {args.images} image(s)"
+    )
+    print(f"pipeline load (excluded below): {load_seconds:.2f} s")
+    print(f"direct pipeline call on the crop:      {direct_s:7.3f} s  {args.images / direct_s:6.2f} images/s")
+    print(f"job, worker side (execute_job):        {worker_s:7.3f} s  overhead ÷ direct: {worker_s / direct_s:.3f}")
+    print(f"job, submit + worker (whole path):     {whole_s:7.3f} s  overhead ÷ direct: {whole_s / direct_s:.3f}")
+    print(f"worker side outside the model's work:  {added_s:7.3f} s  (direct + this) ÷ direct: {(direct_s + added_s) / direct_s:.3f}")
+    print(f"  of which per-step progress/cancel UPDATEs: {steps_s:.3f} s for {options['steps_run'] + 1} updates")
+    for name, seconds in edge_times.items():
+        print(f"edge detector {name:8s} on 1280x800:    {seconds * 1000:7.1f} ms")
+    print(f"POST /api/v1/retouch/edges work (lineart + PNG): {png_edges * 1000:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
