@@ -31,9 +31,12 @@ test: $(VENV)/.dev
 test-fast: $(VENV)/.dev
 	$(BIN)/pytest -m "not slow and not browser"
 
+# Style (ruff), layering (import-linter, see pyproject.toml) and types (mypy with django-stubs).
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run_all.py
