@@ -56,3 +56,29 @@ class GardenAutoSchema(AutoSchema):
 def error(description: str) -> OpenApiResponse:
     """An error answer a view documents itself (409, 503…): a JSON object with `detail`."""
     return OpenApiResponse(OpenApiTypes.OBJECT, description=description)
+
+
+def form_bodies(result, generator, request, public):
+    """Postprocessing hook: state each multipart/form-data request body as a form can send it.
+
+    The serializer's component describes the JSON reading of the same fields. A form has no null
+    (an omitted field is the null), its file fields are uploads (binary, where the component says
+    a URI) and a list of whole numbers is one text field ("10,20,64,64"); the form variant gets
+    its own inline copy so the JSON one stays as it is.
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+    for operation in (op for path in result["paths"].values() for op in path.values() if isinstance(op, dict)):
+        form = operation.get("requestBody", {}).get("content", {}).get("multipart/form-data")
+        if form and "$ref" in form["schema"]:
+            component = schemas[form["schema"]["$ref"].rsplit("/", 1)[-1]]
+            form["schema"] = {**component, "properties": {name: _form_field(field) for name, field in component["properties"].items()}}
+    return result
+
+
+def _form_field(field: dict) -> dict:
+    field = {key: value for key, value in field.items() if key != "nullable"}
+    if field.get("format") == "uri":
+        return {**field, "format": "binary"}
+    if field.get("type") == "array" and field.get("items", {}).get("type") == "integer":
+        return {"type": "string", "pattern": r"^\d+(,\d+)*$", "description": field.get("description", "")}
+    return field

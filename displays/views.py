@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from config.api import LenientJSONParser, validated
 from displays import selectors, services
-from displays.serializers import UpdateDisplaySerializer
+from displays.serializers import BODY_SCHEMA, UpdateDisplaySerializer
 from generation.views import StaffOrToken
 
 NO_CACHE = "no-cache, max-age=0"
@@ -38,7 +38,7 @@ class UpdateDisplayView(APIView):
     parser_classes = [LenientJSONParser]
 
     @extend_schema(
-        request=UpdateDisplaySerializer,
+        request={"application/json": BODY_SCHEMA},  # old devices may send it as text/plain
         responses={
             200: OpenApiResponse(description="Plain text `sucess` (sic, the original's spelling)"),
             400: OpenApiResponse(description="Invalid zone, non-serving or malformed key, over 8 images (names the key)"),

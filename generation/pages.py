@@ -99,18 +99,22 @@ def text2image_link(request):
     within LINK_REUSE), then shows its progress and the image. Staff sessions and token holders
     only; anonymous browsers go to the admin login. ``POST /text2image`` is views.Text2ImageView.
     """
-    user, refusal = _link_user(request)
-    if refusal is not None:
-        return refusal
     prompt = request.GET.get("prompt", "").strip()
-    if not prompt:
-        return HttpResponseRedirect(reverse("kiosk-text2image"))
     job_request = JobRequest(prompt=prompt, others="", width=_size(request.GET.get("width")), height=_size(request.GET.get("height")))
     try:
         valid = job_request.validate()
     except JobParameterError as error:
         errors = error.fields or {"prompt": error.message}
-        return render(request, "kiosk/text2image_job.html", {"prompt": prompt, "errors": errors}, status=400)
+        # No prompt: the form, unless the link's sizes are wrong too (validate() names them).
+        if prompt or not set(errors) <= {"emotion"}:
+            return render(request, "kiosk/text2image_job.html", {"prompt": prompt, "errors": errors}, status=400)
+        valid = None
+    # After the checks: a wrong link is a 400 for anyone, as the API's own validation would be.
+    user, refusal = _link_user(request)
+    if refusal is not None:
+        return refusal
+    if valid is None:
+        return HttpResponseRedirect(reverse("kiosk-text2image"))
     job = selectors.recent_same_job(user=user, job=valid, within=LINK_REUSE) or services.create_job(created_by=user, request=job_request)
     job.refresh_from_db()
     data = JobSerializer(job, context={"request": request}).data

@@ -13,11 +13,11 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from config.api import validated
 from config.errors import Conflict
+from config.parsers import SafeJSONParser
 from garden.services import read_file
 from generation import selectors
 from generation.retouch import features
@@ -44,11 +44,11 @@ class RetouchStatusView(GenerationAPIView):
 
 
 class EdgesView(GenerationAPIView):
-    parser_classes = [RetouchMultiPartParser, JSONParser]
+    parser_classes = [RetouchMultiPartParser, SafeJSONParser]
 
     @extend_schema(
         request={"multipart/form-data": EdgesSerializer},
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="image/png: white lines on black")},
+        responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description="White lines on black")},
         summary="Edge map of a picture (lineart_standard or Canny), to edit and send back as a control",
     )
     def post(self, request):
@@ -62,7 +62,7 @@ class EdgesView(GenerationAPIView):
 
 
 class TagsView(GenerationAPIView):
-    parser_classes = [RetouchMultiPartParser, JSONParser]
+    parser_classes = [RetouchMultiPartParser, SafeJSONParser]
 
     @extend_schema(
         request={"multipart/form-data": TagsSerializer},

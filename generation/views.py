@@ -12,7 +12,7 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import ParseError
@@ -26,6 +26,7 @@ from config.parsers import LenientJSONParser, SafeJSONParser
 from config.schema import error
 from generation import pages, selectors, services
 from generation.models import GenerationJob
+from generation.requests import TEXT_LIMITS
 from generation.retouch_serializers import RetouchJobSerializer, RetouchMultiPartParser
 from generation.serializers import JobCreateSerializer, JobFilterSerializer, JobSerializer, Text2ImageSerializer
 
@@ -140,6 +141,14 @@ class JobRetryView(GenerationAPIView):
         return Response(JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 
+def _side(limit: str) -> dict:
+    return {"type": "integer", "minimum": settings.GARDEN_MIN_SIZE, "maximum": getattr(settings, limit), "multipleOf": 8}
+
+
+def _page(description: str, media_type: str = "text/html") -> OpenApiResponse:
+    return OpenApiResponse(OpenApiTypes.STR, description=f"{description} ({media_type})")
+
+
 class Text2ImageView(GenerationAPIView):
     """The legacy endpoint, as a thin adapter over the job API.
 
@@ -184,6 +193,36 @@ class Text2ImageView(GenerationAPIView):
             headers={"Location": status_url},
         )
 
+    @extend_schema(
+        description=(
+            "The page an old `GET /text2image?prompt=…` link opened on the AWS API server. A staff session or an API token; "
+            "anonymous browsers go to the admin login."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "prompt",
+                {"type": "string", "maxLength": TEXT_LIMITS["prompt"]},
+                description="Starts a job (or shows the same one, opened again within 10 minutes)",
+            ),
+            OpenApiParameter("width", _side("GARDEN_MAX_WIDTH"), description="A multiple of 8; default 768"),
+            OpenApiParameter("height", _side("GARDEN_MAX_HEIGHT"), description="A multiple of 8; default 512"),
+        ],
+        responses={
+            (200, "text/html"): _page("The job's page: progress, then the image"),
+            (302, "text/html"): _page("No prompt: the text-to-image form; anonymous: the admin login"),
+            (400, "text/html"): _page("The page, naming the invalid prompt or size"),
+            (401, "text/plain"): _page("An invalid API token", "text/plain"),
+            (403, "text/html"): _page("Logged in, but not staff"),
+            (414, "text/html"): _page("A link longer than the server's request line (gunicorn: 4094 bytes)"),
+        },
+        summary="The old API server's link: starts a job and shows its page (HTML)",
+    )
+    def get(self, request):
+        # text2image() below sends GET to the page before DRF authenticates, so that anonymous
+        # browsers get the admin login rather than a 401; this method states the path's GET for
+        # the schema and the Allow header, and answers the same page.
+        return pages.text2image_link(request._request)
+
 
 _text2image_api = Text2ImageView.as_view()
 
@@ -197,6 +236,6 @@ def text2image(request):
     return _text2image_api(request)
 
 
-# The schema generator documents the API view behind this path.
+# The schema generator documents the path through the API view.
 text2image.cls = Text2ImageView
 text2image.initkwargs = {}

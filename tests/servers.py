@@ -88,6 +88,8 @@ def gunicorn(var_dir: Path, *, workers: int = 2, threads: int = 4, seed: bool = 
         env.pop("DJANGO_SETTINGS_MODULE", None)
         server = Server(base="", env=env, var_dir=var_dir)
         server.manage("migrate", "--no-input", "-v", "0")
+        # As in production (bin/garden-up): the manifest storage refuses {% static %} without it.
+        server.manage("collectstatic", "--no-input", "-v", "0")
         if seed:
             server.manage("seed_demo_garden", "--per-key", "1", "-v", "0")
         port = free_port()

@@ -20,7 +20,7 @@ from config.api import json_object
 from config.parsers import LenientJSONParser
 from garden.services import read_file
 from generation import selectors
-from generation.a1111 import parsing
+from generation.a1111 import parsing, schemas
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
 from generation.retouch import edges, features, imaging
@@ -33,6 +33,9 @@ waiting = selectors.WaitSlots("GARDEN_A1111_MAX_WAITING")
 
 
 class A1111JSONParser(LenientJSONParser):
+    # application/json only, as A1111's own server reads it. Not DRF's JSONParser: DRF reads those
+    # bodies through request.body, which Django caps at the kiosk's DATA_UPLOAD_MAX_MEMORY_SIZE.
+    media_type = "application/json"
     max_bytes_setting = "GARDEN_RETOUCH_MAX_BODY_BYTES"
 
 
@@ -44,7 +47,7 @@ class A1111View(GenerationAPIView):
 
 class Img2ImgView(A1111View):
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
+        request={"application/json": schemas.IMG2IMG},
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description='{"images": [base64 PNG], "parameters": {…}, "info": "<JSON>"}'),
             400: OpenApiResponse(description="Invalid or unsupported fields, named"),
@@ -94,7 +97,7 @@ class OptionsView(A1111View):
 
 class DetectView(A1111View):
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
+        request={"application/json": schemas.DETECT},
         responses={200: OpenApiTypes.OBJECT},
         summary="ControlNet preprocessors: lineart (lineart_standard) and canny",
     )
@@ -124,7 +127,7 @@ class DetectView(A1111View):
 
 class InterrogateView(A1111View):
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
+        request={"application/json": schemas.INTERROGATE},
         responses={200: OpenApiTypes.OBJECT, 503: None},
         summary="WD14 tagger: {caption: {tag: {…}, rating: {…}}}",
     )

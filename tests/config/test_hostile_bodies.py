@@ -17,7 +17,16 @@ HOSTILE = {
     "truncated": b'{"emotion": "ca',
 }
 KIOSK = ["/garden", "/gardenfromDB", "/like", "/impression", "/dislike"]
-STAFF = ["/text2image", "/api/v1/jobs"]
+STAFF = [
+    "/text2image",
+    "/api/v1/jobs",
+    "/api/v1/retouch/edges",
+    "/api/v1/retouch/tags",
+    "/updateDisplay",
+    "/sdapi/v1/img2img",
+    "/controlnet/detect",
+    "/tagger/v1/interrogate",
+]
 
 
 @pytest.fixture

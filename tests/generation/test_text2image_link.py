@@ -118,9 +118,25 @@ def test_post_keeps_the_legacy_api(api_client, django_user_model, no_enqueue):
     api_client.force_authenticate(staff)
     response = api_client.put("/text2image", {"text": "x"}, format="json")
     assert response.status_code == 405
-    assert response["Allow"] == "POST, OPTIONS"
+    assert response["Allow"] == "GET, POST, HEAD, OPTIONS"
     paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
-    assert set(paths["/text2image"]) == {"post"}
+    assert set(paths["/text2image"]) == {"get", "post"}
+    assert set(paths["/text2image"]["get"]["responses"]["200"]["content"]) == {"text/html"}
+
+
+def test_a_link_without_a_prompt_still_has_its_sizes_checked(staff):
+    response = staff.get("/text2image?width=418")
+    assert response.status_code == 400
+    assert "width must be a multiple of 8" in response.content.decode()
+
+
+def test_a_wrong_link_is_a_400_before_the_login(client, no_enqueue):
+    # The checks need no user; a valid link still sends anonymous browsers to the login.
+    assert client.get(LINK + "&width=418").status_code == 400
+    response = client.get(LINK)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+    assert not GenerationJob.objects.exists()
 
 
 def test_a_session_post_still_needs_the_csrf_token(django_user_model, no_enqueue):
