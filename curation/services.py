@@ -15,11 +15,12 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from config import groups
 from garden import services as garden_services
 from garden.models import Image
 from generation import services as generation_services
@@ -165,43 +166,28 @@ def rejected_images() -> QuerySet[Image]:
 # --- Permissions --------------------------------------------------------------------------------
 
 
-def _permissions(names: Iterable[str]) -> list[Permission]:
-    wanted = [name.split(".", 1) for name in names]
-    query = Q(pk__in=[])
-    for app_label, codename in wanted:
-        query |= Q(content_type__app_label=app_label, codename=codename)
-    return list(Permission.objects.filter(query).select_related("content_type"))
-
-
 def ensure_curators_group(*, user=None) -> tuple[Group, list[str]]:
-    """Create or reset the Curators group to exactly the curator rights; returns (group, missing).
+    """Create or reset the Curators group to exactly CURATOR_PERMISSIONS; returns (group, missing).
 
     ``missing`` names rights whose Permission rows do not exist yet (their app not migrated).
-    Resetting (not adding) is deliberate: the group's rights are defined here, in code.
     """
-    names = CURATOR_PERMISSIONS
-    permissions = _permissions(names)
-    found = {f"{p.content_type.app_label}.{p.codename}" for p in permissions}
-    group, created = Group.objects.get_or_create(name=CURATORS_GROUP)
-    group.permissions.set(permissions)
+    group, created, missing = groups.reset_group(CURATORS_GROUP, CURATOR_PERMISSIONS)
     if user is not None:
+        found = sorted(set(CURATOR_PERMISSIONS) - set(missing))
         LogEntry.objects.log_actions(
             user_id=user.pk,
             queryset=Group.objects.filter(pk=group.pk),
             action_flag=ADDITION if created else CHANGE,
-            change_message="Curators group set to: " + ", ".join(sorted(found)),
+            change_message="Curators group set to: " + ", ".join(found),
             single_object=True,
         )
-    return group, sorted(set(names) - found)
+    return group, missing
 
 
 def make_curator(*, user) -> None:
     """Staff (so the admin lets them log in) and a member of Curators; no superuser rights."""
     group, _missing = ensure_curators_group()
-    if not user.is_staff:
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
-    user.groups.add(group)
+    groups.join_as_staff(user=user, group=group)
 
 
 # --- Bulk generation (jobs are generation's; curation adds the admin log and the curator's name) ---

@@ -11,7 +11,6 @@ path writes here.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -20,12 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
-from django.core.cache import cache
-from django.db import connection, transaction
+from django.contrib.auth.models import Group
+from django.db import transaction
 from django.db.models import Min, Q, Sum
 from django.utils import timezone
 
+from config import groups, locks
 from garden.models import Image, Visitor
 from generation.models import GenerationJob
 from insights import aggregation
@@ -70,26 +69,15 @@ def next_day(day: datetime) -> datetime:
     return day_start(day + timedelta(hours=26))  # past any daylight-saving change
 
 
-@contextlib.contextmanager
 def refresh_lock():
-    """One refresh at a time across processes: a PostgreSQL advisory lock, or the cache."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_ID])
-            if not cursor.fetchone()[0]:
-                raise RefreshBusy("another insights refresh holds the lock")
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_ID])
-        return
-    if not cache.add(LOCK_KEY, "1", timeout=60 * 60):
-        raise RefreshBusy("another insights refresh holds the lock")
-    try:
-        yield
-    finally:
-        cache.delete(LOCK_KEY)
+    """One refresh at a time across processes (RefreshBusy at once if another one runs)."""
+    return locks.exclusive(
+        advisory_id=ADVISORY_LOCK_ID,
+        cache_key=LOCK_KEY,
+        timeout=60 * 60,
+        busy=RefreshBusy,
+        message="another insights refresh holds the lock",
+    )
 
 
 def earliest_event() -> datetime | None:
@@ -229,21 +217,11 @@ ANALYST_PERMISSIONS = ("insights.view_dashboard", "garden.view_image")
 
 def ensure_analysts_group() -> tuple[Group, list[str]]:
     """Create or reset the Analysts group to exactly the analyst rights; returns (group, missing)."""
-    query = Q(pk__in=[])
-    for name in ANALYST_PERMISSIONS:
-        app_label, codename = name.split(".", 1)
-        query |= Q(content_type__app_label=app_label, codename=codename)
-    permissions = list(Permission.objects.filter(query).select_related("content_type"))
-    found = {f"{p.content_type.app_label}.{p.codename}" for p in permissions}
-    group, _ = Group.objects.get_or_create(name=ANALYSTS_GROUP)
-    group.permissions.set(permissions)
-    return group, sorted(set(ANALYST_PERMISSIONS) - found)
+    group, _created, missing = groups.reset_group(ANALYSTS_GROUP, ANALYST_PERMISSIONS)
+    return group, missing
 
 
 def make_analyst(*, user) -> None:
     """Staff (so the admin lets them log in) and a member of Analysts; no superuser rights."""
     group, _missing = ensure_analysts_group()
-    if not user.is_staff:
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
-    user.groups.add(group)
+    groups.join_as_staff(user=user, group=group)

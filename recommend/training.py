@@ -4,7 +4,6 @@ optional ALS factors, a new ModelVersion published. Called by the Celery beat ta
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -13,10 +12,10 @@ from datetime import timedelta
 import numpy as np
 import orjson
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config import locks
 from garden.models import Image
 from recommend import generations, ranking, store
 from recommend.models import FavoriteStat, ImageStat, Interaction, ModelVersion, RetiredFavoriteStat, RetiredImageStat
@@ -34,26 +33,11 @@ class RebuildBusy(RuntimeError):
     pass
 
 
-@contextlib.contextmanager
 def rebuild_lock():
-    """One rebuild at a time across processes: a PostgreSQL advisory lock, or the cache."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_ID])
-            if not cursor.fetchone()[0]:
-                raise RebuildBusy("another rebuild holds the lock")
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_ID])
-        return
-    if not cache.add(LOCK_KEY, "1", timeout=30 * 60):
-        raise RebuildBusy("another rebuild holds the lock")
-    try:
-        yield
-    finally:
-        cache.delete(LOCK_KEY)
+    """One rebuild at a time across processes (RebuildBusy at once if another one runs)."""
+    return locks.exclusive(
+        advisory_id=ADVISORY_LOCK_ID, cache_key=LOCK_KEY, timeout=30 * 60, busy=RebuildBusy, message="another rebuild holds the lock"
+    )
 
 
 @dataclass

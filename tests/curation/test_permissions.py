@@ -106,3 +106,23 @@ def test_decide_endpoint_enforces_csrf_and_validates(curator, pool_images):
 def test_the_old_review_address_redirects_with_its_filters(curator_client):
     response = curator_client.get("/admin/garden/image/review/?scope=kept&emotion=calm")
     assert response.status_code == 302 and response["Location"] == reverse("curation:review") + "?scope=kept&emotion=calm"
+
+
+def test_setup_curators_resets_the_group_and_makes_curators(django_user_model):
+    import io
+
+    from django.contrib.auth.models import Group, Permission
+    from django.core.management import CommandError, call_command
+
+    group, _ = Group.objects.get_or_create(name="Curators")
+    group.permissions.add(Permission.objects.get(codename="delete_user"))  # a right the role does not have
+    ann = django_user_model.objects.create_user("ann")
+    out = io.StringIO()
+    call_command("setup_curators", user=["ann"], stdout=out)
+    ann.refresh_from_db()
+    assert ann.is_staff and not ann.is_superuser and ann.groups.filter(name="Curators").exists()
+    assert not group.permissions.filter(codename="delete_user").exists()
+    assert ann.has_perm("garden.change_image")
+    assert "ann is now a curator" in out.getvalue()
+    with pytest.raises(CommandError, match="No user 'nobody'"):
+        call_command("setup_curators", user=["nobody"], stdout=io.StringIO())
