@@ -80,6 +80,7 @@ def load(images: int, interactions: int, seed: int = 1) -> dict:
     from garden import keys as gk
     from garden.models import Image, Visitor
     from recommend.models import FavoriteStat, ImageStat, Interaction, ModelVersion, Recommendation
+    from recommend.ranking import segment_of
 
     rng = random.Random(seed)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -133,18 +134,11 @@ def load(images: int, interactions: int, seed: int = 1) -> dict:
         {"id": None, "generation": None, "gender": None, "emotion": "happy", "first_seen": start, "last_seen": start},
     )
     vcolumns = list(vtemplate)
+    labels = {v: {"id": v, "generation": rng.choice(generations), "gender": rng.choice(("Male", "Female"))} for v in visitor_ids}
     with transaction.atomic():
-        _copy(
-            Visitor._meta.db_table,
-            vcolumns,
-            (
-                [
-                    {"id": v, "generation": rng.choice(generations), "gender": rng.choice(("Male", "Female"))}.get(c, vtemplate[c])
-                    for c in vcolumns
-                ]
-                for v in visitor_ids
-            ),
-        )
+        _copy(Visitor._meta.db_table, vcolumns, ([labels[v].get(c, vtemplate[c]) for c in vcolumns] for v in visitor_ids))
+    # Each event carries the segment it is counted under, as recommend.eventlog writes it.
+    segments = {v: segment_of(label["generation"], label["gender"]) for v, label in labels.items()}
     groups = list(by_key.values())
     weights = np.random.default_rng(seed).zipf(1.6, len(groups)).astype(float)
     cumulative = np.cumsum(weights / weights.sum()).tolist()
@@ -157,14 +151,13 @@ def load(images: int, interactions: int, seed: int = 1) -> dict:
             at = start + timedelta(seconds=n * 2, microseconds=rng.randrange(10**6))
             if rng.random() < 0.7:
                 liked = rng.choice(shown)
-                yield (visitor, ids[liked], liked, "click", json.dumps(shown), at)
+                yield (visitor, ids[liked], liked, "click", json.dumps(shown), at, segments[visitor], 0)
             else:
-                yield (visitor, None, "", "impression", json.dumps(shown), at)
+                yield (visitor, None, "", "impression", json.dumps(shown), at, segments[visitor], 0)
 
+    columns = ["visitor_id", "image_id", "item_key", "event_type", "impression", "created_at", "segment", "unknown_keys"]
     with transaction.atomic():
-        _copy(
-            Interaction._meta.db_table, ["visitor_id", "image_id", "item_key", "event_type", "impression", "created_at"], interaction_rows()
-        )
+        _copy(Interaction._meta.db_table, columns, interaction_rows())
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return {"load_seconds": round(time.perf_counter() - t0, 1), "visitors": visitors, "visitor_ids": [str(v) for v in visitor_ids[:2000]]}
