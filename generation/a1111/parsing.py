@@ -282,3 +282,22 @@ def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes]) -> di
         "job_id": str(job.pk),
     }
     return {"images": [encode_base64(content) for content in images], "parameters": parameters, "info": json.dumps(info)}
+
+
+def detect_request(body: dict) -> tuple[str, list[PILImage.Image], dict]:
+    """``/controlnet/detect``: (our detector, the pictures, edge_map_png's options), or a 400 naming the field."""
+    module = str(body.get("controlnet_module") or "").strip().lower()
+    if module not in edges.MODULE_ALIASES:
+        raise JobParameterError(fields={"controlnet_module": f"Unsupported module {module!r}: use lineart or canny."})
+    values = body.get("controlnet_input_images")
+    if not isinstance(values, list) or not values:
+        raise JobParameterError(fields={"controlnet_input_images": "Send a list of base64 images."})
+    resolution = read_number(body, "controlnet_processor_res", 512, int)
+    if not isinstance(resolution, int) or not 64 <= resolution <= 4096:
+        raise JobParameterError(fields={"controlnet_processor_res": "controlnet_processor_res must be between 64 and 4096."})
+    low, high = read_number(body, "controlnet_threshold_a", 100.0), read_number(body, "controlnet_threshold_b", 200.0)
+    pictures = []
+    for number, value in enumerate(values):
+        name = f"controlnet_input_images[{number}]"
+        pictures.append(open_picture(decode_base64(value, name), name))
+    return edges.MODULE_ALIASES[module], pictures, {"low": low, "high": high, "resolution": resolution}

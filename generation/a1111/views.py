@@ -23,10 +23,10 @@ from generation import selectors
 from generation.a1111 import parsing, schemas
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
-from generation.retouch import edges, features, imaging
+from generation.retouch import features
 from generation.retouch.tagger import DEFAULT_THRESHOLD, get_tagger
 from generation.services import create_retouch_job
-from generation.services.retouch import picture_tags
+from generation.services.retouch import edge_map_png, picture_tags
 from generation.views import GenerationAPIView
 
 waiting = selectors.WaitSlots("GARDEN_A1111_MAX_WAITING")
@@ -102,27 +102,9 @@ class DetectView(A1111View):
         summary="ControlNet preprocessors: lineart (lineart_standard) and canny",
     )
     def post(self, request):
-        body = json_object(request)
-        module = str(body.get("controlnet_module") or "").strip().lower()
-        if module not in edges.MODULE_ALIASES:
-            raise JobParameterError(fields={"controlnet_module": f"Unsupported module {module!r}: use lineart or canny."})
-        pictures = body.get("controlnet_input_images")
-        if not isinstance(pictures, list) or not pictures:
-            raise JobParameterError(fields={"controlnet_input_images": "Send a list of base64 images."})
-        resolution = parsing.read_number(body, "controlnet_processor_res", 512, int)
-        if not isinstance(resolution, int) or not 64 <= resolution <= 4096:
-            raise JobParameterError(fields={"controlnet_processor_res": "controlnet_processor_res must be between 64 and 4096."})
-        low, high = parsing.read_number(body, "controlnet_threshold_a", 100.0), parsing.read_number(body, "controlnet_threshold_b", 200.0)
-        answers = []
-        for number, value in enumerate(pictures):
-            picture = parsing.open_picture(
-                parsing.decode_base64(value, f"controlnet_input_images[{number}]"), f"controlnet_input_images[{number}]"
-            )
-            picture = edges.scaled_for_detection(picture.convert("RGB"), resolution)
-            answers.append(
-                parsing.encode_base64(imaging.encode_png(edges.detect(edges.MODULE_ALIASES[module], picture, low=low, high=high)))
-            )
-        return Response({"images": answers, "info": "Success"})
+        detector, pictures, options = parsing.detect_request(json_object(request))
+        maps = [edge_map_png(picture=picture, detector=detector, **options) for picture in pictures]
+        return Response({"images": [parsing.encode_base64(png) for png in maps], "info": "Success"})
 
 
 class InterrogateView(A1111View):

@@ -11,6 +11,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from generation.models import GenerationJob
+from generation.services.retouch import edge_map_png
 from tests.generation.retouch_support import box_mask, encoded, mask_png, noise, outside_feather
 
 pytestmark = pytest.mark.django_db
@@ -177,6 +178,15 @@ def test_controlnet_detect(basic_client, path):
     assert answer["info"] == "Success"
     with Image.open(io.BytesIO(base64.b64decode(answer["images"][0]))) as edges:
         assert edges.size == (192, 128) and edges.mode == "L"
+        lines = np.asarray(edges) > 127
+    assert 0 < lines.mean() < 0.9  # white lines on black: some edges found, not a blank or white map
+    # Same map as the retouch page's own edge endpoint (one edge-map service behind both).
+    assert (
+        answer["images"][0]
+        == base64.b64encode(
+            edge_map_png(picture=Image.open(io.BytesIO(encoded(noise()))), detector="lineart", low=64, high=64, resolution=128)
+        ).decode()
+    )
     canny = basic_client.post(
         path, {**body, "controlnet_module": "canny", "controlnet_threshold_a": 50, "controlnet_threshold_b": 120}, format="json"
     )
