@@ -30,7 +30,7 @@ class RetouchStatusView(GenerationAPIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="GPU workers answering, queue depth, which retouch models are configured")
     def get(self, request):
         pool = selectors.live_workers(timeout=settings.GARDEN_RETOUCH_PING_TIMEOUT)
-        gpu = [worker for worker in pool["workers"] if settings.GARDEN_GPU_QUEUE in worker["queues"]]
+        gpu = selectors.gpu_workers(pool)
         body = {
             "gpu_queue": settings.GARDEN_GPU_QUEUE,
             "gpu_workers": gpu,

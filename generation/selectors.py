@@ -186,6 +186,11 @@ def live_workers(*, timeout: float) -> dict[str, Any]:
 _WORKERS_CACHE_KEY = "generation:live-workers"
 
 
+def gpu_workers(pool: dict[str, Any]) -> list[dict[str, Any]]:
+    """The workers of a ``live_workers`` answer that consume GARDEN_GPU_QUEUE (retouching needs one)."""
+    return [worker for worker in pool["workers"] if settings.GARDEN_GPU_QUEUE in worker["queues"]]
+
+
 def retouch_archive_entries(job: GenerationJob) -> list[tuple[str, str]]:
     """(name in the zip, storage key) of a retouch job's results, in frame order.
 

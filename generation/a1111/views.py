@@ -87,7 +87,7 @@ class OptionsView(A1111View):
     def get(self, request):
         features.require("inpaint")
         pool = selectors.live_workers(timeout=settings.GARDEN_RETOUCH_PING_TIMEOUT)
-        gpu = [worker["name"] for worker in pool["workers"] if settings.GARDEN_GPU_QUEUE in worker["queues"]]
+        gpu = [worker["name"] for worker in selectors.gpu_workers(pool)]
         if not gpu:
             detail = f"No GPU worker on the {settings.GARDEN_GPU_QUEUE!r} queue answered within {settings.GARDEN_RETOUCH_PING_TIMEOUT:g}s."
             return Response({"detail": detail, **({"broker_error": pool["error"]} if "error" in pool else {})}, status=503)
