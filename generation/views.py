@@ -66,7 +66,7 @@ class JobPagination(LimitOffsetPagination):
     @staticmethod
     def _check_number(request, name: str) -> None:
         value = request.query_params.get(name)
-        if value is not None and not value.lstrip("-").isdigit():
+        if value is not None and not value.lstrip("-").isdecimal():
             raise serializers.ValidationError({name: "Expected a whole number."})
 
 

@@ -158,7 +158,7 @@ class ImageAdmin(admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
-        if term.lstrip("-").isdigit() and abs(int(term)) < 2**63:
+        if term.lstrip("-").isdecimal() and abs(int(term)) < 2**63:
             queryset |= self.model.objects.filter(seed=int(term))
         return queryset, may_have_duplicates
 

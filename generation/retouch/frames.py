@@ -38,7 +38,7 @@ class Member:
 
 
 def natural_key(name: str) -> list:
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part.lower()) for part in re.split(r"(\d+)", name) if part]
+    return [(0, int(part), "") if part.isdecimal() else (1, 0, part.lower()) for part in re.split(r"(\d+)", name) if part]
 
 
 def open_archive(content: bytes, *, what: str) -> zipfile.ZipFile:

@@ -75,3 +75,8 @@ def test_read_member_checks_its_size_and_range_selects_positions():
     assert [(position, m.name) for position, m in frames.select(members, (2, 3))] == [(2, "2.png"), (3, "3.png")]
     masks = [frames.Member(path="m/2.PNG", name="2.PNG"), frames.Member(path="m/9.png", name="9.png")]
     assert frames.pair_masks(members, masks) == {"2.png": masks[0]}
+
+
+def test_names_with_digits_that_are_not_numbers_still_sort():
+    # "²" is a digit to str.isdigit() but int() refuses it: it sorts as text, the numbers as numbers.
+    assert sorted(["f1²10.png", "f1²2.png", "f0.png"], key=frames.natural_key) == ["f0.png", "f1²2.png", "f1²10.png"]

@@ -128,6 +128,16 @@ def test_a_link_without_a_prompt_still_has_its_sizes_checked(staff):
     response = staff.get("/text2image?width=418")
     assert response.status_code == 400
     assert "width must be a multiple of 8" in response.content.decode()
+    # "²" passes str.isdigit() but not int(): a size the page names, not a 500.
+    response = staff.get("/text2image?prompt=roses&width=%C2%B2")
+    assert response.status_code == 400
+    assert "width must be a multiple of 8" in response.content.decode()
+
+
+def test_the_retouch_page_ignores_an_image_id_that_is_not_a_number(staff):
+    response = staff.get("/kiosk/retouch/?image=%C2%B2")
+    assert response.status_code == 200
+    assert '"image": null' in response.content.decode()
 
 
 def test_a_wrong_link_is_a_400_before_the_login(client, no_enqueue):
