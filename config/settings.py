@@ -61,6 +61,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz, /readyz and /metrics, before host checks and the TLS redirect (config/probes.py).
+    "config.probes.ProbeMiddleware",
+    "config.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -254,6 +257,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Health and metrics (config/health.py, config/metrics.py; docs/deploy.md) -----------------------
+# /readyz: seconds each part may take, and the parts whose failure makes it answer 503.
+GARDEN_READY_TIMEOUT = env.float("GARDEN_READY_TIMEOUT", default=2.0)
+GARDEN_READY_REQUIRED = env.list("GARDEN_READY_REQUIRED", default=["database", "cache", "broker", "storage"])
+# /metrics answers these client addresses or networks, and anyone sending `Authorization: Bearer <token>`.
+GARDEN_METRICS_ALLOWED_IPS = env.list("GARDEN_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+GARDEN_METRICS_TOKEN = env.str("GARDEN_METRICS_TOKEN", default="")
 
 # --- Production hardening (all env-driven; `check --deploy` passes with DJANGO_SECURE=true) -----
 # --- Security headers ------------------------------------------------------------------------------

@@ -15,6 +15,10 @@ class InsightsConfig(AppConfig):
     verbose_name = "Insights"
 
     def ready(self):
+        from config.metrics import register_collector
         from insights import tasks  # noqa: F401 (registers the beat task)
+        from insights.metrics import GardenCollector
+
+        register_collector(GardenCollector)  # database and broker figures for /metrics
 
         post_migrate.connect(_ensure_analysts, sender=self, dispatch_uid="insights.ensure_analysts")
