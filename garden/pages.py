@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 
 import segno
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -21,6 +21,8 @@ from django.views.decorators.http import require_GET, require_safe
 
 from garden import selectors
 from garden.keys import EMOTIONS
+from garden.visitors import InvalidVisitorId, parse_visitor_id
+from garden.visitors import visitor_code as code_for
 
 # The favorite picker's values (docs/contracts.md: "<season>,<weather>,<time>"), with bilingual labels.
 SEASONS = [("spring", "봄", "Spring"), ("summer", "여름", "Summer"), ("autumn", "가을", "Autumn"), ("winter", "겨울", "Winter")]
@@ -63,8 +65,22 @@ def garden_kiosk(request):
         "emotions": EMOTIONS,
         "idle_seconds": idle_seconds,
         "qr_url": reverse("share-image-qr"),
+        "code_url": reverse("kiosk-visitor-code"),
     }
     return render(request, "kiosk/garden.html", context)
+
+
+@require_GET
+def visitor_code(request):
+    """``GET /kiosk/visitor-code?id=<visitor id>``: the short code the kiosk shows a visitor, which
+    they can quote to have their data deleted (docs/privacy.md). Derived from the id; nothing stored."""
+    try:
+        visitor_id = parse_visitor_id(request.GET.get("id"))
+    except InvalidVisitorId as exc:
+        return JsonResponse({"detail": exc.message}, status=400)
+    response = JsonResponse({"code": code_for(visitor_id)})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_GET

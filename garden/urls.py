@@ -11,6 +11,7 @@ urlpatterns = [
     path("kiosk/", pages.garden_kiosk, name="kiosk"),
     path("kiosk/emotion/", pages.emotion_check, name="kiosk-emotion"),
     path("kiosk", pages.garden_kiosk),
+    path("kiosk/visitor-code", pages.visitor_code, name="kiosk-visitor-code"),
     path("kiosk/emotion", pages.emotion_check),
     # The share page of one serving image and its QR code (docs/kiosk.md, "Share page").
     path("image", pages.share_image, name="share-image"),

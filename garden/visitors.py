@@ -10,6 +10,7 @@ the visitor it was before ids became strings. Booleans, null, objects and arrays
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 import uuid
@@ -51,3 +52,26 @@ def parse_visitor_id(value: object) -> str:
     if not _PRINTABLE.match(value):
         raise InvalidVisitorId("The visitor id must not contain control characters.")
     return value.lower() if _UUID.match(value) else value
+
+
+def visitor_code(visitor_id: str) -> str:
+    """The short code a kiosk shows a visitor for a deletion request: ``ABCD-EFGH``.
+
+    Derived from the id with a keyed hash (the site's secret key), so it tells nothing about the
+    visitor and cannot be turned back into the id; staff find the id again by computing the code of
+    every id the site keeps (``recommend.retention.visitor_ids_with_code``). 40 bits: two visitors
+    share a code about once in a trillion pairs; a deletion then lists both ids to choose from.
+    """
+    from django.utils.crypto import salted_hmac
+
+    digest = salted_hmac("garden.visitor-code", visitor_id, algorithm="sha256").digest()
+    text = base64.b32encode(digest[:5]).decode()
+    return f"{text[:4]}-{text[4:]}"
+
+
+def normalize_code(text: str) -> str:
+    """A code as a person may type it (lower case, spaces, no dash; 0 and 1 for O and I) → ``ABCD-EFGH``."""
+    letters = re.sub(r"[^A-Z0-9]", "", text.upper()).replace("0", "O").replace("1", "I")
+    if len(letters) != 8 or not re.fullmatch(r"[A-Z2-7]{8}", letters):
+        raise InvalidVisitorId("A visitor code has 8 letters and digits, like ABCD-EFGH.")
+    return f"{letters[:4]}-{letters[4:]}"

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from garden.models import Visitor
+from garden.visitors import normalize_code, visitor_code
 from recommend import ranking, training
 from recommend.models import Interaction, Recommendation, RetiredFavoriteStat, RetiredImageStat
 
@@ -65,6 +66,29 @@ def forget_visitor(*, visitor_id: str) -> Deleted:
         deleted.visitors = _delete_in_batches(Visitor.objects.filter(pk=visitor_id))
     log.info("visitor data deleted on request: %s", deleted.as_dict())
     return deleted
+
+
+def visitor_ids_with_code(code: str) -> list[str]:
+    """Every visitor id kept anywhere (labels, events, served gardens) whose code is ``code``.
+
+    Codes are one-way (``garden.visitors.visitor_code``), so this computes the code of each id:
+    one pass over the distinct ids, for a request that comes rarely. Usually one id; two only if
+    their codes collide.
+    """
+    code = normalize_code(code)
+    ids: set[str] = set(Visitor.objects.values_list("pk", flat=True))
+    ids.update(Interaction.objects.values_list("visitor_id", flat=True).distinct().order_by())
+    ids.update(Recommendation.objects.exclude(visitor_id=None).values_list("visitor_id", flat=True).distinct().order_by())
+    return sorted(visitor_id for visitor_id in ids if visitor_code(visitor_id) == code)
+
+
+def kept_about(*, visitor_ids: list[str]) -> Deleted:
+    """How many rows a deletion of these visitors would remove (the admin's confirmation page)."""
+    return Deleted(
+        visitors=Visitor.objects.filter(pk__in=visitor_ids).count(),
+        events=Interaction.objects.filter(visitor_id__in=visitor_ids).count(),
+        recommendations=Recommendation.objects.filter(visitor_id__in=visitor_ids).count(),
+    )
 
 
 def retire_events(*, where: str, params: list) -> int:

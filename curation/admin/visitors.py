@@ -1,11 +1,18 @@
-"""Visitors in the admin: read-only derived labels, for staff with the view right (not curators)."""
+"""Visitors in the admin: read-only derived labels, for staff with the view right (not curators).
+
+Deleting a visitor here is a deletion request: it goes through ``recommend.retention.forget_visitor``
+(labels, events and served gardens; the aggregates stay), exactly as ``manage.py forget_visitor``.
+The search box also takes the code a kiosk showed the visitor (ABCD-EFGH).
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from curation.paginators import EstimatedCountPaginator
 from garden.models import Visitor
+from garden.visitors import InvalidVisitorId, normalize_code
+from recommend import retention, training
 
 
 @admin.register(Visitor)
@@ -15,6 +22,7 @@ class VisitorAdmin(admin.ModelAdmin):
     list_display = ("id", "generation", "gender", "emotion", "first_seen", "last_seen")
     list_filter = ("generation", "gender", "emotion", ("last_seen", admin.DateFieldListFilter))
     search_fields = ("=id",)
+    search_help_text = "A visitor id, or the visitor code the kiosk showed (ABCD-EFGH)."
     list_per_page = 100
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -25,3 +33,49 @@ class VisitorAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def get_search_results(self, request, queryset, search_term):
+        results, duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            code = normalize_code(search_term)
+        except InvalidVisitorId:
+            return results, duplicates
+        return results | queryset.filter(pk__in=retention.visitor_ids_with_code(code)), True
+
+    def get_deleted_objects(self, objs, request):
+        """The confirmation lists what really goes: labels, events and served gardens."""
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        kept = retention.kept_about(visitor_ids=[visitor.pk for visitor in objs])
+        model_count = {
+            "visitors": kept.visitors,
+            "events (likes, impressions, dislikes)": kept.events,
+            "served gardens": kept.recommendations,
+        }
+        summary = (
+            f"{kept.events} event(s) and {kept.recommendations} served garden(s) of these visitors (their counts stay in the aggregates)"
+        )
+        return [*to_delete, summary], model_count, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        self._forget(request, [obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        self._forget(request, list(queryset.values_list("pk", flat=True)))
+
+    def _forget(self, request, visitor_ids: list[str]) -> None:
+        for done, visitor_id in enumerate(visitor_ids):
+            try:
+                retention.forget_visitor(visitor_id=visitor_id)
+            except training.RebuildBusy:
+                request._visitor_delete_busy = True  # the admin's "Successfully deleted" would be false
+                self.message_user(
+                    request,
+                    f"A recommender rebuild is running: deleted {done} of {len(visitor_ids)} visitor(s); try the rest in a minute.",
+                    messages.ERROR,
+                )
+                return
+
+    def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
+        if getattr(request, "_visitor_delete_busy", False) and level != messages.ERROR:
+            return
+        super().message_user(request, message, level, *args, **kwargs)

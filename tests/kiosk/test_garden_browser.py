@@ -12,6 +12,7 @@ import pytest
 
 from garden import keys
 from garden.models import Image
+from garden.visitors import visitor_code
 from recommend.models import Interaction
 from tests.factories import ImageFactory
 from tests.kiosk.conftest import KIOSK, PHONE, PORTRAIT_KIOSK
@@ -95,6 +96,9 @@ def test_capture_like_undo_next_flow(live_server, page, browser_context_args):
     assert result["emotions"] in page.inner_text("#result-emotion")
     assert f"{result['ageRange']['Low']} ~ {result['ageRange']['High']}" in page.inner_text("#result-age")
     assert page.get_attribute("#capture-state", "data-state") == "ok"
+    # The code for a deletion request, under the notice (derived from the id, docs/privacy.md).
+    page.wait_for_selector("#visitor-code:not([hidden])")
+    assert visitor_code(result["id"]) in page.inner_text("#visitor-code")
 
     # The garden: three images of the screen's orientation, for that emotion and favorite.
     page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")

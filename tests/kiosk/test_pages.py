@@ -92,3 +92,15 @@ def test_text2image_renders_for_staff_with_csrf_token(client):
     assert "/static/kiosk/text2image.js" in html
     # Staff see the link to it in the navigation.
     assert reverse("kiosk-text2image") in client.get("/kiosk/").content.decode()
+
+
+def test_the_visitor_code_endpoint_derives_the_code_and_stores_nothing(client, django_assert_num_queries):
+    from garden.visitors import visitor_code
+
+    with django_assert_num_queries(0):
+        response = client.get("/kiosk/visitor-code", {"id": "47f9eeb5-4252-435e-a1c9-b4a936f015ae"})
+    assert response.status_code == 200
+    assert response.json() == {"code": visitor_code("47f9eeb5-4252-435e-a1c9-b4a936f015ae")}
+    assert response["Cache-Control"] == "no-store"
+    assert client.get("/kiosk/visitor-code").status_code == 400
+    assert client.get("/kiosk/visitor-code", {"id": " x"}).status_code == 400

@@ -104,3 +104,29 @@ def test_the_daily_schedule_and_the_command(history, settings):
     out = io.StringIO()
     call_command("apply_retention", stdout=out)
     assert "Deleted 0 visitor(s), 0 event(s), 0 served garden(s)." in out.getvalue()
+
+
+def test_a_visitor_code_finds_the_visitor_and_the_command_deletes_by_it(history):
+    from garden.visitors import normalize_code, visitor_code
+
+    old, recent = history
+    code = visitor_code(recent.id)
+    assert len(code) == 9 and code[4] == "-"
+    assert code != visitor_code(old.id)
+    assert normalize_code(code.lower().replace("-", "")) == code
+    assert retention.visitor_ids_with_code(code) == [recent.id]
+    # Events under an id with no label row (old devices) are found too.
+    Visitor.objects.filter(pk=recent.pk).delete()
+    assert retention.visitor_ids_with_code(code) == [recent.id]
+
+    out = io.StringIO()
+    call_command("forget_visitor", "--code", code, stdout=out)
+    assert "Deleted visitor" in out.getvalue()
+    assert not Interaction.objects.filter(visitor_id=recent.id).exists()
+    assert not Recommendation.objects.filter(visitor_id=recent.id).exists()
+    with pytest.raises(CommandError, match="no visitor"):
+        call_command("forget_visitor", "--code", code)
+    with pytest.raises(CommandError, match="8 letters"):
+        call_command("forget_visitor", "--code", "ABC")
+    with pytest.raises(CommandError, match="not both"):
+        call_command("forget_visitor", old.id, "--code", code)

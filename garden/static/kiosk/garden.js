@@ -23,6 +23,8 @@
   var nextButton = K.$("next-button");
   var positionEl = K.$("garden-position");
   var qrUrl = K.$("kiosk").dataset.qrUrl;  // GET /image/qr?content=<key>: the share page's QR code
+  var codeUrl = K.$("kiosk").dataset.codeUrl;  // GET /kiosk/visitor-code?id=<id>: the code for a deletion request
+  var codeBox = K.$("visitor-code");
 
   /* The key of an image is the tail of its URL (docs/contracts.md: url.lastIndexOf('emotions')). */
   function keyFromUrl(url) { return url.slice(url.lastIndexOf("emotions")); }
@@ -259,6 +261,19 @@
 
   var FAVORITE_IDS = ["favorite-season", "favorite-weather", "favorite-time"];
 
+  /* The visitor's code for a deletion request (docs/privacy.md), shown under the notice. */
+  function showVisitorCode(id) {
+    codeBox.hidden = true;
+    fetch(codeUrl + "?id=" + encodeURIComponent(id), { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (answer) {
+        if (!answer || !visitor || visitor.id !== id) { return; }  // a newer visitor is on screen
+        codeBox.querySelectorAll("[data-code]").forEach(function (el) { el.textContent = answer.code; });
+        codeBox.hidden = false;
+      })
+      .catch(function () { /* no code this time; the kiosk works without it */ });
+  }
+
   /* The start state: the next person begins from scratch. The screen on display is reported
    * (clearGarden → reportUnlikedScreen, once); the camera preview stays on. */
   function resetVisitor() {
@@ -266,6 +281,7 @@
     clearGarden();
     visitor = null;
     liked = {};
+    codeBox.hidden = true;
     K.hideResult();
     FAVORITE_IDS.forEach(function (id) { K.$(id).value = ""; });
     K.$("favorite-error").hidden = true;
@@ -303,6 +319,7 @@
       if (!result || resetPending) { return; }  // starting over: this visitor is not kept
       if (!visitor || visitor.id !== result.id) { liked = {}; }
       visitor = { id: result.id, emotion: String(result.emotions).toLowerCase(), generation: result.generation, gender: result.gender };
+      showVisitorCode(visitor.id);
       loadGarden();  // counted before this capture ends, so a reset waits for the garden too
     }).then(end, end);
   });
