@@ -442,6 +442,8 @@ INSIGHTS_RECOMPUTE_HOURS = env.int("INSIGHTS_RECOMPUTE_HOURS", default=3)  # rec
 # --- Periodic work (celery beat; `make run` starts it) -------------------------------------------
 # The one beat schedule. Workers also sweep stale jobs when they start, so beat is optional for that.
 CELERY_BEAT_SCHEDULE = {
+    # Beat's heartbeat: the admin's system status page shows its last run (garden.periodic).
+    "beat-tick": {"task": "garden.tasks.beat_tick", "schedule": 60.0},
     "sweep-stale-generation-jobs": {"task": "generation.tasks.sweep_stale_jobs", "schedule": 300.0},
     "recommend-rebuild": {"task": "recommend.tasks.rebuild_model", "schedule": RECOMMEND_REBUILD_MINUTES * 60.0},
     "apply-retention": {"task": "recommend.tasks.apply_retention", "schedule": 24 * 3600.0},

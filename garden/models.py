@@ -119,3 +119,21 @@ class Visitor(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+class PeriodicRun(models.Model):
+    """The last run of one periodic task (celery beat): when, and how it ended (garden.periodic).
+
+    One row per task name, overwritten by each run, so the admin's system status page can say
+    when retention, the insights rollup or the recommender rebuild last ran, and whether beat ticks.
+    """
+
+    name = models.CharField(primary_key=True, max_length=200, help_text="The Celery task's name")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="Empty while the run is going on (or if it died)")
+    ok = models.BooleanField(null=True, help_text="Empty while running; false when the task raised")
+    detail = models.TextField(blank=True, default="", help_text="What it returned, or the error")
+    last_ok_at = models.DateTimeField(null=True, blank=True, help_text="When a run last ended without an error")
+
+    def __str__(self) -> str:
+        return self.name

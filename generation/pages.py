@@ -125,6 +125,8 @@ def text2image_link(request):
         "state": state,
         "state_text": text,
         "percent": round((data["progress"] or 0) * 100),
+        # A queued job whose queue no worker consumes says so (selectors.queue_warnings: cached, bounded).
+        "queue_warnings": selectors.queue_warnings() if job.status == job.Status.QUEUED else [],
     }
     return render(request, "kiosk/text2image_job.html", context)
 

@@ -191,6 +191,53 @@ def gpu_workers(pool: dict[str, Any]) -> list[dict[str, Any]]:
     return [worker for worker in pool["workers"] if settings.GARDEN_GPU_QUEUE in worker["queues"]]
 
 
+# How long the job pages wait for workers to answer the banner's question (live_workers caches 5 s).
+QUEUE_CHECK_TIMEOUT = 1.0
+
+
+def waiting_by_queue() -> dict[str, int]:
+    """Queued jobs per queue (one grouped query on the status/queue index)."""
+    rows = GenerationJob.objects.filter(status=GenerationJob.Status.QUEUED).values_list("queue").annotate(n=Count("id"))
+    return {queue: n for queue, n in rows.values_list("queue", "n")}
+
+
+def unconsumed_queues(*, timeout: float = QUEUE_CHECK_TIMEOUT) -> dict[str, Any]:
+    """Queues where jobs wait and no live worker consumes them, for the job pages' banner.
+
+    ``{"queues": [{"queue": "gpu", "waiting": 3}], "error": ""}``; ``error`` names a broker that
+    cannot be reached (then every queue with waiting jobs is listed: nothing can receive them).
+    The workers are asked only while some job waits, through ``live_workers`` (cached 5 s).
+    """
+    waiting = waiting_by_queue()
+    if not waiting:
+        return {"queues": [], "error": ""}
+    pool = live_workers(timeout=timeout)
+    consumed = {queue for worker in pool["workers"] for queue in worker["queues"]}
+    queues = [{"queue": queue, "waiting": n} for queue, n in sorted(waiting.items()) if queue not in consumed]
+    return {"queues": queues, "error": pool.get("error", "")}
+
+
+def worker_command(queue: str) -> str:
+    """The command that starts a worker for ``queue`` (docs/operations.md)."""
+    concurrency = " --concurrency 1" if queue == settings.GARDEN_GPU_QUEUE else ""
+    return f"celery -A config worker --queues {queue}{concurrency} --loglevel INFO"
+
+
+def queue_warnings(*, timeout: float = QUEUE_CHECK_TIMEOUT) -> list[str]:
+    """The job pages' banner lines: one per queue whose jobs nobody consumes (empty when all is well)."""
+    state = unconsumed_queues(timeout=timeout)
+    lines = []
+    for entry in state["queues"]:
+        jobs = f"{entry['waiting']} job{'s' if entry['waiting'] != 1 else ''} wait{'s' if entry['waiting'] == 1 else ''}"
+        if state["error"]:
+            lines.append(
+                f"The broker cannot be reached ({state['error'][:200]}): {jobs} in queue {entry['queue']} and no worker can receive them."
+            )
+        else:
+            lines.append(f"No worker is consuming queue {entry['queue']}: {jobs}. Start a worker: {worker_command(entry['queue'])}")
+    return lines
+
+
 def retouch_archive_entries(job: GenerationJob) -> list[tuple[str, str]]:
     """(name in the zip, storage key) of a retouch job's results, in frame order.
 

@@ -4,12 +4,14 @@ import logging
 
 from celery import shared_task
 
+from garden import periodic
 from insights import services
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(name="insights.tasks.refresh_rollups", ignore_result=True, acks_late=False)
+@periodic.recorded("insights.tasks.refresh_rollups")
 def refresh_rollups() -> str | None:
     """Recompute the recent days' rollups. A run that finds another in progress skips."""
     try:

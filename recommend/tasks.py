@@ -4,12 +4,14 @@ import logging
 
 from celery import shared_task
 
+from garden import periodic
 from recommend import retention, training
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(name="recommend.tasks.rebuild_model", ignore_result=True, acks_late=False)
+@periodic.recorded("recommend.tasks.rebuild_model")
 def rebuild_model() -> int | None:
     """Periodic full rebuild (CELERY_BEAT_SCHEDULE). A run that finds another in progress skips."""
     try:
@@ -20,6 +22,7 @@ def rebuild_model() -> int | None:
 
 
 @shared_task(name="recommend.tasks.apply_retention", ignore_result=True, acks_late=False)
+@periodic.recorded("recommend.tasks.apply_retention")
 def apply_retention() -> dict | None:
     """Daily (CELERY_BEAT_SCHEDULE): delete visitor data past its retention period."""
     try:

@@ -17,7 +17,7 @@ from curation import selectors, services
 from curation.forms import BulkGenerationForm
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
-from generation.selectors import job_queue_position
+from generation.selectors import job_queue_position, queue_warnings
 
 
 @admin.register(GenerationJob)
@@ -151,6 +151,17 @@ class GenerationJobAdmin(admin.ModelAdmin):
             path("<uuid:pk>/retry/", wrap(self.retry_view), name="generation_generationjob_retry"),
             *super().get_urls(),
         ]
+
+    def changelist_view(self, request, extra_context=None):
+        """The list, with a banner when jobs wait in a queue that no worker consumes."""
+        return super().changelist_view(request, {**(extra_context or {}), **self._banner(request)})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """A job's page, with the same banner as the list."""
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **self._banner(request)})
+
+    def _banner(self, request) -> dict:
+        return {"queue_warnings": queue_warnings()} if request.method == "GET" else {}
 
     def add_view(self, request, form_url="", extra_context=None):
         """The bulk-generation form replaces the stock add form."""

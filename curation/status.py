@@ -1,0 +1,135 @@
+"""The admin's System status page (``/curation/status/``, staff only, linked from the admin index).
+
+One read (``system_status``) and one thin view. It shows, each with what to do about it:
+
+- database, cache, broker and storage (``config.health.readiness``: each checked in parallel with
+  GARDEN_READY_TIMEOUT);
+- the Celery workers and the queues each consumes, jobs waiting and running per queue, and queues
+  whose jobs nobody consumes (``generation.selectors``: one broadcast, cached 5 s);
+- beat's last tick and each beat task's last run and outcome (``garden.periodic``'s PeriodicRun rows,
+  joined with CELERY_BEAT_SCHEDULE).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from config import health
+from garden import periodic
+from garden.models import PeriodicRun
+from generation import selectors as generation_selectors
+
+# A beat task is late when its last start is older than this many of its periods (plus a minute).
+LATE_AFTER_PERIODS = 2
+BEAT_COMMAND = "celery -A config beat --schedule <a writable path>/celerybeat-schedule --loglevel INFO"
+
+
+@dataclass(frozen=True)
+class TaskRun:
+    """One CELERY_BEAT_SCHEDULE entry and its last recorded run."""
+
+    entry: str
+    task: str
+    every: timedelta | None
+    run: PeriodicRun | None
+    state: str  # ok | failed | running | late | never
+
+    @property
+    def problem(self) -> str:
+        if self.state == "failed":
+            return f"The last run of {self.entry} failed: {self.run.detail if self.run else ''}"
+        if self.state == "late":
+            started = self.run.started_at if self.run else None
+            return f"{self.entry} has not run since {started:%Y-%m-%d %H:%M} UTC (every {_duration(self.every)})."
+        return ""
+
+
+def _duration(value: timedelta | None) -> str:
+    if value is None:
+        return "its schedule"
+    seconds = int(value.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
+
+
+def _period(schedule) -> timedelta | None:
+    """Seconds or a timedelta; other schedules (crontab) have no fixed period here."""
+    if isinstance(schedule, int | float):
+        return timedelta(seconds=schedule)
+    if isinstance(schedule, timedelta):
+        return schedule
+    run_every = getattr(schedule, "run_every", None)
+    return run_every if isinstance(run_every, timedelta) else None
+
+
+def _state(run: PeriodicRun | None, every: timedelta | None, now: datetime) -> str:
+    if run is None:
+        return "never"
+    if every is not None and now - run.started_at > every * LATE_AFTER_PERIODS + timedelta(minutes=1):
+        return "late"
+    if run.ok is None:
+        return "running"
+    return "ok" if run.ok else "failed"
+
+
+def periodic_runs(*, now: datetime | None = None) -> list[TaskRun]:
+    """Every beat entry with its last run (one query)."""
+    now = now or timezone.now()
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    runs = PeriodicRun.objects.in_bulk([entry["task"] for entry in schedule.values()])
+    result = []
+    for name, entry in schedule.items():
+        every = _period(entry["schedule"])
+        run = runs.get(entry["task"])
+        result.append(TaskRun(entry=name, task=entry["task"], every=every, run=run, state=_state(run, every, now)))
+    return result
+
+
+def queue_table(pool: dict) -> list[dict]:
+    """Per queue: the workers consuming it, jobs queued and running."""
+    names = {"default", settings.GARDEN_GPU_QUEUE}
+    names |= {queue for worker in pool["workers"] for queue in worker["queues"]}
+    names |= set(generation_selectors.waiting_by_queue())
+    rows = []
+    for queue in sorted(names):
+        counts = generation_selectors.queue_counts(queue=queue)
+        consumers = [worker["name"] for worker in pool["workers"] if queue in worker["queues"]]
+        rows.append({"queue": queue, "consumers": consumers, **counts, "unconsumed": bool(counts["queued"] and not consumers)})
+    return rows
+
+
+def system_status() -> dict:
+    """Everything the page shows, and ``problems``: one sentence for each thing that is wrong."""
+    now = timezone.now()
+    parts = health.readiness()
+    pool = generation_selectors.live_workers(timeout=generation_selectors.QUEUE_CHECK_TIMEOUT)
+    queues = queue_table(pool)
+    runs = periodic_runs(now=now)
+    tick = next((run for run in runs if run.task == periodic.BEAT_TICK), None)
+    problems = [f"{part.name.capitalize()} is down ({part.detail or 'unreachable'})." for part in parts if not part.ok]
+    if pool.get("error"):
+        problems.append(f"The workers cannot be asked: {pool['error']}")
+    for row in queues:
+        if row["unconsumed"]:
+            command = generation_selectors.worker_command(row["queue"])
+            problems.append(f"No worker is consuming queue {row['queue']}: {row['queued']} job(s) wait. Start a worker: {command}")
+    if tick is None or tick.state in ("never", "late"):
+        when = f"since {tick.run.started_at:%Y-%m-%d %H:%M} UTC" if tick and tick.run else "yet"
+        problems.append(f"Beat has not ticked {when}: is celery beat running? Start it: {BEAT_COMMAND}")
+    problems += [run.problem for run in runs if run.task != periodic.BEAT_TICK and run.problem]
+    return {"now": now, "parts": parts, "pool": pool, "queues": queues, "runs": runs, "tick": tick, "problems": problems}
+
+
+@require_GET
+def status_page(request):
+    """Staff only: routed through ``admin.site.admin_view`` (login redirect, never cached)."""
+    context = {**admin.site.each_context(request), "title": "System status", **system_status()}
+    return TemplateResponse(request, "admin/system_status.html", context)
