@@ -16,7 +16,9 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from config.errors import DomainError
+from config import outages
+from config.cache import redis_call
+from config.errors import DatabaseUnavailable, DomainError
 from config.parsers import LenientJSONParser, PayloadTooLarge
 
 
@@ -40,15 +42,18 @@ def count_request(key: str, *, window: int) -> int:
     """Add one to ``key``'s counter, which expires ``window`` seconds after its first request.
 
     On Redis (django-redis) that is one pipelined round trip (INCR, then EXPIRE NX); on other
-    caches an atomic increment, with an add that starts the counter.
+    caches an atomic increment, with an add that starts the counter. While Redis is down it is 0:
+    the throttle fails open (config.cache logs and counts the outage and skips Redis for a while).
     """
     if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
-        from django_redis import get_redis_connection
 
-        pipe = get_redis_connection("default").pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, window, nx=True)
-        return pipe.execute()[0]
+        def incr_with_expiry(redis) -> int:
+            pipe = redis.pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, window, nx=True)
+            return pipe.execute()[0]
+
+        return redis_call("throttle", incr_with_expiry, default=0)
     try:
         return cache.incr(key)
     except ValueError:  # the window's first request
@@ -103,13 +108,20 @@ def validated(serializer_class: type[Serializer], request) -> dict:
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus: domain errors → their status and message; oversized bodies → 413.
+    """DRF's handler, plus: domain errors → their status and message; oversized bodies → 413;
+    a database outage → 503 with Retry-After (config.outages; pages get the same from its middleware).
 
     Anything else unexpected returns None: Django logs it and answers a bare 500 (DEBUG is off),
     never a stack trace.
     """
+    if outages.is_database_outage(exc):
+        outages.database_unavailable(exc, where="api")
+        exc = DatabaseUnavailable()
     if isinstance(exc, DomainError):
-        return Response(exc.as_body(), status=exc.status_code)
+        response = Response(exc.as_body(), status=exc.status_code)
+        if exc.retry_after is not None:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
     return drf_exception_handler(exc, context)

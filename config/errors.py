@@ -8,11 +8,14 @@ show ``str(error)``.
 
 from __future__ import annotations
 
+from django.conf import settings
+
 
 class DomainError(Exception):
     """A rule of the domain refused the request. Subclasses set ``status_code``."""
 
     status_code = 400
+    retry_after: int | None = None  # seconds; a Retry-After header when set (503s)
 
     def __init__(self, message: str = "", *, fields: dict[str, str] | None = None) -> None:
         self.fields = dict(fields or {})
@@ -44,3 +47,11 @@ class Unavailable(DomainError):
     """A backend this request needs is down or not configured; not the client's fault."""
 
     status_code = 503
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database is unavailable; try again shortly."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.retry_after = settings.GARDEN_DATABASE_RETRY_AFTER_SECONDS

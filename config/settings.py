@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A database error in a view outside DRF → JSON 503 with Retry-After (config/outages.py).
+    "config.outages.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -120,6 +122,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttling, model-version pings) -----------------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://garden")}
+# Redis as a speed-up only (config/cache.py): a call gives up after this many seconds and answers as
+# a miss; after a failure the cache is skipped for GARDEN_CACHE_BREAKER_SECONDS, then tried again.
+GARDEN_CACHE_TIMEOUT_SECONDS = env.float("GARDEN_CACHE_TIMEOUT_SECONDS", default=0.25)
+GARDEN_CACHE_BREAKER_SECONDS = env.float("GARDEN_CACHE_BREAKER_SECONDS", default=5.0)
+if CACHES["default"]["BACKEND"].startswith("django_redis."):
+    _cache_options = CACHES["default"].setdefault("OPTIONS", {})
+    _cache_options.setdefault("CLIENT_CLASS", "config.cache.BreakerClient")
+    _cache_options.setdefault("IGNORE_EXCEPTIONS", True)  # the client's failures answer as misses
+    _cache_options.setdefault("SOCKET_CONNECT_TIMEOUT", GARDEN_CACHE_TIMEOUT_SECONDS)
+    _cache_options.setdefault("SOCKET_TIMEOUT", GARDEN_CACHE_TIMEOUT_SECONDS)
+# A request whose database fails answers 503 with this Retry-After (config/outages.py).
+GARDEN_DATABASE_RETRY_AFTER_SECONDS = env.int("GARDEN_DATABASE_RETRY_AFTER_SECONDS", default=5)
 
 # --- Logins: the admin and API logins, throttled by django-axes --------------------------------------
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]

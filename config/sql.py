@@ -65,6 +65,9 @@ def hot_cursor() -> Iterator[Any]:
         return
     import psycopg
 
+    # What Django's own cursor() does first: with CONN_HEALTH_CHECKS, a persistent connection the
+    # server dropped (a restart) is replaced here instead of failing this request.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
         yield _PreparedCursor(cursor)
