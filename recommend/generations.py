@@ -10,16 +10,24 @@ the older token, never stale under the newer one; and since every replacement is
 events racing each other can only make readers read again, never keep a stale copy. Only a cache
 every process shares (Redis, Memcached) can carry tokens: with a per-process cache (the embedded
 default) nothing is kept and every request reads the counters.
+
+While the cache is down (config.cache's breaker is open) there are no tokens: every request reads the
+counters. Replacements that could not be written then are written once the cache answers again, so
+a copy kept elsewhere under an older token does not outlive the outage. Replacing tokens runs after
+the event's commit and never fails the request (config.outages.after_commit).
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+
+from config import cache as cache_breaker
+from config.outages import after_commit
 
 PER_PROCESS_CACHES = ("django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache")
 
@@ -34,7 +42,7 @@ def _key(emotion: str) -> str:
 
 def current(emotion: str) -> str | None:
     """The emotion's counters token, or None when counters cannot be kept between requests."""
-    if not shared():
+    if not shared() or not cache_breaker.available():
         return None
     token = cache.get(_key(emotion))
     if token is None:  # never set, or evicted: a fresh token, so no copy kept before matches it
@@ -47,4 +55,26 @@ def changed(emotions: Iterable[str]) -> None:
     """These emotions' counters changed: new tokens once the caller's transaction commits."""
     keys = [_key(emotion) for emotion in sorted(set(emotions))]
     if keys and shared():
-        transaction.on_commit(lambda: cache.set_many({key: secrets.token_hex(8) for key in keys}, timeout=None))
+        after_commit(lambda: _replace(keys), name="counter tokens")
+
+
+_unsent: set[str] = set()  # token keys whose replacement the cache did not take
+_unsent_lock = threading.Lock()
+
+
+def _replace(keys: list[str]) -> None:
+    cache.set_many({key: secrets.token_hex(8) for key in keys}, timeout=None)
+    if not cache_breaker.available():  # that call failed, or was skipped: send it when the cache is back
+        with _unsent_lock:
+            _unsent.update(keys)
+
+
+def _resend() -> None:
+    with _unsent_lock:
+        keys = sorted(_unsent)
+        _unsent.clear()
+    if keys:
+        _replace(keys)
+
+
+cache_breaker.on_recovery(_resend)

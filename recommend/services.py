@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import NotFound
+from config.outages import after_commit
 from garden.selectors import render_listing
 from recommend import eventlog, rankers, selectors
 from recommend.candidates import CandidateSet, candidate_set
@@ -43,10 +44,15 @@ def _attribution(value) -> int | None:
 
 
 def _mirror(event: eventlog.Event) -> None:
-    """Let a ranker that mirrors events elsewhere (Personalize) see it, once the row is committed."""
-    ranker = rankers.get_ranker()
-    if ranker.mirrors_events:
-        transaction.on_commit(lambda: ranker.record_event(event))
+    """Let a ranker that mirrors events elsewhere (Personalize) see it, once the row is committed;
+    a failure there is logged and counted, never the kiosk's error (the row is stored)."""
+
+    def send() -> None:
+        ranker = rankers.get_ranker()
+        if ranker.mirrors_events:
+            ranker.record_event(event)
+
+    after_commit(send, name="event mirror")
 
 
 def record_like(*, visitor_id: str, item_key: str, impression: list[str], recommendation_id=None) -> int:
