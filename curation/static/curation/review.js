@@ -3,6 +3,10 @@
  * The page carries up to 100 images as JSON. Decisions are shown at once (optimistic) and sent
  * in order, one request at a time, to the staff-only JSON endpoint; a failed request rolls the
  * image back and says so. Undo pops a local stack and sends the previous state back.
+ *
+ * Layout: the preview and the grid share one box (#workspace) sized to the height left on screen
+ * below the header, and the grid scrolls inside it. Moving through the grid scrolls only the grid
+ * (reveal), never the page, so the large preview stays on screen through a long session.
  */
 (function () {
   "use strict";
@@ -12,6 +16,7 @@
   if (!root || !items.length) return;
 
   const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const workspace = document.getElementById("workspace");
   const grid = document.getElementById("grid");
   const cells = Array.from(grid.children);
   const stageImg = document.getElementById("stage-img");
@@ -42,6 +47,21 @@
     document.getElementById("page-left").textContent = left;
   }
 
+  /* The workspace takes the screen's height below where it starts (the CSS keeps a minimum). */
+  function fit() {
+    const top = workspace.getBoundingClientRect().top + window.scrollY;
+    const margin = 8;
+    workspace.style.setProperty("--review-height", Math.floor(window.innerHeight - top - margin) + "px");
+  }
+
+  /* Scroll the grid's own box (not the page) just enough to show the cell. */
+  function reveal(cell) {
+    const box = grid.getBoundingClientRect();
+    const rect = cell.getBoundingClientRect();
+    if (rect.top < box.top) grid.scrollTop -= box.top - rect.top;
+    else if (rect.bottom > box.bottom) grid.scrollTop += Math.min(rect.bottom - box.bottom, rect.top - box.top);
+  }
+
   function preload(index) {
     if (index >= 0 && index < items.length) new Image().src = items[index].full;
   }
@@ -61,7 +81,7 @@
     stageState.className = "badge " + state;
     root.dataset.current = String(current);
     root.dataset.currentId = String(item.id);
-    cells[current].scrollIntoView({ block: "nearest" });
+    reveal(cells[current]);
     preload(current + 1);
   }
 
@@ -184,6 +204,8 @@
     if (cell) show(Number(cell.dataset.index));
   });
 
+  fit();
+  window.addEventListener("resize", fit);
   counts();
   const first = stateOf(items[0]) === "pending" ? 0 : nextPending(0);
   show(first === -1 ? 0 : first);
