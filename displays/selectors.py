@@ -41,13 +41,14 @@ def slot_url(*, zone: str, slot: int, orientation: str, version: int) -> str:
 def zone_state(*, name: str) -> dict:
     """What a signage page shows: the zone's version and the URLs of its filled slots, in order.
 
-    An unknown (not yet created) zone is an empty one at version 0, so a screen can be set up
-    before its zone gets images.
+    An unknown (not yet created) zone is an empty one at version 0 with ``exists`` false, so a
+    screen can be set up before its zone is created, and says so (a mistyped address is not a zone
+    waiting for images).
     """
     zone = zone_by_name(name)
     if zone is None:
-        return {"zone": name, "version": 0, "live": "", "landscape": [], "portrait": []}
-    state: dict = {"zone": zone.name, "version": zone.version, "live": zone.live_emotion}
+        return {"zone": name, "exists": False, "version": 0, "live": "", "landscape": [], "portrait": []}
+    state: dict = {"zone": zone.name, "exists": True, "version": zone.version, "live": zone.live_emotion}
     for side, orientation in SIDES.items():
         count = len(getattr(zone, side))
         state[side] = [slot_url(zone=zone.name, slot=slot, orientation=orientation, version=zone.version) for slot in range(1, count + 1)]

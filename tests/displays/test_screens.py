@@ -73,6 +73,7 @@ def test_state_lists_the_slot_urls_with_the_version(client, operator):
     assert "no-cache" in response["Cache-Control"]
     assert response.json() == {
         "zone": "zone1",
+        "exists": True,
         "version": zone.version,
         "live": "",
         "landscape": [f"/display/zone1/img1h.jpeg?v={zone.version}", f"/display/zone1/img2h.jpeg?v={zone.version}"],
@@ -83,7 +84,14 @@ def test_state_lists_the_slot_urls_with_the_version(client, operator):
 
 
 def test_an_unknown_zone_is_an_empty_one(client):
-    assert client.get("/display/zone9/state").json() == {"zone": "zone9", "version": 0, "live": "", "landscape": [], "portrait": []}
+    assert client.get("/display/zone9/state").json() == {
+        "zone": "zone9",
+        "exists": False,
+        "version": 0,
+        "live": "",
+        "landscape": [],
+        "portrait": [],
+    }
 
 
 @pytest.mark.parametrize("path", ["/display/zone1/", "/display/zone1"])

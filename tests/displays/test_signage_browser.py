@@ -135,12 +135,26 @@ def test_the_last_images_stay_on_screen_while_the_server_is_unreachable(live_ser
     assert which(page, [*images, newer]) == 2
 
 
-def test_an_empty_zone_says_so_and_fills_in_later(live_server, screen, operator):
+def test_an_unknown_zone_says_there_is_no_such_zone_and_fills_in_once_created(live_server, screen, operator):
     page = screen
     page.goto(live_server.url + "/display/lobby/?rotate=0.5&poll=0.5")
-    page.wait_for_selector(".signage-empty:not([hidden])")
+    page.wait_for_selector(".signage-unknown:not([hidden])")
+    assert "There is no display zone “lobby”" in page.inner_text("#signage")
+    assert page.locator(".signage-empty:not(.signage-unknown)").is_hidden()
     image = make_image()
     services.update_zone(zone="lobby", selection=services.Selection(landscape=[image.key]), user=operator)
-    page.wait_for_selector(".signage-empty", state="hidden", timeout=10_000)
+    page.wait_for_selector(".signage-unknown", state="hidden", timeout=10_000)
+    page.wait_for_function("() => document.getElementById('signage').dataset.slide", timeout=10_000)
     page.wait_for_timeout(300)
     assert which(page, [image]) == 0
+
+
+def test_an_existing_zone_without_images_says_it_has_none_yet(live_server, screen):
+    from displays.models import DisplayZone
+
+    DisplayZone.objects.create(name="hall")
+    page = screen
+    page.goto(live_server.url + "/display/hall/?rotate=0.5&poll=0.5")
+    page.wait_for_selector(".signage-empty:not(.signage-unknown):not([hidden])")
+    assert "has no images yet" in page.inner_text("#signage")
+    assert page.locator(".signage-unknown").is_hidden()

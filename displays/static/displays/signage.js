@@ -10,7 +10,9 @@
   "use strict";
   var root = document.getElementById("signage");
   var slides = root.querySelectorAll(".slide");
-  var empty = root.querySelector(".signage-empty");
+  var empty = root.querySelector(".signage-empty:not(.signage-unknown)");
+  var unknown = root.querySelector(".signage-unknown");
+  var known = true;     // false while the zone named in the address does not exist
   var params = new URLSearchParams(window.location.search);
   var portraitQuery = window.matchMedia("(orientation: portrait)");
 
@@ -35,7 +37,8 @@
 
   function show() {
     var list = currentList();
-    empty.hidden = list.length > 0;
+    empty.hidden = list.length > 0 || !known;
+    unknown.hidden = list.length > 0 || known;
     if (!list.length) {
       slides.forEach(function (img) { img.classList.remove("shown"); img.removeAttribute("src"); });
       root.dataset.slide = "";
@@ -64,7 +67,7 @@
 
   /* Switch to a new set only once all of its images are in memory. */
   function load(state) {
-    if (loading === state.version) { return Promise.resolve(); }
+    if (loading === state.version && known === (state.exists !== false)) { return Promise.resolve(); }
     loading = state.version;
     var sides = ["landscape", "portrait"];
     return Promise.all(sides.map(function (side) { return Promise.all((state[side] || []).map(download)); }))
@@ -72,6 +75,7 @@
         var previous = shown;
         shown = { landscape: lists[0], portrait: lists[1] };
         version = state.version;
+        known = state.exists !== false;
         root.dataset.version = String(version);
         position = 0;
         show();
@@ -91,7 +95,7 @@
       })
       .then(function (state) {
         root.dataset.online = "true";
-        if (state.version !== version) { return load(state); }
+        if (state.version !== version || (state.exists !== false) !== known) { return load(state); }
       })
       .catch(function () { root.dataset.online = "false"; })  // keep showing the last set
       .then(function () { window.setTimeout(poll, pollMs); });
