@@ -170,7 +170,8 @@ MEDIA_URL = env.str("GARDEN_MEDIA_URL", default="/media/")
 GARDEN_S3_BUCKET = env.str("GARDEN_S3_BUCKET", default="")
 if GARDEN_S3_BUCKET:
     _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        # S3Storage that presigns the URLs of pool images and thumbnails (garden/storage.py).
+        "BACKEND": "garden.storage.GardenS3Storage",
         "OPTIONS": {
             "bucket_name": GARDEN_S3_BUCKET,
             "endpoint_url": env.str("GARDEN_S3_ENDPOINT_URL", default="") or None,
@@ -185,6 +186,9 @@ if GARDEN_S3_BUCKET:
             # e.g. "public-read" for buckets that use ACLs; leave empty with a bucket policy or CDN.
             "default_acl": env.str("GARDEN_S3_DEFAULT_ACL", default="") or None,
             "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+            # Only emotions/ and display/ need to be public: staff URLs of other keys are presigned.
+            "private_pool": env.bool("GARDEN_S3_PRIVATE_POOL", default=True),
+            "staff_url_seconds": env.int("GARDEN_S3_STAFF_URL_SECONDS", default=3600),
         },
     }
 else:

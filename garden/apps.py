@@ -6,7 +6,10 @@ class GardenConfig(AppConfig):
     verbose_name = "Garden images and visitors"
 
     def ready(self) -> None:
+        from celery.signals import worker_ready
+
         from config.checks import require_choice
+        from garden import checks  # registers the storage checks (start-up and --deploy)
         from garden.faces import BACKENDS, expression
 
         require_choice("GARDEN_FACE_BACKEND", BACKENDS)
@@ -16,3 +19,4 @@ class GardenConfig(AppConfig):
         require_choice("GARDEN_EXPRESSION_OUTPUT", expression.OUTPUTS)
         # A configured model that is missing or malformed stops the process here, naming the setting.
         expression.check_configured()
+        worker_ready.connect(checks.check_at_worker_start, weak=False, dispatch_uid="garden-storage-check")

@@ -16,6 +16,7 @@ from rest_framework.renderers import JSONRenderer
 from config.sql import hot_cursor
 from garden import keys
 from garden.models import Image, ServingState
+from garden.storage import is_public_key, private_pool
 
 
 def serving_images(*, search_key: str) -> QuerySet[Image]:
@@ -29,12 +30,18 @@ def serving_images_for_emotion(*, emotion: str) -> QuerySet[Image]:
 
 
 def image_url(key: str, *, request=None) -> str:
-    """Absolute URL that ends with the key (kiosks cut the key out of it)."""
-    if settings.GARDEN_PUBLIC_BASE_URL:
+    """Absolute URL that ends with the key (kiosks cut the key out of it).
+
+    A pool image on a private bucket (garden.storage, GARDEN_S3_PRIVATE_POOL) gets the storage's
+    presigned URL instead: staff pages show it; only serving and display keys are public.
+    """
+    if settings.GARDEN_PUBLIC_BASE_URL and (is_public_key(key) or not private_pool()):
         return f"{settings.GARDEN_PUBLIC_BASE_URL.rstrip('/')}/{key}"
-    # Storages percent-encode the commas of "spring,cloudy,day"; kiosks cut the key out of the URL
-    # and send it back to /like, so keep commas literal (valid in a path) as the original did.
-    url = default_storage.url(key).replace("%2C", ",")
+    url = default_storage.url(key)
+    if "?" not in url:  # a signed URL's path is part of its signature: leave it as signed
+        # Storages percent-encode the commas of "spring,cloudy,day"; kiosks cut the key out of the URL
+        # and send it back to /like, so keep commas literal (valid in a path) as the original did.
+        url = url.replace("%2C", ",")
     if request is not None and not url.startswith(("http://", "https://")):
         url = request.build_absolute_uri(url)
     return url

@@ -265,7 +265,8 @@ class ImageAdmin(admin.ModelAdmin):
         except FileNotFoundError:
             raise Http404("The image file is missing.") from None
         response = HttpResponseRedirect(default_storage.url(key))
-        response["Cache-Control"] = "private, max-age=3600"
+        # Shorter than a presigned URL lives (GARDEN_S3_STAFF_URL_SECONDS): a cached redirect stays valid.
+        response["Cache-Control"] = "private, max-age=600"
         return response
 
     def promote_kept_view(self, request):
