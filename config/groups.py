@@ -5,6 +5,7 @@ Resetting (not adding) is deliberate: a role's rights are what its app lists, no
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable
 
 from django.contrib.auth import get_user_model
@@ -47,9 +48,12 @@ class RoleGroupCommand(BaseCommand):
     make_member: Callable[..., None]
 
     def add_arguments(self, parser):
+        parser.add_argument("usernames", nargs="*", help="usernames to add (same as --user)")
         parser.add_argument("--user", action="append", default=[], help="username to add (repeatable)")
+        parser.add_argument("--create", action="store_true", help="create the --user logins that do not exist yet")
 
-    def handle(self, *args, user, **options):
+    def handle(self, *args, user, usernames=(), create=False, **options):
+        user = [*usernames, *user]
         group, missing = self.ensure_group()
         names = sorted(f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type"))
         self.stdout.write(f"Group '{group.name}': {', '.join(names)}")
@@ -60,6 +64,13 @@ class RoleGroupCommand(BaseCommand):
             try:
                 account = users.objects.get(username=username)
             except users.DoesNotExist:
-                raise CommandError(f"No user '{username}'") from None
+                if not create:
+                    raise CommandError(
+                        f"No user '{username}'. Add --create to create the login (a random password is printed once), "
+                        "or add the user in the admin (Users → Add user) and run this again."
+                    ) from None
+                password = secrets.token_urlsafe(12)
+                account = users.objects.create_user(username=username, password=password)
+                self.stdout.write(f"Created login '{username}' with password: {password} (they change it after logging in)")
             self.make_member(user=account)
             self.stdout.write(self.style.SUCCESS(f"{username} is now {self.member} (staff, group '{group.name}')"))

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.auth.models import Group
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config import groups
 from config.errors import Conflict, DomainError, NotFound
 from displays import selectors
 from displays.models import DisplayZone
@@ -278,3 +280,28 @@ def refresh_live_zones() -> list[str]:
         except DomainError:
             log.warning("live display zone %s not refreshed", zone.name, exc_info=True)
     return changed
+
+
+# --- The Displays group ---------------------------------------------------------------------------
+
+DISPLAYS_GROUP = "Displays"
+# What a display operator needs: the zones (no delete: a zone's files would stay on the screens),
+# and the serving images the zone picker shows. No visitors, no jobs, no image changes.
+DISPLAY_PERMISSIONS = (
+    "displays.view_displayzone",
+    "displays.add_displayzone",
+    "displays.change_displayzone",
+    "garden.view_image",
+)
+
+
+def ensure_displays_group() -> tuple[Group, list[str]]:
+    """Create or reset the Displays group to exactly the display rights; returns (group, missing)."""
+    group, _created, missing = groups.reset_group(DISPLAYS_GROUP, DISPLAY_PERMISSIONS)
+    return group, missing
+
+
+def make_display_operator(*, user) -> None:
+    """Staff (so the admin lets them log in) and a member of Displays; no superuser rights."""
+    group, _missing = ensure_displays_group()
+    groups.join_as_staff(user=user, group=group)

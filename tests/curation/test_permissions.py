@@ -126,3 +126,41 @@ def test_setup_curators_resets_the_group_and_makes_curators(django_user_model):
     assert "ann is now a curator" in out.getvalue()
     with pytest.raises(CommandError, match="No user 'nobody'"):
         call_command("setup_curators", user=["nobody"], stdout=io.StringIO())
+
+
+def test_setup_curators_takes_names_as_arguments_and_says_how_to_create_a_missing_login(django_user_model):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    django_user_model.objects.create_user("ann")
+    out = io.StringIO()
+    call_command("setup_curators", "ann", stdout=out)  # as an operator types it: setup_curators ann
+    assert "ann is now a curator" in out.getvalue()
+    with pytest.raises(CommandError, match="Add --create"):
+        call_command("setup_curators", "alice", stdout=io.StringIO())
+
+    out = io.StringIO()
+    call_command("setup_curators", "alice", create=True, stdout=out)
+    alice = django_user_model.objects.get(username="alice")
+    password = out.getvalue().split("password: ")[1].split()[0]
+    assert alice.check_password(password) and alice.is_staff and alice.groups.filter(name="Curators").exists()
+
+
+def test_ensure_admin_names_the_public_site_in_production(settings, django_user_model):
+    import io
+
+    from django.core.management import call_command
+
+    django_user_model.objects.create_superuser("root", "", "pw-for-tests-only")
+    settings.GARDEN_SHARE_BASE_URL = ""
+    settings.ALLOWED_HOSTS = ["localhost", "garden.example.org"]
+    settings.SESSION_COOKIE_SECURE = True
+    out = io.StringIO()
+    call_command("ensure_admin", stdout=out)
+    assert "https://garden.example.org/admin/" in out.getvalue()
+    assert "127.0.0.1" not in out.getvalue()
+    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+    out = io.StringIO()
+    call_command("ensure_admin", stdout=out)
+    assert "http://127.0.0.1:8000/admin/" in out.getvalue()  # make run's local server
