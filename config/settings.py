@@ -375,11 +375,29 @@ GARDEN_TEXT2IMAGE_WAIT_SECONDS = env.float("GARDEN_TEXT2IMAGE_WAIT_SECONDS", def
 GARDEN_JOB_WAIT_SLOTS = env.int("GARDEN_JOB_WAIT_SLOTS", default=2)
 GARDEN_TEXT2IMAGE_EMOTION = env.str("GARDEN_TEXT2IMAGE_EMOTION", default="calm")  # pool folder for /text2image images
 GARDEN_JOB_SOFT_TIME_LIMIT = env.int("GARDEN_JOB_SOFT_TIME_LIMIT", default=3600)
-GARDEN_JOB_LEASE_SECONDS = env.int("GARDEN_JOB_LEASE_SECONDS", default=900)  # running job without heartbeat → stale
+# A running job's worker writes heartbeat_at every GARDEN_JOB_HEARTBEAT_SECONDS (a thread, model loading
+# included); without one for GARDEN_JOB_LEASE_SECONDS the job is stale and is resumed.
+GARDEN_JOB_LEASE_SECONDS = env.int("GARDEN_JOB_LEASE_SECONDS", default=60)
+GARDEN_JOB_HEARTBEAT_SECONDS = env.float("GARDEN_JOB_HEARTBEAT_SECONDS", default=10.0)
+# Every worker sweeps stale jobs this often (one at a time), so no beat is needed for it; 0: off.
+GARDEN_JOB_SWEEP_SECONDS = env.float("GARDEN_JOB_SWEEP_SECONDS", default=30.0)
 GARDEN_JOB_MAX_ATTEMPTS = env.int("GARDEN_JOB_MAX_ATTEMPTS", default=3)
 # A job queued this long since its message was sent is sent again (0: never); duplicates are no-ops.
 GARDEN_JOB_REQUEUE_AFTER_SECONDS = env.int("GARDEN_JOB_REQUEUE_AFTER_SECONDS", default=1800)
 GARDEN_GPU_QUEUE = env.str("GARDEN_GPU_QUEUE", default="gpu")
+# Sending a job's message while the broker is down must not hold a web request: connect for at most
+# this long, retry the publish once, and let the sweeper send it later (generation/enqueue.py).
+GARDEN_BROKER_TIMEOUT_SECONDS = env.float("GARDEN_BROKER_TIMEOUT_SECONDS", default=2.0)
+GARDEN_BROKER_RETRY_AFTER_SECONDS = env.float("GARDEN_BROKER_RETRY_AFTER_SECONDS", default=5.0)  # after a failed send
+CELERY_BROKER_CONNECTION_TIMEOUT = GARDEN_BROKER_TIMEOUT_SECONDS
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": GARDEN_BROKER_TIMEOUT_SECONDS,
+        # An unacknowledged message (acks_late) comes back after this long: longer than any job may
+        # run, so a live job is never delivered twice. Dead workers' jobs are resumed by the sweeper.
+        "visibility_timeout": GARDEN_JOB_SOFT_TIME_LIMIT + 300,
+    }
 CELERY_TASK_ROUTES = {
     "generation.tasks.run_generation_job": {"queue": GARDEN_GPU_QUEUE},
     "generation.tasks.sweep_stale_jobs": {"queue": "default"},

@@ -69,6 +69,8 @@ class GenerationJob(models.Model):
     images_done = models.PositiveIntegerField(default=0)
     images_total = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
+    # What happened to the job besides its status, for the curator: "Worker lost (…); resumed (attempt 2 of 3)."
+    notice = models.CharField(max_length=500, blank=True, default="", help_text="Why the job was resumed or retried")
     attempts = models.PositiveSmallIntegerField(default=0)
     worker = models.CharField(max_length=255, blank=True, default="")
     timings = models.JSONField(default=dict, blank=True, help_text="Seconds: load, generate, store")
@@ -80,6 +82,8 @@ class GenerationJob(models.Model):
     # sends it again once it has waited GARDEN_JOB_REQUEUE_AFTER_SECONDS since the last send.
     enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When its message was last sent to the broker")
     resends = models.PositiveIntegerField(default=0, help_text="Messages re-sent by the sweeper for this job while queued")
+    # The last send failed (broker down): the next sweep sends it again without waiting.
+    send_failed = models.BooleanField(default=False, help_text="Its last send to the broker failed; the sweeper sends it again")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     images = models.ManyToManyField(Image, blank=True, related_name="generation_jobs")

@@ -182,6 +182,7 @@ class JobSerializer(serializers.ModelSerializer):
             "images_total",
             "queue_position",
             "error",
+            "notice",
             "kind",
             "prompt",
             "negative_prompt",

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from billiard.exceptions import WorkerLostError
+from celery import Task, bootsteps, current_app, shared_task
 from celery.signals import worker_ready
+from celery.worker.request import Request
 from django.conf import settings
+from django.db import close_old_connections
 
 from generation import services
 from generation.enqueue import RUN_JOB_TASK, SWEEP_TASK
@@ -19,8 +22,35 @@ from generation.enqueue import RUN_JOB_TASK, SWEEP_TASK
 log = logging.getLogger(__name__)
 
 
+class JobTaskRequest(Request):
+    """The worker's main process sees a pool process die under a job (SIGKILL, out of memory).
+
+    Before Celery rejects the message back to the queue (acks_late + reject_on_worker_lost), the
+    job row goes back to ``queued`` with its reason and attempt, so the redelivered message claims
+    it at once instead of waiting for the lease (GARDEN_JOB_LEASE_SECONDS) to expire.
+    """
+
+    def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
+        exc = exc_info.exception
+        exc = getattr(exc, "exc", exc)  # billiard wraps it in an ExceptionWithTraceback
+        if isinstance(exc, WorkerLostError) and self.args:
+            reason = str(exc).split(" Job:")[0].strip().rstrip(".")
+            try:
+                outcome = services.resume_lost_job(job_id=self.args[0], worker=self.hostname or "", reason=reason)
+                log.warning("generation job %s: %s; job %s", self.args[0], reason, outcome or "left alone (not running here)")
+            except Exception:  # the sweeper resumes it after the lease; the worker must go on
+                log.exception("generation job %s: could not requeue it after its worker was lost", self.args[0])
+                close_old_connections()
+        return super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
+
+
+class JobTask(Task):
+    Request = JobTaskRequest
+
+
 @shared_task(
     bind=True,
+    base=JobTask,
     name=RUN_JOB_TASK,
     # Acknowledge after the run: a worker killed mid-job leaves the message to be redelivered,
     # and claim_job makes the redelivery (or a duplicate re-sent by the sweeper for a job queued
@@ -33,7 +63,7 @@ log = logging.getLogger(__name__)
 )
 def run_generation_job(self, job_id: str) -> None:
     try:
-        job = services.execute_job(job_id=job_id, worker=self.request.hostname or "")
+        job = services.execute_job(job_id=job_id, worker=self.request.hostname or "", heartbeat=not self.request.is_eager)
         if job is not None and job.status == job.Status.RUNNING:
             # Another attempt holds a live lease (e.g. this message was redelivered after a
             # worker crash while the heartbeat is still fresh): look again once the lease can
@@ -62,3 +92,38 @@ def _sweep_when_a_worker_starts(**_kwargs) -> None:
         services.sweep_stale_jobs()
     except Exception:  # a worker must start even when the database is briefly unavailable
         log.exception("could not sweep stale generation jobs at worker start")
+
+
+class JobSweeper(bootsteps.StartStopStep):
+    """Every worker sweeps every GARDEN_JOB_SWEEP_SECONDS (one at a time: ``sweep_if_free``), so a
+    job whose whole worker died (no process left to notice) is resumed without beat.
+
+    The timer runs in the worker's main process (the prefork event loop): database only, no torch.
+    """
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.tref = None
+
+    def start(self, worker):
+        if settings.GARDEN_JOB_SWEEP_SECONDS > 0 and not settings.CELERY_TASK_ALWAYS_EAGER:
+            self.tref = worker.timer.call_repeatedly(settings.GARDEN_JOB_SWEEP_SECONDS, _sweep_now)
+            log.info("sweeping stale generation jobs every %ss (GARDEN_JOB_SWEEP_SECONDS)", settings.GARDEN_JOB_SWEEP_SECONDS)
+
+    def stop(self, worker):
+        if self.tref is not None:
+            self.tref.cancel()
+            self.tref = None
+
+
+def _sweep_now() -> None:
+    try:
+        services.sweep_if_free()
+    except Exception:  # a database outage must not stop the worker; the next tick tries again
+        log.exception("periodic sweep of generation jobs failed")
+        close_old_connections()
+
+
+current_app.steps["worker"].add(JobSweeper)

@@ -24,7 +24,7 @@ from generation.selectors import job_queue_position, queue_warnings
 class GenerationJobAdmin(admin.ModelAdmin):
     list_display = (
         "short_id",
-        "status",
+        "status_and_notice",
         "progress_bar",
         "emotion",
         "favorite",
@@ -66,6 +66,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "images_done",
         "images_total",
         "error",
+        "notice",
         "attempts",
         "resends",
         "worker",
@@ -93,6 +94,11 @@ class GenerationJobAdmin(admin.ModelAdmin):
     @admin.display(description="job")
     def short_id(self, obj):
         return str(obj.pk)[:8]
+
+    @admin.display(description="status", ordering="status")
+    def status_and_notice(self, obj):
+        """``running`` or ``running — Worker lost (…); resumed (attempt 2 of 3).``"""
+        return f"{obj.status} — {obj.notice}" if obj.notice else obj.status
 
     @admin.display(description="size")
     def size(self, obj):

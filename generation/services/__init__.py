@@ -2,7 +2,8 @@
 
 - ``planning``: which images a job makes, in which pipeline calls, under which keys (pure);
 - ``jobs``: create, cancel, retry, and the requeue/fail transitions;
-- ``sweeper``: jobs whose worker died or whose message was lost;
+- ``sweeper``: jobs whose worker died or whose message was lost (or never sent);
+- ``heartbeat``: the thread that keeps a running job's lease; ``notices``: what a job page says;
 - ``runner``: claim and execute a job in a worker, store its images and thumbnails;
 - ``demo``: the procedural demo garden, stored outside jobs;
 - ``retouch``: retouch jobs (their pictures checked and stored privately), edge maps, tags;
@@ -14,7 +15,7 @@ are the package's public API; callers may also import a module directly.
 
 from generation.requests import JobParameterError, JobRequest, compose_prompt
 from generation.services.demo import paint_procedural_image
-from generation.services.jobs import JobStateError, cancel_job, create_job, fail_job, requeue_job, retry_job
+from generation.services.jobs import JobStateError, cancel_job, create_job, fail_job, requeue_job, resume_lost_job, retry_job
 from generation.services.planning import ImageSpec, image_key, job_batches, plan_batches, plan_images
 from generation.services.retouch import RetouchUploads, create_retouch_job, purge_finished_uploads
 from generation.services.runner import (
@@ -25,7 +26,7 @@ from generation.services.runner import (
     make_thumbnail,
     store_generated_image,
 )
-from generation.services.sweeper import resend_lost_jobs, sweep_stale_jobs
+from generation.services.sweeper import resend_lost_jobs, sweep_if_free, sweep_stale_jobs
 
 __all__ = [
     "ImageSpec",
@@ -51,7 +52,9 @@ __all__ = [
     "purge_finished_uploads",
     "requeue_job",
     "resend_lost_jobs",
+    "resume_lost_job",
     "retry_job",
     "store_generated_image",
+    "sweep_if_free",
     "sweep_stale_jobs",
 ]

@@ -19,6 +19,7 @@ from generation import enqueue as broker
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest, ValidJob
 from generation.services import planning, sweeper
+from generation.services.notices import resumed_notice
 
 
 class JobStateError(Conflict):
@@ -107,6 +108,8 @@ def retry_job(*, job: GenerationJob) -> GenerationJob:
             status=GenerationJob.Status.QUEUED,
             cancel_requested=False,
             error="",
+            notice="",
+            send_failed=False,
             attempts=0,
             worker="",
             finished_at=None,
@@ -124,17 +127,51 @@ def retry_job(*, job: GenerationJob) -> GenerationJob:
 
 def requeue_job(*, job_id, error: str = "") -> bool:
     """Put a running job back in the queue for a retry of the same message (transient failure)."""
+    jobs = GenerationJob.objects.filter(
+        pk=job_id, status=GenerationJob.Status.RUNNING, cancel_requested=False, attempts__lt=settings.GARDEN_JOB_MAX_ATTEMPTS
+    )
+    attempts = jobs.values_list("attempts", flat=True).first()
     return bool(
-        GenerationJob.objects.filter(
-            pk=job_id, status=GenerationJob.Status.RUNNING, cancel_requested=False, attempts__lt=settings.GARDEN_JOB_MAX_ATTEMPTS
-        ).update(
+        attempts is not None
+        and jobs.filter(attempts=attempts).update(
             status=GenerationJob.Status.QUEUED,
             heartbeat_at=None,
             worker="",
             error=f"retrying after: {error}"[:4000] if error else "",
+            notice=resumed_notice("Transient error", attempts=attempts, detail=error),
             enqueued_at=timezone.now(),  # the task retries its own message
         )
     )
+
+
+def resume_lost_job(*, job_id, worker: str, reason: str) -> str:
+    """A worker saw the process running this job die: queue the job again at once (or fail it).
+
+    Conditional on the job still running under ``worker``: a job that finished, or that another
+    worker has claimed since, is left alone. Returns what happened: ``"requeued"``, ``"failed"``,
+    ``"cancelled"`` or ``""`` (nothing to do). The caller's own message redelivery (acks_late,
+    reject_on_worker_lost) then claims it, with the images already stored kept.
+    """
+    jobs = GenerationJob.objects.filter(pk=job_id, status=GenerationJob.Status.RUNNING, worker=worker[:255])
+    job = jobs.only("attempts", "cancel_requested").first()
+    if job is None:
+        return ""
+    same = jobs.filter(attempts=job.attempts)
+    now = timezone.now()
+    if job.cancel_requested:
+        return "cancelled" if same.update(status=GenerationJob.Status.CANCELLED, finished_at=now) else ""
+    if job.attempts >= settings.GARDEN_JOB_MAX_ATTEMPTS:
+        error = f"Worker lost ({reason}) after {job.attempts} attempts (GARDEN_JOB_MAX_ATTEMPTS)."
+        return "failed" if same.update(status=GenerationJob.Status.FAILED, error=error[:4000], finished_at=now) else ""
+    updated = same.update(
+        status=GenerationJob.Status.QUEUED,
+        heartbeat_at=None,
+        worker="",
+        notice=resumed_notice("Worker lost", attempts=job.attempts, detail=reason),
+        enqueued_at=now,
+        send_failed=False,
+    )
+    return "requeued" if updated else ""
 
 
 def fail_job(*, job_id, error: str, attempt: int | None = None) -> bool:

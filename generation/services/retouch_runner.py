@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 from PIL import Image as PILImage
 
@@ -148,7 +147,7 @@ def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
             timings["store"] = round(timings.get("store", 0.0) + stored - started, 3)
             timings["thumbnails"] = round(timings.get("thumbnails", 0.0) + time.perf_counter() - stored, 3)
             job.images.add(image)
-            mine.update(images_done=F("images_done") + 1, heartbeat_at=timezone.now())
+            mine.update(images_done=job.images.count(), heartbeat_at=timezone.now())
 
 
 def _rect(options: dict, picture: _Picture) -> imaging.Rect:

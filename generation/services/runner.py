@@ -26,6 +26,7 @@ from generation import backends
 from generation.backends import Batch, StepCallback
 from generation.imagefile import encode_jpeg
 from generation.models import GenerationJob
+from generation.services.heartbeat import beating
 from generation.services.jobs import fail_job
 from generation.services.planning import ImageSpec, image_key, job_batches
 
@@ -65,11 +66,13 @@ def claim_job(*, job_id, worker: str = "") -> GenerationJob | None:
     return GenerationJob.objects.get(pk=job_id)
 
 
-def execute_job(*, job_id, worker: str = "") -> GenerationJob | None:
+def execute_job(*, job_id, worker: str = "", heartbeat: bool = False) -> GenerationJob | None:
     """Run a job to its end in this process. Raises TransientJobError when a retry may help.
 
     Permanent failures (a model that cannot be loaded, bad parameters, anything unexpected) end
-    the job as failed with a readable error; cancellation ends it as cancelled.
+    the job as failed with a readable error; cancellation ends it as cancelled. ``heartbeat``: a
+    background thread refreshes ``heartbeat_at`` every GARDEN_JOB_HEARTBEAT_SECONDS while the job
+    runs, model loading included (workers pass True; in-process runs need no lease).
     """
     job = claim_job(job_id=job_id, worker=worker)
     if job is None:
@@ -79,18 +82,8 @@ def execute_job(*, job_id, worker: str = "") -> GenerationJob | None:
     mine = GenerationJob.objects.filter(pk=job.pk, attempts=attempt, status=GenerationJob.Status.RUNNING)
     timings = dict(job.timings or {})
     try:
-        if job.is_retouch:
-            from generation.services.retouch_runner import retouch_all  # imports the retouch maths only when needed
-
-            retouch_all(job=job, mine=mine, timings=timings)
-        else:
-            backend = backends.get_backend(job.backend)
-            started = time.perf_counter()
-            backend.load()
-            timings["load"] = round(time.perf_counter() - started, 3)
-            mine.update(heartbeat_at=timezone.now(), model_id=backend.model_id, scheduler=backend.scheduler_name)
-            job.model_id, job.scheduler = backend.model_id, backend.scheduler_name
-            _generate_all(job=job, backend=backend, mine=mine, timings=timings)
+        with beating(mine, interval=None if heartbeat else 0):
+            _run(job=job, mine=mine, timings=timings)
     except JobStopped:
         job.refresh_from_db()
         if job.cancel_requested and job.attempts == attempt:
@@ -117,6 +110,21 @@ def execute_job(*, job_id, worker: str = "") -> GenerationJob | None:
     )
     job.refresh_from_db()
     return job
+
+
+def _run(*, job: GenerationJob, mine, timings: dict) -> None:
+    if job.is_retouch:
+        from generation.services.retouch_runner import retouch_all  # imports the retouch maths only when needed
+
+        retouch_all(job=job, mine=mine, timings=timings)
+        return
+    backend = backends.get_backend(job.backend)
+    started = time.perf_counter()
+    backend.load()
+    timings["load"] = round(time.perf_counter() - started, 3)
+    mine.update(heartbeat_at=timezone.now(), model_id=backend.model_id, scheduler=backend.scheduler_name)
+    job.model_id, job.scheduler = backend.model_id, backend.scheduler_name
+    _generate_all(job=job, backend=backend, mine=mine, timings=timings)
 
 
 def _error_text(exc: Exception) -> str:
@@ -161,7 +169,8 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict) -> None:
             timings["store"] = round(timings.get("store", 0.0) + stored - started, 3)
             timings["thumbnails"] = round(timings.get("thumbnails", 0.0) + time.perf_counter() - stored, 3)
             job.images.add(image)
-            mine.update(images_done=F("images_done") + 1, heartbeat_at=timezone.now())
+            # Counted, not incremented: an attempt killed between storing and counting is not off by one.
+            mine.update(images_done=job.images.count(), heartbeat_at=timezone.now())
 
 
 def step_reporter(mine, *, base: int, steps: int) -> StepCallback:

@@ -16,8 +16,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.locks import exclusive
 from generation import enqueue as broker
 from generation.models import GenerationJob
+from generation.services.notices import resumed_notice
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,8 @@ def _sweep_running_jobs() -> int:
         same = GenerationJob.objects.filter(
             pk=job.pk, status=GenerationJob.Status.RUNNING, attempts=job.attempts, heartbeat_at=job.heartbeat_at
         )
-        lost = f"worker lost: no heartbeat for {settings.GARDEN_JOB_LEASE_SECONDS}s (GARDEN_JOB_LEASE_SECONDS)"
+        silent = f"no heartbeat for {settings.GARDEN_JOB_LEASE_SECONDS}s, GARDEN_JOB_LEASE_SECONDS"
+        lost = f"worker lost: {silent}"
         if job.cancel_requested:
             swept += same.update(status=GenerationJob.Status.CANCELLED, finished_at=timezone.now())
         elif job.attempts >= settings.GARDEN_JOB_MAX_ATTEMPTS:
@@ -52,7 +55,15 @@ def _sweep_running_jobs() -> int:
             )
         else:
             with transaction.atomic():
-                if same.update(status=GenerationJob.Status.QUEUED, heartbeat_at=None, worker="", error=lost, enqueued_at=timezone.now()):
+                if same.update(
+                    status=GenerationJob.Status.QUEUED,
+                    heartbeat_at=None,
+                    worker="",
+                    error=lost,
+                    notice=resumed_notice("Worker lost", attempts=job.attempts, detail=silent),
+                    enqueued_at=timezone.now(),
+                    send_failed=False,
+                ):
                     swept += 1
                     transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue))
     if swept:
@@ -61,7 +72,8 @@ def _sweep_running_jobs() -> int:
 
 
 def resend_lost_jobs() -> int:
-    """Send again the message of every job queued for GARDEN_JOB_REQUEUE_AFTER_SECONDS since its last send.
+    """Send again the message of every job queued for GARDEN_JOB_REQUEUE_AFTER_SECONDS since its last send,
+    and at once that of every job whose last send failed (``send_failed``: the broker was down).
 
     A broker that restarts without persistence (Redis here keeps nothing on disk) loses queued
     messages, and their jobs would wait forever. How long a job may genuinely wait behind others
@@ -69,30 +81,52 @@ def resend_lost_jobs() -> int:
     be harmless, and it is: whichever message comes first claims the job with one conditional
     UPDATE (``claim_job``); the other finds it claimed or finished and does nothing. Each re-send
     bumps ``resends`` and ``enqueued_at`` on the row (one conditional UPDATE, so two sweepers never
-    both send) and is logged. Cancelled jobs are never sent again.
+    both send) and is logged. Cancelled jobs are never sent again. While the broker still refuses
+    sends (``broker_looks_down``), the sweep stops at the first failure and tries again next time.
     """
     after = settings.GARDEN_JOB_REQUEUE_AFTER_SECONDS
-    if after <= 0:
+    if broker.broker_looks_down():
         return 0
     now = timezone.now()
-    deadline = now - timedelta(seconds=after)
-    waiting = GenerationJob.objects.filter(status=GenerationJob.Status.QUEUED, cancel_requested=False).filter(
-        Q(enqueued_at__lt=deadline) | Q(enqueued_at__isnull=True, created_at__lt=deadline)
-    )
+    due = Q(send_failed=True)
+    if after > 0:
+        deadline = now - timedelta(seconds=after)
+        due |= Q(enqueued_at__lt=deadline) | Q(enqueued_at__isnull=True, created_at__lt=deadline)
+    waiting = GenerationJob.objects.filter(due, status=GenerationJob.Status.QUEUED, cancel_requested=False).order_by("created_at")
     resent = []
-    for job in waiting.only("id", "queue", "enqueued_at", "resends"):
-        with transaction.atomic():
-            same = GenerationJob.objects.filter(
-                pk=job.pk, status=GenerationJob.Status.QUEUED, cancel_requested=False, enqueued_at=job.enqueued_at
-            )
-            if same.update(enqueued_at=now, resends=F("resends") + 1):
-                resent.append(job)
-                transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue))
-    for job in resent:
-        log.warning(
-            "generation job %s: queued without a start for over %ds (GARDEN_JOB_REQUEUE_AFTER_SECONDS); message re-sent (re-send #%d)",
-            job.pk,
-            after,
-            job.resends + 1,
+    for job in waiting.only("id", "queue", "enqueued_at", "resends", "send_failed"):
+        if broker.broker_looks_down():  # a send of this sweep failed: the rest wait for the next sweep
+            break
+        same = GenerationJob.objects.filter(
+            pk=job.pk, status=GenerationJob.Status.QUEUED, cancel_requested=False, enqueued_at=job.enqueued_at
         )
+        if same.update(enqueued_at=now, resends=F("resends") + 1, send_failed=False):
+            resent.append(job)
+            # At once when no transaction is open (the UPDATE has committed), else when the caller's commits.
+            transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue))
+    for job in resent:
+        why = "its last send failed" if job.send_failed else f"queued without a start for over {after}s (GARDEN_JOB_REQUEUE_AFTER_SECONDS)"
+        log.warning("generation job %s: %s; message re-sent (re-send #%d)", job.pk, why, job.resends + 1)
     return len(resent)
+
+
+class SweepBusy(Exception):
+    """Another process is sweeping right now."""
+
+
+SWEEP_LOCK_ID = 0x6E5357  # a PostgreSQL advisory lock id of this app's own
+
+
+def sweep_if_free() -> int | None:
+    """One sweep unless another process (a worker's timer, beat) is sweeping: None when it was busy.
+
+    Every live worker calls this every GARDEN_JOB_SWEEP_SECONDS (``generation.tasks``), so dead
+    workers' jobs are picked up without beat; the lock (``config.locks``) keeps it to one sweeper
+    at a time. Each action is conditional anyway, so two sweeps at once would still be harmless.
+    """
+    interval = max(1, settings.GARDEN_JOB_SWEEP_SECONDS)
+    try:
+        with exclusive(advisory_id=SWEEP_LOCK_ID, cache_key="generation:sweep", timeout=interval, busy=SweepBusy, message="sweeping"):
+            return sweep_stale_jobs()
+    except SweepBusy:
+        return None

@@ -58,7 +58,7 @@ class Command(BaseCommand):
         if options["no_wait"]:
             return
         if options["inline"]:
-            job = services.execute_job(job_id=job.pk, worker="manage.py generate")
+            job = services.execute_job(job_id=job.pk, worker="manage.py generate", heartbeat=True)
         else:
             job = self._follow(job, timeout=options["timeout"], quiet=options["verbosity"] == 0)
         for image in selectors.job_images(job):

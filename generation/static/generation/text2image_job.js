@@ -7,6 +7,7 @@
   var progress = document.getElementById("job-progress");
   var stateBox = document.getElementById("job-state");
   var results = document.getElementById("job-results");
+  var notice = document.getElementById("job-notice");  // "Worker lost (…); resumed (attempt 2 of 3)."
   var job = JSON.parse(document.getElementById("job-data").textContent);
   var FINISHED = ["succeeded", "failed", "cancelled"];
 
@@ -35,6 +36,8 @@
       progress.value = pct;
       setState("error", "Failed: " + (data.error || "unknown error") + " · 실패했습니다.");
     }
+    notice.textContent = data.notice || "";
+    notice.hidden = !data.notice;
     if (results.children.length !== (data.images || []).length) { renderImages(data.images || [], data.prompt); }
   }
 

@@ -1,0 +1,55 @@
+"""A running job's heartbeat, written by a background thread while the attempt lives.
+
+The steps of a pipeline call also write ``heartbeat_at``, but a model that loads for minutes, a
+slow first ``torch.compile`` call or a long retouch preparation write nothing. The thread writes
+``heartbeat_at`` every GARDEN_JOB_HEARTBEAT_SECONDS whatever the job is doing, so the lease
+(GARDEN_JOB_LEASE_SECONDS) can be short: a job whose heartbeat stops is one whose process died
+(or hangs with the interpreter frozen), and the sweeper resumes it within a minute or two.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def beating(mine, *, interval: float | None = None) -> Iterator[None]:
+    """Keep ``mine`` (the attempt's conditional queryset) beating for the block; no thread when the interval is 0.
+
+    The thread stops when the block ends, or when its UPDATE finds no row (the job finished, or
+    this attempt lost it). It uses its own database connection and closes it when it stops.
+    """
+    interval = settings.GARDEN_JOB_HEARTBEAT_SECONDS if interval is None else interval
+    if interval <= 0:
+        yield
+        return
+    stop = threading.Event()
+    thread = threading.Thread(target=_beat, args=(mine, interval, stop), name="job-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def _beat(mine, interval: float, stop: threading.Event) -> None:
+    try:
+        while not stop.wait(interval):
+            try:
+                if not mine.update(heartbeat_at=timezone.now()):
+                    return
+            except Exception:  # a database hiccup: the next beat may pass; the lease tolerates a few misses
+                log.warning("job heartbeat failed", exc_info=True)
+                close_old_connections()
+    finally:
+        connection.close()
