@@ -31,7 +31,7 @@ from PIL import Image as PILImage
 
 from garden import keys
 from garden.models import Image, Visitor
-from garden.services import create_image, read_file, rewrite_image, sha256
+from garden.services import StorageError, create_image, read_file, rewrite_image, sha256
 from recommend.models import Interaction
 
 FORMAT = "emotion-garden-export"
@@ -128,7 +128,7 @@ def export_garden(*, destination: Path, progress: Progress = lambda n: None) -> 
     try:
         lines = []
         for image in Image.objects.order_by("id").iterator(chunk_size=500):
-            writer.write(f"files/{image.key}", read_file(image.key))
+            writer.write(f"files/{image.key}", _read_stored(image.key))
             lines.append(json.dumps(_row(image, IMAGE_FIELDS)))
             counts["images"] += 1
             progress(1)
@@ -155,6 +155,14 @@ def export_garden(*, destination: Path, progress: Progress = lambda n: None) -> 
     finally:
         writer.close()
     return counts
+
+
+def _read_stored(key: str) -> bytes:
+    """An image's file, or TransferError naming the key and the storage's complaint (S3 down, a missing file)."""
+    try:
+        return read_file(key)
+    except Exception as exc:
+        raise TransferError(f"could not read {key} from storage ({type(exc).__name__}: {exc}); the export is incomplete") from exc
 
 
 def _jsonl(lines: list[str]) -> bytes:
@@ -256,16 +264,22 @@ def _import_images(reader: _Source, report: TransferReport, progress: Progress) 
 
 def _upsert_image(existing: Image | None, *, key: str, content: bytes, metadata: dict) -> None:
     """Create the image, or rewrite the file and row of an existing one in place (keeping its id)."""
-    if existing is None:
-        create_image(key=key, content=content, **metadata)
-    else:
-        rewrite_image(image=existing, content=content, **metadata)
+    try:
+        if existing is None:
+            create_image(key=key, content=content, **metadata)
+        else:
+            rewrite_image(image=existing, content=content, **metadata)
+    except StorageError as exc:  # storage down or read-only: every later image would fail the same way
+        raise TransferError(
+            f"{exc}; no row was recorded for {key}. Images before it were imported; run the import again once storage works "
+            "(what is already there is skipped)."
+        ) from exc
 
 
 def _stored_hash(key: str) -> str | None:
     try:
         return sha256(read_file(key))
-    except (FileNotFoundError, OSError):
+    except Exception:  # missing, or storage unreachable: treat as not stored (writing it then says why)
         return None
 
 

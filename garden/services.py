@@ -92,8 +92,16 @@ def create_image(*, key: str, content: bytes, status: str | None = None, **metad
                 **metadata,
             )
     except Exception:
-        delete_file_quietly(key)
+        if not _row_holds(key):  # a row of another writer (a concurrent attempt) keeps its file
+            delete_file_quietly(key)
         raise
+
+
+def _row_holds(key: str) -> bool:
+    try:
+        return Image.objects.filter(key=key).exists()
+    except Exception:  # the database is what failed: no row can hold it
+        return False
 
 
 def as_jpeg(content: bytes, *, quality: int = 95) -> bytes:

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from curation.transfer import export_garden, is_archive
+from curation.transfer import TransferError, export_garden, is_archive
 from garden.models import Image
 
 
@@ -19,7 +19,10 @@ class Command(BaseCommand):
         if not is_archive(destination) and destination.exists() and any(destination.iterdir()):
             raise CommandError(f"{destination} is not empty; choose a new folder or a .tar.gz path")
         with tqdm(total=Image.objects.count(), desc="Exporting images", unit="img", disable=options["verbosity"] == 0) as bar:
-            counts = export_garden(destination=destination, progress=bar.update)
+            try:
+                counts = export_garden(destination=destination, progress=bar.update)
+            except TransferError as exc:
+                raise CommandError(str(exc)) from None
         self.stdout.write(
             self.style.SUCCESS(
                 f"Exported {counts['images']} images, {counts['visitors']} visitors, {counts['interactions']} interactions to {destination}"
