@@ -374,6 +374,9 @@ GARDEN_TEXT2IMAGE_WAIT_SECONDS = env.float("GARDEN_TEXT2IMAGE_WAIT_SECONDS", def
 # thread while they wait); the rest answer 202 at once. Keep it below gunicorn's --threads.
 GARDEN_JOB_WAIT_SLOTS = env.int("GARDEN_JOB_WAIT_SLOTS", default=2)
 GARDEN_TEXT2IMAGE_EMOTION = env.str("GARDEN_TEXT2IMAGE_EMOTION", default="calm")  # pool folder for /text2image images
+# Favorites new jobs may use besides the kiosk's season,weather,time (generation.requests), e.g. `cat`
+# where an old kiosk sends its own words; empty: only what the kiosk's picker offers.
+GARDEN_EXTRA_FAVORITES = env.list("GARDEN_EXTRA_FAVORITES", default=[])
 GARDEN_JOB_SOFT_TIME_LIMIT = env.int("GARDEN_JOB_SOFT_TIME_LIMIT", default=3600)
 # A running job's worker writes heartbeat_at every GARDEN_JOB_HEARTBEAT_SECONDS (a thread, model loading
 # included); without one for GARDEN_JOB_LEASE_SECONDS the job is stale and is resumed.

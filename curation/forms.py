@@ -1,7 +1,10 @@
-"""The admin's bulk-generation form: it parses the curator's input into a JobRequest.
+"""The admin's bulk-generation form: it parses the curator's input into JobRequests.
 
-Defaults and bounds are JobRequest's (generation.requests); the form only offers them as
-initial values and widget limits, and shows JobRequest's field errors next to its own fields.
+Several emotions make one bulk job each (same favorite and settings). The favorite is chosen as a
+kiosk visitor chooses it — season, weather and time, all three or all "Any" (garden.keys) — so new
+images land in the folders kiosks ask for. Defaults and bounds are JobRequest's
+(generation.requests); the form only offers them as initial values and widget limits, and shows
+JobRequest's field errors next to its own fields.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
 from generation.backends import BACKENDS
 from generation.models import GenerationJob
@@ -18,13 +22,33 @@ RESOLUTION_CHOICES = [
     (f"{w}x{h}", f"{w}x{h}" + (" (original default)" if (w, h) == LANDSCAPE_SIZE else "")) for w, h in reversed(RESOLUTIONS)
 ]
 # JobRequest field → the form field that carries it (errors are shown there).
-FORM_FIELD = {"count": "repeat_count", "width": "resolution", "height": "resolution"}
+FORM_FIELD = {"count": "repeat_count", "width": "resolution", "height": "resolution", "favorite": "season"}
+FAVORITE_FIELDS = tuple(part for part, _ in FAVORITE_PARTS)  # season, weather, time
+ANY = ("", "Any")
+
+
+def _favorite_field(part: str, words: tuple[str, ...], **kwargs) -> forms.ChoiceField:
+    choices = [ANY, *((word, word.replace("-", " ")) for word in words)]
+    return forms.ChoiceField(choices=choices, required=False, label=f"Favorite {part}", **kwargs)
 
 
 class BulkGenerationForm(forms.Form):
-    emotion = forms.ChoiceField(choices=Emotion.choices, initial=Emotion.HAPPY)
-    emotion_text = forms.CharField(required=False, help_text="Words for the emotion in the prompt; empty: the emotion's name.")
-    favorite = forms.CharField(required=False, help_text="Optional, e.g. spring,cloudy,day (season,weather,time) or a word like cat.")
+    emotion = forms.MultipleChoiceField(
+        choices=Emotion.choices,
+        initial=[Emotion.HAPPY],
+        widget=forms.CheckboxSelectMultiple,
+        label="Emotions",
+        help_text="One job per emotion checked, each with the settings below.",
+    )
+    emotion_text = forms.CharField(
+        required=False, help_text="Words for the emotion in the prompt; empty: the emotion's name. Only with a single emotion."
+    )
+    season = _favorite_field(*FAVORITE_PARTS[0])
+    weather = _favorite_field(*FAVORITE_PARTS[1])
+    time = _favorite_field(
+        *FAVORITE_PARTS[2],
+        help_text="The favorite as a kiosk visitor picks it: all three (e.g. spring, cloudy, day), or all Any (the emotion's folder).",
+    )
     others = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 80}), required=False, initial=DEFAULT_OTHERS)
     repeat_count = forms.IntegerField(initial=10, help_text="Each index makes one landscape and one portrait.")
     resolution = forms.ChoiceField(
@@ -44,23 +68,43 @@ class BulkGenerationForm(forms.Form):
         self.fields["guidance"].initial = settings.GARDEN_DEFAULT_GUIDANCE
         self.fields["backend"].initial = settings.GARDEN_GENERATOR_BACKEND
 
-    def job_request(self) -> JobRequest:
+    def clean(self):
+        data = super().clean()
+        chosen = [name for name in FAVORITE_FIELDS if data.get(name)]
+        if 0 < len(chosen) < len(FAVORITE_FIELDS):
+            self.add_error("season", "Pick a season, a weather and a time (as kiosks do), or set all three to Any.")
+        if data.get("emotion_text", "").strip() and len(data.get("emotion") or ()) > 1:
+            self.add_error("emotion_text", "Emotion text names one emotion: check a single emotion, or leave it empty.")
+        return data
+
+    def favorite(self) -> str:
+        """``season,weather,time`` or "" (Any)."""
+        parts = [self.cleaned_data[name] for name in FAVORITE_FIELDS]
+        return ",".join(parts) if all(parts) else ""
+
+    def job_requests(self) -> list[JobRequest]:
+        """One bulk JobRequest per emotion checked, in the order of the emotions."""
         data = self.cleaned_data
         width, height = (int(value) for value in data["resolution"].split("x"))
-        return JobRequest(
-            kind=GenerationJob.Kind.BULK,
-            emotion=data["emotion"],
-            emotion_text=data["emotion_text"],
-            favorite=data["favorite"].strip().lower(),
-            others=data["others"],
-            count=data["repeat_count"],
-            width=width,
-            height=height,
-            steps=data["steps"],
-            guidance=data["guidance"],
-            seed=data["seed"],
-            backend=data["backend"],
-        )
+        checked = set(data["emotion"])
+        return [
+            JobRequest(
+                kind=GenerationJob.Kind.BULK,
+                emotion=emotion,
+                emotion_text=data["emotion_text"],
+                favorite=self.favorite(),
+                others=data["others"],
+                count=data["repeat_count"],
+                width=width,
+                height=height,
+                steps=data["steps"],
+                guidance=data["guidance"],
+                seed=data["seed"],
+                backend=data["backend"],
+            )
+            for emotion in Emotion.values
+            if emotion in checked
+        ]
 
     def show_errors(self, error: JobParameterError) -> None:
         """Put JobRequest's field errors next to the fields that carry them."""

@@ -200,6 +200,19 @@ def start_bulk_generation(*, user, request: JobRequest) -> GenerationJob:
     return job
 
 
+def start_bulk_batches(*, user, requests: list[JobRequest]) -> list[GenerationJob]:
+    """One bulk job per request (the admin form: one per emotion), all or none.
+
+    Every request is validated before any job is stored, and the jobs are created in one
+    transaction, so a refused parameter never leaves half a batch behind.
+    """
+    requests = [replace(request, kind=GenerationJob.Kind.BULK) for request in requests]
+    for request in requests:
+        request.validate()  # JobParameterError before anything is written
+    with transaction.atomic():
+        return [start_bulk_generation(user=user, request=request) for request in requests]
+
+
 def cancel_jobs(*, jobs, user) -> int:
     cancelled = 0
     for job in jobs:

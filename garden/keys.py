@@ -57,6 +57,44 @@ class InvalidKey(DomainError, ValueError):
     """A storage key or search key that does not follow the layout (a 400 for clients)."""
 
 
+# The favorites a kiosk sends (docs/contracts.md): "<season>,<weather>,<time>", all three or none
+# ("Any"). The kiosk's picker (garden.pages) offers exactly these; new images are generated only
+# into these folders (generation.requests), while search keys still accept older words (`cat`).
+FAVORITE_SEASONS = ("spring", "summer", "autumn", "winter")
+FAVORITE_WEATHERS = ("sunny", "cloudy", "rainy", "snowy")
+FAVORITE_TIMES = ("day", "sunset", "the-early-dawn", "the-middle-of-the-night")
+FAVORITE_PARTS = (("season", FAVORITE_SEASONS), ("weather", FAVORITE_WEATHERS), ("time", FAVORITE_TIMES))
+KIOSK_FAVORITES_HELP = (
+    "a favorite is season,weather,time as kiosks send it ("
+    + "; ".join(f"{part}: {', '.join(words)}" for part, words in FAVORITE_PARTS)
+    + "), e.g. spring,cloudy,day, or none for Any"
+)
+
+
+def _one_of(words: tuple[str, ...]) -> str:
+    return r"\s*(" + "|".join(_any_case(word) for word in words) + r")\s*"
+
+
+# A kiosk favorite as kiosk_favorite() accepts it (any case, spaces around the parts), for schemas;
+# spaces alone mean none. Like FAVORITE_PATTERN it does not match "" (schemas add that alternative).
+KIOSK_FAVORITE_RE = ",".join(_one_of(words) for _, words in FAVORITE_PARTS)
+KIOSK_FAVORITE_PATTERN = r"^" + KIOSK_FAVORITE_RE + r"$|^\s+$"
+# A search key whose favorite, if any, is a kiosk favorite (the folders new images go to).
+KIOSK_SEARCH_KEY_PATTERN = r"^\s*(" + "|".join(_any_case(emotion) for emotion in EMOTIONS) + r")(/(" + KIOSK_FAVORITE_RE + r")?)?\s*$"
+
+
+def kiosk_favorite(value: str) -> str:
+    """``season,weather,time`` normalised (lower case, no spaces), or "" for none; else InvalidKey
+    naming the allowed values."""
+    text = value.strip().lower()
+    if not text:
+        return ""
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) == len(FAVORITE_PARTS) and all(part in words for part, (_, words) in zip(parts, FAVORITE_PARTS, strict=True)):
+        return ",".join(parts)
+    raise InvalidKey(f"Unknown favorite {value.strip()!r}: {KIOSK_FAVORITES_HELP}.")
+
+
 @dataclass(frozen=True)
 class ParsedKey:
     prefix: str

@@ -70,6 +70,9 @@ class JobRequest:
     """A job's parameters as asked; ``None`` means "the default". ``validate()`` fills the defaults.
 
     ``emotion`` is the key folder: an emotion or a whole search key (``calm/spring,cloudy,day``).
+    The favorite (in the search key or ``favorite``) must be one kiosks send — ``season,weather,time``
+    (garden.keys.FAVORITE_PARTS) or none — or one of GARDEN_EXTRA_FAVORITES, so that new images land
+    where kiosks look; retouch kinds keep their source's folder, whatever its favorite.
     Without ``prompt``, the prompt is composed from ``emotion_text`` (default: the emotion), the
     favorite and ``others`` (default: the original's style words). A prompt without an emotion goes
     to the ``GARDEN_TEXT2IMAGE_EMOTION`` folder.
@@ -185,6 +188,10 @@ class JobRequest:
             except keys.InvalidKey as exc:
                 errors["favorite"] = exc.message
                 return {}
+        kiosk_favorite = _kiosk_favorite(favorite, field="favorite" if self.favorite.strip() else "emotion", errors=errors)
+        if kiosk_favorite is None:
+            return {}
+        favorite = kiosk_favorite
         others = DEFAULT_OTHERS if self.others is None else self.others
         if not prompt:
             prompt = compose_prompt(emotion_text=self.emotion_text or emotion, favorite=favorite, others=others)
@@ -219,6 +226,19 @@ class JobRequest:
         if backend not in backends.BACKENDS:
             errors["backend"] = f"backend must be one of {', '.join(backends.BACKENDS)}."
         return {"width": width, "height": height, "steps": steps, "seed": seed, "guidance": float(guidance), "backend": backend}
+
+
+def _kiosk_favorite(favorite: str, *, field: str, errors: dict[str, str]) -> str | None:
+    """New images go only where kiosks look: a kiosk favorite (normalised), none, or one of
+    GARDEN_EXTRA_FAVORITES; else None with the error (naming the allowed values) under ``field``."""
+    if favorite in {extra.strip().lower() for extra in settings.GARDEN_EXTRA_FAVORITES}:
+        return favorite
+    try:
+        return keys.kiosk_favorite(favorite)
+    except keys.InvalidKey as exc:
+        extra = ", ".join(settings.GARDEN_EXTRA_FAVORITES)
+        errors[field] = exc.message + (f" Also allowed here (GARDEN_EXTRA_FAVORITES): {extra}." if extra else "")
+        return None
 
 
 def _check_int(name: str, value: object, low: int, high: int, errors: dict[str, str], *, setting: str = "") -> None:

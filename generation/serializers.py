@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.fields import NumberField, TextField, WholeNumberField
-from garden.keys import FAVORITE_PATTERN, SEARCH_KEY_PATTERN
+from garden.keys import FAVORITE_PATTERN, KIOSK_FAVORITE_PATTERN, KIOSK_SEARCH_KEY_PATTERN
 from garden.models import Emotion
 from garden.serializers import SearchKeyField
 from generation import backends, selectors
@@ -60,25 +60,60 @@ class _SizeSchema(OpenApiSerializerFieldExtension):
         return schema
 
 
+class JobSearchKeyField(SearchKeyField):
+    """A job's key folder. Parsed like any search key; JobRequest then allows only the favorites
+    kiosks send (or GARDEN_EXTRA_FAVORITES), and the schema states the kiosks' ones."""
+
+
+class KioskFavoriteField(TextField):
+    """A job's favorite: ``season,weather,time`` as kiosks send it (JobRequest decides and names them)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "validators", [RegexValidator(FAVORITE_PATTERN, "Use lower-case words separated by commas, e.g. spring,cloudy,day.")]
+        )
+        super().__init__(**kwargs)
+
+
+class _JobSearchKeySchema(OpenApiSerializerFieldExtension):
+    target_class = JobSearchKeyField
+    priority = 2  # before garden's SearchKeyField extension
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        return {"type": "string", "maxLength": field.max_length, "pattern": KIOSK_SEARCH_KEY_PATTERN, "description": str(field.help_text)}
+
+
+class _KioskFavoriteSchema(OpenApiSerializerFieldExtension):
+    target_class = KioskFavoriteField
+    priority = 2  # before config.fields' TextField extension
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        schema["pattern"] = KIOSK_FAVORITE_PATTERN
+        return schema
+
+
 class JobCreateSerializer(serializers.Serializer):
     """Types only: every bound and default is JobRequest's (its errors are 400s naming the field)."""
 
     kind = serializers.ChoiceField(choices=GenerationJob.Kind.choices, default=GenerationJob.Kind.IMAGES)
     prompt = TextField(required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["prompt"])
-    emotion = SearchKeyField(
+    emotion = JobSearchKeyField(
         required=False,
         allow_blank=True,
         default="",
         max_length=TEXT_LIMITS["emotion"],
-        help_text="Key folder: an emotion or search key (`calm/spring,cloudy,day`). Required without a prompt.",
+        help_text="Key folder: an emotion or search key (`calm/spring,cloudy,day`: season,weather,time as kiosks send it). "
+        "Required without a prompt.",
     )
     emotion_text = TextField(required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["emotion_text"])
-    favorite = TextField(
+    favorite = KioskFavoriteField(
         required=False,
         allow_blank=True,
         default="",
         max_length=TEXT_LIMITS["favorite"],
-        validators=[RegexValidator(FAVORITE_PATTERN, "Use lower-case words separated by commas, e.g. spring,cloudy,day.")],
+        help_text="season,weather,time as kiosks send it (e.g. spring,cloudy,day); empty: none (Any).",
     )
     others = TextField(required=False, allow_blank=True, allow_null=True, default=None, max_length=TEXT_LIMITS["others"])
     negative_prompt = TextField(required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["negative_prompt"])
@@ -107,7 +142,7 @@ class _JobCreateSchema(OpenApiSerializerExtension):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         schema["anyOf"] = [
             {"required": ["prompt"], "properties": {"prompt": {"pattern": r"\S"}}},
-            {"required": ["emotion"], "properties": {"emotion": {"minLength": 1, "pattern": SEARCH_KEY_PATTERN}}},
+            {"required": ["emotion"], "properties": {"emotion": {"minLength": 1, "pattern": KIOSK_SEARCH_KEY_PATTERN}}},
         ]
         return schema
 
@@ -135,7 +170,7 @@ class Text2ImageSerializer(serializers.Serializer):
     text = TextField(max_length=TEXT_LIMITS["prompt"], validators=[RegexValidator(r"^[^\x00]*[^\s\x00][^\x00]*$", "The text is empty.")])
     width = SizeField(required=False, allow_null=True, default=None, help_text="Default 768")
     height = SizeField(required=False, allow_null=True, default=None, help_text="Default 512")
-    emotion = SearchKeyField(required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["emotion"])
+    emotion = JobSearchKeyField(required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["emotion"])
     count = WholeNumberField(required=False, default=1)
     steps = WholeNumberField(required=False, allow_null=True, default=None)
     seed = WholeNumberField(required=False, allow_null=True, default=None, min_value=0, max_value=SEED_LIMIT - 1)

@@ -20,6 +20,13 @@ from generation.requests import JobParameterError
 from generation.selectors import job_queue_position, queue_warnings
 
 
+def _started(jobs: list[GenerationJob]) -> str:
+    """``Started job 1a2b3c4d (happy): 20 images into the pool.`` or the same for several jobs."""
+    images = sum(job.images_total for job in jobs)
+    names = ", ".join(f"{str(job.pk)[:8]} ({job.emotion})" for job in jobs)
+    return f"Started {'job' if len(jobs) == 1 else f'{len(jobs)} jobs'} {names}: {images} images into the pool."
+
+
 @admin.register(GenerationJob)
 class GenerationJobAdmin(admin.ModelAdmin):
     list_display = (
@@ -176,11 +183,11 @@ class GenerationJobAdmin(admin.ModelAdmin):
         form = BulkGenerationForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                job = services.start_bulk_generation(user=request.user, request=form.job_request())
+                jobs = services.start_bulk_batches(user=request.user, requests=form.job_requests())
             except JobParameterError as exc:
                 form.show_errors(exc)
             else:
-                self.message_user(request, f"Started job {str(job.pk)[:8]}: {job.images_total} images into the pool.", messages.SUCCESS)
+                self.message_user(request, _started(jobs), messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:generation_generationjob_changelist"))
         context = {
             **self.admin_site.each_context(request),

@@ -33,8 +33,11 @@ def test_generate_review_promote_and_the_kiosk_sees_it(live_server, page, eager_
     page.click("input[type=submit]")
 
     # 1. Generate: 2 indexes x (landscape + portrait), procedural painter, run inline.
-    page.select_option("#id_emotion", "calm")
-    page.fill("#id_favorite", "summer,sunny,sunset")
+    page.uncheck("input[name=emotion][value=happy]")
+    page.check("input[name=emotion][value=calm]")
+    page.select_option("#id_season", "summer")
+    page.select_option("#id_weather", "sunny")
+    page.select_option("#id_time", "sunset")
     page.fill("#id_repeat_count", "2")
     page.select_option("#id_resolution", "768x512")
     page.fill("#id_steps", "5")

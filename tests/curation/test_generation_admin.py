@@ -6,7 +6,7 @@ from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.test import Client
 from django.urls import reverse
 
-from garden.models import Image
+from garden.models import Emotion, Image
 from generation.models import GenerationJob
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,9 @@ def form_data(**overrides):
     data = {
         "emotion": "happy",
         "emotion_text": "joyful",
-        "favorite": "spring,cloudy,day",
+        "season": "spring",
+        "weather": "cloudy",
+        "time": "day",
         "others": "flowers, fantasy",
         "repeat_count": 2,
         "resolution": "768x512",
@@ -73,12 +75,13 @@ def test_generate_a_batch_into_the_pool(curator, curator_client, eager_celery, d
 
 
 def test_invalid_parameters_come_back_as_form_errors(curator_client, no_enqueue):
-    response = curator_client.post(ADD, form_data(favorite="Bad/Favorite!", repeat_count=0))
+    response = curator_client.post(ADD, form_data(repeat_count=0))
     assert response.status_code == 200
     assert response.context["form"].errors["repeat_count"]
-    response = curator_client.post(ADD, form_data(favorite="bad/favorite!"))
-    assert response.status_code == 200 and "Invalid favorite" in response.content.decode()
-    assert "Invalid favorite" in response.context["form"].errors["favorite"][0]  # JobRequest's error, next to its field
+    response = curator_client.post(ADD, form_data(weather=""))
+    assert "Pick a season, a weather and a time" in response.context["form"].errors["season"][0]
+    response = curator_client.post(ADD, form_data(time="night"))  # not a kiosk value
+    assert "Select a valid choice" in response.context["form"].errors["time"][0]
     response = curator_client.post(ADD, form_data(steps=10_000))
     assert "GARDEN_MAX_STEPS" in response.context["form"].errors["steps"][0]
     assert not GenerationJob.objects.exists() and not no_enqueue
@@ -114,3 +117,43 @@ def test_plain_staff_and_anonymous_cannot_generate(plain_staff, client):
     assert staff.post(ADD, form_data()).status_code == 403
     assert client.get(ADD).status_code == 302
     assert not GenerationJob.objects.exists()
+
+
+def test_one_batch_makes_a_job_for_each_emotion_checked(curator, curator_client, no_enqueue, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = curator_client.post(ADD, form_data(emotion=["sad", "happy", "fear"], emotion_text="", time="the-middle-of-the-night"))
+    assert response.status_code == 302
+    jobs = list(GenerationJob.objects.order_by("emotion"))
+    assert [(job.emotion, job.favorite, job.kind, job.count, job.created_by) for job in jobs] == [
+        (emotion, "spring,cloudy,the-middle-of-the-night", "bulk", 2, curator) for emotion in ("fear", "happy", "sad")
+    ]
+    assert jobs[0].prompt == "fear, spring,cloudy,the-middle-of-the-night, flowers, fantasy"
+    assert sorted(job_id for job_id, _queue in no_enqueue) == sorted(str(job.pk) for job in jobs)
+    assert LogEntry.objects.filter(user=curator, action_flag=ADDITION).count() == 3
+    (message,) = [str(m) for m in curator_client.get(JOBS).context["messages"]]
+    assert message.startswith("Started 3 jobs ") and "(happy)" in message and message.endswith(": 12 images into the pool.")
+
+
+def test_every_emotion_at_once_and_any_favorite(curator_client, no_enqueue):
+    response = curator_client.post(ADD, form_data(emotion=list(Emotion.values), emotion_text="", season="", weather="", time=""))
+    assert response.status_code == 302
+    assert sorted(GenerationJob.objects.values_list("emotion", "favorite")) == sorted((emotion, "") for emotion in Emotion.values)
+
+
+def test_the_favorite_offers_exactly_what_kiosks_send(curator_client):
+    from garden import keys, pages
+
+    form = curator_client.get(ADD).context["form"]
+    offered = [[value for value, _label in form.fields[name].choices] for name in ("season", "weather", "time")]
+    assert offered == [["", *words] for _part, words in keys.FAVORITE_PARTS]
+    # ... which are the kiosk picker's own values (garden.pages).
+    for (_part, words), options in zip(keys.FAVORITE_PARTS, (pages.SEASONS, pages.WEATHERS, pages.TIMES), strict=True):
+        assert {value for value, *_labels in options} == set(words)
+
+
+def test_emotion_text_names_a_single_emotion_and_a_refused_batch_starts_nothing(curator_client, no_enqueue):
+    response = curator_client.post(ADD, form_data(emotion=["happy", "sad"]))  # emotion_text "joyful"
+    assert "check a single emotion" in response.context["form"].errors["emotion_text"][0]
+    response = curator_client.post(ADD, form_data(emotion=["happy", "sad"], emotion_text="", steps=10_000))
+    assert "GARDEN_MAX_STEPS" in response.context["form"].errors["steps"][0]
+    assert not GenerationJob.objects.exists() and not no_enqueue

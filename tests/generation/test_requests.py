@@ -23,7 +23,7 @@ def test_bulk_defaults_to_the_original_landscape_and_a_prompt_goes_to_the_text2i
 
 
 def test_an_explicit_favorite_wins_over_the_search_keys():
-    assert JobRequest(emotion="calm/spring,cloudy,day", favorite="cat").validate().favorite == "cat"
+    assert JobRequest(emotion="calm/spring,cloudy,day", favorite="winter,snowy,sunset").validate().favorite == "winter,snowy,sunset"
 
 
 def test_every_bad_field_is_named_at_once(settings):

@@ -20,7 +20,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--emotion", default="", help="Emotion or search key (calm/spring,cloudy,day): the key folder")
-        parser.add_argument("--favorite", default="")
+        parser.add_argument("--favorite", default="", help="season,weather,time as kiosks send it, e.g. spring,cloudy,day (empty: none)")
         parser.add_argument("--emotion-text", default="", help="Words for the emotion in the prompt (default: the emotion)")
         parser.add_argument("--others", default=None, help="Style words (default: the original's)")
         parser.add_argument("--prompt", default="", help="A full prompt instead of the composition")
