@@ -1,0 +1,122 @@
+"""Fault suite: each part of a running installation is killed and started again under a bounded
+trickle of kiosk traffic and jobs, and the client's own record of what it sent and what came back
+is held against the database and the bucket (docs/operations.md#faults).
+
+The installation is the fault suite's own (tests/faults/harness.py): redis-server, a PostgreSQL
+cluster made with initdb, a moto S3 server, gunicorn and a Celery worker, all on loopback ports of
+their own. The scenarios run in file order on one installation; each leaves every part running.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.faults import harness
+
+pytestmark = [pytest.mark.faults, pytest.mark.slow]
+
+
+def report(outcome: harness.Outcome) -> None:
+    """What happened, for `-s` and for failure messages."""
+    print(f"\n{outcome.fault}: calls {dict(outcome.by_status())}, outage {outcome.outage[0]:.1f}–{outcome.outage[1]:.1f} s, "
+          f"recovered in {outcome.recover_seconds} s")  # fmt: skip
+    if outcome.ledger:
+        ledger = outcome.ledger
+        print(f"  likes answered 200: {ledger.answered_ok}, lost {len(ledger.lost)}, duplicated {len(ledger.duplicated)}")
+    for name, value in outcome.facts.items():
+        print(f"  {name}: {str(value)[:300]}")
+
+
+def server_errors(calls: list[harness.Call]) -> list[str]:
+    """5xx answers and calls that got no answer at all (a dropped connection is no better)."""
+    return [call.describe() for call in calls if call.status is None or call.status >= 500]
+
+
+def check_ledger(outcome: harness.Outcome) -> None:
+    ledger = outcome.ledger
+    assert ledger is not None
+    assert not ledger.lost, f"{len(ledger.lost)} likes answered 200 have no row: {[c.describe() for c in ledger.lost[:5]]}"
+    assert not ledger.duplicated, (
+        f"{len(ledger.duplicated)} likes stored twice, or stored though answered 5xx: {[c.describe() for c in ledger.duplicated[:5]]}"
+    )
+
+
+def test_redis_down_under_kiosk_traffic_no_5xx_and_every_like_once(stack):
+    outcome = harness.redis_outage(stack, seconds=15)
+    report(outcome)
+    assert len(outcome.during_outage()) >= 20, "too little kiosk traffic reached the outage to judge it"
+    errors = server_errors(outcome.calls)
+    assert not errors, f"{len(errors)} kiosk calls failed with Redis down: {errors[:5]}\n{stack.logs()}"
+    check_ledger(outcome)
+
+
+def test_broker_down_job_creation_answers_202_and_the_job_runs_once_it_is_back(stack):
+    outcome = harness.broker_outage(stack, seconds=10, deadline=90)
+    report(outcome)
+    assert outcome.facts["create_status"] == 202, f"creating a job with the broker down: {outcome.facts['create_body']}\n{stack.logs()}"
+    job = outcome.facts["job"]
+    assert job["status"] == "succeeded", f"90 s after the broker came back the job is {job}\n{stack.logs()}"
+    assert sorted(outcome.facts["image_keys"]) == sorted(harness.planned_keys(job, 1))
+
+
+def test_worker_killed_mid_job_the_job_finishes_with_exactly_its_planned_images(stack):
+    outcome = harness.worker_killed(stack, count=12, deadline=120)
+    report(outcome)
+    assert outcome.facts["create_status"] == 202, outcome.facts["create_body"]
+    at_kill = outcome.facts["killed_at"]
+    assert at_kill["status"] == "running" and 0 < at_kill["images_done"] < at_kill["images_total"], (
+        f"harness: the worker was not killed mid-job: {at_kill}"
+    )
+    job = outcome.facts["job"]
+    assert job["status"] == "succeeded", f"120 s after the worker was killed (and started again) the job is {job}\n{stack.logs()}"
+    planned, keys = outcome.facts["planned"], outcome.facts["image_keys"]
+    assert len(keys) == len(set(keys)) == job["images_total"] == job["images_done"] == len(planned), (job, sorted(keys))
+    assert set(keys) == planned, f"missing {sorted(planned - set(keys))}, extra {sorted(set(keys) - planned)}"
+    assert outcome.facts["image_rows"] == planned, "image rows of this job outside its plan"
+    assert planned <= outcome.facts["s3"], f"images without a file: {sorted(planned - outcome.facts['s3'])}"
+
+
+def test_postgres_down_answers_json_503_with_retry_after_and_recovers_by_itself(stack):
+    outcome = harness.postgres_outage(stack, seconds=10)
+    report(outcome)
+    assert len(outcome.during_outage()) >= 10, "too little kiosk traffic reached the outage to judge it"
+    unexpected = [call.describe() for call in outcome.calls if call.status is None or (call.status >= 500 and call.status != 503)]
+    assert not unexpected, f"{len(unexpected)} calls answered other than 200 or 503: {unexpected[:5]}\n{stack.logs()}"
+    for call in outcome.calls:
+        if call.status == 503:
+            assert call.headers.get("Content-Type", "").startswith("application/json"), call.describe()
+            assert isinstance(json.loads(call.body), dict), call.describe()
+            assert call.headers.get("Retry-After"), f"503 without Retry-After: {call.describe()}"
+        if not call.ok:
+            assert b"<html" not in call.body.lower() and b"Traceback" not in call.body, call.describe()
+    check_ledger(outcome)
+    # Recovered by itself: the same gunicorn (never restarted) answers everything again.
+    assert outcome.facts["web_starts"] == 1
+    last = [call for call in outcome.calls if call.started > outcome.calls[-1].started - 5]
+    assert last and all(call.ok for call in last), f"still failing at the end: {[c.describe() for c in last if not c.ok][:5]}"
+    assert outcome.recover_seconds is not None and outcome.recover_seconds <= 10, f"recovered only after {outcome.recover_seconds} s"
+
+
+def test_s3_down_fails_the_job_with_a_storage_error_then_retry_succeeds_and_listings_go_on(stack):
+    outcome = harness.s3_outage(stack, deadline=120)
+    report(outcome)
+    assert outcome.facts["create_status"] == 202, outcome.facts["create_body"]
+    failed = outcome.facts["failed_job"]
+    assert failed["status"] == "failed", f"with S3 down the job is {failed}\n{stack.logs()}"
+    assert re.search(r"storage|s3|bucket", failed["error"] or "", re.IGNORECASE), f"not a clear storage error: {failed['error']!r}"
+    assert outcome.facts["rows_without_file"] == [], "image rows point at files never written"
+    listings = [call for call in outcome.during_outage() if call.endpoint in ("/garden", "/gardenfromDB")]
+    assert listings, "no kiosk listing during the S3 outage"
+    errors = server_errors(outcome.calls)
+    assert not errors, f"kiosk calls failed with S3 down: {errors[:5]}"
+    assert all(call.ok for call in listings), [call.describe() for call in listings if not call.ok][:5]
+    check_ledger(outcome)
+    retry_status, retry_body = outcome.facts["retry"]
+    assert retry_status in (200, 202), retry_body
+    job = outcome.facts["job"]
+    assert job["status"] == "succeeded", f"the retried job is {job}\n{stack.logs()}"
+    assert sorted(outcome.facts["image_keys"]) == sorted(outcome.facts["planned"])
+    assert outcome.facts["rows_without_file_after"] == [], "image rows point at files never written"
