@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.templatetags.admin_list import _boolean_icon
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
@@ -26,6 +27,7 @@ from garden.models import Image
 
 PROMOTE_PERMISSION = "curation.promote_image"
 PURGE_PERMISSION = "curation.purge_image"
+PROMOTE_SAMPLE = 24  # thumbnails on the promote confirmation (it says "showing n of m")
 
 
 class CachedValuesFilter(admin.SimpleListFilter):
@@ -76,7 +78,7 @@ def report(model_admin, request, result: services.BulkResult, *, done: str, verb
 
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
-    list_display = ("thumbnail", "key", "status", "kept", "emotion", "favorite", "orientation", "generator", "seed", "created_at")
+    list_display = ("thumbnail", "key", "status", "kept_mark", "emotion", "favorite", "orientation", "generator", "seed", "created_at")
     list_display_links = ("key",)
     list_filter = (
         "status",
@@ -172,6 +174,15 @@ class ImageAdmin(admin.ModelAdmin):
             96 if obj.orientation == Image.Orientation.LANDSCAPE else 60,
             60 if obj.orientation == Image.Orientation.LANDSCAPE else 96,
         )
+
+    @admin.display(description="kept", ordering="kept")
+    def kept_mark(self, obj):
+        """✓ kept, ✗ rejected, "—" undecided (a red ✗ read as "rejected" for images nobody judged yet)."""
+        if obj.kept:
+            return _boolean_icon(True)
+        if obj.status == Image.Status.REJECTED:
+            return _boolean_icon(False)
+        return format_html('<span class="undecided" title="{}">—</span>', "not decided yet")
 
     @admin.display(description="preview")
     def preview(self, obj):
@@ -281,7 +292,7 @@ class ImageAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "title": "Promote all kept images",
             "count": kept.count(),
-            "sample": [{"key": i.key, "thumb": selectors.thumbnail_url(i)} for i in kept.only(*selectors.REVIEW_FIELDS)[:24]],
+            "sample": [{"key": i.key, "thumb": selectors.thumbnail_url(i)} for i in kept.only(*selectors.REVIEW_FIELDS)[:PROMOTE_SAMPLE]],
         }
         return TemplateResponse(request, "admin/garden/image/promote_kept.html", context)
 

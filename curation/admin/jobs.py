@@ -170,8 +170,10 @@ class GenerationJobAdmin(admin.ModelAdmin):
         return super().changelist_view(request, {**(extra_context or {}), **self._banner(request)})
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        """A job's page, with the same banner as the list."""
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **self._banner(request)})
+        """A job's page, with the same banner as the list. Every field is read-only: no Save buttons
+        (Cancel and Retry are the page's own buttons)."""
+        read_only = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **read_only, **self._banner(request)})
 
     def _banner(self, request) -> dict:
         return {"queue_warnings": queue_warnings()} if request.method == "GET" else {}
@@ -231,11 +233,11 @@ class GenerationJobAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         job = get_object_or_404(self.model, pk=pk)
-        done = service(jobs=[job], user=request.user)
+        done = service(jobs=[job], user=request.user)  # the services refresh ``job``
         if done:
-            self.message_user(request, "Done.", messages.SUCCESS)
+            self.message_user(request, _what_happened(job), messages.SUCCESS)
         else:
-            self.message_user(request, f"Nothing to do: the job is {job.status}.", messages.WARNING)
+            self.message_user(request, f"Nothing to do: job {str(job.pk)[:8]} is {job.status}.", messages.WARNING)
         return HttpResponseRedirect(reverse("admin:generation_generationjob_change", args=[pk]))
 
     def cancel_view(self, request, pk):
@@ -243,3 +245,17 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
     def retry_view(self, request, pk):
         return self._job_post(request, pk, services.retry_jobs)
+
+
+def _what_happened(job: GenerationJob) -> str:
+    """What a Cancel or Retry button did to ``job`` (its state just after), instead of "Done."."""
+    name = f"Job {str(job.pk)[:8]}"
+    made = f"{job.images_done} of {job.images_total} images"
+    if job.status == GenerationJob.Status.QUEUED:
+        keeps = f"; it keeps the {made} it made and makes the rest" if job.images_done else ""
+        return f"{name} queued again: position {job_queue_position(job)} in queue {job.queue}{keeps}."
+    if job.status == GenerationJob.Status.CANCELLED:
+        return f"{name} cancelled ({made} made; they stay in the pool)."
+    if job.cancel_requested:
+        return f"{name}: cancel requested; it stops after its current step ({made} made so far stay in the pool)."
+    return f"{name} is {job.status}."
