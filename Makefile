@@ -43,3 +43,8 @@ bench: $(VENV)/.dev
 
 clean:
 	rm -rf $(VENV) staticfiles
+
+# The container image, built and run for real with buildah (needs buildah, PostgreSQL and Redis; docs/deploy.md#testing-the-image).
+.PHONY: image-test
+image-test:
+	$(PYTHON) bin/image-test
