@@ -1,5 +1,8 @@
 """Export and import the garden: image files with their metadata, visitors and interactions.
 
+The migration and sharing tool (another installation, another database engine, the old bucket);
+not a backup, which is curation/backup.py (`manage.py backup`: the database and every object).
+
 An export is a folder (or a .tar.gz of the same layout):
 
     manifest.json        format name, version, time, counts

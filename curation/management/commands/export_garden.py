@@ -1,4 +1,7 @@
-"""Back up the garden: every image file with its metadata, the visitors and the interactions."""
+"""Export the garden to move or share it: every image file with its metadata, the visitors and the interactions.
+
+Not a backup (users, jobs, zones, counters, rollups and thumbnails are not in it): that is `manage.py backup`.
+"""
 
 from pathlib import Path
 
@@ -10,7 +13,10 @@ from garden.models import Image
 
 
 class Command(BaseCommand):
-    help = "Export all images (files + metadata), visitors and interactions to a folder or a .tar.gz archive."
+    help = (
+        "Export all images (files + metadata), visitors and interactions to a folder or a .tar.gz archive, to move the "
+        "garden to another installation or share it (import_garden reads it). Not a backup: use `manage.py backup`."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("destination", type=Path, help="A new/empty folder, or a path ending in .tar.gz")
