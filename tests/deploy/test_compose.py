@@ -169,7 +169,7 @@ def test_workers_and_web_can_be_scaled():
         assert "ports" not in SERVICES[name], f"{name} publishes a fixed host port: --scale would collide"
     # Only the proxy faces the outside; it spreads requests over every web replica.
     caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
-    assert "dynamic a web 8000" in caddyfile and "respond /metrics 404" in caddyfile
+    assert "dynamic a web 8000" in caddyfile and re.search(r"handle /metrics \{\s*respond 404", caddyfile)
     assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in SERVICES["proxy"]["volumes"]
 
 
