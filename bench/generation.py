@@ -4,6 +4,8 @@
     .venv/bin/python bench/generation.py                 # tiny random-weight SD pipeline on CPU
     .venv/bin/python bench/generation.py --model stabilityai/sd-turbo --device cuda --steps 4 \
         --width 768 --height 512 --images 8              # a real model on a GPU box (weights cached locally)
+    .venv/bin/python bench/generation.py --random-architecture sd15 --device cuda --steps 25 --images 16 \
+        --no-worker                                      # full-size SD 1.5 network, random weights (no download)
 
 Figures, all measured in this run on a warm pipeline (loading excluded):
 - direct: the diffusers pipeline called straight (the same images, same batches);
@@ -12,11 +14,23 @@ Figures, all measured in this run on a warm pipeline (loading excluded):
 - job (real worker): submit → a separate `celery worker` process (Redis broker) → succeeded, when
   Redis is reachable (CELERY_BROKER_URL or 127.0.0.1:6379); this adds broker and polling latency.
 Overhead = job time ÷ direct time (target ≤ 1.10).
+
+--random-architecture sd15 builds the full-size SD 1.5 network (UNet, VAE, CLIP ViT-L/14 text
+encoder) with random weights and saves it as a pipeline folder (bench/_random_sd.py): real compute
+and memory per step where no checkpoint can be downloaded; its pictures are noise.
+
+Measured 2026-11-22 on one H100 80GB HBM3 (torch 2.11.0+cu130, diffusers 0.42.1, transformers 5.17,
+fp16, SDPA, PNDM, batch 4, best of 3; s/image direct → job, overhead job ÷ direct):
+  512x512, 25 steps, CFG 7.5, 16 images: 0.269 → 0.289 s/image (3.72 → 3.46 images/s), 1.075
+  768x768, 25 steps, CFG 7.5,  8 images: 0.522 → 0.567 s/image, 1.088 (best of 2)
+  512x512, 4 / 1 steps, no CFG, 16 images: 0.062 → 0.091 (1.47), 0.035 → 0.080 (2.30) s/image
+The job path adds ~20-45 ms per image (JPEG, thumbnail, rows, per-step UPDATEs) while the GPU waits.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import signal
 import subprocess
@@ -28,6 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._random_sd import ARCHITECTURES, save_random_pipeline  # noqa: E402
 from tests.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
 
 
@@ -40,9 +55,33 @@ def parse_args():
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--guidance", type=float, default=7.5, help="Both paths (the job's through GARDEN_DEFAULT_GUIDANCE); ≤ 1: no CFG")
     parser.add_argument("--repeat", type=int, default=3, help="Interleaved rounds; best of N for each figure")
     parser.add_argument("--no-worker", action="store_true", help="Skip the real-worker figure")
+    parser.add_argument(
+        "--random-architecture",
+        choices=ARCHITECTURES,
+        help="Build this full-size architecture with random weights (bench/_random_sd.py) and use it as --model",
+    )
+    parser.add_argument("--save-to", help="Folder for the --random-architecture pipeline (reused when it exists; default: a temp folder)")
     return parser.parse_args()
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def environment(device: str) -> str:
+    import diffusers
+    import torch
+    import transformers
+
+    where = device
+    if device.startswith("cuda") and torch.cuda.is_available():
+        where = f"{device} ({torch.cuda.get_device_name(0)}, CUDA {torch.version.cuda})"
+    return f"torch {torch.__version__}, diffusers {diffusers.__version__}, transformers {transformers.__version__}; device {where}"
 
 
 def best(repeat: int, run) -> float:
@@ -59,12 +98,19 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="garden-bench-gen-"))
     use_worker = not args.no_worker and reachable(redis_url())
     queue = f"gpu-bench-{os.getpid()}"
-    if args.model:
-        model = args.model
+    if args.random_architecture:
+        if args.model:
+            sys.exit("--model and --random-architecture are exclusive")
+        folder = Path(args.save_to) if args.save_to else work / f"random-{args.random_architecture}"
+        model = str(save_random_pipeline(args.random_architecture, folder))
+        label = f"{args.random_architecture} architecture, random weights ({model})"
+    elif args.model:
+        model = label = args.model
     else:
         from tests.generation.tiny_pipeline import save_tiny_pipeline
 
         model = str(save_tiny_pipeline(work / "tiny-sd"))
+        label = "tiny random-weight SD (tests/generation/tiny_pipeline.py)"
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -78,6 +124,7 @@ def main() -> int:
             "GARDEN_DIFFUSION_BATCH_SIZE": str(args.batch),
             "GARDEN_GPU_QUEUE": queue,
             "GARDEN_LOG_LEVEL": "WARNING",
+            "GARDEN_DEFAULT_GUIDANCE": str(args.guidance),
         }
     )
     import django
@@ -106,16 +153,22 @@ def main() -> int:
     def direct(batch_size: int) -> None:
         for start in range(0, len(seeds), batch_size):
             batch = Batch(prompt="calm, flowers, fantasy", negative_prompt="", width=args.width, height=args.height,
-                          steps=args.steps, guidance=7.5, seeds=seeds[start : start + batch_size])  # fmt: skip
+                          steps=args.steps, guidance=args.guidance, seeds=seeds[start : start + batch_size])  # fmt: skip
             backend.generate(batch)
 
     def job_in_process(batch_size: int) -> None:
         settings.GARDEN_DIFFUSION_BATCH_SIZE = batch_size
         job = services.create_job(request=job_request(), enqueue=False)
         run_generation_job.apply(args=[str(job.pk)])
-        assert GenerationJob.objects.get(pk=job.pk).status == "succeeded"
+        done = GenerationJob.objects.get(pk=job.pk)
+        assert done.status == "succeeded" and done.guidance == args.guidance, (done.status, done.error, done.guidance)
 
-    direct(args.batch)  # warm-up (first-call allocations, oneDNN/cuDNN autotuning)
+    # Warm-up (first-call allocations, oneDNN/cuDNN autotuning), at both batch sizes.
+    warm = Batch(prompt="calm, flowers, fantasy", negative_prompt="", width=args.width, height=args.height,
+                 steps=args.steps, guidance=args.guidance, seeds=seeds[: args.batch])  # fmt: skip
+    pictures = backend.generate(warm)
+    backend.generate(dataclasses.replace(warm, seeds=seeds[:1]))
+    content = content_summary(pictures)
     # Interleaved rounds, best of each: a busy machine slows whichever figure runs during the
     # disturbance, and interleaving spreads that over all four instead of skewing one ratio.
     rounds = {"direct_batched": [], "direct_single": [], "job_batched": [], "job_single": []}
@@ -131,20 +184,42 @@ def main() -> int:
     if use_worker:
         worker_seconds = measure_real_worker(args, queue, services, GenerationJob, job_request)
 
-    size = f"{args.width}x{args.height}, {args.steps} steps, {args.images} images, batch {args.batch}"
-    print(f"model: {model if args.model else 'tiny random-weight SD (tests/generation/tiny_pipeline.py)'} on {args.device}; {size}")
-    print(f"pipeline load (excluded below): {load_seconds:.2f} s")
-    print(f"direct pipeline, batched:        {direct_batched:7.2f} s  {args.images / direct_batched:6.2f} images/s")
-    print(f"direct pipeline, one at a time:  {direct_single:7.2f} s  {args.images / direct_single:6.2f} images/s")
-    print(f"job (in-process task), batched:  {job_batched:7.2f} s  {args.images / job_batched:6.2f} images/s")
-    print(f"job (in-process task), single:   {job_single:7.2f} s  {args.images / job_single:6.2f} images/s")
+    size = f"{args.width}x{args.height}, {args.steps} steps, guidance {args.guidance:g}, {args.images} images, batch {args.batch}"
+    print(f"model: {label} on {args.device} ({backend.describe()['dtype']}, {backend.scheduler_name}); {size}")
+    print(environment(str(backend.device)))
+    print(f"pipeline load (excluded below): {load_seconds:.2f} s; pictures: {content}")
+    print(f"best of {args.repeat} interleaved rounds (median in brackets):")
+    for title, key in (
+        ("direct pipeline, batched:      ", "direct_batched"),
+        ("direct pipeline, one at a time:", "direct_single"),
+        ("job (in-process task), batched:", "job_batched"),
+        ("job (in-process task), single: ", "job_single"),
+    ):
+        seconds = min(rounds[key])
+        print(
+            f"{title} {seconds:7.2f} s [{median(rounds[key]):7.2f}]  {seconds / args.images:6.3f} s/image"
+            f"  {args.images / seconds:6.2f} images/s"
+        )
     print(f"batched / one-at-a-time throughput (direct): {direct_single / direct_batched:.2f}x; (job): {job_single / job_batched:.2f}x")
-    print(f"job-path overhead (in-process task ÷ direct, batched): {job_batched / direct_batched:.3f}")
+    overhead = f"{job_batched / direct_batched:.3f}; (single): {job_single / direct_single:.3f}"
+    print(f"job-path overhead (in-process task ÷ direct, batched): {overhead}")
     if worker_seconds is not None:
         print(f"job (real worker, Redis), batched: {worker_seconds:5.2f} s  overhead ÷ direct: {worker_seconds / direct_batched:.3f}")
     else:
         print("job (real worker): skipped (Redis not reachable or --no-worker)")
     return 0
+
+
+def content_summary(pictures) -> str:
+    """Pixel spread and JPEG size of the warm-up pictures: random weights may give flat or noisy
+    pictures, and JPEG encoding (part of the job path) costs more for noisy ones."""
+    import numpy as np
+
+    from generation.imagefile import encode_jpeg
+
+    pixels = np.stack([np.asarray(picture.convert("RGB"), dtype=np.float32) for picture in pictures])
+    sizes = [len(encode_jpeg(picture, {})) for picture in pictures]
+    return f"pixel mean {pixels.mean():.0f}, std {pixels.std():.1f}; JPEG q90 {sum(sizes) / len(sizes) / 1024:.0f} KiB/image"
 
 
 def measure_real_worker(args, queue: str, services, GenerationJob, job_request) -> float:  # noqa: N803

@@ -1,0 +1,139 @@
+"""Full-size Stable Diffusion architectures with random weights, built offline for GPU timing.
+
+No checkpoint can be downloaded where the benchmark runs (no internet on the GPU machines), so
+this builds the real SD 1.5 network shapes from their configs — UNet (320/640/1280/1280 channels,
+2 layers per block, cross-attention 768, 8 heads), the SD VAE (128/256/512/512, 4 latent
+channels), the CLIP ViT-L/14 text encoder (768 wide, 12 layers, 12 heads, MLP 3072, vocabulary
+49408, 77 positions) and SD 1.5's PNDM scheduler — fills them with random weights and saves a
+pipeline folder with ``save_pretrained`` that the production loader reads (GARDEN_DIFFUSION_MODEL).
+
+The tokenizer is the tiny byte-level one of tests/generation/tiny_pipeline.py (no vocabulary
+files ship offline). That does not change the timing: the pipeline always pads or truncates the
+prompt to 77 tokens, so the text encoder runs its 12 layers over 77 positions whatever the
+vocabulary, and the embedding lookup is the same size of work for 500 or 49408 entries.
+The pictures are noise (random weights): the figures are speed, not quality.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+ARCHITECTURES = ("sd15",)
+
+
+def build_sd15(*, seed: int = 0, device: str = "cpu"):
+    """SD 1.5's pipeline with random weights (float32), its modules created on ``device``."""
+    import torch
+    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    from tests.generation.tiny_pipeline import write_tokenizer_files
+
+    torch.manual_seed(seed)
+    with torch.device(device):  # random init of ~1.07 G parameters is far faster on the GPU
+        unet = UNet2DConditionModel(  # runwayml/stable-diffusion-v1-5 unet/config.json
+            sample_size=64,
+            in_channels=4,
+            out_channels=4,
+            center_input_sample=False,
+            flip_sin_to_cos=True,
+            freq_shift=0,
+            down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
+            up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+            block_out_channels=(320, 640, 1280, 1280),
+            layers_per_block=2,
+            downsample_padding=1,
+            mid_block_scale_factor=1,
+            act_fn="silu",
+            norm_num_groups=32,
+            norm_eps=1e-5,
+            cross_attention_dim=768,
+            attention_head_dim=8,
+        )
+        vae = AutoencoderKL(  # vae/config.json
+            in_channels=3,
+            out_channels=3,
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            block_out_channels=(128, 256, 512, 512),
+            layers_per_block=2,
+            act_fn="silu",
+            latent_channels=4,
+            norm_num_groups=32,
+            sample_size=512,
+        )
+        text_encoder = CLIPTextModel(  # openai/clip-vit-large-patch14 text_config (SD 1.5's text_encoder)
+            CLIPTextConfig(
+                vocab_size=49408,
+                hidden_size=768,
+                intermediate_size=3072,
+                projection_dim=768,
+                num_hidden_layers=12,
+                num_attention_heads=12,
+                max_position_embeddings=77,
+                hidden_act="quick_gelu",
+                layer_norm_eps=1e-5,
+                # The tiny tokenizer's ids: <|startoftext|> = 0, <|endoftext|> = 1 (also padding).
+                bos_token_id=0,
+                eos_token_id=1,
+                pad_token_id=1,
+            )
+        )
+    scheduler = PNDMScheduler(  # scheduler/scheduler_config.json
+        num_train_timesteps=1000,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        skip_prk_steps=True,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        vocab_file, merges_file = write_tokenizer_files(Path(folder))
+        tokenizer = CLIPTokenizer(vocab_file=str(vocab_file), merges_file=str(merges_file), model_max_length=77)
+    return StableDiffusionPipeline(
+        unet=unet,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+
+
+def save_random_pipeline(architecture: str, folder: Path, *, seed: int = 0, half: bool = True) -> Path:
+    """Build ``architecture`` with random weights and save it into ``folder`` (reused if already there).
+
+    ``half``: save float16 weights (what the loader uses on CUDA anyway; 1.7 GB instead of 3.4 GB).
+    """
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {architecture!r}; one of {', '.join(ARCHITECTURES)}")
+    folder = Path(folder)
+    if (folder / "model_index.json").exists():
+        return folder
+    import torch
+
+    started = time.perf_counter()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        pipeline = build_sd15(seed=seed, device=device)
+    except Exception as exc:  # a library that does not build under a CUDA device context: build on the CPU
+        if device == "cpu":
+            raise
+        print(f"building on {device} failed ({type(exc).__name__}: {exc}); building on the CPU")
+        device = "cpu"
+        pipeline = build_sd15(seed=seed, device=device)
+    if half:
+        pipeline = pipeline.to(dtype=torch.float16)
+    counts = {name: sum(p.numel() for p in getattr(pipeline, name).parameters()) for name in ("unet", "vae", "text_encoder")}
+    pipeline.save_pretrained(str(folder))
+    del pipeline
+    if device == "cuda":
+        torch.cuda.empty_cache()
+    millions = ", ".join(f"{name} {count / 1e6:.1f} M" for name, count in counts.items())
+    print(f"random {architecture} built on {device} and saved to {folder} in {time.perf_counter() - started:.1f} s ({millions} parameters)")
+    return folder
