@@ -16,6 +16,7 @@ import numpy as np
 from django.conf import settings
 
 from garden import selectors as garden_selectors
+from recommend.models import Fallback
 
 FIELDS = ("id", "key", "emotion", "orientation", "search_key")
 
@@ -37,6 +38,13 @@ class CandidateSet:
     @property
     def emotion(self) -> str:
         return self.search_key.partition("/")[0]
+
+    @property
+    def fallback(self) -> int:
+        """Fallback.EMPTY without candidates, OTHER_FAVORITES when the fallback tier was added."""
+        if not self.keys:
+            return Fallback.EMPTY
+        return Fallback.OTHER_FAVORITES if bool(self.tier.any()) else Fallback.NONE
 
     def __len__(self) -> int:
         return len(self.keys)

@@ -205,13 +205,16 @@ def _upsert(table: str, conflict: tuple[str, ...], columns: tuple[str, ...], row
         cursor.execute(sql, [value for row in rows for value in row])
 
 
-def write_recommendation(*, visitor_id: str | None, search_key: str, image_ids: list[int], ranker: str, created_at: datetime) -> int:
-    """Keep one /garden answer for attribution (one INSERT, written on every /garden call)."""
+def write_recommendation(
+    *, visitor_id: str | None, search_key: str, image_ids: list[int], ranker: str, created_at: datetime, fallback: int = 0
+) -> int:
+    """Keep one /garden answer for attribution (one INSERT, written on every /garden call);
+    ``fallback`` is a ``recommend.models.Fallback`` value."""
     jsonb = "::jsonb" if connection.vendor == "postgresql" else ""
     with hot_cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {Recommendation._meta.db_table} (visitor_id, search_key, image_ids, ranker, created_at) "
-            f"VALUES (%s, %s, %s{jsonb}, %s, %s) RETURNING id",
-            [visitor_id, search_key, orjson.dumps(image_ids).decode(), ranker, _timestamp(created_at)],
+            f"INSERT INTO {Recommendation._meta.db_table} (visitor_id, search_key, image_ids, ranker, created_at, fallback) "
+            f"VALUES (%s, %s, %s{jsonb}, %s, %s, %s) RETURNING id",
+            [visitor_id, search_key, orjson.dumps(image_ids).decode(), ranker, _timestamp(created_at), fallback],
         )
         return cursor.fetchone()[0]

@@ -2,6 +2,15 @@ from django.db import models
 from django.utils import timezone
 
 
+class Fallback(models.IntegerChoices):
+    """What a /garden answer held (recommend.candidates): the search key's own images; fewer than
+    RECOMMEND_MIN_RESULTS of them, so its emotion's other favorites were added; or nothing at all."""
+
+    NONE = 0, "the key's own images"
+    OTHER_FAVORITES = 1, "fell back to the emotion's other favorites"
+    EMPTY = 2, "empty"
+
+
 class Recommendation(models.Model):
     """One /garden answer, kept so likes and impressions can be attributed to what was served.
 
@@ -18,6 +27,11 @@ class Recommendation(models.Model):
     )
     ranker = models.CharField(max_length=64, help_text="Ranker name and model version that ordered the list")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # How full the answer was (insights counts these per search key). A database default, so rows
+    # written without it (older code, bulk loads) read as a full answer.
+    fallback = models.PositiveSmallIntegerField(
+        choices=Fallback.choices, default=Fallback.NONE, db_default=Fallback.NONE, help_text="Whether the search key had enough images"
+    )
 
     def __str__(self) -> str:
         return f"{self.search_key} for {self.visitor_id} by {self.ranker}"

@@ -170,5 +170,6 @@ def serve_garden(*, visitor_id: str | None, search_key: str, request, generation
         image_ids=candidates.ids[ranked.landscape[:limit]].tolist() + candidates.ids[ranked.portrait[:limit]].tolist(),
         ranker=ranked.label[:64],
         created_at=timezone.now(),
+        fallback=candidates.fallback,
     )
     return Garden(candidates=candidates, ranked=ranked, recommendation_id=recommendation_id)
