@@ -1,17 +1,23 @@
-"""The keyboard review page and the JSON endpoint it posts decisions to.
+"""The keyboard review page and the JSON endpoint it posts decisions to; demoting one image.
 
-Staff pages in the admin's look, routed by curation/urls.py. Both need ``garden.change_image``
+Staff pages in the admin's look, routed by curation/urls.py. Review needs ``garden.change_image``
 (curators have it). The page is wrapped by the admin site (login redirect, never cached, CSRF);
 the endpoint answers a script, so it returns JSON 403s instead of a login page, CSRF still enforced.
+
+``demote`` is the confirmation page other admin pages link to (the insights prune list): GET asks,
+POST demotes through ``services.demote`` (admin log included) and goes back where it came from
+with a message. It needs ``curation.promote_image`` (promote and demote).
 """
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_POST
@@ -22,6 +28,7 @@ from curation import selectors, services
 from garden.models import Emotion, Image
 
 REVIEW_PERMISSION = "garden.change_image"
+DEMOTE_PERMISSION = "curation.promote_image"
 MAX_DECISIONS = 1000
 
 
@@ -82,3 +89,39 @@ def decide(request):
     filters = selectors.parse_review_filters(body)
     failed = {str(pk): error for pk, error in result.failed.items()}
     return JsonResponse({"images": states, "failed": failed, **selectors.review_counts(**filters.as_kwargs())})
+
+
+def _back(request, fallback: str) -> str:
+    """Where to return after a demotion: a same-site ``next``, else ``fallback``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return target if target and safe else fallback
+
+
+def demote(request, pk: int):
+    """Confirm, then demote one serving image to the pool (kiosks stop showing it at once)."""
+    if not request.user.has_perm(DEMOTE_PERMISSION):
+        raise PermissionDenied
+    image = get_object_or_404(Image, pk=pk)
+    back = _back(request, reverse("admin:garden_image_change", args=[image.pk]))
+    if request.method == "POST":
+        if image.status != Image.Status.SERVING:
+            messages.warning(request, f"{image.key} is not serving ({image.status}): nothing to demote.")
+            return HttpResponseRedirect(back)
+        result = services.demote(images=[image], user=request.user)
+        if result.changed:
+            image.refresh_from_db()
+            messages.success(request, f"Demoted to the pool: {image.key}. Kiosks no longer show it; promote it again from the image list.")
+        else:
+            messages.error(request, f"Could not demote {image.key}: {result.failed.get(image.pk, 'see the log')}.")
+        return HttpResponseRedirect(back)
+    context = {
+        **admin.site.each_context(request),
+        "opts": Image._meta,
+        "title": "Demote this image?",
+        "image": image,
+        "thumb": selectors.thumbnail_url(image),
+        "serving": image.status == Image.Status.SERVING,
+        "back": back,
+    }
+    return TemplateResponse(request, "admin/garden/image/demote_confirm.html", context)
