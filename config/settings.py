@@ -477,6 +477,7 @@ DISPLAY_LIVE_REFRESH_MINUTES = env.int("DISPLAY_LIVE_REFRESH_MINUTES", default=1
 # --- Insights (the operators' dashboard, docs/insights.md) ---------------------------------------
 INSIGHTS_REFRESH_MINUTES = env.int("INSIGHTS_REFRESH_MINUTES", default=10)  # beat refresh of the rollups
 INSIGHTS_RECOMPUTE_HOURS = env.int("INSIGHTS_RECOMPUTE_HOURS", default=3)  # recent hours recomputed each time
+INSIGHTS_TARGET_PER_KEY = env.int("INSIGHTS_TARGET_PER_KEY", default=12)  # serving images wanted per emotion × favorite (coverage grid)
 
 # --- Periodic work (celery beat; `make run` starts it) -------------------------------------------
 # The one beat schedule. Workers also sweep stale jobs when they start, so beat is optional for that.

@@ -1,7 +1,8 @@
 """The insights page in the admin: staff with ``insights.view_dashboard`` (the Analysts group).
 
 The admin's "Insights dashboard" entry opens the page (the changelist of a model without a
-table); each chart's numbers download as CSV from ``csv/<chart>/`` with the same filters.
+table); each chart's numbers, and the coverage grid's, download as CSV from ``csv/<chart>/`` with
+the same filters.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from insights.charts import to_csv
 from insights.models import Dashboard
 
 VIEW_PERMISSION = "insights.view_dashboard"
+DEMOTE_PERMISSION = "curation.promote_image"  # promote and demote (curators)
 
 
 @admin.register(Dashboard)
@@ -59,6 +61,14 @@ class DashboardAdmin(admin.ModelAdmin):
             "filters": filters,
             "emotions": selectors.EMOTIONS,
             "hourly_max_days": selectors.HOURLY_MAX_DAYS,
+            "headline": page["headline"],
+            "coverage": page["coverage"],
+            "coverage_csv": f"{reverse('admin:insights_dashboard_csv', args=['coverage'])}?{query}",
+            "prune": page["prune"],
+            # Demoting is curation's: its confirmation page (curation.views.demote) does it and
+            # comes back here. Linked by URL name only: insights imports nothing from curation.
+            "can_demote": request.user.has_perm(DEMOTE_PERMISSION),
+            "back": request.get_full_path(),
             "sections": sections,
             "charts": page["charts"],
             "state": page["state"],
@@ -69,9 +79,13 @@ class DashboardAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         filters = selectors.parse_filters(request.GET)
-        chart = selectors.chart(chart_id=chart_id, filters=filters)
-        if chart is None:
-            raise Http404("No such chart.")
-        response = HttpResponse(to_csv(chart.table), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="insights-{chart.id}-{filters.start}-{filters.end}.csv"'
+        if chart_id == "coverage":
+            table = selectors.coverage(filters).table
+        else:
+            chart = selectors.chart(chart_id=chart_id, filters=filters)
+            if chart is None:
+                raise Http404("No such chart.")
+            table = chart.table
+        response = HttpResponse(to_csv(table), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="insights-{chart_id}-{filters.start}-{filters.end}.csv"'
         return response

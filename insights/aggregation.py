@@ -3,7 +3,7 @@
 Reads only: ``insights.services`` replaces the day's rows with these in one transaction. What is
 read, and nothing else: the visitor's derived labels (apparent expression, generation, gender)
 and first/last seen; Interaction's event type, item key and image, impression list,
-recommendation and time; Recommendation's ranker and search key; GenerationJob's backend, model,
+recommendation and time; Recommendation's ranker, search key and fallback; GenerationJob's backend, model,
 emotion, status, counts, times and timings; and earlier rollups (how often an image had been
 shown before the day). Visitor ids are opaque strings used only to count distinct visitors
 within a bucket; they are never stored. Events of ids without a Visitor row (ids that never
@@ -29,8 +29,17 @@ from django.utils import timezone
 from garden import keys as garden_keys
 from garden.models import Image, Visitor
 from generation.models import GenerationJob
-from insights.models import FeedbackRollup, GenerationRollup, Granularity, ImageRollup, ImageTotal, RecommenderRollup, VisitorRollup
-from recommend.models import Interaction, Recommendation
+from insights.models import (
+    FeedbackRollup,
+    GardenRollup,
+    GenerationRollup,
+    Granularity,
+    ImageRollup,
+    ImageTotal,
+    RecommenderRollup,
+    VisitorRollup,
+)
+from recommend.models import Fallback, Interaction, Recommendation
 
 CLICK, IMPRESSION, DISLIKE = Interaction.Event.CLICK, Interaction.Event.IMPRESSION, Interaction.Event.DISLIKE
 LOOKUP_CHUNK = 2000
@@ -45,6 +54,7 @@ class DayRollups:
     feedback: list[FeedbackRollup] = field(default_factory=list)
     images: list[ImageRollup] = field(default_factory=list)
     recommender: list[RecommenderRollup] = field(default_factory=list)
+    gardens: list[GardenRollup] = field(default_factory=list)
     generation: list[GenerationRollup] = field(default_factory=list)
 
 
@@ -140,6 +150,7 @@ def compute_day(*, start: datetime, end: datetime) -> DayRollups:
     result.visitors = _visitors(events, start=start, end=end)
     result.feedback, result.images = _feedback(events, image_ids, day=start)
     result.recommender = _recommender(events, image_ids, start=start, end=end)
+    result.gardens = _gardens(start=start, end=end)
     result.generation = _generation(start=start, end=end)
     return result
 
@@ -282,6 +293,23 @@ def _recommender(events: list[Event], image_ids: dict[str, int], *, start: datet
         RecommenderRollup(bucket=start, ranker=ranker, emotion=emotion, gardens_liked=len(liked.get((ranker, emotion), ())), **values)
         for (ranker, emotion), values in counts.items()
     ]
+
+
+def _gardens(*, start: datetime, end: datetime) -> list[GardenRollup]:
+    """/garden answers per search key, with how many were empty or fell back (one GROUP BY)."""
+    rows: dict[str, GardenRollup] = {}
+    served = (
+        Recommendation.objects.filter(created_at__gte=start, created_at__lt=end)
+        .order_by()
+        .values_list("search_key", "fallback")
+        .annotate(n=Count("id"))
+    )
+    for search_key, fallback, n in served:
+        row = rows.setdefault(search_key, GardenRollup(bucket=start, search_key=search_key, emotion=search_key.partition("/")[0]))
+        row.gardens += n
+        row.fallback += n if fallback == Fallback.OTHER_FAVORITES else 0
+        row.empty += n if fallback == Fallback.EMPTY else 0
+    return list(rows.values())
 
 
 # --- Generation -----------------------------------------------------------------------------------

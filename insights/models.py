@@ -117,6 +117,25 @@ class RecommenderRollup(models.Model):
         return f"{self.bucket:%Y-%m-%d} {self.ranker} {self.emotion}: {self.likes}/{self.impressions}"
 
 
+class GardenRollup(models.Model):
+    """/garden answers served for one search key in one day, and how many of them were empty or
+    fell back to the emotion's other favorites (recommend.Recommendation.fallback)."""
+
+    bucket = models.DateTimeField()
+    search_key = models.CharField(max_length=120)
+    emotion = models.CharField(max_length=16)
+    gardens = models.PositiveIntegerField(default=0)
+    fallback = models.PositiveIntegerField(default=0, help_text="Answers with the emotion's other favorites added (too few of its own)")
+    empty = models.PositiveIntegerField(default=0, help_text="Answers with no image at all")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bucket", "search_key"], name="gardenrollup_uniq")]
+        indexes = [models.Index(fields=["emotion", "bucket"], name="gardenrollup_emotion_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket:%Y-%m-%d} {self.search_key}: {self.gardens} gardens, {self.fallback} fallback, {self.empty} empty"
+
+
 class GenerationRollup(models.Model):
     """Generation jobs that finished in one day, per backend, model and emotion."""
 

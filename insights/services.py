@@ -31,6 +31,7 @@ from insights import aggregation
 from insights.charts import wilson
 from insights.models import (
     FeedbackRollup,
+    GardenRollup,
     GenerationRollup,
     Granularity,
     ImageRollup,
@@ -128,6 +129,8 @@ def _replace_day(*, day: datetime, end: datetime, rollups: aggregation.DayRollup
     FeedbackRollup.objects.bulk_create(rollups.feedback, batch_size=BATCH)
     RecommenderRollup.objects.filter(bucket=day).delete()
     RecommenderRollup.objects.bulk_create(rollups.recommender, batch_size=BATCH)
+    GardenRollup.objects.filter(bucket=day).delete()
+    GardenRollup.objects.bulk_create(rollups.gardens, batch_size=BATCH)
     GenerationRollup.objects.filter(bucket=day).delete()
     GenerationRollup.objects.bulk_create(rollups.generation, batch_size=BATCH)
     old = ImageRollup.objects.filter(bucket=day)

@@ -3,7 +3,9 @@
 Every chart is a few GROUP BYs over the rollups of the chosen date range (hundreds to thousands
 of rows whatever the traffic), and the prune list reads ImageTotal through its interval indexes.
 Charts by topic: ``visitors``, ``feedback`` (likes, impressions, the prune list), ``operations``
-(the recommender in production, generation); filters and helpers in ``common``.
+(the recommender in production, generation); above them, ``coverage`` (images per emotion ×
+favorite against the target, empty and fallback gardens) and the headline numbers against the
+previous period; filters and helpers in ``common``.
 """
 
 from __future__ import annotations
@@ -14,11 +16,24 @@ from garden.keys import EMOTIONS
 from insights.charts import Chart
 from insights.models import RollupState
 from insights.selectors.common import HOURLY_MAX_DAYS, MAX_DAYS, Filters, parse_filters
-from insights.selectors.feedback import best_images, emotion_feedback, key_feedback, worst_images
+from insights.selectors.coverage import Coverage, coverage, headline
+from insights.selectors.feedback import best_images, emotion_feedback, key_feedback, prune_list, worst_images
 from insights.selectors.operations import generation_failures, generation_images, generation_times, ranker_time, rankers
 from insights.selectors.visitors import likers, segments, visitors
 
-__all__ = ["EMOTIONS", "HOURLY_MAX_DAYS", "MAX_DAYS", "Filters", "chart", "dashboard", "parse_filters"]
+__all__ = [
+    "EMOTIONS",
+    "HOURLY_MAX_DAYS",
+    "MAX_DAYS",
+    "Coverage",
+    "Filters",
+    "chart",
+    "coverage",
+    "dashboard",
+    "headline",
+    "parse_filters",
+    "prune_list",
+]
 
 
 CHARTS: dict[str, Callable[[Filters], Chart]] = {
@@ -50,9 +65,15 @@ def chart(*, chart_id: str, filters: Filters) -> Chart | None:
 
 
 def dashboard(*, filters: Filters) -> dict:
-    """Every section's charts, and how fresh the rollups are."""
-    charts = {chart_id: build(filters) for chart_id, build in CHARTS.items()}
+    """The headline numbers, the coverage grid, the prune list, every section's charts, and how
+    fresh the rollups are. The prune list's images are read once, for its list and its charts."""
+    prune = {"worst": prune_list(filters, best=False), "best": prune_list(filters, best=True)}
+    built = {"best-images": lambda f: best_images(f, prune["best"]), "worst-images": lambda f: worst_images(f, prune["worst"])}
+    charts = {chart_id: built.get(chart_id, build)(filters) for chart_id, build in CHARTS.items()}
     return {
+        "headline": headline(filters),
+        "coverage": coverage(filters),
+        "prune": prune,
         "sections": [(title, [charts[chart_id] for chart_id in ids]) for title, ids in SECTIONS],
         "charts": [c.as_json() for c in charts.values()],
         "state": RollupState.objects.filter(pk=1).first(),

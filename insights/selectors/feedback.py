@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.core.files.storage import default_storage
 from django.db.models import Sum
 from django.urls import reverse
@@ -69,21 +71,68 @@ def _thumbnail(image) -> str:
     return reverse("admin:garden_image_thumbnail", args=[image.pk])  # rendered on first view
 
 
-def _images_chart(filters: Filters, *, best: bool) -> Chart:
+@dataclass(frozen=True)
+class PruneEntry:
+    """One image of the prune list, as the page shows it (thumbnail, key, numbers)."""
+
+    image_id: int
+    key: str
+    thumb: str
+    href: str
+    emotion: str
+    impressions: int
+    likes: int
+    like_rate: float
+    like_low: float
+    like_high: float
+
+    @property
+    def folder(self) -> str:
+        return self.key.rpartition("/")[0] + "/"
+
+    @property
+    def file(self) -> str:
+        return self.key.rpartition("/")[2]
+
+    @property
+    def rates(self) -> tuple[str, str, str]:
+        return rate_cells(self.likes, self.impressions)
+
+
+def prune_list(filters: Filters, *, best: bool) -> list[PruneEntry]:
+    """The serving images with the best lower bounds (or worst upper bounds), over all kept history."""
     totals = ImageTotal.objects.filter(image__status="serving", impressions__gt=0)
     if filters.emotion:
         totals = totals.filter(emotion=filters.emotion)
     order = ("-like_low", "-impressions", "image_id") if best else ("like_high", "-impressions", "image_id")
-    picked = list(
+    picked = (
         totals.select_related("image")
         .only("image__key", "image__thumbnail_key", "emotion", "impressions", "likes", "like_rate", "like_low", "like_high")
         .order_by(*order)[:PRUNE_LIST]
     )
+    return [
+        PruneEntry(
+            image_id=total.image_id,
+            key=total.image.key,
+            thumb=_thumbnail(total.image),
+            href=reverse("admin:garden_image_change", args=[total.image_id]),
+            emotion=total.emotion,
+            impressions=total.impressions,
+            likes=total.likes,
+            like_rate=total.like_rate,
+            like_low=total.like_low,
+            like_high=total.like_high,
+        )
+        for total in picked
+    ]
+
+
+def _images_chart(filters: Filters, *, best: bool, picked: list[PruneEntry] | None = None) -> Chart:
+    picked = prune_list(filters, best=best) if picked is None else picked
     table = Table(["image", "emotion", "impressions", "likes", "like-rate", "95% low", "95% high"])
-    for total in picked:
-        image = total.image
-        link = Cell(image.key, href=reverse("admin:garden_image_change", args=[image.pk]), thumb=_thumbnail(image))
-        table.add(link, total.emotion, total.impressions, total.likes, *rate_cells(total.likes, total.impressions))
+    for entry in picked:
+        link = Cell(entry.key, href=entry.href, thumb=entry.thumb)
+        table.add(link, entry.emotion, entry.impressions, entry.likes, *entry.rates)
     which = "most" if best else "least"
     return Chart(
         id="best-images" if best else "worst-images",
@@ -95,7 +144,7 @@ def _images_chart(filters: Filters, *, best: bool) -> Chart:
         kind="bar",
         horizontal=True,
         unit="%",
-        labels=[f"#{total.image_id} {total.image.key.rsplit('/', 1)[-1]}" for total in picked],
+        labels=[f"#{entry.image_id} {entry.file}" for entry in picked],
         datasets=[
             {"label": "95% interval", "data": [[round(100 * t.like_low, 1), round(100 * t.like_high, 1)] for t in picked]},
             {"label": "like-rate", "type": "line", "data": [round(100 * t.like_rate, 1) for t in picked]},
@@ -104,9 +153,9 @@ def _images_chart(filters: Filters, *, best: bool) -> Chart:
     )
 
 
-def best_images(filters: Filters) -> Chart:
-    return _images_chart(filters, best=True)
+def best_images(filters: Filters, picked: list[PruneEntry] | None = None) -> Chart:
+    return _images_chart(filters, best=True, picked=picked)
 
 
-def worst_images(filters: Filters) -> Chart:
-    return _images_chart(filters, best=False)
+def worst_images(filters: Filters, picked: list[PruneEntry] | None = None) -> Chart:
+    return _images_chart(filters, best=False, picked=picked)
