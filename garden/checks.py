@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from botocore.config import Config
 from django.core.checks import CheckMessage, Error, register
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -47,6 +48,25 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _quick_client():
+    """The storage's S3 client with short timeouts and one retry: a dead endpoint fails a start in seconds."""
+    storage = default_storage
+    try:
+        config = storage.client_config.merge(  # type: ignore[attr-defined]
+            Config(connect_timeout=TIMEOUT_SECONDS, read_timeout=TIMEOUT_SECONDS, retries={"mode": "standard", "max_attempts": 2})
+        )
+        return storage._create_session().client(  # type: ignore[attr-defined]
+            "s3",
+            region_name=storage.region_name,  # type: ignore[attr-defined]
+            use_ssl=storage.use_ssl,  # type: ignore[attr-defined]
+            endpoint_url=storage.endpoint_url,  # type: ignore[attr-defined]
+            config=config,
+            verify=storage.verify,  # type: ignore[attr-defined]
+        )
+    except AttributeError:  # another S3 storage class: its own client
+        return storage.connection.meta.client  # type: ignore[attr-defined]
+
+
 def _where() -> str:
     name = bucket_name()
     return f"S3 bucket {name!r}" if name else f"media folder {getattr(default_storage, 'location', '?')}"
@@ -58,7 +78,7 @@ def storage_answers(app_configs=None, **kwargs) -> list[CheckMessage]:
     name = bucket_name()
     if name:
         try:
-            default_storage.connection.meta.client.head_bucket(Bucket=name)  # type: ignore[attr-defined]
+            _quick_client().head_bucket(Bucket=name)
         except Exception as exc:
             return [Error(f"S3 bucket {name!r} does not answer: {describe(exc)}", hint=_HINT, id="garden.E010")]
         return []

@@ -76,6 +76,14 @@ def test_missing_bucket_is_an_error_naming_it_at_start_and_with_deploy(s3):
     assert BUCKET in str(raised.value) and "NoSuchBucket" in str(raised.value)
 
 
+def test_a_worker_logs_a_missing_bucket_when_it_starts(s3, caplog):
+    from celery.signals import worker_ready
+
+    with caplog.at_level("ERROR", logger="garden.checks"):
+        worker_ready.send(sender=None)  # connected in garden.apps
+    assert any(BUCKET in record.getMessage() and "garden.E010" in record.getMessage() for record in caplog.records)
+
+
 def test_deploy_check_writes_and_deletes_a_probe_and_reads_a_serving_url(s3):
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_policy(Bucket=BUCKET, Policy=_policy())
