@@ -27,6 +27,7 @@ PAGES = [
     ("/api/redoc", "redoc, #redoc-container, .api-content"),
     ("/display/zone1/", "#signage"),
     ("/admin/displays/", "#content"),
+    ("/curation/status/", "#system-status"),
 ]
 
 
