@@ -38,6 +38,8 @@
     }
     notice.textContent = data.notice || "";
     notice.hidden = !data.notice;
+    var banner = document.getElementById("queue-banner");  // "No worker is consuming queue gpu: …" (server-side, once)
+    if (banner && data.status !== "queued") { banner.hidden = true; }
     if (results.children.length !== (data.images || []).length) { renderImages(data.images || [], data.prompt); }
   }
 
