@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from config.version import app_version
 from curation import backup, backup_db
 from tests.factories import ImageFactory
 from tests.garden.test_s3_storage import s3_endpoint  # noqa: F401 (the fixture)
@@ -120,6 +121,12 @@ def test_round_trip_on_sqlite_and_local_files(tmp_path):
     before, after, restored = _round_trip(env, tmp_path / "garden-backup.tar.gz", wipe=wipe)
     _assert_everything_came_back(before, after)
     assert "Restored" in restored.stdout
+    manifest = backup.read_manifest(tmp_path / "garden-backup.tar.gz")
+    assert manifest["app_version"] == app_version() == "0.2.0"
+    assert manifest["database"]["vendor"] == "sqlite" and "0001_initial" in manifest["migrations"]["garden"]
+    assert manifest["counts"]["garden.image"] == before["tables"]["garden.image"][0]
+    assert len(manifest["files"]) == len({name for name in before["files"]})
+    assert all(len(entry["sha256"]) == 64 for entry in manifest["files"])
     # A second restore over the data is refused without --force, then replaces it with --force.
     refused = _manage(env, "restore", str(tmp_path / "garden-backup.tar.gz"), check=False)
     assert refused.returncode != 0 and "has data" in refused.stderr and "--force" in refused.stderr
