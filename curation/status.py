@@ -47,8 +47,12 @@ class TaskRun:
             return f"The last run of {self.entry} failed: {self.run.detail if self.run else ''}"
         if self.state == "late":
             started = self.run.started_at if self.run else None
-            return f"{self.entry} has not run since {started:%Y-%m-%d %H:%M} UTC (every {_duration(self.every)})."
+            return f"{self.entry} has not run since {_local(started)} (every {_duration(self.every)})."
         return ""
+
+
+def _local(moment: datetime | None) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M %Z}" if moment else "never"
 
 
 def _duration(value: timedelta | None) -> str:
@@ -122,7 +126,7 @@ def system_status() -> dict:
             command = generation_selectors.worker_command(row["queue"])
             problems.append(f"No worker is consuming queue {row['queue']}: {row['queued']} job(s) wait. Start a worker: {command}")
     if tick is None or tick.state in ("never", "late"):
-        when = f"since {tick.run.started_at:%Y-%m-%d %H:%M} UTC" if tick and tick.run else "yet"
+        when = f"since {_local(tick.run.started_at)}" if tick and tick.run else "yet"
         problems.append(f"Beat has not ticked {when}: is celery beat running? Start it: {BEAT_COMMAND}")
     problems += [run.problem for run in runs if run.task != periodic.BEAT_TICK and run.problem]
     return {"now": now, "parts": parts, "pool": pool, "queues": queues, "runs": runs, "tick": tick, "problems": problems}

@@ -213,3 +213,18 @@ def test_with_no_worker_running_at_all_the_list_warns(curator, curator_client, s
     body = curator_client.get(JOBS).content.decode()
     assert 'id="queue-banner"' in body
     assert "No worker is consuming queue gpu: 1 job waits." in body or "The broker cannot be reached" in body
+
+
+def test_a_periodic_task_that_stopped_running_is_late_in_local_time(staff_client, monkeypatch, settings):
+    settings.TIME_ZONE = "Asia/Seoul"
+    workers(monkeypatch, {"default", "gpu"})
+    tick_now()
+    periodic.started("recommend.tasks.rebuild_model")
+    periodic.finished("recommend.tasks.rebuild_model", ok=True, detail="3")
+    started = timezone.now() - timedelta(hours=2)
+    PeriodicRun.objects.filter(name="recommend.tasks.rebuild_model").update(started_at=started)
+    page = staff_client.get(STATUS)
+    expected = f"recommend-rebuild has not run since {timezone.localtime(started):%Y-%m-%d %H:%M} KST (every 15 min)."
+    assert expected in page.context["problems"]
+    assert 'data-entry="recommend-rebuild" data-state="late"' in page.content.decode()
+    assert " KST." in page.content.decode()  # "As of … KST."
