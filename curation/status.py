@@ -127,7 +127,10 @@ def system_status() -> dict:
             problems.append(f"No worker is consuming queue {row['queue']}: {row['queued']} job(s) wait. Start a worker: {command}")
     if tick is None or tick.state in ("never", "late"):
         when = f"since {_local(tick.run.started_at)}" if tick and tick.run else "yet"
-        problems.append(f"Beat has not ticked {when}: is celery beat running? Start it: {BEAT_COMMAND}")
+        problems.append(
+            f"Beat has not ticked {when}: is celery beat running (and a worker on queue default, which runs the tick)? "
+            f"Start beat: {BEAT_COMMAND}"
+        )
     problems += [run.problem for run in runs if run.task != periodic.BEAT_TICK and run.problem]
     return {"now": now, "parts": parts, "pool": pool, "queues": queues, "runs": runs, "tick": tick, "problems": problems}
 
