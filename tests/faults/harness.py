@@ -633,6 +633,7 @@ class Outcome:
     ledger: Ledger | None = None
     recover_seconds: float | None = None  # None: did not recover within the scenario's deadline
     outage: tuple[float, float] = (0.0, 0.0)  # on the kiosk's clock
+    down_seconds: float = 0.0  # from the kill to the part answering again
     facts: dict = field(default_factory=dict)
 
     def by_status(self) -> Counter:
@@ -641,6 +642,13 @@ class Outcome:
     def during_outage(self) -> list[Call]:
         start, end = self.outage
         return [call for call in self.calls if call.started < end and call.ended > start]
+
+    def outage_by_endpoint(self) -> dict[str, Counter]:
+        """Answers to the calls that overlapped the outage, per endpoint."""
+        answers: dict[str, Counter] = {}
+        for call in self.during_outage():
+            answers.setdefault(call.endpoint, Counter())["no answer" if call.status is None else call.status] += 1
+        return answers
 
 
 def redis_outage(stack: Stack, *, seconds: float = 15) -> Outcome:
@@ -657,7 +665,9 @@ def redis_outage(stack: Stack, *, seconds: float = 15) -> Outcome:
     up = kiosk.now()
     time.sleep(8)
     kiosk.stop()
-    return Outcome("Redis (cache + broker) down", kiosk.calls, like_ledger(stack, kiosk), recovery_seconds(kiosk.calls, up), (down, up))
+    outcome = Outcome("Redis (cache + broker) down", kiosk.calls, like_ledger(stack, kiosk), recovery_seconds(kiosk.calls, up), (down, up))
+    outcome.down_seconds = round(up - down, 1)
+    return outcome
 
 
 def _new_job(stack: Stack, **body) -> tuple[int | None, dict | str]:
@@ -675,6 +685,7 @@ def broker_outage(stack: Stack, *, seconds: float = 10, deadline: float = 90) ->
     """A job created while the broker (Redis) is down; Redis comes back empty, the job must run."""
     outcome = Outcome("broker down, job created")
     stack.redis.kill()
+    down = time.monotonic()
     try:
         time.sleep(1)
         status, body = _new_job(stack, count=1)
@@ -682,6 +693,7 @@ def broker_outage(stack: Stack, *, seconds: float = 10, deadline: float = 90) ->
         time.sleep(seconds)
     finally:
         stack.redis.start()
+    outcome.down_seconds = round(time.monotonic() - down, 1)
     if not isinstance(body, dict) or "id" not in body:
         return outcome
     job, took = stack.wait_for_job(body["id"], {"succeeded", "failed", "cancelled"}, deadline)
@@ -709,6 +721,7 @@ def worker_killed(stack: Stack, *, count: int = 12, deadline: float = 120) -> Ou
     stack.worker.kill(signal.SIGKILL)
     killed = time.monotonic()
     stack.worker.start()
+    outcome.down_seconds = round(time.monotonic() - killed, 1)
     job, _ = stack.wait_for_job(job_id, {"succeeded", "failed", "cancelled"}, deadline - (time.monotonic() - killed))
     took = time.monotonic() - killed
     keys = stack.job_image_keys(job_id)
@@ -736,6 +749,7 @@ def postgres_outage(stack: Stack, *, seconds: float = 10) -> Outcome:
     time.sleep(15)
     kiosk.stop()
     outcome = Outcome("PostgreSQL down", kiosk.calls, like_ledger(stack, kiosk), recovery_seconds(kiosk.calls, up), (down, up))
+    outcome.down_seconds = round(up - down, 1)
     outcome.facts["web_starts"] = stack.web.starts
     return outcome
 
@@ -767,6 +781,7 @@ def s3_outage(stack: Stack, *, deadline: float = 120) -> Outcome:
     time.sleep(3)
     kiosk.stop()
     outcome.calls, outcome.ledger, outcome.outage = kiosk.calls, like_ledger(stack, kiosk), (down, up)
+    outcome.down_seconds = round(up - down, 1)
     job_id = outcome.facts.get("job_id")
     if job_id and outcome.facts["failed_job"]["status"] == "failed":
         retried = time.monotonic()

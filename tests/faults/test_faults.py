@@ -21,8 +21,9 @@ pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
 def report(outcome: harness.Outcome) -> None:
     """What happened, for `-s` and for failure messages."""
-    print(f"\n{outcome.fault}: calls {dict(outcome.by_status())}, outage {outcome.outage[0]:.1f}–{outcome.outage[1]:.1f} s, "
-          f"recovered in {outcome.recover_seconds} s")  # fmt: skip
+    print(f"\n{outcome.fault} for {outcome.down_seconds} s: calls {dict(outcome.by_status())}, recovered in {outcome.recover_seconds} s")
+    for endpoint, answers in outcome.outage_by_endpoint().items():
+        print(f"  during the outage {endpoint}: {dict(answers)}")
     if outcome.ledger:
         ledger = outcome.ledger
         print(f"  likes answered 200: {ledger.answered_ok}, lost {len(ledger.lost)}, duplicated {len(ledger.duplicated)}")

@@ -1,0 +1,102 @@
+"""Fault table: each part of an installation killed and started again under kiosk traffic and jobs.
+
+    .venv/bin/python bench/faults.py            # every fault, one installation (about 3 minutes)
+    .venv/bin/python bench/faults.py --only redis postgres
+
+Starts the fault suite's own installation (tests/faults/harness.py: redis-server, a PostgreSQL
+cluster made with initdb, a moto S3 server, gunicorn and a Celery worker, all on loopback ports of
+their own; the machine's shared servers are never touched), runs the same scenarios as
+``pytest -m faults tests/faults`` and prints, per fault: the kiosk calls by answer, likes lost
+(answered 200, no row) and duplicated (two rows, or a row for a like answered 5xx), and the
+seconds to recover (kiosk: from the part answering again to the end of the last call not answered
+200; jobs: from the broker answering again, the kill, or the retry to the job's success). "—" where a scenario sends no kiosk traffic. A
+second table gives the answers per endpoint to the calls made while the part was down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.faults import harness  # noqa: E402 (needs ROOT on the path)
+
+SCENARIOS = {
+    "redis": lambda stack: harness.redis_outage(stack, seconds=15),
+    "broker": lambda stack: harness.broker_outage(stack, seconds=10),
+    "worker": lambda stack: harness.worker_killed(stack, count=12),
+    "postgres": lambda stack: harness.postgres_outage(stack, seconds=10),
+    "s3": lambda stack: harness.s3_outage(stack),
+}
+
+
+def statuses(answers) -> str:
+    return ", ".join(f"{status}: {n}" for status, n in sorted(answers.items(), key=str)) or "—"
+
+
+def job_summary(outcome: harness.Outcome) -> str:
+    facts, parts = outcome.facts, []
+    if "create_status" in facts:
+        parts.append(f"create {facts['create_status']}")
+    failed = facts.get("failed_job")
+    if failed is not None:
+        storage = "storage error" if "storage" in (failed["error"] or "").lower() else repr((failed["error"] or "")[:60])
+        parts.append(f"job {failed['status']} ({storage}) after {facts['failed_after']:.0f} s; retry {facts['retry'][0]}")
+    job = facts.get("job")
+    if job is not None:
+        planned = facts.get("planned") or harness.planned_keys(job, 1)
+        keys = facts.get("image_keys", [])
+        twice = len(keys) - len(set(keys))
+        parts.append(f"job {job['status']}, {len(set(keys) & planned)}/{len(planned)} images ({twice} twice), attempts {job['attempts']}")
+        if job.get("resends"):
+            parts[-1] += f", re-sent {job['resends']}×"
+    return "; ".join(parts)
+
+
+def row(outcome: harness.Outcome) -> list[str]:
+    described = "; ".join(part for part in (statuses(outcome.by_status()) if outcome.calls else "", job_summary(outcome)) if part)
+    if outcome.ledger:
+        lost, duplicated = str(len(outcome.ledger.lost)), str(len(outcome.ledger.duplicated))
+    else:
+        lost = duplicated = "—"
+    recovered = "not within the deadline" if outcome.recover_seconds is None else f"{outcome.recover_seconds:.1f}"
+    return [outcome.fault, f"{outcome.down_seconds:.1f}", described, lost, duplicated, recovered]
+
+
+def table(header: list[str], rows: list[list[str]]) -> None:
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for cells in rows:
+        print("| " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=sorted(SCENARIOS), help="run these faults only (in the usual order)")
+    args = parser.parse_args()
+    chosen = [name for name in SCENARIOS if not args.only or name in args.only]
+    outcomes = []
+    started = time.monotonic()
+    with harness.running_stack() as stack:
+        print(f"set-up: {stack.timings} s", file=sys.stderr, flush=True)
+        for name in chosen:
+            print(f"{name} …", file=sys.stderr, flush=True)
+            outcomes.append(SCENARIOS[name](stack))
+    table(
+        ["fault", "down (s)", "calls by status", "likes lost", "likes duplicated", "seconds to recover"],
+        [row(outcome) for outcome in outcomes],
+    )
+    print()
+    table(
+        ["fault", "endpoint", "answers while the part was down"],
+        [[o.fault, endpoint, statuses(answers)] for o in outcomes for endpoint, answers in sorted(o.outage_by_endpoint().items())],
+    )
+    print(f"\n{len(outcomes)} faults in {time.monotonic() - started:.0f} s (set-up included)")
+
+
+if __name__ == "__main__":
+    main()
