@@ -28,7 +28,7 @@ def beating(mine, *, interval: float | None = None) -> Iterator[None]:
     The thread stops when the block ends, or when its UPDATE finds no row (the job finished, or
     this attempt lost it). It uses its own database connection and closes it when it stops.
     """
-    interval = settings.GARDEN_JOB_HEARTBEAT_SECONDS if interval is None else interval
+    interval = heartbeat_interval() if interval is None else interval
     if interval <= 0:
         yield
         return
@@ -40,6 +40,15 @@ def beating(mine, *, interval: float | None = None) -> Iterator[None]:
     finally:
         stop.set()
         thread.join(timeout=10)
+
+
+def heartbeat_interval() -> float:
+    """GARDEN_JOB_HEARTBEAT_SECONDS, at most a third of the lease: a lease set shorter than the
+    heartbeat (a test's 4 s lease) must not make a live job look dead between two beats."""
+    interval = settings.GARDEN_JOB_HEARTBEAT_SECONDS
+    if interval <= 0:
+        return 0.0
+    return min(interval, max(0.5, settings.GARDEN_JOB_LEASE_SECONDS / 3))
 
 
 def _beat(mine, interval: float, stop: threading.Event) -> None:
