@@ -105,6 +105,7 @@ def test_coverage_grid_headline_and_prune_demote(live_server, page, garden_data)
     page.wait_for_selector("#confirm-demote")
     assert weak.key in page.locator("#demote-confirm").inner_text()
     assert Image.objects.get(pk=weak.pk).status == Image.Status.SERVING
+    assert page.evaluate("() => window.__cspViolations") == []  # the confirmation page too
     page.click("#confirm-demote")
     page.wait_for_selector("#insights[data-ready='1']")
     assert page.url.startswith(live_server.url + "/admin/insights/dashboard/")
