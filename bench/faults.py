@@ -79,6 +79,10 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=sorted(SCENARIOS), help="run these faults only (in the usual order)")
     args = parser.parse_args()
     chosen = [name for name in SCENARIOS if not args.only or name in args.only]
+    missing = harness.missing_tools()
+    if missing:
+        print(f"skipped: the fault table needs {', '.join(missing)}")
+        return
     outcomes = []
     started = time.monotonic()
     with harness.running_stack() as stack:

@@ -19,6 +19,8 @@ import glob
 import json
 import os
 import pwd
+import re
+import shlex
 import shutil
 import signal
 import socket
@@ -90,8 +92,17 @@ def which(name: str) -> str | None:
     return versions[-1] if versions else None
 
 
+def procfile_argv(name: str, env: dict) -> list[str]:
+    """The Procfile's ``name`` line as an argv: ``${VAR:-default}`` from ``env``, the venv's binary."""
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith(f"{name}:"))
+    expanded = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda match: env.get(match[1], match[2]), line.split(":", 1)[1])
+    argv = shlex.split(expanded)
+    return [which(argv[0]) or argv[0], *argv[1:]]
+
+
 def missing_tools() -> list[str]:
-    return [name for name in ("redis-server", "initdb", "pg_ctl", "moto_server") if which(name) is None]
+    needed = ["redis-server", "initdb", "pg_ctl", "moto_server"] + (["setpriv"] if os.geteuid() == 0 else [])  # root: PostgreSQL as nobody
+    return [name for name in needed if which(name) is None]
 
 
 # --- processes started here ------------------------------------------------------------------------
@@ -428,13 +439,11 @@ def running_stack(settings: dict | None = None, *, keep: bool = False) -> Iterat
         }
         (folder / "var").mkdir()
         base = f"http://127.0.0.1:{web_port}"
-        # As the Procfile runs them (web: 2 workers × 4 threads; worker: default and gpu, prefork, 1).
-        web_argv = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{web_port}", "--workers", "2", "--threads", "4",
-                    "--access-logfile", "-", "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms']  # fmt: skip
-        web = Part("web", web_argv, env=env, log=folder / "web.log", ready=lambda: http_ok(base + "/api/schema"))
-        worker_argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", "default,gpu", "--concurrency", "1",
-                       "--pool", "prefork", "--loglevel", "INFO", "-n", "faults@%h"]  # fmt: skip
-        worker = Part("worker", worker_argv, env=env, log=folder / "worker.log", ready=lambda: " ready." in worker.since_start())
+        # Exactly as the Procfile runs them (web: 2 workers × 4 threads; worker: default and gpu, prefork, 1).
+        env["GARDEN_BIND"] = f"127.0.0.1:{web_port}"
+        web = Part("web", procfile_argv("web", env), env=env, log=folder / "web.log", ready=lambda: http_ok(base + "/api/schema"))
+        worker_log = folder / "worker.log"
+        worker = Part("worker", procfile_argv("worker", env), env=env, log=worker_log, ready=lambda: " ready." in worker.since_start())
         worker.ready_seconds = 90
         stack = Stack(folder=folder, env=env, redis=redis, postgres=postgres, moto=moto, web=web, worker=worker, base=base,
                       s3_endpoint=s3_endpoint)  # fmt: skip
@@ -568,6 +577,15 @@ class Kiosk:
                 self._record(post(self.stack.base, "/gardenfromDB", {"emotion": search}, clock=self.clock))
             self._stop.wait(self.pause)
 
+    @contextlib.contextmanager
+    def running(self, seconds: float) -> Iterator[Kiosk]:
+        """Visits for at most ``seconds``; stopped when the block ends, whatever happens in it."""
+        self.start(seconds)
+        try:
+            yield self
+        finally:
+            self.stop()
+
     def start(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         self._workers = [threading.Thread(target=self._visits, args=(n, deadline), daemon=True) for n in range(self.threads)]
@@ -653,18 +671,16 @@ class Outcome:
 
 def redis_outage(stack: Stack, *, seconds: float = 15) -> Outcome:
     """Redis (cache and broker) killed for ``seconds`` under kiosk traffic, then started again empty."""
-    kiosk = Kiosk(stack, "redis")
-    kiosk.start(seconds + 40)
-    time.sleep(3)
-    down = kiosk.now()
-    stack.redis.kill()
-    try:
-        time.sleep(seconds)
-    finally:
-        stack.redis.start()
-    up = kiosk.now()
-    time.sleep(8)
-    kiosk.stop()
+    with Kiosk(stack, "redis").running(seconds + 40) as kiosk:
+        time.sleep(3)
+        down = kiosk.now()
+        stack.redis.kill()
+        try:
+            time.sleep(seconds)
+        finally:
+            stack.redis.start()
+        up = kiosk.now()
+        time.sleep(8)
     outcome = Outcome("Redis (cache + broker) down", kiosk.calls, like_ledger(stack, kiosk), recovery_seconds(kiosk.calls, up), (down, up))
     outcome.down_seconds = round(up - down, 1)
     return outcome
@@ -736,18 +752,16 @@ def worker_killed(stack: Stack, *, count: int = 12, deadline: float = 120) -> Ou
 def postgres_outage(stack: Stack, *, seconds: float = 10) -> Outcome:
     """``pg_ctl stop -m immediate`` under kiosk traffic, started again after ``seconds``; the web
     processes are not restarted."""
-    kiosk = Kiosk(stack, "postgres")
-    kiosk.start(seconds + 50)
-    time.sleep(3)
-    down = kiosk.now()
-    stack.postgres.stop("immediate")
-    try:
-        time.sleep(seconds)
-    finally:
-        stack.postgres.start()
-    up = kiosk.now()
-    time.sleep(15)
-    kiosk.stop()
+    with Kiosk(stack, "postgres").running(seconds + 50) as kiosk:
+        time.sleep(3)
+        down = kiosk.now()
+        stack.postgres.stop("immediate")
+        try:
+            time.sleep(seconds)
+        finally:
+            stack.postgres.start()
+        up = kiosk.now()
+        time.sleep(15)
     outcome = Outcome("PostgreSQL down", kiosk.calls, like_ledger(stack, kiosk), recovery_seconds(kiosk.calls, up), (down, up))
     outcome.down_seconds = round(up - down, 1)
     outcome.facts["web_starts"] = stack.web.starts
@@ -759,27 +773,23 @@ def s3_outage(stack: Stack, *, deadline: float = 120) -> Outcome:
     back (moto keeps nothing, so the bucket is made again) and the failed job is retried."""
     outcome = Outcome("S3 down, job created")
     before = stack.s3_keys()
-    kiosk = Kiosk(stack, "s3")
-    kiosk.start(deadline + 30)
-    time.sleep(2)
-    down = kiosk.now()
-    stack.moto.kill()
-    try:
-        status, body = _new_job(stack, count=1, seed=23)
-        outcome.facts.update(create_status=status, create_body=body)
-        if isinstance(body, dict) and "id" in body:
-            job, took = stack.wait_for_job(body["id"], {"succeeded", "failed", "cancelled"}, deadline)
-            outcome.facts.update(job_id=body["id"], failed_job=job, failed_after=round(took, 1))
-        # Every image row made while S3 was down must point at a file written before the outage.
-        outcome.facts["rows_without_file"] = sorted(
-            key for (key,) in stack.sql("SELECT key FROM garden_image") if key not in before and not key.startswith("thumbs/")
-        )
-    finally:
-        stack.moto.start()
-        stack.make_bucket()
-    up = kiosk.now()
-    time.sleep(3)
-    kiosk.stop()
+    with Kiosk(stack, "s3").running(deadline + 30) as kiosk:
+        time.sleep(2)
+        down = kiosk.now()
+        stack.moto.kill()
+        try:
+            status, body = _new_job(stack, count=1, seed=23)
+            outcome.facts.update(create_status=status, create_body=body)
+            if isinstance(body, dict) and "id" in body:
+                job, took = stack.wait_for_job(body["id"], {"succeeded", "failed", "cancelled"}, deadline)
+                outcome.facts.update(job_id=body["id"], failed_job=job, failed_after=round(took, 1))
+            # Every image row made while S3 was down must point at a file written before the outage.
+            outcome.facts["rows_without_file"] = sorted(key for (key,) in stack.sql("SELECT key FROM garden_image") if key not in before)
+        finally:
+            stack.moto.start()
+            stack.make_bucket()
+        up = kiosk.now()
+        time.sleep(3)
     outcome.calls, outcome.ledger, outcome.outage = kiosk.calls, like_ledger(stack, kiosk), (down, up)
     outcome.down_seconds = round(up - down, 1)
     job_id = outcome.facts.get("job_id")
