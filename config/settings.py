@@ -397,6 +397,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": GARDEN_BROKER_TIMEOUT_SECONDS,
+        # A broker that accepts connections but never answers (frozen, half-open) must not hold a
+        # publish forever; above kombu's 1 s BRPOP wait, so consuming is unaffected.
+        "socket_timeout": max(3.0, 2 * GARDEN_BROKER_TIMEOUT_SECONDS),
         # An unacknowledged message (acks_late) comes back after this long: longer than any job may
         # run, so a live job is never delivered twice. Dead workers' jobs are resumed by the sweeper.
         "visibility_timeout": GARDEN_JOB_SOFT_TIME_LIMIT + 300,

@@ -20,7 +20,7 @@ from kombu.exceptions import OperationalError
 from generation import enqueue
 from generation.models import GenerationJob
 from generation.services import resend_lost_jobs
-from tests.generation.outage_support import Installation, RedisServer
+from tests.generation.outage_support import ROOT, Installation, RedisServer
 from tests.servers import gunicorn
 
 SMALL = {"emotion": "calm", "backend": "procedural", "width": 64, "height": 64}
@@ -114,3 +114,41 @@ def test_a_dead_redis_then_the_broker_back_then_a_worker_runs_the_job(tmp_path):
         finally:
             garden.stop_workers()
             redis.stop()
+
+
+@pytest.mark.slow
+def test_a_frozen_redis_holds_a_send_for_seconds_not_forever(tmp_path):
+    """A Redis that accepts connections but never answers (SIGSTOP: the kernel still accepts): the
+    first send gives up after the socket timeout, the next one does not wait at all."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    redis = RedisServer(tmp_path)
+    redis.start()
+    os.kill(redis.process.pid, signal.SIGSTOP)
+    code = (
+        "import time, uuid, django; django.setup(); from generation import enqueue\n"
+        "for n in range(2):\n"
+        "    t = time.monotonic(); ok = enqueue.enqueue_job(job_id=uuid.uuid4(), queue='default')\n"
+        "    print('SEND', ok, round(time.monotonic() - t, 2))\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "CELERY_BROKER_URL": redis.url,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+        "GARDEN_VAR_DIR": str(tmp_path / "var"),
+    }
+    try:
+        result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        os.kill(redis.process.pid, signal.SIGCONT)
+        redis.stop()
+    sends = [line.split() for line in result.stdout.splitlines() if line.startswith("SEND")]
+    assert [ok for _, ok, _ in sends] == ["False", "False"], result.stdout + result.stderr
+    first, second = (float(seconds) for _, _, seconds in sends)
+    print(f"\nfrozen Redis: first send gave up after {first:.2f} s, the next after {second:.2f} s")
+    assert first < 12 and second < 0.5
