@@ -97,14 +97,15 @@ def check_broker() -> None:
 
 
 def check_storage() -> None:
-    """S3: the bucket answers (HEAD); local files: the media folder exists and is writable."""
+    """S3: the bucket answers (HEAD); local files: the media folder exists (or can be made) and is writable."""
     bucket = getattr(default_storage, "bucket", None)
     if bucket is not None:
         bucket.meta.client.head_bucket(Bucket=bucket.name)
         return
     location = getattr(default_storage, "location", settings.MEDIA_ROOT)
-    if not (os.path.isdir(location) and os.access(location, os.W_OK)):
-        raise RuntimeError("media folder missing or read-only")
+    os.makedirs(location, exist_ok=True)  # a fresh volume has none until the first image; storing makes it too
+    if not os.access(location, os.W_OK):
+        raise RuntimeError("media folder read-only")
 
 
 CHECKS: dict[str, Callable[[], None]] = {

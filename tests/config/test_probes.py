@@ -84,14 +84,24 @@ def test_a_part_left_out_of_the_required_list_is_reported_but_does_not_fail_read
 
 
 @pytest.mark.django_db(transaction=True)
-def test_missing_media_folder_makes_storage_down(client, settings, tmp_path):
+def test_a_media_folder_that_cannot_be_made_makes_storage_down(client, settings, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "gone")}},
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "a-file" / "media")}},
     }
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["storage"]["status"] == "down"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fresh_volume_without_a_media_folder_is_ready(client, settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "new")}},
+    }
+    assert client.get("/readyz").status_code == 200
 
 
 def test_a_hanging_check_is_cut_at_the_timeout_and_not_started_twice(settings):
