@@ -16,6 +16,7 @@ from celery.worker.request import Request
 from django.conf import settings
 from django.db import close_old_connections
 
+from garden import periodic
 from generation import services
 from generation.enqueue import RUN_JOB_TASK, SWEEP_TASK
 
@@ -79,6 +80,7 @@ def run_generation_job(self, job_id: str) -> None:
 
 
 @shared_task(name=SWEEP_TASK, ignore_result=True)
+@periodic.recorded(SWEEP_TASK)  # beat's run, shown on the System status page
 def sweep_stale_jobs() -> int:
     # Beat runs this every few minutes: also a good moment to drop expired retouch uploads.
     services.purge_finished_uploads()
