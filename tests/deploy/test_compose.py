@@ -88,7 +88,8 @@ def test_the_roles_compose_uses_are_the_entrypoints():
 
 
 def test_the_parts_use_their_major_versions():
-    assert SERVICES["postgres"]["image"] == "docker.io/library/postgres:15"  # the image's pg_dump (Debian bookworm's client) must not be older
+    # The image's pg_dump (Debian bookworm's client, 15) must not be older than the server.
+    assert SERVICES["postgres"]["image"] == "docker.io/library/postgres:15"
     assert SERVICES["redis"]["image"] == "docker.io/library/redis:7"
     assert SERVICES["minio"]["image"].startswith("quay.io/minio/minio:RELEASE.")
     assert SERVICES["minio-setup"]["image"].startswith("quay.io/minio/mc:RELEASE.")
