@@ -103,6 +103,7 @@ def execute_job(*, job_id, worker: str = "", heartbeat: bool = False) -> Generat
         return job
     mine.update(
         status=GenerationJob.Status.SUCCEEDED,
+        error="",  # an earlier attempt's error; what happened on the way stays in `notice`
         steps_done=F("steps_total"),
         finished_at=timezone.now(),
         heartbeat_at=timezone.now(),

@@ -56,3 +56,13 @@ def test_the_heartbeat_is_at_most_a_third_of_the_lease(settings):
     assert heartbeat_interval() == pytest.approx(4 / 3)
     settings.GARDEN_JOB_HEARTBEAT_SECONDS = 0
     assert heartbeat_interval() == 0
+
+
+def test_a_resumed_job_that_succeeds_keeps_its_notice_and_no_error(settings):
+    job = _running_job()
+    assert services.resume_lost_job(job_id=job.pk, worker="gpu-1@box", reason="Worker exited prematurely: signal 9 (SIGKILL)") == "requeued"
+    GenerationJob.objects.filter(pk=job.pk).update(error="worker lost: no heartbeat for 60s")  # what the sweeper writes
+    finished = services.execute_job(job_id=job.pk, worker="gpu-2@box")
+    assert finished.status == "succeeded"
+    assert finished.error == ""
+    assert finished.notice.endswith("resumed (attempt 2 of 3).")
