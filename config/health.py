@@ -51,10 +51,16 @@ def check_database() -> None:
         connection.close()
 
 
-def _redis_client(url: str, timeout: float):
+def _ping_redis(url: str) -> None:
+    """One PING on a client of the probe's own, with the probe's timeout, closed after."""
     import redis
 
-    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    timeout = settings.GARDEN_READY_TIMEOUT
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    finally:
+        client.close()
 
 
 def check_cache() -> None:
@@ -63,12 +69,7 @@ def check_cache() -> None:
     config = settings.CACHES["default"]
     if "redis" in config["BACKEND"].lower():
         location = config["LOCATION"]
-        url = location[0] if isinstance(location, list | tuple) else str(location).split(",")[0]
-        client = _redis_client(url, settings.GARDEN_READY_TIMEOUT)
-        try:
-            client.ping()
-        finally:
-            client.close()
+        _ping_redis(location[0] if isinstance(location, list | tuple) else str(location).split(",")[0])
         return
     cache = caches["default"]
     cache.set("readyz:probe", 1, 10)
@@ -79,11 +80,7 @@ def check_cache() -> None:
 def check_broker() -> None:
     url = settings.CELERY_BROKER_URL
     if url.startswith(("redis://", "rediss://")):
-        client = _redis_client(url, settings.GARDEN_READY_TIMEOUT)
-        try:
-            client.ping()
-        finally:
-            client.close()
+        _ping_redis(url)
         return
     if url.startswith("filesystem://"):
         folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
