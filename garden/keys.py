@@ -72,12 +72,14 @@ KIOSK_FAVORITES_HELP = (
 
 
 def _one_of(words: tuple[str, ...]) -> str:
-    return r"\s*(" + "|".join(_any_case(word) for word in words) + r")\s*"
+    return "(" + "|".join(_any_case(word) for word in words) + ")"
 
 
-# A kiosk favorite as kiosk_favorite() accepts it (any case, spaces around the parts), for schemas;
-# spaces alone mean none. Like FAVORITE_PATTERN it does not match "" (schemas add that alternative).
-KIOSK_FAVORITE_RE = ",".join(_one_of(words) for _, words in FAVORITE_PARTS)
+# A kiosk favorite as the server accepts it, for schemas: any case; any whitespace before and after
+# (stripped), only spaces around the commas (parse_search_key's words allow no tab or newline
+# inside), and few enough of those to stay within its 100 characters (the longest favorite is 37).
+# Spaces alone mean none. Like FAVORITE_PATTERN it does not match "" (schemas add that alternative).
+KIOSK_FAVORITE_RE = r"\s*" + " {0,15}, {0,15}".join(_one_of(words) for _, words in FAVORITE_PARTS) + r"\s*"
 KIOSK_FAVORITE_PATTERN = r"^" + KIOSK_FAVORITE_RE + r"$|^\s+$"
 # A search key whose favorite, if any, is a kiosk favorite (the folders new images go to).
 KIOSK_SEARCH_KEY_PATTERN = r"^\s*(" + "|".join(_any_case(emotion) for emotion in EMOTIONS) + r")(/(" + KIOSK_FAVORITE_RE + r")?)?\s*$"
