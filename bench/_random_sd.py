@@ -20,13 +20,23 @@ import tempfile
 import time
 from pathlib import Path
 
-ARCHITECTURES = ("sd15",)
+ARCHITECTURES = ("sd15", "sd15-inpaint")  # sd15-inpaint: the 9-channel inpainting UNet (runwayml/stable-diffusion-inpainting)
 
 
-def build_sd15(*, seed: int = 0, device: str = "cpu"):
-    """SD 1.5's pipeline with random weights (float32), its modules created on ``device``."""
+def build_sd15(*, seed: int = 0, device: str = "cpu", inpaint: bool = False):
+    """SD 1.5's pipeline with random weights (float32), its modules created on ``device``.
+
+    ``inpaint``: SD 1.5 inpainting instead (UNet in_channels=9: latents + mask + masked-image latents),
+    returned as a StableDiffusionInpaintPipeline.
+    """
     import torch
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import (
+        AutoencoderKL,
+        PNDMScheduler,
+        StableDiffusionInpaintPipeline,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     from tests.generation.tiny_pipeline import write_tokenizer_files
@@ -35,7 +45,7 @@ def build_sd15(*, seed: int = 0, device: str = "cpu"):
     with torch.device(device):  # random init of ~1.07 G parameters is far faster on the GPU
         unet = UNet2DConditionModel(  # runwayml/stable-diffusion-v1-5 unet/config.json
             sample_size=64,
-            in_channels=4,
+            in_channels=9 if inpaint else 4,
             out_channels=4,
             center_input_sample=False,
             flip_sin_to_cos=True,
@@ -93,7 +103,8 @@ def build_sd15(*, seed: int = 0, device: str = "cpu"):
     with tempfile.TemporaryDirectory() as folder:
         vocab_file, merges_file = write_tokenizer_files(Path(folder))
         tokenizer = CLIPTokenizer(vocab_file=str(vocab_file), merges_file=str(merges_file), model_max_length=77)
-    return StableDiffusionPipeline(
+    pipeline_class = StableDiffusionInpaintPipeline if inpaint else StableDiffusionPipeline
+    return pipeline_class(
         unet=unet,
         vae=vae,
         text_encoder=text_encoder,
@@ -120,13 +131,13 @@ def save_random_pipeline(architecture: str, folder: Path, *, seed: int = 0, half
     started = time.perf_counter()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        pipeline = build_sd15(seed=seed, device=device)
+        pipeline = build_sd15(seed=seed, device=device, inpaint=architecture == "sd15-inpaint")
     except Exception as exc:  # a library that does not build under a CUDA device context: build on the CPU
         if device == "cpu":
             raise
         print(f"building on {device} failed ({type(exc).__name__}: {exc}); building on the CPU")
         device = "cpu"
-        pipeline = build_sd15(seed=seed, device=device)
+        pipeline = build_sd15(seed=seed, device=device, inpaint=architecture == "sd15-inpaint")
     if half:
         pipeline = pipeline.to(dtype=torch.float16)
     counts = {name: sum(p.numel() for p in getattr(pipeline, name).parameters()) for name in ("unet", "vae", "text_encoder")}
@@ -136,4 +147,40 @@ def save_random_pipeline(architecture: str, folder: Path, *, seed: int = 0, half
         torch.cuda.empty_cache()
     millions = ", ".join(f"{name} {count / 1e6:.1f} M" for name, count in counts.items())
     print(f"random {architecture} built on {device} and saved to {folder} in {time.perf_counter() - started:.1f} s ({millions} parameters)")
+    return folder
+
+
+def save_random_controlnet(folder: Path, *, seed: int = 1, half: bool = True) -> Path:
+    """SD 1.5's ControlNet (lllyasviel/control_v11p_sd15_lineart config) with random weights, saved in ``folder``.
+
+    The UNet's encoder half (4 latent channels in: the inpainting pipeline feeds the ControlNet the plain
+    latents), cross-attention 768, 8 heads, the 16/32/96/256 conditioning embedding. Reused if already there.
+    """
+    folder = Path(folder)
+    if (folder / "config.json").exists():
+        return folder
+    import torch
+    from diffusers import ControlNetModel
+
+    started = time.perf_counter()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(seed)
+    with torch.device(device):
+        model = ControlNetModel(
+            in_channels=4,
+            block_out_channels=(320, 640, 1280, 1280),
+            layers_per_block=2,
+            cross_attention_dim=768,
+            attention_head_dim=8,
+            conditioning_embedding_out_channels=(16, 32, 96, 256),
+        )
+    if half:
+        model = model.to(dtype=torch.float16)
+    count = sum(p.numel() for p in model.parameters())
+    model.save_pretrained(str(folder))
+    del model
+    if device == "cuda":
+        torch.cuda.empty_cache()
+    seconds = time.perf_counter() - started
+    print(f"random ControlNet built on {device} and saved to {folder} in {seconds:.1f} s ({count / 1e6:.1f} M parameters)")
     return folder

@@ -5,6 +5,9 @@ tier's edge detectors on a 1280x800 picture.
     .venv/bin/python bench/retouch.py                      # tiny random-weight SD pipeline on CPU
     .venv/bin/python bench/retouch.py --model /models/sd15-inpainting --device cuda --steps 30 \
         --work-size 512 --images 8                         # a real inpainting model on a GPU box
+    .venv/bin/python bench/retouch.py --random-architecture sd15-inpaint --random-controlnet \
+        --device cuda --source 1280x800 --steps 25         # full-size SD 1.5 inpainting (+ lineart
+                                                           # ControlNet), random weights, no download
 
 Figures, all measured in this run on a warm pipeline (loading excluded), best of --repeat
 interleaved rounds:
@@ -34,6 +37,13 @@ sys.path.insert(0, str(ROOT))
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="An inpainting model folder (GARDEN_RETOUCH_INPAINT_MODEL); default: the tiny test pipeline")
+    parser.add_argument(
+        "--random-architecture",
+        choices=("sd15-inpaint",),
+        help="Build this full-size inpainting architecture with random weights (bench/_random_sd.py) and use it as --model",
+    )
+    parser.add_argument("--random-controlnet", action="store_true", help="Also a full-size random SD 1.5 ControlNet as the lineart one")
+    parser.add_argument("--save-to", help="Folder for the random models (reused when there; default: a temp folder)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--source", default="768x512", help="Source picture size WxH")
     parser.add_argument("--work-size", type=int, default=512, help="Shortest side the rectangle is painted at")
@@ -61,6 +71,17 @@ def main() -> int:
     from tests.generation.tiny_pipeline import save_tiny_pipeline
 
     text_to_image = str(save_tiny_pipeline(work / "tiny-sd"))
+    lineart = ""
+    if args.random_architecture or args.random_controlnet:
+        from bench._random_sd import save_random_controlnet, save_random_pipeline
+
+        keep = Path(args.save_to) if args.save_to else work
+        if args.random_architecture:
+            if args.model:
+                sys.exit("--model and --random-architecture are exclusive")
+            args.model = str(save_random_pipeline(args.random_architecture, keep / f"random-{args.random_architecture}"))
+        if args.random_controlnet:
+            lineart = str(save_random_controlnet(keep / "random-controlnet-lineart"))
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -71,6 +92,7 @@ def main() -> int:
             "GARDEN_GENERATOR_BACKEND": "diffusers",
             "GARDEN_DIFFUSION_MODEL": text_to_image,
             "GARDEN_RETOUCH_INPAINT_MODEL": args.model or "",
+            "GARDEN_RETOUCH_LINEART_CONTROLNET": lineart,
             "GARDEN_DIFFUSION_DEVICE": args.device,
             "GARDEN_DIFFUSION_BATCH_SIZE": str(max(1, args.images)),
             "GARDEN_LOG_LEVEL": "WARNING",
@@ -87,8 +109,8 @@ def main() -> int:
     from generation.models import GenerationJob
     from generation.requests import JobRequest
     from generation.retouch import edges, imaging
-    from generation.retouch.engine import PaintRequest, get_engine
-    from generation.retouch.options import RetouchOptions
+    from generation.retouch.engine import ControlInput, PaintRequest, get_engine
+    from generation.retouch.options import ControlUnit, RetouchOptions
 
     call_command("migrate", "--no-input", verbosity=0)
     width, height = (int(v) for v in args.source.split("x"))
@@ -98,7 +120,8 @@ def main() -> int:
     source_png, mask_png = imaging.encode_png(source), imaging.encode_png(mask)
 
     def submit():
-        options = RetouchOptions(work_size=args.work_size, strength=args.strength)
+        controls = (ControlUnit(type="lineart"),) if lineart else ()
+        options = RetouchOptions(work_size=args.work_size, strength=args.strength, controls=controls)
         request = JobRequest(kind="retouch", prompt="a red flower", steps=args.steps, seed=7, count=args.images, retouch=options)
         return services.create_retouch_job(request=request, uploads=services.RetouchUploads(image=source_png, mask=mask_png), enqueue=False)
 
@@ -118,9 +141,17 @@ def main() -> int:
         seed=7,
     )
 
+    controls = []
+    for unit in options["controls"]:  # the same edge map the job detects on its crop
+        edge_map = edges.detect(unit["type"], prepared.crop, low=unit["low"], high=unit["high"]).resize(
+            prepared.size, Image.Resampling.LANCZOS
+        )
+        controls.append(ControlInput(unit["type"], edge_map.convert("RGB"), unit["scale"], unit["start"], unit["end"], unit["mode"]))
+
     def direct():
         request = PaintRequest(init=prepared.init, mask=prepared.model_mask, prompt="a red flower", negative_prompt="", steps=args.steps,
-                               strength=args.strength, guidance=7.5, seeds=[7 + n for n in range(args.images)])  # fmt: skip
+                               strength=args.strength, guidance=7.5, seeds=[7 + n for n in range(args.images)],
+                               controls=controls)  # fmt: skip
         engine.paint(request)
 
     def worker_side(job):
@@ -191,7 +222,17 @@ def main() -> int:
         edge_times[name] = best([timed(lambda name=name: edges.detect(name, picture)) for _ in range(args.edge_runs)])
     png_edges = best([timed(lambda: services.retouch.edge_map_png(picture=picture, detector="lineart")) for _ in range(args.edge_runs)])
 
-    print(f"model: {args.model or 'tiny random-weight SD via from_pipe (tests/generation/tiny_pipeline.py)'} on {args.device}")
+    label = args.model or "tiny random-weight SD via from_pipe (tests/generation/tiny_pipeline.py)"
+    if args.random_architecture:
+        label = f"{args.random_architecture} architecture, random weights ({args.model})"
+    print(f"model: {label} on {args.device}; engine dtype {engine.dtype}; lineart ControlNet: {lineart or 'none'}")
+    import diffusers
+    import torch
+
+    print(
+        f"torch {torch.__version__}, diffusers {diffusers.__version__}"
+        + (f", {torch.cuda.get_device_name(0)}" if args.device == "cuda" else "")
+    )
     print(
         f"source {width}x{height}, rect {options['rect']}, working size {options['work'][0]}x{options['work'][1]}, "
         f"{args.steps} steps x strength {args.strength} = {options['steps_run']} run, {args.images} image(s)"
