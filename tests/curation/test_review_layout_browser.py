@@ -55,8 +55,14 @@ def check_preview(page, *, width: int, height: int, min_height: int, step: str) 
     assert box is not None, f"{step}: no preview"
     assert box["y"] >= 0 and box["x"] >= 0, f"{step}: preview starts off screen: {box}"
     assert box["y"] + box["height"] <= height + 0.5 and box["x"] + box["width"] <= width + 0.5, f"{step}: preview ends off screen: {box}"
-    # The picture as drawn in its box (object-fit: contain) is loaded and tall enough to judge.
-    natural = page.locator("#stage-img").evaluate("img => img.complete ? [img.naturalWidth, img.naturalHeight] : null")
+    # The picture as drawn in its box (object-fit: contain) is loaded and tall enough to judge. The
+    # next picture loads after the key press: give it up to 10 s on a busy machine (polled here,
+    # not with wait_for_function, whose string predicate the Content-Security-Policy would block).
+    for _ in range(100):
+        natural = page.locator("#stage-img").evaluate("img => img.complete ? [img.naturalWidth, img.naturalHeight] : null")
+        if natural == [1280, 800]:
+            break
+        page.wait_for_timeout(100)
     assert natural == [1280, 800], f"{step}: the picture is not loaded: {natural}"
     drawn = min(box["height"], box["width"] * natural[1] / natural[0])
     assert drawn >= min_height, f"{step}: the picture is drawn only {drawn:.0f} px tall"
