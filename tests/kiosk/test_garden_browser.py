@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.db import OperationalError
 
 from garden import keys
 from garden.models import Image
@@ -34,7 +35,15 @@ def seed_garden(*, favorite: str = FAVORITE, per_orientation: int = PER_ORIENTAT
 def wait_until(predicate, *, timeout: float = 10.0, message: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = predicate()
+        try:
+            value = predicate()
+        except OperationalError as exc:
+            # SQLite's in-memory test database is shared between this thread and the live server's
+            # in shared-cache mode, where a read that meets the server's write in progress fails at
+            # once ("database table is locked") instead of waiting: that is "not yet", try again.
+            if "locked" not in str(exc):
+                raise
+            value = None
         if value:
             return value
         time.sleep(0.05)
