@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "curation",
     "displays",
     "insights",
+    "gardener",
 ]
 
 MIDDLEWARE = [
@@ -362,6 +363,11 @@ GARDEN_DIFFUSION_DEVICE = env.str("GARDEN_DIFFUSION_DEVICE", default="auto")  # 
 GARDEN_DIFFUSION_SCHEDULER = env.str("GARDEN_DIFFUSION_SCHEDULER", default="default")  # euler, euler_a, dpm++, ddim, unipc…
 GARDEN_DIFFUSION_COMPILE = env.bool("GARDEN_DIFFUSION_COMPILE", default=False)  # torch.compile the UNet (CUDA)
 GARDEN_DIFFUSION_BATCH_SIZE = env.int("GARDEN_DIFFUSION_BATCH_SIZE", default=4)  # images of one size per pipeline call
+# The model library (docs/models.md): diffusers pipeline folders, LoRA and textual-inversion
+# .safetensors files under one folder, scanned into the admin (manage.py scan_models). Empty: no
+# library; jobs use GARDEN_DIFFUSION_MODEL alone.
+GARDEN_MODELS_DIR = env.str("GARDEN_MODELS_DIR", default="")
+GARDEN_DIFFUSION_MAX_LOADED = env.int("GARDEN_DIFFUSION_MAX_LOADED", default=2)  # pipelines kept per worker process (LRU)
 GARDEN_DEFAULT_STEPS = env.int("GARDEN_DEFAULT_STEPS", default=25)
 GARDEN_DEFAULT_GUIDANCE = env.float("GARDEN_DEFAULT_GUIDANCE", default=7.5)
 GARDEN_MIN_SIZE = env.int("GARDEN_MIN_SIZE", default=64)
@@ -484,6 +490,12 @@ INSIGHTS_TARGET_PER_KEY = env.int("INSIGHTS_TARGET_PER_KEY", default=12)  # serv
 
 # --- Periodic work (celery beat; `make run` starts it) -------------------------------------------
 # The one beat schedule. Workers also sweep stale jobs when they start, so beat is optional for that.
+# --- The gardener (docs/gardener.md): its policy lives in the admin; these are deployment choices ---
+GARDEN_GARDENER_MINUTES = env.float("GARDEN_GARDENER_MINUTES", default=10.0)  # beat's gardener run
+# The queue of the gardener's jobs; "" (the default): each job's normal queue (the broker's
+# priorities are not used). Name a queue that workers consume after the others to put them last.
+GARDEN_GARDENER_QUEUE = env.str("GARDEN_GARDENER_QUEUE", default="")
+
 CELERY_BEAT_SCHEDULE = {
     # Beat's heartbeat: the admin's system status page shows its last run (garden.periodic).
     "beat-tick": {"task": "garden.tasks.beat_tick", "schedule": 60.0},
@@ -492,6 +504,8 @@ CELERY_BEAT_SCHEDULE = {
     "apply-retention": {"task": "recommend.tasks.apply_retention", "schedule": 24 * 3600.0},
     "displays-refresh-live-zones": {"task": "displays.tasks.refresh_live_zones", "schedule": DISPLAY_LIVE_REFRESH_MINUTES * 60.0},
     "insights-refresh": {"task": "insights.tasks.refresh_rollups", "schedule": INSIGHTS_REFRESH_MINUTES * 60.0},
+    # Does nothing while GardenerPolicy is off (docs/gardener.md).
+    "gardener-tend": {"task": "gardener.tasks.tend_garden", "schedule": GARDEN_GARDENER_MINUTES * 60.0},
 }
 
 # --- Kiosk pages ----------------------------------------------------------------------------------
@@ -519,6 +533,14 @@ GARDEN_RETOUCH_KEEP_UPLOADS_HOURS = env.int("GARDEN_RETOUCH_KEEP_UPLOADS_HOURS",
 GARDEN_RETOUCH_PING_TIMEOUT = env.float("GARDEN_RETOUCH_PING_TIMEOUT", default=1.0)
 GARDEN_A1111_WAIT_SECONDS = env.float("GARDEN_A1111_WAIT_SECONDS", default=300.0)
 GARDEN_A1111_MAX_WAITING = env.int("GARDEN_A1111_MAX_WAITING", default=4)  # web threads per process
+# Client addresses (IPs or CIDR networks) that may call the A1111 endpoints without credentials, as
+# A1111 without --api-auth; empty (the default): every call authenticates (docs/a1111.md).
+GARDEN_A1111_TRUSTED_CLIENTS = env.list("GARDEN_A1111_TRUSTED_CLIENTS", default=[])
+# The retouch app's --myapp behaviour: canny/lineart ControlNet units take their input_image as the
+# finished edge map (the user's edits kept); /controlnet/detect still detects.
+GARDEN_A1111_CONTROL_PASSTHROUGH = env.bool("GARDEN_A1111_CONTROL_PASSTHROUGH", default=False)
+# GPU workers write a presence row this often; one unseen for 3 beats counts as gone (/sdapi/v1/options).
+GARDEN_WORKER_PRESENCE_SECONDS = env.float("GARDEN_WORKER_PRESENCE_SECONDS", default=10.0)
 # Uploads (sources, masks, edge maps, references, frame archives) are private: a storage of their
 # own, never under GARDEN_MEDIA_ROOT (served at /media/), private objects on S3 (checked at start).
 GARDEN_RETOUCH_UPLOAD_ROOT = env.str("GARDEN_RETOUCH_UPLOAD_ROOT", default=str(VAR_DIR / "retouch-uploads"))

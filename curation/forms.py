@@ -14,8 +14,10 @@ from django.conf import settings
 
 from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
+from generation import library
 from generation.backends import BACKENDS
 from generation.models import GenerationJob
+from generation.prompts import LoraSyntaxError, parse_lora_list
 from generation.requests import DEFAULT_OTHERS, LANDSCAPE_SIZE, RESOLUTIONS, JobParameterError, JobRequest
 
 RESOLUTION_CHOICES = [
@@ -58,6 +60,12 @@ class BulkGenerationForm(forms.Form):
     guidance = forms.FloatField()
     seed = forms.IntegerField(required=False, help_text="Empty: random. Image n of the batch uses seed + n.")
     backend = forms.ChoiceField(choices=[(name, name) for name in BACKENDS])
+    model = forms.ChoiceField(required=False, help_text="A pipeline of the model library (diffusers backend).")
+    loras = forms.CharField(
+        required=False,
+        label="LoRAs",
+        help_text="LoRAs of the model library as name:weight, separated by commas (e.g. ink:0.6, watercolor:1).",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -67,6 +75,19 @@ class BulkGenerationForm(forms.Form):
         self.fields["repeat_count"].widget.attrs.update(min=1, max=settings.GARDEN_MAX_COUNT)
         self.fields["guidance"].initial = settings.GARDEN_DEFAULT_GUIDANCE
         self.fields["backend"].initial = settings.GARDEN_GENERATOR_BACKEND
+        default = library.default_pipeline()
+        self.fields["model"].choices = [
+            ("", f"Default ({default.name})" if default else "GARDEN_DIFFUSION_MODEL (no library)"),
+            *((entry.name, f"{entry.name} ({entry.get_family_display()})") for entry in library.pipelines()),
+        ]
+        known = ", ".join(library.loras().values_list("name", flat=True))
+        self.fields["loras"].help_text += f" Known: {known}." if known else " The library has none."
+
+    def clean_loras(self):
+        try:
+            return parse_lora_list(self.cleaned_data.get("loras", ""))
+        except LoraSyntaxError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def clean(self):
         data = super().clean()
@@ -101,6 +122,8 @@ class BulkGenerationForm(forms.Form):
                 guidance=data["guidance"],
                 seed=data["seed"],
                 backend=data["backend"],
+                model=data["model"] or None,
+                loras=data["loras"],
             )
             for emotion in Emotion.values
             if emotion in checked

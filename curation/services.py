@@ -41,6 +41,16 @@ CURATOR_PERMISSIONS = (
     "generation.view_generationjob",
     "generation.add_generationjob",
     "generation.change_generationjob",
+    # The model library (docs/models.md): see it, rescan it, choose the default and its defaults.
+    "generation.view_libraryentry",
+    "generation.change_libraryentry",
+    # The gardener (docs/gardener.md): read and undo its actions, set its policy.
+    "gardener.view_gardeneraction",
+    "gardener.view_gardenerpolicy",
+    "gardener.change_gardenerpolicy",
+    "gardener.view_emotionpolicy",
+    "gardener.add_emotionpolicy",
+    "gardener.change_emotionpolicy",
 )
 
 

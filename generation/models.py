@@ -53,9 +53,15 @@ class GenerationJob(models.Model):
     # Retouch kinds: the validated options (rectangle, strength, mask blur, controls…) and the keys
     # of their private uploads (generation.retouch.options); empty for other kinds.
     retouch = models.JSONField(default=dict, blank=True)
+    # LoRAs of the model library applied to this job: [{"name": …, "weight": …}], in order.
+    loras = models.JSONField(default=list, blank=True)
+    # Text-to-image options beyond the columns above (sampler, clip_skip, subseed, styles…), as validated.
+    options = models.JSONField(default=dict, blank=True)
 
     backend = models.CharField(max_length=32)
     model_id = models.CharField(max_length=255, blank=True, default="")
+    # The model library's pipeline by name ("" = no library: GARDEN_DIFFUSION_MODEL); model_id is its path.
+    model = models.CharField(max_length=200, blank=True, default="")
     scheduler = models.CharField(max_length=32, blank=True, default="")
     queue = models.CharField(max_length=64, default="gpu")
     # One timestamp per job; keys add index and orientation, and the timestr's random suffix keeps
@@ -109,3 +115,75 @@ class GenerationJob(models.Model):
     @property
     def progress(self) -> float:
         return round(self.steps_done / self.steps_total, 4) if self.steps_total else (1.0 if self.status == self.Status.SUCCEEDED else 0.0)
+
+
+class LibraryEntry(models.Model):
+    """One model of the library under GARDEN_MODELS_DIR: a diffusers pipeline folder, a LoRA or a
+    textual-inversion embedding. Rows are written by the scan (generation.services.library);
+    curators edit only the defaults and which pipeline is the default."""
+
+    class Kind(models.TextChoices):
+        PIPELINE = "pipeline", "Diffusers pipeline"
+        LORA = "lora", "LoRA"
+        EMBEDDING = "embedding", "Textual-inversion embedding"
+
+    class Family(models.TextChoices):
+        SD1 = "sd1", "SD 1.x"
+        SD2 = "sd2", "SD 2.x"
+        SDXL = "sdxl", "SDXL"
+        TURBO = "turbo", "Turbo (few steps, no guidance)"
+        OTHER = "other", "Other"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=200, help_text="What jobs, prompts (<lora:name:1>) and A1111 clients call it")
+    path = models.CharField(max_length=500, help_text="Relative to GARDEN_MODELS_DIR")
+    family = models.CharField(max_length=16, choices=Family.choices, default=Family.OTHER)
+    size_bytes = models.BigIntegerField(default=0)
+    default_steps = models.PositiveIntegerField(null=True, blank=True)
+    default_guidance = models.FloatField(null=True, blank=True)
+    default_width = models.PositiveIntegerField(null=True, blank=True)
+    default_height = models.PositiveIntegerField(null=True, blank=True)
+    is_default = models.BooleanField(default=False, help_text="The pipeline jobs use when they name none")
+    present = models.BooleanField(default=True, help_text="Found by the last scan")
+    details = models.JSONField(default=dict, blank=True, help_text="What the scan read (class names, base model, trigger words)")
+    scanned_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        verbose_name_plural = "library entries"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "name"], name="library_kind_name_unique"),
+            models.UniqueConstraint(fields=["kind"], condition=models.Q(is_default=True), name="library_one_default_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class PromptStyle(models.Model):
+    """A1111 styles, editable in the admin: ``{prompt}`` in ``prompt`` is replaced by the request's
+    prompt, else the style's text is appended after a comma (A1111's rule); the same for negatives."""
+
+    name = models.CharField(max_length=100, unique=True)
+    prompt = models.TextField(blank=True, default="")
+    negative_prompt = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkerPresence(models.Model):
+    """A worker process's own heartbeat (every GARDEN_WORKER_PRESENCE_SECONDS): who serves which
+    queues, read by health probes without a broker round trip."""
+
+    name = models.CharField(max_length=255, unique=True)
+    queues = models.JSONField(default=list)
+    gpu = models.BooleanField(default=False)
+    details = models.JSONField(default=dict, blank=True)
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -16,8 +16,9 @@ from django.conf import settings
 
 from config.errors import DomainError
 from garden import keys
-from generation import backends
-from generation.models import GenerationJob
+from generation import backends, library
+from generation.models import GenerationJob, LibraryEntry
+from generation.prompts import LoraSyntaxError, extract_loras
 from generation.retouch.options import RetouchOptions
 
 # The original's sizes (docs/contracts.md, "Generation defaults"): bulk jobs paint a 1280x800
@@ -32,6 +33,9 @@ SEED_LIMIT = 2**32  # torch seeds are 64-bit; 32 bits keep them readable and por
 GUIDANCE_RANGE = (0.0, 30.0)
 # Longest text accepted per field (characters).
 TEXT_LIMITS = {"prompt": 2000, "negative_prompt": 2000, "others": 2000, "emotion_text": 200, "emotion": 120, "favorite": 100}
+LORA_WEIGHT_RANGE = (-5.0, 5.0)
+CLIP_SKIP_RANGE = (1, 12)
+MAX_LORAS = 8
 
 
 class JobParameterError(DomainError):
@@ -63,6 +67,9 @@ class ValidJob:
     count: int
     backend: str
     retouch: dict = field(default_factory=dict)  # retouch kinds: generation.retouch.options
+    model: str = ""  # a library pipeline's name; "" = GARDEN_DIFFUSION_MODEL (no library)
+    loras: list = field(default_factory=list)  # [{"name": ..., "weight": ...}]
+    options: dict = field(default_factory=dict)  # sampler, clip_skip, subseed, subseed_strength (those set)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +103,14 @@ class JobRequest:
     count: int = 1
     backend: str | None = None
     retouch: RetouchOptions | None = None
+    # The model library (docs/models.md): a library pipeline's name (or A1111 title "name [hash]"),
+    # LoRAs as (name, weight), and sampling options; None / empty means "the default".
+    model: str | None = None
+    loras: tuple[tuple[str, float], ...] = ()
+    sampler: str = ""
+    clip_skip: int | None = None
+    subseed: int | None = None
+    subseed_strength: float = 0.0
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -112,10 +127,27 @@ class JobRequest:
         if self.retouch is not None:
             errors["retouch"] = "Retouch options are for retouch jobs."
         folder = self._folder(errors)
-        numbers = self._numbers(errors)
+        backend = self.backend or settings.GARDEN_GENERATOR_BACKEND
+        loras = self._loras(folder, errors)
+        entry, model = self._model(backend, errors)
+        if loras and backend != backends.DIFFUSERS:
+            errors["loras"] = f"LoRAs are for the diffusers backend; this job uses {backend}."
+        elif loras and entry is not None and "loras" not in errors:
+            _check_lora_families(entry, [name for name, _ in loras], errors)
+        options = self._options(errors)
+        numbers = self._numbers(errors, entry=entry)
         if errors:
             raise JobParameterError(fields=errors)
-        return ValidJob(kind=self.kind, emotion_text=self.emotion_text, count=self.count, **folder, **numbers)
+        return ValidJob(
+            kind=self.kind,
+            emotion_text=self.emotion_text,
+            count=self.count,
+            model=model,
+            loras=[{"name": name, "weight": weight} for name, weight in loras],
+            options=options,
+            **folder,
+            **numbers,
+        )
 
     def _validate_retouch(self, errors: dict[str, str]) -> ValidJob:
         try:
@@ -134,6 +166,14 @@ class JobRequest:
             errors["guidance"] = f"guidance must be a number between {GUIDANCE_RANGE[0]:g} and {GUIDANCE_RANGE[1]:g}."
         if self.backend not in (None, backends.DIFFUSERS):
             errors["backend"] = "Retouching needs the diffusers backend."
+        if self.model:
+            errors["model"] = "Retouch jobs paint with the retouch models (GARDEN_RETOUCH_INPAINT_MODEL, else GARDEN_DIFFUSION_MODEL)."
+        prompt, loras = self._retouch_prompt(errors)
+        for name in ("sampler", "clip_skip", "subseed"):
+            if getattr(self, name) not in (None, ""):
+                errors[name] = f"Retouch jobs take {name} in their retouch options, not here."
+        if self.subseed_strength:
+            errors["subseed_strength"] = "Retouch jobs have no variation seed."
         options = self.retouch or RetouchOptions()
         retouch = options.validate(errors, steps=steps if isinstance(steps, int) else 1, batch=batch)
         if errors:
@@ -141,7 +181,7 @@ class JobRequest:
         width, height = retouch["source_size"]
         return ValidJob(
             kind=self.kind,
-            prompt=self.prompt.strip(),
+            prompt=prompt,
             emotion=emotion,
             favorite=favorite,
             emotion_text="",
@@ -155,6 +195,7 @@ class JobRequest:
             count=self.count,
             backend=backends.DIFFUSERS,
             retouch=retouch,
+            loras=[{"name": name, "weight": weight} for name, weight in loras],
         )
 
     # --- the steps of validate() -----------------------------------------------------------------
@@ -203,9 +244,105 @@ class JobRequest:
             "negative_prompt": self.negative_prompt.strip(),
         }
 
-    def _numbers(self, errors: dict[str, str]) -> dict:
-        """Sizes, steps, guidance, seed and backend, defaults filled in."""
+    def _retouch_prompt(self, errors: dict[str, str]) -> tuple[str, list[tuple[str, float]]]:
+        """The retouch prompt as given (it may be empty, or only LoRA tags) and its LoRAs, asked or
+        as <lora:…> tags: the retouch engine switches them on for its calls as text-to-image does."""
+        folder = {"prompt": self.prompt.strip()}
+        loras = self._loras(folder, errors, prompt_required=False)  # takes the tags out of folder["prompt"]
+        return folder["prompt"], loras
+
+    def _loras(self, folder: dict, errors: dict[str, str], *, prompt_required: bool = True) -> list[tuple[str, float]]:
+        """The request's LoRAs then the prompt's <lora:name:weight> tags (taken out of the prompt),
+        one per name (the last weight given wins), each known to the library."""
+        tagged: tuple[tuple[str, float], ...] = ()
+        if folder.get("prompt"):
+            try:
+                folder["prompt"], tagged = extract_loras(folder["prompt"])
+            except LoraSyntaxError as exc:
+                errors["prompt"] = str(exc)
+            if prompt_required and not folder["prompt"] and "prompt" not in errors:
+                errors["prompt"] = "The prompt is only LoRA tags: add the words to paint."
+        weights: dict[str, float] = {}
+        for item in (*self.loras, *tagged):
+            if not isinstance(item, tuple | list) or len(item) != 2 or not isinstance(item[0], str) or not item[0].strip():
+                errors["loras"] = f"Each LoRA is a name and a weight; got {item!r}."
+                return []
+            name, weight = item[0].strip(), item[1]
+            low, high = LORA_WEIGHT_RANGE
+            if isinstance(weight, bool) or not isinstance(weight, int | float) or not low <= weight <= high:
+                errors["loras"] = f"LoRA {name!r}: the weight must be a number between {low:g} and {high:g}; got {weight!r}."
+                return []
+            weights[name] = float(weight)
+        if len(weights) > MAX_LORAS:
+            errors["loras"] = f"At most {MAX_LORAS} LoRAs per job."
+            return []
+        unknown = []
+        for name in weights:
+            try:
+                library.resolve_lora(name)
+            except library.UnknownEntry as exc:
+                unknown.append(str(exc))
+        if unknown:
+            errors["loras"] = " ".join(unknown)
+        return list(weights.items())
+
+    def _model(self, backend: str, errors: dict[str, str]) -> tuple[LibraryEntry | None, str]:
+        """The library pipeline asked for (by name or A1111 title), else the library's default; no
+        library: (None, "") and GARDEN_DIFFUSION_MODEL paints."""
+        asked = self.model
+        if asked is not None and (not isinstance(asked, str) or len(asked) > 300):
+            errors["model"] = "model must be the name of a model of the library."
+            return None, ""
+        asked = (asked or "").strip()
+        if backend != backends.DIFFUSERS:
+            if asked:
+                errors["model"] = f"Models of the library are for the diffusers backend; this job uses {backend}."
+            return None, ""
+        if not asked:
+            entry = library.default_pipeline()
+            return entry, entry.name if entry else ""
+        try:
+            entry = library.resolve_model(asked)
+        except library.UnknownEntry as exc:
+            # Without library pipelines the one model is GARDEN_DIFFUSION_MODEL: naming it is fine.
+            configured = settings.GARDEN_DIFFUSION_MODEL.rstrip("/")
+            if not library.pipelines().exists() and library.strip_title(asked) in (configured, configured.rsplit("/", 1)[-1]):
+                return None, ""
+            errors["model"] = str(exc)
+            return None, ""
+        return entry, entry.name
+
+    def _options(self, errors: dict[str, str]) -> dict:
+        """Sampler, CLIP skip and A1111's variation seed: only those set."""
+        options: dict = {}
+        if self.sampler:
+            if self.sampler not in backends.SAMPLERS:
+                errors["sampler"] = f"sampler must be one of {', '.join(backends.SAMPLERS)}; got {self.sampler!r}."
+            else:
+                options["sampler"] = self.sampler
+        if self.clip_skip is not None:
+            _check_int("clip_skip", self.clip_skip, *CLIP_SKIP_RANGE, errors)
+            options["clip_skip"] = self.clip_skip
+        if self.subseed is not None:
+            _check_int("subseed", self.subseed, 0, SEED_LIMIT - 1, errors)
+            options["subseed"] = self.subseed
+        strength = self.subseed_strength
+        if isinstance(strength, bool) or not isinstance(strength, int | float) or not 0 <= strength <= 1:
+            errors["subseed_strength"] = f"subseed_strength must be a number between 0 and 1; got {strength!r}."
+        elif strength:
+            options["subseed_strength"] = float(strength)
+        return options
+
+    def _numbers(self, errors: dict[str, str], *, entry: LibraryEntry | None = None) -> dict:
+        """Sizes, steps, guidance, seed and backend, defaults filled in (the library model's first)."""
         default_width, default_height = LANDSCAPE_SIZE if self.kind == GenerationJob.Kind.BULK else IMAGES_SIZE
+        if entry is not None and self.kind != GenerationJob.Kind.BULK and entry.default_width and entry.default_height:
+            # Bulk jobs keep the kiosks' landscape/portrait sizes; one-off images take the model's.
+            default_width, default_height = entry.default_width, entry.default_height
+        default_steps = entry.default_steps if entry is not None and entry.default_steps else settings.GARDEN_DEFAULT_STEPS
+        default_guidance = settings.GARDEN_DEFAULT_GUIDANCE
+        if entry is not None and entry.default_guidance is not None:
+            default_guidance = entry.default_guidance
         width = default_width if self.width is None else self.width
         height = default_height if self.height is None else self.height
         _check_size("width", width, settings.GARDEN_MAX_WIDTH, errors)
@@ -213,12 +350,12 @@ class JobRequest:
         sizes_ok = "width" not in errors and "height" not in errors
         if self.kind == GenerationJob.Kind.BULK and sizes_ok and not _portrait_fits(width, height):
             errors["height"] = "Bulk jobs also make the portrait (height x width): it must fit GARDEN_MAX_WIDTH/GARDEN_MAX_HEIGHT."
-        steps = settings.GARDEN_DEFAULT_STEPS if self.steps is None else self.steps
+        steps = default_steps if self.steps is None else self.steps
         _check_int("steps", steps, 1, settings.GARDEN_MAX_STEPS, errors, setting="GARDEN_MAX_STEPS")
         _check_int("count", self.count, 1, settings.GARDEN_MAX_COUNT, errors, setting="GARDEN_MAX_COUNT")
         seed = secrets.randbelow(SEED_LIMIT) if self.seed is None else self.seed
         _check_int("seed", seed, 0, SEED_LIMIT - 1, errors)
-        guidance = settings.GARDEN_DEFAULT_GUIDANCE if self.guidance is None else self.guidance
+        guidance = default_guidance if self.guidance is None else self.guidance
         low, high = GUIDANCE_RANGE
         if isinstance(guidance, bool) or not isinstance(guidance, int | float) or not low <= guidance <= high:
             errors["guidance"] = f"guidance must be a number between {low:g} and {high:g}."
@@ -226,6 +363,21 @@ class JobRequest:
         if backend not in backends.BACKENDS:
             errors["backend"] = f"backend must be one of {', '.join(backends.BACKENDS)}."
         return {"width": width, "height": height, "steps": steps, "seed": seed, "guidance": float(guidance), "backend": backend}
+
+
+# Families whose LoRAs do not fit one another's UNets (turbo and other: unknown base, not checked).
+_LORA_FAMILIES = (LibraryEntry.Family.SD1, LibraryEntry.Family.SD2, LibraryEntry.Family.SDXL)
+
+
+def _check_lora_families(model: LibraryEntry, names: list[str], errors: dict[str, str]) -> None:
+    """A LoRA trained on another family (an SDXL LoRA on SD 1.5) cannot load: say so before queueing."""
+    if model.family not in _LORA_FAMILIES:
+        return
+    for lora in library.loras().filter(name__in=names, family__in=_LORA_FAMILIES).exclude(family=model.family):
+        errors["loras"] = (
+            f"LoRA {lora.name!r} is for {lora.get_family_display()}; the model {model.name!r} is {model.get_family_display()}."
+        )
+        return
 
 
 def _kiosk_favorite(favorite: str, *, field: str, errors: dict[str, str]) -> str | None:

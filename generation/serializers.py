@@ -15,7 +15,7 @@ from garden.models import Emotion
 from garden.serializers import SearchKeyField
 from generation import backends, selectors
 from generation.models import GenerationJob
-from generation.requests import GUIDANCE_RANGE, SEED_LIMIT, TEXT_LIMITS, JobRequest
+from generation.requests import CLIP_SKIP_RANGE, GUIDANCE_RANGE, SEED_LIMIT, TEXT_LIMITS, JobRequest
 
 
 def bound_numbers(fields) -> None:
@@ -94,6 +94,13 @@ class _KioskFavoriteSchema(OpenApiSerializerFieldExtension):
         return schema
 
 
+class JobLoraSerializer(serializers.Serializer):
+    """One LoRA of the model library (docs/models.md) and its weight."""
+
+    name = TextField(max_length=200)
+    weight = NumberField(required=False, default=1.0)
+
+
 class JobCreateSerializer(serializers.Serializer):
     """Types only: every bound and default is JobRequest's (its errors are 400s naming the field)."""
 
@@ -124,13 +131,26 @@ class JobCreateSerializer(serializers.Serializer):
     seed = WholeNumberField(required=False, allow_null=True, default=None, min_value=0, max_value=SEED_LIMIT - 1)
     count = WholeNumberField(required=False, default=1)
     backend = serializers.ChoiceField(choices=backends.BACKENDS, required=False, allow_null=True, default=None)
+    model = TextField(
+        required=False, allow_blank=True, allow_null=True, default=None, max_length=300,
+        help_text="A pipeline of the model library by name (diffusers backend); empty: the library's default.",
+    )  # fmt: skip
+    loras = JobLoraSerializer(
+        many=True, required=False, default=list, help_text="LoRAs of the library; `<lora:name:weight>` in the prompt adds one."
+    )
+    sampler = serializers.ChoiceField(choices=list(backends.SAMPLERS), required=False, allow_blank=True, default="")
+    clip_skip = WholeNumberField(required=False, allow_null=True, default=None, min_value=CLIP_SKIP_RANGE[0], max_value=CLIP_SKIP_RANGE[1])
+    subseed = WholeNumberField(required=False, allow_null=True, default=None, min_value=0, max_value=SEED_LIMIT - 1)
+    subseed_strength = NumberField(required=False, default=0.0, min_value=0.0, max_value=1.0)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         bound_numbers(self.fields)
 
     def job_request(self) -> JobRequest:
-        return JobRequest(**self.validated_data)
+        data = dict(self.validated_data)
+        data["loras"] = tuple((lora["name"], lora["weight"]) for lora in data.get("loras", ()))
+        return JobRequest(**data)
 
 
 class _JobCreateSchema(OpenApiSerializerExtension):
@@ -174,6 +194,7 @@ class Text2ImageSerializer(serializers.Serializer):
     count = WholeNumberField(required=False, default=1)
     steps = WholeNumberField(required=False, allow_null=True, default=None)
     seed = WholeNumberField(required=False, allow_null=True, default=None, min_value=0, max_value=SEED_LIMIT - 1)
+    model = TextField(required=False, allow_blank=True, allow_null=True, default=None, max_length=300, help_text="A model of the library")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -230,6 +251,8 @@ class JobSerializer(serializers.ModelSerializer):
             "seed",
             "count",
             "backend",
+            "model",
+            "loras",
             "model_id",
             "scheduler",
             "attempts",

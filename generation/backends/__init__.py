@@ -4,21 +4,47 @@ A backend turns one *batch* (images of the same size and prompt, one seed each) 
 Backends are created once per process and cached here: a diffusers pipeline is loaded inside the
 worker process that uses it, on first use, never in a parent that forks later.
 Nothing here imports torch or diffusers; only ``generation.backends.diffusion`` does, lazily.
+
+Diffusers pipelines are kept per model path in a small LRU (GARDEN_DIFFUSION_MAX_LOADED per
+process, docs/models.md): a job naming another model of the library loads it on demand, and the
+least recently used one is dropped before it loads.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PIL import Image as PILImage
 
 from config.lazy import Lazy
 
+if TYPE_CHECKING:
+    from generation.backends.diffusion import DiffusersBackend
+
 PROCEDURAL = "procedural"
 DIFFUSERS = "diffusers"
 BACKENDS = (DIFFUSERS, PROCEDURAL)
+
+# Sampler names (GARDEN_DIFFUSION_SCHEDULER, a job's ``sampler``) → diffusers scheduler classes;
+# "default": the scheduler the model was saved with. Here, torch-free, so that the web tier can
+# validate names; generation.backends.diffusion uses the same map (as SCHEDULERS).
+SAMPLERS = {
+    "default": None,
+    "euler": "EulerDiscreteScheduler",
+    "euler_a": "EulerAncestralDiscreteScheduler",
+    "dpm++": "DPMSolverMultistepScheduler",
+    "dpm++_karras": "DPMSolverMultistepScheduler",
+    "ddim": "DDIMScheduler",
+    "pndm": "PNDMScheduler",
+    "lms": "LMSDiscreteScheduler",
+    "unipc": "UniPCMultistepScheduler",
+    "heun": "HeunDiscreteScheduler",
+    "lcm": "LCMScheduler",
+}
 
 
 class BackendError(RuntimeError):
@@ -47,6 +73,16 @@ class Batch:
     emotion: str = ""
     favorite: str = ""
     extra: dict = field(default_factory=dict)
+    # The library pipeline by name ("" = the default model) and its LoRAs: ((name, weight), …).
+    model: str = ""
+    loras: tuple[tuple[str, float], ...] = ()
+    # Our sampler name (diffusion.SCHEDULERS; "" = the backend's own), CLIP skip (A1111's
+    # CLIP_stop_at_last_layers: 1 = the last layer), and A1111's variation seed: each image's noise is
+    # slerp(subseed_strength, noise(seed), noise(subseed + n)).
+    sampler: str = ""
+    clip_skip: int = 1
+    subseeds: list[int] = field(default_factory=list)
+    subseed_strength: float = 0.0
 
 
 # Called after every denoising step with the number of steps done in this call; it may raise
@@ -78,25 +114,11 @@ def _build_procedural() -> Backend:
     return ProceduralBackend()
 
 
-def _build_diffusers() -> Backend:
-    from django.conf import settings
-
-    from generation.backends.diffusion import DiffusersBackend
-
-    return DiffusersBackend(
-        model=settings.GARDEN_DIFFUSION_MODEL,
-        device=settings.GARDEN_DIFFUSION_DEVICE,
-        scheduler=settings.GARDEN_DIFFUSION_SCHEDULER,
-        compile_unet=settings.GARDEN_DIFFUSION_COMPILE,
-        offline=settings.GARDEN_HF_OFFLINE,
-    )
-
-
 def _diffusers_settings() -> tuple:
+    """What every loaded pipeline was built with, besides its model (a change drops them all)."""
     from django.conf import settings
 
     return (
-        settings.GARDEN_DIFFUSION_MODEL,
         settings.GARDEN_DIFFUSION_DEVICE,
         settings.GARDEN_DIFFUSION_SCHEDULER,
         settings.GARDEN_DIFFUSION_COMPILE,
@@ -104,19 +126,77 @@ def _diffusers_settings() -> tuple:
     )
 
 
-# One instance per backend and process: a diffusers pipeline is loaded by the worker process
-# that runs the first job, and replaced (not kept beside) when its settings change.
-_instances: dict[str, Lazy[Backend]] = {
-    PROCEDURAL: Lazy(_build_procedural),
-    DIFFUSERS: Lazy(_build_diffusers, fingerprint=_diffusers_settings),
-}
+class LoadedPipelines:
+    """The diffusers backends of this process by model path, least recently used first.
+
+    At most GARDEN_DIFFUSION_MAX_LOADED are kept: asking for another model drops the least
+    recently used one before the new one loads (its weights are freed once no job holds it).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._backends: OrderedDict[str, DiffusersBackend] = OrderedDict()
+        self._built_for: tuple | None = None
+
+    def get(self, model: str, *, label: str = "") -> DiffusersBackend:
+        from django.conf import settings
+
+        from generation.backends.diffusion import DiffusersBackend
+
+        wanted = _diffusers_settings()
+        with self._lock:
+            if wanted != self._built_for:
+                self._drop(list(self._backends))
+                self._built_for = wanted
+            backend = self._backends.get(model)
+            if backend is None:
+                device, scheduler, compile_unet, offline = wanted
+                backend = DiffusersBackend(model=model, device=device, scheduler=scheduler, compile_unet=compile_unet, offline=offline)
+                limit = max(1, settings.GARDEN_DIFFUSION_MAX_LOADED)
+                self._drop(list(self._backends)[: max(0, len(self._backends) - limit + 1)])
+                self._backends[model] = backend
+            self._backends.move_to_end(model)
+            if label:
+                backend.label = label
+            return backend
+
+    @property
+    def models(self) -> list[str]:
+        """The model paths held, least recently used first."""
+        return list(self._backends)
+
+    def loaded(self) -> list[str]:
+        """The model paths whose weights are in memory, least recently used first."""
+        return [model for model, backend in self._backends.items() if backend.pipeline is not None]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._drop(list(self._backends))
+            self._built_for = None
+
+    def _drop(self, models: list[str]) -> None:
+        for model in models:
+            self._backends.pop(model).unload()
 
 
-def get_backend(name: str) -> Backend:
-    """The process-wide backend instance for ``name`` under the current settings."""
-    if name not in _instances:
-        raise BackendError(f"Unknown generator backend {name!r}: expected one of {', '.join(BACKENDS)}.")
-    return _instances[name].get()
+# One procedural painter per process; diffusers pipelines by model (LoadedPipelines).
+_procedural: Lazy[Backend] = Lazy(_build_procedural)
+loaded_pipelines = LoadedPipelines()
+
+
+def get_backend(name: str, *, model: str = "", label: str = "") -> Backend:
+    """The process-wide backend instance for ``name`` under the current settings.
+
+    Diffusers: the pipeline of ``model`` (a folder or hub id; empty: GARDEN_DIFFUSION_MODEL), with
+    ``label`` (its library name) recorded in describe().
+    """
+    if name == PROCEDURAL:
+        return _procedural.get()
+    if name == DIFFUSERS:
+        from django.conf import settings
+
+        return loaded_pipelines.get(model or settings.GARDEN_DIFFUSION_MODEL, label=label)
+    raise BackendError(f"Unknown generator backend {name!r}: expected one of {', '.join(BACKENDS)}.")
 
 
 def model_id_for(name: str) -> str:

@@ -1,37 +1,33 @@
-"""The diffusers backend: text-to-image from GARDEN_DIFFUSION_MODEL (a hub id or a local folder).
+"""The diffusers backend: text-to-image from one model (a library pipeline, or GARDEN_DIFFUSION_MODEL:
+a hub id or a local folder).
 
-Only worker processes import this module (the web tier never imports torch). The pipeline is
-loaded on first use inside the process that runs it, and kept for the life of that process:
-one pipeline per worker process, concurrency 1, because schedulers are stateful and a prefork
-parent that touched torch before forking hangs its children.
+Only worker processes import this module (the web tier never imports torch). A pipeline is
+loaded on first use inside the process that runs it and kept while it stays among the
+GARDEN_DIFFUSION_MAX_LOADED most recently used (generation.backends.LoadedPipelines); concurrency
+1 per worker process, because schedulers are stateful and a prefork parent that touched torch
+before forking hangs its children.
+
+Per batch: the sampler (``batch.sampler``, or the model's own) and the LoRAs (``batch.loras``,
+files in ``batch.extra["lora_paths"]``) are set for that call only; the next batch sets its own.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
-from generation.backends import Batch, ModelUnavailable, StepCallback, TransientBackendError
+from generation.backends import SAMPLERS, BackendError, Batch, ModelUnavailable, StepCallback, TransientBackendError, conditioning, loras
 
 log = logging.getLogger(__name__)
 
-# Names accepted by GARDEN_DIFFUSION_SCHEDULER → diffusers scheduler classes ("default": the
-# scheduler the model was saved with).
-SCHEDULERS = {
-    "default": None,
-    "euler": "EulerDiscreteScheduler",
-    "euler_a": "EulerAncestralDiscreteScheduler",
-    "dpm++": "DPMSolverMultistepScheduler",
-    "dpm++_karras": "DPMSolverMultistepScheduler",
-    "ddim": "DDIMScheduler",
-    "pndm": "PNDMScheduler",
-    "lms": "LMSDiscreteScheduler",
-    "unipc": "UniPCMultistepScheduler",
-    "heun": "HeunDiscreteScheduler",
-    "lcm": "LCMScheduler",
-}
+# Names accepted by GARDEN_DIFFUSION_SCHEDULER and a batch's sampler → diffusers scheduler classes
+# ("default": the scheduler the model was saved with); torch-free, in generation.backends.
+SCHEDULERS = SAMPLERS
 SETTING_HINT = (
     "Set GARDEN_DIFFUSION_MODEL to a local folder holding a diffusers text-to-image pipeline "
     "(model_index.json) or to a Hugging Face hub id already in the local cache; to download from the hub, "
@@ -57,15 +53,19 @@ class DiffusersBackend:
         if scheduler not in SCHEDULERS:
             raise ModelUnavailable(f"Unknown scheduler {scheduler!r}: set GARDEN_DIFFUSION_SCHEDULER to one of {', '.join(SCHEDULERS)}.")
         self.model = model
+        self.label = ""  # the library's name for the model ("" outside the library)
         self.requested_device = device
         self.scheduler_choice = scheduler
         self.compile_unet = compile_unet
         self.offline = offline
-        self.pipeline = None
-        self.device = None
+        self.pipeline: Any = None
+        self.device: str | None = None
         self.dtype_name = ""
         self.load_seconds = 0.0
         self._lock = threading.Lock()
+        self._schedulers: dict[str, Any] = {}  # sampler name → scheduler instance, "" = the model's own
+        self.active_loras: list[dict] = []  # the LoRAs of the last batch: [{"name", "weight"}]
+        self.sampler = ""  # the sampler of the last batch ("" = the model's own)
 
     @property
     def model_id(self) -> str:
@@ -73,18 +73,25 @@ class DiffusersBackend:
 
     @property
     def scheduler_name(self) -> str:
-        if self.pipeline is not None:
-            return type(self.pipeline.scheduler).__name__
+        """The model's own scheduler (GARDEN_DIFFUSION_SCHEDULER's choice); a batch may use another."""
+        if self._schedulers.get(""):
+            return type(self._schedulers[""]).__name__
         return self.scheduler_choice
 
     def describe(self) -> dict:
-        return {
+        description: dict[str, Any] = {
             "generator": self.name,
             "model_id": self.model,
-            "scheduler": self.scheduler_name,
+            "model": self.label or Path(self.model.rstrip("/")).name,
+            "scheduler": type(self.pipeline.scheduler).__name__ if self.pipeline is not None else self.scheduler_name,
             "dtype": self.dtype_name,
             "device": str(self.device or ""),
         }
+        if self.active_loras:
+            description["loras"] = list(self.active_loras)
+        if self.sampler:
+            description["sampler"] = self.sampler
+        return description
 
     def _pick_device(self, torch) -> str:
         if self.requested_device != "auto":
@@ -96,7 +103,7 @@ class DiffusersBackend:
         return "cpu"
 
     def load(self) -> None:
-        """Load the pipeline once per process. Any failure names the setting to change."""
+        """Load the pipeline once. Any failure names the setting to change."""
         if self.pipeline is not None:
             return
         with self._lock:
@@ -117,11 +124,8 @@ class DiffusersBackend:
                 # Garden prompts are curated and the images are reviewed before serving; the checker
                 # blacks out false positives and costs a second model per call.
                 pipeline.safety_checker = None
-            class_name = SCHEDULERS[self.scheduler_choice]
-            if class_name:
-                scheduler_class = getattr(diffusers, class_name)
-                options = {"use_karras_sigmas": True} if self.scheduler_choice.endswith("_karras") else {}
-                pipeline.scheduler = scheduler_class.from_config(pipeline.scheduler.config, **options)
+            if SCHEDULERS[self.scheduler_choice]:
+                pipeline.scheduler = _scheduler(diffusers, self.scheduler_choice, pipeline.scheduler.config)
             try:
                 pipeline = pipeline.to(device)
             except Exception as exc:
@@ -132,9 +136,23 @@ class DiffusersBackend:
                 # Compiles on the first call for each image size (minutes); pays off for long bulk runs.
                 pipeline.unet = torch.compile(pipeline.unet, mode="max-autotune-no-cudagraphs")
             pipeline.set_progress_bar_config(disable=True)
+            self._schedulers = {"": pipeline.scheduler}
             self.pipeline, self.device, self.dtype_name = pipeline, device, str(dtype).removeprefix("torch.")
             self.load_seconds = time.perf_counter() - started
             log.info("loaded %s on %s (%s, %s) in %.1fs", self.model, device, self.dtype_name, self.scheduler_name, self.load_seconds)
+
+    def unload(self) -> None:
+        """Drop the pipeline (the LRU evicted this model); its memory is freed once no job holds it."""
+        with self._lock:
+            if self.pipeline is None:
+                return
+            device = str(self.device or "")
+            self.pipeline, self._schedulers = None, {}
+            gc.collect()
+            if device.startswith("cuda"):
+                torch, _ = _import_torch()
+                torch.cuda.empty_cache()
+            log.info("unloaded %s (GARDEN_DIFFUSION_MAX_LOADED)", self.model)
 
     @staticmethod
     def _tune_cuda(torch, pipeline) -> None:
@@ -150,6 +168,19 @@ class DiffusersBackend:
         except Exception:  # some architectures (DiT, Flux) have their own processors
             log.info("keeping the model's own attention processors", exc_info=True)
 
+    # --- per batch: sampler and LoRAs ------------------------------------------------------------
+
+    def _use_sampler(self, sampler: str) -> None:
+        """The batch's sampler, or the model's own for "" / "default" (never the last batch's)."""
+        name = "" if sampler in ("", "default") else sampler
+        if name not in self._schedulers:
+            if name not in SCHEDULERS:
+                raise BackendError(f"Unknown sampler {sampler!r}: expected one of {', '.join(SCHEDULERS)}.")
+            _, diffusers = _import_torch()
+            self._schedulers[name] = _scheduler(diffusers, name, self._schedulers[""].config)
+        self.pipeline.scheduler = self._schedulers[name]
+        self.sampler = name
+
     def generate(self, batch: Batch, *, on_step: StepCallback | None = None):
         self.load()
         torch, _ = _import_torch()
@@ -163,22 +194,30 @@ class DiffusersBackend:
                 on_step(step_index + 1)
             return callback_kwargs
 
-        kwargs = {
-            "prompt": [batch.prompt] * count,
-            "height": batch.height,
-            "width": batch.width,
-            "num_inference_steps": batch.steps,
-            "guidance_scale": batch.guidance,
-            "generator": generators,
-            "callback_on_step_end": step_end,
-            "output_type": "pil",
-        }
-        if batch.negative_prompt and batch.guidance > 1:
-            kwargs["negative_prompt"] = [batch.negative_prompt] * count
-        try:
-            with torch.inference_mode():
-                result = self.pipeline(**kwargs)
-        except torch.cuda.OutOfMemoryError as exc:
-            torch.cuda.empty_cache()
-            raise TransientBackendError(f"GPU out of memory at {batch.width}x{batch.height}x{count}: {exc}") from exc
+        with self._lock:  # the sampler and adapters are this call's until it returns
+            self._use_sampler(batch.sampler)
+            kwargs = {
+                "height": batch.height,
+                "width": batch.width,
+                "num_inference_steps": batch.steps,
+                "guidance_scale": batch.guidance,
+                "generator": generators,
+                "callback_on_step_end": step_end,
+                "output_type": "pil",
+                **conditioning.pipeline_call_kwargs(torch, self.pipeline, batch, generators),
+            }
+            adapters = loras.adapters_for(self.pipeline, self.label or self.model)
+            try:
+                with adapters.active(self.pipeline, batch.loras, batch.extra.get("lora_paths", {})) as active, torch.inference_mode():
+                    self.active_loras = active
+                    result = self.pipeline(**kwargs)
+            except torch.cuda.OutOfMemoryError as exc:
+                torch.cuda.empty_cache()
+                raise TransientBackendError(f"GPU out of memory at {batch.width}x{batch.height}x{count}: {exc}") from exc
         return list(result.images)
+
+
+def _scheduler(diffusers, name: str, config):
+    scheduler_class = getattr(diffusers, SCHEDULERS[name] or "")
+    options = {"use_karras_sigmas": True} if name.endswith("_karras") else {}
+    return scheduler_class.from_config(config, **options)

@@ -30,6 +30,7 @@ MAX_MASK_BLUR = 64
 MAX_PADDING = 512
 NOISE_RANGE = (0.0, 2.0)
 SCALE_RANGE = (0.0, 2.0)
+CLIP_SKIP_RANGE = (1, 12)  # A1111's CLIP_stop_at_last_layers: 1 = the text encoder's last layer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +79,7 @@ class RetouchOptions:
     noise_multiplier: float | None = None
     invert_mask: bool = False
     sampler: str = ""
+    clip_skip: int = 1
     controls: tuple[ControlUnit, ...] = ()
     reference: Reference | None = None
     frame_range: tuple[int, int] | None = None
@@ -107,6 +109,14 @@ class RetouchOptions:
             errors["controls"] = f"At most {MAX_CONTROLS} controls."
         if self.reference is not None:
             _check_range("reference.scale", self.reference.scale, SCALE_RANGE, errors)
+        if (
+            isinstance(self.clip_skip, bool)
+            or not isinstance(self.clip_skip, int)
+            or not CLIP_SKIP_RANGE[0] <= self.clip_skip <= CLIP_SKIP_RANGE[1]
+        ):
+            errors["clip_skip"] = (
+                f"clip_skip must be a whole number from {CLIP_SKIP_RANGE[0]} to {CLIP_SKIP_RANGE[1]} (A1111's CLIP_stop_at_last_layers)."
+            )
         if self.sampler and self.sampler not in SCHEDULERS:
             errors["sampler"] = f"sampler must be one of {', '.join(SCHEDULERS)}."
         if self.masked_content not in imaging.MASKED_CONTENT:
@@ -128,6 +138,7 @@ class RetouchOptions:
             "masked_content": self.masked_content,
             "invert_mask": bool(self.invert_mask),
             "sampler": self.sampler,
+            "clip_skip": self.clip_skip,
             "controls": controls,
             "reference": None
             if self.reference is None

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from config.errors import Conflict
 from garden import keys
-from generation import backends
+from generation import backends, library
 from generation import enqueue as broker
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest, ValidJob
@@ -46,6 +46,9 @@ def new_job(*, valid: ValidJob, created_by=None, enqueue: bool = True) -> Genera
     """The unsaved row of a validated request (totals are the caller's: they depend on the kind)."""
     backend = valid.backend
     now = timezone.now()
+    model_id = backends.model_id_for(backend)
+    if valid.model:  # a pipeline of the model library: its folder
+        model_id = str(library.absolute_path(library.resolve_model(valid.model)))[:255]
     return GenerationJob(
         created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
         kind=valid.kind,
@@ -62,8 +65,11 @@ def new_job(*, valid: ValidJob, created_by=None, enqueue: bool = True) -> Genera
         seed=valid.seed,
         count=valid.count,
         retouch=valid.retouch,
+        loras=valid.loras,
+        options=valid.options,
         backend=backend,
-        model_id=backends.model_id_for(backend),
+        model=valid.model,
+        model_id=model_id,
         scheduler=settings.GARDEN_DIFFUSION_SCHEDULER if backend == backends.DIFFUSERS else "",
         # The painter needs no GPU: it runs on the default queue and never waits behind diffusion.
         queue=settings.GARDEN_GPU_QUEUE if backend == backends.DIFFUSERS else "default",

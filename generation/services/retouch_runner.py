@@ -24,7 +24,7 @@ from generation.imagefile import encode_png
 from generation.models import GenerationJob
 from generation.retouch import edges, frames, imaging
 from generation.services import planning
-from generation.services.runner import make_thumbnail, step_reporter
+from generation.services.runner import library_files, make_thumbnail, step_reporter
 from generation.services.uploads import read_upload
 
 
@@ -89,10 +89,10 @@ class _Inputs:
             mask = None
         return _Picture(rgb, alpha, mask)
 
-    def edge_map(self, number: int, size: tuple[int, int]) -> PILImage.Image:
+    def edge_map(self, number: int) -> PILImage.Image:
+        """The edited edge map as uploaded (at its own size; RGB, as ControlNets take it)."""
         if number not in self._edge_maps:
-            picture = self._open(read_upload(self.uploads[f"control-{number}"]), "edge image").convert("L")
-            self._edge_maps[number] = picture if picture.size == size else picture.resize(size, PILImage.Resampling.LANCZOS)
+            self._edge_maps[number] = self._open(read_upload(self.uploads[f"control-{number}"]), "edge image").convert("RGB")
         return self._edge_maps[number]
 
     def reference(self, picture: PILImage.Image) -> PILImage.Image:
@@ -175,13 +175,14 @@ def _repaint(engine, job: GenerationJob, inputs: _Inputs, picture: _Picture, rec
     controls = []
     for number, unit in enumerate(options["controls"]):
         if unit["has_image"]:
-            edge_map = imaging.crop_resized(inputs.edge_map(number, picture.rgb.size), rect, prepared.size)
+            edge_map = edge_map_crop(inputs.edge_map(number), picture.rgb.size, rect, prepared.size)
         else:
             edge_map = edges.detect(unit["type"], prepared.crop, low=unit["low"], high=unit["high"]).resize(
                 prepared.size, PILImage.Resampling.LANCZOS
             )
         controls.append(ControlInput(unit["type"], edge_map.convert("RGB"), unit["scale"], unit["start"], unit["end"], unit["mode"]))
     reference = options.get("reference")
+    files = library_files(job)  # the job's LoRA files and the prompt's textual inversions, looked up now
     request = PaintRequest(
         init=prepared.init,
         mask=prepared.model_mask,
@@ -193,6 +194,10 @@ def _repaint(engine, job: GenerationJob, inputs: _Inputs, picture: _Picture, rec
         seeds=seeds,
         noise_multiplier=options["noise_multiplier"],
         sampler=options["sampler"],
+        clip_skip=options.get("clip_skip", 1),  # jobs stored before CLIP skip existed have none
+        loras=tuple((lora["name"], float(lora["weight"])) for lora in job.loras or ()),
+        lora_paths=files.get("lora_paths", {}),
+        embeddings=files.get("embeddings", []),
         controls=controls,
         reference=inputs.reference(picture.rgb) if reference else None,
         reference_scale=reference["scale"] if reference else 0.0,
@@ -203,6 +208,21 @@ def _repaint(engine, job: GenerationJob, inputs: _Inputs, picture: _Picture, rec
         imaging.finish(picture.rgb, image, prepared, opacity=options["opacity"], color_match=options["color_match"], ring_width=ring_width)
         for image in painted
     ]
+
+
+def edge_map_crop(edge_map: PILImage.Image, source_size: tuple[int, int], rect, size: tuple[int, int]) -> PILImage.Image:
+    """The rectangle of an edited edge map, at the working size, in one resampling step.
+
+    The map may be smaller than the source (A1111 clients send it at the detector's resolution):
+    the rectangle is mapped into the map's own pixels and cut and scaled at once, and a map that
+    already is the rectangle at the working size reaches the ControlNet untouched, as drawn.
+    """
+    scale_x, scale_y = edge_map.width / source_size[0], edge_map.height / source_size[1]
+    x, y, w, h = rect
+    box = (x * scale_x, y * scale_y, (x + w) * scale_x, (y + h) * scale_y)
+    if edge_map.size == size and box == (0, 0, edge_map.width, edge_map.height):
+        return edge_map
+    return edge_map.resize(size, PILImage.Resampling.LANCZOS, box=box)
 
 
 def retouch_parameters(*, job: GenerationJob, spec, engine, rect, frame: str, source: Image | None) -> dict:
@@ -218,6 +238,7 @@ def retouch_parameters(*, job: GenerationJob, spec, engine, rect, frame: str, so
         "noise_multiplier",
         "invert_mask",
         "work_size",
+        "clip_skip",
     )
     return {
         **engine.describe(),

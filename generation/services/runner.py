@@ -22,7 +22,7 @@ from config.errors import DomainError
 from garden import thumbnails
 from garden.models import Image
 from garden.services import StorageError, create_image
-from generation import backends
+from generation import backends, library
 from generation.backends import Batch, StepCallback
 from generation.imagefile import encode_jpeg
 from generation.models import GenerationJob
@@ -119,13 +119,34 @@ def _run(*, job: GenerationJob, mine, timings: dict) -> None:
 
         retouch_all(job=job, mine=mine, timings=timings)
         return
-    backend = backends.get_backend(job.backend)
+    extra = library_files(job)
+    backend = backends.get_backend(job.backend, model=extra.pop("model_path", ""), label=job.model)
     started = time.perf_counter()
     backend.load()
     timings["load"] = round(time.perf_counter() - started, 3)
-    mine.update(heartbeat_at=timezone.now(), model_id=backend.model_id, scheduler=backend.scheduler_name)
-    job.model_id, job.scheduler = backend.model_id, backend.scheduler_name
-    _generate_all(job=job, backend=backend, mine=mine, timings=timings)
+    sampler = job.options.get("sampler", "") if job.backend == backends.DIFFUSERS else ""
+    scheduler = backends.SAMPLERS.get(sampler) or backend.scheduler_name  # the job's sampler, else the model's own
+    mine.update(heartbeat_at=timezone.now(), model_id=backend.model_id, scheduler=scheduler)
+    job.model_id, job.scheduler = backend.model_id, scheduler
+    _generate_all(job=job, backend=backend, mine=mine, timings=timings, extra=extra)
+
+
+def library_files(job: GenerationJob) -> dict:
+    """The files of the job's library model, LoRAs and prompt embeddings, looked up now (a rescan may
+    have moved them). A model or LoRA no longer in the library fails the job, naming it."""
+    extra: dict = {}
+    if job.backend != backends.DIFFUSERS:
+        return extra
+    try:
+        if job.model:
+            extra["model_path"] = str(library.absolute_path(library.resolve_model(job.model)))
+        if job.loras:
+            extra["lora_paths"] = {lora["name"]: str(library.absolute_path(library.resolve_lora(lora["name"]))) for lora in job.loras}
+    except library.UnknownEntry as exc:
+        raise backends.BackendError(f"{exc} (removed from the library since the job was queued)") from None
+    # The conditioning (generation.backends.conditioning) loads these textual inversions.
+    extra["embeddings"] = library.embeddings_in(f"{job.prompt}\n{job.negative_prompt}")
+    return extra
 
 
 def _error_text(exc: Exception) -> str:
@@ -136,9 +157,9 @@ def _error_text(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _generate_all(*, job: GenerationJob, backend, mine, timings: dict) -> None:
+def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: dict | None = None) -> None:
     done_keys = set(job.images.values_list("key", flat=True))
-    description = backend.describe()
+    options = job.options or {}
     for number, batch_specs in enumerate(job_batches(job)):
         base = number * job.steps
         todo = [spec for spec in batch_specs if image_key(job=job, spec=spec) not in done_keys]
@@ -157,9 +178,18 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict) -> None:
             seeds=[spec.seed for spec in todo],
             emotion=job.emotion,
             favorite=job.favorite,
+            extra=dict(extra or {}),
+            model=job.model,
+            loras=tuple((lora["name"], float(lora["weight"])) for lora in job.loras or ()),
+            sampler=options.get("sampler", ""),
+            clip_skip=options.get("clip_skip") or 1,
+            # A1111's variation seed: image n varies towards subseed + n, as its seed is seed + n.
+            subseeds=[options["subseed"] + spec.seed - job.seed for spec in todo] if "subseed" in options else [],
+            subseed_strength=options.get("subseed_strength", 0.0),
         )
         started = time.perf_counter()
         pictures = backend.generate(batch, on_step=on_step)
+        description = backend.describe()  # after the call: the batch's sampler and LoRAs
         timings["generate"] = round(timings.get("generate", 0.0) + time.perf_counter() - started, 3)
         for spec, picture in zip(todo, pictures, strict=True):
             started = time.perf_counter()

@@ -12,6 +12,7 @@ from tqdm import tqdm
 from generation import selectors, services
 from generation.backends import BACKENDS
 from generation.models import GenerationJob
+from generation.prompts import LoraSyntaxError, parse_lora_list
 from generation.requests import JobParameterError, JobRequest
 
 
@@ -33,6 +34,14 @@ class Command(BaseCommand):
         parser.add_argument("--guidance", type=float)
         parser.add_argument("--seed", type=int)
         parser.add_argument("--backend", choices=BACKENDS)
+        parser.add_argument("--model", default=None, help="A pipeline of the model library by name (manage.py scan_models)")
+        parser.add_argument(
+            "--lora", dest="loras", action="append", default=[], metavar="NAME[:WEIGHT]", help="A LoRA of the library (repeatable)"
+        )
+        parser.add_argument("--sampler", default="", help="A sampler name (GARDEN_DIFFUSION_SCHEDULER's names)")
+        parser.add_argument("--clip-skip", type=int, default=None)
+        parser.add_argument("--subseed", type=int, default=None, help="A1111's variation seed")
+        parser.add_argument("--subseed-strength", type=float, default=0.0)
         parser.add_argument("--no-wait", action="store_true", help="Print the job id and return at once")
         parser.add_argument("--inline", action="store_true", help="Run in this process instead of on a worker")
         parser.add_argument("--timeout", type=float, default=24 * 3600, help="Seconds to follow the job (default a day)")
@@ -46,6 +55,10 @@ class Command(BaseCommand):
             job = services.cancel_job(job=job)
             self.stdout.write(f"{job.pk} {job.status}")
             return
+        try:
+            options["loras"] = parse_lora_list(", ".join(options["loras"]))
+        except LoraSyntaxError as exc:
+            raise CommandError(str(exc)) from None
         request = JobRequest(
             kind=GenerationJob.Kind.BULK if options["bulk"] else GenerationJob.Kind.IMAGES,
             **{name: options[name] for name in JobRequest.field_names() if name not in ("kind", "retouch")},  # retouches need pictures

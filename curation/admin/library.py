@@ -1,0 +1,135 @@
+"""The model library in the admin (docs/models.md): the pipelines, LoRAs and embeddings found under
+GARDEN_MODELS_DIR. Rows come from the scan; curators edit only a pipeline's defaults (steps,
+guidance, size) and which pipeline is the default. "Rescan the models folder" is both a button on
+the list and an action; writes go through generation.services.library.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
+from django.urls import path, reverse
+
+from config.errors import DomainError
+from generation.models import LibraryEntry
+from generation.requests import GUIDANCE_RANGE, JobParameterError
+from generation.services import library as library_services
+
+DEFAULT_FIELDS = ("default_steps", "default_guidance", "default_width", "default_height")
+
+
+class LibraryEntryForm(forms.ModelForm):
+    """A pipeline's defaults, in the bounds a job accepts (generation.requests)."""
+
+    class Meta:
+        model = LibraryEntry
+        fields = DEFAULT_FIELDS
+
+    def clean(self):
+        data = super().clean()
+        steps = data.get("default_steps")
+        if steps is not None and not 1 <= steps <= settings.GARDEN_MAX_STEPS:
+            self.add_error("default_steps", f"Between 1 and {settings.GARDEN_MAX_STEPS} (GARDEN_MAX_STEPS).")
+        guidance = data.get("default_guidance")
+        if guidance is not None and not GUIDANCE_RANGE[0] <= guidance <= GUIDANCE_RANGE[1]:
+            self.add_error("default_guidance", f"Between {GUIDANCE_RANGE[0]:g} and {GUIDANCE_RANGE[1]:g}.")
+        for name, limit in (("default_width", settings.GARDEN_MAX_WIDTH), ("default_height", settings.GARDEN_MAX_HEIGHT)):
+            value = data.get(name)
+            if value is not None and (value % 8 or not settings.GARDEN_MIN_SIZE <= value <= limit):
+                self.add_error(name, f"A multiple of 8 between {settings.GARDEN_MIN_SIZE} and {limit}.")
+        if (data.get("default_width") is None) != (data.get("default_height") is None):
+            self.add_error("default_height", "Give both width and height, or neither.")
+        return data
+
+
+@admin.register(LibraryEntry)
+class LibraryEntryAdmin(admin.ModelAdmin):
+    form = LibraryEntryForm
+    list_display = ("name", "kind", "family", "size", "defaults", "is_default", "present", "scanned_at")
+    list_filter = ("kind", "family", "present", "is_default")
+    search_fields = ("name", "path")
+    list_per_page = 100
+    actions = ["rescan", "make_default"]
+    readonly_fields = ("kind", "name", "path", "family", "size", "is_default", "present", "details", "scanned_at")
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and obj.kind == LibraryEntry.Kind.PIPELINE:
+            return (*self.readonly_fields, *DEFAULT_FIELDS)
+        return self.readonly_fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None or obj.kind != LibraryEntry.Kind.PIPELINE:
+            kwargs["fields"] = ()  # LoRAs and embeddings have no defaults to edit
+        return super().get_form(request, obj, change, **kwargs)
+
+    def has_add_permission(self, request):
+        return False  # rows come from the scan
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a missing file is marked absent by the scan, and its jobs keep their name
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.display(description="size", ordering="size_bytes")
+    def size(self, obj):
+        return filesizeformat(obj.size_bytes)
+
+    @admin.display(description="defaults (steps, cfg, size)")
+    def defaults(self, obj):
+        if obj.kind != LibraryEntry.Kind.PIPELINE:
+            return "–"
+        guidance = "–" if obj.default_guidance is None else f"{obj.default_guidance:g}"
+        size = f"{obj.default_width}x{obj.default_height}" if obj.default_width and obj.default_height else "–"
+        return f"{obj.default_steps or '–'} steps, cfg {guidance}, {size}"
+
+    # --- actions and the rescan button ------------------------------------------------------------
+
+    @admin.action(permissions=["change"], description="Rescan the models folder")
+    def rescan(self, request, queryset=None):
+        """The whole folder, whatever rows are selected."""
+        try:
+            result = library_services.scan()
+        except DomainError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        if not settings.GARDEN_MODELS_DIR:
+            self.message_user(request, "GARDEN_MODELS_DIR is empty: there is no model library to scan.", messages.WARNING)
+            return
+        self.message_user(request, f"Scanned {settings.GARDEN_MODELS_DIR}: {result.summary()}.", messages.SUCCESS)
+
+    @admin.action(permissions=["change"], description="Make default (one pipeline)")
+    def make_default(self, request, queryset):
+        entries = list(queryset[:2])
+        if len(entries) != 1 or entries[0].kind != LibraryEntry.Kind.PIPELINE:
+            self.message_user(request, "Select exactly one pipeline to make it the default.", messages.ERROR)
+            return
+        try:
+            entry = library_services.set_default(entries[0].name)
+        except JobParameterError as exc:
+            self.message_user(request, " ".join(exc.fields.values()) or exc.message, messages.ERROR)
+            return
+        self.message_user(request, f"Jobs that name no model now use {entry.name}.", messages.SUCCESS)
+
+    def get_urls(self):
+        return [
+            path("rescan/", self.admin_site.admin_view(self.rescan_view), name="generation_libraryentry_rescan"),
+            *super().get_urls(),
+        ]
+
+    def rescan_view(self, request):
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:generation_libraryentry_changelist"))
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        self.rescan(request)
+        return HttpResponseRedirect(reverse("admin:generation_libraryentry_changelist"))
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), "models_dir": settings.GARDEN_MODELS_DIR})

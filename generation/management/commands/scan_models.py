@@ -1,0 +1,36 @@
+"""Scan GARDEN_MODELS_DIR into the model library and print what it holds (docs/models.md).
+
+manage.py scan_models
+"""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.template.defaultfilters import filesizeformat
+
+from config.errors import DomainError
+from generation.services import library
+
+
+class Command(BaseCommand):
+    help = "Scan GARDEN_MODELS_DIR for diffusers pipelines, LoRAs and textual-inversion embeddings; print what was found."
+
+    def handle(self, *args, **options):
+        if not settings.GARDEN_MODELS_DIR:
+            self.stdout.write("GARDEN_MODELS_DIR is empty: no model library; jobs use GARDEN_DIFFUSION_MODEL.")
+            return
+        try:
+            result = library.scan()
+        except DomainError as exc:
+            raise CommandError(str(exc)) from None
+        for entry in result.found:
+            flag = " (default)" if entry.is_default else ""
+            line = f"{entry.kind:9} {entry.name}{flag}: {entry.family}, {filesizeformat(entry.size_bytes)}"
+            if entry.kind == entry.Kind.PIPELINE:
+                guidance = "-" if entry.default_guidance is None else f"{entry.default_guidance:g}"
+                line += f", {entry.default_steps or '-'} steps, cfg {guidance}, {entry.default_width or '-'}x{entry.default_height or '-'}"
+            self.stdout.write(f"{line}  [{entry.path}]")
+        for entry in result.missing:
+            self.stdout.write(f"missing   {entry.name} ({entry.kind}): no longer in {settings.GARDEN_MODELS_DIR}")
+        for path, why in result.skipped:
+            self.stdout.write(f"skipped   {path}: {why}")
+        self.stdout.write(self.style.SUCCESS(f"model library: {result.summary()}"))

@@ -1,0 +1,131 @@
+"""The model library in the admin: the list, the rescan button and action, "Make default", the
+editable defaults, and the bulk form's model and LoRA choices."""
+
+import json
+import shutil
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.urls import reverse
+
+from generation.models import GenerationJob, LibraryEntry
+from tests.curation.test_generation_admin import ADD, form_data
+from tests.generation.tiny_library import LORA, PIPELINES, save_tiny_lora
+
+pytestmark = pytest.mark.django_db
+LIST = reverse("admin:generation_libraryentry_changelist")
+RESCAN = reverse("admin:generation_libraryentry_rescan")
+MODEL_A, MODEL_B = PIPELINES
+
+
+def _config_only_pipeline(folder, class_name="StableDiffusionPipeline"):
+    (folder / "unet").mkdir(parents=True)
+    (folder / "model_index.json").write_text(json.dumps({"_class_name": class_name}))
+    (folder / "unet" / "config.json").write_text(json.dumps({"cross_attention_dim": 768}))
+    (folder / "unet" / "weights.bin").write_bytes(b"\0" * 3000)
+
+
+@pytest.fixture(scope="session")
+def lora_file(tmp_path_factory):
+    return save_tiny_lora(tmp_path_factory.mktemp("admin-lora") / f"{LORA}.safetensors")
+
+
+@pytest.fixture
+def models_dir(settings, tmp_path, lora_file):
+    """Two pipelines (configs only: the admin never loads weights) and a real LoRA file."""
+    for name in PIPELINES:
+        _config_only_pipeline(tmp_path / name)
+    (tmp_path / "loras").mkdir()
+    shutil.copy(lora_file, tmp_path / "loras" / lora_file.name)
+    settings.GARDEN_MODELS_DIR = str(tmp_path)
+    return tmp_path
+
+
+def test_the_rescan_button_fills_the_list(curator_client, models_dir):
+    page = curator_client.get(LIST)
+    assert page.status_code == 200 and "Rescan the models folder" in page.content.decode()
+    assert not LibraryEntry.objects.exists()
+
+    response = curator_client.post(RESCAN, follow=True)
+
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "2 pipeline(s), 1 LoRA(s), 0 embedding(s)" in text
+    assert MODEL_A in text and MODEL_B in text and LORA in text
+    assert 'field-defaults">25 steps, cfg 7, 512x512<' in text and 'field-size">3.0' in text  # defaults, human sizes
+    assert LibraryEntry.objects.get(name=MODEL_A).is_default
+    assert curator_client.get(RESCAN).status_code == 302  # GET changes nothing
+
+
+def test_actions_rescan_and_make_default(curator_client, models_dir):
+    curator_client.post(RESCAN)
+    shutil.rmtree(models_dir / MODEL_A)
+    any_row = LibraryEntry.objects.get(name=MODEL_B)
+
+    response = curator_client.post(LIST, {"action": "rescan", ACTION_CHECKBOX_NAME: [any_row.pk]}, follow=True)
+    assert "no longer found: tiny-sd-a" in response.content.decode()
+    assert not LibraryEntry.objects.get(name=MODEL_A).present and LibraryEntry.objects.get(name=MODEL_B).is_default
+
+    _config_only_pipeline(models_dir / "tiny-sd-c")
+    curator_client.post(RESCAN)
+    third = LibraryEntry.objects.get(name="tiny-sd-c")
+    curator_client.post(LIST, {"action": "make_default", ACTION_CHECKBOX_NAME: [third.pk]})
+    assert list(LibraryEntry.objects.filter(is_default=True).values_list("name", flat=True)) == ["tiny-sd-c"]
+
+    lora = LibraryEntry.objects.get(kind="lora")
+    response = curator_client.post(LIST, {"action": "make_default", ACTION_CHECKBOX_NAME: [lora.pk]}, follow=True)
+    assert "Select exactly one pipeline" in response.content.decode()
+    assert LibraryEntry.objects.get(name="tiny-sd-c").is_default
+
+
+def test_only_the_defaults_are_editable(curator_client, models_dir):
+    curator_client.post(RESCAN)
+    entry = LibraryEntry.objects.get(name=MODEL_B)
+    url = reverse("admin:generation_libraryentry_change", args=[entry.pk])
+    assert curator_client.get(url).status_code == 200
+
+    response = curator_client.post(
+        url, {"default_steps": 12, "default_guidance": 3.5, "default_width": 640, "default_height": 384, "name": "renamed"}
+    )
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert (entry.name, entry.default_steps, entry.default_guidance, entry.default_width, entry.default_height) == (
+        MODEL_B,
+        12,
+        3.5,
+        640,
+        384,
+    )
+    response = curator_client.post(url, {"default_steps": 12, "default_guidance": 3.5, "default_width": 641, "default_height": 384})
+    assert response.status_code == 200 and "multiple of 8" in response.content.decode()
+
+    lora = LibraryEntry.objects.get(kind="lora")
+    assert curator_client.get(reverse("admin:generation_libraryentry_change", args=[lora.pk])).status_code == 200
+    assert curator_client.get(reverse("admin:generation_libraryentry_add")).status_code == 403
+
+
+def test_without_a_models_folder_the_page_says_so(curator_client, settings):
+    settings.GARDEN_MODELS_DIR = ""
+    assert "GARDEN_MODELS_DIR is empty" in curator_client.get(LIST).content.decode()
+    response = curator_client.post(RESCAN, follow=True)
+    assert "no model library to scan" in response.content.decode()
+
+
+def test_the_bulk_form_offers_models_and_loras(curator_client, models_dir, no_enqueue):
+    curator_client.post(RESCAN)
+    form = curator_client.get(ADD).context["form"]
+    assert [value for value, _ in form.fields["model"].choices] == ["", MODEL_A, MODEL_B]
+    assert LORA in form.fields["loras"].help_text
+
+    response = curator_client.post(ADD, form_data(backend="diffusers", model=MODEL_B, loras=f"{LORA}:0.4"))
+    assert response.status_code == 302, response.context["form"].errors
+    job = GenerationJob.objects.get()
+    assert (job.model, job.loras, job.steps) == (MODEL_B, [{"name": LORA, "weight": 0.4}], 5)
+
+    response = curator_client.post(ADD, form_data(backend="diffusers", loras="nope:1"))
+    assert "Unknown LoRA 'nope'" in response.context["form"].errors["loras"][0]
+    response = curator_client.post(ADD, form_data(backend="diffusers", loras=f"{LORA}:lots"))
+    assert "name:weight" in response.context["form"].errors["loras"][0]
+    response = curator_client.post(ADD, form_data(backend="procedural", model=MODEL_A))
+    assert "diffusers" in response.context["form"].errors["model"][0]
+    assert GenerationJob.objects.count() == 1
