@@ -28,7 +28,7 @@ from PIL import Image
 
 from config.lazy import Lazy
 from generation import backends
-from generation.backends import ModelUnavailable, StepCallback, TransientBackendError
+from generation.backends import Batch, ModelUnavailable, StepCallback, TransientBackendError, conditioning, loras
 from generation.backends.diffusion import SCHEDULERS, _import_torch
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,11 @@ class PaintRequest:
     seeds: list[int]
     noise_multiplier: float = 1.0
     sampler: str = ""
+    clip_skip: int = 1  # A1111's CLIP_stop_at_last_layers
+    # Library LoRAs ((name, weight), …) and their files; textual inversions named in the prompts.
+    loras: tuple[tuple[str, float], ...] = ()
+    lora_paths: dict[str, str] = field(default_factory=dict)
+    embeddings: list = field(default_factory=list)
     controls: list[ControlInput] = field(default_factory=list)
     reference: Image.Image | None = None
     reference_scale: float = 0.6
@@ -294,7 +299,6 @@ class RetouchEngine:
         # One copy of everything per seed: each generator then also draws its own VAE sample, so
         # image n depends only on its seed, whatever batch it is painted in.
         kwargs = {
-            "prompt": [request.prompt] * count,
             "image": [request.init] * count,
             "mask_image": [request.mask] * count,
             "height": height,
@@ -306,8 +310,19 @@ class RetouchEngine:
             "callback_on_step_end": step_end,
             "output_type": "pil",
         }
-        if request.negative_prompt and request.guidance > 1:
-            kwargs["negative_prompt"] = [request.negative_prompt] * count
+        # Prompts as text-to-image reads them: weights, CLIP skip, textual inversions (the conditioning).
+        text = Batch(
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt,
+            width=width,
+            height=height,
+            steps=request.steps,
+            guidance=request.guidance,
+            seeds=list(request.seeds),
+            clip_skip=request.clip_skip,
+            extra={"embeddings": request.embeddings},
+        )
+        kwargs.update(conditioning.pipeline_call_kwargs(torch, pipeline, text, kwargs["generator"]))
         if request.controls:
             many = len(request.controls) > 1
             scales = [c.scale * (PROMPT_MATTERS_MORE if c.mode == 1 else 1.0) for c in request.controls]
@@ -322,8 +337,15 @@ class RetouchEngine:
         if request.reference is not None:
             kwargs["ip_adapter_image"] = request.reference
             reference = self._reference(pipeline, request.reference_scale)
+        # The LoRAs live on the UNet this pipeline shares with the base (from_pipe): on for this call only.
+        adapters = loras.adapters_for(self.base, self.base_model)
         try:
-            with reference, scaled_initial_noise(pipeline, request.noise_multiplier), torch.inference_mode():
+            with (
+                adapters.active(pipeline, request.loras, request.lora_paths),
+                reference,
+                scaled_initial_noise(pipeline, request.noise_multiplier),
+                torch.inference_mode(),
+            ):
                 result = pipeline(**kwargs)
         except torch.cuda.OutOfMemoryError as exc:
             torch.cuda.empty_cache()
