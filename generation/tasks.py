@@ -14,7 +14,7 @@ from celery import Task, bootsteps, current_app, shared_task
 from celery.signals import worker_ready
 from celery.worker.request import Request
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from garden import periodic
 from generation import services
@@ -77,6 +77,13 @@ def run_generation_job(self, job_id: str) -> None:
             return
         log.warning("generation job %s: transient failure, retrying: %s", job_id, exc)
         raise self.retry(exc=exc, countdown=min(60, 5 * 2**self.request.retries), max_retries=None) from exc
+    except DatabaseError as exc:
+        # Claiming or finishing the job met the database away or locked (SQLite under load): the
+        # claim is one UPDATE, so nothing was half done; try again rather than drop the message
+        # and leave the job queued until the sweeper re-sends it.
+        close_old_connections()
+        log.warning("generation job %s: database error, retrying: %s", job_id, exc)
+        raise self.retry(exc=exc, countdown=min(60, 2 * 2**self.request.retries), max_retries=None) from exc
 
 
 @shared_task(name=SWEEP_TASK, ignore_result=True)
@@ -128,4 +135,30 @@ def _sweep_now() -> None:
         close_old_connections()
 
 
+class PresenceStep(bootsteps.StartStopStep):
+    """The worker's presence row (``generation.services.presence``): written every
+    GARDEN_WORKER_PRESENCE_SECONDS by a thread of the main process, deleted on a clean shutdown."""
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.beacon = None
+
+    def start(self, worker):
+        if settings.GARDEN_WORKER_PRESENCE_SECONDS <= 0 or settings.CELERY_TASK_ALWAYS_EAGER:
+            return
+        from generation.services.presence import PresenceBeacon
+
+        queues = list(worker.app.amqp.queues.consume_from.keys())
+        self.beacon = PresenceBeacon(name=worker.hostname, queues=queues)
+        self.beacon.details["concurrency"] = worker.concurrency
+        self.beacon.start()
+        log.info("worker presence every %ss (GARDEN_WORKER_PRESENCE_SECONDS), queues %s", self.beacon.interval, queues)
+
+    def stop(self, worker):
+        if self.beacon is not None:
+            self.beacon.stop()
+            self.beacon = None
+
+
 current_app.steps["worker"].add(JobSweeper)
+current_app.steps["worker"].add(PresenceStep)

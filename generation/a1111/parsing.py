@@ -4,32 +4,37 @@ Field by field (A1111's names and defaults as its API documents them):
 
 - ``init_images[0]`` → the source; ``mask`` → the mask (``inpainting_mask_invert`` inverts it);
 - ``inpaint_full_res`` + ``inpaint_full_res_padding`` → the rectangle: the mask's box plus the
-  padding ("only masked"), else the whole picture; ``width``/``height`` → the working size (its
-  shortest side); the answer keeps the init image's size;
-- ``mask_blur``, ``denoising_strength``, ``initial_noise_multiplier``, ``prompt``,
+  padding ("only masked"; the answer keeps the init image's size), else the whole picture, which
+  is first brought to ``width`` × ``height`` by ``resize_mode`` (``generation.a1111.resize``), as
+  A1111 does: the answer then has that size; ``width``/``height`` → the working size (shortest side);
+- ``mask_blur`` (or equal ``mask_blur_x``/``mask_blur_y``), ``denoising_strength``, ``initial_noise_multiplier``, ``prompt``,
   ``negative_prompt``, ``steps``, ``cfg_scale``, ``seed`` (-1 random), ``batch_size`` × ``n_iter``;
 - ``inpainting_fill`` 0 fill, 1 original, 2 latent noise, 3 latent nothing → ``masked_content``;
-- ``sampler_name`` (+ ``scheduler``) → our sampler names;
+- ``sampler_name`` (+ ``scheduler`` Automatic or Karras) → our sampler names; ``styles`` →
+  ``generation.a1111.styles``; ``send_images: false`` → no pictures in the answer;
 - ``alwayson_scripts.ControlNet.args``: lineart/canny units → controls (an ``input_image`` is
-  preprocessed here, in the web tier, and sent as the edited edge map; without one the worker
-  detects edges on the source); ``module: "none"`` takes ``input_image`` as the edge map;
+  preprocessed here, in the web tier, and sent as the edited edge map, or taken as the finished
+  map with GARDEN_A1111_CONTROL_PASSTHROUGH; without one the worker detects edges on the source);
+  ``module: "none"`` takes ``input_image`` as the edge map;
   reference units (``reference_only``, ``reference_adain…``, ``ip-adapter…``) → the IP-Adapter
   reference, scaled by weight and control mode.
 
-Features we do not have, set to true (``restore_faces``, ``tiling``, a ``script_name``, other
-always-on scripts, unknown ControlNet modules), are a 400 naming them; cosmetic fields are ignored.
+Features we do not have (``restore_faces``, ``tiling``, a ``script_name``, other always-on
+scripts, unknown ControlNet modules, ``subseed_strength`` > 0, settings in ``override_settings``
+that change pictures: ``generation.a1111.fields``) are a 400 naming them; cosmetic fields are ignored.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import io
 import json
 
 from django.conf import settings
 from PIL import Image as PILImage
 
+from generation.a1111 import fields, styles
+from generation.a1111.resize import LATENT_UPSCALE, RESIZE_MODES, resize_image
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
 from generation.retouch import edges, imaging
@@ -54,7 +59,6 @@ REFERENCE_MODULES = ("reference_only", "reference_adain", "reference_adain+attn"
 # A1111 reference strength → IP-Adapter scale, by control mode: the retouch app's "Precise"
 # (mode 2, weight 1) → 1.0, "Moderate" (mode 0, weight 1) → 0.6, "Rough" (mode 0, weight 0.5) → 0.3.
 REFERENCE_MODE_SCALE = {0: 0.6, 1: 0.35, 2: 1.0}
-UNSUPPORTED_FLAGS = ("restore_faces", "tiling", "enable_hr")
 
 
 def decode_base64(value, field_name: str) -> bytes:
@@ -83,18 +87,18 @@ def read_number(body: dict, name: str, default, kind=float):
     return kind(value) if kind is float or float(value).is_integer() else value
 
 
-def _truthy(value) -> bool:
-    return bool(value) and value not in ("false", "False", "0")
+_truthy = fields._truthy
 
 
 def _sampler(body: dict) -> str:
     name = body.get("sampler_name") or body.get("sampler_index") or ""
     if not name:
+        fields.karras(body, "", has_karras_variant=False)
         return ""
     if not isinstance(name, str):
         raise JobParameterError(fields={"sampler_name": "sampler_name must be text."})
     key = name.strip().lower()
-    if str(body.get("scheduler", "")).lower() == "karras" and f"{key} karras" in SAMPLERS:
+    if fields.karras(body, key, has_karras_variant=f"{key} karras" in SAMPLERS) and not key.endswith(" karras"):
         key = f"{key} karras"
     if key not in SAMPLERS:
         raise JobParameterError(
@@ -128,7 +132,10 @@ def _controlnet_units(body: dict) -> list[dict]:
 
 
 def _controls(units: list[dict]) -> tuple[list[ControlUnit], dict[int, bytes], Reference | None, bytes | None]:
-    controls, edge_maps, reference, reference_image = [], {}, None, None
+    controls: list[ControlUnit] = []
+    edge_maps: dict[int, bytes] = {}
+    reference: Reference | None = None
+    reference_image: bytes | None = None
     for number, unit in enumerate(units):
         field_name = f"alwayson_scripts.ControlNet.args[{number}]"
         module = str(unit.get("module") or "none").strip().lower()
@@ -155,7 +162,9 @@ def _controls(units: list[dict]) -> tuple[list[ControlUnit], dict[int, bytes], R
         low, high = read_number(unit, "threshold_a", 100.0), read_number(unit, "threshold_b", 200.0)
         if image:
             content = decode_base64(image, f"{field_name}.input_image")
-            if module != "none":  # A1111 preprocesses the unit's own picture: so do we, here
+            # A1111 preprocesses the unit's own picture: so do we, here, unless the unit's picture is
+            # the finished map (the retouch app's server ran with canny/lineart preprocessors as identity).
+            if module != "none" and not settings.GARDEN_A1111_CONTROL_PASSTHROUGH:
                 picture = open_picture(content, f"{field_name}.input_image")
                 content = imaging.encode_png(edges.detect(kind, picture, low=low, high=high))
             edge_maps[len(controls)] = content
@@ -171,21 +180,43 @@ def open_picture(content: bytes, field_name: str) -> PILImage.Image:
         raise JobParameterError(fields={field_name: exc.message}) from None
 
 
-def _image_size(content: bytes) -> tuple[int, int] | None:
-    """The init image's size from its header (the service decodes and checks it fully)."""
-    try:
-        with PILImage.open(io.BytesIO(content)) as picture:
-            return picture.size
-    except Exception:
-        return None
+def _resized(content: bytes, field_name: str, mode: int, width: int, height: int) -> bytes:
+    """A picture brought to the answer's size as A1111 does before repainting the whole of it (PNG)."""
+    picture = open_picture(content, field_name)
+    if picture.mode not in ("L", "LA", "RGB", "RGBA"):
+        has_alpha = picture.mode in ("PA", "La") or "transparency" in picture.info
+        picture = picture.convert("RGBA" if has_alpha else "RGB")
+    return imaging.encode_png(resize_image(mode, picture, width, height))
+
+
+def _fitted_edge_map(content: bytes, number: int, mode: int, width: int, height: int) -> bytes:
+    """An edge map for a picture brought to width x height: transformed like the picture, if need be.
+
+    A map of that size, or of its shape under "just resize", is left as sent: the worker scales it
+    once, straight to the working size (the finished map must reach the ControlNet as drawn).
+    """
+    picture = open_picture(content, f"alwayson_scripts.ControlNet.args[{number}].input_image")
+    same_shape = abs(picture.width * height - picture.height * width) <= max(width, height)
+    if picture.size == (width, height) or (mode in (0, LATENT_UPSCALE) and same_shape):
+        return content
+    return imaging.encode_png(resize_image(mode, picture, width, height))
+
+
+def _size(body: dict) -> tuple[int, int]:
+    width, height = read_number(body, "width", 512, int), read_number(body, "height", 512, int)
+    for name, value in (("width", width), ("height", height)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 8 <= value <= 8192:
+            raise JobParameterError(fields={name: f"{name} must be a whole number of pixels between 8 and 8192."})
+    if width * height > settings.GARDEN_RETOUCH_MAX_PIXELS:
+        raise JobParameterError(
+            fields={"width": f"width x height is over {settings.GARDEN_RETOUCH_MAX_PIXELS} (GARDEN_RETOUCH_MAX_PIXELS)."}
+        )
+    return width, height
 
 
 def img2img_request(body: dict) -> tuple[JobRequest, RetouchUploads]:
-    refused = [name for name in UNSUPPORTED_FLAGS if _truthy(body.get(name))]
-    if body.get("script_name"):
-        refused.append(f"script_name ({body['script_name']})")
-    if refused:
-        raise JobParameterError(fields={name.split(" ")[0]: f"{name} is not supported here." for name in refused})
+    fields.refuse_unsupported(body)
+    clip_skip = fields.override_settings(body)
     images = body.get("init_images")
     if not isinstance(images, list) or len(images) != 1:
         raise JobParameterError(fields={"init_images": "Send exactly one init image (base64)."})
@@ -196,24 +227,32 @@ def img2img_request(body: dict) -> tuple[JobRequest, RetouchUploads]:
         raise JobParameterError(
             fields={"inpainting_fill": "inpainting_fill must be 0 (fill), 1 (original), 2 (latent noise) or 3 (latent nothing)."}
         )
-    width, height = read_number(body, "width", 512, int), read_number(body, "height", 512, int)
-    if not all(isinstance(v, int) and v > 0 for v in (width, height)):
-        raise JobParameterError(fields={"width": "width and height must be positive whole numbers."})
+    width, height = _size(body)
+    resize_mode = read_number(body, "resize_mode", 0, int)
+    if resize_mode not in RESIZE_MODES:
+        raise JobParameterError(fields={"resize_mode": "resize_mode must be 0 (just resize), 1 (crop and resize), 2 or 3."})
     only_masked = _truthy(body.get("inpaint_full_res", True)) and mask is not None
-    size = None if only_masked else _image_size(source)
+    if not only_masked:  # the whole picture is repainted at width x height, and answered at that size
+        source = _resized(source, "init_images[0]", resize_mode, width, height)
+        mask = _resized(mask, "mask", resize_mode, width, height) if mask is not None else None
     controls, edge_maps, reference, reference_image = _controls(_controlnet_units(body))
+    if not only_masked:
+        edge_maps = {n: _fitted_edge_map(content, n, resize_mode, width, height) for n, content in edge_maps.items()}
     batch, iterations = read_number(body, "batch_size", 1, int), read_number(body, "n_iter", 1, int)
     seed = read_number(body, "seed", -1, int)
+    sampler = _sampler(body)
+    fields.check_eta(body, sampler)
     options = RetouchOptions(
-        rect=(0, 0, *size) if size else None,
+        rect=None if only_masked else (0, 0, width, height),
         padding=read_number(body, "inpaint_full_res_padding", 0, int),
         work_size=max(8, min(width, height) // 8 * 8),
         strength=read_number(body, "denoising_strength", 0.75),
-        mask_blur=read_number(body, "mask_blur", 4),
+        mask_blur=fields.mask_blur(body),
         noise_multiplier=read_number(body, "initial_noise_multiplier", 1.0) or 1.0,  # A1111: 0 means "the default"
         invert_mask=_truthy(body.get("inpainting_mask_invert")),
         masked_content=INPAINTING_FILL[fill],
-        sampler=_sampler(body),
+        sampler=sampler,
+        clip_skip=clip_skip,
         controls=tuple(controls),
         reference=reference,
         color_match=True,
@@ -222,10 +261,11 @@ def img2img_request(body: dict) -> tuple[JobRequest, RetouchUploads]:
     for name, value in texts.items():
         if not isinstance(value, str):
             raise JobParameterError(fields={name: f"{name} must be text."})
+    prompt, negative = styles.apply_styles(texts["prompt"], texts["negative_prompt"], body.get("styles"))
     request = JobRequest(
         kind=GenerationJob.Kind.RETOUCH,
-        prompt=texts["prompt"],
-        negative_prompt=texts["negative_prompt"],
+        prompt=prompt,
+        negative_prompt=negative,
         steps=read_number(body, "steps", 50, int),
         guidance=read_number(body, "cfg_scale", 7.0),
         seed=None if seed == -1 else seed,
@@ -268,20 +308,23 @@ def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes]) -> di
             "Noise multiplier": job.retouch.get("noise_multiplier"),
             "Steps run": job.retouch.get("steps_run"),
             "Rect": job.retouch.get("rect"),
+            **({"Resize mode": "just resize (no latent upscaler here: resized as 0)"} if body.get("resize_mode") == LATENT_UPSCALE else {}),
         },
         "index_of_first_image": 0,
         "infotexts": [
             f"{job.prompt}\nNegative prompt: {job.negative_prompt}\nSteps: {job.steps}, Seed: {seed}, Model: {job.model_id}"
             for seed in seeds
         ],
-        "styles": [],
+        "styles": styles.style_names(body.get("styles")),
         "job_timestamp": job.created_at.strftime("%Y%m%d%H%M%S"),
-        "clip_skip": 1,
+        "clip_skip": job.retouch.get("clip_skip", 1),
         "is_using_inpainting_conditioning": False,
         "version": "emotion-garden",
         "job_id": str(job.pk),
     }
-    return {"images": [encode_base64(content) for content in images], "parameters": parameters, "info": json.dumps(info)}
+    # send_images false: A1111 answers no pictures (the job's results stay in the pool all the same).
+    pictures = [encode_base64(content) for content in images] if _truthy(body.get("send_images", True)) else []
+    return {"images": pictures, "parameters": parameters, "info": json.dumps(info)}
 
 
 def detect_request(body: dict) -> tuple[str, list[PILImage.Image], dict]:
@@ -289,15 +332,17 @@ def detect_request(body: dict) -> tuple[str, list[PILImage.Image], dict]:
     module = str(body.get("controlnet_module") or "").strip().lower()
     if module not in edges.MODULE_ALIASES:
         raise JobParameterError(fields={"controlnet_module": f"Unsupported module {module!r}: use lineart or canny."})
-    values = body.get("controlnet_input_images")
+    # webuiapi's ControlNet client sends the pictures as "controlnet_images".
+    key = "controlnet_input_images" if "controlnet_input_images" in body else "controlnet_images"
+    values = body.get(key)
     if not isinstance(values, list) or not values:
-        raise JobParameterError(fields={"controlnet_input_images": "Send a list of base64 images."})
+        raise JobParameterError(fields={"controlnet_input_images": "Send a list of base64 images (controlnet_input_images)."})
     resolution = read_number(body, "controlnet_processor_res", 512, int)
     if not isinstance(resolution, int) or not 64 <= resolution <= 4096:
         raise JobParameterError(fields={"controlnet_processor_res": "controlnet_processor_res must be between 64 and 4096."})
     low, high = read_number(body, "controlnet_threshold_a", 100.0), read_number(body, "controlnet_threshold_b", 200.0)
     pictures = []
     for number, value in enumerate(values):
-        name = f"controlnet_input_images[{number}]"
+        name = f"{key}[{number}]"
         pictures.append(open_picture(decode_base64(value, name), name))
     return edges.MODULE_ALIASES[module], pictures, {"low": low, "high": high, "resolution": resolution}

@@ -1,7 +1,8 @@
 """The A1111-compatible endpoints (paths exactly as A1111 serves them, no trailing slash).
 
 Staff or token holders: ``Authorization: Basic`` (A1111's ``--api-auth``; staff users), ``Token``,
-or a staff session. Bodies carry base64 pictures, so their cap is GARDEN_RETOUCH_MAX_BODY_BYTES,
+or a staff session; or, without credentials, a client inside GARDEN_A1111_TRUSTED_CLIENTS (A1111
+without ``--api-auth``: ``generation.a1111.auth``). Bodies carry base64 pictures, so their cap is GARDEN_RETOUCH_MAX_BODY_BYTES,
 not the kiosk's JSON cap. ``/sdapi/v1/img2img`` answers once its job is done, waiting at most
 GARDEN_A1111_WAIT_SECONDS (then 504 with the job id to poll), with at most GARDEN_A1111_MAX_WAITING
 requests of a process waiting at once (then 503).
@@ -10,17 +11,20 @@ requests of a process waiting at once (then 503).
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from config.api import json_object
 from config.parsers import LenientJSONParser
 from garden.services import read_file
-from generation import selectors
-from generation.a1111 import parsing, schemas
+from generation import presence, selectors
+from generation.a1111 import options, parsing, schemas
+from generation.a1111.auth import A1111Permission, TrustedClientAuthentication
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
 from generation.retouch import features
@@ -40,8 +44,9 @@ class A1111JSONParser(LenientJSONParser):
 
 
 class A1111View(GenerationAPIView):
-    # Basic first: an anonymous call gets `WWW-Authenticate: Basic`, which A1111 clients answer.
-    authentication_classes = [BasicAuthentication, TokenAuthentication, SessionAuthentication]
+    # Trusted addresses first (None for the others); its header for 401s is Basic's, which A1111 clients answer.
+    authentication_classes = [TrustedClientAuthentication, BasicAuthentication, TokenAuthentication, SessionAuthentication]
+    permission_classes = [A1111Permission]
     parser_classes = [A1111JSONParser]
 
 
@@ -83,16 +88,35 @@ class Img2ImgView(A1111View):
 
 
 class OptionsView(A1111View):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 503: None}, summary="A1111 health probe: 200 when a GPU worker answers")
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, 503: None},
+        summary="A1111's options; the health probe: 200 while a GPU worker is present (no broker call)",
+    )
     def get(self, request):
         features.require("inpaint")
-        pool = selectors.live_workers(timeout=settings.GARDEN_RETOUCH_PING_TIMEOUT)
-        gpu = [worker["name"] for worker in selectors.gpu_workers(pool)]
+        gpu = [worker.name for worker in presence.present_workers(gpu=True)]
         if not gpu:
-            detail = f"No GPU worker on the {settings.GARDEN_GPU_QUEUE!r} queue answered within {settings.GARDEN_RETOUCH_PING_TIMEOUT:g}s."
-            return Response({"detail": detail, **({"broker_error": pool["error"]} if "error" in pool else {})}, status=503)
-        model = features.feature_status()["inpaint"]["model"]
-        return Response({"sd_model_checkpoint": model, "samples_format": "png", "gpu_workers": gpu})
+            beat = settings.GARDEN_WORKER_PRESENCE_SECONDS
+            return Response(
+                {
+                    "detail": f"No GPU worker on the {settings.GARDEN_GPU_QUEUE!r} queue was seen in the last "
+                    f"{presence.MISSED_BEATS * beat:g}s (workers write their presence every GARDEN_WORKER_PRESENCE_SECONDS)."
+                },
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(max(1, round(beat)))},
+            )
+        return Response(options.options_object(gpu))
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={200: schemas.NULL_BODY, 400: OpenApiResponse(description="An unknown model or a setting we cannot honour, named")},
+        summary="A1111's set_config: sd_model_checkpoint switches the default model; answers null as A1111 does",
+    )
+    def post(self, request):
+        if request.stream is None:  # no body at all (DRF leaves no stream): A1111 answers 422
+            raise ParseError('Send the options to set as a JSON object, e.g. {"sd_model_checkpoint": "…"}.')
+        options.set_options(json_object(request))
+        return JsonResponse(None, safe=False)  # A1111's set_config returns None: the body is `null`
 
 
 class DetectView(A1111View):

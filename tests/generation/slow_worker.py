@@ -20,19 +20,19 @@ def _slow_down() -> None:
 
     paint_delay = float(os.environ.get("GARDEN_TEST_PAINT_DELAY", "0"))
     load_delay = float(os.environ.get("GARDEN_TEST_LOAD_DELAY", "0"))
-    paint = procedural.paint
+    paint = procedural.paint_recipe  # what the backend calls for every picture
     loaded: list[int] = []
 
-    def slow_paint(**kwargs):
+    def slow_paint(*args, **kwargs):
         time.sleep(paint_delay)
-        return paint(**kwargs)
+        return paint(*args, **kwargs)
 
     def slow_load(self) -> None:
         if not loaded or loaded[0] != os.getpid():  # once per pool process, like a model
             time.sleep(load_delay)
             loaded[:] = [os.getpid()]
 
-    procedural.paint = slow_paint
+    procedural.paint_recipe = slow_paint
     procedural.ProceduralBackend.load = slow_load
 
 

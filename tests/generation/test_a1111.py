@@ -97,7 +97,7 @@ def test_img2img_maps_fields_and_controlnet_units(basic_client, retouch_settings
     job = GenerationJob.objects.get(pk=response.json()["job_id"])
     assert response.json()["status_url"].endswith(f"/api/v1/jobs/{job.pk}") and response["Location"] == response.json()["status_url"]
     retouch = job.retouch
-    assert (retouch["masked_content"], retouch["invert_mask"], retouch["rect"]) == ("fill", True, [0, 0, 96, 64])
+    assert (retouch["masked_content"], retouch["invert_mask"], retouch["rect"]) == ("fill", True, [0, 0, 64, 64])  # width x height
     [control] = retouch["controls"]
     assert (control["type"], control["scale"], control["start"], control["end"], control["mode"], control["has_image"]) == (
         "lineart",
