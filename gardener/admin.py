@@ -1,0 +1,85 @@
+"""Curators' view of the gardener: its policy (one row + per-emotion overrides) and its action log."""
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+
+from gardener import selectors, services
+from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy
+
+
+@admin.register(EmotionPolicy)
+class EmotionPolicyAdmin(admin.ModelAdmin):
+    """One row per emotion that differs from the global policy; an empty field inherits it."""
+
+    list_display = [
+        "emotion",
+        "enabled",
+        "target_per_key",
+        "minimum_per_key",
+        "promotion_mode",
+        "retire_min_impressions",
+        "retire_probability",
+    ]
+
+
+@admin.register(GardenerPolicy)
+class GardenerPolicyAdmin(admin.ModelAdmin):
+    fieldsets = [
+        (None, {"fields": ["enabled", "promotion_mode"]}),
+        ("Serving images per search key", {"fields": ["target_per_key", "minimum_per_key"]}),
+        ("Budget", {"fields": ["daily_image_budget", "daily_gpu_minutes", "pool_backlog_limit", "images_per_job"]}),
+        ("Retirement", {"fields": ["retire_min_impressions", "retire_probability"]}),
+    ]
+
+    def changelist_view(self, request, extra_context=None):
+        # One row: the list is the row itself (created on first read).
+        policy = selectors.global_policy()
+        return HttpResponseRedirect(reverse("admin:gardener_gardenerpolicy_change", args=[policy.pk]))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GardenerAction)
+class GardenerActionAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "search_key", "image", "job", "reason", "undone_at"]
+    list_filter = ["kind", ("undone_at", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["search_key", "reason", "image__key"]
+    date_hierarchy = "created_at"
+    list_select_related = ["image", "job"]
+    readonly_fields = [f.name for f in GardenerAction._meta.fields]
+    actions = ["undo_actions"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the log is read-only; "Undo" is the one way to act on it
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # Undo needs to move images (garden.change_image), not to edit log rows.
+        if not request.user.has_perm("garden.change_image"):
+            actions.pop("undo_actions", None)
+        return actions
+
+    @admin.action(description="Undo the selected gardener actions")
+    def undo_actions(self, request, queryset):
+        done, refused = 0, []
+        for action in queryset.order_by("created_at"):
+            try:
+                services.undo(action=action, user=request.user)
+                done += 1
+            except services.NotUndoable as exc:
+                refused.append(f"#{action.pk} ({action.get_kind_display()}): {exc.message}")
+        if done:
+            self.message_user(request, f"Undid {done} action(s).", messages.SUCCESS)
+        for text in refused:
+            self.message_user(request, f"Not undone: {text}", messages.WARNING)

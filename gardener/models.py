@@ -1,0 +1,109 @@
+"""The gardener's policy (one global row, optional per-emotion overrides) and its action log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from garden.models import Emotion
+
+# The retirement threshold must be a real doubt: below 0.5 the rule would retire average images.
+PROBABILITY_VALIDATORS = [MinValueValidator(0.5), MaxValueValidator(0.9999)]
+
+
+class PromotionMode(models.TextChoices):
+    REVIEW = "review", "Review (new images wait in the pool for a curator)"
+    TRUSTED = "trusted", "Trusted (new images are promoted at once; the data prunes them)"
+
+
+class GardenerPolicy(models.Model):
+    """The global policy: one row (pk 1), created on first read (gardener.selectors.global_policy)."""
+
+    enabled = models.BooleanField(default=False, help_text="Off on a fresh install: the gardener does nothing until this is on")
+    target_per_key = models.PositiveIntegerField(default=12, help_text="Serving images wanted per search key (emotion × favorite)")
+    minimum_per_key = models.PositiveIntegerField(default=4, help_text="Retirement never takes a key below this many serving images")
+    pool_backlog_limit = models.PositiveIntegerField(
+        default=200, help_text="No new jobs while the pool plus images still being made would exceed this"
+    )
+    daily_image_budget = models.PositiveIntegerField(default=100, help_text="Images the gardener may have made per day (UTC)")
+    daily_gpu_minutes = models.PositiveIntegerField(
+        default=60, help_text="GPU minutes per day (UTC) its diffusers jobs may use, counted from the jobs' timings"
+    )
+    promotion_mode = models.CharField(max_length=16, choices=PromotionMode.choices, default=PromotionMode.REVIEW)
+    retire_min_impressions = models.PositiveIntegerField(default=50, help_text="An image is judged only after this many impressions")
+    retire_probability = models.FloatField(
+        default=0.95, validators=PROBABILITY_VALIDATORS, help_text="Retire when P(like-rate < the key's median) is at least this"
+    )
+    images_per_job = models.PositiveIntegerField(
+        default=4, validators=[MinValueValidator(1)], help_text="Landscape + portrait pairs per job (a job makes twice this many images)"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "gardener policy"
+        verbose_name_plural = "gardener policy"
+
+    def __str__(self) -> str:
+        return "Gardener policy (global)"
+
+    def clean(self) -> None:
+        if self.minimum_per_key > self.target_per_key:
+            raise ValidationError({"minimum_per_key": "The minimum cannot be above the target."})
+
+
+class EmotionPolicy(models.Model):
+    """Per-emotion overrides: an empty field inherits the global policy's value."""
+
+    emotion = models.CharField(max_length=16, choices=Emotion.choices, unique=True)
+    enabled = models.BooleanField(null=True, blank=True, help_text="Empty: as the global policy")
+    target_per_key = models.PositiveIntegerField(null=True, blank=True)
+    minimum_per_key = models.PositiveIntegerField(null=True, blank=True)
+    promotion_mode = models.CharField(max_length=16, choices=PromotionMode.choices, blank=True, default="")
+    retire_min_impressions = models.PositiveIntegerField(null=True, blank=True)
+    retire_probability = models.FloatField(null=True, blank=True, validators=PROBABILITY_VALIDATORS)
+
+    class Meta:
+        ordering = ["emotion"]
+        verbose_name = "per-emotion override"
+
+    def __str__(self) -> str:
+        return f"Gardener override for {self.emotion}"
+
+    def clean(self) -> None:
+        if self.minimum_per_key is not None and self.target_per_key is not None and self.minimum_per_key > self.target_per_key:
+            raise ValidationError({"minimum_per_key": "The minimum cannot be above the target."})
+
+
+class GardenerAction(models.Model):
+    """One automatic action of the gardener, or a curator's undo of one."""
+
+    class Kind(models.TextChoices):
+        PLANNED = "planned", "Planned a job"
+        ADDED = "added", "Added images (job finished)"
+        PROMOTED = "promoted", "Promoted"
+        RETIRED = "retired", "Retired"
+        SKIPPED_BUDGET = "skipped_budget", "Skipped (budget or backlog)"
+        UNDONE = "undone", "Undone"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    image = models.ForeignKey("garden.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="gardener_actions")
+    job = models.ForeignKey("generation.GenerationJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="gardener_actions")
+    search_key = models.CharField(max_length=120, blank=True, default="")
+    reason = models.CharField(max_length=300, blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+    # An undo points at the action it undid; the undone action carries when and by whom.
+    undoes = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="undos")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["kind", "-created_at"], name="gardener_action_kind_idx")]
+
+    def __str__(self) -> str:
+        target = f"image {self.image_id}" if self.image_id else f"job {self.job_id}" if self.job_id else self.search_key
+        return f"{self.get_kind_display()}: {target}"

@@ -1,0 +1,202 @@
+"""The gardener's plan for one run: what it would harvest, retire and add. Reads only.
+
+``make_plan`` is what ``tend_garden --dry-run`` prints and what ``gardener.services.tend`` carries
+out, so the dry run and the real run can never disagree about the plan.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+
+from garden.keys import search_key
+from garden.models import Image
+from gardener import selectors
+from gardener.models import PromotionMode
+from gardener.retirement import Verdict, judge, key_median, should_retire
+from generation import backends
+
+
+@dataclass
+class Retirement:
+    image_id: int
+    verdicts: dict[str, Verdict]
+
+    @property
+    def probability(self) -> float:
+        return max(v.probability for v in self.verdicts.values())
+
+
+@dataclass
+class KeyPlan:
+    emotion: str
+    favorite: str
+    serving: int
+    target: int
+    minimum: int
+    pending: int = 0  # images of this key still being made, or made by the gardener and waiting in the pool
+    retire: list[Retirement] = field(default_factory=list)
+    kept_for_minimum: int = 0  # images the rule would retire, kept so the key stays at its minimum
+    jobs: list[int] = field(default_factory=list)  # landscape + portrait pairs per job to start
+    skipped: int = 0  # images wanted but not planned: budget or backlog
+    paused: bool = False  # a curator undid its job or images today: not filled again today
+
+    @property
+    def search_key(self) -> str:
+        return search_key(self.emotion, self.favorite)
+
+    @property
+    def add(self) -> int:
+        return 2 * sum(self.jobs)
+
+    @property
+    def eventful(self) -> bool:
+        return bool(self.retire or self.jobs or self.skipped or self.kept_for_minimum or self.paused)
+
+    def line(self) -> str:
+        parts = [f"{self.search_key}: serving {self.serving}/{self.target} (minimum {self.minimum})"]
+        if self.pending:
+            parts.append(f"{self.pending} pending")
+        parts.append(f"retire {len(self.retire)}")
+        if self.kept_for_minimum:
+            parts.append(f"{self.kept_for_minimum} kept for the minimum")
+        parts.append(f"add {self.add} in {len(self.jobs)} job(s)")
+        if self.skipped:
+            parts.append(f"skipped {self.skipped} for budget/backlog")
+        if self.paused:
+            parts.append("not filled today (a curator undid its job)")
+        return ", ".join(parts)
+
+
+@dataclass
+class Plan:
+    enabled: bool
+    keys: list[KeyPlan] = field(default_factory=list)
+    harvest: list[str] = field(default_factory=list)  # ids of finished gardener jobs to log as added
+    promote: list[int] = field(default_factory=list)  # their pool images, in trusted mode
+    budget_left: int = 0
+    backlog_room: int = 0
+    limited_by: str = ""  # what stopped the filling: "", "image budget", "GPU minutes", "pool backlog"
+
+    @property
+    def skipped_keys(self) -> list[str]:
+        return [k.search_key for k in self.keys if k.skipped]
+
+    def lines(self) -> list[str]:
+        if not self.enabled:
+            return ["The gardener is off (GardenerPolicy.enabled, and no emotion override turns it on): nothing to do."]
+        lines = [f"Harvest {len(self.harvest)} finished job(s); promote {len(self.promote)} image(s) (trusted mode)."]
+        lines += [key.line() for key in self.keys if key.eventful]
+        quiet = sum(1 for key in self.keys if not key.eventful)
+        lines.append(f"{quiet} other key(s): nothing to do.")
+        lines.append(f"Budget left today: {self.budget_left} image(s); pool backlog room: {self.backlog_room}.")
+        if self.limited_by:
+            lines.append(f"Filling limited by the {self.limited_by}.")
+        return lines
+
+
+def _retirements(policies: dict[str, selectors.KeyPolicy]) -> dict[tuple[str, str], list[Retirement]]:
+    """Every serving image the rule would retire, per key, worst first (minimum not yet applied)."""
+    verdicts: dict[int, dict[str, Verdict]] = {}
+    key_of: dict[int, tuple[str, str]] = {}
+    spared = selectors.spared_images()
+    for segment, by_key in selectors.serving_stats().items():
+        for key, counts in by_key.items():
+            policy = policies[key[0]]
+            if not policy.enabled:
+                continue
+            median = key_median(list(counts.values()), min_impressions=policy.retire_min_impressions)
+            for image_id, image_counts in counts.items():
+                verdict = judge(
+                    image_counts,
+                    segment=segment,
+                    median=median,
+                    min_impressions=policy.retire_min_impressions,
+                    threshold=policy.retire_probability,
+                )
+                if verdict is not None and image_id not in spared:
+                    verdicts.setdefault(image_id, {})[segment] = verdict
+                    key_of[image_id] = key
+    result: dict[tuple[str, str], list[Retirement]] = {}
+    for image_id, by_segment in verdicts.items():
+        if should_retire(by_segment):
+            result.setdefault(key_of[image_id], []).append(Retirement(image_id, by_segment))
+    for retirements in result.values():
+        retirements.sort(key=lambda r: (-r.probability, r.image_id))
+    return result
+
+
+def _pairs_per_job(pairs: int, per_job: int) -> list[int]:
+    return [min(per_job, pairs - start) for start in range(0, pairs, per_job)]
+
+
+def make_plan(now: datetime | None = None) -> Plan:
+    policy = selectors.global_policy()
+    policies = selectors.key_policies(policy)
+    if not selectors.any_enabled(policies):
+        return Plan(enabled=False)
+    plan = Plan(enabled=True)
+    for job in selectors.unharvested_jobs().prefetch_related("images"):
+        if not policies[job.emotion].enabled:
+            continue
+        plan.harvest.append(str(job.pk))
+        if policies[job.emotion].promotion_mode == PromotionMode.TRUSTED:
+            plan.promote += sorted(image.pk for image in job.images.all() if image.status == Image.Status.POOL)
+    promoted_into = selectors.key_counts_of(plan.promote)
+
+    serving = selectors.serving_counts()
+    retirements = _retirements(policies)
+    keys = set(selectors.kiosk_keys()) | set(retirements)
+    pending = selectors.pending_counts(exclude_ids=plan.promote)
+    for emotion, favorite in sorted(keys):
+        p = policies[emotion]
+        if not p.enabled:
+            continue
+        key = (emotion, favorite)
+        count = serving.get(key, 0) + promoted_into.get(key, 0)
+        candidates = retirements.get(key, [])
+        allowed = max(0, count - p.minimum)
+        plan.keys.append(
+            KeyPlan(
+                emotion,
+                favorite,
+                serving=count,
+                target=p.target,
+                minimum=p.minimum,
+                pending=pending.get(key, 0),
+                retire=candidates[:allowed],
+                kept_for_minimum=max(0, len(candidates) - allowed),
+            )
+        )
+
+    used = selectors.budget_used_today(now)
+    plan.budget_left = max(0, policy.daily_image_budget - used.images)
+    plan.backlog_room = max(0, policy.pool_backlog_limit - selectors.backlog_size())
+    room = min(plan.budget_left, plan.backlog_room)
+    limit = "image budget" if plan.budget_left <= plan.backlog_room else "pool backlog"
+    if settings.GARDEN_GENERATOR_BACKEND == backends.DIFFUSERS and used.gpu_minutes >= policy.daily_gpu_minutes:
+        room, limit = 0, "GPU minutes"
+    # Emptiest keys first: the budget goes where visitors see the fewest images.
+    kiosk = set(selectors.kiosk_keys())
+    paused = selectors.keys_paused_today(now)
+    for key_plan in sorted(plan.keys, key=lambda k: (k.serving - len(k.retire) + k.pending, k.search_key)):
+        if (key_plan.emotion, key_plan.favorite) not in kiosk:
+            continue
+        wanted = key_plan.target - (key_plan.serving - len(key_plan.retire)) - key_plan.pending
+        if wanted <= 0:
+            continue
+        if key_plan.search_key in paused:
+            key_plan.paused = True
+            continue
+        pairs = min(math.ceil(wanted / 2), room // 2)
+        if pairs > 0:
+            # A job may not ask for more than GARDEN_MAX_COUNT pairs (generation.requests refuses it).
+            key_plan.jobs = _pairs_per_job(pairs, min(policy.images_per_job, settings.GARDEN_MAX_COUNT))
+            room -= 2 * pairs
+        key_plan.skipped = max(0, wanted - 2 * pairs)
+        if key_plan.skipped:
+            plan.limited_by = limit
+    return plan

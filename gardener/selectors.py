@@ -1,0 +1,199 @@
+"""Reads for the gardener: the effective policy, the keys it tends, counts, stats and budget use."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from itertools import product
+
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from garden import keys
+from garden.models import Image
+from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy
+from gardener.retirement import Counts
+from generation import backends
+from generation.models import GenerationJob
+from recommend.models import ImageStat
+
+GLOBAL_POLICY_PK = 1
+# The kiosk's favorites, from the one definition garden.keys holds (the kiosk picker offers exactly
+# these, and insights' coverage grid enumerates the same): "" (Any) and every season × weather × time.
+KIOSK_FAVORITES: tuple[str, ...] = ("", *(",".join(parts) for parts in product(*(words for _, words in keys.FAVORITE_PARTS))))
+IN_FLIGHT = (GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
+
+
+@dataclass(frozen=True)
+class KeyPolicy:
+    """The policy for one emotion's keys: the global values with that emotion's overrides applied."""
+
+    emotion: str
+    enabled: bool
+    target: int
+    minimum: int
+    promotion_mode: str
+    retire_min_impressions: int
+    retire_probability: float
+
+
+def global_policy() -> GardenerPolicy:
+    policy, _ = GardenerPolicy.objects.get_or_create(pk=GLOBAL_POLICY_PK)
+    return policy
+
+
+def key_policies(policy: GardenerPolicy | None = None) -> dict[str, KeyPolicy]:
+    """One KeyPolicy per emotion (two queries)."""
+    policy = policy or global_policy()
+    overrides = {row.emotion: row for row in EmotionPolicy.objects.all()}
+    result = {}
+    for emotion in keys.EMOTIONS:
+        o = overrides.get(emotion)
+
+        def pick(name: str, o=o):
+            value = getattr(o, name) if o is not None else None
+            return getattr(policy, name) if value is None or value == "" else value
+
+        target = pick("target_per_key")
+        result[emotion] = KeyPolicy(
+            emotion=emotion,
+            enabled=bool(pick("enabled")),
+            target=target,
+            minimum=min(pick("minimum_per_key"), target),
+            promotion_mode=pick("promotion_mode"),
+            retire_min_impressions=pick("retire_min_impressions"),
+            retire_probability=float(pick("retire_probability")),
+        )
+    return result
+
+
+def kiosk_keys() -> list[tuple[str, str]]:
+    """Every (emotion, favorite) a kiosk can ask for."""
+    return [(emotion, favorite) for emotion in keys.EMOTIONS for favorite in KIOSK_FAVORITES]
+
+
+def serving_counts() -> dict[tuple[str, str], int]:
+    rows = Image.objects.filter(status=Image.Status.SERVING).order_by().values_list("emotion", "favorite").annotate(n=Count("id"))
+    return {(e, f): n for e, f, n in rows}
+
+
+def in_flight_counts() -> dict[tuple[str, str], int]:
+    """Images still to be made by queued or running image jobs (anyone's), per key."""
+    result: dict[tuple[str, str], int] = defaultdict(int)
+    jobs = GenerationJob.objects.filter(status__in=IN_FLIGHT).exclude(kind__in=GenerationJob.RETOUCH_KINDS)
+    for emotion, favorite, total, done in jobs.values_list("emotion", "favorite", "images_total", "images_done"):
+        result[(emotion, favorite)] += max(0, total - done)
+    return dict(result)
+
+
+def key_counts_of(image_ids: list[int]) -> dict[tuple[str, str], int]:
+    rows = Image.objects.filter(pk__in=image_ids).order_by().values_list("emotion", "favorite").annotate(n=Count("id"))
+    return {(e, f): n for e, f, n in rows}
+
+
+def pending_counts(*, exclude_ids: Sequence[int] = ()) -> dict[tuple[str, str], int]:
+    """Images on their way into a key: still being made by any image job, or made by the gardener
+    and waiting in the pool (for a curator in review mode). Retired images in the pool are not on
+    their way back, and ``exclude_ids`` (this run's promotions) are counted as serving instead."""
+    result: dict[tuple[str, str], int] = defaultdict(int, in_flight_counts())
+    waiting = (
+        Image.objects.filter(status=Image.Status.POOL, generation_jobs__in=gardener_jobs())
+        .exclude(gardener_actions__kind=GardenerAction.Kind.RETIRED)
+        .exclude(pk__in=list(exclude_ids))
+        .order_by()
+        .values_list("emotion", "favorite")
+        .annotate(n=Count("id", distinct=True))
+    )
+    for emotion, favorite, n in waiting:
+        result[(emotion, favorite)] += n
+    return dict(result)
+
+
+def backlog_size() -> int:
+    """The pool now plus every image still to be made: what the backlog limit bounds.
+
+    Images the gardener retired are not counted: they wait for nobody (in trusted mode no curator
+    looks at the pool), and counting them would let retirements alone stop the filling for good.
+    """
+    pool = Image.objects.filter(status=Image.Status.POOL).exclude(gardener_actions__kind=GardenerAction.Kind.RETIRED)
+    return pool.count() + sum(in_flight_counts().values())
+
+
+def day_start(now: datetime | None = None) -> datetime:
+    """Midnight UTC of today: the daily budget's day."""
+    now = timezone.now() if now is None else now
+    return datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
+
+
+def gardener_jobs() -> QuerySet[GenerationJob]:
+    """Jobs the gardener started (a "planned" action names them)."""
+    return GenerationJob.objects.filter(gardener_actions__kind=GardenerAction.Kind.PLANNED).distinct()
+
+
+@dataclass(frozen=True)
+class BudgetUse:
+    images: int
+    gpu_minutes: float
+
+
+def budget_used_today(now: datetime | None = None) -> BudgetUse:
+    """Images of today's gardener jobs (made, or still to be made) and their diffusers GPU minutes.
+
+    A cancelled or failed job counts only the images it made. GPU minutes come from the finished
+    jobs' timings (load + generate seconds); a job still running has no timings yet.
+    """
+    images, seconds = 0, 0.0
+    jobs = gardener_jobs().filter(created_at__gte=day_start(now))
+    for job in jobs.only("status", "images_total", "images_done", "backend", "timings"):
+        images += job.images_total if job.status in IN_FLIGHT else job.images_done
+        if job.backend == backends.DIFFUSERS and isinstance(job.timings, dict):
+            seconds += float(job.timings.get("load", 0.0)) + float(job.timings.get("generate", 0.0))
+    return BudgetUse(images=images, gpu_minutes=seconds / 60.0)
+
+
+def unharvested_jobs() -> QuerySet[GenerationJob]:
+    """Gardener jobs that succeeded and whose images have not been logged as added yet."""
+    harvested = GardenerAction.objects.filter(kind=GardenerAction.Kind.ADDED, job__isnull=False).values("job_id")
+    return gardener_jobs().filter(status=GenerationJob.Status.SUCCEEDED).exclude(pk__in=harvested).order_by("created_at")
+
+
+def serving_stats() -> dict[str, dict[tuple[str, str], dict[int, Counts]]]:
+    """Counts of serving images per segment → key → image id, for segments where anything was seen.
+
+    Only rows with at least one impression are read: an unseen image has nothing to say.
+    """
+    rows = (
+        ImageStat.objects.filter(impressions__gt=0, image__status=Image.Status.SERVING)
+        .order_by()
+        .values_list("segment", "image_id", "image__emotion", "image__favorite", "impressions", "likes", "dislikes")
+    )
+    result: dict[str, dict[tuple[str, str], dict[int, Counts]]] = defaultdict(lambda: defaultdict(dict))
+    for segment, image_id, emotion, favorite, impressions, likes, dislikes in rows.iterator():
+        result[segment][(emotion, favorite)][image_id] = Counts.of(impressions=impressions, likes=likes, dislikes=dislikes)
+    return result
+
+
+def spared_images() -> set[int]:
+    """Images whose retirement a curator undid: the curator's word stands, the rule leaves them be."""
+    undone = GardenerAction.objects.filter(kind=GardenerAction.Kind.RETIRED, undone_at__isnull=False, image__isnull=False)
+    return set(undone.values_list("image_id", flat=True))
+
+
+def keys_paused_today(now: datetime | None = None) -> set[str]:
+    """Search keys whose gardener job or added images a curator undid today: not filled again
+    until the next UTC day (else the next run, minutes later, would plan the same job again)."""
+    kinds = [GardenerAction.Kind.PLANNED, GardenerAction.Kind.ADDED]
+    undone = GardenerAction.objects.filter(kind__in=kinds, undone_at__gte=day_start(now))
+    return set(undone.values_list("search_key", flat=True))
+
+
+def last_skipped_keys(now: datetime | None = None) -> list[str] | None:
+    """The keys of today's latest "skipped for budget" entry (to avoid logging the same one every run)."""
+    row = GardenerAction.objects.filter(kind=GardenerAction.Kind.SKIPPED_BUDGET, created_at__gte=day_start(now)).first()
+    return None if row is None else list(row.details.get("keys", []))
+
+
+def any_enabled(policies: dict[str, KeyPolicy]) -> bool:
+    return any(p.enabled for p in policies.values())

@@ -1,0 +1,218 @@
+"""The gardener's writes: carry out a plan, and undo any of its actions.
+
+Every automatic change is one GardenerAction row written in the same place as the change, so the
+log is complete whichever door (beat task, command) ran the gardener. Images move through
+garden.services (promote_image / demote_image), the same functions curation's buttons use.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import Conflict, DomainError
+from garden import services as garden_services
+from garden.keys import search_key
+from garden.models import Image
+from gardener import selectors
+from gardener.models import GardenerAction
+from gardener.planning import KeyPlan, Plan, make_plan
+from generation import services as generation_services
+from generation.models import GenerationJob
+from generation.requests import JobRequest
+from generation.services import jobs as job_services
+
+log = logging.getLogger(__name__)
+
+RETIRE_REASON = "retired by the gardener"
+Kind = GardenerAction.Kind
+
+
+LOCK_KEY = "gardener:tend"
+LOCK_SECONDS = 600  # longer than any run; released at the end of each
+
+
+class Busy(Conflict):
+    """Another gardener run is going on."""
+
+
+class NotUndoable(Conflict):
+    """This action cannot be undone (already undone, an undo itself, or its object moved on)."""
+
+
+@dataclass
+class RunResult:
+    plan: Plan
+    actions: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: str) -> None:
+        self.actions[kind] = self.actions.get(kind, 0) + 1
+
+    def summary(self) -> str:
+        if not self.plan.enabled:
+            return "gardener off"
+        return ", ".join(f"{kind} {n}" for kind, n in sorted(self.actions.items())) or "nothing to do"
+
+
+def tend(*, dry_run: bool = False, now: datetime | None = None) -> RunResult:
+    """Plan one run and, unless ``dry_run``, carry it out. Nothing at all happens while it is off."""
+    if dry_run:
+        return RunResult(plan=make_plan(now))
+    # Two runs at once (beat and a command) would both see the same thin key and both fill it.
+    if not cache.add(LOCK_KEY, "1", LOCK_SECONDS):
+        raise Busy()
+    try:
+        plan = make_plan(now)
+        result = RunResult(plan=plan)
+        if not plan.enabled:
+            return result
+        _harvest(plan, result)
+        for key_plan in plan.keys:
+            _retire(key_plan, result)
+        for key_plan in plan.keys:
+            _start_jobs(key_plan, result)
+        _log_skipped(plan, result, now)
+        return result
+    finally:
+        cache.delete(LOCK_KEY)
+
+
+def _log(kind: str, result: RunResult | None = None, **fields) -> GardenerAction:
+    action = GardenerAction.objects.create(kind=kind, **fields)
+    if result is not None:
+        result.count(kind)
+    return action
+
+
+def _harvest(plan: Plan, result: RunResult) -> None:
+    """Log each finished gardener job's images as added; in trusted mode, promote them."""
+    promote = set(plan.promote)
+    for job in GenerationJob.objects.filter(pk__in=plan.harvest).prefetch_related("images"):
+        images = list(job.images.all())
+        key = search_key(job.emotion, job.favorite)
+        _log(Kind.ADDED, result, job=job, search_key=key, reason="its job finished", details={"images": [i.pk for i in images]})
+        for image in images:
+            if image.pk not in promote:
+                continue
+            try:
+                garden_services.promote_image(image=image)
+            except Exception:  # a storage failure on one image must not stop the run; it stays in the pool
+                log.warning("gardener: could not promote %s", image.key, exc_info=True)
+                continue
+            _log(Kind.PROMOTED, result, image=image, job=job, search_key=key, reason="trusted mode: promoted at once")
+
+
+def _retire(key_plan: KeyPlan, result: RunResult) -> None:
+    images = {i.pk: i for i in Image.objects.filter(pk__in=[r.image_id for r in key_plan.retire], status=Image.Status.SERVING)}
+    for retirement in key_plan.retire:
+        image = images.get(retirement.image_id)
+        if image is None:  # moved by a curator since the plan was made
+            continue
+        try:
+            garden_services.demote_image(image=image)
+        except Exception:
+            log.warning("gardener: could not retire %s", image.key, exc_info=True)
+            continue
+        details = {"verdicts": [v.as_json() for v in retirement.verdicts.values()]}
+        _log(Kind.RETIRED, result, image=image, search_key=key_plan.search_key, reason=RETIRE_REASON, details=details)
+
+
+def _start_jobs(key_plan: KeyPlan, result: RunResult) -> None:
+    for pairs in key_plan.jobs:
+        request = JobRequest(kind=GenerationJob.Kind.BULK, emotion=key_plan.emotion, favorite=key_plan.favorite, count=pairs)
+        try:
+            with transaction.atomic():
+                job = start_job(request)
+                details = {"images": 2 * pairs, "serving": key_plan.serving, "target": key_plan.target, "queue": job.queue}
+                _log(Kind.PLANNED, result, job=job, search_key=key_plan.search_key, reason="key below its target", details=details)
+        except DomainError as exc:  # a refused request (a setting changed under it): the other keys still fill
+            log.warning("gardener: no job for %s: %s", key_plan.search_key, exc)
+            result.count("job refused")
+
+
+def start_job(request: JobRequest) -> GenerationJob:
+    """A job on GARDEN_GARDENER_QUEUE when that is set (a queue its workers drain after the others),
+    else on the job's normal queue. Sent once the caller's transaction commits."""
+    queue = settings.GARDEN_GARDENER_QUEUE
+    if not queue:
+        return generation_services.create_job(request=request)
+    job = generation_services.create_job(request=request, enqueue=False)
+    job.queue, job.enqueued_at = queue, timezone.now()
+    return job_services.save_job(job=job, enqueue=True)
+
+
+def _log_skipped(plan: Plan, result: RunResult, now: datetime | None) -> None:
+    """One entry per change in what was skipped today, not one per run (beat runs every few minutes)."""
+    skipped = plan.skipped_keys
+    if not skipped or selectors.last_skipped_keys(now) == skipped:
+        return
+    wanted = {k.search_key: k.skipped for k in plan.keys if k.skipped}
+    reason = f"limited by the {plan.limited_by}: {len(skipped)} key(s) not filled"
+    _log(Kind.SKIPPED_BUDGET, result, reason=reason, details={"keys": skipped, "images": wanted})
+
+
+# --- Undo (the admin's "Undo" action) ---------------------------------------------------------------
+
+
+def undo(*, action: GardenerAction, user=None) -> GardenerAction:
+    """Reverse one action and log the undo; NotUndoable (a 409 / an admin message) when it cannot be.
+
+    retired → promoted back; promoted → demoted; planned → its job cancelled if it has not started;
+    added → its images still in the pool rejected (restorable from the rejected list).
+    """
+    with transaction.atomic():
+        action = GardenerAction.objects.select_for_update().get(pk=action.pk)
+        if action.undone_at is not None:
+            raise NotUndoable(f"Already undone on {action.undone_at:%Y-%m-%d %H:%M}.")
+        detail = _reverse(action)
+        action.undone_at, action.undone_by = timezone.now(), user if getattr(user, "is_authenticated", False) else None
+        action.save(update_fields=["undone_at", "undone_by"])
+        return _log(
+            Kind.UNDONE,
+            image=action.image,
+            job=action.job,
+            search_key=action.search_key,
+            reason=f"undid: {action.get_kind_display()}",
+            details={"detail": detail, "by": getattr(user, "username", "")},
+            undoes=action,
+        )
+
+
+def _reverse(action: GardenerAction) -> str:
+    image, job = action.image, action.job
+    if action.kind == Kind.RETIRED:
+        if image is None or image.status != Image.Status.POOL:
+            raise NotUndoable("The retired image is no longer in the pool (a curator moved or purged it).")
+        garden_services.promote_image(image=image)
+        return "promoted back to serving"
+    if action.kind == Kind.PROMOTED:
+        if image is None or image.status != Image.Status.SERVING:
+            raise NotUndoable("The promoted image is no longer serving.")
+        garden_services.demote_image(image=image)
+        return "demoted to the pool"
+    if action.kind == Kind.PLANNED:
+        if job is None or job.status != GenerationJob.Status.QUEUED:
+            raise NotUndoable("The job has already started or finished: cancel or reject its images by hand.")
+        generation_services.cancel_job(job=job)
+        return "job cancelled"
+    if action.kind == Kind.ADDED:
+        rejected = 0
+        for added in Image.objects.filter(pk__in=action.details.get("images", []), status=Image.Status.POOL):
+            garden_services.reject_image(image=added)
+            rejected += 1
+        return f"rejected {rejected} pool image(s)"
+    raise NotUndoable(f"A '{action.get_kind_display()}' entry has nothing to undo.")
+
+
+def enable(*, mode: str) -> None:
+    """Turn the global policy on in ``mode`` (the demo setup: ``tend_garden --enable trusted``)."""
+    policy = selectors.global_policy()
+    policy.enabled, policy.promotion_mode = True, mode
+    policy.full_clean()
+    policy.save()

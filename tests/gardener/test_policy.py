@@ -1,0 +1,64 @@
+"""The policy: one global row, off on a fresh install, per-emotion overrides that inherit."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+
+from gardener.models import EmotionPolicy, GardenerPolicy, PromotionMode
+from gardener.selectors import global_policy, key_policies
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_fresh_install_has_one_global_policy_that_is_off():
+    assert not GardenerPolicy.objects.exists()
+    policy = global_policy()
+    assert global_policy().pk == policy.pk and GardenerPolicy.objects.count() == 1
+    assert policy.enabled is False and policy.promotion_mode == PromotionMode.REVIEW
+    assert (policy.retire_probability, policy.minimum_per_key <= policy.target_per_key) == (0.95, True)
+
+
+def test_overrides_inherit_every_blank_field(policy):
+    policy.target_per_key, policy.minimum_per_key, policy.retire_min_impressions = 10, 3, 40
+    policy.save()
+    EmotionPolicy.objects.create(emotion="sad", target_per_key=20, promotion_mode=PromotionMode.TRUSTED)
+    EmotionPolicy.objects.create(emotion="angry", enabled=False, retire_probability=0.99)
+
+    policies = key_policies()
+
+    sad, angry, calm = policies["sad"], policies["angry"], policies["calm"]
+    assert (sad.enabled, sad.target, sad.minimum, sad.promotion_mode, sad.retire_min_impressions) == (True, 20, 3, "trusted", 40)
+    assert (angry.enabled, angry.target, angry.retire_probability, angry.promotion_mode) == (False, 10, 0.99, "review")
+    assert (calm.enabled, calm.target, calm.minimum, calm.retire_probability) == (True, 10, 3, 0.95)
+
+
+def test_an_override_can_turn_one_emotion_on_while_the_global_policy_is_off():
+    EmotionPolicy.objects.create(emotion="fear", enabled=True)
+    policies = key_policies()
+    assert policies["fear"].enabled and not policies["calm"].enabled
+
+
+def test_a_minimum_above_the_target_is_refused():
+    policy = global_policy()
+    policy.minimum_per_key, policy.target_per_key = 5, 4
+    with pytest.raises(ValidationError, match="minimum"):
+        policy.full_clean()
+    with pytest.raises(ValidationError, match="minimum"):
+        EmotionPolicy(emotion="calm", minimum_per_key=9, target_per_key=2).full_clean()
+    with pytest.raises(ValidationError):
+        EmotionPolicy(emotion="calm", retire_probability=0.2).full_clean()
+
+
+def test_enable_is_refused_with_a_dry_run():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="cannot be combined"):
+        call_command("tend_garden", "--enable", "trusted", "--dry-run")
+    assert not global_policy().enabled
+
+
+def test_the_demo_setup_turns_it_on_in_trusted_mode(capsys):
+    call_command("tend_garden", "--enable", "trusted")
+    policy = global_policy()
+    assert policy.enabled and policy.promotion_mode == PromotionMode.TRUSTED
+    assert "Gardener enabled (trusted mode)." in capsys.readouterr().out
