@@ -31,12 +31,14 @@ test: $(VENV)/.dev
 test-fast: $(VENV)/.dev
 	$(BIN)/pytest -m "not slow and not browser"
 
-# Style (ruff), layering (import-linter, see pyproject.toml) and types (mypy with django-stubs).
+# Style (ruff), layering (import-linter, see pyproject.toml), types (mypy with django-stubs), and
+# models without their migration.
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/python manage.py makemigrations --check --dry-run
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run_all.py
