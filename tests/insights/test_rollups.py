@@ -193,7 +193,9 @@ def test_one_refresh_at_a_time(events):
     finally:
         release.set()
         thread.join()
-    assert services.refresh_rollups(now=NOW).days == 2
+    # Once released, a refresh runs (from DAY1 explicitly: a RollupState row left committed by another
+    # test's thread must not decide the window).
+    assert services.refresh_rollups(now=NOW, since=DAY1).days == 2
 
 
 def test_beat_task_and_schedule(events, eager_celery):
