@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from garden.models import Emotion, Image
+from generation import lineage
 from generation.models import GenerationJob
 
 
@@ -75,7 +76,10 @@ def review_queryset(*, scope: str = Scope.PENDING, emotion: str = "", favorite: 
     return queryset.order_by("-created_at", "-id")
 
 
-REVIEW_FIELDS = ("pk", "key", "status", "kept", "emotion", "favorite", "orientation", "width", "height", "prompt", "seed", "thumbnail_key")
+REVIEW_FIELDS = (
+    *("pk", "key", "status", "kept", "emotion", "favorite", "orientation", "width", "height", "prompt", "seed"),
+    *("thumbnail_key", "parameters"),
+)
 
 
 def thumbnail_url(image: Image) -> str:
@@ -101,6 +105,7 @@ def review_items(*, queryset: QuerySet[Image], limit: int = REVIEW_PAGE_SIZE) ->
                 "size": f"{image.width}x{image.height}",
                 "prompt": image.prompt[:300],
                 "seed": image.seed,
+                "lineage": lineage.describe(lineage.image_lineage(image.parameters)),
                 "thumb": thumbnail_url(image),
                 "full": default_storage.url(image.key),
                 "change": reverse("admin:garden_image_change", args=[image.pk]),

@@ -37,6 +37,11 @@ class GardenerPolicy(models.Model):
     retire_probability = models.FloatField(
         default=0.95, validators=PROBABILITY_VALIDATORS, help_text="Retire when P(like-rate < the key's median) is at least this"
     )
+    bred_share = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of new images bred from liked parents rather than fresh (procedural backend; 0 = all fresh)",
+    )
     images_per_job = models.PositiveIntegerField(
         default=4, validators=[MinValueValidator(1)], help_text="Landscape + portrait pairs per job (a job makes twice this many images)"
     )
@@ -82,6 +87,7 @@ class GardenerAction(models.Model):
 
     class Kind(models.TextChoices):
         PLANNED = "planned", "Planned a job"
+        BRED = "bred", "Bred a job (from liked parents)"
         ADDED = "added", "Added images (job finished)"
         PROMOTED = "promoted", "Promoted"
         RETIRED = "retired", "Retired"

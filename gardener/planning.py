@@ -40,7 +40,8 @@ class KeyPlan:
     pending: int = 0  # images of this key still being made, or made by the gardener and waiting in the pool
     retire: list[Retirement] = field(default_factory=list)
     kept_for_minimum: int = 0  # images the rule would retire, kept so the key stays at its minimum
-    jobs: list[int] = field(default_factory=list)  # landscape + portrait pairs per job to start
+    jobs: list[int] = field(default_factory=list)  # landscape + portrait pairs per fresh job to start
+    bred: list[int] = field(default_factory=list)  # … per bred job (gardener.breeding)
     skipped: int = 0  # images wanted but not planned: budget or backlog
     paused: bool = False  # a curator undid its job or images today: not filled again today
 
@@ -50,11 +51,11 @@ class KeyPlan:
 
     @property
     def add(self) -> int:
-        return 2 * sum(self.jobs)
+        return 2 * (sum(self.jobs) + sum(self.bred))
 
     @property
     def eventful(self) -> bool:
-        return bool(self.retire or self.jobs or self.skipped or self.kept_for_minimum or self.paused)
+        return bool(self.retire or self.jobs or self.bred or self.skipped or self.kept_for_minimum or self.paused)
 
     def line(self) -> str:
         parts = [f"{self.search_key}: serving {self.serving}/{self.target} (minimum {self.minimum})"]
@@ -63,7 +64,9 @@ class KeyPlan:
         parts.append(f"retire {len(self.retire)}")
         if self.kept_for_minimum:
             parts.append(f"{self.kept_for_minimum} kept for the minimum")
-        parts.append(f"add {self.add} in {len(self.jobs)} job(s)")
+        parts.append(f"add {self.add} in {len(self.jobs) + len(self.bred)} job(s)")
+        if self.bred:
+            parts.append(f"{2 * sum(self.bred)} of them bred")
         if self.skipped:
             parts.append(f"skipped {self.skipped} for budget/backlog")
         if self.paused:
@@ -181,6 +184,8 @@ def make_plan(now: datetime | None = None) -> Plan:
         room, limit = 0, "GPU minutes"
     # Emptiest keys first: the budget goes where visitors see the fewest images.
     kiosk = set(selectors.kiosk_keys())
+    breedable = selectors.breedable_keys() if settings.GARDEN_GENERATOR_BACKEND == backends.PROCEDURAL else set()
+    per_job = min(policy.images_per_job, settings.GARDEN_MAX_COUNT)
     paused = selectors.keys_paused_today(now)
     for key_plan in sorted(plan.keys, key=lambda k: (k.serving - len(k.retire) + k.pending, k.search_key)):
         if (key_plan.emotion, key_plan.favorite) not in kiosk:
@@ -194,7 +199,9 @@ def make_plan(now: datetime | None = None) -> Plan:
         pairs = min(math.ceil(wanted / 2), room // 2)
         if pairs > 0:
             # A job may not ask for more than GARDEN_MAX_COUNT pairs (generation.requests refuses it).
-            key_plan.jobs = _pairs_per_job(pairs, min(policy.images_per_job, settings.GARDEN_MAX_COUNT))
+            bred = round(pairs * policy.bred_share) if (key_plan.emotion, key_plan.favorite) in breedable else 0
+            key_plan.bred = _pairs_per_job(bred, per_job)
+            key_plan.jobs = _pairs_per_job(pairs - bred, per_job)
             room -= 2 * pairs
         key_plan.skipped = max(0, wanted - 2 * pairs)
         if key_plan.skipped:

@@ -13,9 +13,11 @@ from django.utils import timezone
 
 from garden import keys
 from garden.models import Image
+from gardener.breeding import MIN_CANDIDATES, Candidate
 from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy
 from gardener.retirement import Counts
 from generation import backends
+from generation.backends import recipes
 from generation.models import GenerationJob
 from recommend.models import ImageStat
 
@@ -127,9 +129,12 @@ def day_start(now: datetime | None = None) -> datetime:
     return datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
 
 
+JOB_KINDS = (GardenerAction.Kind.PLANNED, GardenerAction.Kind.BRED)
+
+
 def gardener_jobs() -> QuerySet[GenerationJob]:
-    """Jobs the gardener started (a "planned" action names them)."""
-    return GenerationJob.objects.filter(gardener_actions__kind=GardenerAction.Kind.PLANNED).distinct()
+    """Jobs the gardener started (a "planned" or "bred" action names them)."""
+    return GenerationJob.objects.filter(gardener_actions__kind__in=JOB_KINDS).distinct()
 
 
 @dataclass(frozen=True)
@@ -184,7 +189,7 @@ def spared_images() -> set[int]:
 def keys_paused_today(now: datetime | None = None) -> set[str]:
     """Search keys whose gardener job or added images a curator undid today: not filled again
     until the next UTC day (else the next run, minutes later, would plan the same job again)."""
-    kinds = [GardenerAction.Kind.PLANNED, GardenerAction.Kind.ADDED]
+    kinds = [*JOB_KINDS, GardenerAction.Kind.ADDED]
     undone = GardenerAction.objects.filter(kind__in=kinds, undone_at__gte=day_start(now))
     return set(undone.values_list("search_key", flat=True))
 
@@ -197,3 +202,39 @@ def last_skipped_keys(now: datetime | None = None) -> list[str] | None:
 
 def any_enabled(policies: dict[str, KeyPolicy]) -> bool:
     return any(p.enabled for p in policies.values())
+
+
+def breeding_candidates(emotion: str, favorite: str) -> list[Candidate]:
+    """The key's serving procedural pictures as parents: their recipes (stored, or derived from
+    emotion, favorite and seed for pictures painted before recipes were stored), their counts among
+    everyone (segment "*") and their generation."""
+    images = Image.objects.filter(status=Image.Status.SERVING, emotion=emotion, favorite=favorite, generator=backends.PROCEDURAL)
+    stats = {
+        image_id: Counts.of(impressions=impressions, likes=likes, dislikes=dislikes)
+        for image_id, impressions, likes, dislikes in ImageStat.objects.filter(segment="*", image__in=images).values_list(
+            "image_id", "impressions", "likes", "dislikes"
+        )
+    }
+    candidates = []
+    for image_id, seed, parameters in images.order_by("id").values_list("id", "seed", "parameters"):
+        parameters = parameters if isinstance(parameters, dict) else {}
+        try:
+            stored = parameters.get("recipe")
+            recipe = recipes.Recipe.from_dict(stored) if stored else recipes.recipe_for(emotion, favorite, seed or 0)
+        except ValueError:  # a recipe from an older painter, or an emotion it does not know: not a parent
+            continue
+        counts = stats.get(image_id, Counts(0, 0))
+        generation = int((parameters.get("lineage") or {}).get("generation", 0))
+        candidates.append(Candidate(image_id, recipe, counts.impressions, counts.likes, generation))
+    return candidates
+
+
+def breedable_keys() -> set[tuple[str, str]]:
+    """Keys with enough serving procedural pictures to breed from (breeding.MIN_CANDIDATES)."""
+    rows = (
+        Image.objects.filter(status=Image.Status.SERVING, generator=backends.PROCEDURAL)
+        .order_by()
+        .values_list("emotion", "favorite")
+        .annotate(n=Count("id"))
+    )
+    return {(e, f) for e, f, n in rows if n >= MIN_CANDIDATES}

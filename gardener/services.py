@@ -8,7 +8,8 @@ garden.services (promote_image / demote_image), the same functions curation's bu
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import random
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.conf import settings
@@ -20,9 +21,10 @@ from config.errors import Conflict, DomainError
 from garden import services as garden_services
 from garden.keys import search_key
 from garden.models import Image
-from gardener import selectors
+from gardener import breeding, selectors
 from gardener.models import GardenerAction
 from gardener.planning import KeyPlan, Plan, make_plan
+from generation import backends
 from generation import services as generation_services
 from generation.models import GenerationJob
 from generation.requests import JobRequest
@@ -60,8 +62,11 @@ class RunResult:
         return ", ".join(f"{kind} {n}" for kind, n in sorted(self.actions.items())) or "nothing to do"
 
 
-def tend(*, dry_run: bool = False, now: datetime | None = None) -> RunResult:
-    """Plan one run and, unless ``dry_run``, carry it out. Nothing at all happens while it is off."""
+def tend(*, dry_run: bool = False, now: datetime | None = None, seed: int | None = None) -> RunResult:
+    """Plan one run and, unless ``dry_run``, carry it out. Nothing at all happens while it is off.
+
+    ``seed`` makes breeding's draws repeatable (tests, the simulation bench); by default they are not.
+    """
     if dry_run:
         return RunResult(plan=make_plan(now))
     # Two runs at once (beat and a command) would both see the same thin key and both fill it.
@@ -75,8 +80,9 @@ def tend(*, dry_run: bool = False, now: datetime | None = None) -> RunResult:
         _harvest(plan, result)
         for key_plan in plan.keys:
             _retire(key_plan, result)
+        rng = random.Random(seed)
         for key_plan in plan.keys:
-            _start_jobs(key_plan, result)
+            _start_jobs(key_plan, result, rng)
         _log_skipped(plan, result, now)
         return result
     finally:
@@ -123,14 +129,28 @@ def _retire(key_plan: KeyPlan, result: RunResult) -> None:
         _log(Kind.RETIRED, result, image=image, search_key=key_plan.search_key, reason=RETIRE_REASON, details=details)
 
 
-def _start_jobs(key_plan: KeyPlan, result: RunResult) -> None:
-    for pairs in key_plan.jobs:
+def _start_jobs(key_plan: KeyPlan, result: RunResult, rng: random.Random) -> None:
+    jobs = [(pairs, None) for pairs in key_plan.jobs]
+    if key_plan.bred:
+        candidates = selectors.breeding_candidates(key_plan.emotion, key_plan.favorite)
+        jobs += [(pairs, breeding.breed(candidates, pairs, rng)) for pairs in key_plan.bred]
+    for pairs, children in jobs:
         request = JobRequest(kind=GenerationJob.Kind.BULK, emotion=key_plan.emotion, favorite=key_plan.favorite, count=pairs)
+        details = {"images": 2 * pairs, "serving": key_plan.serving, "target": key_plan.target}
+        kind, reason = Kind.PLANNED, "key below its target"
+        if children is not None:
+            request = replace(
+                request,
+                backend=backends.PROCEDURAL,
+                recipes=tuple(child.recipe.to_dict() for child in children),
+                lineage=tuple(child.lineage for child in children),
+            )
+            kind, reason = Kind.BRED, "key below its target: bred from liked parents"
+            details["parents"] = sorted({parent for child in children for parent in child.parents})
         try:
             with transaction.atomic():
                 job = start_job(request)
-                details = {"images": 2 * pairs, "serving": key_plan.serving, "target": key_plan.target, "queue": job.queue}
-                _log(Kind.PLANNED, result, job=job, search_key=key_plan.search_key, reason="key below its target", details=details)
+                _log(kind, result, job=job, search_key=key_plan.search_key, reason=reason, details=details | {"queue": job.queue})
         except DomainError as exc:  # a refused request (a setting changed under it): the other keys still fill
             log.warning("gardener: no job for %s: %s", key_plan.search_key, exc)
             result.count("job refused")
@@ -196,7 +216,7 @@ def _reverse(action: GardenerAction) -> str:
             raise NotUndoable("The promoted image is no longer serving.")
         garden_services.demote_image(image=image)
         return "demoted to the pool"
-    if action.kind == Kind.PLANNED:
+    if action.kind in (Kind.PLANNED, Kind.BRED):
         if job is None or job.status != GenerationJob.Status.QUEUED:
             raise NotUndoable("The job has already started or finished: cancel or reject its images by hand.")
         generation_services.cancel_job(job=job)

@@ -16,7 +16,7 @@ from django.conf import settings
 
 from config.errors import DomainError
 from garden import keys
-from generation import backends, library
+from generation import backends, library, lineage
 from generation.models import GenerationJob, LibraryEntry
 from generation.prompts import LoraSyntaxError, extract_loras
 from generation.retouch.options import RetouchOptions
@@ -69,7 +69,7 @@ class ValidJob:
     retouch: dict = field(default_factory=dict)  # retouch kinds: generation.retouch.options
     model: str = ""  # a library pipeline's name; "" = GARDEN_DIFFUSION_MODEL (no library)
     loras: list = field(default_factory=list)  # [{"name": ..., "weight": ...}]
-    options: dict = field(default_factory=dict)  # sampler, clip_skip, subseed, subseed_strength (those set)
+    options: dict = field(default_factory=dict)  # sampler, clip_skip, subseed(_strength), recipes, lineage (those set)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,6 +111,9 @@ class JobRequest:
     clip_skip: int | None = None
     subseed: int | None = None
     subseed_strength: float = 0.0
+    # Bred jobs (generation.lineage): a procedural recipe and a lineage per index.
+    recipes: tuple[dict, ...] = ()
+    lineage: tuple[dict, ...] = ()
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -135,6 +138,7 @@ class JobRequest:
         elif loras and entry is not None and "loras" not in errors:
             _check_lora_families(entry, [name for name, _ in loras], errors)
         options = self._options(errors)
+        options |= lineage.bred_options(recipes=self.recipes, lineage=self.lineage, count=self.count, backend=backend, errors=errors)
         numbers = self._numbers(errors, entry=entry)
         if errors:
             raise JobParameterError(fields=errors)

@@ -17,13 +17,14 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.generic import RedirectView
 
 from curation import selectors, services
 from curation.paginators import EstimatedCountPaginator
 from garden import thumbnails
 from garden.models import Image
+from generation.lineage import image_lineage
 
 PROMOTE_PERMISSION = "curation.promote_image"
 PURGE_PERMISSION = "curation.purge_image"
@@ -130,6 +131,7 @@ class ImageAdmin(admin.ModelAdmin):
         "promoted_at",
         "rejected_at",
         "source",
+        "lineage",
         "parameters",
     )
     fields = readonly_fields
@@ -187,6 +189,18 @@ class ImageAdmin(admin.ModelAdmin):
     @admin.display(description="preview")
     def preview(self, obj):
         return format_html('<img src="{}" alt="" style="max-width:640px;max-height:640px">', default_storage.url(obj.key))
+
+    @admin.display(description="lineage")
+    def lineage(self, obj):
+        """Bred pictures: generation, operator and links to the parents (generation.lineage)."""
+        bred = image_lineage(obj.parameters)
+        if not bred:
+            return "fresh (not bred)"
+        links = format_html_join(
+            " × ", '<a href="{}">#{}</a>', ((reverse("admin:garden_image_change", args=[p]), p) for p in bred.get("parents", []))
+        )
+        how = "crossover of" if bred.get("operator") == "crossover" else "mutation of"
+        return format_html("generation {} · {} {}", bred.get("generation", "?"), how, links)
 
     @admin.display(description="retouch")
     def retouch(self, obj):

@@ -178,7 +178,7 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
             seeds=[spec.seed for spec in todo],
             emotion=job.emotion,
             favorite=job.favorite,
-            extra=dict(extra or {}),
+            extra=dict(extra or {}) | _bred_recipes(options, todo),
             model=job.model,
             loras=tuple((lora["name"], float(lora["weight"])) for lora in job.loras or ()),
             sampler=options.get("sampler", ""),
@@ -191,8 +191,10 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
         pictures = backend.generate(batch, on_step=on_step)
         description = backend.describe()  # after the call: the batch's sampler and LoRAs
         timings["generate"] = round(timings.get("generate", 0.0) + time.perf_counter() - started, 3)
-        for spec, picture in zip(todo, pictures, strict=True):
+        for position, (spec, picture) in enumerate(zip(todo, pictures, strict=True)):
             started = time.perf_counter()
+            if "recipes" in batch.extra:  # each picture its own recipe
+                description = backend.describe_picture(position)
             image, content = store_generated_image(job=job, spec=spec, picture=picture, description=description)
             stored = time.perf_counter()
             # Before the image counts as done: review pages of a fresh batch never render one.
@@ -202,6 +204,13 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
             job.images.add(image)
             # Counted, not incremented: an attempt killed between storing and counting is not off by one.
             mine.update(images_done=job.images.count(), heartbeat_at=timezone.now())
+
+
+def _bred_recipes(options: dict, todo: list[ImageSpec]) -> dict:
+    """A bred job's recipes for the batch's pictures (one per index: a bulk pair shares one)."""
+    if "recipes" not in options:
+        return {}
+    return {"recipes": [options["recipes"][spec.index] for spec in todo]}
 
 
 def step_reporter(mine, *, base: int, steps: int) -> StepCallback:
@@ -230,6 +239,7 @@ def generation_parameters(*, job: GenerationJob, spec: ImageSpec, description: d
         "job": str(job.pk),
         "index": spec.index,
         "orientation": spec.orientation,
+        **({"lineage": job.options["lineage"][spec.index]} if "lineage" in (job.options or {}) else {}),
     }
 
 
@@ -253,6 +263,7 @@ def store_generated_image(*, job: GenerationJob, spec: ImageSpec, picture, descr
         model_id=description.get("model_id", job.model_id),
         steps=job.steps,
         guidance=job.guidance,
+        parameters=parameters,
     )
     return image, content
 

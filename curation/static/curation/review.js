@@ -74,7 +74,8 @@
     stageImg.alt = item.key;
     stageKey.textContent = item.key;
     stageKey.href = item.change;
-    stageMeta.textContent = `${item.size} · seed ${item.seed ?? "–"} · ${current + 1}/${items.length}`;
+    const bred = item.lineage ? ` · ${item.lineage}` : "";
+    stageMeta.textContent = `${item.size} · seed ${item.seed ?? "–"}${bred} · ${current + 1}/${items.length}`;
     stagePrompt.textContent = item.prompt;
     const state = stateOf(item);
     stageState.textContent = state;

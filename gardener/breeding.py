@@ -1,0 +1,78 @@
+"""Breeding: recipes for new pictures from a key's liked serving pictures. Free of the database.
+
+Parents are drawn by Thompson sampling: for each child, every candidate's like-rate is drawn from
+its posterior and the best draw is the parent (the second best is the other parent of a
+crossover). The prior is the key's pooled like-rate *m* worth PRIOR_IMPRESSIONS impressions,
+Beta(k·m, k·(1 − m)), so the posterior is Beta(k·m + likes, k·(1 − m) + impressions − likes). (A
+uniform prior would make an unseen picture's draw beat a well-liked one most of the time, since
+like-rates are far below ½.) A well-liked picture is chosen often, an unseen one sometimes, a
+passed-over one rarely: breeding explores while the data is thin and exploits as it grows. A
+child is
+
+- ``crossover`` (half the children, when there are two candidates): the parents' recipes crossed
+  (``recipes.crossover``), then nudged (``mutate`` at CROSSOVER_STRENGTH);
+- ``mutate``: one parent's recipe moved a little (``mutate`` at MUTATE_STRENGTH).
+
+Its generation is one more than its parents' highest (a fresh picture is generation 0).
+Only the procedural painter's pictures have recipes: diffusers breeding is not built.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from generation.backends import recipes
+
+MUTATE_STRENGTH = 0.3
+CROSSOVER_STRENGTH = 0.1
+CROSSOVER_SHARE = 0.5
+PRIOR_IMPRESSIONS = 10.0
+MIN_CANDIDATES = 2  # with fewer serving pictures that have recipes, a key is filled with fresh ones
+
+
+@dataclass(frozen=True)
+class Candidate:
+    image_id: int
+    recipe: recipes.Recipe
+    impressions: int = 0
+    likes: int = 0
+    generation: int = 0
+
+    def draw(self, rng: random.Random, prior: float) -> float:
+        """A like-rate drawn from the posterior, the prior being ``prior`` worth PRIOR_IMPRESSIONS impressions."""
+        a, b = PRIOR_IMPRESSIONS * prior, PRIOR_IMPRESSIONS * (1 - prior)
+        return rng.betavariate(a + self.likes, b + max(0, self.impressions - self.likes))
+
+
+@dataclass(frozen=True)
+class Child:
+    recipe: recipes.Recipe
+    parents: tuple[int, ...]
+    operator: str
+    generation: int
+
+    @property
+    def lineage(self) -> dict:
+        return {"parents": list(self.parents), "operator": self.operator, "generation": self.generation}
+
+
+def breed(candidates: list[Candidate], count: int, rng: random.Random) -> list[Child]:
+    """``count`` children of ``candidates`` (at least MIN_CANDIDATES of them), parents by Thompson sampling."""
+    if len(candidates) < MIN_CANDIDATES:
+        raise ValueError(f"breeding needs at least {MIN_CANDIDATES} candidates, got {len(candidates)}")
+    # The key's pooled like-rate, kept off 0 and 1 (a Beta needs both parameters above zero).
+    prior = (1 + sum(c.likes for c in candidates)) / (2 + sum(c.impressions for c in candidates))
+    children = []
+    for _ in range(count):
+        ranked = sorted(candidates, key=lambda c: c.draw(rng, prior), reverse=True)
+        first, second = ranked[0], ranked[1]
+        if rng.random() < CROSSOVER_SHARE:
+            recipe = recipes.mutate(recipes.crossover(first.recipe, second.recipe, rng), rng, CROSSOVER_STRENGTH)
+            parents, operator = (first, second), "crossover"
+        else:
+            recipe = recipes.mutate(first.recipe, rng, MUTATE_STRENGTH)
+            parents, operator = (first,), "mutate"
+        generation = 1 + max(parent.generation for parent in parents)
+        children.append(Child(recipe, tuple(parent.image_id for parent in parents), operator, generation))
+    return children

@@ -1,0 +1,194 @@
+"""Breeding: parents by Thompson sampling, children's recipes and lineage, bred jobs that paint
+exactly their recipes, lineage in the admin and the review page, undo."""
+
+import io
+import json
+import random
+import re
+from collections import Counter
+
+import numpy as np
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.files.storage import default_storage
+from PIL import Image as PILImage
+
+from garden.models import Image
+from gardener import breeding, services
+from gardener.models import EmotionPolicy, GardenerAction, PromotionMode
+from gardener.planning import make_plan
+from generation.backends import procedural, recipes
+from generation.models import GenerationJob
+from generation.requests import JobParameterError, JobRequest
+from tests.gardener.conftest import serving_with_stats
+
+Kind = GardenerAction.Kind
+
+
+def candidate(image_id: int, likes: int, impressions: int = 200, generation: int = 0, seed: int = 0) -> breeding.Candidate:
+    return breeding.Candidate(image_id, recipes.recipe_for("calm", "", seed), impressions, likes, generation)
+
+
+def test_thompson_sampling_breeds_mostly_from_the_liked_parent():
+    loved, passed_over, unseen = candidate(1, likes=60), candidate(2, likes=2, seed=1), candidate(3, likes=0, impressions=0, seed=2)
+    children = breeding.breed([loved, passed_over, unseen], 400, random.Random(7))
+    first_parents = Counter(child.parents[0] for child in children)
+    assert first_parents[1] > 300 and first_parents[2] < 10
+    assert 0 < first_parents[3] < 100  # the unseen one is tried now and then
+
+
+def test_children_are_new_recipes_near_their_parents_with_their_lineage():
+    parents = [candidate(1, likes=30, generation=2), candidate(2, likes=30, generation=0, seed=5)]
+    children = breeding.breed(parents, 60, random.Random(3))
+    assert {child.operator for child in children} == {"mutate", "crossover"}
+    for child in children:
+        assert child.recipe not in (parents[0].recipe, parents[1].recipe)
+        nearest = min(recipes.distance(child.recipe, parent.recipe) for parent in parents)
+        assert nearest < 0.2
+        assert len(child.parents) == (2 if child.operator == "crossover" else 1)
+        assert child.generation == 1 + max(p.generation for p in parents if p.image_id in child.parents)
+        assert child.lineage == {"parents": list(child.parents), "operator": child.operator, "generation": child.generation}
+
+
+def test_breeding_needs_two_candidates():
+    with pytest.raises(ValueError, match="at least 2"):
+        breeding.breed([candidate(1, likes=3)], 1, random.Random(0))
+
+
+@pytest.mark.django_db
+def test_bred_requests_are_checked(settings):
+    recipe = recipes.recipe_for("calm").to_dict()
+    lineage = {"parents": [1], "operator": "mutate", "generation": 1}
+    bulk = {"kind": GenerationJob.Kind.BULK, "emotion": "calm", "count": 1}
+    valid = JobRequest(**bulk, backend="procedural", recipes=(recipe,), lineage=(lineage,)).validate()
+    assert valid.options == {"recipes": [recipe], "lineage": [lineage]}
+    with pytest.raises(JobParameterError) as wrong_backend:
+        JobRequest(**bulk, backend="diffusers", recipes=(recipe,)).validate()
+    assert "procedural" in wrong_backend.value.fields["recipes"]
+    with pytest.raises(JobParameterError) as wrong_count:
+        JobRequest(**bulk, backend="procedural", recipes=(recipe, recipe)).validate()
+    assert "one recipe per index (1)" in wrong_count.value.fields["recipes"]
+    with pytest.raises(JobParameterError) as bad_recipe:
+        JobRequest(**bulk, backend="procedural", recipes=(recipe | {"petals": 40},)).validate()
+    assert "petals" in bad_recipe.value.fields["recipes"]
+    with pytest.raises(JobParameterError) as bad_lineage:
+        JobRequest(**bulk, backend="procedural", lineage=(lineage | {"operator": "clone"},)).validate()
+    assert "operator" in bad_lineage.value.fields["lineage"]
+
+
+@pytest.fixture
+def one_key(monkeypatch):
+    """Kiosks ask for "calm" alone: the other 519 keys would take the budget first (emptiest first)."""
+    from gardener import selectors
+
+    monkeypatch.setattr(selectors, "kiosk_keys", lambda: [("calm", "")])
+
+
+def bred_calm(policy, **fields):
+    policy.enabled = False
+    for name, value in {"daily_image_budget": 4, "bred_share": 1.0, "images_per_job": 2, **fields}.items():
+        setattr(policy, name, value)
+    policy.save()
+    EmotionPolicy.objects.create(emotion="calm", enabled=True, target_per_key=7, minimum_per_key=1)
+
+
+def test_a_bred_job_paints_its_recipes_and_keeps_the_lineage(one_key, policy, eager_celery, django_capture_on_commit_callbacks):
+    bred_calm(policy, promotion_mode=PromotionMode.TRUSTED)
+    loved, liked, passed_over = serving_with_stats([40, 30, 1], impressions=100)
+    # "calm" has 3 of its 7: 2 pairs wanted, all bred (bred_share 1).
+    calm = next(k for k in make_plan().keys if k.search_key == "calm")
+    assert calm.bred == [2] and calm.jobs == []
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.tend(seed=1)
+    assert result.actions[Kind.BRED] == 1
+    action = GardenerAction.objects.get(kind=Kind.BRED)
+    job = action.job
+    assert job.status == GenerationJob.Status.SUCCEEDED, job.error
+    assert (job.emotion, job.favorite, job.backend) == ("calm", "", "procedural")
+    assert set(action.details["parents"]) <= {loved.pk, liked.pk, passed_over.pk}
+    images = list(job.images.order_by("key"))
+    assert len(images) == 4
+    for image in images:
+        index = image.parameters["index"]
+        assert image.parameters["recipe"] == job.options["recipes"][index]
+        assert image.parameters["lineage"] == job.options["lineage"][index]
+        assert image.parameters["lineage"]["generation"] == 1
+        # The stored picture is the recipe's picture (JPEG-compressed): compare with a fresh painting.
+        painted = procedural.paint_recipe(recipes.Recipe.from_dict(image.parameters["recipe"]), width=image.width, height=image.height)
+        with default_storage.open(image.key) as handle:
+            stored = PILImage.open(io.BytesIO(handle.read())).convert("RGB")
+        assert np.abs(np.asarray(stored, np.int16) - np.asarray(painted, np.int16)).mean() < 4
+    # Landscape and portrait of an index share one recipe; the two indexes differ.
+    by_index = {image.parameters["index"]: image.parameters["recipe"] for image in images}
+    assert by_index[0] != by_index[1]
+
+    services.tend(seed=2)  # harvest: trusted mode promotes them
+    assert set(Image.objects.filter(pk__in=[i.pk for i in images]).values_list("status", flat=True)) == {Image.Status.SERVING}
+
+
+def test_fresh_pictures_without_stored_recipes_breed_from_their_derived_recipe(
+    one_key, policy, no_enqueue, django_capture_on_commit_callbacks
+):
+    bred_calm(policy)
+    serving_with_stats([40, 30, 1], impressions=100)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.tend(seed=4)
+    job = GardenerAction.objects.get(kind=Kind.BRED).job
+    parents = Image.objects.filter(pk__in=[p for entry in job.options["lineage"] for p in entry["parents"]])
+    derived = [recipes.recipe_for("calm", "", parent.seed or 0) for parent in parents]
+    for data in job.options["recipes"]:
+        assert min(recipes.distance(recipes.Recipe.from_dict(data), recipe) for recipe in derived) < 0.2
+
+
+def test_keys_without_parents_and_diffusers_gardens_are_filled_fresh(one_key, policy, settings):
+    bred_calm(policy)
+    serving_with_stats([5])  # one serving picture: too few to breed from
+    calm = next(k for k in make_plan().keys if k.search_key == "calm")
+    assert calm.bred == [] and sum(calm.jobs) == 2
+    serving_with_stats([5])
+    settings.GARDEN_GENERATOR_BACKEND = "diffusers"
+    calm = next(k for k in make_plan().keys if k.search_key == "calm")
+    assert calm.bred == []
+
+
+def test_bred_share_splits_the_new_pairs(one_key, policy):
+    bred_calm(policy, bred_share=0.5, daily_image_budget=100)
+    EmotionPolicy.objects.filter(emotion="calm").update(target_per_key=11)
+    serving_with_stats([5, 6, 7])
+    calm = next(k for k in make_plan().keys if k.search_key == "calm")
+    assert sum(calm.bred) == 2 and sum(calm.jobs) == 2 and "add 8 in 2 job(s), 4 of them bred" in calm.line()
+
+
+def test_a_bred_job_is_undone_like_a_planned_one(one_key, policy, no_enqueue, django_capture_on_commit_callbacks):
+    bred_calm(policy)
+    serving_with_stats([40, 30, 1])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.tend(seed=5)
+    action = GardenerAction.objects.get(kind=Kind.BRED)
+    services.undo(action=action)
+    action.job.refresh_from_db()
+    assert action.job.status == GenerationJob.Status.CANCELLED
+
+
+def test_lineage_shows_in_the_admin_and_the_review_page(
+    one_key, policy, eager_celery, django_capture_on_commit_callbacks, client, django_user_model
+):
+    bred_calm(policy)
+    serving_with_stats([40, 30, 1])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.tend(seed=6)
+    child = GardenerAction.objects.get(kind=Kind.BRED).job.images.order_by("key").first()
+    lineage = child.parameters["lineage"]
+    curator = django_user_model.objects.create_user("curator", is_staff=True)
+    curator.user_permissions.add(*Permission.objects.filter(content_type__app_label="garden", codename__in=["view_image", "change_image"]))
+    client.force_login(curator)
+    page = client.get(f"/admin/garden/image/{child.pk}/change/").content.decode()
+    assert f"generation {lineage['generation']}" in page
+    for parent in lineage["parents"]:
+        assert f'href="/admin/garden/image/{parent}/change/"' in page
+    # The review page (pool images, as the gardener's wait in review mode) hands its items to its script.
+    response = client.get("/curation/review/")
+    items = json.loads(re.search(r'<script id="review-items" type="application/json">(.*?)</script>', response.content.decode(), re.S)[1])
+    operator = "crossover of" if lineage["operator"] == "crossover" else "mutation of"
+    shown = {item["id"]: item["lineage"] for item in items}
+    assert shown[child.pk] == f"generation {lineage['generation']} · {operator} " + " × ".join(f"#{p}" for p in lineage["parents"])
