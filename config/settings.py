@@ -495,6 +495,13 @@ GARDEN_GARDENER_MINUTES = env.float("GARDEN_GARDENER_MINUTES", default=10.0)  # 
 # The queue of the gardener's jobs; "" (the default): each job's normal queue (the broker's
 # priorities are not used). Name a queue that workers consume after the others to put them last.
 GARDEN_GARDENER_QUEUE = env.str("GARDEN_GARDENER_QUEUE", default="")
+# The favorites whose keys the gardener fills, separated by ";" ("any" = no favorite), e.g. "any"
+# for kiosks that do not show the favorite picker; "" (the default): every favorite a kiosk offers.
+GARDEN_GARDENER_FAVORITES = tuple(
+    "" if part.strip().lower() == "any" else part.strip()
+    for part in env.str("GARDEN_GARDENER_FAVORITES", default="").split(";")
+    if part.strip()
+)
 
 CELERY_BEAT_SCHEDULE = {
     # Beat's heartbeat: the admin's system status page shows its last run (garden.periodic).

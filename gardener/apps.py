@@ -6,4 +6,4 @@ class GardenerConfig(AppConfig):
     verbose_name = "Gardener"
 
     def ready(self):
-        from gardener import tasks  # noqa: F401 (registers the beat task)
+        from gardener import checks, tasks  # noqa: F401 (register the check and the beat task)

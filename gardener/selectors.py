@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from itertools import product
 
+from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
@@ -72,8 +73,11 @@ def key_policies(policy: GardenerPolicy | None = None) -> dict[str, KeyPolicy]:
 
 
 def kiosk_keys() -> list[tuple[str, str]]:
-    """Every (emotion, favorite) a kiosk can ask for."""
-    return [(emotion, favorite) for emotion in keys.EMOTIONS for favorite in KIOSK_FAVORITES]
+    """Every (emotion, favorite) a kiosk can ask for, or only GARDEN_GARDENER_FAVORITES' favorites."""
+    favorites = (
+        [f for f in KIOSK_FAVORITES if f in settings.GARDEN_GARDENER_FAVORITES] if settings.GARDEN_GARDENER_FAVORITES else KIOSK_FAVORITES
+    )
+    return [(emotion, favorite) for emotion in keys.EMOTIONS for favorite in favorites]
 
 
 def serving_counts() -> dict[tuple[str, str], int]:

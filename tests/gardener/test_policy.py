@@ -62,3 +62,16 @@ def test_the_demo_setup_turns_it_on_in_trusted_mode(capsys):
     policy = global_policy()
     assert policy.enabled and policy.promotion_mode == PromotionMode.TRUSTED
     assert "Gardener enabled (trusted mode)." in capsys.readouterr().out
+
+
+def test_the_gardener_can_fill_only_some_favorites(settings):
+    from django.core.checks import run_checks
+
+    from gardener.selectors import kiosk_keys
+
+    settings.GARDEN_GARDENER_FAVORITES = ("", "spring,sunny,day")
+    assert kiosk_keys()[:2] == [("happy", ""), ("happy", "spring,sunny,day")] and len(kiosk_keys()) == 16
+    assert not [m for m in run_checks() if m.id == "gardener.W001"]
+    settings.GARDEN_GARDENER_FAVORITES = ("", "spring,sunny")
+    [warning] = [m for m in run_checks() if m.id == "gardener.W001"]
+    assert "spring,sunny" in warning.msg
