@@ -24,6 +24,14 @@ from generation import backends
 class Retirement:
     image_id: int
     verdicts: dict[str, Verdict]
+    # The other orientation of the same picture (a bulk pair), retired with it unless visitors who
+    # saw the twin judged it well: a landscape kiosk never shows portraits, so a portrait twin
+    # would otherwise keep a passed-over picture's place in the key for ever.
+    twin_id: int | None = None
+
+    @property
+    def size(self) -> int:
+        return 1 + (self.twin_id is not None)
 
     @property
     def probability(self) -> float:
@@ -50,6 +58,11 @@ class KeyPlan:
         return search_key(self.emotion, self.favorite)
 
     @property
+    def retiring(self) -> int:
+        """Images this plan retires, twins included."""
+        return sum(r.size for r in self.retire)
+
+    @property
     def add(self) -> int:
         return 2 * (sum(self.jobs) + sum(self.bred))
 
@@ -61,7 +74,7 @@ class KeyPlan:
         parts = [f"{self.search_key}: serving {self.serving}/{self.target} (minimum {self.minimum})"]
         if self.pending:
             parts.append(f"{self.pending} pending")
-        parts.append(f"retire {len(self.retire)}")
+        parts.append(f"retire {self.retiring}")
         if self.kept_for_minimum:
             parts.append(f"{self.kept_for_minimum} kept for the minimum")
         parts.append(f"add {self.add} in {len(self.jobs) + len(self.bred)} job(s)")
@@ -124,12 +137,34 @@ def _retirements(policies: dict[str, selectors.KeyPolicy]) -> dict[tuple[str, st
                     verdicts.setdefault(image_id, {})[segment] = verdict
                     key_of[image_id] = key
     result: dict[tuple[str, str], list[Retirement]] = {}
-    for image_id, by_segment in verdicts.items():
-        if should_retire(by_segment):
-            result.setdefault(key_of[image_id], []).append(Retirement(image_id, by_segment))
-    for retirements in result.values():
-        retirements.sort(key=lambda r: (-r.probability, r.image_id))
+    failing = [image_id for image_id, by_segment in verdicts.items() if should_retire(by_segment)]
+    twins = selectors.serving_twins(failing)
+    for image_id in failing:
+        twin = twins.get(image_id)
+        if twin is not None and (twin in spared or (twin in verdicts and not should_retire(verdicts[twin]))):
+            twin = None
+        result.setdefault(key_of[image_id], []).append(Retirement(image_id, verdicts[image_id], twin))
+    taken: set[int] = set()
+    for retirements in result.values():  # a pair whose two images both fail: retired once, as one
+        kept = []
+        for r in sorted(retirements, key=lambda r: (-r.probability, r.image_id)):
+            if r.image_id in taken:
+                continue
+            taken.update({r.image_id, r.twin_id} - {None})
+            kept.append(r)
+        retirements[:] = kept
     return result
+
+
+def _within_minimum(candidates: list[Retirement], allowed: int) -> list[Retirement]:
+    """The worst candidates first, as many as keep the key at its minimum (twins count)."""
+    chosen, used = [], 0
+    for retirement in candidates:
+        if used + retirement.size > allowed:
+            break
+        chosen.append(retirement)
+        used += retirement.size
+    return chosen
 
 
 def _pairs_per_job(pairs: int, per_job: int) -> list[int]:
@@ -161,7 +196,7 @@ def make_plan(now: datetime | None = None) -> Plan:
         key = (emotion, favorite)
         count = serving.get(key, 0) + promoted_into.get(key, 0)
         candidates = retirements.get(key, [])
-        allowed = max(0, count - p.minimum)
+        chosen = _within_minimum(candidates, max(0, count - p.minimum))
         plan.keys.append(
             KeyPlan(
                 emotion,
@@ -170,8 +205,8 @@ def make_plan(now: datetime | None = None) -> Plan:
                 target=p.target,
                 minimum=p.minimum,
                 pending=pending.get(key, 0),
-                retire=candidates[:allowed],
-                kept_for_minimum=max(0, len(candidates) - allowed),
+                retire=chosen,
+                kept_for_minimum=len(candidates) - len(chosen),
             )
         )
 
@@ -187,10 +222,10 @@ def make_plan(now: datetime | None = None) -> Plan:
     breedable = selectors.breedable_keys() if settings.GARDEN_GENERATOR_BACKEND == backends.PROCEDURAL else set()
     per_job = min(policy.images_per_job, settings.GARDEN_MAX_COUNT)
     paused = selectors.keys_paused_today(now)
-    for key_plan in sorted(plan.keys, key=lambda k: (k.serving - len(k.retire) + k.pending, k.search_key)):
+    for key_plan in sorted(plan.keys, key=lambda k: (k.serving - k.retiring + k.pending, k.search_key)):
         if (key_plan.emotion, key_plan.favorite) not in kiosk:
             continue
-        wanted = key_plan.target - (key_plan.serving - len(key_plan.retire)) - key_plan.pending
+        wanted = key_plan.target - (key_plan.serving - key_plan.retiring) - key_plan.pending
         if wanted <= 0:
             continue
         if key_plan.search_key in paused:

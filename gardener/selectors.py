@@ -242,3 +242,26 @@ def breedable_keys() -> set[tuple[str, str]]:
         .annotate(n=Count("id"))
     )
     return {(e, f) for e, f, n in rows if n >= MIN_CANDIDATES}
+
+
+def serving_twins(image_ids: Sequence[int]) -> dict[int, int]:
+    """image id → the serving image of the same picture in the other orientation (a bulk pair's twin)."""
+    twin_keys: dict[str, int] = {}
+    for image_id, key in Image.objects.filter(pk__in=list(image_ids)).values_list("id", "key"):
+        try:
+            parsed = keys.parse_key(key)
+        except keys.InvalidKey:
+            continue
+        other = keys.PORTRAIT if parsed.orientation == keys.LANDSCAPE else keys.LANDSCAPE
+        twin = keys.build_key(
+            prefix=parsed.prefix,
+            emotion=parsed.emotion,
+            favorite=parsed.favorite,
+            timestr=parsed.timestr,
+            index=parsed.index,
+            orientation=other,
+            extension=key.rsplit(".", 1)[1],
+        )
+        twin_keys[twin] = image_id
+    rows = Image.objects.filter(key__in=list(twin_keys), status=Image.Status.SERVING).values_list("key", "id")
+    return {twin_keys[key]: twin_id for key, twin_id in rows}

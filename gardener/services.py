@@ -115,18 +115,28 @@ def _harvest(plan: Plan, result: RunResult) -> None:
 
 
 def _retire(key_plan: KeyPlan, result: RunResult) -> None:
-    images = {i.pk: i for i in Image.objects.filter(pk__in=[r.image_id for r in key_plan.retire], status=Image.Status.SERVING)}
+    ids = [r.image_id for r in key_plan.retire] + [r.twin_id for r in key_plan.retire if r.twin_id is not None]
+    images = {i.pk: i for i in Image.objects.filter(pk__in=ids, status=Image.Status.SERVING)}
     for retirement in key_plan.retire:
         image = images.get(retirement.image_id)
         if image is None:  # moved by a curator since the plan was made
             continue
-        try:
-            garden_services.demote_image(image=image)
-        except Exception:
-            log.warning("gardener: could not retire %s", image.key, exc_info=True)
-            continue
         details = {"verdicts": [v.as_json() for v in retirement.verdicts.values()]}
-        _log(Kind.RETIRED, result, image=image, search_key=key_plan.search_key, reason=RETIRE_REASON, details=details)
+        if not _retire_one(image, key_plan, result, details):
+            continue
+        twin = images.get(retirement.twin_id) if retirement.twin_id is not None else None
+        if twin is not None:
+            _retire_one(twin, key_plan, result, {"twin_of": image.pk, "verdicts": details["verdicts"]})
+
+
+def _retire_one(image: Image, key_plan: KeyPlan, result: RunResult, details: dict) -> bool:
+    try:
+        garden_services.demote_image(image=image)
+    except Exception:
+        log.warning("gardener: could not retire %s", image.key, exc_info=True)
+        return False
+    _log(Kind.RETIRED, result, image=image, search_key=key_plan.search_key, reason=RETIRE_REASON, details=details)
+    return True
 
 
 def _start_jobs(key_plan: KeyPlan, result: RunResult, rng: random.Random) -> None:

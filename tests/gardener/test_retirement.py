@@ -86,3 +86,52 @@ def test_a_segment_with_its_own_data_retires_an_image_it_passes_over(policy):
     assert Image.objects.get(pk=disliked.pk).status == Image.Status.POOL
     verdicts = GardenerAction.objects.get(kind=GardenerAction.Kind.RETIRED).details["verdicts"]
     assert [v["segment"] for v in verdicts] == ["adult|f"]
+
+
+def pair(likes_landscape: int, likes_portrait: int | None = None, *, index: int, impressions: int = 100):
+    """A bulk pair (landscape + portrait twin of one index) of serving calm images; the portrait
+    has stats only when ``likes_portrait`` is given (a landscape kiosk never shows it)."""
+    from garden import keys
+    from garden.services import create_image
+    from recommend.models import ImageStat
+    from tests.factories import jpeg_bytes
+
+    made = []
+    for orientation, likes in ((keys.LANDSCAPE, likes_landscape), (keys.PORTRAIT, likes_portrait)):
+        key = keys.build_key(
+            prefix="emotions", emotion="calm", favorite="", timestr="20261123-120000-ab12cd", index=index, orientation=orientation
+        )
+        image = create_image(key=key, content=jpeg_bytes(16, 10), width=16, height=10, generator="procedural")
+        if likes is not None:
+            ImageStat.objects.create(image=image, segment="*", impressions=impressions, likes=likes)
+        made.append(image)
+    return made
+
+
+def test_a_retired_picture_takes_its_unjudged_twin_and_keeps_one_judged_well(policy):
+    peers = [pair(30, index=n) for n in range(3)]
+    bad_l, bad_p = pair(3, index=10)  # the portrait was never shown: it goes with its landscape
+    other_l, liked_p = pair(4, 40, index=11)  # portrait kiosks like this picture: its portrait stays
+
+    calm = next(k for k in make_plan().keys if k.search_key == "calm")
+    assert {(r.image_id, r.twin_id) for r in calm.retire} == {(bad_l.pk, bad_p.pk), (other_l.pk, None)}
+    assert calm.retiring == 3 and "retire 3" in calm.line()
+
+    services.tend()
+    status = dict(Image.objects.values_list("id", "status"))
+    assert [status[i.pk] for i in (bad_l, bad_p, other_l)] == [Image.Status.POOL] * 3
+    assert status[liked_p.pk] == Image.Status.SERVING and all(status[i.pk] == Image.Status.SERVING for p in peers for i in p)
+    twin_entry = GardenerAction.objects.get(image=bad_p)
+    assert twin_entry.details["twin_of"] == bad_l.pk and twin_entry.reason == "retired by the gardener"
+    services.undo(action=twin_entry)  # each of the pair is undone on its own
+    assert Image.objects.get(pk=bad_p.pk).status == Image.Status.SERVING
+
+
+def test_twins_count_against_the_minimum(policy):
+    policy.minimum_per_key = 7
+    policy.save()
+    for n in range(3):
+        pair(30, index=n)
+    pair(2, index=10)  # 8 serving: retiring the pair would leave 6, below the minimum of 7
+    calm = next(k for k in make_plan().keys if k.search_key == "calm")
+    assert calm.retire == [] and calm.kept_for_minimum == 1
