@@ -1,10 +1,13 @@
-"""Curators' view of the gardener: its policy (one row + per-emotion overrides) and its action log."""
+"""Curators' view of the gardener: its policy (one row + per-emotion overrides), its action log and
+its report (``report/``, also linked from the insights page)."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
-from gardener import selectors, services
+from gardener import report, selectors, services
 from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy
 
 
@@ -45,6 +48,9 @@ class GardenerPolicyAdmin(admin.ModelAdmin):
         return False
 
 
+REPORT_PERMISSIONS = ("gardener.view_gardeneraction", "insights.view_dashboard")
+
+
 @admin.register(GardenerAction)
 class GardenerActionAdmin(admin.ModelAdmin):
     list_display = ["created_at", "kind", "search_key", "image", "job", "reason", "undone_at"]
@@ -63,6 +69,29 @@ class GardenerActionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False  # the log is read-only; "Undo" is the one way to act on it
+
+    def get_urls(self):
+        report_view = self.admin_site.admin_view(self.report_view)
+        return [path("report/", report_view, name="gardener_report"), *super().get_urls()]
+
+    def report_view(self, request):
+        """Keys against their target, actions over time, bred against parents and fresh (analysts too)."""
+        if not any(request.user.has_perm(name) for name in REPORT_PERMISSIONS):
+            raise PermissionDenied
+        emotions, thinnest = report.coverage()
+        kinds, days = report.actions_by_day()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Gardener report",
+            "emotions": emotions,
+            "thinnest": thinnest,
+            "kinds": [GardenerAction.Kind(kind).label for kind in kinds],
+            "days": days,
+            "rates": report.like_rates(),
+            "policy": selectors.global_policy(),
+        }
+        return TemplateResponse(request, "admin/gardener/report.html", context)
 
     def get_actions(self, request):
         actions = super().get_actions(request)
