@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tests.generation.tiny_pipeline import byte_alphabet, tiny_vae
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 # The tiny text encoder's width (= the UNet's cross-attention width and an embedding's width).
@@ -31,21 +33,10 @@ TINY_SIZE = 64
 _MERGES = ["f l", "fl o", "flo w", "e r</w>", "r e", "re d</w>", "c a", "ca t</w>", "d o", "do g</w>"]
 
 
-def _byte_alphabet() -> list[str]:
-    """GPT-2/CLIP's printable stand-ins for the 256 byte values."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    codes, extra = printable[:], 0
-    for byte in range(256):
-        if byte not in printable:
-            codes.append(256 + extra)
-            extra += 1
-    return [chr(code) for code in codes]
-
-
 def tiny_vocabulary() -> tuple[dict[str, int], list[tuple[str, str]]]:
     """A byte-level BPE vocabulary (every character, with and without the word end, a few merges)."""
     tokens = ["<|startoftext|>", "<|endoftext|>"]
-    for char in _byte_alphabet():
+    for char in byte_alphabet():
         tokens += [char, char + "</w>"]
     for merge in _MERGES:
         merged = merge.replace(" ", "")
@@ -64,7 +55,7 @@ def build_tiny_tokenizer():
 def build_sensitive_pipeline(seed: int = 0):
     """A StableDiffusionPipeline with tiny random weights (deterministic for a given seed)."""
     import torch
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(seed)
@@ -80,18 +71,7 @@ def build_sensitive_pipeline(seed: int = 0):
         attention_head_dim=8,
         norm_num_groups=16,
     )
-    # Four blocks: the VAE scales by 8 like the real one, so width/height in pixels mean the same.
-    vae = AutoencoderKL(
-        block_out_channels=(16, 16, 16, 16),
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        latent_channels=4,
-        layers_per_block=1,
-        norm_num_groups=8,
-        sample_size=TINY_SIZE,
-    )
+    vae = tiny_vae(TINY_SIZE)
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             bos_token_id=0,
@@ -125,7 +105,7 @@ def build_sensitive_sdxl_pipeline(seed: int = 0):
     """A StableDiffusionXLPipeline with tiny random weights: two CLIP encoders (the second with a
     projection, for the pooled embedding) side by side in a UNet with SDXL's text-time embedding."""
     import torch
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     torch.manual_seed(seed)
@@ -145,17 +125,7 @@ def build_sensitive_sdxl_pipeline(seed: int = 0):
         cross_attention_dim=2 * TEXT_WIDTH,
         norm_num_groups=16,
     )
-    vae = AutoencoderKL(
-        block_out_channels=(16, 16, 16, 16),
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        latent_channels=4,
-        layers_per_block=1,
-        norm_num_groups=8,
-        sample_size=TINY_SIZE,
-    )
+    vae = tiny_vae(TINY_SIZE)
     config = CLIPTextConfig(
         bos_token_id=0,
         eos_token_id=1,

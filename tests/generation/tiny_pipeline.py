@@ -17,7 +17,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def _byte_alphabet() -> list[str]:
+def byte_alphabet() -> list[str]:
     """GPT-2/CLIP's printable stand-ins for the 256 byte values."""
     printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     codes, extra = printable[:], 0
@@ -32,7 +32,7 @@ def write_tokenizer_files(folder: Path) -> tuple[Path, Path]:
     """A minimal byte-level BPE vocabulary (single characters, a few merges)."""
     folder.mkdir(parents=True, exist_ok=True)
     tokens = ["<|startoftext|>", "<|endoftext|>"]
-    for char in _byte_alphabet():
+    for char in byte_alphabet():
         tokens += [char, char + "</w>"]
     merges = ["#version: 0.2", "f l", "fl o", "flo w", "e r</w>", "g a", "ga r"]
     for merge in merges[1:]:
@@ -46,12 +46,29 @@ def write_tokenizer_files(folder: Path) -> tuple[Path, Path]:
     return vocab_file, merges_file
 
 
+def tiny_vae(sample_size: int = 64):
+    """Four blocks: the VAE scales by 8 like the real one, so width/height in pixels mean the same."""
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        block_out_channels=(16, 16, 16, 16),
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=4,
+        layers_per_block=1,
+        norm_num_groups=8,
+        sample_size=sample_size,
+    )
+
+
 def build_tiny_pipeline(seed: int = 0):
     """The pipeline object (random weights, deterministic for a given seed)."""
     import tempfile
 
     import torch
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     torch.manual_seed(seed)
@@ -67,18 +84,7 @@ def build_tiny_pipeline(seed: int = 0):
         attention_head_dim=8,
         norm_num_groups=16,
     )
-    # Four blocks: the VAE scales by 8 like the real one, so width/height in pixels mean the same.
-    vae = AutoencoderKL(
-        block_out_channels=(16, 16, 16, 16),
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        latent_channels=4,
-        layers_per_block=1,
-        norm_num_groups=8,
-        sample_size=64,
-    )
+    vae = tiny_vae()
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             bos_token_id=0,
