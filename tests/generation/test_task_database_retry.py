@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from unittest import mock
 
+import pytest
 from django.db import OperationalError
 
 from generation import tasks
 
 
+# The task closes the broken connection before it retries (close_old_connections): that needs
+# database access, outside a test transaction (which closing would break on PostgreSQL).
+@pytest.mark.django_db(transaction=True)
 def test_a_database_error_while_claiming_retries_the_message_instead_of_dropping_it():
     calls = []
 
