@@ -67,6 +67,7 @@ def breed(candidates: list[Candidate], count: int, rng: random.Random) -> list[C
     for _ in range(count):
         ranked = sorted(candidates, key=lambda c: c.draw(rng, prior), reverse=True)
         first, second = ranked[0], ranked[1]
+        parents: tuple[Candidate, ...]
         if rng.random() < CROSSOVER_SHARE:
             recipe = recipes.mutate(recipes.crossover(first.recipe, second.recipe, rng), rng, CROSSOVER_STRENGTH)
             parents, operator = (first, second), "crossover"

@@ -150,7 +150,7 @@ def _retirements(policies: dict[str, selectors.KeyPolicy]) -> dict[tuple[str, st
         for r in sorted(retirements, key=lambda r: (-r.probability, r.image_id)):
             if r.image_id in taken:
                 continue
-            taken.update({r.image_id, r.twin_id} - {None})
+            taken.update([r.image_id] if r.twin_id is None else [r.image_id, r.twin_id])
             kept.append(r)
         retirements[:] = kept
     return result

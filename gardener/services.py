@@ -140,13 +140,13 @@ def _retire_one(image: Image, key_plan: KeyPlan, result: RunResult, details: dic
 
 
 def _start_jobs(key_plan: KeyPlan, result: RunResult, rng: random.Random) -> None:
-    jobs = [(pairs, None) for pairs in key_plan.jobs]
+    jobs: list[tuple[int, list[breeding.Child] | None]] = [(pairs, None) for pairs in key_plan.jobs]
     if key_plan.bred:
         candidates = selectors.breeding_candidates(key_plan.emotion, key_plan.favorite)
         jobs += [(pairs, breeding.breed(candidates, pairs, rng)) for pairs in key_plan.bred]
     for pairs, children in jobs:
         request = JobRequest(kind=GenerationJob.Kind.BULK, emotion=key_plan.emotion, favorite=key_plan.favorite, count=pairs)
-        details = {"images": 2 * pairs, "serving": key_plan.serving, "target": key_plan.target}
+        details: dict = {"images": 2 * pairs, "serving": key_plan.serving, "target": key_plan.target}
         kind, reason = Kind.PLANNED, "key below its target"
         if children is not None:
             request = replace(
