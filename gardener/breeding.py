@@ -14,7 +14,11 @@ child is
 - ``mutate``: one parent's recipe moved a little (``mutate`` at MUTATE_STRENGTH).
 
 Its generation is one more than its parents' highest (a fresh picture is generation 0).
-Only the procedural painter's pictures have recipes: diffusers breeding is not built.
+
+Diffusers pictures have no recipe: their children are ``variation``s (``breed_variations``): the
+parent's prompt, seed, model, LoRAs, steps and guidance with A1111's variation seed (a random
+``subseed`` at VARIATION_STRENGTH), so the child is the parent's picture moved a little. Prompt
+mutations from a word bank and img2img variations are not built.
 """
 
 from __future__ import annotations
@@ -28,13 +32,15 @@ MUTATE_STRENGTH = 0.3
 CROSSOVER_STRENGTH = 0.1
 CROSSOVER_SHARE = 0.5
 PRIOR_IMPRESSIONS = 10.0
+VARIATION_STRENGTH = 0.25
+SUBSEED_LIMIT = 2**32
 MIN_CANDIDATES = 2  # with fewer serving pictures that have recipes, a key is filled with fresh ones
 
 
 @dataclass(frozen=True)
 class Candidate:
     image_id: int
-    recipe: recipes.Recipe
+    recipe: recipes.Recipe | None  # None: a diffusers picture (bred by variation seeds)
     impressions: int = 0
     likes: int = 0
     generation: int = 0
@@ -47,27 +53,36 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Child:
-    recipe: recipes.Recipe
+    recipe: recipes.Recipe | None
     parents: tuple[int, ...]
     operator: str
     generation: int
+    subseed: int | None = None  # variations: the variation seed (at VARIATION_STRENGTH)
 
     @property
     def lineage(self) -> dict:
         return {"parents": list(self.parents), "operator": self.operator, "generation": self.generation}
 
 
-def breed(candidates: list[Candidate], count: int, rng: random.Random) -> list[Child]:
-    """``count`` children of ``candidates`` (at least MIN_CANDIDATES of them), parents by Thompson sampling."""
+def _ranked(candidates: list[Candidate], rng: random.Random) -> list[Candidate]:
+    """The candidates by one Thompson draw each, best first."""
     if len(candidates) < MIN_CANDIDATES:
         raise ValueError(f"breeding needs at least {MIN_CANDIDATES} candidates, got {len(candidates)}")
     # The key's pooled like-rate, kept off 0 and 1 (a Beta needs both parameters above zero).
     prior = (1 + sum(c.likes for c in candidates)) / (2 + sum(c.impressions for c in candidates))
-    children = []
+    return sorted(candidates, key=lambda c: c.draw(rng, prior), reverse=True)
+
+
+def breed(candidates: list[Candidate], count: int, rng: random.Random) -> list[Child]:
+    """``count`` children of ``candidates`` with recipes (at least MIN_CANDIDATES), parents by Thompson sampling."""
+    if any(c.recipe is None for c in candidates):
+        raise ValueError("recipe breeding needs candidates with recipes")
+    children: list[Child] = []
     for _ in range(count):
-        ranked = sorted(candidates, key=lambda c: c.draw(rng, prior), reverse=True)
+        ranked = _ranked(candidates, rng)
         first, second = ranked[0], ranked[1]
         parents: tuple[Candidate, ...]
+        assert first.recipe is not None and second.recipe is not None
         if rng.random() < CROSSOVER_SHARE:
             recipe = recipes.mutate(recipes.crossover(first.recipe, second.recipe, rng), rng, CROSSOVER_STRENGTH)
             parents, operator = (first, second), "crossover"
@@ -76,4 +91,13 @@ def breed(candidates: list[Candidate], count: int, rng: random.Random) -> list[C
             parents, operator = (first,), "mutate"
         generation = 1 + max(parent.generation for parent in parents)
         children.append(Child(recipe, tuple(parent.image_id for parent in parents), operator, generation))
+    return children
+
+
+def breed_variations(candidates: list[Candidate], count: int, rng: random.Random) -> list[Child]:
+    """``count`` variations of diffusers pictures: each of one parent chosen by Thompson sampling."""
+    children = []
+    for _ in range(count):
+        parent = _ranked(candidates, rng)[0]
+        children.append(Child(None, (parent.image_id,), "variation", parent.generation + 1, subseed=rng.randrange(SUBSEED_LIMIT)))
     return children

@@ -219,7 +219,7 @@ def make_plan(now: datetime | None = None) -> Plan:
         room, limit = 0, "GPU minutes"
     # Emptiest keys first: the budget goes where visitors see the fewest images.
     kiosk = set(selectors.kiosk_keys())
-    breedable = selectors.breedable_keys() if settings.GARDEN_GENERATOR_BACKEND == backends.PROCEDURAL else set()
+    breedable = selectors.breedable_keys(settings.GARDEN_GENERATOR_BACKEND)
     per_job = min(policy.images_per_job, settings.GARDEN_MAX_COUNT)
     paused = selectors.keys_paused_today(now)
     for key_plan in sorted(plan.keys, key=lambda k: (k.serving - k.retiring + k.pending, k.search_key)):
@@ -235,7 +235,8 @@ def make_plan(now: datetime | None = None) -> Plan:
         if pairs > 0:
             # A job may not ask for more than GARDEN_MAX_COUNT pairs (generation.requests refuses it).
             bred = round(pairs * policy.bred_share) if (key_plan.emotion, key_plan.favorite) in breedable else 0
-            key_plan.bred = _pairs_per_job(bred, per_job)
+            # A diffusers variation repeats one parent's prompt and seed: one pair per job.
+            key_plan.bred = [1] * bred if settings.GARDEN_GENERATOR_BACKEND == backends.DIFFUSERS else _pairs_per_job(bred, per_job)
             key_plan.jobs = _pairs_per_job(pairs - bred, per_job)
             room -= 2 * pairs
         key_plan.skipped = max(0, wanted - 2 * pairs)

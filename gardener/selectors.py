@@ -208,11 +208,17 @@ def any_enabled(policies: dict[str, KeyPolicy]) -> bool:
     return any(p.enabled for p in policies.values())
 
 
-def breeding_candidates(emotion: str, favorite: str) -> list[Candidate]:
-    """The key's serving procedural pictures as parents: their recipes (stored, or derived from
-    emotion, favorite and seed for pictures painted before recipes were stored), their counts among
-    everyone (segment "*") and their generation."""
-    images = Image.objects.filter(status=Image.Status.SERVING, emotion=emotion, favorite=favorite, generator=backends.PROCEDURAL)
+def _parents(generator: str):
+    """Serving pictures that can be parents on ``generator``: diffusers ones need their seed."""
+    images = Image.objects.filter(status=Image.Status.SERVING, generator=generator)
+    return images.filter(seed__isnull=False) if generator == backends.DIFFUSERS else images
+
+
+def breeding_candidates(emotion: str, favorite: str, generator: str = backends.PROCEDURAL) -> list[Candidate]:
+    """The key's serving pictures of ``generator`` as parents, with their counts among everyone
+    (segment "*") and their generation. Procedural ones carry their recipe (stored, or derived from
+    emotion, favorite and seed for pictures painted before recipes were stored); diffusers ones none."""
+    images = _parents(generator).filter(emotion=emotion, favorite=favorite)
     stats = {
         image_id: Counts.of(impressions=impressions, likes=likes, dislikes=dislikes)
         for image_id, impressions, likes, dislikes in ImageStat.objects.filter(segment="*", image__in=images).values_list(
@@ -222,26 +228,44 @@ def breeding_candidates(emotion: str, favorite: str) -> list[Candidate]:
     candidates = []
     for image_id, seed, parameters in images.order_by("id").values_list("id", "seed", "parameters"):
         parameters = parameters if isinstance(parameters, dict) else {}
-        try:
-            stored = parameters.get("recipe")
-            recipe = recipes.Recipe.from_dict(stored) if stored else recipes.recipe_for(emotion, favorite, seed or 0)
-        except ValueError:  # a recipe from an older painter, or an emotion it does not know: not a parent
-            continue
+        recipe = None
+        if generator == backends.PROCEDURAL:
+            try:
+                stored = parameters.get("recipe")
+                recipe = recipes.Recipe.from_dict(stored) if stored else recipes.recipe_for(emotion, favorite, seed or 0)
+            except ValueError:  # a recipe from an older painter, or an emotion it does not know: not a parent
+                continue
         counts = stats.get(image_id, Counts(0, 0))
         generation = int((parameters.get("lineage") or {}).get("generation", 0))
         candidates.append(Candidate(image_id, recipe, counts.impressions, counts.likes, generation))
     return candidates
 
 
-def breedable_keys() -> set[tuple[str, str]]:
-    """Keys with enough serving procedural pictures to breed from (breeding.MIN_CANDIDATES)."""
-    rows = (
-        Image.objects.filter(status=Image.Status.SERVING, generator=backends.PROCEDURAL)
-        .order_by()
-        .values_list("emotion", "favorite")
-        .annotate(n=Count("id"))
-    )
+def breedable_keys(generator: str = backends.PROCEDURAL) -> set[tuple[str, str]]:
+    """Keys with enough serving pictures of ``generator`` to breed from (breeding.MIN_CANDIDATES)."""
+    rows = _parents(generator).order_by().values_list("emotion", "favorite").annotate(n=Count("id"))
     return {(e, f) for e, f, n in rows if n >= MIN_CANDIDATES}
+
+
+@dataclass(frozen=True)
+class ParentPicture:
+    """What a variation of a diffusers picture repeats: its prompt, seed, size and sampling, and its
+    job's model and LoRAs."""
+
+    image: Image
+    model: str
+    loras: tuple[tuple[str, float], ...]
+    options: dict
+
+
+def parent_pictures(image_ids: Sequence[int]) -> dict[int, ParentPicture]:
+    result = {}
+    for image in Image.objects.filter(pk__in=list(image_ids)).prefetch_related("generation_jobs"):
+        job = next(iter(image.generation_jobs.all()), None)
+        loras = tuple((lora["name"], float(lora["weight"])) for lora in (job.loras if job else []) or [])
+        options = {k: v for k, v in ((job.options or {}) if job else {}).items() if k in ("sampler", "clip_skip")}
+        result[image.pk] = ParentPicture(image, job.model if job else "", loras, options)
+    return result
 
 
 def serving_twins(image_ids: Sequence[int]) -> dict[int, int]:

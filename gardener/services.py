@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
@@ -140,23 +140,15 @@ def _retire_one(image: Image, key_plan: KeyPlan, result: RunResult, details: dic
 
 
 def _start_jobs(key_plan: KeyPlan, result: RunResult, rng: random.Random) -> None:
-    jobs: list[tuple[int, list[breeding.Child] | None]] = [(pairs, None) for pairs in key_plan.jobs]
-    if key_plan.bred:
-        candidates = selectors.breeding_candidates(key_plan.emotion, key_plan.favorite)
-        jobs += [(pairs, breeding.breed(candidates, pairs, rng)) for pairs in key_plan.bred]
-    for pairs, children in jobs:
-        request = JobRequest(kind=GenerationJob.Kind.BULK, emotion=key_plan.emotion, favorite=key_plan.favorite, count=pairs)
-        details: dict = {"images": 2 * pairs, "serving": key_plan.serving, "target": key_plan.target}
-        kind, reason = Kind.PLANNED, "key below its target"
-        if children is not None:
-            request = replace(
-                request,
-                backend=backends.PROCEDURAL,
-                recipes=tuple(child.recipe.to_dict() for child in children),
-                lineage=tuple(child.lineage for child in children),
-            )
-            kind, reason = Kind.BRED, "key below its target: bred from liked parents"
-            details["parents"] = sorted({parent for child in children for parent in child.parents})
+    base = {"serving": key_plan.serving, "target": key_plan.target}
+    jobs = [
+        (JobRequest(kind=GenerationJob.Kind.BULK, emotion=key_plan.emotion, favorite=key_plan.favorite, count=pairs), Kind.PLANNED, {})
+        for pairs in key_plan.jobs
+    ]
+    jobs += [(request, Kind.BRED, details) for request, details in _bred_requests(key_plan, rng)]
+    for request, kind, details in jobs:
+        reason = "key below its target: bred from liked parents" if kind == Kind.BRED else "key below its target"
+        details = {"images": 2 * request.count, **base, **details}
         try:
             with transaction.atomic():
                 job = start_job(request)
@@ -164,6 +156,58 @@ def _start_jobs(key_plan: KeyPlan, result: RunResult, rng: random.Random) -> Non
         except DomainError as exc:  # a refused request (a setting changed under it): the other keys still fill
             log.warning("gardener: no job for %s: %s", key_plan.search_key, exc)
             result.count("job refused")
+
+
+def _bred_requests(key_plan: KeyPlan, rng: random.Random) -> list[tuple[JobRequest, dict]]:
+    """The key's bred jobs: procedural ones carry a recipe per pair; a diffusers variation is a job
+    of one pair repeating its parent's prompt, seed, size, model and LoRAs with a variation seed."""
+    if not key_plan.bred:
+        return []
+    generator = settings.GARDEN_GENERATOR_BACKEND
+    candidates = selectors.breeding_candidates(key_plan.emotion, key_plan.favorite, generator)
+    key = {"kind": GenerationJob.Kind.BULK, "emotion": key_plan.emotion, "favorite": key_plan.favorite}
+    if generator == backends.PROCEDURAL:
+        requests = []
+        for pairs in key_plan.bred:
+            children = breeding.breed(candidates, pairs, rng)
+            request = JobRequest(
+                **key,
+                count=pairs,
+                backend=backends.PROCEDURAL,
+                recipes=tuple(child.recipe.to_dict() for child in children if child.recipe is not None),
+                lineage=tuple(child.lineage for child in children),
+            )
+            requests.append((request, {"parents": sorted({p for child in children for p in child.parents})}))
+        return requests
+    children = breeding.breed_variations(candidates, len(key_plan.bred), rng)  # one pair per job (planning)
+    parents = selectors.parent_pictures([child.parents[0] for child in children])
+    requests = []
+    for child in children:
+        parent = parents[child.parents[0]]
+        image = parent.image
+        landscape = (image.width, image.height) if image.width >= image.height else (image.height, image.width)
+        request = JobRequest(
+            **key,
+            count=1,
+            backend=generator,
+            prompt=image.prompt,
+            negative_prompt=image.negative_prompt,
+            width=landscape[0],
+            height=landscape[1],
+            steps=image.steps,
+            guidance=image.guidance,
+            # The pair's landscape repeats the parent's seed (a bulk pair paints seed, seed + 1).
+            seed=image.seed if image.width >= image.height else max(0, (image.seed or 1) - 1),
+            model=parent.model or None,
+            loras=parent.loras,
+            sampler=parent.options.get("sampler", ""),
+            clip_skip=parent.options.get("clip_skip"),
+            subseed=child.subseed,
+            subseed_strength=breeding.VARIATION_STRENGTH,
+            lineage=(child.lineage,),
+        )
+        requests.append((request, {"parents": list(child.parents)}))
+    return requests
 
 
 def start_job(request: JobRequest) -> GenerationJob:

@@ -5,7 +5,8 @@ images job whose ``JobRequest`` also carries, for each index (a bulk job's lands
 share one):
 
 - ``recipes``: the procedural painter's recipe (``generation.backends.recipes.Recipe.to_dict``);
-- ``lineage``: ``{"parents": [image ids], "operator": "mutate" | "crossover", "generation": n}``,
+- ``lineage``: ``{"parents": [image ids], "operator": "mutate" | "crossover" | "variation",
+  "generation": n}`` (a variation: a parent's diffusers picture with a variation seed),
   where *n* is one more than the oldest-bred parent's (a fresh picture is generation 0).
 
 The runner paints index *i* from ``recipes[i]`` and stores ``recipe`` and ``lineage`` in the image's
@@ -17,7 +18,9 @@ from __future__ import annotations
 from generation import backends
 from generation.backends.recipes import Recipe
 
-OPERATORS = ("mutate", "crossover")
+# Each operator, as people read it before the parents ("crossover of #12 × #15").
+OPERATOR_WORDS = {"mutate": "mutation of", "crossover": "crossover of", "variation": "variation of"}
+OPERATORS = tuple(OPERATOR_WORDS)
 MAX_PARENTS = 2
 
 
@@ -71,5 +74,5 @@ def describe(lineage: dict | None) -> str:
     if not lineage:
         return ""
     parents = " × ".join(f"#{parent}" for parent in lineage.get("parents", []))
-    how = "crossover of" if lineage.get("operator") == "crossover" else "mutation of"
+    how = OPERATOR_WORDS.get(lineage.get("operator", ""), "mutation of")
     return f"generation {lineage.get('generation', '?')} · {how} {parents}"

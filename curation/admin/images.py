@@ -24,7 +24,7 @@ from curation import selectors, services
 from curation.paginators import EstimatedCountPaginator
 from garden import thumbnails
 from garden.models import Image
-from generation.lineage import image_lineage
+from generation.lineage import OPERATOR_WORDS, image_lineage
 
 PROMOTE_PERMISSION = "curation.promote_image"
 PURGE_PERMISSION = "curation.purge_image"
@@ -199,7 +199,7 @@ class ImageAdmin(admin.ModelAdmin):
         links = format_html_join(
             " × ", '<a href="{}">#{}</a>', ((reverse("admin:garden_image_change", args=[p]), p) for p in bred.get("parents", []))
         )
-        how = "crossover of" if bred.get("operator") == "crossover" else "mutation of"
+        how = OPERATOR_WORDS.get(bred.get("operator", ""), "mutation of")
         return format_html("generation {} · {} {}", bred.get("generation", "?"), how, links)
 
     @admin.display(description="retouch")

@@ -21,6 +21,7 @@ from generation.backends import procedural, recipes
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
 from tests.gardener.conftest import serving_with_stats
+from tests.generation.conftest import diffusers_settings, tiny_model_dir  # noqa: F401 (fixtures)
 
 Kind = GardenerAction.Kind
 
@@ -140,7 +141,7 @@ def test_fresh_pictures_without_stored_recipes_breed_from_their_derived_recipe(
         assert min(recipes.distance(recipes.Recipe.from_dict(data), recipe) for recipe in derived) < 0.2
 
 
-def test_keys_without_parents_and_diffusers_gardens_are_filled_fresh(one_key, policy, settings):
+def test_keys_without_parents_of_the_backend_are_filled_fresh(one_key, policy, settings):
     bred_calm(policy)
     serving_with_stats([5])  # one serving picture: too few to breed from
     calm = next(k for k in make_plan().keys if k.search_key == "calm")
@@ -148,7 +149,7 @@ def test_keys_without_parents_and_diffusers_gardens_are_filled_fresh(one_key, po
     serving_with_stats([5])
     settings.GARDEN_GENERATOR_BACKEND = "diffusers"
     calm = next(k for k in make_plan().keys if k.search_key == "calm")
-    assert calm.bred == []
+    assert calm.bred == []  # two procedural pictures, but a diffusers garden breeds only from diffusers ones
 
 
 def test_bred_share_splits_the_new_pairs(one_key, policy):
@@ -192,3 +193,50 @@ def test_lineage_shows_in_the_admin_and_the_review_page(
     operator = "crossover of" if lineage["operator"] == "crossover" else "mutation of"
     shown = {item["id"]: item["lineage"] for item in items}
     assert shown[child.pk] == f"generation {lineage['generation']} · {operator} " + " × ".join(f"#{p}" for p in lineage["parents"])
+
+
+def pixels(image) -> np.ndarray:
+    with default_storage.open(image.key) as handle:
+        return np.asarray(PILImage.open(io.BytesIO(handle.read())).convert("RGB"), np.int16)
+
+
+def test_a_diffusers_garden_breeds_variations_of_its_liked_pictures(
+    one_key,
+    policy,
+    diffusers_settings,  # noqa: F811 (the generation tests' fixture)
+    eager_celery,
+    django_capture_on_commit_callbacks,
+):
+    from garden import services as garden_services
+    from generation import services as generation_services
+    from recommend.models import ImageStat
+
+    with django_capture_on_commit_callbacks(execute=True):
+        made = generation_services.create_job(
+            request=JobRequest(kind=GenerationJob.Kind.BULK, emotion="calm", count=2, width=64, height=64, seed=7, prompt="a calm pond")
+        )
+    made.refresh_from_db()
+    assert made.status == GenerationJob.Status.SUCCEEDED, made.error
+    parents = list(made.images.order_by("key"))
+    for image, likes in zip(parents, (40, 38, 36, 34), strict=True):  # none so bad as to be retired
+        garden_services.promote_image(image=image)
+        ImageStat.objects.create(image=image, segment="*", impressions=100, likes=likes)
+    bred_calm(policy, daily_image_budget=4)
+    EmotionPolicy.objects.filter(emotion="calm").update(target_per_key=6)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.tend(seed=8)
+    assert result.actions[Kind.BRED] == 1, result.plan.lines()  # one pair wanted (6 − 4), one variation job
+    job = GardenerAction.objects.get(kind=Kind.BRED).job
+    assert job.status == GenerationJob.Status.SUCCEEDED, job.error
+    [parent_id] = job.options["lineage"][0]["parents"]
+    parent = Image.objects.get(pk=parent_id)
+    assert (job.backend, job.prompt, job.width, job.height, job.count) == ("diffusers", "a calm pond", 64, 64, 1)
+    assert job.options["subseed_strength"] == breeding.VARIATION_STRENGTH and "subseed" in job.options
+    assert job.seed == (parent.seed if parent.orientation == "h" else parent.seed - 1)
+    child = job.images.get(key__endswith=f"0{parent.orientation}.jpeg")
+    assert child.parameters["lineage"] == {"parents": [parent.pk], "operator": "variation", "generation": 1}
+    # The child is its parent moved a little: nearer to it than the pair's other picture (another seed).
+    other = next(image for image in parents if image.orientation == parent.orientation and image.pk != parent.pk)
+    to_parent = np.abs(pixels(child) - pixels(parent)).mean()
+    assert 0 < to_parent < np.abs(pixels(other) - pixels(parent)).mean()
