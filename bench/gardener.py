@@ -1,0 +1,301 @@
+"""Does the gardener make the garden better? An online simulation over HTTP.
+
+    .venv/bin/python bench/gardener.py                       # 3 seeds × 3 arms, 5,000 likes each
+    .venv/bin/python bench/gardener.py --seeds 1 --likes 1000
+
+Each run starts a fresh garden: a throw-away SQLite database, a real gunicorn serving the kiosk
+API, and the gardener in this process (its jobs painted by the procedural backend at once, in
+``trusted`` mode) on the keys "calm" and "happy" (GARDEN_GARDENER_FAVORITES=any). The initial
+garden, the same for every arm, is the painter's own: one fresh bulk job of 8 pairs per key,
+promoted (fresh pictures of a key share its derived recipe and differ in layout and horizon);
+then visitors arrive one at a time: POST
+/garden with a new id, look at the first three landscape images, like at most one of them (POST
+/like with the three on screen) or none (POST /impression). The server learns only from those
+calls. Every ROUND_LIKES likes the gardener runs once (as beat would): it promotes what its last
+jobs made, retires what visitors pass over, and fills the keys again.
+
+Hidden preferences live in the painter's recipe space (generation.backends.recipes). Each key has
+an ideal recipe per visitor segment (two segments, half the visitors each; for "calm" the two
+ideals differ, for "happy" they are the same), drawn per seed as four bold mutations of another
+emotion's derived recipe (ANCHORS: drawn around the key's own recipe, the painter's fresh
+pictures would sit at the centre of the ideals and any refill would look like progress). A
+visitor of segment s likes a picture with probability FLOOR + (PEAK − FLOOR)·exp(−(d/SIGMA)²), d = recipes.distance(picture, s's ideal). A picture's
+appeal is that probability averaged over the segments.
+
+Scored at 0, 1k, 2k and 5k likes: 30 fresh visitors per key ask /garden; the mean appeal of the
+three each would see, as a fraction of the way from the garden at 0 likes to the best recipe in
+the space (the better of the key's ideals, by appeal over both segments: a lower bound of the
+best, so the fractions are if anything too high by the gap; for "happy" it is exact).
+
+Arms, on the same seeds: static (the initial garden, the gardener off), retirement only
+(``bred_share`` 0: retired pictures are replaced by fresh ones) and retirement + breeding
+(``bred_share`` BRED_SHARE). Results: bench/results/gardener.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.servers import gunicorn  # noqa: E402
+
+KEYS = ("calm", "happy")
+ANCHORS = {"calm": "sad", "happy": "surprised"}  # where each key's hidden ideals are drawn from
+SEGMENTS = ("adult", "young")
+CHECKPOINTS = (1000, 2000, 5000)
+ROUND_LIKES = 100
+PROBES = 30
+FLOOR, PEAK, SIGMA = 0.05, 0.6, 0.2
+BRED_SHARE = 0.75
+ARMS = {"static": None, "retirement only": 0.0, "retirement + breeding": BRED_SHARE}
+POLICY = {
+    "promotion_mode": "trusted",
+    "target_per_key": 16,  # serving images per key: 8 landscape + portrait pairs
+    "minimum_per_key": 8,
+    "retire_min_impressions": 20,
+    "retire_probability": 0.8,
+    "daily_image_budget": 100_000,
+    "pool_backlog_limit": 100_000,
+    "images_per_job": 4,
+}
+
+
+class Kiosk:
+    """Kiosk calls on one kept-alive connection (as a kiosk would hold one)."""
+
+    def __init__(self, base: str) -> None:
+        self.netloc = urlsplit(base).netloc
+        self.connection = http.client.HTTPConnection(self.netloc, timeout=30)
+
+    def post(self, path: str, body: dict) -> tuple[int, bytes]:
+        for attempt in range(2):
+            try:
+                self.connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+                response = self.connection.getresponse()
+                return response.status, response.read()
+            except (http.client.HTTPException, OSError):  # the server closed an idle connection: once more
+                self.connection.close()
+                self.connection = http.client.HTTPConnection(self.netloc, timeout=30)
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def top_three(self, visitor: str, key: str, segment: str) -> list[str]:
+        status, body = self.post("/garden", {"id": visitor, "emotion": key, "generation": segment})
+        assert status == 200, body[:300]
+        return [url[url.rindex("emotions/") :] for url in (item["url"] for item in json.loads(body)["landscape"][:3])]
+
+
+def run_one(arm: str, seed: int, likes_wanted: int) -> dict:
+    """One run in this process: the server, Django for the gardener, the visitors."""
+    with tempfile.TemporaryDirectory(prefix="garden-bench-gardener-") as work:
+        settings = {
+            "GARDEN_KIOSK_RATE": "100000000/minute",
+            "GARDEN_GENERATOR_BACKEND": "procedural",
+            "GARDEN_GARDENER_FAVORITES": "any",
+            "DATABASE_URL": f"sqlite:///{Path(work) / 'garden.sqlite3'}",
+        }
+        with gunicorn(Path(work), workers=1, threads=4, seed=False, **settings) as server:
+            os.environ.update(server.env, CELERY_TASK_ALWAYS_EAGER="true", DJANGO_SETTINGS_MODULE="config.settings")
+            import django
+
+            django.setup()
+            return Simulation(arm, seed, Kiosk(server.base)).run(likes_wanted)
+
+
+class Simulation:
+    def __init__(self, arm: str, seed: int, kiosk: Kiosk) -> None:
+        from generation.backends import recipes
+
+        self.recipes = recipes
+        self.arm, self.kiosk, self.rng = arm, kiosk, random.Random(seed)
+        self.seed = seed
+        ideal_rng = random.Random(f"ideals-{seed}")
+        self.ideals: dict[str, dict[str, object]] = {}
+        for key in KEYS:
+            # Anchored on another emotion's look, not the key's own: the painter's fresh pictures of
+            # the key are its own derived recipe, which must not sit at the centre of the ideals.
+            anchor = recipes.recipe_for(ANCHORS[key], "", 0)
+            first = self._bold(anchor, ideal_rng)
+            second = self._bold(anchor, ideal_rng) if key == "calm" else first
+            self.ideals[key] = dict(zip(SEGMENTS, (first, second), strict=True))
+        self.appeal_of: dict[str, float] = {}
+        self.recipe_of: dict[str, object] = {}
+
+    def _bold(self, recipe, rng, moves: int = 4):
+        for _ in range(moves):
+            recipe = self.recipes.mutate(recipe, rng, 1.0)
+        return recipe
+
+    def like_chance(self, recipe, key: str, segment: str) -> float:
+        d = self.recipes.distance(recipe, self.ideals[key][segment])
+        return FLOOR + (PEAK - FLOOR) * math.exp(-((d / SIGMA) ** 2))
+
+    def appeal(self, recipe, key: str) -> float:
+        return statistics.fmean(self.like_chance(recipe, key, segment) for segment in SEGMENTS)
+
+    def recipe(self, image_key: str):
+        if image_key not in self.recipe_of:
+            from garden.models import Image
+
+            image = Image.objects.get(key=image_key)
+            stored = (image.parameters or {}).get("recipe")
+            self.recipe_of[image_key] = (
+                self.recipes.Recipe.from_dict(stored) if stored else self.recipes.recipe_for(image.emotion, image.favorite, image.seed or 0)
+            )
+        return self.recipe_of[image_key]
+
+    def tend(self) -> None:
+        from gardener import services
+
+        services.tend(seed=self.rng.getrandbits(32))
+
+    def setup(self) -> None:
+        """The initial garden, the same for every arm: the painter's own fresh pictures, 8 pairs per
+        key (a fresh bulk job, promoted), then the arm's policy."""
+        from garden import services as garden_services
+        from gardener.models import EmotionPolicy, GardenerPolicy
+        from generation import services as generation_services
+        from generation.requests import JobRequest
+
+        for key in KEYS:
+            request = JobRequest(kind="bulk", emotion=key, count=POLICY["target_per_key"] // 2, backend="procedural", seed=self.seed * 1000)
+            job = generation_services.create_job(request=request)
+            job.refresh_from_db()
+            assert job.status == "succeeded", job.error
+            for image in job.images.all():
+                garden_services.promote_image(image=image)
+        if ARMS[self.arm] is not None:
+            GardenerPolicy.objects.update_or_create(pk=1, defaults={**POLICY, "enabled": False, "bred_share": ARMS[self.arm]})
+            for key in KEYS:
+                EmotionPolicy.objects.create(emotion=key, enabled=True)
+
+    def score(self) -> dict[str, float]:
+        scores = {}
+        for key in KEYS:
+            seen = []
+            for _ in range(PROBES):
+                segment = self.rng.choice(SEGMENTS)
+                shown = self.kiosk.top_three(f"probe-{uuid.uuid4()}", key, segment)
+                seen.append(statistics.fmean(self.appeal(self.recipe(k), key) for k in shown))
+            scores[key] = statistics.fmean(seen)
+        return scores
+
+    def best(self, key: str) -> float:
+        return max(self.appeal(ideal, key) for ideal in self.ideals[key].values())
+
+    def run(self, likes_wanted: int) -> dict:
+        started = time.perf_counter()
+        self.setup()
+        initial = self.score()
+        result: dict = {"arm": self.arm, "seed": self.seed, "initial_appeal": initial, "best_appeal": {k: self.best(k) for k in KEYS}}
+
+        def fraction(scores: dict[str, float]) -> float:
+            return statistics.fmean((scores[k] - initial[k]) / (self.best(k) - initial[k]) for k in KEYS)
+
+        result["at_0"] = 0.0
+        likes = visitors = 0
+        while likes < likes_wanted:
+            visitor, key, segment = f"v-{uuid.uuid4()}", self.rng.choice(KEYS), self.rng.choice(SEGMENTS)
+            shown = self.kiosk.top_three(visitor, key, segment)
+            visitors += 1
+            liked = next(
+                (k for k in self.rng.sample(shown, len(shown)) if self.rng.random() < self.like_chance(self.recipe(k), key, segment)), None
+            )
+            if liked is None:
+                self.kiosk.post("/impression", {"id": visitor, "impression": shown})
+                continue
+            status, body = self.kiosk.post("/like", {"id": visitor, "itemId": liked, "impression": shown})
+            assert status == 200, body[:300]
+            likes += 1
+            if likes % ROUND_LIKES == 0 and ARMS[self.arm] is not None:
+                self.tend()
+            if likes in CHECKPOINTS:
+                scores = self.score()
+                result[f"at_{likes}"] = round(fraction(scores), 3)
+                result[f"appeal_at_{likes}"] = scores
+                print(
+                    f"  {self.arm} seed {self.seed}: {likes} likes, {visitors} visitors, {result[f'at_{likes}']:+.3f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        result.update(visitors=visitors, seconds=round(time.perf_counter() - started, 1), garden=self.garden_summary())
+        return result
+
+    def garden_summary(self) -> dict:
+        from garden.models import Image
+        from gardener.models import GardenerAction
+
+        serving = Image.objects.filter(status=Image.Status.SERVING)
+        generations = [((image.parameters or {}).get("lineage") or {}).get("generation", 0) for image in serving.only("parameters")]
+        kinds = {kind: GardenerAction.objects.filter(kind=kind).count() for kind in GardenerAction.Kind.values}
+        from recommend.models import ImageStat
+
+        stats = [
+            (image.key.rsplit("_", 1)[-1], impressions, likes, round(self.appeal(self.recipe(image.key), image.emotion), 3))
+            for image, impressions, likes in (
+                (stat.image, stat.impressions, stat.likes)
+                for stat in ImageStat.objects.filter(segment="*", image__in=serving).select_related("image")
+            )
+        ]
+        return {"serving": serving.count(), "max_generation_serving": max(generations, default=0), "actions": kinds, "stats": stats}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=3, help="runs per arm (seeds 0 … n−1, the same for every arm)")
+    parser.add_argument("--likes", type=int, default=max(CHECKPOINTS))
+    parser.add_argument("--only", nargs="*", choices=list(ARMS))
+    parser.add_argument("--one", nargs=2, metavar=("ARM", "SEED"), help=argparse.SUPPRESS)  # a run in a child process
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one[0], int(args.one[1]), args.likes)))
+        return 0
+
+    results: dict = {"keys": list(KEYS), "likes": args.likes, "round_likes": ROUND_LIKES, "policy": POLICY, "arms": {}}
+    points = ["at_0", *(f"at_{n}" for n in CHECKPOINTS if n <= args.likes)]
+    for arm in ARMS:
+        if args.only and arm not in args.only:
+            continue
+        runs = []
+        for seed in range(args.seeds):
+            # Each run in its own process: Django is set up once per process, on that run's database.
+            output = subprocess.run(
+                [sys.executable, __file__, "--one", arm, str(seed), "--likes", str(args.likes)], check=True, capture_output=True, text=True
+            )
+            sys.stderr.write(output.stderr[-2000:] if output.returncode else "")
+            runs.append(json.loads(output.stdout.strip().splitlines()[-1]))
+            print(f"{arm} seed {seed}: " + ", ".join(f"{p} {runs[-1][p]:+.3f}" for p in points) + f" ({runs[-1]['seconds']} s)", flush=True)
+        row: dict = {"runs": runs}
+        for p in points:
+            values = [r[p] for r in runs]
+            row[p] = round(statistics.fmean(values), 3)
+            row[f"{p}_se"] = round(statistics.stdev(values) / len(values) ** 0.5, 3) if len(values) > 1 else None
+        results["arms"][arm] = row
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "gardener.json").write_text(json.dumps(results, indent=2))
+    print("\nShare of the way from the initial garden to the best recipe (mean ± standard error over seeds):")
+    print(f"{'arm':<24}" + "".join(f"{p:>16}" for p in points))
+    for arm, row in results["arms"].items():
+        cells = (f"{row[p]:.3f} ± {row[f'{p}_se'] if row[f'{p}_se'] is not None else float('nan'):.3f}" for p in points)
+        print(f"{arm:<24}" + "".join(f"{cell:>16}" for cell in cells))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
