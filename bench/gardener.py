@@ -19,8 +19,9 @@ an ideal recipe per visitor segment (two segments, half the visitors each; for "
 ideals differ, for "happy" they are the same), drawn per seed as four bold mutations of another
 emotion's derived recipe (ANCHORS: drawn around the key's own recipe, the painter's fresh
 pictures would sit at the centre of the ideals and any refill would look like progress). A
-visitor of segment s likes a picture with probability FLOOR + (PEAK − FLOOR)·exp(−(d/SIGMA)²), d = recipes.distance(picture, s's ideal). A picture's
-appeal is that probability averaged over the segments.
+visitor of segment s likes a picture with probability FLOOR + (PEAK − FLOOR)·exp(−(d/SIGMA)²),
+d = recipes.distance(picture, s's ideal). A picture's appeal is that probability averaged over
+the segments.
 
 Scored at 0, 1k, 2k and 5k likes: 30 fresh visitors per key ask /garden; the mean appeal of the
 three each would see, as a fraction of the way from the garden at 0 likes to the best recipe in
