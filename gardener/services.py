@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.conf import settings
@@ -141,7 +141,7 @@ def _retire_one(image: Image, key_plan: KeyPlan, result: RunResult, details: dic
 
 def _start_jobs(key_plan: KeyPlan, result: RunResult, rng: random.Random) -> None:
     base = {"serving": key_plan.serving, "target": key_plan.target}
-    jobs = [
+    jobs: list[tuple[JobRequest, str, dict]] = [
         (JobRequest(kind=GenerationJob.Kind.BULK, emotion=key_plan.emotion, favorite=key_plan.favorite, count=pairs), Kind.PLANNED, {})
         for pairs in key_plan.jobs
     ]
@@ -165,13 +165,13 @@ def _bred_requests(key_plan: KeyPlan, rng: random.Random) -> list[tuple[JobReque
         return []
     generator = settings.GARDEN_GENERATOR_BACKEND
     candidates = selectors.breeding_candidates(key_plan.emotion, key_plan.favorite, generator)
-    key = {"kind": GenerationJob.Kind.BULK, "emotion": key_plan.emotion, "favorite": key_plan.favorite}
+    bulk = JobRequest(kind=GenerationJob.Kind.BULK, emotion=key_plan.emotion, favorite=key_plan.favorite)
     if generator == backends.PROCEDURAL:
         requests = []
         for pairs in key_plan.bred:
             children = breeding.breed(candidates, pairs, rng)
-            request = JobRequest(
-                **key,
+            request = replace(
+                bulk,
                 count=pairs,
                 backend=backends.PROCEDURAL,
                 recipes=tuple(child.recipe.to_dict() for child in children if child.recipe is not None),
@@ -186,8 +186,8 @@ def _bred_requests(key_plan: KeyPlan, rng: random.Random) -> list[tuple[JobReque
         parent = parents[child.parents[0]]
         image = parent.image
         landscape = (image.width, image.height) if image.width >= image.height else (image.height, image.width)
-        request = JobRequest(
-            **key,
+        request = replace(
+            bulk,
             count=1,
             backend=generator,
             prompt=image.prompt,
