@@ -141,11 +141,13 @@ def _retire_one(image: Image, key_plan: KeyPlan, result: RunResult, details: dic
 
 def _start_jobs(key_plan: KeyPlan, result: RunResult, rng: random.Random) -> None:
     base = {"serving": key_plan.serving, "target": key_plan.target}
-    jobs: list[tuple[JobRequest, str, dict]] = [
-        (JobRequest(kind=GenerationJob.Kind.BULK, emotion=key_plan.emotion, favorite=key_plan.favorite, count=pairs), Kind.PLANNED, {})
-        for pairs in key_plan.jobs
-    ]
-    jobs += [(request, Kind.BRED, details) for request, details in _bred_requests(key_plan, rng)]
+    jobs_base = JobRequest(kind=GenerationJob.Kind.BULK, emotion=key_plan.emotion, favorite=key_plan.favorite)
+    jobs: list[tuple[JobRequest, str, dict]] = [(replace(jobs_base, count=pairs), Kind.PLANNED, {}) for pairs in key_plan.jobs]
+    bred = _bred_requests(key_plan, rng)
+    if bred is None:  # the parents went since the plan (a curator moved them, a recipe unreadable): fresh ones
+        bred = []
+        jobs += [(replace(jobs_base, count=pairs), Kind.PLANNED, {}) for pairs in key_plan.bred]
+    jobs += [(request, Kind.BRED, details) for request, details in bred]
     for request, kind, details in jobs:
         reason = "key below its target: bred from liked parents" if kind == Kind.BRED else "key below its target"
         details = {"images": 2 * request.count, **base, **details}
@@ -158,13 +160,16 @@ def _start_jobs(key_plan: KeyPlan, result: RunResult, rng: random.Random) -> Non
             result.count("job refused")
 
 
-def _bred_requests(key_plan: KeyPlan, rng: random.Random) -> list[tuple[JobRequest, dict]]:
+def _bred_requests(key_plan: KeyPlan, rng: random.Random) -> list[tuple[JobRequest, dict]] | None:
     """The key's bred jobs: procedural ones carry a recipe per pair; a diffusers variation is a job
-    of one pair repeating its parent's prompt, seed, size, model and LoRAs with a variation seed."""
+    of one pair repeating its parent's prompt, seed, size, model and LoRAs with a variation seed.
+    None when the key no longer has parents enough to breed from."""
     if not key_plan.bred:
         return []
     generator = settings.GARDEN_GENERATOR_BACKEND
     candidates = selectors.breeding_candidates(key_plan.emotion, key_plan.favorite, generator)
+    if len(candidates) < breeding.MIN_CANDIDATES:
+        return None
     bulk = JobRequest(kind=GenerationJob.Kind.BULK, emotion=key_plan.emotion, favorite=key_plan.favorite)
     if generator == backends.PROCEDURAL:
         requests = []

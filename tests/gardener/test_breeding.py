@@ -6,6 +6,7 @@ import json
 import random
 import re
 from collections import Counter
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -240,3 +241,20 @@ def test_a_diffusers_garden_breeds_variations_of_its_liked_pictures(
     other = next(image for image in parents if image.orientation == parent.orientation and image.pk != parent.pk)
     to_parent = np.abs(pixels(child) - pixels(parent)).mean()
     assert 0 < to_parent < np.abs(pixels(other) - pixels(parent)).mean()
+
+
+def test_parents_gone_since_the_plan_means_fresh_jobs_not_a_failed_run(one_key, policy, no_enqueue, django_capture_on_commit_callbacks):
+    from garden import services as garden_services
+
+    bred_calm(policy)
+    parents = serving_with_stats([40, 30, 1])
+    plan = make_plan()
+    assert next(k for k in plan.keys if k.search_key == "calm").bred == [2]
+    for image in parents[:2]:  # a curator demotes two of them between planning and starting the jobs
+        garden_services.demote_image(image=image)
+    # The run carries out the plan made before the demotions (as a run that was planning meanwhile would).
+    with mock.patch.object(services, "make_plan", return_value=plan), django_capture_on_commit_callbacks(execute=True):
+        result = services.tend(seed=9)
+    assert Kind.BRED not in result.actions and result.actions[Kind.PLANNED] == 1
+    job = GardenerAction.objects.get(kind=Kind.PLANNED).job
+    assert (job.count, "recipes" in job.options) == (2, False)
