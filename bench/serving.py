@@ -3,6 +3,8 @@ floor measured by the same server in the same run.
 
     .venv/bin/python bench/serving.py                       # 100k serving images, 50 connections, 10 s each
     .venv/bin/python bench/serving.py --duration 5 --images 20000
+    .venv/bin/python bench/serving.py --split-cores         # the web tier alone on core 0 (below)
+    .venv/bin/python bench/serving.py --both                # shared cores, then split cores, in one run
 
 What it does:
 - uses (and creates) its own PostgreSQL database, ``garden_bench_serving`` on 127.0.0.1 (override
@@ -10,7 +12,8 @@ What it does:
   visitors with a history (bench/_data.py, COPY; reused when the sizes match) and trains the
   recommender once;
 - starts gunicorn with the Procfile's flags (2 workers x 4 threads, access log) on a free
-  loopback port, on PostgreSQL and Redis (the cache; database 10 of 127.0.0.1:6379, flushed);
+  loopback port, on PostgreSQL and Redis (the cache; database 10 of 127.0.0.1:6379, flushed;
+  override with BENCH_SERVING_CACHE_URL);
 - the floor is a trivial DRF POST view (bench/_serving_urls.py) served by that same process;
 - drives each endpoint with wrk (Debian's `wrk`, a C load generator: it is not the bottleneck at
   these rates) with a Lua script that rotates over realistic bodies, 50 connections;
@@ -18,11 +21,32 @@ What it does:
   answered 200 against the likes stored. Results: bench/results/serving.json;
 - and where the machine's CPU went per request (web server, PostgreSQL, Redis, wrk), since on two
   shared cores throughput is CPU time per request.
+
+Split cores (--split-cores): production runs the database and the cache on other machines, so the
+web tier should be measured without them on its core. gunicorn and its workers run on core 0
+(``taskset -c 0``); PostgreSQL, Redis and wrk on core 1, for the floor and every endpoint alike.
+The shared PostgreSQL cluster and Redis also serve the test suite and are never pinned: the run
+starts its own cluster (initdb in a temporary directory, as the postgres user when run as root;
+autovacuum off as in the shared cluster) and its own Redis (no persistence) on free ports, both
+under ``taskset -c 1``, loads the garden into it, and stops and deletes both at the end
+(bench/_split_cores.py). BENCH_SERVING_DATABASE_URL and BENCH_SERVING_CACHE_URL are then not used.
+Results: bench/results/serving-split.json (``"mode": "split-cores"``, the cores), and for each
+endpoint how busy each of the two cores was during the measured run (anything else running on
+the machine included), which says whether the web core was the one that ran out. The CPU per
+request counts only the run's own PostgreSQL and Redis (backends that exited included).
+
+--both reports the two figures the issue asks for from one run: the shared-cores run (every
+process on every core) and then the split-cores run, both against the run's own PostgreSQL and
+Redis (re-pinned between the two), so that the pinning is the only difference; it writes
+serving.json (``"mode": "shared"``) and serving-split.json and prints both tables and the
+requests/s and ratio to the floor side by side. Without either flag the bench runs as it always
+has, on the shared servers.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -40,6 +64,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench._data import ensure_database, load, search_keys  # noqa: E402 (after the path is set)
+from bench._split_cores import BACKING_CORES, WEB_CORES, Servers, check_cores, private_servers, taskset, tree_cpu_seconds  # noqa: E402
 
 BENCH_URL = os.environ.get("BENCH_SERVING_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/garden_bench_serving")
 CACHE_URL = os.environ.get("BENCH_SERVING_CACHE_URL", "redis://127.0.0.1:6379/10")
@@ -87,10 +112,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, log: Path) -> subprocess.Popen:
+def start_server(port: int, log: Path, cores: frozenset[int] | None = None) -> subprocess.Popen:
     gunicorn = Path(sys.executable).parent / "gunicorn"
     command = [
-        str(gunicorn), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
+        *taskset(cores), str(gunicorn), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
         "--access-logfile", "-", "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
     ]  # fmt: skip
     with open(log, "w") as handle:
@@ -108,29 +133,47 @@ def start_server(port: int, log: Path) -> subprocess.Popen:
     raise SystemExit(f"gunicorn did not start; see {log}")
 
 
-def cpu_seconds(server_pid: int) -> dict[str, float]:
-    """CPU seconds used so far by the web server's processes, PostgreSQL, Redis and wrk (finished runs)."""
+def cpu_seconds(server_pid: int, servers: Servers | None = None) -> dict[str, float]:
+    """CPU seconds used so far by the web server's processes, PostgreSQL, Redis and wrk (finished runs).
+
+    With the run's own servers, only theirs are counted (not the shared ones the test suite uses)."""
     import psutil
 
     web = {server_pid, *(child.pid for child in psutil.Process(server_pid).children(recursive=True))}
     used = {"web": 0.0, "postgresql": 0.0, "redis": 0.0}
     for process in psutil.process_iter(["pid", "name", "cpu_times"]):
+        if servers and process.info["pid"] not in web:
+            continue
         times = process.info["cpu_times"]
         if times is None:
             continue
         role = "web" if process.info["pid"] in web else next((r for r in ("postgres", "redis") if process.info["name"].startswith(r)), None)
         if role:
             used["postgresql" if role == "postgres" else role] += times.user + times.system
+    if servers:
+        used["postgresql"] = tree_cpu_seconds(servers.postgres_pid)
+        used["redis"] = tree_cpu_seconds(servers.redis_pid)
     finished = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk runs (the server is still running)
     used["wrk"] = finished.ru_utime + finished.ru_stime
     return used
 
 
-def run_wrk(*, port: int, path: str, bodies: list[str], duration: float, connections: int, threads: int, work: Path) -> dict:
+def run_wrk(
+    *,
+    port: int,
+    path: str,
+    bodies: list[str],
+    duration: float,
+    connections: int,
+    threads: int,
+    work: Path,
+    cores: frozenset[int] | None = None,
+) -> dict:
     script = work / f"{path.strip('/').replace('/', '_') or 'root'}.lua"
     quoted = ",".join(f"[==[{body}]==]" for body in bodies)
     script.write_text(LUA % {"bodies": quoted, "path": path})
     command = [
+        *taskset(cores),
         "wrk",
         "-t",
         str(threads),
@@ -182,52 +225,31 @@ def bodies_for(kind: str, *, rng: random.Random, visitors: list[str], count: int
     return out
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=100_000)
-    parser.add_argument("--interactions", type=int, default=300_000)
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per endpoint (after a 3 s warm-up)")
-    parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--only", nargs="*", choices=["gardenfromDB", "garden", "like"], help="endpoints to drive (the floor always runs)")
-    parser.add_argument("--reload", action="store_true")
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is not installed: apt-get install wrk")
-
-    ensure_database(BENCH_URL)
-    setup_django()
+def measure(mode: str, *, args: argparse.Namespace, targets: list[tuple[str, str]], visitors: list[str], servers: Servers | None) -> dict:
+    """One run of the floor and the endpoints; mode "split-cores" pins gunicorn to WEB_CORES, wrk to BACKING_CORES."""
+    import psutil
     import redis
     from django.db import connection
 
-    from garden.models import Image
-    from recommend import training
     from recommend.models import Interaction
 
-    result: dict = {
-        "images": args.images,
-        "connections": args.connections,
-        "duration_s": args.duration,
-        "database": "postgresql",
-        "cache": "redis",
-    }
-    if args.reload or Image.objects.count() != args.images or Interaction.objects.count() < args.interactions:
-        result["load_seconds"] = load(args.images, args.interactions)["load_seconds"]
-    training.rebuild(with_als=False)
-    redis.Redis.from_url(CACHE_URL).flushdb()
-    visitors = [str(v) for v in Interaction.objects.values_list("visitor_id", flat=True).distinct()[:2000]]
-    connection.close()
-
+    split = mode == "split-cores"
+    web_cores, wrk_cores = (WEB_CORES, BACKING_CORES) if split else (None, None)
+    if servers:  # the run's own PostgreSQL and Redis: on their core when split, on every core otherwise
+        servers.pin(BACKING_CORES if split else os.sched_getaffinity(0))
+    redis.Redis.from_url(SERVER_ENV["CACHE_URL"]).flushdb()
+    result: dict = {"mode": mode}
+    if split:
+        result["cores"] = {"web": sorted(WEB_CORES), "postgresql, redis, wrk": sorted(BACKING_CORES)}
     rng = random.Random(5)
     work = Path(tempfile.mkdtemp(prefix="garden-bench-serving-"))
     port = free_port()
-    server = start_server(port, work / "gunicorn.log")
-    targets = [("floor", "/bench/floor"), ("gardenfromDB", "/gardenfromDB"), ("garden", "/garden"), ("like", "/like")]
-    targets = [target for target in targets if target[0] == "floor" or not args.only or target[0] in args.only]
+    server = start_server(port, work / "gunicorn.log", web_cores)
     try:
         for name, path in targets:
             bodies = bodies_for(name, rng=rng, visitors=visitors)
             common = {"port": port, "path": path, "bodies": bodies, "connections": args.connections, "threads": args.threads, "work": work}
+            common["cores"] = wrk_cores
             if name in ("gardenfromDB", "garden"):
                 # Steady state: every search key answered at least once per web process (each keeps
                 # its own rendered entries), as on a kiosk network that has been up for a while.
@@ -236,12 +258,20 @@ def main() -> int:
             run_wrk(duration=3, **common)  # warm-up: connections, per-process caches, the loaded model
             time.sleep(1)  # let the warm-up's last requests finish before counting
             clicks_before = Interaction.objects.filter(event_type="click").count()
-            cpu_before = cpu_seconds(server.pid)
+            cpu_before, cores_before = cpu_seconds(server.pid, servers), psutil.cpu_times(percpu=True)
             result[name] = run_wrk(duration=args.duration, **common)
-            cpu_after = cpu_seconds(server.pid)
+            cpu_after, cores_after = cpu_seconds(server.pid, servers), psutil.cpu_times(percpu=True)
             requests = max(result[name]["requests"], 1)
             used = {role: (cpu_after[role] - cpu_before[role]) * 1000 / requests for role in cpu_after}
             result[name]["cpu_ms_per_request"] = {role: round(ms, 3) for role, ms in used.items()}
+            if split:  # whether the web core was the one that ran out (anything else on the machine included)
+                busy = {}
+                for core in sorted(WEB_CORES | BACKING_CORES):
+                    before, after = cores_before[core], cores_after[core]
+                    idle = (after.idle + after.iowait) - (before.idle + before.iowait)
+                    total = sum(after) - sum(before)
+                    busy[str(core)] = round(100 * (1 - idle / total), 1) if total else 0.0
+                result[name]["core_busy_percent"] = busy
             time.sleep(1)
             if name == "like":
                 # Every like answered 200 must be stored exactly once (warm-up likes are excluded).
@@ -253,9 +283,11 @@ def main() -> int:
     floor = result["floor"]["rps"]
     for name, _ in targets[1:]:
         result[name]["ratio_to_floor"] = round(result[name]["rps"] / floor, 3)
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "serving.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+def report(result: dict, targets: list[tuple[str, str]]) -> int:
+    """Prints one mode's figures; returns the likes answered 200 but not stored."""
     print(f"{'endpoint':<14}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x floor':>9}  notes")
     for name, _ in targets:
         row = result[name]
@@ -266,7 +298,9 @@ def main() -> int:
         print(f"{name:<14}{row['rps']:>10.0f}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{ratio:>9.3f}  {notes}")
     print("\nCPU ms per request (all processes of each role, during the measured run):")
     for name, _ in targets:
-        print(f"{name:<14}" + ", ".join(f"{role} {ms:.2f}" for role, ms in result[name]["cpu_ms_per_request"].items()))
+        busy = result[name].get("core_busy_percent")
+        cores = f"  (busy: {', '.join(f'core {core} {percent:.0f}%' for core, percent in busy.items())})" if busy else ""
+        print(f"{name:<14}" + ", ".join(f"{role} {ms:.2f}" for role, ms in result[name]["cpu_ms_per_request"].items()) + cores)
     # More stored than answered is expected: requests still in flight when wrk stops are finished
     # by the server but never counted as answered. Fewer stored than answered would be a loss.
     if "like" not in result:
@@ -274,6 +308,77 @@ def main() -> int:
     lost = max(0, result["like"]["answered_2xx"] - result["like"]["stored"])
     if lost:
         print(f"LOST LIKES: {lost} answered 200 but not stored")
+    return lost
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=100_000)
+    parser.add_argument("--interactions", type=int, default=300_000)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per endpoint (after a 3 s warm-up)")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--only", nargs="*", choices=["gardenfromDB", "garden", "like"], help="endpoints to drive (the floor always runs)")
+    parser.add_argument("--reload", action="store_true")
+    parser.add_argument(
+        "--split-cores", action="store_true", help="gunicorn on core 0; the run's own PostgreSQL and Redis, and wrk, on core 1"
+    )
+    parser.add_argument("--both", action="store_true", help="shared cores, then split cores, on the run's own PostgreSQL and Redis")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    modes = ["shared", "split-cores"] if args.both else ["split-cores"] if args.split_cores else ["shared"]
+    if "split-cores" in modes:
+        check_cores()
+    with contextlib.ExitStack() as stack:
+        servers = None
+        if "split-cores" in modes:
+            servers = stack.enter_context(private_servers(BACKING_CORES))
+            SERVER_ENV.update(DATABASE_URL=servers.database_url, CACHE_URL=servers.cache_url)
+        return run_modes(modes, args, servers)
+
+
+def run_modes(modes: list[str], args: argparse.Namespace, servers: Servers | None) -> int:
+    ensure_database(SERVER_ENV["DATABASE_URL"])
+    setup_django()
+    from django.db import connection
+
+    from garden.models import Image
+    from recommend import training
+    from recommend.models import Interaction
+
+    common: dict = {
+        "images": args.images,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "database": "postgresql",
+        "cache": "redis",
+    }
+    if servers:
+        common["servers"] = "the run's own PostgreSQL cluster and Redis"
+    if args.reload or Image.objects.count() != args.images or Interaction.objects.count() < args.interactions:
+        common["load_seconds"] = load(args.images, args.interactions)["load_seconds"]
+    training.rebuild(with_als=False)
+    visitors = [str(v) for v in Interaction.objects.values_list("visitor_id", flat=True).distinct()[:2000]]
+    connection.close()
+
+    targets = [("floor", "/bench/floor"), ("gardenfromDB", "/gardenfromDB"), ("garden", "/garden"), ("like", "/like")]
+    targets = [target for target in targets if target[0] == "floor" or not args.only or target[0] in args.only]
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    results, lost = {}, 0
+    for mode in modes:
+        results[mode] = {**common, **measure(mode, args=args, targets=targets, visitors=visitors, servers=servers)}
+        (out / ("serving-split.json" if mode == "split-cores" else "serving.json")).write_text(json.dumps(results[mode], indent=2))
+        if len(modes) > 1:
+            print(f"\n== {mode} ==")
+        lost += report(results[mode], targets)
+    if len(modes) > 1:
+        print("\nreq/s and x floor, shared cores -> split cores:")
+        for name, _ in targets:
+            shared, split = results["shared"][name], results["split-cores"][name]
+            ratios = f"{shared.get('ratio_to_floor', 1.0):.3f} -> {split.get('ratio_to_floor', 1.0):.3f}"
+            print(f"{name:<14}{shared['rps']:>8.0f} -> {split['rps']:<8.0f}{ratios}")
     return 1 if lost else 0
 
 
