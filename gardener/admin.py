@@ -33,7 +33,7 @@ class GardenerPolicyAdmin(admin.ModelAdmin):
         ("Serving images per search key", {"fields": ["target_per_key", "minimum_per_key"]}),
         ("Budget", {"fields": ["daily_image_budget", "daily_gpu_minutes", "pool_backlog_limit", "images_per_job"]}),
         ("Retirement", {"fields": ["retire_min_impressions", "retire_probability"]}),
-        ("Breeding", {"fields": ["bred_share"]}),
+        ("Breeding", {"fields": ["bred_share", "trial_pairs"]}),
     ]
 
     def changelist_view(self, request, extra_context=None):

@@ -42,6 +42,13 @@ class GardenerPolicy(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Share of new images bred from liked parents rather than fresh (procedural backend; 0 = all fresh)",
     )
+    trial_pairs = models.PositiveIntegerField(
+        default=0,
+        help_text=(
+            "Bred pairs a key may hold above its target while visitors judge them; while a key is above its target, "
+            "its weakest judged pictures (below the key's median) are retired to make room (0 = off)"
+        ),
+    )
     images_per_job = models.PositiveIntegerField(
         default=4, validators=[MinValueValidator(1)], help_text="Landscape + portrait pairs per job (a job makes twice this many images)"
     )

@@ -18,6 +18,9 @@ from gardener import selectors
 from gardener.models import PromotionMode
 from gardener.retirement import Verdict, judge, key_median, should_retire
 from generation import backends
+from recommend.ranking import SEGMENT_ALL
+
+SURPLUS = "surplus"
 
 
 @dataclass
@@ -28,6 +31,10 @@ class Retirement:
     # saw the twin judged it well: a landscape kiosk never shows portraits, so a portrait twin
     # would otherwise keep a passed-over picture's place in the key for ever.
     twin_id: int | None = None
+    # Why: the retirement rule (below the key's median with the policy's probability), or SURPLUS
+    # (the key is above its target with bred trials, and this is its weakest judged picture).
+    rule: str = "median"
+    evidence: dict = field(default_factory=dict)  # SURPLUS: the counts and the median it was judged by
 
     @property
     def size(self) -> int:
@@ -35,7 +42,7 @@ class Retirement:
 
     @property
     def probability(self) -> float:
-        return max(v.probability for v in self.verdicts.values())
+        return max((v.probability for v in self.verdicts.values()), default=0.0)
 
 
 @dataclass
@@ -49,7 +56,8 @@ class KeyPlan:
     retire: list[Retirement] = field(default_factory=list)
     kept_for_minimum: int = 0  # images the rule would retire, kept so the key stays at its minimum
     jobs: list[int] = field(default_factory=list)  # landscape + portrait pairs per fresh job to start
-    bred: list[int] = field(default_factory=list)  # … per bred job (gardener.breeding)
+    bred: list[int] = field(default_factory=list)  # … per bred job (gardener.breeding), trials included
+    trial: int = 0  # of those pairs, trials above the target
     skipped: int = 0  # images wanted but not planned: budget or backlog
     paused: bool = False  # a curator undid its job or images today: not filled again today
 
@@ -63,6 +71,11 @@ class KeyPlan:
         return sum(r.size for r in self.retire)
 
     @property
+    def only_trials(self) -> bool:
+        """Every pair this plan adds is a trial above the target (none fills the key up to it)."""
+        return self.trial > 0 and sum(self.jobs) + sum(self.bred) == self.trial
+
+    @property
     def add(self) -> int:
         return 2 * (sum(self.jobs) + sum(self.bred))
 
@@ -74,12 +87,15 @@ class KeyPlan:
         parts = [f"{self.search_key}: serving {self.serving}/{self.target} (minimum {self.minimum})"]
         if self.pending:
             parts.append(f"{self.pending} pending")
-        parts.append(f"retire {self.retiring}")
+        surplus = sum(r.size for r in self.retire if r.rule == SURPLUS)
+        parts.append(f"retire {self.retiring}" + (f" ({surplus} over the target)" if surplus else ""))
         if self.kept_for_minimum:
             parts.append(f"{self.kept_for_minimum} kept for the minimum")
         parts.append(f"add {self.add} in {len(self.jobs) + len(self.bred)} job(s)")
         if self.bred:
             parts.append(f"{2 * sum(self.bred)} of them bred")
+        if self.trial:
+            parts.append(f"{2 * self.trial} as trials above the target")
         if self.skipped:
             parts.append(f"skipped {self.skipped} for budget/backlog")
         if self.paused:
@@ -114,12 +130,13 @@ class Plan:
         return lines
 
 
-def _retirements(policies: dict[str, selectors.KeyPolicy]) -> dict[tuple[str, str], list[Retirement]]:
+def _retirements(
+    policies: dict[str, selectors.KeyPolicy], stats: selectors.Stats, spared: set[int]
+) -> dict[tuple[str, str], list[Retirement]]:
     """Every serving image the rule would retire, per key, worst first (minimum not yet applied)."""
     verdicts: dict[int, dict[str, Verdict]] = {}
     key_of: dict[int, tuple[str, str]] = {}
-    spared = selectors.spared_images()
-    for segment, by_key in selectors.serving_stats().items():
+    for segment, by_key in stats.items():
         for key, counts in by_key.items():
             policy = policies[key[0]]
             if not policy.enabled:
@@ -156,6 +173,51 @@ def _retirements(policies: dict[str, selectors.KeyPolicy]) -> dict[tuple[str, st
     return result
 
 
+def _surplus(key_plan: KeyPlan, policy: selectors.KeyPolicy, stats: selectors.Stats, spared: set[int]) -> list[Retirement]:
+    """While a key holds more than its target, its weakest judged pictures make room (twins count),
+    weakest first, down to the target: judged (at least the policy's impressions among everyone)
+    and below the key's median, so a picture visitors like as much as the others is never taken.
+    The rule's own retirements and curators' restorations are left out."""
+    room = key_plan.serving - key_plan.retiring - key_plan.target
+    counts = stats.get(SEGMENT_ALL, {}).get((key_plan.emotion, key_plan.favorite), {})
+    median = key_median(list(counts.values()), min_impressions=policy.retire_min_impressions)
+    if room <= 0 or median is None:
+        return []
+    taken = {r.image_id for r in key_plan.retire} | {r.twin_id for r in key_plan.retire if r.twin_id is not None}
+    weak = sorted(
+        (c.posterior_mean, image_id)
+        for image_id, c in counts.items()
+        if c.impressions >= policy.retire_min_impressions and c.posterior_mean < median and image_id not in taken | spared
+    )
+    twins = selectors.serving_twins([image_id for _, image_id in weak])
+    chosen: list[Retirement] = []
+    for mean, image_id in weak:
+        if image_id in taken:  # the twin of one already chosen
+            continue
+        twin = twins.get(image_id)
+        twin_counts = counts.get(twin) if twin is not None else None
+        if twin is not None and (
+            twin in taken | spared
+            or (
+                twin_counts is not None
+                and twin_counts.impressions >= policy.retire_min_impressions
+                and twin_counts.posterior_mean >= median
+            )
+        ):
+            twin = None  # a twin that visitors judged well, or that a curator restored, stays
+        c = counts[image_id]
+        evidence = {"impressions": c.impressions, "likes": c.likes, "posterior_mean": round(mean, 4), "key_median": round(median, 4)}
+        retirement = Retirement(
+            image_id, {}, twin, rule=SURPLUS, evidence=evidence | {"serving": key_plan.serving, "target": key_plan.target}
+        )
+        if retirement.size > room:
+            break
+        chosen.append(retirement)
+        taken.update([image_id] if twin is None else [image_id, twin])
+        room -= retirement.size
+    return chosen
+
+
 def _within_minimum(candidates: list[Retirement], allowed: int) -> list[Retirement]:
     """The worst candidates first, as many as keep the key at its minimum (twins count)."""
     chosen, used = [], 0
@@ -186,7 +248,8 @@ def make_plan(now: datetime | None = None) -> Plan:
     promoted_into = selectors.key_counts_of(plan.promote)
 
     serving = selectors.serving_counts()
-    retirements = _retirements(policies)
+    stats, spared = selectors.serving_stats(), selectors.spared_images()
+    retirements = _retirements(policies, stats, spared)
     keys = set(selectors.kiosk_keys()) | set(retirements)
     pending = selectors.pending_counts(exclude_ids=plan.promote)
     for emotion, favorite in sorted(keys):
@@ -209,6 +272,8 @@ def make_plan(now: datetime | None = None) -> Plan:
                 kept_for_minimum=len(candidates) - len(chosen),
             )
         )
+        if policy.trial_pairs:
+            plan.keys[-1].retire += _surplus(plan.keys[-1], p, stats, spared)
 
     used = selectors.budget_used_today(now)
     plan.budget_left = max(0, policy.daily_image_budget - used.images)
@@ -222,24 +287,34 @@ def make_plan(now: datetime | None = None) -> Plan:
     breedable = selectors.breedable_keys(settings.GARDEN_GENERATOR_BACKEND)
     per_job = min(policy.images_per_job, settings.GARDEN_MAX_COUNT)
     paused = selectors.keys_paused_today(now)
+    trials = selectors.unjudged_bred_pairs(policies) if policy.trial_pairs and policy.bred_share else None
     for key_plan in sorted(plan.keys, key=lambda k: (k.serving - k.retiring + k.pending, k.search_key)):
-        if (key_plan.emotion, key_plan.favorite) not in kiosk:
+        key = (key_plan.emotion, key_plan.favorite)
+        if key not in kiosk:
             continue
         wanted = key_plan.target - (key_plan.serving - key_plan.retiring) - key_plan.pending
-        if wanted <= 0:
+        trial = 0
+        if trials is not None and key in breedable and wanted <= 0:
+            # Trials, once a key is at its target: bred pairs above it, up to trial_pairs of them
+            # unjudged, and the key no more than that above its target (pending images count).
+            trial = max(0, policy.trial_pairs - max(trials.get(key, 0), math.ceil(-wanted / 2)))
+        if wanted + 2 * trial <= 0:
             continue
         if key_plan.search_key in paused:
             key_plan.paused = True
             continue
-        pairs = min(math.ceil(wanted / 2), room // 2)
+        fill_wanted = math.ceil(max(0, wanted) / 2)
+        pairs = min(fill_wanted + trial, room // 2)
+        fill = min(fill_wanted, pairs)  # the target before trials, when the budget is short
         if pairs > 0:
             # A job may not ask for more than GARDEN_MAX_COUNT pairs (generation.requests refuses it).
-            bred = round(pairs * policy.bred_share) if (key_plan.emotion, key_plan.favorite) in breedable else 0
+            key_plan.trial = pairs - fill
+            bred = key_plan.trial + (round(fill * policy.bred_share) if key in breedable else 0)
             # A diffusers variation repeats one parent's prompt and seed: one pair per job.
             key_plan.bred = [1] * bred if settings.GARDEN_GENERATOR_BACKEND == backends.DIFFUSERS else _pairs_per_job(bred, per_job)
             key_plan.jobs = _pairs_per_job(pairs - bred, per_job)
             room -= 2 * pairs
-        key_plan.skipped = max(0, wanted - 2 * pairs)
+        key_plan.skipped = max(0, wanted - 2 * fill)
         if key_plan.skipped:
             plan.limited_by = limit
     return plan

@@ -27,6 +27,8 @@ GLOBAL_POLICY_PK = 1
 # these, and insights' coverage grid enumerates the same): "" (Any) and every season × weather × time.
 KIOSK_FAVORITES: tuple[str, ...] = ("", *(",".join(parts) for parts in product(*(words for _, words in keys.FAVORITE_PARTS))))
 IN_FLIGHT = (GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
+# Counts of serving images: segment → (emotion, favorite) → image id → counts.
+Stats = dict[str, dict[tuple[str, str], dict[int, Counts]]]
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ def unharvested_jobs() -> QuerySet[GenerationJob]:
     return gardener_jobs().filter(status=GenerationJob.Status.SUCCEEDED).exclude(pk__in=harvested).order_by("created_at")
 
 
-def serving_stats() -> dict[str, dict[tuple[str, str], dict[int, Counts]]]:
+def serving_stats() -> Stats:
     """Counts of serving images per segment → key → image id, for segments where anything was seen.
 
     Only rows with at least one impression are read: an unseen image has nothing to say.
@@ -182,6 +184,23 @@ def serving_stats() -> dict[str, dict[tuple[str, str], dict[int, Counts]]]:
     for segment, image_id, emotion, favorite, impressions, likes, dislikes in rows.iterator():
         result[segment][(emotion, favorite)][image_id] = Counts.of(impressions=impressions, likes=likes, dislikes=dislikes)
     return result
+
+
+def unjudged_bred_pairs(policies: dict[str, KeyPolicy]) -> dict[tuple[str, str], int]:
+    """Per key, its serving bred pictures that visitors have not judged yet: fewer than the policy's
+    impressions among everyone, the picture and its twin together. A serving pair counts once."""
+    bred = list(Image.objects.filter(status=Image.Status.SERVING, parameters__has_key="lineage").values_list("id", "emotion", "favorite"))
+    ids = [image_id for image_id, _, _ in bred]
+    seen = dict(ImageStat.objects.filter(segment="*", image_id__in=ids).values_list("image_id", "impressions"))
+    twins = serving_twins(ids)
+    result: dict[tuple[str, str], int] = defaultdict(int)
+    for image_id, emotion, favorite in bred:
+        if twins.get(image_id, image_id) < image_id:  # the pair was counted at its twin
+            continue
+        impressions = seen.get(image_id, 0) + seen.get(twins.get(image_id, -1), 0)
+        if impressions < policies[emotion].retire_min_impressions:
+            result[(emotion, favorite)] += 1
+    return dict(result)
 
 
 def spared_images() -> set[int]:

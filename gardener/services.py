@@ -23,7 +23,7 @@ from garden.keys import search_key
 from garden.models import Image
 from gardener import breeding, selectors
 from gardener.models import GardenerAction
-from gardener.planning import KeyPlan, Plan, make_plan
+from gardener.planning import SURPLUS, KeyPlan, Plan, make_plan
 from generation import backends
 from generation import services as generation_services
 from generation.models import GenerationJob
@@ -33,6 +33,7 @@ from generation.services import jobs as job_services
 log = logging.getLogger(__name__)
 
 RETIRE_REASON = "retired by the gardener"
+SURPLUS_REASON = "retired by the gardener: the weakest judged picture of a key above its target"
 Kind = GardenerAction.Kind
 
 
@@ -121,21 +122,22 @@ def _retire(key_plan: KeyPlan, result: RunResult) -> None:
         image = images.get(retirement.image_id)
         if image is None:  # moved by a curator since the plan was made
             continue
-        details = {"verdicts": [v.as_json() for v in retirement.verdicts.values()]}
-        if not _retire_one(image, key_plan, result, details):
+        details = {"verdicts": [v.as_json() for v in retirement.verdicts.values()], "rule": retirement.rule, **retirement.evidence}
+        reason = SURPLUS_REASON if retirement.rule == SURPLUS else RETIRE_REASON
+        if not _retire_one(image, key_plan, result, details, reason):
             continue
         twin = images.get(retirement.twin_id) if retirement.twin_id is not None else None
         if twin is not None:
-            _retire_one(twin, key_plan, result, {"twin_of": image.pk, "verdicts": details["verdicts"]})
+            _retire_one(twin, key_plan, result, details | {"twin_of": image.pk}, reason)
 
 
-def _retire_one(image: Image, key_plan: KeyPlan, result: RunResult, details: dict) -> bool:
+def _retire_one(image: Image, key_plan: KeyPlan, result: RunResult, details: dict, reason: str) -> bool:
     try:
         garden_services.demote_image(image=image)
     except Exception:
         log.warning("gardener: could not retire %s", image.key, exc_info=True)
         return False
-    _log(Kind.RETIRED, result, image=image, search_key=key_plan.search_key, reason=RETIRE_REASON, details=details)
+    _log(Kind.RETIRED, result, image=image, search_key=key_plan.search_key, reason=reason, details=details)
     return True
 
 
@@ -150,6 +152,8 @@ def _start_jobs(key_plan: KeyPlan, result: RunResult, rng: random.Random) -> Non
     jobs += [(request, Kind.BRED, details) for request, details in bred]
     for request, kind, details in jobs:
         reason = "key below its target: bred from liked parents" if kind == Kind.BRED else "key below its target"
+        if kind == Kind.BRED and key_plan.only_trials:
+            reason = "a trial above the key's target: bred from liked parents"
         details = {"images": 2 * request.count, **base, **details}
         try:
             with transaction.atomic():

@@ -26,3 +26,11 @@ def serving_with_stats(likes: list[int], *, impressions: int = 100, emotion: str
         ImageStat.objects.create(image=image, segment=segment, impressions=impressions, likes=n)
         images.append(image)
     return images
+
+
+@pytest.fixture
+def one_key(monkeypatch):
+    """Kiosks ask for "calm" alone: the other 519 keys would take the budget first (emptiest first)."""
+    from gardener import selectors
+
+    monkeypatch.setattr(selectors, "kiosk_keys", lambda: [("calm", "")])

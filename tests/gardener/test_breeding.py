@@ -78,14 +78,6 @@ def test_bred_requests_are_checked(settings):
     assert "operator" in bad_lineage.value.fields["lineage"]
 
 
-@pytest.fixture
-def one_key(monkeypatch):
-    """Kiosks ask for "calm" alone: the other 519 keys would take the budget first (emptiest first)."""
-    from gardener import selectors
-
-    monkeypatch.setattr(selectors, "kiosk_keys", lambda: [("calm", "")])
-
-
 def bred_calm(policy, **fields):
     policy.enabled = False
     for name, value in {"daily_image_budget": 4, "bred_share": 1.0, "images_per_job": 2, **fields}.items():

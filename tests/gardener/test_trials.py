@@ -1,0 +1,102 @@
+"""Trials (``trial_pairs``): bred pairs above a key's target while visitors judge them, and the
+key's weakest judged pictures retired to make room, so children can displace their parents."""
+
+import pytest
+
+from garden.models import Image
+from gardener import services
+from gardener.models import EmotionPolicy, GardenerAction
+from gardener.planning import SURPLUS, make_plan
+from recommend.models import ImageStat
+from tests.factories import ImageFactory
+from tests.gardener.conftest import serving_with_stats
+
+pytestmark = pytest.mark.django_db
+Kind = GardenerAction.Kind
+
+
+def calm_with_trials(policy, trial_pairs: int = 1, target: int = 4):
+    policy.enabled = False
+    policy.daily_image_budget, policy.bred_share, policy.trial_pairs, policy.retire_min_impressions = 100, 1.0, trial_pairs, 50
+    policy.save()
+    EmotionPolicy.objects.create(emotion="calm", enabled=True, target_per_key=target, minimum_per_key=1)
+
+
+def calm_plan():
+    return next(k for k in make_plan().keys if k.search_key == "calm")
+
+
+def bred_picture(impressions: int) -> Image:
+    lineage = {"parents": [1], "operator": "mutate", "generation": 1}
+    image = ImageFactory(emotion="calm", parameters={"lineage": lineage})
+    ImageStat.objects.create(image=image, segment="*", impressions=impressions, likes=impressions // 5)
+    return image
+
+
+def test_without_trials_a_key_above_its_target_keeps_its_pictures(one_key, policy):
+    calm_with_trials(policy, trial_pairs=0)
+    serving_with_stats([30, 31, 29, 28, 24, 23])  # 6 of 4, none failing the median rule at 95 %
+    calm = calm_plan()
+    assert calm.retire == [] and calm.jobs == calm.bred == []
+
+
+def test_a_key_above_its_target_retires_its_weakest_judged_pictures_down_to_it(one_key, policy, no_enqueue):
+    calm_with_trials(policy)
+    liked = serving_with_stats([30, 31, 30, 30])
+    weak = serving_with_stats([24, 23])  # below the median, but not failing the rule at 95 %
+    unjudged = serving_with_stats([0], impressions=10)[0]  # too few impressions to judge: never taken
+    # 7 of 4: room for 3 to go, but only the two below the median do.
+    calm = calm_plan()
+    assert sorted(r.image_id for r in calm.retire) == sorted(i.pk for i in weak)
+    assert all(r.rule == SURPLUS for r in calm.retire) and "retire 2 (2 over the target)" in calm.line()
+    result = services.tend()
+    assert result.actions[Kind.RETIRED] == 2
+    assert set(Image.objects.filter(status=Image.Status.SERVING).values_list("pk", flat=True)) == {i.pk for i in [*liked, unjudged]}
+    action = GardenerAction.objects.filter(kind=Kind.RETIRED).first()
+    assert action.reason.startswith("retired by the gardener") and "above its target" in action.reason
+    assert action.details["rule"] == SURPLUS and action.details["impressions"] == 100 and action.details["key_median"] > 0.2
+    services.undo(action=action)  # one click puts it back, and the gardener leaves it be from then on
+    assert Image.objects.get(pk=action.image_id).status == Image.Status.SERVING
+    assert action.image_id not in [r.image_id for r in calm_plan().retire]
+
+
+def test_pictures_visitors_like_as_much_as_the_others_are_never_surplus(one_key, policy):
+    calm_with_trials(policy)
+    serving_with_stats([30, 30, 30, 30, 30, 30])  # 6 of 4, all at the median
+    assert calm_plan().retire == []
+
+
+def test_a_key_at_its_target_gets_one_trial_pair_and_another_once_visitors_judged_it(one_key, policy):
+    calm_with_trials(policy)
+    serving_with_stats([30, 31, 29, 28])  # at its target of 4
+    calm = calm_plan()
+    assert calm.trial == 1 and calm.bred == [1] and calm.jobs == [] and calm.only_trials
+    assert "2 as trials above the target" in calm.line() and calm.skipped == 0
+
+    child = bred_picture(impressions=10)  # the trial is serving, not judged yet: no other
+    calm = calm_plan()
+    assert calm.trial == 0 and calm.bred == []
+
+    ImageStat.objects.filter(image=child).update(impressions=80, likes=30)  # judged, and liked
+    calm = calm_plan()
+    assert calm.trial == 1  # the next trial, while the weakest parent makes room
+    assert [r.rule for r in calm.retire] == [SURPLUS] and calm.retire[0].image_id != child.pk
+
+
+def test_trials_are_bred_jobs_logged_as_trials(one_key, policy, no_enqueue, django_capture_on_commit_callbacks):
+    calm_with_trials(policy, trial_pairs=2)
+    serving_with_stats([30, 31, 29, 28])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.tend(seed=3)
+    actions = list(GardenerAction.objects.filter(kind=Kind.BRED))
+    assert sum(a.details["images"] for a in actions) == 4
+    assert all(a.reason.startswith("a trial above the key's target") for a in actions)
+    assert all(len(a.job.options["recipes"]) == a.job.count for a in actions)
+
+
+def test_no_trials_without_breeding(one_key, policy):
+    calm_with_trials(policy)
+    policy.bred_share = 0.0
+    policy.save()
+    serving_with_stats([30, 31, 29, 28])
+    assert calm_plan().trial == 0
