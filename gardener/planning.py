@@ -16,7 +16,7 @@ from garden.keys import search_key
 from garden.models import Image
 from gardener import selectors
 from gardener.models import PromotionMode
-from gardener.retirement import Verdict, judge, key_median, should_retire
+from gardener.retirement import Counts, Verdict, judge, key_median, should_retire
 from generation import backends
 from recommend.ranking import SEGMENT_ALL
 
@@ -190,20 +190,16 @@ def _surplus(key_plan: KeyPlan, policy: selectors.KeyPolicy, stats: selectors.St
         if c.impressions >= policy.retire_min_impressions and c.posterior_mean < median and image_id not in taken | spared
     )
     twins = selectors.serving_twins([image_id for _, image_id in weak])
+
+    def judged_well(twin_counts: Counts | None) -> bool:
+        return twin_counts is not None and twin_counts.impressions >= policy.retire_min_impressions and twin_counts.posterior_mean >= median
+
     chosen: list[Retirement] = []
     for mean, image_id in weak:
         if image_id in taken:  # the twin of one already chosen
             continue
         twin = twins.get(image_id)
-        twin_counts = counts.get(twin) if twin is not None else None
-        if twin is not None and (
-            twin in taken | spared
-            or (
-                twin_counts is not None
-                and twin_counts.impressions >= policy.retire_min_impressions
-                and twin_counts.posterior_mean >= median
-            )
-        ):
+        if twin is not None and (twin in taken | spared or judged_well(counts.get(twin))):
             twin = None  # a twin that visitors judged well, or that a curator restored, stays
         c = counts[image_id]
         evidence = {"impressions": c.impressions, "likes": c.likes, "posterior_mean": round(mean, 4), "key_median": round(median, 4)}
