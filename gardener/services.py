@@ -22,7 +22,7 @@ from garden import services as garden_services
 from garden.keys import search_key
 from garden.models import Image
 from gardener import breeding, selectors
-from gardener.models import GardenerAction
+from gardener.models import GardenerAction, GardenerPolicy, PromotionMode
 from gardener.planning import SURPLUS, KeyPlan, Plan, make_plan
 from generation import backends
 from generation import services as generation_services
@@ -291,6 +291,16 @@ def _reverse(action: GardenerAction) -> str:
             rejected += 1
         return f"rejected {rejected} pool image(s)"
     raise NotUndoable(f"A '{action.get_kind_display()}' entry has nothing to undo.")
+
+
+def enable_for_demo() -> bool:
+    """The demo (``make run``): on an install whose policy row does not exist yet, turn the gardener
+    on in trusted mode with one trial pair. A policy that exists (on or off) is left as it is, so a
+    curator who turned it off keeps it off. True when it was turned on."""
+    _, created = GardenerPolicy.objects.get_or_create(
+        pk=selectors.GLOBAL_POLICY_PK, defaults={"enabled": True, "promotion_mode": PromotionMode.TRUSTED, "trial_pairs": 1}
+    )
+    return created
 
 
 def enable(*, mode: str) -> None:

@@ -54,6 +54,8 @@ def test_enable_is_refused_with_a_dry_run():
 
     with pytest.raises(CommandError, match="cannot be combined"):
         call_command("tend_garden", "--enable", "trusted", "--dry-run")
+    with pytest.raises(CommandError, match="cannot be combined"):
+        call_command("tend_garden", "--demo", "--dry-run")
     assert not global_policy().enabled
 
 
@@ -62,6 +64,17 @@ def test_the_demo_setup_turns_it_on_in_trusted_mode(capsys):
     policy = global_policy()
     assert policy.enabled and policy.promotion_mode == PromotionMode.TRUSTED
     assert "Gardener enabled (trusted mode)." in capsys.readouterr().out
+
+
+def test_make_runs_demo_turns_a_new_policy_on_once(capsys, no_enqueue):
+    call_command("tend_garden", "--demo")
+    policy = global_policy()
+    assert policy.enabled and policy.promotion_mode == PromotionMode.TRUSTED and policy.trial_pairs == 1
+    assert "Gardener enabled for the demo" in capsys.readouterr().out
+    policy.enabled = False  # a curator turns it off: the next start leaves it off
+    policy.save()
+    call_command("tend_garden", "--demo")
+    assert not global_policy().enabled and "enabled for the demo" not in capsys.readouterr().out
 
 
 def test_the_gardener_can_fill_only_some_favorites(settings):

@@ -10,13 +10,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="Print the plan and change nothing.")
+        parser.add_argument("--enable", choices=["review", "trusted"], help="Turn the global policy on in this promotion mode first.")
         parser.add_argument(
-            "--enable", choices=["review", "trusted"], help="Turn the global policy on in this promotion mode first (the demo setup)."
+            "--demo",
+            action="store_true",
+            help="make run's demo: on an install whose policy was never saved, turn it on (trusted, one trial pair) first; "
+            "an existing policy is left as it is.",
         )
 
-    def handle(self, *args, dry_run, enable, **options):
-        if enable and dry_run:
-            raise CommandError("--enable changes the policy: it cannot be combined with --dry-run.")
+    def handle(self, *args, dry_run, enable, demo, **options):
+        if (enable or demo) and dry_run:
+            raise CommandError("--enable and --demo change the policy: they cannot be combined with --dry-run.")
+        if enable and demo:
+            raise CommandError("Give --enable or --demo, not both.")
+        if demo and services.enable_for_demo():
+            self.stdout.write("Gardener enabled for the demo (trusted mode, one trial pair).")
         if enable:
             services.enable(mode=enable)
             self.stdout.write(f"Gardener enabled ({enable} mode).")
