@@ -294,7 +294,7 @@ def make_plan(now: datetime | None = None) -> Plan:
             # Trials, once a key is at its target: bred pairs above it, up to trial_pairs of them
             # unjudged, and the key no more than that above its target (pending images count).
             trial = max(0, policy.trial_pairs - max(trials.get(key, 0), math.ceil(-wanted / 2)))
-        if wanted + 2 * trial <= 0:
+        if wanted <= 0 and trial == 0:
             continue
         if key_plan.search_key in paused:
             key_plan.paused = True

@@ -100,3 +100,28 @@ def test_no_trials_without_breeding(one_key, policy):
     policy.save()
     serving_with_stats([30, 31, 29, 28])
     assert calm_plan().trial == 0
+
+
+def test_surplus_takes_a_pair_at_once_and_an_unjudged_trial_pair_counts_once(one_key, policy):
+    from tests.gardener.test_retirement import pair
+
+    calm_with_trials(policy, target=8)
+    for n in range(4):
+        pair(30, index=n)  # 8 serving pictures, the landscapes judged at the median
+    weak_l, weak_p = pair(24, index=10)  # a judged pair below the median: 10 of 8, it goes as one
+    calm = calm_plan()
+    assert [(r.image_id, r.twin_id, r.rule) for r in calm.retire] == [(weak_l.pk, weak_p.pk, SURPLUS)] and calm.retiring == 2
+
+    # The weak pair gone, a bred trial pair serving with 10 impressions between its two pictures:
+    # one unjudged pair, not two, so with trial_pairs 2 there is room for one more trial.
+    Image.objects.filter(pk__in=[weak_l.pk, weak_p.pk]).update(status=Image.Status.POOL)
+    policy.trial_pairs = 2
+    policy.save()
+    trial_l, trial_p = pair(2, index=20, impressions=10)
+    Image.objects.filter(pk__in=[trial_l.pk, trial_p.pk]).update(
+        parameters={"lineage": {"parents": [1], "operator": "mutate", "generation": 1}}
+    )
+    from gardener.selectors import key_policies, unjudged_bred_pairs
+
+    assert unjudged_bred_pairs(key_policies()) == {("calm", ""): 1}
+    assert calm_plan().trial == 1
