@@ -30,7 +30,9 @@ best, so the fractions are if anything too high by the gap; for "happy" it is ex
 
 Arms, on the same seeds: static (the initial garden, the gardener off), retirement only
 (``bred_share`` 0: retired pictures are replaced by fresh ones) and retirement + breeding
-(``bred_share`` BRED_SHARE). Results: bench/results/gardener.json.
+(``bred_share`` BRED_SHARE, with ``trial_pairs`` 1: one bred pair at a time above each key's
+target, the weakest judged pictures making room; docs/gardener.md, "Trials"). Results:
+bench/results/gardener.json.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ POLICY = {
     "daily_image_budget": 100_000,
     "pool_backlog_limit": 100_000,
     "images_per_job": 4,
+    "trial_pairs": 1,  # with breeding on: one bred pair at a time above the target (gardener.md, "Trials")
 }
 
 
