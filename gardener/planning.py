@@ -268,7 +268,7 @@ def make_plan(now: datetime | None = None) -> Plan:
                 kept_for_minimum=len(candidates) - len(chosen),
             )
         )
-        if policy.trial_pairs:
+        if policy.trial_pairs and policy.bred_share:  # trials are bred: without breeding, no contest
             plan.keys[-1].retire += _surplus(plan.keys[-1], p, stats, spared)
 
     used = selectors.budget_used_today(now)

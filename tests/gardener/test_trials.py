@@ -98,8 +98,9 @@ def test_no_trials_without_breeding(one_key, policy):
     calm_with_trials(policy)
     policy.bred_share = 0.0
     policy.save()
-    serving_with_stats([30, 31, 29, 28])
-    assert calm_plan().trial == 0
+    serving_with_stats([30, 31, 29, 28, 24, 23])  # above its target too: no making room either
+    calm = calm_plan()
+    assert calm.trial == 0 and calm.retire == []
 
 
 def test_surplus_takes_a_pair_at_once_and_an_unjudged_trial_pair_counts_once(one_key, policy):
