@@ -1,5 +1,6 @@
-"""Curators' view of the gardener: its policy (one row + per-emotion overrides), its action log and
-its report (``report/``, also linked from the insights page)."""
+"""Curators' view of the gardener: its policy (one row + per-emotion overrides), the word bank its
+prompt mutations draw from, its action log and its report (``report/``, also linked from the
+insights page)."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -8,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from gardener import report, selectors, services
-from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy
+from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy, WordBank
 
 
 @admin.register(EmotionPolicy)
@@ -46,6 +47,21 @@ class GardenerPolicyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(WordBank)
+class WordBankAdmin(admin.ModelAdmin):
+    """Words a diffusers child's prompt may gain: a key draws from every row of its emotion (or of
+    every emotion) whose favorite word is in its favorite (or empty)."""
+
+    list_display = ["__str__", "emotion", "favorite", "word_count", "enabled", "updated_at"]
+    list_filter = ["enabled", "emotion", "favorite"]
+    search_fields = ["words"]
+    fields = ["emotion", "favorite", "words", "enabled"]
+
+    @admin.display(description="words")
+    def word_count(self, obj: WordBank) -> int:
+        return len(obj.word_list())
 
 
 REPORT_PERMISSIONS = ("gardener.view_gardeneraction", "insights.view_dashboard")

@@ -20,17 +20,29 @@ got 0.10 of the way to the best recipe in 5,000 likes at strength 1, and 0.02 at
 
 Its generation is one more than its parents' highest (a fresh picture is generation 0).
 
-Diffusers pictures have no recipe: their children are ``variation``s (``breed_variations``): the
-parent's prompt, seed, model, LoRAs, steps and guidance with A1111's variation seed (a random
-``subseed`` at VARIATION_STRENGTH), so the child is the parent's picture moved a little. Prompt
-mutations from a word bank and img2img variations are not built.
+Diffusers pictures have no recipe (``breed_diffusers``). Each child repeats one parent's prompt,
+seed, model, LoRAs, steps and guidance, changed by one operator drawn with explicit shares:
+
+- ``prompt`` (PROMPT_SHARE, keys with a word bank): one or two words of the key's word bank added
+  to or swapped into the prompt (gardener.prompts), same seed;
+- ``model`` (MODEL_SHARE, with a model library): another usable pipeline of the parent's family,
+  or one more LoRA of that family at LORA_WEIGHT, same seed and prompt;
+- ``variation`` (the rest, and whenever the drawn operator has nothing to change): A1111's
+  variation seed (a random ``subseed`` at VARIATION_STRENGTH), the parent's picture moved a little.
+
+generation.lineage knows the operators ``mutate``, ``crossover`` and ``variation``: a prompt or
+model child is recorded there as a ``mutate`` (the image's page says "mutation of #12"), and the
+gardener's own operator name and the change it made go in the bred action's details.
+img2img variations are not built (docs/gardener.md says why).
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 
+from gardener.prompts import mutate_prompt
 from generation.backends import recipes
 
 MUTATE_STRENGTH = 1.0
@@ -40,6 +52,18 @@ PRIOR_IMPRESSIONS = 10.0
 VARIATION_STRENGTH = 0.25
 SUBSEED_LIMIT = 2**32
 MIN_CANDIDATES = 2  # with fewer serving pictures that have recipes, a key is filled with fresh ones
+# A diffusers child's operator, drawn with these shares (the rest are variations). A prompt
+# mutation is a bold step (new words change what is painted, not only how the noise falls), and a
+# child is judged by visitors' likes, where only a bold step can be told from noise (see
+# MUTATE_STRENGTH): so half the children of a key with a word bank are prompt mutations, the other
+# half keep refining liked pictures by variation seed. A model or LoRA change is the boldest (a
+# different painter) and the library's choices are few, so it is rarer.
+PROMPT_SHARE = 0.5
+MODEL_SHARE = 0.15
+LORA_WEIGHT = 0.75  # a LoRA a child takes on: felt, without taking the picture over
+MAX_LORAS = 8  # generation.requests.MAX_LORAS: a parent with as many takes no more
+# The gardener's operators for diffusers children, as generation.lineage records them.
+LINEAGE_OPERATORS = {"prompt": "mutate", "model": "mutate", "variation": "variation"}
 
 
 @dataclass(frozen=True)
@@ -63,10 +87,38 @@ class Child:
     operator: str
     generation: int
     subseed: int | None = None  # variations: the variation seed (at VARIATION_STRENGTH)
+    # Diffusers children: what they paint with, when it differs from the parent's.
+    prompt: str | None = None
+    model: str | None = None
+    loras: tuple[tuple[str, float], ...] | None = None
+    changes: tuple[str, ...] = ()  # for people: "added 'misty lake'", "model tiny-sd-b"
 
     @property
     def lineage(self) -> dict:
-        return {"parents": list(self.parents), "operator": self.operator, "generation": self.generation}
+        """As generation.lineage records it (a prompt or model child is a ``mutate``)."""
+        operator = LINEAGE_OPERATORS.get(self.operator, self.operator)
+        return {"parents": list(self.parents), "operator": operator, "generation": self.generation}
+
+
+@dataclass(frozen=True)
+class Painter:
+    """What a diffusers parent was painted with: its prompt, its library pipeline ("" without a
+    library) and its LoRAs."""
+
+    prompt: str
+    model: str = ""
+    loras: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What a key's diffusers children may change to: the key's word bank, the phrases never swapped
+    out (its emotion and favorite words), and the usable library pipelines and LoRAs by name → family."""
+
+    words: tuple[str, ...] = ()
+    keep: Collection[str] = ()
+    pipelines: Mapping[str, str] = field(default_factory=dict)
+    loras: Mapping[str, str] = field(default_factory=dict)
 
 
 def _ranked(candidates: list[Candidate], rng: random.Random) -> list[Candidate]:
@@ -99,10 +151,52 @@ def breed(candidates: list[Candidate], count: int, rng: random.Random) -> list[C
     return children
 
 
-def breed_variations(candidates: list[Candidate], count: int, rng: random.Random) -> list[Child]:
-    """``count`` variations of diffusers pictures: each of one parent chosen by Thompson sampling."""
+def breed_diffusers(
+    candidates: list[Candidate], count: int, rng: random.Random, *, painters: Mapping[int, Painter], choices: Choices
+) -> list[Child]:
+    """``count`` children of diffusers pictures, each of one parent chosen by Thompson sampling: a
+    prompt mutation, a model/LoRA change or a variation, by PROMPT_SHARE and MODEL_SHARE."""
     children = []
     for _ in range(count):
         parent = _ranked(candidates, rng)[0]
-        children.append(Child(None, (parent.image_id,), "variation", parent.generation + 1, subseed=rng.randrange(SUBSEED_LIMIT)))
+        painter = painters[parent.image_id]
+        draw = rng.random()
+        child = None
+        if draw < MODEL_SHARE:
+            child = _model_child(parent, painter, choices, rng)
+        elif draw < MODEL_SHARE + PROMPT_SHARE:
+            child = _prompt_child(parent, painter, choices, rng)
+        children.append(child or _variation(parent, rng))
     return children
+
+
+def _variation(parent: Candidate, rng: random.Random) -> Child:
+    return Child(None, (parent.image_id,), "variation", parent.generation + 1, subseed=rng.randrange(SUBSEED_LIMIT))
+
+
+def _prompt_child(parent: Candidate, painter: Painter, choices: Choices, rng: random.Random) -> Child | None:
+    if not choices.words:
+        return None
+    mutation = mutate_prompt(painter.prompt, choices.words, rng, keep=choices.keep)
+    if mutation is None:
+        return None
+    return Child(None, (parent.image_id,), "prompt", parent.generation + 1, prompt=mutation.prompt, changes=mutation.changes)
+
+
+def _model_child(parent: Candidate, painter: Painter, choices: Choices, rng: random.Random) -> Child | None:
+    """Another pipeline of the parent's family, or one more LoRA of it; None without either (or
+    without a library: a parent painted with no library pipeline has no family to match)."""
+    family = choices.pipelines.get(painter.model)
+    if family is None:
+        return None
+    has = {name for name, _ in painter.loras}
+    options = [("model", name) for name, other in sorted(choices.pipelines.items()) if other == family and name != painter.model]
+    if len(painter.loras) < MAX_LORAS:
+        options += [("lora", name) for name, other in sorted(choices.loras.items()) if other == family and name not in has]
+    if not options:
+        return None
+    kind, name = rng.choice(options)
+    if kind == "model":
+        return Child(None, (parent.image_id,), "model", parent.generation + 1, model=name, changes=(f"model {name}",))
+    loras = (*painter.loras, (name, LORA_WEIGHT))
+    return Child(None, (parent.image_id,), "model", parent.generation + 1, loras=loras, changes=(f"LoRA {name} at {LORA_WEIGHT:g}",))

@@ -1,4 +1,5 @@
-"""The gardener's policy (one global row, optional per-emotion overrides) and its action log."""
+"""The gardener's policy (one global row, optional per-emotion overrides), its action log and the
+word bank its prompt mutations draw from."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
+from gardener.prompts import parse_words, word_problems
 
 # The retirement threshold must be a real doubt: below 0.5 the rule would retire average images.
 PROBABILITY_VALIDATORS = [MinValueValidator(0.5), MaxValueValidator(0.9999)]
@@ -120,3 +123,41 @@ class GardenerAction(models.Model):
     def __str__(self) -> str:
         target = f"image {self.image_id}" if self.image_id else f"job {self.job_id}" if self.job_id else self.search_key
         return f"{self.get_kind_display()}: {target}"
+
+
+# The kiosk favorite's words (season, weather, time), grouped as the kiosk's picker groups them.
+FAVORITE_WORD_CHOICES = [(part.title(), [(word, word) for word in words]) for part, words in FAVORITE_PARTS]
+
+
+class WordBank(models.Model):
+    """Words a diffusers child's prompt may gain (gardener.prompts): one row per emotion and
+    favorite word; a key (emotion, favorite) draws from every row that matches it."""
+
+    emotion = models.CharField(max_length=16, choices=Emotion.choices, blank=True, default="", help_text="Empty: every emotion")
+    favorite = models.CharField(
+        max_length=32,
+        choices=FAVORITE_WORD_CHOICES,
+        blank=True,
+        default="",
+        help_text="A season, weather or time of the kiosk's favorite: keys whose favorite has it. Empty: every favorite, and none",
+    )
+    words = models.TextField(help_text="Words or short phrases a child's prompt may gain, separated by commas or new lines")
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["emotion", "favorite"]
+        verbose_name = "word bank"
+        verbose_name_plural = "word bank"
+        constraints = [models.UniqueConstraint(fields=["emotion", "favorite"], name="gardener_wordbank_emotion_favorite")]
+
+    def __str__(self) -> str:
+        return f"Words for {self.emotion or 'every emotion'} · {self.favorite or 'every favorite'}"
+
+    def word_list(self) -> list[str]:
+        return parse_words(self.words)
+
+    def clean(self) -> None:
+        problems = word_problems(self.word_list())
+        if problems:
+            raise ValidationError({"words": problems})

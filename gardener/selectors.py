@@ -15,11 +15,11 @@ from django.utils import timezone
 from garden import keys
 from garden.models import Image
 from gardener.breeding import MIN_CANDIDATES, Candidate
-from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy
+from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy, WordBank
 from gardener.retirement import Counts
-from generation import backends
+from generation import backends, library
 from generation.backends import recipes
-from generation.models import GenerationJob
+from generation.models import GenerationJob, LibraryEntry
 from recommend.models import ImageStat
 
 GLOBAL_POLICY_PK = 1
@@ -285,6 +285,31 @@ def parent_pictures(image_ids: Sequence[int]) -> dict[int, ParentPicture]:
         options = {k: v for k, v in ((job.options or {}) if job else {}).items() if k in ("sampler", "clip_skip")}
         result[image.pk] = ParentPicture(image, job.model if job else "", loras, options)
     return result
+
+
+def word_bank(emotion: str, favorite: str) -> tuple[str, ...]:
+    """The words a key's prompt mutations draw from: every enabled row of its emotion (or of every
+    emotion) whose favorite word is one of the key's favorite's (or empty), in a stable order."""
+    parts = [""] + [part.strip() for part in favorite.split(",") if part.strip()]
+    rows = WordBank.objects.filter(enabled=True, emotion__in=["", emotion], favorite__in=parts).order_by("emotion", "favorite", "id")
+    words: dict[str, str] = {}
+    for row in rows:
+        for word in row.word_list():
+            words.setdefault(word.casefold(), word)
+    return tuple(words.values())
+
+
+# Families whose pipelines and LoRAs fit one another's (generation.requests checks the same three);
+# a turbo or unknown model is never swapped in or out.
+MODEL_FAMILIES = (LibraryEntry.Family.SD1, LibraryEntry.Family.SD2, LibraryEntry.Family.SDXL)
+
+
+def library_choices() -> tuple[dict[str, str], dict[str, str]]:
+    """The model library's usable pipelines and LoRAs (found by its last scan), name → family; two
+    empty dicts without a library."""
+    pipelines = dict(library.pipelines().filter(family__in=MODEL_FAMILIES).values_list("name", "family"))
+    loras = dict(library.loras().filter(family__in=MODEL_FAMILIES).values_list("name", "family"))
+    return pipelines, loras
 
 
 def serving_twins(image_ids: Sequence[int]) -> dict[int, int]:

@@ -21,10 +21,10 @@ from config.errors import Conflict, DomainError
 from garden import services as garden_services
 from garden.keys import search_key
 from garden.models import Image
-from gardener import breeding, selectors
+from gardener import selectors
+from gardener.bred_jobs import bred_requests
 from gardener.models import GardenerAction, GardenerPolicy, PromotionMode
 from gardener.planning import SURPLUS, KeyPlan, Plan, make_plan
-from generation import backends
 from generation import services as generation_services
 from generation.models import GenerationJob
 from generation.requests import JobRequest
@@ -145,7 +145,7 @@ def _start_jobs(key_plan: KeyPlan, result: RunResult, rng: random.Random) -> Non
     base = {"serving": key_plan.serving, "target": key_plan.target}
     jobs_base = JobRequest(kind=GenerationJob.Kind.BULK, emotion=key_plan.emotion, favorite=key_plan.favorite)
     jobs: list[tuple[JobRequest, str, dict]] = [(replace(jobs_base, count=pairs), Kind.PLANNED, {}) for pairs in key_plan.jobs]
-    bred = _bred_requests(key_plan, rng)
+    bred = bred_requests(key_plan, rng)
     if bred is None:  # the parents went since the plan (a curator moved them, a recipe unreadable): fresh ones
         bred = []
         jobs += [(replace(jobs_base, count=pairs), Kind.PLANNED, {}) for pairs in key_plan.bred]
@@ -162,61 +162,6 @@ def _start_jobs(key_plan: KeyPlan, result: RunResult, rng: random.Random) -> Non
         except DomainError as exc:  # a refused request (a setting changed under it): the other keys still fill
             log.warning("gardener: no job for %s: %s", key_plan.search_key, exc)
             result.count("job refused")
-
-
-def _bred_requests(key_plan: KeyPlan, rng: random.Random) -> list[tuple[JobRequest, dict]] | None:
-    """The key's bred jobs: procedural ones carry a recipe per pair; a diffusers variation is a job
-    of one pair repeating its parent's prompt, seed, size, model and LoRAs with a variation seed.
-    None when the key no longer has parents enough to breed from."""
-    if not key_plan.bred:
-        return []
-    generator = settings.GARDEN_GENERATOR_BACKEND
-    candidates = selectors.breeding_candidates(key_plan.emotion, key_plan.favorite, generator)
-    if len(candidates) < breeding.MIN_CANDIDATES:
-        return None
-    bulk = JobRequest(kind=GenerationJob.Kind.BULK, emotion=key_plan.emotion, favorite=key_plan.favorite)
-    if generator == backends.PROCEDURAL:
-        requests = []
-        for pairs in key_plan.bred:
-            children = breeding.breed(candidates, pairs, rng)
-            request = replace(
-                bulk,
-                count=pairs,
-                backend=backends.PROCEDURAL,
-                recipes=tuple(child.recipe.to_dict() for child in children if child.recipe is not None),
-                lineage=tuple(child.lineage for child in children),
-            )
-            requests.append((request, {"parents": sorted({p for child in children for p in child.parents})}))
-        return requests
-    children = breeding.breed_variations(candidates, len(key_plan.bred), rng)  # one pair per job (planning)
-    parents = selectors.parent_pictures([child.parents[0] for child in children])
-    requests = []
-    for child in children:
-        parent = parents[child.parents[0]]
-        image = parent.image
-        landscape = (image.width, image.height) if image.width >= image.height else (image.height, image.width)
-        request = replace(
-            bulk,
-            count=1,
-            backend=generator,
-            prompt=image.prompt,
-            negative_prompt=image.negative_prompt,
-            width=landscape[0],
-            height=landscape[1],
-            steps=image.steps,
-            guidance=image.guidance,
-            # The pair's landscape repeats the parent's seed (a bulk pair paints seed, seed + 1).
-            seed=image.seed if image.width >= image.height else max(0, (image.seed or 1) - 1),
-            model=parent.model or None,
-            loras=parent.loras,
-            sampler=parent.options.get("sampler", ""),
-            clip_skip=parent.options.get("clip_skip"),
-            subseed=child.subseed,
-            subseed_strength=breeding.VARIATION_STRENGTH,
-            lineage=(child.lineage,),
-        )
-        requests.append((request, {"parents": list(child.parents)}))
-    return requests
 
 
 def start_job(request: JobRequest) -> GenerationJob:
