@@ -1,10 +1,12 @@
 """The kiosk's writes (events, served gardens) in as few database round trips as the database allows.
 
-A like or an impression costs two round trips on PostgreSQL: one query that reads what the event
-names (the images by key, the visitor's labels, the recommendation it answers) and one statement
-that inserts the event row and adds its counts to the counters (a data-modifying CTE, committed
-on its own: a like answered 200 is durable). Elsewhere (SQLite) the same writes run as three
-statements in one transaction.
+A like or an impression is one round trip on PostgreSQL (``write_screen``): one statement, prepared
+once per connection, resolves what the event names (the images by key, the visitor's labels and
+so the segment, the recommendation it answers), inserts the event row and adds its counts to the
+counters (data-modifying CTEs, committed on their own: a like answered 200 is durable), and
+returns what the caller needs afterwards (the event's id, the emotions whose counters changed).
+Elsewhere (SQLite) the same work is a read (``look_up``) and three statements in one transaction.
+A dislike (rare: an undo) reads the visitor's earlier likes first and always takes the steps.
 
 Counters are bumped with INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n, so concurrent
 events add up instead of overwriting each other, and rows go in a fixed order so two statements
@@ -139,6 +141,142 @@ def write(event: Event, counts: Counts) -> int:
             event_id = _write_in_steps(event, counts)
     generations.changed(search_key.partition("/")[0] for _, search_key in counts.favorites)
     return event_id
+
+
+@dataclass(frozen=True)
+class Written:
+    id: int
+    event: Event
+
+
+def write_screen(
+    *, visitor_id: str, item_key: str, impression: list[str], recommendation_id: int | None, created_at: datetime
+) -> Written | None:
+    """A like of ``item_key`` among the ``impression`` keys on screen, or with ``item_key`` "" a
+    screen without a like, stored and counted. ``impression`` is deduplicated, in screen order.
+
+    Keys that name no image are dropped and counted in ``unknown_keys``; a like with no known key
+    on screen keeps ``[item_key]``. Returns None, having written nothing, when the liked key names
+    no image, or when a screen without a like names none.
+    """
+    if connection.vendor == "postgresql":
+        written = _screen_in_one_statement(visitor_id, item_key, impression, recommendation_id, created_at)
+        if written is not None:
+            generations.changed(written[1])
+            return written[0]
+        return None
+    return _screen_in_steps(visitor_id, item_key, impression, recommendation_id, created_at)
+
+
+def _screen_in_steps(visitor_id: str, item_key: str, impression: list[str], recommendation_id: int | None, created_at: datetime):
+    shown_keys = list(dict.fromkeys([*impression, item_key])) if item_key else impression
+    found = look_up(keys=shown_keys, visitor_id=visitor_id, recommendation_id=recommendation_id)
+    liked = found.images.get(item_key) if item_key else None
+    known = [key for key in impression if key in found.images]
+    if (liked is None) if item_key else not known:
+        return None
+    event = Event(
+        visitor_id=visitor_id,
+        event_type=Interaction.Event.CLICK if item_key else Interaction.Event.IMPRESSION,
+        created_at=created_at,
+        image_id=liked.id if liked else None,
+        item_key=item_key,
+        impression=known or [item_key],
+        unknown_keys=len(impression) - len(known),
+        recommendation_id=found.recommendation_id,
+        segment=found.segment,
+    )
+    counts = Counts.of(segment=found.segment, shown=found.images.values(), liked=liked, like_delta=1 if liked else 0)
+    return Written(write(event, counts), event)
+
+
+def _screen_sql() -> str:
+    """The statement of ``write_screen`` on PostgreSQL; one text, so it is prepared once per connection.
+
+    ``go`` has a row only when the event is to be written: every insert reads from it, so a like of
+    an unknown key (or a screen of unknown keys) writes nothing and returns no row. The segment is
+    ``ranking.segment_of`` in SQL (tests compare the two).
+    """
+    image, visitor, recommendation = Image._meta.db_table, Visitor._meta.db_table, Recommendation._meta.db_table
+    images, favorites = ImageStat._meta.db_table, FavoriteStat._meta.db_table
+    blank = r"E' \t\n\r\f\x0b\x1c\x1d\x1e\x1f'"  # what Python's str.strip() takes off ASCII text
+    return f"""
+        WITH shown AS MATERIALIZED (
+            SELECT id, key, search_key FROM {image} WHERE key = ANY(%(keys)s::text[])
+        ), labels AS (
+            SELECT lower(btrim(coalesce(generation, ''), {blank})) AS g, lower(btrim(coalesce(gender, ''), {blank})) AS s
+            FROM {visitor} WHERE id = %(visitor)s::text
+        ), visitor AS (
+            SELECT coalesce((SELECT CASE WHEN g <> '' OR s <> '' THEN g || '|' || s ELSE '' END FROM labels), '') AS segment
+        ), liked AS (
+            SELECT id, search_key FROM shown WHERE key = %(item)s::text
+        ), known AS (
+            SELECT coalesce(jsonb_agg(k.key ORDER BY k.n), '[]'::jsonb) AS keys, count(*) AS n
+            FROM unnest(%(impression)s::text[]) WITH ORDINALITY AS k(key, n) WHERE k.key IN (SELECT key FROM shown)
+        ), go AS (
+            SELECT 1 AS one WHERE CASE WHEN %(item)s::text <> '' THEN EXISTS (SELECT FROM liked) ELSE EXISTS (SELECT FROM shown) END
+        ), event AS (
+            INSERT INTO {Interaction._meta.db_table} ({EVENT_COLUMNS})
+            SELECT %(visitor)s::text, (SELECT id FROM liked), %(item)s::text, %(event_type)s::text,
+                CASE WHEN known.n = 0 THEN jsonb_build_array(%(item)s::text) ELSE known.keys END,
+                cardinality(%(impression)s::text[]) - known.n,
+                (SELECT id FROM {recommendation} WHERE id = %(recommendation)s::bigint),
+                visitor.segment, %(created_at)s::timestamptz
+            FROM go, known, visitor
+            RETURNING id, image_id, impression, unknown_keys, recommendation_id, segment
+        ), segments AS (
+            SELECT '{SEGMENT_ALL}'::text AS segment FROM go
+            UNION ALL SELECT segment FROM go, visitor WHERE segment <> ''
+        ), image_counts AS (
+            INSERT INTO {images} AS s (image_id, segment, impressions, likes, dislikes)
+            SELECT shown.id, segments.segment, 1, (shown.key = %(item)s::text)::int, 0 FROM shown, segments ORDER BY 1, 2
+            ON CONFLICT (image_id, segment) DO UPDATE SET impressions = s.impressions + excluded.impressions,
+                likes = s.likes + excluded.likes
+        ), favorite_counts AS (
+            INSERT INTO {favorites} AS f (segment, search_key, impressions, likes)
+            SELECT segments.segment, shown.search_key, count(*), count(*) FILTER (WHERE shown.key = %(item)s::text)
+            FROM shown, segments GROUP BY 1, 2 ORDER BY 1, 2
+            ON CONFLICT (segment, search_key) DO UPDATE SET impressions = f.impressions + excluded.impressions,
+                likes = f.likes + excluded.likes
+        )
+        SELECT event.*, array(SELECT DISTINCT split_part(search_key, '/', 1) FROM shown) FROM event
+    """
+
+
+def _screen_in_one_statement(
+    visitor_id: str, item_key: str, impression: list[str], recommendation_id: int | None, created_at: datetime
+) -> tuple[Written, list[str]] | None:
+    """The event written, with the emotions whose counters it changed; None when nothing was."""
+    event_type = Interaction.Event.CLICK if item_key else Interaction.Event.IMPRESSION
+    params = {
+        "keys": list(dict.fromkeys([*impression, item_key])) if item_key else impression,
+        "visitor": visitor_id,
+        "item": item_key,
+        "impression": impression,
+        "event_type": str(event_type),
+        "recommendation": recommendation_id,
+        "created_at": created_at,
+    }
+    with hot_cursor() as cursor:
+        cursor.execute(_screen_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    event_id, image_id, stored_impression, unknown_keys, answered, segment, emotions = row
+    if isinstance(stored_impression, str):  # Django's cursor leaves jsonb as text
+        stored_impression = orjson.loads(stored_impression)
+    event = Event(
+        visitor_id=visitor_id,
+        event_type=event_type,
+        created_at=created_at,
+        image_id=image_id,
+        item_key=item_key,
+        impression=stored_impression,
+        unknown_keys=unknown_keys,
+        recommendation_id=answered,
+        segment=segment,
+    )
+    return Written(event_id, event), emotions
 
 
 def _write_in_one_statement(event: Event, counts: Counts) -> int:

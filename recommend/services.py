@@ -1,6 +1,6 @@
 """State changes for the recommender: events (with their counters) and served recommendations.
 
-Events are written by recommend.eventlog in two round trips. Visitor ids are the strings kiosks
+Likes and impressions are written by recommend.eventlog in one round trip (PostgreSQL). Visitor ids are the strings kiosks
 send (garden.visitors); an event never creates a Visitor row (only /emotion does), so ids made up
 by anyone cost an event row at most, and keys that name no image are dropped, with a count.
 """
@@ -59,28 +59,20 @@ def record_like(*, visitor_id: str, item_key: str, impression: list[str], recomm
     """Store a like as its own row (two likes in the same instant are two rows, none lost) and
     count it; returns the event id. The on-screen keys stay on the row (the data-set export wants
     them there); keys that name no image are dropped and counted in ``unknown_keys``."""
-    item_key, impression = normalize_key(item_key), [normalize_key(key) for key in impression or []]
-    shown_keys = list(dict.fromkeys([*impression, item_key]))
-    found = eventlog.look_up(keys=shown_keys, visitor_id=visitor_id, recommendation_id=_attribution(recommendation_id))
-    image = found.images.get(item_key)
-    if image is None:
+    item_key = normalize_key(item_key)
+    if not item_key:  # "" would make it a screen without a like
         raise UnknownImage(item_key)
-    known = [key for key in dict.fromkeys(impression) if key in found.images]
-    event = eventlog.Event(
+    written = eventlog.write_screen(
         visitor_id=visitor_id,
-        event_type=Interaction.Event.CLICK,
-        created_at=timezone.now(),
-        image_id=image.id,
         item_key=item_key,
-        impression=known or [item_key],
-        unknown_keys=len(set(impression)) - len(known),
-        recommendation_id=found.recommendation_id,
-        segment=found.segment,
+        impression=list(dict.fromkeys(normalize_key(key) for key in impression or [])),
+        recommendation_id=_attribution(recommendation_id),
+        created_at=timezone.now(),
     )
-    counts = eventlog.Counts.of(segment=found.segment, shown=found.images.values(), liked=image, like_delta=1)
-    event_id = eventlog.write(event, counts)
-    _mirror(event)
-    return event_id
+    if written is None:
+        raise UnknownImage(item_key)
+    _mirror(written.event)
+    return written.id
 
 
 def record_impression(*, visitor_id: str, impression: list[str], recommendation_id=None) -> int | None:
@@ -89,23 +81,17 @@ def record_impression(*, visitor_id: str, impression: list[str], recommendation_
     Only keys of garden images are stored and counted; a screen of unknown keys stores nothing
     (None) — there is nothing it could count.
     """
-    keys = list(dict.fromkeys(normalize_key(key) for key in impression))
-    found = eventlog.look_up(keys=keys, visitor_id=visitor_id, recommendation_id=_attribution(recommendation_id))
-    known = [key for key in keys if key in found.images]
-    if not known:
-        return None
-    event = eventlog.Event(
+    written = eventlog.write_screen(
         visitor_id=visitor_id,
-        event_type=Interaction.Event.IMPRESSION,
+        item_key="",
+        impression=list(dict.fromkeys(normalize_key(key) for key in impression)),
+        recommendation_id=_attribution(recommendation_id),
         created_at=timezone.now(),
-        impression=known,
-        unknown_keys=len(keys) - len(known),
-        recommendation_id=found.recommendation_id,
-        segment=found.segment,
     )
-    event_id = eventlog.write(event, eventlog.Counts.of(segment=found.segment, shown=found.images.values()))
-    _mirror(event)
-    return event_id
+    if written is None:
+        return None
+    _mirror(written.event)
+    return written.id
 
 
 @transaction.atomic

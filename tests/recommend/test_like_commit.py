@@ -82,17 +82,17 @@ def test_a_like_that_was_not_stored_is_not_200_and_its_retry_stores_it_once(clie
     image = ImageFactory(emotion="calm")
     visitor = str(uuid.uuid4())
     body = {"id": visitor, "itemId": image.key, "impression": [image.key]}
-    plain = eventlog.write
+    plain = eventlog.write_screen
 
-    def lost(event, counts):
+    def lost(**kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(eventlog, "write", lost)
+    monkeypatch.setattr(eventlog, "write_screen", lost)
     response = post(client, "/like", body)
     assert response.status_code == 503
     assert response["Retry-After"]
     assert not Interaction.objects.filter(visitor_id=visitor).exists()
 
-    monkeypatch.setattr(eventlog, "write", plain)
+    monkeypatch.setattr(eventlog, "write_screen", plain)
     assert post(client, "/like", body).status_code == 200  # the kiosk's retry
     assert Interaction.objects.filter(visitor_id=visitor).count() == 1
