@@ -9,10 +9,10 @@ from django.urls import reverse
 
 from garden.models import Image
 from gardener import breeding, prompts, selectors, services
-from gardener.models import EmotionPolicy, GardenerAction, WordBank
+from gardener.models import GardenerAction, WordBank
 from gardener.planning import make_plan
 from generation.models import GenerationJob
-from generation.requests import JobRequest
+from tests.gardener.conftest import diffusers_garden
 from tests.generation.conftest import diffusers_settings, tiny_model_dir  # noqa: F401 (fixtures)
 
 Kind = GardenerAction.Kind
@@ -143,29 +143,6 @@ def test_without_a_bank_every_child_is_a_variation():
 
 
 # --- the real path: bred diffusers jobs ------------------------------------------------------------------
-
-
-def diffusers_garden(policy, django_capture_on_commit_callbacks, *, target: int = 6, **job) -> list[Image]:
-    """Four serving diffusers pictures of "calm" (a bulk job of two pairs), all liked, and a policy
-    that wants ``target`` of them, all bred."""
-    from garden import services as garden_services
-    from generation import services as generation_services
-    from recommend.models import ImageStat
-
-    request = {"kind": GenerationJob.Kind.BULK, "emotion": "calm", "count": 2, "width": 64, "height": 64, "seed": 7, **job}
-    with django_capture_on_commit_callbacks(execute=True):
-        made = generation_services.create_job(request=JobRequest(prompt="calm, a still pond, flowers", **request))
-    made.refresh_from_db()
-    assert made.status == GenerationJob.Status.SUCCEEDED, made.error
-    parents = list(made.images.order_by("key"))
-    for image, likes in zip(parents, (40, 38, 36, 34), strict=True):
-        garden_services.promote_image(image=image)
-        ImageStat.objects.create(image=image, segment="*", impressions=100, likes=likes)
-    policy.enabled = False
-    policy.daily_image_budget, policy.bred_share, policy.images_per_job = 2 * (target - 4), 1.0, 2
-    policy.save()
-    EmotionPolicy.objects.create(emotion="calm", enabled=True, target_per_key=target, minimum_per_key=1)
-    return parents
 
 
 def test_a_diffusers_garden_with_a_bank_breeds_children_whose_prompts_carry_its_words(
