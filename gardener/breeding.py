@@ -1,4 +1,5 @@
-"""Breeding: recipes for new pictures from a key's liked serving pictures. Free of the database.
+"""Breeding: new pictures' recipes (procedural) or job changes (diffusers) from a key's liked
+serving pictures. Free of the database.
 
 Parents are drawn by Thompson sampling: for each child, every candidate's like-rate is drawn from
 its posterior and the best draw is the parent (the second best is the other parent of a
@@ -44,6 +45,7 @@ from dataclasses import dataclass, field
 
 from gardener.prompts import mutate_prompt
 from generation.backends import recipes
+from generation.requests import MAX_LORAS  # a parent with as many LoRAs takes no more
 
 MUTATE_STRENGTH = 1.0
 CROSSOVER_STRENGTH = 0.3
@@ -55,13 +57,13 @@ MIN_CANDIDATES = 2  # with fewer serving pictures that have recipes, a key is fi
 # A diffusers child's operator, drawn with these shares (the rest are variations). A prompt
 # mutation is a bold step (new words change what is painted, not only how the noise falls), and a
 # child is judged by visitors' likes, where only a bold step can be told from noise (see
-# MUTATE_STRENGTH): so half the children of a key with a word bank are prompt mutations, the other
-# half keep refining liked pictures by variation seed. A model or LoRA change is the boldest (a
-# different painter) and the library's choices are few, so it is rarer.
+# MUTATE_STRENGTH): so half the children of a key with a word bank are prompt mutations, and the
+# rest keep refining liked pictures by variation seed. A model or LoRA change is the boldest (a
+# different painter) and the library's choices are few, so it is rarer. A drawn operator with
+# nothing to change (no bank, no library) makes a variation instead.
 PROMPT_SHARE = 0.5
 MODEL_SHARE = 0.15
 LORA_WEIGHT = 0.75  # a LoRA a child takes on: felt, without taking the picture over
-MAX_LORAS = 8  # generation.requests.MAX_LORAS: a parent with as many takes no more
 # The gardener's operators for diffusers children, as generation.lineage records them.
 LINEAGE_OPERATORS = {"prompt": "mutate", "model": "mutate", "variation": "variation"}
 
