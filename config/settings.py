@@ -116,6 +116,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend, with a health check that costs no round trip (config/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
 # PostgreSQL plans the kiosk's hot statements once per connection (config/sql.py); turn off behind a
 # transaction-mode pooler that cannot keep prepared statements (PgBouncer before 1.21).
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)

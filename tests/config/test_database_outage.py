@@ -112,7 +112,8 @@ def terminate_own_connection() -> None:
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            # Waits (up to 5 s) until the session is gone, as a restart is over before the next request.
+            cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
     finally:
         other.close()
 
@@ -146,3 +147,22 @@ def test_a_connection_the_server_ended_is_a_503_then_replaced():
         assert post(client, "/like", {"id": "v", "itemId": image.key, "impression": [image.key]}).status_code == 200
     finally:
         connection.close()  # the flush after the test starts from a fresh connection
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_health_check_asks_the_server_only_when_the_socket_has_news(monkeypatch):
+    """config.postgresql: a quiet idle connection passes without a round trip; an ended one does not."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs DATABASE_URL pointing at PostgreSQL")
+    connection.ensure_connection()
+    asked = []
+    real_cursor = type(connection.connection).cursor
+    monkeypatch.setattr(type(connection.connection), "cursor", lambda self, *a, **k: asked.append(1) or real_cursor(self, *a, **k))
+    assert connection.is_usable()
+    assert asked == []  # no SELECT 1
+
+    monkeypatch.undo()
+    terminate_own_connection()
+    assert not connection.is_usable()  # the FATAL notice made the socket readable; SELECT 1 failed
+    connection.close()
