@@ -93,5 +93,5 @@ def _load(search_key: str, request) -> CandidateSet:
         key_index=np.array([key_number[row[4]] for row, _ in rows], dtype=np.int64),
         search_keys=search_keys,
         position={key: n for n, key in enumerate(keys)},
-        entries=[garden_selectors.listing_entry(key=row[1], emotion=row[2], request=request) for row, _ in rows],
+        entries=garden_selectors.listing_entries(((row[1], row[2]) for row, _ in rows), request=request),
     )
