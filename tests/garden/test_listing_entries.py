@@ -41,7 +41,9 @@ def test_public_base_url_entries_match(request_, settings):
     settings.GARDEN_PUBLIC_BASE_URL = "https://cdn.example.org/garden/"
     fast, slow = both(request_)
     assert fast == slow
-    assert fast[2] == b'{"url":"https://cdn.example.org/garden/emotions/happy/rock \'n\' roll/img_20230319-23756_12h.png","emotion":"happy"}'
+    assert (
+        fast[2] == b'{"url":"https://cdn.example.org/garden/emotions/happy/rock \'n\' roll/img_20230319-23756_12h.png","emotion":"happy"}'
+    )
 
 
 @pytest.mark.slow
