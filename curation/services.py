@@ -51,6 +51,10 @@ CURATOR_PERMISSIONS = (
     "gardener.view_emotionpolicy",
     "gardener.add_emotionpolicy",
     "gardener.change_emotionpolicy",
+    "gardener.view_wordbank",
+    "gardener.add_wordbank",
+    "gardener.change_wordbank",
+    "gardener.delete_wordbank",
 )
 
 

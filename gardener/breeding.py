@@ -31,9 +31,8 @@ seed, model, LoRAs, steps and guidance, changed by one operator drawn with expli
 - ``variation`` (the rest, and whenever the drawn operator has nothing to change): A1111's
   variation seed (a random ``subseed`` at VARIATION_STRENGTH), the parent's picture moved a little.
 
-generation.lineage knows the operators ``mutate``, ``crossover`` and ``variation``: a prompt or
-model child is recorded there as a ``mutate`` (the image's page says "mutation of #12"), and the
-gardener's own operator name and the change it made go in the bred action's details.
+Each child's operator is recorded in its image's lineage (generation.lineage: "prompt mutation of
+#12"); the change it made goes in the bred action's details.
 img2img variations are not built (docs/gardener.md says why).
 """
 
@@ -64,8 +63,6 @@ MIN_CANDIDATES = 2  # with fewer serving pictures that have recipes, a key is fi
 PROMPT_SHARE = 0.5
 MODEL_SHARE = 0.15
 LORA_WEIGHT = 0.75  # a LoRA a child takes on: felt, without taking the picture over
-# The gardener's operators for diffusers children, as generation.lineage records them.
-LINEAGE_OPERATORS = {"prompt": "mutate", "model": "mutate", "variation": "variation"}
 
 
 @dataclass(frozen=True)
@@ -97,9 +94,8 @@ class Child:
 
     @property
     def lineage(self) -> dict:
-        """As generation.lineage records it (a prompt or model child is a ``mutate``)."""
-        operator = LINEAGE_OPERATORS.get(self.operator, self.operator)
-        return {"parents": list(self.parents), "operator": operator, "generation": self.generation}
+        """As generation.lineage records it."""
+        return {"parents": list(self.parents), "operator": self.operator, "generation": self.generation}
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ images job whose ``JobRequest`` also carries, for each index (a bulk job's lands
 share one):
 
 - ``recipes``: the procedural painter's recipe (``generation.backends.recipes.Recipe.to_dict``);
-- ``lineage``: ``{"parents": [image ids], "operator": "mutate" | "crossover" | "variation",
-  "generation": n}`` (a variation: a parent's diffusers picture with a variation seed),
+- ``lineage``: ``{"parents": [image ids], "operator": "mutate" | "crossover" | "variation" |
+  "prompt" | "model", "generation": n}`` (the last three: a parent's diffusers picture with a
+  variation seed, with words of the word bank, with another model or LoRA),
   where *n* is one more than the oldest-bred parent's (a fresh picture is generation 0).
 
 The runner paints index *i* from ``recipes[i]`` and stores ``recipe`` and ``lineage`` in the image's
@@ -19,7 +20,13 @@ from generation import backends
 from generation.backends.recipes import Recipe
 
 # Each operator, as people read it before the parents ("crossover of #12 × #15").
-OPERATOR_WORDS = {"mutate": "mutation of", "crossover": "crossover of", "variation": "variation of"}
+OPERATOR_WORDS = {
+    "mutate": "mutation of",
+    "crossover": "crossover of",
+    "variation": "variation of",
+    "prompt": "prompt mutation of",  # diffusers: words of the key's word bank added or swapped in
+    "model": "model change of",  # diffusers: another library pipeline, or one more LoRA
+}
 OPERATORS = tuple(OPERATOR_WORDS)
 MAX_PARENTS = 2
 

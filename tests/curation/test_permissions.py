@@ -18,6 +18,8 @@ PAGES = [
     reverse("curation:review"),
     reverse("admin:garden_image_promote_kept"),
     reverse("admin:garden_image_purge_rejected"),
+    reverse("admin:gardener_wordbank_changelist"),  # the gardener's word bank (docs/gardener.md)
+    reverse("admin:gardener_wordbank_add"),
 ]
 
 

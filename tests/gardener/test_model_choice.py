@@ -35,7 +35,7 @@ def test_a_model_child_takes_another_pipeline_or_one_more_lora_of_its_parents_fa
     changes = Counter()
     for child in (child for child in bred if child.operator == "model"):
         assert child.subseed is None and child.prompt is None
-        assert child.lineage["operator"] == "mutate" and child.generation == (4 if child.parents == (1,) else 1)
+        assert child.lineage["operator"] == "model" and child.generation == (4 if child.parents == (1,) else 1)
         if child.model is not None:  # the other SD 1.x pipeline, never the SDXL one; the LoRAs kept
             assert child.model == MODEL_B and child.loras is None and child.changes == (f"model {MODEL_B}",)
         else:  # the SD 1.x LoRA added to the parent's
@@ -102,5 +102,5 @@ def test_a_library_garden_breeds_children_on_another_model_or_with_a_lora(
             assert job.model == MODEL_A and job.loras == [{"name": LORA, "weight": breeding.LORA_WEIGHT}]
             seen.add("lora")
         for child in job.images.all():
-            assert child.parameters["lineage"] == {"parents": [parent.pk], "operator": "mutate", "generation": 1}
+            assert child.parameters["lineage"] == {"parents": [parent.pk], "operator": "model", "generation": 1}
     assert seen == {"model", "lora"}

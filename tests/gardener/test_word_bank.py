@@ -132,7 +132,7 @@ def test_a_bank_makes_half_the_children_prompt_mutations_and_the_rest_variations
         if child.operator == "prompt":
             assert child.subseed is None and child.changes
             assert set(phrases(child.prompt)) - set(phrases(PAINTERS[parent.image_id].prompt)) <= set(WORDS)
-            assert child.lineage == {"parents": [parent.image_id], "operator": "mutate", "generation": child.generation}
+            assert child.lineage == {"parents": [parent.image_id], "operator": "prompt", "generation": child.generation}
         else:
             assert child.prompt is None and child.subseed is not None and child.lineage["operator"] == "variation"
 
@@ -177,7 +177,7 @@ def test_a_diffusers_garden_with_a_bank_breeds_children_whose_prompts_carry_its_
         assert "subseed" not in job.options
         for child in job.images.all():
             assert child.prompt == job.prompt
-            assert child.parameters["lineage"] == {"parents": [parent.pk], "operator": "mutate", "generation": 1}
+            assert child.parameters["lineage"] == {"parents": [parent.pk], "operator": "prompt", "generation": 1}
 
 
 def test_a_diffusers_key_without_a_bank_breeds_variations(
