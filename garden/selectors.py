@@ -14,7 +14,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
-from django.utils.encoding import filepath_to_uri
 from rest_framework.renderers import JSONRenderer
 
 from config.sql import hot_cursor
@@ -65,22 +64,34 @@ def listing_entry(*, key: str, emotion: str, request) -> bytes:
 _PROBE_KEY = "emotions/calm/a b,c'd_e-0/img_20000101-000000-probe_0h.jpg"
 
 
-def _quoted(key: str) -> str:
-    """The key's URL path as image_url makes it: a storage's quoting, commas kept literal. Keys of
-    one search key share their folder, and file names (``img_…_0h.jpg``) need no quoting, so only
-    folders are quoted, once each."""
-    folder, _, name = key.rpartition("/")
-    if _PLAIN_NAME.fullmatch(name):
-        return _quoted_folder(folder) + name
-    return filepath_to_uri(key).replace("%2C", ",")
-
-
+# How storages quote a key's path: Django's filepath_to_uri (file system, custom domains) keeps
+# these characters, botocore (S3's own URLs) only "/~". image_url keeps commas literal either way.
+_DJANGO_SAFE, _BOTOCORE_SAFE = "/~!*()'", "/~"
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # never changed by URL quoting
 
 
+def _quoted(key: str, safe: str) -> str:
+    """The key's URL path as a storage quotes it, commas kept literal. Keys of one search key share
+    their folder, and file names (``img_…_0h.jpg``) need no quoting, so only folders are quoted,
+    once each."""
+    folder, _, name = key.rpartition("/")
+    if _PLAIN_NAME.fullmatch(name):
+        return _quoted_folder(folder, safe) + name
+    return quote(key, safe=safe).replace("%2C", ",")
+
+
 @functools.lru_cache(maxsize=4096)
-def _quoted_folder(folder: str) -> str:
-    return filepath_to_uri(folder + "/").replace("%2C", ",") if folder else ""
+def _quoted_folder(folder: str, safe: str) -> str:
+    return quote(folder + "/", safe=safe).replace("%2C", ",") if folder else ""
+
+
+# The forms a public key's URL path takes: quoted as Django or botocore quote, or as it is
+# (GARDEN_PUBLIC_BASE_URL, image_url's own join).
+_PATH_FORMS = (
+    functools.partial(_quoted, safe=_DJANGO_SAFE),
+    functools.partial(_quoted, safe=_BOTOCORE_SAFE),
+    str,
+)
 
 
 def listing_entries(rows: Iterable[tuple[str, str]], *, request) -> list[bytes]:
@@ -88,15 +99,16 @@ def listing_entries(rows: Iterable[tuple[str, str]], *, request) -> list[bytes]:
 
     Serving keys are public, so a storage's URL for one is its base followed by the quoted key: the
     base is worked out once, from the storage's own URL for a probe key, and every entry is
-    assembled from it (GARDEN_PUBLIC_BASE_URL: the key unquoted, as ``image_url`` makes it). A
-    storage whose URL for the probe is not of either form (signed URLs, other quoting) gets
+    assembled from it (quoted as Django or botocore quote; with GARDEN_PUBLIC_BASE_URL, unquoted,
+    as ``image_url`` makes it). A storage whose URL for the probe is of none of these forms
+    (signed URLs, other quoting) gets
     ``listing_entry`` for every row; so does a non-ASCII URL, which DRF escapes differently than
     orjson. Entries are rendered whenever the serving set changes (every gardener round), ~190
     per search key: building each URL through the storage was half the CPU of /garden in
-    bench/serving.py (190 entries: 3.7 ms the storage's way, 0.3 ms here).
+    bench/serving.py (bench/listing_entries.py: 190 entries, 3.7 ms the storage's way, 0.35 ms here).
     """
     probe_url = image_url(_PROBE_KEY, request=request)
-    path_of = next((form for form in (_quoted, str) if "?" not in probe_url and probe_url.endswith(form(_PROBE_KEY))), None)
+    path_of = next((form for form in _PATH_FORMS if "?" not in probe_url and probe_url.endswith(form(_PROBE_KEY))), None)
     if path_of is None:
         return [listing_entry(key=key, emotion=emotion, request=request) for key, emotion in rows]
     base = probe_url[: -len(path_of(_PROBE_KEY))]

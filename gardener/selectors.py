@@ -19,7 +19,8 @@ from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy, WordB
 from gardener.retirement import Counts
 from generation import backends, library
 from generation.backends import recipes
-from generation.models import GenerationJob, LibraryEntry
+from generation.models import GenerationJob
+from generation.requests import LORA_FAMILIES
 from recommend.models import ImageStat
 
 GLOBAL_POLICY_PK = 1
@@ -299,16 +300,13 @@ def word_bank(emotion: str, favorite: str) -> tuple[str, ...]:
     return tuple(words.values())
 
 
-# Families whose pipelines and LoRAs fit one another's (generation.requests checks the same three);
-# a turbo or unknown model is never swapped in or out.
-MODEL_FAMILIES = (LibraryEntry.Family.SD1, LibraryEntry.Family.SD2, LibraryEntry.Family.SDXL)
-
-
 def library_choices() -> tuple[dict[str, str], dict[str, str]]:
     """The model library's usable pipelines and LoRAs (found by its last scan), name → family; two
     empty dicts without a library."""
-    pipelines = dict(library.pipelines().filter(family__in=MODEL_FAMILIES).values_list("name", "family"))
-    loras = dict(library.loras().filter(family__in=MODEL_FAMILIES).values_list("name", "family"))
+    # Only families whose pipelines and LoRAs fit one another's: a turbo or unknown model is never
+    # swapped in or out.
+    pipelines = dict(library.pipelines().filter(family__in=LORA_FAMILIES).values_list("name", "family"))
+    loras = dict(library.loras().filter(family__in=LORA_FAMILIES).values_list("name", "family"))
     return pipelines, loras
 
 

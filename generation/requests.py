@@ -370,14 +370,14 @@ class JobRequest:
 
 
 # Families whose LoRAs do not fit one another's UNets (turbo and other: unknown base, not checked).
-_LORA_FAMILIES = (LibraryEntry.Family.SD1, LibraryEntry.Family.SD2, LibraryEntry.Family.SDXL)
+LORA_FAMILIES = (LibraryEntry.Family.SD1, LibraryEntry.Family.SD2, LibraryEntry.Family.SDXL)
 
 
 def _check_lora_families(model: LibraryEntry, names: list[str], errors: dict[str, str]) -> None:
     """A LoRA trained on another family (an SDXL LoRA on SD 1.5) cannot load: say so before queueing."""
-    if model.family not in _LORA_FAMILIES:
+    if model.family not in LORA_FAMILIES:
         return
-    for lora in library.loras().filter(name__in=names, family__in=_LORA_FAMILIES).exclude(family=model.family):
+    for lora in library.loras().filter(name__in=names, family__in=LORA_FAMILIES).exclude(family=model.family):
         errors["loras"] = (
             f"LoRA {lora.name!r} is for {lora.get_family_display()}; the model {model.name!r} is {model.get_family_display()}."
         )
