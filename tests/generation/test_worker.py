@@ -128,7 +128,11 @@ def test_a_real_worker_on_redis_runs_cancels_and_recovers_jobs(garden_factory):
     url = redis_url()
     if not reachable(url):
         pytest.skip(f"Redis is not reachable at {url} (set CELERY_BROKER_URL=redis://host:6379/0; CI provides it)")
-    garden = garden_factory(url, GARDEN_JOB_LEASE_SECONDS="4")
+    # A lease long enough that the worker's periodic sweep (every 30 s) cannot take a job first on a
+    # busy machine: with 4 s, a slow step or a late look at the dead pool process let the sweep
+    # resume the killed job before the main process did (CI, 2026-11-23), and the notice below said
+    # "no heartbeat" instead of naming the lost worker.
+    garden = garden_factory(url, GARDEN_JOB_LEASE_SECONDS="15")
 
     _check_bulk_run(garden)
 
