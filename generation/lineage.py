@@ -5,10 +5,10 @@ images job whose ``JobRequest`` also carries, for each index (a bulk job's lands
 share one):
 
 - ``recipes``: the procedural painter's recipe (``generation.backends.recipes.Recipe.to_dict``);
-- ``lineage``: ``{"parents": [image ids], "operator": "mutate" | "crossover" | "variation" |
-  "prompt" | "model", "generation": n}`` (the last three: a parent's diffusers picture with a
-  variation seed, with words of the word bank, with another model or LoRA),
-  where *n* is one more than the oldest-bred parent's (a fresh picture is generation 0).
+- ``lineage``: ``{"parents": [image ids], "operator": "mutate" | "crossover" | "blend" |
+  "variation" | "prompt" | "model", "generation": n}`` (a blend has up to three parents; the last
+  three operators: a parent's diffusers picture with a variation seed, with words of the word
+  bank, with another model or LoRA), where *n* is one more than the oldest-bred parent's (a fresh picture is generation 0).
 
 The runner paints index *i* from ``recipes[i]`` and stores ``recipe`` and ``lineage`` in the image's
 ``parameters`` (and its EXIF), where the admin, the review page and the gardener read them.
@@ -23,12 +23,13 @@ from generation.backends.recipes import Recipe
 OPERATOR_WORDS = {
     "mutate": "mutation of",
     "crossover": "crossover of",
+    "blend": "blend of",  # up to three parents, weighted by how well they were liked
     "variation": "variation of",
     "prompt": "prompt mutation of",  # diffusers: words of the key's word bank added or swapped in
     "model": "model change of",  # diffusers: another library pipeline, or one more LoRA
 }
 OPERATORS = tuple(OPERATOR_WORDS)
-MAX_PARENTS = 2
+MAX_PARENTS = 3
 
 
 def bred_options(*, recipes, lineage, count: int, backend: str, errors: dict[str, str]) -> dict:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 
 RGB = tuple[int, int, int]
@@ -296,6 +297,53 @@ def crossover(a: Recipe, b: Recipe, rng: random.Random) -> Recipe:
     for name in ("petals", "spiky", "light", "layout_seed"):
         changes[name] = getattr(a if rng.random() < 0.5 else b, name)
     return replace(a, **changes)
+
+
+def blend(parents: Sequence[Recipe], weights: Sequence[float]) -> Recipe:
+    """A weighted blend of several recipes: the look between them, nearest the heaviest.
+
+    Colours and numbers are weighted means, petals the rounded mean; spikiness and light go by
+    weighted vote (ties to the earlier parent). The palette is the first parent's, each colour
+    blended with the nearest colour of every parent, so palettes of different lengths and orders
+    still blend colour by colour. The layout is the first parent's. A blend of one recipe, or of
+    copies of one, is that recipe.
+
+    Why: a child bred from one or two liked parents inherits their luck as well as their look; a
+    blend of several, weighted by how well they did, keeps what they share (evolution strategies'
+    weighted recombination), so the noise of each parent's likes averages out.
+    """
+    if not parents or len(parents) != len(weights):
+        raise ValueError(f"blend: expected as many weights as parents, got {len(parents)} parents and {len(weights)} weights")
+    if any(w < 0 for w in weights) or not sum(weights) > 0:
+        raise ValueError(f"blend: weights must be ≥ 0 and not all 0, got {list(weights)}")
+    first = parents[0]
+    if all(parent == first for parent in parents):  # exactly, not up to the rounding of weighted means
+        return first
+    total = float(sum(weights))
+    shares = [w / total for w in weights]
+
+    def mean_color(colors: Sequence[RGB]) -> RGB:
+        return tuple(int(_clamp(round(sum(s * c[i] for s, c in zip(shares, colors, strict=True))), 0, 255)) for i in range(3))
+
+    def vote(values: list) -> object:
+        tally: dict = {}
+        for share, value in zip(shares, values, strict=True):
+            tally[value] = tally.get(value, 0.0) + share
+        return max(tally, key=lambda value: (tally[value], -values.index(value)))
+
+    changes: dict = {
+        "palette": tuple(
+            mean_color([min(p.palette, key=lambda other: _color_distance(color, other)) for p in parents]) for color in first.palette
+        )
+    }
+    changes.update({name: mean_color([getattr(p, name) for p in parents]) for name in COLOR_FIELDS})
+    for name, (low, high) in FLOAT_BOUNDS.items():
+        changes[name] = float(_clamp(sum(s * getattr(p, name) for s, p in zip(shares, parents, strict=True)), low, high))
+    petals = round(sum(s * p.petals for s, p in zip(shares, parents, strict=True)))
+    changes["petals"] = int(_clamp(petals, *PETAL_BOUNDS))
+    changes["spiky"] = vote([p.spiky for p in parents])
+    changes["light"] = vote([p.light for p in parents])
+    return replace(first, **changes)
 
 
 def _color_distance(x: RGB, y: RGB) -> float:

@@ -40,16 +40,42 @@ def test_thompson_sampling_breeds_mostly_from_the_liked_parent():
 
 
 def test_children_are_new_recipes_near_their_parents_with_their_lineage():
-    parents = [candidate(1, likes=30, generation=2), candidate(2, likes=30, generation=0, seed=5)]
-    children = breeding.breed(parents, 60, random.Random(3))
-    assert {child.operator for child in children} == {"mutate", "crossover"}
+    parents = [candidate(1, likes=30, generation=2), candidate(2, likes=30, generation=0, seed=5), candidate(3, likes=28, seed=9)]
+    children = breeding.breed(parents, 80, random.Random(3))
+    operators = Counter(child.operator for child in children)
+    assert set(operators) == {"blend", "mutate", "crossover"} and operators["blend"] > 40  # BLEND_SHARE of them
     for child in children:
-        assert child.recipe not in (parents[0].recipe, parents[1].recipe)
+        assert child.recipe not in [parent.recipe for parent in parents]
         nearest = min(recipes.distance(child.recipe, parent.recipe) for parent in parents)
         assert nearest < 0.2
-        assert len(child.parents) == (2 if child.operator == "crossover" else 1)
+        assert len(child.parents) == {"blend": 3, "crossover": 2, "mutate": 1}[child.operator]
         assert child.generation == 1 + max(p.generation for p in parents if p.image_id in child.parents)
         assert child.lineage == {"parents": list(child.parents), "operator": child.operator, "generation": child.generation}
+
+
+def test_a_blend_steps_from_its_parents_weighted_mean_toward_the_best_liked():
+    # Three parents far apart; the best-liked one (by far, so it ranks first in every draw) weighs most.
+    best, middle, worst = (
+        breeding.Candidate(n, recipe, 400, likes, 0)
+        for n, (recipe, likes) in enumerate(
+            [
+                (recipes.recipe_for("calm", "", 1), 160),
+                (recipes.recipe_for("sad", "winter,rainy", 2), 80),
+                (recipes.recipe_for("angry", "", 3), 8),
+            ],
+            start=1,
+        )
+    )
+    blends = [c for c in breeding.breed([worst, middle, best], 200, random.Random(5)) if c.operator == "blend"]
+    assert blends and all(child.parents == (1, 2, 3) for child in blends)
+    mean = recipes.blend([best.recipe, middle.recipe, worst.recipe], breeding.BLEND_WEIGHTS)
+    for child in blends:  # moved from the weighted mean by a mutation of BLEND_STRENGTH, and nearest the best parent
+        assert recipes.distance(child.recipe, mean) < 0.15
+        assert recipes.distance(child.recipe, best.recipe) < min(recipes.distance(child.recipe, p.recipe) for p in (middle, worst))
+    assert breeding.BLEND_WEIGHTS[0] > breeding.BLEND_WEIGHTS[1] > breeding.BLEND_WEIGHTS[2] > 0
+    # With two candidates a blend has two parents.
+    two = [c for c in breeding.breed([best, middle], 40, random.Random(6)) if c.operator == "blend"]
+    assert two and all(set(child.parents) == {1, 2} for child in two)
 
 
 def test_breeding_needs_two_candidates():
@@ -76,6 +102,11 @@ def test_bred_requests_are_checked(settings):
     with pytest.raises(JobParameterError) as bad_lineage:
         JobRequest(**bulk, backend="procedural", lineage=(lineage | {"operator": "clone"},)).validate()
     assert "operator" in bad_lineage.value.fields["lineage"]
+    blend = {"parents": [1, 2, 3], "operator": "blend", "generation": 2}
+    assert JobRequest(**bulk, backend="procedural", lineage=(blend,)).validate().options == {"lineage": [blend]}
+    with pytest.raises(JobParameterError) as four_parents:
+        JobRequest(**bulk, backend="procedural", lineage=(blend | {"parents": [1, 2, 3, 4]},)).validate()
+    assert "1–3 parent" in four_parents.value.fields["lineage"]
 
 
 def bred_calm(policy, **fields):
@@ -183,7 +214,7 @@ def test_lineage_shows_in_the_admin_and_the_review_page(
     # The review page (pool images, as the gardener's wait in review mode) hands its items to its script.
     response = client.get("/curation/review/")
     items = json.loads(re.search(r'<script id="review-items" type="application/json">(.*?)</script>', response.content.decode(), re.S)[1])
-    operator = "crossover of" if lineage["operator"] == "crossover" else "mutation of"
+    operator = {"crossover": "crossover of", "blend": "blend of", "mutate": "mutation of"}[lineage["operator"]]
     shown = {item["id"]: item["lineage"] for item in items}
     assert shown[child.pk] == f"generation {lineage['generation']} · {operator} " + " × ".join(f"#{p}" for p in lineage["parents"])
 

@@ -17,6 +17,7 @@ from generation.backends.recipes import (
     PALETTE_SIZE,
     PETAL_BOUNDS,
     Recipe,
+    blend,
     crossover,
     distance,
     mutate,
@@ -201,6 +202,39 @@ def test_crossover_stays_between_its_parents_is_deterministic_and_of_one_parent_
             assert getattr(child, name) in (getattr(a, name), getattr(b, name)), name
         assert len(child.palette) in (len(a.palette), len(b.palette))
         pool.append(child)
+
+
+def test_blend_is_a_weighted_mean_nearest_its_heaviest_parent_and_of_one_recipe_is_that_recipe():
+    rng = random.Random(11)
+    pool = [
+        mutate(recipe_for(emotion, favorite, seed), rng, 1.0)
+        for emotion in MOODS
+        for favorite in ("", "winter,rainy,sunset")
+        for seed in (1, 2)
+    ]
+    for _ in range(300):
+        parents = rng.sample(pool, rng.choice((2, 3)))
+        weights = [rng.uniform(0.1, 2.0) for _ in parents]
+        child = blend(parents, weights)
+        assert_in_bounds(child)
+        assert blend(parents, weights) == child
+        assert blend([parents[0]] * 3, weights[:1] * 3) == parents[0] == blend(parents[:1], [5.0])
+        for name in FLOAT_BOUNDS:
+            values = [getattr(parent, name) for parent in parents]
+            assert min(values) <= getattr(child, name) <= max(values), name
+            expected = sum(w * v for w, v in zip(weights, values, strict=True)) / sum(weights)
+            assert getattr(child, name) == pytest.approx(expected), name
+        assert min(p.petals for p in parents) <= child.petals <= max(p.petals for p in parents)
+        assert child.spiky in {p.spiky for p in parents} and child.light in {p.light for p in parents}
+        assert len(child.palette) == len(parents[0].palette) and child.layout_seed == parents[0].layout_seed
+        pool.append(child)
+    a, b = recipe_for("calm", "", 1), recipe_for("sad", "winter,rainy", 2)
+    near_a, near_b = blend([a, b], [3.0, 1.0]), blend([a, b], [1.0, 3.0])
+    assert distance(near_a, a) < distance(near_a, b) and distance(near_b, b) < distance(near_b, a)
+    assert blend([a, b], [1.0, 0.0]).light == a.light and blend([b, a], [1.0, 1.0]).light == b.light  # a tie: the earlier
+    for bad_weights in ([1.0], [0.0, 0.0], [1.0, -1.0]):
+        with pytest.raises(ValueError, match="blend"):
+            blend([a, b], bad_weights)
 
 
 def test_distance_is_a_normalised_average_over_the_fields():
