@@ -34,6 +34,8 @@ class CandidateSet:
     entries: list[bytes]  # each candidate's {"url", "emotion"} as the answer renders it
     # segment → (counters token, counts): the counters as last read (recommend.generations)
     counters: dict = field(default_factory=dict, compare=False, repr=False)
+    # segment → recommend.precomputed.BaseOrder: scores and order derived from those counters
+    orders: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def emotion(self) -> str:

@@ -51,6 +51,17 @@ def current(emotion: str) -> str | None:
     return token
 
 
+def current_with(emotion: str, *keys: str) -> tuple[str | None, dict]:
+    """``current(emotion)`` and the cache's values of ``keys`` in one round trip: /garden reads the
+    model version (recommend.store) with the token instead of on its own. Both come from the same
+    moment, before the counters are read, so the token's ordering guarantee above holds."""
+    if not shared() or not cache_breaker.available():
+        return None, {}
+    found = cache.get_many([_key(emotion), *keys])  # {} when the cache fails: no token, no values
+    token = found.pop(_key(emotion), None)
+    return (token if token is not None else current(emotion)), found
+
+
 def changed(emotions: Iterable[str]) -> None:
     """These emotions' counters changed: new tokens once the caller's transaction commits."""
     keys = [_key(emotion) for emotion in sorted(set(emotions))]

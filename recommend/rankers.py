@@ -12,7 +12,7 @@ from django.conf import settings
 
 from config.lazy import Lazy
 from garden.models import Image
-from recommend import eventlog, ranking, selectors, store
+from recommend import eventlog, generations, precomputed, ranking, selectors, store
 from recommend.candidates import CandidateSet
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,7 @@ class RankRequest:
     segment: str
     candidates: CandidateSet
     history: selectors.VisitorHistory
+    rng: np.random.Generator | None = None  # exploration's draws; None: a fresh unseeded one (tests seed it)
 
     @property
     def search_key(self) -> str:
@@ -89,13 +90,60 @@ class Ranker:
 
 
 class CountingRanker(Ranker):
+    """Serves from the precomputed order of its search key and segment (recommend.precomputed);
+    ``rank_full`` is the path that computes every step per request, which the precomputed one must
+    match answer for answer (tests/recommend/test_precomputed.py)."""
+
     name = "counting"
 
+    def rank(self, request: RankRequest) -> Ranked:
+        candidates, history = request.candidates, request.history
+        if not len(candidates):
+            return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), self.name)
+        # One cache round trip for the counters token and the model version (none without a shared cache).
+        token, found = generations.current_with(candidates.emotion, store.VERSION_CACHE_KEY)
+        model = store.current_model(found.get(store.VERSION_CACHE_KEY))
+        if self._als_applies(model, history):  # the ALS term is the visitor's own: nothing to keep
+            return self.arrange(request, self._order(request, model))
+        base = precomputed.base_order(candidates=candidates, segment=request.segment, model=model, token=token)
+        sides = base.sides
+        if selectors.has_key_history(candidates=candidates, history=history):
+            # Their own impressions or likes of a candidate's key move its lift: exact scores, a new sort.
+            counts = selectors.with_visitor(base.counts, candidates=candidates, history=history)
+            sides = precomputed.sides(candidates, ranking.score(counts, model.params))
+        mode, challenge = settings.RECOMMEND_EXPLORATION, None
+        if mode == "thompson":
+            challenge = base.thompson.challenger(request.rng or np.random.default_rng())
+        elif mode == "slot":
+            challenge = ranking.least_shown_challenger(base.counts.n_all, settings.RECOMMEND_FRESH_IMPRESSIONS)
+        demoted, disliked = history.liked | history.recently_shown, history.disliked
+        landscape, portrait = precomputed.arrange(
+            candidates=candidates,
+            sides=sides,
+            demoted=request.mask(demoted) if demoted else None,
+            dropped=request.mask(disliked) if disliked else None,
+            explore_every=settings.RECOMMEND_EXPLORE_EVERY,
+            explore_depth=settings.RECOMMEND_EXPLORE_DEPTH,
+            challenge=challenge,
+            limit=settings.RECOMMEND_MAX_RESULTS,
+        )
+        return Ranked(landscape, portrait, model.label)
+
+    def rank_full(self, request: RankRequest) -> Ranked:
+        """Every step per request: counts, scores, posteriors, the sort (the reference for ``rank``)."""
+        return Ranker.rank(self, request)
+
+    @staticmethod
+    def _als_applies(model: store.LoadedModel, history: selectors.VisitorHistory) -> bool:
+        return model.als is not None and bool(model.params.als_weight) and history.like_count >= model.params.als_min_likes
+
     def order(self, request: RankRequest) -> Ordering:
-        model = store.current_model()
+        return self._order(request, store.current_model())
+
+    def _order(self, request: RankRequest, model: store.LoadedModel) -> Ordering:
         counts = selectors.candidate_counts(candidates=request.candidates, segment=request.segment, history=request.history)
         als = None
-        if model.als is not None and model.params.als_weight and request.history.like_count >= model.params.als_min_likes:
+        if self._als_applies(model, request.history):
             liked_ids = list(Image.objects.filter(key__in=request.history.liked).values_list("id", flat=True))
             user = model.als.user_vector(liked_ids)
             if user is not None:
@@ -103,7 +151,7 @@ class CountingRanker(Ranker):
         scores = ranking.score(counts, model.params, als=als)
         mode, challenge = settings.RECOMMEND_EXPLORATION, None
         if mode == "thompson":
-            challenge = ranking.thompson_challenger(counts, model.params, np.random.default_rng())
+            challenge = ranking.thompson_challenger(counts, model.params, request.rng or np.random.default_rng())
         elif mode == "slot":
             challenge = ranking.least_shown_challenger(counts.n_all, settings.RECOMMEND_FRESH_IMPRESSIONS)
         return Ordering(scores, challenge, model.label)

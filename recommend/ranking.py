@@ -131,23 +131,24 @@ def arrange(
         mine = index[keep & (portrait == side)]
         ordered = mine[np.lexsort((mine, -score[mine], tier[mine], demoted[mine]))]
         if explore_every > 0 and challenge is not None and len(ordered):
-            ordered = _with_exploration_slots(ordered, tier, demoted, explore_every, explore_depth, challenge)
+            ordered = with_exploration_slots(ordered, tier, demoted, explore_every, explore_depth, challenge)
         out.append(ordered)
     return out[0], out[1]
 
 
-def _with_exploration_slots(
+def with_exploration_slots(
     ordered: np.ndarray, tier: np.ndarray, demoted: np.ndarray, every: int, depth: int, challenge: Challenge
 ) -> np.ndarray:
     queue = ordered[~demoted[ordered]].tolist()  # in score order; the first tier comes first
     if not queue:
         return ordered
-    top = tier[queue[0]]
+    tiers = tier.tolist()  # plain ints: indexing numpy scalars one by one cost more than the rest
+    top = tiers[queue[0]]
     result: list[int] = []
     while queue and len(result) < depth:
         pick = queue.pop(0)
         if len(result) % every == every - 1:
-            remaining = np.array([i for i in queue if tier[i] == top], dtype=np.int64)
+            remaining = np.array([i for i in queue if tiers[i] == top], dtype=np.int64)
             challenger = challenge(remaining, pick) if len(remaining) else None
             if challenger is not None:  # the incumbent stays first in line for the next slot
                 queue.remove(challenger)
@@ -157,7 +158,7 @@ def _with_exploration_slots(
     return np.array(result + queue + ordered[demoted[ordered]].tolist(), dtype=np.int64)
 
 
-def _beta_sf(x, a, b):
+def beta_sf(x, a, b):
     """P(θ > x) for θ ~ Beta(a, b), as the regularized incomplete beta (scipy.stats.beta.sf costs ~15× more per call)."""
     return scipy.special.betainc(b, a, 1 - x)
 
@@ -170,6 +171,16 @@ def least_shown_challenger(impressions: np.ndarray, fresh_below: float) -> Chall
         return int(fresh[np.argmin(impressions[fresh])]) if len(fresh) else None
 
     return challenge
+
+
+def thompson_posteriors(counts: CandidateCounts, params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each candidate's Beta posterior over everyone (alpha, beta, mean) and its key's screens so far
+    (+1): what ``thompson_challenger`` weighs, none of it the visitor's (recommend.precomputed keeps it)."""
+    m_key = _shrink(np.maximum(counts.l_key, 0), counts.n_key, params.base_rate, params.key_strength)
+    likes = np.maximum(counts.l_all, 0)
+    alpha = likes + params.image_strength * m_key
+    beta = np.maximum(counts.n_all - likes, 0) + params.image_strength * (1 - m_key)
+    return alpha, beta, alpha / (alpha + beta), counts.n_key / 3 + 1
 
 
 def thompson_challenger(counts: CandidateCounts, params: Params, rng: np.random.Generator) -> Challenge:
@@ -186,20 +197,14 @@ def thompson_challenger(counts: CandidateCounts, params: Params, rng: np.random.
     means). New images start near even odds; once the counts settle, exploration stops instead of
     costing every screen a slot.
     """
-    base = params.base_rate
-    m_key = _shrink(np.maximum(counts.l_key, 0), counts.n_key, base, params.key_strength)
-    likes = np.maximum(counts.l_all, 0)
-    alpha = likes + params.image_strength * m_key
-    beta = np.maximum(counts.n_all - likes, 0) + params.image_strength * (1 - m_key)
-    mean = alpha / (alpha + beta)
-    screens_so_far = counts.n_key / 3 + 1
+    alpha, beta, mean, screens_so_far = thompson_posteriors(counts, params)
 
     def challenge(remaining: np.ndarray, incumbent: int) -> int | None:
         target = mean[incumbent]
-        odds = _beta_sf(target, alpha[remaining], beta[remaining])
+        odds = beta_sf(target, alpha[remaining], beta[remaining])
         best = int(remaining[np.argmax(odds)])
         chance = float(odds.max())
-        improvement = mean[best] * _beta_sf(target, alpha[best] + 1, beta[best]) - target * chance
+        improvement = mean[best] * beta_sf(target, alpha[best] + 1, beta[best]) - target * chance
         worth = improvement * screens_so_far[best] / (alpha[best] + beta[best])
         if worth <= target - mean[best]:
             return None

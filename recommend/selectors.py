@@ -99,18 +99,42 @@ def candidate_counts(*, candidates: CandidateSet, segment: str, history: Visitor
     """
     if not len(candidates):
         return CandidateCounts.zeros(0)
-    token = generations.current(candidates.emotion)
-    kept = candidates.counters.get(segment)
-    if token is not None and kept is not None and kept[0] == token:
-        shared = kept[1]
-    else:
-        shared = _read_counts(candidates, segment)
-        if token is not None:
-            candidates.counters[segment] = (token, shared)
+    _, shared = shared_counts(candidates=candidates, segment=segment)
+    return with_visitor(shared, candidates=candidates, history=history)
+
+
+def with_visitor(shared: CandidateCounts, *, candidates: CandidateSet, history: VisitorHistory) -> CandidateCounts:
+    """``shared`` with the visitor's own impressions and likes of each candidate's search key."""
     keys, index = candidates.search_keys, candidates.key_index
     n_vis = np.array([history.key_impressions.get(key, 0) for key in keys], dtype=float)[index]
     l_vis = np.array([history.key_likes.get(key, 0) for key in keys], dtype=float)[index]
     return dataclasses.replace(shared, n_vis=n_vis, l_vis=l_vis)
+
+
+def shared_counts(*, candidates: CandidateSet, segment: str) -> tuple[str | None, CandidateCounts]:
+    """(counters token, everyone's and the segment's counts) of non-empty candidates; the visitor's
+    n_vis/l_vis are zeros. The same object is returned while the token is unchanged, so what is
+    derived from it can be kept under it (recommend.precomputed); None: nothing may be kept."""
+    token = generations.current(candidates.emotion)
+    return token, counts_under(candidates=candidates, segment=segment, token=token)
+
+
+def counts_under(*, candidates: CandidateSet, segment: str, token: str | None) -> CandidateCounts:
+    """``shared_counts`` with the emotion's token already read (before this call, as it must be)."""
+    kept = candidates.counters.get(segment)
+    if token is not None and kept is not None and kept[0] == token:
+        return kept[1]
+    shared = _read_counts(candidates, segment)
+    if token is not None:
+        candidates.counters[segment] = (token, shared)
+    return shared
+
+
+def has_key_history(*, candidates: CandidateSet, history: VisitorHistory) -> bool:
+    """Whether the visitor's own impressions or likes of a candidate's search key move its score
+    (the lift r_vk); without them every candidate's lift is its segment's prior."""
+    impressions, likes = history.key_impressions, history.key_likes
+    return any(impressions.get(key, 0) or likes.get(key, 0) for key in candidates.search_keys)
 
 
 def _read_counts(candidates: CandidateSet, segment: str) -> CandidateCounts:

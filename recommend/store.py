@@ -1,6 +1,7 @@
 """The trained model as web processes see it: the latest ModelVersion, reloaded when it changes.
 
-The version check is one cache read per request (a DB read at most every
+The version check is one cache read per request, made in the same round trip as the counters
+token's on /garden (a DB read at most every
 RECOMMEND_VERSION_CHECK_SECONDS when the cache is per-process), so a rebuild published by a
 Celery worker reaches every web process without a restart.
 """
@@ -55,9 +56,11 @@ def publish_version(version_id: int) -> None:
     cache.set(VERSION_CACHE_KEY, version_id, settings.RECOMMEND_VERSION_CHECK_SECONDS)
 
 
-def current_model() -> LoadedModel:
+def current_model(version: int | None = None) -> LoadedModel:
+    """The loaded latest model; ``version``: the latest version id when the caller already read
+    VERSION_CACHE_KEY from the cache along with something else (recommend.generations.current_with)."""
     global _current
-    version = latest_version_id()
+    version = latest_version_id() if version is None else int(version)
     model = _current
     if model is not None and model.version == version:
         return model

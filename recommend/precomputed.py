@@ -1,0 +1,154 @@
+"""/garden from a precomputed order (issue 23, item 2): what the counting ranker derives from counts
+that are not the visitor's, kept next to those counts.
+
+Per search key and segment, ``recommend.selectors.shared_counts`` keeps everyone's and the segment's
+counters under the emotion's change token. From one such copy and one loaded model, everything but
+the visitor's part of the answer is the same for every request: the scores with the visitor's lift
+at its prior (no own impressions or likes of the key), each orientation's base order (what
+``ranking.arrange`` sorts by: tier, then score, then newest, before demotion and dislikes), and the
+Thompson challenger's posteriors. A ``BaseOrder`` holds them, kept on the candidate set per segment
+and used while the counts object and the model are the very ones it was built from: a new token
+(an event, a rebuild) or a new model version builds it again on the next request. Without tokens (a
+per-process cache, the cache down) the counts are read per request and nothing is kept.
+
+Per request the ranker then only drops dislikes, moves what was liked or recently shown after the
+rest (a stable partition of the base order: the same as sorting with "demoted" as the first key),
+and runs the exploration slots. A visitor with their own history in a candidate's search key gets
+exact scores and a fresh sort instead (recommend.rankers). tests/recommend/test_precomputed.py
+compares every case with the full path on the same data and seeded draws.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from recommend import ranking, selectors
+from recommend.candidates import CandidateSet
+from recommend.store import LoadedModel
+
+# Incumbents whose odds a kept entry remembers. A visitor without demotions meets at most 1+2+3+4
+# per orientation in the first 12 slots (each taken slot shifts the next incumbent by one), so 32
+# covers them; each costs 8 bytes per candidate of its orientation.
+KEPT_INCUMBENTS = 32
+
+
+class Thompson:
+    """``ranking.thompson_challenger`` over kept posteriors, with P(θ > incumbent's mean) kept per
+    incumbent. ``betainc`` is evaluated element by element, so the kept odds indexed by the
+    remaining candidates are the very numbers the full path computes on that subset."""
+
+    def __init__(self, counts: ranking.CandidateCounts, params: ranking.Params, portrait: np.ndarray) -> None:
+        self.alpha, self.beta, self.mean, self.screens = ranking.thompson_posteriors(counts, params)
+        # An exploration slot's remaining candidates share the incumbent's orientation (arrange
+        # ranks each apart), so the odds are kept over that orientation's candidates only.
+        self._sides = (np.flatnonzero(~portrait), np.flatnonzero(portrait))
+        self._portrait = portrait
+        self._at = np.empty(len(portrait), dtype=np.int64)  # each candidate's position in its side
+        for side in self._sides:
+            self._at[side] = np.arange(len(side))
+        self._odds: dict[int, np.ndarray] = {}
+        self._pays: dict[tuple[int, int], bool] = {}
+        self._lock = threading.Lock()  # requests of this process share the entry
+
+    def _odds_for(self, incumbent: int) -> np.ndarray:
+        found = self._odds.get(incumbent)
+        if found is None:
+            side = self._sides[int(self._portrait[incumbent])]
+            found = ranking.beta_sf(self.mean[incumbent], self.alpha[side], self.beta[side])
+            with self._lock:
+                if len(self._odds) < KEPT_INCUMBENTS:
+                    self._odds[incumbent] = found
+        return found
+
+    def _worth_it(self, incumbent: int, best: int, chance: float) -> bool:
+        """The full path's test, improvement spread over the visitors to come > the slot's loss;
+        it depends on the pair only (``chance`` is the best's odds against this incumbent)."""
+        found = self._pays.get((incumbent, best))
+        if found is None:
+            alpha, beta, mean, target = self.alpha, self.beta, self.mean, self.mean[incumbent]
+            improvement = mean[best] * ranking.beta_sf(target, alpha[best] + 1, beta[best]) - target * chance
+            worth = improvement * self.screens[best] / (alpha[best] + beta[best])
+            found = not worth <= target - mean[best]  # as the full path tests it, NaN included
+            with self._lock:
+                if len(self._pays) < KEPT_INCUMBENTS * 8:
+                    self._pays[(incumbent, best)] = found
+        return found
+
+    def challenger(self, rng: np.random.Generator) -> ranking.Challenge:
+        """The same choices and the same draws from ``rng`` as ``ranking.thompson_challenger``."""
+
+        def challenge(remaining: np.ndarray, incumbent: int) -> int | None:
+            odds = self._odds_for(incumbent)[self._at[remaining]]
+            at = int(np.argmax(odds))
+            best, chance = int(remaining[at]), float(odds[at])
+            if not self._worth_it(incumbent, best, chance):
+                return None
+            return best if rng.random() < chance else None
+
+        return challenge
+
+
+@dataclass(frozen=True)
+class BaseOrder:
+    counts: ranking.CandidateCounts  # the kept counters it was built from (n_vis = l_vis = 0)
+    model: LoadedModel
+    scores: np.ndarray  # per candidate, the visitor's lift at its prior
+    sides: tuple[np.ndarray, np.ndarray]  # landscape, portrait: candidate indices by (tier, -score, index)
+    thompson: Thompson
+
+
+def sides(candidates: CandidateSet, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each orientation's candidates in ``ranking.arrange``'s order without demotions or dislikes."""
+    index, out = np.arange(len(candidates)), []
+    for side in (False, True):
+        mine = index[candidates.portrait == side]
+        order = mine[np.lexsort((mine, -scores[mine], candidates.tier[mine]))]
+        order.flags.writeable = False
+        out.append(order)
+    return out[0], out[1]
+
+
+def base_order(*, candidates: CandidateSet, segment: str, model: LoadedModel, token: str | None) -> BaseOrder:
+    """The kept entry of non-empty ``candidates`` for ``segment``, built again when its counts or
+    the model are no longer the current ones; ``token``: the emotion's counters token, just read."""
+    counts = selectors.counts_under(candidates=candidates, segment=segment, token=token)
+    kept = candidates.orders.get(segment)
+    if kept is not None and kept.counts is counts and kept.model is model:
+        return kept
+    scores = ranking.score(counts, model.params)  # the ALS term is the visitor's: never here
+    scores.flags.writeable = False
+    built = BaseOrder(counts, model, scores, sides(candidates, scores), Thompson(counts, model.params, candidates.portrait))
+    # Kept only under a token: the same counts object comes back only while its token holds.
+    if candidates.counters.get(segment, (None, None))[1] is counts:
+        candidates.orders[segment] = built
+    return built
+
+
+def arrange(
+    *,
+    candidates: CandidateSet,
+    sides: tuple[np.ndarray, np.ndarray],
+    demoted: np.ndarray | None,
+    dropped: np.ndarray | None,
+    explore_every: int,
+    explore_depth: int,
+    challenge: ranking.Challenge | None,
+    limit: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``ranking.arrange`` from base orders: the same lists, cut to ``limit``. ``demoted`` (liked or
+    recently shown) and ``dropped`` (disliked) are candidate masks, None for none."""
+    flags = np.zeros(len(candidates), dtype=bool) if demoted is None else demoted
+    out = []
+    for ordered in sides:
+        if dropped is not None:
+            ordered = ordered[~dropped[ordered]]
+        if demoted is not None:
+            last = demoted[ordered]
+            ordered = np.concatenate((ordered[~last], ordered[last]))
+        if explore_every > 0 and challenge is not None and len(ordered):
+            ordered = ranking.with_exploration_slots(ordered, candidates.tier, flags, explore_every, explore_depth, challenge)
+        out.append(ordered[:limit])
+    return out[0], out[1]
