@@ -10,7 +10,7 @@ import pytest
 from django.test import RequestFactory
 
 from garden.models import Image
-from recommend import generations, precomputed, ranking, selectors, services, store
+from recommend import generations, precomputed, ranking, selectors, services, store, training
 from recommend.candidates import CandidateSet, candidate_set
 from recommend.models import FavoriteStat, ImageStat, ModelVersion
 from recommend.rankers import CountingRanker, RankRequest
@@ -278,3 +278,17 @@ def test_garden_serves_the_kept_order(garden, shared_cache, client, settings):
     served = [entry["url"].split("/media/", 1)[1] for entry in first.json()["landscape"]]
     assert served == expected
     assert Image.objects.filter(key__in=served).count() == len(served)
+
+
+def test_a_visitor_with_an_als_term_takes_the_full_path(garden, shared_cache, settings, django_capture_on_commit_callbacks):
+    settings.RECOMMEND_ALS_ENABLED, settings.RECOMMEND_ALS_MIN_LIKES = True, 1
+    big = [image.key for image in garden[BIG]]
+    visitors = [str(uuid.uuid4()) for _ in range(6)]
+    for n, visitor_id in enumerate(visitors):
+        for key in (big[n], big[n + 1], big[(n * 5) % len(big)]):
+            event(services.record_like, django_capture_on_commit_callbacks, visitor_id=visitor_id, item_key=key, impression=[key])
+    with django_capture_on_commit_callbacks(execute=True):
+        training.rebuild(with_als=True)
+    assert store.current_model().label.endswith("+als")
+    compare(BIG, visitors[0])  # liked enough: ALS term, the full path
+    compare(BIG, str(uuid.uuid4()))  # no likes: the kept order
