@@ -155,7 +155,8 @@ def breed(candidates: list[Candidate], count: int, rng: random.Random) -> list[C
         draw = rng.random()
         if draw < BLEND_SHARE:
             parents = tuple(ranked[:BLEND_PARENTS])
-            recipe = recipes.mutate(recipes.blend([p.recipe for p in parents], BLEND_WEIGHTS[: len(parents)]), rng, BLEND_STRENGTH)
+            blended = recipes.blend([p.recipe for p in parents if p.recipe is not None], BLEND_WEIGHTS[: len(parents)])
+            recipe = recipes.mutate(blended, rng, BLEND_STRENGTH)
             operator = "blend"
         elif draw < BLEND_SHARE + CROSSOVER_SHARE:
             recipe = recipes.mutate(recipes.crossover(first.recipe, second.recipe, rng), rng, CROSSOVER_STRENGTH)
