@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/gardener.py                       # 3 seeds × 3 arms, 5,000 likes each
     .venv/bin/python bench/gardener.py --seeds 1 --likes 1000
+    .venv/bin/python bench/gardener.py --only "retirement + breeding" --policy trial_pairs=2
 
 Each run starts a fresh garden: a throw-away SQLite database, a real gunicorn serving the kiosk
 API, and the gardener in this process (its jobs painted by the procedural backend at once, in
@@ -259,13 +260,32 @@ class Simulation:
         return {"serving": serving.count(), "max_generation_serving": max(generations, default=0), "actions": kinds, "stats": stats}
 
 
+def parse_overrides(pairs: list[str]) -> dict:
+    """``NAME=VALUE`` pairs for POLICY: only its own fields, values typed like the defaults."""
+    overrides = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in POLICY or not value:
+            raise SystemExit(f"--policy {pair!r}: expected NAME=VALUE with NAME one of {', '.join(POLICY)}")
+        overrides[name] = type(POLICY[name])(value) if not isinstance(POLICY[name], str) else value
+    return overrides
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3, help="runs per arm (seeds 0 … n−1, the same for every arm)")
     parser.add_argument("--likes", type=int, default=max(CHECKPOINTS))
     parser.add_argument("--only", nargs="*", choices=list(ARMS))
+    parser.add_argument(
+        "--policy",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override POLICY fields for this run (numbers as numbers), e.g. --policy trial_pairs=2 retire_probability=0.7",
+    )
     parser.add_argument("--one", nargs=2, metavar=("ARM", "SEED"), help=argparse.SUPPRESS)  # a run in a child process
     args = parser.parse_args()
+    POLICY.update(parse_overrides(args.policy))
     if args.one:
         print(json.dumps(run_one(args.one[0], int(args.one[1]), args.likes)))
         return 0
@@ -279,7 +299,10 @@ def main() -> int:
         for seed in range(args.seeds):
             # Each run in its own process: Django is set up once per process, on that run's database.
             output = subprocess.run(
-                [sys.executable, __file__, "--one", arm, str(seed), "--likes", str(args.likes)], check=True, capture_output=True, text=True
+                [sys.executable, __file__, "--one", arm, str(seed), "--likes", str(args.likes), "--policy", *args.policy],
+                check=True,
+                capture_output=True,
+                text=True,
             )
             sys.stderr.write(output.stderr[-2000:] if output.returncode else "")
             runs.append(json.loads(output.stdout.strip().splitlines()[-1]))
