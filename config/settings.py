@@ -165,7 +165,9 @@ USE_TZ = True
 
 # --- Static files and media ---------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes (the image collects at build time into the default); a server started
+# from a test or bench sets its own, so two of them never collect into the same folder at once.
+STATIC_ROOT = Path(env.str("GARDEN_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env.str("GARDEN_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = env.str("GARDEN_MEDIA_URL", default="/media/")
 

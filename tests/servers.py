@@ -79,6 +79,7 @@ def gunicorn(var_dir: Path, *, workers: int = 2, threads: int = 4, seed: bool = 
         env = {
             **os.environ,
             "GARDEN_VAR_DIR": str(var_dir),
+            "GARDEN_STATIC_ROOT": str(var_dir / "static"),  # concurrent servers collect apart
             "DATABASE_URL": database_url,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "CELERY_TASK_ALWAYS_EAGER": "false",
