@@ -5,6 +5,7 @@ floor measured by the same server in the same run.
     .venv/bin/python bench/serving.py --duration 5 --images 20000
     .venv/bin/python bench/serving.py --split-cores         # the web tier alone on core 0 (below)
     .venv/bin/python bench/serving.py --both                # shared cores, then split cores, in one run
+    .venv/bin/python bench/serving.py --split-cores --profile --only garden   # where /garden's CPU goes
 
 What it does:
 - uses (and creates) its own PostgreSQL database, ``garden_bench_serving`` on 127.0.0.1 (override
@@ -41,6 +42,11 @@ Redis (re-pinned between the two), so that the pinning is the only difference; i
 serving.json (``"mode": "shared"``) and serving-split.json and prints both tables and the
 requests/s and ratio to the floor side by side. Without either flag the bench runs as it always
 has, on the shared servers.
+
+--profile: after each endpoint's measured run, one more run of it (not counted in its figures) with
+py-spy sampling every gunicorn worker (bench/_profile.py; on the wrk core when split). It prints
+the shares of the workers' running samples by package and by function (inclusive) and keeps the
+raw stacks under bench/results/profiles/<mode>-<endpoint>/ for a flame graph.
 """
 
 from __future__ import annotations
@@ -63,6 +69,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench import _profile  # noqa: E402
 from bench._data import ensure_database, load, search_keys  # noqa: E402 (after the path is set)
 from bench._split_cores import BACKING_CORES, WEB_CORES, Servers, check_cores, private_servers, taskset, tree_cpu_seconds  # noqa: E402
 
@@ -280,6 +287,8 @@ def measure(mode: str, *, args: argparse.Namespace, targets: list[tuple[str, str
             if name == "like":
                 # Every like answered 200 must be stored exactly once (warm-up likes are excluded).
                 result[name]["stored"] = Interaction.objects.filter(event_type="click").count() - clicks_before
+            if args.profile:
+                result[name]["profile"] = profile_endpoint(name, server=server, common=common, args=args, mode=mode)
             connection.close()
     finally:
         server.send_signal(signal.SIGTERM)
@@ -288,6 +297,20 @@ def measure(mode: str, *, args: argparse.Namespace, targets: list[tuple[str, str
     for name, _ in targets[1:]:
         result[name]["ratio_to_floor"] = round(result[name]["rps"] / floor, 3)
     return result
+
+
+def profile_endpoint(name: str, *, server: subprocess.Popen, common: dict, args: argparse.Namespace, mode: str) -> dict:
+    """One more run of the endpoint, not counted in its figures, with py-spy sampling every worker."""
+    import psutil
+
+    workers = [child.pid for child in psutil.Process(server.pid).children()]
+    out = ROOT / "bench" / "results" / "profiles" / f"{mode}-{name}"
+    shutil.rmtree(out, ignore_errors=True)
+    samplers = _profile.start(workers, seconds=args.duration, out=out, cores=taskset(common["cores"]))
+    run_wrk(duration=args.duration, **common)
+    summary = _profile.finish(samplers)
+    _profile.report(f"{name} ({mode})", summary)
+    return summary
 
 
 def report(result: dict, targets: list[tuple[str, str]]) -> int:
@@ -328,6 +351,9 @@ def main() -> int:
         "--split-cores", action="store_true", help="gunicorn on core 0; the run's own PostgreSQL and Redis, and wrk, on core 1"
     )
     parser.add_argument("--both", action="store_true", help="shared cores, then split cores, on the run's own PostgreSQL and Redis")
+    parser.add_argument(
+        "--profile", action="store_true", help="after each endpoint's run, one more with py-spy on the workers: where the CPU goes"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
