@@ -1,9 +1,11 @@
 """Where a web worker's CPU goes under load: py-spy samples of gunicorn's workers, summarised.
 
 Used by ``bench/serving.py --profile``. py-spy (requirements/dev.txt) samples each worker from the
-outside (``--nonblocking``: the worker is never paused) while wrk drives one endpoint; idle threads
-(waiting on a socket, PostgreSQL or Redis) are left out by py-spy, so the samples are where the
-workers were running Python or C code. The summary gives, as shares of those samples:
+outside (``--nonblocking``: the worker is never paused) while wrk drives one endpoint. Only the
+thread holding the GIL is sampled (``--gil``): a worker's threads take turns on it, and waiting on
+a socket, PostgreSQL or Redis releases it, so the samples are the worker's Python CPU time (py-spy's
+own idle detection counted threads blocked in a socket read as running). Time in the kernel
+sending and receiving (GIL released) is not in them. The summary gives, as shares of the samples:
 
 - **by package**: the innermost frame's package (django, rest_framework, psycopg, redis, our apps,
   the standard library …): where the CPU was actually spent;
@@ -38,7 +40,7 @@ def start(worker_pids: list[int], *, seconds: float, out: Path, cores: list[str]
     for pid in worker_pids:
         path = out / f"{pid}.collapsed.txt"
         command = [*cores, spy, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))), "--rate", "200"]
-        command += ["--nonblocking", "--format", "raw", "--output", str(path)]
+        command += ["--gil", "--nonblocking", "--format", "raw", "--output", str(path)]
         started.append((subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), path))
     return started
 
