@@ -55,9 +55,13 @@ class CandidateSet:
 _memo = garden_selectors.VersionedMemo(max_entries=2000)
 
 
-def candidate_set(*, search_key: str, request) -> CandidateSet:
-    """The candidates of ``search_key`` for the current serving version and this site address."""
-    version = garden_selectors.serving_version()  # before reading the rows (see VersionedMemo)
+def candidate_set(*, search_key: str, request, serving_version: str | None = None) -> CandidateSet:
+    """The candidates of ``search_key`` for the current serving version and this site address.
+
+    ``serving_version``: the version, when the caller has just read it (/garden reads it with the
+    visitor's history, recommend.selectors.garden_context); otherwise it is read here.
+    """
+    version = garden_selectors.serving_version() if serving_version is None else serving_version  # before the rows (VersionedMemo)
     base = garden_selectors.site_base(request)
     found = _memo.get(version, (base, search_key))
     if found is None:

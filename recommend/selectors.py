@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from config.sql import hot_cursor, in_list
 from garden import keys as garden_keys
-from garden.models import Visitor
+from garden.models import ServingState, Visitor
 from recommend import generations
 from recommend.candidates import CandidateSet
 from recommend.models import FavoriteStat, ImageStat, Interaction
@@ -51,44 +51,69 @@ def visitor_context(*, visitor_id: str | None, generation: str = "", gender: str
     The visitor's stored labels decide the segment; the request's generation/gender cover ids that
     never came through /emotion (and anonymous visitors, who have no history).
     """
+    context = garden_context(visitor_id=visitor_id, generation=generation, gender=gender)
+    return context.segment, context.history
+
+
+@dataclass
+class GardenContext:
+    segment: str
+    history: VisitorHistory
+    serving_version: str  # garden.selectors.serving_version(), read in the same statement
+
+
+def garden_context(*, visitor_id: str | None, generation: str = "", gender: str = "") -> GardenContext:
+    """What /garden reads before ranking, in one statement: the serving set's version (which the
+    candidate set is kept under), the visitor's stored labels and their latest events.
+
+    One round trip instead of two: the version is read before the candidate rows either way (they
+    are loaded after this returns, and only when none are kept under it), as VersionedMemo asks.
+    """
     history = VisitorHistory()
-    if not visitor_id:
-        return segment_of(generation, gender), history
     recent_since = timezone.now() - timedelta(minutes=settings.RECOMMEND_RECENT_MINUTES)
-    sql = (
-        f"SELECT 0, 'visitor', generation, gender, NULL FROM {Visitor._meta.db_table} WHERE id = %s UNION ALL "
-        f"SELECT * FROM (SELECT id, event_type, item_key, CAST(impression AS TEXT), created_at >= %s "
-        f"FROM {Interaction._meta.db_table} WHERE visitor_id = %s ORDER BY created_at DESC, id DESC LIMIT %s) AS latest"
-    )
-    with hot_cursor() as cursor:
+    # Typed NULLs: PostgreSQL types a UNION's columns pair by pair, and NULL with NULL is text.
+    sql = f"SELECT 0, 'version', version, CAST(NULL AS TEXT), CAST(NULL AS BOOLEAN) FROM {ServingState._meta.db_table} WHERE id = 1"
+    params: list = []
+    if visitor_id:
+        sql += (
+            f" UNION ALL SELECT 0, 'visitor', generation, gender, NULL FROM {Visitor._meta.db_table} WHERE id = %s UNION ALL "
+            f"SELECT * FROM (SELECT id, event_type, item_key, CAST(impression AS TEXT), created_at >= %s "
+            f"FROM {Interaction._meta.db_table} WHERE visitor_id = %s ORDER BY created_at DESC, id DESC LIMIT %s) AS latest"
+        )
         since = connection.ops.adapt_datetimefield_value(recent_since)
-        cursor.execute(sql, [visitor_id, since, visitor_id, settings.RECOMMEND_HISTORY_EVENTS])
+        params = [visitor_id, since, visitor_id, settings.RECOMMEND_HISTORY_EVENTS]
+    with hot_cursor() as cursor:
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
+    version = next((row[2] for row in rows if row[0] == 0 and row[1] == "version"), "")
     labels = next(((row[2], row[3]) for row in rows if row[0] == 0 and row[1] == "visitor"), None)
     segment = segment_of(*labels) if labels is not None and any(labels) else segment_of(generation, gender)
     events = sorted((row for row in rows if row[0] != 0), key=lambda row: row[0])  # oldest first
     for _, event_type, item_key, impression, recent in events:
-        shown = orjson.loads(impression) if impression else []
-        if event_type == Interaction.Event.CLICK and item_key and item_key not in shown:
-            shown.append(item_key)
-        for key in shown if event_type != Interaction.Event.DISLIKE else ():
-            search_key = _search_key_of(key)
-            if search_key:
-                history.key_impressions[search_key] = history.key_impressions.get(search_key, 0) + 1
-            if recent:
-                history.recently_shown.add(key)
-        search_key = _search_key_of(item_key) if item_key else None
-        if event_type == Interaction.Event.CLICK:
-            history.liked.add(item_key)
-            history.disliked.discard(item_key)
-            if search_key:
-                history.key_likes[search_key] = history.key_likes.get(search_key, 0) + 1
-        elif event_type == Interaction.Event.DISLIKE:
-            if item_key in history.liked and search_key:
-                history.key_likes[search_key] = history.key_likes.get(search_key, 0) - 1
-            history.liked.discard(item_key)
-            history.disliked.add(item_key)
-    return segment, history
+        _add_event(history, event_type, item_key, orjson.loads(impression) if impression else [], recent)
+    return GardenContext(segment=segment, history=history, serving_version=version or "")
+
+
+def _add_event(history: VisitorHistory, event_type: str, item_key: str, shown: list[str], recent: bool) -> None:
+    if event_type == Interaction.Event.CLICK and item_key and item_key not in shown:
+        shown.append(item_key)
+    for key in shown if event_type != Interaction.Event.DISLIKE else ():
+        search_key = _search_key_of(key)
+        if search_key:
+            history.key_impressions[search_key] = history.key_impressions.get(search_key, 0) + 1
+        if recent:
+            history.recently_shown.add(key)
+    search_key = _search_key_of(item_key) if item_key else None
+    if event_type == Interaction.Event.CLICK:
+        history.liked.add(item_key)
+        history.disliked.discard(item_key)
+        if search_key:
+            history.key_likes[search_key] = history.key_likes.get(search_key, 0) + 1
+    elif event_type == Interaction.Event.DISLIKE:
+        if item_key in history.liked and search_key:
+            history.key_likes[search_key] = history.key_likes.get(search_key, 0) - 1
+        history.liked.discard(item_key)
+        history.disliked.add(item_key)
 
 
 def candidate_counts(*, candidates: CandidateSet, segment: str, history: VisitorHistory) -> CandidateCounts:

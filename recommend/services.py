@@ -145,9 +145,9 @@ def serve_garden(*, visitor_id: str | None, search_key: str, request, generation
 
     ``request`` is the HTTP request: the answer's absolute image URLs use its address.
     """
-    candidates = candidate_set(search_key=search_key, request=request)
-    segment, history = selectors.visitor_context(visitor_id=visitor_id, generation=generation, gender=gender)
-    rank_request = rankers.RankRequest(visitor_id=visitor_id, segment=segment, candidates=candidates, history=history)
+    context = selectors.garden_context(visitor_id=visitor_id, generation=generation, gender=gender)
+    candidates = candidate_set(search_key=search_key, request=request, serving_version=context.serving_version)
+    rank_request = rankers.RankRequest(visitor_id=visitor_id, segment=context.segment, candidates=candidates, history=context.history)
     ranked = rankers.get_ranker().rank(rank_request)
     limit = settings.RECOMMEND_LOGGED_RESULTS
     recommendation_id = eventlog.write_recommendation(
