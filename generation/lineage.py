@@ -6,9 +6,10 @@ share one):
 
 - ``recipes``: the procedural painter's recipe (``generation.backends.recipes.Recipe.to_dict``);
 - ``lineage``: ``{"parents": [image ids], "operator": "mutate" | "crossover" | "blend" |
-  "variation" | "prompt" | "model", "generation": n}`` (a blend has up to three parents; the last
-  three operators: a parent's diffusers picture with a variation seed, with words of the word
-  bank, with another model or LoRA), where *n* is one more than the oldest-bred parent's (a fresh picture is generation 0).
+  "variation" | "prompt" | "model" | "img2img", "generation": n}`` (a blend has up to three parents;
+  the last four operators: a parent's diffusers picture with a variation seed, with words of the
+  word bank, with another model or LoRA, repainted from the picture itself), where *n* is one more
+  than the oldest-bred parent's (a fresh picture is generation 0).
 
 The runner paints index *i* from ``recipes[i]`` and stores ``recipe`` and ``lineage`` in the image's
 ``parameters`` (and its EXIF), where the admin, the review page and the gardener read them.
@@ -27,6 +28,7 @@ OPERATOR_WORDS = {
     "variation": "variation of",
     "prompt": "prompt mutation of",  # diffusers: words of the key's word bank added or swapped in
     "model": "model change of",  # diffusers: another library pipeline, or one more LoRA
+    "img2img": "img2img variation of",  # diffusers: the parent's picture repainted at a low strength
 }
 OPERATORS = tuple(OPERATOR_WORDS)
 MAX_PARENTS = 3

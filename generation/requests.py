@@ -16,7 +16,7 @@ from django.conf import settings
 
 from config.errors import DomainError
 from garden import keys
-from generation import backends, library, lineage
+from generation import backends, init_image, library, lineage
 from generation.models import GenerationJob, LibraryEntry
 from generation.prompts import LoraSyntaxError, extract_loras
 from generation.retouch.options import RetouchOptions
@@ -114,6 +114,9 @@ class JobRequest:
     # Bred jobs (generation.lineage): a procedural recipe and a lineage per index.
     recipes: tuple[dict, ...] = ()
     lineage: tuple[dict, ...] = ()
+    # img2img (generation.init_image): a garden image's id to start from, and how much of it is repainted.
+    init_image: int | None = None
+    denoising_strength: float | None = None
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -140,6 +143,15 @@ class JobRequest:
         options = self._options(errors)
         options |= lineage.bred_options(recipes=self.recipes, lineage=self.lineage, count=self.count, backend=backend, errors=errors)
         numbers = self._numbers(errors, entry=entry)
+        options |= init_image.init_options(
+            init_image=self.init_image,
+            denoising_strength=self.denoising_strength,
+            kind=self.kind,
+            backend=backend,
+            steps=numbers.get("steps"),
+            subseed_strength=self.subseed_strength,
+            errors=errors,
+        )
         if errors:
             raise JobParameterError(fields=errors)
         return ValidJob(
@@ -178,6 +190,8 @@ class JobRequest:
                 errors[name] = f"Retouch jobs take {name} in their retouch options, not here."
         if self.subseed_strength:
             errors["subseed_strength"] = "Retouch jobs have no variation seed."
+        if self.init_image is not None or self.denoising_strength is not None:
+            errors["init_image"] = "Retouch jobs name their source (image_id) and take their strength in their retouch options."
         options = self.retouch or RetouchOptions()
         retouch = options.validate(errors, steps=steps if isinstance(steps, int) else 1, batch=batch)
         if errors:

@@ -83,6 +83,10 @@ class Batch:
     clip_skip: int = 1
     subseeds: list[int] = field(default_factory=list)
     subseed_strength: float = 0.0
+    # img2img: the picture every image of the batch starts from (already width x height) and how
+    # much of it is repainted (A1111's denoising_strength: 1 keeps nothing of it). None: text only.
+    init_image: PILImage.Image | None = None
+    denoising_strength: float = 0.0
 
 
 # Called after every denoising step with the number of steps done in this call; it may raise

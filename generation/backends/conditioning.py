@@ -15,7 +15,8 @@ backend (generation.backends.diffusion) adds the rest and calls the pipeline.
   the negatives) built from both encoders; plain prompts keep ``prompt=`` and the pipeline's own
   ``clip_skip`` (which works there). Textual-inversion embeddings are not loaded into SDXL.
 - Other pipelines (no CLIP encoder) get plain prompts.
-- ``subseed_strength > 0`` adds ``latents=``: each image's noise slerped toward its subseed's.
+- ``subseed_strength > 0`` adds ``latents=``: each image's noise slerped toward its subseed's
+  (text-to-image only: an image-to-image batch starts from its picture).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def pipeline_call_kwargs(torch, pipeline, batch: Batch, generators: list) -> dic
             # diffusers counts the layers skipped after the last one (A1111's 2 = diffusers' 1).
             kwargs["clip_skip"] = batch.clip_skip - 1
     if batch.subseed_strength > 0:
+        if batch.init_image is not None:  # img2img noises the init picture itself: no latents to vary
+            raise BackendError("A variation seed (subseed_strength) does not apply to an image-to-image batch.")
         latents = variation_latents(torch, pipeline, batch, generators)
         if latents is not None:
             kwargs["latents"] = latents

@@ -9,6 +9,9 @@ before forking hangs its children.
 
 Per batch: the sampler (``batch.sampler``, or the model's own) and the LoRAs (``batch.loras``,
 files in ``batch.extra["lora_paths"]``) are set for that call only; the next batch sets its own.
+A batch with an ``init_image`` is painted by the model's image-to-image pipeline, made with
+``from_pipe`` on the loaded one (same weights, no second copy in memory), at its
+``denoising_strength``.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class DiffusersBackend:
         self.compile_unet = compile_unet
         self.offline = offline
         self.pipeline: Any = None
+        self._img2img: Any = None  # the image-to-image pipeline on the same components, made on first use
         self.device: str | None = None
         self.dtype_name = ""
         self.load_seconds = 0.0
@@ -147,7 +151,7 @@ class DiffusersBackend:
             if self.pipeline is None:
                 return
             device = str(self.device or "")
-            self.pipeline, self._schedulers = None, {}
+            self.pipeline, self._img2img, self._schedulers = None, None, {}
             gc.collect()
             if device.startswith("cuda"):
                 torch, _ = _import_torch()
@@ -179,7 +183,21 @@ class DiffusersBackend:
             _, diffusers = _import_torch()
             self._schedulers[name] = _scheduler(diffusers, name, self._schedulers[""].config)
         self.pipeline.scheduler = self._schedulers[name]
+        if self._img2img is not None:
+            self._img2img.scheduler = self._schedulers[name]
         self.sampler = name
+
+    def _image_to_image(self):
+        """The loaded model's image-to-image pipeline (shares its modules: no weights loaded twice)."""
+        if self._img2img is None:
+            _, diffusers = _import_torch()
+            try:
+                self._img2img = diffusers.AutoPipelineForImage2Image.from_pipe(self.pipeline)
+            except Exception as exc:  # ValueError: no image-to-image pipeline for this architecture
+                raise BackendError(f"The model {self.label or self.model!r} has no image-to-image pipeline: {exc}") from exc
+            self._img2img.set_progress_bar_config(disable=True)
+        self._img2img.scheduler = self.pipeline.scheduler
+        return self._img2img
 
     def generate(self, batch: Batch, *, on_step: StepCallback | None = None):
         self.load()
@@ -191,26 +209,31 @@ class DiffusersBackend:
 
         def step_end(pipe, step_index, timestep, callback_kwargs):
             if on_step is not None:
-                on_step(step_index + 1)
+                # img2img runs only the last denoising_strength of the steps: reported out of all of them.
+                ran = getattr(pipe, "num_timesteps", 0) or batch.steps
+                on_step(round((step_index + 1) * batch.steps / ran))
             return callback_kwargs
 
         with self._lock:  # the sampler and adapters are this call's until it returns
             self._use_sampler(batch.sampler)
+            pipeline = self.pipeline if batch.init_image is None else self._image_to_image()
             kwargs = {
-                "height": batch.height,
-                "width": batch.width,
                 "num_inference_steps": batch.steps,
                 "guidance_scale": batch.guidance,
                 "generator": generators,
                 "callback_on_step_end": step_end,
                 "output_type": "pil",
-                **conditioning.pipeline_call_kwargs(torch, self.pipeline, batch, generators),
+                **conditioning.pipeline_call_kwargs(torch, pipeline, batch, generators),
             }
+            if batch.init_image is None:
+                kwargs |= {"height": batch.height, "width": batch.width}
+            else:  # the size is the picture's (the runner made it the batch's)
+                kwargs |= {"image": [batch.init_image] * count, "strength": batch.denoising_strength}
             adapters = loras.adapters_for(self.pipeline, self.label or self.model)
             try:
-                with adapters.active(self.pipeline, batch.loras, batch.extra.get("lora_paths", {})) as active, torch.inference_mode():
+                with adapters.active(pipeline, batch.loras, batch.extra.get("lora_paths", {})) as active, torch.inference_mode():
                     self.active_loras = active
-                    result = self.pipeline(**kwargs)
+                    result = pipeline(**kwargs)
             except torch.cuda.OutOfMemoryError as exc:
                 torch.cuda.empty_cache()
                 raise TransientBackendError(f"GPU out of memory at {batch.width}x{batch.height}x{count}: {exc}") from exc

@@ -27,6 +27,7 @@ from generation.backends import Batch, StepCallback
 from generation.imagefile import encode_jpeg
 from generation.models import GenerationJob
 from generation.services.heartbeat import beating
+from generation.services.init_pictures import init_picture
 from generation.services.jobs import fail_job
 from generation.services.planning import ImageSpec, image_key, job_batches
 
@@ -186,6 +187,9 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
             # A1111's variation seed: image n varies towards subseed + n, as its seed is seed + n.
             subseeds=[options["subseed"] + spec.seed - job.seed for spec in todo] if "subseed" in options else [],
             subseed_strength=options.get("subseed_strength", 0.0),
+            # img2img (generation.init_image): the picture in this batch's orientation and size.
+            init_image=init_picture(options["init_image"], width=todo[0].width, height=todo[0].height) if "init_image" in options else None,
+            denoising_strength=options.get("denoising_strength", 0.0),
         )
         started = time.perf_counter()
         pictures = backend.generate(batch, on_step=on_step)
@@ -240,6 +244,7 @@ def generation_parameters(*, job: GenerationJob, spec: ImageSpec, description: d
         "index": spec.index,
         "orientation": spec.orientation,
         **({"lineage": job.options["lineage"][spec.index]} if "lineage" in (job.options or {}) else {}),
+        **{name: job.options[name] for name in ("init_image", "denoising_strength") if name in (job.options or {})},
     }
 
 

@@ -3,6 +3,7 @@
 manage.py generate --emotion calm/spring,cloudy,day --bulk --count 10
 manage.py generate --prompt "a garden of glass flowers" --width 768 --height 512 --no-wait
 manage.py generate --inline --backend procedural --emotion happy --count 2   # no worker needed
+manage.py generate --emotion calm --bulk --init-image 42 --denoising-strength 0.35   # img2img from image 42
 manage.py generate --cancel <job id>
 """
 
@@ -42,6 +43,10 @@ class Command(BaseCommand):
         parser.add_argument("--clip-skip", type=int, default=None)
         parser.add_argument("--subseed", type=int, default=None, help="A1111's variation seed")
         parser.add_argument("--subseed-strength", type=float, default=0.0)
+        parser.add_argument("--init-image", type=int, default=None, metavar="IMAGE_ID", help="img2img: start from this garden image")
+        parser.add_argument(
+            "--denoising-strength", type=float, default=None, help="img2img: how much of the init image is repainted (0-1, default 0.75)"
+        )
         parser.add_argument("--no-wait", action="store_true", help="Print the job id and return at once")
         parser.add_argument("--inline", action="store_true", help="Run in this process instead of on a worker")
         parser.add_argument("--timeout", type=float, default=24 * 3600, help="Seconds to follow the job (default a day)")
