@@ -4,7 +4,8 @@ gardener.services starts the jobs and logs them.
 A procedural bred job carries a recipe and a lineage per pair. A diffusers child is a job of one
 pair that repeats its parent's prompt, negative prompt, size, steps, guidance, seed, model, LoRAs,
 sampler and CLIP skip, changed by its operator: new words in the prompt (``prompt``), another
-pipeline or one more LoRA (``model``), or A1111's variation seed (``variation``).
+pipeline or one more LoRA (``model``), the parent's picture as its init image at a low denoising
+strength with a new seed (``img2img``), or A1111's variation seed (``variation``).
 """
 
 from __future__ import annotations
@@ -51,7 +52,10 @@ def _diffusers_requests(
     key_plan: KeyPlan, candidates: list[breeding.Candidate], rng: random.Random, bulk: JobRequest
 ) -> list[tuple[JobRequest, dict]]:
     parents = selectors.parent_pictures([candidate.image_id for candidate in candidates])
-    painters = {image_id: breeding.Painter(parent.image.prompt, parent.model, parent.loras) for image_id, parent in parents.items()}
+    painters = {
+        image_id: breeding.Painter(parent.image.prompt, parent.model, parent.loras, steps=parent.image.steps or 0)
+        for image_id, parent in parents.items()
+    }
     pipelines, loras = selectors.library_choices()
     keep = (key_plan.emotion, *key_plan.favorite.split(","))
     choices = breeding.Choices(selectors.word_bank(key_plan.emotion, key_plan.favorite), keep, pipelines, loras)
@@ -72,14 +76,15 @@ def _diffusers_requests(
             height=landscape[1],
             steps=image.steps,
             guidance=image.guidance,
-            # The pair's landscape repeats the parent's seed (a bulk pair paints seed, seed + 1).
-            seed=max(0, (image.seed or 1) - 1) if portrait else image.seed,
+            seed=_seed(child, image.seed, portrait=portrait),
             model=(parent.model if child.model is None else child.model) or None,
             loras=parent.loras if child.loras is None else child.loras,
             sampler=parent.options.get("sampler", ""),
             clip_skip=parent.options.get("clip_skip"),
             subseed=child.subseed,
             subseed_strength=breeding.VARIATION_STRENGTH if child.subseed is not None else 0.0,
+            init_image=child.init_image,
+            denoising_strength=breeding.IMG2IMG_STRENGTH if child.init_image is not None else None,
             lineage=(child.lineage,),
         )
         details = {"parents": list(child.parents), "operator": child.operator}
@@ -87,3 +92,11 @@ def _diffusers_requests(
             details["changes"] = list(child.changes)
         requests.append((request, details))
     return requests
+
+
+def _seed(child: breeding.Child, parent_seed: int | None, *, portrait: bool) -> int | None:
+    """An img2img child's own seed (it starts from the picture, with noise of its own); otherwise
+    the parent's: the pair's landscape repeats it (a bulk pair paints seed, seed + 1)."""
+    if child.seed is not None:
+        return child.seed
+    return max(0, (parent_seed or 1) - 1) if portrait else parent_seed

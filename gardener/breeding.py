@@ -33,12 +33,14 @@ seed, model, LoRAs, steps and guidance, changed by one operator drawn with expli
   to or swapped into the prompt (gardener.prompts), same seed;
 - ``model`` (MODEL_SHARE, with a model library): another usable pipeline of the parent's family,
   or one more LoRA of that family at LORA_WEIGHT, same seed and prompt;
+- ``img2img`` (IMG2IMG_SHARE): the parent's picture itself repainted at a low denoising strength
+  (IMG2IMG_STRENGTH) from a new seed, same prompt, model and LoRAs (generation.init_image): its
+  composition kept, its details redrawn; and cheaper, since only that share of the steps runs;
 - ``variation`` (the rest, and whenever the drawn operator has nothing to change): A1111's
   variation seed (a random ``subseed`` at VARIATION_STRENGTH), the parent's picture moved a little.
 
 Each child's operator is recorded in its image's lineage (generation.lineage: "prompt mutation of
 #12"); the change it made goes in the bred action's details.
-img2img variations are not built (docs/gardener.md says why).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from dataclasses import dataclass, field
 
 from gardener.prompts import mutate_prompt
 from generation.backends import recipes
-from generation.requests import MAX_LORAS  # a parent with as many LoRAs takes no more
+from generation.requests import MAX_LORAS, SEED_LIMIT  # MAX_LORAS: a parent with as many takes no more
 
 MUTATE_STRENGTH = 1.0
 CROSSOVER_STRENGTH = 0.3
@@ -76,6 +78,12 @@ MIN_CANDIDATES = 2  # with fewer serving pictures that have recipes, a key is fi
 # nothing to change (no bank, no library) makes a variation instead.
 PROMPT_SHARE = 0.5
 MODEL_SHARE = 0.15
+# img2img from the parent's own picture: a step between a variation seed (new noise, same
+# composition only as far as the seed's share allows) and a prompt mutation; needs nothing but the
+# parent, so any diffusers key can take it. Low strength, as A1111's variations by img2img: 0.35
+# keeps the layout and colours and redraws the details (and runs only 35 % of the steps).
+IMG2IMG_SHARE = 0.15
+IMG2IMG_STRENGTH = 0.35
 LORA_WEIGHT = 0.75  # a LoRA a child takes on: felt, without taking the picture over
 
 
@@ -100,6 +108,9 @@ class Child:
     operator: str
     generation: int
     subseed: int | None = None  # variations: the variation seed (at VARIATION_STRENGTH)
+    # img2img children: the picture they start from (the parent's) and their own new seed.
+    init_image: int | None = None
+    seed: int | None = None
     # Diffusers children: what they paint with, when it differs from the parent's.
     prompt: str | None = None
     model: str | None = None
@@ -115,11 +126,12 @@ class Child:
 @dataclass(frozen=True)
 class Painter:
     """What a diffusers parent was painted with: its prompt, its library pipeline ("" without a
-    library) and its LoRAs."""
+    library), its LoRAs and its steps (0: not known)."""
 
     prompt: str
     model: str = ""
     loras: tuple[tuple[str, float], ...] = ()
+    steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -173,7 +185,8 @@ def breed_diffusers(
     candidates: list[Candidate], count: int, rng: random.Random, *, painters: Mapping[int, Painter], choices: Choices
 ) -> list[Child]:
     """``count`` children of diffusers pictures, each of one parent chosen by Thompson sampling: a
-    prompt mutation, a model/LoRA change or a variation, by PROMPT_SHARE and MODEL_SHARE."""
+    prompt mutation, a model/LoRA change, an img2img repaint or a variation, by PROMPT_SHARE,
+    MODEL_SHARE and IMG2IMG_SHARE."""
     children = []
     for _ in range(count):
         parent = _ranked(candidates, rng)[0]
@@ -184,8 +197,25 @@ def breed_diffusers(
             child = _model_child(parent, painter, choices, rng)
         elif draw < MODEL_SHARE + PROMPT_SHARE:
             child = _prompt_child(parent, painter, choices, rng)
+        elif draw < MODEL_SHARE + PROMPT_SHARE + IMG2IMG_SHARE:
+            child = _img2img_child(parent, painter, rng)
         children.append(child or _variation(parent, rng))
     return children
+
+
+def _img2img_child(parent: Candidate, painter: Painter, rng: random.Random) -> Child | None:
+    """None for a parent painted in so few steps that IMG2IMG_STRENGTH of them is none (turbo models)."""
+    if painter.steps and painter.steps * IMG2IMG_STRENGTH < 1:
+        return None
+    return Child(
+        None,
+        (parent.image_id,),
+        "img2img",
+        parent.generation + 1,
+        init_image=parent.image_id,
+        seed=rng.randrange(SEED_LIMIT),
+        changes=(f"repainted at denoising strength {IMG2IMG_STRENGTH:g}",),
+    )
 
 
 def _variation(parent: Candidate, rng: random.Random) -> Child:

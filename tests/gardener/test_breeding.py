@@ -230,11 +230,13 @@ def test_a_diffusers_garden_breeds_variations_of_its_liked_pictures(
     diffusers_settings,  # noqa: F811 (the generation tests' fixture)
     eager_celery,
     django_capture_on_commit_callbacks,
+    monkeypatch,
 ):
     from garden import services as garden_services
     from generation import services as generation_services
     from recommend.models import ImageStat
 
+    monkeypatch.setattr(breeding, "IMG2IMG_SHARE", 0.0)  # no word bank, no library: every child a variation
     with django_capture_on_commit_callbacks(execute=True):
         made = generation_services.create_job(
             request=JobRequest(kind=GenerationJob.Kind.BULK, emotion="calm", count=2, width=64, height=64, seed=7, prompt="a calm pond")

@@ -30,7 +30,7 @@ def children(painter: breeding.Painter, count: int = 200, seed: int = 0) -> list
 def test_a_model_child_takes_another_pipeline_or_one_more_lora_of_its_parents_family():
     bred = children(breeding.Painter("calm", MODEL_A, (("other-lora", 0.5),)))
     operators = Counter(child.operator for child in bred)
-    assert set(operators) == {"model", "variation"}  # no word bank: no prompt mutations
+    assert set(operators) == {"model", "img2img", "variation"}  # no word bank: no prompt mutations
     assert abs(operators["model"] / len(bred) - breeding.MODEL_SHARE) < 0.07
     changes = Counter()
     for child in (child for child in bred if child.operator == "model"):
@@ -44,7 +44,8 @@ def test_a_model_child_takes_another_pipeline_or_one_more_lora_of_its_parents_fa
     assert set(changes) == {MODEL_B, "lora"}
 
 
-def test_no_library_pipeline_or_nothing_to_change_means_a_variation():
+def test_no_library_pipeline_or_nothing_to_change_means_a_variation(monkeypatch):
+    monkeypatch.setattr(breeding, "IMG2IMG_SHARE", 0.0)  # the one operator that always has something to change
     assert {child.operator for child in children(breeding.Painter("calm", ""), 50)} == {"variation"}
     # MODEL_B's family has no other pipeline once MODEL_A is its parent… and the LoRA is there already.
     only_b = breeding.Choices(pipelines={MODEL_B: "sd1"}, loras={LORA: "sd1"})

@@ -120,12 +120,13 @@ def candidates() -> list[breeding.Candidate]:
 PAINTERS = {1: breeding.Painter(PROMPT), 2: breeding.Painter("calm, a pond at night")}
 
 
-def test_a_bank_makes_half_the_children_prompt_mutations_and_the_rest_variations():
+def test_a_bank_makes_half_the_children_prompt_mutations_and_the_rest_img2img_repaints_or_variations():
     choices = breeding.Choices(words=WORDS, keep=("calm",))
     children = breeding.breed_diffusers(candidates(), 400, random.Random(3), painters=PAINTERS, choices=choices)
     operators = Counter(child.operator for child in children)
-    assert set(operators) == {"prompt", "variation"}  # no library: the model share falls back to variations
+    assert set(operators) == {"prompt", "img2img", "variation"}  # no library: the model share falls back to variations
     assert abs(operators["prompt"] / 400 - breeding.PROMPT_SHARE) < 0.08
+    assert abs(operators["img2img"] / 400 - breeding.IMG2IMG_SHARE) < 0.06
     for child in children:
         parent = next(c for c in candidates() if c.image_id == child.parents[0])
         assert child.generation == parent.generation + 1
@@ -133,12 +134,18 @@ def test_a_bank_makes_half_the_children_prompt_mutations_and_the_rest_variations
             assert child.subseed is None and child.changes
             assert set(phrases(child.prompt)) - set(phrases(PAINTERS[parent.image_id].prompt)) <= set(WORDS)
             assert child.lineage == {"parents": [parent.image_id], "operator": "prompt", "generation": child.generation}
+        elif child.operator == "img2img":  # the parent's own picture, a seed of its own, no variation seed
+            assert child.prompt is None and child.subseed is None and child.init_image == parent.image_id and child.seed is not None
         else:
             assert child.prompt is None and child.subseed is not None and child.lineage["operator"] == "variation"
 
 
-def test_without_a_bank_every_child_is_a_variation():
+def test_without_a_bank_every_child_is_an_img2img_repaint_or_a_variation():
     children = breeding.breed_diffusers(candidates(), 50, random.Random(4), painters=PAINTERS, choices=breeding.Choices())
+    assert {child.operator for child in children} == {"img2img", "variation"}
+    # A parent of a few-step model (2 steps × 0.35 runs none) is never repainted: a variation instead.
+    few_steps = {image_id: breeding.Painter(painter.prompt, steps=2) for image_id, painter in PAINTERS.items()}
+    children = breeding.breed_diffusers(candidates(), 50, random.Random(4), painters=few_steps, choices=breeding.Choices())
     assert {child.operator for child in children} == {"variation"}
 
 
