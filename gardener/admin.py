@@ -64,9 +64,6 @@ class WordBankAdmin(admin.ModelAdmin):
         return len(obj.word_list())
 
 
-REPORT_PERMISSIONS = ("gardener.view_gardeneraction", "insights.view_dashboard")
-
-
 @admin.register(GardenerAction)
 class GardenerActionAdmin(admin.ModelAdmin):
     list_display = ["created_at", "kind", "search_key", "image", "job", "reason", "undone_at"]
@@ -92,20 +89,13 @@ class GardenerActionAdmin(admin.ModelAdmin):
 
     def report_view(self, request):
         """Keys against their target, actions over time, bred against parents and fresh (analysts too)."""
-        if not any(request.user.has_perm(name) for name in REPORT_PERMISSIONS):
+        if not report.may_read(request.user):
             raise PermissionDenied
-        emotions, thinnest = report.coverage()
-        kinds, days = report.actions_by_day()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Gardener report",
-            "emotions": emotions,
-            "thinnest": thinnest,
-            "kinds": [GardenerAction.Kind(kind).label for kind in kinds],
-            "days": days,
-            "rates": report.like_rates(),
-            "policy": selectors.global_policy(),
+            **report.report_context(),
         }
         return TemplateResponse(request, "admin/gardener/report.html", context)
 

@@ -6,4 +6,8 @@ class GardenerConfig(AppConfig):
     verbose_name = "Gardener"
 
     def ready(self):
-        from gardener import checks, tasks  # noqa: F401 (register the check and the beat task)
+        from config import dashboard
+        from gardener import checks, report, tasks  # noqa: F401 (register the check and the beat task)
+
+        # The insights page shows the report's tables as a section (it imports nothing of ours).
+        dashboard.register(dashboard.Section("gardener", "The gardener", report.dashboard_section))

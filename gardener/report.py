@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from django.db.models import Count
 from django.db.models.functions import TruncDate
+from django.template.loader import render_to_string
 from django.utils import timezone
 from scipy.stats import beta
 
@@ -26,6 +27,8 @@ from recommend.models import ImageStat
 
 DAYS = 14
 THINNEST = 20
+# Who may read the report: the log's readers (curators) and analysts (the insights page's viewers).
+REPORT_PERMISSIONS = ("gardener.view_gardeneraction", "insights.view_dashboard")
 
 
 @dataclass(frozen=True)
@@ -120,3 +123,29 @@ def coverage() -> tuple[list[EmotionCoverage], list[tuple[str, int, int, int]]]:
     thin.sort(key=lambda t: (t[1] - t[2], t[0]))
     rows = [EmotionCoverage(e, policies[e].enabled, *per_emotion[e]) for e in policies]
     return rows, thin[:THINNEST]
+
+
+def may_read(user) -> bool:
+    return any(user.has_perm(name) for name in REPORT_PERMISSIONS)
+
+
+def report_context() -> dict:
+    """Everything the report's tables show (the report page and the insights page's section)."""
+    emotions, thinnest = coverage()
+    kinds, days = actions_by_day()
+    return {
+        "emotions": emotions,
+        "thinnest": thinnest,
+        "kinds": [GardenerAction.Kind(kind).label for kind in kinds],
+        "days": days,
+        "rates": like_rates(),
+        "policy": selectors.global_policy(),
+    }
+
+
+def dashboard_section(request) -> str | None:
+    """The report's tables as a section of the insights page (config.dashboard), for whoever may
+    read the report; None for anyone else."""
+    if not may_read(request.user):
+        return None
+    return render_to_string("admin/gardener/report_tables.html", {**report_context(), "in_dashboard": True}, request=request)

@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from config import dashboard
 from insights import selectors
 from insights.charts import to_csv
 from insights.models import Dashboard
@@ -70,6 +71,8 @@ class DashboardAdmin(admin.ModelAdmin):
             "can_demote": request.user.has_perm(DEMOTE_PERMISSION),
             "back": request.get_full_path(),
             "sections": sections,
+            # Other apps' sections (the gardener's report), registered in config.dashboard.
+            "contributed": dashboard.rendered(request),
             "charts": page["charts"],
             "state": page["state"],
         }

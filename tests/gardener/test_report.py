@@ -47,7 +47,7 @@ def test_bred_pictures_are_compared_with_their_parents_and_fresh_ones(
     assert low < rates["bred"].rate < high
 
 
-def test_the_report_page_for_analysts_and_its_link_from_insights(policy, client, django_user_model):
+def test_the_report_page_for_analysts_and_its_section_on_the_insights_page(policy, client, django_user_model):
     policy.enabled = False  # calm alone is tended
     policy.save()
     EmotionPolicy.objects.create(emotion="calm", enabled=True, target_per_key=3, minimum_per_key=2)
@@ -62,8 +62,26 @@ def test_the_report_page_for_analysts_and_its_link_from_insights(policy, client,
     thinnest = page.split('id="thinnest"')[1].split("</table>")[0]
     assert thinnest.count("<tr>") == 1 + 20 and '<th scope="row">calm/autumn,cloudy,day</th><td>0</td><td>3</td><td>2</td>' in thinnest
     assert "<td>1</td>" in page.split('id="actions"')[1].split("</tr>")[1]  # today's row: one retirement
+    # The insights page holds the same tables as a section of its own (config.dashboard), from the same data.
     dashboard = client.get("/admin/insights/dashboard/").content.decode()
-    assert 'href="/admin/gardener/gardeneraction/report/"' in dashboard
+    section = dashboard.split('id="section-gardener"')[1].split("</section>")[0]
+    assert '<h2 class="insights-section">The gardener</h2>' in section
+    calm_row = '<tr data-emotion="calm"><th scope="row">calm</th><td>yes</td><td>65</td><td>0</td><td>65</td><td>65</td><td>1</td></tr>'
+    assert calm_row in section
+    assert "<td>1</td>" in section.split('id="gardener-actions"')[1].split("</tr>")[1]
+    assert 'id="gardener-rates"' in section and 'href="/admin/gardener/gardeneraction/report/"' in section
+    assert dashboard.count('id="coverage"') == 1  # the insights page's own coverage grid; the gardener's is prefixed
+
+
+def test_the_dashboard_section_is_only_for_readers_of_the_report(policy, rf, django_user_model):
+    from config import dashboard
+
+    request = rf.get("/admin/insights/dashboard/")
+    request.user = django_user_model.objects.create_user("staff-only", is_staff=True)
+    assert "gardener" not in [section.name for section, _ in dashboard.rendered(request)]
+    request.user.user_permissions.add(Permission.objects.get(codename="view_gardeneraction"))
+    request.user = django_user_model.objects.get(pk=request.user.pk)  # permissions are cached per user object
+    assert "gardener" in [section.name for section, _ in dashboard.rendered(request)]
 
 
 def test_curators_with_the_log_can_read_the_report(policy, client, django_user_model):
