@@ -165,12 +165,13 @@ def _start_jobs(key_plan: KeyPlan, result: RunResult, rng: random.Random) -> Non
 
 
 def start_job(request: JobRequest) -> GenerationJob:
-    """A job on GARDEN_GARDENER_QUEUE when that is set (a queue its workers drain after the others),
-    else on the job's normal queue. Sent once the caller's transaction commits."""
+    """A background job (below staff and kiosk jobs on Redis, generation.enqueue), on
+    GARDEN_GARDENER_QUEUE when that is set (a queue its workers drain beside the others), else on
+    the job's normal queue. Sent once the caller's transaction commits."""
     queue = settings.GARDEN_GARDENER_QUEUE
     if not queue:
-        return generation_services.create_job(request=request)
-    job = generation_services.create_job(request=request, enqueue=False)
+        return generation_services.create_job(request=request, background=True)
+    job = generation_services.create_job(request=request, enqueue=False, background=True)
     job.queue, job.enqueued_at = queue, timezone.now()
     return job_services.save_job(job=job, enqueue=True)
 

@@ -11,6 +11,13 @@ sweeper sends it again at its next run. Sends are bounded (``GARDEN_BROKER_TIMEO
 connect, ``CELERY_TASK_PUBLISH_RETRY_POLICY``), and after a failure this process does not try
 again for ``GARDEN_BROKER_RETRY_AFTER_SECONDS``, so a web request is never held for long while
 the broker is down.
+
+Background jobs (the gardener's) are sent at BACKGROUND_PRIORITY on Redis: kombu keeps a list per
+priority step of each queue and a worker pops the lists in priority order (0 first), so a waiting
+staff or kiosk job always goes before a waiting gardener job on the same queue, without a queue or
+worker of their own. Other brokers get no priority (RabbitMQ's needs queues declared with
+``x-max-priority`` and counts the other way; the filesystem broker has none): there
+``GARDEN_GARDENER_QUEUE`` keeps the gardener's backlog apart (docs/gardener.md).
 """
 
 from __future__ import annotations
@@ -26,6 +33,10 @@ RUN_JOB_TASK = "generation.tasks.run_generation_job"
 SWEEP_TASK = "generation.tasks.sweep_stale_jobs"
 
 log = logging.getLogger(__name__)
+
+# kombu's Redis transport: 0 is the most urgent of its priority steps (0, 3, 6, 9), and a message
+# without one is 0.
+BACKGROUND_PRIORITY = 9
 
 _lock = threading.Lock()
 _down_until = 0.0  # time.monotonic() before which this process does not try the broker again
@@ -48,8 +59,15 @@ def _mark_up() -> None:
         _down_until = 0.0
 
 
-def enqueue_job(*, job_id, queue: str) -> bool:
-    """Send the job's message; False (logged, row marked ``send_failed``) when the broker refused it."""
+def _priority(background: bool) -> dict:
+    if background and settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        return {"priority": BACKGROUND_PRIORITY}
+    return {}
+
+
+def enqueue_job(*, job_id, queue: str, background: bool = False) -> bool:
+    """Send the job's message (a ``background`` job's below the others, see above); False (logged,
+    row marked ``send_failed``) when the broker refused it."""
     from generation.models import GenerationJob  # the models import nothing from here; kept local for import order
 
     if settings.CELERY_TASK_ALWAYS_EAGER:  # runs the task here, no broker involved
@@ -60,7 +78,7 @@ def enqueue_job(*, job_id, queue: str) -> bool:
         error = "the broker was unreachable moments ago (GARDEN_BROKER_RETRY_AFTER_SECONDS)"
     else:
         try:
-            current_app.tasks[RUN_JOB_TASK].apply_async(args=[str(job_id)], queue=queue)
+            current_app.tasks[RUN_JOB_TASK].apply_async(args=[str(job_id)], queue=queue, **_priority(background))
         except Exception as exc:  # kombu OperationalError, socket errors, a full broker: the row stays queued
             error = exc
             _mark_down()

@@ -64,6 +64,8 @@ class GenerationJob(models.Model):
     model = models.CharField(max_length=200, blank=True, default="")
     scheduler = models.CharField(max_length=32, blank=True, default="")
     queue = models.CharField(max_length=64, default="gpu")
+    # Work nobody waits for (the gardener's): sent below staff and kiosk jobs (generation.enqueue).
+    background = models.BooleanField(default=False, help_text="Sent at a lower priority than staff and kiosk jobs (the gardener's)")
     # One timestamp per job; keys add index and orientation, and the timestr's random suffix keeps
     # two jobs of the same second apart.
     timestr = models.CharField(max_length=40)

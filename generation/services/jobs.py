@@ -26,8 +26,9 @@ class JobStateError(Conflict):
     """The job is not in a state that allows this change (a 409)."""
 
 
-def create_job(*, created_by=None, request: JobRequest, enqueue: bool = True) -> GenerationJob:
-    """Validate the request, store a queued job and enqueue it once the transaction commits.
+def create_job(*, created_by=None, request: JobRequest, enqueue: bool = True, background: bool = False) -> GenerationJob:
+    """Validate the request, store a queued job and enqueue it once the transaction commits;
+    ``background`` jobs (the gardener's) at a lower priority than the rest (generation.enqueue).
 
     Raises JobParameterError (a 400, naming each bad field) before anything is stored. Retouch
     jobs come with pictures: ``generation.services.retouch.create_retouch_job`` takes them.
@@ -36,6 +37,7 @@ def create_job(*, created_by=None, request: JobRequest, enqueue: bool = True) ->
     if valid.kind in GenerationJob.RETOUCH_KINDS:
         raise JobParameterError(fields={"image": "A retouch job needs its source picture (create_retouch_job)."})
     job = new_job(valid=valid, created_by=created_by, enqueue=enqueue)
+    job.background = background
     batches = planning.job_batches(job)
     job.images_total = sum(len(batch) for batch in batches)
     job.steps_total = len(batches) * valid.steps
@@ -82,7 +84,7 @@ def save_job(*, job: GenerationJob, enqueue: bool = True) -> GenerationJob:
     with transaction.atomic():
         job.save()
         if enqueue:
-            transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue))
+            transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
     # Cheap (one indexed query), and makes sure a lost worker's job is noticed even without beat.
     sweeper.sweep_stale_jobs()
     return job
@@ -124,7 +126,7 @@ def retry_job(*, job: GenerationJob) -> GenerationJob:
             enqueued_at=timezone.now(),
         )
         if updated:
-            transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue))
+            transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
     job.refresh_from_db()
     if not updated:
         raise JobStateError(f"Only failed or cancelled jobs can be retried; this one is {job.status}.")

@@ -41,7 +41,7 @@ def _sweep_running_jobs() -> int:
     stale = GenerationJob.objects.filter(status=GenerationJob.Status.RUNNING).filter(
         Q(heartbeat_at__lt=deadline) | Q(heartbeat_at__isnull=True)
     )
-    for job in stale.only("id", "attempts", "heartbeat_at", "cancel_requested", "queue"):
+    for job in stale.only("id", "attempts", "heartbeat_at", "cancel_requested", "queue", "background"):
         same = GenerationJob.objects.filter(
             pk=job.pk, status=GenerationJob.Status.RUNNING, attempts=job.attempts, heartbeat_at=job.heartbeat_at
         )
@@ -65,7 +65,7 @@ def _sweep_running_jobs() -> int:
                     send_failed=False,
                 ):
                     swept += 1
-                    transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue))
+                    transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
     if swept:
         log.warning("swept %d stale generation job(s)", swept)
     return swept
@@ -94,7 +94,7 @@ def resend_lost_jobs() -> int:
         due |= Q(enqueued_at__lt=deadline) | Q(enqueued_at__isnull=True, created_at__lt=deadline)
     waiting = GenerationJob.objects.filter(due, status=GenerationJob.Status.QUEUED, cancel_requested=False).order_by("created_at")
     resent = []
-    for job in waiting.only("id", "queue", "enqueued_at", "resends", "send_failed"):
+    for job in waiting.only("id", "queue", "background", "enqueued_at", "resends", "send_failed"):
         if broker.broker_looks_down():  # a send of this sweep failed: the rest wait for the next sweep
             break
         same = GenerationJob.objects.filter(
@@ -103,7 +103,7 @@ def resend_lost_jobs() -> int:
         if same.update(enqueued_at=now, resends=F("resends") + 1, send_failed=False):
             resent.append(job)
             # At once when no transaction is open (the UPDATE has committed), else when the caller's commits.
-            transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue))
+            transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
     for job in resent:
         why = "its last send failed" if job.send_failed else f"queued without a start for over {after}s (GARDEN_JOB_REQUEUE_AFTER_SECONDS)"
         log.warning("generation job %s: %s; message re-sent (re-send #%d)", job.pk, why, job.resends + 1)

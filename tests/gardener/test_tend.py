@@ -66,7 +66,7 @@ def test_a_day_of_jobs_uses_up_the_budget(policy, no_enqueue, django_capture_on_
     with django_capture_on_commit_callbacks(execute=True):
         first = services.tend()
     assert first.actions[Kind.PLANNED] == 3 and len(no_enqueue) == 3
-    assert GenerationJob.objects.filter(kind=GenerationJob.Kind.BULK, emotion="calm").count() == 3
+    assert GenerationJob.objects.filter(kind=GenerationJob.Kind.BULK, emotion="calm", background=True).count() == 3  # below staff jobs
     again = services.tend()  # the jobs are still queued: pending, and the day's budget is spent
     assert Kind.PLANNED not in again.actions and again.plan.budget_left == 0
     # One "skipped" entry per change in what was skipped, not one per run.
@@ -79,7 +79,7 @@ def test_jobs_go_to_the_gardener_queue_when_one_is_set(policy, no_enqueue, setti
     with django_capture_on_commit_callbacks(execute=True):
         services.tend()
     job = GenerationJob.objects.get()
-    assert job.queue == "gardener" and job.enqueued_at is not None
+    assert job.queue == "gardener" and job.enqueued_at is not None and job.background
     assert no_enqueue == [(str(job.pk), "gardener")]
 
 
