@@ -92,7 +92,7 @@ local bodies = {%(bodies)s}
 local counter = 0
 request = function()
   counter = counter + 1
-  return wrk.format("POST", "%(path)s", {["Content-Type"] = "application/json"}, bodies[(counter %% #bodies) + 1])
+  return wrk.format("POST", "%(path)s", {["Content-Type"] = "application/json"%(headers)s}, bodies[(counter %% #bodies) + 1])
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -176,10 +176,13 @@ def run_wrk(
     threads: int,
     work: Path,
     cores: frozenset[int] | None = None,
+    close: bool = False,
 ) -> dict:
+    """``close``: every request on a new connection (``Connection: close``), so that each goes to
+    whichever web process accepts it, not to the one its kept-alive connection belongs to."""
     script = work / f"{path.strip('/').replace('/', '_') or 'root'}.lua"
     quoted = ",".join(f"[==[{body}]==]" for body in bodies)
-    script.write_text(LUA % {"bodies": quoted, "path": path})
+    script.write_text(LUA % {"bodies": quoted, "path": path, "headers": ', ["Connection"] = "close"' if close else ""})
     command = [
         *taskset(cores),
         "wrk",
@@ -264,8 +267,16 @@ def measure(mode: str, *, args: argparse.Namespace, targets: list[tuple[str, str
                 # wrk's connections are spread unevenly over the processes (one may get a third),
                 # so the keys go round PRIMER_PASSES times: a key misses that process after all of
                 # them with a chance of (2/3)^10, under 2 %.
+                # Counted, not timed (on a slow or busy machine a fixed duration sent too few), and
+                # each on a new connection: on kept-alive ones a key's turn kept falling on the same
+                # connection, so on the same process, and the other process went on loading the
+                # key's candidates in the measured run (py-spy: 5-10 % of /garden's samples).
                 primers = [json.dumps({"emotion": f"{e}/{f}" if f else e}) for e, f in search_keys()]
-                run_wrk(duration=max(3, round(PRIMER_PASSES * len(primers) / 250)), **{**common, "bodies": primers})
+                sent = 0
+                while sent < PRIMER_PASSES * len(primers):
+                    seconds = max(3, round(PRIMER_PASSES * len(primers) / 250))
+                    primed = run_wrk(duration=seconds, close=True, **{**common, "bodies": primers})
+                    sent += primed["requests"]
             run_wrk(duration=3, **common)  # warm-up: connections, per-process caches, the loaded model
             time.sleep(1)  # let the warm-up's last requests finish before counting
             clicks_before = Interaction.objects.filter(event_type="click").count()
