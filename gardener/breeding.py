@@ -50,6 +50,7 @@ import random
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from gardener import surrogate
 from gardener.prompts import mutate_prompt
 from generation.backends import recipes
 from generation.requests import MAX_LORAS, SEED_LIMIT  # MAX_LORAS: a parent with as many takes no more
@@ -94,6 +95,9 @@ class Candidate:
     impressions: int = 0
     likes: int = 0
     generation: int = 0
+    # False: a picture no longer serving (retired), whose likes still teach the surrogate
+    # (gardener.surrogate) but which is never a parent.
+    serving: bool = True
 
     def draw(self, rng: random.Random, prior: float) -> float:
         """A like-rate drawn from the posterior, the prior being ``prior`` worth PRIOR_IMPRESSIONS impressions."""
@@ -155,30 +159,44 @@ def _ranked(candidates: list[Candidate], rng: random.Random) -> list[Candidate]:
 
 
 def breed(candidates: list[Candidate], count: int, rng: random.Random) -> list[Child]:
-    """``count`` children of ``candidates`` with recipes (at least MIN_CANDIDATES), parents by Thompson sampling."""
+    """``count`` children of the serving ``candidates`` with recipes (at least MIN_CANDIDATES),
+    parents by Thompson sampling. With a surrogate of the key's like-rates (gardener.surrogate,
+    fitted on every candidate visitors saw, retired ones included), each child is the best of
+    surrogate.PROPOSALS made the same way, by the surrogate's upper bound."""
     if any(c.recipe is None for c in candidates):
         raise ValueError("recipe breeding needs candidates with recipes")
+    parents = [c for c in candidates if c.serving]
+    model = surrogate.LikeRates.fit([(c.recipe, c.impressions, c.likes) for c in candidates if c.recipe is not None])
     children: list[Child] = []
     for _ in range(count):
-        ranked = _ranked(candidates, rng)
-        first, second = ranked[0], ranked[1]
-        parents: tuple[Candidate, ...]
-        assert first.recipe is not None and second.recipe is not None
-        draw = rng.random()
-        if draw < BLEND_SHARE:
-            parents = tuple(ranked[:BLEND_PARENTS])
-            blended = recipes.blend([p.recipe for p in parents if p.recipe is not None], BLEND_WEIGHTS[: len(parents)])
-            recipe = recipes.mutate(blended, rng, BLEND_STRENGTH)
-            operator = "blend"
-        elif draw < BLEND_SHARE + CROSSOVER_SHARE:
-            recipe = recipes.mutate(recipes.crossover(first.recipe, second.recipe, rng), rng, CROSSOVER_STRENGTH)
-            parents, operator = (first, second), "crossover"
-        else:
-            recipe = recipes.mutate(first.recipe, rng, MUTATE_STRENGTH)
-            parents, operator = (first,), "mutate"
-        generation = 1 + max(parent.generation for parent in parents)
-        children.append(Child(recipe, tuple(parent.image_id for parent in parents), operator, generation))
+        if model is None:
+            children.append(_child(parents, rng))
+            continue
+        proposals = [_child(parents, rng) for _ in range(surrogate.PROPOSALS)]
+        bounds = model.upper_bound([child.recipe for child in proposals if child.recipe is not None])
+        children.append(proposals[int(bounds.argmax())])
     return children
+
+
+def _child(candidates: list[Candidate], rng: random.Random) -> Child:
+    ranked = _ranked(candidates, rng)
+    first, second = ranked[0], ranked[1]
+    parents: tuple[Candidate, ...]
+    assert first.recipe is not None and second.recipe is not None
+    draw = rng.random()
+    if draw < BLEND_SHARE:
+        parents = tuple(ranked[:BLEND_PARENTS])
+        blended = recipes.blend([p.recipe for p in parents if p.recipe is not None], BLEND_WEIGHTS[: len(parents)])
+        recipe = recipes.mutate(blended, rng, BLEND_STRENGTH)
+        operator = "blend"
+    elif draw < BLEND_SHARE + CROSSOVER_SHARE:
+        recipe = recipes.mutate(recipes.crossover(first.recipe, second.recipe, rng), rng, CROSSOVER_STRENGTH)
+        parents, operator = (first, second), "crossover"
+    else:
+        recipe = recipes.mutate(first.recipe, rng, MUTATE_STRENGTH)
+        parents, operator = (first,), "mutate"
+    generation = 1 + max(parent.generation for parent in parents)
+    return Child(recipe, tuple(parent.image_id for parent in parents), operator, generation)
 
 
 def breed_diffusers(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
 from itertools import product
 
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from garden import keys
 from garden.models import Image
+from gardener import surrogate
 from gardener.breeding import MIN_CANDIDATES, Candidate
 from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy, WordBank
 from gardener.retirement import Counts
@@ -22,6 +23,7 @@ from generation.backends import recipes
 from generation.models import GenerationJob
 from generation.requests import LORA_FAMILIES
 from recommend.models import ImageStat
+from recommend.ranking import SEGMENT_ALL
 
 GLOBAL_POLICY_PK = 1
 # The kiosk's favorites, from the one definition garden.keys holds (the kiosk picker offers exactly
@@ -237,11 +239,30 @@ def _parents(generator: str):
 def breeding_candidates(emotion: str, favorite: str, generator: str = backends.PROCEDURAL) -> list[Candidate]:
     """The key's serving pictures of ``generator`` as parents, with their counts among everyone
     (segment "*") and their generation. Procedural ones carry their recipe (stored, or derived from
-    emotion, favorite and seed for pictures painted before recipes were stored); diffusers ones none."""
+    emotion, favorite and seed for pictures painted before recipes were stored); diffusers ones none.
+
+    Procedural keys with parents enough also get the key's pictures that no longer serve (retired,
+    rejected) but that visitors saw, the newest surrogate.MAX_HISTORY of them, as ``serving=False``
+    candidates: never parents, but their likes teach the surrogate which children to breed."""
     images = _parents(generator).filter(emotion=emotion, favorite=favorite)
+    candidates = _candidates(images, emotion, favorite, generator)
+    if generator == backends.PROCEDURAL and len(candidates) >= MIN_CANDIDATES:
+        seen = ImageStat.objects.filter(segment=SEGMENT_ALL, impressions__gt=0).values("image_id")
+        gone = (
+            Image.objects.filter(generator=generator, emotion=emotion, favorite=favorite, pk__in=seen)
+            .exclude(status=Image.Status.SERVING)
+            .order_by("-id")
+            .values_list("id", flat=True)[: surrogate.MAX_HISTORY]
+        )
+        history = _candidates(Image.objects.filter(pk__in=list(gone)), emotion, favorite, generator)
+        candidates += [replace(c, serving=False) for c in history]
+    return candidates
+
+
+def _candidates(images: QuerySet[Image], emotion: str, favorite: str, generator: str) -> list[Candidate]:
     stats = {
         image_id: Counts.of(impressions=impressions, likes=likes, dislikes=dislikes)
-        for image_id, impressions, likes, dislikes in ImageStat.objects.filter(segment="*", image__in=images).values_list(
+        for image_id, impressions, likes, dislikes in ImageStat.objects.filter(segment=SEGMENT_ALL, image__in=images).values_list(
             "image_id", "impressions", "likes", "dislikes"
         )
     }
