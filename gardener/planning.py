@@ -173,10 +173,14 @@ def _retirements(
     return result
 
 
-def _surplus(key_plan: KeyPlan, policy: selectors.KeyPolicy, stats: selectors.Stats, spared: set[int]) -> list[Retirement]:
+def _surplus(
+    key_plan: KeyPlan, policy: selectors.KeyPolicy, stats: selectors.Stats, spared: set[int], stalled: set[int] = frozenset()
+) -> list[Retirement]:
     """While a key holds more than its target, its weakest judged pictures make room (twins count),
     weakest first, down to the target: judged (at least the policy's impressions among everyone)
     and below the key's median, so a picture visitors like as much as the others is never taken.
+    Stalled trials (``stalled``: bred pictures the exploration slot stopped showing before they
+    were judged, selectors.TRIAL_PATIENCE) go first, oldest id first, whatever their counts.
     The rule's own retirements and curators' restorations are left out."""
     room = key_plan.serving - key_plan.retiring - key_plan.target
     counts = stats.get(SEGMENT_ALL, {}).get((key_plan.emotion, key_plan.favorite), {})
@@ -189,20 +193,25 @@ def _surplus(key_plan: KeyPlan, policy: selectors.KeyPolicy, stats: selectors.St
         for image_id, c in counts.items()
         if c.impressions >= policy.retire_min_impressions and c.posterior_mean < median and image_id not in taken | spared
     )
+    # Stalled trials first (a rank below any posterior mean), whatever their counts.
+    weak = [(-1.0, image_id) for image_id in sorted(stalled - taken - spared)] + weak
     twins = selectors.serving_twins([image_id for _, image_id in weak])
 
     def judged_well(twin_counts: Counts | None) -> bool:
         return twin_counts is not None and twin_counts.impressions >= policy.retire_min_impressions and twin_counts.posterior_mean >= median
 
     chosen: list[Retirement] = []
-    for mean, image_id in weak:
+    for _, image_id in weak:
         if image_id in taken:  # the twin of one already chosen
             continue
         twin = twins.get(image_id)
         if twin is not None and (twin in taken | spared or judged_well(counts.get(twin))):
             twin = None  # a twin that visitors judged well, or that a curator restored, stays
-        c = counts[image_id]
-        evidence = {"impressions": c.impressions, "likes": c.likes, "posterior_mean": round(mean, 4), "key_median": round(median, 4)}
+        c = counts.get(image_id, Counts(impressions=0, likes=0))
+        evidence = {"impressions": c.impressions, "likes": c.likes, "posterior_mean": round(c.posterior_mean, 4)}
+        evidence["key_median"] = round(median, 4)
+        if image_id in stalled:
+            evidence["stalled"] = f"unjudged {selectors.TRIAL_PATIENCE.days} days after its promotion"
         retirement = Retirement(
             image_id, {}, twin, rule=SURPLUS, evidence=evidence | {"serving": key_plan.serving, "target": key_plan.target}
         )
@@ -248,6 +257,7 @@ def make_plan(now: datetime | None = None) -> Plan:
     retirements = _retirements(policies, stats, spared)
     keys = set(selectors.kiosk_keys()) | set(retirements)
     pending = selectors.pending_counts(exclude_ids=plan.promote)
+    stalled = selectors.stalled_trials(policies, now) if policy.trial_pairs and policy.bred_share else {}
     for emotion, favorite in sorted(keys):
         p = policies[emotion]
         if not p.enabled:
@@ -269,7 +279,7 @@ def make_plan(now: datetime | None = None) -> Plan:
             )
         )
         if policy.trial_pairs and policy.bred_share:  # trials are bred: without breeding, no contest
-            plan.keys[-1].retire += _surplus(plan.keys[-1], p, stats, spared)
+            plan.keys[-1].retire += _surplus(plan.keys[-1], p, stats, spared, stalled.get(key, set()))
 
     used = selectors.budget_used_today(now)
     plan.budget_left = max(0, policy.daily_image_budget - used.images)
@@ -283,7 +293,7 @@ def make_plan(now: datetime | None = None) -> Plan:
     breedable = selectors.breedable_keys(settings.GARDEN_GENERATOR_BACKEND)
     per_job = min(policy.images_per_job, settings.GARDEN_MAX_COUNT)
     paused = selectors.keys_paused_today(now)
-    trials = selectors.unjudged_bred_pairs(policies) if policy.trial_pairs and policy.bred_share else None
+    trials = selectors.unjudged_bred_pairs(policies, now) if policy.trial_pairs and policy.bred_share else None
     for key_plan in sorted(plan.keys, key=lambda k: (k.serving - k.retiring + k.pending, k.search_key)):
         key = (key_plan.emotion, key_plan.favorite)
         if key not in kiosk:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from itertools import product
 
 from django.conf import settings
@@ -189,20 +189,51 @@ def serving_stats() -> Stats:
     return result
 
 
-def unjudged_bred_pairs(policies: dict[str, KeyPolicy]) -> dict[tuple[str, str], int]:
-    """Per key, its serving bred pictures that visitors have not judged yet: fewer than the policy's
-    impressions among everyone, the picture and its twin together. A serving pair counts once."""
-    bred = list(Image.objects.filter(status=Image.Status.SERVING, parameters__has_key="lineage").values_list("id", "emotion", "favorite"))
-    ids = [image_id for image_id, _, _ in bred]
+# A bred picture still short of its judgement this long after its promotion has been passed over by
+# /garden's exploration slot (which shows a challenger by its odds of beating the incumbent: one
+# visitors skipped is drawn ever more rarely), so it would never be judged: it stops holding a
+# trial's place, and it is the first to go when its key needs room (gardener.planning).
+TRIAL_PATIENCE = timedelta(days=7)
+
+
+def _unjudged_bred(policies: dict[str, KeyPolicy]) -> list[tuple[int, str, str, datetime | None]]:
+    """Serving bred pictures that visitors have not judged yet (fewer than the policy's impressions
+    among everyone, the picture and its twin together), one per pair: (id, emotion, favorite,
+    promoted at)."""
+    serving_bred = Image.objects.filter(status=Image.Status.SERVING, parameters__has_key="lineage")
+    bred = list(serving_bred.values_list("id", "emotion", "favorite", "promoted_at"))
+    ids = [row[0] for row in bred]
     seen = dict(ImageStat.objects.filter(segment="*", image_id__in=ids).values_list("image_id", "impressions"))
     twins = serving_twins(ids)
-    result: dict[tuple[str, str], int] = defaultdict(int)
-    for image_id, emotion, favorite in bred:
+    unjudged = []
+    for image_id, emotion, favorite, promoted_at in bred:
         if twins.get(image_id, image_id) < image_id:  # the pair was counted at its twin
             continue
         impressions = seen.get(image_id, 0) + seen.get(twins.get(image_id, -1), 0)
         if impressions < policies[emotion].retire_min_impressions:
+            unjudged.append((image_id, emotion, favorite, promoted_at))
+    return unjudged
+
+
+def unjudged_bred_pairs(policies: dict[str, KeyPolicy], now: datetime | None = None) -> dict[tuple[str, str], int]:
+    """Per key, its serving bred pairs that visitors have not judged yet and that are not stalled
+    (promoted within TRIAL_PATIENCE). A serving pair counts once."""
+    since = (now or timezone.now()) - TRIAL_PATIENCE
+    result: dict[tuple[str, str], int] = defaultdict(int)
+    for _, emotion, favorite, promoted_at in _unjudged_bred(policies):
+        if promoted_at is None or promoted_at >= since:
             result[(emotion, favorite)] += 1
+    return dict(result)
+
+
+def stalled_trials(policies: dict[str, KeyPolicy], now: datetime | None = None) -> dict[tuple[str, str], set[int]]:
+    """Per key, its serving bred pictures still unjudged TRIAL_PATIENCE after their promotion (one
+    per pair: the making-room step takes the twin with it)."""
+    since = (now or timezone.now()) - TRIAL_PATIENCE
+    result: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for image_id, emotion, favorite, promoted_at in _unjudged_bred(policies):
+        if promoted_at is not None and promoted_at < since:
+            result[(emotion, favorite)].add(image_id)
     return dict(result)
 
 

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 RETIRE_REASON = "retired by the gardener"
 SURPLUS_REASON = "retired by the gardener: the weakest judged picture of a key above its target"
+STALLED_REASON = "retired by the gardener: a trial visitors' exploration stopped showing before it was judged, in a key above its target"
 Kind = GardenerAction.Kind
 
 
@@ -124,6 +125,8 @@ def _retire(key_plan: KeyPlan, result: RunResult) -> None:
             continue
         details = {"verdicts": [v.as_json() for v in retirement.verdicts.values()], "rule": retirement.rule, **retirement.evidence}
         reason = SURPLUS_REASON if retirement.rule == SURPLUS else RETIRE_REASON
+        if "stalled" in retirement.evidence:
+            reason = STALLED_REASON
         if not _retire_one(image, key_plan, result, details, reason):
             continue
         twin = images.get(retirement.twin_id) if retirement.twin_id is not None else None

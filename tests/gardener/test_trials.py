@@ -126,3 +126,34 @@ def test_surplus_takes_a_pair_at_once_and_an_unjudged_trial_pair_counts_once(one
 
     assert unjudged_bred_pairs(key_policies()) == {("calm", ""): 1}
     assert calm_plan().trial == 1
+
+
+def test_a_trial_left_unjudged_past_the_patience_stops_holding_its_place_and_goes_first(one_key, policy, no_enqueue):
+    """The exploration slot shows a challenger by its odds, so one visitors skipped can stop being
+    shown before it is judged: after TRIAL_PATIENCE it no longer blocks new trials, and it is the
+    first to make room (whatever its counts), logged with its own reason."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gardener import selectors
+
+    calm_with_trials(policy, trial_pairs=1)
+    serving_with_stats([30, 31, 30, 20])  # at the target (4), three judged above 20
+    fresh, stalled = bred_picture(impressions=10), bred_picture(impressions=12)
+    long_ago = timezone.now() - selectors.TRIAL_PATIENCE - timedelta(hours=1)
+    Image.objects.filter(pk=stalled.pk).update(promoted_at=long_ago)
+    Image.objects.filter(pk=fresh.pk).update(promoted_at=timezone.now())
+    policies = selectors.key_policies(selectors.global_policy())
+    assert selectors.unjudged_bred_pairs(policies) == {("calm", ""): 1}  # the fresh trial alone holds a place
+    assert selectors.stalled_trials(policies) == {("calm", ""): {stalled.pk}}
+    calm = calm_plan()
+    # 6 of 4: the stalled trial makes room first (12 impressions: never "judged"); the fresh one stays.
+    assert next(r.image_id for r in calm.retire if r.rule == SURPLUS) == stalled.pk
+    assert fresh.pk not in [r.image_id for r in calm.retire]
+    services.tend()
+    action = GardenerAction.objects.get(kind=Kind.RETIRED, image=stalled)
+    assert "stopped showing" in action.reason and action.details["stalled"].startswith("unjudged 7 days")
+    # Within the patience it holds its place and is never taken on its few impressions.
+    Image.objects.filter(pk=stalled.pk).update(status=Image.Status.SERVING, promoted_at=timezone.now())
+    assert stalled.pk not in [r.image_id for r in calm_plan().retire]
