@@ -174,7 +174,11 @@ def _retirements(
 
 
 def _surplus(
-    key_plan: KeyPlan, policy: selectors.KeyPolicy, stats: selectors.Stats, spared: set[int], stalled: set[int] = frozenset()
+    key_plan: KeyPlan,
+    policy: selectors.KeyPolicy,
+    stats: selectors.Stats,
+    spared: set[int],
+    stalled: frozenset[int] | set[int] = frozenset(),
 ) -> list[Retirement]:
     """While a key holds more than its target, its weakest judged pictures make room (twins count),
     weakest first, down to the target: judged (at least the policy's impressions among everyone)
@@ -208,7 +212,7 @@ def _surplus(
         if twin is not None and (twin in taken | spared or judged_well(counts.get(twin))):
             twin = None  # a twin that visitors judged well, or that a curator restored, stays
         c = counts.get(image_id, Counts(impressions=0, likes=0))
-        evidence = {"impressions": c.impressions, "likes": c.likes, "posterior_mean": round(c.posterior_mean, 4)}
+        evidence: dict[str, object] = {"impressions": c.impressions, "likes": c.likes, "posterior_mean": round(c.posterior_mean, 4)}
         evidence["key_median"] = round(median, 4)
         if image_id in stalled:
             evidence["stalled"] = f"unjudged {selectors.TRIAL_PATIENCE.days} days after its promotion"
