@@ -34,6 +34,14 @@ def test_the_api_docs_page_has_no_inline_script(client):
     assert script.status_code == 200 and script["Content-Type"].startswith("application/javascript")
 
 
+def test_redocs_attribution_logo_is_allowed_on_its_page_alone(client):
+    # ReDoc's side menu loads its logo from its CDN once rendered: blocked, it was a violation in
+    # the browser test whenever the menu rendered within the test's wait.
+    assert "https://cdn.redoc.ly" in client.get("/api/redoc")["Content-Security-Policy"]
+    assert "cdn.redoc.ly" not in client.get("/api/docs")["Content-Security-Policy"]
+    assert "cdn.redoc.ly" not in client.get("/")["Content-Security-Policy"]
+
+
 @pytest.fixture
 def staff(db):
     return get_user_model().objects.create_user("curator", password=PASSWORD, is_staff=True)
