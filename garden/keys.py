@@ -157,6 +157,21 @@ def build_key(*, prefix: str, emotion: str, favorite: str, timestr: str, index: 
     return f"{folder}/img_{timestr}_{index}{orientation}.{extension}"
 
 
+def twin_key(key: str) -> str:
+    """The key of the other orientation of the same bulk pair, in the same folder (InvalidKey for a
+    key outside the garden layout)."""
+    parsed = parse_key(key)
+    return build_key(
+        prefix=parsed.prefix,
+        emotion=parsed.emotion,
+        favorite=parsed.favorite,
+        timestr=parsed.timestr,
+        index=parsed.index,
+        orientation=PORTRAIT if parsed.orientation == LANDSCAPE else LANDSCAPE,
+        extension=parsed.extension,
+    )
+
+
 def with_prefix(key: str, prefix: str) -> str:
     """The same image under another top folder (pool ↔ serving); a PNG becomes ``.jpeg`` when served."""
     parsed = parse_key(key)

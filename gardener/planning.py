@@ -261,7 +261,9 @@ def make_plan(now: datetime | None = None) -> Plan:
     retirements = _retirements(policies, stats, spared)
     keys = set(selectors.kiosk_keys()) | set(retirements)
     pending = selectors.pending_counts(exclude_ids=plan.promote)
-    stalled = selectors.stalled_trials(policies, now) if policy.trial_pairs and policy.bred_share else {}
+    # One read of the unjudged bred pictures serves the stalled ones here and the trials' count below.
+    unjudged = selectors.unjudged_bred(policies) if policy.trial_pairs and policy.bred_share else None
+    stalled = selectors.stalled_trials(policies, now, unjudged=unjudged) if unjudged is not None else {}
     for emotion, favorite in sorted(keys):
         p = policies[emotion]
         if not p.enabled:
@@ -297,7 +299,7 @@ def make_plan(now: datetime | None = None) -> Plan:
     breedable = selectors.breedable_keys(settings.GARDEN_GENERATOR_BACKEND)
     per_job = min(policy.images_per_job, settings.GARDEN_MAX_COUNT)
     paused = selectors.keys_paused_today(now)
-    trials = selectors.unjudged_bred_pairs(policies, now) if policy.trial_pairs and policy.bred_share else None
+    trials = selectors.unjudged_bred_pairs(policies, now, unjudged=unjudged) if unjudged is not None else None
     for key_plan in sorted(plan.keys, key=lambda k: (k.serving - k.retiring + k.pending, k.search_key)):
         key = (key_plan.emotion, key_plan.favorite)
         if key not in kiosk:

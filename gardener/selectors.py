@@ -196,7 +196,7 @@ def serving_stats() -> Stats:
 TRIAL_PATIENCE = timedelta(days=7)
 
 
-def _unjudged_bred(policies: dict[str, KeyPolicy]) -> list[tuple[int, str, str, datetime | None]]:
+def unjudged_bred(policies: dict[str, KeyPolicy]) -> list[tuple[int, str, str, datetime | None]]:
     """Serving bred pictures that visitors have not judged yet (fewer than the policy's impressions
     among everyone, the picture and its twin together), one per pair: (id, emotion, favorite,
     promoted at)."""
@@ -215,23 +215,28 @@ def _unjudged_bred(policies: dict[str, KeyPolicy]) -> list[tuple[int, str, str, 
     return unjudged
 
 
-def unjudged_bred_pairs(policies: dict[str, KeyPolicy], now: datetime | None = None) -> dict[tuple[str, str], int]:
+def unjudged_bred_pairs(
+    policies: dict[str, KeyPolicy], now: datetime | None = None, *, unjudged: list[tuple[int, str, str, datetime | None]] | None = None
+) -> dict[tuple[str, str], int]:
     """Per key, its serving bred pairs that visitors have not judged yet and that are not stalled
-    (promoted within TRIAL_PATIENCE). A serving pair counts once."""
+    (promoted within TRIAL_PATIENCE). A serving pair counts once. ``unjudged``: unjudged_bred()
+    already read by the caller."""
     since = (now or timezone.now()) - TRIAL_PATIENCE
     result: dict[tuple[str, str], int] = defaultdict(int)
-    for _, emotion, favorite, promoted_at in _unjudged_bred(policies):
+    for _, emotion, favorite, promoted_at in unjudged_bred(policies) if unjudged is None else unjudged:
         if promoted_at is None or promoted_at >= since:
             result[(emotion, favorite)] += 1
     return dict(result)
 
 
-def stalled_trials(policies: dict[str, KeyPolicy], now: datetime | None = None) -> dict[tuple[str, str], set[int]]:
+def stalled_trials(
+    policies: dict[str, KeyPolicy], now: datetime | None = None, *, unjudged: list[tuple[int, str, str, datetime | None]] | None = None
+) -> dict[tuple[str, str], set[int]]:
     """Per key, its serving bred pictures still unjudged TRIAL_PATIENCE after their promotion (one
     per pair: the making-room step takes the twin with it)."""
     since = (now or timezone.now()) - TRIAL_PATIENCE
     result: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for image_id, emotion, favorite, promoted_at in _unjudged_bred(policies):
+    for image_id, emotion, favorite, promoted_at in unjudged_bred(policies) if unjudged is None else unjudged:
         if promoted_at is not None and promoted_at < since:
             result[(emotion, favorite)].add(image_id)
     return dict(result)
@@ -367,19 +372,8 @@ def serving_twins(image_ids: Sequence[int]) -> dict[int, int]:
     twin_keys: dict[str, int] = {}
     for image_id, key in Image.objects.filter(pk__in=list(image_ids)).values_list("id", "key"):
         try:
-            parsed = keys.parse_key(key)
+            twin_keys[keys.twin_key(key)] = image_id
         except keys.InvalidKey:
             continue
-        other = keys.PORTRAIT if parsed.orientation == keys.LANDSCAPE else keys.LANDSCAPE
-        twin = keys.build_key(
-            prefix=parsed.prefix,
-            emotion=parsed.emotion,
-            favorite=parsed.favorite,
-            timestr=parsed.timestr,
-            index=parsed.index,
-            orientation=other,
-            extension=key.rsplit(".", 1)[1],
-        )
-        twin_keys[twin] = image_id
     rows = Image.objects.filter(key__in=list(twin_keys), status=Image.Status.SERVING).values_list("key", "id")
     return {twin_keys[key]: twin_id for key, twin_id in rows}

@@ -33,8 +33,11 @@ def init_picture(image_id: int, *, width: int, height: int) -> PILImage.Image:
         content = read_file(image.key)
     except FileNotFoundError:
         raise BackendError(f"The file of init image #{image.pk} ({image.key}) is missing.") from None
-    with PILImage.open(io.BytesIO(content)) as opened:  # our own stored JPEG or PNG
-        picture, _ = imaging.as_rgb(opened)
+    try:
+        with PILImage.open(io.BytesIO(content)) as opened:  # our own stored JPEG or PNG
+            picture, _ = imaging.as_rgb(opened)
+    except (OSError, ValueError) as exc:  # PIL's UnidentifiedImageError is an OSError
+        raise BackendError(f"The file of init image #{image.pk} ({image.key}) is not a readable picture: {exc}") from None
     if picture.size == (width, height):
         return picture
     return ImageOps.fit(picture, (width, height), method=PILImage.Resampling.LANCZOS)
@@ -47,19 +50,8 @@ def _shape(width: int, height: int) -> str:
 def _twin(image: Image) -> Image | None:
     """The other orientation of ``image``'s bulk pair, wherever it is now (pool or serving)."""
     try:
-        parsed = keys.parse_key(image.key)
+        twin = keys.twin_key(image.key)
     except keys.InvalidKey:
         return None
-    other = keys.PORTRAIT if parsed.orientation == keys.LANDSCAPE else keys.LANDSCAPE
-    candidates = [
-        keys.build_key(
-            prefix=prefix,
-            emotion=parsed.emotion,
-            favorite=parsed.favorite,
-            timestr=parsed.timestr,
-            index=parsed.index,
-            orientation=other,
-        )
-        for prefix in (keys.SERVING_PREFIX, keys.POOL_PREFIX)
-    ]
+    candidates = [twin, keys.with_prefix(twin, keys.SERVING_PREFIX), keys.with_prefix(twin, keys.POOL_PREFIX)]
     return Image.objects.filter(key__in=candidates).first()  # keys are unique: at most one is there

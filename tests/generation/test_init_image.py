@@ -163,3 +163,14 @@ def test_a_bulk_img2img_job_paints_the_pair_from_both_orientations(diffusers_set
     made = {image.orientation: image for image in job.images.all()}
     assert (made["h"].width, made["h"].height, made["v"].width, made["v"].height) == (96, 64, 64, 96)
     assert all(image.parameters["init_image"] == landscape.pk for image in made.values())
+
+
+def test_an_init_image_whose_file_is_not_a_picture_fails_the_job_naming_it(diffusers_settings):
+    from django.core.files.base import ContentFile
+
+    image, _ = pair(twin=False)
+    job = services.create_job(request=JobRequest(emotion="calm", width=96, height=64, steps=4, init_image=image.pk), enqueue=False)
+    default_storage.delete(image.key)
+    default_storage.save(image.key, ContentFile(b"not a picture"))
+    job = services.execute_job(job_id=job.pk, worker="test")
+    assert job.status == GenerationJob.Status.FAILED and "not a readable picture" in job.error and f"#{image.pk}" in job.error
