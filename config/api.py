@@ -18,7 +18,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from config import outages
+from config import outages, riders
 from config.cache import redis_call
 from config.errors import DatabaseUnavailable, DomainError
 from config.parsers import LenientJSONParser, PayloadTooLarge
@@ -43,17 +43,23 @@ def client_ip(request) -> str:
 def count_request(key: str, *, window: int) -> int:
     """Add one to ``key``'s counter, which expires ``window`` seconds after its first request.
 
-    On Redis (django-redis) that is one pipelined round trip (INCR, then EXPIRE NX); on other
-    caches an atomic increment, with an add that starts the counter. While Redis is down it is 0:
-    the throttle fails open (config.cache logs and counts the outage and skips Redis for a while).
+    On Redis (django-redis) that is one pipelined round trip (INCR, then EXPIRE NX), which also
+    carries this process's waiting cache writes (config.riders); on other caches an atomic
+    increment, with an add that starts the counter. While Redis is down it is 0: the throttle fails
+    open (config.cache logs and counts the outage and skips Redis for a while).
     """
-    if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+    if riders.rides():
 
         def incr_with_expiry(redis) -> int:
             pipe = redis.pipeline(transaction=False)
             pipe.incr(key)
             pipe.expire(key, window, nx=True)
-            return pipe.execute()[0]
+            boarded = riders.riders.board(pipe)
+            try:
+                return pipe.execute()[0]
+            except BaseException:
+                riders.riders.put_back(boarded)
+                raise
 
         return redis_call("throttle", incr_with_expiry, default=0)
     try:

@@ -3,7 +3,10 @@
 /garden reads the counters of a search key's candidates on every request: its largest query. Each
 web process keeps them per search key and segment under the token of the key's emotion, and reuses
 them while the token is unchanged. Every event replaces the tokens of the emotions it counted for
-once it commits, and a rebuild replaces them all, so the next /garden anywhere reads fresh counters.
+once it commits, and a rebuild replaces them all, so /garden anywhere reads fresh counters. On Redis
+the new tokens ride along in the process's next kiosk request's throttle call, or go on their own
+within config.riders.RIDE_WAIT_SECONDS (50 ms) when none comes: a like costs no round trip for
+them, and other processes may keep reading the counts from before it for up to that long.
 
 A reader reads the token *before* the counters: an event committed in between leaves the copy under
 the older token, never stale under the newer one; and since every replacement is a new random value,
@@ -12,15 +15,14 @@ every process shares (Redis, Memcached) can carry tokens: with a per-process cac
 default) nothing is kept and every request reads the counters.
 
 While the cache is down (config.cache's breaker is open) there are no tokens: every request reads the
-counters. Replacements that could not be written then are written once the cache answers again, so
-a copy kept elsewhere under an older token does not outlive the outage. Replacing tokens runs after
+counters. Replacements that could not be written then are written once the cache answers again
+(config.riders keeps them), so a copy kept elsewhere under an older token does not outlive the outage. Replacing tokens runs after
 the event's commit and never fails the request (config.outages.after_commit).
 """
 
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -28,6 +30,7 @@ from django.core.cache import cache
 
 from config import cache as cache_breaker
 from config.outages import after_commit
+from config.riders import set_soon
 
 PER_PROCESS_CACHES = ("django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache")
 
@@ -69,28 +72,7 @@ def changed(emotions: Iterable[str]) -> None:
         after_commit(lambda: _replace(keys), name="counter tokens")
 
 
-_unsent: set[str] = set()  # token keys whose replacement the cache did not take
-_unsent_lock = threading.Lock()
-
-
 def _replace(keys: list[str]) -> None:
-    # A like counts for one emotion: one SET, where set_many sends a MULTI/EXEC pipeline (on Redis),
-    # which cost a like about 8 % of its web CPU more (bench/serving.py --profile).
-    if len(keys) == 1:
-        cache.set(keys[0], secrets.token_hex(8), timeout=None)
-    else:
-        cache.set_many({key: secrets.token_hex(8) for key in keys}, timeout=None)
-    if not cache_breaker.available():  # that call failed, or was skipped: send it when the cache is back
-        with _unsent_lock:
-            _unsent.update(keys)
-
-
-def _resend() -> None:
-    with _unsent_lock:
-        keys = sorted(_unsent)
-        _unsent.clear()
-    if keys:
-        _replace(keys)
-
-
-cache_breaker.on_recovery(_resend)
+    # On Redis the new tokens ride along in this process's next throttle call (config.riders): no
+    # round trip of their own for a like, which was a third of its round trips.
+    set_soon({key: secrets.token_hex(8) for key in keys})

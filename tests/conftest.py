@@ -26,17 +26,21 @@ def media_dir(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Throttle counters, cached model versions and rendered gardens must not leak between tests
-    (a rolled-back test restores the serving version a later test starts from)."""
+    (a rolled-back test restores the serving version a later test starts from); nor do cache
+    writes still waiting to ride along (config.riders), which would land in the next test's cache."""
+    from config.riders import riders
     from garden.selectors import forget_rendered
     from recommend.candidates import forget_candidates
 
     cache.clear()
     forget_rendered()
     forget_candidates()
+    riders.take()
     yield
     cache.clear()
     forget_rendered()
     forget_candidates()
+    riders.take()
 
 
 @pytest.fixture
