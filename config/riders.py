@@ -3,12 +3,12 @@
 A write added here (``set_soon``) rides along in this process's next kiosk throttle call, the
 pipelined ``INCR`` + ``EXPIRE`` every kiosk request sends to Redis first (config.api.count_request),
 so it costs no round trip. When no kiosk request comes within ``RIDE_WAIT_SECONDS``, a timer thread
-sends what is waiting in one pipeline of its own. /like uses it for its counters' change tokens
-(recommend.generations): a like was three round trips (the throttle, the statement, the tokens'
-``SET``) and is two.
+sends what is waiting in one pipeline of its own, and so does a process that exits normally. /like
+uses it for its counters' change tokens (recommend.generations): a like was three round trips (the
+throttle, the statement, the tokens' ``SET``) and is two.
 
 What waiting costs: a write is seen by other processes up to ``RIDE_WAIT_SECONDS`` later than if it
-had been sent at once, and a process that dies in that time loses it. Writes that fail (Redis down,
+had been sent at once, and a process killed in that time loses it. Writes that fail (Redis down,
 the breaker open) wait for the next call that reaches Redis: the next throttle call, or the
 breaker's recovery (config.cache.on_recovery). Only django-redis caches take riders; with any other
 cache ``set_soon`` writes at once through the cache API.
@@ -16,6 +16,7 @@ cache ``set_soon`` writes at once through the cache API.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -97,6 +98,9 @@ class Riders:
 
 
 riders = Riders()
+# A process that exits normally sends what is waiting (a management command's rebuild, a worker's
+# graceful stop); only one killed outright loses it.
+atexit.register(riders.send)
 
 
 def set_soon(values: dict[str, object], alias: str = "default") -> None:

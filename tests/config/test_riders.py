@@ -5,6 +5,9 @@ failed call. On the live Redis (its database 12, emptied before and after)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -12,6 +15,7 @@ from collections import Counter
 import pytest
 import redis
 import redis.connection
+from django.conf import settings
 from django.core.cache import cache
 
 from config import cache as cache_breaker
@@ -122,3 +126,12 @@ def test_other_caches_write_at_once(settings):
     set_soon({"rider:token": "now"})
     assert cache.get("rider:token") == "now"
     assert riders.take() == {}
+
+
+def test_a_process_that_exits_sends_what_waits(live_cache):
+    """A management command's writes (a rebuild's tokens) are sent at exit, not lost with the timer."""
+    host, port = live_redis()
+    code = "from config.riders import set_soon; set_soon({'rider:exit': 'sent'})"
+    env = {**os.environ, "CACHE_URL": f"redis://{host}:{port}/{OWN_DB}"}
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=settings.BASE_DIR, env=env, check=True, timeout=120)
+    assert list(live_cache.scan_iter("*rider:exit*"))
