@@ -16,8 +16,9 @@ default) nothing is kept and every request reads the counters.
 
 While the cache is down (config.cache's breaker is open) there are no tokens: every request reads the
 counters. Replacements that could not be written then are written once the cache answers again
-(config.riders keeps them), so a copy kept elsewhere under an older token does not outlive the outage. Replacing tokens runs after
-the event's commit and never fails the request (config.outages.after_commit).
+(config.riders keeps them), so a copy kept elsewhere under an older token does not outlive the
+outage. Replacing tokens runs after the event's commit and never fails the request
+(config.outages.after_commit).
 """
 
 from __future__ import annotations
