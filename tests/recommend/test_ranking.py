@@ -127,3 +127,50 @@ def test_count_feedback_and_dislikes_undo_likes():
 def test_segment_of():
     assert ranking.segment_of("adult", "Female") == "adult|female"
     assert ranking.segment_of("", "") == ""
+
+
+def slots_by_scanning(ordered, tier, demoted, every, depth, challenge):
+    """The exploration slots as first written (the specification): each slot scans the whole queue
+    for the first tier's candidates. ``ranking.with_exploration_slots`` must give the same lists."""
+    queue = ordered[~demoted[ordered]].tolist()
+    if not queue:
+        return ordered
+    top, result = tier[queue[0]], []
+    while queue and len(result) < depth:
+        pick = queue.pop(0)
+        if len(result) % every == every - 1:
+            remaining = np.array([i for i in queue if tier[i] == top], dtype=np.int64)
+            challenger = challenge(remaining, pick) if len(remaining) else None
+            if challenger is not None:
+                queue.remove(challenger)
+                queue.insert(0, pick)
+                pick = challenger
+        result.append(pick)
+    return np.array(result + queue + ordered[demoted[ordered]].tolist(), dtype=np.int64)
+
+
+def test_exploration_slots_match_the_scan_of_the_whole_queue():
+    """Random tiers, demotions and challengers (the same draws for both): same order, same calls."""
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(0, 40))
+        tier = rng.integers(0, 2, n)
+        demoted = rng.random(n) < rng.random()
+        score = rng.random(n)
+        index = np.arange(n)
+        ordered = index[np.lexsort((index, -score, tier, demoted))]  # as ranking.arrange sorts
+        every, depth, seed = int(rng.integers(1, 4)), int(rng.integers(0, 15)), int(rng.integers(1 << 30))
+        calls = {"scan": [], "slice": []}
+
+        def challenger(name, draws):
+            def challenge(remaining, incumbent):
+                calls[name].append((remaining.tolist(), incumbent))
+                pick = int(draws.integers(0, len(remaining) + 1))  # len(remaining): keep the incumbent
+                return int(remaining[pick]) if pick < len(remaining) else None
+
+            return challenge
+
+        expected = slots_by_scanning(ordered, tier, demoted, every, depth, challenger("scan", np.random.default_rng(seed)))
+        got = ranking.with_exploration_slots(ordered, tier, demoted, every, depth, challenger("slice", np.random.default_rng(seed)))
+        assert got.tolist() == expected.tolist()
+        assert calls["slice"] == calls["scan"]
