@@ -36,6 +36,9 @@ class CandidateSet:
     counters: dict = field(default_factory=dict, compare=False, repr=False)
     # segment → recommend.precomputed.BaseOrder: scores and order derived from those counters
     orders: dict = field(default_factory=dict, compare=False, repr=False)
+    # "kept" → (counters token, model, recommend.precomputed.Thompson): everyone's posteriors, which
+    # every segment's order shares while the token and the model hold
+    challengers: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def emotion(self) -> str:

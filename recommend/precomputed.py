@@ -120,10 +120,26 @@ def base_order(*, candidates: CandidateSet, segment: str, model: LoadedModel, to
         return kept
     scores = ranking.score(counts, model.params)  # the ALS term is the visitor's: never here
     scores.flags.writeable = False
-    built = BaseOrder(counts, model, scores, sides(candidates, scores), Thompson(counts, model.params, candidates.portrait))
+    built = BaseOrder(counts, model, scores, sides(candidates, scores), thompson(candidates=candidates, counts=counts, model=model, token=token))
     # Kept only under a token: the same counts object comes back only while its token holds.
     if candidates.counters.get(segment, (None, None))[1] is counts:
         candidates.orders[segment] = built
+    return built
+
+
+def thompson(*, candidates: CandidateSet, counts: ranking.CandidateCounts, model: LoadedModel, token: str | None) -> Thompson:
+    """The challengers' entry of ``candidates``: built from ``counts``, or the one kept under the same
+    token and model. Thompson weighs everyone's counters only, never the segment's, so the segments
+    share one entry and its odds: with 14 segments an entry was built, and each incumbent's odds
+    computed, 14 times as often (most of /garden's ranking time under load, issue 23). Each
+    segment's counts are read under the token as well, so they hold the same everyone's counters
+    (an event still waiting for its new token aside: the window generations.py states)."""
+    kept = candidates.challengers.get("kept")
+    if token is not None and kept is not None and kept[0] == token and kept[1] is model:
+        return kept[2]
+    built = Thompson(counts, model.params, candidates.portrait)
+    if token is not None:
+        candidates.challengers["kept"] = (token, model, built)
     return built
 
 

@@ -254,6 +254,26 @@ def test_a_new_model_version_builds_a_new_order(garden, shared_cache, settings):
     assert candidates.orders[SEGMENT].counts is kept.counts  # the counters did not change, the model did
 
 
+def test_segments_share_the_challengers_entry(garden, shared_cache, django_capture_on_commit_callbacks):
+    """Thompson weighs everyone's counters only: one entry (and its odds) for every segment, built
+    again under a new token or model; each segment's answers still those of the full path."""
+    compare(BIG)
+    compare(BIG, generation="adult", gender="female")
+    candidates = candidate_set(search_key=BIG, request=RequestFactory().post("/garden"))
+    shared = candidates.orders[""].thompson
+    assert candidates.orders[SEGMENT].thompson is shared and candidates.orders[SEGMENT].counts is not candidates.orders[""].counts
+    big = [image.key for image in garden[BIG]]
+    event(services.record_like, django_capture_on_commit_callbacks, visitor_id=str(uuid.uuid4()), item_key=big[0], impression=big[:3])
+    compare(BIG, generation="adult", gender="female")
+    renewed = candidates.orders[SEGMENT].thompson
+    assert renewed is not shared and renewed.alpha.sum() > shared.alpha.sum()  # the like is in everyone's counters
+    compare(BIG)
+    assert candidates.orders[""].thompson is renewed
+    store.publish_version(ModelVersion.objects.create(params=ranking.Params(image_strength=50.0).as_dict()).pk)
+    compare(BIG)
+    assert candidates.orders[""].thompson is not renewed
+
+
 def test_an_empty_garden(garden, shared_cache):
     assert compare("sad/winter,snowy,night", str(uuid.uuid4())) == [[[], []]] * len(SEEDS)
 
@@ -264,7 +284,8 @@ def test_a_per_process_cache_keeps_nothing_and_answers_the_same(garden, per_proc
         compare(BIG, str(uuid.uuid4()))
         compare(SMALL, generation="adult", gender="female")
     for search_key in (BIG, SMALL):
-        assert candidate_set(search_key=search_key, request=RequestFactory().post("/garden")).orders == {}
+        kept = candidate_set(search_key=search_key, request=RequestFactory().post("/garden"))
+        assert kept.orders == {} and kept.challengers == {}
 
 
 def test_garden_serves_the_kept_order(garden, shared_cache, client, settings):
