@@ -6,6 +6,7 @@ floor measured by the same server in the same run.
     .venv/bin/python bench/serving.py --split-cores         # the web tier alone on core 0 (below)
     .venv/bin/python bench/serving.py --both                # shared cores, then split cores, in one run
     .venv/bin/python bench/serving.py --split-cores --profile --only garden   # where /garden's CPU goes
+    .venv/bin/python bench/serving.py --split-cores --rounds 5 --only garden  # median of 5 ratios
 
 What it does:
 - uses (and creates) its own PostgreSQL database, ``garden_bench_serving`` on 127.0.0.1 (override
@@ -43,7 +44,14 @@ serving.json (``"mode": "shared"``) and serving-split.json and prints both table
 requests/s and ratio to the floor side by side. Without either flag the bench runs as it always
 has, on the shared servers.
 
---profile: after each endpoint's measured run, one more run of it (not counted in its figures) with
+--rounds N: the floor and the endpoints are measured in turn N times on the same server (the first
+round primes), and each endpoint reports its round with the median ratio to the floor measured just
+before it, with every round's figures (``"rounds"`` in the JSON). On this 2-core machine the split
+floor moved between 794 and 1,380 requests/s over one afternoon's runs, more than the changes being
+measured; a ratio taken next to its own floor, and the median of several, moves less. /like's
+likes are checked in every round. The default, 1, is a single round as before.
+
+--profile: after each endpoint's (last) measured run, one more run of it (not counted in its figures) with
 py-spy sampling every gunicorn worker (bench/_profile.py; on the wrk core when split). It prints
 the shares of the workers' running samples by package and by function (inclusive) and keeps the
 raw stacks under bench/results/profiles/<mode>-<endpoint>/ for a flame graph.
@@ -177,12 +185,9 @@ def bodies_for(kind: str, *, rng: random.Random, visitors: list[str], count: int
 
 
 def measure(mode: str, *, args: argparse.Namespace, targets: list[tuple[str, str]], visitors: list[str], servers: Servers | None) -> dict:
-    """One run of the floor and the endpoints; mode "split-cores" pins gunicorn to WEB_CORES, wrk to BACKING_CORES."""
-    import psutil
+    """``--rounds`` runs of the floor and each endpoint in turn on one server; mode "split-cores" pins
+    gunicorn to WEB_CORES, wrk to BACKING_CORES."""
     import redis
-    from django.db import connection
-
-    from recommend.models import Interaction
 
     split = mode == "split-cores"
     web_cores, wrk_cores = (WEB_CORES, BACKING_CORES) if split else (None, None)
@@ -196,58 +201,93 @@ def measure(mode: str, *, args: argparse.Namespace, targets: list[tuple[str, str
     work = Path(tempfile.mkdtemp(prefix="garden-bench-serving-"))
     port = free_port()
     server = start_server(port, work / "gunicorn.log", web_cores)
+    rounds: dict[str, list[dict]] = {name: [] for name, _ in targets}
     try:
-        for name, path in targets:
-            bodies = bodies_for(name, rng=rng, visitors=visitors)
-            common = {"port": port, "path": path, "bodies": bodies, "connections": args.connections, "threads": args.threads, "work": work}
-            common["cores"] = wrk_cores
-            if name in ("gardenfromDB", "garden"):
-                # Steady state: every search key answered at least once per web process (each keeps
-                # its own rendered entries), as on a kiosk network that has been up for a while.
-                # wrk's connections are spread unevenly over the processes (one may get a third),
-                # so the keys go round PRIMER_PASSES times: a key misses that process after all of
-                # them with a chance of (2/3)^10, under 2 %.
-                # Counted, not timed (on a slow or busy machine a fixed duration sent too few), and
-                # each on a new connection: on kept-alive ones a key's turn kept falling on the same
-                # connection, so on the same process, and the other process went on loading the
-                # key's candidates in the measured run (py-spy: 5-10 % of /garden's samples).
-                primers = [json.dumps({"emotion": f"{e}/{f}" if f else e}) for e, f in search_keys()]
-                sent = 0
-                while sent < PRIMER_PASSES * len(primers):
-                    seconds = max(3, round(PRIMER_PASSES * len(primers) / 250))
-                    primed = run_wrk(duration=seconds, close=True, **{**common, "bodies": primers})
-                    sent += primed["requests"]
-            run_wrk(duration=3, **common)  # warm-up: connections, per-process caches, the loaded model
-            time.sleep(1)  # let the warm-up's last requests finish before counting
-            clicks_before = Interaction.objects.filter(event_type="click").count()
-            cpu_before, cores_before = cpu_seconds(server.pid, servers), psutil.cpu_times(percpu=True)
-            result[name] = run_wrk(duration=args.duration, **common)
-            cpu_after, cores_after = cpu_seconds(server.pid, servers), psutil.cpu_times(percpu=True)
-            requests = max(result[name]["requests"], 1)
-            used = {role: (cpu_after[role] - cpu_before[role]) * 1000 / requests for role in cpu_after}
-            result[name]["cpu_ms_per_request"] = {role: round(ms, 3) for role, ms in used.items()}
-            if split:  # whether the web core was the one that ran out (anything else on the machine included)
-                busy = {}
-                for core in sorted(WEB_CORES | BACKING_CORES):
-                    before, after = cores_before[core], cores_after[core]
-                    idle = (after.idle + after.iowait) - (before.idle + before.iowait)
-                    total = sum(after) - sum(before)
-                    busy[str(core)] = round(100 * (1 - idle / total), 1) if total else 0.0
-                result[name]["core_busy_percent"] = busy
-            time.sleep(1)
-            if name == "like":
-                # Every like answered 200 must be stored exactly once (warm-up likes are excluded).
-                result[name]["stored"] = Interaction.objects.filter(event_type="click").count() - clicks_before
-            if args.profile:
-                result[name]["profile"] = profile_endpoint(name, server=server, common=common, args=args, mode=mode)
-            connection.close()
+        bodies = {name: bodies_for(name, rng=rng, visitors=visitors) for name, _ in targets}
+        for turn in range(args.rounds):
+            for name, path in targets:
+                common = {"port": port, "path": path, "bodies": bodies[name], "connections": args.connections, "threads": args.threads}
+                common.update(work=work, cores=wrk_cores)
+                if turn == 0 and name in ("gardenfromDB", "garden"):
+                    prime(common)
+                row = measure_endpoint(name, common=common, duration=args.duration, server=server, servers=servers, split=split)
+                rounds[name].append(row)
+                if args.profile and turn == args.rounds - 1:
+                    row["profile"] = profile_endpoint(name, server=server, common=common, args=args, mode=mode)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    floor = result["floor"]["rps"]
-    for name, _ in targets[1:]:
-        result[name]["ratio_to_floor"] = round(result[name]["rps"] / floor, 3)
+    result.update(median_rounds(rounds, targets))
     return result
+
+
+def prime(common: dict) -> None:
+    """Steady state: every search key answered at least once per web process (each keeps its own
+    rendered entries), as on a kiosk network that has been up for a while. wrk's connections are
+    spread unevenly over the processes (one may get a third), so the keys go round PRIMER_PASSES
+    times: a key misses that process after all of them with a chance of (2/3)^10, under 2 %.
+    Counted, not timed (on a slow or busy machine a fixed duration sent too few), and each on a new
+    connection: on kept-alive ones a key's turn kept falling on the same connection, so on the same
+    process, and the other process went on loading the key's candidates in the measured run
+    (py-spy: 5-10 % of /garden's samples)."""
+    primers = [json.dumps({"emotion": f"{e}/{f}" if f else e}) for e, f in search_keys()]
+    sent = 0
+    while sent < PRIMER_PASSES * len(primers):
+        seconds = max(3, round(PRIMER_PASSES * len(primers) / 250))
+        sent += run_wrk(duration=seconds, close=True, **{**common, "bodies": primers})["requests"]
+
+
+def measure_endpoint(name: str, *, common: dict, duration: float, server: subprocess.Popen, servers: Servers | None, split: bool) -> dict:
+    """One measured run of one endpoint after a warm-up: wrk's figures, the CPU per request by role,
+    how busy each core was (split), and for /like the likes stored."""
+    import psutil
+    from django.db import connection
+
+    from recommend.models import Interaction
+
+    run_wrk(duration=3, **common)  # warm-up: connections, per-process caches, the loaded model
+    time.sleep(1)  # let the warm-up's last requests finish before counting
+    clicks_before = Interaction.objects.filter(event_type="click").count()
+    cpu_before, cores_before = cpu_seconds(server.pid, servers), psutil.cpu_times(percpu=True)
+    row = run_wrk(duration=duration, **common)
+    cpu_after, cores_after = cpu_seconds(server.pid, servers), psutil.cpu_times(percpu=True)
+    requests = max(row["requests"], 1)
+    row["cpu_ms_per_request"] = {role: round((cpu_after[role] - cpu_before[role]) * 1000 / requests, 3) for role in cpu_after}
+    if split:  # whether the web core was the one that ran out (anything else on the machine included)
+        busy = {}
+        for core in sorted(WEB_CORES | BACKING_CORES):
+            before, after = cores_before[core], cores_after[core]
+            idle = (after.idle + after.iowait) - (before.idle + before.iowait)
+            total = sum(after) - sum(before)
+            busy[str(core)] = round(100 * (1 - idle / total), 1) if total else 0.0
+        row["core_busy_percent"] = busy
+    time.sleep(1)
+    if name == "like":
+        # Every like answered 200 must be stored exactly once (warm-up likes are excluded).
+        row["stored"] = Interaction.objects.filter(event_type="click").count() - clicks_before
+    connection.close()
+    return row
+
+
+def median_rounds(rounds: dict[str, list[dict]], targets: list[tuple[str, str]]) -> dict:
+    """Each endpoint's figures from its round with the median ratio to that round's floor, which was
+    measured just before it: the floor of one machine moved by a quarter between runs, more than the
+    changes measured, and a ratio taken next to its own floor moves less. ``rounds`` lists every
+    round's requests/s and ratio; /like's likes are checked in every round."""
+    out: dict = {"rounds": len(rounds["floor"])}
+    floors = [row["rps"] for row in rounds["floor"]]
+    out["floor"] = sorted(rounds["floor"], key=lambda row: row["rps"])[len(floors) // 2]
+    out["floor"]["rounds"] = [{"rps": rps} for rps in floors]
+    for name, _ in targets[1:]:
+        ratios = [row["rps"] / floor for row, floor in zip(rounds[name], floors, strict=True)]
+        median = sorted(range(len(ratios)), key=ratios.__getitem__)[len(ratios) // 2]
+        out[name] = {**rounds[name][median], "ratio_to_floor": round(ratios[median], 3)}
+        out[name]["rounds"] = [
+            {"rps": row["rps"], "ratio_to_floor": round(ratio, 3)} for row, ratio in zip(rounds[name], ratios, strict=True)
+        ]
+        if name == "like":
+            out[name]["lost"] = sum(max(0, row["answered_2xx"] - row["stored"]) for row in rounds[name])
+    return out
 
 
 def profile_endpoint(name: str, *, server: subprocess.Popen, common: dict, args: argparse.Namespace, mode: str) -> dict:
@@ -279,11 +319,19 @@ def report(result: dict, targets: list[tuple[str, str]]) -> int:
         busy = result[name].get("core_busy_percent")
         cores = f"  (busy: {', '.join(f'core {core} {percent:.0f}%' for core, percent in busy.items())})" if busy else ""
         print(f"{name:<14}" + ", ".join(f"{role} {ms:.2f}" for role, ms in result[name]["cpu_ms_per_request"].items()) + cores)
+    if result["rounds"] > 1:
+        print("\nrounds (req/s, x that round's floor); the rows above are each endpoint's median-ratio round:")
+        for name, _ in targets:
+            turns = [
+                f"{turn['rps']:.0f}" + (f" ({turn['ratio_to_floor']:.3f})" if "ratio_to_floor" in turn else "")
+                for turn in result[name]["rounds"]
+            ]
+            print(f"{name:<14}" + ", ".join(turns))
     # More stored than answered is expected: requests still in flight when wrk stops are finished
     # by the server but never counted as answered. Fewer stored than answered would be a loss.
     if "like" not in result:
         return 0
-    lost = max(0, result["like"]["answered_2xx"] - result["like"]["stored"])
+    lost = result["like"]["lost"]
     if lost:
         print(f"LOST LIKES: {lost} answered 200 but not stored")
     return lost
@@ -297,6 +345,12 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--only", nargs="*", choices=["gardenfromDB", "garden", "like"], help="endpoints to drive (the floor always runs)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="the floor and the endpoints measured in turn this many times; each endpoint's median ratio is reported",
+    )
     parser.add_argument("--reload", action="store_true")
     parser.add_argument(
         "--split-cores", action="store_true", help="gunicorn on core 0; the run's own PostgreSQL and Redis, and wrk, on core 1"
