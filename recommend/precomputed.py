@@ -120,7 +120,8 @@ def base_order(*, candidates: CandidateSet, segment: str, model: LoadedModel, to
         return kept
     scores = ranking.score(counts, model.params)  # the ALS term is the visitor's: never here
     scores.flags.writeable = False
-    built = BaseOrder(counts, model, scores, sides(candidates, scores), thompson(candidates=candidates, counts=counts, model=model, token=token))
+    challengers = thompson(candidates=candidates, counts=counts, model=model, token=token)
+    built = BaseOrder(counts, model, scores, sides(candidates, scores), challengers)
     # Kept only under a token: the same counts object comes back only while its token holds.
     if candidates.counters.get(segment, (None, None))[1] is counts:
         candidates.orders[segment] = built

@@ -160,17 +160,17 @@ def test_exploration_slots_match_the_scan_of_the_whole_queue():
         index = np.arange(n)
         ordered = index[np.lexsort((index, -score, tier, demoted))]  # as ranking.arrange sorts
         every, depth, seed = int(rng.integers(1, 4)), int(rng.integers(0, 15)), int(rng.integers(1 << 30))
-        calls = {"scan": [], "slice": []}
+        scanned, sliced = [], []
 
-        def challenger(name, draws):
+        def challenger(calls, draws):
             def challenge(remaining, incumbent):
-                calls[name].append((remaining.tolist(), incumbent))
+                calls.append((remaining.tolist(), incumbent))
                 pick = int(draws.integers(0, len(remaining) + 1))  # len(remaining): keep the incumbent
                 return int(remaining[pick]) if pick < len(remaining) else None
 
             return challenge
 
-        expected = slots_by_scanning(ordered, tier, demoted, every, depth, challenger("scan", np.random.default_rng(seed)))
-        got = ranking.with_exploration_slots(ordered, tier, demoted, every, depth, challenger("slice", np.random.default_rng(seed)))
+        expected = slots_by_scanning(ordered, tier, demoted, every, depth, challenger(scanned, np.random.default_rng(seed)))
+        got = ranking.with_exploration_slots(ordered, tier, demoted, every, depth, challenger(sliced, np.random.default_rng(seed)))
         assert got.tolist() == expected.tolist()
-        assert calls["slice"] == calls["scan"]
+        assert sliced == scanned
