@@ -4,6 +4,7 @@ one place where domain errors become HTTP answers. Parsers: config.parsers."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.cache import cache
@@ -40,13 +41,15 @@ def client_ip(request) -> str:
     return hops[-min(proxies, len(hops))] if hops else remote
 
 
-def count_request(key: str, *, window: int) -> int:
+def count_request(key: str, *, window: int, reads: Sequence[str] = (), found: dict | None = None) -> int:
     """Add one to ``key``'s counter, which expires ``window`` seconds after its first request.
 
     On Redis (django-redis) that is one pipelined round trip (INCR, then EXPIRE NX), which also
-    carries this process's waiting cache writes (config.riders); on other caches an atomic
-    increment, with an add that starts the counter. While Redis is down it is 0: the throttle fails
-    open (config.cache logs and counts the outage and skips Redis for a while).
+    carries this process's waiting cache writes (config.riders) and reads the cache keys ``reads``
+    into ``found`` (those that exist; after the waiting writes, so a process reads its own): a view
+    that reads the same keys on every request saves their round trip. On other caches an atomic
+    increment, with an add that starts the counter, and nothing is read. While Redis is down it is
+    0: the throttle fails open (config.cache logs and counts the outage and skips Redis for a while).
     """
     if riders.rides():
 
@@ -55,11 +58,17 @@ def count_request(key: str, *, window: int) -> int:
             pipe.incr(key)
             pipe.expire(key, window, nx=True)
             boarded = riders.riders.board(pipe)
+            client = cache.client
+            if reads:
+                pipe.mget([client.make_key(read) for read in reads])
             try:
-                return pipe.execute()[0]
+                answers = pipe.execute()
             except BaseException:
                 riders.riders.put_back(boarded)
                 raise
+            if reads and found is not None:
+                found.update((read, client.decode(value)) for read, value in zip(reads, answers[-1], strict=True) if value is not None)
+            return answers[0]
 
         return redis_call("throttle", incr_with_expiry, default=0)
     try:
@@ -73,7 +82,10 @@ class KioskRateThrottle(SimpleRateThrottle):
     atomic cache increment per request. DRF's stock throttles keep the time of every request in
     the window and rewrite that list on each request, work that grows with the rate. A client's
     window opens with its first request and lasts the rate's period (the counter's expiry).
-    The client is the socket address, or the one GARDEN_TRUSTED_PROXIES proxies reported."""
+    The client is the socket address, or the one GARDEN_TRUSTED_PROXIES proxies reported.
+
+    The view's ``throttle_reads`` are read in the same round trip, into ``request.throttle_found``
+    (KioskAPIView)."""
 
     scope = "kiosk"
 
@@ -85,7 +97,10 @@ class KioskRateThrottle(SimpleRateThrottle):
 
     def allow_request(self, request, view):
         self.num_requests, self.duration = self.parse_rate(self.get_rate())
-        return count_request(self.get_cache_key(request, view), window=self.duration) <= self.num_requests
+        reads, found = getattr(view, "throttle_reads", ()), {}
+        count = count_request(self.get_cache_key(request, view), window=self.duration, reads=reads, found=found)
+        request.throttle_found = found
+        return count <= self.num_requests
 
     def wait(self):
         return self.duration  # at most: the window opened with the client's first request
@@ -99,6 +114,10 @@ class KioskAPIView(APIView):
     parser_classes = [LenientJSONParser]
     throttle_classes = [KioskRateThrottle]
     throttle_scope = "kiosk"
+    # Cache keys the view reads on every request: read with the throttle's counter, in its round
+    # trip, and found in ``request.throttle_found`` (the keys that exist; {} where the cache is not
+    # Redis or did not answer: the view then reads them itself).
+    throttle_reads: tuple[str, ...] = ()
 
 
 def json_object(request) -> dict:

@@ -32,6 +32,7 @@ from django.core.cache import cache
 from config import cache as cache_breaker
 from config.outages import after_commit
 from config.riders import set_soon
+from garden.keys import EMOTIONS
 
 PER_PROCESS_CACHES = ("django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache")
 
@@ -55,15 +56,26 @@ def current(emotion: str) -> str | None:
     return token
 
 
-def current_with(emotion: str, *keys: str) -> tuple[str | None, dict]:
+def token_keys() -> tuple[str, ...]:
+    """Every emotion's token key: /garden reads them with its throttle call (config.api), before it
+    knows the request's emotion, so the token costs no round trip of its own."""
+    return tuple(_key(emotion) for emotion in EMOTIONS)
+
+
+def current_with(emotion: str, *keys: str, found: dict | None = None) -> tuple[str | None, dict]:
     """``current(emotion)`` and the cache's values of ``keys`` in one round trip: /garden reads the
     model version (recommend.store) with the token instead of on its own. Both come from the same
-    moment, before the counters are read, so the token's ordering guarantee above holds."""
+    moment, before the counters are read, so the token's ordering guarantee above holds.
+
+    ``found``: what this request already read from the cache (the throttle call's reads,
+    config.api.KioskAPIView.throttle_reads); when it holds the token, no round trip at all."""
     if not shared() or not cache_breaker.available():
         return None, {}
-    found = cache.get_many([_key(emotion), *keys])  # {} when the cache fails: no token, no values
-    token = found.pop(_key(emotion), None)
-    return (token if token is not None else current(emotion)), found
+    wanted = [_key(emotion), *keys]
+    # cache.get_many is {} when the cache fails: no token, no values
+    values = {key: found[key] for key in wanted if key in found} if found and wanted[0] in found else cache.get_many(wanted)
+    token = values.pop(wanted[0], None)
+    return (token if token is not None else current(emotion)), values
 
 
 def changed(emotions: Iterable[str]) -> None:

@@ -25,6 +25,7 @@ class RankRequest:
     candidates: CandidateSet
     history: selectors.VisitorHistory
     rng: np.random.Generator | None = None  # exploration's draws; None: a fresh unseeded one (tests seed it)
+    found: dict | None = None  # cache values this request already read (config.api.KioskAPIView.throttle_reads)
 
     @property
     def search_key(self) -> str:
@@ -101,7 +102,7 @@ class CountingRanker(Ranker):
         if not len(candidates):
             return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), self.name)
         # One cache round trip for the counters token and the model version (none without a shared cache).
-        token, found = generations.current_with(candidates.emotion, store.VERSION_CACHE_KEY)
+        token, found = generations.current_with(candidates.emotion, store.VERSION_CACHE_KEY, found=request.found)
         model = store.current_model(found.get(store.VERSION_CACHE_KEY))
         if self._als_applies(model, history):  # the ALS term is the visitor's own: nothing to keep
             return self.arrange(request, self._order(request, model))

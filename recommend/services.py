@@ -17,7 +17,7 @@ from django.utils import timezone
 from config.errors import NotFound
 from config.outages import after_commit
 from garden.selectors import render_listing
-from recommend import eventlog, rankers, selectors
+from recommend import eventlog, generations, rankers, selectors, store
 from recommend.candidates import CandidateSet, candidate_set
 from recommend.models import Interaction
 
@@ -140,14 +140,26 @@ class Garden:
         return render_listing((entries[i] for i in self.ranked.landscape), (entries[i] for i in self.ranked.portrait))
 
 
-def serve_garden(*, visitor_id: str | None, search_key: str, request, generation: str = "", gender: str = "") -> Garden:
+def garden_reads() -> tuple[str, ...]:
+    """The cache keys ``serve_garden`` reads first on every request: the counters tokens (of every
+    emotion: the request's is not known yet) and the model version. /garden reads them with its
+    throttle call (config.api.KioskAPIView.throttle_reads) and passes them as ``found``."""
+    return (*generations.token_keys(), store.VERSION_CACHE_KEY)
+
+
+def serve_garden(
+    *, visitor_id: str | None, search_key: str, request, generation: str = "", gender: str = "", found: dict | None = None
+) -> Garden:
     """Rank the garden for this visitor and keep a (small) Recommendation row for attribution.
 
-    ``request`` is the HTTP request: the answer's absolute image URLs use its address.
+    ``request`` is the HTTP request: the answer's absolute image URLs use its address. ``found``:
+    cache values already read for this request (``garden_reads()``, read with the throttle's call).
     """
     context = selectors.garden_context(visitor_id=visitor_id, generation=generation, gender=gender)
     candidates = candidate_set(search_key=search_key, request=request, serving_version=context.serving_version)
-    rank_request = rankers.RankRequest(visitor_id=visitor_id, segment=context.segment, candidates=candidates, history=context.history)
+    rank_request = rankers.RankRequest(
+        visitor_id=visitor_id, segment=context.segment, candidates=candidates, history=context.history, found=found
+    )
     ranked = rankers.get_ranker().rank(rank_request)
     limit = settings.RECOMMEND_LOGGED_RESULTS
     recommendation_id = eventlog.write_recommendation(

@@ -1,6 +1,7 @@
 """Cache writes that ride along in the next throttle call (config.riders): a like's counter tokens
 cost it no Redis round trip, reach Redis with the next kiosk request or the timer, and survive a
-failed call. On the live Redis (its database 12, emptied before and after)."""
+failed call; and reads that ride in it (KioskAPIView.throttle_reads): /garden's token and model
+version. On the live Redis (its database 12, emptied before and after)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ import redis
 import redis.connection
 from django.conf import settings
 from django.core.cache import cache
+from django.test import RequestFactory
 
 from config import cache as cache_breaker
 from config.api import count_request
 from config.riders import riders, set_soon
 from recommend import generations
+from recommend.candidates import candidate_set
 from tests.config.outage_helpers import DEAD_REDIS, live_redis, redis_cache
 from tests.factories import ImageFactory
 
@@ -135,3 +138,35 @@ def test_a_process_that_exits_sends_what_waits(live_cache):
     env = {**os.environ, "CACHE_URL": f"redis://{host}:{port}/{OWN_DB}"}
     subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=settings.BASE_DIR, env=env, check=True, timeout=120)
     assert list(live_cache.scan_iter("*rider:exit*"))
+
+
+# --- reads in the throttle's call (KioskAPIView.throttle_reads) ---------------------------------
+
+
+def test_garden_reads_its_token_and_model_version_in_the_throttle_call(client, live_cache, round_trips, monkeypatch):
+    """/garden's counters token and model version come with the throttle's counter: one Redis packet
+    a request (two before); the process's own waiting token is written before it is read."""
+    monkeypatch.setattr(riders, "send", lambda: None)
+    keys = [ImageFactory(emotion="calm").key for _ in range(3)]
+    body = {"id": str(uuid.uuid4()), "emotion": "calm"}
+    first = post(client, "/garden", body)  # the first also sets the token and the version
+    round_trips.clear()
+    second = post(client, "/garden", body)
+    assert first.status_code == second.status_code == 200 and first.content == second.content
+    assert round_trips["all"] == 1
+    candidates = candidate_set(search_key="calm", request=RequestFactory().post("/garden"))
+    kept = candidates.counters[""][0]
+    assert kept == generations.current("calm")
+
+    assert post(client, "/like", {"id": str(uuid.uuid4()), "itemId": keys[0], "impression": keys}).status_code == 200
+    round_trips.clear()
+    assert post(client, "/garden", body).status_code == 200
+    assert round_trips["all"] == 1  # the like's token rode in, and the new token came back
+    assert candidates.counters[""][0] == generations.current("calm") != kept  # the counts were read again
+
+
+def test_count_request_reads_only_the_keys_that_exist(live_cache):
+    cache.set("reads:present", {"a": 1})
+    found: dict = {}
+    assert count_request("throttle:reads", window=60, reads=("reads:present", "reads:absent"), found=found) == 1
+    assert found == {"reads:present": {"a": 1}}
