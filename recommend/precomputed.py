@@ -132,7 +132,7 @@ def thompson(*, candidates: CandidateSet, counts: ranking.CandidateCounts, model
     """The challengers' entry of ``candidates``: built from ``counts``, or the one kept under the same
     token and model. Thompson weighs everyone's counters only, never the segment's, so the segments
     share one entry and its odds: with 14 segments an entry was built, and each incumbent's odds
-    computed, 14 times as often (most of /garden's ranking time under load, issue 23). Each
+    computed, 14 times as often (a quarter of /garden's ranking time, bench/garden_phases.py). Each
     segment's counts are read under the token as well, so they hold the same everyone's counters
     (an event still waiting for its new token aside: the window generations.py states)."""
     kept = candidates.challengers.get("kept")

@@ -145,8 +145,8 @@ def with_exploration_slots(
     The queue (the candidates not demoted, in ``ordered``'s order) is sorted by tier, as both
     callers sort by tier before score, and stays so (only its head is taken or put back, and only
     first-tier candidates are taken from inside it): the first tier's candidates still queued are
-    the slice ``queue[at:first_tier_end]``, not a scan of the queue per slot (26 µs a side of 95
-    candidates instead of 34: tests/recommend/test_ranking.py keeps the scan as the specification).
+    the slice ``queue[at:first_tier_end]``, not a scan of the queue per slot
+    (tests/recommend/test_ranking.py keeps the scan as the specification).
     """
     queue = ordered[~demoted[ordered]]
     if not len(queue):
