@@ -46,6 +46,7 @@ PHASES = {
     "recommend.precomputed": ["base_order", "thompson", "arrange", "Thompson._odds_for"],
     "recommend.ranking": ["with_exploration_slots", "beta_sf", "score"],
     "recommend.eventlog": ["write_recommendation"],
+    "recommend.attribution": ["write_waiting"],
 }
 
 

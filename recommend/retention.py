@@ -60,7 +60,11 @@ def apply_retention(*, now=None) -> Deleted:
 def forget_visitor(*, visitor_id: str) -> Deleted:
     """A deletion request: the visitor's labels, events and served gardens, now. Aggregates stay."""
     deleted = Deleted()
-    with training.rebuild_lock():
+    with training.rebuild_lock(), transaction.atomic():
+        # The Visitor row first, locked until the deletion commits: an attribution row waiting in a
+        # web process is written only under a lock on it (recommend.attribution), so it either lands
+        # before this transaction's reads below (and goes with them) or finds no visitor after it.
+        list(Visitor.objects.select_for_update().filter(pk=visitor_id).values_list("pk", flat=True))
         deleted.events = retire_events(where="WHERE visitor_id = %s", params=[visitor_id])
         deleted.recommendations = _delete_in_batches(Recommendation.objects.filter(visitor_id=visitor_id))
         deleted.visitors = _delete_in_batches(Visitor.objects.filter(pk=visitor_id))

@@ -17,7 +17,7 @@ from django.utils import timezone
 from config.sql import hot_cursor, in_list
 from garden import keys as garden_keys
 from garden.models import ServingState, Visitor
-from recommend import generations
+from recommend import attribution, generations
 from recommend.candidates import CandidateSet
 from recommend.models import FavoriteStat, ImageStat, Interaction
 from recommend.ranking import SEGMENT_ALL, CandidateCounts, segment_of
@@ -60,14 +60,21 @@ class GardenContext:
     segment: str
     history: VisitorHistory
     serving_version: str  # garden.selectors.serving_version(), read in the same statement
+    visitor_row: bool = False  # whether the visitor has a garden.Visitor row
+    recommendation_id: int | None = None  # drawn from the sequence when asked (recommend.attribution)
 
 
-def garden_context(*, visitor_id: str | None, generation: str = "", gender: str = "") -> GardenContext:
+def garden_context(
+    *, visitor_id: str | None, generation: str = "", gender: str = "", before: tuple[str, list] | None = None, draw_id: bool = False
+) -> GardenContext:
     """What /garden reads before ranking, in one statement: the serving set's version (which the
     candidate set is kept under), the visitor's stored labels and their latest events.
 
     One round trip instead of two: the version is read before the candidate rows either way (they
     are loaded after this returns, and only when none are kept under it), as VersionedMemo asks.
+    ``draw_id``: also draw the answer's Recommendation id (PostgreSQL). ``before``: ``WITH`` clauses
+    and their parameters that a service hands in to run with this read (the waiting attribution
+    rows, recommend.attribution); this function only carries them.
     """
     history = VisitorHistory()
     recent_since = timezone.now() - timedelta(minutes=settings.RECOMMEND_RECENT_MINUTES)
@@ -82,16 +89,26 @@ def garden_context(*, visitor_id: str | None, generation: str = "", gender: str 
         )
         since = connection.ops.adapt_datetimefield_value(recent_since)
         params = [visitor_id, since, visitor_id, settings.RECOMMEND_HISTORY_EVENTS]
+    if draw_id:
+        sql += " UNION ALL " + attribution.reserve_sql()
+    if before is not None:
+        sql, params = before[0] + sql, [*before[1], *params]
     with hot_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    version = next((row[2] for row in rows if row[0] == 0 and row[1] == "version"), "")
-    labels = next(((row[2], row[3]) for row in rows if row[0] == 0 and row[1] == "visitor"), None)
+    found = {row[1]: row for row in rows if row[0] == 0}
+    labels = (found["visitor"][2], found["visitor"][3]) if "visitor" in found else None
     segment = segment_of(*labels) if labels is not None and any(labels) else segment_of(generation, gender)
     events = sorted((row for row in rows if row[0] != 0), key=lambda row: row[0])  # oldest first
     for _, event_type, item_key, impression, recent in events:
         _add_event(history, event_type, item_key, orjson.loads(impression) if impression else [], recent)
-    return GardenContext(segment=segment, history=history, serving_version=version or "")
+    return GardenContext(
+        segment=segment,
+        history=history,
+        serving_version=(found["version"][2] if "version" in found else None) or "",
+        visitor_row=labels is not None,
+        recommendation_id=int(found["recommendation"][2]) if "recommendation" in found else None,
+    )
 
 
 def _add_event(history: VisitorHistory, event_type: str, item_key: str, shown: list[str], recent: bool) -> None:

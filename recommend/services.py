@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from config.errors import NotFound
 from config.outages import after_commit
 from garden.selectors import render_listing
-from recommend import eventlog, generations, rankers, selectors, store
+from recommend import attribution, eventlog, generations, rankers, selectors, store
 from recommend.candidates import CandidateSet, candidate_set
 from recommend.models import Interaction
 
@@ -35,12 +35,16 @@ def normalize_key(key: str) -> str:
 
 
 def _attribution(value) -> int | None:
-    """The X-Recommendation-Id an event refers to; best effort, a malformed one is dropped."""
+    """The X-Recommendation-Id an event refers to; best effort, a malformed one is dropped. A row
+    still waiting in this process (recommend.attribution) is written first, so the event finds it."""
     try:
         value = int(value)
     except (TypeError, ValueError):
         return None
-    return value if 0 < value < 2**63 else None
+    if not 0 < value < 2**63:
+        return None
+    attribution.write_before(value)
+    return value
 
 
 def _mirror(event: eventlog.Event) -> None:
@@ -154,15 +158,29 @@ def serve_garden(
 
     ``request`` is the HTTP request: the answer's absolute image URLs use its address. ``found``:
     cache values already read for this request (``garden_reads()``, read with the throttle's call).
+    On PostgreSQL the row waits and rides along with a later statement (recommend.attribution); the
+    last request in flight in this process writes what still waits before it answers.
     """
-    context = selectors.garden_context(visitor_id=visitor_id, generation=generation, gender=gender)
+    if not attribution.defers():
+        return _serve_garden(visitor_id, search_key, request, generation, gender, found)
+    attribution.pending.begin()
+    try:
+        return _serve_garden(visitor_id, search_key, request, generation, gender, found)
+    finally:
+        if attribution.pending.end():
+            attribution.write_waiting()
+
+
+def _serve_garden(visitor_id, search_key, request, generation, gender, found) -> Garden:
+    context = _garden_context(visitor_id, generation, gender)
     candidates = candidate_set(search_key=search_key, request=request, serving_version=context.serving_version)
     rank_request = rankers.RankRequest(
         visitor_id=visitor_id, segment=context.segment, candidates=candidates, history=context.history, found=found
     )
     ranked = rankers.get_ranker().rank(rank_request)
     limit = settings.RECOMMEND_LOGGED_RESULTS
-    recommendation_id = eventlog.write_recommendation(
+    row = attribution.Row(
+        id=context.recommendation_id or 0,
         visitor_id=visitor_id,
         search_key=search_key,
         image_ids=candidates.ids[ranked.landscape[:limit]].tolist() + candidates.ids[ranked.portrait[:limit]].tolist(),
@@ -170,4 +188,26 @@ def serve_garden(
         created_at=timezone.now(),
         fallback=candidates.fallback,
     )
-    return Garden(candidates=candidates, ranked=ranked, recommendation_id=recommendation_id)
+    # A visitor id without a Visitor row could not be guarded against a deletion: written at once.
+    if context.recommendation_id is not None and (visitor_id is None or context.visitor_row):
+        attribution.pending.keep(row)
+        return Garden(candidates=candidates, ranked=ranked, recommendation_id=row.id)
+    fields = {name: getattr(row, name) for name in ("visitor_id", "search_key", "image_ids", "ranker", "created_at", "fallback")}
+    return Garden(candidates=candidates, ranked=ranked, recommendation_id=eventlog.write_recommendation(**fields))
+
+
+def _garden_context(visitor_id: str | None, generation: str, gender: str) -> selectors.GardenContext:
+    """The visitor's context, with this process's waiting attribution rows written in the same
+    statement; should that statement fail while carrying them, the read runs again alone (the rows
+    wait for the next write), so they never fail a request that would have succeeded."""
+    if not attribution.defers():
+        return selectors.garden_context(visitor_id=visitor_id, generation=generation, gender=gender)
+    taken = attribution.riders()
+    try:
+        before = attribution.writes_sql([row for row, _ in taken]) if taken else None
+        return selectors.garden_context(visitor_id=visitor_id, generation=generation, gender=gender, before=before, draw_id=True)
+    except DatabaseError as error:
+        attribution.pending.failed(taken, error)
+        if not taken:
+            raise
+    return selectors.garden_context(visitor_id=visitor_id, generation=generation, gender=gender, draw_id=True)
