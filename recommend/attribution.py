@@ -8,11 +8,13 @@ list. It is written by whichever comes first:
 
 - the next /garden request of this process: its first statement carries the waiting rows as
   data-modifying CTEs, so under concurrency the rows cost no round trip;
-- the end of the last /garden request in flight in this process: a request that finishes while no
-  other is running writes what waits in one INSERT before it answers (a process serving one
-  request at a time therefore writes each row before its answer, as before);
+- the end of the last request in flight in this process (Django's ``request_finished``, after the
+  answer is sent): a request that finishes while no other is running writes what waits in one
+  INSERT, so rows never wait through an idle moment;
 - a like, impression or dislike in this process naming a waiting id: it writes them first, so
   attribution sees the row.
+
+/garden called outside a request (a script) writes its row at once.
 
 What this costs (docs/recommendation.md, "Attribution rows"): a row is in the table a few
 milliseconds after its answer instead of before it, so a like sent to *another* process in that
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 
 ATTEMPTS = 3  # writes a waiting row may fail before it is dropped (a row the table refuses)
 COLUMNS = "id, visitor_id, search_key, image_ids, ranker, created_at, fallback"
+_SELECTED = ", ".join(f"r.{column}" for column in COLUMNS.split(", "))
 
 
 @dataclass(frozen=True)
@@ -70,30 +73,22 @@ def reserve_sql() -> str:
 
 def writes_sql(rows: list[Row]) -> tuple[str, list]:
     """``WITH …`` data-modifying CTEs that insert ``rows`` (to put before a statement), and their
-    parameters. One text whatever the number of rows (arrays), so it is prepared once."""
+    parameters: one JSON text (orjson writes the dataclasses), which costs the client far less to
+    send than a column array per field, and one statement text whatever the number of rows."""
     table, visitors = Recommendation._meta.db_table, Visitor._meta.db_table
-    source = f"unnest(%s::bigint[], %s::text[], %s::text[], %s::jsonb[], %s::text[], %s::timestamptz[], %s::smallint[]) AS r({COLUMNS})"
-    select = ", ".join(f"r.{column}" for column in COLUMNS.split(", "))
     sql = (
-        f"WITH kept_known AS (INSERT INTO {table} ({COLUMNS}) SELECT {select} FROM {source} "
+        "WITH waiting AS MATERIALIZED (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r(id bigint, visitor_id text, "
+        "search_key text, image_ids jsonb, ranker text, created_at timestamptz, fallback smallint)), "
+        f"kept_known AS (INSERT INTO {table} ({COLUMNS}) SELECT {_SELECTED} FROM waiting r "
         f"JOIN {visitors} v ON v.id = r.visitor_id FOR KEY SHARE OF v ON CONFLICT (id) DO NOTHING), "
-        f"kept_anonymous AS (INSERT INTO {table} ({COLUMNS}) SELECT {select} FROM {source} "
+        f"kept_anonymous AS (INSERT INTO {table} ({COLUMNS}) SELECT {_SELECTED} FROM waiting r "
         "WHERE r.visitor_id IS NULL ON CONFLICT (id) DO NOTHING) "
     )
-    columns = [
-        [row.id for row in rows],
-        [row.visitor_id for row in rows],
-        [row.search_key for row in rows],
-        [orjson.dumps(row.image_ids).decode() for row in rows],
-        [row.ranker for row in rows],
-        [row.created_at for row in rows],
-        [row.fallback for row in rows],
-    ]
-    return sql, columns + columns
+    return sql, [orjson.dumps(rows).decode()]
 
 
 class Pending:
-    """This process's waiting rows and its /garden requests in flight."""
+    """This process's waiting rows and its requests in flight (``request_started`` to ``request_finished``)."""
 
     def __init__(self) -> None:
         self._rows: list[tuple[Row, int]] = []  # (row, failed writes)
@@ -105,10 +100,14 @@ class Pending:
             self._in_flight += 1
 
     def end(self) -> bool:
-        """This request is done; True when no other /garden request is in flight and rows wait."""
+        """This request is done; True when no other request is in flight and rows wait."""
         with self._lock:
-            self._in_flight -= 1
+            self._in_flight = max(self._in_flight - 1, 0)
             return self._in_flight == 0 and bool(self._rows)
+
+    def in_a_request(self) -> bool:
+        with self._lock:
+            return self._in_flight > 0
 
     def keep(self, row: Row) -> None:
         with self._lock:
@@ -156,6 +155,16 @@ def write_waiting() -> None:
     except DatabaseError as error:
         log.warning("Recommendation rows not written yet (%d waiting): %s", len(taken), error)
         pending.failed(taken, error)
+
+
+def request_started(**kwargs) -> None:
+    pending.begin()
+
+
+def request_finished(**kwargs) -> None:
+    """After an answer is sent: the last request in flight writes what waits."""
+    if pending.end():
+        write_waiting()
 
 
 def write_before(recommendation_id: int | None) -> None:

@@ -158,20 +158,8 @@ def serve_garden(
 
     ``request`` is the HTTP request: the answer's absolute image URLs use its address. ``found``:
     cache values already read for this request (``garden_reads()``, read with the throttle's call).
-    On PostgreSQL the row waits and rides along with a later statement (recommend.attribution); the
-    last request in flight in this process writes what still waits before it answers.
+    On PostgreSQL the row waits and rides along with a later statement (recommend.attribution).
     """
-    if not attribution.defers():
-        return _serve_garden(visitor_id, search_key, request, generation, gender, found)
-    attribution.pending.begin()
-    try:
-        return _serve_garden(visitor_id, search_key, request, generation, gender, found)
-    finally:
-        if attribution.pending.end():
-            attribution.write_waiting()
-
-
-def _serve_garden(visitor_id, search_key, request, generation, gender, found) -> Garden:
     context = _garden_context(visitor_id, generation, gender)
     candidates = candidate_set(search_key=search_key, request=request, serving_version=context.serving_version)
     rank_request = rankers.RankRequest(
@@ -188,8 +176,9 @@ def _serve_garden(visitor_id, search_key, request, generation, gender, found) ->
         created_at=timezone.now(),
         fallback=candidates.fallback,
     )
-    # A visitor id without a Visitor row could not be guarded against a deletion: written at once.
-    if context.recommendation_id is not None and (visitor_id is None or context.visitor_row):
+    # Waiting needs a request whose end writes it, and (for a deletion's lock) a Visitor row.
+    waits = visitor_id is None or context.visitor_row
+    if context.recommendation_id is not None and waits and attribution.pending.in_a_request():
         attribution.pending.keep(row)
         return Garden(candidates=candidates, ranked=ranked, recommendation_id=row.id)
     fields = {name: getattr(row, name) for name in ("visitor_id", "search_key", "image_ids", "ranker", "created_at", "fallback")}

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from garden.models import Visitor
-from recommend import attribution, retention
+from recommend import attribution, retention, services
 from recommend.models import Interaction, Recommendation
 from tests.factories import ImageFactory, VisitorFactory
 
@@ -45,7 +45,7 @@ def another_request_in_flight():
     attribution.pending.begin()
 
 
-def test_a_lone_request_writes_its_row_before_it_answers(client):
+def test_a_lone_request_writes_its_row_once_it_has_answered(client):
     image = ImageFactory(emotion="calm")
     visitor = VisitorFactory()
     with CaptureQueriesContext(connection) as queries:
@@ -53,7 +53,7 @@ def test_a_lone_request_writes_its_row_before_it_answers(client):
     statements = [query["sql"] for query in queries.captured_queries if "SAVEPOINT" not in query["sql"]]
     assert "nextval(pg_get_serial_sequence('recommend_recommendation'" in statements[0]  # then the candidates load
     writes = [sql for sql in statements if "INSERT INTO recommend_recommendation" in sql]
-    assert len(writes) == 1 and writes[0].startswith("WITH kept_known AS (INSERT INTO recommend_recommendation"), writes
+    assert len(writes) == 1 and writes[0].startswith("WITH waiting AS MATERIALIZED"), writes
     row = Recommendation.objects.get(pk=answered)
     assert (row.visitor_id, row.search_key, row.image_ids, row.fallback) == (str(visitor.id), "calm", [image.id], 0)
 
@@ -73,7 +73,7 @@ def test_while_another_request_runs_the_row_rides_with_the_next_statement(client
         second = garden(client, {"id": str(second_visitor.id), "emotion": "calm"})
     statements = [query["sql"] for query in queries.captured_queries]
     assert len(statements) == 1, statements  # the waiting row went with the context read: no INSERT of its own
-    assert statements[0].startswith("WITH kept_known AS (INSERT INTO recommend_recommendation")
+    assert statements[0].startswith("WITH waiting AS MATERIALIZED")
     kept = dict(Recommendation.objects.values_list("pk", "visitor_id"))
     assert kept == {first: str(first_visitor.id), anonymous: None}
     assert len({first, anonymous, second}) == 3
@@ -91,6 +91,14 @@ def test_a_like_naming_a_waiting_row_writes_it_first_and_is_attributed(client):
     body = {"id": str(visitor.id), "itemId": image.key, "impression": [image.key], "recommendationId": str(answered)}
     assert client.post("/like", json.dumps(body), content_type="application/json").status_code == 200
     assert Interaction.objects.get(visitor_id=str(visitor.id)).recommendation_id == answered
+
+
+def test_outside_a_request_the_row_is_written_at_once(rf):
+    ImageFactory(emotion="calm")
+    visitor = VisitorFactory()
+    served = services.serve_garden(visitor_id=str(visitor.id), search_key="calm", request=rf.post("/garden"))
+    assert Recommendation.objects.get(pk=served.recommendation_id).visitor_id == str(visitor.id)
+    assert not attribution.pending.take()
 
 
 def test_an_id_without_a_visitor_row_is_written_at_once(client):
