@@ -5,12 +5,11 @@ class RecommendConfig(AppConfig):
     name = "recommend"
 
     def ready(self) -> None:
-        from config.checks import require_choice
-        from recommend.rankers import EXPLORATION, RANKERS
-
         from django.core.signals import request_finished, request_started
 
+        from config.checks import require_choice
         from recommend import attribution
+        from recommend.rankers import EXPLORATION, RANKERS
 
         # Requests in flight decide when waiting attribution rows are written (recommend.attribution).
         request_started.connect(attribution.request_started, dispatch_uid="attribution-started")
