@@ -39,14 +39,14 @@ from bench.serving import BENCH_URL, CACHE_URL  # noqa: E402
 PHASES = {
     "config.api": ["KioskRateThrottle.allow_request"],
     "recommend.views": ["validated"],
-    "recommend.services": ["serve_garden", "candidate_set", "Garden.render"],
-    "recommend.selectors": ["garden_context", "_read_counts"],
+    "recommend.services": ["serve_garden", "Garden.render"],
+    "recommend.serving": ["ServingCache.candidates", "ServingCache.base_order", "ServingCache._thompson"],
+    "recommend.selectors": ["garden_context", "read_counts"],
     "recommend.rankers": ["CountingRanker.rank"],
     "recommend.generations": ["current_with"],
-    "recommend.precomputed": ["base_order", "thompson", "arrange", "Thompson._odds_for"],
+    "recommend.precomputed": ["arrange", "Thompson._odds_for"],
     "recommend.ranking": ["with_exploration_slots", "beta_sf", "score"],
     "recommend.eventlog": ["write_recommendation"],
-    "recommend.attribution": ["write_waiting"],
 }
 
 
@@ -75,24 +75,11 @@ def timed(spent: collections.Counter, calls: collections.Counter) -> None:
             setattr(holder, attribute, wrapper)
 
 
-def hold_a_request_in_flight() -> None:
-    """As a loaded server has (under bench/serving.py, 98 % of the rows rode: counted once with
-    throwaway instrumentation, not kept), another request is in
-    flight throughout, so each answer's attribution row rides with the next request's statement
-    (recommend.attribution) instead of being written when the request ends."""
-    try:
-        from recommend import attribution
-    except ImportError:  # an older checkout: one INSERT per answer
-        return
-    attribution.pending.begin()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--warm-up", type=int, default=1000)
     parser.add_argument("--endpoint", choices=["garden", "floor"], default="garden", help="floor: the trivial DRF view")
-    parser.add_argument("--lone", action="store_true", help="no other request in flight: each answer writes its attribution row itself")
     args = parser.parse_args()
     os.environ.update(DATABASE_URL=BENCH_URL, CACHE_URL=CACHE_URL, GARDEN_LOG_LEVEL="WARNING", DJANGO_ALLOWED_HOSTS="testserver")
     os.environ["GARDEN_KIOSK_RATE"] = "100000000/minute"  # every request is counted, none refused
@@ -125,8 +112,6 @@ def main() -> int:
     spent: collections.Counter = collections.Counter()
     calls: collections.Counter = collections.Counter()
     timed(spent, calls)
-    if not args.lone:
-        hold_a_request_in_flight()
 
     def send(count: int) -> float:
         started = time.process_time()

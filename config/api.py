@@ -4,7 +4,6 @@ one place where domain errors become HTTP answers. Parsers: config.parsers."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.cache import cache
@@ -19,7 +18,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from config import outages, riders
+from config import outages
 from config.cache import redis_call
 from config.errors import DatabaseUnavailable, DomainError
 from config.parsers import LenientJSONParser, PayloadTooLarge
@@ -41,34 +40,20 @@ def client_ip(request) -> str:
     return hops[-min(proxies, len(hops))] if hops else remote
 
 
-def count_request(key: str, *, window: int, reads: Sequence[str] = (), found: dict | None = None) -> int:
+def count_request(key: str, *, window: int) -> int:
     """Add one to ``key``'s counter, which expires ``window`` seconds after its first request.
 
-    On Redis (django-redis) that is one pipelined round trip (INCR, then EXPIRE NX), which also
-    carries this process's waiting cache writes (config.riders) and reads the cache keys ``reads``
-    into ``found`` (those that exist; after the waiting writes, so a process reads its own): a view
-    that reads the same keys on every request saves their round trip. On other caches an atomic
-    increment, with an add that starts the counter, and nothing is read. While Redis is down it is
-    0: the throttle fails open (config.cache logs and counts the outage and skips Redis for a while).
+    On Redis (django-redis) that is one pipelined round trip (INCR, then EXPIRE NX); on other
+    caches an atomic increment, with an add that starts the counter. While Redis is down it is 0:
+    the throttle fails open (config.cache logs and counts the outage and skips Redis for a while).
     """
-    if riders.rides():
+    if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
 
         def incr_with_expiry(redis) -> int:
             pipe = redis.pipeline(transaction=False)
             pipe.incr(key)
             pipe.expire(key, window, nx=True)
-            boarded = riders.riders.board(pipe)
-            client = cache.client
-            if reads:
-                pipe.mget([client.make_key(read) for read in reads])
-            try:
-                answers = pipe.execute()
-            except BaseException:
-                riders.riders.put_back(boarded)
-                raise
-            if reads and found is not None:
-                found.update((read, client.decode(value)) for read, value in zip(reads, answers[-1], strict=True) if value is not None)
-            return answers[0]
+            return pipe.execute()[0]
 
         return redis_call("throttle", incr_with_expiry, default=0)
     try:
@@ -82,10 +67,7 @@ class KioskRateThrottle(SimpleRateThrottle):
     atomic cache increment per request. DRF's stock throttles keep the time of every request in
     the window and rewrite that list on each request, work that grows with the rate. A client's
     window opens with its first request and lasts the rate's period (the counter's expiry).
-    The client is the socket address, or the one GARDEN_TRUSTED_PROXIES proxies reported.
-
-    The view's ``throttle_reads`` are read in the same round trip, into ``request.throttle_found``
-    (KioskAPIView)."""
+    The client is the socket address, or the one GARDEN_TRUSTED_PROXIES proxies reported."""
 
     scope = "kiosk"
 
@@ -97,10 +79,7 @@ class KioskRateThrottle(SimpleRateThrottle):
 
     def allow_request(self, request, view):
         self.num_requests, self.duration = self.parse_rate(self.get_rate())
-        reads, found = getattr(view, "throttle_reads", ()), {}
-        count = count_request(self.get_cache_key(request, view), window=self.duration, reads=reads, found=found)
-        request.throttle_found = found
-        return count <= self.num_requests
+        return count_request(self.get_cache_key(request, view), window=self.duration) <= self.num_requests
 
     def wait(self):
         return self.duration  # at most: the window opened with the client's first request
@@ -114,10 +93,6 @@ class KioskAPIView(APIView):
     parser_classes = [LenientJSONParser]
     throttle_classes = [KioskRateThrottle]
     throttle_scope = "kiosk"
-    # Cache keys the view reads on every request: read with the throttle's counter, in its round
-    # trip, and found in ``request.throttle_found`` (the keys that exist; {} where the cache is not
-    # Redis or did not answer: the view then reads them itself).
-    throttle_reads: tuple[str, ...] = ()
 
 
 def json_object(request) -> dict:

@@ -1,16 +1,16 @@
-"""The images a /garden answer ranks for one search key, loaded once per serving version.
+"""The images a /garden answer ranks for one search key.
 
 Everything here depends on the serving set only, not on the visitor: which images compete
 (the requested search key's newest, plus its emotion's other favorites when the key has too few),
 their ids, keys, orientations and tiers as aligned arrays, and each image's entry of the answer
-already rendered as JSON for the site's address. It is kept per process and rebuilt when the
-serving version changes (garden.models.ServingState), so a request only reads counters and the
-visitor's history, ranks arrays and joins rendered entries.
+already rendered as JSON for the site's address. The serving cache (recommend.serving) keeps a set
+per serving version, so a request only reads counters and the visitor's history, ranks arrays and
+joins rendered entries.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
@@ -32,13 +32,8 @@ class CandidateSet:
     search_keys: list[str]
     position: dict[str, int]  # image key → candidate index
     entries: list[bytes]  # each candidate's {"url", "emotion"} as the answer renders it
-    # segment → (counters token, counts): the counters as last read (recommend.generations)
-    counters: dict = field(default_factory=dict, compare=False, repr=False)
-    # segment → recommend.precomputed.BaseOrder: scores and order derived from those counters
-    orders: dict = field(default_factory=dict, compare=False, repr=False)
-    # "kept" → (counters token, model, recommend.precomputed.Thompson): everyone's posteriors, which
-    # every segment's order shares while the token and the model hold
-    challengers: dict = field(default_factory=dict, compare=False, repr=False)
+    serving_version: str = ""  # what it was loaded under (garden.selectors.serving_version)
+    site_base: str = ""  # the address its entries' URLs start with (garden.selectors.site_base)
 
     @property
     def emotion(self) -> str:
@@ -55,30 +50,7 @@ class CandidateSet:
         return len(self.keys)
 
 
-_memo = garden_selectors.VersionedMemo(max_entries=2000)
-
-
-def candidate_set(*, search_key: str, request, serving_version: str | None = None) -> CandidateSet:
-    """The candidates of ``search_key`` for the current serving version and this site address.
-
-    ``serving_version``: the version, when the caller has just read it (/garden reads it with the
-    visitor's history, recommend.selectors.garden_context); otherwise it is read here.
-    """
-    version = garden_selectors.serving_version() if serving_version is None else serving_version  # before the rows (VersionedMemo)
-    base = garden_selectors.site_base(request)
-    found = _memo.get(version, (base, search_key))
-    if found is None:
-        found = _load(search_key, request)
-        _memo.put(version, (base, search_key), found)
-    return found
-
-
-def forget_candidates() -> None:
-    """Tests: drop this process's candidate sets."""
-    _memo.clear()
-
-
-def _load(search_key: str, request) -> CandidateSet:
+def load_candidates(*, search_key: str, request, serving_version: str = "", site_base: str = "") -> CandidateSet:
     """The search key's newest images; a favorite with too few → its emotion's others.
 
     Never another emotion: the original's bug was ignoring the emotion, and an empty garden is a
@@ -103,4 +75,6 @@ def _load(search_key: str, request) -> CandidateSet:
         search_keys=search_keys,
         position={key: n for n, key in enumerate(keys)},
         entries=garden_selectors.listing_entries(((row[1], row[2]) for row, _ in rows), request=request),
+        serving_version=serving_version,
+        site_base=site_base,
     )

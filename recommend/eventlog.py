@@ -346,9 +346,8 @@ def _upsert(table: str, conflict: tuple[str, ...], columns: tuple[str, ...], row
 def write_recommendation(
     *, visitor_id: str | None, search_key: str, image_ids: list[int], ranker: str, created_at: datetime, fallback: int = 0
 ) -> int:
-    """Keep one /garden answer for attribution in one INSERT, before the answer: on SQLite, for a
-    visitor id without a Visitor row, and outside a request (elsewhere the row rides along,
-    recommend.attribution); ``fallback`` is a ``recommend.models.Fallback`` value."""
+    """Keep one /garden answer for attribution; ``fallback`` is a ``recommend.models.Fallback`` value.
+    Raw SQL: one INSERT … RETURNING on a connection-prepared statement (config.sql.hot_cursor)."""
     jsonb = "::jsonb" if connection.vendor == "postgresql" else ""
     with hot_cursor() as cursor:
         cursor.execute(

@@ -3,10 +3,8 @@
 /garden reads the counters of a search key's candidates on every request: its largest query. Each
 web process keeps them per search key and segment under the token of the key's emotion, and reuses
 them while the token is unchanged. Every event replaces the tokens of the emotions it counted for
-once it commits, and a rebuild replaces them all, so /garden anywhere reads fresh counters. On Redis
-the new tokens ride along in the process's next kiosk request's throttle call, or go on their own
-within config.riders.RIDE_WAIT_SECONDS (50 ms) when none comes: a like costs no round trip for
-them, and other processes may keep reading the counts from before it for up to that long.
+once it commits (one ``set_many``), and a rebuild replaces them all, so the next /garden anywhere
+reads fresh counters.
 
 A reader reads the token *before* the counters: an event committed in between leaves the copy under
 the older token, never stale under the newer one; and since every replacement is a new random value,
@@ -15,10 +13,10 @@ every process shares (Redis, Memcached) can carry tokens: with a per-process cac
 default) nothing is kept and every request reads the counters.
 
 While the cache is down (config.cache's breaker is open) there are no tokens: every request reads the
-counters. Replacements that could not be written then are written once the cache answers again
-(config.riders keeps them), so a copy kept elsewhere under an older token does not outlive the
-outage. Replacing tokens runs after the event's commit and never fails the request
-(config.outages.after_commit).
+counters. When the cache answers again after an outage, the process replaces every token
+(``renew_all``, a config.cache recovery hook): a replacement it could not write during the outage is
+then written, so a copy kept elsewhere under an older token does not outlive the outage. Replacing
+tokens runs after the event's commit and never fails the request (config.outages.after_commit).
 """
 
 from __future__ import annotations
@@ -31,7 +29,6 @@ from django.core.cache import cache
 
 from config import cache as cache_breaker
 from config.outages import after_commit
-from config.riders import set_soon
 from garden.keys import EMOTIONS
 
 PER_PROCESS_CACHES = ("django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache")
@@ -56,25 +53,14 @@ def current(emotion: str) -> str | None:
     return token
 
 
-def token_keys() -> tuple[str, ...]:
-    """Every emotion's token key: /garden reads them with its throttle call (config.api), before it
-    knows the request's emotion, so the token costs no round trip of its own."""
-    return tuple(_key(emotion) for emotion in EMOTIONS)
-
-
-def current_with(emotion: str, *keys: str, found: dict | None = None) -> tuple[str | None, dict]:
-    """``current(emotion)`` and the cache's values of ``keys`` in one round trip: /garden reads the
-    model version (recommend.store) with the token instead of on its own. Both come from the same
-    moment, before the counters are read, so the token's ordering guarantee above holds.
-
-    ``found``: what this request already read from the cache (the throttle call's reads,
-    config.api.KioskAPIView.throttle_reads); when it holds the token, no round trip at all."""
+def current_with(emotion: str, *keys: str) -> tuple[str | None, dict]:
+    """``current(emotion)`` and the cache's values of ``keys`` in one ``get_many``: /garden reads the
+    model version (recommend.store) with the token. Both come from the same moment, before the
+    counters are read, so the token's ordering guarantee above holds."""
     if not shared() or not cache_breaker.available():
         return None, {}
-    wanted = [_key(emotion), *keys]
-    # cache.get_many is {} when the cache fails: no token, no values
-    values = {key: found[key] for key in wanted if key in found} if found and wanted[0] in found else cache.get_many(wanted)
-    token = values.pop(wanted[0], None)
+    values = cache.get_many([_key(emotion), *keys])  # {} when the cache fails: no token, no values
+    token = values.pop(_key(emotion), None)
     return (token if token is not None else current(emotion)), values
 
 
@@ -86,6 +72,10 @@ def changed(emotions: Iterable[str]) -> None:
 
 
 def _replace(keys: list[str]) -> None:
-    # On Redis the new tokens ride along in this process's next throttle call (config.riders): no
-    # round trip of their own for a like, which was a third of its round trips.
-    set_soon({key: secrets.token_hex(8) for key in keys})
+    cache.set_many({key: secrets.token_hex(8) for key in keys}, timeout=None)
+
+
+def renew_all() -> None:
+    """Every emotion's counters changed, as far as any kept copy knows (a rebuild, a cache outage)."""
+    if shared():
+        _replace([_key(emotion) for emotion in EMOTIONS])

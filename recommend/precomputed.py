@@ -1,15 +1,12 @@
-"""/garden from a precomputed order (issue 23, item 2): what the counting ranker derives from counts
-that are not the visitor's, kept next to those counts.
+"""/garden from a precomputed order: what the counting ranker derives from counts that are not the
+visitor's.
 
-Per search key and segment, ``recommend.selectors.shared_counts`` keeps everyone's and the segment's
-counters under the emotion's change token. From one such copy and one loaded model, everything but
-the visitor's part of the answer is the same for every request: the scores with the visitor's lift
-at its prior (no own impressions or likes of the key), each orientation's base order (what
+From one copy of everyone's and the segment's counters and one loaded model, everything but the
+visitor's part of the answer is the same for every request: the scores with the visitor's lift at
+its prior (no own impressions or likes of the key), each orientation's base order (what
 ``ranking.arrange`` sorts by: tier, then score, then newest, before demotion and dislikes), and the
-Thompson challenger's posteriors. A ``BaseOrder`` holds them, kept on the candidate set per segment
-and used while the counts object and the model are the very ones it was built from: a new token
-(an event, a rebuild) or a new model version builds it again on the next request. Without tokens (a
-per-process cache, the cache down) the counts are read per request and nothing is kept.
+Thompson challenger's posteriors. A ``BaseOrder`` holds them; the serving cache (recommend.serving)
+keeps it per search key and segment while its counts and model are the current ones.
 
 Per request the ranker then only drops dislikes, moves what was liked or recently shown after the
 rest (a stable partition of the base order: the same as sorting with "demoted" as the first key),
@@ -25,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recommend import ranking, selectors
+from recommend import ranking
 from recommend.candidates import CandidateSet
 from recommend.store import LoadedModel
 
@@ -111,37 +108,11 @@ def sides(candidates: CandidateSet, scores: np.ndarray) -> tuple[np.ndarray, np.
     return out[0], out[1]
 
 
-def base_order(*, candidates: CandidateSet, segment: str, model: LoadedModel, token: str | None) -> BaseOrder:
-    """The kept entry of non-empty ``candidates`` for ``segment``, built again when its counts or
-    the model are no longer the current ones; ``token``: the emotion's counters token, just read."""
-    counts = selectors.counts_under(candidates=candidates, segment=segment, token=token)
-    kept = candidates.orders.get(segment)
-    if kept is not None and kept.counts is counts and kept.model is model:
-        return kept
+def build_base_order(*, candidates: CandidateSet, counts: ranking.CandidateCounts, model: LoadedModel, thompson: Thompson) -> BaseOrder:
+    """The base order of ``candidates`` from everyone's and the segment's ``counts``."""
     scores = ranking.score(counts, model.params)  # the ALS term is the visitor's: never here
     scores.flags.writeable = False
-    challengers = thompson(candidates=candidates, counts=counts, model=model, token=token)
-    built = BaseOrder(counts, model, scores, sides(candidates, scores), challengers)
-    # Kept only under a token: the same counts object comes back only while its token holds.
-    if candidates.counters.get(segment, (None, None))[1] is counts:
-        candidates.orders[segment] = built
-    return built
-
-
-def thompson(*, candidates: CandidateSet, counts: ranking.CandidateCounts, model: LoadedModel, token: str | None) -> Thompson:
-    """The challengers' entry of ``candidates``: built from ``counts``, or the one kept under the same
-    token and model. Thompson weighs everyone's counters only, never the segment's, so the segments
-    share one entry and its odds: with 14 segments an entry was built, and each incumbent's odds
-    computed, 14 times as often (a quarter of /garden's ranking time, bench/garden_phases.py). Each
-    segment's counts are read under the token as well, so they hold the same everyone's counters
-    (an event still waiting for its new token aside: the window generations.py states)."""
-    kept = candidates.challengers.get("kept")
-    if token is not None and kept is not None and kept[0] == token and kept[1] is model:
-        return kept[2]
-    built = Thompson(counts, model.params, candidates.portrait)
-    if token is not None:
-        candidates.challengers["kept"] = (token, model, built)
-    return built
+    return BaseOrder(counts, model, scores, sides(candidates, scores), thompson)
 
 
 def arrange(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +13,7 @@ from django.conf import settings
 
 from config.lazy import Lazy
 from garden.models import Image
-from recommend import eventlog, generations, precomputed, ranking, selectors, store
+from recommend import eventlog, generations, precomputed, ranking, selectors, serving, store
 from recommend.candidates import CandidateSet
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,6 @@ class RankRequest:
     candidates: CandidateSet
     history: selectors.VisitorHistory
     rng: np.random.Generator | None = None  # exploration's draws; None: a fresh unseeded one (tests seed it)
-    found: dict | None = None  # cache values this request already read (config.api.KioskAPIView.throttle_reads)
 
     @property
     def search_key(self) -> str:
@@ -102,21 +102,17 @@ class CountingRanker(Ranker):
         if not len(candidates):
             return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), self.name)
         # One cache round trip for the counters token and the model version (none without a shared cache).
-        token, found = generations.current_with(candidates.emotion, store.VERSION_CACHE_KEY, found=request.found)
-        model = store.current_model(found.get(store.VERSION_CACHE_KEY))
+        token, found = generations.current_with(candidates.emotion, store.VERSION_CACHE_KEY)
+        model = serving.cache.model(found.get(store.VERSION_CACHE_KEY))
         if self._als_applies(model, history):  # the ALS term is the visitor's own: nothing to keep
-            return self.arrange(request, self._order(request, model))
-        base = precomputed.base_order(candidates=candidates, segment=request.segment, model=model, token=token)
+            return self.arrange(request, self._order(request, model, token))
+        base = serving.cache.base_order(candidates=candidates, segment=request.segment, model=model, token=token)
         sides = base.sides
         if selectors.has_key_history(candidates=candidates, history=history):
             # Their own impressions or likes of a candidate's key move its lift: exact scores, a new sort.
             counts = selectors.with_visitor(base.counts, candidates=candidates, history=history)
             sides = precomputed.sides(candidates, ranking.score(counts, model.params))
-        mode, challenge = settings.RECOMMEND_EXPLORATION, None
-        if mode == "thompson":
-            challenge = base.thompson.challenger(request.rng or np.random.default_rng())
-        elif mode == "slot":
-            challenge = ranking.least_shown_challenger(base.counts.n_all, settings.RECOMMEND_FRESH_IMPRESSIONS)
+        challenge = exploration(thompson=lambda: base.thompson.challenger(request.rng or np.random.default_rng()), n_all=base.counts.n_all)
         demoted, disliked = history.liked | history.recently_shown, history.disliked
         landscape, portrait = precomputed.arrange(
             candidates=candidates,
@@ -139,10 +135,11 @@ class CountingRanker(Ranker):
         return model.als is not None and bool(model.params.als_weight) and history.like_count >= model.params.als_min_likes
 
     def order(self, request: RankRequest) -> Ordering:
-        return self._order(request, store.current_model())
+        return self._order(request, serving.cache.model(), generations.current(request.candidates.emotion))
 
-    def _order(self, request: RankRequest, model: store.LoadedModel) -> Ordering:
-        counts = selectors.candidate_counts(candidates=request.candidates, segment=request.segment, history=request.history)
+    def _order(self, request: RankRequest, model: store.LoadedModel, token: str | None) -> Ordering:
+        shared = serving.cache.counts(candidates=request.candidates, segment=request.segment, token=token)
+        counts = selectors.with_visitor(shared, candidates=request.candidates, history=request.history)
         als = None
         if self._als_applies(model, request.history):
             liked_ids = list(Image.objects.filter(key__in=request.history.liked).values_list("id", flat=True))
@@ -150,12 +147,21 @@ class CountingRanker(Ranker):
             if user is not None:
                 als = ranking.standardise(model.als.scores(user, request.candidates.ids.tolist()))
         scores = ranking.score(counts, model.params, als=als)
-        mode, challenge = settings.RECOMMEND_EXPLORATION, None
-        if mode == "thompson":
-            challenge = ranking.thompson_challenger(counts, model.params, request.rng or np.random.default_rng())
-        elif mode == "slot":
-            challenge = ranking.least_shown_challenger(counts.n_all, settings.RECOMMEND_FRESH_IMPRESSIONS)
+        challenge = exploration(
+            thompson=lambda: ranking.thompson_challenger(counts, model.params, request.rng or np.random.default_rng()), n_all=counts.n_all
+        )
         return Ordering(scores, challenge, model.label)
+
+
+def exploration(*, thompson: Callable[[], ranking.Challenge], n_all: np.ndarray) -> ranking.Challenge | None:
+    """RECOMMEND_EXPLORATION's challenger: ``thompson()`` makes Thompson's; the slot rule needs
+    everyone's impressions ``n_all``; "none": no exploration."""
+    mode = settings.RECOMMEND_EXPLORATION
+    if mode == "thompson":
+        return thompson()
+    if mode == "slot":
+        return ranking.least_shown_challenger(n_all, settings.RECOMMEND_FRESH_IMPRESSIONS)
+    return None
 
 
 class PopularityRanker(Ranker):

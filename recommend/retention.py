@@ -63,11 +63,6 @@ def forget_visitor(*, visitor_id: str) -> Deleted:
     with training.rebuild_lock():
         deleted.events = retire_events(where="WHERE visitor_id = %s", params=[visitor_id])
         with transaction.atomic():
-            # The Visitor row first, locked until the deletion commits: an attribution row waiting
-            # in a web process is written only under a lock on it (recommend.attribution), so it
-            # either lands before the DELETE below (and goes with it) or finds no visitor after it.
-            # Locked after the events' move, so /garden waits at most for these two deletes.
-            list(Visitor.objects.select_for_update().filter(pk=visitor_id).values_list("pk", flat=True))
             deleted.recommendations = _delete_in_batches(Recommendation.objects.filter(visitor_id=visitor_id))
             deleted.visitors = _delete_in_batches(Visitor.objects.filter(pk=visitor_id))
     log.info("visitor data deleted on request: %s", deleted.as_dict())

@@ -17,7 +17,6 @@ from django.utils import timezone
 from config.sql import hot_cursor, in_list
 from garden import keys as garden_keys
 from garden.models import ServingState, Visitor
-from recommend import attribution, generations
 from recommend.candidates import CandidateSet
 from recommend.models import FavoriteStat, ImageStat, Interaction
 from recommend.ranking import SEGMENT_ALL, CandidateCounts, segment_of
@@ -60,21 +59,15 @@ class GardenContext:
     segment: str
     history: VisitorHistory
     serving_version: str  # garden.selectors.serving_version(), read in the same statement
-    visitor_row: bool = False  # whether the visitor has a garden.Visitor row
-    recommendation_id: int | None = None  # drawn from the sequence when asked (recommend.attribution)
 
 
-def garden_context(
-    *, visitor_id: str | None, generation: str = "", gender: str = "", before: tuple[str, list] | None = None, draw_id: bool = False
-) -> GardenContext:
-    """What /garden reads before ranking, in one statement: the serving set's version (which the
-    candidate set is kept under), the visitor's stored labels and their latest events.
+def garden_context(*, visitor_id: str | None, generation: str = "", gender: str = "") -> GardenContext:
+    """What /garden reads before ranking: the serving set's version (which the candidate set is
+    kept under), the visitor's stored labels and their latest events.
 
-    One round trip instead of two: the version is read before the candidate rows either way (they
-    are loaded after this returns, and only when none are kept under it), as VersionedMemo asks.
-    ``draw_id``: also draw the answer's Recommendation id (PostgreSQL). ``before``: ``WITH`` clauses
-    and their parameters that a service hands in to run with this read (the waiting attribution
-    rows, recommend.attribution); this function only carries them.
+    Raw SQL because the three reads are one UNION ALL statement, one round trip. The version is
+    read before the candidate rows either way (they are loaded after this returns, and only when
+    none are kept under it), as VersionedMemo asks.
     """
     history = VisitorHistory()
     recent_since = timezone.now() - timedelta(minutes=settings.RECOMMEND_RECENT_MINUTES)
@@ -89,10 +82,6 @@ def garden_context(
         )
         since = connection.ops.adapt_datetimefield_value(recent_since)
         params = [visitor_id, since, visitor_id, settings.RECOMMEND_HISTORY_EVENTS]
-    if draw_id:
-        sql += " UNION ALL " + attribution.reserve_sql()
-    if before is not None:
-        sql, params = before[0] + sql, [*before[1], *params]
     with hot_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -106,8 +95,6 @@ def garden_context(
         segment=segment,
         history=history,
         serving_version=(found["version"][2] if "version" in found else None) or "",
-        visitor_row=labels is not None,
-        recommendation_id=int(found["recommendation"][2]) if "recommendation" in found else None,
     )
 
 
@@ -133,43 +120,12 @@ def _add_event(history: VisitorHistory, event_type: str, item_key: str, shown: l
         history.disliked.add(item_key)
 
 
-def candidate_counts(*, candidates: CandidateSet, segment: str, history: VisitorHistory) -> CandidateCounts:
-    """Everyone's, the segment's and the visitor's counts for each candidate.
-
-    The first two come from one query, or from this process's copy while the emotion's counters
-    token is unchanged (recommend.generations); the visitor's come from their history.
-    """
-    if not len(candidates):
-        return CandidateCounts.zeros(0)
-    _, shared = shared_counts(candidates=candidates, segment=segment)
-    return with_visitor(shared, candidates=candidates, history=history)
-
-
 def with_visitor(shared: CandidateCounts, *, candidates: CandidateSet, history: VisitorHistory) -> CandidateCounts:
     """``shared`` with the visitor's own impressions and likes of each candidate's search key."""
     keys, index = candidates.search_keys, candidates.key_index
     n_vis = np.array([history.key_impressions.get(key, 0) for key in keys], dtype=float)[index]
     l_vis = np.array([history.key_likes.get(key, 0) for key in keys], dtype=float)[index]
     return dataclasses.replace(shared, n_vis=n_vis, l_vis=l_vis)
-
-
-def shared_counts(*, candidates: CandidateSet, segment: str) -> tuple[str | None, CandidateCounts]:
-    """(counters token, everyone's and the segment's counts) of non-empty candidates; the visitor's
-    n_vis/l_vis are zeros. The same object is returned while the token is unchanged, so what is
-    derived from it can be kept under it (recommend.precomputed); None: nothing may be kept."""
-    token = generations.current(candidates.emotion)
-    return token, counts_under(candidates=candidates, segment=segment, token=token)
-
-
-def counts_under(*, candidates: CandidateSet, segment: str, token: str | None) -> CandidateCounts:
-    """``shared_counts`` with the emotion's token already read (before this call, as it must be)."""
-    kept = candidates.counters.get(segment)
-    if token is not None and kept is not None and kept[0] == token:
-        return kept[1]
-    shared = _read_counts(candidates, segment)
-    if token is not None:
-        candidates.counters[segment] = (token, shared)
-    return shared
 
 
 def has_key_history(*, candidates: CandidateSet, history: VisitorHistory) -> bool:
@@ -179,8 +135,9 @@ def has_key_history(*, candidates: CandidateSet, history: VisitorHistory) -> boo
     return any(impressions.get(key, 0) or likes.get(key, 0) for key in candidates.search_keys)
 
 
-def _read_counts(candidates: CandidateSet, segment: str) -> CandidateCounts:
-    """Everyone's and the segment's counters of the candidates and their search keys (read-only arrays)."""
+def read_counts(*, candidates: CandidateSet, segment: str) -> CandidateCounts:
+    """Everyone's and the segment's counters of non-empty candidates and their search keys
+    (read-only arrays; the visitor's n_vis, l_vis zero). Raw SQL: both tables in one round trip."""
     counts = CandidateCounts.zeros(len(candidates))
     segments = [SEGMENT_ALL] + ([segment] if segment else [])
     ids, keys = candidates.ids.tolist(), candidates.search_keys

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from config.errors import NotFound
 from config.outages import after_commit
 from garden.selectors import render_listing
-from recommend import attribution, eventlog, generations, rankers, selectors, store
-from recommend.candidates import CandidateSet, candidate_set
+from recommend import eventlog, rankers, selectors, serving
+from recommend.candidates import CandidateSet
 from recommend.models import Interaction
 
 
@@ -35,15 +35,13 @@ def normalize_key(key: str) -> str:
 
 
 def _attribution(value) -> int | None:
-    """The X-Recommendation-Id an event refers to; best effort, a malformed one is dropped. A row
-    still waiting in this process (recommend.attribution) is written first, so the event finds it."""
+    """The X-Recommendation-Id an event refers to; best effort, a malformed one is dropped."""
     try:
         value = int(value)
     except (TypeError, ValueError):
         return None
     if not 0 < value < 2**63:
         return None
-    attribution.write_before(value)
     return value
 
 
@@ -144,31 +142,16 @@ class Garden:
         return render_listing((entries[i] for i in self.ranked.landscape), (entries[i] for i in self.ranked.portrait))
 
 
-def garden_reads() -> tuple[str, ...]:
-    """The cache keys ``serve_garden`` reads first on every request: the counters tokens (of every
-    emotion: the request's is not known yet) and the model version. /garden reads them with its
-    throttle call (config.api.KioskAPIView.throttle_reads) and passes them as ``found``."""
-    return (*generations.token_keys(), store.VERSION_CACHE_KEY)
-
-
-def serve_garden(
-    *, visitor_id: str | None, search_key: str, request, generation: str = "", gender: str = "", found: dict | None = None
-) -> Garden:
-    """Rank the garden for this visitor and keep a (small) Recommendation row for attribution.
-
-    ``request`` is the HTTP request: the answer's absolute image URLs use its address. ``found``:
-    cache values already read for this request (``garden_reads()``, read with the throttle's call).
-    On PostgreSQL the row waits and rides along with a later statement (recommend.attribution).
-    """
-    context = _garden_context(visitor_id, generation, gender)
-    candidates = candidate_set(search_key=search_key, request=request, serving_version=context.serving_version)
-    rank_request = rankers.RankRequest(
-        visitor_id=visitor_id, segment=context.segment, candidates=candidates, history=context.history, found=found
-    )
+def serve_garden(*, visitor_id: str | None, search_key: str, request, generation: str = "", gender: str = "") -> Garden:
+    """Rank the garden for this visitor and keep a (small) Recommendation row for attribution,
+    written before the answer. ``request`` is the HTTP request: the answer's absolute image URLs
+    use its address."""
+    context = selectors.garden_context(visitor_id=visitor_id, generation=generation, gender=gender)
+    candidates = serving.cache.candidates(search_key=search_key, request=request, serving_version=context.serving_version)
+    rank_request = rankers.RankRequest(visitor_id=visitor_id, segment=context.segment, candidates=candidates, history=context.history)
     ranked = rankers.get_ranker().rank(rank_request)
     limit = settings.RECOMMEND_LOGGED_RESULTS
-    row = attribution.Row(
-        id=context.recommendation_id or 0,
+    recommendation_id = eventlog.write_recommendation(
         visitor_id=visitor_id,
         search_key=search_key,
         image_ids=candidates.ids[ranked.landscape[:limit]].tolist() + candidates.ids[ranked.portrait[:limit]].tolist(),
@@ -176,27 +159,4 @@ def serve_garden(
         created_at=timezone.now(),
         fallback=candidates.fallback,
     )
-    # Waiting needs a request whose end writes it, and (for a deletion's lock) a Visitor row.
-    waits = visitor_id is None or context.visitor_row
-    if context.recommendation_id is not None and waits and attribution.pending.in_a_request():
-        attribution.pending.keep(row)
-        return Garden(candidates=candidates, ranked=ranked, recommendation_id=row.id)
-    fields = {name: getattr(row, name) for name in ("visitor_id", "search_key", "image_ids", "ranker", "created_at", "fallback")}
-    return Garden(candidates=candidates, ranked=ranked, recommendation_id=eventlog.write_recommendation(**fields))
-
-
-def _garden_context(visitor_id: str | None, generation: str, gender: str) -> selectors.GardenContext:
-    """The visitor's context, with this process's waiting attribution rows written in the same
-    statement; should that statement fail while carrying them, the read runs again alone (the rows
-    wait for the next write), so they never fail a request that would have succeeded."""
-    if not attribution.defers():
-        return selectors.garden_context(visitor_id=visitor_id, generation=generation, gender=gender)
-    taken = attribution.riders()
-    try:
-        before = attribution.writes_sql([row for row, _ in taken]) if taken else None
-        return selectors.garden_context(visitor_id=visitor_id, generation=generation, gender=gender, before=before, draw_id=True)
-    except DatabaseError as error:
-        attribution.pending.failed(taken, error)
-        if not taken:
-            raise
-    return selectors.garden_context(visitor_id=visitor_id, generation=generation, gender=gender, draw_id=True)
+    return Garden(candidates=candidates, ranked=ranked, recommendation_id=recommendation_id)

@@ -1,14 +1,13 @@
-"""The trained model as web processes see it: the latest ModelVersion, reloaded when it changes.
+"""The trained model as web processes see it: the latest ModelVersion's id in the cache, and the
+model loaded from its row (kept per process by the serving cache, recommend.serving).
 
-The version check is one cache read per request, made in the same round trip as the counters
-token's on /garden (a DB read at most every
-RECOMMEND_VERSION_CHECK_SECONDS when the cache is per-process), so a rebuild published by a
-Celery worker reaches every web process without a restart.
+The version check is one cache read per request, made in the same ``get_many`` as the counters
+token's on /garden (a DB read at most every RECOMMEND_VERSION_CHECK_SECONDS when the cache is
+per-process), so a rebuild published by a Celery worker reaches every web process without a restart.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -39,10 +38,6 @@ def default_params() -> Params:
     )
 
 
-_lock = threading.Lock()
-_current: LoadedModel | None = None
-
-
 def latest_version_id() -> int:
     version = cache.get(VERSION_CACHE_KEY)
     if version is None:
@@ -56,30 +51,12 @@ def publish_version(version_id: int) -> None:
     cache.set(VERSION_CACHE_KEY, version_id, settings.RECOMMEND_VERSION_CHECK_SECONDS)
 
 
-def current_model(version: int | None = None) -> LoadedModel:
-    """The loaded latest model; ``version``: the latest version id when the caller already read
-    VERSION_CACHE_KEY from the cache along with something else (recommend.generations.current_with)."""
-    global _current
-    version = latest_version_id() if version is None else int(version)
-    model = _current
-    if model is not None and model.version == version:
-        return model
-    with _lock:
-        if _current is not None and _current.version == version:
-            return _current
-        row = ModelVersion.objects.filter(pk=version).first() if version else None
-        if row is None:
-            loaded = LoadedModel(version=0, params=default_params())
-        else:
-            # Fitted priors come from the row; whether ALS counts is this deployment's setting.
-            defaults = default_params()
-            params = Params.from_dict({**row.params, "als_weight": defaults.als_weight, "als_min_likes": defaults.als_min_likes})
-            loaded = LoadedModel(version=row.pk, params=params, als=ALSFactors.loads(row.artefact))
-        _current = loaded
-        return loaded
-
-
-def forget_loaded_model() -> None:
-    """Tests: drop the in-process copy."""
-    global _current
-    _current = None
+def load_model(version: int) -> LoadedModel:
+    """The model of ModelVersion ``version``; the defaults when there is none (0: nothing trained)."""
+    row = ModelVersion.objects.filter(pk=version).first() if version else None
+    if row is None:
+        return LoadedModel(version=0, params=default_params())
+    # Fitted priors come from the row; whether ALS counts is this deployment's setting.
+    defaults = default_params()
+    params = Params.from_dict({**row.params, "als_weight": defaults.als_weight, "als_min_likes": defaults.als_min_likes})
+    return LoadedModel(version=row.pk, params=params, als=ALSFactors.loads(row.artefact))

@@ -23,8 +23,6 @@ def _success() -> HttpResponse:
 class GardenView(KioskAPIView):
     """The recommended order of serving images for this visitor and search key."""
 
-    throttle_reads = services.garden_reads()
-
     @extend_schema(
         request={"application/json": GardenRequestSerializer},
         responses={200: GardenResponseSerializer, 400: error("Missing or unknown emotion")},
@@ -46,7 +44,6 @@ class GardenView(KioskAPIView):
             request=request,
             generation=data.get("generation", ""),
             gender=data.get("gender", ""),
-            found=getattr(request, "throttle_found", None),
         )
         response = HttpResponse(garden.render(), content_type="application/json")
         # The body keeps exactly landscape/portrait for old clients; new ones send this id back.

@@ -25,26 +25,15 @@ def media_dir(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Throttle counters, cached model versions and rendered gardens must not leak between tests
-    (a rolled-back test restores the serving version a later test starts from); nor do cache
-    writes still waiting to ride along (config.riders), which would land in the next test's cache,
-    nor attribution rows still waiting (recommend.attribution), which would land in its database."""
-    from config.riders import riders
-    from garden.selectors import forget_rendered
-    from recommend.attribution import pending
-    from recommend.candidates import forget_candidates
+    """Throttle counters, cached model versions and what the serving cache keeps must not leak
+    between tests (a rolled-back test restores the serving version a later test starts from)."""
+    from recommend import serving
 
     cache.clear()
-    forget_rendered()
-    forget_candidates()
-    riders.take()
-    pending.take()
+    serving.reset()
     yield
     cache.clear()
-    forget_rendered()
-    forget_candidates()
-    riders.take()
-    pending.take()
+    serving.reset()
 
 
 @pytest.fixture

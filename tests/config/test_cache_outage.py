@@ -17,9 +17,7 @@ import redis
 
 from config import cache as cache_breaker
 from config.api import count_request
-from garden.selectors import forget_rendered
-from recommend import generations
-from recommend.candidates import forget_candidates
+from recommend import generations, serving
 from recommend.models import Interaction
 from tests.config.outage_helpers import DEAD_REDIS, OWN_DB, ConnectAttempts, RedisDoor, live_redis, redis_cache
 from tests.factories import ImageFactory
@@ -72,8 +70,7 @@ def listed(response) -> list[str]:
 
 def forget_process_copies():
     """What a fresh web process has: nothing rendered or loaded in memory, only the shared cache."""
-    forget_rendered()
-    forget_candidates()
+    serving.reset()
 
 
 def test_kiosk_endpoints_answer_from_the_database_while_the_cache_is_down(client, dead_cache, attempts):

@@ -10,8 +10,8 @@ import pytest
 from django.test import RequestFactory
 
 from garden.models import Image
-from recommend import generations, precomputed, ranking, selectors, services, store, training
-from recommend.candidates import CandidateSet, candidate_set
+from recommend import generations, precomputed, ranking, selectors, services, serving, store, training
+from recommend.candidates import CandidateSet
 from recommend.models import FavoriteStat, ImageStat, ModelVersion
 from recommend.rankers import CountingRanker, RankRequest
 from tests.factories import ImageFactory, VisitorFactory
@@ -145,7 +145,7 @@ def compare(search_key, visitor_id=None, *, generation="", gender="", seeds=SEED
     http = RequestFactory().post("/garden")
     ranker, answers = CountingRanker(), []
     for seed in seeds:
-        candidates = candidate_set(search_key=search_key, request=http)
+        candidates = serving.cache.candidates(search_key=search_key, request=http)
         segment, history = selectors.visitor_context(visitor_id=visitor_id, generation=generation, gender=gender)
         full = ranker.rank_full(RankRequest(visitor_id, segment, candidates, history, rng=np.random.default_rng(seed)))
         kept = ranker.rank(RankRequest(visitor_id, segment, candidates, history, rng=np.random.default_rng(seed)))
@@ -154,6 +154,10 @@ def compare(search_key, visitor_id=None, *, generation="", gender="", seeds=SEED
         assert kept.label == full.label
         answers.append(as_keys)
     return answers
+
+
+def kept_order(candidates, segment):
+    return serving.cache.kept_order(candidates, segment)
 
 
 def orders(answers):
@@ -173,8 +177,8 @@ def test_a_fresh_visitor(garden, shared_cache, settings, mode, segment):
             settings.RECOMMEND_EXPLORATION = mode
         elif mode != "thompson":  # the slot rule and no exploration answer the same every time
             assert len(orders(answers)) == 1
-        candidates = candidate_set(search_key=search_key, request=RequestFactory().post("/garden"))
-        assert segment in candidates.orders  # kept, and used by the requests after the first
+        candidates = serving.cache.candidates(search_key=search_key, request=RequestFactory().post("/garden"))
+        assert kept_order(candidates, segment) is not None  # kept, and used by the requests after the first
 
 
 def event(call, django_capture_on_commit_callbacks, **kwargs):
@@ -189,7 +193,7 @@ def test_likes_recent_screens_and_dislikes(garden, shared_cache, django_capture_
     event(services.record_impression, django_capture_on_commit_callbacks, visitor_id=visitor.id, impression=big[5:8])
     event(services.record_dislike, django_capture_on_commit_callbacks, visitor_id=visitor.id, item_key=big[10])
     segment, history = selectors.visitor_context(visitor_id=visitor.id)
-    candidates = candidate_set(search_key=BIG, request=RequestFactory().post("/garden"))
+    candidates = serving.cache.candidates(search_key=BIG, request=RequestFactory().post("/garden"))
     assert segment == SEGMENT and selectors.has_key_history(candidates=candidates, history=history)  # recomputed scores
     for landscape, portrait in compare(BIG, visitor.id):
         shown = landscape + portrait
@@ -206,7 +210,7 @@ def test_dislikes_alone_keep_the_base_order(garden, shared_cache, django_capture
     for key in big[:2]:  # undoing likes never given: explicit negatives, no impressions of the key
         event(services.record_dislike, django_capture_on_commit_callbacks, visitor_id=visitor_id, item_key=key)
     _, history = selectors.visitor_context(visitor_id=visitor_id)
-    candidates = candidate_set(search_key=BIG, request=RequestFactory().post("/garden"))
+    candidates = serving.cache.candidates(search_key=BIG, request=RequestFactory().post("/garden"))
     assert history.disliked == set(big[:2]) and not selectors.has_key_history(candidates=candidates, history=history)
     for landscape, portrait in compare(BIG, visitor_id):
         assert not set(big[:2]) & set(landscape + portrait)
@@ -217,7 +221,7 @@ def test_history_in_a_fallback_key(garden, shared_cache, django_capture_on_commi
     cat = [image.key for image in garden["calm/cat"]]
     event(services.record_like, django_capture_on_commit_callbacks, visitor_id=visitor_id, item_key=cat[1], impression=cat[:3])
     _, history = selectors.visitor_context(visitor_id=visitor_id)
-    candidates = candidate_set(search_key=SMALL, request=RequestFactory().post("/garden"))
+    candidates = serving.cache.candidates(search_key=SMALL, request=RequestFactory().post("/garden"))
     assert candidates.tier[candidates.position[cat[1]]] == 1  # the fallback tier
     assert selectors.has_key_history(candidates=candidates, history=history)
     assert not history.key_impressions.get(SMALL)
@@ -229,29 +233,29 @@ def test_a_new_like_builds_a_new_order(garden, shared_cache, settings, django_ca
     settings.RECOMMEND_EXPLORATION = "none"
     http = RequestFactory().post("/garden")
     before = compare(BIG)[0]
-    candidates = candidate_set(search_key=BIG, request=http)
-    kept = candidates.orders[""]
+    candidates = serving.cache.candidates(search_key=BIG, request=http)
+    kept = kept_order(candidates, "")
     compare(BIG)
-    assert candidates.orders[""] is kept  # unchanged counters: the same entry
+    assert kept_order(candidates, "") is kept  # unchanged counters: the same entry
     last = before[0][-1]  # the lowest-scored landscape image, liked by many
     for _ in range(30):
         event(services.record_like, django_capture_on_commit_callbacks, visitor_id=str(uuid.uuid4()), item_key=last, impression=[last])
     after = compare(BIG)[0]
-    assert candidates.orders[""] is not kept
+    assert kept_order(candidates, "") is not kept
     assert after != before and after[0].index(last) < before[0].index(last)
 
 
 def test_a_new_model_version_builds_a_new_order(garden, shared_cache, settings):
     settings.RECOMMEND_EXPLORATION = "none"
     compare(BIG, generation="adult", gender="female")
-    candidates = candidate_set(search_key=BIG, request=RequestFactory().post("/garden"))
-    kept = candidates.orders[SEGMENT]
+    candidates = serving.cache.candidates(search_key=BIG, request=RequestFactory().post("/garden"))
+    kept = kept_order(candidates, SEGMENT)
     params = ranking.Params(key_strength=1.0, image_strength=1000.0, segment_strength=1.0, favorite_strength=1.0)
     version = ModelVersion.objects.create(params=params.as_dict())
     store.publish_version(version.pk)
     compare(BIG, generation="adult", gender="female")
-    assert candidates.orders[SEGMENT] is not kept and candidates.orders[SEGMENT].model.version == version.pk
-    assert candidates.orders[SEGMENT].counts is kept.counts  # the counters did not change, the model did
+    assert kept_order(candidates, SEGMENT) is not kept and kept_order(candidates, SEGMENT).model.version == version.pk
+    assert kept_order(candidates, SEGMENT).counts is kept.counts  # the counters did not change, the model did
 
 
 def test_segments_share_the_challengers_entry(garden, shared_cache, django_capture_on_commit_callbacks):
@@ -259,19 +263,22 @@ def test_segments_share_the_challengers_entry(garden, shared_cache, django_captu
     again under a new token or model; each segment's answers still those of the full path."""
     compare(BIG)
     compare(BIG, generation="adult", gender="female")
-    candidates = candidate_set(search_key=BIG, request=RequestFactory().post("/garden"))
-    shared = candidates.orders[""].thompson
-    assert candidates.orders[SEGMENT].thompson is shared and candidates.orders[SEGMENT].counts is not candidates.orders[""].counts
+    candidates = serving.cache.candidates(search_key=BIG, request=RequestFactory().post("/garden"))
+    shared = kept_order(candidates, "").thompson
+    assert (
+        kept_order(candidates, SEGMENT).thompson is shared
+        and kept_order(candidates, SEGMENT).counts is not kept_order(candidates, "").counts
+    )
     big = [image.key for image in garden[BIG]]
     event(services.record_like, django_capture_on_commit_callbacks, visitor_id=str(uuid.uuid4()), item_key=big[0], impression=big[:3])
     compare(BIG, generation="adult", gender="female")
-    renewed = candidates.orders[SEGMENT].thompson
+    renewed = kept_order(candidates, SEGMENT).thompson
     assert renewed is not shared and renewed.alpha.sum() > shared.alpha.sum()  # the like is in everyone's counters
     compare(BIG)
-    assert candidates.orders[""].thompson is renewed
+    assert kept_order(candidates, "").thompson is renewed
     store.publish_version(ModelVersion.objects.create(params=ranking.Params(image_strength=50.0).as_dict()).pk)
     compare(BIG)
-    assert candidates.orders[""].thompson is not renewed
+    assert kept_order(candidates, "").thompson is not renewed
 
 
 def test_an_empty_garden(garden, shared_cache):
@@ -284,8 +291,8 @@ def test_a_per_process_cache_keeps_nothing_and_answers_the_same(garden, per_proc
         compare(BIG, str(uuid.uuid4()))
         compare(SMALL, generation="adult", gender="female")
     for search_key in (BIG, SMALL):
-        kept = candidate_set(search_key=search_key, request=RequestFactory().post("/garden"))
-        assert kept.orders == {} and kept.challengers == {}
+        kept = serving.cache.candidates(search_key=search_key, request=RequestFactory().post("/garden"))
+        assert kept_order(kept, "") is None and kept_order(kept, SEGMENT) is None
 
 
 def test_garden_serves_the_kept_order(garden, shared_cache, client, settings):
@@ -294,8 +301,8 @@ def test_garden_serves_the_kept_order(garden, shared_cache, client, settings):
     first = client.post("/garden", body, content_type="application/json")
     second = client.post("/garden", body, content_type="application/json")
     assert first.status_code == second.status_code == 200 and first.content == second.content
-    candidates = candidate_set(search_key=BIG, request=RequestFactory().post("/garden"))
-    expected = [candidates.keys[i] for i in candidates.orders[""].sides[0]]
+    candidates = serving.cache.candidates(search_key=BIG, request=RequestFactory().post("/garden"))
+    expected = [candidates.keys[i] for i in kept_order(candidates, "").sides[0]]
     served = [entry["url"].split("/media/", 1)[1] for entry in first.json()["landscape"]]
     assert served == expected
     assert Image.objects.filter(key__in=served).count() == len(served)
@@ -310,6 +317,6 @@ def test_a_visitor_with_an_als_term_takes_the_full_path(garden, shared_cache, se
             event(services.record_like, django_capture_on_commit_callbacks, visitor_id=visitor_id, item_key=key, impression=[key])
     with django_capture_on_commit_callbacks(execute=True):
         training.rebuild(with_als=True)
-    assert store.current_model().label.endswith("+als")
+    assert serving.cache.model().label.endswith("+als")
     compare(BIG, visitors[0])  # liked enough: ALS term, the full path
     compare(BIG, str(uuid.uuid4()))  # no likes: the kept order

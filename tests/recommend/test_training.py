@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection, connections
 
-from recommend import store, tasks, training
+from recommend import serving, store, tasks, training
 from recommend.models import FavoriteStat, ImageStat, ModelVersion
 from tests.factories import ImageFactory, VisitorFactory
 
@@ -38,18 +38,18 @@ def test_rebuild_matches_live_counters_and_publishes_a_version(client):
     assert sorted(ImageStat.objects.values_list("segment", "image_id", "impressions", "likes", "dislikes")) == live_images
     assert sorted(FavoriteStat.objects.values_list("segment", "search_key", "impressions", "likes")) == live_keys
     assert version.metrics["interactions"] == 7
-    assert store.current_model().version == version.pk
+    assert serving.cache.model().version == version.pk
 
 
 def test_new_version_is_picked_up_without_restart(settings):
-    assert store.current_model().version == 0
+    assert serving.cache.model().version == 0
     first = ModelVersion.objects.create(params={"image_strength": 3.0})
     cache.clear()  # another process published; this one's cached check expired
-    assert store.current_model().version == first.pk
-    assert store.current_model().params.image_strength == 3.0
+    assert serving.cache.model().version == first.pk
+    assert serving.cache.model().params.image_strength == 3.0
     second = ModelVersion.objects.create(params={"image_strength": 4.0})
     store.publish_version(second.pk)
-    assert store.current_model().params.image_strength == 4.0
+    assert serving.cache.model().params.image_strength == 4.0
 
 
 def test_feedback_changes_the_order_and_new_visitors_get_their_segment(client, settings):
