@@ -23,10 +23,6 @@ def zone_by_name(name: str) -> DisplayZone | None:
     return DisplayZone.objects.filter(name=name).first()
 
 
-def all_zones() -> QuerySet[DisplayZone]:
-    return DisplayZone.objects.select_related("updated_by").order_by("name")
-
-
 def slot_keys(*, zone: str, side: str) -> list[str]:
     """The fixed keys of one orientation of a zone, slot 1 first."""
     return [keys.display_key(zone=zone, slot=slot, orientation=SIDES[side]) for slot in range(1, SLOTS + 1)]
