@@ -138,7 +138,8 @@ _json = JSONRenderer()
 
 
 def serving_version() -> str:
-    """The serving set's current version (garden.models.ServingState): one primary-key read."""
+    """The serving set's current version (garden.models.ServingState): one primary-key read.
+    Raw SQL on a prepared statement (config.sql.hot_cursor): every kiosk answer makes this read."""
     with hot_cursor() as cursor:
         cursor.execute(f"SELECT version FROM {ServingState._meta.db_table} WHERE id = 1")
         row = cursor.fetchone()

@@ -11,7 +11,6 @@ Protocol (both data sets): events sorted by time, the first ``train_fraction`` t
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 import tempfile
@@ -301,7 +300,3 @@ def load_interactions() -> Dataset:
         visitor_segment=catalog.visitor_segment,
         segments=catalog.segments,
     )
-
-
-def is_number(value) -> bool:
-    return isinstance(value, float | int) and not math.isnan(value)

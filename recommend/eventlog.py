@@ -47,6 +47,7 @@ class Lookup:
 
 
 def look_up(*, keys: list[str], visitor_id: str, recommendation_id: int | None) -> Lookup:
+    """What an event names. Raw SQL: the images, the visitor and the recommendation in one UNION ALL."""
     image_table, visitor_table = Image._meta.db_table, Visitor._meta.db_table
     key_in, params = in_list("key", keys)
     parts = [f"SELECT 'i', id, key, search_key FROM {image_table} WHERE {key_in}"] if keys else []
@@ -280,6 +281,7 @@ def _screen_in_one_statement(
 
 
 def _write_in_one_statement(event: Event, counts: Counts) -> int:
+    """``write`` on PostgreSQL: the event row and its counter upserts as one statement (data-modifying CTEs)."""
     image_rows, favorite_rows = counts.image_rows(), counts.favorite_rows()
     images, favorites = ImageStat._meta.db_table, FavoriteStat._meta.db_table
     sql = f"""
@@ -315,6 +317,7 @@ def _columns(rows: list[tuple], width: int) -> list[list]:
 
 
 def _write_in_steps(event: Event, counts: Counts) -> int:
+    """``write`` where statements cannot modify data in CTEs (SQLite): the row, then the upserts."""
     # The row goes in before the counters: a rebuild holding the counter lock then either sees
     # this row (committed) or not, and the blocked counter update lands after it.
     with connection.cursor() as cursor:
@@ -333,6 +336,7 @@ def _write_in_steps(event: Event, counts: Counts) -> int:
 
 
 def _upsert(table: str, conflict: tuple[str, ...], columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Add ``rows`` to the counters. Raw SQL: the ORM has no ``ON CONFLICT … SET n = n + excluded.n``."""
     if not rows:
         return
     increments = [column for column in columns if column not in conflict]
