@@ -43,7 +43,7 @@ PHASES = {
     "recommend.serving": ["ServingCache.candidates", "ServingCache.base_order", "ServingCache._thompson"],
     "recommend.selectors": ["garden_context", "read_counts"],
     "recommend.rankers": ["CountingRanker.rank"],
-    "recommend.generations": ["current_with"],
+    "recommend.tokens": ["current_with"],
     "recommend.precomputed": ["arrange", "Thompson._odds_for"],
     "recommend.ranking": ["with_exploration_slots", "beta_sf", "score"],
     "recommend.eventlog": ["write_recommendation"],

@@ -26,7 +26,7 @@ from django.db import connection, transaction
 
 from config.sql import hot_cursor, in_list
 from garden.models import Image, Visitor
-from recommend import generations
+from recommend import tokens
 from recommend.models import FavoriteStat, ImageStat, Interaction, Recommendation
 from recommend.ranking import SEGMENT_ALL, segment_of
 
@@ -140,7 +140,7 @@ def write(event: Event, counts: Counts) -> int:
     else:
         with transaction.atomic():
             event_id = _write_in_steps(event, counts)
-    generations.changed(search_key.partition("/")[0] for _, search_key in counts.favorites)
+    tokens.changed(search_key.partition("/")[0] for _, search_key in counts.favorites)
     return event_id
 
 
@@ -163,7 +163,7 @@ def write_screen(
     if connection.vendor == "postgresql":
         written = _screen_in_one_statement(visitor_id, item_key, impression, recommendation_id, created_at)
         if written is not None:
-            generations.changed(written[1])
+            tokens.changed(written[1])
             return written[0]
         return None
     return _screen_in_steps(visitor_id, item_key, impression, recommendation_id, created_at)

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from config.lazy import Lazy
 from garden.models import Image
-from recommend import eventlog, generations, precomputed, ranking, selectors, serving, store
+from recommend import eventlog, precomputed, ranking, selectors, serving, store, tokens
 from recommend.candidates import CandidateSet
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class CountingRanker(Ranker):
         if not len(candidates):
             return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), self.name)
         # One cache round trip for the counters token and the model version (none without a shared cache).
-        token, found = generations.current_with(candidates.emotion, store.VERSION_CACHE_KEY)
+        token, found = tokens.current_with(candidates.emotion, store.VERSION_CACHE_KEY)
         model = serving.cache.model(found.get(store.VERSION_CACHE_KEY))
         if self._als_applies(model, history):  # the ALS term is the visitor's own: nothing to keep
             return self.arrange(request, self._order(request, model, token))
@@ -135,7 +135,7 @@ class CountingRanker(Ranker):
         return model.als is not None and bool(model.params.als_weight) and history.like_count >= model.params.als_min_likes
 
     def order(self, request: RankRequest) -> Ordering:
-        return self._order(request, serving.cache.model(), generations.current(request.candidates.emotion))
+        return self._order(request, serving.cache.model(), tokens.current(request.candidates.emotion))
 
     def _order(self, request: RankRequest, model: store.LoadedModel, token: str | None) -> Ordering:
         shared = serving.cache.counts(candidates=request.candidates, segment=request.segment, token=token)

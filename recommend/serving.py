@@ -6,7 +6,7 @@ visitor's context and ranks arrays. Entries live under the serving set's version
 
 - the candidate set (recommend.candidates): ids, keys, orientations, tiers, rendered entries;
 - per segment, everyone's and the segment's counters, kept while the emotion's counters token
-  (recommend.generations) is unchanged, and the base order built from them and the model
+  (recommend.tokens) is unchanged, and the base order built from them and the model
   (recommend.precomputed);
 - the Thompson challengers' entry, shared by the segments, kept under the token and the model.
 
@@ -92,7 +92,7 @@ class ServingCache:
 
     def model(self, version: int | None = None) -> store.LoadedModel:
         """The latest model, loaded once per version; ``version``: the latest version id when the
-        caller already read it (recommend.generations.current_with)."""
+        caller already read it (recommend.tokens.current_with)."""
         version = store.latest_version_id() if version is None else int(version)
         model = self._model
         if model is not None and model.version == version:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from config import locks
 from garden.models import Image
-from recommend import generations, ranking, store
+from recommend import ranking, store, tokens
 from recommend.models import FavoriteStat, ImageStat, Interaction, ModelVersion, RetiredFavoriteStat, RetiredImageStat
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ def rebuild(*, with_als: bool | None = None) -> ModelVersion:
             )
             image_rows, favorite_rows = with_retired(*stat_rows(table, catalog))
             _replace_counters(image_rows, favorite_rows)
-            generations.changed(key.partition("/")[0] for key in catalog.search_keys)  # once they commit
+            tokens.changed(key.partition("/")[0] for key in catalog.search_keys)  # once they commit
         params = ranking.fit_params(table, defaults=store.default_params())
         artefact = b""
         if with_als:

@@ -17,7 +17,7 @@ import redis
 
 from config import cache as cache_breaker
 from config.api import count_request
-from recommend import generations, serving
+from recommend import serving, tokens
 from recommend.models import Interaction
 from tests.config.outage_helpers import DEAD_REDIS, OWN_DB, ConnectAttempts, RedisDoor, live_redis, redis_cache
 from tests.factories import ImageFactory
@@ -184,16 +184,16 @@ def test_counter_tokens_lost_in_an_outage_are_replaced_once_the_cache_is_back(cl
     images = [ImageFactory(emotion="calm") for _ in range(2)]
     keys = [image.key for image in images]
     assert post(client, "/garden", {"id": str(uuid.uuid4()), "emotion": "calm"}).status_code == 200
-    before = generations.current("calm")
+    before = tokens.current("calm")
     assert before is not None
 
     door.shut()
     visitor = str(uuid.uuid4())
     assert post(client, "/like", {"id": visitor, "itemId": keys[1], "impression": keys}).status_code == 200
-    assert generations.current("calm") is None  # no tokens while the cache is down: counters are read each time
+    assert tokens.current("calm") is None  # no tokens while the cache is down: counters are read each time
     door.open()
     time.sleep(0.25)
 
     assert post(client, "/gardenfromDB", {"emotion": "calm"}).status_code == 200  # any call probes and recovers
-    after = generations.current("calm")
+    after = tokens.current("calm")
     assert after is not None and after != before

@@ -17,7 +17,7 @@ from django.db import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from config.outages import AFTER_COMMIT_FAILURES
-from recommend import eventlog, generations, rankers
+from recommend import eventlog, rankers, tokens
 from recommend.models import Interaction
 from tests.factories import ImageFactory
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def shared_cache(settings, tmp_path):
     """A cache every process shares (a file cache stands in for Redis), so likes replace tokens."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}}
-    assert generations.shared()
+    assert tokens.shared()
 
 
 def post(client, path, body):

@@ -10,7 +10,7 @@ import pytest
 from django.test import RequestFactory
 
 from garden.models import Image
-from recommend import generations, precomputed, ranking, selectors, services, serving, store, training
+from recommend import precomputed, ranking, selectors, services, serving, store, tokens, training
 from recommend.candidates import CandidateSet
 from recommend.models import FavoriteStat, ImageStat, ModelVersion
 from recommend.rankers import CountingRanker, RankRequest
@@ -105,13 +105,13 @@ def test_base_orders_and_kept_posteriors_arrange_as_the_full_sort(seed):
 def shared_cache(settings, tmp_path):
     """A cache every process would share (a file cache stands in for Redis): tokens, so entries are kept."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path / "cache")}}
-    assert generations.shared()
+    assert tokens.shared()
 
 
 @pytest.fixture
 def per_process_cache(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "precomputed"}}
-    assert not generations.shared()
+    assert not tokens.shared()
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """/garden keeps each search key's counters between requests while nothing changed them
-(recommend.generations): an event or a rebuild makes the very next answer read them again."""
+(recommend.tokens): an event or a rebuild makes the very next answer read them again."""
 
 import json
 import uuid
@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from recommend import generations, training
+from recommend import tokens, training
 from tests.factories import ImageFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def shared_cache(settings, tmp_path):
     """A cache every process would share (a file cache stands in for Redis on the embedded run)."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}}
-    assert generations.shared()
+    assert tokens.shared()
 
 
 def garden(client, emotion="calm"):
@@ -54,7 +54,7 @@ def test_counters_are_read_again_only_after_an_event_or_a_rebuild(client, shared
 
 def test_a_per_process_cache_keeps_nothing(client, settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "garden"}}
-    assert not generations.shared()  # the embedded default: every request reads the counters
+    assert not tokens.shared()  # the embedded default: every request reads the counters
     ImageFactory(emotion="calm")
     assert garden(client)[1] == 1
     assert garden(client)[1] == 1
