@@ -79,8 +79,8 @@ def load(images: int, interactions: int, seed: int = 1) -> dict:
 
     from garden import keys as gk
     from garden.models import Image, Visitor
+    from garden.visitors import segment_of
     from recommend.models import FavoriteStat, ImageStat, Interaction, ModelVersion, Recommendation
-    from recommend.ranking import segment_of
 
     rng = random.Random(seed)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -131,14 +131,16 @@ def load(images: int, interactions: int, seed: int = 1) -> dict:
     visitor_ids = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(visitors)]
     vtemplate = _required_columns(
         Visitor._meta.db_table,
-        {"id": None, "generation": None, "gender": None, "emotion": "happy", "first_seen": start, "last_seen": start},
+        {"id": None, "generation": None, "gender": None, "segment": "", "emotion": "happy", "first_seen": start, "last_seen": start},
     )
     vcolumns = list(vtemplate)
     labels = {v: {"id": v, "generation": rng.choice(generations), "gender": rng.choice(("Male", "Female"))} for v in visitor_ids}
+    for label in labels.values():  # COPY skips Visitor.save(), which keeps the stored segment
+        label["segment"] = segment_of(label["generation"], label["gender"])
     with transaction.atomic():
         _copy(Visitor._meta.db_table, vcolumns, ([labels[v].get(c, vtemplate[c]) for c in vcolumns] for v in visitor_ids))
     # Each event carries the segment it is counted under, as recommend.eventlog writes it.
-    segments = {v: segment_of(label["generation"], label["gender"]) for v, label in labels.items()}
+    segments = {v: label["segment"] for v, label in labels.items()}
     groups = list(by_key.values())
     weights = np.random.default_rng(seed).zipf(1.6, len(groups)).astype(float)
     cumulative = np.cumsum(weights / weights.sum()).tolist()

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from garden.keys import EMOTIONS, LANDSCAPE, PORTRAIT
 from garden.visitors import MAX_LENGTH as VISITOR_ID_LENGTH
-from garden.visitors import new_visitor_id
+from garden.visitors import new_visitor_id, segment_of
 
 # HAPPY = "happy", …: one member per emotion of garden.keys.EMOTIONS, in the same order.
 Emotion = models.TextChoices("Emotion", [(emotion.upper(), emotion) for emotion in EMOTIONS])
@@ -113,12 +113,21 @@ class Visitor(models.Model):
     generation = models.CharField(max_length=16, choices=Generation.choices, blank=True, default="")
     gender = models.CharField(max_length=8, blank=True, default="")
     emotion = models.CharField(max_length=16, blank=True, default="", help_text="Last apparent expression")
+    # garden.visitors.segment_of(generation, gender), kept by save() so statements read it, never recompute it
+    segment = models.CharField(max_length=30, blank=True, default="", editable=False)
     features = models.JSONField(default=dict, blank=True)
     first_seen = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return str(self.id)
+
+    def save(self, *args, **kwargs) -> None:
+        self.segment = segment_of(self.generation, self.gender)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"generation", "gender"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "segment"}
+        super().save(*args, **kwargs)
 
 
 class PeriodicRun(models.Model):

@@ -26,6 +26,14 @@ _PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f-\x9f]+$")
 PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
 
 
+def segment_of(generation: str | None, gender: str | None) -> str:
+    """A visitor's segment, ``generation|gender`` lower-cased, or "" when neither is known (then
+    only the everyone level applies). The one definition: stored on ``garden.Visitor.segment``,
+    which the database statements read."""
+    generation, gender = (generation or "").strip().lower(), (gender or "").strip().lower()
+    return f"{generation}|{gender}" if generation or gender else ""
+
+
 class InvalidVisitorId(DomainError):
     """Not a usable visitor id (a 400)."""
 

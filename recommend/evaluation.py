@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from garden.visitors import segment_of
 from recommend import ranking
 
 ML_MEMBER = "recbole/dataset_example/ml-100k/ml-100k.{}"
@@ -233,7 +234,7 @@ def load_ml100k(wheel: Path, *, like_threshold: int = 4, seed: int = 7) -> Datas
     seg_index: dict[str, int] = {}
     visitor_segment = []
     for row in users:
-        seg = ranking.segment_of(_generation(int(row[1])), {"M": "male", "F": "female"}.get(row[2], ""))
+        seg = segment_of(_generation(int(row[1])), {"M": "male", "F": "female"}.get(row[2], ""))
         seg_index.setdefault(seg, len(segments))
         if seg_index[seg] == len(segments):
             segments.append(seg)

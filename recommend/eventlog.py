@@ -28,7 +28,7 @@ from config.sql import hot_cursor, in_list
 from garden.models import Image, Visitor
 from recommend import tokens
 from recommend.models import FavoriteStat, ImageStat, Interaction, Recommendation
-from recommend.ranking import SEGMENT_ALL, segment_of
+from recommend.ranking import SEGMENT_ALL
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def look_up(*, keys: list[str], visitor_id: str, recommendation_id: int | None) 
     key_in, params = in_list("key", keys)
     parts = [f"SELECT 'i', id, key, search_key FROM {image_table} WHERE {key_in}"] if keys else []
     params = params if keys else []
-    parts.append(f"SELECT 'v', NULL, generation, gender FROM {visitor_table} WHERE id = %s")
+    parts.append(f"SELECT 'v', NULL, segment, NULL FROM {visitor_table} WHERE id = %s")
     params.append(visitor_id)
     if recommendation_id is not None:
         parts.append(f"SELECT 'r', id, NULL, NULL FROM {Recommendation._meta.db_table} WHERE id = %s")
@@ -64,7 +64,7 @@ def look_up(*, keys: list[str], visitor_id: str, recommendation_id: int | None) 
             if kind == "i":
                 found.images[first] = Shown(id=row_id, search_key=second)
             elif kind == "v":
-                found.segment = segment_of(first, second)
+                found.segment = first
             else:
                 found.recommendation_id = row_id
     return found
@@ -196,19 +196,15 @@ def _screen_sql() -> str:
 
     ``go`` has a row only when the event is to be written: every insert reads from it, so a like of
     an unknown key (or a screen of unknown keys) writes nothing and returns no row. The segment is
-    ``ranking.segment_of`` in SQL (tests compare the two).
+    the one stored on the visitor's row (garden.Visitor.segment).
     """
     image, visitor, recommendation = Image._meta.db_table, Visitor._meta.db_table, Recommendation._meta.db_table
     images, favorites = ImageStat._meta.db_table, FavoriteStat._meta.db_table
-    blank = r"E' \t\n\r\f\x0b\x1c\x1d\x1e\x1f'"  # what Python's str.strip() takes off ASCII text
     return f"""
         WITH shown AS MATERIALIZED (
             SELECT id, key, search_key FROM {image} WHERE key = ANY(%(keys)s::text[])
-        ), labels AS (
-            SELECT lower(btrim(coalesce(generation, ''), {blank})) AS g, lower(btrim(coalesce(gender, ''), {blank})) AS s
-            FROM {visitor} WHERE id = %(visitor)s::text
         ), visitor AS (
-            SELECT coalesce((SELECT CASE WHEN g <> '' OR s <> '' THEN g || '|' || s ELSE '' END FROM labels), '') AS segment
+            SELECT coalesce((SELECT segment FROM {visitor} WHERE id = %(visitor)s::text), '') AS segment
         ), liked AS (
             SELECT id, search_key FROM shown WHERE key = %(item)s::text
         ), known AS (

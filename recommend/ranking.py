@@ -31,12 +31,6 @@ SEGMENT_ALL = "*"
 CLICK, IMPRESSION, DISLIKE = 0, 1, 2
 
 
-def segment_of(generation: str | None, gender: str | None) -> str:
-    """`generation|gender`, or "" when neither is known (then only the everyone level applies)."""
-    generation, gender = (generation or "").strip().lower(), (gender or "").strip().lower()
-    return f"{generation}|{gender}" if generation or gender else ""
-
-
 @dataclass(frozen=True)
 class Params:
     """Prior strengths, in pseudo-impressions. Fitted by ``fit_params``; the defaults are sane."""

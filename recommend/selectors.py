@@ -17,9 +17,10 @@ from django.utils import timezone
 from config.sql import hot_cursor, in_list
 from garden import keys as garden_keys
 from garden.models import ServingState, Visitor
+from garden.visitors import segment_of
 from recommend.candidates import CandidateSet
 from recommend.models import FavoriteStat, ImageStat, Interaction
-from recommend.ranking import SEGMENT_ALL, CandidateCounts, segment_of
+from recommend.ranking import SEGMENT_ALL, CandidateCounts
 
 
 @dataclass
@@ -76,7 +77,7 @@ def garden_context(*, visitor_id: str | None, generation: str = "", gender: str 
     params: list = []
     if visitor_id:
         sql += (
-            f" UNION ALL SELECT 0, 'visitor', generation, gender, NULL FROM {Visitor._meta.db_table} WHERE id = %s UNION ALL "
+            f" UNION ALL SELECT 0, 'visitor', segment, NULL, NULL FROM {Visitor._meta.db_table} WHERE id = %s UNION ALL "
             f"SELECT * FROM (SELECT id, event_type, item_key, CAST(impression AS TEXT), created_at >= %s "
             f"FROM {Interaction._meta.db_table} WHERE visitor_id = %s ORDER BY created_at DESC, id DESC LIMIT %s) AS latest"
         )
@@ -86,8 +87,8 @@ def garden_context(*, visitor_id: str | None, generation: str = "", gender: str 
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     found = {row[1]: row for row in rows if row[0] == 0}
-    labels = (found["visitor"][2], found["visitor"][3]) if "visitor" in found else None
-    segment = segment_of(*labels) if labels is not None and any(labels) else segment_of(generation, gender)
+    # The visitor's stored labels decide; the request's cover ids that never came through /emotion.
+    segment = (found["visitor"][2] if "visitor" in found else "") or segment_of(generation, gender)
     events = sorted((row for row in rows if row[0] != 0), key=lambda row: row[0])  # oldest first
     for _, event_type, item_key, impression, recent in events:
         _add_event(history, event_type, item_key, orjson.loads(impression) if impression else [], recent)

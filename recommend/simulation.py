@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from garden import keys as garden_keys
 from garden.models import Image, Visitor
+from garden.visitors import segment_of
 from recommend.models import Interaction
 
 FAVORITES = ("spring,sunny,day", "summer,rainy,sunset", "autumn,cloudy,day", "winter,snowy,the-middle-of-the-night", "cat", "")
@@ -77,7 +78,15 @@ def simulate(*, visitors: int = 3000, images_per_key: int = 30, emotions: int = 
         seg = int(rng.integers(len(segments)))
         generation, gender = segments[seg]
         taste = seg_taste[seg] + rng.normal(0, 0.5, DIM)
-        visitor = Visitor(generation=generation, gender=gender, emotion="", features={"simulated": True}, first_seen=clock, last_seen=clock)
+        visitor = Visitor(
+            generation=generation,
+            gender=gender,
+            segment=segment_of(generation, gender),  # bulk_create skips save(), which keeps it
+            emotion="",
+            features={"simulated": True},
+            first_seen=clock,
+            last_seen=clock,
+        )
         visitor_rows.append(visitor)
         screens = int(rng.integers(20, 40)) if rng.random() < regulars else 1 + int(rng.geometric(0.35))
         seen: set[str] = set()

@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from garden.models import Visitor
-from recommend import eventlog, ranking
+from garden.visitors import segment_of
+from recommend import eventlog
 from recommend.models import FavoriteStat, ImageStat, Interaction, Recommendation
 from tests.factories import ImageFactory, VisitorFactory
 
@@ -94,9 +95,13 @@ def test_a_like_is_one_round_trip_and_reports_the_emotions_it_counted():
     ("generation", "gender"),
     [("adult", "Male"), ("", "female"), ("elder", ""), ("", ""), (" Teenager\t", "\nMALE "), ("child", "\x1fF\x0b")],
 )
-def test_the_statement_s_segment_is_segment_of(generation, gender):
-    visitor = VisitorFactory(generation=generation, gender=gender)
-    Visitor.objects.filter(pk=visitor.pk).update(generation=generation)  # past the choices, as a raw row could be
+def test_the_statement_s_segment_is_the_visitor_s_stored_segment(generation, gender):
+    visitor = VisitorFactory(generation=generation, gender=gender)  # past the choices, as a raw row could be
+    assert Visitor.objects.get(pk=visitor.pk).segment == segment_of(generation, gender)
     image = ImageFactory()
     written, _ = eventlog._screen_in_one_statement(str(visitor.id), image.key, [image.key], None, timezone.now())
-    assert written.event.segment == ranking.segment_of(generation, gender)
+    assert written.event.segment == segment_of(generation, gender)
+    visitor.gender = "female"  # relabelled by a later /emotion (update_or_create saves named fields)
+    visitor.save(update_fields=["gender"])
+    written, _ = eventlog._screen_in_one_statement(str(visitor.id), image.key, [image.key], None, timezone.now())
+    assert written.event.segment == segment_of(generation, "female")

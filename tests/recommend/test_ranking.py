@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from garden.visitors import segment_of
 from recommend import ranking
 
 
@@ -125,8 +126,9 @@ def test_count_feedback_and_dislikes_undo_likes():
 
 
 def test_segment_of():
-    assert ranking.segment_of("adult", "Female") == "adult|female"
-    assert ranking.segment_of("", "") == ""
+    assert segment_of("adult", "Female") == "adult|female"
+    assert segment_of("", "") == ""
+    assert segment_of(" Teenager\t", "\nMALE ") == "teenager|male"
 
 
 def slots_by_scanning(ordered, tier, demoted, every, depth, challenge):
