@@ -302,11 +302,6 @@ def finish(
     return Image.fromarray(result, "RGB")
 
 
-def crop_resized(picture: Image.Image, rect: Rect, size: tuple[int, int]) -> Image.Image:
-    x, y, w, h = rect
-    return picture.convert("RGB").crop((x, y, x + w, y + h)).resize(size, Image.Resampling.LANCZOS)
-
-
 def encode_png(picture: Image.Image) -> bytes:
     buffer = io.BytesIO()
     picture.save(buffer, "PNG")
