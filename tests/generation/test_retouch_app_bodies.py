@@ -19,7 +19,7 @@ import pytest
 from PIL import Image, ImageDraw
 from rest_framework.test import APIClient
 
-from generation.a1111.resize import resize_image
+from a1111.resize import resize_image
 from generation.models import GenerationJob
 from generation.retouch import imaging
 from generation.retouch.engine import RetouchEngine

@@ -2,7 +2,7 @@
 
 Staff or token holders: ``Authorization: Basic`` (A1111's ``--api-auth``; staff users), ``Token``,
 or a staff session; or, without credentials, a client inside GARDEN_A1111_TRUSTED_CLIENTS (A1111
-without ``--api-auth``: ``generation.a1111.auth``). Bodies carry base64 pictures, so their cap is GARDEN_RETOUCH_MAX_BODY_BYTES,
+without ``--api-auth``: ``a1111.auth``). Bodies carry base64 pictures, so their cap is GARDEN_RETOUCH_MAX_BODY_BYTES,
 not the kiosk's JSON cap. ``/sdapi/v1/img2img`` answers once its job is done, waiting at most
 GARDEN_A1111_WAIT_SECONDS (then 504 with the job id to poll), with at most GARDEN_A1111_MAX_WAITING
 requests of a process waiting at once (then 503).
@@ -19,12 +19,12 @@ from rest_framework.authentication import BasicAuthentication, SessionAuthentica
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
+from a1111 import options, parsing, schemas
+from a1111.auth import A1111Permission, TrustedClientAuthentication
 from config.api import json_object
 from config.parsers import LenientJSONParser
 from garden.services import read_file
 from generation import presence, selectors
-from generation.a1111 import options, parsing, schemas
-from generation.a1111.auth import A1111Permission, TrustedClientAuthentication
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
 from generation.retouch import features

@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import Image as PILImage
 from PIL import PngImagePlugin
 
-from generation.a1111 import parsing
+from a1111 import parsing
 from generation.imagefile import EXIF_IMAGE_DESCRIPTION, read_parameters
 from generation.models import GenerationJob
 from generation.requests import JobParameterError

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from generation.a1111.auth import SERVICE_USER
+from a1111.auth import SERVICE_USER
 from generation.models import GenerationJob, WorkerPresence
 from generation.services.presence import PresenceBeacon, record_presence, remove_presence
 from tests.generation.retouch_support import encoded, mask_png, noise

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from rest_framework.test import APIClient
 
-from generation.a1111.resize import resize_image
+from a1111.resize import resize_image
 from generation.models import GenerationJob, PromptStyle
 from generation.services.uploads import read_upload
 from tests.generation.retouch_support import encoded, mask_png, noise

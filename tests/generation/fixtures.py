@@ -1,4 +1,5 @@
-"""Fixtures for generation tests: the tiny pipeline (built once per session) and settings for it."""
+"""Fixtures for generation, retouch and A1111 tests: the tiny pipeline (built once per session) and
+settings for it. A plugin of tests/conftest.py, so that tests/retouch and tests/a1111 share them."""
 
 from pathlib import Path
 

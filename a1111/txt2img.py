@@ -3,7 +3,7 @@
 Field by field (A1111's names and defaults, modules/api/models.py):
 
 - ``prompt``, ``negative_prompt`` (``<lora:name:w>`` tags stay in the prompt: JobRequest reads
-  them), ``styles`` (generation.a1111.styles), ``seed`` (-1 random), ``subseed`` (-1 random) and
+  them), ``styles`` (a1111.styles), ``seed`` (-1 random), ``subseed`` (-1 random) and
   ``subseed_strength``, ``steps``, ``cfg_scale``, ``width``/``height``, ``batch_size`` × ``n_iter``;
 - ``sampler_name`` (or the older ``sampler_index``) + ``scheduler`` → our sampler names (SAMPLERS);
 - ``override_settings.sd_model_checkpoint`` → the library model; ``CLIP_stop_at_last_layers`` →
@@ -11,14 +11,14 @@ Field by field (A1111's names and defaults, modules/api/models.py):
 
 Fields that would change the picture but that we cannot honour are a 400 naming each one
 (REFUSED_FLAGS, NEUTRAL, ``eta`` other than the sampler's own, enabled always-on scripts,
-override settings that change pictures: generation.a1111.options); the rest is ignored (cosmetic).
+override settings that change pictures: a1111.options); the rest is ignored (cosmetic).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generation.a1111 import fields, options, parsing, styles
+from a1111 import fields, options, parsing, styles
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
 
@@ -54,7 +54,7 @@ AUTOMATIC = ("", "automatic", "use same scheduler")
 
 REFUSED_FLAGS = ("enable_hr", "restore_faces", "tiling")
 # Fields whose other values change the picture in A1111 → the values that leave it as we paint:
-# img2img's list (generation.a1111.fields), less the variation seed (honoured here), plus ``infotext``
+# img2img's list (a1111.fields), less the variation seed (honoured here), plus ``infotext``
 # (A1111 fills the fields a body leaves out from it).
 NEUTRAL = {**{name: values for name, values in fields.NEUTRAL.items() if name != "subseed_strength"}, "infotext": (None, "")}
 # JobRequest's field names → the A1111 field a client sent (so every 400 names the client's field).

@@ -13,11 +13,11 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.response import Response
 
+from a1111 import answers, catalog, parsing, schemas, txt2img
+from a1111.views import A1111View, waiting
 from config.api import json_object
 from garden.services import read_file
 from generation import selectors, services
-from generation.a1111 import answers, catalog, parsing, schemas, txt2img
-from generation.a1111.views import A1111View, waiting
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
 from generation.retouch.tagger import DEFAULT_THRESHOLD

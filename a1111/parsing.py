@@ -5,13 +5,13 @@ Field by field (A1111's names and defaults as its API documents them):
 - ``init_images[0]`` → the source; ``mask`` → the mask (``inpainting_mask_invert`` inverts it);
 - ``inpaint_full_res`` + ``inpaint_full_res_padding`` → the rectangle: the mask's box plus the
   padding ("only masked"; the answer keeps the init image's size), else the whole picture, which
-  is first brought to ``width`` × ``height`` by ``resize_mode`` (``generation.a1111.resize``), as
+  is first brought to ``width`` × ``height`` by ``resize_mode`` (``a1111.resize``), as
   A1111 does: the answer then has that size; ``width``/``height`` → the working size (shortest side);
 - ``mask_blur`` (or equal ``mask_blur_x``/``mask_blur_y``), ``denoising_strength``, ``initial_noise_multiplier``, ``prompt``,
   ``negative_prompt``, ``steps``, ``cfg_scale``, ``seed`` (-1 random), ``batch_size`` × ``n_iter``;
 - ``inpainting_fill`` 0 fill, 1 original, 2 latent noise, 3 latent nothing → ``masked_content``;
 - ``sampler_name`` (+ ``scheduler`` Automatic or Karras) → our sampler names; ``styles`` →
-  ``generation.a1111.styles``; ``send_images: false`` → no pictures in the answer;
+  ``a1111.styles``; ``send_images: false`` → no pictures in the answer;
 - ``alwayson_scripts.ControlNet.args``: lineart/canny units → controls (an ``input_image`` is
   preprocessed here, in the web tier, and sent as the edited edge map, or taken as the finished
   map with GARDEN_A1111_CONTROL_PASSTHROUGH; without one the worker detects edges on the source);
@@ -21,7 +21,7 @@ Field by field (A1111's names and defaults as its API documents them):
 
 Features we do not have (``restore_faces``, ``tiling``, a ``script_name``, other always-on
 scripts, unknown ControlNet modules, ``subseed_strength`` > 0, settings in ``override_settings``
-that change pictures: ``generation.a1111.fields``) are a 400 naming them; cosmetic fields are ignored.
+that change pictures: ``a1111.fields``) are a 400 naming them; cosmetic fields are ignored.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import json
 from django.conf import settings
 from PIL import Image as PILImage
 
-from generation.a1111 import fields, styles
-from generation.a1111.resize import LATENT_UPSCALE, RESIZE_MODES, resize_image
+from a1111 import fields, styles
+from a1111.resize import LATENT_UPSCALE, RESIZE_MODES, resize_image
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
 from generation.retouch import edges, imaging

@@ -9,7 +9,7 @@ change nothing in the picture (saving, UI, ``comments``…) are accepted and ign
 
 from __future__ import annotations
 
-from generation.a1111 import options
+from a1111 import options
 from generation.requests import JobParameterError
 
 UNSUPPORTED_FLAGS = ("restore_faces", "tiling", "enable_hr", "include_init_images")

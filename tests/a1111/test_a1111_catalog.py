@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 from rest_framework.test import APIClient
 
+from a1111 import answers, parsing, styles, txt2img
 from generation import backends, services
-from generation.a1111 import answers, parsing, styles, txt2img
 from generation.models import GenerationJob, LibraryEntry, PromptStyle
 from generation.requests import JobParameterError
 from tests.generation.retouch_support import encoded, noise

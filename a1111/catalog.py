@@ -10,8 +10,8 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from a1111 import txt2img
 from generation import library
-from generation.a1111 import txt2img
 from generation.models import GenerationJob, LibraryEntry, PromptStyle
 from generation.retouch import edges
 

@@ -151,7 +151,7 @@ def test_img2img_auth_and_body_caps(api_client, basic_client, django_user_model,
 
 
 def test_img2img_holds_a_bounded_number_of_waiting_threads(basic_client, retouch_settings, no_enqueue, settings):
-    from generation.a1111.views import waiting
+    from a1111.views import waiting
 
     settings.GARDEN_A1111_MAX_WAITING = 1
     with waiting.hold():  # another request of this process is waiting

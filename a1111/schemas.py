@@ -1,6 +1,6 @@
 """The A1111 request bodies as the OpenAPI schema states them.
 
-A1111 bodies carry many optional fields (generation.a1111.parsing reads them by name); these
+A1111 bodies carry many optional fields (a1111.parsing reads them by name); these
 schemas list what a valid call needs, so clients and the fuzzing pass (bin/fuzz-api) know it. The
 pictures are base64 text that no schema can make decodable: a picture that is not one is a 400.
 """
