@@ -13,10 +13,10 @@ from django.utils import timezone
 from a1111 import txt2img
 from generation import library
 from generation.models import GenerationJob, LibraryEntry, PromptStyle
-from generation.retouch import edges
+from retouch import edges
 
 CONTROLNET_API_VERSION = 2
-CONTROLNET_UNITS = 3  # controls per job (generation.retouch.options)
+CONTROLNET_UNITS = 3  # controls per job (retouch.options)
 REFERENCE_MODULES = ("reference_only", "reference_adain", "reference_adain+attn", "ip-adapter_clip_sd15")
 LORA_METADATA = ("base_model_version", "sd_model_name", "output_name")
 RESOLUTION_SLIDER = {"name": "Preprocessor Resolution", "value": 512, "min": 64, "max": 2048, "step": 8}

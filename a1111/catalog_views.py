@@ -20,9 +20,9 @@ from garden.services import read_file
 from generation import selectors, services
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
-from generation.retouch.tagger import DEFAULT_THRESHOLD
 from generation.services import library as library_service
-from generation.services.retouch import picture_tags
+from retouch.services import picture_tags
+from retouch.tagger import DEFAULT_THRESHOLD
 
 OK = {200: OpenApiTypes.OBJECT}
 BOOLEANS = ("true", "false", "1", "0", "yes", "no", "on", "off")  # what FastAPI reads as a bool

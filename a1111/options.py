@@ -15,8 +15,8 @@ from django.conf import settings
 
 from generation import library
 from generation.requests import JobParameterError
-from generation.retouch import features
 from generation.services import library as library_services
+from retouch import features
 
 # Settings that change pictures → the values that leave them as we paint (None: unset).
 PICTURE_SETTINGS = {

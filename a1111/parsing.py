@@ -37,9 +37,9 @@ from a1111 import fields, styles
 from a1111.resize import LATENT_UPSCALE, RESIZE_MODES, resize_image
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
-from generation.retouch import edges, imaging
-from generation.retouch.options import ControlUnit, Reference, RetouchOptions
-from generation.services.retouch import RetouchUploads
+from retouch import edges, imaging
+from retouch.options import ControlUnit, Reference, RetouchOptions
+from retouch.services import RetouchUploads
 
 SAMPLERS = {
     "dpm++ 2m karras": "dpm++_karras",

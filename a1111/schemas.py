@@ -7,7 +7,7 @@ pictures are base64 text that no schema can make decodable: a picture that is no
 
 from __future__ import annotations
 
-from generation.retouch import edges
+from retouch import edges
 
 PICTURE = {"type": "string", "minLength": 1, "description": "A picture, base64 (a `data:image/…;base64,` prefix is allowed)"}
 NUMBER = {"type": "number"}

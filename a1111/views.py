@@ -27,11 +27,10 @@ from garden.services import read_file
 from generation import presence, selectors
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
-from generation.retouch import features
-from generation.retouch.tagger import DEFAULT_THRESHOLD, get_tagger
-from generation.services import create_retouch_job
-from generation.services.retouch import edge_map_png, picture_tags
 from generation.views import GenerationAPIView
+from retouch import features
+from retouch.services import create_retouch_job, edge_map_png, picture_tags
+from retouch.tagger import DEFAULT_THRESHOLD, get_tagger
 
 waiting = selectors.WaitSlots("GARDEN_A1111_MAX_WAITING")
 

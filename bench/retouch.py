@@ -108,9 +108,9 @@ def main() -> int:
     from generation.backends import procedural
     from generation.models import GenerationJob
     from generation.requests import JobRequest
-    from generation.retouch import edges, imaging
-    from generation.retouch.engine import ControlInput, PaintRequest, get_engine
-    from generation.retouch.options import ControlUnit, RetouchOptions
+    from retouch import edges, imaging
+    from retouch.engine import ControlInput, PaintRequest, get_engine
+    from retouch.options import ControlUnit, RetouchOptions
 
     call_command("migrate", "--no-input", verbosity=0)
     width, height = (int(v) for v in args.source.split("x"))
@@ -179,7 +179,7 @@ def main() -> int:
     type(engine).paint = timed_paint
     # The per-step progress/cancel UPDATE runs inside the pipeline call (callback_on_step_end):
     # time it apart, so "the pipeline" below is the model's work only.
-    from generation.services import retouch_runner
+    from retouch import runner as retouch_runner
 
     stepping: list[float] = []
     reporter = retouch_runner.step_reporter

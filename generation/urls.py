@@ -1,6 +1,6 @@
 from django.urls import path
 
-from generation import pages, retouch_views, views
+from generation import pages, views
 
 urlpatterns = [
     # POST: the legacy API; GET: the page an old `?prompt=` link opens (views.text2image dispatches).
@@ -12,11 +12,4 @@ urlpatterns = [
     path("api/v1/jobs/<uuid:job_id>", views.JobDetailView.as_view(), name="generation-job"),
     path("api/v1/jobs/<uuid:job_id>/cancel", views.JobCancelView.as_view(), name="generation-job-cancel"),
     path("api/v1/jobs/<uuid:job_id>/retry", views.JobRetryView.as_view(), name="generation-job-retry"),
-    # Retouch (docs/retouch.md): the staff page and its helpers (the A1111-compatible API: a1111/urls.py).
-    path("kiosk/retouch/", pages.retouch, name="kiosk-retouch"),
-    path("kiosk/retouch", pages.retouch),
-    path("api/v1/jobs/<uuid:job_id>/archive", retouch_views.JobArchiveView.as_view(), name="generation-job-archive"),
-    path("api/v1/retouch/status", retouch_views.RetouchStatusView.as_view(), name="retouch-status"),
-    path("api/v1/retouch/edges", retouch_views.EdgesView.as_view(), name="retouch-edges"),
-    path("api/v1/retouch/tags", retouch_views.TagsView.as_view(), name="retouch-tags"),
 ]

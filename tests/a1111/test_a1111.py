@@ -11,8 +11,8 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from generation.models import GenerationJob
-from generation.services.retouch import edge_map_png
-from tests.generation.retouch_support import box_mask, encoded, mask_png, noise, outside_feather
+from retouch.services import edge_map_png
+from tests.retouch.retouch_support import box_mask, encoded, mask_png, noise, outside_feather
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from a1111 import answers, parsing, styles, txt2img
 from generation import backends, services
 from generation.models import GenerationJob, LibraryEntry, PromptStyle
 from generation.requests import JobParameterError
-from tests.generation.retouch_support import encoded, noise
+from tests.retouch.retouch_support import encoded, noise
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ from PIL import Image
 
 from generation.models import GenerationJob, PromptStyle
 from generation.services.presence import record_presence
-from tests.generation.retouch_support import MASK_BOX, noise
 from tests.generation.tiny_library import EMBEDDING, LORA, PIPELINES, build_models_folder
+from tests.retouch.retouch_support import MASK_BOX, noise
 
 pytestmark = pytest.mark.django_db(transaction=True)
 USER, PASSWORD = "krita", "pw-krita-secret"

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from a1111.resize import resize_image
 from generation.models import GenerationJob, PromptStyle
 from generation.services.uploads import read_upload
-from tests.generation.retouch_support import encoded, mask_png, noise
+from tests.retouch.retouch_support import encoded, mask_png, noise
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +125,7 @@ def test_send_images_false_answers_no_pictures_and_latent_upscale_is_said(retouc
 
 @pytest.mark.django_db(transaction=True)
 def test_clip_skip_reaches_the_pipeline_and_changes_the_picture(retouch_settings, eager_celery, settings, monkeypatch):
-    from generation.retouch.engine import RetouchEngine
+    from retouch.engine import RetouchEngine
 
     settings.GARDEN_A1111_TRUSTED_CLIENTS = ["127.0.0.1"]
     asked = []

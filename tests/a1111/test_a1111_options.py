@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from a1111.auth import SERVICE_USER
 from generation.models import GenerationJob, WorkerPresence
 from generation.services.presence import PresenceBeacon, record_presence, remove_presence
-from tests.generation.retouch_support import encoded, mask_png, noise
+from tests.retouch.retouch_support import encoded, mask_png, noise
 
 pytestmark = pytest.mark.django_db
 

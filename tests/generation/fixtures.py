@@ -53,7 +53,7 @@ def staff_client(django_user_model):
 
 @pytest.fixture(scope="session")
 def retouch_models(tmp_path_factory, tiny_model_dir) -> dict[str, Path]:
-    from tests.generation import tiny_retouch
+    from tests.retouch import tiny_retouch
 
     root = tmp_path_factory.mktemp("retouch-models")
     return {

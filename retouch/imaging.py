@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
+from generation.imagefile import as_rgb as as_rgb  # re-exported: retouching reads pictures with it
+
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 MASKED_CONTENT = ("original", "fill", "noise", "nothing")
 Rect = tuple[int, int, int, int]  # x, y, width, height in source pixels
@@ -64,14 +66,6 @@ def open_image(content: bytes, *, max_pixels: int, what: str = "image") -> Image
     except (OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise InvalidImage(f"The {what} could not be decoded (truncated or corrupt): {exc}") from None
     return picture
-
-
-def as_rgb(picture: Image.Image) -> tuple[Image.Image, Image.Image | None]:
-    """The colour planes to repaint, and the alpha plane to carry over untouched (None if opaque)."""
-    if picture.mode in ("RGBA", "LA") or (picture.mode == "P" and "transparency" in picture.info):
-        rgba = picture.convert("RGBA")
-        return rgba.convert("RGB"), rgba.getchannel("A")
-    return picture.convert("RGB"), None
 
 
 def mask_array(mask: Image.Image, size: tuple[int, int], *, invert: bool = False) -> np.ndarray:

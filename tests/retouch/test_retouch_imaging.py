@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generation.retouch import imaging
+from retouch import imaging
 
 
 def encoded(picture: Image.Image, kind: str = "PNG", **options) -> bytes:

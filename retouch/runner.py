@@ -22,10 +22,10 @@ from garden.services import create_image, read_file
 from generation.backends import BackendError
 from generation.imagefile import encode_png
 from generation.models import GenerationJob
-from generation.retouch import edges, frames, imaging
 from generation.services import planning
 from generation.services.runner import library_files, make_thumbnail, step_reporter
 from generation.services.uploads import read_upload
+from retouch import edges, frames, imaging
 
 
 @dataclass
@@ -104,7 +104,7 @@ class _Inputs:
 
 
 def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
-    from generation.retouch.engine import get_engine  # torch: worker processes only
+    from retouch.engine import get_engine  # torch: worker processes only
 
     engine = get_engine()
     started = time.perf_counter()
@@ -160,7 +160,7 @@ def _rect(options: dict, picture: _Picture) -> imaging.Rect:
 
 
 def _repaint(engine, job: GenerationJob, inputs: _Inputs, picture: _Picture, rect, seeds: list[int], on_step) -> list[PILImage.Image]:
-    from generation.retouch.engine import ControlInput, PaintRequest
+    from retouch.engine import ControlInput, PaintRequest
 
     options = job.retouch
     longest = max(settings.GARDEN_MAX_WIDTH, settings.GARDEN_MAX_HEIGHT)

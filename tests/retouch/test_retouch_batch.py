@@ -10,7 +10,7 @@ import pytest
 
 from generation import services
 from generation.models import GenerationJob
-from tests.generation.retouch_support import box_mask, encoded, mask_png, noise, outside_feather, stored_pixels, upload, zip_of
+from tests.retouch.retouch_support import box_mask, encoded, mask_png, noise, outside_feather, stored_pixels, upload, zip_of
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def test_one_mask_for_all_a_range_and_varying_seeds(staff_client, retouch_settin
 
 
 def test_a_batch_resumes_where_it_stopped(staff_client, retouch_settings, no_enqueue, monkeypatch):
-    from generation.retouch import engine
+    from retouch import engine
 
     content, _ = frames_zip()
     job_id = post(staff_client, frames=content, mask=mask_png()).json()["id"]

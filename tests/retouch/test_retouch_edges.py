@@ -5,7 +5,7 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from generation.retouch import edges
+from retouch import edges
 
 
 def drawing() -> Image.Image:

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.generation.retouch_support import box_mask, encoded, mask_png, noise, outside_feather
 from tests.generation.test_worker import garden_factory  # noqa: F401 (the fixture)
 from tests.local_services import reachable, redis_url
+from tests.retouch.retouch_support import box_mask, encoded, mask_png, noise, outside_feather
 
 pytestmark = pytest.mark.slow
 
@@ -25,8 +25,8 @@ print("STATUS", response.status_code, response.content.decode())
 SUBMIT = """
 from pathlib import Path
 from generation.requests import JobRequest
-from generation.retouch.options import RetouchOptions
-from generation.services import RetouchUploads, create_retouch_job
+from retouch.options import RetouchOptions
+from retouch.services import RetouchUploads, create_retouch_job
 folder = Path({folder!r})
 job = create_retouch_job(
     request=JobRequest(kind="retouch", prompt="a red flower", seed=5, steps=4, retouch=RetouchOptions(work_size=64, strength=0.5)),

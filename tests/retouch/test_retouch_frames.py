@@ -6,7 +6,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from generation.retouch import frames
+from retouch import frames
 
 
 def zip_of(entries: dict[str, bytes], *, compression=zipfile.ZIP_DEFLATED) -> bytes:

@@ -10,7 +10,7 @@ import pytest
 
 from generation.models import GenerationJob
 from tests.garden.test_s3_storage import s3_endpoint  # noqa: F401 (the fixture)
-from tests.generation.retouch_support import encoded, mask_png, noise, upload
+from tests.retouch.retouch_support import encoded, mask_png, noise, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 BUCKET = "emotion-garden-retouch-test"
@@ -79,7 +79,7 @@ def test_uploads_are_private_objects_beside_public_images(settings, s3_endpoint,
             assert not any(grant["Grantee"].get("URI") == ALL_USERS for grant in grants), grants
             assert client.head_object(Bucket=BUCKET, Key=key)["CacheControl"] == "private, no-store"
         # The contrast: a garden image in the same bucket is public, as kiosks need.
-        from tests.generation.retouch_support import garden_image
+        from tests.retouch.retouch_support import garden_image
 
         image = garden_image()
         assert any(grant["Grantee"].get("URI") == ALL_USERS for grant in client.get_object_acl(Bucket=BUCKET, Key=image.key)["Grants"])

@@ -1,7 +1,7 @@
 """Parsing retouch requests (multipart with pictures, or JSON) into a JobRequest and its uploads.
 
-Types only: every default and bound is in ``generation.retouch.options`` (RetouchOptions.validate);
-the pictures are checked by ``generation.services.retouch``. Multipart bodies carry the nested
+Types only: every default and bound is in ``retouch.options`` (RetouchOptions.validate);
+the pictures are checked by ``retouch.services``. Multipart bodies carry the nested
 values (``controls``, ``reference``) as JSON text; JSON bodies carry them as they are.
 """
 
@@ -19,9 +19,9 @@ from config.api import PayloadTooLarge
 from generation.backends.diffusion import SCHEDULERS
 from generation.models import GenerationJob
 from generation.requests import SEED_LIMIT, TEXT_LIMITS, JobRequest
-from generation.retouch import edges, imaging
-from generation.retouch.options import MAX_CONTROLS, ControlUnit, Reference, RetouchOptions
-from generation.services.retouch import RetouchUploads
+from retouch import edges, imaging
+from retouch.options import MAX_CONTROLS, ControlUnit, Reference, RetouchOptions
+from retouch.services import RetouchUploads
 
 CONTROL_KEYS = {"type", "scale", "start", "end", "mode", "low", "high"}
 

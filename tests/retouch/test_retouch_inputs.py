@@ -11,7 +11,7 @@ from PIL import Image
 
 from generation import services
 from generation.models import GenerationJob
-from tests.generation.retouch_support import encoded, garden_image, mask_png, noise, upload, zip_of
+from tests.retouch.retouch_support import encoded, garden_image, mask_png, noise, upload, zip_of
 
 pytestmark = pytest.mark.django_db
 

@@ -21,11 +21,11 @@ from rest_framework.test import APIClient
 
 from a1111.resize import resize_image
 from generation.models import GenerationJob
-from generation.retouch import imaging
-from generation.retouch.engine import RetouchEngine
 from generation.services.presence import record_presence
 from generation.services.uploads import read_upload
-from tests.generation.retouch_support import encoded, noise, outside_feather
+from retouch import imaging
+from retouch.engine import RetouchEngine
+from tests.retouch.retouch_support import encoded, noise, outside_feather
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,5 +1,6 @@
 """Retouch endpoints: edge maps and tags (answered in the web process), the GPU pool's status,
-and a batch job's results as a zip. Retouch jobs themselves go through ``POST /api/v1/jobs``.
+and a batch job's results as a zip. Retouch jobs themselves go through ``POST /api/v1/jobs``:
+generation's job API hands their kinds to ``submit_job`` (registered in ``retouch.apps``).
 
 Staff session or API token, like every generation endpoint.
 """
@@ -20,10 +21,19 @@ from config.errors import Conflict
 from config.parsers import SafeJSONParser
 from garden.services import read_file
 from generation import selectors
-from generation.retouch import features
-from generation.retouch_serializers import EdgesSerializer, RetouchMultiPartParser, TagsSerializer
-from generation.services import retouch
+from generation.models import GenerationJob
 from generation.views import GenerationAPIView
+from retouch import features, services
+from retouch import selectors as retouch_selectors
+from retouch.serializers import EdgesSerializer, RetouchJobSerializer, RetouchMultiPartParser, TagsSerializer
+
+
+def submit_job(request) -> GenerationJob:
+    """``POST /api/v1/jobs`` with a retouch kind: the form and its pictures → the queued job."""
+    form = RetouchJobSerializer(data=request.data)
+    form.is_valid(raise_exception=True)
+    job_request, uploads = form.parse()
+    return services.create_retouch_job(created_by=request.user, request=job_request, uploads=uploads)
 
 
 class RetouchStatusView(GenerationAPIView):
@@ -54,8 +64,8 @@ class EdgesView(GenerationAPIView):
     def post(self, request):
         data = validated(EdgesSerializer, request)
         upload = data.get("image")
-        picture = retouch.source_picture(content=upload.read() if upload else None, image_id=data["image_id"])
-        png = retouch.edge_map_png(
+        picture = services.source_picture(content=upload.read() if upload else None, image_id=data["image_id"])
+        png = services.edge_map_png(
             picture=picture, detector=data["detector"], low=data["low"], high=data["high"], resolution=data["resolution"]
         )
         return HttpResponse(png, content_type="image/png")
@@ -72,8 +82,8 @@ class TagsView(GenerationAPIView):
     def post(self, request):
         data = validated(TagsSerializer, request)
         upload = data.get("image")
-        picture = retouch.source_picture(content=upload.read() if upload else None, image_id=data["image_id"])
-        return Response(retouch.picture_tags(picture=picture, threshold=data["threshold"]))
+        picture = services.source_picture(content=upload.read() if upload else None, image_id=data["image_id"])
+        return Response(services.picture_tags(picture=picture, threshold=data["threshold"]))
 
 
 class _ZipStream:
@@ -118,7 +128,7 @@ class JobArchiveView(GenerationAPIView):
         job = get_object_or_404(selectors.jobs_visible_to(user=request.user), pk=job_id)
         if not job.is_retouch:
             raise Conflict("Only retouch jobs have an archive.")
-        entries = selectors.retouch_archive_entries(job)
+        entries = retouch_selectors.retouch_archive_entries(job)
         if not entries:
             raise Conflict(f"The job has no results yet ({job.status}).")
         response = StreamingHttpResponse(_archive_chunks(entries), content_type="application/zip")

@@ -10,20 +10,19 @@ message carries only the id. A failed save removes the uploads again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
-from django.utils import timezone
 from PIL import Image as PILImage
 
 from garden.models import Image
 from garden.services import read_file
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
-from generation.retouch import features, frames, imaging
-from generation.retouch.options import Geometry, Reference, RetouchOptions
 from generation.services import jobs, planning
 from generation.services.uploads import delete_uploads, upload_key, write_upload
+from retouch import features, frames, imaging
+from retouch.options import Geometry, Reference, RetouchOptions
 
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 
@@ -61,7 +60,8 @@ def create_retouch_job(*, created_by=None, request: JobRequest, uploads: Retouch
     """
     if request.kind not in GenerationJob.RETOUCH_KINDS:
         raise JobParameterError(fields={"kind": f"kind must be one of {', '.join(GenerationJob.RETOUCH_KINDS)}."})
-    options = request.retouch or RetouchOptions()
+    # JobRequest types its options as generation.kinds.KindOptions: a retouch kind's are ours.
+    options = cast("RetouchOptions | None", request.retouch) or RetouchOptions()
     options = replace(
         options,
         controls=tuple(replace(unit, has_image=number in uploads.controls) for number, unit in enumerate(options.controls)),
@@ -254,21 +254,6 @@ def _inspect_frames(options: RetouchOptions, uploads: RetouchUploads, *, has_gar
     return _Inspected(geometry=geometry, files=files, frames=numbered)
 
 
-def purge_finished_uploads(*, limit: int = 50) -> int:
-    """Delete the uploads of retouch jobs finished over GARDEN_RETOUCH_KEEP_UPLOADS_HOURS ago."""
-    deadline = timezone.now() - timedelta(hours=settings.GARDEN_RETOUCH_KEEP_UPLOADS_HOURS)
-    finished = GenerationJob.objects.filter(
-        kind__in=GenerationJob.RETOUCH_KINDS, status__in=GenerationJob.FINISHED, finished_at__lt=deadline
-    )
-    purged = 0
-    for job in finished.exclude(retouch__has_key="uploads_purged").only("id", "retouch")[:limit]:
-        delete_uploads(job.retouch.get("uploads", {}).values())
-        # The keys stay: a retry then fails saying the upload is gone (UploadMissing), not a KeyError.
-        GenerationJob.objects.filter(pk=job.pk).update(retouch={**job.retouch, "uploads_purged": True})
-        purged += 1
-    return purged
-
-
 def source_picture(*, content: bytes | None, image_id: int | None) -> PILImage.Image:
     """The picture an edge map or tags are asked for: an upload, or a garden image's file."""
     if content is None:
@@ -284,7 +269,7 @@ def edge_map_png(
     *, picture: PILImage.Image, detector: str, low: float = 100.0, high: float = 200.0, resolution: int | None = None
 ) -> bytes:
     """The edge map (white lines on black, PNG) the user can edit before a retouch; runs in the web tier."""
-    from generation.retouch import edges
+    from retouch import edges
 
     picture = edges.scaled_for_detection(picture.convert("RGB"), resolution)
     return imaging.encode_png(edges.detect(detector, picture, low=low, high=high))
@@ -292,7 +277,7 @@ def edge_map_png(
 
 def picture_tags(*, picture: PILImage.Image, threshold: float) -> dict:
     """WD14 tags and ratings of a picture; TaggerUnavailable (503) names the setting when there is none."""
-    from generation.retouch.tagger import get_tagger
+    from retouch.tagger import get_tagger
 
     features.require("tags")
     return get_tagger().tag(picture, threshold=threshold)

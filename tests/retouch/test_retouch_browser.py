@@ -16,9 +16,9 @@ from PIL import Image
 
 from generation import services
 from generation.models import GenerationJob
-from generation.retouch import imaging
 from generation.services.uploads import read_upload
-from tests.generation.retouch_support import encoded, garden_image, noise, outside_feather, stored_pixels
+from retouch import imaging
+from tests.retouch.retouch_support import encoded, garden_image, noise, outside_feather, stored_pixels
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

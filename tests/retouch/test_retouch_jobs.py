@@ -9,7 +9,7 @@ from PIL import Image
 from generation import services
 from generation.imagefile import read_parameters
 from generation.models import GenerationJob
-from tests.generation.retouch_support import (
+from tests.retouch.retouch_support import (
     HEIGHT,
     WIDTH,
     box_mask,
@@ -173,7 +173,7 @@ def test_without_a_mask_the_rectangle_is_repainted(staff_client, retouch_setting
 
 
 def test_a_cancelled_retouch_can_be_retried_and_keeps_what_it_made(staff_client, retouch_settings, no_enqueue, monkeypatch):
-    from generation.retouch import engine
+    from retouch import engine
 
     retouch_settings.GARDEN_DIFFUSION_BATCH_SIZE = 1
     body = submit(staff_client, image=encoded(noise()), mask=mask_png(), count=3, seed=20)

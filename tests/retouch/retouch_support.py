@@ -73,7 +73,7 @@ def garden_image(picture: Image.Image | None = None, *, emotion: str = "happy", 
 
 def outside_feather(job_retouch: dict, mask: np.ndarray | None) -> np.ndarray:
     """Every pixel the composite may not touch: outside the rectangle's feathered mask."""
-    from generation.retouch import imaging
+    from retouch import imaging
 
     width, height = job_retouch["source_size"]
     x, y, w, h = job_retouch["rect"]

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from django.conf import settings
 
 from generation.backends.diffusion import SCHEDULERS
-from generation.retouch import imaging
+from retouch import imaging
 
 WORK_SIZE = 512  # the shortest side the rectangle is painted at (the original app's value)
 STRENGTH = 0.6
