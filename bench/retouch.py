@@ -109,6 +109,7 @@ def main() -> int:
     from generation.models import GenerationJob
     from generation.requests import JobRequest
     from retouch import edges, imaging
+    from retouch import services as retouch_services
     from retouch.engine import ControlInput, PaintRequest, get_engine
     from retouch.options import ControlUnit, RetouchOptions
 
@@ -123,7 +124,9 @@ def main() -> int:
         controls = (ControlUnit(type="lineart"),) if lineart else ()
         options = RetouchOptions(work_size=args.work_size, strength=args.strength, controls=controls)
         request = JobRequest(kind="retouch", prompt="a red flower", steps=args.steps, seed=7, count=args.images, retouch=options)
-        return services.create_retouch_job(request=request, uploads=services.RetouchUploads(image=source_png, mask=mask_png), enqueue=False)
+        return retouch_services.create_retouch_job(
+            request=request, uploads=retouch_services.RetouchUploads(image=source_png, mask=mask_png), enqueue=False
+        )
 
     engine = get_engine()
     started = time.perf_counter()
@@ -220,7 +223,7 @@ def main() -> int:
     for name in edges.DETECTORS:
         edges.detect(name, picture)
         edge_times[name] = best([timed(lambda name=name: edges.detect(name, picture)) for _ in range(args.edge_runs)])
-    png_edges = best([timed(lambda: services.retouch.edge_map_png(picture=picture, detector="lineart")) for _ in range(args.edge_runs)])
+    png_edges = best([timed(lambda: retouch_services.edge_map_png(picture=picture, detector="lineart")) for _ in range(args.edge_runs)])
 
     label = args.model or "tiny random-weight SD via from_pipe (tests/generation/tiny_pipeline.py)"
     if args.random_architecture:

@@ -48,7 +48,7 @@ def staff_client(django_user_model):
     return api_client
 
 
-# --- retouching: tiny models (tests/generation/tiny_retouch.py), built once per session ------------
+# --- retouching: tiny models (tests/retouch/tiny_retouch.py), built once per session ------------
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Edge maps without weights (generation/retouch/edges.py), on real pictures."""
+"""Edge maps without weights (retouch/edges.py), on real pictures."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Frame archives for batch retouching (generation/retouch/frames.py): order, names, bombs."""
+"""Frame archives for batch retouching (retouch/frames.py): order, names, bombs."""
 
 import io
 import zipfile

@@ -1,4 +1,4 @@
-"""The retouch image maths (generation/retouch/imaging.py): pure functions on real pixels."""
+"""The retouch image maths (retouch/imaging.py): pure functions on real pixels."""
 
 import io
 
