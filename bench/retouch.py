@@ -108,9 +108,10 @@ def main() -> int:
     from generation.backends import procedural
     from generation.models import GenerationJob
     from generation.requests import JobRequest
-    from generation.retouch import edges, imaging
-    from generation.retouch.engine import ControlInput, PaintRequest, get_engine
-    from generation.retouch.options import ControlUnit, RetouchOptions
+    from retouch import edges, imaging
+    from retouch import services as retouch_services
+    from retouch.engine import ControlInput, PaintRequest, get_engine
+    from retouch.options import ControlUnit, RetouchOptions
 
     call_command("migrate", "--no-input", verbosity=0)
     width, height = (int(v) for v in args.source.split("x"))
@@ -123,7 +124,9 @@ def main() -> int:
         controls = (ControlUnit(type="lineart"),) if lineart else ()
         options = RetouchOptions(work_size=args.work_size, strength=args.strength, controls=controls)
         request = JobRequest(kind="retouch", prompt="a red flower", steps=args.steps, seed=7, count=args.images, retouch=options)
-        return services.create_retouch_job(request=request, uploads=services.RetouchUploads(image=source_png, mask=mask_png), enqueue=False)
+        return retouch_services.create_retouch_job(
+            request=request, uploads=retouch_services.RetouchUploads(image=source_png, mask=mask_png), enqueue=False
+        )
 
     engine = get_engine()
     started = time.perf_counter()
@@ -179,7 +182,7 @@ def main() -> int:
     type(engine).paint = timed_paint
     # The per-step progress/cancel UPDATE runs inside the pipeline call (callback_on_step_end):
     # time it apart, so "the pipeline" below is the model's work only.
-    from generation.services import retouch_runner
+    from retouch import runner as retouch_runner
 
     stepping: list[float] = []
     reporter = retouch_runner.step_reporter
@@ -220,7 +223,7 @@ def main() -> int:
     for name in edges.DETECTORS:
         edges.detect(name, picture)
         edge_times[name] = best([timed(lambda name=name: edges.detect(name, picture)) for _ in range(args.edge_runs)])
-    png_edges = best([timed(lambda: services.retouch.edge_map_png(picture=picture, detector="lineart")) for _ in range(args.edge_runs)])
+    png_edges = best([timed(lambda: retouch_services.edge_map_png(picture=picture, detector="lineart")) for _ in range(args.edge_runs)])
 
     label = args.model or "tiny random-weight SD via from_pipe (tests/generation/tiny_pipeline.py)"
     if args.random_architecture:

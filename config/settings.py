@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "garden",
     "recommend",
     "generation",
+    "retouch",
+    "a1111",
     "curation",
     "displays",
     "insights",

@@ -21,6 +21,8 @@ urlpatterns = [
     path("", include("garden.urls")),
     path("", include("recommend.urls")),
     path("", include("generation.urls")),
+    path("", include("retouch.urls")),
+    path("", include("a1111.urls")),
     path("", include("curation.urls")),
     path("", include("displays.urls")),
 ]

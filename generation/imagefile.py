@@ -48,3 +48,12 @@ def read_parameters(content: bytes) -> dict:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def as_rgb(picture: PILImage.Image) -> tuple[PILImage.Image, PILImage.Image | None]:
+    """The colour planes (to repaint, or to start an img2img from), and the alpha plane to carry over
+    untouched (None if opaque). Retouching uses it too (retouch.imaging re-exports it)."""
+    if picture.mode in ("RGBA", "LA") or (picture.mode == "P" and "transparency" in picture.info):
+        rgba = picture.convert("RGBA")
+        return rgba.convert("RGB"), rgba.getchannel("A")
+    return picture.convert("RGB"), None

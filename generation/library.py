@@ -83,10 +83,6 @@ def resolve_lora(name: str) -> LibraryEntry:
     return _resolve(Kind.LORA, name.strip())
 
 
-def resolve_embedding(name: str) -> LibraryEntry:
-    return _resolve(Kind.EMBEDDING, name.strip())
-
-
 def absolute_path(entry: LibraryEntry) -> Path:
     return Path(settings.GARDEN_MODELS_DIR) / entry.path
 

@@ -51,7 +51,7 @@ class GenerationJob(models.Model):
     seed = models.BigIntegerField(help_text="Base seed: image n of the plan uses seed + n")
     count = models.PositiveIntegerField(default=1)
     # Retouch kinds: the validated options (rectangle, strength, mask blur, controls…) and the keys
-    # of their private uploads (generation.retouch.options); empty for other kinds.
+    # of their private uploads (retouch.options); empty for other kinds.
     retouch = models.JSONField(default=dict, blank=True)
     # LoRAs of the model library applied to this job: [{"name": …, "weight": …}], in order.
     loras = models.JSONField(default=list, blank=True)

@@ -1,16 +1,15 @@
-"""The staff pages: text to image, the page an old ``GET /text2image?prompt=…`` link opens, and retouch.
+"""The staff pages: text to image and the page an old ``GET /text2image?prompt=…`` link opens
+(the retouch page is the retouch app's: retouch/pages.py).
 
 Thin views that render templates; the pages' scripts (garden/static/kiosk/text2image.js,
-generation/static/generation/text2image_job.js, generation/static/retouch/retouch.js) talk only to
-the job API and the retouch endpoints. Sizes, defaults and the prompt's length come from
-generation.requests and generation.retouch.options.
+generation/static/generation/text2image_job.js) talk only to the job API. Sizes, defaults and the
+prompt's length come from generation.requests.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
@@ -21,18 +20,10 @@ from django.views.decorators.http import require_GET, require_safe
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from garden.models import Image
-from garden.selectors import image_url
 from generation import selectors, services
-from generation.backends.diffusion import SCHEDULERS
 from generation.requests import RESOLUTIONS, TEXT_LIMITS, JobParameterError, JobRequest
-from generation.retouch.features import feature_status
-from generation.retouch.imaging import MASKED_CONTENT
-from generation.retouch.options import MASK_BLUR, OPACITY, PADDING, STRENGTH, WORK_SIZE
 from generation.serializers import JobSerializer
 
-# The retouch app's default positive prompt (docs/contracts.md, "The retouch app's calls").
-RETOUCH_PROMPT = "masterpiece, realistic, photorealistic"
 DEFAULT_PROMPT = "a calm garden of flowers, fantasy, concept art, highly detailed, sharp focus, digital art"
 RESOLUTION_NAMES = {(768, 512): "Basic", (1024, 600): "WSVGA", (1280, 800): "WXGA"}
 # An old link opened again within this time (a reload, a second click) shows the job it started.
@@ -129,43 +120,3 @@ def text2image_link(request):
         "queue_warnings": selectors.queue_warnings() if job.status == job.Status.QUEUED else [],
     }
     return render(request, "kiosk/text2image_job.html", context)
-
-
-@require_GET
-def retouch(request):
-    """The staff retouch page; ``?image=<id>`` opens it with a garden image (the admin's Retouch button)."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-    if not request.user.is_staff:
-        raise PermissionDenied("Staff only.")
-    image = None
-    if request.GET.get("image", "").isdecimal():
-        found = Image.objects.filter(pk=int(request.GET["image"])).first()
-        if found is not None:
-            image = {
-                "id": found.pk,
-                "url": image_url(found.key, request=request),
-                "width": found.width,
-                "height": found.height,
-                "key": found.key,
-            }
-    config = {
-        "jobsUrl": reverse("generation-jobs"),
-        "statusUrl": reverse("retouch-status"),
-        "edgesUrl": reverse("retouch-edges"),
-        "tagsUrl": reverse("retouch-tags"),
-        "decideUrl": reverse("curation:decide"),
-        "adminImageUrl": reverse("admin:garden_image_change", args=[0]),
-        "image": image,
-        "features": feature_status(),
-        "defaults": {"strength": STRENGTH, "opacity": OPACITY, "maskBlur": MASK_BLUR, "workSize": WORK_SIZE, "padding": PADDING},
-        "maxBodyBytes": settings.GARDEN_RETOUCH_MAX_BODY_BYTES,
-    }
-    context = {
-        "config": config,
-        "default_prompt": RETOUCH_PROMPT,
-        "prompt_max": TEXT_LIMITS["prompt"],
-        "samplers": ["", *SCHEDULERS],
-        "masked_content": MASKED_CONTENT,
-    }
-    return render(request, "kiosk/retouch.html", context)

@@ -16,10 +16,9 @@ from django.conf import settings
 
 from config.errors import DomainError
 from garden import keys
-from generation import backends, init_image, library, lineage
+from generation import backends, init_image, kinds, library, lineage
 from generation.models import GenerationJob, LibraryEntry
 from generation.prompts import LoraSyntaxError, extract_loras
-from generation.retouch.options import RetouchOptions
 
 # The original's sizes (docs/contracts.md, "Generation defaults"): bulk jobs paint a 1280x800
 # landscape and its 800x1280 portrait twin per index; one-off images default to 768x512.
@@ -66,7 +65,7 @@ class ValidJob:
     seed: int
     count: int
     backend: str
-    retouch: dict = field(default_factory=dict)  # retouch kinds: generation.retouch.options
+    retouch: dict = field(default_factory=dict)  # retouch kinds: retouch.options (the retouch app)
     model: str = ""  # a library pipeline's name; "" = GARDEN_DIFFUSION_MODEL (no library)
     loras: list = field(default_factory=list)  # [{"name": ..., "weight": ...}]
     options: dict = field(default_factory=dict)  # sampler, clip_skip, subseed(_strength), recipes, lineage (those set)
@@ -84,8 +83,10 @@ class JobRequest:
     favorite and ``others`` (default: the original's style words). A prompt without an emotion goes
     to the ``GARDEN_TEXT2IMAGE_EMOTION`` folder.
 
-    Retouch kinds carry ``retouch`` (their options, and the source's geometry read by the service);
-    their prompt is used as given (it may be empty), and width and height are the source's.
+    Retouch kinds carry ``retouch`` (their options, and the source's geometry read by the service:
+    ``retouch.options.RetouchOptions``, from the retouch app, which registers the kinds in
+    ``generation.kinds``); their prompt is used as given (it may be empty), and width and height
+    are the source's.
     """
 
     kind: str = GenerationJob.Kind.IMAGES
@@ -102,7 +103,7 @@ class JobRequest:
     seed: int | None = None
     count: int = 1
     backend: str | None = None
-    retouch: RetouchOptions | None = None
+    retouch: kinds.KindOptions | None = None
     # The model library (docs/models.md): a library pipeline's name (or A1111 title "name [hash]"),
     # LoRAs as (name, weight), and sampling options; None / empty means "the default".
     model: str | None = None
@@ -192,7 +193,11 @@ class JobRequest:
             errors["subseed_strength"] = "Retouch jobs have no variation seed."
         if self.init_image is not None or self.denoising_strength is not None:
             errors["init_image"] = "Retouch jobs name their source (image_id) and take their strength in their retouch options."
-        options = self.retouch or RetouchOptions()
+        kind = kinds.get(self.kind)
+        options = self.retouch or (kind.default_options() if kind is not None else None)
+        if options is None:
+            errors["kind"] = f"No installed app runs {self.kind} jobs: is retouch in INSTALLED_APPS?"
+            raise JobParameterError(fields=errors)
         retouch = options.validate(errors, steps=steps if isinstance(steps, int) else 1, batch=batch)
         if errors:
             raise JobParameterError(fields=errors)

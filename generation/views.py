@@ -23,11 +23,10 @@ from rest_framework.views import APIView
 
 from config.api import json_object
 from config.parsers import LenientJSONParser, SafeJSONParser
-from config.schema import error
-from generation import pages, selectors, services
+from config.schema import GardenAutoSchema, error
+from generation import kinds, pages, selectors, services
 from generation.models import GenerationJob
 from generation.requests import TEXT_LIMITS
-from generation.retouch_serializers import RetouchJobSerializer, RetouchMultiPartParser
 from generation.serializers import JobCreateSerializer, JobFilterSerializer, JobSerializer, Text2ImageSerializer
 
 
@@ -70,10 +69,24 @@ class JobPagination(LimitOffsetPagination):
             raise serializers.ValidationError({name: "Expected a whole number."})
 
 
+class JobListSchema(GardenAutoSchema):
+    """POST takes JSON, and the forms of the kinds other apps register (generation.kinds)."""
+
+    def get_request_serializer(self):
+        if self.method == "POST":
+            forms = kinds.forms()  # the retouch app's form (several kinds' forms: the first documents them)
+            return {"application/json": JobCreateSerializer, **({"multipart/form-data": forms[0]} if forms else {})}
+        return super().get_request_serializer()
+
+
 class JobListView(GenerationAPIView):
     pagination_class = JobPagination
-    # Retouch jobs come as multipart forms with their pictures (docs/retouch.md).
-    parser_classes = [SafeJSONParser, RetouchMultiPartParser]
+    schema = JobListSchema()
+
+    def get_parsers(self):
+        # JSON, and the bodies of the kinds other apps register: retouch jobs come as multipart
+        # forms with their pictures (docs/retouch.md).
+        return [SafeJSONParser(), *(parser() for parser in kinds.parsers())]
 
     @extend_schema(
         parameters=[JobFilterSerializer], responses={200: JobSerializer(many=True)}, summary="List generation jobs, newest first"
@@ -87,7 +100,6 @@ class JobListView(GenerationAPIView):
         return paginator.get_paginated_response(JobSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(
-        request={"application/json": JobCreateSerializer, "multipart/form-data": RetouchJobSerializer},
         responses={
             202: JobSerializer,
             400: error("Invalid parameters"),
@@ -100,11 +112,9 @@ class JobListView(GenerationAPIView):
         data = request.data
         if not hasattr(data, "get"):
             raise ParseError("Expected a JSON object or a multipart form.")
-        if data.get("kind") in GenerationJob.RETOUCH_KINDS:
-            retouch = RetouchJobSerializer(data=data)
-            retouch.is_valid(raise_exception=True)
-            job_request, uploads = retouch.parse()
-            job = services.create_retouch_job(created_by=request.user, request=job_request, uploads=uploads)
+        kind = kinds.get(data.get("kind"))
+        if kind is not None:  # a kind another app runs (the retouch app's): it parses its own body
+            job = kind.submit(request)
         else:
             serializer = JobCreateSerializer(data=json_object(request))
             serializer.is_valid(raise_exception=True)

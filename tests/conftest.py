@@ -3,7 +3,7 @@
 import pytest
 from django.core.cache import cache
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.generation.fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,7 @@
 """Prompt styles in the admin: A1111's ``styles`` (name, prompt, negative prompt).
 
 ``txt2img``/``img2img`` calls name them in ``styles``; ``{prompt}`` in a style's text is replaced by
-the request's prompt, else the text is appended after a comma (generation.a1111.styles).
+the request's prompt, else the text is appended after a comma (a1111.styles).
 ``GET /sdapi/v1/prompt-styles`` lists them for clients.
 """
 

@@ -6,8 +6,10 @@
 - ``heartbeat``: the thread that keeps a running job's lease; ``notices``: what a job page says;
 - ``runner``: claim and execute a job in a worker, store its images and thumbnails;
 - ``demo``: the procedural demo garden, stored outside jobs;
-- ``retouch``: retouch jobs (their pictures checked and stored privately), edge maps, tags;
-- ``retouch_runner``: the worker side of a retouch; ``uploads``: the private upload storage.
+- ``uploads``: the private upload storage (retouch pictures), purged after their jobs finish.
+
+Retouch jobs are generation jobs whose kinds the retouch app registers (``generation.kinds``): its
+``retouch.services`` checks and stores their pictures, ``retouch.runner`` paints them.
 
 Every job parameter, default and bound is in ``generation.requests.JobRequest``. The names below
 are the package's public API; callers may also import a module directly.
@@ -17,7 +19,6 @@ from generation.requests import JobParameterError, JobRequest, compose_prompt
 from generation.services.demo import paint_procedural_image
 from generation.services.jobs import JobStateError, cancel_job, create_job, fail_job, requeue_job, resume_lost_job, retry_job
 from generation.services.planning import ImageSpec, image_key, job_batches, plan_batches, plan_images
-from generation.services.retouch import RetouchUploads, create_retouch_job, purge_finished_uploads
 from generation.services.runner import (
     TransientJobError,
     claim_job,
@@ -27,19 +28,18 @@ from generation.services.runner import (
     store_generated_image,
 )
 from generation.services.sweeper import resend_lost_jobs, sweep_if_free, sweep_stale_jobs
+from generation.services.uploads import purge_finished_uploads
 
 __all__ = [
     "ImageSpec",
     "JobParameterError",
     "JobRequest",
     "JobStateError",
-    "RetouchUploads",
     "TransientJobError",
     "cancel_job",
     "claim_job",
     "compose_prompt",
     "create_job",
-    "create_retouch_job",
     "execute_job",
     "fail_job",
     "generation_parameters",

@@ -19,7 +19,7 @@ from garden import keys
 from garden.models import Image
 from garden.services import read_file
 from generation.backends import BackendError
-from generation.retouch import imaging
+from generation.imagefile import as_rgb
 
 
 def init_picture(image_id: int, *, width: int, height: int) -> PILImage.Image:
@@ -35,7 +35,7 @@ def init_picture(image_id: int, *, width: int, height: int) -> PILImage.Image:
         raise BackendError(f"The file of init image #{image.pk} ({image.key}) is missing.") from None
     try:
         with PILImage.open(io.BytesIO(content)) as opened:  # our own stored JPEG or PNG
-            picture, _ = imaging.as_rgb(opened)
+            picture, _ = as_rgb(opened)
     except (OSError, ValueError) as exc:  # PIL's UnidentifiedImageError is an OSError
         raise BackendError(f"The file of init image #{image.pk} ({image.key}) is not a readable picture: {exc}") from None
     if picture.size == (width, height):

@@ -31,7 +31,7 @@ def create_job(*, created_by=None, request: JobRequest, enqueue: bool = True, ba
     ``background`` jobs (the gardener's) at a lower priority than the rest (generation.enqueue).
 
     Raises JobParameterError (a 400, naming each bad field) before anything is stored. Retouch
-    jobs come with pictures: ``generation.services.retouch.create_retouch_job`` takes them.
+    jobs come with pictures: ``retouch.services.create_retouch_job`` takes them.
     """
     valid = request.validate()
     if valid.kind in GenerationJob.RETOUCH_KINDS:

@@ -22,7 +22,7 @@ from config.errors import DomainError
 from garden import thumbnails
 from garden.models import Image
 from garden.services import StorageError, create_image
-from generation import backends, library
+from generation import backends, kinds, library
 from generation.backends import Batch, StepCallback
 from generation.imagefile import encode_jpeg
 from generation.models import GenerationJob
@@ -115,11 +115,12 @@ def execute_job(*, job_id, worker: str = "", heartbeat: bool = False) -> Generat
 
 
 def _run(*, job: GenerationJob, mine, timings: dict) -> None:
-    if job.is_retouch:
-        from generation.services.retouch_runner import retouch_all  # imports the retouch maths only when needed
-
-        retouch_all(job=job, mine=mine, timings=timings)
+    kind = kinds.get(job.kind)
+    if kind is not None:  # a kind another app paints (the retouch app's): generation.kinds
+        kind.run(job=job, mine=mine, timings=timings)
         return
+    if job.is_retouch:
+        raise RuntimeError(f"No installed app paints {job.kind} jobs: is retouch in INSTALLED_APPS?")
     extra = library_files(job)
     backend = backends.get_backend(job.backend, model=extra.pop("model_path", ""), label=job.model)
     started = time.perf_counter()

@@ -10,15 +10,18 @@ carries only the job id. Files of finished jobs are deleted after GARDEN_RETOUCH
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.utils import timezone
 
 from config.errors import DomainError
 from garden.services import StorageError
+from generation.models import GenerationJob
 
 log = logging.getLogger(__name__)
 
@@ -84,3 +87,18 @@ def check_private_storage() -> None:
             f"GARDEN_RETOUCH_UPLOAD_ROOT ({uploads}) lies inside GARDEN_MEDIA_ROOT ({media}), which is served at "
             f"{settings.MEDIA_URL}: retouch uploads must stay private. Choose a folder outside it."
         )
+
+
+def purge_finished_uploads(*, limit: int = 50) -> int:
+    """Delete the uploads of retouch jobs finished over GARDEN_RETOUCH_KEEP_UPLOADS_HOURS ago."""
+    deadline = timezone.now() - timedelta(hours=settings.GARDEN_RETOUCH_KEEP_UPLOADS_HOURS)
+    finished = GenerationJob.objects.filter(
+        kind__in=GenerationJob.RETOUCH_KINDS, status__in=GenerationJob.FINISHED, finished_at__lt=deadline
+    )
+    purged = 0
+    for job in finished.exclude(retouch__has_key="uploads_purged").only("id", "retouch")[:limit]:
+        delete_uploads(job.retouch.get("uploads", {}).values())
+        # The keys stay: a retry then fails saying the upload is gone (UploadMissing), not a KeyError.
+        GenerationJob.objects.filter(pk=job.pk).update(retouch={**job.retouch, "uploads_purged": True})
+        purged += 1
+    return purged

@@ -22,7 +22,6 @@ from generation.backends import procedural, recipes
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
 from tests.gardener.conftest import serving_with_stats
-from tests.generation.conftest import diffusers_settings, tiny_model_dir  # noqa: F401 (fixtures)
 
 Kind = GardenerAction.Kind
 
@@ -227,7 +226,7 @@ def pixels(image) -> np.ndarray:
 def test_a_diffusers_garden_breeds_variations_of_its_liked_pictures(
     one_key,
     policy,
-    diffusers_settings,  # noqa: F811 (the generation tests' fixture)
+    diffusers_settings,
     eager_celery,
     django_capture_on_commit_callbacks,
     monkeypatch,

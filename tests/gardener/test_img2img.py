@@ -14,7 +14,6 @@ from gardener.models import GardenerAction
 from generation import lineage
 from generation.models import GenerationJob
 from tests.gardener.conftest import diffusers_garden
-from tests.generation.conftest import diffusers_settings, tiny_model_dir  # noqa: F401 (fixtures)
 
 Kind = GardenerAction.Kind
 
@@ -27,7 +26,7 @@ def pixels(image: Image) -> np.ndarray:
 def test_an_img2img_child_repaints_its_parents_picture_with_a_seed_of_its_own(
     one_key,
     policy,
-    diffusers_settings,  # noqa: F811
+    diffusers_settings,
     eager_celery,
     django_capture_on_commit_callbacks,
     monkeypatch,

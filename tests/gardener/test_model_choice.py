@@ -12,7 +12,6 @@ from gardener.models import GardenerAction
 from generation.models import GenerationJob, LibraryEntry
 from generation.services import library as library_services
 from tests.gardener.conftest import diffusers_garden
-from tests.generation.conftest import diffusers_settings, tiny_model_dir  # noqa: F401 (fixtures)
 from tests.generation.tiny_library import LORA, PIPELINES, build_models_folder
 
 Kind = GardenerAction.Kind
@@ -61,7 +60,7 @@ def models_folder(tmp_path_factory):
 
 
 @pytest.fixture
-def library_settings(diffusers_settings, models_folder):  # noqa: F811 (the generation tests' fixture)
+def library_settings(diffusers_settings, models_folder):
     diffusers_settings.GARDEN_MODELS_DIR = str(models_folder)
     library_services.scan()
     # The tiny LoRA has no kohya metadata, so the scan says "other"; a real SD 1.5 LoRA says sd1.

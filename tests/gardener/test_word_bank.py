@@ -13,7 +13,6 @@ from gardener.models import GardenerAction, WordBank
 from gardener.planning import make_plan
 from generation.models import GenerationJob
 from tests.gardener.conftest import diffusers_garden
-from tests.generation.conftest import diffusers_settings, tiny_model_dir  # noqa: F401 (fixtures)
 
 Kind = GardenerAction.Kind
 PROMPT = "calm, spring,sunny,day, flowers, fantasy, concept art"
@@ -155,7 +154,7 @@ def test_without_a_bank_every_child_is_an_img2img_repaint_or_a_variation():
 def test_a_diffusers_garden_with_a_bank_breeds_children_whose_prompts_carry_its_words(
     one_key,
     policy,
-    diffusers_settings,  # noqa: F811 (the generation tests' fixture)
+    diffusers_settings,
     eager_celery,
     django_capture_on_commit_callbacks,
     monkeypatch,
@@ -190,7 +189,7 @@ def test_a_diffusers_garden_with_a_bank_breeds_children_whose_prompts_carry_its_
 def test_a_diffusers_key_without_a_bank_breeds_variations(
     one_key,
     policy,
-    diffusers_settings,  # noqa: F811 (the generation tests' fixture)
+    diffusers_settings,
     eager_celery,
     django_capture_on_commit_callbacks,
     monkeypatch,

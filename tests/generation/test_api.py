@@ -183,9 +183,9 @@ def test_the_web_tier_never_imports_torch():
     code = (
         "import django, sys; django.setup();"
         "import generation.views, generation.tasks, generation.services, generation.serializers, generation.urls;"
-        "import generation.retouch_views, generation.a1111.views, generation.retouch.tagger, generation.pages;"
+        "import retouch.views, a1111.views, retouch.tagger, retouch.pages, generation.pages;"
         # The retouch web tier runs the edge detectors itself: numpy + Pillow (+ scipy), never torch.
-        "from PIL import Image; from generation.services.retouch import edge_map_png;"
+        "from PIL import Image; from retouch.services import edge_map_png;"
         "[edge_map_png(picture=Image.new('RGB', (64, 48)), detector=name) for name in ('lineart', 'canny')];"
         "assert 'torch' not in sys.modules and 'diffusers' not in sys.modules, 'torch imported'"
     )

@@ -270,7 +270,7 @@ def test_models_and_loras_need_the_diffusers_backend(library_settings):
 
 
 def test_retouch_jobs_refuse_models_and_unknown_loras(library_settings):
-    # Their LoRAs are applied (tests/generation/test_retouch_loras.py); their model is the retouch one.
+    # Their LoRAs are applied (tests/retouch/test_retouch_loras.py); their model is the retouch one.
     with pytest.raises(JobParameterError) as caught:
         JobRequest(kind="retouch", prompt="garden <lora:sd-9000>", model=MODEL_A).validate()
     assert "sd-9000" in caught.value.fields["loras"] and "retouch" in caught.value.fields["model"].lower()

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class A1111Config(AppConfig):
+    """The AUTOMATIC1111-compatible API (docs/a1111.md): views and parsing only, no models."""
+
+    name = "a1111"
+    verbose_name = "AUTOMATIC1111-compatible API"

@@ -1,0 +1,174 @@
+"""What the A1111 list endpoints answer, in A1111's shapes (modules/api/api.py, the ControlNet
+extension's scripts/api.py): checkpoints, samplers, schedulers, LoRAs, embeddings, styles,
+ControlNet modules and models, and the caller's progress. Reads only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from a1111 import txt2img
+from generation import library
+from generation.models import GenerationJob, LibraryEntry, PromptStyle
+from retouch import edges
+
+CONTROLNET_API_VERSION = 2
+CONTROLNET_UNITS = 3  # controls per job (retouch.options)
+REFERENCE_MODULES = ("reference_only", "reference_adain", "reference_adain+attn", "ip-adapter_clip_sd15")
+LORA_METADATA = ("base_model_version", "sd_model_name", "output_name")
+RESOLUTION_SLIDER = {"name": "Preprocessor Resolution", "value": 512, "min": 64, "max": 2048, "step": 8}
+
+
+def _hash(entry: LibraryEntry) -> str | None:
+    sha256 = (entry.details or {}).get("sha256")
+    return sha256[:10] if isinstance(sha256, str) and sha256 else None
+
+
+def _checkpoint(entry: LibraryEntry) -> dict:
+    short = _hash(entry)
+    return {
+        "title": f"{entry.name} [{short}]" if short else entry.name,
+        "model_name": entry.name,
+        "hash": short,
+        "sha256": (entry.details or {}).get("sha256"),
+        "filename": str(library.absolute_path(entry)),
+        "config": None,
+    }
+
+
+def default_checkpoint() -> dict:
+    """Without a library, the one model jobs use: GARDEN_DIFFUSION_MODEL."""
+    model = settings.GARDEN_DIFFUSION_MODEL
+    name = Path(model).name or model
+    return {"title": name, "model_name": name, "hash": None, "sha256": None, "filename": model, "config": None}
+
+
+def sd_models() -> list[dict]:
+    entries = list(library.pipelines())
+    return [_checkpoint(entry) for entry in entries] if entries else [default_checkpoint()]
+
+
+def samplers() -> list[dict]:
+    return [{"name": s.name, "aliases": list(s.aliases), "options": dict(s.options)} for s in txt2img.SAMPLERS]
+
+
+def schedulers() -> list[dict]:
+    return [dict(scheduler) for scheduler in txt2img.SCHEDULERS]
+
+
+def loras() -> list[dict]:
+    return [
+        {
+            "name": entry.name,
+            "alias": entry.name,
+            "path": str(library.absolute_path(entry)),
+            # A1111's Lora extension answers the file's kohya metadata (ss_…): the scan keeps a few.
+            "metadata": {f"ss_{key}": value for key, value in (entry.details or {}).items() if key in LORA_METADATA},
+        }
+        for entry in library.loras()
+    ]
+
+
+def embeddings() -> dict:
+    loaded = {}
+    for entry in library.embeddings():
+        shape = (entry.details or {}).get("shape")  # the scan's tensor shape: [vectors, width] (or [width])
+        shape = shape if isinstance(shape, list) and shape else None
+        loaded[entry.name] = {
+            "step": None,
+            "sd_checkpoint": None,
+            "sd_checkpoint_name": None,
+            "shape": shape[-1] if shape else None,  # A1111: each vector's length
+            "vectors": (shape[0] if len(shape) == 2 else 1) if shape else None,
+        }
+    return {"loaded": loaded, "skipped": {}}
+
+
+def prompt_styles() -> list[dict]:
+    return [{"name": s.name, "prompt": s.prompt, "negative_prompt": s.negative_prompt} for s in PromptStyle.objects.order_by("name")]
+
+
+# --- ControlNet ------------------------------------------------------------------------------
+
+
+def _module_detail(module: str) -> dict:
+    if module == "none":
+        return {"model_free": False, "sliders": []}
+    if module in REFERENCE_MODULES:
+        return {"model_free": not module.startswith("ip-adapter"), "sliders": []}
+    sliders = [RESOLUTION_SLIDER]
+    if edges.MODULE_ALIASES[module] == "canny":
+        sliders += [
+            {"name": "Canny Low Threshold", "value": 100, "min": 1, "max": 255, "step": 1},
+            {"name": "Canny High Threshold", "value": 200, "min": 1, "max": 255, "step": 1},
+        ]
+    return {"model_free": False, "sliders": sliders}
+
+
+def controlnet_modules() -> dict:
+    """Every module img2img units and /controlnet/detect accept (parsing.REFERENCE_MODULES are prefixes)."""
+    modules = ["none", *edges.MODULE_ALIASES, *REFERENCE_MODULES]
+    return {"module_list": modules, "module_detail": {module: _module_detail(module) for module in modules}}
+
+
+def controlnet_models() -> list[str]:
+    """The configured ControlNets, as ``"<folder> [<kind>]"``: the kind in the name is how a unit's
+    ``model`` picks lineart or canny (A1111 titles are ``"<name> [<hash>]"``)."""
+    configured = (("lineart", settings.GARDEN_RETOUCH_LINEART_CONTROLNET), ("canny", settings.GARDEN_RETOUCH_CANNY_CONTROLNET))
+    return [f"{Path(path).name or path} [{kind}]" for kind, path in configured if path]
+
+
+# --- progress --------------------------------------------------------------------------------
+
+
+def current_job(user) -> GenerationJob | None:
+    """The caller's running job, else its oldest queued one (what A1111's single queue runs next)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    jobs = GenerationJob.objects.filter(created_by=user)
+    running = jobs.filter(status=GenerationJob.Status.RUNNING).order_by("-started_at").first()
+    return running or jobs.filter(status=GenerationJob.Status.QUEUED).order_by("created_at").first()
+
+
+def progress(job: GenerationJob | None) -> dict:
+    """A1111's ProgressResponse for ``job`` (idle: progress 0, job_count 0)."""
+    state = {
+        "skipped": False,
+        "interrupted": False,
+        "stopping_generation": False,
+        "job": "",
+        "job_count": 0,
+        "job_timestamp": "0",
+        "job_no": 0,
+        "sampling_step": 0,
+        "sampling_steps": 0,
+    }
+    if job is None:
+        return {"progress": 0, "eta_relative": 0, "state": state, "current_image": None, "textinfo": None}
+    done = job.steps_done / job.steps_total if job.steps_total else 0.0
+    eta = 0.0
+    if job.status == GenerationJob.Status.RUNNING and job.started_at and done > 0:
+        elapsed = (timezone.now() - job.started_at).total_seconds()
+        eta = max(0.0, elapsed / done - elapsed)
+    state.update(
+        interrupted=job.cancel_requested,
+        job=f"{job.kind} {job.pk}",
+        job_count=job.images_total or job.count,
+        job_timestamp=job.created_at.strftime("%Y%m%d%H%M%S"),
+        job_no=job.images_done,
+        sampling_step=job.steps_done,
+        sampling_steps=job.steps_total,
+        job_id=str(job.pk),
+        status=job.status,
+    )
+    textinfo = "Queued" if job.status == GenerationJob.Status.QUEUED else f"Step {job.steps_done}/{job.steps_total}"
+    return {
+        "progress": round(min(done, 1.0), 4),
+        "eta_relative": round(eta, 2),
+        "state": state,
+        "current_image": None,
+        "textinfo": textinfo,
+    }

@@ -1,0 +1,174 @@
+"""The rest of the A1111 API that Stable Diffusion clients call (webuiapi, Krita's plugin):
+``txt2img``, the lists (checkpoints, samplers, schedulers, LoRAs, embeddings, styles…),
+``progress``/``interrupt``/``skip``, ``interrogate``, ``png-info`` and the ControlNet extension's
+lists (docs/a1111.md). Same authentication, body cap and waiting rules as ``views.Img2ImgView``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from a1111 import answers, catalog, parsing, schemas, txt2img
+from a1111.views import A1111View, waiting
+from config.api import json_object
+from garden.services import read_file
+from generation import selectors, services
+from generation.models import GenerationJob
+from generation.requests import JobParameterError
+from generation.services import library as library_service
+from retouch.services import picture_tags
+from retouch.tagger import DEFAULT_THRESHOLD
+
+OK = {200: OpenApiTypes.OBJECT}
+BOOLEANS = ("true", "false", "1", "0", "yes", "no", "on", "off")  # what FastAPI reads as a bool
+
+
+def _job_outcome(request, job: GenerationJob) -> Response | None:
+    """Img2ImgView's answers for a job that did not succeed: 409 cancelled, 503 failed, 504 still going."""
+    if job.status == GenerationJob.Status.SUCCEEDED:
+        return None
+    status_url = request.build_absolute_uri(f"/api/v1/jobs/{job.pk}")
+    if job.is_finished:
+        code = status.HTTP_409_CONFLICT if job.status == GenerationJob.Status.CANCELLED else status.HTTP_503_SERVICE_UNAVAILABLE
+        body = {"error": job.status, "detail": job.error or job.status, "job_id": str(job.pk), "status_url": status_url}
+        return Response(body, status=code)
+    detail = f"Still {job.status} after {settings.GARDEN_A1111_WAIT_SECONDS:g}s (GARDEN_A1111_WAIT_SECONDS): poll the job."
+    return Response(
+        {"error": "Timeout", "detail": detail, "job_id": str(job.pk), "status_url": status_url},
+        status=status.HTTP_504_GATEWAY_TIMEOUT,
+        headers={"Location": status_url},
+    )
+
+
+class Txt2ImgView(A1111View):
+    @extend_schema(
+        request={"application/json": schemas.TXT2IMG},
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description='{"images": [base64 PNG], "parameters": {…}, "info": "<JSON>"}'),
+            400: OpenApiResponse(description="Invalid or unsupported fields, named"),
+            409: OpenApiResponse(description="The job was cancelled (interrupt)"),
+            503: OpenApiResponse(description="The job failed, or GARDEN_A1111_MAX_WAITING requests already wait"),
+            504: OpenApiResponse(description="Not done within GARDEN_A1111_WAIT_SECONDS: {job_id, status_url}"),
+        },
+        summary="A1111 txt2img, run as a generation job (answers when it is done)",
+    )
+    def post(self, request):
+        body = json_object(request)
+        job_request, labels = txt2img.txt2img_request(body)
+        with waiting.hold():  # 503 when too many requests of this process already wait
+            try:
+                job = services.create_job(created_by=request.user, request=job_request)
+            except JobParameterError as exc:
+                raise txt2img.client_named(exc) from None
+            job = selectors.wait_for_job(job=job, timeout=settings.GARDEN_A1111_WAIT_SECONDS)
+        failed = _job_outcome(request, job)
+        if failed is not None:
+            return failed
+        send = body.get("send_images", True) is not False
+        images = [read_file(image.key) for image in selectors.job_images(job)] if send else []
+        if not labels["sampler"]:
+            labels = {**labels, "sampler": job.scheduler or "default"}
+        return Response(answers.txt2img_answer(job=job, body=body, images=images, labels=labels, count=job.images_total))
+
+
+def _list_view(name: str, reader, summary: str, response=None):
+    """A GET endpoint answering ``reader()`` (A1111's list endpoints take no arguments)."""
+
+    @extend_schema(responses={200: response or OpenApiTypes.OBJECT}, summary=summary)
+    def get(self, request):
+        return Response(reader())
+
+    return type(name, (A1111View,), {"get": get, "__doc__": summary})
+
+
+SDModelsView = _list_view(
+    "SDModelsView", catalog.sd_models, "A1111 checkpoints: the library's pipelines (else GARDEN_DIFFUSION_MODEL)", schemas.SD_MODELS
+)
+SamplersView = _list_view("SamplersView", catalog.samplers, "A1111 samplers we run: [{name, aliases, options}]", schemas.SAMPLERS)
+SchedulersView = _list_view("SchedulersView", catalog.schedulers, "A1111 schedulers we honour: Automatic, Karras", schemas.SCHEDULERS)
+UpscalersView = _list_view("UpscalersView", lambda: [], "A1111 upscalers: none (no hires fix, no upscaling)", schemas.EMPTY_LIST)
+SDVaeView = _list_view("SDVaeView", lambda: [], "A1111 VAEs: none beside each pipeline's own", schemas.EMPTY_LIST)
+LorasView = _list_view("LorasView", catalog.loras, "The library's LoRAs: [{name, alias, path, metadata}]", schemas.LORAS)
+EmbeddingsView = _list_view("EmbeddingsView", catalog.embeddings, "The library's textual-inversion embeddings")
+PromptStylesView = _list_view("PromptStylesView", catalog.prompt_styles, "Prompt styles (edited in the admin)", schemas.PROMPT_STYLES)
+ScriptsView = _list_view(
+    "ScriptsView", lambda: {"txt2img": [], "img2img": []}, "A1111 scripts: none (ControlNet units go in alwayson_scripts)"
+)
+CmdFlagsView = _list_view(
+    "CmdFlagsView", lambda: {"api": True, "nowebui": True, "api_auth": None}, "A1111 command-line flags, as a client reads them"
+)
+ControlNetVersionView = _list_view(
+    "ControlNetVersionView", lambda: {"version": catalog.CONTROLNET_API_VERSION}, "ControlNet extension API version"
+)
+ControlNetModulesView = _list_view("ControlNetModulesView", catalog.controlnet_modules, "ControlNet modules (preprocessors) we run")
+ControlNetModelsView = _list_view(
+    "ControlNetModelsView", lambda: {"model_list": catalog.controlnet_models()}, "The configured ControlNets (lineart, canny)"
+)
+ControlNetSettingsView = _list_view(
+    "ControlNetSettingsView", lambda: {"control_net_unit_count": catalog.CONTROLNET_UNITS}, "ControlNet units per call"
+)
+
+
+class RefreshView(A1111View):
+    """``refresh-checkpoints``/``refresh-loras``: rescan the model library (A1111 answers null)."""
+
+    @extend_schema(request=None, responses={200: schemas.NULL_BODY}, summary="Rescan the model library (GARDEN_MODELS_DIR)")
+    def post(self, request):
+        library_service.scan()  # no library (GARDEN_MODELS_DIR empty): nothing to scan
+        return JsonResponse(None, safe=False)  # "null", as A1111 (DRF would send an empty body)
+
+
+class ProgressView(A1111View):
+    @extend_schema(
+        parameters=[OpenApiParameter("skip_current_image", bool, description="Ignored: no previews are sent")],
+        responses=OK,
+        summary="Progress of the caller's running (else next queued) job, in A1111's shape",
+    )
+    def get(self, request):
+        flag = request.query_params.get("skip_current_image")
+        if flag is not None and flag.strip().lower() not in BOOLEANS:
+            raise JobParameterError(fields={"skip_current_image": "skip_current_image must be true or false."})
+        return Response(catalog.progress(catalog.current_job(request.user)))
+
+
+class InterruptView(A1111View):
+    """``interrupt`` and ``skip``: cancel the caller's running job (A1111 answers {})."""
+
+    @extend_schema(request=None, responses=OK, summary="Cancel the caller's running job")
+    def post(self, request):
+        job = catalog.current_job(request.user)
+        if job is not None and job.status == GenerationJob.Status.RUNNING:
+            services.cancel_job(job=job)
+        return Response({})
+
+
+class InterrogateView(A1111View):
+    @extend_schema(
+        request={"application/json": schemas.SDAPI_INTERROGATE},
+        responses={200: OpenApiTypes.OBJECT, 503: None},
+        summary="A caption from the configured tagger: {caption: 'tag, tag, …'}",
+    )
+    def post(self, request):
+        body = json_object(request)
+        model = body.get("model", "clip")
+        if not isinstance(model, str):
+            raise JobParameterError(fields={"model": "model must be text."})
+        picture = parsing.open_picture(parsing.decode_base64(body.get("image"), "image"), "image")
+        tags = picture_tags(picture=picture, threshold=DEFAULT_THRESHOLD)["tags"]  # 503 naming GARDEN_RETOUCH_TAGGER_MODEL without one
+        return Response({"caption": ", ".join(sorted(tags, key=lambda tag: -tags[tag]))})
+
+
+class PngInfoView(A1111View):
+    @extend_schema(
+        request={"application/json": schemas.PNG_INFO},
+        responses=OK,
+        summary="A picture's generation parameters: {info, items, parameters}",
+    )
+    def post(self, request):
+        content = parsing.decode_base64(json_object(request).get("image"), "image")
+        return Response(answers.png_info(content))

@@ -1,0 +1,123 @@
+"""The img2img fields beyond the picture and its mask: honoured, or a 400 naming them.
+
+A1111 applies every field it receives; a field we silently dropped would give the client another
+picture than the one it asked for. So each field that changes pictures is honoured (``styles``,
+``mask_blur_x``/``mask_blur_y``, ``scheduler`` Automatic/Karras, ``override_settings`` naming the
+retouch model, and its CLIP skip) or, set to a value we cannot honour, refused by name. Fields that
+change nothing in the picture (saving, UI, ``comments``…) are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+from a1111 import options
+from generation.requests import JobParameterError
+
+UNSUPPORTED_FLAGS = ("restore_faces", "tiling", "enable_hr", "include_init_images")
+# Fields that change pictures → the values that leave them as we paint (A1111's defaults).
+NEUTRAL = {
+    "subseed_strength": (None, 0),  # variation seeds: not implemented for retouch
+    "seed_resize_from_w": (None, 0, -1),
+    "seed_resize_from_h": (None, 0, -1),
+    "s_churn": (None, 0),
+    "s_noise": (None, 1),
+    "s_min_uncond": (None, 0),
+    "latent_mask": (None, ""),
+    "refiner_checkpoint": (None, "", "None"),
+    "firstpass_image": (None, ""),
+}
+# A1111's scheduler names (modules/sd_schedulers.py); Automatic and Karras are honoured.
+SCHEDULERS = ("automatic", "uniform", "karras", "exponential", "polyexponential", "sgm uniform", "kl optimal",
+              "align your steps", "simple", "normal", "ddim", "beta")  # fmt: skip
+ANCESTRAL = ("euler_a",)
+MAX_BLUR = 64
+
+
+def _truthy(value) -> bool:
+    return bool(value) and value not in ("false", "False", "0")
+
+
+def refuse_unsupported(body: dict) -> None:
+    refused = {name: f"{name} is not supported here." for name in UNSUPPORTED_FLAGS if _truthy(body.get(name))}
+    if body.get("script_name"):
+        refused["script_name"] = f"script_name ({body['script_name']}) is not supported here: no scripts run."
+    for name, neutral in NEUTRAL.items():
+        value = body.get(name)
+        if not any(options.same_value(value, allowed) for allowed in neutral):
+            shown = ", ".join(repr(v) for v in neutral if v is not None)
+            refused[name] = f"{name}={value!r} would change the picture and is not supported here (leave it {shown})."
+    if refused:
+        raise JobParameterError(fields=refused)
+
+
+def check_eta(body: dict, sampler: str) -> None:
+    """``eta`` matters to ancestral samplers (noise added back, A1111's default 1) and DDIM (default 0)."""
+    eta = body.get("eta")
+    if eta is None:
+        return
+    wanted = 1 if sampler in ANCESTRAL else 0 if sampler == "ddim" else None
+    if wanted is not None and eta != wanted:
+        raise JobParameterError(fields={"eta": f"eta={eta!r} is not supported with this sampler (leave it null or {wanted})."})
+
+
+def karras(body: dict, sampler_key: str, has_karras_variant: bool) -> bool:
+    """Whether ``scheduler`` asks for Karras sigmas; a scheduler we cannot honour is a 400 naming it."""
+    name = body.get("scheduler")
+    if name in (None, ""):
+        return False
+    if not isinstance(name, str) or name.strip().lower() not in SCHEDULERS:
+        raise JobParameterError(fields={"scheduler": f"Unknown scheduler {name!r}: use Automatic or Karras."})
+    name = name.strip().lower()
+    if name == "automatic":
+        return False
+    if name == "karras" and (has_karras_variant or sampler_key.endswith(" karras")):
+        return True
+    raise JobParameterError(
+        fields={
+            "scheduler": f"Scheduler {body['scheduler']!r} is not available with sampler {sampler_key!r} here: "
+            "use Automatic, or Karras with DPM++ 2M."
+        }
+    )
+
+
+def mask_blur(body: dict) -> float:
+    """``mask_blur``, else ``mask_blur_x``/``mask_blur_y`` (A1111: mask_blur sets both); unequal ones are refused."""
+    value = body.get("mask_blur")
+    if value is None:
+        x, y = body.get("mask_blur_x", 4), body.get("mask_blur_y", 4)
+        x, y = (4 if v is None else v for v in (x, y))
+        for name, v in (("mask_blur_x", x), ("mask_blur_y", y)):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= MAX_BLUR:
+                raise JobParameterError(fields={name: f"{name} must be a number between 0 and {MAX_BLUR}."})
+        if x != y:
+            raise JobParameterError(
+                fields={"mask_blur_x": f"mask_blur_x={x!r} and mask_blur_y={y!r} differ: only an even (round) blur is supported."}
+            )
+        value = x
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise JobParameterError(fields={"mask_blur": "mask_blur must be a number."})
+    return value
+
+
+def override_settings(body: dict) -> int:
+    """``override_settings``: the retouch model (or the default model) is what we paint with; the CLIP
+    skip (``CLIP_stop_at_last_layers``, 1–12) is honoured and returned; others that change pictures are refused."""
+    values = body.get("override_settings") or {}
+    if not isinstance(values, dict):
+        raise JobParameterError(fields={"override_settings": "override_settings must be an object."})
+    clip_skip = values.get("CLIP_stop_at_last_layers")
+    clip_skip = 1 if clip_skip is None else clip_skip
+    if isinstance(clip_skip, bool) or not isinstance(clip_skip, int) or not 1 <= clip_skip <= 12:
+        raise JobParameterError(
+            fields={"override_settings.CLIP_stop_at_last_layers": "CLIP_stop_at_last_layers must be a whole number from 1 to 12."}
+        )
+    options.check_picture_settings({k: v for k, v in values.items() if k != "CLIP_stop_at_last_layers"}, prefix="override_settings.")
+    name = values.get("sd_model_checkpoint")
+    if name not in (None, "") and not (isinstance(name, str) and options.is_retouch_model(name)):
+        raise JobParameterError(
+            fields={
+                "override_settings.sd_model_checkpoint": (
+                    f"Retouching paints with {options.retouch_model()!r}: {name!r} cannot be used here (leave it out)."
+                )
+            }
+        )
+    return clip_skip

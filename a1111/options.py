@@ -1,0 +1,130 @@
+"""A1111's settings (``/sdapi/v1/options`` and a body's ``override_settings``), as far as they apply here.
+
+``GET`` answers A1111's options object from settings and worker presence alone (no broker call: it
+is the retouch app's 2 s health probe). ``POST`` mirrors A1111's ``set_config``: an unknown model
+is refused, every other key is set. Here ``sd_model_checkpoint`` switches the model library's
+default; settings that would change pictures and that we cannot honour are a 400 naming them
+(A1111 would apply them); the rest (paths, UI, saving) are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from django.conf import settings
+
+from generation import library
+from generation.requests import JobParameterError
+from generation.services import library as library_services
+from retouch import features
+
+# Settings that change pictures → the values that leave them as we paint (None: unset).
+PICTURE_SETTINGS = {
+    "CLIP_stop_at_last_layers": (None, 1),
+    "sd_vae": (None, "Automatic", "None", ""),
+    "sd_unet": (None, "Automatic", "None", ""),
+    "eta_noise_seed_delta": (None, 0),
+    "eta_ddim": (None, 0),
+    "eta_ancestral": (None, 1),
+    "s_churn": (None, 0),
+    "s_min_uncond": (None, 0),
+    "s_noise": (None, 1),
+    "initial_noise_multiplier": (None, 1),
+    "img2img_fix_steps": (None, False),
+    "img2img_color_correction": (None, False),
+    "inpainting_mask_weight": (None, 1),
+    "token_merging_ratio": (None, 0),
+    "token_merging_ratio_img2img": (None, 0),
+    "always_discard_next_to_last_sigma": (None, False),
+    "sd_vae_overrides_per_model_preferences": (None, True, False),
+    "samples_format": (None, "png"),  # API pictures are encoded in it: ours are always PNG
+    "emphasis": (None, "Original"),
+    "randn_source": (None, "GPU", "CPU"),  # seeds draw on a CPU generator here whatever this says
+}
+
+
+def retouch_model() -> str:
+    """The model retouch paints with: GARDEN_RETOUCH_INPAINT_MODEL, else GARDEN_DIFFUSION_MODEL."""
+    return features.feature_status()["inpaint"]["model"]
+
+
+def default_model() -> str:
+    """sd_model_checkpoint: the library's default pipeline, else the model retouch paints with."""
+    entry = library.default_pipeline() if library.enabled() else None
+    if entry:
+        return str(getattr(entry, "name", entry))
+    return retouch_model()
+
+
+def _names(model: str) -> set[str]:
+    """What a client may call a model: its setting's value, its folder name, A1111's "name [hash]" title."""
+    return {model, PurePath(model).name} if model else set()
+
+
+def is_retouch_model(name: str) -> bool:
+    base = name.split(" [", 1)[0].strip()
+    return bool(base) and (base in _names(retouch_model()) | _names(default_model()))
+
+
+def options_object(gpu_workers: list[str]) -> dict:
+    model = default_model()
+    return {
+        "sd_model_checkpoint": PurePath(model).name if "/" in model else model,
+        "sd_checkpoint_hash": None,
+        "sd_vae": "Automatic",
+        "sd_unet": "Automatic",
+        "CLIP_stop_at_last_layers": 1,
+        "samples_format": "png",
+        "samples_save": False,
+        "save_images_add_number": True,
+        "grid_save": False,
+        "eta_noise_seed_delta": 0,
+        "eta_ddim": 0.0,
+        "eta_ancestral": 1.0,
+        "initial_noise_multiplier": 1.0,
+        "img2img_fix_steps": False,
+        "img2img_color_correction": False,
+        "inpainting_mask_weight": 1.0,
+        "token_merging_ratio": 0.0,
+        "randn_source": "CPU",
+        "sd_vae_as_default": True,
+        "enable_emphasis": True,
+        "emphasis": "Original",
+        "interrogate_deepbooru_score_threshold": 0.5,
+        "gpu_workers": gpu_workers,  # ours: the GPU workers present (A1111 clients ignore it)
+        "gpu_queue": settings.GARDEN_GPU_QUEUE,
+    }
+
+
+def check_picture_settings(values: dict, prefix: str = "") -> None:
+    """A 400 naming each setting that would change pictures in a way we cannot honour."""
+    refused = {}
+    for name, value in values.items():
+        neutral = PICTURE_SETTINGS.get(name)
+        if neutral is not None and not any(same_value(value, allowed) for allowed in neutral):
+            shown = ", ".join(repr(v) for v in neutral if v is not None)
+            refused[f"{prefix}{name}"] = f"{name}={value!r} would change pictures and is not supported here (use {shown})."
+    if refused:
+        raise JobParameterError(fields=refused)
+
+
+def same_value(value, allowed) -> bool:
+    if isinstance(value, bool) or isinstance(allowed, bool):  # True is not the 1 of a numeric setting
+        return value is allowed
+    return value == allowed
+
+
+def set_options(values: dict) -> None:
+    """A1111's ``POST /sdapi/v1/options``: switch the default model; refuse what we cannot honour."""
+    check_picture_settings(values)
+    name = values.get("sd_model_checkpoint")
+    if name is None:
+        return
+    if not isinstance(name, str) or not name.strip():
+        raise JobParameterError(fields={"sd_model_checkpoint": "sd_model_checkpoint must be a model name."})
+    if library.enabled():
+        library_services.set_default(name)  # JobParameterError names an unknown model
+    elif not is_retouch_model(name):
+        raise JobParameterError(
+            fields={"sd_model_checkpoint": f"Unknown model {name!r}: this server paints with {default_model()!r} (no model library)."}
+        )

@@ -1,0 +1,192 @@
+"""``POST /sdapi/v1/txt2img``: an A1111 body → a text-to-image job (kind ``images``), answered once done.
+
+Field by field (A1111's names and defaults, modules/api/models.py):
+
+- ``prompt``, ``negative_prompt`` (``<lora:name:w>`` tags stay in the prompt: JobRequest reads
+  them), ``styles`` (a1111.styles), ``seed`` (-1 random), ``subseed`` (-1 random) and
+  ``subseed_strength``, ``steps``, ``cfg_scale``, ``width``/``height``, ``batch_size`` × ``n_iter``;
+- ``sampler_name`` (or the older ``sampler_index``) + ``scheduler`` → our sampler names (SAMPLERS);
+- ``override_settings.sd_model_checkpoint`` → the library model; ``CLIP_stop_at_last_layers`` →
+  clip skip; ``send_images: false`` → no pictures in the answer.
+
+Fields that would change the picture but that we cannot honour are a 400 naming each one
+(REFUSED_FLAGS, NEUTRAL, ``eta`` other than the sampler's own, enabled always-on scripts,
+override settings that change pictures: a1111.options); the rest is ignored (cosmetic).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from a1111 import fields, options, parsing, styles
+from generation.models import GenerationJob
+from generation.requests import JobParameterError, JobRequest
+
+
+@dataclass(frozen=True)
+class Sampler:
+    name: str  # A1111's
+    aliases: tuple[str, ...]
+    ours: str  # with the automatic scheduler
+    karras: str = ""  # ours with the Karras scheduler ("" = not offered)
+    options: tuple[tuple[str, object], ...] = ()
+
+
+# A1111's samplers we have (names, aliases and options as A1111 1.9+ lists them); "DPM++ 2M" uses the
+# Karras schedule by default there ("options": {"scheduler": "karras"}), so automatic = Karras.
+SAMPLERS = (
+    Sampler("DPM++ 2M", ("k_dpmpp_2m",), "dpm++_karras", karras="dpm++_karras", options=(("scheduler", "karras"),)),
+    Sampler("Euler a", ("k_euler_a", "k_euler_ancestral"), "euler_a", options=(("uses_ensd", True),)),
+    Sampler("Euler", ("k_euler",), "euler"),
+    Sampler("LMS", ("k_lms",), "lms"),
+    Sampler("Heun", ("k_heun",), "heun", options=(("second_order", True),)),
+    Sampler("DDIM", ("ddim",), "ddim"),
+    Sampler("PLMS", ("plms",), "pndm"),
+    Sampler("UniPC", ("unipc",), "unipc"),
+    Sampler("LCM", ("k_lcm",), "lcm"),
+)
+# A1111's schedulers we can honour: "automatic" (each sampler's own) and "karras" (DPM++ 2M).
+SCHEDULERS = (
+    {"name": "automatic", "label": "Automatic", "aliases": None, "default_rho": -1, "need_inner_model": False},
+    {"name": "karras", "label": "Karras", "aliases": None, "default_rho": 7.0, "need_inner_model": False},
+)
+AUTOMATIC = ("", "automatic", "use same scheduler")
+
+REFUSED_FLAGS = ("enable_hr", "restore_faces", "tiling")
+# Fields whose other values change the picture in A1111 → the values that leave it as we paint:
+# img2img's list (a1111.fields), less the variation seed (honoured here), plus ``infotext``
+# (A1111 fills the fields a body leaves out from it).
+NEUTRAL = {**{name: values for name, values in fields.NEUTRAL.items() if name != "subseed_strength"}, "infotext": (None, "")}
+# JobRequest's field names → the A1111 field a client sent (so every 400 names the client's field).
+CLIENT_NAMES = {
+    "count": "batch_size",
+    "guidance": "cfg_scale",
+    "sampler": "sampler_name",
+    "model": "override_settings.sd_model_checkpoint",
+    "clip_skip": "override_settings.CLIP_stop_at_last_layers",
+    "loras": "prompt",  # <lora:name:weight> tags
+}
+
+
+def find_sampler(name: str) -> Sampler | None:
+    key = name.strip().lower()
+    for sampler in SAMPLERS:
+        if key in (sampler.name.lower(), *sampler.aliases, sampler.ours):
+            return sampler
+    return None
+
+
+def sampler_choice(body: dict) -> tuple[str, dict]:
+    """(our sampler name, {"sampler": A1111 name, "scheduler": A1111 label}); "" = the model's own."""
+    name = body.get("sampler_name") or body.get("sampler_index") or ""
+    scheduler = body.get("scheduler") or ""
+    if not isinstance(name, str) or not isinstance(scheduler, str):
+        raise JobParameterError(fields={"sampler_name": "sampler_name and scheduler must be text."})
+    if not name.strip():
+        return "", {"sampler": "", "scheduler": "Automatic"}
+    sampler = find_sampler(name)
+    if sampler is None and name.strip().lower().endswith(" karras"):  # the older "DPM++ 2M Karras"
+        sampler, scheduler = find_sampler(name.strip()[: -len(" karras")]), scheduler or "karras"
+    if sampler is None:
+        known = ", ".join(s.name for s in SAMPLERS)
+        raise JobParameterError(fields={"sampler_name": f"Unsupported sampler {name!r}: use one of {known} (GET /sdapi/v1/samplers)."})
+    if scheduler.strip().lower() in AUTOMATIC:
+        return sampler.ours, {"sampler": sampler.name, "scheduler": "Automatic"}
+    if scheduler.strip().lower() == "karras" and sampler.karras:
+        return sampler.karras, {"sampler": sampler.name, "scheduler": "Karras"}
+    raise JobParameterError(
+        fields={"scheduler": f"Unsupported scheduler {scheduler!r} for {sampler.name}: use Automatic (or Karras with DPM++ 2M)."}
+    )
+
+
+def _whole(body: dict, name: str, default: int) -> int:
+    value = parsing.read_number(body, name, default, int)
+    if not isinstance(value, int):
+        raise JobParameterError(fields={name: f"{name} must be a whole number."})
+    return value
+
+
+def _refusals(body: dict) -> dict[str, str]:
+    refused = {name: f"{name} is not supported here." for name in REFUSED_FLAGS if parsing._truthy(body.get(name))}
+    if body.get("script_name"):
+        refused["script_name"] = f"Scripts ({body['script_name']!r}) are not supported here."
+    for name, neutral in NEUTRAL.items():
+        if not any(options.same_value(body.get(name), allowed) for allowed in neutral):
+            shown = ", ".join(repr(value) for value in neutral if value is not None)
+            refused[name] = f"{name}={body.get(name)!r} would change the picture and is not supported here (leave it {shown})."
+    scripts = body.get("alwayson_scripts") or {}
+    if not isinstance(scripts, dict):
+        refused["alwayson_scripts"] = "Expected an object."
+        scripts = {}
+    for name, script in scripts.items():
+        args = script.get("args", []) if isinstance(script, dict) else script
+        enabled = [arg for arg in args or [] if arg and (not isinstance(arg, dict) or arg.get("enabled", True))]
+        if enabled:  # an extension's disabled units ({"args": [False]}, ControlNet's {"args": []}) are fine
+            refused[f"alwayson_scripts.{name}"] = f"The always-on script {name!r} is not supported in txt2img."
+    overrides = body.get("override_settings") or {}
+    if not isinstance(overrides, dict):
+        refused["override_settings"] = "Expected an object."
+        overrides = {}
+    try:  # CLIP skip is honoured here (img2img's engine has none)
+        options.check_picture_settings({k: v for k, v in overrides.items() if k != "CLIP_stop_at_last_layers"}, "override_settings.")
+    except JobParameterError as exc:
+        refused.update(exc.fields)
+    return refused
+
+
+def txt2img_request(body: dict) -> tuple[JobRequest, dict]:
+    """(the job's request, the A1111 labels the answer echoes: sampler, scheduler, styles)."""
+    refused = _refusals(body)
+    if refused:
+        raise JobParameterError(fields=refused)
+    texts = {name: body.get(name) or "" for name in ("prompt", "negative_prompt")}
+    for name, value in texts.items():
+        if not isinstance(value, str):
+            raise JobParameterError(fields={name: f"{name} must be text."})
+    names = styles.style_names(body.get("styles"))
+    prompt, negative = styles.apply_styles(texts["prompt"], texts["negative_prompt"], names)
+    if not prompt.strip():
+        raise JobParameterError(fields={"prompt": "Give a prompt (or a style that writes one)."})
+    sampler, labels = sampler_choice(body)
+    fields.check_eta(body, sampler)
+    overrides = body.get("override_settings") or {}
+    model = overrides.get("sd_model_checkpoint")
+    if model is not None and not isinstance(model, str):
+        raise JobParameterError(fields={"override_settings.sd_model_checkpoint": "Expected a checkpoint title or name."})
+    clip_skip = overrides.get("CLIP_stop_at_last_layers")
+    if clip_skip is not None and (isinstance(clip_skip, bool) or not isinstance(clip_skip, int) or not 1 <= clip_skip <= 12):
+        raise JobParameterError(fields={"override_settings.CLIP_stop_at_last_layers": "A whole number from 1 (no skip) to 12."})
+    batch, iterations = _whole(body, "batch_size", 1), _whole(body, "n_iter", 1)
+    if batch < 1 or iterations < 1:
+        raise JobParameterError(fields={"batch_size": "batch_size and n_iter must be at least 1."})
+    seed, subseed = _whole(body, "seed", -1), _whole(body, "subseed", -1)
+    strength = parsing.read_number(body, "subseed_strength", 0.0)
+    if not 0 <= strength <= 1:
+        raise JobParameterError(fields={"subseed_strength": "subseed_strength must be between 0 and 1."})
+    for name in ("send_images", "save_images"):
+        if not isinstance(body.get(name, True), bool):
+            raise JobParameterError(fields={name: f"{name} must be true or false."})
+    request = JobRequest(
+        kind=GenerationJob.Kind.IMAGES,
+        prompt=prompt,
+        negative_prompt=negative,
+        width=_whole(body, "width", 512),
+        height=_whole(body, "height", 512),
+        steps=_whole(body, "steps", 50),
+        guidance=parsing.read_number(body, "cfg_scale", 7.0),
+        seed=None if seed == -1 else seed,
+        count=batch * iterations,
+        model=model.strip() or None if model else None,
+        sampler=sampler,
+        clip_skip=clip_skip,
+        subseed=None if subseed == -1 else subseed,
+        subseed_strength=strength,
+    )
+    return request, {**labels, "styles": names}
+
+
+def client_named(error: JobParameterError) -> JobParameterError:
+    """The same error with JobRequest's field names turned into the A1111 names the client sent."""
+    if not error.fields:
+        return error
+    return JobParameterError(fields={CLIENT_NAMES.get(name, name): text for name, text in error.fields.items()})

@@ -1,0 +1,155 @@
+"""The A1111-compatible endpoints (paths exactly as A1111 serves them, no trailing slash).
+
+Staff or token holders: ``Authorization: Basic`` (A1111's ``--api-auth``; staff users), ``Token``,
+or a staff session; or, without credentials, a client inside GARDEN_A1111_TRUSTED_CLIENTS (A1111
+without ``--api-auth``: ``a1111.auth``). Bodies carry base64 pictures, so their cap is GARDEN_RETOUCH_MAX_BODY_BYTES,
+not the kiosk's JSON cap. ``/sdapi/v1/img2img`` answers once its job is done, waiting at most
+GARDEN_A1111_WAIT_SECONDS (then 504 with the job id to poll), with at most GARDEN_A1111_MAX_WAITING
+requests of a process waiting at once (then 503).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import ParseError
+from rest_framework.response import Response
+
+from a1111 import options, parsing, schemas
+from a1111.auth import A1111Permission, TrustedClientAuthentication
+from config.api import json_object
+from config.parsers import LenientJSONParser
+from garden.services import read_file
+from generation import presence, selectors
+from generation.models import GenerationJob
+from generation.requests import JobParameterError
+from generation.views import GenerationAPIView
+from retouch import features
+from retouch.services import create_retouch_job, edge_map_png, picture_tags
+from retouch.tagger import DEFAULT_THRESHOLD, get_tagger
+
+waiting = selectors.WaitSlots("GARDEN_A1111_MAX_WAITING")
+
+
+class A1111JSONParser(LenientJSONParser):
+    # application/json only, as A1111's own server reads it. Not DRF's JSONParser: DRF reads those
+    # bodies through request.body, which Django caps at the kiosk's DATA_UPLOAD_MAX_MEMORY_SIZE.
+    media_type = "application/json"
+    max_bytes_setting = "GARDEN_RETOUCH_MAX_BODY_BYTES"
+
+
+class A1111View(GenerationAPIView):
+    # Trusted addresses first (None for the others); its header for 401s is Basic's, which A1111 clients answer.
+    authentication_classes = [TrustedClientAuthentication, BasicAuthentication, TokenAuthentication, SessionAuthentication]
+    permission_classes = [A1111Permission]
+    parser_classes = [A1111JSONParser]
+
+
+class Img2ImgView(A1111View):
+    @extend_schema(
+        request={"application/json": schemas.IMG2IMG},
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description='{"images": [base64 PNG], "parameters": {…}, "info": "<JSON>"}'),
+            400: OpenApiResponse(description="Invalid or unsupported fields, named"),
+            504: OpenApiResponse(description="Not done within GARDEN_A1111_WAIT_SECONDS: {job_id, status_url}"),
+        },
+        summary="A1111 img2img/inpaint, run as a retouch job (answers when it is done)",
+    )
+    def post(self, request):
+        body = json_object(request)
+        job_request, uploads = parsing.img2img_request(body)
+        with waiting.hold():  # 503 when too many requests of this process already wait
+            job = create_retouch_job(created_by=request.user, request=job_request, uploads=uploads)
+            job = selectors.wait_for_job(job=job, timeout=settings.GARDEN_A1111_WAIT_SECONDS)
+        status_url = request.build_absolute_uri(f"/api/v1/jobs/{job.pk}")
+        if job.status == GenerationJob.Status.SUCCEEDED:
+            images = [read_file(image.key) for image in selectors.job_images(job)]
+            return Response(parsing.img2img_answer(job=job, body=body, images=images))
+        if job.is_finished:
+            code = status.HTTP_409_CONFLICT if job.status == GenerationJob.Status.CANCELLED else status.HTTP_503_SERVICE_UNAVAILABLE
+            return Response(
+                {"error": job.status, "detail": job.error or job.status, "job_id": str(job.pk), "status_url": status_url}, status=code
+            )
+        return Response(
+            {
+                "error": "Timeout",
+                "detail": f"Still {job.status} after {settings.GARDEN_A1111_WAIT_SECONDS:g}s (GARDEN_A1111_WAIT_SECONDS): poll the job.",
+                "job_id": str(job.pk),
+                "status_url": status_url,
+            },
+            status=status.HTTP_504_GATEWAY_TIMEOUT,
+            headers={"Location": status_url},
+        )
+
+
+class OptionsView(A1111View):
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, 503: None},
+        summary="A1111's options; the health probe: 200 while a GPU worker is present (no broker call)",
+    )
+    def get(self, request):
+        features.require("inpaint")
+        gpu = [worker.name for worker in presence.present_workers(gpu=True)]
+        if not gpu:
+            beat = settings.GARDEN_WORKER_PRESENCE_SECONDS
+            return Response(
+                {
+                    "detail": f"No GPU worker on the {settings.GARDEN_GPU_QUEUE!r} queue was seen in the last "
+                    f"{presence.MISSED_BEATS * beat:g}s (workers write their presence every GARDEN_WORKER_PRESENCE_SECONDS)."
+                },
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(max(1, round(beat)))},
+            )
+        return Response(options.options_object(gpu))
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={200: schemas.NULL_BODY, 400: OpenApiResponse(description="An unknown model or a setting we cannot honour, named")},
+        summary="A1111's set_config: sd_model_checkpoint switches the default model; answers null as A1111 does",
+    )
+    def post(self, request):
+        if request.stream is None:  # no body at all (DRF leaves no stream): A1111 answers 422
+            raise ParseError('Send the options to set as a JSON object, e.g. {"sd_model_checkpoint": "…"}.')
+        options.set_options(json_object(request))
+        return JsonResponse(None, safe=False)  # A1111's set_config returns None: the body is `null`
+
+
+class DetectView(A1111View):
+    @extend_schema(
+        request={"application/json": schemas.DETECT},
+        responses={200: OpenApiTypes.OBJECT},
+        summary="ControlNet preprocessors: lineart (lineart_standard) and canny",
+    )
+    def post(self, request):
+        detector, pictures, options = parsing.detect_request(json_object(request))
+        maps = [edge_map_png(picture=picture, detector=detector, **options) for picture in pictures]
+        return Response({"images": [parsing.encode_base64(png) for png in maps], "info": "Success"})
+
+
+class InterrogateView(A1111View):
+    @extend_schema(
+        request={"application/json": schemas.INTERROGATE},
+        responses={200: OpenApiTypes.OBJECT, 503: None},
+        summary="WD14 tagger: {caption: {tag: {…}, rating: {…}}}",
+    )
+    def post(self, request):
+        body = json_object(request)
+        threshold = parsing.read_number(body, "threshold", DEFAULT_THRESHOLD)
+        if not 0 <= threshold <= 1:
+            raise JobParameterError(fields={"threshold": "threshold must be between 0 and 1."})
+        picture = parsing.open_picture(parsing.decode_base64(body.get("image"), "image"), "image")
+        # The model name is not checked: one tagger is configured, whatever the client calls it.
+        result = picture_tags(picture=picture, threshold=threshold)
+        return Response({"caption": {"tag": result["tags"], "rating": result["rating"]}})
+
+
+class InterrogatorsView(A1111View):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="The configured tagger, as A1111's tagger lists its models")
+    def get(self, request):
+        if not settings.GARDEN_RETOUCH_TAGGER_MODEL:
+            return Response({"models": []})
+        return Response({"models": [get_tagger().name]})
