@@ -105,8 +105,8 @@ def json_object(request) -> dict:
 @functools.cache
 def _bound(serializer_class: type[Serializer]) -> Serializer:
     """One instance per request serializer, its fields bound once. DRF deep-copies and binds a
-    serializer's declared fields for every instance it makes (3 % of /gardenfromDB's web CPU,
-    bench/serving.py --profile); ``run_validation`` keeps no state on the instance, so one instance
+    serializer's declared fields for every instance it makes (``bench/serving.py --profile`` shows
+    its share); ``run_validation`` keeps no state on the instance, so one instance
     serves every request and thread. Request serializers must not read ``self.context``."""
     serializer = serializer_class()
     serializer.fields  # noqa: B018 (bound here, once, rather than by the first requests racing)

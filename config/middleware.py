@@ -11,8 +11,8 @@ class LazyMessageMiddleware(MessageMiddleware):
     """Django's MessageMiddleware, with each request's message storage made on its first use.
 
     Django makes the storage (a cookie signer, session storage) for every request and writes it back
-    on every response, though only the admin and the curators' pages use messages. On the kiosk API
-    that was 3–7 % of a web worker's CPU (``bench/serving.py --profile``). Here a request that never
+    on every response, though only the admin and the curators' pages use messages, a cost the kiosk
+    API would pay on every call (``bench/serving.py --profile`` shows it). Here a request that never
     touches ``request._messages`` pays for neither; one that does (``messages.success``, a template
     listing them) gets Django's own storage, stored back as Django would.
     """

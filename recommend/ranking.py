@@ -164,7 +164,7 @@ def with_exploration_slots(
 
 
 def beta_sf(x, a, b):
-    """P(θ > x) for θ ~ Beta(a, b), as the regularized incomplete beta (scipy.stats.beta.sf costs ~15× more per call)."""
+    """P(θ > x) for θ ~ Beta(a, b), as the regularized incomplete beta (scipy.stats.beta.sf costs far more per call)."""
     return scipy.special.betainc(b, a, 1 - x)
 
 
