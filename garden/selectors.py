@@ -166,9 +166,19 @@ class VersionedMemo:
         with self._lock:
             if version != self._version:
                 self._version, self._entries = version, {}
-            elif len(self._entries) >= self.max_entries:
-                self._entries.pop(next(iter(self._entries)))  # the oldest entry
-            self._entries[key] = value
+            self._store(key, value)
+
+    def put_if_current(self, version: str, key, value) -> None:
+        """``put``, but never under a version other than the memo's own: a value derived from an
+        entry of an older version (a request that began before a change) does not empty the newer."""
+        with self._lock:
+            if version == self._version:
+                self._store(key, value)
+
+    def _store(self, key, value) -> None:
+        if key not in self._entries and len(self._entries) >= self.max_entries:
+            self._entries.pop(next(iter(self._entries)))  # the oldest entry
+        self._entries[key] = value
 
     def clear(self) -> None:
         with self._lock:

@@ -56,7 +56,7 @@ class ServingCache:
             return kept[1]
         counts = selectors.read_counts(candidates=candidates, segment=segment)
         if token is not None:
-            self._memo.put(candidates.serving_version, key, (token, counts))
+            self._memo.put_if_current(candidates.serving_version, key, (token, counts))
         return counts
 
     def base_order(self, *, candidates: CandidateSet, segment: str, model: store.LoadedModel, token: str | None) -> precomputed.BaseOrder:
@@ -70,7 +70,7 @@ class ServingCache:
             candidates=candidates, counts=counts, model=model, thompson=self._thompson(candidates, counts, model, token)
         )
         if token is not None:  # the same counts object comes back only while its token holds
-            self._memo.put(candidates.serving_version, ("order", *_place(candidates), segment), built)
+            self._memo.put_if_current(candidates.serving_version, ("order", *_place(candidates), segment), built)
         return built
 
     def kept_order(self, candidates: CandidateSet, segment: str) -> precomputed.BaseOrder | None:
@@ -87,7 +87,7 @@ class ServingCache:
             return kept[2]
         built = precomputed.Thompson(counts, model.params, candidates.portrait)
         if token is not None:
-            self._memo.put(candidates.serving_version, key, (token, model, built))
+            self._memo.put_if_current(candidates.serving_version, key, (token, model, built))
         return built
 
     def model(self, version: int | None = None) -> store.LoadedModel:

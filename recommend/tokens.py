@@ -3,7 +3,7 @@
 /garden reads the counters of a search key's candidates on every request: its largest query. Each
 web process keeps them per search key and segment under the token of the key's emotion, and reuses
 them while the token is unchanged. Every event replaces the tokens of the emotions it counted for
-once it commits (one ``set_many``), and a rebuild replaces them all, so the next /garden anywhere
+once it commits (one ``SET``, or one ``set_many`` for several), and a rebuild replaces them all, so the next /garden anywhere
 reads fresh counters.
 
 A reader reads the token *before* the counters: an event committed in between leaves the copy under
@@ -72,7 +72,11 @@ def changed(emotions: Iterable[str]) -> None:
 
 
 def _replace(keys: list[str]) -> None:
-    cache.set_many({key: secrets.token_hex(8) for key in keys}, timeout=None)
+    # A like counts for one emotion: one SET, where django-redis's set_many wraps a MULTI/EXEC.
+    if len(keys) == 1:
+        cache.set(keys[0], secrets.token_hex(8), timeout=None)
+    else:
+        cache.set_many({key: secrets.token_hex(8) for key in keys}, timeout=None)
 
 
 def renew_all() -> None:
