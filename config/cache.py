@@ -1,7 +1,7 @@
 """The shared cache (Redis) as a speed-up only: while it is down requests get slower, never errors.
 
-Everything kept there can be rebuilt from the database: rendered /gardenfromDB answers, model-version
-pings, /garden's counter tokens, throttle counters, cached admin choices. So a failed call answers
+Everything kept there can be rebuilt from the database: rendered /gardenfromDB answers, throttle
+counters, cached admin choices. So a failed call answers
 as a miss (``get`` → default, ``set``/``add`` → nothing stored), and a circuit breaker per Redis
 server and process keeps requests from each waiting on a dead server:
 

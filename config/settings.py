@@ -127,7 +127,7 @@ else:
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (throttling, model-version pings) -----------------------------------------------------
+# --- Cache (throttling, rendered answers) -------------------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://garden")}
 # Redis as a speed-up only (config/cache.py): a call gives up after this many seconds and answers as
 # a miss; after a failure the cache is skipped for GARDEN_CACHE_BREAKER_SECONDS, then tried again.
@@ -470,7 +470,6 @@ RECOMMEND_FRESH_IMPRESSIONS = env.int("RECOMMEND_FRESH_IMPRESSIONS", default=30)
 RECOMMEND_RECENT_MINUTES = env.int("RECOMMEND_RECENT_MINUTES", default=30)  # shown this recently → shown last
 RECOMMEND_HISTORY_EVENTS = env.int("RECOMMEND_HISTORY_EVENTS", default=300)  # visitor events read per request
 RECOMMEND_LOGGED_RESULTS = env.int("RECOMMEND_LOGGED_RESULTS", default=12)  # image ids kept per orientation on each Recommendation row
-RECOMMEND_VERSION_CHECK_SECONDS = env.int("RECOMMEND_VERSION_CHECK_SECONDS", default=30)
 RECOMMEND_REBUILD_MINUTES = env.int("RECOMMEND_REBUILD_MINUTES", default=15)
 RECOMMEND_ALS_ENABLED = env.bool("RECOMMEND_ALS_ENABLED", default=False)  # measured: no gain on kiosk data
 RECOMMEND_ALS_WEIGHT = env.float("RECOMMEND_ALS_WEIGHT", default=0.5)

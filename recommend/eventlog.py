@@ -3,8 +3,8 @@
 A like or an impression is one round trip on PostgreSQL (``write_screen``): one statement, prepared
 once per connection, resolves what the event names (the images by key, the visitor's labels and
 so the segment, the recommendation it answers), inserts the event row and adds its counts to the
-counters (data-modifying CTEs, committed on their own: a like answered 200 is durable), and
-returns what the caller needs afterwards (the event's id, the emotions whose counters changed).
+counters and new change tokens for their emotions (recommend.tokens), all data-modifying CTEs
+committed on their own (a like answered 200 is durable), and returns the event's id.
 Elsewhere (SQLite) the same work is a read (``look_up``) and three statements in one transaction.
 A dislike (rare: an undo) reads the visitor's earlier likes first and always takes the steps.
 
@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from config.sql import hot_cursor, in_list
 from garden.models import Image, Visitor
 from recommend import tokens
-from recommend.models import FavoriteStat, ImageStat, Interaction, Recommendation
+from recommend.models import CounterChange, FavoriteStat, ImageStat, Interaction, Recommendation
 from recommend.ranking import SEGMENT_ALL
 
 
@@ -99,6 +99,10 @@ class Counts:
         """(image id, segment, impressions, likes, dislikes), in lock order."""
         return sorted((image_id, seg, n, likes, dislikes) for (seg, image_id), (n, likes, dislikes) in self.images.items())
 
+    def emotions(self) -> list[str]:
+        """The emotions whose counters these counts change, in lock order."""
+        return sorted({search_key.partition("/")[0] for _, search_key in self.favorites})
+
     def favorite_rows(self) -> list[tuple[str, str, int, int]]:
         """(segment, search key, impressions, likes), in lock order."""
         return sorted((seg, key, n, likes) for (seg, key), (n, likes) in self.favorites.items())
@@ -140,7 +144,6 @@ def write(event: Event, counts: Counts) -> int:
     else:
         with transaction.atomic():
             event_id = _write_in_steps(event, counts)
-    tokens.changed(search_key.partition("/")[0] for _, search_key in counts.favorites)
     return event_id
 
 
@@ -161,11 +164,7 @@ def write_screen(
     no image, or when a screen without a like names none.
     """
     if connection.vendor == "postgresql":
-        written = _screen_in_one_statement(visitor_id, item_key, impression, recommendation_id, created_at)
-        if written is not None:
-            tokens.changed(written[1])
-            return written[0]
-        return None
+        return _screen_in_one_statement(visitor_id, item_key, impression, recommendation_id, created_at)
     return _screen_in_steps(visitor_id, item_key, impression, recommendation_id, created_at)
 
 
@@ -199,7 +198,7 @@ def _screen_sql() -> str:
     the one stored on the visitor's row (garden.Visitor.segment).
     """
     image, visitor, recommendation = Image._meta.db_table, Visitor._meta.db_table, Recommendation._meta.db_table
-    images, favorites = ImageStat._meta.db_table, FavoriteStat._meta.db_table
+    images, favorites, changes = ImageStat._meta.db_table, FavoriteStat._meta.db_table, CounterChange._meta.db_table
     return f"""
         WITH shown AS MATERIALIZED (
             SELECT id, key, search_key FROM {image} WHERE key = ANY(%(keys)s::text[])
@@ -235,15 +234,19 @@ def _screen_sql() -> str:
             FROM shown, segments GROUP BY 1, 2 ORDER BY 1, 2
             ON CONFLICT (segment, search_key) DO UPDATE SET impressions = f.impressions + excluded.impressions,
                 likes = f.likes + excluded.likes
+        ), changed AS (
+            INSERT INTO {changes} (emotion, token)
+            SELECT DISTINCT split_part(shown.search_key, '/', 1), %(token)s::text FROM shown, go ORDER BY 1
+            ON CONFLICT (emotion) DO UPDATE SET token = excluded.token
         )
-        SELECT event.*, array(SELECT DISTINCT split_part(search_key, '/', 1) FROM shown) FROM event
+        SELECT event.* FROM event
     """
 
 
 def _screen_in_one_statement(
     visitor_id: str, item_key: str, impression: list[str], recommendation_id: int | None, created_at: datetime
-) -> tuple[Written, list[str]] | None:
-    """The event written, with the emotions whose counters it changed; None when nothing was."""
+) -> Written | None:
+    """The event written; None when nothing was."""
     event_type = Interaction.Event.CLICK if item_key else Interaction.Event.IMPRESSION
     params = {
         "keys": list(dict.fromkeys([*impression, item_key])) if item_key else impression,
@@ -253,13 +256,14 @@ def _screen_in_one_statement(
         "event_type": str(event_type),
         "recommendation": recommendation_id,
         "created_at": created_at,
+        "token": tokens.new_token(),
     }
     with hot_cursor() as cursor:
         cursor.execute(_screen_sql(), params)
         row = cursor.fetchone()
     if row is None:
         return None
-    event_id, image_id, stored_impression, unknown_keys, answered, segment, emotions = row
+    event_id, image_id, stored_impression, unknown_keys, answered, segment = row
     if isinstance(stored_impression, str):  # Django's cursor leaves jsonb as text
         stored_impression = orjson.loads(stored_impression)
     event = Event(
@@ -273,13 +277,13 @@ def _screen_in_one_statement(
         recommendation_id=answered,
         segment=segment,
     )
-    return Written(event_id, event), emotions
+    return Written(event_id, event)
 
 
 def _write_in_one_statement(event: Event, counts: Counts) -> int:
     """``write`` on PostgreSQL: the event row and its counter upserts as one statement (data-modifying CTEs)."""
     image_rows, favorite_rows = counts.image_rows(), counts.favorite_rows()
-    images, favorites = ImageStat._meta.db_table, FavoriteStat._meta.db_table
+    images, favorites, changes = ImageStat._meta.db_table, FavoriteStat._meta.db_table, CounterChange._meta.db_table
     sql = f"""
         WITH event AS (
             INSERT INTO {Interaction._meta.db_table} ({EVENT_COLUMNS})
@@ -294,10 +298,20 @@ def _write_in_one_statement(event: Event, counts: Counts) -> int:
             SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::bigint[], %s::bigint[]) ORDER BY 1, 2
             ON CONFLICT (segment, search_key) DO UPDATE SET impressions = f.impressions + excluded.impressions,
                 likes = f.likes + excluded.likes
+        ), changed AS (
+            INSERT INTO {changes} (emotion, token) SELECT unnest(%s::text[]), %s::text ORDER BY 1
+            ON CONFLICT (emotion) DO UPDATE SET token = excluded.token
         )
         SELECT id FROM event
     """
-    params = [*event.row(), _timestamp(event.created_at), *_columns(image_rows, 5), *_columns(favorite_rows, 4)]
+    params = [
+        *event.row(),
+        _timestamp(event.created_at),
+        *_columns(image_rows, 5),
+        *_columns(favorite_rows, 4),
+        counts.emotions(),
+        tokens.new_token(),
+    ]
     with hot_cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
@@ -328,6 +342,7 @@ def _write_in_steps(event: Event, counts: Counts) -> int:
     _upsert(
         FavoriteStat._meta.db_table, ("segment", "search_key"), ("segment", "search_key", "impressions", "likes"), counts.favorite_rows()
     )
+    tokens.renew(counts.emotions())
     return event_id
 
 

@@ -145,6 +145,18 @@ class FavoriteStat(models.Model):
         return f"{self.search_key} [{self.segment}]: {self.likes}/{self.impressions}"
 
 
+class CounterChange(models.Model):
+    """An emotion's counters change token: a new random value written in the same statement (or
+    transaction) as the counts it covers, so what a web process keeps under it is never stale
+    (recommend.tokens)."""
+
+    emotion = models.CharField(primary_key=True, max_length=16)
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"{self.emotion}: {self.token}"
+
+
 class ModelVersion(models.Model):
     """A trained ranker: its fitted parameters and (optional) factor matrices, stored in the DB so
     every web process can load the same version without shared disk."""

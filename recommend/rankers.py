@@ -26,6 +26,8 @@ class RankRequest:
     candidates: CandidateSet
     history: selectors.VisitorHistory
     rng: np.random.Generator | None = None  # exploration's draws; None: a fresh unseeded one (tests seed it)
+    counters_token: str | None = None  # the emotion's, when the caller read it (/garden); None: read here
+    model_version: int | None = None  # the newest model's, likewise
 
     @property
     def search_key(self) -> str:
@@ -101,9 +103,8 @@ class CountingRanker(Ranker):
         candidates, history = request.candidates, request.history
         if not len(candidates):
             return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), self.name)
-        # One cache round trip for the counters token and the model version (none without a shared cache).
-        token, found = tokens.current_with(candidates.emotion, store.VERSION_CACHE_KEY)
-        model = serving.cache.model(found.get(store.VERSION_CACHE_KEY))
+        token = tokens.current(candidates.emotion) if request.counters_token is None else request.counters_token
+        model = serving.cache.model(request.model_version)
         if self._als_applies(model, history):  # the ALS term is the visitor's own: nothing to keep
             return self.arrange(request, self._order(request, model, token))
         base = serving.cache.base_order(candidates=candidates, segment=request.segment, model=model, token=token)
@@ -137,7 +138,7 @@ class CountingRanker(Ranker):
     def order(self, request: RankRequest) -> Ordering:
         return self._order(request, serving.cache.model(), tokens.current(request.candidates.emotion))
 
-    def _order(self, request: RankRequest, model: store.LoadedModel, token: str | None) -> Ordering:
+    def _order(self, request: RankRequest, model: store.LoadedModel, token: str) -> Ordering:
         shared = serving.cache.counts(candidates=request.candidates, segment=request.segment, token=token)
         counts = selectors.with_visitor(shared, candidates=request.candidates, history=request.history)
         als = None

@@ -19,7 +19,7 @@ from garden import keys as garden_keys
 from garden.models import ServingState, Visitor
 from garden.visitors import segment_of
 from recommend.candidates import CandidateSet
-from recommend.models import FavoriteStat, ImageStat, Interaction
+from recommend.models import CounterChange, FavoriteStat, ImageStat, Interaction, ModelVersion
 from recommend.ranking import SEGMENT_ALL, CandidateCounts
 
 
@@ -60,21 +60,28 @@ class GardenContext:
     segment: str
     history: VisitorHistory
     serving_version: str  # garden.selectors.serving_version(), read in the same statement
+    counters_token: str  # the emotion's (recommend.tokens), read before its counters
+    model_version: int  # the newest ModelVersion's id (recommend.store), 0 for none
 
 
-def garden_context(*, visitor_id: str | None, generation: str = "", gender: str = "") -> GardenContext:
+def garden_context(*, visitor_id: str | None, emotion: str = "", generation: str = "", gender: str = "") -> GardenContext:
     """What /garden reads before ranking: the serving set's version (which the candidate set is
-    kept under), the visitor's stored labels and their latest events.
+    kept under), the emotion's counters token, the newest model version, the visitor's stored
+    labels and their latest events.
 
-    Raw SQL because the three reads are one UNION ALL statement, one round trip. The version is
-    read before the candidate rows either way (they are loaded after this returns, and only when
-    none are kept under it), as VersionedMemo asks.
+    Raw SQL because the reads are one UNION ALL statement, one round trip. The serving version and
+    the token are read before the candidate rows and the counters (both are read after this
+    returns, and only when none are kept under them), as VersionedMemo and recommend.tokens ask.
     """
     history = VisitorHistory()
     recent_since = timezone.now() - timedelta(minutes=settings.RECOMMEND_RECENT_MINUTES)
     # Typed NULLs: PostgreSQL types a UNION's columns pair by pair, and NULL with NULL is text.
-    sql = f"SELECT 0, 'version', version, CAST(NULL AS TEXT), CAST(NULL AS BOOLEAN) FROM {ServingState._meta.db_table} WHERE id = 1"
-    params: list = []
+    sql = (
+        f"SELECT 0, 'version', version, CAST(NULL AS TEXT), CAST(NULL AS BOOLEAN) FROM {ServingState._meta.db_table} WHERE id = 1 "
+        f"UNION ALL SELECT 0, 'token', token, NULL, NULL FROM {CounterChange._meta.db_table} WHERE emotion = %s "
+        f"UNION ALL SELECT 0, 'model', CAST(max(id) AS TEXT), NULL, NULL FROM {ModelVersion._meta.db_table}"
+    )
+    params: list = [emotion]
     if visitor_id:
         sql += (
             f" UNION ALL SELECT 0, 'visitor', segment, NULL, NULL FROM {Visitor._meta.db_table} WHERE id = %s UNION ALL "
@@ -82,7 +89,7 @@ def garden_context(*, visitor_id: str | None, generation: str = "", gender: str 
             f"FROM {Interaction._meta.db_table} WHERE visitor_id = %s ORDER BY created_at DESC, id DESC LIMIT %s) AS latest"
         )
         since = connection.ops.adapt_datetimefield_value(recent_since)
-        params = [visitor_id, since, visitor_id, settings.RECOMMEND_HISTORY_EVENTS]
+        params += [visitor_id, since, visitor_id, settings.RECOMMEND_HISTORY_EVENTS]
     with hot_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -96,6 +103,8 @@ def garden_context(*, visitor_id: str | None, generation: str = "", gender: str 
         segment=segment,
         history=history,
         serving_version=(found["version"][2] if "version" in found else None) or "",
+        counters_token=found["token"][2] if "token" in found else "",
+        model_version=int(found["model"][2] or 0),
     )
 
 

@@ -146,9 +146,17 @@ def serve_garden(*, visitor_id: str | None, search_key: str, request, generation
     """Rank the garden for this visitor and keep a (small) Recommendation row for attribution,
     written before the answer. ``request`` is the HTTP request: the answer's absolute image URLs
     use its address."""
-    context = selectors.garden_context(visitor_id=visitor_id, generation=generation, gender=gender)
+    emotion = search_key.partition("/")[0]
+    context = selectors.garden_context(visitor_id=visitor_id, emotion=emotion, generation=generation, gender=gender)
     candidates = serving.cache.candidates(search_key=search_key, request=request, serving_version=context.serving_version)
-    rank_request = rankers.RankRequest(visitor_id=visitor_id, segment=context.segment, candidates=candidates, history=context.history)
+    rank_request = rankers.RankRequest(
+        visitor_id=visitor_id,
+        segment=context.segment,
+        candidates=candidates,
+        history=context.history,
+        counters_token=context.counters_token,
+        model_version=context.model_version,
+    )
     ranked = rankers.get_ranker().rank(rank_request)
     limit = settings.RECOMMEND_LOGGED_RESULTS
     recommendation_id = eventlog.write_recommendation(

@@ -12,8 +12,6 @@ visitor's context and ranks arrays. Entries live under the serving set's version
 
 And the loaded model (recommend.store), replaced when the published model version changes.
 
-Counters and what is built from them are kept only under a token: with a per-process cache (the
-embedded default) or the cache down there is none, and every request reads the counters.
 ``reset()`` empties it all, with the rendered /gardenfromDB answers (garden.selectors): tests.
 """
 
@@ -47,19 +45,18 @@ class ServingCache:
             self._memo.put(version, ("candidates", base, search_key), found)
         return found
 
-    def counts(self, *, candidates: CandidateSet, segment: str, token: str | None) -> CandidateCounts:
+    def counts(self, *, candidates: CandidateSet, segment: str, token: str) -> CandidateCounts:
         """Everyone's and the segment's counters of non-empty ``candidates`` (n_vis, l_vis zero): the
         same object while ``token`` (read before this call, as it must be) is unchanged."""
         key = ("counts", *_place(candidates), segment)
         kept = self._memo.get(candidates.serving_version, key)
-        if token is not None and kept is not None and kept[0] == token:
+        if kept is not None and kept[0] == token:
             return kept[1]
         counts = selectors.read_counts(candidates=candidates, segment=segment)
-        if token is not None:
-            self._memo.put_if_current(candidates.serving_version, key, (token, counts))
+        self._memo.put_if_current(candidates.serving_version, key, (token, counts))
         return counts
 
-    def base_order(self, *, candidates: CandidateSet, segment: str, model: store.LoadedModel, token: str | None) -> precomputed.BaseOrder:
+    def base_order(self, *, candidates: CandidateSet, segment: str, model: store.LoadedModel, token: str) -> precomputed.BaseOrder:
         """The base order of non-empty ``candidates`` for ``segment``, built again when its counts
         or the model are no longer the current ones."""
         counts = self.counts(candidates=candidates, segment=segment, token=token)
@@ -69,30 +66,26 @@ class ServingCache:
         built = precomputed.build_base_order(
             candidates=candidates, counts=counts, model=model, thompson=self._thompson(candidates, counts, model, token)
         )
-        if token is not None:  # the same counts object comes back only while its token holds
-            self._memo.put_if_current(candidates.serving_version, ("order", *_place(candidates), segment), built)
+        self._memo.put_if_current(candidates.serving_version, ("order", *_place(candidates), segment), built)
         return built
 
     def kept_order(self, candidates: CandidateSet, segment: str) -> precomputed.BaseOrder | None:
         return self._memo.get(candidates.serving_version, ("order", *_place(candidates), segment))
 
-    def _thompson(
-        self, candidates: CandidateSet, counts: CandidateCounts, model: store.LoadedModel, token: str | None
-    ) -> precomputed.Thompson:
+    def _thompson(self, candidates: CandidateSet, counts: CandidateCounts, model: store.LoadedModel, token: str) -> precomputed.Thompson:
         """Thompson weighs everyone's counters only, never the segment's, so the segments share one
         entry and its odds under the same token and model."""
         key = ("thompson", *_place(candidates))
         kept = self._memo.get(candidates.serving_version, key)
-        if token is not None and kept is not None and kept[0] == token and kept[1] is model:
+        if kept is not None and kept[0] == token and kept[1] is model:
             return kept[2]
         built = precomputed.Thompson(counts, model.params, candidates.portrait)
-        if token is not None:
-            self._memo.put_if_current(candidates.serving_version, key, (token, model, built))
+        self._memo.put_if_current(candidates.serving_version, key, (token, model, built))
         return built
 
     def model(self, version: int | None = None) -> store.LoadedModel:
         """The latest model, loaded once per version; ``version``: the latest version id when the
-        caller already read it (recommend.tokens.current_with)."""
+        caller already read it (/garden, in recommend.selectors.garden_context)."""
         version = store.latest_version_id() if version is None else int(version)
         model = self._model
         if model is not None and model.version == version:

@@ -1,9 +1,7 @@
-"""The trained model as web processes see it: the latest ModelVersion's id in the cache, and the
-model loaded from its row (kept per process by the serving cache, recommend.serving).
-
-The version check is one cache read per request, made in the same ``get_many`` as the counters
-token's on /garden (a DB read at most every RECOMMEND_VERSION_CHECK_SECONDS when the cache is
-per-process), so a rebuild published by a Celery worker reaches every web process without a restart.
+"""The trained model as web processes see it: the latest ModelVersion, loaded from its row (and kept
+per process by the serving cache, recommend.serving, while it is the latest). /garden reads the
+latest version's id in its context statement, so a rebuild made by a Celery worker reaches every
+web process in its next request, without a restart.
 """
 
 from __future__ import annotations
@@ -11,13 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 
 from recommend.als import ALSFactors
 from recommend.models import ModelVersion
 from recommend.ranking import Params
-
-VERSION_CACHE_KEY = "recommend:model-version"
 
 
 @dataclass(frozen=True)
@@ -39,16 +34,8 @@ def default_params() -> Params:
 
 
 def latest_version_id() -> int:
-    version = cache.get(VERSION_CACHE_KEY)
-    if version is None:
-        version = ModelVersion.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        cache.set(VERSION_CACHE_KEY, version, settings.RECOMMEND_VERSION_CHECK_SECONDS)
-    return int(version)
-
-
-def publish_version(version_id: int) -> None:
-    """Tell every process sharing the cache; others notice within the check interval."""
-    cache.set(VERSION_CACHE_KEY, version_id, settings.RECOMMEND_VERSION_CHECK_SECONDS)
+    """The newest ModelVersion's id; 0 when nothing was trained yet."""
+    return ModelVersion.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
 def load_model(version: int) -> LoadedModel:

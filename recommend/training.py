@@ -203,7 +203,7 @@ def rebuild(*, with_als: bool | None = None) -> ModelVersion:
             )
             image_rows, favorite_rows = with_retired(*stat_rows(table, catalog))
             _replace_counters(image_rows, favorite_rows)
-            tokens.changed(key.partition("/")[0] for key in catalog.search_keys)  # once they commit
+            transaction.on_commit(tokens.renew_all)  # the new counters are visible: no kept copy may outlive them
         params = ranking.fit_params(table, defaults=store.default_params())
         artefact = b""
         if with_als:
@@ -235,6 +235,5 @@ def rebuild(*, with_als: bool | None = None) -> ModelVersion:
         )
         stale = list(ModelVersion.objects.order_by("-id").values_list("id", flat=True)[KEEP_VERSIONS:])
         ModelVersion.objects.filter(id__in=stale).delete()
-    store.publish_version(version.pk)
     log.info("recommender rebuilt: %s", version.metrics)
     return version

@@ -14,13 +14,6 @@ from tests.factories import ImageFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def shared_cache(settings, tmp_path):
-    """A cache every process would share (a file cache stands in for Redis on the embedded run)."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}}
-    assert tokens.shared()
-
-
 def garden(client, emotion="calm"):
     """(first landscape key, how many times the counters were read) of one /garden answer."""
     with CaptureQueriesContext(connection) as queries:
@@ -36,7 +29,7 @@ def like(client, item, shown, django_capture_on_commit_callbacks):
         assert client.post("/like", json.dumps(body), content_type="application/json").status_code == 200
 
 
-def test_counters_are_read_again_only_after_an_event_or_a_rebuild(client, shared_cache, django_capture_on_commit_callbacks):
+def test_counters_are_read_again_only_after_an_event_or_a_rebuild(client, django_capture_on_commit_callbacks):
     a, b, c = (ImageFactory(emotion="calm") for _ in range(3))
     happy = ImageFactory(emotion="happy")
     assert garden(client)[1] == 1
@@ -52,9 +45,22 @@ def test_counters_are_read_again_only_after_an_event_or_a_rebuild(client, shared
     assert garden(client)[1] == 1
 
 
-def test_a_per_process_cache_keeps_nothing(client, settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "garden"}}
-    assert not tokens.shared()  # the embedded default: every request reads the counters
-    ImageFactory(emotion="calm")
+def test_the_token_changes_with_the_counts_it_covers(client, django_capture_on_commit_callbacks):
+    """In the like's own statement (or transaction): whoever reads the new token reads the new counts."""
+    calm, happy = ImageFactory(emotion="calm"), ImageFactory(emotion="happy")
+    assert tokens.current("calm") == tokens.current("happy") == ""  # no event yet
+    like(client, calm, [calm, happy], django_capture_on_commit_callbacks)
+    first = tokens.current("calm")
+    assert first and tokens.current("happy")  # both emotions' counters changed
+    like(client, calm, [calm], django_capture_on_commit_callbacks)
+    assert tokens.current("calm") not in ("", first)
+
+
+def test_a_cache_outage_leaves_the_tokens_alone(client, settings, django_capture_on_commit_callbacks):
+    """Tokens live beside the counters: with no shared cache at all a process still keeps them."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    a, b = ImageFactory(emotion="calm"), ImageFactory(emotion="calm")
     assert garden(client)[1] == 1
-    assert garden(client)[1] == 1
+    assert garden(client)[1] == 0
+    like(client, b, [a, b], django_capture_on_commit_callbacks)
+    assert garden(client) == (b.key, 1)

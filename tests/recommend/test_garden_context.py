@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from garden import selectors as garden_selectors
 from garden import services as garden_services
 from garden.models import Image
-from recommend import selectors, tokens
+from recommend import selectors
 from tests.factories import ImageFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,6 @@ pytestmark = pytest.mark.django_db
 def shared_cache(settings, tmp_path):
     """A cache every process would share, so counters are kept between requests (as on Redis)."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}}
-    assert tokens.shared()
 
 
 def garden(client, visitor_id, emotion="calm"):

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from garden.models import Visitor
 from garden.visitors import segment_of
-from recommend import eventlog
-from recommend.models import FavoriteStat, ImageStat, Interaction, Recommendation
+from recommend import eventlog, tokens
+from recommend.models import CounterChange, FavoriteStat, ImageStat, Interaction, Recommendation
 from tests.factories import ImageFactory, VisitorFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -24,7 +24,8 @@ def postgres_only():
 
 
 def snapshot() -> dict:
-    """What the events wrote: their rows (without ids and times) and every counter."""
+    """What the events wrote: their rows (without ids and times), every counter, and which emotions
+    have a change token (its value is random)."""
     events = list(
         Interaction.objects.order_by("id").values_list(
             "visitor_id", "image_id", "item_key", "event_type", "impression", "unknown_keys", "recommendation_id", "segment"
@@ -32,13 +33,15 @@ def snapshot() -> dict:
     )
     images = sorted(ImageStat.objects.values_list("image_id", "segment", "impressions", "likes", "dislikes"))
     favorites = sorted(FavoriteStat.objects.values_list("segment", "search_key", "impressions", "likes"))
-    return {"events": events, "images": images, "favorites": favorites}
+    changed = sorted(CounterChange.objects.values_list("emotion", flat=True))
+    return {"events": events, "images": images, "favorites": favorites, "changed": changed}
 
 
 def reset() -> None:
     Interaction.objects.all().delete()
     ImageStat.objects.all().delete()
     FavoriteStat.objects.all().delete()
+    CounterChange.objects.all().delete()
 
 
 def screens(keys: list[str], visitor: str, recommendation: int) -> list[dict]:
@@ -68,8 +71,6 @@ def test_one_statement_stores_and_counts_what_the_steps_do():
         written = []
         for screen in screens(keys, visitor, recommendation):
             result = write(screen["visitor_id"], screen["item_key"], screen["impression"], screen["recommendation_id"], now)
-            if name == "one" and result is not None:
-                result = result[0]
             written.append(None if result is None else result.event)
         results[name] = (snapshot(), written)
 
@@ -82,13 +83,15 @@ def test_one_statement_stores_and_counts_what_the_steps_do():
     assert stored[0][7] == "adult|female" and stored[2][7] == ""
 
 
-def test_a_like_is_one_round_trip_and_reports_the_emotions_it_counted():
-    shown = [ImageFactory(emotion="calm"), ImageFactory(emotion="happy")]
+def test_a_like_is_one_round_trip_and_changes_the_tokens_of_the_emotions_it_counted():
+    shown = [ImageFactory(emotion="calm"), ImageFactory(emotion="happy"), ImageFactory(emotion="sad")]
+    before = {emotion: tokens.current(emotion) for emotion in ("calm", "happy", "sad")}
     with CaptureQueriesContext(connection) as queries:
-        written, emotions = eventlog._screen_in_one_statement("v-1", shown[0].key, [image.key for image in shown], None, timezone.now())
+        written = eventlog._screen_in_one_statement("v-1", shown[0].key, [image.key for image in shown[:2]], None, timezone.now())
     assert len(queries) == 1
-    assert sorted(emotions) == ["calm", "happy"]
     assert written.event.image_id == shown[0].id
+    after = {emotion: tokens.current(emotion) for emotion in ("calm", "happy", "sad")}
+    assert after["calm"] != before["calm"] and after["happy"] != before["happy"] and after["sad"] == before["sad"]
 
 
 @pytest.mark.parametrize(
@@ -99,9 +102,9 @@ def test_the_statement_s_segment_is_the_visitor_s_stored_segment(generation, gen
     visitor = VisitorFactory(generation=generation, gender=gender)  # past the choices, as a raw row could be
     assert Visitor.objects.get(pk=visitor.pk).segment == segment_of(generation, gender)
     image = ImageFactory()
-    written, _ = eventlog._screen_in_one_statement(str(visitor.id), image.key, [image.key], None, timezone.now())
+    written = eventlog._screen_in_one_statement(str(visitor.id), image.key, [image.key], None, timezone.now())
     assert written.event.segment == segment_of(generation, gender)
     visitor.gender = "female"  # relabelled by a later /emotion (update_or_create saves named fields)
     visitor.save(update_fields=["gender"])
-    written, _ = eventlog._screen_in_one_statement(str(visitor.id), image.key, [image.key], None, timezone.now())
+    written = eventlog._screen_in_one_statement(str(visitor.id), image.key, [image.key], None, timezone.now())
     assert written.event.segment == segment_of(generation, "female")

@@ -17,7 +17,6 @@ pytestmark = pytest.mark.django_db
 def shared_cache(settings, tmp_path):
     """A cache every process would share, so counters are kept under tokens (as on Redis)."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}}
-    assert tokens.shared()
 
 
 def test_a_value_derived_from_an_older_version_does_not_empty_the_newer():
@@ -43,7 +42,7 @@ def test_everything_kept_goes_with_a_new_serving_version_and_with_reset(shared_c
     pool = ImageFactory(emotion="calm", status=Image.Status.POOL)
     http = RequestFactory().post("/garden")
     candidates = serving.cache.candidates(search_key="calm", request=http)
-    token = tokens.current("calm")
+    token = tokens.current("calm")  # "" until a first event
     model = serving.cache.model()
     order = serving.cache.base_order(candidates=candidates, segment="", model=model, token=token)
     assert serving.cache.base_order(candidates=candidates, segment="", model=model, token=token) is order
@@ -62,14 +61,14 @@ def test_everything_kept_goes_with_a_new_serving_version_and_with_reset(shared_c
     assert serving.cache.model() is not model
 
 
-def test_without_a_token_nothing_derived_is_kept(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "serving-test"}}
+def test_counts_and_orders_are_kept_under_their_token():
     ImageFactory(emotion="calm")
     http = RequestFactory().post("/garden")
     candidates = serving.cache.candidates(search_key="calm", request=http)
     model = serving.cache.model()
-    assert tokens.current("calm") is None  # a per-process cache (the embedded default): no shared tokens
-    first = serving.cache.counts(candidates=candidates, segment="", token=None)
-    assert serving.cache.counts(candidates=candidates, segment="", token=None) is not first
-    serving.cache.base_order(candidates=candidates, segment="", model=model, token=None)
-    assert serving.cache.kept_order(candidates, "") is None
+    first = serving.cache.counts(candidates=candidates, segment="", token="a")
+    assert serving.cache.counts(candidates=candidates, segment="", token="a") is first
+    assert serving.cache.counts(candidates=candidates, segment="", token="b") is not first
+    order = serving.cache.base_order(candidates=candidates, segment="", model=model, token="b")
+    assert serving.cache.base_order(candidates=candidates, segment="", model=model, token="b") is order
+    assert serving.cache.base_order(candidates=candidates, segment="", model=model, token="c") is not order
