@@ -43,7 +43,7 @@ PHASES = {
     "recommend.serving": ["ServingCache.candidates", "ServingCache.base_order", "ServingCache._thompson"],
     "recommend.selectors": ["garden_context", "read_counts"],
     "recommend.rankers": ["CountingRanker.rank"],
-    "recommend.tokens": ["current_with"],
+    "recommend.tokens": ["current"],
     "recommend.precomputed": ["arrange", "Thompson._odds_for"],
     "recommend.ranking": ["with_exploration_slots", "beta_sf", "score"],
     "recommend.eventlog": ["write_recommendation"],
@@ -62,7 +62,9 @@ def timed(spent: collections.Counter, calls: collections.Counter) -> None:
         for name in names:
             owner, _, attribute = name.rpartition(".")
             holder = getattr(module, owner) if owner else module
-            plain = getattr(holder, attribute)
+            plain = getattr(holder, attribute, None)
+            if plain is None:  # an older checkout, measured for comparison
+                continue
 
             def wrapper(*args, _plain=plain, _name=name, **kwargs):
                 calls[_name] += 1
