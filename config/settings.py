@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "garden",
+    "safety",
     "recommend",
     "generation",
     "retouch",
@@ -354,6 +355,15 @@ LOGGING = {
     # Request bodies are never logged: /emotion bodies are face photos.
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# --- Safety (docs/safety.md): prompt screening and the image check, on by default --------------
+GARDEN_SAFETY_PROMPT_CHECK = env.bool("GARDEN_SAFETY_PROMPT_CHECK", default=True)
+GARDEN_SAFETY_IMAGE_CHECK = env.bool("GARDEN_SAFETY_IMAGE_CHECK", default=True)
+# open_nsfw's score at or above which a picture is flagged (0…1); lower flags more.
+GARDEN_SAFETY_THRESHOLD = env.float("GARDEN_SAFETY_THRESHOLD", default=0.7)
+# Also run a diffusers model folder's own safety_checker/ when it ships one (recorded, never blacked out).
+GARDEN_SAFETY_DIFFUSERS_CHECKER = env.bool("GARDEN_SAFETY_DIFFUSERS_CHECKER", default=True)
+GARDEN_SAFETY_THREADS = env.int("GARDEN_SAFETY_THREADS", default=1)  # onnxruntime threads per check
 
 # --- Generation (diffusers/procedural backends, Celery GPU queue, job API) -----------------------
 # Hugging Face libraries read HF_HUB_OFFLINE when first imported, so it is set here, before any

@@ -23,6 +23,11 @@ class Image(models.Model):
         LANDSCAPE = LANDSCAPE, "Landscape"
         PORTRAIT = PORTRAIT, "Portrait"
 
+    class Safety(models.TextChoices):
+        PASSED = "passed", "Passed"
+        FLAGGED = "flagged", "Flagged"
+        UNCHECKED = "unchecked", "Unchecked"
+
     key = models.CharField(max_length=512, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.POOL)
     emotion = models.CharField(max_length=16, choices=Emotion.choices)
@@ -54,6 +59,13 @@ class Image(models.Model):
     content_hash = models.CharField(max_length=64, blank=True, default="", help_text="SHA-256 of the file")
     thumbnail_key = models.CharField(max_length=512, blank=True, default="")
     kept = models.BooleanField(default=False, help_text="Marked as a keeper during review")
+    # The image check's verdict (safety.images); a flagged picture is quarantined until a curator
+    # releases it (safety.services): never served, never bred from, never promoted.
+    safety_verdict = models.CharField(max_length=16, choices=Safety.choices, default=Safety.UNCHECKED)
+    safety_score = models.FloatField(null=True, blank=True, help_text="The classifier's nudity score (0…1)")
+    safety_checker = models.CharField(max_length=100, blank=True, default="", help_text="The checkers and their versions")
+    safety_reason = models.CharField(max_length=200, blank=True, default="")
+    safety_released = models.BooleanField(default=False, help_text="A curator released it from quarantine (safety.Release)")
     created_at = models.DateTimeField(default=timezone.now)
     promoted_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
@@ -67,6 +79,13 @@ class Image(models.Model):
             # Curation's review queue and its "left"/"kept" counts (index-only at 100k rows).
             models.Index(fields=["status", "kept", "-created_at", "-id"], name="image_review_idx"),
         ]
+        constraints = [
+            # A quarantined picture is never served, whatever code path tries (docs/safety.md).
+            models.CheckConstraint(
+                condition=~models.Q(status="serving", safety_verdict="flagged", safety_released=False),
+                name="image_quarantine_never_serving",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.key
@@ -74,6 +93,16 @@ class Image(models.Model):
     @property
     def is_portrait(self) -> bool:
         return self.orientation == self.Orientation.PORTRAIT
+
+    @property
+    def quarantined(self) -> bool:
+        return self.safety_verdict == self.Safety.FLAGGED and not self.safety_released
+
+
+# Pictures a flagged verdict holds back, and pictures cleared to be promoted with no curator (the
+# check passed them, or a curator released them): the gardener's trusted mode promotes only these.
+QUARANTINED = models.Q(safety_verdict=Image.Safety.FLAGGED, safety_released=False)
+CLEARED = models.Q(safety_verdict=Image.Safety.PASSED) | models.Q(safety_released=True)
 
 
 class ServingState(models.Model):

@@ -19,6 +19,7 @@ from garden import keys
 from generation import backends, init_image, kinds, library, lineage
 from generation.models import GenerationJob, LibraryEntry
 from generation.prompts import LoraSyntaxError, extract_loras
+from safety import prompts
 
 # The original's sizes (docs/contracts.md, "Generation defaults"): bulk jobs paint a 1280x800
 # landscape and its 800x1280 portrait twin per index; one-off images default to 768x512.
@@ -32,6 +33,7 @@ SEED_LIMIT = 2**32  # torch seeds are 64-bit; 32 bits keep them readable and por
 GUIDANCE_RANGE = (0.0, 30.0)
 # Longest text accepted per field (characters).
 TEXT_LIMITS = {"prompt": 2000, "negative_prompt": 2000, "others": 2000, "emotion_text": 200, "emotion": 120, "favorite": 100}
+SCREENED_TEXTS = ("prompt", "emotion_text", "favorite", "others")
 LORA_WEIGHT_RANGE = (-5.0, 5.0)
 CLIP_SKIP_RANGE = (1, 12)
 MAX_LORAS = 8
@@ -128,6 +130,11 @@ class JobRequest:
         errors: dict[str, str] = {}
         self._check_texts(errors)
         if errors:  # the checks below need text where text is expected
+            raise JobParameterError(fields=errors)
+        # Every text that is painted, before anything else is looked at (safety.prompts; the
+        # negative prompt is not screened: "nsfw, nude" there keeps pictures safe).
+        prompts.screen_fields({name: getattr(self, name) or "" for name in SCREENED_TEXTS}, errors)
+        if errors:
             raise JobParameterError(fields=errors)
         if self.kind in GenerationJob.RETOUCH_KINDS:
             return self._validate_retouch(errors)

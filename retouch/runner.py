@@ -26,6 +26,7 @@ from generation.services import planning
 from generation.services.runner import library_files, make_thumbnail, step_reporter
 from generation.services.uploads import read_upload
 from retouch import edges, frames, imaging
+from safety import images as safety_images
 
 
 @dataclass
@@ -270,6 +271,7 @@ def store_retouched_image(
     existing = Image.objects.filter(key=key).first()
     if existing is not None:  # written by an attempt that lost its lease after storing it
         return existing, None
+    verdict = safety_images.check_picture(picture)  # before the picture is stored as usable
     content = encode_png(picture, parameters)
     image = create_image(
         key=key,
@@ -285,5 +287,6 @@ def store_retouched_image(
         guidance=job.guidance,
         source=source,
         parameters=parameters,
+        **verdict.image_fields(),
     )
     return image, content

@@ -14,6 +14,7 @@ import contextlib
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,20 @@ def open_page(request, browser, context_args: dict):
             page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     finally:
         context.close()
+        if "live_server" in request.fixturenames:
+            finish_requests(request.getfixturevalue("live_server"))
+
+
+def finish_requests(live_server, timeout: float = 10.0) -> None:
+    """Wait for the live server's request threads to end before the test's database is flushed.
+
+    On SQLite the server threads share the test's connection: a request still running (an image
+    the page asked for last) while the flush runs breaks the flush ("couldn't be flushed").
+    """
+    deadline = time.monotonic() + timeout
+    httpd = getattr(live_server.thread, "httpd", None)
+    for thread in list(getattr(httpd, "_threads", None) or ()):
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @pytest.fixture

@@ -14,13 +14,18 @@ from garden.services import create_image
 from generation.backends import procedural
 from generation.imagefile import encode_jpeg
 from generation.services.runner import make_thumbnail
+from safety import images as safety_images
 
 
 def paint_procedural_image(
     *, emotion: str, favorite: str, seed: int, width: int, height: int, index: int, timestr: str | None = None, serving: bool = False
 ) -> Image:
-    """Paint one picture with the procedural backend and store it (pool, or serving when asked)."""
+    """Paint one picture with the procedural backend and store it (pool, or serving when asked and
+    the image check does not flag it)."""
     orientation = keys.PORTRAIT if height > width else keys.LANDSCAPE
+    picture = procedural.paint(emotion=emotion, favorite=favorite, seed=seed, width=width, height=height)
+    verdict = safety_images.check_picture(picture)
+    serving = serving and not verdict.flagged
     key = keys.build_key(
         prefix=keys.SERVING_PREFIX if serving else keys.POOL_PREFIX,
         emotion=emotion,
@@ -38,7 +43,6 @@ def paint_procedural_image(
         "width": width,
         "height": height,
     }
-    picture = procedural.paint(emotion=emotion, favorite=favorite, seed=seed, width=width, height=height)
     content = encode_jpeg(picture, parameters)
     image = create_image(
         key=key,
@@ -50,6 +54,7 @@ def paint_procedural_image(
         generator=procedural.GENERATOR_NAME,
         model_id=procedural.MODEL_ID,
         promoted_at=timezone.now() if serving else None,
+        **verdict.image_fields(),
     )
     make_thumbnail(image=image, content=content)
     return image

