@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Safety benchmark: what the image check costs per picture, its share of the job path, and its
+false positives on garden pictures and real photos.
+
+    .venv/bin/python bench/safety.py                       # this CPU, 512x512, default threshold
+    .venv/bin/python bench/safety.py --pictures 40 --rounds 5
+
+Figures, all from this run:
+- check: ``safety.images.check_picture`` on a warm classifier (open_nsfw on onnxruntime, the
+  JPEG round-trip and the 224 crop included), per picture, at GARDEN_SAFETY_THREADS=1 and at
+  onnxruntime's default thread count;
+- job path: a procedural job of N pictures at 512x512 run by the real runner (claim, paint, check,
+  JPEG, storage, rows, thumbnail) with the check on and off, alternated; the added share is
+  (on - off) / off per picture. A GPU image's share is the check's time over the H100 job figure
+  in docs/generation.md (0.289 s per 512x512 picture, 25 steps), since no GPU is in this run;
+- false positives: the procedural painter's pictures for every emotion x favorite (landscape,
+  one seed each) and every photo shipped in the scikit-image and matplotlib wheels, scored, with
+  the number at or above the threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+GPU_SECONDS_PER_IMAGE = 0.289  # docs/generation.md: H100, 512x512, 25 steps, job path
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=512, help="Square picture size for the cost figures")
+    parser.add_argument("--checks", type=int, default=60, help="Checks timed per thread setting")
+    parser.add_argument("--pictures", type=int, default=16, help="Pictures per job in the job-path figure")
+    parser.add_argument("--rounds", type=int, default=3, help="Alternated on/off job rounds (median)")
+    return parser.parse_args()
+
+
+def setup_django(folder: str) -> None:
+    os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
+    os.environ["GARDEN_MEDIA_ROOT"] = f"{folder}/media"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def check_cost(size: int, checks: int) -> dict[str, float]:
+    from django.conf import settings
+
+    from generation.backends import procedural
+    from safety import images
+
+    picture = procedural.paint(emotion="happy", favorite="spring,sunny,day", seed=1, width=size, height=size)
+    figures = {}
+    for threads, label in ((1, "1 thread"), (0, "onnxruntime default threads")):
+        settings.GARDEN_SAFETY_THREADS = threads
+        images._loaded.clear()
+        images.check_picture(picture)  # load and warm
+        times = []
+        for _ in range(checks):
+            started = time.perf_counter()
+            images.check_picture(picture)
+            times.append(time.perf_counter() - started)
+        times.sort()
+        figures[label] = statistics.median(times)
+        print(f"check, {label}: median {1000 * statistics.median(times):.1f} ms, p90 {1000 * times[int(0.9 * len(times))]:.1f} ms")
+    settings.GARDEN_SAFETY_THREADS = 1
+    images._loaded.clear()
+    return figures
+
+
+def job_seconds(pictures: int, size: int, check: bool) -> float:
+    from django.conf import settings
+
+    from generation import services
+    from generation.requests import JobRequest
+
+    settings.GARDEN_SAFETY_IMAGE_CHECK = check
+    request = JobRequest(emotion="calm", width=size, height=size, steps=25, count=pictures, backend="procedural")
+    job = services.create_job(request=request, enqueue=False)
+    started = time.perf_counter()
+    assert services.execute_job(job_id=job.pk).status == "succeeded"
+    return (time.perf_counter() - started) / pictures
+
+
+def job_share(pictures: int, size: int, rounds: int) -> None:
+    from safety import images
+
+    images.classifier()  # loaded once, as in a worker
+    job_seconds(2, size, True)  # warm the painter and the storage
+    on, off = [], []
+    for _ in range(rounds):
+        off.append(job_seconds(pictures, size, False))
+        on.append(job_seconds(pictures, size, True))
+    on_s, off_s = statistics.median(on), statistics.median(off)
+    print(
+        f"job path, {pictures} procedural pictures at {size}x{size}: {1000 * off_s:.1f} ms/picture without the check, "
+        f"{1000 * on_s:.1f} ms with it: +{100 * (on_s - off_s) / off_s:.1f} % (median of {rounds} alternated rounds)"
+    )
+
+
+def false_positives() -> None:
+    import importlib.util
+
+    from django.conf import settings
+    from PIL import Image
+
+    from garden import keys
+    from generation.backends import procedural
+    from safety import images
+
+    favorites = [""] + [",".join(parts) for parts in _favorite_combinations(keys.FAVORITE_PARTS)]
+    scores = []
+    for emotion in keys.EMOTIONS:
+        for favorite in favorites:
+            picture = procedural.paint(emotion=emotion, favorite=favorite, seed=7, width=768, height=512)
+            scores.append(images.nsfw_score(picture))
+    _report("procedural pictures (every emotion x favorite)", scores, settings.GARDEN_SAFETY_THRESHOLD)
+    photos = []
+    for package, folder in (("skimage", "data"), ("matplotlib", "mpl-data/sample_data")):
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            continue
+        for path in sorted(Path(spec.origin).parent.joinpath(folder).glob("*")):
+            if path.suffix.lower() in (".png", ".jpg", ".jpeg") and path.stat().st_size > 20_000:
+                with Image.open(path) as photo:
+                    photos.append((path.name, images.nsfw_score(photo.convert("RGB"))))
+    _report("photos in the scikit-image and matplotlib wheels", [score for _, score in photos], settings.GARDEN_SAFETY_THRESHOLD)
+    print("  highest:", ", ".join(f"{name} {score:.3f}" for name, score in sorted(photos, key=lambda p: -p[1])[:3]))
+
+
+def _favorite_combinations(parts):
+    combos = [[]]
+    for _, words in parts:
+        combos = [[*combo, word] for combo in combos for word in words]
+    return combos
+
+
+def _report(what: str, scores: list[float], threshold: float) -> None:
+    flagged = sum(score >= threshold for score in scores)
+    print(
+        f"false positives, {what}: {flagged} of {len(scores)} at threshold {threshold:.2f}; "
+        f"scores median {statistics.median(scores):.3f}, max {max(scores):.3f}"
+    )
+
+
+def main() -> None:
+    args = parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        setup_django(folder)
+        import onnxruntime
+
+        print(f"onnxruntime {onnxruntime.__version__}, {os.cpu_count()} CPUs")
+        figures = check_cost(args.size, args.checks)
+        one = figures["1 thread"]
+        print(f"share of a GPU image (H100 job figure {GPU_SECONDS_PER_IMAGE} s, 512x512, 25 steps): {100 * one / GPU_SECONDS_PER_IMAGE:.1f} % at 1 thread")
+        job_share(args.pictures, args.size, args.rounds)
+        false_positives()
+
+
+if __name__ == "__main__":
+    main()
