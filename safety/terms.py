@@ -3,9 +3,9 @@
 The shipped terms come from glin-profanity's dictionaries (English, Korean, Japanese; the Korean
 and Japanese lists are LDNOOBW's, CC-BY 4.0: THIRD_PARTY_NOTICES.md). Curators add blocked terms
 and allowed exceptions in the admin (safety.models.Term). Latin-script terms match whole words;
-Hangul and kanji terms match anywhere (Korean and Japanese write particles onto the word:
-"씨발놈아", "おっぱいを"); katakana terms match whole katakana runs, so "グロ" is not found in
-"グローバル". Text is compared after NFKC and case folding (full-width letters match).
+Hangul and kanji terms match anywhere (Korean and Japanese write particles onto the word);
+katakana terms match whole katakana runs, so "グロ" is not found in "グローバル". Text is
+compared after NFKC and case folding (full-width letters match).
 """
 
 from __future__ import annotations
@@ -16,70 +16,21 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from importlib import resources
+from pathlib import Path
 
 LANGUAGES = ("english", "korean", "japanese")
 
-# Entries of the shipped lists that are ordinary words in a garden prompt, or substrings of them
-# (docs/safety.md lists why). They are dropped before matching; a curator may block them again.
-NOT_BLOCKED = frozenset(
-    {
-        # English: garden tools and birds, chat abbreviations, a word for loving trees.
-        "hoe",
-        "suck",
-        "sucks",
-        "bs",
-        "mf",
-        "xx",
-        "wtf",
-        "stfu",
-        "lmfao",
-        "omfg",
-        "simp",
-        "testbad01",
-        "dendrophilia",
-        "domination",
-        "escort",
-        # Korean: substrings of everyday words (하고자 "intend to", 호로록, 유모차 "pram", 노모 "old mother", 망가진 "broken").
-        "고자",
-        "호로",
-        "애자",
-        "야사",
-        "노모",
-        "유모",
-        "망가",
-        # Japanese: ordinary words (mischief, webcam, hook, Kant, fantasy, rubber, plump, race, Jewish people, …).
-        "いたずら",
-        "ウェブカメラ",
-        "エスコート",
-        "フック",
-        "カント",
-        "ファンタジー",
-        "ラバー",
-        "ぽっちゃり",
-        "人種",
-        "ユダヤ人",
-        "ラティーナ",
-        "レズビアン",
-        "ゲイの男性",
-        "支配",
-        "誘惑",
-        "毛深い",
-        "噴出",
-        "なめ",
-        "しばり",
-        "スリット",
-        "デブ",
-        "sm",
-        "3p",
-        "卍",
-        "自己愛性",
-        "両性",
-        "直腸",
-        "女子高生",
-        "幼児",
-        "殺人事件",
-    }
-)
+# Shipped entries that are ordinary garden words or sit inside everyday words, with why
+# (a JSON file: Python sources are scanned for the kiosk font's Hangul, garden.hangul_font).
+NOT_BLOCKED_FILE = Path(__file__).resolve().parent / "not_blocked.json"
+
+
+@functools.cache
+def not_blocked() -> frozenset[str]:
+    reasons = json.loads(NOT_BLOCKED_FILE.read_text("utf-8"))
+    return frozenset(normalize(term) for language in LANGUAGES for term in reasons[language])
+
+
 _LATIN = re.compile(r"[0-9a-z]")
 _KATAKANA = "\u30a0-\u30ff\uff66-\uff9f"
 
@@ -90,12 +41,12 @@ def normalize(text: str) -> str:
 
 @functools.cache
 def shipped_terms() -> frozenset[str]:
-    """glin-profanity's terms for LANGUAGES, normalised, less NOT_BLOCKED."""
+    """glin-profanity's terms for LANGUAGES, normalised, less the not-blocked ones."""
     folder = resources.files("glin_profanity") / "data" / "dictionaries"
     terms: set[str] = set()
     for language in LANGUAGES:
         terms.update(normalize(word).strip() for word in json.loads((folder / f"{language}.json").read_text("utf-8"))["words"])
-    return frozenset(term for term in terms if term and term not in NOT_BLOCKED)
+    return frozenset(term for term in terms if term and term not in not_blocked())
 
 
 def _pattern(term: str) -> str:
@@ -114,7 +65,7 @@ def _pattern(term: str) -> str:
 
 
 def _alternation(terms: Iterable[str]) -> re.Pattern[str] | None:
-    ordered = sorted({term for term in terms if term}, key=len, reverse=True)  # longest first: "씨발놈" before "씨발"
+    ordered = sorted({term for term in terms if term}, key=len, reverse=True)  # longest first: the longer term is named
     return re.compile("|".join(_pattern(term) for term in ordered)) if ordered else None
 
 
