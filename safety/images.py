@@ -45,6 +45,11 @@ class Verdict:
     def image_fields(self) -> dict:
         return {"safety_verdict": self.verdict, "safety_score": self.score, "safety_checker": self.checker, "safety_reason": self.reason}
 
+    @classmethod
+    def of_image(cls, image: Image) -> Verdict:
+        """The verdict recorded on a stored image."""
+        return cls(image.safety_verdict, image.safety_score, image.safety_checker, image.safety_reason)
+
     def as_dict(self) -> dict:
         """The job API's and the A1111 answer's ``safety`` entry."""
         return {"verdict": self.verdict, "score": self.score, "checker": self.checker, "reason": self.reason}

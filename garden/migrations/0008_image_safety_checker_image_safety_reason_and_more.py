@@ -4,39 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('garden', '0007_visitor_segment'),
+        ("garden", "0007_visitor_segment"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='image',
-            name='safety_checker',
-            field=models.CharField(blank=True, default='', help_text='The checkers and their versions', max_length=100),
+            model_name="image",
+            name="safety_checker",
+            field=models.CharField(blank=True, default="", help_text="The checkers and their versions", max_length=100),
         ),
         migrations.AddField(
-            model_name='image',
-            name='safety_reason',
-            field=models.CharField(blank=True, default='', max_length=200),
+            model_name="image",
+            name="safety_reason",
+            field=models.CharField(blank=True, default="", max_length=200),
         ),
         migrations.AddField(
-            model_name='image',
-            name='safety_released',
-            field=models.BooleanField(default=False, help_text='A curator released it from quarantine (safety.Release)'),
+            model_name="image",
+            name="safety_released",
+            field=models.BooleanField(default=False, help_text="A curator released it from quarantine (safety.Release)"),
         ),
         migrations.AddField(
-            model_name='image',
-            name='safety_score',
+            model_name="image",
+            name="safety_score",
             field=models.FloatField(blank=True, help_text="The classifier's nudity score (0…1)", null=True),
         ),
         migrations.AddField(
-            model_name='image',
-            name='safety_verdict',
-            field=models.CharField(choices=[('passed', 'Passed'), ('flagged', 'Flagged'), ('unchecked', 'Unchecked')], default='unchecked', max_length=16),
+            model_name="image",
+            name="safety_verdict",
+            field=models.CharField(
+                choices=[("passed", "Passed"), ("flagged", "Flagged"), ("unchecked", "Unchecked")], default="unchecked", max_length=16
+            ),
         ),
         migrations.AddConstraint(
-            model_name='image',
-            constraint=models.CheckConstraint(condition=models.Q(('safety_released', False), ('safety_verdict', 'flagged'), ('status', 'serving'), _negated=True), name='image_quarantine_never_serving'),
+            model_name="image",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("safety_released", False), ("safety_verdict", "flagged"), ("status", "serving"), _negated=True),
+                name="image_quarantine_never_serving",
+            ),
         ),
     ]
