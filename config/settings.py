@@ -100,6 +100,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "garden.labels.context",  # ai_label: the AI-generated label's words
             ],
         },
     },
@@ -538,6 +539,13 @@ CELERY_BEAT_SCHEDULE = {
 GARDEN_KIOSK_IDLE_SECONDS = env.int("GARDEN_KIOSK_IDLE_SECONDS", default=90)
 # Base URL of the public site for share links (GET /image) and their QR codes; empty: the request's host.
 GARDEN_SHARE_BASE_URL = env.str("GARDEN_SHARE_BASE_URL", default="")
+# The label on every generated picture a visitor sees (garden/labels.py, docs/kiosk.md): language → words.
+# A blank entry falls back to the default ("AI-generated", "AI 생성 그림", "AI生成"); the label cannot be removed.
+GARDEN_AI_LABEL = {
+    "en": env.str("GARDEN_AI_LABEL_EN", default="AI-generated"),
+    "ko": env.str("GARDEN_AI_LABEL_KO", default="AI 생성 그림"),
+    "ja": env.str("GARDEN_AI_LABEL_JA", default="AI生成"),
+}
 
 # --- Retouch: repaint part of an image on the GPU workers (docs/retouch.md) -----------------------
 # Models come from local folders only (never downloaded); an empty setting turns its feature off

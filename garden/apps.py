@@ -9,7 +9,7 @@ class GardenConfig(AppConfig):
         from celery.signals import worker_ready
 
         from config.checks import require_choice
-        from garden import checks  # registers the storage checks (start-up and --deploy)
+        from garden import checks, labels  # noqa: F401 (registers the storage and label checks)
         from garden.faces import BACKENDS, expression
 
         require_choice("GARDEN_FACE_BACKEND", BACKENDS)

@@ -12,6 +12,7 @@
   var slides = root.querySelectorAll(".slide");
   var empty = root.querySelector(".signage-empty:not(.signage-unknown)");
   var unknown = root.querySelector(".signage-unknown");
+  var label = root.querySelector(".ai-label");  // the AI-generated label: on while a picture shows
   var known = true;     // false while the zone named in the address does not exist
   var params = new URLSearchParams(window.location.search);
   var portraitQuery = window.matchMedia("(orientation: portrait)");
@@ -39,6 +40,7 @@
     var list = currentList();
     empty.hidden = list.length > 0 || !known;
     unknown.hidden = list.length > 0 || known;
+    label.hidden = !list.length;
     if (!list.length) {
       slides.forEach(function (img) { img.classList.remove("shown"); img.removeAttribute("src"); });
       root.dataset.slide = "";

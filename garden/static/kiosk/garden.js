@@ -85,7 +85,7 @@
     var mood = (K.EMOTION_EN[upper] || upper).toLowerCase();
     var favorite = favoriteValue();
     var scene = favorite ? ", " + favorite.split(",").join(", ").replace(/-/g, " ") : "";
-    return "Generated garden painting for a " + mood + " mood" + scene + " (" + n + " of " + total + ")";
+    return window.AiLabel.text() + ": garden painting for a " + mood + " mood" + scene + " (" + n + " of " + total + ")";
   }
 
   function likeLabel(button, key) {
@@ -132,7 +132,11 @@
       img.alt = describe(item, start + i + 1, list.length);
       img.dataset.key = key;
       img.decoding = "async";
-      figure.appendChild(img);
+      var picture = document.createElement("div");  // the picture and its AI-generated label over it
+      picture.className = "ai-labelled";
+      picture.appendChild(img);
+      picture.appendChild(window.AiLabel.badge());
+      figure.appendChild(picture);
       var button = document.createElement("button");
       button.type = "button";
       button.className = "like-button";

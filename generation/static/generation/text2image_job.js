@@ -51,11 +51,12 @@
       img.src = image.url;
       img.width = image.width;
       img.height = image.height;
-      img.alt = "Generated image " + (i + 1) + " for the prompt: " + prompt;
+      img.alt = window.AiLabel.text() + ": image " + (i + 1) + " for the prompt: " + prompt;
       var link = document.createElement("a");
       link.href = image.url;
       link.textContent = image.key;
       li.appendChild(img);
+      li.appendChild(window.AiLabel.badge());
       li.appendChild(link);
       results.appendChild(li);
     });
