@@ -111,3 +111,51 @@ def finish_requests(live_server, timeout: float = 10.0) -> None:
 def page(request, browser, browser_context_args):
     with open_page(request, browser, browser_context_args) as page:
         yield page
+
+
+def _rgb(css: str) -> tuple[float, ...]:
+    return tuple(float(part) for part in re.findall(r"[\d.]+", css)[:3])
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two computed CSS colours ("rgb(255, 255, 255)")."""
+
+    def luminance(rgb):
+        linear = [c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(_rgb(foreground)), luminance(_rgb(background))), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def assert_ai_labelled(
+    picture,
+    badge,
+    *,
+    name: str = "AI-generated · AI 생성 그림",
+    words: tuple[str, ...] = ("AI-generated", "AI 생성 그림"),
+    min_px: float = 14.0,
+) -> None:
+    """The AI-generated label (garden/labels.py) of ``picture``: ``badge`` is visible, inside the
+    viewport, over the picture, readable (opaque background, WCAG AA contrast, text at least
+    ``min_px`` high), and the picture's accessible name starts with the label's words."""
+    from playwright.sync_api import expect
+
+    picture.scroll_into_view_if_needed()
+    expect(picture).to_have_accessible_name(re.compile("^" + re.escape(name)))
+    expect(badge).to_be_visible()
+    text = badge.inner_text()
+    assert all(word in text for word in words), text
+    box, under = badge.bounding_box(), picture.bounding_box()
+    assert box and under and box["width"] > 0 and box["height"] > 0, (box, under)
+    view = picture.page.viewport_size
+    assert box["x"] >= 0 and box["x"] + box["width"] <= view["width"], (box, view)
+    assert box["y"] >= 0 and box["y"] + box["height"] <= view["height"], (box, view)
+    # Over the picture: the badge's box lies inside the picture's.
+    assert under["x"] - 1 <= box["x"] and box["x"] + box["width"] <= under["x"] + under["width"] + 1, (box, under)
+    assert under["y"] - 1 <= box["y"] and box["y"] + box["height"] <= under["y"] + under["height"] + 1, (box, under)
+    style = badge.evaluate("el => { const s = getComputedStyle(el); return [s.color, s.backgroundColor, s.fontSize, s.opacity]; }")
+    color, background, size, opacity = style
+    assert background.startswith("rgb(") and float(opacity) == 1, style  # opaque: the picture never shows through
+    assert contrast_ratio(color, background) >= 4.5, style
+    assert float(size.removesuffix("px")) >= min_px, style

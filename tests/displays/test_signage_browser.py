@@ -14,6 +14,7 @@ from PIL import Image as PILImage
 from displays import services
 from garden import keys
 from garden.services import read_file
+from tests.browser import assert_ai_labelled
 from tests.displays.test_update_display import make_image
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -74,11 +75,12 @@ def test_the_slideshow_rotates_and_picks_up_a_zone_change(live_server, screen, o
     page.goto(live_server.url + "/display/zone1/?rotate=0.5&poll=0.5")
     page.wait_for_function("() => document.getElementById('signage').dataset.version === '1'")
 
-    # Full screen, no cursor, no text.
+    # Full screen, no cursor, no text but the AI-generated label.
     assert page.evaluate("getComputedStyle(document.body).cursor") == "none"
     box = page.locator(".slide.shown").bounding_box()
     assert (box["width"], box["height"]) == (960, 540)
     assert page.is_hidden(".signage-empty")
+    assert_ai_labelled(page.locator(".slide.shown"), page.locator("#signage .ai-label"), min_px=19)
 
     seen = shown_over(page, first, 3)
     assert set(seen) == {0, 1, 2}, seen  # every image comes round
@@ -157,4 +159,5 @@ def test_an_existing_zone_without_images_says_it_has_none_yet(live_server, scree
     page.goto(live_server.url + "/display/hall/?rotate=0.5&poll=0.5")
     page.wait_for_selector(".signage-empty:not(.signage-unknown):not([hidden])")
     assert "has no images yet" in page.inner_text("#signage")
+    assert page.locator("#signage .ai-label").is_hidden()  # no picture, no label
     assert page.locator(".signage-unknown").is_hidden()

@@ -15,6 +15,7 @@ from garden import keys
 from garden.models import Image
 from garden.visitors import visitor_code
 from recommend.models import Interaction
+from tests.browser import assert_ai_labelled
 from tests.factories import ImageFactory
 from tests.kiosk.conftest import KIOSK, PHONE, PORTRAIT_KIOSK
 
@@ -116,8 +117,9 @@ def test_capture_like_undo_next_flow(live_server, page, browser_context_args):
     assert all(key.startswith(f"emotions/{emotion}/") and key.endswith(suffix) for key in first), first
     assert Image.objects.filter(key__in=first, status=Image.Status.SERVING, favorite=FAVORITE).count() == 3
     assert page.get_attribute("#garden", "data-orientation") == ("portrait" if portrait else "landscape")
-    for img in page.locator("#garden img").all():
-        assert img.get_attribute("alt")
+    for figure in page.locator("#garden figure").all():
+        # The AI-generated label over each picture, readable, and in the picture's accessible name.
+        assert_ai_labelled(figure.locator("img"), figure.locator(".ai-label"), min_px=11 if viewport["width"] < 600 else 16)
     assert "1–3 of 4" in page.inner_text("#garden-position")
 
     # Like the second image: one click row with exactly the keys on screen.

@@ -113,3 +113,46 @@ def test_the_qr_follows_the_request_host_without_a_share_base(client):
 
 def test_the_garden_page_knows_where_qr_codes_come_from(client):
     assert 'data-qr-url="/image/qr"' in client.get("/kiosk/").content.decode()
+
+
+def ai_badge(page: str) -> str:
+    match = re.search(r'<span class="ai-label" aria-hidden="true">(.*?)</span></span>', page)
+    assert match, "no AI-generated label"
+    return re.sub(r"<[^>]+>", "", html.unescape(match.group(1) + "</span>"))
+
+
+def test_the_share_page_labels_the_picture_as_ai_generated(client):
+    image = ImageFactory(emotion="calm")
+    page = client.get("/image", {"content": image.key}).content.decode()
+    assert ai_badge(page) == "AI-generated · AI 생성 그림"
+    alt = html.unescape(re.search(r'<img src="[^"]*" width="\d+" height="\d+"\s+alt="([^"]*)"', page).group(1))
+    assert alt.startswith("AI-generated · AI 생성 그림: garden painting for a calm mood")
+    assert og(page, "og:image:alt").startswith("AI-generated: ")
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\u3000\n", None])
+def test_a_blank_label_setting_falls_back_to_the_default_on_the_share_page(client, settings, blank):
+    settings.GARDEN_AI_LABEL = {"en": blank, "ko": blank, "ja": blank}
+    image = ImageFactory(emotion="calm")
+    page = client.get("/image", {"content": image.key}).content.decode()
+    assert ai_badge(page) == "AI-generated · AI 생성 그림"
+    assert 'alt="AI-generated · AI 생성 그림: ' in html.unescape(page)
+
+
+def test_a_reworded_label_is_shown_as_configured(client, settings):
+    settings.GARDEN_AI_LABEL = {"en": "  Made with  AI ", "ko": "AI 그림", "ja": ""}
+    image = ImageFactory(emotion="calm")
+    page = client.get("/image", {"content": image.key}).content.decode()
+    assert ai_badge(page) == "Made with AI · AI 그림"
+
+
+def test_the_system_check_warns_about_a_blank_label(settings):
+    from garden.labels import blank_ai_label
+
+    assert blank_ai_label() == []  # the defaults
+    settings.GARDEN_AI_LABEL = {"en": " ", "ko": "AI 생성 그림", "ja": "AI生成", "fr": "Généré par IA"}
+    messages = blank_ai_label()
+    assert [m.id for m in messages] == ["garden.W101", "garden.W102"]
+    assert "GARDEN_AI_LABEL['en'] is blank" in messages[0].msg and "'AI-generated'" in messages[0].msg
+    settings.GARDEN_AI_LABEL = ""
+    assert [m.id for m in blank_ai_label()] == ["garden.W101"]

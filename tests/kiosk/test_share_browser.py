@@ -11,6 +11,7 @@ import io
 import pytest
 from PIL import Image as PILImage
 
+from tests.browser import assert_ai_labelled
 from tests.kiosk.test_garden_browser import capture, keys_on_screen, like_button, open_kiosk, seed_garden
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -52,6 +53,7 @@ def test_a_liked_image_shows_a_qr_code_that_opens_its_share_page(live_server, pa
     image = share.locator(".share-figure img")
     share.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle())
     assert image.get_attribute("src").endswith(liked)
+    assert_ai_labelled(image, share.locator(".share-figure .ai-label"))
     assert share.locator('meta[property="og:image"]').get_attribute("content").endswith(liked)
     assert share.locator("a[download]").get_attribute("href").endswith(liked)
     share.close()

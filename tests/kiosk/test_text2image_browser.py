@@ -6,12 +6,15 @@ through the same service a Celery worker calls, while the page polls the job API
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from django.conf import settings
 from django.test import Client
 
 from generation import services
 from generation.models import GenerationJob
+from tests.browser import assert_ai_labelled
 from tests.kiosk.test_garden_browser import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,11 +63,19 @@ def test_text2image_page_submits_polls_and_shows_the_result(live_server, staff_p
     assert page.get_attribute("#t2i-progress", "value") == "100"
     page.wait_for_selector("#t2i-results img")
     img = page.locator("#t2i-results img").first
-    assert img.get_attribute("alt").startswith("Generated image 1")
+    assert_ai_labelled(img, page.locator("#t2i-results li .ai-label").first)
+    assert "image 1 for the prompt" in img.get_attribute("alt")
     src = img.get_attribute("src")
     assert any(src.endswith(image.key) for image in job.images.all()), src
     assert page.is_hidden("#t2i-cancel")
     assert not page.is_disabled("#t2i-submit")
+
+    # The old link for the same prompt and size shows the same finished job, labelled too.
+    page.goto(live_server.url + "/text2image?" + urlencode({"prompt": job.prompt, "width": 1024, "height": 600}))
+    legacy = page.locator("#job-results img").first
+    assert any(legacy.get_attribute("src").endswith(image.key) for image in job.images.all())
+    assert_ai_labelled(legacy, page.locator("#job-results li .ai-label").first)
+    assert GenerationJob.objects.count() == 1
 
 
 def test_text2image_page_cancels_a_queued_job(live_server, staff_page, enqueued):

@@ -18,6 +18,7 @@ from generation import services
 from generation.models import GenerationJob
 from generation.services.uploads import read_upload
 from retouch import imaging
+from tests.browser import assert_ai_labelled
 from tests.retouch.retouch_support import encoded, garden_image, noise, outside_feather, stored_pixels
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -102,6 +103,9 @@ def test_retouch_page_rectangle_mask_submit_progress_result(live_server, staff_p
     page.wait_for_selector("#rt-compare:not([hidden])")
     assert page.get_attribute("#rt-after", "src").endswith(result.key)
     assert page.get_attribute("#rt-before", "src").endswith(source.key)
+    words = ("AI-generated", "AI生成")
+    page.wait_for_function("() => document.getElementById('rt-after').complete")
+    assert_ai_labelled(page.locator("#rt-after"), page.locator("#rt-compare .ai-label"), name="AI-generated · AI生成", words=words)
     page.fill("#rt-compare-slider", "20")
     assert "20%" in page.eval_on_selector("#rt-after", "el => el.style.clipPath")
 
