@@ -83,6 +83,8 @@ def sign(
         ) as builder,
     ):
         if ingredient is not None:
+            # The edit intent adds the c2pa.opened action on the parent that C2PA wants first.
+            builder.set_intent(c2pa.C2paBuilderIntent.EDIT)
             builder.add_ingredient({"title": "source", "relationship": "parentOf"}, _sniff(ingredient), io.BytesIO(ingredient))
         out = io.BytesIO()
         builder.sign(signer, mime, io.BytesIO(content), out)
