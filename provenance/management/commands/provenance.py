@@ -18,7 +18,7 @@ MAX_BYTES = 64 * 1024 * 1024
 def fetch(source: str, *, timeout: float) -> bytes:
     if source.startswith(("http://", "https://")):
         try:
-            with urllib.request.urlopen(source, timeout=timeout) as response:  # noqa: S310 (http(s) only, checked above)
+            with urllib.request.urlopen(source, timeout=timeout) as response:  # http(s) only: checked above
                 content = response.read(MAX_BYTES + 1)
         except (urllib.error.URLError, TimeoutError, ValueError) as exc:
             raise CommandError(f"Cannot fetch {source}: {getattr(exc, 'reason', exc)}") from None
