@@ -95,7 +95,9 @@ def png_with_infotext(content: bytes, text: str) -> bytes:
     return buffer.getvalue()
 
 
-def txt2img_answer(*, job: GenerationJob, body: dict, images: list[bytes], labels: dict, count: int) -> dict:
+def txt2img_answer(
+    *, job: GenerationJob, body: dict, images: list[bytes], labels: dict, count: int, safety: list[dict] | None = None
+) -> dict:
     """A1111's TextToImageResponse: ``images`` (base64 PNG, [] with ``send_images: false``), the
     request as ``parameters``, and ``info`` (Processed.js()) as a JSON string, for ``count`` images."""
     options = job.options or {}
@@ -148,6 +150,7 @@ def txt2img_answer(*, job: GenerationJob, body: dict, images: list[bytes], label
         "is_using_inpainting_conditioning": False,
         "version": "emotion-garden",
         "job_id": str(job.pk),
+        "safety": safety or [],  # each picture's image check (a1111.quarantine): flagged ones come blurred
     }
     pictures = [parsing.encode_base64(png_with_infotext(content, text)) for content, text in zip(images, texts, strict=False)]
     return {"images": pictures, "parameters": body, "info": json.dumps(info)}

@@ -13,10 +13,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.response import Response
 
-from a1111 import answers, catalog, parsing, schemas, txt2img
+from a1111 import answers, catalog, parsing, quarantine, schemas, txt2img
 from a1111.views import A1111View, waiting
 from config.api import json_object
-from garden.services import read_file
 from generation import selectors, services
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
@@ -70,10 +69,10 @@ class Txt2ImgView(A1111View):
         if failed is not None:
             return failed
         send = body.get("send_images", True) is not False
-        images = [read_file(image.key) for image in selectors.job_images(job)] if send else []
+        images, verdicts = quarantine.answer_pictures(selectors.job_images(job), send=send)
         if not labels["sampler"]:
             labels = {**labels, "sampler": job.scheduler or "default"}
-        return Response(answers.txt2img_answer(job=job, body=body, images=images, labels=labels, count=job.images_total))
+        return Response(answers.txt2img_answer(job=job, body=body, images=images, labels=labels, count=job.images_total, safety=verdicts))
 
 
 def _list_view(name: str, reader, summary: str, response=None):

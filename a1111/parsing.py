@@ -275,7 +275,7 @@ def img2img_request(body: dict) -> tuple[JobRequest, RetouchUploads]:
     return request, RetouchUploads(image=source, mask=mask, controls=edge_maps, reference=reference_image)
 
 
-def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes]) -> dict:
+def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes], safety: list[dict] | None = None) -> dict:
     """A1111's answer: the pictures (base64 PNG), the parameters as sent, and ``info`` as a JSON string."""
     seeds = [job.seed + n for n in range(len(images))]
     parameters = {name: value for name, value in body.items() if name not in ("init_images", "mask")}
@@ -321,6 +321,7 @@ def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes]) -> di
         "is_using_inpainting_conditioning": False,
         "version": "emotion-garden",
         "job_id": str(job.pk),
+        "safety": safety or [],  # each picture's image check (a1111.quarantine): flagged ones come blurred
     }
     # send_images false: A1111 answers no pictures (the job's results stay in the pool all the same).
     pictures = [encode_base64(content) for content in images] if _truthy(body.get("send_images", True)) else []

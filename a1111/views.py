@@ -19,11 +19,10 @@ from rest_framework.authentication import BasicAuthentication, SessionAuthentica
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
-from a1111 import options, parsing, schemas
+from a1111 import options, parsing, quarantine, schemas
 from a1111.auth import A1111Permission, TrustedClientAuthentication
 from config.api import json_object
 from config.parsers import LenientJSONParser
-from garden.services import read_file
 from generation import presence, selectors
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
@@ -67,8 +66,8 @@ class Img2ImgView(A1111View):
             job = selectors.wait_for_job(job=job, timeout=settings.GARDEN_A1111_WAIT_SECONDS)
         status_url = request.build_absolute_uri(f"/api/v1/jobs/{job.pk}")
         if job.status == GenerationJob.Status.SUCCEEDED:
-            images = [read_file(image.key) for image in selectors.job_images(job)]
-            return Response(parsing.img2img_answer(job=job, body=body, images=images))
+            images, verdicts = quarantine.answer_pictures(selectors.job_images(job))
+            return Response(parsing.img2img_answer(job=job, body=body, images=images, safety=verdicts))
         if job.is_finished:
             code = status.HTTP_409_CONFLICT if job.status == GenerationJob.Status.CANCELLED else status.HTTP_503_SERVICE_UNAVAILABLE
             return Response(

@@ -162,7 +162,8 @@ def main() -> None:
         print(f"onnxruntime {onnxruntime.__version__}, {os.cpu_count()} CPUs")
         figures = check_cost(args.size, args.checks)
         one = figures["1 thread"]
-        print(f"share of a GPU image (H100 job figure {GPU_SECONDS_PER_IMAGE} s, 512x512, 25 steps): {100 * one / GPU_SECONDS_PER_IMAGE:.1f} % at 1 thread")
+        share = 100 * one / GPU_SECONDS_PER_IMAGE
+        print(f"share of a GPU image (H100 job figure {GPU_SECONDS_PER_IMAGE} s, 512x512, 25 steps): {share:.1f} % at 1 thread")
         job_share(args.pictures, args.size, args.rounds)
         false_positives()
 

@@ -79,6 +79,7 @@ def review_queryset(*, scope: str = Scope.PENDING, emotion: str = "", favorite: 
 REVIEW_FIELDS = (
     *("pk", "key", "status", "kept", "emotion", "favorite", "orientation", "width", "height", "prompt", "seed"),
     *("thumbnail_key", "parameters"),
+    *("safety_verdict", "safety_score", "safety_reason", "safety_released"),
 )
 
 
@@ -109,9 +110,19 @@ def review_items(*, queryset: QuerySet[Image], limit: int = REVIEW_PAGE_SIZE) ->
                 "thumb": thumbnail_url(image),
                 "full": default_storage.url(image.key),
                 "change": reverse("admin:garden_image_change", args=[image.pk]),
+                # A flagged picture is blurred and labelled (curation/images.css, review.js).
+                "quarantined": image.quarantined,
+                "safety": _safety_text(image),
             }
         )
     return items
+
+
+def _safety_text(image: Image) -> str:
+    if not image.quarantined:
+        return ""
+    score = f" {image.safety_score:.2f}" if image.safety_score is not None else ""
+    return f"quarantined: flagged{score}" + (f" ({image.safety_reason})" if image.safety_reason else "")
 
 
 def review_counts(*, emotion: str = "", favorite: str | None = None, job=None) -> dict[str, int]:

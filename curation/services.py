@@ -21,11 +21,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from config import groups
+from config.errors import DomainError
 from garden import services as garden_services
-from garden.models import Image
+from garden.models import QUARANTINED, Image
 from generation import services as generation_services
 from generation.models import GenerationJob
 from generation.requests import JobRequest
+from safety import services as safety_services
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,12 @@ CURATOR_PERMISSIONS = (
     "gardener.add_wordbank",
     "gardener.change_wordbank",
     "gardener.delete_wordbank",
+    # Safety (docs/safety.md): the screening terms, and the log of releases from quarantine.
+    "safety.view_term",
+    "safety.add_term",
+    "safety.change_term",
+    "safety.delete_term",
+    "safety.view_release",
 )
 
 
@@ -151,9 +159,27 @@ def promote(*, images: Iterable[Image] | QuerySet[Image], user) -> BulkResult:
 
 
 def promote_kept(*, user, queryset: QuerySet[Image] | None = None) -> BulkResult:
-    """Promote every kept pool image (optionally within a filtered queryset)."""
+    """Promote every kept pool image (optionally within a filtered queryset); quarantined ones wait."""
     queryset = Image.objects.all() if queryset is None else queryset
-    return promote(images=queryset.filter(status=Image.Status.POOL, kept=True).order_by("pk"), user=user)
+    return promote(images=kept_to_promote(queryset), user=user)
+
+
+def kept_to_promote(queryset: QuerySet[Image]) -> QuerySet[Image]:
+    return queryset.filter(status=Image.Status.POOL, kept=True).exclude(QUARANTINED).order_by("pk")
+
+
+def release(*, images: Iterable[Image] | QuerySet[Image], user, reason: str) -> BulkResult:
+    """Release quarantined pictures (safety.services.release_image: a Release row with who and
+    why), each on its own; the admin log gets the same reason."""
+    result = BulkResult()
+    for image in images:
+        try:
+            safety_services.release_image(image=image, user=user, reason=reason)
+            result.changed.append(image.pk)
+        except DomainError as exc:  # released by someone else meanwhile, or no reason: reported per image
+            result.failed[image.pk] = exc.message
+    _log(user=user, ids=result.changed, flag=CHANGE, message=f"Released from quarantine: {reason}"[:200])
+    return result
 
 
 def demote(*, images: Iterable[Image] | QuerySet[Image], user) -> BulkResult:

@@ -60,6 +60,12 @@ IMAGE_FIELDS = (
     "created_at",
     "promoted_at",
     "rejected_at",
+    # The image check's verdict travels with the picture (an older export has none: unchecked).
+    "safety_verdict",
+    "safety_score",
+    "safety_checker",
+    "safety_reason",
+    "safety_released",
 )
 VISITOR_FIELDS = ("id", "age_low", "age_high", "generation", "gender", "emotion", "features", "first_seen", "last_seen")
 DATETIME_FIELDS = {"created_at", "promoted_at", "rejected_at", "first_seen", "last_seen"}

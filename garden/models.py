@@ -98,6 +98,11 @@ class Image(models.Model):
     def quarantined(self) -> bool:
         return self.safety_verdict == self.Safety.FLAGGED and not self.safety_released
 
+    @property
+    def cleared(self) -> bool:
+        """Promotable with no curator: the check passed it, or a curator released it (CLEARED below)."""
+        return self.safety_verdict == self.Safety.PASSED or self.safety_released
+
 
 # Pictures a flagged verdict holds back, and pictures cleared to be promoted with no curator (the
 # check passed them, or a curator released them): the gardener's trusted mode promotes only these.

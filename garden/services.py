@@ -134,6 +134,8 @@ def _move(*, image: Image, prefix: str, status: str, promoted_at: datetime | Non
             locked = Image.objects.select_for_update().get(pk=image.pk)
             if locked.key != old_key:
                 raise ImageStateError(f"{old_key} was moved by someone else")
+            if status == Image.Status.SERVING and locked.quarantined:  # flagged since the caller read it
+                raise ImageStateError(quarantine_message(locked))
             locked.key, locked.status, locked.promoted_at = new_key, status, promoted_at
             locked.rejected_at = None
             for name, value in changed.items():
@@ -149,10 +151,22 @@ def _move(*, image: Image, prefix: str, status: str, promoted_at: datetime | Non
     return locked
 
 
+def quarantine_message(image: Image) -> str:
+    return (
+        f"{image.key} is in quarantine (the image check flagged it: {image.safety_reason or 'no reason given'}): "
+        "a curator must release it first (Images › Release from quarantine…) before it can be promoted."
+    )
+
+
 def promote_image(*, image: Image) -> Image:
-    """Pool → serving: the key moves ``imgPool/…`` → ``emotions/…`` in storage and database."""
+    """Pool → serving: the key moves ``imgPool/…`` → ``emotions/…`` in storage and database.
+
+    A quarantined picture (flagged by the image check, not released) is refused with ImageStateError.
+    """
     if image.status == Image.Status.SERVING:
         return image
+    if image.quarantined:
+        raise ImageStateError(quarantine_message(image))
     return _move(image=image, prefix=keys.SERVING_PREFIX, status=Image.Status.SERVING, promoted_at=timezone.now())
 
 

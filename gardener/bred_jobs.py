@@ -52,6 +52,9 @@ def _diffusers_requests(
     key_plan: KeyPlan, candidates: list[breeding.Candidate], rng: random.Random, bulk: JobRequest
 ) -> list[tuple[JobRequest, dict]]:
     parents = selectors.parent_pictures([candidate.image_id for candidate in candidates])
+    candidates = [candidate for candidate in candidates if candidate.image_id in parents]  # none quarantined
+    if not candidates:
+        return []
     painters = {
         image_id: breeding.Painter(parent.image.prompt, parent.model, parent.loras, steps=parent.image.steps or 0)
         for image_id, parent in parents.items()

@@ -12,6 +12,7 @@ from django.utils import timezone
 from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
 from gardener.prompts import parse_words, word_problems
+from safety import prompts
 
 # The retirement threshold must be a real doubt: below 0.5 the rule would retire average images.
 PROBABILITY_VALIDATORS = [MinValueValidator(0.5), MaxValueValidator(0.9999)]
@@ -102,6 +103,7 @@ class GardenerAction(models.Model):
         PROMOTED = "promoted", "Promoted"
         RETIRED = "retired", "Retired"
         SKIPPED_BUDGET = "skipped_budget", "Skipped (budget or backlog)"
+        REFUSED = "refused", "Refused a job (prompt screening, parameters)"
         UNDONE = "undone", "Undone"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -158,6 +160,9 @@ class WordBank(models.Model):
         return parse_words(self.words)
 
     def clean(self) -> None:
-        problems = word_problems(self.word_list())
+        words = self.word_list()
+        problems = word_problems(words)
+        # A bred prompt gains these words: one holding a blocked term would only get its job refused.
+        problems += [f"{word!r} {message}" for word in words if (message := prompts.refusal(word))]
         if problems:
             raise ValidationError({"words": problems})

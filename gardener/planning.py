@@ -109,6 +109,7 @@ class Plan:
     keys: list[KeyPlan] = field(default_factory=list)
     harvest: list[str] = field(default_factory=list)  # ids of finished gardener jobs to log as added
     promote: list[int] = field(default_factory=list)  # their pool images, in trusted mode
+    held: list[int] = field(default_factory=list)  # trusted mode's pool images the image check did not clear
     budget_left: int = 0
     backlog_room: int = 0
     limited_by: str = ""  # what stopped the filling: "", "image budget", "GPU minutes", "pool backlog"
@@ -121,6 +122,8 @@ class Plan:
         if not self.enabled:
             return ["The gardener is off (GardenerPolicy.enabled, and no emotion override turns it on): nothing to do."]
         lines = [f"Harvest {len(self.harvest)} finished job(s); promote {len(self.promote)} image(s) (trusted mode)."]
+        if self.held:
+            lines.append(f"Hold back {len(self.held)} image(s) the image check did not clear: they wait in the pool for a curator.")
         lines += [key.line() for key in self.keys if key.eventful]
         quiet = sum(1 for key in self.keys if not key.eventful)
         lines.append(f"{quiet} other key(s): nothing to do.")
@@ -253,7 +256,10 @@ def make_plan(now: datetime | None = None) -> Plan:
             continue
         plan.harvest.append(str(job.pk))
         if policies[job.emotion].promotion_mode == PromotionMode.TRUSTED:
-            plan.promote += sorted(image.pk for image in job.images.all() if image.status == Image.Status.POOL)
+            # Only pictures the image check passed (or a curator released): flagged and unchecked wait.
+            pool = [image for image in job.images.all() if image.status == Image.Status.POOL]
+            plan.promote += sorted(image.pk for image in pool if image.cleared)
+            plan.held += sorted(image.pk for image in pool if not image.cleared)
     promoted_into = selectors.key_counts_of(plan.promote)
 
     serving = selectors.serving_counts()

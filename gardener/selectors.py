@@ -13,7 +13,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from garden import keys
-from garden.models import Image
+from garden.models import QUARANTINED, Image
 from gardener import surrogate
 from gardener.breeding import MIN_CANDIDATES, Candidate
 from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy, WordBank
@@ -267,8 +267,9 @@ def any_enabled(policies: dict[str, KeyPolicy]) -> bool:
 
 
 def _parents(generator: str):
-    """Serving pictures that can be parents on ``generator``: diffusers ones need their seed."""
-    images = Image.objects.filter(status=Image.Status.SERVING, generator=generator)
+    """Serving pictures that can be parents on ``generator``: diffusers ones need their seed.
+    Never a quarantined one (the constraint keeps them from serving; this keeps it so here too)."""
+    images = Image.objects.filter(status=Image.Status.SERVING, generator=generator).exclude(QUARANTINED)
     return images.filter(seed__isnull=False) if generator == backends.DIFFUSERS else images
 
 
@@ -287,6 +288,7 @@ def breeding_candidates(emotion: str, favorite: str, generator: str = backends.P
         gone = (
             Image.objects.filter(generator=generator, emotion=emotion, favorite=favorite, pk__in=seen)
             .exclude(status=Image.Status.SERVING)
+            .exclude(QUARANTINED)
             .order_by("-id")
             .values_list("id", flat=True)[: surrogate.MAX_HISTORY]
         )
@@ -337,7 +339,8 @@ class ParentPicture:
 
 def parent_pictures(image_ids: Sequence[int]) -> dict[int, ParentPicture]:
     result = {}
-    for image in Image.objects.filter(pk__in=list(image_ids)).prefetch_related("generation_jobs"):
+    # An img2img child starts from its parent's picture: a quarantined one is never a parent.
+    for image in Image.objects.filter(pk__in=list(image_ids)).exclude(QUARANTINED).prefetch_related("generation_jobs"):
         job = next(iter(image.generation_jobs.all()), None)
         loras = tuple((lora["name"], float(lora["weight"])) for lora in (job.loras if job else []) or [])
         options = {k: v for k, v in ((job.options or {}) if job else {}).items() if k in ("sampler", "clip_skip")}

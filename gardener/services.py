@@ -27,7 +27,7 @@ from gardener.models import GardenerAction, GardenerPolicy, PromotionMode
 from gardener.planning import SURPLUS, KeyPlan, Plan, make_plan
 from generation import services as generation_services
 from generation.models import GenerationJob
-from generation.requests import JobRequest
+from generation.requests import JobParameterError, JobRequest
 from generation.services import jobs as job_services
 
 log = logging.getLogger(__name__)
@@ -104,9 +104,14 @@ def _harvest(plan: Plan, result: RunResult) -> None:
     for job in GenerationJob.objects.filter(pk__in=plan.harvest).prefetch_related("images"):
         images = list(job.images.all())
         key = search_key(job.emotion, job.favorite)
-        _log(Kind.ADDED, result, job=job, search_key=key, reason="its job finished", details={"images": [i.pk for i in images]})
+        details = {"images": [i.pk for i in images]}
+        reason = "its job finished"
+        if held := [i.pk for i in images if i.pk in plan.held]:
+            details["held"] = held
+            reason = f"its job finished; {len(held)} held back in the pool: the image check did not clear them"
+        _log(Kind.ADDED, result, job=job, search_key=key, reason=reason, details=details)
         for image in images:
-            if image.pk not in promote:
+            if image.pk not in promote or not image.cleared:  # never a quarantined or unchecked one
                 continue
             try:
                 garden_services.promote_image(image=image)
@@ -162,9 +167,17 @@ def _start_jobs(key_plan: KeyPlan, result: RunResult, rng: random.Random) -> Non
             with transaction.atomic():
                 job = start_job(request)
                 _log(kind, result, job=job, search_key=key_plan.search_key, reason=reason, details=details | {"queue": job.queue})
+        except JobParameterError as exc:  # e.g. screening refused a bred prompt (a blocked term): logged, the others still run
+            log.warning("gardener: job refused for %s: %s", key_plan.search_key, exc)
+            _log(Kind.REFUSED, result, search_key=key_plan.search_key, reason=_refusal(exc), details=details | {"fields": exc.fields})
         except DomainError as exc:  # a refused request (a setting changed under it): the other keys still fill
             log.warning("gardener: no job for %s: %s", key_plan.search_key, exc)
             result.count("job refused")
+
+
+def _refusal(exc: JobParameterError) -> str:
+    limit = GardenerAction._meta.get_field("reason").max_length
+    return f"job refused: {exc.message}"[:limit]
 
 
 def start_job(request: JobRequest) -> GenerationJob:

@@ -19,6 +19,7 @@ from garden.keys import LANDSCAPE, parse_key
 from garden.selectors import image_url
 from generation.models import GenerationJob
 from generation.requests import ValidJob
+from safety import images as safety_images
 
 
 def jobs_visible_to(*, user) -> QuerySet[GenerationJob]:
@@ -65,6 +66,7 @@ def job_result(job: GenerationJob, *, request=None) -> list[dict]:
             "height": image.height,
             "orientation": image.orientation,
             "seed": image.seed,
+            "safety": safety_images.Verdict.of_image(image).as_dict(),
         }
         for image in job_images(job)
     ]

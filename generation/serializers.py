@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from config.fields import NumberField, TextField, WholeNumberField
 from garden.keys import FAVORITE_PATTERN, KIOSK_FAVORITE_PATTERN, KIOSK_SEARCH_KEY_PATTERN
-from garden.models import Emotion
+from garden.models import Emotion, Image
 from garden.serializers import SearchKeyField
 from generation import backends, selectors
 from generation.models import GenerationJob
@@ -206,6 +206,15 @@ class Text2ImageSerializer(serializers.Serializer):
         return JobRequest(prompt=data.pop("text"), others="", **data)
 
 
+class SafetyVerdictSerializer(serializers.Serializer):
+    """The image check's verdict on one picture (safety.images.Verdict, docs/safety.md)."""
+
+    verdict = serializers.ChoiceField(choices=Image.Safety.choices)
+    score = serializers.FloatField(allow_null=True, help_text="open_nsfw's nudity score, 0…1 (null: not checked)")
+    checker = serializers.CharField(help_text="The checker(s) that ran, with versions")
+    reason = serializers.CharField(allow_blank=True, help_text="Why it was flagged or left unchecked")
+
+
 class JobImageSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     key = serializers.CharField()
@@ -214,6 +223,7 @@ class JobImageSerializer(serializers.Serializer):
     height = serializers.IntegerField()
     orientation = serializers.CharField()
     seed = serializers.IntegerField(allow_null=True)
+    safety = SafetyVerdictSerializer()
 
 
 class JobSerializer(serializers.ModelSerializer):

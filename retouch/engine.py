@@ -28,7 +28,7 @@ from PIL import Image
 
 from config.lazy import Lazy
 from generation import backends
-from generation.backends import Batch, ModelUnavailable, StepCallback, TransientBackendError, conditioning, loras
+from generation.backends import Batch, ModelUnavailable, StepCallback, TransientBackendError, conditioning, loras, safety_checker
 from generation.backends.diffusion import SCHEDULERS, _import_torch
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,7 @@ class RetouchEngine:
         self._ip_state: dict | None = None
         self._image_encoder = None
         self._default_scheduler: tuple = (None, None)
+        self.checker: safety_checker.DiffusersSafetyChecker | None = None  # the model's own, run beside it
         self._lock = threading.Lock()
 
     @property
@@ -151,6 +152,10 @@ class RetouchEngine:
             "device": self.device,
             "dtype": str(self.dtype or "").removeprefix("torch."),
         }
+
+    def safety_flags(self, pictures: list[Image.Image]) -> list[bool | None]:
+        """The model's own safety checker on each finished picture (None: the model ships none)."""
+        return safety_checker.picture_flags(self.checker, pictures)
 
     def load(self) -> None:
         if self.base is not None:
@@ -170,6 +175,7 @@ class RetouchEngine:
             text_to_image.load()
             source = text_to_image.pipeline  # type: ignore[attr-defined]
             self.device, self.dtype = str(source.device), source.unet.dtype
+            self.checker = text_to_image.checker  # type: ignore[attr-defined]
             try:
                 return diffusers.AutoPipelineForInpainting.from_pipe(source)
             except Exception as exc:
@@ -188,8 +194,10 @@ class RetouchEngine:
                 f"Cannot load the inpainting model {self.inpaint_model!r} ({type(exc).__name__}: {exc}): "
                 "set GARDEN_RETOUCH_INPAINT_MODEL to a local folder holding a diffusers inpainting pipeline, or leave it empty."
             ) from exc
+        # The model's own checker runs beside the pipeline (safety_flags), never blacking a result out.
+        self.checker = safety_checker.load_checker(self.inpaint_model, pipeline=pipeline, device=self.device, dtype=self.dtype)
         if getattr(pipeline, "safety_checker", None) is not None:
-            pipeline.safety_checker = None  # results are reviewed in the pool before anyone sees them
+            pipeline.safety_checker = None
         return pipeline.to(self.device)
 
     # --- the optional models ---------------------------------------------------------------------------

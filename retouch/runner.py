@@ -136,13 +136,17 @@ def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
         else:
             results = _repaint(engine, job, inputs, picture, rect, [spec.seed for spec in todo], on_step)
         timings["generate"] = round(timings.get("generate", 0.0) + time.perf_counter() - started, 3)
-        for spec, result in zip(todo, results, strict=True):
+        # On the finished pictures (what is stored), by the model's own checker when it ships one.
+        nsfw = engine.safety_flags(results)
+        for spec, result, flag in zip(todo, results, nsfw, strict=True):
             started = time.perf_counter()
             if picture.alpha is not None:
                 result = result.copy()
                 result.putalpha(picture.alpha)
             parameters = retouch_parameters(job=job, spec=spec, engine=engine, rect=rect, frame=unit.frame, source=inputs.source_image)
-            image, content = store_retouched_image(job=job, spec=spec, picture=result, parameters=parameters, source=inputs.source_image)
+            image, content = store_retouched_image(
+                job=job, spec=spec, picture=result, parameters=parameters, source=inputs.source_image, diffusers_nsfw=flag
+            )
             stored = time.perf_counter()
             make_thumbnail(image=image, content=content)
             timings["store"] = round(timings.get("store", 0.0) + stored - started, 3)
@@ -265,13 +269,13 @@ def retouch_parameters(*, job: GenerationJob, spec, engine, rect, frame: str, so
 
 
 def store_retouched_image(
-    *, job: GenerationJob, spec, picture: PILImage.Image, parameters: dict, source: Image | None
+    *, job: GenerationJob, spec, picture: PILImage.Image, parameters: dict, source: Image | None, diffusers_nsfw: bool | None = None
 ) -> tuple[Image, bytes | None]:
     key = planning.image_key(job=job, spec=spec)
     existing = Image.objects.filter(key=key).first()
     if existing is not None:  # written by an attempt that lost its lease after storing it
         return existing, None
-    verdict = safety_images.check_picture(picture)  # before the picture is stored as usable
+    verdict = safety_images.check_picture(picture, diffusers_nsfw=diffusers_nsfw)  # before the picture is stored as usable
     content = encode_png(picture, parameters)
     image = create_image(
         key=key,

@@ -7,3 +7,6 @@ class SafetyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "safety"
     verbose_name = "Safety"
+
+    def ready(self):
+        from safety import checks  # noqa: F401 (registers the check --deploy warnings)

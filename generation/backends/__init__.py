@@ -108,6 +108,9 @@ class Backend(Protocol):
 
     def generate(self, batch: Batch, *, on_step: StepCallback | None = None) -> list[PILImage.Image]: ...
 
+    def safety_flags(self, pictures: list[PILImage.Image]) -> list[bool | None]:
+        """Per picture of the last batch: the model's own safety checker's answer (None: none ran)."""
+
     def describe(self) -> dict:
         """Parameters of the backend worth embedding in each image (model, scheduler, dtype…)."""
 

@@ -24,7 +24,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from generation.backends import SAMPLERS, BackendError, Batch, ModelUnavailable, StepCallback, TransientBackendError, conditioning, loras
+from generation.backends import (
+    SAMPLERS,
+    BackendError,
+    Batch,
+    ModelUnavailable,
+    StepCallback,
+    TransientBackendError,
+    conditioning,
+    loras,
+    safety_checker,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +72,7 @@ class DiffusersBackend:
         self.compile_unet = compile_unet
         self.offline = offline
         self.pipeline: Any = None
+        self.checker: safety_checker.DiffusersSafetyChecker | None = None  # the model's own, run beside it
         self._img2img: Any = None  # the image-to-image pipeline on the same components, made on first use
         self.device: str | None = None
         self.dtype_name = ""
@@ -97,6 +108,10 @@ class DiffusersBackend:
             description["sampler"] = self.sampler
         return description
 
+    def safety_flags(self, pictures) -> list[bool | None]:
+        """The model's own safety checker on each picture (None: the model ships none)."""
+        return safety_checker.picture_flags(self.checker, pictures)
+
     def _pick_device(self, torch) -> str:
         if self.requested_device != "auto":
             return self.requested_device
@@ -124,9 +139,10 @@ class DiffusersBackend:
                 raise ModelUnavailable(
                     f"Cannot load the diffusion model {self.model!r} ({type(exc).__name__}: {exc}). {SETTING_HINT}"
                 ) from exc
+            # The model's own checker runs beside the pipeline (safety_flags), recorded and never
+            # blacking a picture out: inside the pipeline it would replace false positives by black.
+            checker = safety_checker.load_checker(self.model, pipeline=pipeline, device=device, dtype=dtype)
             if getattr(pipeline, "safety_checker", None) is not None:
-                # Garden prompts are curated and the images are reviewed before serving; the checker
-                # blacks out false positives and costs a second model per call.
                 pipeline.safety_checker = None
             if SCHEDULERS[self.scheduler_choice]:
                 pipeline.scheduler = _scheduler(diffusers, self.scheduler_choice, pipeline.scheduler.config)
@@ -142,6 +158,7 @@ class DiffusersBackend:
             pipeline.set_progress_bar_config(disable=True)
             self._schedulers = {"": pipeline.scheduler}
             self.pipeline, self.device, self.dtype_name = pipeline, device, str(dtype).removeprefix("torch.")
+            self.checker = checker
             self.load_seconds = time.perf_counter() - started
             log.info("loaded %s on %s (%s, %s) in %.1fs", self.model, device, self.dtype_name, self.scheduler_name, self.load_seconds)
 
@@ -151,7 +168,7 @@ class DiffusersBackend:
             if self.pipeline is None:
                 return
             device = str(self.device or "")
-            self.pipeline, self._img2img, self._schedulers = None, None, {}
+            self.pipeline, self._img2img, self._schedulers, self.checker = None, None, {}, None
             gc.collect()
             if device.startswith("cuda"):
                 torch, _ = _import_torch()

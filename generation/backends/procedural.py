@@ -216,6 +216,10 @@ class ProceduralBackend:
             description["recipe"] = self._recipes[index].to_dict()
         return description
 
+    def safety_flags(self, pictures) -> list[bool | None]:
+        """No model, so no model's own safety checker: open_nsfw alone checks these."""
+        return [None] * len(pictures)
+
     def generate(self, batch, *, on_step=None) -> list[Image.Image]:
         recipes = batch_recipes(batch)
         self._recipes = recipes

@@ -195,13 +195,14 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
         )
         started = time.perf_counter()
         pictures = backend.generate(batch, on_step=on_step)
+        nsfw = backend.safety_flags(pictures)  # the model's own checker, if it ships one (recorded only)
         description = backend.describe()  # after the call: the batch's sampler and LoRAs
         timings["generate"] = round(timings.get("generate", 0.0) + time.perf_counter() - started, 3)
-        for position, (spec, picture) in enumerate(zip(todo, pictures, strict=True)):
+        for position, (spec, picture, flag) in enumerate(zip(todo, pictures, nsfw, strict=True)):
             started = time.perf_counter()
             if "recipes" in batch.extra:  # each picture its own recipe
                 description = backend.describe_picture(position)
-            image, content = store_generated_image(job=job, spec=spec, picture=picture, description=description)
+            image, content = store_generated_image(job=job, spec=spec, picture=picture, description=description, diffusers_nsfw=flag)
             stored = time.perf_counter()
             # Before the image counts as done: review pages of a fresh batch never render one.
             make_thumbnail(image=image, content=content)
@@ -250,14 +251,16 @@ def generation_parameters(*, job: GenerationJob, spec: ImageSpec, description: d
     }
 
 
-def store_generated_image(*, job: GenerationJob, spec: ImageSpec, picture, description: dict) -> tuple[Image, bytes | None]:
+def store_generated_image(
+    *, job: GenerationJob, spec: ImageSpec, picture, description: dict, diffusers_nsfw: bool | None = None
+) -> tuple[Image, bytes | None]:
     """The stored image and the JPEG bytes written (None when an earlier attempt stored it)."""
     key = image_key(job=job, spec=spec)
     existing = Image.objects.filter(key=key).first()
     if existing is not None:  # written by an attempt that lost its lease after storing it
         return existing, None
     parameters = generation_parameters(job=job, spec=spec, description=description)
-    verdict = safety_images.check_picture(picture)  # before the picture is stored as usable
+    verdict = safety_images.check_picture(picture, diffusers_nsfw=diffusers_nsfw)  # before the picture is stored as usable
     content = encode_jpeg(picture, parameters)
     image = create_image(
         key=key,

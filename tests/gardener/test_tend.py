@@ -171,7 +171,8 @@ def test_a_refused_job_does_not_stop_the_other_keys(policy, no_enqueue, monkeypa
     monkeypatch.setattr(services, "start_job", refuse_the_first)
     with django_capture_on_commit_callbacks(execute=True):
         result = services.tend()
-    assert result.actions["job refused"] == 1 and result.actions[Kind.PLANNED] == 1
+    assert result.actions[Kind.REFUSED] == 1 and result.actions[Kind.PLANNED] == 1
+    assert GardenerAction.objects.get(kind=Kind.REFUSED).reason == "job refused: count: refused"
     assert GenerationJob.objects.get().favorite == "autumn,cloudy,day"
 
 

@@ -24,6 +24,7 @@
   const stageMeta = document.getElementById("stage-meta");
   const stagePrompt = document.getElementById("stage-prompt");
   const stageState = document.getElementById("stage-state");
+  const stageSafety = document.getElementById("review-safety");
   const statusLine = document.getElementById("review-status");
   const autoAdvance = document.getElementById("auto-advance");
   const undoStack = [];
@@ -77,6 +78,8 @@
     const bred = item.lineage ? ` · ${item.lineage}` : "";
     stageMeta.textContent = `${item.size} · seed ${item.seed ?? "–"}${bred} · ${current + 1}/${items.length}`;
     stagePrompt.textContent = item.prompt;
+    stageImg.classList.toggle("quarantined", Boolean(item.quarantined));
+    stageSafety.textContent = item.safety || "";
     const state = stateOf(item);
     stageState.textContent = state;
     stageState.className = "badge " + state;
