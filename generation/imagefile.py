@@ -68,7 +68,7 @@ def _watermarked(picture: PILImage.Image, watermark_on: bool | None) -> PILImage
 @functools.cache
 def _warn_no_watermark() -> None:
     # Once per process: a tier without requirements/generation.txt would say it on every picture.
-    log.warning("GARDEN_PROVENANCE_WATERMARK is on but imwatermark is not installed (requirements/generation.txt): no watermark")
+    log.warning("GARDEN_PROVENANCE_WATERMARK is on but OpenCV is not installed (requirements/generation.txt): no watermark")
 
 
 def _encode(picture: PILImage.Image, parameters: dict, image_format: str, *, ingredient: bytes | None, **options) -> bytes:

@@ -25,7 +25,7 @@ def _exif_parameters(picture: PILImage.Image) -> dict | None:
 
 def _watermark(picture: PILImage.Image) -> dict:
     if not watermark.available():
-        return {"checked": False, "reason": "imwatermark is not installed (requirements/generation.txt)"}
+        return {"checked": False, "reason": "OpenCV is not installed (requirements/generation.txt)"}
     matched = watermark.matching_bits(picture)
     if matched is None:
         return {"checked": False, "reason": f"smaller than {watermark.MIN_AREA} pixels in area"}

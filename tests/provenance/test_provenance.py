@@ -7,8 +7,10 @@ import io
 import json
 import shutil
 import subprocess
+import sys
 import threading
 
+import numpy as np
 import pytest
 from django.core.checks import Info, Warning
 from django.core.management import CommandError, call_command
@@ -118,6 +120,56 @@ def test_the_watermark_survives_a_jpeg_resave_at_quality_85(settings):
     resaved = Image.open(io.BytesIO(buffer.getvalue()))
     assert watermark.matching_bits(stored) == watermark.matching_bits(resaved) == 48
     assert not watermark.detect(painted())  # the unmarked painting does not read as ours
+
+
+def library_bits(picture: Image.Image) -> int:
+    """How many of our 48 bits imwatermark's own decoder reads."""
+    imwatermark = pytest.importorskip("imwatermark")
+    bgr = np.ascontiguousarray(np.asarray(picture.convert("RGB"), dtype=np.float32)[:, :, ::-1])
+    decoded = imwatermark.WatermarkDecoder("bits", 48).decode(bgr, "dwtDctSvd")
+    return sum(int(a) == b for a, b in zip(decoded, watermark.BITS, strict=True))
+
+
+def resaved(picture: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue()))
+
+
+def test_imwatermark_reads_our_mark_from_the_picture_our_jpeg_and_a_resave(settings):
+    settings.GARDEN_PROVENANCE_WATERMARK = True
+    marked = watermark.embed(painted())
+    stored = Image.open(io.BytesIO(encode_jpeg(painted(), PROCEDURAL)))
+    assert library_bits(marked) == library_bits(stored) == library_bits(resaved(stored, 85)) == 48
+    assert library_bits(painted()) < watermark.MIN_MATCHING_BITS
+
+
+@pytest.mark.parametrize(("emotion", "seed"), [("happy", 3), ("sad", 1)])
+def test_our_embed_matches_imwatermarks_pixels_and_decoder(emotion, seed):
+    imwatermark = pytest.importorskip("imwatermark")
+    picture = procedural.paint(emotion=emotion, favorite="tulip", seed=seed, width=768, height=512)
+    bgr = np.ascontiguousarray(np.asarray(picture, dtype=np.float32)[:, :, ::-1])
+    encoder = imwatermark.WatermarkEncoder()
+    encoder.set_watermark("bits", watermark.BITS)
+    theirs = encoder.encode(bgr.copy(), "dwtDctSvd").round().clip(0, 255)
+    ours = watermark.embed_bgr(bgr.copy()).round().clip(0, 255)
+    assert np.abs(theirs - ours).max() <= 1
+    decoder = imwatermark.WatermarkDecoder("bits", 48)
+    for image in (bgr, ours):  # our decoder gives the library's bits, marked or not
+        assert watermark.decode_bgr(image) == [int(bit) for bit in decoder.decode(image, "dwtDctSvd")]
+
+
+def test_the_watermark_needs_no_torch_nor_imwatermark():
+    code = "import sys, numpy; from provenance import watermark; from PIL import Image; "
+    code += "watermark.embed(Image.new('RGB', (512, 512))); print(sorted({'torch', 'imwatermark', 'pywt'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=settings_root())
+    assert result.stdout.strip() == "[]"
+
+
+def settings_root():
+    from django.conf import settings
+
+    return str(settings.BASE_DIR)
 
 
 def test_the_watermark_setting_turns_it_off(settings):
