@@ -18,6 +18,7 @@ import logging
 
 from django.conf import settings
 from PIL import Image as PILImage
+from PIL.PngImagePlugin import PngInfo
 
 from provenance import c2pa, watermark, xmp
 
@@ -108,10 +109,34 @@ def encode_webp(picture: PILImage.Image, parameters: dict, *, quality: int = 90,
     return _encode(_watermarked(picture, watermark), parameters, "WEBP", ingredient=None, quality=quality)
 
 
+def packet_of(picture: PILImage.Image) -> bytes:
+    """The XMP packet an opened file carries, or one built from its EXIF parameters (files stored
+    before provenance, ``manage.py mark_provenance``); b"" when it has neither."""
+    packet = picture.info.get("xmp") or b""
+    if packet:
+        return packet.encode("utf-8") if isinstance(packet, str) else bytes(packet)
+    parameters = _parameters(picture.getexif().get(EXIF_IMAGE_DESCRIPTION))
+    if not parameters:
+        return b""
+    return xmp.build_packet(source_type=source_type_for(parameters), model=model_for(parameters))
+
+
+def xmp_save_options(picture: PILImage.Image, image_format: str, *, pnginfo: PngInfo | None = None) -> dict:
+    """``save`` options that write ``packet_of(picture)`` into a re-encode of it (``{}``, or just
+    ``pnginfo``, when there is none)."""
+    packet = packet_of(picture)
+    if not packet:
+        return {"pnginfo": pnginfo} if pnginfo is not None else {}
+    return xmp.save_options(image_format, packet, pnginfo=pnginfo)
+
+
 def read_parameters(content: bytes) -> dict:
     """The parameters embedded by ``encode_jpeg``; {} for files without them."""
     with PILImage.open(io.BytesIO(content)) as picture:
-        raw = picture.getexif().get(EXIF_IMAGE_DESCRIPTION)
+        return _parameters(picture.getexif().get(EXIF_IMAGE_DESCRIPTION))
+
+
+def _parameters(raw) -> dict:
     if not raw:
         return {}
     try:

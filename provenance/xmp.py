@@ -42,10 +42,11 @@ def build_packet(*, source_type: str, model: str, software: str = SOFTWARE) -> b
     return _PACKET.format(**values).encode("utf-8")
 
 
-def save_options(image_format: str, packet: bytes) -> dict:
-    """The keyword arguments that make ``PIL.Image.save`` write ``packet`` in this format."""
+def save_options(image_format: str, packet: bytes, *, pnginfo: PngInfo | None = None) -> dict:
+    """The keyword arguments that make ``PIL.Image.save`` write ``packet`` in this format (for PNG,
+    added to ``pnginfo`` when the caller has other chunks to write)."""
     if image_format.upper() == "PNG":
-        info = PngInfo()
+        info = pnginfo if pnginfo is not None else PngInfo()
         # Uncompressed iTXt: readers that scan for the packet (and exiftool) find it as is.
         info.add_itxt(PNG_XMP_KEY, packet.decode("utf-8"), zip=False)
         return {"pnginfo": info}
