@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import re
+import struct
+import zlib
 from xml.sax.saxutils import escape
 
 from PIL import Image as PILImage
@@ -81,3 +83,49 @@ def read_fields(packet: bytes) -> dict:
 
 def _unescape(value: str) -> str:
     return value.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+_JPEG_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
+
+
+def insert_packet(content: bytes, packet: bytes) -> bytes | None:
+    """``content`` with ``packet`` added as metadata, its other bytes (the compressed pixels, EXIF,
+    other chunks) unchanged: a JPEG APP1 segment after the APP0/APP1 ones, a PNG iTXt chunk before
+    the first IDAT, a WebP ``XMP `` chunk (extended files, with a VP8X header, only). None for any
+    other file, or a WebP without VP8X (it would need re-encoding: not done here)."""
+    if content.startswith(b"\xff\xd8"):
+        return _insert_jpeg(content, packet)
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return _insert_png(content, packet)
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP" and content[12:16] == b"VP8X":
+        chunk = b"XMP " + struct.pack("<I", len(packet)) + packet + (b"\x00" if len(packet) % 2 else b"")
+        out = bytearray(content + chunk)
+        out[20] |= 0x04  # the VP8X XMP flag
+        out[4:8] = struct.pack("<I", len(out) - 8)
+        return bytes(out)
+    return None
+
+
+def _insert_jpeg(content: bytes, packet: bytes) -> bytes | None:
+    body = _JPEG_XMP_HEADER + packet
+    if len(body) + 2 > 0xFFFF:
+        return None
+    at = 2
+    # Past APP0 (JFIF) and APP1 (EXIF) segments: XMP goes after them, before the image's tables.
+    while at + 4 <= len(content) and content[at] == 0xFF and content[at + 1] in (0xE0, 0xE1):
+        at += 2 + struct.unpack(">H", content[at + 2 : at + 4])[0]
+    if at + 2 > len(content) or content[at] != 0xFF:
+        return None
+    return content[:at] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + content[at:]
+
+
+def _insert_png(content: bytes, packet: bytes) -> bytes | None:
+    data = PNG_XMP_KEY.encode("latin-1") + b"\x00\x00\x00" + b"\x00" + b"\x00" + packet
+    chunk = struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data) & 0xFFFFFFFF)
+    at = 8
+    while at + 8 <= len(content):
+        length, kind = struct.unpack(">I", content[at : at + 4])[0], content[at + 4 : at + 8]
+        if kind == b"IDAT":
+            return content[:at] + chunk + content[at:]
+        at += 12 + length
+    return None
