@@ -12,7 +12,7 @@ once, and ``imwatermark``'s own decoder reads the mark (tests/provenance):
 1. BGR to YUV with OpenCV (float planes: its float constants and its 0.5 chroma offset);
 2. a one-level Haar DWT of the U plane cropped to multiples of 4; the approximation band, cut
    into 4x4 blocks in row order, carries bit ``i % 48`` in block ``i``;
-3. per block, an orthonormal DCT-II (``D @ B @ D.T``, what ``cv2.dct`` computes) and its largest
+3. per block, an orthonormal DCT-II (``D @ B @ D.T``, what ``cv2.dct`` computes, as one 16x16 product) and its largest
    singular value s0 moved to ``(s0 // 36 + 0.25 + 0.5 * bit) * 36``: the coefficients change by
    ``(s0' - s0) u0 v0^T`` (u0, v0 its singular vectors), then the inverse DCT;
 4. the inverse DWT, with the horizontal and vertical detail bands swapped as ``imwatermark`` does
@@ -57,6 +57,8 @@ def _dct_matrix(n: int) -> np.ndarray:
 
 
 _D = _dct_matrix(BLOCK)
+# The 2-D DCT of a row-major flattened block as one product: vec(D B D^T) = (D kron D) vec(B).
+_DCT = np.kron(_D, _D)
 _BITS = np.array(BITS, dtype=np.float64)
 
 
@@ -118,8 +120,17 @@ def _top_singular(coefficients: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return value, left, right
 
 
-def _bgr(picture: PILImage.Image) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(picture.convert("RGB"), dtype=np.float32)[:, :, ::-1])
+def _rgb(picture: PILImage.Image) -> np.ndarray:
+    # RGB order kept: OpenCV's RGB2YUV is its BGR2YUV on the flipped array (no flipped copy).
+    return np.asarray(picture.convert("RGB"), dtype=np.float32)
+
+
+def _dct(blocks: np.ndarray) -> np.ndarray:
+    return (blocks.reshape(-1, BLOCK * BLOCK) @ _DCT.T).reshape(-1, BLOCK, BLOCK)
+
+
+def _idct(coefficients: np.ndarray) -> np.ndarray:
+    return (coefficients.reshape(-1, BLOCK * BLOCK) @ _DCT).reshape(-1, BLOCK, BLOCK)
 
 
 def embed_bgr(bgr: np.ndarray) -> np.ndarray:
@@ -127,34 +138,46 @@ def embed_bgr(bgr: np.ndarray) -> np.ndarray:
     BGR array, to float rounding."""
     import cv2
 
-    rows, cols = bgr.shape[0] // BLOCK * BLOCK, bgr.shape[1] // BLOCK * BLOCK
-    yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
+    return _embed(bgr, cv2.COLOR_BGR2YUV, cv2.COLOR_YUV2BGR)
+
+
+def _embed(image: np.ndarray, to_yuv: int, from_yuv: int) -> np.ndarray:
+    import cv2
+
+    rows, cols = image.shape[0] // BLOCK * BLOCK, image.shape[1] // BLOCK * BLOCK
+    yuv = cv2.cvtColor(image, to_yuv)
     approximation, (horizontal, vertical, diagonal) = _haar(yuv[:rows, :cols, _PLANE])
     blocks = _blocks(approximation)
-    coefficients = _D @ blocks @ _D.T
+    coefficients = _dct(blocks)
     value, left, right = _top_singular(coefficients)
     bits = _BITS[np.arange(len(blocks)) % len(BITS)]
     moved = (value // SCALE + 0.25 + 0.5 * bits) * SCALE
     coefficients += (moved - value)[:, None, None] * (left[:, :, None] * right[:, None, :])
-    marked = _D.T @ coefficients @ _D
+    marked = _idct(coefficients)
     block_rows, block_cols = approximation.shape[0] // BLOCK, approximation.shape[1] // BLOCK
     approximation[: block_rows * BLOCK, : block_cols * BLOCK] = (
         marked.reshape(block_rows, block_cols, BLOCK, BLOCK).transpose(0, 2, 1, 3).reshape(block_rows * BLOCK, block_cols * BLOCK)
     )
     # imwatermark hands the detail bands back swapped: (v, h, d) where dwt2 gave (h, v, d).
     yuv[:rows, :cols, _PLANE] = _inverse_haar(approximation, vertical, horizontal, diagonal)
-    return cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR)
+    return cv2.cvtColor(yuv, from_yuv)
 
 
 def decode_bgr(bgr: np.ndarray) -> list[int]:
     """What ``WatermarkDecoder("bits", 48).decode(bgr, "dwtDctSvd")`` returns, as 0/1."""
     import cv2
 
-    rows, cols = bgr.shape[0] // BLOCK * BLOCK, bgr.shape[1] // BLOCK * BLOCK
-    yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
+    return _decode(bgr, cv2.COLOR_BGR2YUV)
+
+
+def _decode(image: np.ndarray, to_yuv: int) -> list[int]:
+    import cv2
+
+    rows, cols = image.shape[0] // BLOCK * BLOCK, image.shape[1] // BLOCK * BLOCK
+    yuv = cv2.cvtColor(image, to_yuv)
     approximation, _details = _haar(yuv[:rows, :cols, _PLANE])
     blocks = _blocks(approximation)
-    value, _left, _right = _top_singular(_D @ blocks @ _D.T)
+    value, _left, _right = _top_singular(_dct(blocks))
     scores = (value % SCALE > SCALE * 0.5).astype(np.float64)
     slots = np.arange(len(blocks)) % len(BITS)
     means = np.bincount(slots, weights=scores, minlength=len(BITS)) / np.bincount(slots, minlength=len(BITS))
@@ -168,15 +191,20 @@ def embed(picture: PILImage.Image) -> PILImage.Image:
         return picture
     # Float planes, as diffusers passes them to imwatermark (from uint8 the library would truncate
     # its inverse wavelet transform back into uint8 and lose most of the mark).
-    marked = embed_bgr(_bgr(picture))
-    return PILImage.fromarray(np.ascontiguousarray(marked[:, :, ::-1]).round().clip(0, 255).astype(np.uint8), "RGB")
+    import cv2
+
+    marked = _embed(_rgb(picture), cv2.COLOR_RGB2YUV, cv2.COLOR_YUV2RGB)
+    np.clip(marked, 0, 255, out=marked)
+    return PILImage.fromarray(np.rint(marked, out=marked).astype(np.uint8), "RGB")
 
 
 def matching_bits(picture: PILImage.Image) -> int | None:
     """How many of the 48 bits decode as ours; None when the picture is too small to carry them."""
     if not fits(picture):
         return None
-    return int(sum(a == b for a, b in zip(decode_bgr(_bgr(picture)), BITS, strict=True)))
+    import cv2
+
+    return int(sum(a == b for a, b in zip(_decode(_rgb(picture), cv2.COLOR_RGB2YUV), BITS, strict=True)))
 
 
 def detect(picture: PILImage.Image) -> bool:

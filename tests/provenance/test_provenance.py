@@ -154,6 +154,8 @@ def test_our_embed_matches_imwatermarks_pixels_and_decoder(emotion, seed):
     theirs = encoder.encode(bgr.copy(), "dwtDctSvd").round().clip(0, 255)
     ours = watermark.embed_bgr(bgr.copy()).round().clip(0, 255)
     assert np.abs(theirs - ours).max() <= 1
+    # embed() works on RGB planes (OpenCV's RGB2YUV, no flipped copy): the same pixels within a level.
+    assert np.abs(theirs[:, :, ::-1] - np.asarray(watermark.embed(picture), dtype=np.float32)).max() <= 1
     decoder = imwatermark.WatermarkDecoder("bits", 48)
     for image in (bgr, ours):  # our decoder gives the library's bits, marked or not
         assert watermark.decode_bgr(image) == [int(bit) for bit in decoder.decode(image, "dwtDctSvd")]
