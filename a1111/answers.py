@@ -17,6 +17,7 @@ from PIL import Image as PILImage
 from PIL import PngImagePlugin
 
 from a1111 import parsing
+from generation import imagefile
 from generation.imagefile import EXIF_IMAGE_DESCRIPTION, read_parameters
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
@@ -85,13 +86,14 @@ def image_settings(*, job: GenerationJob, seed: int, sampler: str, scheduler: st
 
 
 def png_with_infotext(content: bytes, text: str) -> bytes:
-    """The picture as PNG with A1111's ``parameters`` chunk, keeping its EXIF (our parameters)."""
+    """The picture as PNG with A1111's ``parameters`` chunk, keeping its EXIF (our parameters) and
+    its XMP digital source type (docs/provenance.md)."""
     with PILImage.open(io.BytesIO(content)) as picture:
         exif = picture.getexif()
         info = PngImagePlugin.PngInfo()
         info.add_text("parameters", text)
         buffer = io.BytesIO()
-        picture.save(buffer, "PNG", pnginfo=info, exif=exif.tobytes() if exif else b"")
+        picture.save(buffer, "PNG", exif=exif.tobytes() if exif else b"", **imagefile.xmp_save_options(picture, "PNG", pnginfo=info))
     return buffer.getvalue()
 
 

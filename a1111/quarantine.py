@@ -10,18 +10,19 @@ from PIL import ImageFilter
 
 from garden.models import Image
 from garden.services import read_file
+from generation import imagefile
 from safety.images import Verdict
 
 
 def blurred(content: bytes) -> bytes:
     """The picture blurred (radius a tenth of its longer side: shapes, faces and skin are gone),
-    in its own format, keeping its EXIF (our parameters)."""
+    in its own format, keeping its EXIF (our parameters) and its XMP digital source type."""
     with PILImage.open(io.BytesIO(content)) as picture:
         kind, exif = picture.format or "PNG", picture.getexif()
         radius = max(picture.size) / 10
         result = picture.convert("RGB").filter(ImageFilter.GaussianBlur(radius))
         buffer = io.BytesIO()
-        result.save(buffer, kind, exif=exif.tobytes() if exif else b"")
+        result.save(buffer, kind, exif=exif.tobytes() if exif else b"", **imagefile.xmp_save_options(picture, kind))
     return buffer.getvalue()
 
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "axes",
+    "provenance",
     "garden",
     "safety",
     "recommend",
@@ -365,6 +366,14 @@ GARDEN_SAFETY_THRESHOLD = env.float("GARDEN_SAFETY_THRESHOLD", default=0.7)
 # Also run a diffusers model folder's own safety_checker/ when it ships one (recorded, never blacked out).
 GARDEN_SAFETY_DIFFUSERS_CHECKER = env.bool("GARDEN_SAFETY_DIFFUSERS_CHECKER", default=True)
 GARDEN_SAFETY_THREADS = env.int("GARDEN_SAFETY_THREADS", default=1)  # onnxruntime threads per check
+
+# Provenance (docs/provenance.md): XMP digital source type in every file written, an invisible
+# watermark in generated pictures (where requirements/generation.txt is installed), and a signed
+# C2PA manifest when a certificate chain (PEM, leaf first) and its private key (PEM) are given.
+GARDEN_PROVENANCE_WATERMARK = env.bool("GARDEN_PROVENANCE_WATERMARK", default=True)
+GARDEN_C2PA_CERT = env.str("GARDEN_C2PA_CERT", default="")
+GARDEN_C2PA_KEY = env.str("GARDEN_C2PA_KEY", default="")
+GARDEN_C2PA_ALG = env.str("GARDEN_C2PA_ALG", default="es256")
 
 # --- Generation (diffusers/procedural backends, Celery GPU queue, job API) -----------------------
 # Hugging Face libraries read HF_HUB_OFFLINE when first imported, so it is set here, before any

@@ -18,6 +18,7 @@ from PIL import Image as PILImage
 
 from garden import services
 from garden.models import Image
+from provenance import xmp
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +34,16 @@ def thumbnail_key_for(*, image: Image) -> str:
 
 
 def render_thumbnail(content: bytes) -> bytes:
+    """A small WebP that keeps the original's XMP packet (the AI-made marking, docs/provenance.md)."""
     with PILImage.open(io.BytesIO(content)) as picture:
+        packet = picture.info.get("xmp") or b""
         # JPEG draft mode decodes at 1/2…1/8 scale: a 1280x800 original shrinks ~4x faster.
         picture.draft("RGB", THUMBNAIL_BOX)
         picture = picture.convert("RGB")
         picture.thumbnail(THUMBNAIL_BOX, PILImage.Resampling.LANCZOS)
         buffer = io.BytesIO()
-        picture.save(buffer, "WEBP", quality=THUMBNAIL_QUALITY, method=4)
+        packet = packet.encode("utf-8") if isinstance(packet, str) else bytes(packet)
+        picture.save(buffer, "WEBP", quality=THUMBNAIL_QUALITY, method=4, **(xmp.save_options("WEBP", packet) if packet else {}))
     return buffer.getvalue()
 
 

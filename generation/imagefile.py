@@ -3,18 +3,33 @@
 The parameters go into EXIF ImageDescription as JSON (readable by any EXIF tool and by
 ``read_parameters``), so a file found alone still says how it was made. Generated gardens are
 JPEG; retouched pictures are PNG (lossless: their untouched pixels stay the source's).
+
+Each file also says it is AI-made (docs/provenance.md): an XMP packet with the IPTC digital
+source type and the model, an invisible watermark in the pixels (where the watermark library is
+installed: the workers), and a signed C2PA manifest when a signing certificate is configured.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import logging
 
+from django.conf import settings
 from PIL import Image as PILImage
+from PIL.PngImagePlugin import PngInfo
+
+from provenance import c2pa, watermark, xmp
+
+log = logging.getLogger(__name__)
 
 EXIF_IMAGE_DESCRIPTION = 0x010E
 EXIF_SOFTWARE = 0x0131
-SOFTWARE = "Emotion Garden"
+SOFTWARE = xmp.SOFTWARE
+# GenerationJob.RETOUCH_KINDS, spelled out: this module stays free of the models.
+RETOUCH_KINDS = ("retouch", "retouch_batch")
+PROCEDURAL = "procedural"
 
 
 def _exif(parameters: dict) -> bytes:
@@ -24,23 +39,104 @@ def _exif(parameters: dict) -> bytes:
     return exif.tobytes()
 
 
-def encode_jpeg(picture: PILImage.Image, parameters: dict, *, quality: int = 90) -> bytes:
+def source_type_for(parameters: dict) -> str:
+    """The IPTC digital source type: the procedural painter's pictures are algorithmic, retouched
+    photos composite, the rest (diffusion) trained algorithmic media."""
+    if parameters.get("kind") in RETOUCH_KINDS:
+        return xmp.COMPOSITE
+    if parameters.get("generator") == PROCEDURAL:
+        return xmp.ALGORITHMIC
+    return xmp.TRAINED
+
+
+def model_for(parameters: dict) -> str:
+    return str(parameters.get("model") or parameters.get("model_id") or parameters.get("generator") or "")
+
+
+def _watermarked(picture: PILImage.Image, watermark_on: bool | None) -> PILImage.Image:
+    if not (settings.GARDEN_PROVENANCE_WATERMARK if watermark_on is None else watermark_on):
+        return picture
+    if not watermark.available():
+        _warn_no_watermark()
+        return picture
+    rgb, alpha = as_rgb(picture)
+    marked = watermark.embed(rgb)
+    if alpha is not None:
+        marked.putalpha(alpha)
+    return marked
+
+
+@functools.cache
+def _warn_no_watermark() -> None:
+    # Once per process: a tier without requirements/generation.txt would say it on every picture.
+    log.warning("GARDEN_PROVENANCE_WATERMARK is on but OpenCV is not installed (requirements/generation.txt): no watermark")
+
+
+def _encode(picture: PILImage.Image, parameters: dict, image_format: str, *, ingredient: bytes | None, **options) -> bytes:
+    source_type, model = source_type_for(parameters), model_for(parameters)
     buffer = io.BytesIO()
-    picture.convert("RGB").save(buffer, "JPEG", quality=quality, optimize=True, exif=_exif(parameters))
-    return buffer.getvalue()
+    packet = xmp.build_packet(source_type=source_type, model=model)
+    picture.save(buffer, image_format, exif=_exif(parameters), **xmp.save_options(image_format, packet), **options)
+    config = c2pa.configured()
+    if config is None:
+        return buffer.getvalue()
+    return c2pa.sign(
+        buffer.getvalue(),
+        image_format=image_format,
+        source_type=source_type,
+        model=model,
+        software=SOFTWARE,
+        config=config,
+        ingredient=ingredient,
+    )
 
 
-def encode_png(picture: PILImage.Image, parameters: dict) -> bytes:
+def encode_jpeg(
+    picture: PILImage.Image, parameters: dict, *, quality: int = 90, watermark: bool | None = None, ingredient: bytes | None = None
+) -> bytes:
+    """``watermark``: None follows GARDEN_PROVENANCE_WATERMARK. ``ingredient``: the source file of
+    an edit, recorded in the C2PA manifest when one is signed."""
+    picture = _watermarked(picture.convert("RGB"), watermark)
+    return _encode(picture, parameters, "JPEG", ingredient=ingredient, quality=quality, optimize=True)
+
+
+def encode_png(picture: PILImage.Image, parameters: dict, *, watermark: bool | None = None, ingredient: bytes | None = None) -> bytes:
     """Lossless (RGB, or RGBA when the source had transparency); compress_level 6 trades little size for speed."""
-    buffer = io.BytesIO()
-    picture.save(buffer, "PNG", compress_level=6, exif=_exif(parameters))
-    return buffer.getvalue()
+    return _encode(_watermarked(picture, watermark), parameters, "PNG", ingredient=ingredient, compress_level=6)
+
+
+def encode_webp(picture: PILImage.Image, parameters: dict, *, quality: int = 90, watermark: bool | None = None) -> bytes:
+    return _encode(_watermarked(picture, watermark), parameters, "WEBP", ingredient=None, quality=quality)
+
+
+def packet_of(picture: PILImage.Image) -> bytes:
+    """The XMP packet an opened file carries, or one built from its EXIF parameters (files stored
+    before provenance, ``manage.py mark_provenance``); b"" when it has neither."""
+    packet = picture.info.get("xmp") or b""
+    if packet:
+        return packet.encode("utf-8") if isinstance(packet, str) else bytes(packet)
+    parameters = _parameters(picture.getexif().get(EXIF_IMAGE_DESCRIPTION))
+    if not parameters:
+        return b""
+    return xmp.build_packet(source_type=source_type_for(parameters), model=model_for(parameters))
+
+
+def xmp_save_options(picture: PILImage.Image, image_format: str, *, pnginfo: PngInfo | None = None) -> dict:
+    """``save`` options that write ``packet_of(picture)`` into a re-encode of it (``{}``, or just
+    ``pnginfo``, when there is none)."""
+    packet = packet_of(picture)
+    if not packet:
+        return {"pnginfo": pnginfo} if pnginfo is not None else {}
+    return xmp.save_options(image_format, packet, pnginfo=pnginfo)
 
 
 def read_parameters(content: bytes) -> dict:
     """The parameters embedded by ``encode_jpeg``; {} for files without them."""
     with PILImage.open(io.BytesIO(content)) as picture:
-        raw = picture.getexif().get(EXIF_IMAGE_DESCRIPTION)
+        return _parameters(picture.getexif().get(EXIF_IMAGE_DESCRIPTION))
+
+
+def _parameters(raw) -> dict:
     if not raw:
         return {}
     try:

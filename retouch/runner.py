@@ -25,6 +25,7 @@ from generation.models import GenerationJob
 from generation.services import planning
 from generation.services.runner import library_files, make_thumbnail, step_reporter
 from generation.services.uploads import read_upload
+from provenance import c2pa
 from retouch import edges, frames, imaging
 from safety import images as safety_images
 
@@ -34,6 +35,9 @@ class _Picture:
     rgb: PILImage.Image
     alpha: PILImage.Image | None
     mask: np.ndarray | None
+    # The source file as read (stored picture, upload or archive member): the C2PA ingredient of
+    # the edits when signing is configured, else None (not kept).
+    content: bytes | None = None
 
 
 class _Inputs:
@@ -67,7 +71,7 @@ class _Inputs:
         content = read_file(self.source_image.key) if self.source_image is not None else read_upload(self.uploads["source"])
         rgb, alpha = imaging.as_rgb(self._open(content, "image"))
         mask = self._mask(read_upload(self.uploads["mask"]), rgb.size) if "mask" in self.uploads else None
-        return _Picture(rgb, alpha, mask)
+        return _Picture(rgb, alpha, mask, content if c2pa.configured() is not None else None)
 
     def frame(self, name: str) -> _Picture:
         if self._frames is None:
@@ -79,7 +83,8 @@ class _Inputs:
                 self._masks = frames.open_archive(read_upload(self.uploads["masks"]), what="masks archive")
                 self._mask_for = frames.pair_masks(members, frames.list_members(self._masks, what="masks archive", **limits))
         limit = settings.GARDEN_RETOUCH_MAX_ZIP_BYTES
-        rgb, alpha = imaging.as_rgb(self._open(frames.read_member(self._frames, self._members[name], limit=limit), name))
+        content = frames.read_member(self._frames, self._members[name], limit=limit)
+        rgb, alpha = imaging.as_rgb(self._open(content, name))
         if self._masks is not None:
             mask = self._mask(frames.read_member(self._masks, self._mask_for[name], limit=limit), rgb.size)
         elif "mask" in self.uploads:
@@ -88,7 +93,7 @@ class _Inputs:
             mask = self._single_mask
         else:
             mask = None
-        return _Picture(rgb, alpha, mask)
+        return _Picture(rgb, alpha, mask, content if c2pa.configured() is not None else None)
 
     def edge_map(self, number: int) -> PILImage.Image:
         """The edited edge map as uploaded (at its own size; RGB, as ControlNets take it)."""
@@ -145,7 +150,13 @@ def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
                 result.putalpha(picture.alpha)
             parameters = retouch_parameters(job=job, spec=spec, engine=engine, rect=rect, frame=unit.frame, source=inputs.source_image)
             image, content = store_retouched_image(
-                job=job, spec=spec, picture=result, parameters=parameters, source=inputs.source_image, diffusers_nsfw=flag
+                job=job,
+                spec=spec,
+                picture=result,
+                parameters=parameters,
+                source=inputs.source_image,
+                diffusers_nsfw=flag,
+                ingredient=picture.content,
             )
             stored = time.perf_counter()
             make_thumbnail(image=image, content=content)
@@ -269,14 +280,26 @@ def retouch_parameters(*, job: GenerationJob, spec, engine, rect, frame: str, so
 
 
 def store_retouched_image(
-    *, job: GenerationJob, spec, picture: PILImage.Image, parameters: dict, source: Image | None, diffusers_nsfw: bool | None = None
+    *,
+    job: GenerationJob,
+    spec,
+    picture: PILImage.Image,
+    parameters: dict,
+    source: Image | None,
+    diffusers_nsfw: bool | None = None,
+    ingredient: bytes | None = None,
 ) -> tuple[Image, bytes | None]:
+    """Store one edit. ``ingredient``: the source file's bytes, recorded as the parent ingredient of
+    the C2PA manifest when signing is configured; without it the stored ``source`` is read for that
+    (only then: unsigned edits cost no extra storage read)."""
     key = planning.image_key(job=job, spec=spec)
     existing = Image.objects.filter(key=key).first()
     if existing is not None:  # written by an attempt that lost its lease after storing it
         return existing, None
     verdict = safety_images.check_picture(picture, diffusers_nsfw=diffusers_nsfw)  # before the picture is stored as usable
-    content = encode_png(picture, parameters)
+    if ingredient is None and source is not None and c2pa.configured() is not None:
+        ingredient = read_file(source.key)
+    content = encode_png(picture, parameters, ingredient=ingredient)
     image = create_image(
         key=key,
         content=content,

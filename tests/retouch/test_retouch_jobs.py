@@ -231,3 +231,36 @@ def test_the_page_is_for_staff(client, django_user_model):
     assert client.get("/kiosk/retouch/")["Location"].startswith("/admin/login/")
     client.force_login(django_user_model.objects.create_user("visitor"))
     assert client.get("/kiosk/retouch").status_code == 403
+
+
+@pytest.fixture
+def signing(settings, tmp_path):
+    from provenance.certs import make_test_chain
+
+    chain, key = make_test_chain()
+    (tmp_path / "chain.pem").write_bytes(chain)
+    (tmp_path / "key.pem").write_bytes(key)
+    settings.GARDEN_C2PA_CERT, settings.GARDEN_C2PA_KEY = str(tmp_path / "chain.pem"), str(tmp_path / "key.pem")
+
+
+@pytest.mark.parametrize("from_garden", [True, False])
+def test_a_signed_retouch_names_its_source_as_the_parent_ingredient(staff_client, retouch_settings, no_enqueue, signing, from_garden):
+    from provenance import c2pa
+
+    source = {"image_id": garden_image().pk} if from_garden else {"image": encoded(noise())}
+    job = run(submit(staff_client, mask=mask_png(), **source))
+    with default_storage.open(job.images.get().key, "rb") as handle:
+        manifest = c2pa.read(handle.read())
+    assert (manifest["validation_state"], manifest["ingredients"]) == ("Valid", ["source"])
+    assert [action["action"] for action in manifest["actions"]] == ["c2pa.opened", "c2pa.edited"]
+
+
+def test_storing_an_unsigned_edit_reads_no_source(staff_client, retouch_settings, no_enqueue, monkeypatch):
+    from retouch import runner
+
+    source = garden_image()
+    reads = []
+    monkeypatch.setattr(runner, "read_file", lambda key: reads.append(key) or default_storage.open(key, "rb").read())
+    job = run(submit(staff_client, image_id=source.pk, mask=mask_png()))
+    assert reads == [source.key]  # the source's pixels, once: no second read for an ingredient
+    assert job.images.get().source == source
