@@ -27,7 +27,7 @@ are installed without importing OpenCV.
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 
 import numpy as np
 from PIL import Image as PILImage
@@ -62,8 +62,14 @@ _DCT = np.kron(_D, _D)
 _BITS = np.array(BITS, dtype=np.float64)
 
 
+@functools.cache
 def available() -> bool:
-    return importlib.util.find_spec("cv2") is not None
+    """OpenCV imports here (the GUI build also needs libGL: an image without it paints unmarked, not failing)."""
+    try:
+        import cv2  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
 
 
 def fits(picture: PILImage.Image) -> bool:
