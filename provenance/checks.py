@@ -11,17 +11,25 @@ from django.core.checks import Info, Warning, register
 ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
 
 
+@register(deploy=True)
+def c2pa_signing_off(app_configs, **kwargs):
+    """Said by ``check --deploy`` only: a development checkout without a certificate is normal."""
+    if settings.GARDEN_C2PA_CERT and settings.GARDEN_C2PA_KEY:
+        return []
+    return [
+        Info(
+            "C2PA signing is off: pictures carry XMP and the watermark but no signed manifest.",
+            hint="Set GARDEN_C2PA_CERT and GARDEN_C2PA_KEY to PEM files (docs/provenance.md: c2pa_test_cert makes a test pair).",
+            id="provenance.I001",
+        )
+    ]
+
+
 @register()
 def c2pa_signing(app_configs, **kwargs):
     cert, key = settings.GARDEN_C2PA_CERT, settings.GARDEN_C2PA_KEY
     if not (cert and key):
-        return [
-            Info(
-                "C2PA signing is off: pictures carry XMP and the watermark but no signed manifest.",
-                hint="Set GARDEN_C2PA_CERT and GARDEN_C2PA_KEY to PEM files (docs/provenance.md: c2pa_test_cert makes a test pair).",
-                id="provenance.I001",
-            )
-        ]
+        return []
     problems = []
     for name, path in (("GARDEN_C2PA_CERT", cert), ("GARDEN_C2PA_KEY", key)):
         try:

@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 import pytest
-from django.core.checks import Info, Warning
+from django.core.checks import Info, Warning, registry
 from django.core.management import CommandError, call_command
 from PIL import Image
 
@@ -228,7 +228,10 @@ def test_the_command_says_what_a_plain_file_lacks_and_refuses_what_it_cannot_rea
 
 def test_the_check_is_info_when_off_and_a_warning_when_files_are_unreadable(settings, tmp_path):
     settings.GARDEN_C2PA_CERT = settings.GARDEN_C2PA_KEY = ""
-    assert [(type(m), m.id) for m in checks.c2pa_signing(None)] == [(Info, "provenance.I001")]
+    assert [(type(m), m.id) for m in checks.c2pa_signing_off(None)] == [(Info, "provenance.I001")]
+    assert checks.c2pa_signing(None) == []  # a plain `check` has nothing to say about it
+    assert "provenance.I001" in {m.id for m in registry.run_checks(include_deployment_checks=True)}
+    assert "provenance.I001" not in {m.id for m in registry.run_checks()}
     settings.GARDEN_C2PA_CERT, settings.GARDEN_C2PA_KEY = str(tmp_path / "nope.pem"), str(tmp_path / "nope-key.pem")
     assert [(type(m), m.id) for m in checks.c2pa_signing(None)] == [(Warning, "provenance.W001")] * 2
 
