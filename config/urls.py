@@ -27,7 +27,13 @@ urlpatterns = [
     path("", include("displays.urls")),
 ]
 
+
+def serve_media(request, path):
+    """MEDIA_ROOT read per request, not when the URLs load: a test's own media folder is served too."""
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
 if settings.GARDEN_SERVE_MEDIA:
     # The embedded default: the app serves var/media itself. With a bucket or CDN this is off.
     media_prefix = settings.MEDIA_URL.lstrip("/")
-    urlpatterns.append(re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))
+    urlpatterns.append(re_path(rf"^{media_prefix}(?P<path>.*)$", serve_media))
