@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-fast lint bench clean
+.PHONY: run test test-fast lint bench clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: $(VENV)/.dev
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# Translation catalogs: extract new strings into every locale/ (untranslated until someone
+# translates them), then compile (docs/languages.md). CI fails while a catalog is stale.
+messages: $(VENV)/.dev
+	$(BIN)/python -c "from config.catalogs import make_messages; make_messages()"
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run_all.py

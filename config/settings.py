@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "axes",
+    "statici18n",
     "provenance",
     "garden",
     "safety",
@@ -76,6 +77,9 @@ MIDDLEWARE = [
     # A database error in a view outside DRF → JSON 503 with Retry-After (config/outages.py).
     "config.outages.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of a page: its URL's prefix, the visitor's choice (cookie), Accept-Language,
+    # then GARDEN_LANGUAGE (docs/languages.md).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -164,7 +168,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# --- Languages (docs/languages.md) --------------------------------------------------------------
+# English is the source; Korean and Japanese ship complete. LANGUAGES lists the native names the
+# language switch shows. GARDEN_LANGUAGE is the installation's language: what a visitor who chose
+# nothing and whose browser asks for none of these sees, and where the kiosk goes back at idle reset.
+LANGUAGES = [("en", "English"), ("ko", "한국어"), ("ja", "日本語")]
+LANGUAGE_CODE = env.str("GARDEN_LANGUAGE", default="en")
+# Catalogs of the templates and code outside an app's own locale/ folder.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("GARDEN_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -11,6 +11,8 @@ handler404 = "config.api.not_found"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Django's set_language view (POST /i18n/setlang/): the language switch (docs/languages.md).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its script from a URL, not inline: it works under the Content-Security-Policy.
     path("api/docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
