@@ -36,6 +36,20 @@ def make_messages(root: Path = ROOT, python: str = sys.executable) -> None:
     for domain in DOMAINS:
         subprocess.run([python, "manage.py", *makemessages_args(domain)], cwd=root, check=True, capture_output=True)
     subprocess.run([python, "manage.py", "compilemessages", *(f"--ignore={p}" for p in IGNORE)], cwd=root, check=True, capture_output=True)
+    subprocess.run([python, "manage.py", "compilejsi18n"], cwd=root, check=True, capture_output=True)
+
+
+JS_CATALOGS = ROOT / "garden" / "static" / "jsi18n"
+
+
+def check_js_compiled(report: Report, root: Path = ROOT, python: str = sys.executable) -> None:
+    """The committed JavaScript catalogs are what compilejsi18n makes from today's .po files."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([python, "manage.py", "compilejsi18n", "-o", tmp], cwd=root, check=True, capture_output=True)
+        for fresh in sorted(Path(tmp).glob("*/djangojs.js")):
+            committed = JS_CATALOGS / fresh.parent.name / fresh.name
+            if not committed.exists() or committed.read_text(encoding="utf-8") != fresh.read_text(encoding="utf-8"):
+                report.add(committed, "stale or missing JavaScript catalog (run make messages)")
 
 
 def catalogs(root: Path = ROOT) -> list[Path]:
@@ -107,5 +121,6 @@ def check_current(report: Report, root: Path = ROOT, python: str = sys.executabl
 def check(root: Path = ROOT) -> list[str]:
     report = Report()
     check_translated(report, root)
+    check_js_compiled(report, root)
     check_current(report, root)
     return report.problems

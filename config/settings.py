@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",  # LANGUAGE_CODE, LANGUAGES, LANGUAGE_BIDI
                 "garden.labels.context",  # ai_label: the AI-generated label's words
             ],
         },
@@ -176,6 +177,9 @@ LANGUAGES = [("en", "English"), ("ko", "한국어"), ("ja", "日本語")]
 LANGUAGE_CODE = env.str("GARDEN_LANGUAGE", default="en")
 # Catalogs of the templates and code outside an app's own locale/ folder.
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# JavaScript catalogs compiled to garden/static/jsi18n/<language>/djangojs.js by `make messages`
+# (committed, served as static files): {% load statici18n %}{% statici18n LANGUAGE_CODE %}.
+STATICI18N_ROOT = BASE_DIR / "garden" / "static"
 TIME_ZONE = env.str("GARDEN_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -11,6 +11,12 @@ def test_every_catalog_entry_is_translated_and_compiled():
     assert not report.problems, "\n".join(report.problems)
 
 
+def test_the_javascript_catalogs_are_compiled_from_todays_catalogs():
+    report = catalogs.Report()
+    catalogs.check_js_compiled(report)
+    assert not report.problems, "\n".join(report.problems)
+
+
 @pytest.mark.slow
 def test_makemessages_would_change_no_catalog():
     """A string added to the code without its catalog entry (make messages, then translate) fails here."""
