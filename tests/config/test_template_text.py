@@ -1,0 +1,27 @@
+"""Every visitor template holds its words in translation tags (docs/languages.md)."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.template_text import stray_text
+
+ROOT = Path(__file__).resolve().parents[2]
+# Visitor-facing templates: each word a visitor reads must be in a catalog. Add a new page here.
+VISITOR_TEMPLATES: list[str] = []
+
+
+@pytest.mark.parametrize("name", VISITOR_TEMPLATES)
+def test_visitor_template_has_no_text_outside_translation_tags(name):
+    assert stray_text(ROOT / name) == []
+
+
+def test_the_reader_finds_stray_words_in_text_and_attributes(tmp_path):
+    template = tmp_path / "page.html"
+    template.write_text(
+        '{% load i18n %}<p>{% translate "Next" %}</p><p>{% blocktranslate %}Hi {{ name }}{% endblocktranslate %}</p>'
+        '{# a comment #}<p>{{ value }} · 12</p><script>const x = "words";</script>'
+        '<p>Next · 다음</p><img alt="A picture"><button aria-label="{% translate "Like" %}"></button>',
+        encoding="utf-8",
+    )
+    assert stray_text(template) == ["Next · 다음", "<img alt='A picture'>"]
