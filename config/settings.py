@@ -19,6 +19,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 # A .env file beside manage.py is optional; real environment variables win.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+if os.environ.get("PYTEST_XDIST_WORKER"):  # a parallel test process: Redis databases of its own
+    from config.parallel_tests import separate_redis_databases
+
+    separate_redis_databases()
 
 VAR_DIR = Path(env.str("GARDEN_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
