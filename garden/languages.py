@@ -11,7 +11,7 @@ GARDEN_SECOND_LANGUAGE (optional) shows a second language under the first, the o
 from __future__ import annotations
 
 from django.conf import settings
-from django.urls import translate_url
+from django.urls import is_valid_path
 from django.utils import translation
 from django.utils.translation.trans_real import DjangoTranslation
 from django.views.i18n import JavaScriptCatalog
@@ -36,14 +36,25 @@ def home(request) -> str:
     return translation.get_language_from_path(request.path_info) or ""
 
 
+def _unprefixed(request) -> str:
+    prefix = translation.get_language_from_path(request.path_info)
+    if not prefix:
+        return request.path
+    return request.path[: len(request.path) - len(request.path_info)] + request.path_info[len(prefix) + 1 :]
+
+
 def switch_next(request) -> str:
-    """Where set_language sends the visitor back: this page (its pin kept in ?home=)."""
+    """Where set_language sends the visitor back: this page without a language prefix, so the
+    visitor's choice (the cookie) decides; a pinned page's home travels along in ?home=.
+
+    (set_language's own translate_url only rewrites a prefix of the language active during the
+    POST, which is the cookie's or the browser's, not necessarily the page's.)"""
     pinned = home(request)
     if not pinned:
         return request.get_full_path()
     query = request.GET.copy()
     query["home"] = pinned
-    return f"{request.path}?{query.urlencode()}"
+    return f"{_unprefixed(request)}?{query.urlencode()}"
 
 
 def home_url(request) -> str:
@@ -52,9 +63,14 @@ def home_url(request) -> str:
     query = request.GET.copy()
     query.pop("home", None)
     tail = f"?{query.urlencode()}" if query else ""
+    path = _unprefixed(request)
     if pinned:
-        return translate_url(request.path, pinned) + tail
-    return request.path + tail
+        script = request.path[: len(request.path) - len(request.path_info)]
+        candidate = f"{script}/{pinned}{path[len(script) :]}"
+        with translation.override(pinned):
+            if is_valid_path(candidate[len(script) :]):
+                return candidate + tail
+    return path + tail
 
 
 def js_catalog(language: str) -> dict[str, object]:
