@@ -8,8 +8,6 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from garden import urls as garden_urls
-
 handler404 = "config.api.not_found"
 
 urlpatterns = [
@@ -33,7 +31,7 @@ urlpatterns = [
 ]
 # /en/kiosk/, /ko/kiosk/, /ja/kiosk/: a kiosk pinned to one language (docs/languages.md). Only these
 # page copies carry a prefix; every other path, the kiosk APIs included, stays exactly where it is.
-urlpatterns += i18n_patterns(path("", include(garden_urls.pinned_pages)), prefix_default_language=True)
+urlpatterns += i18n_patterns(path("", include("garden.pinned_urls")), prefix_default_language=True)
 
 
 def serve_media(request, path):

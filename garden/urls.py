@@ -17,13 +17,3 @@ urlpatterns = [
     path("image", pages.share_image, name="share-image"),
     path("image/qr", pages.share_image_qr, name="share-image-qr"),
 ]
-
-# The kiosk pages again under a language prefix (config/urls.py, i18n_patterns): /ko/kiosk/ pins a
-# kiosk to Korean (docs/languages.md). The unprefixed pages above stay where they are and follow the
-# visitor's choice, Accept-Language, then GARDEN_LANGUAGE.
-pinned_pages = [
-    path("kiosk/", pages.garden_kiosk, name="kiosk-pinned"),
-    path("kiosk", pages.garden_kiosk),
-    path("kiosk/emotion/", pages.emotion_check, name="kiosk-emotion-pinned"),
-    path("kiosk/emotion", pages.emotion_check),
-]
