@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # (page, selector of an element whose text includes Korean, the face that should draw it)
 LABELS = [
     ("/ko/kiosk/", ".site-title", "Bold"),  # 감정 정원, a bold heading
-    ("/ko/kiosk/", "#privacy-notice", "Regular"),
+    ("/ko/kiosk/", "#favorite-hint", "Regular"),
     ("/ko/kiosk/", "#capture-button", "Bold"),  # buttons are font-weight 600 → the bold face
     ("/ko/kiosk/", "label[for=favorite-season]", "Bold"),
     ("/ko/kiosk/", "#garden-state .state-text", "Regular"),

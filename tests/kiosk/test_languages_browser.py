@@ -159,3 +159,20 @@ def test_the_switch_works_without_javascript(live_server, browser, request):
             page.click('.language-switch button[lang="ko"]')
         assert page.get_attribute("html", "lang") == "ko"
         assert "표정 분석" in page.inner_text("#capture-button")
+
+
+def test_a_second_language_under_the_first_in_the_scripts_words_too(live_server, page, settings):
+    """GARDEN_SECOND_LANGUAGE=ko: today's look, English with Korean under it, in the script's words as
+    well as the template's (the page embeds the Korean JavaScript catalog)."""
+    settings.GARDEN_SECOND_LANGUAGE = "ko"
+    seed_garden()
+    open_kiosk(page, live_server, "/kiosk/")
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.inner_text("#favorite-heading") == "Your favorite 좋아하는 풍경"
+    assert page.get_attribute("#favorite-heading .second-language", "lang") == "ko"
+    choose_favorite(page)
+    capture(page)
+    page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
+    assert page.inner_text("#garden-state") == "Your garden is ready. · 정원이 준비되었습니다."
+    assert page.inner_text("#garden-position") == "Images 1–3 of 4 · 4장 중 1–3"
+    assert page.inner_text("#garden .ai-label >> nth=0") == "AI-generated · AI 생성 그림"
