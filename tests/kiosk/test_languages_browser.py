@@ -7,6 +7,8 @@ idle time (``?idle=2``) brings the reset quickly.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.kiosk.test_garden_browser import capture, choose_favorite, keys_on_screen, open_kiosk, seed_garden
@@ -176,3 +178,8 @@ def test_a_second_language_under_the_first_in_the_scripts_words_too(live_server,
     assert page.inner_text("#garden-state") == "Your garden is ready. · 정원이 준비되었습니다."
     assert page.inner_text("#garden-position") == "Images 1–3 of 4 · 4장 중 1–3"
     assert page.inner_text("#garden .ai-label >> nth=0") == "AI-generated · AI 생성 그림"
+    # Placeholders take each language's own word: "a calm mood · ‘평온’ 표정에 …", never mixed.
+    state = page.inner_text("#capture-state")
+    assert re.fullmatch(r"Result: [A-Z][a-z]+ · 분석 결과: [가-힣]+", state), state
+    alt = page.get_attribute("#garden img >> nth=0", "alt")
+    assert re.match(r"AI-generated · AI 생성 그림: garden painting for a [a-z]+ mood · ‘[가-힣]+’ 표정에 어울리는 정원 그림, ", alt), alt

@@ -18,10 +18,29 @@
     return typeof value === "string" ? value : value[0];
   }
 
+  /* A translatable word used as a placeholder's value: each language gets its own; `lower` for a
+   * name inside a sentence ("a calm mood"; no change to Korean or Japanese). */
+  function Word(msgid, lower) { this.msgid = msgid; this.lower = !!lower; }
+  function word(msgid, lower) { return new Word(msgid, lower); }
+
+  function resolve(values, lookup) {
+    if (!values) { return values; }
+    var out = {};
+    Object.keys(values).forEach(function (key) {
+      var value = values[key];
+      if (value instanceof Word) {
+        value = lookup(value.msgid);
+        if (values[key].lower) { value = value.toLowerCase(); }
+      }
+      out[key] = value;
+    });
+    return out;
+  }
+
   /* msgid (English, with %(name)s placeholders) in the page's language [· second language]. */
   function t(msgid, values) {
-    var first = fill(gettext(msgid), values);
-    return second ? first + " · " + fill(secondText(msgid), values) : first;
+    var first = fill(gettext(msgid), resolve(values, gettext));
+    return second ? first + " · " + fill(secondText(msgid), resolve(values, secondText)) : first;
   }
 
   /* The page's language for numbers and dates (Intl): <html lang>. */
@@ -201,7 +220,8 @@
     return camera.snapshot()
       .then(function (blob) { return postEmotion(blob, opts.getVisitorId()); })
       .then(function (result) {
-        setState(box, "ok", t(gettext_noop("Result: %(emotion)s"), { emotion: emotionLabel(result.emotions) }));
+        var name = EMOTION_NAMES[result.emotions];
+        setState(box, "ok", t(gettext_noop("Result: %(emotion)s"), { emotion: name ? word(name) : result.emotions }));
         renderResult(result);
         return result;
       }, function (err) {
@@ -232,6 +252,6 @@
   window.Kiosk = {
     $: $, setState: setState, Camera: Camera, postEmotion: postEmotion, postJSON: postJSON,
     KioskError: KioskError, captureFlow: captureFlow, renderResult: renderResult, hideResult: hideResult,
-    restoreLanguage: restoreLanguage, emotionLabel: emotionLabel, EMOTION_NAMES: EMOTION_NAMES, t: t, lang: lang, number: number
+    restoreLanguage: restoreLanguage, word: word, emotionLabel: emotionLabel, EMOTION_NAMES: EMOTION_NAMES, t: t, lang: lang, number: number
   };
 })();

@@ -91,7 +91,7 @@
 
   function describe(item, n, total) {
     var upper = (item.emotion || visitor.emotion || "").toUpperCase();
-    var mood = K.EMOTION_NAMES[upper] ? t(K.EMOTION_NAMES[upper]) : upper;
+    var mood = K.EMOTION_NAMES[upper] ? K.word(K.EMOTION_NAMES[upper], true) : upper;
     var scene = favoriteWords();
     return window.AiLabel.text() + ": " + t(gettext_noop("garden painting for a %(mood)s mood"), { mood: mood })
       + (scene ? ", " + scene : "") + " (" + t(gettext_noop("%(n)s of %(total)s"), { n: K.number(n), total: K.number(total) }) + ")";
