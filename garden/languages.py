@@ -10,7 +10,11 @@ GARDEN_SECOND_LANGUAGE (optional) shows a second language under the first, the o
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
+from django.core.checks import CheckMessage, register
+from django.core.checks import Warning as CheckWarning
 from django.urls import is_valid_path
 from django.utils import translation
 from django.utils.translation.trans_real import DjangoTranslation
@@ -73,6 +77,7 @@ def home_url(request) -> str:
     return path + tail
 
 
+@functools.lru_cache(maxsize=8)  # the compiled catalogs do not change while the process runs
 def js_catalog(language: str) -> dict[str, object]:
     """The djangojs catalog of ``language`` as JSON-ready data (the second language's words in JS)."""
     view = JavaScriptCatalog()
@@ -88,3 +93,19 @@ def context(request) -> dict[str, object]:
         "second_language": second_language(),
         "language_cookie_name": settings.LANGUAGE_COOKIE_NAME,
     }
+
+
+@register("garden")
+def unknown_second_language(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """garden.W103: GARDEN_SECOND_LANGUAGE names no shipped language (no second language is shown).
+    (An unknown GARDEN_LANGUAGE is Django's own translation.E004.)"""
+    second = getattr(settings, "GARDEN_SECOND_LANGUAGE", "") or ""
+    if not second or second in LANGUAGE_CODES:
+        return []
+    return [
+        CheckWarning(
+            f"GARDEN_SECOND_LANGUAGE is {second!r}, not one of {', '.join(LANGUAGE_CODES)}: no second language is shown.",
+            hint="Set it to a language code of LANGUAGES, or leave it empty (docs/languages.md).",
+            id="garden.W103",
+        )
+    ]

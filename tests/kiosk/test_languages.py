@@ -152,3 +152,14 @@ def test_a_second_language_shows_under_the_first_like_before(client):
 def test_no_second_language_by_default(client):
     page = client.get("/kiosk/").content.decode()
     assert "second-language" not in page and "봄" not in page
+
+
+def test_the_system_check_warns_about_an_unknown_second_language(settings):
+    from garden.languages import unknown_second_language
+
+    assert unknown_second_language() == []  # empty: one language
+    settings.GARDEN_SECOND_LANGUAGE = "ko"
+    assert unknown_second_language() == []
+    settings.GARDEN_SECOND_LANGUAGE = "fr"
+    (message,) = unknown_second_language()
+    assert message.id == "garden.W103" and "'fr'" in message.msg
