@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",  # LANGUAGE_CODE, LANGUAGES, LANGUAGE_BIDI
                 "garden.labels.context",  # ai_label: the AI-generated label's words
+                "garden.languages.context",  # the language switch's target, the second language
             ],
         },
     },
@@ -179,6 +180,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # nothing and whose browser asks for none of these sees, and where the kiosk goes back at idle reset.
 LANGUAGES = [("en", "English"), ("ko", "한국어"), ("ja", "日本語")]
 LANGUAGE_CODE = env.str("GARDEN_LANGUAGE", default="en")
+# An optional second language shown under the first on the kiosk pages (e.g. "ko"); empty: none.
+GARDEN_SECOND_LANGUAGE = env.str("GARDEN_SECOND_LANGUAGE", default="")
 # Catalogs of the templates and code outside an app's own locale/ folder.
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # JavaScript catalogs compiled to garden/static/jsi18n/<language>/djangojs.js by `make messages`

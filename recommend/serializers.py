@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -42,7 +43,7 @@ class RecommendationIdField(serializers.Field):
     def to_internal_value(self, data):
         out_of_range = isinstance(data, int) and not 0 <= data < 2**63
         if isinstance(data, bool) or not isinstance(data, str | int) or len(str(data)) > 32 or out_of_range:
-            raise serializers.ValidationError("Expected the X-Recommendation-Id of a /garden answer: a string or a number.")
+            raise serializers.ValidationError(gettext("Expected the X-Recommendation-Id of a /garden answer: a string or a number."))
         return str(data)
 
     def to_representation(self, value):

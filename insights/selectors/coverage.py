@@ -25,7 +25,7 @@ from insights.models import FeedbackRollup, GardenRollup, Granularity, VisitorRo
 from insights.selectors.common import Filters, in_range
 
 ANY = ""  # the kiosk's "Any": the bare emotion as search key
-_PICKERS = ([value for value, _ko, _en in choices] for choices in (SEASONS, WEATHERS, TIMES))
+_PICKERS = ([value for value, *_names in choices] for choices in (SEASONS, WEATHERS, TIMES))
 KIOSK_FAVORITES: tuple[str, ...] = (ANY, *(",".join(parts) for parts in product(*_PICKERS)))
 
 
