@@ -20,6 +20,10 @@
   django.catalog = django.catalog || {};
   
   const newcatalog = {
+    "%(count)s queued": "\u5f85\u6a5f %(count)s \u4ef6",
+    "%(count)s running": "\u5b9f\u884c\u4e2d %(count)s \u4ef6",
+    "%(label)s: image %(number)s for the prompt: %(prompt)s": "%(label)s\uff1a\u30d7\u30ed\u30f3\u30d7\u30c8\u304b\u3089\u751f\u6210\u3057\u305f\u753b\u50cf %(number)s\uff1a%(prompt)s",
+    "%(problem)s Retrying\u2026": "%(problem)s \u518d\u8a66\u884c\u3057\u3066\u3044\u307e\u3059\u2026",
     "%(sel)s of %(cnt)s selected": [
       "%(cnt)s\u500b\u4e2d%(sel)s\u500b\u9078\u629e"
     ],
@@ -33,6 +37,7 @@
     "August": "8\u6708",
     "Available %s": "\u5229\u7528\u53ef\u80fd %s",
     "Cancel": "\u30ad\u30e3\u30f3\u30bb\u30eb",
+    "Cancelled.": "\u30ad\u30e3\u30f3\u30bb\u30eb\u3057\u307e\u3057\u305f\u3002",
     "Choose %s by selecting them and then select the \"Choose\" arrow button.": "%s\u3092\u9078\u629e\u3059\u308b\u306b\u306f\u3001\u9805\u76ee\u3092\u9078\u629e\u3057\u3066\u304b\u3089\"\u9078\u629e\"\u77e2\u5370\u30dc\u30bf\u30f3\u3092\u9078\u629e\u3057\u307e\u3059\u3002",
     "Choose a Date": "\u65e5\u4ed8\u3092\u9078\u629e",
     "Choose a Time": "\u6642\u9593\u3092\u9078\u629e",
@@ -40,18 +45,36 @@
     "Choose all %s": "%s\u3092\u3059\u3079\u3066\u9078\u629e",
     "Choose selected %s": "\u9078\u629e\u3055\u308c\u305f%s\u3092\u9078\u629e",
     "Chosen %s": "\u9078\u629e\u3055\u308c\u305f %s",
+    "Connection problem: retrying\u2026": "\u63a5\u7d9a\u306b\u554f\u984c\u304c\u3042\u308a\u307e\u3059\u3002\u518d\u8a66\u884c\u3057\u3066\u3044\u307e\u3059\u2026",
     "December": "12\u6708",
+    "Done": "\u5b8c\u4e86",
+    "Done: %(count)s image.": [
+      "\u5b8c\u4e86\uff1a\u753b\u50cf %(count)s \u679a\u3002"
+    ],
+    "Done: %(count)s picture.": [
+      "\u5b8c\u4e86\uff1a\u753b\u50cf %(count)s \u679a\u3002"
+    ],
+    "Failed: %(error)s": "\u5931\u6557\u3057\u307e\u3057\u305f\uff1a%(error)s",
     "February": "2\u6708",
     "Filter": "\u30d5\u30a3\u30eb\u30bf\u30fc",
     "Friday": "\u91d1\u66dc\u65e5",
+    "GPU pool: %(count)s worker answering": [
+      "GPU \u30d7\u30fc\u30eb\uff1a\u5fdc\u7b54\u4e2d\u306e\u30ef\u30fc\u30ab\u30fc %(count)s \u53f0"
+    ],
+    "GPU pool: unknown (%(problem)s)": "GPU \u30d7\u30fc\u30eb\uff1a\u4e0d\u660e\uff08%(problem)s\uff09",
+    "Generating\u2026 %(percent)s (step %(done)s of %(total)s)": "\u751f\u6210\u4e2d\u2026 %(percent)s\uff08%(total)s \u30b9\u30c6\u30c3\u30d7\u4e2d %(done)s\uff09",
+    "Height": "\u9ad8\u3055",
     "January": "1\u6708",
     "July": "7\u6708",
     "June": "6\u6708",
+    "Kept in the pool: ready for promotion.": "\u30d7\u30fc\u30eb\u306b\u6b8b\u3057\u307e\u3057\u305f\u3002\u6607\u683c\u3067\u304d\u307e\u3059\u3002",
     "March": "3\u6708",
     "May": "5\u6708",
     "Midnight": "0\u6642",
     "Monday": "\u6708\u66dc\u65e5",
+    "Network problem: the server could not be reached.": "\u30cd\u30c3\u30c8\u30ef\u30fc\u30af\u30a8\u30e9\u30fc\uff1a\u30b5\u30fc\u30d0\u30fc\u306b\u63a5\u7d9a\u3067\u304d\u307e\u305b\u3093\u3002",
     "Noon": "12\u6642",
+    "Not started.": "\u958b\u59cb\u3067\u304d\u307e\u305b\u3093\u3067\u3057\u305f\u3002",
     "Note: You are %s hour ahead of server time.": [
       "\u30ce\u30fc\u30c8: \u3042\u306a\u305f\u306e\u74b0\u5883\u306f\u30b5\u30fc\u30d0\u30fc\u6642\u9593\u3088\u308a\u3001%s\u6642\u9593\u9032\u3093\u3067\u3044\u307e\u3059\u3002"
     ],
@@ -60,13 +83,24 @@
     ],
     "November": "11\u6708",
     "Now": "\u73fe\u5728",
+    "Number of images": "\u753b\u50cf\u306e\u679a\u6570",
     "October": "10\u6708",
+    "Paint a mask first.": "\u5148\u306b\u30de\u30b9\u30af\u3092\u5857\u3063\u3066\u304f\u3060\u3055\u3044\u3002",
+    "Prompt": "\u30d7\u30ed\u30f3\u30d7\u30c8",
+    "Queued": "\u5f85\u6a5f\u4e2d",
+    "Queued \u2014 position %(position)s": "\u5f85\u6a5f\u4e2d \u2014 %(position)s \u756a\u76ee",
     "Remove %s by selecting them and then select the \"Remove\" arrow button.": "%s\u3092\u524a\u9664\u3059\u308b\u306b\u306f\u3001\u9805\u76ee\u3092\u9078\u629e\u3057\u3066\u304b\u3089\"\u524a\u9664\"\u77e2\u5370\u30dc\u30bf\u30f3\u3092\u9078\u629e\u3057\u307e\u3059\u3002",
     "Remove all %s": "%s\u3092\u3059\u3079\u3066\u524a\u9664",
     "Remove selected %s": "\u9078\u629e\u3055\u308c\u305f%s\u3092\u524a\u9664",
+    "Repainting\u2026 %(percent)s (step %(done)s of %(total)s)": "\u63cf\u304d\u76f4\u3057\u4e2d\u2026 %(percent)s\uff08%(total)s \u30b9\u30c6\u30c3\u30d7\u4e2d %(done)s\uff09",
+    "Retouching is not configured: set %(setting)s.": "\u90e8\u5206\u4fee\u6b63\u304c\u8a2d\u5b9a\u3055\u308c\u3066\u3044\u307e\u305b\u3093\uff1a%(setting)s \u3092\u8a2d\u5b9a\u3057\u3066\u304f\u3060\u3055\u3044\u3002",
     "Saturday": "\u571f\u66dc\u65e5",
+    "Score %(score)s: add to the prompt": "\u30b9\u30b3\u30a2 %(score)s\uff1a\u30d7\u30ed\u30f3\u30d7\u30c8\u306b\u8ffd\u52a0",
     "September": "9\u6708",
+    "Submitting\u2026": "\u9001\u4fe1\u4e2d\u2026",
     "Sunday": "\u65e5\u66dc\u65e5",
+    "The picture could not be loaded.": "\u753b\u50cf\u3092\u8aad\u307f\u8fbc\u3081\u307e\u305b\u3093\u3067\u3057\u305f\u3002",
+    "The picture is larger than the server accepts.": "\u753b\u50cf\u304c\u30b5\u30fc\u30d0\u30fc\u306e\u53d7\u3051\u4ed8\u3051\u308b\u30b5\u30a4\u30ba\u3092\u8d85\u3048\u3066\u3044\u307e\u3059\u3002",
     "Thursday": "\u6728\u66dc\u65e5",
     "Today": "\u4eca\u65e5",
     "Tomorrow": "\u660e\u65e5",
@@ -74,6 +108,8 @@
     "Type into this box to filter down the list of available %s.": "\u4f7f\u7528\u53ef\u80fd\u306a %s \u306e\u30ea\u30b9\u30c8\u3092\u7d5e\u308a\u8fbc\u3080\u306b\u306f\u3001\u3053\u306e\u30dc\u30c3\u30af\u30b9\u306b\u5165\u529b\u3057\u307e\u3059\u3002",
     "Type into this box to filter down the list of selected %s.": "\u9078\u629e\u3055\u308c\u305f%s\u306e\u30ea\u30b9\u30c8\u3092\u7d5e\u308a\u8fbc\u3080\u306b\u306f\u3001\u3053\u306e\u30dc\u30c3\u30af\u30b9\u306b\u5165\u529b\u3057\u307e\u3059\u3002",
     "Wednesday": "\u6c34\u66dc\u65e5",
+    "Width": "\u5e45",
+    "Write a prompt first.": "\u5148\u306b\u30d7\u30ed\u30f3\u30d7\u30c8\u3092\u5165\u529b\u3057\u3066\u304f\u3060\u3055\u3044\u3002",
     "Yesterday": "\u6628\u65e5",
     "You have selected an action, and you haven\u2019t made any changes on individual fields. You\u2019re probably looking for the Go button rather than the Save button.": "\u64cd\u4f5c\u3092\u9078\u629e\u3057\u307e\u3057\u305f\u304c\u3001\u30d5\u30a3\u30fc\u30eb\u30c9\u306b\u5909\u66f4\u306f\u3042\u308a\u307e\u305b\u3093\u3067\u3057\u305f\u3002\u3082\u3057\u304b\u3057\u3066\u4fdd\u5b58\u30dc\u30bf\u30f3\u3067\u306f\u306a\u304f\u3066\u5b9f\u884c\u30dc\u30bf\u30f3\u3092\u304a\u63a2\u3057\u3067\u3059\u304b\u3002",
     "You have selected an action, but you haven\u2019t saved your changes to individual fields yet. Please click OK to save. You\u2019ll need to re-run the action.": "\u64cd\u4f5c\u3092\u9078\u629e\u3057\u307e\u3057\u305f\u304c\u3001\u30d5\u30a3\u30fc\u30eb\u30c9\u306b\u672a\u4fdd\u5b58\u306e\u5909\u66f4\u304c\u3042\u308a\u307e\u3059\u3002OK\u3092\u30af\u30ea\u30c3\u30af\u3057\u3066\u4fdd\u5b58\u3057\u3066\u304f\u3060\u3055\u3044\u3002\u305d\u306e\u5f8c\u3001\u64cd\u4f5c\u3092\u518d\u5ea6\u5b9f\u884c\u3059\u308b\u5fc5\u8981\u304c\u3042\u308a\u307e\u3059\u3002",
@@ -97,13 +133,15 @@
     "abbrev. month November\u0004Nov": "11\u6708",
     "abbrev. month October\u0004Oct": "10\u6708",
     "abbrev. month September\u0004Sep": "9\u6708",
+    "broker: %(problem)s": "\u30d6\u30ed\u30fc\u30ab\u30fc\uff1a%(problem)s",
     "one letter Friday\u0004F": "\u91d1",
     "one letter Monday\u0004M": "\u6708",
     "one letter Saturday\u0004S": "\u571f",
     "one letter Sunday\u0004S": "\u65e5",
     "one letter Thursday\u0004T": "\u6728",
     "one letter Tuesday\u0004T": "\u706b",
-    "one letter Wednesday\u0004W": "\u6c34"
+    "one letter Wednesday\u0004W": "\u6c34",
+    "unknown error": "\u4e0d\u660e\u306a\u30a8\u30e9\u30fc"
   };
   for (const key in newcatalog) {
     django.catalog[key] = newcatalog[key];

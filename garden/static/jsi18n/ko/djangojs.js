@@ -20,6 +20,10 @@
   django.catalog = django.catalog || {};
   
   const newcatalog = {
+    "%(count)s queued": "\ub300\uae30 %(count)s\uac74",
+    "%(count)s running": "\uc2e4\ud589 \uc911 %(count)s\uac74",
+    "%(label)s: image %(number)s for the prompt: %(prompt)s": "%(label)s: \ud504\ub86c\ud504\ud2b8\ub85c \ub9cc\ub4e0 \uadf8\ub9bc %(number)s: %(prompt)s",
+    "%(problem)s Retrying\u2026": "%(problem)s \ub2e4\uc2dc \uc2dc\ub3c4\ud558\ub294 \uc911\u2026",
     "%(sel)s of %(cnt)s selected": [
       "%(sel)s\uac1c\uac00 %(cnt)s\uac1c \uc911\uc5d0 \uc120\ud0dd\ub428."
     ],
@@ -33,6 +37,7 @@
     "August": "8\uc6d4",
     "Available %s": "\uc774\uc6a9 \uac00\ub2a5\ud55c %s",
     "Cancel": "\ucde8\uc18c",
+    "Cancelled.": "\ucde8\uc18c\ub418\uc5c8\uc2b5\ub2c8\ub2e4.",
     "Choose %s by selecting them and then select the \"Choose\" arrow button.": "%s \uc120\ud0dd \ud6c4 \"\uc120\ud0dd\" \ud654\uc0b4\ud45c \ubc84\ud2bc\uc744 \ub204\ub974\uc138\uc694.",
     "Choose a Date": "\uc2dc\uac04 \uc120\ud0dd",
     "Choose a Time": "\uc2dc\uac04 \uc120\ud0dd",
@@ -40,18 +45,36 @@
     "Choose all %s": "\ubaa8\ub4e0 %s \uc120\ud0dd",
     "Choose selected %s": "\uc120\ud0dd\ud55c %s \uc120\ud0dd",
     "Chosen %s": "\uc120\ud0dd\ub41c %s",
+    "Connection problem: retrying\u2026": "\uc5f0\uacb0 \ubb38\uc81c\ub85c \ub2e4\uc2dc \uc2dc\ub3c4\ud558\ub294 \uc911\u2026",
     "December": "12\uc6d4",
+    "Done": "\uc644\ub8cc",
+    "Done: %(count)s image.": [
+      "\uc644\ub8cc: \uadf8\ub9bc %(count)s\uc7a5."
+    ],
+    "Done: %(count)s picture.": [
+      "\uc644\ub8cc: \uadf8\ub9bc %(count)s\uc7a5."
+    ],
+    "Failed: %(error)s": "\uc2e4\ud328\ud588\uc2b5\ub2c8\ub2e4: %(error)s",
     "February": "2\uc6d4",
     "Filter": "\ud544\ud130",
     "Friday": "\uae08\uc694\uc77c",
+    "GPU pool: %(count)s worker answering": [
+      "GPU \ud480: \uc751\ub2f5\ud558\ub294 \uc6cc\ucee4 %(count)s\uac1c"
+    ],
+    "GPU pool: unknown (%(problem)s)": "GPU \ud480: \uc54c \uc218 \uc5c6\uc74c (%(problem)s)",
+    "Generating\u2026 %(percent)s (step %(done)s of %(total)s)": "\uc0dd\uc131 \uc911\u2026 %(percent)s (%(total)s\ub2e8\uacc4 \uc911 %(done)s\ub2e8\uacc4)",
+    "Height": "\ub192\uc774",
     "January": "1\uc6d4",
     "July": "7\uc6d4",
     "June": "6\uc6d4",
+    "Kept in the pool: ready for promotion.": "\ud480\uc5d0 \ubcf4\uad00\ud588\uc2b5\ub2c8\ub2e4. \uc774\uc81c \uc2b9\uaca9\ud560 \uc218 \uc788\uc2b5\ub2c8\ub2e4.",
     "March": "3\uc6d4",
     "May": "5\uc6d4",
     "Midnight": "\uc790\uc815",
     "Monday": "\uc6d4\uc694\uc77c",
+    "Network problem: the server could not be reached.": "\ub124\ud2b8\uc6cc\ud06c \uc624\ub958: \uc11c\ubc84\uc5d0 \uc5f0\uacb0\ud560 \uc218 \uc5c6\uc2b5\ub2c8\ub2e4.",
     "Noon": "\uc815\uc624",
+    "Not started.": "\uc2dc\uc791\ud558\uc9c0 \ubabb\ud588\uc2b5\ub2c8\ub2e4.",
     "Note: You are %s hour ahead of server time.": [
       "Note: \uc11c\ubc84 \uc2dc\uac04\ubcf4\ub2e4 %s \uc2dc\uac04 \ube60\ub985\ub2c8\ub2e4."
     ],
@@ -60,13 +83,24 @@
     ],
     "November": "11\uc6d4",
     "Now": "\ud604\uc7ac",
+    "Number of images": "\uadf8\ub9bc \uc218",
     "October": "10\uc6d4",
+    "Paint a mask first.": "\uba3c\uc800 \ub9c8\uc2a4\ud06c\ub97c \uce60\ud574 \uc8fc\uc138\uc694.",
+    "Prompt": "\ud504\ub86c\ud504\ud2b8",
+    "Queued": "\ub300\uae30 \uc911",
+    "Queued \u2014 position %(position)s": "\ub300\uae30 \uc911 \u2014 %(position)s\ubc88\uc9f8",
     "Remove %s by selecting them and then select the \"Remove\" arrow button.": "%s \uc120\ud0dd \ud6c4 \"\uc0ad\uc81c\ud558\uae30\" \ud654\uc0b4\ud45c \ubc84\ud2bc\uc744 \ub204\ub974\uc138\uc694.",
     "Remove all %s": "\ubaa8\ub4e0 %s \uc0ad\uc81c",
     "Remove selected %s": "\uc120\ud0dd\ud55c %s \uc0ad\uc81c",
+    "Repainting\u2026 %(percent)s (step %(done)s of %(total)s)": "\ub2e4\uc2dc \uadf8\ub9ac\ub294 \uc911\u2026 %(percent)s (%(total)s\ub2e8\uacc4 \uc911 %(done)s\ub2e8\uacc4)",
+    "Retouching is not configured: set %(setting)s.": "\ubd80\ubd84 \uc218\uc815\uc774 \uc124\uc815\ub418\uc9c0 \uc54a\uc558\uc2b5\ub2c8\ub2e4: %(setting)s \uac12\uc744 \uc9c0\uc815\ud574 \uc8fc\uc138\uc694.",
     "Saturday": "\ud1a0\uc694\uc77c",
+    "Score %(score)s: add to the prompt": "\uc810\uc218 %(score)s: \ud504\ub86c\ud504\ud2b8\uc5d0 \ucd94\uac00",
     "September": "9\uc6d4",
+    "Submitting\u2026": "\uc694\uccad\ud558\ub294 \uc911\u2026",
     "Sunday": "\uc77c\uc694\uc77c",
+    "The picture could not be loaded.": "\uadf8\ub9bc\uc744 \ubd88\ub7ec\uc624\uc9c0 \ubabb\ud588\uc2b5\ub2c8\ub2e4.",
+    "The picture is larger than the server accepts.": "\uadf8\ub9bc\uc774 \uc11c\ubc84\uac00 \ubc1b\uc744 \uc218 \uc788\ub294 \ud06c\uae30\ubcf4\ub2e4 \ud07d\ub2c8\ub2e4.",
     "Thursday": "\ubaa9\uc694\uc77c",
     "Today": "\uc624\ub298",
     "Tomorrow": "\ub0b4\uc77c",
@@ -74,6 +108,8 @@
     "Type into this box to filter down the list of available %s.": "\uc0ac\uc6a9 \uac00\ub2a5\ud55c %s \ub9ac\uc2a4\ud2b8\ub97c \ud544\ud130\ub9c1\ud558\ub824\uba74 \uc774 \uc0c1\uc790\uc5d0 \uc785\ub825\ud558\uc138\uc694.",
     "Type into this box to filter down the list of selected %s.": "\uc120\ud0dd\ub41c %s\uc758 \ub9ac\uc2a4\ud2b8\ub97c \ud544\ud130\ub9c1 \ud558\ub824\uba74 \uc774 \ubc15\uc2a4\uc5d0 \uc785\ub825 \ud558\uc138\uc694 .",
     "Wednesday": "\uc218\uc694\uc77c",
+    "Width": "\ub108\ube44",
+    "Write a prompt first.": "\uba3c\uc800 \ud504\ub86c\ud504\ud2b8\ub97c \uc785\ub825\ud574 \uc8fc\uc138\uc694.",
     "Yesterday": "\uc5b4\uc81c",
     "You have selected an action, and you haven\u2019t made any changes on individual fields. You\u2019re probably looking for the Go button rather than the Save button.": "\uac1c\ubcc4 \ud544\ub4dc\uc5d0 \uc544\ubb34\ub7f0 \ubcc0\uacbd\uc774 \uc5c6\ub294 \uc0c1\ud0dc\ub85c \uc561\uc158\uc744 \uc120\ud0dd\ud588\uc2b5\ub2c8\ub2e4. \uc800\uc7a5 \ubc84\ud2bc\uc774 \uc544\ub2c8\ub77c \uc9c4\ud589 \ubc84\ud2bc\uc744 \ucc3e\uc544\ubcf4\uc138\uc694.",
     "You have selected an action, but you haven\u2019t saved your changes to individual fields yet. Please click OK to save. You\u2019ll need to re-run the action.": "\uac1c\ubcc4 \ud544\ub4dc\uc758 \uac12\ub4e4\uc744 \uc800\uc7a5\ud558\uc9c0 \uc54a\uace0 \uc561\uc158\uc744 \uc120\ud0dd\ud588\uc2b5\ub2c8\ub2e4. OK\ub97c \ub204\ub974\uba74 \uc800\uc7a5\ub418\uba70, \uc561\uc158\uc744 \ud55c \ubc88 \ub354 \uc2e4\ud589\ud574\uc57c \ud569\ub2c8\ub2e4.",
@@ -97,13 +133,15 @@
     "abbrev. month November\u0004Nov": "11\uc6d4",
     "abbrev. month October\u0004Oct": "10\uc6d4",
     "abbrev. month September\u0004Sep": "9\uc6d4",
+    "broker: %(problem)s": "\ube0c\ub85c\ucee4: %(problem)s",
     "one letter Friday\u0004F": "\uae08",
     "one letter Monday\u0004M": "\uc6d4",
     "one letter Saturday\u0004S": "\ud1a0",
     "one letter Sunday\u0004S": "\uc77c",
     "one letter Thursday\u0004T": "\ubaa9",
     "one letter Tuesday\u0004T": "\ud654",
-    "one letter Wednesday\u0004W": "\uc218"
+    "one letter Wednesday\u0004W": "\uc218",
+    "unknown error": "\uc54c \uc218 \uc5c6\ub294 \uc624\ub958"
   };
   for (const key in newcatalog) {
     django.catalog[key] = newcatalog[key];
