@@ -46,7 +46,7 @@ def pinned_language(value: str) -> str:
     if not value:
         return ""
     try:
-        return translation.get_supported_language_variant(value)
+        return translation.get_supported_language_variant(value.lower())  # LANGUAGES' codes are lower case
     except LookupError:
         return ""
 

@@ -60,9 +60,13 @@ def test_the_address_pins_a_screen_to_a_language(client, operator):
     assert '<html lang="ko">' in pinned.content.decode() and 'data-pinned="ko"' in pinned.content.decode()
     assert '<html lang="ko">' in client.get("/display/hall?lang=ko-KR&rotate=5").content.decode()  # a regional code: its language
     assert '<html lang="en">' in client.get("/display/hall/?lang=en").content.decode()
+    assert '<html lang="ko">' in client.get("/display/hall/?lang=KO").content.decode()
     # A language the installation does not ship is ignored: the zone's.
     ignored = client.get("/display/hall/?lang=fr").content.decode()
     assert '<html lang="ja">' in ignored and 'data-pinned=""' in ignored
+    for odd in ("x" * 5000, "../ko", "ko%00"):
+        response = client.get(f"/display/hall/?lang={odd}")
+        assert response.status_code == 200 and '<html lang="ja">' in response.content.decode()
 
 
 def test_a_zone_without_a_language_follows_garden_language_not_the_browser(client, operator, settings):
