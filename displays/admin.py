@@ -62,7 +62,7 @@ def _selection_from(post) -> services.Selection:
 
 @admin.register(DisplayZone)
 class DisplayZoneAdmin(admin.ModelAdmin):
-    list_display = ("name", "showing", "live_emotion", "version", "updated_at", "updated_by", "screens")
+    list_display = ("name", "showing", "live_emotion", "language", "version", "updated_at", "updated_by", "screens")
     list_display_links = ("name",)
     ordering = ("name",)
 
@@ -111,12 +111,15 @@ class DisplayZoneAdmin(admin.ModelAdmin):
                 raise PermissionDenied
             name = zone.name if zone is not None else request.POST.get("name", "").strip()
             live = request.POST.get("live_emotion", "")
+            language = request.POST.get("language", "")
             try:
                 if live:
-                    saved = services.start_live(zone=name, emotion=live, user=request.user)
+                    saved = services.start_live(zone=name, emotion=live, user=request.user, language=language)
                 else:
                     selection = _selection_from(request.POST)
-                    saved = services.update_zone(zone=name, selection=selection, user=request.user, source="Displays page")
+                    saved = services.update_zone(
+                        zone=name, selection=selection, user=request.user, source="Displays page", language=language
+                    )
             except DomainError as error:
                 error_fields = error.fields or {"general": error.message}
                 self.message_user(request, f"Nothing changed: {error.message}", messages.ERROR)
@@ -136,6 +139,9 @@ class DisplayZoneAdmin(admin.ModelAdmin):
             "emotions": EMOTIONS,
             "emotion": emotion,
             "live_emotion": request.POST.get("live_emotion", "") if request.method == "POST" else getattr(zone, "live_emotion", ""),
+            "languages": settings.LANGUAGES,
+            "default_language": dict(settings.LANGUAGES).get(settings.LANGUAGE_CODE, settings.LANGUAGE_CODE),
+            "language": request.POST.get("language", "") if request.method == "POST" else getattr(zone, "language", ""),
             "errors": error_fields,
             "sides": [
                 {

@@ -10,6 +10,7 @@ import time
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -33,7 +34,7 @@ from generation.serializers import JobCreateSerializer, JobFilterSerializer, Job
 class StaffOrToken(BasePermission):
     """A staff session, or any user authenticated with an API token (DRF TokenAuthentication)."""
 
-    message = "Generation needs a staff session or an API token."
+    message = gettext_lazy("Generation needs a staff session or an API token.")
 
     def has_permission(self, request, view):
         user = request.user
