@@ -2,6 +2,7 @@ from django.db import models
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Concat
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from garden.keys import EMOTIONS, LANDSCAPE, PORTRAIT
 from garden.visitors import MAX_LENGTH as VISITOR_ID_LENGTH
@@ -15,18 +16,18 @@ class Image(models.Model):
     """One garden picture: its file lives in storage under ``key``."""
 
     class Status(models.TextChoices):
-        POOL = "pool", "Pool (awaiting review)"
-        SERVING = "serving", "Serving"
-        REJECTED = "rejected", "Rejected"
+        POOL = "pool", _("Pool (awaiting review)")
+        SERVING = "serving", _("Serving")
+        REJECTED = "rejected", _("Rejected")
 
     class Orientation(models.TextChoices):
-        LANDSCAPE = LANDSCAPE, "Landscape"
-        PORTRAIT = PORTRAIT, "Portrait"
+        LANDSCAPE = LANDSCAPE, _("Landscape")
+        PORTRAIT = PORTRAIT, _("Portrait")
 
     class Safety(models.TextChoices):
-        PASSED = "passed", "Passed"
-        FLAGGED = "flagged", "Flagged"
-        UNCHECKED = "unchecked", "Unchecked"
+        PASSED = "passed", _("Passed")
+        FLAGGED = "flagged", _("Flagged")
+        UNCHECKED = "unchecked", _("Unchecked")
 
     key = models.CharField(max_length=512, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.POOL)
@@ -71,6 +72,8 @@ class Image(models.Model):
     rejected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("image")
+        verbose_name_plural = _("images")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "search_key", "orientation", "-created_at"], name="image_serving_idx"),
@@ -152,6 +155,10 @@ class Visitor(models.Model):
     features = models.JSONField(default=dict, blank=True)
     first_seen = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("visitor")
+        verbose_name_plural = _("visitors")
 
     def __str__(self) -> str:
         return str(self.id)

@@ -20,9 +20,11 @@
   django.catalog = django.catalog || {};
   
   const newcatalog = {
+    "#%s in queue": "\u30ad\u30e5\u30fc\u306e%s\u756a\u76ee",
     "%(sel)s of %(cnt)s selected": [
       "%(cnt)s\u500b\u4e2d%(sel)s\u500b\u9078\u629e"
     ],
+    "%s s": "%s\u79d2",
     "%s selected option not visible": [
       "\u9078\u629e\u3055\u308c\u305f%s\u4ef6\u306e\u30aa\u30d7\u30b7\u30e7\u30f3\u306f\u975e\u8868\u793a\u3067\u3059\u3002"
     ],
@@ -33,6 +35,7 @@
     "August": "8\u6708",
     "Available %s": "\u5229\u7528\u53ef\u80fd %s",
     "Cancel": "\u30ad\u30e3\u30f3\u30bb\u30eb",
+    "Cancelled": "\u30ad\u30e3\u30f3\u30bb\u30eb\u6e08\u307f",
     "Choose %s by selecting them and then select the \"Choose\" arrow button.": "%s\u3092\u9078\u629e\u3059\u308b\u306b\u306f\u3001\u9805\u76ee\u3092\u9078\u629e\u3057\u3066\u304b\u3089\"\u9078\u629e\"\u77e2\u5370\u30dc\u30bf\u30f3\u3092\u9078\u629e\u3057\u307e\u3059\u3002",
     "Choose a Date": "\u65e5\u4ed8\u3092\u9078\u629e",
     "Choose a Time": "\u6642\u9593\u3092\u9078\u629e",
@@ -41,6 +44,7 @@
     "Choose selected %s": "\u9078\u629e\u3055\u308c\u305f%s\u3092\u9078\u629e",
     "Chosen %s": "\u9078\u629e\u3055\u308c\u305f %s",
     "December": "12\u6708",
+    "Failed": "\u5931\u6557",
     "February": "2\u6708",
     "Filter": "\u30d5\u30a3\u30eb\u30bf\u30fc",
     "Friday": "\u91d1\u66dc\u65e5",
@@ -52,20 +56,26 @@
     "Midnight": "0\u6642",
     "Monday": "\u6708\u66dc\u65e5",
     "Noon": "12\u6642",
+    "Not saved (%(key)s): %(error)s": "\u4fdd\u5b58\u3055\u308c\u307e\u305b\u3093\u3067\u3057\u305f (%(key)s): %(error)s",
     "Note: You are %s hour ahead of server time.": [
       "\u30ce\u30fc\u30c8: \u3042\u306a\u305f\u306e\u74b0\u5883\u306f\u30b5\u30fc\u30d0\u30fc\u6642\u9593\u3088\u308a\u3001%s\u6642\u9593\u9032\u3093\u3067\u3044\u307e\u3059\u3002"
     ],
     "Note: You are %s hour behind server time.": [
       "\u30ce\u30fc\u30c8: \u3042\u306a\u305f\u306e\u74b0\u5883\u306f\u30b5\u30fc\u30d0\u30fc\u6642\u9593\u3088\u308a\u3001%s\u6642\u9593\u9045\u308c\u3066\u3044\u307e\u3059\u3002"
     ],
+    "Nothing to undo": "\u5143\u306b\u623b\u3059\u64cd\u4f5c\u306f\u3042\u308a\u307e\u305b\u3093",
     "November": "11\u6708",
     "Now": "\u73fe\u5728",
     "October": "10\u6708",
+    "Queued": "\u5f85\u6a5f\u4e2d",
     "Remove %s by selecting them and then select the \"Remove\" arrow button.": "%s\u3092\u524a\u9664\u3059\u308b\u306b\u306f\u3001\u9805\u76ee\u3092\u9078\u629e\u3057\u3066\u304b\u3089\"\u524a\u9664\"\u77e2\u5370\u30dc\u30bf\u30f3\u3092\u9078\u629e\u3057\u307e\u3059\u3002",
     "Remove all %s": "%s\u3092\u3059\u3079\u3066\u524a\u9664",
     "Remove selected %s": "\u9078\u629e\u3055\u308c\u305f%s\u3092\u524a\u9664",
+    "Running": "\u5b9f\u884c\u4e2d",
     "Saturday": "\u571f\u66dc\u65e5",
+    "Saved": "\u4fdd\u5b58\u3057\u307e\u3057\u305f",
     "September": "9\u6708",
+    "Succeeded": "\u6210\u529f",
     "Sunday": "\u65e5\u66dc\u65e5",
     "Thursday": "\u6728\u66dc\u65e5",
     "Today": "\u4eca\u65e5",
@@ -103,7 +113,11 @@
     "one letter Sunday\u0004S": "\u65e5",
     "one letter Thursday\u0004T": "\u6728",
     "one letter Tuesday\u0004T": "\u706b",
-    "one letter Wednesday\u0004W": "\u6c34"
+    "one letter Wednesday\u0004W": "\u6c34",
+    "review scope\u0004kept": "\u63a1\u7528",
+    "review scope\u0004pending": "\u672a\u6c7a\u5b9a",
+    "review scope\u0004rejected": "\u5374\u4e0b",
+    "seed %s": "\u30b7\u30fc\u30c9 %s"
   };
   for (const key in newcatalog) {
     django.catalog[key] = newcatalog[key];

@@ -20,9 +20,11 @@
   django.catalog = django.catalog || {};
   
   const newcatalog = {
+    "#%s in queue": "\ub300\uae30\uc5f4 %s\ubc88\uc9f8",
     "%(sel)s of %(cnt)s selected": [
       "%(sel)s\uac1c\uac00 %(cnt)s\uac1c \uc911\uc5d0 \uc120\ud0dd\ub428."
     ],
+    "%s s": "%s\ucd08",
     "%s selected option not visible": [
       "%s \uc120\ud0dd\ub41c \uc635\uc158\uc740 \ud45c\uc2dc\ub418\uc9c0 \uc54a\uc2b5\ub2c8\ub2e4."
     ],
@@ -33,6 +35,7 @@
     "August": "8\uc6d4",
     "Available %s": "\uc774\uc6a9 \uac00\ub2a5\ud55c %s",
     "Cancel": "\ucde8\uc18c",
+    "Cancelled": "\ucde8\uc18c\ub428",
     "Choose %s by selecting them and then select the \"Choose\" arrow button.": "%s \uc120\ud0dd \ud6c4 \"\uc120\ud0dd\" \ud654\uc0b4\ud45c \ubc84\ud2bc\uc744 \ub204\ub974\uc138\uc694.",
     "Choose a Date": "\uc2dc\uac04 \uc120\ud0dd",
     "Choose a Time": "\uc2dc\uac04 \uc120\ud0dd",
@@ -41,6 +44,7 @@
     "Choose selected %s": "\uc120\ud0dd\ud55c %s \uc120\ud0dd",
     "Chosen %s": "\uc120\ud0dd\ub41c %s",
     "December": "12\uc6d4",
+    "Failed": "\uc2e4\ud328",
     "February": "2\uc6d4",
     "Filter": "\ud544\ud130",
     "Friday": "\uae08\uc694\uc77c",
@@ -52,20 +56,26 @@
     "Midnight": "\uc790\uc815",
     "Monday": "\uc6d4\uc694\uc77c",
     "Noon": "\uc815\uc624",
+    "Not saved (%(key)s): %(error)s": "\uc800\uc7a5\ub418\uc9c0 \uc54a\uc74c (%(key)s): %(error)s",
     "Note: You are %s hour ahead of server time.": [
       "Note: \uc11c\ubc84 \uc2dc\uac04\ubcf4\ub2e4 %s \uc2dc\uac04 \ube60\ub985\ub2c8\ub2e4."
     ],
     "Note: You are %s hour behind server time.": [
       "Note: \uc11c\ubc84 \uc2dc\uac04\ubcf4\ub2e4 %s \uc2dc\uac04 \ub2a6\uc740 \uc2dc\uac04\uc785\ub2c8\ub2e4."
     ],
+    "Nothing to undo": "\uc2e4\ud589 \ucde8\uc18c\ud560 \uac83\uc774 \uc5c6\uc2b5\ub2c8\ub2e4",
     "November": "11\uc6d4",
     "Now": "\ud604\uc7ac",
     "October": "10\uc6d4",
+    "Queued": "\ub300\uae30 \uc911",
     "Remove %s by selecting them and then select the \"Remove\" arrow button.": "%s \uc120\ud0dd \ud6c4 \"\uc0ad\uc81c\ud558\uae30\" \ud654\uc0b4\ud45c \ubc84\ud2bc\uc744 \ub204\ub974\uc138\uc694.",
     "Remove all %s": "\ubaa8\ub4e0 %s \uc0ad\uc81c",
     "Remove selected %s": "\uc120\ud0dd\ud55c %s \uc0ad\uc81c",
+    "Running": "\uc2e4\ud589 \uc911",
     "Saturday": "\ud1a0\uc694\uc77c",
+    "Saved": "\uc800\uc7a5\ub428",
     "September": "9\uc6d4",
+    "Succeeded": "\uc131\uacf5",
     "Sunday": "\uc77c\uc694\uc77c",
     "Thursday": "\ubaa9\uc694\uc77c",
     "Today": "\uc624\ub298",
@@ -103,7 +113,11 @@
     "one letter Sunday\u0004S": "\uc77c",
     "one letter Thursday\u0004T": "\ubaa9",
     "one letter Tuesday\u0004T": "\ud654",
-    "one letter Wednesday\u0004W": "\uc218"
+    "one letter Wednesday\u0004W": "\uc218",
+    "review scope\u0004kept": "\ucc44\ud0dd",
+    "review scope\u0004pending": "\ubbf8\uacb0\uc815",
+    "review scope\u0004rejected": "\uac70\ubd80",
+    "seed %s": "\uc2dc\ub4dc %s"
   };
   for (const key in newcatalog) {
     django.catalog[key] = newcatalog[key];
