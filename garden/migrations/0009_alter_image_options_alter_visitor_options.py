@@ -4,18 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('garden', '0008_image_safety_checker_image_safety_reason_and_more'),
+        ("garden", "0008_image_safety_checker_image_safety_reason_and_more"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='image',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'image', 'verbose_name_plural': 'images'},
+            name="image",
+            options={"ordering": ["-created_at", "-id"], "verbose_name": "image", "verbose_name_plural": "images"},
         ),
         migrations.AlterModelOptions(
-            name='visitor',
-            options={'verbose_name': 'visitor', 'verbose_name_plural': 'visitors'},
+            name="visitor",
+            options={"verbose_name": "visitor", "verbose_name_plural": "visitors"},
         ),
     ]

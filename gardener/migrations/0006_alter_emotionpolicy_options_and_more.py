@@ -4,18 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('gardener', '0005_refused_kind'),
+        ("gardener", "0005_refused_kind"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='emotionpolicy',
-            options={'ordering': ['emotion'], 'verbose_name': 'per-emotion override', 'verbose_name_plural': 'per-emotion overrides'},
+            name="emotionpolicy",
+            options={"ordering": ["emotion"], "verbose_name": "per-emotion override", "verbose_name_plural": "per-emotion overrides"},
         ),
         migrations.AlterModelOptions(
-            name='gardeneraction',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'gardener action', 'verbose_name_plural': 'gardener actions'},
+            name="gardeneraction",
+            options={"ordering": ["-created_at", "-id"], "verbose_name": "gardener action", "verbose_name_plural": "gardener actions"},
         ),
     ]

@@ -4,22 +4,21 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generation', '0007_job_background'),
+        ("generation", "0007_job_background"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='generationjob',
-            options={'ordering': ['-created_at'], 'verbose_name': 'generation job', 'verbose_name_plural': 'generation jobs'},
+            name="generationjob",
+            options={"ordering": ["-created_at"], "verbose_name": "generation job", "verbose_name_plural": "generation jobs"},
         ),
         migrations.AlterModelOptions(
-            name='libraryentry',
-            options={'ordering': ['kind', 'name'], 'verbose_name': 'library entry', 'verbose_name_plural': 'library entries'},
+            name="libraryentry",
+            options={"ordering": ["kind", "name"], "verbose_name": "library entry", "verbose_name_plural": "library entries"},
         ),
         migrations.AlterModelOptions(
-            name='promptstyle',
-            options={'ordering': ['name'], 'verbose_name': 'prompt style', 'verbose_name_plural': 'prompt styles'},
+            name="promptstyle",
+            options={"ordering": ["name"], "verbose_name": "prompt style", "verbose_name_plural": "prompt styles"},
         ),
     ]

@@ -4,18 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('safety', '0002_garden_exceptions'),
+        ("safety", "0002_garden_exceptions"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='release',
-            options={'ordering': ['-released_at'], 'verbose_name': 'release', 'verbose_name_plural': 'releases'},
+            name="release",
+            options={"ordering": ["-released_at"], "verbose_name": "release", "verbose_name_plural": "releases"},
         ),
         migrations.AlterModelOptions(
-            name='term',
-            options={'ordering': ['kind', 'text'], 'verbose_name': 'term', 'verbose_name_plural': 'terms'},
+            name="term",
+            options={"ordering": ["kind", "text"], "verbose_name": "term", "verbose_name_plural": "terms"},
         ),
     ]
