@@ -29,10 +29,10 @@ class Image(models.Model):
         FLAGGED = "flagged", _("Flagged")
         UNCHECKED = "unchecked", _("Unchecked")
 
-    key = models.CharField(max_length=512, unique=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.POOL)
-    emotion = models.CharField(max_length=16, choices=Emotion.choices)
-    favorite = models.CharField(max_length=100, blank=True, default="")
+    key = models.CharField(_("key"), max_length=512, unique=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.POOL)
+    emotion = models.CharField(_("emotion"), max_length=16, choices=Emotion.choices)
+    favorite = models.CharField(_("favorite"), max_length=100, blank=True, default="")
     # Derived in the database from emotion and favorite, so it can never disagree with them.
     search_key = models.GeneratedField(
         expression=Case(
@@ -42,14 +42,14 @@ class Image(models.Model):
         output_field=models.CharField(max_length=120),
         db_persist=True,
     )
-    orientation = models.CharField(max_length=1, choices=Orientation.choices)
+    orientation = models.CharField(_("orientation"), max_length=1, choices=Orientation.choices)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     prompt = models.TextField(blank=True, default="")
     negative_prompt = models.TextField(blank=True, default="")
-    seed = models.BigIntegerField(null=True, blank=True)
-    generator = models.CharField(max_length=32, blank=True, default="", help_text="procedural, diffusers, imported…")
-    model_id = models.CharField(max_length=255, blank=True, default="")
+    seed = models.BigIntegerField(_("seed"), null=True, blank=True)
+    generator = models.CharField(_("generator"), max_length=32, blank=True, default="", help_text="procedural, diffusers, imported…")
+    model_id = models.CharField(_("model"), max_length=255, blank=True, default="")
     steps = models.PositiveIntegerField(null=True, blank=True)
     guidance = models.FloatField(null=True, blank=True)
     # A retouched picture points at the garden image it was repainted from (none for uploads), and
@@ -59,7 +59,7 @@ class Image(models.Model):
     byte_size = models.PositiveBigIntegerField(default=0)
     content_hash = models.CharField(max_length=64, blank=True, default="", help_text="SHA-256 of the file")
     thumbnail_key = models.CharField(max_length=512, blank=True, default="")
-    kept = models.BooleanField(default=False, help_text="Marked as a keeper during review")
+    kept = models.BooleanField(_("kept"), default=False, help_text=_("Marked as a keeper during review"))
     # The image check's verdict (safety.images); a flagged picture is quarantined until a curator
     # releases it (safety.services): never served, never bred from, never promoted.
     safety_verdict = models.CharField(max_length=16, choices=Safety.choices, default=Safety.UNCHECKED)
@@ -67,7 +67,7 @@ class Image(models.Model):
     safety_checker = models.CharField(max_length=100, blank=True, default="", help_text="The checkers and their versions")
     safety_reason = models.CharField(max_length=200, blank=True, default="")
     safety_released = models.BooleanField(default=False, help_text="A curator released it from quarantine (safety.Release)")
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     promoted_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
 

@@ -26,6 +26,11 @@ PAGES = {
         {"ko": ("검토 남음", "채택", "실행 취소"), "ja": ("レビュー残り", "採用", "元に戻す")},
         ("left to review", "Undo (u or z)"),
     ),
+    "image list": (
+        reverse("admin:garden_image_changelist"),
+        {"ko": ("키보드로 검토", "생성 시각", "방향", "안전 검사"), "ja": ("キーボードでレビュー", "作成日時", "向き", "安全チェック")},
+        ("Review with the keyboard", "Orientation"),
+    ),
     "bulk form": (
         reverse("admin:generation_generationjob_add"),
         {"ko": ("배치 생성", "반복 횟수", "선호 계절"), "ja": ("バッチを生成", "繰り返し回数", "お気に入りの季節")},
