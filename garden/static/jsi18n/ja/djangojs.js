@@ -20,6 +20,7 @@
   django.catalog = django.catalog || {};
   
   const newcatalog = {
+    "#%s in queue": "\u30ad\u30e5\u30fc\u306e%s\u756a\u76ee",
     "%(count)s queued": "\u5f85\u6a5f %(count)s \u4ef6",
     "%(count)s running": "\u5b9f\u884c\u4e2d %(count)s \u4ef6",
     "%(label)s: image %(number)s for the prompt: %(prompt)s": "%(label)s\uff1a\u30d7\u30ed\u30f3\u30d7\u30c8\u304b\u3089\u751f\u6210\u3057\u305f\u753b\u50cf %(number)s\uff1a%(prompt)s",
@@ -29,6 +30,7 @@
     "%(sel)s of %(cnt)s selected": [
       "%(cnt)s\u500b\u4e2d%(sel)s\u500b\u9078\u629e"
     ],
+    "%s s": "%s\u79d2",
     "%s selected option not visible": [
       "\u9078\u629e\u3055\u308c\u305f%s\u4ef6\u306e\u30aa\u30d7\u30b7\u30e7\u30f3\u306f\u975e\u8868\u793a\u3067\u3059\u3002"
     ],
@@ -42,6 +44,7 @@
     "Calm": "\u5b89\u3089\u304e",
     "Camera permission was refused. Allow the camera and press Start camera.": "\u30ab\u30e1\u30e9\u306e\u4f7f\u7528\u304c\u8a31\u53ef\u3055\u308c\u307e\u305b\u3093\u3067\u3057\u305f\u3002\u30ab\u30e1\u30e9\u3092\u8a31\u53ef\u3057\u3066\u304b\u3089\u300c\u30ab\u30e1\u30e9\u3092\u8d77\u52d5\u300d\u3092\u62bc\u3057\u3066\u304f\u3060\u3055\u3044\u3002",
     "Cancel": "\u30ad\u30e3\u30f3\u30bb\u30eb",
+    "Cancelled": "\u30ad\u30e3\u30f3\u30bb\u30eb\u6e08\u307f",
     "Cancelled.": "\u30ad\u30e3\u30f3\u30bb\u30eb\u3057\u307e\u3057\u305f\u3002",
     "Choose %s by selecting them and then select the \"Choose\" arrow button.": "%s\u3092\u9078\u629e\u3059\u308b\u306b\u306f\u3001\u9805\u76ee\u3092\u9078\u629e\u3057\u3066\u304b\u3089\"\u9078\u629e\"\u77e2\u5370\u30dc\u30bf\u30f3\u3092\u9078\u629e\u3057\u307e\u3059\u3002",
     "Choose a Date": "\u65e5\u4ed8\u3092\u9078\u629e",
@@ -61,6 +64,7 @@
     "Done: %(count)s picture.": [
       "\u5b8c\u4e86\uff1a\u753b\u50cf %(count)s \u679a\u3002"
     ],
+    "Failed": "\u5931\u6557",
     "Failed: %(error)s": "\u5931\u6557\u3057\u307e\u3057\u305f\uff1a%(error)s",
     "Fear": "\u6050\u308c",
     "February": "2\u6708",
@@ -96,6 +100,7 @@
     "No images for this expression yet.": "\u3053\u306e\u8868\u60c5\u306e\u7d75\u306f\u307e\u3060\u3042\u308a\u307e\u305b\u3093\u3002",
     "No images for this favorite yet. Try another favorite or \u201cAny\u201d.": "\u3053\u306e\u7d44\u307f\u5408\u308f\u305b\u306e\u7d75\u306f\u307e\u3060\u3042\u308a\u307e\u305b\u3093\u3002\u5225\u306e\u98a8\u666f\u304b\u300c\u6307\u5b9a\u306a\u3057\u300d\u3092\u304a\u9078\u3073\u304f\u3060\u3055\u3044\u3002",
     "Noon": "12\u6642",
+    "Not saved (%(key)s): %(error)s": "\u4fdd\u5b58\u3055\u308c\u307e\u305b\u3093\u3067\u3057\u305f (%(key)s): %(error)s",
     "Not started.": "\u958b\u59cb\u3067\u304d\u307e\u305b\u3093\u3067\u3057\u305f\u3002",
     "Note: You are %s hour ahead of server time.": [
       "\u30ce\u30fc\u30c8: \u3042\u306a\u305f\u306e\u74b0\u5883\u306f\u30b5\u30fc\u30d0\u30fc\u6642\u9593\u3088\u308a\u3001%s\u6642\u9593\u9032\u3093\u3067\u3044\u307e\u3059\u3002"
@@ -103,6 +108,7 @@
     "Note: You are %s hour behind server time.": [
       "\u30ce\u30fc\u30c8: \u3042\u306a\u305f\u306e\u74b0\u5883\u306f\u30b5\u30fc\u30d0\u30fc\u6642\u9593\u3088\u308a\u3001%s\u6642\u9593\u9045\u308c\u3066\u3044\u307e\u3059\u3002"
     ],
+    "Nothing to undo": "\u5143\u306b\u623b\u3059\u64cd\u4f5c\u306f\u3042\u308a\u307e\u305b\u3093",
     "November": "11\u6708",
     "Now": "\u73fe\u5728",
     "Number of images": "\u753b\u50cf\u306e\u679a\u6570",
@@ -120,8 +126,10 @@
     "Repainting\u2026 %(percent)s (step %(done)s of %(total)s)": "\u63cf\u304d\u76f4\u3057\u4e2d\u2026 %(percent)s\uff08%(total)s \u30b9\u30c6\u30c3\u30d7\u4e2d %(done)s\uff09",
     "Result: %(emotion)s": "\u5206\u6790\u7d50\u679c\uff1a%(emotion)s",
     "Retouching is not configured: set %(setting)s.": "\u90e8\u5206\u4fee\u6b63\u304c\u8a2d\u5b9a\u3055\u308c\u3066\u3044\u307e\u305b\u3093\uff1a%(setting)s \u3092\u8a2d\u5b9a\u3057\u3066\u304f\u3060\u3055\u3044\u3002",
+    "Running": "\u5b9f\u884c\u4e2d",
     "Sad": "\u60b2\u3057\u307f",
     "Saturday": "\u571f\u66dc\u65e5",
+    "Saved": "\u4fdd\u5b58\u3057\u307e\u3057\u305f",
     "Scan to take it home": "\u30b9\u30de\u30fc\u30c8\u30d5\u30a9\u30f3\u3067\u8aad\u307f\u53d6\u3063\u3066\u6301\u3061\u5e30\u308c\u307e\u3059",
     "Score %(score)s: add to the prompt": "\u30b9\u30b3\u30a2 %(score)s\uff1a\u30d7\u30ed\u30f3\u30d7\u30c8\u306b\u8ffd\u52a0",
     "September": "9\u6708",
@@ -129,6 +137,7 @@
     "Starting over in %(seconds)s s. Touch the screen or press any key to stay.": "%(seconds)s\u79d2\u5f8c\u306b\u6700\u521d\u306b\u623b\u308a\u307e\u3059\u3002\u7d9a\u3051\u308b\u306b\u306f\u753b\u9762\u306b\u89e6\u308c\u308b\u304b\u3001\u3044\u305a\u308c\u304b\u306e\u30ad\u30fc\u3092\u62bc\u3057\u3066\u304f\u3060\u3055\u3044\u3002",
     "Starting the camera\u2026": "\u30ab\u30e1\u30e9\u3092\u8d77\u52d5\u3057\u3066\u3044\u307e\u3059\u2026",
     "Submitting\u2026": "\u9001\u4fe1\u4e2d\u2026",
+    "Succeeded": "\u6210\u529f",
     "Sunday": "\u65e5\u66dc\u65e5",
     "Surprised": "\u9a5a\u304d",
     "The expression service failed. Try again in a moment.": "\u5206\u6790\u306b\u5931\u6557\u3057\u307e\u3057\u305f\u3002\u3057\u3070\u3089\u304f\u3057\u3066\u304b\u3089\u3082\u3046\u4e00\u5ea6\u304a\u8a66\u3057\u304f\u3060\u3055\u3044\u3002",
@@ -192,6 +201,10 @@
     "one letter Thursday\u0004T": "\u6728",
     "one letter Tuesday\u0004T": "\u706b",
     "one letter Wednesday\u0004W": "\u6c34",
+    "review scope\u0004kept": "\u63a1\u7528",
+    "review scope\u0004pending": "\u672a\u6c7a\u5b9a",
+    "review scope\u0004rejected": "\u5374\u4e0b",
+    "seed %s": "\u30b7\u30fc\u30c9 %s",
     "smiling": "\u7b11\u9854",
     "sunglasses": "\u30b5\u30f3\u30b0\u30e9\u30b9",
     "teenager": "\u5341\u4ee3",

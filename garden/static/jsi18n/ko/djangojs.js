@@ -20,6 +20,7 @@
   django.catalog = django.catalog || {};
   
   const newcatalog = {
+    "#%s in queue": "\ub300\uae30\uc5f4 %s\ubc88\uc9f8",
     "%(count)s queued": "\ub300\uae30 %(count)s\uac74",
     "%(count)s running": "\uc2e4\ud589 \uc911 %(count)s\uac74",
     "%(label)s: image %(number)s for the prompt: %(prompt)s": "%(label)s: \ud504\ub86c\ud504\ud2b8\ub85c \ub9cc\ub4e0 \uadf8\ub9bc %(number)s: %(prompt)s",
@@ -29,6 +30,7 @@
     "%(sel)s of %(cnt)s selected": [
       "%(sel)s\uac1c\uac00 %(cnt)s\uac1c \uc911\uc5d0 \uc120\ud0dd\ub428."
     ],
+    "%s s": "%s\ucd08",
     "%s selected option not visible": [
       "%s \uc120\ud0dd\ub41c \uc635\uc158\uc740 \ud45c\uc2dc\ub418\uc9c0 \uc54a\uc2b5\ub2c8\ub2e4."
     ],
@@ -42,6 +44,7 @@
     "Calm": "\ud3c9\uc628",
     "Camera permission was refused. Allow the camera and press Start camera.": "\uce74\uba54\ub77c \uad8c\ud55c\uc774 \uac70\ubd80\ub418\uc5c8\uc2b5\ub2c8\ub2e4. \uce74\uba54\ub77c\ub97c \ud5c8\uc6a9\ud55c \ub4a4 \u2018\uce74\uba54\ub77c \ucf1c\uae30\u2019\ub97c \ub204\ub974\uc138\uc694.",
     "Cancel": "\ucde8\uc18c",
+    "Cancelled": "\ucde8\uc18c\ub428",
     "Cancelled.": "\ucde8\uc18c\ub418\uc5c8\uc2b5\ub2c8\ub2e4.",
     "Choose %s by selecting them and then select the \"Choose\" arrow button.": "%s \uc120\ud0dd \ud6c4 \"\uc120\ud0dd\" \ud654\uc0b4\ud45c \ubc84\ud2bc\uc744 \ub204\ub974\uc138\uc694.",
     "Choose a Date": "\uc2dc\uac04 \uc120\ud0dd",
@@ -61,6 +64,7 @@
     "Done: %(count)s picture.": [
       "\uc644\ub8cc: \uadf8\ub9bc %(count)s\uc7a5."
     ],
+    "Failed": "\uc2e4\ud328",
     "Failed: %(error)s": "\uc2e4\ud328\ud588\uc2b5\ub2c8\ub2e4: %(error)s",
     "Fear": "\ub450\ub824\uc6c0",
     "February": "2\uc6d4",
@@ -96,6 +100,7 @@
     "No images for this expression yet.": "\uc774 \ud45c\uc815\uc758 \uadf8\ub9bc\uc774 \uc544\uc9c1 \uc5c6\uc2b5\ub2c8\ub2e4.",
     "No images for this favorite yet. Try another favorite or \u201cAny\u201d.": "\uc774 \uc870\ud569\uc758 \uadf8\ub9bc\uc774 \uc544\uc9c1 \uc5c6\uc2b5\ub2c8\ub2e4. \ub2e4\ub978 \ud48d\uacbd\uc774\ub098 \u201c\uc0c1\uad00\uc5c6\uc74c\u201d\uc744 \uace8\ub77c \ubcf4\uc138\uc694.",
     "Noon": "\uc815\uc624",
+    "Not saved (%(key)s): %(error)s": "\uc800\uc7a5\ub418\uc9c0 \uc54a\uc74c (%(key)s): %(error)s",
     "Not started.": "\uc2dc\uc791\ud558\uc9c0 \ubabb\ud588\uc2b5\ub2c8\ub2e4.",
     "Note: You are %s hour ahead of server time.": [
       "Note: \uc11c\ubc84 \uc2dc\uac04\ubcf4\ub2e4 %s \uc2dc\uac04 \ube60\ub985\ub2c8\ub2e4."
@@ -103,6 +108,7 @@
     "Note: You are %s hour behind server time.": [
       "Note: \uc11c\ubc84 \uc2dc\uac04\ubcf4\ub2e4 %s \uc2dc\uac04 \ub2a6\uc740 \uc2dc\uac04\uc785\ub2c8\ub2e4."
     ],
+    "Nothing to undo": "\uc2e4\ud589 \ucde8\uc18c\ud560 \uac83\uc774 \uc5c6\uc2b5\ub2c8\ub2e4",
     "November": "11\uc6d4",
     "Now": "\ud604\uc7ac",
     "Number of images": "\uadf8\ub9bc \uc218",
@@ -120,8 +126,10 @@
     "Repainting\u2026 %(percent)s (step %(done)s of %(total)s)": "\ub2e4\uc2dc \uadf8\ub9ac\ub294 \uc911\u2026 %(percent)s (%(total)s\ub2e8\uacc4 \uc911 %(done)s\ub2e8\uacc4)",
     "Result: %(emotion)s": "\ubd84\uc11d \uacb0\uacfc: %(emotion)s",
     "Retouching is not configured: set %(setting)s.": "\ubd80\ubd84 \uc218\uc815\uc774 \uc124\uc815\ub418\uc9c0 \uc54a\uc558\uc2b5\ub2c8\ub2e4: %(setting)s \uac12\uc744 \uc9c0\uc815\ud574 \uc8fc\uc138\uc694.",
+    "Running": "\uc2e4\ud589 \uc911",
     "Sad": "\uc2ac\ud514",
     "Saturday": "\ud1a0\uc694\uc77c",
+    "Saved": "\uc800\uc7a5\ub428",
     "Scan to take it home": "\ud734\ub300\ud3f0\uc73c\ub85c \uc2a4\uce94\ud574 \uac00\uc838\uac00\uc138\uc694",
     "Score %(score)s: add to the prompt": "\uc810\uc218 %(score)s: \ud504\ub86c\ud504\ud2b8\uc5d0 \ucd94\uac00",
     "September": "9\uc6d4",
@@ -129,6 +137,7 @@
     "Starting over in %(seconds)s s. Touch the screen or press any key to stay.": "%(seconds)s\ucd08 \ud6c4 \ucc98\uc74c\uc73c\ub85c \ub3cc\uc544\uac11\ub2c8\ub2e4. \uacc4\uc18d\ud558\ub824\uba74 \ud654\uba74\uc744 \ud130\uce58\ud558\uac70\ub098 \uc544\ubb34 \ud0a4\ub098 \ub204\ub974\uc138\uc694.",
     "Starting the camera\u2026": "\uce74\uba54\ub77c\ub97c \ucf1c\ub294 \uc911\u2026",
     "Submitting\u2026": "\uc694\uccad\ud558\ub294 \uc911\u2026",
+    "Succeeded": "\uc131\uacf5",
     "Sunday": "\uc77c\uc694\uc77c",
     "Surprised": "\ub180\ub78c",
     "The expression service failed. Try again in a moment.": "\ubd84\uc11d\uc5d0 \uc2e4\ud328\ud588\uc2b5\ub2c8\ub2e4. \uc7a0\uc2dc \ud6c4 \ub2e4\uc2dc \uc2dc\ub3c4\ud574 \uc8fc\uc138\uc694.",
@@ -192,6 +201,10 @@
     "one letter Thursday\u0004T": "\ubaa9",
     "one letter Tuesday\u0004T": "\ud654",
     "one letter Wednesday\u0004W": "\uc218",
+    "review scope\u0004kept": "\ucc44\ud0dd",
+    "review scope\u0004pending": "\ubbf8\uacb0\uc815",
+    "review scope\u0004rejected": "\uac70\ubd80",
+    "seed %s": "\uc2dc\ub4dc %s",
     "smiling": "\uc6c3\uc74c",
     "sunglasses": "\uc120\uae00\ub77c\uc2a4",
     "teenager": "\uccad\uc18c\ub144",
