@@ -131,6 +131,7 @@
       img.src = item.url;
       img.alt = describe(item, start + i + 1, list.length);
       img.dataset.key = key;
+      img.id = "garden-picture-" + i;
       img.decoding = "async";
       var picture = document.createElement("div");  // the picture and its AI-generated label over it
       picture.className = "ai-labelled";
@@ -141,7 +142,8 @@
       button.type = "button";
       button.className = "like-button";
       button.dataset.key = key;
-      button.setAttribute("aria-label", "Like image " + (start + i + 1) + " · 좋아요");
+      // Its name is its visible text (WCAG label in name); the picture's alt text says which one.
+      button.setAttribute("aria-describedby", img.id);
       button.innerHTML = '<span class="like-icon" aria-hidden="true"></span> <span class="like-text"></span>';
       likeLabel(button, key);
       button.disabled = !!pending[key];
