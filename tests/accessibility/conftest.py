@@ -8,8 +8,7 @@ from django.conf import settings
 from django.test import Client
 
 # The kiosk tests' Chromium with its fake camera filming a face, and their settled page.
-from tests.kiosk.conftest import browser_launch_args, face_video, page  # noqa: F401
-from tests.kiosk.conftest import KIOSK
+from tests.kiosk.conftest import KIOSK, browser_launch_args, face_video, page  # noqa: F401
 
 LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
 
@@ -25,12 +24,12 @@ def browser_context_args(language) -> dict:
     return {**KIOSK, "locale": language}
 
 
-def log_in(page, live_server, user) -> None:
+def log_in(screen, live_server, user) -> None:
     """Give the page a session of ``user`` (no login form to go through)."""
     client = Client()
     client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+    screen.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
 
 
 @pytest.fixture

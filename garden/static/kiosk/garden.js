@@ -196,6 +196,7 @@
     if (recommendationId) { body.recommendationId = recommendationId; }
     if (!undo && screen) { screen.liked = true; }
     pending[key] = true;
+    var restoreFocus = K.holdFocus(button);
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
     alertLine("");
@@ -215,6 +216,7 @@
       current.removeAttribute("aria-busy");
       likeLabel(current, key);
       shareCode(current.closest("figure"), key);
+      restoreFocus(current);
       end();
     });
   }
@@ -342,7 +344,10 @@
     K.$(id).addEventListener("change", function () { if (visitor && favoriteValue() !== null) { loadGarden(); } });
   });
   K.$("favorite-form").addEventListener("submit", function (event) { event.preventDefault(); });
-  K.$("new-visitor").addEventListener("click", startOver);
+  K.$("new-visitor").addEventListener("click", function () {
+    startOver();
+    K.$("capture-button").focus();  // the next person starts with Capture
+  });
 
   var onRotate = function () { if (visitor && (lists.landscape.length || lists.portrait.length)) { start = 0; render(); } };
   if (portraitQuery.addEventListener) { portraitQuery.addEventListener("change", onRotate); } else { portraitQuery.addListener(onRotate); }
