@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.a11y import assert_accessible
 from tests.kiosk.test_garden_browser import capture, open_kiosk, seed_garden
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -64,6 +65,7 @@ def test_low_layout_keeps_every_control_within_reach(live_server, page):
     page.wait_for_selector("#garden .share-qr img")
     page.wait_for_selector("#visitor-code:not([hidden])")
     assert_within_reach(page, "with the garden, a like and its QR code")
+    assert_accessible(page, where="the low layout with the garden")
     page.wait_for_selector("#idle-countdown:not([hidden])", timeout=10_000)
     assert_within_reach(page, "with the idle countdown")
     # Without the flag the page is the usual one (the picker and Capture sit high on the screen).
