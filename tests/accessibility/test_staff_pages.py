@@ -51,8 +51,8 @@ def test_review_page(live_server, staff_page):
     for i in range(4):
         ImageFactory(status=Image.Status.POOL, emotion="calm", seed=1000 + i, prompt=f"calm garden {i}")
     staff_page.goto(live_server.url + "/curation/review/")
-    staff_page.wait_for_selector(".review-card, [data-image], img")
-    staff_page.wait_for_load_state("networkidle")
+    # The first pool image is on the stage once its state badge has text (review.js fills it).
+    staff_page.wait_for_function("() => document.getElementById('stage-state').textContent.trim() !== ''")
     assert_accessible(staff_page, where="the review page")
 
 
@@ -63,7 +63,7 @@ def test_bulk_generate_form_and_jobs_list(live_server, staff_page):
     run_jobs()
     staff_page.goto(live_server.url + "/admin/generation/generationjob/")
     staff_page.wait_for_selector("#result_list")
-    staff_page.wait_for_load_state("networkidle")
+    staff_page.wait_for_load_state("load")  # not "networkidle": the list polls its jobs' progress
     assert_accessible(staff_page, where="the jobs list")
 
 

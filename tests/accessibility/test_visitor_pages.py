@@ -79,5 +79,6 @@ def test_retouch_page(live_server, page, language, staff_user):
     log_in(page, live_server, staff_user)
     page.goto(f"{live_server.url}/kiosk/retouch/?image={source.pk}")
     page.wait_for_selector("form")
-    page.wait_for_load_state("networkidle")
+    # The page has drawn what the status API said (the pool line, the features on offer).
+    page.wait_for_function("() => document.getElementById('rt-pool').textContent.trim() !== ''")
     assert_accessible(page, where=f"retouch ({language})")
