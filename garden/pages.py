@@ -93,7 +93,8 @@ def garden_kiosk(request):
     """The emotion garden: camera → apparent expression → favorite → garden, three at a time.
 
     The idle reset's delay comes from GARDEN_KIOSK_IDLE_SECONDS (a data attribute); the page's
-    own ?idle=<seconds> overrides it per kiosk, read by the script.
+    own ?idle=<seconds> overrides it per kiosk, read by the script. ``?layout=low`` puts every
+    control within a seated visitor's reach on a portrait screen (docs/kiosk.md).
     """
     idle_seconds = max(0, int(settings.GARDEN_KIOSK_IDLE_SECONDS))
     context = {
@@ -104,7 +105,8 @@ def garden_kiosk(request):
         "idle_seconds": idle_seconds,
         "qr_url": reverse("share-image-qr"),
         "code_url": reverse("kiosk-visitor-code"),
-        "body_class": "page-garden",
+        # ?layout=low: every control within a seated visitor's reach on a portrait screen (docs/kiosk.md).
+        "body_class": "page-garden layout-low" if request.GET.get("layout") == "low" else "page-garden",
     }
     return render(request, "kiosk/garden.html", context)
 

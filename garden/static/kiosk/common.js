@@ -76,6 +76,16 @@
     span.textContent = text;
   }
 
+  /* A focused button disabled while its request runs loses focus to <body>; the returned function
+   * gives it back (to ``target``, when the button was re-rendered) so the keyboard carries on there. */
+  function holdFocus(control) {
+    var had = document.activeElement === control;
+    return function (target) {
+      var lost = !document.activeElement || document.activeElement === document.body;
+      if (had && lost) { (target || control).focus(); }
+    };
+  }
+
   /* ---------- Camera ---------- */
   function Camera(video, statusEl, captureButton, retryButton) {
     this.video = video;
@@ -214,6 +224,7 @@
   /* Run one capture: busy → result | noface | error. Calls onResult(result) on success. */
   function captureFlow(opts) {
     var box = opts.stateBox, camera = opts.camera;
+    var restoreFocus = holdFocus(camera.captureButton);
     camera.captureButton.disabled = true;
     hideResult();
     setState(box, "busy", t(CAPTURE_TEXT.busy));
@@ -231,6 +242,7 @@
       })
       .then(function (result) {
         camera.captureButton.disabled = false;
+        restoreFocus();
         return result;
       });
   }
@@ -250,7 +262,7 @@
   }
 
   window.Kiosk = {
-    $: $, setState: setState, Camera: Camera, postEmotion: postEmotion, postJSON: postJSON,
+    $: $, setState: setState, holdFocus: holdFocus, Camera: Camera, postEmotion: postEmotion, postJSON: postJSON,
     KioskError: KioskError, captureFlow: captureFlow, renderResult: renderResult, hideResult: hideResult,
     restoreLanguage: restoreLanguage, word: word, emotionLabel: emotionLabel, EMOTION_NAMES: EMOTION_NAMES, t: t, lang: lang, number: number
   };

@@ -140,6 +140,7 @@
       img.src = item.url;
       img.alt = describe(item, start + i + 1, list.length);
       img.dataset.key = key;
+      img.id = "garden-picture-" + i;
       img.decoding = "async";
       var picture = document.createElement("div");  // the picture and its AI-generated label over it
       picture.className = "ai-labelled";
@@ -150,7 +151,8 @@
       button.type = "button";
       button.className = "like-button";
       button.dataset.key = key;
-      button.setAttribute("aria-label", t(gettext_noop("Like image %(n)s"), { n: K.number(start + i + 1) }));
+      // Its name is its visible text (WCAG label in name); the picture's alt text says which one.
+      button.setAttribute("aria-describedby", img.id);
       button.innerHTML = '<span class="like-icon" aria-hidden="true"></span> <span class="like-text"></span>';
       likeLabel(button, key);
       button.disabled = !!pending[key];
@@ -204,6 +206,7 @@
     if (recommendationId) { body.recommendationId = recommendationId; }
     if (!undo && screen) { screen.liked = true; }
     pending[key] = true;
+    var restoreFocus = K.holdFocus(button);
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
     alertLine("");
@@ -223,6 +226,7 @@
       current.removeAttribute("aria-busy");
       likeLabel(current, key);
       shareCode(current.closest("figure"), key);
+      restoreFocus(current);
       end();
     });
   }
@@ -349,7 +353,10 @@
     K.$(id).addEventListener("change", function () { if (visitor && favoriteValue() !== null) { loadGarden(); } });
   });
   K.$("favorite-form").addEventListener("submit", function (event) { event.preventDefault(); });
-  K.$("new-visitor").addEventListener("click", startOver);
+  K.$("new-visitor").addEventListener("click", function () {
+    startOver();
+    K.$("capture-button").focus();  // the next person starts with Capture
+  });
 
   var onRotate = function () { if (visitor && (lists.landscape.length || lists.portrait.length)) { start = 0; render(); } };
   if (portraitQuery.addEventListener) { portraitQuery.addEventListener("change", onRotate); } else { portraitQuery.addListener(onRotate); }

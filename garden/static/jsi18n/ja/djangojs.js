@@ -84,7 +84,6 @@
     "June": "6\u6708",
     "Kept in the pool: ready for promotion.": "\u30d7\u30fc\u30eb\u306b\u6b8b\u3057\u307e\u3057\u305f\u3002\u6607\u683c\u3067\u304d\u307e\u3059\u3002",
     "Like": "\u3044\u3044\u306d",
-    "Like image %(n)s": "%(n)s\u679a\u76ee\u306e\u7d75\u306b\u3044\u3044\u306d",
     "Liked": "\u3044\u3044\u306d\u6e08\u307f",
     "Looking at the photo\u2026": "\u5206\u6790\u3057\u3066\u3044\u307e\u3059\u2026",
     "March": "3\u6708",

@@ -84,7 +84,6 @@
     "June": "6\uc6d4",
     "Kept in the pool: ready for promotion.": "\ud480\uc5d0 \ubcf4\uad00\ud588\uc2b5\ub2c8\ub2e4. \uc774\uc81c \uc2b9\uaca9\ud560 \uc218 \uc788\uc2b5\ub2c8\ub2e4.",
     "Like": "\uc88b\uc544\uc694",
-    "Like image %(n)s": "%(n)s\ubc88\uc9f8 \uadf8\ub9bc \uc88b\uc544\uc694",
     "Liked": "\uc88b\uc544\uc694 \ucde8\uc18c",
     "Looking at the photo\u2026": "\ubd84\uc11d \uc911\u2026",
     "March": "3\uc6d4",
