@@ -56,6 +56,7 @@ HEADER = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     required=False,
+    pattern=r"^[\x21-\x7e][\x20-\x7e]{0,254}$",
     description=(
         "Optional, 1 to 255 printable ASCII characters (a UUID): the request is performed once. A repeat with the same key "
         f"and body gets the first answer again (with `{REPLAYED}: true`), one with another body 422, one while the first "

@@ -172,4 +172,5 @@ def test_the_schema_documents_the_header(client):
     for path in ("/like", "/impression", "/dislike", "/api/v1/jobs", "/sdapi/v1/txt2img", "/sdapi/v1/img2img"):
         names = [parameter["name"] for parameter in schema["paths"][path]["post"].get("parameters", [])]
         assert HEADER_NAME in names, path
+        assert {"409", "422"} <= set(schema["paths"][path]["post"]["responses"]), path
     assert "eventId" in schema["components"]["schemas"]["LikeRequest"]["properties"]
