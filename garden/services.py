@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
@@ -36,17 +37,37 @@ def sha256(content: bytes) -> str:
 
 
 def write_file(*, key: str, content: bytes) -> None:
-    """Write ``content`` at exactly ``key`` (replacing what was there) or raise StorageError."""
+    """Write ``content`` at exactly ``key``, replacing what was there in one step, or raise StorageError.
+
+    Never delete-then-save: a failure half way leaves the old object (readers see the old bytes or
+    the new ones, never none). Locally a complete temporary file is renamed over the key; on S3 a
+    PUT replaces an object whole (the storage's ``_save``: ``save`` would pick another name for an
+    existing key, since file_overwrite is off so that new pictures never overwrite each other).
+    """
     try:
-        if default_storage.exists(key):
-            default_storage.delete(key)
-        saved_as = default_storage.save(key, ContentFile(content))
+        try:
+            path = default_storage.path(key)
+        except NotImplementedError:  # a remote storage (S3)
+            saved_as = default_storage._save(key, ContentFile(content))
+        else:
+            _replace_local(key, path, content)
+            saved_as = key
     except Exception as exc:  # any backend failure: S3 errors, full disks, permissions
-        delete_file_quietly(key)
         raise StorageError(f"could not write {key}: {exc}") from exc
     if saved_as != key:
         delete_file_quietly(saved_as)
         raise StorageError(f"storage renamed {key} to {saved_as}")
+
+
+def _replace_local(key: str, path: str, content: bytes) -> None:
+    """Write a complete temporary file beside ``key`` through the storage, then rename it over the key."""
+    folder, _, name = key.rpartition("/")
+    temporary = default_storage.save(f"{folder}/.replacing-{secrets.token_hex(4)}-{name}.part".lstrip("/"), ContentFile(content))
+    try:
+        os.replace(default_storage.path(temporary), path)  # atomic on one file system
+    except BaseException:
+        delete_file_quietly(temporary)
+        raise
 
 
 def delete_file_quietly(key: str) -> None:
@@ -194,12 +215,30 @@ def restore_image(*, image: Image) -> Image:
 
 
 def rewrite_image(*, image: Image, content: bytes, **metadata) -> None:
-    """Replace an image's file and metadata in place, keeping its id (a re-import)."""
-    write_file(key=image.key, content=content)
-    with transaction.atomic():
-        if image.status == Image.Status.SERVING or metadata.get("status") == Image.Status.SERVING:
-            serving_changed()
-        Image.objects.filter(pk=image.pk).update(byte_size=len(content), content_hash=sha256(content), **metadata)
+    """Replace an image's file and metadata in place, keeping its id and key (a re-import, a mark).
+
+    The key stays: it is the picture's identity for kiosks (URLs, likes) and exports. The file is
+    replaced in one step (write_file) inside the row's transaction: a failed write leaves the old
+    file and rolls the row back (the old picture is served); a commit that fails after the write
+    puts the old bytes back.
+    """
+    previous = read_file(image.key)
+    written = False
+    try:
+        with transaction.atomic():
+            Image.objects.select_for_update().filter(pk=image.pk).exists()  # one rewrite of a picture at a time
+            if image.status == Image.Status.SERVING or metadata.get("status") == Image.Status.SERVING:
+                serving_changed()
+            Image.objects.filter(pk=image.pk).update(byte_size=len(content), content_hash=sha256(content), **metadata)
+            write_file(key=image.key, content=content)
+            written = True
+    except Exception:
+        if written:  # the row still describes the old file: it goes back
+            try:
+                write_file(key=image.key, content=previous)
+            except StorageError:
+                log.error("%s holds the new bytes but its row the old ones: re-run the rewrite", image.key, exc_info=True)
+        raise
 
 
 def purge_rejected(*, images: Iterable[Image]) -> int:
