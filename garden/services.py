@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import partial
 
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import Storage, default_storage
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image as PILImage
@@ -36,43 +36,45 @@ def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def write_file(*, key: str, content: bytes) -> None:
-    """Write ``content`` at exactly ``key``, replacing what was there in one step, or raise StorageError.
+def write_file(*, key: str, content: bytes, storage: Storage | None = None) -> None:
+    """Write ``content`` at exactly ``key`` of ``storage`` (the image storage by default), replacing
+    what was there in one step, or raise StorageError.
 
     Never delete-then-save: a failure half way leaves the old object (readers see the old bytes or
     the new ones, never none). Locally a complete temporary file is renamed over the key; on S3 a
     PUT replaces an object whole (the storage's ``_save``: ``save`` would pick another name for an
     existing key, since file_overwrite is off so that new pictures never overwrite each other).
     """
+    storage = storage or default_storage
     try:
         try:
-            path = default_storage.path(key)
+            path = storage.path(key)
         except NotImplementedError:  # a remote storage (S3)
-            saved_as = default_storage._save(key, ContentFile(content))
+            saved_as = storage._save(key, ContentFile(content))
         else:
-            _replace_local(key, path, content)
+            _replace_local(storage, key, path, content)
             saved_as = key
     except Exception as exc:  # any backend failure: S3 errors, full disks, permissions
         raise StorageError(f"could not write {key}: {exc}") from exc
     if saved_as != key:
-        delete_file_quietly(saved_as)
+        delete_file_quietly(saved_as, storage=storage)
         raise StorageError(f"storage renamed {key} to {saved_as}")
 
 
-def _replace_local(key: str, path: str, content: bytes) -> None:
+def _replace_local(storage: Storage, key: str, path: str, content: bytes) -> None:
     """Write a complete temporary file beside ``key`` through the storage, then rename it over the key."""
     folder, _, name = key.rpartition("/")
-    temporary = default_storage.save(f"{folder}/.replacing-{secrets.token_hex(4)}-{name}.part".lstrip("/"), ContentFile(content))
+    temporary = storage.save(f"{folder}/.replacing-{secrets.token_hex(4)}-{name}.part".lstrip("/"), ContentFile(content))
     try:
-        os.replace(default_storage.path(temporary), path)  # atomic on one file system
+        os.replace(storage.path(temporary), path)  # atomic on one file system
     except BaseException:
-        delete_file_quietly(temporary)
+        delete_file_quietly(temporary, storage=storage)
         raise
 
 
-def delete_file_quietly(key: str) -> None:
+def delete_file_quietly(key: str, *, storage: Storage | None = None) -> None:
     try:
-        default_storage.delete(key)
+        (storage or default_storage).delete(key)
     except Exception:  # cleanup must never hide the original error
         log.warning("could not delete %s from storage", key, exc_info=True)
 
