@@ -434,6 +434,11 @@ GARDEN_JOB_HEARTBEAT_SECONDS = env.float("GARDEN_JOB_HEARTBEAT_SECONDS", default
 # Every worker sweeps stale jobs this often (one at a time), so no beat is needed for it; 0: off.
 GARDEN_JOB_SWEEP_SECONDS = env.float("GARDEN_JOB_SWEEP_SECONDS", default=30.0)
 GARDEN_JOB_MAX_ATTEMPTS = env.int("GARDEN_JOB_MAX_ATTEMPTS", default=3)
+# A running job whose progress (a step, an image) has not moved for GARDEN_JOB_HUNG_BASE_SECONDS (model
+# loading) + steps x images x GARDEN_JOB_HUNG_SECONDS_PER_STEP, while its heartbeat goes on, is hung:
+# the sweeper ends that attempt and requeues it, as for a lost worker. 0 per step: never.
+GARDEN_JOB_HUNG_SECONDS_PER_STEP = env.float("GARDEN_JOB_HUNG_SECONDS_PER_STEP", default=10.0)
+GARDEN_JOB_HUNG_BASE_SECONDS = env.float("GARDEN_JOB_HUNG_BASE_SECONDS", default=900.0)
 # A job queued this long since its message was sent is sent again (0: never); duplicates are no-ops.
 GARDEN_JOB_REQUEUE_AFTER_SECONDS = env.int("GARDEN_JOB_REQUEUE_AFTER_SECONDS", default=1800)
 GARDEN_GPU_QUEUE = env.str("GARDEN_GPU_QUEUE", default="gpu")
