@@ -50,7 +50,7 @@ def write_file(*, key: str, content: bytes, storage: Storage | None = None) -> N
         try:
             path = storage.path(key)
         except NotImplementedError:  # a remote storage (S3)
-            saved_as = storage._save(key, ContentFile(content))
+            saved_as = storage._save(key, ContentFile(content))  # type: ignore[attr-defined]  # S3Storage's PUT
         else:
             _replace_local(storage, key, path, content)
             saved_as = key

@@ -70,7 +70,7 @@ def _sweep_hung_jobs(*, alive_since) -> int:
     fields = ("id", "attempts", "progress_at", "cancel_requested", "queue", "background", "steps", "steps_total", "images_total")
     for job in running.only(*fields):
         limit = hung_limit(job)
-        if (now - job.progress_at).total_seconds() <= limit:
+        if job.progress_at is None or (now - job.progress_at).total_seconds() <= limit:
             continue
         # The attempt's own writes (heartbeat thread, steps) match on status and attempts: once
         # the row is requeued they find nothing, and the hung attempt stops beating.
