@@ -441,6 +441,11 @@ GARDEN_JOB_HEARTBEAT_SECONDS = env.float("GARDEN_JOB_HEARTBEAT_SECONDS", default
 # Every worker sweeps stale jobs this often (one at a time), so no beat is needed for it; 0: off.
 GARDEN_JOB_SWEEP_SECONDS = env.float("GARDEN_JOB_SWEEP_SECONDS", default=30.0)
 GARDEN_JOB_MAX_ATTEMPTS = env.int("GARDEN_JOB_MAX_ATTEMPTS", default=3)
+# A running job whose progress (a step, an image) has not moved for GARDEN_JOB_HUNG_BASE_SECONDS (model
+# loading) + steps x images x GARDEN_JOB_HUNG_SECONDS_PER_STEP, while its heartbeat goes on, is hung:
+# the sweeper ends that attempt and requeues it, as for a lost worker. 0 per step: never.
+GARDEN_JOB_HUNG_SECONDS_PER_STEP = env.float("GARDEN_JOB_HUNG_SECONDS_PER_STEP", default=10.0)
+GARDEN_JOB_HUNG_BASE_SECONDS = env.float("GARDEN_JOB_HUNG_BASE_SECONDS", default=900.0)
 # A job queued this long since its message was sent is sent again (0: never); duplicates are no-ops.
 GARDEN_JOB_REQUEUE_AFTER_SECONDS = env.int("GARDEN_JOB_REQUEUE_AFTER_SECONDS", default=1800)
 GARDEN_GPU_QUEUE = env.str("GARDEN_GPU_QUEUE", default="gpu")
@@ -526,6 +531,10 @@ RECOMMEND_PERSONALIZE_TRACKING_ID = env.str("RECOMMEND_PERSONALIZE_TRACKING_ID",
 GARDEN_RETAIN_VISITOR_DAYS = env.int("GARDEN_RETAIN_VISITOR_DAYS", default=90)  # labels, after the last /emotion
 GARDEN_RETAIN_EVENT_DAYS = env.int("GARDEN_RETAIN_EVENT_DAYS", default=365)  # likes, impressions, dislikes
 GARDEN_RETAIN_RECOMMENDATION_DAYS = env.int("GARDEN_RETAIN_RECOMMENDATION_DAYS", default=90)  # served gardens
+# --- Retry-safe writes: Idempotency-Key (garden.idempotency, docs/api.md#retries-and-idempotency-keys) ---
+GARDEN_IDEMPOTENCY_HOURS = env.float("GARDEN_IDEMPOTENCY_HOURS", default=24.0)  # keys and answers kept at least this long
+# A waiting call (A1111's) claims its key before it runs; a claim older than this (its process died) may be taken over.
+GARDEN_IDEMPOTENCY_CLAIM_SECONDS = env.int("GARDEN_IDEMPOTENCY_CLAIM_SECONDS", default=900)
 # --- Display zones (edge screens, signage pages; docs/displays.md) ---------------------------------
 DISPLAY_MAX_ZONES = env.int("DISPLAY_MAX_ZONES", default=10)  # /updateDisplay refuses a new zone beyond this
 DISPLAY_ROTATE_SECONDS = env.int("DISPLAY_ROTATE_SECONDS", default=10)  # signage page: seconds per image
@@ -558,6 +567,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stale-generation-jobs": {"task": "generation.tasks.sweep_stale_jobs", "schedule": 300.0},
     "recommend-rebuild": {"task": "recommend.tasks.rebuild_model", "schedule": RECOMMEND_REBUILD_MINUTES * 60.0},
     "apply-retention": {"task": "recommend.tasks.apply_retention", "schedule": 24 * 3600.0},
+    "sweep-idempotency-keys": {"task": "garden.tasks.sweep_idempotency_keys", "schedule": 3600.0},
     "displays-refresh-live-zones": {"task": "displays.tasks.refresh_live_zones", "schedule": DISPLAY_LIVE_REFRESH_MINUTES * 60.0},
     "insights-refresh": {"task": "insights.tasks.refresh_rollups", "schedule": INSIGHTS_REFRESH_MINUTES * 60.0},
     # Does nothing while GardenerPolicy is off (docs/gardener.md).

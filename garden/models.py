@@ -187,3 +187,27 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class IdempotencyKey(models.Model):
+    """A write request's Idempotency-Key and the answer it got (garden.idempotency).
+
+    Stored in the same transaction as the write it guards, so a write committed is a key committed:
+    a retry after a lost answer finds it and gets the first answer back instead of a second write.
+    """
+
+    scope = models.CharField(max_length=200)  # the caller: "user:<pk>" or "kiosk:<visitor id>"
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # sha256 of method, path and the parsed body
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    status_code = models.PositiveSmallIntegerField(null=True)  # null: the first request is still running
+    content_type = models.CharField(max_length=200, blank=True)
+    headers = models.JSONField(default=dict)
+    body = models.BinaryField(default=b"")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -87,6 +87,9 @@ class GenerationJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the worker running it")
+    # The heartbeat thread beats even while the pipeline hangs: this moves only with real progress
+    # (a claim, a step, an image), so the sweeper can tell a hung attempt (GARDEN_JOB_HUNG_SECONDS_PER_STEP).
+    progress_at = models.DateTimeField(null=True, blank=True, help_text="When the running attempt last made progress")
     # A queued job's message can be lost (a broker restarted without persistence): the sweeper
     # sends it again once it has waited GARDEN_JOB_REQUEUE_AFTER_SECONDS since the last send.
     enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When its message was last sent to the broker")

@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from config.api import json_object
 from config.parsers import LenientJSONParser, SafeJSONParser
 from config.schema import GardenAutoSchema, error
+from garden.idempotency import idempotent
 from generation import kinds, pages, selectors, services
 from generation.models import GenerationJob
 from generation.requests import TEXT_LIMITS
@@ -109,6 +110,7 @@ class JobListView(GenerationAPIView):
         },
         summary="Submit a generation or retouch job (answers at once with its id)",
     )
+    @idempotent()  # an Idempotency-Key header makes a retried submission one job
     def post(self, request):
         data = request.data
         if not hasattr(data, "get"):

@@ -50,6 +50,11 @@ class RecommendationIdField(serializers.Field):
         return value
 
 
+def event_id_field() -> TextField:
+    """The kiosk's own id for this event: sent again with a retry, it is stored once (garden.idempotency)."""
+    return TextField(required=False, min_length=1, max_length=255, help_text="Optional: this event's id (as an Idempotency-Key header)")
+
+
 class LikeRequestSerializer(serializers.Serializer):
     """Body of POST /like: keys, not URLs."""
 
@@ -62,6 +67,7 @@ class LikeRequestSerializer(serializers.Serializer):
         help_text="Keys of the (up to 3) images that were on screen",
     )
     recommendationId = RecommendationIdField()  # noqa: N815 (wire name)
+    eventId = event_id_field()  # noqa: N815 (wire name)
 
 
 class ImpressionRequestSerializer(serializers.Serializer):
@@ -75,6 +81,7 @@ class ImpressionRequestSerializer(serializers.Serializer):
         help_text="Keys of the images that were on screen",
     )
     recommendationId = RecommendationIdField()  # noqa: N815 (wire name)
+    eventId = event_id_field()  # noqa: N815 (wire name)
 
 
 class DislikeRequestSerializer(serializers.Serializer):
@@ -83,3 +90,4 @@ class DislikeRequestSerializer(serializers.Serializer):
     id = VisitorIdField(help_text="Visitor id from /emotion, or the device's own")
     itemId = KeyField(help_text="Key of the image (a URL ending with the key is accepted too)")  # noqa: N815 (wire name)
     recommendationId = RecommendationIdField()  # noqa: N815 (wire name)
+    eventId = event_id_field()  # noqa: N815 (wire name)
