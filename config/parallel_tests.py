@@ -22,6 +22,10 @@ def worker_redis_db(db: int, worker: str | None = None) -> int:
 
 
 def separate_redis_databases(environ=os.environ) -> None:
+    # Once per process tree: a server or worker a test starts inherits the moved URLs and the mark.
+    if environ.get("GARDEN_TEST_REDIS_SEPARATED"):
+        return
+    environ["GARDEN_TEST_REDIS_SEPARATED"] = "1"
     for name in ("CACHE_URL", "CELERY_BROKER_URL"):
         match = _DB.match(environ.get(name, ""))
         if match:
