@@ -25,8 +25,12 @@ $(VENV)/.dev: requirements/base.txt requirements/generation.txt requirements/dev
 run: $(VENV)/.base
 	$(BIN)/python bin/garden-up
 
+# Tests run in TEST_PROCESSES processes (pytest-xdist; each gets its own test database and Redis
+# databases, config/parallel_tests.py); TEST_PROCESSES=0 runs them in this one.
+TEST_PROCESSES ?= 2
+
 test: $(VENV)/.dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES)
 
 test-fast: $(VENV)/.dev
 	$(BIN)/pytest -m "not slow and not browser"
