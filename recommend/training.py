@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from config import locks
 from garden.models import Image
-from recommend import ranking, store, tokens
+from recommend import counting, ranking, store, tokens
 from recommend.models import FavoriteStat, ImageStat, Interaction, ModelVersion, RetiredFavoriteStat, RetiredImageStat
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ LOCK_KEY = "recommend:rebuild-lock"
 ADVISORY_LOCK_ID = 0x6761726465  # "garde": any constant shared by every rebuilding process
 KEEP_VERSIONS = 5
 KIND = {"click": ranking.CLICK, "impression": ranking.IMPRESSION, "dislike": ranking.DISLIKE}
-# Events committed late (long transactions) are picked up by the locked second pass.
+# Events committed late (long transactions) are picked up by a full recount's locked second pass.
 LATE_COMMIT_WINDOW = timedelta(minutes=10)
 
 
@@ -53,8 +53,9 @@ class Catalog:
     segments: list[str]
 
 
-def load_catalog() -> Catalog:
-    images = list(Image.objects.order_by("id").values_list("id", "key", "search_key"))
+def load_catalog(images: list[tuple] | None = None) -> Catalog:
+    """The catalog of ``images`` ((id, key, search key) rows by id; every image when None)."""
+    images = catalog_rows() if images is None else images
     search_keys = ranking.unique_index(row[2] for row in images)
     return Catalog(
         image_ids=np.array([row[0] for row in images], dtype=np.int64),
@@ -135,16 +136,19 @@ def stat_rows(table: ranking.FeedbackTable, catalog: Catalog):
     return image_rows, favorite_rows
 
 
-def with_retired(image_rows: list[tuple], favorite_rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
-    """The recounted rows plus the counts of events retention deleted (recommend.retention)."""
+def with_retired(image_rows: list[tuple], favorite_rows: list[tuple], *, images=None, favorites=None) -> tuple[list[tuple], list[tuple]]:
+    """The recounted rows plus the counts of events retention deleted (recommend.retention): all of
+    them, or those of the ``images`` and ``favorites`` querysets."""
+    retired_images = RetiredImageStat.objects.all() if images is None else images
+    retired_favorites = RetiredFavoriteStat.objects.all() if favorites is None else favorites
     images = {(segment, image): [n, likes, dislikes] for segment, image, n, likes, dislikes in image_rows}
-    for segment, image, n, likes, dislikes in RetiredImageStat.objects.values_list(
+    for segment, image, n, likes, dislikes in retired_images.values_list(
         "segment", "image_id", "impressions", "likes", "dislikes"
     ):
         total = images.setdefault((segment, image), [0, 0, 0])
         total[0], total[1], total[2] = total[0] + n, total[1] + likes, total[2] + dislikes
     favorites = {(segment, key): [n, likes] for segment, key, n, likes in favorite_rows}
-    for segment, key, n, likes in RetiredFavoriteStat.objects.values_list("segment", "search_key", "impressions", "likes"):
+    for segment, key, n, likes in retired_favorites.values_list("segment", "search_key", "impressions", "likes"):
         total = favorites.setdefault((segment, key), [0, 0])
         total[0], total[1] = total[0] + n, total[1] + likes
     return (
@@ -156,6 +160,10 @@ def with_retired(image_rows: list[tuple], favorite_rows: list[tuple]) -> tuple[l
 def _replace_counters(image_rows, favorite_rows) -> None:
     ImageStat.objects.all().delete()
     FavoriteStat.objects.all().delete()
+    _insert_counters(image_rows, favorite_rows)
+
+
+def _insert_counters(image_rows, favorite_rows) -> None:
     if connection.vendor == "postgresql":
         # COPY: a million counter rows in a couple of seconds instead of a minute of INSERTs.
         raw = connection.cursor().cursor
@@ -175,61 +183,71 @@ def _replace_counters(image_rows, favorite_rows) -> None:
     )
 
 
-def rebuild(*, with_als: bool | None = None) -> ModelVersion:
-    """Recompute every counter from the interactions and publish a new model version."""
+def catalog_rows() -> list[tuple]:
+    return list(Image.objects.order_by("id").values_list("id", "key", "search_key"))
+
+
+def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion:
+    """Bring the counters up to date and publish a new model version: the events since the last
+    rebuild added to the kept counts, or every event recounted (``full``; when nothing is kept,
+    events were deleted, the catalog changed, or RECOMMEND_FULL_RECOUNT_HOURS passed)."""
     started = time.perf_counter()
     with_als = settings.RECOMMEND_ALS_ENABLED if with_als is None else with_als
     with rebuild_lock():
-        first_pass_at = timezone.now()
-        catalog = load_catalog()
-        ids, rows = read_events(catalog)
+        now = timezone.now()
+        images = catalog_rows()
+        catalog = load_catalog(images)
+        n_keys = max(len(catalog.search_keys), 1)
+        kept = None if full else counting.load(images)
+        if kept is not None and kept[1].recounted_at < now - timedelta(hours=settings.RECOMMEND_FULL_RECOUNT_HOURS):
+            kept = None
+        if kept is None:
+            counts, recounted_at = counting.Counts.empty(len(images), n_keys), now
+            first = counting.stream(counts, catalog.key_index, catalog.image_key, where="", params=[], recent_since=now - LATE_COMMIT_WINDOW)
+        else:
+            (counts, row), recounted_at = kept, kept[1].recounted_at
+            counts.widen(len(images), n_keys)
+        before, counted_before = counts.through, counts.events
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 # Live events bump counters after inserting their row; holding this lock, every
                 # event is either committed (and read below) or waits and lands on the new counts.
                 with connection.cursor() as cursor:
                     cursor.execute(f"LOCK TABLE {ImageStat._meta.db_table}, {FavoriteStat._meta.db_table} IN EXCLUSIVE MODE")
-            late_ids, late_rows = read_events(catalog, where="WHERE created_at >= %s", params=[first_pass_at - LATE_COMMIT_WINDOW])
-            already = np.isin(np.array(late_ids, dtype=np.int64), np.array(ids, dtype=np.int64))
-            extra = [row for row, seen in zip(late_rows, already, strict=True) if not seen]
-            events = to_events(rows + extra)
-            table = ranking.count_feedback(
-                events,
-                n_images=len(catalog.image_ids),
-                image_key=catalog.image_key,
-                n_keys=max(len(catalog.search_keys), 1),
-                visitor_segment=catalog.visitor_segment,
-                segments=catalog.segments,
-            )
-            image_rows, favorite_rows = with_retired(*stat_rows(table, catalog))
-            _replace_counters(image_rows, favorite_rows)
+            if kept is None:
+                # Events committed late (long transactions) are picked up here, by their time.
+                counting.stream(
+                    counts,
+                    catalog.key_index,
+                    catalog.image_key,
+                    where="WHERE id > %s OR created_at >= %s",
+                    params=[first.last_id, now - LATE_COMMIT_WINDOW],
+                    skip=first.recent_ids,
+                )
+                counting.correct_all(counts, catalog.key_index, catalog.image_key)
+                image_rows, favorite_rows = with_retired(*stat_rows(counts.table(), catalog))
+                _replace_counters(image_rows, favorite_rows)
+            else:
+                new = counting.stream(
+                    counts, catalog.key_index, catalog.image_key, where="WHERE id > %s", params=[before], track_pairs=True
+                )
+                new.images |= counting.correct_pairs(counts, catalog.key_index, catalog.image_key, new.pairs, before=before)
+                image_rows, favorite_rows = _replace_touched(counts, catalog, sorted(new.images))
+            counting.save(counts, images=images, recounted_at=recounted_at)
             transaction.on_commit(tokens.renew_all)  # the new counters are visible: no kept copy may outlive them
+        table = counts.table()
         params = ranking.fit_params(table, defaults=store.default_params())
-        artefact = b""
-        if with_als:
-            from recommend.als import fit_als
-
-            visitors, images, net = ranking.net_likes(events, len(catalog.image_ids))
-            keep = net > 0
-            factors = fit_als(
-                users=visitors[keep],
-                items=images[keep],
-                n_users=len(catalog.visitor_segment),
-                n_items=len(catalog.image_ids),
-                factors=settings.RECOMMEND_ALS_FACTORS,
-            )
-            if factors is not None:
-                factors.item_ids = catalog.image_ids
-                artefact = factors.dumps()
+        artefact = _als(catalog) if with_als else b""
         version = ModelVersion.objects.create(
             ranker="counting+als" if artefact else "counting",
             params=params.as_dict(),
             artefact=artefact,
             metrics={
-                "interactions": len(rows) + len(extra),
+                "interactions": counts.events,
+                "new_interactions": counts.events - counted_before if kept is not None else counts.events,
+                "full_recount": kept is None,
                 "images": len(catalog.image_ids),
-                "visitors": len(catalog.visitor_segment),
-                "image_stats": len(image_rows),
+                "image_stats_written": len(image_rows),
                 "seconds": round(time.perf_counter() - started, 3),
             },
         )
@@ -237,3 +255,64 @@ def rebuild(*, with_als: bool | None = None) -> ModelVersion:
         ModelVersion.objects.filter(id__in=stale).delete()
     log.info("recommender rebuilt: %s", version.metrics)
     return version
+
+
+def _replace_touched(counts: counting.Counts, catalog: Catalog, touched: list[int]) -> tuple[list, list]:
+    """An incremental rebuild's counters: only the rows of the images (and their search keys) that
+    new events touched are rewritten; every other row is as the last rebuild wrote it, as no event
+    changed it since (an event bumps exactly the rows it touches)."""
+    if not touched:
+        return [], []
+    index = np.array(touched, dtype=np.int64)
+    ids = catalog.image_ids[index].tolist()
+    key_index = np.unique(catalog.image_key[index])
+    keys = [catalog.search_keys[k] for k in key_index]
+    image_rows, favorite_rows = [], []
+    for row, segment in enumerate(counts.segments):
+        n, likes, dislikes = counts.img_n[row, index], counts.img_l[row, index], counts.img_d[row, index]
+        nz = np.flatnonzero(n | likes | dislikes)
+        image_rows.extend((segment, ids[i], int(n[i]), int(likes[i]), int(dislikes[i])) for i in nz)
+        n, likes = counts.key_n[row, key_index], counts.key_l[row, key_index]
+        favorite_rows.extend((segment, keys[i], int(n[i]), int(likes[i])) for i in np.flatnonzero(n | likes))
+    image_rows, favorite_rows = with_retired(
+        image_rows,
+        favorite_rows,
+        images=RetiredImageStat.objects.filter(image_id__in=ids),
+        favorites=RetiredFavoriteStat.objects.filter(search_key__in=keys),
+    )
+    ImageStat.objects.filter(image_id__in=ids).delete()
+    FavoriteStat.objects.filter(search_key__in=keys).delete()
+    _insert_counters(image_rows, favorite_rows)
+    return image_rows, favorite_rows
+
+
+def _als(catalog: Catalog) -> bytes:
+    """ALS item factors from every (visitor, segment, image) pair's net likes, aggregated in the
+    database: memory grows with the liked pairs, not the events."""
+    from recommend.als import fit_als
+
+    sql = (
+        f"SELECT visitor_id, segment, item_key, SUM(CASE WHEN event_type = 'click' THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN event_type = 'dislike' THEN 1 ELSE 0 END) FROM {Interaction._meta.db_table} "
+        f"WHERE event_type IN ('click', 'dislike') GROUP BY visitor_id, segment, item_key ORDER BY visitor_id, segment, item_key"
+    )
+    users, items, visitors = [], [], {}
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(20000):
+            for visitor_id, segment, item_key, likes, dislikes in batch:
+                item = catalog.key_index.get(item_key, -1)
+                if item >= 0 and likes > min(likes, dislikes):
+                    users.append(visitors.setdefault((visitor_id, segment), len(visitors)))
+                    items.append(item)
+    factors = fit_als(
+        users=np.array(users, dtype=np.int64),
+        items=np.array(items, dtype=np.int64),
+        n_users=len(visitors),
+        n_items=len(catalog.image_ids),
+        factors=settings.RECOMMEND_ALS_FACTORS,
+    )
+    if factors is None:
+        return b""
+    factors.item_ids = catalog.image_ids
+    return factors.dumps()
