@@ -18,13 +18,10 @@ import hashlib
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC
 
 import numpy as np
 import orjson
 from django.db import connection, transaction
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from recommend import ranking
 from recommend.models import Interaction, KeptCounts
@@ -114,10 +111,14 @@ def stream(
     order: impressions, dislikes and raw likes (the undo correction is ``correct``'s). Raw SQL on a
     server-side cursor (PostgreSQL): the ORM's per-row work would cost more than the counting."""
     table = Interaction._meta.db_table
+    # Whether an event is recent is the database's comparison: parsing every timestamp here would
+    # cost more than counting the event.
+    recent = "created_at >= %s" if recent_since is not None else "1 = 0"
     sql = (
-        f"SELECT id, visitor_id, segment, event_type, item_key, CAST(impression AS TEXT), created_at "
+        f"SELECT id, visitor_id, segment, event_type, item_key, CAST(impression AS TEXT), CASE WHEN {recent} THEN 1 ELSE 0 END "
         f"FROM {table} {where} ORDER BY id"
     )
+    params = ([recent_since] if recent_since is not None else []) + list(params)
     seen = Streamed()
     loads = orjson.loads  # 2x faster than json on a million small arrays
     # In a transaction: a server-side cursor outside one is WITH HOLD, the whole result copied first.
@@ -125,9 +126,9 @@ def stream(
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(CHUNK):
             shown_seg, shown_img, liked_seg, liked_img, undone_seg, undone_img = [], [], [], [], [], []
-            for event_id, visitor_id, segment, event_type, item_key, impression, created_at in batch:
+            for event_id, visitor_id, segment, event_type, item_key, impression, is_recent in batch:
                 seen.last_id = max(seen.last_id, event_id)
-                if recent_since is not None and _after(created_at, recent_since):
+                if is_recent:
                     seen.recent_ids.add(event_id)
                 kind = KIND.get(event_type)
                 if kind is None or event_id in skip:
@@ -160,14 +161,6 @@ def stream(
                 seen.images.update(shown_img, liked_img, undone_img)
     counts.through = max(counts.through, seen.last_id)
     return seen
-
-
-def _after(created_at, since) -> bool:
-    if isinstance(created_at, str):  # SQLite may hand back the stored text (naive UTC)
-        created_at = parse_datetime(created_at)
-    if timezone.is_naive(created_at):
-        created_at = timezone.make_aware(created_at, UTC)
-    return created_at >= since
 
 
 def correct_all(counts: Counts, key_index: dict[str, int], image_key: np.ndarray, *, where: str = "", params: list | None = None) -> None:

@@ -142,9 +142,7 @@ def with_retired(image_rows: list[tuple], favorite_rows: list[tuple], *, images=
     retired_images = RetiredImageStat.objects.all() if images is None else images
     retired_favorites = RetiredFavoriteStat.objects.all() if favorites is None else favorites
     images = {(segment, image): [n, likes, dislikes] for segment, image, n, likes, dislikes in image_rows}
-    for segment, image, n, likes, dislikes in retired_images.values_list(
-        "segment", "image_id", "impressions", "likes", "dislikes"
-    ):
+    for segment, image, n, likes, dislikes in retired_images.values_list("segment", "image_id", "impressions", "likes", "dislikes"):
         total = images.setdefault((segment, image), [0, 0, 0])
         total[0], total[1], total[2] = total[0] + n, total[1] + likes, total[2] + dislikes
     favorites = {(segment, key): [n, likes] for segment, key, n, likes in favorite_rows}
@@ -203,9 +201,11 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
             kept = None
         if kept is None:
             counts, recounted_at = counting.Counts.empty(len(images), n_keys), now
-            first = counting.stream(counts, catalog.key_index, catalog.image_key, where="", params=[], recent_since=now - LATE_COMMIT_WINDOW)
+            first = counting.stream(
+                counts, catalog.key_index, catalog.image_key, where="", params=[], recent_since=now - LATE_COMMIT_WINDOW
+            )
         else:
-            (counts, row), recounted_at = kept, kept[1].recounted_at
+            counts, recounted_at = kept[0], kept[1].recounted_at
             counts.widen(len(images), n_keys)
         before, counted_before = counts.through, counts.events
         with transaction.atomic():

@@ -4,24 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('recommend', '0008_counter_change'),
+        ("recommend", "0008_counter_change"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='KeptCounts',
+            name="KeptCounts",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('through_id', models.BigIntegerField(help_text='The highest event id counted')),
-                ('events', models.BigIntegerField(default=0, help_text='Events counted')),
-                ('images', models.IntegerField(help_text='Images (the first by id) the counts were made against')),
-                ('catalog_digest', models.CharField(help_text="Fingerprint of those images' ids and keys", max_length=64)),
-                ('segments', models.JSONField(default=list)),
-                ('counts', models.BinaryField(help_text='numpy .npz of the dense count tables')),
-                ('recounted_at', models.DateTimeField(help_text='When every event was last counted')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("through_id", models.BigIntegerField(help_text="The highest event id counted")),
+                ("events", models.BigIntegerField(default=0, help_text="Events counted")),
+                ("images", models.IntegerField(help_text="Images (the first by id) the counts were made against")),
+                ("catalog_digest", models.CharField(help_text="Fingerprint of those images' ids and keys", max_length=64)),
+                ("segments", models.JSONField(default=list)),
+                ("counts", models.BinaryField(help_text="numpy .npz of the dense count tables")),
+                ("recounted_at", models.DateTimeField(help_text="When every event was last counted")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
     ]

@@ -74,7 +74,7 @@ def garden():
     rng = random.Random(41)
     images = [ImageFactory(emotion=emotion) for emotion in ("calm", "happy") for _ in range(12)]
     labelled = [VisitorFactory(generation=g, gender=s).id for g in ("adult", "teenager") for s in ("Male", "Female")]
-    visitors = labelled + ["anonymous-1", "anonymous-2"]  # events without a Visitor row: everyone only
+    visitors = [*labelled, "anonymous-1", "anonymous-2"]  # events without a Visitor row: everyone only
     play(rng, images, visitors, 900)
     return rng, images, visitors
 
