@@ -167,15 +167,19 @@ def correct_all(counts: Counts, key_index: dict[str, int], image_key: np.ndarray
     """Net out undos over every pair with a dislike among the counted events (those up to
     ``counts.through``, or those matching ``where``): min(likes, dislikes) each."""
     table = Interaction._meta.db_table
+    condition = where.removeprefix("WHERE ") if where else "id <= %s"
+    values = list(params or []) if where else [counts.through]
+    # Aggregated over the pairs with a dislike only (undos are rare), not over every like.
     sql = (
         f"SELECT visitor_id, segment, item_key, "
         f"SUM(CASE WHEN event_type = 'click' THEN 1 ELSE 0 END), SUM(CASE WHEN event_type = 'dislike' THEN 1 ELSE 0 END) "
-        f"FROM {table} WHERE event_type IN ('click', 'dislike') AND ({where.removeprefix('WHERE ') if where else 'id <= %s'}) "
-        f"GROUP BY visitor_id, segment, item_key HAVING SUM(CASE WHEN event_type = 'dislike' THEN 1 ELSE 0 END) > 0"
+        f"FROM {table} WHERE event_type IN ('click', 'dislike') AND ({condition}) AND (visitor_id, segment, item_key) IN "
+        f"(SELECT visitor_id, segment, item_key FROM {table} WHERE event_type = 'dislike' AND ({condition})) "
+        f"GROUP BY visitor_id, segment, item_key"
     )
     rows, columns, weights = [], [], []
     with transaction.atomic(), connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params if where else [counts.through])
+        cursor.execute(sql, values + values)
         while batch := cursor.fetchmany(CHUNK):
             for _visitor, segment, item_key, likes, dislikes in batch:
                 item = key_index.get(item_key, -1)
@@ -195,12 +199,14 @@ def correct_pairs(counts: Counts, key_index: dict[str, int], image_key: np.ndarr
     tally: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # likes, dislikes: before, now
     for start in range(0, len(visitors), 500):
         chunk = visitors[start : start + 500]
+        # Only visitors with a dislike can have a pair to net out (undos are rare).
         sql = (
             f"SELECT visitor_id, segment, item_key, event_type, id FROM {table} "
-            f"WHERE visitor_id IN ({', '.join(['%s'] * len(chunk))}) AND event_type IN ('click', 'dislike') AND id <= %s"
+            f"WHERE event_type IN ('click', 'dislike') AND id <= %s AND visitor_id IN "
+            f"(SELECT visitor_id FROM {table} WHERE event_type = 'dislike' AND visitor_id IN ({', '.join(['%s'] * len(chunk))}))"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*chunk, counts.through])
+            cursor.execute(sql, [counts.through, *chunk])
             for visitor, segment, item_key, event_type, event_id in cursor.fetchall():
                 pair = (visitor, segment, key_index.get(item_key, -1))
                 if pair not in pairs:
@@ -241,7 +247,10 @@ def catalog_digest(rows: list[tuple]) -> str:
 def save(counts: Counts, *, images: list[tuple], recounted_at) -> None:
     """Keep ``counts`` (counted against the catalog ``images``) for the next rebuild."""
     buffer = io.BytesIO()
-    np.savez(buffer, **{attr: getattr(counts, attr) for attr in ARRAYS})
+    arrays = {attr: getattr(counts, attr) for attr in ARRAYS}
+    # Stored as int32 while every count fits (half the bytes written and read each rebuild).
+    narrow = all(not len(a) or (a.min() >= -(2**31) and a.max() < 2**31) for a in (t.ravel() for t in arrays.values()))
+    np.savez(buffer, **{attr: table.astype(np.int32) if narrow else table for attr, table in arrays.items()})
     KeptCounts.objects.update_or_create(
         pk=1,
         defaults={
@@ -262,7 +271,7 @@ def load(images: list[tuple]) -> tuple[Counts, KeptCounts] | None:
     if kept is None or kept.images > len(images) or catalog_digest(images[: kept.images]) != kept.catalog_digest:
         return None
     with np.load(io.BytesIO(bytes(kept.counts))) as npz:
-        arrays = {attr: npz[attr] for attr in ARRAYS}
+        arrays = {attr: npz[attr].astype(np.int64) for attr in ARRAYS}
     counts = Counts(segments=list(kept.segments), through=kept.through_id, events=kept.events, **arrays)
     return counts, kept
 

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 LOCK_KEY = "recommend:rebuild-lock"
 ADVISORY_LOCK_ID = 0x6761726465  # "garde": any constant shared by every rebuilding process
 KEEP_VERSIONS = 5
+IN_LIST = 5000
+IMAGE_COLUMNS = ("segment", "image_id", "impressions", "likes", "dislikes")
+FAVORITE_COLUMNS = ("segment", "search_key", "impressions", "likes")
 KIND = {"click": ranking.CLICK, "impression": ranking.IMPRESSION, "dislike": ranking.DISLIKE}
 # Events committed late (long transactions) are picked up by a full recount's locked second pass.
 LATE_COMMIT_WINDOW = timedelta(minutes=10)
@@ -136,17 +139,18 @@ def stat_rows(table: ranking.FeedbackTable, catalog: Catalog):
     return image_rows, favorite_rows
 
 
-def with_retired(image_rows: list[tuple], favorite_rows: list[tuple], *, images=None, favorites=None) -> tuple[list[tuple], list[tuple]]:
+def with_retired(image_rows: list[tuple], favorite_rows: list[tuple], *, retired: tuple | None = None) -> tuple[list[tuple], list[tuple]]:
     """The recounted rows plus the counts of events retention deleted (recommend.retention): all of
-    them, or those of the ``images`` and ``favorites`` querysets."""
-    retired_images = RetiredImageStat.objects.all() if images is None else images
-    retired_favorites = RetiredFavoriteStat.objects.all() if favorites is None else favorites
+    them, or the given (image rows, favorite rows) of them."""
+    if retired is None:
+        retired = (RetiredImageStat.objects.values_list(*IMAGE_COLUMNS), RetiredFavoriteStat.objects.values_list(*FAVORITE_COLUMNS))
+    retired_images, retired_favorites = retired
     images = {(segment, image): [n, likes, dislikes] for segment, image, n, likes, dislikes in image_rows}
-    for segment, image, n, likes, dislikes in retired_images.values_list("segment", "image_id", "impressions", "likes", "dislikes"):
+    for segment, image, n, likes, dislikes in retired_images:
         total = images.setdefault((segment, image), [0, 0, 0])
         total[0], total[1], total[2] = total[0] + n, total[1] + likes, total[2] + dislikes
     favorites = {(segment, key): [n, likes] for segment, key, n, likes in favorite_rows}
-    for segment, key, n, likes in retired_favorites.values_list("segment", "search_key", "impressions", "likes"):
+    for segment, key, n, likes in retired_favorites:
         total = favorites.setdefault((segment, key), [0, 0])
         total[0], total[1] = total[0] + n, total[1] + likes
     return (
@@ -274,14 +278,15 @@ def _replace_touched(counts: counting.Counts, catalog: Catalog, touched: list[in
         image_rows.extend((segment, ids[i], int(n[i]), int(likes[i]), int(dislikes[i])) for i in nz)
         n, likes = counts.key_n[row, key_index], counts.key_l[row, key_index]
         favorite_rows.extend((segment, keys[i], int(n[i]), int(likes[i])) for i in np.flatnonzero(n | likes))
-    image_rows, favorite_rows = with_retired(
-        image_rows,
-        favorite_rows,
-        images=RetiredImageStat.objects.filter(image_id__in=ids),
-        favorites=RetiredFavoriteStat.objects.filter(search_key__in=keys),
-    )
-    ImageStat.objects.filter(image_id__in=ids).delete()
-    FavoriteStat.objects.filter(search_key__in=keys).delete()
+    retired_images: list[tuple] = []
+    retired_favorites: list[tuple] = []
+    for start in range(0, max(len(ids), len(keys)), IN_LIST):  # SQLite caps the parameters of a statement
+        id_part, key_part = ids[start : start + IN_LIST], keys[start : start + IN_LIST]
+        retired_images += RetiredImageStat.objects.filter(image_id__in=id_part).values_list(*IMAGE_COLUMNS)
+        retired_favorites += RetiredFavoriteStat.objects.filter(search_key__in=key_part).values_list(*FAVORITE_COLUMNS)
+        ImageStat.objects.filter(image_id__in=id_part).delete()
+        FavoriteStat.objects.filter(search_key__in=key_part).delete()
+    image_rows, favorite_rows = with_retired(image_rows, favorite_rows, retired=(retired_images, retired_favorites))
     _insert_counters(image_rows, favorite_rows)
     return image_rows, favorite_rows
 

@@ -122,6 +122,10 @@ def test_deletions_between_rebuilds_lead_to_a_recount_that_equals_the_in_memory_
     after_retention = training.rebuild()
     assert after_retention.metrics["full_recount"] is True
     assert_same_as_in_memory(after_retention)
+    play(rng, images, visitors, 100)  # counted on top of kept counts, beside retired ones
+    on_top = training.rebuild()
+    assert on_top.metrics["full_recount"] is False
+    assert_same_as_in_memory(on_top)
 
     play(rng, images, visitors, 100)
     retention.forget_visitor(visitor_id=visitors[0])
