@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from a1111 import answers, catalog, parsing, quarantine, schemas, txt2img
 from a1111.views import A1111View, waiting
 from config.api import json_object
+from garden.idempotency import idempotent
 from generation import selectors, services
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
@@ -56,6 +57,7 @@ class Txt2ImgView(A1111View):
         },
         summary="A1111 txt2img, run as a generation job (answers when it is done)",
     )
+    @idempotent(waits=True)  # an Idempotency-Key header: a retry gets the same job's answer
     def post(self, request):
         body = json_object(request)
         job_request, labels = txt2img.txt2img_request(body)

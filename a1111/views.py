@@ -23,6 +23,7 @@ from a1111 import options, parsing, quarantine, schemas
 from a1111.auth import A1111Permission, TrustedClientAuthentication
 from config.api import json_object
 from config.parsers import LenientJSONParser
+from garden.idempotency import idempotent
 from generation import presence, selectors
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
@@ -58,6 +59,7 @@ class Img2ImgView(A1111View):
         },
         summary="A1111 img2img/inpaint, run as a retouch job (answers when it is done)",
     )
+    @idempotent(waits=True)  # an Idempotency-Key header: a retry gets the same job's answer
     def post(self, request):
         body = json_object(request)
         job_request, uploads = parsing.img2img_request(body)

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.faults import harness  # noqa: E402 (needs ROOT on the path)
+from tests.faults.commit_cut import commit_cut  # noqa: E402
 
 SCENARIOS = {
     "redis": lambda stack: harness.redis_outage(stack, seconds=15),
@@ -31,6 +32,7 @@ SCENARIOS = {
     "worker": lambda stack: harness.worker_killed(stack, count=12),
     "postgres": lambda stack: harness.postgres_outage(stack, seconds=10),
     "s3": lambda stack: harness.s3_outage(stack),
+    "commit-cut": lambda stack: commit_cut(stack, likes=8),
 }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.http import HttpRequest
+from django.utils.functional import Promise
 from django.utils.safestring import SafeString, mark_safe
 
 
@@ -21,7 +22,7 @@ class Section:
     None where the viewer may not see it."""
 
     name: str
-    title: str
+    title: str | Promise  # a lazy translation: the viewer's language
     render: Callable[[HttpRequest], str | None]
 
 

@@ -2,7 +2,7 @@
 
 Every view can answer errors its decorator does not list: 401/403 where a login or token is
 required, 429 where a throttle applies, 400 and 413 where a body is parsed, 404 where the path
-names an object. The fuzzing pass in CI (bin/fuzz-api, Schemathesis) fails on any answer the
+names an object, 409 and 422 where it takes an Idempotency-Key. The fuzzing pass in CI (bin/fuzz-api, Schemathesis) fails on any answer the
 schema does not document, so they are added here, once, from the view's own configuration.
 """
 
@@ -24,8 +24,11 @@ COMMON = {
     "403": "Logged in, but not allowed",
     "404": "No such object",
     "413": "Body too large",
+    "409": "A request with this Idempotency-Key is still running: retry shortly",
+    "422": "This Idempotency-Key was used for a different request",
     "429": "Too many requests: try again later",
 }
+IDEMPOTENCY_HEADER = "Idempotency-Key"  # garden.idempotency (a lower layer may not import it)
 
 
 class GardenAutoSchema(AutoSchema):
@@ -46,6 +49,8 @@ class GardenAutoSchema(AutoSchema):
             codes.append("404")
         if not all(isinstance(permission, AllowAny) for permission in self.view.get_permissions()):
             codes += ["401", "403"]
+        if any(parameter.get("name") == IDEMPOTENCY_HEADER for parameter in self._get_parameters()):
+            codes += ["409", "422"]
         if self.view.get_throttles():
             codes.append("429")
         for code in codes:

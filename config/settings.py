@@ -19,6 +19,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 # A .env file beside manage.py is optional; real environment variables win.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+if os.environ.get("PYTEST_XDIST_WORKER"):  # a parallel test process: Redis databases of its own
+    from config.parallel_tests import separate_redis_databases
+
+    separate_redis_databases()
 
 VAR_DIR = Path(env.str("GARDEN_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -107,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",  # LANGUAGE_CODE, LANGUAGES, LANGUAGE_BIDI
                 "garden.labels.context",  # ai_label: the AI-generated label's words
+                "garden.languages.context",  # the language switch's target, the second language
             ],
         },
     },
@@ -175,6 +180,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # nothing and whose browser asks for none of these sees, and where the kiosk goes back at idle reset.
 LANGUAGES = [("en", "English"), ("ko", "한국어"), ("ja", "日本語")]
 LANGUAGE_CODE = env.str("GARDEN_LANGUAGE", default="en")
+# An optional second language shown under the first on the kiosk pages (e.g. "ko"); empty: none.
+GARDEN_SECOND_LANGUAGE = env.str("GARDEN_SECOND_LANGUAGE", default="")
 # Catalogs of the templates and code outside an app's own locale/ folder.
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # JavaScript catalogs compiled to garden/static/jsi18n/<language>/djangojs.js by `make messages`
@@ -434,6 +441,11 @@ GARDEN_JOB_HEARTBEAT_SECONDS = env.float("GARDEN_JOB_HEARTBEAT_SECONDS", default
 # Every worker sweeps stale jobs this often (one at a time), so no beat is needed for it; 0: off.
 GARDEN_JOB_SWEEP_SECONDS = env.float("GARDEN_JOB_SWEEP_SECONDS", default=30.0)
 GARDEN_JOB_MAX_ATTEMPTS = env.int("GARDEN_JOB_MAX_ATTEMPTS", default=3)
+# A running job whose progress (a step, an image) has not moved for GARDEN_JOB_HUNG_BASE_SECONDS (model
+# loading) + steps x images x GARDEN_JOB_HUNG_SECONDS_PER_STEP, while its heartbeat goes on, is hung:
+# the sweeper ends that attempt and requeues it, as for a lost worker. 0 per step: never.
+GARDEN_JOB_HUNG_SECONDS_PER_STEP = env.float("GARDEN_JOB_HUNG_SECONDS_PER_STEP", default=10.0)
+GARDEN_JOB_HUNG_BASE_SECONDS = env.float("GARDEN_JOB_HUNG_BASE_SECONDS", default=900.0)
 # A job queued this long since its message was sent is sent again (0: never); duplicates are no-ops.
 GARDEN_JOB_REQUEUE_AFTER_SECONDS = env.int("GARDEN_JOB_REQUEUE_AFTER_SECONDS", default=1800)
 GARDEN_GPU_QUEUE = env.str("GARDEN_GPU_QUEUE", default="gpu")
@@ -521,6 +533,10 @@ RECOMMEND_PERSONALIZE_TRACKING_ID = env.str("RECOMMEND_PERSONALIZE_TRACKING_ID",
 GARDEN_RETAIN_VISITOR_DAYS = env.int("GARDEN_RETAIN_VISITOR_DAYS", default=90)  # labels, after the last /emotion
 GARDEN_RETAIN_EVENT_DAYS = env.int("GARDEN_RETAIN_EVENT_DAYS", default=365)  # likes, impressions, dislikes
 GARDEN_RETAIN_RECOMMENDATION_DAYS = env.int("GARDEN_RETAIN_RECOMMENDATION_DAYS", default=90)  # served gardens
+# --- Retry-safe writes: Idempotency-Key (garden.idempotency, docs/api.md#retries-and-idempotency-keys) ---
+GARDEN_IDEMPOTENCY_HOURS = env.float("GARDEN_IDEMPOTENCY_HOURS", default=24.0)  # keys and answers kept at least this long
+# A waiting call (A1111's) claims its key before it runs; a claim older than this (its process died) may be taken over.
+GARDEN_IDEMPOTENCY_CLAIM_SECONDS = env.int("GARDEN_IDEMPOTENCY_CLAIM_SECONDS", default=900)
 # --- Display zones (edge screens, signage pages; docs/displays.md) ---------------------------------
 DISPLAY_MAX_ZONES = env.int("DISPLAY_MAX_ZONES", default=10)  # /updateDisplay refuses a new zone beyond this
 DISPLAY_ROTATE_SECONDS = env.int("DISPLAY_ROTATE_SECONDS", default=10)  # signage page: seconds per image
@@ -553,6 +569,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stale-generation-jobs": {"task": "generation.tasks.sweep_stale_jobs", "schedule": 300.0},
     "recommend-rebuild": {"task": "recommend.tasks.rebuild_model", "schedule": RECOMMEND_REBUILD_MINUTES * 60.0},
     "apply-retention": {"task": "recommend.tasks.apply_retention", "schedule": 24 * 3600.0},
+    "sweep-idempotency-keys": {"task": "garden.tasks.sweep_idempotency_keys", "schedule": 3600.0},
     "displays-refresh-live-zones": {"task": "displays.tasks.refresh_live_zones", "schedule": DISPLAY_LIVE_REFRESH_MINUTES * 60.0},
     "insights-refresh": {"task": "insights.tasks.refresh_rollups", "schedule": INSIGHTS_REFRESH_MINUTES * 60.0},
     # Does nothing while GardenerPolicy is off (docs/gardener.md).

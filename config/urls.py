@@ -2,6 +2,7 @@
 
 from csp.decorators import csp_update
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
@@ -28,6 +29,9 @@ urlpatterns = [
     path("", include("curation.urls")),
     path("", include("displays.urls")),
 ]
+# /en/kiosk/, /ko/kiosk/, /ja/kiosk/: a kiosk pinned to one language (docs/languages.md). Only these
+# page copies carry a prefix; every other path, the kiosk APIs included, stays exactly where it is.
+urlpatterns += i18n_patterns(path("", include("garden.pinned_urls")), prefix_default_language=True)
 
 
 def serve_media(request, path):

@@ -13,7 +13,9 @@ served gardens, counters, insights rollups — and restores the same installatio
 
 Restore checks the whole archive (format, migrations, every sha256) before it changes anything,
 refuses a database that has data unless forced and an archive whose migrations this code does
-not have, then replaces the database and writes every object back byte for byte.
+not have, then writes every object back byte for byte and last replaces the database in one
+transaction: a restore that stops half way leaves the previous database (and says so), and
+running it again finishes it (objects already in place are skipped).
 """
 
 from __future__ import annotations
@@ -30,13 +32,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.core.cache import cache
-from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.utils import timezone
 
 from config.version import app_version
 from curation import backup_db
 from curation.backup_db import BackupError
+from garden.services import write_file
 
 FORMAT = "emotion-garden-backup"
 FORMAT_VERSION = 1
@@ -279,24 +281,38 @@ def restore_backup(
     report = RestoreReport()
     files = {entry["name"]: entry for entry in manifest["files"]}
     with tarfile.open(source, "r:*") as archive, tempfile.TemporaryDirectory(prefix="garden-restore-") as scratch:
+        # Objects first, the database last in one transaction: until it commits the installation is
+        # the previous one (whose keys still hold files), so an interrupted restore leaves it usable.
+        dump_path = Path(scratch) / "dump"
         for member in archive:
             if member.name == manifest["database"]["name"]:
-                dump_path = Path(scratch) / "dump"
                 with archive.extractfile(member) as handle, dump_path.open("wb") as out:  # type: ignore[union-attr]
                     while chunk := handle.read(CHUNK):
                         out.write(chunk)
-                say(f"Database: restoring {manifest['database']['vendor']} ({_size(member.size)}) …")
-                backup_db.restore(dump_path, archived_tables=manifest["database"].get("tables", []))
-                dump_path.unlink()
-                say("Database restored")
             elif member.name in files:
                 entry = files[member.name]
-                _write_object(storages[entry["storage"]], entry["key"], archive.extractfile(member))  # type: ignore[arg-type]
+                try:
+                    written = _write_object(storages[entry["storage"]], entry, archive.extractfile(member))  # type: ignore[arg-type]
+                except BackupError as exc:
+                    raise BackupError(
+                        f"{exc}. The database was not changed: the installation is as before the restore, with "
+                        f"{report.files} of the archive's {len(files)} objects written over it. Run the restore again to finish it."
+                    ) from exc
                 report.files += 1
-                report.bytes += entry["size"]
+                report.bytes += entry["size"] if written else 0
                 advance(1)
+        say(f"Storage: {report.files} objects in place ({_size(report.bytes)} written; the others were already there)")
+        say(f"Database: restoring {manifest['database']['vendor']} ({_size(manifest['database']['size'])}) …")
+        try:
+            backup_db.restore(dump_path, archived_tables=manifest["database"].get("tables", []))
+        except BackupError as exc:
+            raise BackupError(
+                f"{exc}. The database restore is one transaction: the database is as before. The archive's objects are "
+                "in storage; run the restore again to finish it."
+            ) from exc
+        say("Database restored")
     cache.clear()  # rendered gardens, candidates and change tokens of the replaced data
-    say(f"Storage: {report.files} objects written ({_size(report.bytes)}); cache cleared")
+    say("Cache cleared")
     report.counts = backup_db.row_counts()
     wrong = {label: (count, report.counts.get(label)) for label, count in manifest["counts"].items() if report.counts.get(label) != count}
     if wrong:
@@ -307,17 +323,17 @@ def restore_backup(
     return report
 
 
-def _write_object(storage: Storage, key: str, handle: IO[bytes]) -> None:
-    """Write an object at exactly ``key`` (replacing what is there)."""
-    with tempfile.SpooledTemporaryFile(max_size=16 * CHUNK) as spool:
-        while chunk := handle.read(CHUNK):
-            spool.write(chunk)
-        spool.seek(0)
-        try:
-            if storage.exists(key):
-                storage.delete(key)
-            saved = storage.save(key, File(spool, name=os.path.basename(key)))
-        except Exception as exc:
-            raise BackupError(f"could not write {key}: {type(exc).__name__}: {exc}; run the restore again once storage works") from exc
-    if saved != key:
-        raise BackupError(f"the storage stored {key} as {saved}")
+def _write_object(storage: Storage, entry: dict, handle: IO[bytes]) -> bool:
+    """Put an object at exactly its key, replacing what is there in one step (never a delete first,
+    garden.services.write_file); False when the same bytes are there already (a re-run restore)."""
+    content = handle.read()
+    key = entry["key"]
+    try:
+        if storage.exists(key) and storage.size(key) == entry["size"]:
+            with storage.open(key, "rb") as current:
+                if hashlib.sha256(current.read()).hexdigest() == entry["sha256"]:
+                    return False
+        write_file(key=key, content=content, storage=storage)
+    except Exception as exc:
+        raise BackupError(f"could not write {key}: {type(exc).__name__}: {exc}") from exc
+    return True

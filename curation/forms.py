@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
@@ -21,17 +24,24 @@ from generation.prompts import LoraSyntaxError, parse_lora_list
 from generation.requests import DEFAULT_OTHERS, LANDSCAPE_SIZE, RESOLUTIONS, JobParameterError, JobRequest
 
 RESOLUTION_CHOICES = [
-    (f"{w}x{h}", f"{w}x{h}" + (" (original default)" if (w, h) == LANDSCAPE_SIZE else "")) for w, h in reversed(RESOLUTIONS)
+    (f"{w}x{h}", format_lazy("{}x{}{}", w, h, gettext_lazy(" (original default)") if (w, h) == LANDSCAPE_SIZE else ""))
+    for w, h in reversed(RESOLUTIONS)
 ]
 # JobRequest field → the form field that carries it (errors are shown there).
 FORM_FIELD = {"count": "repeat_count", "width": "resolution", "height": "resolution", "favorite": "season"}
 FAVORITE_FIELDS = tuple(part for part, _ in FAVORITE_PARTS)  # season, weather, time
-ANY = ("", "Any")
+ANY = ("", gettext_lazy("Any"))
+# The favorite parts' names in the field labels (garden.keys.FAVORITE_PARTS names them in English).
+PART_LABELS = {
+    "season": gettext_lazy("Favorite season"),
+    "weather": gettext_lazy("Favorite weather"),
+    "time": gettext_lazy("Favorite time"),
+}
 
 
 def _favorite_field(part: str, words: tuple[str, ...], **kwargs) -> forms.ChoiceField:
     choices = [ANY, *((word, word.replace("-", " ")) for word in words)]
-    return forms.ChoiceField(choices=choices, required=False, label=f"Favorite {part}", **kwargs)
+    return forms.ChoiceField(choices=choices, required=False, label=PART_LABELS[part], **kwargs)
 
 
 class BulkGenerationForm(forms.Form):
@@ -39,32 +49,47 @@ class BulkGenerationForm(forms.Form):
         choices=Emotion.choices,
         initial=[Emotion.HAPPY],
         widget=forms.CheckboxSelectMultiple,
-        label="Emotions",
-        help_text="One job per emotion checked, each with the settings below.",
+        label=gettext_lazy("Emotions"),
+        help_text=gettext_lazy("One job per emotion checked, each with the settings below."),
     )
     emotion_text = forms.CharField(
-        required=False, help_text="Words for the emotion in the prompt; empty: the emotion's name. Only with a single emotion."
+        required=False,
+        label=gettext_lazy("Emotion text"),
+        help_text=gettext_lazy("Words for the emotion in the prompt; empty: the emotion's name. Only with a single emotion."),
     )
     season = _favorite_field(*FAVORITE_PARTS[0])
     weather = _favorite_field(*FAVORITE_PARTS[1])
     time = _favorite_field(
         *FAVORITE_PARTS[2],
-        help_text="The favorite as a kiosk visitor picks it: all three (e.g. spring, cloudy, day), or all Any (the emotion's folder).",
+        help_text=gettext_lazy(
+            "The favorite as a kiosk visitor picks it: all three (e.g. spring, cloudy, day), or all Any (the emotion's folder)."
+        ),
     )
-    others = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 80}), required=False, initial=DEFAULT_OTHERS)
-    repeat_count = forms.IntegerField(initial=10, help_text="Each index makes one landscape and one portrait.")
+    others = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}), required=False, initial=DEFAULT_OTHERS, label=gettext_lazy("Others")
+    )
+    repeat_count = forms.IntegerField(
+        initial=10, label=gettext_lazy("Repeat count"), help_text=gettext_lazy("Each index makes one landscape and one portrait.")
+    )
     resolution = forms.ChoiceField(
-        choices=RESOLUTION_CHOICES, initial="{}x{}".format(*LANDSCAPE_SIZE), help_text="Landscape size; the portrait swaps it."
+        choices=RESOLUTION_CHOICES,
+        initial="{}x{}".format(*LANDSCAPE_SIZE),
+        label=gettext_lazy("Resolution"),
+        help_text=gettext_lazy("Landscape size; the portrait swaps it."),
     )
-    steps = forms.IntegerField()
-    guidance = forms.FloatField()
-    seed = forms.IntegerField(required=False, help_text="Empty: random. Image n of the batch uses seed + n.")
-    backend = forms.ChoiceField(choices=[(name, name) for name in BACKENDS])
-    model = forms.ChoiceField(required=False, help_text="A pipeline of the model library (diffusers backend).")
+    steps = forms.IntegerField(label=gettext_lazy("Steps"))
+    guidance = forms.FloatField(label=gettext_lazy("Guidance"))
+    seed = forms.IntegerField(
+        required=False, label=gettext_lazy("Seed"), help_text=gettext_lazy("Empty: random. Image n of the batch uses seed + n.")
+    )
+    backend = forms.ChoiceField(choices=[(name, name) for name in BACKENDS], label=gettext_lazy("Backend"))
+    model = forms.ChoiceField(
+        required=False, label=gettext_lazy("Model"), help_text=gettext_lazy("A pipeline of the model library (diffusers backend).")
+    )
     loras = forms.CharField(
         required=False,
-        label="LoRAs",
-        help_text="LoRAs of the model library as name:weight, separated by commas (e.g. ink:0.6, watercolor:1).",
+        label=gettext_lazy("LoRAs"),
+        help_text=gettext_lazy("LoRAs of the model library as name:weight, separated by commas (e.g. ink:0.6, watercolor:1)."),
     )
 
     def __init__(self, *args, **kwargs):
@@ -77,11 +102,12 @@ class BulkGenerationForm(forms.Form):
         self.fields["backend"].initial = settings.GARDEN_GENERATOR_BACKEND
         default = library.default_pipeline()
         self.fields["model"].choices = [
-            ("", f"Default ({default.name})" if default else "GARDEN_DIFFUSION_MODEL (no library)"),
+            ("", _("Default (%(name)s)") % {"name": default.name} if default else _("GARDEN_DIFFUSION_MODEL (no library)")),
             *((entry.name, f"{entry.name} ({entry.get_family_display()})") for entry in library.pipelines()),
         ]
         known = ", ".join(library.loras().values_list("name", flat=True))
-        self.fields["loras"].help_text += f" Known: {known}." if known else " The library has none."
+        more = _("Known: %(names)s.") % {"names": known} if known else _("The library has none.")
+        self.fields["loras"].help_text = f"{self.fields['loras'].help_text} {more}"
 
     def clean_loras(self):
         try:
@@ -93,9 +119,9 @@ class BulkGenerationForm(forms.Form):
         data = super().clean()
         chosen = [name for name in FAVORITE_FIELDS if data.get(name)]
         if 0 < len(chosen) < len(FAVORITE_FIELDS):
-            self.add_error("season", "Pick a season, a weather and a time (as kiosks do), or set all three to Any.")
+            self.add_error("season", _("Pick a season, a weather and a time (as kiosks do), or set all three to Any."))
         if data.get("emotion_text", "").strip() and len(data.get("emotion") or ()) > 1:
-            self.add_error("emotion_text", "Emotion text names one emotion: check a single emotion, or leave it empty.")
+            self.add_error("emotion_text", _("Emotion text names one emotion: check a single emotion, or leave it empty."))
         return data
 
     def favorite(self) -> str:

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from config import health
@@ -29,6 +31,14 @@ from generation import selectors as generation_selectors
 # A beat task is late when its last start is older than this many of its periods (plus a minute).
 LATE_AFTER_PERIODS = 2
 BEAT_COMMAND = "celery -A config beat --schedule <a writable path>/celerybeat-schedule --loglevel INFO"
+# The states' names on the page (data-state keeps the English value for scripts and tests).
+STATE_LABELS = {
+    "ok": pgettext_lazy("periodic task state", "ok"),
+    "failed": pgettext_lazy("periodic task state", "failed"),
+    "running": pgettext_lazy("periodic task state", "running"),
+    "late": pgettext_lazy("periodic task state", "late"),
+    "never": pgettext_lazy("periodic task state", "never"),
+}
 
 
 @dataclass(frozen=True)
@@ -42,26 +52,34 @@ class TaskRun:
     state: str  # ok | failed | running | late | never
 
     @property
+    def state_label(self) -> str:
+        return str(STATE_LABELS[self.state])
+
+    @property
     def problem(self) -> str:
         if self.state == "failed":
-            return f"The last run of {self.entry} failed: {self.run.detail if self.run else ''}"
+            return _("The last run of %(entry)s failed: %(detail)s") % {"entry": self.entry, "detail": self.run.detail if self.run else ""}
         if self.state == "late":
             started = self.run.started_at if self.run else None
-            return f"{self.entry} has not run since {_local(started)} (every {_duration(self.every)})."
+            return _("%(entry)s has not run since %(since)s (every %(every)s).") % {
+                "entry": self.entry,
+                "since": _local(started),
+                "every": _duration(self.every),
+            }
         return ""
 
 
 def _local(moment: datetime | None) -> str:
-    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M %Z}" if moment else "never"
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M %Z}" if moment else _("never")
 
 
 def _duration(value: timedelta | None) -> str:
     if value is None:
-        return "its schedule"
+        return _("its schedule")
     seconds = int(value.total_seconds())
     if seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
+        return _("%d h") % (seconds // 3600)
+    return _("%d min") % (seconds // 60) if seconds % 60 == 0 else _("%d s") % seconds
 
 
 def _period(schedule) -> timedelta | None:
@@ -118,19 +136,34 @@ def system_status() -> dict:
     queues = queue_table(pool)
     runs = periodic_runs(now=now)
     tick = next((run for run in runs if run.task == periodic.BEAT_TICK), None)
-    problems = [f"{part.name.capitalize()} is down ({part.detail or 'unreachable'})." for part in parts if not part.ok]
+    problems = [
+        _("%(part)s is down (%(detail)s).") % {"part": part.name.capitalize(), "detail": part.detail or _("unreachable")}
+        for part in parts
+        if not part.ok
+    ]
     if pool.get("error"):
-        problems.append(f"The workers cannot be asked: {pool['error']}")
+        problems.append(_("The workers cannot be asked: %(error)s") % {"error": pool["error"]})
     for row in queues:
         if row["unconsumed"]:
             command = generation_selectors.worker_command(row["queue"])
-            problems.append(f"No worker is consuming queue {row['queue']}: {row['queued']} job(s) wait. Start a worker: {command}")
+            waiting = ngettext(
+                "No worker is consuming queue %(queue)s: %(count)d job waits. Start a worker: %(command)s",
+                "No worker is consuming queue %(queue)s: %(count)d jobs wait. Start a worker: %(command)s",
+                row["queued"],
+            )
+            problems.append(waiting % {"queue": row["queue"], "count": row["queued"], "command": command})
     if tick is None or tick.state in ("never", "late"):
-        when = f"since {_local(tick.run.started_at)}" if tick and tick.run else "yet"
-        problems.append(
-            f"Beat has not ticked {when}: is celery beat running (and a worker on queue default, which runs the tick)? "
-            f"Start beat: {BEAT_COMMAND}"
-        )
+        if tick and tick.run:
+            problem = _(
+                "Beat has not ticked since %(since)s: is celery beat running (and a worker on queue default, which runs the tick)? "
+                "Start beat: %(command)s"
+            ) % {"since": _local(tick.run.started_at), "command": BEAT_COMMAND}
+        else:
+            problem = _(
+                "Beat has not ticked yet: is celery beat running (and a worker on queue default, which runs the tick)? "
+                "Start beat: %(command)s"
+            ) % {"command": BEAT_COMMAND}
+        problems.append(problem)
     problems += [run.problem for run in runs if run.task != periodic.BEAT_TICK and run.problem]
     return {"now": now, "parts": parts, "pool": pool, "queues": queues, "runs": runs, "tick": tick, "problems": problems}
 
@@ -138,5 +171,5 @@ def system_status() -> dict:
 @require_GET
 def status_page(request):
     """Staff only: routed through ``admin.site.admin_view`` (login redirect, never cached)."""
-    context = {**admin.site.each_context(request), "title": "System status", **system_status()}
+    context = {**admin.site.each_context(request), "title": _("System status"), **system_status()}
     return TemplateResponse(request, "admin/system_status.html", context)

@@ -18,6 +18,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_POST
@@ -30,6 +32,12 @@ from garden.models import Emotion, Image
 REVIEW_PERMISSION = "garden.change_image"
 DEMOTE_PERMISSION = "curation.promote_image"
 MAX_DECISIONS = 1000
+# The scopes' names as the page's select shows them (the values stay English in the URL).
+SCOPE_LABELS = {
+    selectors.Scope.PENDING: pgettext_lazy("review scope", "pending"),
+    selectors.Scope.KEPT: pgettext_lazy("review scope", "kept"),
+    selectors.Scope.REJECTED: pgettext_lazy("review scope", "rejected"),
+}
 
 
 @require_GET
@@ -44,11 +52,12 @@ def review(request):
     context = {
         **admin.site.each_context(request),
         "opts": Image._meta,
-        "title": "Review images",
+        "title": _("Review images"),
         "items": selectors.review_items(queryset=selectors.review_queryset(scope=scope, **filters.as_kwargs())),
         "counts": selectors.review_counts(**filters.as_kwargs()),
         "scope": scope,
         "scopes": selectors.Scope.CHOICES,
+        "scope_choices": [(value, SCOPE_LABELS[value]) for value in selectors.Scope.CHOICES],
         "emotion": filters.emotion,
         "favorite": filters.favorite or "",
         "job": filters.job,
@@ -70,17 +79,17 @@ def review(request):
 def decide(request):
     """POST {"ids": [..], "decision": "keep|reject|pending", filters…} → the images' new states and counts."""
     if not (request.user.is_active and request.user.is_staff):
-        return JsonResponse({"error": "Staff login required."}, status=403)
+        return JsonResponse({"error": _("Staff login required.")}, status=403)
     if not request.user.has_perm(REVIEW_PERMISSION):
-        return JsonResponse({"error": "You may not review images."}, status=403)
+        return JsonResponse({"error": _("You may not review images.")}, status=403)
     try:
         body = decode_json(request.body or b"{}")
         ids = [int(pk) for pk in body.get("ids", [])]
         decision = services.Decision(body.get("decision"))
     except (ParseError, ValueError, TypeError, AttributeError, OverflowError):
-        return JsonResponse({"error": 'Expected {"ids": [int, ...], "decision": "keep"|"reject"|"pending"}.'}, status=400)
+        return JsonResponse({"error": _('Expected {"ids": [int, ...], "decision": "keep"|"reject"|"pending"}.')}, status=400)
     if not 1 <= len(ids) <= MAX_DECISIONS:
-        return JsonResponse({"error": f"Send between 1 and {MAX_DECISIONS} ids."}, status=400)
+        return JsonResponse({"error": _("Send between 1 and %(most)d ids.") % {"most": MAX_DECISIONS}}, status=400)
     result = services.decide(images=Image.objects.filter(pk__in=ids), decision=decision, user=request.user)
     states = [
         {"id": pk, "status": status, "kept": kept}
@@ -106,19 +115,27 @@ def demote(request, pk: int):
     back = _back(request, reverse("admin:garden_image_change", args=[image.pk]))
     if request.method == "POST":
         if image.status != Image.Status.SERVING:
-            messages.warning(request, f"{image.key} is not serving ({image.status}): nothing to demote.")
+            messages.warning(
+                request, _("%(key)s is not serving (%(status)s): nothing to demote.") % {"key": image.key, "status": image.status}
+            )
             return HttpResponseRedirect(back)
         result = services.demote(images=[image], user=request.user)
         if result.changed:
             image.refresh_from_db()
-            messages.success(request, f"Demoted to the pool: {image.key}. Kiosks no longer show it; promote it again from the image list.")
+            messages.success(
+                request,
+                _("Demoted to the pool: %(key)s. Kiosks no longer show it; promote it again from the image list.") % {"key": image.key},
+            )
         else:
-            messages.error(request, f"Could not demote {image.key}: {result.failed.get(image.pk, 'see the log')}.")
+            messages.error(
+                request,
+                _("Could not demote %(key)s: %(error)s.") % {"key": image.key, "error": result.failed.get(image.pk, _("see the log"))},
+            )
         return HttpResponseRedirect(back)
     context = {
         **admin.site.each_context(request),
         "opts": Image._meta,
-        "title": "Demote this image?",
+        "title": _("Demote this image?"),
         "image": image,
         "thumb": selectors.thumbnail_url(image),
         "serving": image.status == Image.Status.SERVING,

@@ -16,6 +16,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from config.errors import DomainError
 from displays import selectors, services
@@ -24,6 +26,8 @@ from garden.keys import EMOTIONS
 from garden.models import Image
 
 PICKER_SIZE = 48
+# The sides' names on the page (the form's field names stay English).
+SIDE_LABELS = {"landscape": pgettext_lazy("display side", "landscape"), "portrait": pgettext_lazy("display side", "portrait")}
 
 
 def _slot_views(zone: DisplayZone | None, posted=None) -> dict[str, list[dict]]:
@@ -62,7 +66,7 @@ def _selection_from(post) -> services.Selection:
 
 @admin.register(DisplayZone)
 class DisplayZoneAdmin(admin.ModelAdmin):
-    list_display = ("name", "showing", "live_emotion", "version", "updated_at", "updated_by", "screens")
+    list_display = ("name", "showing", "live_emotion", "language", "version", "updated_at", "updated_by", "screens")
     list_display_links = ("name",)
     ordering = ("name",)
 
@@ -72,7 +76,7 @@ class DisplayZoneAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="showing now (landscape · portrait)")
+    @admin.display(description=gettext_lazy("showing now (landscape · portrait)"))
     def showing(self, obj):
         slots = _slot_views(obj)
         cells = [(slot["thumb"], slot["key"]) for side in selectors.SIDES for slot in slots[side] if slot["key"]]
@@ -80,12 +84,14 @@ class DisplayZoneAdmin(admin.ModelAdmin):
             return "—"
         return format_html_join("", '<img class="zone-thumb" src="{}" alt="" title="{}" loading="lazy">', cells)
 
-    @admin.display(description="screens")
+    @admin.display(description=gettext_lazy("screens"))
     def screens(self, obj):
         return format_html(
-            '<a href="{}">signage page</a> · <a href="{}">state</a>',
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
             reverse("display-signage", kwargs={"zone": obj.name}),
+            _("signage page"),
             reverse("display-state", kwargs={"zone": obj.name}),
+            _("state"),
         )
 
     def changelist_view(self, request, extra_context=None):
@@ -111,17 +117,24 @@ class DisplayZoneAdmin(admin.ModelAdmin):
                 raise PermissionDenied
             name = zone.name if zone is not None else request.POST.get("name", "").strip()
             live = request.POST.get("live_emotion", "")
+            language = request.POST.get("language", "")
             try:
                 if live:
-                    saved = services.start_live(zone=name, emotion=live, user=request.user)
+                    saved = services.start_live(zone=name, emotion=live, user=request.user, language=language)
                 else:
                     selection = _selection_from(request.POST)
-                    saved = services.update_zone(zone=name, selection=selection, user=request.user, source="Displays page")
+                    saved = services.update_zone(
+                        zone=name, selection=selection, user=request.user, source="Displays page", language=language
+                    )
             except DomainError as error:
                 error_fields = error.fields or {"general": error.message}
-                self.message_user(request, f"Nothing changed: {error.message}", messages.ERROR)
+                self.message_user(request, _("Nothing changed: %(error)s") % {"error": error.message}, messages.ERROR)
             else:
-                self.message_user(request, f"Display zone “{saved.name}” now shows version {saved.version}.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("Display zone “%(zone)s” now shows version %(version)s.") % {"zone": saved.name, "version": saved.version},
+                    messages.SUCCESS,
+                )
                 return HttpResponseRedirect(reverse("admin:displays_displayzone_changelist"))
         slots = _slot_views(zone, request.POST if error_fields else None)
         emotion = request.GET.get("emotion", "")
@@ -129,17 +142,21 @@ class DisplayZoneAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"Display zone {zone.name}" if zone else "New display zone",
+            "title": _("Display zone %(zone)s") % {"zone": zone.name} if zone else _("New display zone"),
             "zone": zone,
             "can_change": can_change,
             "posted_name": request.POST.get("name", "") if zone is None else "",
             "emotions": EMOTIONS,
             "emotion": emotion,
             "live_emotion": request.POST.get("live_emotion", "") if request.method == "POST" else getattr(zone, "live_emotion", ""),
+            "languages": settings.LANGUAGES,
+            "default_language": dict(settings.LANGUAGES).get(settings.LANGUAGE_CODE, settings.LANGUAGE_CODE),
+            "language": request.POST.get("language", "") if request.method == "POST" else getattr(zone, "language", ""),
             "errors": error_fields,
             "sides": [
                 {
                     "name": side,
+                    "label": SIDE_LABELS.get(side, side),
                     "suffix": orientation,
                     "slots": slots[side],
                     "error": error_fields.get(side, ""),

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class DisplaysConfig(AppConfig):
     name = "displays"
-    verbose_name = "Displays"
+    verbose_name = gettext_lazy("Displays")

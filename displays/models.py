@@ -22,6 +22,13 @@ class DisplayZone(models.Model):
         default="",
         help_text="Live zone: follows the most-liked serving images of this emotion (empty: images chosen by hand)",
     )
+    # A language code of settings.LANGUAGES (no choices here: adding a language needs no migration).
+    language = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        help_text="The signage page's language (empty: the installation's GARDEN_LANGUAGE); a screen's ?lang= overrides it",
+    )
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(null=True, blank=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import translation
 
 from displays.models import DisplayZone
 from garden import keys
@@ -34,17 +36,33 @@ def slot_url(*, zone: str, slot: int, orientation: str, version: int) -> str:
     return f"{path}?v={version}"
 
 
+def zone_language(zone: DisplayZone | None) -> str:
+    """The language a zone's signage page opens in: the zone's, else the installation's (GARDEN_LANGUAGE)."""
+    return (zone.language if zone is not None else "") or settings.LANGUAGE_CODE
+
+
+def pinned_language(value: str) -> str:
+    """The language a screen's ``?lang=`` names when we ship it (``ko-KR`` counts as ``ko``), else ""."""
+    if not value:
+        return ""
+    try:
+        return translation.get_supported_language_variant(value.lower())  # LANGUAGES' codes are lower case
+    except LookupError:
+        return ""
+
+
 def zone_state(*, name: str) -> dict:
     """What a signage page shows: the zone's version and the URLs of its filled slots, in order.
 
     An unknown (not yet created) zone is an empty one at version 0 with ``exists`` false, so a
     screen can be set up before its zone is created, and says so (a mistyped address is not a zone
-    waiting for images).
+    waiting for images). ``language`` is the zone's (zone_language): a page not pinned by ``?lang=``
+    reloads in it when it changes.
     """
     zone = zone_by_name(name)
     if zone is None:
-        return {"zone": name, "exists": False, "version": 0, "live": "", "landscape": [], "portrait": []}
-    state: dict = {"zone": zone.name, "exists": True, "version": zone.version, "live": zone.live_emotion}
+        return {"zone": name, "exists": False, "version": 0, "live": "", "language": zone_language(None), "landscape": [], "portrait": []}
+    state: dict = {"zone": zone.name, "exists": True, "version": zone.version, "live": zone.live_emotion, "language": zone_language(zone)}
     for side, orientation in SIDES.items():
         count = len(getattr(zone, side))
         state[side] = [slot_url(zone=zone.name, slot=slot, orientation=orientation, version=zone.version) for slot in range(1, count + 1)]

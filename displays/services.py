@@ -59,6 +59,14 @@ def validate_zone_name(name: object) -> str:
     return name
 
 
+def validate_language(value: object) -> str:
+    """A zone's language: a code of settings.LANGUAGES, or "" for the installation's (GARDEN_LANGUAGE)."""
+    codes = [code for code, _name in settings.LANGUAGES]
+    if value == "" or value in codes:
+        return str(value)
+    raise ZoneError(fields={"language": f"Unknown language {value!r}: expected one of {', '.join(codes)}, or empty for GARDEN_LANGUAGE."})
+
+
 def _key_problem(value: object, orientation: str) -> str | None:
     """Why this list item cannot be shown, or None. Checked before any database or storage access."""
     if not isinstance(value, str) or not value:
@@ -202,18 +210,22 @@ def _lock_zone(name: str) -> tuple[DisplayZone, bool]:
         raise Conflict(f"Display zone {name!r} was created by someone else at the same moment: try again.") from None
 
 
-def _describe(selection: Selection, *, source: str, live_emotion: str) -> str:
+def _describe(selection: Selection, *, source: str, live_emotion: str, language: str | None) -> str:
     parts = []
     for side, values in selection.sides().items():
         parts.append(f"{side} [{', '.join(values)}]" if values else f"{side} emptied")
+    if language is not None:
+        parts.append(f"language {language or 'GARDEN_LANGUAGE'}")
     how = f"live zone ({live_emotion})" if live_emotion else "chosen images"
     return f"{source}: {how}; " + "; ".join(parts)
 
 
-def _save_zone(row: DisplayZone, *, images: dict[str, list[Image]], user, live_emotion: str) -> None:
+def _save_zone(row: DisplayZone, *, images: dict[str, list[Image]], user, live_emotion: str, language: str | None) -> None:
     for side, side_images in images.items():
         setattr(row, side, [image.key for image in side_images])
     row.live_emotion = live_emotion
+    if language is not None:
+        row.language = language
     row.version += 1
     row.updated_at = timezone.now()
     if user is not None:
@@ -221,13 +233,18 @@ def _save_zone(row: DisplayZone, *, images: dict[str, list[Image]], user, live_e
     row.save()
 
 
-def update_zone(*, zone: str, selection: Selection, user, source: str = "/updateDisplay", live_emotion: str = "") -> DisplayZone:
+def update_zone(
+    *, zone: str, selection: Selection, user, source: str = "/updateDisplay", live_emotion: str = "", language: str | None = None
+) -> DisplayZone:
     """Copy the selection's images to the zone's fixed keys, all-or-nothing, and log it.
 
     A listed side replaces that orientation entirely (slot i ← item i; the slots after the last
     item are emptied); an omitted side is left as it is. A change by hand ends live mode.
+    ``language`` (the signage page's; "" for GARDEN_LANGUAGE) is set with it; None leaves it.
     """
     name = validate_zone_name(zone)
+    if language is not None:
+        language = validate_language(language)
     images = resolve_selection(selection)
     contents = _read_sources(images)
     swap: SlotSwap | None = None
@@ -236,13 +253,13 @@ def update_zone(*, zone: str, selection: Selection, user, source: str = "/update
             row, created = _lock_zone(name)
             swap = SlotSwap(_slot_plan(name, contents))
             changed = swap.apply()
-            _save_zone(row, images=images, user=user, live_emotion=live_emotion)
+            _save_zone(row, images=images, user=user, live_emotion=live_emotion, language=language)
             if row.updated_by_id is not None:
                 LogEntry.objects.log_actions(
                     user_id=row.updated_by_id,
                     queryset=DisplayZone.objects.filter(pk=row.pk),
                     action_flag=ADDITION if created else CHANGE,
-                    change_message=_describe(selection, source=source, live_emotion=live_emotion),
+                    change_message=_describe(selection, source=source, live_emotion=live_emotion, language=language),
                 )
     except Exception:
         if swap is not None:  # the row was not saved (or not committed): the files go back too
@@ -257,11 +274,12 @@ def live_selection(emotion: str) -> Selection:
     return Selection(**{side: selectors.most_liked_keys(emotion=emotion, side=side) for side in selectors.SIDES})
 
 
-def start_live(*, zone: str, emotion: str, user) -> DisplayZone:
+def start_live(*, zone: str, emotion: str, user, language: str | None = None) -> DisplayZone:
     """Make a zone follow the most-liked serving images of ``emotion`` from now on."""
     if emotion not in keys.EMOTIONS:
         raise ZoneError(fields={"live_emotion": f"Unknown emotion {emotion!r}: expected one of {', '.join(keys.EMOTIONS)}."})
-    return update_zone(zone=zone, selection=live_selection(emotion), user=user, source="live zone started", live_emotion=emotion)
+    selection = live_selection(emotion)
+    return update_zone(zone=zone, selection=selection, user=user, source="live zone started", live_emotion=emotion, language=language)
 
 
 def refresh_live_zones() -> list[str]:

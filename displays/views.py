@@ -12,6 +12,7 @@ import hashlib
 from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -21,6 +22,7 @@ from rest_framework.views import APIView
 from config.api import LenientJSONParser, validated
 from displays import selectors, services
 from displays.serializers import BODY_SCHEMA, UpdateDisplaySerializer
+from generation.pages import ai_label_here
 from generation.views import StaffOrToken
 
 NO_CACHE = "no-cache, max-age=0"
@@ -88,11 +90,22 @@ def zone_state(request, zone: str):
 @require_safe
 @never_cache
 def signage(request, zone: str):
-    """A full-screen slideshow of one zone for screens that run a browser."""
+    """A full-screen slideshow of one zone for screens that run a browser.
+
+    Its language is the screen's ``?lang=``, else the zone's, else GARDEN_LANGUAGE: a screen is a
+    device, so its browser's Accept-Language and a visitor's cookie do not count here.
+    """
+    pinned = selectors.pinned_language(request.GET.get("lang", ""))
+    language = pinned or selectors.zone_language(selectors.zone_by_name(zone))
     context = {
         "zone": zone,
         "state": selectors.zone_state(name=zone),
         "rotate_seconds": max(1, int(settings.DISPLAY_ROTATE_SECONDS)),
         "poll_seconds": max(1, int(settings.DISPLAY_POLL_SECONDS)),
+        "pinned": pinned,
     }
-    return render(request, "displays/signage.html", context)
+    with translation.override(language):
+        context["ai_label_text"] = ai_label_here()  # in the page's language
+        response = render(request, "displays/signage.html", context)
+    response["Content-Language"] = language  # LocaleMiddleware keeps a header already set
+    return response

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class GardenConfig(AppConfig):
     name = "garden"
-    verbose_name = "Garden images and visitors"
+    verbose_name = gettext_lazy("Garden images and visitors")
 
     def ready(self) -> None:
         from celery.signals import worker_ready

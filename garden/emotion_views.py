@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -156,7 +157,7 @@ class EmotionView(KioskAPIView):
         visitor_id = parse_visitor_id(raw_id) if raw_id else None  # InvalidVisitorId → 400
         photo = request.data
         if not isinstance(photo, bytes) or not photo:
-            raise ParseError("Send the photo as the raw request body.")
+            raise ParseError(gettext("Send the photo as the raw request body."))
         reading = read_emotion(photo=photo, visitor_id=visitor_id)  # PhotoError → 4xx, FaceBackendError → 503
         if reading is None:
             return HttpResponse("No Face", status=404, content_type="text/plain; charset=utf-8")

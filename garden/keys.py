@@ -16,6 +16,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.translation import gettext
+
 from config.errors import DomainError
 
 # The eight emotions, defined here once: the model choices (garden.models.Emotion) and the
@@ -120,13 +122,15 @@ def search_key(emotion: str, favorite: str = "") -> str:
 def parse_search_key(value: object) -> tuple[str, str]:
     """Split and validate a kiosk's search key; raises InvalidKey with a message for clients."""
     if not isinstance(value, str) or not value.strip():
-        raise InvalidKey("'emotion' is required: one of " + ", ".join(EMOTIONS) + ", optionally '/favorite'.")
+        raise InvalidKey(gettext("'emotion' is required: one of %(emotions)s, optionally '/favorite'.") % {"emotions": ", ".join(EMOTIONS)})
     emotion, _, favorite = value.strip().lower().partition("/")
     if emotion not in EMOTIONS:
-        raise InvalidKey(f"Unknown emotion '{emotion}': expected one of {', '.join(EMOTIONS)}.")
+        raise InvalidKey(
+            gettext("Unknown emotion '%(emotion)s': expected one of %(emotions)s.") % {"emotion": emotion, "emotions": ", ".join(EMOTIONS)}
+        )
     favorite = favorite.strip()
     if favorite and not _FAVORITE_RE.match(favorite):
-        raise InvalidKey("Invalid favorite: use lower-case words separated by commas, e.g. 'spring,cloudy,day'.")
+        raise InvalidKey(gettext("Invalid favorite: use lower-case words separated by commas, e.g. 'spring,cloudy,day'."))
     return emotion, favorite
 
 

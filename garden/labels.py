@@ -7,8 +7,9 @@ text-to-image results and the retouch result all show it). ``manage.py check`` w
 entry (garden.W101), since it is replaced by the default.
 
 Templates get ``ai_label`` from the context processor below: ``ai_label.en``, ``ai_label.ko``,
-``ai_label.ja`` and ``ai_label.text`` ("<en> · <ko>", the kiosk pages' bilingual form). Scripts read
-the same words from the ``data-ai-label-*`` attributes of ``<body>`` (or the signage root).
+``ai_label.ja``, ``ai_label.current`` (the page's language) and ``ai_label.text`` (the page's
+language, then GARDEN_SECOND_LANGUAGE's after " · " when set: docs/languages.md). Scripts read the
+same words from the ``data-ai-label-*`` attributes of ``<body>`` (or the signage root).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.checks import CheckMessage, register
 from django.core.checks import Warning as CheckWarning
+from django.utils import translation
+
+from garden.languages import second_language
 
 # Korean and Japanese are the kiosk's and the retouch page's other languages. The Korean words use
 # only syllables the bundled Hangul subset already has (garden/hangul_font.py).
@@ -44,10 +48,26 @@ class AiLabel:
     ko: str
     ja: str
 
+    def _in(self, language: str) -> str:
+        code = (language or "").split("-")[0]
+        return getattr(self, code) if code in LANGUAGES else self.en
+
+    @property
+    def current(self) -> str:
+        """The label in the page's language (the active translation)."""
+        return self._in(translation.get_language())
+
+    @property
+    def second(self) -> str:
+        """The label in GARDEN_SECOND_LANGUAGE, or "" when none is shown."""
+        second = second_language()
+        return self._in(second) if second else ""
+
     @property
     def text(self) -> str:
-        """The kiosk pages' bilingual form: "AI-generated · AI 생성 그림"."""
-        return f"{self.en} · {self.ko}"
+        """The form pictures' alt text starts with: "AI-generated", or "AI-generated · AI 생성 그림"
+        with Korean as the second language."""
+        return f"{self.current} · {self.second}" if self.second else self.current
 
 
 def ai_label() -> AiLabel:

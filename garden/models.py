@@ -2,6 +2,7 @@ from django.db import models
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Concat
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from garden.keys import EMOTIONS, LANDSCAPE, PORTRAIT
 from garden.visitors import MAX_LENGTH as VISITOR_ID_LENGTH
@@ -15,23 +16,23 @@ class Image(models.Model):
     """One garden picture: its file lives in storage under ``key``."""
 
     class Status(models.TextChoices):
-        POOL = "pool", "Pool (awaiting review)"
-        SERVING = "serving", "Serving"
-        REJECTED = "rejected", "Rejected"
+        POOL = "pool", _("Pool (awaiting review)")
+        SERVING = "serving", _("Serving")
+        REJECTED = "rejected", _("Rejected")
 
     class Orientation(models.TextChoices):
-        LANDSCAPE = LANDSCAPE, "Landscape"
-        PORTRAIT = PORTRAIT, "Portrait"
+        LANDSCAPE = LANDSCAPE, _("Landscape")
+        PORTRAIT = PORTRAIT, _("Portrait")
 
     class Safety(models.TextChoices):
-        PASSED = "passed", "Passed"
-        FLAGGED = "flagged", "Flagged"
-        UNCHECKED = "unchecked", "Unchecked"
+        PASSED = "passed", _("Passed")
+        FLAGGED = "flagged", _("Flagged")
+        UNCHECKED = "unchecked", _("Unchecked")
 
-    key = models.CharField(max_length=512, unique=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.POOL)
-    emotion = models.CharField(max_length=16, choices=Emotion.choices)
-    favorite = models.CharField(max_length=100, blank=True, default="")
+    key = models.CharField(_("key"), max_length=512, unique=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.POOL)
+    emotion = models.CharField(_("emotion"), max_length=16, choices=Emotion.choices)
+    favorite = models.CharField(_("favorite"), max_length=100, blank=True, default="")
     # Derived in the database from emotion and favorite, so it can never disagree with them.
     search_key = models.GeneratedField(
         expression=Case(
@@ -41,14 +42,14 @@ class Image(models.Model):
         output_field=models.CharField(max_length=120),
         db_persist=True,
     )
-    orientation = models.CharField(max_length=1, choices=Orientation.choices)
+    orientation = models.CharField(_("orientation"), max_length=1, choices=Orientation.choices)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     prompt = models.TextField(blank=True, default="")
     negative_prompt = models.TextField(blank=True, default="")
-    seed = models.BigIntegerField(null=True, blank=True)
-    generator = models.CharField(max_length=32, blank=True, default="", help_text="procedural, diffusers, imported…")
-    model_id = models.CharField(max_length=255, blank=True, default="")
+    seed = models.BigIntegerField(_("seed"), null=True, blank=True)
+    generator = models.CharField(_("generator"), max_length=32, blank=True, default="", help_text="procedural, diffusers, imported…")
+    model_id = models.CharField(_("model"), max_length=255, blank=True, default="")
     steps = models.PositiveIntegerField(null=True, blank=True)
     guidance = models.FloatField(null=True, blank=True)
     # A retouched picture points at the garden image it was repainted from (none for uploads), and
@@ -58,7 +59,7 @@ class Image(models.Model):
     byte_size = models.PositiveBigIntegerField(default=0)
     content_hash = models.CharField(max_length=64, blank=True, default="", help_text="SHA-256 of the file")
     thumbnail_key = models.CharField(max_length=512, blank=True, default="")
-    kept = models.BooleanField(default=False, help_text="Marked as a keeper during review")
+    kept = models.BooleanField(_("kept"), default=False, help_text=_("Marked as a keeper during review"))
     # The image check's verdict (safety.images); a flagged picture is quarantined until a curator
     # releases it (safety.services): never served, never bred from, never promoted.
     safety_verdict = models.CharField(max_length=16, choices=Safety.choices, default=Safety.UNCHECKED)
@@ -66,11 +67,13 @@ class Image(models.Model):
     safety_checker = models.CharField(max_length=100, blank=True, default="", help_text="The checkers and their versions")
     safety_reason = models.CharField(max_length=200, blank=True, default="")
     safety_released = models.BooleanField(default=False, help_text="A curator released it from quarantine (safety.Release)")
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     promoted_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("image")
+        verbose_name_plural = _("images")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "search_key", "orientation", "-created_at"], name="image_serving_idx"),
@@ -153,6 +156,10 @@ class Visitor(models.Model):
     first_seen = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        verbose_name = _("visitor")
+        verbose_name_plural = _("visitors")
+
     def __str__(self) -> str:
         return str(self.id)
 
@@ -180,3 +187,27 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class IdempotencyKey(models.Model):
+    """A write request's Idempotency-Key and the answer it got (garden.idempotency).
+
+    Stored in the same transaction as the write it guards, so a write committed is a key committed:
+    a retry after a lost answer finds it and gets the first answer back instead of a second write.
+    """
+
+    scope = models.CharField(max_length=200)  # the caller: "user:<pk>" or "kiosk:<visitor id>"
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # sha256 of method, path and the parsed body
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    status_code = models.PositiveSmallIntegerField(null=True)  # null: the first request is still running
+    content_type = models.CharField(max_length=200, blank=True)
+    headers = models.JSONField(default=dict)
+    body = models.BinaryField(default=b"")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -16,36 +16,74 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import lazy
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET, require_safe
 
 from garden import selectors
 from garden.keys import EMOTIONS
+from garden.languages import second_language
 from garden.visitors import InvalidVisitorId, parse_visitor_id
 from garden.visitors import visitor_code as code_for
 
-# The favorite picker's values (docs/contracts.md: "<season>,<weather>,<time>"), with bilingual labels.
-SEASONS = [("spring", "봄", "Spring"), ("summer", "여름", "Summer"), ("autumn", "가을", "Autumn"), ("winter", "겨울", "Winter")]
-WEATHERS = [("sunny", "맑음", "Sunny"), ("cloudy", "흐림", "Cloudy"), ("rainy", "비", "Rainy"), ("snowy", "눈", "Snowy")]
-TIMES = [
-    ("day", "낮", "Day"),
-    ("sunset", "해질녘", "Sunset"),
-    ("the-early-dawn", "새벽", "Early dawn"),
-    ("the-middle-of-the-night", "한밤중", "Middle of the night"),
+# The favorite picker's values (docs/contracts.md: "<season>,<weather>,<time>") and their names,
+# translated where shown (docs/languages.md).
+SEASONS = [
+    ("spring", pgettext_lazy("season", "Spring")),
+    ("summer", pgettext_lazy("season", "Summer")),
+    ("autumn", pgettext_lazy("season", "Autumn")),
+    ("winter", pgettext_lazy("season", "Winter")),
 ]
+WEATHERS = [
+    ("sunny", pgettext_lazy("weather", "Sunny")),
+    ("cloudy", pgettext_lazy("weather", "Cloudy")),
+    ("rainy", pgettext_lazy("weather", "Rainy")),
+    ("snowy", pgettext_lazy("weather", "Snowy")),
+]
+TIMES = [
+    ("day", pgettext_lazy("time of day", "Day")),
+    ("sunset", pgettext_lazy("time of day", "Sunset")),
+    ("the-early-dawn", pgettext_lazy("time of day", "Early dawn")),
+    ("the-middle-of-the-night", pgettext_lazy("time of day", "Middle of the night")),
+]
+FAVORITE_NAMES = dict(SEASONS + WEATHERS + TIMES)
 
-
-# The emotions' Korean names (as garden/static/kiosk/common.js shows them).
-EMOTION_KO = {
-    "happy": "행복",
-    "surprised": "놀람",
-    "calm": "평온",
-    "angry": "화남",
-    "fear": "두려움",
-    "confused": "혼란",
-    "disgusted": "혐오",
-    "sad": "슬픔",
+# The emotions' names as visitors read them: "a garden for a happy mood" (lower case in English).
+EMOTION_NAMES = {
+    "happy": pgettext_lazy("emotion", "happy"),
+    "surprised": pgettext_lazy("emotion", "surprised"),
+    "calm": pgettext_lazy("emotion", "calm"),
+    "angry": pgettext_lazy("emotion", "angry"),
+    "fear": pgettext_lazy("emotion", "fear"),
+    "confused": pgettext_lazy("emotion", "confused"),
+    "disgusted": pgettext_lazy("emotion", "disgusted"),
+    "sad": pgettext_lazy("emotion", "sad"),
 }
+
+
+def _favorite_words(favorite: str) -> str:
+    return ", ".join(str(FAVORITE_NAMES.get(part, part.replace("-", " "))) for part in favorite.split(",") if part)
+
+
+# Lazy: evaluated where rendered, so a second language ({% bilingual %}) gets its own words.
+favorite_words = lazy(_favorite_words, str)
+
+
+def choices(pairs) -> list[tuple[str, str, str]]:
+    """(value, name, name in GARDEN_SECOND_LANGUAGE or "") for the favorite pickers."""
+    second = second_language()
+    rows = []
+    for value, name in pairs:
+        other = ""
+        if second:
+            with translation.override(second):
+                other = str(name)
+        rows.append((value, str(name), other))
+    return rows
+
+
 # Share links are stable: their QR codes may be cached for a day by browsers and proxies.
 QR_MAX_AGE = 24 * 60 * 60
 
@@ -55,17 +93,20 @@ def garden_kiosk(request):
     """The emotion garden: camera → apparent expression → favorite → garden, three at a time.
 
     The idle reset's delay comes from GARDEN_KIOSK_IDLE_SECONDS (a data attribute); the page's
-    own ?idle=<seconds> overrides it per kiosk, read by the script.
+    own ?idle=<seconds> overrides it per kiosk, read by the script. ``?layout=low`` puts every
+    control within a seated visitor's reach on a portrait screen (docs/kiosk.md).
     """
     idle_seconds = max(0, int(settings.GARDEN_KIOSK_IDLE_SECONDS))
     context = {
-        "seasons": SEASONS,
-        "weathers": WEATHERS,
-        "times": TIMES,
+        "seasons": choices(SEASONS),
+        "weathers": choices(WEATHERS),
+        "times": choices(TIMES),
         "emotions": EMOTIONS,
         "idle_seconds": idle_seconds,
         "qr_url": reverse("share-image-qr"),
         "code_url": reverse("kiosk-visitor-code"),
+        # ?layout=low: every control within a seated visitor's reach on a portrait screen (docs/kiosk.md).
+        "body_class": "page-garden layout-low" if request.GET.get("layout") == "low" else "page-garden",
     }
     return render(request, "kiosk/garden.html", context)
 
@@ -86,7 +127,7 @@ def visitor_code(request):
 @require_GET
 def emotion_check(request):
     """Camera → /emotion → the result, nothing else (a test page for the face analysis)."""
-    return render(request, "kiosk/emotion.html")
+    return render(request, "kiosk/emotion.html", {"body_class": "page-emotion"})
 
 
 @require_safe
@@ -97,14 +138,16 @@ def share_image(request):
     """
     image = selectors.shared_image(request.GET.get("content"))
     if image is None:
-        return render(request, "kiosk/share_missing.html", status=404)
+        # The language switch goes back to the bare path: this page repeats nothing it was sent.
+        return render(request, "kiosk/share_missing.html", {"language_next": request.path}, status=404)
     context = {
         "image": image,
         "image_url": selectors.image_url(image.key, request=request),
         "share_url": selectors.share_url(image.key, request=request),
         "filename": PurePosixPath(image.key).name,
-        "emotion_ko": EMOTION_KO.get(image.emotion, image.emotion),
-        "favorite": image.favorite.replace(",", ", ").replace("-", " "),
+        "mood": EMOTION_NAMES.get(image.emotion, image.emotion),
+        "favorite": favorite_words(image.favorite) if image.favorite else "",
+        "og_locale": translation.to_locale(translation.get_language()),
     }
     return render(request, "kiosk/share.html", context)
 

@@ -5,20 +5,21 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
 
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import Storage, default_storage
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image as PILImage
 
 from config.errors import Conflict, Unavailable
 from garden import keys
-from garden.models import Image, ServingState, Visitor
+from garden.models import IdempotencyKey, Image, ServingState, Visitor
 
 log = logging.getLogger(__name__)
 
@@ -35,23 +36,45 @@ def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def write_file(*, key: str, content: bytes) -> None:
-    """Write ``content`` at exactly ``key`` (replacing what was there) or raise StorageError."""
+def write_file(*, key: str, content: bytes, storage: Storage | None = None) -> None:
+    """Write ``content`` at exactly ``key`` of ``storage`` (the image storage by default), replacing
+    what was there in one step, or raise StorageError.
+
+    Never delete-then-save: a failure half way leaves the old object (readers see the old bytes or
+    the new ones, never none). Locally a complete temporary file is renamed over the key; on S3 a
+    PUT replaces an object whole (the storage's ``_save``: ``save`` would pick another name for an
+    existing key, since file_overwrite is off so that new pictures never overwrite each other).
+    """
+    storage = storage or default_storage
     try:
-        if default_storage.exists(key):
-            default_storage.delete(key)
-        saved_as = default_storage.save(key, ContentFile(content))
+        try:
+            path = storage.path(key)
+        except NotImplementedError:  # a remote storage (S3)
+            saved_as = storage._save(key, ContentFile(content))  # type: ignore[attr-defined]  # S3Storage's PUT
+        else:
+            _replace_local(storage, key, path, content)
+            saved_as = key
     except Exception as exc:  # any backend failure: S3 errors, full disks, permissions
-        delete_file_quietly(key)
         raise StorageError(f"could not write {key}: {exc}") from exc
     if saved_as != key:
-        delete_file_quietly(saved_as)
+        delete_file_quietly(saved_as, storage=storage)
         raise StorageError(f"storage renamed {key} to {saved_as}")
 
 
-def delete_file_quietly(key: str) -> None:
+def _replace_local(storage: Storage, key: str, path: str, content: bytes) -> None:
+    """Write a complete temporary file beside ``key`` through the storage, then rename it over the key."""
+    folder, _, name = key.rpartition("/")
+    temporary = storage.save(f"{folder}/.replacing-{secrets.token_hex(4)}-{name}.part".lstrip("/"), ContentFile(content))
     try:
-        default_storage.delete(key)
+        os.replace(storage.path(temporary), path)  # atomic on one file system
+    except BaseException:
+        delete_file_quietly(temporary, storage=storage)
+        raise
+
+
+def delete_file_quietly(key: str, *, storage: Storage | None = None) -> None:
+    try:
+        (storage or default_storage).delete(key)
     except Exception:  # cleanup must never hide the original error
         log.warning("could not delete %s from storage", key, exc_info=True)
 
@@ -194,12 +217,30 @@ def restore_image(*, image: Image) -> Image:
 
 
 def rewrite_image(*, image: Image, content: bytes, **metadata) -> None:
-    """Replace an image's file and metadata in place, keeping its id (a re-import)."""
-    write_file(key=image.key, content=content)
-    with transaction.atomic():
-        if image.status == Image.Status.SERVING or metadata.get("status") == Image.Status.SERVING:
-            serving_changed()
-        Image.objects.filter(pk=image.pk).update(byte_size=len(content), content_hash=sha256(content), **metadata)
+    """Replace an image's file and metadata in place, keeping its id and key (a re-import, a mark).
+
+    The key stays: it is the picture's identity for kiosks (URLs, likes) and exports. The file is
+    replaced in one step (write_file) inside the row's transaction: a failed write leaves the old
+    file and rolls the row back (the old picture is served); a commit that fails after the write
+    puts the old bytes back.
+    """
+    previous = read_file(image.key)
+    written = False
+    try:
+        with transaction.atomic():
+            Image.objects.select_for_update().filter(pk=image.pk).exists()  # one rewrite of a picture at a time
+            if image.status == Image.Status.SERVING or metadata.get("status") == Image.Status.SERVING:
+                serving_changed()
+            Image.objects.filter(pk=image.pk).update(byte_size=len(content), content_hash=sha256(content), **metadata)
+            write_file(key=image.key, content=content)
+            written = True
+    except Exception:
+        if written:  # the row still describes the old file: it goes back
+            try:
+                write_file(key=image.key, content=previous)
+            except StorageError:
+                log.error("%s holds the new bytes but its row the old ones: re-run the rewrite", image.key, exc_info=True)
+        raise
 
 
 def purge_rejected(*, images: Iterable[Image]) -> int:
@@ -228,3 +269,8 @@ def touch_visitor(*, visitor_id: str, **labels) -> Visitor:
         id=visitor_id, defaults={**labels, "last_seen": now}, create_defaults={**labels, "first_seen": now, "last_seen": now}
     )
     return visitor
+
+
+def sweep_idempotency_keys(*, now: datetime | None = None) -> int:
+    """Delete idempotency keys (garden.idempotency) past their GARDEN_IDEMPOTENCY_HOURS; returns how many."""
+    return IdempotencyKey.objects.filter(expires_at__lt=now or timezone.now()).delete()[0]

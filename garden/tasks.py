@@ -1,9 +1,9 @@
-"""Celery tasks of the garden app: beat's heartbeat (garden.periodic)."""
+"""Celery tasks of the garden app: beat's heartbeat (garden.periodic), the idempotency-key sweep."""
 
 from celery import shared_task
 from django.utils import timezone
 
-from garden import periodic
+from garden import periodic, services
 
 
 @shared_task(name=periodic.BEAT_TICK, ignore_result=True, acks_late=False)
@@ -11,3 +11,10 @@ from garden import periodic
 def beat_tick() -> str:
     """Every minute (CELERY_BEAT_SCHEDULE): its PeriodicRun row says beat sends and a worker runs."""
     return f"tick at {timezone.now():%H:%M:%S}"
+
+
+@shared_task(name="garden.tasks.sweep_idempotency_keys", ignore_result=True, acks_late=False)
+@periodic.recorded("garden.tasks.sweep_idempotency_keys")
+def sweep_idempotency_keys() -> str:
+    """Hourly (CELERY_BEAT_SCHEDULE): forget idempotency keys older than GARDEN_IDEMPOTENCY_HOURS."""
+    return f"{services.sweep_idempotency_keys()} keys swept"

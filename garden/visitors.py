@@ -15,6 +15,8 @@ import math
 import re
 import uuid
 
+from django.utils.translation import gettext
+
 from config.errors import DomainError
 
 MAX_LENGTH = 64
@@ -46,19 +48,21 @@ def new_visitor_id() -> str:
 def parse_visitor_id(value: object) -> str:
     """The stored form of a visitor id sent by a client, or InvalidVisitorId saying why not."""
     if isinstance(value, bool) or value is None or isinstance(value, dict | list):
-        raise InvalidVisitorId("The visitor id must be a string or a number.")
+        raise InvalidVisitorId(gettext("The visitor id must be a string or a number."))
     if isinstance(value, int | float):
         if not math.isfinite(value) or abs(value) >= NUMBER_LIMIT:
-            raise InvalidVisitorId(f"A numeric visitor id must be smaller than {NUMBER_LIMIT:.0e} in size.")
+            raise InvalidVisitorId(
+                gettext("A numeric visitor id must be smaller than %(limit)s in size.") % {"limit": f"{NUMBER_LIMIT:.0e}"}
+            )
         value = str(int(value)) if isinstance(value, int) or value.is_integer() else repr(value)
     if not isinstance(value, str):
-        raise InvalidVisitorId("The visitor id must be a string or a number.")
+        raise InvalidVisitorId(gettext("The visitor id must be a string or a number."))
     if not value or value != value.strip():
-        raise InvalidVisitorId("The visitor id must not be empty or start or end with spaces.")
+        raise InvalidVisitorId(gettext("The visitor id must not be empty or start or end with spaces."))
     if len(value) > MAX_LENGTH:
-        raise InvalidVisitorId(f"The visitor id must be at most {MAX_LENGTH} characters.")
+        raise InvalidVisitorId(gettext("The visitor id must be at most %(max)d characters.") % {"max": MAX_LENGTH})
     if not _PRINTABLE.match(value):
-        raise InvalidVisitorId("The visitor id must not contain control characters.")
+        raise InvalidVisitorId(gettext("The visitor id must not contain control characters."))
     return value.lower() if _UUID.match(value) else value
 
 
@@ -81,5 +85,5 @@ def normalize_code(text: str) -> str:
     """A code as a person may type it (lower case, spaces, no dash; 0 and 1 for O and I) → ``ABCD-EFGH``."""
     letters = re.sub(r"[^A-Z0-9]", "", text.upper()).replace("0", "O").replace("1", "I")
     if len(letters) != 8 or not re.fullmatch(r"[A-Z2-7]{8}", letters):
-        raise InvalidVisitorId("A visitor code has 8 letters and digits, like ABCD-EFGH.")
+        raise InvalidVisitorId(gettext("A visitor code has 8 letters and digits, like ABCD-EFGH."))
     return f"{letters[:4]}-{letters[4:]}"

@@ -7,6 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from gardener import report, selectors, services
 from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy, WordBank
@@ -31,10 +33,10 @@ class EmotionPolicyAdmin(admin.ModelAdmin):
 class GardenerPolicyAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["enabled", "promotion_mode"]}),
-        ("Serving images per search key", {"fields": ["target_per_key", "minimum_per_key"]}),
-        ("Budget", {"fields": ["daily_image_budget", "daily_gpu_minutes", "pool_backlog_limit", "images_per_job"]}),
-        ("Retirement", {"fields": ["retire_min_impressions", "retire_probability"]}),
-        ("Breeding", {"fields": ["bred_share", "trial_pairs"]}),
+        (gettext_lazy("Serving images per search key"), {"fields": ["target_per_key", "minimum_per_key"]}),
+        (gettext_lazy("Budget"), {"fields": ["daily_image_budget", "daily_gpu_minutes", "pool_backlog_limit", "images_per_job"]}),
+        (gettext_lazy("Retirement"), {"fields": ["retire_min_impressions", "retire_probability"]}),
+        (gettext_lazy("Breeding"), {"fields": ["bred_share", "trial_pairs"]}),
     ]
 
     def changelist_view(self, request, extra_context=None):
@@ -59,7 +61,7 @@ class WordBankAdmin(admin.ModelAdmin):
     search_fields = ["words"]
     fields = ["emotion", "favorite", "words", "enabled"]
 
-    @admin.display(description="words")
+    @admin.display(description=gettext_lazy("words"))
     def word_count(self, obj: WordBank) -> int:
         return len(obj.word_list())
 
@@ -94,7 +96,7 @@ class GardenerActionAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Gardener report",
+            "title": _("Gardener report"),
             **report.report_context(),
         }
         return TemplateResponse(request, "admin/gardener/report.html", context)
@@ -106,7 +108,7 @@ class GardenerActionAdmin(admin.ModelAdmin):
             actions.pop("undo_actions", None)
         return actions
 
-    @admin.action(description="Undo the selected gardener actions")
+    @admin.action(description=gettext_lazy("Undo the selected gardener actions"))
     def undo_actions(self, request, queryset):
         done, refused = 0, []
         for action in queryset.order_by("created_at"):
@@ -116,6 +118,6 @@ class GardenerActionAdmin(admin.ModelAdmin):
             except services.NotUndoable as exc:
                 refused.append(f"#{action.pk} ({action.get_kind_display()}): {exc.message}")
         if done:
-            self.message_user(request, f"Undid {done} action(s).", messages.SUCCESS)
+            self.message_user(request, ngettext("Undid %d action.", "Undid %d actions.", done) % done, messages.SUCCESS)
         for text in refused:
-            self.message_user(request, f"Not undone: {text}", messages.WARNING)
+            self.message_user(request, _("Not undone: %(reason)s") % {"reason": text}, messages.WARNING)

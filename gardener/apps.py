@@ -1,13 +1,14 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class GardenerConfig(AppConfig):
     name = "gardener"
-    verbose_name = "Gardener"
+    verbose_name = gettext_lazy("Gardener")
 
     def ready(self):
         from config import dashboard
         from gardener import checks, report, tasks  # noqa: F401 (register the check and the beat task)
 
         # The insights page shows the report's tables as a section (it imports nothing of ours).
-        dashboard.register(dashboard.Section("gardener", "The gardener", report.dashboard_section))
+        dashboard.register(dashboard.Section("gardener", gettext_lazy("The gardener"), report.dashboard_section))

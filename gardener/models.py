@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
@@ -19,8 +20,8 @@ PROBABILITY_VALIDATORS = [MinValueValidator(0.5), MaxValueValidator(0.9999)]
 
 
 class PromotionMode(models.TextChoices):
-    REVIEW = "review", "Review (new images wait in the pool for a curator)"
-    TRUSTED = "trusted", "Trusted (new images are promoted at once; the data prunes them)"
+    REVIEW = "review", _("Review (new images wait in the pool for a curator)")
+    TRUSTED = "trusted", _("Trusted (new images are promoted at once; the data prunes them)")
 
 
 class GardenerPolicy(models.Model):
@@ -59,8 +60,8 @@ class GardenerPolicy(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "gardener policy"
-        verbose_name_plural = "gardener policy"
+        verbose_name = _("gardener policy")
+        verbose_name_plural = _("gardener policy")
 
     def __str__(self) -> str:
         return "Gardener policy (global)"
@@ -82,8 +83,9 @@ class EmotionPolicy(models.Model):
     retire_probability = models.FloatField(null=True, blank=True, validators=PROBABILITY_VALIDATORS)
 
     class Meta:
+        verbose_name = _("per-emotion override")
+        verbose_name_plural = _("per-emotion overrides")
         ordering = ["emotion"]
-        verbose_name = "per-emotion override"
 
     def __str__(self) -> str:
         return f"Gardener override for {self.emotion}"
@@ -97,14 +99,14 @@ class GardenerAction(models.Model):
     """One automatic action of the gardener, or a curator's undo of one."""
 
     class Kind(models.TextChoices):
-        PLANNED = "planned", "Planned a job"
-        BRED = "bred", "Bred a job (from liked parents)"
-        ADDED = "added", "Added images (job finished)"
-        PROMOTED = "promoted", "Promoted"
-        RETIRED = "retired", "Retired"
-        SKIPPED_BUDGET = "skipped_budget", "Skipped (budget or backlog)"
-        REFUSED = "refused", "Refused a job (prompt screening, parameters)"
-        UNDONE = "undone", "Undone"
+        PLANNED = "planned", _("Planned a job")
+        BRED = "bred", _("Bred a job (from liked parents)")
+        ADDED = "added", _("Added images (job finished)")
+        PROMOTED = "promoted", _("Promoted")
+        RETIRED = "retired", _("Retired")
+        SKIPPED_BUDGET = "skipped_budget", _("Skipped (budget or backlog)")
+        REFUSED = "refused", _("Refused a job (prompt screening, parameters)")
+        UNDONE = "undone", _("Undone")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     image = models.ForeignKey("garden.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="gardener_actions")
@@ -119,6 +121,8 @@ class GardenerAction(models.Model):
     undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
+        verbose_name = _("gardener action")
+        verbose_name_plural = _("gardener actions")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["kind", "-created_at"], name="gardener_action_kind_idx")]
 
@@ -148,9 +152,9 @@ class WordBank(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("word bank")
+        verbose_name_plural = _("word bank")
         ordering = ["emotion", "favorite"]
-        verbose_name = "word bank"
-        verbose_name_plural = "word bank"
         constraints = [models.UniqueConstraint(fields=["emotion", "favorite"], name="gardener_wordbank_emotion_favorite")]
 
     def __str__(self) -> str:

@@ -17,6 +17,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 from scipy.stats import beta
 
 from garden.models import Image
@@ -68,9 +69,9 @@ def like_rates() -> list[Rate]:
         parents.update(int(p) for p in (parameters.get("lineage") or {}).get("parents", []))
     made = set(Image.objects.filter(generation_jobs__in=selectors.gardener_jobs()).values_list("id", flat=True))
     return [
-        _pooled("bred", bred),
-        _pooled("their parents", parents),
-        _pooled("fresh (gardener, not bred)", made - bred),
+        _pooled(gettext("bred"), bred),
+        _pooled(gettext("their parents"), parents),
+        _pooled(gettext("fresh (gardener, not bred)"), made - bred),
     ]
 
 

@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class GenerationConfig(AppConfig):
     name = "generation"
+    verbose_name = gettext_lazy("Generation")
 
     def ready(self) -> None:
         from config.checks import require_choice

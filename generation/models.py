@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from garden.models import Emotion, Image
 
@@ -15,17 +16,17 @@ class GenerationJob(models.Model):
     """
 
     class Kind(models.TextChoices):
-        IMAGES = "images", "Images of one size"
-        BULK = "bulk", "Bulk: a landscape and a portrait per index"
-        RETOUCH = "retouch", "Retouch: repaint part of an image"
-        RETOUCH_BATCH = "retouch_batch", "Retouch a batch of frames"
+        IMAGES = "images", _("Images of one size")
+        BULK = "bulk", _("Bulk: a landscape and a portrait per index")
+        RETOUCH = "retouch", _("Retouch: repaint part of an image")
+        RETOUCH_BATCH = "retouch_batch", _("Retouch a batch of frames")
 
     class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
     RETOUCH_KINDS = (Kind.RETOUCH, Kind.RETOUCH_BATCH)
@@ -86,6 +87,9 @@ class GenerationJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the worker running it")
+    # The heartbeat thread beats even while the pipeline hangs: this moves only with real progress
+    # (a claim, a step, an image), so the sweeper can tell a hung attempt (GARDEN_JOB_HUNG_SECONDS_PER_STEP).
+    progress_at = models.DateTimeField(null=True, blank=True, help_text="When the running attempt last made progress")
     # A queued job's message can be lost (a broker restarted without persistence): the sweeper
     # sends it again once it has waited GARDEN_JOB_REQUEUE_AFTER_SECONDS since the last send.
     enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When its message was last sent to the broker")
@@ -97,6 +101,8 @@ class GenerationJob(models.Model):
     images = models.ManyToManyField(Image, blank=True, related_name="generation_jobs")
 
     class Meta:
+        verbose_name = _("generation job")
+        verbose_name_plural = _("generation jobs")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "queue", "created_at"], name="genjob_queue_idx"),
@@ -125,16 +131,16 @@ class LibraryEntry(models.Model):
     curators edit only the defaults and which pipeline is the default."""
 
     class Kind(models.TextChoices):
-        PIPELINE = "pipeline", "Diffusers pipeline"
-        LORA = "lora", "LoRA"
-        EMBEDDING = "embedding", "Textual-inversion embedding"
+        PIPELINE = "pipeline", _("Diffusers pipeline")
+        LORA = "lora", _("LoRA")
+        EMBEDDING = "embedding", _("Textual-inversion embedding")
 
     class Family(models.TextChoices):
-        SD1 = "sd1", "SD 1.x"
-        SD2 = "sd2", "SD 2.x"
-        SDXL = "sdxl", "SDXL"
-        TURBO = "turbo", "Turbo (few steps, no guidance)"
-        OTHER = "other", "Other"
+        SD1 = "sd1", _("SD 1.x")
+        SD2 = "sd2", _("SD 2.x")
+        SDXL = "sdxl", _("SDXL")
+        TURBO = "turbo", _("Turbo (few steps, no guidance)")
+        OTHER = "other", _("Other")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=200, help_text="What jobs, prompts (<lora:name:1>) and A1111 clients call it")
@@ -151,8 +157,9 @@ class LibraryEntry(models.Model):
     scanned_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("library entry")
+        verbose_name_plural = _("library entries")
         ordering = ["kind", "name"]
-        verbose_name_plural = "library entries"
         constraints = [
             models.UniqueConstraint(fields=["kind", "name"], name="library_kind_name_unique"),
             models.UniqueConstraint(fields=["kind"], condition=models.Q(is_default=True), name="library_one_default_per_kind"),
@@ -171,6 +178,8 @@ class PromptStyle(models.Model):
     negative_prompt = models.TextField(blank=True, default="")
 
     class Meta:
+        verbose_name = _("prompt style")
+        verbose_name_plural = _("prompt styles")
         ordering = ["name"]
 
     def __str__(self) -> str:

@@ -15,27 +15,38 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext, pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from garden import labels
 from generation import selectors, services
 from generation.requests import RESOLUTIONS, TEXT_LIMITS, JobParameterError, JobRequest
 from generation.serializers import JobSerializer
 
+# English on purpose: the models read English prompts, whatever the page's language.
 DEFAULT_PROMPT = "a calm garden of flowers, fantasy, concept art, highly detailed, sharp focus, digital art"
-RESOLUTION_NAMES = {(768, 512): "Basic", (1024, 600): "WSVGA", (1280, 800): "WXGA"}
+RESOLUTION_NAMES = {(768, 512): pgettext_lazy("screen resolution", "Basic"), (1024, 600): "WSVGA", (1280, 800): "WXGA"}
 # An old link opened again within this time (a reload, a second click) shows the job it started.
 LINK_REUSE = timedelta(minutes=10)
 # What the job page says before its script takes over (and all that a script-less client sees).
 JOB_STATES = {
-    "queued": ("busy", "Queued · 대기 중"),
-    "running": ("busy", "Generating… · 생성 중"),
-    "succeeded": ("done", "Done · 완료"),
-    "failed": ("error", "Failed · 실패했습니다."),
-    "cancelled": ("empty", "Cancelled · 취소되었습니다."),
+    "queued": ("busy", pgettext_lazy("job status", "Queued")),
+    "running": ("busy", pgettext_lazy("job status", "Generating…")),
+    "succeeded": ("done", pgettext_lazy("job status", "Done")),
+    "failed": ("error", pgettext_lazy("job status", "Failed.")),
+    "cancelled": ("empty", pgettext_lazy("job status", "Cancelled.")),
 }
+
+
+def ai_label_here() -> str:
+    """The AI-generated label in the active language (garden/labels.py); English where it has no words."""
+    language = translation.get_language() or "en"
+    language = language.split("-")[0]
+    return labels.label_text(language if language in labels.LANGUAGES else "en")
 
 
 @require_GET
@@ -44,7 +55,7 @@ def text2image(request):
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path(), reverse("admin:login"))
     if not request.user.is_staff:
-        raise PermissionDenied("Staff only.")
+        raise PermissionDenied(gettext("Staff only."))
     resolutions = [
         (width, height, f"{RESOLUTION_NAMES.get((width, height), '')} {width}×{height}".strip()) for width, height in RESOLUTIONS
     ]
@@ -53,6 +64,7 @@ def text2image(request):
         "jobs_url": reverse("generation-jobs"),
         "default_prompt": DEFAULT_PROMPT,
         "prompt_max": TEXT_LIMITS["prompt"],
+        "ai_label_text": ai_label_here(),
     }
     return render(request, "kiosk/text2image.html", context)
 
@@ -70,7 +82,7 @@ def _link_user(request):
     if not request.user.is_authenticated:
         return None, redirect_to_login(request.get_full_path(), reverse("admin:login"))
     if not request.user.is_staff:
-        raise PermissionDenied("Staff only.")
+        raise PermissionDenied(gettext("Staff only."))
     return request.user, None
 
 
@@ -98,7 +110,8 @@ def text2image_link(request):
         errors = error.fields or {"prompt": error.message}
         # No prompt: the form, unless the link's sizes are wrong too (validate() names them).
         if prompt or not set(errors) <= {"emotion"}:
-            return render(request, "kiosk/text2image_job.html", {"prompt": prompt, "errors": errors}, status=400)
+            context = {"prompt": prompt, "errors": errors, "ai_label_text": ai_label_here()}
+            return render(request, "kiosk/text2image_job.html", context, status=400)
         valid = None
     # After the checks: a wrong link is a 400 for anyone, as the API's own validation would be.
     user, refusal = _link_user(request)
@@ -118,5 +131,6 @@ def text2image_link(request):
         "percent": round((data["progress"] or 0) * 100),
         # A queued job whose queue no worker consumes says so (selectors.queue_warnings: cached, bounded).
         "queue_warnings": selectors.queue_warnings() if job.status == job.Status.QUEUED else [],
+        "ai_label_text": ai_label_here(),
     }
     return render(request, "kiosk/text2image_job.html", context)

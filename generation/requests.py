@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass, field, fields
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from config.errors import DomainError
 from garden import keys
@@ -238,15 +239,15 @@ class JobRequest:
             if value is None and name == "others":
                 continue
             if not isinstance(value, str):
-                errors[name] = f"{name} must be text."
+                errors[name] = gettext("%(name)s must be text.") % {"name": name}
             elif len(value) > limit:
-                errors[name] = f"{name} must be at most {limit} characters."
+                errors[name] = gettext("%(name)s must be at most %(limit)s characters.") % {"name": name, "limit": limit}
 
     def _folder(self, errors: dict[str, str]) -> dict:
         """Emotion, favorite and the prompt composed from them."""
         prompt, emotion = self.prompt.strip(), self.emotion.strip()
         if not prompt and not emotion:
-            errors["emotion"] = "Give a prompt, or an emotion to compose the prompt from."
+            errors["emotion"] = gettext("Give a prompt, or an emotion to compose the prompt from.")
             return {}
         try:
             emotion, favorite = keys.parse_search_key(emotion or settings.GARDEN_TEXT2IMAGE_EMOTION)
@@ -425,7 +426,12 @@ def _kiosk_favorite(favorite: str, *, field: str, errors: dict[str, str]) -> str
 
 def _check_int(name: str, value: object, low: int, high: int, errors: dict[str, str], *, setting: str = "") -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        errors[name] = f"{name} must be a whole number between {low} and {high}{f' ({setting})' if setting else ''}; got {value!r}."
+        # The messages the staff pages show come back in the request's language (docs/languages.md).
+        if setting:
+            message = gettext("%(name)s must be a whole number between %(low)s and %(high)s (%(setting)s); got %(value)s.")
+        else:
+            message = gettext("%(name)s must be a whole number between %(low)s and %(high)s; got %(value)s.")
+        errors[name] = message % {"name": name, "low": low, "high": high, "setting": setting, "value": repr(value)}
 
 
 def _portrait_fits(width: int, height: int) -> bool:
@@ -436,4 +442,5 @@ def _portrait_fits(width: int, height: int) -> bool:
 def _check_size(name: str, value: object, high: int, errors: dict[str, str]) -> None:
     low = settings.GARDEN_MIN_SIZE
     if isinstance(value, bool) or not isinstance(value, int) or value % 8 or not low <= value <= high:
-        errors[name] = f"{name} must be a multiple of 8 between {low} and {high} (GARDEN_MAX_{name.upper()}); got {value!r}."
+        message = gettext("%(name)s must be a multiple of 8 between %(low)s and %(high)s (%(setting)s); got %(value)s.")
+        errors[name] = message % {"name": name, "low": low, "high": high, "setting": f"GARDEN_MAX_{name.upper()}", "value": repr(value)}

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from config.errors import Unavailable
 from garden.keys import LANDSCAPE, parse_key
@@ -229,11 +230,18 @@ def queue_warnings(*, timeout: float = QUEUE_CHECK_TIMEOUT) -> list[str]:
     state = unconsumed_queues(timeout=timeout)
     lines = []
     for entry in state["queues"]:
-        jobs = f"{entry['waiting']} job{'s' if entry['waiting'] != 1 else ''} wait{'s' if entry['waiting'] == 1 else ''}"
+        words = {"count": entry["waiting"], "queue": entry["queue"]}
         if state["error"]:
-            lines.append(
-                f"The broker cannot be reached ({state['error'][:200]}): {jobs} in queue {entry['queue']} and no worker can receive them."
-            )
+            line = ngettext(
+                "The broker cannot be reached (%(error)s): %(count)d job waits in queue %(queue)s and no worker can receive them.",
+                "The broker cannot be reached (%(error)s): %(count)d jobs wait in queue %(queue)s and no worker can receive them.",
+                entry["waiting"],
+            ) % {**words, "error": state["error"][:200]}
         else:
-            lines.append(f"No worker is consuming queue {entry['queue']}: {jobs}. Start a worker: {worker_command(entry['queue'])}")
+            line = ngettext(
+                "No worker is consuming queue %(queue)s: %(count)d job waits. Start a worker: %(command)s",
+                "No worker is consuming queue %(queue)s: %(count)d jobs wait. Start a worker: %(command)s",
+                entry["waiting"],
+            ) % {**words, "command": worker_command(entry["queue"])}
+        lines.append(line)
     return lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.urls import reverse
+from django.utils.translation import gettext
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -43,7 +44,7 @@ class SizeField(WholeNumberField):
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
         if value % 8:
-            raise serializers.ValidationError("Must be a multiple of 8.")
+            raise serializers.ValidationError(gettext("Must be a multiple of 8."))
         return value
 
 

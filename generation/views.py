@@ -10,6 +10,7 @@ import time
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -24,6 +25,7 @@ from rest_framework.views import APIView
 from config.api import json_object
 from config.parsers import LenientJSONParser, SafeJSONParser
 from config.schema import GardenAutoSchema, error
+from garden.idempotency import idempotent
 from generation import kinds, pages, selectors, services
 from generation.models import GenerationJob
 from generation.requests import TEXT_LIMITS
@@ -33,7 +35,7 @@ from generation.serializers import JobCreateSerializer, JobFilterSerializer, Job
 class StaffOrToken(BasePermission):
     """A staff session, or any user authenticated with an API token (DRF TokenAuthentication)."""
 
-    message = "Generation needs a staff session or an API token."
+    message = gettext_lazy("Generation needs a staff session or an API token.")
 
     def has_permission(self, request, view):
         user = request.user
@@ -108,6 +110,7 @@ class JobListView(GenerationAPIView):
         },
         summary="Submit a generation or retouch job (answers at once with its id)",
     )
+    @idempotent()  # an Idempotency-Key header makes a retried submission one job
     def post(self, request):
         data = request.data
         if not hasattr(data, "get"):

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 
 from config import dashboard
 from insights import selectors
@@ -52,13 +53,17 @@ class DashboardAdmin(admin.ModelAdmin):
         page = selectors.dashboard(filters=filters)
         query = urlencode(filters.as_query())
         sections = [
-            (title, [{"chart": chart, "csv": f"{reverse('admin:insights_dashboard_csv', args=[chart.id])}?{query}"} for chart in charts])
+            (
+                title,
+                _(title),
+                [{"chart": chart, "csv": f"{reverse('admin:insights_dashboard_csv', args=[chart.id])}?{query}"} for chart in charts],
+            )
             for title, charts in page["sections"]
         ]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Insights",
+            "title": _("Insights"),
             "filters": filters,
             "emotions": selectors.EMOTIONS,
             "hourly_max_days": selectors.HOURLY_MAX_DAYS,
@@ -87,7 +92,7 @@ class DashboardAdmin(admin.ModelAdmin):
         else:
             chart = selectors.chart(chart_id=chart_id, filters=filters)
             if chart is None:
-                raise Http404("No such chart.")
+                raise Http404(_("No such chart."))
             table = chart.table
         response = HttpResponse(to_csv(table), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="insights-{chart_id}-{filters.start}-{filters.end}.csv"'

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy
 
 
 def _ensure_analysts(sender, using="default", **kwargs):
@@ -12,7 +13,7 @@ def _ensure_analysts(sender, using="default", **kwargs):
 
 class InsightsConfig(AppConfig):
     name = "insights"
-    verbose_name = "Insights"
+    verbose_name = gettext_lazy("Insights")
 
     def ready(self):
         from config.metrics import register_collector

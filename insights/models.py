@@ -7,6 +7,7 @@ here: only counts per derived label (apparent expression, generation, gender).
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Granularity(models.TextChoices):
@@ -176,10 +177,10 @@ class Dashboard(models.Model):
     """No table: carries the ``insights.view_dashboard`` right and the admin's "Insights" entry."""
 
     class Meta:
+        verbose_name = _("insights dashboard")
+        verbose_name_plural = _("insights dashboard")
         managed = False
         default_permissions = ("view",)
-        verbose_name = "insights dashboard"
-        verbose_name_plural = "insights dashboard"
 
     def __str__(self) -> str:
         return "Insights dashboard"

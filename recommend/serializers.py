@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -42,11 +43,16 @@ class RecommendationIdField(serializers.Field):
     def to_internal_value(self, data):
         out_of_range = isinstance(data, int) and not 0 <= data < 2**63
         if isinstance(data, bool) or not isinstance(data, str | int) or len(str(data)) > 32 or out_of_range:
-            raise serializers.ValidationError("Expected the X-Recommendation-Id of a /garden answer: a string or a number.")
+            raise serializers.ValidationError(gettext("Expected the X-Recommendation-Id of a /garden answer: a string or a number."))
         return str(data)
 
     def to_representation(self, value):
         return value
+
+
+def event_id_field() -> TextField:
+    """The kiosk's own id for this event: sent again with a retry, it is stored once (garden.idempotency)."""
+    return TextField(required=False, min_length=1, max_length=255, help_text="Optional: this event's id (as an Idempotency-Key header)")
 
 
 class LikeRequestSerializer(serializers.Serializer):
@@ -61,6 +67,7 @@ class LikeRequestSerializer(serializers.Serializer):
         help_text="Keys of the (up to 3) images that were on screen",
     )
     recommendationId = RecommendationIdField()  # noqa: N815 (wire name)
+    eventId = event_id_field()  # noqa: N815 (wire name)
 
 
 class ImpressionRequestSerializer(serializers.Serializer):
@@ -74,6 +81,7 @@ class ImpressionRequestSerializer(serializers.Serializer):
         help_text="Keys of the images that were on screen",
     )
     recommendationId = RecommendationIdField()  # noqa: N815 (wire name)
+    eventId = event_id_field()  # noqa: N815 (wire name)
 
 
 class DislikeRequestSerializer(serializers.Serializer):
@@ -82,3 +90,4 @@ class DislikeRequestSerializer(serializers.Serializer):
     id = VisitorIdField(help_text="Visitor id from /emotion, or the device's own")
     itemId = KeyField(help_text="Key of the image (a URL ending with the key is accepted too)")  # noqa: N815 (wire name)
     recommendationId = RecommendationIdField()  # noqa: N815 (wire name)
+    eventId = event_id_field()  # noqa: N815 (wire name)

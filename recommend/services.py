@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from config.errors import NotFound
 from config.outages import after_commit
@@ -26,7 +27,7 @@ class UnknownImage(NotFound, LookupError):
     """The key names no image of the garden."""
 
     def __init__(self, key: str) -> None:
-        super().__init__(f"Unknown item: {key}")
+        super().__init__(gettext("Unknown item: %(key)s") % {"key": key})
 
 
 def normalize_key(key: str) -> str:

@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 
 from config.api import KioskAPIView, validated
 from config.schema import error
+from garden.idempotency import idempotent
 from garden.serializers import GardenRequestSerializer, GardenResponseSerializer
 from recommend import services
 from recommend.serializers import DislikeRequestSerializer, ImpressionRequestSerializer, LikeRequestSerializer
@@ -57,6 +58,7 @@ class LikeView(KioskAPIView):
         responses={**SUCCESS, 404: error("Unknown item")},
         description="Record a like of `itemId` among the `impression` keys that were on screen.",
     )
+    @idempotent(body_field="eventId")  # the kiosk page's event id, or an Idempotency-Key header
     def post(self, request):
         data = validated(LikeRequestSerializer, request)
         services.record_like(  # an unknown item is a 404 (services.UnknownImage)
@@ -78,6 +80,7 @@ class ImpressionView(KioskAPIView):
             "unknown keys stores nothing."
         ),
     )
+    @idempotent(body_field="eventId")  # the kiosk page's event id, or an Idempotency-Key header
     def post(self, request):
         data = validated(ImpressionRequestSerializer, request)
         services.record_impression(visitor_id=data["id"], impression=data["impression"], recommendation_id=data.get("recommendationId"))
@@ -90,6 +93,7 @@ class DislikeView(KioskAPIView):
         responses={**SUCCESS, 404: error("Unknown item")},
         description="Undo a like of `itemId`; the image is no longer recommended to this visitor.",
     )
+    @idempotent(body_field="eventId")  # the kiosk page's event id, or an Idempotency-Key header
     def post(self, request):
         data = validated(DislikeRequestSerializer, request)
         services.record_dislike(visitor_id=data["id"], item_key=data["itemId"], recommendation_id=data.get("recommendationId"))

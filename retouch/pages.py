@@ -10,11 +10,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from garden.models import Image
 from garden.selectors import image_url
 from generation.backends.diffusion import SCHEDULERS
+from generation.pages import ai_label_here
 from generation.requests import TEXT_LIMITS
 from retouch.features import feature_status
 from retouch.imaging import MASKED_CONTENT
@@ -22,6 +24,13 @@ from retouch.options import MASK_BLUR, OPACITY, PADDING, STRENGTH, WORK_SIZE
 
 # The retouch app's default positive prompt (docs/contracts.md, "The retouch app's calls").
 RETOUCH_PROMPT = "masterpiece, realistic, photorealistic"
+# What the page calls each way to fill the masked area before painting (retouch.imaging.MASKED_CONTENT).
+MASKED_CONTENT_LABELS = {
+    "original": pgettext_lazy("masked content", "original"),
+    "fill": pgettext_lazy("masked content", "fill"),
+    "noise": pgettext_lazy("masked content", "latent noise"),
+    "nothing": pgettext_lazy("masked content", "latent nothing"),
+}
 
 
 @require_GET
@@ -30,7 +39,7 @@ def retouch(request):
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path(), reverse("admin:login"))
     if not request.user.is_staff:
-        raise PermissionDenied("Staff only.")
+        raise PermissionDenied(gettext("Staff only."))
     image = None
     if request.GET.get("image", "").isdecimal():
         found = Image.objects.filter(pk=int(request.GET["image"])).first()
@@ -59,6 +68,7 @@ def retouch(request):
         "default_prompt": RETOUCH_PROMPT,
         "prompt_max": TEXT_LIMITS["prompt"],
         "samplers": ["", *SCHEDULERS],
-        "masked_content": MASKED_CONTENT,
+        "masked_content": [(name, MASKED_CONTENT_LABELS.get(name, name)) for name in MASKED_CONTENT],
+        "ai_label_text": ai_label_here(),
     }
     return render(request, "kiosk/retouch.html", context)

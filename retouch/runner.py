@@ -163,7 +163,7 @@ def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
             timings["store"] = round(timings.get("store", 0.0) + stored - started, 3)
             timings["thumbnails"] = round(timings.get("thumbnails", 0.0) + time.perf_counter() - stored, 3)
             job.images.add(image)
-            mine.update(images_done=job.images.count(), heartbeat_at=timezone.now())
+            mine.update(images_done=job.images.count(), heartbeat_at=timezone.now(), progress_at=timezone.now())
 
 
 def _rect(options: dict, picture: _Picture) -> imaging.Rect:

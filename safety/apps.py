@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class SafetyConfig(AppConfig):
@@ -6,7 +7,7 @@ class SafetyConfig(AppConfig):
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "safety"
-    verbose_name = "Safety"
+    verbose_name = gettext_lazy("Safety")
 
     def ready(self):
         from safety import checks  # noqa: F401 (registers the check --deploy warnings)

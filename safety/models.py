@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from garden.models import Image
 from safety.terms import normalize
@@ -14,8 +15,8 @@ class Term(models.Model):
     """
 
     class Kind(models.TextChoices):
-        BLOCKED = "blocked", "Blocked term"
-        ALLOWED = "allowed", "Allowed exception"
+        BLOCKED = "blocked", _("Blocked term")
+        ALLOWED = "allowed", _("Allowed exception")
 
     text = models.CharField(max_length=100, help_text="A word or phrase; matched case-insensitively")
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -23,6 +24,8 @@ class Term(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("term")
+        verbose_name_plural = _("terms")
         ordering = ["kind", "text"]
         constraints = [models.UniqueConstraint(fields=["text", "kind"], name="safety_term_unique")]
 
@@ -46,6 +49,8 @@ class Release(models.Model):
     released_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("release")
+        verbose_name_plural = _("releases")
         ordering = ["-released_at"]
 
     def __str__(self) -> str:

@@ -132,13 +132,14 @@ def assert_ai_labelled(
     picture,
     badge,
     *,
-    name: str = "AI-generated · AI 생성 그림",
-    words: tuple[str, ...] = ("AI-generated", "AI 생성 그림"),
+    name: str = "AI-generated",
+    words: tuple[str, ...] = ("AI-generated",),
     min_px: float = 14.0,
 ) -> None:
     """The AI-generated label (garden/labels.py) of ``picture``: ``badge`` is visible, inside the
     viewport, over the picture, readable (opaque background, WCAG AA contrast, text at least
-    ``min_px`` high), and the picture's accessible name starts with the label's words."""
+    ``min_px`` high), and the picture's accessible name starts with the label's words (the defaults:
+    an English page without a second language, docs/languages.md)."""
     from playwright.sync_api import expect
 
     picture.scroll_into_view_if_needed()

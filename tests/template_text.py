@@ -14,8 +14,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 TEXT_ATTRIBUTES = {"alt", "title", "placeholder", "aria-label", "aria-description", "aria-roledescription", "aria-valuetext", "label"}
+# <input> types whose value is shown as words (a radio's or a checkbox's value is never seen).
+SHOWN_VALUE_TYPES = {"", "text", "search", "submit", "button", "reset"}
 _TEMPLATE_SYNTAX = [
     re.compile(r"{%\s*comment\s*%}.*?{%\s*endcomment\s*%}", re.S),
+    # kiosk/base.html's body_class block fills <body class="…">: a CSS class, not words.
+    re.compile(r"{%\s*block\s+body_class\s*%}.*?{%\s*endblock\s*(?:body_class\s*)?%}", re.S),
     re.compile(r"{#.*?#}", re.S),
     re.compile(r"{%\s*blocktrans(?:late)?\b.*?{%\s*endblocktrans(?:late)?\s*%}", re.S),
     re.compile(r"{%.*?%}", re.S),
@@ -37,7 +41,8 @@ class _Reader(HTMLParser):
         if tag in ("script", "style"):
             self._raw += 1
         for name, value in attrs:
-            if value and (name in TEXT_ATTRIBUTES or (name == "value" and tag == "input")) and _has_letter(value):
+            shown_value = name == "value" and tag == "input" and (dict(attrs).get("type") or "").lower() in SHOWN_VALUE_TYPES
+            if value and (name in TEXT_ATTRIBUTES or shown_value) and _has_letter(value):
                 self.stray.append(f"<{tag} {name}={value.strip()!r}>")
 
     def handle_endtag(self, tag):

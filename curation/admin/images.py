@@ -18,10 +18,13 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic import RedirectView
 
 from curation import selectors, services
 from curation.admin import quarantine
+from curation.admin.reports import purged, report
 from curation.paginators import EstimatedCountPaginator
 from garden import thumbnails
 from garden.models import QUARANTINED, Image
@@ -46,17 +49,17 @@ class CachedValuesFilter(admin.SimpleListFilter):
 
 
 class FavoriteFilter(CachedValuesFilter):
-    title = "favorite"
+    title = gettext_lazy("favorite")
     parameter_name = field = "favorite"
 
 
 class GeneratorFilter(CachedValuesFilter):
-    title = "generator"
+    title = gettext_lazy("generator")
     parameter_name = field = "generator"
 
 
 class ModelFilter(CachedValuesFilter):
-    title = "model"
+    title = gettext_lazy("model")
     parameter_name = field = "model_id"
 
 
@@ -66,20 +69,6 @@ class CurationChangeList(ChangeList):
     def get_ordering(self, request, queryset):
         ordering = super().get_ordering(request, queryset)
         return ["-created_at", "-id"] if ordering in (["-created_at", "-id", "-pk"], ["-pk"]) else ordering
-
-
-def report(model_admin, request, result: services.BulkResult, *, done: str, verb: str) -> None:
-    """Tell the curator what a bulk action did: ``done`` is "Kept", ``verb`` is "keep"."""
-    if result.changed:
-        model_admin.message_user(request, f"{done} {len(result.changed)} image(s).", messages.SUCCESS)
-    if result.failed:
-        first = next(iter(result.failed.values()))
-        message = f"{len(result.failed)} image(s) could not be {done.lower()}: {first}" + (
-            " (and others: see the log)" if len(result.failed) > 1 else ""
-        )
-        model_admin.message_user(request, message, messages.ERROR)
-    if not result.changed and not result.failed:
-        model_admin.message_user(request, f"Nothing to {verb}: no selected image was eligible.", messages.WARNING)
 
 
 @admin.register(Image)
@@ -110,7 +99,7 @@ class ImageAdmin(admin.ModelAdmin):
         ("created_at", admin.DateFieldListFilter),
     )
     search_fields = ("key", "prompt")
-    search_help_text = "Search the key or the prompt; a number also matches the seed exactly."
+    search_help_text = gettext_lazy("Search the key or the prompt; a number also matches the seed exactly.")
     list_per_page = 100
     list_max_show_all = 500
     show_full_result_count = False
@@ -204,98 +193,96 @@ class ImageAdmin(admin.ModelAdmin):
             "image-thumb quarantined" if obj.quarantined else "image-thumb",
         )
 
-    @admin.display(description="safety", ordering="safety_verdict")
+    @admin.display(description=gettext_lazy("safety"), ordering="safety_verdict")
     def safety(self, obj):
         return quarantine.safety_column(obj)
 
-    @admin.display(description="safety check")
+    @admin.display(description=gettext_lazy("safety check"))
     def safety_details(self, obj):
         return quarantine.safety_details(obj)
 
-    @admin.display(description="kept", ordering="kept")
+    @admin.display(description=gettext_lazy("kept"), ordering="kept")
     def kept_mark(self, obj):
         """✓ kept, ✗ rejected, "—" undecided (a red ✗ read as "rejected" for images nobody judged yet)."""
         if obj.kept:
             return _boolean_icon(True)
         if obj.status == Image.Status.REJECTED:
             return _boolean_icon(False)
-        return format_html('<span class="undecided" title="{}">—</span>', "not decided yet")
+        return format_html('<span class="undecided" title="{}">—</span>', _("not decided yet"))
 
-    @admin.display(description="preview")
+    @admin.display(description=gettext_lazy("preview"))
     def preview(self, obj):
         css = "quarantined" if obj.quarantined else ""
         return format_html('<img src="{}" alt="" class="{}" style="max-width:640px;max-height:640px">', default_storage.url(obj.key), css)
 
-    @admin.display(description="lineage")
+    @admin.display(description=gettext_lazy("lineage"))
     def lineage(self, obj):
         """Bred pictures: generation, operator and links to the parents (generation.lineage)."""
         bred = image_lineage(obj.parameters)
         if not bred:
-            return "fresh (not bred)"
+            return _("fresh (not bred)")
         links = format_html_join(
             " × ", '<a href="{}">#{}</a>', ((reverse("admin:garden_image_change", args=[p]), p) for p in bred.get("parents", []))
         )
         how = OPERATOR_WORDS.get(bred.get("operator", ""), "mutation of")
-        return format_html("generation {} · {} {}", bred.get("generation", "?"), how, links)
+        generation = _("generation %(number)s") % {"number": bred.get("generation", "?")}
+        return format_html("{} · {} {}", generation, how, links)
 
-    @admin.display(description="retouch")
+    @admin.display(description=gettext_lazy("retouch"))
     def retouch(self, obj):
         """Open the staff retouch page with this image (a result is a new pool image linked to it)."""
-        return format_html('<a class="button" href="{}?image={}">Retouch</a>', reverse("kiosk-retouch"), obj.pk)
+        return format_html('<a class="button" href="{}?image={}">{}</a>', reverse("kiosk-retouch"), obj.pk, _("Retouch"))
 
     # --- actions (each calls one service; the service writes the admin log) ------------------------
 
-    @admin.action(permissions=["change"], description="Keep (like) selected images")
+    @admin.action(permissions=["change"], description=gettext_lazy("Keep (like) selected images"))
     def keep_selected(self, request, queryset):
-        report(
-            self, request, services.decide(images=queryset, decision=services.Decision.KEEP, user=request.user), done="Kept", verb="keep"
-        )
+        report(self, request, services.decide(images=queryset, decision=services.Decision.KEEP, user=request.user), verb="keep")
 
-    @admin.action(permissions=["change"], description="Reject (dislike) selected images — soft, undoable")
+    @admin.action(permissions=["change"], description=gettext_lazy("Reject (dislike) selected images — soft, undoable"))
     def reject_selected(self, request, queryset):
         report(
             self,
             request,
             services.decide(images=queryset, decision=services.Decision.REJECT, user=request.user),
-            done="Rejected",
             verb="reject",
         )
 
-    @admin.action(permissions=["change"], description="Undo: back to undecided (un-reject, un-keep)")
+    @admin.action(permissions=["change"], description=gettext_lazy("Undo: back to undecided (un-reject, un-keep)"))
     def undo_selected(self, request, queryset):
         report(
             self,
             request,
             services.decide(images=queryset, decision=services.Decision.PENDING, user=request.user),
-            done="Reset",
             verb="reset",
         )
 
-    @admin.action(permissions=["promote"], description="Promote selected to serving (kiosks see them at once)")
+    @admin.action(permissions=["promote"], description=gettext_lazy("Promote selected to serving (kiosks see them at once)"))
     def promote_selected(self, request, queryset):
-        report(self, request, services.promote(images=queryset, user=request.user), done="Promoted", verb="promote")
+        report(self, request, services.promote(images=queryset, user=request.user), verb="promote")
 
-    @admin.action(permissions=["promote"], description="Demote selected back to the pool")
+    @admin.action(permissions=["promote"], description=gettext_lazy("Demote selected back to the pool"))
     def demote_selected(self, request, queryset):
-        report(self, request, services.demote(images=queryset, user=request.user), done="Demoted", verb="demote")
+        report(self, request, services.demote(images=queryset, user=request.user), verb="demote")
 
-    @admin.action(permissions=["release"], description="Release selected from quarantine (a reason is logged)…")
+    @admin.action(permissions=["release"], description=gettext_lazy("Release selected from quarantine (a reason is logged)…"))
     def release_selected(self, request, queryset):
         return quarantine.release(self, request, queryset, selected=list(queryset.values_list("pk", flat=True)))
 
-    @admin.action(permissions=["purge"], description="Purge selected rejected images (deletes files)…")
+    @admin.action(permissions=["purge"], description=gettext_lazy("Purge selected rejected images (deletes files)…"))
     def purge_selected(self, request, queryset):
         rejected = queryset.filter(status=Image.Status.REJECTED)
         if request.POST.get("confirm") == "yes":
-            purged = services.purge(images=rejected, user=request.user)
-            self.message_user(request, f"Purged {purged} rejected image(s); their files are deleted.", messages.SUCCESS)
+            count = services.purge(images=rejected, user=request.user)
+            self.message_user(request, purged(count), messages.SUCCESS)
             return None
         return self._purge_confirmation(request, count=rejected.count(), selected=queryset.values_list("pk", flat=True))
 
-    @admin.action(permissions=["change"], description="Generate missing thumbnails")
+    @admin.action(permissions=["change"], description=gettext_lazy("Generate missing thumbnails"))
     def make_thumbnails(self, request, queryset):
         made, failed = thumbnails.generate_missing_thumbnails(queryset=queryset)
-        self.message_user(request, f"Made {made} thumbnail(s); {failed} failed.", messages.ERROR if failed else messages.SUCCESS)
+        made_text = ngettext("Made %(made)d thumbnail; %(failed)d failed.", "Made %(made)d thumbnails; %(failed)d failed.", made)
+        self.message_user(request, made_text % {"made": made, "failed": failed}, messages.ERROR if failed else messages.SUCCESS)
 
     # --- extra admin views --------------------------------------------------------------------------
 
@@ -344,12 +331,12 @@ class ImageAdmin(admin.ModelAdmin):
             raise PermissionDenied
         kept = services.kept_to_promote(self.model.objects.all()).order_by("-created_at", "-id")
         if request.method == "POST":
-            report(self, request, services.promote_kept(user=request.user), done="Promoted", verb="promote")
+            report(self, request, services.promote_kept(user=request.user), verb="promote")
             return HttpResponseRedirect(reverse("admin:garden_image_changelist") + "?status__exact=serving")
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": "Promote all kept images",
+            "title": _("Promote all kept images"),
             "count": kept.count(),
             "held": self.model.objects.filter(QUARANTINED, status=Image.Status.POOL, kept=True).count(),
             "sample": [{"key": i.key, "thumb": selectors.thumbnail_url(i)} for i in kept.only(*selectors.REVIEW_FIELDS)[:PROMOTE_SAMPLE]],
@@ -361,8 +348,8 @@ class ImageAdmin(admin.ModelAdmin):
             raise PermissionDenied
         rejected = services.rejected_images()
         if request.method == "POST" and request.POST.get("confirm") == "yes":
-            purged = services.purge(images=rejected, user=request.user)
-            self.message_user(request, f"Purged {purged} rejected image(s); their files are deleted.", messages.SUCCESS)
+            count = services.purge(images=rejected, user=request.user)
+            self.message_user(request, purged(count), messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:garden_image_changelist"))
         return self._purge_confirmation(request, count=rejected.count(), selected=None)
 
@@ -370,7 +357,7 @@ class ImageAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": "Purge rejected images",
+            "title": _("Purge rejected images"),
             "count": count,
             "selected": list(selected) if selected is not None else None,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,

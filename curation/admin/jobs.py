@@ -12,6 +12,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from curation import selectors, services
 from curation.forms import BulkGenerationForm
@@ -24,7 +26,11 @@ def _started(jobs: list[GenerationJob]) -> str:
     """``Started job 1a2b3c4d (happy): 20 images into the pool.`` or the same for several jobs."""
     images = sum(job.images_total for job in jobs)
     names = ", ".join(f"{str(job.pk)[:8]} ({job.emotion})" for job in jobs)
-    return f"Started {'job' if len(jobs) == 1 else f'{len(jobs)} jobs'} {names}: {images} images into the pool."
+    started = ngettext("Started job %(names)s", "Started %(count)d jobs %(names)s", len(jobs)) % {"count": len(jobs), "names": names}
+    return ngettext("%(started)s: %(images)d image into the pool.", "%(started)s: %(images)d images into the pool.", images) % {
+        "started": started,
+        "images": images,
+    }
 
 
 @admin.register(GenerationJob)
@@ -88,7 +94,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
     fields = readonly_fields
 
     class Media:
-        js = ("curation/jobs.js",)
+        js = ("curation/jobs.js",)  # its words: the static catalog the job templates load
 
     def has_delete_permission(self, request, obj=None):
         return False  # a job is the record of where pool images came from
@@ -98,24 +104,25 @@ class GenerationJobAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    @admin.display(description="job")
+    @admin.display(description=gettext_lazy("job"))
     def short_id(self, obj):
         return str(obj.pk)[:8]
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_and_notice(self, obj):
         """``running`` or ``running — Worker lost (…); resumed (attempt 2 of 3).``"""
-        return f"{obj.status} — {obj.notice}" if obj.notice else obj.status
+        status = obj.get_status_display()
+        return f"{status} — {obj.notice}" if obj.notice else status
 
-    @admin.display(description="size")
+    @admin.display(description=gettext_lazy("size"))
     def size(self, obj):
         return f"{obj.width}x{obj.height}"
 
-    @admin.display(description="images")
+    @admin.display(description=gettext_lazy("images"))
     def images_made(self, obj):
         return f"{obj.images_done}/{obj.images_total}"
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress_bar(self, obj):
         return format_html(
             '<span class="job-progress" data-job="{}" data-finished="{}"><progress max="1" value="{}"></progress> '
@@ -126,35 +133,46 @@ class GenerationJobAdmin(admin.ModelAdmin):
             round(obj.progress * 100),
         )
 
-    @admin.display(description="queue position")
+    @admin.display(description=gettext_lazy("queue position"))
     def queue_position(self, obj):
         position = job_queue_position(obj)
         return "–" if position is None else position
 
-    @admin.display(description="images")
+    @admin.display(description=gettext_lazy("images"))
     def job_images(self, obj):
         images = obj.images.order_by("pk").only(*selectors.REVIEW_FIELDS)
         tags = format_html_join(
             "",
             '<a href="{}"><img src="{}" alt="{}" title="{}" height="64" loading="lazy" style="margin:2px"></a>',
             (
-                (reverse("admin:garden_image_change", args=[i.pk]), selectors.thumbnail_url(i), i.key, f"{i.key} ({i.status})")
+                (
+                    reverse("admin:garden_image_change", args=[i.pk]),
+                    selectors.thumbnail_url(i),
+                    i.key,
+                    f"{i.key} ({i.get_status_display()})",
+                )
                 for i in images
             ),
         )
         review = reverse("curation:review") + f"?job={obj.pk}"
-        return format_html('<div>{}</div><p><a class="button" href="{}">Review this batch</a></p>', tags, review)
+        return format_html('<div>{}</div><p><a class="button" href="{}">{}</a></p>', tags, review, _("Review this batch"))
 
     # actions and views call curation.services, which also write the admin log
-    @admin.action(permissions=["change"], description="Cancel selected jobs")
+    @admin.action(permissions=["change"], description=gettext_lazy("Cancel selected jobs"))
     def cancel_selected(self, request, queryset):
         count = services.cancel_jobs(jobs=queryset, user=request.user)
-        self.message_user(request, f"Cancelled {count} job(s).", messages.SUCCESS if count else messages.WARNING)
+        self.message_user(
+            request, ngettext("Cancelled %d job.", "Cancelled %d jobs.", count) % count, messages.SUCCESS if count else messages.WARNING
+        )
 
-    @admin.action(permissions=["change"], description="Retry selected failed or cancelled jobs")
+    @admin.action(permissions=["change"], description=gettext_lazy("Retry selected failed or cancelled jobs"))
     def retry_selected(self, request, queryset):
         count = services.retry_jobs(jobs=queryset, user=request.user)
-        self.message_user(request, f"Queued {count} job(s) again.", messages.SUCCESS if count else messages.WARNING)
+        self.message_user(
+            request,
+            ngettext("Queued %d job again.", "Queued %d jobs again.", count) % count,
+            messages.SUCCESS if count else messages.WARNING,
+        )
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -194,7 +212,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": "Generate a batch",
+            "title": _("Generate a batch"),
             "form": form,
             "media": self.media + form.media,
         }
@@ -237,7 +255,11 @@ class GenerationJobAdmin(admin.ModelAdmin):
         if done:
             self.message_user(request, _what_happened(job), messages.SUCCESS)
         else:
-            self.message_user(request, f"Nothing to do: job {str(job.pk)[:8]} is {job.status}.", messages.WARNING)
+            self.message_user(
+                request,
+                _("Nothing to do: job %(job)s is %(status)s.") % {"job": str(job.pk)[:8], "status": job.get_status_display().lower()},
+                messages.WARNING,
+            )
         return HttpResponseRedirect(reverse("admin:generation_generationjob_change", args=[pk]))
 
     def cancel_view(self, request, pk):
@@ -249,13 +271,23 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
 def _what_happened(job: GenerationJob) -> str:
     """What a Cancel or Retry button did to ``job`` (its state just after), instead of "Done."."""
-    name = f"Job {str(job.pk)[:8]}"
-    made = f"{job.images_done} of {job.images_total} images"
+    words = {"job": str(job.pk)[:8], "done": job.images_done, "total": job.images_total, "queue": job.queue}
     if job.status == GenerationJob.Status.QUEUED:
-        keeps = f"; it keeps the {made} it made and makes the rest" if job.images_done else ""
-        return f"{name} queued again: position {job_queue_position(job)} in queue {job.queue}{keeps}."
+        words["position"] = job_queue_position(job)
+        if job.images_done:
+            return (
+                _(
+                    "Job %(job)s queued again: position %(position)s in queue %(queue)s; "
+                    "it keeps the %(done)d of %(total)d images it made and makes the rest."
+                )
+                % words
+            )
+        return _("Job %(job)s queued again: position %(position)s in queue %(queue)s.") % words
     if job.status == GenerationJob.Status.CANCELLED:
-        return f"{name} cancelled ({made} made; they stay in the pool)."
+        return _("Job %(job)s cancelled (%(done)d of %(total)d images made; they stay in the pool).") % words
     if job.cancel_requested:
-        return f"{name}: cancel requested; it stops after its current step ({made} made so far stay in the pool)."
-    return f"{name} is {job.status}."
+        return (
+            _("Job %(job)s: cancel requested; it stops after its current step (%(done)d of %(total)d images made so far stay in the pool).")
+            % words
+        )
+    return _("Job %(job)s is %(status)s.") % {**words, "status": job.get_status_display().lower()}

@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from config.errors import DomainError
 from generation.models import LibraryEntry
@@ -33,16 +35,18 @@ class LibraryEntryForm(forms.ModelForm):
         data = super().clean()
         steps = data.get("default_steps")
         if steps is not None and not 1 <= steps <= settings.GARDEN_MAX_STEPS:
-            self.add_error("default_steps", f"Between 1 and {settings.GARDEN_MAX_STEPS} (GARDEN_MAX_STEPS).")
+            self.add_error("default_steps", _("Between 1 and %(most)d (GARDEN_MAX_STEPS).") % {"most": settings.GARDEN_MAX_STEPS})
         guidance = data.get("default_guidance")
         if guidance is not None and not GUIDANCE_RANGE[0] <= guidance <= GUIDANCE_RANGE[1]:
-            self.add_error("default_guidance", f"Between {GUIDANCE_RANGE[0]:g} and {GUIDANCE_RANGE[1]:g}.")
+            self.add_error(
+                "default_guidance", _("Between %(low)s and %(high)s.") % {"low": f"{GUIDANCE_RANGE[0]:g}", "high": f"{GUIDANCE_RANGE[1]:g}"}
+            )
         for name, limit in (("default_width", settings.GARDEN_MAX_WIDTH), ("default_height", settings.GARDEN_MAX_HEIGHT)):
             value = data.get(name)
             if value is not None and (value % 8 or not settings.GARDEN_MIN_SIZE <= value <= limit):
-                self.add_error(name, f"A multiple of 8 between {settings.GARDEN_MIN_SIZE} and {limit}.")
+                self.add_error(name, _("A multiple of 8 between %(low)d and %(high)d.") % {"low": settings.GARDEN_MIN_SIZE, "high": limit})
         if (data.get("default_width") is None) != (data.get("default_height") is None):
-            self.add_error("default_height", "Give both width and height, or neither.")
+            self.add_error("default_height", _("Give both width and height, or neither."))
         return data
 
 
@@ -77,21 +81,21 @@ class LibraryEntryAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    @admin.display(description="size", ordering="size_bytes")
+    @admin.display(description=gettext_lazy("size"), ordering="size_bytes")
     def size(self, obj):
         return filesizeformat(obj.size_bytes)
 
-    @admin.display(description="defaults (steps, cfg, size)")
+    @admin.display(description=gettext_lazy("defaults (steps, cfg, size)"))
     def defaults(self, obj):
         if obj.kind != LibraryEntry.Kind.PIPELINE:
             return "–"
         guidance = "–" if obj.default_guidance is None else f"{obj.default_guidance:g}"
         size = f"{obj.default_width}x{obj.default_height}" if obj.default_width and obj.default_height else "–"
-        return f"{obj.default_steps or '–'} steps, cfg {guidance}, {size}"
+        return _("%(steps)s steps, cfg %(guidance)s, %(size)s") % {"steps": obj.default_steps or "–", "guidance": guidance, "size": size}
 
     # --- actions and the rescan button ------------------------------------------------------------
 
-    @admin.action(permissions=["change"], description="Rescan the models folder")
+    @admin.action(permissions=["change"], description=gettext_lazy("Rescan the models folder"))
     def rescan(self, request, queryset=None):
         """The whole folder, whatever rows are selected."""
         try:
@@ -100,22 +104,26 @@ class LibraryEntryAdmin(admin.ModelAdmin):
             self.message_user(request, str(exc), messages.ERROR)
             return
         if not settings.GARDEN_MODELS_DIR:
-            self.message_user(request, "GARDEN_MODELS_DIR is empty: there is no model library to scan.", messages.WARNING)
+            self.message_user(request, _("GARDEN_MODELS_DIR is empty: there is no model library to scan."), messages.WARNING)
             return
-        self.message_user(request, f"Scanned {settings.GARDEN_MODELS_DIR}: {result.summary()}.", messages.SUCCESS)
+        self.message_user(
+            request,
+            _("Scanned %(folder)s: %(summary)s.") % {"folder": settings.GARDEN_MODELS_DIR, "summary": result.summary()},
+            messages.SUCCESS,
+        )
 
-    @admin.action(permissions=["change"], description="Make default (one pipeline)")
+    @admin.action(permissions=["change"], description=gettext_lazy("Make default (one pipeline)"))
     def make_default(self, request, queryset):
         entries = list(queryset[:2])
         if len(entries) != 1 or entries[0].kind != LibraryEntry.Kind.PIPELINE:
-            self.message_user(request, "Select exactly one pipeline to make it the default.", messages.ERROR)
+            self.message_user(request, _("Select exactly one pipeline to make it the default."), messages.ERROR)
             return
         try:
             entry = library_services.set_default(entries[0].name)
         except JobParameterError as exc:
             self.message_user(request, " ".join(exc.fields.values()) or exc.message, messages.ERROR)
             return
-        self.message_user(request, f"Jobs that name no model now use {entry.name}.", messages.SUCCESS)
+        self.message_user(request, _("Jobs that name no model now use %(name)s.") % {"name": entry.name}, messages.SUCCESS)
 
     def get_urls(self):
         return [

@@ -16,25 +16,33 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from curation import selectors, services
 from garden.models import CLEARED, QUARANTINED, Image
 
 RELEASE_PERMISSION = "curation.promote_image"
 RELEASE_SAMPLE = 24  # thumbnails on the release form
+# The verdicts as the list and the review page write them (lower case, before the score).
+VERDICT_WORDS = {
+    Image.Safety.PASSED: pgettext_lazy("safety verdict", "passed"),
+    Image.Safety.FLAGGED: pgettext_lazy("safety verdict", "flagged"),
+    Image.Safety.UNCHECKED: pgettext_lazy("safety verdict", "unchecked"),
+}
 
 
 class SafetyFilter(admin.SimpleListFilter):
-    title = "safety check"
+    title = gettext_lazy("safety check")
     parameter_name = "safety"
 
     def lookups(self, request, model_admin):
         return [
-            ("quarantined", "Quarantined (flagged, not released)"),
-            ("released", "Released by a curator"),
-            ("passed", "Passed"),
-            ("unchecked", "Unchecked"),
-            ("cleared", "Cleared (passed or released)"),
+            ("quarantined", _("Quarantined (flagged, not released)")),
+            ("released", _("Released by a curator")),
+            ("passed", _("Passed")),
+            ("unchecked", _("Unchecked")),
+            ("cleared", _("Cleared (passed or released)")),
         ]
 
     def queryset(self, request, queryset):
@@ -53,8 +61,8 @@ class SafetyFilter(admin.SimpleListFilter):
 def verdict_text(image: Image) -> str:
     """ "flagged 0.93 (open_nsfw …)", "passed 0.02", "flagged, released"…: what the list and the review page show."""
     score = f" {image.safety_score:.2f}" if image.safety_score is not None else ""
-    released = ", released" if image.safety_released else ""
-    return f"{image.safety_verdict}{score}{released}"
+    released = _(", released") if image.safety_released else ""
+    return f"{VERDICT_WORDS.get(image.safety_verdict, image.safety_verdict)}{score}{released}"
 
 
 def safety_column(image: Image):
@@ -66,15 +74,18 @@ def safety_column(image: Image):
 def safety_details(image: Image):
     """The change page's safety block: verdict, reason, the releases so far and the release link."""
     releases = list(image.safety_releases.select_related("released_by")[:5])
-    lines = [format_html("<strong>{}</strong> · {}", verdict_text(image), image.safety_checker or "no checker recorded")]
+    lines = [format_html("<strong>{}</strong> · {}", verdict_text(image), image.safety_checker or _("no checker recorded"))]
     if image.safety_reason:
-        lines.append(format_html("reason: {}", image.safety_reason))
+        lines.append(format_html("{}", _("reason: %(reason)s") % {"reason": image.safety_reason}))
     for release in releases:
-        who = release.released_by.get_username() if release.released_by else "someone since removed"
-        lines.append(format_html("released by {} on {}: {}", who, f"{release.released_at:%Y-%m-%d %H:%M}", release.reason))
+        who = release.released_by.get_username() if release.released_by else _("someone since removed")
+        when = f"{release.released_at:%Y-%m-%d %H:%M}"
+        lines.append(
+            format_html("{}", _("released by %(who)s on %(when)s: %(reason)s") % {"who": who, "when": when, "reason": release.reason})
+        )
     if image.quarantined:
         url = reverse("admin:garden_image_release", args=[image.pk])
-        lines.append(format_html('<a class="button" id="release-link" href="{}">Release from quarantine…</a>', url))
+        lines.append(format_html('<a class="button" id="release-link" href="{}">{}</a>', url, _("Release from quarantine…")))
     return format_html("<br>".join(["{}"] * len(lines)), *lines)
 
 
@@ -93,11 +104,19 @@ def release(model_admin, request, images: QuerySet[Image], *, selected: list[int
     error = ""
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         if not reason:
-            error = "Give a reason: it is logged with your name."
+            error = _("Give a reason: it is logged with your name.")
         else:
             result = services.release(images=quarantined, user=request.user, reason=reason)
             if result.changed:
-                done = f"Released {len(result.changed)} picture(s) from quarantine; they may now be promoted."
+                count = len(result.changed)
+                done = (
+                    ngettext(
+                        "Released %d picture from quarantine; it may now be promoted.",
+                        "Released %d pictures from quarantine; they may now be promoted.",
+                        count,
+                    )
+                    % count
+                )
                 model_admin.message_user(request, done, messages.SUCCESS)
             for pk, message in result.failed.items():
                 model_admin.message_user(request, f"#{pk}: {message}", messages.ERROR)
@@ -105,7 +124,7 @@ def release(model_admin, request, images: QuerySet[Image], *, selected: list[int
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,
-        "title": "Release from quarantine",
+        "title": _("Release from quarantine"),
         "count": quarantined.count(),
         "sample": [
             {"key": i.key, "thumb": selectors.thumbnail_url(i), "verdict": verdict_text(i), "reason": i.safety_reason}

@@ -8,6 +8,7 @@ the request's prompt, else the text is appended after a comma (a1111.styles).
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy
 
 from generation.models import PromptStyle
 
@@ -22,7 +23,9 @@ class PromptStyleAdmin(admin.ModelAdmin):
             None,
             {
                 "fields": ("name", "prompt", "negative_prompt"),
-                "description": "Write {prompt} where the request's prompt goes; without it the style is appended after a comma.",
+                "description": gettext_lazy(
+                    "Write {prompt} where the request's prompt goes; without it the style is appended after a comma."
+                ),
             },
         ),
     )

@@ -8,6 +8,8 @@ The search box also takes the code a kiosk showed the visitor (ABCD-EFGH).
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from curation.paginators import EstimatedCountPaginator
 from garden.models import Visitor
@@ -22,7 +24,7 @@ class VisitorAdmin(admin.ModelAdmin):
     list_display = ("id", "generation", "gender", "emotion", "first_seen", "last_seen")
     list_filter = ("generation", "gender", "emotion", ("last_seen", admin.DateFieldListFilter))
     search_fields = ("=id",)
-    search_help_text = "A visitor id, or the visitor code the kiosk showed (ABCD-EFGH)."
+    search_help_text = gettext_lazy("A visitor id, or the visitor code the kiosk showed (ABCD-EFGH).")
     list_per_page = 100
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -47,13 +49,14 @@ class VisitorAdmin(admin.ModelAdmin):
         to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
         kept = retention.kept_about(visitor_ids=[visitor.pk for visitor in objs])
         model_count = {
-            "visitors": kept.visitors,
-            "events (likes, impressions, dislikes)": kept.events,
-            "served gardens": kept.recommendations,
+            _("visitors"): kept.visitors,
+            _("events (likes, impressions, dislikes)"): kept.events,
+            _("served gardens"): kept.recommendations,
         }
-        summary = (
-            f"{kept.events} event(s) and {kept.recommendations} served garden(s) of these visitors (their counts stay in the aggregates)"
-        )
+        summary = _("%(events)d event(s) and %(gardens)d served garden(s) of these visitors (their counts stay in the aggregates)") % {
+            "events": kept.events,
+            "gardens": kept.recommendations,
+        }
         return [*to_delete, summary], model_count, perms_needed, protected
 
     def delete_model(self, request, obj):
@@ -70,7 +73,8 @@ class VisitorAdmin(admin.ModelAdmin):
                 request._visitor_delete_busy = True  # the admin's "Successfully deleted" would be false
                 self.message_user(
                     request,
-                    f"A recommender rebuild is running: deleted {done} of {len(visitor_ids)} visitor(s); try the rest in a minute.",
+                    _("A recommender rebuild is running: deleted %(done)d of %(total)d visitor(s); try the rest in a minute.")
+                    % {"done": done, "total": len(visitor_ids)},
                     messages.ERROR,
                 )
                 return

@@ -57,7 +57,14 @@ def claim_job(*, job_id, worker: str = "") -> GenerationJob | None:
     claimed = (
         GenerationJob.objects.filter(runnable, pk=job_id, cancel_requested=False)
         .filter(attempts__lt=settings.GARDEN_JOB_MAX_ATTEMPTS)
-        .update(status=GenerationJob.Status.RUNNING, attempts=F("attempts") + 1, worker=worker[:255], started_at=now, heartbeat_at=now)
+        .update(
+            status=GenerationJob.Status.RUNNING,
+            attempts=F("attempts") + 1,
+            worker=worker[:255],
+            started_at=now,
+            heartbeat_at=now,
+            progress_at=now,
+        )
     )
     if not claimed:
         # A queued job whose attempts are used up (transient failures) must not wait forever.
@@ -210,7 +217,7 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
             timings["thumbnails"] = round(timings.get("thumbnails", 0.0) + time.perf_counter() - stored, 3)
             job.images.add(image)
             # Counted, not incremented: an attempt killed between storing and counting is not off by one.
-            mine.update(images_done=job.images.count(), heartbeat_at=timezone.now())
+            mine.update(images_done=job.images.count(), heartbeat_at=timezone.now(), progress_at=timezone.now())
 
 
 def _bred_recipes(options: dict, todo: list[ImageSpec]) -> dict:
@@ -226,7 +233,8 @@ def step_reporter(mine, *, base: int, steps: int) -> StepCallback:
     def on_step(steps_done: int) -> None:
         # One UPDATE per step: progress, heartbeat, and (by its row count) whether the job is
         # still ours and not cancelled.
-        if not mine.filter(cancel_requested=False).update(steps_done=base + min(steps_done, steps), heartbeat_at=timezone.now()):
+        now = timezone.now()
+        if not mine.filter(cancel_requested=False).update(steps_done=base + min(steps_done, steps), heartbeat_at=now, progress_at=now):
             raise JobStopped
 
     return on_step

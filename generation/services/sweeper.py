@@ -46,29 +46,64 @@ def _sweep_running_jobs() -> int:
             pk=job.pk, status=GenerationJob.Status.RUNNING, attempts=job.attempts, heartbeat_at=job.heartbeat_at
         )
         silent = f"no heartbeat for {settings.GARDEN_JOB_LEASE_SECONDS}s, GARDEN_JOB_LEASE_SECONDS"
-        lost = f"worker lost: {silent}"
-        if job.cancel_requested:
-            swept += same.update(status=GenerationJob.Status.CANCELLED, finished_at=timezone.now())
-        elif job.attempts >= settings.GARDEN_JOB_MAX_ATTEMPTS:
-            swept += same.update(
-                status=GenerationJob.Status.FAILED, error=f"{lost}, after {job.attempts} attempts", finished_at=timezone.now()
-            )
-        else:
-            with transaction.atomic():
-                if same.update(
-                    status=GenerationJob.Status.QUEUED,
-                    heartbeat_at=None,
-                    worker="",
-                    error=lost,
-                    notice=resumed_notice("Worker lost", attempts=job.attempts, detail=silent),
-                    enqueued_at=timezone.now(),
-                    send_failed=False,
-                ):
-                    swept += 1
-                    transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
+        swept += _end_attempt(job, same, what="Worker lost", detail=silent)
+    swept += _sweep_hung_jobs(alive_since=deadline)
     if swept:
         log.warning("swept %d stale generation job(s)", swept)
     return swept
+
+
+def hung_limit(job: GenerationJob) -> float:
+    """Seconds without progress after which a running attempt is hung: model loading plus an
+    allowance per step of the whole job (steps x images), so a large job gets a longer limit."""
+    steps = max(job.steps_total, job.steps * max(job.images_total, 1))
+    return settings.GARDEN_JOB_HUNG_BASE_SECONDS + steps * settings.GARDEN_JOB_HUNG_SECONDS_PER_STEP
+
+
+def _sweep_hung_jobs(*, alive_since) -> int:
+    """Running jobs whose worker still beats but whose progress stopped for their hung_limit."""
+    if settings.GARDEN_JOB_HUNG_SECONDS_PER_STEP <= 0:
+        return 0
+    now = timezone.now()
+    swept = 0
+    running = GenerationJob.objects.filter(status=GenerationJob.Status.RUNNING, heartbeat_at__gte=alive_since, progress_at__isnull=False)
+    fields = ("id", "attempts", "progress_at", "cancel_requested", "queue", "background", "steps", "steps_total", "images_total")
+    for job in running.only(*fields):
+        limit = hung_limit(job)
+        if job.progress_at is None or (now - job.progress_at).total_seconds() <= limit:
+            continue
+        # The attempt's own writes (heartbeat thread, steps) match on status and attempts: once
+        # the row is requeued they find nothing, and the hung attempt stops beating.
+        same = GenerationJob.objects.filter(
+            pk=job.pk, status=GenerationJob.Status.RUNNING, attempts=job.attempts, progress_at=job.progress_at
+        )
+        detail = f"no progress for {limit:.0f}s while its worker was alive, GARDEN_JOB_HUNG_SECONDS_PER_STEP"
+        swept += _end_attempt(job, same, what="Job hung", detail=detail)
+    return swept
+
+
+def _end_attempt(job: GenerationJob, same, *, what: str, detail: str) -> int:
+    """End a running attempt that will not finish: cancel (if asked), fail after
+    GARDEN_JOB_MAX_ATTEMPTS, or requeue with a notice. ``same`` matches the row only as it was read."""
+    reason = f"{what.lower()}: {detail}"
+    if job.cancel_requested:
+        return same.update(status=GenerationJob.Status.CANCELLED, finished_at=timezone.now())
+    if job.attempts >= settings.GARDEN_JOB_MAX_ATTEMPTS:
+        return same.update(status=GenerationJob.Status.FAILED, error=f"{reason}, after {job.attempts} attempts", finished_at=timezone.now())
+    with transaction.atomic():
+        if not same.update(
+            status=GenerationJob.Status.QUEUED,
+            heartbeat_at=None,
+            progress_at=None,
+            worker="",
+            error=reason,
+            notice=resumed_notice(what, attempts=job.attempts, detail=detail),
+            enqueued_at=timezone.now(),
+            send_failed=False,
+        ):
+            return 0
+        transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
+    return 1
 
 
 def resend_lost_jobs() -> int:

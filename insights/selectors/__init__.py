@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.utils.translation import gettext_noop
+
 from garden.keys import EMOTIONS
 from insights.charts import Chart
 from insights.models import RollupState
@@ -50,12 +52,13 @@ CHARTS: dict[str, Callable[[Filters], Chart]] = {
     "generation-failures": generation_failures,
     "generation-times": generation_times,
 }
+# The section titles are marked for the catalogs here and translated where the page shows them.
 SECTIONS = (
-    ("Visitors", ("visitors", "segments", "likers")),
-    ("Likes and impressions", ("emotion-feedback", "key-feedback")),
-    ("Prune list", ("best-images", "worst-images")),
-    ("The recommender in production", ("rankers", "ranker-time")),
-    ("Generation", ("generation-images", "generation-failures", "generation-times")),
+    (gettext_noop("Visitors"), ("visitors", "segments", "likers")),
+    (gettext_noop("Likes and impressions"), ("emotion-feedback", "key-feedback")),
+    (gettext_noop("Prune list"), ("best-images", "worst-images")),
+    (gettext_noop("The recommender in production"), ("rankers", "ranker-time")),
+    (gettext_noop("Generation"), ("generation-images", "generation-failures", "generation-times")),
 )
 
 

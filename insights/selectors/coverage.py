@@ -16,6 +16,8 @@ from itertools import product
 
 from django.conf import settings
 from django.db.models import Count, Q, Sum
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from garden.keys import EMOTIONS, search_key
 from garden.models import Image
@@ -25,7 +27,7 @@ from insights.models import FeedbackRollup, GardenRollup, Granularity, VisitorRo
 from insights.selectors.common import Filters, in_range
 
 ANY = ""  # the kiosk's "Any": the bare emotion as search key
-_PICKERS = ([value for value, _ko, _en in choices] for choices in (SEASONS, WEATHERS, TIMES))
+_PICKERS = ([value for value, *_names in choices] for choices in (SEASONS, WEATHERS, TIMES))
 KIOSK_FAVORITES: tuple[str, ...] = (ANY, *(",".join(parts) for parts in product(*_PICKERS)))
 
 
@@ -57,8 +59,23 @@ class CoverageCell:
 
     @property
     def title(self) -> str:
-        served = f"; {self.gardens} garden(s) served, {self.fallback} as a fallback, {self.empty} empty" if self.gardens else ""
-        return f"{search_key(self.emotion, self.favorite)}: {self.serving} of {self.target} serving images{served}"
+        words = {
+            "key": search_key(self.emotion, self.favorite),
+            "serving": self.serving,
+            "target": self.target,
+            "gardens": self.gardens,
+            "fallback": self.fallback,
+            "empty": self.empty,
+        }
+        if self.gardens:
+            return (
+                _(
+                    "%(key)s: %(serving)d of %(target)d serving images; "
+                    "%(gardens)d garden(s) served, %(fallback)d as a fallback, %(empty)d empty"
+                )
+                % words
+            )
+        return _("%(key)s: %(serving)d of %(target)d serving images") % words
 
 
 @dataclass
@@ -138,7 +155,8 @@ class Headline:
     def _text(self, value: float | None) -> str:
         if value is None:
             return "–"
-        return f"{value:.1f}%" if self.unit == "%" else f"{int(value):,}"
+        # In the curator's language's number format (grouping, decimal mark).
+        return f"{number_format(value, 1)}%" if self.unit == "%" else number_format(int(value), force_grouping=True)
 
     @property
     def value_text(self) -> str:
@@ -159,13 +177,13 @@ class Headline:
     def change_text(self) -> str:
         """▲ 12.5% / ▼ 3.0 pts / = 0% ; "new" when the previous period had none."""
         if self.trend == "":
-            return "no comparison"
+            return _("no comparison")
         assert self.value is not None and self.previous is not None
         arrow = {"up": "▲", "down": "▼", "flat": "="}[self.trend]
         if self.unit == "%":
-            return f"{arrow} {abs(self.value - self.previous):.1f} pts"
+            return _("%(arrow)s %(points)s pts") % {"arrow": arrow, "points": number_format(abs(self.value - self.previous), 1)}
         if not self.previous:
-            return f"{arrow} new" if self.value else "= 0%"
+            return _("%(arrow)s new") % {"arrow": arrow} if self.value else "= 0%"
         return f"{arrow} {abs(percent(self.value - self.previous, self.previous) or 0.0):.1f}%"
 
     @property
@@ -208,11 +226,11 @@ def headline(filters: Filters) -> dict:
         return values[f"{name}_now"], values[f"{name}_then"]
 
     items = [
-        Headline("visitors", "Visitors", *pair(visitors, "visitors"), note="visitor-days"),
-        Headline("likes", "Likes", *pair(feedback, "likes")),
-        Headline("like-rate", "Like-rate", rate("now"), rate("then"), unit="%", note="likes ÷ shown; change in points"),
-        Headline("gardens", "Gardens served", *pair(gardens, "gardens"), note="/garden answers"),
-        Headline("empty", "Empty gardens", *pair(gardens, "empty"), higher_is_better=False, note="no image at all"),
-        Headline("fallback", "Fallback gardens", *pair(gardens, "fallback"), higher_is_better=False, note="other favorites added"),
+        Headline("visitors", _("Visitors"), *pair(visitors, "visitors"), note=_("visitor-days")),
+        Headline("likes", _("Likes"), *pair(feedback, "likes")),
+        Headline("like-rate", _("Like-rate"), rate("now"), rate("then"), unit="%", note=_("likes ÷ shown; change in points")),
+        Headline("gardens", _("Gardens served"), *pair(gardens, "gardens"), note=_("/garden answers")),
+        Headline("empty", _("Empty gardens"), *pair(gardens, "empty"), higher_is_better=False, note=_("no image at all")),
+        Headline("fallback", _("Fallback gardens"), *pair(gardens, "fallback"), higher_is_better=False, note=_("other favorites added")),
     ]
     return {"items": items, "previous": before}

@@ -7,10 +7,23 @@ from dataclasses import dataclass
 from django.core.files.storage import default_storage
 from django.db.models import Sum
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from insights.charts import Cell, Chart, Table, percent, percent_text
 from insights.models import FeedbackRollup, ImageTotal
-from insights.selectors.common import PRUNE_LIST, TOP_KEYS, Filters, day_of, emotion_order, in_range, rate, rate_cells
+from insights.selectors.common import (
+    INTERVAL,
+    INTERVAL_HIGH,
+    INTERVAL_LOW,
+    PRUNE_LIST,
+    TOP_KEYS,
+    Filters,
+    day_of,
+    emotion_order,
+    in_range,
+    rate,
+    rate_cells,
+)
 
 # --- Likes, impressions, like-rate ----------------------------------------------------------------
 
@@ -20,7 +33,7 @@ def emotion_feedback(filters: Filters) -> Chart:
     counts = {(day_of(row["bucket"]).isoformat(), row["emotion"]): (row["n"], row["liked"]) for row in rows}
     labels = [day.isoformat() for day in filters.days]
     emotions = emotion_order(emotion for _, emotion in counts)
-    table = Table(["day", "emotion", "impressions", "likes", "like-rate"])
+    table = Table([_("day"), _("emotion"), _("impressions"), _("likes"), _("like-rate")])
     for label in labels:
         for emotion in emotions:
             if (label, emotion) in counts:
@@ -28,8 +41,8 @@ def emotion_feedback(filters: Filters) -> Chart:
                 table.add(label, emotion, n, liked, percent_text(percent(liked, n)))
     return Chart(
         id="emotion-feedback",
-        title="Like-rate per emotion over time",
-        note="Likes per image shown, by the emotion of the garden shown (its search key's emotion).",
+        title=_("Like-rate per emotion over time"),
+        note=_("Likes per image shown, by the emotion of the garden shown (its search key's emotion)."),
         kind="line",
         unit="%",
         labels=labels,
@@ -45,19 +58,19 @@ def key_feedback(filters: Filters) -> Chart:
         .annotate(n=Sum("impressions"), liked=Sum("likes"), disliked=Sum("dislikes"))
         .order_by("-n", "search_key")
     )
-    table = Table(["search key", "impressions", "likes", "dislikes", "like-rate", "95% low", "95% high"])
+    table = Table([_("search key"), _("impressions"), _("likes"), _("dislikes"), _("like-rate"), _(INTERVAL_LOW), _(INTERVAL_HIGH)])
     for row in rows:
         table.add(row["search_key"], row["n"], row["liked"], row["disliked"], *rate_cells(row["liked"], row["n"]))
     top = rows[:TOP_KEYS]
     return Chart(
         id="key-feedback",
-        title="Likes and impressions per search key",
-        note=f"Chart: the {TOP_KEYS} most shown search keys' like-rates; the table lists every key.",
+        title=_("Likes and impressions per search key"),
+        note=_("Chart: the %(top)d most shown search keys' like-rates; the table lists every key.") % {"top": TOP_KEYS},
         kind="bar",
         horizontal=True,
         unit="%",
         labels=[row["search_key"] for row in top],
-        datasets=[{"label": "like-rate", "data": [percent(row["liked"], row["n"]) for row in top]}],
+        datasets=[{"label": _("like-rate"), "data": [percent(row["liked"], row["n"]) for row in top]}],
         table=table,
     )
 
@@ -129,25 +142,27 @@ def prune_list(filters: Filters, *, best: bool) -> list[PruneEntry]:
 
 def _images_chart(filters: Filters, *, best: bool, picked: list[PruneEntry] | None = None) -> Chart:
     picked = prune_list(filters, best=best) if picked is None else picked
-    table = Table(["image", "emotion", "impressions", "likes", "like-rate", "95% low", "95% high"])
+    table = Table([_("image"), _("emotion"), _("impressions"), _("likes"), _("like-rate"), _(INTERVAL_LOW), _(INTERVAL_HIGH)])
     for entry in picked:
         link = Cell(entry.key, href=entry.href, thumb=entry.thumb)
         table.add(link, entry.emotion, entry.impressions, entry.likes, *entry.rates)
-    which = "most" if best else "least"
     return Chart(
         id="best-images" if best else "worst-images",
-        title=f"The {which} liked serving images",
+        title=_("The most liked serving images") if best else _("The least liked serving images"),
         note=(
-            "All kept history (not the date range). Ranked by the 95% interval's "
-            + ("lower bound: surely good, not lucky." if best else "upper bound: surely weak, the prune candidates.")
+            # xgettext:no-python-format
+            _("All kept history (not the date range). Ranked by the 95% interval's lower bound: surely good, not lucky.")
+            if best
+            # xgettext:no-python-format
+            else _("All kept history (not the date range). Ranked by the 95% interval's upper bound: surely weak, the prune candidates.")
         ),
         kind="bar",
         horizontal=True,
         unit="%",
         labels=[f"#{entry.image_id} {entry.file}" for entry in picked],
         datasets=[
-            {"label": "95% interval", "data": [[round(100 * t.like_low, 1), round(100 * t.like_high, 1)] for t in picked]},
-            {"label": "like-rate", "type": "line", "data": [round(100 * t.like_rate, 1) for t in picked]},
+            {"label": _(INTERVAL), "data": [[round(100 * t.like_low, 1), round(100 * t.like_high, 1)] for t in picked]},
+            {"label": _("like-rate"), "type": "line", "data": [round(100 * t.like_rate, 1) for t in picked]},
         ],
         table=table,
     )

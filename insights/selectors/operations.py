@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
 from insights.charts import Chart, Table, percent, percent_text, seconds_text
 from insights.models import GenerationRollup, RecommenderRollup
-from insights.selectors.common import Filters, day_of, in_range, rate_cells
+from insights.selectors.common import INTERVAL_HIGH, INTERVAL_LOW, Filters, day_of, in_range, rate_cells
 
 # --- The recommender in production ------------------------------------------------------------------
 
@@ -27,17 +28,17 @@ def rankers(filters: Filters) -> Chart:
     )
     table = Table(
         [
-            "ranker",
-            "gardens",
-            "gardens with a like",
-            "impressions",
-            "likes",
-            "like-rate",
-            "95% low",
-            "95% high",
-            "exploration share",
-            "fresh images like-rate",
-            "established images like-rate",
+            _("ranker"),
+            _("gardens"),
+            _("gardens with a like"),
+            _("impressions"),
+            _("likes"),
+            _("like-rate"),
+            _(INTERVAL_LOW),
+            _(INTERVAL_HIGH),
+            _("exploration share"),
+            _("fresh images like-rate"),
+            _("established images like-rate"),
         ]
     )
     for r in rows:
@@ -55,8 +56,8 @@ def rankers(filters: Filters) -> Chart:
         )
     return Chart(
         id="rankers",
-        title="Like-rate of served gardens by ranker and model version",
-        note=(
+        title=_("Like-rate of served gardens by ranker and model version"),
+        note=_(
             "Likes and impressions attributed to a /garden answer (X-Recommendation-Id). Exploration share: impressions "
             "of fresh images, shown fewer than RECOMMEND_FRESH_IMPRESSIONS times before that day."
         ),
@@ -64,8 +65,8 @@ def rankers(filters: Filters) -> Chart:
         unit="%",
         labels=[r["ranker"] for r in rows],
         datasets=[
-            {"label": "like-rate", "data": [percent(r["likes_n"], r["n"]) for r in rows]},
-            {"label": "gardens with a like", "data": [percent(r["liked_n"], r["gardens_n"]) for r in rows]},
+            {"label": _("like-rate"), "data": [percent(r["likes_n"], r["n"]) for r in rows]},
+            {"label": _("gardens with a like"), "data": [percent(r["liked_n"], r["gardens_n"]) for r in rows]},
         ],
         table=table,
     )
@@ -80,7 +81,7 @@ def ranker_time(filters: Filters) -> Chart:
     counts = {(day_of(r["bucket"]).isoformat(), r["ranker"]): r for r in rows}
     labels = [day.isoformat() for day in filters.days]
     names = sorted({ranker for _, ranker in counts})
-    table = Table(["day", "ranker", "gardens", "impressions", "likes", "like-rate"])
+    table = Table([_("day"), _("ranker"), _("gardens"), _("impressions"), _("likes"), _("like-rate")])
     for label in labels:
         for name in names:
             if (label, name) in counts:
@@ -88,8 +89,8 @@ def ranker_time(filters: Filters) -> Chart:
                 table.add(label, name, r["gardens_n"], r["n"], r["likes_n"], percent_text(percent(r["likes_n"], r["n"])))
     return Chart(
         id="ranker-time",
-        title="Like-rate by ranker over time",
-        note="A new model version shows as a new line from the day it served.",
+        title=_("Like-rate by ranker over time"),
+        note=_("A new model version shows as a new line from the day it served."),
         kind="line",
         unit="%",
         labels=labels,
@@ -126,15 +127,15 @@ def _generation_daily(filters: Filters) -> tuple[list[str], list[str], dict[tupl
 
 def generation_images(filters: Filters) -> Chart:
     labels, engines, counts = _generation_daily(filters)
-    table = Table(["day", "backend · model", "jobs", "images"])
+    table = Table([_("day"), _("backend · model"), _("jobs"), _("images")])
     for label in labels:
         for engine in engines:
             if (label, engine) in counts:
                 table.add(label, engine, counts[(label, engine)]["jobs_n"], counts[(label, engine)]["images_n"])
     return Chart(
         id="generation-images",
-        title="Images generated per day, by backend and model",
-        note="Jobs counted on the day they finished.",
+        title=_("Images generated per day, by backend and model"),
+        note=_("Jobs counted on the day they finished."),
         kind="bar",
         stacked=True,
         labels=labels,
@@ -147,7 +148,7 @@ def generation_images(filters: Filters) -> Chart:
 
 def generation_failures(filters: Filters) -> Chart:
     labels, engines, counts = _generation_daily(filters)
-    table = Table(["day", "backend · model", "jobs", "failed", "cancelled", "failure rate"])
+    table = Table([_("day"), _("backend · model"), _("jobs"), _("failed"), _("cancelled"), _("failure rate")])
     for label in labels:
         for engine in engines:
             if (label, engine) in counts:
@@ -155,8 +156,8 @@ def generation_failures(filters: Filters) -> Chart:
                 table.add(label, engine, r["jobs_n"], r["failed_n"], r["cancelled_n"], percent_text(percent(r["failed_n"], r["jobs_n"])))
     return Chart(
         id="generation-failures",
-        title="Generation failure rate per day",
-        note="Failed jobs ÷ finished jobs (cancelled ones count as finished, not failed).",
+        title=_("Generation failure rate per day"),
+        note=_("Failed jobs ÷ finished jobs (cancelled ones count as finished, not failed)."),
         kind="line",
         unit="%",
         labels=labels,
@@ -189,16 +190,16 @@ def generation_times(filters: Filters) -> Chart:
         .order_by("backend", "model_id")
     )
     columns = [
-        "backend",
-        "model",
-        "jobs",
-        "succeeded",
-        "failed",
-        "cancelled",
-        "failure rate",
-        "images",
-        "queue wait (s)",
-        "time per image (s)",
+        _("backend"),
+        _("model"),
+        _("jobs"),
+        _("succeeded"),
+        _("failed"),
+        _("cancelled"),
+        _("failure rate"),
+        _("images"),
+        _("queue wait (s)"),
+        _("time per image (s)"),
     ]
     table = Table(columns)
     waits = [r["wait"] / r["waited"] if r["waited"] else None for r in rows]
@@ -209,8 +210,8 @@ def generation_times(filters: Filters) -> Chart:
         table.add(r["backend"], r["model_id"], *counts, failure, r["images_n"], seconds_text(wait), seconds_text(work))
     return Chart(
         id="generation-times",
-        title="Queue wait and time per image, by backend and model",
-        note=(
+        title=_("Queue wait and time per image, by backend and model"),
+        note=_(
             "Queue wait: started − created, per job. "
             "Time per image: generate + store + thumbnail seconds ÷ images (model loading excluded)."
         ),
@@ -218,8 +219,8 @@ def generation_times(filters: Filters) -> Chart:
         unit="s",
         labels=[_engine(r) for r in rows],
         datasets=[
-            {"label": "mean queue wait (s)", "data": [None if w is None else round(w, 2) for w in waits]},
-            {"label": "time per image (s)", "data": [None if w is None else round(w, 3) for w in per_image]},
+            {"label": _("mean queue wait (s)"), "data": [None if w is None else round(w, 2) for w in waits]},
+            {"label": _("time per image (s)"), "data": [None if w is None else round(w, 3) for w in per_image]},
         ],
         table=table,
     )

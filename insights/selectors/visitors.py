@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from garden.models import Visitor
 from insights.charts import Chart, Table, percent, percent_text
@@ -30,14 +31,14 @@ def visitors(filters: Filters) -> Chart:
         local = timezone.localtime(row["bucket"])
         counts[(local.strftime("%Y-%m-%d %H:00") if hourly else local.date().isoformat(), row["emotion"])] += row["n"]
     emotions = emotion_order(emotion for _, emotion in counts)
-    table = Table(["hour" if hourly else "day", *[e or UNKNOWN for e in emotions], "total"])
+    table = Table([_("hour") if hourly else _("day"), *[e or UNKNOWN for e in emotions], _("total")])
     for bucket in buckets:
         values = [counts.get((bucket, e), 0) for e in emotions]
         table.add(bucket, *values, sum(values))
     return Chart(
         id="visitors",
-        title=f"Visitors per {'hour' if hourly else 'day'}, by apparent expression",
-        note="Distinct visitors with an /emotion reading or a kiosk event in the period, by their last apparent expression.",
+        title=_("Visitors per hour, by apparent expression") if hourly else _("Visitors per day, by apparent expression"),
+        note=_("Distinct visitors with an /emotion reading or a kiosk event in the period, by their last apparent expression."),
         kind="bar",
         stacked=True,
         labels=buckets,
@@ -56,14 +57,14 @@ def segments(filters: Filters) -> Chart:
     generations = [g for g in [*Visitor.Generation.values, UNKNOWN] if any(key[0] == g for key in counts)]
     genders = [g for g in ("Female", "Male", UNKNOWN) if any(key[1] == g for key in counts)]
     genders += sorted({key[1] for key in counts} - set(genders))
-    table = Table(["generation", *genders, "total"])
+    table = Table([_("generation"), *genders, _("total")])
     for generation in generations:
         values = [counts.get((generation, gender), 0) for gender in genders]
         table.add(generation, *values, sum(values))
     return Chart(
         id="segments",
-        title="Visitors by apparent age group and gender",
-        note="Visitor-days in the range (someone who comes back on another day counts again); derived labels only.",
+        title=_("Visitors by apparent age group and gender"),
+        note=_("Visitor-days in the range (someone who comes back on another day counts again); derived labels only."),
         kind="bar",
         labels=generations,
         datasets=[{"label": gender, "data": [counts.get((g, gender), 0) for g in generations]} for gender in genders],
@@ -79,19 +80,19 @@ def likers(filters: Filters) -> Chart:
     )
     by_day = {day_of(row["bucket"]).isoformat(): (row["n"], row["liked"]) for row in rows}
     labels = [day.isoformat() for day in filters.days]
-    table = Table(["day", "visitors", "liked anything", "share"])
+    table = Table([_("day"), _("visitors"), _("liked anything"), _("share")])
     for label in labels:
         n, liked = by_day.get(label, (0, 0))
         table.add(label, n, liked, percent_text(percent(liked, n)))
     return Chart(
         id="likers",
-        title="Visitors who liked anything",
-        note="Per day: visitors, and those of them who liked at least one image that day.",
+        title=_("Visitors who liked anything"),
+        note=_("Per day: visitors, and those of them who liked at least one image that day."),
         kind="bar",
         labels=labels,
         datasets=[
-            {"label": "visitors", "data": [by_day.get(label, (0, 0))[0] for label in labels]},
-            {"label": "liked anything", "data": [by_day.get(label, (0, 0))[1] for label in labels]},
+            {"label": _("visitors"), "data": [by_day.get(label, (0, 0))[0] for label in labels]},
+            {"label": _("liked anything"), "data": [by_day.get(label, (0, 0))[1] for label in labels]},
         ],
         table=table,
     )

@@ -8,6 +8,7 @@ of the page's time (bench/insights.py), so the rows are joined here, every value
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from insights.charts import Cell, Table
 from insights.selectors.coverage import Coverage, CoverageCell
@@ -57,7 +58,7 @@ def coverage_rows(coverage: Coverage) -> SafeString:
     """The coverage grid's body (65+ rows × 8 cells) in one pass, like ``table_rows``."""
     rows = []
     for row in coverage.rows:
-        other = "" if row.kiosk else format_html(" <small>{}</small>", "(not a kiosk value)")
+        other = "" if row.kiosk else format_html(" <small>{}</small>", _("(not a kiosk value)"))
         cells = SafeString("".join(_coverage_cell(cell) for cell in row.cells))
         rows.append(
             format_html(

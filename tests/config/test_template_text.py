@@ -8,7 +8,23 @@ from tests.template_text import stray_text
 
 ROOT = Path(__file__).resolve().parents[2]
 # Visitor-facing templates: each word a visitor reads must be in a catalog. Add a new page here.
-VISITOR_TEMPLATES: list[str] = []
+VISITOR_TEMPLATES: list[str] = [
+    "templates/kiosk/base.html",
+    "templates/kiosk/public_base.html",
+    "templates/kiosk/garden.html",
+    "templates/kiosk/emotion.html",
+    "templates/kiosk/share.html",
+    "templates/kiosk/share_missing.html",
+    "templates/kiosk/_camera.html",
+    "templates/kiosk/_notice.html",
+    "templates/kiosk/_result.html",
+    "templates/kiosk/_ai_label.html",
+    "templates/kiosk/_language_switch.html",
+    "templates/displays/signage.html",
+    "templates/kiosk/text2image.html",
+    "templates/kiosk/text2image_job.html",
+    "retouch/templates/kiosk/retouch.html",
+]
 
 
 @pytest.mark.parametrize("name", VISITOR_TEMPLATES)
@@ -21,7 +37,8 @@ def test_the_reader_finds_stray_words_in_text_and_attributes(tmp_path):
     template.write_text(
         '{% load i18n %}<p>{% translate "Next" %}</p><p>{% blocktranslate %}Hi {{ name }}{% endblocktranslate %}</p>'
         '{# a comment #}<p>{{ value }} · 12</p><script>const x = "words";</script>'
-        '<p>Next · 다음</p><img alt="A picture"><button aria-label="{% translate "Like" %}"></button>',
+        '<p>Next · 다음</p><img alt="A picture"><button aria-label="{% translate "Like" %}"></button>'
+        '{% block body_class %}page-garden{% endblock %}<input type="radio" value="brush"><input type="submit" value="Go">',
         encoding="utf-8",
     )
-    assert stray_text(template) == ["Next · 다음", "<img alt='A picture'>"]
+    assert stray_text(template) == ["Next · 다음", "<img alt='A picture'>", "<input value='Go'>"]

@@ -185,6 +185,37 @@ def test_round_trip_on_postgresql_and_s3(tmp_path, s3_endpoint):  # noqa: F811
         s3.delete_bucket(Bucket=bucket)
 
 
+@pytest.mark.slow
+def test_an_interrupted_restore_leaves_the_previous_database_and_a_rerun_finishes_it(tmp_path):
+    env = _env(tmp_path, f"sqlite:///{tmp_path / 'var' / 'garden.sqlite3'}")
+    archive = tmp_path / "garden-backup.tar"
+    _manage(env, "migrate", "--no-input", "-v", "0")
+    _run(env, "-c", "import django; django.setup(); from tests.curation.backup_support import populate; populate()")
+    backed_up = _snapshot(env)
+    _manage(env, "backup", "-v", "0", str(archive))
+    # The installation moves on after the backup: one more picture.
+    _run(env, "-c", "import django; django.setup(); from tests.factories import ImageFactory; ImageFactory()")
+    previous = _snapshot(env)
+    assert previous["tables"] != backed_up["tables"]
+
+    # Storage breaks half way: a file where the display slots' folder should be (root ignores permissions).
+    display = tmp_path / "media" / "display"
+    display.rename(tmp_path / "display-aside")
+    display.write_bytes(b"not a folder")
+    failed = _manage(env, "restore", "--force", str(archive), check=False)
+    assert failed.returncode != 0
+    assert "database was not changed" in failed.stderr and "Run the restore again" in failed.stderr, failed.stderr
+    assert _snapshot(env)["tables"] == previous["tables"]  # the previous installation, usable
+
+    display.unlink()
+    (tmp_path / "display-aside").rename(display)
+    rerun = _manage(env, "restore", "--force", str(archive))
+    assert "Restored" in rerun.stdout
+    after = _snapshot(env)
+    assert after["tables"] == backed_up["tables"]
+    assert set(backed_up["files"].items()) <= set(after["files"].items())  # every archived object, byte for byte
+
+
 # --- refusals (in this process, on the test database) ------------------------------------------------
 
 

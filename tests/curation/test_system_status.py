@@ -98,7 +98,7 @@ def test_jobs_waiting_in_a_queue_nobody_consumes(staff_client, monkeypatch):
     assert 'data-queue="gpu" data-consumers="0"' in page.content.decode()
     gpu = next(row for row in page.context["queues"] if row["queue"] == "gpu")
     assert gpu["queued"] == 3 and gpu["unconsumed"]
-    assert page.context["problems"] == [f"No worker is consuming queue gpu: 3 job(s) wait. Start a worker: {GPU_WORKER}"]
+    assert page.context["problems"] == [f"No worker is consuming queue gpu: 3 jobs wait. Start a worker: {GPU_WORKER}"]
 
 
 def test_beat_that_never_ticked_or_stopped_ticking(staff_client, monkeypatch):

@@ -76,6 +76,7 @@ def test_state_lists_the_slot_urls_with_the_version(client, operator):
         "exists": True,
         "version": zone.version,
         "live": "",
+        "language": "en",
         "landscape": [f"/display/zone1/img1h.jpeg?v={zone.version}", f"/display/zone1/img2h.jpeg?v={zone.version}"],
         "portrait": [f"/display/zone1/img1v.jpeg?v={zone.version}"],
     }
@@ -89,6 +90,7 @@ def test_an_unknown_zone_is_an_empty_one(client):
         "exists": False,
         "version": 0,
         "live": "",
+        "language": "en",
         "landscape": [],
         "portrait": [],
     }

@@ -80,7 +80,10 @@ def test_the_slideshow_rotates_and_picks_up_a_zone_change(live_server, screen, o
     box = page.locator(".slide.shown").bounding_box()
     assert (box["width"], box["height"]) == (960, 540)
     assert page.is_hidden(".signage-empty")
-    assert_ai_labelled(page.locator(".slide.shown"), page.locator("#signage .ai-label"), min_px=19)
+    # In the zone's language (here the installation's, English).
+    assert_ai_labelled(
+        page.locator(".slide.shown"), page.locator("#signage .ai-label"), name="AI-generated", words=("AI-generated",), min_px=19
+    )
 
     seen = shown_over(page, first, 3)
     assert set(seen) == {0, 1, 2}, seen  # every image comes round
@@ -161,3 +164,42 @@ def test_an_existing_zone_without_images_says_it_has_none_yet(live_server, scree
     assert "has no images yet" in page.inner_text("#signage")
     assert page.locator("#signage .ai-label").is_hidden()  # no picture, no label
     assert page.locator(".signage-unknown").is_hidden()
+
+
+def test_the_page_shows_the_zones_language_and_follows_a_change_unless_pinned(live_server, browser, screen, operator):
+    page = screen
+    image = make_image()
+    services.update_zone(zone="hall", selection=services.Selection(landscape=[image.key]), user=operator, language="ja")
+    page.goto(live_server.url + "/display/hall/?rotate=0.5&poll=0.5")
+    page.wait_for_function("() => document.getElementById('signage').dataset.slide")
+    assert page.get_attribute("html", "lang") == "ja"
+    assert page.title() == "hall · 感情の庭 ディスプレイ"
+    assert_ai_labelled(page.locator(".slide.shown"), page.locator("#signage .ai-label"), name="AI生成", words=("AI生成",), min_px=19)
+
+    # A second screen pinned to English by its address.
+    pinned = browser.new_page(**LANDSCAPE_SCREEN)
+    try:
+        pinned.goto(live_server.url + "/display/hall/?lang=en&rotate=0.5&poll=0.5")
+        pinned.wait_for_function("() => document.getElementById('signage').dataset.slide")
+        assert pinned.inner_text("#signage .ai-label") == "AI-generated"
+
+        # The operator switches the zone to Korean: the unpinned screen reloads in it at its next poll.
+        services.update_zone(zone="hall", selection=services.Selection(landscape=[image.key]), user=operator, language="ko")
+        page.wait_for_function("() => document.documentElement.lang === 'ko'", timeout=10_000)
+        page.wait_for_function("() => document.getElementById('signage').dataset.slide")
+        assert page.inner_text("#signage .ai-label") == "AI 생성 그림"
+        assert page.get_attribute(".slide.shown", "alt") == "AI 생성 그림"
+        pinned.wait_for_timeout(1500)  # three polls
+        assert pinned.evaluate("() => document.documentElement.lang") == "en"
+    finally:
+        pinned.goto("about:blank")
+        pinned.close()
+
+
+def test_an_unknown_zone_says_so_in_the_installations_language(live_server, screen, settings):
+    settings.LANGUAGE_CODE = "ko"
+    page = screen
+    page.goto(live_server.url + "/display/lobby/?rotate=0.5&poll=0.5")
+    page.wait_for_selector(".signage-unknown:not([hidden])")
+    assert page.get_attribute("html", "lang") == "ko"
+    assert "디스플레이 구역이 없습니다: “lobby”." in page.inner_text("#signage")

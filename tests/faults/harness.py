@@ -36,6 +36,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.faults.proxy import CommitCutter
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 BUCKET = "garden-faults"
@@ -285,6 +287,7 @@ class Stack:
     base: str
     s3_endpoint: str
     token: str = ""
+    db_proxy: CommitCutter | None = None  # the web processes reach PostgreSQL through it (tests/faults/proxy.py)
     keys: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds each set-up step took
 
@@ -398,6 +401,7 @@ def running_stack(settings: dict | None = None, *, keep: bool = False) -> Iterat
     (folder / "pg").mkdir()
     postgres = Postgres(folder / "pg")
     parts: list[Part] = []
+    db_proxy: CommitCutter | None = None
     began = time.monotonic()
     try:
         postgres.init()
@@ -443,12 +447,15 @@ def running_stack(settings: dict | None = None, *, keep: bool = False) -> Iterat
         base = f"http://127.0.0.1:{web_port}"
         # Exactly as the Procfile runs them (web: 2 workers × 4 threads; worker: default and gpu, prefork, 1).
         env["GARDEN_BIND"] = f"127.0.0.1:{web_port}"
-        web = Part("web", procfile_argv("web", env), env=env, log=folder / "web.log", ready=lambda: http_ok(base + "/api/schema"))
+        # The web processes reach PostgreSQL through a proxy that can cut a connection at its COMMIT.
+        db_proxy = CommitCutter(postgres.port)
+        web_env = {**env, "DATABASE_URL": database_url.replace(f":{postgres.port}/", f":{db_proxy.port}/")}
+        web = Part("web", procfile_argv("web", web_env), env=web_env, log=folder / "web.log", ready=lambda: http_ok(base + "/api/schema"))
         worker_log = folder / "worker.log"
         worker = Part("worker", procfile_argv("worker", env), env=env, log=worker_log, ready=lambda: " ready." in worker.since_start())
         worker.ready_seconds = 90
         stack = Stack(folder=folder, env=env, redis=redis, postgres=postgres, moto=moto, web=web, worker=worker, base=base,
-                      s3_endpoint=s3_endpoint)  # fmt: skip
+                      s3_endpoint=s3_endpoint, db_proxy=db_proxy)  # fmt: skip
         stack.timings["postgres"] = time.monotonic() - began
         parts += [redis, moto]
         stack.timings["redis"] = redis.start()
@@ -473,6 +480,8 @@ def running_stack(settings: dict | None = None, *, keep: bool = False) -> Iterat
         for part in reversed(parts):
             with contextlib.suppress(Exception):
                 part.kill(signal.SIGTERM, seconds=5)
+        if db_proxy is not None:
+            db_proxy.close()
         postgres.kill_leftovers()
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)

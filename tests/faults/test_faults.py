@@ -15,6 +15,7 @@ import re
 import pytest
 
 from tests.faults import harness
+from tests.faults.commit_cut import commit_cut
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -121,3 +122,13 @@ def test_s3_down_fails_the_job_with_a_storage_error_then_retry_succeeds_and_list
     assert job["status"] == "succeeded", f"the retried job is {job}\n{stack.logs()}"
     assert sorted(outcome.facts["image_keys"]) == sorted(outcome.facts["planned"])
     assert outcome.facts["rows_without_file_after"] == [], "image rows point at files never written"
+
+
+def test_a_like_whose_commit_answer_is_lost_is_stored_once_through_the_kiosks_retry(stack):
+    outcome = commit_cut(stack, likes=8)
+    report(outcome)
+    assert outcome.facts["cuts"] == 8, f"the proxy cut {outcome.facts['cuts']} COMMITs, not 8\n{stack.logs()}"
+    assert all(status == 200 for status in outcome.facts["final_status"].values()), outcome.facts["final_status"]
+    assert set(outcome.facts["rows_per_like"].values()) == {1}, f"rows per like: {outcome.facts['rows_per_like']}"
+    cut = [call for call in outcome.calls if not call.ok]
+    assert len(cut) >= 8 and all(call.status == 503 and call.headers.get("Retry-After") for call in cut), [c.describe() for c in cut][:5]

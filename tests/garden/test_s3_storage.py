@@ -90,3 +90,25 @@ def test_write_file_replaces_existing_object_in_place(s3_storage):
     services.write_file(key=key, content=b"second")
     assert default_storage.exists(key)
     assert s3_storage.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"second"
+
+
+def test_a_failed_rewrite_on_s3_leaves_the_old_object_served(s3_storage, monkeypatch):
+    """The replacement is one PUT (never a DELETE first): a PUT the bucket refuses leaves the old object."""
+    from botocore.exceptions import ClientError
+
+    image = ImageFactory(status=Image.Status.SERVING, emotion="calm")
+    old = s3_storage.get_object(Bucket=BUCKET, Key=image.key)["Body"].read()
+    storage = type(default_storage._wrapped)
+
+    def refused(self, name, content):
+        raise ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."}}, "PutObject")
+
+    monkeypatch.setattr(storage, "_save", refused)
+    with pytest.raises(services.StorageError):
+        services.rewrite_image(image=image, content=b"new bytes")
+    monkeypatch.undo()
+    assert s3_storage.get_object(Bucket=BUCKET, Key=image.key)["Body"].read() == old
+    assert Image.objects.get(pk=image.pk).content_hash == image.content_hash
+    services.rewrite_image(image=image, content=b"new bytes")  # the retry goes through
+    assert s3_storage.get_object(Bucket=BUCKET, Key=image.key)["Body"].read() == b"new bytes"
+    assert Image.objects.get(pk=image.pk).content_hash == services.sha256(b"new bytes")

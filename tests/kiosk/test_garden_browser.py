@@ -104,7 +104,7 @@ def test_capture_like_undo_next_flow(live_server, page, browser_context_args):
     assert emotion in keys.EMOTIONS
     page.wait_for_selector("#emotion-result:not([hidden])")
     assert result["emotions"] in page.inner_text("#result-emotion")
-    assert f"{result['ageRange']['Low']} ~ {result['ageRange']['High']}" in page.inner_text("#result-age")
+    assert f"{result['ageRange']['Low']} to {result['ageRange']['High']}" in page.inner_text("#result-age")
     assert page.get_attribute("#capture-state", "data-state") == "ok"
     # The code for a deletion request, under the notice (derived from the id, docs/privacy.md).
     page.wait_for_selector("#visitor-code:not([hidden])")

@@ -47,7 +47,7 @@ def test_the_share_page_shows_a_serving_image(client):
     assert og(page, "og:title").startswith("My Emotion Gardens")
     assert og(page, "og:image:width") == str(image.width)
     assert "<em>apparent</em> facial expression (calm)" in page  # the notice
-    assert "평온" in page
+    assert "Spring, Sunny, Day" in page  # the favorite in words
     assert "<script" not in page  # nothing to run on a phone
 
 
@@ -116,23 +116,38 @@ def test_the_garden_page_knows_where_qr_codes_come_from(client):
 
 
 def ai_badge(page: str) -> str:
-    match = re.search(r'<span class="ai-label" aria-hidden="true">(.*?)</span></span>', page)
+    match = re.search(r'<span class="ai-label" aria-hidden="true">((?:[^<]|<span[^>]*>[^<]*</span>)*)</span>', page)
     assert match, "no AI-generated label"
-    return re.sub(r"<[^>]+>", "", html.unescape(match.group(1) + "</span>"))
+    return re.sub(r"<[^>]+>", "", html.unescape(match.group(1)))
+
+
+def image_alt(page: str) -> str:
+    return html.unescape(re.search(r'<img src="[^"]*" width="\d+" height="\d+"\s+alt="([^"]*)"', page).group(1))
 
 
 def test_the_share_page_labels_the_picture_as_ai_generated(client):
     image = ImageFactory(emotion="calm")
     page = client.get("/image", {"content": image.key}).content.decode()
-    assert ai_badge(page) == "AI-generated · AI 생성 그림"
-    alt = html.unescape(re.search(r'<img src="[^"]*" width="\d+" height="\d+"\s+alt="([^"]*)"', page).group(1))
-    assert alt.startswith("AI-generated · AI 생성 그림: garden painting for a calm mood")
+    assert ai_badge(page) == "AI-generated"
+    assert image_alt(page).startswith("AI-generated: garden painting for a calm mood")
     assert og(page, "og:image:alt").startswith("AI-generated: ")
+
+
+def test_the_label_follows_the_page_language_and_the_second_language(client, settings):
+    image = ImageFactory(emotion="calm")
+    page = client.get("/image", {"content": image.key}, headers={"accept-language": "ja"}).content.decode()
+    assert ai_badge(page) == "AI生成"
+    assert image_alt(page).startswith("AI生成: 「安らぎ」の表情に合わせた庭の絵")
+    settings.GARDEN_SECOND_LANGUAGE = "ko"  # today's look: Korean under English
+    page = client.get("/image", {"content": image.key}).content.decode()
+    assert ai_badge(page) == "AI-generated · AI 생성 그림"
+    assert image_alt(page).startswith("AI-generated · AI 생성 그림: garden painting for a calm mood")
 
 
 @pytest.mark.parametrize("blank", ["", "   ", "\u3000\n", None])
 def test_a_blank_label_setting_falls_back_to_the_default_on_the_share_page(client, settings, blank):
     settings.GARDEN_AI_LABEL = {"en": blank, "ko": blank, "ja": blank}
+    settings.GARDEN_SECOND_LANGUAGE = "ko"
     image = ImageFactory(emotion="calm")
     page = client.get("/image", {"content": image.key}).content.decode()
     assert ai_badge(page) == "AI-generated · AI 생성 그림"
@@ -141,6 +156,7 @@ def test_a_blank_label_setting_falls_back_to_the_default_on_the_share_page(clien
 
 def test_a_reworded_label_is_shown_as_configured(client, settings):
     settings.GARDEN_AI_LABEL = {"en": "  Made with  AI ", "ko": "AI 그림", "ja": ""}
+    settings.GARDEN_SECOND_LANGUAGE = "ko"
     image = ImageFactory(emotion="calm")
     page = client.get("/image", {"content": image.key}).content.decode()
     assert ai_badge(page) == "Made with AI · AI 그림"

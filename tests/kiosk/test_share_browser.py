@@ -41,7 +41,7 @@ def test_a_liked_image_shows_a_qr_code_that_opens_its_share_page(live_server, pa
     code.wait_for()
     page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=code.element_handle())
     assert page.locator(".share-qr").count() == 1  # only the liked image has one
-    assert "스캔" in figure.locator(".share-qr").inner_text()
+    assert "Scan to take it home" in figure.locator(".share-qr").inner_text()
 
     url = decode_qr(code.screenshot())
     assert url.startswith(live_server.url + "/image?content=")

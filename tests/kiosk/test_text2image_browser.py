@@ -63,7 +63,8 @@ def test_text2image_page_submits_polls_and_shows_the_result(live_server, staff_p
     assert page.get_attribute("#t2i-progress", "value") == "100"
     page.wait_for_selector("#t2i-results img")
     img = page.locator("#t2i-results img").first
-    assert_ai_labelled(img, page.locator("#t2i-results li .ai-label").first)
+    english = {"name": "AI-generated", "words": ("AI-generated",)}  # the label in the page's language
+    assert_ai_labelled(img, page.locator("#t2i-results li .ai-label").first, **english)
     assert "image 1 for the prompt" in img.get_attribute("alt")
     src = img.get_attribute("src")
     assert any(src.endswith(image.key) for image in job.images.all()), src
@@ -74,7 +75,7 @@ def test_text2image_page_submits_polls_and_shows_the_result(live_server, staff_p
     page.goto(live_server.url + "/text2image?" + urlencode({"prompt": job.prompt, "width": 1024, "height": 600}))
     legacy = page.locator("#job-results img").first
     assert any(legacy.get_attribute("src").endswith(image.key) for image in job.images.all())
-    assert_ai_labelled(legacy, page.locator("#job-results li .ai-label").first)
+    assert_ai_labelled(legacy, page.locator("#job-results li .ai-label").first, **english)
     assert GenerationJob.objects.count() == 1
 
 

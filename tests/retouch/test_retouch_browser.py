@@ -103,9 +103,9 @@ def test_retouch_page_rectangle_mask_submit_progress_result(live_server, staff_p
     page.wait_for_selector("#rt-compare:not([hidden])")
     assert page.get_attribute("#rt-after", "src").endswith(result.key)
     assert page.get_attribute("#rt-before", "src").endswith(source.key)
-    words = ("AI-generated", "AI生成")
     page.wait_for_function("() => document.getElementById('rt-after').complete")
-    assert_ai_labelled(page.locator("#rt-after"), page.locator("#rt-compare .ai-label"), name="AI-generated · AI生成", words=words)
+    # The label in the page's language (English here; the Japanese page: test_retouch_page_in_japanese).
+    assert_ai_labelled(page.locator("#rt-after"), page.locator("#rt-compare .ai-label"), name="AI-generated", words=("AI-generated",))
     page.fill("#rt-compare-slider", "20")
     assert "20%" in page.eval_on_selector("#rt-after", "el => el.style.clipPath")
 
@@ -168,3 +168,32 @@ def test_retouch_page_edges_tags_and_reference(live_server, staff_page, retouch_
     assert job.retouch["controls"][0]["type"] == "lineart" and job.retouch["reference"]["scale"] == 0.6
     edited = np.asarray(imaging.open_image(read_upload(job.retouch["uploads"]["control-0"]), max_pixels=10**6).convert("L"))
     assert edited.shape == (80, 120) and (edited[40, 20:100] > 200).all()  # the pen stroke is in the edge map
+
+
+def test_retouch_page_in_japanese(live_server, staff_page, retouch_settings, enqueued):
+    """The page opened by a browser asking for Japanese: its words, the script's, the numbers and the label."""
+    page = staff_page
+    page.context.set_extra_http_headers({"Accept-Language": "ja"})
+    source = garden_image(noise(96, 64, seed=3))
+    page.goto(f"{live_server.url}/kiosk/retouch/?image={source.pk}")
+    page.wait_for_selector('#rt-canvas[data-ready="true"]')
+    assert page.get_attribute(".rt-layout", "lang") == "ja"
+    assert page.inner_text("#rt-settings-heading") == "設定"
+    assert page.inner_text("#rt-state") == "まだジョブはありません。"
+    page.wait_for_function("() => document.getElementById('rt-pool').textContent.includes('ワーカー')")
+    assert page.inner_text("#rt-pool").startswith("GPU プール：応答中のワーカー 0 台 · 待機 0 件 · 実行中 0 件")
+
+    page.fill("#rt-steps", "4")
+    with page.expect_request(lambda r: r.url.endswith("/api/v1/jobs") and r.method == "POST") as sent:
+        page.click("#rt-submit")
+    assert sent.value.headers["accept-language"] == "ja"
+    page.wait_for_function("() => document.getElementById('rt-state').textContent.includes('待機中')")
+
+    job = GenerationJob.objects.get()
+    services.execute_job(job_id=job.pk, worker="browser-test")
+    page.wait_for_selector('#rt-state[data-state="done"]')
+    assert page.inner_text("#rt-state") == "完了：画像 1 枚。"
+    page.wait_for_function("() => document.getElementById('rt-after').complete")
+    assert_ai_labelled(page.locator("#rt-after"), page.locator("#rt-compare .ai-label"), name="AI生成", words=("AI生成",))
+    page.click("#rt-keep")
+    page.wait_for_function("() => document.getElementById('rt-state').textContent.includes('プールに残しました')")

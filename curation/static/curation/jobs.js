@@ -1,8 +1,16 @@
 /* Live progress for generation jobs in the admin (list and detail): polls one small JSON view
  * while any job on the page is unfinished; reloads the page when one finishes so its images and
- * buttons show. Plain JS, no build step. */
+ * buttons show. Plain JS, no build step; words from the static JavaScript catalog the job pages load. */
 (function () {
   "use strict";
+  // The job states as the admin's list names them (GenerationJob.Status labels).
+  const STATUS = {
+    queued: gettext("Queued"),
+    running: gettext("Running"),
+    succeeded: gettext("Succeeded"),
+    failed: gettext("Failed"),
+    cancelled: gettext("Cancelled"),
+  };
   function progressUrl() {
     // The change list is /admin/generation/generationjob/, a job page is …/<uuid>/change/.
     const base = window.location.pathname.replace(/[0-9a-f-]{36}\/change\/$/, "");
@@ -19,9 +27,9 @@
         for (const job of data.jobs) {
           document.querySelectorAll(`.job-progress[data-job='${job.id}']`).forEach((el) => {
             el.querySelector("progress").value = job.progress;
-            const where = job.queue_position ? ` · #${job.queue_position} in queue` : "";
+            const where = job.queue_position ? " · " + interpolate(gettext("#%s in queue"), [job.queue_position]) : "";
             el.querySelector(".job-progress-text").textContent =
-              `${Math.round(job.progress * 100)}% · ${job.images_done}/${job.images_total} · ${job.status}${where}`;
+              `${Math.round(job.progress * 100)}% · ${job.images_done}/${job.images_total} · ${STATUS[job.status] || job.status}${where}`;
             if (job.finished) {
               el.dataset.finished = "1";
               finished = true;

@@ -7,6 +7,8 @@
  * Layout: the preview and the grid share one box (#workspace) sized to the height left on screen
  * below the header, and the grid scrolls inside it. Moving through the grid scrolls only the grid
  * (reveal), never the page, so the large preview stays on screen through a long session.
+ *
+ * Words come from the static JavaScript catalog the page loads first (gettext, interpolate).
  */
 (function () {
   "use strict";
@@ -34,6 +36,7 @@
 
   const stateOf = (item) => (item.status === "rejected" ? "rejected" : item.kept ? "kept" : "pending");
   const decisionFor = { kept: "keep", rejected: "reject", pending: "pending" };
+  const stateLabel = { kept: pgettext("review scope", "kept"), rejected: pgettext("review scope", "rejected"), pending: pgettext("review scope", "pending") };
 
   function setState(index, state) {
     const item = items[index];
@@ -76,12 +79,13 @@
     stageKey.textContent = item.key;
     stageKey.href = item.change;
     const bred = item.lineage ? ` · ${item.lineage}` : "";
-    stageMeta.textContent = `${item.size} · seed ${item.seed ?? "–"}${bred} · ${current + 1}/${items.length}`;
+    const seed = interpolate(gettext("seed %s"), [item.seed ?? "–"]);
+    stageMeta.textContent = `${item.size} · ${seed}${bred} · ${current + 1}/${items.length}`;
     stagePrompt.textContent = item.prompt;
     stageImg.classList.toggle("quarantined", Boolean(item.quarantined));
     stageSafety.textContent = item.safety || "";
     const state = stateOf(item);
-    stageState.textContent = state;
+    stageState.textContent = stateLabel[state];
     stageState.className = "badge " + state;
     root.dataset.current = String(current);
     root.dataset.currentId = String(item.id);
@@ -116,13 +120,13 @@
         if (data.failed && data.failed[item.id]) throw new Error(data.failed[item.id]);
         document.getElementById("left-count").textContent = data.left;
         document.getElementById("kept-count").textContent = data.kept;
-        statusLine.textContent = "Saved";
+        statusLine.textContent = gettext("Saved");
       })
       .catch((error) => {
         setState(index, rollbackState);
         if (index === current) show(current);
         counts();
-        statusLine.textContent = `Not saved (${item.key}): ${error.message}`;
+        statusLine.textContent = interpolate(gettext("Not saved (%(key)s): %(error)s"), { key: item.key, error: error.message }, true);
       })
       .finally(() => {
         inflight--;
@@ -153,7 +157,7 @@
   function undo() {
     const entry = undoStack.pop();
     if (!entry) {
-      statusLine.textContent = "Nothing to undo";
+      statusLine.textContent = gettext("Nothing to undo");
       return;
     }
     const now = stateOf(items[entry.index]);

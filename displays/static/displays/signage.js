@@ -5,6 +5,8 @@
  * so a half-loaded set is never shown and the slideshow goes on with the last complete set while
  * the server is unreachable. Landscape images on a landscape screen, portrait on a portrait one
  * (the other list when that one is empty). ?rotate=<s> and ?poll=<s> override the zone's timings.
+ * The page's words are the server's, in the zone's language (or the screen's ?lang=); when an
+ * operator changes the zone's language, an unpinned screen reloads in it at the next poll.
  */
 (function () {
   "use strict";
@@ -97,6 +99,12 @@
       })
       .then(function (state) {
         root.dataset.online = "true";
+        if (!root.dataset.pinned && state.language && state.language !== document.documentElement.lang) {
+          // Only once the page itself answers: a failed reload would leave an error page on the screen.
+          return fetch(window.location.href, { cache: "no-store" }).then(function (page) {
+            if (page.ok) { window.location.reload(); }
+          });
+        }
         if (state.version !== version || (state.exists !== false) !== known) { return load(state); }
       })
       .catch(function () { root.dataset.online = "false"; })  // keep showing the last set

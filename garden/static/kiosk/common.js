@@ -1,27 +1,68 @@
-/* Shared kiosk helpers: camera, capture → POST /emotion, bilingual labels, status states.
+/* Shared kiosk helpers: camera, capture → POST /emotion, translated words, status states.
  * Plain JavaScript, no build step. Talks only to the public APIs. */
 (function () {
   "use strict";
 
-  var EMOTION_LABELS = {
-    HAPPY: "행복", SURPRISED: "놀람", CALM: "평온", ANGRY: "화남",
-    FEAR: "두려움", CONFUSED: "혼란", DISGUSTED: "혐오", SAD: "슬픔"
+  /* Words come from the compiled JavaScript catalog (garden/static/jsi18n/<language>/djangojs.js,
+   * loaded before this file): gettext_noop marks a string for `make messages`, t() translates it
+   * into the page's language and, when the installation shows a second language
+   * (GARDEN_SECOND_LANGUAGE), appends that one from the JSON catalog the page carries. */
+  var secondBlock = document.getElementById("second-language-catalog");
+  var second = secondBlock ? JSON.parse(secondBlock.textContent) : null;
+
+  function fill(text, values) { return values ? interpolate(text, values, true) : text; }
+
+  function secondText(msgid) {
+    var value = second.catalog[msgid];
+    if (value === undefined) { return msgid; }
+    return typeof value === "string" ? value : value[0];
+  }
+
+  /* A translatable word used as a placeholder's value: each language gets its own; `lower` for a
+   * name inside a sentence ("a calm mood"; no change to Korean or Japanese). */
+  function Word(msgid, lower) { this.msgid = msgid; this.lower = !!lower; }
+  function word(msgid, lower) { return new Word(msgid, lower); }
+
+  function resolve(values, lookup) {
+    if (!values) { return values; }
+    var out = {};
+    Object.keys(values).forEach(function (key) {
+      var value = values[key];
+      if (value instanceof Word) {
+        value = lookup(value.msgid);
+        if (values[key].lower) { value = value.toLowerCase(); }
+      }
+      out[key] = value;
+    });
+    return out;
+  }
+
+  /* msgid (English, with %(name)s placeholders) in the page's language [· second language]. */
+  function t(msgid, values) {
+    var first = fill(gettext(msgid), resolve(values, gettext));
+    return second ? first + " · " + fill(secondText(msgid), resolve(values, secondText)) : first;
+  }
+
+  /* The page's language for numbers and dates (Intl): <html lang>. */
+  function lang() { return document.documentElement.lang || "en"; }
+  function number(n) { return new Intl.NumberFormat(lang()).format(n); }
+
+  var EMOTION_NAMES = {
+    HAPPY: gettext_noop("Happy"), SURPRISED: gettext_noop("Surprised"), CALM: gettext_noop("Calm"),
+    ANGRY: gettext_noop("Angry"), FEAR: gettext_noop("Fear"), CONFUSED: gettext_noop("Confused"),
+    DISGUSTED: gettext_noop("Disgusted"), SAD: gettext_noop("Sad")
   };
-  var EMOTION_EN = {
-    HAPPY: "Happy", SURPRISED: "Surprised", CALM: "Calm", ANGRY: "Angry",
-    FEAR: "Fear", CONFUSED: "Confused", DISGUSTED: "Disgusted", SAD: "Sad"
-  };
-  var GENDER_LABELS = { Male: ["남자", "male"], Female: ["여자", "female"] };
+  var GENDER_LABELS = { Male: gettext_noop("male"), Female: gettext_noop("female") };
   var GENERATION_LABELS = {
-    "toddler": ["유아", "toddler"], "child": ["어린이", "child"], "teenager": ["청소년", "teenager"],
-    "young-adult": ["청년", "young adult"], "adult": ["성인", "adult"],
-    "middle-age": ["중년", "middle age"], "elder": ["노년", "elder"]
+    "toddler": gettext_noop("toddler"), "child": gettext_noop("child"), "teenager": gettext_noop("teenager"),
+    "young-adult": gettext_noop("young adult"), "adult": gettext_noop("adult"),
+    "middle-age": gettext_noop("middle age"), "elder": gettext_noop("elder")
   };
-  // [response key, Korean, English]; shown when true (the original's "안경 눈뜨고있음").
+  // [response key, name]; shown when true (the original's "안경 눈뜨고있음").
   var FEATURES = [
-    ["smile", "웃음", "smiling"], ["eyeglasses", "안경", "eyeglasses"], ["sunglasses", "선글라스", "sunglasses"],
-    ["beard", "턱수염", "beard"], ["mustache", "콧수염", "mustache"],
-    ["eyesOpen", "눈뜨고있음", "eyes open"], ["mouthOpen", "입벌림", "mouth open"]
+    ["smile", gettext_noop("smiling")], ["eyeglasses", gettext_noop("eyeglasses")], ["sunglasses", gettext_noop("sunglasses")],
+    ["beard", gettext_noop("beard")], ["mustache", gettext_noop("mustache")],
+    ["eyesOpen", gettext_noop("eyes open")], ["mouthOpen", gettext_noop("mouth open")]
   ];
 
   function $(id) { return document.getElementById(id); }
@@ -33,6 +74,16 @@
     box.setAttribute("aria-busy", state === "busy" ? "true" : "false");
     var span = box.querySelector(".state-text");
     span.textContent = text;
+  }
+
+  /* A focused button disabled while its request runs loses focus to <body>; the returned function
+   * gives it back (to ``target``, when the button was re-rendered) so the keyboard carries on there. */
+  function holdFocus(control) {
+    var had = document.activeElement === control;
+    return function (target) {
+      var lost = !document.activeElement || document.activeElement === document.body;
+      if (had && lost) { (target || control).focus(); }
+    };
   }
 
   /* ---------- Camera ---------- */
@@ -54,11 +105,11 @@
   Camera.prototype.start = function () {
     var self = this;
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      self.showStatus("This browser has no camera access (it needs HTTPS or localhost). · 카메라를 사용할 수 없습니다.");
+      self.showStatus(t(gettext_noop("This browser has no camera access (it needs HTTPS or localhost).")));
       self.retryButton.hidden = true;
       return Promise.resolve(false);
     }
-    self.showStatus("Starting the camera… · 카메라를 켜는 중…");
+    self.showStatus(t(gettext_noop("Starting the camera…")));
     self.retryButton.hidden = true;
     return navigator.mediaDevices.getUserMedia({
       video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" }, audio: false
@@ -78,8 +129,8 @@
       self.retryButton.hidden = false;
       var denied = err && (err.name === "NotAllowedError" || err.name === "SecurityError");
       self.showStatus(denied
-        ? "Camera permission was refused. Allow the camera and press Start camera. · 카메라 권한을 허용해 주세요."
-        : "No camera found. Connect one and press Start camera. · 카메라를 찾을 수 없습니다.");
+        ? t(gettext_noop("Camera permission was refused. Allow the camera and press Start camera."))
+        : t(gettext_noop("No camera found. Connect one and press Start camera.")));
       return false;
     });
   };
@@ -105,7 +156,7 @@
   /* POST the raw PNG bytes; resolves with the JSON result, rejects with a KioskError
    * of kind "noface" (404 No Face), "http" (other statuses) or "network". */
   function postEmotion(blob, visitorId) {
-    var headers = { "Content-Type": "image/png" };
+    var headers = { "Content-Type": "image/png", "Accept-Language": lang() };
     if (visitorId) { headers["X-user-id"] = visitorId; }
     return fetch("/emotion", { method: "POST", body: blob, headers: headers, credentials: "same-origin" })
       .catch(function () { throw new KioskError("network", "network"); })
@@ -123,7 +174,8 @@
 
   /* JSON POST to a kiosk API; resolves with the Response (ok or not), rejects on network failure. */
   function postJSON(url, body, extraHeaders, keepalive) {
-    var headers = { "Content-Type": "application/json" };
+    // The page's language: the API's error messages come back in it (old clients get GARDEN_LANGUAGE).
+    var headers = { "Content-Type": "application/json", "Accept-Language": lang() };
     if (extraHeaders) { Object.keys(extraHeaders).forEach(function (k) { headers[k] = extraHeaders[k]; }); }
     return fetch(url, {
       method: "POST", body: JSON.stringify(body), headers: headers, credentials: "same-origin", keepalive: !!keepalive
@@ -132,25 +184,22 @@
   }
 
   function emotionLabel(upper) {
-    var ko = EMOTION_LABELS[upper] || upper;
-    var en = EMOTION_EN[upper] || upper;
-    return ko + " · " + en + " (" + upper + ")";
+    var name = EMOTION_NAMES[upper];
+    return name ? t(name) + " (" + upper + ")" : upper;
   }
 
   function ageLabel(result) {
     var range = result.ageRange || {};
-    var text = range.Low + " ~ " + range.High;
-    var gender = GENDER_LABELS[result.gender];
-    var generation = GENERATION_LABELS[result.generation];
+    var text = t(gettext_noop("%(low)s to %(high)s"), { low: number(range.Low), high: number(range.High) });
     var parts = [];
-    if (gender) { parts.push(gender[0] + " · " + gender[1]); }
-    if (generation) { parts.push(generation[0] + " · " + generation[1]); }
+    if (GENDER_LABELS[result.gender]) { parts.push(t(GENDER_LABELS[result.gender])); }
+    if (GENERATION_LABELS[result.generation]) { parts.push(t(GENERATION_LABELS[result.generation])); }
     return parts.length ? text + " (" + parts.join(", ") + ")" : text;
   }
 
   function featureLabels(result) {
     var out = [];
-    FEATURES.forEach(function (f) { if (result[f[0]] === true) { out.push(f[1] + " · " + f[2]); } });
+    FEATURES.forEach(function (f) { if (result[f[0]] === true) { out.push(t(f[1])); } });
     return out;
   }
 
@@ -158,7 +207,7 @@
     $("result-emotion").textContent = emotionLabel(result.emotions);
     $("result-age").textContent = ageLabel(result);
     var features = featureLabels(result);
-    $("result-features").textContent = features.length ? features.join(", ") : "— · 없음";
+    $("result-features").textContent = features.length ? features.join(", ") : t(gettext_noop("none"));
     $("emotion-result").hidden = false;
   }
 
@@ -166,38 +215,55 @@
 
   /* Messages for the capture state box. */
   var CAPTURE_TEXT = {
-    busy: "Looking at the photo… · 분석 중…",
-    noface: "No face found. Look straight at the camera and try again. · 얼굴을 찾지 못했습니다. 카메라를 바라보고 다시 시도해 주세요.",
-    network: "Network problem: the garden could not be reached. Try again. · 네트워크 오류입니다. 다시 시도해 주세요.",
-    http: "The expression service failed. Try again in a moment. · 분석에 실패했습니다. 잠시 후 다시 시도해 주세요."
+    busy: gettext_noop("Looking at the photo…"),
+    noface: gettext_noop("No face found. Look straight at the camera and try again."),
+    network: gettext_noop("Network problem: the garden could not be reached. Try again."),
+    http: gettext_noop("The expression service failed. Try again in a moment.")
   };
 
   /* Run one capture: busy → result | noface | error. Calls onResult(result) on success. */
   function captureFlow(opts) {
     var box = opts.stateBox, camera = opts.camera;
+    var restoreFocus = holdFocus(camera.captureButton);
     camera.captureButton.disabled = true;
     hideResult();
-    setState(box, "busy", CAPTURE_TEXT.busy);
+    setState(box, "busy", t(CAPTURE_TEXT.busy));
     return camera.snapshot()
       .then(function (blob) { return postEmotion(blob, opts.getVisitorId()); })
       .then(function (result) {
-        setState(box, "ok", "Result: " + emotionLabel(result.emotions) + " · 분석 완료");
+        var name = EMOTION_NAMES[result.emotions];
+        setState(box, "ok", t(gettext_noop("Result: %(emotion)s"), { emotion: name ? word(name) : result.emotions }));
         renderResult(result);
         return result;
       }, function (err) {
         var kind = (err && err.kind) || "http";
-        setState(box, kind === "noface" ? "noface" : "error", CAPTURE_TEXT[kind] || CAPTURE_TEXT.http);
+        setState(box, kind === "noface" ? "noface" : "error", t(CAPTURE_TEXT[kind] || CAPTURE_TEXT.http));
         return null;
       })
       .then(function (result) {
         camera.captureButton.disabled = false;
+        restoreFocus();
         return result;
       });
   }
 
+  /* A new visitor starts in the kiosk's own language: drop the visitor's choice (the language
+   * cookie set_language wrote) and go back to the page's home, its pinned prefix or the unprefixed
+   * page (data-home-url, garden/languages.py). True when the page is being left. */
+  function restoreLanguage() {
+    var data = document.body.dataset;
+    var cookie = data.languageCookie || "django_language";
+    var chosen = document.cookie.split(/;\s*/).some(function (c) { return c.indexOf(cookie + "=") === 0; });
+    var home = data.homeUrl || "";
+    if (!chosen && (!home || home === window.location.pathname + window.location.search)) { return false; }
+    document.cookie = cookie + "=; Max-Age=0; path=/; SameSite=Lax";
+    window.location.replace(home || window.location.href);
+    return true;
+  }
+
   window.Kiosk = {
-    $: $, setState: setState, Camera: Camera, postEmotion: postEmotion, postJSON: postJSON,
+    $: $, setState: setState, holdFocus: holdFocus, Camera: Camera, postEmotion: postEmotion, postJSON: postJSON,
     KioskError: KioskError, captureFlow: captureFlow, renderResult: renderResult, hideResult: hideResult,
-    emotionLabel: emotionLabel, EMOTION_EN: EMOTION_EN, EMOTION_LABELS: EMOTION_LABELS
+    restoreLanguage: restoreLanguage, word: word, emotionLabel: emotionLabel, EMOTION_NAMES: EMOTION_NAMES, t: t, lang: lang, number: number
   };
 })();

@@ -3,7 +3,9 @@
 (function () {
   "use strict";
   var K = window.Kiosk;
+  var t = K.t;
   var PAGE = 3;
+  var FAVORITE_IDS = ["favorite-season", "favorite-weather", "favorite-time"];
 
   var visitor = null;          // {id, emotion (lower case), generation, gender}
   var lists = { landscape: [], portrait: [] };
@@ -48,7 +50,7 @@
     var chosen = parts.filter(Boolean).length;
     var error = K.$("favorite-error");
     if (chosen > 0 && chosen < 3) {
-      error.textContent = "Pick a season, a weather and a time, or set all three to “Any”. · 세 가지를 모두 골라 주세요.";
+      error.textContent = t(gettext_noop("Pick a season, a weather and a time, or set all three to “Any”."));
       error.hidden = false;
       return null;
     }
@@ -80,19 +82,26 @@
     alertLine("");
   }
 
+  /* The favorite as the picker shows it: the selected options' words. */
+  function favoriteWords() {
+    return FAVORITE_IDS.filter(function (id) { return K.$(id).value; })
+      .map(function (id) { var select = K.$(id); return select.options[select.selectedIndex].textContent.trim(); })
+      .join(", ");
+  }
+
   function describe(item, n, total) {
     var upper = (item.emotion || visitor.emotion || "").toUpperCase();
-    var mood = (K.EMOTION_EN[upper] || upper).toLowerCase();
-    var favorite = favoriteValue();
-    var scene = favorite ? ", " + favorite.split(",").join(", ").replace(/-/g, " ") : "";
-    return window.AiLabel.text() + ": garden painting for a " + mood + " mood" + scene + " (" + n + " of " + total + ")";
+    var mood = K.EMOTION_NAMES[upper] ? K.word(K.EMOTION_NAMES[upper], true) : upper;
+    var scene = favoriteWords();
+    return window.AiLabel.text() + ": " + t(gettext_noop("garden painting for a %(mood)s mood"), { mood: mood })
+      + (scene ? ", " + scene : "") + " (" + t(gettext_noop("%(n)s of %(total)s"), { n: K.number(n), total: K.number(total) }) + ")";
   }
 
   function likeLabel(button, key) {
     var on = !!liked[key];
     button.setAttribute("aria-pressed", on ? "true" : "false");
     button.querySelector(".like-icon").textContent = on ? "♥" : "♡";
-    button.querySelector(".like-text").textContent = on ? "Liked · 좋아요 취소" : "Like · 좋아요";
+    button.querySelector(".like-text").textContent = t(on ? gettext_noop("Liked") : gettext_noop("Like"));
   }
 
   /* A liked image shows a QR code to its share page (GET /image), so a visitor can take it home
@@ -108,9 +117,9 @@
     box.className = "share-qr";
     var code = document.createElement("img");
     code.src = qrUrl + "?content=" + encodeURIComponent(key);
-    code.alt = "QR code to this image's page · 이 그림의 QR 코드";
+    code.alt = t(gettext_noop("QR code to this image's page"));
     var hint = document.createElement("span");
-    hint.textContent = "Scan to take it home · 휴대폰으로 스캔하세요";
+    hint.textContent = t(gettext_noop("Scan to take it home"));
     box.appendChild(code);
     box.appendChild(hint);
     figure.appendChild(box);
@@ -131,6 +140,7 @@
       img.src = item.url;
       img.alt = describe(item, start + i + 1, list.length);
       img.dataset.key = key;
+      img.id = "garden-picture-" + i;
       img.decoding = "async";
       var picture = document.createElement("div");  // the picture and its AI-generated label over it
       picture.className = "ai-labelled";
@@ -141,7 +151,8 @@
       button.type = "button";
       button.className = "like-button";
       button.dataset.key = key;
-      button.setAttribute("aria-label", "Like image " + (start + i + 1) + " · 좋아요");
+      // Its name is its visible text (WCAG label in name); the picture's alt text says which one.
+      button.setAttribute("aria-describedby", img.id);
       button.innerHTML = '<span class="like-icon" aria-hidden="true"></span> <span class="like-text"></span>';
       likeLabel(button, key);
       button.disabled = !!pending[key];
@@ -154,7 +165,8 @@
     gardenEl.hidden = items.length === 0;
     nextButton.disabled = list.length <= PAGE;
     positionEl.textContent = items.length
-      ? "Images " + (start + 1) + "–" + (start + items.length) + " of " + list.length + " · " + list.length + "장 중 " + (start + 1) + "–" + (start + items.length)
+      ? t(gettext_noop("Images %(first)s–%(last)s of %(total)s"),
+          { first: K.number(start + 1), last: K.number(start + items.length), total: K.number(list.length) })
       : "";
     newScreen();
   }
@@ -194,6 +206,7 @@
     if (recommendationId) { body.recommendationId = recommendationId; }
     if (!undo && screen) { screen.liked = true; }
     pending[key] = true;
+    var restoreFocus = K.holdFocus(button);
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
     alertLine("");
@@ -203,8 +216,8 @@
       if (undo) { delete liked[key]; } else { liked[key] = true; }
     }).catch(function (err) {
       alertLine(err && err.kind === "network"
-        ? "Network problem: your like was not saved. Try again. · 네트워크 오류로 저장하지 못했습니다."
-        : "Your like could not be saved. Try again. · 저장하지 못했습니다. 다시 시도해 주세요.");
+        ? t(gettext_noop("Network problem: your like was not saved. Try again."))
+        : t(gettext_noop("Your like could not be saved. Try again.")));
     }).then(function () {
       delete pending[key];
       // The button may have been re-rendered meanwhile (Next, rotation): update whichever is current.
@@ -213,6 +226,7 @@
       current.removeAttribute("aria-busy");
       likeLabel(current, key);
       shareCode(current.closest("figure"), key);
+      restoreFocus(current);
       end();
     });
   }
@@ -222,7 +236,7 @@
     if (!key || resetPending) { return; }
     var ticket = ++gardenRequest;
     clearGarden();
-    K.setState(gardenState, "busy", "Growing your garden… · 정원을 불러오는 중…");
+    K.setState(gardenState, "busy", t(gettext_noop("Growing your garden…")));
     begin();
     K.postJSON("/garden", { id: visitor.id, emotion: key, generation: visitor.generation, gender: visitor.gender })
       .then(function (response) {
@@ -236,11 +250,11 @@
           start = 0;
           if (!lists.landscape.length && !lists.portrait.length) {
             K.setState(gardenState, "empty", key.indexOf("/") >= 0
-              ? "No images for this favorite yet. Try another favorite or “Any”. · 이 조합의 그림이 아직 없습니다."
-              : "No images for this expression yet. · 아직 그림이 없습니다.");
+              ? t(gettext_noop("No images for this favorite yet. Try another favorite or “Any”."))
+              : t(gettext_noop("No images for this expression yet.")));
             return;
           }
-          K.setState(gardenState, "ok", "Your garden is ready. · 정원이 준비되었습니다.");
+          K.setState(gardenState, "ok", t(gettext_noop("Your garden is ready.")));
           render();
           bringGardenIntoView();
         });
@@ -248,8 +262,8 @@
       .catch(function (err) {
         if (ticket !== gardenRequest) { return; }
         K.setState(gardenState, "error", err && err.kind === "network"
-          ? "Network problem: the garden could not be loaded. Press Capture to try again. · 네트워크 오류입니다."
-          : "The garden could not be loaded. Try again in a moment. · 정원을 불러오지 못했습니다.");
+          ? t(gettext_noop("Network problem: the garden could not be loaded. Press Capture to try again."))
+          : t(gettext_noop("The garden could not be loaded. Try again in a moment.")));
       })
       .then(end);
   }
@@ -262,8 +276,6 @@
       panel.scrollIntoView({ block: "start", behavior: reduce ? "auto" : "smooth" });
     }
   }
-
-  var FAVORITE_IDS = ["favorite-season", "favorite-weather", "favorite-time"];
 
   /* The visitor's code for a deletion request (docs/privacy.md), shown under the notice. */
   function showVisitorCode(id) {
@@ -289,9 +301,10 @@
     K.hideResult();
     FAVORITE_IDS.forEach(function (id) { K.$(id).value = ""; });
     K.$("favorite-error").hidden = true;
-    K.setState(K.$("capture-state"), "idle", "Press Capture to begin · 분석 버튼을 누르세요");
-    K.setState(gardenState, "idle", "Your garden appears here after the capture. · 분석 후 정원이 나타납니다.");
+    K.setState(K.$("capture-state"), "idle", t(gettext_noop("Press Capture to begin")));
+    K.setState(gardenState, "idle", t(gettext_noop("Your garden appears here after the capture.")));
     window.scrollTo(0, 0);
+    K.restoreLanguage();  // the next visitor starts in the kiosk's language
   }
 
   /* Start over now, or as soon as the requests in flight have answered (never mid-request: a
@@ -313,7 +326,7 @@
     if (resetPending) { return; }
     gardenRequest++;  // a new capture makes any garden still loading stale
     clearGarden();
-    K.setState(gardenState, "idle", "Your garden appears here after the capture. · 분석 후 정원이 나타납니다.");
+    K.setState(gardenState, "idle", t(gettext_noop("Your garden appears here after the capture.")));
     begin();
     K.captureFlow({
       camera: camera,
@@ -340,7 +353,10 @@
     K.$(id).addEventListener("change", function () { if (visitor && favoriteValue() !== null) { loadGarden(); } });
   });
   K.$("favorite-form").addEventListener("submit", function (event) { event.preventDefault(); });
-  K.$("new-visitor").addEventListener("click", startOver);
+  K.$("new-visitor").addEventListener("click", function () {
+    startOver();
+    K.$("capture-button").focus();  // the next person starts with Capture
+  });
 
   var onRotate = function () { if (visitor && (lists.landscape.length || lists.portrait.length)) { start = 0; render(); } };
   if (portraitQuery.addEventListener) { portraitQuery.addEventListener("change", onRotate); } else { portraitQuery.addListener(onRotate); }

@@ -95,15 +95,15 @@
     this.overlay.hidden = true;
     this.onReset();
     this.lastActivity = Date.now();
-    this.announce.textContent = "Started over for the next visitor. · 처음으로 돌아왔습니다.";
+    this.announce.textContent = K.t(gettext_noop("Started over for the next visitor."));
   };
 
   IdleReset.prototype.start = function (now) {
     this.countdownStart = now;
     var whole = Math.ceil(this.countdown);
     // Said once, politely; the ticking number on screen is not a live region.
-    this.announce.textContent = "Starting over in " + whole + " seconds. Touch the screen or press any key to stay. · "
-      + whole + "초 후 처음으로 돌아갑니다. 계속하려면 화면을 터치하거나 아무 키나 누르세요.";
+    this.announce.textContent = K.t(gettext_noop("Starting over in %(seconds)s s. Touch the screen or press any key to stay."),
+      { seconds: K.number(whole) });
     this.overlay.hidden = false;
   };
 
@@ -111,7 +111,7 @@
     var whole = Math.max(1, Math.ceil(left));
     if (whole !== this.shown) {
       this.shown = whole;
-      this.overlay.querySelectorAll("[data-idle-count]").forEach(function (el) { el.textContent = String(whole); });
+      this.overlay.querySelectorAll("[data-idle-count]").forEach(function (el) { el.textContent = K.number(whole); });
     }
     var bar = this.overlay.querySelector("[data-idle-bar]");
     if (bar) { bar.style.transform = "scaleX(" + Math.max(0, Math.min(1, left / this.countdown)).toFixed(3) + ")"; }

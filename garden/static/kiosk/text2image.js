@@ -1,9 +1,24 @@
 /* Text-to-image (staff): submit a job to the job API with the session + CSRF token, poll its
- * status for the progress bar, cancel it, show the images. */
+ * status for the progress bar, cancel it, show the images.
+ * Words come from the page's JavaScript catalog (gettext, ngettext, interpolate: jsi18n), numbers
+ * from Intl in the page's language; the API calls ask for that language (Accept-Language), so
+ * its error messages come back in it too. */
 (function () {
   "use strict";
   var POLL_MS = 1000;
   var root = document.querySelector("[data-jobs-url]");
+  var lang = root.closest("[lang]").lang || "en";
+  // Without the catalog (a language with none compiled) the English source words still show.
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (_, name) { return String(values[name]); });
+  };
+  var aiLabel = root.dataset.aiLabel || "AI-generated";  // in the page's language (garden/labels.py)
+  var number = new Intl.NumberFormat(lang);
+  var percent = new Intl.NumberFormat(lang, { style: "percent" });
+  // The API's field names are codes; the page names them in its own words.
+  var FIELDS = { prompt: gettext("Prompt"), width: gettext("Width"), height: gettext("Height"), count: gettext("Number of images") };
   var jobsUrl = root.dataset.jobsUrl.replace(/\/$/, "");
   var csrfToken = document.querySelector('meta[name="csrf-token"]').content;
   var form = document.getElementById("t2i-form");
@@ -33,7 +48,7 @@
     var options = {
       method: method,
       credentials: "same-origin",
-      headers: { "Accept": "application/json", "X-CSRFToken": csrfToken }
+      headers: { "Accept": "application/json", "Accept-Language": lang, "X-CSRFToken": csrfToken }
     };
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
@@ -49,7 +64,7 @@
         return data;
       });
     }, function () {
-      throw new Error("Network problem: the server could not be reached. · 네트워크 오류입니다.");
+      throw new Error(gettext("Network problem: the server could not be reached."));
     });
   }
 
@@ -59,7 +74,7 @@
     if (typeof data.detail === "string") { return data.detail; }
     return Object.keys(data).map(function (k) {
       var v = data[k];
-      return k + ": " + (Array.isArray(v) ? v.join(" ") : (typeof v === "object" ? messageOf(v) : String(v)));
+      return (FIELDS[k] || k) + ": " + (Array.isArray(v) ? v.join(" ") : (typeof v === "object" ? messageOf(v) : String(v)));
     }).join("; ");
   }
 
@@ -76,21 +91,34 @@
     if (data.status === "queued") {
       progress.removeAttribute("value");  // indeterminate while waiting
       var pos = data.queue_position;
-      setState("busy", "Queued" + (pos ? " — position " + pos : "") + " · 대기 중" + (pos ? " (" + pos + "번째)" : ""));
+      setState("busy", pos ? interpolate(gettext("Queued — position %(position)s"), { position: number.format(pos) }, true)
+                           : gettext("Queued"));
     } else if (data.status === "running") {
       progress.value = pct;
-      setState("busy", "Generating… " + pct + "% (step " + data.steps_done + " of " + data.steps_total + ") · 생성 중");
+      setState("busy", interpolate(gettext("Generating… %(percent)s (step %(done)s of %(total)s)"), {
+        percent: percent.format(pct / 100), done: number.format(data.steps_done), total: number.format(data.steps_total)
+      }, true));
     } else if (data.status === "succeeded") {
       progress.value = 100;
-      setState("done", "Done: " + (data.images || []).length + " image(s). · 완료");
+      var count = (data.images || []).length;
+      setState("done", interpolate(ngettext("Done: %(count)s image.", "Done: %(count)s images.", count), { count: number.format(count) }, true));
     } else if (data.status === "cancelled") {
       progress.value = pct;
-      setState("empty", "Cancelled. · 취소되었습니다.");
+      setState("empty", gettext("Cancelled."));
     } else {
       progress.value = pct;
-      setState("error", "Failed: " + (data.error || "unknown error") + " · 실패했습니다.");
+      setState("error", interpolate(gettext("Failed: %(error)s"), { error: data.error || gettext("unknown error") }, true));
     }
     renderImages(data.images || []);
+  }
+
+  /* What eyes see over a picture; its alt text starts with the same words, so the badge is aria-hidden. */
+  function badge() {
+    var el = document.createElement("span");
+    el.className = "ai-label";
+    el.setAttribute("aria-hidden", "true");
+    el.textContent = aiLabel;
+    return el;
   }
 
   function renderImages(images) {
@@ -101,12 +129,14 @@
       img.src = image.url;
       img.width = image.width;
       img.height = image.height;
-      img.alt = window.AiLabel.text() + ": image " + (i + 1) + " for the prompt: " + (job && job.prompt ? job.prompt : prompt.value);
+      img.alt = interpolate(gettext("%(label)s: image %(number)s for the prompt: %(prompt)s"), {
+        label: aiLabel, number: number.format(i + 1), prompt: job && job.prompt ? job.prompt : prompt.value
+      }, true);
       var link = document.createElement("a");
       link.href = image.url;
       link.textContent = image.key;
       li.appendChild(img);
-      li.appendChild(window.AiLabel.badge());
+      li.appendChild(badge());
       li.appendChild(link);
       results.appendChild(li);
     });
@@ -121,7 +151,7 @@
       if (finished(data)) { busy(false); job = null; return; }
       timer = window.setTimeout(poll, POLL_MS);
     }, function (err) {
-      showError(err.message + " Retrying… · 다시 시도 중…");
+      showError(interpolate(gettext("%(problem)s Retrying…"), { problem: err.message }, true));
       timer = window.setTimeout(poll, POLL_MS * 3);
     });
   }
@@ -131,7 +161,7 @@
     showError("");
     var text = prompt.value.trim();
     if (!text) {
-      showError("Write a prompt first. · 프롬프트를 입력해 주세요.");
+      showError(gettext("Write a prompt first."));
       prompt.focus();
       return;
     }
@@ -139,7 +169,7 @@
     busy(true);
     results.innerHTML = "";
     progress.value = 0;
-    setState("busy", "Submitting… · 요청 중…");
+    setState("busy", gettext("Submitting…"));
     api("POST", jobsUrl, { prompt: text, width: parseInt(size[0], 10), height: parseInt(size[1], 10), count: 1 })
       .then(function (data) {
         render(data);
@@ -147,7 +177,7 @@
         timer = window.setTimeout(poll, POLL_MS);
       }, function (err) {
         busy(false);
-        setState("error", "Not started. · 시작하지 못했습니다.");
+        setState("error", gettext("Not started."));
         showError(err.message);
       });
   });

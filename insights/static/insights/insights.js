@@ -1,6 +1,8 @@
 /* Insights dashboard: draws each chart from the data the page passes with json_script.
  * No inline code (the page works under a strict Content-Security-Policy); Chart.js is vendored.
- * Each chart's section gets data-drawn="1" and data-points="<n>" once drawn (the browser tests read them). */
+ * Each chart's section gets data-drawn="1" and data-points="<n>" once drawn (the browser tests read them).
+ * Numbers follow the page's language (Intl, the <html lang> Django sets); words come from the static
+ * JavaScript catalog the page loads first (gettext, interpolate). */
 (function () {
   "use strict";
 
@@ -10,11 +12,15 @@
     return PALETTE[index % PALETTE.length];
   }
 
+  var LOCALE = document.documentElement.lang || undefined;
+  var NUMBER = new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 3 });
+
   function unitLabel(value, unit) {
     if (value === null || value === undefined) { return ""; }
-    if (unit === "%") { return value + "%"; }
-    if (unit === "s") { return value + " s"; }
-    return String(value);
+    var number = NUMBER.format(value);
+    if (unit === "%") { return number + "%"; }
+    if (unit === "s") { return interpolate(gettext("%s s"), [number]); }
+    return number;
   }
 
   function countPoints(spec) {
@@ -63,6 +69,7 @@
       },
       options: {
         animation: false,
+        locale: LOCALE,
         responsive: true,
         maintainAspectRatio: false,
         indexAxis: spec.horizontal ? "y" : "x",

@@ -2,12 +2,23 @@
  * edges, then submit a retouch job to the job API (multipart, session + CSRF), poll its progress,
  * cancel it, compare before and after, and keep the result in the pool.
  * The mask and the edge map are canvases of the source's size; the visible canvas composes the
- * picture, the edges, the mask (red) and the rectangle. Plain JavaScript, no inline handlers. */
+ * picture, the edges, the mask (red) and the rectangle. Plain JavaScript, no inline handlers.
+ * Words from the page's JavaScript catalog (gettext, ngettext, interpolate: jsi18n), numbers from
+ * Intl, both in the page's language; the API calls ask for that language (Accept-Language). */
 (function () {
   "use strict";
   var POLL_MS = 1000;
   var STATUS_MS = 15000;
   var config = JSON.parse(document.getElementById("retouch-config").textContent);
+  var lang = document.querySelector(".rt-layout").closest("[lang]").lang || "en";
+  // Without the catalog (a language with none compiled) the English source words still show.
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (_, name) { return String(values[name]); });
+  };
+  var number = new Intl.NumberFormat(lang);
+  var percent = new Intl.NumberFormat(lang, { style: "percent" });
   var csrfToken = document.querySelector('meta[name="csrf-token"]').content;
   var $ = function (id) { return document.getElementById(id); };
   var canvas = $("rt-canvas");
@@ -51,7 +62,7 @@
   }
 
   function request(method, url, body, asBlob) {
-    var options = { method: method, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken } };
+    var options = { method: method, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken, "Accept-Language": lang } };
     if (body instanceof FormData) {
       options.body = body;
     } else if (body !== undefined) {
@@ -68,14 +79,14 @@
         }
         return data;
       });
-    }, function () { throw new Error("Network problem: the server could not be reached."); });
+    }, function () { throw new Error(gettext("Network problem: the server could not be reached.")); });
   }
 
   function bindOutput(inputId, value) {
     var input = $(inputId);
     var out = $(inputId + "-out");
     if (value !== undefined) { input.value = value; }
-    function show() { out.textContent = input.value; }
+    function show() { out.textContent = number.format(parseFloat(input.value)); }
     input.addEventListener("input", show);
     show();
   }
@@ -103,7 +114,7 @@
     });
     var inpaint = features.inpaint;
     if (!inpaint.available) {
-      $("rt-unavailable").textContent = "Retouching is not configured: set " + inpaint.setting + ".";
+      $("rt-unavailable").textContent = interpolate(gettext("Retouching is not configured: set %(setting)s."), { setting: inpaint.setting }, true);
       $("rt-unavailable").hidden = false;
     }
     state.canRetouch = inpaint.available;
@@ -113,11 +124,16 @@
   function pollPool() {
     request("GET", config.statusUrl).then(function (data) {
       var workers = data.gpu_workers.length;
-      $("rt-pool").textContent = "GPU pool: " + workers + " worker" + (workers === 1 ? "" : "s") + " answering · " +
-        data.queued + " queued · " + data.running + " running" + (data.broker_error ? " · broker: " + data.broker_error : "");
+      var parts = [
+        interpolate(ngettext("GPU pool: %(count)s worker answering", "GPU pool: %(count)s workers answering", workers), { count: number.format(workers) }, true),
+        interpolate(gettext("%(count)s queued"), { count: number.format(data.queued) }, true),
+        interpolate(gettext("%(count)s running"), { count: number.format(data.running) }, true)
+      ];
+      if (data.broker_error) { parts.push(interpolate(gettext("broker: %(problem)s"), { problem: data.broker_error }, true)); }
+      $("rt-pool").textContent = parts.join(" · ");
       applyFeatures(data.features);
     }, function (err) {
-      $("rt-pool").textContent = "GPU pool: unknown (" + err.message + ")";
+      $("rt-pool").textContent = interpolate(gettext("GPU pool: unknown (%(problem)s)"), { problem: err.message }, true);
     });
     window.setTimeout(pollPool, STATUS_MS);
   }
@@ -142,7 +158,7 @@
       canvas.dataset.ready = "true";
       updateSubmit();
     });
-    img.addEventListener("error", function () { showError("The picture could not be loaded."); });
+    img.addEventListener("error", function () { showError(gettext("The picture could not be loaded.")); });
     img.src = url;
   }
 
@@ -301,7 +317,7 @@
 
   $("rt-rect-from-mask").addEventListener("click", function () {
     var box = maskBox();
-    if (!box) { showError("Paint a mask first."); return; }
+    if (!box) { showError(gettext("Paint a mask first.")); return; }
     var pad = config.defaults.padding;
     state.rect = clampRect({ x: box.x - pad, y: box.y - pad, w: box.w + 2 * pad, h: box.h + 2 * pad });
     syncRectInputs();
@@ -345,7 +361,7 @@
   $("rt-upload").addEventListener("change", function () {
     var file = this.files && this.files[0];
     if (!file) { return; }
-    if (file.size > config.maxBodyBytes) { showError("The picture is larger than the server accepts."); return; }
+    if (file.size > config.maxBodyBytes) { showError(gettext("The picture is larger than the server accepts.")); return; }
     state.file = file;
     state.imageId = null;
     state.sourceUrl = URL.createObjectURL(file);
@@ -393,7 +409,7 @@
         chip.type = "button";
         chip.className = "rt-chip";
         chip.textContent = tag;
-        chip.title = "Score " + data.tags[tag] + ": add to the prompt";
+        chip.title = interpolate(gettext("Score %(score)s: add to the prompt"), { score: number.format(data.tags[tag]) }, true);
         chip.addEventListener("click", function () {
           var prompt = $("rt-prompt");
           prompt.value = prompt.value.trim() ? prompt.value.replace(/[\s,]*$/, "") + ", " + tag : tag;
@@ -419,20 +435,25 @@
     var progress = $("rt-progress");
     if (data.status === "queued") {
       progress.removeAttribute("value");
-      setState("busy", "Queued" + (data.queue_position ? " — position " + data.queue_position : ""));
+      var pos = data.queue_position;
+      setState("busy", pos ? interpolate(gettext("Queued — position %(position)s"), { position: number.format(pos) }, true)
+                           : gettext("Queued"));
     } else if (data.status === "running") {
       progress.value = pct;
-      setState("busy", "Repainting… " + pct + "% (step " + data.steps_done + " of " + data.steps_total + ")");
+      setState("busy", interpolate(gettext("Repainting… %(percent)s (step %(done)s of %(total)s)"), {
+        percent: percent.format(pct / 100), done: number.format(data.steps_done), total: number.format(data.steps_total)
+      }, true));
     } else if (data.status === "succeeded") {
       progress.value = 100;
-      setState("done", "Done: " + data.images.length + " picture(s).");
+      var count = data.images.length;
+      setState("done", interpolate(ngettext("Done: %(count)s picture.", "Done: %(count)s pictures.", count), { count: number.format(count) }, true));
       showResult(data);
     } else if (data.status === "cancelled") {
       progress.value = pct;
-      setState("empty", "Cancelled.");
+      setState("empty", gettext("Cancelled."));
     } else {
       progress.value = pct;
-      setState("error", "Failed: " + (data.error || "unknown error"));
+      setState("error", interpolate(gettext("Failed: %(error)s"), { error: data.error || gettext("unknown error") }, true));
     }
   }
 
@@ -466,7 +487,7 @@
       if (finished(data)) { done(); return; }
       state.timer = window.setTimeout(poll, POLL_MS);
     }, function (err) {
-      showError(err.message + " Retrying…");
+      showError(interpolate(gettext("%(problem)s Retrying…"), { problem: err.message }, true));
       state.timer = window.setTimeout(poll, POLL_MS * 3);
     });
   }
@@ -512,7 +533,7 @@
     $("rt-submit").disabled = true;
     $("rt-compare").hidden = true;
     $("rt-keep").hidden = true;
-    setState("busy", "Submitting…");
+    setState("busy", gettext("Submitting…"));
     Promise.all(pending).then(function () {
       return request("POST", config.jobsUrl, form);
     }).then(function (data) {
@@ -524,7 +545,7 @@
     }, function (err) {
       state.job = null;
       updateSubmit();
-      setState("error", "Not started.");
+      setState("error", gettext("Not started."));
       showError(err.message);
     });
   });
@@ -543,7 +564,7 @@
     var ids = JSON.parse(this.dataset.ids || "[]");
     request("POST", config.decideUrl, { ids: ids, decision: "keep" }).then(function () {
       $("rt-keep").hidden = true;
-      setState("done", "Kept in the pool: ready for promotion.");
+      setState("done", gettext("Kept in the pool: ready for promotion."));
     }, function (err) { showError(err.message); });
   });
 

@@ -1,0 +1,185 @@
+"""The kiosk flow (capture → garden → like → next → idle reset) in real Chromium in each language,
+chosen by the switch and by the browser's Accept-Language (docs/languages.md).
+
+Nothing is stubbed: the fake camera films the astronaut, the page talks to the real APIs. A tiny
+idle time (``?idle=2``) brings the reset quickly.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.kiosk.test_garden_browser import capture, choose_favorite, keys_on_screen, open_kiosk, seed_garden
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Words a visitor reads at each step, per language.
+WORDS = {
+    "en": {
+        "capture": "Capture",
+        "favorite": "Your favorite",
+        "ready": "Your garden is ready.",
+        "position": "Images 1–3 of 4",
+        "liked": "Liked",
+        "last": "Images 4–4 of 4",
+        "countdown": "Starting over in",
+        "start": "Press Capture to begin",
+    },
+    "ko": {
+        "capture": "표정 분석",
+        "favorite": "좋아하는 풍경",
+        "ready": "정원이 준비되었습니다.",
+        "position": "4장 중 1–3",
+        "liked": "좋아요 취소",
+        "last": "4장 중 4–4",
+        "countdown": "초 후 처음으로 돌아갑니다",
+        "start": "표정 분석 버튼을 눌러 시작하세요",
+    },
+    "ja": {
+        "capture": "表情を分析",
+        "favorite": "好きな風景",
+        "ready": "庭の準備ができました。",
+        "position": "4枚中 1–3枚目",
+        "liked": "いいね済み",
+        "last": "4枚中 4–4枚目",
+        "countdown": "秒後に最初に戻ります",
+        "start": "「表情を分析」を押して始めてください",
+    },
+}
+BROWSER_LOCALE = {"en": "en-US", "ko": "ko-KR", "ja": "ja-JP"}
+
+
+def kiosk_context(locale: str) -> dict:
+    return {"viewport": {"width": 1920, "height": 1080}, "permissions": ["camera"], "locale": locale}
+
+
+def assert_language(page, lang: str) -> None:
+    assert page.get_attribute("html", "lang") == lang
+    words = WORDS[lang]
+    assert words["capture"] in page.inner_text("#capture-button")
+    assert words["favorite"] in page.inner_text("#favorite-heading")
+    assert page.get_attribute(f'.language-switch button[lang="{lang}"]', "aria-current") == "true"
+
+
+def run_flow(page, lang: str) -> None:
+    """Capture, garden, like, next in ``lang``: the words on screen and the language sent to the API."""
+    words = WORDS[lang]
+    choose_favorite(page)
+    _result, sent = capture(page)
+    assert sent["accept-language"] == lang  # API messages come back in the page's language
+    page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
+    assert words["ready"] in page.inner_text("#garden-state")
+    assert words["position"] in page.inner_text("#garden-position")
+    first = keys_on_screen(page)[0]
+    with page.expect_response(lambda r: r.url.endswith("/like")) as info:
+        page.click(f'#garden .like-button[data-key="{first}"]')
+    assert info.value.status == 200 and info.value.request.headers["accept-language"] == lang
+    page.wait_for_selector(f'#garden .like-button[data-key="{first}"][aria-pressed="true"]:not([disabled])')
+    assert words["liked"] in page.inner_text(f'#garden .like-button[data-key="{first}"]')
+    page.click("#next-button")
+    page.wait_for_function("() => document.querySelectorAll('#garden img').length === 1")
+    assert words["last"] in page.inner_text("#garden-position")
+
+
+@pytest.mark.parametrize("lang", ["en", "ko", "ja"])
+def test_the_flow_in_the_browsers_language(live_server, browser, request, lang):
+    """A kiosk whose browser asks for ``lang``: every screen in it, and the idle reset stays in it."""
+    from tests.browser import open_page
+
+    seed_garden()
+    with open_page(request, browser, kiosk_context(BROWSER_LOCALE[lang])) as page:
+        open_kiosk(page, live_server, "/kiosk/?idle=2")
+        assert_language(page, lang)
+        run_flow(page, lang)
+        page.wait_for_selector("#idle-countdown:not([hidden])", timeout=6000)
+        assert WORDS[lang]["countdown"] in page.inner_text("#idle-countdown")
+        page.wait_for_selector('#capture-state[data-state="idle"]', timeout=8000)
+        assert WORDS[lang]["start"] in page.inner_text("#capture-state")
+        assert page.get_attribute("html", "lang") == lang
+
+
+@pytest.mark.parametrize(("start", "lang"), [("en", "ko"), ("en", "ja"), ("ja", "en")])
+def test_the_flow_in_the_language_chosen_with_the_switch_then_back_at_the_idle_reset(live_server, browser, request, start, lang):
+    """A visitor switches from the kiosk's language to ``lang``; the idle reset drops the choice."""
+    from tests.browser import open_page
+
+    seed_garden()
+    with open_page(request, browser, kiosk_context(BROWSER_LOCALE[start])) as page:
+        open_kiosk(page, live_server, "/kiosk/?idle=2")
+        assert_language(page, start)
+        # The switch is a labelled group reachable from the keyboard; each name in its own language.
+        switch = page.get_by_role("group", name={"en": "Language", "ko": "언어", "ja": "言語"}[start])
+        button = switch.get_by_role("button", name={"en": "English", "ko": "한국어", "ja": "日本語"}[lang])
+        button.focus()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        page.wait_for_function("() => !document.getElementById('capture-button').disabled")
+        assert_language(page, lang)
+        assert any(c["name"] == "django_language" and c["value"] == lang for c in page.context.cookies())
+        run_flow(page, lang)
+        # Idle: the countdown in the chosen language, then the kiosk's own language again.
+        page.wait_for_selector("#idle-countdown:not([hidden])", timeout=6000)
+        assert WORDS[lang]["countdown"] in page.inner_text("#idle-countdown")
+        page.wait_for_function(f"() => document.documentElement.lang === '{start}'", timeout=10000)
+        page.wait_for_function("() => !document.getElementById('capture-button').disabled")
+        assert_language(page, start)
+        assert WORDS[start]["start"] in page.inner_text("#capture-state")
+        assert not any(c["name"] == "django_language" for c in page.context.cookies())
+        assert page.url.endswith("/kiosk/?idle=2")
+
+
+def test_a_pinned_kiosk_goes_back_to_its_language(live_server, browser, request):
+    """/ja/kiosk/ pins the kiosk to Japanese whatever the browser asks; a visitor's English lasts
+    until the idle reset."""
+    from tests.browser import open_page
+
+    seed_garden()
+    with open_page(request, browser, kiosk_context("en-US")) as page:
+        open_kiosk(page, live_server, "/ja/kiosk/?idle=2")
+        assert_language(page, "ja")
+        with page.expect_navigation():
+            page.click('.language-switch button[lang="en"]')
+        page.wait_for_function("() => !document.getElementById('capture-button').disabled")
+        assert_language(page, "en")
+        choose_favorite(page)
+        capture(page)
+        page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
+        page.wait_for_function("() => document.documentElement.lang === 'ja'", timeout=12000)
+        page.wait_for_function("() => !document.getElementById('capture-button').disabled")
+        assert_language(page, "ja")
+        assert "/ja/kiosk/" in page.url
+
+
+def test_the_switch_works_without_javascript(live_server, browser, request):
+    from tests.browser import open_page
+
+    with open_page(request, browser, {**kiosk_context("en-US"), "java_script_enabled": False}) as page:
+        page.goto(live_server.url + "/kiosk/")
+        with page.expect_navigation():
+            page.click('.language-switch button[lang="ko"]')
+        assert page.get_attribute("html", "lang") == "ko"
+        assert "표정 분석" in page.inner_text("#capture-button")
+
+
+def test_a_second_language_under_the_first_in_the_scripts_words_too(live_server, page, settings):
+    """GARDEN_SECOND_LANGUAGE=ko: today's look, English with Korean under it, in the script's words as
+    well as the template's (the page embeds the Korean JavaScript catalog)."""
+    settings.GARDEN_SECOND_LANGUAGE = "ko"
+    seed_garden()
+    open_kiosk(page, live_server, "/kiosk/")
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.inner_text("#favorite-heading") == "Your favorite 좋아하는 풍경"
+    assert page.get_attribute("#favorite-heading .second-language", "lang") == "ko"
+    choose_favorite(page)
+    capture(page)
+    page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
+    assert page.inner_text("#garden-state") == "Your garden is ready. · 정원이 준비되었습니다."
+    assert page.inner_text("#garden-position") == "Images 1–3 of 4 · 4장 중 1–3"
+    assert page.inner_text("#garden .ai-label >> nth=0") == "AI-generated · AI 생성 그림"
+    # Placeholders take each language's own word: "a calm mood · ‘평온’ 표정에 …", never mixed.
+    state = page.inner_text("#capture-state")
+    assert re.fullmatch(r"Result: [A-Z][a-z]+ · 분석 결과: [가-힣]+", state), state
+    alt = page.get_attribute("#garden img >> nth=0", "alt")
+    assert re.match(r"AI-generated · AI 생성 그림: garden painting for a [a-z]+ mood · ‘[가-힣]+’ 표정에 어울리는 정원 그림, ", alt), alt
