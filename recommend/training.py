@@ -186,7 +186,10 @@ def _insert_counters(image_rows, favorite_rows) -> None:
 
 
 def catalog_rows() -> list[tuple]:
-    return list(Image.objects.order_by("id").values_list("id", "key", "search_key"))
+    """(id, key, search key) of every image, by id: a raw cursor (the ORM's rows cost 3x at 100k)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, key, search_key FROM {Image._meta.db_table} ORDER BY id")
+        return cursor.fetchall()
 
 
 def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion:
@@ -204,12 +207,12 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
         if kept is not None and kept[1].recounted_at < now - timedelta(hours=settings.RECOMMEND_FULL_RECOUNT_HOURS):
             kept = None
         if kept is None:
-            counts, recounted_at = counting.Counts.empty(len(images), n_keys), now
+            counts, recounted_at, digest = counting.Counts.empty(len(images), n_keys), now, ""
             first = counting.stream(
                 counts, catalog.key_index, catalog.image_key, where="", params=[], recent_since=now - LATE_COMMIT_WINDOW
             )
         else:
-            counts, recounted_at = kept[0], kept[1].recounted_at
+            counts, recounted_at, digest = kept[0], kept[1].recounted_at, kept[2]
             counts.widen(len(images), n_keys)
         before, counted_before = counts.through, counts.events
         with transaction.atomic():
@@ -237,7 +240,7 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
                 )
                 new.images |= counting.correct_pairs(counts, catalog.key_index, catalog.image_key, new.pairs, before=before)
                 image_rows, favorite_rows = _replace_touched(counts, catalog, sorted(new.images))
-            counting.save(counts, images=images, recounted_at=recounted_at)
+            counting.save(counts, images=images, recounted_at=recounted_at, digest=digest)
             transaction.on_commit(tokens.renew_all)  # the new counters are visible: no kept copy may outlive them
         table = counts.table()
         params = ranking.fit_params(table, defaults=store.default_params())
