@@ -281,17 +281,32 @@ def _replace_touched(counts: counting.Counts, catalog: Catalog, touched: list[in
         image_rows.extend((segment, ids[i], int(n[i]), int(likes[i]), int(dislikes[i])) for i in nz)
         n, likes = counts.key_n[row, key_index], counts.key_l[row, key_index]
         favorite_rows.extend((segment, keys[i], int(n[i]), int(likes[i])) for i in np.flatnonzero(n | likes))
-    retired_images: list[tuple] = []
-    retired_favorites: list[tuple] = []
-    for start in range(0, max(len(ids), len(keys)), IN_LIST):  # SQLite caps the parameters of a statement
-        id_part, key_part = ids[start : start + IN_LIST], keys[start : start + IN_LIST]
-        retired_images += RetiredImageStat.objects.filter(image_id__in=id_part).values_list(*IMAGE_COLUMNS)
-        retired_favorites += RetiredFavoriteStat.objects.filter(search_key__in=key_part).values_list(*FAVORITE_COLUMNS)
-        ImageStat.objects.filter(image_id__in=id_part).delete()
-        FavoriteStat.objects.filter(search_key__in=key_part).delete()
-    image_rows, favorite_rows = with_retired(image_rows, favorite_rows, retired=(retired_images, retired_favorites))
+    retired_images = _rows_where(RetiredImageStat, "image_id", ids, IMAGE_COLUMNS)
+    retired_favorites = _rows_where(RetiredFavoriteStat, "search_key", keys, FAVORITE_COLUMNS)
+    _rows_where(ImageStat, "image_id", ids)
+    _rows_where(FavoriteStat, "search_key", keys)
+    if retired_images or retired_favorites:
+        image_rows, favorite_rows = with_retired(image_rows, favorite_rows, retired=(retired_images, retired_favorites))
     _insert_counters(image_rows, favorite_rows)
     return image_rows, favorite_rows
+
+
+def _rows_where(model, column: str, values: list, columns: tuple = ()) -> list[tuple]:
+    """The ``columns`` of the ``model`` rows whose ``column`` is in ``values``; with no columns,
+    those rows are deleted. PostgreSQL gets the values as one array (psycopg took ~0.1 s to
+    convert a statement of 5,000 placeholders); SQLite, which caps them, IN_LIST at a time."""
+    table, postgres = model._meta.db_table, connection.vendor == "postgresql"
+    chunks = ([values] if values else []) if postgres else [values[start : start + IN_LIST] for start in range(0, len(values), IN_LIST)]
+    rows: list[tuple] = []
+    with connection.cursor() as cursor:
+        for chunk in chunks:
+            test, params = (f"{column} = ANY(%s)", [chunk]) if postgres else (f"{column} IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            if columns:
+                cursor.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {test}", params)
+                rows += cursor.fetchall()
+            else:
+                cursor.execute(f"DELETE FROM {table} WHERE {test}", params)
+    return rows
 
 
 def _als(catalog: Catalog) -> bytes:
