@@ -2,13 +2,16 @@
 
     .venv/bin/python bench/growth.py --images 20000 100000          # one row per size, growth per 4x
     .venv/bin/python bench/growth.py --images 20000 --requests 100
+    .venv/bin/python bench/growth.py --rebuilds 3                     # the rebuilds only, on the data loaded
 
 Per size: a full recount and an incremental rebuild that adds 10,000 events (each timed in a child
 process, whose peak resident memory, ru_maxrss, is the rebuild's), /garden, /gardenfromDB and
 /like p50/p99 in process, the insights page, forget_visitor of one visitor, `manage.py backup`,
 and a retention sweep that deletes the oldest 10,000 events. Each cost's growth factor per 4x data
 is printed beside it. Uses its own database, ``bench_scale`` on 127.0.0.1 (BENCH_DATABASE_URL);
-the data is reloaded for every size. Results: bench/results/growth.json.
+the data is reloaded for every size. Results: bench/results/growth.json. ``--rebuilds N`` loads
+nothing: on the garden ``bench_scale`` holds, a full recount then N incremental rebuilds, each
+adding 10,000 events (loading 100k images takes minutes; their rebuilds, seconds).
 """
 
 from __future__ import annotations
@@ -209,13 +212,38 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def rebuilds_only(count: int) -> dict:
+    """A full recount, then ``count`` rebuilds each adding NEW_EVENTS, on the data already loaded."""
+    from garden.models import Image
+    from recommend.models import Interaction
+
+    result: dict = {"images": Image.objects.count(), "events": Interaction.objects.count()}
+    if not result["images"]:
+        raise SystemExit(f"no garden in {BENCH_URL}: run with --images first")
+    full = child_rebuild(full=True)
+    result["rebuild_full_s"], result["rebuild_full_peak_mb"] = round(full["seconds"], 2), round(full["peak_mb"])
+    runs = []
+    for _ in range(count):
+        add_events(NEW_EVENTS)
+        runs.append(child_rebuild(full=False))
+        assert runs[-1]["metrics"]["full_recount"] is False, runs[-1]
+    result["rebuild_10k_new_s_each"] = [round(run["seconds"], 2) for run in runs]
+    result["rebuild_10k_new_s"] = round(float(np.median(result["rebuild_10k_new_s_each"])), 2)
+    result["rebuild_10k_new_peak_mb"] = round(max(run["peak_mb"] for run in runs))
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, nargs="+", default=[20_000, 100_000, 400_000])
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--rebuilds", type=int, default=0, help="only the rebuilds (this many incremental ones), on the data loaded")
     args = parser.parse_args()
     ensure_database(BENCH_URL)
     setup_django()
+    if args.rebuilds:
+        print(json.dumps(rebuilds_only(args.rebuilds)))
+        return
     results = []
     for images in args.images:
         results.append(measure(images, args.requests))

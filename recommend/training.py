@@ -4,6 +4,7 @@ optional ALS factors, a new ModelVersion published. Called by the Celery beat ta
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -174,8 +175,8 @@ def _insert_counters(image_rows, favorite_rows) -> None:
             (FavoriteStat, "segment, search_key, impressions, likes", favorite_rows),
         ):
             with raw.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                for start in range(0, len(rows), 50000):
+                    copy.write(_copy_text(rows[start : start + 50000]))
         return
     ImageStat.objects.bulk_create(
         (ImageStat(segment=s, image_id=i, impressions=n, likes=likes, dislikes=d) for s, i, n, likes, d in image_rows), batch_size=2000
@@ -183,6 +184,17 @@ def _insert_counters(image_rows, favorite_rows) -> None:
     FavoriteStat.objects.bulk_create(
         (FavoriteStat(segment=s, search_key=k, impressions=n, likes=likes) for s, k, n, likes in favorite_rows), batch_size=2000
     )
+
+
+def _copy_text(rows: list[tuple]) -> bytes:
+    """Counter rows in COPY's text format, formatted here: psycopg's write_row cost ~25 µs a row.
+    Their strings (segments, search keys) are escaped; the rest are integers."""
+    escaped = functools.cache(lambda text: text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r"))
+    if rows and len(rows[0]) == 5:  # image rows: segment, image id, impressions, likes, dislikes
+        lines = [f"{escaped(s)}\t{i}\t{n}\t{likes}\t{d}\n" for s, i, n, likes, d in rows]
+    else:  # favorite rows: segment, search key, impressions, likes
+        lines = [f"{escaped(s)}\t{escaped(k)}\t{n}\t{likes}\n" for s, k, n, likes in rows]
+    return "".join(lines).encode()
 
 
 def catalog_rows() -> list[tuple]:

@@ -163,3 +163,14 @@ def test_forgetting_a_visitor_reads_their_rows_not_the_catalog():
     assert len(small) == len(large)
     image_reads = [sql for sql in large if '"garden_image"' in sql and "SELECT" in sql]
     assert image_reads and all('"key" IN' in sql for sql in image_reads)
+
+
+def test_counter_rows_are_written_as_given_whatever_their_strings_hold():
+    # PostgreSQL's rows go through COPY's text format, formatted by hand: its escapes must hold.
+    image = ImageFactory(emotion="calm")
+    odd = ["tab\there", "new\nline", "back\\slash", "\\N", "cr\rhere", "plain"]
+    image_rows = [(segment, image.id, n + 1, n, 0) for n, segment in enumerate(odd)]
+    favorite_rows = [(segment, key, 7, 2) for segment in odd[:2] for key in odd]
+    training._insert_counters(image_rows, favorite_rows)
+    assert sorted(ImageStat.objects.values_list(*training.IMAGE_COLUMNS)) == sorted(image_rows)
+    assert sorted(FavoriteStat.objects.values_list(*training.FAVORITE_COLUMNS)) == sorted(favorite_rows)
