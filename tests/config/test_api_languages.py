@@ -130,3 +130,17 @@ def test_retouch_options_and_fields(staff_client, retouch_settings, no_enqueue, 
     refused = post(controls="not json")
     assert refused.status_code == 400 and refused.json() == {"controls": [controls]}
     assert not GenerationJob.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (None, "LoRA 'ink': the weight 'heavy' is not a number (<lora:name:0.8>)."),
+        ("ko", "LoRA 'ink': 가중치 'heavy'는 숫자가 아닙니다(<lora:name:0.8>)."),
+        ("ja", "LoRA 'ink'：重み 'heavy' が数値ではありません（<lora:name:0.8>）。"),
+    ],
+)
+def test_a_lora_tag_without_a_number(token_client, no_enqueue, language, expected):
+    body = {"prompt": "a garden <lora:ink:heavy>", "emotion": "calm"}
+    response = token_client.post("/api/v1/jobs", body, format="json", **headers(language))
+    assert response.status_code == 400 and response.json()["prompt"] == [expected]
