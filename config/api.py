@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
+from django.utils.translation import gettext
 from django.views.defaults import page_not_found
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
@@ -98,7 +99,7 @@ class KioskAPIView(APIView):
 def json_object(request) -> dict:
     """The request body as a JSON object, or a 400."""
     if not isinstance(request.data, dict):
-        raise exceptions.ParseError("Expected a JSON object.")
+        raise exceptions.ParseError(gettext("Expected a JSON object."))
     return request.data
 
 
@@ -142,5 +143,5 @@ def exception_handler(exc, context):
 def not_found(request, exception=None):
     """The 404 of a path no route matches: JSON under /api/ (API clients read JSON), else Django's page."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return JsonResponse({"detail": gettext("Not found.")}, status=404)
     return page_not_found(request, exception)

@@ -9,6 +9,7 @@ show ``str(error)``.
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 
 class DomainError(Exception):
@@ -53,5 +54,5 @@ class DatabaseUnavailable(Unavailable):
     """The database is unavailable; try again shortly."""
 
     def __init__(self, message: str = "") -> None:
-        super().__init__(message)
+        super().__init__(message or gettext("The database is unavailable; try again shortly."))
         self.retry_after = settings.GARDEN_DATABASE_RETRY_AFTER_SECONDS

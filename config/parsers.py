@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import orjson
 from django.conf import settings
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.parsers import BaseParser, JSONParser
 
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "Request body too large."
+    default_detail = gettext_lazy("Request body too large.")
     default_code = "payload_too_large"
 
 
@@ -24,7 +25,7 @@ def read_limited(stream, limit: int) -> bytes:
         return b""
     body = stream.read(limit + 1)
     if len(body) > limit:
-        raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+        raise PayloadTooLarge(gettext("Request body is larger than %(limit)s bytes.") % {"limit": limit})
     return body
 
 
@@ -39,7 +40,7 @@ def decode_json(body: bytes):
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
+        raise exceptions.ParseError(gettext("Malformed JSON: %(error)s") % {"error": exc}) from None
 
 
 class LenientJSONParser(BaseParser):

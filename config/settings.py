@@ -518,6 +518,8 @@ RECOMMEND_RECENT_MINUTES = env.int("RECOMMEND_RECENT_MINUTES", default=30)  # sh
 RECOMMEND_HISTORY_EVENTS = env.int("RECOMMEND_HISTORY_EVENTS", default=300)  # visitor events read per request
 RECOMMEND_LOGGED_RESULTS = env.int("RECOMMEND_LOGGED_RESULTS", default=12)  # image ids kept per orientation on each Recommendation row
 RECOMMEND_REBUILD_MINUTES = env.int("RECOMMEND_REBUILD_MINUTES", default=15)
+# A rebuild adds the events since the last one to kept counts; every event is recounted this often.
+RECOMMEND_FULL_RECOUNT_HOURS = env.int("RECOMMEND_FULL_RECOUNT_HOURS", default=24)
 RECOMMEND_ALS_ENABLED = env.bool("RECOMMEND_ALS_ENABLED", default=False)  # measured: no gain on kiosk data
 RECOMMEND_ALS_WEIGHT = env.float("RECOMMEND_ALS_WEIGHT", default=0.5)
 RECOMMEND_ALS_MIN_LIKES = env.int("RECOMMEND_ALS_MIN_LIKES", default=10)
@@ -578,6 +580,11 @@ CELERY_BEAT_SCHEDULE = {
 # The garden kiosk starts over after this many seconds without input (then a 10 s countdown);
 # a kiosk may override it with ?idle=<seconds> in its URL; 0 turns the idle reset off.
 GARDEN_KIOSK_IDLE_SECONDS = env.int("GARDEN_KIOSK_IDLE_SECONDS", default=90)
+# The garden kiosk's outbox (docs/kiosk.md): a like, undo or impression the network did not take is
+# resent for this long (keep it within GARDEN_IDEMPOTENCY_HOURS, or a late resend may count twice),
+# and at most this many wait (the oldest is dropped first).
+GARDEN_KIOSK_OUTBOX_MAX_AGE_SECONDS = env.int("GARDEN_KIOSK_OUTBOX_MAX_AGE_SECONDS", default=24 * 3600)
+GARDEN_KIOSK_OUTBOX_MAX_EVENTS = env.int("GARDEN_KIOSK_OUTBOX_MAX_EVENTS", default=500)
 # Base URL of the public site for share links (GET /image) and their QR codes; empty: the request's host.
 GARDEN_SHARE_BASE_URL = env.str("GARDEN_SHARE_BASE_URL", default="")
 # The label on every generated picture a visitor sees (garden/labels.py, docs/kiosk.md): language → words.

@@ -66,11 +66,7 @@ FAVORITE_SEASONS = ("spring", "summer", "autumn", "winter")
 FAVORITE_WEATHERS = ("sunny", "cloudy", "rainy", "snowy")
 FAVORITE_TIMES = ("day", "sunset", "the-early-dawn", "the-middle-of-the-night")
 FAVORITE_PARTS = (("season", FAVORITE_SEASONS), ("weather", FAVORITE_WEATHERS), ("time", FAVORITE_TIMES))
-KIOSK_FAVORITES_HELP = (
-    "a favorite is season,weather,time as kiosks send it ("
-    + "; ".join(f"{part}: {', '.join(words)}" for part, words in FAVORITE_PARTS)
-    + "), e.g. spring,cloudy,day, or none for Any"
-)
+_FAVORITE_WORDS = "; ".join(f"{part}: {', '.join(words)}" for part, words in FAVORITE_PARTS)
 
 
 def _one_of(words: tuple[str, ...]) -> str:
@@ -96,7 +92,12 @@ def kiosk_favorite(value: str) -> str:
     parts = [part.strip() for part in text.split(",")]
     if len(parts) == len(FAVORITE_PARTS) and all(part in words for part, (_, words) in zip(parts, FAVORITE_PARTS, strict=True)):
         return ",".join(parts)
-    raise InvalidKey(f"Unknown favorite {value.strip()!r}: {KIOSK_FAVORITES_HELP}.")
+    # The words are what clients send: they stay as they are in every language.
+    message = gettext(
+        "Unknown favorite %(favorite)s: a favorite is season,weather,time as kiosks send it (%(words)s), "
+        "e.g. spring,cloudy,day, or none for Any."
+    )
+    raise InvalidKey(message % {"favorite": repr(value.strip()), "words": _FAVORITE_WORDS})
 
 
 @dataclass(frozen=True)

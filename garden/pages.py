@@ -105,6 +105,9 @@ def garden_kiosk(request):
         "idle_seconds": idle_seconds,
         "qr_url": reverse("share-image-qr"),
         "code_url": reverse("kiosk-visitor-code"),
+        # The outbox keeps likes through a network drop for this long, and at most this many.
+        "outbox_max_age": max(1, int(settings.GARDEN_KIOSK_OUTBOX_MAX_AGE_SECONDS)),
+        "outbox_max_events": max(1, int(settings.GARDEN_KIOSK_OUTBOX_MAX_EVENTS)),
         # ?layout=low: every control within a seated visitor's reach on a portrait screen (docs/kiosk.md).
         "body_class": "page-garden layout-low" if request.GET.get("layout") == "low" else "page-garden",
     }

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from generation.models import LibraryEntry
 
@@ -25,10 +26,14 @@ class UnknownEntry(LookupError):
 
     def __init__(self, kind: str, name: str, known: list[str]):
         self.kind, self.name, self.known = kind, name, known
-        labels: dict[str, str] = {Kind.PIPELINE: "model", Kind.LORA: "LoRA", Kind.EMBEDDING: "embedding"}
-        label = labels[kind]
-        listed = ", ".join(known) if known else "none (set GARDEN_MODELS_DIR and run manage.py scan_models)"
-        super().__init__(f"Unknown {label} {name!r}: the library has {listed}.")
+        # One whole sentence per kind: the word order differs between languages.
+        messages = {
+            Kind.PIPELINE: gettext("Unknown model %(name)s: the library has %(known)s."),
+            Kind.LORA: gettext("Unknown LoRA %(name)s: the library has %(known)s."),
+            Kind.EMBEDDING: gettext("Unknown embedding %(name)s: the library has %(known)s."),
+        }
+        listed = ", ".join(known) if known else gettext("none (set GARDEN_MODELS_DIR and run manage.py scan_models)")
+        super().__init__(messages[kind] % {"name": repr(name), "known": listed})
 
 
 def enabled() -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext
+
 # <lora:name> or <lora:name:weight> (A1111's extra-network syntax; the weight defaults to 1).
 LORA_TAG = re.compile(r"<lora:([^:<>]+)(?::([^:<>]*))?>", re.IGNORECASE)
 
@@ -21,7 +23,8 @@ def extract_loras(prompt: str) -> tuple[str, tuple[tuple[str, float], ...]]:
         try:
             found.append((name, float(weight) if weight else 1.0))
         except ValueError:
-            raise LoraSyntaxError(f"LoRA {name!r}: the weight {weight!r} is not a number (<lora:name:0.8>).") from None
+            message = gettext("LoRA %(name)s: the weight %(weight)s is not a number (<lora:name:0.8>).")
+            raise LoraSyntaxError(message % {"name": repr(name), "weight": repr(weight)}) from None
     if not found:
         return prompt, ()
     text = LORA_TAG.sub(" ", prompt)
@@ -41,5 +44,5 @@ def parse_lora_list(text: str) -> tuple[tuple[str, float], ...]:
         try:
             found.append((name.strip(), float(weight) if weight.strip() else 1.0))
         except ValueError:
-            raise LoraSyntaxError(f"{item!r}: write name:weight, e.g. ink:0.6.") from None
+            raise LoraSyntaxError(gettext("%(item)s: write name:weight, e.g. ink:0.6.") % {"item": repr(item)}) from None
     return tuple(found)

@@ -140,13 +140,13 @@ class JobRequest:
         if self.kind in GenerationJob.RETOUCH_KINDS:
             return self._validate_retouch(errors)
         if self.retouch is not None:
-            errors["retouch"] = "Retouch options are for retouch jobs."
+            errors["retouch"] = gettext("Retouch options are for retouch jobs.")
         folder = self._folder(errors)
         backend = self.backend or settings.GARDEN_GENERATOR_BACKEND
         loras = self._loras(folder, errors)
         entry, model = self._model(backend, errors)
         if loras and backend != backends.DIFFUSERS:
-            errors["loras"] = f"LoRAs are for the diffusers backend; this job uses {backend}."
+            errors["loras"] = gettext("LoRAs are for the diffusers backend; this job uses %(backend)s.") % {"backend": backend}
         elif loras and entry is not None and "loras" not in errors:
             _check_lora_families(entry, [name for name, _ in loras], errors)
         options = self._options(errors)
@@ -188,23 +188,25 @@ class JobRequest:
         _check_int("seed", seed, 0, SEED_LIMIT - 1, errors)
         guidance = settings.GARDEN_DEFAULT_GUIDANCE if self.guidance is None else self.guidance
         if isinstance(guidance, bool) or not isinstance(guidance, int | float) or not GUIDANCE_RANGE[0] <= guidance <= GUIDANCE_RANGE[1]:
-            errors["guidance"] = f"guidance must be a number between {GUIDANCE_RANGE[0]:g} and {GUIDANCE_RANGE[1]:g}."
+            errors["guidance"] = _between("guidance", *GUIDANCE_RANGE)
         if self.backend not in (None, backends.DIFFUSERS):
-            errors["backend"] = "Retouching needs the diffusers backend."
+            errors["backend"] = gettext("Retouching needs the diffusers backend.")
         if self.model:
-            errors["model"] = "Retouch jobs paint with the retouch models (GARDEN_RETOUCH_INPAINT_MODEL, else GARDEN_DIFFUSION_MODEL)."
+            errors["model"] = gettext(
+                "Retouch jobs paint with the retouch models (GARDEN_RETOUCH_INPAINT_MODEL, else GARDEN_DIFFUSION_MODEL)."
+            )
         prompt, loras = self._retouch_prompt(errors)
         for name in ("sampler", "clip_skip", "subseed"):
             if getattr(self, name) not in (None, ""):
-                errors[name] = f"Retouch jobs take {name} in their retouch options, not here."
+                errors[name] = gettext("Retouch jobs take %(name)s in their retouch options, not here.") % {"name": name}
         if self.subseed_strength:
-            errors["subseed_strength"] = "Retouch jobs have no variation seed."
+            errors["subseed_strength"] = gettext("Retouch jobs have no variation seed.")
         if self.init_image is not None or self.denoising_strength is not None:
-            errors["init_image"] = "Retouch jobs name their source (image_id) and take their strength in their retouch options."
+            errors["init_image"] = gettext("Retouch jobs name their source (image_id) and take their strength in their retouch options.")
         kind = kinds.get(self.kind)
         options = self.retouch or (kind.default_options() if kind is not None else None)
         if options is None:
-            errors["kind"] = f"No installed app runs {self.kind} jobs: is retouch in INSTALLED_APPS?"
+            errors["kind"] = gettext("No installed app runs %(kind)s jobs: is retouch in INSTALLED_APPS?") % {"kind": self.kind}
             raise JobParameterError(fields=errors)
         retouch = options.validate(errors, steps=steps if isinstance(steps, int) else 1, batch=batch)
         if errors:
@@ -233,7 +235,7 @@ class JobRequest:
 
     def _check_texts(self, errors: dict[str, str]) -> None:
         if self.kind not in GenerationJob.Kind.values:
-            errors["kind"] = f"kind must be one of {', '.join(GenerationJob.Kind.values)}."
+            errors["kind"] = _one_of("kind", GenerationJob.Kind.values)
         for name, limit in TEXT_LIMITS.items():
             value = getattr(self, name)
             if value is None and name == "others":
@@ -292,20 +294,25 @@ class JobRequest:
             except LoraSyntaxError as exc:
                 errors["prompt"] = str(exc)
             if prompt_required and not folder["prompt"] and "prompt" not in errors:
-                errors["prompt"] = "The prompt is only LoRA tags: add the words to paint."
+                errors["prompt"] = gettext("The prompt is only LoRA tags: add the words to paint.")
         weights: dict[str, float] = {}
         for item in (*self.loras, *tagged):
             if not isinstance(item, tuple | list) or len(item) != 2 or not isinstance(item[0], str) or not item[0].strip():
-                errors["loras"] = f"Each LoRA is a name and a weight; got {item!r}."
+                errors["loras"] = gettext("Each LoRA is a name and a weight; got %(item)s.") % {"item": repr(item)}
                 return []
             name, weight = item[0].strip(), item[1]
             low, high = LORA_WEIGHT_RANGE
             if isinstance(weight, bool) or not isinstance(weight, int | float) or not low <= weight <= high:
-                errors["loras"] = f"LoRA {name!r}: the weight must be a number between {low:g} and {high:g}; got {weight!r}."
+                errors["loras"] = gettext("LoRA %(name)s: the weight must be a number between %(low)s and %(high)s; got %(value)s.") % {
+                    "name": repr(name),
+                    "low": f"{low:g}",
+                    "high": f"{high:g}",
+                    "value": repr(weight),
+                }
                 return []
             weights[name] = float(weight)
         if len(weights) > MAX_LORAS:
-            errors["loras"] = f"At most {MAX_LORAS} LoRAs per job."
+            errors["loras"] = gettext("At most %(limit)s LoRAs per job.") % {"limit": MAX_LORAS}
             return []
         unknown = []
         for name in weights:
@@ -322,12 +329,14 @@ class JobRequest:
         library: (None, "") and GARDEN_DIFFUSION_MODEL paints."""
         asked = self.model
         if asked is not None and (not isinstance(asked, str) or len(asked) > 300):
-            errors["model"] = "model must be the name of a model of the library."
+            errors["model"] = gettext("model must be the name of a model of the library.")
             return None, ""
         asked = (asked or "").strip()
         if backend != backends.DIFFUSERS:
             if asked:
-                errors["model"] = f"Models of the library are for the diffusers backend; this job uses {backend}."
+                errors["model"] = gettext("Models of the library are for the diffusers backend; this job uses %(backend)s.") % {
+                    "backend": backend
+                }
             return None, ""
         if not asked:
             entry = library.default_pipeline()
@@ -348,7 +357,11 @@ class JobRequest:
         options: dict = {}
         if self.sampler:
             if self.sampler not in backends.SAMPLERS:
-                errors["sampler"] = f"sampler must be one of {', '.join(backends.SAMPLERS)}; got {self.sampler!r}."
+                errors["sampler"] = gettext("%(name)s must be one of %(choices)s; got %(value)s.") % {
+                    "name": "sampler",
+                    "choices": ", ".join(backends.SAMPLERS),
+                    "value": repr(self.sampler),
+                }
             else:
                 options["sampler"] = self.sampler
         if self.clip_skip is not None:
@@ -359,7 +372,7 @@ class JobRequest:
             options["subseed"] = self.subseed
         strength = self.subseed_strength
         if isinstance(strength, bool) or not isinstance(strength, int | float) or not 0 <= strength <= 1:
-            errors["subseed_strength"] = f"subseed_strength must be a number between 0 and 1; got {strength!r}."
+            errors["subseed_strength"] = _between("subseed_strength", 0, 1, got=strength)
         elif strength:
             options["subseed_strength"] = float(strength)
         return options
@@ -380,7 +393,7 @@ class JobRequest:
         _check_size("height", height, settings.GARDEN_MAX_HEIGHT, errors)
         sizes_ok = "width" not in errors and "height" not in errors
         if self.kind == GenerationJob.Kind.BULK and sizes_ok and not _portrait_fits(width, height):
-            errors["height"] = "Bulk jobs also make the portrait (height x width): it must fit GARDEN_MAX_WIDTH/GARDEN_MAX_HEIGHT."
+            errors["height"] = gettext("Bulk jobs also make the portrait (height x width): it must fit GARDEN_MAX_WIDTH/GARDEN_MAX_HEIGHT.")
         steps = default_steps if self.steps is None else self.steps
         _check_int("steps", steps, 1, settings.GARDEN_MAX_STEPS, errors, setting="GARDEN_MAX_STEPS")
         _check_int("count", self.count, 1, settings.GARDEN_MAX_COUNT, errors, setting="GARDEN_MAX_COUNT")
@@ -389,10 +402,10 @@ class JobRequest:
         guidance = default_guidance if self.guidance is None else self.guidance
         low, high = GUIDANCE_RANGE
         if isinstance(guidance, bool) or not isinstance(guidance, int | float) or not low <= guidance <= high:
-            errors["guidance"] = f"guidance must be a number between {low:g} and {high:g}."
+            errors["guidance"] = _between("guidance", low, high)
         backend = self.backend or settings.GARDEN_GENERATOR_BACKEND
         if backend not in backends.BACKENDS:
-            errors["backend"] = f"backend must be one of {', '.join(backends.BACKENDS)}."
+            errors["backend"] = _one_of("backend", backends.BACKENDS)
         return {"width": width, "height": height, "steps": steps, "seed": seed, "guidance": float(guidance), "backend": backend}
 
 
@@ -405,9 +418,12 @@ def _check_lora_families(model: LibraryEntry, names: list[str], errors: dict[str
     if model.family not in LORA_FAMILIES:
         return
     for lora in library.loras().filter(name__in=names, family__in=LORA_FAMILIES).exclude(family=model.family):
-        errors["loras"] = (
-            f"LoRA {lora.name!r} is for {lora.get_family_display()}; the model {model.name!r} is {model.get_family_display()}."
-        )
+        errors["loras"] = gettext("LoRA %(lora)s is for %(lora_family)s; the model %(model)s is %(model_family)s.") % {
+            "lora": repr(lora.name),
+            "lora_family": lora.get_family_display(),
+            "model": repr(model.name),
+            "model_family": model.get_family_display(),
+        }
         return
 
 
@@ -420,7 +436,8 @@ def _kiosk_favorite(favorite: str, *, field: str, errors: dict[str, str]) -> str
         return keys.kiosk_favorite(favorite)
     except keys.InvalidKey as exc:
         extra = ", ".join(settings.GARDEN_EXTRA_FAVORITES)
-        errors[field] = exc.message + (f" Also allowed here (GARDEN_EXTRA_FAVORITES): {extra}." if extra else "")
+        also = gettext(" Also allowed here (GARDEN_EXTRA_FAVORITES): %(extra)s.") % {"extra": extra} if extra else ""
+        errors[field] = exc.message + also
         return None
 
 
@@ -432,6 +449,21 @@ def _check_int(name: str, value: object, low: int, high: int, errors: dict[str, 
         else:
             message = gettext("%(name)s must be a whole number between %(low)s and %(high)s; got %(value)s.")
         errors[name] = message % {"name": name, "low": low, "high": high, "setting": setting, "value": repr(value)}
+
+
+_NO_VALUE = object()
+
+
+def _between(name: str, low: float, high: float, *, got: object = _NO_VALUE) -> str:
+    """ "<name> must be a number between <low> and <high>" (with "; got <value>" when given)."""
+    bounds = {"name": name, "low": f"{low:g}", "high": f"{high:g}"}
+    if got is _NO_VALUE:
+        return gettext("%(name)s must be a number between %(low)s and %(high)s.") % bounds
+    return gettext("%(name)s must be a number between %(low)s and %(high)s; got %(value)s.") % {**bounds, "value": repr(got)}
+
+
+def _one_of(name: str, choices) -> str:
+    return gettext("%(name)s must be one of %(choices)s.") % {"name": name, "choices": ", ".join(choices)}
 
 
 def _portrait_fits(width: int, height: int) -> bool:

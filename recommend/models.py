@@ -172,3 +172,20 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ranker} v{self.pk}"
+
+
+class KeptCounts(models.Model):
+    """The model's counts as of one event id, kept so the next rebuild counts only the events after
+    it (recommend.counting); one row, dropped whenever events are deleted (the next rebuild recounts)."""
+
+    through_id = models.BigIntegerField(help_text="The highest event id counted")
+    events = models.BigIntegerField(default=0, help_text="Events counted")
+    images = models.IntegerField(help_text="Images (the first by id) the counts were made against")
+    catalog_digest = models.CharField(max_length=64, help_text="Fingerprint of those images' ids and keys")
+    segments = models.JSONField(default=list)
+    counts = models.BinaryField(help_text="numpy .npz of the dense count tables")
+    recounted_at = models.DateTimeField(help_text="When every event was last counted")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"counts through event {self.through_id}"

@@ -19,13 +19,14 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from garden.models import Visitor
+from garden.models import Image, Visitor
 from garden.visitors import normalize_code, visitor_code
-from recommend import ranking, training
+from recommend import counting, training
 from recommend.models import Interaction, Recommendation, RetiredFavoriteStat, RetiredImageStat
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ def apply_retention(*, now=None) -> Deleted:
     deleted = Deleted()
     with training.rebuild_lock():  # no rebuild recounts while events move into the retired counters
         if days := settings.GARDEN_RETAIN_EVENT_DAYS:
-            deleted.events = retire_events(where="WHERE created_at < %s", params=[_cutoff(now, days)])
+            catalog = training.load_catalog()
+            deleted.events = retire_events(where="WHERE created_at < %s", params=[_cutoff(now, days)], catalog=catalog)
         if days := settings.GARDEN_RETAIN_RECOMMENDATION_DAYS:
             deleted.recommendations = _delete_in_batches(Recommendation.objects.filter(created_at__lt=now - timedelta(days=days)))
         if days := settings.GARDEN_RETAIN_VISITOR_DAYS:
@@ -92,21 +94,19 @@ def kept_about(*, visitor_ids: list[str]) -> Deleted:
     )
 
 
-def retire_events(*, where: str, params: list) -> int:
-    """Move the counts of the events matching ``where`` into the retired counters, then delete them."""
-    catalog = training.load_catalog()
-    ids, rows = training.read_events(catalog, where=where, params=params)
-    if not ids:
+def retire_events(*, where: str, params: list, catalog: training.Catalog | None = None) -> int:
+    """Move the counts of the events matching ``where`` into the retired counters, then delete them.
+
+    Counted against ``catalog`` (a sweep passes the whole one), or against only the images the
+    events name: one visitor's deletion reads their rows, not the garden's.
+    """
+    catalog = catalog or training.load_catalog(_named_images(where, params))
+    counts = counting.Counts.empty(len(catalog.image_ids), max(len(catalog.search_keys), 1))
+    seen = counting.stream(counts, catalog.key_index, catalog.image_key, where=where, params=params)
+    if not seen.last_id:
         return 0
-    table = ranking.count_feedback(
-        training.to_events(rows),
-        n_images=len(catalog.image_ids),
-        image_key=catalog.image_key,
-        n_keys=max(len(catalog.search_keys), 1),
-        visitor_segment=catalog.visitor_segment,
-        segments=catalog.segments,
-    )
-    image_rows, favorite_rows = training.stat_rows(table, catalog)
+    counting.correct_all(counts, catalog.key_index, catalog.image_key, where=where, params=params)
+    image_rows, favorite_rows = training.stat_rows(counts.table(), catalog)
     with transaction.atomic(), connection.cursor() as cursor:
         _add(
             RetiredImageStat,
@@ -115,9 +115,26 @@ def retire_events(*, where: str, params: list) -> int:
             image_rows,
         )
         _add(RetiredFavoriteStat, ("segment", "search_key"), ("segment", "search_key", "impressions", "likes"), favorite_rows)
-        # Events read_events skipped (their image is gone) go too: nothing could count them.
+        # Events the count skipped (their image is gone) go too: nothing could count them.
         cursor.execute(f"DELETE FROM {Interaction._meta.db_table} {where}", params)
-        return max(cursor.rowcount, len(ids))
+        counting.forget()  # the kept counts include these events: the next rebuild recounts
+        return max(cursor.rowcount, counts.events)
+
+
+def _named_images(where: str, params: list) -> list[tuple]:
+    """(id, key, search key) of the images the matching events name (liked or on screen), by id."""
+    keys: set[str] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT item_key, CAST(impression AS TEXT) FROM {Interaction._meta.db_table} {where}", params)
+        for item_key, impression in cursor.fetchall():
+            keys.add(item_key)
+            keys.update(orjson.loads(impression) if impression else ())
+    keys.discard("")
+    rows: list[tuple] = []
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        rows.extend(Image.objects.filter(key__in=ordered[start : start + 500]).values_list("id", "key", "search_key"))
+    return sorted(rows)
 
 
 def _add(model, conflict: tuple[str, ...], columns: tuple[str, ...], rows: list[tuple]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from generation.backends.diffusion import SCHEDULERS
 from retouch import imaging
@@ -91,22 +92,25 @@ class RetouchOptions:
         """The options as stored on the job, defaults filled in; problems go into ``errors``."""
         geometry = self.geometry
         if geometry is None:
-            errors["image"] = "Give a source: an image upload or the id of a garden image."
+            errors["image"] = gettext("Give a source: an image upload or the id of a garden image.")
             return {}
         numbers = self._numbers(errors)
         rect = self._rect(errors, geometry, numbers.get("padding", PADDING), numbers.get("mask_blur", MASK_BLUR))
         work_size = numbers.get("work_size", WORK_SIZE)
         if work_size > min(settings.GARDEN_MAX_WIDTH, settings.GARDEN_MAX_HEIGHT):
-            errors["work_size"] = "work_size must fit GARDEN_MAX_WIDTH and GARDEN_MAX_HEIGHT."
+            errors["work_size"] = gettext("work_size must fit GARDEN_MAX_WIDTH and GARDEN_MAX_HEIGHT.")
         longest = max(settings.GARDEN_MAX_WIDTH, settings.GARDEN_MAX_HEIGHT)
         work = imaging.working_size(rect[2], rect[3], shortest=work_size, longest_limit=longest) if rect else None
         strength = 1.0 if self.masked_content == "noise" else numbers.get("strength", STRENGTH)
         steps_run = min(int(steps * strength), steps)
         if "strength" not in errors and steps_run < 1:
-            errors["strength"] = f"{steps} steps x strength {strength:g} runs no denoising step: raise steps or strength."
+            errors["strength"] = gettext("%(steps)s steps x strength %(strength)s runs no denoising step: raise steps or strength.") % {
+                "steps": steps,
+                "strength": f"{strength:g}",
+            }
         controls = [self._control(errors, number, unit) for number, unit in enumerate(self.controls)]
         if len(self.controls) > MAX_CONTROLS:
-            errors["controls"] = f"At most {MAX_CONTROLS} controls."
+            errors["controls"] = gettext("At most %(limit)s controls.") % {"limit": MAX_CONTROLS}
         if self.reference is not None:
             _check_range("reference.scale", self.reference.scale, SCALE_RANGE, errors)
         if (
@@ -114,17 +118,20 @@ class RetouchOptions:
             or not isinstance(self.clip_skip, int)
             or not CLIP_SKIP_RANGE[0] <= self.clip_skip <= CLIP_SKIP_RANGE[1]
         ):
-            errors["clip_skip"] = (
-                f"clip_skip must be a whole number from {CLIP_SKIP_RANGE[0]} to {CLIP_SKIP_RANGE[1]} (A1111's CLIP_stop_at_last_layers)."
-            )
+            errors["clip_skip"] = gettext(
+                "clip_skip must be a whole number from %(low)s to %(high)s (A1111's CLIP_stop_at_last_layers)."
+            ) % {
+                "low": CLIP_SKIP_RANGE[0],
+                "high": CLIP_SKIP_RANGE[1],
+            }
         if self.sampler and self.sampler not in SCHEDULERS:
-            errors["sampler"] = f"sampler must be one of {', '.join(SCHEDULERS)}."
+            errors["sampler"] = _one_of("sampler", SCHEDULERS)
         if self.masked_content not in imaging.MASKED_CONTENT:
-            errors["masked_content"] = f"masked_content must be one of {', '.join(imaging.MASKED_CONTENT)}."
+            errors["masked_content"] = _one_of("masked_content", imaging.MASKED_CONTENT)
         if batch:
             self._check_range_of_frames(errors, geometry.frames)
         elif self.frame_range is not None:
-            errors["range"] = "range is for retouch_batch jobs."
+            errors["range"] = gettext("range is for retouch_batch jobs.")
         return {
             **numbers,
             "image_id": self.image_id,
@@ -159,12 +166,15 @@ class RetouchOptions:
         }
         work_size = values["work_size"]
         if isinstance(work_size, bool) or not isinstance(work_size, int) or work_size % 8 or not work_size >= settings.GARDEN_MIN_SIZE:
-            errors["work_size"] = f"work_size must be a multiple of 8, at least {settings.GARDEN_MIN_SIZE}; got {work_size!r}."
+            errors["work_size"] = gettext("work_size must be a multiple of 8, at least %(low)s; got %(value)s.") % {
+                "low": settings.GARDEN_MIN_SIZE,
+                "value": repr(work_size),
+            }
         if isinstance(values["padding"], bool) or not isinstance(values["padding"], int) or not 0 <= values["padding"] <= MAX_PADDING:
-            errors["padding"] = f"padding must be a whole number of pixels between 0 and {MAX_PADDING}."
+            errors["padding"] = gettext("padding must be a whole number of pixels between 0 and %(high)s.") % {"high": MAX_PADDING}
         strength = values["strength"]
         if not _is_number(strength) or not 0 < strength <= 1:
-            errors["strength"] = f"strength must be a number in (0, 1]; got {strength!r}."
+            errors["strength"] = gettext("strength must be a number in (0, 1]; got %(value)s.") % {"value": repr(strength)}
         _check_range("mask_blur", values["mask_blur"], (0, MAX_MASK_BLUR), errors)
         _check_range("opacity", values["opacity"], (0.0, 1.0), errors)
         _check_range("noise_multiplier", values["noise_multiplier"], NOISE_RANGE, errors)
@@ -179,30 +189,34 @@ class RetouchOptions:
             return imaging.padded(geometry.mask_box, padding + imaging.feather_reach(blur), size)
         rect = self.rect
         if len(rect) != 4 or not all(isinstance(v, int) and not isinstance(v, bool) for v in rect):
-            errors["rect"] = "rect must be four whole numbers: x, y, width, height."
+            errors["rect"] = gettext("rect must be four whole numbers: x, y, width, height.")
             return None
         x, y, w, h = rect
         if w < 8 or h < 8 or x < 0 or y < 0 or x + w > geometry.width or y + h > geometry.height:
-            errors["rect"] = f"rect {list(rect)} must lie inside the {geometry.width}x{geometry.height} image, at least 8x8."
+            errors["rect"] = gettext("rect %(rect)s must lie inside the %(width)sx%(height)s image, at least 8x8.") % {
+                "rect": list(rect),
+                "width": geometry.width,
+                "height": geometry.height,
+            }
             return None
         box = geometry.mask_box
         if box is not None and (box[0] >= x + w or box[1] >= y + h or box[0] + box[2] <= x or box[1] + box[3] <= y):
-            errors["mask"] = "The mask has nothing inside the rectangle."
+            errors["mask"] = gettext("The mask has nothing inside the rectangle.")
             return None
         return x, y, w, h
 
     def _control(self, errors: dict[str, str], number: int, unit: ControlUnit) -> dict:
         name = f"controls[{number}]"
         if unit.type not in CONTROL_TYPES:
-            errors[f"{name}.type"] = f"type must be one of {', '.join(CONTROL_TYPES)}."
+            errors[f"{name}.type"] = _one_of("type", CONTROL_TYPES)
         scale = _or(unit.scale, CONTROL_SCALE)
         _check_range(f"{name}.scale", scale, SCALE_RANGE, errors)
         _check_range(f"{name}.start", unit.start, (0.0, 1.0), errors)
         _check_range(f"{name}.end", unit.end, (0.0, 1.0), errors)
         if _is_number(unit.start) and _is_number(unit.end) and unit.start >= unit.end:
-            errors[f"{name}.end"] = "end must be after start."
+            errors[f"{name}.end"] = gettext("end must be after start.")
         if unit.mode not in CONTROL_MODES or isinstance(unit.mode, bool):
-            errors[f"{name}.mode"] = "mode must be 0 (balanced), 1 (prompt matters more) or 2 (control matters more)."
+            errors[f"{name}.mode"] = gettext("mode must be 0 (balanced), 1 (prompt matters more) or 2 (control matters more).")
         for threshold in ("low", "high"):
             _check_range(f"{name}.{threshold}", getattr(unit, threshold), (0.0, 1020.0), errors)
         return {**asdict(unit), "scale": scale}
@@ -212,11 +226,17 @@ class RetouchOptions:
             return
         first, last = self.frame_range
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (first, last)) or not 1 <= first <= last <= frames:
-            errors["range"] = f"range must be two frame positions, first ≤ last, between 1 and {frames} (the frames in the archive)."
+            errors["range"] = gettext(
+                "range must be two frame positions, first ≤ last, between 1 and %(frames)s (the frames in the archive)."
+            ) % {"frames": frames}
 
 
 def _or(value, default):
     return default if value is None else value
+
+
+def _one_of(name: str, choices) -> str:
+    return gettext("%(name)s must be one of %(choices)s.") % {"name": name, "choices": ", ".join(choices)}
 
 
 def _is_number(value) -> bool:
@@ -226,4 +246,9 @@ def _is_number(value) -> bool:
 def _check_range(name: str, value, bounds: tuple[float, float], errors: dict[str, str]) -> None:
     low, high = bounds
     if not _is_number(value) or not low <= value <= high:
-        errors[name] = f"{name} must be a number between {low:g} and {high:g}; got {value!r}."
+        errors[name] = gettext("%(name)s must be a number between %(low)s and %(high)s; got %(value)s.") % {
+            "name": name,
+            "low": f"{low:g}",
+            "high": f"{high:g}",
+            "value": repr(value),
+        }

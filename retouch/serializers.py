@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -36,9 +37,8 @@ class RetouchMultiPartParser(MultiPartParser):
         except ValueError:
             length = 0
         if length > settings.GARDEN_RETOUCH_MAX_BODY_BYTES:
-            raise PayloadTooLarge(
-                f"Request body is larger than {settings.GARDEN_RETOUCH_MAX_BODY_BYTES} bytes (GARDEN_RETOUCH_MAX_BODY_BYTES)."
-            )
+            message = gettext("Request body is larger than %(limit)s bytes (%(setting)s).")
+            raise PayloadTooLarge(message % {"limit": settings.GARDEN_RETOUCH_MAX_BODY_BYTES, "setting": "GARDEN_RETOUCH_MAX_BODY_BYTES"})
         return super().parse(stream, media_type, parser_context)
 
 
@@ -63,7 +63,8 @@ class Numbers(serializers.Field):
                 raise ValueError
             return tuple(int(str(value).strip()) for value in values)
         except (TypeError, ValueError):
-            raise serializers.ValidationError(f"Expected {self.length} whole numbers, as a list or separated by commas.") from None
+            message = gettext("Expected %(count)s whole numbers, as a list or separated by commas.")
+            raise serializers.ValidationError(message % {"count": self.length}) from None
 
     def to_representation(self, value):
         return list(value)
@@ -78,7 +79,7 @@ class JSONValue(serializers.Field):
             try:
                 return json.loads(data) if data.strip() else None
             except (ValueError, RecursionError):
-                raise serializers.ValidationError("Expected JSON.") from None
+                raise serializers.ValidationError(gettext("Expected JSON.")) from None
         return data
 
     def to_representation(self, value):
@@ -129,14 +130,14 @@ class RetouchJobSerializer(serializers.Serializer):
         if value is None:
             return ()
         if not isinstance(value, list) or not all(isinstance(unit, dict) for unit in value):
-            raise serializers.ValidationError("Expected a list of objects.")
+            raise serializers.ValidationError(gettext("Expected a list of objects."))
         if len(value) > MAX_CONTROLS:
-            raise serializers.ValidationError(f"At most {MAX_CONTROLS} controls.")
+            raise serializers.ValidationError(gettext("At most %(limit)s controls.") % {"limit": MAX_CONTROLS})
         for unit in value:
             if unknown := set(unit) - CONTROL_KEYS:
-                raise serializers.ValidationError(f"Unknown control fields: {', '.join(sorted(unknown))}.")
+                raise serializers.ValidationError(gettext("Unknown control fields: %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
             if unit.get("type") not in edges.DETECTORS:
-                raise serializers.ValidationError(f"Each control needs a type: {', '.join(edges.DETECTORS)}.")
+                raise serializers.ValidationError(gettext("Each control needs a type: %(types)s.") % {"types": ", ".join(edges.DETECTORS)})
         return tuple(ControlUnit(**unit) for unit in value)
 
     def validate_reference(self, value):
@@ -146,7 +147,7 @@ class RetouchJobSerializer(serializers.Serializer):
             return Reference()
         if isinstance(value, dict) and set(value) <= {"scale"}:
             return Reference(scale=value.get("scale"))
-        raise serializers.ValidationError('Expected true, false or {"scale": number}.')
+        raise serializers.ValidationError(gettext('Expected true, false or {"scale": number}.'))
 
     def parse(self) -> tuple[JobRequest, RetouchUploads]:
         data = self.validated_data
@@ -205,7 +206,7 @@ class SourceSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if (attrs.get("image") is None) == (attrs.get("image_id") is None):
-            raise serializers.ValidationError({"image": "Give an image upload or an image_id (one of them)."})
+            raise serializers.ValidationError({"image": gettext("Give an image upload or an image_id (one of them).")})
         return attrs
 
 

@@ -8,6 +8,7 @@ the gardener's word bank screens a word when a curator saves it.
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from safety.models import Term
 from safety.terms import Matcher, matcher
@@ -46,4 +47,6 @@ def screen_fields(values: dict[str, str], errors: dict[str, str]) -> None:
 
 
 def _message(term: str) -> str:
-    return f'contains a blocked term: "{term}". Blocked terms and allowed exceptions are listed in the admin (Safety › Terms).'
+    # The term is quoted as the visitor wrote it, in every language.
+    message = gettext('contains a blocked term: "%(term)s". Blocked terms and allowed exceptions are listed in the admin (Safety › Terms).')
+    return message % {"term": term}

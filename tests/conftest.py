@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 
 pytest_plugins = ["tests.browser", "tests.generation.fixtures"]
 
@@ -34,6 +35,14 @@ def _fresh_cache():
     yield
     cache.clear()
     serving.reset()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """LocaleMiddleware leaves the last request's language active on the thread: a test that calls a
+    service after another test's Korean request would otherwise get Korean messages."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ def test_generate_review_promote_and_the_kiosk_sees_it(live_server, page, eager_
     # 4. Promote the keepers (with confirmation).
     page.click("#promote-kept")
     page.click("#confirm-promote")
-    page.wait_for_selector("text=Promoted 3 image(s).")
+    page.wait_for_selector("text=Promoted 3 images.")
     kept = {pk for pk in order if states[pk][1]}
     assert set(Image.objects.filter(status="serving").values_list("pk", flat=True)) == kept
 

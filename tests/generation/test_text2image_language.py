@@ -11,8 +11,8 @@ from generation.requests import TEXT_LIMITS
 pytestmark = pytest.mark.django_db
 
 WORDS = {
-    "ko": {"heading": "프롬프트로 그림 만들기", "generate": "생성", "state": "대기 중", "label": "AI 생성 그림"},
-    "ja": {"heading": "テキストから画像を生成", "generate": "生成", "state": "待機中", "label": "AI生成"},
+    "ko": {"heading": "글로 그림 만들기", "generate": "생성", "state": "대기 중", "label": "AI 생성 그림"},
+    "ja": {"heading": "テキストから画像", "generate": "生成", "state": "待機中", "label": "AI生成"},
 }
 
 

@@ -35,7 +35,7 @@ def test_text2image_in_korean(request, browser, live_server, staff_session, enqu
         page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": staff_session, "url": live_server.url}])
         page.goto(live_server.url + "/kiosk/text2image/")
         assert page.get_attribute(".t2i-layout", "lang") == "ko"
-        assert page.inner_text("#t2i-heading") == "프롬프트로 그림 만들기"
+        assert page.inner_text("#t2i-heading") == "글로 그림 만들기"
 
         # A word of the script: the empty prompt.
         page.fill("#t2i-prompt", "  ")

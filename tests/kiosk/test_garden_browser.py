@@ -126,7 +126,8 @@ def test_capture_like_undo_next_flow(live_server, page, browser_context_args):
     liked = first[1]
     like_button(page, liked).click()
     page.wait_for_selector(f'#garden .like-button[data-key="{liked}"][aria-pressed="true"]:not([disabled])')
-    click = Interaction.objects.get(event_type=Interaction.Event.CLICK)
+    # The button shows the like at once; the outbox delivers it (outbox.js).
+    click = wait_until(lambda: Interaction.objects.filter(event_type=Interaction.Event.CLICK).first(), message="like row")
     assert click.item_key == liked
     assert click.impression == first
     assert str(click.visitor_id) == result["id"]
@@ -134,7 +135,7 @@ def test_capture_like_undo_next_flow(live_server, page, browser_context_args):
     # Undo it: a dislike event for the same image and visitor.
     like_button(page, liked).click()
     page.wait_for_selector(f'#garden .like-button[data-key="{liked}"][aria-pressed="false"]:not([disabled])')
-    dislike = Interaction.objects.get(event_type=Interaction.Event.DISLIKE)
+    dislike = wait_until(lambda: Interaction.objects.filter(event_type=Interaction.Event.DISLIKE).first(), message="dislike row")
     assert dislike.item_key == liked
     assert str(dislike.visitor_id) == result["id"]
     assert Interaction.objects.filter(event_type=Interaction.Event.CLICK).count() == 1

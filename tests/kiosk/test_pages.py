@@ -42,11 +42,23 @@ def test_idle_reset_setting_reaches_the_garden_page(client, settings):
         assert 'data-idle-seconds="0"' in client.get("/").content.decode()
 
 
+def test_outbox_settings_reach_the_garden_page(client, settings):
+    # The outbox's age limit and bound (docs/kiosk.md) are data attributes outbox.js reads.
+    assert settings.GARDEN_KIOSK_OUTBOX_MAX_AGE_SECONDS == 86400 and settings.GARDEN_KIOSK_OUTBOX_MAX_EVENTS == 500
+    html = client.get("/kiosk/").content.decode()
+    assert 'data-outbox-max-age="86400"' in html and 'data-outbox-max-events="500"' in html
+    assert "/static/kiosk/outbox.js" in html
+    with override_settings(GARDEN_KIOSK_OUTBOX_MAX_AGE_SECONDS=600, GARDEN_KIOSK_OUTBOX_MAX_EVENTS=0):
+        html = client.get("/").content.decode()
+    assert 'data-outbox-max-age="600"' in html and 'data-outbox-max-events="1"' in html  # never unbounded or none
+
+
 def test_static_files_exist_without_a_build_step():
     # The scripts and the stylesheet are plain files in garden/static/kiosk/, found by the app finder.
     from django.contrib.staticfiles import finders
 
-    for name in ("kiosk/common.js", "kiosk/idle.js", "kiosk/garden.js", "kiosk/emotion.js", "kiosk/text2image.js", "kiosk/kiosk.css"):
+    scripts = ("common.js", "idle.js", "outbox.js", "garden.js", "emotion.js", "text2image.js")
+    for name in (*(f"kiosk/{script}" for script in scripts), "kiosk/kiosk.css"):
         assert finders.find(name), name
 
 

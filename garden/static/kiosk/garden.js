@@ -12,9 +12,8 @@
   var recommendationId = null; // X-Recommendation-Id of the last /garden response, if any
   var start = 0;               // index of the first image on screen
   var liked = {};              // key → true, for this visitor
-  var pending = {};            // key → true while its like/unlike request is in flight
   var gardenRequest = 0;       // guards against stale /garden responses
-  var inflight = 0;            // capture, garden, like and unlike requests still on their way
+  var inflight = 0;            // capture and garden requests still on their way
   var resetPending = false;    // start over as soon as no request is in flight
   var idle = null;             // the idle reset (Kiosk.IdleReset), if on
 
@@ -27,6 +26,12 @@
   var qrUrl = K.$("kiosk").dataset.qrUrl;  // GET /image/qr?content=<key>: the share page's QR code
   var codeUrl = K.$("kiosk").dataset.codeUrl;  // GET /kiosk/visitor-code?id=<id>: the code for a deletion request
   var codeBox = K.$("visitor-code");
+  // Per kiosk, not per visitor: New visitor and the idle reset leave it alone (docs/kiosk.md).
+  var outbox = new K.Outbox({
+    maxAgeSeconds: Number(K.$("kiosk").dataset.outboxMaxAge) || 86400,
+    maxEvents: Number(K.$("kiosk").dataset.outboxMaxEvents) || 500,
+    send: function (url, body, headers) { return K.postJSON(url, body, headers, true); }
+  });
 
   /* The key of an image is the tail of its URL (docs/contracts.md: url.lastIndexOf('emotions')). */
   function keyFromUrl(url) { return url.slice(url.lastIndexOf("emotions")); }
@@ -64,12 +69,6 @@
     return favorite ? visitor.emotion + "/" + favorite : visitor.emotion;
   }
 
-  function alertLine(text) {
-    var el = K.$("garden-alert");
-    el.textContent = text || "";
-    el.hidden = !text;
-  }
-
   function clearGarden() {
     reportUnlikedScreen();
     lists = { landscape: [], portrait: [] };
@@ -79,7 +78,6 @@
     gardenEl.hidden = true;
     nextButton.disabled = true;
     positionEl.textContent = "";
-    alertLine("");
   }
 
   /* The favorite as the picker shows it: the selected options' words. */
@@ -155,7 +153,6 @@
       button.setAttribute("aria-describedby", img.id);
       button.innerHTML = '<span class="like-icon" aria-hidden="true"></span> <span class="like-text"></span>';
       likeLabel(button, key);
-      button.disabled = !!pending[key];
       button.addEventListener("click", function () { toggleLike(button, key); });
       figure.appendChild(button);
       shareCode(figure, key);
@@ -181,7 +178,7 @@
     if (!left || left.liked || !left.keys.length) { return; }
     var body = { id: left.visitorId, impression: left.keys };
     if (left.recommendationId) { body.recommendationId = left.recommendationId; }
-    K.postJSON("/impression", body, null, true).catch(function () { /* best effort */ });
+    outbox.add("/impression", body);
   }
 
   function newScreen() {
@@ -198,37 +195,19 @@
     if (resetPending && inflight === 0) { resetPending = false; resetVisitor(); }
   }
 
+  /* A like or an undo goes through the outbox (outbox.js): the button shows it at once and the
+   * event is delivered, in order, whenever the network lets it. The visitor sees no error for it. */
   function toggleLike(button, key) {
-    if (pending[key] || !visitor || resetPending) { return; }
+    if (!visitor || resetPending) { return; }
     var undo = !!liked[key];
     // A like carries exactly the keys on screen; an undo (dislike) names the item only.
     var body = undo ? { id: visitor.id, itemId: key } : { id: visitor.id, itemId: key, impression: impressionKeys() };
     if (recommendationId) { body.recommendationId = recommendationId; }
     if (!undo && screen) { screen.liked = true; }
-    pending[key] = true;
-    var restoreFocus = K.holdFocus(button);
-    button.disabled = true;
-    button.setAttribute("aria-busy", "true");
-    alertLine("");
-    begin();
-    K.postJSON(undo ? "/dislike" : "/like", body).then(function (response) {
-      if (!response.ok) { throw new K.KioskError("http", "HTTP " + response.status); }
-      if (undo) { delete liked[key]; } else { liked[key] = true; }
-    }).catch(function (err) {
-      alertLine(err && err.kind === "network"
-        ? t(gettext_noop("Network problem: your like was not saved. Try again."))
-        : t(gettext_noop("Your like could not be saved. Try again.")));
-    }).then(function () {
-      delete pending[key];
-      // The button may have been re-rendered meanwhile (Next, rotation): update whichever is current.
-      var current = gardenEl.querySelector('.like-button[data-key="' + CSS.escape(key) + '"]') || button;
-      current.disabled = false;
-      current.removeAttribute("aria-busy");
-      likeLabel(current, key);
-      shareCode(current.closest("figure"), key);
-      restoreFocus(current);
-      end();
-    });
+    if (undo) { delete liked[key]; } else { liked[key] = true; }
+    outbox.add(undo ? "/dislike" : "/like", body);
+    likeLabel(button, key);
+    shareCode(button.closest("figure"), key);
   }
 
   function loadGarden() {
@@ -345,7 +324,6 @@
     var list = currentList();
     start += PAGE;
     if (start >= list.length) { start = 0; }  // wrap around to the first images
-    alertLine("");
     render();
   });
 
@@ -376,4 +354,5 @@
   });
 
   camera.start();
+  outbox.flush();  // events a previous page left waiting
 })();

@@ -4,11 +4,12 @@ from recommend import training
 
 
 class Command(BaseCommand):
-    help = "Recompute the recommender's counters from the interactions table and publish a new model version."
+    help = "Bring the recommender's counters up to date from the interactions table and publish a new model version."
 
     def add_arguments(self, parser):
+        parser.add_argument("--full", action="store_true", help="Recount every event (by default only those since the last rebuild)")
         parser.add_argument("--als", action="store_true", help="Also fit implicit ALS factors (RECOMMEND_ALS_ENABLED does the same)")
 
-    def handle(self, *args, als=False, **options):
-        version = training.rebuild(with_als=als or None)
+    def handle(self, *args, als=False, full=False, **options):
+        version = training.rebuild(with_als=als or None, full=full)
         self.stdout.write(f"model version {version.pk}: {version.metrics} params={version.params}")
