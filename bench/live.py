@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Live-picture benchmark (issue 43): a live job's work outside the pipeline call, and the queue hop.
+
+    taskset -c 1 .venv/bin/python bench/live.py                 # tiny pipeline on CPU, 1 and 4 steps, 512x512
+    .venv/bin/python bench/live.py --images 30 --steps 1        # more jobs, one step count
+    .venv/bin/python bench/live.py --no-worker                  # skip the real-worker figures (no Redis)
+    .venv/bin/python bench/live.py --device cuda --full-size    # SD-Turbo-sized random weights on a GPU
+
+1. Per image, in this process, torch on one thread: the direct pipeline call (the baseline, same
+   prompt, size, steps and seeds) against live jobs (``options["live"]``, count 1) run by the
+   worker's code (``services.execute_job``, heartbeat thread on). Each part of the job is timed
+   where it runs (bench/_live_parts.py): claim, per-step progress UPDATEs, the pipeline call,
+   the safety check, JPEG + EXIF/XMP (watermark and C2PA apart), storage write, image row,
+   thumbnail, heartbeat; "other" is the rest (counting, finishing, Django). CPU time (thread and
+   process CPU, not wall time: the machine is shared) in ms per image; wall in brackets.
+   Aim: work outside the pipeline call ≤ 10 ms CPU per image (tiny pipeline).
+2. With Redis (CELERY_BROKER_URL or 127.0.0.1:6379): a real ``celery worker`` process on the live
+   queue paints live jobs on the procedural painter. Queue hop = create → the worker claims the
+   job; create → picture = create → the job succeeded with its picture stored and checked (the
+   moment its URL can be given). Aim: p50 ≤ 300 ms.
+
+--full-size builds stabilityai/sd-turbo's shapes with random weights (bench/_random_sd.py, no
+download; pictures are noise) for the GPU aims: job ÷ direct ≤ 1.15 at 1 step, create → picture
+p50 ≤ 1 s (with --worker-backend diffusers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._live_parts import PARTS, PIPELINE, PROGRESS, PartClock, cpu_now  # noqa: E402
+from tests.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
+
+LIVE_QUEUE = "live"
+# Parts done after the job finished (live jobs): not between the pipeline and the picture's URL.
+AFTER_FINISH = ("thumbnail",)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--size", type=int, default=512, help="Width and height (GARDEN_LIVE_SIZE)")
+    parser.add_argument("--steps", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--images", type=int, default=12, help="Live jobs (one image each) per step count, after one warm-up")
+    parser.add_argument("--full-size", action="store_true", help="SD-Turbo-sized random weights (bench/_random_sd.py) instead of the tiny pipeline")
+    parser.add_argument("--save-to", help="Folder for the --full-size pipeline (reused when it exists)")
+    parser.add_argument("--database-url", help="Default: a fresh SQLite file")
+    parser.add_argument("--no-worker", action="store_true", help="Skip the real-worker figures")
+    parser.add_argument("--worker-jobs", type=int, default=30)
+    parser.add_argument("--worker-backend", default="procedural", choices=("procedural", "diffusers"))
+    parser.add_argument("--c2pa", action="store_true", help="Sign C2PA manifests (a throwaway chain from provenance.certs)")
+    return parser.parse_args()
+
+
+def setup(args, work: Path, use_worker: bool) -> str:
+    if args.full_size:
+        from bench._random_sd import save_random_pipeline
+
+        model = str(save_random_pipeline("sd-turbo", Path(args.save_to) if args.save_to else work / "random-sd-turbo"))
+    else:
+        from tests.generation.tiny_models import save_sensitive_pipeline
+
+        model = str(save_sensitive_pipeline(work / "tiny-sd"))
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": args.database_url or f"sqlite:///{work / 'bench.sqlite3'}",
+        "GARDEN_VAR_DIR": str(work / "var"),
+        "GARDEN_MEDIA_ROOT": str(work / "media"),
+        "CELERY_BROKER_URL": redis_url() if use_worker else "filesystem://",
+        "GARDEN_DIFFUSION_MODEL": model,
+        "GARDEN_DIFFUSION_DEVICE": args.device,
+        "GARDEN_LOG_LEVEL": "WARNING",
+        "TRANSFORMERS_VERBOSITY": "error",
+        "DIFFUSERS_VERBOSITY": "error",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    }
+    if args.c2pa:
+        from provenance.certs import make_test_chain
+
+        chain, key = make_test_chain()
+        (work / "chain.pem").write_bytes(chain)
+        (work / "key.pem").write_bytes(key)
+        env |= {"GARDEN_C2PA_CERT": str(work / "chain.pem"), "GARDEN_C2PA_KEY": str(work / "key.pem")}
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", "--no-input", verbosity=0)
+    return model
+
+
+def create_live_job(*, backend: str, steps: int, size: int, seed: int, enqueue: bool):
+    """A live job as the live app makes one (docs/live.md): count 1, ``options["live"]``, the live queue."""
+    from django.conf import settings
+
+    from generation import services
+    from generation.services.jobs import new_job, save_job
+
+    request = services.JobRequest(emotion="happy", favorite="spring,sunny,day", width=size, height=size, steps=steps,
+                                  guidance=0.0, seed=seed, count=1, backend=backend)  # fmt: skip
+    job = new_job(valid=request.validate(), enqueue=enqueue)
+    job.options = {**job.options, "live": True, "visitor": "bench"}
+    job.queue = getattr(settings, "GARDEN_LIVE_QUEUE", LIVE_QUEUE)
+    job.images_total, job.steps_total = 1, steps
+    return save_job(job=job, enqueue=enqueue)
+
+
+def per_image_parts(args, steps: int) -> dict:
+    """CPU (and wall) ms per image of the direct call and of each part of live jobs."""
+    import torch
+
+    from generation import backends, services
+    from generation.backends import Batch
+
+    backend = backends.get_backend("diffusers")
+    backend.load()
+    prompt = create_live_job(backend="diffusers", steps=steps, size=args.size, seed=0, enqueue=False).prompt  # the job's own
+    batch = Batch(prompt=prompt, negative_prompt="", width=args.size, height=args.size, steps=steps, guidance=0.0, seeds=[0])
+    direct_generate = backend.generate  # bound before the clock wraps the class's method
+    clock = PartClock()
+    runs = {"direct": [], "job": []}
+
+    def one_job(seed: int) -> tuple[float, float]:
+        job = create_live_job(backend="diffusers", steps=steps, size=args.size, seed=seed, enqueue=False)
+        cpu, wall = cpu_now(), time.perf_counter()
+        done = services.execute_job(job_id=job.pk, worker="bench", heartbeat=True)
+        spent = (cpu_now() - cpu, time.perf_counter() - wall)
+        assert done is not None and done.status == "succeeded", (done and done.status, done and done.error)
+        return spent
+
+    with clock.watching():
+        for seed in range(args.images + 1):  # interleaved: a busy moment slows both paths alike
+            cpu, wall = cpu_now(), time.perf_counter()
+            direct_generate(dataclasses.replace(batch, seeds=[seed]))
+            direct = (cpu_now() - cpu, time.perf_counter() - wall)
+            if seed == 0:  # warm-up (first-call allocations, the classifier's first run)
+                one_job(seed)
+                clock.reset()
+                continue
+            runs["direct"].append(direct)
+            runs["job"].append(one_job(seed))
+    count = len(runs["job"])
+    figures = {name: {"cpu": 1000 * clock.cpu[name] / count, "wall": 1000 * clock.wall[name] / count} for name in clock.cpu}
+    figures["direct"] = {"cpu": 1000 * sum(c for c, _ in runs["direct"]) / count, "wall": 1000 * sum(w for _, w in runs["direct"]) / count}
+    figures["job"] = {"cpu": 1000 * sum(c for c, _ in runs["job"]) / count, "wall": 1000 * sum(w for _, w in runs["job"]) / count}
+    figures["_threads"] = torch.get_num_threads()
+    return figures
+
+
+def print_parts(args, steps: int, figures: dict) -> None:
+    job, direct = figures["job"], figures["direct"]
+    named = [part for _m, _a, part, _p in PARTS if part in figures and part != PIPELINE]
+    named = list(dict.fromkeys([PROGRESS, *named]))
+    parts_cpu = sum(figures[part]["cpu"] for part in named if part in figures)
+    other = job["cpu"] - figures[PIPELINE]["cpu"] - parts_cpu
+    outside = job["cpu"] - figures[PIPELINE]["cpu"]
+    after = sum(figures[part]["cpu"] for part in AFTER_FINISH if part in figures)
+    print(f"\n{steps} step(s), {args.size}x{args.size}, {args.images} live jobs: ms per image, CPU [wall]")
+    print(f"  {'direct pipeline call (baseline)':36s} {direct['cpu']:8.2f} [{direct['wall']:8.2f}]")
+    print(f"  {'job: pipeline call':36s} {figures[PIPELINE]['cpu']:8.2f} [{figures[PIPELINE]['wall']:8.2f}]")
+    for part in named:
+        if part in figures:
+            wall = "" if part == "heartbeat thread" else f" [{figures[part]['wall']:8.2f}]"
+            print(f"  {'  ' + part:36s} {figures[part]['cpu']:8.2f}{wall}")
+    print(f"  {'  other (counting, finishing, Django)':36s} {other:8.2f}")  # the heartbeat's wall is the job's: not shown
+    print(f"  {'job, whole (execute_job)':36s} {job['cpu']:8.2f} [{job['wall']:8.2f}]")
+    print(f"  outside the pipeline call: {outside:.2f} ms CPU per image (aim ≤ 10); before the job finished: {outside - after:.2f};"
+          f" without the safety check: {outside - figures.get('safety check', {'cpu': 0.0})['cpu']:.2f}")  # fmt: skip
+    print(f"  job ÷ direct: CPU {job['cpu'] / direct['cpu']:.3f}, wall {job['wall'] / direct['wall']:.3f}")
+
+
+def real_worker(args, work: Path) -> list[tuple[float, float]]:
+    """(queue hop, create → picture) in seconds for each live job through a real worker on Redis."""
+    import signal
+    import subprocess
+
+    from django.utils import timezone
+
+    from generation.models import GenerationJob
+
+    log = open(work / "worker.log", "w")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", LIVE_QUEUE, "-c", "1", "-P", "prefork",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"live-bench-{os.getpid()}@%h", "--loglevel", "WARNING"],
+        cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    steps = args.steps[0]
+    results = []
+    try:
+        for number in range(args.worker_jobs + 1):
+            sent, started = timezone.now(), time.perf_counter()
+            job = create_live_job(backend=args.worker_backend, steps=steps, size=args.size, seed=number, enqueue=True)
+            rows = GenerationJob.objects.filter(pk=job.pk)
+            while True:
+                status = rows.values_list("status", flat=True).get()
+                if status in GenerationJob.FINISHED:
+                    break
+                if time.perf_counter() - started > 120:
+                    raise SystemExit(f"live job not finished after 120 s; see {work / 'worker.log'}")
+                time.sleep(0.002)
+            done = time.perf_counter() - started
+            job.refresh_from_db()
+            assert job.status == "succeeded" and job.images.filter(safety_verdict="passed").exists(), (job.status, job.error)
+            if number:  # the first one starts the pool process and loads the painter
+                results.append(((job.started_at - sent).total_seconds(), done))
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+        log.close()
+    return results
+
+
+def print_worker(args, results: list[tuple[float, float]]) -> None:
+    hops, totals = [hop * 1000 for hop, _ in results], [total * 1000 for _, total in results]
+
+    def quantiles(values):
+        ordered = sorted(values)
+        return statistics.median(ordered), ordered[int(0.9 * (len(ordered) - 1))], ordered[-1]
+
+    print(f"\nreal worker (Redis, prefork -c 1, queue {LIVE_QUEUE}), {args.worker_backend}, {args.size}x{args.size}, {len(results)} jobs: ms p50 / p90 / max")
+    print("  queue hop (create → worker claims):  {:7.1f} / {:7.1f} / {:7.1f}".format(*quantiles(hops)))
+    print("  create → picture stored and checked: {:7.1f} / {:7.1f} / {:7.1f}   (aim p50 ≤ 300)".format(*quantiles(totals)))
+
+
+def main() -> int:
+    args = parse_args()
+    work = Path(tempfile.mkdtemp(prefix="garden-bench-live-"))
+    use_worker = not args.no_worker and reachable(redis_url())
+    model = setup(args, work, use_worker)
+    import torch
+
+    torch.set_num_threads(1)  # the pipeline's CPU in this thread: CPU times add up per thread
+    import diffusers
+
+    load = os.getloadavg()
+    print(f"model: {'sd-turbo shapes, random weights' if args.full_size else 'tiny random-weight SD'} ({model}) on {args.device}")
+    print(f"torch {torch.__version__}, diffusers {diffusers.__version__}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+          f"; cores allowed {len(os.sched_getaffinity(0))}; database {os.environ['DATABASE_URL'].split(':')[0]}; C2PA {'on' if args.c2pa else 'off'}")  # fmt: skip
+    for steps in args.steps:
+        print_parts(args, steps, per_image_parts(args, steps))
+    if use_worker:
+        print_worker(args, real_worker(args, work))
+    else:
+        print("\nreal worker: skipped (Redis not reachable or --no-worker)")
+    print(f"\nload average at the end: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
