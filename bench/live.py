@@ -52,7 +52,7 @@ def parse_args():
     parser.add_argument("--size", type=int, default=512, help="Width and height (GARDEN_LIVE_SIZE)")
     parser.add_argument("--steps", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--images", type=int, default=12, help="Live jobs (one image each) per step count, after one warm-up")
-    parser.add_argument("--full-size", action="store_true", help="SD-Turbo-sized random weights (bench/_random_sd.py) instead of the tiny pipeline")
+    parser.add_argument("--full-size", action="store_true", help="SD-Turbo-sized random weights (bench/_random_sd.py), not the tiny one")
     parser.add_argument("--save-to", help="Folder for the --full-size pipeline (reused when it exists)")
     parser.add_argument("--database-url", help="Default: a fresh SQLite file")
     parser.add_argument("--no-worker", action="store_true", help="Skip the real-worker figures")
@@ -229,7 +229,8 @@ def print_worker(args, results: list[tuple[float, float]]) -> None:
         ordered = sorted(values)
         return statistics.median(ordered), ordered[int(0.9 * (len(ordered) - 1))], ordered[-1]
 
-    print(f"\nreal worker (Redis, prefork -c 1, queue {LIVE_QUEUE}), {args.worker_backend}, {args.size}x{args.size}, {len(results)} jobs: ms p50 / p90 / max")
+    what = f"{args.worker_backend}, {args.size}x{args.size}, {len(results)} jobs"
+    print(f"\nreal worker (Redis, prefork -c 1, queue {LIVE_QUEUE}), {what}, ms: p50 / p90 / max")
     print("  queue hop (create → worker claims):  {:7.1f} / {:7.1f} / {:7.1f}".format(*quantiles(hops)))
     print("  create → picture stored and checked: {:7.1f} / {:7.1f} / {:7.1f}   (aim p50 ≤ 300)".format(*quantiles(totals)))
 
@@ -246,8 +247,9 @@ def main() -> int:
 
     load = os.getloadavg()
     print(f"model: {'sd-turbo shapes, random weights' if args.full_size else 'tiny random-weight SD'} ({model}) on {args.device}")
+    database = os.environ["DATABASE_URL"].split(":")[0]
     print(f"torch {torch.__version__}, diffusers {diffusers.__version__}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
-          f"; cores allowed {len(os.sched_getaffinity(0))}; database {os.environ['DATABASE_URL'].split(':')[0]}; C2PA {'on' if args.c2pa else 'off'}")  # fmt: skip
+          f"; cores allowed {len(os.sched_getaffinity(0))}; database {database}; C2PA {'on' if args.c2pa else 'off'}")  # fmt: skip
     for steps in args.steps:
         print_parts(args, steps, per_image_parts(args, steps))
     if use_worker:
