@@ -184,7 +184,8 @@ def _generate_all(
     live = bool(options.get("live"))
     todos = [[spec for spec in specs if image_key(job=job, spec=spec) not in done_keys] for specs in job_batches(job)]
     last_batch = max((number for number, todo in enumerate(todos) if todo), default=-1)
-    throttle = ProgressThrottle(settings.GARDEN_LIVE_PROGRESS_SECONDS if live else 0.0)
+    # The loaded model rides on the first progress UPDATE; a live job skips step 0 right after its claim.
+    throttle = ProgressThrottle(settings.GARDEN_LIVE_PROGRESS_SECONDS if live else 0.0, pending=loaded, claimed=live)
     counted = None
     for number, todo in enumerate(todos):
         base = number * job.steps
@@ -192,9 +193,7 @@ def _generate_all(
             continue
 
         on_step = step_reporter(mine, base=base, steps=job.steps, throttle=throttle)
-        # Before the pipeline call: a cancel check; the first one also records the loaded model.
-        on_step(0, **(loaded or {}))
-        loaded = None
+        on_step(0)  # before the pipeline call: a cancel check (throttled for live jobs)
         batch = Batch(
             prompt=job.prompt,
             negative_prompt=job.negative_prompt,
@@ -244,8 +243,8 @@ def _generate_all(
             now = timezone.now()
             mine.update(images_done=counted, heartbeat_at=now, progress_at=now)
             counted = None
-    if loaded:  # every image was stored by an earlier attempt: still record the model
-        mine.update(heartbeat_at=timezone.now(), **loaded)
+    if throttle.pending:  # every image was stored by an earlier attempt: still record the model
+        mine.update(heartbeat_at=timezone.now(), **throttle.pending)
     return counted
 
 
@@ -257,11 +256,16 @@ def _bred_recipes(options: dict, todo: list[ImageSpec]) -> dict:
 
 
 class ProgressThrottle:
-    """At most one progress UPDATE per ``interval`` seconds (0: every step), across a job's calls."""
+    """At most one progress UPDATE per ``interval`` seconds (0: every step), across a job's calls.
 
-    def __init__(self, interval: float = 0.0) -> None:
+    ``pending``: columns for the next UPDATE that is written (the loaded model and scheduler).
+    ``claimed``: count its start as a write (a live job's step 0 comes right after the claim wrote as much).
+    """
+
+    def __init__(self, interval: float = 0.0, *, pending: dict | None = None, claimed: bool = False) -> None:
         self.interval = interval
-        self.written = float("-inf")
+        self.pending = dict(pending or {})
+        self.written = time.monotonic() if claimed and interval > 0 else float("-inf")
 
     def due(self, *, final: bool) -> bool:
         now = time.monotonic()
@@ -277,13 +281,15 @@ def step_reporter(mine, *, base: int, steps: int, throttle: ProgressThrottle | N
     Each written step is one UPDATE: progress, heartbeat, and (by its row count) whether the job is
     still ours and not cancelled. A ``throttle`` (live jobs: GARDEN_LIVE_PROGRESS_SECONDS) skips the
     steps that come sooner than its interval after the last write; the call's last step is always
-    written. ``fields``: more columns for the same UPDATE (the loaded model, on the first call).
+    written, with the throttle's pending columns if no step took them before.
     """
 
-    def on_step(steps_done: int, **fields) -> None:
-        if throttle is not None and not throttle.due(final=steps_done >= steps or bool(fields)):
+    def on_step(steps_done: int) -> None:
+        if throttle is not None and not throttle.due(final=steps_done >= steps):
             return
-        now = timezone.now()
+        fields, now = {}, timezone.now()
+        if throttle is not None:
+            fields, throttle.pending = throttle.pending, {}
         done = base + min(steps_done, steps)
         if not mine.filter(cancel_requested=False).update(steps_done=done, heartbeat_at=now, progress_at=now, **fields):
             raise JobStopped

@@ -27,10 +27,10 @@ def watch_steps(monkeypatch, backend, job, *, cancel_at: int | None = None) -> l
     original, seen = backend.generate, []
 
     def generate(batch, *, on_step):
-        def step(done, **fields):
+        def step(done):
             if done == cancel_at:
                 services.cancel_job(job=GenerationJob.objects.get(pk=job.pk))
-            on_step(done, **fields)
+            on_step(done)
             seen.append((done, GenerationJob.objects.get(pk=job.pk).steps_done))
 
         return original(batch, on_step=step)
@@ -44,7 +44,7 @@ def test_a_live_job_writes_progress_at_most_every_interval_and_always_its_last_s
     job = live_job(steps=4)
     seen = watch_steps(monkeypatch, backends.get_backend("diffusers"), job)
     job = services.execute_job(job_id=job.pk)
-    # Step 0 (before the call, with the loaded model) was written: steps 1-3 come sooner than the interval.
+    # Steps 0-3 come sooner than the interval after the claim; the last one is written, with the model.
     assert seen == [(1, 0), (2, 0), (3, 0), (4, 4)]
     assert (job.status, job.steps_done, job.images_done, job.progress) == ("succeeded", 4, 1, 1.0)
     assert job.scheduler == "DDIMScheduler" and job.model_id == diffusers_settings.GARDEN_DIFFUSION_MODEL
@@ -117,4 +117,5 @@ def test_a_live_job_pins_its_model(diffusers_settings):
 def test_the_progress_throttle():
     throttle = ProgressThrottle(60)
     assert throttle.due(final=False) and not throttle.due(final=False) and throttle.due(final=True)
+    assert not ProgressThrottle(60, claimed=True).due(final=False) and ProgressThrottle(0, claimed=True).due(final=False)
     assert all(ProgressThrottle(0).due(final=False) for _ in range(3))
