@@ -100,7 +100,10 @@ def test_bad_bodies_are_400_naming_the_field(api_client, live_worker, no_enqueue
 def test_a_body_that_is_not_an_object_or_too_large(api_client, live_worker, settings):
     assert api_client.post("/live", "[1]", content_type="application/json").status_code == 400
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
-    assert api_client.post("/live", '{"id": "v", "emotion": "calm", "x": "' + "a" * 200 + '"}', content_type="application/json").status_code == 413
+    assert (
+        api_client.post("/live", '{"id": "v", "emotion": "calm", "x": "' + "a" * 200 + '"}', content_type="application/json").status_code
+        == 413
+    )
 
 
 def _reason(response) -> str:

@@ -80,7 +80,9 @@ def live_model(diffusers_settings, tiny_model_dir, live_settings):
     return LibraryEntry.objects.get(pk=entry.pk)
 
 
-def test_the_live_model_paints_with_its_defaults_and_from_is_img2img(api_client, live_model, eager_celery, django_capture_on_commit_callbacks):
+def test_the_live_model_paints_with_its_defaults_and_from_is_img2img(
+    api_client, live_model, eager_celery, django_capture_on_commit_callbacks
+):
     content = jpeg_bytes(64, 64, color=(200, 60, 60))
     liked = ImageFactory(emotion="happy", width=64, height=64)
     from django.core.files.storage import default_storage
