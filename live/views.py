@@ -6,6 +6,7 @@ Thin: parse, call live.services or live.selectors, answer. The 503s (LiveUnavail
 
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -34,7 +35,7 @@ class UnknownLiveJob(NotFound):
 def _job_or_404(job_id):
     job = selectors.live_job(job_id)
     if job is None:
-        raise UnknownLiveJob()
+        raise UnknownLiveJob(gettext("No live picture has that id."))
     return job
 
 

@@ -153,7 +153,10 @@ def set_live(name: str | None) -> LibraryEntry | None:
         except library.UnknownEntry as exc:
             raise JobParameterError(fields={"model": str(exc)}) from None
     with transaction.atomic():
-        LibraryEntry.objects.filter(live=True).exclude(pk=getattr(entry, "pk", None)).update(live=False)
+        others = LibraryEntry.objects.filter(live=True)
+        if entry is not None:
+            others = others.exclude(pk=entry.pk)
+        others.update(live=False)
         if entry is not None:
             LibraryEntry.objects.filter(pk=entry.pk).update(live=True)
     if entry is not None:
