@@ -88,6 +88,13 @@ def visitor_jobs_in_flight(visitor_id: str) -> QuerySet[GenerationJob]:
     return live_jobs().filter(options__visitor=visitor_id, status__in=IN_FLIGHT)
 
 
+def abandoned_jobs() -> QuerySet[GenerationJob]:
+    """Live jobs still queued after a kiosk's idle reset (GARDEN_KIOSK_IDLE_SECONDS): nobody is waiting
+    for them (a kiosk that lost its network could not cancel), so they are cancelled when seen."""
+    horizon = timezone.now() - timedelta(seconds=max(1, settings.GARDEN_KIOSK_IDLE_SECONDS))
+    return live_jobs().filter(status=GenerationJob.Status.QUEUED, created_at__lt=horizon)
+
+
 def live_job(job_id) -> GenerationJob | None:
     """The live job of that id; None for any other job (staff jobs are not the kiosk's to read)."""
     return live_jobs().filter(pk=job_id).first()

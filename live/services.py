@@ -138,6 +138,8 @@ def request_live_picture(*, visitor_id: str, search_key: str, from_key: str = ""
         _serialise()
         for previous in selectors.visitor_jobs_in_flight(visitor_id):
             cancel_job(job=previous)  # one live picture per visitor: the newest wins
+        for abandoned in selectors.abandoned_jobs():
+            cancel_job(job=abandoned)  # its kiosk reset long ago: it must not hold a place in the queue
         if selectors.in_flight_count() >= settings.GARDEN_LIVE_MAX_QUEUED:
             raise _queue_full()
         budget = settings.GARDEN_LIVE_DAILY_BUDGET

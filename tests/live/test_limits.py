@@ -46,6 +46,16 @@ def test_the_queue_limit_counts_queued_and_running_live_jobs(api_client, setting
     assert ask(api_client, {"id": "c", "emotion": "calm"}).status_code == 202
 
 
+def test_jobs_queued_past_the_kiosk_idle_reset_are_cancelled_and_free_their_place(api_client, settings):
+    settings.GARDEN_LIVE_MAX_QUEUED = 1
+    abandoned = job_of(ask(api_client, {"id": "a", "emotion": "calm"}))
+    assert ask(api_client, {"id": "b", "emotion": "calm"}).json()["reason"] == "queue_full"
+    past_reset = timezone.now() - timedelta(seconds=settings.GARDEN_KIOSK_IDLE_SECONDS + 1)
+    GenerationJob.objects.filter(pk=abandoned.pk).update(created_at=past_reset)
+    assert ask(api_client, {"id": "b", "emotion": "calm"}).status_code == 202
+    assert GenerationJob.objects.get(pk=abandoned.pk).status == "cancelled"
+
+
 def test_a_refused_request_cancels_nothing(api_client, settings):
     settings.GARDEN_LIVE_MAX_QUEUED = 1
     first = job_of(ask(api_client, {"id": "a", "emotion": "calm"}))
