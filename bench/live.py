@@ -84,6 +84,14 @@ def setup(args, work: Path, use_worker: bool) -> str:
         "TRANSFORMERS_VERBOSITY": "error",
         "DIFFUSERS_VERBOSITY": "error",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        # The kiosk API round: the procedural painter paints live pictures (no library model marked
+        # live), at the bench's size, on the worker's queue; no throttle in the way of the polling.
+        "GARDEN_GENERATOR_BACKEND": "procedural",
+        "GARDEN_LIVE_QUEUE": LIVE_QUEUE,
+        "GARDEN_LIVE_SIZE": str(args.size),
+        "GARDEN_LIVE_MAX_QUEUED": "100",
+        "GARDEN_KIOSK_RATE": "100000/minute",
+        "GARDEN_LIVE_RATE": "100000/minute",
     }
     if args.c2pa:
         from provenance.certs import make_test_chain
@@ -103,19 +111,15 @@ def setup(args, work: Path, use_worker: bool) -> str:
 
 
 def create_live_job(*, backend: str, steps: int, size: int, seed: int, enqueue: bool):
-    """A live job as the live app makes one (docs/live.md): count 1, ``options["live"]``, the live queue."""
+    """A live job as the live app makes one (live.services): count 1, ``options["live"]``, the live queue."""
     from django.conf import settings
 
     from generation import services
-    from generation.services.jobs import new_job, save_job
 
     request = services.JobRequest(emotion="happy", favorite="spring,sunny,day", width=size, height=size, steps=steps,
                                   guidance=0.0, seed=seed, count=1, backend=backend)  # fmt: skip
-    job = new_job(valid=request.validate(), enqueue=enqueue)
-    job.options = {**job.options, "live": True, "visitor": "bench"}
-    job.queue = getattr(settings, "GARDEN_LIVE_QUEUE", LIVE_QUEUE)
-    job.images_total, job.steps_total = 1, steps
-    return save_job(job=job, enqueue=enqueue)
+    extra = {"live": True, "visitor": "bench"}
+    return services.create_job(request=request, enqueue=enqueue, queue=settings.GARDEN_LIVE_QUEUE, extra_options=extra)
 
 
 def per_image_parts(args, steps: int) -> dict:
@@ -193,15 +197,12 @@ def worker_cpu(worker) -> float:
     return total
 
 
-def real_worker(args, work: Path) -> list[tuple[float, float, float, float]]:
-    """(queue hop, create → picture, create call, worker CPU) in seconds for each live job through
-    a real worker on Redis. Polls the row every 10 ms: faster polling takes CPU from the worker."""
+def real_worker(args, work: Path) -> tuple[list, list]:
+    """Live jobs through a real worker on Redis: made by the job service (queue hop, create →
+    picture, the create call, worker CPU) and, with the procedural painter, asked for over the
+    kiosk API (POST /live → GET /live/<job> until ``image``: HTTP round trip, the API's answer)."""
     import signal
     import subprocess
-
-    from django.utils import timezone
-
-    from generation.models import GenerationJob
 
     log = open(work / "worker.log", "w")  # noqa: SIM115
     worker = subprocess.Popen(
@@ -209,42 +210,82 @@ def real_worker(args, work: Path) -> list[tuple[float, float, float, float]]:
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"live-bench-{os.getpid()}@%h", "--loglevel", "WARNING"],
         cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    steps = args.steps[0]
-    results = []
     try:
-        time.sleep(3)  # the worker's start (imports, Redis connection) before the first job
-        for number in range(args.worker_jobs + 1):
-            cpu = worker_cpu(worker)
-            sent, started = timezone.now(), time.perf_counter()
-            job = create_live_job(backend=args.worker_backend, steps=steps, size=args.size, seed=number, enqueue=True)
-            created = time.perf_counter() - started
-            rows = GenerationJob.objects.filter(pk=job.pk)
-            while True:
-                status = rows.values_list("status", flat=True).get()
-                if status in GenerationJob.FINISHED:
-                    break
-                if time.perf_counter() - started > 120:
-                    raise SystemExit(f"live job not finished after 120 s; see {work / 'worker.log'}")
-                time.sleep(0.01)
-            done = time.perf_counter() - started
-            job.refresh_from_db()
-            assert job.status == "succeeded" and job.images.filter(safety_verdict="passed").exists(), (job.status, job.error)
-            time.sleep(0.3)  # the worker's work after the job finished (the thumbnail) counts in its CPU
-            if number:  # the first one starts the pool process and loads the painter
-                results.append(((job.started_at - sent).total_seconds(), done, created, worker_cpu(worker) - cpu))
+        time.sleep(3)  # the worker's start (imports, Redis connection, presence row) before the first job
+        through_service = service_round(args, work, worker)
+        through_api = api_round(args, work) if args.worker_backend == "procedural" else []
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)
         log.close()
+    return through_service, through_api
+
+
+def service_round(args, work: Path, worker) -> list[tuple[float, float, float, float]]:
+    """(queue hop, create → picture, create call, worker CPU) in seconds per job. Polls the row every
+    10 ms: faster polling takes CPU from the worker."""
+    from django.utils import timezone
+
+    from generation.models import GenerationJob
+
+    results = []
+    for number in range(args.worker_jobs + 1):
+        cpu = worker_cpu(worker)
+        sent, started = timezone.now(), time.perf_counter()
+        job = create_live_job(backend=args.worker_backend, steps=args.steps[0], size=args.size, seed=number, enqueue=True)
+        created = time.perf_counter() - started
+        rows = GenerationJob.objects.filter(pk=job.pk)
+        while True:
+            status = rows.values_list("status", flat=True).get()
+            if status in GenerationJob.FINISHED:
+                break
+            if time.perf_counter() - started > 120:
+                raise SystemExit(f"live job not finished after 120 s; see {work / 'worker.log'}")
+            time.sleep(0.01)
+        done = time.perf_counter() - started
+        job.refresh_from_db()
+        assert job.status == "succeeded" and job.images.filter(safety_verdict="passed").exists(), (job.status, job.error)
+        time.sleep(0.3)  # the worker's work after the job finished (the thumbnail) counts in its CPU
+        if number:  # the first one starts the pool process and loads the painter
+            results.append(((job.started_at - sent).total_seconds(), done, created, worker_cpu(worker) - cpu))
     return results
 
 
-def print_worker(args, results: list[tuple[float, float, float, float]]) -> None:
-    hops, totals, creates, cpus = ([row[column] * 1000 for row in results] for column in range(4))
+def api_round(args, work: Path) -> list[tuple[float, float]]:
+    """(create → picture URL, the POST's answer) in seconds per picture asked for through the kiosk
+    API in this process (Django's test client: the whole view, middleware and throttles, no
+    socket), polling GET /live/<job> every 25 ms (each poll's CPU is taken from the worker here)."""
+    from django.test import Client
+    from django.test.utils import setup_test_environment
 
-    def quantiles(values):
-        ordered = sorted(values)
-        return statistics.median(ordered), ordered[int(0.9 * (len(ordered) - 1))], ordered[-1]
+    setup_test_environment()  # the test client's host name
+    client, results = Client(), []
+    for number in range(args.worker_jobs + 1):
+        started = time.perf_counter()
+        asked = client.post("/live", {"id": f"visitor-{number}", "emotion": "happy/spring,sunny,day"}, content_type="application/json")
+        answered = time.perf_counter() - started
+        assert asked.status_code == 202, (asked.status_code, asked.content)
+        while True:
+            status = client.get(f"/live/{asked.json()['job']}").json()
+            if status["image"] or status["status"] in ("failed", "cancelled") or status.get("withheld"):
+                break
+            if time.perf_counter() - started > 120:
+                raise SystemExit(f"no live picture after 120 s; see {work / 'worker.log'}")
+            time.sleep(0.025)
+        assert status["image"] and status["image"]["url"], status
+        if number:
+            results.append((time.perf_counter() - started, answered))
+    return results
+
+
+def quantiles(values):
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[int(0.9 * (len(ordered) - 1))], ordered[-1]
+
+
+def print_worker(args, rounds: tuple[list, list]) -> None:
+    results, through_api = rounds
+    hops, totals, creates, cpus = ([row[column] * 1000 for row in results] for column in range(4))
 
     what = f"{args.worker_backend}, {args.size}x{args.size}, {len(results)} jobs"
     print(f"\nreal worker (Redis, prefork -c 1, queue {LIVE_QUEUE}), {what}, ms: p50 / p90 / max")
@@ -252,6 +293,11 @@ def print_worker(args, results: list[tuple[float, float, float, float]]) -> None
     print("  create → picture stored and checked: {:7.1f} / {:7.1f} / {:7.1f}   (aim p50 ≤ 300)".format(*quantiles(totals)))
     print("  the create call (row, commit, send):  {:7.1f} / {:7.1f} / {:7.1f}".format(*quantiles(creates)))
     print("  worker CPU per live job (all its processes): {:7.1f} / {:7.1f} / {:7.1f}".format(*quantiles(cpus)))
+    if through_api:
+        urls, posts = ([row[column] * 1000 for row in through_api] for column in range(2))
+        print(f"kiosk API (POST /live → GET /live/<job> until image, test client in this process), {len(urls)} pictures:")
+        print("  create → picture URL:                {:7.1f} / {:7.1f} / {:7.1f}   (aim p50 ≤ 300)".format(*quantiles(urls)))
+        print("  POST /live answered (202):           {:7.1f} / {:7.1f} / {:7.1f}".format(*quantiles(posts)))
 
 
 def main() -> int:

@@ -7,7 +7,6 @@ from garden import thumbnails
 from garden.models import Image
 from generation import backends, services
 from generation.models import GenerationJob
-from generation.services.jobs import new_job, save_job
 from generation.services.runner import ProgressThrottle
 
 pytestmark = pytest.mark.django_db
@@ -16,10 +15,7 @@ pytestmark = pytest.mark.django_db
 def live_job(*, steps: int = 4, **params) -> GenerationJob:
     """A live job as the live app queues one: one picture, ``options["live"]``."""
     request = services.JobRequest(emotion="happy", width=64, height=64, steps=steps, seed=7, count=1, **params)
-    job = new_job(valid=request.validate(), enqueue=False)
-    job.options = {**job.options, "live": True, "visitor": "v1"}
-    job.images_total, job.steps_total = 1, steps
-    return save_job(job=job, enqueue=False)
+    return services.create_job(request=request, enqueue=False, queue="live", extra_options={"live": True, "visitor": "v1"})
 
 
 def watch_steps(monkeypatch, backend, job, *, cancel_at: int | None = None) -> list[tuple[int, int]]:
