@@ -51,7 +51,7 @@ def parse_args():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--size", type=int, default=512, help="Width and height (GARDEN_LIVE_SIZE)")
     parser.add_argument("--steps", type=int, nargs="+", default=[1, 4])
-    parser.add_argument("--images", type=int, default=12, help="Live jobs (one image each) per step count, after one warm-up")
+    parser.add_argument("--images", type=int, default=8, help="Live jobs (one image each) per step count, after one warm-up")
     parser.add_argument("--full-size", action="store_true", help="SD-Turbo-sized random weights (bench/_random_sd.py), not the tiny one")
     parser.add_argument("--save-to", help="Folder for the --full-size pipeline (reused when it exists)")
     parser.add_argument("--database-url", help="Default: a fresh SQLite file")

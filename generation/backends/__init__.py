@@ -161,6 +161,8 @@ class LoadedPipelines:
             if wanted != self._built_for:
                 self._drop(list(self._backends))
                 self._built_for = wanted
+            if pin:  # before making room: the previous live model is an ordinary one from now on
+                self.pinned = model
             backend = self._backends.get(model)
             if backend is None:
                 device, scheduler, compile_unet, offline = wanted
@@ -170,8 +172,6 @@ class LoadedPipelines:
                 room = limit - (1 if self.pinned and self.pinned in self._backends and model != self.pinned else 0)
                 self._drop(evictable[: max(0, len(evictable) - max(1, room) + 1)])
                 self._backends[model] = backend
-            if pin:
-                self.pinned = model
             self._backends.move_to_end(model)
             if label:
                 backend.label = label

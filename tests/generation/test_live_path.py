@@ -97,10 +97,11 @@ def test_the_live_model_stays_loaded_whatever_bulk_jobs_load(settings):
     pipelines.get("bulk-c")
     pipelines.get("bulk-d")
     assert pipelines.models == ["live-model", "bulk-c", "bulk-d"] and pipelines.pinned == "live-model"
-    pipelines.get("new-live", pin=True)  # the library's live model changed: the old one may go
-    pipelines.get("bulk-e")
-    pipelines.get("bulk-f")
-    assert "live-model" not in pipelines.models and "new-live" in pipelines.models
+    pipelines.get("new-live", pin=True)  # the library's live model changed: the old one is the first to go
+    assert pipelines.models == ["bulk-c", "bulk-d", "new-live"] and pipelines.pinned == "new-live"
+    settings.GARDEN_DIFFUSION_MAX_LOADED = 1  # a worker of the live queue alone: never two live models held
+    pipelines.get("newer-live", pin=True)
+    assert pipelines.models == ["newer-live"]
 
 
 def test_a_live_job_pins_its_model(diffusers_settings):
