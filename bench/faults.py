@@ -25,6 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.faults import harness  # noqa: E402 (needs ROOT on the path)
 from tests.faults.commit_cut import commit_cut  # noqa: E402
+from tests.faults.hung_job import hung_worker  # noqa: E402
+from tests.faults.offline_kiosk import offline_spell  # noqa: E402
 
 SCENARIOS = {
     "redis": lambda stack: harness.redis_outage(stack, seconds=15),
@@ -33,6 +35,8 @@ SCENARIOS = {
     "postgres": lambda stack: harness.postgres_outage(stack, seconds=10),
     "s3": lambda stack: harness.s3_outage(stack),
     "commit-cut": lambda stack: commit_cut(stack, likes=8),
+    "kiosk-offline": lambda stack: offline_spell(stack, seconds=20),
+    "hung-worker": lambda stack: hung_worker(stack),
 }
 
 
