@@ -132,6 +132,7 @@ def test_a_like_whose_commit_answer_is_lost_is_stored_once_through_the_kiosks_re
     assert outcome.facts["cuts"] == 8, f"the proxy cut {outcome.facts['cuts']} COMMITs, not 8\n{stack.logs()}"
     assert all(status == 200 for status in outcome.facts["final_status"].values()), outcome.facts["final_status"]
     assert set(outcome.facts["rows_per_like"].values()) == {1}, f"rows per like: {outcome.facts['rows_per_like']}"
+    check_ledger(outcome)
     cut = [call for call in outcome.calls if not call.ok]
     assert len(cut) >= 8 and all(call.status == 503 and call.headers.get("Retry-After") for call in cut), [c.describe() for c in cut][:5]
 
