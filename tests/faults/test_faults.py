@@ -5,6 +5,8 @@ is held against the database and the bucket (docs/operations.md#faults).
 The installation is the fault suite's own (tests/faults/harness.py): redis-server, a PostgreSQL
 cluster made with initdb, a moto S3 server, gunicorn and a Celery worker, all on loopback ports of
 their own. The scenarios run in file order on one installation; each leaves every part running.
+Two bring more: headless Chromium kiosk pages (offline_kiosk.py) and a second worker that hangs
+(hung_job.py, hanging_worker.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 
 import pytest
 
+from tests.browser import chromium_path
 from tests.faults import harness
 from tests.faults.commit_cut import commit_cut
 from tests.faults.hung_job import hung_worker
@@ -138,6 +141,9 @@ def test_a_like_whose_commit_answer_is_lost_is_stored_once_through_the_kiosks_re
 
 
 def test_a_kiosk_browser_offline_for_20_s_delivers_every_like_exactly_once(stack):
+    if chromium_path() is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api")
     outcome = offline_spell(stack, seconds=20)
     report(outcome)
     facts = outcome.facts
