@@ -16,7 +16,7 @@ The newer rows read: a like's connection cut at its COMMIT (no outage: "—" dow
 slowest like from its first call to its answer 200); two Chromium kiosks offline (lost and
 duplicated count likes and undos against the visitors' presses; recovered: from the network's
 return to both outboxes empty); a worker hung mid-job (down: seconds without progress until the
-requeue; recovered: from the requeue to the job's success).
+second attempt started; recovered: from then to the job's success).
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ def hung_worker(stack: Stack, *, deadline: float = 90) -> Outcome:
             outcome.facts["job"] = stack.job(job_id)
             return outcome
         requeued = time.monotonic()
-        # Seconds without progress until the requeue was seen (the database's clock).
+        # Seconds without progress until the second attempt started (the database's clock).
         [(idle,)] = stack.sql("SELECT extract(epoch FROM now() - %s)", (second["progress_at"],))
         outcome.down_seconds = round(float(idle), 1)
         job, _ = stack.wait_for_job(job_id, {"succeeded", "failed", "cancelled"}, deadline)
