@@ -33,6 +33,8 @@ def hung_worker(stack: Stack, *, deadline: float = 90) -> Outcome:
     the finished job and its images, and the job again after the hung call returned."""
     outcome = Outcome("worker hung mid-job, heartbeat on")
     hang = stack.folder / "hang"
+    reached = hang.with_name(hang.name + ".reached")
+    reached.unlink(missing_ok=True)
     hang.touch()
     hung = hanging_worker(stack, hang)
     stack.worker.kill(signal.SIGTERM)  # the job must reach the hanging worker
@@ -43,7 +45,9 @@ def hung_worker(stack: Stack, *, deadline: float = 90) -> Outcome:
         if status != 202 or not isinstance(body, dict):
             return outcome
         job_id = body["id"]
-        wait_until(lambda: stack.job(job_id)["images_done"] >= 1, seconds=60, what="the first batch stored")
+        # Blocked in its second pipeline call: no progress can be written from here on.
+        wait_until(reached.exists, seconds=60, what="the worker hanging after its first batch")
+        outcome.facts["images_done_at_hang"] = stack.job(job_id)["images_done"]
         first = _progress(stack, job_id)
         time.sleep(3)
         second = _progress(stack, job_id)

@@ -161,6 +161,7 @@ def test_a_hung_worker_is_noticed_its_job_requeued_with_a_notice_and_finished(st
     outcome = hung_worker(stack, deadline=90)
     report(outcome)
     assert outcome.facts["create_status"] == 202, outcome.facts["create_body"]
+    assert outcome.facts["images_done_at_hang"] == 2, "the worker did not hang mid-job, after its first batch"
     assert outcome.facts["while_hung"] == {"status": "running", "heartbeat_moved": True, "progress_moved": False}, outcome.facts
     job = outcome.facts["job"]
     assert job["status"] == "succeeded" and job["attempts"] == 2, f"the hung job is {job}\n{stack.logs()}"
