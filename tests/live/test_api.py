@@ -163,3 +163,12 @@ def test_the_schema_documents_the_live_paths(api_client):
     job = schema["paths"]["/live/{job_id}"]
     assert job["get"]["parameters"][0]["schema"] == {"type": "string", "format": "uuid"}
     assert {"200", "404", "429"} <= set(job["get"]["responses"]) and "204" in job["delete"]["responses"]
+
+
+def test_an_expected_503_is_not_logged_as_a_server_error(api_client, caplog):
+    # A site without a live worker answers no_worker to every visitor: an INFO line, not an ERROR each time.
+    with caplog.at_level("INFO"):
+        response = ask(api_client, {"id": "v", "emotion": "calm"})
+    assert response.status_code == 503 and response["Retry-After"]
+    assert not [record for record in caplog.records if record.name == "django.request" and record.levelname == "ERROR"]
+    assert any(record.name == "config.api" and "no worker" in record.getMessage().lower() for record in caplog.records)
