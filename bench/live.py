@@ -308,6 +308,9 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)  # the pipeline's CPU in this thread: CPU times add up per thread
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")  # as in a worker's pool process (generation.tasks)
     import diffusers
 
     load = os.getloadavg()
