@@ -116,3 +116,14 @@ def test_the_progress_throttle():
     assert throttle.due(final=False) and not throttle.due(final=False) and throttle.due(final=True)
     assert not ProgressThrottle(60, claimed=True).due(final=False) and ProgressThrottle(0, claimed=True).due(final=False)
     assert all(ProgressThrottle(0).due(final=False) for _ in range(3))
+
+
+def test_a_worker_pool_process_keeps_numpys_blas_to_one_thread():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from generation import tasks
+
+    with threadpool_limits(limits=None):  # puts this process's limits back afterwards
+        tasks._one_blas_thread()
+        blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
+        assert blas and all(info["num_threads"] == 1 for info in blas)
