@@ -585,6 +585,8 @@ GARDEN_KIOSK_IDLE_SECONDS = env.int("GARDEN_KIOSK_IDLE_SECONDS", default=90)
 # and at most this many wait (the oldest is dropped first).
 GARDEN_KIOSK_OUTBOX_MAX_AGE_SECONDS = env.int("GARDEN_KIOSK_OUTBOX_MAX_AGE_SECONDS", default=24 * 3600)
 GARDEN_KIOSK_OUTBOX_MAX_EVENTS = env.int("GARDEN_KIOSK_OUTBOX_MAX_EVENTS", default=500)
+# The garden kiosk asks for a picture painted live for each visitor (POST /live, docs/live.md).
+GARDEN_LIVE_ENABLED = env.bool("GARDEN_LIVE_ENABLED", default=True)
 # Base URL of the public site for share links (GET /image) and their QR codes; empty: the request's host.
 GARDEN_SHARE_BASE_URL = env.str("GARDEN_SHARE_BASE_URL", default="")
 # The label on every generated picture a visitor sees (garden/labels.py, docs/kiosk.md): language → words.
