@@ -40,7 +40,8 @@ def like_rows(key: str):
     return Interaction.objects.filter(event_type=Interaction.Event.CLICK, item_key=key)
 
 
-def test_the_live_tile_paints_fills_in_and_its_like_is_stored(live_server, page, live_painter):
+@pytest.mark.usefixtures("live_painter")
+def test_the_live_tile_paints_fills_in_and_its_like_is_stored(live_server, page):
     seed_garden(favorite="")
     open_kiosk(page, live_server)
     assert page.get_attribute("#kiosk", "data-live-url") == "/live"
@@ -67,7 +68,8 @@ def test_the_live_tile_paints_fills_in_and_its_like_is_stored(live_server, page,
     assert page.get_attribute(PICTURE, "src").endswith(image.key)
     assert page.locator(f"{TILE} progress").count() == 0
     assert_ai_labelled(page.locator(PICTURE), page.locator(f"{TILE} .ai-label"), min_px=16)
-    expect(page.locator(PICTURE)).to_have_accessible_name(re.compile(r"^AI-generated: garden painting for a \w+ mood, painted just for you"))
+    name = re.compile(r"^AI-generated: garden painting for a \w+ mood, painted just for you")
+    expect(page.locator(PICTURE)).to_have_accessible_name(name)
     page.wait_for_function("() => document.getElementById('live-announce').textContent.startsWith('A picture painted for you is ready')")
 
     # Liked by keyboard alone: stored against the live picture, with the four keys on screen.
@@ -92,7 +94,8 @@ def test_the_live_tile_paints_fills_in_and_its_like_is_stored(live_server, page,
     assert page.locator(PICTURE).get_attribute("src").endswith(image.key)
 
 
-def test_the_first_curated_like_asks_for_one_picture_painted_from_it(live_server, page, live_painter):
+@pytest.mark.usefixtures("live_painter")
+def test_the_first_curated_like_asks_for_one_picture_painted_from_it(live_server, page):
     seed_garden(favorite="")
     open_kiosk(page, live_server)
     result, _ = capture_and_ask(page)
@@ -122,7 +125,8 @@ def test_the_first_curated_like_asks_for_one_picture_painted_from_it(live_server
 
 
 @pytest.mark.parametrize("why", ["off", "no_live_model"])
-def test_without_live_pictures_the_garden_shows_alone_without_an_error(live_server, page, live_painter, settings, why):
+@pytest.mark.usefixtures("live_painter")
+def test_without_live_pictures_the_garden_shows_alone_without_an_error(live_server, page, settings, why):
     seed_garden(favorite="")
     asked = []
     page.on("request", lambda r: asked.append(r) if r.url.endswith("/live") else None)
@@ -149,7 +153,8 @@ def test_without_live_pictures_the_garden_shows_alone_without_an_error(live_serv
     assert not GenerationJob.objects.exists()
 
 
-def test_a_withheld_picture_shows_no_tile(live_server, page, live_painter, settings):
+@pytest.mark.usefixtures("live_painter")
+def test_a_withheld_picture_shows_no_tile(live_server, page, settings):
     # The image check flags every picture (any score reaches a threshold of 0): the status answer
     # withholds it, and the tile goes quietly.
     settings.GARDEN_SAFETY_THRESHOLD = 0.0
@@ -165,7 +170,8 @@ def test_a_withheld_picture_shows_no_tile(live_server, page, live_painter, setti
     assert page.locator('[data-state="error"]').count() == 0
 
 
-def test_the_idle_reset_and_new_visitor_cancel_the_live_job(live_server, page, live_painter):
+@pytest.mark.usefixtures("live_painter")
+def test_the_idle_reset_and_new_visitor_cancel_the_live_job(live_server, page):
     seed_garden(favorite="")
     open_kiosk(page, live_server, "/kiosk/?idle=2")
     capture_and_ask(page)

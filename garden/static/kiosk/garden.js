@@ -62,7 +62,7 @@
   }
 
   function favoriteValue() {
-    var parts = ["favorite-season", "favorite-weather", "favorite-time"].map(function (id) { return K.$(id).value; });
+    var parts = FAVORITE_IDS.map(function (id) { return K.$(id).value; });
     var chosen = parts.filter(Boolean).length;
     var error = K.$("favorite-error");
     if (chosen > 0 && chosen < 3) {
@@ -98,19 +98,20 @@
       .join(", ");
   }
 
-  function describe(item, n, total) {
+  function mood(item) {
     var upper = (item.emotion || visitor.emotion || "").toUpperCase();
-    var mood = K.EMOTION_NAMES[upper] ? K.word(K.EMOTION_NAMES[upper], true) : upper;
+    return K.EMOTION_NAMES[upper] ? K.word(K.EMOTION_NAMES[upper], true) : upper;
+  }
+
+  function describe(item, n, total) {
     var scene = favoriteWords();
-    return window.AiLabel.text() + ": " + t(gettext_noop("garden painting for a %(mood)s mood"), { mood: mood })
+    return window.AiLabel.text() + ": " + t(gettext_noop("garden painting for a %(mood)s mood"), { mood: mood(item) })
       + (scene ? ", " + scene : "") + " (" + t(gettext_noop("%(n)s of %(total)s"), { n: K.number(n), total: K.number(total) }) + ")";
   }
 
   /* The live picture's alt text; its key is a pool key (imgPool/…), not cut from its URL. */
   function describeLive(image) {
-    var upper = (image.emotion || visitor.emotion || "").toUpperCase();
-    var mood = K.EMOTION_NAMES[upper] ? K.word(K.EMOTION_NAMES[upper], true) : upper;
-    return window.AiLabel.text() + ": " + t(gettext_noop("garden painting for a %(mood)s mood, painted just for you"), { mood: mood });
+    return window.AiLabel.text() + ": " + t(gettext_noop("garden painting for a %(mood)s mood, painted just for you"), { mood: mood(image) });
   }
 
   function likeLabel(button, key) {
@@ -237,25 +238,26 @@
     if (recommendationId) { body.recommendationId = recommendationId; }
     if (!undo && screen) { screen.liked = true; }
     if (undo) { delete liked[key]; } else { liked[key] = true; }
-    outbox.add(undo ? "/dislike" : "/like", body);
+    // The first like of a curated picture: once delivered, one live picture painted from it, once
+    // per visitor (not in place of a live picture they liked: they may be scanning its QR code).
+    var from = !undo && !askedFrom && key !== live.key() && !liked[live.key()];
+    if (from) { askedFrom = true; }
+    var id = visitor.id, emotion = searchKey() || visitor.emotion;
+    outbox.add(undo ? "/dislike" : "/like", body, from ? function () {
+      if (visitor && visitor.id === id && !liked[live.key()]) { live.request(id, emotion, key); }
+    } : null);
     likeLabel(button, key);
     shareCode(button.closest("figure"), key);
-    // The first like of a curated picture: one live picture painted from it, once per visitor (not
-    // in place of a live picture the visitor liked: they may be scanning its QR code).
-    if (!undo && !askedFrom && key !== live.key() && !liked[live.key()]) {
-      askedFrom = true;
-      live.request(visitor.id, searchKey() || visitor.emotion, key);
-    }
   }
 
   function loadGarden() {
     var key = searchKey();
-    if (!key || resetPending) { return; }
+    if (!key || resetPending) { return null; }
     var ticket = ++gardenRequest;
     clearGarden();
     K.setState(gardenState, "busy", t(gettext_noop("Growing your garden…")));
     begin();
-    K.postJSON("/garden", { id: visitor.id, emotion: key, generation: visitor.generation, gender: visitor.gender })
+    return K.postJSON("/garden", { id: visitor.id, emotion: key, generation: visitor.generation, gender: visitor.gender })
       .then(function (response) {
         if (ticket !== gardenRequest) { return; }
         if (!response.ok) { throw new K.KioskError("http", "HTTP " + response.status); }
@@ -357,8 +359,10 @@
       if (!visitor || visitor.id !== result.id) { liked = {}; askedFrom = false; }
       visitor = { id: result.id, emotion: String(result.emotions).toLowerCase(), generation: result.generation, gender: result.gender };
       showVisitorCode(visitor.id);
-      loadGarden();  // counted before this capture ends, so a reset waits for the garden too
-      if (searchKey()) { live.request(visitor.id, searchKey()); }
+      // The garden is counted before this capture ends, so a reset waits for it too; then the live
+      // picture is asked for (after the garden: the curated pictures come first).
+      var id = visitor.id, garden = loadGarden();
+      if (garden) { garden.then(function () { if (visitor && visitor.id === id) { live.request(id, searchKey() || visitor.emotion); } }); }
     }).then(end, end);
   });
 
@@ -369,7 +373,7 @@
     render();
   });
 
-  ["favorite-season", "favorite-weather", "favorite-time"].forEach(function (id) {
+  FAVORITE_IDS.forEach(function (id) {
     K.$(id).addEventListener("change", function () { if (visitor && favoriteValue() !== null) { loadGarden(); } });
   });
   K.$("favorite-form").addEventListener("submit", function (event) { event.preventDefault(); });

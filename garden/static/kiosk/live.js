@@ -21,6 +21,7 @@
   var POLL_MS = 400;
   var MAX_WAIT_MS = 60000;      // a picture not painted by then is given up (and its job cancelled)
   var MAX_POLL_FAILURES = 3;    // consecutive polls lost (network, 5xx) before giving up
+  var CANCEL_RETRIES = 2;
   var UNFINISHED = { queued: true, running: true };
 
   function Live(opts) {
@@ -43,8 +44,8 @@
   Live.prototype.key = function () { return this.shown; };
 
   /* Ask for a picture for this visitor and search key ("happy" or "happy/spring,sunny,day"),
-   * painted from the garden image ``from`` when given. A picture already on screen stays there
-   * until the new one is painted, and comes back if the new one cannot be. */
+   * painted from the garden image ``from`` when given. A picture already on screen gives way to
+   * the new one's progress, and comes back if the new one cannot be painted. */
   Live.prototype.request = function (visitorId, emotion, from) {
     if (!this.url) { return; }
     var self = this;
@@ -200,12 +201,17 @@
     if (had) { this.onShown(null); }
   };
 
-  /* DELETE an unfinished job; it outlives the page (keepalive), e.g. at the idle reset's reload. */
-  function cancelJob(job) {
-    if (!job || !UNFINISHED[job.status]) { return; }
+  /* DELETE an unfinished job; it outlives the page (keepalive), e.g. at the idle reset's reload.
+   * Lost to the network or a 5xx, it is sent again a second later, twice at most, while the page lives. */
+  function cancelJob(job, attempt) {
+    attempt = attempt || 0;
+    if (!job || (!attempt && !UNFINISHED[job.status])) { return; }
     job.status = "cancelled";
     fetch(job.statusUrl, { method: "DELETE", keepalive: true, credentials: "same-origin", headers: { "Accept-Language": K.lang() } })
-      .catch(function () { /* the server gives up on it by itself */ });
+      .then(function (response) { return response.status < 500 && response.status !== 429; }, function () { return false; })
+      .then(function (done) {
+        if (!done && attempt < CANCEL_RETRIES) { setTimeout(function () { cancelJob(job, attempt + 1); }, 1000); }
+      });
   }
 
   K.Live = Live;
