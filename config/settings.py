@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "displays",
     "insights",
     "gardener",
+    "live",
 ]
 
 MIDDLEWARE = [
@@ -585,8 +586,6 @@ GARDEN_KIOSK_IDLE_SECONDS = env.int("GARDEN_KIOSK_IDLE_SECONDS", default=90)
 # and at most this many wait (the oldest is dropped first).
 GARDEN_KIOSK_OUTBOX_MAX_AGE_SECONDS = env.int("GARDEN_KIOSK_OUTBOX_MAX_AGE_SECONDS", default=24 * 3600)
 GARDEN_KIOSK_OUTBOX_MAX_EVENTS = env.int("GARDEN_KIOSK_OUTBOX_MAX_EVENTS", default=500)
-# The garden kiosk asks for a picture painted live for each visitor (POST /live, docs/live.md).
-GARDEN_LIVE_ENABLED = env.bool("GARDEN_LIVE_ENABLED", default=True)
 # Base URL of the public site for share links (GET /image) and their QR codes; empty: the request's host.
 GARDEN_SHARE_BASE_URL = env.str("GARDEN_SHARE_BASE_URL", default="")
 # The label on every generated picture a visitor sees (garden/labels.py, docs/kiosk.md): language → words.
@@ -623,6 +622,17 @@ GARDEN_A1111_TRUSTED_CLIENTS = env.list("GARDEN_A1111_TRUSTED_CLIENTS", default=
 GARDEN_A1111_CONTROL_PASSTHROUGH = env.bool("GARDEN_A1111_CONTROL_PASSTHROUGH", default=False)
 # GPU workers write a presence row this often; one unseen for 3 beats counts as gone (/sdapi/v1/options).
 GARDEN_WORKER_PRESENCE_SECONDS = env.float("GARDEN_WORKER_PRESENCE_SECONDS", default=10.0)
+
+# --- The live picture (docs/live.md): one picture painted now for the visitor in front of the kiosk --
+GARDEN_LIVE_ENABLED = env.bool("GARDEN_LIVE_ENABLED", default=True)
+GARDEN_LIVE_QUEUE = env.str("GARDEN_LIVE_QUEUE", default="live")
+GARDEN_LIVE_MAX_QUEUED = env.int("GARDEN_LIVE_MAX_QUEUED", default=4)  # live jobs queued or running at once
+GARDEN_LIVE_DAILY_BUDGET = env.int("GARDEN_LIVE_DAILY_BUDGET", default=2000)  # live jobs a day (local time); 0: no limit
+GARDEN_LIVE_RATE = env.str("GARDEN_LIVE_RATE", default="30/minute")  # POST /live per kiosk (client address)
+GARDEN_LIVE_STRENGTH = env.float("GARDEN_LIVE_STRENGTH", default=0.35)  # img2img from a liked picture
+GARDEN_LIVE_SIZE = env.int("GARDEN_LIVE_SIZE", default=512)  # square, pixels
+# A worker serving GARDEN_LIVE_QUEUE counts as there when its presence row is this fresh.
+GARDEN_LIVE_WORKER_SECONDS = env.float("GARDEN_LIVE_WORKER_SECONDS", default=3 * GARDEN_WORKER_PRESENCE_SECONDS)
 # Uploads (sources, masks, edge maps, references, frame archives) are private: a storage of their
 # own, never under GARDEN_MEDIA_ROOT (served at /media/), private objects on S3 (checked at start).
 GARDEN_RETOUCH_UPLOAD_ROOT = env.str("GARDEN_RETOUCH_UPLOAD_ROOT", default=str(VAR_DIR / "retouch-uploads"))

@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("a1111.urls")),
     path("", include("curation.urls")),
     path("", include("displays.urls")),
+    path("", include("live.urls")),
 ]
 # /en/kiosk/, /ko/kiosk/, /ja/kiosk/: a kiosk pinned to one language (docs/languages.md). Only these
 # page copies carry a prefix; every other path, the kiosk APIs included, stays exactly where it is.

@@ -7,6 +7,7 @@ Roles (docs/deploy.md):
                      access log on stdout; empties PROMETHEUS_MULTIPROC_DIR first
   worker             Celery worker for the `default` queue (procedural painting, sweeps, rebuilds)
   gpu-worker         Celery worker for the GPU queue (GARDEN_GPU_QUEUE, diffusers); needs the gpu image
+  live-worker        Celery worker for the live queue (GARDEN_LIVE_QUEUE): the live picture, one per GPU
   beat               Celery beat, its schedule file under GARDEN_VAR_DIR
   migrate            migrate + createcachetable under a PostgreSQL advisory lock (replicas wait, then no-op)
   manage ARGS…       manage.py ARGS…
@@ -37,6 +38,7 @@ roles:
   web          gunicorn (GARDEN_BIND, GARDEN_WEB_WORKERS, GARDEN_WEB_THREADS)
   worker       Celery worker, queue default (GARDEN_WORKER_CONCURRENCY)
   gpu-worker   Celery worker, queue GARDEN_GPU_QUEUE (gpu), one process per GPU
+  live-worker  Celery worker, queue GARDEN_LIVE_QUEUE (live), one process per GPU
   beat         Celery beat, schedule under GARDEN_VAR_DIR
   migrate      migrate + createcachetable under an advisory lock
   manage ARGS  manage.py ARGS (e.g. manage createsuperuser)
@@ -131,6 +133,11 @@ def gpu_worker(args: list[str]) -> None:
     _celery_worker(_env("GARDEN_GPU_QUEUE", "gpu"), "1", args)
 
 
+def live_worker(args: list[str]) -> None:
+    # Live pictures only (docs/live.md): one process per GPU, which keeps the live model loaded.
+    _celery_worker(_env("GARDEN_LIVE_QUEUE", "live"), "1", args)
+
+
 def beat(args: list[str]) -> None:
     _metrics_dir(empty=True)
     schedule = _var_dir() / "celerybeat-schedule"
@@ -171,7 +178,15 @@ def manage(args: list[str]) -> None:
     os.execv(sys.executable, [sys.executable, str(APP_DIR / "manage.py"), *args])
 
 
-ROLES = {"web": web, "worker": worker, "gpu-worker": gpu_worker, "beat": beat, "migrate": migrate, "manage": manage}
+ROLES = {
+    "web": web,
+    "worker": worker,
+    "gpu-worker": gpu_worker,
+    "live-worker": live_worker,
+    "beat": beat,
+    "migrate": migrate,
+    "manage": manage,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -67,6 +67,8 @@ class Image(models.Model):
     safety_checker = models.CharField(max_length=100, blank=True, default="", help_text="The checkers and their versions")
     safety_reason = models.CharField(max_length=200, blank=True, default="")
     safety_released = models.BooleanField(default=False, help_text="A curator released it from quarantine (safety.Release)")
+    # Painted live for a visitor at the kiosk (docs/live.md): a pool picture like the others.
+    live = models.BooleanField(_("live"), default=False, db_index=True, help_text=_("Painted live for a visitor at the kiosk"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     promoted_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)

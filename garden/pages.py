@@ -2,7 +2,7 @@
 
 The pages' JavaScript (garden/static/kiosk/) talks only to the public APIs (/emotion, /garden,
 /like, /live); nothing here writes models. The share page (``GET /image?content=<key>``) and its QR
-code read one serving image through garden.selectors. The staff text-to-image page is
+code read one serving image (or passed live picture) through garden.selectors. The staff text-to-image page is
 generation.pages.
 """
 
@@ -142,9 +142,10 @@ def emotion_check(request):
 
 @require_safe
 def share_image(request):
-    """The landing page of one serving image (the original's share page, escaped and checked).
+    """The landing page of one serving image, or of a live picture that passed the safety check
+    (the original's share page, escaped and checked).
 
-    Anything but the key of a serving image gets the same 404 page, which never repeats the input.
+    Anything else gets the same 404 page, which never repeats the input.
     """
     image = selectors.shared_image(request.GET.get("content"))
     if image is None:
@@ -171,7 +172,7 @@ def qr_svg(text: str) -> bytes:
 
 @require_safe
 def share_image_qr(request):
-    """``GET /image/qr?content=<key>``: the QR code (SVG) of a serving image's share page."""
+    """``GET /image/qr?content=<key>``: the QR code (SVG) of a shared image's page (garden.selectors.shared_image)."""
     image = selectors.shared_image(request.GET.get("content"))
     if image is None:
         return HttpResponse("Not a serving image.", status=404, content_type="text/plain; charset=utf-8")

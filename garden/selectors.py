@@ -18,7 +18,7 @@ from rest_framework.renderers import JSONRenderer
 
 from config.sql import hot_cursor
 from garden import keys
-from garden.models import Image, ServingState
+from garden.models import CLEARED, Image, ServingState
 from garden.storage import is_public_key, private_pool
 
 
@@ -220,15 +220,17 @@ def forget_rendered() -> None:
 
 
 def shared_image(content: object) -> Image | None:
-    """The serving image a share link names (``/image?content=<key>``), or None for anything else."""
+    """The image a share link names (``/image?content=<key>``): a serving image, or a live picture
+    (docs/live.md) in the pool that the safety check passed or a curator released; None for anything else."""
     if not isinstance(content, str) or not content or len(content) > 512:
         return None
     try:
-        if not keys.parse_key(content).is_serving:
-            return None
+        serving = keys.parse_key(content).is_serving
     except keys.InvalidKey:
         return None
-    return Image.objects.filter(status=Image.Status.SERVING, key=content).first()
+    if serving:
+        return Image.objects.filter(status=Image.Status.SERVING, key=content).first()
+    return Image.objects.filter(CLEARED, status=Image.Status.POOL, live=True, key=content).first()
 
 
 def share_url(key: str, *, request=None) -> str:

@@ -152,6 +152,7 @@ class LibraryEntry(models.Model):
     default_width = models.PositiveIntegerField(null=True, blank=True)
     default_height = models.PositiveIntegerField(null=True, blank=True)
     is_default = models.BooleanField(default=False, help_text="The pipeline jobs use when they name none")
+    live = models.BooleanField(default=False, help_text="Paints live pictures for visitors (docs/live.md); one pipeline at most")
     present = models.BooleanField(default=True, help_text="Found by the last scan")
     details = models.JSONField(default=dict, blank=True, help_text="What the scan read (class names, base model, trigger words)")
     scanned_at = models.DateTimeField(default=timezone.now)
@@ -163,6 +164,8 @@ class LibraryEntry(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["kind", "name"], name="library_kind_name_unique"),
             models.UniqueConstraint(fields=["kind"], condition=models.Q(is_default=True), name="library_one_default_per_kind"),
+            models.UniqueConstraint(fields=["kind"], condition=models.Q(live=True), name="library_one_live_pipeline"),
+            models.CheckConstraint(condition=~models.Q(live=True) | models.Q(kind="pipeline"), name="library_live_is_pipeline"),
         ]
 
     def __str__(self) -> str:

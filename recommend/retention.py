@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from garden import forgetting
 from garden.models import Image, Visitor
 from garden.visitors import normalize_code, visitor_code
 from recommend import counting, training
@@ -38,6 +39,7 @@ class Deleted:
     visitors: int = 0
     events: int = 0
     recommendations: int = 0
+    job_links: int = 0  # visitor links of other apps' rows (the live picture's jobs: garden.forgetting)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -55,18 +57,21 @@ def apply_retention(*, now=None) -> Deleted:
             deleted.recommendations = _delete_in_batches(Recommendation.objects.filter(created_at__lt=now - timedelta(days=days)))
         if days := settings.GARDEN_RETAIN_VISITOR_DAYS:
             deleted.visitors = _delete_in_batches(Visitor.objects.filter(last_seen__lt=now - timedelta(days=days)))
+        deleted.job_links = forgetting.forget(visitor_id=None)
     log.info("retention applied: %s", deleted.as_dict())
     return deleted
 
 
 def forget_visitor(*, visitor_id: str) -> Deleted:
-    """A deletion request: the visitor's labels, events and served gardens, now. Aggregates stay."""
+    """A deletion request: the visitor's labels, events and served gardens, and other apps' links to
+    the visitor id (garden.forgetting), now. Aggregates stay."""
     deleted = Deleted()
     with training.rebuild_lock():
         deleted.events = retire_events(where="WHERE visitor_id = %s", params=[visitor_id])
         with transaction.atomic():
             deleted.recommendations = _delete_in_batches(Recommendation.objects.filter(visitor_id=visitor_id))
             deleted.visitors = _delete_in_batches(Visitor.objects.filter(pk=visitor_id))
+            deleted.job_links = forgetting.forget(visitor_id=visitor_id)
     log.info("visitor data deleted on request: %s", deleted.as_dict())
     return deleted
 

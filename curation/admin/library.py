@@ -53,12 +53,12 @@ class LibraryEntryForm(forms.ModelForm):
 @admin.register(LibraryEntry)
 class LibraryEntryAdmin(admin.ModelAdmin):
     form = LibraryEntryForm
-    list_display = ("name", "kind", "family", "size", "defaults", "is_default", "present", "scanned_at")
-    list_filter = ("kind", "family", "present", "is_default")
+    list_display = ("name", "kind", "family", "size", "defaults", "is_default", "live", "present", "scanned_at")
+    list_filter = ("kind", "family", "present", "is_default", "live")
     search_fields = ("name", "path")
     list_per_page = 100
-    actions = ["rescan", "make_default"]
-    readonly_fields = ("kind", "name", "path", "family", "size", "is_default", "present", "details", "scanned_at")
+    actions = ["rescan", "make_default", "make_live", "stop_live"]
+    readonly_fields = ("kind", "name", "path", "family", "size", "is_default", "live", "present", "details", "scanned_at")
 
     def get_fields(self, request, obj=None):
         if obj is not None and obj.kind == LibraryEntry.Kind.PIPELINE:
@@ -124,6 +124,29 @@ class LibraryEntryAdmin(admin.ModelAdmin):
             self.message_user(request, " ".join(exc.fields.values()) or exc.message, messages.ERROR)
             return
         self.message_user(request, _("Jobs that name no model now use %(name)s.") % {"name": entry.name}, messages.SUCCESS)
+
+    @admin.action(permissions=["change"], description=gettext_lazy("Paint live pictures with it (one pipeline)"))
+    def make_live(self, request, queryset):
+        entries = list(queryset[:2])
+        if len(entries) != 1 or entries[0].kind != LibraryEntry.Kind.PIPELINE:
+            self.message_user(request, _("Select exactly one pipeline to paint live pictures with."), messages.ERROR)
+            return
+        try:
+            entry = library_services.set_live(entries[0].name)
+        except JobParameterError as exc:
+            self.message_user(request, " ".join(exc.fields.values()) or exc.message, messages.ERROR)
+            return
+        assert entry is not None
+        self.message_user(
+            request,
+            _("Live pictures are now painted by %(name)s, with its default steps and guidance.") % {"name": entry.name},
+            messages.SUCCESS,
+        )
+
+    @admin.action(permissions=["change"], description=gettext_lazy("Stop painting live pictures with a library model"))
+    def stop_live(self, request, queryset=None):
+        library_services.set_live(None)
+        self.message_user(request, _("No library model paints live pictures now."), messages.SUCCESS)
 
     def get_urls(self):
         return [

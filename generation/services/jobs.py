@@ -26,9 +26,19 @@ class JobStateError(Conflict):
     """The job is not in a state that allows this change (a 409)."""
 
 
-def create_job(*, created_by=None, request: JobRequest, enqueue: bool = True, background: bool = False) -> GenerationJob:
+def create_job(
+    *,
+    created_by=None,
+    request: JobRequest,
+    enqueue: bool = True,
+    background: bool = False,
+    queue: str = "",
+    extra_options: dict | None = None,
+) -> GenerationJob:
     """Validate the request, store a queued job and enqueue it once the transaction commits;
     ``background`` jobs (the gardener's) at a lower priority than the rest (generation.enqueue).
+    ``queue`` sends it to a queue of its own (the live picture's), ``extra_options`` are stored
+    in its options beside the validated ones (``live``, ``visitor``: docs/live.md).
 
     Raises JobParameterError (a 400, naming each bad field) before anything is stored. Retouch
     jobs come with pictures: ``retouch.services.create_retouch_job`` takes them.
@@ -38,6 +48,8 @@ def create_job(*, created_by=None, request: JobRequest, enqueue: bool = True, ba
         raise JobParameterError(fields={"image": "A retouch job needs its source picture (create_retouch_job)."})
     job = new_job(valid=valid, created_by=created_by, enqueue=enqueue)
     job.background = background
+    job.queue = queue or job.queue
+    job.options = {**job.options, **(extra_options or {})}
     batches = planning.job_batches(job)
     job.images_total = sum(len(batch) for batch in batches)
     job.steps_total = len(batches) * valid.steps

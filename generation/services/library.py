@@ -143,6 +143,27 @@ def set_default(name: str) -> LibraryEntry:
     return entry
 
 
+def set_live(name: str | None) -> LibraryEntry | None:
+    """Make the present pipeline ``name`` the one that paints live pictures (docs/live.md); None: no
+    library model paints them (the procedural painter does on the embedded default, else none)."""
+    entry = None
+    if name is not None:
+        try:
+            entry = library.resolve_model(name)
+        except library.UnknownEntry as exc:
+            raise JobParameterError(fields={"model": str(exc)}) from None
+    with transaction.atomic():
+        others = LibraryEntry.objects.filter(live=True)
+        if entry is not None:
+            others = others.exclude(pk=entry.pk)
+        others.update(live=False)
+        if entry is not None:
+            LibraryEntry.objects.filter(pk=entry.pk).update(live=True)
+    if entry is not None:
+        entry.refresh_from_db()
+    return entry
+
+
 # --- reading the folder -------------------------------------------------------------------------
 
 

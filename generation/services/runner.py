@@ -283,6 +283,7 @@ def store_generated_image(
         steps=job.steps,
         guidance=job.guidance,
         parameters=parameters,
+        live=bool((job.options or {}).get("live")),  # a picture painted for a visitor (docs/live.md)
         **verdict.image_fields(),
     )
     return image, content

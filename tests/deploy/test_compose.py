@@ -19,7 +19,15 @@ SERVICES = COMPOSE["services"]
 ENV_EXAMPLE = (ROOT / ".env.example").read_text()
 CONTAINERFILE = (ROOT / "Containerfile").read_text()
 
-APP_ROLES = {"migrate": "migrate", "web": "web", "worker": "worker", "beat": "beat", "gpu-worker": "gpu-worker"}
+APP_ROLES = {
+    "migrate": "migrate",
+    "web": "web",
+    "worker": "worker",
+    "beat": "beat",
+    "gpu-worker": "gpu-worker",
+    "live-worker": "live-worker",
+}
+GPU_WORKERS = ("gpu-worker", "live-worker")
 ONE_SHOTS = {"migrate", "minio-setup"}
 
 
@@ -65,14 +73,17 @@ def documented() -> set[str]:
 
 
 def test_the_stack_has_every_service():
-    assert set(SERVICES) == {"migrate", "web", "worker", "beat", "gpu-worker", "proxy", "postgres", "redis", "minio", "minio-setup"}
+    assert set(SERVICES) == {
+        *("migrate", "web", "worker", "beat", "gpu-worker", "live-worker"),
+        *("proxy", "postgres", "redis", "minio", "minio-setup"),
+    }
 
 
 @pytest.mark.parametrize("name,role", sorted(APP_ROLES.items()))
 def test_each_app_service_runs_one_role_of_the_image(name, role):
     service = SERVICES[name]
     assert service["command"] == [role]
-    target = "gpu" if name == "gpu-worker" else "app"
+    target = "gpu" if name in GPU_WORKERS else "app"
     assert service["build"] == {"context": ".", "dockerfile": "Containerfile", "target": target}
     assert service["image"].startswith("${GARDEN_GPU_IMAGE:-" if target == "gpu" else "${GARDEN_IMAGE:-")
     assert f"FROM runtime AS {target}" in CONTAINERFILE
@@ -123,7 +134,7 @@ def test_every_service_says_how_its_health_is_known():
 def test_the_health_checks_ask_the_right_thing():
     assert SERVICES["web"]["healthcheck"]["test"] == ["CMD", "python3", "/app/deploy/healthcheck.py"]
     assert "/healthz" in (ROOT / "deploy" / "healthcheck.py").read_text()
-    for worker in ("worker", "gpu-worker"):
+    for worker in ("worker", *GPU_WORKERS):
         assert "celery -A config inspect ping --destination celery@$$HOSTNAME" in SERVICES[worker]["healthcheck"]["test"][1]
     assert "pg_isready" in SERVICES["postgres"]["healthcheck"]["test"][1]
     assert SERVICES["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
@@ -139,7 +150,7 @@ def test_the_start_order_waits_for_health_and_one_shots():
         "minio-setup": "service_completed_successfully",
         "migrate": "service_completed_successfully",
     }
-    for name in ("web", "worker", "beat", "gpu-worker"):
+    for name in ("web", "worker", "beat", *GPU_WORKERS):
         assert {part: rule["condition"] for part, rule in SERVICES[name]["depends_on"].items()} == ready, name
     assert SERVICES["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     assert SERVICES["minio-setup"]["depends_on"] == {"minio": {"condition": "service_healthy"}}
@@ -154,19 +165,26 @@ def test_the_start_order_waits_for_health_and_one_shots():
 # --- GPU profile and scaling ----------------------------------------------------------------------
 
 
-def test_the_gpu_worker_is_a_profile_that_reserves_an_nvidia_gpu():
-    gpu = SERVICES["gpu-worker"]
+@pytest.mark.parametrize("name", GPU_WORKERS)
+def test_the_gpu_workers_are_a_profile_that_reserves_an_nvidia_gpu(name):
+    gpu = SERVICES[name]
     assert gpu["profiles"] == ["gpu"]
     (device,) = gpu["deploy"]["resources"]["reservations"]["devices"]
     assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"] and device["count"] == 1
     assert "${GARDEN_MODELS_DIR:-./models}:/models:ro" in gpu["volumes"]
-    assert [name for name, service in SERVICES.items() if service.get("profiles")] == ["gpu-worker"]
+    assert [name for name, service in SERVICES.items() if service.get("profiles")] == list(GPU_WORKERS)
+
+
+def test_the_live_worker_keeps_its_one_model_loaded_with_the_app_wiring():
+    environment = SERVICES["live-worker"]["environment"]
+    assert environment["GARDEN_DIFFUSION_MAX_LOADED"] == "1"
+    assert {name: value for name, value in environment.items() if name != "GARDEN_DIFFUSION_MAX_LOADED"} == SERVICES["web"]["environment"]
 
 
 def test_workers_and_web_can_be_scaled():
     for name, service in SERVICES.items():
         assert "container_name" not in service, name
-    for name in ("web", "worker", "gpu-worker", "beat", "migrate"):
+    for name in ("web", "worker", *GPU_WORKERS, "beat", "migrate"):
         assert "ports" not in SERVICES[name], f"{name} publishes a fixed host port: --scale would collide"
     # Only the proxy faces the outside; it spreads requests over every web replica.
     caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()

@@ -46,7 +46,7 @@ def test_an_unknown_role_exits_2_with_the_usage():
     result = run("serve")
     assert result.returncode == 2
     assert "unknown role: serve" in result.stderr and "usage: entrypoint.py ROLE" in result.stderr
-    for role in ("web", "worker", "gpu-worker", "beat", "migrate", "manage"):
+    for role in ("web", "worker", "gpu-worker", "live-worker", "beat", "migrate", "manage"):
         assert f"  {role}" in result.stderr
 
 
@@ -106,6 +106,13 @@ def test_gpu_worker_serves_the_gpu_queue_one_process(entrypoint, monkeypatch):
     (argv,) = entrypoint.calls
     assert option(argv, "--queues") == "gpu" and option(argv, "--concurrency") == "1"
     assert argv[-2:] == ["--hostname", "gpu0@%h"]  # extra arguments pass through
+
+
+def test_live_worker_serves_the_live_queue_one_process(entrypoint, monkeypatch):
+    monkeypatch.setenv("GARDEN_LIVE_QUEUE", "live-a")
+    entrypoint.main(["live-worker"])
+    (argv,) = entrypoint.calls
+    assert option(argv, "--queues") == "live-a" and option(argv, "--concurrency") == "1"
 
 
 def test_beat_keeps_its_schedule_in_the_data_volume(entrypoint, tmp_path):

@@ -16,5 +16,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Deleted {deleted.visitors} visitor(s), {deleted.events} event(s), {deleted.recommendations} served garden(s)."
+                f" Cleared {deleted.job_links} live job link(s)."
             )
         )

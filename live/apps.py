@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
+
+
+class LiveConfig(AppConfig):
+    """The live picture (docs/live.md): one picture painted now for the visitor at the kiosk."""
+
+    name = "live"
+    verbose_name = gettext_lazy("Live picture")
+
+    def ready(self) -> None:
+        from garden import forgetting
+        from live import services
+
+        # A deletion request or retention also clears the visitor links of live jobs.
+        forgetting.register(services.forget_live_jobs)

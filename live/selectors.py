@@ -1,0 +1,138 @@
+"""Reads of the live picture: which painter paints it, whether a worker serves its queue, the
+limits' counts, and a live job's status as the kiosk sees it (docs/live.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from garden import keys
+from garden.models import Image
+from garden.selectors import image_url
+from generation import backends, library
+from generation.models import GenerationJob, LibraryEntry, WorkerPresence
+
+IN_FLIGHT = (GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
+# A turbo model's own numbers when its library entry names none (1–4 steps, no guidance).
+TURBO_STEPS, TURBO_GUIDANCE = 1, 0.0
+
+
+@dataclass(frozen=True)
+class Painter:
+    """What paints live pictures: the library's live pipeline, or the procedural painter."""
+
+    backend: str
+    model: str = ""  # the library pipeline's name ("" for the procedural painter)
+    steps: int | None = None  # None: the job request's default
+    guidance: float | None = None
+
+
+def live_painter() -> Painter | None:
+    """The library pipeline marked live; else the procedural painter when it is the default backend
+    (the embedded default, so `make run` shows live pictures); else None (no live model)."""
+    entry = library.pipelines().filter(live=True).first()
+    if entry is not None:
+        return painter_of(entry)
+    if settings.GARDEN_GENERATOR_BACKEND == backends.PROCEDURAL:
+        return Painter(backend=backends.PROCEDURAL, steps=1)  # no denoising: one progress step
+    return None
+
+
+def painter_of(entry: LibraryEntry) -> Painter:
+    turbo = entry.family == LibraryEntry.Family.TURBO
+    steps = entry.default_steps or (TURBO_STEPS if turbo else None)
+    guidance = entry.default_guidance if entry.default_guidance is not None else (TURBO_GUIDANCE if turbo else None)
+    return Painter(backend=backends.DIFFUSERS, model=entry.name, steps=steps, guidance=guidance)
+
+
+def live_worker_present() -> bool:
+    """A worker serving GARDEN_LIVE_QUEUE wrote its presence within GARDEN_LIVE_WORKER_SECONDS
+    (eager mode paints in this process: always)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return True
+    horizon = timezone.now() - timedelta(seconds=settings.GARDEN_LIVE_WORKER_SECONDS)
+    # A handful of rows: the queue lists are read here rather than with a JSON lookup per database.
+    queues = WorkerPresence.objects.filter(seen_at__gte=horizon).values_list("queues", flat=True)
+    return any(settings.GARDEN_LIVE_QUEUE in (served or []) for served in queues)
+
+
+def live_jobs() -> QuerySet[GenerationJob]:
+    return GenerationJob.objects.filter(options__live=True)
+
+
+def in_flight_count() -> int:
+    return live_jobs().filter(status__in=IN_FLIGHT, queue=settings.GARDEN_LIVE_QUEUE).count()
+
+
+def day_start(now: datetime | None = None) -> datetime:
+    """Midnight of today in TIME_ZONE: the daily budget's day."""
+    local = timezone.localtime(now or timezone.now())
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def seconds_to_tomorrow(now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    tomorrow = day_start(now) + timedelta(days=1)
+    return max(1, int((tomorrow - now).total_seconds()))
+
+
+def used_today(now: datetime | None = None) -> int:
+    return live_jobs().filter(created_at__gte=day_start(now)).count()
+
+
+def visitor_jobs_in_flight(visitor_id: str) -> QuerySet[GenerationJob]:
+    return live_jobs().filter(options__visitor=visitor_id, status__in=IN_FLIGHT)
+
+
+def abandoned_jobs() -> QuerySet[GenerationJob]:
+    """Live jobs still queued after a kiosk's idle reset (GARDEN_KIOSK_IDLE_SECONDS): nobody is waiting
+    for them (a kiosk that lost its network could not cancel), so they are cancelled when seen."""
+    horizon = timezone.now() - timedelta(seconds=max(1, settings.GARDEN_KIOSK_IDLE_SECONDS))
+    return live_jobs().filter(status=GenerationJob.Status.QUEUED, created_at__lt=horizon)
+
+
+def live_job(job_id) -> GenerationJob | None:
+    """The live job of that id; None for any other job (staff jobs are not the kiosk's to read)."""
+    return live_jobs().filter(pk=job_id).first()
+
+
+def source_image(key: str) -> Image | None:
+    """The picture a live picture may start from: a garden image, not rejected nor quarantined."""
+    try:
+        keys.parse_key(key)
+    except keys.InvalidKey:
+        return None
+    image = Image.objects.filter(key=key).exclude(status=Image.Status.REJECTED).first()
+    return None if image is None or image.quarantined else image
+
+
+@dataclass(frozen=True)
+class LiveStatus:
+    job: GenerationJob
+    image: Image | None  # given only when the check passed it or a curator released it
+    withheld: bool  # succeeded, but its picture is not cleared (flagged, unchecked) or gone
+
+    def as_body(self, *, request) -> dict:
+        picture = None
+        if self.image is not None:
+            picture = {"url": image_url(self.image.key, request=request), "key": self.image.key, "emotion": self.image.emotion}
+        return {
+            "job": str(self.job.pk),
+            "status": self.job.status,
+            "progress": self.job.progress,
+            "image": picture,
+            "withheld": self.withheld,
+        }
+
+
+def live_status(job: GenerationJob) -> LiveStatus:
+    if job.status != GenerationJob.Status.SUCCEEDED:
+        return LiveStatus(job=job, image=None, withheld=False)
+    image = job.images.exclude(status=Image.Status.REJECTED).order_by("id").first()
+    if image is None or not image.cleared:
+        return LiveStatus(job=job, image=None, withheld=True)
+    return LiveStatus(job=job, image=image, withheld=False)

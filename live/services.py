@@ -1,0 +1,187 @@
+"""Asking for a live picture, cancelling it, and forgetting the visitor it was painted for.
+
+A live picture is an ordinary generation job (``kind="images"``, one picture, square
+GARDEN_LIVE_SIZE) on GARDEN_LIVE_QUEUE, with ``options["live"] = True`` and
+``options["visitor"]`` (docs/live.md). Its prompt is composed here from the curated template
+(generation.requests.compose_prompt) and the gardener's word bank, never from what the visitor
+sent. The limits (one job per visitor, GARDEN_LIVE_MAX_QUEUED, GARDEN_LIVE_DAILY_BUDGET) are
+checked under one lock, so two kiosks asking at once cannot both pass a limit that fits one.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils.translation import gettext
+
+from config.errors import Unavailable
+from garden import keys
+from gardener.prompts import mutate_prompt
+from gardener.selectors import word_bank
+from generation import backends
+from generation.models import GenerationJob
+from generation.requests import SEED_LIMIT, JobParameterError, JobRequest, compose_prompt
+from generation.services.jobs import cancel_job, create_job
+from live import selectors
+
+# PostgreSQL advisory lock (transaction-scoped) held while a live job is checked and stored.
+LIVE_LOCK_ID = 0x6C6976  # "liv"
+
+
+class LiveUnavailable(Unavailable):
+    """No live picture can be painted now (a 503 with Retry-After, and the reason as a code)."""
+
+    def __init__(self, reason: str, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after = retry_after
+
+    def as_body(self) -> dict:
+        return {"detail": self.message, "reason": self.reason}
+
+
+def _off() -> LiveUnavailable:
+    return LiveUnavailable("off", gettext("Live pictures are switched off (GARDEN_LIVE_ENABLED)."), retry_after=3600)
+
+
+def _no_live_model() -> LiveUnavailable:
+    return LiveUnavailable("no_live_model", gettext("No model of the library is marked for live pictures."), retry_after=300)
+
+
+def _no_worker() -> LiveUnavailable:
+    return LiveUnavailable(
+        "no_worker",
+        gettext("No worker is painting live pictures right now."),
+        retry_after=max(1, round(settings.GARDEN_WORKER_PRESENCE_SECONDS)),
+    )
+
+
+def _queue_full() -> LiveUnavailable:
+    return LiveUnavailable("queue_full", gettext("Too many live pictures are being painted; try again in a moment."), retry_after=2)
+
+
+def _budget_spent() -> LiveUnavailable:
+    return LiveUnavailable(
+        "budget_spent", gettext("Today's live pictures are all painted; more tomorrow."), retry_after=selectors.seconds_to_tomorrow()
+    )
+
+
+def live_prompt(*, emotion: str, favorite: str, seed: int) -> str:
+    """The curated template (the emotion, the favorite, the original's style words) with one or two
+    words of the key's word bank, chosen by the job's seed."""
+    prompt = compose_prompt(emotion_text=emotion, favorite=favorite)
+    words = word_bank(emotion, favorite)
+    if not words:
+        return prompt
+    mutation = mutate_prompt(prompt, words, random.Random(seed), keep=(emotion, *favorite.split(",")))
+    return mutation.prompt if mutation else prompt
+
+
+def img2img_steps(steps: int, strength: float) -> int:
+    """Steps such that ``steps × strength`` runs at least one (diffusers runs int(steps × strength))."""
+    while steps * strength < 1:
+        steps += 1
+    return steps
+
+
+def live_request(*, painter: selectors.Painter, search_key: str, source_id: int | None) -> JobRequest:
+    emotion, favorite = keys.parse_search_key(search_key)
+    seed = secrets.randbelow(SEED_LIMIT)
+    steps = painter.steps
+    img2img = source_id is not None and painter.backend == backends.DIFFUSERS
+    strength = settings.GARDEN_LIVE_STRENGTH
+    if img2img:
+        steps = img2img_steps(steps or settings.GARDEN_DEFAULT_STEPS, strength)
+    return JobRequest(
+        kind=GenerationJob.Kind.IMAGES,
+        prompt=live_prompt(emotion=emotion, favorite=favorite, seed=seed),
+        emotion=search_key,
+        width=settings.GARDEN_LIVE_SIZE,
+        height=settings.GARDEN_LIVE_SIZE,
+        steps=steps,
+        guidance=painter.guidance,
+        seed=seed,
+        count=1,
+        backend=painter.backend,
+        model=painter.model or None,
+        # The procedural painter has no img2img: it paints the key afresh (the source is recorded).
+        init_image=source_id if img2img else None,
+        denoising_strength=strength if img2img else None,
+    )
+
+
+def request_live_picture(*, visitor_id: str, search_key: str, from_key: str = "") -> GenerationJob:
+    """Queue one live picture for ``visitor_id``; their unfinished one, if any, is cancelled.
+
+    Raises LiveUnavailable (503: off, no live model, no worker, queue full, budget spent) or
+    JobParameterError (400: an emotion or favorite kiosks do not paint, an unknown ``from``).
+    """
+    if not settings.GARDEN_LIVE_ENABLED:
+        raise _off()
+    painter = selectors.live_painter()
+    if painter is None:
+        raise _no_live_model()
+    source_id = None
+    if from_key:
+        source = selectors.source_image(from_key)
+        if source is None:
+            raise JobParameterError(fields={"from": gettext("No garden picture has the key %(key)s.") % {"key": from_key}})
+        source_id = source.pk
+    request = live_request(painter=painter, search_key=search_key, source_id=source_id)
+    request.validate()  # a 400 before anything is cancelled or counted
+    if not selectors.live_worker_present():
+        raise _no_worker()
+    with transaction.atomic():
+        _serialise()
+        for previous in selectors.visitor_jobs_in_flight(visitor_id):
+            cancel_job(job=previous)  # one live picture per visitor: the newest wins
+        for abandoned in selectors.abandoned_jobs():
+            cancel_job(job=abandoned)  # its kiosk reset long ago: it must not hold a place in the queue
+        if selectors.in_flight_count() >= settings.GARDEN_LIVE_MAX_QUEUED:
+            raise _queue_full()
+        budget = settings.GARDEN_LIVE_DAILY_BUDGET
+        if budget > 0 and selectors.used_today() >= budget:
+            raise _budget_spent()
+        extra = {"live": True, "visitor": visitor_id, **({"from": from_key} if from_key else {})}
+        return create_job(request=request, queue=settings.GARDEN_LIVE_QUEUE, extra_options=extra)
+
+
+def _serialise() -> None:
+    """One live request at a time between its checks and its row (SQLite's IMMEDIATE transactions
+    already serialise writers; PostgreSQL takes a transaction-scoped advisory lock)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LIVE_LOCK_ID])
+
+
+def cancel_live_picture(*, job: GenerationJob) -> GenerationJob:
+    """The visitor left: a queued job never starts, a running one stops at its next step. Idempotent."""
+    if job.is_finished:
+        return job
+    return cancel_job(job=job)
+
+
+FORGET_BATCH = 500
+
+
+def forget_live_jobs(*, visitor_id: str | None) -> int:
+    """Clear ``options["visitor"]`` of live jobs (garden.forgetting): every job of ``visitor_id``
+    (a deletion request; unfinished ones are cancelled first), or with None every finished job
+    (retention: the link is only needed while the job is in flight). The pictures stay: they
+    were painted from an emotion and a favorite, not from the visitor."""
+    jobs = selectors.live_jobs().filter(options__has_key="visitor")
+    if visitor_id is None:
+        jobs = jobs.filter(status__in=GenerationJob.FINISHED)
+    else:
+        jobs = jobs.filter(options__visitor=visitor_id)
+        for job in jobs.filter(status__in=selectors.IN_FLIGHT):
+            cancel_job(job=job)
+    cleared = 0
+    while batch := list(jobs.only("pk", "options")[:FORGET_BATCH]):
+        for job in batch:
+            job.options = {name: value for name, value in job.options.items() if name != "visitor"}
+        cleared += GenerationJob.objects.bulk_update(batch, ["options"])
+    return cleared

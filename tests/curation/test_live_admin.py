@@ -1,0 +1,37 @@
+"""Marking the live model in the model library admin, and finding live pictures in the image admin."""
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.urls import reverse
+
+from garden.models import Image
+from generation.models import LibraryEntry
+from tests.curation.test_library_admin import MODEL_A, MODEL_B, RESCAN, lora_file, models_dir  # noqa: F401 (fixtures)
+from tests.factories import ImageFactory
+
+pytestmark = pytest.mark.django_db
+LIST = reverse("admin:generation_libraryentry_changelist")
+
+
+def test_one_pipeline_paints_live_pictures(curator_client, models_dir):  # noqa: F811 (the imported fixture)
+    curator_client.post(RESCAN)
+    first, second = LibraryEntry.objects.get(name=MODEL_A), LibraryEntry.objects.get(name=MODEL_B)
+    response = curator_client.post(LIST, {"action": "make_live", ACTION_CHECKBOX_NAME: [first.pk]}, follow=True)
+    assert f"Live pictures are now painted by {MODEL_A}" in response.content.decode()
+    curator_client.post(LIST, {"action": "make_live", ACTION_CHECKBOX_NAME: [second.pk]})
+    assert list(LibraryEntry.objects.filter(live=True).values_list("name", flat=True)) == [MODEL_B]
+    assert curator_client.get(LIST, {"live__exact": "1"}).context["cl"].result_count == 1
+
+    lora = LibraryEntry.objects.get(kind="lora")
+    response = curator_client.post(LIST, {"action": "make_live", ACTION_CHECKBOX_NAME: [lora.pk]}, follow=True)
+    assert "Select exactly one pipeline" in response.content.decode()
+    curator_client.post(LIST, {"action": "stop_live", ACTION_CHECKBOX_NAME: [second.pk]})
+    assert not LibraryEntry.objects.filter(live=True).exists()
+
+
+def test_the_image_admin_filters_live_pictures(curator_client):
+    live = ImageFactory(status=Image.Status.POOL, live=True)
+    ImageFactory(status=Image.Status.POOL)
+    page = curator_client.get(reverse("admin:garden_image_changelist"), {"live__exact": "1"})
+    assert page.status_code == 200
+    assert [image.pk for image in page.context["cl"].result_list] == [live.pk]
