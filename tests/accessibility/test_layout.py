@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.a11y import assert_accessible
-from tests.kiosk.live_support import live_jobs, live_painter, needs_live_app, paint_live_job  # noqa: F401 (fixture)
+from tests.kiosk.live_support import live_jobs, live_painter, paint_live_job  # noqa: F401 (fixture)
 from tests.kiosk.test_garden_browser import capture, open_kiosk, seed_garden
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -132,7 +132,6 @@ LIVE_SCREENS = {
 }
 
 
-@needs_live_app
 @pytest.mark.usefixtures("live_painter")
 @pytest.mark.parametrize("screen", LIVE_SCREENS, ids=list(LIVE_SCREENS))
 def test_the_live_tile_keeps_the_layout(live_server, browser, request, screen):

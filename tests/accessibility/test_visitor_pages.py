@@ -13,7 +13,7 @@ from garden.models import Image
 from tests.a11y import assert_accessible
 from tests.accessibility.conftest import log_in
 from tests.displays.test_update_display import make_image
-from tests.kiosk.live_support import live_jobs, live_painter, needs_live_app, paint_live_job  # noqa: F401 (fixture)
+from tests.kiosk.live_support import live_jobs, live_painter, paint_live_job  # noqa: F401 (fixture)
 from tests.kiosk.test_garden_browser import capture, open_kiosk, seed_garden
 from tests.retouch.retouch_support import garden_image
 
@@ -32,7 +32,6 @@ def test_kiosk_before_and_after_a_capture(live_server, page, language):
     assert_accessible(page, where=f"the kiosk after a capture and a like ({language})")
 
 
-@needs_live_app
 @pytest.mark.usefixtures("live_painter")
 def test_kiosk_live_picture_painting_and_painted(live_server, page, language):
     seed_garden(favorite="")

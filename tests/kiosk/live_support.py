@@ -8,16 +8,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.apps import apps
 from django.db import OperationalError
 from django.utils import timezone
 
 from generation import services
 from generation.models import GenerationJob, WorkerPresence
 from generation.services import TransientJobError
-
-# Until the live app is installed there is no /live to paint with.
-needs_live_app = pytest.mark.skipif(not apps.is_installed("live"), reason="the live app (POST /live) is not installed")
 
 
 @pytest.fixture

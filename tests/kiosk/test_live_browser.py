@@ -16,11 +16,11 @@ from generation.models import GenerationJob
 from recommend.models import Interaction
 from tests.accessibility.test_keyboard_flow import focused, tab_to
 from tests.browser import assert_ai_labelled
-from tests.kiosk.live_support import live_jobs, live_painter, needs_live_app, paint_live_job  # noqa: F401 (fixture)
+from tests.kiosk.live_support import live_jobs, live_painter, paint_live_job  # noqa: F401 (fixture)
 from tests.kiosk.test_garden_browser import capture, keys_on_screen, open_kiosk, seed_garden, wait_until
 
 expect = pytest.importorskip("playwright.sync_api").expect
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), needs_live_app]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TILE = "#live-tile"
 PICTURE = "#live-tile img#live-picture"
