@@ -32,7 +32,7 @@
   var live = new K.Live({  // data-live-url is absent when GARDEN_LIVE_ENABLED is off
     url: K.$("kiosk").dataset.liveUrl, tile: liveTile, row: K.$("garden-pictures"), announce: K.$("live-announce"),
     orientation: function () { return gardenEl.hidden ? orientation() : gardenEl.dataset.orientation; },
-    describe: describeLive, decorate: likeControls, onShown: liveShown
+    decorate: likeControls, onShown: liveShown
   });
   // Per kiosk, not per visitor: New visitor and the idle reset leave it alone (docs/kiosk.md).
   var outbox = new K.Outbox({
@@ -98,20 +98,12 @@
       .join(", ");
   }
 
-  function mood(item) {
-    var upper = (item.emotion || visitor.emotion || "").toUpperCase();
-    return K.EMOTION_NAMES[upper] ? K.word(K.EMOTION_NAMES[upper], true) : upper;
-  }
-
   function describe(item, n, total) {
+    var upper = (item.emotion || visitor.emotion || "").toUpperCase();
+    var mood = K.EMOTION_NAMES[upper] ? K.word(K.EMOTION_NAMES[upper], true) : upper;
     var scene = favoriteWords();
-    return window.AiLabel.text() + ": " + t(gettext_noop("garden painting for a %(mood)s mood"), { mood: mood(item) })
+    return window.AiLabel.text() + ": " + t(gettext_noop("garden painting for a %(mood)s mood"), { mood: mood })
       + (scene ? ", " + scene : "") + " (" + t(gettext_noop("%(n)s of %(total)s"), { n: K.number(n), total: K.number(total) }) + ")";
-  }
-
-  /* The live picture's alt text; its key is a pool key (imgPool/…), not cut from its URL. */
-  function describeLive(image) {
-    return window.AiLabel.text() + ": " + t(gettext_noop("garden painting for a %(mood)s mood, painted just for you"), { mood: mood(image) });
   }
 
   function likeLabel(button, key) {
@@ -213,9 +205,11 @@
     screen = keys.length ? { keys: keys, liked: false, visitorId: visitor.id, recommendationId: recommendationId } : null;
   }
 
-  /* The live picture showed: an unliked screen now holds it too (or it is a screen of its own). */
+  /* The live picture showed: an unliked screen now holds it too (or it is a screen of its own), and
+   * the visitor gets the full idle time, as for any answer. */
   function liveShown(key) {
     if (!key || !visitor) { return; }
+    if (idle) { idle.activity(); }
     if (!screen) { screen = { keys: [key], liked: false, visitorId: visitor.id, recommendationId: recommendationId, liveOnly: true }; }
     if (!screen.liked && screen.keys.indexOf(key) < 0) { screen.keys = impressionKeys(); }
   }

@@ -9,7 +9,6 @@
  *     url,                         // data-live-url ("" or absent: off, nothing is asked)
  *     tile, row, announce,         // the tile, the pictures' row (data-live while it shows), a polite live region
  *     orientation: fn,             // "landscape" or "portrait": the tile's shape follows the garden's
- *     describe: fn(image),         // the picture's alt text
  *     decorate: fn(figure, img, key), // the Like button (and QR code) under the picture
  *     onShown: fn(key | null)      // the picture on screen changed
  *   });
@@ -30,7 +29,6 @@
     this.row = opts.row;
     this.announce = opts.announce;
     this.orientation = opts.orientation;
-    this.describe = opts.describe;
     this.decorate = opts.decorate;
     this.onShown = opts.onShown;
     this.ticket = 0;        // guards against answers for a job that is no longer wanted
@@ -174,7 +172,7 @@
     var img = document.createElement("img");
     img.id = "live-picture";
     img.src = picture.url;
-    img.alt = this.describe(picture);
+    img.alt = describe(picture);
     img.dataset.key = picture.key;
     frame.appendChild(img);
     frame.appendChild(window.AiLabel.badge());
@@ -200,6 +198,14 @@
     delete this.row.dataset.live;
     if (had) { this.onShown(null); }
   };
+
+  /* The picture's alt text, the AI-generated label's words first (ai_label.js). Its key is a pool
+   * key (imgPool/…): garden.js takes it from the status answer, not from the URL. */
+  function describe(picture) {
+    var upper = String(picture.emotion || "").toUpperCase();
+    var mood = K.EMOTION_NAMES[upper] ? K.word(K.EMOTION_NAMES[upper], true) : upper;
+    return window.AiLabel.text() + ": " + K.t(gettext_noop("garden painting for a %(mood)s mood, painted just for you"), { mood: mood });
+  }
 
   /* DELETE an unfinished job; it outlives the page (keepalive), e.g. at the idle reset's reload.
    * Lost to the network or a 5xx, it is sent again a second later, twice at most, while the page lives. */
