@@ -1,6 +1,6 @@
 """Fault table: each part of an installation killed and started again under kiosk traffic and jobs.
 
-    .venv/bin/python bench/faults.py            # every fault, one installation (about 3 minutes)
+    .venv/bin/python bench/faults.py            # every fault, one installation (about 5 minutes)
     .venv/bin/python bench/faults.py --only redis postgres
 
 Starts the fault suite's own installation (tests/faults/harness.py: redis-server, a PostgreSQL
@@ -11,6 +11,12 @@ their own; the machine's shared servers are never touched), runs the same scenar
 seconds to recover (kiosk: from the part answering again to the end of the last call not answered
 200; jobs: from the broker answering again, the kill, or the retry to the job's success). "—" where a scenario sends no kiosk traffic. A
 second table gives the answers per endpoint to the calls made while the part was down.
+
+The newer rows read: a like's connection cut at its COMMIT (no outage: "—" down; recovered: the
+slowest like from its first call to its answer 200); two Chromium kiosks offline (lost and
+duplicated count likes and undos against the visitors' presses; recovered: from the network's
+return to both outboxes empty); a worker hung mid-job (down: seconds without progress until the
+second attempt started; recovered: from then to the job's success).
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.faults import harness  # noqa: E402 (needs ROOT on the path)
 from tests.faults.commit_cut import commit_cut  # noqa: E402
+from tests.faults.hung_job import hung_worker  # noqa: E402
+from tests.faults.offline_kiosk import offline_spell  # noqa: E402
 
 SCENARIOS = {
     "redis": lambda stack: harness.redis_outage(stack, seconds=15),
@@ -33,6 +41,8 @@ SCENARIOS = {
     "postgres": lambda stack: harness.postgres_outage(stack, seconds=10),
     "s3": lambda stack: harness.s3_outage(stack),
     "commit-cut": lambda stack: commit_cut(stack, likes=8),
+    "kiosk-offline": lambda stack: offline_spell(stack, seconds=20),
+    "hung-worker": lambda stack: hung_worker(stack),
 }
 
 
@@ -66,7 +76,8 @@ def row(outcome: harness.Outcome) -> list[str]:
     else:
         lost = duplicated = "—"
     recovered = "not within the deadline" if outcome.recover_seconds is None else f"{outcome.recover_seconds:.1f}"
-    return [outcome.fault, f"{outcome.down_seconds:.1f}", described, lost, duplicated, recovered]
+    down = f"{outcome.down_seconds:.1f}" if outcome.down_seconds else "—"  # a cut connection has no outage to time
+    return [outcome.fault, down, described, lost, duplicated, recovered]
 
 
 def table(header: list[str], rows: list[list[str]]) -> None:

@@ -4,6 +4,7 @@ one place where domain errors become HTTP answers. Parsers: config.parsers."""
 from __future__ import annotations
 
 import functools
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
@@ -23,6 +24,8 @@ from config import outages
 from config.cache import redis_call
 from config.errors import DatabaseUnavailable, DomainError
 from config.parsers import LenientJSONParser, PayloadTooLarge
+
+log = logging.getLogger(__name__)
 
 
 def client_ip(request) -> str:
@@ -134,6 +137,9 @@ def exception_handler(exc, context):
         response = Response(exc.as_body(), status=exc.status_code)
         if exc.retry_after is not None:
             response["Retry-After"] = str(exc.retry_after)
+        if exc.expected:
+            response._has_been_logged = True  # type: ignore[attr-defined]  # django.utils.log.log_response skips it
+            log.info("%s %s: %s (%s)", context["request"].method, context["request"].path, exc.status_code, exc.message)
         return response
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()

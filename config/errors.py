@@ -17,6 +17,9 @@ class DomainError(Exception):
 
     status_code = 400
     retry_after: int | None = None  # seconds; a Retry-After header when set (503s)
+    # An expected state rather than a fault (a feature this site does not run): its 5xx is not
+    # logged as a server error on every request (config.api.exception_handler).
+    expected = False
 
     def __init__(self, message: str = "", *, fields: dict[str, str] | None = None) -> None:
         self.fields = dict(fields or {})

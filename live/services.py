@@ -34,6 +34,8 @@ LIVE_LOCK_ID = 0x6C6976  # "liv"
 class LiveUnavailable(Unavailable):
     """No live picture can be painted now (a 503 with Retry-After, and the reason as a code)."""
 
+    expected = True  # a site without a live worker answers this to every visitor: not a server error
+
     def __init__(self, reason: str, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.reason = reason

@@ -4,5 +4,5 @@ from live import views
 
 urlpatterns = [
     path("live", views.LiveView.as_view(), name="live"),
-    path("live/<uuid:job_id>", views.LiveJobView.as_view(), name="live-status"),
+    path("live/<str:job_id>", views.LiveJobView.as_view(), name="live-status"),
 ]

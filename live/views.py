@@ -4,9 +4,12 @@ Thin: parse, call live.services or live.selectors, answer. The 503s (LiveUnavail
 ``reason`` and Retry-After) and the 400s are domain errors answered by config.api's handler.
 """
 
+import uuid
+
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -25,6 +28,8 @@ UNAVAILABLE = OpenApiResponse(
         "`queue_full` or `budget_spent`; Retry-After says when to ask again"
     ),
 )
+JOB_ID = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The `job` of the POST /live answer")
+LOCATION = OpenApiParameter("Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[202], description="The status URL")
 RETRY_AFTER = OpenApiParameter("Retry-After", int, OpenApiParameter.HEADER, response=[503], description="Seconds before asking again")
 
 
@@ -32,8 +37,12 @@ class UnknownLiveJob(NotFound):
     """No live picture has that id."""
 
 
-def _job_or_404(job_id):
-    job = selectors.live_job(job_id)
+def _job_or_404(job_id: str):
+    """The live job, or a JSON 404 for anything else (a malformed id too: the kiosk reads JSON)."""
+    try:
+        job = selectors.live_job(uuid.UUID(job_id))
+    except ValueError:
+        job = None
     if job is None:
         raise UnknownLiveJob(gettext("No live picture has that id."))
     return job
@@ -56,7 +65,7 @@ class LiveView(KioskAPIView):
             400: error("Missing or unknown emotion, a favorite kiosks do not paint, an unknown `from` key"),
             503: UNAVAILABLE,
         },
-        parameters=[RETRY_AFTER],
+        parameters=[LOCATION, RETRY_AFTER],
         examples=[
             OpenApiExample("Request", request_only=True, value={"id": "1234567890", "emotion": "happy/spring,sunny,day"}),
             OpenApiExample("Unavailable", response_only=True, status_codes=["503"], value={"detail": "…", "reason": "no_worker"}),
@@ -79,13 +88,19 @@ class LiveJobView(KioskAPIView):
             "`itemId` = `image.key`."
         ),
         responses={200: LiveStatusSerializer},
+        parameters=[JOB_ID],
     )
     def get(self, request, job_id):
         response = Response(selectors.live_status(_job_or_404(job_id)).as_body(request=request))
         response["Cache-Control"] = "no-store"
         return response
 
-    @extend_schema(summary="Cancel the live picture (the visitor left); idempotent", responses={204: None})
+    @extend_schema(
+        summary="Cancel the live picture (the visitor left); idempotent",
+        description="A queued job never starts, a running one stops at its next step; a finished one stays as it is.",
+        responses={204: None},
+        parameters=[JOB_ID],
+    )
     def delete(self, request, job_id):
         services.cancel_live_picture(job=_job_or_404(job_id))
         return HttpResponse(status=204)

@@ -70,7 +70,7 @@ def test_the_documented_web_server_uses_the_procfile_flags():
 
 def test_the_documented_workers_and_beat_log_and_keep_their_schedule_outside_the_checkout():
     workers = command("celery", "worker")
-    assert len(workers) == 2  # light tasks and one per GPU
+    assert len(workers) == 3  # light tasks, one per GPU, and the live pictures' GPU
     for worker in workers:
         assert options(worker)["--loglevel"] == options(procfile()["worker"])["--loglevel"]
     (beat,) = command("celery", "beat")

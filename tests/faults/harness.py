@@ -54,7 +54,19 @@ FAST_SETTINGS = {
     "GARDEN_JOB_REQUEUE_AFTER_SECONDS": "4",
     "GARDEN_JOB_MAX_ATTEMPTS": "3",
     "GARDEN_CACHE_BREAKER_SECONDS": "2",
+    # A hung job (progress stopped, heartbeat on): 8 s + 0.25 s per step of the whole job.
+    "GARDEN_JOB_HUNG_BASE_SECONDS": "8",
+    "GARDEN_JOB_HUNG_SECONDS_PER_STEP": "0.25",
 }
+
+
+# collectstatic into GARDEN_STATIC_ROOT with the manifest (hashed names) but no compression.
+COLLECT_UNCOMPRESSED = (
+    "from django.conf import settings; from django.core.management import call_command; "
+    "from django.test.utils import override_settings; "
+    "plain = {'BACKEND': 'django.contrib.staticfiles.storage.ManifestStaticFilesStorage'}; "
+    "override_settings(STORAGES={**settings.STORAGES, 'staticfiles': plain})(call_command)('collectstatic', '--no-input', '-v', '0')"
+)
 
 
 class HarnessError(RuntimeError):
@@ -391,8 +403,9 @@ def running_stack(settings: dict | None = None, *, keep: bool = False) -> Iterat
     """Start every part (migrated, seeded with a small demo garden) and tear it all down after,
     whatever happens in between. ``settings`` are extra environment variables for web and worker.
 
-    No ``collectstatic``: the kiosk and job APIs render no static files, and on a busy 2-core
-    machine it takes minutes (whitenoise compresses every file again)."""
+    Static files are collected with Django's manifest storage, not whitenoise's compressing one
+    (whose manifest it reads): the kiosk page needs the manifest, and compressing every file again
+    takes most of a minute on a busy 2-core machine."""
     missing = missing_tools()
     if missing:
         raise HarnessError(f"missing: {', '.join(missing)}")
@@ -427,6 +440,7 @@ def running_stack(settings: dict | None = None, *, keep: bool = False) -> Iterat
             "DJANGO_SECRET_KEY": "faults-" + "x" * 50,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "GARDEN_VAR_DIR": str(folder / "var"),
+            "GARDEN_STATIC_ROOT": str(folder / "static"),
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
             "CACHE_URL": f"redis://127.0.0.1:{redis_port}/1",
@@ -464,6 +478,7 @@ def running_stack(settings: dict | None = None, *, keep: bool = False) -> Iterat
         steps = {
             "migrate": ["migrate", "--no-input"],
             "seed": ["seed_demo_garden", "--per-key", "1"],
+            "static": ["shell", "-c", COLLECT_UNCOMPRESSED],
         }
         for name, argv in steps.items():
             started = time.monotonic()

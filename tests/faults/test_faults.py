@@ -5,6 +5,8 @@ is held against the database and the bucket (docs/operations.md#faults).
 The installation is the fault suite's own (tests/faults/harness.py): redis-server, a PostgreSQL
 cluster made with initdb, a moto S3 server, gunicorn and a Celery worker, all on loopback ports of
 their own. The scenarios run in file order on one installation; each leaves every part running.
+Two bring more: headless Chromium kiosk pages (offline_kiosk.py) and a second worker that hangs
+(hung_job.py, hanging_worker.py).
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ import re
 
 import pytest
 
+from tests.browser import chromium_path
 from tests.faults import harness
 from tests.faults.commit_cut import commit_cut
+from tests.faults.hung_job import hung_worker
+from tests.faults.offline_kiosk import offline_spell
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -130,5 +135,40 @@ def test_a_like_whose_commit_answer_is_lost_is_stored_once_through_the_kiosks_re
     assert outcome.facts["cuts"] == 8, f"the proxy cut {outcome.facts['cuts']} COMMITs, not 8\n{stack.logs()}"
     assert all(status == 200 for status in outcome.facts["final_status"].values()), outcome.facts["final_status"]
     assert set(outcome.facts["rows_per_like"].values()) == {1}, f"rows per like: {outcome.facts['rows_per_like']}"
+    check_ledger(outcome)
     cut = [call for call in outcome.calls if not call.ok]
     assert len(cut) >= 8 and all(call.status == 503 and call.headers.get("Retry-After") for call in cut), [c.describe() for c in cut][:5]
+
+
+def test_a_kiosk_browser_offline_for_20_s_delivers_every_like_exactly_once(stack):
+    if chromium_path() is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api")
+    outcome = offline_spell(stack, seconds=20)
+    report(outcome)
+    facts = outcome.facts
+    assert all(waiting >= 4 for waiting in facts["waiting_at_end_of_spell"]), f"the outboxes held {facts['waiting_at_end_of_spell']}"
+    assert facts["failed_sends"] > 0, "no send failed: the network was not taken away"
+    assert facts["errors_shown_offline"] == 0 and facts["errors_shown"] == 0, "the visitor saw an error"
+    assert outcome.recover_seconds is not None, f"outboxes not empty: {facts['waiting_after']}\n{stack.logs()}"
+    check_ledger(outcome)
+    assert facts["rows"] == facts["presses"] and not facts["unexpected_rows"], (facts["presses"], facts["rows"])
+    assert not facts["keys_not_stored"], f"keys the pages sent with no stored answer: {facts['keys_not_stored']}"
+    assert all(call.status in (None, 200) for call in outcome.calls), [c.describe() for c in outcome.calls if c.status not in (None, 200)]
+
+
+def test_a_hung_worker_is_noticed_its_job_requeued_with_a_notice_and_finished(stack):
+    outcome = hung_worker(stack, deadline=90)
+    report(outcome)
+    assert outcome.facts["create_status"] == 202, outcome.facts["create_body"]
+    assert outcome.facts["images_done_at_hang"] == 2, "the worker did not hang mid-job, after its first batch"
+    assert outcome.facts["while_hung"] == {"status": "running", "heartbeat_moved": True, "progress_moved": False}, outcome.facts
+    job = outcome.facts["job"]
+    assert job["status"] == "succeeded" and job["attempts"] == 2, f"the hung job is {job}\n{stack.logs()}"
+    assert outcome.facts["notice"].startswith("Job hung"), outcome.facts["notice"]
+    assert not outcome.facts["worker"].startswith("hung@"), "the second attempt ran on the hung worker"
+    assert outcome.facts["hung_still_running"], "the hung worker died: this was not a hang"
+    keys = outcome.facts["image_keys"]
+    assert len(keys) == len(set(keys)) and set(keys) == outcome.facts["planned"], (sorted(keys), sorted(outcome.facts["planned"]))
+    after = outcome.facts["after_release"]
+    assert after["job"]["status"] == "succeeded" and sorted(after["image_keys"]) == sorted(keys), after

@@ -65,7 +65,8 @@ def test_a_picture_not_passed_is_withheld_until_a_curator_releases_it(api_client
 def test_unknown_and_non_live_jobs_are_404(api_client, live_worker, staff_client):
     assert api_client.get(f"/live/{uuid.uuid4()}").status_code == 404
     assert api_client.delete(f"/live/{uuid.uuid4()}").status_code == 404
-    assert api_client.get("/live/not-a-uuid").status_code == 404
+    malformed = api_client.get("/live/not-a-uuid")
+    assert malformed.status_code == 404 and "detail" in malformed.json()
     staff = GenerationJob.objects.create(emotion="calm", prompt="calm", width=64, height=64, steps=1, guidance=0, seed=1, timestr="x")
     assert api_client.get(f"/live/{staff.pk}").status_code == 404  # a staff job is not the kiosk's to read
 
@@ -160,4 +161,14 @@ def test_the_schema_documents_the_live_paths(api_client):
     assert {"202", "400", "413", "429", "503"} <= set(post["responses"])
     assert "from" in schema["components"]["schemas"]["LiveRequest"]["properties"]
     job = schema["paths"]["/live/{job_id}"]
+    assert job["get"]["parameters"][0]["schema"] == {"type": "string", "format": "uuid"}
     assert {"200", "404", "429"} <= set(job["get"]["responses"]) and "204" in job["delete"]["responses"]
+
+
+def test_an_expected_503_is_not_logged_as_a_server_error(api_client, caplog):
+    # A site without a live worker answers no_worker to every visitor: an INFO line, not an ERROR each time.
+    with caplog.at_level("INFO"):
+        response = ask(api_client, {"id": "v", "emotion": "calm"})
+    assert response.status_code == 503 and response["Retry-After"]
+    assert not [record for record in caplog.records if record.name == "django.request" and record.levelname == "ERROR"]
+    assert any(record.name == "config.api" and "no worker" in record.getMessage().lower() for record in caplog.records)
