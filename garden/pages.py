@@ -1,7 +1,7 @@
 """Kiosk web pages: thin Django views that render templates.
 
 The pages' JavaScript (garden/static/kiosk/) talks only to the public APIs (/emotion, /garden,
-/like); nothing here writes models. The share page (``GET /image?content=<key>``) and its QR
+/like, /live); nothing here writes models. The share page (``GET /image?content=<key>``) and its QR
 code read one serving image (or passed live picture) through garden.selectors. The staff text-to-image page is
 generation.pages.
 """
@@ -84,6 +84,10 @@ def choices(pairs) -> list[tuple[str, str, str]]:
     return rows
 
 
+# The kiosk API that paints a picture for the visitor in front of the kiosk (the live app; a fixed
+# path of the kiosk API, like /garden and /like).
+LIVE_URL = "/live"
+
 # Share links are stable: their QR codes may be cached for a day by browsers and proxies.
 QR_MAX_AGE = 24 * 60 * 60
 
@@ -108,6 +112,9 @@ def garden_kiosk(request):
         # The outbox keeps likes through a network drop for this long, and at most this many.
         "outbox_max_age": max(1, int(settings.GARDEN_KIOSK_OUTBOX_MAX_AGE_SECONDS)),
         "outbox_max_events": max(1, int(settings.GARDEN_KIOSK_OUTBOX_MAX_EVENTS)),
+        # The live picture's API (POST /live, docs/live.md): absent when GARDEN_LIVE_ENABLED is off,
+        # so the page never asks for one.
+        "live_url": LIVE_URL if settings.GARDEN_LIVE_ENABLED else "",
         # ?layout=low: every control within a seated visitor's reach on a portrait screen (docs/kiosk.md).
         "body_class": "page-garden layout-low" if request.GET.get("layout") == "low" else "page-garden",
     }

@@ -5,7 +5,8 @@ from rest_framework import serializers
 from config.fields import TextField
 from garden.serializers import VisitorIdField
 
-MAX_IMPRESSION = 3
+# A kiosk screen: three garden pictures and the picture painted live for the visitor (docs/kiosk.md).
+MAX_IMPRESSION = 4
 # An explicit impression call may report a longer screen (a scrolled list); bounded all the same.
 MAX_REPORTED_IMPRESSION = 50
 
@@ -64,7 +65,7 @@ class LikeRequestSerializer(serializers.Serializer):
         child=KeyField(),
         required=False,
         max_length=MAX_IMPRESSION,
-        help_text="Keys of the (up to 3) images that were on screen",
+        help_text="Keys of the (up to 4) images that were on screen",
     )
     recommendationId = RecommendationIdField()  # noqa: N815 (wire name)
     eventId = event_id_field()  # noqa: N815 (wire name)

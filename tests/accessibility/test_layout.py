@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.a11y import assert_accessible
+from tests.kiosk.live_support import live_jobs, live_painter, paint_live_job  # noqa: F401 (fixture)
 from tests.kiosk.test_garden_browser import capture, open_kiosk, seed_garden
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -121,4 +122,38 @@ def test_the_kiosk_at_200_percent_zoom_loses_nothing(live_server, browser, reque
         page.locator("#garden .like-button").first.click()
         page.wait_for_selector("#garden .share-qr img")
         assert_nothing_lost(page, "with the garden and a like")
+        settle(request, page, inflight)
+
+
+LIVE_SCREENS = {
+    "low-portrait-kiosk-1080x1920": ({**PORTRAIT_KIOSK}, "low"),
+    "kiosk-1920x1080-at-200": ({**ZOOMED["kiosk-1920x1080"], "permissions": ["camera"], "locale": "en"}, ""),
+    "portrait-kiosk-1080x1920-at-200": ({**ZOOMED["portrait-kiosk-1080x1920"], "permissions": ["camera"], "locale": "en"}, ""),
+}
+
+
+@pytest.mark.usefixtures("live_painter")
+@pytest.mark.parametrize("screen", LIVE_SCREENS, ids=list(LIVE_SCREENS))
+def test_the_live_tile_keeps_the_layout(live_server, browser, request, screen):
+    """The live picture's tile, painting and painted with a like and its QR code: the low layout keeps
+    every control within reach, 200 % zoom loses nothing."""
+    from tests.browser import open_page
+    from tests.kiosk.conftest import settle, watch_requests
+
+    context, layout = LIVE_SCREENS[screen]
+    check = assert_within_reach if layout == "low" else assert_nothing_lost
+    seed_garden(favorite="")
+    with open_page(request, browser, context) as page:
+        inflight = watch_requests(page)
+        open_kiosk(page, live_server, f"/kiosk/?layout={layout}")
+        capture(page)
+        page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
+        page.wait_for_selector("#live-tile progress")
+        check(page, "with the live picture painting")
+        paint_live_job(live_jobs().get())
+        page.locator("#live-tile .like-button").click()
+        page.locator("#garden .like-button").first.click()
+        page.wait_for_selector("#live-tile .share-qr img")
+        page.wait_for_selector("#garden .share-qr img")
+        check(page, "with the live picture painted, and a like on it and on a garden picture")
         settle(request, page, inflight)

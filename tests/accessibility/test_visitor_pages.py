@@ -13,6 +13,7 @@ from garden.models import Image
 from tests.a11y import assert_accessible
 from tests.accessibility.conftest import log_in
 from tests.displays.test_update_display import make_image
+from tests.kiosk.live_support import live_jobs, live_painter, paint_live_job  # noqa: F401 (fixture)
 from tests.kiosk.test_garden_browser import capture, open_kiosk, seed_garden
 from tests.retouch.retouch_support import garden_image
 
@@ -29,6 +30,20 @@ def test_kiosk_before_and_after_a_capture(live_server, page, language):
     page.wait_for_selector("#garden .like-button[aria-pressed='true']:not([disabled])")
     page.wait_for_selector("#garden .share-qr img")
     assert_accessible(page, where=f"the kiosk after a capture and a like ({language})")
+
+
+@pytest.mark.usefixtures("live_painter")
+def test_kiosk_live_picture_painting_and_painted(live_server, page, language):
+    seed_garden(favorite="")
+    open_kiosk(page, live_server)
+    capture(page)
+    page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
+    page.wait_for_selector("#live-tile progress")
+    assert_accessible(page, where=f"the kiosk with the live picture painting ({language})")
+    paint_live_job(live_jobs().get())
+    page.locator("#live-tile .like-button").click()  # liked: its QR code shows too
+    page.wait_for_selector("#live-tile .share-qr img")
+    assert_accessible(page, where=f"the kiosk with the live picture painted and liked ({language})")
 
 
 def test_kiosk_idle_countdown(live_server, page, language):

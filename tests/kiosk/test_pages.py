@@ -53,11 +53,21 @@ def test_outbox_settings_reach_the_garden_page(client, settings):
     assert 'data-outbox-max-age="600"' in html and 'data-outbox-max-events="1"' in html  # never unbounded or none
 
 
+def test_the_live_picture_setting_reaches_the_garden_page(client, settings):
+    # GARDEN_LIVE_ENABLED (default on) puts the live picture's API on the page; off, the page asks for nothing.
+    assert settings.GARDEN_LIVE_ENABLED is True
+    html = client.get("/kiosk/").content.decode()
+    assert 'data-live-url="/live"' in html
+    assert 'id="live-tile"' in html and 'id="live-announce"' in html and "/static/kiosk/live.js" in html
+    with override_settings(GARDEN_LIVE_ENABLED=False):
+        assert "data-live-url" not in client.get("/").content.decode()
+
+
 def test_static_files_exist_without_a_build_step():
     # The scripts and the stylesheet are plain files in garden/static/kiosk/, found by the app finder.
     from django.contrib.staticfiles import finders
 
-    scripts = ("common.js", "idle.js", "outbox.js", "garden.js", "emotion.js", "text2image.js")
+    scripts = ("common.js", "idle.js", "outbox.js", "live.js", "garden.js", "emotion.js", "text2image.js")
     for name in (*(f"kiosk/{script}" for script in scripts), "kiosk/kiosk.css"):
         assert finders.find(name), name
 

@@ -77,7 +77,7 @@ def test_unknown_item_is_404_and_stores_nothing(client):
         json.dumps({"id": VISITOR, "itemId": 5}),
         json.dumps({"id": VISITOR, "itemId": "k", "impression": [0]}),
         json.dumps({"id": VISITOR, "itemId": "k", "impression": "k"}),
-        json.dumps({"id": VISITOR, "itemId": "k", "impression": ["a", "b", "c", "d"]}),
+        json.dumps({"id": VISITOR, "itemId": "k", "impression": ["a", "b", "c", "d", "e"]}),
     ],
 )
 def test_malformed_like_is_400(client, body):

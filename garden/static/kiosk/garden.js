@@ -1,5 +1,6 @@
-/* The emotion garden kiosk: capture → /emotion → /garden, three images at a time, likes.
- * Talks only to the public APIs: POST /emotion, /garden, /like, /dislike, /impression. */
+/* The emotion garden kiosk: capture → /emotion → /garden, three images at a time, likes, and a
+ * picture painted live for the visitor (live.js). Talks only to the public APIs: POST /emotion,
+ * /garden, /like, /dislike, /impression, /live. */
 (function () {
   "use strict";
   var K = window.Kiosk;
@@ -12,6 +13,7 @@
   var recommendationId = null; // X-Recommendation-Id of the last /garden response, if any
   var start = 0;               // index of the first image on screen
   var liked = {};              // key → true, for this visitor
+  var askedFrom = false;       // a live picture from a liked one was asked for (once per visitor)
   var gardenRequest = 0;       // guards against stale /garden responses
   var inflight = 0;            // capture and garden requests still on their way
   var resetPending = false;    // start over as soon as no request is in flight
@@ -26,6 +28,12 @@
   var qrUrl = K.$("kiosk").dataset.qrUrl;  // GET /image/qr?content=<key>: the share page's QR code
   var codeUrl = K.$("kiosk").dataset.codeUrl;  // GET /kiosk/visitor-code?id=<id>: the code for a deletion request
   var codeBox = K.$("visitor-code");
+  var liveTile = K.$("live-tile");
+  var live = new K.Live({  // data-live-url is absent when GARDEN_LIVE_ENABLED is off
+    url: K.$("kiosk").dataset.liveUrl, tile: liveTile, row: K.$("garden-pictures"), announce: K.$("live-announce"),
+    orientation: function () { return gardenEl.hidden ? orientation() : gardenEl.dataset.orientation; },
+    decorate: likeControls, onShown: liveShown
+  });
   // Per kiosk, not per visitor: New visitor and the idle reset leave it alone (docs/kiosk.md).
   var outbox = new K.Outbox({
     maxAgeSeconds: Number(K.$("kiosk").dataset.outboxMaxAge) || 86400,
@@ -47,11 +55,14 @@
 
   function shownItems() { return currentList().slice(start, start + PAGE); }
 
-  /* Exactly the keys on screen (one, two or three): the impression of a like. */
-  function impressionKeys() { return shownItems().map(function (item) { return keyFromUrl(item.url); }); }
+  /* Exactly the keys on screen (one, two or three, and the live picture's): the impression of a like. */
+  function impressionKeys() {
+    var keys = shownItems().map(function (item) { return keyFromUrl(item.url); });
+    return live.key() ? [live.key()].concat(keys) : keys;
+  }
 
   function favoriteValue() {
-    var parts = ["favorite-season", "favorite-weather", "favorite-time"].map(function (id) { return K.$(id).value; });
+    var parts = FAVORITE_IDS.map(function (id) { return K.$(id).value; });
     var chosen = parts.filter(Boolean).length;
     var error = K.$("favorite-error");
     if (chosen > 0 && chosen < 3) {
@@ -123,6 +134,21 @@
     figure.appendChild(box);
   }
 
+  /* The Like button under a picture (and its QR code once liked): the garden's and the live one's. */
+  function likeControls(figure, img, key) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "like-button";
+    button.dataset.key = key;
+    // Its name is its visible text (WCAG label in name); the picture's alt text says which one.
+    button.setAttribute("aria-describedby", img.id);
+    button.innerHTML = '<span class="like-icon" aria-hidden="true"></span> <span class="like-text"></span>';
+    likeLabel(button, key);
+    button.addEventListener("click", function () { toggleLike(button, key); });
+    figure.appendChild(button);
+    shareCode(figure, key);
+  }
+
   function render() {
     var list = currentList();
     if (start >= list.length) { start = 0; }
@@ -145,21 +171,12 @@
       picture.appendChild(img);
       picture.appendChild(window.AiLabel.badge());
       figure.appendChild(picture);
-      var button = document.createElement("button");
-      button.type = "button";
-      button.className = "like-button";
-      button.dataset.key = key;
-      // Its name is its visible text (WCAG label in name); the picture's alt text says which one.
-      button.setAttribute("aria-describedby", img.id);
-      button.innerHTML = '<span class="like-icon" aria-hidden="true"></span> <span class="like-text"></span>';
-      likeLabel(button, key);
-      button.addEventListener("click", function () { toggleLike(button, key); });
-      figure.appendChild(button);
-      shareCode(figure, key);
+      likeControls(figure, img, key);
       li.appendChild(figure);
       gardenEl.appendChild(li);
     });
     gardenEl.hidden = items.length === 0;
+    liveTile.dataset.orientation = gardenEl.dataset.orientation;
     nextButton.disabled = list.length <= PAGE;
     positionEl.textContent = items.length
       ? t(gettext_noop("Images %(first)s–%(last)s of %(total)s"),
@@ -182,9 +199,19 @@
   }
 
   function newScreen() {
-    reportUnlikedScreen();
+    // A screen of the live picture alone (painted before the garden showed) is part of the new one.
+    if (!(screen && screen.liveOnly && !screen.liked)) { reportUnlikedScreen(); }
     var keys = impressionKeys();
     screen = keys.length ? { keys: keys, liked: false, visitorId: visitor.id, recommendationId: recommendationId } : null;
+  }
+
+  /* The live picture showed: an unliked screen now holds it too (or it is a screen of its own), and
+   * the visitor gets the full idle time, as for any answer. */
+  function liveShown(key) {
+    if (!key || !visitor) { return; }
+    if (idle) { idle.activity(); }
+    if (!screen) { screen = { keys: [key], liked: false, visitorId: visitor.id, recommendationId: recommendationId, liveOnly: true }; }
+    if (!screen.liked && screen.keys.indexOf(key) < 0) { screen.keys = impressionKeys(); }
   }
 
   /* A request the page waits for before it starts over: counted while in flight. */
@@ -205,19 +232,26 @@
     if (recommendationId) { body.recommendationId = recommendationId; }
     if (!undo && screen) { screen.liked = true; }
     if (undo) { delete liked[key]; } else { liked[key] = true; }
-    outbox.add(undo ? "/dislike" : "/like", body);
+    // The first like of a curated picture: once delivered, one live picture painted from it, once
+    // per visitor (not in place of a live picture they liked: they may be scanning its QR code).
+    var from = !undo && !askedFrom && key !== live.key() && !liked[live.key()];
+    if (from) { askedFrom = true; }
+    var id = visitor.id, emotion = searchKey() || visitor.emotion;
+    outbox.add(undo ? "/dislike" : "/like", body, from ? function () {
+      if (visitor && visitor.id === id && !liked[live.key()]) { live.request(id, emotion, key); }
+    } : null);
     likeLabel(button, key);
     shareCode(button.closest("figure"), key);
   }
 
   function loadGarden() {
     var key = searchKey();
-    if (!key || resetPending) { return; }
+    if (!key || resetPending) { return null; }
     var ticket = ++gardenRequest;
     clearGarden();
     K.setState(gardenState, "busy", t(gettext_noop("Growing your garden…")));
     begin();
-    K.postJSON("/garden", { id: visitor.id, emotion: key, generation: visitor.generation, gender: visitor.gender })
+    return K.postJSON("/garden", { id: visitor.id, emotion: key, generation: visitor.generation, gender: visitor.gender })
       .then(function (response) {
         if (ticket !== gardenRequest) { return; }
         if (!response.ok) { throw new K.KioskError("http", "HTTP " + response.status); }
@@ -274,8 +308,10 @@
   function resetVisitor() {
     gardenRequest++;
     clearGarden();
+    live.cancel();
     visitor = null;
     liked = {};
+    askedFrom = false;
     codeBox.hidden = true;
     K.hideResult();
     FAVORITE_IDS.forEach(function (id) { K.$(id).value = ""; });
@@ -305,6 +341,7 @@
     if (resetPending) { return; }
     gardenRequest++;  // a new capture makes any garden still loading stale
     clearGarden();
+    live.cancel();
     K.setState(gardenState, "idle", t(gettext_noop("Your garden appears here after the capture.")));
     begin();
     K.captureFlow({
@@ -313,10 +350,13 @@
       getVisitorId: function () { return visitor ? visitor.id : null; }
     }).then(function (result) {
       if (!result || resetPending) { return; }  // starting over: this visitor is not kept
-      if (!visitor || visitor.id !== result.id) { liked = {}; }
+      if (!visitor || visitor.id !== result.id) { liked = {}; askedFrom = false; }
       visitor = { id: result.id, emotion: String(result.emotions).toLowerCase(), generation: result.generation, gender: result.gender };
       showVisitorCode(visitor.id);
-      loadGarden();  // counted before this capture ends, so a reset waits for the garden too
+      // The garden is counted before this capture ends, so a reset waits for it too; then the live
+      // picture is asked for (after the garden: the curated pictures come first).
+      var id = visitor.id, garden = loadGarden();
+      if (garden) { garden.then(function () { if (visitor && visitor.id === id) { live.request(id, searchKey() || visitor.emotion); } }); }
     }).then(end, end);
   });
 
@@ -327,7 +367,7 @@
     render();
   });
 
-  ["favorite-season", "favorite-weather", "favorite-time"].forEach(function (id) {
+  FAVORITE_IDS.forEach(function (id) {
     K.$(id).addEventListener("change", function () { if (visitor && favoriteValue() !== null) { loadGarden(); } });
   });
   K.$("favorite-form").addEventListener("submit", function (event) { event.preventDefault(); });
@@ -340,7 +380,7 @@
   if (portraitQuery.addEventListener) { portraitQuery.addEventListener("change", onRotate); } else { portraitQuery.addListener(onRotate); }
 
   // Leaving the page also leaves the screen: report it (fetch keepalive outlives the page).
-  window.addEventListener("pagehide", reportUnlikedScreen);
+  window.addEventListener("pagehide", function () { reportUnlikedScreen(); live.cancel(); });
 
   // Idle reset: GARDEN_KIOSK_IDLE_SECONDS (data-idle-seconds), or ?idle=<seconds> in the URL.
   var kioskRoot = K.$("kiosk");

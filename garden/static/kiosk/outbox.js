@@ -35,6 +35,7 @@
     this.sending = false;
     this.failures = 0;   // consecutive failed attempts: the backoff's exponent
     this.timer = null;
+    this.delivered = {};  // event key → what to do once the server took it (this page only)
     var self = this;
     window.addEventListener("online", function () { self.flush(true); });
     // Another tab of the same kiosk wrote the outbox: pick its events up too.
@@ -58,10 +59,13 @@
     }
   };
 
-  /* Keep one event; it is sent in order after those already waiting. */
-  Outbox.prototype.add = function (url, body) {
+  /* Keep one event; it is sent in order after those already waiting. ``onDelivered`` runs once the
+   * server took it (2xx), if this page is still open then. */
+  Outbox.prototype.add = function (url, body, onDelivered) {
     var events = this.load();
-    events.push({ key: newKey(), url: url, body: body, at: Date.now() });
+    var key = newKey();
+    if (onDelivered) { this.delivered[key] = onDelivered; }
+    events.push({ key: key, url: url, body: body, at: Date.now() });
     while (events.length > this.maxEvents) {
       console.warn("kiosk outbox: full, dropping the oldest event", events.shift());
     }
@@ -98,7 +102,10 @@
         // Any other refusal (a 4xx, a 500) would come back every time: kept, it would block every
         // event behind it.
         console.error("kiosk outbox: " + event.url + " refused with " + response.status + "; dropped", event);
+      } else if (self.delivered[event.key]) {
+        try { self.delivered[event.key](); } catch (e) { console.error("kiosk outbox: after delivery", e); }
       }
+      delete self.delivered[event.key];
       return null;
     }, function () {
       return self.backoff();
