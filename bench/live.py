@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
 """Live-picture benchmark (issue 43): a live job's work outside the pipeline call, and the queue hop.
 
-    taskset -c 1 .venv/bin/python bench/live.py                 # tiny pipeline on CPU, 1 and 4 steps, 512x512
-    .venv/bin/python bench/live.py --images 30 --steps 1        # more jobs, one step count
-    .venv/bin/python bench/live.py --no-worker                  # skip the real-worker figures (no Redis)
-    .venv/bin/python bench/live.py --device cuda --full-size    # SD-Turbo-sized random weights on a GPU
+    taskset -c 1 .venv/bin/python bench/live.py --no-worker     # the parts: tiny pipeline, 1 and 4 steps, 512x512
+    .venv/bin/python bench/live.py --no-parts --worker-jobs 30   # a real worker: job service and kiosk API
+    .venv/bin/python bench/live.py --device cuda --full-size --worker-backend diffusers   # GPU aims
 
 1. Per image, in this process, torch on one thread: the direct pipeline call (the baseline, same
    prompt, size, steps and seeds) against live jobs (``options["live"]``, count 1) run by the
@@ -17,11 +16,14 @@
 2. With Redis (CELERY_BROKER_URL or 127.0.0.1:6379): a real ``celery worker`` process on the live
    queue paints live jobs on the procedural painter. Queue hop = create → the worker claims the
    job; create → picture = create → the job succeeded with its picture stored and checked (the
-   moment its URL can be given). Aim: p50 ≤ 300 ms.
+   moment its URL can be given); the worker's CPU per job (all its processes). Then the kiosk API
+   (Django's test client in this process): POST /live → GET /live/<job> until it gives ``image``.
+   Aim: create → picture URL p50 ≤ 300 ms.
 
 --full-size builds stabilityai/sd-turbo's shapes with random weights (bench/_random_sd.py, no
 download; pictures are noise) for the GPU aims: job ÷ direct ≤ 1.15 at 1 step, create → picture
-p50 ≤ 1 s (with --worker-backend diffusers).
+p50 ≤ 1 s (with --worker-backend diffusers: the job service round; the API round needs a library
+model marked live, so it runs on the procedural painter only). Not run here: no GPU was lent.
 """
 
 from __future__ import annotations
