@@ -20,18 +20,22 @@ import tempfile
 import time
 from pathlib import Path
 
-ARCHITECTURES = ("sd15", "sd15-inpaint")  # sd15-inpaint: the 9-channel inpainting UNet (runwayml/stable-diffusion-inpainting)
+# sd15-inpaint: the 9-channel inpainting UNet (runwayml/stable-diffusion-inpainting); sd-turbo:
+# stabilityai/sd-turbo's shapes (SD 2.1: linear projections, 1024-wide OpenCLIP ViT-H text encoder,
+# 23 of its layers as saved, Euler with trailing timesteps for 1-4 steps).
+ARCHITECTURES = ("sd15", "sd15-inpaint", "sd-turbo")
 
 
-def build_sd15(*, seed: int = 0, device: str = "cpu", inpaint: bool = False):
+def build_sd15(*, seed: int = 0, device: str = "cpu", inpaint: bool = False, turbo: bool = False):
     """SD 1.5's pipeline with random weights (float32), its modules created on ``device``.
 
     ``inpaint``: SD 1.5 inpainting instead (UNet in_channels=9: latents + mask + masked-image latents),
-    returned as a StableDiffusionInpaintPipeline.
+    returned as a StableDiffusionInpaintPipeline. ``turbo``: SD-Turbo's (SD 2.1) shapes instead.
     """
     import torch
     from diffusers import (
         AutoencoderKL,
+        EulerDiscreteScheduler,
         PNDMScheduler,
         StableDiffusionInpaintPipeline,
         StableDiffusionPipeline,
@@ -59,8 +63,9 @@ def build_sd15(*, seed: int = 0, device: str = "cpu", inpaint: bool = False):
             act_fn="silu",
             norm_num_groups=32,
             norm_eps=1e-5,
-            cross_attention_dim=768,
-            attention_head_dim=8,
+            cross_attention_dim=1024 if turbo else 768,
+            attention_head_dim=(5, 10, 20, 20) if turbo else 8,
+            use_linear_projection=turbo,
         )
         vae = AutoencoderKL(  # vae/config.json
             in_channels=3,
@@ -77,13 +82,13 @@ def build_sd15(*, seed: int = 0, device: str = "cpu", inpaint: bool = False):
         text_encoder = CLIPTextModel(  # openai/clip-vit-large-patch14 text_config (SD 1.5's text_encoder)
             CLIPTextConfig(
                 vocab_size=49408,
-                hidden_size=768,
-                intermediate_size=3072,
-                projection_dim=768,
-                num_hidden_layers=12,
-                num_attention_heads=12,
+                hidden_size=1024 if turbo else 768,
+                intermediate_size=4096 if turbo else 3072,
+                projection_dim=512 if turbo else 768,
+                num_hidden_layers=23 if turbo else 12,
+                num_attention_heads=16 if turbo else 12,
                 max_position_embeddings=77,
-                hidden_act="quick_gelu",
+                hidden_act="gelu" if turbo else "quick_gelu",
                 layer_norm_eps=1e-5,
                 # The tiny tokenizer's ids: <|startoftext|> = 0, <|endoftext|> = 1 (also padding).
                 bos_token_id=0,
@@ -91,15 +96,11 @@ def build_sd15(*, seed: int = 0, device: str = "cpu", inpaint: bool = False):
                 pad_token_id=1,
             )
         )
-    scheduler = PNDMScheduler(  # scheduler/scheduler_config.json
-        num_train_timesteps=1000,
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        skip_prk_steps=True,
-        set_alpha_to_one=False,
-        steps_offset=1,
-    )
+    betas = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "steps_offset": 1}
+    if turbo:  # stabilityai/sd-turbo scheduler/scheduler_config.json
+        scheduler = EulerDiscreteScheduler(**betas, timestep_spacing="trailing", prediction_type="epsilon")
+    else:  # scheduler/scheduler_config.json
+        scheduler = PNDMScheduler(**betas, skip_prk_steps=True, set_alpha_to_one=False)
     with tempfile.TemporaryDirectory() as folder:
         vocab_file, merges_file = write_tokenizer_files(Path(folder))
         tokenizer = CLIPTokenizer(vocab_file=str(vocab_file), merges_file=str(merges_file), model_max_length=77)
@@ -131,13 +132,13 @@ def save_random_pipeline(architecture: str, folder: Path, *, seed: int = 0, half
     started = time.perf_counter()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        pipeline = build_sd15(seed=seed, device=device, inpaint=architecture == "sd15-inpaint")
+        pipeline = build_sd15(seed=seed, device=device, inpaint=architecture == "sd15-inpaint", turbo=architecture == "sd-turbo")
     except Exception as exc:  # a library that does not build under a CUDA device context: build on the CPU
         if device == "cpu":
             raise
         print(f"building on {device} failed ({type(exc).__name__}: {exc}); building on the CPU")
         device = "cpu"
-        pipeline = build_sd15(seed=seed, device=device, inpaint=architecture == "sd15-inpaint")
+        pipeline = build_sd15(seed=seed, device=device, inpaint=architecture == "sd15-inpaint", turbo=architecture == "sd-turbo")
     if half:
         pipeline = pipeline.to(dtype=torch.float16)
     counts = {name: sum(p.numel() for p in getattr(pipeline, name).parameters()) for name in ("unet", "vae", "text_encoder")}

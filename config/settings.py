@@ -439,6 +439,9 @@ GARDEN_JOB_SOFT_TIME_LIMIT = env.int("GARDEN_JOB_SOFT_TIME_LIMIT", default=3600)
 # included); without one for GARDEN_JOB_LEASE_SECONDS the job is stale and is resumed.
 GARDEN_JOB_LEASE_SECONDS = env.int("GARDEN_JOB_LEASE_SECONDS", default=60)
 GARDEN_JOB_HEARTBEAT_SECONDS = env.float("GARDEN_JOB_HEARTBEAT_SECONDS", default=10.0)
+# A live job (issue 43) writes its progress at most this often (the last step of a call always; 0:
+# every step, as other jobs do): at 1-4 fast steps each UPDATE is a share of the picture's time.
+GARDEN_LIVE_PROGRESS_SECONDS = env.float("GARDEN_LIVE_PROGRESS_SECONDS", default=0.25)
 # Every worker sweeps stale jobs this often (one at a time), so no beat is needed for it; 0: off.
 GARDEN_JOB_SWEEP_SECONDS = env.float("GARDEN_JOB_SWEEP_SECONDS", default=30.0)
 GARDEN_JOB_MAX_ATTEMPTS = env.int("GARDEN_JOB_MAX_ATTEMPTS", default=3)

@@ -11,7 +11,7 @@ import logging
 
 from billiard.exceptions import WorkerLostError
 from celery import Task, bootsteps, current_app, shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_process_init, worker_ready
 from celery.worker.request import Request
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
@@ -92,6 +92,18 @@ def sweep_stale_jobs() -> int:
     # Beat runs this every few minutes: also a good moment to drop expired retouch uploads.
     services.purge_finished_uploads()
     return services.sweep_stale_jobs()
+
+
+@worker_process_init.connect
+def _one_blas_thread(**_kwargs) -> None:
+    """numpy's OpenBLAS keeps a thread per core spinning after each matrix product: the per-picture
+    work (the watermark's many small products, the painter) gains nothing from them, and they cost
+    a live picture ~75 ms of CPU on a 2-core worker, doubling it (bench/live.py). torch and
+    onnxruntime keep their own threads."""
+    import numpy  # noqa: F401 (loads the BLAS library the limit applies to)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
 
 
 @worker_ready.connect

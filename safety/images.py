@@ -14,7 +14,9 @@ without a curator (gardener's trusted mode treats them as flagged).
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 
@@ -95,6 +97,21 @@ def check_picture(picture: PILImage.Image, *, diffusers_nsfw: bool | None = None
     verdict = _verdict(picture, diffusers_nsfw)
     VERDICTS.labels(verdict=verdict.verdict, checker=verdict.checker or "none").inc()
     return verdict
+
+
+# One thread per process runs checks beside the caller (``check_beside``); made on first use, and
+# again in a forked child (a parent's pool threads do not survive the fork).
+_pool: list[tuple[int, ThreadPoolExecutor]] = []
+
+
+def check_beside(picture: PILImage.Image, *, diffusers_nsfw: bool | None = None) -> Future[Verdict]:
+    """``check_picture`` on a thread of its own, so the caller can encode the file meanwhile; the
+    caller must take the verdict (``.result()``) before the picture is stored as usable."""
+    with _load_lock:
+        if not _pool or _pool[0][0] != os.getpid():
+            _pool[:] = [(os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="safety-check"))]
+        pool = _pool[0][1]
+    return pool.submit(check_picture, picture, diffusers_nsfw=diffusers_nsfw)
 
 
 def _verdict(picture: PILImage.Image, diffusers_nsfw: bool | None) -> Verdict:

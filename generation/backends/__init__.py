@@ -7,7 +7,8 @@ Nothing here imports torch or diffusers; only ``generation.backends.diffusion`` 
 
 Diffusers pipelines are kept per model path in a small LRU (GARDEN_DIFFUSION_MAX_LOADED per
 process, docs/models.md): a job naming another model of the library loads it on demand, and the
-least recently used one is dropped before it loads.
+least recently used one is dropped before it loads. The live model (a live job's: ``pin``) is never
+dropped for another: a curator's bulk job on the same worker evicts only the unpinned ones.
 """
 
 from __future__ import annotations
@@ -138,14 +139,19 @@ class LoadedPipelines:
 
     At most GARDEN_DIFFUSION_MAX_LOADED are kept: asking for another model drops the least
     recently used one before the new one loads (its weights are freed once no job holds it).
+    One model may be *pinned* (the live model): it is never the one dropped, so a live picture
+    never waits for a reload; the others share the rest of the limit, and one other always fits
+    beside it (with a limit of 1, a bulk job's model loads next to the live one instead of
+    replacing it). Pinning another model unpins the previous one (one live model at a time).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._backends: OrderedDict[str, DiffusersBackend] = OrderedDict()
         self._built_for: tuple | None = None
+        self.pinned = ""
 
-    def get(self, model: str, *, label: str = "") -> DiffusersBackend:
+    def get(self, model: str, *, label: str = "", pin: bool = False) -> DiffusersBackend:
         from django.conf import settings
 
         from generation.backends.diffusion import DiffusersBackend
@@ -155,12 +161,16 @@ class LoadedPipelines:
             if wanted != self._built_for:
                 self._drop(list(self._backends))
                 self._built_for = wanted
+            if pin:  # before making room: the previous live model is an ordinary one from now on
+                self.pinned = model
             backend = self._backends.get(model)
             if backend is None:
                 device, scheduler, compile_unet, offline = wanted
                 backend = DiffusersBackend(model=model, device=device, scheduler=scheduler, compile_unet=compile_unet, offline=offline)
                 limit = max(1, settings.GARDEN_DIFFUSION_MAX_LOADED)
-                self._drop(list(self._backends)[: max(0, len(self._backends) - limit + 1)])
+                evictable = [held for held in self._backends if held != self.pinned]
+                room = limit - (1 if self.pinned and self.pinned in self._backends and model != self.pinned else 0)
+                self._drop(evictable[: max(0, len(evictable) - max(1, room) + 1)])
                 self._backends[model] = backend
             self._backends.move_to_end(model)
             if label:
@@ -180,6 +190,7 @@ class LoadedPipelines:
         with self._lock:
             self._drop(list(self._backends))
             self._built_for = None
+            self.pinned = ""
 
     def _drop(self, models: list[str]) -> None:
         for model in models:
@@ -191,18 +202,18 @@ _procedural: Lazy[Backend] = Lazy(_build_procedural)
 loaded_pipelines = LoadedPipelines()
 
 
-def get_backend(name: str, *, model: str = "", label: str = "") -> Backend:
+def get_backend(name: str, *, model: str = "", label: str = "", pin: bool = False) -> Backend:
     """The process-wide backend instance for ``name`` under the current settings.
 
     Diffusers: the pipeline of ``model`` (a folder or hub id; empty: GARDEN_DIFFUSION_MODEL), with
-    ``label`` (its library name) recorded in describe().
+    ``label`` (its library name) recorded in describe(); ``pin``: keep it loaded (the live model).
     """
     if name == PROCEDURAL:
         return _procedural.get()
     if name == DIFFUSERS:
         from django.conf import settings
 
-        return loaded_pipelines.get(model or settings.GARDEN_DIFFUSION_MODEL, label=label)
+        return loaded_pipelines.get(model or settings.GARDEN_DIFFUSION_MODEL, label=label, pin=pin)
     raise BackendError(f"Unknown generator backend {name!r}: expected one of {', '.join(BACKENDS)}.")
 
 

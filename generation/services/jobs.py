@@ -97,8 +97,11 @@ def save_job(*, job: GenerationJob, enqueue: bool = True) -> GenerationJob:
         job.save()
         if enqueue:
             transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
-    # Cheap (one indexed query), and makes sure a lost worker's job is noticed even without beat.
-    sweeper.sweep_stale_jobs()
+    # Cheap (one indexed query), and makes sure a lost worker's job is noticed even without beat. Not
+    # for a live job: a visitor waits for it (its message goes at the caller's commit, after this),
+    # and the workers sweep every GARDEN_JOB_SWEEP_SECONDS anyway.
+    if not (job.options or {}).get("live"):
+        sweeper.sweep_stale_jobs()
     return job
 
 

@@ -90,9 +90,10 @@ def execute_job(*, job_id, worker: str = "", heartbeat: bool = False) -> Generat
     attempt = job.attempts
     mine = GenerationJob.objects.filter(pk=job.pk, attempts=attempt, status=GenerationJob.Status.RUNNING)
     timings = dict(job.timings or {})
+    after: list[tuple[Image, bytes | None]] = []  # a live job's thumbnails, made once it is finished
     try:
         with beating(mine, interval=None if heartbeat else 0):
-            _run(job=job, mine=mine, timings=timings)
+            counted = _run(job=job, mine=mine, timings=timings, after=after)
     except JobStopped:
         job.refresh_from_db()
         if job.cancel_requested and job.attempts == attempt:
@@ -110,35 +111,43 @@ def execute_job(*, job_id, worker: str = "", heartbeat: bool = False) -> Generat
         fail_job(job_id=job.pk, error=_error_text(exc), attempt=attempt)
         job.refresh_from_db()
         return job
+    now = timezone.now()
     mine.update(
         status=GenerationJob.Status.SUCCEEDED,
         error="",  # an earlier attempt's error; what happened on the way stays in `notice`
         steps_done=F("steps_total"),
-        finished_at=timezone.now(),
-        heartbeat_at=timezone.now(),
+        finished_at=now,
+        heartbeat_at=now,
         timings=timings,
+        # The last image's count rides on this UPDATE (one write, not two).
+        **({"images_done": counted, "progress_at": now} if counted is not None else {}),
     )
+    for image, content in after:  # off the path to the picture's URL: the job is already finished
+        make_thumbnail(image=image, content=content)
     job.refresh_from_db()
     return job
 
 
-def _run(*, job: GenerationJob, mine, timings: dict) -> None:
+def _run(*, job: GenerationJob, mine, timings: dict, after: list) -> int | None:
+    """The job's images made; returns the count of its images when the last one is stored (for
+    the finishing UPDATE to write), None when that count was written already or nothing was made."""
     kind = kinds.get(job.kind)
     if kind is not None:  # a kind another app paints (the retouch app's): generation.kinds
         kind.run(job=job, mine=mine, timings=timings)
-        return
+        return None
     if job.is_retouch:
         raise RuntimeError(f"No installed app paints {job.kind} jobs: is retouch in INSTALLED_APPS?")
     extra = library_files(job)
-    backend = backends.get_backend(job.backend, model=extra.pop("model_path", ""), label=job.model)
+    # A live job's model stays loaded whatever other jobs this worker runs (backends.LoadedPipelines).
+    backend = backends.get_backend(job.backend, model=extra.pop("model_path", ""), label=job.model, pin=bool(job.options.get("live")))
     started = time.perf_counter()
     backend.load()
     timings["load"] = round(time.perf_counter() - started, 3)
     sampler = job.options.get("sampler", "") if job.backend == backends.DIFFUSERS else ""
     scheduler = backends.SAMPLERS.get(sampler) or backend.scheduler_name  # the job's sampler, else the model's own
-    mine.update(heartbeat_at=timezone.now(), model_id=backend.model_id, scheduler=scheduler)
+    loaded = {"model_id": backend.model_id, "scheduler": scheduler}
     job.model_id, job.scheduler = backend.model_id, scheduler
-    _generate_all(job=job, backend=backend, mine=mine, timings=timings, extra=extra)
+    return _generate_all(job=job, backend=backend, mine=mine, timings=timings, extra=extra, after=after, loaded=loaded)
 
 
 def library_files(job: GenerationJob) -> dict:
@@ -167,17 +176,24 @@ def _error_text(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: dict | None = None) -> None:
+def _generate_all(
+    *, job: GenerationJob, backend, mine, timings: dict, extra: dict | None = None, after: list | None = None, loaded: dict | None = None
+) -> int | None:
     done_keys = set(job.images.values_list("key", flat=True))
     options = job.options or {}
-    for number, batch_specs in enumerate(job_batches(job)):
+    live = bool(options.get("live"))
+    todos = [[spec for spec in specs if image_key(job=job, spec=spec) not in done_keys] for specs in job_batches(job)]
+    last_batch = max((number for number, todo in enumerate(todos) if todo), default=-1)
+    # The loaded model rides on the first progress UPDATE; a live job skips step 0 right after its claim.
+    throttle = ProgressThrottle(settings.GARDEN_LIVE_PROGRESS_SECONDS if live else 0.0, pending=loaded, claimed=live)
+    counted = None
+    for number, todo in enumerate(todos):
         base = number * job.steps
-        todo = [spec for spec in batch_specs if image_key(job=job, spec=spec) not in done_keys]
         if not todo:  # made by an earlier attempt
             continue
 
-        on_step = step_reporter(mine, base=base, steps=job.steps)
-        on_step(0)
+        on_step = step_reporter(mine, base=base, steps=job.steps, throttle=throttle)
+        on_step(0)  # before the pipeline call: a cancel check (throttled for live jobs)
         batch = Batch(
             prompt=job.prompt,
             negative_prompt=job.negative_prompt,
@@ -209,15 +225,27 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
             started = time.perf_counter()
             if "recipes" in batch.extra:  # each picture its own recipe
                 description = backend.describe_picture(position)
-            image, content = store_generated_image(job=job, spec=spec, picture=picture, description=description, diffusers_nsfw=flag)
+            image, content = store_generated_image(
+                job=job, spec=spec, picture=picture, description=description, diffusers_nsfw=flag, quick=live
+            )
             stored = time.perf_counter()
-            # Before the image counts as done: review pages of a fresh batch never render one.
-            make_thumbnail(image=image, content=content)
             timings["store"] = round(timings.get("store", 0.0) + stored - started, 3)
-            timings["thumbnails"] = round(timings.get("thumbnails", 0.0) + time.perf_counter() - stored, 3)
+            if live and after is not None:  # the review pages make a missing one lazily meanwhile
+                after.append((image, content))
+            else:  # before the image counts as done: review pages of a fresh batch never render one
+                make_thumbnail(image=image, content=content)
+                timings["thumbnails"] = round(timings.get("thumbnails", 0.0) + time.perf_counter() - stored, 3)
             job.images.add(image)
             # Counted, not incremented: an attempt killed between storing and counting is not off by one.
-            mine.update(images_done=job.images.count(), heartbeat_at=timezone.now(), progress_at=timezone.now())
+            counted = job.images.count()
+            if number == last_batch and position == len(todo) - 1:
+                break  # the last image: the finishing UPDATE writes its count
+            now = timezone.now()
+            mine.update(images_done=counted, heartbeat_at=now, progress_at=now)
+            counted = None
+    if throttle.pending:  # every image was stored by an earlier attempt: still record the model
+        mine.update(heartbeat_at=timezone.now(), **throttle.pending)
+    return counted
 
 
 def _bred_recipes(options: dict, todo: list[ImageSpec]) -> dict:
@@ -227,14 +255,43 @@ def _bred_recipes(options: dict, todo: list[ImageSpec]) -> dict:
     return {"recipes": [options["recipes"][spec.index] for spec in todo]}
 
 
-def step_reporter(mine, *, base: int, steps: int) -> StepCallback:
-    """The per-step callback of one pipeline call that runs ``steps`` steps after ``base`` earlier ones."""
+class ProgressThrottle:
+    """At most one progress UPDATE per ``interval`` seconds (0: every step), across a job's calls.
+
+    ``pending``: columns for the next UPDATE that is written (the loaded model and scheduler).
+    ``claimed``: count its start as a write (a live job's step 0 comes right after the claim wrote as much).
+    """
+
+    def __init__(self, interval: float = 0.0, *, pending: dict | None = None, claimed: bool = False) -> None:
+        self.interval = interval
+        self.pending = dict(pending or {})
+        self.written = time.monotonic() if claimed and interval > 0 else float("-inf")
+
+    def due(self, *, final: bool) -> bool:
+        now = time.monotonic()
+        if final or self.interval <= 0 or now - self.written >= self.interval:
+            self.written = now
+            return True
+        return False
+
+
+def step_reporter(mine, *, base: int, steps: int, throttle: ProgressThrottle | None = None) -> StepCallback:
+    """The per-step callback of one pipeline call that runs ``steps`` steps after ``base`` earlier ones.
+
+    Each written step is one UPDATE: progress, heartbeat, and (by its row count) whether the job is
+    still ours and not cancelled. A ``throttle`` (live jobs: GARDEN_LIVE_PROGRESS_SECONDS) skips the
+    steps that come sooner than its interval after the last write; the call's last step is always
+    written, with the throttle's pending columns if no step took them before.
+    """
 
     def on_step(steps_done: int) -> None:
-        # One UPDATE per step: progress, heartbeat, and (by its row count) whether the job is
-        # still ours and not cancelled.
-        now = timezone.now()
-        if not mine.filter(cancel_requested=False).update(steps_done=base + min(steps_done, steps), heartbeat_at=now, progress_at=now):
+        if throttle is not None and not throttle.due(final=steps_done >= steps):
+            return
+        fields, now = {}, timezone.now()
+        if throttle is not None:
+            fields, throttle.pending = throttle.pending, {}
+        done = base + min(steps_done, steps)
+        if not mine.filter(cancel_requested=False).update(steps_done=done, heartbeat_at=now, progress_at=now, **fields):
             raise JobStopped
 
     return on_step
@@ -260,16 +317,22 @@ def generation_parameters(*, job: GenerationJob, spec: ImageSpec, description: d
 
 
 def store_generated_image(
-    *, job: GenerationJob, spec: ImageSpec, picture, description: dict, diffusers_nsfw: bool | None = None
+    *, job: GenerationJob, spec: ImageSpec, picture, description: dict, diffusers_nsfw: bool | None = None, quick: bool = False
 ) -> tuple[Image, bytes | None]:
-    """The stored image and the JPEG bytes written (None when an earlier attempt stored it)."""
+    """The stored image and the JPEG bytes written (None when an earlier attempt stored it).
+
+    The safety check runs on a thread of its own while the file is encoded (onnxruntime and the
+    encoder release the GIL); the row is written with its verdict, so no picture is usable
+    unchecked. ``quick`` (live jobs): a JPEG without the optimized Huffman pass (~1 ms, ~3 % larger).
+    """
     key = image_key(job=job, spec=spec)
     existing = Image.objects.filter(key=key).first()
     if existing is not None:  # written by an attempt that lost its lease after storing it
         return existing, None
     parameters = generation_parameters(job=job, spec=spec, description=description)
-    verdict = safety_images.check_picture(picture, diffusers_nsfw=diffusers_nsfw)  # before the picture is stored as usable
-    content = encode_jpeg(picture, parameters)
+    checking = safety_images.check_beside(picture, diffusers_nsfw=diffusers_nsfw)
+    content = encode_jpeg(picture, parameters, optimize=not quick)
+    verdict = checking.result()  # before the picture is stored as usable
     image = create_image(
         key=key,
         content=content,

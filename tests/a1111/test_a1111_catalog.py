@@ -302,8 +302,8 @@ def test_progress_and_interrupt_on_a_real_job(basic_client, diffusers_settings, 
 
     seen, reporter = [], runner.step_reporter
 
-    def watched(mine, *, base, steps):
-        on_step = reporter(mine, base=base, steps=steps)
+    def watched(mine, *, base, steps, **options):
+        on_step = reporter(mine, base=base, steps=steps, **options)
 
         def step(done):
             on_step(done)

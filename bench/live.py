@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""Live-picture benchmark (issue 43): a live job's work outside the pipeline call, and the queue hop.
+
+    taskset -c 1 .venv/bin/python bench/live.py --no-worker     # the parts: tiny pipeline, 1 and 4 steps, 512x512
+    .venv/bin/python bench/live.py --no-parts --worker-jobs 30   # a real worker: job service and kiosk API
+    .venv/bin/python bench/live.py --device cuda --full-size --worker-backend diffusers   # GPU aims
+
+1. Per image, in this process, torch on one thread: the direct pipeline call (the baseline, same
+   prompt, size, steps and seeds) against live jobs (``options["live"]``, count 1) run by the
+   worker's code (``services.execute_job``, heartbeat thread on). Each part of the job is timed
+   where it runs (bench/_live_parts.py): claim, per-step progress UPDATEs, the pipeline call,
+   the safety check, JPEG + EXIF/XMP (watermark and C2PA apart), storage write, image row,
+   thumbnail, heartbeat; "other" is the rest (counting, finishing, Django). CPU time (thread and
+   process CPU, not wall time: the machine is shared) in ms per image; wall in brackets.
+   Aim: work outside the pipeline call ≤ 10 ms CPU per image (tiny pipeline).
+2. With Redis (CELERY_BROKER_URL or 127.0.0.1:6379): a real ``celery worker`` process on the live
+   queue paints live jobs on the procedural painter. Queue hop = create → the worker claims the
+   job; create → picture = create → the job succeeded with its picture stored and checked (the
+   moment its URL can be given); the worker's CPU per job (all its processes). Then the kiosk API
+   (Django's test client in this process): POST /live → GET /live/<job> until it gives ``image``.
+   Aim: create → picture URL p50 ≤ 300 ms.
+
+--full-size builds stabilityai/sd-turbo's shapes with random weights (bench/_random_sd.py, no
+download; pictures are noise) for the GPU aims: job ÷ direct ≤ 1.15 at 1 step, create → picture
+p50 ≤ 1 s (with --worker-backend diffusers: the job service round; the API round needs a library
+model marked live, so it runs on the procedural painter only). Not run here: no GPU was lent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._live_parts import PARTS, PIPELINE, PROGRESS, PartClock, cpu_now  # noqa: E402
+from tests.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
+
+LIVE_QUEUE = "live"
+# Parts done after the job finished (live jobs): not between the pipeline and the picture's URL.
+AFTER_FINISH = ("thumbnail",)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--size", type=int, default=512, help="Width and height (GARDEN_LIVE_SIZE)")
+    parser.add_argument("--steps", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--images", type=int, default=8, help="Live jobs (one image each) per step count, after one warm-up")
+    parser.add_argument("--full-size", action="store_true", help="SD-Turbo-sized random weights (bench/_random_sd.py), not the tiny one")
+    parser.add_argument("--save-to", help="Folder for the --full-size pipeline (reused when it exists)")
+    parser.add_argument("--database-url", help="Default: a fresh SQLite file")
+    parser.add_argument("--no-worker", action="store_true", help="Skip the real-worker figures")
+    parser.add_argument("--no-parts", action="store_true", help="Skip the per-image parts (only the real-worker figures)")
+    parser.add_argument("--worker-jobs", type=int, default=30)
+    parser.add_argument("--worker-backend", default="procedural", choices=("procedural", "diffusers"))
+    parser.add_argument("--c2pa", action="store_true", help="Sign C2PA manifests (a throwaway chain from provenance.certs)")
+    return parser.parse_args()
+
+
+def setup(args, work: Path, use_worker: bool) -> str:
+    if args.full_size:
+        from bench._random_sd import save_random_pipeline
+
+        model = str(save_random_pipeline("sd-turbo", Path(args.save_to) if args.save_to else work / "random-sd-turbo"))
+    else:
+        from tests.generation.tiny_models import save_sensitive_pipeline
+
+        model = str(save_sensitive_pipeline(work / "tiny-sd"))
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": args.database_url or f"sqlite:///{work / 'bench.sqlite3'}",
+        "GARDEN_VAR_DIR": str(work / "var"),
+        "GARDEN_MEDIA_ROOT": str(work / "media"),
+        "CELERY_BROKER_URL": redis_url() if use_worker else "filesystem://",
+        "GARDEN_DIFFUSION_MODEL": model,
+        "GARDEN_DIFFUSION_DEVICE": args.device,
+        "GARDEN_LOG_LEVEL": "WARNING",
+        "TRANSFORMERS_VERBOSITY": "error",
+        "DIFFUSERS_VERBOSITY": "error",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        # The kiosk API round: the procedural painter paints live pictures (no library model marked
+        # live), at the bench's size, on the worker's queue; no throttle in the way of the polling.
+        "GARDEN_GENERATOR_BACKEND": "procedural",
+        "GARDEN_LIVE_QUEUE": LIVE_QUEUE,
+        "GARDEN_LIVE_SIZE": str(args.size),
+        "GARDEN_LIVE_MAX_QUEUED": "100",
+        "GARDEN_KIOSK_RATE": "100000/minute",
+        "GARDEN_LIVE_RATE": "100000/minute",
+    }
+    if args.c2pa:
+        from provenance.certs import make_test_chain
+
+        chain, key = make_test_chain()
+        (work / "chain.pem").write_bytes(chain)
+        (work / "key.pem").write_bytes(key)
+        env |= {"GARDEN_C2PA_CERT": str(work / "chain.pem"), "GARDEN_C2PA_KEY": str(work / "key.pem")}
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", "--no-input", verbosity=0)
+    return model
+
+
+def create_live_job(*, backend: str, steps: int, size: int, seed: int, enqueue: bool):
+    """A live job as the live app makes one (live.services): count 1, ``options["live"]``, the live queue."""
+    from django.conf import settings
+
+    from generation import services
+
+    request = services.JobRequest(emotion="happy", favorite="spring,sunny,day", width=size, height=size, steps=steps,
+                                  guidance=0.0, seed=seed, count=1, backend=backend)  # fmt: skip
+    extra = {"live": True, "visitor": "bench"}
+    return services.create_job(request=request, enqueue=enqueue, queue=settings.GARDEN_LIVE_QUEUE, extra_options=extra)
+
+
+def per_image_parts(args, steps: int) -> dict:
+    """CPU (and wall) ms per image of the direct call and of each part of live jobs."""
+    import torch
+
+    from generation import backends, services
+    from generation.backends import Batch
+
+    backend = backends.get_backend("diffusers")
+    backend.load()
+    prompt = create_live_job(backend="diffusers", steps=steps, size=args.size, seed=0, enqueue=False).prompt  # the job's own
+    batch = Batch(prompt=prompt, negative_prompt="", width=args.size, height=args.size, steps=steps, guidance=0.0, seeds=[0])
+    direct_generate = backend.generate  # bound before the clock wraps the class's method
+    clock = PartClock()
+    runs = {"direct": [], "job": []}
+
+    def one_job(seed: int) -> tuple[float, float]:
+        job = create_live_job(backend="diffusers", steps=steps, size=args.size, seed=seed, enqueue=False)
+        cpu, wall = cpu_now(), time.perf_counter()
+        done = services.execute_job(job_id=job.pk, worker="bench", heartbeat=True)
+        spent = (cpu_now() - cpu, time.perf_counter() - wall)
+        assert done is not None and done.status == "succeeded", (done and done.status, done and done.error)
+        return spent
+
+    with clock.watching():
+        for seed in range(args.images + 1):  # interleaved: a busy moment slows both paths alike
+            cpu, wall = cpu_now(), time.perf_counter()
+            direct_generate(dataclasses.replace(batch, seeds=[seed]))
+            direct = (cpu_now() - cpu, time.perf_counter() - wall)
+            if seed == 0:  # warm-up (first-call allocations, the classifier's first run)
+                one_job(seed)
+                clock.reset()
+                continue
+            runs["direct"].append(direct)
+            runs["job"].append(one_job(seed))
+    count = len(runs["job"])
+    figures = {name: {"cpu": 1000 * clock.cpu[name] / count, "wall": 1000 * clock.wall[name] / count} for name in clock.cpu}
+    figures["direct"] = {"cpu": 1000 * sum(c for c, _ in runs["direct"]) / count, "wall": 1000 * sum(w for _, w in runs["direct"]) / count}
+    figures["job"] = {"cpu": 1000 * sum(c for c, _ in runs["job"]) / count, "wall": 1000 * sum(w for _, w in runs["job"]) / count}
+    figures["_threads"] = torch.get_num_threads()
+    return figures
+
+
+def print_parts(args, steps: int, figures: dict) -> None:
+    job, direct = figures["job"], figures["direct"]
+    named = [part for _m, _a, part, _p in PARTS if part in figures and part != PIPELINE]
+    named = list(dict.fromkeys([PROGRESS, *named]))
+    parts_cpu = sum(figures[part]["cpu"] for part in named if part in figures)
+    other = job["cpu"] - figures[PIPELINE]["cpu"] - parts_cpu
+    outside = job["cpu"] - figures[PIPELINE]["cpu"]
+    after = sum(figures[part]["cpu"] for part in AFTER_FINISH if part in figures)
+    print(f"\n{steps} step(s), {args.size}x{args.size}, {args.images} live jobs: ms per image, CPU [wall]")
+    print(f"  {'direct pipeline call (baseline)':36s} {direct['cpu']:8.2f} [{direct['wall']:8.2f}]")
+    print(f"  {'job: pipeline call':36s} {figures[PIPELINE]['cpu']:8.2f} [{figures[PIPELINE]['wall']:8.2f}]")
+    for part in named:
+        if part in figures:
+            wall = "" if part == "heartbeat thread" else f" [{figures[part]['wall']:8.2f}]"
+            print(f"  {'  ' + part:36s} {figures[part]['cpu']:8.2f}{wall}")
+    print(f"  {'  other (counting, finishing, Django)':36s} {other:8.2f}")  # the heartbeat's wall is the job's: not shown
+    print(f"  {'job, whole (execute_job)':36s} {job['cpu']:8.2f} [{job['wall']:8.2f}]")
+    print(f"  outside the pipeline call: {outside:.2f} ms CPU per image (aim ≤ 10); before the job finished: {outside - after:.2f};"
+          f" without the safety check: {outside - figures.get('safety check', {'cpu': 0.0})['cpu']:.2f}")  # fmt: skip
+    print(f"  job ÷ direct: CPU {job['cpu'] / direct['cpu']:.3f}, wall {job['wall'] / direct['wall']:.3f}")
+
+
+def worker_cpu(worker) -> float:
+    """CPU seconds of the worker's processes (main and pool), user + system."""
+    import psutil
+
+    total = 0.0
+    for process in [psutil.Process(worker.pid), *psutil.Process(worker.pid).children(recursive=True)]:
+        times = process.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def real_worker(args, work: Path) -> tuple[list, list]:
+    """Live jobs through a real worker on Redis: made by the job service (queue hop, create →
+    picture, the create call, worker CPU) and, with the procedural painter, asked for over the
+    kiosk API (POST /live → GET /live/<job> until ``image``: HTTP round trip, the API's answer)."""
+    import signal
+    import subprocess
+
+    log = open(work / "worker.log", "w")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", LIVE_QUEUE, "-c", "1", "-P", "prefork",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"live-bench-{os.getpid()}@%h", "--loglevel", "WARNING"],
+        cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        time.sleep(3)  # the worker's start (imports, Redis connection, presence row) before the first job
+        through_service = service_round(args, work, worker)
+        through_api = api_round(args, work) if args.worker_backend == "procedural" else []
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+        log.close()
+    return through_service, through_api
+
+
+def service_round(args, work: Path, worker) -> list[tuple[float, float, float, float]]:
+    """(queue hop, create → picture, create call, worker CPU) in seconds per job. Polls the row every
+    10 ms: faster polling takes CPU from the worker."""
+    from django.utils import timezone
+
+    from generation.models import GenerationJob
+
+    results = []
+    for number in range(args.worker_jobs + 1):
+        cpu = worker_cpu(worker)
+        sent, started = timezone.now(), time.perf_counter()
+        job = create_live_job(backend=args.worker_backend, steps=args.steps[0], size=args.size, seed=number, enqueue=True)
+        created = time.perf_counter() - started
+        rows = GenerationJob.objects.filter(pk=job.pk)
+        while True:
+            status = rows.values_list("status", flat=True).get()
+            if status in GenerationJob.FINISHED:
+                break
+            if time.perf_counter() - started > 120:
+                raise SystemExit(f"live job not finished after 120 s; see {work / 'worker.log'}")
+            time.sleep(0.01)
+        done = time.perf_counter() - started
+        job.refresh_from_db()
+        assert job.status == "succeeded" and job.images.filter(safety_verdict="passed").exists(), (job.status, job.error)
+        time.sleep(0.3)  # the worker's work after the job finished (the thumbnail) counts in its CPU
+        if number:  # the first one starts the pool process and loads the painter
+            results.append(((job.started_at - sent).total_seconds(), done, created, worker_cpu(worker) - cpu))
+    return results
+
+
+def api_round(args, work: Path) -> list[tuple[float, float]]:
+    """(create → picture URL, the POST's answer) in seconds per picture asked for through the kiosk
+    API in this process (Django's test client: the whole view, middleware and throttles, no
+    socket), polling GET /live/<job> every 25 ms (each poll's CPU is taken from the worker here)."""
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # the test client's host name
+    client, results = Client(), []
+    for number in range(args.worker_jobs + 1):
+        started = time.perf_counter()
+        asked = client.post("/live", {"id": f"visitor-{number}", "emotion": "happy/spring,sunny,day"}, content_type="application/json")
+        answered = time.perf_counter() - started
+        assert asked.status_code == 202, (asked.status_code, asked.content)
+        while True:
+            status = client.get(f"/live/{asked.json()['job']}").json()
+            if status["image"] or status["status"] in ("failed", "cancelled") or status.get("withheld"):
+                break
+            if time.perf_counter() - started > 120:
+                raise SystemExit(f"no live picture after 120 s; see {work / 'worker.log'}")
+            time.sleep(0.025)
+        assert status["image"] and status["image"]["url"], status
+        if number:
+            results.append((time.perf_counter() - started, answered))
+    return results
+
+
+def quantiles(values):
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[int(0.9 * (len(ordered) - 1))], ordered[-1]
+
+
+def print_worker(args, rounds: tuple[list, list]) -> None:
+    results, through_api = rounds
+    hops, totals, creates, cpus = ([row[column] * 1000 for row in results] for column in range(4))
+
+    what = f"{args.worker_backend}, {args.size}x{args.size}, {len(results)} jobs"
+    print(f"\nreal worker (Redis, prefork -c 1, queue {LIVE_QUEUE}), {what}, ms: p50 / p90 / max")
+    print("  queue hop (create → worker claims):  {:7.1f} / {:7.1f} / {:7.1f}".format(*quantiles(hops)))
+    print("  create → picture stored and checked: {:7.1f} / {:7.1f} / {:7.1f}   (aim p50 ≤ 300)".format(*quantiles(totals)))
+    print("  the create call (row, commit, send):  {:7.1f} / {:7.1f} / {:7.1f}".format(*quantiles(creates)))
+    print("  worker CPU per live job (all its processes): {:7.1f} / {:7.1f} / {:7.1f}".format(*quantiles(cpus)))
+    if through_api:
+        urls, posts = ([row[column] * 1000 for row in through_api] for column in range(2))
+        print(f"kiosk API (POST /live → GET /live/<job> until image, test client in this process), {len(urls)} pictures:")
+        print("  create → picture URL:                {:7.1f} / {:7.1f} / {:7.1f}   (aim p50 ≤ 300)".format(*quantiles(urls)))
+        print("  POST /live answered (202):           {:7.1f} / {:7.1f} / {:7.1f}".format(*quantiles(posts)))
+
+
+def main() -> int:
+    args = parse_args()
+    work = Path(tempfile.mkdtemp(prefix="garden-bench-live-"))
+    use_worker = not args.no_worker and reachable(redis_url())
+    model = setup(args, work, use_worker)
+    import torch
+
+    torch.set_num_threads(1)  # the pipeline's CPU in this thread: CPU times add up per thread
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")  # as in a worker's pool process (generation.tasks)
+    import diffusers
+
+    load = os.getloadavg()
+    print(f"model: {'sd-turbo shapes, random weights' if args.full_size else 'tiny random-weight SD'} ({model}) on {args.device}")
+    database = os.environ["DATABASE_URL"].split(":")[0]
+    print(f"torch {torch.__version__}, diffusers {diffusers.__version__}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+          f"; cores allowed {len(os.sched_getaffinity(0))}; database {database}; C2PA {'on' if args.c2pa else 'off'}")  # fmt: skip
+    for steps in [] if args.no_parts else args.steps:
+        print_parts(args, steps, per_image_parts(args, steps))
+    if use_worker:
+        print_worker(args, real_worker(args, work))
+    else:
+        print("\nreal worker: skipped (Redis not reachable or --no-worker)")
+    print(f"\nload average at the end: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
