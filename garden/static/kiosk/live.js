@@ -17,7 +17,8 @@
 (function () {
   "use strict";
   var K = window.Kiosk;
-  var POLL_MS = 400;
+  // A live picture is often ready within a few hundred ms: poll soon, then less often.
+  var POLL_FIRST_MS = 100, POLL_STEP_MS = 50, POLL_MS = 400;
   var MAX_WAIT_MS = 60000;      // a picture not painted by then is given up (and its job cancelled)
   var MAX_POLL_FAILURES = 3;    // consecutive polls lost (network, 5xx) before giving up
   var CANCEL_RETRIES = 2;
@@ -55,7 +56,7 @@
       if (response.status !== 202) { return null; }
       return response.json().then(function (answer) {
         if (!answer || !answer.statusUrl) { return null; }
-        var job = { statusUrl: answer.statusUrl, status: answer.status || "queued", since: Date.now() };
+        var job = { statusUrl: answer.statusUrl, status: answer.status || "queued", since: Date.now(), polls: 0 };
         if (ticket !== self.ticket) { cancelJob(job); return null; }  // the visitor left meanwhile
         return job;
       });
@@ -88,7 +89,8 @@
 
   Live.prototype.later = function (ticket, failures) {
     var self = this;
-    this.timer = setTimeout(function () { self.timer = null; self.poll(ticket, failures); }, POLL_MS);
+    var wait = Math.min(POLL_MS, POLL_FIRST_MS + POLL_STEP_MS * this.job.polls++);  // 100, 150, 200 … 400 ms
+    this.timer = setTimeout(function () { self.timer = null; self.poll(ticket, failures); }, wait);
   };
 
   Live.prototype.poll = function (ticket, failures) {
