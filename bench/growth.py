@@ -119,7 +119,7 @@ def add_events(n: int) -> None:
         )
 
 
-def measure(images: int, requests: int) -> dict:
+def measure(images: int, requests: int, *, per_image: int = 10, rebuilds_only: bool = False) -> dict:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.test import Client
@@ -127,8 +127,8 @@ def measure(images: int, requests: int) -> dict:
     from recommend import retention
     from recommend.models import Interaction
 
-    result: dict = {"images": images, "events": images * 10}
-    loaded = load(images, images * 10)
+    result: dict = {"images": images, "events": images * per_image}
+    loaded = load(images, images * per_image)
     result["load_s"] = loaded["load_seconds"]
     full = child_rebuild(full=True)
     result["rebuild_full_s"], result["rebuild_full_peak_mb"] = round(full["seconds"], 2), round(full["peak_mb"])
@@ -136,6 +136,8 @@ def measure(images: int, requests: int) -> dict:
     incremental = child_rebuild(full=False)
     assert incremental["metrics"]["full_recount"] is False, incremental
     result["rebuild_10k_new_s"], result["rebuild_10k_new_peak_mb"] = round(incremental["seconds"], 2), round(incremental["peak_mb"])
+    if rebuilds_only:
+        return result
 
     rng = random.Random(3)
     # Visitors with events (the loader's list spells ids differently from the stored ones).
@@ -237,6 +239,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, nargs="+", default=[20_000, 100_000, 400_000])
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--events-per-image", type=int, default=10, help="events loaded per image (40: 16M events on 400k images)")
+    parser.add_argument("--only-rebuild-costs", action="store_true", help="after each load, only the two rebuilds")
     parser.add_argument("--rebuilds", type=int, default=0, help="only the rebuilds (this many incremental ones), on the data loaded")
     args = parser.parse_args()
     ensure_database(BENCH_URL)
@@ -246,7 +250,7 @@ def main() -> None:
         return
     results = []
     for images in args.images:
-        results.append(measure(images, args.requests))
+        results.append(measure(images, args.requests, per_image=args.events_per_image, rebuilds_only=args.only_rebuild_costs))
         print(json.dumps(results[-1]), flush=True)
     print(table(results))
     out = ROOT / "bench" / "results"
