@@ -89,10 +89,13 @@ def to_events(rows: list[tuple]) -> ranking.Events:
     return ranking.Events(visitor=visitor, kind=kind, image=image, imp_event=imp_event, imp_image=imp_image)
 
 
-def stat_rows(table: ranking.FeedbackTable, catalog: Catalog):
-    """Counter rows (segment, image id, n, likes, dislikes) and (segment, search key, n, likes) of a table."""
+def stat_rows(table: ranking.FeedbackTable, catalog: Catalog, *, only: int | None = None):
+    """Counter rows (segment, image id, n, likes, dislikes) and (segment, search key, n, likes) of a
+    table: of every segment, or of the segment at index ``only``."""
     image_rows, favorite_rows = [], []
     for seg_index, segment in enumerate(table.segments):
+        if only is not None and seg_index != only:
+            continue
         nz = np.flatnonzero(table.img_n[seg_index] | table.img_l[seg_index] | table.img_d[seg_index])
         ids = catalog.image_ids[nz]
         image_rows.extend(
@@ -130,10 +133,26 @@ def with_retired(image_rows: list[tuple], favorite_rows: list[tuple], *, retired
     )
 
 
-def _replace_counters(image_rows, favorite_rows) -> None:
+def _replace_counters(table: ranking.FeedbackTable, catalog: Catalog) -> int:
+    """Every counter row, the table's plus the retired counts, written a segment at a time: all the
+    rows at once (millions at 16M events) were most of a full recount's peak memory. Returns the
+    image rows written."""
     ImageStat.objects.all().delete()
     FavoriteStat.objects.all().delete()
-    _insert_counters(image_rows, favorite_rows)
+    retired_images = {(s, i): (n, likes, d) for s, i, n, likes, d in RetiredImageStat.objects.values_list(*IMAGE_COLUMNS).iterator()}
+    retired_favorites = {(s, k): (n, likes) for s, k, n, likes in RetiredFavoriteStat.objects.values_list(*FAVORITE_COLUMNS)}
+    written = 0
+    for seg_index in range(len(table.segments)):
+        image_rows, favorite_rows = stat_rows(table, catalog, only=seg_index)
+        # This segment's retired counts, taken out of the rest (as with_retired adds them).
+        mine = [(s, i, *retired_images.pop((s, i))) for s, i, *_ in image_rows if (s, i) in retired_images]
+        mine_favorites = [(s, k, *retired_favorites.pop((s, k))) for s, k, *_ in favorite_rows if (s, k) in retired_favorites]
+        image_rows, favorite_rows = with_retired(image_rows, favorite_rows, retired=(mine, mine_favorites))
+        _insert_counters(image_rows, favorite_rows)
+        written += len(image_rows)
+    # Retired counts of images or keys with no event left.
+    _insert_counters([(s, i, *c) for (s, i), c in retired_images.items()], [(s, k, *c) for (s, k), c in retired_favorites.items()])
+    return written + len(retired_images)
 
 
 def _insert_counters(image_rows, favorite_rows) -> None:
@@ -211,8 +230,7 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
                     skip=first.recent_ids,
                 )
                 counting.correct_all(counts, catalog.key_index, catalog.image_key)
-                image_rows, favorite_rows = with_retired(*stat_rows(counts.table(), catalog))
-                _replace_counters(image_rows, favorite_rows)
+                written = _replace_counters(counts.table(), catalog)
             else:
                 new = counting.stream(
                     counts,
@@ -224,7 +242,7 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
                     resolve=key_resolver(catalog),
                 )
                 new.images |= counting.correct_pairs(counts, catalog.key_index, catalog.image_key, new.pairs, before=before)
-                image_rows, favorite_rows = _replace_touched(counts, catalog, sorted(new.images))
+                written = len(_replace_touched(counts, catalog, sorted(new.images))[0])
             kept_catalog = counting.KeptCatalog(catalog.image_ids, catalog.image_key, catalog.search_keys)
             counting.save(counts, catalog=kept_catalog, catalog_version=catalog_version, recounted_at=recounted_at)
             transaction.on_commit(tokens.renew_all)  # the new counters are visible: no kept copy may outlive them
@@ -240,7 +258,7 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
                 "new_interactions": counts.events - counted_before if kept is not None else counts.events,
                 "full_recount": kept is None,
                 "images": len(catalog.image_ids),
-                "image_stats_written": len(image_rows),
+                "image_stats_written": written,
                 "seconds": round(time.perf_counter() - started, 3),
             },
         )
