@@ -218,6 +218,8 @@ def table(results: list[dict]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label, key in ROWS:
         values = [r.get(key) for r in results]
+        if all(value is None for value in values):  # not measured (--only-rebuild-costs)
+            continue
         growth = "–"
         numbers = [number(v) for v in values]
         if len(results) > 1 and all(isinstance(v, int | float) and v for v in numbers):
