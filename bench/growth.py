@@ -3,6 +3,7 @@
     .venv/bin/python bench/growth.py --images 20000 100000          # one row per size, growth per 4x
     .venv/bin/python bench/growth.py --images 20000 --requests 100
     .venv/bin/python bench/growth.py --rebuilds 3                     # the rebuilds only, on the data loaded
+    .venv/bin/python bench/growth.py --requests-only                  # the per-request rows only, on the data loaded
 
 Per size: a full recount and an incremental rebuild that adds 10,000 events (each timed in a child
 process, whose peak resident memory, VmHWM, is the rebuild's and Django's), /garden, /gardenfromDB and
@@ -132,12 +133,6 @@ def add_events(n: int) -> None:
 
 
 def measure(images: int, requests: int, *, per_image: int = 10, rebuilds_only: bool = False) -> dict:
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-    from django.test import Client
-
-    from recommend import retention
-    from recommend.models import Interaction
 
     result: dict = {"images": images, "events": images * per_image}
     loaded = load(images, images * per_image)
@@ -151,7 +146,20 @@ def measure(images: int, requests: int, *, per_image: int = 10, rebuilds_only: b
     result["rebuild_10k_new_s"], result["rebuild_10k_new_peak_mb"] = round(incremental["seconds"], 2), round(incremental["peak_mb"])
     if rebuilds_only:
         return result
+    return result | per_request(requests)
 
+
+def per_request(requests: int) -> dict:
+    """The request paths, the insights page, forget_visitor, backup and a retention sweep, on the
+    garden loaded (which the last two change: each deletes events)."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    from recommend import retention
+    from recommend.models import Interaction
+
+    result: dict = {}
     rng = random.Random(3)
     # Visitors with events (the loader's list spells ids differently from the stored ones).
     visitors = list(Interaction.objects.values_list("visitor_id", flat=True).distinct()[:2000])
@@ -258,12 +266,19 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--events-per-image", type=int, default=10, help="events loaded per image (40: 16M events on 400k images)")
     parser.add_argument("--only-rebuild-costs", action="store_true", help="after each load, only the two rebuilds")
+    parser.add_argument("--requests-only", action="store_true", help="only the per-request rows, on the data loaded")
     parser.add_argument("--rebuilds", type=int, default=0, help="only the rebuilds (this many incremental ones), on the data loaded")
     args = parser.parse_args()
     ensure_database(BENCH_URL)
     setup_django()
     if args.rebuilds:
         print(json.dumps(rebuilds_only(args.rebuilds)))
+        return
+    if args.requests_only:
+        from garden.models import Image
+        from recommend.models import Interaction
+
+        print(json.dumps({"images": Image.objects.count(), "events": Interaction.objects.count()} | per_request(args.requests)))
         return
     results = []
     for images in args.images:
