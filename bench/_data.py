@@ -140,26 +140,80 @@ def load(images: int, interactions: int, seed: int = 1) -> dict:
     with transaction.atomic():
         _copy(Visitor._meta.db_table, vcolumns, ([labels[v].get(c, vtemplate[c]) for c in vcolumns] for v in visitor_ids))
     # Each event carries the segment it is counted under, as recommend.eventlog writes it.
-    segments = {v: label["segment"] for v, label in labels.items()}
+    segments = [labels[v]["segment"] for v in visitor_ids]
     groups = list(by_key.values())
     weights = np.random.default_rng(seed).zipf(1.6, len(groups)).astype(float)
-    cumulative = np.cumsum(weights / weights.sum()).tolist()
-
-    def interaction_rows():
-        for n in range(interactions):
-            visitor = visitor_ids[rng.randrange(visitors)]
-            group = groups[min(np.searchsorted(cumulative, rng.random()), len(groups) - 1)]
-            shown = rng.sample(group, 3) if len(group) >= 3 else group
-            at = start + timedelta(seconds=n * 2, microseconds=rng.randrange(10**6))
-            if rng.random() < 0.7:
-                liked = rng.choice(shown)
-                yield (visitor, ids[liked], liked, "click", json.dumps(shown), at, segments[visitor], 0)
-            else:
-                yield (visitor, None, "", "impression", json.dumps(shown), at, segments[visitor], 0)
-
     columns = ["visitor_id", "image_id", "item_key", "event_type", "impression", "created_at", "segment", "unknown_keys"]
-    with transaction.atomic():
-        _copy(Interaction._meta.db_table, columns, interaction_rows())
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Bulk-load practice: the table's secondary indexes are dropped during COPY and built once
+        # after, and the image foreign key's per-row check is off (every id comes from the table).
+        # What the benchmarks then measure reads the same table, indexes and constraints as ever.
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT LIKE %s",
+            [Interaction._meta.db_table, "%pkey"],
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        raw = cursor.cursor
+        with raw.copy(f"COPY {Interaction._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for lines in _interaction_lines(interactions, groups, weights, ids, visitor_ids, segments, start, seed):
+                copy.write(lines)
+        cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+        for _, definition in indexes:
+            cursor.execute(definition)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return {"load_seconds": round(time.perf_counter() - t0, 1), "visitors": visitors, "visitor_ids": [str(v) for v in visitor_ids[:2000]]}
+
+
+def _interaction_lines(interactions, groups, weights, ids, visitor_ids, segments, start, seed, chunk=200_000):
+    """COPY text of the events, a chunk at a time, drawn with numpy (a Python loop per event made
+    a million events take minutes): a visitor at random, a search key's group by Zipf weight,
+    three distinct images of it on screen, a like of one of them 70% of the time."""
+    rng = np.random.default_rng(seed + 1)
+    cumulative = np.cumsum(weights / weights.sum())
+    sizes = np.array([len(group) for group in groups])
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    flat = [key for group in groups for key in group]
+    quoted = [_json_string(key) for key in flat]
+    flat_ids = [ids[key] for key in flat]
+    visitors = [str(v) for v in visitor_ids]
+    base = np.datetime64(start.replace(tzinfo=None), "us")
+    for first in range(0, interactions, chunk):
+        n = min(chunk, interactions - first)
+        group = np.minimum(np.searchsorted(cumulative, rng.random(n)), len(groups) - 1)
+        size = sizes[group]
+        # Three distinct positions in the group (all of it when it holds fewer than three).
+        a = rng.integers(0, size)
+        b = rng.integers(0, np.maximum(size - 1, 1))
+        b = b + (b >= a)
+        c = rng.integers(0, np.maximum(size - 2, 1))
+        low, high = np.minimum(a, b), np.maximum(a, b)
+        c = c + (c >= low)
+        c = c + (c >= high)
+        picks = np.stack([a, b, c], axis=1)
+        picks = np.where(picks < size[:, None], picks, np.arange(3)[None, :] % size[:, None])
+        shown = offsets[group][:, None] + picks
+        liked = rng.random(n) < 0.7
+        liked_of = shown[np.arange(n), rng.integers(0, 3, n)]
+        visitor = rng.integers(0, len(visitors), n)
+        at = base + (np.arange(first, first + n) * 2_000_000 + rng.integers(0, 10**6, n)).astype("timedelta64[us]")
+        times = np.datetime_as_string(at, unit="us")
+        out = []
+        for row in range(n):
+            s0, s1, s2 = shown[row]
+            screen = "[" + ", ".join(dict.fromkeys((quoted[s0], quoted[s1], quoted[s2]))) + "]"
+            v = visitor[row]
+            if liked[row]:
+                item = liked_of[row]
+                out.append(f"{visitors[v]}\t{flat_ids[item]}\t{flat[item]}\tclick\t{screen}\t{times[row]}+00\t{segments[v]}\t0\n")
+            else:
+                out.append(f"{visitors[v]}\t\\N\t\timpression\t{screen}\t{times[row]}+00\t{segments[v]}\t0\n")
+        yield "".join(out).encode()
+
+
+def _json_string(text: str) -> str:
+    """A JSON string as COPY's text format carries it (garden keys hold no tab or backslash)."""
+    return json.dumps(text)

@@ -3,9 +3,10 @@
     .venv/bin/python bench/growth.py --images 20000 100000          # one row per size, growth per 4x
     .venv/bin/python bench/growth.py --images 20000 --requests 100
     .venv/bin/python bench/growth.py --rebuilds 3                     # the rebuilds only, on the data loaded
+    .venv/bin/python bench/growth.py --requests-only                  # the per-request rows only, on the data loaded
 
 Per size: a full recount and an incremental rebuild that adds 10,000 events (each timed in a child
-process, whose peak resident memory, ru_maxrss, is the rebuild's), /garden, /gardenfromDB and
+process, whose peak resident memory, VmHWM, is the rebuild's and Django's), /garden, /gardenfromDB and
 /like p50/p99 in process, the insights page, forget_visitor of one visitor, `manage.py backup`,
 and a retention sweep that deletes the oldest 10,000 events. Each cost's growth factor per 4x data
 is printed beside it. Uses its own database, ``bench_scale`` on 127.0.0.1 (BENCH_DATABASE_URL);
@@ -44,10 +45,22 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 import django
 django.setup()
 from recommend import training
+
+
+def status(field):
+    # VmHWM is this process image's own peak: ru_maxrss would include the forking parent's (the
+    # loader's hundreds of MB), as Linux carries it across exec.
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+before_mb = status("VmRSS")
 started = time.perf_counter()
 version = training.rebuild(with_als=False, full={full})
 seconds = time.perf_counter() - started
-print(json.dumps({{"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "metrics": version.metrics}}))
+print(json.dumps({{"seconds": seconds, "peak_mb": status("VmHWM"), "django_mb": before_mb, "metrics": version.metrics}}))
 """
 
 
@@ -73,7 +86,7 @@ def setup_django() -> None:
 
 
 def child_rebuild(*, full: bool) -> dict:
-    """A rebuild in a fresh process: its peak memory is the rebuild's (and Django's, ~80 MB)."""
+    """A rebuild in a fresh process: its peak memory is the rebuild's and Django's (``django_mb``)."""
     env = {k: v for k, v in os.environ.items() if k not in ("CACHE_URL", "CELERY_BROKER_URL")}
     out = subprocess.run(
         [sys.executable, "-c", CHILD.format(root=str(ROOT), url=BENCH_URL, full=full)], capture_output=True, text=True, env=env, check=True
@@ -119,7 +132,26 @@ def add_events(n: int) -> None:
         )
 
 
-def measure(images: int, requests: int) -> dict:
+def measure(images: int, requests: int, *, per_image: int = 10, rebuilds_only: bool = False) -> dict:
+
+    result: dict = {"images": images, "events": images * per_image}
+    loaded = load(images, images * per_image)
+    result["load_s"] = loaded["load_seconds"]
+    full = child_rebuild(full=True)
+    result["rebuild_full_s"], result["rebuild_full_peak_mb"] = round(full["seconds"], 2), round(full["peak_mb"])
+    result["django_mb"] = round(full["django_mb"])
+    add_events(NEW_EVENTS)
+    incremental = child_rebuild(full=False)
+    assert incremental["metrics"]["full_recount"] is False, incremental
+    result["rebuild_10k_new_s"], result["rebuild_10k_new_peak_mb"] = round(incremental["seconds"], 2), round(incremental["peak_mb"])
+    if rebuilds_only:
+        return result
+    return result | per_request(requests)
+
+
+def per_request(requests: int) -> dict:
+    """The request paths, the insights page, forget_visitor, backup and a retention sweep, on the
+    garden loaded (which the last two change: each deletes events)."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.test import Client
@@ -127,16 +159,7 @@ def measure(images: int, requests: int) -> dict:
     from recommend import retention
     from recommend.models import Interaction
 
-    result: dict = {"images": images, "events": images * 10}
-    loaded = load(images, images * 10)
-    result["load_s"] = loaded["load_seconds"]
-    full = child_rebuild(full=True)
-    result["rebuild_full_s"], result["rebuild_full_peak_mb"] = round(full["seconds"], 2), round(full["peak_mb"])
-    add_events(NEW_EVENTS)
-    incremental = child_rebuild(full=False)
-    assert incremental["metrics"]["full_recount"] is False, incremental
-    result["rebuild_10k_new_s"], result["rebuild_10k_new_peak_mb"] = round(incremental["seconds"], 2), round(incremental["peak_mb"])
-
+    result: dict = {}
     rng = random.Random(3)
     # Visitors with events (the loader's list spells ids differently from the stored ones).
     visitors = list(Interaction.objects.values_list("visitor_id", flat=True).distinct()[:2000])
@@ -179,6 +202,7 @@ def measure(images: int, requests: int) -> dict:
 ROWS = [
     ("full rebuild, s", "rebuild_full_s"),
     ("full rebuild peak memory, MB", "rebuild_full_peak_mb"),
+    ("of which Django before the rebuild, MB", "django_mb"),
     ("rebuild adding 10k events, s", "rebuild_10k_new_s"),
     ("that rebuild's peak memory, MB", "rebuild_10k_new_peak_mb"),
     ("/garden p50 / p99, ms", "garden"),
@@ -202,6 +226,8 @@ def table(results: list[dict]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label, key in ROWS:
         values = [r.get(key) for r in results]
+        if all(value is None for value in values):  # not measured (--only-rebuild-costs)
+            continue
         growth = "–"
         numbers = [number(v) for v in values]
         if len(results) > 1 and all(isinstance(v, int | float) and v for v in numbers):
@@ -222,6 +248,7 @@ def rebuilds_only(count: int) -> dict:
         raise SystemExit(f"no garden in {BENCH_URL}: run with --images first")
     full = child_rebuild(full=True)
     result["rebuild_full_s"], result["rebuild_full_peak_mb"] = round(full["seconds"], 2), round(full["peak_mb"])
+    result["django_mb"] = round(full["django_mb"])
     runs = []
     for _ in range(count):
         add_events(NEW_EVENTS)
@@ -237,6 +264,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, nargs="+", default=[20_000, 100_000, 400_000])
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--events-per-image", type=int, default=10, help="events loaded per image (40: 16M events on 400k images)")
+    parser.add_argument("--only-rebuild-costs", action="store_true", help="after each load, only the two rebuilds")
+    parser.add_argument("--requests-only", action="store_true", help="only the per-request rows, on the data loaded")
     parser.add_argument("--rebuilds", type=int, default=0, help="only the rebuilds (this many incremental ones), on the data loaded")
     args = parser.parse_args()
     ensure_database(BENCH_URL)
@@ -244,9 +274,15 @@ def main() -> None:
     if args.rebuilds:
         print(json.dumps(rebuilds_only(args.rebuilds)))
         return
+    if args.requests_only:
+        from garden.models import Image
+        from recommend.models import Interaction
+
+        print(json.dumps({"images": Image.objects.count(), "events": Interaction.objects.count()} | per_request(args.requests)))
+        return
     results = []
     for images in args.images:
-        results.append(measure(images, args.requests))
+        results.append(measure(images, args.requests, per_image=args.events_per_image, rebuilds_only=args.only_rebuild_costs))
         print(json.dumps(results[-1]), flush=True)
     print(table(results))
     out = ROOT / "bench" / "results"

@@ -181,11 +181,23 @@ class KeptCounts(models.Model):
     through_id = models.BigIntegerField(help_text="The highest event id counted")
     events = models.BigIntegerField(default=0, help_text="Events counted")
     images = models.IntegerField(help_text="Images (the first by id) the counts were made against")
-    catalog_digest = models.CharField(max_length=64, help_text="Fingerprint of those images' ids and keys")
+    catalog_version = models.BigIntegerField(default=0, help_text="CatalogChange's version when that catalog was read")
     segments = models.JSONField(default=list)
-    counts = models.BinaryField(help_text="numpy .npz of the dense count tables")
+    search_keys = models.JSONField(default=list, help_text="The search keys of the counts' key columns, in order")
+    counts = models.BinaryField(help_text="numpy .npz of the dense count tables and the images' ids and search keys")
     recounted_at = models.DateTimeField(help_text="When every event was last counted")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"counts through event {self.through_id}"
+
+
+class CatalogChange(models.Model):
+    """One row: a counter database triggers bump whenever images are deleted, re-keyed or inserted
+    below the highest id (recommend.catalog_changes), so kept counts know their catalog still holds
+    without reading it."""
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"catalog version {self.version}"

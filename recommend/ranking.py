@@ -306,12 +306,14 @@ def fit_params(table: FeedbackTable, *, defaults: Params, min_impressions: int =
     """Method-of-moments prior strengths: how much real images (and segments) differ from their
     key's (image's) rate beyond binomial noise. Falls back to the defaults when data is thin."""
 
-    def strength(likes, shown, prior_rate, fallback):
-        keep = shown >= min_impressions
-        if keep.sum() < 20:
+    # On the integer tables, masked first: converting every cell to float cost most of an
+    # incremental rebuild's fit at 400k images. The values, and so the floats, are the same.
+    def strength(likes, shown, prior_at, fallback):
+        keep = np.flatnonzero(shown >= min_impressions)
+        if len(keep) < 20:
             return fallback
-        rate = likes[keep] / shown[keep]
-        prior = prior_rate[keep]
+        rate = np.maximum(likes[keep], 0) / shown[keep]
+        prior = prior_at(keep)
         noise = np.mean(prior * (1 - prior) / shown[keep])
         spread = np.mean((rate - prior) ** 2) - noise
         if spread <= 1e-6:
@@ -319,15 +321,15 @@ def fit_params(table: FeedbackTable, *, defaults: Params, min_impressions: int =
         value = float(np.mean(prior * (1 - prior)) / spread - 1)
         return float(np.clip(value, 1.0, 1000.0))
 
-    n_all, l_all = table.img_n[0].astype(float), np.maximum(table.img_l[0], 0).astype(float)
+    n_all, l_all = table.img_n[0], np.maximum(table.img_l[0], 0)
     total_n = max(table.key_n[0].sum(), 1)
     base = float(np.clip(np.maximum(table.key_l[0], 0).sum() / total_n, 0.01, 0.99)) if table.key_n[0].sum() else defaults.base_rate
-    image_strength = strength(l_all, n_all, np.full_like(n_all, base), defaults.image_strength)
+    image_strength = strength(table.img_l[0], n_all, lambda keep: np.full(len(keep), base), defaults.image_strength)
     rate_all = (l_all + image_strength * base) / (n_all + image_strength)
-    seg_l = np.maximum(table.img_l[1:], 0).astype(float).ravel()
-    seg_n = table.img_n[1:].astype(float).ravel()
-    seg_prior = np.tile(rate_all, max(len(table.segments) - 1, 0))
-    segment_strength = strength(seg_l, seg_n, seg_prior, defaults.segment_strength) if len(seg_n) else defaults.segment_strength
+    seg_l, seg_n = table.img_l[1:].ravel(), table.img_n[1:].ravel()
+    # Segment rows raveled: cell k is image k % images, whose everyone-rate is its prior.
+    segment_prior = lambda keep: rate_all[keep % max(len(rate_all), 1)]  # noqa: E731
+    segment_strength = strength(seg_l, seg_n, segment_prior, defaults.segment_strength) if len(seg_n) else defaults.segment_strength
     return Params(
         **{
             **defaults.as_dict(),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
@@ -17,15 +16,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config import locks
-from garden.models import Image
-from recommend import counting, ranking, store, tokens
+from recommend import catalog_changes, counting, ranking, store, tokens
+from recommend.catalog import Catalog, catalog_rows, catalog_since, key_resolver, load_catalog, rows_where  # noqa: F401 (re-exported)
 from recommend.models import FavoriteStat, ImageStat, Interaction, ModelVersion, RetiredFavoriteStat, RetiredImageStat
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "recommend:rebuild-lock"
 ADVISORY_LOCK_ID = 0x6761726465  # "garde": any constant shared by every rebuilding process
 KEEP_VERSIONS = 5
-IN_LIST = 5000
 IMAGE_COLUMNS = ("segment", "image_id", "impressions", "likes", "dislikes")
 FAVORITE_COLUMNS = ("segment", "search_key", "impressions", "likes")
 KIND = {"click": ranking.CLICK, "impression": ranking.IMPRESSION, "dislike": ranking.DISLIKE}
@@ -41,34 +39,6 @@ def rebuild_lock():
     """One rebuild at a time across processes (RebuildBusy at once if another one runs)."""
     return locks.exclusive(
         advisory_id=ADVISORY_LOCK_ID, cache_key=LOCK_KEY, timeout=30 * 60, busy=RebuildBusy, message="another rebuild holds the lock"
-    )
-
-
-@dataclass
-class Catalog:
-    image_ids: np.ndarray
-    key_index: dict[str, int]  # image key → image index
-    image_key: np.ndarray  # image index → search-key index
-    search_keys: list[str]
-    # (visitor id, segment) → visitor index, added as events name them: each event carries the
-    # segment it was counted under, so a visitor whose labels changed is two "visitors" here.
-    visitor_index: dict
-    visitor_segment: np.ndarray  # visitor index → segment index (0: unknown → everyone only)
-    segments: list[str]
-
-
-def load_catalog(images: list[tuple] | None = None) -> Catalog:
-    """The catalog of ``images`` ((id, key, search key) rows by id; every image when None)."""
-    images = catalog_rows() if images is None else images
-    search_keys = ranking.unique_index(row[2] for row in images)
-    return Catalog(
-        image_ids=np.array([row[0] for row in images], dtype=np.int64),
-        key_index={row[1]: n for n, row in enumerate(images)},
-        image_key=np.array([search_keys[row[2]] for row in images], dtype=np.int64),
-        search_keys=list(search_keys),
-        visitor_index={},
-        visitor_segment=np.zeros(0, dtype=np.int64),
-        segments=[ranking.SEGMENT_ALL],
     )
 
 
@@ -119,10 +89,13 @@ def to_events(rows: list[tuple]) -> ranking.Events:
     return ranking.Events(visitor=visitor, kind=kind, image=image, imp_event=imp_event, imp_image=imp_image)
 
 
-def stat_rows(table: ranking.FeedbackTable, catalog: Catalog):
-    """Counter rows (segment, image id, n, likes, dislikes) and (segment, search key, n, likes) of a table."""
+def stat_rows(table: ranking.FeedbackTable, catalog: Catalog, *, only: int | None = None):
+    """Counter rows (segment, image id, n, likes, dislikes) and (segment, search key, n, likes) of a
+    table: of every segment, or of the segment at index ``only``."""
     image_rows, favorite_rows = [], []
     for seg_index, segment in enumerate(table.segments):
+        if only is not None and seg_index != only:
+            continue
         nz = np.flatnonzero(table.img_n[seg_index] | table.img_l[seg_index] | table.img_d[seg_index])
         ids = catalog.image_ids[nz]
         image_rows.extend(
@@ -160,10 +133,26 @@ def with_retired(image_rows: list[tuple], favorite_rows: list[tuple], *, retired
     )
 
 
-def _replace_counters(image_rows, favorite_rows) -> None:
+def _replace_counters(table: ranking.FeedbackTable, catalog: Catalog) -> int:
+    """Every counter row, the table's plus the retired counts, written a segment at a time: all the
+    rows at once (millions at 16M events) were most of a full recount's peak memory. Returns the
+    image rows written."""
     ImageStat.objects.all().delete()
     FavoriteStat.objects.all().delete()
-    _insert_counters(image_rows, favorite_rows)
+    retired_images = {(s, i): (n, likes, d) for s, i, n, likes, d in RetiredImageStat.objects.values_list(*IMAGE_COLUMNS).iterator()}
+    retired_favorites = {(s, k): (n, likes) for s, k, n, likes in RetiredFavoriteStat.objects.values_list(*FAVORITE_COLUMNS)}
+    written = 0
+    for seg_index in range(len(table.segments)):
+        image_rows, favorite_rows = stat_rows(table, catalog, only=seg_index)
+        # This segment's retired counts, taken out of the rest (as with_retired adds them).
+        mine = [(s, i, *retired_images.pop((s, i))) for s, i, *_ in image_rows if (s, i) in retired_images]
+        mine_favorites = [(s, k, *retired_favorites.pop((s, k))) for s, k, *_ in favorite_rows if (s, k) in retired_favorites]
+        image_rows, favorite_rows = with_retired(image_rows, favorite_rows, retired=(mine, mine_favorites))
+        _insert_counters(image_rows, favorite_rows)
+        written += len(image_rows)
+    # Retired counts of images or keys with no event left.
+    _insert_counters([(s, i, *c) for (s, i), c in retired_images.items()], [(s, k, *c) for (s, k), c in retired_favorites.items()])
+    return written + len(retired_images)
 
 
 def _insert_counters(image_rows, favorite_rows) -> None:
@@ -197,35 +186,32 @@ def _copy_text(rows: list[tuple]) -> bytes:
     return "".join(lines).encode()
 
 
-def catalog_rows() -> list[tuple]:
-    """(id, key, search key) of every image, by id: a raw cursor (the ORM's rows cost 3x at 100k)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, key, search_key FROM {Image._meta.db_table} ORDER BY id")
-        return cursor.fetchall()
-
-
 def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion:
     """Bring the counters up to date and publish a new model version: the events since the last
     rebuild added to the kept counts, or every event recounted (``full``; when nothing is kept,
-    events were deleted, the catalog changed, or RECOMMEND_FULL_RECOUNT_HOURS passed)."""
+    events were deleted, the catalog changed, or RECOMMEND_FULL_RECOUNT_HOURS passed). The first
+    reads only the new events and the images they name; the second, everything."""
     started = time.perf_counter()
     with_als = settings.RECOMMEND_ALS_ENABLED if with_als is None else with_als
     with rebuild_lock():
         now = timezone.now()
-        images = catalog_rows()
-        catalog = load_catalog(images)
-        n_keys = max(len(catalog.search_keys), 1)
-        kept = None if full else counting.load(images)
-        if kept is not None and kept[1].recounted_at < now - timedelta(hours=settings.RECOMMEND_FULL_RECOUNT_HOURS):
+        hooked = catalog_changes.ensure()  # else catalog changes may have gone unrecorded: recount
+        catalog_version = catalog_changes.version()  # read before the catalog: a change after it shows next time
+        kept = counting.load(catalog_version) if hooked and not full else None
+        if kept is not None and (
+            kept[1].recounted_at < now - timedelta(hours=settings.RECOMMEND_FULL_RECOUNT_HOURS)
+            or not catalog_changes.kept_images_unchanged(last_id=int(kept[2].image_ids[-1]) if kept[1].images else 0, count=kept[1].images)
+        ):
             kept = None
         if kept is None:
-            counts, recounted_at, digest = counting.Counts.empty(len(images), n_keys), now, ""
+            catalog = load_catalog()
+            counts, recounted_at = counting.Counts.empty(len(catalog.image_ids), max(len(catalog.search_keys), 1)), now
             first = counting.stream(
                 counts, catalog.key_index, catalog.image_key, where="", params=[], recent_since=now - LATE_COMMIT_WINDOW
             )
         else:
-            counts, recounted_at, digest = kept[0], kept[1].recounted_at, kept[2]
-            counts.widen(len(images), n_keys)
+            counts, recounted_at, catalog = kept[0], kept[1].recounted_at, catalog_since(kept[2])
+            counts.widen(len(catalog.image_ids), max(len(catalog.search_keys), 1))
         before, counted_before = counts.through, counts.events
         with transaction.atomic():
             if connection.vendor == "postgresql":
@@ -244,19 +230,25 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
                     skip=first.recent_ids,
                 )
                 counting.correct_all(counts, catalog.key_index, catalog.image_key)
-                image_rows, favorite_rows = with_retired(*stat_rows(counts.table(), catalog))
-                _replace_counters(image_rows, favorite_rows)
+                written = _replace_counters(counts.table(), catalog)
             else:
                 new = counting.stream(
-                    counts, catalog.key_index, catalog.image_key, where="WHERE id > %s", params=[before], track_pairs=True
+                    counts,
+                    catalog.key_index,
+                    catalog.image_key,
+                    where="WHERE id > %s",
+                    params=[before],
+                    track_pairs=True,
+                    resolve=key_resolver(catalog),
                 )
                 new.images |= counting.correct_pairs(counts, catalog.key_index, catalog.image_key, new.pairs, before=before)
-                image_rows, favorite_rows = _replace_touched(counts, catalog, sorted(new.images))
-            counting.save(counts, images=images, recounted_at=recounted_at, digest=digest)
+                written = len(_replace_touched(counts, catalog, sorted(new.images))[0])
+            kept_catalog = counting.KeptCatalog(catalog.image_ids, catalog.image_key, catalog.search_keys)
+            counting.save(counts, catalog=kept_catalog, catalog_version=catalog_version, recounted_at=recounted_at)
             transaction.on_commit(tokens.renew_all)  # the new counters are visible: no kept copy may outlive them
         table = counts.table()
         params = ranking.fit_params(table, defaults=store.default_params())
-        artefact = _als(catalog) if with_als else b""
+        artefact = _als(load_catalog() if kept is not None else catalog) if with_als else b""  # ALS reads every event
         version = ModelVersion.objects.create(
             ranker="counting+als" if artefact else "counting",
             params=params.as_dict(),
@@ -266,7 +258,7 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
                 "new_interactions": counts.events - counted_before if kept is not None else counts.events,
                 "full_recount": kept is None,
                 "images": len(catalog.image_ids),
-                "image_stats_written": len(image_rows),
+                "image_stats_written": written,
                 "seconds": round(time.perf_counter() - started, 3),
             },
         )
@@ -293,32 +285,14 @@ def _replace_touched(counts: counting.Counts, catalog: Catalog, touched: list[in
         image_rows.extend((segment, ids[i], int(n[i]), int(likes[i]), int(dislikes[i])) for i in nz)
         n, likes = counts.key_n[row, key_index], counts.key_l[row, key_index]
         favorite_rows.extend((segment, keys[i], int(n[i]), int(likes[i])) for i in np.flatnonzero(n | likes))
-    retired_images = _rows_where(RetiredImageStat, "image_id", ids, IMAGE_COLUMNS)
-    retired_favorites = _rows_where(RetiredFavoriteStat, "search_key", keys, FAVORITE_COLUMNS)
-    _rows_where(ImageStat, "image_id", ids)
-    _rows_where(FavoriteStat, "search_key", keys)
+    retired_images = rows_where(RetiredImageStat, "image_id", ids, IMAGE_COLUMNS)
+    retired_favorites = rows_where(RetiredFavoriteStat, "search_key", keys, FAVORITE_COLUMNS)
+    rows_where(ImageStat, "image_id", ids)
+    rows_where(FavoriteStat, "search_key", keys)
     if retired_images or retired_favorites:
         image_rows, favorite_rows = with_retired(image_rows, favorite_rows, retired=(retired_images, retired_favorites))
     _insert_counters(image_rows, favorite_rows)
     return image_rows, favorite_rows
-
-
-def _rows_where(model, column: str, values: list, columns: tuple = ()) -> list[tuple]:
-    """The ``columns`` of the ``model`` rows whose ``column`` is in ``values``; with no columns,
-    those rows are deleted. PostgreSQL gets the values as one array (psycopg took ~0.1 s to
-    convert a statement of 5,000 placeholders); SQLite, which caps them, IN_LIST at a time."""
-    table, postgres = model._meta.db_table, connection.vendor == "postgresql"
-    chunks = ([values] if values else []) if postgres else [values[start : start + IN_LIST] for start in range(0, len(values), IN_LIST)]
-    rows: list[tuple] = []
-    with connection.cursor() as cursor:
-        for chunk in chunks:
-            test, params = (f"{column} = ANY(%s)", [chunk]) if postgres else (f"{column} IN ({', '.join(['%s'] * len(chunk))})", chunk)
-            if columns:
-                cursor.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {test}", params)
-                rows += cursor.fetchall()
-            else:
-                cursor.execute(f"DELETE FROM {table} WHERE {test}", params)
-    return rows
 
 
 def _als(catalog: Catalog) -> bytes:

@@ -11,7 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from recommend import counting, ranking, retention, services, store, training
+from garden.models import Image
+from recommend import catalog_changes, counting, ranking, retention, services, store, training
 from recommend.models import FavoriteStat, ImageStat, Interaction, KeptCounts
 from tests.factories import ImageFactory, VisitorFactory
 
@@ -45,9 +46,12 @@ def assert_same_as_in_memory(version):
     image_rows, favorite_rows, params, table = in_memory()
     assert counters() == (image_rows, favorite_rows)
     assert version.params == params  # floats compared exactly
-    kept = counting.load(training.catalog_rows())
+    kept = counting.load(catalog_changes.version())
     assert kept is not None
-    counts = kept[0]
+    counts, _, catalog = kept
+    whole = training.load_catalog()
+    assert np.array_equal(catalog.image_ids, whole.image_ids) and np.array_equal(catalog.image_key, whole.image_key)
+    assert catalog.search_keys == whole.search_keys
     assert counts.segments == table.segments
     for attr in counting.ARRAYS:
         assert np.array_equal(getattr(counts, attr), getattr(table, attr)), attr
@@ -66,7 +70,7 @@ def play(rng, images, visitors, screens):
             services.record_impression(visitor_id=visitor, impression=shown)
         else:
             liked = Interaction.objects.filter(visitor_id=visitor, event_type="click").values_list("item_key", flat=True)
-            services.record_dislike(visitor_id=visitor, item_key=rng.choice(list(liked) or keys))
+            services.record_dislike(visitor_id=visitor, item_key=rng.choice([key for key in liked if key in keys] or keys))
 
 
 @pytest.fixture
@@ -174,3 +178,88 @@ def test_counter_rows_are_written_as_given_whatever_their_strings_hold():
     training._insert_counters(image_rows, favorite_rows)
     assert sorted(ImageStat.objects.values_list(*training.IMAGE_COLUMNS)) == sorted(image_rows)
     assert sorted(FavoriteStat.objects.values_list(*training.FAVORITE_COLUMNS)) == sorted(favorite_rows)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["delete", "delete_raw", "rekey", "new_emotion", "insert_below"],
+)
+def test_every_catalog_change_the_counts_cannot_follow_means_a_recount(garden, change):
+    rng, images, visitors = garden
+    training.rebuild()
+    version = catalog_changes.version()
+    if change == "delete":
+        images.pop(3).delete()
+    elif change == "delete_raw":
+        gone = images.pop(3).id
+        with connection.cursor() as cursor:  # the events' link first (Django's SET_NULL is Django's)
+            cursor.execute("UPDATE recommend_interaction SET image_id = NULL WHERE image_id = %s", [gone])
+            cursor.execute("DELETE FROM garden_image WHERE id = %s", [gone])
+    elif change == "rekey":  # a bulk update: no signal, no save()
+        Image.objects.filter(pk=images[3].pk).update(key=images[3].key.replace("img_", "img_renamed_"))
+        images[3].refresh_from_db()
+    elif change == "new_emotion":  # its search key changes with it (a generated column)
+        Image.objects.filter(pk=images[3].pk).update(emotion="happy" if images[3].emotion == "calm" else "calm")
+    else:  # a restore: an id below the highest
+        gone = images.pop(3)
+        Image.objects.filter(pk=gone.pk).delete()
+        training.rebuild()
+        version = catalog_changes.version()
+        images.insert(3, ImageFactory(id=gone.id, emotion="calm"))  # no bump: the count shows it
+    assert catalog_changes.version() > version or change == "insert_below"
+    play(rng, images, visitors, 100)
+    recounted = training.rebuild()
+    assert recounted.metrics["full_recount"] is True
+    assert_same_as_in_memory(recounted)
+
+
+def test_changes_that_keep_the_counts_leave_them_kept(garden):
+    rng, images, visitors = garden
+    training.rebuild()
+    version = catalog_changes.version()
+    Image.objects.filter(pk=images[0].pk).update(status=Image.Status.REJECTED, prompt="another prompt")
+    Image.objects.filter(pk__in=[image.pk for image in images]).update(kept=True)
+    Image.objects.filter(pk=-1).delete()  # matched nothing
+    images.extend(ImageFactory(emotion="happy") for _ in range(3))  # appended: read as new images
+    assert catalog_changes.version() == version
+    play(rng, images, visitors, 100)
+    incremental = training.rebuild()
+    assert incremental.metrics["full_recount"] is False and incremental.metrics["images"] == len(images)
+    assert_same_as_in_memory(incremental)
+
+
+def test_without_the_change_triggers_the_rebuild_recounts_and_installs_them(garden):
+    rng, images, visitors = garden
+    training.rebuild()
+    with connection.cursor() as cursor:  # as a SQLite migration that remakes garden_image leaves it
+        for name in catalog_changes.TRIGGERS[connection.vendor]:
+            cursor.execute(
+                f"DROP TRIGGER {catalog_changes.PREFIX}{name}" + (" ON garden_image" if connection.vendor == "postgresql" else "")
+            )
+    images.pop(0).delete()  # unrecorded
+    play(rng, images, visitors, 50)
+    assert training.rebuild().metrics["full_recount"] is True
+    assert catalog_changes.ensure() is True
+    play(rng, images, visitors, 50)
+    incremental = training.rebuild()
+    assert incremental.metrics["full_recount"] is False
+    assert_same_as_in_memory(incremental)
+
+
+def test_an_incremental_rebuild_reads_the_images_its_events_name_not_the_catalog(garden):
+    rng, images, visitors = garden
+    extra = [ImageFactory(emotion="calm") for _ in range(40)]  # never shown
+    training.rebuild()
+    named = images[:4]
+    play(rng, named, visitors, 30)
+    with CaptureQueriesContext(connection) as queries:
+        version = training.rebuild()
+    assert version.metrics["full_recount"] is False and version.metrics["images"] == len(images) + len(extra)
+    image_reads = [q["sql"] for q in queries.captured_queries if "FROM garden_image" in q["sql"].replace('"', "")]
+    assert image_reads, "the named images are read"
+    # Only by their keys, the images added after the kept ones, and a count of the kept ones' ids.
+    assert all(
+        any(test in sql.replace('"', "") for test in ("key = ANY", "key IN", "WHERE id > ", "count(*) FROM garden_image WHERE id <= "))
+        for sql in image_reads
+    ), image_reads
+    assert_same_as_in_memory(version)
