@@ -112,36 +112,33 @@ class LibraryEntryAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(permissions=["change"], description=gettext_lazy("Make default (one pipeline)"))
-    def make_default(self, request, queryset):
+    def _set_one_pipeline(self, request, queryset, *, choose, refusal: str):
+        """The one pipeline selected, given to ``choose`` (a library service); None, with the curator
+        told why, when the selection is not one pipeline or the service refused it."""
         entries = list(queryset[:2])
         if len(entries) != 1 or entries[0].kind != LibraryEntry.Kind.PIPELINE:
-            self.message_user(request, _("Select exactly one pipeline to make it the default."), messages.ERROR)
-            return
+            self.message_user(request, refusal, messages.ERROR)
+            return None
         try:
-            entry = library_services.set_default(entries[0].name)
+            return choose(entries[0].name)
         except JobParameterError as exc:
             self.message_user(request, " ".join(exc.fields.values()) or exc.message, messages.ERROR)
-            return
-        self.message_user(request, _("Jobs that name no model now use %(name)s.") % {"name": entry.name}, messages.SUCCESS)
+            return None
+
+    @admin.action(permissions=["change"], description=gettext_lazy("Make default (one pipeline)"))
+    def make_default(self, request, queryset):
+        refusal = _("Select exactly one pipeline to make it the default.")
+        entry = self._set_one_pipeline(request, queryset, choose=library_services.set_default, refusal=refusal)
+        if entry is not None:
+            self.message_user(request, _("Jobs that name no model now use %(name)s.") % {"name": entry.name}, messages.SUCCESS)
 
     @admin.action(permissions=["change"], description=gettext_lazy("Paint live pictures with it (one pipeline)"))
     def make_live(self, request, queryset):
-        entries = list(queryset[:2])
-        if len(entries) != 1 or entries[0].kind != LibraryEntry.Kind.PIPELINE:
-            self.message_user(request, _("Select exactly one pipeline to paint live pictures with."), messages.ERROR)
-            return
-        try:
-            entry = library_services.set_live(entries[0].name)
-        except JobParameterError as exc:
-            self.message_user(request, " ".join(exc.fields.values()) or exc.message, messages.ERROR)
-            return
-        assert entry is not None
-        self.message_user(
-            request,
-            _("Live pictures are now painted by %(name)s, with its default steps and guidance.") % {"name": entry.name},
-            messages.SUCCESS,
-        )
+        refusal = _("Select exactly one pipeline to paint live pictures with.")
+        entry = self._set_one_pipeline(request, queryset, choose=library_services.set_live, refusal=refusal)
+        if entry is not None:
+            message = _("Live pictures are now painted by %(name)s, with its default steps and guidance.")
+            self.message_user(request, message % {"name": entry.name}, messages.SUCCESS)
 
     @admin.action(permissions=["change"], description=gettext_lazy("Stop painting live pictures with a library model"))
     def stop_live(self, request, queryset=None):
