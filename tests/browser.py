@@ -95,16 +95,27 @@ def open_page(request, browser, context_args: dict):
             finish_requests(request.getfixturevalue("live_server"))
 
 
-def finish_requests(live_server, timeout: float = 10.0) -> None:
+def finish_requests(live_server, timeout: float = 10.0, quiet: float = 0.3) -> None:
     """Wait for the live server's request threads to end before the test's database is flushed.
 
     On SQLite the server threads share the test's connection: a request still running (an image
-    the page asked for last) while the flush runs breaks the flush ("couldn't be flushed").
+    the page asked for last) while the flush runs breaks the flush ("couldn't be flushed"). A
+    request the closed page had already sent can still be accepted after the first join, so wait
+    until no thread has run for ``quiet`` seconds.
     """
     deadline = time.monotonic() + timeout
     httpd = getattr(live_server.thread, "httpd", None)
-    for thread in list(getattr(httpd, "_threads", None) or ()):
-        thread.join(max(0.0, deadline - time.monotonic()))
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        running = [thread for thread in list(getattr(httpd, "_threads", None) or ()) if thread.is_alive()]
+        if running:
+            for thread in running:
+                thread.join(max(0.0, deadline - time.monotonic()))
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet:
+            return
+        else:
+            time.sleep(0.05)
 
 
 @pytest.fixture
