@@ -118,6 +118,13 @@ def fingerprint(request) -> str:
     return digest.hexdigest()
 
 
+def forget_visitor_keys(*, visitor_id: str) -> int:
+    """A deletion request: the kiosk's keys scoped to this visitor (their scope holds the visitor id,
+    see ``caller``), before their GARDEN_IDEMPOTENCY_HOURS are up. Rows deleted."""
+    deleted, _ = IdempotencyKey.objects.filter(scope=f"kiosk:{visitor_id}"[:200]).delete()
+    return deleted
+
+
 def caller(request) -> str:
     """Whose keys these are: the authenticated user, else the visitor id a kiosk body carries (it
     outlives a Wi-Fi reconnection that changes the address), else the client's address."""

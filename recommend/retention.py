@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from garden import forgetting
+from garden import forgetting, idempotency
 from garden.models import Image, Visitor
 from garden.visitors import normalize_code, visitor_code
 from recommend import counting, training
@@ -40,6 +40,7 @@ class Deleted:
     events: int = 0
     recommendations: int = 0
     job_links: int = 0  # visitor links of other apps' rows (the live picture's jobs: garden.forgetting)
+    retry_keys: int = 0  # the kiosk's idempotency keys scoped to the visitor (retention: swept hourly when expired)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -72,6 +73,7 @@ def forget_visitor(*, visitor_id: str) -> Deleted:
             deleted.recommendations = _delete_in_batches(Recommendation.objects.filter(visitor_id=visitor_id))
             deleted.visitors = _delete_in_batches(Visitor.objects.filter(pk=visitor_id))
             deleted.job_links = forgetting.forget(visitor_id=visitor_id)
+            deleted.retry_keys = idempotency.forget_visitor_keys(visitor_id=visitor_id)
     log.info("visitor data deleted on request: %s", deleted.as_dict())
     return deleted
 

@@ -54,7 +54,7 @@ def test_retention_deletes_old_data_and_keeps_the_aggregates(history, settings):
 
     deleted = retention.apply_retention()
 
-    assert deleted.as_dict() == {"visitors": 1, "events": 3, "recommendations": 1, "job_links": 0}
+    assert deleted.as_dict() == {"visitors": 1, "events": 3, "recommendations": 1, "job_links": 0, "retry_keys": 0}
     assert list(Visitor.objects.values_list("pk", flat=True)) == [recent.pk]
     assert set(Interaction.objects.values_list("visitor_id", flat=True)) == {recent.pk}
     assert set(Recommendation.objects.values_list("visitor_id", flat=True)) == {recent.pk}
@@ -66,7 +66,7 @@ def test_retention_deletes_old_data_and_keeps_the_aggregates(history, settings):
 
 def test_zero_days_keeps_that_kind_of_data_forever(history, settings):
     settings.GARDEN_RETAIN_VISITOR_DAYS = settings.GARDEN_RETAIN_EVENT_DAYS = settings.GARDEN_RETAIN_RECOMMENDATION_DAYS = 0
-    assert retention.apply_retention().as_dict() == {"visitors": 0, "events": 0, "recommendations": 0, "job_links": 0}
+    assert retention.apply_retention().as_dict() == {"visitors": 0, "events": 0, "recommendations": 0, "job_links": 0, "retry_keys": 0}
     assert Interaction.objects.count() == 5
 
 
@@ -100,7 +100,7 @@ def test_forget_visitor_deletes_everything_about_one_id(history):
 
 def test_the_daily_schedule_and_the_command(history, settings):
     assert settings.CELERY_BEAT_SCHEDULE["apply-retention"]["task"] == "recommend.tasks.apply_retention"
-    assert tasks.apply_retention() == {"visitors": 1, "events": 3, "recommendations": 1, "job_links": 0}
+    assert tasks.apply_retention() == {"visitors": 1, "events": 3, "recommendations": 1, "job_links": 0, "retry_keys": 0}
     out = io.StringIO()
     call_command("apply_retention", stdout=out)
     assert "Deleted 0 visitor(s), 0 event(s), 0 served garden(s)." in out.getvalue()
@@ -130,3 +130,22 @@ def test_a_visitor_code_finds_the_visitor_and_the_command_deletes_by_it(history)
         call_command("forget_visitor", "--code", "ABC")
     with pytest.raises(CommandError, match="not both"):
         call_command("forget_visitor", old.id, "--code", code)
+
+
+def test_a_deletion_request_deletes_the_visitors_retry_keys(client):
+    # The kiosk's Idempotency-Key rows are scoped "kiosk:<visitor id>": visitor data, kept 24 h otherwise.
+    from garden.models import IdempotencyKey
+
+    image = ImageFactory(emotion="calm")
+    for visitor_id, event_id in (("visitor-a", "like-1"), ("visitor-a", "like-2"), ("visitor-b", "like-1")):
+        body = {"id": visitor_id, "itemId": image.key, "impression": [image.key], "eventId": event_id}
+        assert post(client, "/like", body).status_code == 200
+    assert IdempotencyKey.objects.count() == 3
+
+    deleted = retention.forget_visitor(visitor_id="visitor-a")
+
+    assert deleted.retry_keys == 2
+    assert list(IdempotencyKey.objects.values_list("scope", flat=True)) == ["kiosk:visitor-b"]
+    out = io.StringIO()
+    call_command("forget_visitor", "visitor-b", stdout=out)
+    assert "1 retry key(s)" in out.getvalue() and not IdempotencyKey.objects.exists()

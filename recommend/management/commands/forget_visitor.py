@@ -32,12 +32,13 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         except training.RebuildBusy:
             raise CommandError("A recommender rebuild is running; try again when it is done.") from None
-        if not (deleted.visitors or deleted.events or deleted.recommendations or deleted.job_links):
+        if not (deleted.visitors or deleted.events or deleted.recommendations or deleted.job_links or deleted.retry_keys):
             self.stdout.write(f"Nothing is kept about visitor {visitor_id}.")
             return
         self.stdout.write(
             self.style.SUCCESS(
                 f"Deleted visitor {visitor_id}: {deleted.visitors} label row, {deleted.events} event(s), "
-                f"{deleted.recommendations} served garden(s), {deleted.job_links} live job link(s)."
+                f"{deleted.recommendations} served garden(s), {deleted.job_links} live job link(s), "
+                f"{deleted.retry_keys} retry key(s)."
             )
         )
