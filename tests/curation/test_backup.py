@@ -185,17 +185,22 @@ def test_round_trip_on_postgresql_and_s3(tmp_path, s3_endpoint):  # noqa: F811
         s3.delete_bucket(Bucket=bucket)
 
 
-@pytest.mark.slow
-def test_an_interrupted_restore_leaves_the_previous_database_and_a_rerun_finishes_it(tmp_path):
-    env = _env(tmp_path, f"sqlite:///{tmp_path / 'var' / 'garden.sqlite3'}")
-    archive = tmp_path / "garden-backup.tar"
+def _backed_up_then_moved_on(env: dict, archive: Path) -> tuple[dict, dict]:
+    """A migrated, populated installation backed up to ``archive``, then one more picture (and its
+    file or object) after the backup: the snapshots at the backup and now."""
     _manage(env, "migrate", "--no-input", "-v", "0")
     _run(env, "-c", "import django; django.setup(); from tests.curation.backup_support import populate; populate()")
     backed_up = _snapshot(env)
     _manage(env, "backup", "-v", "0", str(archive))
-    # The installation moves on after the backup: one more picture.
     _run(env, "-c", "import django; django.setup(); from tests.factories import ImageFactory; ImageFactory()")
-    previous = _snapshot(env)
+    return backed_up, _snapshot(env)
+
+
+@pytest.mark.slow
+def test_an_interrupted_restore_leaves_the_previous_database_and_a_rerun_finishes_it(tmp_path):
+    env = _env(tmp_path, f"sqlite:///{tmp_path / 'var' / 'garden.sqlite3'}")
+    archive = tmp_path / "garden-backup.tar"
+    backed_up, previous = _backed_up_then_moved_on(env, archive)
     assert previous["tables"] != backed_up["tables"]
 
     # Storage breaks half way: a file where the display slots' folder should be (root ignores permissions).

@@ -17,7 +17,7 @@ import uuid
 import boto3
 import pytest
 
-from tests.curation.test_backup import IS_POSTGRES, POSTGRES, ROOT, _env, _manage, _run, _snapshot
+from tests.curation.test_backup import IS_POSTGRES, POSTGRES, ROOT, _backed_up_then_moved_on, _env, _manage, _snapshot
 from tests.garden.test_s3_storage import s3_endpoint  # noqa: F401 (the fixture)
 
 RESTORING = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name = 'pg_restore'"
@@ -48,13 +48,7 @@ def test_a_restore_cut_before_its_database_commit_leaves_the_previous_state_and_
 
     admin_sql(f'CREATE DATABASE "{database}"')
     try:
-        _manage(env, "migrate", "--no-input", "-v", "0")
-        _run(env, "-c", "import django; django.setup(); from tests.curation.backup_support import populate; populate()")
-        backed_up = _snapshot(env)
-        _manage(env, "backup", "-v", "0", str(archive))
-        # The installation moves on after the backup: one more picture (and its object in the bucket).
-        _run(env, "-c", "import django; django.setup(); from tests.factories import ImageFactory; ImageFactory()")
-        previous = _snapshot(env)
+        backed_up, previous = _backed_up_then_moved_on(env, archive)  # one more picture (and object) after the backup
         assert previous["tables"] != backed_up["tables"] and set(previous["files"]) > set(backed_up["files"])
 
         with psycopg.connect(f"{server}/{database}") as holder, psycopg.connect(f"{server}/postgres", autocommit=True) as monitor:
