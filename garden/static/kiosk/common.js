@@ -121,6 +121,8 @@
         self.video.addEventListener("loadeddata", function () { resolve(); }, { once: true });
       });
     }).then(function () {
+      return firstFrame(self.video);
+    }).then(function () {
       self.showStatus("");
       self.captureButton.disabled = false;
       return true;
@@ -134,6 +136,16 @@
       return false;
     });
   };
+
+  /* Resolves once the video has shown a frame: "loadeddata" can come before one is painted, and a
+   * capture then would draw a blank canvas ("no face"). Gives up waiting after a second. */
+  function firstFrame(video) {
+    if (!video.requestVideoFrameCallback) { return Promise.resolve(); }
+    return new Promise(function (resolve) {
+      var timer = setTimeout(resolve, 1000);
+      video.requestVideoFrameCallback(function () { clearTimeout(timer); resolve(); });
+    });
+  }
 
   /* One still frame as PNG bytes (canvas.toBlob), never stored: it lives only for the request. */
   Camera.prototype.snapshot = function () {
