@@ -90,10 +90,9 @@ def execute_job(*, job_id, worker: str = "", heartbeat: bool = False) -> Generat
     attempt = job.attempts
     mine = GenerationJob.objects.filter(pk=job.pk, attempts=attempt, status=GenerationJob.Status.RUNNING)
     timings = dict(job.timings or {})
-    after: list[tuple[Image, bytes | None]] = []  # a live job's thumbnails, made once it is finished
     try:
         with beating(mine, interval=None if heartbeat else 0):
-            counted = _run(job=job, mine=mine, timings=timings, after=after)
+            counted = _run(job=job, mine=mine, timings=timings)
     except JobStopped:
         job.refresh_from_db()
         if job.cancel_requested and job.attempts == attempt:
@@ -122,13 +121,11 @@ def execute_job(*, job_id, worker: str = "", heartbeat: bool = False) -> Generat
         # The last image's count rides on this UPDATE (one write, not two).
         **({"images_done": counted, "progress_at": now} if counted is not None else {}),
     )
-    for image, content in after:  # off the path to the picture's URL: the job is already finished
-        make_thumbnail(image=image, content=content)
     job.refresh_from_db()
     return job
 
 
-def _run(*, job: GenerationJob, mine, timings: dict, after: list) -> int | None:
+def _run(*, job: GenerationJob, mine, timings: dict) -> int | None:
     """The job's images made; returns the count of its images when the last one is stored (for
     the finishing UPDATE to write), None when that count was written already or nothing was made."""
     kind = kinds.get(job.kind)
@@ -147,7 +144,7 @@ def _run(*, job: GenerationJob, mine, timings: dict, after: list) -> int | None:
     scheduler = backends.SAMPLERS.get(sampler) or backend.scheduler_name  # the job's sampler, else the model's own
     loaded = {"model_id": backend.model_id, "scheduler": scheduler}
     job.model_id, job.scheduler = backend.model_id, scheduler
-    return _generate_all(job=job, backend=backend, mine=mine, timings=timings, extra=extra, after=after, loaded=loaded)
+    return _generate_all(job=job, backend=backend, mine=mine, timings=timings, extra=extra, loaded=loaded)
 
 
 def library_files(job: GenerationJob) -> dict:
@@ -176,9 +173,7 @@ def _error_text(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _generate_all(
-    *, job: GenerationJob, backend, mine, timings: dict, extra: dict | None = None, after: list | None = None, loaded: dict | None = None
-) -> int | None:
+def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: dict | None = None, loaded: dict | None = None) -> int | None:
     done_keys = set(job.images.values_list("key", flat=True))
     options = job.options or {}
     live = bool(options.get("live"))
@@ -230,9 +225,10 @@ def _generate_all(
             )
             stored = time.perf_counter()
             timings["store"] = round(timings.get("store", 0.0) + stored - started, 3)
-            if live and after is not None:  # the review pages make a missing one lazily meanwhile
-                after.append((image, content))
-            else:  # before the image counts as done: review pages of a fresh batch never render one
+            # Before the image counts as done, so review pages of a fresh batch never render one. Not
+            # for live pictures: the GPU worker goes on to the next visitor, and the admin makes the
+            # thumbnail on first view (as for imported pictures), if anyone looks.
+            if not live:
                 make_thumbnail(image=image, content=content)
                 timings["thumbnails"] = round(timings.get("thumbnails", 0.0) + time.perf_counter() - stored, 3)
             job.images.add(image)
