@@ -24,7 +24,7 @@ from gardener.selectors import word_bank
 from generation import backends
 from generation.models import GenerationJob
 from generation.requests import SEED_LIMIT, JobParameterError, JobRequest, compose_prompt
-from generation.services.jobs import cancel_job, create_job
+from generation.services.jobs import cancel_job, create_valid_job
 from live import selectors
 
 # PostgreSQL advisory lock (transaction-scoped) held while a live job is checked and stored.
@@ -133,7 +133,7 @@ def request_live_picture(*, visitor_id: str, search_key: str, from_key: str = ""
             raise JobParameterError(fields={"from": gettext("No garden picture has the key %(key)s.") % {"key": from_key}})
         source_id = source.pk
     request = live_request(painter=painter, search_key=search_key, source_id=source_id)
-    request.validate()  # a 400 before anything is cancelled or counted
+    valid = request.validate()  # a 400 before anything is cancelled or counted
     if not selectors.live_worker_present():
         raise _no_worker()
     with transaction.atomic():
@@ -148,7 +148,7 @@ def request_live_picture(*, visitor_id: str, search_key: str, from_key: str = ""
         if budget > 0 and selectors.used_today() >= budget:
             raise _budget_spent()
         extra = {"live": True, "visitor": visitor_id, **({"from": from_key} if from_key else {})}
-        return create_job(request=request, queue=settings.GARDEN_LIVE_QUEUE, extra_options=extra)
+        return create_valid_job(valid=valid, queue=settings.GARDEN_LIVE_QUEUE, extra_options=extra)
 
 
 def _serialise() -> None:

@@ -17,7 +17,16 @@ are the package's public API; callers may also import a module directly.
 
 from generation.requests import JobParameterError, JobRequest, compose_prompt
 from generation.services.demo import paint_procedural_image
-from generation.services.jobs import JobStateError, cancel_job, create_job, fail_job, requeue_job, resume_lost_job, retry_job
+from generation.services.jobs import (
+    JobStateError,
+    cancel_job,
+    create_job,
+    create_valid_job,
+    fail_job,
+    requeue_job,
+    resume_lost_job,
+    retry_job,
+)
 from generation.services.planning import ImageSpec, image_key, job_batches, plan_batches, plan_images
 from generation.services.runner import (
     TransientJobError,
@@ -40,6 +49,7 @@ __all__ = [
     "claim_job",
     "compose_prompt",
     "create_job",
+    "create_valid_job",
     "execute_job",
     "fail_job",
     "generation_parameters",

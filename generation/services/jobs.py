@@ -43,7 +43,22 @@ def create_job(
     Raises JobParameterError (a 400, naming each bad field) before anything is stored. Retouch
     jobs come with pictures: ``retouch.services.create_retouch_job`` takes them.
     """
-    valid = request.validate()
+    return create_valid_job(
+        valid=request.validate(), created_by=created_by, enqueue=enqueue, background=background, queue=queue, extra_options=extra_options
+    )
+
+
+def create_valid_job(
+    *,
+    valid: ValidJob,
+    created_by=None,
+    enqueue: bool = True,
+    background: bool = False,
+    queue: str = "",
+    extra_options: dict | None = None,
+) -> GenerationJob:
+    """``create_job`` for a request the caller validated already (the live app validates before
+    it cancels or counts anything, then creates inside its transaction)."""
     if valid.kind in GenerationJob.RETOUCH_KINDS:
         raise JobParameterError(fields={"image": "A retouch job needs its source picture (create_retouch_job)."})
     job = new_job(valid=valid, created_by=created_by, enqueue=enqueue)
