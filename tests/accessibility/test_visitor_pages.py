@@ -6,7 +6,10 @@ the kiosk films a face through the fake camera and runs the real /emotion and /g
 
 from __future__ import annotations
 
+import gettext
+
 import pytest
+from django.conf import settings
 
 from displays import services as display_services
 from garden.models import Image
@@ -17,6 +20,7 @@ from tests.kiosk.live_support import live_jobs, live_painter, paint_live_job  # 
 from tests.kiosk.test_garden_browser import capture, open_kiosk, seed_garden
 from tests.retouch.retouch_support import garden_image
 
+expect = pytest.importorskip("playwright.sync_api").expect
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -39,11 +43,31 @@ def test_kiosk_live_picture_painting_and_painted(live_server, page, language):
     capture(page)
     page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
     page.wait_for_selector("#live-tile progress")
+    # The tile speaks the visitor's language: the words the kiosk script's compiled catalog gives.
+    words = script_words(language)
+    assert page.inner_text("#live-caption") == words("Painting a picture for you…")
     assert_accessible(page, where=f"the kiosk with the live picture painting ({language})")
     paint_live_job(live_jobs().get())
+    page.wait_for_selector("#live-tile img")
+    expect(page.locator("#live-announce")).to_have_text(words("A picture painted for you is ready."))
     page.locator("#live-tile .like-button").click()  # liked: its QR code shows too
     page.wait_for_selector("#live-tile .share-qr img")
     assert_accessible(page, where=f"the kiosk with the live picture painted and liked ({language})")
+
+
+def script_words(language: str):
+    """gettext of the kiosk scripts' catalog (garden/locale/<language>/djangojs.mo). English is the
+    messages themselves; a Korean or Japanese catalog that lacks a message fails the test."""
+    if language == "en":
+        return lambda message: message
+    catalog = gettext.translation("djangojs", localedir=settings.BASE_DIR / "garden" / "locale", languages=[language])
+
+    def words(message: str) -> str:
+        translated = catalog.gettext(message)
+        assert translated != message, f"{message!r} has no {language} translation"
+        return translated
+
+    return words
 
 
 def test_kiosk_idle_countdown(live_server, page, language):
