@@ -31,7 +31,9 @@ class Term(models.Model):
     )
     kind = models.CharField(max_length=8, choices=Kind.choices)
     category = models.CharField(
-        max_length=16, choices=Category.choices, help_text=_("A refusal names the category; an exception lets through that category's terms only.")
+        max_length=16,
+        choices=Category.choices,
+        help_text=_("A refusal names the category; an exception lets through that category's terms only."),
     )
     note = models.CharField(max_length=200, blank=True, default="", help_text="Why it is here")
     created_at = models.DateTimeField(default=timezone.now)

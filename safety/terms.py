@@ -95,10 +95,11 @@ class _Hit:
     end: int
 
     def inside(self, other: _Hit) -> bool:
-        """Within a longer hit of another category: "kill herself" is self-harm, not "kill"."""
+        """Within a longer hit of another category: "kill herself" is self-harm, not "kill". Profanity,
+        the general list, never takes a term from a curated category ("裸の女性" stays sexual)."""
         return (
             self.variant == other.variant
-            and other.rule.category != self.rule.category
+            and other.rule.category not in (self.rule.category, Category.PROFANITY)
             and other.start <= self.start
             and self.end <= other.end
             and other.end - other.start > self.end - self.start

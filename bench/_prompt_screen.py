@@ -1,0 +1,104 @@
+"""bench/safety.py's prompt-screen part: the screen's time per prompt beside two baselines timed the
+same way in the same run, and the refused shares on the test sets (tests/safety/data)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+
+SETS = Path(__file__).resolve().parent.parent / "tests" / "safety" / "data"
+_KATAKANA = "\u30a0-\u30ff\uff66-\uff9f"
+
+
+def old_screen() -> Callable[[str], object]:
+    """The screen this one replaced: NFKC + casefold, then one alternation regex over
+    glin-profanity's lists (whole words for Latin and katakana, anywhere otherwise)."""
+    from safety.terms import glin_terms
+
+    def pattern(term: str) -> str:
+        body = r"[\s\-_]*".join(re.escape(part) for part in term.split())
+        before = (
+            r"(?<![0-9a-z])" if re.match(r"[0-9a-z]", term[0]) else f"(?<![{_KATAKANA}])" if re.match(f"[{_KATAKANA}]", term[0]) else ""
+        )
+        after = r"(?![0-9a-z])" if re.match(r"[0-9a-z]", term[-1]) else f"(?![{_KATAKANA}])" if re.match(f"[{_KATAKANA}]", term[-1]) else ""
+        return before + body + after
+
+    blocked = re.compile("|".join(pattern(term) for term in sorted(glin_terms(), key=len, reverse=True)))
+    return lambda text: blocked.search(unicodedata.normalize("NFKC", text).casefold())
+
+
+def load(name: str) -> list[dict]:
+    return json.loads((SETS / name).read_text("utf-8"))["prompts"]
+
+
+def per_prompt_us(screen: Callable[[str], object], texts: list[str], calls: int) -> list[float]:
+    """Microseconds per call for each prompt (the mean of ``calls`` calls), sorted."""
+    times = []
+    for text in texts:
+        screen(text)
+        started = time.perf_counter()
+        for _ in range(calls):
+            screen(text)
+        times.append(1e6 * (time.perf_counter() - started) / calls)
+    return sorted(times)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    return values[min(len(values) - 1, int(share * len(values)))]
+
+
+def screen_fields_call() -> Callable[[str], object]:
+    """``safety.prompts.screen_fields`` as JobRequest.validate calls it: the curators' rows read each time."""
+    from safety import prompts
+
+    def call(text: str) -> dict:
+        errors: dict[str, str] = {}
+        prompts.screen_fields({"prompt": text}, errors)
+        return errors
+
+    return call
+
+
+def report(calls: int, limit: int | None = None) -> None:
+    from safety.terms import matcher
+
+    started = time.perf_counter()
+    screen = matcher()
+    print(f"prompt screen: {len(screen.categories)} categories compiled in {1000 * (time.perf_counter() - started):.0f} ms")
+    sets = {name: load(name) for name in ("prompt_set.json", "held_out.json")}
+    texts = [prompt["text"] for prompts in sets.values() for prompt in prompts][:limit]
+    rows = {
+        "str.casefold (floor)": str.casefold,
+        "old screen (glin regex)": old_screen(),
+        "new screen (Matcher.find)": screen.find,
+        "screen_fields (with the DB read)": screen_fields_call(),
+    }
+    for label, call in rows.items():
+        times = per_prompt_us(call, texts, calls)
+        p50, p99 = _percentile(times, 0.5), _percentile(times, 0.99)
+        print(f"  {label:34s} p50 {p50:8.1f} us   p99 {p99:8.1f} us   ({len(texts)} prompts x {calls} calls)")
+    for name, prompts in sets.items():
+        _shares(name, prompts[:limit], screen.find)
+
+
+def _shares(name: str, prompts: list[dict], find: Callable[[str], object]) -> None:
+    unsafe = [prompt for prompt in prompts if prompt["expect"] != "garden"]
+    garden = [prompt for prompt in prompts if prompt["expect"] == "garden"]
+    disguised = [prompt for prompt in unsafe if prompt["disguised"]]
+    refused = {prompt["text"] for prompt in prompts if find(prompt["text"]) is not None}
+
+    def share(group: list[dict]) -> str:
+        count = sum(prompt["text"] in refused for prompt in group)
+        return f"{count}/{len(group)} ({100 * count / len(group):.1f} %)" if group else "-"
+
+    print(f"{name}: unsafe refused {share(unsafe)}, disguised {share(disguised)}; garden refused {share(garden)}")
+    for prompt in unsafe:
+        if prompt["text"] not in refused:
+            print(f"  passed: [{prompt['language']}, {prompt['expect']}] {prompt['text']}")
+    for prompt in garden:
+        if prompt["text"] in refused:
+            print(f"  refused: [{prompt['language']}] {prompt['text']}")
