@@ -17,6 +17,8 @@ Aho-Corasick automaton (pyahocorasick) whose hits are then checked against the e
   or fewer) must start a hiragana run ("えろ" is not found in "かえろう").
 - Hangul and kanji terms match anywhere, since Korean and Japanese write particles onto words;
   the everyday words that contain one are that category's exceptions ("전성기", "裸木").
+- A masked Latin word ("n*de", "f**k": each asterisk one letter) matches a listed word of its
+  length that it spells.
 
 An exception is a phrase that holds a term but is fine ("blood orange", "shooting star", "자살골",
 "支那そば"): the exceptions of a category are blanked out of the prompt before that category's terms
@@ -76,6 +78,9 @@ _KATAKANA_CHAR = re.compile(r"[\u30a1-\u30fa\u30fc-\u30ff]")
 _HIRAGANA_CHAR = re.compile(r"[\u3041-\u309f]")
 _SUFFIX = re.compile(r"(?:s|es|ed|d|ing|ings|er|ers|y|ies|ied|ly)?(?![a-z0-9])")
 _LETTERS = re.compile(r"[a-z]{4,}$")
+# A masked word: letters with asterisks between them, each asterisk one letter ("n*de", "f**k").
+_MASKED = re.compile(r"(?<![a-z0-9*])[a-z]+(?:\*+[a-z]+)+(?![a-z0-9*])")
+_WORD = re.compile(r"[a-z]+")
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,7 @@ class Matcher:
         self._terms = ahocorasick.Automaton()
         self._exceptions = ahocorasick.Automaton()
         rules: dict[tuple[bool, str], list[_Rule]] = defaultdict(list)
+        self._words: dict[int, list[tuple[str, tuple[_Rule, ...]]]] = defaultdict(list)  # one-word Latin terms by length
         self.categories: set[Category] = set()
         for entry in entries:
             category = Category(entry.category)
@@ -187,6 +193,8 @@ class Matcher:
                 self.categories.add(category)
         for (is_exception, key), found in rules.items():
             (self._exceptions if is_exception else self._terms).add_word(key, (len(key), tuple(found)))
+            if not is_exception and _WORD.fullmatch(key):
+                self._words[len(key)].append((key, tuple(found)))
         for automaton in (self._terms, self._exceptions):
             if len(automaton):
                 automaton.make_automaton()
@@ -200,6 +208,8 @@ class Matcher:
         self._collect(folded, self.categories - blanks.keys(), hits)
         for category, spans in blanks.items():
             self._collect(_blank(folded, spans), {category}, hits)
+        if "*" in folded:
+            self._masked(folded, hits)
         return _verdict(hits)
 
     def _exception_spans(self, text: str) -> dict[Category, list[tuple[int, int]]]:
@@ -221,6 +231,14 @@ class Matcher:
                 for rule in rules:
                     if rule.category in categories and (end := _end(variant, start, last + 1, rule.left, rule.right)) is not None:
                         hits.append(_Hit(rule, number, start, end))
+
+    def _masked(self, text: str, hits: list[_Hit]) -> None:
+        """A masked word is the listed word of its length that its letters spell ("p*rn" → porn)."""
+        for masked in _MASKED.finditer(text):
+            shape = re.compile(masked.group().replace("*", "[a-z]"))
+            for key, rules in self._words.get(len(masked.group()), ()):
+                if shape.fullmatch(key):
+                    hits += [_Hit(rule, -1, masked.start(), masked.end()) for rule in rules if rule.role == Role.TERM]
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:

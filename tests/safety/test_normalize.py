@@ -104,3 +104,15 @@ def test_ordinary_text_has_no_second_reading(text):
 def test_each_disguise_is_seen_through(text, category):
     found = matcher().find(text)
     assert found is not None and found.category == category, found
+
+
+@pytest.mark.parametrize(
+    ("text", "term"), [("n*de woman", "nude"), ("p*rn", "porn"), ("f**k this", "fuck"), ("sw*stika", "swastika"), ("c*rpse", "corpse")]
+)
+def test_a_masked_word_is_the_listed_word_it_spells(text, term):
+    assert matcher().find(text).term == term
+
+
+@pytest.mark.parametrize("text", ["a *lovely* garden", "r*se garden", "tr*e, 2*3 roses"])
+def test_a_masked_word_that_spells_no_listed_word_passes(text):
+    assert matcher().find(text) is None
