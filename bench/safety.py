@@ -9,8 +9,8 @@ job path, and how both do on their test sets.
 
 Figures, all from this run:
 - prompt screen: ``safety.terms.Matcher.find`` (the shipped lists, compiled once) per prompt over
-  the tuning and held-out sets (tests/safety/data), each prompt timed over many calls: p50 and p99
-  across prompts, beside two baselines timed the same way: a plain ``str.casefold`` of the prompt
+  the tuning and held-out sets (tests/safety/data), each prompt timed as the best of 5 batches of
+  calls: p50 and p99 across prompts, beside two baselines timed the same way: a plain ``str.casefold`` of the prompt
   and the screen this one replaced (one alternation regex over glin-profanity's lists); and
   ``safety.prompts.screen_fields`` as the job API calls it (the curators' rows read from the
   database included). Then each set's refused share, unsafe and garden, disguised apart;
