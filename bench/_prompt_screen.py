@@ -100,8 +100,29 @@ def report(calls: int, limit: int | None = None) -> None:
         times = per_prompt_us(call, texts, calls)
         p50, p99 = _percentile(times, 0.5), _percentile(times, 0.99)
         print(f"  {label:34s} p50 {p50:8.1f} us   p99 {p99:8.1f} us   ({len(texts)} prompts, best of 5 batches of {max(1, calls // 5)})")
+    worst = {name: per_prompt_us(screen.find, [text], max(5, calls // 10))[0] for name, text in long_prompts().items()}
+    name = max(worst, key=worst.__getitem__)
+    print(f"  worst of {len(worst)} prompts at the 2,000-character limit: {worst[name]:.0f} us ({name})")
     for name, prompts in sets.items():
         _shares(name, prompts[:limit], screen.find)
+
+
+def long_prompts() -> dict[str, str]:
+    """Prompts at generation.requests' 2,000-character limit that make the screen work hardest:
+    every reading differs, many hits, hits inside other categories' hits, masked words."""
+    texts = {
+        "prose": "a quiet japanese garden at dawn with cherry blossom petals drifting over a koi pond. " * 24,
+        "spelled-out letters": "a b c d e f g h " * 250,
+        "one long word": "abcdefgh" * 250,
+        "leet hits": "p0rn s3x " * 220,
+        "hits inside longer hits": "kill herself " * 160,
+        "context and sexual terms": "child nude " * 200,
+        "exceptions": "blood orange " * 160,
+        "masked words": " ".join(f"{a}*{b}{c}" for a in "abcdefghij" for b in "abcdefghij" for c in "abcde"),
+        "spaced Hangul": "가 나 다 " * 330,
+        "kanji for katakana": "エ口ヌ一ド" * 400,
+    }
+    return {name: text[:2000] for name, text in texts.items()}
 
 
 def _shares(name: str, prompts: list[dict], find: Callable[[str], object]) -> None:

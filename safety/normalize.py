@@ -69,8 +69,9 @@ _KATAKANA_NEIGHBOUR = re.compile(r"(?<=[\u30a1-\u30fa\u30fc])[口一工力夕二
 # Korean "외계어": a consonant with a Latin letter for its vowel ("ㄴr" for 나, "ㅇl" for 이); NFKC has
 # made the consonant a leading jamo (U+1100…).
 _JAMO_WITH_LATIN_VOWEL = re.compile(r"([\u1100-\u1112])([rl1|])")
-_MIXED_WORD = re.compile(r"[a-z0-9@$!|+€]*[a-z][a-z0-9@$!|+€]*")
-_NOT_PLAIN = re.compile(r"[0-9@$!|+€]")
+# A word with a digit or symbol in it (the letter it must also hold is checked on the match).
+_MIXED_WORD = re.compile(r"(?<![a-z0-9@$!|+€])[a-z0-9@$!|+€]*[0-9@$!|+€][a-z0-9@$!|+€]*")
+_LETTER = re.compile(r"[a-z]")
 _REPEATED = re.compile(r"([a-z])\1{2,}")
 
 
@@ -117,7 +118,7 @@ def _jamo_syllable(match: re.Match[str]) -> str:
 def unleet(text: str, one: str = "i") -> str:
     """Digits and symbols inside words that hold letters read as letters; tripled letters read once."""
     table = LEET if one == "i" else {**LEET, ord("1"): one}
-    text = _MIXED_WORD.sub(lambda match: match.group().translate(table) if _NOT_PLAIN.search(match.group()) else match.group(), text)
+    text = _MIXED_WORD.sub(lambda match: match.group().translate(table) if _LETTER.search(match.group()) else match.group(), text)
     return _REPEATED.sub(r"\1", text)
 
 

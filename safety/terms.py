@@ -28,6 +28,7 @@ term, and then as "minors in a sexual context".
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import re
@@ -182,7 +183,8 @@ class Matcher:
         self._terms = ahocorasick.Automaton()
         self._exceptions = ahocorasick.Automaton()
         rules: dict[tuple[bool, str], list[_Rule]] = defaultdict(list)
-        self._words: dict[int, list[tuple[str, tuple[_Rule, ...]]]] = defaultdict(list)  # one-word Latin terms by length
+        # One-word Latin terms by length and first and last letter, for masked words (which keep both).
+        self._words: dict[tuple[int, str, str], list[tuple[str, tuple[_Rule, ...]]]] = defaultdict(list)
         self.categories: set[Category] = set()
         for entry in entries:
             category = Category(entry.category)
@@ -194,7 +196,7 @@ class Matcher:
         for (is_exception, key), found in rules.items():
             (self._exceptions if is_exception else self._terms).add_word(key, (len(key), tuple(found)))
             if not is_exception and _WORD.fullmatch(key):
-                self._words[len(key)].append((key, tuple(found)))
+                self._words[(len(key), key[0], key[-1])].append((key, tuple(found)))
         for automaton in (self._terms, self._exceptions):
             if len(automaton):
                 automaton.make_automaton()
@@ -235,9 +237,9 @@ class Matcher:
     def _masked(self, text: str, hits: list[_Hit]) -> None:
         """A masked word is the listed word of its length that its letters spell ("p*rn" → porn)."""
         for masked in _MASKED.finditer(text):
-            shape = re.compile(masked.group().replace("*", "[a-z]"))
-            for key, rules in self._words.get(len(masked.group()), ()):
-                if shape.fullmatch(key):
+            word = masked.group()
+            for key, rules in self._words.get((len(word), word[0], word[-1]), ()):
+                if all(letter in ("*", wanted) for letter, wanted in zip(word, key, strict=True)):
                     hits += [_Hit(rule, -1, masked.start(), masked.end()) for rule in rules if rule.role == Role.TERM]
 
 
@@ -251,15 +253,34 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
 
 def _verdict(hits: list[_Hit]) -> Found | None:
     """The most severe category's first term; a context word with a sexual term is "minors"."""
-    terms = [hit.rule for hit in hits if hit.rule.role == Role.TERM and not any(hit.inside(other) for other in hits)]
-    context = [hit.rule for hit in hits if hit.rule.role == Role.CONTEXT]
-    sexual = [rule for rule in terms if rule.category == Category.SEXUAL]
-    if context and sexual and not any(rule.category == Category.MINORS for rule in terms):
-        return Found(Category.MINORS, f"{context[0].shown} + {sexual[0].shown}")
-    if not terms:
-        return None
-    first = min(terms, key=lambda rule: SEVERITY[rule.category])
-    return Found(first.category, first.shown)
+    terms = sorted((hit for hit in hits if hit.rule.role == Role.TERM), key=lambda hit: SEVERITY[hit.rule.category])
+    taken = _Overlaps([hit for hit in terms if hit.rule.category != Category.PROFANITY])
+    kept = (hit.rule for hit in terms if not taken.covers(hit))
+    first = next(kept, None)  # checked one at a time, most severe first: most prompts stop at their first hit
+    context = next((hit.rule for hit in hits if hit.rule.role == Role.CONTEXT), None)
+    if context is not None and first is not None and first.category != Category.MINORS:
+        sexual = first if first.category == Category.SEXUAL else next((rule for rule in kept if rule.category == Category.SEXUAL), None)
+        if sexual is not None:
+            return Found(Category.MINORS, f"{context.shown} + {sexual.shown}")
+    return Found(first.category, first.shown) if first else None
+
+
+class _Overlaps:
+    """The hits that may take a term from another category, by reading and start, so that a hit
+    looks only at those that start at most one hit's length before it."""
+
+    def __init__(self, hits: list[_Hit]) -> None:
+        self._starts: dict[int, list[int]] = defaultdict(list)
+        self._hits: dict[int, list[_Hit]] = defaultdict(list)
+        for hit in sorted(hits, key=lambda hit: hit.start):
+            self._starts[hit.variant].append(hit.start)
+            self._hits[hit.variant].append(hit)
+        self._reach = max((hit.end - hit.start for hit in hits), default=0)
+
+    def covers(self, hit: _Hit) -> bool:
+        starts, candidates = self._starts[hit.variant], self._hits[hit.variant]
+        low, high = bisect.bisect_left(starts, hit.start - self._reach), bisect.bisect_right(starts, hit.start)
+        return any(hit.inside(other) for other in candidates[low:high])
 
 
 # --- the shipped lists -------------------------------------------------------------------------
