@@ -308,11 +308,11 @@ def shipped() -> tuple[Listed, ...]:
 def glin_terms() -> tuple[str, ...]:
     """glin-profanity's English, Korean and Japanese terms, folded, less the ones profanity.json drops."""
     dropped = json.loads((DATA / "profanity.json").read_text("utf-8"))["dropped"]
+    skip = {normalize.fold(word) for language in LANGUAGES for word in dropped[language]}  # from every list ("xx")
     folder = resources.files("glin_profanity") / "data" / "dictionaries"
     terms: set[str] = set()
-    for language, name in GLIN_LANGUAGES.items():
+    for name in GLIN_LANGUAGES.values():
         words = json.loads((folder / f"{name}.json").read_text("utf-8"))["words"]
-        skip = {normalize.fold(word) for word in dropped[language]}
         terms.update(term for word in words if (term := normalize.fold(word)) and term not in skip)
     return tuple(sorted(terms))
 

@@ -155,5 +155,9 @@ def test_every_shipped_exception_lets_a_term_of_its_category_through():
     assert not dead
 
 
+def test_a_dropped_entry_leaves_every_language_list():
+    assert "xx" not in glin_terms()  # dropped under English, and in glin-profanity's Japanese list too
+
+
 def test_a_term_listed_by_a_category_leaves_profanity():
     assert "裸" in glin_terms() and matcher().find("裸の女性").category == Category.SEXUAL
