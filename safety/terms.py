@@ -20,7 +20,7 @@ Aho-Corasick automaton (pyahocorasick) whose hits are then checked against the e
 - A masked Latin word ("n*de", "f**k": each asterisk one letter) matches a listed word of its
   length that it spells.
 
-An exception is a phrase that holds a term but is fine ("blood orange", "shooting star", "자살골",
+An exception is a phrase that holds a term but is fine ("blood orange", "corpse flower", "자살골",
 "支那そば"): the exceptions of a category are blanked out of the prompt before that category's terms
 are looked for. A context word ("child", "소녀", "女子高生") refuses a prompt only beside a sexual
 term, and then as "minors in a sexual context".
