@@ -1,11 +1,19 @@
 #!/usr/bin/env python3
-"""Safety benchmark: what the image check costs per picture, its share of the job path, and its
-false positives on garden pictures and real photos.
+"""Safety benchmark: what prompt screening and the image check cost, the image check's share of the
+job path, and how both do on their test sets.
 
-    .venv/bin/python bench/safety.py                       # this CPU, 512x512, default threshold
+    .venv/bin/python bench/safety.py                       # everything: prompts, then pictures
+    .venv/bin/python bench/safety.py --prompts             # the prompt screen only (seconds)
     .venv/bin/python bench/safety.py --pictures 40 --rounds 5
+    .venv/bin/python bench/safety.py --smoke               # a few prompts and one small picture, end to end
 
 Figures, all from this run:
+- prompt screen: ``safety.terms.Matcher.find`` (the shipped lists, compiled once) per prompt over
+  the tuning and held-out sets (tests/safety/data), each prompt timed as the best of 5 batches of
+  calls: p50 and p99 across prompts, beside two baselines timed the same way: a plain ``str.casefold`` of the prompt
+  and the screen this one replaced (one alternation regex over glin-profanity's lists); and
+  ``safety.prompts.screen_fields`` as the job API calls it (the curators' rows read from the
+  database included). Then each set's refused share, unsafe and garden, disguised apart;
 - check: ``safety.images.check_picture`` on a warm classifier (open_nsfw on onnxruntime, the
   JPEG round-trip and the 224 crop included), per picture, at GARDEN_SAFETY_THREADS=1 and at
   onnxruntime's default thread count, and at 1 thread split into preprocessing and inference;
@@ -39,6 +47,9 @@ def parse_args():
     parser.add_argument("--checks", type=int, default=60, help="Checks timed per thread setting")
     parser.add_argument("--pictures", type=int, default=16, help="Pictures per job in the job-path figure")
     parser.add_argument("--rounds", type=int, default=3, help="Alternated on/off job rounds (median)")
+    parser.add_argument("--calls", type=int, default=200, help="Calls per prompt in the prompt-screen timing")
+    parser.add_argument("--prompts", action="store_true", help="The prompt screen only")
+    parser.add_argument("--smoke", action="store_true", help="A tiny end-to-end run (seconds): a few prompts, one 64x64 check")
     return parser.parse_args()
 
 
@@ -178,6 +189,19 @@ def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory() as folder:
         setup_django(folder)
+        from bench import _prompt_screen
+
+        if args.smoke:
+            _prompt_screen.report(calls=3, limit=6)
+            from generation.backends import procedural
+            from safety import images
+
+            verdict = images.check_picture(procedural.paint(emotion="calm", favorite="", seed=1, width=64, height=64))
+            print(f"smoke: one 64x64 picture checked: {verdict.verdict}")
+            return
+        _prompt_screen.report(calls=args.calls)
+        if args.prompts:
+            return
         import onnxruntime
 
         print(f"onnxruntime {onnxruntime.__version__}, {os.cpu_count()} CPUs")

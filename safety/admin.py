@@ -1,6 +1,7 @@
-"""Safety in the admin: the curators' screening terms, and the read-only log of releases.
+"""Safety in the admin: the curators' screening terms by category, and the read-only log of releases.
 
 Terms are read on every screening (safety.prompts.current_matcher): a saved term applies at once.
+The shipped lists they add to are data files (safety/data/<category>.json, docs/safety.md).
 Releases are written only by safety.services.release_image (the image admin's release form).
 """
 
@@ -13,10 +14,10 @@ from safety.models import Release, Term
 
 @admin.register(Term)
 class TermAdmin(admin.ModelAdmin):
-    list_display = ("text", "kind", "note", "created_at")
-    list_filter = ("kind",)
+    list_display = ("text", "category", "kind", "note", "created_at")
+    list_filter = ("category", "kind")
     search_fields = ("text", "note")
-    fields = ("text", "kind", "note")
+    fields = ("text", "category", "kind", "note")
     list_per_page = 100
 
 

@@ -1,40 +1,59 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from garden.models import Image
-from safety.terms import normalize
+from safety.categories import Category
+from safety.normalize import fold
 
 
 class Term(models.Model):
-    """A curator's word for prompt screening: blocked (on top of the shipped lists) or an allowed exception.
+    """A curator's word for prompt screening, in a category: blocked (on top of the shipped lists in
+    safety/data) or an allowed exception.
 
     Allowed exceptions are phrases that contain a blocked word but are fine in a garden ("bare
-    trees", "blood-orange sky"): the screen blanks them out before it looks for blocked words.
+    trees", "blood-orange sky"): the screen blanks a category's exceptions out before it looks for
+    that category's terms. A shipped term is let through by an exception that is the term itself.
     """
 
     class Kind(models.TextChoices):
         BLOCKED = "blocked", _("Blocked term")
         ALLOWED = "allowed", _("Allowed exception")
 
-    text = models.CharField(max_length=100, help_text="A word or phrase; matched case-insensitively")
+    text = models.CharField(
+        max_length=100,
+        help_text=_(
+            "A word or phrase, matched after normalisation (width, case, accents, look-alike letters). "
+            "Latin words match whole words and their -s/-ed/-ing forms; =word matches the word alone, stem* every word that starts with it."
+        ),
+    )
     kind = models.CharField(max_length=8, choices=Kind.choices)
+    category = models.CharField(
+        max_length=16,
+        choices=Category.choices,
+        help_text=_("A refusal names the category; an exception lets through that category's terms only."),
+    )
     note = models.CharField(max_length=200, blank=True, default="", help_text="Why it is here")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("term")
         verbose_name_plural = _("terms")
-        ordering = ["kind", "text"]
-        constraints = [models.UniqueConstraint(fields=["text", "kind"], name="safety_term_unique")]
+        ordering = ["category", "kind", "text"]
+        constraints = [models.UniqueConstraint(fields=["text", "kind", "category"], name="safety_term_unique")]
 
     def __str__(self) -> str:
-        return f"{self.text} ({self.get_kind_display().lower()})"
+        return f"{self.text} ({self.get_category_display()}, {self.get_kind_display().lower()})"
 
     def save(self, *args, **kwargs) -> None:
-        self.text = normalize(self.text).strip()
+        self.text = fold(self.text)  # stored as it is matched: one spelling per term
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if not fold(self.text).strip("=* "):
+            raise ValidationError({"text": _("Give a word or phrase.")})
 
 
 class Release(models.Model):

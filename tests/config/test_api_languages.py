@@ -97,9 +97,9 @@ def test_job_parameters(token_client, no_enqueue, language, expected):
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        (None, 'contains a blocked term: "porn". Blocked terms'),
-        ("ko", '차단된 단어 "porn"이(가) 들어 있습니다.'),
-        ("ja", "ブロックされた語「porn」が含まれています。"),
+        (None, 'is refused: nudity and sexual content ("porn").'),
+        ("ko", '거부되었습니다: 노출과 성적 내용 ("porn").'),
+        ("ja", "受け付けられません: 裸と性的な内容（「porn」）。"),
     ],
 )
 def test_a_blocked_prompt_names_the_term_as_written(token_client, no_enqueue, language, expected):

@@ -1,5 +1,5 @@
-"""The gardener and prompt screening: the word bank refuses blocked terms; a bred job whose prompt
-is refused is skipped and logged, and the run goes on."""
+"""The gardener and prompt screening: the word bank refuses unsafe words, naming the category; a bred
+job whose prompt is refused is skipped and logged, and the run goes on."""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -13,13 +13,16 @@ from generation.requests import JobRequest
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("word", ["fuck", "씨발", "おっぱい"])
-def test_the_word_bank_refuses_a_blocked_term_and_names_it(word):
+@pytest.mark.parametrize(
+    ("word", "category"),
+    [("fuck", "profanity"), ("씨발", "profanity"), ("おっぱい", "nudity and sexual content"), ("gore", "gore and violence")],
+)
+def test_the_word_bank_refuses_an_unsafe_word_and_names_its_category(word, category):
     bank = WordBank(words=f"sunlit meadow, {word}")
     with pytest.raises(ValidationError) as refused:
         bank.full_clean()
     message = " ".join(refused.value.message_dict["words"])
-    assert repr(word) in message and "blocked term" in message
+    assert repr(word) in message and f"is refused: {category}" in message
 
 
 def test_the_word_bank_accepts_a_garden_phrase():
@@ -39,6 +42,6 @@ def test_a_refused_bred_job_is_logged_and_the_run_goes_on(monkeypatch, no_enqueu
         result = services.tend()
 
     refused = GardenerAction.objects.get(kind=GardenerAction.Kind.REFUSED)
-    assert "blocked term" in refused.reason and refused.search_key == "calm" and "prompt" in refused.details["fields"]
+    assert "is refused: profanity" in refused.reason and refused.search_key == "calm" and "prompt" in refused.details["fields"]
     assert result.actions[GardenerAction.Kind.PLANNED] == 1  # the key's fresh job still started
     assert GardenerAction.Kind.BRED not in result.actions and GenerationJob.objects.count() == 1
