@@ -53,11 +53,19 @@ def model_for(parameters: dict) -> str:
     return str(parameters.get("model") or parameters.get("model_id") or parameters.get("generator") or "")
 
 
-def _watermarked(picture: PILImage.Image, watermark_on: bool | None) -> PILImage.Image:
+def watermark_wanted(watermark_on: bool | None = None) -> bool:
+    """Whether a picture gets the invisible watermark: ``watermark_on``, None following
+    GARDEN_PROVENANCE_WATERMARK, and OpenCV installed (a warning, once, when it is not)."""
     if not (settings.GARDEN_PROVENANCE_WATERMARK if watermark_on is None else watermark_on):
-        return picture
+        return False
     if not watermark.available():
         _warn_no_watermark()
+        return False
+    return True
+
+
+def _watermarked(picture: PILImage.Image, watermark_on: bool | None) -> PILImage.Image:
+    if not watermark_wanted(watermark_on):
         return picture
     rgb, alpha = as_rgb(picture)
     marked = watermark.embed(rgb)
@@ -108,7 +116,8 @@ def encode_jpeg(
 
 
 def encode_png(picture: PILImage.Image, parameters: dict, *, watermark: bool | None = None, ingredient: bytes | None = None) -> bytes:
-    """Lossless (RGB, or RGBA when the source had transparency); compress_level 6 trades little size for speed."""
+    """Lossless (RGB, or RGBA when the source had transparency); compress_level 6 trades little size for speed.
+    ``watermark`` as ``encode_jpeg``'s (an edit that marks only what it repainted passes False)."""
     return _encode(_watermarked(picture, watermark), parameters, "PNG", ingredient=ingredient, compress_level=6)
 
 

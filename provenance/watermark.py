@@ -41,6 +41,10 @@ MIN_AREA = 256 * 256
 # Bits that may flip and still count as our mark: 48 random bits match 44 or more by chance
 # with p ~ 1e-9, and a JPEG re-encode may flip one or two.
 MIN_MATCHING_BITS = 44
+# An edit marked over part of the picture only (a retouch: the box it repainted) names that box in
+# its EXIF parameters under this key, as [x, y, width, height], or None when it carries no mark;
+# the mark is read back over that box (provenance.report).
+REGION_PARAMETER = "watermark_box"
 # imwatermark's EmbedDwtDctSvd defaults: scales [0, 36, 0] (the U plane only), 4x4 blocks.
 SCALE = 36.0
 BLOCK = 4

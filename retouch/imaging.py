@@ -5,6 +5,8 @@ shortest side is the working size, repainted by the model, scaled back, colour-m
 of untouched pixels around the mask, and composited through the feathered mask × opacity. The
 composite is integer arithmetic in which a zero alpha gives back the source byte for byte, so
 every pixel outside the feathered mask is identical to the source (no VAE round trip, no seam).
+The invisible watermark is embedded over the box of the pixels that composite changes
+(``mark_box``) and composited back through the same mask, so it too stays inside it.
 """
 
 from __future__ import annotations
@@ -17,9 +19,14 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from generation.imagefile import as_rgb as as_rgb  # re-exported: retouching reads pictures with it
+from provenance import watermark
 
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 MASKED_CONTENT = ("original", "fill", "noise", "nothing")
+MARK_GRID = 16  # JPEG's 4:2:0 chroma block, in pixels
+# The share of the watermark's box that must be fully repainted for the mark to read back (a thin
+# stroke across a large box leaves it mostly source pixels: docs/provenance.md has the figures).
+MIN_MARK_COVERAGE = 0.3
 Rect = tuple[int, int, int, int]  # x, y, width, height in source pixels
 
 
@@ -155,12 +162,37 @@ def fade_at_cut_edges(alpha: np.ndarray, rect: Rect, size: tuple[int, int], widt
     return np.rint(alpha * rows[:, None] * columns[None, :]).astype(np.uint8)
 
 
+def blur_radius(blur: float) -> int:
+    """The radius of A1111's mask-blur kernel for σ=``blur`` (``2 * int(2.5σ + 0.5) + 1`` wide)."""
+    return int(2.5 * blur + 0.5) if blur > 0 else 0
+
+
+def within(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Pixels at most ``radius`` away from the mask along each axis (a square dilation, exact)."""
+    if radius <= 0:
+        return mask.copy()
+    padded = np.pad(mask.astype(np.int32), radius + 1)
+    sums = padded.cumsum(axis=0).cumsum(axis=1)
+    size = 2 * radius + 1
+    window = sums[size:, size:] - sums[:-size, size:] - sums[size:, :-size] + sums[:-size, :-size]
+    return window[: mask.shape[0], : mask.shape[1]] > 0
+
+
 def feather(mask: np.ndarray, blur: float) -> np.ndarray:
-    """The soft composite mask (uint8 0..255): the hard mask blurred by a Gaussian of σ=``blur``."""
-    hard = Image.fromarray(np.where(mask, 255, 0).astype(np.uint8), "L")
-    if blur > 0:
-        hard = hard.filter(ImageFilter.GaussianBlur(blur))
-    return np.asarray(hard)
+    """The soft composite mask (uint8 0..255): the hard mask blurred as A1111 blurs it (OpenCV's
+    Gaussian of σ=``blur``, 2·int(2.5σ + 0.5) + 1 taps, along x then y), so the mask and its blur
+    cover what they cover in A1111, pixel for pixel. Without OpenCV (``requirements/generation.txt``):
+    Pillow's Gaussian, cut at that kernel's radius (it reaches one to three pixels further from σ≈12)."""
+    hard = np.where(mask, 255, 0).astype(np.uint8)
+    if blur <= 0:
+        return hard
+    taps = 2 * blur_radius(blur) + 1
+    try:
+        import cv2
+    except (ImportError, OSError):
+        soft = np.asarray(Image.fromarray(hard, "L").filter(ImageFilter.GaussianBlur(blur)))
+        return np.where(within(mask, blur_radius(blur)), soft, 0).astype(np.uint8)
+    return cv2.GaussianBlur(cv2.GaussianBlur(hard, (taps, 1), blur), (1, taps), blur)
 
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -247,9 +279,14 @@ def ring(mask: np.ndarray, width: int) -> np.ndarray:
     return dilate(mask, width) & ~mask
 
 
+def _weight(alpha: np.ndarray, opacity: float) -> np.ndarray:
+    """The composite's weight of the repainted picture per pixel, 0..255."""
+    return np.rint(alpha.astype(np.float64) * opacity).astype(np.uint32)
+
+
 def composite(source: np.ndarray, repainted: np.ndarray, alpha: np.ndarray, opacity: float) -> np.ndarray:
     """``source`` with ``repainted`` blended in by alpha × opacity, in integers: alpha 0 → source exactly."""
-    weight = np.rint(alpha.astype(np.float64) * opacity).astype(np.uint32)[..., None]
+    weight = _weight(alpha, opacity)[..., None]
     blended = (source.astype(np.uint32) * (255 - weight) + repainted.astype(np.uint32) * weight + 127) // 255
     return blended.astype(np.uint8)
 
@@ -282,10 +319,47 @@ def prepare(
     return Prepared(init=init, model_mask=model_mask, alpha=alpha, repaint=repaint, crop=crop, rect=rect, size=work)
 
 
+def _mark_alpha(prepared: Prepared, opacity: float) -> np.ndarray:
+    """The feathered mask (crop pixels) where the composite changes a pixel, 0 elsewhere: the mark
+    goes in at full strength whatever the opacity, and never where the source is kept."""
+    return np.where(_weight(prepared.alpha, opacity) > 0, prepared.alpha, 0).astype(np.uint8)
+
+
+def mark_box(prepared: Prepared, opacity: float) -> Rect | None:
+    """Where a retouch carries the invisible watermark (source pixels): the bounding box of the
+    pixels it changes, or None when that box is under ``watermark.MIN_AREA`` or less than
+    ``MIN_MARK_COVERAGE`` of it is fully repainted (the mark would not read back; the picture is
+    then marked by its XMP and C2PA only)."""
+    alpha = _mark_alpha(prepared, opacity)
+    box = bounding_box(alpha > 0)
+    if box is None:
+        return None
+    x, y = prepared.rect[0], prepared.rect[1]
+    # Its corner on the picture's 16-pixel grid (inside the rectangle): the mark's 8x8 blocks then
+    # sit in JPEG's chroma blocks as a whole picture's do, and survive the JPEG a promotion makes.
+    left, top = -(-(x + box[0]) // MARK_GRID) * MARK_GRID, -(-(y + box[1]) // MARK_GRID) * MARK_GRID
+    width, height = x + box[0] + box[2] - left, y + box[1] + box[3] - top
+    if width * height < watermark.MIN_AREA:
+        return None
+    if (alpha[top - y : top - y + height, left - x : left - x + width] == 255).mean() < MIN_MARK_COVERAGE:
+        return None
+    return left, top, width, height
+
+
 def finish(
-    source: Image.Image, painted: Image.Image, prepared: Prepared, *, opacity: float, color_match: bool, ring_width: int
+    source: Image.Image,
+    painted: Image.Image,
+    prepared: Prepared,
+    *,
+    opacity: float,
+    color_match: bool,
+    ring_width: int,
+    mark: Rect | None = None,
 ) -> Image.Image:
-    """Scale the model's picture back, colour-match it and composite it into a copy of the source."""
+    """Scale the model's picture back, colour-match it and composite it into a copy of the source.
+
+    ``mark`` (a ``mark_box``): the watermark is embedded over that box of the result and composited
+    back through the feathered mask, so it too changes only repainted pixels."""
     x, y, w, h = prepared.rect
     back = np.asarray(painted.convert("RGB").resize((w, h), Image.Resampling.LANCZOS))
     crop = np.asarray(prepared.crop)
@@ -293,6 +367,12 @@ def finish(
         back = match_colors(back, crop, ring(prepared.repaint, ring_width))
     result = np.array(source.convert("RGB"))
     result[y : y + h, x : x + w] = composite(crop, back, prepared.alpha, opacity)
+    if mark is not None:
+        left, top, width, height = mark
+        region = result[top : top + height, left : left + width]
+        marked = np.asarray(watermark.embed(Image.fromarray(region, "RGB")))
+        alpha = _mark_alpha(prepared, opacity)[top - y : top - y + height, left - x : left - x + width]
+        region[...] = composite(region, marked, alpha, 1.0)
     return Image.fromarray(result, "RGB")
 
 

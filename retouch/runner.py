@@ -20,12 +20,12 @@ from PIL import Image as PILImage
 from garden.models import Image
 from garden.services import create_image, read_file
 from generation.backends import BackendError
-from generation.imagefile import encode_png
+from generation.imagefile import encode_png, watermark_wanted
 from generation.models import GenerationJob
 from generation.services import planning
 from generation.services.runner import library_files, make_thumbnail, step_reporter
 from generation.services.uploads import read_upload
-from provenance import c2pa
+from provenance import c2pa, watermark
 from retouch import edges, frames, imaging
 from safety import images as safety_images
 
@@ -135,11 +135,12 @@ def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
             picture = single
         rect = _rect(options, picture)
         started = time.perf_counter()
+        mark = None  # the box carrying the watermark (only what was repainted), if any
         if picture.mask is not None and not picture.mask[rect[1] : rect[1] + rect[3], rect[0] : rect[0] + rect[2]].any():
             results = [picture.rgb] * len(todo)  # nothing to repaint in this frame: it passes through
             on_step(steps_run)
         else:
-            results = _repaint(engine, job, inputs, picture, rect, [spec.seed for spec in todo], on_step)
+            results, mark = _repaint(engine, job, inputs, picture, rect, [spec.seed for spec in todo], on_step)
         timings["generate"] = round(timings.get("generate", 0.0) + time.perf_counter() - started, 3)
         # On the finished pictures (what is stored), by the model's own checker when it ships one.
         nsfw = engine.safety_flags(results)
@@ -149,6 +150,7 @@ def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
                 result = result.copy()
                 result.putalpha(picture.alpha)
             parameters = retouch_parameters(job=job, spec=spec, engine=engine, rect=rect, frame=unit.frame, source=inputs.source_image)
+            parameters[watermark.REGION_PARAMETER] = list(mark) if mark else None
             image, content = store_retouched_image(
                 job=job,
                 spec=spec,
@@ -175,7 +177,10 @@ def _rect(options: dict, picture: _Picture) -> imaging.Rect:
     return tuple(options["rect"]) if box is None else imaging.padded(box, margin, picture.rgb.size)
 
 
-def _repaint(engine, job: GenerationJob, inputs: _Inputs, picture: _Picture, rect, seeds: list[int], on_step) -> list[PILImage.Image]:
+def _repaint(
+    engine, job: GenerationJob, inputs: _Inputs, picture: _Picture, rect, seeds: list[int], on_step
+) -> tuple[list[PILImage.Image], imaging.Rect | None]:
+    """The finished pictures, and the box their watermark is in (None: unmarked, too small or off)."""
     from retouch.engine import ControlInput, PaintRequest
 
     options = job.retouch
@@ -220,10 +225,15 @@ def _repaint(engine, job: GenerationJob, inputs: _Inputs, picture: _Picture, rec
     )
     painted = engine.paint(request, on_step=on_step)
     ring_width = max(8, int(2 * options["mask_blur"]) + 4)
-    return [
-        imaging.finish(picture.rgb, image, prepared, opacity=options["opacity"], color_match=options["color_match"], ring_width=ring_width)
+    # Only the repainted pixels carry the mark: outside the feathered mask the source stays exact.
+    mark = imaging.mark_box(prepared, options["opacity"]) if watermark_wanted() else None
+    finished = [
+        imaging.finish(
+            picture.rgb, image, prepared, opacity=options["opacity"], color_match=options["color_match"], ring_width=ring_width, mark=mark
+        )
         for image in painted
     ]
+    return finished, mark
 
 
 def edge_map_crop(edge_map: PILImage.Image, source_size: tuple[int, int], rect, size: tuple[int, int]) -> PILImage.Image:
@@ -291,7 +301,8 @@ def store_retouched_image(
 ) -> tuple[Image, bytes | None]:
     """Store one edit. ``ingredient``: the source file's bytes, recorded as the parent ingredient of
     the C2PA manifest when signing is configured; without it the stored ``source`` is read for that
-    (only then: unsigned edits cost no extra storage read)."""
+    (only then: unsigned edits cost no extra storage read). The picture comes with its watermark
+    where it was repainted (``imaging.finish``): the encoder adds none over the whole picture."""
     key = planning.image_key(job=job, spec=spec)
     existing = Image.objects.filter(key=key).first()
     if existing is not None:  # written by an attempt that lost its lease after storing it
@@ -299,7 +310,7 @@ def store_retouched_image(
     verdict = safety_images.check_picture(picture, diffusers_nsfw=diffusers_nsfw)  # before the picture is stored as usable
     if ingredient is None and source is not None and c2pa.configured() is not None:
         ingredient = read_file(source.key)
-    content = encode_png(picture, parameters, ingredient=ingredient)
+    content = encode_png(picture, parameters, watermark=False, ingredient=ingredient)
     image = create_image(
         key=key,
         content=content,

@@ -67,4 +67,5 @@ class Command(BaseCommand):
         if not mark["checked"]:
             self.stdout.write(f"Watermark: not checked ({mark['reason']})")
         else:
-            self.stdout.write(f"Watermark: {'found' if mark['found'] else 'not found'} ({mark['matching_bits']}/{mark['of']} bits)")
+            where = " over the repainted region {}x{} at {},{}".format(*mark["region"][2:], *mark["region"][:2]) if "region" in mark else ""
+            self.stdout.write(f"Watermark: {'found' if mark['found'] else 'not found'} ({mark['matching_bits']}/{mark['of']} bits){where}")
