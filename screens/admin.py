@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from config.errors import DomainError
@@ -124,13 +124,17 @@ class ScreenAdmin(admin.ModelAdmin):
             except DomainError:
                 skipped += 1
         if sent:
-            self.message_user(request, _("Sent to %(count)s screen(s); each obeys at its next beat.") % {"count": sent}, messages.SUCCESS)
-        if skipped:
-            self.message_user(
-                request,
-                _("%(count)s unenrolled screen(s) skipped: commands go to enrolled screens only.") % {"count": skipped},
-                messages.WARNING,
+            text = ngettext(
+                "Sent to %(count)s screen; it obeys at its next beat.", "Sent to %(count)s screens; each obeys at its next beat.", sent
             )
+            self.message_user(request, text % {"count": sent}, messages.SUCCESS)
+        if skipped:
+            text = ngettext(
+                "%(count)s unenrolled screen skipped: commands go to enrolled screens only.",
+                "%(count)s unenrolled screens skipped: commands go to enrolled screens only.",
+                skipped,
+            )
+            self.message_user(request, text % {"count": skipped}, messages.WARNING)
 
     @admin.action(description=gettext_lazy("Reload the page"), permissions=["command"])
     def reload(self, request, queryset):

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,69 +14,106 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Screen',
+            name="Screen",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=64, verbose_name='name')),
-                ('location', models.CharField(blank=True, max_length=100, verbose_name='location')),
-                ('kind', models.CharField(choices=[('kiosk', 'kiosk'), ('signage', 'signage')], default='kiosk', max_length=16, verbose_name='kind')),
-                ('zone', models.CharField(blank=True, help_text='Signage screens: the display zone the page shows (its page is /display/<zone>/).', max_length=32, verbose_name='display zone')),
-                ('enrol_nonce', models.CharField(blank=True, editable=False, max_length=32)),
-                ('enrol_expires_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('key_salt', models.CharField(blank=True, editable=False, max_length=32)),
-                ('enrolled_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='enrolled')),
-                ('anonymous_id', models.CharField(blank=True, editable=False, max_length=36)),
-                ('maintenance', models.BooleanField(default=False, editable=False, verbose_name='maintenance screen')),
-                ('last_beat_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='last seen')),
-                ('last_ts', models.BigIntegerField(default=0, editable=False)),
-                ('interval', models.FloatField(default=15.0, editable=False)),
-                ('last_beat', models.JSONField(blank=True, default=dict, editable=False)),
-                ('load_id', models.CharField(blank=True, editable=False, max_length=32)),
-                ('load_visitors', models.PositiveIntegerField(default=0, editable=False)),
-                ('visitors_day', models.DateField(blank=True, editable=False, null=True)),
-                ('visitors_today', models.PositiveIntegerField(default=0, editable=False, verbose_name='visitors today')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(blank=True, max_length=64, verbose_name="name")),
+                ("location", models.CharField(blank=True, max_length=100, verbose_name="location")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("kiosk", "kiosk"), ("signage", "signage")], default="kiosk", max_length=16, verbose_name="kind"
+                    ),
+                ),
+                (
+                    "zone",
+                    models.CharField(
+                        blank=True,
+                        help_text="Signage screens: the display zone the page shows (its page is /display/<zone>/).",
+                        max_length=32,
+                        verbose_name="display zone",
+                    ),
+                ),
+                ("enrol_nonce", models.CharField(blank=True, editable=False, max_length=32)),
+                ("enrol_expires_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("key_salt", models.CharField(blank=True, editable=False, max_length=32)),
+                ("enrolled_at", models.DateTimeField(blank=True, editable=False, null=True, verbose_name="enrolled")),
+                ("anonymous_id", models.CharField(blank=True, editable=False, max_length=36)),
+                ("maintenance", models.BooleanField(default=False, editable=False, verbose_name="maintenance screen")),
+                ("last_beat_at", models.DateTimeField(blank=True, editable=False, null=True, verbose_name="last seen")),
+                ("last_ts", models.BigIntegerField(default=0, editable=False)),
+                ("interval", models.FloatField(default=15.0, editable=False)),
+                ("last_beat", models.JSONField(blank=True, default=dict, editable=False)),
+                ("load_id", models.CharField(blank=True, editable=False, max_length=32)),
+                ("load_visitors", models.PositiveIntegerField(default=0, editable=False)),
+                ("visitors_day", models.DateField(blank=True, editable=False, null=True)),
+                ("visitors_today", models.PositiveIntegerField(default=0, editable=False, verbose_name="visitors today")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'screen',
-                'verbose_name_plural': 'screens',
-                'ordering': ['name', 'pk'],
-                'permissions': [('command_screen', 'Can send commands to screens')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('anonymous_id', ''), _negated=True), fields=('anonymous_id',), name='screens_unique_anonymous_id')],
+                "verbose_name": "screen",
+                "verbose_name_plural": "screens",
+                "ordering": ["name", "pk"],
+                "permissions": [("command_screen", "Can send commands to screens")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("anonymous_id", ""), _negated=True),
+                        fields=("anonymous_id",),
+                        name="screens_unique_anonymous_id",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Beat',
+            name="Beat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('data', models.JSONField(default=dict)),
-                ('screen', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='beats', to='screens.screen')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField()),
+                ("data", models.JSONField(default=dict)),
+                ("screen", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="beats", to="screens.screen")),
             ],
             options={
-                'ordering': ['-pk'],
-                'indexes': [models.Index(fields=['screen', '-id'], name='screens_beat_screen_newest')],
+                "ordering": ["-pk"],
+                "indexes": [models.Index(fields=["screen", "-id"], name="screens_beat_screen_newest")],
             },
         ),
         migrations.CreateModel(
-            name='ScreenCommand',
+            name="ScreenCommand",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('reload', 'reload'), ('start_over', 'start over'), ('language', 'switch language'), ('maintenance_on', 'maintenance screen on'), ('maintenance_off', 'maintenance screen off')], max_length=32, verbose_name='command')),
-                ('argument', models.CharField(blank=True, max_length=16, verbose_name='argument')),
-                ('issued_at', models.DateTimeField(verbose_name='given')),
-                ('delivered_at', models.DateTimeField(blank=True, null=True, verbose_name='delivered')),
-                ('acked_at', models.DateTimeField(blank=True, null=True, verbose_name='acknowledged')),
-                ('ok', models.BooleanField(null=True)),
-                ('detail', models.CharField(blank=True, max_length=200)),
-                ('issued_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('screen', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='commands', to='screens.screen')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("reload", "reload"),
+                            ("start_over", "start over"),
+                            ("language", "switch language"),
+                            ("maintenance_on", "maintenance screen on"),
+                            ("maintenance_off", "maintenance screen off"),
+                        ],
+                        max_length=32,
+                        verbose_name="command",
+                    ),
+                ),
+                ("argument", models.CharField(blank=True, max_length=16, verbose_name="argument")),
+                ("issued_at", models.DateTimeField(verbose_name="given")),
+                ("delivered_at", models.DateTimeField(blank=True, null=True, verbose_name="delivered")),
+                ("acked_at", models.DateTimeField(blank=True, null=True, verbose_name="acknowledged")),
+                ("ok", models.BooleanField(null=True)),
+                ("detail", models.CharField(blank=True, max_length=200)),
+                (
+                    "issued_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                ("screen", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="commands", to="screens.screen")),
             ],
             options={
-                'verbose_name': 'screen command',
-                'verbose_name_plural': 'screen commands',
-                'ordering': ['-pk'],
-                'indexes': [models.Index(fields=['screen', 'acked_at'], name='screens_command_pending')],
+                "verbose_name": "screen command",
+                "verbose_name_plural": "screen commands",
+                "ordering": ["-pk"],
+                "indexes": [models.Index(fields=["screen", "acked_at"], name="screens_command_pending")],
             },
         ),
     ]

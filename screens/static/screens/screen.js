@@ -29,6 +29,9 @@
   var QUIET_MS = 30000;               // an idle moment: at the start, nothing in flight, no input this long
   var CHECK_MS = 1000;
   var EXTRA_BEAT_MS = 5000;
+  var RETRY_MS = 1000;                // a beat carrying acknowledgements that failed is tried again this soon
+  var SELF_RELOAD_KEY = "garden.screen.selfReload";
+  var SELF_RELOAD_GAP_MS = 120000;
   var CAMERA_FINE = ["ok", "starting", "none"];
   var INPUT_EVENTS = ["pointerdown", "keydown", "touchstart", "wheel"];
   var UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
@@ -89,6 +92,7 @@
   var afterBeat = [];      // what runs once the acknowledging beat is answered (a reload, a new address)
   var sending = false;
   var again = false;
+  var retryPending = false;
   var timer = null;
   var reloadReason = "";   // version | errors | heap: reload at the next idle moment
   var reloading = false;
@@ -187,15 +191,24 @@
         } else if (answer.code === "stale") {
           delay = 1000;  // the clock is corrected now
         }
-        if (response.status >= 500 || answer.code === "stale") { acks = outgoing.concat(acks).slice(0, MAX_ACKS); }
+        if (response.status >= 500 || answer.code === "stale") { retry(outgoing); }
       });
     }, function () {
-      acks = outgoing.concat(acks).slice(0, MAX_ACKS);  // the server is away: say it again next time
+      retry(outgoing);  // the server is away: say it again
     }).then(function () {
       sending = false;
       waiting.forEach(function (fn) { fn(); });
-      schedule(again ? 0 : delay);
+      schedule(retryPending ? Math.min(delay, RETRY_MS) : again ? 0 : delay);
+      retryPending = false;
     });
+  }
+
+  /* Acknowledgements a failed beat carried go out again, soon: a command waits on them. */
+  function retry(outgoing) {
+    if (!outgoing.length) { return; }
+    acks = outgoing.concat(acks).slice(0, MAX_ACKS);
+    again = true;
+    retryPending = true;
   }
 
   function schedule(ms) {
@@ -239,10 +252,10 @@
     markDone(command.id);
     switch (command.kind) {
       case "reload":
-        ack(command.id, true, "", reloadNow);
+        ack(command.id, true, "", function () { reloadNow(false); });
         break;
       case "start_over":
-        if (hooks.startOver) { hooks.startOver(); ack(command.id, true, ""); } else { ack(command.id, true, "reloaded", reloadNow); }
+        if (hooks.startOver) { hooks.startOver(); ack(command.id, true, ""); } else { ack(command.id, true, "reloaded", function () { reloadNow(false); }); }
         break;
       case "language":
         if (languages[command.argument]) {
@@ -276,12 +289,22 @@
   /* ---------- reloads: only once the page itself answers (else a broken page would replace a working one) ---------- */
   function wantReload(reason) { if (!reloadReason) { reloadReason = reason; } }
 
-  function reloadNow() {
+  function reloadNow(bySelf) {
     if (reloading) { return; }
     reloading = true;
     fetch(window.location.href, { cache: "no-store", credentials: "same-origin" }).then(function (page) {
-      if (page.ok) { window.location.reload(); } else { reloading = false; }
+      if (!page.ok) { reloading = false; return; }
+      if (bySelf) { try { sessionStorage.setItem(SELF_RELOAD_KEY, String(Date.now())); } catch (e) { /* no storage: no guard */ } }
+      window.location.reload();
     }, function () { reloading = false; });
+  }
+
+  /* A page that reloads itself and comes back with the same trouble (errors at load, a heap bound
+   * below its own size) would reload at every idle moment: once per SELF_RELOAD_GAP_MS at most. */
+  function selfReloadAllowed() {
+    var last = 0;
+    try { last = Number(sessionStorage.getItem(SELF_RELOAD_KEY)) || 0; } catch (e) { last = 0; }
+    return Date.now() - last >= SELF_RELOAD_GAP_MS;
   }
 
   function idleMoment() {
@@ -294,7 +317,7 @@
   /* Every second: reload if due and idle; a camera that just went wrong is reported at once
    * (one extra beat at most every EXTRA_BEAT_MS, so a flapping camera cannot exhaust the throttle). */
   function check() {
-    if (reloadReason && idleMoment()) { reloadNow(); }
+    if (reloadReason && idleMoment() && selfReloadAllowed()) { reloadNow(true); }
     var camera = hooks.camera();
     if (camera !== lastCamera) {
       lastCamera = camera;
