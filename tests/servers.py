@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +54,20 @@ class Server:
     base: str
     env: dict
     var_dir: Path
+    command: list[str] = field(default_factory=list)
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start gunicorn (again, on the same port after ``stop``) and wait until it answers."""
+        with open(self.var_dir / "gunicorn.log", "ab") as log:
+            self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        _wait_until_up(self, self.process)
+
+    def stop(self) -> None:
+        """Stop gunicorn, as a restart or an outage does (its port stays the server's)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
 
     def manage(self, *args: str, timeout: float = 300) -> str:
         result = subprocess.run(
@@ -95,16 +109,13 @@ def gunicorn(var_dir: Path, *, workers: int = 2, threads: int = 4, seed: bool = 
             server.manage("seed_demo_garden", "--per-key", "1", "-v", "0")
         port = free_port()
         server.base = f"http://127.0.0.1:{port}"
-        command = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--timeout", "60"]
-        command += ["--workers", str(workers), "--threads", str(threads)]
-        with open(var_dir / "gunicorn.log", "wb") as log:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-            try:
-                _wait_until_up(server, process)
-                yield server
-            finally:
-                process.terminate()
-                process.wait(timeout=20)
+        server.command = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--timeout", "60"]
+        server.command += ["--workers", str(workers), "--threads", str(threads)]
+        try:
+            server.start()
+            yield server
+        finally:
+            server.stop()
 
 
 def _wait_until_up(server: Server, process: subprocess.Popen) -> None:
