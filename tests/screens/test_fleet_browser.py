@@ -174,14 +174,44 @@ def test_a_camera_that_stops_is_reported_and_recovered(live_server, page):
     page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
 
 
+# A camera whose frames can be stopped while its track stays live (Chromium's fake device cannot):
+# each getUserMedia gets a canvas stream fed ten frames a second until the test clears the feed.
+FREEZABLE_CAMERA = """(() => {
+  window.__feeds = 0;
+  navigator.mediaDevices.getUserMedia = () => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 64; canvas.height = 48;
+    const context = canvas.getContext("2d");
+    const stream = canvas.captureStream(0);
+    const track = stream.getVideoTracks()[0];
+    let n = 0;
+    window.__feed = setInterval(() => {
+      context.fillStyle = n++ % 2 ? "#777" : "#999"; context.fillRect(0, 0, 64, 48); track.requestFrame();
+    }, 100);
+    window.__feeds++;
+    return Promise.resolve(stream);
+  };
+})()"""
+
+
 def test_frozen_frames_are_reported_and_recovered(live_server, page):
+    page.add_init_script(FREEZABLE_CAMERA)
     screen = enrol(page, live_server.url)
     kiosk_ready(page)
+    wait_for_beat(screen, lambda data: data["camera"] == "ok", message="camera ok")
     before = last_beat_pk(screen)
-    page.evaluate("() => document.getElementById('camera').pause()")  # frames stop coming, the track stays live
+    page.evaluate("() => clearInterval(window.__feed)")  # the camera stops delivering; its track stays live
     wait_for_beat(screen, lambda data: data["camera"] == "frozen", after=before, timeout=20, message="frozen reported")
+    assert page.is_disabled("#capture-button")
     kiosk_ready(page)
+    assert page.evaluate("() => window.__feeds") == 2  # asked for the camera again
     wait_for_beat(screen, lambda data: data["camera"] == "ok", after=before, timeout=20, message="the camera back")
+
+
+def test_a_paused_preview_plays_again(live_server, page):
+    open_kiosk(page, live_server)
+    page.evaluate("() => document.getElementById('camera').pause()")
+    page.wait_for_function("() => !document.getElementById('camera').paused", timeout=5000)
 
 
 def test_a_new_server_version_reloads_the_page_when_idle_never_in_front_of_a_visitor(live_server, page, monkeypatch):

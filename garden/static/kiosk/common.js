@@ -173,8 +173,13 @@
     this.stream = null;
   };
 
-  /* Frames the video has shown so far (the playback counter; rVFC-less browsers fall back to time). */
-  function framesShown(video) {
+  /* Frames the camera has delivered so far: the track's own counter (whether or not the preview is
+   * on screen), else the frames the video painted, which stop while it is scrolled out of view (a
+   * phone's garden below the fold): then null, "no reading". */
+  function framesDelivered(track, video) {
+    if (track && track.stats && typeof track.stats.totalFrames === "number") { return track.stats.totalFrames; }
+    var box = video.getBoundingClientRect();
+    if (!box.width || box.bottom <= 0 || box.top >= window.innerHeight) { return null; }
     if (video.getVideoPlaybackQuality) { return video.getVideoPlaybackQuality().totalVideoFrames; }
     return Math.floor(video.currentTime * 10);
   }
@@ -185,10 +190,11 @@
     if (this.state === "ok") {
       var track = this.stream && this.stream.getVideoTracks()[0];
       var lost = !track || track.readyState === "ended" ? "ended" : null;
-      var shown = framesShown(this.video);
-      // A hidden page gets no frames painted: the clock starts again when it shows.
-      if (shown !== this.frames || document.visibilityState !== "visible") { this.frames = shown; this.framesSince = now; }
+      var frames = framesDelivered(track, this.video);
+      // No reading, or a hidden page (no frames for it): the clock starts again.
+      if (frames === null || frames !== this.frames || document.visibilityState !== "visible") { this.frames = frames; this.framesSince = now; }
       else if (!lost && now - this.framesSince > FROZEN_MS) { lost = "frozen"; }
+      if (!lost && this.video.paused) { this.video.play().catch(function () { /* the next watch tries again */ }); }
       if (lost) { this.lost(lost); }
       return;
     }
