@@ -30,7 +30,6 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,14 +48,6 @@ def parse_args():
     if args.smoke:
         args.pages, args.commands, args.beat = 1, 1, 1.0
     return args
-
-
-def metrics(base: str) -> str:
-    try:
-        with urllib.request.urlopen(base + "/metrics", timeout=5) as response:
-            return response.read().decode()
-    except OSError:
-        return ""
 
 
 def status_count(text: str, status: str) -> int:
@@ -81,6 +72,7 @@ def run(args, work: Path) -> dict:
 
     from tests.browser import CHROMIUM_ARGS, chromium_path
     from tests.kiosk.conftest import FAKE_CAMERA_FLAGS, KIOSK, astronaut_frame, write_y4m
+    from tests.screens.browser_support import scrape as metrics
     from tests.servers import gunicorn
 
     rng = random.Random(args.seed)

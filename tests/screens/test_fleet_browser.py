@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from screens import status
 from screens.models import Screen
+from tests.a11y import assert_accessible
 from tests.kiosk.test_garden_browser import capture, choose_favorite, open_kiosk, seed_garden
 from tests.screens.browser_support import (
     BEAT_SECONDS,
@@ -134,6 +135,7 @@ def test_maintenance_screen_on_and_off(live_server, page):
     box = notice.bounding_box()
     assert box["width"] == 1920 and box["height"] == 1080  # full screen
     assert page.evaluate("() => document.getElementById('main').inert")  # nothing under it can be reached
+    assert_accessible(page, where="the maintenance notice")
     wait_for_beat(screen, lambda data: data["maintenance"] is True, message="a beat saying the notice shows")
     # A reload (or a restart of the page) keeps it: the notice is the screen's state.
     page.reload()
@@ -292,3 +294,12 @@ def test_an_enrolled_signage_screen_beats_and_obeys(live_server, page):
     assert page.get_attribute("html", "lang") == "ja"
     give(screen, "maintenance_on")
     page.locator("#screen-maintenance").wait_for(state="visible", timeout=BEAT_SECONDS * 1000 + 10_000)
+
+
+def test_the_enrolment_page_says_when_a_link_is_spent(live_server, page):
+    screen = Screen.objects.create(name="Hall kiosk")
+    page.goto(f"{live_server.url}/screens/enrol/{screen.pk}.{'A' * 43}")
+    page.locator("[data-step='failed']").wait_for(state="visible")
+    assert "not valid" in page.inner_text("#screen-enrol")
+    assert_accessible(page, where="the enrolment page")
+    assert page.evaluate("() => localStorage.getItem('garden.screen.v1')") is None

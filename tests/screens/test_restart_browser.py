@@ -6,24 +6,16 @@ the next visitor's capture and garden work."""
 from __future__ import annotations
 
 import time
-import urllib.request
 
 import pytest
 
 from tests.screens.browser_support import MARKER, same_document
+from tests.screens.browser_support import scrape as metrics
 from tests.servers import gunicorn
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 BEAT = 2
-
-
-def metrics(base: str) -> str:
-    try:
-        with urllib.request.urlopen(base + "/metrics", timeout=5) as response:
-            return response.read().decode()
-    except OSError:
-        return ""
 
 
 def wait_for(predicate, timeout: float, message: str):

@@ -192,6 +192,7 @@
           delay = 1000;  // the clock is corrected now
         }
         if (response.status >= 500 || answer.code === "stale") { retry(outgoing); }
+        if (response.status === 429) { acks = outgoing.concat(acks).slice(0, MAX_ACKS); }  // at the next beat
       });
     }, function () {
       retry(outgoing);  // the server is away: say it again
