@@ -44,6 +44,7 @@ FORGET_UNENROLLED_AFTER = timedelta(days=1)  # an unenrolled page not seen this 
 # Nothing that might name a visitor leaves a page in an error text: ids and query strings are cut.
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _QUERY = re.compile(r"[?#][^\s'\"()]*")
+DIGITS = re.compile(r"^[0-9]{1,15}$")  # an id or a time in ms: ASCII digits that fit a 64-bit column
 
 
 class BeatRefused(DomainError):
@@ -153,7 +154,7 @@ def enrol(*, token: str, anonymous_id: str = "") -> tuple[Screen, str]:
 
 def authenticate(*, screen_id: str, timestamp: str, signature: str, body: bytes) -> tuple[Screen, int]:
     """The enrolled screen that signed this beat and the beat's own time (ms), or why not."""
-    if not screen_id.isdigit() or not timestamp.isdigit() or not signature:
+    if not DIGITS.fullmatch(screen_id) or not DIGITS.fullmatch(timestamp) or not signature:
         raise BeatUnsigned(gettext("A beat needs X-Screen, X-Screen-Time and X-Screen-Signature headers."))
     screen = Screen.objects.filter(pk=int(screen_id)).exclude(key_salt="").first()
     if screen is None:

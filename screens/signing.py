@@ -15,12 +15,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 ENROL_PURPOSE = "screens.enrolment"
+TOKEN_RE = re.compile(r"^([0-9]{1,12})\.[A-Za-z0-9_-]{43}$")  # ASCII digits only: "²".isdigit() is true
 DEVICE_PURPOSE = "screens.device"
 
 
@@ -44,10 +46,8 @@ def enrolment_token(screen_id: int, nonce: str) -> str:
 
 def parse_token(token: str) -> int | None:
     """The screen id a well-formed token names, else None (not yet checked against its row)."""
-    head, _, tail = token.partition(".")
-    if not head.isdigit() or len(head) > 12 or len(tail) != 43:
-        return None
-    return int(head)
+    match = TOKEN_RE.fullmatch(token)
+    return int(match.group(1)) if match else None
 
 
 def token_matches(token: str, screen_id: int, nonce: str) -> bool:

@@ -231,3 +231,15 @@ def test_signatures_match_the_documented_message():
 
     expected = hmac.new(b"s3cret", b"7\n1700000000000\n{}", hashlib.sha256).hexdigest()
     assert signing.signature("s3cret", 7, 1700000000000, b"{}") == expected
+
+
+@pytest.mark.parametrize(
+    ("screen_id", "ts"),
+    [("²", "1"), ("9" * 40, "1700000000000"), ("1", "9" * 40), ("١٢", "1700000000000"), ("-1", "1700000000000"), ("1", "")],
+)
+def test_odd_identity_headers_are_401_never_500(client, screen_id, ts):
+    raw = json.dumps(beat_body()).encode()
+    headers = {"HTTP_X_SCREEN": screen_id, "HTTP_X_SCREEN_TIME": ts, "HTTP_X_SCREEN_SIGNATURE": "ab" * 32}
+    response = client.post("/screens/beat", raw, content_type="application/json", **headers)
+    assert response.status_code == 401
+    assert response.json()["code"] == "unsigned"

@@ -77,3 +77,9 @@ def test_the_secret_never_reaches_the_logs(client, caplog):
         secret = enrol(client, token).json()["secret"]
         post_beat(client, screen, secret, beat_body())
     assert secret not in caplog.text and token not in caplog.text
+
+
+@pytest.mark.parametrize("token", ["²." + "A" * 43, "9" * 40 + "." + "A" * 43, "1." + "A" * 42 + "\n", "%00", "1.<script>"])
+def test_odd_tokens_are_refused_never_500(client, token):
+    assert enrol(client, token).status_code in (400, 404)  # 400: longer than a token can be
+    assert client.get("/screens/enrol/" + token.replace("\n", "%0A").replace("%00", "%2500")).status_code == 404
