@@ -52,6 +52,7 @@ def test_the_fleet_lists_every_screen_with_its_status(admin_client):
 
 
 def test_a_new_screen_comes_with_its_enrolment_link_and_qr_code(admin_client):
+    assert admin_client.get(FLEET + "add/").status_code == 200
     response = admin_client.post(FLEET + "add/", {"name": "Lobby wall", "location": "lobby", "kind": "signage", "zone": "lobby"})
     assert response.status_code == 302
     screen = Screen.objects.get(name="Lobby wall")
@@ -82,6 +83,7 @@ def test_a_screens_page_shows_beats_events_and_commands(admin_client):
     assert "maintenance screen on" in page
     command = ScreenCommand.objects.get()
     assert command.kind == "maintenance_on" and command.issued_by.username == "root"
+    assert "maintenance screen on" in admin_client.get("/admin/screens/screencommand/").content.decode()
     assert LogEntry.objects.filter(object_id=str(screen.pk), change_message="command: maintenance screen on").exists()
 
 
