@@ -17,7 +17,7 @@ bound ``screens.status.silent_after``; Xibo's defaults (a 300 s collection inter
 
     .venv/bin/python bench/fleet.py                  # 3 pages, 15 s beats (a few minutes)
     .venv/bin/python bench/fleet.py --pages 5 --commands 10
-    .venv/bin/python bench/fleet.py --smoke          # 1 page, 1 s beats: end to end in about a minute
+    .venv/bin/python bench/fleet.py --smoke          # 1 page, 1 s beats: end to end (most of it the server's migrate)
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def parse_args():
     parser.add_argument("--beat", type=float, default=15.0, help="SCREENS_BEAT_SECONDS (default: the default)")
     parser.add_argument("--seed", type=int, default=50)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    parser.add_argument("--smoke", action="store_true", help="1 page, 1 command, 1 s beats: the whole path in about a minute")
+    parser.add_argument("--smoke", action="store_true", help="1 page, 1 command, 1 s beats: the whole path, measured in seconds once the server is up")
     args = parser.parse_args()
     if args.smoke:
         args.pages, args.commands, args.beat = 1, 1, 1.0
