@@ -43,7 +43,7 @@ def parse_args():
     parser.add_argument("--beat", type=float, default=15.0, help="SCREENS_BEAT_SECONDS (default: the default)")
     parser.add_argument("--seed", type=int, default=50)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    parser.add_argument("--smoke", action="store_true", help="1 page, 1 command, 1 s beats: the whole path, measured in seconds once the server is up")
+    parser.add_argument("--smoke", action="store_true", help="1 page, 1 command, 1 s beats: the whole path")
     args = parser.parse_args()
     if args.smoke:
         args.pages, args.commands, args.beat = 1, 1, 1.0
