@@ -120,7 +120,14 @@ def _bound(serializer_class: type[Serializer]) -> Serializer:
 def validated(serializer_class: type[Serializer], request) -> dict:
     """The body, checked by ``serializer_class``: its validated data, or a 400 naming the fields
     (the same answer as ``is_valid(raise_exception=True)``)."""
-    return _bound(serializer_class).run_validation(json_object(request))
+    return validated_object(serializer_class, json_object(request))
+
+
+def validated_object(serializer_class: type[Serializer], data: object) -> dict:
+    """``data`` (parsed JSON) checked by ``serializer_class``, or a 400 naming the fields."""
+    if not isinstance(data, dict):
+        raise exceptions.ParseError(gettext("Expected a JSON object."))
+    return _bound(serializer_class).run_validation(data)
 
 
 def exception_handler(exc, context):
@@ -137,6 +144,8 @@ def exception_handler(exc, context):
         response = Response(exc.as_body(), status=exc.status_code)
         if exc.retry_after is not None:
             response["Retry-After"] = str(exc.retry_after)
+        if getattr(exc, "www_authenticate", None):  # a 401 names its scheme
+            response["WWW-Authenticate"] = exc.www_authenticate
         if exc.expected:
             response._has_been_logged = True  # type: ignore[attr-defined]  # django.utils.log.log_response skips it
             log.info("%s %s: %s (%s)", context["request"].method, context["request"].path, exc.status_code, exc.message)

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "axes",
     "statici18n",
     "provenance",
+    "screens",
     "garden",
     "safety",
     "recommend",
@@ -286,6 +287,8 @@ SPECTACULAR_SETTINGS = {
     # Required strings say minLength 1: the server refuses blanks, so the schema must too.
     "ENFORCE_NON_BLANK_FIELDS": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.schema.form_bodies"],
+    # A screen's kind (screens.serializers) is a "kind" like a job's: named apart, the job's keeps its name.
+    "ENUM_NAME_OVERRIDES": {"ScreenKindEnum": ["kiosk", "signage"]},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -550,6 +553,16 @@ DISPLAY_MAX_ZONES = env.int("DISPLAY_MAX_ZONES", default=10)  # /updateDisplay r
 DISPLAY_ROTATE_SECONDS = env.int("DISPLAY_ROTATE_SECONDS", default=10)  # signage page: seconds per image
 DISPLAY_POLL_SECONDS = env.int("DISPLAY_POLL_SECONDS", default=30)  # signage page: seconds between checks for a change
 DISPLAY_LIVE_REFRESH_MINUTES = env.int("DISPLAY_LIVE_REFRESH_MINUTES", default=10)  # live zones follow likes this often
+
+# --- Screens: the fleet of kiosk and signage pages (heartbeats, commands; docs/fleet.md) ----------
+SCREENS_BEAT_SECONDS = env.float("SCREENS_BEAT_SECONDS", default=15.0)  # a page beats this often; silent after two missed beats
+SCREENS_BEATS_PER_MINUTE = env.int("SCREENS_BEATS_PER_MINUTE", default=20)  # most beats one screen may send a minute (429 beyond)
+SCREENS_BEATS_KEPT = env.int("SCREENS_BEATS_KEPT", default=240)  # beats kept per screen for its page (an hour at 15 s)
+SCREENS_ENROL_HOURS = env.float("SCREENS_ENROL_HOURS", default=48.0)  # an enrolment link works this long, once
+SCREENS_MAX_UNENROLLED = env.int("SCREENS_MAX_UNENROLLED", default=50)  # most unenrolled pages listed at once
+SCREENS_COMMAND_TTL_SECONDS = env.int("SCREENS_COMMAND_TTL_SECONDS", default=600)  # a command not yet delivered expires after this
+SCREENS_OUTBOX_WARN_SECONDS = env.int("SCREENS_OUTBOX_WARN_SECONDS", default=600)  # a like waiting longer in a kiosk's outbox: warning
+SCREENS_HEAP_LIMIT_MB = env.int("SCREENS_HEAP_LIMIT_MB", default=768)  # JS heap past this: warning, and the page reloads when idle
 
 # --- Insights (the operators' dashboard, docs/insights.md) ---------------------------------------
 INSIGHTS_REFRESH_MINUTES = env.int("INSIGHTS_REFRESH_MINUTES", default=10)  # beat refresh of the rollups

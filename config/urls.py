@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("curation.urls")),
     path("", include("displays.urls")),
     path("", include("live.urls")),
+    path("", include("screens.urls")),
 ]
 # /en/kiosk/, /ko/kiosk/, /ja/kiosk/: a kiosk pinned to one language (docs/languages.md). Only these
 # page copies carry a prefix; every other path, the kiosk APIs included, stays exactly where it is.

@@ -7,7 +7,8 @@ One read (``system_status``) and one thin view. It shows, each with what to do a
 - the Celery workers and the queues each consumes, jobs waiting and running per queue, and queues
   whose jobs nobody consumes (``generation.selectors``: one broadcast, cached 5 s);
 - beat's last tick and each beat task's last run and outcome (``garden.periodic``'s PeriodicRun rows,
-  joined with CELERY_BEAT_SCHEDULE).
+  joined with CELERY_BEAT_SCHEDULE);
+- the screens per status, and each silent one (``screens.selectors``: derived when read, docs/fleet.md).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from config import health
 from garden import periodic
 from garden.models import PeriodicRun
 from generation import selectors as generation_selectors
+from screens import selectors as screens_selectors
+from screens.status import STATUS_LABELS
 
 # A beat task is late when its last start is older than this many of its periods (plus a minute).
 LATE_AFTER_PERIODS = 2
@@ -165,7 +168,23 @@ def system_status() -> dict:
             ) % {"command": BEAT_COMMAND}
         problems.append(problem)
     problems += [run.problem for run in runs if run.task != periodic.BEAT_TICK and run.problem]
-    return {"now": now, "parts": parts, "pool": pool, "queues": queues, "runs": runs, "tick": tick, "problems": problems}
+    fleet = screens_selectors.summary(now=now)
+    for screen, assessment in fleet.silent:
+        problems.append(
+            _("Screen %(name)s (%(location)s) is silent: %(reason)s.")
+            % {"name": screen, "location": screen.location or "—", "reason": "; ".join(assessment.reasons)}
+        )
+    screens = [(key, STATUS_LABELS[key], count) for key, count in fleet.counts.items()]
+    return {
+        "now": now,
+        "parts": parts,
+        "pool": pool,
+        "queues": queues,
+        "runs": runs,
+        "tick": tick,
+        "problems": problems,
+        "screens": screens,
+    }
 
 
 @require_GET

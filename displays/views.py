@@ -24,6 +24,7 @@ from displays import selectors, services
 from displays.serializers import BODY_SCHEMA, UpdateDisplaySerializer
 from generation.pages import ai_label_here
 from generation.views import StaffOrToken
+from screens import pages as screens_pages
 
 NO_CACHE = "no-cache, max-age=0"
 
@@ -87,6 +88,15 @@ def zone_state(request, zone: str):
     return response
 
 
+def _language_urls(request) -> dict[str, str]:
+    urls = {}
+    for code, _name in settings.LANGUAGES:
+        query = request.GET.copy()
+        query["lang"] = code
+        urls[code] = f"{request.path}?{query.urlencode()}"
+    return urls
+
+
 @require_safe
 @never_cache
 def signage(request, zone: str):
@@ -103,6 +113,9 @@ def signage(request, zone: str):
         "rotate_seconds": max(1, int(settings.DISPLAY_ROTATE_SECONDS)),
         "poll_seconds": max(1, int(settings.DISPLAY_POLL_SECONDS)),
         "pinned": pinned,
+        # The screen's heartbeat and remote control (screens, docs/fleet.md): switching a screen's
+        # language opens this page with ?lang=<code>.
+        "screen_beacon": screens_pages.beacon(kind="signage", languages=_language_urls(request)),
     }
     with translation.override(language):
         context["ai_label_text"] = ai_label_here()  # in the page's language

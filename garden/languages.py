@@ -64,17 +64,32 @@ def switch_next(request) -> str:
 def home_url(request) -> str:
     """This page in its home language: the pinned prefix, or the unprefixed page."""
     pinned = home(request)
+    path = _unprefixed(request)
+    return (_pinned_path(request, pinned) if pinned else None) or path + _query_tail(request)
+
+
+def _query_tail(request) -> str:
     query = request.GET.copy()
     query.pop("home", None)
-    tail = f"?{query.urlencode()}" if query else ""
+    return f"?{query.urlencode()}" if query else ""
+
+
+def _pinned_path(request, code: str) -> str | None:
+    """This page pinned to ``code`` (its query kept, ``home`` dropped), or None where it has no pinned copy."""
     path = _unprefixed(request)
-    if pinned:
-        script = request.path[: len(request.path) - len(request.path_info)]
-        candidate = f"{script}/{pinned}{path[len(script) :]}"
-        with translation.override(pinned):
-            if is_valid_path(candidate[len(script) :]):
-                return candidate + tail
-    return path + tail
+    script = request.path[: len(request.path) - len(request.path_info)]
+    candidate = f"{script}/{code}{path[len(script) :]}"
+    with translation.override(code):
+        if is_valid_path(candidate[len(script) :]):
+            return candidate + _query_tail(request)
+    return None
+
+
+def pinned_urls(request) -> dict[str, str]:
+    """This page pinned to each language that has a pinned copy: where a screen goes when an
+    operator switches its language (docs/fleet.md)."""
+    urls = {code: _pinned_path(request, code) for code in LANGUAGE_CODES}
+    return {code: url for code, url in urls.items() if url}
 
 
 @functools.lru_cache(maxsize=8)  # the compiled catalogs do not change while the process runs

@@ -8,10 +8,8 @@ generation.pages.
 
 from __future__ import annotations
 
-import io
 from pathlib import PurePosixPath
 
-import segno
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -22,11 +20,13 @@ from django.utils.functional import lazy
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET, require_safe
 
+from config.qr import qr_svg
 from garden import selectors
 from garden.keys import EMOTIONS
-from garden.languages import second_language
+from garden.languages import pinned_urls, second_language
 from garden.visitors import InvalidVisitorId, parse_visitor_id
 from garden.visitors import visitor_code as code_for
+from screens import pages as screens_pages
 
 # The favorite picker's values (docs/contracts.md: "<season>,<weather>,<time>") and their names,
 # translated where shown (docs/languages.md).
@@ -117,6 +117,9 @@ def garden_kiosk(request):
         "live_url": LIVE_URL if settings.GARDEN_LIVE_ENABLED else "",
         # ?layout=low: every control within a seated visitor's reach on a portrait screen (docs/kiosk.md).
         "body_class": "page-garden layout-low" if request.GET.get("layout") == "low" else "page-garden",
+        # The screen's heartbeat and remote control (screens, docs/fleet.md): the switch-language
+        # command sends it to this page pinned to the chosen language.
+        "screen_beacon": screens_pages.beacon(kind="kiosk", languages=pinned_urls(request)),
     }
     return render(request, "kiosk/garden.html", context)
 
@@ -161,13 +164,6 @@ def share_image(request):
         "og_locale": translation.to_locale(translation.get_language()),
     }
     return render(request, "kiosk/share.html", context)
-
-
-def qr_svg(text: str) -> bytes:
-    """A QR code of ``text`` as a scalable SVG: black on white with the standard 4-module quiet zone."""
-    buffer = io.BytesIO()
-    segno.make(text, error="m", micro=False).save(buffer, kind="svg", border=4, xmldecl=False, omitsize=True, dark="#000", light="#fff")
-    return buffer.getvalue()
 
 
 @require_safe

@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +54,24 @@ class Server:
     base: str
     env: dict
     var_dir: Path
+    command: list[str] = field(default_factory=list)
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start gunicorn (again, on the same port after ``stop``) and wait until it answers."""
+        with open(self.var_dir / "gunicorn.log", "ab") as log:
+            self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        _wait_until_up(self, self.process)
+
+    def stop(self) -> None:
+        """Stop gunicorn, as a restart or an outage does (its port stays the server's)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # a client's kept-alive connection holds a worker
+                self.process.kill()
+                self.process.wait(timeout=10)
 
     def manage(self, *args: str, timeout: float = 300) -> str:
         result = subprocess.run(
@@ -72,9 +90,23 @@ class Server:
             return error.code, error.read(), time.perf_counter() - started
 
 
+# collectstatic with the manifest (hashed names) but without whitenoise's compression: seconds
+# instead of minutes on a loaded machine (the fault suite collects the same way).
+COLLECT_UNCOMPRESSED = (
+    "from django.conf import settings; from django.core.management import call_command; "
+    "from django.test.utils import override_settings; "
+    "plain = {'BACKEND': 'django.contrib.staticfiles.storage.ManifestStaticFilesStorage'}; "
+    "override_settings(STORAGES={**settings.STORAGES, 'staticfiles': plain})(call_command)('collectstatic', '--no-input', '-v', '0')"
+)
+
+
 @contextlib.contextmanager
-def gunicorn(var_dir: Path, *, workers: int = 2, threads: int = 4, seed: bool = True, **settings: str) -> Iterator[Server]:
-    """Migrate (and seed a small demo garden), then serve on a free loopback port until the block ends."""
+def gunicorn(
+    var_dir: Path, *, workers: int = 2, threads: int = 4, seed: bool = True, compress_static: bool = True, **settings: str
+) -> Iterator[Server]:
+    """Migrate (and seed a small demo garden), then serve on a free loopback port until the block ends.
+
+    ``compress_static=False`` skips the compressed copies of the static files (pages load the same)."""
     with own_database(var_dir, "garden_server") as database_url:
         env = {
             **os.environ,
@@ -90,21 +122,21 @@ def gunicorn(var_dir: Path, *, workers: int = 2, threads: int = 4, seed: bool = 
         server = Server(base="", env=env, var_dir=var_dir)
         server.manage("migrate", "--no-input", "-v", "0")
         # As in production (bin/garden-up): the manifest storage refuses {% static %} without it.
-        server.manage("collectstatic", "--no-input", "-v", "0")
+        if compress_static:
+            server.manage("collectstatic", "--no-input", "-v", "0")
+        else:
+            server.manage("shell", "-c", COLLECT_UNCOMPRESSED)
         if seed:
             server.manage("seed_demo_garden", "--per-key", "1", "-v", "0")
         port = free_port()
         server.base = f"http://127.0.0.1:{port}"
-        command = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--timeout", "60"]
-        command += ["--workers", str(workers), "--threads", str(threads)]
-        with open(var_dir / "gunicorn.log", "wb") as log:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-            try:
-                _wait_until_up(server, process)
-                yield server
-            finally:
-                process.terminate()
-                process.wait(timeout=20)
+        server.command = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--timeout", "60"]
+        server.command += ["--workers", str(workers), "--threads", str(threads)]
+        try:
+            server.start()
+            yield server
+        finally:
+            server.stop()
 
 
 def _wait_until_up(server: Server, process: subprocess.Popen) -> None:

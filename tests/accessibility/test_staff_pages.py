@@ -104,3 +104,17 @@ def test_admin_index(live_server, staff_page):
     staff_page.goto(live_server.url + "/admin/?next=" + quote("/admin/"))
     staff_page.wait_for_selector("#content")
     assert_accessible(staff_page, where="the admin index")
+
+
+def test_fleet_page_and_a_screens_page(live_server, staff_page):
+    from screens import services as screens_services
+    from screens.models import Screen
+
+    screen = Screen.objects.create(name="Hall kiosk", location="hall")
+    screens_services.open_enrolment(screen=screen)
+    staff_page.goto(live_server.url + "/admin/screens/screen/")
+    staff_page.wait_for_selector("#result_list")
+    assert_accessible(staff_page, where="the fleet page")
+    staff_page.goto(live_server.url + f"/admin/screens/screen/{screen.pk}/change/")
+    staff_page.wait_for_selector("#screen-overview")
+    assert_accessible(staff_page, where="a screen's page")

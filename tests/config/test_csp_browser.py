@@ -4,6 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from garden.models import Image
+from screens.models import Screen
+from screens.services import open_enrolment
 from tests.factories import ImageFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,6 +30,9 @@ PAGES = [
     ("/display/zone1/", "#signage"),
     ("/admin/displays/", "#content"),
     ("/curation/status/", "#system-status"),
+    ("/admin/screens/screen/", "#result_list"),
+    ("/admin/screens/screen/{screen}/change/", "#screen-overview"),
+    ("/screens/enrol/{token}", "#screen-enrol"),
 ]
 
 
@@ -41,9 +46,11 @@ def test_no_page_breaks_the_content_security_policy(live_server, page):
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_selector("#content")
+    screen = Screen.objects.create(name="Hall kiosk")
+    token = open_enrolment(screen=screen)
     found = {}
     for path, ready in PAGES:
-        page.goto(live_server.url + path)
+        page.goto(live_server.url + path.format(screen=screen.pk, token=token))
         page.wait_for_selector(ready, state="attached", timeout=20_000)
         page.wait_for_timeout(300)  # late script-inserted content
         violations = page.evaluate("window.__violations")

@@ -87,14 +87,29 @@
   }
 
   /* ---------- Camera ---------- */
+  /* The camera heals itself: a watchdog notices a track that ended (unplugged, stopped) or frames
+   * that stopped coming, says so and asks for the camera again, then keeps asking (2 s, 4 s … 30 s)
+   * while it cannot have it. ``state`` is what the screen's beat reports: starting, ok,
+   * no_permission, no_device, frozen, ended or unsupported (docs/fleet.md). */
+  var WATCH_MS = 1000;
+  var FROZEN_MS = 5000;         // no new frame this long while the page is visible: frozen
+  var RETRY_MS = [2000, 4000, 8000, 16000, 30000];
+
   function Camera(video, statusEl, captureButton, retryButton) {
     this.video = video;
     this.statusEl = statusEl;
     this.captureButton = captureButton;
     this.retryButton = retryButton;
     this.stream = null;
+    this.state = "starting";
+    this.starting = false;
+    this.failures = 0;           // failed tries in a row: the wait before the next
+    this.retryAt = 0;
+    this.frames = -1;            // frames shown at the last watch, and since when that count holds
+    this.framesSince = 0;
     var self = this;
     retryButton.addEventListener("click", function () { self.start(); });
+    window.setInterval(function () { self.watch(); }, WATCH_MS);
   }
 
   Camera.prototype.showStatus = function (text) {
@@ -102,15 +117,21 @@
     this.statusEl.hidden = !text;
   };
 
-  Camera.prototype.start = function () {
+  /* ``quiet``: a retry by the watchdog, which keeps the message already on screen until it works. */
+  Camera.prototype.start = function (quiet) {
     var self = this;
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      self.state = "unsupported";
       self.showStatus(t(gettext_noop("This browser has no camera access (it needs HTTPS or localhost).")));
       self.retryButton.hidden = true;
       return Promise.resolve(false);
     }
-    self.showStatus(t(gettext_noop("Starting the camera…")));
-    self.retryButton.hidden = true;
+    if (!quiet) {
+      self.showStatus(t(gettext_noop("Starting the camera…")));
+      self.retryButton.hidden = true;
+    }
+    self.starting = true;
+    self.release();
     return navigator.mediaDevices.getUserMedia({
       video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" }, audio: false
     }).then(function (stream) {
@@ -124,17 +145,73 @@
       return firstFrame(self.video);
     }).then(function () {
       self.showStatus("");
+      self.retryButton.hidden = true;
       self.captureButton.disabled = false;
+      self.state = "ok";
+      self.failures = 0;
+      self.frames = -1;
+      self.starting = false;
       return true;
     }).catch(function (err) {
       self.captureButton.disabled = true;
       self.retryButton.hidden = false;
       var denied = err && (err.name === "NotAllowedError" || err.name === "SecurityError");
+      self.state = denied ? "no_permission" : "no_device";
       self.showStatus(denied
         ? t(gettext_noop("Camera permission was refused. Allow the camera and press Start camera."))
         : t(gettext_noop("No camera found. Connect one and press Start camera.")));
+      self.retryAt = Date.now() + RETRY_MS[Math.min(self.failures, RETRY_MS.length - 1)];
+      self.failures++;
+      self.starting = false;
       return false;
     });
+  };
+
+  /* Stop the tracks of the stream on screen (before asking again, so the device is free). */
+  Camera.prototype.release = function () {
+    if (this.stream) { this.stream.getTracks().forEach(function (track) { track.stop(); }); }
+    this.stream = null;
+  };
+
+  /* Frames the camera has delivered so far: the track's own counter (whether or not the preview is
+   * on screen), else the frames the video painted, which stop while it is scrolled out of view (a
+   * phone's garden below the fold): then null, "no reading". */
+  function framesDelivered(track, video) {
+    if (track && track.stats && typeof track.stats.totalFrames === "number") { return track.stats.totalFrames; }
+    var box = video.getBoundingClientRect();
+    if (!box.width || box.bottom <= 0 || box.top >= window.innerHeight) { return null; }
+    if (video.getVideoPlaybackQuality) { return video.getVideoPlaybackQuality().totalVideoFrames; }
+    return Math.floor(video.currentTime * 10);
+  }
+
+  Camera.prototype.watch = function () {
+    if (this.starting) { return; }
+    var now = Date.now();
+    if (this.state === "ok") {
+      var track = this.stream && this.stream.getVideoTracks()[0];
+      var lost = !track || track.readyState === "ended" ? "ended" : null;
+      var frames = framesDelivered(track, this.video);
+      // No reading, or a hidden page (no frames for it): the clock starts again.
+      if (frames === null || frames !== this.frames || document.visibilityState !== "visible") { this.frames = frames; this.framesSince = now; }
+      else if (!lost && now - this.framesSince > FROZEN_MS) { lost = "frozen"; }
+      if (!lost && this.video.paused) { this.video.play().catch(function () { /* the next watch tries again */ }); }
+      if (lost) { this.lost(lost); }
+      return;
+    }
+    // Not working: try again when the wait is over (permission too: a kiosk policy may grant it).
+    if ((this.state === "no_device" || this.state === "no_permission" || this.state === "ended" || this.state === "frozen")
+        && now >= this.retryAt) {
+      this.start(true);
+    }
+  };
+
+  /* The camera stopped: say so at once, then ask for it again. */
+  Camera.prototype.lost = function (why) {
+    this.state = why;
+    this.captureButton.disabled = true;
+    this.showStatus(t(gettext_noop("The camera stopped. Reconnecting it…")));
+    this.release();
+    this.retryAt = Date.now() + RETRY_MS[0];
   };
 
   /* Resolves once the video has shown a frame: "loadeddata" can come before one is painted, and a

@@ -18,6 +18,7 @@
   var inflight = 0;            // capture and garden requests still on their way
   var resetPending = false;    // start over as soon as no request is in flight
   var idle = null;             // the idle reset (Kiosk.IdleReset), if on
+  var served = 0;              // visitors served since the page loaded (a count for the screen's beat)
 
   var portraitQuery = window.matchMedia("(orientation: portrait)");
   var camera = new K.Camera(K.$("camera"), K.$("camera-status"), K.$("capture-button"), K.$("camera-retry"));
@@ -350,7 +351,7 @@
       getVisitorId: function () { return visitor ? visitor.id : null; }
     }).then(function (result) {
       if (!result || resetPending) { return; }  // starting over: this visitor is not kept
-      if (!visitor || visitor.id !== result.id) { liked = {}; askedFrom = false; }
+      if (!visitor || visitor.id !== result.id) { liked = {}; askedFrom = false; served++; }
       visitor = { id: result.id, emotion: String(result.emotions).toLowerCase(), generation: result.generation, gender: result.gender };
       showVisitorCode(visitor.id);
       // The garden is counted before this capture ends, so a reset waits for it too; then the live
@@ -392,6 +393,19 @@
     isAtStart: isAtStart,
     onReset: startOver
   });
+
+  // The screen's heartbeat and remote control (screens/static/screens/screen.js, docs/fleet.md).
+  if (window.GardenScreen) {
+    window.GardenScreen.attach({
+      camera: function () { return camera.state; },
+      outbox: function () { return outbox.stats(); },
+      visitors: function () { return served; },
+      isAtStart: isAtStart,
+      isBusy: function () { return inflight > 0 || resetPending; },
+      idleSeconds: function () { return K.idleSeconds(kioskRoot); },
+      startOver: startOver
+    });
+  }
 
   camera.start();
   outbox.flush();  // events a previous page left waiting

@@ -73,6 +73,12 @@
     this.flush();
   };
 
+  /* How many events wait and how long the oldest has waited (s): the screen's beat reports it. */
+  Outbox.prototype.stats = function () {
+    var events = this.load();
+    return { length: events.length, oldest: events.length ? Math.max(0, (Date.now() - events[0].at) / 1000) : 0 };
+  };
+
   Outbox.prototype.remove = function (key) {
     this.save(this.load().filter(function (event) { return event.key !== key; }));
   };

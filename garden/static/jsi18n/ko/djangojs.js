@@ -140,6 +140,7 @@
     "Succeeded": "\uc131\uacf5",
     "Sunday": "\uc77c\uc694\uc77c",
     "Surprised": "\ub180\ub78c",
+    "The camera stopped. Reconnecting it\u2026": "\uce74\uba54\ub77c\uac00 \uba48\ucdc4\uc5b4\uc694. \ub2e4\uc2dc \uc5f0\uacb0\ud558\ub294 \uc911\u2026",
     "The expression service failed. Try again in a moment.": "\ubd84\uc11d\uc5d0 \uc2e4\ud328\ud588\uc2b5\ub2c8\ub2e4. \uc7a0\uc2dc \ud6c4 \ub2e4\uc2dc \uc2dc\ub3c4\ud574 \uc8fc\uc138\uc694.",
     "The garden could not be loaded. Try again in a moment.": "\uc815\uc6d0\uc744 \ubd88\ub7ec\uc624\uc9c0 \ubabb\ud588\uc2b5\ub2c8\ub2e4. \uc7a0\uc2dc \ud6c4 \ub2e4\uc2dc \uc2dc\ub3c4\ud574 \uc8fc\uc138\uc694.",
     "The picture could not be loaded.": "\uadf8\ub9bc\uc744 \ubd88\ub7ec\uc624\uc9c0 \ubabb\ud588\uc2b5\ub2c8\ub2e4.",
