@@ -23,9 +23,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import json_object
+from config.idempotency import idempotent
 from config.parsers import LenientJSONParser, SafeJSONParser
 from config.schema import GardenAutoSchema, error
-from garden.idempotency import idempotent
 from generation import kinds, pages, selectors, services
 from generation.models import GenerationJob
 from generation.requests import TEXT_LIMITS
