@@ -189,7 +189,7 @@ _WORKERS_CACHE_KEY = "generation:live-workers"
 
 
 def gpu_workers(pool: dict[str, Any]) -> list[dict[str, Any]]:
-    """The workers of a ``live_workers`` answer that consume GARDEN_GPU_QUEUE (retouching needs one)."""
+    """The workers of a ``live_workers`` answer that consume GARDEN_GPU_QUEUE (diffusion needs one)."""
     return [worker for worker in pool["workers"] if settings.GARDEN_GPU_QUEUE in worker["queues"]]
 
 

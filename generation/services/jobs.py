@@ -93,7 +93,6 @@ def new_job(*, valid: ValidJob, created_by=None, enqueue: bool = True) -> Genera
         guidance=valid.guidance,
         seed=valid.seed,
         count=valid.count,
-        retouch=valid.retouch,
         loras=valid.loras,
         options=valid.options,
         backend=backend,

@@ -129,11 +129,11 @@ def _run(*, job: GenerationJob, mine, timings: dict) -> int | None:
     """The job's images made; returns the count of its images when the last one is stored (for
     the finishing UPDATE to write), None when that count was written already or nothing was made."""
     kind = kinds.get(job.kind)
-    if kind is not None:  # a kind another app paints (the retouch app's): generation.kinds
+    if kind is not None:  # a kind an app above paints (generation.kinds)
         kind.run(job=job, mine=mine, timings=timings)
         return None
-    if job.is_retouch:
-        raise RuntimeError(f"No installed app paints {job.kind} jobs: is retouch in INSTALLED_APPS?")
+    if job.kind not in GenerationJob.Kind.values:
+        raise RuntimeError(f"No installed app paints {job.kind} jobs (generation.kinds): is its app in INSTALLED_APPS?")
     extra = library_files(job)
     # An interactive job's model stays loaded whatever other jobs this worker runs (backends.LoadedPipelines).
     backend = backends.get_backend(job.backend, model=extra.pop("model_path", ""), label=job.model, pin=job.interactive)
