@@ -38,6 +38,8 @@ class JobKind:
     # (null for jobs of other kinds, so every answer has the same keys).
     answer_field: str
     answer: Callable[[GenerationJob], dict]
+    # Its own model's one-to-one with the job (the related name): the job list joins it for the answers.
+    relation: str
     # Its pictures' file format (garden.keys.JPEG or PNG) and IPTC digital source type
     # (provenance.xmp; "": from the generator, as for text-to-image).
     extension: str
@@ -84,6 +86,10 @@ def forms() -> list[type]:
 def responses() -> dict[int, str]:
     """The error answers the registered kinds' bodies add to POST /api/v1/jobs."""
     return {code: text for kind in _kinds.values() for code, text in kind.responses.items()}
+
+
+def relations() -> list[str]:
+    return _unique(kind.relation for kind in _kinds.values())
 
 
 def answer_fields() -> list[str]:

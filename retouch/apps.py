@@ -33,6 +33,7 @@ class RetouchConfig(AppConfig):
             },
             answer_field="retouch",
             answer=lambda job: job.retouch_job.answer(),
+            relation="retouch_job",
             extension=keys.PNG,  # lossless: the untouched pixels stay the source's
             source_type=xmp.COMPOSITE,  # an edit of a picture with trained-model pixels
             sweep=uploads.purge_finished_uploads,
