@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from a1111 import answers, catalog, parsing, quarantine, schemas, txt2img
 from a1111.views import A1111View, waiting
 from config.api import json_object
-from garden.idempotency import idempotent
+from config.idempotency import idempotent
 from generation import selectors, services
 from generation.models import GenerationJob
 from generation.requests import JobParameterError

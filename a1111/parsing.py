@@ -38,6 +38,7 @@ from a1111.resize import LATENT_UPSCALE, RESIZE_MODES, resize_image
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
 from retouch import edges, imaging
+from retouch.models import RetouchKind
 from retouch.options import ControlUnit, Reference, RetouchOptions
 from retouch.services import RetouchUploads
 
@@ -263,14 +264,14 @@ def img2img_request(body: dict) -> tuple[JobRequest, RetouchUploads]:
             raise JobParameterError(fields={name: f"{name} must be text."})
     prompt, negative = styles.apply_styles(texts["prompt"], texts["negative_prompt"], body.get("styles"))
     request = JobRequest(
-        kind=GenerationJob.Kind.RETOUCH,
+        kind=RetouchKind.RETOUCH,
         prompt=prompt,
         negative_prompt=negative,
         steps=read_number(body, "steps", 50, int),
         guidance=read_number(body, "cfg_scale", 7.0),
         seed=None if seed == -1 else seed,
         count=batch * iterations if isinstance(batch, int) and isinstance(iterations, int) else batch,
-        retouch=options,
+        kind_options=options,
     )
     return request, RetouchUploads(image=source, mask=mask, controls=edge_maps, reference=reference_image)
 
@@ -278,6 +279,7 @@ def img2img_request(body: dict) -> tuple[JobRequest, RetouchUploads]:
 def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes], safety: list[dict] | None = None) -> dict:
     """A1111's answer: the pictures (base64 PNG), the parameters as sent, and ``info`` as a JSON string."""
     seeds = [job.seed + n for n in range(len(images))]
+    retouch = job.retouch_job.options
     parameters = {name: value for name, value in body.items() if name not in ("init_images", "mask")}
     parameters.update(init_images=None, mask=None)
     info = {
@@ -302,12 +304,12 @@ def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes], safet
         "sd_model_hash": None,
         "seed_resize_from_w": -1,
         "seed_resize_from_h": -1,
-        "denoising_strength": job.retouch.get("requested_strength"),
+        "denoising_strength": retouch.get("requested_strength"),
         "extra_generation_params": {
-            "Mask blur": job.retouch.get("mask_blur"),
-            "Noise multiplier": job.retouch.get("noise_multiplier"),
-            "Steps run": job.retouch.get("steps_run"),
-            "Rect": job.retouch.get("rect"),
+            "Mask blur": retouch.get("mask_blur"),
+            "Noise multiplier": retouch.get("noise_multiplier"),
+            "Steps run": retouch.get("steps_run"),
+            "Rect": retouch.get("rect"),
             **({"Resize mode": "just resize (no latent upscaler here: resized as 0)"} if body.get("resize_mode") == LATENT_UPSCALE else {}),
         },
         "index_of_first_image": 0,
@@ -317,7 +319,7 @@ def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes], safet
         ],
         "styles": styles.style_names(body.get("styles")),
         "job_timestamp": job.created_at.strftime("%Y%m%d%H%M%S"),
-        "clip_skip": job.retouch.get("clip_skip", 1),
+        "clip_skip": retouch.get("clip_skip", 1),
         "is_using_inpainting_conditioning": False,
         "version": "emotion-garden",
         "job_id": str(job.pk),

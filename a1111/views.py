@@ -22,8 +22,8 @@ from rest_framework.response import Response
 from a1111 import options, parsing, quarantine, schemas
 from a1111.auth import A1111Permission, TrustedClientAuthentication
 from config.api import json_object
+from config.idempotency import idempotent
 from config.parsers import LenientJSONParser
-from garden.idempotency import idempotent
 from generation import presence, selectors
 from generation.models import GenerationJob
 from generation.requests import JobParameterError

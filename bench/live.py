@@ -6,7 +6,7 @@
     .venv/bin/python bench/live.py --device cuda --full-size --worker-backend diffusers   # GPU aims
 
 1. Per image, in this process, torch on one thread: the direct pipeline call (the baseline, same
-   prompt, size, steps and seeds) against live jobs (``options["live"]``, count 1) run by the
+   prompt, size, steps and seeds) against live jobs (``interactive``, count 1) run by the
    worker's code (``services.execute_job``, heartbeat thread on). Each part of the job is timed
    where it runs (bench/_live_parts.py): claim, per-step progress UPDATEs, the pipeline call,
    the safety check, JPEG + EXIF/XMP (watermark and C2PA apart), storage write, image row,
@@ -112,15 +112,15 @@ def setup(args, work: Path, use_worker: bool) -> str:
 
 
 def create_live_job(*, backend: str, steps: int, size: int, seed: int, enqueue: bool):
-    """A live job as the live app makes one (live.services): count 1, ``options["live"]``, the live queue."""
+    """A live job as the live app makes one (live.services): count 1, ``interactive``, the live queue
+    (its LiveRequest row, which the worker never reads, is left out)."""
     from django.conf import settings
 
     from generation import services
 
     request = services.JobRequest(emotion="happy", favorite="spring,sunny,day", width=size, height=size, steps=steps,
                                   guidance=0.0, seed=seed, count=1, backend=backend)  # fmt: skip
-    extra = {"live": True, "visitor": "bench"}
-    return services.create_job(request=request, enqueue=enqueue, queue=settings.GARDEN_LIVE_QUEUE, extra_options=extra)
+    return services.create_job(request=request, enqueue=enqueue, queue=settings.GARDEN_LIVE_QUEUE, interactive=True)
 
 
 def per_image_parts(args, steps: int) -> dict:

@@ -123,7 +123,7 @@ def main() -> int:
     def submit():
         controls = (ControlUnit(type="lineart"),) if lineart else ()
         options = RetouchOptions(work_size=args.work_size, strength=args.strength, controls=controls)
-        request = JobRequest(kind="retouch", prompt="a red flower", steps=args.steps, seed=7, count=args.images, retouch=options)
+        request = JobRequest(kind="retouch", prompt="a red flower", steps=args.steps, seed=7, count=args.images, kind_options=options)
         return retouch_services.create_retouch_job(
             request=request, uploads=retouch_services.RetouchUploads(image=source_png, mask=mask_png), enqueue=False
         )
@@ -133,7 +133,7 @@ def main() -> int:
     engine.load()
     load_seconds = time.perf_counter() - started
     probe = submit()  # the same crop, working size and mask the jobs use
-    options = probe.retouch
+    options = probe.retouch_job.options
     prepared = imaging.prepare(
         source,
         imaging.mask_array(mask, source.size),

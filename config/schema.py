@@ -13,6 +13,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import AllowAny
 
+from config.idempotency import HEADER_NAME
+
 ERROR = {
     "type": "object",
     "description": '`{"detail": "…"}`, or `{"field": ["…"]}` for invalid fields',
@@ -28,7 +30,6 @@ COMMON = {
     "422": "This Idempotency-Key was used for a different request",
     "429": "Too many requests: try again later",
 }
-IDEMPOTENCY_HEADER = "Idempotency-Key"  # garden.idempotency (a lower layer may not import it)
 
 
 class GardenAutoSchema(AutoSchema):
@@ -49,7 +50,7 @@ class GardenAutoSchema(AutoSchema):
             codes.append("404")
         if not all(isinstance(permission, AllowAny) for permission in self.view.get_permissions()):
             codes += ["401", "403"]
-        if any(parameter.get("name") == IDEMPOTENCY_HEADER for parameter in self._get_parameters()):
+        if any(parameter.get("name") == HEADER_NAME for parameter in self._get_parameters()):
             codes += ["409", "422"]
         if self.view.get_throttles():
             codes.append("429")

@@ -544,7 +544,7 @@ RECOMMEND_PERSONALIZE_TRACKING_ID = env.str("RECOMMEND_PERSONALIZE_TRACKING_ID",
 GARDEN_RETAIN_VISITOR_DAYS = env.int("GARDEN_RETAIN_VISITOR_DAYS", default=90)  # labels, after the last /emotion
 GARDEN_RETAIN_EVENT_DAYS = env.int("GARDEN_RETAIN_EVENT_DAYS", default=365)  # likes, impressions, dislikes
 GARDEN_RETAIN_RECOMMENDATION_DAYS = env.int("GARDEN_RETAIN_RECOMMENDATION_DAYS", default=90)  # served gardens
-# --- Retry-safe writes: Idempotency-Key (garden.idempotency, docs/api.md#retries-and-idempotency-keys) ---
+# --- Retry-safe writes: Idempotency-Key (config.idempotency, docs/api.md#retries-and-idempotency-keys) ---
 GARDEN_IDEMPOTENCY_HOURS = env.float("GARDEN_IDEMPOTENCY_HOURS", default=24.0)  # keys and answers kept at least this long
 # A waiting call (A1111's) claims its key before it runs; a claim older than this (its process died) may be taken over.
 GARDEN_IDEMPOTENCY_CLAIM_SECONDS = env.int("GARDEN_IDEMPOTENCY_CLAIM_SECONDS", default=900)

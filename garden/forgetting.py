@@ -1,7 +1,7 @@
 """Visitor links kept by apps above the garden, cleared by a deletion request and by retention.
 
 The privacy code (recommend.retention) sits below apps that also keep a visitor id (the live
-picture's jobs: live.services), so those apps register a forgetter here when they start and the
+picture's requests: live.services), so those apps register a forgetter here when they start and the
 deletion request calls every one. A forgetter takes ``visitor_id``: that visitor's links now, or
 ``None``: every link past its time (the daily retention run). It returns how many it cleared.
 """

@@ -11,6 +11,7 @@ always ``.jpeg`` (docs/contracts.md: kiosks read the orientation from the charac
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -148,6 +149,23 @@ def parse_key(key: str) -> ParsedKey:
         orientation=match["orientation"],
         extension=PNG if match["extension"] == PNG else JPEG,
     )
+
+
+@functools.lru_cache(maxsize=200_000)
+def parsed_or_none(key: str) -> ParsedKey | None:
+    """``parse_key``, or None for a string that is no image key; cached, because event and history
+    keys repeat across requests and rollups and a dictionary look-up costs less than the regex
+    (the one cache of parsed keys: recommend.selectors and insights.aggregation share it)."""
+    try:
+        return parse_key(key)
+    except InvalidKey:
+        return None
+
+
+def search_key_of(key: str) -> str | None:
+    """The search key (``emotion[/favorite]``) of an image key; None for a string that is no key."""
+    parsed = parsed_or_none(key)
+    return None if parsed is None else search_key(parsed.emotion, parsed.favorite)
 
 
 def new_timestr(now: datetime) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import threading
 from collections.abc import Iterable
 from urllib.parse import quote
 
@@ -16,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from rest_framework.renderers import JSONRenderer
 
+from config.memo import VersionedMemo
 from config.sql import hot_cursor
 from garden import keys
 from garden.models import CLEARED, Image, ServingState
@@ -143,46 +143,6 @@ def serving_version() -> str:
         cursor.execute(f"SELECT version FROM {ServingState._meta.db_table} WHERE id = 1")
         row = cursor.fetchone()
     return row[0] if row else ""
-
-
-class VersionedMemo:
-    """A per-process memory of values computed from one serving version; a new version empties it.
-
-    Read the version *before* reading the rows a value is computed from: a change committed in
-    between is then at worst in a value stored under the older version, never missing from one
-    stored under the newer.
-    """
-
-    def __init__(self, *, max_entries: int) -> None:
-        self.max_entries = max_entries
-        self._version: str | None = None
-        self._entries: dict = {}
-        self._lock = threading.Lock()
-
-    def get(self, version: str, key):
-        return self._entries.get(key) if version == self._version else None
-
-    def put(self, version: str, key, value) -> None:
-        with self._lock:
-            if version != self._version:
-                self._version, self._entries = version, {}
-            self._store(key, value)
-
-    def put_if_current(self, version: str, key, value) -> None:
-        """``put``, but never under a version other than the memo's own: a value derived from an
-        entry of an older version (a request that began before a change) does not empty the newer."""
-        with self._lock:
-            if version == self._version:
-                self._store(key, value)
-
-    def _store(self, key, value) -> None:
-        if key not in self._entries and len(self._entries) >= self.max_entries:
-            self._entries.pop(next(iter(self._entries)))  # the oldest entry
-        self._entries[key] = value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._version, self._entries = None, {}
 
 
 _rendered = VersionedMemo(max_entries=1000)

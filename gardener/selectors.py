@@ -91,9 +91,9 @@ def serving_counts() -> dict[tuple[str, str], int]:
 
 
 def in_flight_counts() -> dict[tuple[str, str], int]:
-    """Images still to be made by queued or running image jobs (anyone's), per key."""
+    """Images still to be made by queued or running text-to-image jobs (anyone's; not edits), per key."""
     result: dict[tuple[str, str], int] = defaultdict(int)
-    jobs = GenerationJob.objects.filter(status__in=IN_FLIGHT).exclude(kind__in=GenerationJob.RETOUCH_KINDS)
+    jobs = GenerationJob.objects.filter(status__in=IN_FLIGHT, kind__in=GenerationJob.Kind.values)
     for emotion, favorite, total, done in jobs.values_list("emotion", "favorite", "images_total", "images_done"):
         result[(emotion, favorite)] += max(0, total - done)
     return dict(result)

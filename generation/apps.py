@@ -10,8 +10,6 @@ class GenerationConfig(AppConfig):
         from config.checks import require_choice
         from generation import backends, tasks  # noqa: F401 (registers the Celery tasks: generation.enqueue looks them up)
         from generation.backends.diffusion import SCHEDULERS
-        from generation.services.uploads import check_private_storage
 
         require_choice("GARDEN_GENERATOR_BACKEND", backends.BACKENDS)
         require_choice("GARDEN_DIFFUSION_SCHEDULER", SCHEDULERS)
-        check_private_storage()  # retouch uploads never inside the served media folder

@@ -2,7 +2,8 @@
 
 The parameters go into EXIF ImageDescription as JSON (readable by any EXIF tool and by
 ``read_parameters``), so a file found alone still says how it was made. Generated gardens are
-JPEG; retouched pictures are PNG (lossless: their untouched pixels stay the source's).
+JPEG; edits of a picture (kinds registered as PNG, generation.kinds) are PNG (lossless: their
+untouched pixels stay the source's).
 
 Each file also says it is AI-made (docs/provenance.md): an XMP packet with the IPTC digital
 source type and the model, an invisible watermark in the pixels (where the watermark library is
@@ -27,8 +28,6 @@ log = logging.getLogger(__name__)
 EXIF_IMAGE_DESCRIPTION = 0x010E
 EXIF_SOFTWARE = 0x0131
 SOFTWARE = xmp.SOFTWARE
-# GenerationJob.RETOUCH_KINDS, spelled out: this module stays free of the models.
-RETOUCH_KINDS = ("retouch", "retouch_batch")
 PROCEDURAL = "procedural"
 
 
@@ -40,10 +39,15 @@ def _exif(parameters: dict) -> bytes:
 
 
 def source_type_for(parameters: dict) -> str:
-    """The IPTC digital source type: the procedural painter's pictures are algorithmic, retouched
-    photos composite, the rest (diffusion) trained algorithmic media."""
-    if parameters.get("kind") in RETOUCH_KINDS:
-        return xmp.COMPOSITE
+    """The IPTC digital source type: the one a registered kind names for its pictures (an edit of a
+    photo: composite), else the procedural painter's are algorithmic and the rest (diffusion)
+    trained algorithmic media. Read from the parameters, so a file stored before provenance gets
+    the same (``manage.py mark_provenance``)."""
+    from generation import kinds  # here: the encoders stay importable without the models (pure image code)
+
+    kind = kinds.get(parameters.get("kind"))
+    if kind is not None and kind.source_type:
+        return kind.source_type
     if parameters.get("generator") == PROCEDURAL:
         return xmp.ALGORITHMIC
     return xmp.TRAINED
@@ -164,7 +168,7 @@ def _parameters(raw) -> dict:
 
 def as_rgb(picture: PILImage.Image) -> tuple[PILImage.Image, PILImage.Image | None]:
     """The colour planes (to repaint, or to start an img2img from), and the alpha plane to carry over
-    untouched (None if opaque). Retouching uses it too (retouch.imaging re-exports it)."""
+    untouched (None if opaque). Apps that edit pictures use it too."""
     if picture.mode in ("RGBA", "LA") or (picture.mode == "P" and "transparency" in picture.info):
         rgba = picture.convert("RGBA")
         return rgba.convert("RGB"), rgba.getchannel("A")

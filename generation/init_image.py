@@ -7,7 +7,8 @@ with the job's own model, LoRAs, prompt and sampler (the model's image-to-image 
 the loaded one). A bulk job starts each orientation from the image's own twin where it has one
 (generation.services.init_pictures). The gardener's img2img children are such jobs.
 
-Checked here, stored in the job's ``options`` (``init_image``, ``denoising_strength``) and in every
+Checked here (for generation's own kinds: a kind an app registers validates its own requests),
+stored in the job's ``options`` (``init_image``, ``denoising_strength``) and in every
 picture's parameters.
 """
 
@@ -15,13 +16,12 @@ from __future__ import annotations
 
 from garden.models import Image
 from generation import backends
-from generation.models import GenerationJob
 
 # A1111's default denoising_strength.
 DEFAULT_DENOISING_STRENGTH = 0.75
 
 
-def init_options(*, init_image, denoising_strength, kind: str, backend: str, steps, subseed_strength, errors: dict[str, str]) -> dict:
+def init_options(*, init_image, denoising_strength, backend: str, steps, subseed_strength, errors: dict[str, str]) -> dict:
     """``{"init_image": id, "denoising_strength": s}`` for a job that starts from a picture, {} for
     one that does not; every problem goes into ``errors`` under the field's name."""
     if init_image is None:
@@ -33,8 +33,6 @@ def init_options(*, init_image, denoising_strength, kind: str, backend: str, ste
         return {}
     if backend != backends.DIFFUSERS:
         errors["init_image"] = f"Starting from a picture needs the diffusers backend; this job uses {backend}."
-    elif kind not in (GenerationJob.Kind.BULK, GenerationJob.Kind.IMAGES):
-        errors["init_image"] = "init_image is for bulk and images jobs (retouch jobs name their source)."
     elif not Image.objects.filter(pk=init_image).exists():
         errors["init_image"] = f"No garden image #{init_image}."
     if subseed_strength:

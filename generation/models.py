@@ -16,10 +16,10 @@ class GenerationJob(models.Model):
     """
 
     class Kind(models.TextChoices):
+        """Generation's own kinds (text to image); apps above register theirs (generation.kinds)."""
+
         IMAGES = "images", _("Images of one size")
         BULK = "bulk", _("Bulk: a landscape and a portrait per index")
-        RETOUCH = "retouch", _("Retouch: repaint part of an image")
-        RETOUCH_BATCH = "retouch_batch", _("Retouch a batch of frames")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -29,13 +29,13 @@ class GenerationJob(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
-    RETOUCH_KINDS = (Kind.RETOUCH, Kind.RETOUCH_BATCH)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_jobs"
     )
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.IMAGES)
+    # One of Kind or a kind an app above registers (no choices here: generation.kinds.choices() knows them all).
+    kind = models.CharField(max_length=16, default=Kind.IMAGES)
 
     # What to paint. `prompt` is the final text sent to the model (composed from emotion_text,
     # favorite and others when no prompt was given); emotion/favorite choose the key folder.
@@ -51,9 +51,6 @@ class GenerationJob(models.Model):
     guidance = models.FloatField()
     seed = models.BigIntegerField(help_text="Base seed: image n of the plan uses seed + n")
     count = models.PositiveIntegerField(default=1)
-    # Retouch kinds: the validated options (rectangle, strength, mask blur, controls…) and the keys
-    # of their private uploads (retouch.options); empty for other kinds.
-    retouch = models.JSONField(default=dict, blank=True)
     # LoRAs of the model library applied to this job: [{"name": …, "weight": …}], in order.
     loras = models.JSONField(default=list, blank=True)
     # Text-to-image options beyond the columns above (sampler, clip_skip, subseed, styles…), as validated.
@@ -67,6 +64,9 @@ class GenerationJob(models.Model):
     queue = models.CharField(max_length=64, default="gpu")
     # Work nobody waits for (the gardener's): sent below staff and kiosk jobs (generation.enqueue).
     background = models.BooleanField(default=False, help_text="Sent at a lower priority than staff and kiosk jobs (the gardener's)")
+    # Someone waits for it now (a visitor's live picture, set by the live app): the worker keeps its
+    # model loaded, writes progress less often, makes no thumbnail and encodes the quick way.
+    interactive = models.BooleanField(default=False, help_text="A person waits for this picture now (the live picture): the lean path")
     # One timestamp per job; keys add index and orientation, and the timestr's random suffix keeps
     # two jobs of the same second apart.
     timestr = models.CharField(max_length=40)
@@ -111,10 +111,6 @@ class GenerationJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} job {self.id} ({self.status})"
-
-    @property
-    def is_retouch(self) -> bool:
-        return self.kind in self.RETOUCH_KINDS
 
     @property
     def is_finished(self) -> bool:

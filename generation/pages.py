@@ -1,5 +1,5 @@
 """The staff pages: text to image and the page an old ``GET /text2image?prompt=…`` link opens
-(the retouch page is the retouch app's: retouch/pages.py).
+(apps above keep their own staff pages).
 
 Thin views that render templates; the pages' scripts (garden/static/kiosk/text2image.js,
 generation/static/generation/text2image_job.js) talk only to the job API. Sizes, defaults and the

@@ -68,7 +68,7 @@ class ValidJob:
     seed: int
     count: int
     backend: str
-    retouch: dict = field(default_factory=dict)  # retouch kinds: retouch.options (the retouch app)
+    kind_options: dict = field(default_factory=dict)  # a registered kind's own options, as its app validated them
     model: str = ""  # a library pipeline's name; "" = GARDEN_DIFFUSION_MODEL (no library)
     loras: list = field(default_factory=list)  # [{"name": ..., "weight": ...}]
     options: dict = field(default_factory=dict)  # sampler, clip_skip, subseed(_strength), recipes, lineage (those set)
@@ -81,15 +81,12 @@ class JobRequest:
     ``emotion`` is the key folder: an emotion or a whole search key (``calm/spring,cloudy,day``).
     The favorite (in the search key or ``favorite``) must be one kiosks send — ``season,weather,time``
     (garden.keys.FAVORITE_PARTS) or none — or one of GARDEN_EXTRA_FAVORITES, so that new images land
-    where kiosks look; retouch kinds keep their source's folder, whatever its favorite.
-    Without ``prompt``, the prompt is composed from ``emotion_text`` (default: the emotion), the
-    favorite and ``others`` (default: the original's style words). A prompt without an emotion goes
-    to the ``GARDEN_TEXT2IMAGE_EMOTION`` folder.
+    where kiosks look. Without ``prompt``, the prompt is composed from ``emotion_text`` (default:
+    the emotion), the favorite and ``others`` (default: the original's style words). A prompt
+    without an emotion goes to the ``GARDEN_TEXT2IMAGE_EMOTION`` folder.
 
-    Retouch kinds carry ``retouch`` (their options, and the source's geometry read by the service:
-    ``retouch.options.RetouchOptions``, from the retouch app, which registers the kinds in
-    ``generation.kinds``); their prompt is used as given (it may be empty), and width and height
-    are the source's.
+    A kind that an app above registers (``generation.kinds``) is validated by that app's hook,
+    after the texts are checked and screened here; ``kind_options`` carries its own options.
     """
 
     kind: str = GenerationJob.Kind.IMAGES
@@ -106,7 +103,7 @@ class JobRequest:
     seed: int | None = None
     count: int = 1
     backend: str | None = None
-    retouch: kinds.KindOptions | None = None
+    kind_options: object | None = None  # a registered kind's own options (its validate hook reads them)
     # The model library (docs/models.md): a library pipeline's name (or A1111 title "name [hash]"),
     # LoRAs as (name, weight), and sampling options; None / empty means "the default".
     model: str | None = None
@@ -137,10 +134,11 @@ class JobRequest:
         prompts.screen_fields({name: getattr(self, name) or "" for name in SCREENED_TEXTS}, errors)
         if errors:
             raise JobParameterError(fields=errors)
-        if self.kind in GenerationJob.RETOUCH_KINDS:
-            return self._validate_retouch(errors)
-        if self.retouch is not None:
-            errors["retouch"] = gettext("Retouch options are for retouch jobs.")
+        kind = kinds.get(self.kind)
+        if kind is not None:
+            return kind.validate(self, errors)
+        if self.kind_options is not None:
+            raise JobParameterError(fields={"kind": f"{self.kind} jobs take no kind options."})
         folder = self._folder(errors)
         backend = self.backend or settings.GARDEN_GENERATOR_BACKEND
         loras = self._loras(folder, errors)
@@ -155,7 +153,6 @@ class JobRequest:
         options |= init_image.init_options(
             init_image=self.init_image,
             denoising_strength=self.denoising_strength,
-            kind=self.kind,
             backend=backend,
             steps=numbers.get("steps"),
             subseed_strength=self.subseed_strength,
@@ -174,68 +171,12 @@ class JobRequest:
             **numbers,
         )
 
-    def _validate_retouch(self, errors: dict[str, str]) -> ValidJob:
-        try:
-            emotion, favorite = keys.parse_search_key(self.emotion.strip() or settings.GARDEN_TEXT2IMAGE_EMOTION)
-        except keys.InvalidKey as exc:
-            errors["emotion"] = exc.message
-            emotion, favorite = "", ""
-        steps = settings.GARDEN_DEFAULT_STEPS if self.steps is None else self.steps
-        _check_int("steps", steps, 1, settings.GARDEN_MAX_STEPS, errors, setting="GARDEN_MAX_STEPS")
-        batch = self.kind == GenerationJob.Kind.RETOUCH_BATCH
-        _check_int("count", self.count, 1, 1 if batch else settings.GARDEN_MAX_COUNT, errors, setting="" if batch else "GARDEN_MAX_COUNT")
-        seed = secrets.randbelow(SEED_LIMIT) if self.seed is None else self.seed
-        _check_int("seed", seed, 0, SEED_LIMIT - 1, errors)
-        guidance = settings.GARDEN_DEFAULT_GUIDANCE if self.guidance is None else self.guidance
-        if isinstance(guidance, bool) or not isinstance(guidance, int | float) or not GUIDANCE_RANGE[0] <= guidance <= GUIDANCE_RANGE[1]:
-            errors["guidance"] = _between("guidance", *GUIDANCE_RANGE)
-        if self.backend not in (None, backends.DIFFUSERS):
-            errors["backend"] = gettext("Retouching needs the diffusers backend.")
-        if self.model:
-            errors["model"] = gettext(
-                "Retouch jobs paint with the retouch models (GARDEN_RETOUCH_INPAINT_MODEL, else GARDEN_DIFFUSION_MODEL)."
-            )
-        prompt, loras = self._retouch_prompt(errors)
-        for name in ("sampler", "clip_skip", "subseed"):
-            if getattr(self, name) not in (None, ""):
-                errors[name] = gettext("Retouch jobs take %(name)s in their retouch options, not here.") % {"name": name}
-        if self.subseed_strength:
-            errors["subseed_strength"] = gettext("Retouch jobs have no variation seed.")
-        if self.init_image is not None or self.denoising_strength is not None:
-            errors["init_image"] = gettext("Retouch jobs name their source (image_id) and take their strength in their retouch options.")
-        kind = kinds.get(self.kind)
-        options = self.retouch or (kind.default_options() if kind is not None else None)
-        if options is None:
-            errors["kind"] = gettext("No installed app runs %(kind)s jobs: is retouch in INSTALLED_APPS?") % {"kind": self.kind}
-            raise JobParameterError(fields=errors)
-        retouch = options.validate(errors, steps=steps if isinstance(steps, int) else 1, batch=batch)
-        if errors:
-            raise JobParameterError(fields=errors)
-        width, height = retouch["source_size"]
-        return ValidJob(
-            kind=self.kind,
-            prompt=prompt,
-            emotion=emotion,
-            favorite=favorite,
-            emotion_text="",
-            others="",
-            negative_prompt=self.negative_prompt.strip(),
-            width=width,
-            height=height,
-            steps=steps,
-            guidance=float(guidance),
-            seed=seed,
-            count=self.count,
-            backend=backends.DIFFUSERS,
-            retouch=retouch,
-            loras=[{"name": name, "weight": weight} for name, weight in loras],
-        )
-
     # --- the steps of validate() -----------------------------------------------------------------
 
     def _check_texts(self, errors: dict[str, str]) -> None:
-        if self.kind not in GenerationJob.Kind.values:
-            errors["kind"] = _one_of("kind", GenerationJob.Kind.values)
+        names = [name for name, _ in kinds.choices()]
+        if self.kind not in names:
+            errors["kind"] = _one_of("kind", names)
         for name, limit in TEXT_LIMITS.items():
             value = getattr(self, name)
             if value is None and name == "others":
@@ -277,29 +218,29 @@ class JobRequest:
             "negative_prompt": self.negative_prompt.strip(),
         }
 
-    def _retouch_prompt(self, errors: dict[str, str]) -> tuple[str, list[tuple[str, float]]]:
-        """The retouch prompt as given (it may be empty, or only LoRA tags) and its LoRAs, asked or
-        as <lora:…> tags: the retouch engine switches them on for its calls as text-to-image does."""
-        folder = {"prompt": self.prompt.strip()}
-        loras = self._loras(folder, errors, prompt_required=False)  # takes the tags out of folder["prompt"]
-        return folder["prompt"], loras
-
-    def _loras(self, folder: dict, errors: dict[str, str], *, prompt_required: bool = True) -> list[tuple[str, float]]:
-        """The request's LoRAs then the prompt's <lora:name:weight> tags (taken out of the prompt),
-        one per name (the last weight given wins), each known to the library."""
-        tagged: tuple[tuple[str, float], ...] = ()
+    def _loras(self, folder: dict, errors: dict[str, str]) -> list[tuple[str, float]]:
+        prompt, loras = self.split_loras(folder.get("prompt", ""), errors)
         if folder.get("prompt"):
+            folder["prompt"] = prompt
+        return loras
+
+    def split_loras(self, prompt: str, errors: dict[str, str], *, prompt_required: bool = True) -> tuple[str, list[tuple[str, float]]]:
+        """``prompt`` without its <lora:name:weight> tags, and the LoRAs: the request's, then the
+        tags', one per name (the last weight given wins), each known to the library. A kind whose
+        prompt may be empty (an edit) passes ``prompt_required=False``."""
+        tagged: tuple[tuple[str, float], ...] = ()
+        if prompt:
             try:
-                folder["prompt"], tagged = extract_loras(folder["prompt"])
+                prompt, tagged = extract_loras(prompt)
             except LoraSyntaxError as exc:
                 errors["prompt"] = str(exc)
-            if prompt_required and not folder["prompt"] and "prompt" not in errors:
+            if prompt_required and not prompt and "prompt" not in errors:
                 errors["prompt"] = gettext("The prompt is only LoRA tags: add the words to paint.")
         weights: dict[str, float] = {}
         for item in (*self.loras, *tagged):
             if not isinstance(item, tuple | list) or len(item) != 2 or not isinstance(item[0], str) or not item[0].strip():
                 errors["loras"] = gettext("Each LoRA is a name and a weight; got %(item)s.") % {"item": repr(item)}
-                return []
+                return prompt, []
             name, weight = item[0].strip(), item[1]
             low, high = LORA_WEIGHT_RANGE
             if isinstance(weight, bool) or not isinstance(weight, int | float) or not low <= weight <= high:
@@ -309,11 +250,11 @@ class JobRequest:
                     "high": f"{high:g}",
                     "value": repr(weight),
                 }
-                return []
+                return prompt, []
             weights[name] = float(weight)
         if len(weights) > MAX_LORAS:
             errors["loras"] = gettext("At most %(limit)s LoRAs per job.") % {"limit": MAX_LORAS}
-            return []
+            return prompt, []
         unknown = []
         for name in weights:
             try:
@@ -322,7 +263,7 @@ class JobRequest:
                 unknown.append(str(exc))
         if unknown:
             errors["loras"] = " ".join(unknown)
-        return list(weights.items())
+        return prompt, list(weights.items())
 
     def _model(self, backend: str, errors: dict[str, str]) -> tuple[LibraryEntry | None, str]:
         """The library pipeline asked for (by name or A1111 title), else the library's default; no
@@ -365,14 +306,14 @@ class JobRequest:
             else:
                 options["sampler"] = self.sampler
         if self.clip_skip is not None:
-            _check_int("clip_skip", self.clip_skip, *CLIP_SKIP_RANGE, errors)
+            check_int("clip_skip", self.clip_skip, *CLIP_SKIP_RANGE, errors)
             options["clip_skip"] = self.clip_skip
         if self.subseed is not None:
-            _check_int("subseed", self.subseed, 0, SEED_LIMIT - 1, errors)
+            check_int("subseed", self.subseed, 0, SEED_LIMIT - 1, errors)
             options["subseed"] = self.subseed
         strength = self.subseed_strength
         if isinstance(strength, bool) or not isinstance(strength, int | float) or not 0 <= strength <= 1:
-            errors["subseed_strength"] = _between("subseed_strength", 0, 1, got=strength)
+            errors["subseed_strength"] = between("subseed_strength", 0, 1, got=strength)
         elif strength:
             options["subseed_strength"] = float(strength)
         return options
@@ -395,14 +336,14 @@ class JobRequest:
         if self.kind == GenerationJob.Kind.BULK and sizes_ok and not _portrait_fits(width, height):
             errors["height"] = gettext("Bulk jobs also make the portrait (height x width): it must fit GARDEN_MAX_WIDTH/GARDEN_MAX_HEIGHT.")
         steps = default_steps if self.steps is None else self.steps
-        _check_int("steps", steps, 1, settings.GARDEN_MAX_STEPS, errors, setting="GARDEN_MAX_STEPS")
-        _check_int("count", self.count, 1, settings.GARDEN_MAX_COUNT, errors, setting="GARDEN_MAX_COUNT")
+        check_int("steps", steps, 1, settings.GARDEN_MAX_STEPS, errors, setting="GARDEN_MAX_STEPS")
+        check_int("count", self.count, 1, settings.GARDEN_MAX_COUNT, errors, setting="GARDEN_MAX_COUNT")
         seed = secrets.randbelow(SEED_LIMIT) if self.seed is None else self.seed
-        _check_int("seed", seed, 0, SEED_LIMIT - 1, errors)
+        check_int("seed", seed, 0, SEED_LIMIT - 1, errors)
         guidance = default_guidance if self.guidance is None else self.guidance
         low, high = GUIDANCE_RANGE
         if isinstance(guidance, bool) or not isinstance(guidance, int | float) or not low <= guidance <= high:
-            errors["guidance"] = _between("guidance", low, high)
+            errors["guidance"] = between("guidance", low, high)
         backend = self.backend or settings.GARDEN_GENERATOR_BACKEND
         if backend not in backends.BACKENDS:
             errors["backend"] = _one_of("backend", backends.BACKENDS)
@@ -441,7 +382,7 @@ def _kiosk_favorite(favorite: str, *, field: str, errors: dict[str, str]) -> str
         return None
 
 
-def _check_int(name: str, value: object, low: int, high: int, errors: dict[str, str], *, setting: str = "") -> None:
+def check_int(name: str, value: object, low: int, high: int, errors: dict[str, str], *, setting: str = "") -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         # The messages the staff pages show come back in the request's language (docs/languages.md).
         if setting:
@@ -454,7 +395,7 @@ def _check_int(name: str, value: object, low: int, high: int, errors: dict[str, 
 _NO_VALUE = object()
 
 
-def _between(name: str, low: float, high: float, *, got: object = _NO_VALUE) -> str:
+def between(name: str, low: float, high: float, *, got: object = _NO_VALUE) -> str:
     """ "<name> must be a number between <low> and <high>" (with "; got <value>" when given)."""
     bounds = {"name": name, "low": f"{low:g}", "high": f"{high:g}"}
     if got is _NO_VALUE:

@@ -18,6 +18,7 @@ from django.utils.translation import ngettext
 from config.errors import Unavailable
 from garden.keys import LANDSCAPE, parse_key
 from garden.selectors import image_url
+from generation import kinds
 from generation.models import GenerationJob
 from generation.requests import ValidJob
 from safety import images as safety_images
@@ -34,8 +35,11 @@ def jobs_visible_to(*, user) -> QuerySet[GenerationJob]:
 def job_list(
     *, user, status: str = "", kind: str = "", emotion: str = "", backend: str = "", mine: bool = False
 ) -> QuerySet[GenerationJob]:
-    """The jobs a user may see, filtered, newest first (with their images for the listing)."""
+    """The jobs a user may see, filtered, newest first (with their images and the registered kinds'
+    own rows, for the listing)."""
     jobs = jobs_visible_to(user=user).prefetch_related("images")
+    if relations := kinds.relations():  # (select_related() with no names would follow every foreign key)
+        jobs = jobs.select_related(*relations)
     filters = {name: value for name, value in (("status", status), ("kind", kind), ("emotion", emotion), ("backend", backend)) if value}
     if mine:
         filters["created_by"] = user
@@ -189,7 +193,7 @@ _WORKERS_CACHE_KEY = "generation:live-workers"
 
 
 def gpu_workers(pool: dict[str, Any]) -> list[dict[str, Any]]:
-    """The workers of a ``live_workers`` answer that consume GARDEN_GPU_QUEUE (retouching needs one)."""
+    """The workers of a ``live_workers`` answer that consume GARDEN_GPU_QUEUE (diffusion needs one)."""
     return [worker for worker in pool["workers"] if settings.GARDEN_GPU_QUEUE in worker["queues"]]
 
 

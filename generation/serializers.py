@@ -14,7 +14,7 @@ from config.fields import NumberField, TextField, WholeNumberField
 from garden.keys import FAVORITE_PATTERN, KIOSK_FAVORITE_PATTERN, KIOSK_SEARCH_KEY_PATTERN
 from garden.models import Emotion, Image
 from garden.serializers import SearchKeyField
-from generation import backends, selectors
+from generation import backends, kinds, selectors
 from generation.models import GenerationJob
 from generation.requests import CLIP_SKIP_RANGE, GUIDANCE_RANGE, SEED_LIMIT, TEXT_LIMITS, JobRequest
 
@@ -95,6 +95,31 @@ class _KioskFavoriteSchema(OpenApiSerializerFieldExtension):
         return schema
 
 
+class KindField(serializers.ChoiceField):
+    """A job kind: generation's own, and those apps above it register (read when the serializer is made)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=kinds.choices(), **kwargs)
+
+
+class KindAnswerField(serializers.Field):
+    """What a registered kind answers about its jobs under its ``answer_field`` (``generation.kinds``);
+    null for jobs of every other kind, so every job's answer has the same keys."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return kinds.answer(value, self.field_name)
+
+
+class _KindAnswerSchema(OpenApiSerializerFieldExtension):
+    target_class = KindAnswerField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "object", "nullable": True, "readOnly": True}
+
+
 class JobLoraSerializer(serializers.Serializer):
     """One LoRA of the model library (docs/models.md) and its weight."""
 
@@ -105,7 +130,7 @@ class JobLoraSerializer(serializers.Serializer):
 class JobCreateSerializer(serializers.Serializer):
     """Types only: every bound and default is JobRequest's (its errors are 400s naming the field)."""
 
-    kind = serializers.ChoiceField(choices=GenerationJob.Kind.choices, default=GenerationJob.Kind.IMAGES)
+    kind = KindField(default=GenerationJob.Kind.IMAGES)
     prompt = TextField(required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["prompt"])
     emotion = JobSearchKeyField(
         required=False,
@@ -172,7 +197,7 @@ class JobFilterSerializer(serializers.Serializer):
     """The job list's query parameters; unknown values are a 400 (not silently "no match")."""
 
     status = serializers.ChoiceField(choices=GenerationJob.Status.choices, required=False)
-    kind = serializers.ChoiceField(choices=GenerationJob.Kind.choices, required=False)
+    kind = KindField(required=False)
     emotion = serializers.ChoiceField(choices=Emotion.choices, required=False)
     backend = serializers.ChoiceField(choices=backends.BACKENDS, required=False)
     mine = serializers.BooleanField(required=False, default=False, help_text="Only my jobs (staff see everyone's by default)")
@@ -235,7 +260,7 @@ class JobSerializer(serializers.ModelSerializer):
     queue_position = serializers.SerializerMethodField()
     images = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField()
-    retouch = serializers.SerializerMethodField()
+    kind = KindField(read_only=True)
 
     class Meta:
         model = GenerationJob
@@ -274,9 +299,14 @@ class JobSerializer(serializers.ModelSerializer):
             "finished_at",
             "images",
             "status_url",
-            "retouch",
-        ]
+        ]  # then each registered kind's answer (KindAnswerField)
         read_only_fields = fields
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in kinds.answer_fields():
+            fields[name] = KindAnswerField()
+        return fields
 
     def get_queue_position(self, job) -> int | None:
         return selectors.job_queue_position(job)
@@ -284,13 +314,6 @@ class JobSerializer(serializers.ModelSerializer):
     @extend_schema_field(JobImageSerializer(many=True))
     def get_images(self, job):
         return selectors.job_result(job, request=self.context.get("request"))
-
-    @extend_schema_field({"type": "object", "nullable": True})
-    def get_retouch(self, job):
-        """Retouch jobs: their options (rectangle, strength, steps actually run…); private upload keys left out."""
-        if not job.is_retouch:
-            return None
-        return {name: value for name, value in job.retouch.items() if name != "uploads"}
 
     def get_status_url(self, job) -> str:
         path = reverse("generation-job", kwargs={"job_id": job.pk})

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from garden import periodic
-from generation import services
+from generation import kinds, services
 from generation.enqueue import RUN_JOB_TASK, SWEEP_TASK
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,8 @@ def run_generation_job(self, job_id: str) -> None:
 @shared_task(name=SWEEP_TASK, ignore_result=True)
 @periodic.recorded(SWEEP_TASK)  # beat's run, shown on the System status page
 def sweep_stale_jobs() -> int:
-    # Beat runs this every few minutes: also a good moment to drop expired retouch uploads.
-    services.purge_finished_uploads()
+    # Beat runs this every few minutes: also a good moment for the registered kinds' own clean-up.
+    kinds.sweep_all()
     return services.sweep_stale_jobs()
 
 

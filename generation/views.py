@@ -23,9 +23,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import json_object
+from config.idempotency import idempotent
 from config.parsers import LenientJSONParser, SafeJSONParser
 from config.schema import GardenAutoSchema, error
-from garden.idempotency import idempotent
 from generation import kinds, pages, selectors, services
 from generation.models import GenerationJob
 from generation.requests import TEXT_LIMITS
@@ -72,13 +72,21 @@ class JobPagination(LimitOffsetPagination):
 
 
 class JobListSchema(GardenAutoSchema):
-    """POST takes JSON, and the forms of the kinds other apps register (generation.kinds)."""
+    """POST takes JSON, and the forms of the kinds other apps register (generation.kinds), with
+    the error answers those bodies add."""
 
     def get_request_serializer(self):
         if self.method == "POST":
-            forms = kinds.forms()  # the retouch app's form (several kinds' forms: the first documents them)
+            forms = kinds.forms()  # several kinds' forms: the first documents them
             return {"application/json": JobCreateSerializer, **({"multipart/form-data": forms[0]} if forms else {})}
         return super().get_request_serializer()
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if self.method == "POST":
+            for code, description in kinds.responses().items():
+                responses[str(code)] = self._get_response_for_code(error(description), str(code), direction=direction)
+        return responses
 
 
 class JobListView(GenerationAPIView):
@@ -86,8 +94,7 @@ class JobListView(GenerationAPIView):
     schema = JobListSchema()
 
     def get_parsers(self):
-        # JSON, and the bodies of the kinds other apps register: retouch jobs come as multipart
-        # forms with their pictures (docs/retouch.md).
+        # JSON, and the bodies of the kinds other apps register (multipart forms with pictures).
         return [SafeJSONParser(), *(parser() for parser in kinds.parsers())]
 
     @extend_schema(
@@ -105,10 +112,8 @@ class JobListView(GenerationAPIView):
         responses={
             202: JobSerializer,
             400: error("Invalid parameters"),
-            413: error("Retouch pictures over GARDEN_RETOUCH_MAX_BODY_BYTES or GARDEN_RETOUCH_MAX_PIXELS"),
-            503: error("A retouch feature whose model is not configured (names the setting)"),
-        },
-        summary="Submit a generation or retouch job (answers at once with its id)",
+        },  # and the answers of the registered kinds' bodies (JobListSchema)
+        summary="Submit a generation job of any kind (answers at once with its id)",
     )
     @idempotent()  # an Idempotency-Key header makes a retried submission one job
     def post(self, request):
@@ -116,7 +121,7 @@ class JobListView(GenerationAPIView):
         if not hasattr(data, "get"):
             raise ParseError("Expected a JSON object or a multipart form.")
         kind = kinds.get(data.get("kind"))
-        if kind is not None:  # a kind another app runs (the retouch app's): it parses its own body
+        if kind is not None:  # a kind an app above registers: it parses its own body
             job = kind.submit(request)
         else:
             serializer = JobCreateSerializer(data=json_object(request))

@@ -17,7 +17,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import NamedTuple
 
 import orjson
@@ -66,19 +65,6 @@ class Event(NamedTuple):
     image_id: int | None
     shown: list[str]  # keys on screen (a like's screen includes the liked key); none for a dislike
     recommendation_id: int | None
-
-
-@lru_cache(maxsize=200_000)
-def _parsed(key: str) -> garden_keys.ParsedKey | None:
-    try:
-        return garden_keys.parse_key(key)
-    except garden_keys.InvalidKey:
-        return None
-
-
-def _search_key(key: str) -> str | None:
-    parsed = _parsed(key)
-    return None if parsed is None else garden_keys.search_key(parsed.emotion, parsed.favorite)
 
 
 class _Hours:
@@ -136,7 +122,7 @@ def _events(*, start: datetime, end: datetime) -> list[Event]:
 
 def _image_lookup(keys: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for chunk in _chunks(sorted(key for key in keys if _parsed(key) is not None)):
+    for chunk in _chunks(sorted(key for key in keys if garden_keys.parsed_or_none(key) is not None)):
         found.update(Image.objects.filter(key__in=chunk).values_list("key", "id"))
     return found
 
@@ -217,7 +203,7 @@ def _feedback(events: list[Event], image_ids: dict[str, int], *, day: datetime) 
     per_image: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     for event in events:
         for key in event.shown:
-            search_key = _search_key(key)
+            search_key = garden_keys.search_key_of(key)
             if search_key is not None:
                 per_key[search_key][0] += 1
             if key in image_ids:
@@ -225,7 +211,7 @@ def _feedback(events: list[Event], image_ids: dict[str, int], *, day: datetime) 
         if event.event_type not in (CLICK, DISLIKE) or not event.item_key:
             continue
         column = 1 if event.event_type == CLICK else 2
-        search_key = _search_key(event.item_key)
+        search_key = garden_keys.search_key_of(event.item_key)
         if search_key is not None:
             per_key[search_key][column] += 1
         image = event.image_id or image_ids.get(event.item_key)

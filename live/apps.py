@@ -12,5 +12,5 @@ class LiveConfig(AppConfig):
         from garden import forgetting
         from live import services
 
-        # A deletion request or retention also clears the visitor links of live jobs.
-        forgetting.register(services.forget_live_jobs)
+        # A deletion request or retention also reaches the visitor ids of live requests.
+        forgetting.register(services.forget_live_requests)

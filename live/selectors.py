@@ -61,7 +61,8 @@ def live_worker_present() -> bool:
 
 
 def live_jobs() -> QuerySet[GenerationJob]:
-    return GenerationJob.objects.filter(options__live=True)
+    """The generation jobs that paint live pictures (those with a LiveRequest)."""
+    return GenerationJob.objects.filter(live_request__isnull=False)
 
 
 def in_flight_count() -> int:
@@ -85,7 +86,7 @@ def used_today(now: datetime | None = None) -> int:
 
 
 def visitor_jobs_in_flight(visitor_id: str) -> QuerySet[GenerationJob]:
-    return live_jobs().filter(options__visitor=visitor_id, status__in=IN_FLIGHT)
+    return live_jobs().filter(live_request__visitor_id=visitor_id, status__in=IN_FLIGHT)
 
 
 def abandoned_jobs() -> QuerySet[GenerationJob]:

@@ -1,8 +1,8 @@
 """Asking for a live picture, cancelling it, and forgetting the visitor it was painted for.
 
 A live picture is an ordinary generation job (``kind="images"``, one picture, square
-GARDEN_LIVE_SIZE) on GARDEN_LIVE_QUEUE, with ``options["live"] = True`` and
-``options["visitor"]`` (docs/live.md). Its prompt is composed here from the curated template
+GARDEN_LIVE_SIZE, ``interactive``) on GARDEN_LIVE_QUEUE, and a ``LiveRequest`` row of this app that
+says who asked for it and from which key (docs/live.md). Its prompt is composed here from the curated template
 (generation.requests.compose_prompt) and the gardener's word bank, never from what the visitor
 sent. The limits (one job per visitor, GARDEN_LIVE_MAX_QUEUED, GARDEN_LIVE_DAILY_BUDGET) are
 checked under one lock, so two kiosks asking at once cannot both pass a limit that fits one.
@@ -26,6 +26,7 @@ from generation.models import GenerationJob
 from generation.requests import SEED_LIMIT, JobParameterError, JobRequest, compose_prompt
 from generation.services.jobs import cancel_job, create_valid_job
 from live import selectors
+from live.models import LiveRequest
 
 # PostgreSQL advisory lock (transaction-scoped) held while a live job is checked and stored.
 LIVE_LOCK_ID = 0x6C6976  # "liv"
@@ -147,8 +148,11 @@ def request_live_picture(*, visitor_id: str, search_key: str, from_key: str = ""
         budget = settings.GARDEN_LIVE_DAILY_BUDGET
         if budget > 0 and selectors.used_today() >= budget:
             raise _budget_spent()
-        extra = {"live": True, "visitor": visitor_id, **({"from": from_key} if from_key else {})}
-        return create_valid_job(valid=valid, queue=settings.GARDEN_LIVE_QUEUE, extra_options=extra)
+        job = create_valid_job(valid=valid, queue=settings.GARDEN_LIVE_QUEUE, interactive=True)
+        LiveRequest.objects.create(
+            job=job, visitor_id=visitor_id, search_key=keys.search_key(valid.emotion, valid.favorite), from_key=from_key
+        )
+        return job
 
 
 def _serialise() -> None:
@@ -166,24 +170,16 @@ def cancel_live_picture(*, job: GenerationJob) -> GenerationJob:
     return cancel_job(job=job)
 
 
-FORGET_BATCH = 500
-
-
-def forget_live_jobs(*, visitor_id: str | None) -> int:
-    """Clear ``options["visitor"]`` of live jobs (garden.forgetting): every job of ``visitor_id``
-    (a deletion request; unfinished ones are cancelled first), or with None every finished job
-    (retention: the link is only needed while the job is in flight). The pictures stay: they
-    were painted from an emotion and a favorite, not from the visitor."""
-    jobs = selectors.live_jobs().filter(options__has_key="visitor")
+def forget_live_requests(*, visitor_id: str | None) -> int:
+    """Registered with garden.forgetting. A deletion request (``visitor_id``): the visitor's live
+    requests are deleted, their unfinished jobs cancelled first. Retention (None): the visitor id of
+    every finished job's request is cleared (the link is only needed while the job is in flight; the
+    row, which then names nobody, keeps the job a live picture). The jobs and pictures
+    stay: they were painted from an emotion and a favorite, not from the visitor. Rows changed."""
     if visitor_id is None:
-        jobs = jobs.filter(status__in=GenerationJob.FINISHED)
-    else:
-        jobs = jobs.filter(options__visitor=visitor_id)
-        for job in jobs.filter(status__in=selectors.IN_FLIGHT):
-            cancel_job(job=job)
-    cleared = 0
-    while batch := list(jobs.only("pk", "options")[:FORGET_BATCH]):
-        for job in batch:
-            job.options = {name: value for name, value in job.options.items() if name != "visitor"}
-        cleared += GenerationJob.objects.bulk_update(batch, ["options"])
-    return cleared
+        finished = LiveRequest.objects.filter(job__status__in=GenerationJob.FINISHED).exclude(visitor_id="")
+        return finished.update(visitor_id="")
+    for job in selectors.visitor_jobs_in_flight(visitor_id):
+        cancel_job(job=job)
+    deleted, _ = LiveRequest.objects.filter(visitor_id=visitor_id).delete()
+    return deleted

@@ -39,7 +39,7 @@ class Deleted:
     visitors: int = 0
     events: int = 0
     recommendations: int = 0
-    job_links: int = 0  # visitor links of other apps' rows (the live picture's jobs: garden.forgetting)
+    job_links: int = 0  # visitor links of other apps' rows (the live picture's requests: garden.forgetting)
     retry_keys: int = 0  # the kiosk's idempotency keys scoped to the visitor (retention: swept hourly when expired)
 
     def as_dict(self) -> dict:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -34,15 +33,6 @@ class VisitorHistory:
     @property
     def like_count(self) -> int:
         return len(self.liked)
-
-
-@functools.lru_cache(maxsize=65536)  # history keys repeat across requests; parsing each costs more than a lookup
-def _search_key_of(key: str) -> str | None:
-    try:
-        parsed = garden_keys.parse_key(key)
-    except garden_keys.InvalidKey:
-        return None
-    return garden_keys.search_key(parsed.emotion, parsed.favorite)
 
 
 def visitor_context(*, visitor_id: str | None, generation: str = "", gender: str = "") -> tuple[str, VisitorHistory]:
@@ -112,12 +102,12 @@ def _add_event(history: VisitorHistory, event_type: str, item_key: str, shown: l
     if event_type == Interaction.Event.CLICK and item_key and item_key not in shown:
         shown.append(item_key)
     for key in shown if event_type != Interaction.Event.DISLIKE else ():
-        search_key = _search_key_of(key)
+        search_key = garden_keys.search_key_of(key)
         if search_key:
             history.key_impressions[search_key] = history.key_impressions.get(search_key, 0) + 1
         if recent:
             history.recently_shown.add(key)
-    search_key = _search_key_of(item_key) if item_key else None
+    search_key = garden_keys.search_key_of(item_key) if item_key else None
     if event_type == Interaction.Event.CLICK:
         history.liked.add(item_key)
         history.disliked.discard(item_key)

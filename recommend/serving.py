@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 
+from config.memo import VersionedMemo
 from garden import selectors as garden_selectors
 from recommend import precomputed, selectors, store
 from recommend.candidates import CandidateSet, load_candidates
@@ -29,7 +30,7 @@ MAX_ENTRIES = 10_000  # candidate sets, counters, orders and challengers togethe
 
 class ServingCache:
     def __init__(self) -> None:
-        self._memo = garden_selectors.VersionedMemo(max_entries=MAX_ENTRIES)
+        self._memo = VersionedMemo(max_entries=MAX_ENTRIES)
         self._model: store.LoadedModel | None = None
         self._model_lock = threading.Lock()
 

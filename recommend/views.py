@@ -6,8 +6,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
 from config.api import KioskAPIView, validated
+from config.idempotency import idempotent
 from config.schema import error
-from garden.idempotency import idempotent
 from garden.serializers import GardenRequestSerializer, GardenResponseSerializer
 from recommend import services
 from recommend.serializers import DislikeRequestSerializer, ImpressionRequestSerializer, LikeRequestSerializer

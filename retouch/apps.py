@@ -1,25 +1,42 @@
+from dataclasses import replace
+
 from django.apps import AppConfig
 
 
 class RetouchConfig(AppConfig):
-    """Retouching (docs/retouch.md): its jobs are generation jobs of the kinds it registers here."""
+    """Retouching (docs/retouch.md): generation jobs of the two kinds it registers here, whose own
+    state is a RetouchJob row (retouch.models)."""
 
     name = "retouch"
 
     def ready(self) -> None:
+        from garden import keys
         from generation import kinds
-        from generation.models import GenerationJob
-        from retouch import runner, serializers, views
-        from retouch.options import RetouchOptions
+        from provenance import xmp
+        from retouch import runner, serializers, uploads, views
+        from retouch.models import RetouchKind
+        from retouch.requests import validate_retouch
 
-        # Generation's job API, request validation and worker hand these kinds to us (generation.kinds).
-        kinds.register(
-            GenerationJob.RETOUCH_KINDS,
-            kinds.JobKind(
-                run=runner.retouch_all,
-                default_options=RetouchOptions,
-                submit=views.submit_job,
-                parser=serializers.RetouchMultiPartParser,
-                form=serializers.RetouchJobSerializer,
-            ),
+        uploads.check_private_storage()  # the uploads never inside the served media folder
+        # Generation's job API, request validation, worker, file naming, provenance and sweep hand
+        # these kinds to us (generation.kinds).
+        retouch = kinds.JobKind(
+            label=RetouchKind.RETOUCH.label,
+            validate=validate_retouch,
+            run=runner.retouch_all,
+            submit=views.submit_job,
+            parser=serializers.RetouchMultiPartParser,
+            form=serializers.RetouchJobSerializer,
+            responses={
+                413: "Retouch pictures over GARDEN_RETOUCH_MAX_BODY_BYTES or GARDEN_RETOUCH_MAX_PIXELS",
+                503: "A retouch feature whose model is not configured (names the setting)",
+            },
+            answer_field="retouch",
+            answer=lambda job: job.retouch_job.answer(),
+            relation="retouch_job",
+            extension=keys.PNG,  # lossless: the untouched pixels stay the source's
+            source_type=xmp.COMPOSITE,  # an edit of a picture with trained-model pixels
+            sweep=uploads.purge_finished_uploads,
         )
+        kinds.register(RetouchKind.RETOUCH.value, retouch)
+        kinds.register(RetouchKind.BATCH.value, replace(retouch, label=RetouchKind.BATCH.label))

@@ -24,9 +24,10 @@ from generation.imagefile import encode_png, watermark_wanted
 from generation.models import GenerationJob
 from generation.services import planning
 from generation.services.runner import library_files, make_thumbnail, step_reporter
-from generation.services.uploads import read_upload
 from provenance import c2pa, watermark
 from retouch import edges, frames, imaging
+from retouch.planning import retouch_units
+from retouch.uploads import read_upload
 from safety import images as safety_images
 
 
@@ -45,8 +46,8 @@ class _Inputs:
 
     def __init__(self, job: GenerationJob) -> None:
         self.job = job
-        self.options = job.retouch
-        self.uploads: dict[str, str] = self.options.get("uploads", {})
+        self.options = job.retouch_job.options
+        self.uploads: dict[str, str] = job.retouch_job.uploads
         self.source_image = Image.objects.filter(pk=self.options["image_id"]).first() if self.options.get("image_id") else None
         if self.options.get("image_id") and self.source_image is None:
             raise BackendError(f"The source image {self.options['image_id']} was deleted before the job ran.")
@@ -118,11 +119,11 @@ def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
     timings["load"] = round(time.perf_counter() - started, 3)
     mine.update(heartbeat_at=timezone.now(), model_id=engine.model_id, scheduler=engine.scheduler_name)
     inputs = _Inputs(job)
-    options = job.retouch
+    options = job.retouch_job.options
     steps_run = options["steps_run"]
     done_keys = set(job.images.values_list("key", flat=True))
     single = None
-    for number, unit in enumerate(planning.retouch_units(job)):
+    for number, unit in enumerate(retouch_units(job, options)):
         todo = [spec for spec in unit.specs if planning.image_key(job=job, spec=spec) not in done_keys]
         if not todo:  # stored by an earlier attempt
             continue
@@ -183,7 +184,7 @@ def _repaint(
     """The finished pictures, and the box their watermark is in (None: unmarked, too small or off)."""
     from retouch.engine import ControlInput, PaintRequest
 
-    options = job.retouch
+    options = job.retouch_job.options
     longest = max(settings.GARDEN_MAX_WIDTH, settings.GARDEN_MAX_HEIGHT)
     work = (
         tuple(options["work"])
@@ -253,7 +254,7 @@ def edge_map_crop(edge_map: PILImage.Image, source_size: tuple[int, int], rect, 
 
 def retouch_parameters(*, job: GenerationJob, spec, engine, rect, frame: str, source: Image | None) -> dict:
     """What the file's EXIF and the Image row keep: enough to make the picture again."""
-    options = job.retouch
+    options = job.retouch_job.options
     names = (
         "strength",
         "steps_run",

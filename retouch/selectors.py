@@ -1,4 +1,4 @@
-"""Read-only queries of retouch jobs (their rows are generation jobs)."""
+"""Read-only queries of retouch jobs (a generation job and its RetouchJob)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import PurePosixPath
 
 from garden.keys import parse_key
 from generation.models import GenerationJob
+from retouch.models import RetouchKind
 
 
 def retouch_archive_entries(job: GenerationJob) -> list[tuple[str, str]]:
@@ -15,8 +16,8 @@ def retouch_archive_entries(job: GenerationJob) -> list[tuple[str, str]]:
     ``retouch-<n>.png``. Only results that exist are listed (a running batch gives what it has).
     """
     by_index = {parse_key(image.key).index: image.key for image in job.images.all()}
-    if job.kind == GenerationJob.Kind.RETOUCH_BATCH:
-        names = [(position, f"{PurePosixPath(name).stem}.png") for position, name in job.retouch.get("frames", [])]
+    if job.kind == RetouchKind.BATCH:
+        names = [(position, f"{PurePosixPath(name).stem}.png") for position, name in job.retouch_job.options.get("frames", [])]
     else:
         names = [(index, f"retouch-{index}.png") for index in range(job.count)]
     return [(name, by_index[index]) for index, name in names if index in by_index]

@@ -21,6 +21,7 @@ from generation.backends.diffusion import SCHEDULERS
 from generation.models import GenerationJob
 from generation.requests import SEED_LIMIT, TEXT_LIMITS, JobRequest
 from retouch import edges, imaging
+from retouch.models import RetouchKind
 from retouch.options import MAX_CONTROLS, ControlUnit, Reference, RetouchOptions
 from retouch.services import RetouchUploads
 
@@ -88,7 +89,7 @@ class JSONValue(serializers.Field):
 
 class RetouchJobSerializer(serializers.Serializer):
     # All kinds, as in JobCreateSerializer (one enum in the schema); the service refuses non-retouch ones.
-    kind = serializers.ChoiceField(choices=GenerationJob.Kind.choices, help_text="retouch or retouch_batch")
+    kind = serializers.ChoiceField(choices=[*GenerationJob.Kind.choices, *RetouchKind.choices], help_text="retouch or retouch_batch")
     prompt = serializers.CharField(required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["prompt"])
     negative_prompt = serializers.CharField(required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["negative_prompt"])
     emotion = serializers.CharField(required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["emotion"])
@@ -185,7 +186,7 @@ class RetouchJobSerializer(serializers.Serializer):
             guidance=data["guidance"],
             seed=data["seed"],
             count=data["count"],
-            retouch=options,
+            kind_options=options,
         )
         uploads = RetouchUploads(
             image=read("image"),

@@ -3,8 +3,9 @@
 Everything a worker will need is checked here, in the web process, before anything is stored:
 the source and mask decode completely (no truncated files, no decompression bombs), the mask is
 not empty and fits the source, the rectangle lies inside it, archives are safe. Then the uploads
-are written under the job's id in the private upload storage and the job row is saved; the Celery
-message carries only the id. A failed save removes the uploads again.
+are written under the job's id in the private upload storage and the job row is saved with its
+RetouchJob in one transaction; the Celery message carries only the id. A failed save removes the
+uploads again.
 """
 
 from __future__ import annotations
@@ -13,16 +14,18 @@ from dataclasses import dataclass, field, replace
 from typing import cast
 
 from django.conf import settings
+from django.db import transaction
 from PIL import Image as PILImage
 
 from garden.models import Image
 from garden.services import read_file
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
-from generation.services import jobs, planning
-from generation.services.uploads import delete_uploads, upload_key, write_upload
-from retouch import features, frames, imaging
+from generation.services import jobs
+from retouch import features, frames, imaging, planning
+from retouch.models import RETOUCH_KINDS, RetouchJob, RetouchKind
 from retouch.options import Geometry, Reference, RetouchOptions
+from retouch.uploads import delete_uploads, upload_key, write_upload
 
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 
@@ -58,10 +61,10 @@ def create_retouch_job(*, created_by=None, request: JobRequest, uploads: Retouch
     Raises JobParameterError (400, naming each bad field) or UploadTooLarge (413) before anything
     is stored.
     """
-    if request.kind not in GenerationJob.RETOUCH_KINDS:
-        raise JobParameterError(fields={"kind": f"kind must be one of {', '.join(GenerationJob.RETOUCH_KINDS)}."})
-    # JobRequest types its options as generation.kinds.KindOptions: a retouch kind's are ours.
-    options = cast("RetouchOptions | None", request.retouch) or RetouchOptions()
+    if request.kind not in RETOUCH_KINDS:
+        raise JobParameterError(fields={"kind": f"kind must be one of {', '.join(RETOUCH_KINDS)}."})
+    # JobRequest carries a registered kind's options untyped: a retouch kind's are ours.
+    options = cast("RetouchOptions | None", request.kind_options) or RetouchOptions()
     options = replace(
         options,
         controls=tuple(replace(unit, has_image=number in uploads.controls) for number, unit in enumerate(options.controls)),
@@ -72,31 +75,33 @@ def create_retouch_job(*, created_by=None, request: JobRequest, uploads: Retouch
     if unknown:
         raise JobParameterError(fields={"controls": f"Edge images were sent for controls {unknown} that do not exist."})
     source = _garden_image(options.image_id) if options.image_id is not None else None
-    if request.kind == GenerationJob.Kind.RETOUCH_BATCH:
+    if request.kind == RetouchKind.BATCH:
         inspected = _inspect_frames(options, uploads, has_garden_source=source is not None)
     else:
         inspected = _inspect_single(options, uploads, source)
     emotion = request.emotion or (source.search_key if source else "")
-    valid = replace(request, emotion=emotion, retouch=replace(options, geometry=inspected.geometry)).validate()
+    valid = replace(request, emotion=emotion, kind_options=replace(options, geometry=inspected.geometry)).validate()
 
     job = jobs.new_job(valid=valid, created_by=created_by, enqueue=enqueue)
     job.model_id = settings.GARDEN_RETOUCH_INPAINT_MODEL or settings.GARDEN_DIFFUSION_MODEL
     stored = {role: upload_key(job_id=job.pk, name=name) for role, name in _names(inspected.files).items()}
-    job.retouch = {
-        **valid.retouch,
-        "uploads": stored,
-        "source_key": source.key if source else "",
-        "frames": _selected(inspected, valid.retouch),
-    }
-    units = planning.retouch_units(job)
+    retouch = RetouchJob(
+        job=job,
+        options={**valid.kind_options, "source_key": source.key if source else "", "frames": _selected(inspected, valid.kind_options)},
+        uploads=stored,
+    )
+    units = planning.retouch_units(job, retouch.options)
     job.images_total = sum(len(unit.specs) for unit in units)
-    job.steps_total = len(units) * valid.retouch["steps_run"]
+    job.steps_total = len(units) * valid.kind_options["steps_run"]
     written: list[str] = []
     try:
         for role, key in stored.items():
             write_upload(key=key, content=inspected.files[role])
             written.append(key)
-        return jobs.save_job(job=job, enqueue=enqueue)
+        with transaction.atomic():  # the job's message goes at the commit: the worker finds both rows
+            job = jobs.save_job(job=job, enqueue=enqueue)
+            retouch.save(force_insert=True)
+        return job
     except Exception:  # storage or database: nothing may be left behind
         delete_uploads(written)
         raise

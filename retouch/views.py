@@ -25,6 +25,7 @@ from generation.models import GenerationJob
 from generation.views import GenerationAPIView
 from retouch import features, services
 from retouch import selectors as retouch_selectors
+from retouch.models import RETOUCH_KINDS
 from retouch.serializers import EdgesSerializer, RetouchJobSerializer, RetouchMultiPartParser, TagsSerializer
 
 
@@ -126,7 +127,7 @@ class JobArchiveView(GenerationAPIView):
     )
     def get(self, request, job_id):
         job = get_object_or_404(selectors.jobs_visible_to(user=request.user), pk=job_id)
-        if not job.is_retouch:
+        if job.kind not in RETOUCH_KINDS:
             raise Conflict("Only retouch jobs have an archive.")
         entries = retouch_selectors.retouch_archive_entries(job)
         if not entries:

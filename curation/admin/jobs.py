@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from curation import selectors, services
 from curation.forms import BulkGenerationForm
+from generation import kinds
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
 from generation.selectors import job_queue_position, queue_warnings
@@ -31,6 +32,19 @@ def _started(jobs: list[GenerationJob]) -> str:
         "started": started,
         "images": images,
     }
+
+
+class KindFilter(admin.SimpleListFilter):
+    """Generation's own kinds and those apps above register (generation.kinds: the column has no choices)."""
+
+    title = gettext_lazy("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return kinds.choices()
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
 
 
 @admin.register(GenerationJob)
@@ -48,7 +62,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_display_links = ("short_id",)
-    list_filter = ("status", "kind", "backend", "emotion")
+    list_filter = ("status", KindFilter, "backend", "emotion")
     search_fields = ("=id", "prompt")
     list_select_related = ("created_by",)
     list_per_page = 50
@@ -56,7 +70,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
     actions = ["cancel_selected", "retry_selected"]
     readonly_fields = (
         "id",
-        "kind",
+        "kind_label",
         "status",
         "progress_bar",
         "queue_position",
@@ -113,6 +127,10 @@ class GenerationJobAdmin(admin.ModelAdmin):
         """``running`` or ``running — Worker lost (…); resumed (attempt 2 of 3).``"""
         status = obj.get_status_display()
         return f"{status} — {obj.notice}" if obj.notice else status
+
+    @admin.display(description=gettext_lazy("kind"), ordering="kind")
+    def kind_label(self, obj):
+        return kinds.label(obj.kind)
 
     @admin.display(description=gettext_lazy("size"))
     def size(self, obj):

@@ -1,7 +1,7 @@
 """LoRA adapters of one UNet, shared by every pipeline built on it.
 
-The retouch engine builds its inpainting pipelines with ``from_pipe`` on the text-to-image
-pipeline, so they share its UNet and text encoder: adapters are tracked per UNet
+Apps above build their inpainting pipelines with ``from_pipe`` on the text-to-image pipeline,
+so they share its UNet and text encoder: adapters are tracked per UNet
 (``adapters_for``), loaded once per file, switched on for one call with their weights and off after
 it, whichever pipeline paints. Only worker processes import this module (torch is loaded lazily by
 diffusers through the pipelines it is given).

@@ -5,11 +5,10 @@
 - ``sweeper``: jobs whose worker died or whose message was lost (or never sent);
 - ``heartbeat``: the thread that keeps a running job's lease; ``notices``: what a job page says;
 - ``runner``: claim and execute a job in a worker, store its images and thumbnails;
-- ``demo``: the procedural demo garden, stored outside jobs;
-- ``uploads``: the private upload storage (retouch pictures), purged after their jobs finish.
+- ``demo``: the procedural demo garden, stored outside jobs.
 
-Retouch jobs are generation jobs whose kinds the retouch app registers (``generation.kinds``): its
-``retouch.services`` checks and stores their pictures, ``retouch.runner`` paints them.
+Jobs of the kinds that apps above register (``generation.kinds``) are created by those apps'
+services and painted by their runners; the lifecycle here is the same for every kind.
 
 Every job parameter, default and bound is in ``generation.requests.JobRequest``. The names below
 are the package's public API; callers may also import a module directly.
@@ -37,7 +36,6 @@ from generation.services.runner import (
     store_generated_image,
 )
 from generation.services.sweeper import resend_lost_jobs, sweep_if_free, sweep_stale_jobs
-from generation.services.uploads import purge_finished_uploads
 
 __all__ = [
     "ImageSpec",
@@ -59,7 +57,6 @@ __all__ = [
     "paint_procedural_image",
     "plan_batches",
     "plan_images",
-    "purge_finished_uploads",
     "requeue_job",
     "resend_lost_jobs",
     "resume_lost_job",

@@ -1,7 +1,7 @@
 """A running job's heartbeat, written by a background thread while the attempt lives.
 
 The steps of a pipeline call also write ``heartbeat_at``, but a model that loads for minutes, a
-slow first ``torch.compile`` call or a long retouch preparation write nothing. The thread writes
+slow first ``torch.compile`` call or a long preparation write nothing. The thread writes
 ``heartbeat_at`` every GARDEN_JOB_HEARTBEAT_SECONDS whatever the job is doing, so the lease
 (GARDEN_JOB_LEASE_SECONDS) can be short: a job whose heartbeat stops is one whose process died
 (or hangs with the interpreter frozen), and the sweeper resumes it within a minute or two.

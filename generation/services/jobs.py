@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from config.errors import Conflict
 from garden import keys
-from generation import backends, library
+from generation import backends, kinds, library
 from generation import enqueue as broker
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest, ValidJob
@@ -32,19 +32,19 @@ def create_job(
     request: JobRequest,
     enqueue: bool = True,
     background: bool = False,
+    interactive: bool = False,
     queue: str = "",
-    extra_options: dict | None = None,
 ) -> GenerationJob:
     """Validate the request, store a queued job and enqueue it once the transaction commits;
     ``background`` jobs (the gardener's) at a lower priority than the rest (generation.enqueue).
-    ``queue`` sends it to a queue of its own (the live picture's), ``extra_options`` are stored
-    in its options beside the validated ones (``live``, ``visitor``: docs/live.md).
+    ``interactive``: someone waits for the picture now (the live app's jobs): the worker's lean
+    path (``GenerationJob.interactive``). ``queue`` sends it to a queue of its own.
 
-    Raises JobParameterError (a 400, naming each bad field) before anything is stored. Retouch
-    jobs come with pictures: ``retouch.services.create_retouch_job`` takes them.
+    Raises JobParameterError (a 400, naming each bad field) before anything is stored. Jobs of a
+    kind another app registers (generation.kinds) are created by that app's service.
     """
     return create_valid_job(
-        valid=request.validate(), created_by=created_by, enqueue=enqueue, background=background, queue=queue, extra_options=extra_options
+        valid=request.validate(), created_by=created_by, enqueue=enqueue, background=background, interactive=interactive, queue=queue
     )
 
 
@@ -54,17 +54,17 @@ def create_valid_job(
     created_by=None,
     enqueue: bool = True,
     background: bool = False,
+    interactive: bool = False,
     queue: str = "",
-    extra_options: dict | None = None,
 ) -> GenerationJob:
     """``create_job`` for a request the caller validated already (the live app validates before
     it cancels or counts anything, then creates inside its transaction)."""
-    if valid.kind in GenerationJob.RETOUCH_KINDS:
-        raise JobParameterError(fields={"image": "A retouch job needs its source picture (create_retouch_job)."})
+    if kinds.get(valid.kind) is not None:
+        raise JobParameterError(fields={"kind": f"{valid.kind} jobs are created by the service of the app that registers the kind."})
     job = new_job(valid=valid, created_by=created_by, enqueue=enqueue)
     job.background = background
+    job.interactive = interactive
     job.queue = queue or job.queue
-    job.options = {**job.options, **(extra_options or {})}
     batches = planning.job_batches(job)
     job.images_total = sum(len(batch) for batch in batches)
     job.steps_total = len(batches) * valid.steps
@@ -93,7 +93,6 @@ def new_job(*, valid: ValidJob, created_by=None, enqueue: bool = True) -> Genera
         guidance=valid.guidance,
         seed=valid.seed,
         count=valid.count,
-        retouch=valid.retouch,
         loras=valid.loras,
         options=valid.options,
         backend=backend,
@@ -113,9 +112,9 @@ def save_job(*, job: GenerationJob, enqueue: bool = True) -> GenerationJob:
         if enqueue:
             transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
     # Cheap (one indexed query), and makes sure a lost worker's job is noticed even without beat. Not
-    # for a live job: a visitor waits for it (its message goes at the caller's commit, after this),
-    # and the workers sweep every GARDEN_JOB_SWEEP_SECONDS anyway.
-    if not (job.options or {}).get("live"):
+    # for an interactive job: someone waits for it (its message may go at the caller's commit, after
+    # this), and the workers sweep every GARDEN_JOB_SWEEP_SECONDS anyway.
+    if not job.interactive:
         sweeper.sweep_stale_jobs()
     return job
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from garden import keys
+from generation import kinds
 from generation.models import GenerationJob
 
 
@@ -49,36 +50,9 @@ def job_batches(job: GenerationJob) -> list[list[ImageSpec]]:
     return plan_batches(specs, batch_size=settings.GARDEN_DIFFUSION_BATCH_SIZE)
 
 
-@dataclass(frozen=True)
-class RetouchUnit:
-    """One pipeline call of a retouch job: the images it makes, and (batches) the frame it repaints."""
-
-    specs: list[ImageSpec]
-    frame: str = ""
-    position: int = 0  # the frame's place in the archive's numeric order (1-based)
-
-
-def retouch_units(job: GenerationJob) -> list[RetouchUnit]:
-    """A retouch's calls: ``count`` images of the source (batched), or one image per selected frame.
-
-    Image n of a single retouch uses seed + n. Frames all use the job's seed unless ``vary_seed``
-    (one seed for every frame keeps a video from flickering); a frame's index is its position.
-    """
-    orientation = keys.PORTRAIT if job.height > job.width else keys.LANDSCAPE
-    if job.kind == GenerationJob.Kind.RETOUCH_BATCH:
-        vary = job.retouch.get("vary_seed", False)
-        return [
-            RetouchUnit([ImageSpec(position, orientation, job.width, job.height, job.seed + (position - 1 if vary else 0))], name, position)
-            for position, name in job.retouch.get("frames", [])
-        ]
-    specs = [ImageSpec(index, orientation, job.width, job.height, job.seed + index) for index in range(job.count)]
-    # IP-Adapter embeddings do not batch: a retouch with a reference paints one image per call.
-    batch_size = 1 if job.retouch.get("reference") else settings.GARDEN_DIFFUSION_BATCH_SIZE
-    return [RetouchUnit(batch) for batch in plan_batches(specs, batch_size=batch_size)]
-
-
 def image_key(*, job: GenerationJob, spec: ImageSpec) -> str:
-    """A retouched picture is a lossless PNG: its untouched pixels stay the source's, byte for byte."""
+    """In its kind's file format: JPEG, or PNG for a registered kind that edits pictures losslessly
+    (their untouched pixels stay the source's, byte for byte)."""
     return keys.build_key(
         prefix=keys.POOL_PREFIX,
         emotion=job.emotion,
@@ -86,5 +60,5 @@ def image_key(*, job: GenerationJob, spec: ImageSpec) -> str:
         timestr=job.timestr,
         index=spec.index,
         orientation=spec.orientation,
-        extension=keys.PNG if job.is_retouch else keys.JPEG,
+        extension=kind.extension if (kind := kinds.get(job.kind)) is not None else keys.JPEG,
     )

@@ -129,14 +129,14 @@ def _run(*, job: GenerationJob, mine, timings: dict) -> int | None:
     """The job's images made; returns the count of its images when the last one is stored (for
     the finishing UPDATE to write), None when that count was written already or nothing was made."""
     kind = kinds.get(job.kind)
-    if kind is not None:  # a kind another app paints (the retouch app's): generation.kinds
+    if kind is not None:  # a kind an app above paints (generation.kinds)
         kind.run(job=job, mine=mine, timings=timings)
         return None
-    if job.is_retouch:
-        raise RuntimeError(f"No installed app paints {job.kind} jobs: is retouch in INSTALLED_APPS?")
+    if job.kind not in GenerationJob.Kind.values:
+        raise RuntimeError(f"No installed app paints {job.kind} jobs (generation.kinds): is its app in INSTALLED_APPS?")
     extra = library_files(job)
-    # A live job's model stays loaded whatever other jobs this worker runs (backends.LoadedPipelines).
-    backend = backends.get_backend(job.backend, model=extra.pop("model_path", ""), label=job.model, pin=bool(job.options.get("live")))
+    # An interactive job's model stays loaded whatever other jobs this worker runs (backends.LoadedPipelines).
+    backend = backends.get_backend(job.backend, model=extra.pop("model_path", ""), label=job.model, pin=job.interactive)
     started = time.perf_counter()
     backend.load()
     timings["load"] = round(time.perf_counter() - started, 3)
@@ -176,11 +176,11 @@ def _error_text(exc: Exception) -> str:
 def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: dict | None = None, loaded: dict | None = None) -> int | None:
     done_keys = set(job.images.values_list("key", flat=True))
     options = job.options or {}
-    live = bool(options.get("live"))
+    interactive = job.interactive  # someone waits for it: the lean path (docs/live.md)
     todos = [[spec for spec in specs if image_key(job=job, spec=spec) not in done_keys] for specs in job_batches(job)]
     last_batch = max((number for number, todo in enumerate(todos) if todo), default=-1)
-    # The loaded model rides on the first progress UPDATE; a live job skips step 0 right after its claim.
-    throttle = ProgressThrottle(settings.GARDEN_LIVE_PROGRESS_SECONDS if live else 0.0, pending=loaded, claimed=live)
+    # The loaded model rides on the first progress UPDATE; an interactive job skips step 0 right after its claim.
+    throttle = ProgressThrottle(settings.GARDEN_LIVE_PROGRESS_SECONDS if interactive else 0.0, pending=loaded, claimed=interactive)
     counted = None
     for number, todo in enumerate(todos):
         base = number * job.steps
@@ -188,7 +188,7 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
             continue
 
         on_step = step_reporter(mine, base=base, steps=job.steps, throttle=throttle)
-        on_step(0)  # before the pipeline call: a cancel check (throttled for live jobs)
+        on_step(0)  # before the pipeline call: a cancel check (throttled for interactive jobs)
         batch = Batch(
             prompt=job.prompt,
             negative_prompt=job.negative_prompt,
@@ -221,14 +221,14 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
             if "recipes" in batch.extra:  # each picture its own recipe
                 description = backend.describe_picture(position)
             image, content = store_generated_image(
-                job=job, spec=spec, picture=picture, description=description, diffusers_nsfw=flag, quick=live
+                job=job, spec=spec, picture=picture, description=description, diffusers_nsfw=flag, quick=interactive
             )
             stored = time.perf_counter()
             timings["store"] = round(timings.get("store", 0.0) + stored - started, 3)
             # Before the image counts as done, so review pages of a fresh batch never render one. Not
-            # for live pictures: the GPU worker goes on to the next visitor, and the admin makes the
-            # thumbnail on first view (as for imported pictures), if anyone looks.
-            if not live:
+            # for interactive jobs: the GPU worker goes on to the next visitor, and the admin makes
+            # the thumbnail on first view (as for imported pictures), if anyone looks.
+            if not interactive:
                 make_thumbnail(image=image, content=content)
                 timings["thumbnails"] = round(timings.get("thumbnails", 0.0) + time.perf_counter() - stored, 3)
             job.images.add(image)
@@ -255,7 +255,7 @@ class ProgressThrottle:
     """At most one progress UPDATE per ``interval`` seconds (0: every step), across a job's calls.
 
     ``pending``: columns for the next UPDATE that is written (the loaded model and scheduler).
-    ``claimed``: count its start as a write (a live job's step 0 comes right after the claim wrote as much).
+    ``claimed``: count its start as a write (an interactive job's step 0 comes right after the claim wrote as much).
     """
 
     def __init__(self, interval: float = 0.0, *, pending: dict | None = None, claimed: bool = False) -> None:
@@ -275,7 +275,7 @@ def step_reporter(mine, *, base: int, steps: int, throttle: ProgressThrottle | N
     """The per-step callback of one pipeline call that runs ``steps`` steps after ``base`` earlier ones.
 
     Each written step is one UPDATE: progress, heartbeat, and (by its row count) whether the job is
-    still ours and not cancelled. A ``throttle`` (live jobs: GARDEN_LIVE_PROGRESS_SECONDS) skips the
+    still ours and not cancelled. A ``throttle`` (interactive jobs: GARDEN_LIVE_PROGRESS_SECONDS) skips the
     steps that come sooner than its interval after the last write; the call's last step is always
     written, with the throttle's pending columns if no step took them before.
     """
@@ -319,7 +319,7 @@ def store_generated_image(
 
     The safety check runs on a thread of its own while the file is encoded (onnxruntime and the
     encoder release the GIL); the row is written with its verdict, so no picture is usable
-    unchecked. ``quick`` (live jobs): a JPEG without the optimized Huffman pass (~1 ms, ~3 % larger).
+    unchecked. ``quick`` (interactive jobs): a JPEG without the optimized Huffman pass (~1 ms, ~3 % larger).
     """
     key = image_key(job=job, spec=spec)
     existing = Image.objects.filter(key=key).first()
@@ -342,7 +342,7 @@ def store_generated_image(
         steps=job.steps,
         guidance=job.guidance,
         parameters=parameters,
-        live=bool((job.options or {}).get("live")),  # a picture painted for a visitor (docs/live.md)
+        live=job.interactive,  # a picture painted for the visitor in front of the kiosk (docs/live.md)
         **verdict.image_fields(),
     )
     return image, content

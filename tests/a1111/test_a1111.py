@@ -68,14 +68,19 @@ def test_img2img_answers_a1111s_shape_once_the_job_is_done(basic_client, retouch
     info = json.loads(answer["info"])
     assert (info["seed"], info["all_seeds"], info["width"], info["height"], info["denoising_strength"]) == (42, [42, 43], 96, 64, 0.6)
     job = GenerationJob.objects.get(pk=info["job_id"])
-    assert (job.kind, job.retouch["sampler"], job.retouch["masked_content"], job.retouch["work_size"]) == (
+    assert (
+        job.kind,
+        job.retouch_job.options["sampler"],
+        job.retouch_job.options["masked_content"],
+        job.retouch_job.options["work_size"],
+    ) == (
         "retouch",
         "dpm++_karras",
         "original",
         64,
     )
     pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(answer["images"][0]))))
-    outside = outside_feather(job.retouch, box_mask())
+    outside = outside_feather(job.retouch_job.options, box_mask())
     assert pixels.shape == (64, 96, 3) and (pixels[outside] == np.asarray(noise())[outside]).all()
 
 
@@ -96,7 +101,7 @@ def test_img2img_maps_fields_and_controlnet_units(basic_client, retouch_settings
     assert response.status_code == 504, response.content  # nothing runs the job here: past the wait, its id
     job = GenerationJob.objects.get(pk=response.json()["job_id"])
     assert response.json()["status_url"].endswith(f"/api/v1/jobs/{job.pk}") and response["Location"] == response.json()["status_url"]
-    retouch = job.retouch
+    retouch = job.retouch_job.options
     assert (retouch["masked_content"], retouch["invert_mask"], retouch["rect"]) == ("fill", True, [0, 0, 64, 64])  # width x height
     [control] = retouch["controls"]
     assert (control["type"], control["scale"], control["start"], control["end"], control["mode"], control["has_image"]) == (
@@ -108,7 +113,7 @@ def test_img2img_maps_fields_and_controlnet_units(basic_client, retouch_settings
         True,
     )
     assert retouch["reference"] == {"scale": 0.3, "has_image": False}  # Rough: mode 0, weight 0.5
-    assert set(retouch["uploads"]) == {"source", "mask", "control-0"}
+    assert set(job.retouch_job.uploads) == {"source", "mask", "control-0"}
 
 
 @pytest.mark.parametrize(

@@ -88,7 +88,7 @@ def test_img2img_with_a_mask_and_a_lineart_unit_through_webuiapi(api, retouch_se
         controlnet_units=[unit], alwayson_scripts={},
     )  # fmt: skip
     job = GenerationJob.objects.get(pk=controlled.info["job_id"])
-    [control] = job.retouch["controls"]
+    [control] = job.retouch_job.options["controls"]
     assert (control["type"], control["scale"], control["mode"], control["has_image"]) == ("lineart", 0.8, 2, True)
     assert controlled.image.size == source.size
 

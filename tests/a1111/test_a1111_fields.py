@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from a1111.resize import resize_image
 from generation.models import GenerationJob, PromptStyle
-from generation.services.uploads import read_upload
+from retouch.uploads import read_upload
 from tests.retouch.retouch_support import encoded, mask_png, noise
 
 pytestmark = pytest.mark.django_db
@@ -82,8 +82,12 @@ def test_honoured_fields(client):
         override_settings={"sd_model_checkpoint": "tiny-sd", "CLIP_stop_at_last_layers": 2, "samples_save": False},
     )
     assert (job.prompt, job.negative_prompt) == ("analog film photo of a cat", "blurry, cartoon")
-    assert (job.retouch["mask_blur"], job.retouch["sampler"], job.retouch["clip_skip"]) == (6, "dpm++_karras", 2)
-    assert job_for(client, sampler_name="Euler a", scheduler="Automatic", eta=1.0).retouch["sampler"] == "euler_a"
+    assert (job.retouch_job.options["mask_blur"], job.retouch_job.options["sampler"], job.retouch_job.options["clip_skip"]) == (
+        6,
+        "dpm++_karras",
+        2,
+    )
+    assert job_for(client, sampler_name="Euler a", scheduler="Automatic", eta=1.0).retouch_job.options["sampler"] == "euler_a"
 
 
 @pytest.mark.parametrize("resize_mode", [0, 1, 2, 3])
@@ -91,8 +95,8 @@ def test_whole_picture_answers_width_by_height_per_resize_mode(client, resize_mo
     """inpaint_full_res 0: the source and mask are brought to width x height as A1111 does, so the
     job (and its answer) has that size; only-masked keeps the init size."""
     job = job_for(client, inpaint_full_res=0, resize_mode=resize_mode, width=80, height=72)
-    assert (job.width, job.height, job.retouch["rect"]) == (80, 72, [0, 0, 80, 72])
-    stored = Image.open(io.BytesIO(read_upload(job.retouch["uploads"]["source"])))
+    assert (job.width, job.height, job.retouch_job.options["rect"]) == (80, 72, [0, 0, 80, 72])
+    stored = Image.open(io.BytesIO(read_upload(job.retouch_job.uploads["source"])))
     assert np.array_equal(np.asarray(stored), np.asarray(resize_image(resize_mode, noise(), 80, 72)))
     only_masked = job_for(client, inpaint_full_res=1, resize_mode=resize_mode, width=80, height=72)
     assert (only_masked.width, only_masked.height) == (96, 64)

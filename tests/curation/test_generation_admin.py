@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from garden.models import Emotion, Image
+from generation import kinds
 from generation.models import GenerationJob
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +158,19 @@ def test_emotion_text_names_a_single_emotion_and_a_refused_batch_starts_nothing(
     response = curator_client.post(ADD, form_data(emotion=["happy", "sad"], emotion_text="", steps=10_000))
     assert "GARDEN_MAX_STEPS" in response.context["form"].errors["steps"][0]
     assert not GenerationJob.objects.exists() and not no_enqueue
+
+
+def test_the_job_list_filters_and_names_every_kind_registered_ones_too(curator_client):
+    """generation's kind column has no choices: the admin's filter and label come from
+    generation.kinds.choices(), generation's own kinds and those apps above register."""
+    fields = {"emotion": "calm", "prompt": "p", "width": 64, "height": 64, "steps": 1, "guidance": 0.0, "seed": 1, "timestr": "t"}
+    bulk = GenerationJob.objects.create(kind="bulk", **fields)
+    retouch = GenerationJob.objects.create(kind="retouch", **fields)
+    response = curator_client.get(JOBS)
+    filters = {choice["display"] for spec in response.context["cl"].filter_specs for choice in spec.choices(response.context["cl"])}
+    assert {"Bulk: a landscape and a portrait per index", "Retouch: repaint part of an image", "Retouch a batch of frames"} <= filters
+    listed = curator_client.get(JOBS, {"kind": "retouch"}).context["cl"].result_list
+    assert [job.pk for job in listed] == [retouch.pk]
+    page = curator_client.get(reverse("admin:generation_generationjob_change", args=[retouch.pk]))
+    assert "Retouch: repaint part of an image" in page.content.decode()
+    assert kinds.label(GenerationJob.objects.get(pk=bulk.pk).kind) == "Bulk: a landscape and a portrait per index"

@@ -1,4 +1,4 @@
-"""Idempotency keys (garden.idempotency) on the kiosk's /like, /impression, /dislike: a repeat with
+"""Idempotency keys (config.idempotency, kept by garden.idempotency) on /like, /impression, /dislike: a repeat with
 the same key is stored once and answered as the first; another body with it is a 422; no key is
 as before; the key commits with the like, so a COMMIT whose answer was lost is not stored twice."""
 
@@ -15,8 +15,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client
 from django.utils import timezone
 
+from config.idempotency import HEADER_NAME, REPLAYED
 from garden import services, tasks
-from garden.idempotency import HEADER_NAME, REPLAYED
 from garden.models import IdempotencyKey
 from recommend.models import Interaction
 from tests.factories import ImageFactory

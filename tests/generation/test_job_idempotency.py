@@ -1,11 +1,11 @@
-"""Idempotency keys on the job API's creates and the A1111 generation calls (garden.idempotency):
+"""Idempotency keys on the job API's creates and the A1111 generation calls (config.idempotency):
 a retried submission is one job; a retouch create (multipart) matches on its fields and pictures."""
 
 from __future__ import annotations
 
 import pytest
 
-from garden.idempotency import HEADER_NAME, REPLAYED
+from config.idempotency import HEADER_NAME, REPLAYED
 from garden.models import IdempotencyKey
 from generation.models import GenerationJob
 from tests.a1111.test_a1111_catalog import basic_client, txt2img_body  # noqa: F401 (a fixture)

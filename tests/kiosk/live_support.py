@@ -30,7 +30,7 @@ def live_painter(settings, monkeypatch, transactional_db):
 
 
 def live_jobs():
-    return GenerationJob.objects.filter(options__live=True).order_by("created_at")
+    return GenerationJob.objects.filter(live_request__isnull=False).order_by("created_at")
 
 
 def paint_live_job(job: GenerationJob) -> GenerationJob:

@@ -48,7 +48,7 @@ def test_the_live_tile_paints_fills_in_and_its_like_is_stored(live_server, page)
     result, accepted = capture_and_ask(page)
     job = live_jobs().get()
     assert accepted["job"] == str(job.pk) and accepted["statusUrl"].endswith(f"/live/{job.pk}")
-    assert job.options["visitor"] == result["id"] and job.queue == "live"
+    assert job.live_request.visitor_id == result["id"] and job.queue == "live" and job.interactive
     assert job.emotion == result["emotions"].lower()  # the garden's search key ("Any" favorite)
 
     # While it paints: its own tile before the curated three, a progress bar, said once politely.
@@ -110,7 +110,7 @@ def test_the_first_curated_like_asks_for_one_picture_painted_from_it(live_server
         page.locator(f'#garden .like-button[data-key="{curated[1]}"]').click()
     assert asked.value.status == 202 and asked.value.request.post_data_json["from"] == curated[1]
     second_job = live_jobs().last()
-    assert second_job.pk != first_job.pk and second_job.options["from"] == curated[1]
+    assert second_job.pk != first_job.pk and second_job.live_request.from_key == curated[1]
     page.wait_for_selector(f"{TILE} progress")
     paint_live_job(second_job)
     second = second_job.images.get()

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from generation.models import GenerationJob
 from live import selectors
+from live.models import LiveRequest
 from recommend import retention
 from tests.live.conftest import ask
 
@@ -59,9 +60,10 @@ def test_jobs_queued_past_the_kiosk_idle_reset_are_cancelled_and_free_their_plac
 def test_a_refused_request_cancels_nothing(api_client, settings):
     settings.GARDEN_LIVE_MAX_QUEUED = 1
     first = job_of(ask(api_client, {"id": "a", "emotion": "calm"}))
-    GenerationJob.objects.create(
-        emotion="calm", prompt="x", width=64, height=64, steps=1, guidance=0, seed=1, timestr="t", queue="live", options={"live": True}
+    other = GenerationJob.objects.create(
+        emotion="calm", prompt="x", width=64, height=64, steps=1, guidance=0, seed=1, timestr="t", queue="live", interactive=True
     )
+    LiveRequest.objects.create(job=other, visitor_id="other", search_key="calm")
     assert ask(api_client, {"id": "a", "emotion": "happy"}).json()["reason"] == "queue_full"
     assert GenerationJob.objects.get(pk=first.pk).status == "queued"
 
@@ -81,18 +83,19 @@ def test_the_daily_budget_counts_todays_live_jobs(api_client, settings):
     assert ask(api_client, {"id": "d", "emotion": "calm"}).status_code == 202
 
 
-def test_forget_visitor_clears_their_live_job_links_and_cancels_the_unfinished(api_client):
+def test_forget_visitor_deletes_their_live_requests_and_cancels_the_unfinished(api_client):
     done = job_of(ask(api_client, {"id": "gone", "emotion": "calm"}))
     GenerationJob.objects.filter(pk=done.pk).update(status="succeeded")
     waiting = job_of(ask(api_client, {"id": "gone", "emotion": "happy"}))
     kept = job_of(ask(api_client, {"id": "stays", "emotion": "calm"}))
     deleted = retention.forget_visitor(visitor_id="gone")
     assert deleted.job_links == 2
-    done.refresh_from_db()
-    waiting.refresh_from_db()
-    assert "visitor" not in done.options and done.options["live"] is True
-    assert "visitor" not in waiting.options and waiting.status == "cancelled"
-    assert GenerationJob.objects.get(pk=kept.pk).options["visitor"] == "stays"
+    assert not LiveRequest.objects.filter(visitor_id="gone").exists()
+    assert not LiveRequest.objects.filter(job__in=[done.pk, waiting.pk]).exists()
+    assert GenerationJob.objects.get(pk=waiting.pk).status == "cancelled"
+    assert GenerationJob.objects.get(pk=done.pk).status == "succeeded"  # the picture stays: it was painted from a key
+    assert LiveRequest.objects.get(job=kept.pk).visitor_id == "stays"
+    assert not GenerationJob.objects.filter(options__icontains="gone").exists()  # no copy of the id in the jobs' rows
 
 
 def test_forget_visitor_command_counts_the_links(api_client, capsys):
@@ -107,5 +110,6 @@ def test_retention_clears_the_links_of_finished_live_jobs(api_client, capsys):
     waiting = job_of(ask(api_client, {"id": "b", "emotion": "calm"}))
     call_command("apply_retention")
     assert "Cleared 1 live job link(s)." in capsys.readouterr().out
-    assert "visitor" not in GenerationJob.objects.get(pk=finished.pk).options
-    assert GenerationJob.objects.get(pk=waiting.pk).options["visitor"] == "b"  # still needed while in flight
+    assert LiveRequest.objects.get(job=finished.pk).visitor_id == ""
+    assert LiveRequest.objects.get(job=waiting.pk).visitor_id == "b"  # still needed while in flight
+    assert selectors.live_job(finished.pk) is not None  # the kiosk may still read the finished picture

@@ -66,7 +66,7 @@ def test_the_prompt_comes_from_the_template_and_word_bank_not_the_visitor(api_cl
 def test_from_on_the_procedural_painter_is_recorded_and_painted_afresh(api_client, no_enqueue, live_worker):
     liked = ImageFactory(emotion="calm")
     job = GenerationJob.objects.get(pk=ask(api_client, {"id": "v", "emotion": "calm", "from": liked.key}).json()["job"])
-    assert job.options["from"] == liked.key and "init_image" not in job.options
+    assert job.live_request.from_key == liked.key and "init_image" not in job.options
 
 
 @pytest.fixture

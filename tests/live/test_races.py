@@ -36,7 +36,7 @@ def race(count: int, visitor_of) -> list:
 def test_one_visitor_asking_at_once_from_many_kiosks_keeps_one_job_in_flight(no_enqueue):
     results = race(6, lambda n: "same-visitor")
     assert len(results) == 6
-    assert GenerationJob.objects.filter(status="queued", options__visitor="same-visitor").count() == 1
+    assert GenerationJob.objects.filter(status="queued", live_request__visitor_id="same-visitor").count() == 1
     assert GenerationJob.objects.filter(status="cancelled").count() == 5
 
 
@@ -44,4 +44,4 @@ def test_the_queue_limit_holds_under_concurrent_visitors(settings, no_enqueue):
     settings.GARDEN_LIVE_MAX_QUEUED = 3
     results = race(8, lambda n: f"visitor-{n}")
     assert sorted(r for r in results if isinstance(r, str)) == ["queue_full"] * 5
-    assert GenerationJob.objects.filter(status="queued", options__live=True).count() == 3
+    assert GenerationJob.objects.filter(status="queued", live_request__isnull=False).count() == 3

@@ -3,10 +3,10 @@
 import pytest
 from django.test import RequestFactory
 
+from config.memo import VersionedMemo
 from garden import selectors as garden_selectors
 from garden import services as garden_services
 from garden.models import Image
-from garden.selectors import VersionedMemo
 from recommend import serving, tokens
 from tests.factories import ImageFactory
 

@@ -22,9 +22,9 @@ from rest_framework.test import APIClient
 from a1111.resize import resize_image
 from generation.models import GenerationJob
 from generation.services.presence import record_presence
-from generation.services.uploads import read_upload
 from retouch import imaging
 from retouch.engine import RetouchEngine
+from retouch.uploads import read_upload
 from tests.retouch.retouch_support import encoded, noise, outside_feather
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -236,8 +236,8 @@ def test_the_apps_calls_edge_then_generate_keep_the_edited_lines(app_server, set
     job = GenerationJob.objects.get(pk=json.loads(response.json()["info"])["job_id"])
     assert job.created_by.username == "a1111-trusted"
     source = np.asarray(resize_image(0, original, 768, 512))
-    mask = imaging.mask_array(Image.open(io.BytesIO(read_upload(job.retouch["uploads"]["mask"]))), (768, 512))
-    outside = outside_feather(job.retouch, mask)
+    mask = imaging.mask_array(Image.open(io.BytesIO(read_upload(job.retouch_job.uploads["mask"]))), (768, 512))
+    outside = outside_feather(job.retouch_job.options, mask)
     assert (np.asarray(result.convert("RGB"))[outside] == source[outside]).all()  # untouched outside the mask
 
 
@@ -285,10 +285,10 @@ def test_without_passthrough_the_map_is_detected_again(app_server, settings, no_
     )
     response = client.post("/sdapi/v1/img2img", body, format="json")
     job = GenerationJob.objects.get(pk=response.json()["job_id"])
-    stored = Image.open(io.BytesIO(read_upload(job.retouch["uploads"]["control-0"])))
+    stored = Image.open(io.BytesIO(read_upload(job.retouch_job.uploads["control-0"])))
     assert not np.array_equal(np.asarray(stored.convert("L")), np.asarray(drawn))
     settings.GARDEN_A1111_CONTROL_PASSTHROUGH = True
     response = client.post("/sdapi/v1/img2img", body, format="json")
     job = GenerationJob.objects.get(pk=response.json()["job_id"])
-    stored = Image.open(io.BytesIO(read_upload(job.retouch["uploads"]["control-0"])))
+    stored = Image.open(io.BytesIO(read_upload(job.retouch_job.uploads["control-0"])))
     assert np.array_equal(np.asarray(stored.convert("L")), np.asarray(drawn))

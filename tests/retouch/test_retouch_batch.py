@@ -65,7 +65,7 @@ def test_frames_are_repainted_in_numeric_order_under_their_names(staff_client, r
         if name == "shot_2.png":  # an empty mask: the frame passes through untouched
             assert (result == original).all()
             continue
-        outside = outside_feather(job.retouch, box_mask())
+        outside = outside_feather(job.retouch_job.options, box_mask())
         assert (result[outside] == original[outside]).all() and not (result == original).all()
 
 

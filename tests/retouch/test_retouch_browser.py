@@ -16,8 +16,8 @@ from PIL import Image
 
 from generation import services
 from generation.models import GenerationJob
-from generation.services.uploads import read_upload
 from retouch import imaging
+from retouch.uploads import read_upload
 from tests.browser import assert_ai_labelled
 from tests.retouch.retouch_support import encoded, garden_image, noise, outside_feather, stored_pixels
 
@@ -86,14 +86,14 @@ def test_retouch_page_rectangle_mask_submit_progress_result(live_server, staff_p
 
     job = GenerationJob.objects.get()
     assert enqueued == [str(job.pk)]
-    assert (job.kind, job.prompt, job.steps_total, job.retouch["rect"], job.retouch["image_id"]) == (
+    assert (job.kind, job.prompt, job.steps_total, job.retouch_job.options["rect"], job.retouch_job.options["image_id"]) == (
         "retouch",
         "a red flower",
         3,
         [48, 20, 110, 98],
         source.pk,
     )
-    assert set(job.retouch["uploads"]) == {"mask"}  # the source is the garden image, not an upload
+    assert set(job.retouch_job.uploads) == {"mask"}  # the source is the garden image, not an upload
 
     services.execute_job(job_id=job.pk, worker="browser-test")  # the "worker"
     page.wait_for_selector('#rt-state[data-state="done"]')
@@ -110,9 +110,9 @@ def test_retouch_page_rectangle_mask_submit_progress_result(live_server, staff_p
     assert "20%" in page.eval_on_selector("#rt-after", "el => el.style.clipPath")
 
     # Pixels outside the painted mask's feathered edge are the source's, decoded.
-    mask = imaging.mask_array(imaging.open_image(read_upload(job.retouch["uploads"]["mask"]), max_pixels=10**6), (192, 128))
+    mask = imaging.mask_array(imaging.open_image(read_upload(job.retouch_job.uploads["mask"]), max_pixels=10**6), (192, 128))
     assert 300 < mask.sum() < 6000
-    outside = outside_feather(job.retouch, mask)
+    outside = outside_feather(job.retouch_job.options, mask)
     assert (stored_pixels(result.key)[outside] == stored_pixels(source.key)[outside]).all()
     assert not np.array_equal(stored_pixels(result.key), stored_pixels(source.key))
 
@@ -164,9 +164,9 @@ def test_retouch_page_edges_tags_and_reference(live_server, staff_page, retouch_
         page.click("#rt-submit")
     assert info.value.status == 202, info.value.text()
     job = GenerationJob.objects.get()
-    assert set(job.retouch["uploads"]) == {"source", "control-0"}  # no mask painted: the whole rectangle
-    assert job.retouch["controls"][0]["type"] == "lineart" and job.retouch["reference"]["scale"] == 0.6
-    edited = np.asarray(imaging.open_image(read_upload(job.retouch["uploads"]["control-0"]), max_pixels=10**6).convert("L"))
+    assert set(job.retouch_job.uploads) == {"source", "control-0"}  # no mask painted: the whole rectangle
+    assert job.retouch_job.options["controls"][0]["type"] == "lineart" and job.retouch_job.options["reference"]["scale"] == 0.6
+    edited = np.asarray(imaging.open_image(read_upload(job.retouch_job.uploads["control-0"]), max_pixels=10**6).convert("L"))
     assert edited.shape == (80, 120) and (edited[40, 20:100] > 200).all()  # the pen stroke is in the edge map
 
 

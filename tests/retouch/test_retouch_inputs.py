@@ -127,7 +127,7 @@ def test_uploads_are_private_and_the_message_carries_only_the_job_id(
 
 
 def test_an_upload_folder_inside_the_served_media_is_refused_at_start(settings, media_dir):
-    from generation.services.uploads import check_private_storage
+    from retouch.uploads import check_private_storage
 
     settings.GARDEN_SERVE_MEDIA = True
     settings.STORAGES = {
@@ -145,13 +145,19 @@ def test_uploads_of_old_finished_jobs_are_purged_and_a_retry_then_says_so(staff_
 
     from django.utils import timezone
 
+    from generation import kinds
+    from retouch.models import RetouchJob
+
     job_id = post(staff_client, image=PNG, mask=mask_png()).json()["id"]
-    assert services.purge_finished_uploads() == 0  # still queued
+    assert kinds.sweep_all() == 0  # still queued (generation's periodic sweep runs the retouch kinds' sweep)
     GenerationJob.objects.filter(pk=job_id).update(
         status="failed", finished_at=timezone.now() - timedelta(hours=settings.GARDEN_RETOUCH_KEEP_UPLOADS_HOURS + 1)
     )
-    assert services.purge_finished_uploads() == 1 and uploads_stored() == []
-    assert services.purge_finished_uploads() == 0
+    assert kinds.sweep_all() == 1 and uploads_stored() == []
+    assert kinds.sweep_all() == 0
+    retouch = RetouchJob.objects.get(job=job_id)
+    assert retouch.uploads_purged and set(retouch.uploads) == {"source", "mask"}  # the keys stay, for the retry's message
+    assert staff_client.get(f"/api/v1/jobs/{job_id}").json()["retouch"]["uploads_purged"] is True
     job = services.retry_job(job=GenerationJob.objects.get(pk=job_id))
     job = services.execute_job(job_id=job.pk)
     assert job.status == "failed" and "is gone" in job.error and "GARDEN_RETOUCH_KEEP_UPLOADS_HOURS" in job.error

@@ -52,7 +52,7 @@ def test_outside_the_feathered_mask_every_pixel_is_the_sources(staff_client, ret
     assert (job.steps_done, job.steps_total, job.progress) == (3, 3, 1.0)
     result = stored_pixels(image.key)
     original = np.asarray(source)
-    outside = outside_feather(job.retouch, box_mask())
+    outside = outside_feather(job.retouch_job.options, box_mask())
     assert result.shape == original.shape and outside.sum() > 3000
     assert (result[outside] == original[outside]).all()
     inside = box_mask((44, 24, 56, 36))
@@ -73,7 +73,7 @@ def test_a_garden_image_source_is_linked_and_its_decoded_pixels_kept(staff_clien
     assert result.source == source and list(source.retouches.all()) == [result]
     assert result.key.startswith("imgPool/happy/spring,sunny,day/") and (result.emotion, result.favorite) == ("happy", "spring,sunny,day")
     original = stored_pixels(source.key)  # the JPEG, decoded
-    outside = outside_feather(job.retouch, box_mask())
+    outside = outside_feather(job.retouch_job.options, box_mask())
     assert (stored_pixels(result.key)[outside] == original[outside]).all()
     assert result.parameters["source"] == source.key
 
@@ -102,7 +102,7 @@ def test_a_nine_channel_inpainting_model_is_used_when_configured(staff_client, r
     job = run(submit(staff_client, image=encoded(source), mask=mask_png(), strength=1.0))
     assert job.model_id == str(retouch_models["inpaint"]) and job.steps_total == 4
     result = stored_pixels(job.images.get().key)
-    outside = outside_feather(job.retouch, box_mask())
+    outside = outside_feather(job.retouch_job.options, box_mask())
     assert (result[outside] == np.asarray(source)[outside]).all()
 
 
@@ -124,7 +124,7 @@ def test_lineart_control_edited_edges_and_a_reference(staff_client, retouch_sett
     job = run(body)
     image = job.images.get()
     assert image.parameters["controls"][0]["edited"] is True and image.parameters["reference"]["scale"] == 0.5
-    outside = outside_feather(job.retouch, box_mask())
+    outside = outside_feather(job.retouch_job.options, box_mask())
     assert (stored_pixels(image.key)[outside] == np.asarray(source)[outside]).all()
     # The IP-Adapter was detached again: the shared UNet still paints text-to-image jobs.
     garden = services.create_job(request=services.JobRequest(prompt="garden", width=64, height=64, backend="diffusers"), enqueue=False)
@@ -147,7 +147,7 @@ def test_masked_content_and_noise_multiplier(staff_client, retouch_settings, no_
     )
     assert body["steps_total"] == steps_total
     job = run(body)
-    outside = outside_feather(job.retouch, box_mask())
+    outside = outside_feather(job.retouch_job.options, box_mask())
     assert (stored_pixels(job.images.get().key)[outside] == np.asarray(source)[outside]).all()
     assert job.images.get().parameters["sampler"] == "dpm++_karras"
 
@@ -159,7 +159,7 @@ def test_a_transparent_source_keeps_its_alpha(staff_client, retouch_settings, no
     job = run(submit(staff_client, image=encoded(rgba), mask=mask_png()))
     result = stored_pixels(job.images.get().key)
     assert result.shape == (HEIGHT, WIDTH, 4) and (result[..., 3] == alpha).all()
-    outside = outside_feather(job.retouch, box_mask())
+    outside = outside_feather(job.retouch_job.options, box_mask())
     assert (result[outside] == np.asarray(rgba)[outside]).all()
 
 

@@ -47,7 +47,7 @@ def test_an_img2img_lora_tag_changes_the_repainted_area_for_that_job_only(basic_
     again, _ = painted(basic_client, prompt="garden")
 
     assert job.loras == [{"name": LORA, "weight": 1.0}] and job.prompt == "garden"
-    outside = outside_feather(job.retouch, box_mask())
+    outside = outside_feather(job.retouch_job.options, box_mask())
     assert np.array_equal(inked[outside], plain[outside])  # the kept area is the source's, LoRA or not
     assert np.abs(inked - plain)[~outside].max() > 10  # the repainted area moved
     assert np.array_equal(again, plain)  # the adapter was switched off after its call

@@ -29,7 +29,7 @@ from retouch.options import RetouchOptions
 from retouch.services import RetouchUploads, create_retouch_job
 folder = Path({folder!r})
 job = create_retouch_job(
-    request=JobRequest(kind="retouch", prompt="a red flower", seed=5, steps=4, retouch=RetouchOptions(work_size=64, strength=0.5)),
+    request=JobRequest(kind="retouch", prompt="a red flower", seed=5, steps=4, kind_options=RetouchOptions(work_size=64, strength=0.5)),
     uploads=RetouchUploads(image=(folder / "source.png").read_bytes(), mask=(folder / "mask.png").read_bytes()),
 )
 print("JOB", job.pk)

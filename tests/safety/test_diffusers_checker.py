@@ -72,7 +72,7 @@ def test_a_retouch_records_the_models_checker_on_the_finished_picture(retouch_se
     retouch_settings.GARDEN_DIFFUSION_MODEL = str(save_checker(tiny_model_dir, tmp_path / "sd-checker", flag_everything=True))
     retouch_settings.GARDEN_SAFETY_THRESHOLD = 1.01
     job = create_retouch_job(
-        request=JobRequest(kind="retouch", prompt="a red flower", seed=5, steps=4, retouch=RetouchOptions(work_size=64, strength=0.5)),
+        request=JobRequest(kind="retouch", prompt="a red flower", seed=5, steps=4, kind_options=RetouchOptions(work_size=64, strength=0.5)),
         uploads=RetouchUploads(image=encoded(noise(seed=4)), mask=mask_png()),
         enqueue=False,
     )

@@ -66,8 +66,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         request = JobRequest(
             kind=GenerationJob.Kind.BULK if options["bulk"] else GenerationJob.Kind.IMAGES,
-            # Retouches need pictures; recipes and lineage are the gardener's (bred jobs).
-            **{name: options[name] for name in JobRequest.field_names() if name not in ("kind", "retouch", "recipes", "lineage")},
+            # Other kinds' options come with their own apps; recipes and lineage are the gardener's (bred jobs).
+            **{name: options[name] for name in JobRequest.field_names() if name not in ("kind", "kind_options", "recipes", "lineage")},
         )
         try:
             job = services.create_job(request=request, enqueue=not options["inline"])

@@ -4,7 +4,8 @@ Uploads live in their own storage (``STORAGES["retouch"]``): a folder outside GA
 (which the app serves at /media/) or private objects on S3 (no public ACL, signed URLs only, no
 CDN domain). Nothing here hands out a URL: workers read the files by key, and the Celery message
 carries only the job id. Files of finished jobs are deleted after GARDEN_RETOUCH_KEEP_UPLOADS_HOURS
-(a retry needs them until then).
+(a retry needs them until then) by ``purge_finished_uploads``, which generation's periodic sweep
+calls (registered as the retouch kinds' ``sweep`` in ``retouch.apps``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.utils import timezone
 from config.errors import DomainError
 from garden.services import StorageError
 from generation.models import GenerationJob
+from retouch.models import RetouchJob
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +94,11 @@ def check_private_storage() -> None:
 def purge_finished_uploads(*, limit: int = 50) -> int:
     """Delete the uploads of retouch jobs finished over GARDEN_RETOUCH_KEEP_UPLOADS_HOURS ago."""
     deadline = timezone.now() - timedelta(hours=settings.GARDEN_RETOUCH_KEEP_UPLOADS_HOURS)
-    finished = GenerationJob.objects.filter(
-        kind__in=GenerationJob.RETOUCH_KINDS, status__in=GenerationJob.FINISHED, finished_at__lt=deadline
-    )
+    finished = RetouchJob.objects.filter(uploads_purged=False, job__status__in=GenerationJob.FINISHED, job__finished_at__lt=deadline)
     purged = 0
-    for job in finished.exclude(retouch__has_key="uploads_purged").only("id", "retouch")[:limit]:
-        delete_uploads(job.retouch.get("uploads", {}).values())
+    for retouch in finished.only("job_id", "uploads")[:limit]:
+        delete_uploads(retouch.uploads.values())
         # The keys stay: a retry then fails saying the upload is gone (UploadMissing), not a KeyError.
-        GenerationJob.objects.filter(pk=job.pk).update(retouch={**job.retouch, "uploads_purged": True})
+        RetouchJob.objects.filter(pk=retouch.pk).update(uploads_purged=True)
         purged += 1
     return purged

@@ -1,0 +1,78 @@
+"""Validating a retouch ``JobRequest``: the hook ``JobRequest.validate`` calls for the retouch kinds.
+
+Generation checks and screens the texts every job shares, then hands a retouch request here
+(registered in ``retouch.apps``). A retouch keeps its source's folder, whatever its favorite; its
+prompt is used as given (it may be empty, or only LoRA tags); width and height are the source's
+(read by ``retouch.services`` into the options' geometry); it paints with the diffusers backend and
+the retouch models, and takes its sampler, CLIP skip and strength in its own options
+(``retouch.options.RetouchOptions``).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.utils.translation import gettext
+
+from garden import keys
+from generation import backends
+from generation.requests import GUIDANCE_RANGE, SEED_LIMIT, JobParameterError, JobRequest, ValidJob, between, check_int
+from retouch.models import RetouchKind
+from retouch.options import RetouchOptions
+
+
+def validate_retouch(request: JobRequest, errors: dict[str, str]) -> ValidJob:
+    """The retouch request with every default filled in, or JobParameterError naming every bad field."""
+    try:
+        emotion, favorite = keys.parse_search_key(request.emotion.strip() or settings.GARDEN_TEXT2IMAGE_EMOTION)
+    except keys.InvalidKey as exc:
+        errors["emotion"] = exc.message
+        emotion, favorite = "", ""
+    steps = settings.GARDEN_DEFAULT_STEPS if request.steps is None else request.steps
+    check_int("steps", steps, 1, settings.GARDEN_MAX_STEPS, errors, setting="GARDEN_MAX_STEPS")
+    batch = request.kind == RetouchKind.BATCH
+    check_int("count", request.count, 1, 1 if batch else settings.GARDEN_MAX_COUNT, errors, setting="" if batch else "GARDEN_MAX_COUNT")
+    seed = secrets.randbelow(SEED_LIMIT) if request.seed is None else request.seed
+    check_int("seed", seed, 0, SEED_LIMIT - 1, errors)
+    guidance = settings.GARDEN_DEFAULT_GUIDANCE if request.guidance is None else request.guidance
+    if isinstance(guidance, bool) or not isinstance(guidance, int | float) or not GUIDANCE_RANGE[0] <= guidance <= GUIDANCE_RANGE[1]:
+        errors["guidance"] = between("guidance", *GUIDANCE_RANGE)
+    if request.backend not in (None, backends.DIFFUSERS):
+        errors["backend"] = gettext("Retouching needs the diffusers backend.")
+    if request.model:
+        errors["model"] = gettext("Retouch jobs paint with the retouch models (GARDEN_RETOUCH_INPAINT_MODEL, else GARDEN_DIFFUSION_MODEL).")
+    # LoRAs asked or as <lora:…> tags: the retouch engine switches them on for its calls as text-to-image does.
+    prompt, loras = request.split_loras(request.prompt.strip(), errors, prompt_required=False)
+    for name in ("sampler", "clip_skip", "subseed"):
+        if getattr(request, name) not in (None, ""):
+            errors[name] = gettext("Retouch jobs take %(name)s in their retouch options, not here.") % {"name": name}
+    if request.subseed_strength:
+        errors["subseed_strength"] = gettext("Retouch jobs have no variation seed.")
+    if request.init_image is not None or request.denoising_strength is not None:
+        errors["init_image"] = gettext("Retouch jobs name their source (image_id) and take their strength in their retouch options.")
+    options = request.kind_options or RetouchOptions()
+    if not isinstance(options, RetouchOptions):
+        raise JobParameterError(fields={"kind": f"{request.kind} jobs take RetouchOptions."})
+    retouch = options.validate(errors, steps=steps if isinstance(steps, int) else 1, batch=batch)
+    if errors:
+        raise JobParameterError(fields=errors)
+    width, height = retouch["source_size"]
+    return ValidJob(
+        kind=request.kind,
+        prompt=prompt,
+        emotion=emotion,
+        favorite=favorite,
+        emotion_text="",
+        others="",
+        negative_prompt=request.negative_prompt.strip(),
+        width=width,
+        height=height,
+        steps=steps,
+        guidance=float(guidance),
+        seed=seed,
+        count=request.count,
+        backend=backends.DIFFUSERS,
+        kind_options=retouch,
+        loras=[{"name": name, "weight": weight} for name, weight in loras],
+    )
