@@ -287,8 +287,9 @@ SPECTACULAR_SETTINGS = {
     # Required strings say minLength 1: the server refuses blanks, so the schema must too.
     "ENFORCE_NON_BLANK_FIELDS": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.schema.form_bodies"],
-    # A screen's kind (screens.serializers) is a "kind" like a job's: named apart, the job's keeps its name.
-    "ENUM_NAME_OVERRIDES": {"ScreenKindEnum": ["kiosk", "signage"]},
+    # A screen's kind (screens.serializers) is a "kind" like a job's: both named, so the job's keeps
+    # its name (KindEnum: generation's kinds and those registered above it, read when the schema is made).
+    "ENUM_NAME_OVERRIDES": {"ScreenKindEnum": ["kiosk", "signage"], "KindEnum": "generation.kinds.choices"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
