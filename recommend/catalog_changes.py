@@ -4,16 +4,17 @@ ones need no bump; one inserted below them (a restore, or two inserts that commi
 order) shows in ``kept_images_unchanged``'s count instead.
 
 Database triggers rather than Django signals: bulk updates, raw SQL and restores change images
-without signals. The rebuild checks that the triggers are there (``ensure``) before trusting the
-counter: a SQLite table that a migration remade loses its triggers, and a database migrated before
-they existed never had them; either way that rebuild recounts everything and reinstalls them. The
+without signals. Migrations make them (``recommend/0011``, per database), and ``migrate`` puts them
+back when a later migration remade garden_image (SQLite drops a remade table's triggers; the
+post_migrate hook in recommend.apps), bumping the counter since changes may have gone unrecorded.
+A rebuild that finds them missing refuses to run (``require``) rather than trust the counter. The
 functions compare the columns in their bodies, not in the trigger definitions, so a migration that
 alters a garden_image column is never refused for them.
 """
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from garden.models import Image
 from recommend.models import CatalogChange
@@ -26,23 +27,62 @@ def version() -> int:
     return CatalogChange.objects.filter(pk=1).values_list("version", flat=True).first() or 0
 
 
-def ensure() -> bool:
-    """Install the triggers if any is missing; True when all of them were already there (so every
-    catalog change since they were installed has bumped the counter)."""
-    images, counter = Image._meta.db_table, CatalogChange._meta.db_table
-    postgres = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:
-        if postgres:
-            cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname LIKE %s", [images, PREFIX + "%"])
+class CatalogTriggersMissing(RuntimeError):
+    """The triggers that record catalog changes are not installed: kept counts cannot be trusted."""
+
+    def __init__(self, missing: list[str]):
+        super().__init__(
+            f"The recommender's catalog triggers on {Image._meta.db_table} are missing ({', '.join(missing)}): "
+            "run `manage.py migrate`, which installs them (docs/recommendation.md#catalog-changes)."
+        )
+
+
+def missing(using: str = DEFAULT_DB_ALIAS) -> list[str]:
+    """The catalog triggers not installed on the ``using`` database."""
+    db = connections[using]
+    images = Image._meta.db_table
+    with db.cursor() as cursor:
+        if db.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname LIKE %s", [images, PREFIX + "%"])
         else:
             cursor.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s AND name LIKE %s", [images, PREFIX + "%"]
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s AND name LIKE %s", [images, PREFIX + "%"]
             )
-        if cursor.fetchone()[0] == len(TRIGGERS[connection.vendor]):
-            return True
-        for statement in _postgresql(images, counter) if postgres else _sqlite(images, counter):
+        present = {row[0] for row in cursor.fetchall()}
+    return [name for name in TRIGGERS[db.vendor] if PREFIX + name not in present]
+
+
+def require() -> None:
+    """Raise CatalogTriggersMissing unless every trigger is installed (the rebuild's check)."""
+    if gone := missing():
+        raise CatalogTriggersMissing(gone)
+
+
+def install(db) -> None:
+    """(Re)install the triggers on the connection ``db`` and bump the counter: whatever changed while
+    they were missing went unrecorded, so kept counts must not be trusted. Idempotent."""
+    images, counter = Image._meta.db_table, CatalogChange._meta.db_table
+    statements = _postgresql(images, counter) if db.vendor == "postgresql" else _sqlite(images, counter)
+    with db.cursor() as cursor:
+        for statement in statements:
             cursor.execute(statement)
-    return False
+        cursor.execute(_bump_once(db.vendor, counter))
+
+
+def uninstall(db) -> None:
+    """Drop the triggers (the migration's reverse)."""
+    on = f" ON {Image._meta.db_table}" if db.vendor == "postgresql" else ""
+    with db.cursor() as cursor:
+        for name in TRIGGERS[db.vendor]:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {PREFIX}{name}{on}")
+        if db.vendor == "postgresql":
+            cursor.execute(f"DROP FUNCTION IF EXISTS {PREFIX}bump()")
+
+
+def _bump_once(vendor: str, counter: str) -> str:
+    if vendor == "postgresql":
+        return f"INSERT INTO {counter} (id, version) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET version = {counter}.version + 1"
+    return f"INSERT INTO {counter} (id, version) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET version = version + 1"
 
 
 TRIGGERS = {"postgresql": ("update", "delete", "truncate"), "sqlite": ("update", "delete")}

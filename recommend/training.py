@@ -195,9 +195,9 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
     with_als = settings.RECOMMEND_ALS_ENABLED if with_als is None else with_als
     with rebuild_lock():
         now = timezone.now()
-        hooked = catalog_changes.ensure()  # else catalog changes may have gone unrecorded: recount
+        catalog_changes.require()  # else catalog changes may have gone unrecorded
         catalog_version = catalog_changes.version()  # read before the catalog: a change after it shows next time
-        kept = counting.load(catalog_version) if hooked and not full else None
+        kept = counting.load(catalog_version) if not full else None
         if kept is not None and (
             kept[1].recounted_at < now - timedelta(hours=settings.RECOMMEND_FULL_RECOUNT_HOURS)
             or not catalog_changes.kept_images_unchanged(last_id=int(kept[2].image_ids[-1]) if kept[1].images else 0, count=kept[1].images)

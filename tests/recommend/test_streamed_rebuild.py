@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -228,18 +229,32 @@ def test_changes_that_keep_the_counts_leave_them_kept(garden):
     assert_same_as_in_memory(incremental)
 
 
-def test_without_the_change_triggers_the_rebuild_recounts_and_installs_them(garden):
-    rng, images, visitors = garden
-    training.rebuild()
+def _drop_triggers():
     with connection.cursor() as cursor:  # as a SQLite migration that remakes garden_image leaves it
         for name in catalog_changes.TRIGGERS[connection.vendor]:
             cursor.execute(
                 f"DROP TRIGGER {catalog_changes.PREFIX}{name}" + (" ON garden_image" if connection.vendor == "postgresql" else "")
             )
+
+
+def test_the_migrations_made_the_change_triggers():
+    assert catalog_changes.missing() == []
+
+
+def test_without_the_change_triggers_the_rebuild_refuses_and_migrate_puts_them_back(garden):
+    rng, images, visitors = garden
+    training.rebuild()
+    _drop_triggers()
     images.pop(0).delete()  # unrecorded
     play(rng, images, visitors, 50)
-    assert training.rebuild().metrics["full_recount"] is True
-    assert catalog_changes.ensure() is True
+    with pytest.raises(catalog_changes.CatalogTriggersMissing, match=r"manage\.py migrate"):
+        training.rebuild()
+    with pytest.raises(CommandError, match="catalog triggers on garden_image are missing"):
+        call_command("rebuild_recommender")
+    version = catalog_changes.version()
+    call_command("migrate", verbosity=0)  # nothing to migrate: post_migrate reinstalls them
+    assert catalog_changes.missing() == [] and catalog_changes.version() > version
+    assert training.rebuild().metrics["full_recount"] is True  # what went unrecorded is counted
     play(rng, images, visitors, 50)
     incremental = training.rebuild()
     assert incremental.metrics["full_recount"] is False

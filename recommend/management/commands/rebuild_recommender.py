@@ -1,6 +1,6 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from recommend import training
+from recommend import catalog_changes, training
 
 
 class Command(BaseCommand):
@@ -11,5 +11,8 @@ class Command(BaseCommand):
         parser.add_argument("--als", action="store_true", help="Also fit implicit ALS factors (RECOMMEND_ALS_ENABLED does the same)")
 
     def handle(self, *args, als=False, full=False, **options):
-        version = training.rebuild(with_als=als or None, full=full)
+        try:
+            version = training.rebuild(with_als=als or None, full=full)
+        except catalog_changes.CatalogTriggersMissing as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"model version {version.pk}: {version.metrics} params={version.params}")
