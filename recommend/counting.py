@@ -193,10 +193,10 @@ def correct_all(counts: Counts, key_index: dict[str, int], image_key: np.ndarray
         while batch := cursor.fetchmany(CHUNK):
             for _visitor, segment, item_key, likes, dislikes in batch:
                 item = key_index.get(item_key, -1)
-                if item >= 0 and min(likes, dislikes):
+                if item >= 0 and (undone := int(ranking.undone_likes(likes, dislikes))):
                     rows.append(counts.segment(segment))
                     columns.append(item)
-                    weights.append(-min(int(likes), int(dislikes)))
+                    weights.append(-undone)
     _add_likes(counts, image_key, rows, columns, weights)
 
 
@@ -232,7 +232,7 @@ def correct_pairs(counts: Counts, key_index: dict[str, int], image_key: np.ndarr
                     tally[pair][offset] += 1
     rows, columns, weights = [], [], []
     for (_visitor, segment, item), (likes_then, undone_then, likes, undone) in tally.items():
-        delta = min(likes, undone) - min(likes_then, undone_then)
+        delta = int(ranking.undone_likes(likes, undone) - ranking.undone_likes(likes_then, undone_then))
         if delta:
             rows.append(counts.segment(segment))
             columns.append(item)

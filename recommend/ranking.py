@@ -260,16 +260,23 @@ class FeedbackTable:
         return counts
 
 
+def undone_likes(likes, dislikes):
+    """The likes a (visitor, image) pair's dislikes undo: each dislike undoes one like, counted, not
+    ordered (like-dislike-like nets one like). The one definition of a pair's net likes (its likes
+    less these), for the live counters (recommend.services), the counts (recommend.counting), ALS
+    (recommend.training) and evaluation; ints or arrays."""
+    return np.minimum(likes, dislikes)
+
+
 def net_likes(events: Events, n_images: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(visitor, image, net likes) per pair: a dislike undoes at most the likes given before it
-    (counted, not ordered: a like-dislike-like sequence nets one like, like the live counters)."""
+    """(visitor, image, net likes) per pair (``undone_likes``)."""
     mask = events.kind != IMPRESSION
     pair = events.visitor[mask].astype(np.int64) * n_images + events.image[mask]
     clicks = (events.kind[mask] == CLICK).astype(np.int64)
     uniq, inverse = np.unique(pair, return_inverse=True)
     c = np.bincount(inverse, weights=clicks, minlength=len(uniq))
     d = np.bincount(inverse, weights=1 - clicks, minlength=len(uniq))
-    net = c - np.minimum(c, d)
+    net = c - undone_likes(c, d)
     return uniq // n_images, uniq % n_images, net
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from config.errors import NotFound
 from config.outages import after_commit
 from garden.selectors import render_listing
-from recommend import eventlog, rankers, selectors, serving
+from recommend import eventlog, rankers, ranking, selectors, serving
 from recommend.candidates import CandidateSet
 from recommend.models import Interaction
 
@@ -112,6 +112,7 @@ def record_dislike(*, visitor_id: str, item_key: str, recommendation_id=None) ->
     ).values_list("event_type", flat=True)
     events = list(previous)
     clicks = events.count(Interaction.Event.CLICK)
+    dislikes = len(events) - clicks
     event = eventlog.Event(
         visitor_id=visitor_id,
         event_type=Interaction.Event.DISLIKE,
@@ -121,7 +122,8 @@ def record_dislike(*, visitor_id: str, item_key: str, recommendation_id=None) ->
         recommendation_id=found.recommendation_id,
         segment=found.segment,
     )
-    like_delta = -1 if clicks > len(events) - clicks else 0
+    # The pair's net likes after this dislike less before it: -1 while it has a like left to undo.
+    like_delta = int(ranking.undone_likes(clicks, dislikes) - ranking.undone_likes(clicks, dislikes + 1))
     counts = eventlog.Counts.of(segment=found.segment, shown=(), liked=image, like_delta=like_delta, disliked=image)
     event_id = eventlog.write(event, counts)
     _mirror(event)

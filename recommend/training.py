@@ -311,7 +311,7 @@ def _als(catalog: Catalog) -> bytes:
         while batch := cursor.fetchmany(20000):
             for visitor_id, segment, item_key, likes, dislikes in batch:
                 item = catalog.key_index.get(item_key, -1)
-                if item >= 0 and likes > min(likes, dislikes):
+                if item >= 0 and likes > ranking.undone_likes(likes, dislikes):
                     users.append(visitors.setdefault((visitor_id, segment), len(visitors)))
                     items.append(item)
     factors = fit_als(
