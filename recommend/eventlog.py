@@ -3,7 +3,7 @@
 A like or an impression is one round trip on PostgreSQL (``write_screen``): one statement, prepared
 once per connection, resolves what the event names (the images by key, the visitor's labels and
 so the segment, the recommendation it answers), inserts the event row and adds its counts to the
-counters and new change tokens for their emotions (recommend.tokens), all data-modifying CTEs
+counters and new change tokens for their emotions (one random shard each) (recommend.tokens), all data-modifying CTEs
 committed on their own (a like answered 200 is durable), and returns the event's id.
 Elsewhere (SQLite) the same work is a read (``look_up``) and three statements in one transaction.
 A dislike (rare: an undo) reads the visitor's earlier likes first and always takes the steps.
@@ -235,9 +235,9 @@ def _screen_sql() -> str:
             ON CONFLICT (segment, search_key) DO UPDATE SET impressions = f.impressions + excluded.impressions,
                 likes = f.likes + excluded.likes
         ), changed AS (
-            INSERT INTO {changes} (emotion, token)
-            SELECT DISTINCT split_part(shown.search_key, '/', 1), %(token)s::text FROM shown, go ORDER BY 1
-            ON CONFLICT (emotion) DO UPDATE SET token = excluded.token
+            INSERT INTO {changes} (emotion, shard, token)
+            SELECT DISTINCT split_part(shown.search_key, '/', 1), %(shard)s::smallint, %(token)s::text FROM shown, go ORDER BY 1
+            ON CONFLICT (emotion, shard) DO UPDATE SET token = excluded.token
         )
         SELECT event.* FROM event
     """
@@ -256,6 +256,7 @@ def _screen_in_one_statement(
         "event_type": str(event_type),
         "recommendation": recommendation_id,
         "created_at": created_at,
+        "shard": tokens.new_shard(),
         "token": tokens.new_token(),
     }
     with hot_cursor() as cursor:
@@ -299,8 +300,8 @@ def _write_in_one_statement(event: Event, counts: Counts) -> int:
             ON CONFLICT (segment, search_key) DO UPDATE SET impressions = f.impressions + excluded.impressions,
                 likes = f.likes + excluded.likes
         ), changed AS (
-            INSERT INTO {changes} (emotion, token) SELECT unnest(%s::text[]), %s::text ORDER BY 1
-            ON CONFLICT (emotion) DO UPDATE SET token = excluded.token
+            INSERT INTO {changes} (emotion, shard, token) SELECT unnest(%s::text[]), %s::smallint, %s::text ORDER BY 1
+            ON CONFLICT (emotion, shard) DO UPDATE SET token = excluded.token
         )
         SELECT id FROM event
     """
@@ -310,6 +311,7 @@ def _write_in_one_statement(event: Event, counts: Counts) -> int:
         *_columns(image_rows, 5),
         *_columns(favorite_rows, 4),
         counts.emotions(),
+        tokens.new_shard(),
         tokens.new_token(),
     ]
     with hot_cursor() as cursor:

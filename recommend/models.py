@@ -146,15 +146,20 @@ class FavoriteStat(models.Model):
 
 
 class CounterChange(models.Model):
-    """An emotion's counters change token: a new random value written in the same statement (or
-    transaction) as the counts it covers, so what a web process keeps under it is never stale
-    (recommend.tokens)."""
+    """One shard of an emotion's counters change token: a new random value written in the same
+    statement (or transaction) as the counts it covers, so what a web process keeps under the
+    emotion's token (all its shards) is never stale. An event writes one shard, picked at random,
+    so concurrent likes of an emotion seldom wait on one row's lock (recommend.tokens)."""
 
-    emotion = models.CharField(primary_key=True, max_length=16)
+    emotion = models.CharField(max_length=16)
+    shard = models.PositiveSmallIntegerField()
     token = models.CharField(max_length=32)
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["emotion", "shard"], name="counterchange_emotion_shard_uniq")]
+
     def __str__(self) -> str:
-        return f"{self.emotion}: {self.token}"
+        return f"{self.emotion}[{self.shard}]: {self.token}"
 
 
 class ModelVersion(models.Model):

@@ -17,6 +17,7 @@ from config.sql import hot_cursor, in_list
 from garden import keys as garden_keys
 from garden.models import ServingState, Visitor
 from garden.visitors import segment_of
+from recommend import tokens
 from recommend.candidates import CandidateSet
 from recommend.models import CounterChange, FavoriteStat, ImageStat, Interaction, ModelVersion
 from recommend.ranking import SEGMENT_ALL, CandidateCounts
@@ -68,7 +69,7 @@ def garden_context(*, visitor_id: str | None, emotion: str = "", generation: str
     # Typed NULLs: PostgreSQL types a UNION's columns pair by pair, and NULL with NULL is text.
     sql = (
         f"SELECT 0, 'version', version, CAST(NULL AS TEXT), CAST(NULL AS BOOLEAN) FROM {ServingState._meta.db_table} WHERE id = 1 "
-        f"UNION ALL SELECT 0, 'token', token, NULL, NULL FROM {CounterChange._meta.db_table} WHERE emotion = %s "
+        f"UNION ALL SELECT 0, 'token', token, CAST(shard AS TEXT), NULL FROM {CounterChange._meta.db_table} WHERE emotion = %s "
         f"UNION ALL SELECT 0, 'model', CAST(max(id) AS TEXT), NULL, NULL FROM {ModelVersion._meta.db_table}"
     )
     params: list = [emotion]
@@ -84,6 +85,7 @@ def garden_context(*, visitor_id: str | None, emotion: str = "", generation: str
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     found = {row[1]: row for row in rows if row[0] == 0}
+    token = tokens.joined((int(row[3]), row[2]) for row in rows if row[0] == 0 and row[1] == "token")
     # The visitor's stored labels decide; the request's cover ids that never came through /emotion.
     segment = (found["visitor"][2] if "visitor" in found else "") or segment_of(generation, gender)
     events = sorted((row for row in rows if row[0] != 0), key=lambda row: row[0])  # oldest first
@@ -93,7 +95,7 @@ def garden_context(*, visitor_id: str | None, emotion: str = "", generation: str
         segment=segment,
         history=history,
         serving_version=(found["version"][2] if "version" in found else None) or "",
-        counters_token=found["token"][2] if "token" in found else "",
+        counters_token=token,
         model_version=int(found["model"][2] or 0),
     )
 

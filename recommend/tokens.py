@@ -7,6 +7,11 @@ for each emotion it counted for in the same statement (PostgreSQL) or transactio
 its counts, and a rebuild replaces them all once its new counters commit, so the next /garden in
 any process reads fresh counters.
 
+An emotion's token is its SHARDS rows read together; an event writes one of them, picked at random.
+A single row per emotion made every like of that emotion wait for the previous one's commit (its
+row lock): with SHARDS rows, two concurrent likes of one emotion meet on a row once in SHARDS.
+Any written shard changes the emotion's token, so what a reader keeps is as fresh as before.
+
 A reader reads the token *before* the counters (/garden reads it in its context statement,
 recommend.selectors.garden_context): an event committed in between leaves the copy under the older
 token, never a stale copy under the newer one, since the token and the counts commit together. An
@@ -16,6 +21,7 @@ so a cache outage changes nothing about them.
 
 from __future__ import annotations
 
+import random
 import secrets
 from collections.abc import Iterable
 
@@ -23,28 +29,41 @@ from config.sql import hot_cursor
 from garden.keys import EMOTIONS
 from recommend.models import CounterChange
 
+SHARDS = 16  # rows per emotion: more than the web tier's concurrent writers of one emotion, usually
+
 
 def new_token() -> str:
     return secrets.token_hex(8)
 
 
+def new_shard() -> int:
+    """The shard an event writes: random, so concurrent writers seldom pick the same row."""
+    return random.randrange(SHARDS)  # spreads locks; not a secret
+
+
+def joined(shards: Iterable[tuple[int, str]]) -> str:
+    """An emotion's token from its (shard, token) rows ("" for none)."""
+    return ".".join(f"{shard}:{token}" for shard, token in sorted(shards))
+
+
 def current(emotion: str) -> str:
     """The emotion's counters token ("" until its first event)."""
-    return CounterChange.objects.filter(pk=emotion).values_list("token", flat=True).first() or ""
+    return joined(CounterChange.objects.filter(emotion=emotion).values_list("shard", "token"))
 
 
 def renew(emotions: Iterable[str]) -> None:
-    """New tokens for ``emotions``, in the caller's transaction. Raw SQL: the ORM has no upsert that
-    sets a column from ``excluded``; rows go in a fixed order, as every writer's do."""
+    """New tokens for ``emotions`` (one shard each), in the caller's transaction. Raw SQL: the ORM
+    has no upsert that sets a column from ``excluded``; rows go in a fixed order, as every writer's do."""
     rows = sorted(set(emotions))
     if not rows:
         return
-    table, token = CounterChange._meta.db_table, new_token()
-    values = ", ".join(["(%s, %s)"] * len(rows))
+    table, shard, token = CounterChange._meta.db_table, new_shard(), new_token()
+    values = ", ".join(["(%s, %s, %s)"] * len(rows))
     with hot_cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (emotion, token) VALUES {values} ON CONFLICT (emotion) DO UPDATE SET token = excluded.token",
-            [value for emotion in rows for value in (emotion, token)],
+            f"INSERT INTO {table} (emotion, shard, token) VALUES {values} "
+            "ON CONFLICT (emotion, shard) DO UPDATE SET token = excluded.token",
+            [value for emotion in rows for value in (emotion, shard, token)],
         )
 
 

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from recommend import tokens, training
+from recommend.models import CounterChange
 from tests.factories import ImageFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +55,19 @@ def test_the_token_changes_with_the_counts_it_covers(client, django_capture_on_c
     assert first and tokens.current("happy")  # both emotions' counters changed
     like(client, calm, [calm], django_capture_on_commit_callbacks)
     assert tokens.current("calm") not in ("", first)
+
+
+def test_likes_of_one_emotion_spread_over_the_token_shards_and_each_changes_the_token(client, django_capture_on_commit_callbacks):
+    """No row every like of an emotion must lock: each event writes one random shard of the token,
+    and a write to any shard changes the emotion's token (what /garden compares)."""
+    calm = ImageFactory(emotion="calm")
+    seen = {tokens.current("calm")}
+    for _ in range(40):
+        like(client, calm, [calm], django_capture_on_commit_callbacks)
+        seen.add(tokens.current("calm"))
+    assert len(seen) == 41  # every like changed the token
+    shards = set(CounterChange.objects.filter(emotion="calm").values_list("shard", flat=True))
+    assert len(shards) > 1 and shards <= set(range(tokens.SHARDS))  # 40 likes on one shard: 16**-39
 
 
 def test_a_cache_outage_leaves_the_tokens_alone(client, settings, django_capture_on_commit_callbacks):

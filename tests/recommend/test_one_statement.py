@@ -33,7 +33,7 @@ def snapshot() -> dict:
     )
     images = sorted(ImageStat.objects.values_list("image_id", "segment", "impressions", "likes", "dislikes"))
     favorites = sorted(FavoriteStat.objects.values_list("segment", "search_key", "impressions", "likes"))
-    changed = sorted(CounterChange.objects.values_list("emotion", flat=True))
+    changed = sorted(set(CounterChange.objects.values_list("emotion", flat=True)))
     return {"events": events, "images": images, "favorites": favorites, "changed": changed}
 
 
