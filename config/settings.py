@@ -240,6 +240,19 @@ STORAGES = {
 # Source maps are read by developer tools only: compressing them took 26 of collectstatic's 46 CPU
 # seconds (make run, the image, every test server), so they are served as they are.
 WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
+# Files WhiteNoise serves at the site root, before any middleware behind it or view runs:
+# /favicon.ico, which browsers ask for on a site's first page (a 404 there before). Its name never
+# changes, so it is cached for a day (ETag and Last-Modified answer later checks with a 304).
+WHITENOISE_ROOT = BASE_DIR / "config" / "root"
+ROOT_FILE_MAX_AGE = 24 * 60 * 60
+
+
+def _root_file_headers(headers, path: str, url: str) -> None:
+    if not url.startswith("/" + STATIC_URL):
+        headers["Cache-Control"] = f"public, max-age={ROOT_FILE_MAX_AGE}"
+
+
+WHITENOISE_ADD_HEADERS_FUNCTION = _root_file_headers
 # Serve local media from the app itself (the embedded default). Off when a CDN or bucket serves it.
 GARDEN_SERVE_MEDIA = env.bool("GARDEN_SERVE_MEDIA", default=not GARDEN_S3_BUCKET)
 # Base for absolute image URLs (a CDN in front of the bucket); empty: ask the storage, then the

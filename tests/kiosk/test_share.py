@@ -172,3 +172,35 @@ def test_the_system_check_warns_about_a_blank_label(settings):
     assert "GARDEN_AI_LABEL['en'] is blank" in messages[0].msg and "'AI-generated'" in messages[0].msg
     settings.GARDEN_AI_LABEL = ""
     assert [m.id for m in blank_ai_label()] == ["garden.W101"]
+
+
+# The notice's own words per language: a live picture was painted for the visitor, a garden
+# picture was picked for them.
+NOTICE_WORDS = {"en": ("painted for you", "picked"), "ko": ("당신을 위해 그렸을", "골랐을"), "ja": ("あなたのために描いた", "選んだ")}
+
+
+def notice(page: str) -> str:
+    return re.search(r'<p class="notice" role="note">(.*?)</p>', page, re.S).group(1)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko", "ja"])
+def test_a_live_picture_was_painted_for_the_visitor_a_garden_one_picked(client, lang):
+    painted_words, picked_words = NOTICE_WORDS[lang]
+    live = ImageFactory(status=Image.Status.POOL, live=True, safety_verdict=Image.Safety.PASSED, emotion="calm")
+    curated = ImageFactory(emotion="calm")
+    painted = client.get("/image", {"content": live.key}, headers={"accept-language": lang}).content.decode()
+    picked = client.get("/image", {"content": curated.key}, headers={"accept-language": lang}).content.decode()
+    assert painted_words in notice(painted) and picked_words not in notice(painted)
+    assert picked_words in notice(picked) and painted_words not in notice(picked)
+    if lang == "en":
+        assert og(painted, "og:description").startswith("A garden picture painted at the Emotion Garden kiosk")
+        assert og(picked, "og:description").startswith("A garden painting picked at the Emotion Garden kiosk")
+        assert image_alt(painted) == "AI-generated: garden painting for a calm mood, painted for you at the kiosk"
+        assert image_alt(picked) == "AI-generated: garden painting for a calm mood"
+
+
+def test_the_labelled_box_has_the_pictures_own_shape(client):
+    """kiosk.css sizes the AI label's box from these, so the label sits on the picture itself."""
+    square = ImageFactory(status=Image.Status.POOL, live=True, safety_verdict=Image.Safety.PASSED, width=512, height=512)
+    page = client.get("/image", {"content": square.key}).content.decode()
+    assert '<div class="ai-labelled" style="--w: 512; --h: 512">' in page

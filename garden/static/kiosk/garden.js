@@ -11,6 +11,7 @@
   var visitor = null;          // {id, emotion (lower case), generation, gender}
   var lists = { landscape: [], portrait: [] };
   var recommendationId = null; // X-Recommendation-Id of the last /garden response, if any
+  var gardenKey = "";          // the search key the lists on screen answer
   var start = 0;               // index of the first image on screen
   var liked = {};              // key → true, for this visitor
   var askedFrom = false;       // a live picture from a liked one was asked for (once per visitor)
@@ -92,17 +93,30 @@
     positionEl.textContent = "";
   }
 
-  /* The favorite as the picker shows it: the selected options' words. */
-  function favoriteWords() {
-    return FAVORITE_IDS.filter(function (id) { return K.$(id).value; })
-      .map(function (id) { var select = K.$(id); return select.options[select.selectedIndex].textContent.trim(); })
-      .join(", ");
+  /* The favorite part of a key (docs/contracts.md: emotions/<emotion>/[<favorite>/]img_….jpeg): "" if none. */
+  function keyFavorite(key) {
+    var parts = key.split("/");
+    return parts.slice(2, -1).join("/");
   }
 
+  /* A favorite ("spring,sunny,day") in the picker's words; a part the picker lacks (older data's
+   * single words, e.g. "cat") as written, dashes as spaces. */
+  function favoriteWords(favorite) {
+    return favorite.split(",").filter(Boolean).map(function (part) {
+      for (var i = 0; i < FAVORITE_IDS.length; i++) {
+        var option = K.$(FAVORITE_IDS[i]).querySelector('option[value="' + CSS.escape(part) + '"]');
+        if (option) { return option.textContent.trim(); }
+      }
+      return part.replace(/-/g, " ");
+    }).join(", ");
+  }
+
+  /* The picture's alt text names what its own key holds: with too few pictures for the chosen
+   * favorite, /garden adds the emotion's pictures of other favorites (docs/recommendation.md). */
   function describe(item, n, total) {
     var upper = (item.emotion || visitor.emotion || "").toUpperCase();
     var mood = K.EMOTION_NAMES[upper] ? K.word(K.EMOTION_NAMES[upper], true) : upper;
-    var scene = favoriteWords();
+    var scene = favoriteWords(keyFavorite(keyFromUrl(item.url)));
     return window.AiLabel.text() + ": " + t(gettext_noop("garden painting for a %(mood)s mood"), { mood: mood })
       + (scene ? ", " + scene : "") + " (" + t(gettext_noop("%(n)s of %(total)s"), { n: K.number(n), total: K.number(total) }) + ")";
   }
@@ -260,6 +274,7 @@
         return response.json().then(function (data) {
           if (ticket !== gardenRequest) { return; }
           lists = { landscape: data.landscape || [], portrait: data.portrait || [] };
+          gardenKey = key;
           recommendationId = rid;
           start = 0;
           if (!lists.landscape.length && !lists.portrait.length) {
@@ -268,8 +283,8 @@
               : t(gettext_noop("No images for this expression yet.")));
             return;
           }
-          K.setState(gardenState, "ok", t(gettext_noop("Your garden is ready.")));
           render();
+          showFallback();
           bringGardenIntoView();
         });
       })
@@ -280,6 +295,23 @@
           : t(gettext_noop("The garden could not be loaded. Try again in a moment.")));
       })
       .then(end);
+  }
+
+  /* Say so on screen when the list is not all of the chosen favorite: /garden then added the
+   * emotion's pictures of other favorites, after the favorite's own (docs/recommendation.md). The
+   * keys say which is which; the body stays the contract's landscape/portrait. */
+  function showFallback() {
+    var slash = gardenKey.indexOf("/"), favorite = gardenKey.slice(slash + 1);
+    var list = currentList();
+    var own = slash < 0 ? list.length
+      : list.filter(function (item) { return keyFavorite(keyFromUrl(item.url)) === favorite; }).length;
+    if (own === list.length) {
+      K.setState(gardenState, "ok", t(gettext_noop("Your garden is ready.")));
+    } else if (own === 0) {
+      K.setState(gardenState, "fallback", t(gettext_noop("No pictures for this favorite yet: here are gardens for your mood with other favorites.")));
+    } else {
+      K.setState(gardenState, "fallback", t(gettext_noop("Only a few pictures for this favorite so far: gardens for your mood with other favorites follow them.")));
+    }
   }
 
   /* On a phone the garden is below the fold: scroll to it once it has loaded. */
@@ -377,7 +409,7 @@
     K.$("capture-button").focus();  // the next person starts with Capture
   });
 
-  var onRotate = function () { if (visitor && (lists.landscape.length || lists.portrait.length)) { start = 0; render(); } };
+  var onRotate = function () { if (visitor && (lists.landscape.length || lists.portrait.length)) { start = 0; render(); showFallback(); } };
   if (portraitQuery.addEventListener) { portraitQuery.addEventListener("change", onRotate); } else { portraitQuery.addListener(onRotate); }
 
   // Leaving the page also leaves the screen: report it (fetch keepalive outlives the page).
