@@ -265,6 +265,12 @@ def write_state(path: Path, **fields) -> None:
     temporary.replace(path)
 
 
+def next_delay(delay: float, lived: float, settled: float) -> float:
+    """Seconds before the next start: 1 s after a browser that ran ``settled`` seconds or more, else
+    twice the last wait (up to 30 s), so a browser that keeps dying young does not spin."""
+    return 1.0 if lived >= settled else min(max(delay * 2, 1.0), 30.0)
+
+
 def run(args) -> int:
     Path(args.profile).mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # systemd's stop: the finally below
@@ -278,8 +284,7 @@ def run(args) -> int:
             reason, graceful = watch(browser, args)
             lived = time.monotonic() - browser.started
             browser.stop(graceful)
-            # Back off while it keeps dying young; a browser that ran a while restarts at once.
-            delay = 1.0 if lived >= args.settled else min(max(delay * 2, 1.0), 30.0)
+            delay = next_delay(delay, lived, args.settled)
             restarts += 1
             log(f"{reason} after {lived:.0f} s: restart {restarts} in {delay:.0f} s")
             time.sleep(delay)
