@@ -357,6 +357,8 @@ def parse_args(argv=None):
         parser.error("policy needs --origin (or --url)")
     try:
         args.origin = origin_of(args.origin or args.url) if (args.origin or args.url) else ""
+        if args.command == "enrol":
+            origin_of(args.link)
     except ValueError as error:
         parser.error(str(error))
     return args

@@ -46,6 +46,7 @@ def test_an_explicit_origin_keeps_its_port(tmp_path):
         (["policy", "--origin", "ftp://garden.example.org"], "not an http(s) URL"),
         (["policy"], "policy needs --origin"),
         (["run"], "run needs --url"),
+        (["enrol", "chrome://policy"], "not an http(s) URL"),
     ],
 )
 def test_bad_arguments_are_refused_with_a_message(args, message, monkeypatch):
