@@ -81,6 +81,9 @@ def run(args, work: Path) -> dict:
             running.wait_until_camera_ok(timeout=AIM + 60, since_pid=pid)
             figures[kind].append(time.monotonic() - began)
             print(f"{kind}: back in {figures[kind][-1]:.1f} s", flush=True)
+            if figures[kind][-1] > AIM:  # what the page and the watchdog said meanwhile
+                print(running.timeline)
+                print("".join(line for line in running.log.read_text().splitlines(True) if "garden-kiosk:" in line)[-2000:])
         return {
             "display": "Xvfb" if running.display else "headless",
             "policy": running.policy,

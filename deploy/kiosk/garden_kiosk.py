@@ -156,6 +156,10 @@ def _read_message(reader) -> bytes:
                 return message
 
 
+class PageSilent(OSError):
+    """The browser answered, the page in it did not (a hung renderer)."""
+
+
 def probe(port: int, origin: str, timeout: float = 2.0) -> dict:
     """``{"state": "ok" | "away" | "no page", "url", "ws"}``; raises when the browser or the page
     does not answer within ``timeout`` (each step)."""
@@ -164,7 +168,10 @@ def probe(port: int, origin: str, timeout: float = 2.0) -> dict:
         return {"state": "no page", "url": "", "ws": ""}
     # The garden's page if there is one (a second tab, opened by hand, does not count against it).
     page = next((target for target in pages if target.get("url", "").startswith(origin + "/")), pages[0])
-    result = cdp(page["webSocketDebuggerUrl"], "Runtime.evaluate", {"expression": PROBE, "returnByValue": True}, timeout)
+    try:
+        result = cdp(page["webSocketDebuggerUrl"], "Runtime.evaluate", {"expression": PROBE, "returnByValue": True}, timeout)
+    except OSError as error:
+        raise PageSilent(f"the page: {error or type(error).__name__}") from error
     page_origin, ready = json.loads(result["result"]["value"])
     # The page's own origin: an error page keeps the failed URL in the list but is chrome-error://.
     state = "ok" if page_origin == origin and ready != "loading" else "away" if page_origin != origin else "loading"
@@ -225,8 +232,9 @@ class Browser:
         self.process.wait()
 
 
-def watch(browser: Browser, args) -> tuple[str, bool]:
-    """Wait until the browser needs a restart; returns why, and whether it may stop gracefully."""
+def watch(browser: Browser, args, answered_once) -> tuple[str, bool]:
+    """Wait until the browser needs a restart; returns why, and whether it may stop gracefully.
+    Until the browser first answers, ``--grace`` seconds of silence are allowed (a slow start)."""
     failures, answered, away_since = 0, False, None
     while True:
         next_probe = time.monotonic() + args.poll
@@ -238,13 +246,19 @@ def watch(browser: Browser, args) -> tuple[str, bool]:
         try:
             seen = probe(args.port, args.origin, args.timeout)
         except (OSError, ValueError, KeyError) as error:
+            if isinstance(error, PageSilent) and not answered:  # the browser is up: no more grace
+                answered = True
+                answered_once()
             if answered or time.monotonic() - browser.started > args.grace:
                 failures += 1
                 log(f"no answer ({failures}/{args.fails}): {error or type(error).__name__}")
                 if failures >= args.fails:
                     return "Chromium stopped answering", False
             continue
-        failures, answered = 0, True
+        if not answered:
+            answered = True
+            answered_once()
+        failures = 0
         if seen["state"] in ("away", "no page"):
             away_since = away_since or time.monotonic()
             if time.monotonic() - away_since >= args.away:
@@ -279,9 +293,10 @@ def run(args) -> int:
         while True:
             blanking_off()  # again at each start: a display server that restarted forgot it
             browser = Browser(args)
-            write_state(Path(args.state), pid=browser.process.pid, restarts=restarts, started=time.time(), url=args.url)
+            state = {"pid": browser.process.pid, "restarts": restarts, "started": time.time(), "url": args.url}
+            write_state(Path(args.state), **state, answered=None)
             log(f"Chromium {browser.process.pid} started on {args.url}")
-            reason, graceful = watch(browser, args)
+            reason, graceful = watch(browser, args, lambda state=state: write_state(Path(args.state), **state, answered=time.time()))
             lived = time.monotonic() - browser.started
             browser.stop(graceful)
             delay = next_delay(delay, lived, args.settled)

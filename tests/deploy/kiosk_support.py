@@ -105,6 +105,13 @@ class Kiosk:
         except (OSError, ValueError, KeyError):
             return None
 
+    def watched(self) -> bool:
+        """Whether the watchdog has had an answer from its current browser (its grace is over)."""
+        try:
+            return json.loads(self.state.read_text())["answered"] is not None
+        except (OSError, ValueError, KeyError):
+            return False
+
     def restarts(self) -> int:
         try:
             return json.loads(self.state.read_text())["restarts"]
@@ -126,16 +133,28 @@ class Kiosk:
             return False
 
     def wait_until_camera_ok(self, timeout: float = 60.0, *, since_pid: int | None = None) -> float:
-        """Seconds until the garden page shows a working camera (in a browser other than ``since_pid``)."""
+        """Seconds until the garden page shows a working camera (in a browser other than ``since_pid``).
+        Returns once the watchdog has also seen that browser answer, so that a fault inflicted next
+        meets a watched browser rather than one still in its start-up grace."""
         started = time.monotonic()
+        self.timeline: list[tuple[float, str]] = []  # what the page said meanwhile (for a slow recovery)
         while time.monotonic() - started < timeout:
             if self.process.poll() is not None:
                 raise AssertionError(f"the launcher exited: {self.log.read_text()[-3000:]}")
             pid = self.browser_pid()
             if pid is not None and pid != since_pid and self.camera_ok():
-                return time.monotonic() - started
+                seconds = time.monotonic() - started
+                while not self.watched() and time.monotonic() - started < timeout:  # not counted
+                    time.sleep(0.1)
+                return seconds
+            try:
+                status = f"{pid}: {self.evaluate(CAMERA_STATUS, 1.0)}"
+            except (OSError, ValueError, KeyError) as error:
+                status = f"{pid}: {type(error).__name__} {error}"
+            if not self.timeline or self.timeline[-1][1] != status:
+                self.timeline.append((round(time.monotonic() - started, 1), status))
             time.sleep(0.1)
-        raise AssertionError(f"no working camera on the garden page in {timeout} s: {self.log.read_text()[-3000:]}")
+        raise AssertionError(f"no working camera in {timeout} s: {self.timeline} {self.log.read_text()[-3000:]}")
 
     def xset_query(self) -> str:
         env = {**os.environ, "DISPLAY": self.display or ""}
