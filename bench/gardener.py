@@ -191,7 +191,9 @@ class Simulation:
         for key in KEYS:
             width, height = self.picture_size or (None, None)
             count = POLICY["target_per_key"] // 2
-            request = JobRequest(kind="bulk", emotion=key, count=count, backend="procedural", seed=self.seed * 1000, width=width, height=height)
+            request = JobRequest(
+                kind="bulk", emotion=key, count=count, backend="procedural", seed=self.seed * 1000, width=width, height=height
+            )
             job = generation_services.create_job(request=request)
             job.refresh_from_db()
             assert job.status == "succeeded", job.error
