@@ -283,7 +283,7 @@ def smoke() -> int:
     ROUND_LIKES, PROBES = SMOKE_ROUND_LIKES, SMOKE_PROBES
     POLICY.update(target_per_key=4, minimum_per_key=2)  # 2 pairs per key, small: painting is most of the time
     Simulation.picture_size = (128, 80)
-    with tempfile.TemporaryDirectory(prefix="garden-bench-gardener-smoke-") as work:
+    with _inprocess.scratch("garden-bench-gardener-smoke-") as work:
         settings = {"GARDEN_GENERATOR_BACKEND": "procedural", "GARDEN_GARDENER_FAVORITES": "any", "CELERY_TASK_ALWAYS_EAGER": "true"}
         _inprocess.set_up_django(Path(work), **settings)
         result = Simulation("retirement + breeding", 0, _inprocess.ClientKiosk()).run(SMOKE_LIKES)  # type: ignore[arg-type]
