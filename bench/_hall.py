@@ -57,7 +57,6 @@ PART_SHARES = ((0.3, 0.3, 0.25, 0.15), (0.4, 0.25, 0.2, 0.15), (0.45, 0.3, 0.1, 
 ANY_SHARE = 0.35  # visitors who pick "Any"
 DIM, BASE = 4, -2.2  # features: lightness, warmth, saturation, contrast
 CHECKPOINTS = (250, 500, 1000, 2000)
-DEFAULT_LIKES = 1000
 SMOKE_LIKES = 12
 REBUILD_LIKES = 100
 MAX_SCREENS = 8

@@ -218,6 +218,9 @@ def main() -> int:
     if args.scenario == "hall":
         from bench import _hall
 
+        if args.only or args.in_process:
+            parser.error("--scenario hall measures the served ranker as configured: no --only or --in-process")
+
         seeds = list(range(args.first_seed, args.first_seed + (args.runs or 8)))
         _hall.main(seeds=seeds, likes=args.likes, jobs=args.jobs, scale="hall", write=True)
         return 0
