@@ -2,7 +2,7 @@
 
 The garden (drawn per seed): every emotion × every kiosk favorite (garden.keys: "Any" and the 64
 season × weather × time words), about 2,000 landscape pictures. Each emotion's "Any" key holds
-ANY_PER_EMOTION pictures; FAVORITE_PICTURES more are spread over the 512 favorite keys in
+40 pictures (Scale.any_per_emotion); 1,700 more are spread over the 512 favorite keys in
 proportion to how often visitors ask for them (tempered), so popular keys hold a dozen and many
 hold none or a few (then /garden adds the emotion's other pictures as its fallback tier). Each
 picture has a scene (season, weather, time: its favorite's, or drawn for an "Any" picture) and
@@ -19,15 +19,15 @@ visitor's weights) + scene·segment's weights + picture's own). Each visitor's r
 visitors ask (emotion, "Any" or a favorite by popularity), 1 + Geometric(0.4) screens (at most
 8); on each screen the visitor asks /garden, looks at the first three landscape pictures, and
 likes at most one (in random order, each with its chance) with /like, or sends /impression. The
-model is rebuilt every REBUILD_LIKES likes (as beat would, recommend.training.rebuild).
+model is rebuilt every 100 likes (as beat would, recommend.training.rebuild).
 
-Score: PROBES probe visitors (segment, visitor weights, search key drawn as above, the same at
+Score: 200 probe visitors (segment, visitor weights, search key drawn as above, the same at
 every checkpoint, a fresh id each time) ask /garden; the mean chance that the probe likes each of
 the three it would see, as a share of the way from a random three (0) to its best three (1),
 summed over probes before dividing. Random and best keep /garden's rules: the key's own pictures
 before the fallback tier, pictures already shown to the visitor after both.
 
-Within a visit (after the last checkpoint): PAIRS probes each ask /garden once; twin A likes the
+Within a visit (after the last like): 150 probes each ask /garden once; twin A likes the
 picture of those three it likes most, twin B (same segment, a new id) reports the same three as
 an impression; both ask /garden again. The figure is how much closer to the probe's best three
 (among what it has not seen) A's second screen is than B's: 1 − gap_A / gap_B, summed over pairs.
@@ -56,9 +56,7 @@ GENDERS = ("male", "female")
 PART_SHARES = ((0.3, 0.3, 0.25, 0.15), (0.4, 0.25, 0.2, 0.15), (0.45, 0.3, 0.1, 0.15))  # season, weather, time (garden.keys order)
 ANY_SHARE = 0.35  # visitors who pick "Any"
 DIM, BASE = 4, -2.2  # features: lightness, warmth, saturation, contrast
-CHECKPOINTS = (250, 500, 1000, 2000)
 SMOKE_LIKES = 12
-REBUILD_LIKES = 100
 MAX_SCREENS = 8
 # Each scene word's pull on the features (lightness, warmth, saturation, contrast).
 SCENE_LOOK = np.array(
@@ -85,9 +83,12 @@ class Scale:
     favorite_pictures: int
     probes: int
     pairs: int
+    checkpoints: tuple[int, ...]  # likes after which the probes score
+    rebuild_likes: int  # the model is rebuilt every so many likes
 
 
-SCALES = {"hall": Scale(40, 1700, 200, 150), "smoke": Scale(3, 40, 6, 3)}
+# The smoke garden is tiny, but it passes a checkpoint and two rebuilds, as a hall run does.
+SCALES = {"hall": Scale(40, 1700, 200, 150, (250, 500, 1000, 2000), 100), "smoke": Scale(3, 40, 6, 3, (6,), 5)}
 
 
 @dataclass
@@ -337,9 +338,9 @@ class Run:
                 if liked is None:
                     continue
                 likes += 1
-                if likes % REBUILD_LIKES == 0:
+                if likes % self.scale.rebuild_likes == 0:
                     training.rebuild()
-                if likes in CHECKPOINTS:
+                if likes in self.scale.checkpoints:
                     result[f"at_{likes}"] = self.score(likes)
                     print(f"  hall seed {self.seed}: {likes} likes, {result[f'at_{likes}']:+.3f}", file=sys.stderr, flush=True)
                 if likes >= likes_wanted:
@@ -375,7 +376,7 @@ def main(*, seeds: list[int], likes: int, jobs: int, scale: str, write: bool) ->
         for result in pool.map(lambda seed: _child(seed, scale, likes), seeds):
             runs.append(result)
             print(f"hall seed {result['seed']}: {json.dumps({k: v for k, v in result.items() if k != 'seed'})}", flush=True)
-    points = ["at_0", *(f"at_{n}" for n in CHECKPOINTS if n <= likes)]
+    points = ["at_0", *(f"at_{n}" for n in SCALES[scale].checkpoints if n <= likes)]
     summary: dict = {"scenario": "hall", "scale": scale, "likes": likes, "seeds": seeds, "runs": runs}
     for p in [*points, "within_visit"]:
         values = [r[p]["closer"] if p == "within_visit" else r[p] for r in runs]
