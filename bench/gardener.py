@@ -3,6 +3,7 @@
     .venv/bin/python bench/gardener.py                       # 3 seeds × 3 arms, 5,000 likes each
     .venv/bin/python bench/gardener.py --seeds 1 --likes 1000
     .venv/bin/python bench/gardener.py --only "retirement + breeding" --policy trial_pairs=2
+    .venv/bin/python bench/gardener.py --smoke               # seconds: one tiny run in process, no results
 
 Each run starts a fresh garden: a throw-away SQLite database, a real gunicorn serving the kiosk
 API, and the gardener in this process (its jobs painted by the procedural backend at once, in
@@ -24,7 +25,7 @@ visitor of segment s likes a picture with probability FLOOR + (PEAK − FLOOR)·
 d = recipes.distance(picture, s's ideal). A picture's appeal is that probability averaged over
 the segments.
 
-Scored at 0, 1k, 2k and 5k likes: 30 fresh visitors per key ask /garden; the mean appeal of the
+Scored at 0, 500, 1k, 2k and 5k likes: 30 fresh visitors per key ask /garden; the mean appeal of the
 three each would see, as a fraction of the way from the garden at 0 likes to the best recipe in
 the space (the better of the key's ideals, by appeal over both segments: a lower bound of the
 best, so the fractions are if anything too high by the gap; for "happy" it is exact).
@@ -34,6 +35,10 @@ Arms, on the same seeds: static (the initial garden, the gardener off), retireme
 (``bred_share`` BRED_SHARE, with ``trial_pairs`` 4: up to four bred pairs at a time above each
 key's target, the weakest judged pictures making room; docs/gardener.md, "Trials"). Results:
 bench/results/gardener.json.
+
+`--smoke` runs the breeding arm for one seed and SMOKE_LIKES likes (the gardener every 10) in
+this process, the kiosk API through Django's test client (bench/_inprocess.py): a check that the
+bench works, in seconds, not a figure.
 """
 
 from __future__ import annotations
@@ -60,11 +65,12 @@ from tests.servers import gunicorn  # noqa: E402
 KEYS = ("calm", "happy")
 ANCHORS = {"calm": "sad", "happy": "surprised"}  # where each key's hidden ideals are drawn from
 SEGMENTS = ("adult", "young")
-CHECKPOINTS = (1000, 2000, 5000)
+CHECKPOINTS = (500, 1000, 2000, 5000)
 ROUND_LIKES = 100
 PROBES = 30
 FLOOR, PEAK, SIGMA = 0.05, 0.6, 0.2
 BRED_SHARE = 0.75
+SMOKE_LIKES, SMOKE_ROUND_LIKES, SMOKE_PROBES = 30, 10, 3
 ARMS = {"static": None, "retirement only": 0.0, "retirement + breeding": BRED_SHARE}
 POLICY = {
     "promotion_mode": "trusted",
@@ -126,6 +132,8 @@ def run_one(arm: str, seed: int, likes_wanted: int) -> dict:
 
 
 class Simulation:
+    picture_size: tuple[int, int] | None = None  # the initial garden's (width, height); None: the painter's own
+
     def __init__(self, arm: str, seed: int, kiosk: Kiosk) -> None:
         from generation.backends import recipes
 
@@ -181,7 +189,11 @@ class Simulation:
         from generation.requests import JobRequest
 
         for key in KEYS:
-            request = JobRequest(kind="bulk", emotion=key, count=POLICY["target_per_key"] // 2, backend="procedural", seed=self.seed * 1000)
+            width, height = self.picture_size or (None, None)
+            count = POLICY["target_per_key"] // 2
+            request = JobRequest(
+                kind="bulk", emotion=key, count=count, backend="procedural", seed=self.seed * 1000, width=width, height=height
+            )
             job = generation_services.create_job(request=request)
             job.refresh_from_db()
             assert job.status == "succeeded", job.error
@@ -263,6 +275,24 @@ class Simulation:
         return {"serving": serving.count(), "max_generation_serving": max(generations, default=0), "actions": kinds, "stats": stats}
 
 
+def smoke() -> int:
+    """The breeding arm, one seed, a few likes, in this process (no gunicorn): seconds."""
+    global ROUND_LIKES, PROBES
+    from bench import _inprocess
+
+    ROUND_LIKES, PROBES = SMOKE_ROUND_LIKES, SMOKE_PROBES
+    POLICY.update(target_per_key=4, minimum_per_key=2)  # 2 pairs per key, small: painting is most of the time
+    Simulation.picture_size = (128, 80)
+    with _inprocess.scratch("garden-bench-gardener-smoke-") as work:
+        settings = {"GARDEN_GENERATOR_BACKEND": "procedural", "GARDEN_GARDENER_FAVORITES": "any", "CELERY_TASK_ALWAYS_EAGER": "true"}
+        _inprocess.set_up_django(Path(work), **settings)
+        result = Simulation("retirement + breeding", 0, _inprocess.ClientKiosk()).run(SMOKE_LIKES)  # type: ignore[arg-type]
+    actions = result["garden"]["actions"]
+    print(f"smoke: {SMOKE_LIKES} likes, {result['visitors']} visitors, actions {actions}, {result['seconds']} s")
+    assert sum(actions.values()) > 0, "the gardener did nothing"
+    return 0
+
+
 def parse_overrides(pairs: list[str]) -> dict:
     """``NAME=VALUE`` pairs for POLICY: only its own fields, values typed like the defaults."""
     overrides = {}
@@ -287,8 +317,11 @@ def main() -> int:
         help="override POLICY fields for this run (numbers as numbers), e.g. --policy trial_pairs=2 retire_probability=0.7",
     )
     parser.add_argument("--one", nargs=2, metavar=("ARM", "SEED"), help=argparse.SUPPRESS)  # a run in a child process
+    parser.add_argument("--smoke", action="store_true", help="one tiny breeding run in process, in seconds; no results written")
     args = parser.parse_args()
     POLICY.update(parse_overrides(args.policy))
+    if args.smoke:
+        return smoke()
     if args.one:
         print(json.dumps(run_one(args.one[0], int(args.one[1]), args.likes)))
         return 0

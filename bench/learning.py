@@ -20,6 +20,15 @@ was), =none (posterior means only) and the popularity ranker. Results: bench/res
 (recommend.ranking on the counts the server would hold, default priors; no database, no HTTP):
 about a second a run instead of minutes, to compare exploration rules over many seeds before
 measuring the chosen one over HTTP. Its figures are labelled as the replica's.
+
+`--scenario hall` is a garden that looks like a hall (bench/_hall.py: every emotion and favorite,
+about 2,000 pictures, visitor segments whose taste turns on picture features, visits of several
+screens), driven through the real kiosk views in process, 8 seeds, two at a time:
+
+    .venv/bin/python bench/learning.py --scenario hall --seeds 8
+
+`--smoke` runs both scenarios tiny (the replica, and the hall in process) in seconds: a check that
+the bench works, not a figure; it writes no results.
 """
 
 from __future__ import annotations
@@ -185,12 +194,37 @@ def run_once(garden: Garden, *, seed: int, likes_wanted: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=3, help="runs per strategy (different hidden appeals and visitors)")
+    parser.add_argument("--scenario", choices=("keys", "hall"), default="keys", help="keys: 3 keys of 15 images (the default); hall")
+    parser.add_argument("--runs", "--seeds", type=int, help="runs per strategy (different hidden appeals and visitors); 3, hall 8")
     parser.add_argument("--likes", type=int, default=max(CHECKPOINTS))
     parser.add_argument("--only", nargs="*", choices=list(STRATEGIES))
     parser.add_argument("--first-seed", type=int, default=0, help="runs use seeds first-seed, first-seed + 1, …")
     parser.add_argument("--in-process", action="store_true", help="the ranking's replica instead of HTTP (no popularity)")
+    parser.add_argument("--jobs", type=int, default=2, help="hall: seeds run side by side")
+    parser.add_argument("--smoke", action="store_true", help="both scenarios, tiny, in seconds; no results written")
+    parser.add_argument("--hall-one", nargs=2, metavar=("SEED", "SCALE"), help=argparse.SUPPRESS)  # a hall run in a child process
     args = parser.parse_args()
+    if args.hall_one:
+        from bench import _hall
+
+        print(json.dumps(_hall.run_one(int(args.hall_one[0]), args.hall_one[1], args.likes)))
+        return 0
+    if args.smoke:
+        print("keys, replica:", run_once(ReplicaGarden(REPLICAS["thompson"]), seed=0, likes_wanted=20))
+        from bench import _hall
+
+        _hall.main(seeds=[0], likes=_hall.SMOKE_LIKES, jobs=1, scale="smoke", write=False)
+        return 0
+    if args.scenario == "hall":
+        from bench import _hall
+
+        if args.only or args.in_process:
+            parser.error("--scenario hall measures the served ranker as configured: no --only or --in-process")
+
+        seeds = list(range(args.first_seed, args.first_seed + (args.runs or 8)))
+        _hall.main(seeds=seeds, likes=args.likes, jobs=args.jobs, scale="hall", write=True)
+        return 0
+    args.runs = args.runs or 3
     mode = "in-process replica" if args.in_process else "HTTP"
     results: dict = {"mode": mode, "keys": list(KEYS), "images_per_key": PER_KEY, "runs": args.runs, "strategies": {}}
     for name in STRATEGIES:
