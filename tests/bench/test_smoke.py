@@ -1,0 +1,79 @@
+"""Every benchmark under bench/ starts and gets through its real path: ``python bench/X.py --smoke``.
+
+The benches are found here, not listed: a new bench is covered the day it lands, and one without
+``--smoke`` fails. A bench says what its smoke run needs in a module-level ``SMOKE_NEEDS`` tuple
+(read from its source, not imported): "postgresql" (it runs when the test run's DATABASE_URL is
+PostgreSQL, on a database of its own beside it: bench/_smoke.py, dropped afterwards), "redis"
+(CACHE_URL is Redis), "chromium" (marked ``browser``). A bench without "postgresql" runs on its
+own throw-away SQLite database and files whatever the test run's database is, so it runs once, in
+the pass on the embedded defaults (CI runs `make test` on PostgreSQL, then on SQLite: .ci/run).
+All are ``slow``: `make test-fast` leaves them out, `make test` runs them.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import _smoke
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = sorted(path for path in (ROOT / "bench").glob("*.py") if not path.name.startswith("_") and path.name != "run_all.py")
+TIMEOUT_S = 180  # a smoke run takes seconds; this is for a loaded CI machine
+SERVICES = ("DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL")
+
+
+def smoke_needs(script: Path) -> tuple[str, ...]:
+    for node in ast.parse(script.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(target, "id", None) == "SMOKE_NEEDS" for target in node.targets):
+            return tuple(ast.literal_eval(node.value))
+    return ()
+
+
+def params():
+    for script in SCRIPTS:
+        marks = [pytest.mark.slow]
+        if "chromium" in smoke_needs(script):
+            marks.append(pytest.mark.browser)
+        if "postgresql" in smoke_needs(script):
+            marks.append(pytest.mark.postgres)
+        yield pytest.param(script, id=script.stem, marks=marks)
+
+
+def test_every_bench_is_found():
+    assert {"serving", "recommend", "fleet"} <= {script.stem for script in SCRIPTS}
+
+
+@pytest.mark.parametrize("script", list(params()))
+def test_bench_smoke(script: Path, tmp_path):
+    assert '"--smoke"' in script.read_text(), f"{script.name} has no --smoke flag: give it one (bench/_smoke.py, docs/benchmarks.md)"
+    needs = smoke_needs(script)
+    on_postgres = _smoke.is_postgres(os.environ.get("DATABASE_URL", ""))
+    env = {**os.environ, "GARDEN_VAR_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1"}
+    if "postgresql" in needs:
+        if not on_postgres:
+            pytest.skip("needs PostgreSQL: runs when DATABASE_URL is PostgreSQL (CI's first pass)")
+        if "redis" in needs and not os.environ.get("CACHE_URL", "").startswith("redis://"):
+            pytest.skip("needs Redis: runs when CACHE_URL is Redis (CI's first pass)")
+    else:
+        if on_postgres:
+            pytest.skip("runs on its own SQLite database: once, in the pass on the embedded defaults")
+        env = {key: value for key, value in env.items() if key not in SERVICES}
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script), "--smoke"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired as error:
+        pytest.fail(f"{script.name} --smoke ran past {TIMEOUT_S} s:\n{(error.stdout or b'')[-3000:]!r}")
+    finally:
+        if "postgresql" in needs:
+            _smoke.drop_database(_smoke.database_url(script.stem, "", ""))
+    output = (done.stdout + done.stderr)[-6000:]
+    assert done.returncode == 0, f"{script.name} --smoke exited {done.returncode} after {time.monotonic() - started:.1f} s:\n{output}"
