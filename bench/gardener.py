@@ -3,6 +3,7 @@
     .venv/bin/python bench/gardener.py                       # 3 seeds × 3 arms, 5,000 likes each
     .venv/bin/python bench/gardener.py --seeds 1 --likes 1000
     .venv/bin/python bench/gardener.py --only "retirement + breeding" --policy trial_pairs=2
+    .venv/bin/python bench/gardener.py --smoke               # breeding, 3 pairs a key, 1 seed, 30 likes (one round): seconds
 
 Each run starts a fresh garden: a throw-away SQLite database, a real gunicorn serving the kiosk
 API, and the gardener in this process (its jobs painted by the procedural backend at once, in
@@ -117,7 +118,8 @@ def run_one(arm: str, seed: int, likes_wanted: int) -> dict:
             "GARDEN_GARDENER_FAVORITES": "any",
             "DATABASE_URL": f"sqlite:///{Path(work) / 'garden.sqlite3'}",
         }
-        with gunicorn(Path(work), workers=1, threads=4, seed=False, **settings) as server:
+        # No compressed static files: the simulation loads no page, only the kiosk API.
+        with gunicorn(Path(work), workers=1, threads=4, seed=False, compress_static=False, **settings) as server:
             os.environ.update(server.env, CELERY_TASK_ALWAYS_EAGER="true", DJANGO_SETTINGS_MODULE="config.settings")
             import django
 
@@ -275,6 +277,7 @@ def parse_overrides(pairs: list[str]) -> dict:
 
 
 def main() -> int:
+    global CHECKPOINTS, PROBES, ROUND_LIKES  # --smoke makes them smaller
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3, help="runs per arm (seeds 0 … n−1, the same for every arm)")
     parser.add_argument("--likes", type=int, default=max(CHECKPOINTS))
@@ -287,8 +290,14 @@ def main() -> int:
         help="override POLICY fields for this run (numbers as numbers), e.g. --policy trial_pairs=2 retire_probability=0.7",
     )
     parser.add_argument("--one", nargs=2, metavar=("ARM", "SEED"), help=argparse.SUPPRESS)  # a run in a child process
+    parser.add_argument("--smoke", action="store_true", help="breeding, 1 seed, one gardener round, 3 probes: the whole path in seconds")
     args = parser.parse_args()
     POLICY.update(parse_overrides(args.policy))
+    if args.smoke:  # in the parent and in its child (--one … --smoke)
+        ROUND_LIKES, PROBES = 30, 3
+        POLICY.update(target_per_key=6, minimum_per_key=3, trial_pairs=1, retire_min_impressions=3, images_per_job=2)
+        CHECKPOINTS = (ROUND_LIKES,)
+        args.seeds, args.only, args.likes = 1, ["retirement + breeding"], ROUND_LIKES
     if args.one:
         print(json.dumps(run_one(args.one[0], int(args.one[1]), args.likes)))
         return 0
@@ -302,7 +311,18 @@ def main() -> int:
         for seed in range(args.seeds):
             # Each run in its own process: Django is set up once per process, on that run's database.
             output = subprocess.run(
-                [sys.executable, __file__, "--one", arm, str(seed), "--likes", str(args.likes), "--policy", *args.policy],
+                [
+                    sys.executable,
+                    __file__,
+                    "--one",
+                    arm,
+                    str(seed),
+                    "--likes",
+                    str(args.likes),
+                    *(["--smoke"] if args.smoke else []),
+                    "--policy",
+                    *args.policy,
+                ],
                 check=True,
                 capture_output=True,
                 text=True,
@@ -318,7 +338,8 @@ def main() -> int:
         results["arms"][arm] = row
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "gardener.json").write_text(json.dumps(results, indent=2))
+    if not args.smoke:
+        (out / "gardener.json").write_text(json.dumps(results, indent=2))
     print("\nShare of the way from the initial garden to the best recipe (mean ± standard error over seeds):")
     print(f"{'arm':<24}" + "".join(f"{p:>16}" for p in points))
     for arm, row in results["arms"].items():
