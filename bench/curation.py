@@ -267,7 +267,7 @@ def run(args, connection) -> int:
         summary = {"database": connection.vendor, "rows": args.rows, "pages": results}
         summary |= {"thumbnail_bytes": thumb, "transferred_bytes": transferred}
         args.json.write_text(json.dumps(summary, indent=2))
-    return 0 if ok else 1
+    return 0 if ok or args.smoke else 1  # a smoke run's figures mean nothing
 
 
 if __name__ == "__main__":
