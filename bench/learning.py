@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/learning.py                      # 3 runs per strategy, 1,000 likes each
     .venv/bin/python bench/learning.py --runs 1 --likes 500
+    .venv/bin/python bench/learning.py --smoke              # thompson, 1 run, 20 likes over HTTP: seconds
 
 Each run starts a fresh garden (a throw-away SQLite database and a real gunicorn): 3 search keys
 of 15 landscape images, each image with a hidden appeal (the chance that a visitor who sees it
@@ -45,6 +46,7 @@ from tests.servers import gunicorn  # noqa: E402
 KEYS = ("happy", "calm", "sad/spring,sunny,day")
 PER_KEY = 15
 CHECKPOINTS = (250, 500, 1000)
+PROBES = 30  # fresh visitors per search key at each checkpoint
 STRATEGIES = {
     "thompson": {"RECOMMEND_EXPLORATION": "thompson"},
     "slot (before)": {"RECOMMEND_EXPLORATION": "slot"},
@@ -150,7 +152,9 @@ def garden_for(name: str, *, in_process: bool, work: Path) -> Iterator[Garden]:
     if in_process:
         yield ReplicaGarden(REPLICAS[name])
         return
-    with gunicorn(work, workers=1, threads=4, seed=False, GARDEN_KIOSK_RATE="10000000/minute", **STRATEGIES[name]) as server:
+    # No compressed static files: the simulation loads no page, only the kiosk API.
+    settings = {"GARDEN_KIOSK_RATE": "10000000/minute", **STRATEGIES[name]}
+    with gunicorn(work, workers=1, threads=4, seed=False, compress_static=False, **settings) as server:
         yield HttpGarden(server)
 
 
@@ -163,7 +167,7 @@ def run_once(garden: Garden, *, seed: int, likes_wanted: int) -> dict:
         for search_key in KEYS:
             values = sorted((appeal[k] for k in garden.keys[search_key]), reverse=True)
             random_three, oracle = statistics.fmean(values), statistics.fmean(values[:3])
-            seen = [statistics.fmean(appeal[k] for k in garden.top_three(f"probe-{uuid.uuid4()}", search_key)) for _ in range(30)]
+            seen = [statistics.fmean(appeal[k] for k in garden.top_three(f"probe-{uuid.uuid4()}", search_key)) for _ in range(PROBES)]
             fractions.append((statistics.fmean(seen) - random_three) / (oracle - random_three))
         return round(statistics.fmean(fractions), 3)
 
@@ -184,13 +188,18 @@ def run_once(garden: Garden, *, seed: int, likes_wanted: int) -> dict:
 
 
 def main() -> int:
+    global CHECKPOINTS, PROBES  # --smoke makes both smaller
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="runs per strategy (different hidden appeals and visitors)")
     parser.add_argument("--likes", type=int, default=max(CHECKPOINTS))
     parser.add_argument("--only", nargs="*", choices=list(STRATEGIES))
     parser.add_argument("--first-seed", type=int, default=0, help="runs use seeds first-seed, first-seed + 1, …")
     parser.add_argument("--in-process", action="store_true", help="the ranking's replica instead of HTTP (no popularity)")
+    parser.add_argument("--smoke", action="store_true", help="thompson, 1 run, 20 likes, 3 probes: the whole path in seconds")
     args = parser.parse_args()
+    if args.smoke:
+        CHECKPOINTS, PROBES = (20,), 3
+        args.runs, args.likes, args.only = 1, 20, ["thompson"]
     mode = "in-process replica" if args.in_process else "HTTP"
     results: dict = {"mode": mode, "keys": list(KEYS), "images_per_key": PER_KEY, "runs": args.runs, "strategies": {}}
     for name in STRATEGIES:
@@ -207,9 +216,10 @@ def main() -> int:
         points = [f"at_{n}" for n in (0, *CHECKPOINTS) if n <= args.likes]
         spread = {f"{p}_se": round(statistics.stdev(r[p] for r in runs) / len(runs) ** 0.5, 3) for p in points if len(runs) > 1}
         results["strategies"][name] = {"runs": runs, **{p: round(statistics.fmean(r[p] for r in runs), 3) for p in points}, **spread}
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / ("learning-replica.json" if args.in_process else "learning.json")).write_text(json.dumps(results, indent=2))
+    if not args.smoke:
+        out = ROOT / "bench" / "results"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ("learning-replica.json" if args.in_process else "learning.json")).write_text(json.dumps(results, indent=2))
     print(f"\n{mode}: share of the way from a random three to the best three (mean ± standard error over runs):")
     columns = ("at_0", *(f"at_{n}" for n in CHECKPOINTS))
     print(f"{'strategy':<16}" + "".join(f"{p:>16}" for p in columns))
