@@ -81,7 +81,6 @@ def plain_admin_urlconf():
     from django.urls import path
 
     from config import urls as project_urls
-
     from garden.models import Image
 
     site = admin.AdminSite(name="plainadmin")

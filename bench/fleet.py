@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SMOKE_NEEDS = ("chromium",)  # tests/bench/test_smoke.py: marked browser
 sys.path.insert(0, str(ROOT))
 
 
