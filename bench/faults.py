@@ -35,6 +35,7 @@ from tests.faults.commit_cut import commit_cut  # noqa: E402
 from tests.faults.hung_job import hung_worker  # noqa: E402
 from tests.faults.offline_kiosk import offline_spell  # noqa: E402
 
+SMOKE_NEEDS = ("faults",)  # tests/bench/test_smoke.py: run with `pytest -m faults` (the installation takes a minute or more)
 SCENARIOS = {
     "redis": lambda stack: harness.redis_outage(stack, seconds=15),
     "broker": lambda stack: harness.broker_outage(stack, seconds=10),

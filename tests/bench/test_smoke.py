@@ -4,7 +4,9 @@ The benches are found here, not listed: a new bench is covered the day it lands,
 ``--smoke`` fails. A bench says what its smoke run needs in a module-level ``SMOKE_NEEDS`` tuple
 (read from its source, not imported): "postgresql" (it runs when the test run's DATABASE_URL is
 PostgreSQL, on a database of its own beside it: bench/_smoke.py, dropped afterwards), "redis"
-(CACHE_URL's Redis, else 127.0.0.1:6379, answers), "chromium" (marked ``browser``). A bench
+(CACHE_URL's Redis, else 127.0.0.1:6379, answers), "chromium" (marked ``browser``), "faults"
+(marked ``faults``: the fault installation takes a minute or more to start, so it runs with
+`pytest -m faults`, in CI's fault-suite step, and is skipped otherwise). A bench
 without "postgresql" runs on its own throw-away SQLite database and files whatever the test run's
 database is, so it runs once, in the pass on the embedded defaults (CI runs `make test` on
 PostgreSQL, then on SQLite: .ci/run). All are ``slow``: `make test-fast` leaves them out, `make
@@ -45,6 +47,8 @@ def params():
             marks.append(pytest.mark.browser)
         if "postgresql" in smoke_needs(script):
             marks.append(pytest.mark.postgres)
+        if "faults" in smoke_needs(script):
+            marks.append(pytest.mark.faults)
         yield pytest.param(script, id=script.stem, marks=marks)
 
 
@@ -53,11 +57,13 @@ def test_every_bench_is_found():
 
 
 @pytest.mark.parametrize("script", list(params()))
-def test_bench_smoke(script: Path, tmp_path):
+def test_bench_smoke(script: Path, tmp_path, request):
     assert '"--smoke"' in script.read_text(), f"{script.name} has no --smoke flag: give it one (bench/_smoke.py, docs/benchmarks.md)"
     needs = smoke_needs(script)
     on_postgres = _smoke.is_postgres(os.environ.get("DATABASE_URL", ""))
     env = {**os.environ, "GARDEN_VAR_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1"}
+    if "faults" in needs and "faults" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("starts the fault suite's installation (a minute or more): runs with `pytest -m faults`, as CI's fault step does")
     if "postgresql" in needs and not on_postgres:
         pytest.skip("needs PostgreSQL: runs when DATABASE_URL is PostgreSQL (CI's first pass)")
     if "postgresql" not in needs and on_postgres:
