@@ -20,9 +20,8 @@ What it does:
   the insights page over the whole month, with an emotion filter, per hour over a week, and one
   CSV download; prints each with its ratio to the baseline. Results: bench/results/insights.json.
 
-The aim (docs/insights.md): the insights page under 500 ms server time. ``--smoke``: the same path
-at 6,000 images and 20,000 interactions on ``garden_bench_insights_smoke`` (or beside DATABASE_URL
-when that is PostgreSQL: bench/_smoke.py); no results file.
+The aim (docs/insights.md): the insights page under 500 ms server time. ``--smoke``: its own
+database (bench/_smoke.py), no results file.
 """
 
 from __future__ import annotations
