@@ -4,6 +4,7 @@ app calls it (no credentials, a trusted address), on the filesystem broker that 
 (a Celery broadcast, 2.0 s) miss the app's 2 s timeout.
 
     .venv/bin/python bench/a1111_options.py [--requests 50] [--database postgres://…]
+    .venv/bin/python bench/a1111_options.py --smoke        # 3 requests: the whole path in seconds
 
 Prints the process's first request (another path: it imports the URL conf and every view), then
 the first options request (cold: nothing cached, no earlier options answer) and the median and
@@ -29,7 +30,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--database", default="", help="DATABASE_URL (default: a new SQLite file)")
+    parser.add_argument("--smoke", action="store_true", help="3 requests: the whole path in seconds (bench/_smoke.py)")
     args = parser.parse_args()
+    if args.smoke:
+        args.requests = 3
     work = Path(tempfile.mkdtemp(prefix="bench-a1111-"))
     os.environ.update(
         {

@@ -1,6 +1,7 @@
 """Benchmark the offline face analysis behind POST /emotion.
 
     .venv/bin/python bench/face_analysis.py [--runs 100] [--http-runs 50] [--json out.json]
+    .venv/bin/python bench/face_analysis.py --smoke        # 3 runs each, one of each worst input: seconds
 
 1. In process: per-frame latency of the local backend on a 640x480 JPEG of a real face
    (scikit-image's astronaut), against two baselines measured in the same run: decoding the
@@ -78,7 +79,7 @@ def timed(function, runs: int) -> list[float]:
     return samples
 
 
-def bench_in_process(frame: bytes, runs: int) -> dict:
+def bench_in_process(frame: bytes, runs: int, worst_runs: int) -> dict:
     from garden.faces.local import LocalFaceBackend
     from garden.faces.photo import decode_photo
 
@@ -100,7 +101,7 @@ def bench_in_process(frame: bytes, runs: int) -> dict:
     detect_only = summary(timed(lambda: backend.detect(image), runs))
     analysis = summary(timed(lambda: backend.largest_face(image=image), runs))
     frame_total = summary(timed(lambda: backend.largest_face(image=decode()), runs))
-    worst = worst_accepted_inputs(backend, runs=max(5, runs // 10))
+    worst = worst_accepted_inputs(backend, runs=worst_runs)
     return {
         "model_load_ms": round(load_s * 1000, 1),
         "rss_mb_before_models": rss_before,
@@ -222,7 +223,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100, help="in-process runs per measurement (>= 50)")
     parser.add_argument("--http-runs", type=int, default=50, help="HTTP requests per measurement")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--smoke", action="store_true", help="3 runs each, one of each worst input: the whole path in seconds")
     args = parser.parse_args()
+    runs = 3 if args.smoke else max(args.runs, 50)
+    if args.smoke:
+        args.http_runs = 3
 
     # Settings (the caps) for the in-process part; nothing touches a database there.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -240,7 +245,7 @@ def main() -> None:
             "load_average_1m": round(os.getloadavg()[0], 2),
         },
         "frame": {"size": "640x480", "jpeg_bytes": len(frame)},
-        "in_process": bench_in_process(frame, max(args.runs, 50)),
+        "in_process": bench_in_process(frame, runs, worst_runs=1 if args.smoke else max(5, runs // 10)),
         "http": bench_http(frame, args.http_runs),
     }
     text = json.dumps(report, indent=2)

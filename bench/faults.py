@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/faults.py            # every fault, one installation (about 5 minutes)
     .venv/bin/python bench/faults.py --only redis postgres
+    .venv/bin/python bench/faults.py --smoke    # the installation and one fault (2 likes cut at their COMMIT)
 
 Starts the fault suite's own installation (tests/faults/harness.py: redis-server, a PostgreSQL
 cluster made with initdb, a moto S3 server, gunicorn and a Celery worker, all on loopback ports of
@@ -34,6 +35,7 @@ from tests.faults.commit_cut import commit_cut  # noqa: E402
 from tests.faults.hung_job import hung_worker  # noqa: E402
 from tests.faults.offline_kiosk import offline_spell  # noqa: E402
 
+SMOKE_NEEDS = ("faults",)  # tests/bench/test_smoke.py: run with `pytest -m faults` (the installation takes a minute or more)
 SCENARIOS = {
     "redis": lambda stack: harness.redis_outage(stack, seconds=15),
     "broker": lambda stack: harness.broker_outage(stack, seconds=10),
@@ -90,11 +92,17 @@ def table(header: list[str], rows: list[list[str]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=sorted(SCENARIOS), help="run these faults only (in the usual order)")
+    parser.add_argument("--smoke", action="store_true", help="the whole installation and one quick fault (2 likes cut at their COMMIT)")
     args = parser.parse_args()
+    if args.smoke:
+        SCENARIOS["commit-cut"] = lambda stack: commit_cut(stack, likes=2)
+        args.only = ["commit-cut"]
     chosen = [name for name in SCENARIOS if not args.only or name in args.only]
     missing = harness.missing_tools()
     if missing:
         print(f"skipped: the fault table needs {', '.join(missing)}")
+        if args.smoke:  # a smoke run that cannot start fails
+            sys.exit(1)
         return
     outcomes = []
     started = time.monotonic()

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SMOKE_NEEDS = ("chromium",)  # tests/bench/test_smoke.py: marked browser
 sys.path.insert(0, str(ROOT))
 
 
@@ -72,7 +73,6 @@ def run(args, work: Path) -> dict:
 
     from tests.browser import CHROMIUM_ARGS, chromium_path
     from tests.kiosk.conftest import FAKE_CAMERA_FLAGS, KIOSK, astronaut_frame, write_y4m
-    from tests.screens.browser_support import scrape as metrics
     from tests.servers import gunicorn
 
     rng = random.Random(args.seed)
@@ -92,6 +92,7 @@ def run(args, work: Path) -> dict:
         django.setup()
         from screens import services, status
         from screens.models import Screen, ScreenCommand
+        from tests.screens.browser_support import scrape as metrics  # imports screens' models: after django.setup()
 
         screens = [Screen.objects.create(name=f"bench kiosk {n}", location="bench") for n in range(args.pages)]
         tokens = [services.open_enrolment(screen=screen) for screen in screens]

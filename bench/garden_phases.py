@@ -2,6 +2,7 @@
 
     taskset -c 0 .venv/bin/python bench/garden_phases.py                  # 4,000 requests after 1,000
     taskset -c 0 .venv/bin/python bench/garden_phases.py --requests 8000 --endpoint floor
+    .venv/bin/python bench/garden_phases.py --smoke        # 3,000 images, 20 requests: the whole path in seconds
 
 py-spy under load (bench/serving.py --profile) put shares in functions that a direct timing shows
 to be cheap (close_old_connections, URL resolving): it samples threads while they wait to re-take
@@ -17,7 +18,9 @@ It uses the shared PostgreSQL's ``garden_bench_serving`` database (BENCH_SERVING
 Redis database 10 (BENCH_SERVING_CACHE_URL), loaded as bench/serving.py loads them (100k images,
 300k interactions; reused when the sizes match), and the same request bodies: a random search key
 and visitor per request, so most (search key, segment) entries are built by the request that
-first needs them, as in bench/serving.py's measured runs. Results: printed only.
+first needs them, as in bench/serving.py's measured runs. Results: printed only. --smoke: 3,000
+images on ``garden_bench_serving_smoke`` (or beside DATABASE_URL when that is PostgreSQL, and on
+CACHE_URL's Redis when that is Redis: bench/_smoke.py), 20 requests after 5.
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import _smoke  # noqa: E402
 from bench.serving import BENCH_URL, CACHE_URL  # noqa: E402
+
+SMOKE_NEEDS = ("postgresql", "redis")  # tests/bench/test_smoke.py
 
 PHASES = {
     "config.api": ["KioskRateThrottle.allow_request"],
@@ -82,12 +88,18 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--warm-up", type=int, default=1000)
     parser.add_argument("--endpoint", choices=["garden", "floor"], default="garden", help="floor: the trivial DRF view")
+    parser.add_argument("--smoke", action="store_true", help="3,000 images, 20 requests: the whole path in seconds")
     args = parser.parse_args()
-    os.environ.update(DATABASE_URL=BENCH_URL, CACHE_URL=CACHE_URL, GARDEN_LOG_LEVEL="WARNING", DJANGO_ALLOWED_HOSTS="testserver")
+    database, cache, images, interactions, resolves = BENCH_URL, CACHE_URL, 100_000, 300_000, 20_000
+    if args.smoke:
+        database = _smoke.database_url("garden_phases", BENCH_URL + "_smoke", "BENCH_SERVING_DATABASE_URL")
+        cache = _smoke.cache_url(CACHE_URL, "BENCH_SERVING_CACHE_URL")
+        images, interactions, resolves, args.requests, args.warm_up = 3000, 6000, 200, 20, 5
+    os.environ.update(DATABASE_URL=database, CACHE_URL=cache, GARDEN_LOG_LEVEL="WARNING", DJANGO_ALLOWED_HOSTS="testserver")
     os.environ["GARDEN_KIOSK_RATE"] = "100000000/minute"  # every request is counted, none refused
     from bench._data import ensure_database, load, search_keys
 
-    ensure_database(BENCH_URL)
+    ensure_database(database)
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench._serving_settings"
     import django
 
@@ -101,8 +113,8 @@ def main() -> int:
     from recommend.models import Interaction
 
     call_command("migrate", verbosity=0)
-    if Image.objects.count() != 100_000 or Interaction.objects.count() < 300_000:
-        load(100_000, 300_000)
+    if Image.objects.count() != images or Interaction.objects.count() < interactions:
+        load(images, interactions)
     training.rebuild(with_als=False)
     visitors = [str(v) for v in Interaction.objects.values_list("visitor_id", flat=True).distinct()[:2000]]
     bodies = bodies_for(args.endpoint, rng=random.Random(5), visitors=visitors)
@@ -133,9 +145,9 @@ def main() -> int:
 
     for url in ("/bench/floor", "/garden"):
         started = time.process_time()
-        for _ in range(20_000):
+        for _ in range(resolves):
             resolve(url)
-        print(f"resolve({url!r}): {(time.process_time() - started) * 1e6 / 20_000:.1f} µs")
+        print(f"resolve({url!r}): {(time.process_time() - started) * 1e6 / resolves:.1f} µs")
     return 0
 
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/gardener.py                       # 3 seeds × 3 arms, 5,000 likes each
     .venv/bin/python bench/gardener.py --seeds 1 --likes 1000
     .venv/bin/python bench/gardener.py --only "retirement + breeding" --policy trial_pairs=2
-    .venv/bin/python bench/gardener.py --smoke               # seconds: one tiny run in process, no results
+    .venv/bin/python bench/gardener.py --smoke               # breeding, 3 pairs a key, 1 seed, 30 likes (one round): seconds
 
 Each run starts a fresh garden: a throw-away SQLite database, a real gunicorn serving the kiosk
 API, and the gardener in this process (its jobs painted by the procedural backend at once, in
@@ -36,9 +36,8 @@ Arms, on the same seeds: static (the initial garden, the gardener off), retireme
 key's target, the weakest judged pictures making room; docs/gardener.md, "Trials"). Results:
 bench/results/gardener.json.
 
-`--smoke` runs the breeding arm for one seed and SMOKE_LIKES likes (the gardener every 10) in
-this process, the kiosk API through Django's test client (bench/_inprocess.py): a check that the
-bench works, in seconds, not a figure.
+`--smoke` runs the breeding arm for one seed, one gardener round of 30 likes and 3 probes through
+the same gunicorn and child process: a check that the bench works, in seconds, not a figure.
 """
 
 from __future__ import annotations
@@ -70,7 +69,6 @@ ROUND_LIKES = 100
 PROBES = 30
 FLOOR, PEAK, SIGMA = 0.05, 0.6, 0.2
 BRED_SHARE = 0.75
-SMOKE_LIKES, SMOKE_ROUND_LIKES, SMOKE_PROBES = 30, 10, 3
 ARMS = {"static": None, "retirement only": 0.0, "retirement + breeding": BRED_SHARE}
 POLICY = {
     "promotion_mode": "trusted",
@@ -123,7 +121,8 @@ def run_one(arm: str, seed: int, likes_wanted: int) -> dict:
             "GARDEN_GARDENER_FAVORITES": "any",
             "DATABASE_URL": f"sqlite:///{Path(work) / 'garden.sqlite3'}",
         }
-        with gunicorn(Path(work), workers=1, threads=4, seed=False, **settings) as server:
+        # No compressed static files: the simulation loads no page, only the kiosk API.
+        with gunicorn(Path(work), workers=1, threads=4, seed=False, compress_static=False, **settings) as server:
             os.environ.update(server.env, CELERY_TASK_ALWAYS_EAGER="true", DJANGO_SETTINGS_MODULE="config.settings")
             import django
 
@@ -275,24 +274,6 @@ class Simulation:
         return {"serving": serving.count(), "max_generation_serving": max(generations, default=0), "actions": kinds, "stats": stats}
 
 
-def smoke() -> int:
-    """The breeding arm, one seed, a few likes, in this process (no gunicorn): seconds."""
-    global ROUND_LIKES, PROBES
-    from bench import _inprocess
-
-    ROUND_LIKES, PROBES = SMOKE_ROUND_LIKES, SMOKE_PROBES
-    POLICY.update(target_per_key=4, minimum_per_key=2)  # 2 pairs per key, small: painting is most of the time
-    Simulation.picture_size = (128, 80)
-    with _inprocess.scratch("garden-bench-gardener-smoke-") as work:
-        settings = {"GARDEN_GENERATOR_BACKEND": "procedural", "GARDEN_GARDENER_FAVORITES": "any", "CELERY_TASK_ALWAYS_EAGER": "true"}
-        _inprocess.set_up_django(Path(work), **settings)
-        result = Simulation("retirement + breeding", 0, _inprocess.ClientKiosk()).run(SMOKE_LIKES)  # type: ignore[arg-type]
-    actions = result["garden"]["actions"]
-    print(f"smoke: {SMOKE_LIKES} likes, {result['visitors']} visitors, actions {actions}, {result['seconds']} s")
-    assert sum(actions.values()) > 0, "the gardener did nothing"
-    return 0
-
-
 def parse_overrides(pairs: list[str]) -> dict:
     """``NAME=VALUE`` pairs for POLICY: only its own fields, values typed like the defaults."""
     overrides = {}
@@ -305,6 +286,7 @@ def parse_overrides(pairs: list[str]) -> dict:
 
 
 def main() -> int:
+    global CHECKPOINTS, PROBES, ROUND_LIKES  # --smoke makes them smaller
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3, help="runs per arm (seeds 0 … n−1, the same for every arm)")
     parser.add_argument("--likes", type=int, default=max(CHECKPOINTS))
@@ -317,11 +299,14 @@ def main() -> int:
         help="override POLICY fields for this run (numbers as numbers), e.g. --policy trial_pairs=2 retire_probability=0.7",
     )
     parser.add_argument("--one", nargs=2, metavar=("ARM", "SEED"), help=argparse.SUPPRESS)  # a run in a child process
-    parser.add_argument("--smoke", action="store_true", help="one tiny breeding run in process, in seconds; no results written")
+    parser.add_argument("--smoke", action="store_true", help="breeding, 1 seed, one gardener round, 3 probes: the whole path in seconds")
     args = parser.parse_args()
     POLICY.update(parse_overrides(args.policy))
-    if args.smoke:
-        return smoke()
+    if args.smoke:  # in the parent and in its child (--one … --smoke)
+        ROUND_LIKES, PROBES = 30, 3
+        POLICY.update(target_per_key=6, minimum_per_key=3, trial_pairs=1, retire_min_impressions=3, images_per_job=2)
+        CHECKPOINTS = (ROUND_LIKES,)
+        args.seeds, args.only, args.likes = 1, ["retirement + breeding"], ROUND_LIKES
     if args.one:
         print(json.dumps(run_one(args.one[0], int(args.one[1]), args.likes)))
         return 0
@@ -335,7 +320,18 @@ def main() -> int:
         for seed in range(args.seeds):
             # Each run in its own process: Django is set up once per process, on that run's database.
             output = subprocess.run(
-                [sys.executable, __file__, "--one", arm, str(seed), "--likes", str(args.likes), "--policy", *args.policy],
+                [
+                    sys.executable,
+                    __file__,
+                    "--one",
+                    arm,
+                    str(seed),
+                    "--likes",
+                    str(args.likes),
+                    *(["--smoke"] if args.smoke else []),
+                    "--policy",
+                    *args.policy,
+                ],
                 check=True,
                 capture_output=True,
                 text=True,
@@ -351,7 +347,8 @@ def main() -> int:
         results["arms"][arm] = row
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "gardener.json").write_text(json.dumps(results, indent=2))
+    if not args.smoke:
+        (out / "gardener.json").write_text(json.dumps(results, indent=2))
     print("\nShare of the way from the initial garden to the best recipe (mean ± standard error over seeds):")
     print(f"{'arm':<24}" + "".join(f"{p:>16}" for p in points))
     for arm, row in results["arms"].items():

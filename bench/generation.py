@@ -6,6 +6,7 @@
         --width 768 --height 512 --images 8              # a real model on a GPU box (weights cached locally)
     .venv/bin/python bench/generation.py --random-architecture sd15 --device cuda --steps 25 --images 16 \
         --no-worker                                      # full-size SD 1.5 network, random weights (no download)
+    .venv/bin/python bench/generation.py --smoke         # 2 pictures of 64x64, 1 step, one round (worker too): seconds
 
 Figures, all measured in this run on a warm pipeline (loading excluded):
 - direct: the diffusers pipeline called straight (the same images, same batches);
@@ -64,7 +65,12 @@ def parse_args():
         help="Build this full-size architecture with random weights (bench/_random_sd.py) and use it as --model",
     )
     parser.add_argument("--save-to", help="Folder for the --random-architecture pipeline (reused when it exists; default: a temp folder)")
-    return parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help="2 pictures of 64x64, 1 step, one round: the whole path in seconds")
+    args = parser.parse_args()
+    if args.smoke:
+        args.width = args.height = 64
+        args.steps, args.images, args.batch, args.repeat = 1, 2, 2, 1
+    return args
 
 
 def median(values: list[float]) -> float:

@@ -4,6 +4,7 @@
     .venv/bin/python bench/growth.py --images 20000 --requests 100
     .venv/bin/python bench/growth.py --rebuilds 3                     # the rebuilds only, on the data loaded
     .venv/bin/python bench/growth.py --requests-only                  # the per-request rows only, on the data loaded
+    .venv/bin/python bench/growth.py --smoke                          # 1,000 and 4,000 images, 10 requests: seconds
 
 Per size: a full recount and an incremental rebuild that adds 10,000 events (each timed in a child
 process, whose peak resident memory, VmHWM, is the rebuild's and Django's), /garden, /gardenfromDB and
@@ -12,7 +13,9 @@ and a retention sweep that deletes the oldest 10,000 events. Each cost's growth 
 is printed beside it. Uses its own database, ``bench_scale`` on 127.0.0.1 (BENCH_DATABASE_URL);
 the data is reloaded for every size. Results: bench/results/growth.json. ``--rebuilds N`` loads
 nothing: on the garden ``bench_scale`` holds, a full recount then N incremental rebuilds, each
-adding 10,000 events (loading 100k images takes minutes; their rebuilds, seconds).
+adding 10,000 events (loading 100k images takes minutes; their rebuilds, seconds). ``--smoke``:
+1,000 and 4,000 images, 1,000 new events, 10 requests, on ``bench_scale_smoke`` (or beside
+DATABASE_URL when that is PostgreSQL: bench/_smoke.py); no results file.
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench import _smoke  # noqa: E402
 from bench._data import ensure_database, load, search_keys  # noqa: E402 (after the path is set)
+
+SMOKE_NEEDS = ("postgresql",)  # tests/bench/test_smoke.py
 
 BENCH_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_scale")
 NEW_EVENTS = 10_000
@@ -268,7 +274,12 @@ def main() -> None:
     parser.add_argument("--only-rebuild-costs", action="store_true", help="after each load, only the two rebuilds")
     parser.add_argument("--requests-only", action="store_true", help="only the per-request rows, on the data loaded")
     parser.add_argument("--rebuilds", type=int, default=0, help="only the rebuilds (this many incremental ones), on the data loaded")
+    parser.add_argument("--smoke", action="store_true", help="1,000 and 4,000 images, 10 requests: the whole path in seconds")
     args = parser.parse_args()
+    if args.smoke:
+        global BENCH_URL, NEW_EVENTS
+        BENCH_URL = _smoke.database_url("growth", BENCH_URL + "_smoke", "BENCH_DATABASE_URL")
+        NEW_EVENTS, args.images, args.requests = 1000, [1000, 4000], 10
     ensure_database(BENCH_URL)
     setup_django()
     if args.rebuilds:
@@ -285,6 +296,8 @@ def main() -> None:
         results.append(measure(images, args.requests, per_image=args.events_per_image, rebuilds_only=args.only_rebuild_costs))
         print(json.dumps(results[-1]), flush=True)
     print(table(results))
+    if args.smoke:
+        return
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "growth.json").write_text(json.dumps({"command": " ".join(sys.argv), "results": results}, indent=2))

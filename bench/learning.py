@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/learning.py                      # 3 runs per strategy, 1,000 likes each
     .venv/bin/python bench/learning.py --runs 1 --likes 500
+    .venv/bin/python bench/learning.py --smoke              # both scenarios, tiny: seconds
 
 Each run starts a fresh garden (a throw-away SQLite database and a real gunicorn): 3 search keys
 of 15 landscape images, each image with a hidden appeal (the chance that a visitor who sees it
@@ -27,8 +28,8 @@ screens), driven through the real kiosk views in process, 8 seeds, two at a time
 
     .venv/bin/python bench/learning.py --scenario hall --seeds 8
 
-`--smoke` runs both scenarios tiny (the replica, and the hall in process) in seconds: a check that
-the bench works, not a figure; it writes no results.
+`--smoke` runs both scenarios tiny (the hall in process, then thompson over HTTP: 1 run, 20 likes,
+3 probes) in seconds: a check that the bench works, not a figure; it writes no results.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from tests.servers import gunicorn  # noqa: E402
 KEYS = ("happy", "calm", "sad/spring,sunny,day")
 PER_KEY = 15
 CHECKPOINTS = (250, 500, 1000)
+PROBES = 30  # fresh visitors per search key at each checkpoint
 STRATEGIES = {
     "thompson": {"RECOMMEND_EXPLORATION": "thompson"},
     "slot (before)": {"RECOMMEND_EXPLORATION": "slot"},
@@ -159,7 +161,9 @@ def garden_for(name: str, *, in_process: bool, work: Path) -> Iterator[Garden]:
     if in_process:
         yield ReplicaGarden(REPLICAS[name])
         return
-    with gunicorn(work, workers=1, threads=4, seed=False, GARDEN_KIOSK_RATE="10000000/minute", **STRATEGIES[name]) as server:
+    # No compressed static files: the simulation loads no page, only the kiosk API.
+    settings = {"GARDEN_KIOSK_RATE": "10000000/minute", **STRATEGIES[name]}
+    with gunicorn(work, workers=1, threads=4, seed=False, compress_static=False, **settings) as server:
         yield HttpGarden(server)
 
 
@@ -172,7 +176,7 @@ def run_once(garden: Garden, *, seed: int, likes_wanted: int) -> dict:
         for search_key in KEYS:
             values = sorted((appeal[k] for k in garden.keys[search_key]), reverse=True)
             random_three, oracle = statistics.fmean(values), statistics.fmean(values[:3])
-            seen = [statistics.fmean(appeal[k] for k in garden.top_three(f"probe-{uuid.uuid4()}", search_key)) for _ in range(30)]
+            seen = [statistics.fmean(appeal[k] for k in garden.top_three(f"probe-{uuid.uuid4()}", search_key)) for _ in range(PROBES)]
             fractions.append((statistics.fmean(seen) - random_three) / (oracle - random_three))
         return round(statistics.fmean(fractions), 3)
 
@@ -193,6 +197,7 @@ def run_once(garden: Garden, *, seed: int, likes_wanted: int) -> dict:
 
 
 def main() -> int:
+    global CHECKPOINTS, PROBES  # --smoke makes both smaller
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", choices=("keys", "hall"), default="keys", help="keys: 3 keys of 15 images (the default); hall")
     parser.add_argument("--runs", "--seeds", type=int, help="runs per strategy (different hidden appeals and visitors); 3, hall 8")
@@ -201,7 +206,9 @@ def main() -> int:
     parser.add_argument("--first-seed", type=int, default=0, help="runs use seeds first-seed, first-seed + 1, …")
     parser.add_argument("--in-process", action="store_true", help="the ranking's replica instead of HTTP (no popularity)")
     parser.add_argument("--jobs", type=int, default=2, help="hall: seeds run side by side")
-    parser.add_argument("--smoke", action="store_true", help="both scenarios, tiny, in seconds; no results written")
+    parser.add_argument(
+        "--smoke", action="store_true", help="both scenarios, tiny, in seconds (keys: thompson, 1 run, 20 likes, HTTP); no results"
+    )
     parser.add_argument("--hall-one", nargs=2, metavar=("SEED", "SCALE"), help=argparse.SUPPRESS)  # a hall run in a child process
     args = parser.parse_args()
     if args.hall_one:
@@ -210,11 +217,11 @@ def main() -> int:
         print(json.dumps(_hall.run_one(int(args.hall_one[0]), args.hall_one[1], args.likes)))
         return 0
     if args.smoke:
-        print("keys, replica:", run_once(ReplicaGarden(REPLICAS["thompson"]), seed=0, likes_wanted=20))
         from bench import _hall
 
         _hall.main(seeds=[0], likes=_hall.SMOKE_LIKES, jobs=1, scale="smoke", write=False)
-        return 0
+        CHECKPOINTS, PROBES = (20,), 3  # then the keys scenario over HTTP, tiny
+        args.scenario, args.runs, args.likes, args.only = "keys", 1, 20, ["thompson"]
     if args.scenario == "hall":
         from bench import _hall
 
@@ -241,9 +248,10 @@ def main() -> int:
         points = [f"at_{n}" for n in (0, *CHECKPOINTS) if n <= args.likes]
         spread = {f"{p}_se": round(statistics.stdev(r[p] for r in runs) / len(runs) ** 0.5, 3) for p in points if len(runs) > 1}
         results["strategies"][name] = {"runs": runs, **{p: round(statistics.fmean(r[p] for r in runs), 3) for p in points}, **spread}
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / ("learning-replica.json" if args.in_process else "learning.json")).write_text(json.dumps(results, indent=2))
+    if not args.smoke:
+        out = ROOT / "bench" / "results"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ("learning-replica.json" if args.in_process else "learning.json")).write_text(json.dumps(results, indent=2))
     print(f"\n{mode}: share of the way from a random three to the best three (mean ± standard error over runs):")
     columns = ("at_0", *(f"at_{n}" for n in CHECKPOINTS))
     print(f"{'strategy':<16}" + "".join(f"{p:>16}" for p in columns))

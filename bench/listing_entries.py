@@ -3,6 +3,7 @@
 base) against ``listing_entry`` per image (the storage's own URL, DRF's JSON), in the same run.
 
     .venv/bin/python bench/listing_entries.py [--images 190] [--rounds 200]
+    .venv/bin/python bench/listing_entries.py --smoke       # 10 images, 10 rounds
 
 Each web process renders every search key's entries again whenever the serving set changes
 (every gardener round); 190 is bench/serving.py's images per search key. The keys have a
@@ -26,7 +27,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=190)
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--smoke", action="store_true", help="10 images, 10 rounds: the whole path in seconds")
     args = parser.parse_args()
+    if args.smoke:
+        args.images, args.rounds = 10, 10
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 

@@ -4,6 +4,7 @@
     taskset -c 1 .venv/bin/python bench/live.py --no-worker     # the parts: tiny pipeline, 1 and 4 steps, 512x512
     .venv/bin/python bench/live.py --no-parts --worker-jobs 30   # a real worker: job service and kiosk API
     .venv/bin/python bench/live.py --device cuda --full-size --worker-backend diffusers   # GPU aims
+    .venv/bin/python bench/live.py --smoke                       # 64x64, 1 step, 1 job each way (worker too): seconds
 
 1. Per image, in this process, torch on one thread: the direct pipeline call (the baseline, same
    prompt, size, steps and seeds) against live jobs (``interactive``, count 1) run by the
@@ -61,7 +62,11 @@ def parse_args():
     parser.add_argument("--worker-jobs", type=int, default=30)
     parser.add_argument("--worker-backend", default="procedural", choices=("procedural", "diffusers"))
     parser.add_argument("--c2pa", action="store_true", help="Sign C2PA manifests (a throwaway chain from provenance.certs)")
-    return parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help="64x64, 1 step, 1 job each way (the worker too when Redis is there): seconds")
+    args = parser.parse_args()
+    if args.smoke:
+        args.size, args.steps, args.images, args.worker_jobs = 64, [1], 1, 1
+    return args
 
 
 def setup(args, work: Path, use_worker: bool) -> str:

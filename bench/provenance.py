@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/provenance.py              # 10 pictures x 3 rounds, this CPU
     .venv/bin/python bench/provenance.py --pictures 20 --rounds 5
+    .venv/bin/python bench/provenance.py --smoke      # 1 picture, 1 round
 
 Per picture (procedural paintings, one seed each), alternated in the same run: the JPEG encode
 with none of it (Pillow, EXIF parameters: the encoder before provenance), with the XMP packet,
@@ -33,7 +34,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pictures", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="1 picture, 1 round: the whole path in seconds")
     args = parser.parse_args()
+    if args.smoke:
+        args.pictures, args.rounds = 1, 1
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 

@@ -4,10 +4,13 @@ popularity ranker for latency).
 
     .venv/bin/python bench/recommend.py                      # 100k images, 1M interactions
     .venv/bin/python bench/recommend.py --images 10000 --interactions 100000 --requests 200
+    .venv/bin/python bench/recommend.py --smoke              # 3,000 images, 10,000 interactions, 25 requests
 
 Uses (and creates) its own database, ``garden_bench`` on 127.0.0.1 (override with
 BENCH_DATABASE_URL); the data is bulk-loaded with COPY and reused when the sizes match
-(``--reload`` forces a fresh load). Results: bench/results/recommend.json.
+(``--reload`` forces a fresh load). Results: bench/results/recommend.json. ``--smoke``: on
+``garden_bench_smoke`` (or beside DATABASE_URL when that is PostgreSQL: bench/_smoke.py), no
+results file.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench import _smoke  # noqa: E402
 from bench._data import ensure_database, load, search_keys  # noqa: E402 (after the path is set)
+
+SMOKE_NEEDS = ("postgresql",)  # tests/bench/test_smoke.py
 
 BENCH_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/garden_bench")
 
@@ -73,7 +79,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--reload", action="store_true")
     parser.add_argument("--als", action="store_true", help="Also time a rebuild with the ALS factors")
+    parser.add_argument("--smoke", action="store_true", help="3,000 images, 10,000 interactions, 25 requests: seconds")
     args = parser.parse_args()
+    if args.smoke:
+        global BENCH_URL
+        BENCH_URL = _smoke.database_url("recommend", BENCH_URL + "_smoke", "BENCH_DATABASE_URL")
+        args.images, args.interactions, args.requests = 3000, 10_000, 25
 
     ensure_database(BENCH_URL)
     setup_django()
@@ -117,9 +128,10 @@ def main() -> None:
     result["garden_counting"] = latency("/garden", bodies, backend="local")
     base = result["garden_from_db"]
     result["garden_ratio_vs_gardenfromDB"] = {k: round(result["garden_counting"][k] / max(base[k], 1e-3), 2) for k in ("p50_ms", "p99_ms")}
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "recommend.json").write_text(json.dumps(result, indent=2))
+    if not args.smoke:
+        out = ROOT / "bench" / "results"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "recommend.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
 
 

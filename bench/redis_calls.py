@@ -3,6 +3,7 @@
 ``INCR`` and ``GET`` in the same run; and Django's request-finished ``close_old_connections``.
 
     taskset -c 0 .venv/bin/python bench/redis_calls.py [--calls 20000] [--redis redis://127.0.0.1:6379/12]
+    .venv/bin/python bench/redis_calls.py --smoke          # 200 calls each, on CACHE_URL's Redis when it is Redis
 
 Prints CPU microseconds per call of this process (``time.process_time``: the web worker's share,
 not Redis's) for: the throttle's pipeline (``INCR`` + ``EXPIRE NX``, config.api.count_request),
@@ -27,6 +28,7 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+SMOKE_NEEDS = ("redis",)  # tests/bench/test_smoke.py
 SCRIPT = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
 
 
@@ -41,7 +43,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12", help="a Redis database this bench may write to")
+    parser.add_argument(
+        "--smoke", action="store_true", help="200 calls each: the whole path in seconds (CACHE_URL's Redis when it is Redis)"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        from bench import _smoke
+
+        args.calls, args.redis = 200, _smoke.cache_url(args.redis, "")
 
     client = redis.Redis.from_url(args.redis)
     key = "bench:throttle:127.0.0.1"

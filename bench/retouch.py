@@ -8,6 +8,7 @@ tier's edge detectors on a 1280x800 picture.
     .venv/bin/python bench/retouch.py --random-architecture sd15-inpaint --random-controlnet \
         --device cuda --source 1280x800 --steps 25         # full-size SD 1.5 inpainting (+ lineart
                                                            # ControlNet), random weights, no download
+    .venv/bin/python bench/retouch.py --smoke              # 256x192 source, 64 px work size, 2 steps, one round
 
 Figures, all measured in this run on a warm pipeline (loading excluded), best of --repeat
 interleaved rounds:
@@ -52,7 +53,11 @@ def parse_args():
     parser.add_argument("--images", type=int, default=1, help="Images per job (count)")
     parser.add_argument("--repeat", type=int, default=5, help="Interleaved rounds; best of N for each figure")
     parser.add_argument("--edge-runs", type=int, default=20)
-    return parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help="256x192 source, 64 px work size, 2 steps, one round: seconds")
+    args = parser.parse_args()
+    if args.smoke:
+        args.source, args.work_size, args.steps, args.repeat, args.edge_runs = "256x192", 64, 2, 1, 1
+    return args
 
 
 def best(times: list[float]) -> float:

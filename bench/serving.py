@@ -7,6 +7,7 @@ floor measured by the same server in the same run.
     .venv/bin/python bench/serving.py --both                # shared cores, then split cores, in one run
     .venv/bin/python bench/serving.py --split-cores --profile --only garden   # where /garden's CPU goes
     .venv/bin/python bench/serving.py --split-cores --rounds 5 --only garden  # median of 5 ratios
+    .venv/bin/python bench/serving.py --smoke               # 3,000 images, 1 s per endpoint: the whole path (seconds)
 
 What it does:
 - uses (and creates) its own PostgreSQL database, ``garden_bench_serving`` on 127.0.0.1 (override
@@ -55,6 +56,10 @@ likes are checked in every round. The default, 1, is a single round as before.
 py-spy sampling every gunicorn worker (bench/_profile.py; on the wrk core when split). It prints
 the shares of the workers' running samples by package and by function (inclusive) and keeps the
 raw stacks under bench/results/profiles/<mode>-<endpoint>/ for a flame graph.
+
+--smoke (bench/_smoke.py): the same path at a tiny size, 1 s per endpoint and short warm-ups, on
+``garden_bench_serving_smoke`` (or beside DATABASE_URL when that is PostgreSQL) and CACHE_URL's
+Redis when it is Redis; no results file. It fails when any endpoint answered nothing or non-2xx.
 """
 
 from __future__ import annotations
@@ -77,7 +82,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench import _profile  # noqa: E402
+from bench import _profile, _smoke  # noqa: E402
 from bench._data import ensure_database, load, search_keys  # noqa: E402 (after the path is set)
 from bench._serving_report import median_rounds, report  # noqa: E402
 from bench._split_cores import BACKING_CORES, WEB_CORES, Servers, check_cores, private_servers, taskset, tree_cpu_seconds  # noqa: E402
@@ -86,6 +91,8 @@ from bench._wrk import run_wrk  # noqa: E402
 BENCH_URL = os.environ.get("BENCH_SERVING_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/garden_bench_serving")
 CACHE_URL = os.environ.get("BENCH_SERVING_CACHE_URL", "redis://127.0.0.1:6379/10")
 PRIMER_PASSES = 10  # rounds of every search key before /garden and /gardenfromDB are measured (below)
+PACE = {"warm_up_s": 3, "settle_s": 1.0}  # --smoke shortens both
+SMOKE_NEEDS = ("postgresql", "redis", "wrk")  # tests/bench/test_smoke.py
 SERVER_ENV = {
     "DATABASE_URL": BENCH_URL,
     "CACHE_URL": CACHE_URL,
@@ -234,7 +241,7 @@ def prime(common: dict) -> None:
     primers = [json.dumps({"emotion": f"{e}/{f}" if f else e}) for e, f in search_keys()]
     sent = 0
     while sent < PRIMER_PASSES * len(primers):
-        seconds = max(3, round(PRIMER_PASSES * len(primers) / 250))
+        seconds = max(PACE["warm_up_s"], round(PRIMER_PASSES * len(primers) / 250))
         sent += run_wrk(duration=seconds, close=True, **{**common, "bodies": primers})["requests"]
 
 
@@ -246,8 +253,8 @@ def measure_endpoint(name: str, *, common: dict, duration: float, server: subpro
 
     from recommend.models import Interaction
 
-    run_wrk(duration=3, **common)  # warm-up: connections, per-process caches, the loaded model
-    time.sleep(1)  # let the warm-up's last requests finish before counting
+    run_wrk(duration=PACE["warm_up_s"], **common)  # warm-up: connections, per-process caches, the loaded model
+    time.sleep(PACE["settle_s"])  # let the warm-up's last requests finish before counting
     clicks_before = Interaction.objects.filter(event_type="click").count()
     cpu_before, cores_before = cpu_seconds(server.pid, servers), psutil.cpu_times(percpu=True)
     row = run_wrk(duration=duration, **common)
@@ -262,7 +269,7 @@ def measure_endpoint(name: str, *, common: dict, duration: float, server: subpro
             total = sum(after) - sum(before)
             busy[str(core)] = round(100 * (1 - idle / total), 1) if total else 0.0
         row["core_busy_percent"] = busy
-    time.sleep(1)
+    time.sleep(PACE["settle_s"])
     if name == "like":
         # Every like answered 200 must be stored exactly once (warm-up likes are excluded).
         row["stored"] = Interaction.objects.filter(event_type="click").count() - clicks_before
@@ -306,7 +313,15 @@ def main() -> int:
     parser.add_argument(
         "--profile", action="store_true", help="after each endpoint's run, one more with py-spy on the workers: where the CPU goes"
     )
+    parser.add_argument("--smoke", action="store_true", help="3,000 images, 1 s per endpoint: the whole path in seconds, no results file")
     args = parser.parse_args()
+    if args.smoke:
+        global PRIMER_PASSES
+        args.images, args.interactions, args.duration, args.connections, args.threads, args.rounds = 3000, 6000, 1, 8, 1, 1
+        PRIMER_PASSES, PACE["warm_up_s"], PACE["settle_s"] = 1, 1, 0.2
+        default = BENCH_URL.rsplit("/", 1)[0] + "/garden_bench_serving_smoke"
+        SERVER_ENV["DATABASE_URL"] = _smoke.database_url("serving", default, "BENCH_SERVING_DATABASE_URL")
+        SERVER_ENV["CACHE_URL"] = _smoke.cache_url(CACHE_URL, "BENCH_SERVING_CACHE_URL")
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     modes = ["shared", "split-cores"] if args.both else ["split-cores"] if args.split_cores else ["shared"]
@@ -351,7 +366,8 @@ def run_modes(modes: list[str], args: argparse.Namespace, servers: Servers | Non
     results, lost = {}, 0
     for mode in modes:
         results[mode] = {**common, **measure(mode, args=args, targets=targets, visitors=visitors, servers=servers)}
-        (out / ("serving-split.json" if mode == "split-cores" else "serving.json")).write_text(json.dumps(results[mode], indent=2))
+        if not args.smoke:
+            (out / ("serving-split.json" if mode == "split-cores" else "serving.json")).write_text(json.dumps(results[mode], indent=2))
         if len(modes) > 1:
             print(f"\n== {mode} ==")
         lost += report(results[mode], targets)
@@ -361,7 +377,15 @@ def run_modes(modes: list[str], args: argparse.Namespace, servers: Servers | Non
             shared, split = results["shared"][name], results["split-cores"][name]
             ratios = f"{shared.get('ratio_to_floor', 1.0):.3f} -> {split.get('ratio_to_floor', 1.0):.3f}"
             print(f"{name:<14}{shared['rps']:>8.0f} -> {split['rps']:<8.0f}{ratios}")
-    return 1 if lost else 0
+    failed = [
+        f"{mode} {name}"
+        for mode in modes
+        for name, _ in targets
+        if results[mode][name]["non2xx"] or not results[mode][name]["answered_2xx"]
+    ]
+    if args.smoke and failed:
+        print(f"smoke: no answers or non-2xx answers from {', '.join(failed)}")
+    return 1 if lost or (args.smoke and failed) else 0
 
 
 if __name__ == "__main__":
