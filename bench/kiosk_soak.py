@@ -41,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+SMOKE_NEEDS = ("chromium",)  # tests/bench/test_smoke.py: marked browser
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 

@@ -31,7 +31,7 @@ from tests.local_services import reachable
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted(path for path in (ROOT / "bench").glob("*.py") if not path.name.startswith("_") and path.name != "run_all.py")
-TIMEOUT_S = 180  # a smoke run takes seconds; this is for a loaded CI machine
+TIMEOUT_S = 300  # a smoke run takes seconds to a minute or two (servers, a worker, Chromium); this is for a loaded CI machine
 
 
 def smoke_needs(script: Path) -> tuple[str, ...]:
