@@ -11,6 +11,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.apps.registry import Apps
+from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -24,11 +25,15 @@ def migrate(targets: list[tuple[str, str | None]]) -> Apps:
 
 
 def latest() -> Apps:
+    """Every migration applied, then post_migrate as ``manage.py migrate`` sends it (it puts back the
+    recommender's catalog triggers a SQLite table remake dropped: recommend.apps)."""
     executor = MigrationExecutor(connection)
     targets = executor.loader.graph.leaf_nodes()
     executor.migrate(targets)
     executor.loader.build_graph()
-    return executor.loader.project_state(targets).apps
+    state = executor.loader.project_state(targets)
+    emit_post_migrate_signal(verbosity=0, interactive=False, db=connection.alias, apps=state.apps, plan=[])
+    return state.apps
 
 
 @contextmanager
