@@ -131,8 +131,6 @@ def run_one(arm: str, seed: int, likes_wanted: int) -> dict:
 
 
 class Simulation:
-    picture_size: tuple[int, int] | None = None  # the initial garden's (width, height); None: the painter's own
-
     def __init__(self, arm: str, seed: int, kiosk: Kiosk) -> None:
         from generation.backends import recipes
 
@@ -188,11 +186,7 @@ class Simulation:
         from generation.requests import JobRequest
 
         for key in KEYS:
-            width, height = self.picture_size or (None, None)
-            count = POLICY["target_per_key"] // 2
-            request = JobRequest(
-                kind="bulk", emotion=key, count=count, backend="procedural", seed=self.seed * 1000, width=width, height=height
-            )
+            request = JobRequest(kind="bulk", emotion=key, count=POLICY["target_per_key"] // 2, backend="procedural", seed=self.seed * 1000)
             job = generation_services.create_job(request=request)
             job.refresh_from_db()
             assert job.status == "succeeded", job.error
