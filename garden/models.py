@@ -4,6 +4,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from garden import looks
 from garden.keys import EMOTIONS, LANDSCAPE, PORTRAIT
 from garden.visitors import MAX_LENGTH as VISITOR_ID_LENGTH
 from garden.visitors import new_visitor_id, segment_of
@@ -113,6 +114,33 @@ class Image(models.Model):
 # check passed them, or a curator released them): the gardener's trusted mode promotes only these.
 QUARANTINED = models.Q(safety_verdict=Image.Safety.FLAGGED, safety_released=False)
 CLEARED = models.Q(safety_verdict=Image.Safety.PASSED) | models.Q(safety_released=True)
+
+
+class ImageLook(models.Model):
+    """What a picture looks like (garden.looks): measured from its file once, when it is stored.
+
+    A table of its own rather than columns of the image: written with the image by
+    garden.services.create_image and rewrite_image, back-filled by ``manage.py measure_pictures``,
+    read in bulk by garden.selectors.looks_of. One field per garden.looks.LOOK_FIELDS, same order.
+    """
+
+    image = models.OneToOneField(Image, primary_key=True, on_delete=models.CASCADE, related_name="look")
+    lightness = models.FloatField(help_text="Mean Rec. 709 luma (0…1)")
+    contrast = models.FloatField(help_text="Standard deviation of luma")
+    saturation = models.FloatField(help_text="Mean HSV saturation (0…1)")
+    warmth = models.FloatField(help_text="Mean red minus blue (-1…1)")
+    colourfulness = models.FloatField(help_text="Hasler–Süsstrunk colourfulness / 100")
+    sky_light = models.FloatField(help_text="Luma of the top half minus the bottom half")
+    detail = models.FloatField(help_text="Mean absolute luma difference of neighbouring pixels")
+    greenness = models.FloatField(help_text="Mean green minus the mean of red and blue")
+    version = models.PositiveSmallIntegerField(default=looks.VERSION, help_text="garden.looks.VERSION it was measured with")
+    measured_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"look of {self.image_id}"
+
+    def values(self) -> list[float]:
+        return [getattr(self, name) for name in looks.LOOK_FIELDS]
 
 
 class ServingState(models.Model):

@@ -5,20 +5,22 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
+import numpy as np
 import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.db.models import QuerySet
 from rest_framework.renderers import JSONRenderer
 
 from config.memo import VersionedMemo
 from config.sql import hot_cursor
-from garden import keys
-from garden.models import CLEARED, Image, ServingState
+from garden import keys, looks
+from garden.models import CLEARED, Image, ImageLook, ServingState
 from garden.storage import is_public_key, private_pool
 
 
@@ -199,3 +201,30 @@ def share_url(key: str, *, request=None) -> str:
     if settings.GARDEN_SHARE_BASE_URL:
         return settings.GARDEN_SHARE_BASE_URL.rstrip("/") + path
     return request.build_absolute_uri(path) if request is not None else path
+
+
+def looks_of(image_ids: Sequence[int]) -> np.ndarray:
+    """The looks (garden.looks.LOOK_FIELDS) of these images: an (n, len(LOOK_FIELDS)) float64 array
+    whose row i is image_ids[i]'s look, NaN for an image without one (not measured, not readable,
+    not there). One ``values_list`` query, no model objects; more ids than the database takes in
+    one statement (999 on SQLite, 10,000 here on PostgreSQL) are read in that many ids a query.
+    """
+    wanted = np.asarray(image_ids, dtype=np.int64).reshape(-1)
+    found = np.full((wanted.size, len(looks.LOOK_FIELDS)), np.nan)
+    chunk = min(connection.features.max_query_params or 10_000, 10_000)
+    ids, rows = [], []
+    for start in range(0, wanted.size, chunk):
+        part = np.unique(wanted[start : start + chunk]).tolist()
+        for image_id, *values in ImageLook.objects.filter(image_id__in=part).values_list("image_id", *looks.LOOK_FIELDS):
+            ids.append(image_id)
+            rows.append(values)
+    if not ids:
+        return found
+    # Align without a Python loop over image_ids: sort what was found, find each wanted id in it.
+    have = np.asarray(ids, dtype=np.int64)
+    order = np.argsort(have)
+    have, table = have[order], np.asarray(rows, dtype=np.float64)[order]
+    at = np.minimum(np.searchsorted(have, wanted), have.size - 1)
+    hit = have[at] == wanted
+    found[hit] = table[at[hit]]
+    return found

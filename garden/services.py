@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
 
+import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage
 from django.db import transaction
@@ -18,8 +19,8 @@ from django.utils import timezone
 from PIL import Image as PILImage
 
 from config.errors import Conflict, Unavailable
-from garden import keys
-from garden.models import IdempotencyKey, Image, ServingState, Visitor
+from garden import keys, looks
+from garden.models import IdempotencyKey, Image, ImageLook, ServingState, Visitor
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +100,13 @@ def create_image(*, key: str, content: bytes, status: str | None = None, **metad
     """Store a file and its row together: if the row cannot be written the file is removed."""
     parsed = keys.parse_key(key)
     status = status or (Image.Status.SERVING if parsed.is_serving else Image.Status.POOL)
+    look = look_or_none(key, content)  # measured before the transaction: it holds no lock meanwhile
     write_file(key=key, content=content)
     try:
         with transaction.atomic():
             if status == Image.Status.SERVING:
                 serving_changed()
-            return Image.objects.create(
+            image = Image.objects.create(
                 key=key,
                 status=status,
                 emotion=parsed.emotion,
@@ -114,6 +116,9 @@ def create_image(*, key: str, content: bytes, status: str | None = None, **metad
                 content_hash=sha256(content),
                 **metadata,
             )
+            if look is not None:
+                ImageLook.objects.create(image=image, **look_fields(look))
+            return image
     except Exception:
         if not _row_holds(key):  # a row of another writer (a concurrent attempt) keeps its file
             delete_file_quietly(key)
@@ -225,6 +230,7 @@ def rewrite_image(*, image: Image, content: bytes, **metadata) -> None:
     puts the old bytes back.
     """
     previous = read_file(image.key)
+    look = look_or_none(image.key, content)
     written = False
     try:
         with transaction.atomic():
@@ -232,6 +238,10 @@ def rewrite_image(*, image: Image, content: bytes, **metadata) -> None:
             if image.status == Image.Status.SERVING or metadata.get("status") == Image.Status.SERVING:
                 serving_changed()
             Image.objects.filter(pk=image.pk).update(byte_size=len(content), content_hash=sha256(content), **metadata)
+            if look is None:  # the old look described the old bytes
+                ImageLook.objects.filter(image_id=image.pk).delete()
+            else:
+                _store_look(image_id=image.pk, values=look)
             write_file(key=image.key, content=content)
             written = True
     except Exception:
@@ -241,6 +251,33 @@ def rewrite_image(*, image: Image, content: bytes, **metadata) -> None:
             except StorageError:
                 log.error("%s holds the new bytes but its row the old ones: re-run the rewrite", image.key, exc_info=True)
         raise
+
+
+# --- What a picture looks like (garden.looks), stored with the image -----------------------------
+
+
+def measure_look(*, image: Image, content: bytes) -> ImageLook:
+    """Measure the picture's look from its bytes and store it with the image, replacing an older
+    one. Raises garden.looks.Unreadable for bytes that are no picture (nothing is stored then)."""
+    return _store_look(image_id=image.pk, values=looks.measure(content))
+
+
+def look_or_none(key: str, content: bytes) -> np.ndarray | None:
+    """The look, or None for bytes no decoder reads: a picture is stored with or without its look."""
+    try:
+        return looks.measure(content)
+    except looks.Unreadable as exc:
+        log.warning("no look for %s: %s", key, exc)  # the key and the error's kind, never the bytes
+        return None
+
+
+def look_fields(values: np.ndarray) -> dict[str, object]:
+    return {**dict(zip(looks.LOOK_FIELDS, values.tolist(), strict=True)), "version": looks.VERSION, "measured_at": timezone.now()}
+
+
+def _store_look(*, image_id: int, values: np.ndarray) -> ImageLook:
+    look, _ = ImageLook.objects.update_or_create(image_id=image_id, defaults=look_fields(values))
+    return look
 
 
 def purge_rejected(*, images: Iterable[Image]) -> int:

@@ -7,6 +7,7 @@ the confirmed purge. The keyboard review page is curation.views.
 
 from __future__ import annotations
 
+import numpy as np
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_list import _boolean_icon
@@ -27,7 +28,9 @@ from curation.admin import quarantine
 from curation.admin.reports import purged, report
 from curation.paginators import EstimatedCountPaginator
 from garden import thumbnails
+from garden.looks import LOOK_FIELDS
 from garden.models import QUARANTINED, Image
+from garden.selectors import looks_of
 from generation.lineage import OPERATOR_WORDS, image_lineage
 
 PROMOTE_PERMISSION = "curation.promote_image"
@@ -137,6 +140,7 @@ class ImageAdmin(admin.ModelAdmin):
         "guidance",
         "byte_size",
         "content_hash",
+        "look",
         "thumbnail_key",
         "created_at",
         "promoted_at",
@@ -229,6 +233,15 @@ class ImageAdmin(admin.ModelAdmin):
         how = OPERATOR_WORDS.get(bred.get("operator", ""), "mutation of")
         generation = _("generation %(number)s") % {"number": bred.get("generation", "?")}
         return format_html("{} · {} {}", generation, how, links)
+
+    @admin.display(description="look")
+    def look(self, obj):
+        """What the picture looks like (garden.looks), as measured when it was stored; — when not measured.
+        The measures' names are the code's (garden.looks.LOOK_FIELDS), like byte_size's: not translated."""
+        values = looks_of([obj.pk])[0]
+        if np.isnan(values).any():
+            return "—"
+        return " · ".join(f"{name} {value:.2f}" for name, value in zip(LOOK_FIELDS, values, strict=True))
 
     @admin.display(description=gettext_lazy("retouch"))
     def retouch(self, obj):
