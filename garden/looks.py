@@ -27,6 +27,7 @@ SIZE = (64, 64)  # the largest picture the statistics are computed on
 _LUMA = np.array([0.2126, 0.7152, 0.0722])
 
 
+_SHRINK_AS_IS = {"RGB", "RGBA", "L", "LA"}  # modes BOX resizes by averaging
 _ORIENTATION = 0x0112  # the EXIF tag
 _TRANSPOSE = {
     2: PILImage.Transpose.FLIP_LEFT_RIGHT,
@@ -55,12 +56,15 @@ def _pixels(content: bytes) -> np.ndarray:
             # JPEG: decode at 1/2…1/8 scale, the smallest that is still at least SIZE (no full decode).
             picture.draft("RGB", SIZE)
             orientation = picture.getexif().get(_ORIENTATION, 1)
+            if picture.mode not in _SHRINK_AS_IS:  # palettes, 16-bit, CMYK: to RGB first, so BOX averages colours
+                picture = picture.convert("RGB")
+            # Shrunk in place before any copy (a PNG has no draft mode: its full size is decoded).
+            # BOX averages whole source pixels: the cheapest filter that keeps every pixel's weight.
+            picture.thumbnail(SIZE, PILImage.Resampling.BOX)
             small = picture.convert("RGB")
         # A camera's photo may be stored sideways with an EXIF orientation: measure it upright (sky_light).
         if orientation in _TRANSPOSE:
             small = small.transpose(_TRANSPOSE[orientation])
-        # BOX averages whole source pixels: the cheapest filter that keeps every pixel's weight.
-        small.thumbnail(SIZE, PILImage.Resampling.BOX)
     except Exception as exc:  # Pillow raises OSError, ValueError, SyntaxError, DecompressionBombError…
         raise Unreadable(f"not a readable picture: {type(exc).__name__}") from exc
     return np.asarray(small, dtype=np.float64) / 255.0

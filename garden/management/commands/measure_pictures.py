@@ -22,11 +22,14 @@ class Command(BaseCommand):
             raise CommandError("--batch must be at least 1")
         started = time.perf_counter()
         last = look_services.BackfillCounts()
+        shown = 0.0
 
         def progress(counts: look_services.BackfillCounts) -> None:
-            nonlocal last
+            nonlocal last, shown
             last = counts
-            if counts.total:
+            # A line a second at most: 400k pictures are 2,000 batches.
+            if counts.total and (time.perf_counter() - shown >= 1 or counts.seen >= counts.total):
+                shown = time.perf_counter()
                 self.stdout.write(f"{counts.seen}/{counts.total} pictures ({counts.measured} measured)")
 
         measured = look_services.backfill_looks(batch=batch, all_=all_, progress=progress)
