@@ -52,7 +52,8 @@ def measure(content: bytes) -> np.ndarray:
 def _pixels(content: bytes) -> np.ndarray:
     """The picture at most SIZE, as an (h, w, 3) float64 array of 0…1 RGB values."""
     try:
-        with PILImage.open(io.BytesIO(content)) as picture:
+        with PILImage.open(io.BytesIO(content)) as opened:
+            picture: PILImage.Image = opened
             # JPEG: decode at 1/2…1/8 scale, the smallest that is still at least SIZE (no full decode).
             picture.draft("RGB", SIZE)
             orientation = picture.getexif().get(_ORIENTATION, 1)

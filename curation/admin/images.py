@@ -140,7 +140,7 @@ class ImageAdmin(admin.ModelAdmin):
         "guidance",
         "byte_size",
         "content_hash",
-        "look",
+        "measured_look",
         "thumbnail_key",
         "created_at",
         "promoted_at",
@@ -235,7 +235,7 @@ class ImageAdmin(admin.ModelAdmin):
         return format_html("{} · {} {}", generation, how, links)
 
     @admin.display(description="look")
-    def look(self, obj):
+    def measured_look(self, obj):  # not "look": the admin would show the related row's str()
         """What the picture looks like (garden.looks), as measured when it was stored; — when not measured.
         The measures' names are the code's (garden.looks.LOOK_FIELDS), like byte_size's: not translated."""
         values = looks_of([obj.pk])[0]

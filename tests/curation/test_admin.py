@@ -153,6 +153,17 @@ def test_change_page_and_lazy_thumbnail(curator_client, pool_images):
     assert image.thumbnail_key and response["Location"].endswith(image.thumbnail_key)
 
 
+def test_the_change_page_shows_the_look_or_a_dash(curator_client, pool_images):
+    from garden.models import ImageLook
+
+    measured, unmeasured = pool_images[0], pool_images[1]
+    ImageLook.objects.filter(image=unmeasured).delete()
+    page = curator_client.get(reverse("admin:garden_image_change", args=[measured.pk])).content.decode()
+    assert "lightness 0." in page and "greenness " in page
+    page = curator_client.get(reverse("admin:garden_image_change", args=[unmeasured.pk])).content.decode()
+    assert "lightness 0." not in page
+
+
 def test_visitor_admin_is_read_only(admin_client):
     from tests.factories import VisitorFactory
 
