@@ -79,6 +79,7 @@ def load(images: int, interactions: int, seed: int = 1) -> dict:
 
     from garden import keys as gk
     from garden.models import Image, Visitor
+    from garden.services import serving_changed
     from garden.visitors import segment_of
     from recommend.models import FavoriteStat, ImageStat, Interaction, ModelVersion, Recommendation
 
@@ -112,6 +113,11 @@ def load(images: int, interactions: int, seed: int = 1) -> dict:
     )
     columns = list(template)
     with transaction.atomic():
+        # A new serving set, so a new serving version, as every service that changes the set gives
+        # it: without one, a process that served the previous garden (bench/growth.py measures one
+        # size after another in one process) kept serving that garden's candidate sets and
+        # rendered answers, and timed them instead of this garden's.
+        serving_changed()
         _copy(
             Image._meta.db_table,
             columns,

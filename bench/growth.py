@@ -9,7 +9,10 @@
 Per size: a full recount and an incremental rebuild that adds 10,000 events (each timed in a child
 process, whose peak resident memory, VmHWM, is the rebuild's and Django's), /garden, /gardenfromDB and
 /like p50/p99 in process, the insights page, forget_visitor of one visitor, `manage.py backup`,
-and a retention sweep that deletes the oldest 10,000 events. Each cost's growth factor per 4x data
+and a retention sweep that deletes the oldest 10,000 events. /garden and /gardenfromDB are timed
+twice: as the first answers after a serving change (most of their search keys new to the process,
+so their candidates are loaded and rendered), and once every search key has been answered (the
+steady state bench/serving.py measures). Each cost's growth factor per 4x data
 is printed beside it. Uses its own database, ``bench_scale`` on 127.0.0.1 (BENCH_DATABASE_URL);
 the data is reloaded for every size. Results: bench/results/growth.json. ``--rebuilds N`` loads
 nothing: on the garden ``bench_scale`` holds, a full recount then N incremental rebuilds, each
@@ -122,6 +125,23 @@ def latency(client, path: str, bodies: list[dict]) -> dict:
     return {"p50_ms": round(float(np.percentile(values, 50)), 2), "p99_ms": round(float(np.percentile(values, 99)), 2)}
 
 
+def check_serves_loaded_garden(client) -> None:
+    """/garden answers from the garden loaded now, not from candidate sets this process kept from
+    an earlier size (bench/_data.load gives each garden a new serving version): an emotion's
+    answer holds as many images of each orientation as its candidates in the garden, up to the
+    answer's size."""
+    from django.conf import settings
+
+    from garden.selectors import serving_images
+
+    emotion = search_keys()[0][0]
+    answer = json.loads(client.post("/garden", data=json.dumps({"emotion": emotion}), content_type="application/json").content)
+    orientations = list(serving_images(search_key=emotion).values_list("orientation", flat=True)[: settings.RECOMMEND_CANDIDATES])
+    expected = [min(orientations.count(side), settings.RECOMMEND_MAX_RESULTS) for side in ("h", "v")]
+    served = [len(answer["landscape"]), len(answer["portrait"])]
+    assert served == expected, f"/garden served {served} (landscape, portrait) of {emotion!r}, its candidates {expected}"
+
+
 def add_events(n: int) -> None:
     """``n`` new events: copies of the latest ones, with new ids and times (as if the hall went on)."""
     from django.db import connection
@@ -175,8 +195,24 @@ def per_request(requests: int) -> dict:
         emotion, favorite = rng.choice(keys)
         bodies.append({"id": rng.choice(visitors), "emotion": f"{emotion}/{favorite}" if favorite else emotion, "generation": "adult"})
     client = Client()
+    check_serves_loaded_garden(client)
+    # First answers after a serving change: most of the 200 search keys are new to this process,
+    # so most requests load and render their candidates (~500 rows at 400k images).
     result["garden"] = latency(client, "/garden", bodies)
     result["gardenfromDB"] = latency(client, "/gardenfromDB", bodies)
+    # Steady state, as bench/serving.py measures it: every search key answered once in this process
+    # (candidates and rendered answers built), then other visitors and keys (their segments'
+    # counters mostly read anew, as after other kiosks' likes).
+    for emotion, favorite in keys:
+        primer = json.dumps({"emotion": f"{emotion}/{favorite}" if favorite else emotion})
+        for path in ("/garden", "/gardenfromDB"):
+            client.post(path, data=primer, content_type="application/json")
+    steady = []
+    for _ in range(requests):
+        emotion, favorite = rng.choice(keys)
+        steady.append({"id": rng.choice(visitors), "emotion": f"{emotion}/{favorite}" if favorite else emotion, "generation": "adult"})
+    result["garden_steady"] = latency(client, "/garden", steady)
+    result["gardenfromDB_steady"] = latency(client, "/gardenfromDB", steady)
     shown = list(Interaction.objects.filter(event_type="click").order_by("-id").values_list("item_key", flat=True)[:requests])
     likes = [{"id": rng.choice(visitors), "itemId": key, "impression": [key]} for key in shown]
     result["like"] = latency(client, "/like", likes)
@@ -213,6 +249,8 @@ ROWS = [
     ("that rebuild's peak memory, MB", "rebuild_10k_new_peak_mb"),
     ("/garden p50 / p99, ms", "garden"),
     ("/gardenfromDB p50 / p99, ms", "gardenfromDB"),
+    ("/garden, every key answered before, p50 / p99, ms", "garden_steady"),
+    ("/gardenfromDB, every key answered before, p50 / p99, ms", "gardenfromDB_steady"),
     ("/like p50 / p99, ms", "like"),
     ("insights page, s", "insights_page_s"),
     ("forget_visitor, ms", "forget_visitor_ms"),
