@@ -167,7 +167,7 @@ class World:
 
         from django.utils import timezone
 
-        from garden import keys, services
+        from garden import keys, look_services, services
         from garden.models import Image
 
         start = timezone.now() - timedelta(days=30)
@@ -194,6 +194,7 @@ class World:
                 )
             )
         Image.objects.bulk_create(rows, batch_size=500)
+        look_services.backfill_looks()  # as `manage.py measure_pictures` does for pictures stored in bulk
         services.serving_changed()
 
     def candidates(self, search_key: str) -> tuple[np.ndarray, np.ndarray]:

@@ -34,6 +34,7 @@ class CandidateSet:
     entries: list[bytes]  # each candidate's {"url", "emotion"} as the answer renders it
     serving_version: str = ""  # what it was loaded under (garden.selectors.serving_version)
     site_base: str = ""  # the address its entries' URLs start with (garden.selectors.site_base)
+    looks: np.ndarray | None = None  # (candidates, garden.looks.LOOK_FIELDS), NaN rows for pictures not measured
 
     @property
     def emotion(self) -> str:
@@ -65,9 +66,10 @@ def load_candidates(*, search_key: str, request, serving_version: str = "", site
     search_keys = list(dict.fromkeys(row[4] for row, _ in rows))
     key_number = {key: n for n, key in enumerate(search_keys)}
     keys = [row[1] for row, _ in rows]
+    ids = np.array([row[0] for row, _ in rows], dtype=np.int64)
     return CandidateSet(
         search_key=search_key,
-        ids=np.array([row[0] for row, _ in rows], dtype=np.int64),
+        ids=ids,
         keys=keys,
         portrait=np.array([row[3] == "v" for row, _ in rows], dtype=bool),
         tier=np.array([tier for _, tier in rows], dtype=np.int64),
@@ -77,4 +79,5 @@ def load_candidates(*, search_key: str, request, serving_version: str = "", site
         entries=garden_selectors.listing_entries(((row[1], row[2]) for row, _ in rows), request=request),
         serving_version=serving_version,
         site_base=site_base,
+        looks=garden_selectors.looks_of(ids.tolist()),
     )

@@ -169,6 +169,7 @@ class ModelVersion(models.Model):
     ranker = models.CharField(max_length=32, default="counting")
     params = models.JSONField(default=dict, blank=True)
     artefact = models.BinaryField(blank=True, default=b"", help_text="numpy .npz (ALS factors), may be empty")
+    taste = models.BinaryField(blank=True, default=b"", help_text="numpy .npz of the taste model (recommend.taste), may be empty")
     metrics = models.JSONField(default=dict, blank=True, help_text="Fit statistics: rows, seconds")
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -21,8 +21,9 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.special
 
-from recommend import ranking
+from recommend import ranking, taste
 from recommend.candidates import CandidateSet
 from recommend.store import LoadedModel
 
@@ -37,8 +38,10 @@ class Thompson:
     incumbent. ``betainc`` is evaluated element by element, so the kept odds indexed by the
     remaining candidates are the very numbers the full path computes on that subset."""
 
-    def __init__(self, counts: ranking.CandidateCounts, params: ranking.Params, portrait: np.ndarray) -> None:
-        self.alpha, self.beta, self.mean, self.screens = ranking.thompson_posteriors(counts, params)
+    def __init__(
+        self, counts: ranking.CandidateCounts, params: ranking.Params, portrait: np.ndarray, prior: ranking.TastePrior | None = None
+    ) -> None:
+        self.alpha, self.beta, self.mean, self.screens = ranking.thompson_posteriors(counts, params, prior)
         # An exploration slot's remaining candidates share the incumbent's orientation (arrange
         # ranks each apart), so the odds are kept over that orientation's candidates only.
         self._sides = (np.flatnonzero(~portrait), np.flatnonzero(portrait))
@@ -89,12 +92,46 @@ class Thompson:
 
 
 @dataclass(frozen=True)
+class TasteView:
+    """The taste model's view of one candidate set for one segment: the design rows, the segment's
+    logits on them, and the prior the counting model shrinks toward."""
+
+    design: np.ndarray
+    logits: np.ndarray
+    prior: ranking.TastePrior
+
+
+def taste_view(candidates: CandidateSet, segment: str, model: LoadedModel) -> TasteView | None:
+    """None when the model has no taste or the candidates no looks (then the counts decide alone)."""
+    if model.taste is None or candidates.looks is None or not len(candidates):
+        return None
+    fields = taste.key_fields(candidates.search_keys)[candidates.key_index]
+    design = model.taste.design(candidates.looks, fields)
+    logits = model.taste.logits(design, segment)
+    return TasteView(
+        design, logits, ranking.TastePrior(scipy.special.expit(logits), everyone=not segment or segment == ranking.SEGMENT_ALL)
+    )
+
+
+def visit_shift(view: TasteView | None, model: LoadedModel, shown: np.ndarray, liked: np.ndarray) -> np.ndarray | None:
+    """Per candidate, what this visit's likes and passes add to the log-scores: the visitor's taste
+    moved from their segment's (recommend.taste.visit_shift), a factor on their odds of liking
+    each picture whatever its counts. ``shown``: the candidates seen in this visit; ``liked``: a
+    mask over all of them. None without a taste model or a picture seen."""
+    if view is None or model.taste is None or not len(shown):
+        return None
+    delta = taste.visit_shift(model.taste, view.design[shown], view.logits[shown], liked[shown].astype(float))
+    return view.design @ delta
+
+
+@dataclass(frozen=True)
 class BaseOrder:
     counts: ranking.CandidateCounts  # the kept counters it was built from (n_vis = l_vis = 0)
     model: LoadedModel
     scores: np.ndarray  # per candidate, the visitor's lift at its prior
     sides: tuple[np.ndarray, np.ndarray]  # landscape, portrait: candidate indices by (tier, -score, index)
     thompson: Thompson
+    taste: TasteView | None = None
 
 
 def sides(candidates: CandidateSet, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -108,11 +145,13 @@ def sides(candidates: CandidateSet, scores: np.ndarray) -> tuple[np.ndarray, np.
     return out[0], out[1]
 
 
-def build_base_order(*, candidates: CandidateSet, counts: ranking.CandidateCounts, model: LoadedModel, thompson: Thompson) -> BaseOrder:
+def build_base_order(
+    *, candidates: CandidateSet, counts: ranking.CandidateCounts, model: LoadedModel, thompson: Thompson, view: TasteView | None
+) -> BaseOrder:
     """The base order of ``candidates`` from everyone's and the segment's ``counts``."""
-    scores = ranking.score(counts, model.params)  # the ALS term is the visitor's: never here
+    scores = ranking.score(counts, model.params, prior=view.prior if view else None)  # the ALS term is the visitor's: never here
     scores.flags.writeable = False
-    return BaseOrder(counts, model, scores, sides(candidates, scores), thompson)
+    return BaseOrder(counts, model, scores, sides(candidates, scores), thompson, view)
 
 
 def arrange(

@@ -110,9 +110,11 @@ class CountingRanker(Ranker):
         base = serving.cache.base_order(candidates=candidates, segment=request.segment, model=model, token=token)
         sides = base.sides
         if selectors.has_key_history(candidates=candidates, history=history):
-            # Their own impressions or likes of a candidate's key move its lift: exact scores, a new sort.
+            # Their own impressions or likes of a candidate's key move its lift, and what they liked
+            # and passed in this visit their taste: exact scores, a new sort.
             counts = selectors.with_visitor(base.counts, candidates=candidates, history=history)
-            sides = precomputed.sides(candidates, ranking.score(counts, model.params))
+            prior, shift = (base.taste.prior, self._visit_shift(request, base.taste, model)) if base.taste else (None, None)
+            sides = precomputed.sides(candidates, ranking.score(counts, model.params, prior=prior, shift=shift))
         challenge = exploration(thompson=lambda: base.thompson.challenger(request.rng or np.random.default_rng()), n_all=base.counts.n_all)
         demoted, disliked = history.liked | history.recently_shown, history.disliked
         landscape, portrait = precomputed.arrange(
@@ -147,11 +149,23 @@ class CountingRanker(Ranker):
             user = model.als.user_vector(liked_ids)
             if user is not None:
                 als = ranking.standardise(model.als.scores(user, request.candidates.ids.tolist()))
-        scores = ranking.score(counts, model.params, als=als)
+        view = precomputed.taste_view(request.candidates, request.segment, model)
+        prior = view.prior if view else None
+        scores = ranking.score(counts, model.params, als=als, prior=prior, shift=self._visit_shift(request, view, model))
         challenge = exploration(
-            thompson=lambda: ranking.thompson_challenger(counts, model.params, request.rng or np.random.default_rng()), n_all=counts.n_all
+            thompson=lambda: ranking.thompson_challenger(counts, model.params, request.rng or np.random.default_rng(), prior),
+            n_all=counts.n_all,
         )
         return Ordering(scores, challenge, model.label)
+
+    @staticmethod
+    def _visit_shift(request: RankRequest, view: precomputed.TasteView | None, model: store.LoadedModel) -> np.ndarray | None:
+        """This visit's taste: what the visitor liked and passed among the candidates shown recently."""
+        history = request.history
+        if view is None or not history.recently_shown:
+            return None
+        shown = np.flatnonzero(request.mask(history.recently_shown))
+        return precomputed.visit_shift(view, model, shown, request.mask(history.liked))
 
 
 def exploration(*, thompson: Callable[[], ranking.Challenge], n_all: np.ndarray) -> ranking.Challenge | None:

@@ -77,18 +77,52 @@ def _shrink(likes, impressions, prior, strength):
     return (likes + strength * prior) / (impressions + strength)
 
 
-def score(counts: CandidateCounts, params: Params, *, als: np.ndarray | None = None) -> np.ndarray:
-    """Log-scores (posterior means), higher is better. ``als`` (standardised) is added with ``als_weight``."""
+@dataclass(frozen=True)
+class TastePrior:
+    """What the taste model (recommend.taste) predicts for each candidate before its own counts,
+    for the visitor's segment: the like-rates, and whether the counts that correct them are
+    everyone's (a visitor without a segment) rather than the segment's."""
+
+    rate: np.ndarray
+    everyone: bool = False
+
+    def counts(self, counts: CandidateCounts) -> tuple[np.ndarray, np.ndarray]:
+        """(likes, impressions) that correct the prediction."""
+        if self.everyone:
+            return np.maximum(counts.l_all, 0), counts.n_all
+        return np.maximum(counts.l_seg, 0), counts.n_seg
+
+
+def score(
+    counts: CandidateCounts,
+    params: Params,
+    *,
+    als: np.ndarray | None = None,
+    prior: TastePrior | None = None,
+    shift: np.ndarray | None = None,
+) -> np.ndarray:
+    """Log-scores (posterior means), higher is better. ``als`` (standardised) is added with ``als_weight``.
+
+    With a taste ``prior``, an image's rate within the segment is shrunk toward what its look and
+    key predict for the segment (with ``segment_strength`` as the taste fit measured it) instead of
+    the chain through its key's and its own rate over everyone: a new image starts from its
+    features, and the segment's counts of it correct them. ``shift``, this visit's taste
+    (recommend.precomputed.visit_shift), is added to the log-scores."""
     base = params.base_rate
     m_key = _shrink(np.maximum(counts.l_key, 0), counts.n_key, base, params.key_strength)
-    p_img = _shrink(np.maximum(counts.l_all, 0), counts.n_all, m_key, params.image_strength)
-    p_seg = _shrink(np.maximum(counts.l_seg, 0), counts.n_seg, p_img, params.segment_strength)
+    if prior is None:
+        p_img = _shrink(np.maximum(counts.l_all, 0), counts.n_all, m_key, params.image_strength)
+        p_seg = _shrink(np.maximum(counts.l_seg, 0), counts.n_seg, p_img, params.segment_strength)
+    else:
+        p_seg = _shrink(*prior.counts(counts), prior.rate, params.segment_strength)
     r_seg = _shrink(np.maximum(counts.l_keyseg, 0), counts.n_keyseg, m_key, params.favorite_strength)
     r_vis = _shrink(np.maximum(counts.l_vis, 0), counts.n_vis, r_seg, params.visitor_strength)
     eps = 1e-9
     result = np.log(p_seg + eps) + np.log(r_vis + eps) - np.log(m_key + eps)
     if als is not None and params.als_weight:
         result = result + params.als_weight * als
+    if shift is not None:
+        result = result + shift
     return result
 
 
@@ -178,17 +212,26 @@ def least_shown_challenger(impressions: np.ndarray, fresh_below: float) -> Chall
     return challenge
 
 
-def thompson_posteriors(counts: CandidateCounts, params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Each candidate's Beta posterior over everyone (alpha, beta, mean) and its key's screens so far
-    (+1): what ``thompson_challenger`` weighs, none of it the visitor's (recommend.precomputed keeps it)."""
+def thompson_posteriors(
+    counts: CandidateCounts, params: Params, prior: TastePrior | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each candidate's Beta posterior (alpha, beta, mean) and its key's screens so far (+1): what
+    ``thompson_challenger`` weighs, none of it the visitor's (recommend.precomputed keeps it).
+
+    Without a taste ``prior``: the image's rate over everyone, its key's rate as the prior mean.
+    With one: its rate within the segment, centred on what its features predict for the segment,
+    as ``score`` centres it."""
     m_key = _shrink(np.maximum(counts.l_key, 0), counts.n_key, params.base_rate, params.key_strength)
-    likes = np.maximum(counts.l_all, 0)
-    alpha = likes + params.image_strength * m_key
-    beta = np.maximum(counts.n_all - likes, 0) + params.image_strength * (1 - m_key)
+    if prior is None:
+        strength, center, likes, shown = params.image_strength, m_key, np.maximum(counts.l_all, 0), counts.n_all
+    else:
+        strength, center, (likes, shown) = params.segment_strength, prior.rate, prior.counts(counts)
+    alpha = likes + strength * center
+    beta = np.maximum(shown - likes, 0) + strength * (1 - center)
     return alpha, beta, alpha / (alpha + beta), counts.n_key / 3 + 1
 
 
-def thompson_challenger(counts: CandidateCounts, params: Params, rng: np.random.Generator) -> Challenge:
+def thompson_challenger(counts: CandidateCounts, params: Params, rng: np.random.Generator, prior: TastePrior | None = None) -> Challenge:
     """Thompson sampling between the incumbent and its most promising challenger, when it pays.
 
     Each image's like-rate over everyone has a Beta posterior (its likes and impressions, shrunk
@@ -202,7 +245,7 @@ def thompson_challenger(counts: CandidateCounts, params: Params, rng: np.random.
     means). New images start near even odds; once the counts settle, exploration stops instead of
     costing every screen a slot.
     """
-    alpha, beta, mean, screens_so_far = thompson_posteriors(counts, params)
+    alpha, beta, mean, screens_so_far = thompson_posteriors(counts, params, prior)
 
     def challenge(remaining: np.ndarray, incumbent: int) -> int | None:
         target = mean[incumbent]
@@ -309,6 +352,21 @@ def count_feedback(
     return FeedbackTable(segments=segments, img_n=img_n, img_l=img_l, img_d=img_d, key_n=key_n, key_l=key_l)
 
 
+def prior_strength(likes: np.ndarray, shown: np.ndarray, prior: np.ndarray, fallback: float) -> float:
+    """Method of moments: the Beta prior strength (pseudo-impressions) at which rates ``likes /
+    shown`` spread around ``prior`` as much as they do beyond binomial noise; ``fallback`` with
+    fewer than 20 of them."""
+    if len(shown) < 20:
+        return fallback
+    rate = likes / shown
+    noise = np.mean(prior * (1 - prior) / shown)
+    spread = np.mean((rate - prior) ** 2) - noise
+    if spread <= 1e-6:
+        return 1000.0
+    value = float(np.mean(prior * (1 - prior)) / spread - 1)
+    return float(np.clip(value, 1.0, 1000.0))
+
+
 def fit_params(table: FeedbackTable, *, defaults: Params, min_impressions: int = 20) -> Params:
     """Method-of-moments prior strengths: how much real images (and segments) differ from their
     key's (image's) rate beyond binomial noise. Falls back to the defaults when data is thin."""
@@ -317,16 +375,7 @@ def fit_params(table: FeedbackTable, *, defaults: Params, min_impressions: int =
     # incremental rebuild's fit at 400k images. The values, and so the floats, are the same.
     def strength(likes, shown, prior_at, fallback):
         keep = np.flatnonzero(shown >= min_impressions)
-        if len(keep) < 20:
-            return fallback
-        rate = np.maximum(likes[keep], 0) / shown[keep]
-        prior = prior_at(keep)
-        noise = np.mean(prior * (1 - prior) / shown[keep])
-        spread = np.mean((rate - prior) ** 2) - noise
-        if spread <= 1e-6:
-            return 1000.0
-        value = float(np.mean(prior * (1 - prior)) / spread - 1)
-        return float(np.clip(value, 1.0, 1000.0))
+        return prior_strength(np.maximum(likes[keep], 0), shown[keep], prior_at(keep), fallback)
 
     n_all, l_all = table.img_n[0], np.maximum(table.img_l[0], 0)
     total_n = max(table.key_n[0].sum(), 1)

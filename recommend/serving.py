@@ -64,8 +64,13 @@ class ServingCache:
         kept = self.kept_order(candidates, segment)
         if kept is not None and kept.counts is counts and kept.model is model:
             return kept
+        view = precomputed.taste_view(candidates, segment, model)
         built = precomputed.build_base_order(
-            candidates=candidates, counts=counts, model=model, thompson=self._thompson(candidates, counts, model, token)
+            candidates=candidates,
+            counts=counts,
+            model=model,
+            thompson=self._thompson(candidates, counts, model, token, segment, view),
+            view=view,
         )
         self._memo.put_if_current(candidates.serving_version, ("order", *_place(candidates), segment), built)
         return built
@@ -73,14 +78,23 @@ class ServingCache:
     def kept_order(self, candidates: CandidateSet, segment: str) -> precomputed.BaseOrder | None:
         return self._memo.get(candidates.serving_version, ("order", *_place(candidates), segment))
 
-    def _thompson(self, candidates: CandidateSet, counts: CandidateCounts, model: store.LoadedModel, token: str) -> precomputed.Thompson:
-        """Thompson weighs everyone's counters only, never the segment's, so the segments share one
-        entry and its odds under the same token and model."""
-        key = ("thompson", *_place(candidates))
+    def _thompson(
+        self,
+        candidates: CandidateSet,
+        counts: CandidateCounts,
+        model: store.LoadedModel,
+        token: str,
+        segment: str,
+        view: precomputed.TasteView | None,
+    ) -> precomputed.Thompson:
+        """Without a taste model Thompson weighs everyone's counters only, never the segment's, so the
+        segments share one entry and its odds under the same token and model; with one, each
+        segment's posteriors are its own (ranking.thompson_posteriors)."""
+        key = ("thompson", *_place(candidates)) + ((segment,) if model.taste is not None else ())
         kept = self._memo.get(candidates.serving_version, key)
         if kept is not None and kept[0] == token and kept[1] is model:
             return kept[2]
-        built = precomputed.Thompson(counts, model.params, candidates.portrait)
+        built = precomputed.Thompson(counts, model.params, candidates.portrait, view.prior if view else None)
         self._memo.put_if_current(candidates.serving_version, key, (token, model, built))
         return built
 

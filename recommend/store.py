@@ -13,6 +13,7 @@ from django.conf import settings
 from recommend.als import ALSFactors
 from recommend.models import ModelVersion
 from recommend.ranking import Params
+from recommend.taste import Taste
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class LoadedModel:
     version: int  # 0: nothing trained yet (default parameters)
     params: Params
     als: ALSFactors | None = None
+    taste: Taste | None = None  # how segments like what pictures show (recommend.taste); None: counts alone
 
     @property
     def label(self) -> str:
@@ -46,4 +48,4 @@ def load_model(version: int) -> LoadedModel:
     # Fitted priors come from the row; whether ALS counts is this deployment's setting.
     defaults = default_params()
     params = Params.from_dict({**row.params, "als_weight": defaults.als_weight, "als_min_likes": defaults.als_min_likes})
-    return LoadedModel(version=row.pk, params=params, als=ALSFactors.loads(row.artefact))
+    return LoadedModel(version=row.pk, params=params, als=ALSFactors.loads(row.artefact), taste=Taste.loads(row.taste))

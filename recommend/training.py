@@ -4,6 +4,7 @@ optional ALS factors, a new ModelVersion published. Called by the Celery beat ta
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import time
@@ -16,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config import locks
-from recommend import catalog_changes, counting, ranking, store, tokens
+from recommend import catalog_changes, counting, ranking, store, taste_training, tokens
 from recommend.catalog import Catalog, catalog_rows, catalog_since, key_resolver, load_catalog, rows_where  # noqa: F401 (re-exported)
 from recommend.models import FavoriteStat, ImageStat, Interaction, ModelVersion, RetiredFavoriteStat, RetiredImageStat
 
@@ -246,13 +247,13 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
             kept_catalog = counting.KeptCatalog(catalog.image_ids, catalog.image_key, catalog.search_keys)
             counting.save(counts, catalog=kept_catalog, catalog_version=catalog_version, recounted_at=recounted_at)
             transaction.on_commit(tokens.renew_all)  # the new counters are visible: no kept copy may outlive them
-        table = counts.table()
-        params = ranking.fit_params(table, defaults=store.default_params())
+        params, fitted = fit_model(counts.table(), catalog)
         artefact = _als(load_catalog() if kept is not None else catalog) if with_als else b""  # ALS reads every event
         version = ModelVersion.objects.create(
             ranker="counting+als" if artefact else "counting",
             params=params.as_dict(),
             artefact=artefact,
+            taste=fitted.taste.dumps() if fitted else b"",
             metrics={
                 "interactions": counts.events,
                 "new_interactions": counts.events - counted_before if kept is not None else counts.events,
@@ -266,6 +267,17 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
         ModelVersion.objects.filter(id__in=stale).delete()
     log.info("recommender rebuilt: %s", version.metrics)
     return version
+
+
+def fit_model(table: ranking.FeedbackTable, catalog: Catalog) -> tuple[ranking.Params, taste_training.FittedTaste | None]:
+    """The priors and the taste model fitted on the counts ``table`` over ``catalog``. With a taste
+    model, a picture's rate within a segment is shrunk toward its prediction with the strength the
+    taste fit measured (ranking.score)."""
+    fitted = taste_training.fit_taste(table, image_ids=catalog.image_ids, image_key=catalog.image_key, search_keys=catalog.search_keys)
+    params = ranking.fit_params(table, defaults=store.default_params())
+    if fitted is not None:
+        params = dataclasses.replace(params, segment_strength=fitted.strength)
+    return params, fitted
 
 
 def _replace_touched(counts: counting.Counts, catalog: Catalog, touched: list[int]) -> tuple[list, list]:
