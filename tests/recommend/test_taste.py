@@ -1,0 +1,138 @@
+"""The taste model (recommend.taste) and what it does to /garden's order: a like teaches about
+pictures that look alike, a new picture starts from what its look predicts, a visit's like moves
+the visitor's next screens, and forgetting a visitor leaves nothing of them in the next model."""
+
+import random
+
+import numpy as np
+import pytest
+from django.test import RequestFactory
+
+from garden.looks import LOOK_FIELDS
+from garden.models import ImageLook
+from recommend import retention, selectors, serving, services, store, taste, training
+from recommend.rankers import CountingRanker, RankRequest
+from tests.factories import ImageFactory, VisitorFactory
+
+KEY = "happy"
+
+
+def look(image, **values):
+    """A look for ``image``: the given fields, the rest a little noise (as real pictures vary)."""
+    rng = np.random.default_rng(image.pk)
+    fields = {name: float(rng.normal(0.5, 0.05)) for name in LOOK_FIELDS} | values
+    ImageLook.objects.update_or_create(image=image, defaults=fields)  # over the one its painting got
+    return image
+
+
+def picture(**values):
+    return look(ImageFactory(emotion=KEY), **values)
+
+
+def ranked(visitor_id):
+    """/garden's landscape order (image keys) for ``visitor_id``, exploration off (deterministic)."""
+    candidates = serving.cache.candidates(search_key=KEY, request=RequestFactory().post("/garden"))
+    segment, history = selectors.visitor_context(visitor_id=visitor_id)
+    answer = CountingRanker().rank(RankRequest(visitor_id, segment, candidates, history, rng=np.random.default_rng(0)))
+    return [candidates.keys[i] for i in answer.landscape]
+
+
+def play(visitors, pictures, screens, likes, seed=3):
+    """Screens of three of ``pictures``: the visitor likes one that ``likes(image)`` accepts (the
+    first on screen), or passes."""
+    rng = random.Random(seed)
+    for _ in range(screens):
+        visitor = rng.choice(visitors)
+        shown = rng.sample(pictures, 3)
+        wanted = [image for image in shown if likes(image) and rng.random() < 0.8]
+        keys = [image.key for image in shown]
+        if wanted:
+            services.record_like(visitor_id=visitor, item_key=wanted[0].key, impression=keys)
+        else:
+            services.record_impression(visitor_id=visitor, impression=keys)
+
+
+@pytest.fixture
+def exploration_off(settings):
+    settings.RECOMMEND_EXPLORATION = "none"
+    serving.reset()
+    yield
+    serving.reset()
+
+
+def test_the_fit_recovers_each_segments_taste():
+    rng = np.random.default_rng(0)
+    looks = rng.normal(0, 1, (300, len(LOOK_FIELDS)))
+    fields = taste.key_fields([KEY] * 300)
+    segment = rng.integers(0, 2, 6000)
+    image = rng.integers(0, 300, 6000)
+    # Segment 0 likes light pictures, segment 1 dark ones.
+    logit = -1.5 + np.where(segment == 0, 1.0, -1.0) * looks[image, 0]
+    liked = (rng.random(6000) < 1 / (1 + np.exp(-logit))).astype(float)
+    fitted = taste.fit(
+        cell_segment=segment, cell_image=image, impressions=np.ones(6000), likes=liked, looks=looks, fields=fields, segments=["a", "b"]
+    )
+    assert fitted is not None
+    light, dark = fitted.design(np.array([[2.0] + [0.0] * 7, [-2.0] + [0.0] * 7]), taste.key_fields([KEY, KEY]))
+    assert fitted.logits(light[None], "a")[0] > fitted.logits(dark[None], "a")[0] + 1
+    assert fitted.logits(dark[None], "b")[0] > fitted.logits(light[None], "b")[0] + 1
+    loaded = taste.Taste.loads(fitted.dumps())
+    assert loaded is not None and loaded.segments == ("a", "b")
+    assert np.array_equal(loaded.segment_weights, fitted.segment_weights) and np.array_equal(loaded.weights, fitted.weights)
+
+
+@pytest.mark.django_db
+def test_a_new_picture_starts_from_what_its_look_predicts(exploration_off):
+    bright = [picture(lightness=0.9) for _ in range(6)]
+    dark = [picture(lightness=0.1) for _ in range(6)]
+    visitors = [VisitorFactory(generation="adult", gender="Female").id for _ in range(8)]
+    play(visitors, bright + dark, 240, likes=lambda image: image in bright)
+    training.rebuild()
+    new_dark, new_bright = picture(lightness=0.12), picture(lightness=0.88)  # nobody has seen them
+    model = store.load_model(store.latest_version_id())
+    assert model.taste is not None
+    design = model.taste.design(np.array([[0.88, *[0.5] * 7], [0.12, *[0.5] * 7]]), taste.key_fields([KEY, KEY]))
+    assert model.taste.logits(design[:1], "adult|female")[0] > model.taste.logits(design[1:], "adult|female")[0]
+    order = ranked(VisitorFactory(generation="adult", gender="Female").id)
+    assert order.index(new_bright.key) < order.index(new_dark.key)
+    # Unseen, it still goes before every dark picture the segment has passed over.
+    assert order.index(new_bright.key) < min(order.index(image.key) for image in dark)
+
+
+@pytest.mark.django_db
+def test_a_like_moves_pictures_that_look_alike_up_for_the_same_visitor(exploration_off):
+    warm = [picture(warmth=0.4) for _ in range(8)]
+    cold = [picture(warmth=-0.4) for _ in range(8)]
+    crowd = [VisitorFactory(generation="adult", gender="Female").id for _ in range(8)]
+    play(crowd, warm + cold, 240, likes=lambda image: True)  # the segment likes both alike
+    training.rebuild()
+    liker, passer = (VisitorFactory(generation="adult", gender="Female").id for _ in range(2))
+    screen = [warm[0].key, cold[0].key, cold[1].key]
+    services.record_like(visitor_id=liker, item_key=warm[0].key, impression=screen)
+    services.record_impression(visitor_id=passer, impression=screen)  # the same segment, no like
+
+    def warm_places(order):
+        return [order.index(image.key) for image in warm[1:]]
+
+    # The liker's next screen brings the other warm pictures forward, the passer's does not.
+    assert np.mean(warm_places(ranked(liker))) < np.mean(warm_places(ranked(passer))) - 1
+    assert ranked(liker)[0] in {image.key for image in warm}
+
+
+@pytest.mark.django_db
+def test_after_forget_visitor_the_next_model_holds_nothing_of_them(exploration_off):
+    bright = [picture(lightness=0.9) for _ in range(6)]
+    dark = [picture(lightness=0.1) for _ in range(6)]
+    crowd = [VisitorFactory(generation="adult", gender="Female").id for _ in range(6)]
+    play(crowd, bright + dark, 150, likes=lambda image: image in bright)
+    before = store.load_model(training.rebuild().pk)
+    elder = VisitorFactory(generation="elder", gender="Male").id  # the only one of their segment
+    play([elder], bright + dark, 60, likes=lambda image: image in dark, seed=5)
+    learnt = store.load_model(training.rebuild().pk)
+    assert "elder|male" in learnt.taste.segments
+    retention.forget_visitor(visitor_id=elder)
+    after = store.load_model(training.rebuild().pk)
+    assert after.taste.segments == before.taste.segments
+    assert np.array_equal(after.taste.weights, before.taste.weights)
+    assert np.array_equal(after.taste.segment_weights, before.taste.segment_weights)
+    assert after.params == before.params
