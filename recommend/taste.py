@@ -25,7 +25,6 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.optimize
 import scipy.special
 
 from garden import keys as garden_keys
@@ -35,7 +34,8 @@ SEGMENT_ALL = "*"
 WORDS = (*garden_keys.EMOTIONS, *(word for _, words in garden_keys.FAVORITE_PARTS for word in words))
 # Cells fitted at most: the fit's cost grows with them; past this a uniform sample (its likelihood
 # scaled up to the whole) says the same about a few dozen weights.
-MAX_CELLS = 200_000
+MAX_CELLS = 50_000
+NEWTON_STEPS = 30  # log-concave and smooth: a handful converge
 
 
 @dataclass(frozen=True)
@@ -134,19 +134,15 @@ def fit(
     fields: np.ndarray,
     segments: list[str],
     strengths: Strengths = Strengths(),
-    seed: int = 0,
+    scale: float = 1.0,
 ) -> Taste | None:
     """MAP fit on counter cells: (segment row or -1 for no known segment, image row, impressions,
-    likes). ``looks`` and ``fields`` are per image row. None without any impression."""
+    likes). ``looks`` and ``fields`` are per image row. ``scale``: how many cells each one stands
+    for (a sample: ``sample_cells``). None without any impression."""
     shown = impressions > 0
     cell_segment, cell_image, impressions, likes = cell_segment[shown], cell_image[shown], impressions[shown], likes[shown]
     if not len(impressions):
         return None
-    scale = 1.0
-    if len(impressions) > MAX_CELLS:
-        keep = np.random.default_rng(seed).choice(len(impressions), MAX_CELLS, replace=False)
-        scale = len(impressions) / MAX_CELLS
-        cell_segment, cell_image, impressions, likes = cell_segment[keep], cell_image[keep], impressions[keep], likes[keep]
     likes = np.clip(likes, 0, impressions).astype(float)
     impressions = impressions.astype(float)
     measured = looks[np.unique(cell_image)]
@@ -154,41 +150,68 @@ def fit(
     spread = np.nanstd(measured, axis=0) if np.isfinite(measured).any() else np.ones(looks.shape[1])
     look_scale = np.where(np.isfinite(spread) & (spread > 1e-9), spread, 1.0)
     base = Taste(tuple(segments), look_mean, look_scale, 0.0, np.zeros(0), np.zeros(0), np.zeros((0, 0)), strengths)
-    x = base.design(looks, fields)[cell_image]
-    n_seg, dim = len(segments), x.shape[1]
-    order = np.argsort(cell_segment, kind="stable")
-    x, cell_segment, impressions, likes = x[order], cell_segment[order], impressions[order], likes[order]
-    bounds = np.searchsorted(cell_segment, np.arange(-1, n_seg + 1))  # slice of each segment row (-1 first)
+    z = np.hstack([np.ones((len(cell_image), 1)), base.design(looks, fields)[cell_image]])  # a bias column, then x
     rate = likes.sum() / impressions.sum()
-    start = np.zeros(1 + dim + n_seg * (1 + dim))
-    start[0] = scipy.special.logit(np.clip(rate, 1e-3, 1 - 1e-3))
+    coefficients = np.zeros((len(segments) + 1, z.shape[1]))  # row 0: b and w; row 1 + s: b_s and u_s
+    coefficients[0, 0] = scipy.special.logit(np.clip(rate, 1e-3, 1 - 1e-3))
+    coefficients = _newton(z, cell_segment, impressions * scale, likes * scale, coefficients, strengths)
+    shared, own = coefficients[0], coefficients[1:]
+    return Taste(tuple(segments), look_mean, look_scale, float(shared[0]), shared[1:], own[:, 0].copy(), own[:, 1:].copy(), strengths)
 
-    def unpack(theta):
-        b, w = theta[0], theta[1 : 1 + dim]
-        rest = theta[1 + dim :].reshape(n_seg, 1 + dim)
-        return b, w, rest[:, 0], rest[:, 1:]
 
-    def objective(theta):
-        b, w, seg_b, seg_w = unpack(theta)
-        eta = b + x @ w
-        for row in range(n_seg):
-            at = slice(bounds[row + 1], bounds[row + 2])
-            eta[at] += seg_b[row] + x[at] @ seg_w[row]
-        loss = scale * float(np.sum(impressions * np.logaddexp(0.0, eta) - likes * eta))
-        residual = scale * (impressions * scipy.special.expit(eta) - likes)
-        grad_rest = np.zeros((n_seg, 1 + dim))
-        for row in range(n_seg):
-            at = slice(bounds[row + 1], bounds[row + 2])
-            grad_rest[row, 0] = residual[at].sum()
-            grad_rest[row, 1:] = residual[at] @ x[at]
-        loss += 0.5 * (strengths.shared * float(w @ w) + strengths.segment * float(np.sum(theta[1 + dim :] ** 2)))
-        grad_rest = grad_rest.ravel() + strengths.segment * theta[1 + dim :]
-        grad = np.concatenate([[residual.sum()], residual @ x + strengths.shared * w, grad_rest])
-        return loss, grad
+def _newton(z, segment, impressions, likes, coefficients, strengths: Strengths) -> np.ndarray:
+    """The MAP coefficients by Newton's method (the posterior is log-concave: a halved step when a
+    full one does not lower it). Each segment's block couples only with the shared one, so the
+    Hessian is built from one Gram matrix per segment. The shared bias has no prior."""
+    rows, dim = coefficients.shape
+    members = [np.flatnonzero(segment == s) for s in range(rows - 1)]
+    precision = np.full(coefficients.shape, strengths.segment)
+    precision[0] = strengths.shared
+    precision[0, 0] = 0.0
 
-    theta = scipy.optimize.minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 500}).x
-    b, w, seg_b, seg_w = unpack(theta)
-    return Taste(tuple(segments), look_mean, look_scale, float(b), w, seg_b.copy(), seg_w.copy(), strengths)
+    def logits(c):
+        eta = z @ c[0]
+        for s, at in enumerate(members):
+            eta[at] += z[at] @ c[s + 1]
+        return eta
+
+    def loss(c):
+        eta = logits(c)
+        return float(np.sum(impressions * np.logaddexp(0.0, eta) - likes * eta) + 0.5 * np.sum(precision * c * c))
+
+    current = loss(coefficients)
+    for _ in range(NEWTON_STEPS):
+        eta = logits(coefficients)
+        p = scipy.special.expit(eta)
+        residual, curvature = impressions * p - likes, impressions * p * (1 - p)
+        grad = precision * coefficients
+        hessian = np.zeros((rows * dim, rows * dim))
+        grad[0] += residual @ z
+        hessian[:dim, :dim] = (z * curvature[:, None]).T @ z + np.diag(precision[0])
+        for s, at in enumerate(members):
+            block = slice((s + 1) * dim, (s + 2) * dim)
+            gram = (z[at] * curvature[at, None]).T @ z[at]
+            grad[s + 1] += residual[at] @ z[at]
+            hessian[block, block] = gram + np.diag(precision[s + 1])
+            hessian[:dim, block] = hessian[block, :dim] = gram
+        step = np.linalg.solve(hessian, grad.ravel()).reshape(rows, dim)
+        size = 1.0
+        while size > 1e-4 and (tried := loss(coefficients - size * step)) > current:
+            size /= 2
+        if size <= 1e-4:
+            break
+        coefficients, improvement, current = coefficients - size * step, current - tried, tried
+        if np.max(np.abs(size * step)) < 1e-6 or improvement < 1e-9 * max(abs(current), 1.0):
+            break
+    return coefficients
+
+
+def sample_cells(count: int, seed: int = 0) -> tuple[np.ndarray | None, float]:
+    """Which of ``count`` cells to fit on (None: all) and how many each stands for: past
+    MAX_CELLS, a uniform sample whose likelihood is scaled up to the whole."""
+    if count <= MAX_CELLS:
+        return None, 1.0
+    return np.sort(np.random.default_rng(seed).choice(count, MAX_CELLS, replace=False)), count / MAX_CELLS
 
 
 def visit_shift(taste: Taste, design: np.ndarray, prior_logits: np.ndarray, liked: np.ndarray) -> np.ndarray:
