@@ -16,9 +16,11 @@ import numpy as np
 from django.conf import settings
 
 from garden import selectors as garden_selectors
+from garden.looks import LOOK_FIELDS
 from recommend.models import Fallback
 
-FIELDS = ("id", "key", "emotion", "orientation", "search_key")
+# The look rides along (a LEFT JOIN on garden_imagelook): one query per candidate set.
+FIELDS = ("id", "key", "emotion", "orientation", "search_key", *(f"look__{name}" for name in LOOK_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,9 @@ def load_candidates(*, search_key: str, request, serving_version: str = "", site
     search_keys = list(dict.fromkeys(row[4] for row, _ in rows))
     key_number = {key: n for n, key in enumerate(search_keys)}
     keys = [row[1] for row, _ in rows]
-    ids = np.array([row[0] for row, _ in rows], dtype=np.int64)
     return CandidateSet(
         search_key=search_key,
-        ids=ids,
+        ids=np.array([row[0] for row, _ in rows], dtype=np.int64),
         keys=keys,
         portrait=np.array([row[3] == "v" for row, _ in rows], dtype=bool),
         tier=np.array([tier for _, tier in rows], dtype=np.int64),
@@ -79,5 +80,5 @@ def load_candidates(*, search_key: str, request, serving_version: str = "", site
         entries=garden_selectors.listing_entries(((row[1], row[2]) for row, _ in rows), request=request),
         serving_version=serving_version,
         site_base=site_base,
-        looks=garden_selectors.looks_of(ids.tolist()),
+        looks=np.array([row[5:] for row, _ in rows], dtype=np.float64).reshape(len(rows), len(LOOK_FIELDS)),  # None → NaN
     )
