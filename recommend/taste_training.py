@@ -59,7 +59,7 @@ def fit_taste(table: ranking.FeedbackTable, *, image_ids: np.ndarray, image_key:
     if fitted is None:
         return None
     # Cells seen a few times measure the spread (a noisy estimate the noise term corrects).
-    often = (shown >= MIN_IMPRESSIONS) & (cell_segment >= 0)
+    often = shown >= MIN_IMPRESSIONS  # with no segment (-1), everyone's coefficients: the zero row appended below
     design = fitted.design(looks, fields)[cell_image[often]]
     segment_rows = cell_segment[often]
     bias = fitted.bias + np.append(fitted.segment_bias, 0.0)[segment_rows]
