@@ -10,7 +10,7 @@ from django.test import RequestFactory
 
 from garden.looks import LOOK_FIELDS
 from garden.models import ImageLook
-from recommend import retention, selectors, serving, services, store, taste, training
+from recommend import retention, selectors, services, serving, store, taste, training
 from recommend.rankers import CountingRanker, RankRequest
 from tests.factories import ImageFactory, VisitorFactory
 
