@@ -12,7 +12,10 @@ wider rate above it, so sparse counts fall back gracefully instead of being trus
           → the visitor's own rate for key k                     r_vk      (lift r_vk / m_k)
 
 score = log p_si + log(r_vk / m_k) [+ ALS term for visitors with many likes, off by default].
-New visitors get their segment's numbers, new images their key's rate. The last image of each
+New visitors get their segment's numbers, new images their key's rate. Once the taste model
+(recommend.taste) is fitted, p_si is shrunk toward what the image's look and key predict for the
+segment instead of through m_k and p_i (``TastePrior``), and a visit's taste is added to the score
+(``shift``). The last image of each
 screen of three may go to a challenger instead (``arrange(challenge=...)``): by Thompson sampling
 between the image the scores put there and the candidate most likely to beat it
 (``thompson_challenger``), so images with little feedback are shown and learnt about while the
