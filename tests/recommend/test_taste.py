@@ -52,6 +52,15 @@ def play(visitors, pictures, screens, likes, seed=3):
             services.record_impression(visitor_id=visitor, impression=keys)
 
 
+def bright_liked(visitors: int, screens: int):
+    """Six bright and six dark pictures; ``visitors`` adults (women) who like the bright ones."""
+    bright = [picture(lightness=0.9) for _ in range(6)]
+    dark = [picture(lightness=0.1) for _ in range(6)]
+    crowd = [VisitorFactory(generation="adult", gender="Female").id for _ in range(visitors)]
+    play(crowd, bright + dark, screens, likes=lambda image: image in bright)
+    return bright, dark
+
+
 @pytest.fixture
 def exploration_off(settings):
     settings.RECOMMEND_EXPLORATION = "none"
@@ -83,10 +92,7 @@ def test_the_fit_recovers_each_segments_taste():
 
 @pytest.mark.django_db
 def test_a_new_picture_starts_from_what_its_look_predicts(exploration_off):
-    bright = [picture(lightness=0.9) for _ in range(6)]
-    dark = [picture(lightness=0.1) for _ in range(6)]
-    visitors = [VisitorFactory(generation="adult", gender="Female").id for _ in range(8)]
-    play(visitors, bright + dark, 240, likes=lambda image: image in bright)
+    _bright, dark = bright_liked(8, 240)
     training.rebuild()
     new_dark, new_bright = picture(lightness=0.12), picture(lightness=0.88)  # nobody has seen them
     model = store.load_model(store.latest_version_id())
@@ -121,10 +127,7 @@ def test_a_like_moves_pictures_that_look_alike_up_for_the_same_visitor(explorati
 
 @pytest.mark.django_db
 def test_after_forget_visitor_the_next_model_holds_nothing_of_them(exploration_off):
-    bright = [picture(lightness=0.9) for _ in range(6)]
-    dark = [picture(lightness=0.1) for _ in range(6)]
-    crowd = [VisitorFactory(generation="adult", gender="Female").id for _ in range(6)]
-    play(crowd, bright + dark, 150, likes=lambda image: image in bright)
+    bright, dark = bright_liked(6, 150)
     before = store.load_model(training.rebuild().pk)
     elder = VisitorFactory(generation="elder", gender="Male").id  # the only one of their segment
     play([elder], bright + dark, 60, likes=lambda image: image in dark, seed=5)
