@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import quote
 
 import numpy as np
@@ -97,30 +97,34 @@ _PATH_FORMS = (
 
 
 def listing_entries(rows: Iterable[tuple[str, str]], *, request) -> list[bytes]:
-    """``listing_entry`` of many (key, emotion) rows, byte for byte, at a fraction of the cost.
+    """``listing_entry`` of many (key, emotion) rows, byte for byte, at a fraction of the cost."""
+    render = listing_renderer(request)
+    return [render(key, emotion) for key, emotion in rows]
+
+
+def listing_renderer(request) -> Callable[[str, str], bytes]:
+    """A function of (key, emotion) that renders ``listing_entry`` byte for byte, at a fraction of its cost.
 
     Serving keys are public, so a storage's URL for one is its base followed by the quoted key: the
     base is worked out once, from the storage's own URL for a probe key, and every entry is
     assembled from it (quoted as Django or botocore quote; with GARDEN_PUBLIC_BASE_URL, unquoted,
     as ``image_url`` makes it). A storage whose URL for the probe is of none of these forms
-    (signed URLs, other quoting) gets
-    ``listing_entry`` for every row; so does a non-ASCII URL, which DRF escapes differently than
-    orjson. Entries are rendered whenever the serving set changes (every gardener round), ~190
-    per search key; ``bench/listing_entries.py`` times both ways.
+    (signed URLs, other quoting) gets ``listing_entry`` for every row; so does a non-ASCII URL,
+    which DRF escapes differently than orjson. ``bench/listing_entries.py`` times both ways.
     """
     probe_url = image_url(_PROBE_KEY, request=request)
     path_of = next((form for form in _PATH_FORMS if "?" not in probe_url and probe_url.endswith(form(_PROBE_KEY))), None)
     if path_of is None:
-        return [listing_entry(key=key, emotion=emotion, request=request) for key, emotion in rows]
+        return lambda key, emotion: listing_entry(key=key, emotion=emotion, request=request)
     base = probe_url[: -len(path_of(_PROBE_KEY))]
-    entries = []
-    for key, emotion in rows:
+
+    def render(key: str, emotion: str) -> bytes:
         url = base + path_of(key)
         if url.isascii() and emotion.isascii() and is_public_key(key):
-            entries.append(b'{"url":' + orjson.dumps(url) + b',"emotion":' + orjson.dumps(emotion) + b"}")
-        else:
-            entries.append(listing_entry(key=key, emotion=emotion, request=request))
-    return entries
+            return b'{"url":' + orjson.dumps(url) + b',"emotion":' + orjson.dumps(emotion) + b"}"
+        return listing_entry(key=key, emotion=emotion, request=request)
+
+    return render
 
 
 def render_listing(landscape: Iterable[bytes], portrait: Iterable[bytes]) -> bytes:

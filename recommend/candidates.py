@@ -3,14 +3,16 @@
 Everything here depends on the serving set only, not on the visitor: which images compete
 (the requested search key's newest, plus its emotion's other favorites when the key has too few),
 their ids, keys, orientations and tiers as aligned arrays, and each image's entry of the answer
-already rendered as JSON for the site's address. The serving cache (recommend.serving) keeps a set
-per serving version, so a request only reads counters and the visitor's history, ranks arrays and
-joins rendered entries.
+rendered as JSON for the site's address the first time an answer returns it (an answer returns at
+most RECOMMEND_MAX_RESULTS of each orientation: at 400k images, 200 of a key's ~500 candidates).
+The serving cache (recommend.serving) keeps a set per serving version, so a request only reads
+counters and the visitor's history, ranks arrays and joins rendered entries.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
@@ -19,8 +21,10 @@ from garden import selectors as garden_selectors
 from garden.looks import LOOK_FIELDS
 from recommend.models import Fallback
 
-# The look rides along (a LEFT JOIN on garden_imagelook): one query per candidate set.
-FIELDS = ("id", "key", "emotion", "orientation", "search_key", *(f"look__{name}" for name in LOOK_FIELDS))
+# The look rides along (a LEFT JOIN on garden_imagelook): one query per candidate set. No emotion:
+# every candidate has the search key's (its search_key is derived from it, and the fallback tier
+# is the same emotion's).
+FIELDS = ("id", "key", "orientation", "search_key", *(f"look__{name}" for name in LOOK_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -33,10 +37,22 @@ class CandidateSet:
     key_index: np.ndarray  # each candidate's index into search_keys
     search_keys: list[str]
     position: dict[str, int]  # image key → candidate index
-    entries: list[bytes]  # each candidate's {"url", "emotion"} as the answer renders it
+    render: Callable[[str, str], bytes]  # (key, emotion) → its {"url", "emotion"} entry (garden.selectors.listing_renderer)
     serving_version: str = ""  # what it was loaded under (garden.selectors.serving_version)
     site_base: str = ""  # the address its entries' URLs start with (garden.selectors.site_base)
     looks: np.ndarray | None = None  # (candidates, garden.looks.LOOK_FIELDS), NaN rows for pictures not measured
+    _entries: list[bytes | None] = field(init=False, repr=False)  # rendered so far, by candidate index
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_entries", [None] * len(self.keys))
+
+    def entry(self, index: int) -> bytes:
+        """Candidate ``index``'s rendered entry, rendered once. Threads that race render the same
+        bytes, so the list needs no lock."""
+        rendered = self._entries[index]
+        if rendered is None:
+            rendered = self._entries[index] = self.render(self.keys[index], self.emotion)
+        return rendered
 
     @property
     def emotion(self) -> str:
@@ -65,20 +81,20 @@ def load_candidates(*, search_key: str, request, serving_version: str = "", site
     if favorite and len(rows) < settings.RECOMMEND_MIN_RESULTS:
         others = garden_selectors.serving_images_for_emotion(emotion=emotion).exclude(search_key=search_key)
         rows += [(row, 1) for row in others.values_list(*FIELDS)[:pool]]
-    search_keys = list(dict.fromkeys(row[4] for row, _ in rows))
+    search_keys = list(dict.fromkeys(row[3] for row, _ in rows))
     key_number = {key: n for n, key in enumerate(search_keys)}
     keys = [row[1] for row, _ in rows]
     return CandidateSet(
         search_key=search_key,
         ids=np.array([row[0] for row, _ in rows], dtype=np.int64),
         keys=keys,
-        portrait=np.array([row[3] == "v" for row, _ in rows], dtype=bool),
+        portrait=np.array([row[2] == "v" for row, _ in rows], dtype=bool),
         tier=np.array([tier for _, tier in rows], dtype=np.int64),
-        key_index=np.array([key_number[row[4]] for row, _ in rows], dtype=np.int64),
+        key_index=np.array([key_number[row[3]] for row, _ in rows], dtype=np.int64),
         search_keys=search_keys,
         position={key: n for n, key in enumerate(keys)},
-        entries=garden_selectors.listing_entries(((row[1], row[2]) for row, _ in rows), request=request),
+        render=garden_selectors.listing_renderer(request),
         serving_version=serving_version,
         site_base=site_base,
-        looks=np.array([row[5:] for row, _ in rows], dtype=np.float64).reshape(len(rows), len(LOOK_FIELDS)),  # None → NaN
+        looks=np.array([row[4:] for row, _ in rows], dtype=np.float64).reshape(len(rows), len(LOOK_FIELDS)),  # None → NaN
     )

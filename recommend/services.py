@@ -141,8 +141,8 @@ class Garden:
 
     def render(self) -> bytes:
         """The /garden answer: the ranked candidates' rendered entries, landscape and portrait."""
-        entries = self.candidates.entries
-        return render_listing((entries[i] for i in self.ranked.landscape), (entries[i] for i in self.ranked.portrait))
+        entry = self.candidates.entry
+        return render_listing((entry(i) for i in self.ranked.landscape), (entry(i) for i in self.ranked.portrait))
 
 
 def serve_garden(*, visitor_id: str | None, search_key: str, request, generation: str = "", gender: str = "") -> Garden:

@@ -43,6 +43,27 @@ def test_garden_body_keeps_legacy_keys_and_header_carries_recommendation(client)
     assert recommendation.ranker.startswith("counting-v0")
 
 
+def test_garden_renders_only_the_entries_it_returns_and_keeps_them(client, settings, monkeypatch):
+    """A key's candidates outnumber an answer (500 against 100 per orientation at 400k images):
+    only what an answer returns is rendered, once per serving version, byte for byte DRF's format."""
+    from garden import selectors as garden_selectors
+
+    settings.RECOMMEND_MAX_RESULTS = 2
+    for orientation in "hhhhvvv":
+        ImageFactory(emotion="calm", orientation=orientation)
+    rendered = []
+    plain = garden_selectors.listing_renderer
+    monkeypatch.setattr(
+        garden_selectors, "listing_renderer", lambda request: (lambda key, emotion, r=plain(request): rendered.append(key) or r(key, emotion))
+    )
+    first = post(client, "/garden", {"id": "v1", "emotion": "calm"})
+    assert first.content == JSONRenderer().render(first.json())
+    assert sorted(rendered) == sorted(keys_of(first.json())) and len(rendered) == 4  # 2 of each orientation, of 7
+    again = post(client, "/garden", {"id": "v2", "emotion": "calm"})
+    assert again.content == JSONRenderer().render(again.json())
+    assert len(rendered) == len(set(rendered)) and set(rendered) == set(keys_of(first.json())) | set(keys_of(again.json()))
+
+
 def test_garden_filters_by_search_key_and_falls_back_to_the_emotion(client, settings):
     settings.RECOMMEND_MIN_RESULTS = 3
     wanted = [ImageFactory(emotion="happy", favorite="spring,cloudy,day") for _ in range(3)]

@@ -48,7 +48,7 @@ def random_candidates(rng: np.random.Generator) -> tuple[CandidateSet, ranking.C
         key_index=key_index,
         search_keys=["s0", "s1", "s2"],
         position={key: i for i, key in enumerate(keys)},
-        entries=[b"{}"] * n,
+        render=lambda key, emotion: b"{}",
     )
     return candidates, counts
 
