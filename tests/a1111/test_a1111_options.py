@@ -54,14 +54,13 @@ def gpu_worker(settings, name="gpu@box", seen_ago: float = 0.0) -> WorkerPresenc
 
 def test_options_answers_from_presence_without_the_broker(basic_client, retouch_settings, no_broker, settings):
     gpu_worker(settings)
-    started = time.perf_counter()
     response = basic_client.get("/sdapi/v1/options")
-    elapsed = time.perf_counter() - started
     assert response.status_code == 200, response.content
     answer = response.json()
     assert answer["sd_model_checkpoint"] == "tiny-sd"  # GARDEN_DIFFUSION_MODEL's folder (no inpaint model, no library)
     assert (answer["samples_format"], answer["CLIP_stop_at_last_layers"], answer["sd_vae"]) == ("png", 1, "Automatic")
-    assert answer["gpu_workers"] == ["gpu@box"] and no_broker == [] and elapsed < 2.0
+    # Never the broker (no_broker fails any inspect): no timing bound, which a loaded machine breaks.
+    assert answer["gpu_workers"] == ["gpu@box"] and no_broker == []
 
 
 def test_options_is_503_with_retry_after_when_no_gpu_worker_is_present(basic_client, retouch_settings, no_broker, settings):
