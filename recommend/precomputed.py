@@ -77,8 +77,11 @@ class Thompson:
                     self._pays[(incumbent, best)] = found
         return found
 
-    def challenger(self, rng: np.random.Generator) -> ranking.Challenge:
-        """The same choices and the same draws from ``rng`` as ``ranking.thompson_challenger``."""
+    def challenger(self, rng: np.random.Generator, shift: np.ndarray | None = None) -> ranking.Challenge:
+        """The same choices and the same draws from ``rng`` as ``ranking.thompson_challenger``.
+        With a visit's ``shift`` the odds are the visitor's: computed per request, not kept."""
+        if shift is not None:
+            return ranking.challenger_over(*ranking.visit_posteriors(self.alpha, self.beta, shift), self.screens, rng)
 
         def challenge(remaining: np.ndarray, incumbent: int) -> int | None:
             odds = self._odds_for(incumbent)[self._at[remaining]]

@@ -108,14 +108,16 @@ class CountingRanker(Ranker):
         if self._als_applies(model, history):  # the ALS term is the visitor's own: nothing to keep
             return self.arrange(request, self._order(request, model, token))
         base = serving.cache.base_order(candidates=candidates, segment=request.segment, model=model, token=token)
-        sides = base.sides
+        sides, shift = base.sides, None
         if selectors.has_key_history(candidates=candidates, history=history):
             # Their own impressions or likes of a candidate's key move its lift, and what they liked
             # and passed in this visit their taste: exact scores, a new sort.
             counts = selectors.with_visitor(base.counts, candidates=candidates, history=history)
             prior, shift = (base.taste.prior, self._visit_shift(request, base.taste, model)) if base.taste else (None, None)
             sides = precomputed.sides(candidates, ranking.score(counts, model.params, prior=prior, shift=shift))
-        challenge = exploration(thompson=lambda: base.thompson.challenger(request.rng or np.random.default_rng()), n_all=base.counts.n_all)
+        challenge = exploration(
+            thompson=lambda: base.thompson.challenger(request.rng or np.random.default_rng(), shift), n_all=base.counts.n_all
+        )
         demoted, disliked = history.liked | history.recently_shown, history.disliked
         landscape, portrait = precomputed.arrange(
             candidates=candidates,
@@ -151,9 +153,10 @@ class CountingRanker(Ranker):
                 als = ranking.standardise(model.als.scores(user, request.candidates.ids.tolist()))
         view = precomputed.taste_view(request.candidates, request.segment, model)
         prior = view.prior if view else None
-        scores = ranking.score(counts, model.params, als=als, prior=prior, shift=self._visit_shift(request, view, model))
+        shift = self._visit_shift(request, view, model)
+        scores = ranking.score(counts, model.params, als=als, prior=prior, shift=shift)
         challenge = exploration(
-            thompson=lambda: ranking.thompson_challenger(counts, model.params, request.rng or np.random.default_rng(), prior),
+            thompson=lambda: ranking.thompson_challenger(counts, model.params, request.rng or np.random.default_rng(), prior, shift),
             n_all=counts.n_all,
         )
         return Ordering(scores, challenge, model.label)

@@ -234,7 +234,19 @@ def thompson_posteriors(
     return alpha, beta, alpha / (alpha + beta), counts.n_key / 3 + 1
 
 
-def thompson_challenger(counts: CandidateCounts, params: Params, rng: np.random.Generator, prior: TastePrior | None = None) -> Challenge:
+def visit_posteriors(alpha: np.ndarray, beta: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``thompson_posteriors``' (alpha, beta, mean) for a visitor with this visit's
+    ``shift``: each mean moved by the factor ``score`` gives it (exp(shift), below 1), with the same
+    pseudo-count, so the challenger is the picture most likely to beat the incumbent for this
+    visitor, not for their segment (else exploration slots bring back what the visit pushed away)."""
+    total = alpha + beta
+    mean = np.clip(alpha / total * np.exp(shift), 1e-9, 1 - 1e-9)
+    return mean * total, (1 - mean) * total, mean
+
+
+def thompson_challenger(
+    counts: CandidateCounts, params: Params, rng: np.random.Generator, prior: TastePrior | None = None, shift: np.ndarray | None = None
+) -> Challenge:
     """Thompson sampling between the incumbent and its most promising challenger, when it pays.
 
     Each image's like-rate over everyone has a Beta posterior (its likes and impressions, shrunk
@@ -246,9 +258,19 @@ def thompson_challenger(counts: CandidateCounts, params: Params, rng: np.random.
     of its search key shown so far) through the share of the posterior one impression moves
     (1 / its pseudo-count), and that must exceed what the slot loses now (the difference of the
     means). New images start near even odds; once the counts settle, exploration stops instead of
-    costing every screen a slot.
+    costing every screen a slot. With this visit's ``shift``, the posteriors are the visitor's
+    (``visit_posteriors``).
     """
     alpha, beta, mean, screens_so_far = thompson_posteriors(counts, params, prior)
+    if shift is not None:
+        alpha, beta, mean = visit_posteriors(alpha, beta, shift)
+    return challenger_over(alpha, beta, mean, screens_so_far, rng)
+
+
+def challenger_over(
+    alpha: np.ndarray, beta: np.ndarray, mean: np.ndarray, screens_so_far: np.ndarray, rng: np.random.Generator
+) -> Challenge:
+    """``thompson_challenger``'s rule over these posteriors."""
 
     def challenge(remaining: np.ndarray, incumbent: int) -> int | None:
         target = mean[incumbent]

@@ -65,11 +65,16 @@ def test_base_orders_and_kept_posteriors_arrange_as_the_full_sort(seed):
     for request in range(12):
         demoted = rng.random(n) < [0, 0.1, 0.5][request % 3]
         dropped = rng.random(n) < [0, 0.2][request % 2]
-        for mode in ("thompson", "slot", "none"):
+        shift = rng.normal(0, 1, n)  # a visit's taste: the ranker sorts anew, the odds are the visitor's
+        visit_scores = ranking.score(counts, params, shift=shift)
+        for mode in ("thompson", "slot", "none", "visit"):
             draws = 1000 * seed + request
             if mode == "thompson":
                 full_challenge = ranking.thompson_challenger(counts, params, np.random.default_rng(draws))
                 kept_challenge = thompson.challenger(np.random.default_rng(draws))
+            elif mode == "visit":
+                full_challenge = ranking.thompson_challenger(counts, params, np.random.default_rng(draws), shift=shift)
+                kept_challenge = thompson.challenger(np.random.default_rng(draws), shift)
             elif mode == "slot":
                 full_challenge = kept_challenge = ranking.least_shown_challenger(counts.n_all, 30)
             else:
@@ -78,7 +83,7 @@ def test_base_orders_and_kept_posteriors_arrange_as_the_full_sort(seed):
             full = ranking.arrange(
                 portrait=candidates.portrait,
                 tier=candidates.tier,
-                score=scores,
+                score=visit_scores if mode == "visit" else scores,
                 demoted=demoted,
                 keep=~dropped,
                 explore_every=every,
@@ -87,7 +92,7 @@ def test_base_orders_and_kept_posteriors_arrange_as_the_full_sort(seed):
             )
             kept = precomputed.arrange(
                 candidates=candidates,
-                sides=sides,
+                sides=precomputed.sides(candidates, visit_scores) if mode == "visit" else sides,
                 demoted=demoted if demoted.any() else None,
                 dropped=dropped if dropped.any() else None,
                 explore_every=every,

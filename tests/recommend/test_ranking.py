@@ -93,6 +93,24 @@ def test_thompson_challengers_take_the_slot_as_often_as_they_may_be_better():
     assert 0.4 < share < 0.6
 
 
+def test_a_visits_taste_moves_the_challengers_odds():
+    params = ranking.Params()
+    rng = np.random.default_rng(0)
+    # 0: the incumbent; 1: never shown, a challenger now and then (as above).
+    known = counts(2, n_all=[1000, 0], l_all=[400, 0], n_key=[5000] * 2, l_key=[1000] * 2)
+    alpha, beta, mean, _ = ranking.thompson_posteriors(known, params)
+    moved = ranking.visit_posteriors(alpha, beta, np.array([0.0, np.log(2)]))
+    assert np.allclose(moved[2], mean * [1, 2]) and np.allclose(moved[0] + moved[1], alpha + beta)  # the same pseudo-count
+
+    def share(shift):
+        challenge = ranking.thompson_challenger(known, params, rng, shift=None if shift is None else np.array([0.0, shift]))
+        return sum(challenge(np.array([1]), 0) == 1 for _ in range(4000)) / 4000
+
+    # A visit that liked its look makes it the likelier better one for this visitor; one that passed it, never.
+    assert share(1.0) > 2 * share(None) > 0
+    assert share(-1.0) == 0
+
+
 def test_exploration_stops_once_it_no_longer_pays():
     params = ranking.Params()
     rng = np.random.default_rng(0)
