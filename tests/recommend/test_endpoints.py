@@ -53,9 +53,12 @@ def test_garden_renders_only_the_entries_it_returns_and_keeps_them(client, setti
         ImageFactory(emotion="calm", orientation=orientation)
     rendered = []
     plain = garden_selectors.listing_renderer
-    monkeypatch.setattr(
-        garden_selectors, "listing_renderer", lambda request: (lambda key, emotion, r=plain(request): rendered.append(key) or r(key, emotion))
-    )
+
+    def counting_renderer(request):
+        render = plain(request)
+        return lambda key, emotion: rendered.append(key) or render(key, emotion)
+
+    monkeypatch.setattr(garden_selectors, "listing_renderer", counting_renderer)
     first = post(client, "/garden", {"id": "v1", "emotion": "calm"})
     assert first.content == JSONRenderer().render(first.json())
     assert sorted(rendered) == sorted(keys_of(first.json())) and len(rendered) == 4  # 2 of each orientation, of 7
