@@ -26,11 +26,12 @@ run: $(VENV)/.base
 	$(BIN)/python bin/garden-up
 
 # Tests run in TEST_PROCESSES processes (pytest-xdist; each gets its own test database and Redis
-# databases, config/parallel_tests.py); TEST_PROCESSES=0 runs them in this one.
+# databases, config/parallel_tests.py); TEST_PROCESSES=0 runs them in this one. worksteal: a process
+# that runs out of tests takes over part of the other's queue (some tests take minutes).
 TEST_PROCESSES ?= 2
 
 test: $(VENV)/.dev
-	$(BIN)/pytest -n $(TEST_PROCESSES)
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist worksteal
 
 test-fast: $(VENV)/.dev
 	$(BIN)/pytest -m "not slow and not browser"

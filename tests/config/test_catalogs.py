@@ -4,6 +4,9 @@ import pytest
 
 from config import catalogs
 
+# Depends on no database, cache or broker of the run: CI runs it once, in the pass on the embedded defaults.
+pytestmark = pytest.mark.backend_free
+
 
 def test_every_catalog_entry_is_translated_and_compiled():
     report = catalogs.Report()

@@ -14,6 +14,9 @@ from config.checks import require_choice
 from config.errors import Conflict, DomainError, NotFound, Unavailable
 from config.lazy import Lazy
 
+# Depends on no database, cache or broker of the run: CI runs it once, in the pass on the embedded defaults.
+pytestmark = pytest.mark.backend_free
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

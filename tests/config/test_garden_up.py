@@ -11,7 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.slow
+# Runs `make run` on the embedded defaults whatever the run's settings: CI runs it once, in that pass.
+pytestmark = [pytest.mark.slow, pytest.mark.backend_free]
 
 
 def _run(env: dict, *args: str) -> str:

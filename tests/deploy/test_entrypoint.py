@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# Depends on no database, cache or broker of the run: CI runs it once, in the pass on the embedded defaults.
+pytestmark = pytest.mark.backend_free
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "entrypoint.py"
 

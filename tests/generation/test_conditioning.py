@@ -15,6 +15,9 @@ from tests.generation.tiny_models import (
     write_tiny_embedding,
 )
 
+# Depends on no database, cache or broker of the run: CI runs it once, in the pass on the embedded defaults.
+pytestmark = pytest.mark.backend_free
+
 torch = pytest.importorskip("torch")
 
 

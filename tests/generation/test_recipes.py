@@ -24,6 +24,9 @@ from generation.backends.recipes import (
     recipe_for,
 )
 
+# Depends on no database, cache or broker of the run: CI runs it once, in the pass on the embedded defaults.
+pytestmark = pytest.mark.backend_free
+
 # Painted by the painter before recipes existed (commit 5879631): sha256 of the RGB bytes, first 16 hex.
 PICTURES_BEFORE_RECIPES = [
     ("happy", "", 0, 64, 48, "8ce8353addf2eb69"),

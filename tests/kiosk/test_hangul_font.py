@@ -13,6 +13,9 @@ from django.core.management import CommandError, call_command
 
 from garden import hangul_font
 
+# Depends on no database, cache or broker of the run: CI runs it once, in the pass on the embedded defaults.
+pytestmark = pytest.mark.backend_free
+
 pytest.importorskip("fontTools")
 
 KIOSK_CSS = hangul_font.FONT_DIR.parent / "kiosk.css"

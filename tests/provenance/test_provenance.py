@@ -22,6 +22,9 @@ from generation.imagefile import encode_jpeg, encode_png, encode_webp, read_para
 from provenance import c2pa, checks, watermark, xmp
 from provenance.certs import make_test_chain
 
+# Depends on no database, cache or broker of the run: CI runs it once, in the pass on the embedded defaults.
+pytestmark = pytest.mark.backend_free
+
 PROCEDURAL = {"generator": "procedural", "model_id": "procedural-painter-v1", "seed": 3, "width": 768, "height": 512}
 DIFFUSION = {"generator": "diffusers", "model_id": "/models/sd15", "model": "dreamshaper-8", "seed": 4}
 RETOUCH = {"generator": "diffusers", "model_id": "/models/sd15-inpaint", "kind": "retouch", "seed": 5}

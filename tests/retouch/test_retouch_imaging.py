@@ -8,6 +8,9 @@ from PIL import Image
 
 from retouch import imaging
 
+# Depends on no database, cache or broker of the run: CI runs it once, in the pass on the embedded defaults.
+pytestmark = pytest.mark.backend_free
+
 
 def encoded(picture: Image.Image, kind: str = "PNG", **options) -> bytes:
     buffer = io.BytesIO()

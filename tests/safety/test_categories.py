@@ -11,6 +11,9 @@ import pytest
 from safety.categories import Category
 from safety.terms import LANGUAGES, Listed, Matcher, Role, category_files, glin_terms, matcher, shipped
 
+# Depends on no database, cache or broker of the run: CI runs it once, in the pass on the embedded defaults.
+pytestmark = pytest.mark.backend_free
+
 REFUSED = [
     # (category, language, prompt)
     (Category.SEXUAL, "en", "a nude woman among tulips"),
