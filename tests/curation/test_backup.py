@@ -108,6 +108,7 @@ def _assert_everything_came_back(before: dict, after: dict) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.backend_free  # its own SQLite, files and broker: the same in both of CI's passes
 def test_round_trip_on_sqlite_and_local_files(tmp_path):
     env = _env(tmp_path, f"sqlite:///{tmp_path / 'var' / 'garden.sqlite3'}")
 
@@ -197,6 +198,7 @@ def _backed_up_then_moved_on(env: dict, archive: Path) -> tuple[dict, dict]:
 
 
 @pytest.mark.slow
+@pytest.mark.backend_free  # its own SQLite, files and broker: the same in both of CI's passes
 def test_an_interrupted_restore_leaves_the_previous_database_and_a_rerun_finishes_it(tmp_path):
     env = _env(tmp_path, f"sqlite:///{tmp_path / 'var' / 'garden.sqlite3'}")
     archive = tmp_path / "garden-backup.tar"

@@ -19,7 +19,9 @@ import pytest
 from tests.local_services import reachable, redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.slow
+# Its installation brings its own settings (SQLite, the default Redis or a filesystem broker): the
+# same whatever the run's, so CI runs it once, in the pass on the embedded defaults.
+pytestmark = [pytest.mark.slow, pytest.mark.backend_free]
 
 
 class Garden:

@@ -12,7 +12,9 @@ import pytest
 from tests.generation.test_worker import Garden
 from tests.local_services import reachable, redis_url
 
-pytestmark = pytest.mark.slow
+# Its installation brings its own settings (SQLite, the default Redis or a filesystem broker): the
+# same whatever the run's, so CI runs it once, in the pass on the embedded defaults.
+pytestmark = [pytest.mark.slow, pytest.mark.backend_free]
 
 ASK = """
 import json

@@ -11,7 +11,9 @@ from tests.generation.test_worker import garden_factory  # noqa: F401 (the fixtu
 from tests.local_services import reachable, redis_url
 from tests.retouch.retouch_support import box_mask, encoded, mask_png, noise, outside_feather
 
-pytestmark = pytest.mark.slow
+# Its installation brings its own settings (SQLite, the default Redis or a filesystem broker): the
+# same whatever the run's, so CI runs it once, in the pass on the embedded defaults.
+pytestmark = [pytest.mark.slow, pytest.mark.backend_free]
 
 PROBE = """
 from django.contrib.auth.models import User
