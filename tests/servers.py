@@ -102,11 +102,19 @@ COLLECT_UNCOMPRESSED = (
 
 @contextlib.contextmanager
 def gunicorn(
-    var_dir: Path, *, workers: int = 2, threads: int = 4, seed: bool = True, compress_static: bool = True, **settings: str
+    var_dir: Path,
+    *,
+    workers: int = 2,
+    threads: int = 4,
+    seed: bool = True,
+    compress_static: bool = True,
+    settings_module: str = "",
+    **settings: str,
 ) -> Iterator[Server]:
     """Migrate (and seed a small demo garden), then serve on a free loopback port until the block ends.
 
-    ``compress_static=False`` skips the compressed copies of the static files (pages load the same)."""
+    ``compress_static=False`` skips the compressed copies of the static files (pages load the same);
+    ``settings_module``: another DJANGO_SETTINGS_MODULE than config.settings (bin/fuzz-api's)."""
     with own_database(var_dir, "garden_server") as database_url:
         env = {
             **os.environ,
@@ -119,6 +127,8 @@ def gunicorn(
             **settings,
         }
         env.pop("DJANGO_SETTINGS_MODULE", None)
+        if settings_module:
+            env["DJANGO_SETTINGS_MODULE"] = settings_module
         server = Server(base="", env=env, var_dir=var_dir)
         server.manage("migrate", "--no-input", "-v", "0")
         # As in production (bin/garden-up): the manifest storage refuses {% static %} without it.
