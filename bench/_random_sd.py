@@ -22,8 +22,9 @@ from pathlib import Path
 
 # sd15-inpaint: the 9-channel inpainting UNet (runwayml/stable-diffusion-inpainting); sd-turbo:
 # stabilityai/sd-turbo's shapes (SD 2.1: linear projections, 1024-wide OpenCLIP ViT-H text encoder,
-# 23 of its layers as saved, Euler with trailing timesteps for 1-4 steps).
-ARCHITECTURES = ("sd15", "sd15-inpaint", "sd-turbo")
+# 23 of its layers as saved, Euler with trailing timesteps for 1-4 steps); sdxl:
+# stabilityai/stable-diffusion-xl-base-1.0's shapes (build_sdxl).
+ARCHITECTURES = ("sd15", "sd15-inpaint", "sd-turbo", "sdxl")
 
 
 def build_sd15(*, seed: int = 0, device: str = "cpu", inpaint: bool = False, turbo: bool = False):
@@ -41,9 +42,7 @@ def build_sd15(*, seed: int = 0, device: str = "cpu", inpaint: bool = False, tur
         StableDiffusionPipeline,
         UNet2DConditionModel,
     )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
-
-    from tests.generation.tiny_pipeline import write_tokenizer_files
+    from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(seed)
     with torch.device(device):  # random init of ~1.07 G parameters is far faster on the GPU
@@ -101,9 +100,7 @@ def build_sd15(*, seed: int = 0, device: str = "cpu", inpaint: bool = False, tur
         scheduler = EulerDiscreteScheduler(**betas, timestep_spacing="trailing", prediction_type="epsilon")
     else:  # scheduler/scheduler_config.json
         scheduler = PNDMScheduler(**betas, skip_prk_steps=True, set_alpha_to_one=False)
-    with tempfile.TemporaryDirectory() as folder:
-        vocab_file, merges_file = write_tokenizer_files(Path(folder))
-        tokenizer = CLIPTokenizer(vocab_file=str(vocab_file), merges_file=str(merges_file), model_max_length=77)
+    tokenizer = _tokenizer()
     pipeline_class = StableDiffusionInpaintPipeline if inpaint else StableDiffusionPipeline
     return pipeline_class(
         unet=unet,
@@ -115,6 +112,84 @@ def build_sd15(*, seed: int = 0, device: str = "cpu", inpaint: bool = False, tur
         feature_extractor=None,
         requires_safety_checker=False,
     )
+
+
+def _tokenizer():
+    from transformers import CLIPTokenizer
+
+    from tests.generation.tiny_pipeline import write_tokenizer_files
+
+    with tempfile.TemporaryDirectory() as folder:
+        vocab_file, merges_file = write_tokenizer_files(Path(folder))
+        return CLIPTokenizer(vocab_file=str(vocab_file), merges_file=str(merges_file), model_max_length=77)
+
+
+def build_sdxl(*, seed: int = 0, device: str = "cpu"):
+    """SDXL base's pipeline with random weights (float32): the 2.6 G-parameter UNet (320/640/1280
+    channels, 1/2/10 transformer layers, cross-attention 2048, text-time embedding), the SDXL VAE
+    (upcast to float32 to decode, as its config says), CLIP ViT-L and OpenCLIP ViT-bigG (32 layers
+    of 1280, with the projection that gives the pooled embedding), Euler with leading timesteps."""
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    def text_config(width: int, layers: int, heads: int, mlp: int, activation: str) -> CLIPTextConfig:
+        return CLIPTextConfig(
+            vocab_size=49408, hidden_size=width, intermediate_size=mlp, projection_dim=width, num_hidden_layers=layers,
+            num_attention_heads=heads, max_position_embeddings=77, hidden_act=activation, layer_norm_eps=1e-5,
+            bos_token_id=0, eos_token_id=1, pad_token_id=1,
+        )  # fmt: skip
+
+    torch.manual_seed(seed)
+    with torch.device(device):
+        unet = UNet2DConditionModel(  # stabilityai/stable-diffusion-xl-base-1.0 unet/config.json
+            sample_size=128,
+            in_channels=4,
+            out_channels=4,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+            block_out_channels=(320, 640, 1280),
+            layers_per_block=2,
+            transformer_layers_per_block=(1, 2, 10),
+            attention_head_dim=(5, 10, 20),
+            cross_attention_dim=2048,
+            use_linear_projection=True,
+            addition_embed_type="text_time",
+            addition_time_embed_dim=256,
+            projection_class_embeddings_input_dim=2816,
+            act_fn="silu",
+            norm_num_groups=32,
+            norm_eps=1e-5,
+        )
+        vae = AutoencoderKL(  # vae/config.json
+            in_channels=3,
+            out_channels=3,
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            block_out_channels=(128, 256, 512, 512),
+            layers_per_block=2,
+            latent_channels=4,
+            norm_num_groups=32,
+            sample_size=1024,
+            scaling_factor=0.13025,
+            force_upcast=True,
+        )
+        text_encoder = CLIPTextModel(text_config(768, 12, 12, 3072, "quick_gelu"))
+        text_encoder_2 = CLIPTextModelWithProjection(text_config(1280, 32, 20, 5120, "gelu"))
+    scheduler = EulerDiscreteScheduler(
+        num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1,
+        timestep_spacing="leading", prediction_type="epsilon",
+    )  # fmt: skip
+    return StableDiffusionXLPipeline(
+        vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2, tokenizer=_tokenizer(), tokenizer_2=_tokenizer(),
+        unet=unet, scheduler=scheduler,
+    )  # fmt: skip
+
+
+def _build(architecture: str, *, seed: int, device: str):
+    if architecture == "sdxl":
+        return build_sdxl(seed=seed, device=device)
+    return build_sd15(seed=seed, device=device, inpaint=architecture == "sd15-inpaint", turbo=architecture == "sd-turbo")
 
 
 def save_random_pipeline(architecture: str, folder: Path, *, seed: int = 0, half: bool = True) -> Path:
@@ -132,16 +207,17 @@ def save_random_pipeline(architecture: str, folder: Path, *, seed: int = 0, half
     started = time.perf_counter()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        pipeline = build_sd15(seed=seed, device=device, inpaint=architecture == "sd15-inpaint", turbo=architecture == "sd-turbo")
+        pipeline = _build(architecture, seed=seed, device=device)
     except Exception as exc:  # a library that does not build under a CUDA device context: build on the CPU
         if device == "cpu":
             raise
         print(f"building on {device} failed ({type(exc).__name__}: {exc}); building on the CPU")
         device = "cpu"
-        pipeline = build_sd15(seed=seed, device=device, inpaint=architecture == "sd15-inpaint", turbo=architecture == "sd-turbo")
+        pipeline = _build(architecture, seed=seed, device=device)
     if half:
         pipeline = pipeline.to(dtype=torch.float16)
-    counts = {name: sum(p.numel() for p in getattr(pipeline, name).parameters()) for name in ("unet", "vae", "text_encoder")}
+    parts = [name for name in ("unet", "vae", "text_encoder", "text_encoder_2") if getattr(pipeline, name, None) is not None]
+    counts = {name: sum(p.numel() for p in getattr(pipeline, name).parameters()) for name in parts}
     pipeline.save_pretrained(str(folder))
     del pipeline
     if device == "cuda":

@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._live_parts import PARTS, PIPELINE, PROGRESS, PartClock, cpu_now  # noqa: E402
+from bench._live_parts import CLASSIFIER, PARTS, PIPELINE, PROGRESS, PartClock, cpu_now  # noqa: E402
 from tests.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
 
 LIVE_QUEUE = "live"
@@ -186,8 +186,11 @@ def print_parts(args, steps: int, figures: dict) -> None:
             print(f"  {'  ' + part:36s} {figures[part]['cpu']:8.2f}{wall}")
     print(f"  {'  other (counting, finishing, Django)':36s} {other:8.2f}")  # the heartbeat's wall is the job's: not shown
     print(f"  {'job, whole (execute_job)':36s} {job['cpu']:8.2f} [{job['wall']:8.2f}]")
-    print(f"  outside the pipeline call: {outside:.2f} ms CPU per image (aim ≤ 10);"
+    classifier = figures.get(CLASSIFIER, {"cpu": 0.0, "wall": 0.0})
+    print(f"  outside the pipeline call: {outside:.2f} ms CPU per image;"
           f" without the safety check: {outside - figures.get('safety check', {'cpu': 0.0})['cpu']:.2f}")  # fmt: skip
+    print(f"  outside the model calls (pipeline and classifier): {outside - classifier['cpu']:.2f} ms CPU per image (aim ≤ 10);"
+          f" the classifier's model call: {classifier['cpu']:.2f} CPU [{classifier['wall']:.2f} wall]")  # fmt: skip
     print(f"  job ÷ direct: CPU {job['cpu'] / direct['cpu']:.3f}, wall {job['wall'] / direct['wall']:.3f}")
 
 
