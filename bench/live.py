@@ -188,7 +188,7 @@ def print_parts(args, steps: int, figures: dict) -> None:
     print(f"  {'job, whole (execute_job)':36s} {job['cpu']:8.2f} [{job['wall']:8.2f}]")
     classifier = figures.get(CLASSIFIER, {"cpu": 0.0, "wall": 0.0})
     print(f"  outside the pipeline call: {outside:.2f} ms CPU per image;"
-          f" without the safety check: {outside - figures.get('safety check', {'cpu': 0.0})['cpu']:.2f}")  # fmt: skip
+          f" without the safety check: {outside - figures.get('safety check', {'cpu': 0.0})['cpu'] - classifier['cpu']:.2f}")  # fmt: skip
     print(f"  outside the model calls (pipeline and classifier): {outside - classifier['cpu']:.2f} ms CPU per image (aim ≤ 10);"
           f" the classifier's model call: {classifier['cpu']:.2f} CPU [{classifier['wall']:.2f} wall]")  # fmt: skip
     print(f"  job ÷ direct: CPU {job['cpu'] / direct['cpu']:.3f}, wall {job['wall'] / direct['wall']:.3f}")
