@@ -18,8 +18,9 @@ download; pictures are noise, the figures are speed). Sections, in order:
    schedule until its picture URL; Django's test client, one thread per kiosk; one kiosk alone
    first): create → picture stored and checked (the job's rows) and create → URL seen by the
    kiosk, p50 / p95; the worker's GPU memory with the live model and the classifier loaded (nvidia-smi).
-4. jobs: bench/generation.py, job ÷ direct pipeline call: SD 1.5's architecture at 512², 25 steps;
-   SD-Turbo's at 512², 1 step, one picture a call; SDXL's at 1024², 30 steps.
+4. jobs: bench/generation.py, job ÷ direct pipeline call (both painting the job's own prompts):
+   SD-Turbo's architecture at 512², 1 step, one picture a call; SD 1.5's at 512², 25 steps; SDXL's
+   at 1024², 30 steps.
 
 The report (DIR/gpu-proof.md) holds each section's output as printed, the card and the versions.
 """
@@ -293,10 +294,10 @@ def worker_gpu_memory(pid: int) -> str:
 def jobs_section(report: Report, work: Path) -> None:
     models = work / "models"
     for command in (
+        ["bench/generation.py", "--random-architecture", "sd-turbo", "--save-to", str(models / LIVE_MODEL), "--device", "cuda",
+         "--steps", "1", "--guidance", "0", "--images", "16", "--batch", "1", "--no-worker"],
         ["bench/generation.py", "--random-architecture", "sd15", "--save-to", str(models / "sd15"), "--device", "cuda",
          "--steps", "25", "--images", "8", "--batch", "4", "--repeat", "2", "--no-worker"],
-        ["bench/generation.py", "--model", str(models / LIVE_MODEL), "--device", "cuda", "--steps", "1", "--guidance", "0",
-         "--images", "16", "--batch", "1", "--no-worker"],
         ["bench/generation.py", "--random-architecture", "sdxl", "--save-to", str(models / "sdxl"), "--device", "cuda",
          "--width", "1024", "--height", "1024", "--steps", "30", "--images", "2", "--batch", "2", "--repeat", "2", "--no-worker"],
     ):  # fmt: skip

