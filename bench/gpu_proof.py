@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -307,11 +308,14 @@ def jobs_section(report: Report, work: Path) -> None:
 def main() -> int:
     args = parse_args()
     work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
-    report = Report(Path(args.out or work) / "gpu-proof.md")
     import torch
 
-    device = "cuda" if torch.cuda.is_available() and not args.smoke else "cpu"
+    if not torch.cuda.is_available() and not args.smoke:
+        print("no CUDA GPU here: nothing to measure (make bench skips this one; --smoke runs its path on the CPU)")
+        return 0
+    device = "cuda" if not args.smoke else "cpu"
+    work.mkdir(parents=True, exist_ok=True)
+    report = Report(Path(args.out or work) / "gpu-proof.md")
     report.add(f"# GPU proof, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\ndevice: {device_name()}; cores {os.cpu_count()}")
     if "kiosks" in args.only and not reachable(redis_url()):
         raise SystemExit(f"Redis is not reachable at {redis_url()}: the live worker needs it")
@@ -337,6 +341,8 @@ def main() -> int:
         else:
             jobs_section(report, work)
     report.add(f"\n(all sections: {time.perf_counter() - started:.0f} s)")
+    if args.smoke:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
