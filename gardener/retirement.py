@@ -4,8 +4,9 @@ An image's like-rate p has the posterior Beta(1 + likes, 1 + impressions − lik
 prior. Its search key's median like-rate m is the median of the posterior means of the key's
 serving images that have been judged (at least N impressions in that segment). The image is
 retired when P(p < m) ≥ the policy's probability. P(p < m) is the Beta CDF at m, computed exactly
-(scipy.stats.beta.cdf), no Monte Carlo. m is taken as known (a plug-in): its own uncertainty is not
-propagated, which is why at least MIN_PEERS judged images are needed before a key's median counts.
+(the regularised incomplete beta function, ``scipy.special.betainc``), no Monte Carlo. m is taken
+as known (a plug-in): its own uncertainty is not propagated, which is why at least MIN_PEERS judged
+images are needed before a key's median counts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from scipy.stats import beta
+from scipy.special import betainc
 
 # Fewer judged images than this in a key (and segment): no median worth comparing with, no retirement.
 MIN_PEERS = 3
@@ -36,7 +37,7 @@ class Counts:
 
 def probability_below(counts: Counts, median: float) -> float:
     """P(like-rate < median) under Beta(1 + likes, 1 + impressions − likes), exactly."""
-    return float(beta.cdf(median, 1 + counts.likes, 1 + counts.impressions - counts.likes))
+    return float(betainc(1 + counts.likes, 1 + counts.impressions - counts.likes, median))
 
 
 def key_median(counts: list[Counts], *, min_impressions: int) -> float | None:
