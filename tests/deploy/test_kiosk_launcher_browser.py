@@ -45,9 +45,12 @@ def other_origin_page(kiosk_, url: str) -> str:
     while time.monotonic() < deadline:
         for target in launcher.targets(kiosk_.port, 5):
             if target.get("url", "").startswith(url):
-                answer = launcher.cdp(
-                    target["webSocketDebuggerUrl"], "Runtime.evaluate", {"expression": CAMERA_STATUS, "returnByValue": True}, 5
-                )
+                try:
+                    answer = launcher.cdp(
+                        target["webSocketDebuggerUrl"], "Runtime.evaluate", {"expression": CAMERA_STATUS, "returnByValue": True}, 5
+                    )
+                except ConnectionError:  # "Cannot find default execution context": the new tab is still loading
+                    continue
                 status = answer["result"].get("value")
                 # "Starting the camera…" comes first: on a slow machine it is still there when looked at.
                 if status and not status.startswith("Starting the camera"):
