@@ -27,6 +27,25 @@ from pathlib import Path
 ARCHITECTURES = ("sd15", "sd15-inpaint", "sd-turbo", "sdxl")
 
 
+def _vae(**config):
+    """The SD VAE (128/256/512/512 channels, 4 latent channels) that SD 1.5, SD 2.1 and SDXL share;
+    ``config`` holds what differs (size, scaling, SDXL's float32 upcast)."""
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(128, 256, 512, 512),
+        layers_per_block=2,
+        act_fn="silu",
+        latent_channels=4,
+        norm_num_groups=32,
+        **config,
+    )
+
+
 def build_sd15(*, seed: int = 0, device: str = "cpu", inpaint: bool = False, turbo: bool = False):
     """SD 1.5's pipeline with random weights (float32), its modules created on ``device``.
 
@@ -35,7 +54,6 @@ def build_sd15(*, seed: int = 0, device: str = "cpu", inpaint: bool = False, tur
     """
     import torch
     from diffusers import (
-        AutoencoderKL,
         EulerDiscreteScheduler,
         PNDMScheduler,
         StableDiffusionInpaintPipeline,
@@ -66,18 +84,7 @@ def build_sd15(*, seed: int = 0, device: str = "cpu", inpaint: bool = False, tur
             attention_head_dim=(5, 10, 20, 20) if turbo else 8,
             use_linear_projection=turbo,
         )
-        vae = AutoencoderKL(  # vae/config.json
-            in_channels=3,
-            out_channels=3,
-            down_block_types=("DownEncoderBlock2D",) * 4,
-            up_block_types=("UpDecoderBlock2D",) * 4,
-            block_out_channels=(128, 256, 512, 512),
-            layers_per_block=2,
-            act_fn="silu",
-            latent_channels=4,
-            norm_num_groups=32,
-            sample_size=512,
-        )
+        vae = _vae(sample_size=512)  # vae/config.json
         text_encoder = CLIPTextModel(  # openai/clip-vit-large-patch14 text_config (SD 1.5's text_encoder)
             CLIPTextConfig(
                 vocab_size=49408,
@@ -130,7 +137,7 @@ def build_sdxl(*, seed: int = 0, device: str = "cpu"):
     (upcast to float32 to decode, as its config says), CLIP ViT-L and OpenCLIP ViT-bigG (32 layers
     of 1280, with the projection that gives the pooled embedding), Euler with leading timesteps."""
     import torch
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     def text_config(width: int, layers: int, heads: int, mlp: int, activation: str) -> CLIPTextConfig:
@@ -161,19 +168,7 @@ def build_sdxl(*, seed: int = 0, device: str = "cpu"):
             norm_num_groups=32,
             norm_eps=1e-5,
         )
-        vae = AutoencoderKL(  # vae/config.json
-            in_channels=3,
-            out_channels=3,
-            down_block_types=("DownEncoderBlock2D",) * 4,
-            up_block_types=("UpDecoderBlock2D",) * 4,
-            block_out_channels=(128, 256, 512, 512),
-            layers_per_block=2,
-            latent_channels=4,
-            norm_num_groups=32,
-            sample_size=1024,
-            scaling_factor=0.13025,
-            force_upcast=True,
-        )
+        vae = _vae(sample_size=1024, scaling_factor=0.13025, force_upcast=True)  # vae/config.json
         text_encoder = CLIPTextModel(text_config(768, 12, 12, 3072, "quick_gelu"))
         text_encoder_2 = CLIPTextModelWithProjection(text_config(1280, 32, 20, 5120, "gelu"))
     scheduler = EulerDiscreteScheduler(
