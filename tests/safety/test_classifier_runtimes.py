@@ -70,7 +70,10 @@ def test_auto_runs_on_the_gpu_only_where_the_process_already_holds_torch_with_on
     monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=types.SimpleNamespace(is_available=lambda: False)))
     assert images.classifier_device() == "cpu"
     monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=types.SimpleNamespace(is_available=lambda: True)))
+    settings.GARDEN_DIFFUSION_DEVICE = "auto"
     assert images.classifier_device() == "cuda"
+    settings.GARDEN_DIFFUSION_DEVICE = "cuda:1"
+    assert images.classifier_device() == "cuda:1"  # the pipeline's own GPU
     settings.GARDEN_SAFETY_DEVICE = "cpu"
     assert images.classifier_device() == "cpu"
     settings.GARDEN_SAFETY_DEVICE = "cuda:1"
@@ -83,3 +86,22 @@ def test_the_check_keeps_one_classifier_per_device(settings):
     assert images.classifier() is first and type(first).__name__ == "NSFWClassifier"
     picture = procedural.paint(emotion="calm", favorite="", seed=1, width=64, height=64)
     assert images.check_picture(picture).verdict == "passed"
+
+
+def test_a_graph_padded_by_auto_pad_is_refused(tmp_path):
+    """auto_pad works the padding out at run time; the runner only does explicit pads, so it refuses."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.ones((1, 1, 3, 3), dtype=np.float32), "weight")
+    node = helper.make_node("Conv", ["input:0", "weight"], ["outputs"], kernel_shape=[3, 3], auto_pad="SAME_UPPER")
+    graph = helper.make_graph(
+        [node],
+        "auto-pad",
+        [helper.make_tensor_value_info("input:0", TensorProto.FLOAT, [1, 1, 4, 4])],
+        [helper.make_tensor_value_info("outputs", TensorProto.FLOAT, [1, 1, 4, 4])],
+        initializer=[weight],
+    )
+    path = tmp_path / "auto-pad.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    with pytest.raises(ValueError, match="auto_pad"):
+        TorchNSFWClassifier(str(path), device="cpu")
