@@ -15,7 +15,7 @@ import json
 import time
 from collections import Counter
 
-from tests.browser import CHROMIUM_ARGS, chromium_path
+from tests.browser import CHROMIUM_ARGS, launch_chromium
 from tests.faults.harness import Call, HarnessError, Ledger, Outcome, Stack
 from tests.kiosk.conftest import FAKE_CAMERA_FLAGS, KIOSK, astronaut_frame, write_y4m
 
@@ -105,7 +105,7 @@ def offline_spell(stack: Stack, *, seconds: float = 20, kiosks: int = 2, deadlin
     clock = time.monotonic()
     with sync_playwright() as playwright:
         flags = [*CHROMIUM_ARGS, *FAKE_CAMERA_FLAGS, f"--use-file-for-fake-video-capture={video}"]
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=flags)
+        chromium = launch_chromium(playwright, flags)
         try:
             pages = [KioskPage(chromium, stack, clock) for _ in range(kiosks)]
             for kiosk in pages:
