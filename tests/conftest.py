@@ -78,3 +78,10 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Slow tests first, each group in its collected order: the test processes (pytest-xdist) then
+    end on short tests together, not one of them on a minute-long test while the other waits."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
