@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
 # window: every test's context. That renderer cost ~1.3 s of CPU per context, most of what a browser
 # test spent, and no test has an omnibox.
 IDLE_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxFullPopup", "WebUIOmniboxAimPopup")
-_playwright_disabled: list[str] = []  # Playwright's own --disable-features switch, read once per process
+_playwright_disabled: dict[str, str] = {}  # {"switch": Playwright's own --disable-features, or ""}: read once per process
 
 
 def chromium_path() -> str | None:
@@ -51,7 +51,7 @@ def launch_chromium(playwright, args: list[str]):
     features and ours.
     """
     executable = chromium_path()
-    if not _playwright_disabled:
+    if "switch" not in _playwright_disabled:
         probe = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         try:
             page = probe.new_page()
@@ -59,10 +59,10 @@ def launch_chromium(playwright, args: list[str]):
             switches = page.inner_text("#command_line").split()
         finally:
             probe.close()
-        _playwright_disabled.extend(switch for switch in switches if switch.startswith("--disable-features="))
+        _playwright_disabled["switch"] = next((switch for switch in switches if switch.startswith("--disable-features=")), "")
     ours = ",".join(IDLE_FEATURES)
-    if _playwright_disabled:
-        default = _playwright_disabled[0]
+    default = _playwright_disabled["switch"]
+    if default:
         return playwright.chromium.launch(
             executable_path=executable, headless=True, ignore_default_args=[default], args=[*args, f"{default},{ours}"]
         )  # fmt: skip
