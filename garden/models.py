@@ -79,7 +79,11 @@ class Image(models.Model):
         verbose_name_plural = _("images")
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["status", "search_key", "orientation", "-created_at"], name="image_serving_idx"),
+            # A key's serving pictures newest first, read from the index alone on PostgreSQL (the
+            # columns /garden's candidates and /gardenfromDB's listing take ride along as INCLUDE).
+            models.Index(
+                fields=["status", "search_key", "-created_at", "-id"], include=["key", "orientation", "emotion"], name="image_serving_idx"
+            ),
             models.Index(fields=["status", "emotion", "-created_at"], name="image_status_emotion_idx"),
             models.Index(fields=["-created_at", "-id"], name="image_newest_idx"),
             # Curation's review queue and its "left"/"kept" counts (index-only at 100k rows).
@@ -141,6 +145,24 @@ class ImageLook(models.Model):
 
     def values(self) -> list[float]:
         return [getattr(self, name) for name in looks.LOOK_FIELDS]
+
+
+class ImageParent(models.Model):
+    """A picture bred from another (the gardener's bred jobs, docs/gardener.md): one row per parent.
+
+    The recommender starts a child from its parents' evidence (recommend.lineage) rather than from
+    nothing. Written with the child (garden.services.create_image, from the lineage its bred job
+    gives it: generation.lineage); gone with either picture.
+    """
+
+    child = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="parent_links")
+    parent = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="child_links")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["child", "parent"], name="image_parent_once")]
+
+    def __str__(self) -> str:
+        return f"{self.child_id} from {self.parent_id}"
 
 
 class ServingState(models.Model):

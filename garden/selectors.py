@@ -20,7 +20,7 @@ from rest_framework.renderers import JSONRenderer
 from config.memo import VersionedMemo
 from config.sql import hot_cursor
 from garden import keys, looks
-from garden.models import CLEARED, Image, ImageLook, ServingState
+from garden.models import CLEARED, Image, ImageLook, ImageParent, ServingState
 from garden.storage import is_public_key, private_pool
 
 
@@ -232,3 +232,9 @@ def looks_of(image_ids: Sequence[int]) -> np.ndarray:
     hit = have[at] == wanted
     found[hit] = table[at[hit]]
     return found
+
+
+def parent_links() -> list[tuple[int, int]]:
+    """Every (child id, parent id) of bred pictures (garden.models.ImageParent), by child: as many
+    rows as the gardener has bred pictures, read whole by the recommender's rebuild."""
+    return list(ImageParent.objects.order_by("child_id", "parent_id").values_list("child_id", "parent_id"))

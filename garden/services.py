@@ -20,7 +20,7 @@ from PIL import Image as PILImage
 
 from config.errors import Conflict, Unavailable
 from garden import keys, looks
-from garden.models import IdempotencyKey, Image, ImageLook, ServingState, Visitor
+from garden.models import IdempotencyKey, Image, ImageLook, ImageParent, ServingState, Visitor
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,9 @@ def serving_changed() -> None:
         ServingState.objects.create(pk=1, version=secrets.token_hex(8))
 
 
-def create_image(*, key: str, content: bytes, status: str | None = None, **metadata) -> Image:
-    """Store a file and its row together: if the row cannot be written the file is removed."""
+def create_image(*, key: str, content: bytes, status: str | None = None, parents: Iterable[int] = (), **metadata) -> Image:
+    """Store a file and its row together: if the row cannot be written the file is removed.
+    ``parents``: the pictures it was bred from (ImageParent rows; those no longer there are left out)."""
     parsed = keys.parse_key(key)
     status = status or (Image.Status.SERVING if parsed.is_serving else Image.Status.POOL)
     look = look_or_none(key, content)  # measured before the transaction: it holds no lock meanwhile
@@ -118,6 +119,9 @@ def create_image(*, key: str, content: bytes, status: str | None = None, **metad
             )
             if look is not None:
                 ImageLook.objects.create(image=image, **look_fields(look))
+            if parents := sorted(set(parents)):
+                alive = Image.objects.filter(pk__in=parents).values_list("pk", flat=True)
+                ImageParent.objects.bulk_create([ImageParent(child=image, parent_id=parent) for parent in alive])
             return image
     except Exception:
         if not _row_holds(key):  # a row of another writer (a concurrent attempt) keeps its file

@@ -25,6 +25,7 @@ from garden.services import StorageError, create_image
 from generation import backends, kinds, library
 from generation.backends import Batch, StepCallback
 from generation.imagefile import encode_jpeg
+from generation.lineage import image_lineage
 from generation.models import GenerationJob
 from generation.services.heartbeat import beating
 from generation.services.init_pictures import init_picture
@@ -342,6 +343,7 @@ def store_generated_image(
         steps=job.steps,
         guidance=job.guidance,
         parameters=parameters,
+        parents=(image_lineage(parameters) or {}).get("parents", ()),
         live=job.interactive,  # a picture painted for the visitor in front of the kiosk (docs/live.md)
         **verdict.image_fields(),
     )

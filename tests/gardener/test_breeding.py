@@ -14,7 +14,7 @@ from django.contrib.auth.models import Permission
 from django.core.files.storage import default_storage
 from PIL import Image as PILImage
 
-from garden.models import Image
+from garden.models import Image, ImageParent
 from gardener import breeding, services
 from gardener.models import EmotionPolicy, GardenerAction, PromotionMode
 from gardener.planning import make_plan
@@ -137,6 +137,9 @@ def test_a_bred_job_paints_its_recipes_and_keeps_the_lineage(one_key, policy, ea
         assert image.parameters["recipe"] == job.options["recipes"][index]
         assert image.parameters["lineage"] == job.options["lineage"][index]
         assert image.parameters["lineage"]["generation"] == 1
+        # Its parents are linked to it, for the recommender's head start (recommend.lineage).
+        linked = set(ImageParent.objects.filter(child=image).values_list("parent_id", flat=True))
+        assert linked == set(image.parameters["lineage"]["parents"])
         # The stored picture is the recipe's picture (JPEG-compressed): compare with a fresh painting.
         painted = procedural.paint_recipe(recipes.Recipe.from_dict(image.parameters["recipe"]), width=image.width, height=image.height)
         with default_storage.open(image.key) as handle:
