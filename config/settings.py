@@ -546,6 +546,8 @@ RECOMMEND_RECENT_MINUTES = env.int("RECOMMEND_RECENT_MINUTES", default=30)  # sh
 RECOMMEND_HISTORY_EVENTS = env.int("RECOMMEND_HISTORY_EVENTS", default=300)  # visitor events read per request
 RECOMMEND_LOGGED_RESULTS = env.int("RECOMMEND_LOGGED_RESULTS", default=12)  # image ids kept per orientation on each Recommendation row
 RECOMMEND_REBUILD_MINUTES = env.int("RECOMMEND_REBUILD_MINUTES", default=15)
+# A bred picture's prior: this share of its parents' lead over their own predictions (recommend.lineage); 0 off.
+RECOMMEND_LINEAGE_WEIGHT = env.float("RECOMMEND_LINEAGE_WEIGHT", default=0.5)
 # A rebuild adds the events since the last one to kept counts; every event is recounted this often.
 RECOMMEND_FULL_RECOUNT_HOURS = env.int("RECOMMEND_FULL_RECOUNT_HOURS", default=24)
 RECOMMEND_ALS_ENABLED = env.bool("RECOMMEND_ALS_ENABLED", default=False)  # measured: no gain on kiosk data

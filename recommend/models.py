@@ -170,6 +170,7 @@ class ModelVersion(models.Model):
     params = models.JSONField(default=dict, blank=True)
     artefact = models.BinaryField(blank=True, default=b"", help_text="numpy .npz (ALS factors), may be empty")
     taste = models.BinaryField(blank=True, default=b"", help_text="numpy .npz of the taste model (recommend.taste), may be empty")
+    lineage = models.BinaryField(blank=True, default=b"", help_text="numpy .npz of bred pictures' head starts (recommend.lineage)")
     metrics = models.JSONField(default=dict, blank=True, help_text="Fit statistics: rows, seconds")
     created_at = models.DateTimeField(default=timezone.now)
 

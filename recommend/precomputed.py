@@ -111,6 +111,8 @@ def taste_view(candidates: CandidateSet, segment: str, model: LoadedModel) -> Ta
     fields = taste.key_fields(candidates.search_keys)[candidates.key_index]
     design = model.taste.design(candidates.looks, fields)
     logits = model.taste.logits(design, segment)
+    if model.lineage is not None:  # a bred picture's head start from its parents (recommend.lineage)
+        logits = logits + model.lineage.of(candidates.ids)
     return TasteView(
         design, logits, ranking.TastePrior(scipy.special.expit(logits), everyone=not segment or segment == ranking.SEGMENT_ALL)
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from recommend.als import ALSFactors
+from recommend.lineage import Lineage
 from recommend.models import ModelVersion
 from recommend.ranking import Params
 from recommend.taste import Taste
@@ -22,6 +23,7 @@ class LoadedModel:
     params: Params
     als: ALSFactors | None = None
     taste: Taste | None = None  # how segments like what pictures show (recommend.taste); None: counts alone
+    lineage: Lineage | None = None  # bred pictures' head start from their parents (recommend.lineage)
 
     @property
     def label(self) -> str:
@@ -48,4 +50,6 @@ def load_model(version: int) -> LoadedModel:
     # Fitted priors come from the row; whether ALS counts is this deployment's setting.
     defaults = default_params()
     params = Params.from_dict({**row.params, "als_weight": defaults.als_weight, "als_min_likes": defaults.als_min_likes})
-    return LoadedModel(version=row.pk, params=params, als=ALSFactors.loads(row.artefact), taste=Taste.loads(row.taste))
+    return LoadedModel(
+        version=row.pk, params=params, als=ALSFactors.loads(row.artefact), taste=Taste.loads(row.taste), lineage=Lineage.loads(row.lineage)
+    )

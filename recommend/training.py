@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config import locks
-from recommend import catalog_changes, counting, ranking, store, taste_training, tokens
+from recommend import catalog_changes, counting, lineage, ranking, store, taste_training, tokens
 from recommend.catalog import Catalog, catalog_rows, catalog_since, key_resolver, load_catalog, rows_where  # noqa: F401 (re-exported)
 from recommend.models import FavoriteStat, ImageStat, Interaction, ModelVersion, RetiredFavoriteStat, RetiredImageStat
 
@@ -247,13 +247,16 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
             kept_catalog = counting.KeptCatalog(catalog.image_ids, catalog.image_key, catalog.search_keys)
             counting.save(counts, catalog=kept_catalog, catalog_version=catalog_version, recounted_at=recounted_at)
             transaction.on_commit(tokens.renew_all)  # the new counters are visible: no kept copy may outlive them
-        params, fitted = fit_model(counts.table(), catalog)
+        table = counts.table()
+        params, fitted = fit_model(table, catalog)
+        bred = fit_lineage(table, catalog, fitted)
         artefact = _als(load_catalog() if kept is not None else catalog) if with_als else b""  # ALS reads every event
         version = ModelVersion.objects.create(
             ranker="counting+als" if artefact else "counting",
             params=params.as_dict(),
             artefact=artefact,
             taste=fitted.taste.dumps() if fitted else b"",
+            lineage=bred.dumps() if bred else b"",
             metrics={
                 "interactions": counts.events,
                 "new_interactions": counts.events - counted_before if kept is not None else counts.events,
@@ -278,6 +281,21 @@ def fit_model(table: ranking.FeedbackTable, catalog: Catalog) -> tuple[ranking.P
     if fitted is not None:
         params = dataclasses.replace(params, segment_strength=fitted.strength)
     return params, fitted
+
+
+def fit_lineage(table: ranking.FeedbackTable, catalog: Catalog, fitted: taste_training.FittedTaste | None) -> lineage.Lineage | None:
+    """Bred pictures' offsets from their parents' evidence (recommend.lineage); none without a taste model."""
+    if fitted is None:
+        return None
+    return lineage.fit_lineage(
+        table,
+        image_ids=catalog.image_ids,
+        image_key=catalog.image_key,
+        search_keys=catalog.search_keys,
+        fitted=fitted.taste,
+        strength=fitted.strength,
+        weight=settings.RECOMMEND_LINEAGE_WEIGHT,
+    )
 
 
 def _replace_touched(counts: counting.Counts, catalog: Catalog, touched: list[int]) -> tuple[list, list]:
