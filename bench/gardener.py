@@ -66,6 +66,7 @@ ANCHORS = {"calm": "sad", "happy": "surprised"}  # where each key's hidden ideal
 SEGMENTS = ("adult", "young")
 CHECKPOINTS = (500, 1000, 2000, 5000)
 ROUND_LIKES = 100
+REBUILD_LIKES = 100  # the recommender's model is rebuilt every so many likes, before the gardener's round; 0: never
 PROBES = 30
 FLOOR, PEAK, SIGMA = 0.05, 0.6, 0.2
 BRED_SHARE = 0.75
@@ -172,6 +173,13 @@ class Simulation:
             )
         return self.recipe_of[image_key]
 
+    def rebuild(self) -> None:
+        """The recommender's model from the likes so far, as beat rebuilds it (every
+        RECOMMEND_REBUILD_MINUTES): its taste model and bred pictures' head start (recommend.lineage)."""
+        from recommend import training
+
+        training.rebuild()
+
     def tend(self) -> None:
         from gardener import services
 
@@ -235,6 +243,8 @@ class Simulation:
             status, body = self.kiosk.post("/like", {"id": visitor, "itemId": liked, "impression": shown})
             assert status == 200, body[:300]
             likes += 1
+            if REBUILD_LIKES and likes % REBUILD_LIKES == 0:
+                self.rebuild()
             if likes % ROUND_LIKES == 0 and ARMS[self.arm] is not None:
                 self.tend()
             if likes in CHECKPOINTS:
@@ -280,7 +290,7 @@ def parse_overrides(pairs: list[str]) -> dict:
 
 
 def main() -> int:
-    global CHECKPOINTS, PROBES, ROUND_LIKES  # --smoke makes them smaller
+    global CHECKPOINTS, PROBES, ROUND_LIKES, REBUILD_LIKES  # --smoke makes them smaller
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3, help="runs per arm (seeds 0 … n−1, the same for every arm)")
     parser.add_argument("--likes", type=int, default=max(CHECKPOINTS))
@@ -292,12 +302,21 @@ def main() -> int:
         metavar="NAME=VALUE",
         help="override POLICY fields for this run (numbers as numbers), e.g. --policy trial_pairs=2 retire_probability=0.7",
     )
+    parser.add_argument("--round-likes", type=int, default=ROUND_LIKES, help="run the gardener every N likes (beat's 10 minutes)")
+    parser.add_argument(
+        "--rebuild-likes",
+        type=int,
+        default=REBUILD_LIKES,
+        help="rebuild the recommender's model every N likes, before the gardener's round (0: never, the counters alone)",
+    )
     parser.add_argument("--one", nargs=2, metavar=("ARM", "SEED"), help=argparse.SUPPRESS)  # a run in a child process
     parser.add_argument("--smoke", action="store_true", help="breeding, 1 seed, one gardener round, 3 probes: the whole path in seconds")
     args = parser.parse_args()
     POLICY.update(parse_overrides(args.policy))
+    REBUILD_LIKES, ROUND_LIKES = args.rebuild_likes, args.round_likes
     if args.smoke:  # in the parent and in its child (--one … --smoke)
         ROUND_LIKES, PROBES = 30, 3
+        REBUILD_LIKES = ROUND_LIKES if REBUILD_LIKES else 0
         POLICY.update(target_per_key=6, minimum_per_key=3, trial_pairs=1, retire_min_impressions=3, images_per_job=2)
         CHECKPOINTS = (ROUND_LIKES,)
         args.seeds, args.only, args.likes = 1, ["retirement + breeding"], ROUND_LIKES
@@ -305,7 +324,15 @@ def main() -> int:
         print(json.dumps(run_one(args.one[0], int(args.one[1]), args.likes)))
         return 0
 
-    results: dict = {"keys": list(KEYS), "likes": args.likes, "round_likes": ROUND_LIKES, "policy": POLICY, "arms": {}}
+    results: dict = {
+        "keys": list(KEYS),
+        "likes": args.likes,
+        "round_likes": ROUND_LIKES,
+        "rebuild_likes": REBUILD_LIKES,
+        "lineage_weight": float(os.environ.get("RECOMMEND_LINEAGE_WEIGHT", "0.5")),
+        "policy": POLICY,
+        "arms": {},
+    }
     points = ["at_0", *(f"at_{n}" for n in CHECKPOINTS if n <= args.likes)]
     for arm in ARMS:
         if args.only and arm not in args.only:
@@ -322,6 +349,10 @@ def main() -> int:
                     str(seed),
                     "--likes",
                     str(args.likes),
+                    "--rebuild-likes",
+                    str(REBUILD_LIKES),
+                    "--round-likes",
+                    str(ROUND_LIKES),
                     *(["--smoke"] if args.smoke else []),
                     "--policy",
                     *args.policy,
