@@ -3,6 +3,7 @@
     .venv/bin/python bench/gardener.py                       # 3 seeds × 3 arms, 5,000 likes each
     .venv/bin/python bench/gardener.py --seeds 1 --likes 1000
     .venv/bin/python bench/gardener.py --only "retirement + breeding" --policy trial_pairs=2
+    .venv/bin/python bench/gardener.py --likes 1000 --rebuild-likes 0   # the counters alone, no model rebuilt
     .venv/bin/python bench/gardener.py --smoke               # breeding, 3 pairs a key, 1 seed, 30 likes (one round): seconds
 
 Each run starts a fresh garden: a throw-away SQLite database, a real gunicorn serving the kiosk
@@ -14,7 +15,9 @@ then visitors arrive one at a time: POST
 /garden with a new id, look at the first three landscape images, like at most one of them (POST
 /like with the three on screen) or none (POST /impression). The server learns only from those
 calls. Every ROUND_LIKES likes the gardener runs once (as beat would): it promotes what its last
-jobs made, retires what visitors pass over, and fills the keys again.
+jobs made, retires what visitors pass over, and fills the keys again. Before it, every
+REBUILD_LIKES likes, the recommender's model is rebuilt (as beat would: the taste model, and bred
+pictures' head start from their parents; ``--rebuild-likes 0``: never, the live counters alone).
 
 Hidden preferences live in the painter's recipe space (generation.backends.recipes). Each key has
 an ideal recipe per visitor segment (two segments, half the visitors each; for "calm" the two
