@@ -107,7 +107,7 @@ def fit_lineage(
     """The rebuild's lineage offsets over the catalog ``image_ids`` (ascending; search keys
     ``search_keys[image_key]``) from the counts ``table`` and the taste model ``fitted``; None when
     no picture has parents or ``weight`` is 0."""
-    links = garden_selectors.parent_links() if weight else []
+    links = garden_selectors.parent_links() if weight and len(image_ids) else []
     if not links:
         return None
     named = np.unique(np.array(links, dtype=np.int64).ravel())
