@@ -25,7 +25,9 @@ Score: 200 probe visitors (segment, visitor weights, search key drawn as above, 
 every checkpoint, a fresh id each time) ask /garden; the mean chance that the probe likes each of
 the three it would see, as a share of the way from a random three (0) to its best three (1),
 summed over probes before dividing. Random and best keep /garden's rules: the key's own pictures
-before the fallback tier, pictures already shown to the visitor after both.
+before the fallback tier, pictures already shown to the visitor after both. Each run also scores
+rankers told the hidden truth on the same probes (bench/_hall_ceilings.py): what a ranker that
+knows each segment's true taste reaches, and what the taste model's form could reach at best.
 
 Within a visit (after the last like): 150 probes each ask /garden once; twin A likes the
 picture of those three it likes most, twin B (same segment, a new id) reports the same three as
@@ -323,7 +325,10 @@ class Run:
         from recommend import training
 
         started = time.perf_counter()
+        from bench._hall_ceilings import ceilings
+
         result: dict = {"seed": self.seed, "pictures": len(self.world.keys), "at_0": self.score(0)}
+        result["ceilings"] = ceilings(self.world, self.probes)
         likes = visitors = screens = 0
         while likes < likes_wanted:
             visitor_id, visitor = f"v-{visitors}", self.world.visitor(self.rng)
@@ -383,6 +388,11 @@ def main(*, seeds: list[int], likes: int, jobs: int, scale: str, write: bool) ->
         values = [r[p]["closer"] if p == "within_visit" else r[p] for r in runs]
         spread = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else float("nan")
         summary[p] = {"mean": round(statistics.fmean(values), 3), "worst": min(values), "se": round(spread, 3)}
+    ceiling_names = list(runs[0]["ceilings"])
+    summary["ceilings"] = {
+        name: {"mean": round(statistics.fmean(r["ceilings"][name] for r in runs), 3), "worst": min(r["ceilings"][name] for r in runs)}
+        for name in ceiling_names
+    }
     if write:
         out = ROOT / "bench" / "results"
         out.mkdir(parents=True, exist_ok=True)
@@ -390,6 +400,9 @@ def main(*, seeds: list[int], likes: int, jobs: int, scale: str, write: bool) ->
     print(f"\nhall, {len(seeds)} seeds: share of the way from a random three to the best three (mean, worst seed, ± standard error)")
     for p in points:
         print(f"  {p:>8}: mean {summary[p]['mean']:.3f}  worst {summary[p]['worst']:.3f}  ± {summary[p]['se']:.3f}")
+    print("  told the hidden truth, no likes needed (bench/_hall_ceilings.py):")
+    for name, row in summary["ceilings"].items():
+        print(f"  {name:>26}: mean {row['mean']:.3f}  worst {row['worst']:.3f}")
     within = summary["within_visit"]
     print(
         f"  within a visit, the screen after a like is {within['mean']:+.3f} closer to the best three (worst seed {within['worst']:+.3f})"
