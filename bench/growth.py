@@ -4,6 +4,7 @@
     .venv/bin/python bench/growth.py --images 20000 --requests 100
     .venv/bin/python bench/growth.py --rebuilds 3                     # the rebuilds only, on the data loaded
     .venv/bin/python bench/growth.py --requests-only                  # the per-request rows only, on the data loaded
+    .venv/bin/python bench/growth.py --requests-only --stages         # and where a /garden first answer's time goes
     .venv/bin/python bench/growth.py --smoke                          # 1,000 and 4,000 images, 10 requests: seconds
 
 Per size: a full recount and an incremental rebuild that adds 10,000 events (each timed in a child
@@ -12,7 +13,8 @@ process, whose peak resident memory, VmHWM, is the rebuild's and Django's), /gar
 and a retention sweep that deletes the oldest 10,000 events. /garden and /gardenfromDB are timed
 twice: as the first answers after a serving change (most of their search keys new to the process,
 so their candidates are loaded and rendered), and once every search key has been answered (the
-steady state bench/serving.py measures). Each cost's growth factor per 4x data
+steady state bench/serving.py measures); ``--stages`` (and ``--smoke``) adds the p50 of each stage of
+a first answer (bench/_first_answer.py). Each cost's growth factor per 4x data
 is printed beside it. Uses its own database, ``bench_scale`` on 127.0.0.1 (BENCH_DATABASE_URL);
 the data is reloaded for every size. Results: bench/results/growth.json. ``--rebuilds N`` loads
 nothing: on the garden ``bench_scale`` holds, a full recount then N incremental rebuilds, each
@@ -158,7 +160,7 @@ def add_events(n: int) -> None:
         )
 
 
-def measure(images: int, requests: int, *, per_image: int = 10, rebuilds_only: bool = False) -> dict:
+def measure(images: int, requests: int, *, per_image: int = 10, rebuilds_only: bool = False, stages: bool = False) -> dict:
 
     result: dict = {"images": images, "events": images * per_image}
     loaded = load(images, images * per_image)
@@ -172,12 +174,13 @@ def measure(images: int, requests: int, *, per_image: int = 10, rebuilds_only: b
     result["rebuild_10k_new_s"], result["rebuild_10k_new_peak_mb"] = round(incremental["seconds"], 2), round(incremental["peak_mb"])
     if rebuilds_only:
         return result
-    return result | per_request(requests)
+    return result | per_request(requests, stages=stages)
 
 
-def per_request(requests: int) -> dict:
+def per_request(requests: int, *, stages: bool = False) -> dict:
     """The request paths, the insights page, forget_visitor, backup and a retention sweep, on the
-    garden loaded (which the last two change: each deletes events)."""
+    garden loaded (which the last two change: each deletes events). ``stages``: also where a
+    /garden first answer's time goes (bench/_first_answer.py)."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.test import Client
@@ -216,6 +219,10 @@ def per_request(requests: int) -> dict:
     shown = list(Interaction.objects.filter(event_type="click").order_by("-id").values_list("item_key", flat=True)[:requests])
     likes = [{"id": rng.choice(visitors), "itemId": key, "impression": [key]} for key in shown]
     result["like"] = latency(client, "/like", likes)
+    if stages:  # last of the request paths: it empties the serving cache before each request
+        from bench import _first_answer
+
+        result["garden_first_answer_stages_ms"] = _first_answer.stages(client, bodies)
 
     users = get_user_model().objects
     admin = users.filter(username="bench").first() or users.create_superuser("bench", "b@example.org", "x")
@@ -312,6 +319,7 @@ def main() -> None:
     parser.add_argument("--only-rebuild-costs", action="store_true", help="after each load, only the two rebuilds")
     parser.add_argument("--requests-only", action="store_true", help="only the per-request rows, on the data loaded")
     parser.add_argument("--rebuilds", type=int, default=0, help="only the rebuilds (this many incremental ones), on the data loaded")
+    parser.add_argument("--stages", action="store_true", help="with --requests-only: where a /garden first answer's time goes")
     parser.add_argument("--smoke", action="store_true", help="1,000 and 4,000 images, 10 requests: the whole path in seconds")
     args = parser.parse_args()
     if args.smoke:
@@ -327,11 +335,20 @@ def main() -> None:
         from garden.models import Image
         from recommend.models import Interaction
 
-        print(json.dumps({"images": Image.objects.count(), "events": Interaction.objects.count()} | per_request(args.requests)))
+        found = {"images": Image.objects.count(), "events": Interaction.objects.count()} | per_request(args.requests, stages=args.stages)
+        print(json.dumps(found))
         return
     results = []
     for images in args.images:
-        results.append(measure(images, args.requests, per_image=args.events_per_image, rebuilds_only=args.only_rebuild_costs))
+        results.append(
+            measure(
+                images,
+                args.requests,
+                per_image=args.events_per_image,
+                rebuilds_only=args.only_rebuild_costs,
+                stages=args.stages or args.smoke,
+            )
+        )
         print(json.dumps(results[-1]), flush=True)
     print(table(results))
     if args.smoke:
