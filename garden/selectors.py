@@ -29,9 +29,37 @@ def serving_images(*, search_key: str) -> QuerySet[Image]:
     return Image.objects.filter(status=Image.Status.SERVING, search_key=search_key).order_by("-created_at", "-id")
 
 
-def serving_images_for_emotion(*, emotion: str) -> QuerySet[Image]:
-    """Serving images of an emotion, any favorite (the fallback when a favorite has too few)."""
-    return Image.objects.filter(status=Image.Status.SERVING, emotion=emotion).order_by("-created_at", "-id")
+def _candidate_sql(where: str) -> str:
+    image, look = Image._meta.db_table, ImageLook._meta.db_table
+    columns = ", ".join(f"l.{name}" for name in looks.LOOK_FIELDS)  # ImageLook's fields, one per look field
+    return (
+        f"SELECT i.id, i.key, i.orientation, i.search_key, {columns} FROM {image} i LEFT JOIN {look} l ON l.image_id = i.id "
+        f"WHERE i.status = %s AND {where} ORDER BY i.created_at DESC, i.id DESC LIMIT %s"
+    )
+
+
+_KEY_CANDIDATES = _candidate_sql("i.search_key = %s")
+_OTHER_CANDIDATES = _candidate_sql("i.emotion = %s AND i.search_key <> %s")
+
+
+def serving_candidates(*, search_key: str, limit: int) -> list[tuple]:
+    """``serving_images(search_key=…)``'s newest ``limit`` as rows (id, key, orientation,
+    search_key, then garden.looks.LOOK_FIELDS, None where not measured): what /garden ranks.
+
+    Raw SQL on a prepared statement (config.sql.hot_cursor): a key's first answer after every
+    serving change reads it, and the ORM's query building and row handling were ~1.2 ms of its
+    ~3 ms at 400k images (bench/growth.py --stages)."""
+    with hot_cursor() as cursor:
+        cursor.execute(_KEY_CANDIDATES, [Image.Status.SERVING.value, search_key, limit])
+        return cursor.fetchall()
+
+
+def serving_candidates_elsewhere(*, emotion: str, search_key: str, limit: int) -> list[tuple]:
+    """``serving_candidates``' rows for the emotion's serving images of other search keys (the
+    fallback tier when a favorite has too few)."""
+    with hot_cursor() as cursor:
+        cursor.execute(_OTHER_CANDIDATES, [Image.Status.SERVING.value, emotion, search_key, limit])
+        return cursor.fetchall()
 
 
 def image_url(key: str, *, request=None) -> str:

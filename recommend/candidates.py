@@ -21,11 +21,6 @@ from garden import selectors as garden_selectors
 from garden.looks import LOOK_FIELDS
 from recommend.models import Fallback
 
-# The look rides along (a LEFT JOIN on garden_imagelook): one query per candidate set. No emotion:
-# every candidate has the search key's (its search_key is derived from it, and the fallback tier
-# is the same emotion's).
-FIELDS = ("id", "key", "orientation", "search_key", *(f"look__{name}" for name in LOOK_FIELDS))
-
 
 @dataclass(frozen=True)
 class CandidateSet:
@@ -77,10 +72,12 @@ def load_candidates(*, search_key: str, request, serving_version: str = "", site
     """
     pool = settings.RECOMMEND_CANDIDATES
     emotion, _, favorite = search_key.partition("/")
-    rows = [(row, 0) for row in garden_selectors.serving_images(search_key=search_key).values_list(*FIELDS)[:pool]]
+    # Rows of (id, key, orientation, search_key, *look): the look rides along, one query per tier.
+    # No emotion: every candidate has the search key's (the fallback tier is the same emotion's).
+    rows = [(row, 0) for row in garden_selectors.serving_candidates(search_key=search_key, limit=pool)]
     if favorite and len(rows) < settings.RECOMMEND_MIN_RESULTS:
-        others = garden_selectors.serving_images_for_emotion(emotion=emotion).exclude(search_key=search_key)
-        rows += [(row, 1) for row in others.values_list(*FIELDS)[:pool]]
+        others = garden_selectors.serving_candidates_elsewhere(emotion=emotion, search_key=search_key, limit=pool)
+        rows += [(row, 1) for row in others]
     search_keys = list(dict.fromkeys(row[3] for row, _ in rows))
     key_number = {key: n for n, key in enumerate(search_keys)}
     keys = [row[1] for row, _ in rows]
