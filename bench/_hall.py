@@ -322,11 +322,10 @@ class Run:
         }
 
     def run(self, likes_wanted: int) -> dict:
+        from bench._hall_ceilings import ceilings
         from recommend import training
 
         started = time.perf_counter()
-        from bench._hall_ceilings import ceilings
-
         result: dict = {"seed": self.seed, "pictures": len(self.world.keys), "at_0": self.score(0)}
         result["ceilings"] = ceilings(self.world, self.probes)
         likes = visitors = screens = 0
