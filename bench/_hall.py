@@ -50,6 +50,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import _hall_ceilings
+
 ROOT = Path(__file__).resolve().parent.parent
 EMOTION_SHARE = {"happy": 0.24, "calm": 0.18, "surprised": 0.14, "sad": 0.12, "confused": 0.09, "angry": 0.08, "fear": 0.08}
 EMOTION_SHARE["disgusted"] = 1 - sum(EMOTION_SHARE.values())
@@ -322,12 +324,11 @@ class Run:
         }
 
     def run(self, likes_wanted: int) -> dict:
-        from bench._hall_ceilings import ceilings
         from recommend import training
 
         started = time.perf_counter()
         result: dict = {"seed": self.seed, "pictures": len(self.world.keys), "at_0": self.score(0)}
-        result["ceilings"] = ceilings(self.world, self.probes)
+        result["ceilings"] = _hall_ceilings.ceilings(self.world, self.probes)
         likes = visitors = screens = 0
         while likes < likes_wanted:
             visitor_id, visitor = f"v-{visitors}", self.world.visitor(self.rng)
@@ -387,11 +388,7 @@ def main(*, seeds: list[int], likes: int, jobs: int, scale: str, write: bool) ->
         values = [r[p]["closer"] if p == "within_visit" else r[p] for r in runs]
         spread = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else float("nan")
         summary[p] = {"mean": round(statistics.fmean(values), 3), "worst": min(values), "se": round(spread, 3)}
-    ceiling_names = list(runs[0]["ceilings"])
-    summary["ceilings"] = {
-        name: {"mean": round(statistics.fmean(r["ceilings"][name] for r in runs), 3), "worst": min(r["ceilings"][name] for r in runs)}
-        for name in ceiling_names
-    }
+    summary["ceilings"] = _hall_ceilings.summary(runs)
     if write:
         out = ROOT / "bench" / "results"
         out.mkdir(parents=True, exist_ok=True)
@@ -399,9 +396,7 @@ def main(*, seeds: list[int], likes: int, jobs: int, scale: str, write: bool) ->
     print(f"\nhall, {len(seeds)} seeds: share of the way from a random three to the best three (mean, worst seed, ± standard error)")
     for p in points:
         print(f"  {p:>8}: mean {summary[p]['mean']:.3f}  worst {summary[p]['worst']:.3f}  ± {summary[p]['se']:.3f}")
-    print("  told the hidden truth, no likes needed (bench/_hall_ceilings.py):")
-    for name, row in summary["ceilings"].items():
-        print(f"  {name:>26}: mean {row['mean']:.3f}  worst {row['worst']:.3f}")
+    _hall_ceilings.report(summary["ceilings"])
     within = summary["within_visit"]
     print(
         f"  within a visit, the screen after a like is {within['mean']:+.3f} closer to the best three (worst seed {within['worst']:+.3f})"

@@ -19,6 +19,7 @@ is scored the same way: the share of the way from a random three to the probe's 
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -53,3 +54,17 @@ def ceilings(world, probes: Sequence) -> dict[str, float]:
             random_sum, best_sum = random_sum + random_three, best_sum + best_three
         out[name] = _share(seen_sum - random_sum, best_sum - random_sum)
     return out
+
+
+def summary(runs: list[dict]) -> dict[str, dict[str, float]]:
+    """Each ceiling's mean and worst over the runs (bench._hall.main's ``runs``)."""
+    return {
+        name: {"mean": round(statistics.fmean(r["ceilings"][name] for r in runs), 3), "worst": min(r["ceilings"][name] for r in runs)}
+        for name in runs[0]["ceilings"]
+    }
+
+
+def report(rows: dict[str, dict[str, float]]) -> None:
+    print("  told the hidden truth, no likes needed (bench/_hall_ceilings.py):")
+    for name, row in rows.items():
+        print(f"  {name:>26}: mean {row['mean']:.3f}  worst {row['worst']:.3f}")
