@@ -443,6 +443,19 @@ GARDEN_DIFFUSION_BATCH_SIZE = env.int("GARDEN_DIFFUSION_BATCH_SIZE", default=4) 
 # library; jobs use GARDEN_DIFFUSION_MODEL alone.
 GARDEN_MODELS_DIR = env.str("GARDEN_MODELS_DIR", default="")
 GARDEN_DIFFUSION_MAX_LOADED = env.int("GARDEN_DIFFUSION_MAX_LOADED", default=2)  # pipelines kept per worker process (LRU)
+# Real models (docs/models.md): single-file checkpoints, installs, hires fix, memory options.
+GARDEN_MODELS_ALLOW_CKPT = env.bool("GARDEN_MODELS_ALLOW_CKPT", default=False)  # load .ckpt pickles with torch's weights_only
+GARDEN_MODELS_ALLOW_PRIVATE_URLS = env.bool("GARDEN_MODELS_ALLOW_PRIVATE_URLS", default=False)  # install_model from loopback/private hosts
+GARDEN_DIFFUSION_DTYPE = env.str("GARDEN_DIFFUSION_DTYPE", default="auto")  # auto, fp16, bf16, fp32 (a model may override)
+GARDEN_DIFFUSION_OFFLOAD = env.str("GARDEN_DIFFUSION_OFFLOAD", default="none")  # none, model, sequential (a model may override)
+GARDEN_DIFFUSION_VAE_TILING = env.bool("GARDEN_DIFFUSION_VAE_TILING", default=False)  # decode big pictures tile by tile
+GARDEN_DIFFUSION_VAE_SLICING = env.bool("GARDEN_DIFFUSION_VAE_SLICING", default=False)  # decode a batch one picture at a time
+GARDEN_DIFFUSION_MEMORY_GB = env.float("GARDEN_DIFFUSION_MEMORY_GB", default=0.0)  # this worker's GPU memory budget; 0: the whole card
+# Bulk jobs for kiosk sizes larger than their model's native size paint at the native size, upscale,
+# and repaint at the kiosk size ("hires fix"); off: paint at the kiosk size directly.
+GARDEN_HIRES_FIX = env.bool("GARDEN_HIRES_FIX", default=True)
+GARDEN_HIRES_DENOISING = env.float("GARDEN_HIRES_DENOISING", default=0.5)  # the second pass's denoising strength
+GARDEN_HIRES_UPSCALER = env.str("GARDEN_HIRES_UPSCALER", default="latent")  # "latent" or an upscaler of the library
 GARDEN_DEFAULT_STEPS = env.int("GARDEN_DEFAULT_STEPS", default=25)
 GARDEN_DEFAULT_GUIDANCE = env.float("GARDEN_DEFAULT_GUIDANCE", default=7.5)
 GARDEN_MIN_SIZE = env.int("GARDEN_MIN_SIZE", default=64)

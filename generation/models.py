@@ -122,21 +122,40 @@ class GenerationJob(models.Model):
 
 
 class LibraryEntry(models.Model):
-    """One model of the library under GARDEN_MODELS_DIR: a diffusers pipeline folder, a LoRA or a
-    textual-inversion embedding. Rows are written by the scan (generation.services.library);
-    curators edit only the defaults and which pipeline is the default."""
+    """One model of the library under GARDEN_MODELS_DIR: a model (a diffusers pipeline folder or a
+    single-file checkpoint), a LoRA, a textual-inversion embedding, a VAE or an upscaler. Rows are
+    written by the scan (generation.services.library); curators edit only the defaults (steps,
+    guidance, size, VAE, memory options) and which model is the default."""
 
     class Kind(models.TextChoices):
-        PIPELINE = "pipeline", _("Diffusers pipeline")
+        PIPELINE = "pipeline", _("Model")
         LORA = "lora", _("LoRA")
         EMBEDDING = "embedding", _("Textual-inversion embedding")
+        VAE = "vae", _("VAE")
+        UPSCALER = "upscaler", _("Upscaler")
 
     class Family(models.TextChoices):
         SD1 = "sd1", _("SD 1.x")
         SD2 = "sd2", _("SD 2.x")
         SDXL = "sdxl", _("SDXL")
         TURBO = "turbo", _("Turbo (few steps, no guidance)")
+        FLUX = "flux", _("Flux")
+        SD3 = "sd3", _("SD 3")
+        PIXART = "pixart", _("PixArt / Sana")
         OTHER = "other", _("Other")
+
+    class Dtype(models.TextChoices):
+        WORKER = "", _("The worker's (GARDEN_DIFFUSION_DTYPE)")
+        AUTO = "auto", _("Automatic (bf16 for transformer models, fp16 otherwise, fp32 on CPU)")
+        FP16 = "fp16", "fp16"
+        BF16 = "bf16", "bf16"
+        FP32 = "fp32", "fp32"
+
+    class Offload(models.TextChoices):
+        WORKER = "", _("The worker's (GARDEN_DIFFUSION_OFFLOAD)")
+        NONE = "none", _("None: the whole model on the GPU")
+        MODEL = "model", _("Model: one component on the GPU at a time")
+        SEQUENTIAL = "sequential", _("Sequential: one layer at a time (least memory, slowest)")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=200, help_text="What jobs, prompts (<lora:name:1>) and A1111 clients call it")
@@ -152,6 +171,22 @@ class LibraryEntry(models.Model):
     present = models.BooleanField(default=True, help_text="Found by the last scan")
     details = models.JSONField(default=dict, blank=True, help_text="What the scan read (class names, base model, trigger words)")
     scanned_at = models.DateTimeField(default=timezone.now)
+    # Identity: sha256 of the file (A1111's short hash is its first 10 hex digits); empty for folders.
+    sha256 = models.CharField(
+        max_length=64, blank=True, default="", help_text="sha256 of the file, computed once per size and modification time"
+    )
+    short_hash = models.CharField(max_length=10, blank=True, default="", help_text="A1111's short hash (the sha256's first 10 hex digits)")
+    source = models.CharField(
+        max_length=1000, blank=True, default="", help_text="Where manage.py install_model got it (Hub repo, URL or path)"
+    )
+    usable = models.BooleanField(default=True, help_text="This product can paint with it; else unusable_reason says why")
+    unusable_reason = models.CharField(max_length=500, blank=True, default="")
+    # Per model, over the worker's settings (docs/models.md#memory-and-precision).
+    default_vae = models.CharField(
+        max_length=200, blank=True, default="", help_text="A VAE of the library used when a job names none; empty: the model's own"
+    )
+    dtype = models.CharField(max_length=8, blank=True, default="", choices=Dtype.choices)
+    offload = models.CharField(max_length=16, blank=True, default="", choices=Offload.choices)
 
     class Meta:
         verbose_name = _("library entry")
