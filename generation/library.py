@@ -31,6 +31,8 @@ class UnknownEntry(LookupError):
             Kind.PIPELINE: gettext("Unknown model %(name)s: the library has %(known)s."),
             Kind.LORA: gettext("Unknown LoRA %(name)s: the library has %(known)s."),
             Kind.EMBEDDING: gettext("Unknown embedding %(name)s: the library has %(known)s."),
+            Kind.VAE: gettext("Unknown VAE %(name)s: the library has %(known)s."),
+            Kind.UPSCALER: gettext("Unknown upscaler %(name)s: the library has %(known)s."),
         }
         listed = ", ".join(known) if known else gettext("none (set GARDEN_MODELS_DIR and run manage.py scan_models)")
         super().__init__(messages[kind] % {"name": repr(name), "known": listed})
@@ -41,10 +43,12 @@ def enabled() -> bool:
 
 
 def entries(kind: str) -> QuerySet[LibraryEntry]:
-    """The present entries of ``kind``, by name (none without a library)."""
+    """The present entries of ``kind`` that this product can use, by name (none without a library).
+    Entries the scan marked not usable (a family or format it cannot run) are listed in the admin
+    and by scan_models with their reason, never offered to jobs."""
     if not enabled():
         return LibraryEntry.objects.none()
-    return LibraryEntry.objects.filter(kind=kind, present=True).order_by("name")
+    return LibraryEntry.objects.filter(kind=kind, present=True, usable=True).order_by("name")
 
 
 def pipelines() -> QuerySet[LibraryEntry]:
@@ -57,6 +61,14 @@ def loras() -> QuerySet[LibraryEntry]:
 
 def embeddings() -> QuerySet[LibraryEntry]:
     return entries(Kind.EMBEDDING)
+
+
+def vaes() -> QuerySet[LibraryEntry]:
+    return entries(Kind.VAE)
+
+
+def upscalers() -> QuerySet[LibraryEntry]:
+    return entries(Kind.UPSCALER)
 
 
 def default_pipeline() -> LibraryEntry | None:
@@ -86,6 +98,14 @@ def resolve_model(name: str) -> LibraryEntry:
 
 def resolve_lora(name: str) -> LibraryEntry:
     return _resolve(Kind.LORA, name.strip())
+
+
+def resolve_vae(name: str) -> LibraryEntry:
+    return _resolve(Kind.VAE, strip_title(name))
+
+
+def resolve_upscaler(name: str) -> LibraryEntry:
+    return _resolve(Kind.UPSCALER, name.strip())
 
 
 def absolute_path(entry: LibraryEntry) -> Path:
