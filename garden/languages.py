@@ -15,7 +15,7 @@ import functools
 from django.conf import settings
 from django.core.checks import CheckMessage, register
 from django.core.checks import Warning as CheckWarning
-from django.urls import is_valid_path
+from django.urls import is_valid_path, reverse
 from django.utils import translation
 from django.utils.translation.trans_real import DjangoTranslation
 from django.views.i18n import JavaScriptCatalog
@@ -85,11 +85,21 @@ def _pinned_path(request, code: str) -> str | None:
     return None
 
 
-def pinned_urls(request) -> dict[str, str]:
+def pinned_urls(request, *, fallback: str = "") -> dict[str, str]:
     """This page pinned to each language that has a pinned copy: where a screen goes when an
-    operator switches its language (docs/fleet.md)."""
-    urls = {code: _pinned_path(request, code) for code in LANGUAGE_CODES}
+    operator switches its language (docs/fleet.md).
+
+    ``fallback`` names the pinned page for an address with no pinned copy of its own: the kiosk at
+    ``/`` (the address the README gives) goes to ``/<code>/kiosk/``, its query kept."""
+    urls = {code: _pinned_path(request, code) or _reverse_pinned(request, fallback, code) for code in LANGUAGE_CODES}
     return {code: url for code, url in urls.items() if url}
+
+
+def _reverse_pinned(request, name: str, code: str) -> str | None:
+    if not name:
+        return None
+    with translation.override(code):
+        return reverse(name) + _query_tail(request)
 
 
 @functools.lru_cache(maxsize=8)  # the compiled catalogs do not change while the process runs

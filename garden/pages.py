@@ -118,8 +118,8 @@ def garden_kiosk(request):
         # ?layout=low: every control within a seated visitor's reach on a portrait screen (docs/kiosk.md).
         "body_class": "page-garden layout-low" if request.GET.get("layout") == "low" else "page-garden",
         # The screen's heartbeat and remote control (screens, docs/fleet.md): the switch-language
-        # command sends it to this page pinned to the chosen language.
-        "screen_beacon": screens_pages.beacon(kind="kiosk", languages=pinned_urls(request)),
+        # command sends it to this page pinned to the chosen language (from `/`: /<code>/kiosk/).
+        "screen_beacon": screens_pages.beacon(kind="kiosk", languages=pinned_urls(request, fallback="kiosk-pinned")),
     }
     return render(request, "kiosk/garden.html", context)
 

@@ -3,6 +3,8 @@ every one in the admin log; unenrolled screens get none."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -81,3 +83,20 @@ def test_a_command_not_delivered_in_time_expires(client, operator, settings):
         issued_at=timezone.now() - timedelta(seconds=settings.SCREENS_COMMAND_TTL_SECONDS + 1)
     )
     assert post_beat(client, screen, secret).json()["commands"] == []
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("/", {"en": "/en/kiosk/", "ko": "/ko/kiosk/", "ja": "/ja/kiosk/"}),
+        ("/?idle=30", {"en": "/en/kiosk/?idle=30", "ko": "/ko/kiosk/?idle=30", "ja": "/ja/kiosk/?idle=30"}),
+        ("/kiosk", {"en": "/en/kiosk", "ko": "/ko/kiosk", "ja": "/ja/kiosk"}),
+        ("/kiosk/", {"en": "/en/kiosk/", "ko": "/ko/kiosk/", "ja": "/ja/kiosk/"}),
+        ("/ja/kiosk/", {"en": "/en/kiosk/", "ko": "/ko/kiosk/", "ja": "/ja/kiosk/"}),
+    ],
+)
+def test_every_kiosk_address_carries_an_address_for_each_language(client, address, expected):
+    """The switch-language command's addresses (#screen-languages): issue 63 found `/` with none."""
+    html = client.get(address).content.decode()
+    block = re.search(r'<script id="screen-languages" type="application/json">(.*?)</script>', html, re.S)
+    assert block and json.loads(block.group(1)) == expected
