@@ -25,6 +25,7 @@ VISITOR_TEMPLATES: list[str] = [
     "templates/kiosk/text2image_job.html",
     "retouch/templates/kiosk/retouch.html",
     "screens/templates/screens/_beacon.html",
+    "screens/templates/screens/_maintenance.html",
     "screens/templates/screens/enrol.html",
 ]
 

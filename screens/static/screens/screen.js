@@ -20,6 +20,7 @@
   var IDENTITY_KEY = "garden.screen.v1";          // {id, secret, name}: this browser is an enrolled screen
   var ANONYMOUS_KEY = "garden.screen.anonymous.v1"; // an unenrolled page's own random id
   var DONE_KEY = "garden.screen.done.v1";          // commands already obeyed: a reload must not repeat one
+  var MAINTENANCE_KEY = "garden.screen.maintenance.v1"; // the last maintenance state heard: maintenance.js shows it at the first paint
   var MAX_ERRORS = 5;
   var MAX_TEXT = 200;
   var MAX_DONE = 20;
@@ -62,7 +63,7 @@
       if (typeof id !== "string" || !/^[A-Za-z0-9-]{8,36}$/.test(id)) { id = randomHex(16); save(ANONYMOUS_KEY, id); }
       return id;
     },
-    enrolled: function (identity) { save(IDENTITY_KEY, identity); save(ANONYMOUS_KEY, null); save(DONE_KEY, null); },
+    enrolled: function (identity) { save(IDENTITY_KEY, identity); save(ANONYMOUS_KEY, null); save(DONE_KEY, null); save(MAINTENANCE_KEY, null); },
     attach: function () {}
   };
   window.GardenScreen = api;
@@ -96,7 +97,9 @@
   var timer = null;
   var reloadReason = "";   // version | errors | heap: reload at the next idle moment
   var reloading = false;
-  var maintenance = false;
+  // Shown already by maintenance.js when the last answer before a reload said so: the first beat
+  // reports it on, and the page under it is made inert below.
+  var maintenance = !!overlay && !overlay.hidden;
   var lastInput = Date.now();
   var errors = [];         // the last MAX_ERRORS errors
   var errorCount = 0;
@@ -219,6 +222,7 @@
 
   function forget() {
     save(IDENTITY_KEY, null);
+    save(MAINTENANCE_KEY, null);
     identity = null;
     anonymous = api.anonymousId();
     keyPromise = null;
@@ -278,12 +282,19 @@
 
   /* The calm full-screen notice; the page under it cannot be reached meanwhile. */
   function setMaintenance(on) {
-    if (on === maintenance || !overlay) { return; }
+    if (!overlay) { return; }
+    if (identity) { save(MAINTENANCE_KEY, on ? true : null); }  // shown again from the first paint after a reload
+    if (on === maintenance) { return; }
     maintenance = on;
     if (on && hooks.startOver) { hooks.startOver(); }  // the next person starts fresh afterwards
+    showMaintenance(on);
+  }
+
+  function showMaintenance(on) {
     overlay.hidden = !on;
+    document.documentElement.classList.toggle("screen-maintenance-on", on);
     Array.prototype.forEach.call(document.body.children, function (child) {
-      if (child !== overlay && child.tagName !== "SCRIPT") { child.inert = on; }
+      if (child !== overlay && child.tagName !== "SCRIPT" && child.tagName !== "LINK") { child.inert = on; }
     });
   }
 
@@ -350,6 +361,7 @@
     document.addEventListener(name, function () { lastInput = Date.now(); }, { capture: true, passive: true });
   });
   document.addEventListener("visibilitychange", keepAwake);
+  if (maintenance) { showMaintenance(true); }  // restored by maintenance.js: nothing under it reachable
   keepAwake();
   window.setInterval(check, CHECK_MS);
   // An enrolled screen shows up at once; an unenrolled page is merely listed, after one interval.
