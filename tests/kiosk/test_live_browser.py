@@ -14,10 +14,11 @@ import pytest
 from garden.models import Image
 from generation.models import GenerationJob
 from recommend.models import Interaction
+from tests.a11y import assert_accessible
 from tests.accessibility.test_keyboard_flow import focused, tab_to
 from tests.browser import assert_ai_labelled
 from tests.kiosk.live_support import live_jobs, live_painter, paint_live_job  # noqa: F401 (fixture)
-from tests.kiosk.test_garden_browser import capture, keys_on_screen, open_kiosk, seed_garden, wait_until
+from tests.kiosk.test_garden_browser import PER_ORIENTATION, capture, keys_on_screen, open_kiosk, seed_garden, wait_until
 
 expect = pytest.importorskip("playwright.sync_api").expect
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -96,14 +97,23 @@ def test_the_live_tile_paints_fills_in_and_its_like_is_stored(live_server, page)
 
 @pytest.mark.usefixtures("live_painter")
 def test_the_first_curated_like_asks_for_one_picture_painted_from_it(live_server, page):
+    """In Korean (issue 63): the painted picture says so on screen in the visitor's language, the
+    position counts it, and the picture stays on screen while the second one paints."""
     seed_garden(favorite="")
-    open_kiosk(page, live_server)
+    open_kiosk(page, live_server, "/ko/kiosk/")
     result, _ = capture_and_ask(page)
     page.wait_for_function(THREE_IMAGES)
     first_job = live_jobs().get()
     paint_live_job(first_job)
     page.wait_for_selector(PICTURE)
+    first = first_job.images.get()
     curated = keys_on_screen(page)
+    assert_ai_labelled(
+        page.locator(PICTURE), page.locator(f"{TILE} .live-badge"), name="AI 생성 그림", words=("당신을 위해 그린 그림",), min_px=16
+    )
+    # Four pictures on screen, and the position says so (it said "4장 중 1–3" alone).
+    expect(page.locator("#garden-position")).to_have_text(f"{PER_ORIENTATION}장 중 1–3, 그리고 당신을 위해 그린 그림 한 장")
+    assert_accessible(page, where="the Korean kiosk with its painted picture")
 
     # The first like of a curated picture: one more live picture, from that key.
     with page.expect_response(lambda r: r.url.endswith("/live") and r.request.method == "POST") as asked:
@@ -111,10 +121,15 @@ def test_the_first_curated_like_asks_for_one_picture_painted_from_it(live_server
     assert asked.value.status == 202 and asked.value.request.post_data_json["from"] == curated[1]
     second_job = live_jobs().last()
     assert second_job.pk != first_job.pk and second_job.live_request.from_key == curated[1]
-    page.wait_for_selector(f"{TILE} progress")
+    # It paints under the picture on screen, which stays (it used to give way to a progress bar).
+    page.wait_for_selector(f"{TILE} .live-next progress")
+    expect(page.get_by_role("progressbar")).to_have_accessible_name("좋아요한 그림으로 새 그림을 그리는 중입니다…")
+    assert page.locator(PICTURE).is_visible() and page.get_attribute(PICTURE, "src").endswith(first.key)
     paint_live_job(second_job)
     second = second_job.images.get()
     page.wait_for_function(f"() => (document.querySelector('{PICTURE}') || {{}}).src?.endsWith('{second.key}')")
+    assert page.locator(f"{TILE} progress").count() == 0
+    expect(page.locator(f"{TILE} .live-badge")).to_have_text("당신을 위해 그린 그림")
 
     # Once per visitor: another curated like asks for nothing more. The new live picture is liked as usual.
     page.locator(f'#garden .like-button[data-key="{curated[2]}"]').click()

@@ -193,11 +193,21 @@
     gardenEl.hidden = items.length === 0;
     liveTile.dataset.orientation = gardenEl.dataset.orientation;
     nextButton.disabled = list.length <= PAGE;
-    positionEl.textContent = items.length
-      ? t(gettext_noop("Images %(first)s–%(last)s of %(total)s"),
-          { first: K.number(start + 1), last: K.number(start + items.length), total: K.number(list.length) })
-      : "";
+    showPosition();
     newScreen();
+  }
+
+  /* Where the visitor is in the garden, counting what is on screen: the painted picture too. */
+  function showPosition() {
+    var list = currentList(), items = shownItems();
+    var numbers = { first: K.number(start + 1), last: K.number(start + items.length), total: K.number(list.length) };
+    if (!items.length) {
+      positionEl.textContent = "";
+    } else if (live.key()) {
+      positionEl.textContent = t(gettext_noop("Images %(first)s–%(last)s of %(total)s, and one painted for you"), numbers);
+    } else {
+      positionEl.textContent = t(gettext_noop("Images %(first)s–%(last)s of %(total)s"), numbers);
+    }
   }
 
   /* The screen on display: its keys, and whether a like was sent from it. A like reports its
@@ -223,6 +233,7 @@
   /* The live picture showed: an unliked screen now holds it too (or it is a screen of its own), and
    * the visitor gets the full idle time, as for any answer. */
   function liveShown(key) {
+    showPosition();
     if (!key || !visitor) { return; }
     if (idle) { idle.activity(); }
     if (!screen) { screen = { keys: [key], liked: false, visitorId: visitor.id, recommendationId: recommendationId, liveOnly: true }; }

@@ -1,7 +1,9 @@
 /* The live picture (docs/kiosk.md#the-live-picture): one picture painted now for the visitor in
  * front of the kiosk. POST /live answers 202 with a status URL; the page shows its own tile
  * before the curated pictures, with a progress bar while it paints (polling the status URL), then
- * the picture with its AI-generated label (garden.js adds the Like button). A refusal, a failed,
+ * the picture with its AI-generated label and a visible "Painted for you" badge in the visitor's
+ * language (garden.js adds the Like button). A second picture (from a liked one) paints under the
+ * picture on screen, which stays until the new one is ready. A refusal, a failed,
  * cancelled or withheld job, or a network error: no tile and no error text, since the curated
  * garden is the kiosk and this is a bonus. The visitor leaving cancels the job (DELETE, keepalive).
  *
@@ -43,8 +45,8 @@
   Live.prototype.key = function () { return this.shown; };
 
   /* Ask for a picture for this visitor and search key ("happy" or "happy/spring,sunny,day"),
-   * painted from the garden image ``from`` when given. A picture already on screen gives way to
-   * the new one's progress, and comes back if the new one cannot be painted. */
+   * painted from the garden image ``from`` when given. A picture already on screen stays while the
+   * new one paints (its progress under it), and stays if the new one cannot be painted. */
   Live.prototype.request = function (visitorId, emotion, from) {
     if (!this.url) { return; }
     var self = this;
@@ -65,7 +67,9 @@
       if (!job) { self.giveUp(); return; }
       self.job = job;
       self.painting(0);
-      self.announce.textContent = K.t(gettext_noop("Painting a picture for you…"));
+      self.announce.textContent = self.shown
+        ? K.t(gettext_noop("Painting another picture from the one you liked…"))
+        : K.t(gettext_noop("Painting a picture for you…"));
       self.later(ticket, 0);
     });
   };
@@ -128,18 +132,22 @@
     if (this.picture) { this.show(this.picture); } else { this.clear(); }
   };
 
-  /* The tile while it paints: a caption and a progress bar (0–1 from the status answer). */
+  /* The tile while it paints: a caption and a progress bar (0–1 from the status answer); with a
+   * picture on screen (a second one, from a liked picture), the two go under it and it stays. */
   Live.prototype.painting = function (progress) {
     var percent = Math.round(Math.max(0, Math.min(1, progress)) * 100);
     var bar = this.tile.querySelector("progress");
     if (!bar) {
-      this.clear();
+      var under = !!this.shown;
+      if (!under) { this.clear(); }
       var canvas = document.createElement("div");
-      canvas.className = "live-canvas";
+      canvas.className = under ? "live-canvas live-next" : "live-canvas";
       var caption = document.createElement("p");
       caption.className = "live-caption";
       caption.id = "live-caption";
-      caption.textContent = K.t(gettext_noop("Painting a picture for you…"));
+      caption.textContent = under
+        ? K.t(gettext_noop("Painting another picture from the one you liked…"))
+        : K.t(gettext_noop("Painting a picture for you…"));
       bar = document.createElement("progress");
       bar.max = 100;
       bar.setAttribute("aria-labelledby", caption.id);
@@ -178,6 +186,12 @@
     img.dataset.key = picture.key;
     frame.appendChild(img);
     frame.appendChild(window.AiLabel.badge());
+    // Said on screen, not only in the alt text and the outline: this one was painted for the visitor.
+    var badge = document.createElement("span");
+    badge.className = "live-badge";
+    badge.setAttribute("aria-hidden", "true");  // the alt text says it ("…, painted just for you")
+    badge.textContent = K.t(gettext_noop("Painted for you"));
+    frame.appendChild(badge);
     figure.appendChild(frame);
     this.tile.appendChild(figure);
     this.decorate(figure, img, picture.key);
