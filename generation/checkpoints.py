@@ -134,7 +134,10 @@ def _transformer_only(family: str, label: str, repo: str) -> Checkpoint:
         "pipeline",
         family,
         usable=False,
-        reason=f"a {label} transformer in one file, without its text encoders: install the diffusers folder instead (manage.py install_model {repo})",
+        reason=(
+            f"a {label} transformer in one file, without its text encoders: "
+            f"install the diffusers folder instead (manage.py install_model {repo})"
+        ),
     )
 
 

@@ -14,10 +14,25 @@ import shutil
 from pathlib import Path
 
 UNET, VAE = "model.diffusion_model.", "first_stage_model."
-RESNET = {"norm1": "in_layers.0", "conv1": "in_layers.2", "time_emb_proj": "emb_layers.1", "norm2": "out_layers.0", "conv2": "out_layers.3", "conv_shortcut": "skip_connection"}  # fmt: skip
+RESNET = {
+    "norm1": "in_layers.0",
+    "conv1": "in_layers.2",
+    "time_emb_proj": "emb_layers.1",
+    "norm2": "out_layers.0",
+    "conv2": "out_layers.3",
+    "conv_shortcut": "skip_connection",
+}
 VAE_RESNET = {"conv_shortcut": "nin_shortcut"}
 VAE_ATTENTION = {"group_norm": "norm", "to_q": "q", "to_k": "k", "to_v": "v", "to_out.0": "proj_out"}
-UNET_TOP = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2", "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2", "add_embedding.linear_1": "label_emb.0.0", "add_embedding.linear_2": "label_emb.0.2"}  # fmt: skip
+UNET_TOP = {
+    "time_embedding.linear_1": "time_embed.0",
+    "time_embedding.linear_2": "time_embed.2",
+    "conv_in": "input_blocks.0.0",
+    "conv_norm_out": "out.0",
+    "conv_out": "out.2",
+    "add_embedding.linear_1": "label_emb.0.0",
+    "add_embedding.linear_2": "label_emb.0.2",
+}
 
 
 def _rename(key: str, table: dict[str, str]) -> str:
@@ -31,7 +46,7 @@ def unet_to_ldm(state: dict, config) -> dict:
     attention_up = ["CrossAttn" in kind for kind in config.up_block_types]
     out = {}
     for key, value in state.items():
-        head, _, rest = key.partition(".")
+        head = key.partition(".")[0]
         top = ".".join(key.split(".")[:-1])
         if top in UNET_TOP:
             out[UNET + UNET_TOP[top] + "." + key.split(".")[-1]] = value
