@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -181,6 +182,18 @@ class ScreenAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if not change:
             services.open_enrolment(screen=obj)  # a new screen comes with its enrolment link
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """After Save, the new screen's page at its enrolment link and QR code (the next thing an
+        operator needs), with a message that says where; "Save and add another" and pop-ups as Django's."""
+        if "_addanother" in request.POST or IS_POPUP_VAR in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        text = _(
+            "“%(name)s” was added. Its enrolment link and QR code are below: open the link once on the screen's device"
+            " within %(hours)s hours."
+        ) % {"name": obj, "hours": f"{settings.SCREENS_ENROL_HOURS:g}"}
+        self.message_user(request, text, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:screens_screen_change", args=[obj.pk]) + "#enrolment")
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

@@ -54,11 +54,17 @@ def test_the_fleet_lists_every_screen_with_its_status(admin_client):
 def test_a_new_screen_comes_with_its_enrolment_link_and_qr_code(admin_client):
     assert admin_client.get(FLEET + "add/").status_code == 200
     response = admin_client.post(FLEET + "add/", {"name": "Lobby wall", "location": "lobby", "kind": "signage", "zone": "lobby"})
-    assert response.status_code == 302
     screen = Screen.objects.get(name="Lobby wall")
-    page = admin_client.get(FLEET + f"{screen.pk}/change/").content.decode()
+    # Save lands on the new screen's enrolment link, not on the list (issue 63), and says where.
+    assert response.status_code == 302 and response["Location"] == FLEET + f"{screen.pk}/change/#enrolment"
+    page = admin_client.get(response["Location"]).content.decode()
     token = services.enrolment_token(screen)
-    assert f"/screens/enrol/{token}" in page
+    assert f"/screens/enrol/{token}" in page and '<h2 id="enrolment">' in page
+    assert "“Lobby wall” was added. Its enrolment link and QR code are below" in page
+    assert "was added successfully" not in page  # Django's own message, which said nothing of the link
+    # In Korean too (the operator's language).
+    response = admin_client.post(FLEET + "add/", {"name": "홀 키오스크", "kind": "kiosk"}, HTTP_ACCEPT_LANGUAGE="ko", follow=True)
+    assert "“홀 키오스크” 화면을 추가했습니다. 아래의 등록 링크나 QR 코드를 48시간 안에" in response.content.decode()
     qr = admin_client.get(FLEET + f"{screen.pk}/enrolment.svg")
     assert qr.status_code == 200 and qr["Content-Type"] == "image/svg+xml" and b"<svg" in qr.content
     assert LogEntry.objects.filter(object_id=str(screen.pk)).exists()
