@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from screens.models import Screen
@@ -16,6 +17,14 @@ class ScreenForm(forms.ModelForm):
     class Meta:
         model = Screen
         fields = ["name", "location", "kind", "zone"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The admin renders help texts as HTML: these are plain text ("/display/<zone>/" showed as
+        # "/display//", its placeholder taken for a tag), so they are escaped here, in the page's language.
+        for field in self.fields.values():
+            if field.help_text:
+                field.help_text = escape(field.help_text)
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()

@@ -70,6 +70,13 @@ def test_a_new_screen_comes_with_its_enrolment_link_and_qr_code(admin_client):
     assert LogEntry.objects.filter(object_id=str(screen.pk)).exists()
 
 
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_the_zone_help_shows_its_placeholder(admin_client, language):
+    """Issue 63: the zone's help read "/display//)", its <zone> taken for an HTML tag."""
+    page = admin_client.get(FLEET + "add/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert "/display/&lt;zone&gt;/)" in page and "/display/<zone>" not in page
+
+
 def test_a_signage_screen_needs_its_zone(admin_client):
     response = admin_client.post(FLEET + "add/", {"name": "Wall", "location": "", "kind": "signage", "zone": ""})
     assert response.status_code == 200
