@@ -171,8 +171,24 @@ def test_the_gpu_workers_are_a_profile_that_reserves_an_nvidia_gpu(name):
     assert gpu["profiles"] == ["gpu"]
     (device,) = gpu["deploy"]["resources"]["reservations"]["devices"]
     assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"] and device["count"] == 1
-    assert "${GARDEN_MODELS_DIR:-./models}:/models:ro" in gpu["volumes"]
+    assert MODELS_MOUNT + ":ro" in gpu["volumes"]
     assert [name for name, service in SERVICES.items() if service.get("profiles")] == list(GPU_WORKERS)
+
+
+MODELS_MOUNT = "${GARDEN_MODELS_HOST_DIR:-./models}:${GARDEN_MODELS_DIR:-/models}"
+
+
+def test_the_model_library_is_mounted_where_garden_models_dir_points():
+    """web scans (read-only), the worker installs (writable), the GPU workers load (read-only); the
+    host folder and the in-container path are two settings, and the path is the one the app reads."""
+    assert MODELS_MOUNT + ":ro" in SERVICES["web"]["volumes"]
+    assert MODELS_MOUNT in SERVICES["worker"]["volumes"]
+    for name in GPU_WORKERS:
+        assert MODELS_MOUNT + ":ro" in SERVICES[name]["volumes"], name
+    for name in ("migrate", "beat"):
+        assert not any("GARDEN_MODELS" in volume for volume in SERVICES[name]["volumes"]), name
+    assert re.search(r"^GARDEN_MODELS_HOST_DIR=\./models$", ENV_EXAMPLE, re.M)
+    assert re.search(r"^GARDEN_MODELS_DIR=/models$", ENV_EXAMPLE, re.M)
 
 
 def test_the_live_worker_keeps_its_one_model_loaded_with_the_app_wiring():
