@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.errors import DomainError
+from curation.admin import library_install
 from generation.models import LibraryEntry
 from generation.requests import GUIDANCE_RANGE, JobParameterError
 from generation.services import library as library_services
@@ -148,6 +149,7 @@ class LibraryEntryAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path("rescan/", self.admin_site.admin_view(self.rescan_view), name="generation_libraryentry_rescan"),
+            *library_install.urls(self),  # "Install a model" (superusers)
             *super().get_urls(),
         ]
 

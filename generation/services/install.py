@@ -996,3 +996,103 @@ def write_status(install_id: str, **status: Any) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps({**status, "updated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}))
     os.replace(temporary, path)
+
+
+def recent_statuses(limit: int = 10) -> list[dict]:
+    """The last installs the worker reported, newest first (for the admin's page)."""
+    if not settings.GARDEN_MODELS_DIR:
+        return []
+    folder = Path(settings.GARDEN_MODELS_DIR).expanduser() / STAGING
+    try:
+        paths = sorted(folder.glob("install-*.json"), key=lambda path: path.stat().st_mtime, reverse=True)[:limit]
+    except OSError:
+        return []
+    found = []
+    for path in paths:
+        with contextlib.suppress(OSError, ValueError):
+            found.append({"id": path.stem.removeprefix("install-"), **json.loads(path.read_text())})
+    return found
+
+
+# --- the worker task's side (generation.tasks.install_model) -------------------------------------
+
+INSTALL_TASK = "generation.tasks.install_model"
+INSTALL_OPTIONS = ("name", "kind", "revision", "subfolder", "variant", "sha256", "force", "classes", "input_size", "color")
+STATUS_EVERY_SECONDS = 1.0
+
+
+def resolve_starter(source: str, *, kind: str = "", name: str = "", variant: str = "") -> tuple[str, str, str, str]:
+    """A starter model's name (generation.starter_models) → its source, kind, name and variant; any
+    other source unchanged. What the caller gave wins over the starter's own."""
+    from generation import starter_models
+
+    starter = starter_models.get(source.strip())
+    if starter is None:
+        return source, kind, name, variant
+    return starter.source, kind or starter.kind, name or starter.name, variant or starter.variant
+
+
+def request_install(source: str, **options: Any) -> str:
+    """Queue an install on a worker (the default queue, where the models folder is writable); its id.
+
+    The worker reports progress into ``.incoming/install-<id>.json`` (read_status). The message is
+    acknowledged when a worker takes it: an install cut by a lost worker is not run again by itself;
+    installing the same source again resumes its download.
+    """
+    import uuid
+
+    from celery import current_app
+
+    unknown = set(options) - set(INSTALL_OPTIONS)
+    if unknown:
+        raise InstallError(f"unknown install options: {', '.join(sorted(unknown))}")
+    if not source.strip():
+        raise InstallError("Name what to install: a Hub repo id, a URL, a path on the worker, or a starter model.")
+    install_id = uuid.uuid4().hex
+    try:
+        current_app.tasks[INSTALL_TASK].apply_async(args=[install_id, source.strip(), options], queue="default")
+    except Exception as exc:  # the broker is down or unreachable
+        raise InstallError(f"could not queue the install: {type(exc).__name__}: {exc}") from None
+    return install_id
+
+
+def run_install(install_id: str, source: str, options: dict) -> None:
+    """The worker task's body: install, reporting progress and the outcome into the status file."""
+    source, kind, name, variant = resolve_starter(
+        source, kind=options.get("kind", ""), name=options.get("name", ""), variant=options.get("variant", "")
+    )
+    options = {**{key: value for key, value in options.items() if key in INSTALL_OPTIONS}, "kind": kind, "name": name, "variant": variant}
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    base = {"source": source, "started_at": started}
+    last = [0.0]
+
+    def report(done: int, total: int | None, what: str) -> None:
+        now = time.monotonic()
+        if now - last[0] >= STATUS_EVERY_SECONDS or (total is not None and done >= total):
+            last[0] = now
+            write_status(install_id, **base, state="running", done=done, total=total, what=what)
+
+    write_status(install_id, **base, state="running", done=0, total=None, what="")
+    try:
+        installed = install(source, progress=report, **options)
+    except InstallError as exc:
+        write_status(install_id, **base, state="failed", message=str(exc))
+        return
+    except Exception as exc:
+        write_status(install_id, **base, state="failed", message=f"{type(exc).__name__}: {exc}")
+        raise
+    entry = installed.entry
+    message = f"installed {installed.kind} {installed.relative}"
+    if installed.sha256:
+        message += f", sha256 {installed.sha256}"
+    write_status(
+        install_id,
+        **base,
+        state="done",
+        done=installed.size,
+        total=installed.size,
+        message=message,
+        entry=getattr(entry, "name", ""),
+        note=installed.scan_note,
+        settings_lines=installed.settings_lines,
+    )

@@ -46,12 +46,9 @@ class Command(BaseCommand):
         source = options["source"]
         if not source:
             raise CommandError("Name what to install: a Hub repo id, a URL, a path, or a starter model (--list).")
-        starter = starter_models.get(source)
-        variant = options["variant"]
-        kind = options["kind"]
-        name = options["name"]
-        if starter is not None:
-            source, variant, kind, name = starter.source, variant or starter.variant, kind or starter.kind, name or starter.name
+        source, kind, name, variant = installer.resolve_starter(
+            source, kind=options["kind"], name=options["name"], variant=options["variant"]
+        )
         bar = _Bar(self.stderr if options["verbosity"] > 0 else None)
         try:
             installed = installer.install(

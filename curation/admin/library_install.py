@@ -1,0 +1,113 @@
+"""The admin's "Install a model" page, reached from Library entries (docs/models.md#installing-models).
+
+The form takes what ``manage.py install_model`` takes (a Hub repo id, a URL, a path on the worker or
+a starter model's name, with kind, name, revision, variant and sha256) and queues the install on a
+worker (``generation.tasks.install_model``), where the models folder is mounted writable; the page
+then shows the worker's reports (bytes done, then the outcome), reloading itself while an install
+runs. Superusers only: an install downloads files onto the server. Writes go through
+generation.services.install.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from generation import starter_models
+from generation.services import install as installer
+
+URL_NAME = "generation_libraryentry_install"
+
+
+class InstallForm(forms.Form):
+    source = forms.CharField(
+        label=gettext_lazy("Source"),
+        max_length=2000,
+        help_text=gettext_lazy(
+            "A Hub repo id (owner/name or owner/name:subfolder), an https URL, a path on the worker, or a starter model below."
+        ),
+        widget=forms.TextInput(attrs={"size": 80, "autofocus": True}),
+    )
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Kind"),
+        required=False,
+        choices=[("", gettext_lazy("Detect it")), *((kind, kind) for kind in installer.KINDS if kind != "expression")],
+    )
+    name = forms.CharField(
+        label=gettext_lazy("Name"), required=False, max_length=150, help_text=gettext_lazy("Default: the file's or folder's name.")
+    )
+    revision = forms.CharField(
+        label=gettext_lazy("Revision"), required=False, max_length=200, help_text=gettext_lazy("Hub: a branch, tag or commit.")
+    )
+    variant = forms.ChoiceField(
+        label=gettext_lazy("Variant"),
+        required=False,
+        choices=[("", gettext_lazy("Any")), ("fp16", "fp16")],
+        help_text=gettext_lazy("Hub: only the fp16 weights."),
+    )
+    sha256 = forms.RegexField(
+        label="sha256",
+        required=False,
+        regex=r"^\s*[0-9a-fA-F]{64}\s*$",
+        help_text=gettext_lazy("Refuse the file unless its sha256 is this."),
+    )
+    force = forms.BooleanField(label=gettext_lazy("Replace an installed model of the same name"), required=False)
+
+    def options(self) -> dict:
+        data = self.cleaned_data
+        return {
+            key: (data[key].strip() if isinstance(data[key], str) else data[key])
+            for key in ("kind", "name", "revision", "variant", "sha256", "force")
+        }
+
+
+def urls(model_admin: admin.ModelAdmin) -> list:
+    """The page's URL, for LibraryEntryAdmin.get_urls."""
+    return [path("install/", model_admin.admin_site.admin_view(lambda request: install_view(model_admin, request)), name=URL_NAME)]
+
+
+def _progress(status: dict) -> str:
+    done, total = status.get("done") or 0, status.get("total")
+    if total:
+        return f"{filesizeformat(done)} / {filesizeformat(total)} ({100 * done // max(total, 1)} %)"
+    return filesizeformat(done) if done else ""
+
+
+def install_view(model_admin: admin.ModelAdmin, request):
+    if not request.user.is_superuser:
+        raise PermissionDenied
+    form = InstallForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            install_id = installer.request_install(form.cleaned_data["source"], **form.options())
+        except installer.InstallError as exc:
+            form.add_error(None, str(exc))
+        else:
+            message = _("Queued the install of %(source)s on a worker; its progress shows below.")
+            model_admin.message_user(request, message % {"source": form.cleaned_data["source"]}, messages.SUCCESS)
+            return HttpResponseRedirect(reverse(f"admin:{URL_NAME}") + f"?install={install_id}")
+    statuses = installer.recent_statuses()
+    waiting = request.GET.get("install", "")
+    if waiting and not any(status["id"] == waiting for status in statuses):
+        statuses.insert(0, {"id": waiting, "state": "queued", "source": "", "message": _("waiting for a worker")})
+    for status in statuses:
+        status["progress"] = _progress(status)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": _("Install a model"),
+        "form": form,
+        "starters": starter_models.STARTERS,
+        "statuses": statuses,
+        "running": any(status.get("state") in ("queued", "running") for status in statuses),
+        "models_dir": settings.GARDEN_MODELS_DIR,
+    }
+    return TemplateResponse(request, "admin/generation/libraryentry/install.html", context)

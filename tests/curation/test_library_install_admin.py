@@ -1,0 +1,76 @@
+"""The admin's "Install a model" (curation/admin/library_install.py): reached from Library entries,
+superusers only; the form queues generation.tasks.install_model (run inline here), whose reports
+the page shows: an install from a loopback file server ends as a library entry, a 404 as a failure
+with its reason and nothing installed."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from generation.models import LibraryEntry
+from generation.services import install as installer
+from tests.generation.install_servers import FileServer
+from tests.generation.test_install_model import lora_bytes
+
+pytestmark = pytest.mark.django_db
+LIST = reverse("admin:generation_libraryentry_changelist")
+INSTALL = reverse("admin:generation_libraryentry_install")
+
+
+@pytest.fixture
+def library(settings, tmp_path):
+    root = tmp_path / "models"
+    root.mkdir()
+    settings.GARDEN_MODELS_DIR = str(root)
+    settings.GARDEN_MODELS_ALLOW_PRIVATE_URLS = True
+    return root
+
+
+@pytest.fixture
+def files():
+    server = FileServer()
+    yield server
+    server.stop()
+
+
+def test_superusers_reach_it_from_the_list_and_see_the_starters(admin_client, library):
+    assert INSTALL in admin_client.get(LIST).content.decode()
+    page = admin_client.get(INSTALL).content.decode()
+    assert 'id="install-form"' in page and "sd-turbo" in page and "realesrgan-x4plus" in page
+
+
+def test_other_staff_may_not_install(client, django_user_model, library):
+    curator = django_user_model.objects.create_user("curator", password="x", is_staff=True)
+    curator.user_permissions.add(*Permission.objects.filter(codename__in=["view_libraryentry", "change_libraryentry"]))
+    client.force_login(curator)
+    assert INSTALL not in client.get(LIST).content.decode()
+    assert client.get(INSTALL).status_code == 403
+    assert client.post(INSTALL, {"source": "owner/name"}).status_code == 403
+
+
+def test_an_install_runs_on_a_worker_and_its_outcome_shows(admin_client, library, files, eager_celery):
+    url = files.add("/m/ink-wash.safetensors", body=lora_bytes())
+    answer = admin_client.post(INSTALL, {"source": url, "kind": "", "variant": ""})
+    assert answer.status_code == 302 and "?install=" in answer["Location"]
+    page = admin_client.get(answer["Location"]).content.decode()
+    assert "install-done" in page and "installed lora loras/ink-wash.safetensors" in page
+    assert '<meta http-equiv="refresh"' not in page  # nothing running: no reloading
+    assert LibraryEntry.objects.get(kind="lora", name="ink-wash").present
+
+
+def test_a_failed_install_shows_why_and_installs_nothing(admin_client, library, files, eager_celery):
+    answer = admin_client.post(INSTALL, {"source": files.base + "/m/missing.safetensors"})
+    page = admin_client.get(answer["Location"]).content.decode()
+    assert "install-failed" in page and "HTTP 404" in page
+    assert not LibraryEntry.objects.exists() and not (library / "loras").exists()
+
+
+def test_a_queued_install_waits_for_a_worker(admin_client, library, monkeypatch):
+    sent = []
+    monkeypatch.setattr(installer, "request_install", lambda source, **options: sent.append((source, options)) or "0" * 32)
+    answer = admin_client.post(INSTALL, {"source": "stabilityai/sd-turbo", "variant": "fp16"})
+    assert sent == [("stabilityai/sd-turbo", {"kind": "", "name": "", "revision": "", "variant": "fp16", "sha256": "", "force": False})]
+    page = admin_client.get(answer["Location"]).content.decode()
+    assert "install-queued" in page and "waiting for a worker" in page and '<meta http-equiv="refresh" content="2">' in page
