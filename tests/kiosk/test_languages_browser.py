@@ -48,6 +48,31 @@ WORDS = {
         "start": "「表情を分析」を押して始めてください",
     },
 }
+# The apparent expression as the result shows it: its name alone, never the code beside it (issue 63
+# found "행복 (HAPPY)", "喜び (HAPPY)", "Happy (HAPPY)").
+EXPRESSIONS = {
+    "en": {code: code.capitalize() for code in ("HAPPY", "SURPRISED", "CALM", "ANGRY", "FEAR", "CONFUSED", "DISGUSTED", "SAD")},
+    "ko": {
+        "HAPPY": "행복",
+        "SURPRISED": "놀람",
+        "CALM": "평온",
+        "ANGRY": "화남",
+        "FEAR": "두려움",
+        "CONFUSED": "혼란",
+        "DISGUSTED": "혐오",
+        "SAD": "슬픔",
+    },
+    "ja": {
+        "HAPPY": "喜び",
+        "SURPRISED": "驚き",
+        "CALM": "安らぎ",
+        "ANGRY": "怒り",
+        "FEAR": "恐れ",
+        "CONFUSED": "戸惑い",
+        "DISGUSTED": "嫌悪",
+        "SAD": "悲しみ",
+    },
+}
 BROWSER_LOCALE = {"en": "en-US", "ko": "ko-KR", "ja": "ja-JP"}
 
 
@@ -67,8 +92,10 @@ def run_flow(page, lang: str) -> None:
     """Capture, garden, like, next in ``lang``: the words on screen and the language sent to the API."""
     words = WORDS[lang]
     choose_favorite(page)
-    _result, sent = capture(page)
+    result, sent = capture(page)
     assert sent["accept-language"] == lang  # API messages come back in the page's language
+    page.wait_for_selector("#emotion-result:not([hidden])")
+    assert page.inner_text("#result-emotion") == EXPRESSIONS[lang][result["emotions"]]
     page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
     assert words["ready"] in page.inner_text("#garden-state")
     assert words["position"] in page.inner_text("#garden-position")

@@ -272,9 +272,11 @@
       .catch(function () { throw new KioskError("network", "network"); });
   }
 
+  /* The expression in the visitor's words ("행복", "喜び", "Happy"); the contract's code (HAPPY) only
+   * for one the page has no name for. (The emotion check page's raw JSON shows the code.) */
   function emotionLabel(upper) {
     var name = EMOTION_NAMES[upper];
-    return name ? t(name) + " (" + upper + ")" : upper;
+    return name ? t(name) : upper;
   }
 
   function ageLabel(result) {
