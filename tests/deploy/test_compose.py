@@ -179,14 +179,13 @@ MODELS_MOUNT = "${GARDEN_MODELS_HOST_DIR:-./models}:${GARDEN_MODELS_DIR:-/models
 
 
 def test_the_model_library_is_mounted_where_garden_models_dir_points():
-    """web scans (read-only), the worker installs (writable), the GPU workers load (read-only); the
-    host folder and the in-container path are two settings, and the path is the one the app reads."""
-    assert MODELS_MOUNT + ":ro" in SERVICES["web"]["volumes"]
+    """web scans, the GPU workers load, every process checks an expression model there at start-up
+    (all read-only); the worker installs (writable). The host folder and the in-container path are
+    two settings, and the path is the one the app reads."""
     assert MODELS_MOUNT in SERVICES["worker"]["volumes"]
-    for name in GPU_WORKERS:
-        assert MODELS_MOUNT + ":ro" in SERVICES[name]["volumes"], name
-    for name in ("migrate", "beat"):
-        assert not any("GARDEN_MODELS" in volume for volume in SERVICES[name]["volumes"]), name
+    for name in APP_ROLES:
+        if name != "worker":
+            assert MODELS_MOUNT + ":ro" in SERVICES[name]["volumes"], name
     assert re.search(r"^GARDEN_MODELS_HOST_DIR=\./models$", ENV_EXAMPLE, re.M)
     assert re.search(r"^GARDEN_MODELS_DIR=/models$", ENV_EXAMPLE, re.M)
 
