@@ -59,7 +59,7 @@ KIND_FOLDERS = {
     "expression": "expression",
 }
 KINDS = tuple(KIND_FOLDERS)
-LIBRARY_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
+LIBRARY_SUFFIXES = (".safetensors", ".ckpt", ".pth")  # what the scan reads (generation.library_files)
 EXPRESSION_SUFFIXES = (".onnx", ".tflite")
 HUB_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".ckpt", ".pt", ".pth", ".msgpack", ".h5", ".onnx", ".onnx_data", ".pb", ".gguf")
 HUB_SKIPPED_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".mp4", ".gitattributes")
@@ -726,7 +726,9 @@ def detect_file_kind(path: Path, filename: str) -> str:
         first = handle.read(512)
     if _is_html(first):
         raise InstallError(f"not a model: {filename} is an HTML page.")
-    if suffix in (".ckpt", ".pt", ".pth", ".bin"):
+    if suffix in (".pt", ".bin"):
+        raise InstallError(f"not a model the library reads: {filename} ({suffix}); the library takes .safetensors, .ckpt and .pth files.")
+    if suffix in (".ckpt", ".pth"):
         if not (first.startswith(b"PK\x03\x04") or first[:1] == b"\x80"):
             raise InstallError(f"not a model: {filename} is neither a torch zip nor a pickle.")
         lowered = filename.lower()
