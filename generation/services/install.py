@@ -168,6 +168,9 @@ def install(
         )
     root = models_root()
     staging = staging_root()
+    is_hub = not source.startswith(("http://", "https://")) and not Path(source).expanduser().exists() and REPO_ID.match(source)
+    if (revision or subfolder or variant) and not is_hub:
+        raise InstallError("--revision, --subfolder and --variant are for Hub repo ids (owner/name), not URLs or paths.")
     if source.startswith(("http://", "https://")):
         fetched = _fetch_url(source, staging, expected=expected, progress=progress)
         revision = ""
@@ -180,13 +183,18 @@ def install(
         match = REPO_ID.match(source)
         assert match is not None
         subfolder = subfolder or match.group("subfolder") or ""
-        fetched = _fetch_hub(match.group("repo"), staging, revision=revision, subfolder=subfolder, variant=variant, progress=progress)
+        repo = match.group("repo")
+        with _only_one(staging / f"hub-{repo.replace('/', '--')}.lock", repo):
+            fetched = _fetch_hub(repo, staging, revision=revision, subfolder=subfolder, variant=variant, progress=progress)
         revision = fetched.revision
         if expected and fetched.is_file and fetched.sha256 != expected:
             fetched.discard()
             raise InstallError(f"checksum mismatch: expected sha256 {expected}, got {fetched.sha256}.")
     else:
         raise InstallError(f"{source}: not an http(s) URL, an existing file or folder, or a Hub repo id (owner/name).")
+    if expected and not fetched.is_file:
+        fetched.discard()
+        raise InstallError("--sha256 checks one file; this source is a folder.")
     try:
         return _place(
             fetched,
@@ -280,10 +288,33 @@ def _is_html(first: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml", b"<!--")) or b"<html" in head
 
 
+@contextlib.contextmanager
+def _only_one(lock: Path, what: str) -> Iterator[None]:
+    """One install of the same source at a time (they would write the same staging file)."""
+    import fcntl
+
+    with lock.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise InstallError(f"{what} is being installed already; wait for that install to end.") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+
+
 def _fetch_url(url: str, staging: Path, *, expected: str, progress: Progress) -> Fetched:
+    key = hashlib.sha256(url.encode()).hexdigest()[:16]
+    with _only_one(staging / f"{key}.lock", url):
+        return _fetch_url_locked(url, staging, key, expected=expected, progress=progress)
+
+
+def _fetch_url_locked(url: str, staging: Path, key: str, *, expected: str, progress: Progress) -> Fetched:
     import requests
 
-    key = hashlib.sha256(url.encode()).hexdigest()[:16]
     part = staging / f"{key}.part"
     meta_path = staging / f"{key}.part.json"
     meta: dict = {}

@@ -356,3 +356,31 @@ def test_an_expression_model_is_checked_and_its_settings_printed(library, tmp_pa
     assert "maps to no expression" in fails(str(model), "--kind", "expression", "--classes", "joy,gloom", "--name", "other")
     assert "needs its class map" in fails(str(model), "--kind", "expression", "--name", "other")
     assert not (library / "expression" / "other.onnx").exists()
+
+
+def test_options_that_do_not_fit_the_source_are_refused(library, files, tmp_path):
+    url = files.add("/models/ink.safetensors", body=lora_bytes())
+    assert "are for Hub repo ids" in fails(url, "--variant", "fp16")
+    folder = tmp_path / "pipe"
+    folder.mkdir()
+    (folder / "model_index.json").write_text("{}")
+    assert fails(str(folder), "--sha256", "0" * 64) == "--sha256 checks one file; this source is a folder."
+    nothing_installed(library)
+
+
+def test_one_install_of_a_source_at_a_time(library, files):
+    import fcntl
+    import hashlib as h
+
+    url = files.add("/models/ink.safetensors", body=lora_bytes())
+    (library / ".incoming").mkdir()
+    lock = library / ".incoming" / f"{h.sha256(url.encode()).hexdigest()[:16]}.lock"
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another install of the same URL is running
+        assert "is being installed already" in fails(url)
+    assert files.files["/models/ink.safetensors"].requests == []
+
+
+def test_a_hub_file_with_a_wrong_sha256_installs_nothing(library, hub):
+    assert fails("garden/tiny-lora", "--sha256", "0" * 64).startswith("checksum mismatch")
+    nothing_installed(library)
