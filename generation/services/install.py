@@ -832,13 +832,10 @@ def _place(
         detected = detect_folder_kind(fetched.path)
         kind = kind if kind in ("vae",) else detected
     suffix = Path(filename).suffix if is_file else ""
-    final_name = (
-        (name if not name.endswith(suffix) or not suffix else name[: -len(suffix)])
-        if name
-        else Path(filename).stem
-        if is_file
-        else filename
-    )
+    if name:
+        final_name = name[: -len(suffix)] if suffix and name.endswith(suffix) else name
+    else:  # from the file or folder: characters a name may not hold become "-"
+        final_name = re.sub(r"[^\w .+@-]+", "-", Path(filename).stem if is_file else filename).strip(" .-")[:150]
     if not NAME.match(final_name) or final_name.startswith("."):
         raise InstallError(f"cannot name the entry {final_name!r}: give --name.")
     folder = root / KIND_FOLDERS[kind]

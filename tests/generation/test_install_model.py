@@ -384,3 +384,9 @@ def test_one_install_of_a_source_at_a_time(library, files):
 def test_a_hub_file_with_a_wrong_sha256_installs_nothing(library, hub):
     assert fails("garden/tiny-lora", "--sha256", "0" * 64).startswith("checksum mismatch")
     nothing_installed(library)
+
+
+def test_a_name_from_the_server_is_made_safe(library, files):
+    url = files.add("/dl/9", body=lora_bytes(), disposition="attachment; filename*=UTF-8''ink%20wash%20(v2)%3A%20final.safetensors")
+    run(url)
+    assert (library / "loras" / "ink wash -v2- final.safetensors").is_file()

@@ -111,14 +111,15 @@ class _Bar:
     def __call__(self, done: int, total: int | None, what: str) -> None:
         if self.stream is None:
             return
-        if self.bar is None or what != self.what or (total is not None and self.bar.total != total):
+        if self.bar is None or what != self.what:
             from tqdm import tqdm
 
             self.close()
             self.what = what
             self.bar = tqdm(total=total, initial=done, unit="B", unit_scale=True, unit_divisor=1024, desc=what[:40], file=sys.stderr)
-        self.bar.n = done
-        self.bar.refresh() if done == (total or -1) else self.bar.update(0)
+        if total is not None and self.bar.total != total:
+            self.bar.total = total
+        self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
         if self.bar is not None:
