@@ -18,11 +18,12 @@ from django.utils.translation import gettext_lazy
 
 from config.errors import DomainError
 from curation.admin import library_install
+from generation import library
 from generation.models import LibraryEntry
 from generation.requests import GUIDANCE_RANGE, JobParameterError
 from generation.services import library as library_services
 
-DEFAULT_FIELDS = ("default_steps", "default_guidance", "default_width", "default_height")
+DEFAULT_FIELDS = ("default_steps", "default_guidance", "default_width", "default_height", "default_vae", "dtype", "offload")
 
 
 class LibraryEntryForm(forms.ModelForm):
@@ -48,18 +49,25 @@ class LibraryEntryForm(forms.ModelForm):
                 self.add_error(name, _("A multiple of 8 between %(low)d and %(high)d.") % {"low": settings.GARDEN_MIN_SIZE, "high": limit})
         if (data.get("default_width") is None) != (data.get("default_height") is None):
             self.add_error("default_height", _("Give both width and height, or neither."))
+        vae = data.get("default_vae")
+        if vae and not library.vaes().filter(name=vae).exists():
+            known = ", ".join(library.vaes().values_list("name", flat=True)) or _("none")
+            self.add_error("default_vae", _("Not a VAE of the library (it has %(known)s); empty: the model's own.") % {"known": known})
         return data
 
 
 @admin.register(LibraryEntry)
 class LibraryEntryAdmin(admin.ModelAdmin):
     form = LibraryEntryForm
-    list_display = ("name", "kind", "family", "size", "defaults", "is_default", "live", "present", "scanned_at")
-    list_filter = ("kind", "family", "present", "is_default", "live")
-    search_fields = ("name", "path")
+    list_display = ("name", "kind", "family", "size", "defaults", "short_hash", "usable", "is_default", "live", "present", "scanned_at")
+    list_filter = ("kind", "family", "usable", "present", "is_default", "live")
+    search_fields = ("name", "path", "sha256", "short_hash")
     list_per_page = 100
     actions = ["rescan", "make_default", "make_live", "stop_live"]
-    readonly_fields = ("kind", "name", "path", "family", "size", "is_default", "live", "present", "details", "scanned_at")
+    readonly_fields = (
+        "kind", "name", "path", "family", "size", "usable", "unusable_reason", "sha256", "short_hash", "source",
+        "is_default", "live", "present", "details", "scanned_at",
+    )  # fmt: skip
 
     def get_fields(self, request, obj=None):
         if obj is not None and obj.kind == LibraryEntry.Kind.PIPELINE:

@@ -62,7 +62,7 @@ def test_the_scan_finds_pipelines_loras_and_embeddings(library_settings, models_
 
     found = {(entry.kind, entry.name): entry for entry in result.found}
     assert set(found) == {("pipeline", MODEL_A), ("pipeline", MODEL_B), ("lora", LORA), ("embedding", EMBEDDING)}
-    assert result.skipped == [("notes/readme.safetensors", "neither LoRA nor embedding keys")]
+    assert result.skipped == [("notes/readme.safetensors", "not a model, LoRA, embedding, VAE or upscaler")]
     pipeline = LibraryEntry.objects.get(kind="pipeline", name=MODEL_A)
     assert (pipeline.family, pipeline.default_steps, pipeline.default_guidance, pipeline.default_width, pipeline.default_height) == (
         "sd1",
@@ -123,6 +123,7 @@ def test_families_and_their_defaults_come_from_the_configs(settings, tmp_path):
     _config_only_pipeline(tmp_path / "sdxl-turbo", class_name="StableDiffusionXLPipeline", cross_attention=2048)
     _config_only_pipeline(tmp_path / "fast-draft", readme="# SD-Turbo\nA distilled model (adversarial diffusion distillation).")
     _config_only_pipeline(tmp_path / "nested" / "flux", class_name="FluxPipeline")
+    _config_only_pipeline(tmp_path / "kandinsky", class_name="KandinskyV22Pipeline")
 
     library_services.scan()
 
@@ -135,14 +136,19 @@ def test_families_and_their_defaults_come_from_the_configs(settings, tmp_path):
         "sdxl-base": "sdxl",
         "sdxl-turbo": "turbo",
         "fast-draft": "turbo",
-        "flux": "other",
+        "flux": "flux",
+        "kandinsky": "other",
     }
     defaults = {name: (e.default_steps, e.default_guidance, e.default_width, e.default_height) for name, e in rows.items()}
     assert defaults["sd21"] == (25, 7.0, 768, 768)
     assert defaults["sdxl-base"] == (30, 7.0, 1024, 1024)
     assert defaults["sdxl-turbo"] == (4, 0.0, 512, 512)
-    assert defaults["flux"] == (None, None, None, None)
+    assert defaults["flux"] == (28, 3.5, 1024, 1024)
     assert rows["flux"].path == "nested/flux"
+    # A family this product cannot paint with is listed, not usable, with its reason, and never offered.
+    assert [name for name, entry in rows.items() if not entry.usable] == ["kandinsky"]
+    assert "KandinskyV22Pipeline pipeline" in rows["kandinsky"].unusable_reason
+    assert "kandinsky" not in set(library.pipelines().values_list("name", flat=True))
 
 
 def test_a_models_folder_that_is_one_pipeline_is_a_library_of_one(settings, tmp_path):
@@ -235,7 +241,10 @@ def test_prompt_loras_options_and_their_bounds(library_settings):
     ).validate()
     assert valid.prompt == "glass flowers"
     assert valid.loras == [{"name": LORA, "weight": 0.5}]  # the prompt's tag comes last and wins
-    assert valid.options == {"sampler": "euler", "clip_skip": 2, "subseed": 5, "subseed_strength": 0.25}
+    # The LoRA's short hash (A1111's) is recorded with the job for its pictures' parameters.
+    lora_hash = LibraryEntry.objects.get(kind="lora", name=LORA).short_hash
+    assert len(lora_hash) == 10
+    assert valid.options == {"sampler": "euler", "clip_skip": 2, "subseed": 5, "subseed_strength": 0.25, "lora_hashes": {LORA: lora_hash}}
     assert JobRequest(prompt="garden").validate().options == {}
 
     bad = {

@@ -12,7 +12,10 @@ from generation.services import library
 
 
 class Command(BaseCommand):
-    help = "Scan GARDEN_MODELS_DIR for diffusers pipelines, LoRAs and textual-inversion embeddings; print what was found."
+    help = (
+        "Scan GARDEN_MODELS_DIR for models (diffusers folders, single-file checkpoints), LoRAs, embeddings, VAEs "
+        "and upscalers; print what was found, each file's short hash, and what cannot be used and why."
+    )
 
     def handle(self, *args, **options):
         if not settings.GARDEN_MODELS_DIR:
@@ -28,7 +31,13 @@ class Command(BaseCommand):
             if entry.kind == entry.Kind.PIPELINE:
                 guidance = "-" if entry.default_guidance is None else f"{entry.default_guidance:g}"
                 line += f", {entry.default_steps or '-'} steps, cfg {guidance}, {entry.default_width or '-'}x{entry.default_height or '-'}"
+            if entry.short_hash:
+                line += f", hash {entry.short_hash}"
+            if entry.source:
+                line += f", from {entry.source}"
             self.stdout.write(f"{line}  [{entry.path}]")
+            if not entry.usable:
+                self.stdout.write(self.style.WARNING(f"          not usable: {entry.unusable_reason}"))
         for entry in result.missing:
             self.stdout.write(f"missing   {entry.name} ({entry.kind}): no longer in {settings.GARDEN_MODELS_DIR}")
         for path, why in result.skipped:
