@@ -126,6 +126,7 @@ class HubServer:
     def __init__(self, repos: dict[str, dict[str, bytes]], *, lfs_suffixes: tuple[str, ...] = (".safetensors",)) -> None:
         self.repos = repos
         self.seen: list[str] = []
+        self.authorization: list[str] = []  # the Authorization header of each request ("" for none)
         outer = self
 
         class Handler(_Quiet):
@@ -153,6 +154,7 @@ class HubServer:
 
             def do_GET(self) -> None:
                 outer.seen.append(f"{self.command} {self.path}")
+                outer.authorization.append(self.headers.get("Authorization", ""))
                 match = re.match(r"^/api/models/([^/?]+/[^/?]+)(?:/revision/([^/?]+))?(?:\?.*)?$", self.path)
                 if match:
                     repo = match.group(1)

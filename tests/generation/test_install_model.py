@@ -390,3 +390,10 @@ def test_a_name_from_the_server_is_made_safe(library, files):
     url = files.add("/dl/9", body=lora_bytes(), disposition="attachment; filename*=UTF-8''ink%20wash%20(v2)%3A%20final.safetensors")
     run(url)
     assert (library / "loras" / "ink wash -v2- final.safetensors").is_file()
+
+
+def test_the_hub_token_comes_from_hf_token(library, hub, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_garden_test_token")
+    run("garden/tiny-lora")
+    api_and_files = [auth for seen, auth in zip(hub.seen, hub.authorization, strict=True) if "/garden/tiny-lora" in seen]
+    assert api_and_files and all(auth == "Bearer hf_garden_test_token" for auth in api_and_files)
