@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from config import dashboard
 from insights import selectors
-from insights.charts import to_csv
+from insights.charts import percent_text, to_csv
 from insights.models import Dashboard
 
 VIEW_PERMISSION = "insights.view_dashboard"
@@ -71,6 +71,8 @@ class DashboardAdmin(admin.ModelAdmin):
             "coverage": page["coverage"],
             "coverage_csv": f"{reverse('admin:insights_dashboard_csv', args=['coverage'])}?{query}",
             "prune": page["prune"],
+            # The like-rate of all serving images shown: an image is listed once its interval clears it.
+            "prune_baseline": "" if page["prune_baseline"] is None else percent_text(round(100 * page["prune_baseline"], 1)),
             # Demoting is curation's: its confirmation page (curation.views.demote) does it and
             # comes back here. Linked by URL name only: insights imports nothing from curation.
             "can_demote": request.user.has_perm(DEMOTE_PERMISSION),

@@ -19,7 +19,7 @@ from insights.charts import Chart
 from insights.models import RollupState
 from insights.selectors.common import HOURLY_MAX_DAYS, MAX_DAYS, Filters, parse_filters
 from insights.selectors.coverage import Coverage, coverage, headline
-from insights.selectors.feedback import best_images, emotion_feedback, key_feedback, prune_list, worst_images
+from insights.selectors.feedback import best_images, emotion_feedback, key_feedback, prune_baseline, prune_list, worst_images
 from insights.selectors.operations import generation_failures, generation_images, generation_times, ranker_time, rankers
 from insights.selectors.visitors import likers, segments, visitors
 
@@ -34,6 +34,7 @@ __all__ = [
     "dashboard",
     "headline",
     "parse_filters",
+    "prune_baseline",
     "prune_list",
 ]
 
@@ -70,13 +71,15 @@ def chart(*, chart_id: str, filters: Filters) -> Chart | None:
 def dashboard(*, filters: Filters) -> dict:
     """The headline numbers, the coverage grid, the prune list, every section's charts, and how
     fresh the rollups are. The prune list's images are read once, for its list and its charts."""
-    prune = {"worst": prune_list(filters, best=False), "best": prune_list(filters, best=True)}
+    baseline = prune_baseline(filters)
+    prune = {"worst": prune_list(filters, best=False, baseline=baseline), "best": prune_list(filters, best=True, baseline=baseline)}
     built = {"best-images": lambda f: best_images(f, prune["best"]), "worst-images": lambda f: worst_images(f, prune["worst"])}
     charts = {chart_id: built.get(chart_id, build)(filters) for chart_id, build in CHARTS.items()}
     return {
         "headline": headline(filters),
         "coverage": coverage(filters),
         "prune": prune,
+        "prune_baseline": baseline,
         "sections": [(title, [charts[chart_id] for chart_id in ids]) for title, ids in SECTIONS],
         "charts": [c.as_json() for c in charts.values()],
         "state": RollupState.objects.filter(pk=1).first(),

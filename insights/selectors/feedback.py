@@ -112,11 +112,28 @@ class PruneEntry:
         return rate_cells(self.likes, self.impressions)
 
 
-def prune_list(filters: Filters, *, best: bool) -> list[PruneEntry]:
-    """The serving images with the best lower bounds (or worst upper bounds), over all kept history."""
+def _shown_totals(filters: Filters):
     totals = ImageTotal.objects.filter(image__status="serving", impressions__gt=0)
-    if filters.emotion:
-        totals = totals.filter(emotion=filters.emotion)
+    return totals.filter(emotion=filters.emotion) if filters.emotion else totals
+
+
+def prune_baseline(filters: Filters) -> float | None:
+    """The like-rate of every serving image shown (within the emotion filter), over all kept history:
+    the bar the prune list holds each image to. None when nothing was shown."""
+    sums = _shown_totals(filters).aggregate(likes=Sum("likes"), impressions=Sum("impressions"))
+    return sums["likes"] / sums["impressions"] if sums["impressions"] else None
+
+
+def prune_list(filters: Filters, *, best: bool, baseline: float | None = None) -> list[PruneEntry]:
+    """The serving images surely better (or surely worse) than the garden's like-rate, over all kept
+    history: the whole 95% interval above ``baseline`` (or below it), ranked by its lower (upper)
+    bound. With little evidence an image is in neither list: a picture with no like is never "most
+    liked", one liked 4 times out of 4 never a prune candidate. ``baseline``: prune_baseline()."""
+    baseline = prune_baseline(filters) if baseline is None else baseline
+    if baseline is None:
+        return []
+    totals = _shown_totals(filters)
+    totals = totals.filter(like_low__gt=baseline) if best else totals.filter(like_high__lt=baseline)
     order = ("-like_low", "-impressions", "image_id") if best else ("like_high", "-impressions", "image_id")
     picked = (
         totals.select_related("image")

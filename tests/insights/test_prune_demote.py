@@ -3,6 +3,7 @@ curation.services.demote (admin log included) and comes back with a message."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 import pytest
@@ -23,12 +24,13 @@ PAGE = "/admin/insights/dashboard/"
 
 @pytest.fixture
 def shown():
-    """Two serving happy images shown and liked, so both are in the prune list."""
+    """Two serving happy images shown often enough to tell apart (good liked 6 times of 6, weak 0 of
+    12; the garden 6 of 18), so one is surely liked and the other a prune candidate."""
     good, weak = ImageFactory(emotion="happy"), ImageFactory(emotion="happy")
     visitor = VisitorFactory()
-    for _ in range(3):
+    for _ in range(6):
         Interaction.objects.create(visitor=visitor, event_type="click", image=good, item_key=good.key, impression=[good.key, weak.key])
-    Interaction.objects.create(visitor=visitor, event_type="impression", impression=[weak.key])
+        Interaction.objects.create(visitor=visitor, event_type="impression", impression=[weak.key])
     services.refresh_rollups()
     return good, weak
 
@@ -58,6 +60,39 @@ def test_prune_list_shows_thumbnails_and_demote_only_to_curators(shown, curator_
     assert analyst_client.get(f"/curation/demote/{weak.pk}/").status_code == 403
     assert analyst_client.post(f"/curation/demote/{weak.pk}/").status_code == 403
     assert Image.objects.get(pk=weak.pk).status == Image.Status.SERVING
+
+
+def row_ids(html: str, which: str) -> list[int]:
+    section = html.split(f'id="prune-{which}"', 1)[1].split("</section>", 1)[0]
+    return [int(found) for found in re.findall(r'<tr data-image="(\d+)">', section)]
+
+
+def test_the_prune_list_needs_evidence(analyst_client):
+    """Issue 63: with little data, a picture with no like was listed among "the most liked" and one
+    liked 4 times out of 4 among the prune candidates, with a Demote button. A picture is listed only
+    once its 95% interval clears the garden's like-rate (here 4 of 7), on one side or the other."""
+    lucky, unseen, plain = ImageFactory(emotion="happy"), ImageFactory(emotion="happy"), ImageFactory(emotion="happy")
+    visitor = VisitorFactory()
+    for _ in range(4):
+        Interaction.objects.create(visitor=visitor, event_type="click", image=lucky, item_key=lucky.key, impression=[lucky.key])
+    Interaction.objects.create(visitor=visitor, event_type="impression", impression=[unseen.key, plain.key])
+    Interaction.objects.create(visitor=visitor, event_type="impression", impression=[plain.key])
+    services.refresh_rollups()
+    html = analyst_client.get(PAGE).content.decode()
+    assert row_ids(html, "best") == [] and row_ids(html, "worst") == []
+    assert "All serving images shown so far were liked 57.1% of the time." in html
+    assert "Not enough evidence yet: no serving image is surely less liked than the others." in html
+    assert "Not enough evidence yet: no serving image is surely more liked than the others." in html
+    # More evidence: the lucky picture goes on being liked, the others go on being passed over.
+    for _ in range(8):
+        Interaction.objects.create(visitor=visitor, event_type="click", image=lucky, item_key=lucky.key, impression=[lucky.key])
+        Interaction.objects.create(visitor=visitor, event_type="impression", impression=[unseen.key])
+    services.refresh_rollups()
+    html = analyst_client.get(PAGE).content.decode()
+    assert row_ids(html, "best") == [lucky.pk] and row_ids(html, "worst") == [unseen.pk]  # plain: 0 of 2 proves nothing
+    # In Korean too.
+    korean = analyst_client.get(PAGE, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "지금까지 표시된 서비스 이미지의 좋아요 비율은 52.2%입니다." in korean
 
 
 def test_demote_confirms_then_demotes_and_comes_back(shown, curator_analyst):
