@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from generation import checkpoints
+from generation import checkpoints, library_files
 from generation.backends import ModelUnavailable
 
 CKPT_HINT = (
@@ -55,10 +55,8 @@ def load_single_file(diffusers, path: Path, *, dtype) -> Any:
     folder = prepared_config(checkpoints.config_folder(path, checkpoint))
     index = json.loads((folder / "model_index.json").read_text())
     pipeline_class = getattr(diffusers, index["_class_name"])
-    source: Any = str(path)
-    if path.suffix == ".ckpt":
-        source = _ckpt_state_dict(path)
-    return pipeline_class.from_single_file(source, config=str(folder), local_files_only=True, torch_dtype=dtype)
+    # A .ckpt is unpickled by diffusers with torch's weights_only (tensors and containers only).
+    return pipeline_class.from_single_file(str(path), config=str(folder), local_files_only=True, torch_dtype=dtype)
 
 
 def _classify(path: Path) -> checkpoints.Checkpoint:
@@ -67,7 +65,7 @@ def _classify(path: Path) -> checkpoints.Checkpoint:
 
         if not settings.GARDEN_MODELS_ALLOW_CKPT:
             raise ModelUnavailable(f"{path} {CKPT_HINT}.")
-        return checkpoints.classify(path, checkpoints.Header(_ckpt_shapes(path), {}))
+        return checkpoints.classify(path, checkpoints.Header(library_files.pickle_shapes(path), {}))
     try:
         header = checkpoints.read_header(path)
     except (OSError, checkpoints.HeaderError) as exc:
@@ -78,17 +76,6 @@ def _classify(path: Path) -> checkpoints.Checkpoint:
     if not checkpoint.usable:
         raise ModelUnavailable(f"{path} is {checkpoint.reason}.")
     return checkpoint
-
-
-def _ckpt_state_dict(path: Path) -> dict:
-    import torch
-
-    loaded = torch.load(str(path), map_location="cpu", weights_only=True)
-    return loaded.get("state_dict", loaded) if isinstance(loaded, dict) else loaded
-
-
-def _ckpt_shapes(path: Path) -> dict[str, list[int]]:
-    return {key: list(value.shape) for key, value in _ckpt_state_dict(path).items() if hasattr(value, "shape")}
 
 
 # --- config folders with tokenizers ---------------------------------------------------------------

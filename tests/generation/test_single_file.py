@@ -231,6 +231,40 @@ def test_a_single_file_checkpoint_paints_what_its_folder_twin_paints(diffusers_s
     assert np.array_equal(pixels(run_job())[0], twin[0])
 
 
+@pytest.mark.slow
+def test_a_ckpt_loads_only_when_allowed_and_converts_without_running_code(settings, single_file_library, tmp_path):
+    import shutil
+
+    import diffusers
+    import torch
+    from django.core.management import CommandError, call_command
+    from safetensors.torch import load_file
+
+    from generation.backends import ModelUnavailable
+
+    state = load_file(single_file_library / "one-file.safetensors")
+    ckpt = tmp_path / "old.ckpt"
+    torch.save({"state_dict": state, "global_step": 1}, ckpt)
+    shutil.copytree(single_file_library / "one-file.config", tmp_path / "old.config")
+    settings.GARDEN_MODELS_ALLOW_CKPT = False
+    with pytest.raises(ModelUnavailable, match="GARDEN_MODELS_ALLOW_CKPT"):
+        loader.load_text_to_image(diffusers, str(ckpt), dtype=torch.float32, offline=True)
+    settings.GARDEN_MODELS_ALLOW_CKPT = True
+    pipeline = loader.load_text_to_image(diffusers, str(ckpt), dtype=torch.float32, offline=True)
+    assert torch.equal(pipeline.unet.conv_in.weight, state[UNET + "input_blocks.0.0.weight"])
+
+    settings.GARDEN_MODELS_DIR = ""
+    call_command("convert_checkpoint", str(ckpt))
+    converted = load_file(tmp_path / "old.safetensors")
+    assert converted.keys() == state.keys() and all(torch.equal(converted[key], state[key]) for key in state)
+    # A pickle naming anything but tensors is refused by torch's weights_only unpickler: nothing runs.
+    marker = tmp_path / "ran"
+    torch.save({"state_dict": {"x": Exploit(marker)}}, tmp_path / "trap.ckpt")
+    with pytest.raises(CommandError, match="cannot be read safely"):
+        call_command("convert_checkpoint", str(tmp_path / "trap.ckpt"))
+    assert not marker.exists() and not (tmp_path / "trap.safetensors").exists()
+
+
 def build_tiny_sdxl(seed: int = 0):
     """A tiny SDXL whose two text encoders differ in width, as the real ones do (768 and 1280):
     the original layout tells them apart by position and width."""
