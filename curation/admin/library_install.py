@@ -10,6 +10,8 @@ generation.services.install.
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -96,7 +98,7 @@ def install_view(model_admin: admin.ModelAdmin, request):
             return HttpResponseRedirect(reverse(f"admin:{URL_NAME}") + f"?install={install_id}")
     statuses = installer.recent_statuses()
     waiting = request.GET.get("install", "")
-    if waiting and not any(status["id"] == waiting for status in statuses):
+    if re.fullmatch(r"[0-9a-f]{32}", waiting) and not any(status["id"] == waiting for status in statuses):
         statuses.insert(0, {"id": waiting, "state": "queued", "source": "", "message": _("waiting for a worker")})
     for status in statuses:
         status["progress"] = _progress(status)
