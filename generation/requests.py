@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 from config.errors import DomainError
 from garden import keys
 from generation import backends, init_image, kinds, library, lineage
+from generation.backends import hires as hires_module
 from generation.models import GenerationJob, LibraryEntry
 from generation.prompts import LoraSyntaxError, extract_loras
 from safety import prompts
@@ -118,6 +119,17 @@ class JobRequest:
     # img2img (generation.init_image): a garden image's id to start from, and how much of it is repainted.
     init_image: int | None = None
     denoising_strength: float | None = None
+    # A VAE of the library (None, "" or "Automatic": the model's default_vae, else its own; "None": its
+    # own) and the hires fix (generation.backends.hires; None: on for bulk jobs larger than their model's
+    # native size while GARDEN_HIRES_FIX, off otherwise), its upscaler, second-pass steps and denoising,
+    # and its first pass's size (None: the model's native area in the picture's aspect).
+    vae: str | None = None
+    hires_fix: bool | None = None
+    hires_upscaler: str = ""
+    hires_steps: int | None = None
+    hires_denoising: float | None = None
+    hires_first_width: int | None = None
+    hires_first_height: int | None = None
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -158,6 +170,9 @@ class JobRequest:
             subseed_strength=self.subseed_strength,
             errors=errors,
         )
+        options |= self._vae(entry, backend, errors)
+        options |= self._hires(entry, backend, numbers, errors)
+        options |= identities(entry, [name for name, _ in loras])
         if errors:
             raise JobParameterError(fields=errors)
         return ValidJob(
@@ -318,6 +333,132 @@ class JobRequest:
             options["subseed_strength"] = float(strength)
         return options
 
+    def _vae(self, entry: LibraryEntry | None, backend: str, errors: dict[str, str]) -> dict:
+        """``{"vae": name}`` for a library VAE: the one asked, else the model's default_vae; {} for the
+        model's own."""
+        asked = "" if self.vae is None else self.vae
+        if not isinstance(asked, str) or len(asked) > 300:
+            errors["vae"] = gettext("vae must be the name of a VAE of the library.")
+            return {}
+        asked = asked.strip()
+        if asked.lower() == "none":  # A1111's "None": the model's own VAE, whatever its default
+            return {}
+        default = asked.lower() in ("", "automatic")
+        if default:
+            asked = entry.default_vae.strip() if entry is not None else ""
+            if not asked:
+                return {}
+        if backend != backends.DIFFUSERS:
+            errors["vae"] = gettext("VAEs are for the diffusers backend; this job uses %(backend)s.") % {"backend": backend}
+            return {}
+        try:
+            vae = library.resolve_vae(asked)
+        except library.UnknownEntry as exc:
+            whose = gettext(" (the default VAE of the model %(model)s)") % {"model": repr(entry.name)} if default and entry else ""
+            errors["vae"] = str(exc) + whose
+            return {}
+        xl = LibraryEntry.Family.SDXL
+        if entry is not None and vae.family in VAE_FAMILIES and entry.family in VAE_FAMILIES and (vae.family == xl) != (entry.family == xl):
+            errors["vae"] = gettext("VAE %(vae)s is for %(vae_family)s; the model %(model)s is %(model_family)s.") % {
+                "vae": repr(vae.name),
+                "vae_family": vae.get_family_display(),
+                "model": repr(entry.name),
+                "model_family": entry.get_family_display(),
+            }
+            return {}
+        return {"vae": vae.name}
+
+    def _hires(self, entry: LibraryEntry | None, backend: str, numbers: dict, errors: dict[str, str]) -> dict:
+        """``{"hires": {...}}`` when the job paints in two passes (generation.backends.hires), else {}."""
+        asked = self.hires_fix
+        if asked is not None and not isinstance(asked, bool):
+            errors["hires_fix"] = gettext("hires_fix must be true or false.")
+            return {}
+        details = {
+            name: getattr(self, name)
+            for name in ("hires_steps", "hires_denoising", "hires_first_width", "hires_first_height", "hires_upscaler")
+            if getattr(self, name) not in (None, "")
+        }
+        explicit = asked is True
+        if asked is None:  # the default: bulk jobs at kiosk sizes larger than their model's native size
+            on = self.kind == GenerationJob.Kind.BULK and settings.GARDEN_HIRES_FIX and backend == backends.DIFFUSERS
+            on = on and self.init_image is None and self.recipes == ()
+        else:
+            on = asked
+        if not on:
+            for name in details:
+                errors[name] = gettext("%(name)s is for the hires fix: set hires_fix to true.") % {"name": name}
+            return {}
+        if backend != backends.DIFFUSERS:
+            errors["hires_fix"] = gettext("The hires fix is for the diffusers backend; this job uses %(backend)s.") % {"backend": backend}
+            return {}
+        if self.init_image is not None:
+            errors["hires_fix"] = gettext("The hires fix paints from text: it cannot start from init_image.")
+            return {}
+        width, height, steps = numbers.get("width"), numbers.get("height"), numbers.get("steps")
+        if not all(isinstance(value, int) for value in (width, height, steps)) or {"width", "height", "steps"} & set(errors):
+            return {}
+        hires: dict = {}
+        first = (self.hires_first_width, self.hires_first_height)
+        native = (entry.default_width, entry.default_height) if entry is not None else (None, None)
+        if first != (None, None):
+            _check_size("hires_first_width", first[0], settings.GARDEN_MAX_WIDTH, errors)
+            _check_size("hires_first_height", first[1], settings.GARDEN_MAX_HEIGHT, errors)
+            if "hires_first_width" in errors or "hires_first_height" in errors:
+                return {}
+            if first[0] * first[1] >= width * height:
+                errors["hires_first_width"] = gettext("The first pass (%(first)s) must be smaller than the picture (%(size)s).") % {
+                    "first": f"{first[0]}x{first[1]}",
+                    "size": f"{width}x{height}",
+                }
+                return {}
+            hires["first"] = list(first)
+        elif not all(native):
+            if explicit:
+                errors["hires_fix"] = gettext(
+                    "The model's native size is unknown (no library model with a default width and height): "
+                    "give hires_first_width and hires_first_height."
+                )
+            return {}
+        elif hires_module.first_pass_size(width, height, *native) is None:
+            if explicit:
+                errors["hires_fix"] = gettext("%(size)s is no larger than the model's native %(native)s: paint it in one pass.") % {
+                    "size": f"{width}x{height}",
+                    "native": f"{native[0]}x{native[1]}",
+                }
+            return {}
+        else:
+            hires["native"] = list(native)
+        field = "hires_upscaler" if self.hires_upscaler else "GARDEN_HIRES_UPSCALER"
+        upscaler = self.hires_upscaler or settings.GARDEN_HIRES_UPSCALER
+        if not isinstance(upscaler, str) or not upscaler.strip():
+            errors["hires_upscaler"] = gettext("hires_upscaler must be the name of an upscaler.")
+            return {}
+        upscaler = upscaler.strip()
+        if upscaler.lower() in hires_module.BUILT_IN:
+            upscaler = upscaler.lower()
+        else:
+            try:
+                upscaler = library.resolve_upscaler(upscaler).name
+            except library.UnknownEntry as exc:
+                built_in = ", ".join(hires_module.BUILT_IN)
+                errors["hires_upscaler"] = f"{exc} " + gettext("Built in: %(names)s (%(field)s).") % {"names": built_in, "field": field}
+                return {}
+        second = steps if self.hires_steps is None else self.hires_steps
+        check_int("hires_steps", second, 1, settings.GARDEN_MAX_STEPS, errors, setting="GARDEN_MAX_STEPS")
+        denoising = settings.GARDEN_HIRES_DENOISING if self.hires_denoising is None else self.hires_denoising
+        if isinstance(denoising, bool) or not isinstance(denoising, int | float) or not 0 < denoising <= 1:
+            errors["hires_denoising"] = gettext("hires_denoising must be a number above 0, at most 1; got %(value)s.") % {
+                "value": repr(denoising)
+            }
+        elif "hires_steps" not in errors and int(second * denoising) < 1:
+            errors["hires_denoising"] = gettext(
+                "The second pass would run no step (%(steps)s steps x %(denoising)s): raise hires_steps or hires_denoising."
+            ) % {"steps": second, "denoising": f"{denoising:g}"}
+        if "hires_steps" in errors or "hires_denoising" in errors:
+            return {}
+        return {"hires": {**hires, "upscaler": upscaler, "steps": second, "denoising": float(denoising)}}
+
     def _numbers(self, errors: dict[str, str], *, entry: LibraryEntry | None = None) -> dict:
         """Sizes, steps, guidance, seed and backend, defaults filled in (the library model's first)."""
         default_width, default_height = LANDSCAPE_SIZE if self.kind == GenerationJob.Kind.BULK else IMAGES_SIZE
@@ -352,6 +493,20 @@ class JobRequest:
 
 # Families whose LoRAs do not fit one another's UNets (turbo and other: unknown base, not checked).
 LORA_FAMILIES = (LibraryEntry.Family.SD1, LibraryEntry.Family.SD2, LibraryEntry.Family.SDXL)
+# VAE families that tell SD 1.x/2.x latents (one VAE) from SDXL's (another scaling): a mismatch is refused.
+VAE_FAMILIES = LORA_FAMILIES
+
+
+def identities(entry: LibraryEntry | None, lora_names: list[str]) -> dict:
+    """The short hashes (A1111's) of the job's model and LoRAs, as the library knows them now: every
+    picture's parameters and infotext say which files painted it (``Model hash``, ``Lora hashes``)."""
+    options: dict = {}
+    if entry is not None and entry.short_hash:
+        options["model_hash"] = entry.short_hash
+    hashes = dict(library.loras().filter(name__in=lora_names).exclude(short_hash="").values_list("name", "short_hash"))
+    if hashes:
+        options["lora_hashes"] = hashes
+    return options
 
 
 def _check_lora_families(model: LibraryEntry, names: list[str], errors: dict[str, str]) -> None:

@@ -168,6 +168,26 @@ class JobCreateSerializer(serializers.Serializer):
     clip_skip = WholeNumberField(required=False, allow_null=True, default=None, min_value=CLIP_SKIP_RANGE[0], max_value=CLIP_SKIP_RANGE[1])
     subseed = WholeNumberField(required=False, allow_null=True, default=None, min_value=0, max_value=SEED_LIMIT - 1)
     subseed_strength = NumberField(required=False, default=0.0, min_value=0.0, max_value=1.0)
+    vae = TextField(
+        required=False, allow_blank=True, allow_null=True, default=None, max_length=300,
+        help_text="A VAE of the library by name; empty or `Automatic`: the model's default VAE, else its own; `None`: its own.",
+    )  # fmt: skip
+    hires_fix = serializers.BooleanField(
+        required=False, allow_null=True, default=None,
+        help_text="Paint at the model's native size, upscale, repaint at width x height (null: on for bulk jobs larger "
+        "than their model's native size while GARDEN_HIRES_FIX).",
+    )  # fmt: skip
+    hires_upscaler = TextField(
+        required=False, allow_blank=True, default="", max_length=200,
+        help_text="latent (also latent-antialiased, latent-bicubic, latent-bicubic-antialiased, latent-nearest, "
+        "latent-nearest-exact), lanczos, nearest, or an upscaler of the library; empty: GARDEN_HIRES_UPSCALER.",
+    )  # fmt: skip
+    hires_steps = WholeNumberField(required=False, allow_null=True, default=None, help_text="The second pass's steps (default: steps)")
+    hires_denoising = NumberField(
+        required=False, allow_null=True, default=None, help_text="The second pass's denoising, above 0 to 1 (GARDEN_HIRES_DENOISING)"
+    )
+    hires_first_width = SizeField(required=False, allow_null=True, default=None, help_text="The first pass's width (default: native area)")
+    hires_first_height = SizeField(required=False, allow_null=True, default=None, help_text="The first pass's height")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -84,10 +84,29 @@ class Batch:
     clip_skip: int = 1
     subseeds: list[int] = field(default_factory=list)
     subseed_strength: float = 0.0
-    # img2img: the picture every image of the batch starts from (already width x height) and how
-    # much of it is repainted (A1111's denoising_strength: 1 keeps nothing of it). None: text only.
-    init_image: PILImage.Image | None = None
+    # img2img: the picture every image of the batch starts from (already width x height), or one start
+    # per image (a list: the hires fix's second pass, pictures or latents), and how much of it is
+    # repainted (A1111's denoising_strength: 1 keeps nothing of it). None: text only.
+    init_image: PILImage.Image | list | None = None
     denoising_strength: float = 0.0
+    # A VAE of the library ("" = the model's own; its file in extra["vae_path"]) and the hires fix
+    # (generation.backends.hires: paint smaller, upscale, repaint at width x height). Either makes
+    # DiffusersBackend.generate hand the batch to generation.backends.hires.paint.
+    vae: str = ""
+    hires: HiresFix | None = None
+
+
+@dataclass(frozen=True)
+class HiresFix:
+    """A batch's two passes (generation.backends.hires): the first at ``first_width`` x ``first_height``,
+    then ``upscaler`` (a latent interpolation, a resampler, or a library upscaler whose file is in
+    extra["upscaler_path"]) and image-to-image at the batch's size, ``steps`` steps at ``denoising``."""
+
+    first_width: int
+    first_height: int
+    upscaler: str
+    steps: int
+    denoising: float
 
 
 # Called after every denoising step with the number of steps done in this call; it may raise

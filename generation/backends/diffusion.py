@@ -217,6 +217,10 @@ class DiffusersBackend:
         return self._img2img
 
     def generate(self, batch: Batch, *, on_step: StepCallback | None = None):
+        if batch.vae or batch.hires is not None:  # another VAE, two passes: generation.backends.hires
+            from generation.backends import hires
+
+            return hires.paint(self, batch, on_step=on_step)
         self.load()
         torch, _ = _import_torch()
         # One CPU generator per image: image n depends only on its own seed, whatever batch it
@@ -239,13 +243,14 @@ class DiffusersBackend:
                 "guidance_scale": batch.guidance,
                 "generator": generators,
                 "callback_on_step_end": step_end,
-                "output_type": "pil",
+                "output_type": batch.extra.get("output_type", "pil"),  # "latent": a hires fix's first pass
                 **conditioning.pipeline_call_kwargs(torch, pipeline, batch, generators),
             }
             if batch.init_image is None:
                 kwargs |= {"height": batch.height, "width": batch.width}
             else:  # the size is the picture's (the runner made it the batch's)
-                kwargs |= {"image": [batch.init_image] * count, "strength": batch.denoising_strength}
+                starts = batch.init_image if isinstance(batch.init_image, list) else [batch.init_image] * count  # a list: one each
+                kwargs |= {"image": starts, "strength": batch.denoising_strength}
             adapters = loras.adapters_for(self.pipeline, self.label or self.model)
             try:
                 with adapters.active(pipeline, batch.loras, batch.extra.get("lora_paths", {})) as active, torch.inference_mode():

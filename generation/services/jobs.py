@@ -67,7 +67,7 @@ def create_valid_job(
     job.queue = queue or job.queue
     batches = planning.job_batches(job)
     job.images_total = sum(len(batch) for batch in batches)
-    job.steps_total = len(batches) * valid.steps
+    job.steps_total = len(batches) * planning.batch_steps(job)
     return save_job(job=job, enqueue=enqueue)
 
 

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from garden import keys
 from generation import kinds
+from generation.backends import hires
 from generation.models import GenerationJob
 
 
@@ -48,6 +49,11 @@ def plan_batches(specs: list[ImageSpec], *, batch_size: int) -> list[list[ImageS
 def job_batches(job: GenerationJob) -> list[list[ImageSpec]]:
     specs = plan_images(kind=job.kind, count=job.count, width=job.width, height=job.height, seed=job.seed)
     return plan_batches(specs, batch_size=settings.GARDEN_DIFFUSION_BATCH_SIZE)
+
+
+def batch_steps(job: GenerationJob) -> int:
+    """Steps each of the job's batches reports: its steps, plus a hires fix's second pass (generation.backends.hires)."""
+    return hires.batch_steps(job.options, job.steps)
 
 
 def image_key(*, job: GenerationJob, spec: ImageSpec) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import asdict
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -23,7 +24,7 @@ from garden import thumbnails
 from garden.models import Image
 from garden.services import StorageError, create_image
 from generation import backends, kinds, library
-from generation.backends import Batch, StepCallback
+from generation.backends import Batch, StepCallback, hires
 from generation.imagefile import encode_jpeg
 from generation.lineage import image_lineage
 from generation.models import GenerationJob
@@ -159,10 +160,22 @@ def library_files(job: GenerationJob) -> dict:
             extra["model_path"] = str(library.absolute_path(library.resolve_model(job.model)))
         if job.loras:
             extra["lora_paths"] = {lora["name"]: str(library.absolute_path(library.resolve_lora(lora["name"]))) for lora in job.loras}
+        extra |= vae_and_upscaler_files(job.options or {})
     except library.UnknownEntry as exc:
         raise backends.BackendError(f"{exc} (removed from the library since the job was queued)") from None
     # The conditioning (generation.backends.conditioning) loads these textual inversions.
     extra["embeddings"] = library.embeddings_in(f"{job.prompt}\n{job.negative_prompt}")
+    return extra
+
+
+def vae_and_upscaler_files(options: dict) -> dict:
+    """The job's VAE (``vae_path``) and hires upscaler (``upscaler_path``) files of the library, when it names them."""
+    extra = {}
+    if options.get("vae"):
+        extra["vae_path"] = str(library.absolute_path(library.resolve_vae(options["vae"])))
+    upscaler = (options.get("hires") or {}).get("upscaler", "")
+    if upscaler and upscaler not in hires.BUILT_IN:
+        extra["upscaler_path"] = str(library.absolute_path(library.resolve_upscaler(upscaler)))
     return extra
 
 
@@ -183,12 +196,13 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
     # The loaded model rides on the first progress UPDATE; an interactive job skips step 0 right after its claim.
     throttle = ProgressThrottle(settings.GARDEN_LIVE_PROGRESS_SECONDS if interactive else 0.0, pending=loaded, claimed=interactive)
     counted = None
+    per_batch = hires.batch_steps(options, job.steps)  # a hires fix's second pass counts too
     for number, todo in enumerate(todos):
-        base = number * job.steps
+        base = number * per_batch
         if not todo:  # made by an earlier attempt
             continue
 
-        on_step = step_reporter(mine, base=base, steps=job.steps, throttle=throttle)
+        on_step = step_reporter(mine, base=base, steps=per_batch, throttle=throttle)
         on_step(0)  # before the pipeline call: a cancel check (throttled for interactive jobs)
         batch = Batch(
             prompt=job.prompt,
@@ -211,6 +225,8 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
             # img2img (generation.init_image): the picture in this batch's orientation and size.
             init_image=init_picture(options["init_image"], width=todo[0].width, height=todo[0].height) if "init_image" in options else None,
             denoising_strength=options.get("denoising_strength", 0.0),
+            vae=options.get("vae", ""),
+            hires=hires.for_picture(options, todo[0].width, todo[0].height),
         )
         started = time.perf_counter()
         pictures = backend.generate(batch, on_step=on_step)
@@ -309,8 +325,17 @@ def generation_parameters(*, job: GenerationJob, spec: ImageSpec, description: d
         "index": spec.index,
         "orientation": spec.orientation,
         **({"lineage": job.options["lineage"][spec.index]} if "lineage" in (job.options or {}) else {}),
-        **{name: job.options[name] for name in ("init_image", "denoising_strength") if name in (job.options or {})},
+        **{name: job.options[name] for name in ("init_image", "denoising_strength", "vae") if name in (job.options or {})},
+        **hires_parameters(job.options, spec.width, spec.height),
     }
+
+
+def hires_parameters(options: dict | None, width: int, height: int) -> dict:
+    """``{"hires": {first_width, first_height, upscaler, steps, denoising}}`` for a picture painted in two passes."""
+    fix = hires.for_picture(options, width, height)
+    if fix is None:
+        return {}
+    return {"hires": asdict(fix)}
 
 
 def store_generated_image(
