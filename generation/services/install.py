@@ -563,12 +563,13 @@ def _hub_endpoint() -> str | None:
     return os.environ.get("HF_ENDPOINT", "").rstrip("/") or None
 
 
-def select_hub_files(files: dict[str, int], *, subfolder: str, variant: str) -> list[str]:
+def select_hub_files(files: dict[str, int], *, subfolder: str, variant: str, components: set[str] | None = None) -> list[str]:
     """The repo files an install takes (paths relative to the repo):
 
     - only those under ``subfolder``;
     - a diffusers pipeline (``model_index.json``): model_index.json, README.md and the folders of its
-      components, not the single-file checkpoints beside them;
+      components (``components``, read from model_index.json, when known: not an ONNX or spare VAE
+      folder beside them), not the single-file checkpoints beside them;
     - weights: safetensors where a folder has them (not .bin/.msgpack/.h5/.onnx twins), and with
       ``variant`` (fp16) the ``*.fp16.*`` files where a folder has them, else the plain ones;
     - no pictures, no .gitattributes.
@@ -579,7 +580,11 @@ def select_hub_files(files: dict[str, int], *, subfolder: str, variant: str) -> 
     if "model_index.json" in relative:
         # A pipeline's components live in sub-folders; files beside model_index.json other than the
         # README (which the scan reads) are single-file copies of the same model.
-        relative = {rel: full for rel, full in relative.items() if "/" in rel or rel in ("model_index.json", "README.md")}
+        relative = {
+            rel: full
+            for rel, full in relative.items()
+            if ("/" in rel and (components is None or rel.split("/", 1)[0] in components)) or rel in ("model_index.json", "README.md")
+        }
     chosen: list[str] = []
     by_folder: dict[str, list[str]] = {}
     for rel in relative:
@@ -623,6 +628,15 @@ def _fetch_hub(repo_id: str, staging: Path, *, revision: str, subfolder: str, va
             files = {sibling.rfilename: int(sibling.size or 0) for sibling in info.siblings or []}
             lfs_sha = {s.rfilename: (s.lfs.sha256 if s.lfs else "") for s in info.siblings or []}
             chosen = select_hub_files(files, subfolder=subfolder, variant=variant)
+            index_path = (subfolder.strip("/") + "/" if subfolder.strip("/") else "") + "model_index.json"
+            if index_path in chosen:
+                # A pipeline: only the folders model_index.json names (its components).
+                index_file = hf_hub_download(repo_id, index_path, revision=commit or None, local_dir=target, endpoint=endpoint, token=token)
+                index = json.loads(Path(index_file).read_text())
+                components = {
+                    key for key, value in index.items() if not key.startswith("_") and isinstance(value, list) and value and value[0]
+                }
+                chosen = select_hub_files(files, subfolder=subfolder, variant=variant, components=components)
             if not chosen:
                 raise InstallError(f"{where}: no model files there (subfolder {subfolder or '-'}, variant {variant or '-'}).")
             total = sum(files[path] for path in chosen)

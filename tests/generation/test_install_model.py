@@ -267,6 +267,7 @@ def hub(monkeypatch, library):
                 "unet/diffusion_pytorch_model.safetensors": weights,
                 "unet/diffusion_pytorch_model.fp16.safetensors": weights[:-8] + b"fp16tail",
                 "unet/diffusion_pytorch_model.bin": b"\x80pickle",
+                "vae_decoder/model.onnx": b"onnx",  # an ONNX export beside the pipeline: not a component
                 "tiny-single-file.safetensors": weights,
                 "sample.png": b"\x89PNG",
             },
@@ -298,12 +299,14 @@ def test_a_hub_pipeline_with_the_fp16_variant(library, hub):
     run("garden/tiny-pipe", "--variant", "fp16")
     folder = library / "tiny-pipe"
     got = sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
-    # Only the fp16 weights, not the plain or pickle twins, nor the single-file copy or the picture.
+    # Only the fp16 weights, not the plain or pickle twins, the single-file copy, the picture or the
+    # ONNX folder model_index.json does not name.
     assert got == [".source.json", "README.md", "model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.fp16.safetensors"]
     assert json.loads((folder / ".source.json").read_text())["revision"] == HubServer.COMMIT
     assert LibraryEntry.objects.get(kind="pipeline", name="tiny-pipe").path == "tiny-pipe"
     # Without the variant: the plain safetensors.
-    assert installer.select_hub_files({name: 1 for name in hub.repos["garden/tiny-pipe"]}, subfolder="", variant="") == [
+    files = {name: 1 for name in hub.repos["garden/tiny-pipe"]}
+    assert installer.select_hub_files(files, subfolder="", variant="", components={"unet"}) == [
         "README.md",
         "model_index.json",
         "unet/config.json",
