@@ -188,6 +188,9 @@ def test_the_model_library_is_mounted_where_garden_models_dir_points():
             assert MODELS_MOUNT + ":ro" in SERVICES[name]["volumes"], name
     assert re.search(r"^GARDEN_MODELS_HOST_DIR=\./models$", ENV_EXAMPLE, re.M)
     assert re.search(r"^GARDEN_MODELS_DIR=/models$", ENV_EXAMPLE, re.M)
+    # The default host folder sits in the checkout: its gigabytes stay out of the build context and git.
+    for ignore in (".containerignore", ".dockerignore", ".gitignore"):
+        assert "/models/" in (ROOT / ignore).read_text().splitlines(), ignore
 
 
 def test_the_live_worker_keeps_its_one_model_loaded_with_the_app_wiring():
