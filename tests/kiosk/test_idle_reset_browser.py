@@ -30,7 +30,7 @@ def assert_start_state(page) -> None:
     assert page.get_attribute("#garden-state", "data-state") == "idle"
     assert page.locator("#emotion-result").is_hidden()
     assert page.locator("#garden").is_hidden() and page.locator("#garden img").count() == 0
-    assert page.is_disabled("#next-button")
+    assert page.locator("#next-button").is_hidden()
     assert page.inner_text("#garden-position") == ""
     for select in ("#favorite-season", "#favorite-weather", "#favorite-time"):
         assert page.input_value(select) == ""

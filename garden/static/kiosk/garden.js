@@ -89,7 +89,7 @@
     start = 0;
     gardenEl.innerHTML = "";
     gardenEl.hidden = true;
-    nextButton.disabled = true;
+    showNext(false);
     positionEl.textContent = "";
   }
 
@@ -192,9 +192,15 @@
     });
     gardenEl.hidden = items.length === 0;
     liveTile.dataset.orientation = gardenEl.dataset.orientation;
-    nextButton.disabled = list.length <= PAGE;
+    showNext(list.length > PAGE);
     showPosition();
     newScreen();
+  }
+
+  /* Next only where there is more to see: a garden of three or fewer has no dead button. */
+  function showNext(more) {
+    nextButton.hidden = !more;
+    nextButton.disabled = !more;
   }
 
   /* Where the visitor is in the garden, counting what is on screen: the painted picture too. */
@@ -404,10 +410,12 @@
     }).then(end, end);
   });
 
+  /* Three at a time; the last page ends on the last picture (1–3, 2–4 of 4, never "4–4" alone),
+   * then back to the start. */
   nextButton.addEventListener("click", function () {
     var list = currentList();
-    start += PAGE;
-    if (start >= list.length) { start = 0; }  // wrap around to the first images
+    var last = Math.max(0, list.length - PAGE);
+    start = start >= last ? 0 : Math.min(start + PAGE, last);
     render();
   });
 
