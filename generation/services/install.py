@@ -1052,9 +1052,16 @@ def recent_statuses(limit: int = 10) -> list[dict]:
     except OSError:
         return []
     found = []
+    now = dt.datetime.now(dt.UTC)
     for path in paths:
         with contextlib.suppress(OSError, ValueError):
-            found.append({"id": path.stem.removeprefix("install-"), **json.loads(path.read_text())})
+            status = {"id": path.stem.removeprefix("install-"), **json.loads(path.read_text())}
+            updated = dt.datetime.fromisoformat(status.get("updated_at", now.isoformat()))
+            if status.get("state") == "running" and (now - updated).total_seconds() > STALLED_AFTER_SECONDS:
+                # Reports come every second while bytes arrive: its worker is gone (or the network hangs).
+                status["state"] = "stalled"
+                status["message"] = "no report for minutes: its worker stopped; install it again to resume the download"
+            found.append(status)
     return found
 
 
@@ -1063,6 +1070,7 @@ def recent_statuses(limit: int = 10) -> list[dict]:
 INSTALL_TASK = "generation.tasks.install_model"
 INSTALL_OPTIONS = ("name", "kind", "revision", "subfolder", "variant", "sha256", "force", "classes", "input_size", "color")
 STATUS_EVERY_SECONDS = 1.0
+STALLED_AFTER_SECONDS = 300
 
 
 def resolve_starter(source: str, *, kind: str = "", name: str = "", variant: str = "") -> tuple[str, str, str, str]:

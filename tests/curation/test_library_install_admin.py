@@ -74,3 +74,13 @@ def test_a_queued_install_waits_for_a_worker(admin_client, library, monkeypatch)
     assert sent == [("stabilityai/sd-turbo", {"kind": "", "name": "", "revision": "", "variant": "fp16", "sha256": "", "force": False})]
     page = admin_client.get(answer["Location"]).content.decode()
     assert "install-queued" in page and "waiting for a worker" in page and '<meta http-equiv="refresh" content="2">' in page
+
+
+def test_an_install_whose_worker_went_away_shows_as_stalled(admin_client, library):
+    import json
+
+    (library / ".incoming").mkdir()
+    status = {"source": "owner/big", "state": "running", "done": 10, "total": 100, "updated_at": "2020-01-01T00:00:00+00:00"}
+    (library / ".incoming" / f"install-{'a' * 32}.json").write_text(json.dumps(status))
+    page = admin_client.get(INSTALL).content.decode()
+    assert "install-stalled" in page and "install it again to resume" in page and "http-equiv" not in page
