@@ -413,3 +413,27 @@ def test_a_tflite_expression_model_with_a_labels_file(library, tmp_path):
     assert (library / "expression" / "fer2013.tflite").is_file()
     assert f"GARDEN_EXPRESSION_CLASSES={FER_MAPPING}" in output and "GARDEN_EXPRESSION_COLOR=grey" in output
     assert (library / "expression" / "fer2013.tflite.classes").read_text().strip() == FER_MAPPING
+
+
+def test_redirects_are_followed_and_every_hop_is_checked(library, files, monkeypatch):
+    body = embedding_bytes()
+    target = files.add("/cdn/soft.safetensors", body=body)
+    start = files.add("/models/soft", location=target)
+    checked = []
+    real_check = installer.check_url_allowed
+    monkeypatch.setattr(installer, "check_url_allowed", lambda url: checked.append(url) or real_check(url))
+    run(start, "--name", "soft")
+    assert checked == [start, target]
+    assert (library / "embeddings" / "soft.safetensors").read_bytes() == body
+    files.add("/models/sneaky", location="file:///etc/passwd")
+    assert "only http and https" in fails(files.base + "/models/sneaky")
+
+
+def test_progress_is_reported_up_to_the_whole_size(library, files, monkeypatch):
+    monkeypatch.setattr(installer, "CHUNK", 32768)
+    body = lora_bytes()
+    url = files.add("/models/ink.safetensors", body=body)
+    seen: list[tuple[int, int | None]] = []
+    installer.install(url, progress=lambda done, total, what: seen.append((done, total)))
+    assert seen[0] == (0, len(body)) and seen[-1] == (len(body), len(body)) and len(seen) > 3
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
