@@ -1,20 +1,25 @@
-"""Does the gardener make the garden better? An online simulation over HTTP.
+"""Does the gardener make the garden better? An online simulation through the kiosk views.
 
-    .venv/bin/python bench/gardener.py                       # 3 seeds × 3 arms, 5,000 likes each
+    .venv/bin/python bench/gardener.py                       # 8 seeds × 3 arms, 2,000 likes each, 2 runs at a time
+    .venv/bin/python bench/gardener.py --only static "retirement + breeding"
     .venv/bin/python bench/gardener.py --seeds 1 --likes 1000
     .venv/bin/python bench/gardener.py --only "retirement + breeding" --policy trial_pairs=2
     .venv/bin/python bench/gardener.py --likes 1000 --rebuild-likes 0   # the counters alone, no model rebuilt
     .venv/bin/python bench/gardener.py --smoke               # breeding, 3 pairs a key, 1 seed, 30 likes (one round): seconds
 
-Each run starts a fresh garden: a throw-away SQLite database, a real gunicorn serving the kiosk
-API, and the gardener in this process (its jobs painted by the procedural backend at once, in
-``trusted`` mode) on the keys "calm" and "happy" (GARDEN_GARDENER_FAVORITES=any). The initial
-garden, the same for every arm, is the painter's own: one fresh bulk job of 8 pairs per key,
-promoted (fresh pictures of a key share its derived recipe and differ in layout and horizon);
-then visitors arrive one at a time: POST
-/garden with a new id, look at the first three landscape images, like at most one of them (POST
-/like with the three on screen) or none (POST /impression). The server learns only from those
-calls. Every ROUND_LIKES likes the gardener runs once (as beat would): it promotes what its last
+Each run, in a child process of its own (``--jobs`` of them side by side), starts a fresh garden:
+a throw-away SQLite database (bench/_inprocess.py: a copy of a migrated template, in /dev/shm
+where there is one), the real kiosk views through Django's test client (middleware, views, the
+serving cache, the rankers; no sockets), and the gardener in the same process (its jobs painted
+by the procedural backend at once, in ``trusted`` mode) on the keys "calm" and "happy"
+(GARDEN_GARDENER_FAVORITES=any). The initial garden, the same for every arm, is the painter's own:
+one fresh bulk job of 8 pairs per key, promoted (fresh pictures of a key share its derived recipe
+and differ in layout and horizon); then visitors arrive one at a time: POST /garden with a new id
+and their segment (``generation``), look at the first three landscape images, like at most one of
+them (POST /like with the three on screen) or none (POST /impression). The server learns only
+from those calls; no /emotion call stores a visitor's segment, so /garden ranks for the segment the
+visitor names while their likes are counted over everyone only (a segment's own counts stay
+empty). Every ROUND_LIKES likes the gardener runs once (as beat would): it promotes what its last
 jobs made, retires what visitors pass over, and fills the keys again. Before it, every
 REBUILD_LIKES likes, the recommender's model is rebuilt (as beat would: the taste model, and bred
 pictures' head start from their parents; ``--rebuild-likes 0``: never, the live counters alone).
@@ -28,10 +33,14 @@ visitor of segment s likes a picture with probability FLOOR + (PEAK − FLOOR)·
 d = recipes.distance(picture, s's ideal). A picture's appeal is that probability averaged over
 the segments.
 
-Scored at 0, 500, 1k, 2k and 5k likes: 30 fresh visitors per key ask /garden; the mean appeal of the
-three each would see, as a fraction of the way from the garden at 0 likes to the best recipe in
-the space (the better of the key's ideals, by appeal over both segments: a lower bound of the
-best, so the fractions are if anything too high by the gap; for "happy" it is exact).
+Scored at 0, 500, 1k, 2k and 5k likes (up to ``--likes``): 30 fresh visitors per key ask /garden;
+the mean appeal of the three each would see, as a fraction of the way from the garden at 0 likes
+to the best recipe in the space (the better of the key's ideals, by appeal over both segments: a
+lower bound of the best, so the fractions are if anything too high by the gap; for "happy" it is
+exact). Beside it, ``held_at_N``: the same fraction for the key's three best serving landscape
+pictures, what the probes would score if /garden showed the best the garden holds (the gap
+between the two is the ranking's). Each arm's figures: the mean over seeds, its standard error
+and the worst seed.
 
 Arms, on the same seeds: static (the initial garden, the gardener off), retirement only
 (``bred_share`` 0: retired pictures are replaced by fresh ones) and retirement + breeding
@@ -39,14 +48,13 @@ Arms, on the same seeds: static (the initial garden, the gardener off), retireme
 key's target, the weakest judged pictures making room; docs/gardener.md, "Trials"). Results:
 bench/results/gardener.json.
 
-`--smoke` runs the breeding arm for one seed, one gardener round of 30 likes and 3 probes through
-the same gunicorn and child process: a check that the bench works, in seconds, not a figure.
+`--smoke` runs the breeding arm for one seed, one gardener round of 30 likes and 3 probes in one
+child process: a check that the bench works, in seconds, not a figure.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import math
 import os
@@ -54,15 +62,13 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.servers import gunicorn  # noqa: E402
+from bench import _inprocess  # noqa: E402
 
 KEYS = ("calm", "happy")
 ANCHORS = {"calm": "sad", "happy": "surprised"}  # where each key's hidden ideals are drawn from
@@ -90,52 +96,18 @@ POLICY = {
 }
 
 
-class Kiosk:
-    """Kiosk calls on one kept-alive connection (as a kiosk would hold one)."""
-
-    def __init__(self, base: str) -> None:
-        self.netloc = urlsplit(base).netloc
-        self.connection = http.client.HTTPConnection(self.netloc, timeout=30)
-
-    def post(self, path: str, body: dict) -> tuple[int, bytes]:
-        for attempt in range(2):
-            try:
-                self.connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
-                response = self.connection.getresponse()
-                return response.status, response.read()
-            except (http.client.HTTPException, OSError):  # the server closed an idle connection: once more
-                self.connection.close()
-                self.connection = http.client.HTTPConnection(self.netloc, timeout=30)
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-    def top_three(self, visitor: str, key: str, segment: str) -> list[str]:
-        status, body = self.post("/garden", {"id": visitor, "emotion": key, "generation": segment})
-        assert status == 200, body[:300]
-        return [url[url.rindex("emotions/") :] for url in (item["url"] for item in json.loads(body)["landscape"][:3])]
-
-
 def run_one(arm: str, seed: int, likes_wanted: int) -> dict:
-    """One run in this process: the server, Django for the gardener, the visitors."""
-    with tempfile.TemporaryDirectory(prefix="garden-bench-gardener-") as work:
-        settings = {
-            "GARDEN_KIOSK_RATE": "100000000/minute",
-            "GARDEN_GENERATOR_BACKEND": "procedural",
-            "GARDEN_GARDENER_FAVORITES": "any",
-            "DATABASE_URL": f"sqlite:///{Path(work) / 'garden.sqlite3'}",
-        }
-        # No compressed static files: the simulation loads no page, only the kiosk API.
-        with gunicorn(Path(work), workers=1, threads=4, seed=False, compress_static=False, **settings) as server:
-            os.environ.update(server.env, CELERY_TASK_ALWAYS_EAGER="true", DJANGO_SETTINGS_MODULE="config.settings")
-            import django
-
-            django.setup()
-            return Simulation(arm, seed, Kiosk(server.base)).run(likes_wanted)
+    """One run in this process: Django on a throw-away SQLite database, the kiosk views through the
+    test client (bench/_inprocess.py: the real middleware, views, serving cache and rankers, no
+    sockets), the gardener and the rebuilds in the same process, as beat would call them."""
+    with _inprocess.scratch("garden-bench-gardener-") as work:
+        settings = {"GARDEN_GENERATOR_BACKEND": "procedural", "GARDEN_GARDENER_FAVORITES": "any", "CELERY_TASK_ALWAYS_EAGER": "true"}
+        _inprocess.set_up_django(Path(work), **settings)
+        return Simulation(arm, seed, _inprocess.ClientKiosk()).run(likes_wanted)
 
 
 class Simulation:
-    def __init__(self, arm: str, seed: int, kiosk: Kiosk) -> None:
+    def __init__(self, arm: str, seed: int, kiosk: _inprocess.ClientKiosk) -> None:
         from generation.backends import recipes
 
         self.recipes = recipes
@@ -219,6 +191,18 @@ class Simulation:
             scores[key] = statistics.fmean(seen)
         return scores
 
+    def held(self) -> dict[str, float]:
+        """Per key, the mean appeal of its three best serving landscape pictures: what the probes would
+        score if the ranking showed the best the garden holds (the garden's part of the score)."""
+        from garden.models import Image
+
+        out = {}
+        for key in KEYS:
+            serving = Image.objects.filter(status=Image.Status.SERVING, emotion=key, favorite="", orientation=Image.Orientation.LANDSCAPE)
+            appeals = sorted((self.appeal(self.recipe(k), key) for k in serving.values_list("key", flat=True)), reverse=True)
+            out[key] = statistics.fmean(appeals[:3])
+        return out
+
     def best(self, key: str) -> float:
         return max(self.appeal(ideal, key) for ideal in self.ideals[key].values())
 
@@ -254,8 +238,10 @@ class Simulation:
                 scores = self.score()
                 result[f"at_{likes}"] = round(fraction(scores), 3)
                 result[f"appeal_at_{likes}"] = scores
+                result[f"held_at_{likes}"] = round(fraction(self.held()), 3)  # the garden's best three, shown
                 print(
-                    f"  {self.arm} seed {self.seed}: {likes} likes, {visitors} visitors, {result[f'at_{likes}']:+.3f}",
+                    f"  {self.arm} seed {self.seed}: {likes} likes, {visitors} visitors, {result[f'at_{likes}']:+.3f}"
+                    f" (the garden's best three {result[f'held_at_{likes}']:+.3f})",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -292,12 +278,70 @@ def parse_overrides(pairs: list[str]) -> dict:
     return overrides
 
 
+def child_command(arm: str, seed: int, args: argparse.Namespace) -> list[str]:
+    """The command line of one run in a child process (Django is set up once per process, on that
+    run's database)."""
+    return [
+        sys.executable,
+        __file__,
+        "--one",
+        arm,
+        str(seed),
+        "--likes",
+        str(args.likes),
+        "--rebuild-likes",
+        str(REBUILD_LIKES),
+        "--round-likes",
+        str(ROUND_LIKES),
+        *(["--smoke"] if args.smoke else []),
+        "--policy",
+        *args.policy,
+    ]
+
+
+def run_all(runs: list[tuple[str, int]], args: argparse.Namespace) -> dict[tuple[str, int], dict]:
+    """Every (arm, seed) run, ``args.jobs`` child processes at a time; each result as it comes."""
+    waiting, running, done = list(runs), {}, {}
+    while waiting or running:
+        while waiting and len(running) < max(args.jobs, 1):
+            arm, seed = waiting.pop(0)
+            child = subprocess.Popen(child_command(arm, seed, args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            running[(arm, seed)] = child
+        time.sleep(0.2)
+        for run, child in list(running.items()):
+            if child.poll() is None:
+                continue
+            out, err = child.communicate()
+            del running[run]
+            if child.returncode:
+                sys.stderr.write(err[-3000:])
+                raise SystemExit(f"{run[0]} seed {run[1]} failed ({child.returncode})")
+            done[run] = json.loads(out.strip().splitlines()[-1])
+            figures = ", ".join(f"{p} {value:+.3f}" for p, value in done[run].items() if p.startswith(("at_", "held_")))
+            print(f"{run[0]} seed {run[1]}: {figures} ({done[run]['seconds']} s)", flush=True)
+    return done
+
+
+def summary(runs: list[dict], points: list[str]) -> dict:
+    """Per checkpoint: the mean over seeds, its standard error and the worst seed's value."""
+    row: dict = {"runs": runs}
+    for p in points:
+        values = [r[p] for r in runs]
+        row[p] = round(statistics.fmean(values), 3)
+        row[f"{p}_se"] = round(statistics.stdev(values) / len(values) ** 0.5, 3) if len(values) > 1 else None
+        row[f"{p}_worst"] = round(min(values), 3)
+    return row
+
+
 def main() -> int:
     global CHECKPOINTS, PROBES, ROUND_LIKES, REBUILD_LIKES  # --smoke makes them smaller
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=3, help="runs per arm (seeds 0 … n−1, the same for every arm)")
-    parser.add_argument("--likes", type=int, default=max(CHECKPOINTS))
+    parser.add_argument("--seeds", type=int, default=8, help="runs per arm (seeds first-seed … first-seed + n − 1, the same for every arm)")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--likes", type=int, default=2000, help="likes per run; scored at each of 500, 1,000, 2,000, 5,000 up to it")
     parser.add_argument("--only", nargs="*", choices=list(ARMS))
+    parser.add_argument("--jobs", type=int, default=2, help="runs side by side (child processes)")
+    parser.add_argument("--out", default="gardener.json", help="results file under bench/results/")
     parser.add_argument(
         "--policy",
         nargs="*",
@@ -322,7 +366,7 @@ def main() -> int:
         REBUILD_LIKES = ROUND_LIKES if REBUILD_LIKES else 0
         POLICY.update(target_per_key=6, minimum_per_key=3, trial_pairs=1, retire_min_impressions=3, images_per_job=2)
         CHECKPOINTS = (ROUND_LIKES,)
-        args.seeds, args.only, args.likes = 1, ["retirement + breeding"], ROUND_LIKES
+        args.seeds, args.first_seed, args.only, args.likes, args.jobs = 1, 0, ["retirement + breeding"], ROUND_LIKES, 1
     if args.one:
         print(json.dumps(run_one(args.one[0], int(args.one[1]), args.likes)))
         return 0
@@ -330,6 +374,7 @@ def main() -> int:
     results: dict = {
         "keys": list(KEYS),
         "likes": args.likes,
+        "seeds": list(range(args.first_seed, args.first_seed + args.seeds)),
         "round_likes": ROUND_LIKES,
         "rebuild_likes": REBUILD_LIKES,
         "lineage_weight": float(os.environ.get("RECOMMEND_LINEAGE_WEIGHT", "0.5")),
@@ -337,51 +382,20 @@ def main() -> int:
         "arms": {},
     }
     points = ["at_0", *(f"at_{n}" for n in CHECKPOINTS if n <= args.likes)]
-    for arm in ARMS:
-        if args.only and arm not in args.only:
-            continue
-        runs = []
-        for seed in range(args.seeds):
-            # Each run in its own process: Django is set up once per process, on that run's database.
-            output = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--one",
-                    arm,
-                    str(seed),
-                    "--likes",
-                    str(args.likes),
-                    "--rebuild-likes",
-                    str(REBUILD_LIKES),
-                    "--round-likes",
-                    str(ROUND_LIKES),
-                    *(["--smoke"] if args.smoke else []),
-                    "--policy",
-                    *args.policy,
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            sys.stderr.write(output.stderr[-2000:] if output.returncode else "")
-            runs.append(json.loads(output.stdout.strip().splitlines()[-1]))
-            print(f"{arm} seed {seed}: " + ", ".join(f"{p} {runs[-1][p]:+.3f}" for p in points) + f" ({runs[-1]['seconds']} s)", flush=True)
-        row: dict = {"runs": runs}
-        for p in points:
-            values = [r[p] for r in runs]
-            row[p] = round(statistics.fmean(values), 3)
-            row[f"{p}_se"] = round(statistics.stdev(values) / len(values) ** 0.5, 3) if len(values) > 1 else None
-        results["arms"][arm] = row
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
+    arms = [arm for arm in ARMS if not args.only or arm in args.only]
+    done = run_all([(arm, seed) for arm in arms for seed in results["seeds"]], args)
+    for arm in arms:
+        results["arms"][arm] = summary([done[(arm, seed)] for seed in results["seeds"]], points)
     if not args.smoke:
-        (out / "gardener.json").write_text(json.dumps(results, indent=2))
-    print("\nShare of the way from the initial garden to the best recipe (mean ± standard error over seeds):")
-    print(f"{'arm':<24}" + "".join(f"{p:>16}" for p in points))
+        out = ROOT / "bench" / "results"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / args.out).write_text(json.dumps(results, indent=2))
+    print("\nShare of the way from the initial garden to the best recipe, over seeds: mean ± standard error (worst seed)")
+    print(f"{'arm':<24}" + "".join(f"{p:>24}" for p in points[1:]))
     for arm, row in results["arms"].items():
-        cells = (f"{row[p]:.3f} ± {row[f'{p}_se'] if row[f'{p}_se'] is not None else float('nan'):.3f}" for p in points)
-        print(f"{arm:<24}" + "".join(f"{cell:>16}" for cell in cells))
+        se = (row[f"{p}_se"] if row[f"{p}_se"] is not None else float("nan") for p in points[1:])
+        cells = (f"{row[p]:.3f} ± {e:.3f} ({row[f'{p}_worst']:+.3f})" for p, e in zip(points[1:], se, strict=True))
+        print(f"{arm:<24}" + "".join(f"{cell:>24}" for cell in cells))
     return 0
 
 
