@@ -1,4 +1,4 @@
-"""Start-up checks of settings whose values are names (backends, schedulers), and the licence files.
+"""Start-up checks of settings whose values are names (backends, schedulers) or bounded numbers, and the licence files.
 
 Each app checks its own names in ``AppConfig.ready()``, which runs when any process starts (web,
 worker, beat, management commands) and before it serves anything: a typo stops the process
@@ -26,6 +26,12 @@ def require_choice(name: str, allowed: Iterable[str]) -> None:
     value = getattr(settings, name)
     if value not in allowed:
         raise ImproperlyConfigured(f"{name}={value!r} is not a valid choice: use one of {', '.join(allowed)}.")
+
+
+def require_at_least(name: str, minimum: float, meaning: str = "") -> None:
+    value = getattr(settings, name)
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={value!r} is below {minimum:g}{f': {meaning}' if meaning else ''}.")
 
 
 @register("licence", deploy=True)

@@ -7,9 +7,12 @@ class GenerationConfig(AppConfig):
     verbose_name = gettext_lazy("Generation")
 
     def ready(self) -> None:
-        from config.checks import require_choice
+        from config.checks import require_at_least, require_choice
         from generation import backends, tasks  # noqa: F401 (registers the Celery tasks: generation.enqueue looks them up)
         from generation.backends.diffusion import SCHEDULERS
 
         require_choice("GARDEN_GENERATOR_BACKEND", backends.BACKENDS)
         require_choice("GARDEN_DIFFUSION_SCHEDULER", SCHEDULERS)
+        require_choice("GARDEN_DIFFUSION_DTYPE", backends.DTYPES)
+        require_choice("GARDEN_DIFFUSION_OFFLOAD", backends.OFFLOADS)
+        require_at_least("GARDEN_DIFFUSION_MEMORY_GB", 0, "this worker's GPU memory in GB, or 0 for the whole card")

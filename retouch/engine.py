@@ -174,7 +174,7 @@ class RetouchEngine:
             text_to_image = backends.get_backend(backends.DIFFUSERS)
             text_to_image.load()
             source = text_to_image.pipeline  # type: ignore[attr-defined]
-            self.device, self.dtype = str(source.device), source.unet.dtype
+            self.device, self.dtype = str(source.device), backends.denoiser(source).dtype
             self.checker = text_to_image.checker  # type: ignore[attr-defined]
             try:
                 return diffusers.AutoPipelineForInpainting.from_pipe(source)
@@ -213,7 +213,7 @@ class RetouchEngine:
             model = diffusers.ControlNetModel.from_pretrained(path, dtype=self.dtype, local_files_only=self.offline)
         except Exception as exc:
             raise ModelUnavailable(f"Cannot load the ControlNet {path!r} ({type(exc).__name__}: {exc}): check {setting}.") from exc
-        have, want = model.config.cross_attention_dim, self.base.unet.config.cross_attention_dim  # type: ignore[union-attr]
+        have, want = model.config.cross_attention_dim, self._cross_attention_width(f"{kind} control")
         if have != want:
             raise ModelUnavailable(
                 f"The ControlNet in {setting} ({path}) has cross-attention width {have}, "
@@ -222,6 +222,16 @@ class RetouchEngine:
             )
         self._controlnets[kind] = model.to(self.device)
         return self._controlnets[kind]
+
+    def _cross_attention_width(self, what: str) -> int:
+        """The base model's UNet cross-attention width; ControlNets and IP-Adapters here are UNet models'."""
+        unet = getattr(self.base, "unet", None)
+        if unet is None:
+            raise ModelUnavailable(
+                f"{what} needs a UNet model (SD 1.x/2.x, SDXL); {self.base_model} is a transformer model "
+                f"({type(self.base).__name__}): repaint without control, or set GARDEN_RETOUCH_INPAINT_MODEL to a UNet model."
+            )
+        return unet.config.cross_attention_dim
 
     def _pipeline(self, kinds: tuple[str, ...]):
         if not kinds:
@@ -260,7 +270,7 @@ class RetouchEngine:
                 "check GARDEN_RETOUCH_IP_ADAPTER (a .safetensors file) and GARDEN_RETOUCH_IMAGE_ENCODER."
             ) from exc
         projection = state["image_proj"].get("proj.weight")
-        width = self.base.unet.config.cross_attention_dim  # type: ignore[union-attr]
+        width = self._cross_attention_width("Reference control")
         if projection is None or projection.shape[0] != 4 * width:
             raise ModelUnavailable(f"The IP-Adapter in GARDEN_RETOUCH_IP_ADAPTER does not fit the model (cross-attention width {width}).")
         self._ip_state, self._image_encoder = state, encoder.to(self.device)

@@ -141,16 +141,34 @@ def _build_procedural() -> Backend:
     return ProceduralBackend()
 
 
-def _diffusers_settings() -> tuple:
-    """What every loaded pipeline was built with, besides its model (a change drops them all)."""
+# GARDEN_DIFFUSION_DTYPE / a library entry's dtype, GARDEN_DIFFUSION_OFFLOAD / its offload (docs/models.md).
+DTYPES = ("auto", "fp16", "bf16", "fp32")
+OFFLOADS = ("none", "model", "sequential")
+
+
+def denoiser(pipeline):
+    """The pipeline's denoising network: ``unet`` (SD 1.x/2.x, SDXL) or ``transformer`` (Flux, SD3,
+    PixArt, Sana); None for a pipeline with neither."""
+    unet = getattr(pipeline, "unet", None)
+    return unet if unet is not None else getattr(pipeline, "transformer", None)
+
+
+def _diffusers_settings() -> dict:
+    """What every loaded pipeline was built with, besides its model and its own overrides (a change
+    drops them all): DiffusersBackend's keyword arguments."""
     from django.conf import settings
 
-    return (
-        settings.GARDEN_DIFFUSION_DEVICE,
-        settings.GARDEN_DIFFUSION_SCHEDULER,
-        settings.GARDEN_DIFFUSION_COMPILE,
-        settings.GARDEN_HF_OFFLINE,
-    )
+    return {
+        "device": settings.GARDEN_DIFFUSION_DEVICE,
+        "scheduler": settings.GARDEN_DIFFUSION_SCHEDULER,
+        "compile_unet": settings.GARDEN_DIFFUSION_COMPILE,
+        "offline": settings.GARDEN_HF_OFFLINE,
+        "dtype": settings.GARDEN_DIFFUSION_DTYPE,
+        "offload": settings.GARDEN_DIFFUSION_OFFLOAD,
+        "vae_tiling": settings.GARDEN_DIFFUSION_VAE_TILING,
+        "vae_slicing": settings.GARDEN_DIFFUSION_VAE_SLICING,
+        "memory_gb": settings.GARDEN_DIFFUSION_MEMORY_GB,
+    }
 
 
 class LoadedPipelines:
@@ -167,15 +185,18 @@ class LoadedPipelines:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._backends: OrderedDict[str, DiffusersBackend] = OrderedDict()
-        self._built_for: tuple | None = None
+        self._built_for: dict | None = None
         self.pinned = ""
 
-    def get(self, model: str, *, label: str = "", pin: bool = False) -> DiffusersBackend:
+    def get(self, model: str, *, label: str = "", pin: bool = False, dtype: str = "", offload: str = "") -> DiffusersBackend:
+        """The backend of ``model``; ``dtype``/``offload``: the library entry's overrides ("" = the worker's).
+        A model held with other overrides is dropped and loaded again with these."""
         from django.conf import settings
 
         from generation.backends.diffusion import DiffusersBackend
 
         wanted = _diffusers_settings()
+        options = wanted | {"dtype": dtype or wanted["dtype"], "offload": offload or wanted["offload"]}
         with self._lock:
             if wanted != self._built_for:
                 self._drop(list(self._backends))
@@ -183,9 +204,11 @@ class LoadedPipelines:
             if pin:  # before making room: the previous live model is an ordinary one from now on
                 self.pinned = model
             backend = self._backends.get(model)
+            if backend is not None and backend.options != options:
+                self._drop([model])  # its dtype or offload changed (the admin's per-model override)
+                backend = None
             if backend is None:
-                device, scheduler, compile_unet, offline = wanted
-                backend = DiffusersBackend(model=model, device=device, scheduler=scheduler, compile_unet=compile_unet, offline=offline)
+                backend = DiffusersBackend(model=model, **options)
                 limit = max(1, settings.GARDEN_DIFFUSION_MAX_LOADED)
                 evictable = [held for held in self._backends if held != self.pinned]
                 room = limit - (1 if self.pinned and self.pinned in self._backends and model != self.pinned else 0)
@@ -221,18 +244,19 @@ _procedural: Lazy[Backend] = Lazy(_build_procedural)
 loaded_pipelines = LoadedPipelines()
 
 
-def get_backend(name: str, *, model: str = "", label: str = "", pin: bool = False) -> Backend:
+def get_backend(name: str, *, model: str = "", label: str = "", pin: bool = False, dtype: str = "", offload: str = "") -> Backend:
     """The process-wide backend instance for ``name`` under the current settings.
 
     Diffusers: the pipeline of ``model`` (a folder or hub id; empty: GARDEN_DIFFUSION_MODEL), with
-    ``label`` (its library name) recorded in describe(); ``pin``: keep it loaded (the live model).
+    ``label`` (its library name) recorded in describe(); ``pin``: keep it loaded (the live model);
+    ``dtype``/``offload``: the library entry's overrides of GARDEN_DIFFUSION_DTYPE/_OFFLOAD ("": the worker's).
     """
     if name == PROCEDURAL:
         return _procedural.get()
     if name == DIFFUSERS:
         from django.conf import settings
 
-        return loaded_pipelines.get(model or settings.GARDEN_DIFFUSION_MODEL, label=label, pin=pin)
+        return loaded_pipelines.get(model or settings.GARDEN_DIFFUSION_MODEL, label=label, pin=pin, dtype=dtype, offload=offload)
     raise BackendError(f"Unknown generator backend {name!r}: expected one of {', '.join(BACKENDS)}.")
 
 

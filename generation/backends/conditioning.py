@@ -13,18 +13,24 @@ backend (generation.backends.diffusion) adds the rest and calls the pipeline.
   ``text_encoder.text_model``, which transformers 5's CLIPTextModel no longer has.
 - SDXL pipelines: weights and long prompts go as ``prompt_embeds``/``pooled_prompt_embeds`` (and
   the negatives) built from both encoders; plain prompts keep ``prompt=`` and the pipeline's own
-  ``clip_skip`` (which works there). Textual-inversion embeddings are not loaded into SDXL.
-- Other pipelines (no CLIP encoder) get plain prompts.
+  ``clip_skip`` (which works there). SDXL textual inversions (``clip_l`` and ``clip_g``) load into
+  both encoders, each its own vectors.
+- Transformer families (Flux, SD3, PixArt, Sana) get plain prompts, and their pipeline's own
+  encoding: a batch asking them for what only the CLIP code here does (weight syntax, a CLIP skip
+  their pipeline does not take, a textual inversion) is refused with a BackendError naming it.
 - ``subseed_strength > 0`` adds ``latents=``: each image's noise slerped toward its subseed's
-  (text-to-image only: an image-to-image batch starts from its picture).
+  (text-to-image only: an image-to-image batch starts from its picture), drawn in the shape the
+  pipeline would draw it (Flux's packed 2x2 patches too).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import weakref
+from pathlib import Path
 
-from generation.backends import BackendError, Batch, prompt_weights
+from generation.backends import BackendError, Batch, denoiser, prompt_weights
 
 log = logging.getLogger(__name__)
 # Tokens in one CLIP window besides BOS/EOS.
@@ -38,6 +44,8 @@ def pipeline_call_kwargs(torch, pipeline, batch: Batch, generators: list) -> dic
     count = len(batch.seeds)
     load_embeddings(pipeline, batch.extra.get("embeddings") or [])
     use_negative = bool(batch.negative_prompt) and batch.guidance > 1
+    if not (_is_sdxl(pipeline) or _is_single_encoder(pipeline)):
+        _refuse_clip_options(pipeline, batch)
     if _needs_embeds(pipeline, batch):
         kwargs = _weighted_embeds(torch, pipeline, batch, count)
     else:
@@ -66,8 +74,26 @@ def _is_single_encoder(pipeline) -> bool:
     )
 
 
+def _is_sdxl(pipeline) -> bool:
+    """SDXL: two CLIP encoders and a UNet (Flux and SD3 have a second encoder too, and a transformer)."""
+    return prompt_weights.is_sdxl(pipeline) and getattr(pipeline, "unet", None) is not None
+
+
+def _refuse_clip_options(pipeline, batch: Batch) -> None:
+    """What only the CLIP code here does, asked of a pipeline it does not fit (Flux, SD3, PixArt…)."""
+    kind = type(pipeline).__name__
+    prompts = [batch.prompt, batch.negative_prompt if batch.guidance > 1 else ""]
+    if any(prompt_weights.has_weight_syntax(prompt) for prompt in prompts):
+        raise BackendError(
+            f"Prompt weights ((word:1.2), [word]) apply to SD 1.x/2.x and SDXL models; {kind} would read them as plain text: "
+            "write the prompt without them."
+        )
+    if batch.clip_skip > 1 and "clip_skip" not in inspect.signature(pipeline.__call__).parameters:
+        raise BackendError(f"CLIP skip (clip_skip, A1111's CLIP_stop_at_last_layers) does not apply to {kind}: use 1.")
+
+
 def _needs_embeds(pipeline, batch: Batch) -> bool:
-    sdxl = prompt_weights.is_sdxl(pipeline)
+    sdxl = _is_sdxl(pipeline)
     if not (sdxl or _is_single_encoder(pipeline)):
         return False
     prompts = [batch.prompt, batch.negative_prompt if batch.guidance > 1 else ""]
@@ -81,7 +107,7 @@ def _needs_embeds(pipeline, batch: Batch) -> bool:
 
 def _weighted_embeds(torch, pipeline, batch: Batch, count: int) -> dict:
     encoder = prompt_weights.WeightedPromptEncoder(torch, pipeline, batch.clip_skip)
-    sdxl = prompt_weights.is_sdxl(pipeline)
+    sdxl = _is_sdxl(pipeline)
     positive = encoder.encode(batch.prompt)
     kwargs = {}
     if sdxl:
@@ -105,21 +131,57 @@ def load_embeddings(pipeline, embeddings) -> None:
     """Load each (name, path) textual inversion into ``pipeline`` once (remembered per text encoder)."""
     if not embeddings:
         return
-    loaded: dict = _LOADED_EMBEDDINGS.setdefault(pipeline.text_encoder, {})
+    encoder = getattr(pipeline, "text_encoder", None)
+    loaded: dict = _LOADED_EMBEDDINGS.setdefault(encoder if encoder is not None else pipeline, {})
     for name, path in embeddings:
         if loaded.get(name) == str(path):
             continue
         if name in loaded:
             raise BackendError(f"Embedding {name!r} is already loaded from {loaded[name]}; restart the worker to load {path}.")
-        if not _is_single_encoder(pipeline):
-            # diffusers loads SDXL embeddings per encoder (two files' worth of vectors): not handled.
-            log.warning("Embedding %s not loaded: this pipeline has two text encoders (SDXL).", name)
-            continue
-        try:
-            pipeline.load_textual_inversion(str(path), token=name)
-        except Exception as exc:
-            raise BackendError(f"Cannot load the embedding {name!r} ({path}): {exc}") from exc
+        if _is_sdxl(pipeline):
+            _load_sdxl_embedding(pipeline, name, path)
+        elif _is_single_encoder(pipeline):
+            try:
+                pipeline.load_textual_inversion(str(path), token=name)
+            except Exception as exc:
+                raise BackendError(f"Cannot load the embedding {name!r} ({path}): {exc}") from exc
+        else:
+            raise BackendError(
+                f"The prompt names the embedding {name!r}: textual inversions apply to SD 1.x/2.x and SDXL models, "
+                f"not {type(pipeline).__name__}. Take its name out of the prompt."
+            )
         loaded[name] = str(path)
+
+
+def _load_sdxl_embedding(pipeline, name: str, path) -> None:
+    """An SDXL textual inversion: its ``clip_l`` vectors into the first encoder, ``clip_g`` into the
+    second, under the same token (diffusers' load_textual_inversion once per encoder)."""
+    try:
+        vectors = _read_vectors(path)
+    except Exception as exc:
+        raise BackendError(f"Cannot read the embedding {name!r} ({path}): {exc}") from exc
+    if not {"clip_l", "clip_g"} <= set(vectors):
+        raise BackendError(
+            f"The embedding {name!r} ({path}) has no clip_l and clip_g vectors (it holds {', '.join(sorted(vectors)) or 'nothing'}): "
+            "it is not an SDXL embedding; use one made for SDXL."
+        )
+    pairs = (("clip_l", pipeline.text_encoder, pipeline.tokenizer), ("clip_g", pipeline.text_encoder_2, pipeline.tokenizer_2))
+    for key, text_encoder, tokenizer in pairs:
+        try:
+            pipeline.load_textual_inversion(vectors[key], token=name, text_encoder=text_encoder, tokenizer=tokenizer)
+        except Exception as exc:
+            raise BackendError(f"Cannot load the embedding {name!r} ({path}) into the {key} text encoder: {exc}") from exc
+
+
+def _read_vectors(path) -> dict:
+    """An embedding file's tensors by name (safetensors, or a .pt/.bin read with weights_only)."""
+    if Path(path).suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    import torch
+
+    return dict(torch.load(str(path), map_location="cpu", weights_only=True))
 
 
 def variation_latents(torch, pipeline, batch: Batch, generators: list):
@@ -135,17 +197,28 @@ def variation_latents(torch, pipeline, batch: Batch, generators: list):
     if len(batch.subseeds) != len(batch.seeds):
         raise BackendError(f"{len(batch.seeds)} seeds but {len(batch.subseeds)} subseeds.")
     scale = getattr(pipeline, "vae_scale_factor", 8)
-    shape = (1, pipeline.unet.config.in_channels, batch.height // scale, batch.width // scale)
+    network = denoiser(pipeline)
+    channels = network.config.in_channels
+    # Flux packs 2x2 latent patches into one token: its noise is drawn unpacked (a quarter of the
+    # channels, the size rounded to whole patches) and packed after, as its prepare_latents does.
+    packed = hasattr(pipeline, "_pack_latents")
+    if packed:
+        channels //= 4
+        height, width = 2 * (batch.height // (scale * 2)), 2 * (batch.width // (scale * 2))
+    else:
+        height, width = batch.height // scale, batch.width // scale
+    shape = (1, channels, height, width)
     # prepare_latents draws in the prompt embeddings' dtype: the text encoder's (SDXL refiner: none).
     text_encoder = getattr(pipeline, "text_encoder", None) or getattr(pipeline, "text_encoder_2", None)
-    dtype = (text_encoder if text_encoder is not None else pipeline.unet).dtype
+    dtype = (text_encoder if text_encoder is not None else network).dtype
     strength = min(float(batch.subseed_strength), 1.0)
     noises = []
     for generator, subseed in zip(generators, batch.subseeds, strict=True):
         noise = torch.randn(shape, generator=generator, dtype=dtype)
         sub_generator = torch.Generator(device="cpu").manual_seed(int(subseed))
         subnoise = torch.randn(shape, generator=sub_generator, dtype=dtype)
-        noises.append(slerp(torch, strength, noise, subnoise).to(dtype))
+        mixed = slerp(torch, strength, noise, subnoise).to(dtype)
+        noises.append(pipeline._pack_latents(mixed, 1, channels, height, width) if packed else mixed)
     device = getattr(pipeline, "_execution_device", None) or pipeline.device
     return torch.cat(noises).to(device)
 

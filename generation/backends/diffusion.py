@@ -12,6 +12,14 @@ files in ``batch.extra["lora_paths"]``) are set for that call only; the next bat
 A batch with an ``init_image`` is painted by the model's image-to-image pipeline, made with
 ``from_pipe`` on the loaded one (same weights, no second copy in memory), at its
 ``denoising_strength``.
+
+Memory and precision (docs/models.md#memory-and-precision): the dtype (GARDEN_DIFFUSION_DTYPE, or
+the library entry's: auto is fp32 off CUDA, bf16 for transformer families such as Flux and SD3 on
+CUDA, fp16 otherwise), offload (GARDEN_DIFFUSION_OFFLOAD or the entry's: diffusers' model or
+sequential CPU offload instead of moving the whole pipeline to the GPU), VAE tiling and slicing,
+and this process's share of the card (GARDEN_DIFFUSION_MEMORY_GB). A call that runs out of GPU
+memory is tried once more after emptying the cache; a second out-of-memory fails the job with the
+settings that would make it fit (a retry of the job would only run out again).
 """
 
 from __future__ import annotations
@@ -25,12 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from generation.backends import (
+    DTYPES,
+    OFFLOADS,
     SAMPLERS,
     BackendError,
     Batch,
     ModelUnavailable,
     StepCallback,
-    TransientBackendError,
+    checkpoints,
     conditioning,
     loras,
     safety_checker,
@@ -46,6 +56,11 @@ SETTING_HINT = (
     "(model_index.json) or to a Hugging Face hub id already in the local cache; to download from the hub, "
     "also set GARDEN_HF_OFFLINE=false. GARDEN_GENERATOR_BACKEND=procedural needs no model."
 )
+# Our dtype names (GARDEN_DIFFUSION_DTYPE, LibraryEntry.dtype) → torch's.
+TORCH_DTYPES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
+# Where a pipeline's dtype and offload come from, for error messages.
+DTYPE_SETTING = "GARDEN_DIFFUSION_DTYPE (or the model's dtype in the library admin)"
+OFFLOAD_SETTING = "GARDEN_DIFFUSION_OFFLOAD (or the model's offload in the library admin)"
 
 
 def _import_torch():
@@ -62,9 +77,38 @@ def _import_torch():
 class DiffusersBackend:
     name = "diffusers"
 
-    def __init__(self, *, model: str, device: str = "auto", scheduler: str = "default", compile_unet: bool = False, offline: bool = True):
+    def __init__(
+        self,
+        *,
+        model: str,
+        device: str = "auto",
+        scheduler: str = "default",
+        compile_unet: bool = False,
+        offline: bool = True,
+        dtype: str = "auto",
+        offload: str = "none",
+        vae_tiling: bool = False,
+        vae_slicing: bool = False,
+        memory_gb: float = 0.0,
+    ):
         if scheduler not in SCHEDULERS:
             raise ModelUnavailable(f"Unknown scheduler {scheduler!r}: set GARDEN_DIFFUSION_SCHEDULER to one of {', '.join(SCHEDULERS)}.")
+        if dtype not in DTYPES:
+            raise ModelUnavailable(f"Unknown dtype {dtype!r} for {model}: set {DTYPE_SETTING} to one of {', '.join(DTYPES)}.")
+        if offload not in OFFLOADS:
+            raise ModelUnavailable(f"Unknown offload {offload!r} for {model}: set {OFFLOAD_SETTING} to one of {', '.join(OFFLOADS)}.")
+        # What this pipeline is built with besides its model (LoadedPipelines compares them).
+        self.options = {
+            "device": device,
+            "scheduler": scheduler,
+            "compile_unet": compile_unet,
+            "offline": offline,
+            "dtype": dtype,
+            "offload": offload,
+            "vae_tiling": vae_tiling,
+            "vae_slicing": vae_slicing,
+            "memory_gb": memory_gb,
+        }
         self.model = model
         self.label = ""  # the library's name for the model ("" outside the library)
         self.requested_device = device
@@ -102,6 +146,13 @@ class DiffusersBackend:
             "dtype": self.dtype_name,
             "device": str(self.device or ""),
         }
+        # The memory options, when not the defaults (they change speed and memory, not pixels).
+        if self.options["offload"] != "none":
+            description["offload"] = self.options["offload"]
+        if self.options["vae_tiling"]:
+            description["vae_tiling"] = True
+        if self.options["vae_slicing"]:
+            description["vae_slicing"] = True
         if self.active_loras:
             description["loras"] = list(self.active_loras)
         if self.sampler:
@@ -131,10 +182,13 @@ class DiffusersBackend:
             started = time.perf_counter()
             torch, diffusers = _import_torch()
             device = self._pick_device(torch)
-            # fp16 halves memory and roughly doubles speed on GPUs; CPUs need fp32.
-            dtype = torch.float16 if device.startswith("cuda") else torch.float32
+            dtype = self._pick_dtype(torch, diffusers, device)
+            if device.startswith("cuda"):
+                apply_memory_budget(torch, device, self.options["memory_gb"])
             try:
-                pipeline = diffusers.AutoPipelineForText2Image.from_pretrained(self.model, dtype=dtype, local_files_only=self.offline)
+                pipeline = checkpoints.load_text_to_image(diffusers, self.model, dtype=dtype, offline=self.offline)
+            except ModelUnavailable:  # a single file that cannot load says why itself
+                raise
             except Exception as exc:  # OSError, ValueError, EnvironmentError, HF hub errors…
                 raise ModelUnavailable(
                     f"Cannot load the diffusion model {self.model!r} ({type(exc).__name__}: {exc}). {SETTING_HINT}"
@@ -144,15 +198,25 @@ class DiffusersBackend:
             checker = safety_checker.load_checker(self.model, pipeline=pipeline, device=device, dtype=dtype)
             if getattr(pipeline, "safety_checker", None) is not None:
                 pipeline.safety_checker = None
-            if SCHEDULERS[self.scheduler_choice]:
+            if SCHEDULERS[self.scheduler_choice] and _flow_matching(pipeline.scheduler):
+                log.warning("%s keeps its flow-matching scheduler (GARDEN_DIFFUSION_SCHEDULER is for UNet models)", self.model)
+            elif SCHEDULERS[self.scheduler_choice]:
                 pipeline.scheduler = _scheduler(diffusers, self.scheduler_choice, pipeline.scheduler.config)
-            try:
-                pipeline = pipeline.to(device)
-            except Exception as exc:
-                raise ModelUnavailable(f"Cannot move the model to device {device!r} ({exc}). Set GARDEN_DIFFUSION_DEVICE.") from exc
+            self._place(pipeline, device)
             if device.startswith("cuda"):
                 self._tune_cuda(torch, pipeline)
-            if self.compile_unet and hasattr(pipeline, "unet"):
+            vae = getattr(pipeline, "vae", None)
+            if self.options["vae_tiling"] or self.options["vae_slicing"]:
+                if vae is None or not hasattr(vae, "enable_tiling"):
+                    raise ModelUnavailable(
+                        f"The model {self.model!r} has no VAE that decodes by tiles or slices: "
+                        "set GARDEN_DIFFUSION_VAE_TILING and GARDEN_DIFFUSION_VAE_SLICING to false for its worker."
+                    )
+                if self.options["vae_tiling"]:
+                    vae.enable_tiling()
+                if self.options["vae_slicing"]:
+                    vae.enable_slicing()
+            if self.compile_unet and getattr(pipeline, "unet", None) is not None:
                 # Compiles on the first call for each image size (minutes); pays off for long bulk runs.
                 pipeline.unet = torch.compile(pipeline.unet, mode="max-autotune-no-cudagraphs")
             pipeline.set_progress_bar_config(disable=True)
@@ -175,6 +239,46 @@ class DiffusersBackend:
                 torch.cuda.empty_cache()
             log.info("unloaded %s (GARDEN_DIFFUSION_MAX_LOADED)", self.model)
 
+    def _pick_dtype(self, torch, diffusers, device: str):
+        """The dtype choice made concrete: auto is fp32 off CUDA (CPUs want fp32; MPS fp16 is not
+        reliable enough), bf16 for transformer families on CUDA (Flux gives NaNs in fp16) and fp16
+        for UNet models on CUDA (half the memory, about twice the speed of fp32)."""
+        choice = self.options["dtype"]
+        transformer = False
+        if choice == "auto" or device.startswith("cuda"):
+            transformer = is_transformer_model(diffusers, self.model, offline=self.offline)
+        choice = choose_dtype(choice, device, transformer=transformer)
+        if choice == "bf16" and device.startswith("cuda") and not torch.cuda.is_bf16_supported():
+            raise ModelUnavailable(f"This GPU ({device}) has no bf16 for {self.model}: set {DTYPE_SETTING} to fp16 or fp32.")
+        if choice == "fp16" and transformer:
+            log.warning("%s is a transformer model in fp16: Flux-class models may paint NaNs (black); bf16 is their dtype.", self.model)
+        return getattr(torch, TORCH_DTYPES[choice])
+
+    def _place(self, pipeline, device: str) -> None:
+        """The whole pipeline on ``device``, or diffusers' CPU offload onto it (GARDEN_DIFFUSION_OFFLOAD)."""
+        offload = self.options["offload"]
+        if offload == "none":
+            try:
+                pipeline.to(device)
+            except Exception as exc:
+                raise ModelUnavailable(f"Cannot move the model to device {device!r} ({exc}). Set GARDEN_DIFFUSION_DEVICE.") from exc
+            return
+        if device.split(":")[0] not in ("cuda", "mps", "xpu"):
+            raise ModelUnavailable(
+                f"Offload {offload!r} for {self.model} keeps the weights in CPU memory and moves them to a GPU as they run: "
+                f"it needs a GPU, and this worker paints on {device!r}. Set {OFFLOAD_SETTING} to none, "
+                "or GARDEN_DIFFUSION_DEVICE to a GPU."
+            )
+        try:
+            if offload == "model":  # one component (text encoder, denoiser, VAE) on the GPU at a time
+                pipeline.enable_model_cpu_offload(device=device)
+            else:  # one layer at a time: the least memory, the slowest
+                pipeline.enable_sequential_cpu_offload(device=device)
+        except Exception as exc:
+            raise ModelUnavailable(
+                f"Cannot offload {self.model} onto {device!r} ({type(exc).__name__}: {exc}): set {OFFLOAD_SETTING} to none."
+            ) from exc
+
     @staticmethod
     def _tune_cuda(torch, pipeline) -> None:
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -184,7 +288,7 @@ class DiffusersBackend:
         try:
             from diffusers.models.attention_processor import AttnProcessor2_0
 
-            if hasattr(pipeline, "unet"):
+            if getattr(pipeline, "unet", None) is not None:  # transformers (Flux, SD3) keep their own processors
                 pipeline.unet.set_attn_processor(AttnProcessor2_0())
         except Exception:  # some architectures (DiT, Flux) have their own processors
             log.info("keeping the model's own attention processors", exc_info=True)
@@ -197,6 +301,11 @@ class DiffusersBackend:
         if name not in self._schedulers:
             if name not in SCHEDULERS:
                 raise BackendError(f"Unknown sampler {sampler!r}: expected one of {', '.join(SCHEDULERS)}.")
+            if _flow_matching(self._schedulers[""]):
+                raise BackendError(
+                    f"Sampler {sampler!r} is for UNet models (SD 1.x/2.x, SDXL); {self.label or self.model} is a flow-matching "
+                    f"model ({type(self.pipeline).__name__}) that paints with its own scheduler: use the sampler default."
+                )
             _, diffusers = _import_torch()
             self._schedulers[name] = _scheduler(diffusers, name, self._schedulers[""].config)
         self.pipeline.scheduler = self._schedulers[name]
@@ -252,14 +361,96 @@ class DiffusersBackend:
                 starts = batch.init_image if isinstance(batch.init_image, list) else [batch.init_image] * count  # a list: one each
                 kwargs |= {"image": starts, "strength": batch.denoising_strength}
             adapters = loras.adapters_for(self.pipeline, self.label or self.model)
-            try:
-                with adapters.active(pipeline, batch.loras, batch.extra.get("lora_paths", {})) as active, torch.inference_mode():
-                    self.active_loras = active
-                    result = pipeline(**kwargs)
-            except torch.cuda.OutOfMemoryError as exc:
-                torch.cuda.empty_cache()
-                raise TransientBackendError(f"GPU out of memory at {batch.width}x{batch.height}x{count}: {exc}") from exc
+            for attempt in (1, 2):
+                try:
+                    with adapters.active(pipeline, batch.loras, batch.extra.get("lora_paths", {})) as active, torch.inference_mode():
+                        self.active_loras = active
+                        result = pipeline(**kwargs)
+                    break
+                except torch.cuda.OutOfMemoryError as exc:
+                    # Once more after emptying the cache (another process or a fragmented cache may
+                    # have held the memory); the same call failing again would fail on every retry.
+                    self._free_gpu_memory(torch)
+                    if attempt == 2:
+                        raise BackendError(self.out_of_memory_message(batch, exc)) from exc
+                    log.warning("out of GPU memory at %sx%sx%d; emptied the cache, trying once more", batch.width, batch.height, count)
+                    for generator, seed in zip(generators, batch.seeds, strict=True):
+                        generator.manual_seed(int(seed))  # the same pictures as the first try would have painted
         return list(result.images)
+
+    def _free_gpu_memory(self, torch) -> None:
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def out_of_memory_message(self, batch: Batch, exc: BaseException) -> str:
+        """What a job that cannot fit says: what it asked for and each setting that would make it fit."""
+        count, options = len(batch.seeds), self.options
+        memory_gb = options["memory_gb"]
+        budget = f"GARDEN_DIFFUSION_MEMORY_GB={memory_gb:g}" if memory_gb else "the whole card (GARDEN_DIFFUSION_MEMORY_GB=0)"
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (
+            f"Out of GPU memory twice painting {count} picture(s) of {batch.width}x{batch.height} with {self.label or self.model} "
+            f"({self.dtype_name}, offload {options['offload']}, {budget}): {first_line}. To make it fit: fewer pictures per call "
+            "(GARDEN_DIFFUSION_BATCH_SIZE) or a smaller size; GARDEN_DIFFUSION_OFFLOAD=model (or sequential, or the model's "
+            "offload in the library admin); GARDEN_DIFFUSION_VAE_TILING=true and GARDEN_DIFFUSION_VAE_SLICING=true; "
+            "or more of the card for this worker (GARDEN_DIFFUSION_MEMORY_GB)."
+        )
+
+
+def choose_dtype(choice: str, device: str, *, transformer: bool) -> str:
+    """GARDEN_DIFFUSION_DTYPE (or a model's) made concrete: an explicit choice stands; auto is fp32
+    off CUDA, bf16 for a transformer model on CUDA, fp16 for a UNet model on CUDA."""
+    if choice != "auto":
+        return choice
+    if not device.startswith("cuda"):
+        return "fp32"
+    return "bf16" if transformer else "fp16"
+
+
+def _flow_matching(scheduler) -> bool:
+    """Flux's and SD3's schedulers: the samplers here (DDPM-family schedulers) cannot replace them."""
+    return type(scheduler).__name__.startswith("FlowMatch")
+
+
+def is_transformer_model(diffusers, model: str, *, offline: bool = True) -> bool:
+    """Whether ``model``'s pipeline (a diffusers folder or cached hub id) denoises with a transformer
+    (Flux, SD3, PixArt, Sana) rather than a UNet, read from its model_index.json alone; False when
+    there is none to read (a single-file checkpoint: SD families)."""
+    try:
+        config = diffusers.DiffusionPipeline.load_config(model, local_files_only=offline)
+    except Exception:
+        return False
+    return "transformer" in config and "unet" not in config
+
+
+def memory_fraction(memory_gb: float, total_bytes: int, device: str) -> float:
+    """GARDEN_DIFFUSION_MEMORY_GB as torch's per-process fraction of the card (0: the whole card)."""
+    if memory_gb <= 0:
+        return 1.0
+    total_gb = total_bytes / 1024**3
+    if memory_gb > total_gb:
+        raise ModelUnavailable(
+            f"GARDEN_DIFFUSION_MEMORY_GB={memory_gb:g} is more than {device} has ({total_gb:.1f} GB): "
+            "set it to this worker's share of the card, or 0 for the whole card."
+        )
+    return memory_gb / total_gb
+
+
+_budgets: dict[int, float] = {}  # CUDA device index → the fraction set in this process
+
+
+def apply_memory_budget(torch, device: str, memory_gb: float) -> None:
+    """Cap this process's CUDA caching allocator at GARDEN_DIFFUSION_MEMORY_GB of the card, so a job
+    worker and a live worker share one card; past it, torch raises OutOfMemoryError in this process."""
+    index = torch.device(device).index
+    index = torch.cuda.current_device() if index is None else index
+    fraction = memory_fraction(memory_gb, torch.cuda.get_device_properties(index).total_memory, device)
+    if _budgets.get(index) == fraction:
+        return
+    torch.cuda.set_per_process_memory_fraction(fraction, index)
+    _budgets[index] = fraction
+    log.info("GPU memory budget on %s: %.0f%% of the card (GARDEN_DIFFUSION_MEMORY_GB=%g)", device, fraction * 100, memory_gb)
 
 
 def _scheduler(diffusers, name: str, config):

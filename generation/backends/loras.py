@@ -1,7 +1,8 @@
-"""LoRA adapters of one UNet, shared by every pipeline built on it.
+"""LoRA adapters of one denoiser (a UNet, or the transformer of Flux, SD3 and the like), shared by
+every pipeline built on it.
 
 Apps above build their inpainting pipelines with ``from_pipe`` on the text-to-image pipeline,
-so they share its UNet and text encoder: adapters are tracked per UNet
+so they share its denoiser and text encoder: adapters are tracked per denoiser
 (``adapters_for``), loaded once per file, switched on for one call with their weights and off after
 it, whichever pipeline paints. Only worker processes import this module (torch is loaded lazily by
 diffusers through the pipelines it is given).
@@ -13,9 +14,9 @@ import contextlib
 import itertools
 import re
 
-from generation.backends import BackendError
+from generation.backends import BackendError, denoiser
 
-# LoRAs kept loaded per UNet between calls (loading costs a file read); past these, unused ones go.
+# LoRAs kept loaded per denoiser between calls (loading costs a file read); past these, unused ones go.
 MAX_ADAPTERS = 8
 # peft adapter names become module attribute names: letters, digits and underscores only.
 _ADAPTER_NAME = re.compile(r"\W")
@@ -23,7 +24,8 @@ _ATTRIBUTE = "_garden_lora_adapters"
 
 
 class LoraAdapters:
-    """The adapters loaded into one UNet (and its text encoder), by file."""
+    """The adapters loaded into one denoiser (and its text encoders), by file; diffusers'
+    ``load_lora_weights`` puts each file's layers where they belong (UNet or transformer)."""
 
     def __init__(self, pipeline, label: str) -> None:
         self.pipeline = pipeline  # the pipeline that loads files; its modules are the shared ones
@@ -37,6 +39,8 @@ class LoraAdapters:
         if not loras:
             yield []
             return
+        if not hasattr(self.pipeline, "load_lora_weights"):  # diffusers has no LoRA loader for it (PixArt)
+            raise BackendError(f"{self.label} ({type(self.pipeline).__name__}) takes no LoRAs: paint without <lora:…> and loras.")
         wanted = [paths.get(name) for name, _ in loras]
         if len(set(self._adapters) | set(wanted)) > MAX_ADAPTERS:
             unused = [path for path in self._adapters if path not in wanted]
@@ -53,7 +57,7 @@ class LoraAdapters:
         try:
             yield [{"name": name, "weight": float(weight)} for name, weight in loras]
         finally:
-            # Pipelines built on this UNet paint without them next, unless they ask again.
+            # Pipelines built on this denoiser paint without them next, unless they ask again.
             pipeline.disable_lora()
 
     def _load(self, lora: str, path: str) -> str:
@@ -69,10 +73,12 @@ class LoraAdapters:
 
 
 def adapters_for(pipeline, label: str = "") -> LoraAdapters:
-    """The adapters of ``pipeline``'s UNet, created on first use (kept on the UNet, gone with it)."""
-    unet = pipeline.unet
-    adapters = unet.__dict__.get(_ATTRIBUTE)
+    """The adapters of ``pipeline``'s denoiser, created on first use (kept on it, gone with it)."""
+    network = denoiser(pipeline)
+    if network is None:
+        raise BackendError(f"{label or type(pipeline).__name__} has neither a UNet nor a transformer to denoise with.")
+    adapters = network.__dict__.get(_ATTRIBUTE)
     if adapters is None:
         adapters = LoraAdapters(pipeline, label or type(pipeline).__name__)
-        unet.__dict__[_ATTRIBUTE] = adapters  # not a submodule or parameter: torch leaves it alone
+        network.__dict__[_ATTRIBUTE] = adapters  # not a submodule or parameter: torch leaves it alone
     return adapters

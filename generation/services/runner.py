@@ -138,7 +138,14 @@ def _run(*, job: GenerationJob, mine, timings: dict) -> int | None:
         raise RuntimeError(f"No installed app paints {job.kind} jobs (generation.kinds): is its app in INSTALLED_APPS?")
     extra = library_files(job)
     # An interactive job's model stays loaded whatever other jobs this worker runs (backends.LoadedPipelines).
-    backend = backends.get_backend(job.backend, model=extra.pop("model_path", ""), label=job.model, pin=job.interactive)
+    backend = backends.get_backend(
+        job.backend,
+        model=extra.pop("model_path", ""),
+        label=job.model,
+        pin=job.interactive,
+        dtype=extra.pop("model_dtype", ""),  # the library entry's overrides of the worker's memory settings
+        offload=extra.pop("model_offload", ""),
+    )
     started = time.perf_counter()
     backend.load()
     timings["load"] = round(time.perf_counter() - started, 3)
@@ -157,7 +164,9 @@ def library_files(job: GenerationJob) -> dict:
         return extra
     try:
         if job.model:
-            extra["model_path"] = str(library.absolute_path(library.resolve_model(job.model)))
+            entry = library.resolve_model(job.model)
+            extra["model_path"] = str(library.absolute_path(entry))
+            extra["model_dtype"], extra["model_offload"] = entry.dtype, entry.offload
         if job.loras:
             extra["lora_paths"] = {lora["name"]: str(library.absolute_path(library.resolve_lora(lora["name"]))) for lora in job.loras}
         extra |= vae_and_upscaler_files(job.options or {})
@@ -310,6 +319,10 @@ def step_reporter(mine, *, base: int, steps: int, throttle: ProgressThrottle | N
     return on_step
 
 
+# The job's options every picture's parameters carry (the hashes: which files painted it).
+PARAMETER_OPTIONS = ("init_image", "denoising_strength", "vae", "model_hash", "lora_hashes")
+
+
 def generation_parameters(*, job: GenerationJob, spec: ImageSpec, description: dict) -> dict:
     """What is embedded in the file (EXIF) so a picture found alone says how to make it again."""
     return {
@@ -325,7 +338,7 @@ def generation_parameters(*, job: GenerationJob, spec: ImageSpec, description: d
         "index": spec.index,
         "orientation": spec.orientation,
         **({"lineage": job.options["lineage"][spec.index]} if "lineage" in (job.options or {}) else {}),
-        **{name: job.options[name] for name in ("init_image", "denoising_strength", "vae") if name in (job.options or {})},
+        **{name: job.options[name] for name in PARAMETER_OPTIONS if name in (job.options or {})},
         **hires_parameters(job.options, spec.width, spec.height),
     }
 

@@ -11,7 +11,8 @@ UNet's cross-attention blocks, so tokens reach the pixels.
 ``build_sensitive_pipeline()`` returns the pipeline object (CPU, a second or two to build);
 ``save_sensitive_pipeline(folder)`` saves it with ``save_pretrained`` for the production loading
 path (GARDEN_DIFFUSION_MODEL=<folder> or the model library); ``write_tiny_embedding(path, …)``
-writes an A1111-layout textual-inversion file as wide as the tiny text encoder.
+writes an A1111-layout textual-inversion file as wide as the tiny text encoder, and
+``write_tiny_sdxl_embedding(path, …)`` an SDXL one (``clip_l`` and ``clip_g``).
 """
 
 from __future__ import annotations
@@ -172,6 +173,20 @@ def write_tiny_embedding(path: Path, vectors: int = 2, seed: int = 1, scale: flo
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({"emb_params": torch.randn(vectors, TEXT_WIDTH, generator=generator) * scale}, str(path))
+    return path
+
+
+def write_tiny_sdxl_embedding(path: Path, vectors: int = 2, seed: int = 2, scale: float = 3.0) -> Path:
+    """An SDXL textual inversion (``clip_l`` and ``clip_g``: vectors x each tiny encoder's width),
+    the two halves drawn apart so that each encoder gets vectors of its own."""
+    import torch
+    from safetensors.torch import save_file
+
+    generator = torch.Generator().manual_seed(seed)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    halves = {key: torch.randn(vectors, TEXT_WIDTH, generator=generator) * scale for key in ("clip_l", "clip_g")}
+    save_file(halves, str(path))
     return path
 
 

@@ -1,0 +1,148 @@
+"""Transformer-family pipelines (Flux, SD3) paint through real jobs: tiny random-weight pipelines of
+the pinned diffusers (tests/generation/tiny_transformers.py) in the model library, a LoRA on the
+Flux transformer, variation seeds from the latents' own shape (Flux's packed ones too), and what
+they cannot do refused by name, never an AttributeError per job."""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from garden.services import read_file
+from generation import backends, selectors, services
+from generation.backends.diffusion import choose_dtype, is_transformer_model
+from generation.models import GenerationJob
+from generation.requests import JobRequest
+from generation.services import library as library_services
+from tests.generation.tiny_transformers import save_tiny_flux_lora, save_tiny_flux_pipeline, save_tiny_sd3_pipeline
+
+pytestmark = pytest.mark.django_db
+FLUX, SD3, FLUX_LORA = "tiny-flux", "tiny-sd3", "tiny-flux-ink"
+
+
+@pytest.fixture(scope="session")
+def transformer_models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("transformer-library")
+    save_tiny_flux_pipeline(root / FLUX)
+    save_tiny_sd3_pipeline(root / SD3)
+    save_tiny_flux_lora(root / "loras" / f"{FLUX_LORA}.safetensors")
+    return root
+
+
+@pytest.fixture
+def flux_settings(diffusers_settings, transformer_models):
+    diffusers_settings.GARDEN_MODELS_DIR = str(transformer_models)
+    diffusers_settings.GARDEN_DIFFUSION_MAX_LOADED = 2
+    library_services.scan()
+    return diffusers_settings
+
+
+def pixels(job: GenerationJob) -> list[np.ndarray]:
+    found = []
+    for image in selectors.job_images(job):
+        with PILImage.open(io.BytesIO(read_file(image.key))) as picture:
+            found.append(np.asarray(picture.convert("RGB"), dtype=np.int16))
+    return found
+
+
+def run_job(**params) -> GenerationJob:
+    request = {"prompt": "a garden of glass flowers", "width": 64, "height": 64, "steps": 2, "seed": 77, "model": FLUX, **params}
+    job = services.create_job(request=JobRequest(**request), enqueue=False)
+    return services.execute_job(job_id=job.pk, worker="test")
+
+
+def painted(**params) -> list[np.ndarray]:
+    job = run_job(**params)
+    assert job.status == GenerationJob.Status.SUCCEEDED, job.error
+    return pixels(job)
+
+
+def test_flux_paints_through_a_job_and_a_lora_on_its_transformer_changes_the_picture(flux_settings):
+    plain = painted()
+    assert plain[0].shape == (64, 64, 3) and plain[0].std() > 0
+    backend = backends.get_backend(backends.DIFFUSERS, model=str(flux_settings.GARDEN_MODELS_DIR) + f"/{FLUX}")
+    assert type(backend.pipeline).__name__ == "FluxPipeline"
+    assert backend.dtype_name == "float32"  # auto on a CPU
+
+    with_lora = painted(prompt=f"a garden of glass flowers <lora:{FLUX_LORA}:1>")
+    assert not np.array_equal(plain[0], with_lora[0])
+    assert backend.pipeline.transformer.peft_config  # the adapter sits on the transformer
+    assert np.array_equal(painted()[0], plain[0])  # switched off after its job
+
+
+def test_a_flux_variation_seed_is_drawn_packed_as_flux_draws_its_noise(flux_settings):
+    """At strength 1 the picture is the subseed's own: the noise was drawn (shape, dtype, order) and
+    packed into 2x2 patches exactly as FluxPipeline.prepare_latents does; in between, a third picture."""
+    own = painted(seed=5)[0]
+    assert np.array_equal(painted(seed=77, subseed=5, subseed_strength=1.0)[0], own)
+    halfway = painted(seed=77, subseed=5, subseed_strength=0.5)[0]
+    assert not np.array_equal(halfway, own) and not np.array_equal(halfway, painted()[0])
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"prompt": "a (red:1.4) flower"}, r"Prompt weights .* FluxPipeline would read them as plain text"),
+        ({"clip_skip": 2}, r"CLIP skip .* does not apply to FluxPipeline"),
+        ({"sampler": "euler"}, r"Sampler 'euler' is for UNet models .* tiny-flux is a flow-matching model"),
+    ],
+)
+def test_what_flux_cannot_do_fails_its_job_naming_it(flux_settings, params, message):
+    job = run_job(**params)
+    assert job.status == GenerationJob.Status.FAILED and job.attempts == 1
+    assert "AttributeError" not in job.error
+    assert pytest.importorskip("re").search(message, job.error), job.error
+
+
+def test_sd3_paints_through_a_job_and_its_variation_seeds_follow_its_latents(flux_settings):
+    own = painted(model=SD3, seed=5)[0]
+    assert own.shape == (64, 64, 3) and own.std() > 0
+    assert np.array_equal(painted(model=SD3, seed=77, subseed=5, subseed_strength=1.0)[0], own)
+
+
+def test_transformer_families_default_to_bf16_on_cuda_and_fp32_on_a_cpu(transformer_models, tiny_model_dir):
+    import diffusers
+
+    assert is_transformer_model(diffusers, str(transformer_models / FLUX))
+    assert is_transformer_model(diffusers, str(transformer_models / SD3))
+    assert not is_transformer_model(diffusers, str(tiny_model_dir))
+    assert choose_dtype("auto", "cuda", transformer=True) == "bf16"
+    assert choose_dtype("auto", "cuda:1", transformer=False) == "fp16"
+    assert choose_dtype("auto", "cpu", transformer=True) == "fp32"
+    assert choose_dtype("fp16", "cuda", transformer=True) == "fp16"  # an explicit choice stands (with a warning)
+
+
+@pytest.mark.slow
+def test_a_real_worker_paints_flux_with_a_lora_as_the_job_path_does_here(flux_settings, tmp_path, transformer_models, tiny_model_dir):
+    """A Celery worker process (filesystem broker, its own database) paints the Flux model of its
+    library with the LoRA on its transformer: the same pixels as that job in this process, and not
+    those of the same job without the LoRA."""
+    from tests.generation.test_worker import Garden
+
+    prompt, lora = "a red flower", f"{FLUX_LORA}:1"
+    here_plain = painted(prompt=prompt, seed=9)[0]
+    here_lora = painted(prompt=f"{prompt} <lora:{lora}>", seed=9)[0]
+    garden = Garden(tmp_path, "filesystem://", tiny_model_dir, GARDEN_MODELS_DIR=str(transformer_models))
+    garden.manage("migrate", "--no-input", "-v", "0")
+    garden.manage("scan_models")
+    garden.start_worker()
+    try:
+        started = time.monotonic()
+        result = garden.manage(
+            "generate", "--model", FLUX, "--lora", lora, "--prompt", prompt, "--width", "64", "--height", "64",
+            "--steps", "2", "--seed", "9", "--timeout", "150", "-v", "0",
+        )  # fmt: skip
+        assert "succeeded" in result.stdout, result.stdout + garden.worker_log()
+        print(f"flux job with a LoRA on a real worker: {time.monotonic() - started:.1f}s", file=sys.stderr)
+        [path] = (garden.folder / "media").rglob("imgPool/**/*.jpeg")
+        with PILImage.open(path) as picture:
+            worker_lora = np.asarray(picture.convert("RGB"), dtype=np.int16)
+    finally:
+        garden.stop_worker()
+    assert np.array_equal(worker_lora, here_lora)
+    assert not np.array_equal(worker_lora, here_plain)
