@@ -249,20 +249,62 @@ def check_url_allowed(url: str) -> None:
     if settings.GARDEN_MODELS_ALLOW_PRIVATE_URLS:
         return
     host = parts.hostname
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(host.split("%", 1)[0])  # an address, not a name: checked as it is
+        _refuse_private(url, host, host)
+        return
     try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80), proto=socket.IPPROTO_TCP)
+        addresses = _resolve(host, parts.port or (443 if parts.scheme == "https" else 80))
     except (socket.gaierror, UnicodeError) as exc:
+        if _proxied(url):
+            return  # behind an HTTP proxy that resolves names itself: the proxy's own rules apply
         raise InstallError(f"{url}: cannot resolve {host}: {exc}.") from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        mapped = getattr(address, "ipv4_mapped", None)
-        if mapped is not None:
-            address = mapped
-        if not address.is_global or address.is_multicast:
-            raise InstallError(
-                f"{url}: {host} is a private, loopback or link-local address ({address}); "
-                "set GARDEN_MODELS_ALLOW_PRIVATE_URLS=true to install from such hosts."
-            )
+    for address in addresses:
+        _refuse_private(url, host, address)
+
+
+def _proxied(url: str) -> bool:
+    """Whether requests sends this URL through a proxy (HTTP(S)_PROXY, not bypassed by NO_PROXY)."""
+    import requests.utils
+
+    return urllib.parse.urlsplit(url).scheme in requests.utils.get_environ_proxies(url)
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """Every address the host name resolves to (the check's own look-up)."""
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)]
+
+
+def _refuse_private(url: str, host: str, text: str) -> None:
+    address = ipaddress.ip_address(text.split("%", 1)[0])
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    if not address.is_global or address.is_multicast:
+        raise InstallError(
+            f"{url}: {host} is a private, loopback or link-local address ({address}); "
+            "set GARDEN_MODELS_ALLOW_PRIVATE_URLS=true to install from such hosts."
+        )
+
+
+def _check_peer(url: str, response) -> None:
+    """The address the connection really reached, checked again: a host name that resolved to a
+    public address for check_url_allowed and to a private one when connecting (DNS rebinding) is
+    refused before any of its body is read."""
+    if settings.GARDEN_MODELS_ALLOW_PRIVATE_URLS or _proxied(url):
+        return  # through a proxy the socket's peer is the proxy, not the host
+    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    if sock is None:
+        return  # no socket to ask (already closed): the body is empty or was read by urllib3
+    try:
+        peer = sock.getpeername()[0]
+    except OSError:
+        return
+    try:
+        _refuse_private(url, urllib.parse.urlsplit(url).hostname or "", str(peer))
+    except InstallError:
+        response.close()
+        raise
 
 
 def _filename_from(url: str, disposition: str) -> str:
@@ -446,6 +488,7 @@ def _get_following(session, url: str, headers: dict, token: str):
         if token and (host == "huggingface.co" or host.endswith(".huggingface.co")):
             request_headers["Authorization"] = f"Bearer {token}"
         response = session.get(current, headers=request_headers, stream=True, allow_redirects=False, timeout=(15, 60))
+        _check_peer(current, response)
         if response.is_redirect or response.status_code in (301, 302, 303, 307, 308):
             location = response.headers.get("Location", "")
             response.close()

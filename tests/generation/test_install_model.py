@@ -437,3 +437,35 @@ def test_progress_is_reported_up_to_the_whole_size(library, files, monkeypatch):
     installer.install(url, progress=lambda done, total, what: seen.append((done, total)))
     assert seen[0] == (0, len(body)) and seen[-1] == (len(body), len(body)) and len(seen) > 3
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_a_host_that_resolves_public_then_private_is_refused(library, files, settings, monkeypatch):
+    """DNS rebinding: the check's look-up says public, the connection lands on 127.0.0.1; the address
+    actually reached is checked before any byte of the body is kept."""
+    settings.GARDEN_MODELS_ALLOW_PRIVATE_URLS = False
+    url = files.add("/models/ink.safetensors", body=lora_bytes()).replace("127.0.0.1", "localhost")
+    # Only the check's look-up is told a public address (never connected to); the connection itself
+    # resolves localhost as usual and reaches the loopback server.
+    monkeypatch.setattr(installer, "_resolve", lambda host, port: ["1.1.1.1"] if host == "localhost" else [])
+    assert "localhost is a private, loopback or link-local address (127.0.0.1)" in fails(url)
+    assert files.files["/models/ink.safetensors"].requests == [""]  # asked once, its body never kept
+    nothing_installed(library)
+
+
+def test_behind_a_proxy_the_proxy_resolves_names(settings, monkeypatch):
+    import socket
+
+    settings.GARDEN_MODELS_ALLOW_PRIVATE_URLS = False
+
+    def no_dns(host, port):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(installer, "_resolve", no_dns)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(installer.InstallError, match="cannot resolve models.example"):
+        installer.check_url_allowed("https://models.example/m.safetensors")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    installer.check_url_allowed("https://models.example/m.safetensors")  # the proxy's rules apply
+    with pytest.raises(installer.InstallError, match="private"):
+        installer.check_url_allowed("https://10.0.0.5/m.safetensors")  # an address is checked all the same
