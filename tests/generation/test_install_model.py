@@ -463,7 +463,7 @@ def test_behind_a_proxy_the_proxy_resolves_names(settings, monkeypatch):
     monkeypatch.setattr(installer, "_resolve", no_dns)
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(installer.InstallError, match="cannot resolve models.example"):
+    with pytest.raises(installer.InstallError, match=r"cannot resolve models\.example"):
         installer.check_url_allowed("https://models.example/m.safetensors")
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
     installer.check_url_allowed("https://models.example/m.safetensors")  # the proxy's rules apply
