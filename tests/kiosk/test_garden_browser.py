@@ -84,6 +84,16 @@ def like_button(page, key: str):
     return page.locator(f'#garden .like-button[data-key="{key}"]')
 
 
+# The garden's pictures, the lowest like button's bottom, and the QR code on the liked picture.
+PICTURE_BOXES = """(liked) => {
+  const box = (el) => { const r = el.getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width, height: r.height}; };
+  const buttons = [...document.querySelectorAll('#garden .like-button')].map((b) => b.getBoundingClientRect().bottom);
+  const figure = document.querySelector(`#garden img[data-key="${liked}"]`).closest('figure');
+  return {pictures: [...document.querySelectorAll('#garden img')].map(box), bottom: Math.max(...buttons),
+          qr: box(figure.querySelector('.share-qr'))};
+}"""
+
+
 @pytest.mark.parametrize(
     "browser_context_args", [PHONE, KIOSK, PORTRAIT_KIOSK], ids=["phone-390x844", "kiosk-1920x1080", "portrait-kiosk-1080x1920"]
 )
@@ -131,6 +141,17 @@ def test_capture_like_undo_next_flow(live_server, page, browser_context_args):
     assert click.item_key == liked
     assert click.impression == first
     assert str(click.visitor_id) == result["id"]
+
+    # The screen is used (issue 63): on the portrait kiosk the pictures were 248×397 px with the bottom
+    # 40 % empty and a tiny QR code; on a phone the QR code covered the liked picture.
+    boxes = page.evaluate(PICTURE_BOXES, liked)
+    if browser_context_args is PORTRAIT_KIOSK:
+        assert boxes["bottom"] >= 0.9 * viewport["height"], boxes
+        assert boxes["pictures"][0]["width"] >= 600 and boxes["qr"]["width"] >= 128, boxes
+    if browser_context_args is PHONE:
+        picture = boxes["pictures"][1]
+        assert picture["width"] >= 0.85 * viewport["width"], boxes
+        assert boxes["qr"]["width"] * boxes["qr"]["height"] <= 0.25 * picture["width"] * picture["height"], boxes
 
     # Undo it: a dislike event for the same image and visitor.
     like_button(page, liked).click()
