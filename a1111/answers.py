@@ -64,20 +64,33 @@ def model_name(job: GenerationJob) -> str:
     return job.model or Path(job.model_id).name or job.model_id
 
 
-def image_settings(*, job: GenerationJob, seed: int, sampler: str, scheduler: str, subseed: int | None, styles: list[str]) -> dict:
+# A1111's hires fix keys, in the order its infotext writes them (modules/processing.py).
+HIRES_KEYS = ("Hires upscale", "Hires resize", "Hires steps", "Hires upscaler")
+
+
+def image_settings(
+    *, job: GenerationJob, seed: int, sampler: str, scheduler: str, subseed: int | None, styles: list[str], hires: dict | None = None
+) -> dict:
+    """A picture's infotext settings. ``hires`` (a1111.txt2img.hires_request's labels): ``Size`` is
+    the first pass's, as A1111 writes it, and the hires keys follow."""
     options = job.options or {}
     strength = options.get("subseed_strength") or 0
+    hires = hires or {}
+    width, height = hires.get("first") or (job.width, job.height)
     return {
         "Steps": job.steps,
         "Sampler": sampler,
         "Schedule type": scheduler,
         "CFG scale": f"{job.guidance:g}",
         "Seed": seed,
-        "Size": f"{job.width}x{job.height}",
+        "Size": f"{width}x{height}",
         "Model": model_name(job),
+        "VAE": options.get("vae"),
+        "Denoising strength": hires.get("Denoising strength"),
         "Variation seed": subseed if strength else None,
         "Variation seed strength": f"{strength:g}" if strength else None,
         "Clip skip": options.get("clip_skip") if (options.get("clip_skip") or 1) > 1 else None,
+        **{key: hires.get(key) for key in HIRES_KEYS},
         "Lora hashes": ", ".join(f"{lora['name']}: {lora['weight']:g}" for lora in job.loras or []) or None,
         "Styles array": json.dumps(styles) if styles else None,
         "Job": str(job.pk),
@@ -103,6 +116,8 @@ def txt2img_answer(
     """A1111's TextToImageResponse: ``images`` (base64 PNG, [] with ``send_images: false``), the
     request as ``parameters``, and ``info`` (Processed.js()) as a JSON string, for ``count`` images."""
     options = job.options or {}
+    hires = labels.get("hires") or {}
+    first_width, first_height = hires.get("first") or (job.width, job.height)  # A1111's width/height: the first pass's
     seeds = [job.seed + n for n in range(count)]
     subseed = options.get("subseed")
     subseeds = [subseed + n for n in range(count)] if isinstance(subseed, int) else [-1] * count
@@ -112,7 +127,7 @@ def txt2img_answer(
             prompt=job.prompt,
             negative=job.negative_prompt,
             settings=image_settings(
-                job=job, seed=seed, sampler=labels["sampler"], scheduler=labels["scheduler"], subseed=sub, styles=styles
+                job=job, seed=seed, sampler=labels["sampler"], scheduler=labels["scheduler"], subseed=sub, styles=styles, hires=hires
             ),
         )
         for seed, sub in zip(seeds, subseeds, strict=True)
@@ -127,8 +142,8 @@ def txt2img_answer(
         "subseed": subseeds[0] if subseeds else -1,
         "all_subseeds": subseeds,
         "subseed_strength": options.get("subseed_strength") or 0,
-        "width": job.width,
-        "height": job.height,
+        "width": first_width,
+        "height": first_height,
         "sampler_name": labels["sampler"],
         "scheduler": labels["scheduler"],
         "cfg_scale": job.guidance,
@@ -138,12 +153,16 @@ def txt2img_answer(
         "face_restoration_model": None,
         "sd_model_name": model_name(job),
         "sd_model_hash": None,
-        "sd_vae_name": None,
+        "sd_vae_name": options.get("vae"),
         "sd_vae_hash": None,
         "seed_resize_from_w": -1,
         "seed_resize_from_h": -1,
-        "denoising_strength": None,
-        "extra_generation_params": {"Lora hashes": [lora["name"] for lora in job.loras or []]} if job.loras else {},
+        "denoising_strength": (options.get("hires") or {}).get("denoising"),
+        "extra_generation_params": {
+            **({"Lora hashes": [lora["name"] for lora in job.loras or []]} if job.loras else {}),
+            **{key: hires[key] for key in HIRES_KEYS if hires.get(key) is not None},
+            **({"Denoising strength": hires["Denoising strength"]} if hires else {}),
+        },
         "index_of_first_image": 0,
         "infotexts": texts,
         "styles": styles,
@@ -167,7 +186,10 @@ def _infotext_from_ours(parameters: dict) -> str:
         "Seed": parameters.get("seed"),
         "Size": f"{parameters['width']}x{parameters['height']}" if "width" in parameters and "height" in parameters else None,
         "Model": parameters.get("model_id") or parameters.get("model"),
-        "Denoising strength": parameters.get("strength"),
+        "VAE": parameters.get("vae"),
+        "Denoising strength": parameters.get("strength") or (parameters.get("hires") or {}).get("denoising"),
+        "Hires steps": (parameters.get("hires") or {}).get("steps"),
+        "Hires upscaler": (parameters.get("hires") or {}).get("upscaler"),
         "Job": parameters.get("job"),
     }
     return infotext(prompt=str(parameters.get("prompt") or ""), negative=str(parameters.get("negative_prompt") or ""), settings=settings)

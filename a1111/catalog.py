@@ -87,6 +87,40 @@ def embeddings() -> dict:
     return {"loaded": loaded, "skipped": {}}
 
 
+def upscalers() -> list[dict]:
+    """A1111's ``/upscalers``: its built-in None, Lanczos and Nearest, then the library's upscalers
+    (A1111 answers scale 4 for every model; the scan's ``scale`` when it read one)."""
+    built_in = [
+        {"name": name, "model_name": None, "model_path": None, "model_url": None, "scale": 4} for name in ("None", "Lanczos", "Nearest")
+    ]
+    return built_in + [
+        {
+            "name": entry.name,
+            "model_name": (entry.details or {}).get("architecture") or "ESRGAN",
+            "model_path": str(library.absolute_path(entry)),
+            "model_url": None,
+            "scale": (entry.details or {}).get("scale") or 4,
+        }
+        for entry in library.upscalers()
+    ]
+
+
+def latent_upscale_modes() -> list[dict]:
+    """A1111's ``/latent-upscale-modes``: the hires fix's latent upscalers."""
+    return [{"name": name} for name in txt2img.LATENT_MODES]
+
+
+def sd_vaes() -> list[dict]:
+    """A1111's ``/sd-vae``: the library's VAEs, named as A1111 names them (the file's name; a folder's name)."""
+    return [
+        {
+            "model_name": entry.name + ("" if Path(entry.path).suffix in ("", ".json") else Path(entry.path).suffix),
+            "filename": str(library.absolute_path(entry)),
+        }
+        for entry in library.vaes()
+    ]
+
+
 def prompt_styles() -> list[dict]:
     return [{"name": s.name, "prompt": s.prompt, "negative_prompt": s.negative_prompt} for s in PromptStyle.objects.order_by("name")]
 

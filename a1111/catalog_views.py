@@ -13,7 +13,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.response import Response
 
-from a1111 import answers, catalog, parsing, quarantine, schemas, txt2img
+from a1111 import answers, catalog, extras, parsing, quarantine, schemas, txt2img
 from a1111.views import A1111View, waiting
 from config.api import json_object
 from config.idempotency import idempotent
@@ -65,7 +65,7 @@ class Txt2ImgView(A1111View):
             try:
                 job = services.create_job(created_by=request.user, request=job_request)
             except JobParameterError as exc:
-                raise txt2img.client_named(exc) from None
+                raise txt2img.client_named(exc, labels) from None
             job = selectors.wait_for_job(job=job, timeout=settings.GARDEN_A1111_WAIT_SECONDS)
         failed = _job_outcome(request, job)
         if failed is not None:
@@ -92,8 +92,9 @@ SDModelsView = _list_view(
 )
 SamplersView = _list_view("SamplersView", catalog.samplers, "A1111 samplers we run: [{name, aliases, options}]", schemas.SAMPLERS)
 SchedulersView = _list_view("SchedulersView", catalog.schedulers, "A1111 schedulers we honour: Automatic, Karras", schemas.SCHEDULERS)
-UpscalersView = _list_view("UpscalersView", lambda: [], "A1111 upscalers: none (no hires fix, no upscaling)", schemas.EMPTY_LIST)
-SDVaeView = _list_view("SDVaeView", lambda: [], "A1111 VAEs: none beside each pipeline's own", schemas.EMPTY_LIST)
+UpscalersView = _list_view("UpscalersView", catalog.upscalers, "A1111 upscalers: None, Lanczos, Nearest and the library's (ESRGAN family)")
+LatentUpscaleModesView = _list_view("LatentUpscaleModesView", catalog.latent_upscale_modes, "The hires fix's latent upscalers: [{name}]")
+SDVaeView = _list_view("SDVaeView", catalog.sd_vaes, "The library's VAEs: [{model_name, filename}]")
 LorasView = _list_view("LorasView", catalog.loras, "The library's LoRAs: [{name, alias, path, metadata}]", schemas.LORAS)
 EmbeddingsView = _list_view("EmbeddingsView", catalog.embeddings, "The library's textual-inversion embeddings")
 PromptStylesView = _list_view("PromptStylesView", catalog.prompt_styles, "Prompt styles (edited in the admin)", schemas.PROMPT_STYLES)
@@ -113,6 +114,30 @@ ControlNetModelsView = _list_view(
 ControlNetSettingsView = _list_view(
     "ControlNetSettingsView", lambda: {"control_net_unit_count": catalog.CONTROLNET_UNITS}, "ControlNet units per call"
 )
+
+
+class ExtraSingleImageView(A1111View):
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description='{"html_info": "<p>…</p>", "image": "<base64 PNG>"}'),
+            400: OpenApiResponse(description="Invalid or unsupported fields, named"),
+            503: OpenApiResponse(description="The worker could not upscale it, or GARDEN_A1111_MAX_WAITING requests already wait"),
+            504: OpenApiResponse(description="No worker answered within GARDEN_A1111_WAIT_SECONDS"),
+        },
+        summary="A1111 Extras: upscale one picture (None, Lanczos, Nearest, or a library upscaler on a GPU worker)",
+    )
+    def post(self, request):
+        checked = extras.extras_request(json_object(request))
+        with waiting.hold():  # 503 when too many requests of this process already wait
+            try:
+                picture, info = extras.upscale(checked)
+            except extras.ExtrasFailed as exc:
+                return Response({"error": "failed", "detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            except extras.ExtrasTimeout:
+                detail = f"No GPU worker upscaled it within {settings.GARDEN_A1111_WAIT_SECONDS:g}s (GARDEN_A1111_WAIT_SECONDS)."
+                return Response({"error": "Timeout", "detail": detail}, status=status.HTTP_504_GATEWAY_TIMEOUT)
+        return Response(extras.answer(picture, info))
 
 
 class RefreshView(A1111View):

@@ -3,8 +3,9 @@
 ``GET`` answers A1111's options object from settings and worker presence alone (no broker call: it
 is the retouch app's 2 s health probe). ``POST`` mirrors A1111's ``set_config``: an unknown model
 is refused, every other key is set. Here ``sd_model_checkpoint`` switches the model library's
-default; settings that would change pictures and that we cannot honour are a 400 naming them
-(A1111 would apply them); the rest (paths, UI, saving) are accepted and ignored.
+default and ``sd_vae`` sets that default model's default VAE (``Automatic``/``None``: its own);
+settings that would change pictures and that we cannot honour are a 400 naming them (A1111 would
+apply them); the rest (paths, UI, saving) are accepted and ignored.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import PurePath
 from django.conf import settings
 
 from generation import library
+from generation.models import LibraryEntry
 from generation.requests import JobParameterError
 from generation.services import library as library_services
 from retouch import features
@@ -66,12 +68,18 @@ def is_retouch_model(name: str) -> bool:
     return bool(base) and (base in _names(retouch_model()) | _names(default_model()))
 
 
+def default_vae() -> str:
+    """sd_vae: the library's default pipeline's default VAE, else "Automatic" (the model's own)."""
+    entry = library.default_pipeline() if library.enabled() else None
+    return (entry.default_vae if entry is not None else "") or "Automatic"
+
+
 def options_object(gpu_workers: list[str]) -> dict:
     model = default_model()
     return {
         "sd_model_checkpoint": PurePath(model).name if "/" in model else model,
         "sd_checkpoint_hash": None,
-        "sd_vae": "Automatic",
+        "sd_vae": default_vae(),
         "sd_unet": "Automatic",
         "CLIP_stop_at_last_layers": 1,
         "samples_format": "png",
@@ -114,11 +122,33 @@ def same_value(value, allowed) -> bool:
     return value == allowed
 
 
+def set_default_vae(value) -> None:
+    """``sd_vae``: the default VAE of the library's default pipeline ("Automatic", "None", "": its own)."""
+    from a1111.txt2img import vae_name
+
+    name = vae_name(value, "sd_vae")
+    entry = library.default_pipeline() if library.enabled() else None
+    if name is None:
+        return
+    if name.lower() in ("", "automatic", "none"):
+        name = ""
+    elif entry is None:
+        raise JobParameterError(fields={"sd_vae": f"Unknown VAE {value!r}: without a model library (GARDEN_MODELS_DIR) there are no VAEs."})
+    else:
+        try:
+            name = library.resolve_vae(name).name
+        except library.UnknownEntry as exc:
+            raise JobParameterError(fields={"sd_vae": str(exc)}) from None
+    if entry is not None and entry.default_vae != name:
+        LibraryEntry.objects.filter(pk=entry.pk).update(default_vae=name)
+
+
 def set_options(values: dict) -> None:
-    """A1111's ``POST /sdapi/v1/options``: switch the default model; refuse what we cannot honour."""
-    check_picture_settings(values)
+    """A1111's ``POST /sdapi/v1/options``: switch the default model (then its VAE); refuse what we cannot honour."""
+    check_picture_settings({name: value for name, value in values.items() if name != "sd_vae"})
     name = values.get("sd_model_checkpoint")
     if name is None:
+        set_default_vae(values.get("sd_vae"))
         return
     if not isinstance(name, str) or not name.strip():
         raise JobParameterError(fields={"sd_model_checkpoint": "sd_model_checkpoint must be a model name."})
@@ -128,3 +158,4 @@ def set_options(values: dict) -> None:
         raise JobParameterError(
             fields={"sd_model_checkpoint": f"Unknown model {name!r}: this server paints with {default_model()!r} (no model library)."}
         )
+    set_default_vae(values.get("sd_vae"))

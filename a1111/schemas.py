@@ -124,4 +124,3 @@ SAMPLERS = _list_of("name", "aliases", "options")
 SCHEDULERS = _list_of("name", "label", "aliases", "default_rho", "need_inner_model")
 LORAS = _list_of("name", "alias", "path", "metadata")
 PROMPT_STYLES = _list_of("name", "prompt", "negative_prompt")
-EMPTY_LIST = {"type": "array", "maxItems": 0, "items": {}}

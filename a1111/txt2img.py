@@ -7,7 +7,12 @@ Field by field (A1111's names and defaults, modules/api/models.py):
   ``subseed_strength``, ``steps``, ``cfg_scale``, ``width``/``height``, ``batch_size`` × ``n_iter``;
 - ``sampler_name`` (or the older ``sampler_index``) + ``scheduler`` → our sampler names (SAMPLERS);
 - ``override_settings.sd_model_checkpoint`` → the library model; ``CLIP_stop_at_last_layers`` →
-  clip skip; ``send_images: false`` → no pictures in the answer.
+  clip skip; ``sd_vae`` → the library VAE ("Automatic": the model's default VAE, "None": its own);
+  ``send_images: false`` → no pictures in the answer;
+- ``enable_hr`` → the hires fix (generation.backends.hires): ``width``/``height`` are the first pass,
+  ``hr_scale`` or ``hr_resize_x``/``hr_resize_y`` the picture, ``hr_upscaler`` (A1111's latent
+  modes, None, Lanczos, Nearest or a library upscaler), ``hr_second_pass_steps`` and
+  ``denoising_strength`` the second pass.
 
 Fields that would change the picture but that we cannot honour are a 400 naming each one
 (REFUSED_FLAGS, NEUTRAL, ``eta`` other than the sampler's own, enabled always-on scripts,
@@ -52,7 +57,30 @@ SCHEDULERS = (
 )
 AUTOMATIC = ("", "automatic", "use same scheduler")
 
-REFUSED_FLAGS = ("enable_hr", "restore_faces", "tiling")
+REFUSED_FLAGS = ("restore_faces", "tiling")
+# A1111's hires upscaler names → ours (generation.backends.hires); a library upscaler goes by its name.
+HIRES_UPSCALERS = {
+    "Latent": "latent",
+    "Latent (antialiased)": "latent-antialiased",
+    "Latent (bicubic)": "latent-bicubic",
+    "Latent (bicubic antialiased)": "latent-bicubic-antialiased",
+    "Latent (nearest)": "latent-nearest",
+    "Latent (nearest-exact)": "latent-nearest-exact",
+    "None": "none",
+    "Lanczos": "lanczos",
+    "Nearest": "nearest",
+}
+LATENT_MODES = tuple(name for name in HIRES_UPSCALERS if name.startswith("Latent"))
+# The hires pass's own checkpoint, sampler, scheduler and prompts: the first pass's are used here.
+HIRES_SAME = {
+    "hr_checkpoint_name": ("", "Use same checkpoint"),
+    "hr_sampler_name": ("", "Use same sampler"),
+    "hr_scheduler": ("", "Use same scheduler"),
+    "hr_prompt": ("",),
+    "hr_negative_prompt": ("",),
+}
+# A1111's VAE names carry their file's extension; ours are the file's stem.
+VAE_EXTENSIONS = (".safetensors", ".pt", ".ckpt", ".bin")
 # Fields whose other values change the picture in A1111 → the values that leave it as we paint:
 # img2img's list (a1111.fields), less the variation seed (honoured here), plus ``infotext``
 # (A1111 fills the fields a body leaves out from it).
@@ -65,6 +93,13 @@ CLIENT_NAMES = {
     "model": "override_settings.sd_model_checkpoint",
     "clip_skip": "override_settings.CLIP_stop_at_last_layers",
     "loras": "prompt",  # <lora:name:weight> tags
+    "vae": "override_settings.sd_vae",
+    "hires_fix": "enable_hr",
+    "hires_upscaler": "hr_upscaler",
+    "hires_steps": "hr_second_pass_steps",
+    "hires_denoising": "denoising_strength",
+    "hires_first_width": "width",
+    "hires_first_height": "height",
 }
 
 
@@ -127,15 +162,88 @@ def _refusals(body: dict) -> dict[str, str]:
     if not isinstance(overrides, dict):
         refused["override_settings"] = "Expected an object."
         overrides = {}
-    try:  # CLIP skip is honoured here (img2img's engine has none)
-        options.check_picture_settings({k: v for k, v in overrides.items() if k != "CLIP_stop_at_last_layers"}, "override_settings.")
+    if parsing._truthy(body.get("enable_hr")):
+        for name, same in HIRES_SAME.items():
+            value = body.get(name)
+            if value is not None and value not in same and not (name.endswith("prompt") and value == body.get(name[3:])):
+                refused[name] = f"{name}={value!r}: the hires pass uses the first pass's here (leave it empty)."
+    try:  # CLIP skip and the VAE are honoured here (img2img's engine has neither)
+        picture_settings = {k: v for k, v in overrides.items() if k not in ("CLIP_stop_at_last_layers", "sd_vae")}
+        options.check_picture_settings(picture_settings, "override_settings.")
     except JobParameterError as exc:
         refused.update(exc.fields)
     return refused
 
 
+def vae_name(value, field: str) -> str | None:
+    """A1111's ``sd_vae`` value as a JobRequest's ``vae`` (None: unset; "Automatic"/"None" as they are)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise JobParameterError(fields={field: "Expected a VAE's name (GET /sdapi/v1/sd-vae), Automatic or None."})
+    value = value.strip()
+    for extension in VAE_EXTENSIONS:  # "vae-ft-mse.safetensors" as A1111 lists it → "vae-ft-mse"
+        if value.lower().endswith(extension):
+            return value[: -len(extension)]
+    return value
+
+
+def hires_request(body: dict, width: int, height: int, steps: int) -> tuple[dict, dict]:
+    """With ``enable_hr``: (JobRequest's size and hires fields, the labels the answer echoes); ({}, {})
+    without. The picture is ``hr_resize_x`` x ``hr_resize_y`` (one of them 0: the other by the first
+    pass's aspect) or the first pass times ``hr_scale``, floored to multiples of 8 (A1111 paints the
+    latents' size); ``hr_second_pass_steps`` 0 is ``steps``."""
+    if not parsing._truthy(body.get("enable_hr")):
+        return {}, {}
+    scale = parsing.read_number(body, "hr_scale", 2.0)
+    resize_x, resize_y = _whole(body, "hr_resize_x", 0), _whole(body, "hr_resize_y", 0)
+    if resize_x < 0 or resize_y < 0:
+        raise JobParameterError(fields={"hr_resize_x": "hr_resize_x and hr_resize_y must be 0 (unused) or a size."})
+    if resize_x or resize_y:
+        final_width = resize_x or resize_y * width // max(height, 1)
+        final_height = resize_y or resize_x * height // max(width, 1)
+        shown = {"Hires resize": f"{final_width}x{final_height}"}
+        size_field = "hr_resize_x"
+    else:
+        if not 1 < scale <= 4:
+            raise JobParameterError(fields={"hr_scale": f"hr_scale must be above 1 and at most 4; got {scale!r}."})
+        final_width, final_height = int(width * scale), int(height * scale)
+        shown = {"Hires upscale": f"{scale:g}"}
+        size_field = "hr_scale"
+    final_width, final_height = final_width // 8 * 8, final_height // 8 * 8
+    upscaler = body.get("hr_upscaler") or "Latent"
+    if not isinstance(upscaler, str):
+        raise JobParameterError(fields={"hr_upscaler": "Expected an upscaler's name (GET /sdapi/v1/upscalers, /latent-upscale-modes)."})
+    second = _whole(body, "hr_second_pass_steps", 0)
+    if second < 0:
+        raise JobParameterError(fields={"hr_second_pass_steps": "hr_second_pass_steps must be 0 (the steps) or more."})
+    denoising = parsing.read_number(body, "denoising_strength", 0.7)
+    if denoising is None:
+        denoising = 0.7
+    fields = {
+        "width": final_width,
+        "height": final_height,
+        "hires_fix": True,
+        "hires_upscaler": HIRES_UPSCALERS.get(upscaler.strip(), upscaler.strip()),
+        "hires_steps": second or steps,
+        "hires_denoising": denoising,
+        "hires_first_width": width,
+        "hires_first_height": height,
+    }
+    labels = {
+        "first": (width, height),
+        "Denoising strength": f"{denoising:g}",
+        **shown,
+        "Hires steps": second or None,
+        "Hires upscaler": upscaler.strip(),
+        "size_field": size_field,
+    }
+    return fields, labels
+
+
 def txt2img_request(body: dict) -> tuple[JobRequest, dict]:
-    """(the job's request, the A1111 labels the answer echoes: sampler, scheduler, styles)."""
+    """(the job's request, the A1111 labels the answer echoes: sampler, scheduler, styles, and the hires
+    fix's with ``enable_hr``)."""
     refused = _refusals(body)
     if refused:
         raise JobParameterError(fields=refused)
@@ -166,13 +274,15 @@ def txt2img_request(body: dict) -> tuple[JobRequest, dict]:
     for name in ("send_images", "save_images"):
         if not isinstance(body.get(name, True), bool):
             raise JobParameterError(fields={name: f"{name} must be true or false."})
+    width, height, steps = _whole(body, "width", 512), _whole(body, "height", 512), _whole(body, "steps", 50)
+    hires, hires_labels = hires_request(body, width, height, steps)
     request = JobRequest(
         kind=GenerationJob.Kind.IMAGES,
         prompt=prompt,
         negative_prompt=negative,
-        width=_whole(body, "width", 512),
-        height=_whole(body, "height", 512),
-        steps=_whole(body, "steps", 50),
+        width=hires.pop("width", width),
+        height=hires.pop("height", height),
+        steps=steps,
         guidance=parsing.read_number(body, "cfg_scale", 7.0),
         seed=None if seed == -1 else seed,
         count=batch * iterations,
@@ -181,12 +291,19 @@ def txt2img_request(body: dict) -> tuple[JobRequest, dict]:
         clip_skip=clip_skip,
         subseed=None if subseed == -1 else subseed,
         subseed_strength=strength,
+        vae=vae_name(overrides.get("sd_vae"), "override_settings.sd_vae"),
+        **hires,
     )
-    return request, {**labels, "styles": names}
+    return request, {**labels, "styles": names, "hires": hires_labels}
 
 
-def client_named(error: JobParameterError) -> JobParameterError:
-    """The same error with JobRequest's field names turned into the A1111 names the client sent."""
+def client_named(error: JobParameterError, labels: dict | None = None) -> JobParameterError:
+    """The same error with JobRequest's field names turned into the A1111 names the client sent
+    (with ``enable_hr``, the picture's size is ``hr_scale``'s or ``hr_resize_x``/``_y``'s)."""
     if not error.fields:
         return error
-    return JobParameterError(fields={CLIENT_NAMES.get(name, name): text for name, text in error.fields.items()})
+    names = dict(CLIENT_NAMES)
+    hires = (labels or {}).get("hires") or {}
+    if hires:
+        names |= {"width": hires["size_field"], "height": hires["size_field"].replace("_x", "_y")}
+    return JobParameterError(fields={names.get(name, name): text for name, text in error.fields.items()})

@@ -14,10 +14,12 @@ urlpatterns = [
     path("tagger/v1/interrogators", views.InterrogatorsView.as_view(), name="a1111-interrogators"),
     # The rest of what A1111 clients call (docs/views.md).
     path("sdapi/v1/txt2img", sdapi.Txt2ImgView.as_view(), name="a1111-txt2img"),
+    path("sdapi/v1/extra-single-image", sdapi.ExtraSingleImageView.as_view(), name="a1111-extra-single-image"),
     path("sdapi/v1/sd-models", sdapi.SDModelsView.as_view(), name="a1111-sd-models"),
     path("sdapi/v1/samplers", sdapi.SamplersView.as_view(), name="a1111-samplers"),
     path("sdapi/v1/schedulers", sdapi.SchedulersView.as_view(), name="a1111-schedulers"),
     path("sdapi/v1/upscalers", sdapi.UpscalersView.as_view(), name="a1111-upscalers"),
+    path("sdapi/v1/latent-upscale-modes", sdapi.LatentUpscaleModesView.as_view(), name="a1111-latent-upscale-modes"),
     path("sdapi/v1/sd-vae", sdapi.SDVaeView.as_view(), name="a1111-sd-vae"),
     path("sdapi/v1/loras", sdapi.LorasView.as_view(), name="a1111-loras"),
     path("sdapi/v1/embeddings", sdapi.EmbeddingsView.as_view(), name="a1111-embeddings"),

@@ -25,6 +25,7 @@ GETS = [
     "/sdapi/v1/samplers",
     "/sdapi/v1/schedulers",
     "/sdapi/v1/upscalers",
+    "/sdapi/v1/latent-upscale-modes",
     "/sdapi/v1/sd-vae",
     "/sdapi/v1/loras",
     "/sdapi/v1/embeddings",
@@ -37,7 +38,10 @@ GETS = [
     "/controlnet/model_list",
     "/controlnet/settings",
 ]
-POSTS = ["/sdapi/v1/txt2img", "/sdapi/v1/interrupt", "/sdapi/v1/skip", "/sdapi/v1/interrogate", "/sdapi/v1/png-info"]
+POSTS = [
+    "/sdapi/v1/txt2img", "/sdapi/v1/extra-single-image", "/sdapi/v1/interrupt", "/sdapi/v1/skip", "/sdapi/v1/interrogate",
+    "/sdapi/v1/png-info",
+]  # fmt: skip
 
 
 def b64(content: bytes) -> str:
@@ -158,7 +162,7 @@ def test_txt2img_maps_a1111_fields_to_the_job_request():
     assert (request.sampler, request.count, request.guidance, request.model, request.clip_skip) == (
         "dpm++_karras", 6, 5.5, "dreamy [0123456789]", 2,
     )  # fmt: skip
-    assert labels == {"sampler": "DPM++ 2M", "scheduler": "Karras", "styles": []}
+    assert labels == {"sampler": "DPM++ 2M", "scheduler": "Karras", "styles": [], "hires": {}}
     for name, scheduler, ours in [("Euler a", "automatic", "euler_a"), ("DPM++ 2M Karras", "", "dpm++_karras"), ("k_lms", "", "lms"),
                                   ("PLMS", "Automatic", "pndm"), ("", "", "")]:  # fmt: skip
         assert txt2img.sampler_choice({"sampler_name": name, "scheduler": scheduler})[0] == ours
@@ -168,7 +172,9 @@ def test_txt2img_maps_a1111_fields_to_the_job_request():
 @pytest.mark.parametrize(
     ("extra", "field"),
     [
-        ({"enable_hr": True}, "enable_hr"),
+        ({"enable_hr": True, "hr_sampler_name": "DPM++ 2M"}, "hr_sampler_name"),
+        ({"enable_hr": True, "hr_upscaler": "SwinIR 4x"}, "hr_upscaler"),
+        ({"enable_hr": True, "hr_scale": 8}, "hr_scale"),
         ({"restore_faces": True}, "restore_faces"),
         ({"tiling": True}, "tiling"),
         ({"script_name": "x/y/z plot"}, "script_name"),
@@ -266,7 +272,11 @@ def test_lists_in_a1111s_shapes(basic_client, settings, tmp_path):
     assert [s["label"] for s in schedulers] == ["Automatic", "Karras"] and set(schedulers[0]) == {
         "name", "label", "aliases", "default_rho", "need_inner_model",
     }  # fmt: skip
-    assert basic_client.get("/sdapi/v1/upscalers").json() == [] and basic_client.get("/sdapi/v1/sd-vae").json() == []
+    upscalers = basic_client.get("/sdapi/v1/upscalers").json()  # no library: A1111's built-in ones
+    assert [upscaler["name"] for upscaler in upscalers] == ["None", "Lanczos", "Nearest"]
+    assert upscalers[1] == {"name": "Lanczos", "model_name": None, "model_path": None, "model_url": None, "scale": 4}
+    assert basic_client.get("/sdapi/v1/latent-upscale-modes").json()[:2] == [{"name": "Latent"}, {"name": "Latent (antialiased)"}]
+    assert basic_client.get("/sdapi/v1/sd-vae").json() == []
     assert basic_client.get("/sdapi/v1/scripts").json() == {"txt2img": [], "img2img": []}
 
 

@@ -56,8 +56,8 @@ def test_txt2img_through_webuiapi(api):
 
     # A refused field comes back as the client's error, naming it.
     with pytest.raises(RuntimeError) as error:
-        api.txt2img(prompt="a red flower", enable_hr=True, width=64, height=64, alwayson_scripts={})
-    assert error.value.args[0] == 400 and "enable_hr" in error.value.args[1]
+        api.txt2img(prompt="a red flower", enable_hr=True, hr_sampler_name="DDIM", width=64, height=64, alwayson_scripts={})
+    assert error.value.args[0] == 400 and "hr_sampler_name" in error.value.args[1]
 
     # png-info reads back what the answer's PNG carries.
     info = api.png_info(result.image)
@@ -105,7 +105,8 @@ def test_lists_progress_interrupt_and_interrogate_through_webuiapi(api, retouch_
     assert {"Euler a", "DPM++ 2M", "DDIM"} <= set(api.util_get_sampler_names())
     assert api.util_get_scheduler_names() == ["automatic", "karras"]
     assert api.get_loras() == [] and api.get_embeddings() == {"loaded": {}, "skipped": {}}
-    assert api.get_prompt_styles() == [] and api.get_upscalers() == [] and api.get_sd_vae() == []
+    assert api.get_prompt_styles() == [] and api.get_sd_vae() == []
+    assert [upscaler["name"] for upscaler in api.get_upscalers()] == ["None", "Lanczos", "Nearest"]
     progress = api.get_progress()
     assert progress["progress"] == 0 and progress["state"]["job_count"] == 0
     assert api.interrupt() == {} and api.skip() == {}

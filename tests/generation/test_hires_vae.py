@@ -19,7 +19,8 @@ from generation.models import GenerationJob, LibraryEntry
 from generation.requests import JobParameterError, JobRequest
 from generation.services import library as library_services
 from tests.generation.tiny_components import save_tiny_upscaler, save_tiny_vae, upscaler_state
-from tests.generation.tiny_library import PIPELINES, build_models_folder
+from tests.generation.tiny_library import PIPELINES
+from tests.generation.tiny_pipeline import save_tiny_pipeline
 
 pytestmark = pytest.mark.django_db
 MODEL = PIPELINES[0]
@@ -28,7 +29,8 @@ VAE, VAE_FOLDER, UPSCALER = "tiny-vae", "tiny-vae-folder", "tiny-x2"
 
 @pytest.fixture(scope="session")
 def models_folder(tmp_path_factory):
-    root = build_models_folder(tmp_path_factory.mktemp("library-hires"))
+    root = tmp_path_factory.mktemp("library-hires")
+    save_tiny_pipeline(root / MODEL)  # one model is enough here
     save_tiny_vae(root / "vae" / f"{VAE}.safetensors", seed=5)
     save_tiny_vae(root / "vae" / VAE_FOLDER, seed=5, layout="diffusers")
     save_tiny_upscaler(root / "upscalers" / f"{UPSCALER}.safetensors", scale=2)

@@ -1,0 +1,124 @@
+"""The hires fix, VAEs and upscalers through webuiapi 0.9.17 (an independent A1111 client) against a
+live server on the tiny random-weight models: ``txt2img(enable_hr=True, hr_upscaler=…)``, the
+upscaler, latent-mode and VAE lists, ``override_settings.sd_vae`` and the ``sd_vae`` option, and
+``extra_single_image`` with a tiny ESRGAN-family upscaler (tests/generation/tiny_components.py).
+Jobs and the extras task run eagerly inside the live server's request (no broker)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import webuiapi
+from PIL import Image
+
+from generation.models import GenerationJob, LibraryEntry
+from tests.generation.tiny_components import save_tiny_upscaler, save_tiny_vae
+from tests.generation.tiny_library import PIPELINES
+from tests.generation.tiny_pipeline import save_tiny_pipeline
+
+pytestmark = pytest.mark.django_db(transaction=True)
+USER, PASSWORD = "krita-hires", "pw-krita-hires"
+VAE, UPSCALER = "tiny-vae", "tiny-x2"
+MODEL = PIPELINES[0]
+
+
+@pytest.fixture(scope="session")
+def models_folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("library-a1111-hires")
+    save_tiny_pipeline(root / MODEL)  # one model is enough here
+    save_tiny_vae(root / "vae" / f"{VAE}.safetensors", seed=5)
+    save_tiny_upscaler(root / "upscalers" / f"{UPSCALER}.safetensors", scale=2)
+    return root
+
+
+@pytest.fixture
+def api(live_server, django_user_model, eager_celery, retouch_settings, models_folder) -> webuiapi.WebUIApi:
+    django_user_model.objects.create_user(USER, password=PASSWORD, is_staff=True)
+    retouch_settings.GARDEN_MODELS_DIR = str(models_folder)
+    client = webuiapi.WebUIApi(baseurl=f"{live_server.url}/sdapi/v1", username=USER, password=PASSWORD, sampler="Euler a", steps=2)
+    assert client.refresh_checkpoints() is None  # the library scan
+    for kind, name, path in ((LibraryEntry.Kind.VAE, VAE, f"vae/{VAE}.safetensors"),
+                             (LibraryEntry.Kind.UPSCALER, UPSCALER, f"upscalers/{UPSCALER}.safetensors")):  # fmt: skip
+        LibraryEntry.objects.update_or_create(kind=kind, name=name, defaults={"path": path, "present": True, "usable": True})
+    return client
+
+
+def pixels(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+
+def test_hires_fix_and_its_lists_through_webuiapi(api):
+    assert api.util_get_model_names() == [MODEL]
+    upscalers = api.get_upscalers()
+    assert [upscaler["name"] for upscaler in upscalers] == ["None", "Lanczos", "Nearest", UPSCALER]
+    assert set(upscalers[-1]) == {"name", "model_name", "model_path", "model_url", "scale"}
+    assert upscalers[-1]["model_path"].endswith(f"upscalers/{UPSCALER}.safetensors")
+    assert [mode["name"] for mode in api.get_latent_upscale_modes()][:3] == ["Latent", "Latent (antialiased)", "Latent (bicubic)"]
+
+    result = api.txt2img(
+        prompt="a red flower", seed=3, width=64, height=64, enable_hr=True, hr_scale=2, hr_upscaler=webuiapi.HiResUpscaler.Latent,
+        denoising_strength=0.5, alwayson_scripts={},
+    )  # fmt: skip
+    assert result.image.size == (128, 128)
+    assert (result.info["width"], result.info["height"], result.info["denoising_strength"]) == (64, 64, 0.5)  # A1111's: the first pass
+    infotext = result.info["infotexts"][0]
+    assert "Size: 64x64" in infotext and "Hires upscale: 2" in infotext and "Hires upscaler: Latent" in infotext
+    assert "Denoising strength: 0.5" in infotext
+    job = GenerationJob.objects.get(pk=result.info["job_id"])
+    assert (job.width, job.height, job.steps_total, job.steps_done) == (128, 128, 4, 4)  # both passes counted
+
+    resized = api.txt2img(
+        prompt="a red flower", seed=3, width=64, height=64, enable_hr=True, hr_resize_x=96, hr_resize_y=128, hr_upscaler=UPSCALER,
+        hr_second_pass_steps=4, denoising_strength=0.5, alwayson_scripts={},
+    )  # fmt: skip
+    assert resized.image.size == (96, 128)
+    assert "Hires resize: 96x128" in resized.info["infotexts"][0] and f"Hires upscaler: {UPSCALER}" in resized.info["infotexts"][0]
+    assert GenerationJob.objects.get(pk=resized.info["job_id"]).steps_total == 2 + 4
+
+    with pytest.raises(RuntimeError) as error:
+        api.txt2img(prompt="a red flower", width=64, height=64, enable_hr=True, hr_upscaler="4x-NoSuch", alwayson_scripts={})
+    assert error.value.args[0] == 400 and "hr_upscaler" in error.value.args[1]
+
+
+def test_vae_choice_and_option_through_webuiapi(api):
+    vaes = api.get_sd_vae()
+    assert vaes == [{"model_name": f"{VAE}.safetensors", "filename": vaes[0]["filename"]}] and vaes[0]["filename"].endswith(".safetensors")
+
+    def paint(**overrides):
+        return api.txt2img(prompt="a red flower", seed=5, width=64, height=64, override_settings=overrides, alwayson_scripts={})
+
+    base = paint()
+    chosen = paint(sd_vae=f"{VAE}.safetensors")
+    automatic = paint(sd_vae="Automatic")
+    assert np.abs(pixels(chosen.image) - pixels(base.image)).max() > 10
+    assert np.array_equal(pixels(automatic.image), pixels(base.image))
+    assert chosen.info["sd_vae_name"] == VAE and "VAE: tiny-vae" in chosen.info["infotexts"][0] and base.info["sd_vae_name"] is None
+
+    api.set_options({"sd_vae": f"{VAE}.safetensors"})  # the default model's default VAE
+    assert LibraryEntry.objects.get(kind=LibraryEntry.Kind.PIPELINE, is_default=True).default_vae == VAE
+    assert np.array_equal(pixels(paint().image), pixels(chosen.image))
+    assert np.array_equal(pixels(paint(sd_vae="None").image), pixels(base.image))
+    api.set_options({"sd_vae": "Automatic"})
+    assert LibraryEntry.objects.get(kind=LibraryEntry.Kind.PIPELINE, is_default=True).default_vae == ""
+
+    with pytest.raises(RuntimeError) as error:
+        paint(sd_vae="kl-f8-anime.ckpt")
+    assert error.value.args[0] == 400 and "override_settings.sd_vae" in error.value.args[1]
+
+
+def test_extra_single_image_through_webuiapi(api):
+    source = Image.fromarray(np.random.default_rng(1).integers(0, 255, (24, 32, 3), dtype=np.uint8))
+    upscaled = api.extra_single_image(source, upscaler_1=UPSCALER, upscaling_resize=2)
+    assert upscaled.image.size == (64, 48) and f"Postprocess upscaler: {UPSCALER}" in upscaled.info
+    assert not np.array_equal(pixels(upscaled.image), pixels(source.resize((64, 48), Image.Resampling.LANCZOS)))
+
+    lanczos = api.extra_single_image(source, upscaler_1="Lanczos", resize_mode=1, upscaling_resize_w=40, upscaling_resize_h=40)
+    assert lanczos.image.size == (40, 40)  # covered, then cropped in the middle (upscaling_crop)
+    assert api.extra_single_image(source, upscaler_1="None").image.size == source.size
+
+    with pytest.raises(RuntimeError) as error:
+        api.extra_single_image(source, upscaler_1="Lanczos", codeformer_visibility=0.5)
+    assert error.value.args[0] == 400 and "codeformer_visibility" in error.value.args[1]
+    with pytest.raises(RuntimeError) as error:
+        api.extra_single_image(source, upscaler_1="R-ESRGAN 4x+")
+    assert error.value.args[0] == 400 and "upscaler_1" in error.value.args[1]
