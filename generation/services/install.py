@@ -399,6 +399,12 @@ def _fetch_url_locked(url: str, staging: Path, key: str, *, expected: str, progr
                 _discard(part, meta_path)
                 raise InstallError(f"not a model: {url} answered an HTML page ({content_type.split(';')[0]}), not a model file.")
             resuming = status == 206 and have > 0 and _range_start(response.headers.get("Content-Range", "")) == have
+            if status == 206 and not resuming:
+                # A part of the file from elsewhere than where ours ends: start again from the beginning.
+                _discard(part)
+                meta = {}
+                last_error = f"the server answered another range ({response.headers.get('Content-Range', '')})"
+                continue
             if not resuming:
                 have = 0
             total = _total_size(response, have)

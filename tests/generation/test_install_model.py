@@ -469,3 +469,14 @@ def test_behind_a_proxy_the_proxy_resolves_names(settings, monkeypatch):
     installer.check_url_allowed("https://models.example/m.safetensors")  # the proxy's rules apply
     with pytest.raises(installer.InstallError, match="private"):
         installer.check_url_allowed("https://10.0.0.5/m.safetensors")  # an address is checked all the same
+
+
+def test_a_part_of_a_file_that_changed_since_is_not_resumed(library, files):
+    """If-Range: the server sends the whole new file when its ETag moved, and the part starts over."""
+    served = files.add("/cut/changing.safetensors", body=lora_bytes(width=400), cut_after=20_000, cuts=installer.URL_ATTEMPTS)
+    assert "connection broke" in fails(served)
+    new = lora_bytes(width=300)
+    files.files["/cut/changing.safetensors"].body = new
+    run(served, "--sha256", hashlib.sha256(new).hexdigest())
+    assert files.files["/cut/changing.safetensors"].requests[-1] == "bytes=80000-"  # asked to resume, got it all
+    assert (library / "loras" / "changing.safetensors").read_bytes() == new
