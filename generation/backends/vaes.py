@@ -12,7 +12,8 @@ Worker-side only. A library VAE is a file or folder under ``<GARDEN_MODELS_DIR>/
   factor), written to a temporary folder. Nothing is fetched from the Hub.
 
 A VAE is loaded once per worker process for a given architecture, dtype and device and kept (the
-two most recent); it sits on the pipeline's execution device in the dtype of the VAE it replaces.
+two most recent); it sits on the pipeline's execution device (the GPU, also when the model is
+offloaded: it is not offloaded itself) in the dtype of the VAE it replaces.
 The pipeline's own VAE is put back after the batch, so a job that asks for none paints with the
 model's own.
 """
@@ -43,8 +44,9 @@ def _config(vae) -> dict:
     return {key: value for key, value in config.items() if not key.startswith("_")} | {"_class_name": type(vae).__name__}
 
 
-def load(path: str | Path, *, like, name: str = "") -> object:
-    """The VAE in ``path`` shaped like ``like`` (the pipeline's own VAE), on its device and dtype."""
+def load(path: str | Path, *, like, name: str = "", device=None) -> object:
+    """The VAE in ``path`` shaped like ``like`` (the pipeline's own VAE), in its dtype, on ``device``
+    (the pipeline's execution device; default: where ``like`` is)."""
     import diffusers
     import torch
 
@@ -56,7 +58,7 @@ def load(path: str | Path, *, like, name: str = "") -> object:
         raise VaeError(f"The VAE {label} is gone ({path}): rescan the library.") from exc
     config = _config(like)
     parameter = next(like.parameters())
-    device, dtype = parameter.device, parameter.dtype
+    device, dtype = device or parameter.device, parameter.dtype
     if str(device) == "meta":  # sequential offload keeps the weights elsewhere: decode on the GPU
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     key = (str(path), stamp, json.dumps(config, sort_keys=True, default=str), str(device), str(dtype))
@@ -100,7 +102,8 @@ def swapped(backend, *, path: str, name: str = ""):
         raise VaeError(f"The model {backend.label or backend.model!r} has no VAE to replace with {name or path}.")
     with suppress(BackendError):  # no image-to-image pipeline for this architecture: only the text one paints
         backend._image_to_image()
-    vae = load(path, like=own, name=name)
+    # The execution device, not where the own VAE sits: with CPU offload it waits in CPU memory.
+    vae = load(path, like=own, name=name, device=getattr(pipeline, "_execution_device", None))
     # The memory options of the model's own (GARDEN_DIFFUSION_VAE_TILING / _SLICING) hold for its stand-in.
     for flag, enable, disable in (("use_tiling", "enable_tiling", "disable_tiling"), ("use_slicing", "enable_slicing", "disable_slicing")):
         if hasattr(vae, enable):
