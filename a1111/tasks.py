@@ -2,7 +2,8 @@
 
 The web process never imports torch: it writes the picture to the private upload storage
 (retouch.uploads), sends this task to the GPU queue and waits for ``result`` (or ``error``, the
-reason as text) to appear there.
+reason as text) to appear there, then deletes all three. A request that gave up first has deleted
+``source``: the task then deletes what it wrote.
 """
 
 from __future__ import annotations
@@ -44,3 +45,5 @@ def upscale_picture(*, source: str, result: str, error: str, upscaler: str, widt
     except Exception as exc:  # the waiting request answers with the reason
         log.warning("extras upscale with %s failed", upscaler, exc_info=True)
         uploads.write_upload(key=error, content=f"{type(exc).__name__}: {exc}".encode())
+    if not uploads.upload_storage().exists(source):  # the request gave up (GARDEN_A1111_WAIT_SECONDS): nobody reads it
+        uploads.delete_uploads([result, error])

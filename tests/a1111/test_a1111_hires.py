@@ -12,6 +12,7 @@ import webuiapi
 from PIL import Image
 
 from generation.models import GenerationJob, LibraryEntry
+from retouch import uploads
 from tests.generation.tiny_components import save_tiny_upscaler, save_tiny_vae
 from tests.generation.tiny_library import PIPELINES
 from tests.generation.tiny_pipeline import save_tiny_pipeline
@@ -122,3 +123,12 @@ def test_extra_single_image_through_webuiapi(api):
     with pytest.raises(RuntimeError) as error:
         api.extra_single_image(source, upscaler_1="R-ESRGAN 4x+")
     assert error.value.args[0] == 400 and "upscaler_1" in error.value.args[1]
+
+    # A file in upscalers/ that is no ESRGAN-family network: the worker's reason, as a 503.
+    LibraryEntry.objects.create(kind=LibraryEntry.Kind.UPSCALER, name="not-esrgan", path=f"vae/{VAE}.safetensors")
+    with pytest.raises(RuntimeError) as error:
+        api.extra_single_image(source, upscaler_1="not-esrgan")
+    assert error.value.args[0] == 503 and "Not an ESRGAN-family (RRDBNet) upscaler" in error.value.args[1]
+    storage = uploads.upload_storage()
+    folders = storage.listdir("a1111-extras")[0] if storage.exists("a1111-extras") else []
+    assert all(storage.listdir(f"a1111-extras/{folder}")[1] == [] for folder in folders)  # nothing left behind
