@@ -396,15 +396,22 @@ class JobRequest:
             errors["hires_fix"] = gettext("The hires fix paints from text: it cannot start from init_image.")
             return {}
         width, height, steps = numbers.get("width"), numbers.get("height"), numbers.get("steps")
-        if not all(isinstance(value, int) for value in (width, height, steps)) or {"width", "height", "steps"} & set(errors):
+        if not (isinstance(width, int) and isinstance(height, int) and isinstance(steps, int)) or {"width", "height", "steps"} & set(
+            errors
+        ):
             return {}
         hires: dict = {}
         first = (self.hires_first_width, self.hires_first_height)
-        native = (entry.default_width, entry.default_height) if entry is not None else (None, None)
+        native_width, native_height = (entry.default_width, entry.default_height) if entry is not None else (None, None)
         if first != (None, None):
             _check_size("hires_first_width", first[0], settings.GARDEN_MAX_WIDTH, errors)
             _check_size("hires_first_height", first[1], settings.GARDEN_MAX_HEIGHT, errors)
-            if "hires_first_width" in errors or "hires_first_height" in errors:
+            if (
+                "hires_first_width" in errors
+                or "hires_first_height" in errors
+                or not isinstance(first[0], int)
+                or not isinstance(first[1], int)
+            ):
                 return {}
             if first[0] * first[1] >= width * height:
                 errors["hires_first_width"] = gettext("The first pass (%(first)s) must be smaller than the picture (%(size)s).") % {
@@ -413,22 +420,22 @@ class JobRequest:
                 }
                 return {}
             hires["first"] = list(first)
-        elif not all(native):
+        elif not native_width or not native_height:
             if explicit:
                 errors["hires_fix"] = gettext(
                     "The model's native size is unknown (no library model with a default width and height): "
                     "give hires_first_width and hires_first_height."
                 )
             return {}
-        elif hires_module.first_pass_size(width, height, *native) is None:
+        elif hires_module.first_pass_size(width, height, native_width, native_height) is None:
             if explicit:
                 errors["hires_fix"] = gettext("%(size)s is no larger than the model's native %(native)s: paint it in one pass.") % {
                     "size": f"{width}x{height}",
-                    "native": f"{native[0]}x{native[1]}",
+                    "native": f"{native_width}x{native_height}",
                 }
             return {}
         else:
-            hires["native"] = list(native)
+            hires["native"] = [native_width, native_height]
         field = "hires_upscaler" if self.hires_upscaler else "GARDEN_HIRES_UPSCALER"
         upscaler = self.hires_upscaler or settings.GARDEN_HIRES_UPSCALER
         if not isinstance(upscaler, str) or not upscaler.strip():
