@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import lazy
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_safe
 
 from config.qr import qr_svg
@@ -64,7 +64,9 @@ EMOTION_NAMES = {
 
 
 def _favorite_words(favorite: str) -> str:
-    return ", ".join(str(FAVORITE_NAMES.get(part, part.replace("-", " "))) for part in favorite.split(",") if part)
+    # The language's own list separator ("spring, sunny, day"; Japanese "春、晴れ、昼"), not a hand-joined ", ".
+    separator = pgettext("list separator", ", ")
+    return separator.join(str(FAVORITE_NAMES.get(part, part.replace("-", " "))) for part in favorite.split(",") if part)
 
 
 # Lazy: evaluated where rendered, so a second language ({% bilingual %}) gets its own words.

@@ -32,7 +32,7 @@ WORDS = {
         "favorite": "좋아하는 풍경",
         "ready": "정원이 준비되었습니다.",
         "position": "4장 중 1–3",
-        "liked": "좋아요 취소",
+        "liked": "좋아요 완료",  # what the button shows once pressed (it said "좋아요 취소", cancel like)
         "last": "4장 중 2–4",
         "countdown": "초 후 처음으로 돌아갑니다",
         "start": "표정 분석 버튼을 눌러 시작하세요",
@@ -73,6 +73,24 @@ EXPRESSIONS = {
         "SAD": "悲しみ",
     },
 }
+# The age's details, the features and the favorite (FAVORITE) as each language writes a list.
+LISTS = {
+    "en": {
+        "age": re.compile(r"^\d+ to \d+ \(\w+, [\w ]+\)$"),
+        "features": re.compile(r"^[\w ]+(, [\w ]+)+$"),
+        "favorite": "Spring, Sunny, Day",
+    },
+    "ko": {
+        "age": re.compile(r"^\d+~\d+세 \(\S+ 및 \S+\)$"),
+        "features": re.compile(r"^[^,]+(, [^,]+)* 및 [^,]+$"),
+        "favorite": "봄, 맑음 및 낮",
+    },
+    "ja": {
+        "age": re.compile(r"^\d+〜\d+歳（[^,、]+、[^,、]+）$"),
+        "features": re.compile(r"^[^,、]+(、[^,、]+)+$"),
+        "favorite": "春、晴れ、昼",
+    },
+}
 BROWSER_LOCALE = {"en": "en-US", "ko": "ko-KR", "ja": "ja-JP"}
 
 
@@ -96,9 +114,14 @@ def run_flow(page, lang: str) -> None:
     assert sent["accept-language"] == lang  # API messages come back in the page's language
     page.wait_for_selector("#emotion-result:not([hidden])")
     assert page.inner_text("#result-emotion") == EXPRESSIONS[lang][result["emotions"]]
+    # Lists in the language's own punctuation (issue 63: "女性, 大人", "春, 晴れ, 昼").
+    age, features = page.inner_text("#result-age"), page.inner_text("#result-features")
     page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
     assert words["ready"] in page.inner_text("#garden-state")
     assert words["position"] in page.inner_text("#garden-position")
+    alt = page.get_attribute("#garden img >> nth=0", "alt")
+    assert LISTS[lang]["age"].match(age) and LISTS[lang]["features"].match(features), (age, features)
+    assert LISTS[lang]["favorite"] in alt, alt
     first = keys_on_screen(page)[0]
     with page.expect_response(lambda r: r.url.endswith("/like")) as info:
         page.click(f'#garden .like-button[data-key="{first}"]')

@@ -49,6 +49,9 @@ def test_the_share_page_shows_a_serving_image(client):
     assert "<em>apparent</em> facial expression (calm)" in page  # the notice
     assert "Spring, Sunny, Day" in page  # the favorite in words
     assert "<script" not in page  # nothing to run on a phone
+    # In Japanese, the language's own list punctuation (issue 63: "春, 晴れ, 昼").
+    japanese = client.get("/image", {"content": image.key}, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "春、晴れ、昼" in japanese and "春, " not in japanese
 
 
 def test_the_share_base_url_setting_names_the_public_site(client, settings):

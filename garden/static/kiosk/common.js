@@ -46,6 +46,16 @@
   /* The page's language for numbers and dates (Intl): <html lang>. */
   function lang() { return document.documentElement.lang || "en"; }
   function number(n) { return new Intl.NumberFormat(lang()).format(n); }
+  /* A list in the page's language's own punctuation ("smiling, eyes open" / "웃는 얼굴, 눈 뜸 및 …" /
+   * "女性、大人"): Intl.ListFormat, never a hand-joined ", ". */
+  function list(items) {
+    if (window.Intl && Intl.ListFormat) { return new Intl.ListFormat(lang(), { type: "conjunction", style: "narrow" }).format(items); }
+    return items.join(", ");
+  }
+  /* "<text> (<details>)" with the page's language's brackets (Japanese: full-width, no space). */
+  function withDetails(text, details) {
+    return fill(gettext("%(text)s (%(details)s)"), { text: text, details: details });
+  }
 
   var EMOTION_NAMES = {
     HAPPY: gettext_noop("Happy"), SURPRISED: gettext_noop("Surprised"), CALM: gettext_noop("Calm"),
@@ -285,7 +295,7 @@
     var parts = [];
     if (GENDER_LABELS[result.gender]) { parts.push(t(GENDER_LABELS[result.gender])); }
     if (GENERATION_LABELS[result.generation]) { parts.push(t(GENERATION_LABELS[result.generation])); }
-    return parts.length ? text + " (" + parts.join(", ") + ")" : text;
+    return parts.length ? withDetails(text, list(parts)) : text;
   }
 
   function featureLabels(result) {
@@ -298,7 +308,7 @@
     $("result-emotion").textContent = emotionLabel(result.emotions);
     $("result-age").textContent = ageLabel(result);
     var features = featureLabels(result);
-    $("result-features").textContent = features.length ? features.join(", ") : t(gettext_noop("none"));
+    $("result-features").textContent = features.length ? list(features) : t(gettext_noop("none"));
     $("emotion-result").hidden = false;
   }
 
@@ -355,6 +365,7 @@
   window.Kiosk = {
     $: $, setState: setState, holdFocus: holdFocus, Camera: Camera, postEmotion: postEmotion, postJSON: postJSON,
     KioskError: KioskError, captureFlow: captureFlow, renderResult: renderResult, hideResult: hideResult,
-    restoreLanguage: restoreLanguage, word: word, emotionLabel: emotionLabel, EMOTION_NAMES: EMOTION_NAMES, t: t, lang: lang, number: number
+    restoreLanguage: restoreLanguage, word: word, emotionLabel: emotionLabel, EMOTION_NAMES: EMOTION_NAMES, t: t, lang: lang, number: number,
+    list: list, withDetails: withDetails
   };
 })();

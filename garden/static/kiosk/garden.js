@@ -102,13 +102,13 @@
   /* A favorite ("spring,sunny,day") in the picker's words; a part the picker lacks (older data's
    * single words, e.g. "cat") as written, dashes as spaces. */
   function favoriteWords(favorite) {
-    return favorite.split(",").filter(Boolean).map(function (part) {
+    return K.list(favorite.split(",").filter(Boolean).map(function (part) {
       for (var i = 0; i < FAVORITE_IDS.length; i++) {
         var option = K.$(FAVORITE_IDS[i]).querySelector('option[value="' + CSS.escape(part) + '"]');
         if (option) { return option.textContent.trim(); }
       }
       return part.replace(/-/g, " ");
-    }).join(", ");
+    }));
   }
 
   /* The picture's alt text names what its own key holds: with too few pictures for the chosen
@@ -117,8 +117,9 @@
     var upper = (item.emotion || visitor.emotion || "").toUpperCase();
     var mood = K.EMOTION_NAMES[upper] ? K.word(K.EMOTION_NAMES[upper], true) : upper;
     var scene = favoriteWords(keyFavorite(keyFromUrl(item.url)));
-    return window.AiLabel.text() + ": " + t(gettext_noop("garden painting for a %(mood)s mood"), { mood: mood })
-      + (scene ? ", " + scene : "") + " (" + t(gettext_noop("%(n)s of %(total)s"), { n: K.number(n), total: K.number(total) }) + ")";
+    var picture = t(gettext_noop("garden painting for a %(mood)s mood"), { mood: mood });
+    if (scene) { picture = interpolate(gettext("%(picture)s, %(scene)s"), { picture: picture, scene: scene }, true); }
+    return window.AiLabel.text() + ": " + K.withDetails(picture, t(gettext_noop("%(n)s of %(total)s"), { n: K.number(n), total: K.number(total) }));
   }
 
   function likeLabel(button, key) {

@@ -26,10 +26,12 @@
     "%(label)s: image %(number)s for the prompt: %(prompt)s": "%(label)s\uff1a\u30d7\u30ed\u30f3\u30d7\u30c8\u304b\u3089\u751f\u6210\u3057\u305f\u753b\u50cf %(number)s\uff1a%(prompt)s",
     "%(low)s to %(high)s": "%(low)s\u301c%(high)s\u6b73",
     "%(n)s of %(total)s": "%(total)s\u679a\u4e2d%(n)s\u679a\u76ee",
+    "%(picture)s, %(scene)s": "%(picture)s\u3001%(scene)s",
     "%(problem)s Retrying\u2026": "%(problem)s \u518d\u8a66\u884c\u3057\u3066\u3044\u307e\u3059\u2026",
     "%(sel)s of %(cnt)s selected": [
       "%(cnt)s\u500b\u4e2d%(sel)s\u500b\u9078\u629e"
     ],
+    "%(text)s (%(details)s)": "%(text)s\uff08%(details)s\uff09",
     "%s s": "%s\u79d2",
     "%s selected option not visible": [
       "\u9078\u629e\u3055\u308c\u305f%s\u4ef6\u306e\u30aa\u30d7\u30b7\u30e7\u30f3\u306f\u975e\u8868\u793a\u3067\u3059\u3002"

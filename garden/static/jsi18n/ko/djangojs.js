@@ -26,10 +26,12 @@
     "%(label)s: image %(number)s for the prompt: %(prompt)s": "%(label)s: \ud504\ub86c\ud504\ud2b8\ub85c \ub9cc\ub4e0 \uadf8\ub9bc %(number)s: %(prompt)s",
     "%(low)s to %(high)s": "%(low)s~%(high)s\uc138",
     "%(n)s of %(total)s": "%(total)s\uc7a5 \uc911 %(n)s\ubc88\uc9f8",
+    "%(picture)s, %(scene)s": "%(picture)s, %(scene)s",
     "%(problem)s Retrying\u2026": "%(problem)s \ub2e4\uc2dc \uc2dc\ub3c4\ud558\ub294 \uc911\u2026",
     "%(sel)s of %(cnt)s selected": [
       "%(sel)s\uac1c\uac00 %(cnt)s\uac1c \uc911\uc5d0 \uc120\ud0dd\ub428."
     ],
+    "%(text)s (%(details)s)": "%(text)s (%(details)s)",
     "%s s": "%s\ucd08",
     "%s selected option not visible": [
       "%s \uc120\ud0dd\ub41c \uc635\uc158\uc740 \ud45c\uc2dc\ub418\uc9c0 \uc54a\uc2b5\ub2c8\ub2e4."
@@ -86,7 +88,7 @@
     "June": "6\uc6d4",
     "Kept in the pool: ready for promotion.": "\ud480\uc5d0 \ubcf4\uad00\ud588\uc2b5\ub2c8\ub2e4. \uc774\uc81c \uc2b9\uaca9\ud560 \uc218 \uc788\uc2b5\ub2c8\ub2e4.",
     "Like": "\uc88b\uc544\uc694",
-    "Liked": "\uc88b\uc544\uc694 \ucde8\uc18c",
+    "Liked": "\uc88b\uc544\uc694 \uc644\ub8cc",
     "Looking at the photo\u2026": "\ubd84\uc11d \uc911\u2026",
     "March": "3\uc6d4",
     "May": "5\uc6d4",
