@@ -27,7 +27,10 @@ def bound_numbers(fields) -> None:
     limits = {
         "width": (settings.GARDEN_MIN_SIZE, settings.GARDEN_MAX_WIDTH),
         "height": (settings.GARDEN_MIN_SIZE, settings.GARDEN_MAX_HEIGHT),
+        "hires_first_width": (settings.GARDEN_MIN_SIZE, settings.GARDEN_MAX_WIDTH),
+        "hires_first_height": (settings.GARDEN_MIN_SIZE, settings.GARDEN_MAX_HEIGHT),
         "steps": (1, settings.GARDEN_MAX_STEPS),
+        "hires_steps": (1, settings.GARDEN_MAX_STEPS),
         "count": (1, settings.GARDEN_MAX_COUNT),
         "guidance": GUIDANCE_RANGE,
     }
