@@ -21,6 +21,11 @@ download; pictures are noise, the figures are speed). Sections, in order:
 4. jobs: bench/generation.py, job ÷ direct pipeline call (both painting the job's own prompts):
    SD-Turbo's architecture at 512², 1 step, one picture a call; SD 1.5's at 512², 25 steps; SDXL's
    at 1024², 30 steps.
+5. memory: SDXL's architecture at 1024² (two pictures a call, 4 steps) under each memory option of
+   docs/models.md (fp16, bf16, VAE tiling, VAE slicing, model offload, sequential offload, all of
+   them), each in a fresh process: peak GPU memory allocated and reserved by torch, load seconds and
+   seconds per picture; then a worker budget (GARDEN_DIFFUSION_MEMORY_GB) too small for the call, to
+   show the job's out-of-memory error. --smoke runs the CPU-possible options on the tiny pipeline.
 
 The report (DIR/gpu-proof.md) holds each section's output as printed, the card and the versions.
 """
@@ -42,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
 
-SECTIONS = ("classifier", "live-parts", "kiosks", "jobs")
+SECTIONS = ("classifier", "live-parts", "kiosks", "jobs", "memory")
 SMOKE_NEEDS = ("redis",)
 LIVE_MODEL = "sd-turbo"  # the folder name makes the library call it a turbo model (1 step, no guidance)
 
@@ -55,6 +60,8 @@ def parse_args():
     parser.add_argument("--kiosks", type=int, nargs="+", default=[1, 4], help="Kiosks asking at once, a round for each")
     parser.add_argument("--pictures", type=int, default=12, help="Live pictures each kiosk asks for, one after another")
     parser.add_argument("--smoke", action="store_true", help="CPU, tiny models, a picture or two each: the whole path in seconds")
+    parser.add_argument("--memory-child", default="", help=argparse.SUPPRESS)  # one memory option, in its own process
+    parser.add_argument("--memory-model", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.smoke:
         args.kiosks, args.pictures = [2], 1
@@ -306,8 +313,111 @@ def jobs_section(report: Report, work: Path) -> None:
         run_bench(report, command, timeout=420)
 
 
+# Section 5: the memory options (docs/models.md#memory-and-precision) as DiffusersBackend keywords.
+MEMORY_OPTIONS = {
+    "fp16, whole model on the GPU": {"dtype": "fp16"},
+    "bf16, whole model on the GPU": {"dtype": "bf16"},
+    "fp16, VAE tiling": {"dtype": "fp16", "vae_tiling": True},
+    "fp16, VAE slicing": {"dtype": "fp16", "vae_slicing": True},
+    "fp16, model offload": {"dtype": "fp16", "offload": "model"},
+    "fp16, sequential offload": {"dtype": "fp16", "offload": "sequential"},
+    "fp16, model offload, VAE tiling and slicing": {"dtype": "fp16", "offload": "model", "vae_tiling": True, "vae_slicing": True},
+    "fp16, whole model, budget GARDEN_DIFFUSION_MEMORY_GB=9": {"dtype": "fp16", "memory_gb": 9.0},
+}
+# What a CPU can run of them (--smoke): no offload, no budget.
+SMOKE_MEMORY_OPTIONS = {
+    "fp32": {"dtype": "fp32"},
+    "bf16": {"dtype": "bf16"},
+    "fp32, VAE tiling and slicing": {"dtype": "fp32", "vae_tiling": True, "vae_slicing": True},
+}
+MEMORY_SIZE, MEMORY_PICTURES, MEMORY_STEPS = 1024, 2, 4
+
+
+def memory_child(options_json: str, model: str, device: str, size: int) -> dict:
+    """One memory option in this (fresh) process: load, paint one call (warm-up) and another, and
+    torch's peak GPU memory over both; an error is the answer too (the budget's out-of-memory)."""
+    import json
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    import torch
+
+    from generation.backends import BackendError, Batch
+    from generation.backends.diffusion import DiffusersBackend
+
+    options = json.loads(options_json)
+    backend = DiffusersBackend(model=model, device=device, **options)
+    batch = Batch(prompt="a garden of glass flowers", negative_prompt="", width=size, height=size, steps=MEMORY_STEPS,
+                  guidance=5.0, seeds=list(range(MEMORY_PICTURES)))  # fmt: skip
+    answer: dict = {"options": options}
+    try:
+        started = time.perf_counter()
+        backend.load()
+        answer["load_s"] = round(time.perf_counter() - started, 2)
+        backend.generate(batch)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        backend.generate(batch)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        answer["s_per_picture"] = round((time.perf_counter() - started) / MEMORY_PICTURES, 3)
+        answer["dtype"] = backend.dtype_name
+    except BackendError as exc:
+        answer["error"] = str(exc)
+    if device.startswith("cuda"):
+        answer["peak_allocated_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+        answer["peak_reserved_gib"] = round(torch.cuda.max_memory_reserved() / 2**30, 2)
+    return answer
+
+
+def memory_line(name: str, answer: dict) -> str:
+    """One report line for one option's answer (CPU-independent: the smoke test and the GPU share it)."""
+    if "error" in answer:
+        return f"{name}: failed as a job would: {answer['error'][:600]}"
+    memory = ""
+    if "peak_allocated_gib" in answer:
+        memory = f"peak {answer['peak_allocated_gib']:.2f} GiB allocated, {answer['peak_reserved_gib']:.2f} GiB reserved; "
+    return f"{name}: {memory}load {answer['load_s']:.1f} s, {answer['s_per_picture']:.2f} s/picture ({answer['dtype']})"
+
+
+def memory_section(report: Report, args, work: Path, device: str) -> None:
+    import json
+
+    if args.smoke:
+        from tests.generation.tiny_pipeline import save_tiny_pipeline
+
+        model, options = save_tiny_pipeline(work / "models" / "tiny-sd"), SMOKE_MEMORY_OPTIONS
+    else:
+        from bench._random_sd import save_random_pipeline
+
+        model, options = save_random_pipeline("sdxl", work / "models" / "sdxl"), MEMORY_OPTIONS
+    for name, option in options.items():
+        command = [sys.executable, str(Path(__file__).resolve()), "--memory-child", json.dumps(option), "--memory-model", str(model)]
+        if args.smoke:
+            command.append("--smoke")
+        try:
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=os.environ.copy())
+        except subprocess.TimeoutExpired:
+            report.add(f"{name}: (timed out after 600 s)")
+            continue
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        if done.returncode or not lines:
+            report.add(f"{name}: (exit {done.returncode}) {(done.stdout + done.stderr)[-1500:]}")
+            continue
+        report.add(memory_line(name, json.loads(lines[-1])))
+
+
 def main() -> int:
     args = parse_args()
+    if args.memory_child:
+        import json
+
+        device = "cpu" if args.smoke else "cuda"
+        print(json.dumps(memory_child(args.memory_child, args.memory_model, device, 64 if args.smoke else MEMORY_SIZE)), flush=True)
+        return 0
     work = Path(args.work)
     import torch
 
@@ -341,6 +451,14 @@ def main() -> int:
             report.add("(skipped in --smoke: bench/generation.py --smoke runs on its own)")
         else:
             jobs_section(report, work)
+    if "memory" in args.only:
+        size = (
+            "tiny, 64², CPU"
+            if args.smoke
+            else f"SDXL architecture, {MEMORY_SIZE}², {MEMORY_PICTURES} pictures a call, {MEMORY_STEPS} steps"
+        )
+        report.add(f"\n## Peak memory under each memory option ({size}), each in a fresh process\n")
+        memory_section(report, args, work, device)
     report.add(f"\n(all sections: {time.perf_counter() - started:.0f} s)")
     if args.smoke:
         shutil.rmtree(work, ignore_errors=True)
