@@ -4,6 +4,7 @@ manage.py generate --emotion calm/spring,cloudy,day --bulk --count 10
 manage.py generate --prompt "a garden of glass flowers" --width 768 --height 512 --no-wait
 manage.py generate --inline --backend procedural --emotion happy --count 2   # no worker needed
 manage.py generate --emotion calm --bulk --init-image 42 --denoising-strength 0.35   # img2img from image 42
+manage.py generate --prompt "a glass garden" --width 1280 --height 800 --hires --vae vae-ft-mse   # two passes, a library VAE
 manage.py generate --cancel <job id>
 """
 
@@ -47,6 +48,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--denoising-strength", type=float, default=None, help="img2img: how much of the init image is repainted (0-1, default 0.75)"
         )
+        parser.add_argument("--vae", default=None, help="A VAE of the library (Automatic: the model's default; None: its own)")
+        parser.add_argument(
+            "--hires", dest="hires_fix", action="store_true", default=None,
+            help="Hires fix: paint at the model's native size, upscale, repaint (default: bulk jobs larger than the native size)",
+        )  # fmt: skip
+        parser.add_argument("--no-hires", dest="hires_fix", action="store_false", help="Paint in one pass, whatever GARDEN_HIRES_FIX says")
+        parser.add_argument("--hires-upscaler", default="", help="latent, lanczos, nearest or a library upscaler (GARDEN_HIRES_UPSCALER)")
+        parser.add_argument("--hires-steps", type=int, default=None, help="The second pass's steps (default: --steps)")
+        parser.add_argument("--hires-denoising", type=float, default=None, help="The second pass's denoising (GARDEN_HIRES_DENOISING)")
+        parser.add_argument("--hires-first-width", type=int, default=None, help="The first pass's width (default: the native area)")
+        parser.add_argument("--hires-first-height", type=int, default=None)
         parser.add_argument("--no-wait", action="store_true", help="Print the job id and return at once")
         parser.add_argument("--inline", action="store_true", help="Run in this process instead of on a worker")
         parser.add_argument("--timeout", type=float, default=24 * 3600, help="Seconds to follow the job (default a day)")
