@@ -145,9 +145,13 @@ FALLBACK_NOTE = {
 FEW_NOTE = "Only a few pictures for this favorite so far: gardens for your mood with other favorites follow them."
 
 
+# A list as each language writes it (Intl.ListFormat, conjunction, narrow; issue 63: "秋, 雨, 夕暮れ").
+LIST_FORMS = {"en": ", ".join, "ko": lambda words: ", ".join(words[:-1]) + " 및 " + words[-1], "ja": "、".join}
+
+
 def scene_words(favorite: str, lang: str) -> str:
     with translation.override(lang):
-        return ", ".join(str(FAVORITE_NAMES[part]) for part in favorite.split(","))
+        return LIST_FORMS[lang]([str(FAVORITE_NAMES[part]) for part in favorite.split(",")])
 
 
 @pytest.mark.parametrize("lang", ["en", "ko", "ja"])
