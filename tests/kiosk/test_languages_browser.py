@@ -26,6 +26,7 @@ WORDS = {
         "last": "Images 2–4 of 4",
         "countdown": "Starting over in",
         "start": "Press Capture to begin",
+        "code": "Want your visit deleted? Show this code to a member of staff.",
     },
     "ko": {
         "capture": "표정 분석",
@@ -36,6 +37,7 @@ WORDS = {
         "last": "4장 중 2–4",
         "countdown": "초 후 처음으로 돌아갑니다",
         "start": "표정 분석 버튼을 눌러 시작하세요",
+        "code": "방문 기록을 지우려면 이 코드를 직원에게 보여 주세요.",
     },
     "ja": {
         "capture": "表情を分析",
@@ -46,6 +48,7 @@ WORDS = {
         "last": "4枚中 2–4枚目",
         "countdown": "秒後に最初に戻ります",
         "start": "「表情を分析」を押して始めてください",
+        "code": "来場の記録を消したいときは、このコードをスタッフに見せてください。",
     },
 }
 # The apparent expression as the result shows it: its name alone, never the code beside it (issue 63
@@ -104,6 +107,8 @@ def assert_language(page, lang: str) -> None:
     assert words["capture"] in page.inner_text("#capture-button")
     assert words["favorite"] in page.inner_text("#favorite-heading")
     assert page.get_attribute(f'.language-switch button[lang="{lang}"]', "aria-current") == "true"
+    # A visitor's header links the garden only: the emotion check is a staff test page (issue 63).
+    assert page.locator(".nav-list a").count() == 1 and page.locator('.nav-list a[href$="/kiosk/emotion/"]').count() == 0
 
 
 def run_flow(page, lang: str) -> None:
@@ -116,6 +121,12 @@ def run_flow(page, lang: str) -> None:
     assert page.inner_text("#result-emotion") == EXPRESSIONS[lang][result["emotions"]]
     # Lists in the language's own punctuation (issue 63: "女性, 大人", "春, 晴れ, 昼").
     age, features = page.inner_text("#result-age"), page.inner_text("#result-features")
+    # The visitor's code says in plain words, at the text's size, what it is for (it was "quote it to
+    # have your visit's data deleted" in small print).
+    page.wait_for_selector("#visitor-code:not([hidden])")
+    hint = page.locator("#visitor-code .code-hint")
+    assert hint.inner_text() == words["code"]
+    assert hint.evaluate("el => parseFloat(getComputedStyle(el).fontSize)") >= 16
     page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
     assert words["ready"] in page.inner_text("#garden-state")
     assert words["position"] in page.inner_text("#garden-position")
