@@ -131,7 +131,7 @@ def test_the_share_page_follows_the_language_it_is_opened_in(client):
     assert "‘슬픔’ 표정에 어울리는 정원" in page and "겨울, 눈, 한밤중" in page and "내려받기" in page
     assert '<meta property="og:locale" content="ko">' in page
     page = client.get("/image", {"content": image.key}, headers={"accept-language": "ja"}).content.decode()
-    assert lang_of(page) == "ja" and "「悲しみ」の表情に合わせた庭" in page and "冬、雪、真夜中" in page  # the list in Japanese punctuation (issue 63)
+    assert lang_of(page) == "ja" and "「悲しみ」の表情に合わせた庭" in page and "冬、雪、真夜中" in page
     missing = client.get("/image", {"content": "nope"}, headers={"accept-language": "ja"})
     assert missing.status_code == 404 and "絵が見つかりません" in missing.content.decode()
 
