@@ -103,6 +103,7 @@ def test_sd3_paints_through_a_job_and_its_variation_seeds_follow_its_latents(flu
     own = painted(model=SD3, seed=5)[0]
     assert own.shape == (64, 64, 3) and own.std() > 0
     assert np.array_equal(painted(model=SD3, seed=77, subseed=5, subseed_strength=1.0)[0], own)
+    assert not np.array_equal(painted(model=SD3, seed=5, clip_skip=2)[0], own)  # SD3's own clip_skip takes it
 
 
 def test_transformer_families_default_to_bf16_on_cuda_and_fp32_on_a_cpu(transformer_models, tiny_model_dir):
