@@ -417,6 +417,8 @@ def is_transformer_model(diffusers, model: str, *, offline: bool = True) -> bool
     """Whether ``model``'s pipeline (a diffusers folder or cached hub id) denoises with a transformer
     (Flux, SD3, PixArt, Sana) rather than a UNet, read from its model_index.json alone; False when
     there is none to read (a single-file checkpoint: SD families)."""
+    if Path(model).is_file():  # load_config would read the whole checkpoint as JSON text
+        return False
     try:
         config = diffusers.DiffusionPipeline.load_config(model, local_files_only=offline)
     except Exception:
