@@ -29,6 +29,11 @@ def status_of(pk):
     return "rejected" if image.status == "rejected" else "kept" if image.kept else "pending"
 
 
+KEPT_MARK = """(li) => { const after = getComputedStyle(li, '::after'), own = getComputedStyle(li);
+  return {content: after.content, background: after.backgroundColor, color: after.color,
+          size: parseFloat(after.fontSize), frame: own.borderTopColor}; }"""
+
+
 def test_review_with_keyboard_and_undo(live_server, page):
     user = get_user_model().objects.create_user(username="cora", password=PASSWORD)
     services.make_curator(user=user)
@@ -42,6 +47,10 @@ def test_review_with_keyboard_and_undo(live_server, page):
 
     page.keyboard.press("k")  # keep the first; auto-advance to the second
     assert page.get_attribute("#review", "data-current-id") == str(shown[1])
+    # The kept mark reads at a glance (issue 63: a tiny tick): a labelled badge, white on green, and a green frame.
+    mark = page.locator(f"#grid li[data-id='{shown[0]}']").evaluate(KEPT_MARK)
+    assert mark["content"] == '"✓ kept"' and mark["background"] == "rgb(46, 125, 50)" and mark["color"] == "rgb(255, 255, 255)", mark
+    assert mark["size"] >= 14 and mark["frame"] == "rgb(46, 125, 50)", mark
     page.keyboard.press("x")  # reject the second
     page.keyboard.press("x")  # reject the third
     settled(page)

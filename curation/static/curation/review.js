@@ -44,7 +44,10 @@
     item.kept = state === "kept";
     cells[index].classList.remove("is-kept", "is-rejected", "is-pending");
     cells[index].classList.add("is-" + state);
+    cells[index].dataset.mark = stateLabel[state];  // the mark's word ("✓ kept"), in the page's language
   }
+
+  cells.forEach((cell, index) => { cell.dataset.mark = stateLabel[stateOf(items[index])]; });
 
   function counts() {
     const left = items.filter((item) => stateOf(item) === "pending").length;
