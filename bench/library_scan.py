@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""The model library's scan and file identity (docs/models.md), in one run:
+
+    .venv/bin/python bench/library_scan.py [--checkpoints 50] [--checkpoint-mb 64] [--hash-gb 2] [--rounds 3]
+    .venv/bin/python bench/library_scan.py --smoke      # 5 files of 1 MB, a 16 MB hash: seconds
+
+1. Rescan: a library of N single-file checkpoints (SD 1.x headers, then filler to the size asked)
+   scanned once (every file hashed) and again with no file changed: the rescan reads headers and
+   trusts the stored hashes. Prints both times; the rescan's is what a curator's Rescan button or
+   A1111's refresh-checkpoints costs on a library that did not change.
+2. Hashing a new file: ``generation.library_files.sha256_of`` against ``sha256sum`` on the same
+   file (random bytes, in the page cache after a first read by each), alternated, best of
+   ``--rounds``; prints the ratio.
+
+Runs on a throw-away SQLite database and temporary files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SD1_KEYS = {
+    "model.diffusion_model.input_blocks.0.0.weight": [320, 4, 3, 3],
+    "model.diffusion_model.out.2.weight": [4, 320, 3, 3],
+    "cond_stage_model.transformer.text_model.embeddings.position_embedding.weight": [77, 768],
+    "first_stage_model.decoder.conv_out.weight": [3, 128, 3, 3],
+}
+
+
+def write_checkpoint(path: Path, size: int, seed: int) -> None:
+    """A safetensors header of an SD 1.x checkpoint, then ``size`` bytes of weights (its own bytes per file)."""
+    header = {name: {"dtype": "F16", "shape": shape, "data_offsets": [0, 0]} for name, shape in SD1_KEYS.items()}
+    raw = json.dumps(header).encode()
+    block = os.urandom(1 << 20)
+    with open(path, "wb") as stream:
+        stream.write(struct.pack("<Q", len(raw)) + raw)
+        stream.write(seed.to_bytes(8, "little"))
+        for _ in range(size >> 20):
+            stream.write(block)
+
+
+def write_random(path: Path, size: int) -> None:
+    with open(path, "wb") as stream:
+        for _ in range(size >> 24):
+            stream.write(os.urandom(1 << 24))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoints", type=int, default=50)
+    parser.add_argument("--checkpoint-mb", type=int, default=64, help="size of each checkpoint (the rescan reads none of it)")
+    parser.add_argument("--hash-gb", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args()
+    if args.smoke:
+        args.checkpoints, args.checkpoint_mb, args.hash_gb, args.rounds = 5, 1, 1 / 64, 1
+    work = Path(tempfile.mkdtemp(prefix="bench-library-"))
+    try:
+        run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args, work: Path) -> None:
+    library_root = work / "models"
+    library_root.mkdir()
+    os.environ["DATABASE_URL"] = f"sqlite:///{work / 'bench.sqlite3'}"
+    os.environ.pop("CACHE_URL", None)
+    os.environ["GARDEN_MODELS_DIR"] = str(library_root)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from generation.library_files import sha256_of
+    from generation.services import library
+
+    for number in range(args.checkpoints):
+        write_checkpoint(library_root / f"model-{number:02d}.safetensors", args.checkpoint_mb << 20, number)
+    started = time.perf_counter()
+    first = library.scan()
+    first_s = time.perf_counter() - started
+    assert len(first.found) == args.checkpoints and all(entry.sha256 for entry in first.found)
+    rescans = []
+    for _ in range(max(1, args.rounds)):
+        started = time.perf_counter()
+        again = library.scan()
+        rescans.append(time.perf_counter() - started)
+        assert [entry.sha256 for entry in again.found] == [entry.sha256 for entry in first.found]
+    total_gb = args.checkpoints * args.checkpoint_mb / 1024
+    print(
+        f"scan of {args.checkpoints} checkpoints ({total_gb:.1f} GB): first {first_s:.2f} s (hashing every file), "
+        f"rescan unchanged {min(rescans):.3f} s (best of {len(rescans)})"
+    )
+
+    big = work / "new-model.safetensors"
+    write_random(big, max(1 << 24, int(args.hash_gb * (1 << 30))))
+    expected = subprocess.run(["sha256sum", str(big)], capture_output=True, text=True, check=True).stdout.split()[0]  # warms the cache
+    assert sha256_of(big) == expected
+    ours, theirs = [], []
+    for _ in range(max(1, args.rounds)):
+        started = time.perf_counter()
+        subprocess.run(["sha256sum", str(big)], capture_output=True, check=True)
+        theirs.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        sha256_of(big)
+        ours.append(time.perf_counter() - started)
+    size_gb = big.stat().st_size / (1 << 30)
+    print(
+        f"hashing a new {size_gb:.2f} GB file: sha256_of {min(ours):.2f} s, sha256sum {min(theirs):.2f} s "
+        f"({min(ours) / min(theirs):.2f}x sha256sum, best of {len(ours)})"
+    )
+
+
+if __name__ == "__main__":
+    main()
