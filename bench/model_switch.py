@@ -128,15 +128,21 @@ def main() -> None:
         rounds = [run_round(models, limit, args) for _ in range(args.repeat)]
         per_step = [min(round_[0][index] for round_ in rounds) for index in range(len(ORDER))]
         results[limit] = {"cold": per_step[0], "switch": statistics.median(per_step[1:]), "picture": min(r[1] for r in rounds)}
+    import gc
+
     from generation import backends
 
     backends.loaded_pipelines.reset()
+    started = time.perf_counter()
+    gc.collect()
+    collect = time.perf_counter() - started
     one, two = results[1], results[2]
     picture = min(one["picture"], two["picture"])
     order = "→".join(ORDER)
     print(f"model switching cost: {args.architecture} pipelines A and B, order {order}, best of {args.repeat}; {environment(args.device)}")
     print(f"  load of A with nothing held: {one['cold']:.3f} s")
     print(f"  GARDEN_DIFFUSION_MAX_LOADED=1: a switch {one['switch']:.4f} s (median of 4) = {one['switch'] / one['cold']:.2f}x a cold load")
+    print(f"    (a switch drops the other model first: unload() runs a full gc.collect(), {collect:.3f} s in this process)")
     print(f"  GARDEN_DIFFUSION_MAX_LOADED=2: a switch {two['switch'] * 1e3:.3f} ms (median of 4)")
     print(f"  ratio MAX_LOADED=1 ÷ 2: {one['switch'] / two['switch']:.0f}x")
     print(
