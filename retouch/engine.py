@@ -28,7 +28,16 @@ from PIL import Image
 
 from config.lazy import Lazy
 from generation import backends
-from generation.backends import Batch, ModelUnavailable, StepCallback, TransientBackendError, conditioning, loras, safety_checker
+from generation.backends import (
+    Batch,
+    ModelUnavailable,
+    StepCallback,
+    TransientBackendError,
+    checkpoints,
+    conditioning,
+    loras,
+    safety_checker,
+)
 from generation.backends.diffusion import SCHEDULERS, _import_torch
 
 log = logging.getLogger(__name__)
@@ -186,13 +195,13 @@ class RetouchEngine:
         self.device = _pick_device(torch, self.requested_device)
         self.dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
         try:
-            pipeline = diffusers.AutoPipelineForInpainting.from_pretrained(
-                self.inpaint_model, dtype=self.dtype, local_files_only=self.offline
-            )
+            pipeline = checkpoints.load_inpainting(diffusers, self.inpaint_model, dtype=self.dtype, offline=self.offline)
+        except ModelUnavailable:  # a single file that cannot load says why itself
+            raise
         except Exception as exc:
             raise ModelUnavailable(
                 f"Cannot load the inpainting model {self.inpaint_model!r} ({type(exc).__name__}: {exc}): "
-                "set GARDEN_RETOUCH_INPAINT_MODEL to a local folder holding a diffusers inpainting pipeline, or leave it empty."
+                "set GARDEN_RETOUCH_INPAINT_MODEL to a diffusers inpainting folder or an inpainting checkpoint file, or leave it empty."
             ) from exc
         # The model's own checker runs beside the pipeline (safety_flags), never blacking a result out.
         self.checker = safety_checker.load_checker(self.inpaint_model, pipeline=pipeline, device=self.device, dtype=self.dtype)

@@ -49,6 +49,17 @@ def load_text_to_image(diffusers, model: str, *, dtype, offline: bool) -> Any:
     return pipeline
 
 
+def load_inpainting(diffusers, model: str, *, dtype, offline: bool) -> Any:
+    """The inpainting pipeline of ``model`` (GARDEN_RETOUCH_INPAINT_MODEL): a folder, or a single
+    file of an inpainting checkpoint (its UNet takes 9 channels: latents, mask, masked picture)."""
+    if not is_single_file(model):
+        return diffusers.AutoPipelineForInpainting.from_pretrained(model, dtype=dtype, local_files_only=offline)
+    pipeline = load_single_file(diffusers, Path(model), dtype=dtype)
+    if getattr(pipeline.unet.config, "in_channels", 4) != 9:
+        raise ModelUnavailable(f"{model} is not an inpainting model (its UNet takes {pipeline.unet.config.in_channels} channels, not 9).")
+    return pipeline
+
+
 def load_single_file(diffusers, path: Path, *, dtype) -> Any:
     """A single-file checkpoint as the pipeline class its family's configs name."""
     checkpoint = _classify(path)

@@ -358,3 +358,54 @@ def test_sd2_and_sdxl_single_files_load_as_their_folders(tmp_path, build, family
     single = loader.load_text_to_image(diffusers, str(path), dtype=torch.float32, offline=True)
     assert type(single).__name__ == pipeline_class
     assert np.abs(paint(single) - paint(twin)).max() == 0
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)  # the job is sent on commit and run eagerly
+def test_a1111_lists_a_single_file_with_its_hash_and_paints_with_it(
+    diffusers_settings, single_file_library, django_user_model, eager_celery
+):
+    import base64
+
+    from rest_framework.test import APIClient
+
+    diffusers_settings.GARDEN_MODELS_DIR = str(single_file_library)
+    library_services.scan()
+    short = LibraryEntry.objects.get(name="one-file").short_hash
+    django_user_model.objects.create_user("a1111", password="pw-a1111-1", is_staff=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"a1111:pw-a1111-1").decode())
+    listed = {model["title"]: model for model in client.get("/sdapi/v1/sd-models").json()}
+    assert listed[f"one-file [{short}]"]["hash"] == short and listed["folder-twin"]["hash"] is None
+    body = {"prompt": "a red flower", "seed": 42, "steps": 2, "width": 64, "height": 64}
+    answer = client.post("/sdapi/v1/txt2img", {**body, "override_settings": {"sd_model_checkpoint": f"one-file [{short}]"}}, format="json")
+    assert answer.status_code == 200, answer.content
+    info = json.loads(answer.json()["info"])
+    assert (info["sd_model_name"], info["sd_model_hash"]) == ("one-file", short)
+    assert f"Model hash: {short}" in info["infotexts"][0]
+
+
+@pytest.mark.slow
+@pytest.mark.backend_free
+def test_an_inpainting_checkpoint_file_loads_for_retouching_and_not_for_text(tmp_path):
+    import diffusers
+    import torch
+    from PIL import Image
+
+    from generation.backends import ModelUnavailable
+    from tests.retouch.tiny_retouch import save_inpaint_pipeline
+
+    twin = diffusers.AutoPipelineForInpainting.from_pretrained(str(save_inpaint_pipeline(tmp_path / "twin")), local_files_only=True)
+    path = save_single_file(twin, tmp_path / "tiny-inpainting.safetensors", configs_beside=True)
+    assert checkpoints.classify(path, checkpoints.read_header(path)).inpaint
+    with pytest.raises(ModelUnavailable, match="inpainting model"):
+        loader.load_text_to_image(diffusers, str(path), dtype=torch.float32, offline=True)
+    single = loader.load_inpainting(diffusers, str(path), dtype=torch.float32, offline=True)
+    picture, mask = Image.new("RGB", (64, 64), (200, 40, 40)), Image.new("L", (64, 64), 0)
+    mask.paste(255, (16, 16, 48, 48))
+
+    def paint(model):
+        generator = torch.Generator().manual_seed(2)
+        return model("a flower", image=picture, mask_image=mask, num_inference_steps=2, generator=generator, output_type="np").images[0]
+
+    assert np.abs(paint(single) - paint(twin)).max() == 0
