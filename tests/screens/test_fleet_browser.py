@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from config.version import page_version
 from screens import selectors, status
 from screens.models import Screen
 from tests.a11y import assert_accessible
@@ -32,6 +33,7 @@ from tests.screens.browser_support import (
     wait_for_beat,
     wait_until,
 )
+from tests.screens.support import beat_body, enrolled_screen, post_beat
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -327,3 +329,47 @@ def test_the_enrolment_page_says_when_a_link_is_spent(live_server, page):
     assert "not valid" in page.inner_text("#screen-enrol")
     assert_accessible(page, where="the enrolment page")
     assert page.evaluate("() => localStorage.getItem('garden.screen.v1')") is None
+
+
+def test_the_fleet_pages_refresh_themselves(live_server, page, django_user_model):
+    """Issue 63: the fleet page, a screen's page and the status page showed the state of the moment
+    they were opened until reloaded. They fetch themselves every few seconds (a fake clock runs the
+    turns here) and put in the new state, without a reload and without touching an operator's edits."""
+    django_user_model.objects.create_superuser("root", password="pw-root-123")
+    screen, secret = enrolled_screen("Hall kiosk")
+    kiosk = Client()
+    post_beat(kiosk, screen, secret, beat_body(version=page_version(), camera="ok"))
+    page.clock.install()
+    page.goto(live_server.url + "/admin/login/?next=/admin/screens/screen/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", "pw-root-123")
+    page.click("input[type=submit]")
+    row = page.locator(f"#result_list tr:has(input.action-select[value='{screen.pk}'])")
+    assert row.locator(".screen-status").get_attribute("data-status") == "ok"
+    page.evaluate(MARKER)
+
+    def next_turn(seconds: float, selector: str) -> None:
+        page.clock.fast_forward(int(seconds * 1000))
+        page.wait_for_selector(selector, timeout=10_000)
+        assert same_document(page)  # in place, not a reload
+
+    # The fleet page: the row and the counts follow the camera going wrong; a row chosen for an action stays chosen.
+    post_beat(kiosk, screen, secret, beat_body(version=page_version(), camera="frozen"))
+    next_turn(6, f"#result_list tr:has(input.action-select[value='{screen.pk}']) .screen-status[data-status='warning']")
+    assert page.inner_text("#fleet-summary [data-count='warning']") == "1"
+    assert_accessible(page, where="the fleet page after a refresh")
+
+    # A screen's page: its state refreshes, the form an operator is editing does not.
+    page.goto(live_server.url + f"/admin/screens/screen/{screen.pk}/change/")
+    page.evaluate(MARKER)
+    page.fill("#id_location", "hall, by the door")
+    post_beat(kiosk, screen, secret, beat_body(version=page_version(), camera="ok"))
+    next_turn(6, "#screen-overview .screen-status[data-status='ok']")
+    assert page.input_value("#id_location") == "hall, by the door"
+
+    # The system status page: the screens' row.
+    page.goto(live_server.url + "/curation/status/")
+    page.evaluate(MARKER)
+    assert page.get_attribute("#status-screens td[data-status='warning']", "data-count") == "0"
+    post_beat(kiosk, screen, secret, beat_body(version=page_version(), camera="ended"))
+    next_turn(11, "#status-screens td[data-status='warning'][data-count='1']")
