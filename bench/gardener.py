@@ -15,12 +15,11 @@ by the procedural backend at once, in ``trusted`` mode) on the keys "calm" and "
 (GARDEN_GARDENER_FAVORITES=any). The initial garden, the same for every arm, is the painter's own:
 one fresh bulk job of 8 pairs per key, promoted (fresh pictures of a key share its derived recipe
 and differ in layout and horizon); then visitors arrive one at a time: POST /garden with a new id
-and their segment (``generation``), look at the first three landscape images, like at most one of
-them (POST /like with the three on screen) or none (POST /impression). The server learns only
-from those calls; no /emotion call stores a visitor's segment, so /garden ranks for the segment the
-visitor names while their likes are counted over everyone only (a segment's own counts stay
-empty). Every ROUND_LIKES likes the gardener runs once (as beat would): it promotes what its last
-jobs made, retires what visitors pass over, and fills the keys again. Before it, every
+(their row stored first as /emotion would store it: their generation, hence their segment), look
+at the first three landscape images, like at most one of them (POST /like with the three on
+screen) or none (POST /impression). The server learns only from those calls, over everyone and
+within the visitor's segment. Every ROUND_LIKES likes the gardener runs once (as beat would): it
+promotes what its last jobs made, retires what visitors pass over, and fills the keys again. Before it, every
 REBUILD_LIKES likes, the recommender's model is rebuilt (as beat would: the taste model, and bred
 pictures' head start from their parents; ``--rebuild-likes 0``: never, the live counters alone).
 
@@ -72,7 +71,7 @@ from bench import _inprocess  # noqa: E402
 
 KEYS = ("calm", "happy")
 ANCHORS = {"calm": "sad", "happy": "surprised"}  # where each key's hidden ideals are drawn from
-SEGMENTS = ("adult", "young")
+SEGMENTS = ("adult", "young-adult")  # generations a kiosk's face analysis gives (garden.Visitor.Generation)
 CHECKPOINTS = (500, 1000, 2000, 5000)
 ROUND_LIKES = 100
 REBUILD_LIKES = 100  # the recommender's model is rebuilt every so many likes, before the gardener's round; 0: never
@@ -148,6 +147,14 @@ class Simulation:
             )
         return self.recipe_of[image_key]
 
+    @staticmethod
+    def arrive(visitor: str, segment: str) -> None:
+        """The visitor's row, as /emotion stores it (no photo here): their generation makes the
+        segment their likes and impressions are counted in."""
+        from garden.models import Visitor
+
+        Visitor.objects.create(id=visitor, generation=segment)
+
     def rebuild(self) -> None:
         """The recommender's model from the likes so far, as beat rebuilds it (every
         RECOMMEND_REBUILD_MINUTES): its taste model and bred pictures' head start (recommend.lineage)."""
@@ -219,6 +226,7 @@ class Simulation:
         likes = visitors = 0
         while likes < likes_wanted:
             visitor, key, segment = f"v-{uuid.uuid4()}", self.rng.choice(KEYS), self.rng.choice(SEGMENTS)
+            self.arrive(visitor, segment)
             shown = self.kiosk.top_three(visitor, key, segment)
             visitors += 1
             liked = next(
