@@ -128,7 +128,8 @@ def test_a_real_worker_paints_flux_with_a_lora_as_the_job_path_does_here(flux_se
     prompt, lora = "a red flower", f"{FLUX_LORA}:1"
     here_plain = painted(prompt=prompt, seed=9)[0]
     here_lora = painted(prompt=f"{prompt} <lora:{lora}>", seed=9)[0]
-    garden = Garden(tmp_path, "filesystem://", tiny_model_dir, GARDEN_MODELS_DIR=str(transformer_models))
+    garden = Garden(tmp_path / "worker", "filesystem://", tiny_model_dir, GARDEN_MODELS_DIR=str(transformer_models))
+    garden.folder.mkdir()
     garden.manage("migrate", "--no-input", "-v", "0")
     garden.manage("scan_models")
     garden.start_worker()
@@ -140,7 +141,7 @@ def test_a_real_worker_paints_flux_with_a_lora_as_the_job_path_does_here(flux_se
         )  # fmt: skip
         assert "succeeded" in result.stdout, result.stdout + garden.worker_log()
         print(f"flux job with a LoRA on a real worker: {time.monotonic() - started:.1f}s", file=sys.stderr)
-        [path] = (garden.folder / "media").rglob("imgPool/**/*.jpeg")
+        [path] = (garden.folder / "media").rglob("*.jpeg")
         with PILImage.open(path) as picture:
             worker_lora = np.asarray(picture.convert("RGB"), dtype=np.int16)
     finally:
