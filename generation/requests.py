@@ -442,6 +442,11 @@ class JobRequest:
             errors["hires_upscaler"] = gettext("hires_upscaler must be the name of an upscaler.")
             return {}
         upscaler = upscaler.strip()
+        if upscaler.lower() in hires_module.LATENT_UPSCALERS and entry is not None and entry.family == LibraryEntry.Family.FLUX:
+            errors["hires_upscaler"] = gettext(
+                "Flux packs its latents: use lanczos, nearest or an upscaler of the library (%(field)s)."
+            ) % {"field": field}
+            return {}
         if upscaler.lower() in hires_module.BUILT_IN:
             upscaler = upscaler.lower()
         else:

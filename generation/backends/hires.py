@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from generation.backends import Batch, HiresFix, StepCallback
+from generation.backends import BackendError, Batch, HiresFix, StepCallback
 
 # Our latent upscaler names → (torch interpolation mode, antialias); A1111's names in a1111.txt2img.
 LATENT_UPSCALERS = {
@@ -96,6 +96,11 @@ def _two_passes(backend, batch: Batch, fix: HiresFix, on_step: StepCallback | No
     import torch
 
     latent = fix.upscaler in LATENT_UPSCALERS
+    if latent and hasattr(backend.pipeline, "_pack_latents"):  # Flux: its latents are patch sequences, not pictures
+        raise BackendError(
+            f"The latent upscalers need a model whose latents are pictures (SD 1.x/2.x, SDXL, SD 3); "
+            f"{backend.label or backend.model} packs them (Flux): use lanczos, nearest or a library upscaler (hires_upscaler)."
+        )
     extra = {key: value for key, value in batch.extra.items() if key != "output_type"}
     first = replace(batch, width=fix.first_width, height=fix.first_height, extra=extra | ({"output_type": "latent"} if latent else {}))
     painted = backend.generate(first, on_step=on_step)

@@ -169,6 +169,8 @@ def test_hires_fix_with_a_library_upscaler_and_what_it_refuses(library_settings)
     first = errors_of(width=128, height=128, hires_fix=True, hires_first_width=128, hires_first_height=128)
     assert "smaller than the picture" in first["hires_first_width"]
     assert "diffusers backend" in errors_of(width=1024, height=1024, hires_fix=True, backend="procedural", model=None)["hires_fix"]
+    LibraryEntry.objects.filter(kind=LibraryEntry.Kind.PIPELINE, name=MODEL).update(family=LibraryEntry.Family.FLUX)
+    assert "Flux packs its latents" in errors_of(width=1024, height=1024, hires_fix=True, hires_upscaler="latent")["hires_upscaler"]
 
 
 # --- upscalers -----------------------------------------------------------------------------------
