@@ -39,6 +39,10 @@ class HeaderError(ValueError):
 class Header:
     shapes: dict[str, list[int]]
     metadata: dict[str, str]
+    # Each tensor's data_offsets as the header gives them (unchecked) and the byte the data starts at:
+    # an install checks that a download's tensors lie within it (generation.services.install.verification).
+    offsets: dict[str, object] = field(default_factory=dict)
+    data_start: int = 0
 
     def has_prefix(self, prefix: str) -> bool:
         return any(key.startswith(prefix) for key in self.shapes)
@@ -78,7 +82,8 @@ def read_header(path: Path) -> Header:
         raise HeaderError("header is not a JSON object")
     metadata = header.pop("__metadata__", None) or {}
     shapes = {name: list(entry.get("shape", [])) for name, entry in header.items() if isinstance(entry, dict)}
-    return Header(shapes, {str(k): str(v) for k, v in metadata.items()})
+    offsets = {name: entry.get("data_offsets") for name, entry in header.items() if isinstance(entry, dict)}
+    return Header(shapes, {str(k): str(v) for k, v in metadata.items()}, offsets, 8 + length)
 
 
 def classify(path: Path, header: Header) -> Checkpoint:

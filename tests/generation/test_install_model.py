@@ -24,6 +24,7 @@ from safetensors.numpy import save
 
 from generation.models import LibraryEntry
 from generation.services import install as installer
+from generation.services.install import addresses, staging, url_download
 from tests.generation.install_servers import FileServer, HubServer
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,7 @@ def library(settings, tmp_path, monkeypatch):
     root.mkdir()
     settings.GARDEN_MODELS_DIR = str(root)
     settings.GARDEN_MODELS_ALLOW_PRIVATE_URLS = True  # the servers are on 127.0.0.1
-    monkeypatch.setattr(installer, "RETRY_PAUSE", 0.0)
+    monkeypatch.setattr(url_download, "RETRY_PAUSE", 0.0)
     return root
 
 
@@ -114,7 +115,7 @@ def test_a_cut_connection_resumes_with_a_range_request(library, files):
 def test_an_install_cut_too_often_resumes_on_the_next_run(library, files):
     body = lora_bytes()
     sha = hashlib.sha256(body).hexdigest()
-    served = files.add("/cut/again.safetensors", body=body, cut_after=20_000, cuts=installer.URL_ATTEMPTS + 1)
+    served = files.add("/cut/again.safetensors", body=body, cut_after=20_000, cuts=url_download.URL_ATTEMPTS + 1)
 
     message = fails(served, "--sha256", sha)
     assert "connection broke" in message and "run the same install again to resume" in message
@@ -164,7 +165,7 @@ def test_a_damaged_safetensors_file_is_not_a_model(library, files):
 
 def test_a_full_disk_installs_nothing(library, files, monkeypatch):
     """There is no small file system to fill here, so the write into the staging file — the one place
-    bytes reach the disk (generation.services.install._write) — raises what a full disk raises."""
+    bytes reach the disk (generation.services.install.staging.write_chunk) — raises what a full disk raises."""
     written = []
 
     def full_disk(out, chunk):
@@ -173,8 +174,8 @@ def test_a_full_disk_installs_nothing(library, files, monkeypatch):
         written.append(len(chunk))
         out.write(chunk)
 
-    monkeypatch.setattr(installer, "CHUNK", 65536)
-    monkeypatch.setattr(installer, "_write", full_disk)
+    monkeypatch.setattr(staging, "CHUNK", 65536)
+    monkeypatch.setattr(staging, "write_chunk", full_disk)
     url = files.add("/models/big.safetensors", body=lora_bytes())
     message = fails(url)
     assert message.startswith("disk full while writing big.safetensors")
@@ -185,7 +186,7 @@ def test_a_model_larger_than_the_free_space_is_refused_before_downloading(librar
     import shutil
 
     usage = shutil.disk_usage(library)
-    monkeypatch.setattr(installer.shutil, "disk_usage", lambda path: usage._replace(free=1000))
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=1000))
     url = files.add("/models/big.safetensors", body=lora_bytes())
     assert fails(url).startswith("disk full: ")
     nothing_installed(library)
@@ -420,8 +421,8 @@ def test_redirects_are_followed_and_every_hop_is_checked(library, files, monkeyp
     target = files.add("/cdn/soft.safetensors", body=body)
     start = files.add("/models/soft", location=target)
     checked = []
-    real_check = installer.check_url_allowed
-    monkeypatch.setattr(installer, "check_url_allowed", lambda url: checked.append(url) or real_check(url))
+    real_check = addresses.check_url_allowed
+    monkeypatch.setattr(addresses, "check_url_allowed", lambda url: checked.append(url) or real_check(url))
     run(start, "--name", "soft")
     assert checked == [start, target]
     assert (library / "embeddings" / "soft.safetensors").read_bytes() == body
@@ -430,7 +431,7 @@ def test_redirects_are_followed_and_every_hop_is_checked(library, files, monkeyp
 
 
 def test_progress_is_reported_up_to_the_whole_size(library, files, monkeypatch):
-    monkeypatch.setattr(installer, "CHUNK", 32768)
+    monkeypatch.setattr(staging, "CHUNK", 32768)
     body = lora_bytes()
     url = files.add("/models/ink.safetensors", body=body)
     seen: list[tuple[int, int | None]] = []
@@ -446,7 +447,7 @@ def test_a_host_that_resolves_public_then_private_is_refused(library, files, set
     url = files.add("/models/ink.safetensors", body=lora_bytes()).replace("127.0.0.1", "localhost")
     # Only the check's look-up is told a public address (never connected to); the connection itself
     # resolves localhost as usual and reaches the loopback server.
-    monkeypatch.setattr(installer, "_resolve", lambda host, port: ["1.1.1.1"] if host == "localhost" else [])
+    monkeypatch.setattr(addresses, "host_addresses", lambda host, port: ["1.1.1.1"] if host == "localhost" else [])
     assert "localhost is a private, loopback or link-local address (127.0.0.1)" in fails(url)
     assert files.files["/models/ink.safetensors"].requests == [""]  # asked once, its body never kept
     nothing_installed(library)
@@ -460,7 +461,7 @@ def test_behind_a_proxy_the_proxy_resolves_names(settings, monkeypatch):
     def no_dns(host, port):
         raise socket.gaierror(-2, "Name or service not known")
 
-    monkeypatch.setattr(installer, "_resolve", no_dns)
+    monkeypatch.setattr(addresses, "host_addresses", no_dns)
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(installer.InstallError, match=r"cannot resolve models\.example"):
@@ -473,7 +474,7 @@ def test_behind_a_proxy_the_proxy_resolves_names(settings, monkeypatch):
 
 def test_a_part_of_a_file_that_changed_since_is_not_resumed(library, files):
     """If-Range: the server sends the whole new file when its ETag moved, and the part starts over."""
-    served = files.add("/cut/changing.safetensors", body=lora_bytes(width=400), cut_after=20_000, cuts=installer.URL_ATTEMPTS)
+    served = files.add("/cut/changing.safetensors", body=lora_bytes(width=400), cut_after=20_000, cuts=url_download.URL_ATTEMPTS)
     assert "connection broke" in fails(served)
     new = lora_bytes(width=300)
     files.files["/cut/changing.safetensors"].body = new

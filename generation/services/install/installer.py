@@ -1,0 +1,113 @@
+"""install(): the one entry point (manage.py install_model, the worker task). It checks the options,
+fetches the source by its kind (an http(s) URL, a local file or folder, a Hub repo id; a starter
+model's name is resolved to its source first, resolve_starter) into the staging folder, and places
+what came (generation.services.install.placement). The staging folder is emptied either way."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from generation.services.install.errors import InstallError
+from generation.services.install.expression_model import ExpressionSettings
+from generation.services.install.hub_download import REPO_ID, fetch_hub
+from generation.services.install.local_copy import copy_local
+from generation.services.install.placement import ENTRY_NAME, KINDS, Installed, Options, place
+from generation.services.install.progress_reports import Progress, no_progress
+from generation.services.install.staging import Fetched, check_sha256, models_root, staging_root
+from generation.services.install.url_download import fetch_url
+
+WEB_SCHEMES = ("http://", "https://")
+
+
+def install(
+    source: str,
+    *,
+    name: str = "",
+    kind: str = "",
+    revision: str = "",
+    subfolder: str = "",
+    variant: str = "",
+    sha256: str = "",
+    force: bool = False,
+    rescan: bool = True,
+    classes: str = "",
+    input_size: str = "",
+    color: str = "",
+    progress: Progress | None = None,
+) -> Installed:
+    """Install ``source`` (a Hub repo id ``owner/name[:subfolder]``, an http(s) URL, or a local file
+    or folder) into the library; see the package's docstring. ``kind`` is one of KINDS ("" detects
+    it). ``classes``, ``input_size`` and ``color`` are for ``kind="expression"`` (docs/faces.md)."""
+    progress = progress or no_progress
+    source = source.strip()
+    expected = _check_options(name=name, kind=kind, sha256=sha256, classes=classes)
+    root = models_root()
+    staging = staging_root()
+    is_hub = not source.startswith(WEB_SCHEMES) and not Path(source).expanduser().exists() and REPO_ID.match(source)
+    if (revision or subfolder or variant) and not is_hub:
+        raise InstallError("--revision, --subfolder and --variant are for Hub repo ids (owner/name), not URLs or paths.")
+    fetched = _fetch(source, staging, expected=expected, revision=revision, subfolder=subfolder, variant=variant, progress=progress)
+    if expected and not fetched.is_file:
+        fetched.discard()
+        raise InstallError("--sha256 checks one file; this source is a folder.")
+    options = Options(source, name=name, kind=kind, revision=fetched.revision, force=force, rescan=rescan)
+    expression = ExpressionSettings(classes=classes, input_size=input_size, color=color)
+    try:
+        return place(fetched, root, options, expression)
+    finally:
+        fetched.discard()
+
+
+def _check_options(*, name: str, kind: str, sha256: str, classes: str) -> str:
+    """Refuse options that cannot be right whatever the source; the expected sha256 (lower case)."""
+    if kind and kind not in KINDS:
+        raise InstallError(f"--kind {kind!r}: use one of {', '.join(KINDS)}.")
+    if name and (not ENTRY_NAME.match(name) or name.startswith(".")):
+        raise InstallError(
+            f"--name {name!r}: use letters, digits, spaces, '.', '_', '+', '@' or '-' (no slashes), not starting with a dot."
+        )
+    expected = sha256.strip().lower()
+    if expected and not re.fullmatch(r"[0-9a-f]{64}", expected):
+        raise InstallError(f"--sha256 {sha256!r}: expected 64 hexadecimal digits.")
+    if kind == "expression" and not classes:
+        raise InstallError(
+            "An expression model needs its class map: --classes neutral=CALM,happiness=HAPPY,… in output order, "
+            "or --classes a .json/.txt file of the class names (docs/faces.md#installing-an-expression-model)."
+        )
+    return expected
+
+
+def _fetch(source: str, staging: Path, *, expected: str, revision: str, subfolder: str, variant: str, progress: Progress) -> Fetched:
+    """The source, by its kind, into the staging folder (a URL's and a local file's sha256 checked)."""
+    if source.startswith(WEB_SCHEMES):
+        return fetch_url(source, staging, expected=expected, progress=progress)
+    if "://" in source:
+        raise InstallError(f"{source}: only http(s) URLs, Hub repo ids (owner/name) and local paths can be installed.")
+    if Path(source).expanduser().exists():
+        return copy_local(Path(source).expanduser(), staging, expected=expected, progress=progress)
+    match = REPO_ID.match(source)
+    if match is None:
+        raise InstallError(f"{source}: not an http(s) URL, an existing file or folder, or a Hub repo id (owner/name).")
+    fetched = fetch_hub(
+        match.group("repo"),
+        staging,
+        revision=revision,
+        subfolder=subfolder or match.group("subfolder") or "",
+        variant=variant,
+        progress=progress,
+    )
+    if fetched.is_file:
+        check_sha256(expected, fetched.sha256, fetched.path)
+    return fetched
+
+
+def resolve_starter(source: str, *, kind: str = "", name: str = "", variant: str = "") -> tuple[str, str, str, str]:
+    """A starter model's name (generation.starter_models) → its source, kind, name and variant; any
+    other source unchanged. What the caller gave wins over the starter's own."""
+    from generation import starter_models
+
+    starter = starter_models.get(source.strip())
+    if starter is None:
+        return source, kind, name, variant
+    return starter.source, kind or starter.kind, name or starter.name, variant or starter.variant
