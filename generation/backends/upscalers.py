@@ -11,8 +11,9 @@ Real-ESRGAN (``RealESRGAN_x4plus``, ``x2plus``, ``anime_6B``), BSRGAN and most c
 - BSRGAN / RealSR: ``RRDB_trunk.N.RDBr.convc``, ``trunk_conv``, ``upconvK``, ``HRconv``.
 
 The network is read from the state dict's shapes (filters, blocks, growth channels, the number of
-2x upsampling stages, Real-ESRGAN's pixel-unshuffle for its x2 and x1 models), as spandrel's ESRGAN
-architecture does. spandrel itself (what ComfyUI and InvokeAI load these with) is not used: its
+2x upsampling stages, Real-ESRGAN's pixel-unshuffle for its x2 and x1 models: the torch-free
+generation.backends.upscaler_layouts, which the library scan can run on a file's header), as
+spandrel's ESRGAN architecture does. spandrel itself (what ComfyUI and InvokeAI load these with) is not used: its
 ``import spandrel`` imports torchvision (RestoreFormer's and LaMa's modules), and torchvision must
 not be installed beside this project's pinned torch. ``.pth`` files are pickles: they are read with
 ``torch.load(weights_only=True)`` (tensors and plain containers only, no code).
@@ -22,7 +23,6 @@ Models are loaded once per worker process and kept (the two most recent).
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -32,7 +32,7 @@ from PIL import Image as PILImage
 from torch import nn
 from torch.nn import functional
 
-from generation.backends import BackendError
+from generation.backends import BackendError, upscaler_layouts
 
 # The resamplers every upscaler list offers (A1111's "None" resizes with Lanczos too).
 RESAMPLERS = {"lanczos": PILImage.Resampling.LANCZOS, "nearest": PILImage.Resampling.NEAREST, "none": PILImage.Resampling.LANCZOS}
@@ -136,77 +136,25 @@ def read_state(path: Path) -> dict:
     return state
 
 
-def _renamed(state: dict, renames: list[tuple[str, str]]) -> dict:
-    import re
-
-    out = {}
-    for key, value in state.items():
-        for pattern, replacement in renames:
-            new, hits = re.subn(pattern, replacement, key)
-            if hits:
-                out[new] = value
-                break
-        else:
-            out[key] = value
-    return out
-
-
 def basicsr_layout(state: dict) -> dict:
     """Any of the three RRDBNet layouts as BasicSR's (``conv_first``, ``body.N.rdbR.convC`` …)."""
-    if "conv_first.weight" in state and "body.0.rdb1.conv1.weight" in state:
-        return state
-    if "conv_first.weight" in state and "RRDB_trunk.0.RDB1.conv1.weight" in state:  # BSRGAN / RealSR
-        return _renamed(
-            state,
-            [
-                (r"^RRDB_trunk\.(\d+)\.RDB(\d)\.conv(\d)\.", r"body.\1.rdb\2.conv\3."),
-                (r"^trunk_conv\.", "conv_body."),
-                (r"^upconv(\d)\.", r"conv_up\1."),
-                (r"^HRconv\.", "conv_hr."),
-            ],
-        )
-    if "model.0.weight" in state and "model.1.sub.0.RDB1.conv1.0.weight" in state:  # ESRGAN's original
-        blocks = 1 + max(int(key.split(".")[3]) for key in state if key.startswith("model.1.sub.") and ".RDB" in key)
-        numbers = sorted({int(key.split(".")[1]) for key in state if key.startswith("model.")})
-        # model.0 first, model.1 the trunk, then an upsample (no weights) + conv + activation per
-        # stage (conv at 3, 6, …), then the HR conv and, after its activation, the last conv.
-        last, hr = numbers[-1], numbers[-2]
-        ups = [number for number in numbers if 1 < number < hr]
-        renames = [
-            (r"^model\.0\.", "conv_first."),
-            (r"^model\.1\.sub\.(\d+)\.RDB(\d)\.conv(\d)\.0\.", r"body.\1.rdb\2.conv\3."),
-            (rf"^model\.1\.sub\.{blocks}\.", "conv_body."),
-            (rf"^model\.{hr}\.", "conv_hr."),
-            (rf"^model\.{last}\.", "conv_last."),
-            *((rf"^model\.{number}\.", f"conv_up{index}.") for index, number in enumerate(ups, 1)),
-        ]
-        return _renamed(state, renames)
-    if any(".conv1x1." in key for key in state):
-        raise UpscalerError("ESRGAN+ upscalers (conv1x1 blocks) are not supported: use an ESRGAN, Real-ESRGAN or BSRGAN model.")
-    shown = ", ".join(list(state)[:4])
-    raise UpscalerError(f"Not an ESRGAN-family (RRDBNet) upscaler: its keys start {shown}.")
+    try:
+        names = upscaler_layouts.basicsr_names(state)
+    except upscaler_layouts.NotAnUpscaler as exc:
+        raise UpscalerError(str(exc)) from None
+    return {names[key]: value for key, value in state.items()}
 
 
 def build(state: dict) -> RRDBNet:
-    """The network the state dict describes, with its weights (strict: every key must fit)."""
-    state = basicsr_layout(state)
+    """The network the state dict describes (upscaler_layouts.describe), with its weights (strict:
+    every key must fit)."""
     try:
-        first, last = state["conv_first.weight"], state["conv_last.weight"]
-        in_channels, out_channels, filters = first.shape[1], last.shape[0], first.shape[0]
-        blocks = 1 + max(int(key.split(".")[1]) for key in state if key.startswith("body."))
-        growth = state["body.0.rdb1.conv1.weight"].shape[0]
-    except (KeyError, ValueError, IndexError) as exc:
-        raise UpscalerError(f"An incomplete RRDBNet state dict (missing {exc}).") from exc
-    upsamples = sum(1 for key in state if key.startswith("conv_up") and key.endswith(".weight"))
-    shuffle = 1
-    if in_channels in (out_channels * 4, out_channels * 16):  # Real-ESRGAN x2 / x1: pixel-unshuffled input
-        shuffle = math.isqrt(in_channels // out_channels)
-    net = RRDBNet(
-        in_channels=in_channels, out_channels=out_channels, filters=filters, blocks=blocks, growth=growth,
-        upsamples=upsamples, shuffle=shuffle,
-    )  # fmt: skip
+        spec = upscaler_layouts.describe({key: tuple(value.shape) for key, value in state.items()})
+    except upscaler_layouts.NotAnUpscaler as exc:
+        raise UpscalerError(str(exc)) from None
+    net = RRDBNet(**{name: spec[name] for name in ("in_channels", "out_channels", "filters", "blocks", "growth", "upsamples", "shuffle")})
     try:
-        net.load_state_dict(state, strict=True)
+        net.load_state_dict(basicsr_layout(state), strict=True)
     except RuntimeError as exc:
         raise UpscalerError(f"The RRDBNet weights do not fit the network read from their shapes: {exc}") from exc
     return net.eval()

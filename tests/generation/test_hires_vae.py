@@ -13,7 +13,7 @@ from PIL import Image as PILImage
 
 from garden.services import read_file
 from generation import selectors, services
-from generation.backends import hires, upscalers
+from generation.backends import hires, upscaler_layouts, upscalers
 from generation.imagefile import read_parameters
 from generation.models import GenerationJob, LibraryEntry
 from generation.requests import JobParameterError, JobRequest
@@ -181,12 +181,20 @@ def test_upscalers_read_every_rrdbnet_layout_and_refuse_other_files(tmp_path):
     from safetensors.torch import save_file
 
     source = PILImage.fromarray(np.random.default_rng(0).integers(0, 255, (12, 10, 3), dtype=np.uint8))
+    from safetensors import safe_open
+
     outputs = []
     for layout, suffix in (("basicsr", ".safetensors"), ("esrgan", ".safetensors"), ("bsrgan", ".safetensors"), ("esrgan", ".pth")):
         path = save_tiny_upscaler(tmp_path / f"{layout}{suffix}", scale=4, layout=layout)
         net = upscalers.load(path)
         assert net.scale == 4
         outputs.append(np.asarray(upscalers.apply(net, source)))
+        if suffix == ".safetensors":  # what the scan can read from the header alone (no torch, no weights)
+            with safe_open(str(path), "np") as opened:
+                names = opened.keys()
+                shapes = {key: opened.get_slice(key).get_shape() for key in names}
+            described = upscaler_layouts.describe(shapes)
+            assert (described["layout"], described["scale"], described["filters"], described["blocks"]) == (layout, 4, 8, 1)
     assert outputs[0].shape == (48, 40, 3) and all(np.array_equal(outputs[0], other) for other in outputs[1:])
 
     bigger = upscalers.upscale(source, 100, 120, upscaler="x", path=str(tmp_path / "basicsr.safetensors"))
@@ -202,3 +210,5 @@ def test_upscalers_read_every_rrdbnet_layout_and_refuse_other_files(tmp_path):
     save_file({"head.weight": torch.zeros(4, 4)}, str(tmp_path / "other.safetensors"))
     with pytest.raises(upscalers.UpscalerError, match="Not an ESRGAN-family"):
         upscalers.load(tmp_path / "other.safetensors")
+    with pytest.raises(upscaler_layouts.NotAnUpscaler, match="Not an ESRGAN-family"):
+        upscaler_layouts.describe({"head.weight": [4, 4]})
