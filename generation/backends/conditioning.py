@@ -17,7 +17,8 @@ backend (generation.backends.diffusion) adds the rest and calls the pipeline.
   both encoders, each its own vectors.
 - Transformer families (Flux, SD3, PixArt, Sana) get plain prompts, and their pipeline's own
   encoding: a batch asking them for what only the CLIP code here does (weight syntax, a CLIP skip
-  their pipeline does not take, a textual inversion) is refused with a BackendError naming it.
+  their pipeline does not take, a textual inversion) is refused with a BackendError naming it, and
+  so is a variation seed on a pipeline that paints at its own resolution bins (PixArt, Sana).
 - ``subseed_strength > 0`` adds ``latents=``: each image's noise slerped toward its subseed's
   (text-to-image only: an image-to-image batch starts from its picture), drawn in the shape the
   pipeline would draw it (Flux's packed 2x2 patches too).
@@ -196,6 +197,12 @@ def variation_latents(torch, pipeline, batch: Batch, generators: list):
         return None
     if len(batch.subseeds) != len(batch.seeds):
         raise BackendError(f"{len(batch.seeds)} seeds but {len(batch.subseeds)} subseeds.")
+    if "use_resolution_binning" in inspect.signature(pipeline.__call__).parameters:
+        # PixArt and Sana paint at the nearest of their trained sizes and resize: their noise is not the batch's size.
+        raise BackendError(
+            f"A variation seed (subseed_strength) does not apply to {type(pipeline).__name__}: it paints at its own "
+            "resolution bins, not at the job's size. Use subseed_strength 0."
+        )
     scale = getattr(pipeline, "vae_scale_factor", 8)
     network = denoiser(pipeline)
     channels = network.config.in_channels

@@ -1,4 +1,4 @@
-"""Transformer-family pipelines (Flux, SD3) paint through real jobs: tiny random-weight pipelines of
+"""Transformer-family pipelines (Flux, SD3, PixArt-alpha) paint through real jobs: tiny random-weight pipelines of
 the pinned diffusers (tests/generation/tiny_transformers.py) in the model library, a LoRA on the
 Flux transformer, variation seeds from the latents' own shape (Flux's packed ones too), and what
 they cannot do refused by name, never an AttributeError per job."""
@@ -6,6 +6,7 @@ they cannot do refused by name, never an AttributeError per job."""
 from __future__ import annotations
 
 import io
+import re
 import sys
 import time
 
@@ -19,10 +20,15 @@ from generation.backends.diffusion import choose_dtype, is_transformer_model
 from generation.models import GenerationJob
 from generation.requests import JobRequest
 from generation.services import library as library_services
-from tests.generation.tiny_transformers import save_tiny_flux_lora, save_tiny_flux_pipeline, save_tiny_sd3_pipeline
+from tests.generation.tiny_transformers import (
+    save_tiny_flux_lora,
+    save_tiny_flux_pipeline,
+    save_tiny_pixart_pipeline,
+    save_tiny_sd3_pipeline,
+)
 
 pytestmark = pytest.mark.django_db
-FLUX, SD3, FLUX_LORA = "tiny-flux", "tiny-sd3", "tiny-flux-ink"
+FLUX, SD3, PIXART, FLUX_LORA = "tiny-flux", "tiny-sd3", "tiny-pixart", "tiny-flux-ink"
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +36,7 @@ def transformer_models(tmp_path_factory):
     root = tmp_path_factory.mktemp("transformer-library")
     save_tiny_flux_pipeline(root / FLUX)
     save_tiny_sd3_pipeline(root / SD3)
+    save_tiny_pixart_pipeline(root / PIXART)
     save_tiny_flux_lora(root / "loras" / f"{FLUX_LORA}.safetensors")
     return root
 
@@ -96,7 +103,7 @@ def test_what_flux_cannot_do_fails_its_job_naming_it(flux_settings, params, mess
     job = run_job(**params)
     assert job.status == GenerationJob.Status.FAILED and job.attempts == 1
     assert "AttributeError" not in job.error
-    assert pytest.importorskip("re").search(message, job.error), job.error
+    assert re.search(message, job.error), job.error
 
 
 def test_sd3_paints_through_a_job_and_its_variation_seeds_follow_its_latents(flux_settings):
@@ -106,11 +113,24 @@ def test_sd3_paints_through_a_job_and_its_variation_seeds_follow_its_latents(flu
     assert not np.array_equal(painted(model=SD3, seed=5, clip_skip=2)[0], own)  # SD3's own clip_skip takes it
 
 
+def test_pixart_paints_through_a_job_and_refuses_a_lora_and_a_variation_seed_by_name(flux_settings):
+    own = painted(model=PIXART, seed=5)[0]
+    assert own.shape == (64, 64, 3) and own.std() > 0  # painted at its 256² bin, resized to the job's size
+    for params, message in (
+        ({"prompt": f"a red flower <lora:{FLUX_LORA}:1>"}, r"tiny-pixart \(PixArtAlphaPipeline\) takes no LoRAs"),
+        ({"subseed": 5, "subseed_strength": 0.5}, r"variation seed .* does not apply to PixArtAlphaPipeline: .* resolution bins"),
+    ):
+        job = run_job(model=PIXART, **params)
+        assert job.status == GenerationJob.Status.FAILED and job.attempts == 1
+        assert re.search(message, job.error), job.error
+
+
 def test_transformer_families_default_to_bf16_on_cuda_and_fp32_on_a_cpu(transformer_models, tiny_model_dir):
     import diffusers
 
     assert is_transformer_model(diffusers, str(transformer_models / FLUX))
     assert is_transformer_model(diffusers, str(transformer_models / SD3))
+    assert is_transformer_model(diffusers, str(transformer_models / PIXART))
     assert not is_transformer_model(diffusers, str(tiny_model_dir))
     assert choose_dtype("auto", "cuda", transformer=True) == "bf16"
     assert choose_dtype("auto", "cuda:1", transformer=False) == "fp16"

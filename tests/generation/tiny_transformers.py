@@ -1,4 +1,4 @@
-"""Tiny random-weight transformer-family pipelines (Flux, SD3), built offline at test time.
+"""Tiny random-weight transformer-family pipelines (Flux, SD3, PixArt-alpha), built offline at test time.
 
 Structurally real pipelines of the pinned diffusers (the component classes, text encoders,
 tokenizers, VAE with the real 8x downsampling, flow-matching scheduler and file layout of
@@ -11,7 +11,9 @@ tests/generation/tiny_models.py and a T5 tokenizer from a small unigram vocabula
 - ``save_tiny_flux_lora(path)``: a LoRA on that transformer's attention, in diffusers' key layout
   (``transformer.…``, written by ``FluxPipeline.save_lora_weights``), strong enough to change a picture;
 - ``build_tiny_sd3_pipeline()`` / ``save_tiny_sd3_pipeline(folder)``: a StableDiffusion3Pipeline
-  (two CLIP encoders with projection, T5, SD3Transformer2DModel).
+  (two CLIP encoders with projection, T5, SD3Transformer2DModel);
+- ``build_tiny_pixart_pipeline()`` / ``save_tiny_pixart_pipeline(folder)``: a PixArtAlphaPipeline
+  (T5, PixArtTransformer2DModel, DPM-Solver; no LoRA loader in diffusers).
 
 Pictures are noise; shapes, seeds, latents and the loading path are the real ones.
 """
@@ -148,6 +150,44 @@ def build_tiny_sd3_pipeline(seed: int = 0):
         tokenizer_3=build_tiny_t5_tokenizer(),
         transformer=transformer,
     )
+
+
+def build_tiny_pixart_pipeline(seed: int = 0):
+    """A PixArtAlphaPipeline with tiny random weights: one T5 encoder, a PixArt transformer whose
+    sample size (32 latents) is one PixArt's resolution binning knows (it paints at 256² and resizes)."""
+    import torch
+    from diffusers import DPMSolverMultistepScheduler, PixArtAlphaPipeline, PixArtTransformer2DModel
+
+    torch.manual_seed(seed)
+    transformer = PixArtTransformer2DModel(
+        sample_size=32,
+        num_layers=1,
+        patch_size=2,
+        attention_head_dim=8,
+        num_attention_heads=2,
+        caption_channels=TEXT_WIDTH,
+        in_channels=4,
+        cross_attention_dim=16,
+        out_channels=8,  # PixArt-alpha learns its variance: twice the latent channels
+        attention_bias=True,
+        activation_fn="gelu-approximate",
+        num_embeds_ada_norm=1000,
+        norm_type="ada_norm_single",
+        norm_elementwise_affine=False,
+        norm_eps=1e-6,
+    )
+    return PixArtAlphaPipeline(
+        tokenizer=build_tiny_t5_tokenizer(),
+        text_encoder=_tiny_t5_encoder(),
+        vae=_flow_vae(4),
+        transformer=transformer,
+        scheduler=DPMSolverMultistepScheduler(),
+    )
+
+
+def save_tiny_pixart_pipeline(folder: Path, seed: int = 0) -> Path:
+    """Build and save the tiny PixArt-alpha pipeline into ``folder``; returns the folder."""
+    return _save(build_tiny_pixart_pipeline, folder, seed)
 
 
 def _save(build, folder: Path, seed: int) -> Path:
