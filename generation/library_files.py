@@ -196,7 +196,7 @@ def weights_file(root: Path, path: Path, role: str = "") -> Found | None:
         why = "a LyCORIS file (LoHa, LoKr or OFT): diffusers loads LoRAs only"
         return entry(Kind.LORA, _lora_family(keys, header.metadata), {"keys": len(keys)}, False, why)
     if any(marker in key for key in keys for marker in LORA_MARKERS):
-        details = {"keys": len(keys)}
+        details: dict = {"keys": len(keys)}
         for name in ("ss_base_model_version", "ss_sd_model_name", "ss_output_name"):
             if header.metadata.get(name):
                 details[name.removeprefix("ss_")] = header.metadata[name]
