@@ -38,6 +38,12 @@ PURGE_PERMISSION = "curation.purge_image"
 PROMOTE_SAMPLE = 24  # thumbnails on the promote confirmation (it says "showing n of m")
 
 
+def _thumbnail_size(obj) -> tuple[int, int]:
+    if obj.width and obj.width == obj.height:
+        return 78, 78
+    return (96, 60) if obj.orientation == Image.Orientation.LANDSCAPE else (60, 96)
+
+
 class CachedValuesFilter(admin.SimpleListFilter):
     """Choices from a cached DISTINCT: the stock AllValuesFieldListFilter scans the table per page."""
 
@@ -84,7 +90,7 @@ class ImageAdmin(admin.ModelAdmin):
         "safety",
         "emotion",
         "favorite",
-        "orientation",
+        "shape",
         "generator",
         "seed",
         "created_at",
@@ -190,12 +196,11 @@ class ImageAdmin(admin.ModelAdmin):
     # --- columns ------------------------------------------------------------------------------------
 
     @admin.display(description="")
-    def thumbnail(self, obj):
+    def thumbnail(self, obj):  # in the picture's own shape (a square is not squashed to 96×60)
         return format_html(
             '<img src="{}" alt="" loading="lazy" decoding="async" width="{}" height="{}" class="{}">',
             selectors.thumbnail_url(obj),
-            96 if obj.orientation == Image.Orientation.LANDSCAPE else 60,
-            60 if obj.orientation == Image.Orientation.LANDSCAPE else 96,
+            *_thumbnail_size(obj),
             "image-thumb quarantined" if obj.quarantined else "image-thumb",
         )
 
@@ -206,6 +211,14 @@ class ImageAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("safety check"))
     def safety_details(self, obj):
         return quarantine.safety_details(obj)
+
+    @admin.display(description=gettext_lazy("orientation"), ordering="orientation")
+    def shape(self, obj):
+        """The list the kiosks show it in (its key's h or v) and, for a square, that it is one: a promoted
+        512×512 read "Landscape" (issue 63); the kiosk shows it whole, in its own shape."""
+        if obj.width and obj.width == obj.height:
+            return _("Square, in the %(orientation)s list") % {"orientation": obj.get_orientation_display()}
+        return obj.get_orientation_display()
 
     @admin.display(description=gettext_lazy("kept"), ordering="kept")
     def kept_mark(self, obj):

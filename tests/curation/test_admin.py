@@ -172,3 +172,14 @@ def test_visitor_admin_is_read_only(admin_client):
     assert admin_client.get(reverse("admin:garden_visitor_changelist") + "?q=not-a-uuid").status_code == 200
     assert admin_client.get(reverse("admin:garden_visitor_changelist") + f"?q={visitor.pk}").context["cl"].result_count == 1
     assert admin_client.get(reverse("admin:garden_visitor_add")).status_code == 403
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "Square, in the Landscape list"), ("ko", "정사각형 (가로 목록에 있음)")])
+def test_a_square_says_it_is_one(curator_client, language, words):
+    """Issue 63: a promoted 512×512 square was listed as "Landscape" (its key's h), its thumbnail squashed."""
+    ImageFactory(emotion="calm", width=512, height=512)
+    ImageFactory(emotion="calm")  # a landscape picture: its word and thumbnail as before
+    page = curator_client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert words in page and page.count(words) == 1
+    assert 'width="78" height="78"' in page
+    assert 'width="96" height="60"' in page

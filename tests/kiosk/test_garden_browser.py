@@ -13,10 +13,11 @@ from django.db import OperationalError
 
 from garden import keys
 from garden.models import Image
+from garden.services import create_image
 from garden.visitors import visitor_code
 from recommend.models import Interaction
 from tests.browser import assert_ai_labelled
-from tests.factories import ImageFactory
+from tests.factories import ImageFactory, jpeg_bytes
 from tests.kiosk.conftest import KIOSK, PHONE, PORTRAIT_KIOSK
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -271,13 +272,24 @@ def test_no_images_state(live_server, page):
     page.wait_for_function("() => document.getElementById('garden-state').textContent.includes('favorite')")
 
     # The demo garden's three pictures: all on screen, and no Next button at all (issue 63: a dead one).
+    # One is a square promoted as landscape (its key says h): shown whole, not cropped to 8:5.
+    emotion = result["emotions"].lower()
     for orientation in (keys.LANDSCAPE, keys.PORTRAIT):
-        for _ in range(3):
-            ImageFactory(emotion=result["emotions"].lower(), favorite="", orientation=orientation)
+        for _ in range(2 if orientation == keys.LANDSCAPE else 3):
+            ImageFactory(emotion=emotion, favorite="", orientation=orientation)
+    square_key = keys.build_key(
+        prefix=keys.SERVING_PREFIX, emotion=emotion, favorite="", timestr="20260101-000000", index=7, orientation=keys.LANDSCAPE
+    )
+    create_image(key=square_key, content=jpeg_bytes(64, 64), status=Image.Status.SERVING, width=64, height=64, generator="procedural")
     choose_favorite(page, ",,")
     page.wait_for_function("() => document.querySelectorAll('#garden img').length === 3")
     assert page.inner_text("#garden-position") == "Images 1–3 of 3"
     assert page.locator("#next-button").is_hidden()
+    square = page.locator(f'#garden img[data-key="{square_key}"]')
+    page.wait_for_function("(img) => img.dataset.shape === 'square'", arg=square.element_handle())
+    box = square.bounding_box()
+    assert abs(box["width"] - box["height"]) <= 1, box
+    assert_ai_labelled(square, square.locator("xpath=following-sibling::span[contains(@class, 'ai-label')]"), min_px=16)
 
 
 def test_network_error_state(live_server, page):

@@ -52,6 +52,20 @@
     if (window.Intl && Intl.ListFormat) { return new Intl.ListFormat(lang(), { type: "conjunction", style: "narrow" }).format(items); }
     return items.join(", ");
   }
+  /* A picture whose own shape is not its box's (a 512×512 square listed as landscape, cropped to
+   * 8:5) takes its own ratio once loaded: shown whole, its labels on the picture. (The key's h/v is
+   * the contract's; the file says what the picture is.) */
+  function fitShape(img) {
+    img.addEventListener("load", function () {
+      var w = img.naturalWidth, h = img.naturalHeight, box = img.getBoundingClientRect();
+      if (!w || !h || !box.width || !box.height) { return; }
+      var own = w / h, shown = box.width / box.height;
+      if (Math.abs(own - shown) / shown > 0.1) {
+        img.style.aspectRatio = w + " / " + h;
+        img.dataset.shape = w === h ? "square" : (w > h ? "landscape" : "portrait");
+      }
+    }, { once: true });
+  }
   /* "<text> (<details>)" with the page's language's brackets (Japanese: full-width, no space). */
   function withDetails(text, details) {
     return fill(gettext("%(text)s (%(details)s)"), { text: text, details: details });
@@ -366,6 +380,6 @@
     $: $, setState: setState, holdFocus: holdFocus, Camera: Camera, postEmotion: postEmotion, postJSON: postJSON,
     KioskError: KioskError, captureFlow: captureFlow, renderResult: renderResult, hideResult: hideResult,
     restoreLanguage: restoreLanguage, word: word, emotionLabel: emotionLabel, EMOTION_NAMES: EMOTION_NAMES, t: t, lang: lang, number: number,
-    list: list, withDetails: withDetails
+    list: list, withDetails: withDetails, fitShape: fitShape
   };
 })();

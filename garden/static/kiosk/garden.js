@@ -182,6 +182,7 @@
       img.dataset.key = key;
       img.id = "garden-picture-" + i;
       img.decoding = "async";
+      K.fitShape(img);
       var picture = document.createElement("div");  // the picture and its AI-generated label over it
       picture.className = "ai-labelled";
       picture.appendChild(img);

@@ -181,6 +181,7 @@
     frame.className = "ai-labelled";
     var img = document.createElement("img");
     img.id = "live-picture";
+    K.fitShape(img);
     img.src = picture.url;
     img.alt = describe(picture);
     img.dataset.key = picture.key;
