@@ -24,6 +24,7 @@ settings that would make it fit (a retry of the job would only run out again).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -258,8 +259,19 @@ class DiffusersBackend:
         """The whole pipeline on ``device``, or diffusers' CPU offload onto it (GARDEN_DIFFUSION_OFFLOAD)."""
         offload = self.options["offload"]
         if offload == "none":
+            import torch
+
             try:
                 pipeline.to(device)
+            except torch.cuda.OutOfMemoryError as exc:
+                with contextlib.suppress(Exception):
+                    pipeline.to("cpu")  # give back what was moved before the next model or job tries
+                self._free_gpu_memory(torch)
+                raise ModelUnavailable(
+                    f"{self.model} does not fit in {device}'s memory ({exc}). Offload it (GARDEN_DIFFUSION_OFFLOAD=model, "
+                    "or the model's offload in the library admin), keep fewer models loaded (GARDEN_DIFFUSION_MAX_LOADED), "
+                    "or give this worker more of the card (GARDEN_DIFFUSION_MEMORY_GB)."
+                ) from exc
             except Exception as exc:
                 raise ModelUnavailable(f"Cannot move the model to device {device!r} ({exc}). Set GARDEN_DIFFUSION_DEVICE.") from exc
             return

@@ -190,3 +190,22 @@ def test_one_out_of_memory_is_tried_again_and_paints_the_same_picture(library_se
     assert job.status == GenerationJob.Status.SUCCEEDED and injected.raised == 1
     assert np.array_equal(pixels(job), expected)  # the seeds' generators started over
     injected.handle.remove()
+
+
+def test_a_model_that_does_not_fit_on_the_card_fails_to_load_saying_what_makes_it_fit(tiny_model_dir, monkeypatch):
+    """The out-of-memory of moving the weights onto the device (injected at the UNet's ``to``, once)."""
+    from diffusers import UNet2DConditionModel
+
+    real_to, calls = UNet2DConditionModel.to, []
+
+    def to(self, *args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise torch.cuda.OutOfMemoryError(OUT_OF_MEMORY)
+        return real_to(self, *args, **kwargs)
+
+    monkeypatch.setattr(UNet2DConditionModel, "to", to)
+    backend = DiffusersBackend(model=str(tiny_model_dir), device="cpu")
+    with pytest.raises(ModelUnavailable, match=r"does not fit in cpu.s memory .*OFFLOAD=model.*GARDEN_DIFFUSION_MAX_LOADED"):
+        backend.load()
+    assert backend.pipeline is None and len(calls) == 2  # and the weights were given back to the CPU
