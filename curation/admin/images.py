@@ -195,7 +195,7 @@ class ImageAdmin(admin.ModelAdmin):
 
     # --- columns ------------------------------------------------------------------------------------
 
-    @admin.display(description="")
+    @admin.display(description=gettext_lazy("preview"))  # a header for the column (axe: td-has-header)
     def thumbnail(self, obj):  # in the picture's own shape (a square is not squashed to 96×60)
         return format_html(
             '<img src="{}" alt="" loading="lazy" decoding="async" width="{}" height="{}" class="{}">',

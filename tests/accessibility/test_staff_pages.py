@@ -54,6 +54,12 @@ def test_review_page(live_server, staff_page):
     # The first pool image is on the stage once its state badge has text (review.js fills it).
     staff_page.wait_for_function("() => document.getElementById('stage-state').textContent.trim() !== ''")
     assert_accessible(staff_page, where="the review page")
+    # The image list of the same pictures (its thumbnail column had no header: td-has-header), in Japanese.
+    staff_page.context.add_cookies([{"name": "django_language", "value": "ja", "url": live_server.url}])
+    staff_page.goto(live_server.url + "/admin/garden/image/")
+    staff_page.wait_for_selector("#result_list")
+    assert staff_page.get_attribute("html", "lang") == "ja"
+    assert_accessible(staff_page, where="the image list (ja)")
 
 
 def test_bulk_generate_form_and_jobs_list(live_server, staff_page):
