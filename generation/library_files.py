@@ -38,14 +38,10 @@ LYCORIS_MARKERS = ("hada_w1", "lokr_w1", "oft_blocks", "oft_diag", ".on_input")
 EMBEDDING_MAX_ELEMENTS = 75 * 2048
 PICKLES = (".ckpt", ".pth", ".pt", ".bin")
 WEIGHT_FILES = (".safetensors", ".ckpt", ".pth")
-# Diffusers pipeline classes this product paints with, by family (generation.backends.diffusion).
-PIPELINE_FAMILIES = {
-    "FluxPipeline": Family.FLUX,
-    "StableDiffusion3Pipeline": Family.SD3,
-    "PixArtAlphaPipeline": Family.PIXART,
-    "PixArtSigmaPipeline": Family.PIXART,
-    "SanaPipeline": Family.PIXART,
-}
+# Transformer pipeline classes this product paints with, by family: each proven through a real job
+# (tests/generation/test_transformer_models.py); others of these families are listed, not usable.
+PIPELINE_FAMILIES = {"FluxPipeline": Family.FLUX, "StableDiffusion3Pipeline": Family.SD3, "PixArtAlphaPipeline": Family.PIXART}
+UNPROVEN_FAMILIES = {"PixArtSigmaPipeline": Family.PIXART, "SanaPipeline": Family.PIXART, "FluxKontextPipeline": Family.FLUX}
 INPAINT_REASON = "an inpainting model: it repaints parts of pictures (GARDEN_RETOUCH_INPAINT_MODEL), not whole ones from text"
 CKPT_REASON = (
     "a pickle (.ckpt/.pth), which can run code when loaded: convert it (manage.py convert_checkpoint) "
@@ -156,8 +152,8 @@ def pipeline_folder(root: Path, folder: Path) -> Found:
     elif class_name.startswith("StableDiffusion"):
         family = Family.SD1
     else:
-        family, usable = Family.OTHER, False
-        reason = f"a {class_name or 'unknown'} pipeline: this product paints with SD 1.x, 2.x, XL, turbo, Flux, SD 3 and PixArt/Sana"
+        family, usable = UNPROVEN_FAMILIES.get(class_name, Family.OTHER), False
+        reason = f"a {class_name or 'unknown'} pipeline: this product paints with SD 1.x, 2.x, XL, turbo, Flux, SD 3 and PixArt-α"
     if usable and unet.get("in_channels") == 9:
         usable, reason = False, INPAINT_REASON
     details = {"class_name": class_name, "cross_attention_dim": cross_attention, "prediction_type": prediction, "format": "diffusers"}
