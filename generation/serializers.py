@@ -284,6 +284,10 @@ class JobSerializer(serializers.ModelSerializer):
     images = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField()
     kind = KindField(read_only=True)
+    vae = serializers.SerializerMethodField(help_text="The library VAE it paints with (null: the model's own)")
+    hires = serializers.SerializerMethodField(
+        help_text="The hires fix (null: one pass): upscaler, steps, denoising, and the first pass's native size or first size"
+    )
 
     class Meta:
         model = GenerationJob
@@ -312,6 +316,8 @@ class JobSerializer(serializers.ModelSerializer):
             "backend",
             "model",
             "loras",
+            "vae",
+            "hires",
             "model_id",
             "scheduler",
             "attempts",
@@ -330,6 +336,13 @@ class JobSerializer(serializers.ModelSerializer):
         for name in kinds.answer_fields():
             fields[name] = KindAnswerField()
         return fields
+
+    def get_vae(self, job) -> str | None:
+        return (job.options or {}).get("vae") or None
+
+    @extend_schema_field({"type": "object", "nullable": True})
+    def get_hires(self, job):
+        return (job.options or {}).get("hires") or None
 
     def get_queue_position(self, job) -> int | None:
         return selectors.job_queue_position(job)

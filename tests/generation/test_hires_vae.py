@@ -212,3 +212,21 @@ def test_upscalers_read_every_rrdbnet_layout_and_refuse_other_files(tmp_path):
         upscalers.load(tmp_path / "other.safetensors")
     with pytest.raises(upscaler_layouts.NotAnUpscaler, match="Not an ESRGAN-family"):
         upscaler_layouts.describe({"head.weight": [4, 4]})
+
+
+# --- the job API -------------------------------------------------------------------------------
+
+
+def test_the_job_api_takes_and_shows_the_vae_and_the_hires_fix(library_settings, token_client, no_enqueue):
+    body = {"prompt": "a garden", "model": MODEL, "width": 1024, "height": 1024, "steps": 3, "vae": VAE, "hires_fix": True}
+    response = token_client.post("/api/v1/jobs", body | {"hires_upscaler": "lanczos", "hires_denoising": 0.4}, format="json")
+    assert response.status_code == 202, response.content
+    answer = response.json()
+    assert answer["vae"] == VAE and answer["steps_total"] == 3 + 3
+    assert answer["hires"] == {"native": [256, 256], "upscaler": "lanczos", "steps": 3, "denoising": 0.4}
+
+    response = token_client.post("/api/v1/jobs", body | {"hires_upscaler": "nope"}, format="json")
+    assert response.status_code == 400 and "hires_upscaler" in response.json()
+    response = token_client.post("/api/v1/jobs", body | {"hires_first_width": 100, "hires_first_height": 64}, format="json")
+    assert response.status_code == 400 and "hires_first_width" in response.json()
+    assert GenerationJob.objects.count() == 1
