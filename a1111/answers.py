@@ -91,11 +91,18 @@ def image_settings(
         "Variation seed strength": f"{strength:g}" if strength else None,
         "Clip skip": options.get("clip_skip") if (options.get("clip_skip") or 1) > 1 else None,
         **{key: hires.get(key) for key in HIRES_KEYS},
-        "Lora hashes": ", ".join(f"{lora['name']}: {lora['weight']:g}" for lora in job.loras or []) or None,
+        "Model hash": options.get("model_hash"),
+        "Lora hashes": lora_hashes(job),
         "Styles array": json.dumps(styles) if styles else None,
         "Job": str(job.pk),
         "Version": "emotion-garden",
     }
+
+
+def lora_hashes(job: GenerationJob) -> str | None:
+    """A1111's ``Lora hashes``: ``name: short hash`` of each of the job's LoRAs (None: none hashed)."""
+    hashes = (job.options or {}).get("lora_hashes") or {}
+    return ", ".join(f"{lora['name']}: {hashes[lora['name']]}" for lora in job.loras or [] if lora["name"] in hashes) or None
 
 
 def png_with_infotext(content: bytes, text: str) -> bytes:
@@ -152,14 +159,14 @@ def txt2img_answer(
         "restore_faces": False,
         "face_restoration_model": None,
         "sd_model_name": model_name(job),
-        "sd_model_hash": None,
+        "sd_model_hash": options.get("model_hash"),
         "sd_vae_name": options.get("vae"),
         "sd_vae_hash": None,
         "seed_resize_from_w": -1,
         "seed_resize_from_h": -1,
         "denoising_strength": (options.get("hires") or {}).get("denoising"),
         "extra_generation_params": {
-            **({"Lora hashes": [lora["name"] for lora in job.loras or []]} if job.loras else {}),
+            **({"Lora hashes": lora_hashes(job)} if lora_hashes(job) else {}),
             **{key: hires[key] for key in HIRES_KEYS if hires.get(key) is not None},
             **({"Denoising strength": hires["Denoising strength"]} if hires else {}),
         },

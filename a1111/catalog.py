@@ -22,18 +22,13 @@ LORA_METADATA = ("base_model_version", "sd_model_name", "output_name")
 RESOLUTION_SLIDER = {"name": "Preprocessor Resolution", "value": 512, "min": 64, "max": 2048, "step": 8}
 
 
-def _hash(entry: LibraryEntry) -> str | None:
-    sha256 = (entry.details or {}).get("sha256")
-    return sha256[:10] if isinstance(sha256, str) and sha256 else None
-
-
 def _checkpoint(entry: LibraryEntry) -> dict:
-    short = _hash(entry)
+    short = entry.short_hash or None
     return {
         "title": f"{entry.name} [{short}]" if short else entry.name,
         "model_name": entry.name,
         "hash": short,
-        "sha256": (entry.details or {}).get("sha256"),
+        "sha256": entry.sha256 or None,
         "filename": str(library.absolute_path(entry)),
         "config": None,
     }

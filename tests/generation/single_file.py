@@ -186,3 +186,34 @@ def save_single_file(pipeline, path: Path, *, half: bool = False, configs_beside
 def remove_single_file(path: Path) -> None:
     path.unlink(missing_ok=True)
     shutil.rmtree(path.with_name(path.stem + ".config"), ignore_errors=True)
+
+
+def build_from_configs(folder: Path, *, seed: int = 0):
+    """A pipeline with random weights built from a config folder (one of generation/checkpoint_configs,
+    tokenizers included: generation.backends.checkpoints.prepared_config): the real architecture and
+    tokenizer of that family, as a venue's file of that family would load."""
+    import json
+
+    import diffusers
+    import torch
+    import transformers
+
+    index = json.loads((folder / "model_index.json").read_text())
+    torch.manual_seed(seed)
+    parts: dict = {}
+    for name, spec in index.items():
+        if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
+            continue
+        library, class_name = spec
+        cls = getattr(diffusers if library == "diffusers" else transformers, class_name)
+        if class_name.endswith("Scheduler"):
+            parts[name] = cls.from_pretrained(str(folder), subfolder=name)
+        elif class_name.endswith("Tokenizer"):
+            parts[name] = cls.from_pretrained(str(folder / name))
+        elif library == "diffusers":
+            parts[name] = cls.from_config(cls.load_config(str(folder / name)))
+        else:
+            parts[name] = cls(transformers.CLIPTextConfig.from_pretrained(str(folder / name)))
+    pipeline_class = getattr(diffusers, index["_class_name"])
+    extra = {} if "XL" in index["_class_name"] else {"safety_checker": None, "feature_extractor": None, "requires_safety_checker": False}
+    return pipeline_class(**parts, **extra)
