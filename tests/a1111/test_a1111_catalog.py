@@ -251,14 +251,17 @@ def test_lists_in_a1111s_shapes(basic_client, settings, tmp_path):
         {"title": "tiny-sd", "model_name": "tiny-sd", "hash": None, "sha256": None, "filename": "/models/tiny-sd", "config": None}
     ]
     settings.GARDEN_MODELS_DIR = str(tmp_path)
-    LibraryEntry.objects.create(kind="pipeline", name="dreamy", path="pipelines/dreamy", details={"sha256": "0123456789abcdef"})
+    LibraryEntry.objects.create(
+        kind="pipeline", name="dreamy", path="pipelines/dreamy.safetensors", sha256="0123456789abcdef" * 4, short_hash="0123456789"
+    )
     LibraryEntry.objects.create(kind="pipeline", name="gone", path="pipelines/gone", present=False)
     LibraryEntry.objects.create(kind="lora", name="ink", path="loras/ink.safetensors", details={"keys": 64, "base_model_version": "sd_v1"})
     LibraryEntry.objects.create(kind="embedding", name="easyneg", path="embeddings/easyneg.pt", details={"shape": [2, 768]})
     [model] = basic_client.get("/sdapi/v1/sd-models").json()
     assert (model["title"], model["model_name"], model["hash"], model["filename"]) == (
-        "dreamy [0123456789]", "dreamy", "0123456789", str(tmp_path / "pipelines/dreamy"),
+        "dreamy [0123456789]", "dreamy", "0123456789", str(tmp_path / "pipelines/dreamy.safetensors"),
     )  # fmt: skip
+    assert model["sha256"] == "0123456789abcdef" * 4
     assert basic_client.get("/sdapi/v1/loras").json() == [
         {"name": "ink", "alias": "ink", "path": str(tmp_path / "loras/ink.safetensors"), "metadata": {"ss_base_model_version": "sd_v1"}}
     ]

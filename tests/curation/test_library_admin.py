@@ -50,7 +50,7 @@ def test_the_rescan_button_fills_the_list(curator_client, models_dir):
 
     assert response.status_code == 200
     text = response.content.decode()
-    assert "2 pipeline(s), 1 LoRA(s), 0 embedding(s)" in text
+    assert "2 model(s), 1 LoRA(s), 0 embedding(s), 0 VAE(s), 0 upscaler(s)" in text
     assert MODEL_A in text and MODEL_B in text and LORA in text
     assert 'field-defaults">25 steps, cfg 7, 512x512<' in text and 'field-size">3.0' in text  # defaults, human sizes
     assert LibraryEntry.objects.get(name=MODEL_A).is_default
