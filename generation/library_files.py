@@ -27,6 +27,7 @@ from pathlib import Path
 from django.conf import settings
 
 from generation import checkpoints
+from generation.backends import upscaler_layouts
 from generation.models import LibraryEntry
 
 Kind, Family = LibraryEntry.Kind, LibraryEntry.Family
@@ -186,8 +187,12 @@ def weights_file(root: Path, path: Path, role: str = "") -> Found | None:
         return Found(kind, path.stem, relative, family, size, details, usable and ok, reason or why, file=path, source=source)
 
     keys = list(header.shapes)
-    if role == Kind.UPSCALER:
-        return entry(Kind.UPSCALER, Family.OTHER, {"keys": len(keys)})
+    if role == Kind.UPSCALER:  # only the ESRGAN family (RRDBNet) runs here: its shapes give the scale
+        try:
+            network = upscaler_layouts.describe(header.shapes)
+        except upscaler_layouts.NotAnUpscaler as exc:
+            return entry(Kind.UPSCALER, Family.OTHER, {"keys": len(keys)}, False, str(exc))
+        return entry(Kind.UPSCALER, Family.OTHER, {key: network[key] for key in ("architecture", "layout", "scale")})
     if any(marker in key for key in keys for marker in LYCORIS_MARKERS):
         why = "a LyCORIS file (LoHa, LoKr or OFT): diffusers loads LoRAs only"
         return entry(Kind.LORA, _lora_family(keys, header.metadata), {"keys": len(keys)}, False, why)

@@ -89,17 +89,26 @@ def test_the_scan_lists_what_cannot_paint_with_its_reason(settings, tmp_path):
         tmp_path / "vae" / "sdxl_vae.safetensors",
         {"encoder.down.0.block.0.conv1.weight": [128, 128, 3, 3], "decoder.up.0.block.0.conv1.weight": [128, 128, 3, 3]},
     )
-    write_header_only(tmp_path / "upscalers" / "4x-tiny.safetensors", {"conv_first.weight": [8, 3, 3, 3]})
+    rrdbnet = {"conv_first.weight": [8, 3, 3, 3], "body.0.rdb1.conv1.weight": [4, 8, 3, 3], "conv_body.weight": [8, 8, 3, 3]}
+    rrdbnet |= {
+        "conv_up1.weight": [8, 8, 3, 3],
+        "conv_up2.weight": [8, 8, 3, 3],
+        "conv_hr.weight": [8, 8, 3, 3],
+        "conv_last.weight": [3, 8, 3, 3],
+    }
+    write_header_only(tmp_path / "upscalers" / "4x-tiny.safetensors", rrdbnet)
+    write_header_only(tmp_path / "upscalers" / "swinir.safetensors", {"layers.0.residual_group.blocks.0.attn.qkv.weight": [180, 60]})
 
     result = library_services.scan()
 
     rows = {(entry.kind, entry.name): entry for entry in result.found}
     assert set(rows) == {
         ("pipeline", "dreamshaper_8"), ("pipeline", "sd-v1-5-inpainting"), ("pipeline", "flux1-dev"),
-        ("lora", "loha"), ("vae", "sdxl_vae"), ("upscaler", "4x-tiny"),
+        ("lora", "loha"), ("vae", "sdxl_vae"), ("upscaler", "4x-tiny"), ("upscaler", "swinir"),
     }  # fmt: skip
     unusable = {name: entry.unusable_reason for (kind, name), entry in rows.items() if not entry.usable}
-    assert set(unusable) == {"sd-v1-5-inpainting", "flux1-dev", "loha"}
+    assert set(unusable) == {"sd-v1-5-inpainting", "flux1-dev", "loha", "swinir"}
+    assert "Not an ESRGAN-family" in unusable["swinir"] and rows[("upscaler", "4x-tiny")].details["scale"] == 4
     assert "inpainting" in unusable["sd-v1-5-inpainting"]
     assert "install_model black-forest-labs/FLUX.1-schnell" in unusable["flux1-dev"]
     assert "LyCORIS" in unusable["loha"]
