@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 
 from config.errors import DomainError
 from garden import keys
-from generation import backends, init_image, kinds, library, lineage
+from generation import backends, init_image, kinds, library, lineage, model_families
 from generation.backends import hires as hires_module
 from generation.models import GenerationJob, LibraryEntry
 from generation.prompts import LoraSyntaxError, extract_loras
@@ -173,6 +173,7 @@ class JobRequest:
         options |= self._vae(entry, backend, errors)
         options |= self._hires(entry, backend, numbers, errors)
         options |= identities(entry, [name for name, _ in loras])
+        errors |= model_families.refusals(entry, loras=loras, options=options, texts=[folder.get("prompt", ""), self.negative_prompt or ""])
         if errors:
             raise JobParameterError(fields=errors)
         return ValidJob(

@@ -18,7 +18,7 @@ from garden.services import read_file
 from generation import backends, selectors, services
 from generation.backends.diffusion import choose_dtype, is_transformer_model
 from generation.models import GenerationJob
-from generation.requests import JobRequest
+from generation.requests import JobParameterError, JobRequest
 from generation.services import library as library_services
 from tests.generation.tiny_transformers import (
     save_tiny_flux_lora,
@@ -99,8 +99,12 @@ def test_a_flux_variation_seed_is_drawn_packed_as_flux_draws_its_noise(flux_sett
         ({"sampler": "euler"}, r"Sampler 'euler' is for UNet models .* tiny-flux is a flow-matching model"),
     ],
 )
-def test_what_flux_cannot_do_fails_its_job_naming_it(flux_settings, params, message):
-    job = run_job(**params)
+def test_what_flux_cannot_do_fails_its_job_naming_it(flux_settings, transformer_models, params, message):
+    # Asked of the library's Flux, these are 400s (test_what_a_transformer_model_cannot_take_…); as
+    # GARDEN_DIFFUSION_MODEL the model has no family until the worker loads it, which refuses them.
+    flux_settings.GARDEN_MODELS_DIR = ""
+    flux_settings.GARDEN_DIFFUSION_MODEL = str(transformer_models / FLUX)
+    job = run_job(**params, model="")
     assert job.status == GenerationJob.Status.FAILED and job.attempts == 1
     assert "AttributeError" not in job.error
     assert re.search(message, job.error), job.error
@@ -113,16 +117,23 @@ def test_sd3_paints_through_a_job_and_its_variation_seeds_follow_its_latents(flu
     assert not np.array_equal(painted(model=SD3, seed=5, clip_skip=2)[0], own)  # SD3's own clip_skip takes it
 
 
-def test_pixart_paints_through_a_job_and_refuses_a_lora_and_a_variation_seed_by_name(flux_settings):
+def test_pixart_paints_through_a_job_and_refuses_a_lora_and_a_variation_seed_by_name(flux_settings, transformer_models):
     own = painted(model=PIXART, seed=5)[0]
     assert own.shape == (64, 64, 3) and own.std() > 0  # painted at its 256² bin, resized to the job's size
-    for params, message in (
-        ({"prompt": f"a red flower <lora:{FLUX_LORA}:1>"}, r"tiny-pixart \(PixArtAlphaPipeline\) takes no LoRAs"),
-        ({"subseed": 5, "subseed_strength": 0.5}, r"variation seed .* does not apply to PixArtAlphaPipeline: .* resolution bins"),
+    # The library knows its family: refused when asked (a 400 naming the field).
+    for params, field in (
+        ({"prompt": f"a red flower <lora:{FLUX_LORA}:1>"}, "loras"),
+        ({"subseed": 5, "subseed_strength": 0.5}, "subseed_strength"),
     ):
-        job = run_job(model=PIXART, **params)
-        assert job.status == GenerationJob.Status.FAILED and job.attempts == 1
-        assert re.search(message, job.error), job.error
+        with pytest.raises(JobParameterError) as caught:
+            run_job(model=PIXART, **params)
+        assert set(caught.value.fields) == {field}
+    # As GARDEN_DIFFUSION_MODEL it has no family until the worker loads it, which refuses by name.
+    flux_settings.GARDEN_MODELS_DIR = ""
+    flux_settings.GARDEN_DIFFUSION_MODEL = str(transformer_models / PIXART)
+    job = run_job(model="", subseed=5, subseed_strength=0.5)
+    assert job.status == GenerationJob.Status.FAILED and job.attempts == 1
+    assert re.search(r"variation seed .* does not apply to PixArtAlphaPipeline: .* resolution bins", job.error), job.error
 
 
 def test_transformer_families_default_to_bf16_on_cuda_and_fp32_on_a_cpu(transformer_models, tiny_model_dir):
@@ -168,3 +179,32 @@ def test_a_real_worker_paints_flux_with_a_lora_as_the_job_path_does_here(flux_se
         garden.stop_worker()
     assert np.array_equal(worker_lora, here_lora)
     assert not np.array_equal(worker_lora, here_plain)
+
+
+def test_what_a_transformer_model_cannot_take_is_a_400_before_queueing(settings, tmp_path):
+    """The library knows a model's family: a job asking Flux or PixArt-α for what it cannot do is
+    refused when asked, naming the field (the worker would fail it)."""
+    from generation.models import LibraryEntry
+    from generation.requests import JobParameterError, JobRequest
+
+    settings.GARDEN_GENERATOR_BACKEND = "diffusers"
+    settings.GARDEN_MODELS_DIR = str(tmp_path)
+    LibraryEntry.objects.create(kind="pipeline", name="flux", path="flux", family="flux")
+    LibraryEntry.objects.create(kind="pipeline", name="pixart", path="pixart", family="pixart")
+    LibraryEntry.objects.create(kind="pipeline", name="sd3", path="sd3", family="sd3")
+    LibraryEntry.objects.create(kind="lora", name="ink", path="loras/ink.safetensors", family="other")
+    cases = {
+        ("flux", "sampler"): {"sampler": "euler"},
+        ("flux", "clip_skip"): {"clip_skip": 2},
+        ("flux", "prompt"): {"prompt": "a (red:1.3) flower"},
+        ("pixart", "loras"): {"loras": (("ink", 0.5),)},
+        ("pixart", "subseed_strength"): {"subseed": 3, "subseed_strength": 0.3},
+        ("sd3", "sampler"): {"sampler": "ddim"},
+    }
+    for (model, field), params in cases.items():
+        with pytest.raises(JobParameterError) as caught:
+            JobRequest(**{"prompt": "a flower", "model": model, **params}).validate()
+        assert set(caught.value.fields) == {field}, (model, field, caught.value.fields)
+        assert repr(model) in caught.value.fields[field]
+    assert JobRequest(prompt="a flower", model="sd3", clip_skip=2).validate().options["clip_skip"] == 2
+    assert JobRequest(prompt="a flower", model="flux", loras=(("ink", 0.5),)).validate().loras == [{"name": "ink", "weight": 0.5}]
