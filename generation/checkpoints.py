@@ -178,3 +178,14 @@ def is_checkpoint_config(folder: Path) -> bool:
     """A ``<stem>.config`` folder is a checkpoint's configs, not a pipeline of the library."""
     stem = folder.name.removesuffix(".config")
     return folder.name.endswith(".config") and any((folder.parent / (stem + suffix)).is_file() for suffix in (".safetensors", ".ckpt"))
+
+
+def bytes_to_unicode() -> list[str]:
+    """GPT-2/CLIP's printable stand-ins for the 256 byte values, in CLIP's vocabulary order."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    codes, extra = printable[:], 0
+    for byte in range(256):
+        if byte not in printable:
+            codes.append(256 + extra)
+            extra += 1
+    return [chr(code) for code in codes]

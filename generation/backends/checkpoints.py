@@ -125,17 +125,6 @@ def _cache_root() -> Path:
     return root
 
 
-def bytes_to_unicode() -> list[str]:
-    """GPT-2/CLIP's printable stand-ins for the 256 byte values, in CLIP's vocabulary order."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    codes, extra = printable[:], 0
-    for byte in range(256):
-        if byte not in printable:
-            codes.append(256 + extra)
-            extra += 1
-    return [chr(code) for code in codes]
-
-
 @lru_cache(maxsize=1)
 def clip_vocabulary() -> tuple[str, str]:
     """(vocab.json, merges.txt) of OpenAI CLIP's tokenizer (49,408 tokens), from open_clip's BPE file.
@@ -151,7 +140,7 @@ def clip_vocabulary() -> tuple[str, str]:
     source = Path(next(iter(spec.submodule_search_locations))) / "bpe_simple_vocab_16e6.txt.gz"
     lines = gzip.decompress(source.read_bytes()).decode("utf-8").split("\n")
     merges = lines[1 : 49152 - 256 - 2 + 1]
-    symbols = bytes_to_unicode()
+    symbols = checkpoints.bytes_to_unicode()
     tokens = symbols + [symbol + "</w>" for symbol in symbols] + ["".join(merge.split()) for merge in merges]
     tokens += ["<|startoftext|>", "<|endoftext|>"]
     vocab = json.dumps({token: index for index, token in enumerate(tokens)}, ensure_ascii=False)

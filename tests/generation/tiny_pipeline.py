@@ -18,14 +18,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def byte_alphabet() -> list[str]:
-    """GPT-2/CLIP's printable stand-ins for the 256 byte values."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    codes, extra = printable[:], 0
-    for byte in range(256):
-        if byte not in printable:
-            codes.append(256 + extra)
-            extra += 1
-    return [chr(code) for code in codes]
+    """GPT-2/CLIP's printable stand-ins for the 256 byte values (the product's own table)."""
+    from generation.checkpoints import bytes_to_unicode
+
+    return bytes_to_unicode()
 
 
 def write_tokenizer_files(folder: Path) -> tuple[Path, Path]:
