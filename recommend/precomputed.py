@@ -110,13 +110,12 @@ def taste_view(candidates: CandidateSet, segment: str, model: LoadedModel) -> Ta
         return None
     fields = taste.key_fields(candidates.search_keys)[candidates.key_index]
     design = model.taste.design(candidates.looks, fields)
-    logits, everyone = model.taste.logits(design, segment), not segment or segment == ranking.SEGMENT_ALL
-    logits_all = logits if everyone else model.taste.logits(design, ranking.SEGMENT_ALL)
+    logits = model.taste.logits(design, segment)
     if model.lineage is not None:  # a bred picture's head start from its parents (recommend.lineage)
-        offsets = model.lineage.of(candidates.ids)
-        logits, logits_all = logits + offsets, logits_all + offsets
-    rate_all = None if everyone else scipy.special.expit(logits_all)
-    return TasteView(design, logits, ranking.TastePrior(scipy.special.expit(logits), everyone=everyone, rate_all=rate_all))
+        logits = logits + model.lineage.of(candidates.ids)
+    return TasteView(
+        design, logits, ranking.TastePrior(scipy.special.expit(logits), everyone=not segment or segment == ranking.SEGMENT_ALL)
+    )
 
 
 def visit_shift(view: TasteView | None, model: LoadedModel, shown: np.ndarray, liked: np.ndarray) -> np.ndarray | None:

@@ -13,11 +13,9 @@ wider rate above it, so sparse counts fall back gracefully instead of being trus
 
 score = log p_si + log(r_vk / m_k) [+ ALS term for visitors with many likes, off by default].
 New visitors get their segment's numbers, new images their key's rate. Once the taste model
-(recommend.taste) is fitted, the same chain starts from what the image's look and key predict
-instead of m_k (``TastePrior``): p_i is shrunk toward the prediction over everyone, and p_si toward
-the segment's prediction moved by as much as p_i strays from everyone's, so a picture's likes from
-every visitor count for each segment; and a visit's taste is added to the score (``shift``). The
-last image of each
+(recommend.taste) is fitted, p_si is shrunk toward what the image's look and key predict for the
+segment instead of through m_k and p_i (``TastePrior``), and a visit's taste is added to the score
+(``shift``). The last image of each
 screen of three may go to a challenger instead (``arrange(challenge=...)``): by Thompson sampling
 between the image the scores put there and the candidate most likely to beat it
 (``thompson_challenger``), so images with little feedback are shown and learnt about while the
@@ -44,9 +42,6 @@ class Params:
     key_strength: float = 30.0
     image_strength: float = 10.0
     segment_strength: float = 10.0
-    # With a taste model: how far a picture's rate strays from what its look and key predict (the
-    # taste fit measures it, recommend.taste_training), the weight of that prediction.
-    taste_strength: float = 20.0
     favorite_strength: float = 20.0
     visitor_strength: float = 6.0
     als_weight: float = 0.0
@@ -87,39 +82,18 @@ def _shrink(likes, impressions, prior, strength):
 
 @dataclass(frozen=True)
 class TastePrior:
-    """What the taste model (recommend.taste) predicts for each candidate before its own counts:
-    the like-rates for the visitor's segment, over everyone (``rate_all``; None: the same), and
-    whether the visitor has no segment (``everyone``: the counts over everyone alone correct it)."""
+    """What the taste model (recommend.taste) predicts for each candidate before its own counts,
+    for the visitor's segment: the like-rates, and whether the counts that correct them are
+    everyone's (a visitor without a segment) rather than the segment's."""
 
     rate: np.ndarray
     everyone: bool = False
-    rate_all: np.ndarray | None = None
 
-    def posterior(self, counts: CandidateCounts, params: Params) -> tuple[np.ndarray, np.ndarray]:
-        """Each candidate's like-rate for the segment (the posterior mean) and its pseudo-count
-        (how many impressions its certainty is worth), as the counting chain without a taste model:
-
-        - over everyone, p_i: the likes over everyone shrunk toward the prediction over everyone,
-          with ``taste_strength``;
-        - within the segment: its own likes shrunk, with ``segment_strength``, toward the segment's
-          prediction moved (in logits) by as much as p_i strays from everyone's prediction. A picture
-          liked by everyone is liked by the segment too, until the segment's counts say otherwise,
-          and counts from visitors of no segment still count.
-
-        The pseudo-count adds the uncertainty of that centre (p_i's) to the segment's own, so a
-        picture the segment never saw stays as open as its evidence over everyone leaves it."""
-        rate_all = self.rate if self.rate_all is None else self.rate_all
-        n_all = params.taste_strength + counts.n_all
-        p_img = (np.maximum(counts.l_all, 0) + params.taste_strength * rate_all) / n_all
+    def counts(self, counts: CandidateCounts) -> tuple[np.ndarray, np.ndarray]:
+        """(likes, impressions) that correct the prediction."""
         if self.everyone:
-            return p_img, n_all
-        eps = 1e-9
-        moved = scipy.special.logit(np.clip(p_img, eps, 1 - eps)) - scipy.special.logit(np.clip(rate_all, eps, 1 - eps))
-        centre = scipy.special.expit(scipy.special.logit(np.clip(self.rate, eps, 1 - eps)) + moved)
-        n_seg = params.segment_strength + counts.n_seg
-        mean = (np.maximum(counts.l_seg, 0) + params.segment_strength * centre) / n_seg
-        weight = params.segment_strength / n_seg  # the centre's share of the segment's mean
-        return mean, 1.0 / (1.0 / n_seg + weight * weight / n_all)
+            return np.maximum(counts.l_all, 0), counts.n_all
+        return np.maximum(counts.l_seg, 0), counts.n_seg
 
 
 def score(
@@ -132,9 +106,10 @@ def score(
 ) -> np.ndarray:
     """Log-scores (posterior means), higher is better. ``als`` (standardised) is added with ``als_weight``.
 
-    With a taste ``prior``, the chain starts from what an image's look and key predict instead of
-    its key's rate (``TastePrior.posterior``): a new image starts from its features, and its counts
-    over everyone and within the segment correct them. ``shift``, this visit's taste
+    With a taste ``prior``, an image's rate within the segment is shrunk toward what its look and
+    key predict for the segment (with ``segment_strength`` as the taste fit measured it) instead of
+    the chain through its key's and its own rate over everyone: a new image starts from its
+    features, and the segment's counts of it correct them. ``shift``, this visit's taste
     (recommend.precomputed.visit_shift), is added to the log-scores."""
     base = params.base_rate
     m_key = _shrink(np.maximum(counts.l_key, 0), counts.n_key, base, params.key_strength)
@@ -142,7 +117,7 @@ def score(
         p_img = _shrink(np.maximum(counts.l_all, 0), counts.n_all, m_key, params.image_strength)
         p_seg = _shrink(np.maximum(counts.l_seg, 0), counts.n_seg, p_img, params.segment_strength)
     else:
-        p_seg = prior.posterior(counts, params)[0]
+        p_seg = _shrink(*prior.counts(counts), prior.rate, params.segment_strength)
     r_seg = _shrink(np.maximum(counts.l_keyseg, 0), counts.n_keyseg, m_key, params.favorite_strength)
     r_vis = _shrink(np.maximum(counts.l_vis, 0), counts.n_vis, r_seg, params.visitor_strength)
     eps = 1e-9
@@ -247,15 +222,15 @@ def thompson_posteriors(
     ``thompson_challenger`` weighs, none of it the visitor's (recommend.precomputed keeps it).
 
     Without a taste ``prior``: the image's rate over everyone, its key's rate as the prior mean.
-    With one: its rate within the segment as ``score`` estimates it, as certain as its pseudo-count
-    (``TastePrior.posterior``)."""
-    if prior is not None:
-        mean, pseudo = prior.posterior(counts, params)
-        return mean * pseudo, (1 - mean) * pseudo, mean, counts.n_key / 3 + 1
+    With one: its rate within the segment, centred on what its features predict for the segment,
+    as ``score`` centres it."""
     m_key = _shrink(np.maximum(counts.l_key, 0), counts.n_key, params.base_rate, params.key_strength)
-    likes = np.maximum(counts.l_all, 0)
-    alpha = likes + params.image_strength * m_key
-    beta = np.maximum(counts.n_all - likes, 0) + params.image_strength * (1 - m_key)
+    if prior is None:
+        strength, center, likes, shown = params.image_strength, m_key, np.maximum(counts.l_all, 0), counts.n_all
+    else:
+        strength, center, (likes, shown) = params.segment_strength, prior.rate, prior.counts(counts)
+    alpha = likes + strength * center
+    beta = np.maximum(shown - likes, 0) + strength * (1 - center)
     return alpha, beta, alpha / (alpha + beta), counts.n_key / 3 + 1
 
 

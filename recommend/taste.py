@@ -36,11 +36,6 @@ WORDS = (*garden_keys.EMOTIONS, *(word for _, words in garden_keys.FAVORITE_PART
 # scaled up to the whole) says the same about a few dozen weights.
 MAX_CELLS = 50_000
 NEWTON_STEPS = 30  # log-concave and smooth: a handful converge
-# A look field further than this many standard deviations (of the looks the model was fitted on)
-# from their mean is taken as this far: past what it has seen the model knows nothing, and a linear
-# logit would run off: in bench/gardener.py (seed 0, 200 likes) a key's fresh pictures all look
-# alike, and a bred picture's look was predicted at 0.41 against their 0.04-0.09 (its appeal 0.12).
-LOOK_LIMIT = 3.0
 
 
 @dataclass(frozen=True)
@@ -82,9 +77,8 @@ class Taste:
     strengths: Strengths = Strengths()
 
     def design(self, looks: np.ndarray, fields: np.ndarray) -> np.ndarray:
-        """Design rows from raw looks (NaN rows: not measured, taken as the mean look; each field
-        within LOOK_LIMIT spreads of the mean) and key fields."""
-        standard = np.clip((looks - self.look_mean) / self.look_scale, -LOOK_LIMIT, LOOK_LIMIT)
+        """Design rows from raw looks (NaN rows: not measured, taken as the mean look) and key fields."""
+        standard = (looks - self.look_mean) / self.look_scale
         return np.hstack([np.nan_to_num(standard, nan=0.0), fields])
 
     def segment_row(self, segment: str) -> int:

@@ -274,13 +274,12 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
 
 def fit_model(table: ranking.FeedbackTable, catalog: Catalog) -> tuple[ranking.Params, taste_training.FittedTaste | None]:
     """The priors and the taste model fitted on the counts ``table`` over ``catalog``. With a taste
-    model, a picture's rate is shrunk toward its prediction with the strength the taste fit
-    measured (``taste_strength``), and within a segment toward that moved by the picture's own
-    evidence, with the segments' strength fitted as without one (ranking.TastePrior.posterior)."""
+    model, a picture's rate within a segment is shrunk toward its prediction with the strength the
+    taste fit measured (ranking.score)."""
     fitted = taste_training.fit_taste(table, image_ids=catalog.image_ids, image_key=catalog.image_key, search_keys=catalog.search_keys)
     params = ranking.fit_params(table, defaults=store.default_params())
     if fitted is not None:
-        params = dataclasses.replace(params, taste_strength=fitted.strength)
+        params = dataclasses.replace(params, segment_strength=fitted.strength)
     return params, fitted
 
 

@@ -194,24 +194,3 @@ def test_exploration_slots_match_the_scan_of_the_whole_queue():
         got = ranking.with_exploration_slots(ordered, tier, demoted, every, depth, challenger(sliced, np.random.default_rng(seed)))
         assert got.tolist() == expected.tolist()
         assert sliced == scanned
-
-
-def test_a_taste_prior_keeps_each_pictures_likes_over_everyone():
-    """With the taste model, a segment whose own counts of two pictures are empty still ranks them by
-    their likes over everyone (visitors of no segment, or other segments), not by the prediction
-    alone; and a picture nobody saw stays the more open of the two to exploration."""
-    params = ranking.Params(taste_strength=20.0, segment_strength=10.0)
-    # 0: 90 likes of 300 over everyone; 1: never shown; 2: 15 of 300. Predicted alike.
-    seen = counts(3, n_all=[300, 0, 300], l_all=[90, 0, 15], n_key=[600] * 3, l_key=[105] * 3)
-    prior = ranking.TastePrior(rate=np.full(3, 0.2), rate_all=np.full(3, 0.2))
-    scores = ranking.score(seen, params, prior=prior)
-    assert scores[0] > scores[1] > scores[2]
-    alpha, beta, mean, _ = ranking.thompson_posteriors(seen, params, prior)
-    assert np.allclose(mean, np.exp(scores))  # the odds weigh what the scores estimate
-    assert (alpha + beta)[1] < (alpha + beta)[0]  # the unseen picture's estimate is the loosest
-    # Without a segment: the prediction corrected by the counts over everyone, with the taste strength.
-    everyone = ranking.TastePrior(rate=np.full(3, 0.2), everyone=True)
-    assert np.allclose(ranking.thompson_posteriors(seen, params, everyone)[2], (seen.l_all + 20 * 0.2) / (seen.n_all + 20))
-    # A segment that likes what everyone likes less than predicted: its own counts move it down.
-    picky = counts(3, n_all=[300, 0, 300], l_all=[90, 0, 15], n_seg=[100, 0, 0], l_seg=[5, 0, 0], n_key=[600] * 3, l_key=[105] * 3)
-    assert ranking.score(picky, params, prior=prior)[0] < scores[0]

@@ -103,28 +103,6 @@ def test_the_fit_recovers_each_segments_taste():
     assert np.array_equal(loaded.segment_weights, fitted.segment_weights) and np.array_equal(loaded.weights, fitted.weights)
 
 
-def test_a_look_past_what_the_model_saw_is_predicted_as_one_at_its_edge():
-    """Pictures that all look alike (a key's fresh pictures) make a tiny spread: a new picture's look
-    many spreads away counts as LOOK_LIMIT spreads, not as a run-away logit."""
-    rng = np.random.default_rng(1)
-    looks = 0.5 + rng.normal(0, 0.002, (20, len(LOOK_FIELDS)))
-    liked = (looks[:, 0] > 0.5).astype(float) * 20  # the brighter ones liked more, by a hair of a look
-    fitted = taste.fit(
-        cell_segment=np.full(20, -1),
-        cell_image=np.arange(20),
-        impressions=np.full(20, 100.0),
-        likes=liked + 5,
-        looks=looks,
-        fields=taste.key_fields([KEY] * 20),
-        segments=[],
-    )
-    assert fitted is not None
-    far, edge = (0.5 + np.array([[1.0], [taste.LOOK_LIMIT * fitted.look_scale[0]]])) * np.ones(len(LOOK_FIELDS))
-    far_row, edge_row = fitted.design(np.array([far, edge]), taste.key_fields([KEY, KEY]))
-    assert np.abs(far_row[: len(LOOK_FIELDS)]).max() == taste.LOOK_LIMIT
-    assert fitted.logits(far_row[None])[0] == pytest.approx(fitted.logits(edge_row[None])[0], abs=0.05)
-
-
 def test_one_like_moves_the_visitors_odds_by_a_few_times_not_by_orders_of_magnitude():
     """A visitor differs from their segment less than segments differ: under the visit prior, the
     liked picture of a screen of three gains on a passed one a few times its odds, not the ~25
