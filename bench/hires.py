@@ -2,6 +2,7 @@
 """Hires fix benchmark: one picture at the kiosk size painted directly, and in two passes.
 
     .venv/bin/python bench/hires.py                                    # the tiny test pipeline on CPU
+    .venv/bin/python bench/hires.py --smoke                            # 128x96, 2 steps, a tiny upscaler: seconds
     python3 bench/hires.py --random-architecture sd15 --device cuda --steps 25   # full-size SD 1.5, random weights
 
 For each way (direct at WIDTHxHEIGHT; hires with the latent upscaler; hires with an RRDBNet
@@ -13,13 +14,7 @@ The first pass paints the model's native area (512x512 for SD 1.5) in the pictur
 (one call per way at a tiny size) before anything is timed; best of --repeat rounds, interleaved.
 The pictures are noise with random weights: the figures are speed and memory, not quality.
 
-One run, 2026-11-27, the tiny pipeline on the shared 2-core development machine with five other
-sessions' work on it (load average 15-19: the figures are noise-dominated), 1280x800, 2 steps,
-first pass 648x408, denoising 0.5, one round: direct 33.5 s; hires with the latent upscaler 21.6 s
-(0.64x direct: the first pass is a quarter of the pixels and the second runs one of its two
-steps); hires with the x4plus-shaped RRDBNet 545.8 s (16.3x: 23 blocks of 64 filters at four
-times 648x408 on a CPU; this upscaler is for GPUs). Not measured on a GPU yet: the command above,
-on one, gives the issue's "SD 1.5 at 1280x800 with hires fix against native" time and peak memory.
+Figures and the machine they came from: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -46,7 +41,11 @@ def parse_args():
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--denoising", type=float, default=0.5)
     parser.add_argument("--repeat", type=int, default=1)
-    return parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help="the whole path at 128x96 (native 64), 2 steps, a tiny RRDBNet: seconds")
+    args = parser.parse_args()
+    if args.smoke:
+        args.width, args.height, args.native, args.steps, args.repeat = 128, 96, 64, 2, 1
+    return args
 
 
 def main() -> None:
@@ -72,7 +71,8 @@ def main() -> None:
     from safetensors.torch import save_file
 
     torch.manual_seed(0)
-    net = RRDBNet(in_channels=3, out_channels=3, filters=64, blocks=23, growth=32, upsamples=2, shuffle=1)
+    filters, blocks, growth = (8, 1, 4) if args.smoke else (64, 23, 32)  # Real-ESRGAN x4plus's shapes, or a tiny one
+    net = RRDBNet(in_channels=3, out_channels=3, filters=filters, blocks=blocks, growth=growth, upsamples=2, shuffle=1)
     upscaler = work / "x4plus-shaped.safetensors"
     save_file({key: value.contiguous() for key, value in net.state_dict().items()}, str(upscaler))
 
@@ -95,7 +95,7 @@ def main() -> None:
     ways = ("direct", "latent", "x4plus")
     cuda = args.device.startswith("cuda")
     for way in ways:  # warm-up at a small size (kernels, the img2img twin, the upscaler's load)
-        backend.generate(batch(256, 160, way))
+        backend.generate(batch(*((args.width, args.height) if args.smoke else (256, 160)), way))
     best: dict[str, tuple[float, float]] = {}
     for _ in range(args.repeat):
         for way in ways:
