@@ -92,9 +92,13 @@ SDModelsView = _list_view(
 )
 SamplersView = _list_view("SamplersView", catalog.samplers, "A1111 samplers we run: [{name, aliases, options}]", schemas.SAMPLERS)
 SchedulersView = _list_view("SchedulersView", catalog.schedulers, "A1111 schedulers we honour: Automatic, Karras", schemas.SCHEDULERS)
-UpscalersView = _list_view("UpscalersView", catalog.upscalers, "A1111 upscalers: None, Lanczos, Nearest and the library's (ESRGAN family)")
-LatentUpscaleModesView = _list_view("LatentUpscaleModesView", catalog.latent_upscale_modes, "The hires fix's latent upscalers: [{name}]")
-SDVaeView = _list_view("SDVaeView", catalog.sd_vaes, "The library's VAEs: [{model_name, filename}]")
+UpscalersView = _list_view(
+    "UpscalersView", catalog.upscalers, "A1111 upscalers: None, Lanczos, Nearest and the library's (ESRGAN family)", schemas.UPSCALERS
+)
+LatentUpscaleModesView = _list_view(
+    "LatentUpscaleModesView", catalog.latent_upscale_modes, "The hires fix's latent upscalers: [{name}]", schemas.LATENT_UPSCALE_MODES
+)
+SDVaeView = _list_view("SDVaeView", catalog.sd_vaes, "The library's VAEs: [{model_name, filename}]", schemas.SD_VAES)
 LorasView = _list_view("LorasView", catalog.loras, "The library's LoRAs: [{name, alias, path, metadata}]", schemas.LORAS)
 EmbeddingsView = _list_view("EmbeddingsView", catalog.embeddings, "The library's textual-inversion embeddings")
 PromptStylesView = _list_view("PromptStylesView", catalog.prompt_styles, "Prompt styles (edited in the admin)", schemas.PROMPT_STYLES)
@@ -118,7 +122,7 @@ ControlNetSettingsView = _list_view(
 
 class ExtraSingleImageView(A1111View):
     @extend_schema(
-        request={"application/json": OpenApiTypes.OBJECT},
+        request={"application/json": schemas.EXTRA_SINGLE_IMAGE},
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description='{"html_info": "<p>…</p>", "image": "<base64 PNG>"}'),
             400: OpenApiResponse(description="Invalid or unsupported fields, named"),

@@ -112,6 +112,10 @@ SDAPI_INTERROGATE = {
     "properties": {"image": PICTURE, "model": {"type": "string", "description": "clip or deepdanbooru: the configured tagger answers"}},
 }
 PNG_INFO = {"type": "object", "required": ["image"], "properties": {"image": PICTURE}}
+# A1111's ExtrasSingleImageRequest: the picture is required; the other fields a1111.extras reads
+# (resize_mode, upscaling_resize[_w|_h], upscaling_crop, upscaler_1/2, extras_upscaler_2_visibility)
+# are optional, as in A1111, and checked there (docs/a1111.md).
+EXTRA_SINGLE_IMAGE = {"type": "object", "required": ["image"], "properties": {"image": PICTURE}}
 
 
 def _list_of(*names: str) -> dict:
@@ -124,3 +128,6 @@ SAMPLERS = _list_of("name", "aliases", "options")
 SCHEDULERS = _list_of("name", "label", "aliases", "default_rho", "need_inner_model")
 LORAS = _list_of("name", "alias", "path", "metadata")
 PROMPT_STYLES = _list_of("name", "prompt", "negative_prompt")
+UPSCALERS = _list_of("name", "model_name", "model_path", "model_url", "scale")
+LATENT_UPSCALE_MODES = _list_of("name")
+SD_VAES = _list_of("model_name", "filename")
