@@ -137,7 +137,9 @@ class ExtraSingleImageView(A1111View):
             try:
                 picture, info = extras.upscale(checked)
             except extras.ExtrasFailed as exc:
-                return Response({"error": "failed", "detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+                retry = str(max(1, round(settings.GARDEN_WORKER_PRESENCE_SECONDS)))
+                answer = {"error": "failed", "detail": str(exc)}
+                return Response(answer, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": retry})
             except extras.ExtrasTimeout:
                 detail = f"No GPU worker upscaled it within {settings.GARDEN_A1111_WAIT_SECONDS:g}s (GARDEN_A1111_WAIT_SECONDS)."
                 return Response({"error": "Timeout", "detail": detail}, status=status.HTTP_504_GATEWAY_TIMEOUT)

@@ -418,3 +418,16 @@ def test_an_inpainting_checkpoint_file_loads_for_retouching_and_not_for_text(tmp
         return model("a flower", image=picture, mask_image=mask, num_inference_steps=2, generator=generator, output_type="np").images[0]
 
     assert np.abs(paint(single) - paint(twin)).max() == 0
+
+
+@pytest.mark.slow
+def test_a_single_file_paints_a_hires_fix_as_its_folder_twin(diffusers_settings, single_file_library):
+    """The second pass (image-to-image made with from_pipe) works on a pipeline loaded from one file."""
+    diffusers_settings.GARDEN_MODELS_DIR = str(single_file_library)
+    library_services.scan()
+    fix = {"width": 128, "height": 128, "guidance": 7.0, "hires_fix": True, "hires_first_width": 64, "hires_first_height": 64}
+    single = run_job(model="one-file", hires_steps=2, hires_denoising=0.5, **fix)
+    twin = run_job(model="folder-twin", hires_steps=2, hires_denoising=0.5, **fix)
+    assert single.options["hires"]["first"] == [64, 64]
+    assert pixels(single)[0].shape == (128, 128, 3)
+    assert np.array_equal(pixels(single)[0], pixels(twin)[0])
