@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "statici18n",
+    "infra",
     "provenance",
     "screens",
     "garden",

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from garden import looks
 from garden.keys import EMOTIONS, LANDSCAPE, PORTRAIT
+from garden.queries import ImageQuerySet
 from garden.visitors import MAX_LENGTH as VISITOR_ID_LENGTH
 from garden.visitors import new_visitor_id, segment_of
 
@@ -73,6 +74,8 @@ class Image(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     promoted_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ImageQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("image")

@@ -1,0 +1,1 @@
+"""Infrastructure tables no feature owns: idempotency keys and periodic-run records."""
