@@ -51,6 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import _hall_ceilings
+from bench._hall_scoring import random_and_best, share
 
 ROOT = Path(__file__).resolve().parent.parent
 EMOTION_SHARE = {"happy": 0.24, "calm": 0.18, "surprised": 0.14, "sad": 0.12, "confused": 0.09, "angry": 0.08, "fear": 0.08}
@@ -215,27 +216,6 @@ class World:
         return np.concatenate([mine, others]), np.concatenate([np.zeros(len(mine)), np.ones(len(others))]).astype(np.int64)
 
 
-def _share(part: float, whole: float) -> float:
-    """part / whole, rounded; NaN when there was no way to go (a tiny smoke garden)."""
-    return round(part / whole, 3) if whole > 1e-12 else float("nan")
-
-
-def random_and_best(chance: np.ndarray, tier: np.ndarray, seen: np.ndarray) -> tuple[float, float]:
-    """Mean chance of a random three and of the best three under /garden's order: unseen before
-    seen, then the key's own before the fallback tier (ranking.arrange)."""
-    random_sum = best_sum = 0.0
-    need = 3
-    for group in ((~seen) & (tier == 0), (~seen) & (tier == 1), seen & (tier == 0), seen & (tier == 1)):
-        values = np.sort(chance[group])[::-1]
-        take = min(need, len(values))
-        if take:
-            random_sum += take * float(values.mean())
-            best_sum += float(values[:take].sum())
-            need -= take
-    shown = 3 - need
-    return (random_sum / shown, best_sum / shown) if shown else (0.0, 0.0)
-
-
 class Run:
     """One seed: the world stored in this process's database, visitors through the kiosk views."""
 
@@ -298,7 +278,7 @@ class Run:
             random_three, best_three = random_and_best(chance, tier, np.zeros(len(pictures), dtype=bool))
             seen_sum += float(self.world.chance(probe, shown).mean())
             random_sum, best_sum = random_sum + random_three, best_sum + best_three
-        return _share(seen_sum - random_sum, best_sum - random_sum)
+        return share(seen_sum - random_sum, best_sum - random_sum)
 
     def within_visit(self) -> dict:
         """Twins: A likes one of its first three, B reports them unliked; both ask again."""
@@ -318,9 +298,9 @@ class Run:
         span = sums["best"] - sums["random"]
         return {
             "pairs": len(self.pairs),
-            "closer": _share(sums["liked"] - sums["unliked"], sums["best"] - sums["unliked"]),  # = 1 − gap_A / gap_B
-            "way_after_like": _share(sums["liked"] - sums["random"], span),
-            "way_without_like": _share(sums["unliked"] - sums["random"], span),
+            "closer": share(sums["liked"] - sums["unliked"], sums["best"] - sums["unliked"]),  # = 1 − gap_A / gap_B
+            "way_after_like": share(sums["liked"] - sums["random"], span),
+            "way_without_like": share(sums["unliked"] - sums["random"], span),
         }
 
     def run(self, likes_wanted: int) -> dict:

@@ -24,10 +24,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from bench._hall_scoring import random_and_best, share
+
 
 def ceilings(world, probes: Sequence) -> dict[str, float]:
     """Each ceiling's share of the way for ``probes`` (bench._hall.Visitor) in ``world`` (bench._hall.World)."""
-    from bench._hall import _share, random_and_best
     from garden import looks
     from recommend.taste import key_fields
 
@@ -52,7 +53,7 @@ def ceilings(world, probes: Sequence) -> dict[str, float]:
             shown = pictures[np.lexsort((-estimate(probe, pictures), tier))[:3]]  # the key's own tier first
             seen_sum += float(world.chance(probe, shown).mean())
             random_sum, best_sum = random_sum + random_three, best_sum + best_three
-        out[name] = _share(seen_sum - random_sum, best_sum - random_sum)
+        out[name] = share(seen_sum - random_sum, best_sum - random_sum)
     return out
 
 
