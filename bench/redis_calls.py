@@ -10,7 +10,7 @@ not Redis's) for: the throttle's pipeline (``INCR`` + ``EXPIRE NX``, config.api.
 the same as one Lua script (``EVALSHA``), a bare ``INCR`` and a ``GET``; each twice, alternated.
 Then ``close_old_connections`` after a query, in a thread as in a gunicorn worker, on the
 configured database (DATABASE_URL). It answered whether the throttle is worth rewriting as a
-script (docs/recommendation.md, fourth round) and whether py-spy's share for
+script (docs/recommendation.md, "Smaller measurements") and whether py-spy's share for
 ``close_old_connections`` is the call's own work.
 """
 

@@ -43,13 +43,13 @@ class Strengths:
     """Prior precisions (1 / variance) of the weights, on standardised looks and 0/1 words. Fixed:
     fitting them by empirical Bayes on the MAP weights shrank every segment to nothing (the
     weights it sees are already shrunk), and on the hall scenario of bench/learning.py these
-    values were the best of those tried (docs/recommendation.md)."""
+    values were the best of those tried (docs/recommendation-model.md)."""
 
     shared: float = 1.0  # w: what everyone likes
     segment: float = 4.0  # u_s, b_s: a segment's deviation from everyone
     # A visitor's deviation from their segment, within a visit. At 1, one like moved look-alike
     # pictures by several logits, past what the segment and the counts know: on the hall scenario
-    # the next screen was worse for the liker than with no shift at all (docs/recommendation.md).
+    # the next screen was worse for the liker than with no shift at all (docs/recommendation-model.md#within-a-visit).
     visit: float = 4.0
 
 
