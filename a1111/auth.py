@@ -18,8 +18,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 
-from config.api import client_ip
-from generation.views import StaffOrToken
+from config.api import StaffOrToken, client_ip
 
 log = logging.getLogger(__name__)
 

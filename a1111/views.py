@@ -21,13 +21,12 @@ from rest_framework.response import Response
 
 from a1111 import options, parsing, quarantine, schemas
 from a1111.auth import A1111Permission, TrustedClientAuthentication
-from config.api import json_object
+from config.api import StaffOrTokenAPIView, json_object
 from config.idempotency import idempotent
 from config.parsers import LenientJSONParser
 from generation import presence, selectors
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
-from generation.views import GenerationAPIView
 from retouch import features
 from retouch.services import create_retouch_job, edge_map_png, picture_tags
 from retouch.tagger import DEFAULT_THRESHOLD, get_tagger
@@ -42,7 +41,7 @@ class A1111JSONParser(LenientJSONParser):
     max_bytes_setting = "GARDEN_RETOUCH_MAX_BODY_BYTES"
 
 
-class A1111View(GenerationAPIView):
+class A1111View(StaffOrTokenAPIView):
     # Trusted addresses first (None for the others); its header for 401s is Basic's, which A1111 clients answer.
     authentication_classes = [TrustedClientAuthentication, BasicAuthentication, TokenAuthentication, SessionAuthentication]
     permission_classes = [A1111Permission]

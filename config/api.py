@@ -1,5 +1,5 @@
-"""Shared plumbing for the HTTP APIs: the kiosk view base and throttle, body validation, and the
-one place where domain errors become HTTP answers. Parsers: config.parsers."""
+"""Shared plumbing for the HTTP APIs: the kiosk and staff-or-token view bases, the kiosk throttle,
+body validation, and the one place where domain errors become HTTP answers. Parsers: config.parsers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from django.http import JsonResponse
 from django.utils.translation import gettext
 from django.views.defaults import page_not_found
 from rest_framework import exceptions
-from rest_framework.permissions import AllowAny
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.throttling import SimpleRateThrottle
@@ -97,6 +98,25 @@ class KioskAPIView(APIView):
     parser_classes = [LenientJSONParser]
     throttle_classes = [KioskRateThrottle]
     throttle_scope = "kiosk"
+
+
+class StaffOrToken(BasePermission):
+    """A staff session, or any user authenticated with an API token (DRF TokenAuthentication).
+    Subclasses name what they guard in ``message`` (else DRF's own words answer the 403)."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return bool(user.is_staff or isinstance(request.successful_authenticator, TokenAuthentication))
+
+
+class StaffOrTokenAPIView(APIView):
+    """Endpoints for staff sessions and API tokens (GPU work, display zones)."""
+
+    # Token first: an anonymous call gets 401 with `WWW-Authenticate: Token`.
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [StaffOrToken]
 
 
 def json_object(request) -> dict:

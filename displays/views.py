@@ -16,15 +16,12 @@ from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.views import APIView
 
-from config.api import LenientJSONParser, validated
+from config.api import LenientJSONParser, StaffOrToken, StaffOrTokenAPIView, validated
 from displays import selectors, services
 from displays.serializers import BODY_SCHEMA, UpdateDisplaySerializer
-from generation.pages import ai_label_here
-from generation.views import StaffOrToken
-from screens import pages as screens_pages
+from garden import labels
+from screens.beacon import beacon_context
 
 NO_CACHE = "no-cache, max-age=0"
 
@@ -33,10 +30,9 @@ class DisplayStaffOrToken(StaffOrToken):
     message = "Display zones need a staff session or an API token."
 
 
-class UpdateDisplayView(APIView):
+class UpdateDisplayView(StaffOrTokenAPIView):
     """Copy chosen serving images to a zone's fixed keys (the original's body and answer)."""
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]  # token first: anonymous → 401
     permission_classes = [DisplayStaffOrToken]
     parser_classes = [LenientJSONParser]
 
@@ -115,10 +111,10 @@ def signage(request, zone: str):
         "pinned": pinned,
         # The screen's heartbeat and remote control (screens, docs/fleet.md): switching a screen's
         # language opens this page with ?lang=<code>.
-        "screen_beacon": screens_pages.beacon(kind="signage", languages=_language_urls(request)),
+        "screen_beacon": beacon_context(kind="signage", languages=_language_urls(request)),
     }
     with translation.override(language):
-        context["ai_label_text"] = ai_label_here()  # in the page's language
+        context["ai_label_text"] = labels.ai_label().current  # in the page's language
         response = render(request, "displays/signage.html", context)
     response["Content-Language"] = language  # LocaleMiddleware keeps a header already set
     return response

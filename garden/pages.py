@@ -26,7 +26,7 @@ from garden.keys import EMOTIONS
 from garden.languages import pinned_urls, second_language
 from garden.visitors import InvalidVisitorId, parse_visitor_id
 from garden.visitors import visitor_code as code_for
-from screens import pages as screens_pages
+from screens.beacon import beacon_context
 
 # The favorite picker's values (docs/contracts.md: "<season>,<weather>,<time>") and their names,
 # translated where shown (docs/languages.md).
@@ -121,7 +121,7 @@ def garden_kiosk(request):
         "body_class": "page-garden layout-low" if request.GET.get("layout") == "low" else "page-garden",
         # The screen's heartbeat and remote control (screens, docs/fleet.md): the switch-language
         # command sends it to this page pinned to the chosen language (from `/`: /<code>/kiosk/).
-        "screen_beacon": screens_pages.beacon(kind="kiosk", languages=pinned_urls(request, fallback="kiosk-pinned")),
+        "screen_beacon": beacon_context(kind="kiosk", languages=pinned_urls(request, fallback="kiosk-pinned")),
     }
     return render(request, "kiosk/garden.html", context)
 

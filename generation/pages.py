@@ -15,7 +15,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext, pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
@@ -42,13 +41,6 @@ JOB_STATES = {
 }
 
 
-def ai_label_here() -> str:
-    """The AI-generated label in the active language (garden/labels.py); English where it has no words."""
-    language = translation.get_language() or "en"
-    language = language.split("-")[0]
-    return labels.label_text(language if language in labels.LANGUAGES else "en")
-
-
 @require_GET
 def text2image(request):
     """Staff only (anonymous → the admin login, other users → 403)."""
@@ -64,7 +56,7 @@ def text2image(request):
         "jobs_url": reverse("generation-jobs"),
         "default_prompt": DEFAULT_PROMPT,
         "prompt_max": TEXT_LIMITS["prompt"],
-        "ai_label_text": ai_label_here(),
+        "ai_label_text": labels.ai_label().current,
     }
     return render(request, "kiosk/text2image.html", context)
 
@@ -110,7 +102,7 @@ def text2image_link(request):
         errors = error.fields or {"prompt": error.message}
         # No prompt: the form, unless the link's sizes are wrong too (validate() names them).
         if prompt or not set(errors) <= {"emotion"}:
-            context = {"prompt": prompt, "errors": errors, "ai_label_text": ai_label_here()}
+            context = {"prompt": prompt, "errors": errors, "ai_label_text": labels.ai_label().current}
             return render(request, "kiosk/text2image_job.html", context, status=400)
         valid = None
     # After the checks: a wrong link is a 400 for anyone, as the API's own validation would be.
@@ -131,6 +123,6 @@ def text2image_link(request):
         "percent": round((data["progress"] or 0) * 100),
         # A queued job whose queue no worker consumes says so (selectors.queue_warnings: cached, bounded).
         "queue_warnings": selectors.queue_warnings() if job.status == job.Status.QUEUED else [],
-        "ai_label_text": ai_label_here(),
+        "ai_label_text": labels.ai_label().current,
     }
     return render(request, "kiosk/text2image_job.html", context)

@@ -10,44 +10,23 @@ import time
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import ParseError
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from config.api import json_object
 from config.idempotency import idempotent
 from config.parsers import LenientJSONParser, SafeJSONParser
 from config.schema import GardenAutoSchema, error
 from generation import kinds, pages, selectors, services
+from generation.api import GenerationAPIView
 from generation.models import GenerationJob
 from generation.requests import TEXT_LIMITS
 from generation.serializers import JobCreateSerializer, JobFilterSerializer, JobSerializer, Text2ImageSerializer
-
-
-class StaffOrToken(BasePermission):
-    """A staff session, or any user authenticated with an API token (DRF TokenAuthentication)."""
-
-    message = gettext_lazy("Generation needs a staff session or an API token.")
-
-    def has_permission(self, request, view):
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return bool(user.is_staff or isinstance(request.successful_authenticator, TokenAuthentication))
-
-
-class GenerationAPIView(APIView):
-    # Token first: an anonymous call gets 401 with `WWW-Authenticate: Token`.
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
-    permission_classes = [StaffOrToken]
 
 
 class JobPagination(LimitOffsetPagination):

@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils.translation import gettext, pgettext_lazy
 from django.views.decorators.http import require_GET
 
+from garden import labels
 from garden.models import Image
 from garden.selectors import image_url
 from generation.backends.diffusion import SCHEDULERS
-from generation.pages import ai_label_here
 from generation.requests import TEXT_LIMITS
 from retouch.features import feature_status
 from retouch.imaging import MASKED_CONTENT
@@ -42,7 +42,7 @@ def retouch(request):
         raise PermissionDenied(gettext("Staff only."))
     image = None
     if request.GET.get("image", "").isdecimal():
-        found = Image.objects.filter(pk=int(request.GET["image"])).first()
+        found = Image.objects.with_id(int(request.GET["image"])).first()
         if found is not None:
             image = {
                 "id": found.pk,
@@ -69,6 +69,6 @@ def retouch(request):
         "prompt_max": TEXT_LIMITS["prompt"],
         "samplers": ["", *SCHEDULERS],
         "masked_content": [(name, MASKED_CONTENT_LABELS.get(name, name)) for name in MASKED_CONTENT],
-        "ai_label_text": ai_label_here(),
+        "ai_label_text": labels.ai_label().current,
     }
     return render(request, "kiosk/retouch.html", context)

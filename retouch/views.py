@@ -21,8 +21,8 @@ from config.errors import Conflict
 from config.parsers import SafeJSONParser
 from garden.services import read_file
 from generation import selectors
+from generation.api import GenerationAPIView
 from generation.models import GenerationJob
-from generation.views import GenerationAPIView
 from retouch import features, services
 from retouch import selectors as retouch_selectors
 from retouch.models import RETOUCH_KINDS

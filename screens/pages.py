@@ -1,34 +1,15 @@
-"""What a page needs to be a screen, and the enrolment page (docs/fleet.md).
-
-``beacon(...)`` is the context of ``screens/_beacon.html``, which the kiosk page (garden) and the
-signage page (displays) include: the beat's address and interval, the page version, the screen's
-kind, its language addresses (for the switch-language command) and the maintenance notice. The
-pages' scripts start ``GardenScreen`` (screens/static/screens/screen.js) with their own hooks.
-"""
+"""The enrolment page (docs/fleet.md), opened once on a device. What a page needs to be a screen
+(the beacon's context) is screens.beacon."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from config.version import page_version
 from screens import services
 from screens.models import Screen
-
-
-def beacon(*, kind: str, languages: dict[str, str]) -> dict:
-    """The beacon's context for one page: ``languages`` maps each language code to this page's address in it."""
-    return {
-        "kind": kind,
-        "beat_url": reverse("screens-beat"),
-        "interval": settings.SCREENS_BEAT_SECONDS,
-        "version": page_version(),
-        "heap_limit": settings.SCREENS_HEAP_LIMIT_MB * 1024 * 1024,
-        "languages": languages,
-    }
 
 
 @require_GET

@@ -3,7 +3,7 @@ back empty or as a fallback, and the headline numbers against the previous perio
 
 Coverage counts the serving images now (one GROUP BY over the serving images, by emotion and
 favorite) beside the gardens served in the chosen range (GardenRollup). The favorites are the
-kiosk's own values (garden.pages: every season × weather × time, and "any", which asks for the
+kiosk's own values (garden.keys: every season × weather × time, and "any", which asks for the
 emotion's images without a favorite), then any other favorite that has serving images or was
 asked for: those images reach visitors only as another key's fallback.
 """
@@ -19,15 +19,14 @@ from django.db.models import Count, Q, Sum
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from garden.keys import EMOTIONS, search_key
+from garden.keys import EMOTIONS, FAVORITE_PARTS, search_key
 from garden.models import Image
-from garden.pages import SEASONS, TIMES, WEATHERS
 from insights.charts import Table, percent
 from insights.models import FeedbackRollup, GardenRollup, Granularity, VisitorRollup
 from insights.selectors.common import Filters, in_range
 
 ANY = ""  # the kiosk's "Any": the bare emotion as search key
-_PICKERS = ([value for value, *_names in choices] for choices in (SEASONS, WEATHERS, TIMES))
+_PICKERS = (words for _part, words in FAVORITE_PARTS)
 KIOSK_FAVORITES: tuple[str, ...] = (ANY, *(",".join(parts) for parts in product(*_PICKERS)))
 
 

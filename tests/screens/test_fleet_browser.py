@@ -250,7 +250,7 @@ def test_a_new_server_version_reloads_the_page_when_idle_never_in_front_of_a_vis
     choose_favorite(page)
     capture(page)  # a visitor is in front of it
     page.evaluate(MARKER)
-    for module in ("screens.services", "screens.pages"):  # a deploy: the server sends a new page version
+    for module in ("screens.services", "screens.beacon"):  # a deploy: the server sends a new page version
         monkeypatch.setattr(f"{module}.page_version", lambda: "9.9.9+deployed")
     wait_for_beat(screen, lambda data: data["reload"] == "version", after=last_beat_pk(screen), message="the page saw the new version")
     # While the visitor uses it, it stays; they keep touching it for a while.
