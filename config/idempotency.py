@@ -21,7 +21,7 @@ removed), and neither does a 5xx the view answers, so a retry runs again. Keys a
 keys never meet.
 
 This module is the HTTP side (headers, fingerprints, the decorator and its schema); the keys are
-rows of the garden app (``garden.idempotency``: the store it registers in ``AppConfig.ready()``,
+rows of the infra app (``infra.idempotency``: the store it registers in ``AppConfig.ready()``,
 deletion requests, the sweep after GARDEN_IDEMPOTENCY_HOURS), which config may not import.
 """
 
@@ -93,7 +93,7 @@ class StoredKey(Protocol):
 
 
 class KeyStore(Protocol):
-    """Where keys are kept (``garden.idempotency.KeyStore``): rows written in the caller's transaction."""
+    """Where keys are kept (``infra.idempotency.KeyStore``): rows written in the caller's transaction."""
 
     def claim(self, *, scope: str, key: str, digest: str, expires_at: datetime) -> StoredKey | None:
         """The new key's record, or None when the key exists (after waiting for the transaction holding it)."""

@@ -618,7 +618,7 @@ GARDEN_GARDENER_FAVORITES = tuple(
 )
 
 CELERY_BEAT_SCHEDULE = {
-    # Beat's heartbeat: the admin's system status page shows its last run (garden.periodic).
+    # Beat's heartbeat: the admin's system status page shows its last run (infra.periodic).
     "beat-tick": {"task": "garden.tasks.beat_tick", "schedule": 60.0},
     "sweep-stale-generation-jobs": {"task": "generation.tasks.sweep_stale_jobs", "schedule": 300.0},
     "recommend-rebuild": {"task": "recommend.tasks.rebuild_model", "schedule": RECOMMEND_REBUILD_MINUTES * 60.0},

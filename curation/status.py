@@ -6,7 +6,7 @@ One read (``system_status``) and one thin view. It shows, each with what to do a
   GARDEN_READY_TIMEOUT);
 - the Celery workers and the queues each consumes, jobs waiting and running per queue, and queues
   whose jobs nobody consumes (``generation.selectors``: one broadcast, cached 5 s);
-- beat's last tick and each beat task's last run and outcome (``garden.periodic``'s PeriodicRun rows,
+- beat's last tick and each beat task's last run and outcome (``infra.periodic``'s PeriodicRun rows,
   joined with CELERY_BEAT_SCHEDULE);
 - the screens per status, and each silent one (``screens.selectors``: derived when read, docs/fleet.md).
 """
@@ -25,9 +25,9 @@ from django.utils.translation import ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from config import health
-from garden import periodic
-from garden.models import PeriodicRun
 from generation import selectors as generation_selectors
+from infra import periodic
+from infra.models import PeriodicRun
 from screens import selectors as screens_selectors
 from screens.status import STATUS_LABELS
 

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from displays import services
-from garden import periodic
+from infra import periodic
 
 
 @shared_task(name="displays.tasks.refresh_live_zones", ignore_result=True)

@@ -9,13 +9,10 @@ class GardenConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import worker_ready
 
-        from config import idempotency
         from config.checks import require_choice
         from garden import checks, labels  # noqa: F401 (registers the storage and label checks)
         from garden.faces import BACKENDS, expression
-        from garden.idempotency import KeyStore
 
-        idempotency.use_store(KeyStore())  # the job API's, the kiosk's and A1111's write endpoints keep keys here
         require_choice("GARDEN_FACE_BACKEND", BACKENDS)
         require_choice("GARDEN_EXPRESSION_MODE", expression.MODES)
         require_choice("GARDEN_EXPRESSION_COLOR", expression.COLORS)

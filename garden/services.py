@@ -20,7 +20,7 @@ from PIL import Image as PILImage
 
 from config.errors import Conflict, Unavailable
 from garden import keys, looks
-from garden.models import IdempotencyKey, Image, ImageLook, ImageParent, ServingState, Visitor
+from garden.models import Image, ImageLook, ImageParent, ServingState, Visitor
 
 log = logging.getLogger(__name__)
 
@@ -310,8 +310,3 @@ def touch_visitor(*, visitor_id: str, **labels) -> Visitor:
         id=visitor_id, defaults={**labels, "last_seen": now}, create_defaults={**labels, "first_seen": now, "last_seen": now}
     )
     return visitor
-
-
-def sweep_idempotency_keys(*, now: datetime | None = None) -> int:
-    """Delete idempotency keys (garden.idempotency) past their GARDEN_IDEMPOTENCY_HOURS; returns how many."""
-    return IdempotencyKey.objects.filter(expires_at__lt=now or timezone.now()).delete()[0]

@@ -1,9 +1,9 @@
-"""Celery tasks of the garden app: beat's heartbeat (garden.periodic), the idempotency-key sweep."""
+"""Celery tasks of the garden app: beat's heartbeat (infra.periodic), the idempotency-key sweep (infra.idempotency)."""
 
 from celery import shared_task
 from django.utils import timezone
 
-from garden import periodic, services
+from infra import idempotency, periodic
 
 
 @shared_task(name=periodic.BEAT_TICK, ignore_result=True, acks_late=False)
@@ -17,4 +17,4 @@ def beat_tick() -> str:
 @periodic.recorded("garden.tasks.sweep_idempotency_keys")
 def sweep_idempotency_keys() -> str:
     """Hourly (CELERY_BEAT_SCHEDULE): forget idempotency keys older than GARDEN_IDEMPOTENCY_HOURS."""
-    return f"{services.sweep_idempotency_keys()} keys swept"
+    return f"{idempotency.sweep_expired_keys()} keys swept"

@@ -4,8 +4,8 @@ import logging
 
 from celery import shared_task
 
-from garden import periodic
 from gardener import services
+from infra import periodic
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from celery.worker.request import Request
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
-from garden import periodic
 from generation import kinds, services
 from generation.enqueue import RUN_JOB_TASK, SWEEP_TASK
+from infra import periodic
 
 log = logging.getLogger(__name__)
 

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy
 class InfraConfig(AppConfig):
     name = "infra"
     verbose_name = gettext_lazy("Infrastructure")
+
+    def ready(self) -> None:
+        from config import idempotency
+        from infra.idempotency import KeyStore
+
+        idempotency.use_store(KeyStore())  # the job API's, the kiosk's and A1111's write endpoints keep keys here

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from garden import periodic
+from infra import periodic
 from insights import services
 
 log = logging.getLogger(__name__)

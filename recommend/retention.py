@@ -24,9 +24,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from garden import forgetting, idempotency
+from garden import forgetting
 from garden.models import Image, Visitor
 from garden.visitors import normalize_code, visitor_code
+from infra import idempotency
 from recommend import counting, training
 from recommend.models import Interaction, Recommendation, RetiredFavoriteStat, RetiredImageStat
 

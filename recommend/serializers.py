@@ -52,7 +52,7 @@ class RecommendationIdField(serializers.Field):
 
 
 def event_id_field() -> TextField:
-    """The kiosk's own id for this event: sent again with a retry, it is stored once (garden.idempotency)."""
+    """The kiosk's own id for this event: sent again with a retry, it is stored once (infra.idempotency)."""
     return TextField(required=False, min_length=1, max_length=255, help_text="Optional: this event's id (as an Idempotency-Key header)")
 
 

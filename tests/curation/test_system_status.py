@@ -1,5 +1,5 @@
 """The admin's System status page, the job pages' "nobody consumes this queue" banner, and the
-record of each periodic task's last run (garden.periodic)."""
+record of each periodic task's last run (infra.periodic)."""
 
 from datetime import timedelta
 
@@ -10,11 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config import health
-from garden import periodic
-from garden.models import PeriodicRun
 from generation import selectors as generation_selectors
 from generation.requests import JobRequest
 from generation.services import create_job
+from infra import periodic
+from infra.models import PeriodicRun
 
 pytestmark = pytest.mark.django_db
 

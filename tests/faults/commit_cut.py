@@ -1,6 +1,6 @@
 """The cut-COMMIT scenario: a like's database connection is lost at its COMMIT (the commit is done,
 its answer never reaches the web process), the kiosk retries with the like's event id, and every
-like must be stored exactly once (garden.idempotency keeps the key in the like's own transaction)."""
+like must be stored exactly once (infra.idempotency keeps the key in the like's own transaction)."""
 
 from __future__ import annotations
 

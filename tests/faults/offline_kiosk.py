@@ -6,7 +6,7 @@ likes a picture online, then the hall's network goes (Chromium's offline mode: P
 ``set_offline``, CDP ``Network.emulateNetworkConditions``) for ``seconds`` while each visitor likes
 the other two pictures, undoes one and likes it again. The page's outbox (garden/static/kiosk/
 outbox.js) keeps the events; once the network is back every like and undo must be in the database
-exactly once, and every key the pages made must be stored once (garden.idempotency).
+exactly once, and every key the pages made must be stored once (infra.idempotency).
 """
 
 from __future__ import annotations

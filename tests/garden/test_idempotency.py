@@ -1,4 +1,4 @@
-"""Idempotency keys (config.idempotency, kept by garden.idempotency) on /like, /impression, /dislike: a repeat with
+"""Idempotency keys (config.idempotency, kept by infra.idempotency) on /like, /impression, /dislike: a repeat with
 the same key is stored once and answered as the first; another body with it is a 422; no key is
 as before; the key commits with the like, so a COMMIT whose answer was lost is not stored twice."""
 
@@ -16,8 +16,9 @@ from django.test import Client
 from django.utils import timezone
 
 from config.idempotency import HEADER_NAME, REPLAYED
-from garden import services, tasks
-from garden.models import IdempotencyKey
+from garden import tasks
+from infra import idempotency
+from infra.models import IdempotencyKey
 from recommend.models import Interaction
 from tests.factories import ImageFactory
 
@@ -153,10 +154,10 @@ def test_expired_keys_are_swept_and_live_ones_kept(client):
     post(client, "/like", like_body(image), key="old")
     post(client, "/like", like_body(image), key="new")
     IdempotencyKey.objects.filter(key="old").update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert services.sweep_idempotency_keys() == 1
+    assert idempotency.sweep_expired_keys() == 1
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
     later = timezone.now() + timedelta(hours=25)
-    assert services.sweep_idempotency_keys(now=later) == 1
+    assert idempotency.sweep_expired_keys(now=later) == 1
     assert tasks.sweep_idempotency_keys() == "0 keys swept"
 
 

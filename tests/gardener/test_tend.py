@@ -4,12 +4,13 @@ promotion, the dry run, the off switch, the command and the beat task."""
 import pytest
 from django.core.management import call_command
 
-from garden.models import Image, PeriodicRun
+from garden.models import Image
 from gardener import services
 from gardener.models import EmotionPolicy, GardenerAction, PromotionMode
 from gardener.planning import make_plan
 from gardener.selectors import KIOSK_FAVORITES
 from generation.models import GenerationJob
+from infra.models import PeriodicRun
 from tests.factories import ImageFactory
 from tests.gardener.conftest import serving_with_stats
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from config.idempotency import HEADER_NAME, REPLAYED
-from garden.models import IdempotencyKey
 from generation.models import GenerationJob
+from infra.models import IdempotencyKey
 from tests.a1111.test_a1111_catalog import basic_client, txt2img_body  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db

@@ -134,7 +134,7 @@ def test_a_visitor_code_finds_the_visitor_and_the_command_deletes_by_it(history)
 
 def test_a_deletion_request_deletes_the_visitors_retry_keys(client):
     # The kiosk's Idempotency-Key rows are scoped "kiosk:<visitor id>": visitor data, kept 24 h otherwise.
-    from garden.models import IdempotencyKey
+    from infra.models import IdempotencyKey
 
     image = ImageFactory(emotion="calm")
     for visitor_id, event_id in (("visitor-a", "like-1"), ("visitor-a", "like-2"), ("visitor-b", "like-1")):

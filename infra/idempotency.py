@@ -1,9 +1,9 @@
 """Where idempotency keys are kept: ``IdempotencyKey`` rows (the HTTP side: config.idempotency).
 
-``KeyStore`` is registered with config.idempotency in ``GardenConfig.ready()``. Its rows are
+``KeyStore`` is registered with config.idempotency in ``InfraConfig.ready()``. Its rows are
 written in the guarded request's own transaction, so a write committed is a key committed. Keys
-live GARDEN_IDEMPOTENCY_HOURS (``garden.services.sweep_idempotency_keys``, hourly); a deletion
-request removes a visitor's at once (``forget_visitor_keys``).
+live GARDEN_IDEMPOTENCY_HOURS (``sweep_expired_keys``, hourly: garden.tasks.sweep_idempotency_keys);
+a deletion request removes a visitor's at once (``forget_visitor_keys``).
 """
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ import logging
 from datetime import datetime
 
 from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
 
 from config.idempotency import visitor_scope
-from garden.models import IdempotencyKey
+from infra.models import IdempotencyKey
 
 log = logging.getLogger(__name__)
 
 
 class KeyStore:
-    """config.idempotency.KeyStore on the garden's ``IdempotencyKey`` table."""
+    """config.idempotency.KeyStore on the ``IdempotencyKey`` table."""
 
     def claim(self, *, scope: str, key: str, digest: str, expires_at: datetime) -> IdempotencyKey | None:
         # On PostgreSQL a repeat waits here for the transaction that holds the key: the unique
@@ -56,3 +57,8 @@ def forget_visitor_keys(*, visitor_id: str) -> int:
     GARDEN_IDEMPOTENCY_HOURS are up. Rows deleted."""
     deleted, _ = IdempotencyKey.objects.filter(scope=visitor_scope(visitor_id)).delete()
     return deleted
+
+
+def sweep_expired_keys(*, now: datetime | None = None) -> int:
+    """Delete the keys past their GARDEN_IDEMPOTENCY_HOURS; returns how many."""
+    return IdempotencyKey.objects.filter(expires_at__lt=now or timezone.now()).delete()[0]

@@ -24,7 +24,7 @@ from typing import ParamSpec, TypeVar
 from django.db import DatabaseError
 from django.utils import timezone
 
-from garden.models import PeriodicRun
+from infra.models import PeriodicRun
 
 log = logging.getLogger(__name__)
 
