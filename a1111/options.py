@@ -15,7 +15,6 @@ from pathlib import PurePath
 from django.conf import settings
 
 from generation import library
-from generation.models import LibraryEntry
 from generation.requests import JobParameterError
 from generation.services import library as library_services
 from retouch import features
@@ -140,7 +139,7 @@ def set_default_vae(value) -> None:
         except library.UnknownEntry as exc:
             raise JobParameterError(fields={"sd_vae": str(exc)}) from None
     if entry is not None and entry.default_vae != name:
-        LibraryEntry.objects.filter(pk=entry.pk).update(default_vae=name)
+        library_services.set_default_vae(entry, name)
 
 
 def set_options(values: dict) -> None:

@@ -61,11 +61,11 @@ def parse_review_filters(data: Mapping) -> ReviewFilters:
 
 def review_queryset(*, scope: str = Scope.PENDING, emotion: str = "", favorite: str | None = None, job=None) -> QuerySet[Image]:
     if scope == Scope.KEPT:
-        queryset = Image.objects.filter(status=Image.Status.POOL, kept=True)
+        queryset = Image.objects.kept()
     elif scope == Scope.REJECTED:
-        queryset = Image.objects.filter(status=Image.Status.REJECTED)
+        queryset = Image.objects.rejected()
     else:
-        queryset = Image.objects.filter(status=Image.Status.POOL, kept=False)
+        queryset = Image.objects.undecided()
     if emotion:
         queryset = queryset.filter(emotion=emotion)
     if favorite is not None:
@@ -138,7 +138,7 @@ def distinct_values(*, field: str, ttl: int = 300) -> list[str]:
     cache_key = f"curation:distinct:{field}"
     values = cache.get(cache_key)
     if values is None:
-        values = sorted(v for v in Image.objects.order_by().values_list(field, flat=True).distinct() if v)[:200]
+        values = sorted(v for v in Image.objects.all_pictures().order_by().values_list(field, flat=True).distinct() if v)[:200]
         cache.set(cache_key, values, ttl)
     return values
 

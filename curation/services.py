@@ -18,12 +18,12 @@ from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from config import groups
 from config.errors import DomainError
+from garden import marks
 from garden import services as garden_services
-from garden.models import QUARANTINED, Image
+from garden.models import Image
 from generation import services as generation_services
 from generation.models import GenerationJob
 from generation.requests import JobRequest
@@ -90,7 +90,7 @@ def _log(*, user, ids: list[int], flag: int, message: str) -> None:
     """One LogEntry per image, in two queries whatever the count (log_actions bulk-creates)."""
     if not ids or user is None:
         return
-    LogEntry.objects.log_actions(user_id=user.pk, queryset=Image.objects.filter(pk__in=ids), action_flag=flag, change_message=message)
+    LogEntry.objects.log_actions(user_id=user.pk, queryset=Image.objects.with_ids(ids), action_flag=flag, change_message=message)
 
 
 def decide(*, images: Iterable[Image] | QuerySet[Image], decision: Decision | str, user) -> BulkResult:
@@ -106,21 +106,17 @@ def decide(*, images: Iterable[Image] | QuerySet[Image], decision: Decision | st
     result = BulkResult()
     if not ids:
         return result
-    now = timezone.now()
     with transaction.atomic():
-        rows = Image.objects.filter(pk__in=ids)
+        rows = Image.objects.with_ids(ids)
         if decision == Decision.KEEP:
-            rows.filter(status=Image.Status.REJECTED).update(status=Image.Status.POOL, rejected_at=None, kept=True)
-            rows.exclude(status=Image.Status.REJECTED).update(kept=True)
+            marks.mark_kept(rows)
             changed = ids
         elif decision == Decision.PENDING:
-            rows.filter(status=Image.Status.REJECTED).update(status=Image.Status.POOL, rejected_at=None, kept=False)
-            rows.filter(status=Image.Status.POOL).update(kept=False)
+            marks.mark_undecided(rows)
             changed = ids
         else:
-            serving = list(rows.filter(status=Image.Status.SERVING))
-            changed = list(rows.filter(status=Image.Status.POOL).values_list("pk", flat=True))
-            Image.objects.filter(pk__in=changed).update(status=Image.Status.REJECTED, kept=False, rejected_at=now)
+            serving = list(rows.serving())
+            changed = marks.reject_pool(rows)
     # Serving images move files: outside the bulk transaction, one by one, each atomic on its own.
     if decision == Decision.REJECT:
         for image in serving:
@@ -151,21 +147,18 @@ def _move_each(*, images: Iterable[Image] | QuerySet[Image], move, user, message
 
 def promote(*, images: Iterable[Image] | QuerySet[Image], user) -> BulkResult:
     """Pool → serving (key imgPool/… → emotions/…): kiosks see them at once. Rejected ones are skipped."""
-    if isinstance(images, QuerySet):
-        images = images.filter(status=Image.Status.POOL)
-    else:
-        images = [image for image in images if image.status == Image.Status.POOL]
+    images = images.pool() if isinstance(images, QuerySet) else [image for image in images if image.status == Image.Status.POOL]
     return _move_each(images=images, move=garden_services.promote_image, user=user, message="Promoted to serving")
 
 
 def promote_kept(*, user, queryset: QuerySet[Image] | None = None) -> BulkResult:
     """Promote every kept pool image (optionally within a filtered queryset); quarantined ones wait."""
-    queryset = Image.objects.all() if queryset is None else queryset
+    queryset = Image.objects.all_pictures() if queryset is None else queryset
     return promote(images=kept_to_promote(queryset), user=user)
 
 
 def kept_to_promote(queryset: QuerySet[Image]) -> QuerySet[Image]:
-    return queryset.filter(status=Image.Status.POOL, kept=True).exclude(QUARANTINED).order_by("pk")
+    return queryset.kept().not_quarantined().order_by("pk")
 
 
 def release(*, images: Iterable[Image] | QuerySet[Image], user, reason: str) -> BulkResult:
@@ -184,23 +177,20 @@ def release(*, images: Iterable[Image] | QuerySet[Image], user, reason: str) -> 
 
 def demote(*, images: Iterable[Image] | QuerySet[Image], user) -> BulkResult:
     """Serving → pool (key emotions/… → imgPool/…); the image stays kept for a later promotion."""
-    if isinstance(images, QuerySet):
-        images = images.filter(status=Image.Status.SERVING)
-    else:
-        images = [image for image in images if image.status == Image.Status.SERVING]
+    images = images.serving() if isinstance(images, QuerySet) else [image for image in images if image.status == Image.Status.SERVING]
     return _move_each(images=images, move=garden_services.demote_image, user=user, message="Demoted to the pool")
 
 
 def purge(*, images: Iterable[Image] | QuerySet[Image], user) -> int:
     """Delete rows and files of the rejected images among ``images``; others are left alone."""
-    rejected = list(Image.objects.filter(pk__in=_ids(images), status=Image.Status.REJECTED))
+    rejected = list(Image.objects.with_ids(_ids(images)).rejected())
     # Logged before the rows go (a LogEntry needs the object's repr and id); same user, DELETION flag.
     _log(user=user, ids=[image.pk for image in rejected], flag=DELETION, message="Purged (file deleted)")
     return garden_services.purge_rejected(images=rejected)
 
 
 def rejected_images() -> QuerySet[Image]:
-    return Image.objects.filter(status=Image.Status.REJECTED)
+    return Image.objects.rejected()
 
 
 # --- Permissions --------------------------------------------------------------------------------

@@ -90,10 +90,9 @@ def decide(request):
         return JsonResponse({"error": _('Expected {"ids": [int, ...], "decision": "keep"|"reject"|"pending"}.')}, status=400)
     if not 1 <= len(ids) <= MAX_DECISIONS:
         return JsonResponse({"error": _("Send between 1 and %(most)d ids.") % {"most": MAX_DECISIONS}}, status=400)
-    result = services.decide(images=Image.objects.filter(pk__in=ids), decision=decision, user=request.user)
+    result = services.decide(images=Image.objects.with_ids(ids), decision=decision, user=request.user)
     states = [
-        {"id": pk, "status": status, "kept": kept}
-        for pk, status, kept in Image.objects.filter(pk__in=ids).values_list("pk", "status", "kept")
+        {"id": pk, "status": status, "kept": kept} for pk, status, kept in Image.objects.with_ids(ids).values_list("pk", "status", "kept")
     ]
     filters = selectors.parse_review_filters(body)
     failed = {str(pk): error for pk, error in result.failed.items()}

@@ -39,7 +39,7 @@ def _slot_views(zone: DisplayZone | None, posted=None) -> dict[str, list[dict]]:
         listed = {side: [posted.get(f"{side}_{n}", "").strip() for n in range(1, selectors.SLOTS + 1)] for side in selectors.SIDES}
     else:
         listed = {side: list(getattr(zone, side, []) or []) for side in selectors.SIDES}
-    rows = {image.key: image for image in Image.objects.filter(key__in=[key for keys in listed.values() for key in keys])}
+    rows = {image.key: image for image in Image.objects.with_keys([key for keys in listed.values() for key in keys])}
     slots: dict[str, list[dict]] = {}
     for side, orientation in selectors.SIDES.items():
         slots[side] = []

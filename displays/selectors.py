@@ -83,7 +83,8 @@ def most_liked_keys(*, emotion: str, side: str, limit: int = SLOTS) -> list[str]
     """Serving images of an emotion, most liked by everyone (segment "*") first, then newest."""
     likes = ImageStat.objects.filter(image=OuterRef("pk"), segment=SEGMENT_ALL).values("likes")[:1]
     images = (
-        Image.objects.filter(status=Image.Status.SERVING, emotion=emotion, orientation=SIDES[side])
+        Image.objects.serving()
+        .filter(emotion=emotion, orientation=SIDES[side])
         .annotate(like_count=Coalesce(Subquery(likes, output_field=IntegerField()), Value(0)))
         .order_by("-like_count", "-created_at", "-id")
     )
@@ -92,7 +93,7 @@ def most_liked_keys(*, emotion: str, side: str, limit: int = SLOTS) -> list[str]
 
 def serving_by_key(keys_wanted: list[str]) -> dict[str, Image]:
     """Serving rows for these keys (missing keys are simply absent)."""
-    return {image.key: image for image in Image.objects.filter(status=Image.Status.SERVING, key__in=set(keys_wanted))}
+    return {image.key: image for image in Image.objects.serving().with_keys(set(keys_wanted))}
 
 
 def thumbnail_url(image: Image) -> str:
@@ -104,7 +105,7 @@ def thumbnail_url(image: Image) -> str:
 
 def picker_images(*, emotion: str = "", side: str = "landscape", limit: int = 60, offset: int = 0) -> QuerySet[Image]:
     """Serving images for the admin page's picker: one orientation, optionally one emotion, newest first."""
-    images = Image.objects.filter(status=Image.Status.SERVING, orientation=SIDES.get(side, keys.LANDSCAPE))
+    images = Image.objects.serving().filter(orientation=SIDES.get(side, keys.LANDSCAPE))
     if emotion:
         images = images.filter(emotion=emotion)
     return images.order_by("-created_at", "-id").only("pk", "key", "emotion", "favorite", "orientation", "thumbnail_key")[

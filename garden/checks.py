@@ -124,7 +124,7 @@ def _serving_url_errors() -> list[CheckMessage]:
     from garden.selectors import image_url
 
     try:
-        key = Image.objects.filter(status=Image.Status.SERVING).order_by("-id").values_list("key", flat=True).first()
+        key = Image.objects.serving().order_by("-id").values_list("key", flat=True).first()
     except DatabaseError:
         return []  # not migrated yet: nothing serves
     if key is None:

@@ -74,6 +74,14 @@ def ensure_thumbnail(*, image: Image, content: bytes | None = None) -> str:
     return key
 
 
+def forget_thumbnail(image: Image) -> str:
+    """Clear the picture's thumbnail key (its file was replaced); returns the old key, whose file the caller drops."""
+    old = image.thumbnail_key
+    image.thumbnail_key = ""
+    Image.objects.with_id(image.pk).update(thumbnail_key="")
+    return old
+
+
 def generate_missing_thumbnails(*, queryset: QuerySet[Image] | None = None, limit: int | None = None) -> tuple[int, int]:
     """Render thumbnails for images that have none; returns (made, failed)."""
     queryset = (Image.objects.all() if queryset is None else queryset).filter(thumbnail_key="").only("pk", "key", "content_hash")

@@ -67,10 +67,10 @@ def like_rates() -> list[Rate]:
     """Bred pictures, their parents, and the gardener's fresh pictures (any status: retired ones count)."""
     bred: set[int] = set()
     parents: set[int] = set()
-    for image_id, parameters in Image.objects.filter(parameters__has_key="lineage").values_list("id", "parameters"):
+    for image_id, parameters in Image.objects.bred().values_list("id", "parameters"):
         bred.add(image_id)
         parents.update(int(p) for p in (parameters.get("lineage") or {}).get("parents", []))
-    made = set(Image.objects.filter(generation_jobs__in=selectors.gardener_jobs()).values_list("id", flat=True))
+    made = set(Image.objects.all_pictures().filter(generation_jobs__in=selectors.gardener_jobs()).values_list("id", flat=True))
     return [
         _pooled(gettext("bred"), bred),
         _pooled(gettext("their parents"), parents),

@@ -13,7 +13,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from garden import keys
-from garden.models import QUARANTINED, Image
+from garden.models import Image
 from gardener import surrogate
 from gardener.breeding import MIN_CANDIDATES, Candidate
 from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy, WordBank
@@ -86,7 +86,7 @@ def kiosk_keys() -> list[tuple[str, str]]:
 
 
 def serving_counts() -> dict[tuple[str, str], int]:
-    rows = Image.objects.filter(status=Image.Status.SERVING).order_by().values_list("emotion", "favorite").annotate(n=Count("id"))
+    rows = Image.objects.serving().order_by().values_list("emotion", "favorite").annotate(n=Count("id"))
     return {(e, f): n for e, f, n in rows}
 
 
@@ -100,7 +100,7 @@ def in_flight_counts() -> dict[tuple[str, str], int]:
 
 
 def key_counts_of(image_ids: list[int]) -> dict[tuple[str, str], int]:
-    rows = Image.objects.filter(pk__in=image_ids).order_by().values_list("emotion", "favorite").annotate(n=Count("id"))
+    rows = Image.objects.with_ids(image_ids).order_by().values_list("emotion", "favorite").annotate(n=Count("id"))
     return {(e, f): n for e, f, n in rows}
 
 
@@ -110,7 +110,8 @@ def pending_counts(*, exclude_ids: Sequence[int] = ()) -> dict[tuple[str, str], 
     their way back, and ``exclude_ids`` (this run's promotions) are counted as serving instead."""
     result: dict[tuple[str, str], int] = defaultdict(int, in_flight_counts())
     waiting = (
-        Image.objects.filter(status=Image.Status.POOL, generation_jobs__in=gardener_jobs())
+        Image.objects.pool()
+        .filter(generation_jobs__in=gardener_jobs())
         .exclude(gardener_actions__kind=GardenerAction.Kind.RETIRED)
         .exclude(pk__in=list(exclude_ids))
         .order_by()
@@ -128,7 +129,7 @@ def backlog_size() -> int:
     Images the gardener retired are not counted: they wait for nobody (in trusted mode no curator
     looks at the pool), and counting them would let retirements alone stop the filling for good.
     """
-    pool = Image.objects.filter(status=Image.Status.POOL).exclude(gardener_actions__kind=GardenerAction.Kind.RETIRED)
+    pool = Image.objects.pool().exclude(gardener_actions__kind=GardenerAction.Kind.RETIRED)
     return pool.count() + sum(in_flight_counts().values())
 
 
@@ -200,7 +201,7 @@ def unjudged_bred(policies: dict[str, KeyPolicy]) -> list[tuple[int, str, str, d
     """Serving bred pictures that visitors have not judged yet (fewer than the policy's impressions
     among everyone, the picture and its twin together), one per pair: (id, emotion, favorite,
     promoted at)."""
-    serving_bred = Image.objects.filter(status=Image.Status.SERVING, parameters__has_key="lineage")
+    serving_bred = Image.objects.serving().bred()
     bred = list(serving_bred.values_list("id", "emotion", "favorite", "promoted_at"))
     ids = [row[0] for row in bred]
     seen = dict(ImageStat.objects.filter(segment="*", image_id__in=ids).values_list("image_id", "impressions"))
@@ -269,7 +270,7 @@ def any_enabled(policies: dict[str, KeyPolicy]) -> bool:
 def _parents(generator: str):
     """Serving pictures that can be parents on ``generator``: diffusers ones need their seed.
     Never a quarantined one (the constraint keeps them from serving; this keeps it so here too)."""
-    images = Image.objects.filter(status=Image.Status.SERVING, generator=generator).exclude(QUARANTINED)
+    images = Image.objects.serving().made_by(generator).not_quarantined()
     return images.filter(seed__isnull=False) if generator == backends.DIFFUSERS else images
 
 
@@ -286,13 +287,14 @@ def breeding_candidates(emotion: str, favorite: str, generator: str = backends.P
     if generator == backends.PROCEDURAL and len(candidates) >= MIN_CANDIDATES:
         seen = ImageStat.objects.filter(segment=SEGMENT_ALL, impressions__gt=0).values("image_id")
         gone = (
-            Image.objects.filter(generator=generator, emotion=emotion, favorite=favorite, pk__in=seen)
-            .exclude(status=Image.Status.SERVING)
-            .exclude(QUARANTINED)
+            Image.objects.made_by(generator)
+            .filter(emotion=emotion, favorite=favorite, pk__in=seen)
+            .not_serving()
+            .not_quarantined()
             .order_by("-id")
             .values_list("id", flat=True)[: surrogate.MAX_HISTORY]
         )
-        history = _candidates(Image.objects.filter(pk__in=list(gone)), emotion, favorite, generator)
+        history = _candidates(Image.objects.with_ids(list(gone)), emotion, favorite, generator)
         candidates += [replace(c, serving=False) for c in history]
     return candidates
 
@@ -340,7 +342,7 @@ class ParentPicture:
 def parent_pictures(image_ids: Sequence[int]) -> dict[int, ParentPicture]:
     result = {}
     # An img2img child starts from its parent's picture: a quarantined one is never a parent.
-    for image in Image.objects.filter(pk__in=list(image_ids)).exclude(QUARANTINED).prefetch_related("generation_jobs"):
+    for image in Image.objects.with_ids(list(image_ids)).not_quarantined().prefetch_related("generation_jobs"):
         job = next(iter(image.generation_jobs.all()), None)
         loras = tuple((lora["name"], float(lora["weight"])) for lora in (job.loras if job else []) or [])
         options = {k: v for k, v in ((job.options or {}) if job else {}).items() if k in ("sampler", "clip_skip")}
@@ -373,10 +375,10 @@ def library_choices() -> tuple[dict[str, str], dict[str, str]]:
 def serving_twins(image_ids: Sequence[int]) -> dict[int, int]:
     """image id → the serving image of the same picture in the other orientation (a bulk pair's twin)."""
     twin_keys: dict[str, int] = {}
-    for image_id, key in Image.objects.filter(pk__in=list(image_ids)).values_list("id", "key"):
+    for image_id, key in Image.objects.with_ids(list(image_ids)).values_list("id", "key"):
         try:
             twin_keys[keys.twin_key(key)] = image_id
         except keys.InvalidKey:
             continue
-    rows = Image.objects.filter(key__in=list(twin_keys), status=Image.Status.SERVING).values_list("key", "id")
+    rows = Image.objects.serving().with_keys(list(twin_keys)).values_list("key", "id")
     return {twin_keys[key]: twin_id for key, twin_id in rows}

@@ -123,7 +123,7 @@ def _harvest(plan: Plan, result: RunResult) -> None:
 
 def _retire(key_plan: KeyPlan, result: RunResult) -> None:
     ids = [r.image_id for r in key_plan.retire] + [r.twin_id for r in key_plan.retire if r.twin_id is not None]
-    images = {i.pk: i for i in Image.objects.filter(pk__in=ids, status=Image.Status.SERVING)}
+    images = {i.pk: i for i in Image.objects.serving().with_ids(ids)}
     for retirement in key_plan.retire:
         image = images.get(retirement.image_id)
         if image is None:  # moved by a curator since the plan was made
@@ -248,7 +248,7 @@ def _reverse(action: GardenerAction) -> str:
         return "job cancelled"
     if action.kind == Kind.ADDED:
         rejected = 0
-        for added in Image.objects.filter(pk__in=action.details.get("images", []), status=Image.Status.POOL):
+        for added in Image.objects.pool().with_ids(action.details.get("images", [])):
             garden_services.reject_image(image=added)
             rejected += 1
         return f"rejected {rejected} pool image(s)"

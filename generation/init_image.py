@@ -33,7 +33,7 @@ def init_options(*, init_image, denoising_strength, backend: str, steps, subseed
         return {}
     if backend != backends.DIFFUSERS:
         errors["init_image"] = f"Starting from a picture needs the diffusers backend; this job uses {backend}."
-    elif not Image.objects.filter(pk=init_image).exists():
+    elif not Image.objects.with_id(init_image).exists():
         errors["init_image"] = f"No garden image #{init_image}."
     if subseed_strength:
         errors["subseed_strength"] = "A job that starts from an init_image has no variation seed."

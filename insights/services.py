@@ -180,7 +180,7 @@ def _chunks(values: list, size: int = BATCH) -> Iterable[list]:
 def _apply_to_totals(delta: dict[int, list[int]]) -> None:
     """Add one day's change to each image's totals (same transaction as the day: always exact)."""
     for chunk in _chunks(sorted(delta)):
-        emotions = dict(Image.objects.filter(pk__in=chunk).values_list("pk", "emotion"))
+        emotions = dict(Image.objects.with_ids(chunk).values_list("pk", "emotion"))
         current = {
             t.image_id: (t.impressions, t.likes, t.dislikes)
             for t in ImageTotal.objects.filter(image_id__in=chunk).only("image", "impressions", "likes", "dislikes")
@@ -203,7 +203,7 @@ def rebuild_totals() -> int:
         by_image = {row["image_id"]: (row["n"], row["l"], row["d"]) for row in sums}
         made = 0
         for chunk in _chunks(sorted(by_image)):
-            emotions = dict(Image.objects.filter(pk__in=chunk).values_list("pk", "emotion"))
+            emotions = dict(Image.objects.with_ids(chunk).values_list("pk", "emotion"))
             totals = [_total(pk, emotions[pk], *by_image[pk]) for pk in chunk if pk in emotions]
             _upsert_totals(totals)
             made += len(totals)

@@ -107,7 +107,7 @@ def source_image(key: str) -> Image | None:
         keys.parse_key(key)
     except keys.InvalidKey:
         return None
-    image = Image.objects.filter(key=key).exclude(status=Image.Status.REJECTED).first()
+    image = Image.objects.with_key(key).not_rejected().first()
     return None if image is None or image.quarantined else image
 
 
@@ -133,7 +133,7 @@ class LiveStatus:
 def live_status(job: GenerationJob) -> LiveStatus:
     if job.status != GenerationJob.Status.SUCCEEDED:
         return LiveStatus(job=job, image=None, withheld=False)
-    image = job.images.exclude(status=Image.Status.REJECTED).order_by("id").first()
+    image = job.images.not_rejected().order_by("id").first()
     if image is None or not image.cleared:
         return LiveStatus(job=job, image=None, withheld=True)
     return LiveStatus(job=job, image=image, withheld=False)

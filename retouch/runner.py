@@ -48,7 +48,7 @@ class _Inputs:
         self.job = job
         self.options = job.retouch_job.options
         self.uploads: dict[str, str] = job.retouch_job.uploads
-        self.source_image = Image.objects.filter(pk=self.options["image_id"]).first() if self.options.get("image_id") else None
+        self.source_image = Image.objects.with_id(self.options["image_id"]).first() if self.options.get("image_id") else None
         if self.options.get("image_id") and self.source_image is None:
             raise BackendError(f"The source image {self.options['image_id']} was deleted before the job ran.")
         self._frames: frames.zipfile.ZipFile | None = None
@@ -305,7 +305,7 @@ def store_retouched_image(
     (only then: unsigned edits cost no extra storage read). The picture comes with its watermark
     where it was repainted (``imaging.finish``): the encoder adds none over the whole picture."""
     key = planning.image_key(job=job, spec=spec)
-    existing = Image.objects.filter(key=key).first()
+    existing = Image.objects.with_key(key).first()
     if existing is not None:  # written by an attempt that lost its lease after storing it
         return existing, None
     verdict = safety_images.check_picture(picture, diffusers_nsfw=diffusers_nsfw)  # before the picture is stored as usable

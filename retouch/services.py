@@ -125,7 +125,7 @@ def _selected(inspected: _Inspected, retouch: dict) -> list[list]:
 def _garden_image(image_id) -> Image:
     if isinstance(image_id, bool) or not isinstance(image_id, int):
         raise JobParameterError(fields={"image_id": "image_id must be the id of a garden image."})
-    image = Image.objects.filter(pk=image_id).first()
+    image = Image.objects.with_id(image_id).first()
     if image is None:
         raise JobParameterError(fields={"image_id": f"No garden image has the id {image_id}."})
     return image

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from django.db import transaction
 from PIL import Image as PILImage
 
+from garden import marks
 from garden.models import Image
 from garden.services import demote_image, read_file
 from safety import images
@@ -17,7 +18,7 @@ from safety import images
 
 def pictures_to_scan(*, everything: bool = False):
     """Pool and serving images: those never checked, or every one with ``everything``."""
-    queryset = Image.objects.filter(status__in=(Image.Status.POOL, Image.Status.SERVING)).order_by("id")
+    queryset = Image.objects.not_rejected().order_by("id")
     return queryset if everything else queryset.filter(safety_verdict=Image.Safety.UNCHECKED)
 
 
@@ -40,9 +41,7 @@ def record_verdict(image: Image, verdict: images.Verdict) -> bool:
     if verdict.flagged and not image.safety_released and image.status == Image.Status.SERVING:
         image = demote_image(image=image)
         demoted = True
-    for name, value in verdict.image_fields().items():
-        setattr(image, name, value)
-    image.save(update_fields=list(verdict.image_fields()))
+    marks.record_safety_verdict(image, **verdict.image_fields())
     return demoted
 
 

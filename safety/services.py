@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import DomainError
+from garden import marks
 from garden.models import Image
 from garden.services import ImageStateError
 from safety.models import Release
@@ -31,7 +32,7 @@ def release_image(*, image: Image, user, reason: str) -> Release:
     if len(reason) > REASON_LIMIT:
         raise ReleaseReasonMissing(fields={"reason": f"Keep the reason under {REASON_LIMIT} characters."})
     with transaction.atomic():
-        locked = Image.objects.select_for_update().get(pk=image.pk)
+        locked = Image.objects.with_id(image.pk).select_for_update().get()
         if not locked.quarantined:
             raise ImageStateError(f"{locked.key} is not in quarantine (verdict {locked.safety_verdict}): nothing to release.")
         release = Release.objects.create(
@@ -43,7 +44,6 @@ def release_image(*, image: Image, user, reason: str) -> Release:
             checker=locked.safety_checker,
             released_at=timezone.now(),
         )
-        locked.safety_released = True
-        locked.save(update_fields=["safety_released"])
+        marks.mark_released(locked)
     image.safety_released = True
     return release

@@ -24,7 +24,7 @@ from generation.imagefile import as_rgb
 
 def init_picture(image_id: int, *, width: int, height: int) -> PILImage.Image:
     """The RGB picture a batch of ``width`` x ``height`` starts from; BackendError if it is gone."""
-    image = Image.objects.filter(pk=image_id).first()
+    image = Image.objects.with_id(image_id).first()
     if image is None:
         raise BackendError(f"The init image #{image_id} no longer exists.")
     if _shape(image.width, image.height) != _shape(width, height):
@@ -54,4 +54,4 @@ def _twin(image: Image) -> Image | None:
     except keys.InvalidKey:
         return None
     candidates = [twin, keys.with_prefix(twin, keys.SERVING_PREFIX), keys.with_prefix(twin, keys.POOL_PREFIX)]
-    return Image.objects.filter(key__in=candidates).first()  # keys are unique: at most one is there
+    return Image.objects.with_keys(candidates).first()  # keys are unique: at most one is there

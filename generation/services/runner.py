@@ -361,7 +361,7 @@ def store_generated_image(
     unchecked. ``quick`` (interactive jobs): a JPEG without the optimized Huffman pass (~1 ms, ~3 % larger).
     """
     key = image_key(job=job, spec=spec)
-    existing = Image.objects.filter(key=key).first()
+    existing = Image.objects.with_key(key).first()
     if existing is not None:  # written by an attempt that lost its lease after storing it
         return existing, None
     parameters = generation_parameters(job=job, spec=spec, description=description)

@@ -122,7 +122,7 @@ def coverage(filters: Filters) -> Coverage:
     for each in the range (how many empty, how many a fallback). Two queries."""
     target = max(1, int(settings.INSIGHTS_TARGET_PER_KEY))
     emotions = [filters.emotion] if filters.emotion else list(EMOTIONS)
-    serving_rows = Image.objects.filter(status=Image.Status.SERVING, emotion__in=emotions).order_by()
+    serving_rows = Image.objects.serving().filter(emotion__in=emotions).order_by()
     serving = {(e, f): n for e, f, n in serving_rows.values_list("emotion", "favorite").annotate(n=Count("id"))}
     gardens: dict[tuple[str, str], tuple[int, int, int]] = {}
     rollups = in_range(GardenRollup.objects, filters).values("search_key").annotate(n=Sum("gardens"), f=Sum("fallback"), e=Sum("empty"))

@@ -24,7 +24,8 @@ class Command(BaseCommand):
     def handle(self, *args, destination: Path, **options):
         if not is_archive(destination) and destination.exists() and any(destination.iterdir()):
             raise CommandError(f"{destination} is not empty; choose a new folder or a .tar.gz path")
-        with tqdm(total=Image.objects.count(), desc="Exporting images", unit="img", disable=options["verbosity"] == 0) as bar:
+        total = Image.objects.all_pictures().count()
+        with tqdm(total=total, desc="Exporting images", unit="img", disable=options["verbosity"] == 0) as bar:
             try:
                 counts = export_garden(destination=destination, progress=bar.update)
             except TransferError as exc:

@@ -55,10 +55,8 @@ def replace(image: Image, content: bytes) -> None:
     services.write_file(key=temporary, content=content)
     services.rewrite_image(image=image, content=content)  # the file, byte_size and content_hash
     services.delete_file_quietly(temporary)
-    old_thumbnail = image.thumbnail_key
     image.refresh_from_db(fields=["byte_size", "content_hash"])
-    image.thumbnail_key = ""
-    Image.objects.filter(pk=image.pk).update(thumbnail_key="")
+    old_thumbnail = thumbnails.forget_thumbnail(image)
     new_thumbnail = thumbnails.ensure_thumbnail(image=image, content=content)
     if old_thumbnail and old_thumbnail != new_thumbnail:
         services.delete_file_quietly(old_thumbnail)
@@ -72,7 +70,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=None, help="Mark at most N pictures.")
 
     def handle(self, *args, dry_run: bool = False, limit: int | None = None, verbosity: int = 1, **options):
-        queryset = Image.objects.order_by("pk")
+        queryset = Image.objects.all_pictures().order_by("pk")
         counts = {"marked": 0, "already": 0, "unsupported": 0, "failed": 0}
         progress = tqdm(total=queryset.count(), desc="Marking provenance", unit="img", disable=verbosity == 0)
         for image in queryset.iterator(chunk_size=200):

@@ -20,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when serving images already exist.")
 
     def handle(self, *args, per_key, if_empty, **options):
-        if if_empty and Image.objects.filter(status=Image.Status.SERVING).exists():
+        if if_empty and Image.objects.serving().exists():
             self.stdout.write("Serving images already exist; demo garden not seeded.")
             return
         plan = [(emotion, favorite, index) for emotion in EMOTIONS for favorite in DEMO_FAVORITES for index in range(per_key)]
