@@ -25,7 +25,7 @@ def write_personalize_csvs(*, folder: Path, all_images: bool = False) -> dict[st
     with open(folder / "items.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(ITEMS_HEADER)
-        images = Image.objects.all() if all_images else Image.objects.filter(status=Image.Status.SERVING)
+        images = Image.objects.all_pictures() if all_images else Image.objects.serving()
         rows = images.order_by("created_at", "id").values_list("key", "created_at", "search_key")
         counts["items"] = _write_rows(writer, ([key, int(created.timestamp()), search_key] for key, created, search_key in rows))
     with open(folder / "interactions.csv", "w", newline="") as handle:

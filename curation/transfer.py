@@ -32,9 +32,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from PIL import Image as PILImage
 
-from garden import keys
+from garden import keys, visitor_services
 from garden.models import Image, Visitor
 from garden.services import StorageError, create_image, read_file, rewrite_image, sha256
+from recommend import services as recommend_services
 from recommend.models import Interaction
 
 FORMAT = "emotion-garden-export"
@@ -136,7 +137,7 @@ def export_garden(*, destination: Path, progress: Progress = lambda n: None) -> 
     counts = {"images": 0, "visitors": 0, "interactions": 0}
     try:
         lines = []
-        for image in Image.objects.order_by("id").iterator(chunk_size=500):
+        for image in Image.objects.all_pictures().order_by("id").iterator(chunk_size=500):
             writer.write(f"files/{image.key}", _read_stored(image.key))
             lines.append(json.dumps(_row(image, IMAGE_FIELDS)))
             counts["images"] += 1
@@ -261,7 +262,7 @@ def _import_images(reader: _Source, report: TransferReport, progress: Progress) 
         if sha256(content) != metadata.get("content_hash"):
             report.problems.append(f"{key}: file does not match its recorded hash; skipped")
             continue
-        existing = Image.objects.filter(key=key).first()
+        existing = Image.objects.with_key(key).first()
         if existing and existing.content_hash == metadata["content_hash"] and _stored_hash(key) == existing.content_hash:
             report.images_skipped += 1
             continue
@@ -296,7 +297,7 @@ def _import_visitors(reader: _Source, report: TransferReport, progress: Progress
     for record in _records(reader, "visitors.jsonl"):
         progress(1)
         fields = _parse_fields({name: record[name] for name in VISITOR_FIELDS if name in record})
-        Visitor.objects.update_or_create(id=fields.pop("id"), defaults=fields)
+        visitor_services.import_visitor(visitor_id=fields.pop("id"), **fields)
         report.visitors_written += 1
 
 
@@ -304,7 +305,7 @@ def _import_interactions(reader: _Source, report: TransferReport, progress: Prog
     # Interactions have no natural id across installations: (visitor, item, event, time) is one.
     seen = set(Interaction.objects.values_list("visitor_id", "item_key", "event_type", "created_at"))
     seen = {(str(visitor), key, event, when) for visitor, key, event, when in seen}
-    images = dict(Image.objects.values_list("key", "id"))
+    images = dict(Image.objects.all_pictures().values_list("key", "id"))
     known_visitors = {str(pk) for pk in Visitor.objects.values_list("id", flat=True)}
     batch = []
     for record in _records(reader, "interactions.jsonl"):
@@ -315,7 +316,7 @@ def _import_interactions(reader: _Source, report: TransferReport, progress: Prog
             report.interactions_skipped += 1
             continue
         if record["visitor_id"] not in known_visitors:
-            Visitor.objects.get_or_create(id=record["visitor_id"])
+            visitor_services.ensure_visitor(record["visitor_id"])
             known_visitors.add(record["visitor_id"])
         seen.add(identity)
         batch.append(
@@ -329,9 +330,9 @@ def _import_interactions(reader: _Source, report: TransferReport, progress: Prog
             )
         )
         if len(batch) >= 2000:
-            report.interactions_written += len(Interaction.objects.bulk_create(batch))
+            report.interactions_written += recommend_services.import_interactions(batch)
             batch = []
-    report.interactions_written += len(Interaction.objects.bulk_create(batch))
+    report.interactions_written += recommend_services.import_interactions(batch)
 
 
 # --- legacy bucket trees ------------------------------------------------------------------------
@@ -363,7 +364,7 @@ def _import_legacy_tree(reader: _Source, *, progress: Progress, total: Callable[
             report.problems.append(f"{name}: not a garden image key; skipped")
             continue
         content = reader.read(name)
-        existing = Image.objects.filter(key=name).first()
+        existing = Image.objects.with_key(name).first()
         if existing and existing.content_hash == sha256(content):
             report.images_skipped += 1
             continue

@@ -20,13 +20,13 @@ from rest_framework.renderers import JSONRenderer
 from config.memo import VersionedMemo
 from config.sql import hot_cursor
 from garden import keys, looks
-from garden.models import CLEARED, Image, ImageLook, ImageParent, ServingState
+from garden.models import Image, ImageLook, ImageParent, ServingState
 from garden.storage import is_public_key, private_pool
 
 
 def serving_images(*, search_key: str) -> QuerySet[Image]:
     """Every serving image of that search key, newest first (what /gardenfromDB lists)."""
-    return Image.objects.filter(status=Image.Status.SERVING, search_key=search_key).order_by("-created_at", "-id")
+    return Image.objects.serving().of_key(search_key).order_by("-created_at", "-id")
 
 
 def _candidate_sql(where: str) -> str:
@@ -223,8 +223,8 @@ def shared_image(content: object) -> Image | None:
     except keys.InvalidKey:
         return None
     if serving:
-        return Image.objects.filter(status=Image.Status.SERVING, key=content).first()
-    return Image.objects.filter(CLEARED, status=Image.Status.POOL, live=True, key=content).first()
+        return Image.objects.serving().with_key(content).first()
+    return Image.objects.pool().live_pictures().cleared().with_key(content).first()
 
 
 def share_url(key: str, *, request=None) -> str:

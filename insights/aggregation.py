@@ -123,7 +123,7 @@ def _events(*, start: datetime, end: datetime) -> list[Event]:
 def _image_lookup(keys: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(sorted(key for key in keys if garden_keys.parsed_or_none(key) is not None)):
-        found.update(Image.objects.filter(key__in=chunk).values_list("key", "id"))
+        found.update(Image.objects.with_keys(chunk).values_list("key", "id"))
     return found
 
 

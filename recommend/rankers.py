@@ -147,7 +147,7 @@ class CountingRanker(Ranker):
         counts = selectors.with_visitor(shared, candidates=request.candidates, history=request.history)
         als = None
         if self._als_applies(model, request.history):
-            liked_ids = list(Image.objects.filter(key__in=request.history.liked).values_list("id", flat=True))
+            liked_ids = list(Image.objects.with_keys(request.history.liked).values_list("id", flat=True))
             user = model.als.user_vector(liked_ids)
             if user is not None:
                 als = ranking.standardise(model.als.scores(user, request.candidates.ids.tolist()))

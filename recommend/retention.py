@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from garden import forgetting
+from garden import forgetting, visitor_services
 from garden.models import Image, Visitor
 from garden.visitors import normalize_code, visitor_code
 from infra import idempotency
@@ -58,7 +58,9 @@ def apply_retention(*, now=None) -> Deleted:
         if days := settings.GARDEN_RETAIN_RECOMMENDATION_DAYS:
             deleted.recommendations = _delete_in_batches(Recommendation.objects.filter(created_at__lt=now - timedelta(days=days)))
         if days := settings.GARDEN_RETAIN_VISITOR_DAYS:
-            deleted.visitors = _delete_in_batches(Visitor.objects.filter(last_seen__lt=now - timedelta(days=days)))
+            deleted.visitors = visitor_services.delete_visitors(
+                Visitor.objects.filter(last_seen__lt=now - timedelta(days=days)), batch=DELETE_BATCH
+            )
         deleted.job_links = forgetting.forget(visitor_id=None)
     log.info("retention applied: %s", deleted.as_dict())
     return deleted
@@ -72,7 +74,7 @@ def forget_visitor(*, visitor_id: str) -> Deleted:
         deleted.events = retire_events(where="WHERE visitor_id = %s", params=[visitor_id])
         with transaction.atomic():
             deleted.recommendations = _delete_in_batches(Recommendation.objects.filter(visitor_id=visitor_id))
-            deleted.visitors = _delete_in_batches(Visitor.objects.filter(pk=visitor_id))
+            deleted.visitors = visitor_services.delete_visitors(Visitor.objects.filter(pk=visitor_id), batch=DELETE_BATCH)
             deleted.job_links = forgetting.forget(visitor_id=visitor_id)
             deleted.retry_keys = idempotency.forget_visitor_keys(visitor_id=visitor_id)
     log.info("visitor data deleted on request: %s", deleted.as_dict())
@@ -141,7 +143,7 @@ def _named_images(where: str, params: list) -> list[tuple]:
     rows: list[tuple] = []
     ordered = sorted(keys)
     for start in range(0, len(ordered), 500):
-        rows.extend(Image.objects.filter(key__in=ordered[start : start + 500]).values_list("id", "key", "search_key"))
+        rows.extend(Image.objects.with_keys(ordered[start : start + 500]).values_list("id", "key", "search_key"))
     return sorted(rows)
 
 

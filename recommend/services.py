@@ -97,6 +97,12 @@ def record_impression(*, visitor_id: str, impression: list[str], recommendation_
     return written.id
 
 
+def import_interactions(interactions: list[Interaction]) -> int:
+    """Store events as an export recorded them, in one INSERT, leaving the counters as they are;
+    returns how many were stored."""
+    return len(Interaction.objects.bulk_create(interactions))
+
+
 @transaction.atomic
 def record_dislike(*, visitor_id: str, item_key: str, recommendation_id=None) -> int:
     """Undo a like (the like row stays; the dislike row cancels it) and hide the image from this

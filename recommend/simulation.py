@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from garden import keys as garden_keys
+from garden import marks, visitor_services
 from garden.models import Image, Visitor
 from garden.visitors import segment_of
 from recommend.models import Interaction
@@ -22,8 +23,8 @@ DIM = 4
 
 
 def purge() -> tuple[int, int]:
-    visitors, _ = Visitor.objects.filter(features__simulated=True).delete()
-    images, _ = Image.objects.filter(generator="simulation").delete()
+    visitors = visitor_services.delete_visitors_marked("simulated")
+    images = marks.delete_fileless_images(generator="simulation")
     return visitors, images
 
 
@@ -65,7 +66,7 @@ def simulate(*, visitors: int = 3000, images_per_key: int = 30, emotions: int = 
                         created_at=start - timedelta(seconds=len(images)),
                     )
                 )
-    Image.objects.bulk_create(images, batch_size=1000)
+    marks.add_fileless_images(images, batch_size=1000)
     by_key: dict[tuple[str, str, str], list[Image]] = {}
     for image in images:
         by_key.setdefault((image.emotion, image.favorite, image.orientation), []).append(image)
@@ -115,6 +116,6 @@ def simulate(*, visitors: int = 3000, images_per_key: int = 30, emotions: int = 
                 clock += timedelta(seconds=3)
                 interactions.append(Interaction(visitor=visitor, image=liked, item_key=liked.key, event_type="dislike", created_at=clock))
         clock += timedelta(seconds=float(rng.integers(30, 300)))
-    Visitor.objects.bulk_create(visitor_rows, batch_size=2000)
+    visitor_services.add_visitors(visitor_rows, batch_size=2000)
     Interaction.objects.bulk_create(interactions, batch_size=2000)
     return {"images": len(images), "visitors": len(visitor_rows), "interactions": len(interactions)}
