@@ -14,8 +14,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.checks import registry
 
+from config.appsettings import groups
 from config.checks import LICENCE_FILES, licence_files_shipped
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +56,12 @@ def test_every_face_model_wheel_and_weight_file_is_in_the_notices():
 
 def test_models_named_by_default_settings_are_in_the_notices():
     """A hub id as a setting's default (GARDEN_DIFFUSION_MODEL=stabilityai/sd-turbo) is downloaded at run time."""
-    defaults = re.findall(r'env\.str\("(\w*MODEL\w*)", default="([^"]+/[^"]+)"\)', (ROOT / "config" / "settings.py").read_text())
+    declared = [setting for group in groups(settings.INSTALLED_APPS) for setting in group.settings]
+    defaults = [
+        (setting.var, setting.default)
+        for setting in declared
+        if "MODEL" in setting.var and isinstance(setting.default, str) and re.fullmatch(r"[^/\s]+/[^/\s]+", setting.default)
+    ]
     assert ("GARDEN_DIFFUSION_MODEL", "stabilityai/sd-turbo") in defaults
     assert [model for _, model in defaults if f"`{model}`" not in NOTICES] == []
 

@@ -49,8 +49,13 @@ def env_example_names() -> set[str]:
 
 
 def read_by_settings() -> set[str]:
-    source = (ROOT / "config" / "settings.py").read_text()
-    return set(re.findall(r"env\.\w+\(\s*\"(\w+)\"", source)) | set(re.findall(r"\"(\w+)\" in os\.environ", source))
+    """The variables declared in config/conf.py and the apps' conf.py (config.appsettings), former names included."""
+    from django.conf import settings
+
+    from config.appsettings import groups
+
+    declared = [setting for group in groups(settings.INSTALLED_APPS) for setting in group.settings if not setting.read_by]
+    return {setting.var for setting in declared} | {setting.old_var for setting in declared if setting.old_var}
 
 
 def read_by_deploy_scripts() -> set[str]:
@@ -217,7 +222,7 @@ def test_every_variable_given_to_the_app_is_one_it_reads():
     app_reads = read_by_settings() | read_by_deploy_scripts()
     for name in APP_ROLES:
         for variable in env_names(SERVICES[name]):
-            assert variable in app_reads, f"{name}: {variable} is not read by config/settings.py or deploy/"
+            assert variable in app_reads, f"{name}: {variable} is not read by the settings (config/conf.py, <app>/conf.py) or deploy/"
 
 
 def test_every_variable_of_env_example_is_read_by_the_app_or_by_compose():

@@ -1,0 +1,21 @@
+"""The a1111 app's settings, read onto django.conf.settings by config/settings.py (config.appsettings)."""
+
+from config.appsettings import flag, integer, names, number
+
+TITLE = "The A1111-compatible API"
+DOC = "[a1111.md](a1111.md)"
+
+SETTINGS = [
+    number("GARDEN_A1111_WAIT_SECONDS", 300.0, "how long `POST /sdapi/v1/img2img` waits for its job before answering 504 with the job id"),
+    integer("GARDEN_A1111_MAX_WAITING", 4, "most `/sdapi/v1/img2img` requests of one web process waiting at once (503 above)"),
+    names(
+        "GARDEN_A1111_TRUSTED_CLIENTS",
+        [],
+        "IPs or networks that may call the A1111 endpoints without credentials (A1111 without `--api-auth`)",
+    ),
+    flag(
+        "GARDEN_A1111_CONTROL_PASSTHROUGH",
+        False,
+        "canny/lineart ControlNet units take `input_image` as the finished edge map (the retouch app's `--myapp`)",
+    ),
+]
