@@ -19,6 +19,10 @@ backend (generation.backends.diffusion) adds the rest and calls the pipeline.
   encoding: a batch asking them for what only the CLIP code here does (weight syntax, a CLIP skip
   their pipeline does not take, a textual inversion) is refused with a BackendError naming it, and
   so is a variation seed on a pipeline that paints at its own resolution bins (PixArt, Sana).
+- ``batch.extra["prompts"]`` (one per seed: live requests painted in one call) conditions each
+  picture on its own prompt. ``prompt_groups`` says which pictures share an encoding of the same
+  shape (plain, or the same count of 77-token windows): the backend paints each group in a call
+  of its own, so a picture painted in a batch is conditioned exactly as it is alone.
 - ``subseed_strength > 0`` adds ``latents=``: each image's noise slerped toward its subseed's
   (text-to-image only: an image-to-image batch starts from its picture), drawn in the shape the
   pipeline would draw it (Flux's packed 2x2 patches too).
@@ -29,6 +33,7 @@ from __future__ import annotations
 import inspect
 import logging
 import weakref
+from dataclasses import replace
 from pathlib import Path
 
 from generation.backends import BackendError, Batch, denoiser, prompt_weights
@@ -41,6 +46,34 @@ WINDOW_TOKENS = 75
 _LOADED_EMBEDDINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def batch_prompts(batch: Batch) -> list[str]:
+    """Each picture's prompt: ``extra["prompts"]`` (one per seed) or the batch's prompt for all."""
+    prompts = batch.extra.get("prompts")
+    if not prompts:
+        return [batch.prompt] * len(batch.seeds)
+    if len(prompts) != len(batch.seeds):
+        raise BackendError(f"prompts: expected {len(batch.seeds)} (one per seed), got {len(prompts)}")
+    return list(prompts)
+
+
+def prompt_groups(pipeline, batch: Batch) -> list[list[int]]:
+    """The batch's pictures (indexes) grouped by the shape of their prompt's encoding alone: plain,
+    or weighted with the same count of 77-token windows. One group: one call paints them as each alone."""
+    groups: dict[tuple, list[int]] = {}
+    for index, prompt in enumerate(batch_prompts(batch)):
+        groups.setdefault(_encoding_shape(pipeline, batch, prompt), []).append(index)
+    return list(groups.values())
+
+
+def _encoding_shape(pipeline, batch: Batch, prompt: str) -> tuple:
+    alone = replace(batch, prompt=prompt, seeds=[0], extra={k: v for k, v in batch.extra.items() if k != "prompts"})
+    if not _needs_embeds(pipeline, alone):
+        return ("plain",)
+    # compel tokenizes each weighted fragment apart and chunks the joined ids by 75.
+    tokens = sum(prompt_weights.token_count(pipeline, text) for text, _ in prompt_weights.parse_attention(prompt))
+    return ("embeds", max(1, -(-tokens // WINDOW_TOKENS)))
+
+
 def pipeline_call_kwargs(torch, pipeline, batch: Batch, generators: list) -> dict:
     count = len(batch.seeds)
     load_embeddings(pipeline, batch.extra.get("embeddings") or [])
@@ -50,7 +83,7 @@ def pipeline_call_kwargs(torch, pipeline, batch: Batch, generators: list) -> dic
     if _needs_embeds(pipeline, batch):
         kwargs = _weighted_embeds(torch, pipeline, batch, count)
     else:
-        kwargs = {"prompt": [batch.prompt] * count}
+        kwargs = {"prompt": batch_prompts(batch)}
         if use_negative:
             kwargs["negative_prompt"] = [batch.negative_prompt] * count
         if batch.clip_skip > 1:
@@ -83,7 +116,7 @@ def _is_sdxl(pipeline) -> bool:
 def _refuse_clip_options(pipeline, batch: Batch) -> None:
     """What only the CLIP code here does, asked of a pipeline it does not fit (Flux, SD3, PixArt…)."""
     kind = type(pipeline).__name__
-    prompts = [batch.prompt, batch.negative_prompt if batch.guidance > 1 else ""]
+    prompts = [*set(batch_prompts(batch)), batch.negative_prompt if batch.guidance > 1 else ""]
     if any(prompt_weights.has_weight_syntax(prompt) for prompt in prompts):
         raise BackendError(
             f"Prompt weights ((word:1.2), [word]) apply to SD 1.x/2.x and SDXL models; {kind} would read them as plain text: "
@@ -97,7 +130,7 @@ def _needs_embeds(pipeline, batch: Batch) -> bool:
     sdxl = _is_sdxl(pipeline)
     if not (sdxl or _is_single_encoder(pipeline)):
         return False
-    prompts = [batch.prompt, batch.negative_prompt if batch.guidance > 1 else ""]
+    prompts = [*set(batch_prompts(batch)), batch.negative_prompt if batch.guidance > 1 else ""]
     return (
         # SDXL's own clip_skip works (it reads hidden_states, not text_model); SD 1.x/2.x's does not.
         (batch.clip_skip > 1 and not sdxl)
@@ -107,12 +140,15 @@ def _needs_embeds(pipeline, batch: Batch) -> bool:
 
 
 def _weighted_embeds(torch, pipeline, batch: Batch, count: int) -> dict:
+    prompts = batch_prompts(batch)
+    if len(set(prompts)) > 1:  # one per picture, encoded each alone (prompt_groups: the same shape)
+        return _per_picture_embeds(torch, pipeline, batch, prompts)
     encoder = prompt_weights.WeightedPromptEncoder(torch, pipeline, batch.clip_skip)
     sdxl = _is_sdxl(pipeline)
-    positive = encoder.encode(batch.prompt)
+    positive = encoder.encode(prompts[0])
     kwargs = {}
     if sdxl:
-        kwargs["pooled_prompt_embeds"] = encoder.pooled(batch.prompt).repeat(count, 1)
+        kwargs["pooled_prompt_embeds"] = encoder.pooled(prompts[0]).repeat(count, 1)
     if batch.guidance > 1:
         # Passed even for an empty negative prompt: the pipeline would pad "" to 77 tokens only.
         negative = encoder.encode(batch.negative_prompt or "")
@@ -126,6 +162,15 @@ def _weighted_embeds(torch, pipeline, batch: Batch, count: int) -> dict:
             kwargs["negative_pooled_prompt_embeds"] = negative_pooled.repeat(count, 1)
     kwargs["prompt_embeds"] = positive.repeat(count, 1, 1)
     return kwargs
+
+
+def _per_picture_embeds(torch, pipeline, batch: Batch, prompts: list[str]) -> dict:
+    """``_weighted_embeds`` of each picture's prompt, stacked: every row as that prompt's alone."""
+    rows = [_weighted_embeds(torch, pipeline, replace(batch, prompt=prompt, seeds=[0], extra={}), 1) for prompt in prompts]
+    shapes = {row["prompt_embeds"].shape for row in rows}
+    if len(shapes) > 1:  # the backend splits by prompt_groups first; this is a programming error
+        raise BackendError(f"Prompts of different encoding shapes in one call: {sorted(shapes)}")
+    return {name: torch.cat([row[name] for row in rows]) for name in rows[0]}
 
 
 def load_embeddings(pipeline, embeddings) -> None:

@@ -30,6 +30,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -343,6 +344,10 @@ class DiffusersBackend:
 
             return hires.paint(self, batch, on_step=on_step)
         self.load()
+        if len(set(batch.extra.get("prompts") or ())) > 1:  # live requests, each its own prompt
+            groups = conditioning.prompt_groups(self.pipeline, batch)
+            if len(groups) > 1:
+                return self._generate_groups(batch, groups, on_step=on_step)
         torch, _ = _import_torch()
         # One CPU generator per image: image n depends only on its own seed, whatever batch it
         # lands in, and the same seed gives the same latents on any GPU model.
@@ -389,6 +394,29 @@ class DiffusersBackend:
                     for generator, seed in zip(generators, batch.seeds, strict=True):
                         generator.manual_seed(int(seed))  # the same pictures as the first try would have painted
         return list(result.images)
+
+    def _generate_groups(self, batch: Batch, groups: list[list[int]], *, on_step: StepCallback | None):
+        """A batch whose prompts encode to different shapes: one call per group (each picture
+        conditioned as alone), the pictures back in the batch's order; progress spans the calls."""
+        pictures: list = [None] * len(batch.seeds)
+        for number, indexes in enumerate(groups):
+
+            def step(done: int, number: int = number) -> None:
+                if on_step is not None:
+                    on_step((number * batch.steps + done) // len(groups))
+
+            starts = batch.init_image
+            part = replace(
+                batch,
+                prompt=batch.extra["prompts"][indexes[0]],
+                seeds=[batch.seeds[i] for i in indexes],
+                subseeds=[batch.subseeds[i] for i in indexes] if batch.subseeds else [],
+                extra=batch.extra | {"prompts": [batch.extra["prompts"][i] for i in indexes]},
+                init_image=[starts[i] for i in indexes] if isinstance(starts, list) else starts,
+            )
+            for index, picture in zip(indexes, self.generate(part, on_step=step), strict=True):
+                pictures[index] = picture
+        return pictures
 
     def _free_gpu_memory(self, torch) -> None:
         gc.collect()

@@ -1,0 +1,315 @@
+"""Live jobs in the worker: live requests painted together in one pipeline call, and each call's
+post-processing overlapped with the next call (docs/live.md#batches-and-two-stages).
+
+``execute_job`` is the worker's entry for every job: a live job that may share its call
+(live_batching.takes_live_path) runs here, any other job in runner.execute_job.
+
+- Stage 1 (the caller's thread): claim the job, gather the queued live jobs that share its call
+  (live_batching.gather), paint them in ONE call, each with its own prompt and seed (a generator
+  per picture: a picture is the one its request gets alone), and hand the pictures to stage 2.
+  Then take the next queued live jobs of the queue, so the next call runs while stage 2 works;
+  stop when none is queued (or after LOOP_SECONDS), wait for stage 2, return.
+- Stage 2 (post_stage.PostStage, a thread; in-process runs: inline): per picture, the ordinary
+  runner.store_generated_image (safety check, watermark, JPEG and metadata, provenance, storage,
+  the row with its verdict), then the job's finishing UPDATE. A job succeeds only once its picture
+  is stored with its verdict: no picture is shown unchecked.
+
+Each job keeps its own lease, attempt and outcome: one heartbeat thread beats every job in flight
+(``update``), a cancelled job in a batch is dropped at the call's end and the others go on, a
+picture that fails to store fails or requeues its job alone. The job whose message started the
+run (the leader) reports a transient failure by raising TransientJobError, so its task retries
+its own message as for any job; another job is requeued and its message sent again (a duplicate
+message is harmless: claim_job). A job still in flight when the run ends (a crash in either
+stage) is requeued the same way, never left running.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from functools import partial, reduce
+from operator import or_
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import F, Q
+from django.utils import timezone
+
+from config.errors import DomainError
+from garden.services import StorageError
+from generation import backends, library
+from generation import enqueue as broker
+from generation.backends import Batch
+from generation.models import GenerationJob
+from generation.services import live_batching, runner
+from generation.services.heartbeat import beating
+from generation.services.init_pictures import init_picture
+from generation.services.jobs import fail_job, requeue_job
+from generation.services.planning import ImageSpec, job_batches
+from generation.services.post_stage import PostStage
+
+log = logging.getLogger(__name__)
+
+# A run takes new batches from the queue for this long at most, then returns (the next message goes on).
+LOOP_SECONDS = 60.0
+# Calls painted and waiting for stage 2 at most (their pictures held in memory).
+POST_QUEUE_BOUND = 2
+TRANSIENT = (backends.TransientBackendError, StorageError, DatabaseError)
+
+
+def execute_job(*, job_id, worker: str = "", heartbeat: bool = False, overlap: bool | None = None) -> GenerationJob | None:
+    """Run the job (and, for a live job, the live jobs queued with it). ``overlap``: stage 2 on a
+    thread of its own (default: in a worker, i.e. with ``heartbeat``). Raises TransientJobError as
+    runner.execute_job does."""
+    job = GenerationJob.objects.filter(pk=job_id, interactive=True).first()
+    if job is None or not live_batching.takes_live_path(job):
+        return runner.execute_job(job_id=job_id, worker=worker, heartbeat=heartbeat)
+    leader = runner.claim_job(job_id=job_id, worker=worker)
+    if leader is None:
+        log.info("generation job %s is not runnable (finished, cancelled or owned by a live worker)", job_id)
+        return GenerationJob.objects.filter(pk=job_id).first()
+    run = LiveRun(worker=worker, overlap=heartbeat if overlap is None else overlap)
+    run.run(leader, heartbeat=heartbeat)
+    if run.leader_error:
+        raise runner.TransientJobError(run.leader_error)
+    leader.refresh_from_db()
+    return leader
+
+
+class LiveRun:
+    """One worker's run of live batches; ``in_flight``: the jobs claimed and not yet finished here."""
+
+    def __init__(self, *, worker: str, overlap: bool, post_cpus: set[int] | None = None) -> None:
+        self.worker = worker
+        self.overlap = overlap
+        self.post_cpus = post_cpus
+        self.in_flight: dict = {}
+        self._lock = threading.Lock()
+        self.leader_id = None
+        self.leader_error = ""
+        self.calls = 0  # pipeline calls made (bench/overlap.py, tests)
+
+    def run(self, leader: GenerationJob, *, heartbeat: bool) -> None:
+        self.leader_id = leader.pk
+        self._track([leader])
+        started = time.monotonic()
+        try:
+            with beating(self, interval=None if heartbeat else 0), self._post_stage() as post:
+                jobs = live_batching.gather(leader, worker=self.worker)
+                while jobs:
+                    self._track(jobs)
+                    self._paint(jobs, post)
+                    if time.monotonic() - started > LOOP_SECONDS:
+                        break
+                    jobs = live_batching.next_batch(queue=leader.queue, worker=self.worker)
+        except TRANSIENT as exc:  # taking jobs from the queue met the database away
+            log.warning("live run stopped: %s", exc)
+        except Exception:  # whatever stopped it, its jobs go back to the queue (below)
+            log.exception("live run stopped")
+        finally:
+            for job in list(self.in_flight.values()):
+                self._transient(job, RuntimeError("interrupted before its picture was stored"))
+
+    def _post_stage(self) -> PostStage:
+        return PostStage(overlap=self.overlap, bound=POST_QUEUE_BOUND, cpus=self.post_cpus)
+
+    # --- the jobs in flight and their heartbeat ---------------------------------------------------
+
+    def _track(self, jobs: list[GenerationJob]) -> None:
+        with self._lock:
+            self.in_flight.update({job.pk: job for job in jobs})
+
+    def _untrack(self, job: GenerationJob) -> None:
+        with self._lock:
+            self.in_flight.pop(job.pk, None)
+
+    def update(self, **fields) -> int:
+        """The heartbeat thread's UPDATE (heartbeat.beating): every job in flight, each on its own attempt."""
+        with self._lock:
+            jobs = list(self.in_flight.values())
+        if not jobs:
+            return 1  # between batches: keep beating
+        return attempt_rows(jobs).update(**fields) or 1
+
+    # --- stage 1 -------------------------------------------------------------------------------
+
+    def _paint(self, jobs: list[GenerationJob], post: PostStage) -> None:
+        leader, timings = jobs[0], {}
+        try:
+            backend, batch, specs, progress = self._prepare(jobs, timings)
+            progress(0)  # before the call: a cancel check (throttled)
+            started = time.perf_counter()
+            self.calls += 1
+            pictures = backend.generate(batch, on_step=progress)
+            flags = backend.safety_flags(pictures)  # the model's own checker, if it ships one (recorded only)
+            description = backend.describe()
+            timings["generate"] = time.perf_counter() - started
+        except runner.JobStopped:
+            self._dropped(jobs)
+            return
+        except TRANSIENT as exc:
+            for job in jobs:
+                self._transient(job, exc)
+            return
+        except Exception as exc:
+            log.exception("live batch of %d led by job %s failed", len(jobs), leader.pk)
+            for job in jobs:
+                self._failed(job, exc)
+            if isinstance(exc, SoftTimeLimitExceeded):
+                raise
+            return
+        items = list(zip(jobs, specs, pictures, flags, strict=True))
+        if progress.rows < len(jobs):  # someone cancelled (or lost a lease) during the call
+            ours = set(attempt_rows(jobs).filter(cancel_requested=False).values_list("pk", flat=True))
+            self._dropped([job for job in jobs if job.pk not in ours])
+            items = [item for item in items if item[0].pk in ours]
+        post.submit(partial(self._store_all, items, description, timings))
+
+    def _prepare(self, jobs: list[GenerationJob], timings: dict) -> tuple:
+        leader = jobs[0]
+        extra = runner.library_files(leader)
+        if len(jobs) > 1:
+            extra["prompts"] = [job.prompt for job in jobs]
+            if leader.backend == backends.DIFFUSERS:
+                extra["embeddings"] = library.embeddings_in("\n".join([*extra["prompts"], leader.negative_prompt]))
+        backend = backends.get_backend(
+            leader.backend,
+            model=extra.pop("model_path", ""),
+            label=leader.model,
+            pin=True,  # the live model stays loaded (backends.LoadedPipelines)
+            dtype=extra.pop("model_dtype", ""),
+            offload=extra.pop("model_offload", ""),
+        )
+        started = time.perf_counter()
+        backend.load()
+        timings["load"] = time.perf_counter() - started
+        options = leader.options or {}
+        sampler = options.get("sampler", "") if leader.backend == backends.DIFFUSERS else ""
+        scheduler = backends.SAMPLERS.get(sampler) or backend.scheduler_name
+        for job in jobs:
+            job.model_id, job.scheduler = backend.model_id, scheduler
+        specs = [job_batches(job)[0][0] for job in jobs]
+        starts = [init_picture(job.options["init_image"], width=job.width, height=job.height) for job in jobs if "init_image" in options]
+        batch = Batch(
+            prompt=leader.prompt,
+            negative_prompt=leader.negative_prompt,
+            width=leader.width,
+            height=leader.height,
+            steps=leader.steps,
+            guidance=leader.guidance,
+            seeds=[spec.seed for spec in specs],
+            emotion=leader.emotion,
+            favorite=leader.favorite,
+            extra=extra,
+            model=leader.model,
+            loras=tuple((lora["name"], float(lora["weight"])) for lora in leader.loras or ()),
+            sampler=sampler,
+            clip_skip=options.get("clip_skip") or 1,
+            init_image=(starts[0] if len(starts) == 1 else starts) if starts else None,
+            denoising_strength=options.get("denoising_strength", 0.0),
+        )
+        loaded = {"model_id": backend.model_id, "scheduler": scheduler}
+        return backend, batch, specs, BatchProgress(jobs, steps=leader.steps, pending=loaded)
+
+    # --- stage 2 -------------------------------------------------------------------------------
+
+    def _store_all(self, items: list, description: dict, timings: dict) -> None:
+        for job, spec, picture, flag in items:
+            self._store(job, spec, picture, flag, description, timings)
+
+    def _store(self, job: GenerationJob, spec: ImageSpec, picture, flag, description: dict, timings: dict) -> None:
+        started = time.perf_counter()
+        try:
+            image, _ = runner.store_generated_image(
+                job=job, spec=spec, picture=picture, description=description, diffusers_nsfw=flag, quick=True
+            )
+            job.images.add(image)
+            counted = job.images.count()  # counted, not incremented (runner._generate_all)
+            now = timezone.now()
+            spent = dict(job.timings or {})
+            spent["load"] = round(timings.get("load", 0.0), 3)
+            for name, seconds in (("generate", timings.get("generate", 0.0)), ("store", time.perf_counter() - started)):
+                spent[name] = round(spent.get(name, 0.0) + seconds, 3)
+            attempt_rows([job]).update(
+                status=GenerationJob.Status.SUCCEEDED,
+                error="",
+                steps_done=F("steps_total"),
+                finished_at=now,
+                heartbeat_at=now,
+                progress_at=now,
+                images_done=counted,
+                timings=spent,
+            )
+        except TRANSIENT as exc:
+            self._transient(job, exc)
+        except Exception as exc:
+            log.exception("live job %s: its picture could not be stored", job.pk)
+            self._failed(job, exc)
+        else:
+            self._untrack(job)
+
+    # --- outcomes ------------------------------------------------------------------------------
+
+    def _transient(self, job: GenerationJob, exc: BaseException) -> None:
+        """A retry may help: the leader's task retries its message; another job is requeued and sent again."""
+        self._untrack(job)
+        error = f"{type(exc).__name__}: {exc}"
+        if job.pk == self.leader_id:
+            self.leader_error = self.leader_error or error
+            return
+        log.warning("live job %s: transient failure, requeued: %s", job.pk, error)
+        if requeue_job(job_id=job.pk, error=error):
+            broker.enqueue_job(job_id=job.pk, queue=job.queue, background=job.background)
+        else:
+            fail_job(job_id=job.pk, error=f"Gave up after GARDEN_JOB_MAX_ATTEMPTS attempts: {error}", attempt=job.attempts)
+
+    def _failed(self, job: GenerationJob, exc: BaseException) -> None:
+        self._untrack(job)
+        fail_job(job_id=job.pk, error=error_text(exc), attempt=job.attempts)
+
+    def _dropped(self, jobs: list[GenerationJob]) -> None:
+        """Jobs no longer ours to finish: a cancelled one ends cancelled; one whose lease was lost is
+        left to the attempt that took it over."""
+        now = timezone.now()
+        for job in jobs:
+            self._untrack(job)
+            mine = GenerationJob.objects.filter(pk=job.pk, attempts=job.attempts, cancel_requested=True)
+            if not mine.exclude(status__in=GenerationJob.FINISHED).update(status=GenerationJob.Status.CANCELLED, finished_at=now):
+                log.warning("live job %s: attempt %d lost its lease; leaving it to the next attempt", job.pk, job.attempts)
+
+
+def attempt_rows(jobs: list[GenerationJob]):
+    """The running rows of these jobs' attempts (each write of a run is conditional on them)."""
+    rows = reduce(or_, (Q(pk=job.pk, attempts=job.attempts) for job in jobs))
+    return GenerationJob.objects.filter(rows, status=GenerationJob.Status.RUNNING)
+
+
+class BatchProgress:
+    """The step callback of one call for all its jobs: one UPDATE per written step (at most every
+    GARDEN_LIVE_PROGRESS_SECONDS, the last always), progress and heartbeat; ``rows``: the rows
+    the last write found still running and not cancelled. None left: the call stops (JobStopped)."""
+
+    def __init__(self, jobs: list[GenerationJob], *, steps: int, pending: dict) -> None:
+        self.jobs, self.steps, self.rows = jobs, steps, len(jobs)
+        self.throttle = runner.ProgressThrottle(settings.GARDEN_LIVE_PROGRESS_SECONDS, pending=pending, claimed=True)
+
+    def __call__(self, steps_done: int) -> None:
+        if not self.throttle.due(final=steps_done >= self.steps):
+            return
+        fields, self.throttle.pending = self.throttle.pending, {}
+        now = timezone.now()
+        done = min(steps_done, self.steps)
+        running = attempt_rows(self.jobs).filter(cancel_requested=False)
+        self.rows = running.update(steps_done=done, heartbeat_at=now, progress_at=now, **fields)
+        if not self.rows:
+            raise runner.JobStopped
+
+
+def error_text(exc: BaseException) -> str:
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return f"Time limit exceeded ({settings.GARDEN_JOB_SOFT_TIME_LIMIT}s, GARDEN_JOB_SOFT_TIME_LIMIT)."
+    if isinstance(exc, backends.BackendError | DomainError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
