@@ -1,0 +1,97 @@
+"""The admin's budgeted requests: for every model admin its changelist, add, change, history and
+delete-confirmation pages (GET, as a superuser) and the bare object URL's redirect; then the admin
+site's own pages and each model admin's extra views. ``{pk[app.model]}`` is the dataset's row."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from tests.query_budget.case import ANONYMOUS, STAFF, Case
+
+# Pages the admin refuses on purpose (rows written by the app, never typed in) or redirects.
+STATUS = {
+    "axes.accessattempt add": 403,
+    "axes.accessfailurelog add": 403,
+    "axes.accesslog add": 403,
+    "displays.displayzone delete": 403,
+    "garden.image add": 403,
+    "garden.image delete": 403,
+    "garden.visitor add": 403,
+    "gardener.gardeneraction add": 403,
+    "gardener.gardeneraction delete": 403,
+    "gardener.gardenerpolicy add": 403,
+    "gardener.gardenerpolicy changelist": 302,  # one row: straight to its change page
+    "gardener.gardenerpolicy delete": 403,
+    "generation.generationjob delete": 403,
+    "generation.libraryentry add": 403,
+    "generation.libraryentry delete": 403,
+    "insights.dashboard add": 403,
+    "safety.release add": 403,
+    "safety.release delete": 403,
+    "screens.screencommand add": 403,
+}
+
+
+def _label(model) -> str:
+    return f"{model._meta.app_label}.{model._meta.model_name}"
+
+
+def model_admin_cases() -> list[Case]:
+    cases = []
+    for model in sorted(admin.site._registry, key=_label):
+        label = _label(model)
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        obj = f"{base}{{pk[{label}]}}/"
+        pages = [("changelist", base), ("add", f"{base}add/")]
+        if model._meta.managed:  # a table-less model has no object pages to show (routes.EXCLUDED)
+            pages += [("change", f"{obj}change/"), ("history", f"{obj}history/"), ("delete", f"{obj}delete/"), ("object", obj)]
+        for page, path in pages:
+            name = f"{label} {page}"
+            cases.append(Case(f"GET admin {name}", path, who=STAFF, status=STATUS.get(name, 302 if page == "object" else 200)))
+    return cases
+
+
+SITE = [
+    Case("GET admin index", "/admin/", who=STAFF),
+    Case("GET admin app index", "/admin/garden/", who=STAFF),
+    Case("GET admin login", "/admin/login/", who=ANONYMOUS),
+    Case("POST admin logout", "/admin/logout/", "POST", STAFF),
+    Case("GET admin password_change", "/admin/password_change/", who=STAFF),
+    Case("GET admin password_change/done", "/admin/password_change/done/", who=STAFF),
+    Case("GET admin autocomplete", "/admin/autocomplete/?app_label=garden&model_name=image&field_name=visitor", who=STAFF, status=403),
+    Case("GET admin jsi18n", "/admin/jsi18n/", who=STAFF),
+    Case("GET admin view_on_site", "/admin/r/{image_content_type}/{serving[0].pk}/", who=STAFF, status=404),
+    Case("GET admin unknown path (catch-all)", "/admin/no-such-page/", who=STAFF, status=404),
+    Case("GET admin auth.user password", "/admin/auth/user/{staff.pk}/password/", who=STAFF),
+]
+
+JOBS = "/admin/generation/generationjob/"
+EXTRA_VIEWS = [
+    Case("GET admin garden.image review (redirect)", "/admin/garden/image/review/", who=STAFF, status=302),
+    Case("GET admin garden.image promote-kept", "/admin/garden/image/promote-kept/", who=STAFF),
+    Case("GET admin garden.image purge-rejected", "/admin/garden/image/purge-rejected/", who=STAFF),
+    Case("GET admin garden.image thumbnail", "/admin/garden/image/{serving[0].pk}/thumbnail/", who=STAFF, status=302),
+    Case("GET admin garden.image release", "/admin/garden/image/{pool.pk}/release/", who=STAFF),
+    Case("GET admin generation.generationjob progress", "/admin/generation/generationjob/progress/", who=STAFF),
+    Case("POST admin generation.generationjob cancel", f"{JOBS}{{queued_job.pk}}/cancel/", "POST", STAFF, status=302),
+    Case("POST admin generation.generationjob retry", f"{JOBS}{{failed_job.pk}}/retry/", "POST", STAFF, status=302),
+    Case("POST admin generation.libraryentry rescan", "/admin/generation/libraryentry/rescan/", "POST", STAFF, status=302),
+    Case("GET admin generation.libraryentry install", "/admin/generation/libraryentry/install/", who=STAFF),
+    Case("GET admin screens.screen enrolment.svg", "/admin/screens/screen/{enrolling_screen.pk}/enrolment.svg", who=STAFF),
+    Case(
+        "POST admin screens.screen command",
+        "/admin/screens/screen/{screen.pk}/command/",
+        "POST",
+        STAFF,
+        body=lambda d: b"kind=reload",
+        content_type="application/x-www-form-urlencoded",
+        status=302,
+    ),
+    Case("POST admin screens.screen enrolment", "/admin/screens/screen/{screen.pk}/enrolment/", "POST", STAFF, status=302),
+    Case("GET admin insights dashboard csv", "/admin/insights/dashboard/csv/coverage/", who=STAFF),
+    Case("GET admin gardener report", "/admin/gardener/gardeneraction/report/", who=STAFF),
+]
+
+
+def admin_cases() -> list[Case]:
+    return [*model_admin_cases(), *SITE, *EXTRA_VIEWS]
