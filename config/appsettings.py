@@ -88,6 +88,13 @@ def _declare(kind: type) -> Callable[..., Setting]:
 text, integer, number, flag, names, path = (_declare(kind) for kind in (str, int, float, bool, list, Path))
 
 _warned: set[str] = set()
+# Every setting read in this process, by name: start-up checks name the variable an operator sets.
+DECLARED: dict[str, Setting] = {}
+
+
+def variable_of(name: str) -> str:
+    """The environment variable a setting is read from (``RECOMMEND_BACKEND`` → ``GARDEN_RECOMMEND_BACKEND``)."""
+    return DECLARED[name].var if name in DECLARED else name
 
 
 def warn_renamed(old: str, new: str) -> None:
@@ -104,6 +111,7 @@ def read_settings(declared: Iterable[Setting], env: environ.Env, values: Mapping
         if setting.read_by:
             continue
         known[setting.name] = read[setting.name] = setting.read(env, known)
+        DECLARED[setting.name] = setting
     return read
 
 

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
+from config.appsettings import variable_of
+
 # The bundled fonts (OFL), Chart.js (MIT) and the project's own licence want their texts shipped with them.
 LICENCE_FILES = ("LICENSE", "THIRD_PARTY_NOTICES.md")
 
@@ -25,13 +27,13 @@ def require_choice(name: str, allowed: Iterable[str]) -> None:
     allowed = list(allowed)
     value = getattr(settings, name)
     if value not in allowed:
-        raise ImproperlyConfigured(f"{name}={value!r} is not a valid choice: use one of {', '.join(allowed)}.")
+        raise ImproperlyConfigured(f"{variable_of(name)}={value!r} is not a valid choice: use one of {', '.join(allowed)}.")
 
 
 def require_at_least(name: str, minimum: float, meaning: str = "") -> None:
     value = getattr(settings, name)
     if value < minimum:
-        raise ImproperlyConfigured(f"{name}={value!r} is below {minimum:g}{f': {meaning}' if meaning else ''}.")
+        raise ImproperlyConfigured(f"{variable_of(name)}={value!r} is below {minimum:g}{f': {meaning}' if meaning else ''}.")
 
 
 @register("licence", deploy=True)

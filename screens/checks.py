@@ -14,9 +14,9 @@ def beat_limit_fits(app_configs=None, **kwargs) -> list[CheckMessage]:
         return []
     return [
         CheckWarning(
-            f"SCREENS_BEATS_PER_MINUTE={settings.SCREENS_BEATS_PER_MINUTE} is under twice the {beats:g} beats a minute "
-            f"that SCREENS_BEAT_SECONDS={settings.SCREENS_BEAT_SECONDS:g} makes: screens will be refused (429) and look silent.",
-            hint="Raise SCREENS_BEATS_PER_MINUTE (a page also beats at once to acknowledge a command).",
+            f"GARDEN_SCREENS_BEATS_PER_MINUTE={settings.SCREENS_BEATS_PER_MINUTE} is under twice the {beats:g} beats a minute "
+            f"that GARDEN_SCREENS_BEAT_SECONDS={settings.SCREENS_BEAT_SECONDS:g} makes: screens will be refused (429) and look silent.",
+            hint="Raise GARDEN_SCREENS_BEATS_PER_MINUTE (a page also beats at once to acknowledge a command).",
             id="screens.W001",
         )
     ]

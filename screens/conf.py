@@ -15,7 +15,7 @@ SETTINGS = [
         "SCREENS_BEATS_PER_MINUTE",
         20,
         "most beats one screen may send a minute (429 beyond); keep it above twice `60 / "
-        "SCREENS_BEAT_SECONDS` (`manage.py check` warns, `screens.W001`)",
+        "GARDEN_SCREENS_BEAT_SECONDS` (`manage.py check` warns, `screens.W001`)",
     ),
     integer("SCREENS_BEATS_KEPT", 240, "beats kept per screen for its page (an hour at 15 s)"),
     number("SCREENS_ENROL_HOURS", 48.0, "an enrolment link works this long, once"),

@@ -15,9 +15,11 @@ from pathlib import Path
 import environ
 import pytest
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 import config.settings as project_settings
 from config import appsettings, conf, settings_doc
+from config.checks import require_choice
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_NAME = re.compile(r"^(GARDEN|RECOMMEND|DISPLAY|SCREENS|INSIGHTS)_[A-Z0-9_]+$")
@@ -133,3 +135,9 @@ def test_the_page_documents_every_variable_once():
     page = settings_doc.PAGE.read_text()
     documented = re.findall(r"^\| `(\w+)` \|", page, re.M)
     assert sorted(documented) == sorted(setting.var for setting in declarations())
+
+
+def test_a_start_up_check_names_the_variable_an_operator_sets(settings):
+    settings.RECOMMEND_BACKEND = "locall"
+    with pytest.raises(ImproperlyConfigured, match=r"^GARDEN_RECOMMEND_BACKEND='locall' is not a valid choice: use one of local"):
+        require_choice("RECOMMEND_BACKEND", ["local", "popularity"])

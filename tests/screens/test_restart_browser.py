@@ -28,7 +28,7 @@ def wait_for(predicate, timeout: float, message: str):
 
 
 def test_the_server_restarted_under_a_running_kiosk_is_ridden_out(tmp_path, page):
-    settings = {"SCREENS_BEAT_SECONDS": str(BEAT), "SCREENS_BEATS_PER_MINUTE": "600", "GARDEN_LIVE_ENABLED": "false"}
+    settings = {"GARDEN_SCREENS_BEAT_SECONDS": str(BEAT), "GARDEN_SCREENS_BEATS_PER_MINUTE": "600", "GARDEN_LIVE_ENABLED": "false"}
     with gunicorn(tmp_path, workers=1, threads=4, compress_static=False, **settings) as server:
         code = (
             "from screens.models import Screen; from screens import services; "
