@@ -95,10 +95,13 @@ def shown_default(setting: Setting) -> str:
 
 def meaning(setting: Setting) -> str:
     notes = []
-    if setting.on_settings and not setting.read_by and setting.name != setting.var:
-        notes.append(f"setting `{setting.name}`")
-    if setting.old_var:
-        notes.append(f"formerly `{setting.old_var}`, still read until the next release")
+    if setting.on_settings and setting.name != setting.var and setting.name == setting.old_var:
+        notes.append(f"setting `{setting.name}`, also the former variable (still read until the next release)")
+    else:
+        if setting.on_settings and not setting.read_by and setting.name != setting.var:
+            notes.append(f"setting `{setting.name}`")
+        if setting.old_var:
+            notes.append(f"formerly `{setting.old_var}` (still read until the next release)")
     if setting.read_by:
         notes.append(f"read by {setting.read_by}")
     return setting.help + (" — " + "; ".join(notes) if notes else "")
