@@ -38,7 +38,7 @@ from generation.backends import (
     loras,
     safety_checker,
 )
-from generation.backends.diffusion import SCHEDULERS, _import_torch
+from generation.backends.diffusion import SCHEDULERS, import_torch
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ class RetouchEngine:
                 self.base = base
 
     def _load_base(self):
-        torch, diffusers = _import_torch()
+        torch, diffusers = import_torch()
         if not self.inpaint_model:
             text_to_image = backends.get_backend(backends.DIFFUSERS)
             text_to_image.load()
@@ -214,7 +214,7 @@ class RetouchEngine:
     def controlnet(self, kind: str):
         if kind in self._controlnets:
             return self._controlnets[kind]
-        _, diffusers = _import_torch()
+        _, diffusers = import_torch()
         setting, path = CONTROLNET_SETTINGS[kind], self.controlnet_paths[kind]
         if not path:
             raise ModelUnavailable(f"{kind} control needs a ControlNet: set {setting} to a local folder.")
@@ -246,7 +246,7 @@ class RetouchEngine:
         if not kinds:
             return self.base
         if kinds not in self._pipelines:
-            _, diffusers = _import_torch()
+            _, diffusers = import_torch()
             nets = [self.controlnet(kind) for kind in kinds]
             controlnet = nets[0] if len(nets) == 1 else diffusers.MultiControlNetModel(nets)
             pipeline = diffusers.AutoPipelineForInpainting.from_pipe(self.base, controlnet=controlnet)
@@ -301,7 +301,7 @@ class RetouchEngine:
 
     def _scheduler(self, sampler: str):
         """A fresh scheduler per call (schedulers keep state): the sampler asked for, or the model's own."""
-        _, diffusers = _import_torch()
+        _, diffusers = import_torch()
         default_class, config = self._default_scheduler
         class_name = SCHEDULERS.get(sampler) if sampler else None
         scheduler_class = getattr(diffusers, class_name) if class_name else default_class
@@ -310,7 +310,7 @@ class RetouchEngine:
 
     def paint(self, request: PaintRequest, *, on_step: StepCallback | None = None) -> list[Image.Image]:
         self.load()
-        torch, _ = _import_torch()
+        torch, _ = import_torch()
         pipeline = self._pipeline(tuple(control.kind for control in request.controls))
         pipeline.scheduler = self._scheduler(request.sampler)
         width, height = request.init.size

@@ -71,7 +71,8 @@ def _floats(name: str, values: list[str]) -> tuple[float, ...]:
     return parsed
 
 
-def _size(value: str) -> tuple[int, int] | None:
+def parse_input_size(value: str) -> tuple[int, int] | None:
+    """GARDEN_EXPRESSION_SIZE's ``64`` or ``WIDTHxHEIGHT`` (8 to 1024 pixels a side); None when unset."""
     if not value:
         return None
     width, _, height = value.lower().partition("x")
@@ -86,8 +87,8 @@ def _size(value: str) -> tuple[int, int] | None:
     return size
 
 
-def _labels(entries: list[str]) -> tuple[str | None, ...]:
-    """``name=LABEL`` (or a bare ``LABEL``) per output class; ``-`` drops the class."""
+def parse_class_labels(entries: list[str]) -> tuple[str | None, ...]:
+    """GARDEN_EXPRESSION_CLASSES: ``name=LABEL`` (or a bare ``LABEL``) per output class; ``-`` drops the class (None)."""
     if not entries:
         raise ExpressionModelError(
             "GARDEN_EXPRESSION_CLASSES is required with GARDEN_EXPRESSION_MODEL: the model's classes in output order, "
@@ -130,12 +131,12 @@ def configured() -> ExpressionConfig | None:
         path=Path(settings.GARDEN_EXPRESSION_MODEL).expanduser(),
         mode=settings.GARDEN_EXPRESSION_MODE,
         weight=weight,
-        size=_size(settings.GARDEN_EXPRESSION_SIZE),
+        size=parse_input_size(settings.GARDEN_EXPRESSION_SIZE),
         color=settings.GARDEN_EXPRESSION_COLOR,
         divisor=RANGES[settings.GARDEN_EXPRESSION_RANGE],
         mean=_floats("GARDEN_EXPRESSION_MEAN", settings.GARDEN_EXPRESSION_MEAN),
         std=std,
-        labels=_labels(settings.GARDEN_EXPRESSION_CLASSES),
+        labels=parse_class_labels(settings.GARDEN_EXPRESSION_CLASSES),
         output=settings.GARDEN_EXPRESSION_OUTPUT,
         margin=margin,
     )

@@ -65,9 +65,12 @@ DTYPE_SETTING = "GARDEN_DIFFUSION_DTYPE (or the model's dtype in the library adm
 OFFLOAD_SETTING = "GARDEN_DIFFUSION_OFFLOAD (or the model's offload in the library admin)"
 
 
-def _import_torch():
-    # huggingface_hub reads HF_HUB_OFFLINE at import time; settings set it, and so do we, in case
-    # this module is used outside Django's settings (the benchmark, a notebook).
+def import_torch():
+    """torch and diffusers, imported when a pipeline is first needed, never by the web tier.
+
+    Hugging Face stays offline unless GARDEN_HF_OFFLINE says otherwise: huggingface_hub reads
+    HF_HUB_OFFLINE at import time; settings set it, and so does this, in case the backend is used
+    outside Django's settings (the benchmark, a notebook)."""
     if os.environ.get("GARDEN_HF_OFFLINE", "true").lower() not in ("0", "false", "no", "off"):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import diffusers
@@ -182,7 +185,7 @@ class DiffusersBackend:
             if self.pipeline is not None:
                 return
             started = time.perf_counter()
-            torch, diffusers = _import_torch()
+            torch, diffusers = import_torch()
             device = self._pick_device(torch)
             dtype = self._pick_dtype(torch, diffusers, device)
             if device.startswith("cuda"):
@@ -237,7 +240,7 @@ class DiffusersBackend:
             self.pipeline, self._img2img, self._schedulers, self.checker = None, None, {}, None
             gc.collect()
             if device.startswith("cuda"):
-                torch, _ = _import_torch()
+                torch, _ = import_torch()
                 torch.cuda.empty_cache()
             log.info("unloaded %s (GARDEN_DIFFUSION_MAX_LOADED)", self.model)
 
@@ -319,7 +322,7 @@ class DiffusersBackend:
                     f"Sampler {sampler!r} is for UNet models (SD 1.x/2.x, SDXL); {self.label or self.model} is a flow-matching "
                     f"model ({type(self.pipeline).__name__}) that paints with its own scheduler: use the sampler default."
                 )
-            _, diffusers = _import_torch()
+            _, diffusers = import_torch()
             self._schedulers[name] = _scheduler(diffusers, name, self._schedulers[""].config)
         self.pipeline.scheduler = self._schedulers[name]
         if self._img2img is not None:
@@ -329,7 +332,7 @@ class DiffusersBackend:
     def _image_to_image(self):
         """The loaded model's image-to-image pipeline (shares its modules: no weights loaded twice)."""
         if self._img2img is None:
-            _, diffusers = _import_torch()
+            _, diffusers = import_torch()
             try:
                 self._img2img = diffusers.AutoPipelineForImage2Image.from_pipe(self.pipeline)
             except Exception as exc:  # ValueError: no image-to-image pipeline for this architecture
@@ -348,7 +351,7 @@ class DiffusersBackend:
             groups = conditioning.prompt_groups(self.pipeline, batch)
             if len(groups) > 1:
                 return self._generate_groups(batch, groups, on_step=on_step)
-        torch, _ = _import_torch()
+        torch, _ = import_torch()
         # One CPU generator per image: image n depends only on its own seed, whatever batch it
         # lands in, and the same seed gives the same latents on any GPU model.
         generators = [torch.Generator(device="cpu").manual_seed(int(seed)) for seed in batch.seeds]

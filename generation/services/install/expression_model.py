@@ -76,8 +76,8 @@ def check_model(path: Path, destination: Path, asked: ExpressionSettings) -> lis
     classes, input_size, color = asked.classes, asked.input_size, asked.color
     entries = parse_classes(classes)
     try:
-        labels = expression._labels(entries)
-        size = expression._size(input_size)
+        labels = expression.parse_class_labels(entries)
+        size = expression.parse_input_size(input_size)
     except expression.ExpressionModelError as exc:
         raise InstallError(
             str(exc).replace("GARDEN_EXPRESSION_CLASSES", "--classes").replace("GARDEN_EXPRESSION_SIZE", "--input-size")
