@@ -224,3 +224,17 @@ class Visitor(models.Model):
         if update_fields is not None and {"generation", "gender"} & set(update_fields):
             kwargs["update_fields"] = {*update_fields, "segment"}
         super().save(*args, **kwargs)
+
+
+class CatalogChange(models.Model):
+    """One row: a counter database triggers bump whenever images are deleted, re-keyed or inserted
+    below the highest id (garden.catalog_changes), so what was computed from the images (the
+    recommender's kept counts) knows whether it still holds without reading them."""
+
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "recommend_catalogchange"  # made by the recommender, its first reader: existing rows stay
+
+    def __str__(self) -> str:
+        return f"catalog version {self.version}"

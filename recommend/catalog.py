@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection
 
-from garden.models import Image
+from garden import tables
 from recommend import counting, ranking
 
 IN_LIST = 5000
@@ -46,16 +46,22 @@ def load_catalog(images: list[tuple] | None = None) -> Catalog:
 def catalog_rows() -> list[tuple]:
     """(id, key, search key) of every image, by id: a raw cursor (the ORM's rows cost 3x at 100k)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, key, search_key FROM {Image._meta.db_table} ORDER BY id")
+        cursor.execute(f"SELECT {_image_columns()} FROM {connection.ops.quote_name(tables.IMAGE)} ORDER BY 1")
         return cursor.fetchall()
+
+
+def _image_columns() -> str:
+    """The images' id, key and search key, as SQL."""
+    return ", ".join(map(connection.ops.quote_name, (tables.IMAGE_ID, tables.IMAGE_KEY, tables.IMAGE_SEARCH_KEY)))
 
 
 def catalog_since(kept: counting.KeptCatalog) -> Catalog:
     """The kept catalog and the images added after it (ids above its last, read here with their
     keys indexed). Kept images' keys are indexed only as events name them (``key_resolver``)."""
     last = int(kept.image_ids[-1]) if len(kept.image_ids) else 0
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, key, search_key FROM {Image._meta.db_table} WHERE id > %s ORDER BY id", [last])
+        cursor.execute(f"SELECT {_image_columns()} FROM {quote(tables.IMAGE)} WHERE {quote(tables.IMAGE_ID)} > %s ORDER BY 1", [last])
         added = cursor.fetchall()
     search_keys = {key: n for n, key in enumerate(kept.search_keys)}
     for row in added:
@@ -78,7 +84,8 @@ def key_resolver(catalog: Catalog):
 
     def resolve(keys: set[str]) -> None:
         wanted = sorted(key for key in keys if key and key not in catalog.key_index and key not in unknown)
-        found = dict((key, image_id) for image_id, key in rows_where(Image, "key", wanted, ("id", "key")))
+        named = rows_where(tables.IMAGE, tables.IMAGE_KEY, wanted, (tables.IMAGE_ID, tables.IMAGE_KEY))
+        found = dict((key, image_id) for image_id, key in named)
         columns = np.searchsorted(catalog.image_ids, np.array(list(found.values()), dtype=np.int64))
         for (key, image_id), column in zip(found.items(), columns.tolist(), strict=True):
             if column < len(catalog.image_ids) and catalog.image_ids[column] == image_id:
@@ -88,18 +95,19 @@ def key_resolver(catalog: Catalog):
     return resolve
 
 
-def rows_where(model, column: str, values: list, columns: tuple = ()) -> list[tuple]:
-    """The ``columns`` of the ``model`` rows whose ``column`` is in ``values``; with no columns,
+def rows_where(table: str, column: str, values: list, columns: tuple = ()) -> list[tuple]:
+    """The ``columns`` of the ``table``'s rows whose ``column`` is in ``values``; with no columns,
     those rows are deleted. PostgreSQL gets the values as one array (psycopg took ~0.1 s to
     convert a statement of 5,000 placeholders); SQLite, which caps them, IN_LIST at a time."""
-    table, postgres = model._meta.db_table, connection.vendor == "postgresql"
+    quote, postgres = connection.ops.quote_name, connection.vendor == "postgresql"
+    table, column, selected = quote(table), quote(column), ", ".join(map(quote, columns))
     chunks = ([values] if values else []) if postgres else [values[start : start + IN_LIST] for start in range(0, len(values), IN_LIST)]
     rows: list[tuple] = []
     with connection.cursor() as cursor:
         for chunk in chunks:
             test, params = (f"{column} = ANY(%s)", [chunk]) if postgres else (f"{column} IN ({', '.join(['%s'] * len(chunk))})", chunk)
             if columns:
-                cursor.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {test}", params)
+                cursor.execute(f"SELECT {selected} FROM {table} WHERE {test}", params)
                 rows += cursor.fetchall()
             else:
                 cursor.execute(f"DELETE FROM {table} WHERE {test}", params)

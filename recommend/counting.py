@@ -11,7 +11,7 @@ the events after it, and recomputes the correction of the pairs those events tou
 the catalog the counts were made against (image ids and search keys, by id), so that rebuild reads
 only the images the new events name and those added since, never the whole catalog. Events deleted
 (retention, a deletion request) drop the kept counts (``forget``); an image deleted or re-keyed
-bumps the catalog's version (recommend.catalog_changes), which makes them stale. Either way the next
+bumps the catalog's version (garden.catalog_changes), which makes them stale. Either way the next
 rebuild recounts everything.
 """
 

@@ -25,7 +25,7 @@ import orjson
 from django.db import connection, transaction
 
 from config.sql import hot_cursor, in_list
-from garden.models import Image, Visitor
+from garden import tables
 from recommend import tokens
 from recommend.models import CounterChange, FavoriteStat, ImageStat, Interaction, Recommendation
 from recommend.ranking import SEGMENT_ALL
@@ -48,11 +48,12 @@ class Lookup:
 
 def look_up(*, keys: list[str], visitor_id: str, recommendation_id: int | None) -> Lookup:
     """What an event names. Raw SQL: the images, the visitor and the recommendation in one UNION ALL."""
-    image_table, visitor_table = Image._meta.db_table, Visitor._meta.db_table
-    key_in, params = in_list("key", keys)
-    parts = [f"SELECT 'i', id, key, search_key FROM {image_table} WHERE {key_in}"] if keys else []
+    q = connection.ops.quote_name
+    image, image_id, key, search_key = q(tables.IMAGE), q(tables.IMAGE_ID), q(tables.IMAGE_KEY), q(tables.IMAGE_SEARCH_KEY)
+    key_in, params = in_list(key, keys)
+    parts = [f"SELECT 'i', {image_id}, {key}, {search_key} FROM {image} WHERE {key_in}"] if keys else []
     params = params if keys else []
-    parts.append(f"SELECT 'v', NULL, segment, NULL FROM {visitor_table} WHERE id = %s")
+    parts.append(f"SELECT 'v', NULL, {q(tables.VISITOR_SEGMENT)}, NULL FROM {q(tables.VISITOR)} WHERE {q(tables.VISITOR_ID)} = %s")
     params.append(visitor_id)
     if recommendation_id is not None:
         parts.append(f"SELECT 'r', id, NULL, NULL FROM {Recommendation._meta.db_table} WHERE id = %s")
@@ -197,13 +198,17 @@ def _screen_sql() -> str:
     an unknown key (or a screen of unknown keys) writes nothing and returns no row. The segment is
     the one stored on the visitor's row (garden.Visitor.segment).
     """
-    image, visitor, recommendation = Image._meta.db_table, Visitor._meta.db_table, Recommendation._meta.db_table
+    q = connection.ops.quote_name
+    image, image_id, key, search_key = q(tables.IMAGE), q(tables.IMAGE_ID), q(tables.IMAGE_KEY), q(tables.IMAGE_SEARCH_KEY)
+    visitor, visitor_id, segment = q(tables.VISITOR), q(tables.VISITOR_ID), q(tables.VISITOR_SEGMENT)
+    recommendation = Recommendation._meta.db_table
     images, favorites, changes = ImageStat._meta.db_table, FavoriteStat._meta.db_table, CounterChange._meta.db_table
+    # garden's columns are renamed at the boundary: the statement below reads shown's and visitor's own.
     return f"""
         WITH shown AS MATERIALIZED (
-            SELECT id, key, search_key FROM {image} WHERE key = ANY(%(keys)s::text[])
+            SELECT {image_id} AS id, {key} AS key, {search_key} AS search_key FROM {image} WHERE {key} = ANY(%(keys)s::text[])
         ), visitor AS (
-            SELECT coalesce((SELECT segment FROM {visitor} WHERE id = %(visitor)s::text), '') AS segment
+            SELECT coalesce((SELECT {segment} FROM {visitor} WHERE {visitor_id} = %(visitor)s::text), '') AS segment
         ), liked AS (
             SELECT id, search_key FROM shown WHERE key = %(item)s::text
         ), known AS (

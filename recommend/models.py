@@ -197,14 +197,3 @@ class KeptCounts(models.Model):
 
     def __str__(self) -> str:
         return f"counts through event {self.through_id}"
-
-
-class CatalogChange(models.Model):
-    """One row: a counter database triggers bump whenever images are deleted, re-keyed or inserted
-    below the highest id (recommend.catalog_changes), so kept counts know their catalog still holds
-    without reading it."""
-
-    version = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"catalog version {self.version}"

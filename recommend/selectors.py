@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from config.sql import hot_cursor, in_list
 from garden import keys as garden_keys
-from garden.models import ServingState, Visitor
+from garden import tables
 from garden.visitors import segment_of
 from recommend import tokens
 from recommend.candidates import CandidateSet
@@ -66,16 +66,19 @@ def garden_context(*, visitor_id: str | None, emotion: str = "", generation: str
     """
     history = VisitorHistory()
     recent_since = timezone.now() - timedelta(minutes=settings.RECOMMEND_RECENT_MINUTES)
+    q = connection.ops.quote_name
     # Typed NULLs: PostgreSQL types a UNION's columns pair by pair, and NULL with NULL is text.
     sql = (
-        f"SELECT 0, 'version', version, CAST(NULL AS TEXT), CAST(NULL AS BOOLEAN) FROM {ServingState._meta.db_table} WHERE id = 1 "
+        f"SELECT 0, 'version', {q(tables.SERVING_STATE_VERSION)}, CAST(NULL AS TEXT), CAST(NULL AS BOOLEAN) "
+        f"FROM {q(tables.SERVING_STATE)} WHERE id = 1 "
         f"UNION ALL SELECT 0, 'token', token, CAST(shard AS TEXT), NULL FROM {CounterChange._meta.db_table} WHERE emotion = %s "
         f"UNION ALL SELECT 0, 'model', CAST(max(id) AS TEXT), NULL, NULL FROM {ModelVersion._meta.db_table}"
     )
     params: list = [emotion]
     if visitor_id:
         sql += (
-            f" UNION ALL SELECT 0, 'visitor', segment, NULL, NULL FROM {Visitor._meta.db_table} WHERE id = %s UNION ALL "
+            f" UNION ALL SELECT 0, 'visitor', {q(tables.VISITOR_SEGMENT)}, NULL, NULL FROM {q(tables.VISITOR)} "
+            f"WHERE {q(tables.VISITOR_ID)} = %s UNION ALL "
             f"SELECT * FROM (SELECT id, event_type, item_key, CAST(impression AS TEXT), created_at >= %s "
             f"FROM {Interaction._meta.db_table} WHERE visitor_id = %s ORDER BY created_at DESC, id DESC LIMIT %s) AS latest"
         )

@@ -17,7 +17,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config import locks
-from recommend import catalog_changes, counting, lineage, ranking, store, taste_training, tokens
+from garden import catalog_changes
+from recommend import counting, lineage, ranking, store, taste_training, tokens
 from recommend.catalog import Catalog, catalog_rows, catalog_since, key_resolver, load_catalog, rows_where  # noqa: F401 (re-exported)
 from recommend.models import FavoriteStat, ImageStat, Interaction, ModelVersion, RetiredFavoriteStat, RetiredImageStat
 
@@ -315,10 +316,10 @@ def _replace_touched(counts: counting.Counts, catalog: Catalog, touched: list[in
         image_rows.extend((segment, ids[i], int(n[i]), int(likes[i]), int(dislikes[i])) for i in nz)
         n, likes = counts.key_n[row, key_index], counts.key_l[row, key_index]
         favorite_rows.extend((segment, keys[i], int(n[i]), int(likes[i])) for i in np.flatnonzero(n | likes))
-    retired_images = rows_where(RetiredImageStat, "image_id", ids, IMAGE_COLUMNS)
-    retired_favorites = rows_where(RetiredFavoriteStat, "search_key", keys, FAVORITE_COLUMNS)
-    rows_where(ImageStat, "image_id", ids)
-    rows_where(FavoriteStat, "search_key", keys)
+    retired_images = rows_where(RetiredImageStat._meta.db_table, "image_id", ids, IMAGE_COLUMNS)
+    retired_favorites = rows_where(RetiredFavoriteStat._meta.db_table, "search_key", keys, FAVORITE_COLUMNS)
+    rows_where(ImageStat._meta.db_table, "image_id", ids)
+    rows_where(FavoriteStat._meta.db_table, "search_key", keys)
     if retired_images or retired_favorites:
         image_rows, favorite_rows = with_retired(image_rows, favorite_rows, retired=(retired_images, retired_favorites))
     _insert_counters(image_rows, favorite_rows)

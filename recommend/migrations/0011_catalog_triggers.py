@@ -1,20 +1,8 @@
-"""The catalog-change triggers on garden_image (recommend.catalog_changes), made here for each database
-rather than by the first rebuild. Installing them bumps the catalog version: kept counts from before
-recount once."""
+"""Made the catalog-change triggers on garden_image when the recommender owned them. The garden makes
+them now (garden/0017_catalog_change_triggers, which keeps those this made on existing databases),
+so this does nothing; it stays so databases that applied it keep a consistent history."""
 
 from django.db import migrations
-
-
-def install(apps, schema_editor):
-    from recommend import catalog_changes
-
-    catalog_changes.install(schema_editor.connection)
-
-
-def uninstall(apps, schema_editor):
-    from recommend import catalog_changes
-
-    catalog_changes.uninstall(schema_editor.connection)
 
 
 class Migration(migrations.Migration):
@@ -23,4 +11,4 @@ class Migration(migrations.Migration):
         ("garden", "0011_image_live"),
     ]
 
-    operations = [migrations.RunPython(install, uninstall)]
+    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]

@@ -13,8 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from garden import catalog_changes, tables
 from garden.models import Image
-from recommend import catalog_changes, counting, ranking, retention, services, training
+from recommend import counting, ranking, retention, services, training
 from recommend.models import FavoriteStat, ImageStat, Interaction, KeptCounts
 from tests.factories import ImageFactory, VisitorFactory
 
@@ -236,7 +237,7 @@ def _drop_triggers():
     with connection.cursor() as cursor:  # as a SQLite migration that remakes garden_image leaves it
         for name in catalog_changes.TRIGGERS[connection.vendor]:
             cursor.execute(
-                f"DROP TRIGGER {catalog_changes.PREFIX}{name}" + (" ON garden_image" if connection.vendor == "postgresql" else "")
+                f"DROP TRIGGER {catalog_changes.PREFIX}{name}" + (f" ON {tables.IMAGE}" if connection.vendor == "postgresql" else "")
             )
 
 

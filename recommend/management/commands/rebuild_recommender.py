@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from recommend import catalog_changes, training
+from garden import catalog_changes
+from recommend import training
 
 
 class Command(BaseCommand):
