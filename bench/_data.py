@@ -133,16 +133,16 @@ def load(images: int, interactions: int, seed: int = 1) -> dict:
     for key, emotion, favorite, orientation, _ in image_rows:
         by_key.setdefault((emotion, favorite, orientation), []).append(key)
     visitors = max(interactions // 10, 1)
-    generations = [g.value for g in Visitor.Generation]
+    age_groups = [g.value for g in Visitor.AgeGroup]
     visitor_ids = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(visitors)]
     vtemplate = _required_columns(
         Visitor._meta.db_table,
-        {"id": None, "generation": None, "gender": None, "segment": "", "emotion": "happy", "first_seen": start, "last_seen": start},
+        {"id": None, "age_group": None, "gender": None, "segment": "", "emotion": "happy", "first_seen": start, "last_seen": start},
     )
     vcolumns = list(vtemplate)
-    labels = {v: {"id": v, "generation": rng.choice(generations), "gender": rng.choice(("Male", "Female"))} for v in visitor_ids}
+    labels = {v: {"id": v, "age_group": rng.choice(age_groups), "gender": rng.choice(("Male", "Female"))} for v in visitor_ids}
     for label in labels.values():  # COPY skips Visitor.save(), which keeps the stored segment
-        label["segment"] = segment_of(label["generation"], label["gender"])
+        label["segment"] = segment_of(label["age_group"], label["gender"])
     with transaction.atomic():
         _copy(Visitor._meta.db_table, vcolumns, ([labels[v].get(c, vtemplate[c]) for c in vcolumns] for v in visitor_ids))
     # Each event carries the segment it is counted under, as recommend.eventlog writes it.

@@ -243,13 +243,13 @@ class Run:
         """The visitor's row, as /emotion stores it: their labels decide the segment of their events."""
         from garden.models import Visitor as VisitorRow
 
-        generation, gender = self.world.segments[visitor.segment]
-        VisitorRow.objects.create(id=visitor_id, generation=generation, gender=gender)
+        age_group, gender = self.world.segments[visitor.segment]
+        VisitorRow.objects.create(id=visitor_id, age_group=age_group, gender=gender)
 
     def screen(self, visitor_id: str, visitor: Visitor) -> np.ndarray:
         """The first three landscape pictures /garden gives this visitor now."""
-        generation, gender = self.world.segments[visitor.segment]
-        body = {"id": visitor_id, "emotion": visitor.search_key, "generation": generation, "gender": gender}
+        age_group, gender = self.world.segments[visitor.segment]
+        body = {"id": visitor_id, "emotion": visitor.search_key, "generation": age_group, "gender": gender}
         status, answer = self.kiosk.post("/garden", body)
         self.requests += 1
         assert status == 200, answer[:300]

@@ -71,7 +71,7 @@ from bench import _inprocess  # noqa: E402
 
 KEYS = ("calm", "happy")
 ANCHORS = {"calm": "sad", "happy": "surprised"}  # where each key's hidden ideals are drawn from
-SEGMENTS = ("adult", "young-adult")  # generations a kiosk's face analysis gives (garden.Visitor.Generation)
+SEGMENTS = ("adult", "young-adult")  # age groups a kiosk's face analysis gives (garden.Visitor.AgeGroup)
 CHECKPOINTS = (500, 1000, 2000, 5000)
 ROUND_LIKES = 100
 REBUILD_LIKES = 100  # the recommender's model is rebuilt every so many likes, before the gardener's round; 0: never

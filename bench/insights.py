@@ -126,7 +126,7 @@ def load(images: int, interactions: int, jobs: int, seed: int = 5) -> float:
     visitor_ids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(max(interactions // 10, 1))]
     # Old devices send their own ids and may never call /emotion: events without a Visitor row.
     device_ids = [f"device-{number}" for number in range(max(interactions // 100, 1))]
-    generations = list(Visitor.Generation.values)
+    age_groups = list(Visitor.AgeGroup.values)
     moods = rng.choices(EMOTIONS, weights=(30, 12, 25, 6, 5, 3, 4, 15), k=len(visitor_ids))
 
     def visitor_rows():
@@ -134,7 +134,7 @@ def load(images: int, interactions: int, jobs: int, seed: int = 5) -> float:
             first = START + span * rng.random()
             yield {
                 "id": visitor,
-                "generation": rng.choice(generations),
+                "age_group": rng.choice(age_groups),
                 "gender": rng.choice(("Male", "Female")),
                 "emotion": mood,
                 "first_seen": first,
@@ -144,7 +144,7 @@ def load(images: int, interactions: int, jobs: int, seed: int = 5) -> float:
     with transaction.atomic():
         _copy_rows(
             Visitor,
-            {"id": None, "generation": None, "gender": None, "emotion": None, "first_seen": None, "last_seen": None},
+            {"id": None, "age_group": None, "gender": None, "emotion": None, "first_seen": None, "last_seen": None},
             visitor_rows(),
         )
 

@@ -20,8 +20,8 @@ def write_personalize_csvs(*, folder: Path, all_images: bool = False) -> dict[st
     with open(folder / "users.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(USERS_HEADER)
-        rows = Visitor.objects.order_by("first_seen", "id").values_list("id", "generation", "gender", "emotion")
-        counts["users"] = _write_rows(writer, ([str(pk), generation, gender, emotion.upper()] for pk, generation, gender, emotion in rows))
+        rows = Visitor.objects.order_by("first_seen", "id").values_list("id", "age_group", "gender", "emotion")
+        counts["users"] = _write_rows(writer, ([str(pk), age_group, gender, emotion.upper()] for pk, age_group, gender, emotion in rows))
     with open(folder / "items.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(ITEMS_HEADER)

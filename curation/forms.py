@@ -19,8 +19,8 @@ from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
 from generation import library
 from generation.backends import BACKENDS
+from generation.lora_tags import LoraSyntaxError, parse_lora_list
 from generation.models import GenerationJob
-from generation.prompts import LoraSyntaxError, parse_lora_list
 from generation.requests import DEFAULT_OTHERS, LANDSCAPE_SIZE, RESOLUTIONS, JobParameterError, JobRequest
 
 RESOLUTION_CHOICES = [

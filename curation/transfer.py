@@ -68,7 +68,9 @@ IMAGE_FIELDS = (
     "safety_reason",
     "safety_released",
 )
-VISITOR_FIELDS = ("id", "age_low", "age_high", "generation", "gender", "emotion", "features", "first_seen", "last_seen")
+VISITOR_FIELDS = ("id", "age_low", "age_high", "age_group", "gender", "emotion", "features", "first_seen", "last_seen")
+# The export file's names for visitor fields named otherwise in the model: the file format stays as it is.
+VISITOR_NAMES_IN_FILE = {"age_group": "generation"}
 DATETIME_FIELDS = {"created_at", "promoted_at", "rejected_at", "first_seen", "last_seen"}
 Progress = Callable[[int], None]
 
@@ -95,6 +97,10 @@ def _jsonable(value):
 
 def _row(instance, fields) -> dict:
     return {name: _jsonable(getattr(instance, name)) for name in fields}
+
+
+def _visitor_record(visitor: Visitor) -> dict:
+    return {VISITOR_NAMES_IN_FILE.get(name, name): value for name, value in _row(visitor, VISITOR_FIELDS).items()}
 
 
 # --- export -------------------------------------------------------------------------------------
@@ -143,7 +149,7 @@ def export_garden(*, destination: Path, progress: Progress = lambda n: None) -> 
             counts["images"] += 1
             progress(1)
         writer.write("images.jsonl", _jsonl(lines))
-        visitors = [json.dumps(_row(v, VISITOR_FIELDS)) for v in Visitor.objects.order_by("first_seen", "id").iterator(chunk_size=2000)]
+        visitors = [json.dumps(_visitor_record(v)) for v in Visitor.objects.order_by("first_seen", "id").iterator(chunk_size=2000)]
         writer.write("visitors.jsonl", _jsonl(visitors))
         counts["visitors"] = len(visitors)
         interactions = [
@@ -296,7 +302,8 @@ def _stored_hash(key: str) -> str | None:
 def _import_visitors(reader: _Source, report: TransferReport, progress: Progress) -> None:
     for record in _records(reader, "visitors.jsonl"):
         progress(1)
-        fields = _parse_fields({name: record[name] for name in VISITOR_FIELDS if name in record})
+        in_file = {name: VISITOR_NAMES_IN_FILE.get(name, name) for name in VISITOR_FIELDS}
+        fields = _parse_fields({name: record[file_name] for name, file_name in in_file.items() if file_name in record})
         visitor_services.import_visitor(visitor_id=fields.pop("id"), **fields)
         report.visitors_written += 1
 

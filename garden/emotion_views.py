@@ -76,7 +76,7 @@ def emotion_payload(reading: EmotionReading) -> dict:
         "eyesOpen": bool(face.eyes_open),
         "mouthOpen": bool(face.mouth_open),
         "emotions": reading.emotion,
-        "generation": reading.generation,
+        "generation": reading.age_group,
     }
 
 

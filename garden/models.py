@@ -190,7 +190,7 @@ class Visitor(models.Model):
     new UUIDv4; events of ids that never came through /emotion carry the id without a row here.
     """
 
-    class Generation(models.TextChoices):
+    class AgeGroup(models.TextChoices):
         TODDLER = "toddler"
         CHILD = "child"
         TEENAGER = "teenager"
@@ -202,10 +202,10 @@ class Visitor(models.Model):
     id = models.CharField(primary_key=True, max_length=VISITOR_ID_LENGTH, default=new_visitor_id)
     age_low = models.PositiveSmallIntegerField(null=True, blank=True)
     age_high = models.PositiveSmallIntegerField(null=True, blank=True)
-    generation = models.CharField(max_length=16, choices=Generation.choices, blank=True, default="")
+    age_group = models.CharField(max_length=16, choices=AgeGroup.choices, blank=True, default="")  # "generation" on the wire
     gender = models.CharField(max_length=8, blank=True, default="")
     emotion = models.CharField(max_length=16, blank=True, default="", help_text="Last apparent expression")
-    # garden.visitors.segment_of(generation, gender), kept by save() so statements read it, never recompute it
+    # garden.visitors.segment_of(age_group, gender), kept by save() so statements read it, never recompute it
     segment = models.CharField(max_length=30, blank=True, default="", editable=False)
     features = models.JSONField(default=dict, blank=True)
     first_seen = models.DateTimeField(default=timezone.now)
@@ -219,9 +219,9 @@ class Visitor(models.Model):
         return str(self.id)
 
     def save(self, *args, **kwargs) -> None:
-        self.segment = segment_of(self.generation, self.gender)
+        self.segment = segment_of(self.age_group, self.gender)
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and {"generation", "gender"} & set(update_fields):
+        if update_fields is not None and {"age_group", "gender"} & set(update_fields):
             kwargs["update_fields"] = {*update_fields, "segment"}
         super().save(*args, **kwargs)
 

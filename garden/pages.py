@@ -22,33 +22,32 @@ from django.views.decorators.http import require_GET, require_safe
 
 from config.qr import qr_svg
 from garden import selectors
-from garden.keys import EMOTIONS
+from garden.keys import EMOTIONS, FAVORITE_SEASONS, FAVORITE_TIMES, FAVORITE_WEATHERS
 from garden.languages import pinned_urls, second_language
 from garden.visitors import InvalidVisitorId, parse_visitor_id
 from garden.visitors import visitor_code as code_for
 from screens.beacon import beacon_context
 
-# The favorite picker's values (docs/contracts.md: "<season>,<weather>,<time>") and their names,
-# translated where shown (docs/languages.md).
-SEASONS = [
-    ("spring", pgettext_lazy("season", "Spring")),
-    ("summer", pgettext_lazy("season", "Summer")),
-    ("autumn", pgettext_lazy("season", "Autumn")),
-    ("winter", pgettext_lazy("season", "Winter")),
-]
-WEATHERS = [
-    ("sunny", pgettext_lazy("weather", "Sunny")),
-    ("cloudy", pgettext_lazy("weather", "Cloudy")),
-    ("rainy", pgettext_lazy("weather", "Rainy")),
-    ("snowy", pgettext_lazy("weather", "Snowy")),
-]
-TIMES = [
-    ("day", pgettext_lazy("time of day", "Day")),
-    ("sunset", pgettext_lazy("time of day", "Sunset")),
-    ("the-early-dawn", pgettext_lazy("time of day", "Early dawn")),
-    ("the-middle-of-the-night", pgettext_lazy("time of day", "Middle of the night")),
-]
-FAVORITE_NAMES = dict(SEASONS + WEATHERS + TIMES)
+# The names of the favorite words (garden.keys.FAVORITE_PARTS, docs/contracts.md:
+# "<season>,<weather>,<time>"), translated where shown (docs/languages.md).
+FAVORITE_NAMES = {
+    "spring": pgettext_lazy("season", "Spring"),
+    "summer": pgettext_lazy("season", "Summer"),
+    "autumn": pgettext_lazy("season", "Autumn"),
+    "winter": pgettext_lazy("season", "Winter"),
+    "sunny": pgettext_lazy("weather", "Sunny"),
+    "cloudy": pgettext_lazy("weather", "Cloudy"),
+    "rainy": pgettext_lazy("weather", "Rainy"),
+    "snowy": pgettext_lazy("weather", "Snowy"),
+    "day": pgettext_lazy("time of day", "Day"),
+    "sunset": pgettext_lazy("time of day", "Sunset"),
+    "the-early-dawn": pgettext_lazy("time of day", "Early dawn"),
+    "the-middle-of-the-night": pgettext_lazy("time of day", "Middle of the night"),
+}
+# The favorite picker's values, in garden.keys' order, with their names.
+SEASONS = [(word, FAVORITE_NAMES[word]) for word in FAVORITE_SEASONS]
+WEATHERS = [(word, FAVORITE_NAMES[word]) for word in FAVORITE_WEATHERS]
+TIMES = [(word, FAVORITE_NAMES[word]) for word in FAVORITE_TIMES]
 
 # The emotions' names as visitors read them: "a garden for a happy mood" (lower case in English).
 EMOTION_NAMES = {

@@ -28,12 +28,12 @@ _PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f-\x9f]+$")
 PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
 
 
-def segment_of(generation: str | None, gender: str | None) -> str:
-    """A visitor's segment, ``generation|gender`` lower-cased, or "" when neither is known (then
+def segment_of(age_group: str | None, gender: str | None) -> str:
+    """A visitor's segment, ``age group|gender`` lower-cased, or "" when neither is known (then
     only the everyone level applies). The one definition: stored on ``garden.Visitor.segment``,
     which the database statements read."""
-    generation, gender = (generation or "").strip().lower(), (gender or "").strip().lower()
-    return f"{generation}|{gender}" if generation or gender else ""
+    age_group, gender = (age_group or "").strip().lower(), (gender or "").strip().lower()
+    return f"{age_group}|{gender}" if age_group or gender else ""
 
 
 class InvalidVisitorId(DomainError):

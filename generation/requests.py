@@ -19,8 +19,8 @@ from config.errors import DomainError
 from garden import keys
 from generation import backends, init_image, kinds, library, lineage, model_families
 from generation.backends import hires as hires_module
+from generation.lora_tags import LoraSyntaxError, extract_loras
 from generation.models import GenerationJob, LibraryEntry
-from generation.prompts import LoraSyntaxError, extract_loras
 from safety import prompts
 
 # The original's sizes (docs/contracts.md, "Generation defaults"): bulk jobs paint a 1280x800

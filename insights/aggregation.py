@@ -1,7 +1,7 @@
 """One day of raw events → the rollup rows of that day (unsaved), in one pass over each raw table.
 
 Reads only: ``insights.services`` replaces the day's rows with these in one transaction. What is
-read, and nothing else: the visitor's derived labels (apparent expression, generation, gender)
+read, and nothing else: the visitor's derived labels (apparent expression, age group, gender)
 and first/last seen; Interaction's event type, item key and image, impression list,
 recommendation and time; Recommendation's ranker, search key and fallback; GenerationJob's backend, model,
 emotion, status, counts, times and timings; and earlier rollups (how often an image had been
@@ -148,10 +148,8 @@ def _labels(visitor_ids: set) -> dict[str, tuple[str, str, str]]:
     """Derived labels of the visitors with a row (ids that came through /emotion)."""
     labels: dict[str, tuple[str, str, str]] = {}
     for chunk in _chunks(sorted(visitor_ids)):
-        for visitor, emotion, generation, gender in Visitor.objects.filter(pk__in=chunk).values_list(
-            "id", "emotion", "generation", "gender"
-        ):
-            labels[visitor] = (emotion or "", generation or "", gender or "")
+        for visitor, emotion, age_group, gender in Visitor.objects.filter(pk__in=chunk).values_list("id", "emotion", "age_group", "gender"):
+            labels[visitor] = (emotion or "", age_group or "", gender or "")
     return labels
 
 
@@ -167,10 +165,10 @@ def _visitors(events: list[Event], *, start: datetime, end: datetime) -> list[Vi
     labels = _labels({event.visitor for event in events})
     # An /emotion reading without any kiosk event still makes a visit (first and last seen).
     seen = Visitor.objects.filter(Q(first_seen__gte=start, first_seen__lt=end) | Q(last_seen__gte=start, last_seen__lt=end))
-    for visitor, emotion, generation, gender, first_seen, last_seen in seen.values_list(
-        "id", "emotion", "generation", "gender", "first_seen", "last_seen"
+    for visitor, emotion, age_group, gender, first_seen, last_seen in seen.values_list(
+        "id", "emotion", "age_group", "gender", "first_seen", "last_seen"
     ):
-        labels[visitor] = (emotion or "", generation or "", gender or "")
+        labels[visitor] = (emotion or "", age_group or "", gender or "")
         for moment in (first_seen, last_seen):
             if start <= moment < end:
                 active[hours.of(moment)].add(visitor)

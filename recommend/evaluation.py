@@ -188,7 +188,7 @@ class Evaluator:
 # --- Data sets ------------------------------------------------------------------------------------
 
 
-def _generation(age: int) -> str:
+def _age_group(age: int) -> str:
     # docs/contracts.md buckets on the middle of the age range; MovieLens gives one age.
     for limit, name in ((5, "toddler"), (12, "child"), (18, "teenager"), (25, "young-adult")):
         if age <= limit:
@@ -234,7 +234,7 @@ def load_ml100k(wheel: Path, *, like_threshold: int = 4, seed: int = 7) -> Datas
     seg_index: dict[str, int] = {}
     visitor_segment = []
     for row in users:
-        seg = segment_of(_generation(int(row[1])), {"M": "male", "F": "female"}.get(row[2], ""))
+        seg = segment_of(_age_group(int(row[1])), {"M": "male", "F": "female"}.get(row[2], ""))
         seg_index.setdefault(seg, len(segments))
         if seg_index[seg] == len(segments):
             segments.append(seg)

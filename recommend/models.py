@@ -78,7 +78,7 @@ class Interaction(models.Model):
 
 
 class ImageStat(models.Model):
-    """Feedback counts of one image within one segment ("*" = everyone, else "generation|gender").
+    """Feedback counts of one image within one segment ("*" = everyone, else "age group|gender").
 
     Incremented on every event with one INSERT … ON CONFLICT statement (no read-modify-write, so
     concurrent events are never lost) and recomputed from Interaction by the periodic rebuild.

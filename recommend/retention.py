@@ -1,6 +1,6 @@
 """Privacy: how long visitor data is kept, and deleting one visitor's data on request.
 
-- Visitors' derived labels (age range, generation, gender, last expression, features) are deleted
+- Visitors' derived labels (age range, age group, gender, last expression, features) are deleted
   GARDEN_RETAIN_VISITOR_DAYS after the visitor was last seen at /emotion.
 - Raw events (likes, impressions, dislikes) are deleted GARDEN_RETAIN_EVENT_DAYS after they happened.
 - Recommendation rows (what /garden served) are deleted GARDEN_RETAIN_RECOMMENDATION_DAYS after.

@@ -36,13 +36,13 @@ class VisitorHistory:
         return len(self.liked)
 
 
-def visitor_context(*, visitor_id: str | None, generation: str = "", gender: str = "") -> tuple[str, VisitorHistory]:
+def visitor_context(*, visitor_id: str | None, age_group: str = "", gender: str = "") -> tuple[str, VisitorHistory]:
     """The visitor's segment and history (their latest events), in one query.
 
-    The visitor's stored labels decide the segment; the request's generation/gender cover ids that
+    The visitor's stored labels decide the segment; the request's age group/gender cover ids that
     never came through /emotion (and anonymous visitors, who have no history).
     """
-    context = garden_context(visitor_id=visitor_id, generation=generation, gender=gender)
+    context = garden_context(visitor_id=visitor_id, age_group=age_group, gender=gender)
     return context.segment, context.history
 
 
@@ -55,7 +55,7 @@ class GardenContext:
     model_version: int  # the newest ModelVersion's id (recommend.store), 0 for none
 
 
-def garden_context(*, visitor_id: str | None, emotion: str = "", generation: str = "", gender: str = "") -> GardenContext:
+def garden_context(*, visitor_id: str | None, emotion: str = "", age_group: str = "", gender: str = "") -> GardenContext:
     """What /garden reads before ranking: the serving set's version (which the candidate set is
     kept under), the emotion's counters token, the newest model version, the visitor's stored
     labels and their latest events.
@@ -90,7 +90,7 @@ def garden_context(*, visitor_id: str | None, emotion: str = "", generation: str
     found = {row[1]: row for row in rows if row[0] == 0}
     token = tokens.joined((int(row[3]), row[2]) for row in rows if row[0] == 0 and row[1] == "token")
     # The visitor's stored labels decide; the request's cover ids that never came through /emotion.
-    segment = (found["visitor"][2] if "visitor" in found else "") or segment_of(generation, gender)
+    segment = (found["visitor"][2] if "visitor" in found else "") or segment_of(age_group, gender)
     events = sorted((row for row in rows if row[0] != 0), key=lambda row: row[0])  # oldest first
     for _, event_type, item_key, impression, recent in events:
         _add_event(history, event_type, item_key, orjson.loads(impression) if impression else [], recent)

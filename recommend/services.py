@@ -151,12 +151,12 @@ class Garden:
         return render_listing((entry(i) for i in self.ranked.landscape), (entry(i) for i in self.ranked.portrait))
 
 
-def serve_garden(*, visitor_id: str | None, search_key: str, request, generation: str = "", gender: str = "") -> Garden:
+def serve_garden(*, visitor_id: str | None, search_key: str, request, age_group: str = "", gender: str = "") -> Garden:
     """Rank the garden for this visitor and keep a (small) Recommendation row for attribution,
     written before the answer. ``request`` is the HTTP request: the answer's absolute image URLs
     use its address."""
     emotion = search_key.partition("/")[0]
-    context = selectors.garden_context(visitor_id=visitor_id, emotion=emotion, generation=generation, gender=gender)
+    context = selectors.garden_context(visitor_id=visitor_id, emotion=emotion, age_group=age_group, gender=gender)
     candidates = serving.cache.candidates(search_key=search_key, request=request, serving_version=context.serving_version)
     rank_request = rankers.RankRequest(
         visitor_id=visitor_id,

@@ -34,8 +34,8 @@ def simulate(*, visitors: int = 3000, images_per_key: int = 30, emotions: int = 
     rng = np.random.default_rng(seed)
     now = timezone.now()
     start = now - timedelta(days=30)
-    generations = [g.value for g in Visitor.Generation]
-    segments = [(g, s) for g in generations for s in GENDERS]
+    age_groups = [g.value for g in Visitor.AgeGroup]
+    segments = [(g, s) for g in age_groups for s in GENDERS]
     seg_taste = rng.normal(0, 1.0, size=(len(segments), DIM))
     seg_favorite = rng.dirichlet(np.ones(len(FAVORITES)) * 0.7, size=len(segments))
 
@@ -77,12 +77,12 @@ def simulate(*, visitors: int = 3000, images_per_key: int = 30, emotions: int = 
     clock = start
     for _ in range(visitors):
         seg = int(rng.integers(len(segments)))
-        generation, gender = segments[seg]
+        age_group, gender = segments[seg]
         taste = seg_taste[seg] + rng.normal(0, 0.5, DIM)
         visitor = Visitor(
-            generation=generation,
+            age_group=age_group,
             gender=gender,
-            segment=segment_of(generation, gender),  # bulk_create skips save(), which keeps it
+            segment=segment_of(age_group, gender),  # bulk_create skips save(), which keeps it
             emotion="",
             features={"simulated": True},
             first_seen=clock,

@@ -43,7 +43,7 @@ class GardenView(KioskAPIView):
             visitor_id=data.get("id") or None,  # "" or absent: an anonymous visitor
             search_key=data["emotion"],
             request=request,
-            generation=data.get("generation", ""),
+            age_group=data.get("generation", ""),  # the wire's name for it
             gender=data.get("gender", ""),
         )
         response = HttpResponse(garden.render(), content_type="application/json")

@@ -56,7 +56,7 @@ class VisitorFactory(factory.django.DjangoModelFactory):
     id = factory.LazyFunction(new_visitor_id)
     age_low = 22
     age_high = 30
-    generation = Visitor.Generation.ADULT
+    age_group = Visitor.AgeGroup.ADULT
     gender = "Female"
     emotion = "happy"
 

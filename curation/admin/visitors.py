@@ -21,14 +21,14 @@ from recommend import retention, training
 class VisitorAdmin(admin.ModelAdmin):
     """Read-only: visitors are derived labels written by /emotion; curators do not get this right."""
 
-    list_display = ("id", "generation", "gender", "emotion", "first_seen", "last_seen")
-    list_filter = ("generation", "gender", "emotion", ("last_seen", admin.DateFieldListFilter))
+    list_display = ("id", "age_group", "gender", "emotion", "first_seen", "last_seen")
+    list_filter = ("age_group", "gender", "emotion", ("last_seen", admin.DateFieldListFilter))
     search_fields = ("=id",)
     search_help_text = gettext_lazy("A visitor id, or the visitor code the kiosk showed (ABCD-EFGH).")
     list_per_page = 100
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-    readonly_fields = ("id", "age_low", "age_high", "generation", "gender", "emotion", "features", "first_seen", "last_seen")
+    readonly_fields = ("id", "age_low", "age_high", "age_group", "gender", "emotion", "features", "first_seen", "last_seen")
 
     def has_add_permission(self, request):
         return False

@@ -21,28 +21,28 @@ from garden.visitors import new_visitor_id
 
 log = logging.getLogger(__name__)
 
-Generation = Visitor.Generation
+AgeGroup = Visitor.AgeGroup
 
 
-def generation_for_age(*, low: float, high: float) -> str:
-    """The generation bucket of an age range, from its middle m = (low + high) / 2.
+def age_group_for_age(*, low: float, high: float) -> str:
+    """The age group of an age range, from its middle m = (low + high) / 2.
 
     Every m gets exactly one bucket (the original left 64 < m < 65 unassigned).
     """
     middle = (low + high) / 2
     if middle <= 5:
-        return Generation.TODDLER
+        return AgeGroup.TODDLER
     if middle <= 12:
-        return Generation.CHILD
+        return AgeGroup.CHILD
     if middle <= 18:
-        return Generation.TEENAGER
+        return AgeGroup.TEENAGER
     if middle <= 25:
-        return Generation.YOUNG_ADULT
+        return AgeGroup.YOUNG_ADULT
     if middle < 50:
-        return Generation.ADULT
+        return AgeGroup.ADULT
     if middle < 65:
-        return Generation.MIDDLE_AGE
-    return Generation.ELDER
+        return AgeGroup.MIDDLE_AGE
+    return AgeGroup.ELDER
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ class EmotionReading:
     visitor: Visitor
     face: FaceDetails
     emotion: str  # upper-case Rekognition label
-    generation: str
+    age_group: str
 
 
 def analyse_photo(*, photo: bytes) -> FaceDetails | None:
@@ -73,18 +73,18 @@ def read_emotion(*, photo: bytes, visitor_id: str | None) -> EmotionReading | No
         log.info("emotion: no face (%.0f ms)", (time.perf_counter() - started) * 1000)
         return None
     emotion = face.top_emotion
-    generation = generation_for_age(low=face.age_low, high=face.age_high) if face.age_low is not None and face.age_high is not None else ""
+    age_group = age_group_for_age(low=face.age_low, high=face.age_high) if face.age_low is not None and face.age_high is not None else ""
     visitor = touch_visitor(
         visitor_id=visitor_id or new_visitor_id(),
         age_low=face.age_low,
         age_high=face.age_high,
-        generation=generation,
+        age_group=age_group,
         gender=face.gender or "",
         emotion=emotion.lower(),
         features=face_features(face),
     )
     log.info("emotion: %s (%.0f ms)", emotion, (time.perf_counter() - started) * 1000)
-    return EmotionReading(visitor=visitor, face=face, emotion=emotion, generation=generation)
+    return EmotionReading(visitor=visitor, face=face, emotion=emotion, age_group=age_group)
 
 
 def face_features(face: FaceDetails) -> dict:

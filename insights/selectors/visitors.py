@@ -54,7 +54,7 @@ def segments(filters: Filters) -> Chart:
         .annotate(n=Sum("visitors"))
     )
     counts = {(row["generation"] or UNKNOWN, row["gender"] or UNKNOWN): row["n"] for row in rows}
-    generations = [g for g in [*Visitor.Generation.values, UNKNOWN] if any(key[0] == g for key in counts)]
+    generations = [g for g in [*Visitor.AgeGroup.values, UNKNOWN] if any(key[0] == g for key in counts)]
     genders = [g for g in ("Female", "Male", UNKNOWN) if any(key[1] == g for key in counts)]
     genders += sorted({key[1] for key in counts} - set(genders))
     table = Table([_("generation"), *genders, _("total")])

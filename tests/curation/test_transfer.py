@@ -47,7 +47,7 @@ def read_csv(path):
 def snapshot():
     images = {row["key"]: row for row in Image.objects.values(*IMAGE_COLUMNS)}
     files = {key: read_file(key) for key in images}
-    visitors = {str(row["id"]): row for row in Visitor.objects.values("id", "generation", "gender", "emotion", "age_low", "age_high")}
+    visitors = {str(row["id"]): row for row in Visitor.objects.values("id", "age_group", "gender", "emotion", "age_low", "age_high")}
     interactions = sorted(
         (str(v), k, e, tuple(i), t)
         for v, k, e, i, t in Interaction.objects.values_list("visitor_id", "item_key", "event_type", "impression", "created_at")
@@ -96,6 +96,16 @@ def test_reimport_is_idempotent(tmp_path):
     assert "0 written, 2 unchanged" in out.getvalue()
     assert "0 written, 1 already present" in out.getvalue()
     assert snapshot() == before
+
+
+def test_the_export_names_a_visitors_age_group_generation_as_it_always_has(tmp_path):
+    visitor = VisitorFactory(age_group="elder", gender="Male")
+    call_command("export_garden", str(tmp_path / "out"), verbosity=0)
+    records = [json.loads(line) for line in (tmp_path / "out" / "visitors.jsonl").read_text().splitlines()]
+    assert [(record["generation"], "age_group" in record) for record in records] == [("elder", False)]
+    Visitor.objects.all().delete()
+    call_command("import_garden", str(tmp_path / "out"), verbosity=0, stdout=io.StringIO())
+    assert Visitor.objects.get(pk=visitor.pk).age_group == "elder"
 
 
 def test_export_refuses_a_non_empty_folder(tmp_path):
@@ -168,7 +178,7 @@ def test_personalize_csvs(tmp_path):
     image = ImageFactory(emotion="happy", favorite="spring,cloudy,day")
     other = ImageFactory(emotion="happy", favorite="spring,cloudy,day")
     ImageFactory(status=Image.Status.POOL)
-    visitor = VisitorFactory(generation="adult", gender="Male", emotion="happy")
+    visitor = VisitorFactory(age_group="adult", gender="Male", emotion="happy")
     InteractionFactory(visitor=visitor, image=image, impression=[image.key, other.key])
 
     call_command("export_datasets", str(tmp_path), stdout=io.StringIO())

@@ -84,7 +84,7 @@ def test_grace_hopper_is_a_calm_elder(client, grace_hopper_jpeg):
 def test_visitor_is_stored_with_labels_only(client, astronaut):
     response = post(client, encode(astronaut))
     visitor = Visitor.objects.get(id=response.json()["id"])
-    assert (visitor.emotion, visitor.gender, visitor.generation) == ("happy", "Female", response.json()["generation"])
+    assert (visitor.emotion, visitor.gender, visitor.age_group) == ("happy", "Female", response.json()["generation"])
     assert (visitor.age_low, visitor.age_high) == (response.json()["ageRange"]["Low"], response.json()["ageRange"]["High"])
     assert visitor.features["backend"] == "local"
     assert visitor.features["emotionScores"]["HAPPY"] > 0.5
@@ -108,7 +108,7 @@ def test_x_user_id_is_reused_and_updated(client, astronaut, grace_hopper_jpeg):
     assert second.json()["id"] == visitor_id
     visitor = Visitor.objects.get(id=visitor_id)
     assert Visitor.objects.count() == 1
-    assert (visitor.emotion, visitor.generation) == ("calm", "elder")
+    assert (visitor.emotion, visitor.age_group) == ("calm", "elder")
     assert visitor.last_seen >= visitor.first_seen
 
 

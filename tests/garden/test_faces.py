@@ -13,7 +13,7 @@ from PIL import Image
 from garden.faces import get_backend
 from garden.faces.photo import decode_photo, sniff_format
 from garden.faces.rekognition import RekognitionFaceBackend, face_from_rekognition
-from garden.faces.services import generation_for_age
+from garden.faces.services import age_group_for_age
 from garden.faces.types import Box, CorruptPhoto, FaceDetails, PhotoTooLarge, UnsupportedPhoto
 
 
@@ -39,13 +39,13 @@ from garden.faces.types import Box, CorruptPhoto, FaceDetails, PhotoTooLarge, Un
         (76, 80, "elder"),
     ],
 )
-def test_generation_buckets(low, high, expected):
-    assert generation_for_age(low=low, high=high) == expected
+def test_age_group_buckets(low, high, expected):
+    assert age_group_for_age(low=low, high=high) == expected
 
 
 def test_every_middle_age_has_a_bucket():
     for tenth in range(0, 1001):
-        assert generation_for_age(low=tenth / 10, high=tenth / 10)
+        assert age_group_for_age(low=tenth / 10, high=tenth / 10)
 
 
 # --- sniffing and decoding ------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from PIL import Image as PILImage
 from garden.services import read_file
 from generation import backends, library, selectors, services
 from generation.imagefile import read_parameters
+from generation.lora_tags import LoraSyntaxError, extract_loras, parse_lora_list
 from generation.models import GenerationJob, LibraryEntry
-from generation.prompts import LoraSyntaxError, extract_loras, parse_lora_list
 from generation.requests import JobParameterError, JobRequest
 from generation.services import library as library_services
 from tests.generation.tiny_library import EMBEDDING, LORA, PIPELINES, build_models_folder

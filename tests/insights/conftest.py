@@ -70,10 +70,10 @@ def events(db) -> Events:
     visitor with an /emotion reading only. Two gardens served (counting, popularity), three jobs."""
     a, b, c = (ImageFactory(emotion="happy", favorite="spring,sunny,day", orientation=keys.LANDSCAPE) for _ in range(3))
     calm = ImageFactory(emotion="calm")
-    v1 = VisitorFactory(emotion="happy", generation="adult", gender="Female", first_seen=at(DAY1, 10, 14), last_seen=at(DAY2, 9))
-    v2 = VisitorFactory(emotion="calm", generation="elder", gender="Male", first_seen=at(DAY1, 11, 4), last_seen=at(DAY1, 11, 4))
-    v3 = VisitorFactory(emotion="", generation="", gender="", first_seen=at(DAY1, 12), last_seen=at(DAY1, 12))
-    v4 = VisitorFactory(emotion="sad", generation="child", gender="Male", first_seen=at(DAY2, 15), last_seen=at(DAY2, 15))
+    v1 = VisitorFactory(emotion="happy", age_group="adult", gender="Female", first_seen=at(DAY1, 10, 14), last_seen=at(DAY2, 9))
+    v2 = VisitorFactory(emotion="calm", age_group="elder", gender="Male", first_seen=at(DAY1, 11, 4), last_seen=at(DAY1, 11, 4))
+    v3 = VisitorFactory(emotion="", age_group="", gender="", first_seen=at(DAY1, 12), last_seen=at(DAY1, 12))
+    v4 = VisitorFactory(emotion="sad", age_group="child", gender="Male", first_seen=at(DAY2, 15), last_seen=at(DAY2, 15))
     shown, served = [a.key, b.key, c.key], [a.pk, b.pk, c.pk]
     key = "happy/spring,sunny,day"
     r1 = Recommendation.objects.create(visitor=v1, search_key=key, image_ids=served, ranker="counting-v3", created_at=at(DAY1, 10))

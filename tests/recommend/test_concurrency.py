@@ -20,7 +20,7 @@ def test_concurrent_events_and_rebuild_lose_no_counts():
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
     images = [ImageFactory() for _ in range(3)]
     keys = [image.key for image in images]
-    visitors = [str(VisitorFactory(generation="adult", gender="Male").id) for _ in range(4)]
+    visitors = [str(VisitorFactory(age_group="adult", gender="Male").id) for _ in range(4)]
     threads, per_thread, statuses = 6, 10, []
     barrier = threading.Barrier(threads + 1)
 

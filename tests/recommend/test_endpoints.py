@@ -88,7 +88,7 @@ def test_garden_filters_by_search_key_and_falls_back_to_the_emotion(client, sett
 
 
 def test_impression_like_dislike_endpoints_and_counters(client):
-    visitor = VisitorFactory(generation="adult", gender="Female")
+    visitor = VisitorFactory(age_group="adult", gender="Female")
     a, b, c = (ImageFactory(emotion="calm") for _ in range(3))
     rec_id = post(client, "/garden", {"id": str(visitor.id), "emotion": "calm"})["X-Recommendation-Id"]
 

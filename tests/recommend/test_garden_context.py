@@ -43,7 +43,7 @@ def test_a_steady_answer_is_one_read_and_the_attribution_insert(client, shared_c
 
 def test_the_context_holds_the_version_the_labels_and_the_history(client):
     image = ImageFactory(emotion="calm")
-    visitor = VisitorFactory(generation="adult", gender="Female")
+    visitor = VisitorFactory(age_group="adult", gender="Female")
     body = {"id": str(visitor.id), "itemId": image.key, "impression": [image.key]}
     assert client.post("/like", json.dumps(body), content_type="application/json").status_code == 200
 
@@ -51,7 +51,7 @@ def test_the_context_holds_the_version_the_labels_and_the_history(client):
     assert context.serving_version == garden_selectors.serving_version() != ""
     assert context.segment == selectors.visitor_context(visitor_id=str(visitor.id))[0] != "*"
     assert context.history.liked == {image.key}
-    anonymous = selectors.garden_context(visitor_id=None, generation="adult", gender="Female")
+    anonymous = selectors.garden_context(visitor_id=None, age_group="adult", gender="Female")
     assert (anonymous.serving_version, anonymous.segment, anonymous.history.liked) == (context.serving_version, context.segment, set())
 
 

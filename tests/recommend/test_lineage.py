@@ -70,7 +70,7 @@ def test_an_unseen_child_of_a_loved_picture_goes_before_its_unseen_look_alike(se
     same = dict.fromkeys(LOOK_FIELDS, 0.5)  # not a hair apart: the look predicts nothing
     pictures = [picture(**same) for _ in range(6)]
     loved = pictures[0]
-    crowd = [VisitorFactory(generation="adult", gender="Female").id for _ in range(8)]
+    crowd = [VisitorFactory(age_group="adult", gender="Female").id for _ in range(8)]
     play(crowd, pictures, 300, likes=lambda image: image == loved)
     child = look(ImageFactory(emotion=KEY, parents=[loved.pk]), **same)
     fresh = picture(**same)  # the newer: on a tie it would go first
@@ -78,7 +78,7 @@ def test_an_unseen_child_of_a_loved_picture_goes_before_its_unseen_look_alike(se
     model = store.load_model(store.latest_version_id())
     assert model.lineage is not None and model.lineage.ids.tolist() == [child.pk]
     assert model.lineage.offsets[0] > 0.5  # the loved picture beat its look's prediction by far
-    order = ranked(VisitorFactory(generation="adult", gender="Female").id)
+    order = ranked(VisitorFactory(age_group="adult", gender="Female").id)
     assert order.index(child.key) < order.index(fresh.key)
     assert order.index(child.key) < min(order.index(image.key) for image in pictures[1:])
 

@@ -62,7 +62,7 @@ def screens(keys: list[str], visitor: str, recommendation: int) -> list[dict]:
 def test_one_statement_stores_and_counts_what_the_steps_do():
     images = [ImageFactory(emotion="calm", favorite="spring") for _ in range(3)] + [ImageFactory(emotion="happy") for _ in range(2)]
     keys = [image.key for image in images]
-    visitor = str(VisitorFactory(generation="adult", gender=" Female ").id)
+    visitor = str(VisitorFactory(age_group="adult", gender=" Female ").id)
     recommendation = Recommendation.objects.create(visitor_id=visitor, search_key="calm", image_ids=[], ranker="test").id
     now = timezone.now()
     results = {}
@@ -95,16 +95,16 @@ def test_a_like_is_one_round_trip_and_changes_the_tokens_of_the_emotions_it_coun
 
 
 @pytest.mark.parametrize(
-    ("generation", "gender"),
+    ("age_group", "gender"),
     [("adult", "Male"), ("", "female"), ("elder", ""), ("", ""), (" Teenager\t", "\nMALE "), ("child", "\x1fF\x0b")],
 )
-def test_the_statement_s_segment_is_the_visitor_s_stored_segment(generation, gender):
-    visitor = VisitorFactory(generation=generation, gender=gender)  # past the choices, as a raw row could be
-    assert Visitor.objects.get(pk=visitor.pk).segment == segment_of(generation, gender)
+def test_the_statement_s_segment_is_the_visitor_s_stored_segment(age_group, gender):
+    visitor = VisitorFactory(age_group=age_group, gender=gender)  # past the choices, as a raw row could be
+    assert Visitor.objects.get(pk=visitor.pk).segment == segment_of(age_group, gender)
     image = ImageFactory()
     written = eventlog._screen_in_one_statement(str(visitor.id), image.key, [image.key], None, timezone.now())
-    assert written.event.segment == segment_of(generation, gender)
+    assert written.event.segment == segment_of(age_group, gender)
     visitor.gender = "female"  # relabelled by a later /emotion (update_or_create saves named fields)
     visitor.save(update_fields=["gender"])
     written = eventlog._screen_in_one_statement(str(visitor.id), image.key, [image.key], None, timezone.now())
-    assert written.event.segment == segment_of(generation, "female")
+    assert written.event.segment == segment_of(age_group, "female")

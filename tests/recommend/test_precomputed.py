@@ -143,13 +143,13 @@ def garden(db):
     return images
 
 
-def compare(search_key, visitor_id=None, *, generation="", gender="", seeds=SEEDS):
+def compare(search_key, visitor_id=None, *, age_group="", gender="", seeds=SEEDS):
     """Both paths on the same request, per seed; returns the answers (as keys) of the precomputed one."""
     http = RequestFactory().post("/garden")
     ranker, answers = CountingRanker(), []
     for seed in seeds:
         candidates = serving.cache.candidates(search_key=search_key, request=http)
-        segment, history = selectors.visitor_context(visitor_id=visitor_id, generation=generation, gender=gender)
+        segment, history = selectors.visitor_context(visitor_id=visitor_id, age_group=age_group, gender=gender)
         full = ranker.rank_full(RankRequest(visitor_id, segment, candidates, history, rng=np.random.default_rng(seed)))
         kept = ranker.rank(RankRequest(visitor_id, segment, candidates, history, rng=np.random.default_rng(seed)))
         as_keys = [[candidates.keys[i] for i in side] for side in (kept.landscape, kept.portrait)]
@@ -171,12 +171,12 @@ def orders(answers):
 @pytest.mark.parametrize("segment", ["", SEGMENT])
 def test_a_fresh_visitor(garden, shared_cache, settings, mode, segment):
     settings.RECOMMEND_EXPLORATION = mode
-    generation, gender = segment.split("|") if segment else ("", "")
+    age_group, gender = segment.split("|") if segment else ("", "")
     for search_key in (BIG, SMALL):
-        answers = compare(search_key, str(uuid.uuid4()), generation=generation, gender=gender)
+        answers = compare(search_key, str(uuid.uuid4()), age_group=age_group, gender=gender)
         if mode == "thompson" and search_key == BIG:  # challengers took slots (SMALL has no tier-0 one left by its third)
             settings.RECOMMEND_EXPLORATION = "none"
-            assert orders(answers) - orders(compare(search_key, generation=generation, gender=gender, seeds=[0]))
+            assert orders(answers) - orders(compare(search_key, age_group=age_group, gender=gender, seeds=[0]))
             settings.RECOMMEND_EXPLORATION = mode
         elif mode != "thompson":  # the slot rule and no exploration answer the same every time
             assert len(orders(answers)) == 1
@@ -250,12 +250,12 @@ def test_a_new_like_builds_a_new_order(garden, shared_cache, settings, django_ca
 
 def test_a_new_model_version_builds_a_new_order(garden, shared_cache, settings):
     settings.RECOMMEND_EXPLORATION = "none"
-    compare(BIG, generation="adult", gender="female")
+    compare(BIG, age_group="adult", gender="female")
     candidates = serving.cache.candidates(search_key=BIG, request=RequestFactory().post("/garden"))
     kept = kept_order(candidates, SEGMENT)
     params = ranking.Params(key_strength=1.0, image_strength=1000.0, segment_strength=1.0, favorite_strength=1.0)
     version = ModelVersion.objects.create(params=params.as_dict())
-    compare(BIG, generation="adult", gender="female")
+    compare(BIG, age_group="adult", gender="female")
     assert kept_order(candidates, SEGMENT) is not kept and kept_order(candidates, SEGMENT).model.version == version.pk
     assert kept_order(candidates, SEGMENT).counts is kept.counts  # the counters did not change, the model did
 
@@ -264,7 +264,7 @@ def test_segments_share_the_challengers_entry(garden, shared_cache, django_captu
     """Thompson weighs everyone's counters only: one entry (and its odds) for every segment, built
     again under a new token or model; each segment's answers still those of the full path."""
     compare(BIG)
-    compare(BIG, generation="adult", gender="female")
+    compare(BIG, age_group="adult", gender="female")
     candidates = serving.cache.candidates(search_key=BIG, request=RequestFactory().post("/garden"))
     shared = kept_order(candidates, "").thompson
     assert (
@@ -273,7 +273,7 @@ def test_segments_share_the_challengers_entry(garden, shared_cache, django_captu
     )
     big = [image.key for image in garden[BIG]]
     event(services.record_like, django_capture_on_commit_callbacks, visitor_id=str(uuid.uuid4()), item_key=big[0], impression=big[:3])
-    compare(BIG, generation="adult", gender="female")
+    compare(BIG, age_group="adult", gender="female")
     renewed = kept_order(candidates, SEGMENT).thompson
     assert renewed is not shared and renewed.alpha.sum() > shared.alpha.sum()  # the like is in everyone's counters
     compare(BIG)
@@ -291,7 +291,7 @@ def test_a_per_process_cache_keeps_the_orders_and_answers_the_same(garden, per_p
     for mode in ("thompson", "none"):
         settings.RECOMMEND_EXPLORATION = mode
         compare(BIG, str(uuid.uuid4()))
-        compare(SMALL, generation="adult", gender="female")
+        compare(SMALL, age_group="adult", gender="female")
     for search_key, segment in ((BIG, ""), (SMALL, SEGMENT)):  # kept: the tokens are the database's, not the cache's
         kept = serving.cache.candidates(search_key=search_key, request=RequestFactory().post("/garden"))
         assert kept_order(kept, segment) is not None

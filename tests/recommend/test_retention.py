@@ -32,7 +32,7 @@ def history(client):
     """Two visitors' events and gardens; the old visitor's are 400 days old."""
     images = [ImageFactory(emotion="calm") for _ in range(3)]
     keys = [image.key for image in images]
-    old, recent = VisitorFactory(generation="elder", gender="Male"), VisitorFactory(generation="adult", gender="Female")
+    old, recent = VisitorFactory(age_group="elder", gender="Male"), VisitorFactory(age_group="adult", gender="Female")
     for visitor in (old, recent):
         post(client, "/garden", {"id": visitor.id, "emotion": "calm"})
         post(client, "/like", {"id": visitor.id, "itemId": keys[0], "impression": keys})

@@ -81,7 +81,7 @@ def play(rng, images, visitors, screens):
 def garden():
     rng = random.Random(41)
     images = [ImageFactory(emotion=emotion) for emotion in ("calm", "happy") for _ in range(12)]
-    labelled = [VisitorFactory(generation=g, gender=s).id for g in ("adult", "teenager") for s in ("Male", "Female")]
+    labelled = [VisitorFactory(age_group=g, gender=s).id for g in ("adult", "teenager") for s in ("Male", "Female")]
     visitors = [*labelled, "anonymous-1", "anonymous-2"]  # events without a Visitor row: everyone only
     play(rng, images, visitors, 900)
     return rng, images, visitors
@@ -100,7 +100,7 @@ def test_incremental_rebuilds_equal_a_full_recount_bit_for_bit(garden, settings)
         services.record_like(visitor_id=visitor, item_key=liked, impression=[liked])
         services.record_dislike(visitor_id=visitor, item_key=liked)
     images.append(ImageFactory(emotion="calm"))
-    visitors.append(VisitorFactory(generation="elder", gender="Male").id)
+    visitors.append(VisitorFactory(age_group="elder", gender="Male").id)
     play(rng, images, visitors, 300)
 
     second = training.rebuild()

@@ -69,7 +69,7 @@ def bright_liked(visitors: int, screens: int):
     """Six bright and six dark pictures; ``visitors`` adults (women) who like the bright ones."""
     bright = [picture(lightness=0.9) for _ in range(6)]
     dark = [picture(lightness=0.1) for _ in range(6)]
-    crowd = [VisitorFactory(generation="adult", gender="Female").id for _ in range(visitors)]
+    crowd = [VisitorFactory(age_group="adult", gender="Female").id for _ in range(visitors)]
     play(crowd, bright + dark, screens, likes=lambda image: image in bright)
     return bright, dark
 
@@ -129,7 +129,7 @@ def test_a_new_picture_starts_from_what_its_look_predicts(exploration_off):
     assert model.taste is not None
     design = model.taste.design(np.array([[0.88, *[0.5] * 7], [0.12, *[0.5] * 7]]), taste.key_fields([KEY, KEY]))
     assert model.taste.logits(design[:1], "adult|female")[0] > model.taste.logits(design[1:], "adult|female")[0]
-    order = ranked(VisitorFactory(generation="adult", gender="Female").id)
+    order = ranked(VisitorFactory(age_group="adult", gender="Female").id)
     assert order.index(new_bright.key) < order.index(new_dark.key)
     # Unseen, it still goes before every dark picture the segment has passed over.
     assert order.index(new_bright.key) < min(order.index(image.key) for image in dark)
@@ -142,10 +142,10 @@ def test_a_like_moves_pictures_that_look_alike_up_for_the_same_visitor(explorati
     # their noise as much as their warmth (with it, this failed for 4 of 10 noise draws).
     warm = [picture(spread=0.0, warmth=0.4) for _ in range(8)]
     cold = [picture(spread=0.0, warmth=-0.4) for _ in range(8)]
-    crowd = [VisitorFactory(generation="adult", gender="Female").id for _ in range(8)]
+    crowd = [VisitorFactory(age_group="adult", gender="Female").id for _ in range(8)]
     play(crowd, warm + cold, 240, likes=lambda image: True)  # the segment likes both alike
     training.rebuild()
-    liker, passer = (VisitorFactory(generation="adult", gender="Female").id for _ in range(2))
+    liker, passer = (VisitorFactory(age_group="adult", gender="Female").id for _ in range(2))
     screen = [warm[0].key, cold[0].key, cold[1].key]
     services.record_like(visitor_id=liker, item_key=warm[0].key, impression=screen)
     services.record_impression(visitor_id=passer, impression=screen)  # the same segment, no like
@@ -162,7 +162,7 @@ def test_a_like_moves_pictures_that_look_alike_up_for_the_same_visitor(explorati
 def test_after_forget_visitor_the_next_model_holds_nothing_of_them(exploration_off):
     bright, dark = bright_liked(6, 150)
     before = store.load_model(training.rebuild().pk)
-    elder = VisitorFactory(generation="elder", gender="Male").id  # the only one of their segment
+    elder = VisitorFactory(age_group="elder", gender="Male").id  # the only one of their segment
     play([elder], bright + dark, 60, likes=lambda image: image in dark, seed=5)
     learnt = store.load_model(training.rebuild().pk)
     assert "elder|male" in learnt.taste.segments

@@ -24,7 +24,7 @@ def garden_keys(client, visitor, emotion="calm"):
 
 
 def test_rebuild_matches_live_counters_and_publishes_a_version(client):
-    visitors = [VisitorFactory(generation="adult", gender=g) for g in ("Male", "Female", "")]
+    visitors = [VisitorFactory(age_group="adult", gender=g) for g in ("Male", "Female", "")]
     images = [ImageFactory(emotion="calm") for _ in range(4)]
     keys = [i.key for i in images]
     for n, visitor in enumerate(visitors):
@@ -57,9 +57,9 @@ def test_feedback_changes_the_order_and_new_visitors_get_their_segment(client, s
     assert newest_first == [i.key for i in reversed(images)]
     favourite = images[0].key  # the oldest: last without feedback
     for _ in range(8):
-        fan = VisitorFactory(generation="teenager", gender="Male")
+        fan = VisitorFactory(age_group="teenager", gender="Male")
         post(client, "/like", {"id": str(fan.id), "itemId": favourite, "impression": [favourite, images[1].key, images[2].key]})
-    newcomer = VisitorFactory(generation="teenager", gender="Male")
+    newcomer = VisitorFactory(age_group="teenager", gender="Male")
     assert garden_keys(client, newcomer)[0] == favourite
     # Once liked (or just shown), it goes behind every alternative for that visitor.
     post(client, "/like", {"id": str(newcomer.id), "itemId": favourite, "impression": [favourite]})

@@ -37,7 +37,7 @@ def test_a_legacy_id_is_one_visitor_from_emotion_to_the_exports(client, astronau
     answer = client.post("/emotion", data=astronaut_jpeg, content_type="image/jpeg", headers={"X-user-id": LEGACY})
     assert answer.status_code == 200 and answer.json()["id"] == LEGACY  # echoed exactly as sent
     visitor = Visitor.objects.get(pk=LEGACY)
-    assert (visitor.generation, visitor.gender) == ("adult", "Female")
+    assert (visitor.age_group, visitor.gender) == ("adult", "Female")
 
     garden = post(client, "/garden", {"id": int(LEGACY), "emotion": "happy"})  # a number: its decimal string
     assert garden.status_code == 200

@@ -13,8 +13,8 @@ from tqdm import tqdm
 
 from generation import selectors, services
 from generation.backends import BACKENDS
+from generation.lora_tags import LoraSyntaxError, parse_lora_list
 from generation.models import GenerationJob
-from generation.prompts import LoraSyntaxError, parse_lora_list
 from generation.requests import JobParameterError, JobRequest
 
 
