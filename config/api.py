@@ -3,7 +3,6 @@ body validation, and the one place where domain errors become HTTP answers. Pars
 
 from __future__ import annotations
 
-import functools
 import logging
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from config import outages
 from config.cache import redis_call
+from config.caches import memoized
 from config.errors import DatabaseUnavailable, DomainError
 from config.parsers import LenientJSONParser, PayloadTooLarge
 
@@ -126,7 +126,7 @@ def json_object(request) -> dict:
     return request.data
 
 
-@functools.cache
+@memoized(key="the request serializer class", fresh="none: a class's declared fields do not change")
 def _bound(serializer_class: type[Serializer]) -> Serializer:
     """One instance per request serializer, its fields bound once. DRF deep-copies and binds a
     serializer's declared fields for every instance it makes (``bench/serving.py --profile`` shows

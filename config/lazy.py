@@ -2,31 +2,35 @@
 
 Face-analysis backends, generator backends and rankers all load weights or open clients once
 per process and are shared by every request after that. ``Lazy`` builds its object on first
-use, rebuilds it when the settings it was built from change (a reconfigured worker, a test that
-overrides settings) and drops it on ``reset()``. ``Lazy.reset_all()`` is what tests call between
-cases so that no instance leaks from one test into the next.
+use, rebuilds it when the settings it was built from change (its fingerprint: a reconfigured
+worker, a test that overrides settings) and drops it on ``reset()``. Given an ``owner`` it
+registers itself in config.caches, whose ``reset_all()`` drops it with every other cache.
 """
 
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable, Hashable
-from typing import ClassVar, Generic, TypeVar
+from typing import Generic, TypeVar
+
+from config import caches
 
 T = TypeVar("T")
 
 
 class Lazy(Generic[T]):
-    _all: ClassVar[weakref.WeakSet[Lazy]] = weakref.WeakSet()
-
-    def __init__(self, build: Callable[[], T], *, fingerprint: Callable[[], Hashable] = tuple) -> None:
+    def __init__(
+        self, build: Callable[[], T], *, fingerprint: Callable[[], Hashable] = tuple, owner: str = "", name: str = "", fresh: str = ""
+    ) -> None:
+        """``owner``/``name``: the module and the name it is kept under (registered in config.caches
+        when given); ``fresh``: what its fingerprint reads, in words."""
         self._build = build
         self._fingerprint = fingerprint
         self._lock = threading.Lock()
         self._value: T | None = None
         self._built_for: Hashable | None = None
-        Lazy._all.add(self)
+        if owner:
+            caches.register(self.reset, owner=owner, name=name, kind=caches.LAZY, key="nothing: one instance per process", fresh=fresh)
 
     def get(self) -> T:
         """The instance for the current settings, built (once, under a lock) if needed."""
@@ -48,8 +52,3 @@ class Lazy(Generic[T]):
     def reset(self) -> None:
         with self._lock:
             self._value, self._built_for = None, None
-
-    @classmethod
-    def reset_all(cls) -> None:
-        for lazy in list(cls._all):
-            lazy.reset()

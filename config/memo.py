@@ -3,11 +3,14 @@
 The version is a token that the service changing those rows bumps on commit (the serving set's
 version, for the rendered garden answers and the recommender's candidates); a new version empties
 the memory, so no value outlives the rows it was made from and no time-based guess is needed.
+Given an ``owner`` a memo registers itself in config.caches as kept under a database token.
 """
 
 from __future__ import annotations
 
 import threading
+
+from config import caches
 
 
 class VersionedMemo:
@@ -18,11 +21,15 @@ class VersionedMemo:
     stored under the newer.
     """
 
-    def __init__(self, *, max_entries: int) -> None:
+    def __init__(self, *, max_entries: int, owner: str = "", name: str = "", key: str = "", fresh: str = "") -> None:
+        """``owner``/``name``: the module and the name it is kept under (registered in config.caches
+        when given); ``key``: what its entries are keyed by; ``fresh``: the version it is kept under."""
         self.max_entries = max_entries
         self._version: str | None = None
         self._entries: dict = {}
         self._lock = threading.Lock()
+        if owner:
+            caches.register(self.clear, owner=owner, name=name, kind=caches.VERSIONED_MEMO, key=key, fresh=fresh, rows=True)
 
     def get(self, version: str, key):
         return self._entries.get(key) if version == self._version else None

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from functools import cache
 from pathlib import Path
+
+from config.caches import memoized
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 
-@cache
+@memoized(key="nothing", fresh="none: pyproject.toml as the process found it (a deploy starts new processes)")
 def app_version() -> str:
     try:
         with PYPROJECT.open("rb") as handle:
@@ -27,7 +28,7 @@ def app_version() -> str:
 PAGE_SOURCES = ("templates", "*/static", "*/templates")
 
 
-@cache
+@memoized(key="nothing", fresh="none: the templates and static files as the process found them (a deploy starts new processes)")
 def page_version() -> str:
     """The version of the pages this server sends: the app's version and a digest of every static
     file and template of the project, read once per process (a few ms).

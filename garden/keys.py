@@ -11,7 +11,6 @@ always ``.jpeg`` (docs/contracts.md: kiosks read the orientation from the charac
 
 from __future__ import annotations
 
-import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from datetime import datetime
 
 from django.utils.translation import gettext
 
+from config.caches import memoized
 from config.errors import DomainError
 
 # The eight emotions, defined here once: the model choices (garden.models.Emotion) and the
@@ -151,7 +151,7 @@ def parse_key(key: str) -> ParsedKey:
     )
 
 
-@functools.lru_cache(maxsize=200_000)
+@memoized(key="the image key (a string)", fresh="none: a pure function of its key", maxsize=200_000)
 def parsed_or_none(key: str) -> ParsedKey | None:
     """``parse_key``, or None for a string that is no image key; cached, because event and history
     keys repeat across requests and rollups and a dictionary look-up costs less than the regex

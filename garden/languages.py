@@ -10,8 +10,6 @@ GARDEN_SECOND_LANGUAGE (optional) shows a second language under the first, the o
 
 from __future__ import annotations
 
-import functools
-
 from django.conf import settings
 from django.core.checks import CheckMessage, register
 from django.core.checks import Warning as CheckWarning
@@ -19,6 +17,8 @@ from django.urls import is_valid_path, reverse
 from django.utils import translation
 from django.utils.translation.trans_real import DjangoTranslation
 from django.views.i18n import JavaScriptCatalog
+
+from config.caches import memoized
 
 LANGUAGE_CODES = tuple(code for code, _name in settings.LANGUAGES)
 
@@ -102,7 +102,7 @@ def _reverse_pinned(request, name: str, code: str) -> str | None:
         return reverse(name) + _query_tail(request)
 
 
-@functools.lru_cache(maxsize=8)  # the compiled catalogs do not change while the process runs
+@memoized(key="language code", fresh="none: the compiled catalogs do not change while the process runs", maxsize=8)
 def js_catalog(language: str) -> dict[str, object]:
     """The djangojs catalog of ``language`` as JSON-ready data (the second language's words in JS)."""
     view = JavaScriptCatalog()

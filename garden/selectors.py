@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from rest_framework.renderers import JSONRenderer
 
+from config.caches import memoized
 from config.memo import VersionedMemo
 from config.sql import hot_cursor
 from garden import keys, looks
@@ -110,7 +111,7 @@ def _quoted(key: str, safe: str) -> str:
     return quote(key, safe=safe).replace("%2C", ",")
 
 
-@functools.lru_cache(maxsize=4096)
+@memoized(key="(folder, characters kept unquoted)", fresh="none: a pure function of its key", maxsize=4096)
 def _quoted_folder(folder: str, safe: str) -> str:
     return quote(folder + "/", safe=safe).replace("%2C", ",") if folder else ""
 
@@ -179,7 +180,9 @@ def serving_version() -> str:
     return row[0] if row else ""
 
 
-_rendered = VersionedMemo(max_entries=1000)
+_rendered = VersionedMemo(
+    max_entries=1000, owner=__name__, name="_rendered", key="(site base, search key)", fresh="the serving version (ServingState)"
+)
 RENDERED_TTL_SECONDS = 24 * 3600  # in the shared cache; a new version makes them unreachable anyway
 
 
@@ -206,11 +209,6 @@ def rendered_garden(*, search_key: str, request) -> bytes:
             cache.set(shared_key, body, RENDERED_TTL_SECONDS)
         _rendered.put(version, (base, search_key), body)
     return body
-
-
-def forget_rendered() -> None:
-    """Tests: drop this process's rendered answers."""
-    _rendered.clear()
 
 
 def shared_image(content: object) -> Image | None:

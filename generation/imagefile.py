@@ -12,7 +12,6 @@ installed: the workers), and a signed C2PA manifest when a signing certificate i
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import logging
@@ -21,6 +20,7 @@ from django.conf import settings
 from PIL import Image as PILImage
 from PIL.PngImagePlugin import PngInfo
 
+from config.caches import memoized
 from provenance import c2pa, watermark, xmp
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def _watermarked(picture: PILImage.Image, watermark_on: bool | None) -> PILImage
     return marked
 
 
-@functools.cache
+@memoized(key="nothing", fresh="none: warns once per process")
 def _warn_no_watermark() -> None:
     # Once per process: a tier without requirements/generation.txt would say it on every picture.
     log.warning("GARDEN_PROVENANCE_WATERMARK is on but OpenCV is not installed (requirements/generation.txt): no watermark")

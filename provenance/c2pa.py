@@ -8,13 +8,14 @@ off: it would add ~20 KB and ~60 ms per picture to say what the picture itself s
 
 from __future__ import annotations
 
-import functools
 import io
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+
+from config.caches import memoized
 
 MIME_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
@@ -34,7 +35,7 @@ def configured() -> SigningConfig | None:
     return _load(cert_path, key_path, settings.GARDEN_C2PA_ALG)
 
 
-@functools.cache
+@memoized(key="(certificate path, key path, algorithm)", fresh="none: the files as first read (new files: new paths or a restart)")
 def _load(cert_path: str, key_path: str, alg: str) -> SigningConfig:
     # Read once per process: every encode would otherwise open both files.
     return SigningConfig(cert=Path(cert_path).read_bytes(), key=Path(key_path).read_bytes(), alg=alg)
@@ -45,14 +46,14 @@ def _load(cert_path: str, key_path: str, alg: str) -> SigningConfig:
 _signing = threading.Lock()
 
 
-@functools.cache
+@memoized(key="the signing configuration", fresh="none: a pure function of its key")
 def _signer(config: SigningConfig):
     import c2pa
 
     return c2pa.Signer.from_info(c2pa.C2paSignerInfo(config.alg, config.cert, config.key, None))
 
 
-@functools.cache
+@memoized(key="nothing", fresh="none: fixed settings")
 def _context():
     import c2pa
 

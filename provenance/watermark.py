@@ -27,10 +27,10 @@ are installed without importing OpenCV.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from PIL import Image as PILImage
+
+from config.caches import memoized
 
 METHOD = "dwtDctSvd"
 # diffusers/pipelines/stable_diffusion_xl/watermark.py: WATERMARK_MESSAGE and its bits.
@@ -66,7 +66,7 @@ _DCT = np.kron(_D, _D)
 _BITS = np.array(BITS, dtype=np.float64)
 
 
-@functools.cache
+@memoized(key="nothing", fresh="none: whether OpenCV imports in this process")
 def available() -> bool:
     """OpenCV imports here (the GUI build also needs libGL: an image without it paints unmarked, not failing)."""
     try:

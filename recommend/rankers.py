@@ -259,7 +259,13 @@ class PersonalizeRanker(Ranker):
 EXPLORATION = ("thompson", "slot", "none")  # RECOMMEND_EXPLORATION
 RANKERS = {"local": CountingRanker, "personalize": PersonalizeRanker, "popularity": PopularityRanker}  # RECOMMEND_BACKEND
 
-_ranker: Lazy[Ranker] = Lazy(lambda: RANKERS[settings.RECOMMEND_BACKEND](), fingerprint=lambda: settings.RECOMMEND_BACKEND)
+_ranker: Lazy[Ranker] = Lazy(
+    lambda: RANKERS[settings.RECOMMEND_BACKEND](),
+    fingerprint=lambda: settings.RECOMMEND_BACKEND,
+    owner=__name__,
+    name="_ranker",
+    fresh="RECOMMEND_BACKEND",
+)
 
 
 def get_ranker() -> Ranker:

@@ -12,13 +12,14 @@ visitor's context and ranks arrays. Entries live under the serving set's version
 
 And the loaded model (recommend.store), replaced when the published model version changes.
 
-``reset()`` empties it all, with the rendered /gardenfromDB answers (garden.selectors): tests.
+Both are registered in config.caches, whose ``reset_all()`` empties them with every other cache.
 """
 
 from __future__ import annotations
 
 import threading
 
+from config import caches
 from config.memo import VersionedMemo
 from garden import selectors as garden_selectors
 from recommend import precomputed, selectors, store
@@ -30,9 +31,23 @@ MAX_ENTRIES = 10_000  # candidate sets, counters, orders and challengers togethe
 
 class ServingCache:
     def __init__(self) -> None:
-        self._memo = VersionedMemo(max_entries=MAX_ENTRIES)
+        self._memo = VersionedMemo(
+            max_entries=MAX_ENTRIES,
+            owner=__name__,
+            name="cache._memo",
+            key="(kind, site base, search key[, segment]): candidates, counters, base orders, Thompson odds",
+            fresh="the serving version (ServingState); counters and orders also the emotion's counter token and the model",
+        )
         self._model: store.LoadedModel | None = None
         self._model_lock = threading.Lock()
+        caches.register(
+            self.forget_model,
+            owner=__name__,
+            name="cache._model",
+            key="nothing: the latest model",
+            fresh="the published model version (recommend.store)",
+            rows=True,
+        )
 
     def candidates(self, *, search_key: str, request, serving_version: str | None = None) -> CandidateSet:
         """The candidates of ``search_key`` for the current serving version and this site address.
@@ -110,8 +125,7 @@ class ServingCache:
                 self._model = store.load_model(version)
             return self._model
 
-    def reset(self) -> None:
-        self._memo.clear()
+    def forget_model(self) -> None:
         self._model = None
 
 
@@ -120,9 +134,3 @@ def _place(candidates: CandidateSet) -> tuple[str, str]:
 
 
 cache = ServingCache()
-
-
-def reset() -> None:
-    """Tests: drop everything served from memory, here and the rendered /gardenfromDB answers."""
-    cache.reset()
-    garden_selectors.forget_rendered()

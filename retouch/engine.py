@@ -404,7 +404,9 @@ def _build_engine() -> RetouchEngine:
 
 
 # One engine per worker process, rebuilt (not kept beside) when its settings change.
-_engine: Lazy[RetouchEngine] = Lazy(_build_engine, fingerprint=_engine_settings)
+_engine: Lazy[RetouchEngine] = Lazy(
+    _build_engine, fingerprint=_engine_settings, owner=__name__, name="_engine", fresh="the retouch settings (_engine_settings)"
+)
 
 
 def get_engine() -> RetouchEngine:

@@ -110,7 +110,13 @@ def _build() -> Tagger:
     return Tagger(settings.GARDEN_RETOUCH_TAGGER_MODEL, threads=settings.GARDEN_RETOUCH_TAGGER_THREADS)
 
 
-_tagger: Lazy[Tagger] = Lazy(_build, fingerprint=lambda: (settings.GARDEN_RETOUCH_TAGGER_MODEL, settings.GARDEN_RETOUCH_TAGGER_THREADS))
+_tagger: Lazy[Tagger] = Lazy(
+    _build,
+    fingerprint=lambda: (settings.GARDEN_RETOUCH_TAGGER_MODEL, settings.GARDEN_RETOUCH_TAGGER_THREADS),
+    owner=__name__,
+    name="_tagger",
+    fresh="GARDEN_RETOUCH_TAGGER_MODEL and GARDEN_RETOUCH_TAGGER_THREADS",
+)
 
 
 def get_tagger() -> Tagger:

@@ -25,6 +25,7 @@ from django.conf import settings
 from PIL import Image as PILImage
 from prometheus_client import Counter
 
+from config import caches
 from garden.models import Image
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def classifier_device() -> str:
 # inference are thread-safe.
 _load_lock = threading.Lock()
 _loaded: dict[str, object] = {}
+caches.register(_loaded.clear, owner=__name__, name="_loaded", key="device", fresh="none: it reads no setting but the thread count, once")
 
 
 def classifier():

@@ -23,11 +23,12 @@ Matching looks at every variant: a disguise only adds readings, so a plain promp
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
+
+from config.caches import memoized
 
 # Look-alike letters of other scripts → Latin (after case folding). A curated map of the letters
 # that pass for Latin in ordinary fonts; Unicode's confusables list is far larger and maps
@@ -75,7 +76,7 @@ _LETTER = re.compile(r"[a-z]")
 _REPEATED = re.compile(r"([a-z])\1{2,}")
 
 
-@functools.cache
+@memoized(key="nothing", fresh="none: the running Python's Unicode data")
 def _fold_table() -> dict[int, str | None]:
     table: dict[int, str | None] = {}
     for code in itertools.chain(range(0x20000), range(0xE0000, 0xE1000)):  # Cf characters live here

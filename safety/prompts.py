@@ -8,11 +8,10 @@ that names the category and the term (docs/safety.md).
 
 from __future__ import annotations
 
-import functools
-
 from django.conf import settings
 from django.utils.translation import gettext
 
+from config.caches import memoized
 from config.sql import hot_cursor
 from safety.models import Term
 from safety.terms import Found, Listed, Matcher, Role, matcher
@@ -30,7 +29,7 @@ def current_matcher() -> Matcher:
     return _matcher_for(tuple(sorted(rows)))
 
 
-@functools.lru_cache(maxsize=8)
+@memoized(key="the curators' term rows (text, kind, category)", fresh="none: keyed by the rows themselves, read on each call", maxsize=8)
 def _matcher_for(rows: tuple[tuple[str, str, str], ...]) -> Matcher:
     roles = {Term.Kind.BLOCKED: Role.TERM, Term.Kind.ALLOWED: Role.EXCEPTION}
     return matcher(frozenset(Listed(category, text, roles[kind]) for text, kind, category in rows))

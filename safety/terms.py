@@ -29,7 +29,6 @@ term, and then as "minors in a sexual context".
 from __future__ import annotations
 
 import bisect
-import functools
 import json
 import re
 from collections import defaultdict
@@ -40,6 +39,7 @@ from pathlib import Path
 
 import ahocorasick
 
+from config.caches import memoized
 from safety import normalize
 from safety.categories import SEVERITY, Category
 
@@ -290,7 +290,7 @@ def category_files() -> dict[Category, Path]:
     return {category: DATA / f"{category.value}.json" for category in Category}
 
 
-@functools.cache
+@memoized(key="nothing", fresh="none: the data files shipped with the code")
 def shipped() -> tuple[Listed, ...]:
     """Every shipped entry: each category's data file, and glin-profanity's lists as profanity."""
     entries: list[Listed] = []
@@ -304,7 +304,7 @@ def shipped() -> tuple[Listed, ...]:
     return tuple(entries)
 
 
-@functools.cache
+@memoized(key="nothing", fresh="none: glin-profanity's installed lists")
 def glin_terms() -> tuple[str, ...]:
     """glin-profanity's English, Korean and Japanese terms, folded, less the ones profanity.json drops."""
     dropped = json.loads((DATA / "profanity.json").read_text("utf-8"))["dropped"]
@@ -317,7 +317,7 @@ def glin_terms() -> tuple[str, ...]:
     return tuple(sorted(terms))
 
 
-@functools.lru_cache(maxsize=8)
+@memoized(key="the curator entries (a frozenset)", fresh="none: a pure function of its key and the shipped lists", maxsize=8)
 def matcher(curated: frozenset[Listed] = frozenset()) -> Matcher:
     """The matcher for the shipped lists plus these curator entries (compiled once per set)."""
     return Matcher(shipped() + tuple(sorted(curated, key=lambda entry: (entry.category, entry.role, entry.text))))

@@ -4,6 +4,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import translation
 
+from config import caches
+
 pytest_plugins = ["tests.browser", "tests.generation.fixtures"]
 
 
@@ -26,15 +28,14 @@ def media_dir(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Throttle counters, cached model versions and what the serving cache keeps must not leak
-    between tests (a rolled-back test restores the serving version a later test starts from)."""
-    from recommend import serving
-
+    """Throttle counters, cached model versions and what the in-process caches keep under database
+    tokens must not leak between tests (a rolled-back test restores the serving version a later
+    test starts from): config.caches, docs/caching.md."""
     cache.clear()
-    serving.reset()
+    caches.reset_all(rows_only=True)
     yield
     cache.clear()
-    serving.reset()
+    caches.reset_all(rows_only=True)
 
 
 @pytest.fixture(autouse=True)

@@ -76,6 +76,9 @@ _backend: Lazy[FaceBackend] = Lazy(
         settings.GARDEN_REKOGNITION_REGION,
         *(_setting_key(getattr(settings, name)) for name in EXPRESSION_SETTINGS),
     ),
+    owner=__name__,
+    name="_backend",
+    fresh="GARDEN_FACE_BACKEND, _THREADS, _MIN_CONFIDENCE, GARDEN_REKOGNITION_REGION and the GARDEN_EXPRESSION_* settings",
 )
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from PIL import Image as PILImage
 
+from config import caches
 from config.lazy import Lazy
 
 if TYPE_CHECKING:
@@ -240,8 +241,15 @@ class LoadedPipelines:
 
 
 # One procedural painter per process; diffusers pipelines by model (LoadedPipelines).
-_procedural: Lazy[Backend] = Lazy(_build_procedural)
+_procedural: Lazy[Backend] = Lazy(_build_procedural, owner=__name__, name="_procedural", fresh="none: it reads no setting")
 loaded_pipelines = LoadedPipelines()
+caches.register(
+    loaded_pipelines.reset,
+    owner=__name__,
+    name="loaded_pipelines",
+    key="model path (at most GARDEN_DIFFUSION_MAX_LOADED, least recently used dropped)",
+    fresh="the GARDEN_DIFFUSION_* settings (_diffusers_settings) and the library entry's dtype/offload",
+)
 
 
 def get_backend(name: str, *, model: str = "", label: str = "", pin: bool = False, dtype: str = "", offload: str = "") -> Backend:

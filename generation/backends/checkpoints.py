@@ -20,10 +20,10 @@ import json
 import os
 import shutil
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from config.caches import memoized
 from generation import checkpoints, library_files
 from generation.backends import ModelUnavailable
 
@@ -125,7 +125,7 @@ def _cache_root() -> Path:
     return root
 
 
-@lru_cache(maxsize=1)
+@memoized(key="nothing", fresh="none: open_clip's BPE file, installed with the code", maxsize=1)
 def clip_vocabulary() -> tuple[str, str]:
     """(vocab.json, merges.txt) of OpenAI CLIP's tokenizer (49,408 tokens), from open_clip's BPE file.
 

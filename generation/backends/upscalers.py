@@ -32,6 +32,7 @@ from PIL import Image as PILImage
 from torch import nn
 from torch.nn import functional
 
+from config import caches
 from generation.backends import BackendError, upscaler_layouts
 
 # The resamplers every upscaler list offers (A1111's "None" resizes with Lanczos too).
@@ -164,6 +165,13 @@ def build(state: dict) -> RRDBNet:
 
 _lock = threading.Lock()
 _loaded: OrderedDict[tuple, RRDBNet] = OrderedDict()
+caches.register(
+    _loaded.clear,
+    owner=__name__,
+    name="_loaded",
+    key="(file path, its modification time, device, dtype); the CACHED most recently used",
+    fresh="the file's modification time, part of the key",
+)
 
 
 def load(path: str | Path, *, device: str = "cpu", dtype=None) -> RRDBNet:

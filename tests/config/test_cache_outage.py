@@ -16,8 +16,9 @@ import pytest
 import redis
 
 from config import cache as cache_breaker
+from config import caches
 from config.api import count_request
-from recommend import serving, tokens
+from recommend import tokens
 from recommend.models import Interaction
 from tests.config.outage_helpers import DEAD_REDIS, OWN_DB, ConnectAttempts, RedisDoor, live_redis, redis_cache
 from tests.factories import ImageFactory
@@ -70,7 +71,7 @@ def listed(response) -> list[str]:
 
 def forget_process_copies():
     """What a fresh web process has: nothing rendered or loaded in memory, only the shared cache."""
-    serving.reset()
+    caches.reset_all(rows_only=True)
 
 
 def test_kiosk_endpoints_answer_from_the_database_while_the_cache_is_down(client, dead_cache, attempts):

@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
+from config import caches
 from config.checks import require_choice
 from config.errors import Conflict, DomainError, NotFound, Unavailable
 from config.lazy import Lazy
@@ -50,16 +51,19 @@ def test_a_domain_error_with_fields_has_a_readable_message():
     assert str(error) == "width: must be a multiple of 8"
 
 
-def test_lazy_builds_once_rebuilds_on_new_settings_and_resets():
+def test_lazy_builds_once_rebuilds_on_new_settings_and_resets(monkeypatch):
+    monkeypatch.setattr(caches, "_caches", {})  # this test's cache only
     built = []
     setting = {"model": "a"}
-    lazy = Lazy(lambda: built.append(setting["model"]) or object(), fingerprint=lambda: setting["model"])
+    lazy = Lazy(
+        lambda: built.append(setting["model"]) or object(), fingerprint=lambda: setting["model"], owner=__name__, name="lazy", fresh="model"
+    )
     first = lazy.get()
     assert lazy.get() is first and built == ["a"]
     setting["model"] = "b"
     second = lazy.get()
     assert second is not first and built == ["a", "b"]
-    Lazy.reset_all()
+    caches.reset_all()
     assert not lazy.loaded
     assert lazy.get() is not second and built == ["a", "b", "b"]
 

@@ -18,11 +18,11 @@ from datetime import UTC, date, datetime
 import pytest
 from django.test import Client
 
+from config import caches
 from insights import selectors, services
 from insights.models import GardenRollup
 from insights.selectors.common import Filters
 from insights.selectors.coverage import CSV_COLUMNS, KIOSK_FAVORITES, headline, previous_period
-from recommend import serving as serving_cache
 from recommend.models import Fallback, Interaction, Recommendation
 from tests.factories import ImageFactory, VisitorFactory
 
@@ -42,7 +42,7 @@ def serving(settings):
     kiosks never send; nothing for angry."""
     settings.RECOMMEND_MIN_RESULTS = 6
     settings.INSIGHTS_TARGET_PER_KEY = 7
-    serving_cache.reset()
+    caches.reset_all(rows_only=True)
     for _ in range(3):
         ImageFactory(emotion="happy", favorite="")
     for _ in range(7):
@@ -52,7 +52,7 @@ def serving(settings):
     for _ in range(2):
         ImageFactory(emotion="sad", favorite="autumn,rainy,night")
     yield
-    serving_cache.reset()
+    caches.reset_all(rows_only=True)
 
 
 def test_garden_records_own_fallback_and_empty_answers(serving):

@@ -8,11 +8,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from config import caches
 from curation import services as curation_services
 from garden.keys import EMOTIONS
 from garden.models import Image
 from insights import services
-from recommend import serving as serving_cache
 from recommend.models import Interaction
 from tests.factories import ImageFactory, VisitorFactory
 from tests.insights.conftest import PASSWORD
@@ -33,7 +33,7 @@ def browser_context_args():
 @pytest.fixture
 def garden_data(settings):
     settings.INSIGHTS_TARGET_PER_KEY = 3
-    serving_cache.reset()
+    caches.reset_all(rows_only=True)
     liked = [ImageFactory(emotion="happy", favorite="spring,sunny,day") for _ in range(3)]  # at the target
     weak = ImageFactory(emotion="happy", favorite="")  # under it
     ImageFactory(emotion="sad", favorite="autumn,rainy,night")  # a favorite kiosks never send
@@ -54,7 +54,7 @@ def garden_data(settings):
     curation_services.make_curator(user=user)
     services.make_analyst(user=user)
     yield weak, liked[0]
-    serving_cache.reset()
+    caches.reset_all(rows_only=True)
 
 
 def test_coverage_grid_headline_and_prune_demote(live_server, page, garden_data):

@@ -1,15 +1,12 @@
 import pytest
 
-from config.lazy import Lazy
-from recommend import serving
+from config import caches
 
 
 @pytest.fixture(autouse=True)
 def _fresh_model(settings):
-    """Each test starts with no loaded model and the local ranker."""
+    """Each test starts with no loaded model and the local ranker: every in-process cache emptied."""
     settings.RECOMMEND_BACKEND = "local"
-    serving.reset()
-    Lazy.reset_all()
+    caches.reset_all()
     yield
-    serving.reset()
-    Lazy.reset_all()
+    caches.reset_all()

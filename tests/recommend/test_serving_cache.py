@@ -1,8 +1,9 @@
-"""The serving cache (recommend.serving): what /garden keeps, under which version, and one reset()."""
+"""The serving cache (recommend.serving): what /garden keeps, under which version, and how caches.reset_all() empties it."""
 
 import pytest
 from django.test import RequestFactory
 
+from config import caches
 from config.memo import VersionedMemo
 from garden import selectors as garden_selectors
 from garden import services as garden_services
@@ -55,7 +56,7 @@ def test_everything_kept_goes_with_a_new_serving_version_and_with_reset(shared_c
 
     serving.cache.base_order(candidates=renewed, segment="", model=model, token=token)
     garden_selectors.rendered_garden(search_key="calm", request=http)
-    serving.reset()
+    caches.reset_all(rows_only=True)
     assert serving.cache.kept_order(renewed, "") is None
     assert serving.cache.candidates(search_key="calm", request=http) is not renewed
     assert serving.cache.model() is not model

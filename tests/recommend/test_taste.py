@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from django.test import RequestFactory
 
+from config import caches
 from garden.looks import LOOK_FIELDS
 from garden.models import ImageLook
 from recommend import retention, selectors, services, serving, store, taste, training
@@ -77,9 +78,9 @@ def bright_liked(visitors: int, screens: int):
 @pytest.fixture
 def exploration_off(settings):
     settings.RECOMMEND_EXPLORATION = "none"
-    serving.reset()
+    caches.reset_all(rows_only=True)
     yield
-    serving.reset()
+    caches.reset_all(rows_only=True)
 
 
 def test_the_fit_recovers_each_segments_taste():
