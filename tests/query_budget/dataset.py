@@ -20,7 +20,7 @@ from displays import services as display_services
 from garden import keys
 from garden.models import Image
 from generation import services as generation_services
-from generation.models import GenerationJob, LibraryEntry, PromptStyle, WorkerPresence
+from generation.models import GenerationJob, LibraryEntry, WorkerPresence
 from live import services as live_services
 from recommend import services as recommend_services
 from safety.models import Release, Term
@@ -118,27 +118,31 @@ def _screens(staff) -> tuple[Screen, str, Screen, str]:
     return screen, secret, waiting, screen_services.open_enrolment(screen=waiting, by=staff)
 
 
+def _model(name: str):
+    """A model by its class name, wherever its app is (what the admin shows follows it)."""
+    return next(model for model in apps.get_models() if model.__name__ == name)
+
+
 def _admin_rows(staff, serving: list[Image], pool: Image) -> dict[str, object]:
-    """One row for each model admin that the rest of the dataset does not already fill."""
+    """One row for each model admin that the rest of the dataset does not already fill, by label."""
     from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy, WordBank
 
     now = timezone.now()
-    return {
-        "auth.group": Group.objects.create(name="curators"),
-        "safety.term": Term.objects.create(text="thornbush", kind="blocked", category="violence"),
-        "safety.release": Release.objects.create(image=pool, released_by=staff, reason="a test release", verdict="flagged"),
-        "generation.promptstyle": PromptStyle.objects.create(name="watercolour", prompt="{prompt}, watercolour"),
-        "generation.libraryentry": LibraryEntry.objects.create(kind="pipeline", name="tiny", path="tiny", family="sd15"),
-        "gardener.gardenerpolicy": GardenerPolicy.objects.create(),
-        "gardener.emotionpolicy": EmotionPolicy.objects.create(emotion="calm"),
-        "gardener.wordbank": WordBank.objects.create(words="moss, fern"),
-        "gardener.gardeneraction": GardenerAction.objects.create(kind="retire", image=serving[0], search_key="calm", reason="test"),
-        "axes.accessattempt": AccessAttempt.objects.create(
-            username="intruder", ip_address="10.0.0.9", failures_since_start=1, attempt_time=now
-        ),
-        "axes.accesslog": AccessLog.objects.create(username="curator", ip_address="10.0.0.8", attempt_time=now),
-        "axes.accessfailurelog": AccessFailureLog.objects.create(username="intruder", ip_address="10.0.0.9", attempt_time=now),
-    }
+    rows = [
+        Group.objects.create(name="curators"),
+        Term.objects.create(text="thornbush", kind="blocked", category="violence"),
+        Release.objects.create(image=pool, released_by=staff, reason="a test release", verdict="flagged"),
+        _model("PromptStyle").objects.create(name="watercolour", prompt="{prompt}, watercolour"),
+        LibraryEntry.objects.create(kind="pipeline", name="tiny", path="tiny", family="sd15"),
+        GardenerPolicy.objects.create(),
+        EmotionPolicy.objects.create(emotion="calm"),
+        WordBank.objects.create(words="moss, fern"),
+        GardenerAction.objects.create(kind="retire", image=serving[0], search_key="calm", reason="test"),
+        AccessAttempt.objects.create(username="intruder", ip_address="10.0.0.9", failures_since_start=1, attempt_time=now),
+        AccessLog.objects.create(username="curator", ip_address="10.0.0.8", attempt_time=now),
+        AccessFailureLog.objects.create(username="intruder", ip_address="10.0.0.9", attempt_time=now),
+    ]
+    return {row._meta.label_lower: row for row in rows}
 
 
 def storage_settings(root: Path) -> dict:

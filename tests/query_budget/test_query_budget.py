@@ -49,6 +49,9 @@ BUDGET_SETTINGS = {
     "GARDEN_LIVE_MAX_QUEUED": 4,
     "GARDEN_LIVE_DAILY_BUDGET": 2000,
     "GARDEN_LIVE_SIZE": 64,
+    # A queued live job older than this counts as abandoned (cancelled by the next POST /live): the
+    # module's jobs stay young however long the module runs.
+    "GARDEN_KIOSK_IDLE_SECONDS": 3600,
 }
 
 
@@ -85,14 +88,20 @@ def dataset(shared, media_dir, no_enqueue):
 
 
 def reset_caches() -> None:
-    """Everything a request could find warm: the shared cache, the serving cache, the rendered
-    garden answers and Django's content-type cache (the admin's first page in a process fills it)."""
-    from garden import selectors as garden_selectors
-    from recommend import serving
-
+    """Everything a request could find warm: the shared cache, every in-process cache
+    (config.caches.reset_all: the serving cache, the rendered gardens, memoized lookups and loaded
+    models alike) and Django's content-type cache (the admin's first page in a process fills it)."""
     cache.clear()
-    serving.reset()
-    garden_selectors._rendered.clear()
+    try:
+        from config.caches import reset_all
+    except ImportError:  # before config/caches.py: what tests/conftest.py empties, and the rendered gardens
+        from garden import selectors as garden_selectors
+        from recommend import serving
+
+        serving.reset()
+        garden_selectors._rendered.clear()
+    else:
+        reset_all()
     ContentType.objects.clear_cache()
 
 
