@@ -21,6 +21,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from config import caches
 from generation.models import WorkerPresence
 from tests.query_budget import baseline, routes
 from tests.query_budget.admin_cases import admin_cases
@@ -92,16 +93,7 @@ def reset_caches() -> None:
     (config.caches.reset_all: the serving cache, the rendered gardens, memoized lookups and loaded
     models alike) and Django's content-type cache (the admin's first page in a process fills it)."""
     cache.clear()
-    try:
-        from config.caches import reset_all
-    except ImportError:  # before config/caches.py: what tests/conftest.py empties, and the rendered gardens
-        from garden import selectors as garden_selectors
-        from recommend import serving
-
-        serving.reset()
-        garden_selectors._rendered.clear()
-    else:
-        reset_all()
+    caches.reset_all()
     ContentType.objects.clear_cache()
 
 
