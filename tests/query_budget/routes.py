@@ -11,15 +11,20 @@ from django.utils import translation
 # Routes walked and resolved under this language: the i18n_patterns prefix reads "ko/".
 LANGUAGE = "ko"
 
+MEDIA = r"^media/(?P<path>.*)$"
 EXCLUDED = {
-    r"^media/(?P<path>.*)$": "uploaded files served from disk by django.views.static.serve (no database); "
-    "present only while GARDEN_SERVE_MEDIA is on",
+    MEDIA: "uploaded files served from disk by django.views.static.serve (no database); present only while GARDEN_SERVE_MEDIA is on",
     "admin/insights/dashboard/<path:object_id>/change/": "the insights dashboard is a page over a table-less model: no object to show "
     "(the object pages would query a table that does not exist)",
     "admin/insights/dashboard/<path:object_id>/history/": "as above: no object, no history",
     "admin/insights/dashboard/<path:object_id>/delete/": "as above: no object to delete",
     "admin/insights/dashboard/<path:object_id>/": "as above: the object URL's redirect has no object",
 }
+
+
+# Patterns that exist only under some settings (GARDEN_SERVE_MEDIA off with a bucket): their
+# exclusion is not stale when they are absent.
+CONDITIONAL = {MEDIA}
 
 
 def _join(outer: str, inner: str) -> str:
