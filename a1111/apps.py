@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class A1111Config(AppConfig):
-    """The AUTOMATIC1111-compatible API (docs/a1111.md): views and parsing only, no models."""
+    """The AUTOMATIC1111-compatible API (docs/a1111.md): its views and parsing, and the prompt styles (PromptStyle)."""
 
     name = "a1111"
     verbose_name = "AUTOMATIC1111-compatible API"

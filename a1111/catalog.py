@@ -11,8 +11,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from a1111 import txt2img
+from a1111.models import PromptStyle
 from generation import library
-from generation.models import GenerationJob, LibraryEntry, PromptStyle
+from generation.models import GenerationJob, LibraryEntry
 from retouch import edges
 
 CONTROLNET_API_VERSION = 2

@@ -1,6 +1,6 @@
 """A1111 prompt styles (``styles: ["name", …]`` in txt2img and img2img bodies).
 
-The styles are ``generation.models.PromptStyle`` rows, edited in the admin. A1111's rule
+The styles are ``a1111.models.PromptStyle`` rows, edited in the admin. A1111's rule
 (modules/styles.py, ``merge_prompts``): a style text containing ``{prompt}`` has it replaced by the
 prompt so far; any other style text is appended after ", " (an empty prompt or style adds no
 comma). Styles apply in the order given, the negative prompt alike.
@@ -8,7 +8,7 @@ comma). Styles apply in the order given, the negative prompt alike.
 
 from __future__ import annotations
 
-from generation.models import PromptStyle
+from a1111.models import PromptStyle
 from generation.requests import JobParameterError
 
 PLACEHOLDER = "{prompt}"

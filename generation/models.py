@@ -203,23 +203,6 @@ class LibraryEntry(models.Model):
         return f"{self.name} ({self.get_kind_display()})"
 
 
-class PromptStyle(models.Model):
-    """A1111 styles, editable in the admin: ``{prompt}`` in ``prompt`` is replaced by the request's
-    prompt, else the style's text is appended after a comma (A1111's rule); the same for negatives."""
-
-    name = models.CharField(max_length=100, unique=True)
-    prompt = models.TextField(blank=True, default="")
-    negative_prompt = models.TextField(blank=True, default="")
-
-    class Meta:
-        verbose_name = _("prompt style")
-        verbose_name_plural = _("prompt styles")
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
 class WorkerPresence(models.Model):
     """A worker process's own heartbeat (every GARDEN_WORKER_PRESENCE_SECONDS): who serves which
     queues, read by health probes without a broker round trip."""

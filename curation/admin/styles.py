@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
-from generation.models import PromptStyle
+from a1111.models import PromptStyle
 
 
 @admin.register(PromptStyle)

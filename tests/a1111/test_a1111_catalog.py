@@ -13,8 +13,9 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from a1111 import answers, parsing, styles, txt2img
+from a1111.models import PromptStyle
 from generation import backends, services
-from generation.models import GenerationJob, LibraryEntry, PromptStyle
+from generation.models import GenerationJob, LibraryEntry
 from generation.requests import JobParameterError
 from tests.retouch.retouch_support import encoded, noise
 
@@ -362,10 +363,10 @@ def test_infotext_round_trip():
 
 def test_prompt_styles_are_edited_in_the_admin(client, django_user_model):
     client.force_login(django_user_model.objects.create_superuser("editor", password="pw-editor-1"))
-    assert client.get("/admin/generation/promptstyle/add/").status_code == 200
+    assert client.get("/admin/a1111/promptstyle/add/").status_code == 200
     response = client.post(
-        "/admin/generation/promptstyle/add/", {"name": "noir", "prompt": "film noir still of {prompt}", "negative_prompt": "colour"}
+        "/admin/a1111/promptstyle/add/", {"name": "noir", "prompt": "film noir still of {prompt}", "negative_prompt": "colour"}
     )
     assert response.status_code == 302
     assert styles.apply_styles("a cat", "", ["noir"]) == ("film noir still of a cat", "colour")
-    assert "noir" in client.get("/admin/generation/promptstyle/").content.decode()
+    assert "noir" in client.get("/admin/a1111/promptstyle/").content.decode()

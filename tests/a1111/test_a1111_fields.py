@@ -9,8 +9,9 @@ import pytest
 from PIL import Image
 from rest_framework.test import APIClient
 
+from a1111.models import PromptStyle
 from a1111.resize import resize_image
-from generation.models import GenerationJob, PromptStyle
+from generation.models import GenerationJob
 from retouch.uploads import read_upload
 from tests.retouch.retouch_support import encoded, mask_png, noise
 

@@ -8,7 +8,8 @@ import base64
 import pytest
 from rest_framework.test import APIClient
 
-from generation.models import GenerationJob, PromptStyle
+from a1111.models import PromptStyle
+from generation.models import GenerationJob
 from safety.models import Term
 from safety.terms import matcher
 

@@ -1,0 +1,19 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class PromptStyle(models.Model):
+    """A1111 styles, editable in the admin: ``{prompt}`` in ``prompt`` is replaced by the request's
+    prompt, else the style's text is appended after a comma (A1111's rule); the same for negatives."""
+
+    name = models.CharField(max_length=100, unique=True)
+    prompt = models.TextField(blank=True, default="")
+    negative_prompt = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name = _("prompt style")
+        verbose_name_plural = _("prompt styles")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
