@@ -6,7 +6,7 @@
 - ``heartbeat``: the thread that keeps a running job's lease; ``notices``: what a job page says;
 - ``runner``: claim and execute a job in a worker, store its images and thumbnails;
 - ``live_runner`` (with ``live_batching`` and ``post_stage``): live jobs painted together in one
-  call, their post-processing beside the next call; its ``execute_job`` is the worker's entry;
+  call, their post-processing beside the next call (the runner sends live jobs there);
 - ``demo``: the procedural demo garden, stored outside jobs.
 
 Jobs of the kinds that apps above register (``generation.kinds``) are created by those apps'
@@ -28,11 +28,11 @@ from generation.services.jobs import (
     resume_lost_job,
     retry_job,
 )
-from generation.services.live_runner import execute_job
 from generation.services.planning import ImageSpec, image_key, job_batches, plan_batches, plan_images
 from generation.services.runner import (
     TransientJobError,
     claim_job,
+    execute_job,
     generation_parameters,
     make_thumbnail,
     store_generated_image,

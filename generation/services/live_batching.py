@@ -68,24 +68,17 @@ def batch_key(job: GenerationJob) -> tuple:
 
 
 def gather(leader: GenerationJob, *, worker: str) -> list[GenerationJob]:
-    """The claimed ``leader`` and the queued live jobs that share its call, claimed: those queued now
-    and those that arrive within GARDEN_LIVE_BATCH_WINDOW_SECONDS of the leader's request (a leader
-    that waited that long already waits no more), up to GARDEN_LIVE_BATCH_SIZE. Two looks at most."""
+    """The claimed ``leader`` and, claimed, the queued live jobs that share its call, up to
+    GARDEN_LIVE_BATCH_SIZE: one look at the queue once GARDEN_LIVE_BATCH_WINDOW_SECONDS have passed
+    since the leader's request (a leader that waited that long already looks at once)."""
     size = max(1, settings.GARDEN_LIVE_BATCH_SIZE)
-    jobs = [leader]
     if size == 1:
-        return jobs
-    key = batch_key(leader)
+        return [leader]
     window = settings.GARDEN_LIVE_BATCH_WINDOW_SECONDS if leader.backend == backends.DIFFUSERS else 0.0
-    waited = (timezone.now() - leader.created_at).total_seconds()
-    deadline = time.monotonic() + max(0.0, window - waited)
-    while True:
-        jobs += _claim_matching(key, worker=worker, room=size - len(jobs), taken={job.pk for job in jobs})
-        remaining = deadline - time.monotonic()
-        if len(jobs) >= size or remaining <= 0:
-            return jobs
+    remaining = window - (timezone.now() - leader.created_at).total_seconds()
+    if remaining > 0:
         time.sleep(remaining)
-        deadline = time.monotonic()  # one more look, then paint
+    return [leader, *_claim_matching(batch_key(leader), worker=worker, room=size - 1, taken={leader.pk})]
 
 
 def next_batch(*, queue: str, worker: str) -> list[GenerationJob]:

@@ -1,8 +1,8 @@
 """Live jobs in the worker: live requests painted together in one pipeline call, and each call's
 post-processing overlapped with the next call (docs/live.md#batches-and-two-stages).
 
-``execute_job`` is the worker's entry for every job: a live job that may share its call
-(live_batching.takes_live_path) runs here, any other job in runner.execute_job.
+runner.execute_job sends a claimed live job that may share its call
+(live_batching.takes_live_path) here (``run_claimed``).
 
 - Stage 1 (the caller's thread): claim the job, gather the queued live jobs that share its call
   (live_batching.gather), paint them in ONE call, each with its own prompt and seed (a generator
@@ -59,18 +59,10 @@ POST_QUEUE_BOUND = 2
 TRANSIENT = (backends.TransientBackendError, StorageError, DatabaseError)
 
 
-def execute_job(*, job_id, worker: str = "", heartbeat: bool = False, overlap: bool | None = None) -> GenerationJob | None:
-    """Run the job (and, for a live job, the live jobs queued with it). ``overlap``: stage 2 on a
-    thread of its own (default: in a worker, i.e. with ``heartbeat``). Raises TransientJobError as
-    runner.execute_job does."""
-    job = GenerationJob.objects.filter(pk=job_id, interactive=True).first()
-    if job is None or not live_batching.takes_live_path(job):
-        return runner.execute_job(job_id=job_id, worker=worker, heartbeat=heartbeat)
-    leader = runner.claim_job(job_id=job_id, worker=worker)
-    if leader is None:
-        log.info("generation job %s is not runnable (finished, cancelled or owned by a live worker)", job_id)
-        return GenerationJob.objects.filter(pk=job_id).first()
-    run = LiveRun(worker=worker, overlap=heartbeat if overlap is None else overlap)
+def run_claimed(leader: GenerationJob, *, worker: str, heartbeat: bool, overlap: bool) -> GenerationJob:
+    """Run the claimed live job ``leader`` and the live jobs queued with it (runner.execute_job sends
+    them here); raises TransientJobError when the leader's attempt should be retried."""
+    run = LiveRun(worker=worker, overlap=overlap)
     run.run(leader, heartbeat=heartbeat)
     if run.leader_error:
         raise runner.TransientJobError(run.leader_error)

@@ -6,6 +6,9 @@ the model never runs far ahead of the checks (and memory holds at most ``bound``
 pictures). ``overlap=False`` runs the work at once on the caller's thread (in-process runs and
 tests: one database connection, nothing in flight when the caller returns).
 
+One thread per process, started on first use and kept (a run at a time uses it: a worker's pool
+process runs one task at a time), so its database connection is opened once, not per job.
+
 The work is a callable that handles its own failures per job (generation.services.live_runner);
 anything that still escapes it is logged and the stage goes on: the jobs it carried are still in
 their run's ``in_flight`` and go back to the queue when the run ends, never lost.
@@ -19,30 +22,26 @@ import queue
 import threading
 from collections.abc import Callable
 
-from django.db import connection
+from django.db import close_old_connections, connection
 
 log = logging.getLogger(__name__)
 
-_STOP = object()
+_lock = threading.Lock()
+_threads: dict[int, tuple[threading.Thread, queue.Queue]] = {}  # pid → this process's stage-2 thread and its queue
 
 
 class PostStage:
-    def __init__(
-        self,
-        *,
-        overlap: bool,
-        bound: int = 2,
-        cpus: set[int] | None = None,
-    ) -> None:
+    def __init__(self, *, overlap: bool, bound: int = 2, cpus: set[int] | None = None) -> None:
         self.overlap = overlap
-        self.cpus = cpus  # the thread's CPUs (bench/overlap.py pins the stages apart); None: the process's
-        self._queue: queue.Queue = queue.Queue(maxsize=max(1, bound))
-        self._thread: threading.Thread | None = None
+        self.bound = max(1, bound)
+        self.cpus = cpus  # the thread's CPUs (bench/overlap.py pins the stages apart); None: as it is
+        self._queue: queue.Queue | None = None
 
     def __enter__(self) -> PostStage:
         if self.overlap:
-            self._thread = threading.Thread(target=self._serve, name="live-post-stage", daemon=True)
-            self._thread.start()
+            thread, self._queue = _stage_thread(self.bound)
+            if self.cpus:
+                os.sched_setaffinity(thread.native_id, self.cpus)
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -50,29 +49,52 @@ class PostStage:
 
     def submit(self, work: Callable[[], None]) -> None:
         """Hand one call's post-processing over; blocks while ``bound`` calls already wait."""
-        if self._thread is None:
-            try:
-                work()
-            except Exception:
-                log.exception("live post-processing failed; its jobs are requeued when the run ends")
+        if self._queue is None:
+            _run(work)
         else:
             self._queue.put(work)
 
     def close(self) -> None:
-        """Wait until every call handed over is done (the caller's finally: nothing left in flight)."""
-        if self._thread is not None:
-            self._queue.put(_STOP)
-            self._thread.join()
-            self._thread = None
+        """Wait until every call handed over is done (the run's end: nothing left in flight)."""
+        if self._queue is not None:
+            self._queue.join()
+            self._queue = None
 
-    def _serve(self) -> None:
-        if self.cpus:
-            os.sched_setaffinity(0, self.cpus)  # Linux: 0 is the calling thread
+
+def _stage_thread(bound: int) -> tuple[threading.Thread, queue.Queue]:
+    with _lock:
+        thread, work = _threads.get(os.getpid(), (None, None))
+        if thread is None or not thread.is_alive() or work.maxsize != bound:
+            work = queue.Queue(maxsize=bound)
+            thread = threading.Thread(target=_serve, args=(work,), name="live-post-stage", daemon=True)
+            thread.start()
+            _threads[os.getpid()] = (thread, work)
+        return thread, work
+
+
+def _serve(work_queue: queue.Queue) -> None:
+    while True:
+        work = work_queue.get()
         try:
-            while (work := self._queue.get()) is not _STOP:
-                try:
-                    work()
-                except BaseException:  # the thread must live on, or stage 1 would wait on a full queue
-                    log.exception("live post-processing failed; its jobs are requeued when the run ends")
+            if connection.errors_occurred:  # kept between calls (opened once), replaced after a database error
+                close_old_connections()
+            _run(work)
+        except BaseException:  # the thread must live on, or the next run would wait on a full queue
+            log.exception("live post-processing failed; its jobs are requeued when the run ends")
         finally:
-            connection.close()  # this thread's own database connection
+            work_queue.task_done()
+
+
+def release() -> None:
+    """Close the stage-2 thread's database connection (tests, before their database is dropped)."""
+    thread, work = _threads.get(os.getpid(), (None, None))
+    if thread is not None and thread.is_alive():
+        work.put(connection.close)
+        work.join()
+
+
+def _run(work: Callable[[], None]) -> None:
+    try:
+        work()
+    except Exception:
+        log.exception("live post-processing failed; its jobs are requeued when the run ends")

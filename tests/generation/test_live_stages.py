@@ -14,10 +14,17 @@ import pytest
 from garden.services import StorageError
 from generation import backends, services
 from generation.models import GenerationJob
-from generation.services import live_runner, runner
+from generation.services import live_runner, post_stage, runner
 from tests.generation.live_batch_support import PROMPTS, live_diffusers, live_job, record_calls, sensitive_dir  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_diffusers")]
+
+
+@pytest.fixture(autouse=True)
+def stage_two_connection():
+    """The stage-2 thread keeps its database connection between runs: closed before the test database goes."""
+    yield
+    post_stage.release()
 
 
 @pytest.fixture
@@ -62,7 +69,7 @@ def test_stage_two_stores_one_call_while_stage_one_paints_the_next(settings, mon
 
     monkeypatch.setattr(runner, "store_generated_image", slow_store)
     first, second = live_job(seed=1, steps=2), live_job(seed=2, steps=3)  # two calls: other steps
-    leader = live_runner.execute_job(job_id=first.pk, overlap=True)
+    leader = services.execute_job(job_id=first.pk, overlap=True)
     assert leader.status == "succeeded" and GenerationJob.objects.get(pk=second.pk).status == "succeeded"
     assert len(calls) == 2 and len(storing) == 2
     (call_2, stage_1), (store_1_end, stage_2) = painting[1], storing[0][1:]
@@ -75,7 +82,7 @@ def test_a_failure_in_stage_two_requeues_or_fails_that_job_alone(settings, monke
         monkeypatch, {PROMPTS[1]: StorageError("could not write imgPool/…: disk full"), PROMPTS[2]: ValueError("broken picture")}
     )
     jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS)]
-    leader = live_runner.execute_job(job_id=jobs[0].pk, overlap=True)
+    leader = services.execute_job(job_id=jobs[0].pk, overlap=True)
     stored, requeued, failed = (GenerationJob.objects.get(pk=job.pk) for job in jobs)
     assert leader.status == "succeeded" and stored.images.count() == 1
     assert (requeued.status, requeued.attempts, requeued.images.count()) == ("queued", 1, 0)
@@ -94,7 +101,7 @@ def test_a_transient_failure_of_the_leader_is_its_tasks_retry(settings, monkeypa
     store_failing(monkeypatch, {PROMPTS[0]: StorageError("storage away")})
     jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS[:2])]
     with pytest.raises(runner.TransientJobError, match="StorageError: storage away"):
-        live_runner.execute_job(job_id=jobs[0].pk, overlap=True)
+        services.execute_job(job_id=jobs[0].pk, overlap=True)
     leader, other = (GenerationJob.objects.get(pk=job.pk) for job in jobs)
     # Still running: the task requeues it and retries its own message (generation.tasks), as for any job.
     assert leader.status == "running" and services.requeue_job(job_id=leader.pk, error="StorageError: storage away")
@@ -109,7 +116,7 @@ def test_a_failure_in_stage_one_fails_the_calls_jobs_and_leaves_none_running(set
 
     monkeypatch.setattr(backend, "generate", broken)
     jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS)]
-    leader = live_runner.execute_job(job_id=jobs[0].pk, overlap=True)
+    leader = services.execute_job(job_id=jobs[0].pk, overlap=True)
     assert leader.status == "failed" and leader.error == "RuntimeError: the device fell over"
     assert set(GenerationJob.objects.values_list("status", flat=True)) == {"failed"}
 
@@ -121,7 +128,7 @@ def test_a_crash_of_the_post_stage_itself_requeues_its_jobs(settings, monkeypatc
     monkeypatch.setattr(live_runner.LiveRun, "_store_all", crash)
     jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS[:2])]
     with pytest.raises(runner.TransientJobError, match="interrupted"):
-        live_runner.execute_job(job_id=jobs[0].pk, overlap=True)
+        services.execute_job(job_id=jobs[0].pk, overlap=True)
     leader, other = (GenerationJob.objects.get(pk=job.pk) for job in jobs)
     assert leader.status == "running"  # its task's retry requeues it
     assert other.status == "queued" and sent == [{"job_id": other.pk, "queue": "live", "background": False}]
