@@ -29,7 +29,7 @@ from curation.admin.reports import purged, report
 from curation.paginators import EstimatedCountPaginator
 from garden import thumbnails
 from garden.looks import LOOK_FIELDS
-from garden.models import QUARANTINED, Image
+from garden.models import Image
 from garden.selectors import looks_of
 from generation.lineage import OPERATOR_WORDS, image_lineage
 
@@ -299,7 +299,7 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.action(permissions=["purge"], description=gettext_lazy("Purge selected rejected images (deletes files)…"))
     def purge_selected(self, request, queryset):
-        rejected = queryset.filter(status=Image.Status.REJECTED)
+        rejected = queryset.rejected()
         if request.POST.get("confirm") == "yes":
             count = services.purge(images=rejected, user=request.user)
             self.message_user(request, purged(count), messages.SUCCESS)
@@ -366,7 +366,7 @@ class ImageAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "title": _("Promote all kept images"),
             "count": kept.count(),
-            "held": self.model.objects.filter(QUARANTINED, status=Image.Status.POOL, kept=True).count(),
+            "held": self.model.objects.kept().quarantined().count(),
             "sample": [{"key": i.key, "thumb": selectors.thumbnail_url(i)} for i in kept.only(*selectors.REVIEW_FIELDS)[:PROMOTE_SAMPLE]],
         }
         return TemplateResponse(request, "admin/garden/image/promote_kept.html", context)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from curation import selectors, services
-from garden.models import CLEARED, QUARANTINED, Image
+from garden.models import Image
 
 RELEASE_PERMISSION = "curation.promote_image"
 RELEASE_SAMPLE = 24  # thumbnails on the release form
@@ -48,11 +48,11 @@ class SafetyFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         value = self.value()
         if value == "quarantined":
-            return queryset.filter(QUARANTINED)
+            return queryset.quarantined()
         if value == "released":
             return queryset.filter(safety_released=True)
         if value == "cleared":
-            return queryset.filter(CLEARED)
+            return queryset.cleared()
         if value in (Image.Safety.PASSED, Image.Safety.UNCHECKED):
             return queryset.filter(safety_verdict=value)
         return queryset
@@ -99,7 +99,7 @@ def release(model_admin, request, images: QuerySet[Image], *, selected: list[int
     action's ids (hidden fields), None for one picture's own page."""
     if not can_release(request):
         raise PermissionDenied
-    quarantined = images.filter(QUARANTINED).order_by("-created_at", "-id")
+    quarantined = images.quarantined().order_by("-created_at", "-id")
     reason = request.POST.get("reason", "").strip() if request.method == "POST" else ""
     error = ""
     if request.method == "POST" and request.POST.get("confirm") == "yes":
