@@ -64,14 +64,16 @@ def offsets(
     predicted: np.ndarray,
     likes: np.ndarray,
     shown: np.ndarray,
-    strength: float,
+    strength: float | np.ndarray,
     weight: float,
 ) -> Lineage:
     """The offsets of the children of ``links`` ((child id, parent id) pairs). ``ids``: ascending
     ids of every picture named by a link, with, aligned, their ``predicted`` logits over everyone
     and their ``likes`` and ``shown`` (impressions) over everyone. A parent is always older than
     its child (a smaller id), so one pass in id order sees every parent's offset before its
-    children's. A link to a picture missing from ``ids`` is left out."""
+    children's. A link to a picture missing from ``ids`` is left out. ``strength``: the
+    predictions' weight, one for all or one per picture (ranking.prediction_strength)."""
+    weights = np.broadcast_to(np.asarray(strength, dtype=float), (len(ids),))
     position = {int(image_id): n for n, image_id in enumerate(ids.tolist())}
     parents: dict[int, list[int]] = {}
     for child, parent in links:
@@ -83,7 +85,7 @@ def offsets(
     def residual_of(n: int) -> float:
         if np.isnan(residual[n]):
             prior = scipy.special.expit(predicted[n] + offset[n])
-            posterior = (max(likes[n], 0.0) + strength * prior) / (shown[n] + strength)
+            posterior = (max(likes[n], 0.0) + weights[n] * prior) / (shown[n] + weights[n])
             residual[n] = scipy.special.logit(np.clip(posterior, EPS, 1 - EPS)) - predicted[n]
         return float(residual[n])
 
@@ -115,13 +117,19 @@ def fit_lineage(
     known = (column < len(image_ids)) & (image_ids[np.minimum(column, len(image_ids) - 1)] == named)
     named, column = named[known], column[known]
     design = fitted.design(garden_selectors.looks_of(named.tolist()), taste.key_fields(search_keys)[image_key[column]])
+    predicted = fitted.logits(design, taste.SEGMENT_ALL)
+    variance = fitted.logit_variance(design, taste.SEGMENT_ALL)
+    strengths: float | np.ndarray = strength
+    if variance is not None:  # as serving predicts (recommend.precomputed.taste_view): moderated by the model's doubt
+        predicted = ranking.moderated_logits(predicted, variance)
+        strengths = ranking.prediction_strength(scipy.special.expit(predicted), variance, strength)
     found = offsets(
         links=links,
         ids=named,
-        predicted=fitted.logits(design, taste.SEGMENT_ALL),
+        predicted=predicted,
         likes=table.img_l[0, column].astype(float),
         shown=table.img_n[0, column].astype(float),
-        strength=strength,
+        strength=strengths,
         weight=weight,
     )
     return found if len(found.ids) else None

@@ -111,11 +111,14 @@ def taste_view(candidates: CandidateSet, segment: str, model: LoadedModel) -> Ta
     fields = taste.key_fields(candidates.search_keys)[candidates.key_index]
     design = model.taste.design(candidates.looks, fields)
     logits = model.taste.logits(design, segment)
+    variance = model.taste.logit_variance(design, segment)  # None: a model saved before it kept it
+    if variance is not None:
+        logits = ranking.moderated_logits(logits, variance)
     if model.lineage is not None:  # a bred picture's head start from its parents (recommend.lineage)
         logits = logits + model.lineage.of(candidates.ids)
-    return TasteView(
-        design, logits, ranking.TastePrior(scipy.special.expit(logits), everyone=not segment or segment == ranking.SEGMENT_ALL)
-    )
+    rate = scipy.special.expit(logits)
+    strength = None if variance is None else ranking.prediction_strength(rate, variance, model.params.segment_strength)
+    return TasteView(design, logits, ranking.TastePrior(rate, everyone=not segment or segment == ranking.SEGMENT_ALL, strength=strength))
 
 
 def visit_shift(view: TasteView | None, model: LoadedModel, shown: np.ndarray, liked: np.ndarray) -> np.ndarray | None:

@@ -88,6 +88,12 @@ class TastePrior:
 
     rate: np.ndarray
     everyone: bool = False
+    # Per candidate, the prediction's weight in pseudo-impressions (``prediction_strength``); None:
+    # the fit's one strength (``Params.segment_strength``) for every candidate.
+    strength: np.ndarray | None = None
+
+    def weight(self, params: Params) -> np.ndarray | float:
+        return params.segment_strength if self.strength is None else self.strength
 
     def counts(self, counts: CandidateCounts) -> tuple[np.ndarray, np.ndarray]:
         """(likes, impressions) that correct the prediction."""
@@ -117,7 +123,7 @@ def score(
         p_img = _shrink(np.maximum(counts.l_all, 0), counts.n_all, m_key, params.image_strength)
         p_seg = _shrink(np.maximum(counts.l_seg, 0), counts.n_seg, p_img, params.segment_strength)
     else:
-        p_seg = _shrink(*prior.counts(counts), prior.rate, params.segment_strength)
+        p_seg = _shrink(*prior.counts(counts), prior.rate, prior.weight(params))
     r_seg = _shrink(np.maximum(counts.l_keyseg, 0), counts.n_keyseg, m_key, params.favorite_strength)
     r_vis = _shrink(np.maximum(counts.l_vis, 0), counts.n_vis, r_seg, params.visitor_strength)
     eps = 1e-9
@@ -225,10 +231,11 @@ def thompson_posteriors(
     With one: its rate within the segment, centred on what its features predict for the segment,
     as ``score`` centres it."""
     m_key = _shrink(np.maximum(counts.l_key, 0), counts.n_key, params.base_rate, params.key_strength)
+    strength: np.ndarray | float
     if prior is None:
         strength, center, likes, shown = params.image_strength, m_key, np.maximum(counts.l_all, 0), counts.n_all
     else:
-        strength, center, (likes, shown) = params.segment_strength, prior.rate, prior.counts(counts)
+        strength, center, (likes, shown) = prior.weight(params), prior.rate, prior.counts(counts)
     alpha = likes + strength * center
     beta = np.maximum(shown - likes, 0) + strength * (1 - center)
     return alpha, beta, alpha / (alpha + beta), counts.n_key / 3 + 1
@@ -390,6 +397,25 @@ def prior_strength(likes: np.ndarray, shown: np.ndarray, prior: np.ndarray, fall
         return 1000.0
     value = float(np.mean(prior * (1 - prior)) / spread - 1)
     return float(np.clip(value, 1.0, 1000.0))
+
+
+def moderated_logits(logits: np.ndarray, logit_variance: np.ndarray) -> np.ndarray:
+    """The logit of the like-rate a logit predicts when the model is unsure of it by
+    ``logit_variance``: the mean of the logistic over that doubt (MacKay's probit approximation),
+    pulled toward ½ as the doubt grows, where the logit alone would say 0.999 for a look far off
+    those fitted on."""
+    return logits / np.sqrt(1.0 + np.pi * logit_variance / 8.0)
+
+
+def prediction_strength(rate: np.ndarray, logit_variance: np.ndarray, strength: float) -> np.ndarray:
+    """The weight, in pseudo-impressions, of a prediction ``rate`` whose logit the model is unsure
+    of by ``logit_variance``: the fit's ``strength`` says how far pictures stray from predictions
+    like those it was fitted on (a Beta spread of rate·(1 − rate) / (strength + 1)); the model's own
+    doubt adds (rate·(1 − rate))²·variance by the delta method. A look far off those fitted on is
+    an extrapolation: its prediction weighs a few impressions, so its own counts soon decide, and
+    exploration shows it while they are few."""
+    spread = rate * (1 - rate)
+    return np.clip(1.0 / (1.0 / (strength + 1.0) + spread * logit_variance) - 1.0, 1.0, max(strength, 1.0))
 
 
 def fit_params(table: FeedbackTable, *, defaults: Params, min_impressions: int = 20) -> Params:

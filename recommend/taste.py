@@ -75,6 +75,9 @@ class Taste:
     segment_bias: np.ndarray  # b_s
     segment_weights: np.ndarray  # u_s, (segments, columns)
     strengths: Strengths = Strengths()
+    # The Laplace approximation's covariance of each segment's logit coefficients (bias, then the
+    # design's columns), everyone's last: (segments + 1, 1 + columns, 1 + columns). None: not known.
+    covariance: np.ndarray | None = None
 
     def design(self, looks: np.ndarray, fields: np.ndarray) -> np.ndarray:
         """Design rows from raw looks (NaN rows: not measured, taken as the mean look) and key fields."""
@@ -95,19 +98,30 @@ class Taste:
         bias, weights = self.coefficients(segment)
         return bias + design @ weights
 
+    def logit_variance(self, design: np.ndarray, segment: str = SEGMENT_ALL) -> np.ndarray | None:
+        """How unsure the fit is of each row's logit (the coefficients' posterior variance along
+        it): small for looks like those it was fitted on, large for a look far off their spread,
+        where the linear logit is an extrapolation. None for a model saved without it."""
+        if self.covariance is None or not len(design):
+            return None
+        z = np.hstack([np.ones((len(design), 1)), design])
+        return np.maximum(np.einsum("ij,jk,ik->i", z, self.covariance[self.segment_row(segment)], z), 0.0)
+
     def dumps(self) -> bytes:
         buffer = io.BytesIO()
-        np.savez(
-            buffer,
-            segments=np.array(self.segments, dtype=str),
-            look_mean=self.look_mean,
-            look_scale=self.look_scale,
-            bias=np.array([self.bias]),
-            weights=self.weights,
-            segment_bias=self.segment_bias,
-            segment_weights=self.segment_weights,
-            strengths=np.array([self.strengths.shared, self.strengths.segment, self.strengths.visit]),
-        )
+        arrays = {
+            "segments": np.array(self.segments, dtype=str),
+            "look_mean": self.look_mean,
+            "look_scale": self.look_scale,
+            "bias": np.array([self.bias]),
+            "weights": self.weights,
+            "segment_bias": self.segment_bias,
+            "segment_weights": self.segment_weights,
+            "strengths": np.array([self.strengths.shared, self.strengths.segment, self.strengths.visit]),
+        }
+        if self.covariance is not None:
+            arrays["covariance"] = self.covariance
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
         return buffer.getvalue()
 
     @classmethod
@@ -124,6 +138,7 @@ class Taste:
             segment_bias=data["segment_bias"],
             segment_weights=data["segment_weights"],
             strengths=Strengths(*(float(v) for v in data["strengths"])),
+            covariance=data["covariance"] if "covariance" in data.files else None,
         )
 
 
@@ -157,15 +172,33 @@ def fit(
     rate = likes.sum() / impressions.sum()
     coefficients = np.zeros((len(segments) + 1, z.shape[1]))  # row 0: b and w; row 1 + s: b_s and u_s
     coefficients[0, 0] = scipy.special.logit(np.clip(rate, 1e-3, 1 - 1e-3))
-    coefficients = _newton(z, cell_segment, impressions * scale, likes * scale, coefficients, strengths)
+    coefficients, hessian = _newton(z, cell_segment, impressions * scale, likes * scale, coefficients, strengths)
     shared, own = coefficients[0], coefficients[1:]
-    return Taste(tuple(segments), look_mean, look_scale, float(shared[0]), shared[1:], own[:, 0].copy(), own[:, 1:].copy(), strengths)
+    covariance = _logit_covariance(hessian, coefficients.shape)
+    return Taste(
+        tuple(segments), look_mean, look_scale, float(shared[0]), shared[1:], own[:, 0].copy(), own[:, 1:].copy(), strengths, covariance
+    )
 
 
-def _newton(z, segment, impressions, likes, coefficients, strengths: Strengths) -> np.ndarray:
-    """The MAP coefficients by Newton's method (the posterior is log-concave: a halved step when a
-    full one does not lower it). Each segment's block couples only with the shared one, so the
-    Hessian is built from one Gram matrix per segment. The shared bias has no prior."""
+def _logit_covariance(hessian: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Per segment, the covariance of its coefficients (shared + own) under the Laplace
+    approximation (the inverse Hessian at the MAP); everyone's (the shared block alone) last."""
+    rows, dim = shape
+    inverse = np.linalg.pinv(hessian)
+    shared = inverse[:dim, :dim]
+    out = np.empty((rows, dim, dim))
+    for s in range(1, rows):
+        block = slice(s * dim, (s + 1) * dim)
+        out[s - 1] = shared + inverse[block, block] + inverse[:dim, block] + inverse[block, :dim]
+    out[rows - 1] = shared
+    return out
+
+
+def _newton(z, segment, impressions, likes, coefficients, strengths: Strengths) -> tuple[np.ndarray, np.ndarray]:
+    """The MAP coefficients, and the Hessian of the negative log posterior there, by Newton's
+    method (the posterior is log-concave: a halved step when a full one does not lower it). Each
+    segment's block couples only with the shared one, so the Hessian is built from one Gram matrix
+    per segment. The shared bias has no prior."""
     rows, dim = coefficients.shape
     members = [np.flatnonzero(segment == s) for s in range(rows - 1)]
     precision = np.full(coefficients.shape, strengths.segment)
@@ -182,12 +215,10 @@ def _newton(z, segment, impressions, likes, coefficients, strengths: Strengths) 
         eta = logits(c)
         return float(np.sum(impressions * np.logaddexp(0.0, eta) - likes * eta) + 0.5 * np.sum(precision * c * c))
 
-    current = loss(coefficients)
-    for _ in range(NEWTON_STEPS):
-        eta = logits(coefficients)
-        p = scipy.special.expit(eta)
+    def gradient_and_hessian(c):
+        p = scipy.special.expit(logits(c))
         residual, curvature = impressions * p - likes, impressions * p * (1 - p)
-        grad = precision * coefficients
+        grad = precision * c
         hessian = np.zeros((rows * dim, rows * dim))
         grad[0] += residual @ z
         hessian[:dim, :dim] = (z * curvature[:, None]).T @ z + np.diag(precision[0])
@@ -197,6 +228,11 @@ def _newton(z, segment, impressions, likes, coefficients, strengths: Strengths) 
             grad[s + 1] += residual[at] @ z[at]
             hessian[block, block] = gram + np.diag(precision[s + 1])
             hessian[:dim, block] = hessian[block, :dim] = gram
+        return grad, hessian
+
+    current = loss(coefficients)
+    for _ in range(NEWTON_STEPS):
+        grad, hessian = gradient_and_hessian(coefficients)
         step = np.linalg.solve(hessian, grad.ravel()).reshape(rows, dim)
         size = 1.0
         while size > 1e-4 and (tried := loss(coefficients - size * step)) > current:
@@ -206,7 +242,7 @@ def _newton(z, segment, impressions, likes, coefficients, strengths: Strengths) 
         coefficients, improvement, current = coefficients - size * step, current - tried, tried
         if np.max(np.abs(size * step)) < 1e-6 or improvement < 1e-9 * max(abs(current), 1.0):
             break
-    return coefficients
+    return coefficients, gradient_and_hessian(coefficients)[1]
 
 
 def sample_cells(count: int, seed: int = 0) -> tuple[np.ndarray | None, float]:
