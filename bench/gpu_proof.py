@@ -13,10 +13,11 @@ download; pictures are noise, the figures are speed). Sections, in order:
    picture (the model call, and the whole check with its CPU preprocessing), its GPU memory.
 2. live-parts: bench/live.py on SD-Turbo's architecture, 512², 1 step: each part of a live job's CPU
    outside the model calls, job ÷ direct, and create → picture through a real worker (Redis).
-3. kiosks: that model marked live in the library, a real worker on the live queue, four kiosks
-   asking at once through the kiosk API (POST /live, then GET /live/<job> on the kiosk's polling
-   schedule until its picture URL; Django's test client, one thread per kiosk; one kiosk alone
-   first): create → picture stored and checked (the job's rows) and create → URL seen by the
+3. kiosks: that model marked live in the library, a real worker on the live queue, 1, 4 and 16
+   kiosks asking at once through the kiosk API (POST /live, then GET /live/<job> on the kiosk's polling
+   schedule until its picture URL; Django's test client, one thread per kiosk; 16 kiosks: a hall
+   from one card, the worker painting their requests in shared calls, docs/live.md#batches-and-two-stages):
+   create → picture stored and checked (the job's rows) and create → URL seen by the
    kiosk, p50 / p95; the worker's GPU memory with the live model and the classifier loaded (nvidia-smi).
 4. jobs: bench/generation.py, job ÷ direct pipeline call (both painting the job's own prompts):
    SD-Turbo's architecture at 512², 1 step, one picture a call; SD 1.5's at 512², 25 steps; SDXL's
@@ -57,7 +58,7 @@ def parse_args():
     parser.add_argument("--out", default="", help="Folder for the report (gpu-proof.md); default: the work folder")
     parser.add_argument("--work", default="/tmp/garden-gpu-proof", help="Models and databases (reused between runs)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
-    parser.add_argument("--kiosks", type=int, nargs="+", default=[1, 4], help="Kiosks asking at once, a round for each")
+    parser.add_argument("--kiosks", type=int, nargs="+", default=[1, 4, 16], help="Kiosks asking at once, a round for each")
     parser.add_argument("--pictures", type=int, default=12, help="Live pictures each kiosk asks for, one after another")
     parser.add_argument("--smoke", action="store_true", help="CPU, tiny models, a picture or two each: the whole path in seconds")
     parser.add_argument("--memory-child", default="", help=argparse.SUPPRESS)  # one memory option, in its own process
