@@ -24,6 +24,7 @@ from config.errors import DomainError
 from garden import marks
 from garden import services as garden_services
 from garden.models import Image
+from garden.queries import ImageQuerySet
 from generation import services as generation_services
 from generation.models import GenerationJob
 from generation.requests import JobRequest
@@ -80,8 +81,8 @@ class BulkResult:
     failed: dict[int, str] = field(default_factory=dict)
 
 
-def _ids(images: Iterable[Image] | QuerySet[Image]) -> list[int]:
-    if isinstance(images, QuerySet):
+def _ids(images: Iterable[Image] | ImageQuerySet) -> list[int]:
+    if isinstance(images, ImageQuerySet):
         return list(images.values_list("pk", flat=True))
     return [image.pk for image in images]
 
@@ -93,7 +94,7 @@ def _log(*, user, ids: list[int], flag: int, message: str) -> None:
     LogEntry.objects.log_actions(user_id=user.pk, queryset=Image.objects.with_ids(ids), action_flag=flag, change_message=message)
 
 
-def decide(*, images: Iterable[Image] | QuerySet[Image], decision: Decision | str, user) -> BulkResult:
+def decide(*, images: Iterable[Image] | ImageQuerySet, decision: Decision | str, user) -> BulkResult:
     """Keep, reject or reset (undo) many images at once.
 
     Pool and rejected images change by one UPDATE per state (hundreds of rows per click stay
@@ -132,7 +133,7 @@ def decide(*, images: Iterable[Image] | QuerySet[Image], decision: Decision | st
     return result
 
 
-def _move_each(*, images: Iterable[Image] | QuerySet[Image], move, user, message: str) -> BulkResult:
+def _move_each(*, images: Iterable[Image] | ImageQuerySet, move, user, message: str) -> BulkResult:
     result = BulkResult()
     for image in images:
         try:
@@ -145,23 +146,23 @@ def _move_each(*, images: Iterable[Image] | QuerySet[Image], move, user, message
     return result
 
 
-def promote(*, images: Iterable[Image] | QuerySet[Image], user) -> BulkResult:
+def promote(*, images: Iterable[Image] | ImageQuerySet, user) -> BulkResult:
     """Pool → serving (key imgPool/… → emotions/…): kiosks see them at once. Rejected ones are skipped."""
-    images = images.pool() if isinstance(images, QuerySet) else [image for image in images if image.status == Image.Status.POOL]
+    images = images.pool() if isinstance(images, ImageQuerySet) else [image for image in images if image.status == Image.Status.POOL]
     return _move_each(images=images, move=garden_services.promote_image, user=user, message="Promoted to serving")
 
 
-def promote_kept(*, user, queryset: QuerySet[Image] | None = None) -> BulkResult:
+def promote_kept(*, user, queryset: ImageQuerySet | None = None) -> BulkResult:
     """Promote every kept pool image (optionally within a filtered queryset); quarantined ones wait."""
     queryset = Image.objects.all_pictures() if queryset is None else queryset
     return promote(images=kept_to_promote(queryset), user=user)
 
 
-def kept_to_promote(queryset: QuerySet[Image]) -> QuerySet[Image]:
+def kept_to_promote(queryset: ImageQuerySet) -> ImageQuerySet:
     return queryset.kept().not_quarantined().order_by("pk")
 
 
-def release(*, images: Iterable[Image] | QuerySet[Image], user, reason: str) -> BulkResult:
+def release(*, images: Iterable[Image] | ImageQuerySet, user, reason: str) -> BulkResult:
     """Release quarantined pictures (safety.services.release_image: a Release row with who and
     why), each on its own; the admin log gets the same reason."""
     result = BulkResult()
@@ -175,13 +176,13 @@ def release(*, images: Iterable[Image] | QuerySet[Image], user, reason: str) -> 
     return result
 
 
-def demote(*, images: Iterable[Image] | QuerySet[Image], user) -> BulkResult:
+def demote(*, images: Iterable[Image] | ImageQuerySet, user) -> BulkResult:
     """Serving → pool (key emotions/… → imgPool/…); the image stays kept for a later promotion."""
-    images = images.serving() if isinstance(images, QuerySet) else [image for image in images if image.status == Image.Status.SERVING]
+    images = images.serving() if isinstance(images, ImageQuerySet) else [image for image in images if image.status == Image.Status.SERVING]
     return _move_each(images=images, move=garden_services.demote_image, user=user, message="Demoted to the pool")
 
 
-def purge(*, images: Iterable[Image] | QuerySet[Image], user) -> int:
+def purge(*, images: Iterable[Image] | ImageQuerySet, user) -> int:
     """Delete rows and files of the rejected images among ``images``; others are left alone."""
     rejected = list(Image.objects.with_ids(_ids(images)).rejected())
     # Logged before the rows go (a LogEntry needs the object's repr and id); same user, DELETION flag.

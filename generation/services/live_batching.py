@@ -49,7 +49,7 @@ def takes_live_path(job: GenerationJob) -> bool:
 def batch_key(job: GenerationJob) -> tuple:
     """Equal for two live jobs that can be painted in one call."""
     options = {name: value for name, value in (job.options or {}).items() if name not in PER_PICTURE_OPTIONS}
-    key = (
+    key: tuple = (
         job.queue,
         job.backend,
         job.model,

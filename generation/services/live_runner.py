@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from functools import partial, reduce
 from operator import or_
 
@@ -79,7 +80,7 @@ class LiveRun:
         self.post_cpus = post_cpus
         self.in_flight: dict = {}
         self._lock = threading.Lock()
-        self.leader_id = None
+        self.leader_id: uuid.UUID | None = None
         self.leader_error = ""
         self.calls = 0  # pipeline calls made (bench/overlap.py, tests)
 
@@ -128,7 +129,7 @@ class LiveRun:
     # --- stage 1 -------------------------------------------------------------------------------
 
     def _paint(self, jobs: list[GenerationJob], post: PostStage) -> None:
-        leader, timings = jobs[0], {}
+        leader, timings = jobs[0], dict[str, float]()
         try:
             backend, batch, specs, progress = self._prepare(jobs, timings)
             progress(0)  # before the call: a cancel check (throttled)

@@ -40,7 +40,7 @@ class PostStage:
     def __enter__(self) -> PostStage:
         if self.overlap:
             thread, self._queue = _stage_thread(self.bound)
-            if self.cpus:
+            if self.cpus and thread.native_id is not None:
                 os.sched_setaffinity(thread.native_id, self.cpus)
         return self
 
@@ -64,7 +64,7 @@ class PostStage:
 def _stage_thread(bound: int) -> tuple[threading.Thread, queue.Queue]:
     with _lock:
         thread, work = _threads.get(os.getpid(), (None, None))
-        if thread is None or not thread.is_alive() or work.maxsize != bound:
+        if thread is None or work is None or not thread.is_alive() or work.maxsize != bound:
             work = queue.Queue(maxsize=bound)
             thread = threading.Thread(target=_serve, args=(work,), name="live-post-stage", daemon=True)
             thread.start()
@@ -88,7 +88,7 @@ def _serve(work_queue: queue.Queue) -> None:
 def release() -> None:
     """Close the stage-2 thread's database connection (tests, before their database is dropped)."""
     thread, work = _threads.get(os.getpid(), (None, None))
-    if thread is not None and thread.is_alive():
+    if thread is not None and work is not None and thread.is_alive():
         work.put(connection.close)
         work.join()
 
