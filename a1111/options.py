@@ -121,10 +121,25 @@ def same_value(value, allowed) -> bool:
     return value == allowed
 
 
+# A1111's VAE names carry their file's extension; ours are the file's stem.
+VAE_EXTENSIONS = (".safetensors", ".pt", ".ckpt", ".bin")
+
+
+def vae_name(value, field: str) -> str | None:
+    """A1111's ``sd_vae`` value as a JobRequest's ``vae`` (None: unset; "Automatic"/"None" as they are)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise JobParameterError(fields={field: "Expected a VAE's name (GET /sdapi/v1/sd-vae), Automatic or None."})
+    value = value.strip()
+    for extension in VAE_EXTENSIONS:  # "vae-ft-mse.safetensors" as A1111 lists it → "vae-ft-mse"
+        if value.lower().endswith(extension):
+            return value[: -len(extension)]
+    return value
+
+
 def set_default_vae(value) -> None:
     """``sd_vae``: the default VAE of the library's default pipeline ("Automatic", "None", "": its own)."""
-    from a1111.txt2img import vae_name
-
     name = vae_name(value, "sd_vae")
     entry = library.default_pipeline() if library.enabled() else None
     if name is None:

@@ -79,8 +79,6 @@ HIRES_SAME = {
     "hr_prompt": ("",),
     "hr_negative_prompt": ("",),
 }
-# A1111's VAE names carry their file's extension; ours are the file's stem.
-VAE_EXTENSIONS = (".safetensors", ".pt", ".ckpt", ".bin")
 # Fields whose other values change the picture in A1111 → the values that leave it as we paint:
 # img2img's list (a1111.fields), less the variation seed (honoured here), plus ``infotext``
 # (A1111 fills the fields a body leaves out from it).
@@ -173,19 +171,6 @@ def _refusals(body: dict) -> dict[str, str]:
     except JobParameterError as exc:
         refused.update(exc.fields)
     return refused
-
-
-def vae_name(value, field: str) -> str | None:
-    """A1111's ``sd_vae`` value as a JobRequest's ``vae`` (None: unset; "Automatic"/"None" as they are)."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise JobParameterError(fields={field: "Expected a VAE's name (GET /sdapi/v1/sd-vae), Automatic or None."})
-    value = value.strip()
-    for extension in VAE_EXTENSIONS:  # "vae-ft-mse.safetensors" as A1111 lists it → "vae-ft-mse"
-        if value.lower().endswith(extension):
-            return value[: -len(extension)]
-    return value
 
 
 def hires_request(body: dict, width: int, height: int, steps: int) -> tuple[dict, dict]:
@@ -291,7 +276,7 @@ def txt2img_request(body: dict) -> tuple[JobRequest, dict]:
         clip_skip=clip_skip,
         subseed=None if subseed == -1 else subseed,
         subseed_strength=strength,
-        vae=vae_name(overrides.get("sd_vae"), "override_settings.sd_vae"),
+        vae=options.vae_name(overrides.get("sd_vae"), "override_settings.sd_vae"),
         **hires,
     )
     return request, {**labels, "styles": names, "hires": hires_labels}

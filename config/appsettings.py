@@ -18,7 +18,7 @@ import importlib.util
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -144,22 +144,3 @@ def collect_app_settings(installed_apps: Iterable[str], env: environ.Env, values
         known.update(found)
         collected.update(found)
     return collected
-
-
-@dataclass(frozen=True)
-class Group:
-    """One conf module as the docs show it."""
-
-    module: str
-    title: str
-    doc: str  # the feature page that explains these settings ("recommendation.md#settings")
-    settings: list[Setting] = field(default_factory=list)
-    sections: dict[str, list[Setting]] = field(default_factory=dict)  # the core's, by title
-
-
-def groups(installed_apps: Iterable[str]) -> list[Group]:
-    modules = [importlib.import_module("config.conf"), *app_conf_modules(installed_apps)]
-    return [
-        Group(module.__name__, module.TITLE, getattr(module, "DOC", ""), list(module.SETTINGS), getattr(module, "SECTIONS", {}))
-        for module in modules
-    ]

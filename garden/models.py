@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from garden import looks
 from garden.keys import EMOTIONS, LANDSCAPE, PORTRAIT
-from garden.queries import ImageQuerySet
+from garden.queries import CLEARED, QUARANTINED, ImageQuerySet  # noqa: F401 (CLEARED, QUARANTINED: read from here too)
 from garden.visitors import MAX_LENGTH as VISITOR_ID_LENGTH
 from garden.visitors import new_visitor_id, segment_of
 
@@ -117,10 +117,8 @@ class Image(models.Model):
         return self.safety_verdict == self.Safety.PASSED or self.safety_released
 
 
-# Pictures a flagged verdict holds back, and pictures cleared to be promoted with no curator (the
-# check passed them, or a curator released them): the gardener's trusted mode promotes only these.
-QUARANTINED = models.Q(safety_verdict=Image.Safety.FLAGGED, safety_released=False)
-CLEARED = models.Q(safety_verdict=Image.Safety.PASSED) | models.Q(safety_released=True)
+# QUARANTINED and CLEARED (garden.queries, imported above) are the conditions on Image.Safety's
+# values that hold a flagged picture back and clear one for promotion with no curator.
 
 
 class ImageLook(models.Model):

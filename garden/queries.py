@@ -9,6 +9,12 @@ from collections.abc import Iterable
 
 from django.db import models
 
+# The image check's verdicts as conditions (Image.Safety's values: garden.models imports this module).
+# Quarantined: flagged and not released by a curator; never served, bred from or promoted.
+QUARANTINED = models.Q(safety_verdict="flagged", safety_released=False)
+# Cleared: the check passed it, or a curator released it; promotable with no curator.
+CLEARED = models.Q(safety_verdict="passed") | models.Q(safety_released=True)
+
 
 class ImageQuerySet(models.QuerySet):
     # --- by status ---------------------------------------------------------------------------
@@ -47,15 +53,15 @@ class ImageQuerySet(models.QuerySet):
 
     def quarantined(self) -> "ImageQuerySet":
         """Flagged by the image check and not released: never served, bred from or promoted."""
-        return self.filter(_quarantined())
+        return self.filter(QUARANTINED)
 
     def not_quarantined(self) -> "ImageQuerySet":
         """Everything but quarantined pictures (unchecked ones included)."""
-        return self.exclude(_quarantined())
+        return self.exclude(QUARANTINED)
 
     def cleared(self) -> "ImageQuerySet":
         """Safe to show or breed with no curator: the check passed them, or a curator released them."""
-        return self.filter(_cleared())
+        return self.filter(CLEARED)
 
     # --- what they are -----------------------------------------------------------------------
 
@@ -96,15 +102,3 @@ class ImageQuerySet(models.QuerySet):
     def with_keys(self, keys: Iterable[str]) -> "ImageQuerySet":
         """The pictures stored under these keys."""
         return self.filter(key__in=keys)
-
-
-def _quarantined() -> models.Q:
-    from garden.models import QUARANTINED  # garden.models imports this module: read at call time
-
-    return QUARANTINED
-
-
-def _cleared() -> models.Q:
-    from garden.models import CLEARED  # garden.models imports this module: read at call time
-
-    return CLEARED

@@ -18,6 +18,7 @@ are the package's public API; callers may also import a module directly.
 
 from generation.requests import JobParameterError, JobRequest, compose_prompt
 from generation.services.demo import paint_procedural_image
+from generation.services.execution import execute_job
 from generation.services.jobs import (
     JobStateError,
     cancel_job,
@@ -32,7 +33,6 @@ from generation.services.planning import ImageSpec, image_key, job_batches, plan
 from generation.services.runner import (
     TransientJobError,
     claim_job,
-    execute_job,
     generation_parameters,
     make_thumbnail,
     store_generated_image,

@@ -77,25 +77,25 @@ def claim_job(*, job_id, worker: str = "") -> GenerationJob | None:
     return GenerationJob.objects.get(pk=job_id)
 
 
-def execute_job(*, job_id, worker: str = "", heartbeat: bool = False, overlap: bool | None = None) -> GenerationJob | None:
-    """Run a job to its end in this process. Raises TransientJobError when a retry may help.
+def execute_job(*, job_id, worker: str = "", heartbeat: bool = False) -> GenerationJob | None:
+    """Run a job to its end in this process, one job alone (generation.services.execution sends a
+    live job that may share its call to the live runner instead). Raises TransientJobError when
+    a retry may help.
 
     Permanent failures (a model that cannot be loaded, bad parameters, anything unexpected) end
     the job as failed with a readable error; cancellation ends it as cancelled. ``heartbeat``: a
     background thread refreshes ``heartbeat_at`` every GARDEN_JOB_HEARTBEAT_SECONDS while the job
-    runs, model loading included (workers pass True; in-process runs need no lease). A live job
-    runs in generation.services.live_runner with the live jobs queued with it (``overlap``: its
-    post-processing on a thread of its own; default: with ``heartbeat``, i.e. in a worker).
+    runs, model loading included (workers pass True; in-process runs need no lease).
     """
     job = claim_job(job_id=job_id, worker=worker)
     if job is None:
         log.info("generation job %s is not runnable (finished, cancelled or owned by a live worker)", job_id)
         return GenerationJob.objects.filter(pk=job_id).first()
-    if job.interactive:
-        from generation.services import live_batching, live_runner  # they build on this module
+    return run_claimed_job(job, heartbeat=heartbeat)
 
-        if live_batching.takes_live_path(job):
-            return live_runner.run_claimed(job, worker=worker, heartbeat=heartbeat, overlap=heartbeat if overlap is None else overlap)
+
+def run_claimed_job(job: GenerationJob, *, heartbeat: bool = False) -> GenerationJob | None:
+    """``execute_job`` after the claim: the claimed ``job`` run alone."""
     attempt = job.attempts
     mine = GenerationJob.objects.filter(pk=job.pk, attempts=attempt, status=GenerationJob.Status.RUNNING)
     timings = dict(job.timings or {})

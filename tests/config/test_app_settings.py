@@ -27,7 +27,7 @@ READERS = {"require_choice", "require_at_least"}  # config.checks: their first a
 
 
 def declarations() -> list[appsettings.Setting]:
-    return [setting for group in appsettings.groups(settings.INSTALLED_APPS) for setting in group.settings]
+    return [setting for group in settings_doc.groups(settings.INSTALLED_APPS) for setting in group.settings]
 
 
 def project_sources() -> list[Path]:

@@ -17,8 +17,8 @@ import pytest
 from django.conf import settings
 from django.core.checks import registry
 
-from config.appsettings import groups
 from config.checks import LICENCE_FILES, licence_files_shipped
+from config.settings_doc import groups
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTICES = (ROOT / "THIRD_PARTY_NOTICES.md").read_text(encoding="utf-8")
