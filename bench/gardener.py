@@ -385,7 +385,7 @@ def main() -> int:
         "seeds": list(range(args.first_seed, args.first_seed + args.seeds)),
         "round_likes": ROUND_LIKES,
         "rebuild_likes": REBUILD_LIKES,
-        "lineage_weight": float(os.environ.get("RECOMMEND_LINEAGE_WEIGHT", "0.5")),
+        "lineage_weight": float(os.environ.get("GARDEN_RECOMMEND_LINEAGE_WEIGHT", os.environ.get("RECOMMEND_LINEAGE_WEIGHT", "0.5"))),
         "policy": POLICY,
         "arms": {},
     }
