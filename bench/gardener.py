@@ -15,7 +15,7 @@ by the procedural backend at once, in ``trusted`` mode) on the keys "calm" and "
 (GARDEN_GARDENER_FAVORITES=any). The initial garden, the same for every arm, is the painter's own:
 one fresh bulk job of 8 pairs per key, promoted (fresh pictures of a key share its derived recipe
 and differ in layout and horizon); then visitors arrive one at a time: POST /garden with a new id
-(their row stored first as /emotion would store it: their generation, hence their segment), look
+(their row stored first as /emotion would store it: their age group, hence their segment), look
 at the first three landscape images, like at most one of them (POST /like with the three on
 screen) or none (POST /impression). The server learns only from those calls, over everyone and
 within the visitor's segment. Every ROUND_LIKES likes the gardener runs once (as beat would): it
@@ -153,7 +153,7 @@ class Simulation:
         segment their likes and impressions are counted in."""
         from garden.models import Visitor
 
-        Visitor.objects.create(id=visitor, generation=segment)
+        Visitor.objects.create(id=visitor, age_group=segment)
 
     def rebuild(self) -> None:
         """The recommender's model from the likes so far, as beat rebuilds it (every
