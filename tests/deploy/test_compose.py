@@ -49,10 +49,10 @@ def env_example_names() -> set[str]:
 
 
 def read_by_settings() -> set[str]:
-    """The variables declared in config/conf.py and the apps' conf.py (config.appsettings), former names included."""
+    """The variables declared in config/conf.py and the apps' conf.py (config.settings_doc.groups), former names included."""
     from django.conf import settings
 
-    from config.appsettings import groups
+    from config.settings_doc import groups
 
     declared = [setting for group in groups(settings.INSTALLED_APPS) for setting in group.settings if not setting.read_by]
     return {setting.var for setting in declared} | {setting.old_var for setting in declared if setting.old_var}
