@@ -1,6 +1,6 @@
 """The model's counts, streamed from the interactions table and kept between rebuilds.
 
-The counting model (ranking.count_feedback) is a sum over events except for likes: a visitor's
+The counting model (feedback.count_feedback) is a sum over events except for likes: a visitor's
 likes of an image net out against their dislikes (an undo), per (visitor, segment, image) pair.
 So the counts are built as sums streamed in chunks (impressions, dislikes, raw likes), and the
 undo correction, min(likes, dislikes) per pair, is read for the pairs that have a dislike: peak
@@ -27,7 +27,7 @@ import numpy as np
 import orjson
 from django.db import connection, transaction
 
-from recommend import ranking
+from recommend import feedback, ranking
 from recommend.models import Interaction, KeptCounts
 
 CHUNK = 20000  # events per fetch: the streamed read's memory
@@ -75,8 +75,8 @@ class Counts:
             if table.shape[1] < width:
                 setattr(self, attr, np.hstack([table, np.zeros((table.shape[0], width - table.shape[1]), dtype=np.int64)]))
 
-    def table(self) -> ranking.FeedbackTable:
-        return ranking.FeedbackTable(self.segments, self.img_n, self.img_l, self.img_d, self.key_n, self.key_l)
+    def table(self) -> feedback.FeedbackTable:
+        return feedback.FeedbackTable(self.segments, self.img_n, self.img_l, self.img_d, self.key_n, self.key_l)
 
     def add(self, attr: str, rows: list[int], columns: list[int], weight: int | np.ndarray = 1) -> None:
         """Add to row 0 (everyone) and to each entry's own segment row."""
@@ -193,7 +193,7 @@ def correct_all(counts: Counts, key_index: dict[str, int], image_key: np.ndarray
         while batch := cursor.fetchmany(CHUNK):
             for _visitor, segment, item_key, likes, dislikes in batch:
                 item = key_index.get(item_key, -1)
-                if item >= 0 and (undone := int(ranking.undone_likes(likes, dislikes))):
+                if item >= 0 and (undone := int(feedback.undone_likes(likes, dislikes))):
                     rows.append(counts.segment(segment))
                     columns.append(item)
                     weights.append(-undone)
@@ -232,7 +232,7 @@ def correct_pairs(counts: Counts, key_index: dict[str, int], image_key: np.ndarr
                     tally[pair][offset] += 1
     rows, columns, weights = [], [], []
     for (_visitor, segment, item), (likes_then, undone_then, likes, undone) in tally.items():
-        delta = int(ranking.undone_likes(likes, undone) - ranking.undone_likes(likes_then, undone_then))
+        delta = int(feedback.undone_likes(likes, undone) - feedback.undone_likes(likes_then, undone_then))
         if delta:
             rows.append(counts.segment(segment))
             columns.append(item)

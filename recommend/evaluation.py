@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from garden.visitors import segment_of
-from recommend import ranking
+from recommend import feedback, ranking
 
 ML_MEMBER = "recbole/dataset_example/ml-100k/ml-100k.{}"
 
@@ -29,7 +29,7 @@ ML_MEMBER = "recbole/dataset_example/ml-100k/ml-100k.{}"
 @dataclass
 class Dataset:
     name: str
-    events: ranking.Events  # in time order
+    events: feedback.Events  # in time order
     n_items: int
     item_key: np.ndarray
     n_keys: int
@@ -38,10 +38,10 @@ class Dataset:
     slates: list[tuple[int, int, list[int]]] | None = None  # (event index, liked, shown) override
 
 
-def _subset(events: ranking.Events, mask: np.ndarray) -> ranking.Events:
+def _subset(events: feedback.Events, mask: np.ndarray) -> feedback.Events:
     keep_imp = mask[events.imp_event]
     new_index = np.cumsum(mask) - 1
-    return ranking.Events(
+    return feedback.Events(
         visitor=events.visitor[mask],
         kind=events.kind[mask],
         image=events.image[mask],
@@ -63,7 +63,7 @@ class Evaluator:
         self.split = int(n * train_fraction)
         mask = np.arange(n) < self.split
         self.train = _subset(data.events, mask)
-        self.table = ranking.count_feedback(
+        self.table = feedback.count_feedback(
             self.train,
             n_images=data.n_items,
             image_key=data.item_key,
@@ -71,8 +71,8 @@ class Evaluator:
             visitor_segment=data.visitor_segment,
             segments=data.segments,
         )
-        self.params = ranking.fit_params(self.table, defaults=ranking.Params())
-        visitors, items, net = ranking.net_likes(self.train, data.n_items)
+        self.params = feedback.fit_params(self.table, defaults=ranking.Params())
+        visitors, items, net = feedback.net_likes(self.train, data.n_items)
         liked = net > 0
         self.train_likes: dict[int, list[int]] = {}
         for v, i in zip(visitors[liked], items[liked], strict=True):
@@ -99,7 +99,7 @@ class Evaluator:
     def fit_als(self) -> None:
         from recommend.als import fit_als
 
-        visitors, items, net = ranking.net_likes(self.train, self.data.n_items)
+        visitors, items, net = feedback.net_likes(self.train, self.data.n_items)
         keep = net > 0
         self.als = fit_als(
             users=visitors[keep],
@@ -155,7 +155,7 @@ class Evaluator:
 
     def ndcg(self, method: str, k: int = 10, max_groups: int = 3000) -> tuple[float, int]:
         test = _subset(self.data.events, np.arange(len(self.data.events.visitor)) >= self.split)
-        visitors, items, net = ranking.net_likes(test, self.data.n_items)
+        visitors, items, net = feedback.net_likes(test, self.data.n_items)
         groups: dict[tuple[int, int], set[int]] = {}
         for v, i, c in zip(visitors.tolist(), items.tolist(), net.tolist(), strict=True):
             if c > 0 and i not in self.train_shown.get(v, ()):
@@ -196,7 +196,7 @@ def _age_group(age: int) -> str:
     return "adult" if age < 50 else "middle-age" if age < 65 else "elder"
 
 
-def _events_from_rows(rows: list[tuple]) -> ranking.Events:
+def _events_from_rows(rows: list[tuple]) -> feedback.Events:
     """rows: (visitor, kind, item, shown list)."""
     from recommend.training import to_events
 

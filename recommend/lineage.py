@@ -24,7 +24,7 @@ import numpy as np
 import scipy.special
 
 from garden import selectors as garden_selectors
-from recommend import ranking, taste
+from recommend import feedback, ranking, taste
 
 EPS = 1e-6
 
@@ -97,7 +97,7 @@ def offsets(
 
 
 def fit_lineage(
-    table: ranking.FeedbackTable,
+    table: feedback.FeedbackTable,
     *,
     image_ids: np.ndarray,
     image_key: np.ndarray,

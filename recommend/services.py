@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from config.errors import NotFound
 from config.outages import after_commit
 from garden.selectors import render_listing
-from recommend import eventlog, rankers, ranking, selectors, serving
+from recommend import eventlog, feedback, rankers, selectors, serving
 from recommend.candidates import CandidateSet
 from recommend.models import Interaction
 
@@ -129,7 +129,7 @@ def record_dislike(*, visitor_id: str, item_key: str, recommendation_id=None) ->
         segment=found.segment,
     )
     # The pair's net likes after this dislike less before it: -1 while it has a like left to undo.
-    like_delta = int(ranking.undone_likes(clicks, dislikes) - ranking.undone_likes(clicks, dislikes + 1))
+    like_delta = int(feedback.undone_likes(clicks, dislikes) - feedback.undone_likes(clicks, dislikes + 1))
     counts = eventlog.Counts.of(segment=found.segment, shown=(), liked=image, like_delta=like_delta, disliked=image)
     event_id = eventlog.write(event, counts)
     _mirror(event)

@@ -10,7 +10,7 @@ import numpy as np
 import scipy.special
 
 from garden import selectors as garden_selectors
-from recommend import ranking, taste
+from recommend import feedback, taste
 
 MIN_IMPRESSIONS = 5
 DEFAULT_STRENGTH = 20.0  # until 20 cells have been seen MIN_IMPRESSIONS times
@@ -19,12 +19,12 @@ DEFAULT_STRENGTH = 20.0  # until 20 cells have been seen MIN_IMPRESSIONS times
 @dataclass(frozen=True)
 class FittedTaste:
     taste: taste.Taste
-    # How far a picture's rate within a segment strays from the prediction (ranking.prior_strength,
+    # How far a picture's rate within a segment strays from the prediction (feedback.prior_strength,
     # pseudo-impressions): the weight of the prediction against the segment's counts of the picture.
     strength: float
 
 
-def fit_taste(table: ranking.FeedbackTable, *, image_ids: np.ndarray, image_key: np.ndarray, search_keys: list[str]) -> FittedTaste | None:
+def fit_taste(table: feedback.FeedbackTable, *, image_ids: np.ndarray, image_key: np.ndarray, search_keys: list[str]) -> FittedTaste | None:
     """The taste model fitted on ``table`` (counts over the catalog ``image_ids``, whose search keys
     are ``search_keys[image_key]``); None before any impression."""
     seen = np.flatnonzero(table.img_n[0] > 0)
@@ -65,5 +65,5 @@ def fit_taste(table: ranking.FeedbackTable, *, image_ids: np.ndarray, image_key:
     bias = fitted.bias + np.append(fitted.segment_bias, 0.0)[segment_rows]
     weights = fitted.weights + np.vstack([fitted.segment_weights, np.zeros(len(fitted.weights))])[segment_rows]
     predicted = scipy.special.expit(bias + np.einsum("ij,ij->i", design, weights))
-    strength = ranking.prior_strength(liked[often].astype(float), shown[often].astype(float), predicted, DEFAULT_STRENGTH)
+    strength = feedback.prior_strength(liked[often].astype(float), shown[often].astype(float), predicted, DEFAULT_STRENGTH)
     return FittedTaste(fitted, strength)

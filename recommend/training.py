@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from config import locks
 from garden import catalog_changes
-from recommend import counting, lineage, ranking, store, taste_training, tokens
+from recommend import counting, feedback, lineage, ranking, store, taste_training, tokens
 from recommend.catalog import Catalog, catalog_rows, catalog_since, key_resolver, load_catalog, rows_where  # noqa: F401 (re-exported)
 from recommend.models import FavoriteStat, ImageStat, Interaction, ModelVersion, RetiredFavoriteStat, RetiredImageStat
 
@@ -81,17 +81,17 @@ def read_events(catalog: Catalog, *, where: str = "", params: list | None = None
     return ids, rows
 
 
-def to_events(rows: list[tuple]) -> ranking.Events:
+def to_events(rows: list[tuple]) -> feedback.Events:
     visitor = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     kind = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
     image = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
     lengths = np.fromiter((len(r[3]) for r in rows), dtype=np.int64, count=len(rows))
     imp_event = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
     imp_image = np.fromiter((i for r in rows for i in r[3]), dtype=np.int64, count=int(lengths.sum()))
-    return ranking.Events(visitor=visitor, kind=kind, image=image, imp_event=imp_event, imp_image=imp_image)
+    return feedback.Events(visitor=visitor, kind=kind, image=image, imp_event=imp_event, imp_image=imp_image)
 
 
-def stat_rows(table: ranking.FeedbackTable, catalog: Catalog, *, only: int | None = None):
+def stat_rows(table: feedback.FeedbackTable, catalog: Catalog, *, only: int | None = None):
     """Counter rows (segment, image id, n, likes, dislikes) and (segment, search key, n, likes) of a
     table: of every segment, or of the segment at index ``only``."""
     image_rows, favorite_rows = [], []
@@ -135,7 +135,7 @@ def with_retired(image_rows: list[tuple], favorite_rows: list[tuple], *, retired
     )
 
 
-def _replace_counters(table: ranking.FeedbackTable, catalog: Catalog) -> int:
+def _replace_counters(table: feedback.FeedbackTable, catalog: Catalog) -> int:
     """Every counter row, the table's plus the retired counts, written a segment at a time: all the
     rows at once (millions at 16M events) were most of a full recount's peak memory. Returns the
     image rows written."""
@@ -273,18 +273,18 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
     return version
 
 
-def fit_model(table: ranking.FeedbackTable, catalog: Catalog) -> tuple[ranking.Params, taste_training.FittedTaste | None]:
+def fit_model(table: feedback.FeedbackTable, catalog: Catalog) -> tuple[ranking.Params, taste_training.FittedTaste | None]:
     """The priors and the taste model fitted on the counts ``table`` over ``catalog``. With a taste
     model, a picture's rate within a segment is shrunk toward its prediction with the strength the
     taste fit measured (ranking.score)."""
     fitted = taste_training.fit_taste(table, image_ids=catalog.image_ids, image_key=catalog.image_key, search_keys=catalog.search_keys)
-    params = ranking.fit_params(table, defaults=store.default_params())
+    params = feedback.fit_params(table, defaults=store.default_params())
     if fitted is not None:
         params = dataclasses.replace(params, segment_strength=fitted.strength)
     return params, fitted
 
 
-def fit_lineage(table: ranking.FeedbackTable, catalog: Catalog, fitted: taste_training.FittedTaste | None) -> lineage.Lineage | None:
+def fit_lineage(table: feedback.FeedbackTable, catalog: Catalog, fitted: taste_training.FittedTaste | None) -> lineage.Lineage | None:
     """Bred pictures' offsets from their parents' evidence (recommend.lineage); none without a taste model."""
     if fitted is None:
         return None
@@ -342,7 +342,7 @@ def _als(catalog: Catalog) -> bytes:
         while batch := cursor.fetchmany(20000):
             for visitor_id, segment, item_key, likes, dislikes in batch:
                 item = catalog.key_index.get(item_key, -1)
-                if item >= 0 and likes > ranking.undone_likes(likes, dislikes):
+                if item >= 0 and likes > feedback.undone_likes(likes, dislikes):
                     users.append(visitors.setdefault((visitor_id, segment), len(visitors)))
                     items.append(item)
     factors = fit_als(

@@ -3,7 +3,7 @@
 import numpy as np
 
 from garden.visitors import segment_of
-from recommend import ranking
+from recommend import feedback, ranking
 
 
 def counts(size, **values):
@@ -127,14 +127,14 @@ def test_exploration_stops_once_it_no_longer_pays():
 
 def test_count_feedback_and_dislikes_undo_likes():
     # visitor 0 (segment 1) likes image 0 among [0, 1], then undoes it; visitor 1 (unknown) likes image 1.
-    events = ranking.Events(
+    events = feedback.Events(
         visitor=np.array([0, 0, 1]),
         kind=np.array([ranking.CLICK, ranking.DISLIKE, ranking.CLICK]),
         image=np.array([0, 0, 1]),
         imp_event=np.array([0, 0, 2, 2]),
         imp_image=np.array([0, 1, 0, 1]),
     )
-    table = ranking.count_feedback(
+    table = feedback.count_feedback(
         events, n_images=2, image_key=np.array([0, 0]), n_keys=1, visitor_segment=np.array([1, 0]), segments=["*", "adult|male"]
     )
     assert table.img_n[0].tolist() == [2, 2] and table.img_n[1].tolist() == [1, 1]

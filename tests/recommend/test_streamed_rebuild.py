@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from garden import catalog_changes, tables
 from garden.models import Image
-from recommend import counting, ranking, retention, services, training
+from recommend import counting, feedback, retention, services, training
 from recommend.models import FavoriteStat, ImageStat, Interaction, KeptCounts
 from tests.factories import ImageFactory, VisitorFactory
 
@@ -23,10 +23,10 @@ pytestmark = pytest.mark.django_db(transaction=False)
 
 
 def in_memory():
-    """Today's count: every event read into lists, counted by ranking.count_feedback."""
+    """Today's count: every event read into lists, counted by feedback.count_feedback."""
     catalog = training.load_catalog()
     _ids, rows = training.read_events(catalog)
-    table = ranking.count_feedback(
+    table = feedback.count_feedback(
         training.to_events(rows),
         n_images=len(catalog.image_ids),
         image_key=catalog.image_key,
