@@ -180,7 +180,7 @@ def _visitors(events: list[Event], *, start: datetime, end: datetime) -> list[Vi
             entry[0] += 1
             entry[1] += visitor in likers
         return [
-            VisitorRollup(granularity=granularity, bucket=bucket, emotion=e, generation=g, gender=s, visitors=n_visitors, likers=n_likers)
+            VisitorRollup(granularity=granularity, bucket=bucket, emotion=e, age_group=g, gender=s, visitors=n_visitors, likers=n_likers)
             for (e, g, s), (n_visitors, n_likers) in counts.items()
         ]
 

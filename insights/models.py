@@ -21,14 +21,14 @@ class VisitorRollup(models.Model):
     granularity = models.CharField(max_length=4, choices=Granularity.choices)
     bucket = models.DateTimeField(help_text="Start of the hour or of the day (in TIME_ZONE)")
     emotion = models.CharField(max_length=16, blank=True, default="", help_text="The visitor's apparent expression; empty: unknown")
-    generation = models.CharField(max_length=16, blank=True, default="")
+    age_group = models.CharField(max_length=16, blank=True, default="", help_text="Apparent age group (garden.Visitor.AgeGroup)")
     gender = models.CharField(max_length=8, blank=True, default="")
     visitors = models.PositiveIntegerField(default=0)
     likers = models.PositiveIntegerField(default=0, help_text="Of those, visitors who liked at least one image in the bucket")
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["granularity", "bucket", "emotion", "generation", "gender"], name="visitorrollup_uniq"),
+            models.UniqueConstraint(fields=["granularity", "bucket", "emotion", "age_group", "gender"], name="visitorrollup_uniq"),
         ]
 
     def __str__(self) -> str:

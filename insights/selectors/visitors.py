@@ -50,24 +50,24 @@ def visitors(filters: Filters) -> Chart:
 def segments(filters: Filters) -> Chart:
     rows = (
         in_range(VisitorRollup.objects.filter(granularity=Granularity.DAY), filters)
-        .values("generation", "gender")
+        .values("age_group", "gender")
         .annotate(n=Sum("visitors"))
     )
-    counts = {(row["generation"] or UNKNOWN, row["gender"] or UNKNOWN): row["n"] for row in rows}
-    generations = [g for g in [*Visitor.AgeGroup.values, UNKNOWN] if any(key[0] == g for key in counts)]
+    counts = {(row["age_group"] or UNKNOWN, row["gender"] or UNKNOWN): row["n"] for row in rows}
+    age_groups = [g for g in [*Visitor.AgeGroup.values, UNKNOWN] if any(key[0] == g for key in counts)]
     genders = [g for g in ("Female", "Male", UNKNOWN) if any(key[1] == g for key in counts)]
     genders += sorted({key[1] for key in counts} - set(genders))
     table = Table([_("generation"), *genders, _("total")])
-    for generation in generations:
-        values = [counts.get((generation, gender), 0) for gender in genders]
-        table.add(generation, *values, sum(values))
+    for age_group in age_groups:
+        values = [counts.get((age_group, gender), 0) for gender in genders]
+        table.add(age_group, *values, sum(values))
     return Chart(
         id="segments",
         title=_("Visitors by apparent age group and gender"),
         note=_("Visitor-days in the range (someone who comes back on another day counts again); derived labels only."),
         kind="bar",
-        labels=generations,
-        datasets=[{"label": gender, "data": [counts.get((g, gender), 0) for g in generations]} for gender in genders],
+        labels=age_groups,
+        datasets=[{"label": gender, "data": [counts.get((g, gender), 0) for g in age_groups]} for gender in genders],
         table=table,
     )
 

@@ -33,7 +33,7 @@ KEY = "happy/spring,sunny,day"
 
 def visitors(granularity, bucket):
     return {
-        (r.emotion, r.generation, r.gender): (r.visitors, r.likers)
+        (r.emotion, r.age_group, r.gender): (r.visitors, r.likers)
         for r in VisitorRollup.objects.filter(granularity=granularity, bucket=bucket)
     }
 
