@@ -129,7 +129,7 @@ def load(images: int, interactions: int, seed: int = 1) -> dict:
                 for row in image_rows
             ),
         )
-    ids = dict(Image.objects.values_list("key", "id"))
+    ids = dict(Image.objects.all_pictures().values_list("key", "id"))
     for key, emotion, favorite, orientation, _ in image_rows:
         by_key.setdefault((emotion, favorite, orientation), []).append(key)
     visitors = max(interactions // 10, 1)

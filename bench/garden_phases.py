@@ -113,7 +113,7 @@ def main() -> int:
     from recommend.models import Interaction
 
     call_command("migrate", verbosity=0)
-    if Image.objects.count() != images or Interaction.objects.count() < interactions:
+    if Image.objects.all_pictures().count() != images or Interaction.objects.count() < interactions:
         load(images, interactions)
     training.rebuild(with_als=False)
     visitors = [str(v) for v in Interaction.objects.values_list("visitor_id", flat=True).distinct()[:2000]]

@@ -140,7 +140,7 @@ class Simulation:
         if image_key not in self.recipe_of:
             from garden.models import Image
 
-            image = Image.objects.get(key=image_key)
+            image = Image.objects.with_key(image_key).get()
             stored = (image.parameters or {}).get("recipe")
             self.recipe_of[image_key] = (
                 self.recipes.Recipe.from_dict(stored) if stored else self.recipes.recipe_for(image.emotion, image.favorite, image.seed or 0)
@@ -205,7 +205,7 @@ class Simulation:
 
         out = {}
         for key in KEYS:
-            serving = Image.objects.filter(status=Image.Status.SERVING, emotion=key, favorite="", orientation=Image.Orientation.LANDSCAPE)
+            serving = Image.objects.serving().filter(emotion=key, favorite="", orientation=Image.Orientation.LANDSCAPE)
             appeals = sorted((self.appeal(self.recipe(k), key) for k in serving.values_list("key", flat=True)), reverse=True)
             out[key] = statistics.fmean(appeals[:3])
         return out
@@ -260,7 +260,7 @@ class Simulation:
         from garden.models import Image
         from gardener.models import GardenerAction
 
-        serving = Image.objects.filter(status=Image.Status.SERVING)
+        serving = Image.objects.serving()
         generations = [((image.parameters or {}).get("lineage") or {}).get("generation", 0) for image in serving.only("parameters")]
         kinds = {kind: GardenerAction.objects.filter(kind=kind).count() for kind in GardenerAction.Kind.values}
         from recommend.models import ImageStat

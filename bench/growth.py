@@ -294,7 +294,7 @@ def rebuilds_only(count: int) -> dict:
     from garden.models import Image
     from recommend.models import Interaction
 
-    result: dict = {"images": Image.objects.count(), "events": Interaction.objects.count()}
+    result: dict = {"images": Image.objects.all_pictures().count(), "events": Interaction.objects.count()}
     if not result["images"]:
         raise SystemExit(f"no garden in {BENCH_URL}: run with --images first")
     full = child_rebuild(full=True)
@@ -335,7 +335,8 @@ def main() -> None:
         from garden.models import Image
         from recommend.models import Interaction
 
-        found = {"images": Image.objects.count(), "events": Interaction.objects.count()} | per_request(args.requests, stages=args.stages)
+        found = {"images": Image.objects.all_pictures().count(), "events": Interaction.objects.count()}
+        found |= per_request(args.requests, stages=args.stages)
         print(json.dumps(found))
         return
     results = []

@@ -120,7 +120,7 @@ def load(images: int, interactions: int, jobs: int, seed: int = 5) -> float:
             },
             image_rows,
         )
-    ids = dict(Image.objects.values_list("key", "id"))
+    ids = dict(Image.objects.all_pictures().values_list("key", "id"))
 
     span = timedelta(seconds=2 * interactions)
     visitor_ids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(max(interactions // 10, 1))]
@@ -348,7 +348,7 @@ def main() -> int:
         STORAGES={**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     ).enable()
     result: dict = {"database": BENCH_URL.rsplit("@", 1)[-1], "images": args.images, "interactions": args.interactions}
-    sizes = (Image.objects.count(), Interaction.objects.count(), GenerationJob.objects.count())
+    sizes = (Image.objects.all_pictures().count(), Interaction.objects.count(), GenerationJob.objects.count())
     if args.reload or sizes != (args.images, args.interactions, args.jobs):
         result["load_seconds"] = load(args.images, args.interactions, args.jobs)
     result["recommendations"] = Recommendation.objects.count()

@@ -60,7 +60,7 @@ def screens_of_one_emotion() -> list[list[str]]:
     from garden.models import Image
 
     by_key: dict[str, list[str]] = {}
-    for key, search_key in Image.objects.filter(emotion=EMOTION).values_list("key", "search_key"):
+    for key, search_key in Image.objects.all_pictures().filter(emotion=EMOTION).values_list("key", "search_key"):
         by_key.setdefault(search_key, []).append(key)
     return [keys[:3] for keys in by_key.values() if len(keys) >= 3]
 
@@ -162,7 +162,7 @@ def main() -> int:
     from garden.models import Image
     from recommend import tokens
 
-    if Image.objects.count() != args.images:
+    if Image.objects.all_pictures().count() != args.images:
         load(args.images, 0)
     screens = screens_of_one_emotion()
     shipped = args.shards or tokens.SHARDS

@@ -95,7 +95,7 @@ def main() -> None:
     from recommend.models import Interaction
 
     result: dict = {"images": args.images, "interactions": args.interactions, "database": BENCH_URL.rsplit("@", 1)[-1]}
-    if args.reload or Image.objects.count() != args.images or Interaction.objects.count() != args.interactions:
+    if args.reload or Image.objects.all_pictures().count() != args.images or Interaction.objects.count() != args.interactions:
         loaded = load(args.images, args.interactions)
         result["load_seconds"] = loaded["load_seconds"]
     visitor_ids = [str(v) for v in Interaction.objects.values_list("visitor_id", flat=True).distinct()[:2000]]

@@ -182,7 +182,7 @@ def bodies_for(kind: str, *, rng: random.Random, visitors: list[str], count: int
         ]
     # likes: a visitor liked one of the three images on screen, all of one search key
     by_key: dict[str, list[str]] = {}
-    for key, search_key in Image.objects.filter(status="serving", orientation="h").values_list("key", "search_key").iterator():
+    for key, search_key in Image.objects.serving().filter(orientation="h").values_list("key", "search_key").iterator():
         by_key.setdefault(search_key, []).append(key)
     groups = [group for group in by_key.values() if len(group) >= 3]
     out = []
@@ -353,7 +353,7 @@ def run_modes(modes: list[str], args: argparse.Namespace, servers: Servers | Non
     }
     if servers:
         common["servers"] = "the run's own PostgreSQL cluster and Redis"
-    if args.reload or Image.objects.count() != args.images or Interaction.objects.count() < args.interactions:
+    if args.reload or Image.objects.all_pictures().count() != args.images or Interaction.objects.count() < args.interactions:
         common["load_seconds"] = load(args.images, args.interactions)["load_seconds"]
     training.rebuild(with_als=False)
     visitors = [str(v) for v in Interaction.objects.values_list("visitor_id", flat=True).distinct()[:2000]]
