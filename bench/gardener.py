@@ -38,8 +38,13 @@ to the best recipe in the space (the better of the key's ideals, by appeal over 
 lower bound of the best, so the fractions are if anything too high by the gap; for "happy" it is
 exact). Beside it, ``held_at_N``: the same fraction for the key's three best serving landscape
 pictures, what the probes would score if /garden showed the best the garden holds (the gap
-between the two is the ranking's). Each arm's figures: the mean over seeds, its standard error
-and the worst seed.
+between the two is the ranking's); and ``seen_at_N``: the same fraction for what the simulated
+visitors were shown since the previous checkpoint (the mean over every visitor of their three's
+appeal). The probes are one snapshot taken just after a gardener's round, when its new children
+are unjudged, and the 30 probes of a key see at most two orders (one per segment; they post no
+impressions), so ``at_N`` moves a lot between runs; ``seen_at_N`` averages thousands of screens
+over the whole stretch. Each arm's figures: the mean over seeds, its standard error and the worst
+seed.
 
 Arms, on the same seeds: static (the initial garden, the gardener off), retirement only
 (``bred_share`` 0: retired pictures are replaced by fresh ones) and retirement + breeding
@@ -224,11 +229,14 @@ class Simulation:
 
         result["at_0"] = 0.0
         likes = visitors = 0
+        seen: list[float] = []  # what the visitors since the last checkpoint were shown: their three's mean appeal, per key
         while likes < likes_wanted:
             visitor, key, segment = f"v-{uuid.uuid4()}", self.rng.choice(KEYS), self.rng.choice(SEGMENTS)
             self.arrive(visitor, segment)
             shown = self.kiosk.top_three(visitor, key, segment)
             visitors += 1
+            appeal = statistics.fmean(self.appeal(self.recipe(k), key) for k in shown)
+            seen.append((appeal - initial[key]) / (self.best(key) - initial[key]))
             liked = next(
                 (k for k in self.rng.sample(shown, len(shown)) if self.rng.random() < self.like_chance(self.recipe(k), key, segment)), None
             )
@@ -247,6 +255,8 @@ class Simulation:
                 result[f"at_{likes}"] = round(fraction(scores), 3)
                 result[f"appeal_at_{likes}"] = scores
                 result[f"held_at_{likes}"] = round(fraction(self.held()), 3)  # the garden's best three, shown
+                result[f"seen_at_{likes}"] = round(statistics.fmean(seen), 3)  # what visitors were shown since the last checkpoint
+                seen = []
                 print(
                     f"  {self.arm} seed {self.seed}: {likes} likes, {visitors} visitors, {result[f'at_{likes}']:+.3f}"
                     f" (the garden's best three {result[f'held_at_{likes}']:+.3f})",
@@ -325,7 +335,7 @@ def run_all(runs: list[tuple[str, int]], args: argparse.Namespace) -> dict[tuple
                 sys.stderr.write(err[-3000:])
                 raise SystemExit(f"{run[0]} seed {run[1]} failed ({child.returncode})")
             done[run] = json.loads(out.strip().splitlines()[-1])
-            figures = ", ".join(f"{p} {value:+.3f}" for p, value in done[run].items() if p.startswith(("at_", "held_")))
+            figures = ", ".join(f"{p} {value:+.3f}" for p, value in done[run].items() if p.startswith(("at_", "held_", "seen_")))
             print(f"{run[0]} seed {run[1]}: {figures} ({done[run]['seconds']} s)", flush=True)
     return done
 
@@ -389,7 +399,8 @@ def main() -> int:
         "policy": POLICY,
         "arms": {},
     }
-    points = ["at_0", *(f"at_{n}" for n in CHECKPOINTS if n <= args.likes)]
+    reached = [n for n in CHECKPOINTS if n <= args.likes]
+    points = ["at_0", *(f"at_{n}" for n in reached), *(f"{p}_{n}" for p in ("held_at", "seen_at") for n in reached)]
     arms = [arm for arm in ARMS if not args.only or arm in args.only]
     done = run_all([(arm, seed) for arm in arms for seed in results["seeds"]], args)
     for arm in arms:
@@ -398,13 +409,20 @@ def main() -> int:
         out = ROOT / "bench" / "results"
         out.mkdir(parents=True, exist_ok=True)
         (out / args.out).write_text(json.dumps(results, indent=2))
-    print("\nShare of the way from the initial garden to the best recipe, over seeds: mean ± standard error (worst seed)")
-    print(f"{'arm':<24}" + "".join(f"{p:>24}" for p in points[1:]))
-    for arm, row in results["arms"].items():
-        se = (row[f"{p}_se"] if row[f"{p}_se"] is not None else float("nan") for p in points[1:])
-        cells = (f"{row[p]:.3f} ± {e:.3f} ({row[f'{p}_worst']:+.3f})" for p, e in zip(points[1:], se, strict=True))
-        print(f"{arm:<24}" + "".join(f"{cell:>24}" for cell in cells))
+    print_table(results["arms"], reached)
     return 0
+
+
+def print_table(arms: dict[str, dict], reached: list[int]) -> None:
+    print("\nShare of the way from the initial garden to the best recipe, over seeds: mean ± standard error (worst seed)")
+    print(f"{'arm':<24}{'measure':<30}" + "".join(f"{f'{n:,} likes':>24}" for n in reached))
+    measures = {"at": "the probes (at_N)", "held_at": "the garden's best three", "seen_at": "what visitors were shown"}
+    for arm, row in arms.items():
+        for prefix, label in measures.items():
+            points = [f"{prefix}_{n}" for n in reached]
+            se = (row[f"{p}_se"] if row[f"{p}_se"] is not None else float("nan") for p in points)
+            cells = (f"{row[p]:.3f} ± {e:.3f} ({row[f'{p}_worst']:+.3f})" for p, e in zip(points, se, strict=True))
+            print(f"{arm:<24}{label:<30}" + "".join(f"{cell:>24}" for cell in cells))
 
 
 if __name__ == "__main__":
