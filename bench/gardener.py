@@ -23,14 +23,10 @@ promotes what its last jobs made, retires what visitors pass over, and fills the
 REBUILD_LIKES likes, the recommender's model is rebuilt (as beat would: the taste model, and bred
 pictures' head start from their parents; ``--rebuild-likes 0``: never, the live counters alone).
 
-Hidden preferences live in the painter's recipe space (generation.backends.recipes). Each key has
-an ideal recipe per visitor segment (two segments, half the visitors each; for "calm" the two
-ideals differ, for "happy" they are the same), drawn per seed as four bold mutations of another
-emotion's derived recipe (ANCHORS: drawn around the key's own recipe, the painter's fresh
-pictures would sit at the centre of the ideals and any refill would look like progress). A
-visitor of segment s likes a picture with probability FLOOR + (PEAK − FLOOR)·exp(−(d/SIGMA)²),
-d = recipes.distance(picture, s's ideal). A picture's appeal is that probability averaged over
-the segments.
+Hidden preferences live in the painter's recipe space (bench/_audience.py): each key has an
+ideal recipe per visitor segment (two segments, half the visitors each), drawn per seed away from
+the key's own look, and a visitor likes a picture with a chance that falls with its distance from
+their segment's ideal. A picture's appeal is that chance averaged over the segments.
 
 Scored at 0, 500, 1k, 2k and 5k likes (up to ``--likes``): 30 fresh visitors per key ask /garden;
 the mean appeal of the three each would see, as a fraction of the way from the garden at 0 likes
@@ -60,7 +56,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import statistics
@@ -72,16 +67,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench import _inprocess  # noqa: E402
+from bench import _audience, _inprocess  # noqa: E402
 
-KEYS = ("calm", "happy")
-ANCHORS = {"calm": "sad", "happy": "surprised"}  # where each key's hidden ideals are drawn from
-SEGMENTS = ("adult", "young-adult")  # age groups a kiosk's face analysis gives (garden.Visitor.AgeGroup)
+KEYS, SEGMENTS = _audience.KEYS, _audience.SEGMENTS
 CHECKPOINTS = (500, 1000, 2000, 5000)
 ROUND_LIKES = 100
 REBUILD_LIKES = 100  # the recommender's model is rebuilt every so many likes, before the gardener's round; 0: never
 PROBES = 30
-FLOOR, PEAK, SIGMA = 0.05, 0.6, 0.2
 BRED_SHARE = 0.75
 ARMS = {"static": None, "retirement only": 0.0, "retirement + breeding": BRED_SHARE}
 POLICY = {
@@ -117,29 +109,9 @@ class Simulation:
         self.recipes = recipes
         self.arm, self.kiosk, self.rng = arm, kiosk, random.Random(seed)
         self.seed = seed
-        ideal_rng = random.Random(f"ideals-{seed}")
-        self.ideals: dict[str, dict[str, object]] = {}
-        for key in KEYS:
-            # Anchored on another emotion's look, not the key's own: the painter's fresh pictures of
-            # the key are its own derived recipe, which must not sit at the centre of the ideals.
-            anchor = recipes.recipe_for(ANCHORS[key], "", 0)
-            first = self._bold(anchor, ideal_rng)
-            second = self._bold(anchor, ideal_rng) if key == "calm" else first
-            self.ideals[key] = dict(zip(SEGMENTS, (first, second), strict=True))
-        self.appeal_of: dict[str, float] = {}
+        self.audience = _audience.Audience(seed)
+        self.like_chance, self.appeal, self.best = self.audience.like_chance, self.audience.appeal, self.audience.best
         self.recipe_of: dict[str, object] = {}
-
-    def _bold(self, recipe, rng, moves: int = 4):
-        for _ in range(moves):
-            recipe = self.recipes.mutate(recipe, rng, 1.0)
-        return recipe
-
-    def like_chance(self, recipe, key: str, segment: str) -> float:
-        d = self.recipes.distance(recipe, self.ideals[key][segment])
-        return FLOOR + (PEAK - FLOOR) * math.exp(-((d / SIGMA) ** 2))
-
-    def appeal(self, recipe, key: str) -> float:
-        return statistics.fmean(self.like_chance(recipe, key, segment) for segment in SEGMENTS)
 
     def recipe(self, image_key: str):
         if image_key not in self.recipe_of:
@@ -214,9 +186,6 @@ class Simulation:
             appeals = sorted((self.appeal(self.recipe(k), key) for k in serving.values_list("key", flat=True)), reverse=True)
             out[key] = statistics.fmean(appeals[:3])
         return out
-
-    def best(self, key: str) -> float:
-        return max(self.appeal(ideal, key) for ideal in self.ideals[key].values())
 
     def run(self, likes_wanted: int) -> dict:
         started = time.perf_counter()
