@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import operator
 import os
 import random
 import statistics
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,32 +55,43 @@ ROWS = (
 )
 
 
+@dataclass
+class Picture:
+    recipe: object
+    appeal: float
+    impressions: int = 0
+    likes: int = 0
+    serving: bool = True
+
+    @property
+    def mean(self) -> float:
+        """The posterior mean of its like-rate, Beta(1 + likes, 1 + misses)."""
+        return (self.likes + 1) / (self.impressions + 2)
+
+
 class Garden:
     def __init__(self, audience: _audience.Audience, key: str, seed: int) -> None:
         from generation.backends import recipes
 
-        self.appeal = lambda recipe: audience.appeal(recipe, key)
+        self.audience, self.key = audience, key
         self.rng = random.Random(f"{seed}-{key}")
-        # [recipe, impressions, likes, appeal, serving]
-        self.pictures = [
-            [recipe, 0, 0, self.appeal(recipe), True] for recipe in (recipes.recipe_for(key, "", seed * 1000 + i) for i in range(TARGET))
-        ]
-        self.initial = statistics.fmean(p[3] for p in self.pictures)
+        fresh = (recipes.recipe_for(key, "", seed * 1000 + i) for i in range(TARGET))
+        self.pictures = [self.picture(recipe) for recipe in fresh]
+        self.initial = statistics.fmean(p.appeal for p in self.pictures)
         self.best = audience.best(key)
 
-    def judge(self, picture: list, impressions: int) -> None:
+    def picture(self, recipe) -> Picture:
+        return Picture(recipe, self.audience.appeal(recipe, self.key))
+
+    def judge(self, picture: Picture, impressions: int) -> None:
         if impressions == 0:  # the truth: as many impressions as make the posterior mean the appeal
-            picture[1], picture[2] = 1_000_000, round(picture[3] * 1_000_000)
+            picture.impressions, picture.likes = 1_000_000, round(picture.appeal * 1_000_000)
             return
-        picture[1] += impressions
-        picture[2] += sum(self.rng.random() < picture[3] for _ in range(impressions))
+        picture.impressions += impressions
+        picture.likes += sum(self.rng.random() < picture.appeal for _ in range(impressions))
 
-    @staticmethod
-    def mean(picture: list) -> float:
-        return (picture[2] + 1) / (picture[1] + 2)
-
-    def serving(self) -> list[list]:
-        return [p for p in self.pictures if p[4]]
+    def serving(self) -> list[Picture]:
+        return [p for p in self.pictures if p.serving]
 
     def grow(self, children: int, impressions: int, exploit: int) -> float:
         from gardener import breeding
@@ -86,19 +99,19 @@ class Garden:
         for picture in self.pictures:
             self.judge(picture, impressions)
         share = exploit // max(children * EXPLOIT_PLACES, 1)
+        by_mean = operator.attrgetter("mean")
         for _ in range(children):
-            candidates = [breeding.Candidate(n, p[0], p[1], p[2], 0, p[4]) for n, p in enumerate(self.pictures)]
-            child = breeding.breed(candidates, 1, self.rng)[0]
-            picture = [child.recipe, 0, 0, self.appeal(child.recipe), True]
-            self.judge(picture, impressions)
-            self.pictures.append(picture)
+            candidates = [breeding.Candidate(n, p.recipe, p.impressions, p.likes, 0, p.serving) for n, p in enumerate(self.pictures)]
+            child = self.picture(breeding.breed(candidates, 1, self.rng)[0].recipe)
+            self.judge(child, impressions)
+            self.pictures.append(child)
             if share:
-                for best in sorted(self.serving(), key=self.mean, reverse=True)[:EXPLOIT_PLACES]:
+                for best in sorted(self.serving(), key=by_mean, reverse=True)[:EXPLOIT_PLACES]:
                     self.judge(best, share)
             serving = self.serving()
             if len(serving) > TARGET:
-                min(serving, key=self.mean)[4] = False
-        top = sorted((p[3] for p in self.serving()), reverse=True)[:3]
+                min(serving, key=by_mean).serving = False
+        top = sorted((p.appeal for p in self.serving()), reverse=True)[:3]
         return (statistics.fmean(top) - self.initial) / (self.best - self.initial)
 
 
