@@ -198,7 +198,7 @@ class Simulation:
 
         result["at_0"] = 0.0
         likes = visitors = 0
-        seen: list[float] = []  # what the visitors since the last checkpoint were shown: their three's mean appeal, per key
+        seen: list[float] = []  # each visitor since the last checkpoint: their three's mean appeal, as a fraction of their key's way
         while likes < likes_wanted:
             visitor, key, segment = f"v-{uuid.uuid4()}", self.rng.choice(KEYS), self.rng.choice(SEGMENTS)
             self.arrive(visitor, segment)
