@@ -22,7 +22,7 @@ class Scope:
 
     PENDING = "pending"  # pool, not yet kept: the work left
     KEPT = "kept"  # pool, kept: the next promotion
-    REJECTED = "rejected"  # soft-rejected: to un-reject before a purge
+    REJECTED = Image.Status.REJECTED.value  # soft-rejected: to un-reject before a purge
     CHOICES = (PENDING, KEPT, REJECTED)
 
 

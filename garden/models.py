@@ -4,9 +4,10 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from garden import looks
-from garden.keys import EMOTIONS, LANDSCAPE, PORTRAIT
-from garden.queries import CLEARED, QUARANTINED, ImageQuerySet  # noqa: F401 (CLEARED, QUARANTINED: read from here too)
+from garden import choices, looks
+from garden.choices import CLEARED, QUARANTINED  # noqa: F401 (read from here too)
+from garden.keys import EMOTIONS
+from garden.queries import ImageQuerySet
 from garden.visitors import MAX_LENGTH as VISITOR_ID_LENGTH
 from garden.visitors import new_visitor_id, segment_of
 
@@ -17,19 +18,10 @@ Emotion = models.TextChoices("Emotion", [(emotion.upper(), emotion) for emotion 
 class Image(models.Model):
     """One garden picture: its file lives in storage under ``key``."""
 
-    class Status(models.TextChoices):
-        POOL = "pool", _("Pool (awaiting review)")
-        SERVING = "serving", _("Serving")
-        REJECTED = "rejected", _("Rejected")
-
-    class Orientation(models.TextChoices):
-        LANDSCAPE = LANDSCAPE, _("Landscape")
-        PORTRAIT = PORTRAIT, _("Portrait")
-
-    class Safety(models.TextChoices):
-        PASSED = "passed", _("Passed")
-        FLAGGED = "flagged", _("Flagged")
-        UNCHECKED = "unchecked", _("Unchecked")
+    # garden.choices' value sets, also reachable from the model (Image.Status.SERVING…).
+    Status = choices.Status
+    Orientation = choices.Orientation
+    Safety = choices.Verdict
 
     key = models.CharField(_("key"), max_length=512, unique=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.POOL)
@@ -95,7 +87,7 @@ class Image(models.Model):
         constraints = [
             # A quarantined picture is never served, whatever code path tries (docs/safety.md).
             models.CheckConstraint(
-                condition=~models.Q(status="serving", safety_verdict="flagged", safety_released=False),
+                condition=~models.Q(status=choices.Status.SERVING, safety_verdict=choices.Verdict.FLAGGED, safety_released=False),
                 name="image_quarantine_never_serving",
             ),
         ]
@@ -115,10 +107,6 @@ class Image(models.Model):
     def cleared(self) -> bool:
         """Promotable with no curator: the check passed it, or a curator released it (CLEARED below)."""
         return self.safety_verdict == self.Safety.PASSED or self.safety_released
-
-
-# QUARANTINED and CLEARED (garden.queries, imported above) are the conditions on Image.Safety's
-# values that hold a flagged picture back and clear one for promotion with no curator.
 
 
 class ImageLook(models.Model):
@@ -188,14 +176,7 @@ class Visitor(models.Model):
     new UUIDv4; events of ids that never came through /emotion carry the id without a row here.
     """
 
-    class AgeGroup(models.TextChoices):
-        TODDLER = "toddler"
-        CHILD = "child"
-        TEENAGER = "teenager"
-        YOUNG_ADULT = "young-adult"
-        ADULT = "adult"
-        MIDDLE_AGE = "middle-age"
-        ELDER = "elder"
+    AgeGroup = choices.AgeGroup
 
     id = models.CharField(primary_key=True, max_length=VISITOR_ID_LENGTH, default=new_visitor_id)
     age_low = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -9,11 +9,15 @@ from collections.abc import Iterable
 
 from django.db import models
 
-# The image check's verdicts as conditions (Image.Safety's values: garden.models imports this module).
-# Quarantined: flagged and not released by a curator; never served, bred from or promoted.
-QUARANTINED = models.Q(safety_verdict="flagged", safety_released=False)
-# Cleared: the check passed it, or a curator released it; promotable with no curator.
-CLEARED = models.Q(safety_verdict="passed") | models.Q(safety_released=True)
+from garden.choices import CLEARED, QUARANTINED, Status
+
+
+def serving_through(relation: str) -> models.Q:
+    """Rows of another table whose ``relation`` (a foreign key to Image) is a serving picture.
+
+    The named form of ``relation__status="serving"``: the same join, so the same plan.
+    """
+    return models.Q(**{f"{relation}__status": Status.SERVING})
 
 
 class ImageQuerySet(models.QuerySet):
@@ -21,33 +25,33 @@ class ImageQuerySet(models.QuerySet):
 
     def serving(self) -> "ImageQuerySet":
         """Pictures the kiosk may show now."""
-        return self.filter(status="serving")
+        return self.filter(status=Status.SERVING)
 
     def pool(self) -> "ImageQuerySet":
         """Pictures awaiting review (or demoted back), not shown."""
-        return self.filter(status="pool")
+        return self.filter(status=Status.POOL)
 
     def rejected(self) -> "ImageQuerySet":
         """Soft-rejected pictures: their files stay until a confirmed purge."""
-        return self.filter(status="rejected")
+        return self.filter(status=Status.REJECTED)
 
     def not_serving(self) -> "ImageQuerySet":
         """Pictures the kiosk does not show: pool and rejected ones."""
-        return self.exclude(status="serving")
+        return self.exclude(status=Status.SERVING)
 
     def not_rejected(self) -> "ImageQuerySet":
         """Pictures still in the garden: pool and serving ones."""
-        return self.exclude(status="rejected")
+        return self.exclude(status=Status.REJECTED)
 
     # --- review marks ------------------------------------------------------------------------
 
     def kept(self) -> "ImageQuerySet":
         """Pool pictures a reviewer kept: the next promotion."""
-        return self.filter(status="pool", kept=True)
+        return self.filter(status=Status.POOL, kept=True)
 
     def undecided(self) -> "ImageQuerySet":
         """Pool pictures no reviewer has kept yet: the review's work left."""
-        return self.filter(status="pool", kept=False)
+        return self.filter(status=Status.POOL, kept=False)
 
     # --- the image check's verdict (safety) ---------------------------------------------------
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from garden import keys
 from garden.models import Image
+from garden.queries import serving_through
 from gardener import surrogate
 from gardener.breeding import MIN_CANDIDATES, Candidate
 from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy, WordBank
@@ -180,7 +181,7 @@ def serving_stats() -> Stats:
     Only rows with at least one impression are read: an unseen image has nothing to say.
     """
     rows = (
-        ImageStat.objects.filter(impressions__gt=0, image__status=Image.Status.SERVING)
+        ImageStat.objects.filter(serving_through("image"), impressions__gt=0)
         .order_by()
         .values_list("segment", "image_id", "image__emotion", "image__favorite", "impressions", "likes", "dislikes")
     )

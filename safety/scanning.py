@@ -11,6 +11,7 @@ from django.db import transaction
 from PIL import Image as PILImage
 
 from garden import marks
+from garden.choices import Verdict
 from garden.models import Image
 from garden.services import demote_image, read_file
 from safety import images
@@ -45,9 +46,13 @@ def record_verdict(image: Image, verdict: images.Verdict) -> bool:
     return demoted
 
 
+# What scan() counts: pictures checked, each verdict (garden.choices.Verdict), pictures demoted.
+COUNTED = ("checked", *Verdict.values, "demoted")
+
+
 def scan(pictures: Iterable[Image], *, dry_run: bool = False, progress: Callable[[], None] | None = None) -> Counter:
     """Check each picture: counts of checked, passed, flagged, unchecked and demoted (would-be, dry)."""
-    counts: Counter = Counter({name: 0 for name in ("checked", "passed", "flagged", "unchecked", "demoted")})
+    counts: Counter = Counter({name: 0 for name in COUNTED})
     for image in pictures:
         verdict = check_stored(image)
         counts["checked"] += 1

@@ -40,8 +40,8 @@ class SafetyFilter(admin.SimpleListFilter):
         return [
             ("quarantined", _("Quarantined (flagged, not released)")),
             ("released", _("Released by a curator")),
-            ("passed", _("Passed")),
-            ("unchecked", _("Unchecked")),
+            (Image.Safety.PASSED, _("Passed")),
+            (Image.Safety.UNCHECKED, _("Unchecked")),
             ("cleared", _("Cleared (passed or released)")),
         ]
 

@@ -9,6 +9,7 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from garden.queries import serving_through
 from insights.charts import Cell, Chart, Table, percent, percent_text
 from insights.models import FeedbackRollup, ImageTotal
 from insights.selectors.common import (
@@ -113,7 +114,7 @@ class PruneEntry:
 
 
 def _shown_totals(filters: Filters):
-    totals = ImageTotal.objects.filter(image__status="serving", impressions__gt=0)
+    totals = ImageTotal.objects.filter(serving_through("image"), impressions__gt=0)
     return totals.filter(emotion=filters.emotion) if filters.emotion else totals
 
 

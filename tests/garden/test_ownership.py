@@ -5,7 +5,9 @@ The source of every project app is read (ast) for writes to another app's models
 at a model imported from another app's ``models``, or on a name bound to one (assigned from it,
 looped over it, or a parameter annotated with it). A model whose manager has named queries
 (garden's ``Image``: garden.queries) is also read only through them: ``Image.objects.<named>()…``,
-never ``Image.objects.filter(…)``, and no status filter spelled after the named one.
+never ``Image.objects.filter(…)``, and no status filter spelled after the named one. Other apps'
+filters through a relation to an image (``image__status=…``) are held to the same rule: they go
+through ``Image.objects.serving()`` as a subquery or a named lookup (garden.queries.serving_through).
 """
 
 from __future__ import annotations
@@ -210,13 +212,46 @@ class Scanner(ast.NodeVisitor):
                 self.offences.append(Offence(self.path, call.lineno, f"spells {name}'s status filter itself: use a named query"))
 
 
+# Image's columns that only garden's named queries and lookups spell in a filter.
+GUARDED_COLUMNS = ("status", "safety_verdict", "safety_released", "kept")
+
+
+def image_relations() -> set[str]:
+    """Names of the fields, on other models, that lead to garden's Image (``image``, ``source``…)."""
+    image = apps.get_model("garden", "Image")
+    return {
+        field.name
+        for model in apps.get_models()
+        if model is not image
+        for field in model._meta.get_fields()
+        if field.is_relation and field.related_model is image
+    }
+
+
+def relation_filters(tree: ast.Module, path: str, relations: set[str]) -> list[Offence]:
+    """Keyword filters that reach an image's status or verdict through a relation (``image__status``)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                parts = (keyword.arg or "").split("__")
+                for index, part in enumerate(parts[:-1]):
+                    if part in relations and parts[index + 1] in GUARDED_COLUMNS:
+                        found.append(Offence(path, node.lineno, f"filters images through a relation ({keyword.arg}): use a named query"))
+                        break
+    return found
+
+
 def offences() -> list[Offence]:
     apps_models = project_apps()
+    relations = image_relations()
     found: list[Offence] = []
     for app in apps_models:
         for path in modules_of(app):
             relative = str(path.relative_to(ROOT))
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=relative)
+            if app != "garden":
+                found.extend(o for o in relation_filters(tree, relative, relations) if (relative, o.what) not in ALLOWED)
             models_ = foreign_models(tree, app, apps_models)
             if not models_:
                 continue
@@ -252,10 +287,15 @@ def bound(image: Image, other):
 def reads():
     Image.objects.serving().filter(emotion="happy").count()
     Image.objects.all_pictures().filter(status="serving")
+
+def through():
+    Stat.objects.filter(image__status="serving", image__emotion="happy")
+    Stat.objects.filter(serving_through("image"), image__in=Image.objects.serving())
 """
     tree = ast.parse(source)
     models_ = foreign_models(tree, "curation", project_apps())
     scanner = Scanner("made_up.py", tree, models_, {"Image": named_queries("garden", "Image") or set()})
     scanner.visit(tree)
-    lines = sorted(o.line for o in scanner.offences)
-    assert lines == [5, 5, 6, 9, 12, 14, 18], [str(o) for o in scanner.offences]
+    found = scanner.offences + relation_filters(tree, "made_up.py", image_relations())
+    lines = sorted(o.line for o in found)
+    assert lines == [5, 5, 6, 9, 12, 14, 18, 21], [str(o) for o in found]

@@ -20,5 +20,5 @@ class Command(BaseCommand):
         pictures = scanning.pictures_to_scan(everything=options["all"])
         with tqdm(total=pictures.count(), unit="picture", disable=options["verbosity"] < 1) as bar:
             counts = scanning.scan(pictures.iterator(), dry_run=options["dry_run"], progress=bar.update)
-        summary = ", ".join(f"{counts[name]} {name}" for name in ("checked", "passed", "flagged", "unchecked", "demoted"))
+        summary = ", ".join(f"{counts[name]} {name}" for name in scanning.COUNTED)
         self.stdout.write(("dry run: " if options["dry_run"] else "") + summary)
