@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.utils.translation import gettext
@@ -20,9 +19,9 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from config import outages
-from config.cache import redis_call
+from config import caches, outages
 from config.caches import memoized
+from config.caches.breaker import redis_call
 from config.errors import DatabaseUnavailable, DomainError
 from config.parsers import LenientJSONParser, PayloadTooLarge
 
@@ -50,7 +49,7 @@ def count_request(key: str, *, window: int) -> int:
 
     On Redis (django-redis) that is one pipelined round trip (INCR, then EXPIRE NX); on other
     caches an atomic increment, with an add that starts the counter. While Redis is down it is 0:
-    the throttle fails open (config.cache logs and counts the outage and skips Redis for a while).
+    the throttle fails open (config.caches.breaker logs and counts the outage and skips Redis for a while).
     """
     if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
 
@@ -62,9 +61,22 @@ def count_request(key: str, *, window: int) -> int:
 
         return redis_call("throttle", incr_with_expiry, default=0)
     try:
-        return cache.incr(key)
+        return THROTTLE_COUNTERS.incr(key)
     except ValueError:  # the window's first request
-        return 1 if cache.add(key, 1, window) else cache.incr(key)
+        return 1 if THROTTLE_COUNTERS.add(key, 1, window) else THROTTLE_COUNTERS.incr(key)
+
+
+# The kiosk throttle's counters (KioskRateThrottle.get_cache_key).
+THROTTLE_COUNTERS = caches.shared(
+    owner=__name__,
+    name="THROTTLE_COUNTERS",
+    prefix="throttle:",
+    ttl=None,
+    kind=caches.COUNTER,
+    key="(scope, client): requests in the client's window",
+    fresh="expires at the end of the client's window (the rate's period)",
+    raw=True,
+)
 
 
 class KioskRateThrottle(SimpleRateThrottle):

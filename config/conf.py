@@ -96,7 +96,7 @@ FILES = [
         0.25,
         "Redis cache only: seconds a cache call may take to connect or answer before it counts as failed and "
         "answers as a miss "
-        "(`config/cache.py`)",
+        "(`config/caches/breaker.py`)",
     ),
     number(
         "GARDEN_CACHE_BREAKER_SECONDS",

@@ -18,9 +18,10 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import caches
 from django.core.files.storage import default_storage
 from django.db import connections
+
+from config import caches
 
 PARTS = ("database", "cache", "broker", "storage")
 
@@ -63,6 +64,17 @@ def _ping_redis(url: str) -> None:
         client.close()
 
 
+PROBE = caches.shared(
+    owner=__name__,
+    name="PROBE",
+    prefix="readyz:probe",
+    ttl=10,
+    kind=caches.PROBE,
+    key="one key: written and read back by /readyz (caches other than Redis, which is pinged)",
+    fresh="written on each check",
+)
+
+
 def check_cache() -> None:
     """Redis caches are pinged on a client of the probe's own, past any fail-open wrapper the
     app's cache has: readiness must see the outage that the kiosk endpoints ride through."""
@@ -71,9 +83,9 @@ def check_cache() -> None:
         location = config["LOCATION"]
         _ping_redis(location[0] if isinstance(location, list | tuple) else str(location).split(",")[0])
         return
-    cache = caches["default"]
-    cache.set("readyz:probe", 1, 10)
-    if cache.get("readyz:probe") != 1:
+    key = PROBE.key("")
+    PROBE.set(key, 1)
+    if PROBE.get(key) != 1:
         raise RuntimeError("cache lost a value it was given")
 
 

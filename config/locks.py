@@ -5,8 +5,20 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from django.core.cache import cache
 from django.db import connection
+
+from config import caches
+
+# The cache keys its callers name (generation:sweep, recommend:rebuild-lock, insights:refresh-lock).
+LOCKS = caches.shared(
+    owner=__name__,
+    name="LOCKS",
+    prefix="",
+    ttl=None,
+    kind=caches.LOCK,
+    key="the key each caller names (off PostgreSQL only: there an advisory lock)",
+    fresh="deleted by its holder; expires after the caller's timeout if the holder died",
+)
 
 
 @contextlib.contextmanager
@@ -28,9 +40,9 @@ def exclusive(*, advisory_id: int, cache_key: str, timeout: int, busy: type[Exce
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [advisory_id])
         return
-    if not cache.add(cache_key, "1", timeout=timeout):
+    if not LOCKS.add(cache_key, "1", timeout):
         raise busy(message)
     try:
         yield
     finally:
-        cache.delete(cache_key)
+        LOCKS.delete(cache_key)

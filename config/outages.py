@@ -10,7 +10,7 @@
 - **After a commit**: work that follows a committed write (change tokens, mirrors to other
   services) runs through ``after_commit``, which logs and counts a failure instead of raising it:
   the row is stored, so the request must not answer 5xx (a client retrying it would store it twice).
-- The cache's outages are config.cache's.
+- The cache's outages are config.caches.breaker's.
 """
 
 from __future__ import annotations

@@ -119,11 +119,11 @@ else:
         DATABASES["default"]["ENGINE"] = "config.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache: Redis as a speed-up only (config/cache.py): a failing call answers as a miss --------
+# --- Cache: Redis as a speed-up only (config/caches/breaker.py): a failing call answers as a miss --------
 CACHES = {"default": environ.Env.cache_url_config(core["CACHE_URL"])}
 if CACHES["default"]["BACKEND"].startswith("django_redis."):
     _cache_options = CACHES["default"].setdefault("OPTIONS", {})
-    _cache_options.setdefault("CLIENT_CLASS", "config.cache.BreakerClient")
+    _cache_options.setdefault("CLIENT_CLASS", "config.caches.breaker.BreakerClient")
     _cache_options.setdefault("IGNORE_EXCEPTIONS", True)  # the client's failures answer as misses
     _cache_options.setdefault("SOCKET_CONNECT_TIMEOUT", core["GARDEN_CACHE_TIMEOUT_SECONDS"])
     _cache_options.setdefault("SOCKET_TIMEOUT", core["GARDEN_CACHE_TIMEOUT_SECONDS"])

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from django.core.cache import cache
 from django.core.files.storage import Storage, storages
 from django.utils import timezone
 
+from config import caches
 from config.version import app_version
 from curation import backup_db
 from curation.backup_db import BackupError
@@ -311,7 +311,7 @@ def restore_backup(
                 "in storage; run the restore again to finish it."
             ) from exc
         say("Database restored")
-    cache.clear()  # rendered gardens, candidates and change tokens of the replaced data
+    caches.clear_shared()  # rendered gardens, candidates and change tokens of the replaced data
     say("Cache cleared")
     report.counts = backup_db.row_counts()
     wrong = {label: (count, report.counts.get(label)) for label, count in manifest["counts"].items() if report.counts.get(label) != count}

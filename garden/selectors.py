@@ -11,12 +11,12 @@ from urllib.parse import quote
 import numpy as np
 import orjson
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models import QuerySet
 from rest_framework.renderers import JSONRenderer
 
+from config import caches
 from config.caches import memoized
 from config.memo import VersionedMemo
 from config.sql import hot_cursor
@@ -184,6 +184,15 @@ _rendered = VersionedMemo(
     max_entries=1000, owner=__name__, name="_rendered", key="(site base, search key)", fresh="the serving version (ServingState)"
 )
 RENDERED_TTL_SECONDS = 24 * 3600  # in the shared cache; a new version makes them unreachable anyway
+_rendered_shared = caches.shared(
+    owner=__name__,
+    name="_rendered_shared",
+    prefix="garden:rendered:",
+    ttl=RENDERED_TTL_SECONDS,
+    key="SHA-256 of (serving version, site base, search key): the /gardenfromDB answer, for every web process",
+    fresh="the serving version (ServingState), part of the key: a new version is a new key",
+    rows=True,
+)
 
 
 def rendered_garden(*, search_key: str, request) -> bytes:
@@ -197,8 +206,8 @@ def rendered_garden(*, search_key: str, request) -> bytes:
     base = site_base(request)
     body = _rendered.get(version, (base, search_key))
     if body is None:
-        shared_key = "garden:rendered:" + hashlib.sha256(f"{version}|{base}|{search_key}".encode()).hexdigest()
-        body = cache.get(shared_key)
+        shared_key = _rendered_shared.key(hashlib.sha256(f"{version}|{base}|{search_key}".encode()).hexdigest())
+        body = _rendered_shared.get(shared_key)
         if body is None:
             rows = list(serving_images(search_key=search_key).values_list("key", "emotion", "orientation"))
             entries = listing_entries(((key, emotion) for key, emotion, _ in rows), request=request)
@@ -206,7 +215,7 @@ def rendered_garden(*, search_key: str, request) -> bytes:
             for (_, _, orientation), entry in zip(rows, entries, strict=True):
                 sides[orientation].append(entry)
             body = render_listing(sides[Image.Orientation.LANDSCAPE], sides[Image.Orientation.PORTRAIT])
-            cache.set(shared_key, body, RENDERED_TTL_SECONDS)
+            _rendered_shared.set(shared_key, body)
         _rendered.put(version, (base, search_key), body)
     return body
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from config import caches
 from config.errors import Conflict, DomainError
 from garden import services as garden_services
 from garden.keys import search_key
@@ -40,6 +40,15 @@ Kind = GardenerAction.Kind
 
 LOCK_KEY = "gardener:tend"
 LOCK_SECONDS = 600  # longer than any run; released at the end of each
+_lock = caches.shared(
+    owner=__name__,
+    name="_lock",
+    prefix=LOCK_KEY,
+    ttl=LOCK_SECONDS,
+    kind=caches.LOCK,
+    key="one key: held while a run tends the garden",
+    fresh="deleted by the run that holds it",
+)
 
 
 class Busy(Conflict):
@@ -72,7 +81,7 @@ def tend(*, dry_run: bool = False, now: datetime | None = None, seed: int | None
     if dry_run:
         return RunResult(plan=make_plan(now))
     # Two runs at once (beat and a command) would both see the same thin key and both fill it.
-    if not cache.add(LOCK_KEY, "1", LOCK_SECONDS):
+    if not _lock.add(LOCK_KEY, "1"):
         raise Busy()
     try:
         plan = make_plan(now)
@@ -88,7 +97,7 @@ def tend(*, dry_run: bool = False, now: datetime | None = None, seed: int | None
         _log_skipped(plan, result, now)
         return result
     finally:
-        cache.delete(LOCK_KEY)
+        _lock.delete(LOCK_KEY)
 
 
 def _log(kind: str, result: RunResult | None = None, **fields) -> GardenerAction:

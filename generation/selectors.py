@@ -10,11 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from config import caches
 from config.errors import Unavailable
 from garden.keys import LANDSCAPE, parse_key
 from garden.selectors import image_url
@@ -174,7 +174,7 @@ def live_workers(*, timeout: float) -> dict[str, Any]:
 
     One broadcast to every worker; a broker that cannot be reached gives no workers and its error.
     """
-    cached = cache.get(_WORKERS_CACHE_KEY)
+    cached = _workers.get(_WORKERS_CACHE_KEY)
     if cached is not None:
         return cached
     from config.celery import app
@@ -185,11 +185,19 @@ def live_workers(*, timeout: float) -> dict[str, Any]:
         answer = {"workers": [{"name": name, "queues": sorted(q["name"] for q in queues)} for name, queues in sorted(replies.items())]}
     except Exception as exc:  # broker down or misconfigured: report it, never fail the status page
         answer = {"workers": [], "error": f"{type(exc).__name__}: {exc}"}
-    cache.set(_WORKERS_CACHE_KEY, answer, 5)
+    _workers.set(_WORKERS_CACHE_KEY, answer)
     return answer
 
 
-_WORKERS_CACHE_KEY = "generation:live-workers"
+_workers = caches.shared(
+    owner=__name__,
+    name="_workers",
+    prefix="generation:live-workers",
+    ttl=5,
+    key="one key: the workers that answered the last broadcast and their queues",
+    fresh="nothing but time: a broadcast at most every 5 s whatever the number of status pages open",
+)
+_WORKERS_CACHE_KEY = _workers.key("")
 
 
 def gpu_workers(pool: dict[str, Any]) -> list[dict[str, Any]]:

@@ -27,12 +27,20 @@ from collections import OrderedDict
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from config import caches
 from generation.backends import BackendError
 
 CACHED = 2
 
 _lock = threading.Lock()
 _loaded: OrderedDict[tuple, object] = OrderedDict()
+caches.register(
+    _loaded.clear,
+    owner=__name__,
+    name="_loaded",
+    key="(file path, its modification time, config, device, dtype); the CACHED most recently used",
+    fresh="the file's modification time, part of the key",
+)
 
 
 class VaeError(BackendError):

@@ -26,7 +26,7 @@ def redis_cache(location: str) -> dict:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": location,
             "OPTIONS": {
-                "CLIENT_CLASS": "config.cache.BreakerClient",
+                "CLIENT_CLASS": "config.caches.breaker.BreakerClient",
                 "IGNORE_EXCEPTIONS": True,
                 "SOCKET_CONNECT_TIMEOUT": 0.25,
                 "SOCKET_TIMEOUT": 0.25,

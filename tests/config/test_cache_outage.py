@@ -1,4 +1,4 @@
-"""With the Redis cache down the kiosk keeps answering from the database (config/cache.py).
+"""With the Redis cache down the kiosk keeps answering from the database (config/caches/breaker.py).
 
 The cache here is a real django-redis cache, configured as settings configure one, pointed at a port
 where nothing listens (every connection refused), or at a relay in front of the live Redis (its own
@@ -15,9 +15,9 @@ import uuid
 import pytest
 import redis
 
-from config import cache as cache_breaker
 from config import caches
 from config.api import count_request
+from config.caches import breaker as cache_breaker
 from recommend import tokens
 from recommend.models import Interaction
 from tests.config.outage_helpers import DEAD_REDIS, OWN_DB, ConnectAttempts, RedisDoor, live_redis, redis_cache

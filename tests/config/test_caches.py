@@ -1,5 +1,5 @@
-"""config.caches: every in-process cache of the app source is registered, reset_all() empties each,
-and docs/caching.md is what the registry says."""
+"""config.caches: every cache of the app source (in-process, and the shared cache's entries) is
+registered, reset_all() empties each, and docs/caching.md is what the registry says."""
 
 from __future__ import annotations
 
@@ -119,6 +119,95 @@ def test_the_scan_finds_unregistered_caches():
     assert finder.instances == [(8, None)]
 
 
+# Module-level containers filled at run time that are not caches: emptying one would lose state, not
+# a copy of it. (module, name) → what it is.
+NOT_CACHES = {
+    ("config.appsettings", "DECLARED"): "every setting read: what start-up checks name",
+    ("config.appsettings", "_warned"): "warnings already given",
+    ("config.caches", "_caches"): "the registry itself",
+    ("config.caches.breaker", "_recovery_hooks"): "hooks run when Redis answers again",
+    ("config.caches.breaker", "_breakers"): "each Redis server's breaker state",
+    ("config.dashboard", "_sections"): "a registration hook",
+    ("config.health", "_hanging"): "readiness probes still running",
+    ("config.metrics", "_app_collectors"): "a registration hook",
+    ("garden.forgetting", "_forgetters"): "a registration hook",
+    ("generation.backends.conditioning", "_LOADED_EMBEDDINGS"): "what each text encoder has loaded into itself",
+    ("generation.backends.diffusion", "_budgets"): "the memory fraction set on each CUDA device",
+    ("generation.kinds", "_kinds"): "a registration hook",
+    ("generation.services.post_stage", "_threads"): "running threads",
+    ("safety.images", "_pool"): "the checking thread pool",
+}
+MUTABLE = {"dict", "OrderedDict", "defaultdict", "set", "WeakKeyDictionary", "WeakValueDictionary"}
+FILLING = {"setdefault", "update", "append", "add", "insert", "extend"}
+
+
+def _module_containers(tree: ast.Module) -> dict[str, int]:
+    """Module-level names bound to an empty dict, list or set (or such a call), by line."""
+    found = {}
+    for node in tree.body:
+        target, value = None, None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            target, value = node.targets[0].id, node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            target, value = node.target.id, node.value
+        if target is None:
+            continue
+        empty = (isinstance(value, ast.Dict) and not value.keys) or (isinstance(value, ast.List) and not value.elts)
+        call = isinstance(value, ast.Call) and getattr(value.func, "id", getattr(value.func, "attr", None)) in MUTABLE
+        if empty or call:
+            found[target] = node.lineno
+    return found
+
+
+def filled_containers(tree: ast.Module) -> set[str]:
+    """Module-level containers that a function fills (``NAME[k] = v``, ``NAME.setdefault(…)``…)."""
+    containers = _module_containers(tree)
+    filled = set()
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AugAssign) else []
+            for target in targets:
+                if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id in containers:
+                    filled.add(target.value.id)
+            call = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+            if call and node.func.value.id in containers and node.func.attr in FILLING:
+                filled.add(node.func.value.id)
+    return filled
+
+
+def test_module_level_caches_kept_by_hand_are_registered():
+    caches.import_owners()
+    problems = []
+    for module, path in caches.app_sources():
+        for name in sorted(filled_containers(ast.parse(path.read_text("utf-8"), filename=str(path)))):
+            if (module, name) not in NOT_CACHES and f"{module}.{name}" not in caches._caches:
+                problems.append(
+                    f"{module}.{name}: a module-level container filled at run time; register it (caches.register) or say why it is no cache"
+                )
+    assert problems == []
+
+
+def test_the_scan_finds_module_level_containers():
+    source = (
+        "a = {}\nb: dict = dict()\nc = []\nd = {1: 2}\ndef f(k):\n    a[k] = 1\n    b.setdefault(k, 2)\n    c.append(k)\n    d[k] = 3\n"
+    )
+    assert filled_containers(ast.parse(source)) == {"a", "b", "c"}
+
+
+def test_the_shared_cache_is_used_only_through_registered_entries():
+    """No module but config.caches imports Django's cache: every key has an owner and a freshness rule."""
+    problems = []
+    for module, path in caches.app_sources():
+        if module == "config.caches" or module.startswith("config.caches."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module == "django.core.cache":
+                problems.append(f"{module}, line {node.lineno}: use caches.shared(…) instead of django.core.cache")
+    assert problems == []
+
+
 def _resolve(cache: caches.Cache) -> object:
     found: object = importlib.import_module(cache.owner)
     for part in cache.name.split("."):
@@ -128,6 +217,12 @@ def _resolve(cache: caches.Cache) -> object:
 
 def _is_empty(cache: caches.Cache) -> bool:
     kept = _resolve(cache)
+    if isinstance(kept, caches.SharedEntry):  # the tests' cache is the local-memory one
+        from django.core.cache import cache as shared
+
+        if not kept.prefix:
+            return all(shared.get(key) is None for key in kept._written)
+        return not any(key.split(":", 2)[2].startswith(kept.prefix) for key in shared._cache)
     if hasattr(kept, "cache_info"):
         return kept.cache_info().currsize == 0
     if isinstance(kept, Lazy):
@@ -152,6 +247,8 @@ def test_every_registered_cache_resolves_to_a_cache_of_its_owner():
 
 @pytest.mark.django_db
 def test_reset_all_empties_every_registered_cache():
+    from config import locks
+    from curation import selectors as curation_selectors
     from garden import keys, selectors
     from generation import backends
     from recommend import rankers, serving
@@ -164,6 +261,8 @@ def test_reset_all_empties_every_registered_cache():
     rankers.get_ranker()
     backends.get_backend("procedural")
     images._loaded["cpu"] = object()
+    curation_selectors.distinct_values(field="emotion")
+    locks.LOCKS.add("tests:lock", "1", 10)
     filled = {cache.path for cache in caches.registered() if not _is_empty(cache)}
     assert {
         "garden.keys.parsed_or_none",
@@ -172,11 +271,15 @@ def test_reset_all_empties_every_registered_cache():
         "recommend.rankers._ranker",
         "generation.backends._procedural",
         "safety.images._loaded",
+        "garden.selectors._rendered_shared",
+        "curation.selectors._distinct",
+        "config.locks.LOCKS",
     } <= filled
 
     caches.reset_all(rows_only=True)
     assert {cache.path for cache in caches.registered() if not _is_empty(cache)} == filled - {
         "garden.selectors._rendered",
+        "garden.selectors._rendered_shared",
         "recommend.serving.cache._model",
     }
     caches.reset_all()
