@@ -2,9 +2,9 @@
 in bulk (curation), the image check's verdict and a curator's release (safety), and file-less
 rows made and removed in bulk (recommend's simulated traffic).
 
-The fields stay on ``Image``; their owners' services decide, these functions write. The marks
-never touch the serving set: a picture enters or leaves it through garden.services' moves
-(promote_image, demote_image, reject_image), which give the serving state its new version.
+The fields stay on ``Image``; their owners' services decide, these functions write. A picture
+enters or leaves the serving set through garden.services' moves (promote_image, demote_image,
+reject_image); whatever writes it, the serving version moves with it (garden.freshness).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def mark_released(image: Image) -> None:
 
 def add_fileless_images(images: Iterable[Image], *, batch_size: int = 1000) -> list[Image]:
     """Insert rows that have no file behind them, one INSERT per batch, as given (serving ones too:
-    the serving state keeps its version, as for any bulk load outside the moves)."""
+    the serving version moves with them)."""
     return Image.objects.bulk_create(images, batch_size=batch_size)
 
 

@@ -1,10 +1,10 @@
-from django.db import models
+from django.db import models, router
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from garden import choices, looks
+from garden import choices, freshness, looks
 from garden.choices import CLEARED, QUARANTINED  # noqa: F401 (read from here too)
 from garden.keys import EMOTIONS
 from garden.queries import ImageQuerySet
@@ -94,6 +94,31 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    def save(self, *args, **kwargs) -> None:
+        """Saved, and the serving version moved in the same transaction when the row is or was serving
+        (garden.freshness: every write of an image passes through here or ImageQuerySet)."""
+        update_fields = kwargs.get("update_fields")
+        fields = [field.name for field in self._meta.concrete_fields] if update_fields is None else list(update_fields)
+        # A new row matters only when it is serving; a saved one may have been serving before.
+        adding = self._state.adding
+        status = self.status if adding or "status" in fields else None
+        touches = freshness.touches_serving(fields, status=status, maybe_serving=not adding)
+        if not touches:
+            return super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with freshness.atomic(using):
+            super().save(*args, **kwargs)
+            freshness.after_write(True, using)
+
+    def delete(self, *args, **kwargs):
+        if self.status != choices.Status.SERVING:
+            return super().delete(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with freshness.atomic(using):
+            deleted = super().delete(*args, **kwargs)
+            freshness.after_write(deleted[0] > 0, using)
+        return deleted
 
     @property
     def is_portrait(self) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from django.db import models
 
+from garden import freshness
 from garden.choices import CLEARED, QUARANTINED, Status
 
 
@@ -21,6 +22,54 @@ def serving_through(relation: str) -> models.Q:
 
 
 class ImageQuerySet(models.QuerySet):
+    # --- writes (garden's own modules only): each moves the serving version when it may matter ---
+    # A queryset narrowed by a named query to rows that are not serving (pool(), rejected()…).
+    _without_serving = False
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._without_serving = self._without_serving
+        return clone
+
+    def __or__(self, other):
+        combined = super().__or__(other)
+        combined._without_serving = self._without_serving and getattr(other, "_without_serving", False)
+        return combined
+
+    def __xor__(self, other):
+        combined = super().__xor__(other)
+        combined._without_serving = self._without_serving and getattr(other, "_without_serving", False)
+        return combined
+
+    def _not_serving(self) -> "ImageQuerySet":
+        self._without_serving = True
+        return self
+
+    def update(self, **kwargs) -> int:
+        if not freshness.touches_serving(kwargs, status=kwargs.get("status"), maybe_serving=not self._without_serving):
+            return super().update(**kwargs)
+        with freshness.atomic(self.db):
+            updated = super().update(**kwargs)
+            freshness.after_write(updated > 0, self.db)
+        return updated
+
+    def delete(self):
+        if self._without_serving:
+            return super().delete()
+        with freshness.atomic(self.db):
+            deleted = super().delete()
+            freshness.after_write(deleted[0] > 0, self.db)
+        return deleted
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        if not any(obj.status == Status.SERVING for obj in objs):
+            return super().bulk_create(objs, *args, **kwargs)
+        with freshness.atomic(self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            freshness.after_write(bool(created), self.db)
+        return created
+
     # --- by status ---------------------------------------------------------------------------
 
     def serving(self) -> "ImageQuerySet":
@@ -29,15 +78,15 @@ class ImageQuerySet(models.QuerySet):
 
     def pool(self) -> "ImageQuerySet":
         """Pictures awaiting review (or demoted back), not shown."""
-        return self.filter(status=Status.POOL)
+        return self.filter(status=Status.POOL)._not_serving()
 
     def rejected(self) -> "ImageQuerySet":
         """Soft-rejected pictures: their files stay until a confirmed purge."""
-        return self.filter(status=Status.REJECTED)
+        return self.filter(status=Status.REJECTED)._not_serving()
 
     def not_serving(self) -> "ImageQuerySet":
         """Pictures the kiosk does not show: pool and rejected ones."""
-        return self.exclude(status=Status.SERVING)
+        return self.exclude(status=Status.SERVING)._not_serving()
 
     def not_rejected(self) -> "ImageQuerySet":
         """Pictures still in the garden: pool and serving ones."""
@@ -47,11 +96,11 @@ class ImageQuerySet(models.QuerySet):
 
     def kept(self) -> "ImageQuerySet":
         """Pool pictures a reviewer kept: the next promotion."""
-        return self.filter(status=Status.POOL, kept=True)
+        return self.filter(status=Status.POOL, kept=True)._not_serving()
 
     def undecided(self) -> "ImageQuerySet":
         """Pool pictures no reviewer has kept yet: the review's work left."""
-        return self.filter(status=Status.POOL, kept=False)
+        return self.filter(status=Status.POOL, kept=False)._not_serving()
 
     # --- the image check's verdict (safety) ---------------------------------------------------
 

@@ -19,8 +19,8 @@ from django.utils import timezone
 from PIL import Image as PILImage
 
 from config.errors import Conflict, Unavailable
-from garden import keys, looks
-from garden.models import Image, ImageLook, ImageParent, ServingState, Visitor
+from garden import freshness, keys, looks
+from garden.models import Image, ImageLook, ImageParent, Visitor
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +86,9 @@ def read_file(key: str) -> bytes:
 
 
 def serving_changed() -> None:
-    """Give the serving set a new version, in the caller's transaction (it commits with the change).
-
-    Every service that adds to, removes from or rewrites the serving set calls this, so caches of
-    what is served (garden.selectors.rendered_garden, the recommender's candidates) see the change
-    in their very next answer.
-    """
-    if not ServingState.objects.filter(pk=1).update(version=secrets.token_hex(8)):
-        ServingState.objects.create(pk=1, version=secrets.token_hex(8))
+    """Give the serving set a new version now (a write outside the ORM: a restore, a bench's raw
+    load). The ORM's writes of images move it themselves (garden.freshness)."""
+    freshness.serving_changed()
 
 
 def create_image(*, key: str, content: bytes, status: str | None = None, parents: Iterable[int] = (), **metadata) -> Image:
@@ -105,8 +100,6 @@ def create_image(*, key: str, content: bytes, status: str | None = None, parents
     write_file(key=key, content=content)
     try:
         with transaction.atomic():
-            if status == Image.Status.SERVING:
-                serving_changed()
             image = Image.objects.create(
                 key=key,
                 status=status,
@@ -173,7 +166,6 @@ def _move(*, image: Image, prefix: str, status: str, promoted_at: datetime | Non
             for name, value in changed.items():
                 setattr(locked, name, value)
             locked.save(update_fields=["key", "status", "promoted_at", "rejected_at", *changed])
-            serving_changed()
             if new_key != old_key:
                 transaction.on_commit(lambda: delete_file_quietly(old_key))
     except Exception:
@@ -239,8 +231,6 @@ def rewrite_image(*, image: Image, content: bytes, **metadata) -> None:
     try:
         with transaction.atomic():
             Image.objects.select_for_update().filter(pk=image.pk).exists()  # one rewrite of a picture at a time
-            if image.status == Image.Status.SERVING or metadata.get("status") == Image.Status.SERVING:
-                serving_changed()
             Image.objects.filter(pk=image.pk).update(byte_size=len(content), content_hash=sha256(content), **metadata)
             if look is None:  # the old look described the old bytes
                 ImageLook.objects.filter(image_id=image.pk).delete()
@@ -291,7 +281,7 @@ def purge_rejected(*, images: Iterable[Image]) -> int:
         if image.status != Image.Status.REJECTED:
             continue
         with transaction.atomic():
-            deleted, _ = Image.objects.filter(pk=image.pk, status=Image.Status.REJECTED).delete()
+            deleted, _ = Image.objects.rejected().with_id(image.pk).delete()
             if deleted:
                 for key in filter(None, (image.key, image.thumbnail_key)):
                     transaction.on_commit(partial(delete_file_quietly, key))
