@@ -23,11 +23,14 @@ from django.db.migrations.recorder import MigrationRecorder
 from garden import tables
 from garden.models import CatalogChange
 
-# The names the triggers were first made under (by the recommender, their first reader): existing
-# databases keep them.
+# The names the triggers were first made under (by the recommender, their first reader): the previous
+# release's processes look for them (``missing``) while a deploy replaces them, so they stay this
+# release; garden/0018's note says what the next one renames.
 PREFIX = "recommend_catalog_"
 TRIGGERS = {"postgresql": ("update", "delete", "truncate"), "sqlite": ("update", "delete")}
 MIGRATION = ("garden", "0017_catalog_change_triggers")
+# The migration that renamed the counter's table to garden's (before it: FIRST_TABLE).
+RENAMED, FIRST_TABLE = "0018_catalog_change_table", "recommend_catalogchange"
 
 log = logging.getLogger(__name__)
 
@@ -70,21 +73,25 @@ def require() -> None:
         raise CatalogTriggersMissing(gone)
 
 
-def install(db) -> None:
+def install(db, *, counter: str | None = None, bump: bool = True) -> None:
     """(Re)install the triggers on the connection ``db`` and bump the counter: whatever changed while
-    they were missing went unrecorded, so what was kept must not be trusted. Idempotent."""
-    statements = _postgresql(db.ops.quote_name) if db.vendor == "postgresql" else _sqlite(db.ops.quote_name)
+    they were missing went unrecorded, so what was kept must not be trusted. Idempotent.
+    ``counter``: the counter's table as a migration knows it (default: the model's)."""
+    counter = counter or tables.CATALOG_CHANGE
+    quote = db.ops.quote_name
+    statements = _postgresql(quote, counter) if db.vendor == "postgresql" else _sqlite(quote, counter)
     with db.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
-        cursor.execute(_bump_once(db.vendor, db.ops.quote_name))
+        if bump:
+            cursor.execute(_bump_once(db.vendor, quote, counter))
 
 
-def install_missing(db) -> list[str]:
+def install_missing(db, *, counter: str | None = None) -> list[str]:
     """Install the triggers on ``db`` unless all are there (then nothing changes, the counter
     included); returns the names that were missing."""
     if gone := missing(db.alias):
-        install(db)
+        install(db, counter=counter)
     return gone
 
 
@@ -101,21 +108,22 @@ def uninstall(db) -> None:
 def reinstall_after_migrate(sender, using, **kwargs) -> None:
     """post_migrate: put back triggers that a later migration dropped (SQLite drops a remade table's
     triggers), so a migrated database always has them."""
-    if not MigrationRecorder(connections[using]).migration_qs.filter(app=MIGRATION[0], name=MIGRATION[1]).exists():
+    applied = set(MigrationRecorder(connections[using]).migration_qs.filter(app=MIGRATION[0]).values_list("name", flat=True))
+    if MIGRATION[1] not in applied:
         return  # migrated to a point before the triggers (or backwards past them)
-    if gone := install_missing(connections[using]):
+    if gone := install_missing(connections[using], counter=None if RENAMED in applied else FIRST_TABLE):
         log.warning("Reinstalled the catalog triggers a migration dropped: %s", ", ".join(gone))
 
 
-def _bump_once(vendor: str, quote) -> str:
-    counter, version_ = quote(tables.CATALOG_CHANGE), quote(tables.CATALOG_CHANGE_VERSION)
+def _bump_once(vendor: str, quote, table: str) -> str:
+    counter, version_ = quote(table), quote(tables.CATALOG_CHANGE_VERSION)
     # PostgreSQL needs the table named in the SET's right-hand side; SQLite refuses it.
     current = f"{counter}.{version_}" if vendor == "postgresql" else version_
     return f"INSERT INTO {counter} (id, {version_}) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET {version_} = {current} + 1"
 
 
-def _postgresql(quote) -> list[str]:
-    images, bump = quote(tables.IMAGE), _bump_once("postgresql", quote) + ";"
+def _postgresql(quote, table: str) -> list[str]:
+    images, bump = quote(tables.IMAGE), _bump_once("postgresql", quote, table) + ";"
     id_, key, search_key = quote(tables.IMAGE_ID), quote(tables.IMAGE_KEY), quote(tables.IMAGE_SEARCH_KEY)
     # Nested IFs: plpgsql prepares a condition only when it reaches it (``gone`` exists for DELETE only).
     return [
@@ -140,8 +148,8 @@ def _postgresql(quote) -> list[str]:
     ]
 
 
-def _sqlite(quote) -> list[str]:
-    images, counter, version_ = quote(tables.IMAGE), quote(tables.CATALOG_CHANGE), quote(tables.CATALOG_CHANGE_VERSION)
+def _sqlite(quote, table: str) -> list[str]:
+    images, counter, version_ = quote(tables.IMAGE), quote(table), quote(tables.CATALOG_CHANGE_VERSION)
     id_, key, search_key = quote(tables.IMAGE_ID), quote(tables.IMAGE_KEY), quote(tables.IMAGE_SEARCH_KEY)
     bump = f"INSERT OR IGNORE INTO {counter} (id, {version_}) VALUES (1, 0); UPDATE {counter} SET {version_} = {version_} + 1 WHERE id = 1;"
     return [

@@ -180,7 +180,8 @@ class ImageParent(models.Model):
 
 
 class ServingState(models.Model):
-    """One row: a token that changes, in the same transaction, with every change of the serving set.
+    """One row: a token that changes, in the same transaction, with every change of the serving set
+    (moved by garden's image writes: garden.freshness, which says why CatalogChange is a second signal).
 
     Everything rendered from the serving set (the /gardenfromDB answers, /garden's candidates) is
     cached under this token, so a promotion is in the very next answer and nothing is guessed from
@@ -231,14 +232,16 @@ class Visitor(models.Model):
 
 
 class CatalogChange(models.Model):
-    """One row: a counter database triggers bump whenever images are deleted, re-keyed or inserted
-    below the highest id (garden.catalog_changes), so what was computed from the images (the
-    recommender's kept counts) knows whether it still holds without reading them."""
+    """One row: a counter database triggers bump whenever images are deleted or re-keyed
+    (garden.catalog_changes), so what was computed from the images (the recommender's counts of its
+    catalog) knows whether it still holds without reading them. The other "images changed" signal,
+    ServingState, and why there are two: garden.freshness.
+
+    Table ``garden_catalogchange`` (garden/0018 renamed it from ``recommend_catalogchange``, which
+    stays a read-only view for the previous release's processes until the next release drops it).
+    """
 
     version = models.BigIntegerField(default=0)
-
-    class Meta:
-        db_table = "recommend_catalogchange"  # made by the recommender, its first reader: existing rows stay
 
     def __str__(self) -> str:
         return f"catalog version {self.version}"

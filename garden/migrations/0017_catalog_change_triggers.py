@@ -21,7 +21,7 @@ def content_type_mover(source: str, target: str):
 def install(apps, schema_editor):
     from garden import catalog_changes
 
-    catalog_changes.install_missing(schema_editor.connection)
+    catalog_changes.install_missing(schema_editor.connection, counter="recommend_catalogchange")  # its name until 0018
 
 
 def uninstall(apps, schema_editor):
