@@ -84,12 +84,12 @@ def load(images: int, interactions: int, jobs: int, seed: int = 5) -> float:
     from garden.keys import EMOTIONS
     from garden.models import Image, Visitor
     from generation.models import GenerationJob
-    from insights.models import FeedbackRollup, GenerationRollup, ImageRollup, ImageTotal, RecommenderRollup, RollupState, VisitorRollup
+    from insights.models import FeedbackRollup, ImageRollup, ImageTotal, JobRollup, RecommenderRollup, RollupState, VisitorRollup
     from recommend.models import Interaction, Recommendation
 
     rng = random.Random(seed)
     started = time.perf_counter()
-    rollups = (VisitorRollup, FeedbackRollup, ImageRollup, ImageTotal, RecommenderRollup, GenerationRollup, RollupState)
+    rollups = (VisitorRollup, FeedbackRollup, ImageRollup, ImageTotal, RecommenderRollup, JobRollup, RollupState)
     with transaction.atomic(), connection.cursor() as cursor:
         for model in (Interaction, Recommendation, GenerationJob, Visitor, Image, *rollups):
             cursor.execute(f"TRUNCATE {_table(model)} CASCADE")

@@ -135,7 +135,7 @@ def system_status() -> dict:
     """Everything the page shows, and ``problems``: one sentence for each thing that is wrong."""
     now = timezone.now()
     parts = health.readiness()
-    pool = generation_selectors.live_workers(timeout=generation_selectors.QUEUE_CHECK_TIMEOUT)
+    pool = generation_selectors.answering_workers(timeout=generation_selectors.QUEUE_CHECK_TIMEOUT)
     queues = queue_table(pool)
     runs = periodic_runs(now=now)
     tick = next((run for run in runs if run.task == periodic.BEAT_TICK), None)

@@ -1,8 +1,8 @@
 """A counter the database bumps whenever an image is deleted (or the table truncated) or an image's
 id, key or search key changes (``CatalogChange``), so a reader that kept something computed from
-the images (the recommender's kept counts) knows whether it still holds without reading them.
+the images (the recommender's stored counts) knows whether it still holds without reading them.
 Images added after the kept ones need no bump; one inserted below them (a restore, or two inserts
-that committed out of id order) shows in ``kept_images_unchanged``'s count instead.
+that committed out of id order) shows in ``counted_images_unchanged``'s count instead.
 
 Database triggers rather than Django signals: bulk updates, raw SQL and restores change images
 without signals. Migrations make them (``garden/0017``, per database), and ``migrate`` puts them
@@ -160,7 +160,7 @@ def _sqlite(quote, table: str) -> list[str]:
     ]
 
 
-def kept_images_unchanged(*, last_id: int, count: int) -> bool:
+def counted_images_unchanged(*, last_id: int, count: int) -> bool:
     """Whether the images up to ``last_id`` are still ``count`` in number: none inserted below the
     kept ones since (deletions bump the counter as well). An index-only count of ids, the one read
     that grows with the catalog (tens of milliseconds at 400k images)."""

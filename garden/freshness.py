@@ -10,7 +10,7 @@ are kept under the version, so a promotion is in the very next answer.
 One of two "images changed" signals, on purpose: this one is a random token moved in Python, in the
 writer's transaction, whenever the serving set may have changed (a rolled-back write restores the
 old token); garden.catalog_changes' counter is bumped by database triggers when images are deleted
-or re-keyed, whatever wrote them (raw SQL, restores), and tells the recommender's kept counts
+or re-keyed, whatever wrote them (raw SQL, restores), and tells the recommender's stored counts
 whether the images they were counted against still hold. One cannot stand for the other: triggers
 on every serving change would move the token on writes Python already sees, and a Python token
 would miss the writes that bypass the ORM.

@@ -169,7 +169,7 @@ def queue_counts(*, queue: str) -> dict[str, int]:
     return {"queued": counts.get(GenerationJob.Status.QUEUED, 0), "running": counts.get(GenerationJob.Status.RUNNING, 0)}
 
 
-def live_workers(*, timeout: float) -> dict[str, Any]:
+def answering_workers(*, timeout: float) -> dict[str, Any]:
     """Celery workers that answer within ``timeout`` seconds, and the queues they consume (cached 5 s).
 
     One broadcast to every worker; a broker that cannot be reached gives no workers and its error.
@@ -192,7 +192,7 @@ def live_workers(*, timeout: float) -> dict[str, Any]:
 _workers = caches.shared(
     owner=__name__,
     name="_workers",
-    prefix="generation:live-workers",
+    prefix="generation:answering-workers",
     ttl=5,
     key="one key: the workers that answered the last broadcast and their queues",
     fresh="nothing but time: a broadcast at most every 5 s whatever the number of status pages open",
@@ -201,11 +201,11 @@ _WORKERS_CACHE_KEY = _workers.key("")
 
 
 def gpu_workers(pool: dict[str, Any]) -> list[dict[str, Any]]:
-    """The workers of a ``live_workers`` answer that consume GARDEN_GPU_QUEUE (diffusion needs one)."""
+    """The workers of an ``answering_workers`` answer that consume GARDEN_GPU_QUEUE (diffusion needs one)."""
     return [worker for worker in pool["workers"] if settings.GARDEN_GPU_QUEUE in worker["queues"]]
 
 
-# How long the job pages wait for workers to answer the banner's question (live_workers caches 5 s).
+# How long the job pages wait for workers to answer the banner's question (answering_workers caches 5 s).
 QUEUE_CHECK_TIMEOUT = 1.0
 
 
@@ -220,12 +220,12 @@ def unconsumed_queues(*, timeout: float = QUEUE_CHECK_TIMEOUT) -> dict[str, Any]
 
     ``{"queues": [{"queue": "gpu", "waiting": 3}], "error": ""}``; ``error`` names a broker that
     cannot be reached (then every queue with waiting jobs is listed: nothing can receive them).
-    The workers are asked only while some job waits, through ``live_workers`` (cached 5 s).
+    The workers are asked only while some job waits, through ``answering_workers`` (cached 5 s).
     """
     waiting = waiting_by_queue()
     if not waiting:
         return {"queues": [], "error": ""}
-    pool = live_workers(timeout=timeout)
+    pool = answering_workers(timeout=timeout)
     consumed = {queue for worker in pool["workers"] for queue in worker["queues"]}
     queues = [{"queue": queue, "waiting": n} for queue, n in sorted(waiting.items()) if queue not in consumed]
     return {"queues": queues, "error": pool.get("error", "")}

@@ -31,10 +31,10 @@ from generation.models import GenerationJob
 from insights.models import (
     FeedbackRollup,
     GardenRollup,
-    GenerationRollup,
     Granularity,
     ImageRollup,
     ImageTotal,
+    JobRollup,
     RecommenderRollup,
     VisitorRollup,
 )
@@ -54,7 +54,7 @@ class DayRollups:
     images: list[ImageRollup] = field(default_factory=list)
     recommender: list[RecommenderRollup] = field(default_factory=list)
     gardens: list[GardenRollup] = field(default_factory=list)
-    generation: list[GenerationRollup] = field(default_factory=list)
+    jobs: list[JobRollup] = field(default_factory=list)
 
 
 class Event(NamedTuple):
@@ -137,7 +137,7 @@ def compute_day(*, start: datetime, end: datetime) -> DayRollups:
     result.feedback, result.images = _feedback(events, image_ids, day=start)
     result.recommender = _recommender(events, image_ids, start=start, end=end)
     result.gardens = _gardens(start=start, end=end)
-    result.generation = _generation(start=start, end=end)
+    result.jobs = _jobs(start=start, end=end)
     return result
 
 
@@ -299,15 +299,13 @@ def _gardens(*, start: datetime, end: datetime) -> list[GardenRollup]:
 # --- Generation -----------------------------------------------------------------------------------
 
 
-def _generation(*, start: datetime, end: datetime) -> list[GenerationRollup]:
-    rows: dict[tuple[str, str, str], GenerationRollup] = {}
+def _jobs(*, start: datetime, end: datetime) -> list[JobRollup]:
+    rows: dict[tuple[str, str, str], JobRollup] = {}
     finished = GenerationJob.objects.filter(finished_at__gte=start, finished_at__lt=end).values_list(
         "backend", "model_id", "emotion", "status", "images_done", "created_at", "started_at", "timings"
     )
     for backend, model_id, emotion, status, images, created_at, started_at, timings in finished:
-        row = rows.setdefault(
-            (backend, model_id, emotion), GenerationRollup(bucket=start, backend=backend, model_id=model_id, emotion=emotion)
-        )
+        row = rows.setdefault((backend, model_id, emotion), JobRollup(bucket=start, backend=backend, model_id=model_id, emotion=emotion))
         row.jobs += 1
         row.succeeded += status == GenerationJob.Status.SUCCEEDED
         row.failed += status == GenerationJob.Status.FAILED

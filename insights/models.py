@@ -137,8 +137,12 @@ class GardenRollup(models.Model):
         return f"{self.bucket:%Y-%m-%d} {self.search_key}: {self.gardens} gardens, {self.fallback} fallback, {self.empty} empty"
 
 
-class GenerationRollup(models.Model):
-    """Generation jobs that finished in one day, per backend, model and emotion."""
+class JobRollup(models.Model):
+    """Generation jobs that finished in one day, per backend, model and emotion.
+
+    Named for its jobs (it was GenerationRollup, beside the visitors' age-group column, "generation"
+    on the wire); its table keeps the first name, so the previous release reads it during a deploy.
+    """
 
     bucket = models.DateTimeField()
     backend = models.CharField(max_length=32)
@@ -155,6 +159,7 @@ class GenerationRollup(models.Model):
     timed_images = models.PositiveIntegerField(default=0, help_text="Images of the jobs with timings (the work's divisor)")
 
     class Meta:
+        db_table = "insights_generationrollup"
         constraints = [models.UniqueConstraint(fields=["bucket", "backend", "model_id", "emotion"], name="generationrollup_uniq")]
 
     def __str__(self) -> str:

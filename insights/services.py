@@ -32,10 +32,10 @@ from insights.charts import wilson
 from insights.models import (
     FeedbackRollup,
     GardenRollup,
-    GenerationRollup,
     Granularity,
     ImageRollup,
     ImageTotal,
+    JobRollup,
     RecommenderRollup,
     RollupState,
     VisitorRollup,
@@ -131,8 +131,8 @@ def _replace_day(*, day: datetime, end: datetime, rollups: aggregation.DayRollup
     RecommenderRollup.objects.bulk_create(rollups.recommender, batch_size=BATCH)
     GardenRollup.objects.filter(bucket=day).delete()
     GardenRollup.objects.bulk_create(rollups.gardens, batch_size=BATCH)
-    GenerationRollup.objects.filter(bucket=day).delete()
-    GenerationRollup.objects.bulk_create(rollups.generation, batch_size=BATCH)
+    JobRollup.objects.filter(bucket=day).delete()
+    JobRollup.objects.bulk_create(rollups.jobs, batch_size=BATCH)
     old = ImageRollup.objects.filter(bucket=day)
     delta: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     for image_id, impressions, likes, dislikes in old.values_list("image_id", "impressions", "likes", "dislikes"):

@@ -55,7 +55,7 @@ def _image_columns() -> str:
     return ", ".join(map(connection.ops.quote_name, (tables.IMAGE_ID, tables.IMAGE_KEY, tables.IMAGE_SEARCH_KEY)))
 
 
-def catalog_since(kept: counting.KeptCatalog) -> Catalog:
+def catalog_since(kept: counting.CountedCatalog) -> Catalog:
     """The kept catalog and the images added after it (ids above its last, read here with their
     keys indexed). Kept images' keys are indexed only as events name them (``key_resolver``)."""
     last = int(kept.image_ids[-1]) if len(kept.image_ids) else 0

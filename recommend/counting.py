@@ -6,11 +6,11 @@ So the counts are built as sums streamed in chunks (impressions, dislikes, raw l
 undo correction, min(likes, dislikes) per pair, is read for the pairs that have a dislike: peak
 memory is the dense tables (segments x images), never the events.
 
-``KeptCounts`` holds the counts as of a high-water mark (an event id): a periodic rebuild adds
+``StoredCounts`` holds the counts as of a high-water mark (an event id): a periodic rebuild adds
 the events after it, and recomputes the correction of the pairs those events touch. It also keeps
 the catalog the counts were made against (image ids and search keys, by id), so that rebuild reads
 only the images the new events name and those added since, never the whole catalog. Events deleted
-(retention, a deletion request) drop the kept counts (``forget``); an image deleted or re-keyed
+(retention, a deletion request) drop the stored counts (``forget``); an image deleted or re-keyed
 bumps the catalog's version (garden.catalog_changes), which makes them stale. Either way the next
 rebuild recounts everything.
 """
@@ -28,7 +28,7 @@ import orjson
 from django.db import connection, transaction
 
 from recommend import feedback, ranking
-from recommend.models import Interaction, KeptCounts
+from recommend.models import Interaction, StoredCounts
 
 CHUNK = 20000  # events per fetch: the streamed read's memory
 KIND = {"click": ranking.CLICK, "impression": ranking.IMPRESSION, "dislike": ranking.DISLIKE}
@@ -251,8 +251,8 @@ def _add_likes(counts: Counts, image_key: np.ndarray, rows: list[int], columns: 
 
 
 @dataclass
-class KeptCatalog:
-    """The catalog kept counts were made against: image ids by column (ascending), each column's
+class CountedCatalog:
+    """The catalog stored counts were made against: image ids by column (ascending), each column's
     search-key index, and the search keys by index."""
 
     image_ids: np.ndarray
@@ -275,7 +275,7 @@ def _widened(table: np.ndarray) -> np.ndarray:
     return table.astype(np.promote_types(table.dtype, np.int32))
 
 
-def save(counts: Counts, *, catalog: KeptCatalog, catalog_version: int, recounted_at) -> None:
+def save(counts: Counts, *, catalog: CountedCatalog, catalog_version: int, recounted_at) -> None:
     """Keep ``counts`` (counted against ``catalog``, read at ``catalog_version``) for the next rebuild."""
     buffer = io.BytesIO()
     # Narrowed and deflated: 18 MB of int32 at 100k images became ~0.5 MB, and writing the 18 MB
@@ -291,7 +291,7 @@ def save(counts: Counts, *, catalog: KeptCatalog, catalog_version: int, recounte
         for name, array in arrays.items():
             with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, array)
-    KeptCounts.objects.update_or_create(
+    StoredCounts.objects.update_or_create(
         pk=1,
         defaults={
             "through_id": counts.through,
@@ -306,10 +306,10 @@ def save(counts: Counts, *, catalog: KeptCatalog, catalog_version: int, recounte
     )
 
 
-def load(catalog_version: int) -> tuple[Counts, KeptCounts, KeptCatalog] | None:
-    """The kept counts and their catalog, when the catalog has not changed since (its version is
+def load(catalog_version: int) -> tuple[Counts, StoredCounts, CountedCatalog] | None:
+    """The stored counts and their catalog, when the catalog has not changed since (its version is
     still ``catalog_version``); None: recount everything."""
-    kept = KeptCounts.objects.filter(pk=1).first()
+    kept = StoredCounts.objects.filter(pk=1).first()
     if kept is None or kept.catalog_version != catalog_version:
         return None
     with np.load(io.BytesIO(bytes(kept.counts))) as npz:
@@ -317,7 +317,9 @@ def load(catalog_version: int) -> tuple[Counts, KeptCounts, KeptCatalog] | None:
             return None
         # int32 unless a count needs more: half the memory and time of int64 for the same values.
         arrays = {attr: _widened(npz[attr]) for attr in ARRAYS}
-        catalog = KeptCatalog(np.cumsum(npz["image_id_steps"].astype(np.int64)), npz["image_key"].astype(np.int64), list(kept.search_keys))
+        catalog = CountedCatalog(
+            np.cumsum(npz["image_id_steps"].astype(np.int64)), npz["image_key"].astype(np.int64), list(kept.search_keys)
+        )
     if len(catalog.image_ids) != kept.images:
         return None
     counts = Counts(segments=list(kept.segments), through=kept.through_id, events=kept.events, **arrays)
@@ -326,4 +328,4 @@ def load(catalog_version: int) -> tuple[Counts, KeptCounts, KeptCatalog] | None:
 
 def forget() -> None:
     """Events were deleted: the next rebuild recounts everything."""
-    KeptCounts.objects.all().delete()
+    StoredCounts.objects.all().delete()

@@ -181,7 +181,7 @@ class ModelVersion(models.Model):
         return f"{self.ranker} v{self.pk}"
 
 
-class KeptCounts(models.Model):
+class StoredCounts(models.Model):
     """The model's counts as of one event id, kept so the next rebuild counts only the events after
     it (recommend.counting); one row, dropped whenever events are deleted (the next rebuild recounts)."""
 
@@ -194,6 +194,10 @@ class KeptCounts(models.Model):
     counts = models.BinaryField(help_text="numpy .npz of the dense count tables and the images' ids and search keys")
     recounted_at = models.DateTimeField(help_text="When every event was last counted")
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # Its first name (KeptCounts) stays on the table: the previous release reads it during a deploy.
+        db_table = "recommend_keptcounts"
 
     def __str__(self) -> str:
         return f"counts through event {self.through_id}"

@@ -127,7 +127,7 @@ def retire_events(*, where: str, params: list, catalog: training.Catalog | None 
         _add(RetiredFavoriteStat, ("segment", "search_key"), ("segment", "search_key", "impressions", "likes"), favorite_rows)
         # Events the count skipped (their image is gone) go too: nothing could count them.
         cursor.execute(f"DELETE FROM {Interaction._meta.db_table} {where}", params)
-        counting.forget()  # the kept counts include these events: the next rebuild recounts
+        counting.forget()  # the stored counts include these events: the next rebuild recounts
         return max(cursor.rowcount, counts.events)
 
 

@@ -190,7 +190,7 @@ def _copy_text(rows: list[tuple]) -> bytes:
 
 def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion:
     """Bring the counters up to date and publish a new model version: the events since the last
-    rebuild added to the kept counts, or every event recounted (``full``; when nothing is kept,
+    rebuild added to the stored counts, or every event recounted (``full``; when nothing is kept,
     events were deleted, the catalog changed, or RECOMMEND_FULL_RECOUNT_HOURS passed). The first
     reads only the new events and the images they name; the second, everything."""
     started = time.perf_counter()
@@ -202,7 +202,9 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
         kept = counting.load(catalog_version) if not full else None
         if kept is not None and (
             kept[1].recounted_at < now - timedelta(hours=settings.RECOMMEND_FULL_RECOUNT_HOURS)
-            or not catalog_changes.kept_images_unchanged(last_id=int(kept[2].image_ids[-1]) if kept[1].images else 0, count=kept[1].images)
+            or not catalog_changes.counted_images_unchanged(
+                last_id=int(kept[2].image_ids[-1]) if kept[1].images else 0, count=kept[1].images
+            )
         ):
             kept = None
         if kept is None:
@@ -245,8 +247,8 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
                 )
                 new.images |= counting.correct_pairs(counts, catalog.key_index, catalog.image_key, new.pairs, before=before)
                 written = len(_replace_touched(counts, catalog, sorted(new.images))[0])
-            kept_catalog = counting.KeptCatalog(catalog.image_ids, catalog.image_key, catalog.search_keys)
-            counting.save(counts, catalog=kept_catalog, catalog_version=catalog_version, recounted_at=recounted_at)
+            counted_catalog = counting.CountedCatalog(catalog.image_ids, catalog.image_key, catalog.search_keys)
+            counting.save(counts, catalog=counted_catalog, catalog_version=catalog_version, recounted_at=recounted_at)
             transaction.on_commit(tokens.renew_all)  # the new counters are visible: no kept copy may outlive them
         table = counts.table()
         params, fitted = fit_model(table, catalog)

@@ -40,7 +40,7 @@ def submit_job(request) -> GenerationJob:
 class RetouchStatusView(GenerationAPIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="GPU workers answering, queue depth, which retouch models are configured")
     def get(self, request):
-        pool = selectors.live_workers(timeout=settings.GARDEN_RETOUCH_PING_TIMEOUT)
+        pool = selectors.answering_workers(timeout=settings.GARDEN_RETOUCH_PING_TIMEOUT)
         gpu = selectors.gpu_workers(pool)
         body = {
             "gpu_queue": settings.GARDEN_GPU_QUEUE,

@@ -6,7 +6,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from insights.charts import Chart, Table, percent, percent_text, seconds_text
-from insights.models import GenerationRollup, RecommenderRollup
+from insights.models import JobRollup, RecommenderRollup
 from insights.selectors.common import INTERVAL_HIGH, INTERVAL_LOW, Filters, day_of, in_range, rate_cells
 
 # --- The recommender in production ------------------------------------------------------------------
@@ -117,7 +117,7 @@ def _engine(row: dict) -> str:
 
 def _generation_daily(filters: Filters) -> tuple[list[str], list[str], dict[tuple[str, str], dict]]:
     rows = (
-        in_range(GenerationRollup.objects, filters)
+        in_range(JobRollup.objects, filters)
         .values("bucket", "backend", "model_id")
         .annotate(jobs_n=Sum("jobs"), images_n=Sum("images"), failed_n=Sum("failed"), cancelled_n=Sum("cancelled"))
     )
@@ -174,7 +174,7 @@ def generation_failures(filters: Filters) -> Chart:
 
 def generation_times(filters: Filters) -> Chart:
     rows = list(
-        in_range(GenerationRollup.objects, filters)
+        in_range(JobRollup.objects, filters)
         .values("backend", "model_id")
         .annotate(
             jobs_n=Sum("jobs"),

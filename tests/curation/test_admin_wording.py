@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def gpu_worker(monkeypatch):
     """A worker consumes every queue: no banner, and no broadcast to wait for."""
-    monkeypatch.setattr(generation_selectors, "live_workers", lambda *, timeout: {"workers": [{"name": "w", "queues": ["default", "gpu"]}]})
+    monkeypatch.setattr(
+        generation_selectors, "answering_workers", lambda *, timeout: {"workers": [{"name": "w", "queues": ["default", "gpu"]}]}
+    )
 
 
 def bulk_job(user, **state):

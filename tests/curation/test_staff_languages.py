@@ -69,7 +69,7 @@ def admin_client(db, monkeypatch, pool_images):
     """A superuser sees every staff page (four pool images to review); the workers' broadcast is answered
     here (the status page asks it)."""
     user = get_user_model().objects.create_superuser(username="root", password="x" * 16)
-    monkeypatch.setattr(generation_selectors, "live_workers", lambda *, timeout: {"workers": []})
+    monkeypatch.setattr(generation_selectors, "answering_workers", lambda *, timeout: {"workers": []})
     client = Client()
     client.force_login(user)
     return client

@@ -24,11 +24,11 @@ GPU_WORKER = "celery -A config worker --queues gpu --concurrency 1 --loglevel IN
 
 
 def workers(monkeypatch, *queues_per_worker, error=""):
-    """Pretend these workers answer (live_workers is one broadcast; its answer is what matters here)."""
+    """Pretend these workers answer (answering_workers is one broadcast; its answer is what matters here)."""
     answer = {"workers": [{"name": f"w{i}@host", "queues": sorted(q)} for i, q in enumerate(queues_per_worker)]}
     if error:
         answer["error"] = error
-    monkeypatch.setattr(generation_selectors, "live_workers", lambda *, timeout: answer)
+    monkeypatch.setattr(generation_selectors, "answering_workers", lambda *, timeout: answer)
 
 
 def queued_jobs(n, *, user=None, backend="diffusers"):
@@ -191,7 +191,7 @@ def test_no_banner_while_a_worker_consumes_the_queue_or_nothing_waits(curator, c
         asked.append(timeout)
         return {"workers": [{"name": "gpu@host", "queues": ["gpu"]}]}
 
-    monkeypatch.setattr(generation_selectors, "live_workers", live)
+    monkeypatch.setattr(generation_selectors, "answering_workers", live)
     assert 'id="queue-banner"' not in curator_client.get(JOBS).content.decode()
     assert asked == []  # nothing waits: the workers are not even asked
     queued_jobs(2, user=curator)

@@ -15,9 +15,9 @@ from insights import services
 from insights.charts import wilson
 from insights.models import (
     FeedbackRollup,
-    GenerationRollup,
     ImageRollup,
     ImageTotal,
+    JobRollup,
     RecommenderRollup,
     RollupState,
     VisitorRollup,
@@ -40,7 +40,7 @@ def visitors(granularity, bucket):
 
 def snapshot() -> dict:
     """Every rollup row's values (no ids), to compare two refreshes."""
-    tables = (VisitorRollup, FeedbackRollup, ImageRollup, ImageTotal, RecommenderRollup, GenerationRollup)
+    tables = (VisitorRollup, FeedbackRollup, ImageRollup, ImageTotal, RecommenderRollup, JobRollup)
     return {
         model.__name__: sorted(tuple(sorted((k, str(v)) for k, v in row.items() if k != "id")) for row in model.objects.values())
         for model in tables
@@ -94,11 +94,11 @@ def test_one_refresh_counts_everything(events, settings):
     unliked = RecommenderRollup.objects.get(bucket=DAY2, ranker="counting-v3", emotion="calm")
     assert (unliked.gardens, unliked.impressions, unliked.gardens_liked) == (1, 0, 0)
     # Generation: by the day the job finished.
-    painter = GenerationRollup.objects.get(bucket=DAY1, backend="procedural")
+    painter = JobRollup.objects.get(bucket=DAY1, backend="procedural")
     assert (painter.jobs, painter.succeeded, painter.failed, painter.images) == (2, 1, 1, 2)
     assert (painter.queue_wait_seconds, painter.waited_jobs) == (30.0, 1)
     assert (painter.work_seconds, painter.timed_images) == (pytest.approx(1.3), 2)
-    cancelled = GenerationRollup.objects.get(bucket=DAY2)
+    cancelled = JobRollup.objects.get(bucket=DAY2)
     assert (cancelled.backend, cancelled.model_id, cancelled.cancelled, cancelled.queue_wait_seconds) == ("diffusers", "tiny-sd", 1, 120.0)
     assert RollupState.objects.get().computed_until == NOW
 

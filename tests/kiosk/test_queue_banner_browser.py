@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_banner_shows_while_queued_and_goes_when_the_job_leaves_the_queue(live_server, staff_page, enqueued, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(selectors, "live_workers", lambda *, timeout: {"workers": [{"name": "cpu@host", "queues": ["gpu"]}]})
+    monkeypatch.setattr(selectors, "answering_workers", lambda *, timeout: {"workers": [{"name": "cpu@host", "queues": ["gpu"]}]})
     page = staff_page
     page.goto(live_server.url + "/text2image?prompt=a+garden+of+glass&width=256&height=256")
     banner = page.locator("#queue-banner")

@@ -16,7 +16,7 @@ from django.utils import timezone
 from garden import catalog_changes, tables
 from garden.models import Image
 from recommend import counting, feedback, retention, services, training
-from recommend.models import FavoriteStat, ImageStat, Interaction, KeptCounts
+from recommend.models import FavoriteStat, ImageStat, Interaction, StoredCounts
 from tests.factories import ImageFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -126,11 +126,11 @@ def test_deletions_between_rebuilds_lead_to_a_recount_that_equals_the_in_memory_
     play(rng, images, visitors, 100)
 
     assert retention.apply_retention().events == 300
-    assert not KeptCounts.objects.exists()
+    assert not StoredCounts.objects.exists()
     after_retention = training.rebuild()
     assert after_retention.metrics["full_recount"] is True
     assert_same_as_in_memory(after_retention)
-    play(rng, images, visitors, 100)  # counted on top of kept counts, beside retired ones
+    play(rng, images, visitors, 100)  # counted on top of stored counts, beside retired ones
     on_top = training.rebuild()
     assert on_top.metrics["full_recount"] is False
     assert_same_as_in_memory(on_top)
