@@ -55,21 +55,21 @@ def _image_columns() -> str:
     return ", ".join(map(connection.ops.quote_name, (tables.IMAGE_ID, tables.IMAGE_KEY, tables.IMAGE_SEARCH_KEY)))
 
 
-def catalog_since(kept: counting.CountedCatalog) -> Catalog:
-    """The kept catalog and the images added after it (ids above its last, read here with their
+def catalog_since(counted: counting.CountedCatalog) -> Catalog:
+    """The counted catalog and the images added after it (ids above its last, read here with their
     keys indexed). Kept images' keys are indexed only as events name them (``key_resolver``)."""
-    last = int(kept.image_ids[-1]) if len(kept.image_ids) else 0
+    last = int(counted.image_ids[-1]) if len(counted.image_ids) else 0
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {_image_columns()} FROM {quote(tables.IMAGE)} WHERE {quote(tables.IMAGE_ID)} > %s ORDER BY 1", [last])
         added = cursor.fetchall()
-    search_keys = {key: n for n, key in enumerate(kept.search_keys)}
+    search_keys = {key: n for n, key in enumerate(counted.search_keys)}
     for row in added:
         search_keys.setdefault(row[2], len(search_keys))  # in first-seen order, as load_catalog's
     return Catalog(
-        image_ids=np.concatenate([kept.image_ids, np.array([row[0] for row in added], dtype=np.int64)]),
-        key_index={row[1]: len(kept.image_ids) + n for n, row in enumerate(added)},
-        image_key=np.concatenate([kept.image_key, np.array([search_keys[row[2]] for row in added], dtype=np.int64)]),
+        image_ids=np.concatenate([counted.image_ids, np.array([row[0] for row in added], dtype=np.int64)]),
+        key_index={row[1]: len(counted.image_ids) + n for n, row in enumerate(added)},
+        image_key=np.concatenate([counted.image_key, np.array([search_keys[row[2]] for row in added], dtype=np.int64)]),
         search_keys=list(search_keys),
         visitor_index={},
         visitor_segment=np.zeros(0, dtype=np.int64),

@@ -309,21 +309,21 @@ def save(counts: Counts, *, catalog: CountedCatalog, catalog_version: int, recou
 def load(catalog_version: int) -> tuple[Counts, StoredCounts, CountedCatalog] | None:
     """The stored counts and their catalog, when the catalog has not changed since (its version is
     still ``catalog_version``); None: recount everything."""
-    kept = StoredCounts.objects.filter(pk=1).first()
-    if kept is None or kept.catalog_version != catalog_version:
+    stored = StoredCounts.objects.filter(pk=1).first()
+    if stored is None or stored.catalog_version != catalog_version:
         return None
-    with np.load(io.BytesIO(bytes(kept.counts))) as npz:
+    with np.load(io.BytesIO(bytes(stored.counts))) as npz:
         if "image_id_steps" not in npz.files:
             return None
         # int32 unless a count needs more: half the memory and time of int64 for the same values.
         arrays = {attr: _widened(npz[attr]) for attr in ARRAYS}
         catalog = CountedCatalog(
-            np.cumsum(npz["image_id_steps"].astype(np.int64)), npz["image_key"].astype(np.int64), list(kept.search_keys)
+            np.cumsum(npz["image_id_steps"].astype(np.int64)), npz["image_key"].astype(np.int64), list(stored.search_keys)
         )
-    if len(catalog.image_ids) != kept.images:
+    if len(catalog.image_ids) != stored.images:
         return None
-    counts = Counts(segments=list(kept.segments), through=kept.through_id, events=kept.events, **arrays)
-    return counts, kept, catalog
+    counts = Counts(segments=list(stored.segments), through=stored.through_id, events=stored.events, **arrays)
+    return counts, stored, catalog
 
 
 def forget() -> None:

@@ -190,7 +190,7 @@ def _copy_text(rows: list[tuple]) -> bytes:
 
 def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion:
     """Bring the counters up to date and publish a new model version: the events since the last
-    rebuild added to the stored counts, or every event recounted (``full``; when nothing is kept,
+    rebuild added to the stored counts, or every event recounted (``full``; when nothing is stored,
     events were deleted, the catalog changed, or RECOMMEND_FULL_RECOUNT_HOURS passed). The first
     reads only the new events and the images they name; the second, everything."""
     started = time.perf_counter()
@@ -199,22 +199,22 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
         now = timezone.now()
         catalog_changes.require()  # else catalog changes may have gone unrecorded
         catalog_version = catalog_changes.version()  # read before the catalog: a change after it shows next time
-        kept = counting.load(catalog_version) if not full else None
-        if kept is not None and (
-            kept[1].recounted_at < now - timedelta(hours=settings.RECOMMEND_FULL_RECOUNT_HOURS)
+        stored = counting.load(catalog_version) if not full else None
+        if stored is not None and (
+            stored[1].recounted_at < now - timedelta(hours=settings.RECOMMEND_FULL_RECOUNT_HOURS)
             or not catalog_changes.counted_images_unchanged(
-                last_id=int(kept[2].image_ids[-1]) if kept[1].images else 0, count=kept[1].images
+                last_id=int(stored[2].image_ids[-1]) if stored[1].images else 0, count=stored[1].images
             )
         ):
-            kept = None
-        if kept is None:
+            stored = None
+        if stored is None:
             catalog = load_catalog()
             counts, recounted_at = counting.Counts.empty(len(catalog.image_ids), max(len(catalog.search_keys), 1)), now
             first = counting.stream(
                 counts, catalog.key_index, catalog.image_key, where="", params=[], recent_since=now - LATE_COMMIT_WINDOW
             )
         else:
-            counts, recounted_at, catalog = kept[0], kept[1].recounted_at, catalog_since(kept[2])
+            counts, recounted_at, catalog = stored[0], stored[1].recounted_at, catalog_since(stored[2])
             counts.widen(len(catalog.image_ids), max(len(catalog.search_keys), 1))
         before, counted_before = counts.through, counts.events
         with transaction.atomic():
@@ -223,7 +223,7 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
                 # event is either committed (and read below) or waits and lands on the new counts.
                 with connection.cursor() as cursor:
                     cursor.execute(f"LOCK TABLE {ImageStat._meta.db_table}, {FavoriteStat._meta.db_table} IN EXCLUSIVE MODE")
-            if kept is None:
+            if stored is None:
                 # Events committed late (long transactions) are picked up here, by their time.
                 counting.stream(
                     counts,
@@ -249,11 +249,11 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
                 written = len(_replace_touched(counts, catalog, sorted(new.images))[0])
             counted_catalog = counting.CountedCatalog(catalog.image_ids, catalog.image_key, catalog.search_keys)
             counting.save(counts, catalog=counted_catalog, catalog_version=catalog_version, recounted_at=recounted_at)
-            transaction.on_commit(tokens.renew_all)  # the new counters are visible: no kept copy may outlive them
+            transaction.on_commit(tokens.renew_all)  # the new counters are visible: no stored copy may outlive them
         table = counts.table()
         params, fitted = fit_model(table, catalog)
         bred = fit_lineage(table, catalog, fitted)
-        artefact = _als(load_catalog() if kept is not None else catalog) if with_als else b""  # ALS reads every event
+        artefact = _als(load_catalog() if stored is not None else catalog) if with_als else b""  # ALS reads every event
         version = ModelVersion.objects.create(
             ranker="counting+als" if artefact else "counting",
             params=params.as_dict(),
@@ -262,8 +262,8 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
             lineage=bred.dumps() if bred else b"",
             metrics={
                 "interactions": counts.events,
-                "new_interactions": counts.events - counted_before if kept is not None else counts.events,
-                "full_recount": kept is None,
+                "new_interactions": counts.events - counted_before if stored is not None else counts.events,
+                "full_recount": stored is None,
                 "images": len(catalog.image_ids),
                 "image_stats_written": written,
                 "seconds": round(time.perf_counter() - started, 3),
