@@ -157,8 +157,8 @@ STORAGES = {
     "default": media_storage(core),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-# Source maps are read by developer tools only: compressing them took 26 of collectstatic's 46 CPU
-# seconds (make run, the image, every test server), so they are served as they are.
+# Source maps are read by developer tools only: compressing them took most of collectstatic's time
+# (make run, the image, every test server; docs/benchmarks.md), so they are served as they are.
 WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
 # Files served at the site root before any middleware behind WhiteNoise (/favicon.ico), cached a day.
 WHITENOISE_ROOT = BASE_DIR / "config" / "root"

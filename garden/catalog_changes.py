@@ -162,8 +162,8 @@ def _sqlite(quote, table: str) -> list[str]:
 
 def counted_images_unchanged(*, last_id: int, count: int) -> bool:
     """Whether the images up to ``last_id`` are still ``count`` in number: none inserted below the
-    kept ones since (deletions bump the counter as well). An index-only count of ids, the one read
-    that grows with the catalog (tens of milliseconds at 400k images)."""
+    counted ones since (deletions bump the counter as well). An index-only count of ids, the one
+    read that grows with the catalog (its cost: docs/benchmarks.md#figures-behind-the-code)."""
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {quote(tables.IMAGE)} WHERE {quote(tables.IMAGE_ID)} <= %s", [last_id])

@@ -1,19 +1,12 @@
 """The serving set's version, moved by garden's own writes of images: no caller has to remember it.
 
-Every write of an image goes through ``ImageQuerySet`` (update, delete, bulk_create) or
-``Image.save`` (garden writes its tables alone: tests/garden/test_ownership.py), and those call
-``after_write`` here, in the writer's transaction. The version moves when the write may change what
-is served: a row that is or becomes serving, or a change of status, key or any column an answer
-shows. Caches of what is served (garden.selectors.rendered_garden, the recommender's candidates)
-are kept under the version, so a promotion is in the very next answer.
-
-One of two "images changed" signals, on purpose: this one is a random token moved in Python, in the
-writer's transaction, whenever the serving set may have changed (a rolled-back write restores the
-old token); garden.catalog_changes' counter is bumped by database triggers when images are deleted
-or re-keyed, whatever wrote them (raw SQL, restores), and tells the recommender's stored counts
-whether the images they were counted against still hold. One cannot stand for the other: triggers
-on every serving change would move the token on writes Python already sees, and a Python token
-would miss the writes that bypass the ORM.
+Every write of an image goes through ``ImageQuerySet`` (update, delete, bulk_create) or ``Image.save``
+and ``delete`` (garden alone writes its tables: tests/garden/test_ownership.py); each calls here, in
+the writer's transaction, when the write may change what is served. Why a second "images changed"
+signal (garden.catalog_changes' trigger-made counter) stays: this token is moved in Python on every
+serving change and rolls back with it; the triggers see deletes and re-keys that bypass the ORM (raw
+SQL, restores), which the recommender's stored counts must not miss, and would move the token on
+writes that cannot change what is served.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Pure numpy and Pillow (no Django), so the recommender, benches and tests can call it anywhere.
 ``measure`` decodes the picture at no more than 64x64 pixels (a JPEG is decoded at 1/8 scale
-straight away by Pillow's draft mode), so a 512x512 or 1280x800 JPEG costs well under a
-millisecond or two (bench/looks.py); the statistics below hardly change with the size because
+straight away by Pillow's draft mode), so the picture's size hardly matters to its cost
+(docs/benchmarks.md#figures-behind-the-code); the statistics below hardly change with the size because
 they are means over the picture. Stored once per image (garden.models.ImageLook, docs/curation.md).
 
 Every value is a plain float, in [0, 1] or [-1, 1]; colours are the file's gamma-encoded sRGB
@@ -75,7 +75,7 @@ def describe(rgb: np.ndarray) -> np.ndarray:
     """LOOK_FIELDS of an (h, w, 3) array of 0…1 RGB values (measure's pixels; tests build their own).
 
     Written for a 64x64 picture, where numpy's per-call cost is most of the time: one plane per
-    channel, element-wise maximum and minimum (a reduction over an axis of 3 is ~50x slower), and
+    channel, element-wise maximum and minimum (a reduction over an axis of 3 is far slower), and
     standard deviations from means of squares.
     """
     red, green, blue = np.ascontiguousarray(np.moveaxis(rgb, -1, 0))

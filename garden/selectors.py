@@ -48,8 +48,8 @@ def serving_candidates(*, search_key: str, limit: int) -> list[tuple]:
     search_key, then garden.looks.LOOK_FIELDS, None where not measured): what /garden ranks.
 
     Raw SQL on a prepared statement (config.sql.hot_cursor): a key's first answer after every
-    serving change reads it, and the ORM's query building and row handling were about 1 ms of
-    its ~3 ms at 400k images (bench/growth.py --stages)."""
+    serving change reads it, and the ORM's query building and row handling were a third of its
+    time (docs/benchmarks.md#figures-behind-the-code)."""
     with hot_cursor() as cursor:
         cursor.execute(_KEY_CANDIDATES, [Image.Status.SERVING.value, search_key, limit])
         return cursor.fetchall()

@@ -23,7 +23,7 @@ from provenance import xmp
 log = logging.getLogger(__name__)
 
 THUMBNAIL_PREFIX = "thumbs"
-# Grid cells are at most ~200 CSS px wide; 320 px keeps them sharp on 1.5x screens at ~5-10 KB.
+# Grid cells are at most 200 CSS px wide; 320 px keeps them sharp on 1.5x screens, in a few KB.
 THUMBNAIL_BOX = (320, 320)
 THUMBNAIL_QUALITY = 72
 
@@ -37,7 +37,7 @@ def render_thumbnail(content: bytes) -> bytes:
     """A small WebP that keeps the original's XMP packet (the AI-made marking, docs/provenance.md)."""
     with PILImage.open(io.BytesIO(content)) as picture:
         packet = picture.info.get("xmp") or b""
-        # JPEG draft mode decodes at 1/2…1/8 scale: a 1280x800 original shrinks ~4x faster.
+        # JPEG draft mode decodes at 1/2…1/8 scale, so a large original shrinks several times faster.
         picture.draft("RGB", THUMBNAIL_BOX)
         picture = picture.convert("RGB")
         picture.thumbnail(THUMBNAIL_BOX, PILImage.Resampling.LANCZOS)

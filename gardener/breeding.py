@@ -1,46 +1,12 @@
 """Breeding: new pictures' recipes (procedural) or job changes (diffusers) from a key's liked
 serving pictures. Free of the database.
 
-Parents are drawn by Thompson sampling: for each child, every candidate's like-rate is drawn from
-its posterior and the best draw is the parent (the second best is the other parent of a
-crossover; a blend takes the best three). The prior is the key's pooled like-rate *m* worth PRIOR_IMPRESSIONS impressions,
-Beta(k·m, k·(1 − m)), so the posterior is Beta(k·m + likes, k·(1 − m) + impressions − likes). (A
-uniform prior would make an unseen picture's draw beat a well-liked one most of the time, since
-like-rates are far below ½.) A well-liked picture is chosen often, an unseen one sometimes, a
-passed-over one rarely: breeding explores while the data is thin and exploits as it grows. A
-child is
-
-- ``blend`` (BLEND_SHARE): the best BLEND_PARENTS draws' recipes blended, weighted by their rank
-  (``recipes.blend``, BLEND_WEIGHTS), then moved (``mutate`` at BLEND_STRENGTH). One parent's likes
-  are a few dozen coin flips; a blend of the best three keeps what they share and averages out
-  their luck, so a child steps where the liked pictures point rather than where one of them
-  happened to do well (evolution strategies' weighted recombination);
-- ``crossover`` (CROSSOVER_SHARE): the two best draws' recipes crossed (``recipes.crossover``),
-  then nudged (``mutate`` at CROSSOVER_STRENGTH);
-- ``mutate`` (the rest): one parent's recipe moved boldly (``mutate`` at MUTATE_STRENGTH).
-
-The steps are bold (strength 1: about 0.1 in ``recipes.distance``), because a child is judged by
-visitors' likes: a look that differs from its parent's by less than a few impressions' worth of
-noise can never be told apart. In the simulation (bench/gardener.py, seed 0, with trials) the garden
-got 0.10 of the way to the best recipe in 5,000 likes at strength 1, and 0.02 at strength 0.3.
-
-Its generation is one more than its parents' highest (a fresh picture is generation 0).
-
-Diffusers pictures have no recipe (``breed_diffusers``). Each child repeats one parent's prompt,
-seed, model, LoRAs, steps and guidance, changed by one operator drawn with explicit shares:
-
-- ``prompt`` (PROMPT_SHARE, keys with a word bank): one or two words of the key's word bank added
-  to or swapped into the prompt (gardener.prompts), same seed;
-- ``model`` (MODEL_SHARE, with a model library): another usable pipeline of the parent's family,
-  or one more LoRA of that family at LORA_WEIGHT, same seed and prompt;
-- ``img2img`` (IMG2IMG_SHARE): the parent's picture itself repainted at a low denoising strength
-  (IMG2IMG_STRENGTH) from a new seed, same prompt, model and LoRAs (generation.init_image): its
-  composition kept, its details redrawn; and cheaper, since only that share of the steps runs;
-- ``variation`` (the rest, and whenever the drawn operator has nothing to change): A1111's
-  variation seed (a random ``subseed`` at VARIATION_STRENGTH), the parent's picture moved a little.
-
-Each child's operator is recorded in its image's lineage (generation.lineage: "prompt mutation of
-#12"); the change it made goes in the bred action's details.
+Parents are drawn by Thompson sampling on their like-rates (a prior of the key's pooled rate, so an
+unseen picture does not beat a liked one), so breeding explores while data is thin and exploits as
+it grows. Procedural children are blends, crossovers or bold mutations of recipes (bold: a step
+smaller than a few impressions' noise could never be told apart); diffusers children repeat one
+parent's job changed by one operator (prompt, model, img2img, variation). The shares and strengths
+are the constants below; the why and the measurements: docs/gardener.md#breeding.
 """
 
 from __future__ import annotations
@@ -61,9 +27,9 @@ BLEND_STRENGTH = 0.5
 BLEND_PARENTS = 3
 # Recombination weights by Thompson rank (evolution strategies' log weights): 1.25, 0.56, 0.15.
 BLEND_WEIGHTS = tuple(math.log(BLEND_PARENTS + 0.5) - math.log(rank) for rank in range(1, BLEND_PARENTS + 1))
-# Shares of the procedural operators. Blends most: in a quick model of bench/gardener.py (not
-# kept), blend-only breeding reached 0.13-0.24 of the way after 5,000 likes where crossover and
-# mutation by halves reached 0.10-0.14; a few crossovers and bold mutations keep variety.
+# Shares of the procedural operators. Blends most: blend-only breeding got further than crossover
+# and mutation by halves (docs/benchmarks.md#figures-behind-the-code); a few crossovers and bold
+# mutations keep variety.
 BLEND_SHARE = 0.75
 CROSSOVER_SHARE = 0.125  # the rest (0.125) are bold mutations of one parent
 PRIOR_IMPRESSIONS = 10.0

@@ -1,23 +1,12 @@
 """A surrogate of a key's like-rates over recipes: which of several possible children to breed.
 Free of the database (gardener.breeding uses it, gardener.selectors reads its data).
 
-One child's likes are a few dozen coin flips, but a key's pictures together (serving and retired,
-every one visitors have seen) say a good deal about which looks its visitors like. This is a
-Gaussian-process regression of each picture's like-rate (likes / impressions among everyone) on
-its recipe's features (``features``: colours, numbers and switches scaled to 0–1), with
-
-- the key's pooled like-rate as the prior mean and AMPLITUDE as the prior variance of a picture's
-  rate around it (a standard deviation of 0.1: like-rates run from a few hundredths to about half);
-- a squared-exponential kernel of LENGTH_SCALE in feature space (a bold mutation moves a recipe
-  about 0.8 there, a blend's step about half that);
-- each picture's binomial noise, pooled rate × (1 − pooled rate) / impressions, as its noise: a
-  picture seen 20 times says little, one seen 2,000 times a lot.
-
-``LikeRates.upper_bound`` is the posterior mean plus KAPPA posterior standard deviations (an upper
-confidence bound): gardener.breeding makes PROPOSALS children the usual way and keeps the one with
-the highest bound, so children step where the key's data says visitors' likes are, and now and
-then where nothing is known yet. With fewer than MIN_SEEN pictures seen there is no surrogate (the
-first child the usual way is kept).
+One child's likes are a few dozen coin flips, but a key's pictures together say a good deal about
+which looks its visitors like: a Gaussian-process regression of each picture's like-rate on its
+recipe's ``features`` (prior: the key's pooled rate, AMPLITUDE, LENGTH_SCALE; noise: each picture's
+binomial noise). gardener.breeding makes PROPOSALS children and keeps the one with the highest
+``LikeRates.upper_bound`` (mean plus KAPPA standard deviations); with fewer than MIN_SEEN pictures
+seen there is none. Why these values: docs/gardener.md.
 """
 
 from __future__ import annotations

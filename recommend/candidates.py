@@ -4,7 +4,7 @@ Everything here depends on the serving set only, not on the visitor: which image
 (the requested search key's newest, plus its emotion's other favorites when the key has too few),
 their ids, keys, orientations and tiers as aligned arrays, and each image's entry of the answer
 rendered as JSON for the site's address the first time an answer returns it (an answer returns at
-most RECOMMEND_MAX_RESULTS of each orientation: at 400k images, 200 of a key's ~500 candidates).
+most RECOMMEND_MAX_RESULTS of each orientation, a fraction of a key's candidates).
 The serving cache (recommend.serving) keeps a set per serving version, so a request only reads
 counters and the visitor's history, ranks arrays and joins rendered entries.
 """

@@ -97,8 +97,8 @@ def key_resolver(catalog: Catalog):
 
 def rows_where(table: str, column: str, values: list, columns: tuple = ()) -> list[tuple]:
     """The ``columns`` of the ``table``'s rows whose ``column`` is in ``values``; with no columns,
-    those rows are deleted. PostgreSQL gets the values as one array (psycopg took ~0.1 s to
-    convert a statement of 5,000 placeholders); SQLite, which caps them, IN_LIST at a time."""
+    those rows are deleted. PostgreSQL gets the values as one array (psycopg is slow to convert a
+    statement of thousands of placeholders); SQLite, which caps them, IN_LIST at a time."""
     quote, postgres = connection.ops.quote_name, connection.vendor == "postgresql"
     table, column, selected = quote(table), quote(column), ", ".join(map(quote, columns))
     chunks = ([values] if values else []) if postgres else [values[start : start + IN_LIST] for start in range(0, len(values), IN_LIST)]

@@ -278,10 +278,10 @@ def _widened(table: np.ndarray) -> np.ndarray:
 def save(counts: Counts, *, catalog: CountedCatalog, catalog_version: int, recounted_at) -> None:
     """Keep ``counts`` (counted against ``catalog``, read at ``catalog_version``) for the next rebuild."""
     buffer = io.BytesIO()
-    # Narrowed and deflated: 18 MB of int32 at 100k images became ~0.5 MB, and writing the 18 MB
-    # (PostgreSQL compressing it again) was most of an incremental rebuild's second. At the fastest
-    # level: numpy's own (level 6) took seconds at 400k images. Image ids are kept as steps from
-    # the one before (mostly 1: a byte each).
+    # Narrowed and deflated, at the fastest level: writing the raw int32 tables (PostgreSQL
+    # compressing them again) was most of an incremental rebuild, and numpy's own level was slower
+    # still (docs/benchmarks.md#figures-behind-the-code). Image ids are stored as steps from the
+    # one before (mostly 1: a byte each).
     arrays = {
         "image_id_steps": _narrow(np.diff(catalog.image_ids, prepend=0)),
         "image_key": _narrow(catalog.image_key),

@@ -124,7 +124,7 @@ def fit_params(table: FeedbackTable, *, defaults: Params, min_impressions: int =
     key's (image's) rate beyond binomial noise. Falls back to the defaults when data is thin."""
 
     # On the integer tables, masked first: converting every cell to float cost most of an
-    # incremental rebuild's fit at 400k images. The values, and so the floats, are the same.
+    # incremental rebuild's fit (docs/benchmarks.md). The values, and so the floats, are the same.
     def strength(likes, shown, prior_at, fallback):
         keep = np.flatnonzero(shown >= min_impressions)
         return prior_strength(np.maximum(likes[keep], 0), shown[keep], prior_at(keep), fallback)

@@ -1,25 +1,12 @@
 """The counting model: pure numpy, no Django, shared by serving, training and offline evaluation.
 
-A visitor's chance of liking image i, shown among others for search key k, is estimated by a
-chain of like-rates per impression, each shrunk (a Beta prior of the given strength) toward the
-wider rate above it, so sparse counts fall back gracefully instead of being trusted blindly:
-
-    base rate (1/3: one like per slate of three)
-      → rate of search key k over everyone                      m_k
-        → image i over everyone                                  p_i
-          → image i within the visitor's age/gender segment      p_si      (the score's first factor)
-        → segment's rate for key k                               r_sk
-          → the visitor's own rate for key k                     r_vk      (lift r_vk / m_k)
-
-score = log p_si + log(r_vk / m_k) [+ ALS term for visitors with many likes, off by default].
-New visitors get their segment's numbers, new images their key's rate. Once the taste model
-(recommend.taste) is fitted, p_si is shrunk toward what the image's look and key predict for the
-segment instead of through m_k and p_i (``TastePrior``), and a visit's taste is added to the score
-(``shift``). The last image of each
-screen of three may go to a challenger instead (``arrange(challenge=...)``): by Thompson sampling
-between the image the scores put there and the candidate most likely to beat it
-(``thompson_challenger``), so images with little feedback are shown and learnt about while the
-first two stay the best estimates, and exploration fades as the counts grow.
+A visitor's chance of liking an image is a chain of like-rates (key, image, image in the visitor's
+segment, segment for the key, the visitor's own), each shrunk toward the wider rate above it (a Beta
+prior), so sparse counts fall back gracefully instead of being trusted blindly; the score is
+log p_si + log(r_vk / m_k). Once fitted, the taste model (recommend.taste) shrinks p_si toward what
+the image's look predicts (``TastePrior``) and adds a visit's taste (``shift``). The last image of
+each screen of three may go to a challenger drawn by Thompson sampling (``thompson_challenger``), so
+little-seen images are learnt about. The chain and its symbols: docs/recommendation-model.md.
 """
 
 from __future__ import annotations

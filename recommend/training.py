@@ -178,7 +178,7 @@ def _insert_counters(image_rows, favorite_rows) -> None:
 
 
 def _copy_text(rows: list[tuple]) -> bytes:
-    """Counter rows in COPY's text format, formatted here: psycopg's write_row cost ~25 µs a row.
+    """Counter rows in COPY's text format, formatted here: psycopg's write_row cost more (docs/benchmarks.md).
     Their strings (segments, search keys) are escaped; the rest are integers."""
     escaped = functools.cache(lambda text: text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r"))
     if rows and len(rows[0]) == 5:  # image rows: segment, image id, impressions, likes, dislikes

@@ -12,8 +12,7 @@ folders named by settings and are loaded on first use, once per process:
 - IP-Adapter weights (GARDEN_RETOUCH_IP_ADAPTER) and their CLIP image encoder, attached to the
   shared UNet for one call and detached afterwards, so text-to-image jobs never see them.
 
-``initial_noise_multiplier`` is not a diffusers argument: ``scaled_initial_noise`` wraps the
-pipeline's ``prepare_latents`` for one call so that the starting noise is scaled.
+``initial_noise_multiplier`` is not a diffusers argument: retouch.noise scales the starting noise.
 """
 
 from __future__ import annotations
@@ -39,6 +38,7 @@ from generation.backends import (
     safety_checker,
 )
 from generation.backends.diffusion import SCHEDULERS, import_torch
+from retouch.noise import scaled_initial_noise
 
 log = logging.getLogger(__name__)
 
@@ -79,39 +79,6 @@ class PaintRequest:
     controls: list[ControlInput] = field(default_factory=list)
     reference: Image.Image | None = None
     reference_scale: float = 0.6
-
-
-@contextlib.contextmanager
-def scaled_initial_noise(pipeline, multiplier: float):
-    """Scale the noise a pipeline starts from (A1111's ``initial_noise_multiplier``), for one call.
-
-    Inpainting pipelines draw the noise inside ``prepare_latents`` and either use it alone
-    (strength 1) or add it to the image latents through ``scheduler.add_noise``: both paths are
-    scaled here; the noise later used to re-noise the kept area is left as drawn.
-    """
-    if multiplier == 1.0:
-        yield
-        return
-    original = pipeline.prepare_latents
-
-    def prepare_latents(*args, **kwargs):
-        scheduler = pipeline.scheduler
-        add_noise = scheduler.add_noise
-        scheduler.add_noise = lambda samples, noise, timesteps: add_noise(samples, noise * multiplier, timesteps)
-        try:
-            outputs = original(*args, **kwargs)
-        finally:
-            del scheduler.add_noise
-        latents_given = (args[7] if len(args) > 7 else kwargs.get("latents")) is not None
-        if kwargs.get("is_strength_max", True) and not latents_given:
-            outputs = (outputs[0] * multiplier, *outputs[1:])
-        return outputs
-
-    pipeline.prepare_latents = prepare_latents
-    try:
-        yield
-    finally:
-        del pipeline.prepare_latents
 
 
 def _pick_device(torch, requested: str) -> str:
