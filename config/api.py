@@ -66,7 +66,7 @@ def count_request(key: str, *, window: int) -> int:
         return 1 if THROTTLE_COUNTERS.add(key, 1, window) else THROTTLE_COUNTERS.incr(key)
 
 
-# The kiosk throttle's counters (KioskRateThrottle.get_cache_key).
+# The counters of KioskRateThrottle and its subclasses (their get_cache_key: throttle:<scope>:<client>).
 THROTTLE_COUNTERS = caches.shared(
     owner=__name__,
     name="THROTTLE_COUNTERS",
