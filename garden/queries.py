@@ -27,7 +27,7 @@ class ImageQuerySet(models.QuerySet):
     _without_serving = False
 
     def _clone(self):
-        clone = super()._clone()
+        clone = super()._clone()  # type: ignore[misc]
         clone._without_serving = self._without_serving
         return clone
 
@@ -37,7 +37,7 @@ class ImageQuerySet(models.QuerySet):
         return combined
 
     def __xor__(self, other):
-        combined = super().__xor__(other)
+        combined = super().__xor__(other)  # type: ignore[misc]
         combined._without_serving = self._without_serving and getattr(other, "_without_serving", False)
         return combined
 

@@ -107,10 +107,10 @@ class SharedEntry:
             self._written.clear()
         elif hasattr(_shared_cache, "delete_pattern"):
             _shared_cache.delete_pattern(self.prefix + "*")
-        elif isinstance(getattr(_shared_cache, "_cache", None), dict):  # the local-memory cache (tests)
+        elif isinstance(local := getattr(_shared_cache, "_cache", None), dict):  # the local-memory cache (tests)
             made = _shared_cache.make_key(self.prefix)
             start = len(made) - len(self.prefix)  # where the key starts after the version prefix
-            for key in [key for key in list(_shared_cache._cache) if key.startswith(made)]:
+            for key in [key for key in list(local) if key.startswith(made)]:
                 _shared_cache.delete(key[start:])
         else:  # another backend without pattern deletion: emptied whole
             _shared_cache.clear()
