@@ -127,7 +127,7 @@ def stream(
     )
     params = ([recent_since] if recent_since is not None else []) + list(params)
     seen = Streamed()
-    loads = orjson.loads  # 2x faster than json on a million small arrays
+    loads = orjson.loads  # faster than json on many small arrays (docs/benchmarks.md#figures-behind-the-code)
     # In a transaction: a server-side cursor outside one is WITH HOLD, the whole result copied first.
     with transaction.atomic(), connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
