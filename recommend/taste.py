@@ -1,22 +1,12 @@
 """The taste model: how each audience segment's like-rate follows what a picture shows. Pure numpy
 and scipy, no Django: training fits it, serving and the gardener predict with it.
 
-A picture is described by its look (garden.looks: colour and light measured from its pixels,
-standardised) and its search key's fields (emotion, season, weather, time of day, one column per
-word). For a visitor of segment s:
-
-    logit P(like | shown) = b + b_s + x · (w + u_s)
-
-``w`` is what every audience shares, ``u_s`` the segment's own deviation; both are Gaussian priors
-(``Strengths``) so a segment with few likes stays near everyone's taste, and a picture nobody has
-seen yet starts from what its look and key predict. Fitted by maximum a posteriori on the counters
-(impressions and likes per segment and picture), so a like teaches about every picture that looks
-alike, across keys. The counting model (recommend.ranking) keeps each picture's own evidence as a
-correction on top of this prediction.
-
-Within a visit (``visit_shift``), the visitor's likes and passes on the screens they have just
-seen move their weights away from their segment's by one Newton step from the prior, so a like of
-a snowy picture brings snowy pictures forward on the next screen without a rebuild.
+A picture is its standardised look (garden.looks) and its search key's words; for segment s,
+logit P(like | shown) = b + b_s + x · (w + u_s), with Gaussian priors (``Strengths``) so a thin
+segment stays near everyone's taste and an unseen picture starts from what its look predicts.
+Fitted by maximum a posteriori on the counters, so a like teaches about every picture that looks
+alike. ``visit_shift`` moves a visitor's weights by one Newton step from their likes and passes in
+this visit, without a rebuild. docs/recommendation-model.md has the derivation.
 """
 
 from __future__ import annotations

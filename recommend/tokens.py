@@ -1,22 +1,12 @@
 """Which counters changed: a change token per emotion, in the database (recommend.CounterChange).
 
-/garden reads the counters of a search key's candidates on every request: its largest query. The
-serving cache (recommend.serving) keeps them per search key and segment under the token of the
-key's emotion and reuses them while the token is unchanged. Every event writes a new random token
-for each emotion it counted for in the same statement (PostgreSQL) or transaction (elsewhere) as
-its counts, and a rebuild replaces them all once its new counters commit, so the next /garden in
-any process reads fresh counters.
-
-An emotion's token is its SHARDS rows read together; an event writes one of them, picked at random.
-A single row per emotion made every like of that emotion wait for the previous one's commit (its
-row lock): with SHARDS rows, two concurrent likes of one emotion meet on a row once in SHARDS.
-Any written shard changes the emotion's token, so what a reader keeps is as fresh as before.
-
-A reader reads the token *before* the counters (/garden reads it in its context statement,
-recommend.selectors.garden_context): an event committed in between leaves the copy under the older
-token, never a stale copy under the newer one, since the token and the counts commit together. An
-emotion that never had an event has the token "". Tokens live beside the counters they describe,
-so a cache outage changes nothing about them.
+The serving cache (recommend.serving) keeps /garden's counters, its largest query, under the token
+of the key's emotion. Every event writes a new random token for each emotion it counted for, with
+its counts; a rebuild replaces them all once its counters commit. A token is SHARDS rows read
+together and an event writes one at random, so concurrent likes of one emotion rarely wait on one
+row lock. Readers read the token *before* the counters (recommend.selectors.garden_context), so a
+copy is never stale under a newer token. An emotion with no event has the token "". Tokens live
+beside the counters, so a cache outage changes nothing about them.
 """
 
 from __future__ import annotations
