@@ -200,9 +200,9 @@ _workers = caches.shared(
 _WORKERS_CACHE_KEY = _workers.key("")
 
 
-def gpu_workers(pool: dict[str, Any]) -> list[dict[str, Any]]:
+def gpu_workers(answer: dict[str, Any]) -> list[dict[str, Any]]:
     """The workers of an ``answering_workers`` answer that consume GARDEN_GPU_QUEUE (diffusion needs one)."""
-    return [worker for worker in pool["workers"] if settings.GARDEN_GPU_QUEUE in worker["queues"]]
+    return [worker for worker in answer["workers"] if settings.GARDEN_GPU_QUEUE in worker["queues"]]
 
 
 # How long the job pages wait for workers to answer the banner's question (answering_workers caches 5 s).
@@ -225,10 +225,10 @@ def unconsumed_queues(*, timeout: float = QUEUE_CHECK_TIMEOUT) -> dict[str, Any]
     waiting = waiting_by_queue()
     if not waiting:
         return {"queues": [], "error": ""}
-    pool = answering_workers(timeout=timeout)
-    consumed = {queue for worker in pool["workers"] for queue in worker["queues"]}
+    answer = answering_workers(timeout=timeout)
+    consumed = {queue for worker in answer["workers"] for queue in worker["queues"]}
     queues = [{"queue": queue, "waiting": n} for queue, n in sorted(waiting.items()) if queue not in consumed]
-    return {"queues": queues, "error": pool.get("error", "")}
+    return {"queues": queues, "error": answer.get("error", "")}
 
 
 def worker_command(queue: str) -> str:
