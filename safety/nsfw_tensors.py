@@ -13,7 +13,7 @@
    limit, and triangle ("fancy") chroma upsampling;
 4. RGB to BGR and open_nsfw's mean subtracted, as an NHWC float32 batch (the model's input).
 
-Every step is integer arithmetic (int64, or float64 sums that hold integers exactly), so the input
+Every step is integer arithmetic (int32, or float64 sums that hold integers exactly), so the input
 equals the CPU path's bit for bit (tests/safety/test_nsfw_tensors.py) and so do the scores and the
 flags at every threshold. A Pillow or libjpeg whose arithmetic changed would show there.
 """
@@ -66,13 +66,13 @@ _PRECISION_BITS = 22
 
 
 @functools.lru_cache(maxsize=16)
-def _resize_weights(in_size: int, out_size: int) -> np.ndarray:
-    """Pillow's BILINEAR coefficients (precompute_coeffs, normalize_coeffs_8bpc) as an
-    (out_size, in_size) matrix of integers in its fixed point."""
+def _resize_taps(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pillow's BILINEAR coefficients (precompute_coeffs, normalize_coeffs_8bpc) in its fixed
+    point: per output pixel the input indices it reads and their integer weights (zero-padded)."""
     scale = in_size / out_size
     filterscale = max(scale, 1.0)
     support = 1.0 * filterscale
-    weights = np.zeros((out_size, in_size), dtype=np.float64)
+    ranges, weights = [], []
     for out in range(out_size):
         center = (out + 0.5) * scale
         low = max(int(center - support + 0.5), 0)
@@ -80,33 +80,46 @@ def _resize_weights(in_size: int, out_size: int) -> np.ndarray:
         taps = np.maximum(1.0 - np.abs((np.arange(low, high) - center + 0.5) / filterscale), 0.0)
         if taps.sum() != 0.0:
             taps = taps / taps.sum()
-        weights[out, low:high] = np.floor(taps * (1 << _PRECISION_BITS) + 0.5)
-    return weights
+        ranges.append((low, high))
+        weights.append(np.floor(taps * (1 << _PRECISION_BITS) + 0.5))
+    width = max(high - low for low, high in ranges)
+    indices = np.zeros((out_size, width), dtype=np.int64)
+    padded = np.zeros((out_size, width), dtype=np.float64)
+    for out, ((low, high), taps) in enumerate(zip(ranges, weights, strict=True)):
+        indices[out, : high - low] = np.arange(low, high)
+        padded[out, : high - low] = taps
+    return indices, padded
 
 
-def _resample(image: torch.Tensor, weights: np.ndarray, dim: int) -> torch.Tensor:
-    """One of Pillow's passes along ``dim`` (-1: rows, -2: columns), exact: float64 holds the
-    fixed-point sums without rounding."""
-    matrix = torch.as_tensor(weights, dtype=torch.float64, device=image.device)
-    moved = image.to(torch.float64).movedim(dim, -1) @ matrix.T
-    out = torch.floor((moved + (1 << (_PRECISION_BITS - 1))) / (1 << _PRECISION_BITS)).clamp(0, 255)
-    return out.movedim(-1, dim)
+def _resample(image: torch.Tensor, taps: tuple[np.ndarray, np.ndarray], dim: int) -> torch.Tensor:
+    """One of Pillow's passes along ``dim`` of 8-bit values, exact: float64 holds the fixed-point
+    sums without rounding. The axis goes first (a uint8 copy), so each tap gathers whole rows: a
+    handful of products per output pixel, not a matmul over every input pixel."""
+    indices = torch.as_tensor(taps[0].T.copy(), device=image.device)
+    weights = torch.as_tensor(taps[1].T.copy(), dtype=torch.float64, device=image.device)
+    moved = image.movedim(dim, 0).to(torch.uint8).contiguous()
+    shape = (indices.shape[1],) + (1,) * (moved.ndim - 1)
+    total = torch.full((indices.shape[1], *moved.shape[1:]), float(1 << (_PRECISION_BITS - 1)), dtype=torch.float64, device=image.device)
+    for tap in range(indices.shape[0]):
+        total += moved.index_select(0, indices[tap]).to(torch.float64) * weights[tap].reshape(shape)
+    out = torch.floor(total.mul_(1.0 / (1 << _PRECISION_BITS))).clamp_(0, 255)
+    return out.movedim(0, dim)
 
 
 def resize(batch: torch.Tensor) -> torch.Tensor:
     """Pillow's ``resize((256, 256), BILINEAR)`` of 8-bit pictures, horizontal pass then vertical,
     each rounded to 8 bits as Pillow's are: (B, 3, 256, 256) float32 of whole values."""
-    image = batch.to(torch.float32)
+    image = batch
     height, width = image.shape[-2:]
     if width != RESIZE:
-        image = _resample(image, _resize_weights(width, RESIZE), -1)
+        image = _resample(image, _resize_taps(width, RESIZE), -1)
     if height != RESIZE:
-        image = _resample(image, _resize_weights(height, RESIZE), -2)
-    return image.to(torch.float32)
+        image = _resample(image, _resize_taps(height, RESIZE), -2)
+    return image.to(torch.float32).contiguous()
 
 
 def _to_ycbcr(rgb: torch.Tensor) -> torch.Tensor:
-    """libjpeg's jccolor.c rgb_ycc_convert in its own fixed point: (B, 3, H, W) int64."""
+    """libjpeg's jccolor.c rgb_ycc_convert in its own fixed point: (B, 3, H, W) integers."""
     red, green, blue = rgb[:, 0], rgb[:, 1], rgb[:, 2]
     offset = 128 << _SCALE_BITS
     luma = (_fix(0.299) * red + _fix(0.587) * green + _fix(0.114) * blue + _HALF) >> _SCALE_BITS
@@ -218,8 +231,8 @@ def _quantized(plane: torch.Tensor, table: np.ndarray) -> torch.Tensor:
     """An 8-bit plane (whole 8x8 blocks) through libjpeg's islow DCT, its quantizer (the DCT's 8x
     scale folded into the divisor, rounded half away from zero), dequantization and islow IDCT."""
     batch, rows, cols = plane.shape
-    q = torch.as_tensor(table, dtype=torch.int64, device=plane.device)
-    blocks = (plane.to(torch.int64) - 128).reshape(batch, rows // 8, 8, cols // 8, 8).permute(0, 1, 3, 2, 4)
+    q = torch.as_tensor(table, dtype=torch.int32, device=plane.device)
+    blocks = (plane.to(torch.int32) - 128).reshape(batch, rows // 8, 8, cols // 8, 8).permute(0, 1, 3, 2, 4)
     coefficients = _columns(_rows(blocks, lambda x: _fdct_pass(x, first=True)), lambda x: _fdct_pass(x, first=False))
     divisor = q << 3
     levels = torch.sign(coefficients) * ((coefficients.abs() + (divisor >> 1)) // divisor)
@@ -231,8 +244,9 @@ def _quantized(plane: torch.Tensor, table: np.ndarray) -> torch.Tensor:
 
 
 def jpeg_round_trip(rgb: torch.Tensor, quality: int = QUALITY) -> torch.Tensor:
-    """(B, 3, H, W) 8-bit RGB (sides multiples of 16) after Pillow's JPEG save and open, as int64."""
-    ycc = _to_ycbcr(rgb.round().to(torch.int64))
+    """(B, 3, H, W) 8-bit RGB (sides multiples of 16) after Pillow's JPEG save and open, as int32
+    (libjpeg's 8-bit arithmetic fits 32 bits: its 16x16->32 bit MULTIPLY)."""
+    ycc = _to_ycbcr(rgb.round().to(torch.int32))
     luma = _quantized(ycc[:, 0], _table(_LUMA, quality))
     chroma = [_upsample(_quantized(_downsample(ycc[:, plane]), _table(_CHROMA, quality))) for plane in (1, 2)]
     return _to_rgb(torch.stack((luma, *chroma), dim=1))
