@@ -4,8 +4,8 @@
 0…255, float or uint8, any device), without leaving the device:
 
 1. Pillow's BILINEAR resize to 256x256 (a triangle filter widened when shrinking): its integer
-   coefficients as a matrix per axis, horizontal pass then vertical, each rounded to 8 bits in its
-   fixed point (float64 products hold those sums exactly);
+   coefficients per axis (a few taps per output pixel), each pass rounded to 8 bits in its fixed
+   point (in int32: each weight split in two halves), the passes in Pillow's order (``vertical_first``);
 2. the centre 224x224 crop;
 3. the JPEG round trip (Pillow's defaults: quality 75, 4:2:0) that makes the scores match the
    reference, as libjpeg(-turbo) computes it in integers: its colour conversions, 2x2 chroma
@@ -13,17 +13,21 @@
    limit, and triangle ("fancy") chroma upsampling;
 4. RGB to BGR and open_nsfw's mean subtracted, as an NHWC float32 batch (the model's input).
 
-Every step is integer arithmetic (int32, or float64 sums that hold integers exactly), so the input
-equals the CPU path's bit for bit (tests/safety/test_nsfw_tensors.py) and so do the scores and the
-flags at every threshold. A Pillow or libjpeg whose arithmetic changed would show there.
+Every step is integer arithmetic (int32), so the model's input equals the CPU path's bit for bit
+(tests/safety/test_nsfw_tensors.py) and so do the scores and the flags at every threshold. A Pillow
+or libjpeg whose arithmetic changed would show there.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 
 import numpy as np
 import torch
+from PIL import Image as PILImage
+
+log = logging.getLogger(__name__)
 
 RESIZE, CROP = 256, 224
 OFFSET = (RESIZE - CROP) // 2
@@ -91,30 +95,59 @@ def _resize_taps(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
     return indices, padded
 
 
+# Each fixed-point weight split in two halves of 11 bits, so every sum fits int32 (tests: exact).
+_SPLIT = 11
+
+
 def _resample(image: torch.Tensor, taps: tuple[np.ndarray, np.ndarray], dim: int) -> torch.Tensor:
-    """One of Pillow's passes along ``dim`` of 8-bit values, exact: float64 holds the fixed-point
-    sums without rounding. The axis goes first (a uint8 copy), so each tap gathers whole rows: a
-    handful of products per output pixel, not a matmul over every input pixel."""
+    """One of Pillow's passes along ``dim`` of 8-bit values, exact, in int32: with each weight
+    ``w = high * 2**11 + low``, ``(sum + 2**21) >> 22`` is ``(highs + ((lows + 2**21) >> 11)) >> 11``.
+    The axis goes first (a uint8 copy), so each tap gathers whole rows: a handful of products per
+    output pixel, not a matmul over every input pixel."""
     indices = torch.as_tensor(taps[0].T.copy(), device=image.device)
-    weights = torch.as_tensor(taps[1].T.copy(), dtype=torch.float64, device=image.device)
+    weights = torch.as_tensor(taps[1].T.astype(np.int64), device=image.device).to(torch.int32)
+    high, low = weights >> _SPLIT, weights & ((1 << _SPLIT) - 1)
     moved = image.movedim(dim, 0).to(torch.uint8).contiguous()
     shape = (indices.shape[1],) + (1,) * (moved.ndim - 1)
-    total = torch.full((indices.shape[1], *moved.shape[1:]), float(1 << (_PRECISION_BITS - 1)), dtype=torch.float64, device=image.device)
+    highs = torch.zeros((indices.shape[1], *moved.shape[1:]), dtype=torch.int32, device=image.device)
+    lows = torch.full_like(highs, 1 << (_PRECISION_BITS - 1))
     for tap in range(indices.shape[0]):
-        total += moved.index_select(0, indices[tap]).to(torch.float64) * weights[tap].reshape(shape)
-    out = torch.floor(total.mul_(1.0 / (1 << _PRECISION_BITS))).clamp_(0, 255)
+        rows = moved.index_select(0, indices[tap]).to(torch.int32)
+        highs += rows * high[tap].reshape(shape)
+        lows += rows * low[tap].reshape(shape)
+    out = ((highs + (lows >> _SPLIT)) >> (_PRECISION_BITS - _SPLIT)).clamp_(0, 255)
     return out.movedim(0, dim)
 
 
+@functools.lru_cache(maxsize=32)
+def vertical_first(height: int, width: int) -> bool:
+    """Whether Pillow takes the vertical pass first for this size. Its published Resample.c goes
+    horizontal then vertical, but the installed 13.0 wheel takes the vertical pass first for some
+    sizes (tall pictures mostly; no simple rule fits), and the two orders round differently. So
+    Pillow is asked once per size: a noise picture, resized both ways here, against its own."""
+    noise = np.random.default_rng(height * 65_537 + width).integers(0, 256, (height, width), dtype=np.uint8)
+    theirs = np.asarray(PILImage.fromarray(noise, "L").resize((RESIZE, RESIZE), PILImage.Resampling.BILINEAR))
+    plane = torch.from_numpy(noise)[None, None]
+    across, down = _resize_taps(width, RESIZE), _resize_taps(height, RESIZE)
+    if np.array_equal(_resample(_resample(plane, across, -1), down, -2)[0, 0].numpy(), theirs):
+        return False
+    if np.array_equal(_resample(_resample(plane, down, -2), across, -1)[0, 0].numpy(), theirs):
+        return True
+    log.warning("neither order of passes gives Pillow's resize at %dx%d: the check's input may differ from the CPU path's", width, height)
+    return False
+
+
 def resize(batch: torch.Tensor) -> torch.Tensor:
-    """Pillow's ``resize((256, 256), BILINEAR)`` of 8-bit pictures, horizontal pass then vertical,
-    each rounded to 8 bits as Pillow's are: (B, 3, 256, 256) float32 of whole values."""
+    """Pillow's ``resize((256, 256), BILINEAR)`` of 8-bit pictures, each pass rounded to 8 bits as
+    Pillow's are, in Pillow's order: (B, 3, 256, 256) float32 of whole values."""
     image = batch
     height, width = image.shape[-2:]
-    if width != RESIZE:
-        image = _resample(image, _resize_taps(width, RESIZE), -1)
+    passes = [(-1, _resize_taps(width, RESIZE))] if width != RESIZE else []
     if height != RESIZE:
-        image = _resample(image, _resize_taps(height, RESIZE), -2)
+        down = (-2, _resize_taps(height, RESIZE))
+        passes = [down, *passes] if passes and vertical_first(height, width) else [*passes, down]
+    for dim, taps in passes:
+        image = _resample(image, taps, dim)
     return image.to(torch.float32).contiguous()
 
 

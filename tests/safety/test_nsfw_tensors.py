@@ -56,6 +56,14 @@ def test_each_step_is_pillows():
         assert np.array_equal(round_trip, np.asarray(PILImage.open(buffer), dtype=np.int64)), name
 
 
+@pytest.mark.parametrize(("height", "width"), [(900, 2000), (257, 255), (3000, 64), (512, 300), (1024, 512), (768, 512), (600, 400)])
+def test_the_resize_is_pillows_at_any_ratio(height, width):
+    """Tall sizes too, where Pillow's wheel takes the vertical pass first (``vertical_first``)."""
+    noise = PILImage.fromarray(np.random.default_rng(height).integers(0, 256, (height, width, 3), dtype=np.uint8))
+    ours = nsfw_tensors.resize(tensor(noise))[0].permute(1, 2, 0).numpy()
+    assert np.array_equal(ours, np.asarray(noise.resize((256, 256), resample=PILImage.Resampling.BILINEAR), dtype=np.float32))
+
+
 def test_a_batch_gives_each_pictures_input_and_refuses_a_wrong_layout():
     batch = torch.cat([tensor(picture) for _, picture in pictures()[-4:]])
     inputs = nsfw_tensors.preprocess(batch.to(torch.uint8))
