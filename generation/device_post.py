@@ -122,11 +122,14 @@ def post_process(
     watermark: bool | None = None,
     quality: int = 90,
     optimize: bool = False,
+    metadata: bool = True,
 ) -> list[Processed]:
     """The stored file and verdict per picture of a decoded batch (module docstring).
     ``parameters``: each picture's EXIF parameters (runner.generation_parameters);
     ``diffusers_nsfw``: the model's own checker's flags, if it ran; ``optimize``: as encode_jpeg's
-    (live pictures go without)."""
+    (live pictures go without); ``metadata=False``: the bare JPEG, for a process that calls
+    ``imagefile.finish_jpeg`` itself (the bookkeeping pool). Call it from one thread per device
+    (torchvision's CUDA encoder is not thread-safe: vision#8587)."""
     import torch
 
     if len(parameters) != len(batch):
@@ -136,4 +139,7 @@ def post_process(
         pixels = pixels_of(batch)
         checked = verdicts(pixels, flags)
         files = encode(marked(pixels, watermark), quality=quality, optimize=optimize)
-    return [Processed(finish_jpeg(content, picture), verdict) for content, picture, verdict in zip(files, parameters, checked, strict=True)]
+    return [
+        Processed(finish_jpeg(content, picture) if metadata else content, verdict)
+        for content, picture, verdict in zip(files, parameters, checked, strict=True)
+    ]

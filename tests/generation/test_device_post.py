@@ -14,7 +14,7 @@ from PIL import Image as PILImage
 from garden import keys
 from generation import device_post
 from generation.backends import procedural
-from generation.imagefile import encode_jpeg, read_parameters
+from generation.imagefile import encode_jpeg, finish_jpeg, read_parameters
 from provenance import watermark, xmp
 from safety import images
 
@@ -124,6 +124,9 @@ def test_the_same_as_store_generated_image_writes(settings):
     difference = np.abs(decoded(result.content) - decoded(content))
     assert difference.max() <= MAX_LEVELS and (difference > 0).mean() <= MAX_DIFFERING
     assert read_parameters(result.content) == read_parameters(content)
+    (bare,) = device_post.post_process(as_batch([picture]), [{}], metadata=False)
+    assert read_parameters(bare.content) == {} and xmp.raw_packet(bare.content) == b""
+    assert finish_jpeg(bare.content, runner.generation_parameters(job=job, spec=spec, description=description)) == result.content
 
 
 @pytest.mark.backend_free
