@@ -19,6 +19,7 @@ the storage and the job's bookkeeping are the caller's. torch is imported only w
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 from dataclasses import dataclass
@@ -57,6 +58,13 @@ def device_jpeg_off(device) -> str:
     if getattr(device, "type", str(device).split(":")[0]) != "cuda":
         return f"the pictures are on {device}: Pillow encodes the JPEG"
     return ""
+
+
+@functools.lru_cache(maxsize=8)
+def _say_jpeg_path(device: str) -> None:
+    """Once per process and device: where its JPEGs are encoded, and why not on the card."""
+    reason = device_jpeg_off(device)
+    log.info("post-processing on %s: JPEG %s", device, f"by Pillow ({reason})" if reason else "on the card (torchvision)")
 
 
 def pixels_of(batch):
@@ -135,6 +143,7 @@ def post_process(
     if len(parameters) != len(batch):
         raise ValueError(f"{len(batch)} pictures but {len(parameters)} parameter sets")
     flags = list(diffusers_nsfw) if diffusers_nsfw is not None else [None] * len(batch)
+    _say_jpeg_path(str(batch.device))
     with torch.inference_mode():
         pixels = pixels_of(batch)
         checked = verdicts(pixels, flags)
