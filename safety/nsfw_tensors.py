@@ -260,29 +260,47 @@ def _columns(blocks: torch.Tensor, run) -> torch.Tensor:
     return torch.stack(run([blocks[..., i, :] for i in range(8)]), dim=-2)
 
 
-def _quantized(plane: torch.Tensor, table: np.ndarray) -> torch.Tensor:
-    """An 8-bit plane (whole 8x8 blocks) through libjpeg's islow DCT, its quantizer (the DCT's 8x
-    scale folded into the divisor, rounded half away from zero), dequantization and islow IDCT."""
+def _to_blocks(plane: torch.Tensor) -> torch.Tensor:
+    """(B, rows, cols) -> (B * rows/8 * cols/8, 8, 8) int32, level-shifted by 128 (libjpeg's order)."""
     batch, rows, cols = plane.shape
-    q = torch.as_tensor(table, dtype=torch.int32, device=plane.device)
-    blocks = (plane.to(torch.int32) - 128).reshape(batch, rows // 8, 8, cols // 8, 8).permute(0, 1, 3, 2, 4)
+    return (plane.to(torch.int32) - 128).reshape(batch, rows // 8, 8, cols // 8, 8).permute(0, 1, 3, 2, 4).reshape(-1, 8, 8)
+
+
+def _from_blocks(blocks: torch.Tensor, batch: int, rows: int, cols: int) -> torch.Tensor:
+    return blocks.reshape(batch, rows // 8, cols // 8, 8, 8).permute(0, 1, 3, 2, 4).reshape(batch, rows, cols)
+
+
+def _quantized(blocks: torch.Tensor, tables: torch.Tensor) -> torch.Tensor:
+    """Level-shifted 8x8 blocks through libjpeg's islow DCT, its quantizer (``tables``: each
+    block's; the DCT's 8x scale folded into the divisor, rounded half away from zero),
+    dequantization and islow IDCT with its range limit: the decoded 8-bit blocks."""
     coefficients = _columns(_rows(blocks, lambda x: _fdct_pass(x, first=True)), lambda x: _fdct_pass(x, first=False))
-    divisor = q << 3
+    divisor = tables << 3
     levels = torch.sign(coefficients) * ((coefficients.abs() + (divisor >> 1)) // divisor)
-    spatial = _columns(levels * q, lambda x: _idct_pass(x, _CONST_BITS - _PASS1_BITS))
+    spatial = _columns(levels * tables, lambda x: _idct_pass(x, _CONST_BITS - _PASS1_BITS))
     spatial = _rows(spatial, lambda x: _idct_pass(x, _CONST_BITS + _PASS1_BITS + 3))
     # range_limit[x & RANGE_MASK]: 128 + x clamped to 0..255, x taken modulo 1024 first.
-    pixels = ((spatial + 512) % 1024 - 512 + 128).clamp(0, 255)
-    return pixels.permute(0, 1, 3, 2, 4).reshape(batch, rows, cols)
+    return ((spatial + 512) % 1024 - 512 + 128).clamp(0, 255)
 
 
 def jpeg_round_trip(rgb: torch.Tensor, quality: int = QUALITY) -> torch.Tensor:
     """(B, 3, H, W) 8-bit RGB (sides multiples of 16) after Pillow's JPEG save and open, as int32
-    (libjpeg's 8-bit arithmetic fits 32 bits: its 16x16->32 bit MULTIPLY)."""
+    (libjpeg's 8-bit arithmetic fits 32 bits: its 16x16->32 bit MULTIPLY). The three planes' blocks
+    go through the DCT together (one set of operations, each block with its table)."""
+    batch, _, height, width = rgb.shape
     ycc = _to_ycbcr(rgb.round().to(torch.int32))
-    luma = _quantized(ycc[:, 0], _table(_LUMA, quality))
-    chroma = [_upsample(_quantized(_downsample(ycc[:, plane]), _table(_CHROMA, quality))) for plane in (1, 2)]
-    return _to_rgb(torch.stack((luma, *chroma), dim=1))
+    luma, blue, red = _to_blocks(ycc[:, 0]), _to_blocks(_downsample(ycc[:, 1])), _to_blocks(_downsample(ycc[:, 2]))
+    device = rgb.device
+    tables = torch.cat(
+        (
+            torch.as_tensor(_table(_LUMA, quality), dtype=torch.int32, device=device).expand(len(luma), 8, 8),
+            torch.as_tensor(_table(_CHROMA, quality), dtype=torch.int32, device=device).expand(len(blue) + len(red), 8, 8),
+        )
+    )
+    decoded = _quantized(torch.cat((luma, blue, red)), tables)
+    luma_out, blue_out, red_out = decoded.split((len(luma), len(blue), len(red)))
+    chroma = [_upsample(_from_blocks(plane, batch, height // 2, width // 2)) for plane in (blue_out, red_out)]
+    return _to_rgb(torch.stack((_from_blocks(luma_out, batch, height, width), *chroma), dim=1))
 
 
 def preprocess(batch: torch.Tensor) -> torch.Tensor:
