@@ -109,17 +109,24 @@ def encode(batch, *, quality: int = 90, optimize: bool = False) -> list[bytes]:
     """Plain JPEG bytes per picture of a uint8 (B, 3, H, W) batch: on the card when
     ``device_jpeg_off`` allows, else Pillow (``optimize``: its optimized Huffman tables)."""
     if not device_jpeg_off(batch.device):
-        import torch
-        from torchvision.io import encode_jpeg
-
-        torch.cuda.current_stream(batch.device).synchronize()  # nvjpeg runs on its own stream (vision#9606)
-        return [bytes(encoded.cpu().numpy()) for encoded in encode_jpeg(list(batch), quality=quality)]
+        try:
+            return _encode_on_card(batch, quality)
+        except (ImportError, OSError, RuntimeError):  # a torchvision built for another torch, nvjpeg missing
+            log.warning("torchvision could not encode on %s: Pillow encodes the JPEG", batch.device, exc_info=True)
     files = []
     for planes in batch.cpu().numpy():  # Pillow interleaves the planes faster than a permuted copy
         buffer = io.BytesIO()
         PILImage.merge("RGB", [PILImage.fromarray(plane) for plane in planes]).save(buffer, "JPEG", quality=quality, optimize=optimize)
         files.append(buffer.getvalue())
     return files
+
+
+def _encode_on_card(batch, quality: int) -> list[bytes]:
+    import torch
+    from torchvision.io import encode_jpeg
+
+    torch.cuda.current_stream(batch.device).synchronize()  # nvjpeg runs on its own stream (vision#9606)
+    return [bytes(encoded.cpu().numpy()) for encoded in encode_jpeg(list(batch), quality=quality)]
 
 
 def post_process(
