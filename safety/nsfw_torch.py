@@ -99,13 +99,15 @@ class TorchNSFWClassifier:
             self.nodes.append((OPERATORS[node.op_type], list(node.input), node.output[0], attributes))
         self.input_name, self.output_name = graph.input[0].name, graph.output[0].name
 
-    def scores(self, batch: np.ndarray) -> np.ndarray:
-        """(sfw, nsfw) per picture of a preprocessed NHWC float32 batch."""
+    def scores(self, batch) -> np.ndarray:
+        """(sfw, nsfw) per picture of a preprocessed NHWC float32 batch: a numpy array, or a torch
+        tensor on any device (safety.nsfw_tensors.preprocess: it stays on the card)."""
         import torch
 
         with torch.inference_mode():
             values = dict(self.weights)
-            values[self.input_name] = torch.from_numpy(batch).to(self.device, non_blocking=True)
+            tensor = batch if isinstance(batch, torch.Tensor) else torch.from_numpy(batch)
+            values[self.input_name] = tensor.to(self.device, torch.float32, non_blocking=True)
             for run, inputs, output, attributes in self.nodes:
                 values[output] = run(*(values[name] for name in inputs), **attributes)
             return values[self.output_name].float().cpu().numpy()
