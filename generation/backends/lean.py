@@ -93,7 +93,10 @@ def one_step(torch, scheduler) -> dict | None:
     scale = float(probe.scale_model_input(ones, timestep).flatten()[0]) if hasattr(probe, "scale_model_input") else 1.0
 
     def step(sample: float, output: float) -> float:
-        result = fresh().step(ones * output, timestep, ones * sample, return_dict=False)[0]
+        scheduler = fresh()
+        if hasattr(scheduler, "scale_model_input"):
+            scheduler.scale_model_input(ones * sample, timestep)  # as the pipeline does first (Euler warns otherwise)
+        result = scheduler.step(ones * output, timestep, ones * sample, return_dict=False)[0]
         return float(result.flatten()[0])
 
     a, b = step(1.0, 0.0), step(0.0, 1.0)

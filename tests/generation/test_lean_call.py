@@ -201,3 +201,27 @@ def test_tiny_decoder_single_files_in_diffusers_and_taesd_keys(tmp_path, turbo_d
         assert torch.allclose(loaded.decode(latents).sample, expected, atol=1e-5)
     with pytest.raises(BackendError, match="tiny decoder"):
         tiny_vae.load(tmp_path / "other.safetensors", like=painter.pipeline.vae)
+
+
+@pytest.mark.django_db
+def test_the_live_worker_warms_its_model_with_the_entry_s_tiny_decoder(diffusers_settings, tmp_path):
+    from generation import backends
+    from generation.models import LibraryEntry
+    from generation.services import library as library_services
+
+    save_turbo(tmp_path / "tiny-turbo")
+    small_tiny_decoder().save_pretrained(str(tmp_path / "vae" / "taesd"))
+    diffusers_settings.GARDEN_MODELS_DIR = str(tmp_path)
+    diffusers_settings.GARDEN_DIFFUSION_LEAN = "eager"
+    library_services.scan()
+    assert LibraryEntry.objects.get(name="taesd").kind == LibraryEntry.Kind.VAE
+    LibraryEntry.objects.filter(name="tiny-turbo").update(live_vae="taesd")
+    try:
+        done = lean.warm_live_model(model="tiny-turbo", width=64, height=64, sizes=(1, 2))
+        assert done["lean"] and not done["graphs"] and done["decoder"].endswith("taesd")
+        painter = backends.loaded_pipelines.get(str(tmp_path / "tiny-turbo"))
+        assert backends.loaded_pipelines.pinned == str(tmp_path / "tiny-turbo")
+        assert type(painter.lean_call().decoder).__name__ == "AutoencoderTiny"
+        assert painter.generate_tensors(batch(seeds=[3])).shape == (1, 3, 64, 64)
+    finally:
+        backends.loaded_pipelines.reset()
