@@ -225,3 +225,40 @@ def test_the_live_worker_warms_its_model_with_the_entry_s_tiny_decoder(diffusers
         assert painter.generate_tensors(batch(seeds=[3])).shape == (1, 3, 64, 64)
     finally:
         backends.loaded_pipelines.reset()
+
+
+def test_graphed_batches_are_padded_to_a_warmed_size_cloned_and_replayed_only_from_the_warming_thread(turbo_dir, monkeypatch):
+    """torch.compile stands aside (compiling takes minutes on a CPU: bench/gpu_proof.py runs the real
+    graphs on a GPU); what is tested is what the lean call does around the compiled function."""
+    import threading
+
+    replays = []
+
+    def compile_(function, **options):
+        assert options == {"mode": "reduce-overhead", "fullgraph": True, "dynamic": False}
+
+        def replay(noise, embeds):
+            replays.append(len(noise))
+            return function(noise, embeds)
+
+        return replay
+
+    monkeypatch.setattr(torch, "compile", compile_)
+    painter = backend(turbo_dir)
+    call = painter.lean_call()
+    three = batch(seeds=[1, 2, 3], extra={"prompts": ["a", "b", "c"]})
+    eager = call.paint(three)
+    call.graphs = True
+    call.warm(width=64, height=64, sizes=(1, 4))
+    assert call._warmed == {(1, 8, 8), (4, 8, 8)}
+    replays.clear()
+    graphed = call.paint(three)
+    assert replays == [4] and graphed.shape == (3, 3, 64, 64)  # padded to 4, the padding dropped
+    assert float((graphed - eager).abs().max()) <= 1e-5
+    call.paint(batch(seeds=[1, 2]))  # size 2 was not warmed: uncompiled
+    assert replays == [4]
+    other: list = []
+    worker = threading.Thread(target=lambda: other.append(call.paint(three)))
+    worker.start()
+    worker.join()
+    assert replays == [4] and float((other[0] - eager).abs().max()) <= 1e-5  # another thread: uncompiled
