@@ -280,4 +280,4 @@ def paint_tensors(backend, batch: Batch, *, on_step=None):
 
         pictures = backend.generate(batch, on_step=on_step)
         return torch.stack([torch.from_numpy(np.asarray(picture.convert("RGB"))).permute(2, 0, 1) for picture in pictures]).float().div(255)
-    return torch.stack(list(backend.generate(replace(batch, extra=batch.extra | {"output_type": "pt"}), on_step=on_step)))
+    return torch.stack(list(backend.generate(replace(batch, extra=batch.extra | {"output_type": "pt"}), on_step=on_step))).float()
