@@ -378,14 +378,4 @@ class DiffusersBackend:
 
     def out_of_memory_message(self, batch: Batch, exc: BaseException) -> str:
         """What a job that cannot fit says: what it asked for and each setting that would make it fit."""
-        count, options = len(batch.seeds), self.options
-        memory_gb = options["memory_gb"]
-        budget = f"GARDEN_DIFFUSION_MEMORY_GB={memory_gb:g}" if memory_gb else "the whole card (GARDEN_DIFFUSION_MEMORY_GB=0)"
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return (
-            f"Out of GPU memory twice painting {count} picture(s) of {batch.width}x{batch.height} with {self.label or self.model} "
-            f"({self.dtype_name}, offload {options['offload']}, {budget}): {first_line}. To make it fit: fewer pictures per call "
-            "(GARDEN_DIFFUSION_BATCH_SIZE) or a smaller size; GARDEN_DIFFUSION_OFFLOAD=model (or sequential, or the model's "
-            "offload in the library admin); GARDEN_DIFFUSION_VAE_TILING=true and GARDEN_DIFFUSION_VAE_SLICING=true; "
-            "or more of the card for this worker (GARDEN_DIFFUSION_MEMORY_GB)."
-        )
+        return loading.out_of_memory_message(batch, exc, options=self.options, dtype_name=self.dtype_name, model=self.label or self.model)

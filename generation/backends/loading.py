@@ -205,3 +205,17 @@ def make_scheduler(diffusers, name: str, config):
     scheduler_class = getattr(diffusers, SAMPLERS[name] or "")
     options = {"use_karras_sigmas": True} if name.endswith("_karras") else {}
     return scheduler_class.from_config(config, **options)
+
+
+def out_of_memory_message(batch, exc: BaseException, *, options: dict, dtype_name: str, model: str) -> str:
+    """What a job that cannot fit says: what it asked for and each setting that would make it fit."""
+    memory_gb = options["memory_gb"]
+    budget = f"GARDEN_DIFFUSION_MEMORY_GB={memory_gb:g}" if memory_gb else "the whole card (GARDEN_DIFFUSION_MEMORY_GB=0)"
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (
+        f"Out of GPU memory twice painting {len(batch.seeds)} picture(s) of {batch.width}x{batch.height} with {model} "
+        f"({dtype_name}, offload {options['offload']}, {budget}): {first_line}. To make it fit: fewer pictures per call "
+        "(GARDEN_DIFFUSION_BATCH_SIZE) or a smaller size; GARDEN_DIFFUSION_OFFLOAD=model (or sequential, or the model's "
+        "offload in the library admin); GARDEN_DIFFUSION_VAE_TILING=true and GARDEN_DIFFUSION_VAE_SLICING=true; "
+        "or more of the card for this worker (GARDEN_DIFFUSION_MEMORY_GB)."
+    )
