@@ -262,3 +262,20 @@ def test_graphed_batches_are_padded_to_a_warmed_size_cloned_and_replayed_only_fr
     worker.start()
     worker.join()
     assert replays == [4] and float((other[0] - eager).abs().max()) <= 1e-5  # another thread: uncompiled
+
+
+@pytest.mark.django_db
+def test_install_model_puts_a_tiny_decoder_where_the_library_lists_it_as_a_vae(settings, tmp_path):
+    from django.core.management import call_command
+    from safetensors.torch import save_file
+
+    from generation.models import LibraryEntry
+
+    state = {key: value.contiguous() for key, value in diffusers.AutoencoderTiny().state_dict().items()}
+    save_file(state, str(tmp_path / "taesd.safetensors"))
+    settings.GARDEN_MODELS_DIR = str(tmp_path / "models")
+    (tmp_path / "models").mkdir()
+    call_command("install_model", str(tmp_path / "taesd.safetensors"), "--kind", "vae", verbosity=0)
+    entry = LibraryEntry.objects.get(name="taesd")
+    assert entry.kind == LibraryEntry.Kind.VAE and entry.usable
+    assert tiny_vae.is_tiny(tmp_path / "models" / entry.path)
