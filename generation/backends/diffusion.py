@@ -111,7 +111,7 @@ class DiffusersBackend:
         if lean not in lean_call.MODES:
             raise ModelUnavailable(f"Unknown lean mode {lean!r}: set GARDEN_DIFFUSION_LEAN to one of {', '.join(lean_call.MODES)}.")
         # What this pipeline is built with besides its model (LoadedPipelines compares them).
-        self.options = {
+        self.options: dict[str, Any] = {
             "device": device,
             "scheduler": scheduler,
             "compile_unet": compile_unet,

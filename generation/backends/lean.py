@@ -233,7 +233,8 @@ def warm_live_model(*, model: str = "", width: int = 512, height: int = 512, siz
             decoder = str(library.absolute_path(library.resolve_vae(entry.live_vae)))
     if settings.GARDEN_GENERATOR_BACKEND != backends.DIFFUSERS and entry is None:
         return {"lean": False, "reason": "the procedural painter"}
-    backend = backends.get_backend(backends.DIFFUSERS, model=path, label=label, pin=True, dtype=dtype, offload=offload)
+    model_path = path or settings.GARDEN_DIFFUSION_MODEL
+    backend = backends.loaded_pipelines.get(model_path, label=label, pin=True, dtype=dtype, offload=offload)
     backend.load()
     if decoder:
         backend.use_live_decoder(decoder)
