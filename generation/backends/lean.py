@@ -50,13 +50,23 @@ def wanted(mode: str, device: str) -> tuple[bool, bool]:
     return True, cuda and mode in ("auto", "graphs")
 
 
+def model_refusal(pipeline) -> str:
+    """Why the lean call cannot paint with this model at all ("" when it can)."""
+    unet = getattr(pipeline, "unet", None)
+    if unet is None or not conditioning._is_single_encoder(pipeline):
+        return "not a one-encoder UNet model (SD 1.x/2.x, SD-Turbo)"
+    if unet.config.get("time_cond_proj_dim") is not None:
+        return "an LCM-distilled UNet (guidance embedding)"
+    if unet.config.get("addition_embed_type") is not None:
+        return "a UNet with added conditioning"
+    return ""
+
+
 def refusal(pipeline, batch: Batch, *, offload: str = "none") -> str:
     """Why the lean call cannot paint ``batch`` exactly as the pipeline would ("" when it can)."""
-    unet = getattr(pipeline, "unet", None)
+    if reason := model_refusal(pipeline):
+        return reason
     checks = (
-        (unet is None or not conditioning._is_single_encoder(pipeline), "not a one-encoder UNet model (SD 1.x/2.x, SD-Turbo)"),
-        (unet is not None and unet.config.get("time_cond_proj_dim") is not None, "an LCM-distilled UNet (guidance embedding)"),
-        (unet is not None and unet.config.get("addition_embed_type") is not None, "a UNet with added conditioning"),
         (batch.steps != 1, f"{batch.steps} steps (the lean call paints 1)"),
         (batch.guidance > 1, "classifier-free guidance (guidance > 1)"),
         (batch.init_image is not None, "an image-to-image batch"),
@@ -253,8 +263,8 @@ def build(backend) -> tuple[LeanCall | None, str]:
     if not use:
         return None, f"GARDEN_DIFFUSION_LEAN={mode} on {device}"
     scheduler = backend._schedulers[""]
-    if getattr(backend.pipeline, "unet", None) is None:
-        return None, "no UNet"
+    if reason := model_refusal(backend.pipeline):
+        return None, reason
     step = one_step(torch, scheduler)
     if step is None:
         return None, f"{type(scheduler).__name__}'s step is not linear at 1 step"
@@ -280,5 +290,6 @@ def paint_tensors(backend, batch: Batch, *, on_step=None):
         import numpy as np
 
         pictures = backend.generate(batch, on_step=on_step)
-        return torch.stack([torch.from_numpy(np.asarray(picture.convert("RGB"))).permute(2, 0, 1) for picture in pictures]).float().div(255)
+        rows = [torch.from_numpy(np.asarray(picture.convert("RGB"))).permute(2, 0, 1) for picture in pictures]
+        return torch.stack(rows).to(backend.device).float().div(255)
     return torch.stack(list(backend.generate(replace(batch, extra=batch.extra | {"output_type": "pt"}), on_step=on_step))).float()
