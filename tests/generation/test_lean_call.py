@@ -279,3 +279,17 @@ def test_install_model_puts_a_tiny_decoder_where_the_library_lists_it_as_a_vae(s
     entry = LibraryEntry.objects.get(name="taesd")
     assert entry.kind == LibraryEntry.Kind.VAE and entry.usable
     assert tiny_vae.is_tiny(tmp_path / "models" / entry.path)
+
+
+@pytest.mark.django_db
+def test_the_library_admin_takes_only_a_vae_of_the_library_as_the_live_vae(settings, tmp_path):
+    from curation.admin.library import LibraryEntryForm
+    from generation.models import LibraryEntry
+
+    settings.GARDEN_MODELS_DIR = str(tmp_path)
+    model = LibraryEntry.objects.create(kind=LibraryEntry.Kind.PIPELINE, name="turbo", path="turbo")
+    LibraryEntry.objects.create(kind=LibraryEntry.Kind.VAE, name="taesd", path="vae/taesd")
+    assert "live_vae" in LibraryEntryForm(instance=model, data={"live_vae": "nothing"}).errors
+    form = LibraryEntryForm(instance=model, data={"live_vae": "taesd"})
+    assert form.is_valid(), form.errors
+    assert form.save().live_vae == "taesd"
