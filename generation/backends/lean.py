@@ -2,7 +2,7 @@
 returning tensors (``DiffusersBackend.generate_tensors``), with CUDA graphs at fixed batch sizes.
 
 What the ordinary pipeline call does for a turbo model at 1 step, without its Python around the
-three model calls (docs/generation.md#the-lean-call):
+three model calls (docs/generation.md#the-gpu-worker-the-lean-call):
 
 - the noise is the pipeline's (``randn_tensor`` with one CPU generator per picture) times the
   scheduler's ``init_noise_sigma``;
