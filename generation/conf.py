@@ -27,8 +27,8 @@ SETTINGS = [
     text(
         "GARDEN_DIFFUSION_LEAN",
         "auto",
-        "the lean 1-step call of `generate_tensors` ([generation.md](generation.md#the-gpu-worker-the-lean-call)): `auto` (with CUDA graphs "
-        "on CUDA workers, the ordinary pipeline call elsewhere), `graphs`, `eager` (no graphs, any device), `off`",
+        "the lean 1-step call of `generate_tensors` ([generation.md](generation.md#the-gpu-worker-the-lean-call)): "
+        "`auto` (with CUDA graphs on CUDA workers, the ordinary pipeline call elsewhere), `graphs`, `eager` (no graphs, any device), `off`",
     ),
     text(
         "GARDEN_MODELS_DIR",
