@@ -59,6 +59,7 @@ def parse_args():
     parser.add_argument("--guidance", type=float, default=7.5, help="Both paths (the job's through GARDEN_DEFAULT_GUIDANCE); ≤ 1: no CFG")
     parser.add_argument("--repeat", type=int, default=3, help="Interleaved rounds; best of N for each figure")
     parser.add_argument("--no-worker", action="store_true", help="Skip the real-worker figure")
+    parser.add_argument("--batched-only", action="store_true", help="Skip the one-at-a-time rounds (job ÷ direct, batched, only)")
     parser.add_argument(
         "--random-architecture",
         choices=ARCHITECTURES,
@@ -186,10 +187,10 @@ def main() -> int:
     for _ in range(args.repeat):
         rounds["direct_batched"].append(best(1, lambda: direct(args.batch)))
         rounds["job_batched"].append(best(1, lambda: job_in_process(args.batch)))
-        rounds["direct_single"].append(best(1, lambda: direct(1)))
-        rounds["job_single"].append(best(1, lambda: job_in_process(1)))
-    direct_batched, direct_single = min(rounds["direct_batched"]), min(rounds["direct_single"])
-    job_batched, job_single = min(rounds["job_batched"]), min(rounds["job_single"])
+        if not args.batched_only:
+            rounds["direct_single"].append(best(1, lambda: direct(1)))
+            rounds["job_single"].append(best(1, lambda: job_in_process(1)))
+    direct_batched, job_batched = min(rounds["direct_batched"]), min(rounds["job_batched"])
 
     worker_seconds = None
     if use_worker:
@@ -206,13 +207,18 @@ def main() -> int:
         ("job (in-process task), batched:", "job_batched"),
         ("job (in-process task), single: ", "job_single"),
     ):
+        if not rounds[key]:
+            continue
         seconds = min(rounds[key])
         print(
             f"{title} {seconds:7.2f} s [{median(rounds[key]):7.2f}]  {seconds / args.images:6.3f} s/image"
             f"  {args.images / seconds:6.2f} images/s"
         )
-    print(f"batched / one-at-a-time throughput (direct): {direct_single / direct_batched:.2f}x; (job): {job_single / job_batched:.2f}x")
-    overhead = f"{job_batched / direct_batched:.3f}; (single): {job_single / direct_single:.3f}"
+    overhead = f"{job_batched / direct_batched:.3f}"
+    if not args.batched_only:
+        direct_single, job_single = min(rounds["direct_single"]), min(rounds["job_single"])
+        print(f"batched / one-at-a-time throughput (direct): {direct_single / direct_batched:.2f}x; (job): {job_single / job_batched:.2f}x")
+        overhead += f"; (single): {job_single / direct_single:.3f}"
     print(f"job-path overhead (in-process task ÷ direct, batched): {overhead}")
     if worker_seconds is not None:
         print(f"job (real worker, Redis), batched: {worker_seconds:5.2f} s  overhead ÷ direct: {worker_seconds / direct_batched:.3f}")

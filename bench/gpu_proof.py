@@ -1,39 +1,43 @@
 #!/usr/bin/env python3
-"""GPU proof: the image check, the live picture and the job path on one GPU, in one run, with a report.
+"""GPU proof: every figure of issue 70's aims (and issue 71's memory options) on one GPU, in one
+call of under 9 minutes, with a report.
 
     python3 bench/gpu_proof.py --out DIR                  # on a GPU machine (Redis on 127.0.0.1:6379)
     python3 bench/gpu_proof.py --out DIR --only kiosks    # one section again (the models are reused)
     .venv/bin/python bench/gpu_proof.py --smoke           # CPU, tiny models: the same path in seconds
+    .venv/bin/python bench/gpu_proof.py --only direct --device cpu --calls 20   # the lean call on this CPU
 
 Every model is a full-size architecture with random weights, built here (bench/_random_sd.py: no
-download; pictures are noise, the figures are speed). Sections, in order:
+download; pictures are noise, the figures are speed). The time budget is explicit: each section
+has its seconds (BUDGET_S, 535 s in all, the models' first build included) and stops what it
+would start past them, saying so in the report. Sections, in order:
 
-1. classifier: the image check on onnxruntime (CPU) against torch on the GPU (safety/nsfw_torch.py)
-   on tests/safety/pictures.py: largest score difference, the same flags at every threshold, ms per
-   picture (the model call, and the whole check with its CPU preprocessing), its GPU memory.
-2. live-parts: bench/live.py on SD-Turbo's architecture, 512², 1 step: each part of a live job's CPU
-   outside the model calls, job ÷ direct, and create → picture through a real worker (Redis).
-3. kiosks: that model marked live in the library, a real worker on the live queue, 1, 4 and 16
-   kiosks asking at once through the kiosk API (POST /live, then GET /live/<job> on the kiosk's polling
-   schedule until its picture URL; Django's test client, one thread per kiosk; 16 kiosks: a hall
-   from one card, the worker painting their requests in shared calls, docs/live.md#batches-and-two-stages):
-   create → picture stored and checked (the job's rows) and create → URL seen by the
-   kiosk, p50 / p95; the worker's GPU memory with the live model and the classifier loaded (nvidia-smi).
-4. jobs: bench/generation.py, job ÷ direct pipeline call (both painting the job's own prompts):
-   SD-Turbo's architecture at 512², 1 step, one picture a call; SD 1.5's at 512², 25 steps; SDXL's
-   at 1024², 30 steps.
-5. memory: SDXL's architecture at 1024² (two pictures a call, 4 steps) under each memory option of
-   docs/models.md (fp16, bf16, VAE tiling, VAE slicing, model offload, sequential offload, all of
-   them), each in a fresh process: peak GPU memory allocated and reserved by torch, load seconds and
-   seconds per picture; then a worker budget (GARDEN_DIFFUSION_MEMORY_GB) too small for the call, to
-   show the job's out-of-memory error. --smoke runs the CPU-possible options on the tiny pipeline.
+1. direct (90 s): SD-Turbo's architecture, 512², 1 step, fp16, in a child process: the ordinary
+   pipeline call against the lean call (generation.backends.lean) eager and with CUDA graphs, at
+   batch 1 and 8, wall and CPU ms, the graphs' warm-up seconds, the pixels' largest difference, and
+   the tiny decoder (AutoencoderTiny, random weights) (bench/_gpu_direct.py).
+2. live-parts (60 s): bench/live.py --no-worker: a live job's parts and live job ÷ direct.
+3. kiosks (180 s): that model marked live, a real worker on the live queue, 1, 4 and 16 kiosks
+   asking at once through the kiosk API (POST /live, then GET /live/<job> on the kiosk's polling
+   schedule until its picture URL; one thread per kiosk), then 16 kiosks for --sustain seconds (60):
+   create → stored and create → URL seen p50 / p95, pictures/s, and the GPU's SM busy % over each
+   round (``nvidia-smi dmon -s u``); the worker's GPU memory.
+4. jobs (160 s): bench/generation.py --batched-only, job ÷ direct: SD-Turbo's architecture at
+   512², 1 step, one picture a call; SD 1.5's at 512², 25 steps, batch 4; SDXL's at 1024², 30 steps, batch 2.
+5. memory (45 s): SDXL's architecture at 1024² under the memory options not yet measured (VAE
+   tiling alone, slicing alone, no fp32 upcast of the VAE, and the 9 GiB budget's out-of-memory
+   answer); ``--memory all`` for every option (bench/_gpu_memory.py, minutes).
+6. classifier (only with --only classifier): the image check on onnxruntime (CPU) against torch on
+   the GPU (safety/nsfw_torch.py): score differences, flags at every threshold, ms per picture.
 
-The report (DIR/gpu-proof.md) holds each section's output as printed, the card and the versions.
+The report (DIR/gpu-proof.md) holds each section's output as printed, the card and the versions,
+each section's seconds against its budget, and the aims' figures in one table at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -46,10 +50,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import _gpu_direct, _gpu_memory  # noqa: E402
 from tests.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
 
-SECTIONS = ("classifier", "live-parts", "kiosks", "jobs", "memory")
+SECTIONS = ("direct", "live-parts", "kiosks", "jobs", "memory", "classifier")
+DEFAULT_SECTIONS = SECTIONS[:-1]
+# Seconds per section (the models' first build included); under 9 minutes in all.
+BUDGET_S = {"direct": 90, "live-parts": 60, "kiosks": 180, "jobs": 160, "memory": 45, "classifier": 60}
+TOTAL_BUDGET_S = 540
 SMOKE_NEEDS = ("redis",)
+FIGURES: dict[str, str] = {}  # the aims' figures, for the table at the end
 LIVE_MODEL = "sd-turbo"  # the folder name makes the library call it a turbo model (1 step, no guidance)
 
 
@@ -57,15 +67,23 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="", help="Folder for the report (gpu-proof.md); default: the work folder")
     parser.add_argument("--work", default="/tmp/garden-gpu-proof", help="Models and databases (reused between runs)")
-    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(DEFAULT_SECTIONS))
+    parser.add_argument("--device", default="", help="The direct section's device (default: cuda; cpu: the tiny pipeline at --size)")
+    parser.add_argument("--size", type=int, default=512, help="The direct section's picture size")
+    parser.add_argument("--calls", type=int, default=30, help="Timed calls per figure in the direct section (median)")
+    parser.add_argument("--sustain", type=float, default=60.0, help="Seconds of the sustained 16-kiosk round (0: none)")
+    parser.add_argument("--memory", choices=("quick", "all"), default="quick", help="The memory options run (bench/_gpu_memory.py)")
     parser.add_argument("--kiosks", type=int, nargs="+", default=[1, 4, 16], help="Kiosks asking at once, a round for each")
     parser.add_argument("--pictures", type=int, default=12, help="Live pictures each kiosk asks for, one after another")
     parser.add_argument("--smoke", action="store_true", help="CPU, tiny models, a picture or two each: the whole path in seconds")
     parser.add_argument("--memory-child", default="", help=argparse.SUPPRESS)  # one memory option, in its own process
     parser.add_argument("--memory-model", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--direct-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--budget", type=float, default=0.0, help="Seconds for each section run (default: BUDGET_S; a CPU run wants more)")
     args = parser.parse_args()
     if args.smoke:
-        args.kiosks, args.pictures = [2], 1
+        args.kiosks, args.pictures, args.sustain, args.size, args.calls = [2], 1, 3.0, 64, 3
+        args.budget = args.budget or 150.0  # a CPU shared with other work: the path matters, not the time
         args.work = args.work + f"-smoke-{os.getpid()}"
     return args
 
@@ -134,16 +152,63 @@ def classifier_section(report: Report, device: str) -> None:
         report.add(f"classifier's GPU memory (weights and one picture's activations): {memory:.0f} MiB allocated by torch")
 
 
-def run_bench(report: Report, command: list[str], timeout: int) -> None:
+def run_bench(report: Report, command: list[str], timeout: float) -> str:
+    """A bench in a child process, its output into the report (and returned, to read figures from)."""
     report.add("$ " + " ".join(command))
     started = time.perf_counter()
+    if timeout < 5:
+        report.add("(not started: the section's time budget is spent)")
+        return ""
     try:
         done = subprocess.run([sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
     except subprocess.TimeoutExpired as exc:
-        report.add(f"(timed out after {timeout} s)\n{(exc.stdout or b'')[-3000:]!r}")
-        return
+        partial = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        report.add(f"(stopped at its {timeout:.0f} s budget)\n{partial[-3000:]}")
+        return partial
     output = "\n".join(line for line in (done.stdout + done.stderr).splitlines() if "warn" not in line.lower())
     report.add(output.strip() + f"\n(exit {done.returncode}, {time.perf_counter() - started:.0f} s)")
+    return output
+
+
+def found(pattern: str, text: str) -> str:
+    """The first group of ``pattern`` in a bench's output ("not measured" when it is not there)."""
+    import re
+
+    match = re.search(pattern, text)
+    return match.group(1) if match else "not measured"
+
+
+def direct_section(report: Report, args, work: Path, budget_s: float) -> None:
+    """The direct 1-step call, ordinary and lean, in a child process (bench/_gpu_direct.py)."""
+    import json
+
+    device = args.device or ("cpu" if args.smoke else "cuda")
+    started = time.monotonic()
+    if device == "cpu":
+        model = _gpu_direct.save_tiny_turbo(work / "models" / "tiny-turbo")
+    else:
+        from bench._random_sd import save_random_pipeline
+
+        model = save_random_pipeline("sd-turbo", work / "models" / LIVE_MODEL)
+    left = budget_s - (time.monotonic() - started)
+    command = [sys.executable, str(Path(__file__).resolve()), "--direct-child", "--memory-model", str(model), "--device", device,
+               "--size", str(args.size), "--calls", str(args.calls), "--budget", str(max(10.0, left - 10))]  # fmt: skip
+    report.add(f"{device}, {args.size}², 1 step, median of {args.calls} calls after two warm-up calls")
+    try:
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=max(10.0, left), env=os.environ.copy())
+        output, code = done.stdout, f"exit {done.returncode}"
+    except subprocess.TimeoutExpired as exc:
+        output = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        code = f"stopped at its {left:.0f} s budget"
+    figures = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    for line in _gpu_direct.direct_lines(figures):
+        report.add(line)
+    report.add(f"({code})")
+    for figure in figures:
+        if figure.get("part") == "batch 1" and figure.get("name", "").startswith("lean call, CUDA graphs"):
+            FIGURES["direct 1-step call, batch 1, lean + graphs (aim ≤ 30 ms)"] = f"{figure['wall_ms']:.1f} ms wall"
+        if figure.get("part") == "batch 1" and figure.get("name") == "ordinary pipeline call, PIL pictures":
+            FIGURES["direct 1-step call, batch 1, ordinary pipeline"] = f"{figure['wall_ms']:.1f} ms wall, {figure['cpu_ms']:.1f} ms CPU"
 
 
 def save_live_model(args, models: Path) -> Path:
@@ -156,7 +221,8 @@ def save_live_model(args, models: Path) -> Path:
     return save_random_pipeline("sd-turbo", models / LIVE_MODEL)
 
 
-def kiosks_section(report: Report, args, work: Path, device: str) -> None:
+def kiosks_section(report: Report, args, work: Path, device: str, budget_s: float) -> None:
+    deadline_at = time.monotonic() + budget_s
     models = work / "models"
     live_model = save_live_model(args, models)
     os.environ.update(
@@ -209,7 +275,14 @@ def kiosks_section(report: Report, args, work: Path, device: str) -> None:
         ask_for_picture(Client(), "warm-up", timeout=600)  # the worker loads the model on its first job
         report.add(f"the worker's first picture (model load included): {time.perf_counter() - started:.1f} s")
         for kiosks in args.kiosks:
-            kiosk_round(report, args, kiosks)
+            if time.monotonic() > deadline_at - 15:
+                report.add(f"{kiosks} kiosk(s): not run (the section's time budget)")
+                continue
+            kiosk_round(report, args, kiosks, device)
+        if args.sustain > 0 and time.monotonic() < deadline_at - args.sustain - 10:
+            kiosk_round(report, args, max(args.kiosks), device, sustain=args.sustain)
+        elif args.sustain > 0:
+            report.add("sustained round: not run (the section's time budget)")
         report.add(worker_gpu_memory(worker.pid))
     finally:
         worker.terminate()
@@ -217,38 +290,49 @@ def kiosks_section(report: Report, args, work: Path, device: str) -> None:
         log.close()
 
 
-def kiosk_round(report: Report, args, kiosks: int) -> None:
-    """``kiosks`` kiosks asking at once, each for ``args.pictures`` pictures one after another."""
+def kiosk_round(report: Report, args, kiosks: int, device: str, *, sustain: float = 0.0) -> None:
+    """``kiosks`` kiosks asking at once, each for ``args.pictures`` pictures one after another (or,
+    ``sustain`` > 0, asking again and again for that many seconds); the GPU's SM busy % meanwhile."""
     from django.test import Client
 
     from generation.models import GenerationJob
 
     results: list[tuple[float, str]] = []
     errors: list[str] = []
+    stop_at = time.perf_counter() + sustain
 
     def kiosk(number: int) -> None:
         client = Client()
         try:
-            for picture in range(args.pictures):
-                results.append(ask_for_picture(client, f"kiosk-{kiosks}-{number}-visitor-{picture}", timeout=120))
+            picture = 0
+            while (picture < args.pictures) if not sustain else (time.perf_counter() < stop_at):
+                results.append(ask_for_picture(client, f"kiosk-{kiosks}-{number}-{sustain:g}-visitor-{picture}", timeout=120))
+                picture += 1
         except Exception as exc:  # reported with the figures, never lost in a thread
             errors.append(f"kiosk {number}: {type(exc).__name__}: {exc}")
 
     threads = [threading.Thread(target=kiosk, args=(number,)) for number in range(kiosks)]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with _gpu_direct.SmBusy() if device.startswith("cuda") else contextlib.nullcontext() as busy:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     seconds = time.perf_counter() - started
     seen = sorted(seconds for seconds, _ in results)
     rows = GenerationJob.objects.filter(pk__in=[job for _, job in results]).values_list("created_at", "finished_at")
     ready = sorted((finished - created).total_seconds() for created, finished in rows)
+    what = f"{kiosks} kiosk(s) asking for {sustain:.0f} s" if sustain else f"{kiosks} kiosk(s) at once"
     if seen:
         report.add(
-            f"{kiosks} kiosk(s) at once, {len(seen)} live pictures in {seconds:.1f} s ({len(seen) / seconds:.2f}/s): create → picture"
+            f"{what}, {len(seen)} live pictures in {seconds:.1f} s ({len(seen) / seconds:.2f}/s): create → picture"
             f" stored and checked (the job's rows) {quantiles(ready)}; create → picture URL seen by the kiosk's polling {quantiles(seen)}"
         )
+        key = f"{kiosks} kiosk(s){' sustained ' + format(sustain, '.0f') + ' s' if sustain else ''}: create → URL seen; pictures/s"
+        FIGURES[key] = f"{quantiles(seen)}; {len(seen) / seconds:.2f}/s"
+    if busy is not None:
+        report.add(f"  {busy.summary()}")
+        FIGURES[f"SM busy, {what}"] = busy.summary().split(": ", 1)[-1]
     for error in errors:
         report.add("ERROR " + error)
 
@@ -301,166 +385,100 @@ def worker_gpu_memory(pid: int) -> str:
     )
 
 
-def jobs_section(report: Report, work: Path) -> None:
+def jobs_section(report: Report, work: Path, budget_s: float) -> None:
+    """bench/generation.py's job ÷ direct (batched rounds only) at the three sizes of the aims."""
+    deadline_at = time.monotonic() + budget_s
     models = work / "models"
-    for command in (
-        ["bench/generation.py", "--random-architecture", "sd-turbo", "--save-to", str(models / LIVE_MODEL), "--device", "cuda",
-         "--steps", "1", "--guidance", "0", "--images", "16", "--batch", "1", "--no-worker"],
-        ["bench/generation.py", "--random-architecture", "sd15", "--save-to", str(models / "sd15"), "--device", "cuda",
-         "--steps", "25", "--images", "8", "--batch", "4", "--repeat", "2", "--no-worker"],
-        ["bench/generation.py", "--random-architecture", "sdxl", "--save-to", str(models / "sdxl"), "--device", "cuda",
-         "--width", "1024", "--height", "1024", "--steps", "30", "--images", "2", "--batch", "2", "--repeat", "2", "--no-worker"],
+    for name, command in (
+        ("SD-Turbo 512² 1 step", ["bench/generation.py", "--random-architecture", "sd-turbo", "--save-to", str(models / LIVE_MODEL),
+         "--device", "cuda", "--steps", "1", "--guidance", "0", "--images", "16", "--batch", "1", "--repeat", "2"]),
+        ("SD 1.5 512² 25 steps batch 4", ["bench/generation.py", "--random-architecture", "sd15", "--save-to", str(models / "sd15"),
+         "--device", "cuda", "--steps", "25", "--images", "8", "--batch", "4", "--repeat", "2"]),
+        ("SDXL 1024² 30 steps batch 2", ["bench/generation.py", "--random-architecture", "sdxl", "--save-to", str(models / "sdxl"),
+         "--device", "cuda", "--width", "1024", "--height", "1024", "--steps", "30", "--images", "2", "--batch", "2", "--repeat", "1"]),
     ):  # fmt: skip
-        run_bench(report, command, timeout=420)
-
-
-# Section 5: the memory options (docs/models.md#memory-and-precision) as DiffusersBackend keywords.
-MEMORY_OPTIONS = {
-    "fp16, whole model on the GPU": {"dtype": "fp16"},
-    "bf16, whole model on the GPU": {"dtype": "bf16"},
-    "fp16, VAE tiling": {"dtype": "fp16", "vae_tiling": True},
-    "fp16, VAE slicing": {"dtype": "fp16", "vae_slicing": True},
-    "fp16, model offload": {"dtype": "fp16", "offload": "model"},
-    "fp16, sequential offload": {"dtype": "fp16", "offload": "sequential"},
-    "fp16, model offload, VAE tiling and slicing": {"dtype": "fp16", "offload": "model", "vae_tiling": True, "vae_slicing": True},
-    "fp16, whole model, budget GARDEN_DIFFUSION_MEMORY_GB=9": {"dtype": "fp16", "memory_gb": 9.0},
-}
-# The path a CPU can run (--smoke): one fresh child process, no offload, no budget (each child costs
-# a start of torch and diffusers; the dtype choices themselves are tested in tests/generation/test_memory_options.py).
-SMOKE_MEMORY_OPTIONS = {"fp32, VAE tiling and slicing": {"dtype": "fp32", "vae_tiling": True, "vae_slicing": True}}
-MEMORY_SIZE, MEMORY_PICTURES, MEMORY_STEPS = 1024, 2, 4
-
-
-def memory_child(options_json: str, model: str, device: str, size: int) -> dict:
-    """One memory option in this (fresh) process: load, paint one call (warm-up) and another, and
-    torch's peak GPU memory over both; an error is the answer too (the budget's out-of-memory)."""
-    import json
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    import torch
-
-    from generation.backends import BackendError, Batch
-    from generation.backends.diffusion import DiffusersBackend
-
-    options = json.loads(options_json)
-    backend = DiffusersBackend(model=model, device=device, **options)
-    batch = Batch(prompt="a garden of glass flowers", negative_prompt="", width=size, height=size, steps=MEMORY_STEPS,
-                  guidance=5.0, seeds=list(range(MEMORY_PICTURES)))  # fmt: skip
-    answer: dict = {"options": options}
-    try:
-        started = time.perf_counter()
-        backend.load()
-        answer["load_s"] = round(time.perf_counter() - started, 2)
-        backend.generate(batch)
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        started = time.perf_counter()
-        backend.generate(batch)
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        answer["s_per_picture"] = round((time.perf_counter() - started) / MEMORY_PICTURES, 3)
-        answer["dtype"] = backend.dtype_name
-    except BackendError as exc:
-        answer["error"] = str(exc)
-    if device.startswith("cuda"):
-        answer["peak_allocated_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
-        answer["peak_reserved_gib"] = round(torch.cuda.max_memory_reserved() / 2**30, 2)
-    return answer
-
-
-def memory_line(name: str, answer: dict) -> str:
-    """One report line for one option's answer (CPU-independent: the smoke test and the GPU share it)."""
-    if "error" in answer:
-        return f"{name}: failed as a job would: {answer['error'][:600]}"
-    memory = ""
-    if "peak_allocated_gib" in answer:
-        memory = f"peak {answer['peak_allocated_gib']:.2f} GiB allocated, {answer['peak_reserved_gib']:.2f} GiB reserved; "
-    return f"{name}: {memory}load {answer['load_s']:.1f} s, {answer['s_per_picture']:.2f} s/picture ({answer['dtype']})"
-
-
-def memory_section(report: Report, args, work: Path, device: str) -> None:
-    import json
-
-    if args.smoke:
-        from tests.generation.tiny_pipeline import save_tiny_pipeline
-
-        model, options = save_tiny_pipeline(work / "models" / "tiny-sd"), SMOKE_MEMORY_OPTIONS
-    else:
-        from bench._random_sd import save_random_pipeline
-
-        model, options = save_random_pipeline("sdxl", work / "models" / "sdxl"), MEMORY_OPTIONS
-    for name, option in options.items():
-        command = [sys.executable, str(Path(__file__).resolve()), "--memory-child", json.dumps(option), "--memory-model", str(model)]
-        if args.smoke:
-            command.append("--smoke")
-        try:
-            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=os.environ.copy())
-        except subprocess.TimeoutExpired:
-            report.add(f"{name}: (timed out after 600 s)")
-            continue
-        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-        if done.returncode or not lines:
-            report.add(f"{name}: (exit {done.returncode}) {(done.stdout + done.stderr)[-1500:]}")
-            continue
-        report.add(memory_line(name, json.loads(lines[-1])))
+        output = run_bench(report, [*command, "--batched-only", "--no-worker"], timeout=deadline_at - time.monotonic())
+        FIGURES[f"bench/generation.py job ÷ direct, {name} (aim ≤ 1.05)"] = found(r"in-process task ÷ direct, batched\): ([0-9.]+)", output)
 
 
 def main() -> int:
     args = parse_args()
     if args.memory_child:
-        import json
-
         device = "cpu" if args.smoke else "cuda"
-        print(json.dumps(memory_child(args.memory_child, args.memory_model, device, 64 if args.smoke else MEMORY_SIZE)), flush=True)
+        _gpu_memory.memory_child(args.memory_child, args.memory_model, device, 64 if args.smoke else _gpu_memory.MEMORY_SIZE)
+        return 0
+    if args.direct_child:
+        _gpu_direct.direct_child(args.memory_model, args.device, args.size, args.calls, args.budget)
         return 0
     work = Path(args.work)
     import torch
 
-    if not torch.cuda.is_available() and not args.smoke:
+    on_cpu = args.smoke or (args.device == "cpu" and args.only == ["direct"])
+    if not torch.cuda.is_available() and not on_cpu:
         print("no CUDA GPU here: nothing to measure (make bench skips this one; --smoke runs its path on the CPU)")
         return 0
-    device = "cuda" if not args.smoke else "cpu"
+    device = "cpu" if on_cpu else "cuda"
     work.mkdir(parents=True, exist_ok=True)
     report = Report(Path(args.out or work) / "gpu-proof.md")
     report.add(f"# GPU proof, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\ndevice: {device_name()}; cores {os.cpu_count()}")
+    budget = sum(args.budget or BUDGET_S[name] for name in args.only)
+    report.add(f"time budget: {budget} s for {', '.join(args.only)} ({TOTAL_BUDGET_S} s at most for the default sections)")
     if "kiosks" in args.only and not reachable(redis_url()):
         raise SystemExit(f"Redis is not reachable at {redis_url()}: the live worker needs it")
     started = time.perf_counter()
-    if "classifier" in args.only:
-        report.add("\n## The image check: onnxruntime (CPU) against torch (GPU)\n")
-        classifier_section(report, device)
-    if "live-parts" in args.only:
-        report.add("\n## Live picture, per image and through a real worker (bench/live.py)\n")
-        if args.smoke:
-            report.add("(skipped in --smoke: bench/live.py --smoke runs on its own)")
-        else:
-            command = ["bench/live.py", "--device", "cuda", "--full-size", "--save-to", str(work / "models" / LIVE_MODEL),
-                       "--steps", "1", "--images", "16", "--worker-backend", "diffusers", "--worker-jobs", "20"]  # fmt: skip
-            run_bench(report, command, timeout=420)
-    if "kiosks" in args.only:
-        report.add(f"\n## Kiosks at once through the kiosk API, {'tiny' if args.smoke else 'SD-Turbo architecture, 512², 1 step'}\n")
-        kiosks_section(report, args, work, device)
-    if "jobs" in args.only:
-        report.add("\n## Job ÷ direct pipeline call (bench/generation.py)\n")
-        if args.smoke:
-            report.add("(skipped in --smoke: bench/generation.py --smoke runs on its own)")
-        else:
-            jobs_section(report, work)
-    if "memory" in args.only:
-        size = (
-            "tiny, 64², CPU"
-            if args.smoke
-            else f"SDXL architecture, {MEMORY_SIZE}², {MEMORY_PICTURES} pictures a call, {MEMORY_STEPS} steps"
-        )
-        report.add(f"\n## Peak memory under each memory option ({size}), each in a fresh process\n")
-        memory_section(report, args, work, device)
-    report.add(f"\n(all sections: {time.perf_counter() - started:.0f} s)")
+    spent: dict[str, float] = {}
+    for name in [section for section in SECTIONS if section in args.only]:
+        section_started = time.perf_counter()
+        run_section(report, args, work, device, name)
+        spent[name] = time.perf_counter() - section_started
+    report.add("\n## Time\n")
+    for name, seconds in spent.items():
+        limit = args.budget or BUDGET_S[name]
+        report.add(f"{name}: {seconds:.0f} s (budget {limit:.0f} s){'  OVER' if seconds > limit + 5 else ''}")
+    report.add(f"all sections: {time.perf_counter() - started:.0f} s (budget {budget} s)")
+    if FIGURES:
+        report.add("\n## The aims' figures (issue 70), as measured above\n\n| figure | measured |\n|---|---|")
+        for figure, value in FIGURES.items():
+            report.add(f"| {figure} | {value} |")
     if args.smoke:
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def run_section(report: Report, args, work: Path, device: str, name: str) -> None:
+    budget_s = args.budget or BUDGET_S[name]
+    if name == "direct":
+        report.add("\n## The direct 1-step call: ordinary pipeline against the lean call (bench/_gpu_direct.py)\n")
+        direct_section(report, args, work, budget_s)
+    elif name == "classifier":
+        report.add("\n## The image check: onnxruntime (CPU) against torch (GPU)\n")
+        classifier_section(report, device)
+    elif name == "live-parts":
+        report.add("\n## Live picture, per image (bench/live.py)\n")
+        if args.smoke:
+            report.add("(skipped in --smoke: bench/live.py --smoke runs on its own)")
+            return
+        command = ["bench/live.py", "--device", "cuda", "--full-size", "--save-to", str(work / "models" / LIVE_MODEL),
+                   "--steps", "1", "--images", "16", "--no-worker"]  # fmt: skip
+        output = run_bench(report, command, timeout=budget_s)
+        FIGURES["live job ÷ direct, in process (aim ≤ 1.05)"] = found(r"job ÷ direct: (CPU [0-9.]+, wall [0-9.]+)", output)
+        FIGURES["worker CPU outside the model calls per picture (aim ≤ 10 ms)"] = found(
+            r"outside the model calls[^:]*: ([0-9.]+ ms)", output
+        )
+    elif name == "kiosks":
+        report.add(f"\n## Kiosks at once through the kiosk API, {'tiny' if args.smoke else 'SD-Turbo architecture, 512², 1 step'}\n")
+        kiosks_section(report, args, work, device, budget_s)
+    elif name == "jobs":
+        report.add("\n## Job ÷ direct pipeline call (bench/generation.py)\n")
+        if args.smoke:
+            report.add("(skipped in --smoke: bench/generation.py --smoke runs on its own)")
+            return
+        jobs_section(report, work, budget_s)
+    elif name == "memory":
+        memory = _gpu_memory
+        size = "tiny, 64², CPU" if args.smoke else f"SDXL architecture, {memory.MEMORY_SIZE}², {memory.MEMORY_PICTURES} pictures a call"
+        report.add(f"\n## Peak memory under the memory options ({size}, {memory.MEMORY_STEPS} steps), each group in a fresh process\n")
+        memory.memory_section(report, args, work, budget_s)
 
 
 if __name__ == "__main__":

@@ -15,4 +15,5 @@ class GenerationConfig(AppConfig):
         require_choice("GARDEN_DIFFUSION_SCHEDULER", SCHEDULERS)
         require_choice("GARDEN_DIFFUSION_DTYPE", backends.DTYPES)
         require_choice("GARDEN_DIFFUSION_OFFLOAD", backends.OFFLOADS)
+        require_choice("GARDEN_DIFFUSION_LEAN", ("auto", "graphs", "eager", "off"))  # generation.backends.lean.MODES
         require_at_least("GARDEN_DIFFUSION_MEMORY_GB", 0, "this worker's GPU memory in GB, or 0 for the whole card")

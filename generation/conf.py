@@ -25,6 +25,12 @@ SETTINGS = [
     flag("GARDEN_DIFFUSION_COMPILE", False, "`torch.compile` the UNet (slow first call per size; for long bulk runs on CUDA)"),
     integer("GARDEN_DIFFUSION_BATCH_SIZE", 4, "images of one size per pipeline call"),
     text(
+        "GARDEN_DIFFUSION_LEAN",
+        "auto",
+        "the lean 1-step call of `generate_tensors` ([generation.md](generation.md#the-gpu-worker-the-lean-call)): "
+        "`auto` (with CUDA graphs on CUDA workers, the ordinary pipeline call elsewhere), `graphs`, `eager` (no graphs, any device), `off`",
+    ),
+    text(
         "GARDEN_MODELS_DIR",
         "",
         "the model library: diffusers pipeline folders, LoRA and textual-inversion files under one folder, scanned into the admin "

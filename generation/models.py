@@ -185,6 +185,12 @@ class LibraryEntry(models.Model):
     default_vae = models.CharField(
         max_length=200, blank=True, default="", help_text="A VAE of the library used when a job names none; empty: the model's own"
     )
+    live_vae = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="A tiny VAE of the library (TAESD) that decodes this model's live pictures on GPU workers; empty: its own VAE",
+    )
     dtype = models.CharField(max_length=8, blank=True, default="", choices=Dtype.choices)
     offload = models.CharField(max_length=16, blank=True, default="", choices=Offload.choices)
 

@@ -23,7 +23,7 @@ from generation.models import LibraryEntry
 from generation.requests import GUIDANCE_RANGE, JobParameterError
 from generation.services import library as library_services
 
-DEFAULT_FIELDS = ("default_steps", "default_guidance", "default_width", "default_height", "default_vae", "dtype", "offload")
+DEFAULT_FIELDS = ("default_steps", "default_guidance", "default_width", "default_height", "default_vae", "live_vae", "dtype", "offload")
 
 
 class LibraryEntryForm(forms.ModelForm):
@@ -53,6 +53,8 @@ class LibraryEntryForm(forms.ModelForm):
         if vae and not library.vaes().filter(name=vae).exists():
             known = ", ".join(library.vaes().values_list("name", flat=True)) or _("none")
             self.add_error("default_vae", _("Not a VAE of the library (it has %(known)s); empty: the model's own.") % {"known": known})
+        if data.get("live_vae") and not library.vaes().filter(name=data["live_vae"]).exists():  # a tiny one: read by the worker
+            self.add_error("live_vae", _("Not a VAE of the library; empty: the model's own."))
         return data
 
 

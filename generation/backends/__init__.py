@@ -169,6 +169,7 @@ def _diffusers_settings() -> dict:
         "vae_tiling": settings.GARDEN_DIFFUSION_VAE_TILING,
         "vae_slicing": settings.GARDEN_DIFFUSION_VAE_SLICING,
         "memory_gb": settings.GARDEN_DIFFUSION_MEMORY_GB,
+        "lean": settings.GARDEN_DIFFUSION_LEAN,
     }
 
 
