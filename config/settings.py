@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",
+    # Does nothing per request: built when a web process loads, it starts following the models folder.
+    "generation.services.library_follow.FollowTheLibrary",
 ]
 
 ROOT_URLCONF = "config.urls"
