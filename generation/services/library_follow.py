@@ -6,7 +6,7 @@ times: no file is opened) and scans again when they changed since the last scan 
 One process scans at a time (``config.locks.exclusive``: a PostgreSQL advisory lock, the shared
 cache elsewhere, as the job sweeper does), so a stack of many processes hashes a new file once.
 The scan runs in this thread, never in a web request: the admin's *Rescan* queues a scan
-(``request_scan``) that a thread of its own runs, and the admin shows its outcome when done.
+(``request_scan``) that a worker runs, and the admin shows its outcome when done.
 
 Scans that were asked for, or that changed something, are recorded as LibraryScan rows (what was
 added, changed and lost, by name, and the default model's news).
@@ -21,7 +21,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from config.errors import DomainError
@@ -37,6 +37,7 @@ LOCK_KEY = "generation:library-scan"
 LOCK_TIMEOUT = 900  # the cache lock's expiry (its holder died): longer than hashing a few large new files
 FINGERPRINT_KEY = "generation:library-fingerprint"
 KEEP_SCANS = 50
+SCAN_TASK = "generation.tasks.scan_library"
 
 
 class ScanBusy(Exception):
@@ -124,23 +125,25 @@ def changed_since_last_scan() -> bool:
     return folder_fingerprint() != cache.get(FINGERPRINT_KEY)
 
 
-def request_scan(trigger: str = "admin") -> tuple[LibraryScan, threading.Thread]:
-    """Queue a scan (the admin's Rescan): a LibraryScan row, run by a thread of this process, off
-    the request. The row says when it is done and what it found."""
+def request_scan(trigger: str = "admin") -> LibraryScan:
+    """Queue a scan (the admin's Rescan) off the web request: a LibraryScan row, run by the task
+    ``generation.tasks.scan_library`` on a worker of the default queue (where installs run too). The
+    row says when it is done and what it found; a broker that is down marks it failed at once."""
+    from celery import current_app
+
     record = LibraryScan.objects.create(trigger=trigger)
-    thread = threading.Thread(target=_run_queued, args=(record,), name="library-rescan", daemon=True)
-    thread.start()
-    return record, thread
-
-
-def _run_queued(record: LibraryScan) -> None:
     try:
+        current_app.tasks[SCAN_TASK].apply_async(args=[record.pk], queue="default")
+    except Exception as exc:  # the broker is down or unreachable
+        _record(record, trigger, state=LibraryScan.State.FAILED, message=f"could not queue the scan: {type(exc).__name__}: {exc}")
+    return record
+
+
+def run_requested(scan_id: int) -> None:
+    """The task's body: the queued scan, once no other process is scanning."""
+    record = LibraryScan.objects.filter(pk=scan_id, state=LibraryScan.State.QUEUED).first()
+    if record is not None:
         _wait_and_scan(record)
-    except Exception as exc:  # recorded on the row; the thread must not die noisily
-        log.warning("queued library scan failed: %s", exc)
-    finally:
-        close_old_connections()
-        connection.close()
 
 
 def _wait_and_scan(record: LibraryScan) -> None:
