@@ -158,6 +158,13 @@ def _download(
     files = {sibling.rfilename: int(sibling.size or 0) for sibling in info.siblings or []}
     hub_sha256 = {s.rfilename: (s.lfs.sha256 if s.lfs else "") for s in info.siblings or []}
     chosen = select_hub_files(files, subfolder=subfolder, variant=variant)
+    if precheck is not None:  # what it would install, named and (one file) hashed by the Hub, before its bytes
+        weights = [path for path in chosen if path.endswith(HUB_WEIGHT_SUFFIXES)]
+        layout = [path for path in chosen if path.rpartition("/")[2] in ("model_index.json", "config.json")]
+        if len(weights) == 1 and not layout:
+            precheck(where, filename=weights[0].rpartition("/")[2], sha256=hub_sha256.get(weights[0], ""))
+        else:
+            precheck(where, filename=(subfolder.strip("/").rpartition("/")[2] or repo_id.rpartition("/")[2]), is_file=False)
     index_path = _prefix(subfolder) + "model_index.json"
     if index_path in chosen:
         # A pipeline: only the folders model_index.json names (its components).
@@ -167,13 +174,6 @@ def _download(
         chosen = select_hub_files(files, subfolder=subfolder, variant=variant, components=components)
     if not chosen:
         raise InstallError(f"{where}: no model files there (subfolder {subfolder or '-'}, variant {variant or '-'}).")
-    if precheck is not None:  # what it would install, named and (one file) hashed by the Hub, before its bytes
-        weights = [path for path in chosen if path.endswith(HUB_WEIGHT_SUFFIXES)]
-        layout = [path for path in chosen if path.rpartition("/")[2] in ("model_index.json", "config.json")]
-        if len(weights) == 1 and not layout:
-            precheck(where, filename=weights[0].rpartition("/")[2], sha256=hub_sha256.get(weights[0], ""))
-        else:
-            precheck(where, filename=(subfolder.strip("/").rpartition("/")[2] or repo_id.rpartition("/")[2]), is_file=False)
     total = sum(files[path] for path in chosen)
     check_free_space(target.parent, total, where)
     done_before = 0
