@@ -281,3 +281,63 @@ def test_the_name_help_text_keeps_the_lora_tag_visible(models, staff_client):
     entry = LibraryEntry.objects.get(name="shown")
     page = staff_client.get(reverse("admin:generation_libraryentry_change", args=[entry.pk])).content.decode()
     assert "prompts (&lt;lora:name:1&gt;)" in page and "<lora:name:1>" not in page
+
+
+# --- real processes ----------------------------------------------------------------------------------
+
+
+def _rows(db: Path) -> dict[str, tuple[int, int]]:
+    import sqlite3
+
+    with sqlite3.connect(db, timeout=20) as connection:
+        return {
+            name: (present, usable)
+            for name, present, usable in connection.execute("SELECT name, present, usable FROM generation_libraryentry")
+        }
+
+
+def _until(predicate, timeout: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.25)
+    return predicate()
+
+
+@pytest.mark.slow
+@pytest.mark.backend_free
+def test_a_running_worker_and_a_web_process_follow_the_folder(tmp_path):
+    """A Celery worker (its main process, at worker_ready) and a web process (its WSGI application
+    loading) each follow GARDEN_MODELS_DIR: a checkpoint dropped in is listed within the interval, a
+    half-copied one is listed not usable, a removed one is marked gone, with no scan asked for."""
+    from tests.generation.test_worker import Garden
+    from tests.local_services import reachable, redis_url
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    url = redis_url()
+    garden = Garden(tmp_path, url if reachable(url) else "filesystem://", tmp_path, GARDEN_GENERATOR_BACKEND="procedural",
+                    GARDEN_MODELS_DIR=str(folder), GARDEN_LIBRARY_SCAN_SECONDS="1", GARDEN_WORKER_PRESENCE_SECONDS="0")  # fmt: skip
+    garden.env.pop("CACHE_URL", None)  # each process its own cache: the worker's look is its own
+    garden.manage("migrate", "--no-input", "-v", "0")
+    garden.start_worker()
+    try:
+        assert _until(lambda: "following the models folder" in garden.worker_log(), 90), garden.worker_log()
+        whole = write_checkpoint(folder / "dropped.safetensors")
+        cut = folder / "half.safetensors"
+        cut.write_bytes(whole.read_bytes()[:-500])
+        assert _until(lambda: _rows(garden.db).get("dropped") == (1, 1) and _rows(garden.db).get("half") == (1, 0), 30), (
+            _rows(garden.db),
+            garden.worker_log(),
+        )
+        whole.unlink()
+        assert _until(lambda: _rows(garden.db).get("dropped") == (0, 1), 30), garden.worker_log()
+    finally:
+        garden.stop_worker()
+
+    write_checkpoint(folder / "for-the-web.safetensors")
+    web = garden.manage("shell", "-c", "from config.wsgi import application; import time; time.sleep(4)")
+    assert web.returncode == 0 and _rows(garden.db).get("for-the-web") == (1, 1), (web.stdout, web.stderr)
