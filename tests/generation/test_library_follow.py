@@ -176,9 +176,8 @@ def test_one_process_scans_at_a_time(models):
     with library_follow._lock():  # another process holds the scan
         assert library_follow.scan_if_free("periodic") is None
         assert not LibraryEntry.objects.exists()
-        with pytest.raises(library_follow.ScanBusy):
-            with library_follow._lock():
-                pass
+        with pytest.raises(library_follow.ScanBusy), library_follow._lock():
+            pass
     assert library_follow.scan_if_free("periodic").added == ["waiting"]
 
 
