@@ -172,12 +172,32 @@ def test_the_follower_picks_up_files_added_replaced_and_removed_and_skips_an_unc
 
 
 def test_one_process_scans_at_a_time(models):
+    """Another holder (a thread with its own database connection, as another process would have:
+    PostgreSQL's advisory locks are per session) keeps every other scan out until it lets go."""
+    import threading
+
+    from django.db import connection
+
     write_checkpoint(models / "waiting.safetensors")
-    with library_follow._lock():  # another process holds the scan
+    held, release = threading.Event(), threading.Event()
+
+    def other_process():
+        try:
+            with library_follow._lock():
+                held.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=other_process)
+    holder.start()
+    try:
+        assert held.wait(30)
         assert library_follow.scan_if_free("periodic") is None
         assert not LibraryEntry.objects.exists()
-        with pytest.raises(library_follow.ScanBusy), library_follow._lock():
-            pass
+    finally:
+        release.set()
+        holder.join(30)
     assert library_follow.scan_if_free("periodic").added == ["waiting"]
 
 
