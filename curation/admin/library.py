@@ -6,6 +6,8 @@ the list and an action; writes go through generation.services.library.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -13,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -23,6 +26,7 @@ from generation.requests import GUIDANCE_RANGE, JobParameterError
 from generation.services import library as library_services
 from generation.services import library_follow
 
+QUEUED_FOR = timedelta(minutes=10)  # a queued rescan no worker took this long: say so, stop reloading
 DEFAULT_FIELDS = ("default_steps", "default_guidance", "default_width", "default_height", "default_vae", "dtype", "offload")
 
 
@@ -168,10 +172,13 @@ class LibraryEntryAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         scan = library.last_scan() if settings.GARDEN_MODELS_DIR else None
+        waiting = timezone.now() - scan.requested_at if scan is not None else None
         context = {
             "models_dir": settings.GARDEN_MODELS_DIR,
             "last_scan": scan,
-            "scan_running": scan is not None and scan.state in (scan.State.QUEUED, scan.State.RUNNING),
+            # Reloads while a scan is under way; a queued one no worker took for 10 minutes is said, not waited for.
+            "scan_running": scan is not None and scan.state in (scan.State.QUEUED, scan.State.RUNNING) and waiting < QUEUED_FOR,
+            "scan_unclaimed": scan is not None and scan.state == scan.State.QUEUED and waiting >= QUEUED_FOR,
             "default_problem": library.default_state().problem,
         }
         return super().changelist_view(request, {**(extra_context or {}), **context})

@@ -134,3 +134,19 @@ def test_the_bulk_form_offers_models_and_loras(curator_client, models_dir, no_en
     response = curator_client.post(ADD, form_data(backend="procedural", model=MODEL_A))
     assert "diffusers" in response.context["form"].errors["model"][0]
     assert GenerationJob.objects.count() == 1
+
+
+def test_a_queued_rescan_reloads_the_list_until_done_and_an_unclaimed_one_is_said(curator_client, models_dir):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from generation.models import LibraryScan
+
+    scan = LibraryScan.objects.create(trigger="admin")
+    page = curator_client.get(LIST).content.decode()
+    assert '<meta http-equiv="refresh" content="2">' in page and "is running; this page reloads" in page
+
+    LibraryScan.objects.filter(pk=scan.pk).update(requested_at=timezone.now() - timedelta(minutes=11))
+    page = curator_client.get(LIST).content.decode()
+    assert "http-equiv" not in page and "still waiting for a worker on queue default" in page
