@@ -75,8 +75,8 @@ def default_vae() -> str:
 
 
 def options_object(gpu_workers: list[str]) -> dict:
-    model = default_model()
-    state = library.default_state()
+    state = library.default_state()  # one read for both: GET options is the retouch app's 2 s health probe
+    model = state.used.name if state.used is not None else default_model()
     return {
         "sd_model_checkpoint": PurePath(model).name if "/" in model else model,
         # Ours (A1111 clients ignore them): the model chosen as the default, and why jobs paint with
