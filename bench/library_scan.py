@@ -102,7 +102,7 @@ def run(args, work: Path) -> None:
         again = library.scan()
         rescans.append(time.perf_counter() - started)
         assert [entry.sha256 for entry in again.found] == [entry.sha256 for entry in first.found]
-    from generation.library_files import fingerprint
+    from generation.completeness import fingerprint
 
     looks = []
     for _ in range(max(1, args.rounds)):

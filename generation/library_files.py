@@ -26,7 +26,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from generation import checkpoints
+from generation import checkpoints, completeness
 from generation.backends import upscaler_layouts
 from generation.models import LibraryEntry
 
@@ -92,7 +92,7 @@ def walk(root: Path, skipped: list[tuple[str, str]]) -> list[Found]:
             if path.suffix not in WEIGHT_FILES:
                 continue
             try:
-                stamp = stamp_of(path)
+                stamp = completeness.stamp_of(path)
                 item = weights_file(root, path, role)
             except Exception as exc:  # a foreign file: say so, keep scanning
                 skipped.append((_relative(root, path), f"unreadable: {exc}"))
@@ -104,63 +104,8 @@ def walk(root: Path, skipped: list[tuple[str, str]]) -> list[Found]:
     return found
 
 
-def fingerprint(root: Path | str) -> str:
-    """A digest of every file's path, size and modification time under ``root`` (dot-folders left
-    out): it changes when a file is added, replaced, grows or goes. No file is opened."""
-    digest = hashlib.sha256()
-    for folder, subfolders, files in os.walk(root, followlinks=True):
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-        for name in sorted(files):
-            try:
-                stat = os.stat(os.path.join(folder, name))
-            except OSError:
-                continue
-            digest.update(f"{os.path.relpath(os.path.join(folder, name), root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
-
-
 def _stamped(item: Found, folder: Path) -> Found:
-    return replace(item, stamp=stamp_of(folder))
-
-
-def stamp_of(path: Path) -> tuple:
-    """(size, modification time) of a file; (total size, newest modification time, file count) of a
-    folder. A file being written changes it between two looks: the scan lists it only once it holds still."""
-    if path.is_dir():
-        stats = [item.stat() for item in path.rglob("*") if item.is_file()]
-        return (sum(stat.st_size for stat in stats), max((stat.st_mtime_ns for stat in stats), default=0), len(stats))
-    stat = path.stat()
-    return (stat.st_size, stat.st_mtime_ns)
-
-
-def safetensors_shortfall(path: Path, header: checkpoints.Header) -> str:
-    """Why a safetensors file is incomplete ("" when it is not): its header states each tensor's
-    byte range, and a file shorter than the end of the last one was cut short or is still being copied."""
-    ends = [offsets[1] for offsets in header.offsets.values() if isinstance(offsets, list) and len(offsets) == 2]
-    if not all(isinstance(end, int) for end in ends):
-        return "damaged: its header's data_offsets are not byte positions"
-    needed, size = header.data_start + max(ends, default=0), path.stat().st_size
-    if size < needed:
-        return f"incomplete: its header says {needed} bytes, the file has {size} (cut short, or still being copied)"
-    return ""
-
-
-def folder_shortfall(folder: Path, index: dict) -> str:
-    """Why a diffusers folder is incomplete ("" when it is not): a component model_index.json names
-    is missing, or one of its safetensors files is shorter than its header says."""
-    for component, value in index.items():
-        if component.startswith("_") or not (isinstance(value, list) and value and value[0]):
-            continue
-        if not (folder / component).is_dir():
-            return f"incomplete: {component}/, named in model_index.json, is missing"
-    for weights in sorted(folder.glob("*/*.safetensors")):
-        try:
-            why = safetensors_shortfall(weights, checkpoints.read_header(weights))
-        except checkpoints.HeaderError as exc:
-            why = f"unreadable ({exc})"
-        if why:
-            return f"{weights.relative_to(folder).as_posix()} is {why}"
-    return ""
+    return replace(item, stamp=completeness.stamp_of(folder))
 
 
 def _relative(root: Path, path: Path) -> str:
@@ -218,7 +163,7 @@ def pipeline_folder(root: Path, folder: Path) -> Found:
         reason = f"a {class_name or 'unknown'} pipeline: this product paints with SD 1.x, 2.x, XL, turbo, Flux, SD 3 and PixArt-α"
     if usable and unet.get("in_channels") == 9:
         usable, reason = False, INPAINT_REASON
-    shortfall = folder_shortfall(folder, index)
+    shortfall = completeness.folder_shortfall(folder, index)
     if shortfall:
         usable, reason = False, shortfall
     details = {"class_name": class_name, "cross_attention_dim": cross_attention, "prediction_type": prediction, "format": "diffusers"}
@@ -241,7 +186,7 @@ def weights_file(root: Path, path: Path, role: str = "") -> Found | None:
     relative, size = _relative(root, path), path.stat().st_size
     source = read_json(path.with_name(path.name + ".source.json"))
     pickled = path.suffix in PICKLES
-    if pickled and _broken_zip(path):
+    if pickled and completeness.broken_zip(path):
         why = "incomplete or damaged: its zip directory cannot be read (cut short, or still being copied)"
         kind = role or Kind.PIPELINE
         return Found(kind, path.stem, relative, Family.OTHER, size, {"format": path.suffix.lstrip(".")}, False, why, path, source)
@@ -249,7 +194,7 @@ def weights_file(root: Path, path: Path, role: str = "") -> Found | None:
     usable, reason = (
         (settings.GARDEN_MODELS_ALLOW_CKPT, "" if settings.GARDEN_MODELS_ALLOW_CKPT else CKPT_REASON) if pickled else (True, "")
     )
-    shortfall = "" if pickled else safetensors_shortfall(path, header)
+    shortfall = "" if pickled else completeness.safetensors_shortfall(path, header)
     if shortfall:  # listed, never offered: the reason says what is wrong, a later scan reads it again
         usable, reason = False, shortfall
 
@@ -347,18 +292,6 @@ class _ShapeUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):
         return None
-
-
-def _broken_zip(path: Path) -> bool:
-    """A torch zip checkpoint (it starts as a zip) whose directory, at the end, cannot be read."""
-    with open(path, "rb") as stream:
-        if stream.read(4) != b"PK\x03\x04":
-            return False
-    try:
-        with zipfile.ZipFile(path):
-            return False
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return True
 
 
 def pickle_shapes(path: Path) -> dict[str, list[int]]:

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import DomainError
-from generation import library, library_files
+from generation import completeness, library, library_files
 from generation.library_files import Found
 from generation.models import LibraryEntry
 from generation.requests import JobParameterError
@@ -153,10 +153,10 @@ def _settled_identity(root: Path, item: Found, entry: LibraryEntry | None) -> tu
     when it was hashed now, after the hash); None while it is being written."""
     path = root / item.path
     try:
-        if library_files.stamp_of(path) != item.stamp:
+        if completeness.stamp_of(path) != item.stamp:
             return None
         identity = library_files.identity(item, entry.sha256 if entry else "", (entry.details or {}).get("hashed") if entry else None)
-        if identity[1] and library_files.stamp_of(path) != item.stamp:
+        if identity[1] and completeness.stamp_of(path) != item.stamp:
             return None
     except OSError:  # removed between the looks
         return None

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from config.locks import exclusive
-from generation import library_files
+from generation import completeness
 from generation.models import LibraryScan
 from generation.services.library import LibraryError, ScanResult, scan
 
@@ -118,7 +118,7 @@ def folder_fingerprint() -> str:
     root = settings.GARDEN_MODELS_DIR
     if not root or not os.path.isdir(root):
         return ""
-    return library_files.fingerprint(root)
+    return completeness.fingerprint(root)
 
 
 def changed_since_last_scan() -> bool:
