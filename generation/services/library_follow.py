@@ -14,6 +14,7 @@ added, changed and lost, by name, and the default model's news).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -67,16 +68,14 @@ def scan_now(trigger: str, *, wait_seconds: float = 600.0) -> ScanResult:
     while True:
         try:
             with _lock():
-                result = _scan_recorded(trigger, None)
-                assert result is not None
-                return result
+                return _scan_recorded(trigger, None)
         except ScanBusy:
             if time.monotonic() > deadline:
                 raise LibraryError("another process has been scanning the models folder for too long; try again later.") from None
             time.sleep(0.2)
 
 
-def _scan_recorded(trigger: str, record: LibraryScan | None) -> ScanResult | None:
+def _scan_recorded(trigger: str, record: LibraryScan | None) -> ScanResult:
     fingerprint = folder_fingerprint()
     asked = record is not None or trigger not in ("start", "periodic")
     if record is not None:
@@ -88,7 +87,8 @@ def _scan_recorded(trigger: str, record: LibraryScan | None) -> ScanResult | Non
             _record(record, trigger, state=LibraryScan.State.FAILED, message=str(exc))
         raise
     if not result.settling:  # a file still being written: look again next time whatever the fingerprint says
-        cache.set(FINGERPRINT_KEY, fingerprint, timeout=None)
+        with contextlib.suppress(Exception):  # the cache away: every look scans until it is back
+            cache.set(FINGERPRINT_KEY, fingerprint, timeout=None)
     if asked or result.added or result.changed or result.lost or result.default_note:
         _record(
             record,
@@ -122,7 +122,11 @@ def folder_fingerprint() -> str:
 
 
 def changed_since_last_scan() -> bool:
-    return folder_fingerprint() != cache.get(FINGERPRINT_KEY)
+    try:
+        last = cache.get(FINGERPRINT_KEY)
+    except Exception:  # the cache away: scan (cheap when nothing changed) rather than miss a change
+        last = None
+    return folder_fingerprint() != last
 
 
 def request_scan(trigger: str = "admin") -> LibraryScan:
