@@ -20,7 +20,7 @@ from config.idempotency import idempotent
 from generation import selectors, services
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
-from generation.services import library as library_service
+from generation.services import library_follow
 from retouch.services import picture_tags
 from retouch.tagger import DEFAULT_THRESHOLD
 
@@ -151,7 +151,8 @@ class RefreshView(A1111View):
 
     @extend_schema(request=None, responses={200: schemas.NULL_BODY}, summary="Rescan the model library (GARDEN_MODELS_DIR)")
     def post(self, request):
-        library_service.scan()  # no library (GARDEN_MODELS_DIR empty): nothing to scan
+        # Synchronous, as A1111's (a client lists the models next); waits while another process scans.
+        library_follow.scan_now("a1111")  # no library (GARDEN_MODELS_DIR empty): nothing to scan
         return JsonResponse(None, safe=False)  # "null", as A1111 (DRF would send an empty body)
 
 

@@ -50,7 +50,8 @@ def retouch_model() -> str:
 
 
 def default_model() -> str:
-    """sd_model_checkpoint: the library's default pipeline, else the model retouch paints with."""
+    """sd_model_checkpoint: the model jobs that name none paint with (the library's default, or the
+    stand-in while its file is gone: options_object says so), else the model retouch paints with."""
     entry = library.default_pipeline() if library.enabled() else None
     if entry:
         return str(getattr(entry, "name", entry))
@@ -74,9 +75,14 @@ def default_vae() -> str:
 
 
 def options_object(gpu_workers: list[str]) -> dict:
-    model = default_model()
+    state = library.default_state()  # one read for both: GET options is the retouch app's 2 s health probe
+    model = state.used.name if state.used is not None else default_model()
     return {
         "sd_model_checkpoint": PurePath(model).name if "/" in model else model,
+        # Ours (A1111 clients ignore them): the model chosen as the default, and why jobs paint with
+        # sd_model_checkpoint instead while its file is gone or unusable ("" when they do not).
+        "sd_model_checkpoint_default": state.chosen.name if state.chosen else (PurePath(model).name if "/" in model else model),
+        "sd_model_checkpoint_note": state.problem,
         "sd_checkpoint_hash": None,
         "sd_vae": default_vae(),
         "sd_unet": "Automatic",

@@ -102,10 +102,17 @@ def run(args, work: Path) -> None:
         again = library.scan()
         rescans.append(time.perf_counter() - started)
         assert [entry.sha256 for entry in again.found] == [entry.sha256 for entry in first.found]
+    from generation.completeness import fingerprint
+
+    looks = []
+    for _ in range(max(1, args.rounds)):
+        started = time.perf_counter()
+        fingerprint(library_root)
+        looks.append(time.perf_counter() - started)
     total_gb = args.checkpoints * args.checkpoint_mb / 1024
     print(
         f"scan of {args.checkpoints} checkpoints ({total_gb:.1f} GB): first {first_s:.2f} s (hashing every file), "
-        f"rescan unchanged {min(rescans):.3f} s (best of {len(rescans)})"
+        f"rescan unchanged {min(rescans):.3f} s (best of {len(rescans)}), periodic look {min(looks) * 1000:.1f} ms"
     )
 
     big = work / "new-model.safetensors"

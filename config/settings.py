@@ -76,6 +76,8 @@ MIDDLEWARE = [
     # Django's, with the storage made only when a request uses messages (config/middleware.py).
     "config.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Does nothing per request: built when a web process loads, it starts following the models folder.
+    "generation.services.library_follow.FollowTheLibrary",
     # Last, as django-axes asks: it turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -8,7 +8,9 @@ One read (``system_status``) and one thin view. It shows, each with what to do a
   whose jobs nobody consumes (``generation.selectors``: one broadcast, cached 5 s);
 - beat's last tick and each beat task's last run and outcome (``infra.periodic``'s PeriodicRun rows,
   joined with CELERY_BEAT_SCHEDULE);
-- the screens per status, and each silent one (``screens.selectors``: derived when read, docs/fleet.md).
+- the screens per status, and each silent one (``screens.selectors``: derived when read, docs/fleet.md);
+- the model library's default model, and why jobs paint with another when its file is gone
+  (``generation.library.default_state``), with the last scan of the models folder.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from django.utils.translation import ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from config import health
+from generation import library
 from generation import selectors as generation_selectors
 from infra import periodic
 from infra.models import PeriodicRun
@@ -175,6 +178,9 @@ def system_status() -> dict:
             % {"name": screen, "location": screen.location or "—", "reason": "; ".join(assessment.reasons)}
         )
     screens = [(key, STATUS_LABELS[key], count) for key, count in fleet.counts.items()]
+    default_model = library.default_state()
+    if default_model.problem:
+        problems.append(default_model.problem)
     return {
         "now": now,
         "parts": parts,
@@ -184,6 +190,8 @@ def system_status() -> dict:
         "tick": tick,
         "problems": problems,
         "screens": screens,
+        "default_model": default_model,
+        "last_scan": library.last_scan() if library.enabled() else None,
     }
 
 

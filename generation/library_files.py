@@ -21,12 +21,12 @@ import json
 import os
 import pickle
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from django.conf import settings
 
-from generation import checkpoints
+from generation import checkpoints, completeness
 from generation.backends import upscaler_layouts
 from generation.models import LibraryEntry
 
@@ -62,6 +62,7 @@ class Found:
     reason: str = ""
     file: Path | None = None  # the file whose sha256 identifies it (None: a folder)
     source: dict = field(default_factory=dict)  # the install sidecar, if any
+    stamp: tuple = ()  # what stamp_of said when the walk found it (compared again before it is listed)
 
 
 def walk(root: Path, skipped: list[tuple[str, str]]) -> list[Found]:
@@ -74,7 +75,7 @@ def walk(root: Path, skipped: list[tuple[str, str]]) -> list[Found]:
             # be one pipeline folder: a library of one, at path ".".)
             subfolders[:] = []
             try:
-                found.append(pipeline_folder(root, folder_path))
+                found.append(_stamped(pipeline_folder(root, folder_path), folder_path))
             except (OSError, ValueError) as exc:
                 skipped.append((_relative(root, folder_path), f"unreadable model_index.json: {exc}"))
             continue
@@ -84,22 +85,27 @@ def walk(root: Path, skipped: list[tuple[str, str]]) -> list[Found]:
         role = _role(root, folder_path)
         if role == Kind.VAE and (folder_path / "config.json").is_file() and folder_path != root:
             subfolders[:] = []
-            found.append(_vae_folder(root, folder_path))
+            found.append(_stamped(_vae_folder(root, folder_path), folder_path))
             continue
         for name in sorted(files):
             path = folder_path / name
             if path.suffix not in WEIGHT_FILES:
                 continue
             try:
+                stamp = completeness.stamp_of(path)
                 item = weights_file(root, path, role)
-            except Exception as exc:  # a truncated or foreign file: say so, keep scanning
+            except Exception as exc:  # a foreign file: say so, keep scanning
                 skipped.append((_relative(root, path), f"unreadable: {exc}"))
                 continue
             if item is None:
                 skipped.append((_relative(root, path), "not a model, LoRA, embedding, VAE or upscaler"))
             else:
-                found.append(item)
+                found.append(replace(item, stamp=stamp))
     return found
+
+
+def _stamped(item: Found, folder: Path) -> Found:
+    return replace(item, stamp=completeness.stamp_of(folder))
 
 
 def _relative(root: Path, path: Path) -> str:
@@ -157,6 +163,9 @@ def pipeline_folder(root: Path, folder: Path) -> Found:
         reason = f"a {class_name or 'unknown'} pipeline: this product paints with SD 1.x, 2.x, XL, turbo, Flux, SD 3 and PixArt-α"
     if usable and unet.get("in_channels") == 9:
         usable, reason = False, INPAINT_REASON
+    shortfall = completeness.folder_shortfall(folder, index)
+    if shortfall:
+        usable, reason = False, shortfall
     details = {"class_name": class_name, "cross_attention_dim": cross_attention, "prediction_type": prediction, "format": "diffusers"}
     return Found(
         Kind.PIPELINE, name, _relative(root, folder), family, folder_size(folder), details, usable, reason,
@@ -177,10 +186,17 @@ def weights_file(root: Path, path: Path, role: str = "") -> Found | None:
     relative, size = _relative(root, path), path.stat().st_size
     source = read_json(path.with_name(path.name + ".source.json"))
     pickled = path.suffix in PICKLES
+    if pickled and completeness.broken_zip(path):
+        why = "incomplete or damaged: its zip directory cannot be read (cut short, or still being copied)"
+        kind = role or Kind.PIPELINE
+        return Found(kind, path.stem, relative, Family.OTHER, size, {"format": path.suffix.lstrip(".")}, False, why, path, source)
     header = checkpoints.Header(pickle_shapes(path), {}) if pickled else checkpoints.read_header(path)
     usable, reason = (
         (settings.GARDEN_MODELS_ALLOW_CKPT, "" if settings.GARDEN_MODELS_ALLOW_CKPT else CKPT_REASON) if pickled else (True, "")
     )
+    shortfall = "" if pickled else completeness.safetensors_shortfall(path, header)
+    if shortfall:  # listed, never offered: the reason says what is wrong, a later scan reads it again
+        usable, reason = False, shortfall
 
     def entry(kind: str, family: str, details: dict, ok: bool = True, why: str = "") -> Found:
         details = {**details, "format": path.suffix.lstrip(".")}

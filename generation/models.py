@@ -158,7 +158,8 @@ class LibraryEntry(models.Model):
         SEQUENTIAL = "sequential", _("Sequential: one layer at a time (least memory, slowest)")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    name = models.CharField(max_length=200, help_text="What jobs, prompts (<lora:name:1>) and A1111 clients call it")
+    # The admin shows help texts as HTML: the LoRA tag is written escaped so that it stays visible.
+    name = models.CharField(max_length=200, help_text="What jobs, prompts (&lt;lora:name:1&gt;) and A1111 clients call it")
     path = models.CharField(max_length=500, help_text="Relative to GARDEN_MODELS_DIR")
     family = models.CharField(max_length=16, choices=Family.choices, default=Family.OTHER)
     size_bytes = models.BigIntegerField(default=0)
@@ -169,6 +170,7 @@ class LibraryEntry(models.Model):
     is_default = models.BooleanField(default=False, help_text="The pipeline jobs use when they name none")
     live = models.BooleanField(default=False, help_text="Paints live pictures for visitors (docs/live.md); one pipeline at most")
     present = models.BooleanField(default=True, help_text="Found by the last scan")
+    missing_since = models.DateTimeField(null=True, blank=True, help_text="When a scan first found its file gone (empty: present)")
     details = models.JSONField(default=dict, blank=True, help_text="What the scan read (class names, base model, trigger words)")
     scanned_at = models.DateTimeField(default=timezone.now)
     # Identity: sha256 of the file (A1111's short hash is its first 10 hex digits); empty for folders.
@@ -207,6 +209,34 @@ class LibraryEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+
+class LibraryScan(models.Model):
+    """One scan of the models folder that was asked for (the admin's Rescan, a command, A1111's
+    refresh-checkpoints, an install) or that found a change (the periodic scan): what it added,
+    changed and lost, by name, and what became of the default model. The admin shows the latest."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    trigger = models.CharField(max_length=32, help_text="start, periodic, admin, command, a1111 or install")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    requested_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    added = models.JSONField(default=list, blank=True)
+    changed = models.JSONField(default=list, blank=True)
+    lost = models.JSONField(default=list, blank=True)
+    settling = models.JSONField(default=list, blank=True, help_text="Files still being written: listed once they hold still")
+    message = models.TextField(blank=True, default="", help_text="The scan's summary, the default model's news, or the error")
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.trigger} scan {self.requested_at:%Y-%m-%d %H:%M:%S} ({self.state})"
 
 
 class WorkerPresence(models.Model):

@@ -296,7 +296,11 @@ class JobRequest:
                 }
             return None, ""
         if not asked:
-            entry = library.default_pipeline()
+            try:  # the chosen default, a stand-in while its file is gone, or a 400 saying why neither
+                entry = library.default_for_jobs()
+            except library.UnknownEntry as exc:
+                errors["model"] = str(exc)
+                return None, ""
             return entry, entry.name if entry else ""
         try:
             entry = library.resolve_model(asked)

@@ -176,6 +176,14 @@ current_app.steps["worker"].add(JobSweeper)
 current_app.steps["worker"].add(PresenceStep)
 
 
+@shared_task(name="generation.tasks.scan_library", ignore_result=True)
+def scan_library(scan_id: int) -> None:
+    """The admin's queued Rescan of the models folder (generation.services.library_follow)."""
+    from generation.services import library_follow
+
+    library_follow.run_requested(scan_id)
+
+
 @shared_task(
     name="generation.tasks.install_model",
     ignore_result=True,

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from curation import selectors, services
 from curation.forms import BulkGenerationForm
-from generation import kinds
+from generation import kinds, library
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
 from generation.selectors import job_queue_position, queue_warnings
@@ -185,7 +185,10 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
     @admin.action(permissions=["change"], description=gettext_lazy("Retry selected failed or cancelled jobs"))
     def retry_selected(self, request, queryset):
-        count = services.retry_jobs(jobs=queryset, user=request.user)
+        refused = {job.pk: why for job in queryset if (why := library.model_problem(job.model))}  # its model cannot paint now
+        for pk, why in refused.items():
+            self.message_user(request, _("Job %(job)s not queued again: %(why)s") % {"job": str(pk)[:8], "why": why}, messages.ERROR)
+        count = services.retry_jobs(jobs=queryset.exclude(pk__in=refused), user=request.user)
         self.message_user(
             request,
             ngettext("Queued %d job again.", "Queued %d jobs again.", count) % count,
@@ -269,6 +272,10 @@ class GenerationJobAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         job = get_object_or_404(self.model, pk=pk)
+        why = library.model_problem(job.model) if service is services.retry_jobs else ""
+        if why:  # a retry would fail again: its model cannot paint now
+            self.message_user(request, _("Not queued again: %(why)s") % {"why": why}, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:generation_generationjob_change", args=[pk]))
         done = service(jobs=[job], user=request.user)  # the services refresh ``job``
         if done:
             self.message_user(request, _what_happened(job), messages.SUCCESS)

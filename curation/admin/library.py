@@ -6,6 +6,8 @@ the list and an action; writes go through generation.services.library.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -13,16 +15,18 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.errors import DomainError
 from curation.admin import library_install
 from generation import library
 from generation.models import LibraryEntry
 from generation.requests import GUIDANCE_RANGE, JobParameterError
 from generation.services import library as library_services
+from generation.services import library_follow
 
+QUEUED_FOR = timedelta(minutes=10)  # a queued rescan no worker took this long: say so, stop reloading
 DEFAULT_FIELDS = ("default_steps", "default_guidance", "default_width", "default_height", "default_vae", "live_vae", "dtype", "offload")
 
 
@@ -61,14 +65,17 @@ class LibraryEntryForm(forms.ModelForm):
 @admin.register(LibraryEntry)
 class LibraryEntryAdmin(admin.ModelAdmin):
     form = LibraryEntryForm
-    list_display = ("name", "kind", "family", "size", "defaults", "short_hash", "usable", "is_default", "live", "present", "scanned_at")
+    list_display = (
+        "name", "kind", "family", "size", "defaults", "short_hash", "usable", "unusable_reason", "is_default", "live", "present",
+        "scanned_at",
+    )  # fmt: skip
     list_filter = ("kind", "family", "usable", "present", "is_default", "live")
     search_fields = ("name", "path", "sha256", "short_hash")
     list_per_page = 100
     actions = ["rescan", "make_default", "make_live", "stop_live"]
     readonly_fields = (
         "kind", "name", "path", "family", "size", "usable", "unusable_reason", "sha256", "short_hash", "source",
-        "is_default", "live", "present", "details", "scanned_at",
+        "is_default", "live", "present", "missing_since", "details", "scanned_at",
     )  # fmt: skip
 
     def get_fields(self, request, obj=None):
@@ -108,20 +115,14 @@ class LibraryEntryAdmin(admin.ModelAdmin):
 
     @admin.action(permissions=["change"], description=gettext_lazy("Rescan the models folder"))
     def rescan(self, request, queryset=None):
-        """The whole folder, whatever rows are selected."""
-        try:
-            result = library_services.scan()
-        except DomainError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return
+        """The whole folder, whatever rows are selected: queued, run by a thread off this request
+        (hashing a new file takes seconds a gigabyte); the list shows what it found when done."""
         if not settings.GARDEN_MODELS_DIR:
             self.message_user(request, _("GARDEN_MODELS_DIR is empty: there is no model library to scan."), messages.WARNING)
             return
-        self.message_user(
-            request,
-            _("Scanned %(folder)s: %(summary)s.") % {"folder": settings.GARDEN_MODELS_DIR, "summary": result.summary()},
-            messages.SUCCESS,
-        )
+        library_follow.request_scan("admin")
+        message = _("Rescan of %(folder)s queued: this page says what it added, changed and lost when it is done.")
+        self.message_user(request, message % {"folder": settings.GARDEN_MODELS_DIR}, messages.SUCCESS)
 
     def _set_one_pipeline(self, request, queryset, *, choose, refusal: str):
         """The one pipeline selected, given to ``choose`` (a library service); None, with the curator
@@ -172,4 +173,14 @@ class LibraryEntryAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:generation_libraryentry_changelist"))
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {**(extra_context or {}), "models_dir": settings.GARDEN_MODELS_DIR})
+        scan = library.last_scan() if settings.GARDEN_MODELS_DIR else None
+        waiting = timezone.now() - scan.requested_at if scan is not None else None
+        context = {
+            "models_dir": settings.GARDEN_MODELS_DIR,
+            "last_scan": scan,
+            # Reloads while a scan is under way; a queued one no worker took for 10 minutes is said, not waited for.
+            "scan_running": scan is not None and scan.state in (scan.State.QUEUED, scan.State.RUNNING) and waiting < QUEUED_FOR,
+            "scan_unclaimed": scan is not None and scan.state == scan.State.QUEUED and waiting >= QUEUED_FOR,
+            "default_problem": library.default_state().problem,
+        }
+        return super().changelist_view(request, {**(extra_context or {}), **context})

@@ -10,6 +10,7 @@ generation.services.install.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from django import forms
@@ -17,9 +18,9 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -27,6 +28,7 @@ from generation import starter_models
 from generation.services import install as installer
 
 URL_NAME = "generation_libraryentry_install"
+QUEUED_KEY = "library_installs_queued"  # the session's {install id: source} while a worker has not reported
 
 
 class InstallForm(forms.Form):
@@ -76,11 +78,30 @@ def urls(model_admin: admin.ModelAdmin) -> list:
     return [path("install/", model_admin.admin_site.admin_view(lambda request: install_view(model_admin, request)), name=URL_NAME)]
 
 
+def binary_size(count: int) -> str:
+    """Bytes in binary units, labelled as such (Django's filesizeformat divides by 1024 and says "GB")."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
 def _progress(status: dict) -> str:
     done, total = status.get("done") or 0, status.get("total")
     if total:
-        return f"{filesizeformat(done)} / {filesizeformat(total)} ({100 * done // max(total, 1)} %)"
-    return filesizeformat(done) if done else ""
+        return f"{binary_size(done)} / {binary_size(total)} ({100 * done // max(total, 1)} %)"
+    return binary_size(done) if done else ""
+
+
+def _local_time(stamp: str) -> str:
+    """A status file's UTC time (ISO 8601) in the site's time zone (TIME_ZONE), as the admin shows times."""
+    try:
+        moment = dt.datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return ""
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S %Z}"
 
 
 def install_view(model_admin: admin.ModelAdmin, request):
@@ -89,19 +110,25 @@ def install_view(model_admin: admin.ModelAdmin, request):
     form = InstallForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
+            installer.precheck_source(form.cleaned_data["source"], **form.options())  # before any worker fetches a byte
             install_id = installer.request_install(form.cleaned_data["source"], **form.options())
         except installer.InstallError as exc:
             form.add_error(None, str(exc))
         else:
+            queued = request.session.get(QUEUED_KEY, {})
+            queued[install_id] = form.cleaned_data["source"]
+            request.session[QUEUED_KEY] = dict(list(queued.items())[-10:])
             message = _("Queued the install of %(source)s on a worker; its progress shows below.")
             model_admin.message_user(request, message % {"source": form.cleaned_data["source"]}, messages.SUCCESS)
             return HttpResponseRedirect(reverse(f"admin:{URL_NAME}") + f"?install={install_id}")
     statuses = installer.recent_statuses()
     waiting = request.GET.get("install", "")
     if re.fullmatch(r"[0-9a-f]{32}", waiting) and not any(status["id"] == waiting for status in statuses):
-        statuses.insert(0, {"id": waiting, "state": "queued", "source": "", "message": _("waiting for a worker")})
+        source = request.session.get(QUEUED_KEY, {}).get(waiting, "")
+        statuses.insert(0, {"id": waiting, "state": "queued", "source": source, "message": _("waiting for a worker")})
     for status in statuses:
         status["progress"] = _progress(status)
+        status["started"] = _local_time(status.get("started_at", ""))
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,

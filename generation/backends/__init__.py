@@ -13,6 +13,7 @@ dropped for another: a curator's bulk job on the same worker evicts only the unp
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -203,6 +204,8 @@ class LoadedPipelines:
             if wanted != self._built_for:
                 self._drop(list(self._backends))
                 self._built_for = wanted
+            # A library model whose file or folder is gone from disk is not kept painting from memory.
+            self._drop([held for held in self._backends if os.path.isabs(held) and not os.path.exists(held)])
             if pin:  # before making room: the previous live model is an ordinary one from now on
                 self.pinned = model
             backend = self._backends.get(model)

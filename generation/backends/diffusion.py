@@ -198,9 +198,9 @@ class DiffusersBackend:
             except ModelUnavailable:  # a single file that cannot load says why itself
                 raise
             except Exception as exc:  # OSError, ValueError, EnvironmentError, HF hub errors…
-                raise ModelUnavailable(
-                    f"Cannot load the diffusion model {self.model!r} ({type(exc).__name__}: {exc}). {SETTING_HINT}"
-                ) from exc
+                # A library model's file is the library's (manage.py scan_models says what it is), not a setting's.
+                hint = "Check its file in the models folder (manage.py scan_models)." if self.label else SETTING_HINT
+                raise ModelUnavailable(f"Cannot load the diffusion model {self.model!r} ({type(exc).__name__}: {exc}). {hint}") from exc
             # The model's own checker runs beside the pipeline (safety_flags), recorded and never
             # blacking a picture out: inside the pipeline it would replace false positives by black.
             checker = safety_checker.load_checker(self.model, pipeline=pipeline, device=device, dtype=dtype)

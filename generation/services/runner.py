@@ -177,6 +177,8 @@ def library_files(job: GenerationJob) -> dict:
         if job.loras:
             extra["lora_paths"] = {lora["name"]: str(library.absolute_path(library.resolve_lora(lora["name"]))) for lora in job.loras}
         extra |= vae_and_upscaler_files(job.options or {})
+    except library.UnusableEntry as exc:  # the library's own reason (its file gone, incomplete)
+        raise backends.BackendError(str(exc)) from None
     except library.UnknownEntry as exc:
         raise backends.BackendError(f"{exc} (removed from the library since the job was queued)") from None
     # The conditioning (generation.backends.conditioning) loads these textual inversions.

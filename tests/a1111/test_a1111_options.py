@@ -158,6 +158,7 @@ def test_options_post_switches_the_library_default(basic_client, retouch_setting
 
     settings.GARDEN_MODELS_DIR = str(tmp_path)
     for name, default in (("sd15", True), ("dreamshaper", False)):
+        (tmp_path / name).mkdir()  # a model whose folder is gone cannot be chosen
         LibraryEntry.objects.create(kind="pipeline", name=name, path=name, is_default=default)
     response = basic_client.post("/sdapi/v1/options", {"sd_model_checkpoint": "dreamshaper [deadbeef]"}, format="json")
     assert response.status_code == 200, response.content

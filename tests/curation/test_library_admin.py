@@ -41,7 +41,7 @@ def models_dir(settings, tmp_path, lora_file):
     return tmp_path
 
 
-def test_the_rescan_button_fills_the_list(curator_client, models_dir):
+def test_the_rescan_button_fills_the_list(curator_client, models_dir, eager_celery):
     page = curator_client.get(LIST)
     assert page.status_code == 200 and "Rescan the models folder" in page.content.decode()
     assert not LibraryEntry.objects.exists()
@@ -51,20 +51,25 @@ def test_the_rescan_button_fills_the_list(curator_client, models_dir):
     assert response.status_code == 200
     text = response.content.decode()
     assert "2 model(s), 1 LoRA(s), 0 embedding(s), 0 VAE(s), 0 upscaler(s)" in text
+    # The scan ran on a worker (eagerly here), off the request; the list says what it added, by name.
+    assert f"added: {LORA} (lora), {MODEL_A}, {MODEL_B}" in text and "Rescan of" in text
     assert MODEL_A in text and MODEL_B in text and LORA in text
     assert 'field-defaults">25 steps, cfg 7, 512x512<' in text and 'field-size">3.0' in text  # defaults, human sizes
     assert LibraryEntry.objects.get(name=MODEL_A).is_default
     assert curator_client.get(RESCAN).status_code == 302  # GET changes nothing
 
 
-def test_actions_rescan_and_make_default(curator_client, models_dir):
+def test_actions_rescan_and_make_default(curator_client, models_dir, eager_celery):
     curator_client.post(RESCAN)
     shutil.rmtree(models_dir / MODEL_A)
     any_row = LibraryEntry.objects.get(name=MODEL_B)
 
     response = curator_client.post(LIST, {"action": "rescan", ACTION_CHECKBOX_NAME: [any_row.pk]}, follow=True)
-    assert "no longer found: tiny-sd-a" in response.content.decode()
-    assert not LibraryEntry.objects.get(name=MODEL_A).present and LibraryEntry.objects.get(name=MODEL_B).is_default
+    text = response.content.decode()
+    assert "lost: tiny-sd-a" in text and "no longer found: tiny-sd-a" in text
+    # The default is kept by name while its folder is gone; the list says who paints meanwhile.
+    assert not LibraryEntry.objects.get(name=MODEL_A).present and LibraryEntry.objects.get(name=MODEL_A).is_default
+    assert 'id="library-default-problem"' in text and f"Jobs that name no model paint with {MODEL_B}" in text
 
     _config_only_pipeline(models_dir / "tiny-sd-c")
     curator_client.post(RESCAN)
@@ -129,3 +134,19 @@ def test_the_bulk_form_offers_models_and_loras(curator_client, models_dir, no_en
     response = curator_client.post(ADD, form_data(backend="procedural", model=MODEL_A))
     assert "diffusers" in response.context["form"].errors["model"][0]
     assert GenerationJob.objects.count() == 1
+
+
+def test_a_queued_rescan_reloads_the_list_until_done_and_an_unclaimed_one_is_said(curator_client, models_dir):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from generation.models import LibraryScan
+
+    scan = LibraryScan.objects.create(trigger="admin")
+    page = curator_client.get(LIST).content.decode()
+    assert '<meta http-equiv="refresh" content="2">' in page and "is running; this page reloads" in page
+
+    LibraryScan.objects.filter(pk=scan.pk).update(requested_at=timezone.now() - timedelta(minutes=11))
+    page = curator_client.get(LIST).content.decode()
+    assert "http-equiv" not in page and "still waiting for a worker on queue default" in page

@@ -74,6 +74,7 @@ def test_a_queued_install_waits_for_a_worker(admin_client, library, monkeypatch)
     assert sent == [("stabilityai/sd-turbo", {"kind": "", "name": "", "revision": "", "variant": "fp16", "sha256": "", "force": False})]
     page = admin_client.get(answer["Location"]).content.decode()
     assert "install-queued" in page and "waiting for a worker" in page and '<meta http-equiv="refresh" content="2">' in page
+    assert "<td>stabilityai/sd-turbo</td>" in page  # the source shows while queued
 
 
 def test_an_install_whose_worker_went_away_shows_as_stalled(admin_client, library):
@@ -84,3 +85,25 @@ def test_an_install_whose_worker_went_away_shows_as_stalled(admin_client, librar
     (library / ".incoming" / f"install-{'a' * 32}.json").write_text(json.dumps(status))
     page = admin_client.get(INSTALL).content.decode()
     assert "install-stalled" in page and "install it again to resume" in page and "http-equiv" not in page
+
+
+def test_times_are_local_and_sizes_binary(admin_client, library, settings):
+    import json
+
+    settings.TIME_ZONE = "Europe/Berlin"
+    (library / ".incoming").mkdir()
+    status = {"source": "owner/big", "state": "done", "done": 3 * 2**30, "total": 3 * 2**30, "started_at": "2026-07-01T10:00:00+00:00"}
+    (library / ".incoming" / f"install-{'b' * 32}.json").write_text(json.dumps(status))
+    page = admin_client.get(INSTALL).content.decode()
+    assert "3.0 GiB / 3.0 GiB (100 %)" in page and "2026-07-01 12:00:00 CEST" in page and "10:00:00" not in page
+
+
+def test_an_installed_name_is_refused_before_a_worker_is_asked(admin_client, library, monkeypatch):
+    sent = []
+    monkeypatch.setattr(installer, "request_install", lambda source, **options: sent.append(source) or "0" * 32)
+    (library / "loras").mkdir()
+    (library / "loras" / "ink.safetensors").write_bytes(lora_bytes())
+    page = admin_client.post(INSTALL, {"source": "https://example.org/files/ink.safetensors", "kind": "lora"}).content.decode()
+    assert "loras/ink.safetensors is already installed; nothing downloaded" in page and sent == []
+    admin_client.post(INSTALL, {"source": "https://example.org/files/ink.safetensors", "kind": "lora", "force": "on"})
+    assert sent == ["https://example.org/files/ink.safetensors"]

@@ -481,3 +481,56 @@ def test_a_part_of_a_file_that_changed_since_is_not_resumed(library, files):
     run(served, "--sha256", hashlib.sha256(new).hexdigest())
     assert files.files["/cut/changing.safetensors"].requests[-1] == "bytes=80000-"  # asked to resume, got it all
     assert (library / "loras" / "changing.safetensors").read_bytes() == new
+
+
+# --- checked before the first byte -------------------------------------------------------------------
+
+
+def test_an_installed_name_or_sha256_is_refused_before_any_byte_is_fetched(library, files):
+    body = lora_bytes()
+    sha = hashlib.sha256(body).hexdigest()
+    first = files.add("/a/ink-wash.safetensors", body=body)
+    run(first, "--sha256", sha)
+    assert files.files["/a/ink-wash.safetensors"].requests == [""]
+
+    again = files.add("/b/ink-wash.safetensors", body=body)
+    message = fails(again)  # the URL's file name lands on the installed LoRA
+    refused = "is already installed; nothing downloaded (--force replaces it, --name installs it beside)."
+    assert message == f"loras/ink-wash.safetensors {refused}"
+    assert files.files["/b/ink-wash.safetensors"].requests == []  # not even asked
+
+    other_name = files.add("/c/copy.safetensors", body=body)
+    message = fails(other_name, "--sha256", sha)  # the same file under another name: known by its sha256
+    assert message.startswith(f"{other_name}: a file with sha256 {sha} is in the library already, as ink-wash (lora, loras/ink-wash")
+    assert files.files["/c/copy.safetensors"].requests == []
+
+    named = files.add("/api/download/7", body=body, disposition='attachment; filename="ink-wash.safetensors"')
+    assert "loras/ink-wash.safetensors is already installed" in fails(named)
+    assert files.files["/api/download/7"].requests == [""]  # the name came with the answer's headers: no body kept
+    assert sorted(path.name for path in (library / ".incoming").iterdir()) == []
+
+    run(again, "--force")  # --force still replaces
+    assert files.files["/b/ink-wash.safetensors"].requests == [""]
+    assert LibraryEntry.objects.get(kind="lora", name="ink-wash").source == again
+
+
+def test_a_hub_file_or_folder_already_in_the_library_is_refused_before_its_download(library, hub):
+    run("garden/tiny-lora")
+    run("garden/tiny-pipe")
+    hub.seen.clear()
+
+    message = fails("garden/tiny-lora", "--name", "another")  # the Hub's own sha256 of the file knows it
+    assert "is in the library already, as tiny-ink (lora, loras/tiny-ink.safetensors)" in message
+    message = fails("garden/tiny-pipe")
+    assert message == "tiny-pipe is already installed; nothing downloaded (--force replaces it, --name installs it beside)."
+    assert [seen for seen in hub.seen if "/resolve/" in seen] == []  # model_info only: no file asked for
+
+
+def test_a_local_copy_is_checked_before_copying(library, tmp_path):
+    source = tmp_path / "usb" / "ink.safetensors"
+    source.parent.mkdir()
+    source.write_bytes(lora_bytes())
+    run(str(source), "--kind", "lora")
+    (library / ".incoming").mkdir(exist_ok=True)
+    assert "loras/ink.safetensors is already installed" in fails(str(source), "--kind", "lora")
+    assert list((library / ".incoming").iterdir()) == []

@@ -83,25 +83,39 @@ def test_the_scan_finds_pipelines_loras_and_embeddings(library_settings, models_
     assert library.absolute_path(library.resolve_model(f"{MODEL_B} [0123abcd]")) == models_folder / MODEL_B
 
 
-def test_a_rescan_marks_what_is_gone_moves_the_default_and_keeps_curator_defaults(diffusers_settings, models_folder, tmp_path):
+def test_a_rescan_marks_what_is_gone_keeps_the_default_by_name_and_keeps_curator_defaults(diffusers_settings, models_folder, tmp_path):
     folder = tmp_path / "models"
     shutil.copytree(models_folder, folder)
     diffusers_settings.GARDEN_MODELS_DIR = str(folder)
     library_services.scan()
     LibraryEntry.objects.filter(name=MODEL_B).update(default_steps=9)
-    shutil.rmtree(folder / MODEL_A)
+    shutil.move(folder / MODEL_A, tmp_path / "aside")
     (folder / "loras" / f"{LORA}.safetensors").rename(folder / "loras" / "renamed.safetensors")
 
     result = library_services.scan()
 
     assert sorted(entry.name for entry in result.missing) == [LORA, MODEL_A]
-    assert not LibraryEntry.objects.get(name=MODEL_A).present
+    assert (result.added, sorted(result.lost)) == (["renamed (lora)"], [f"{LORA} (lora)", MODEL_A])
+    gone = LibraryEntry.objects.get(name=MODEL_A)
+    assert not gone.present and gone.missing_since is not None
     assert LibraryEntry.objects.get(kind="lora", name="renamed").present
     kept = LibraryEntry.objects.get(name=MODEL_B)
-    assert kept.is_default and kept.default_steps == 9
+    assert kept.default_steps == 9 and not kept.is_default
+    # The chosen default is remembered by name; a stand-in paints meanwhile, and everything says so.
+    state = library.default_state()
+    assert (state.chosen.name, state.used.name) == (MODEL_A, MODEL_B)
+    assert f"The default model {MODEL_A} cannot be used: its file {MODEL_A} is gone" in state.problem
+    assert result.default_note == state.problem and MODEL_B in result.default_note
+    assert library.default_pipeline().name == MODEL_B
     assert [entry.name for entry in library.pipelines()] == [MODEL_B]
-    with pytest.raises(library.UnknownEntry, match="renamed"):
+    with pytest.raises(library.UnusableEntry, match=f"LoRA '{LORA}' cannot be used: its file loras/{LORA}.safetensors is gone"):
         library.resolve_lora(LORA)
+
+    shutil.move(tmp_path / "aside", folder / MODEL_A)  # the file is back: so is the default
+    result = library_services.scan()
+
+    assert result.added == [MODEL_A] and result.default_note.startswith(f"The default model {MODEL_A} is back")
+    assert library.default_state().problem == "" and library.default_pipeline().name == MODEL_A
 
 
 def _config_only_pipeline(folder, *, class_name="StableDiffusionPipeline", cross_attention=768, prediction="epsilon", readme=""):

@@ -193,6 +193,9 @@ def test_what_a_transformer_model_cannot_take_is_a_400_before_queueing(settings,
     LibraryEntry.objects.create(kind="pipeline", name="pixart", path="pixart", family="pixart")
     LibraryEntry.objects.create(kind="pipeline", name="sd3", path="sd3", family="sd3")
     LibraryEntry.objects.create(kind="lora", name="ink", path="loras/ink.safetensors", family="other")
+    for folder in ("flux", "pixart", "sd3", "loras"):  # the library checks that a model's file is there
+        (tmp_path / folder).mkdir()
+    (tmp_path / "loras" / "ink.safetensors").write_bytes(b"")
     cases = {
         ("flux", "sampler"): {"sampler": "euler"},
         ("flux", "clip_skip"): {"clip_skip": 2},

@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.template.defaultfilters import filesizeformat
 
 from config.errors import DomainError
-from generation.services import library
+from generation import library
+from generation.services import library_follow
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
             self.stdout.write("GARDEN_MODELS_DIR is empty: no model library; jobs use GARDEN_DIFFUSION_MODEL.")
             return
         try:
-            result = library.scan()
+            result = library_follow.scan_now("command")  # waits while another process scans
         except DomainError as exc:
             raise CommandError(str(exc)) from None
         for entry in result.found:
@@ -42,4 +43,10 @@ class Command(BaseCommand):
             self.stdout.write(f"missing   {entry.name} ({entry.kind}): no longer in {settings.GARDEN_MODELS_DIR}")
         for path, why in result.skipped:
             self.stdout.write(f"skipped   {path}: {why}")
+        for path in result.settling:
+            self.stdout.write(f"waiting   {path}: still being written (listed once it holds still)")
         self.stdout.write(self.style.SUCCESS(f"model library: {result.summary()}"))
+        self.stdout.write(f"this scan: {result.changes()}")
+        problem = library.default_state().problem
+        if problem and problem != result.default_note:
+            self.stdout.write(self.style.WARNING(problem))

@@ -27,7 +27,7 @@ The admin queues installs on a worker (``worker_task``), which reports into stat
 from generation.services.install.addresses import check_url_allowed
 from generation.services.install.errors import InstallError
 from generation.services.install.hub_download import select_hub_files
-from generation.services.install.installer import install, resolve_starter
+from generation.services.install.installer import install, precheck_source, resolve_starter
 from generation.services.install.placement import KINDS, Installed
 from generation.services.install.progress_reports import read_status, recent_statuses
 from generation.services.install.worker_task import request_install, run_install
@@ -38,6 +38,7 @@ __all__ = [
     "Installed",
     "check_url_allowed",
     "install",
+    "precheck_source",
     "read_status",
     "recent_statuses",
     "request_install",

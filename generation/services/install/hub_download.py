@@ -14,7 +14,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +96,16 @@ class _Downloaded:
     hub_sha256: dict[str, str]  # repo path → the Hub's sha256 of it (LFS files)
 
 
-def fetch_hub(repo_id: str, folder: Path, *, revision: str, subfolder: str, variant: str, progress: Progress) -> Fetched:
+def fetch_hub(
+    repo_id: str,
+    folder: Path,
+    *,
+    revision: str,
+    subfolder: str,
+    variant: str,
+    progress: Progress,
+    precheck: Callable[..., None] | None = None,
+) -> Fetched:
     from huggingface_hub.errors import (
         EntryNotFoundError,
         GatedRepoError,
@@ -110,7 +119,9 @@ def fetch_hub(repo_id: str, folder: Path, *, revision: str, subfolder: str, vari
     where = f"{repo_id}{':' + subfolder if subfolder else ''}{'@' + revision if revision else ''}"
     try:
         with one_install_at_a_time(folder / f"{target.name}.lock", repo_id), hub_online():
-            downloaded = _download(repo_id, target, where, revision=revision, subfolder=subfolder, variant=variant, progress=progress)
+            downloaded = _download(
+                repo_id, target, where, revision=revision, subfolder=subfolder, variant=variant, progress=progress, precheck=precheck
+            )
     except InstallError:
         raise
     except (RepositoryNotFoundError, GatedRepoError) as exc:
@@ -133,7 +144,9 @@ def fetch_hub(repo_id: str, folder: Path, *, revision: str, subfolder: str, vari
     return _as_fetched(repo_id, target, where, downloaded, subfolder=subfolder)
 
 
-def _download(repo_id: str, target: Path, where: str, *, revision: str, subfolder: str, variant: str, progress: Progress) -> _Downloaded:
+def _download(
+    repo_id: str, target: Path, where: str, *, revision: str, subfolder: str, variant: str, progress: Progress, precheck=None
+) -> _Downloaded:
     """The chosen files of the repo at one commit, into ``target``, their bytes summed into progress."""
     from huggingface_hub import HfApi, hf_hub_download
     from tqdm.auto import tqdm as base_tqdm
@@ -145,6 +158,13 @@ def _download(repo_id: str, target: Path, where: str, *, revision: str, subfolde
     files = {sibling.rfilename: int(sibling.size or 0) for sibling in info.siblings or []}
     hub_sha256 = {s.rfilename: (s.lfs.sha256 if s.lfs else "") for s in info.siblings or []}
     chosen = select_hub_files(files, subfolder=subfolder, variant=variant)
+    if precheck is not None:  # what it would install, named and (one file) hashed by the Hub, before its bytes
+        weights = [path for path in chosen if path.endswith(HUB_WEIGHT_SUFFIXES)]
+        layout = [path for path in chosen if path.rpartition("/")[2] in ("model_index.json", "config.json")]
+        if len(weights) == 1 and not layout:
+            precheck(where, filename=weights[0].rpartition("/")[2], sha256=hub_sha256.get(weights[0], ""))
+        else:
+            precheck(where, filename=(subfolder.strip("/").rpartition("/")[2] or repo_id.rpartition("/")[2]), is_file=False)
     index_path = _prefix(subfolder) + "model_index.json"
     if index_path in chosen:
         # A pipeline: only the folders model_index.json names (its components).

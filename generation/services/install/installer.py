@@ -13,6 +13,7 @@ from generation.services.install.expression_model import ExpressionSettings
 from generation.services.install.hub_download import REPO_ID, fetch_hub
 from generation.services.install.local_copy import copy_local
 from generation.services.install.placement import ENTRY_NAME, KINDS, Installed, Options, place
+from generation.services.install.precheck import Precheck
 from generation.services.install.progress_reports import Progress, no_progress
 from generation.services.install.staging import Fetched, check_sha256, models_root, staging_root
 from generation.services.install.url_download import fetch_url
@@ -47,7 +48,10 @@ def install(
     is_hub = not source.startswith(WEB_SCHEMES) and not Path(source).expanduser().exists() and REPO_ID.match(source)
     if (revision or subfolder or variant) and not is_hub:
         raise InstallError("--revision, --subfolder and --variant are for Hub repo ids (owner/name), not URLs or paths.")
-    fetched = _fetch(source, staging, expected=expected, revision=revision, subfolder=subfolder, variant=variant, progress=progress)
+    precheck = Precheck(root, name=name, kind=kind, sha256=expected, force=force)
+    fetched = _fetch(
+        source, staging, expected=expected, revision=revision, subfolder=subfolder, variant=variant, progress=progress, precheck=precheck
+    )
     if expected and not fetched.is_file:
         fetched.discard()
         raise InstallError("--sha256 checks one file; this source is a folder.")
@@ -57,6 +61,24 @@ def install(
         return place(fetched, root, options, expression)
     finally:
         fetched.discard()
+
+
+def precheck_source(source: str, *, name: str = "", kind: str = "", sha256: str = "", force: bool = False, **_others) -> None:
+    """What the admin's page checks before queueing: an installed name (a URL's or a local file's
+    name, a Hub repo's folder) or a sha256 the library has is refused with no worker asked."""
+    from django.conf import settings
+
+    source, kind, name, _variant = resolve_starter(source, kind=kind, name=name)
+    if not settings.GARDEN_MODELS_DIR or (kind and kind not in KINDS):
+        return
+    check = Precheck(Path(settings.GARDEN_MODELS_DIR).expanduser(), name=name, kind=kind, sha256=sha256.strip().lower(), force=force)
+    source = source.strip()
+    if source.startswith(WEB_SCHEMES):
+        check(source, filename=source.split("?", 1)[0].rstrip("/").rpartition("/")[2])
+    elif Path(source).expanduser().exists():
+        check(source, filename=Path(source).expanduser().name, is_file=Path(source).expanduser().is_file())
+    else:
+        check(source)
 
 
 def _check_options(*, name: str, kind: str, sha256: str, classes: str) -> str:
@@ -78,17 +100,23 @@ def _check_options(*, name: str, kind: str, sha256: str, classes: str) -> str:
     return expected
 
 
-def _fetch(source: str, staging: Path, *, expected: str, revision: str, subfolder: str, variant: str, progress: Progress) -> Fetched:
-    """The source, by its kind, into the staging folder (a URL's and a local file's sha256 checked)."""
+def _fetch(
+    source: str, staging: Path, *, expected: str, revision: str, subfolder: str, variant: str, progress: Progress, precheck: Precheck
+) -> Fetched:
+    """The source, by its kind, into the staging folder (a URL's and a local file's sha256 checked);
+    ``precheck`` refuses a name or file the library has before the first byte."""
     if source.startswith(WEB_SCHEMES):
-        return fetch_url(source, staging, expected=expected, progress=progress)
+        return fetch_url(source, staging, expected=expected, progress=progress, precheck=precheck)
     if "://" in source:
         raise InstallError(f"{source}: only http(s) URLs, Hub repo ids (owner/name) and local paths can be installed.")
     if Path(source).expanduser().exists():
-        return copy_local(Path(source).expanduser(), staging, expected=expected, progress=progress)
+        local = Path(source).expanduser()
+        precheck(source, filename=local.name, is_file=local.is_file())
+        return copy_local(local, staging, expected=expected, progress=progress)
     match = REPO_ID.match(source)
     if match is None:
         raise InstallError(f"{source}: not an http(s) URL, an existing file or folder, or a Hub repo id (owner/name).")
+    precheck(source)  # the sha256 asked for; the Hub's names and hashes are checked once it lists them
     fetched = fetch_hub(
         match.group("repo"),
         staging,
@@ -96,6 +124,7 @@ def _fetch(source: str, staging: Path, *, expected: str, revision: str, subfolde
         subfolder=subfolder or match.group("subfolder") or "",
         variant=variant,
         progress=progress,
+        precheck=precheck,
     )
     if fetched.is_file:
         check_sha256(expected, fetched.sha256, fetched.path)

@@ -86,7 +86,7 @@ def place(fetched: Fetched, root: Path, options: Options, expression: expression
         detected = folder_kind(fetched.path)
         kind = kind if kind == "vae" else detected
     suffix = Path(filename).suffix if is_file else ""
-    destination = root / KIND_FOLDERS[kind] / (_entry_name(options.name, filename, suffix, is_file) + suffix)
+    destination = root / KIND_FOLDERS[kind] / (entry_name(options.name, filename, suffix, is_file) + suffix)
     sidecar = destination.with_name(destination.name + ".source.json") if is_file else destination / ".source.json"
     if destination.exists() and not options.force:
         raise InstallError(f"{destination.relative_to(root).as_posix()} is already installed; --force replaces it.")
@@ -121,7 +121,7 @@ def place(fetched: Fetched, root: Path, options: Options, expression: expression
     return installed
 
 
-def _entry_name(name: str, filename: str, suffix: str, is_file: bool) -> str:
+def entry_name(name: str, filename: str, suffix: str, is_file: bool) -> str:
     """The name asked for (less the suffix), else the file's stem or the folder's name with the
     characters a name may not hold made "-"."""
     if name:
@@ -159,10 +159,10 @@ def _move_into_place(staged: Path, destination: Path, sidecar: Path, record: dic
 
 
 def _rescan(installed: Installed, root: Path) -> None:
-    from generation.services import library
+    from generation.services import library_follow
 
     try:
-        result = library.scan()
+        result = library_follow.scan_now("install")
     except (DomainError, DatabaseError) as exc:
         installed.scan_note = f"installed, but the rescan failed ({type(exc).__name__}: {exc}); run manage.py scan_models"
         return

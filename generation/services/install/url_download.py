@@ -16,7 +16,7 @@ import os
 import re
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from generation.services.install import addresses, staging
@@ -31,17 +31,24 @@ RETRY_PAUSE = 0.5
 HEADERS = {"User-Agent": "emotion-garden-install/1 (+docs/models.md)", "Accept-Encoding": "identity"}
 
 
+def _no_check(what: str, **_kwargs) -> None:
+    pass
+
+
 class _Cut(Exception):
     """The body stopped coming (connection reset or closed early, a read timeout)."""
 
 
-def fetch_url(url: str, folder: Path, *, expected: str, progress: Progress) -> Fetched:
+def fetch_url(url: str, folder: Path, *, expected: str, progress: Progress, precheck: Callable[..., None] = _no_check) -> Fetched:
+    """``precheck(url, filename=…)`` is asked with the URL's file name before the request, and with
+    the server's Content-Disposition name (when it differs) before the body is read."""
+    precheck(url, filename=_filename_from(url, ""))
     key = hashlib.sha256(url.encode()).hexdigest()[:16]
     with staging.one_install_at_a_time(folder / f"{key}.lock", url):
-        return _download(url, folder / f"{key}.part", expected=expected, progress=progress)
+        return _download(url, folder / f"{key}.part", expected=expected, progress=progress, precheck=precheck)
 
 
-def _download(url: str, part: Path, *, expected: str, progress: Progress) -> Fetched:
+def _download(url: str, part: Path, *, expected: str, progress: Progress, precheck: Callable[..., None]) -> Fetched:
     import requests
 
     meta_path = part.with_name(part.name + ".json")
@@ -83,6 +90,8 @@ def _download(url: str, part: Path, *, expected: str, progress: Progress) -> Fet
                 have = 0
             total = _total_size(response, have)
             filename = _filename_from(url, response.headers.get("Content-Disposition", ""))
+            if filename != _filename_from(url, ""):
+                precheck(url, filename=filename)
             meta = {
                 "url": url,
                 "final_url": final_url,
