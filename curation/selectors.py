@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connections
@@ -73,6 +74,8 @@ def review_queryset(*, scope: str = Scope.PENDING, emotion: str = "", favorite: 
     if job is not None:
         # One generation job's images (the M2M is generation's: Image.generation_jobs).
         queryset = queryset.filter(generation_jobs=job)
+    elif not settings.GARDEN_A1111_REVIEW_POOL:  # A1111 clients' pictures (a1111.txt2img marks them)
+        queryset = queryset.exclude(parameters__origin="a1111")
     return queryset.order_by("-created_at", "-id")
 
 

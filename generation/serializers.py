@@ -14,7 +14,7 @@ from config.fields import NumberField, TextField, WholeNumberField
 from garden.keys import FAVORITE_PATTERN, KIOSK_FAVORITE_PATTERN, KIOSK_SEARCH_KEY_PATTERN
 from garden.models import Emotion, Image
 from garden.serializers import SearchKeyField
-from generation import backends, kinds, selectors
+from generation import backends, kinds, selectors, served_names
 from generation.models import GenerationJob
 from generation.requests import CLIP_SKIP_RANGE, GUIDANCE_RANGE, SEED_LIMIT, TEXT_LIMITS, JobRequest
 
@@ -285,6 +285,7 @@ class JobSerializer(serializers.ModelSerializer):
     status_url = serializers.SerializerMethodField()
     kind = KindField(read_only=True)
     vae = serializers.SerializerMethodField(help_text="The library VAE it paints with (null: the model's own)")
+    model_id = serializers.SerializerMethodField(help_text="The model it painted with: a hub id or a file's name, never its path")
     hires = serializers.SerializerMethodField(
         help_text="The hires fix (null: one pass): upscaler, steps, denoising, and the first pass's native size or first size"
     )
@@ -336,6 +337,9 @@ class JobSerializer(serializers.ModelSerializer):
         for name in kinds.answer_fields():
             fields[name] = KindAnswerField()
         return fields
+
+    def get_model_id(self, job) -> str:
+        return served_names.model_id(job.model_id)
 
     def get_vae(self, job) -> str | None:
         return (job.options or {}).get("vae") or None

@@ -23,7 +23,7 @@ from config.errors import DomainError
 from garden import thumbnails
 from garden.models import Image
 from garden.services import StorageError, create_image
-from generation import backends, kinds, library
+from generation import backends, kinds, library, served_names
 from generation.backends import Batch, StepCallback, hires
 from generation.imagefile import encode_jpeg
 from generation.lineage import image_lineage
@@ -327,13 +327,13 @@ def step_reporter(mine, *, base: int, steps: int, throttle: ProgressThrottle | N
 
 
 # The job's options every picture's parameters carry (the hashes: which files painted it).
-PARAMETER_OPTIONS = ("init_image", "denoising_strength", "vae", "model_hash", "lora_hashes")
+PARAMETER_OPTIONS = ("init_image", "denoising_strength", "vae", "model_hash", "lora_hashes", "origin")
 
 
 def generation_parameters(*, job: GenerationJob, spec: ImageSpec, description: dict) -> dict:
     """What is embedded in the file (EXIF) so a picture found alone says how to make it again."""
     return {
-        **description,
+        **served_names.description(description),  # the model's name, never its path on this server
         "prompt": job.prompt,
         "negative_prompt": job.negative_prompt,
         "seed": spec.seed,
