@@ -154,11 +154,13 @@ def _run(*, job: GenerationJob, mine, timings: dict) -> int | None:
         offload=extra.pop("model_offload", ""),
     )
     started = time.perf_counter()
+    if getattr(backend, "pipeline", "") is None:  # a model to load: say so while it loads (generation.progress)
+        mine.update(stage=GenerationJob.Stage.LOADING, heartbeat_at=timezone.now())
     backend.load()
     timings["load"] = round(time.perf_counter() - started, 3)
     sampler = job.options.get("sampler", "") if job.backend == backends.DIFFUSERS else ""
     scheduler = backends.SAMPLERS.get(sampler) or backend.scheduler_name  # the job's sampler, else the model's own
-    loaded = {"model_id": backend.model_id, "scheduler": scheduler}
+    loaded = {"model_id": backend.model_id, "scheduler": scheduler, "stage": GenerationJob.Stage.PAINTING}
     job.model_id, job.scheduler = backend.model_id, scheduler
     return _generate_all(job=job, backend=backend, mine=mine, timings=timings, extra=extra, loaded=loaded)
 
