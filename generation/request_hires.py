@@ -9,6 +9,8 @@ sends ``hr_second_pass_steps`` or the first pass's ``steps``. Split from generat
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.utils.translation import gettext
 
@@ -17,10 +19,13 @@ from generation.backends import hires as hires_module
 from generation.models import GenerationJob, LibraryEntry
 from generation.request_checks import check_int, check_size
 
+if TYPE_CHECKING:
+    from generation.requests import JobRequest
+
 DETAILS = ("hires_steps", "hires_denoising", "hires_first_width", "hires_first_height", "hires_upscaler")
 
 
-def hires_options(request, entry: LibraryEntry | None, backend: str, numbers: dict, errors: dict[str, str]) -> dict:
+def hires_options(request: JobRequest, entry: LibraryEntry | None, backend: str, numbers: dict, errors: dict[str, str]) -> dict:
     """``{"hires": {...}}`` when ``request`` (a JobRequest) paints in two passes, else {}."""
     asked = request.hires_fix
     if asked is not None and not isinstance(asked, bool):
@@ -50,7 +55,7 @@ def hires_options(request, entry: LibraryEntry | None, backend: str, numbers: di
     return {"hires": {**first, "upscaler": upscaler, **second}}
 
 
-def _is_on(request, backend: str) -> bool:
+def _is_on(request: JobRequest, backend: str) -> bool:
     """Asked, or by default: bulk jobs (larger than their model's native size: see _first_pass)."""
     if request.hires_fix is not None:
         return request.hires_fix
@@ -58,7 +63,7 @@ def _is_on(request, backend: str) -> bool:
     return on and request.init_image is None and request.recipes == ()
 
 
-def _first_pass(request, entry: LibraryEntry | None, width: int, height: int, errors: dict[str, str]) -> dict | None:
+def _first_pass(request: JobRequest, entry: LibraryEntry | None, width: int, height: int, errors: dict[str, str]) -> dict | None:
     """``{"first": [w, h]}`` when asked, else ``{"native": [w, h]}`` of the model; None (with an error
     when the fix was asked for explicitly) when there is no first pass to paint."""
     explicit = request.hires_fix is True
