@@ -7,6 +7,8 @@ Set for the server by ``POST /sdapi/v1/options`` (kept in a1111.models.SavedOpti
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 
 from a1111.models import SavedOption
@@ -42,12 +44,13 @@ def requested(overrides: dict) -> bool:
     return value
 
 
-def img2img_schedule(steps: object, denoising: object, *, fixed: bool) -> tuple[object, object]:
+def img2img_schedule(steps: Any, denoising: Any, *, fixed: bool) -> tuple[Any, Any]:
     """(the steps to ask for, the strength): as sent without ``fixed``; with it, the schedule that runs
     exactly ``steps`` steps (a 400 naming ``denoising_strength`` when it is longer than GARDEN_MAX_STEPS)."""
-    numbers = all(isinstance(value, int | float) and not isinstance(value, bool) for value in (steps, denoising))
-    if not fixed or not numbers or not isinstance(steps, int) or steps < 1 or not 0 < denoising <= 1:
+    if not fixed or isinstance(steps, bool) or not isinstance(steps, int) or isinstance(denoising, bool):
         return steps, denoising  # the request's own checks name what is wrong
+    if not isinstance(denoising, int | float) or steps < 1 or not 0 < denoising <= 1:
+        return steps, denoising
     scheduled, strength = hires.second_pass_schedule(steps, float(denoising))
     if scheduled > settings.GARDEN_MAX_STEPS:
         raise JobParameterError(

@@ -39,7 +39,7 @@ def stage_text(job: GenerationJob) -> str:
         return gettext("Decoding, checking and storing the pictures")
     if now == "painting":
         return gettext("Painting")
-    return GenerationJob.Status(now).label if now in GenerationJob.Status.values else now
+    return str(GenerationJob.Status(now).label) if now in GenerationJob.Status.values else now
 
 
 def work(job: GenerationJob) -> float:

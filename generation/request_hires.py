@@ -43,7 +43,7 @@ def hires_options(request: JobRequest, entry: LibraryEntry | None, backend: str,
         errors["hires_fix"] = gettext("The hires fix paints from text: it cannot start from init_image.")
         return {}
     width, height, steps = numbers.get("width"), numbers.get("height"), numbers.get("steps")
-    if not all(isinstance(value, int) for value in (width, height, steps)) or {"width", "height", "steps"} & set(errors):
+    if not (isinstance(width, int) and isinstance(height, int) and isinstance(steps, int)) or {"width", "height", "steps"} & set(errors):
         return {}
     first = _first_pass(request, entry, width, height, errors)
     if first is None:
@@ -71,15 +71,18 @@ def _first_pass(request: JobRequest, entry: LibraryEntry | None, width: int, hei
     if first != (None, None):
         check_size("hires_first_width", first[0], settings.GARDEN_MAX_WIDTH, errors)
         check_size("hires_first_height", first[1], settings.GARDEN_MAX_HEIGHT, errors)
-        if {"hires_first_width", "hires_first_height"} & set(errors) or not all(isinstance(side, int) for side in first):
+        first_width, first_height = first
+        if {"hires_first_width", "hires_first_height"} & set(errors):
             return None
-        if first[0] * first[1] >= width * height:
+        if not (isinstance(first_width, int) and isinstance(first_height, int)):
+            return None
+        if first_width * first_height >= width * height:
             errors["hires_first_width"] = gettext("The first pass (%(first)s) must be smaller than the picture (%(size)s).") % {
-                "first": f"{first[0]}x{first[1]}",
+                "first": f"{first_width}x{first_height}",
                 "size": f"{width}x{height}",
             }
             return None
-        return {"first": list(first)}
+        return {"first": [first_width, first_height]}
     native_width, native_height = (entry.default_width, entry.default_height) if entry is not None else (None, None)
     if not native_width or not native_height:
         if explicit:
@@ -131,7 +134,7 @@ def _second_pass(asked_steps: object, asked_denoising: object, steps: int, error
         return None
     second = max(1, int(steps * denoising)) if asked_steps is None else asked_steps
     check_int("hires_steps", second, 1, settings.GARDEN_MAX_STEPS, errors, setting="GARDEN_MAX_STEPS")
-    if "hires_steps" in errors:
+    if "hires_steps" in errors or not isinstance(second, int):
         return None
     scheduled, _ = hires_module.second_pass_schedule(second, float(denoising))
     if scheduled > hires_module.SCHEDULE_LIMIT:
