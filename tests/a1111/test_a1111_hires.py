@@ -16,7 +16,9 @@ import requests
 import webuiapi
 from PIL import Image
 
+from generation import services
 from generation.models import GenerationJob, LibraryEntry
+from generation.requests import JobRequest
 from retouch import uploads
 from tests.generation.tiny_components import save_tiny_upscaler, save_tiny_vae
 from tests.generation.tiny_library import PIPELINES
@@ -174,7 +176,7 @@ def test_the_second_pass_runs_a1111s_number_of_steps(api, monkeypatch):
         assert job.steps_total == job.steps_done == steps + expected
 
 
-def test_pictures_name_their_model_and_sampler_not_a_path(api, models_folder):
+def test_pictures_name_their_model_and_sampler_not_a_path(api, models_folder, settings):
     from django.core.files.storage import default_storage
 
     from garden.models import Image as GardenImage
@@ -203,3 +205,14 @@ def test_pictures_name_their_model_and_sampler_not_a_path(api, models_folder):
     assert info.parameters["Model"] == MODEL and info.parameters["Model hash"] == entry.short_hash
     assert f"{MODEL} [{entry.short_hash}]".encode() in answered and f"{MODEL} [{entry.short_hash}]".encode() in pool_file  # XMP
     assert image.parameters["origin"] == "a1111" and image.parameters["model_hash"] == entry.short_hash
+
+    # Out of the curators' review pool by default (GARDEN_A1111_REVIEW_POOL), still on its job's page.
+    from curation.selectors import review_queryset
+
+    garden_job = services.create_job(request=JobRequest(prompt="a garden", width=64, height=64, steps=1), enqueue=False)
+    services.execute_job(job_id=garden_job.pk, worker="test")
+    pending = list(review_queryset())
+    assert image not in pending and GardenImage.objects.get(generation_jobs=garden_job) in pending
+    assert list(review_queryset(job=job)) == [image]
+    settings.GARDEN_A1111_REVIEW_POOL = True
+    assert image in review_queryset()
