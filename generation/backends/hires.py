@@ -142,12 +142,14 @@ def _two_passes(backend, batch: Batch, fix: HiresFix, on_step: StepCallback | No
     flow = "FlowMatch" in type(getattr(backend.pipeline, "scheduler", None)).__name__
     scheduled, strength = second_pass_schedule(fix.steps, fix.denoising, flow=flow)
     second = replace(batch, init_image=starts, denoising_strength=strength, steps=scheduled, extra=extra)
-    done = batch.steps
+    if on_step is None:
+        return backend.generate(second)
+    report, done = on_step, batch.steps
 
     def second_step(reported: int) -> None:  # img2img reports out of the scheduled steps: back to the steps run
-        on_step(done + round(reported * fix.steps / scheduled))
+        report(done + round(reported * fix.steps / scheduled))
 
-    return backend.generate(second, on_step=second_step if on_step is not None else None)
+    return backend.generate(second, on_step=second_step)
 
 
 def _cover_size(width: int, height: int, target_width: int, target_height: int) -> tuple[int, int]:
