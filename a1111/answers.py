@@ -11,13 +11,12 @@ from __future__ import annotations
 import io
 import json
 import re
-from pathlib import Path
 
 from PIL import Image as PILImage
 from PIL import PngImagePlugin
 
-from a1111 import parsing
-from generation import imagefile
+from a1111 import parsing, txt2img
+from generation import imagefile, served_names
 from generation.imagefile import EXIF_IMAGE_DESCRIPTION, read_parameters
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
@@ -60,8 +59,8 @@ def parse_infotext(text: str) -> dict:
 
 
 def model_name(job: GenerationJob) -> str:
-    """The library pipeline's name, else GARDEN_DIFFUSION_MODEL's folder name (A1111: the checkpoint's name)."""
-    return job.model or Path(job.model_id).name or job.model_id
+    """The library pipeline's name, else GARDEN_DIFFUSION_MODEL's hub id or folder name (never a path)."""
+    return job.model or served_names.model_id(job.model_id)
 
 
 # A1111's hires fix keys, in the order its infotext writes them (modules/processing.py).
@@ -123,6 +122,7 @@ def txt2img_answer(
     """A1111's TextToImageResponse: ``images`` (base64 PNG, [] with ``send_images: false``), the
     request as ``parameters``, and ``info`` (Processed.js()) as a JSON string, for ``count`` images."""
     options = job.options or {}
+    labels = {**labels, "sampler": txt2img.sampler_label(labels["sampler"])}  # the model's own: its A1111 name
     hires = labels.get("hires") or {}
     first_width, first_height = hires.get("first") or (job.width, job.height)  # A1111's width/height: the first pass's
     seeds = [job.seed + n for n in range(count)]
@@ -188,11 +188,12 @@ def _infotext_from_ours(parameters: dict) -> str:
     """Our EXIF parameters (generation.services.runner.generation_parameters) as A1111's infotext."""
     settings = {
         "Steps": parameters.get("steps"),
-        "Sampler": parameters.get("sampler") or parameters.get("scheduler"),
+        "Sampler": txt2img.sampler_label(str(parameters.get("sampler") or parameters.get("scheduler") or "")),
         "CFG scale": parameters.get("guidance"),
         "Seed": parameters.get("seed"),
         "Size": f"{parameters['width']}x{parameters['height']}" if "width" in parameters and "height" in parameters else None,
-        "Model": parameters.get("model_id") or parameters.get("model"),
+        "Model": parameters.get("model") or served_names.model_id(str(parameters.get("model_id") or "")),
+        "Model hash": parameters.get("model_hash"),
         "VAE": parameters.get("vae"),
         "Denoising strength": parameters.get("strength") or (parameters.get("hires") or {}).get("denoising"),
         "Hires steps": (parameters.get("hires") or {}).get("steps"),

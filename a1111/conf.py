@@ -14,6 +14,11 @@ SETTINGS = [
         "IPs or networks that may call the A1111 endpoints without credentials (A1111 without `--api-auth`)",
     ),
     flag(
+        "GARDEN_A1111_REVIEW_POOL",
+        False,
+        "pictures painted through `/sdapi/v1/txt2img` (marked `origin: a1111`) join the curators' review pool",
+    ),
+    flag(
         "GARDEN_A1111_CONTROL_PASSTHROUGH",
         False,
         "canny/lineart ControlNet units take `input_image` as the finished edge map (the retouch app's `--myapp`)",

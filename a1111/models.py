@@ -17,3 +17,18 @@ class PromptStyle(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SavedOption(models.Model):
+    """An A1111 option set through ``POST /sdapi/v1/options`` that this server honours and keeps
+    (a1111.steps: ``img2img_fix_steps``); the others are the library's or settings."""
+
+    name = models.CharField(max_length=100, unique=True)
+    value = models.JSONField()
+
+    class Meta:
+        verbose_name = _("saved A1111 option")
+        verbose_name_plural = _("saved A1111 options")
+
+    def __str__(self) -> str:
+        return f"{self.name} = {self.value!r}"

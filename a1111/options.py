@@ -14,6 +14,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 
+from a1111 import steps
 from generation import library
 from generation.requests import JobParameterError
 from generation.services import library as library_services
@@ -31,7 +32,6 @@ PICTURE_SETTINGS = {
     "s_min_uncond": (None, 0),
     "s_noise": (None, 1),
     "initial_noise_multiplier": (None, 1),
-    "img2img_fix_steps": (None, False),
     "img2img_color_correction": (None, False),
     "inpainting_mask_weight": (None, 1),
     "token_merging_ratio": (None, 0),
@@ -95,7 +95,7 @@ def options_object(gpu_workers: list[str]) -> dict:
         "eta_ddim": 0.0,
         "eta_ancestral": 1.0,
         "initial_noise_multiplier": 1.0,
-        "img2img_fix_steps": False,
+        "img2img_fix_steps": steps.saved(),  # honoured by img2img (a1111.steps)
         "img2img_color_correction": False,
         "inpainting_mask_weight": 1.0,
         "token_merging_ratio": 0.0,
@@ -166,6 +166,7 @@ def set_default_vae(value) -> None:
 def set_options(values: dict) -> None:
     """A1111's ``POST /sdapi/v1/options``: switch the default model (then its VAE); refuse what we cannot honour."""
     check_picture_settings({name: value for name, value in values.items() if name != "sd_vae"})
+    steps.save(values)
     name = values.get("sd_model_checkpoint")
     if name is None:
         set_default_vae(values.get("sd_vae"))

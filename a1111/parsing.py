@@ -33,8 +33,9 @@ import json
 from django.conf import settings
 from PIL import Image as PILImage
 
-from a1111 import fields, styles
+from a1111 import fields, steps, styles
 from a1111.resize import LATENT_UPSCALE, RESIZE_MODES, resize_image
+from generation import served_names
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
 from retouch import edges, imaging
@@ -243,11 +244,15 @@ def img2img_request(body: dict) -> tuple[JobRequest, RetouchUploads]:
     seed = read_number(body, "seed", -1, int)
     sampler = _sampler(body)
     fields.check_eta(body, sampler)
+    fixed = steps.requested(body.get("override_settings") or {})
+    asked_steps, denoising = steps.img2img_schedule(
+        read_number(body, "steps", 50, int), read_number(body, "denoising_strength", 0.75), fixed=fixed
+    )
     options = RetouchOptions(
         rect=None if only_masked else (0, 0, width, height),
         padding=read_number(body, "inpaint_full_res_padding", 0, int),
         work_size=max(8, min(width, height) // 8 * 8),
-        strength=read_number(body, "denoising_strength", 0.75),
+        strength=denoising,
         mask_blur=fields.mask_blur(body),
         noise_multiplier=read_number(body, "initial_noise_multiplier", 1.0) or 1.0,  # A1111: 0 means "the default"
         invert_mask=_truthy(body.get("inpainting_mask_invert")),
@@ -267,7 +272,7 @@ def img2img_request(body: dict) -> tuple[JobRequest, RetouchUploads]:
         kind=RetouchKind.RETOUCH,
         prompt=prompt,
         negative_prompt=negative,
-        steps=read_number(body, "steps", 50, int),
+        steps=asked_steps,
         guidance=read_number(body, "cfg_scale", 7.0),
         seed=None if seed == -1 else seed,
         count=batch * iterations if isinstance(batch, int) and isinstance(iterations, int) else batch,
@@ -276,10 +281,15 @@ def img2img_request(body: dict) -> tuple[JobRequest, RetouchUploads]:
     return request, RetouchUploads(image=source, mask=mask, controls=edge_maps, reference=reference_image)
 
 
-def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes], safety: list[dict] | None = None) -> dict:
-    """A1111's answer: the pictures (base64 PNG), the parameters as sent, and ``info`` as a JSON string."""
+def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes], safety: list[dict] | None = None, sampler: str = "") -> dict:
+    """A1111's answer: the pictures (base64 PNG), the parameters as sent, and ``info`` as a JSON string.
+    ``sampler``: the A1111 name of the model's own sampler, for a body that named none. The steps and
+    denoising strength are the client's (with ``img2img_fix_steps`` the job schedules more steps)."""
     seeds = [job.seed + n for n in range(len(images))]
     retouch = job.retouch_job.options
+    model = job.model or served_names.model_id(job.model_id)
+    steps = body.get("steps") if isinstance(body.get("steps"), int) else job.steps
+    denoising = body.get("denoising_strength", retouch.get("requested_strength"))
     parameters = {name: value for name, value in body.items() if name not in ("init_images", "mask")}
     parameters.update(init_images=None, mask=None)
     info = {
@@ -294,17 +304,17 @@ def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes], safet
         "subseed_strength": 0,
         "width": job.width,
         "height": job.height,
-        "sampler_name": body.get("sampler_name") or job.scheduler,
+        "sampler_name": body.get("sampler_name") or sampler,
         "cfg_scale": job.guidance,
-        "steps": job.steps,
+        "steps": steps,
         "batch_size": len(images),
         "restore_faces": False,
         "face_restoration_model": None,
-        "sd_model_name": job.model_id,
+        "sd_model_name": model,
         "sd_model_hash": None,
         "seed_resize_from_w": -1,
         "seed_resize_from_h": -1,
-        "denoising_strength": retouch.get("requested_strength"),
+        "denoising_strength": denoising,
         "extra_generation_params": {
             "Mask blur": retouch.get("mask_blur"),
             "Noise multiplier": retouch.get("noise_multiplier"),
@@ -314,8 +324,7 @@ def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes], safet
         },
         "index_of_first_image": 0,
         "infotexts": [
-            f"{job.prompt}\nNegative prompt: {job.negative_prompt}\nSteps: {job.steps}, Seed: {seed}, Model: {job.model_id}"
-            for seed in seeds
+            f"{job.prompt}\nNegative prompt: {job.negative_prompt}\nSteps: {steps}, Seed: {seed}, Model: {model}" for seed in seeds
         ],
         "styles": styles.style_names(body.get("styles")),
         "job_timestamp": job.created_at.strftime("%Y%m%d%H%M%S"),

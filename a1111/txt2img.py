@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from a1111 import fields, options, parsing, styles
+from generation import backends
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
 
@@ -99,6 +100,19 @@ CLIENT_NAMES = {
     "hires_first_width": "width",
     "hires_first_height": "height",
 }
+
+
+def sampler_label(recorded: str) -> str:
+    """The A1111 name of the sampler a job ran: ``recorded`` is an A1111 name, one of ours, or the
+    model's own scheduler class (``job.scheduler``, e.g. ``PNDMScheduler`` → ``PLMS``); "" when
+    A1111 has no name for it (Flux's and SD 3's flow-matching schedulers: no sampler to choose)."""
+    sampler = find_sampler(recorded or "")
+    if sampler is not None:
+        return sampler.name
+    for sampler in SAMPLERS:
+        if backends.SAMPLERS.get(sampler.ours) == recorded:
+            return sampler.name
+    return ""
 
 
 def find_sampler(name: str) -> Sampler | None:
@@ -219,7 +233,7 @@ def hires_request(body: dict, width: int, height: int, steps: int) -> tuple[dict
         "first": (width, height),
         "Denoising strength": f"{denoising:g}",
         **shown,
-        "Hires steps": second or None,
+        "Hires steps": second or steps,  # what the second pass runs (A1111: 0 is the first pass's steps)
         "Hires upscaler": upscaler.strip(),
         "size_field": size_field,
     }
@@ -277,6 +291,7 @@ def txt2img_request(body: dict) -> tuple[JobRequest, dict]:
         subseed=None if subseed == -1 else subseed,
         subseed_strength=strength,
         vae=options.vae_name(overrides.get("sd_vae"), "override_settings.sd_vae"),
+        origin="a1111",
         **hires,
     )
     return request, {**labels, "styles": names, "hires": hires_labels}

@@ -19,7 +19,7 @@ from rest_framework.authentication import BasicAuthentication, SessionAuthentica
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
-from a1111 import options, parsing, quarantine, schemas
+from a1111 import options, parsing, quarantine, schemas, txt2img
 from a1111.auth import A1111Permission, TrustedClientAuthentication
 from config.api import StaffOrTokenAPIView, json_object
 from config.idempotency import idempotent
@@ -68,7 +68,8 @@ class Img2ImgView(A1111View):
         status_url = request.build_absolute_uri(f"/api/v1/jobs/{job.pk}")
         if job.status == GenerationJob.Status.SUCCEEDED:
             images, verdicts = quarantine.answer_pictures(selectors.job_images(job))
-            return Response(parsing.img2img_answer(job=job, body=body, images=images, safety=verdicts))
+            sampler = txt2img.sampler_label(job.scheduler)  # the model's own, for a body that named none
+            return Response(parsing.img2img_answer(job=job, body=body, images=images, safety=verdicts, sampler=sampler))
         if job.is_finished:
             code = status.HTTP_409_CONFLICT if job.status == GenerationJob.Status.CANCELLED else status.HTTP_503_SERVICE_UNAVAILABLE
             return Response(

@@ -9,6 +9,8 @@ JobRequest's field errors next to its own fields.
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.conf import settings
 from django.utils.text import format_lazy
@@ -29,6 +31,7 @@ RESOLUTION_CHOICES = [
 ]
 # JobRequest field → the form field that carries it (errors are shown there).
 FORM_FIELD = {"count": "repeat_count", "width": "resolution", "height": "resolution", "favorite": "season"}
+MODEL_DEFAULT_HELP = gettext_lazy("Starts from the chosen model's default; empty: its default.")
 FAVORITE_FIELDS = tuple(part for part, _ in FAVORITE_PARTS)  # season, weather, time
 ANY = ("", gettext_lazy("Any"))
 # The favorite parts' names in the field labels (garden.keys.FAVORITE_PARTS names them in English).
@@ -37,6 +40,13 @@ PART_LABELS = {
     "weather": gettext_lazy("Favorite weather"),
     "time": gettext_lazy("Favorite time"),
 }
+
+
+def model_defaults(entry) -> dict:
+    """The steps and guidance a job of ``entry`` (a library pipeline, or None) paints with unless told."""
+    steps = entry.default_steps if entry is not None and entry.default_steps else settings.GARDEN_DEFAULT_STEPS
+    guidance = entry.default_guidance if entry is not None and entry.default_guidance is not None else settings.GARDEN_DEFAULT_GUIDANCE
+    return {"steps": steps, "guidance": guidance}
 
 
 def _favorite_field(part: str, words: tuple[str, ...], **kwargs) -> forms.ChoiceField:
@@ -77,8 +87,8 @@ class BulkGenerationForm(forms.Form):
         label=gettext_lazy("Resolution"),
         help_text=gettext_lazy("Landscape size; the portrait swaps it."),
     )
-    steps = forms.IntegerField(label=gettext_lazy("Steps"))
-    guidance = forms.FloatField(label=gettext_lazy("Guidance"))
+    steps = forms.IntegerField(required=False, label=gettext_lazy("Steps"), help_text=MODEL_DEFAULT_HELP)
+    guidance = forms.FloatField(required=False, label=gettext_lazy("Guidance"), help_text=MODEL_DEFAULT_HELP)
     seed = forms.IntegerField(
         required=False, label=gettext_lazy("Seed"), help_text=gettext_lazy("Empty: random. Image n of the batch uses seed + n.")
     )
@@ -94,16 +104,19 @@ class BulkGenerationForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Initial values and widget hints from the settings JobRequest uses, read per request.
-        self.fields["steps"].initial = settings.GARDEN_DEFAULT_STEPS
+        # Initial values and widget hints from the settings JobRequest uses, read per request; steps
+        # and guidance start from the default model's, and follow the model chosen (curation/jobs.js).
         self.fields["steps"].widget.attrs.update(min=1, max=settings.GARDEN_MAX_STEPS)
         self.fields["repeat_count"].widget.attrs.update(min=1, max=settings.GARDEN_MAX_COUNT)
-        self.fields["guidance"].initial = settings.GARDEN_DEFAULT_GUIDANCE
         self.fields["backend"].initial = settings.GARDEN_GENERATOR_BACKEND
         default = library.default_pipeline()
+        pipelines = list(library.pipelines())
+        defaults = {entry.name: model_defaults(entry) for entry in pipelines} | {"": model_defaults(default)}
+        self.fields["steps"].initial, self.fields["guidance"].initial = defaults[""]["steps"], defaults[""]["guidance"]
+        self.fields["model"].widget.attrs["data-defaults"] = json.dumps(defaults)
         self.fields["model"].choices = [
             ("", _("Default (%(name)s)") % {"name": default.name} if default else _("GARDEN_DIFFUSION_MODEL (no library)")),
-            *((entry.name, f"{entry.name} ({entry.get_family_display()})") for entry in library.pipelines()),
+            *((entry.name, f"{entry.name} ({entry.get_family_display()})") for entry in pipelines),
         ]
         known = ", ".join(library.loras().values_list("name", flat=True))
         more = _("Known: %(names)s.") % {"names": known} if known else _("The library has none.")

@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 
 from config import caches
@@ -73,6 +74,8 @@ def review_queryset(*, scope: str = Scope.PENDING, emotion: str = "", favorite: 
     if job is not None:
         # One generation job's images (the M2M is generation's: Image.generation_jobs).
         queryset = queryset.filter(generation_jobs=job)
+    elif not settings.GARDEN_A1111_REVIEW_POOL:  # A1111 clients' pictures (a1111.txt2img marks them)
+        queryset = queryset.filter(Q(parameters__origin__isnull=True) | ~Q(parameters__origin="a1111"))  # a missing key is NULL
     return queryset.order_by("-created_at", "-id")
 
 

@@ -22,6 +22,7 @@ from PIL import Image as PILImage
 from PIL.PngImagePlugin import PngInfo
 
 from config.caches import memoized
+from generation import served_names
 from provenance import c2pa, watermark, xmp
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,10 @@ def source_type_for(parameters: dict) -> str:
 
 
 def model_for(parameters: dict) -> str:
-    return str(parameters.get("model") or parameters.get("model_id") or parameters.get("generator") or "")
+    """The model as A1111 titles it: ``name [short hash]`` (the hash when the library knows it)."""
+    model = parameters.get("model") or served_names.model_id(str(parameters.get("model_id") or ""))
+    model = str(model or parameters.get("generator") or "")
+    return f"{model} [{parameters['model_hash']}]" if parameters.get("model_hash") and model else model
 
 
 def watermark_wanted(watermark_on: bool | None = None) -> bool:

@@ -30,6 +30,12 @@ class GenerationJob(models.Model):
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
+    class Stage(models.TextChoices):
+        """What a running job's worker does (generation.progress adds "finishing" after the last step)."""
+
+        LOADING = "loading", _("Loading the model")
+        PAINTING = "painting", _("Painting")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_jobs"
@@ -74,6 +80,7 @@ class GenerationJob(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     cancel_requested = models.BooleanField(default=False)
     steps_done = models.PositiveIntegerField(default=0)
+    stage = models.CharField(max_length=16, choices=Stage.choices, blank=True, default="", help_text="What its worker does now")
     steps_total = models.PositiveIntegerField(default=0)
     images_done = models.PositiveIntegerField(default=0)
     images_total = models.PositiveIntegerField(default=0)

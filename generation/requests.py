@@ -18,10 +18,15 @@ from django.utils.translation import gettext
 from config.errors import DomainError
 from garden import keys
 from generation import backends, init_image, kinds, library, lineage, model_families
-from generation.backends import hires as hires_module
 from generation.lora_tags import LoraSyntaxError, extract_loras
 from generation.models import GenerationJob, LibraryEntry
+from generation.request_checks import between, check_int, check_size, kiosk_favorite, one_of, portrait_fits
+from generation.request_hires import hires_options
+from generation.request_library import LORA_FAMILIES, check_lora_families, identities, vae_options
 from safety import prompts
+
+# Names other apps import from here (they moved to the request_* modules).
+__all__ = ["LORA_FAMILIES", "JobParameterError", "JobRequest", "ValidJob", "between", "check_int", "compose_prompt", "identities"]
 
 # The original's sizes (docs/contracts.md, "Generation defaults"): bulk jobs paint a 1280x800
 # landscape and its 800x1280 portrait twin per index; one-off images default to 768x512.
@@ -39,6 +44,9 @@ SCREENED_TEXTS = ("prompt", "emotion_text", "favorite", "others")
 LORA_WEIGHT_RANGE = (-5.0, 5.0)
 CLIP_SKIP_RANGE = (1, 12)
 MAX_LORAS = 8
+# Request origins other than the garden's own (options["origin"], then each picture's parameters):
+# "a1111" pictures stay out of the curators' review pool unless GARDEN_A1111_REVIEW_POOL.
+ORIGINS = ("a1111",)
 
 
 class JobParameterError(DomainError):
@@ -119,6 +127,8 @@ class JobRequest:
     # img2img (generation.init_image): a garden image's id to start from, and how much of it is repainted.
     init_image: int | None = None
     denoising_strength: float | None = None
+    # Where the request came from when not the garden's own forms (ORIGINS): its pictures say so.
+    origin: str = ""
     # A VAE of the library (None, "" or "Automatic": the model's default_vae, else its own; "None": its
     # own) and the hires fix (generation.backends.hires; None: on for bulk jobs larger than their model's
     # native size while GARDEN_HIRES_FIX, off otherwise), its upscaler, second-pass steps and denoising,
@@ -158,7 +168,7 @@ class JobRequest:
         if loras and backend != backends.DIFFUSERS:
             errors["loras"] = gettext("LoRAs are for the diffusers backend; this job uses %(backend)s.") % {"backend": backend}
         elif loras and entry is not None and "loras" not in errors:
-            _check_lora_families(entry, [name for name, _ in loras], errors)
+            check_lora_families(entry, [name for name, _ in loras], errors)
         options = self._options(errors)
         options |= lineage.bred_options(recipes=self.recipes, lineage=self.lineage, count=self.count, backend=backend, errors=errors)
         numbers = self._numbers(errors, entry=entry)
@@ -170,8 +180,8 @@ class JobRequest:
             subseed_strength=self.subseed_strength,
             errors=errors,
         )
-        options |= self._vae(entry, backend, errors)
-        options |= self._hires(entry, backend, numbers, errors)
+        options |= vae_options(self.vae, entry, backend, errors)
+        options |= hires_options(self, entry, backend, numbers, errors)
         options |= identities(entry, [name for name, _ in loras])
         errors |= model_families.refusals(entry, loras=loras, options=options, texts=[folder.get("prompt", ""), self.negative_prompt or ""])
         if errors:
@@ -192,7 +202,7 @@ class JobRequest:
     def _check_texts(self, errors: dict[str, str]) -> None:
         names = [name for name, _ in kinds.choices()]
         if self.kind not in names:
-            errors["kind"] = _one_of("kind", names)
+            errors["kind"] = one_of("kind", names)
         for name, limit in TEXT_LIMITS.items():
             value = getattr(self, name)
             if value is None and name == "others":
@@ -219,10 +229,10 @@ class JobRequest:
             except keys.InvalidKey as exc:
                 errors["favorite"] = exc.message
                 return {}
-        kiosk_favorite = _kiosk_favorite(favorite, field="favorite" if self.favorite.strip() else "emotion", errors=errors)
-        if kiosk_favorite is None:
+        checked = kiosk_favorite(favorite, field="favorite" if self.favorite.strip() else "emotion", errors=errors)
+        if checked is None:
             return {}
-        favorite = kiosk_favorite
+        favorite = checked
         others = DEFAULT_OTHERS if self.others is None else self.others
         if not prompt:
             prompt = compose_prompt(emotion_text=self.emotion_text or emotion, favorite=favorite, others=others)
@@ -331,150 +341,17 @@ class JobRequest:
         if self.subseed is not None:
             check_int("subseed", self.subseed, 0, SEED_LIMIT - 1, errors)
             options["subseed"] = self.subseed
+        if self.origin:
+            if self.origin not in ORIGINS:
+                errors["origin"] = one_of("origin", ORIGINS)
+            else:
+                options["origin"] = self.origin
         strength = self.subseed_strength
         if isinstance(strength, bool) or not isinstance(strength, int | float) or not 0 <= strength <= 1:
             errors["subseed_strength"] = between("subseed_strength", 0, 1, got=strength)
         elif strength:
             options["subseed_strength"] = float(strength)
         return options
-
-    def _vae(self, entry: LibraryEntry | None, backend: str, errors: dict[str, str]) -> dict:
-        """``{"vae": name}`` for a library VAE: the one asked, else the model's default_vae; {} for the
-        model's own."""
-        asked = "" if self.vae is None else self.vae
-        if not isinstance(asked, str) or len(asked) > 300:
-            errors["vae"] = gettext("vae must be the name of a VAE of the library.")
-            return {}
-        asked = asked.strip()
-        if asked.lower() == "none":  # A1111's "None": the model's own VAE, whatever its default
-            return {}
-        default = asked.lower() in ("", "automatic")
-        if default:
-            asked = entry.default_vae.strip() if entry is not None else ""
-            if not asked:
-                return {}
-        if backend != backends.DIFFUSERS:
-            errors["vae"] = gettext("VAEs are for the diffusers backend; this job uses %(backend)s.") % {"backend": backend}
-            return {}
-        try:
-            vae = library.resolve_vae(asked)
-        except library.UnknownEntry as exc:
-            whose = gettext(" (the default VAE of the model %(model)s)") % {"model": repr(entry.name)} if default and entry else ""
-            errors["vae"] = str(exc) + whose
-            return {}
-        xl = LibraryEntry.Family.SDXL
-        if entry is not None and vae.family in VAE_FAMILIES and entry.family in VAE_FAMILIES and (vae.family == xl) != (entry.family == xl):
-            errors["vae"] = gettext("VAE %(vae)s is for %(vae_family)s; the model %(model)s is %(model_family)s.") % {
-                "vae": repr(vae.name),
-                "vae_family": vae.get_family_display(),
-                "model": repr(entry.name),
-                "model_family": entry.get_family_display(),
-            }
-            return {}
-        return {"vae": vae.name}
-
-    def _hires(self, entry: LibraryEntry | None, backend: str, numbers: dict, errors: dict[str, str]) -> dict:
-        """``{"hires": {...}}`` when the job paints in two passes (generation.backends.hires), else {}."""
-        asked = self.hires_fix
-        if asked is not None and not isinstance(asked, bool):
-            errors["hires_fix"] = gettext("hires_fix must be true or false.")
-            return {}
-        details = {
-            name: getattr(self, name)
-            for name in ("hires_steps", "hires_denoising", "hires_first_width", "hires_first_height", "hires_upscaler")
-            if getattr(self, name) not in (None, "")
-        }
-        explicit = asked is True
-        if asked is None:  # the default: bulk jobs at kiosk sizes larger than their model's native size
-            on = self.kind == GenerationJob.Kind.BULK and settings.GARDEN_HIRES_FIX and backend == backends.DIFFUSERS
-            on = on and self.init_image is None and self.recipes == ()
-        else:
-            on = asked
-        if not on:
-            for name in details:
-                errors[name] = gettext("%(name)s is for the hires fix: set hires_fix to true.") % {"name": name}
-            return {}
-        if backend != backends.DIFFUSERS:
-            errors["hires_fix"] = gettext("The hires fix is for the diffusers backend; this job uses %(backend)s.") % {"backend": backend}
-            return {}
-        if self.init_image is not None:
-            errors["hires_fix"] = gettext("The hires fix paints from text: it cannot start from init_image.")
-            return {}
-        width, height, steps = numbers.get("width"), numbers.get("height"), numbers.get("steps")
-        if not (isinstance(width, int) and isinstance(height, int) and isinstance(steps, int)) or {"width", "height", "steps"} & set(
-            errors
-        ):
-            return {}
-        hires: dict = {}
-        first = (self.hires_first_width, self.hires_first_height)
-        native_width, native_height = (entry.default_width, entry.default_height) if entry is not None else (None, None)
-        if first != (None, None):
-            _check_size("hires_first_width", first[0], settings.GARDEN_MAX_WIDTH, errors)
-            _check_size("hires_first_height", first[1], settings.GARDEN_MAX_HEIGHT, errors)
-            if (
-                "hires_first_width" in errors
-                or "hires_first_height" in errors
-                or not isinstance(first[0], int)
-                or not isinstance(first[1], int)
-            ):
-                return {}
-            if first[0] * first[1] >= width * height:
-                errors["hires_first_width"] = gettext("The first pass (%(first)s) must be smaller than the picture (%(size)s).") % {
-                    "first": f"{first[0]}x{first[1]}",
-                    "size": f"{width}x{height}",
-                }
-                return {}
-            hires["first"] = list(first)
-        elif not native_width or not native_height:
-            if explicit:
-                errors["hires_fix"] = gettext(
-                    "The model's native size is unknown (no library model with a default width and height): "
-                    "give hires_first_width and hires_first_height."
-                )
-            return {}
-        elif hires_module.first_pass_size(width, height, native_width, native_height) is None:
-            if explicit:
-                errors["hires_fix"] = gettext("%(size)s is no larger than the model's native %(native)s: paint it in one pass.") % {
-                    "size": f"{width}x{height}",
-                    "native": f"{native_width}x{native_height}",
-                }
-            return {}
-        else:
-            hires["native"] = [native_width, native_height]
-        field = "hires_upscaler" if self.hires_upscaler else "GARDEN_HIRES_UPSCALER"
-        upscaler = self.hires_upscaler or settings.GARDEN_HIRES_UPSCALER
-        if not isinstance(upscaler, str) or not upscaler.strip():
-            errors["hires_upscaler"] = gettext("hires_upscaler must be the name of an upscaler.")
-            return {}
-        upscaler = upscaler.strip()
-        if upscaler.lower() in hires_module.LATENT_UPSCALERS and entry is not None and entry.family == LibraryEntry.Family.FLUX:
-            errors["hires_upscaler"] = gettext(
-                "Flux packs its latents: use lanczos, nearest or an upscaler of the library (%(field)s)."
-            ) % {"field": field}
-            return {}
-        if upscaler.lower() in hires_module.BUILT_IN:
-            upscaler = upscaler.lower()
-        else:
-            try:
-                upscaler = library.resolve_upscaler(upscaler).name
-            except library.UnknownEntry as exc:
-                built_in = ", ".join(hires_module.BUILT_IN)
-                errors["hires_upscaler"] = f"{exc} " + gettext("Built in: %(names)s (%(field)s).") % {"names": built_in, "field": field}
-                return {}
-        second = steps if self.hires_steps is None else self.hires_steps
-        check_int("hires_steps", second, 1, settings.GARDEN_MAX_STEPS, errors, setting="GARDEN_MAX_STEPS")
-        denoising = settings.GARDEN_HIRES_DENOISING if self.hires_denoising is None else self.hires_denoising
-        if isinstance(denoising, bool) or not isinstance(denoising, int | float) or not 0 < denoising <= 1:
-            errors["hires_denoising"] = gettext("hires_denoising must be a number above 0, at most 1; got %(value)s.") % {
-                "value": repr(denoising)
-            }
-        elif "hires_steps" not in errors and int(second * denoising) < 1:
-            errors["hires_denoising"] = gettext(
-                "The second pass would run no step (%(steps)s steps x %(denoising)s): raise hires_steps or hires_denoising."
-            ) % {"steps": second, "denoising": f"{denoising:g}"}
-        if "hires_steps" in errors or "hires_denoising" in errors:
-            return {}
-        return {"hires": {**hires, "upscaler": upscaler, "steps": second, "denoising": float(denoising)}}
 
     def _numbers(self, errors: dict[str, str], *, entry: LibraryEntry | None = None) -> dict:
         """Sizes, steps, guidance, seed and backend, defaults filled in (the library model's first)."""
@@ -488,10 +365,10 @@ class JobRequest:
             default_guidance = entry.default_guidance
         width = default_width if self.width is None else self.width
         height = default_height if self.height is None else self.height
-        _check_size("width", width, settings.GARDEN_MAX_WIDTH, errors)
-        _check_size("height", height, settings.GARDEN_MAX_HEIGHT, errors)
+        check_size("width", width, settings.GARDEN_MAX_WIDTH, errors)
+        check_size("height", height, settings.GARDEN_MAX_HEIGHT, errors)
         sizes_ok = "width" not in errors and "height" not in errors
-        if self.kind == GenerationJob.Kind.BULK and sizes_ok and not _portrait_fits(width, height):
+        if self.kind == GenerationJob.Kind.BULK and sizes_ok and not portrait_fits(width, height):
             errors["height"] = gettext("Bulk jobs also make the portrait (height x width): it must fit GARDEN_MAX_WIDTH/GARDEN_MAX_HEIGHT.")
         steps = default_steps if self.steps is None else self.steps
         check_int("steps", steps, 1, settings.GARDEN_MAX_STEPS, errors, setting="GARDEN_MAX_STEPS")
@@ -504,88 +381,5 @@ class JobRequest:
             errors["guidance"] = between("guidance", low, high)
         backend = self.backend or settings.GARDEN_GENERATOR_BACKEND
         if backend not in backends.BACKENDS:
-            errors["backend"] = _one_of("backend", backends.BACKENDS)
+            errors["backend"] = one_of("backend", backends.BACKENDS)
         return {"width": width, "height": height, "steps": steps, "seed": seed, "guidance": float(guidance), "backend": backend}
-
-
-# Families whose LoRAs do not fit one another's UNets (turbo and other: unknown base, not checked).
-LORA_FAMILIES = (LibraryEntry.Family.SD1, LibraryEntry.Family.SD2, LibraryEntry.Family.SDXL)
-# VAE families that tell SD 1.x/2.x latents (one VAE) from SDXL's (another scaling): a mismatch is refused.
-VAE_FAMILIES = LORA_FAMILIES
-
-
-def identities(entry: LibraryEntry | None, lora_names: list[str]) -> dict:
-    """The short hashes (A1111's) of the job's model and LoRAs, as the library knows them now: every
-    picture's parameters and infotext say which files painted it (``Model hash``, ``Lora hashes``)."""
-    options: dict = {}
-    if entry is not None and entry.short_hash:
-        options["model_hash"] = entry.short_hash
-    hashes = dict(library.loras().filter(name__in=lora_names).exclude(short_hash="").values_list("name", "short_hash"))
-    if hashes:
-        options["lora_hashes"] = hashes
-    return options
-
-
-def _check_lora_families(model: LibraryEntry, names: list[str], errors: dict[str, str]) -> None:
-    """A LoRA trained on another family (an SDXL LoRA on SD 1.5) cannot load: say so before queueing."""
-    if model.family not in LORA_FAMILIES:
-        return
-    for lora in library.loras().filter(name__in=names, family__in=LORA_FAMILIES).exclude(family=model.family):
-        errors["loras"] = gettext("LoRA %(lora)s is for %(lora_family)s; the model %(model)s is %(model_family)s.") % {
-            "lora": repr(lora.name),
-            "lora_family": lora.get_family_display(),
-            "model": repr(model.name),
-            "model_family": model.get_family_display(),
-        }
-        return
-
-
-def _kiosk_favorite(favorite: str, *, field: str, errors: dict[str, str]) -> str | None:
-    """New images go only where kiosks look: a kiosk favorite (normalised), none, or one of
-    GARDEN_EXTRA_FAVORITES; else None with the error (naming the allowed values) under ``field``."""
-    if favorite in {extra.strip().lower() for extra in settings.GARDEN_EXTRA_FAVORITES}:
-        return favorite
-    try:
-        return keys.kiosk_favorite(favorite)
-    except keys.InvalidKey as exc:
-        extra = ", ".join(settings.GARDEN_EXTRA_FAVORITES)
-        also = gettext(" Also allowed here (GARDEN_EXTRA_FAVORITES): %(extra)s.") % {"extra": extra} if extra else ""
-        errors[field] = exc.message + also
-        return None
-
-
-def check_int(name: str, value: object, low: int, high: int, errors: dict[str, str], *, setting: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        # The messages the staff pages show come back in the request's language (docs/languages.md).
-        if setting:
-            message = gettext("%(name)s must be a whole number between %(low)s and %(high)s (%(setting)s); got %(value)s.")
-        else:
-            message = gettext("%(name)s must be a whole number between %(low)s and %(high)s; got %(value)s.")
-        errors[name] = message % {"name": name, "low": low, "high": high, "setting": setting, "value": repr(value)}
-
-
-_NO_VALUE = object()
-
-
-def between(name: str, low: float, high: float, *, got: object = _NO_VALUE) -> str:
-    """ "<name> must be a number between <low> and <high>" (with "; got <value>" when given)."""
-    bounds = {"name": name, "low": f"{low:g}", "high": f"{high:g}"}
-    if got is _NO_VALUE:
-        return gettext("%(name)s must be a number between %(low)s and %(high)s.") % bounds
-    return gettext("%(name)s must be a number between %(low)s and %(high)s; got %(value)s.") % {**bounds, "value": repr(got)}
-
-
-def _one_of(name: str, choices) -> str:
-    return gettext("%(name)s must be one of %(choices)s.") % {"name": name, "choices": ", ".join(choices)}
-
-
-def _portrait_fits(width: int, height: int) -> bool:
-    """The portrait of each bulk pair swaps width and height: it must fit the limits too."""
-    return height <= settings.GARDEN_MAX_WIDTH and width <= settings.GARDEN_MAX_HEIGHT
-
-
-def _check_size(name: str, value: object, high: int, errors: dict[str, str]) -> None:
-    low = settings.GARDEN_MIN_SIZE
-    if isinstance(value, bool) or not isinstance(value, int) or value % 8 or not low <= value <= high:
-        message = gettext("%(name)s must be a multiple of 8 between %(low)s and %(high)s (%(setting)s); got %(value)s.")
-        errors[name] = message % {"name": name, "low": low, "high": high, "setting": f"GARDEN_MAX_{name.upper()}", "value": repr(value)}

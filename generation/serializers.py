@@ -14,7 +14,7 @@ from config.fields import NumberField, TextField, WholeNumberField
 from garden.keys import FAVORITE_PATTERN, KIOSK_FAVORITE_PATTERN, KIOSK_SEARCH_KEY_PATTERN
 from garden.models import Emotion, Image
 from garden.serializers import SearchKeyField
-from generation import backends, kinds, selectors
+from generation import backends, kinds, progress, selectors, served_names
 from generation.models import GenerationJob
 from generation.requests import CLIP_SKIP_RANGE, GUIDANCE_RANGE, SEED_LIMIT, TEXT_LIMITS, JobRequest
 
@@ -285,6 +285,12 @@ class JobSerializer(serializers.ModelSerializer):
     status_url = serializers.SerializerMethodField()
     kind = KindField(read_only=True)
     vae = serializers.SerializerMethodField(help_text="The library VAE it paints with (null: the model's own)")
+    stage = serializers.SerializerMethodField(
+        help_text="queued, loading (the model), painting, finishing (decode, check, store), or the final status"
+    )
+    stage_text = serializers.SerializerMethodField(help_text="The stage in words, naming the model it loads")
+    estimate_seconds = serializers.SerializerMethodField(help_text="Seconds left at the worker's recent speed (null: finished or unknown)")
+    model_id = serializers.SerializerMethodField(help_text="The model it painted with: a hub id or a file's name, never its path")
     hires = serializers.SerializerMethodField(
         help_text="The hires fix (null: one pass): upscaler, steps, denoising, and the first pass's native size or first size"
     )
@@ -294,6 +300,9 @@ class JobSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "status",
+            "stage",
+            "stage_text",
+            "estimate_seconds",
             "progress",
             "steps_done",
             "steps_total",
@@ -336,6 +345,18 @@ class JobSerializer(serializers.ModelSerializer):
         for name in kinds.answer_fields():
             fields[name] = KindAnswerField()
         return fields
+
+    def get_stage(self, job) -> str:
+        return progress.stage(job)
+
+    def get_stage_text(self, job) -> str:
+        return progress.stage_text(job)
+
+    def get_estimate_seconds(self, job) -> int | None:
+        return progress.estimate_seconds(job, self.context.setdefault("speeds", progress.Speeds()))
+
+    def get_model_id(self, job) -> str:
+        return served_names.model_id(job.model_id)
 
     def get_vae(self, job) -> str | None:
         return (job.options or {}).get("vae") or None

@@ -19,6 +19,7 @@ from PIL import Image as PILImage
 
 from garden.models import Image
 from garden.services import create_image, read_file
+from generation import served_names
 from generation.backends import BackendError
 from generation.imagefile import encode_png, watermark_wanted
 from generation.models import GenerationJob
@@ -268,7 +269,7 @@ def retouch_parameters(*, job: GenerationJob, spec, engine, rect, frame: str, so
         "clip_skip",
     )
     return {
-        **engine.describe(),
+        **served_names.description(engine.describe()),  # the model's name, never its path on this server
         **{name: options.get(name) for name in names},
         "kind": job.kind,
         "prompt": job.prompt,

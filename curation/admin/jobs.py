@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from curation import selectors, services
 from curation.forms import BulkGenerationForm
-from generation import kinds, library
+from generation import kinds, library, progress, served_names
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
 from generation.selectors import job_queue_position, queue_warnings
@@ -55,6 +55,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "progress_bar",
         "emotion",
         "favorite",
+        "model_name",
         "size",
         "images_made",
         "backend",
@@ -72,6 +73,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "id",
         "kind_label",
         "status",
+        "stage",
         "progress_bar",
         "queue_position",
         "emotion",
@@ -131,6 +133,11 @@ class GenerationJobAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("kind"), ordering="kind")
     def kind_label(self, obj):
         return kinds.label(obj.kind)
+
+    @admin.display(description=gettext_lazy("model"), ordering="model")
+    def model_name(self, obj):
+        """The library model's name, else the backend's model (a hub id or a folder's name)."""
+        return obj.model or served_names.model_id(obj.model_id) or obj.backend
 
     @admin.display(description=gettext_lazy("size"))
     def size(self, obj):
@@ -248,12 +255,16 @@ class GenerationJobAdmin(admin.ModelAdmin):
             jobs = list(self.model.objects.filter(pk__in=ids))
         except ValidationError:  # malformed UUIDs
             return JsonResponse({"error": "bad id"}, status=400)
+        speeds = progress.Speeds()
         return JsonResponse(
             {
                 "jobs": [
                     {
                         "id": str(job.pk),
                         "status": job.status,
+                        "stage": progress.stage(job),
+                        "stage_text": progress.stage_text(job),
+                        "estimate_seconds": progress.estimate_seconds(job, speeds),
                         "progress": job.progress,
                         "images_done": job.images_done,
                         "images_total": job.images_total,

@@ -10,11 +10,11 @@ ComfyUI and InvokeAI all paint such pictures in two passes instead, and so does 
    between the passes), or its pictures resized (``lanczos``, ``nearest``, ``none``) or run
    through an ESRGAN-family model of the library (generation.backends.upscalers);
 3. image-to-image on the upscaled start (the loaded pipeline's ``from_pipe`` twin) at
-   ``HiresFix.denoising``, ``HiresFix.steps`` steps (of which it runs the last ``denoising`` part,
-   as img2img does).
+   ``HiresFix.denoising``, running exactly ``HiresFix.steps`` steps as AUTOMATIC1111 counts its
+   ``hr_second_pass_steps`` (``second_pass_schedule``).
 
 Progress counts both passes: the first reports steps 1…``batch.steps``, the second
-``batch.steps`` + 1…``HiresFix.steps``. A batch's VAE (``batch.vae``, generation.backends.vaes) is
+``batch.steps`` + 1…``batch.steps`` + ``HiresFix.steps``. A batch's VAE (``batch.vae``, generation.backends.vaes) is
 swapped in around both passes. Nothing here imports torch at import time: the web tier reads the
 names and ``first_pass_size``.
 """
@@ -38,6 +38,28 @@ LATENT_UPSCALERS = {
 # Resamplers of the decoded picture (generation.backends.upscalers.RESAMPLERS; "none" is Lanczos, as in A1111).
 PIXEL_UPSCALERS = ("lanczos", "nearest", "none")
 BUILT_IN = (*LATENT_UPSCALERS, *PIXEL_UPSCALERS)
+# The most steps a schedule may have: the training timesteps of the DDPM-family schedulers.
+SCHEDULE_LIMIT = 1000
+
+
+def second_pass_schedule(steps: int, denoising: float, *, flow: bool = False) -> tuple[int, float]:
+    """(the steps to schedule, the img2img strength) that run exactly ``steps`` denoising steps.
+
+    AUTOMATIC1111's ``setup_img2img_steps`` (the hires pass, and img2img with ``img2img_fix_steps``)
+    schedules ``int(steps / min(denoising, 0.999))`` steps and starts ``steps`` before their end.
+    diffusers' img2img starts ``int(scheduled × strength)`` before the end (SD 1.x/2.x, SDXL) or
+    at ``int(scheduled − scheduled × strength)`` (``flow``: Flux, SD 3): the strength is nudged by
+    the last bits so that the product lands on the right side of ``steps`` for that rule.
+    """
+    scheduled = max(steps, int(steps / min(denoising, 0.999)))
+    strength = steps / scheduled
+    if flow:
+        while scheduled * strength > steps:
+            strength = math.nextafter(strength, 0.0)
+    else:
+        while scheduled * strength < steps:
+            strength = math.nextafter(strength, 2.0)
+    return scheduled, min(strength, 1.0)
 
 
 def first_pass_size(width: int, height: int, native_width: int, native_height: int) -> tuple[int, int] | None:
@@ -117,9 +139,17 @@ def _two_passes(backend, batch: Batch, fix: HiresFix, on_step: StepCallback | No
             cover(upscalers, picture, batch.width, batch.height, upscaler=fix.upscaler, path=path, device=device, dtype=dtype)
             for picture in painted
         ]
-    second = replace(batch, init_image=starts, denoising_strength=fix.denoising, steps=fix.steps, extra=extra)
-    done = batch.steps
-    return backend.generate(second, on_step=(lambda steps: on_step(done + steps)) if on_step is not None else None)
+    flow = "FlowMatch" in type(getattr(backend.pipeline, "scheduler", None)).__name__
+    scheduled, strength = second_pass_schedule(fix.steps, fix.denoising, flow=flow)
+    second = replace(batch, init_image=starts, denoising_strength=strength, steps=scheduled, extra=extra)
+    if on_step is None:
+        return backend.generate(second)
+    report, done = on_step, batch.steps
+
+    def second_step(reported: int) -> None:  # img2img reports out of the scheduled steps: back to the steps run
+        report(done + round(reported * fix.steps / scheduled))
+
+    return backend.generate(second, on_step=second_step)
 
 
 def _cover_size(width: int, height: int, target_width: int, target_height: int) -> tuple[int, int]:

@@ -23,7 +23,7 @@ from config.errors import DomainError
 from garden import thumbnails
 from garden.models import Image
 from garden.services import StorageError, create_image
-from generation import backends, kinds, library
+from generation import backends, kinds, library, served_names
 from generation.backends import Batch, StepCallback, hires
 from generation.imagefile import encode_jpeg
 from generation.lineage import image_lineage
@@ -154,11 +154,13 @@ def _run(*, job: GenerationJob, mine, timings: dict) -> int | None:
         offload=extra.pop("model_offload", ""),
     )
     started = time.perf_counter()
+    if getattr(backend, "pipeline", "") is None:  # a model to load: say so while it loads (generation.progress)
+        mine.update(stage=GenerationJob.Stage.LOADING, heartbeat_at=timezone.now())
     backend.load()
     timings["load"] = round(time.perf_counter() - started, 3)
     sampler = job.options.get("sampler", "") if job.backend == backends.DIFFUSERS else ""
     scheduler = backends.SAMPLERS.get(sampler) or backend.scheduler_name  # the job's sampler, else the model's own
-    loaded = {"model_id": backend.model_id, "scheduler": scheduler}
+    loaded = {"model_id": backend.model_id, "scheduler": scheduler, "stage": GenerationJob.Stage.PAINTING}
     job.model_id, job.scheduler = backend.model_id, scheduler
     return _generate_all(job=job, backend=backend, mine=mine, timings=timings, extra=extra, loaded=loaded)
 
@@ -329,13 +331,13 @@ def step_reporter(mine, *, base: int, steps: int, throttle: ProgressThrottle | N
 
 
 # The job's options every picture's parameters carry (the hashes: which files painted it).
-PARAMETER_OPTIONS = ("init_image", "denoising_strength", "vae", "model_hash", "lora_hashes")
+PARAMETER_OPTIONS = ("init_image", "denoising_strength", "vae", "model_hash", "lora_hashes", "origin")
 
 
 def generation_parameters(*, job: GenerationJob, spec: ImageSpec, description: dict) -> dict:
     """What is embedded in the file (EXIF) so a picture found alone says how to make it again."""
     return {
-        **description,
+        **served_names.description(description),  # the model's name, never its path on this server
         "prompt": job.prompt,
         "negative_prompt": job.negative_prompt,
         "seed": spec.seed,

@@ -214,3 +214,31 @@ def test_tagger_endpoints(basic_client, retouch_settings, retouch_models):
     ]
     assert "red flower" in caption["tag"] and caption["rating"]["general"] > 0.8
     assert basic_client.post("/tagger/v1/interrogate", {"image": red, "threshold": 3}, format="json").status_code == 400
+
+
+def test_img2img_fix_steps_runs_exactly_the_steps_asked(basic_client, retouch_settings, no_enqueue, settings):
+    """A1111's ``img2img_fix_steps``: ``steps`` denoising steps whatever the strength (a schedule of
+    ``int(steps / denoising)``), per request (override_settings) or for the server (options)."""
+    settings.GARDEN_A1111_WAIT_SECONDS = 0
+
+    def job_for(**extra) -> GenerationJob:
+        response = basic_client.post("/sdapi/v1/img2img", img2img_body(**extra), format="json")
+        assert response.status_code == 504, response.content  # nothing runs the job here
+        return GenerationJob.objects.get(pk=response.json()["job_id"])
+
+    plain = job_for()
+    assert (plain.steps, plain.retouch_job.options["steps_run"]) == (4, 2)  # int(4 x 0.6)
+    fixed = job_for(override_settings={"img2img_fix_steps": True})
+    assert (fixed.steps, fixed.retouch_job.options["steps_run"]) == (6, 4)  # int(4 / 0.6) scheduled, 4 run
+    one = job_for(steps=1, denoising_strength=0.5, override_settings={"img2img_fix_steps": True})
+    assert one.retouch_job.options["steps_run"] == 1  # a 400 without the option: 1 x 0.5 runs no step
+
+    from a1111 import options  # GET /sdapi/v1/options answers this object while a GPU worker is present
+
+    assert options.options_object([])["img2img_fix_steps"] is False
+    assert basic_client.post("/sdapi/v1/options", {"img2img_fix_steps": True}, format="json").status_code == 200
+    assert options.options_object([])["img2img_fix_steps"] is True
+    assert job_for().retouch_job.options["steps_run"] == 4
+    assert job_for(override_settings={"img2img_fix_steps": False}).retouch_job.options["steps_run"] == 2
+    response = basic_client.post("/sdapi/v1/options", {"img2img_fix_steps": "yes"}, format="json")
+    assert response.status_code == 400 and "img2img_fix_steps" in response.json()

@@ -6,12 +6,19 @@ Jobs and the extras task run eagerly inside the live server's request (no broker
 
 from __future__ import annotations
 
+import base64
+import io
+import json
+
 import numpy as np
 import pytest
+import requests
 import webuiapi
 from PIL import Image
 
+from generation import services
 from generation.models import GenerationJob, LibraryEntry
+from generation.requests import JobRequest
 from retouch import uploads
 from tests.generation.tiny_components import save_tiny_upscaler, save_tiny_vae
 from tests.generation.tiny_library import PIPELINES
@@ -132,3 +139,80 @@ def test_extra_single_image_through_webuiapi(api):
     storage = uploads.upload_storage()
     folders = storage.listdir("a1111-extras")[0] if storage.exists("a1111-extras") else []
     assert all(storage.listdir(f"a1111-extras/{folder}")[1] == [] for folder in folders)  # nothing left behind
+
+
+def a1111_second_pass_steps(hr_second_pass_steps: int, steps: int, denoising: float) -> int:
+    """The steps AUTOMATIC1111 runs in the hires pass, written from its source: ``sample_hr`` calls
+    ``sample_img2img(steps=hr_second_pass_steps or steps)``; ``setup_img2img_steps`` schedules
+    ``int(requested / min(denoising, 0.999))`` steps with ``t_enc = requested - 1``; k-diffusion then
+    walks ``sigmas[steps - t_enc - 1:]`` (the schedule's sigmas end with 0): one step per gap."""
+    requested = hr_second_pass_steps or steps
+    scheduled = int(requested / min(denoising, 0.999)) if denoising > 0 else 0
+    t_enc = requested - 1
+    sigmas = list(range(scheduled, -1, -1))  # scheduled + 1 sigmas, the last one 0
+    return len(sigmas[scheduled - t_enc - 1 :]) - 1
+
+
+# (hr_second_pass_steps, steps, denoising_strength): 0 means the first pass's steps; 1 at 0.5 was a 400.
+TRIPLES = ((0, 2, 0.5), (1, 2, 0.5), (3, 2, 0.3), (2, 3, 0.75), (0, 3, 1.0), (4, 2, 0.9))
+
+
+def test_the_second_pass_runs_a1111s_number_of_steps(api, monkeypatch):
+    from diffusers import UNet2DConditionModel
+
+    calls = []
+    forward = UNet2DConditionModel.forward
+    monkeypatch.setattr(UNet2DConditionModel, "forward", lambda self, *a, **k: (calls.append(1), forward(self, *a, **k))[1])
+    for second, steps, denoising in TRIPLES:
+        calls.clear()
+        result = api.txt2img(
+            prompt="a red flower", seed=3, width=64, height=64, steps=steps, enable_hr=True, hr_scale=2, hr_second_pass_steps=second,
+            denoising_strength=denoising, alwayson_scripts={},
+        )  # fmt: skip
+        expected = a1111_second_pass_steps(second, steps, denoising)
+        assert len(calls) == steps + expected, (second, steps, denoising)  # one UNet call per step ("Euler a", CFG batched)
+        assert f"Hires steps: {expected}," in result.info["infotexts"][0]
+        job = GenerationJob.objects.get(pk=result.info["job_id"])
+        assert job.steps_total == job.steps_done == steps + expected
+
+
+def test_pictures_name_their_model_and_sampler_not_a_path(api, models_folder, settings):
+    from django.core.files.storage import default_storage
+
+    from garden.models import Image as GardenImage
+
+    # A folder model has no file hash; a checkpoint's short hash is A1111's "Model hash".
+    LibraryEntry.objects.filter(kind=LibraryEntry.Kind.PIPELINE, name=MODEL).update(short_hash="1a2b3c4d5e")
+    body = {"prompt": "a red flower", "seed": 3, "width": 64, "height": 64, "steps": 2}  # no sampler: the model's own
+    answer = requests.post(f"{api.baseurl}/txt2img", json=body, auth=(USER, PASSWORD), timeout=120).json()
+    result = webuiapi.WebUIApiResult([], answer["parameters"], json.loads(answer["info"]), answer)
+    result.images = [Image.open(io.BytesIO(base64.b64decode(answer["images"][0])))]
+    entry = LibraryEntry.objects.get(kind=LibraryEntry.Kind.PIPELINE, name=MODEL)
+    infotext = result.info["infotexts"][0]
+    assert entry.short_hash and f"Model: {MODEL}," in infotext and f"Model hash: {entry.short_hash}" in infotext
+    assert "Sampler: DDIM," in infotext and "Scheduler" not in infotext  # the tiny model's own, by its A1111 name
+    assert result.info["sampler_name"] == "DDIM" and result.info["sd_model_name"] == MODEL
+
+    answered = base64.b64decode(result.json["images"][0])  # the PNG: EXIF, XMP and A1111's parameters chunk
+    job = GenerationJob.objects.get(pk=result.info["job_id"])
+    image = GardenImage.objects.get(generation_jobs=job)
+    with default_storage.open(image.key) as stored:
+        pool_file = stored.read()
+    info = api.png_info(result.image)
+    served = [answered, pool_file, json.dumps(result.info).encode(), json.dumps(info.info).encode(), json.dumps(image.parameters).encode()]
+    for content in served:
+        assert str(models_folder).encode() not in content and b".safetensors" not in content
+    assert info.parameters["Model"] == MODEL and info.parameters["Model hash"] == entry.short_hash
+    assert f"{MODEL} [{entry.short_hash}]".encode() in answered and f"{MODEL} [{entry.short_hash}]".encode() in pool_file  # XMP
+    assert image.parameters["origin"] == "a1111" and image.parameters["model_hash"] == entry.short_hash
+
+    # Out of the curators' review pool by default (GARDEN_A1111_REVIEW_POOL), still on its job's page.
+    from curation.selectors import review_queryset
+
+    garden_job = services.create_job(request=JobRequest(prompt="a garden", width=64, height=64, steps=1), enqueue=False)
+    services.execute_job(job_id=garden_job.pk, worker="test")
+    pending = list(review_queryset())
+    assert image not in pending and GardenImage.objects.get(generation_jobs=garden_job) in pending
+    assert list(review_queryset(job=job)) == [image]
+    settings.GARDEN_A1111_REVIEW_POOL = True
+    assert image in review_queryset()

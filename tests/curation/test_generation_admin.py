@@ -66,6 +66,9 @@ def test_generate_a_batch_into_the_pool(curator, curator_client, eager_celery, d
     assert progress["jobs"][0] | {"error": ""} == {
         "id": str(job.pk),
         "status": "succeeded",
+        "stage": "succeeded",
+        "stage_text": "Succeeded",
+        "estimate_seconds": None,
         "progress": 1.0,
         "images_done": 4,
         "images_total": 4,

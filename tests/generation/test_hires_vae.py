@@ -127,7 +127,7 @@ def test_hires_fix_reaches_1280x800_with_both_passes_in_progress(library_setting
 
     pixels, parameters = picture(job)
     assert pixels.shape == (800, 1280, 3)
-    assert job.steps_total == job.steps_done == 4  # 2 steps at 320x200, then 2 steps of which img2img runs half
+    assert job.steps_total == job.steps_done == 4  # 2 steps at 320x200, then the 2 second-pass steps (A1111's count)
     assert reported[0] == (0, 4) and (2, 4) in reported and reported[-1] == (4, 4)
     first_pass = [done for done, _ in reported if 0 < done <= 2]
     second_pass = [done for done, _ in reported if done > 2]
@@ -141,8 +141,9 @@ def test_bulk_jobs_paint_in_two_passes_by_default_when_their_model_is_smaller(li
         return services.create_job(request=JobRequest(kind="bulk", emotion="calm", model=MODEL, steps=3, **params), enqueue=False)
 
     job = bulk()
-    assert job.options["hires"] == {"native": [256, 256], "upscaler": "latent", "steps": 3, "denoising": 0.5}
-    assert job.steps_total == 2 * (3 + 3)  # a landscape and a portrait batch, each counting both passes
+    # The garden's default second pass: int(3 steps x 0.5) = 1 step, run as A1111 runs hr_second_pass_steps.
+    assert job.options["hires"] == {"native": [256, 256], "upscaler": "latent", "steps": 1, "denoising": 0.5}
+    assert job.steps_total == 2 * (3 + 1)  # a landscape and a portrait batch, each counting both passes
     landscape, portrait = hires.for_picture(job.options, 1280, 800), hires.for_picture(job.options, 800, 1280)
     assert (landscape.first_width, landscape.first_height, portrait.first_width, portrait.first_height) == (320, 200, 200, 320)
 
@@ -163,7 +164,12 @@ def test_hires_fix_with_a_library_upscaler_and_what_it_refuses(library_settings)
     assert pixels.shape == (128, 128, 3) and parameters["hires"]["upscaler"] == UPSCALER
 
     assert "Unknown upscaler 'no-such'" in errors_of(width=1024, height=1024, hires_fix=True, hires_upscaler="no-such")["hires_upscaler"]
-    assert "run no step" in errors_of(width=1024, height=1024, hires_fix=True, hires_steps=2, hires_denoising=0.2)["hires_denoising"]
+    # A1111's rule: 2 second-pass steps at 0.2 run 2 steps of a 10-step schedule; a schedule past the
+    # scheduler's 1000 training steps cannot be set.
+    asked = {"width": 1024, "height": 1024, "steps": 2, "hires_fix": True, "hires_steps": 2, "hires_denoising": 0.2}
+    assert JobRequest(kind="images", prompt="a garden", model=MODEL, **asked).validate().options["hires"]["steps"] == 2
+    too_long = errors_of(width=1024, height=1024, hires_fix=True, hires_steps=150, hires_denoising=0.1)["hires_denoising"]
+    assert "schedule of 1500 steps" in too_long
     assert "set hires_fix to true" in errors_of(hires_upscaler="lanczos")["hires_upscaler"]
     assert "no larger than the model's native" in errors_of(width=128, height=128, hires_fix=True)["hires_fix"]
     first = errors_of(width=128, height=128, hires_fix=True, hires_first_width=128, hires_first_height=128)
@@ -222,8 +228,8 @@ def test_the_job_api_takes_and_shows_the_vae_and_the_hires_fix(library_settings,
     response = token_client.post("/api/v1/jobs", body | {"hires_upscaler": "lanczos", "hires_denoising": 0.4}, format="json")
     assert response.status_code == 202, response.content
     answer = response.json()
-    assert answer["vae"] == VAE and answer["steps_total"] == 3 + 3
-    assert answer["hires"] == {"native": [256, 256], "upscaler": "lanczos", "steps": 3, "denoising": 0.4}
+    assert answer["vae"] == VAE and answer["steps_total"] == 3 + 1  # int(3 x 0.4) second-pass steps
+    assert answer["hires"] == {"native": [256, 256], "upscaler": "lanczos", "steps": 1, "denoising": 0.4}
 
     response = token_client.post("/api/v1/jobs", body | {"hires_upscaler": "nope"}, format="json")
     assert response.status_code == 400 and "hires_upscaler" in response.json()

@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 from garden import keys, thumbnails
 from garden.models import Image
 from garden.services import read_file
-from generation import backends, selectors, services
+from generation import backends, selectors, served_names, services
 from generation.imagefile import read_parameters
 from generation.models import GenerationJob
 from generation.requests import DEFAULT_OTHERS
@@ -103,7 +103,7 @@ def test_job_lifecycle_with_the_diffusers_pipeline(diffusers_settings, django_us
         embedded = read_parameters(read_file(image.key))
         assert embedded["seed"] == image.seed
         assert embedded["prompt"] == job.prompt
-        assert embedded["model_id"] == image.model_id
+        assert embedded["model_id"] == served_names.model_id(image.model_id) == "tiny-sd"  # its name, not its path
         assert (embedded["steps"], embedded["guidance"], embedded["job"]) == (2, 7.5, str(job.pk))
         assert embedded["scheduler"] == "DDIMScheduler" and embedded["dtype"] == "float32"
         assert pixels(image).shape == (64, 64, 3)

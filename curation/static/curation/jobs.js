@@ -11,6 +11,10 @@
     failed: gettext("Failed"),
     cancelled: gettext("Cancelled"),
   };
+  function duration(seconds) {
+    if (seconds < 90) return interpolate(gettext("%s s"), [seconds]);
+    return interpolate(gettext("%s min"), [Math.round(seconds / 60)]);
+  }
   function progressUrl() {
     // The change list is /admin/generation/generationjob/, a job page is …/<uuid>/change/.
     const base = window.location.pathname.replace(/[0-9a-f-]{36}\/change\/$/, "");
@@ -28,8 +32,11 @@
           document.querySelectorAll(`.job-progress[data-job='${job.id}']`).forEach((el) => {
             el.querySelector("progress").value = job.progress;
             const where = job.queue_position ? " · " + interpolate(gettext("#%s in queue"), [job.queue_position]) : "";
+            // While running: the stage (loading the model, painting, decoding/checking/storing), not just "Running".
+            const state = job.status === "running" && job.stage_text ? job.stage_text : STATUS[job.status] || job.status;
+            const left = job.estimate_seconds != null ? " · " + interpolate(gettext("about %s left"), [duration(job.estimate_seconds)]) : "";
             el.querySelector(".job-progress-text").textContent =
-              `${Math.round(job.progress * 100)}% · ${job.images_done}/${job.images_total} · ${STATUS[job.status] || job.status}${where}`;
+              `${Math.round(job.progress * 100)}% · ${job.images_done}/${job.images_total} · ${state}${where}${left}`;
             if (job.finished) {
               el.dataset.finished = "1";
               finished = true;
@@ -41,5 +48,21 @@
       })
       .catch(() => window.setTimeout(tick, 5000));
   }
-  document.addEventListener("DOMContentLoaded", () => window.setTimeout(tick, 500));
+  function followModelDefaults() {
+    // The bulk form: steps and guidance start from the chosen model's defaults (curation.forms).
+    const model = document.querySelector("select[name='model'][data-defaults]");
+    if (!model) return;
+    const defaults = JSON.parse(model.dataset.defaults);
+    model.addEventListener("change", () => {
+      const chosen = defaults[model.value] || defaults[""];
+      for (const name of ["steps", "guidance"]) {
+        const input = document.querySelector(`input[name='${name}']`);
+        if (input && chosen) input.value = chosen[name];
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", () => {
+    followModelDefaults();
+    window.setTimeout(tick, 500);
+  });
 })();

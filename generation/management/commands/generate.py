@@ -17,6 +17,9 @@ from generation.lora_tags import LoraSyntaxError, parse_lora_list
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
 
+# JobRequest fields the command does not take as options.
+NOT_OPTIONS = ("kind", "kind_options", "recipes", "lineage", "origin")
+
 
 class Command(BaseCommand):
     help = "Submit a generation job (a bulk job makes a landscape and a portrait per index) and follow its progress."
@@ -78,8 +81,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         request = JobRequest(
             kind=GenerationJob.Kind.BULK if options["bulk"] else GenerationJob.Kind.IMAGES,
-            # Other kinds' options come with their own apps; recipes and lineage are the gardener's (bred jobs).
-            **{name: options[name] for name in JobRequest.field_names() if name not in ("kind", "kind_options", "recipes", "lineage")},
+            # Other kinds' options come with their own apps; recipes and lineage are the gardener's (bred jobs);
+            # origin marks other front doors (the A1111 API).
+            **{name: options[name] for name in JobRequest.field_names() if name not in NOT_OPTIONS},
         )
         try:
             job = services.create_job(request=request, enqueue=not options["inline"])

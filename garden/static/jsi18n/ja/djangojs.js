@@ -32,7 +32,8 @@
       "%(cnt)s\u500b\u4e2d%(sel)s\u500b\u9078\u629e"
     ],
     "%(text)s (%(details)s)": "%(text)s\uff08%(details)s\uff09",
-    "%s s": "%s\u79d2",
+    "%s min": "%s \u5206",
+    "%s s": "%s \u79d2",
     "%s selected option not visible": [
       "\u9078\u629e\u3055\u308c\u305f%s\u4ef6\u306e\u30aa\u30d7\u30b7\u30e7\u30f3\u306f\u975e\u8868\u793a\u3067\u3059\u3002"
     ],
@@ -187,6 +188,7 @@
     "abbrev. month November\u0004Nov": "11\u6708",
     "abbrev. month October\u0004Oct": "10\u6708",
     "abbrev. month September\u0004Sep": "9\u6708",
+    "about %s left": "\u6b8b\u308a\u7d04 %s",
     "adult": "\u5927\u4eba",
     "beard": "\u3042\u3054\u3072\u3052",
     "broker: %(problem)s": "\u30d6\u30ed\u30fc\u30ab\u30fc\uff1a%(problem)s",

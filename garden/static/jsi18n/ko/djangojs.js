@@ -32,6 +32,7 @@
       "%(sel)s\uac1c\uac00 %(cnt)s\uac1c \uc911\uc5d0 \uc120\ud0dd\ub428."
     ],
     "%(text)s (%(details)s)": "%(text)s (%(details)s)",
+    "%s min": "%s\ubd84",
     "%s s": "%s\ucd08",
     "%s selected option not visible": [
       "%s \uc120\ud0dd\ub41c \uc635\uc158\uc740 \ud45c\uc2dc\ub418\uc9c0 \uc54a\uc2b5\ub2c8\ub2e4."
@@ -187,6 +188,7 @@
     "abbrev. month November\u0004Nov": "11\uc6d4",
     "abbrev. month October\u0004Oct": "10\uc6d4",
     "abbrev. month September\u0004Sep": "9\uc6d4",
+    "about %s left": "\uc57d %s \ub0a8\uc74c",
     "adult": "\uc131\uc778",
     "beard": "\ud131\uc218\uc5fc",
     "broker: %(problem)s": "\ube0c\ub85c\ucee4: %(problem)s",
