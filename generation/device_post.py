@@ -19,7 +19,6 @@ the storage and the job's bookkeeping are the caller's. torch is imported only w
 
 from __future__ import annotations
 
-import functools
 import io
 import logging
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from importlib import metadata
 from django.conf import settings
 from PIL import Image as PILImage
 
+from config.caches import memoized
 from generation.imagefile import finish_jpeg
 from safety import images as safety_images
 
@@ -60,7 +60,7 @@ def device_jpeg_off(device) -> str:
     return ""
 
 
-@functools.lru_cache(maxsize=8)
+@memoized(key="the device's name", fresh="nothing: a device's JPEG path is fixed for the process", maxsize=8)
 def _say_jpeg_path(device: str) -> None:
     """Once per process and device: where its JPEGs are encoded, and why not on the card."""
     reason = device_jpeg_off(device)

@@ -20,12 +20,13 @@ or libjpeg whose arithmetic changed would show there.
 
 from __future__ import annotations
 
-import functools
 import logging
 
 import numpy as np
 import torch
 from PIL import Image as PILImage
+
+from config.caches import memoized
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def _table(base: tuple[tuple[int, ...], ...], quality: int) -> np.ndarray:
 _PRECISION_BITS = 22
 
 
-@functools.lru_cache(maxsize=16)
+@memoized(key="(input size, output size)", fresh="nothing: Pillow's coefficients for a size never change", maxsize=16)
 def _resize_taps(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Pillow's BILINEAR coefficients (precompute_coeffs, normalize_coeffs_8bpc) in its fixed
     point: per output pixel the input indices it reads and their integer weights (zero-padded)."""
@@ -119,7 +120,7 @@ def _resample(image: torch.Tensor, taps: tuple[np.ndarray, np.ndarray], dim: int
     return out.movedim(0, dim)
 
 
-@functools.lru_cache(maxsize=32)
+@memoized(key="(height, width)", fresh="nothing: the installed Pillow's pass order for a size is fixed", maxsize=32)
 def vertical_first(height: int, width: int) -> bool:
     """Whether Pillow takes the vertical pass first for this size. Its published Resample.c goes
     horizontal then vertical, but the installed 13.0 wheel takes the vertical pass first for some

@@ -20,10 +20,18 @@ import re
 import threading
 from pathlib import Path
 
+from config import caches
 from generation.backends.vaes import VaeError
 
 _lock = threading.Lock()
 _loaded: dict[tuple, object] = {}  # (path, mtime, device, dtype) → the decoder (one live model: one entry)
+caches.register(
+    _loaded.clear,
+    owner=__name__,
+    name="_loaded",
+    key="(file path, its modification time, device, dtype); the last decoder loaded",
+    fresh="the file's modification time, part of the key",
+)
 _TAESD_DECODER_KEY = re.compile(r"^(\d+)\.(.+)$")
 
 

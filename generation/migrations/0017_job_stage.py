@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("generation", "0014_prompt_style_to_a1111"),
+        ("generation", "0016_library_follows_its_folder"),
     ]
 
     operations = [

@@ -21,10 +21,10 @@ import threading
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from config import caches
 from config.errors import DomainError
 from config.locks import exclusive
 from generation import completeness
@@ -36,7 +36,15 @@ log = logging.getLogger(__name__)
 SCAN_LOCK_ID = 0x6E534C  # a PostgreSQL advisory lock id of this app's own ("nSL")
 LOCK_KEY = "generation:library-scan"
 LOCK_TIMEOUT = 900  # the cache lock's expiry (its holder died): longer than hashing a few large new files
-FINGERPRINT_KEY = "generation:library-fingerprint"
+_fingerprints = caches.shared(
+    owner=__name__,
+    name="_fingerprints",
+    prefix="generation:library-fingerprint",
+    ttl=None,
+    key="one key: the names, sizes and times of the models folder's files at the last scan",
+    fresh="every scan writes it; a follower scans when the folder's fingerprint differs from it",
+)
+FINGERPRINT_KEY = _fingerprints.key("")
 KEEP_SCANS = 50
 SCAN_TASK = "generation.tasks.scan_library"
 
@@ -88,7 +96,7 @@ def _scan_recorded(trigger: str, record: LibraryScan | None) -> ScanResult:
         raise
     if not result.settling:  # a file still being written: look again next time whatever the fingerprint says
         with contextlib.suppress(Exception):  # the cache away: every look scans until it is back
-            cache.set(FINGERPRINT_KEY, fingerprint, timeout=None)
+            _fingerprints.set(FINGERPRINT_KEY, fingerprint)
     if asked or result.added or result.changed or result.lost or result.default_note:
         _record(
             record,
@@ -123,7 +131,7 @@ def folder_fingerprint() -> str:
 
 def changed_since_last_scan() -> bool:
     try:
-        last = cache.get(FINGERPRINT_KEY)
+        last = _fingerprints.get(FINGERPRINT_KEY)
     except Exception:  # the cache away: scan (cheap when nothing changed) rather than miss a change
         last = None
     return folder_fingerprint() != last

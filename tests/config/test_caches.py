@@ -132,7 +132,7 @@ NOT_CACHES = {
     ("config.metrics", "_app_collectors"): "a registration hook",
     ("garden.forgetting", "_forgetters"): "a registration hook",
     ("generation.backends.conditioning", "_LOADED_EMBEDDINGS"): "what each text encoder has loaded into itself",
-    ("generation.backends.diffusion", "_budgets"): "the memory fraction set on each CUDA device",
+    ("generation.backends.loading", "_budgets"): "the memory fraction set on each CUDA device",
     ("generation.kinds", "_kinds"): "a registration hook",
     ("generation.services.post_stage", "_threads"): "running threads",
     ("safety.images", "_pool"): "the checking thread pool",
