@@ -125,7 +125,7 @@ def create_live_job(*, backend: str, steps: int, size: int, seed: int, enqueue: 
 
     request = services.JobRequest(emotion="happy", favorite="spring,sunny,day", width=size, height=size, steps=steps,
                                   guidance=0.0, seed=seed, count=1, backend=backend)  # fmt: skip
-    return services.create_job(request=request, enqueue=enqueue, queue=settings.GARDEN_LIVE_QUEUE, interactive=True)
+    return services.create_job(request=request, enqueue=enqueue, queue=settings.GARDEN_LIVE_QUEUE, live=True)
 
 
 def per_image_parts(args, steps: int) -> dict:

@@ -5,7 +5,7 @@ picture painted in a batch against the same request painted alone.
     .venv/bin/python bench/overlap.py             # 16 live jobs, 64x64, steps calibrated, best of 3 rounds
     .venv/bin/python bench/overlap.py --smoke     # 3 jobs, one round: seconds (tests/bench/test_smoke.py)
 
-The worker's own code (generation.services.live_runner.LiveRun, what a live worker runs) paints
+The worker's own code (live.worker.run.LiveRun, what a live worker runs) paints
 ``--jobs`` live jobs, queued before the run, one call each (GARDEN_LIVE_BATCH_SIZE=1, so every
 call is followed by its post-processing). Stage 1 (claim, progress, the model call) runs on core
 0, stage 2 (safety check, watermark, JPEG and metadata, storage, rows) on core 1
@@ -81,18 +81,19 @@ def live_jobs(count: int, *, steps: int, size: int, first_seed: int) -> list:
     for seed in range(first_seed, first_seed + count):
         request = services.JobRequest(emotion="happy", favorite="spring,sunny,day", width=size, height=size, steps=steps,
                                       guidance=0.0, seed=seed, count=1, backend="diffusers")  # fmt: skip
-        jobs.append(services.create_job(request=request, enqueue=False, queue=settings.GARDEN_LIVE_QUEUE, interactive=True))
+        jobs.append(services.create_job(request=request, enqueue=False, queue=settings.GARDEN_LIVE_QUEUE, live=True))
     return jobs
 
 
 def run_jobs(jobs: list, *, overlap: bool, post_core: int | None) -> tuple[float, int]:
     """The live worker's run over ``jobs`` (queued): wall seconds and pipeline calls."""
     from generation.models import GenerationJob
-    from generation.services import live_runner, runner
+    from generation import worker_api
+    from live.worker import run as live_run
 
     started = time.perf_counter()
-    leader = runner.claim_job(job_id=jobs[0].pk, worker="bench")
-    run = live_runner.LiveRun(worker="bench", overlap=overlap, post_cpus={post_core} if post_core is not None else None)
+    leader = worker_api.claim_job(job_id=jobs[0].pk, worker="bench")
+    run = live_run.LiveRun(worker="bench", overlap=overlap, post_cpus={post_core} if post_core is not None else None)
     run.run(leader, heartbeat=True)
     seconds = time.perf_counter() - started
     statuses = set(GenerationJob.objects.filter(pk__in=[job.pk for job in jobs]).values_list("status", flat=True))
@@ -112,10 +113,10 @@ def direct_calls(backend, jobs: list, *, steps: int | None = None) -> float:
 
 
 def post_seconds(*, size: int, post_core: int | None, jobs: int) -> float:
-    """The median post-processing of one picture (runner.store_generated_image), on the stage-2 core."""
-    from generation.services import runner
+    """The median post-processing of one picture (its render: check, watermark, JPEG), on the stage-2 core."""
+    from generation import worker_api as runner
 
-    spent, original = [], runner.store_generated_image
+    spent, original = [], runner.render_generated_image
 
     def timed(**kwargs):
         started = time.perf_counter()
@@ -124,11 +125,11 @@ def post_seconds(*, size: int, post_core: int | None, jobs: int) -> float:
         finally:
             spent.append(time.perf_counter() - started)
 
-    runner.store_generated_image = timed
+    runner.render_generated_image = timed
     try:
         run_jobs(live_jobs(jobs, steps=1, size=size, first_seed=900), overlap=True, post_core=post_core)
     finally:
-        runner.store_generated_image = original
+        runner.render_generated_image = original
     return statistics.median(spent[1:])  # not the first: the classifier's first run
 
 

@@ -36,7 +36,7 @@ def live_diffusers(settings, sensitive_dir):
 
 def live_job(prompt: str = PROMPTS[0], *, seed: int = 1, steps: int = 2, size: int = 64, emotion: str = "happy", **params) -> GenerationJob:
     request = services.JobRequest(prompt=prompt, emotion=emotion, width=size, height=size, steps=steps, seed=seed, count=1, **params)
-    return services.create_job(request=request, enqueue=False, queue="live", interactive=True)
+    return services.create_job(request=request, enqueue=False, queue="live", live=True)
 
 
 def record_calls(monkeypatch) -> list[dict]:

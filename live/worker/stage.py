@@ -1,5 +1,5 @@
-"""The live worker's second stage: a thread that post-processes one pipeline call's pictures (safety
-check, watermark, JPEG and metadata, provenance, storage, rows) while the next call runs.
+"""The live worker's post stage: one pipeline call's pictures stored (live.worker.store) while the
+next call runs, and each job's outcome handed back to its run (``settle``).
 
 Bounded: at most ``bound`` calls wait for it; a call handed over beyond that waits for room, so
 the model never runs far ahead of the checks (and memory holds at most ``bound`` + 1 calls'
@@ -9,9 +9,8 @@ tests: one database connection, nothing in flight when the caller returns).
 One thread per process, started on first use and kept (a run at a time uses it: a worker's pool
 process runs one task at a time), so its database connection is opened once, not per job.
 
-The work is a callable that handles its own failures per job (generation.services.live_runner);
-anything that still escapes it is logged and the stage goes on: the jobs it carried are still in
-their run's ``in_flight`` and go back to the queue when the run ends, never lost.
+A call whose work escapes store.store_call (a crash of the stage) is settled as None: its jobs are
+still in their run's ``in_flight`` and go back to the queue when the run ends, never lost.
 """
 
 from __future__ import annotations
@@ -24,15 +23,20 @@ from collections.abc import Callable
 
 from django.db import close_old_connections, connection
 
+from live.worker import store
+
 log = logging.getLogger(__name__)
 
+Settle = Callable[[list, "list[store.Outcome] | None"], None]
+
 _lock = threading.Lock()
-_threads: dict[int, tuple[threading.Thread, queue.Queue]] = {}  # pid → this process's stage-2 thread and its queue
+_threads: dict[int, tuple[threading.Thread, queue.Queue]] = {}  # pid → this process's post-stage thread and its queue
 
 
 class PostStage:
-    def __init__(self, *, overlap: bool, bound: int = 2, cpus: set[int] | None = None) -> None:
+    def __init__(self, *, overlap: bool, settle: Settle, bound: int = 2, cpus: set[int] | None = None) -> None:
         self.overlap = overlap
+        self.settle = settle
         self.bound = max(1, bound)
         self.cpus = cpus  # the thread's CPUs (bench/overlap.py pins the stages apart); None: as it is
         self._queue: queue.Queue | None = None
@@ -47,15 +51,16 @@ class PostStage:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def submit(self, work: Callable[[], None]) -> None:
-        """Hand one call's post-processing over; blocks while ``bound`` calls already wait."""
+    def submit(self, items: list[store.Item], description: dict, timings: dict) -> None:
+        """Hand one call's pictures over; blocks while ``bound`` calls already wait."""
+        work = (items, description, timings, self.settle)
         if self._queue is None:
             _run(work)
         else:
             self._queue.put(work)
 
     def close(self) -> None:
-        """Wait until every call handed over is done (the run's end: nothing left in flight)."""
+        """Wait until every call handed over is settled (the run's end: nothing left in flight)."""
         if self._queue is not None:
             self._queue.join()
             self._queue = None
@@ -78,7 +83,10 @@ def _serve(work_queue: queue.Queue) -> None:
         try:
             if connection.errors_occurred:  # kept between calls (opened once), replaced after a database error
                 close_old_connections()
-            _run(work)
+            if callable(work):
+                work()
+            else:
+                _run(work)
         except BaseException:  # the thread must live on, or the next run would wait on a full queue
             log.exception("live post-processing failed; its jobs are requeued when the run ends")
         finally:
@@ -86,15 +94,18 @@ def _serve(work_queue: queue.Queue) -> None:
 
 
 def release() -> None:
-    """Close the stage-2 thread's database connection (tests, before their database is dropped)."""
+    """Close the post-stage thread's database connection (tests, before their database is dropped)."""
     thread, work = _threads.get(os.getpid(), (None, None))
     if thread is not None and work is not None and thread.is_alive():
         work.put(connection.close)
         work.join()
 
 
-def _run(work: Callable[[], None]) -> None:
+def _run(work: tuple) -> None:
+    items, description, timings, settle = work
     try:
-        work()
+        outcomes = store.store_call(items, description, timings)
     except Exception:
         log.exception("live post-processing failed; its jobs are requeued when the run ends")
+        outcomes = None
+    settle(items, outcomes)
