@@ -70,7 +70,7 @@ SETTINGS = [
         "GARDEN_JOB_WAIT_SLOTS",
         2,
         "requests per web process that may wait for a job at once (a waiting call holds a thread); the rest "
-        "answer 202 at once, so kiosk calls always find a thread. Keep it below gunicorn's `--threads` (4 in "
+        "answer 202 at once, so kiosk calls always find a thread. Keep it below gunicorn's `--threads` (16 in "
         "the Procfile)",
     ),
     text("GARDEN_TEXT2IMAGE_EMOTION", "calm", "key folder for `/text2image` images when the body names no `emotion`"),
