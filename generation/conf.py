@@ -109,8 +109,8 @@ SETTINGS = [
     number(
         "GARDEN_LIVE_BATCH_WINDOW_SECONDS",
         0.03,
-        "how long after a live request a live worker waits for more to paint in the same call (diffusers "
-        "only: the procedural painter never waits); `0`: only those already queued",
+        "while a call is running, how long after a live request a live worker waits for more to paint in the "
+        "same call (diffusers only); a free card paints what is queued at once; `0`: never waits",
     ),
     number(
         "GARDEN_JOB_SWEEP_SECONDS",

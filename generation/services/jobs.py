@@ -43,9 +43,7 @@ def create_job(
     Raises JobParameterError (a 400, naming each bad field) before anything is stored. Jobs of a
     kind another app registers (generation.kinds) are created by that app's service.
     """
-    return create_valid_job(
-        valid=request.validate(), created_by=created_by, enqueue=enqueue, background=background, live=live, queue=queue
-    )
+    return create_valid_job(valid=request.validate(), created_by=created_by, enqueue=enqueue, background=background, live=live, queue=queue)
 
 
 def create_valid_job(

@@ -37,7 +37,7 @@ from generation import worker_api as generation
 from generation.worker_api import DIFFUSERS, GenerationJob
 from live.worker import batching
 from live.worker.stage import PostStage
-from live.worker.store import FAILED, STORED, TRANSIENT, TRANSIENT_FAILURE, Item, Outcome, attempt_rows
+from live.worker.store import FAILED, STORED, TRANSIENT, TRANSIENT_FAILURE, Item, Outcome, attempt_rows, device_rendered
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,11 @@ def run_claimed(leader: GenerationJob, *, worker: str, heartbeat: bool, overlap:
 class LiveRun:
     """One worker's run of live batches; ``in_flight``: the jobs claimed and not yet finished here."""
 
-    def __init__(self, *, worker: str, overlap: bool, post_cpus: set[int] | None = None) -> None:
+    def __init__(self, *, worker: str, overlap: bool, post_cpus: set[int] | None = None, post_processes: int | None = None) -> None:
         self.worker = worker
         self.overlap = overlap
         self.post_cpus = post_cpus
+        self.post_processes = post_processes  # None: GARDEN_LIVE_POST_PROCESSES
         self.in_flight: dict = {}
         self._lock = threading.Lock()
         self.leader_id: uuid.UUID | None = None
@@ -93,7 +94,9 @@ class LiveRun:
                 self._transient(job, RuntimeError("interrupted before its picture was stored"))
 
     def _post_stage(self) -> PostStage:
-        return PostStage(overlap=self.overlap, bound=POST_QUEUE_BOUND, cpus=self.post_cpus, settle=self._settle)
+        return PostStage(
+            overlap=self.overlap, bound=POST_QUEUE_BOUND, cpus=self.post_cpus, settle=self._settle, processes=self.post_processes
+        )
 
     # --- the jobs in flight and their heartbeat ---------------------------------------------------
 
@@ -146,7 +149,7 @@ class LiveRun:
             self._dropped([job for job in jobs if job.pk not in ours])
             items = [item for item in items if item.job.pk in ours]
         if items:
-            post.submit(items, description, timings)
+            post.submit(device_rendered(items, description), description, timings)
 
     def _prepare(self, jobs: list[GenerationJob], timings: dict) -> tuple:
         leader = jobs[0]
@@ -264,3 +267,7 @@ class BatchProgress:
         self.rows = running.update(steps_done=done, heartbeat_at=now, progress_at=now, **fields)
         if not self.rows:
             raise generation.JobStopped
+
+
+# What LiveConfig.ready() registers with generation: the live jobs this runner takes, and how.
+RUNNER = generation.LiveRunner(takes=batching.takes_live_path, run=run_claimed)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -47,6 +48,22 @@ class Outcome:
     job_id: Any
     kind: str  # STORED, TRANSIENT_FAILURE or FAILED
     error: str = ""
+
+
+# The GPU worker's seam: turns one call's items (the pictures still tensors on the card) into a
+# Rendered per picture (JPEG bytes with the EXIF/XMP spliced in, the verdict from scores computed on
+# the card), in the painting process, before the call goes to the pool; only bytes and scores cross.
+# None (CPU workers, and until a device path sets it): the pool renders each picture on the CPU.
+render_on_device: Callable[[list[Item], dict], list[worker_api.Rendered]] | None = None
+
+
+def device_rendered(items: list[Item], description: dict) -> list[Item]:
+    """``items`` with their ``rendered`` filled in by ``render_on_device`` when a device path is set."""
+    if render_on_device is None or not items:
+        return items
+    return [
+        replace(item, picture=None, rendered=rendered) for item, rendered in zip(items, render_on_device(items, description), strict=True)
+    ]
 
 
 def attempt_rows(jobs: list[GenerationJob]):

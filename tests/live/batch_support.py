@@ -31,6 +31,7 @@ def live_diffusers(settings, sensitive_dir):
     settings.GARDEN_LIVE_BATCH_SIZE = 8
     settings.GARDEN_LIVE_BATCH_WINDOW_SECONDS = 0  # the jobs are queued before the run: no wait
     settings.GARDEN_LIVE_PROGRESS_SECONDS = 0.25
+    settings.GARDEN_LIVE_POST_PROCESSES = 0  # a thread: a pool process could not reach the in-memory test database
     return settings
 
 

@@ -6,6 +6,7 @@ Stage 2 runs on a thread with its own database connection, as in a worker: commi
 (``transaction=True``).
 """
 
+import os
 import threading
 import time
 
@@ -14,7 +15,7 @@ import pytest
 from garden.services import StorageError
 from generation import backends, services, worker_api
 from generation.models import GenerationJob
-from live.worker import stage, store
+from live.worker import stage
 from tests.live.batch_support import PROMPTS, live_diffusers, live_job, record_calls, sensitive_dir  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_diffusers")]
@@ -125,10 +126,27 @@ def test_a_crash_of_the_post_stage_itself_requeues_its_jobs(settings, monkeypatc
     def crash(items, description, timings):
         raise MemoryError("the post stage died")  # escapes the per-job handling
 
-    monkeypatch.setattr(store, "store_call", crash)
+    monkeypatch.setattr(stage, "target", crash)
     jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS[:2])]
     with pytest.raises(worker_api.TransientJobError, match="interrupted"):
         services.execute_job(job_id=jobs[0].pk, overlap=True)
     leader, other = (GenerationJob.objects.get(pk=job.pk) for job in jobs)
     assert leader.status == "running"  # its task's retry requeues it
     assert other.status == "queued" and sent == [{"job_id": other.pk, "queue": "live", "background": False}]
+
+
+def test_a_pool_process_that_dies_mid_call_loses_no_job(settings, monkeypatch, sent):
+    from tests.live import pool_support
+
+    settings.GARDEN_LIVE_POST_PROCESSES = 1  # a real pool of spawned processes
+    monkeypatch.setattr(stage, "target", pool_support.die)
+    jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS[:2])]
+    try:
+        with pytest.raises(worker_api.TransientJobError, match="interrupted"):
+            services.execute_job(job_id=jobs[0].pk, overlap=True)
+        leader, other = (GenerationJob.objects.get(pk=job.pk) for job in jobs)
+        assert leader.status == "running"  # its task's retry requeues it
+        assert other.status == "queued" and sent == [{"job_id": other.pk, "queue": "live", "background": False}]
+        assert os.getpid() not in stage._pools  # the broken pool is dropped: the next run starts a new one
+    finally:
+        stage.shutdown()
