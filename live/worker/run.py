@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 # A run takes new batches from the queue for this long at most, then returns (the next message goes on).
 LOOP_SECONDS = 60.0
-# Calls painted and waiting for stage 2 at most (their pictures held in memory).
+# Calls painted and waiting for the post stage at most (their pictures held in memory).
 POST_QUEUE_BOUND = 2
 
 

@@ -2,8 +2,8 @@
 pictures on its own thread while the paint loop paints the next call, and a failure in either stage
 ends or requeues each job it touched: none is left running, none is lost.
 
-Stage 2 runs on a thread with its own database connection, as in a worker: committed rows
-(``transaction=True``).
+The post stage runs on a thread with its own database connection (one test: a pool process), as in
+a worker: committed rows (``transaction=True``).
 """
 
 import os
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 @pytest.fixture(autouse=True)
 def stage_two_connection():
-    """The stage-2 thread keeps its database connection between runs: closed before the test database goes."""
+    """The post-stage thread keeps its database connection between runs: closed before the test database goes."""
     yield
     stage.release()
 
