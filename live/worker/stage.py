@@ -29,6 +29,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.process import AuthenticationString  # type: ignore[attr-defined]
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -41,7 +42,7 @@ Settle = Callable[[list, "list[store.Outcome] | None"], None]
 
 _lock = threading.Lock()
 _threads: dict[int, tuple[threading.Thread, queue.Queue]] = {}  # pid → this process's post-stage thread and its queue
-_pools: dict[int, ProcessPoolExecutor] = {}  # pid → this process's pool
+_pools: dict[int, tuple[ProcessPoolExecutor, int]] = {}  # pid → this process's pool and its size
 # What a pool process runs for one call (a module-level function: it is pickled by name).
 target: Callable[[list, dict, dict], list] = store.store_call
 
@@ -127,14 +128,14 @@ class PostStage:
 
 def _process_pool(processes: int, cpus: set[int] | None) -> ProcessPoolExecutor:
     with _lock:
-        pool = _pools.get(os.getpid())
-        if pool is None or pool._broken or pool._max_workers != processes:  # _broken: set once a process died
+        pool, size = _pools.get(os.getpid(), (None, 0))
+        if pool is None or getattr(pool, "_broken", False) or size != processes:  # _broken: set once a process died
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
             pool = ProcessPoolExecutor(
                 max_workers=processes, mp_context=multiprocessing.get_context("spawn"), initializer=boot.start, initargs=(cpus,)
             )
-            _pools[os.getpid()] = pool
+            _pools[os.getpid()] = (pool, processes)
         return pool
 
 
@@ -144,9 +145,9 @@ def _may_start_processes() -> Iterator[None]:
     one (so that none outlives it). The pool's processes do not outlive it: each ends when its pipe
     from this process closes, so the flag is lifted while the pool starts them. billiard also left
     its own authkey type, which ``spawn`` cannot hand over: the same bytes in the standard type."""
-    config = multiprocessing.current_process()._config
-    if type(config.get("authkey")) is not multiprocessing.process.AuthenticationString:
-        config["authkey"] = multiprocessing.process.AuthenticationString(bytes(config.get("authkey") or os.urandom(32)))
+    config = multiprocessing.current_process()._config  # type: ignore[attr-defined]
+    if type(config.get("authkey")) is not AuthenticationString:
+        config["authkey"] = AuthenticationString(bytes(config.get("authkey") or os.urandom(32)))
     daemon = config.get("daemon", False)
     config["daemon"] = False
     try:
@@ -158,7 +159,7 @@ def _may_start_processes() -> Iterator[None]:
 def _drop_pool(pool: ProcessPoolExecutor | None) -> None:
     """Forget a pool whose process died: the next run starts a new one."""
     with _lock:
-        if pool is not None and _pools.get(os.getpid()) is pool:
+        if pool is not None and _pools.get(os.getpid(), (None, 0))[0] is pool:
             del _pools[os.getpid()]
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -166,7 +167,7 @@ def _drop_pool(pool: ProcessPoolExecutor | None) -> None:
 def shutdown() -> None:
     """Stop this process's pool (tests, and a worker process's exit)."""
     with _lock:
-        pool = _pools.pop(os.getpid(), None)
+        pool, _size = _pools.pop(os.getpid(), (None, 0))
     if pool is not None:
         pool.shutdown(wait=True, cancel_futures=True)
 

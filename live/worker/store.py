@@ -118,6 +118,8 @@ def _save(item: Item, rendered: worker_api.Rendered | None, description: dict, t
         with transaction.atomic():  # a savepoint: one picture's failure leaves the others' rows
             if rendered is None:
                 image = worker_api.stored_image(job=job, spec=item.spec)
+                if image is None:  # removed since it was found: the retry paints it again
+                    raise DatabaseError("its picture, stored by an earlier attempt, was removed meanwhile")
             else:
                 image = worker_api.save_rendered_image(job=job, spec=item.spec, rendered=rendered, description=description)
             job.images.add(image)
