@@ -19,3 +19,13 @@ def start(cpus: set[int] | None) -> None:
 
     threadpool_limits(1, user_api="blas")
     logging.getLogger("live.worker.stage").info("live post-processing process %d started", os.getpid())
+
+
+def call(work, *args):
+    """One call's work in a pool process, on a database connection that still works (replaced after
+    an error or past CONN_MAX_AGE, as Django does between a web process's requests)."""
+    from django.db import close_old_connections, connection
+
+    if connection.errors_occurred or connection.close_at is not None:
+        close_old_connections()
+    return work(*args)

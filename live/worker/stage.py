@@ -80,7 +80,7 @@ class PostStage:
                 self._open += 1
             try:
                 with _may_start_processes():  # the pool starts its processes on demand, at a submit
-                    future = self._pool.submit(target, items, description, timings)
+                    future = self._pool.submit(boot.call, target, items, description, timings)
             except Exception:  # the pool broke since it was taken: this call's jobs go back at the run's end
                 log.exception("live post-processing pool refused a call")
                 _drop_pool(self._pool)
