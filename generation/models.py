@@ -72,7 +72,10 @@ class GenerationJob(models.Model):
     background = models.BooleanField(default=False, help_text="Sent at a lower priority than staff and kiosk jobs (the gardener's)")
     # Someone waits for it now (a visitor's live picture, set by the live app): the worker keeps its
     # model loaded, writes progress less often, makes no thumbnail and encodes the quick way.
-    interactive = models.BooleanField(default=False, help_text="A person waits for this picture now (the live picture): the lean path")
+    # The column keeps its first name (``interactive``): running releases read and write it.
+    live = models.BooleanField(
+        default=False, db_column="interactive", help_text="A person waits for this picture now (the live picture): the lean path"
+    )
     # One timestamp per job; keys add index and orientation, and the timestr's random suffix keeps
     # two jobs of the same second apart.
     timestr = models.CharField(max_length=40)

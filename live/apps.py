@@ -10,7 +10,11 @@ class LiveConfig(AppConfig):
 
     def ready(self) -> None:
         from garden import forgetting
+        from generation import worker_api
         from live import services
+        from live.worker.run import RUNNER
 
         # A deletion request or retention also reaches the visitor ids of live requests.
         forgetting.register(services.forget_live_requests)
+        # generation's execute_job hands claimed live jobs to the live worker.
+        worker_api.register_live_runner(RUNNER)

@@ -15,6 +15,23 @@ SETTINGS = [
     text("GARDEN_LIVE_RATE", "30/minute", "`POST /live` per kiosk (client address, as the kiosk throttle), a DRF rate"),
     number("GARDEN_LIVE_STRENGTH", 0.35, "how much of a `from` picture is repainted (img2img denoising strength)"),
     integer("GARDEN_LIVE_SIZE", 512, "the live picture's width and height, a multiple of 8"),
+    integer(
+        "GARDEN_LIVE_POST_PROCESSES",
+        1,
+        "processes of a live worker that store its pictures (safety check, watermark, JPEG, storage, rows) beside "
+        "the process that paints; `0`: a thread of that process instead",
+    ),
+    number(
+        "GARDEN_LIVE_WAIT_SECONDS",
+        10.0,
+        "the longest `GET /live/<uuid>?wait=` holds its answer for the job to change (a bounded long poll)",
+    ),
+    integer(
+        "GARDEN_LIVE_WAIT_SLOTS",
+        12,
+        "long polls per web process waiting at once (each holds a thread); past that `?wait=` answers at once. "
+        "Keep it below gunicorn's `--threads` (`GARDEN_WEB_THREADS`, 16)",
+    ),
     number(
         "GARDEN_LIVE_WORKER_SECONDS",
         lambda values: 3 * values["GARDEN_WORKER_PRESENCE_SECONDS"],

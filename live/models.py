@@ -6,7 +6,7 @@ from generation.models import GenerationJob
 
 class LiveRequest(models.Model):
     """A visitor's live picture (docs/live.md): who asked, for which search key, from which liked
-    picture, and the generation job that paints it (an interactive ``images`` job on the live queue).
+    picture, and the generation job that paints it (a ``live`` ``images`` job on the live queue).
 
     The visitor id is kept while the job is in flight (one live picture per visitor); retention
     clears it once the job has finished, and a deletion request deletes the visitor's rows

@@ -3,6 +3,7 @@ limits' counts, and a live job's status as the kiosk sees it (docs/live.md)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,6 +16,7 @@ from garden.models import Image
 from garden.selectors import image_url
 from generation import backends, library
 from generation.models import GenerationJob, LibraryEntry, WorkerPresence
+from generation.selectors import WaitSlots
 
 IN_FLIGHT = (GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
 # A turbo model's own numbers when its library entry names none (1–4 steps, no guidance).
@@ -99,6 +101,34 @@ def abandoned_jobs() -> QuerySet[GenerationJob]:
 def live_job(job_id) -> GenerationJob | None:
     """The live job of that id; None for any other job (staff jobs are not the kiosk's to read)."""
     return live_jobs().filter(pk=job_id).first()
+
+
+# How often a long poll looks at its job's row: the kiosk learns of a change within this.
+WAIT_LOOK_SECONDS = 0.015
+# Long polls of this web process waiting at once (GARDEN_LIVE_WAIT_SLOTS); past that they answer at once.
+live_waits = WaitSlots("GARDEN_LIVE_WAIT_SLOTS")
+
+
+def wait_for_change(job: GenerationJob, *, seconds: float) -> GenerationJob:
+    """The job once its status or progress differs from ``job``'s, or once it is finished; after
+    ``seconds`` at most, as it is then. A look is one primary-key read of two columns every
+    WAIT_LOOK_SECONDS, in autocommit: no transaction or lock is held between looks, and a row
+    committed by the worker is seen at the next look."""
+    if seconds <= 0 or job.is_finished:
+        return job
+    with live_waits.take() as granted:
+        if not granted:  # every slot of this process waits already: the kiosk asks again
+            return job
+        seen = (job.status, job.steps_done)
+        rows = GenerationJob.objects.filter(pk=job.pk).values_list("status", "steps_done")
+        deadline = time.monotonic() + seconds
+        while True:
+            time.sleep(max(0.0, min(WAIT_LOOK_SECONDS, deadline - time.monotonic())))
+            now = rows.first()
+            if now is None or now != seen or now[0] in GenerationJob.FINISHED or time.monotonic() >= deadline:
+                break
+    job.refresh_from_db()
+    return job
 
 
 def source_image(key: str) -> Image | None:

@@ -1,3 +1,4 @@
+from django.conf import settings
 from rest_framework import serializers
 
 from garden.serializers import SearchKeyField, VisitorIdField
@@ -22,6 +23,20 @@ class LiveAcceptedSerializer(serializers.Serializer):
     job = serializers.UUIDField()
     status = serializers.CharField()
     statusUrl = serializers.URLField(help_text="GET it for the status; also in the Location header")  # noqa: N815 (wire name)
+
+
+class LiveWaitSerializer(serializers.Serializer):
+    """Query of GET /live/<uuid>: how long to wait for the job to change (a bounded long poll)."""
+
+    wait = serializers.FloatField(
+        required=False,
+        default=0.0,
+        min_value=0.0,
+        help_text="Seconds to wait for the job to change before answering (more than GARDEN_LIVE_WAIT_SECONDS waits that long); 0: at once",
+    )
+
+    def validate_wait(self, value: float) -> float:
+        return min(value, settings.GARDEN_LIVE_WAIT_SECONDS)  # capped, so a kiosk never depends on the server's bound
 
 
 class LivePictureSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 """Asking for a live picture, cancelling it, and forgetting the visitor it was painted for.
 
 A live picture is an ordinary generation job (``kind="images"``, one picture, square
-GARDEN_LIVE_SIZE, ``interactive``) on GARDEN_LIVE_QUEUE, and a ``LiveRequest`` row of this app that
+GARDEN_LIVE_SIZE, ``live``) on GARDEN_LIVE_QUEUE, and a ``LiveRequest`` row of this app that
 says who asked for it and from which key (docs/live.md). Its prompt is composed here from the curated template
 (generation.requests.compose_prompt) and the gardener's word bank, never from what the visitor
 sent. The limits (one job per visitor, GARDEN_LIVE_MAX_QUEUED, GARDEN_LIVE_DAILY_BUDGET) are
@@ -148,7 +148,7 @@ def request_live_picture(*, visitor_id: str, search_key: str, from_key: str = ""
         budget = settings.GARDEN_LIVE_DAILY_BUDGET
         if budget > 0 and selectors.used_today() >= budget:
             raise _budget_spent()
-        job = create_valid_job(valid=valid, queue=settings.GARDEN_LIVE_QUEUE, interactive=True)
+        job = create_valid_job(valid=valid, queue=settings.GARDEN_LIVE_QUEUE, live=True)
         LiveRequest.objects.create(
             job=job, visitor_id=visitor_id, search_key=keys.search_key(valid.emotion, valid.favorite), from_key=from_key
         )

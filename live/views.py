@@ -14,11 +14,17 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import status
 from rest_framework.response import Response
 
-from config.api import KioskAPIView, KioskRateThrottle, validated
+from config.api import KioskAPIView, KioskRateThrottle, validated, validated_object
 from config.errors import NotFound
 from config.schema import error
 from live import selectors, services
-from live.serializers import LiveAcceptedSerializer, LiveRequestSerializer, LiveStatusSerializer, LiveUnavailableSerializer
+from live.serializers import (
+    LiveAcceptedSerializer,
+    LiveRequestSerializer,
+    LiveStatusSerializer,
+    LiveUnavailableSerializer,
+    LiveWaitSerializer,
+)
 from live.throttles import LiveRateThrottle
 
 UNAVAILABLE = OpenApiResponse(
@@ -85,13 +91,16 @@ class LiveJobView(KioskAPIView):
         description=(
             "`image` comes only when the job succeeded and the safety check passed the picture (or a curator released "
             "it); a picture not passed is withheld (`image` null, `withheld` true). Like it with POST /like, "
-            "`itemId` = `image.key`."
+            "`itemId` = `image.key`. With `wait`, the answer comes as soon as the job's status or progress "
+            "changes (or it is finished), and after `wait` seconds at the latest: ask again at once."
         ),
-        responses={200: LiveStatusSerializer},
-        parameters=[JOB_ID],
+        responses={200: LiveStatusSerializer, 400: error("A `wait` that is not a number of seconds (0 or more)")},
+        parameters=[JOB_ID, LiveWaitSerializer],
     )
     def get(self, request, job_id):
-        response = Response(selectors.live_status(_job_or_404(job_id)).as_body(request=request))
+        wait = validated_object(LiveWaitSerializer, request.query_params.dict())["wait"]
+        job = selectors.wait_for_change(_job_or_404(job_id), seconds=wait)
+        response = Response(selectors.live_status(job).as_body(request=request))
         response["Cache-Control"] = "no-store"
         return response
 

@@ -4,9 +4,9 @@
 - ``jobs``: create, cancel, retry, and the requeue/fail transitions;
 - ``sweeper``: jobs whose worker died or whose message was lost (or never sent);
 - ``heartbeat``: the thread that keeps a running job's lease; ``notices``: what a job page says;
-- ``runner``: claim and execute a job in a worker, store its images and thumbnails;
-- ``live_runner`` (with ``live_batching`` and ``post_stage``): live jobs painted together in one
-  call, their post-processing beside the next call (the runner sends live jobs there);
+- ``execution``: the entry point (``execute_job``): claim a job, run it alone (``runner``) or hand
+  a live job to the live app's runner (generation.worker_api);
+- ``runner``: run a claimed job in a worker, store its images and thumbnails;
 - ``demo``: the procedural demo garden, stored outside jobs.
 
 Jobs of the kinds that apps above register (``generation.kinds``) are created by those apps'

@@ -1,25 +1,33 @@
-"""Which runner a job takes: a live job that may share its pipeline call goes to the live runner
-(generation.services.live_runner, with the live jobs queued with it), every other job runs alone
-(generation.services.runner). The one entry point for workers, ``manage.py generate`` and tests."""
+"""The one entry point for workers, ``manage.py generate`` and tests: claim a job and run it to its
+end in this process. A live job goes to the runner the live app registered
+(generation.worker_api.register_live_runner), with the live jobs queued with it; every other job
+runs alone (generation.services.runner)."""
 
 from __future__ import annotations
 
 import logging
 
+from generation import worker_api
 from generation.models import GenerationJob
-from generation.services import live_batching, live_runner, runner
+from generation.services import runner
 
 log = logging.getLogger(__name__)
 
 
 def execute_job(*, job_id, worker: str = "", heartbeat: bool = False, overlap: bool | None = None) -> GenerationJob | None:
-    """Run a job to its end in this process (runner.execute_job says how failures end). A live job
-    runs with the live jobs queued with it (``overlap``: its post-processing on a thread of its
-    own; default: with ``heartbeat``, i.e. in a worker)."""
+    """Run a job to its end in this process; raises TransientJobError when a retry may help.
+
+    Permanent failures (a model that cannot be loaded, bad parameters, anything unexpected) end the
+    job as failed with a readable error; cancellation ends it as cancelled. ``heartbeat``: a
+    background thread refreshes ``heartbeat_at`` while the job runs (workers pass True). A live job
+    runs with the live jobs queued with it (``overlap``: its post-processing beside the next call;
+    default: with ``heartbeat``, i.e. in a worker).
+    """
     job = runner.claim_job(job_id=job_id, worker=worker)
     if job is None:
         log.info("generation job %s is not runnable (finished, cancelled or owned by a live worker)", job_id)
         return GenerationJob.objects.filter(pk=job_id).first()
-    if job.interactive and live_batching.takes_live_path(job):
-        return live_runner.run_claimed(job, worker=worker, heartbeat=heartbeat, overlap=heartbeat if overlap is None else overlap)
+    live = worker_api.live_runner(job)
+    if live is not None:
+        return live.run(job, worker=worker, heartbeat=heartbeat, overlap=heartbeat if overlap is None else overlap)
     return runner.run_claimed_job(job, heartbeat=heartbeat)

@@ -32,20 +32,18 @@ def create_job(
     request: JobRequest,
     enqueue: bool = True,
     background: bool = False,
-    interactive: bool = False,
+    live: bool = False,
     queue: str = "",
 ) -> GenerationJob:
     """Validate the request, store a queued job and enqueue it once the transaction commits;
     ``background`` jobs (the gardener's) at a lower priority than the rest (generation.enqueue).
-    ``interactive``: someone waits for the picture now (the live app's jobs): the worker's lean
-    path (``GenerationJob.interactive``). ``queue`` sends it to a queue of its own.
+    ``live``: someone waits for the picture now (the live app's jobs): the worker's lean
+    path (``GenerationJob.live``). ``queue`` sends it to a queue of its own.
 
     Raises JobParameterError (a 400, naming each bad field) before anything is stored. Jobs of a
     kind another app registers (generation.kinds) are created by that app's service.
     """
-    return create_valid_job(
-        valid=request.validate(), created_by=created_by, enqueue=enqueue, background=background, interactive=interactive, queue=queue
-    )
+    return create_valid_job(valid=request.validate(), created_by=created_by, enqueue=enqueue, background=background, live=live, queue=queue)
 
 
 def create_valid_job(
@@ -54,7 +52,7 @@ def create_valid_job(
     created_by=None,
     enqueue: bool = True,
     background: bool = False,
-    interactive: bool = False,
+    live: bool = False,
     queue: str = "",
 ) -> GenerationJob:
     """``create_job`` for a request the caller validated already (the live app validates before
@@ -63,7 +61,7 @@ def create_valid_job(
         raise JobParameterError(fields={"kind": f"{valid.kind} jobs are created by the service of the app that registers the kind."})
     job = new_job(valid=valid, created_by=created_by, enqueue=enqueue)
     job.background = background
-    job.interactive = interactive
+    job.live = live
     job.queue = queue or job.queue
     batches = planning.job_batches(job)
     job.images_total = sum(len(batch) for batch in batches)
@@ -112,9 +110,9 @@ def save_job(*, job: GenerationJob, enqueue: bool = True) -> GenerationJob:
         if enqueue:
             transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
     # Cheap (one indexed query), and makes sure a lost worker's job is noticed even without beat. Not
-    # for an interactive job: someone waits for it (its message may go at the caller's commit, after
+    # for a live job: someone waits for it (its message may go at the caller's commit, after
     # this), and the workers sweep every GARDEN_JOB_SWEEP_SECONDS anyway.
-    if not job.interactive:
+    if not job.live:
         sweeper.sweep_stale_jobs()
     return job
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -22,17 +21,20 @@ from django.utils import timezone
 from config.errors import DomainError
 from garden import thumbnails
 from garden.models import Image
-from garden.services import StorageError, create_image
-from generation import backends, kinds, library, served_names
+from garden.services import StorageError
+from generation import backends, kinds, library
 from generation.backends import Batch, StepCallback, hires
-from generation.imagefile import encode_jpeg
-from generation.lineage import image_lineage
 from generation.models import GenerationJob
 from generation.services.heartbeat import beating
 from generation.services.init_pictures import init_picture
 from generation.services.jobs import fail_job
 from generation.services.planning import ImageSpec, image_key, job_batches
-from safety import images as safety_images
+from generation.services.storing import (  # noqa: F401 (names callers import from the runner)
+    PARAMETER_OPTIONS,
+    generation_parameters,
+    hires_parameters,
+    store_generated_image,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,25 +79,9 @@ def claim_job(*, job_id, worker: str = "") -> GenerationJob | None:
     return GenerationJob.objects.get(pk=job_id)
 
 
-def execute_job(*, job_id, worker: str = "", heartbeat: bool = False) -> GenerationJob | None:
-    """Run a job to its end in this process, one job alone (generation.services.execution sends a
-    live job that may share its call to the live runner instead). Raises TransientJobError when
-    a retry may help.
-
-    Permanent failures (a model that cannot be loaded, bad parameters, anything unexpected) end
-    the job as failed with a readable error; cancellation ends it as cancelled. ``heartbeat``: a
-    background thread refreshes ``heartbeat_at`` every GARDEN_JOB_HEARTBEAT_SECONDS while the job
-    runs, model loading included (workers pass True; in-process runs need no lease).
-    """
-    job = claim_job(job_id=job_id, worker=worker)
-    if job is None:
-        log.info("generation job %s is not runnable (finished, cancelled or owned by a live worker)", job_id)
-        return GenerationJob.objects.filter(pk=job_id).first()
-    return run_claimed_job(job, heartbeat=heartbeat)
-
-
 def run_claimed_job(job: GenerationJob, *, heartbeat: bool = False) -> GenerationJob | None:
-    """``execute_job`` after the claim: the claimed ``job`` run alone."""
+    """The claimed ``job`` run alone (generation.services.execution.execute_job claims it and says how
+    failures end); raises TransientJobError when a retry may help."""
     attempt = job.attempts
     mine = GenerationJob.objects.filter(pk=job.pk, attempts=attempt, status=GenerationJob.Status.RUNNING)
     timings = dict(job.timings or {})
@@ -116,7 +102,7 @@ def run_claimed_job(job: GenerationJob, *, heartbeat: bool = False) -> Generatio
         raise TransientJobError(f"{type(exc).__name__}: {exc}") from exc
     except Exception as exc:
         log.exception("generation job %s failed", job.pk)
-        fail_job(job_id=job.pk, error=_error_text(exc), attempt=attempt)
+        fail_job(job_id=job.pk, error=error_text(exc), attempt=attempt)
         job.refresh_from_db()
         return job
     now = timezone.now()
@@ -144,12 +130,12 @@ def _run(*, job: GenerationJob, mine, timings: dict) -> int | None:
     if job.kind not in GenerationJob.Kind.values:
         raise RuntimeError(f"No installed app paints {job.kind} jobs (generation.kinds): is its app in INSTALLED_APPS?")
     extra = library_files(job)
-    # An interactive job's model stays loaded whatever other jobs this worker runs (backends.LoadedPipelines).
+    # A live job's model stays loaded whatever other jobs this worker runs (backends.LoadedPipelines).
     backend = backends.get_backend(
         job.backend,
         model=extra.pop("model_path", ""),
         label=job.model,
-        pin=job.interactive,
+        pin=job.live,
         dtype=extra.pop("model_dtype", ""),  # the library entry's overrides of the worker's memory settings
         offload=extra.pop("model_offload", ""),
     )
@@ -199,7 +185,8 @@ def vae_and_upscaler_files(options: dict) -> dict:
     return extra
 
 
-def _error_text(exc: Exception) -> str:
+def error_text(exc: BaseException) -> str:
+    """A failed job's error as the job page shows it."""
     if isinstance(exc, SoftTimeLimitExceeded):
         return f"Time limit exceeded ({settings.GARDEN_JOB_SOFT_TIME_LIMIT}s, GARDEN_JOB_SOFT_TIME_LIMIT)."
     if isinstance(exc, backends.BackendError | DomainError):
@@ -210,11 +197,11 @@ def _error_text(exc: Exception) -> str:
 def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: dict | None = None, loaded: dict | None = None) -> int | None:
     done_keys = set(job.images.values_list("key", flat=True))
     options = job.options or {}
-    interactive = job.interactive  # someone waits for it: the lean path (docs/live.md)
+    live = job.live  # someone waits for it: the lean path (docs/live.md)
     todos = [[spec for spec in specs if image_key(job=job, spec=spec) not in done_keys] for specs in job_batches(job)]
     last_batch = max((number for number, todo in enumerate(todos) if todo), default=-1)
-    # The loaded model rides on the first progress UPDATE; an interactive job skips step 0 right after its claim.
-    throttle = ProgressThrottle(settings.GARDEN_LIVE_PROGRESS_SECONDS if interactive else 0.0, pending=loaded, claimed=interactive)
+    # The loaded model rides on the first progress UPDATE; a live job skips step 0 right after its claim.
+    throttle = ProgressThrottle(settings.GARDEN_LIVE_PROGRESS_SECONDS if live else 0.0, pending=loaded, claimed=live)
     counted = None
     per_batch = hires.batch_steps(options, job.steps)  # a hires fix's second pass counts too
     for number, todo in enumerate(todos):
@@ -223,7 +210,7 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
             continue
 
         on_step = step_reporter(mine, base=base, steps=per_batch, throttle=throttle)
-        on_step(0)  # before the pipeline call: a cancel check (throttled for interactive jobs)
+        on_step(0)  # before the pipeline call: a cancel check (throttled for live jobs)
         batch = Batch(
             prompt=job.prompt,
             negative_prompt=job.negative_prompt,
@@ -258,14 +245,14 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
             if "recipes" in batch.extra:  # each picture its own recipe
                 description = backend.describe_picture(position)
             image, content = store_generated_image(
-                job=job, spec=spec, picture=picture, description=description, diffusers_nsfw=flag, quick=interactive
+                job=job, spec=spec, picture=picture, description=description, diffusers_nsfw=flag, quick=live
             )
             stored = time.perf_counter()
             timings["store"] = round(timings.get("store", 0.0) + stored - started, 3)
             # Before the image counts as done, so review pages of a fresh batch never render one. Not
-            # for interactive jobs: the GPU worker goes on to the next visitor, and the admin makes
+            # for live jobs: the GPU worker goes on to the next visitor, and the admin makes
             # the thumbnail on first view (as for imported pictures), if anyone looks.
-            if not interactive:
+            if not live:
                 make_thumbnail(image=image, content=content)
                 timings["thumbnails"] = round(timings.get("thumbnails", 0.0) + time.perf_counter() - stored, 3)
             job.images.add(image)
@@ -292,7 +279,7 @@ class ProgressThrottle:
     """At most one progress UPDATE per ``interval`` seconds (0: every step), across a job's calls.
 
     ``pending``: columns for the next UPDATE that is written (the loaded model and scheduler).
-    ``claimed``: count its start as a write (an interactive job's step 0 comes right after the claim wrote as much).
+    ``claimed``: count its start as a write (a live job's step 0 comes right after the claim wrote as much).
     """
 
     def __init__(self, interval: float = 0.0, *, pending: dict | None = None, claimed: bool = False) -> None:
@@ -312,7 +299,7 @@ def step_reporter(mine, *, base: int, steps: int, throttle: ProgressThrottle | N
     """The per-step callback of one pipeline call that runs ``steps`` steps after ``base`` earlier ones.
 
     Each written step is one UPDATE: progress, heartbeat, and (by its row count) whether the job is
-    still ours and not cancelled. A ``throttle`` (interactive jobs: GARDEN_LIVE_PROGRESS_SECONDS) skips the
+    still ours and not cancelled. A ``throttle`` (live jobs: GARDEN_LIVE_PROGRESS_SECONDS) skips the
     steps that come sooner than its interval after the last write; the call's last step is always
     written, with the throttle's pending columns if no step took them before.
     """
@@ -328,75 +315,6 @@ def step_reporter(mine, *, base: int, steps: int, throttle: ProgressThrottle | N
             raise JobStopped
 
     return on_step
-
-
-# The job's options every picture's parameters carry (the hashes: which files painted it).
-PARAMETER_OPTIONS = ("init_image", "denoising_strength", "vae", "model_hash", "lora_hashes", "origin")
-
-
-def generation_parameters(*, job: GenerationJob, spec: ImageSpec, description: dict) -> dict:
-    """What is embedded in the file (EXIF) so a picture found alone says how to make it again."""
-    return {
-        **served_names.description(description),  # the model's name, never its path on this server
-        "prompt": job.prompt,
-        "negative_prompt": job.negative_prompt,
-        "seed": spec.seed,
-        "width": spec.width,
-        "height": spec.height,
-        "steps": job.steps,
-        "guidance": job.guidance,
-        "job": str(job.pk),
-        "index": spec.index,
-        "orientation": spec.orientation,
-        **({"lineage": job.options["lineage"][spec.index]} if "lineage" in (job.options or {}) else {}),
-        **{name: job.options[name] for name in PARAMETER_OPTIONS if name in (job.options or {})},
-        **hires_parameters(job.options, spec.width, spec.height),
-    }
-
-
-def hires_parameters(options: dict | None, width: int, height: int) -> dict:
-    """``{"hires": {first_width, first_height, upscaler, steps, denoising}}`` for a picture painted in two passes."""
-    fix = hires.for_picture(options, width, height)
-    if fix is None:
-        return {}
-    return {"hires": asdict(fix)}
-
-
-def store_generated_image(
-    *, job: GenerationJob, spec: ImageSpec, picture, description: dict, diffusers_nsfw: bool | None = None, quick: bool = False
-) -> tuple[Image, bytes | None]:
-    """The stored image and the JPEG bytes written (None when an earlier attempt stored it).
-
-    The safety check runs on a thread of its own while the file is encoded (onnxruntime and the
-    encoder release the GIL); the row is written with its verdict, so no picture is usable
-    unchecked. ``quick`` (interactive jobs): a JPEG without the optimized Huffman pass (~1 ms, ~3 % larger).
-    """
-    key = image_key(job=job, spec=spec)
-    existing = Image.objects.with_key(key).first()
-    if existing is not None:  # written by an attempt that lost its lease after storing it
-        return existing, None
-    parameters = generation_parameters(job=job, spec=spec, description=description)
-    checking = safety_images.check_beside(picture, diffusers_nsfw=diffusers_nsfw)
-    content = encode_jpeg(picture, parameters, optimize=not quick)
-    verdict = checking.result()  # before the picture is stored as usable
-    image = create_image(
-        key=key,
-        content=content,
-        width=spec.width,
-        height=spec.height,
-        prompt=job.prompt,
-        negative_prompt=job.negative_prompt,
-        seed=spec.seed,
-        generator=description.get("generator", job.backend),
-        model_id=description.get("model_id", job.model_id),
-        steps=job.steps,
-        guidance=job.guidance,
-        parameters=parameters,
-        parents=(image_lineage(parameters) or {}).get("parents", ()),
-        live=job.interactive,  # a picture painted for the visitor in front of the kiosk (docs/live.md)
-        **verdict.image_fields(),
-    )
-    return image, content
 
 
 def make_thumbnail(*, image: Image, content: bytes | None = None) -> str:

@@ -1,4 +1,4 @@
-"""The lean per-image path of interactive jobs (the live picture's, issue 43): throttled progress, no
+"""The lean per-image path of live jobs (the live picture's, issue 43): throttled progress, no
 thumbnail in the worker (the admin makes it on first view), the live model pinned in the worker's
 pipeline LRU."""
 
@@ -14,9 +14,9 @@ pytestmark = pytest.mark.django_db
 
 
 def live_job(*, steps: int = 4, **params) -> GenerationJob:
-    """A live job as the live app queues one: one picture, ``interactive``, on the live queue."""
+    """A live job as the live app queues one: one picture, ``live``, on the live queue."""
     request = services.JobRequest(emotion="happy", width=64, height=64, steps=steps, seed=7, count=1, **params)
-    return services.create_job(request=request, enqueue=False, queue="live", interactive=True)
+    return services.create_job(request=request, enqueue=False, queue="live", live=True)
 
 
 def watch_steps(monkeypatch, backend, job, *, cancel_at: int | None = None) -> list[tuple[int, int]]:

@@ -49,7 +49,7 @@ def test_the_live_tile_paints_fills_in_and_its_like_is_stored(live_server, page)
     result, accepted = capture_and_ask(page)
     job = live_jobs().get()
     assert accepted["job"] == str(job.pk) and accepted["statusUrl"].endswith(f"/live/{job.pk}")
-    assert job.live_request.visitor_id == result["id"] and job.queue == "live" and job.interactive
+    assert job.live_request.visitor_id == result["id"] and job.queue == "live" and job.live
     assert job.emotion == result["emotions"].lower()  # the garden's search key ("Any" favorite)
 
     # While it paints: its own tile before the curated three, a progress bar, said once politely.

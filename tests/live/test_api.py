@@ -23,7 +23,7 @@ def test_a_request_is_accepted_with_its_status_url(api_client, live_worker, no_e
     assert response["Location"] == body["statusUrl"]
     job = GenerationJob.objects.get(pk=body["job"])
     assert (job.kind, job.count, job.queue, job.backend) == ("images", 1, "live", "procedural")
-    assert job.interactive and (job.live_request.visitor_id, job.live_request.search_key) == ("visitor-1", "happy/spring,sunny,day")
+    assert job.live and (job.live_request.visitor_id, job.live_request.search_key) == ("visitor-1", "happy/spring,sunny,day")
     assert job.options == {}  # the live app's state is its own row, not keys of the job's options
     assert (job.emotion, job.favorite, job.width, job.height) == ("happy", "spring,sunny,day", 64, 64)
     assert no_enqueue == [(str(job.pk), "live")]

@@ -61,7 +61,7 @@ def test_a_refused_request_cancels_nothing(api_client, settings):
     settings.GARDEN_LIVE_MAX_QUEUED = 1
     first = job_of(ask(api_client, {"id": "a", "emotion": "calm"}))
     other = GenerationJob.objects.create(
-        emotion="calm", prompt="x", width=64, height=64, steps=1, guidance=0, seed=1, timestr="t", queue="live", interactive=True
+        emotion="calm", prompt="x", width=64, height=64, steps=1, guidance=0, seed=1, timestr="t", queue="live", live=True
     )
     LiveRequest.objects.create(job=other, visitor_id="other", search_key="calm")
     assert ask(api_client, {"id": "a", "emotion": "happy"}).json()["reason"] == "queue_full"

@@ -1,4 +1,5 @@
-"""A real Celery worker serving only the live queue paints a live picture asked for over HTTP.
+"""A real Celery worker serving only the live queue paints a live picture asked for over HTTP, and
+its post stage's process pool (started from the worker's prefork pool process) stores it.
 
 Its own folder (SQLite database, media, var), its own queue name and broker database, as
 tests/generation/test_worker.py; the embedded default painter (procedural), so no model is needed.
@@ -64,7 +65,9 @@ def test_a_worker_serving_the_live_queue_paints_the_live_picture(live_garden):
     assert asked["status"] == 202, f"{asked}\n{live_garden.worker_log()}"
     job_id = asked["body"]["job"]
     job = live_garden.wait_for(job_id, lambda row: row["status"] in ("succeeded", "failed", "cancelled"), timeout=120)
-    assert job["status"] == "succeeded", job
+    assert job["status"] == "succeeded", f"{job.get('error')}\n{live_garden.worker_log()}"
     assert job["queue"] == live_garden.queue and job["worker"].startswith(live_garden.queue)
     status = shell(live_garden, STATUS % job_id)
     assert status["status"] == "succeeded" and status["image"]["key"].startswith("imgPool/calm/autumn,rainy,sunset/"), status
+    # Stored by the post stage's pool: a process the worker's (daemonic) pool process started.
+    assert "live post-processing process" in live_garden.worker_log(), live_garden.worker_log()

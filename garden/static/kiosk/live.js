@@ -1,6 +1,7 @@
 /* The live picture (docs/kiosk.md#the-live-picture): one picture painted now for the visitor in
  * front of the kiosk. POST /live answers 202 with a status URL; the page shows its own tile
- * before the curated pictures, with a progress bar while it paints (polling the status URL), then
+ * before the curated pictures, with a progress bar while it paints (a long poll of the status URL:
+ * the server answers as soon as the job changes, and the tile asks again at once), then
  * the picture with its AI-generated label and a visible "Painted for you" badge in the visitor's
  * language (garden.js adds the Like button). A second picture (from a liked one) paints under the
  * picture on screen, which stays until the new one is ready. A refusal, a failed,
@@ -19,8 +20,10 @@
 (function () {
   "use strict";
   var K = window.Kiosk;
-  // A live picture is often ready within a few hundred ms: poll soon, then less often.
-  var POLL_FIRST_MS = 100, POLL_STEP_MS = 50, POLL_MS = 400;
+  // The status URL's long poll (GET /live/<uuid>?wait=): answered as soon as the job's status or
+  // progress changes, else after WAIT_S (the server caps it at GARDEN_LIVE_WAIT_SECONDS). After a lost
+  // poll the tile waits RETRY_MS before asking again.
+  var WAIT_S = 10, RETRY_MS = 500;
   var MAX_WAIT_MS = 60000;      // a picture not painted by then is given up (and its job cancelled)
   var MAX_POLL_FAILURES = 3;    // consecutive polls lost (network, 5xx) before giving up
   var CANCEL_RETRIES = 2;
@@ -70,7 +73,7 @@
       self.announce.textContent = self.shown
         ? K.t(gettext_noop("Painting another picture from the one you liked…"))
         : K.t(gettext_noop("Painting a picture for you…"));
-      self.later(ticket, 0);
+      self.later(ticket, 0, 0);
     });
   };
 
@@ -91,16 +94,20 @@
     return ++this.ticket;
   };
 
-  Live.prototype.later = function (ticket, failures) {
+  /* The next long poll after ``delay`` ms (0: at once, the server does the waiting). */
+  Live.prototype.later = function (ticket, failures, delay) {
     var self = this;
-    var wait = Math.min(POLL_MS, POLL_FIRST_MS + POLL_STEP_MS * this.job.polls++);  // 100, 150, 200 … 400 ms
-    this.timer = setTimeout(function () { self.timer = null; self.poll(ticket, failures); }, wait);
+    this.job.polls++;
+    this.timer = setTimeout(function () { self.timer = null; self.poll(ticket, failures); }, delay);
   };
 
   Live.prototype.poll = function (ticket, failures) {
     var self = this, job = this.job;
-    if (Date.now() - job.since > MAX_WAIT_MS) { cancelJob(job); this.giveUp(); return; }
-    fetch(job.statusUrl, { credentials: "same-origin", cache: "no-store", headers: { "Accept-Language": K.lang() } })
+    var left = MAX_WAIT_MS - (Date.now() - job.since);
+    if (left <= 0) { cancelJob(job); this.giveUp(); return; }
+    var wait = Math.max(0, Math.min(WAIT_S, Math.floor(left / 1000)));
+    var url = job.statusUrl + (job.statusUrl.indexOf("?") < 0 ? "?" : "&") + "wait=" + wait;
+    fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "Accept-Language": K.lang() } })
       .then(function (response) {
         if (!response.ok) { return { lost: response.status >= 500 || response.status === 429 }; }
         return response.json();
@@ -108,7 +115,7 @@
       .then(function (answer) {
         if (ticket !== self.ticket) { return; }
         if (answer.lost) {
-          if (failures + 1 >= MAX_POLL_FAILURES) { cancelJob(job); self.giveUp(); } else { self.later(ticket, failures + 1); }
+          if (failures + 1 >= MAX_POLL_FAILURES) { cancelJob(job); self.giveUp(); } else { self.later(ticket, failures + 1, RETRY_MS); }
           return;
         }
         job.status = answer.status;
@@ -116,7 +123,7 @@
         if (answer.status === "succeeded" && image && image.url && image.key) { self.paint(ticket, image); return; }
         if (!UNFINISHED[answer.status]) { self.giveUp(); return; }  // failed, cancelled, withheld, 4xx
         self.painting(Number(answer.progress) || 0);
-        self.later(ticket, 0);
+        self.later(ticket, 0, 0);
       })
       .catch(function (err) {
         // An answer that is not the contract's JSON: treat it like a failed job.

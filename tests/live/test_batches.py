@@ -11,8 +11,8 @@ from garden.models import Image
 from generation import backends, services
 from generation.backends import Batch, conditioning
 from generation.models import GenerationJob
-from generation.services import live_batching
-from tests.generation.live_batch_support import (  # noqa: F401 (fixtures)
+from live.worker import batching
+from tests.live.batch_support import (  # noqa: F401 (fixtures)
     LONG_PROMPT,
     PIXEL_TOLERANCE,
     PROMPTS,
@@ -75,18 +75,23 @@ def test_requests_with_other_parameters_go_in_other_calls(settings, monkeypatch)
     assert set(GenerationJob.objects.values_list("status", flat=True)) == {"succeeded"}
 
 
-def test_the_window_takes_a_request_that_arrives_within_it(settings, monkeypatch):
+def test_a_free_card_paints_at_once_and_a_busy_one_gathers_for_the_window(settings, monkeypatch):
     settings.GARDEN_LIVE_BATCH_WINDOW_SECONDS = 5
     calls = record_calls(monkeypatch)
+    monkeypatch.setattr(batching.time, "sleep", lambda seconds: pytest.fail("waited with the card free"))
+    services.execute_job(job_id=live_job(seed=1).pk)  # nothing painting: the batch goes at once
+    assert [call["seeds"] for call in calls] == [[1]]
+
+    # While a call runs, a new leader waits out the window for requests that arrive meanwhile.
     arrived = []
-    # The gather's wait: a second request arrives meanwhile (no real sleep).
-    monkeypatch.setattr(live_batching.time, "sleep", lambda seconds: arrived.append(live_job(PROMPTS[1], seed=2)))
-    services.execute_job(job_id=live_job(seed=1).pk)
-    assert len(arrived) == 1 and [call["seeds"] for call in calls] == [[1, 2]]
+    monkeypatch.setattr(batching.time, "sleep", lambda seconds: arrived.append(live_job(PROMPTS[1], seed=3)))
+    leader = services.claim_job(job_id=live_job(seed=2).pk, worker="w")
+    batch = batching.gather(leader, worker="w", card_busy=True)
+    assert len(arrived) == 1 and [job.seed for job in batch] == [2, 3]
 
     settings.GARDEN_LIVE_BATCH_WINDOW_SECONDS = 0  # no window: only what is queued, no wait
-    services.execute_job(job_id=live_job(seed=3).pk)
-    assert len(arrived) == 1 and calls[-1]["seeds"] == [3]
+    leader = services.claim_job(job_id=live_job(seed=4).pk, worker="w")
+    assert [job.seed for job in batching.gather(leader, worker="w", card_busy=True)] == [4] and len(arrived) == 1
 
 
 def test_a_request_cancelled_during_the_call_is_dropped_and_the_others_are_painted(settings, monkeypatch):
@@ -135,7 +140,7 @@ def test_a_job_taken_into_another_run_is_painted_once(settings, monkeypatch):
 def test_the_procedural_painter_shares_calls_only_within_a_search_key(settings, monkeypatch):
     settings.GARDEN_LIVE_BATCH_SIZE = 8
     settings.GARDEN_LIVE_BATCH_WINDOW_SECONDS = 30  # never waited for: the painter has no call to share
-    monkeypatch.setattr(live_batching.time, "sleep", lambda seconds: pytest.fail("the procedural painter waited"))
+    monkeypatch.setattr(batching.time, "sleep", lambda seconds: pytest.fail("the procedural painter waited"))
     backend = backends.get_backend("procedural")
     original, calls = backend.generate, []
     monkeypatch.setattr(backend, "generate", lambda batch, on_step=None: calls.append(batch.seeds) or original(batch, on_step=on_step))

@@ -31,12 +31,13 @@ def live_diffusers(settings, sensitive_dir):
     settings.GARDEN_LIVE_BATCH_SIZE = 8
     settings.GARDEN_LIVE_BATCH_WINDOW_SECONDS = 0  # the jobs are queued before the run: no wait
     settings.GARDEN_LIVE_PROGRESS_SECONDS = 0.25
+    settings.GARDEN_LIVE_POST_PROCESSES = 0  # a thread: a pool process could not reach the in-memory test database
     return settings
 
 
 def live_job(prompt: str = PROMPTS[0], *, seed: int = 1, steps: int = 2, size: int = 64, emotion: str = "happy", **params) -> GenerationJob:
     request = services.JobRequest(prompt=prompt, emotion=emotion, width=size, height=size, steps=steps, seed=seed, count=1, **params)
-    return services.create_job(request=request, enqueue=False, queue="live", interactive=True)
+    return services.create_job(request=request, enqueue=False, queue="live", live=True)
 
 
 def record_calls(monkeypatch) -> list[dict]:

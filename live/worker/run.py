@@ -1,26 +1,25 @@
-"""Live jobs in the worker: live requests painted together in one pipeline call, and each call's
-post-processing overlapped with the next call (docs/live.md#batches-and-two-stages).
+"""The live worker's run: live requests painted together in one pipeline call, and each call's
+post-processing beside the next call (docs/live.md#the-live-worker).
 
-runner.execute_job sends a claimed live job that may share its call
-(live_batching.takes_live_path) here (``run_claimed``).
+generation's ``execute_job`` hands a claimed live job that may share its call (batching.takes_live_path)
+to ``run_claimed``, the runner this app registers in LiveConfig.ready().
 
-- Stage 1 (the caller's thread): claim the job, gather the queued live jobs that share its call
-  (live_batching.gather), paint them in ONE call, each with its own prompt and seed (a generator
-  per picture: a picture is the one its request gets alone), and hand the pictures to stage 2.
-  Then take the next queued live jobs of the queue, so the next call runs while stage 2 works;
-  stop when none is queued (or after LOOP_SECONDS), wait for stage 2, return.
-- Stage 2 (post_stage.PostStage, a thread; in-process runs: inline): per picture, the ordinary
-  runner.store_generated_image (safety check, watermark, JPEG and metadata, provenance, storage,
-  the row with its verdict), then the job's finishing UPDATE. A job succeeds only once its picture
-  is stored with its verdict: no picture is shown unchecked.
+- The paint loop (the caller's thread, the one that launches the model's work): gather the queued
+  live jobs that share the claimed job's call (batching.gather), paint them in ONE call, each with
+  its own prompt and seed (a picture is the one its request gets alone), hand the pictures to the
+  post stage, take the next queued live jobs; stop when none is queued (or after LOOP_SECONDS),
+  wait for the post stage, return.
+- The post stage (stage.PostStage: a process of a pool, a thread, or inline for in-process runs):
+  store.store_call stores one call's pictures and finishes their jobs in one transaction, and
+  reports each job's outcome here (``_settle``).
 
 Each job keeps its own lease, attempt and outcome: one heartbeat thread beats every job in flight
 (``update``), a cancelled job in a batch is dropped at the call's end and the others go on, a
 picture that fails to store fails or requeues its job alone. The job whose message started the
 run (the leader) reports a transient failure by raising TransientJobError, so its task retries
 its own message as for any job; another job is requeued and its message sent again (a duplicate
-message is harmless: claim_job). A job still in flight when the run ends (a crash in either
-stage) is requeued the same way, never left running.
+message is harmless: claim_job). A job still in flight when the run ends (a crash in any stage,
+the pool's process dying included) is requeued the same way, never left running.
 """
 
 from __future__ import annotations
@@ -29,44 +28,32 @@ import logging
 import threading
 import time
 import uuid
-from functools import partial, reduce
-from operator import or_
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError
-from django.db.models import F, Q
 from django.utils import timezone
 
-from config.errors import DomainError
-from garden.services import StorageError
-from generation import backends, library
-from generation import enqueue as broker
-from generation.backends import Batch
-from generation.models import GenerationJob
-from generation.services import live_batching, runner
-from generation.services.heartbeat import beating
-from generation.services.init_pictures import init_picture
-from generation.services.jobs import fail_job, requeue_job
-from generation.services.planning import ImageSpec, job_batches
-from generation.services.post_stage import PostStage
+from generation import worker_api as generation
+from generation.worker_api import DIFFUSERS, GenerationJob
+from live.worker import batching
+from live.worker.stage import PostStage
+from live.worker.store import FAILED, STORED, TRANSIENT, TRANSIENT_FAILURE, Item, Outcome, attempt_rows, device_rendered
 
 log = logging.getLogger(__name__)
 
 # A run takes new batches from the queue for this long at most, then returns (the next message goes on).
 LOOP_SECONDS = 60.0
-# Calls painted and waiting for stage 2 at most (their pictures held in memory).
+# Calls painted and waiting for the post stage at most (their pictures held in memory).
 POST_QUEUE_BOUND = 2
-TRANSIENT = (backends.TransientBackendError, StorageError, DatabaseError)
 
 
 def run_claimed(leader: GenerationJob, *, worker: str, heartbeat: bool, overlap: bool) -> GenerationJob:
-    """Run the claimed live job ``leader`` and the live jobs queued with it (runner.execute_job sends
-    them here); raises TransientJobError when the leader's attempt should be retried."""
+    """Run the claimed live job ``leader`` and the live jobs queued with it; raises TransientJobError
+    when the leader's attempt should be retried."""
     run = LiveRun(worker=worker, overlap=overlap)
     run.run(leader, heartbeat=heartbeat)
     if run.leader_error:
-        raise runner.TransientJobError(run.leader_error)
+        raise generation.TransientJobError(run.leader_error)
     leader.refresh_from_db()
     return leader
 
@@ -74,10 +61,11 @@ def run_claimed(leader: GenerationJob, *, worker: str, heartbeat: bool, overlap:
 class LiveRun:
     """One worker's run of live batches; ``in_flight``: the jobs claimed and not yet finished here."""
 
-    def __init__(self, *, worker: str, overlap: bool, post_cpus: set[int] | None = None) -> None:
+    def __init__(self, *, worker: str, overlap: bool, post_cpus: set[int] | None = None, post_processes: int | None = None) -> None:
         self.worker = worker
         self.overlap = overlap
         self.post_cpus = post_cpus
+        self.post_processes = post_processes  # None: GARDEN_LIVE_POST_PROCESSES
         self.in_flight: dict = {}
         self._lock = threading.Lock()
         self.leader_id: uuid.UUID | None = None
@@ -89,14 +77,14 @@ class LiveRun:
         self._track([leader])
         started = time.monotonic()
         try:
-            with beating(self, interval=None if heartbeat else 0), self._post_stage() as post:
-                jobs = live_batching.gather(leader, worker=self.worker)
+            with generation.beating(self, interval=None if heartbeat else 0), self._post_stage() as post:
+                jobs = batching.gather(leader, worker=self.worker)  # the card is free: no wait
                 while jobs:
                     self._track(jobs)
                     self._paint(jobs, post)
                     if time.monotonic() - started > LOOP_SECONDS:
                         break
-                    jobs = live_batching.next_batch(queue=leader.queue, worker=self.worker)
+                    jobs = batching.next_batch(queue=leader.queue, worker=self.worker)
         except TRANSIENT as exc:  # taking jobs from the queue met the database away
             log.warning("live run stopped: %s", exc)
         except Exception:  # whatever stopped it, its jobs go back to the queue (below)
@@ -106,7 +94,9 @@ class LiveRun:
                 self._transient(job, RuntimeError("interrupted before its picture was stored"))
 
     def _post_stage(self) -> PostStage:
-        return PostStage(overlap=self.overlap, bound=POST_QUEUE_BOUND, cpus=self.post_cpus)
+        return PostStage(
+            overlap=self.overlap, bound=POST_QUEUE_BOUND, cpus=self.post_cpus, settle=self._settle, processes=self.post_processes
+        )
 
     # --- the jobs in flight and their heartbeat ---------------------------------------------------
 
@@ -126,7 +116,7 @@ class LiveRun:
             return 1  # between batches: keep beating
         return attempt_rows(jobs).update(**fields) or 1
 
-    # --- stage 1 -------------------------------------------------------------------------------
+    # --- the paint loop --------------------------------------------------------------------------
 
     def _paint(self, jobs: list[GenerationJob], post: PostStage) -> None:
         leader, timings = jobs[0], dict[str, float]()
@@ -139,7 +129,7 @@ class LiveRun:
             flags = backend.safety_flags(pictures)  # the model's own checker, if it ships one (recorded only)
             description = backend.describe()
             timings["generate"] = time.perf_counter() - started
-        except runner.JobStopped:
+        except generation.JobStopped:
             self._dropped(jobs)
             return
         except TRANSIENT as exc:
@@ -153,21 +143,22 @@ class LiveRun:
             if isinstance(exc, SoftTimeLimitExceeded):
                 raise
             return
-        items = list(zip(jobs, specs, pictures, flags, strict=True))
+        items = [Item(*item) for item in zip(jobs, specs, pictures, flags, strict=True)]
         if progress.rows < len(jobs):  # someone cancelled (or lost a lease) during the call
             ours = set(attempt_rows(jobs).filter(cancel_requested=False).values_list("pk", flat=True))
             self._dropped([job for job in jobs if job.pk not in ours])
-            items = [item for item in items if item[0].pk in ours]
-        post.submit(partial(self._store_all, items, description, timings))
+            items = [item for item in items if item.job.pk in ours]
+        if items:
+            post.submit(device_rendered(items, description), description, timings)
 
     def _prepare(self, jobs: list[GenerationJob], timings: dict) -> tuple:
         leader = jobs[0]
-        extra = runner.library_files(leader)
+        extra = generation.library_files(leader)
         if len(jobs) > 1:
             extra["prompts"] = [job.prompt for job in jobs]
-            if leader.backend == backends.DIFFUSERS:
-                extra["embeddings"] = library.embeddings_in("\n".join([*extra["prompts"], leader.negative_prompt]))
-        backend = backends.get_backend(
+            if leader.backend == DIFFUSERS:
+                extra["embeddings"] = generation.embeddings_in("\n".join([*extra["prompts"], leader.negative_prompt]))
+        backend = generation.get_backend(
             leader.backend,
             model=extra.pop("model_path", ""),
             label=leader.model,
@@ -179,13 +170,17 @@ class LiveRun:
         backend.load()
         timings["load"] = time.perf_counter() - started
         options = leader.options or {}
-        sampler = options.get("sampler", "") if leader.backend == backends.DIFFUSERS else ""
-        scheduler = backends.SAMPLERS.get(sampler) or backend.scheduler_name
+        sampler = options.get("sampler", "") if leader.backend == DIFFUSERS else ""
+        scheduler = generation.SAMPLERS.get(sampler) or backend.scheduler_name
         for job in jobs:
             job.model_id, job.scheduler = backend.model_id, scheduler
-        specs = [job_batches(job)[0][0] for job in jobs]
-        starts = [init_picture(job.options["init_image"], width=job.width, height=job.height) for job in jobs if "init_image" in options]
-        batch = Batch(
+        specs = [generation.job_batches(job)[0][0] for job in jobs]
+        starts = [
+            generation.init_picture(job.options["init_image"], width=job.width, height=job.height)
+            for job in jobs
+            if "init_image" in options
+        ]
+        batch = generation.Batch(
             prompt=leader.prompt,
             negative_prompt=leader.negative_prompt,
             width=leader.width,
@@ -206,61 +201,41 @@ class LiveRun:
         loaded = {"model_id": backend.model_id, "scheduler": scheduler}
         return backend, batch, specs, BatchProgress(jobs, steps=leader.steps, pending=loaded)
 
-    # --- stage 2 -------------------------------------------------------------------------------
+    # --- the post stage's outcomes ----------------------------------------------------------------
 
-    def _store_all(self, items: list, description: dict, timings: dict) -> None:
-        for job, spec, picture, flag in items:
-            self._store(job, spec, picture, flag, description, timings)
-
-    def _store(self, job: GenerationJob, spec: ImageSpec, picture, flag, description: dict, timings: dict) -> None:
-        started = time.perf_counter()
-        try:
-            image, _ = runner.store_generated_image(
-                job=job, spec=spec, picture=picture, description=description, diffusers_nsfw=flag, quick=True
-            )
-            job.images.add(image)
-            counted = job.images.count()  # counted, not incremented (runner._generate_all)
-            now = timezone.now()
-            spent = dict(job.timings or {})
-            spent["load"] = round(timings.get("load", 0.0), 3)
-            for name, seconds in (("generate", timings.get("generate", 0.0)), ("store", time.perf_counter() - started)):
-                spent[name] = round(spent.get(name, 0.0) + seconds, 3)
-            attempt_rows([job]).update(
-                status=GenerationJob.Status.SUCCEEDED,
-                error="",
-                steps_done=F("steps_total"),
-                finished_at=now,
-                heartbeat_at=now,
-                progress_at=now,
-                images_done=counted,
-                timings=spent,
-            )
-        except TRANSIENT as exc:
-            self._transient(job, exc)
-        except Exception as exc:
-            log.exception("live job %s: its picture could not be stored", job.pk)
-            self._failed(job, exc)
-        else:
-            self._untrack(job)
+    def _settle(self, items: list[Item], outcomes: list[Outcome] | None) -> None:
+        """What the post stage reports for one call (None: it died with the call; its jobs stay in
+        flight and go back to the queue when the run ends)."""
+        if outcomes is None:
+            return
+        jobs = {item.job.pk: item.job for item in items}
+        for outcome in outcomes:
+            job = jobs[outcome.job_id]
+            if outcome.kind == STORED:
+                self._untrack(job)
+            elif outcome.kind == TRANSIENT_FAILURE:
+                self._transient(job, outcome.error)
+            elif outcome.kind == FAILED:
+                self._failed(job, outcome.error)
 
     # --- outcomes ------------------------------------------------------------------------------
 
-    def _transient(self, job: GenerationJob, exc: BaseException) -> None:
+    def _transient(self, job: GenerationJob, exc: BaseException | str) -> None:
         """A retry may help: the leader's task retries its message; another job is requeued and sent again."""
         self._untrack(job)
-        error = f"{type(exc).__name__}: {exc}"
+        error = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
         if job.pk == self.leader_id:
             self.leader_error = self.leader_error or error
             return
         log.warning("live job %s: transient failure, requeued: %s", job.pk, error)
-        if requeue_job(job_id=job.pk, error=error):
-            broker.enqueue_job(job_id=job.pk, queue=job.queue, background=job.background)
+        if generation.requeue_job(job_id=job.pk, error=error):
+            generation.enqueue_job(job_id=job.pk, queue=job.queue, background=job.background)
         else:
-            fail_job(job_id=job.pk, error=f"Gave up after GARDEN_JOB_MAX_ATTEMPTS attempts: {error}", attempt=job.attempts)
+            generation.fail_job(job_id=job.pk, error=f"Gave up after GARDEN_JOB_MAX_ATTEMPTS attempts: {error}", attempt=job.attempts)
 
-    def _failed(self, job: GenerationJob, exc: BaseException) -> None:
+    def _failed(self, job: GenerationJob, exc: BaseException | str) -> None:
         self._untrack(job)
-        fail_job(job_id=job.pk, error=error_text(exc), attempt=job.attempts)
+        generation.fail_job(job_id=job.pk, error=exc if isinstance(exc, str) else generation.error_text(exc), attempt=job.attempts)
 
     def _dropped(self, jobs: list[GenerationJob]) -> None:
         """Jobs no longer ours to finish: a cancelled one ends cancelled; one whose lease was lost is
@@ -273,12 +248,6 @@ class LiveRun:
                 log.warning("live job %s: attempt %d lost its lease; leaving it to the next attempt", job.pk, job.attempts)
 
 
-def attempt_rows(jobs: list[GenerationJob]):
-    """The running rows of these jobs' attempts (each write of a run is conditional on them)."""
-    rows = reduce(or_, (Q(pk=job.pk, attempts=job.attempts) for job in jobs))
-    return GenerationJob.objects.filter(rows, status=GenerationJob.Status.RUNNING)
-
-
 class BatchProgress:
     """The step callback of one call for all its jobs: one UPDATE per written step (at most every
     GARDEN_LIVE_PROGRESS_SECONDS, the last always), progress and heartbeat; ``rows``: the rows
@@ -286,7 +255,7 @@ class BatchProgress:
 
     def __init__(self, jobs: list[GenerationJob], *, steps: int, pending: dict) -> None:
         self.jobs, self.steps, self.rows = jobs, steps, len(jobs)
-        self.throttle = runner.ProgressThrottle(settings.GARDEN_LIVE_PROGRESS_SECONDS, pending=pending, claimed=True)
+        self.throttle = generation.ProgressThrottle(settings.GARDEN_LIVE_PROGRESS_SECONDS, pending=pending, claimed=True)
 
     def __call__(self, steps_done: int) -> None:
         if not self.throttle.due(final=steps_done >= self.steps):
@@ -297,12 +266,8 @@ class BatchProgress:
         running = attempt_rows(self.jobs).filter(cancel_requested=False)
         self.rows = running.update(steps_done=done, heartbeat_at=now, progress_at=now, **fields)
         if not self.rows:
-            raise runner.JobStopped
+            raise generation.JobStopped
 
 
-def error_text(exc: BaseException) -> str:
-    if isinstance(exc, SoftTimeLimitExceeded):
-        return f"Time limit exceeded ({settings.GARDEN_JOB_SOFT_TIME_LIMIT}s, GARDEN_JOB_SOFT_TIME_LIMIT)."
-    if isinstance(exc, backends.BackendError | DomainError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+# What LiveConfig.ready() registers with generation: the live jobs this runner takes, and how.
+RUNNER = generation.LiveRunner(takes=batching.takes_live_path, run=run_claimed)

@@ -1,0 +1,144 @@
+"""Post-processing one pipeline call's pictures: each rendered as generation renders every picture
+(safety check, watermark, JPEG with its metadata and provenance), then, in ONE transaction for the
+call, each file and row with its verdict and the job's finishing UPDATE (a savepoint per picture).
+
+It runs wherever the post stage puts it (live.worker.stage: inline, a thread, or a process of the
+pool), so it takes and returns plain picklable values: it reports each job's outcome and leaves
+requeueing and re-sending to the run that claimed the jobs (live.worker.run). A job succeeds only
+in the transaction that stores its picture with its verdict: no picture is shown unchecked.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import reduce
+from operator import or_
+from typing import Any
+
+from django.db import DatabaseError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from garden.services import StorageError
+from generation import worker_api
+from generation.worker_api import GenerationJob, ImageSpec
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (worker_api.TransientBackendError, StorageError, DatabaseError)
+STORED, TRANSIENT_FAILURE, FAILED = "stored", "transient", "failed"
+
+
+@dataclass
+class Item:
+    """One picture of a call and the job it was painted for."""
+
+    job: GenerationJob
+    spec: ImageSpec
+    picture: Any  # a PIL image; None when ``rendered`` (bytes and verdict made on the GPU worker)
+    flag: bool | None  # the model's own checker, if it ships one (recorded only)
+    rendered: worker_api.Rendered | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job_id: Any
+    kind: str  # STORED, TRANSIENT_FAILURE or FAILED
+    error: str = ""
+
+
+# The GPU worker's seam: turns one call's items (the pictures still tensors on the card) into a
+# Rendered per picture (JPEG bytes with the EXIF/XMP spliced in, the verdict from scores computed on
+# the card), in the painting process, before the call goes to the pool; only bytes and scores cross.
+# None (CPU workers, and until a device path sets it): the pool renders each picture on the CPU.
+render_on_device: Callable[[list[Item], dict], list[worker_api.Rendered]] | None = None
+
+
+def device_rendered(items: list[Item], description: dict) -> list[Item]:
+    """``items`` with their ``rendered`` filled in by ``render_on_device`` when a device path is set."""
+    if render_on_device is None or not items:
+        return items
+    return [
+        replace(item, picture=None, rendered=rendered) for item, rendered in zip(items, render_on_device(items, description), strict=True)
+    ]
+
+
+def attempt_rows(jobs: list[GenerationJob]):
+    """The running rows of these jobs' attempts (each write of a run is conditional on them)."""
+    rows = reduce(or_, (Q(pk=job.pk, attempts=job.attempts) for job in jobs))
+    return GenerationJob.objects.filter(rows, status=GenerationJob.Status.RUNNING)
+
+
+def store_call(items: list[Item], description: dict, timings: dict) -> list[Outcome]:
+    """Store one call's pictures and finish their jobs; each job's outcome. Rendering (the CPU work)
+    comes first, outside the transaction, so the transaction holds only the files and rows."""
+    outcomes: dict = {}
+    ready = []
+    for item in items:
+        started = time.perf_counter()
+        try:
+            rendered = item.rendered or _render(item, description)
+        except Exception as exc:
+            outcomes[item.job.pk] = _failure(item.job, exc)
+        else:
+            ready.append((item, rendered, time.perf_counter() - started))
+    try:
+        with transaction.atomic():
+            for item, rendered, spent in ready:
+                outcomes[item.job.pk] = _save(item, rendered, description, timings, spent)
+    except TRANSIENT as exc:  # the call's transaction did not commit: none of its rows are stored
+        log.warning("live call of %d: its transaction failed: %s", len(items), exc)
+        for item, _rendered, _spent in ready:
+            outcomes[item.job.pk] = Outcome(item.job.pk, TRANSIENT_FAILURE, f"{type(exc).__name__}: {exc}")
+    return [outcomes[item.job.pk] for item in items]
+
+
+def _render(item: Item, description: dict) -> worker_api.Rendered | None:
+    """The picture rendered; None when an earlier attempt stored it already."""
+    if worker_api.stored_image(job=item.job, spec=item.spec) is not None:
+        return None
+    return worker_api.render_generated_image(
+        job=item.job, spec=item.spec, picture=item.picture, description=description, diffusers_nsfw=item.flag, quick=True
+    )
+
+
+def _failure(job: GenerationJob, exc: Exception) -> Outcome:
+    if isinstance(exc, TRANSIENT):
+        return Outcome(job.pk, TRANSIENT_FAILURE, f"{type(exc).__name__}: {exc}")
+    log.exception("live job %s: its picture could not be stored", job.pk)
+    return Outcome(job.pk, FAILED, worker_api.error_text(exc))
+
+
+def _save(item: Item, rendered: worker_api.Rendered | None, description: dict, timings: dict, spent: float) -> Outcome:
+    job, started = item.job, time.perf_counter()
+    try:
+        with transaction.atomic():  # a savepoint: one picture's failure leaves the others' rows
+            if rendered is None:
+                image = worker_api.stored_image(job=job, spec=item.spec)
+                if image is None:  # removed since it was found: the retry paints it again
+                    raise DatabaseError("its picture, stored by an earlier attempt, was removed meanwhile")
+            else:
+                image = worker_api.save_rendered_image(job=job, spec=item.spec, rendered=rendered, description=description)
+            job.images.add(image)
+            counted = job.images.count()  # counted, not incremented: a retried store is not off by one
+            now = timezone.now()
+            seconds = dict(job.timings or {})
+            seconds["load"] = round(timings.get("load", 0.0), 3)
+            for name, value in (("generate", timings.get("generate", 0.0)), ("store", spent + time.perf_counter() - started)):
+                seconds[name] = round(seconds.get(name, 0.0) + value, 3)
+            attempt_rows([job]).update(
+                status=GenerationJob.Status.SUCCEEDED,
+                error="",
+                steps_done=F("steps_total"),
+                finished_at=now,
+                heartbeat_at=now,
+                progress_at=now,
+                images_done=counted,
+                timings=seconds,
+            )
+    except Exception as exc:
+        return _failure(job, exc)
+    return Outcome(job.pk, STORED)
