@@ -134,7 +134,8 @@ NOT_CACHES = {
     ("generation.backends.conditioning", "_LOADED_EMBEDDINGS"): "what each text encoder has loaded into itself",
     ("generation.backends.loading", "_budgets"): "the memory fraction set on each CUDA device",
     ("generation.kinds", "_kinds"): "a registration hook",
-    ("generation.services.post_stage", "_threads"): "running threads",
+    ("live.worker.stage", "_pools"): "running process pools",
+    ("live.worker.stage", "_threads"): "running threads",
     ("safety.images", "_pool"): "the checking thread pool",
 }
 MUTABLE = {"dict", "OrderedDict", "defaultdict", "set", "WeakKeyDictionary", "WeakValueDictionary"}
