@@ -212,6 +212,9 @@ CELERY_TASK_IGNORE_RESULT = True  # job state lives in the database (GenerationJ
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A live worker's pool process warms the live model (CUDA graphs) before it reports up (live.worker.device):
+# minutes on a GPU, where Celery's default would kill it after 4 s.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 600.0
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = core["TIME_ZONE"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -22,7 +22,7 @@ from generation.services.init_pictures import init_picture
 from generation.services.jobs import fail_job, requeue_job
 from generation.services.planning import ImageSpec, job_batches
 from generation.services.runner import JobStopped, ProgressThrottle, TransientJobError, claim_job, error_text, library_files
-from generation.services.storing import Rendered, render_generated_image, save_rendered_image, stored_image
+from generation.services.storing import Rendered, render_generated_image, render_on_device, save_rendered_image, stored_image
 
 __all__ = [
     "DIFFUSERS",
@@ -51,6 +51,7 @@ __all__ = [
     "live_runner",
     "register_live_runner",
     "render_generated_image",
+    "render_on_device",
     "requeue_job",
     "save_rendered_image",
     "stored_image",

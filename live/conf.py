@@ -14,6 +14,19 @@ SETTINGS = [
     ),
     text("GARDEN_LIVE_RATE", "30/minute", "`POST /live` per kiosk (client address, as the kiosk throttle), a DRF rate"),
     number("GARDEN_LIVE_STRENGTH", 0.35, "how much of a `from` picture is repainted (img2img denoising strength)"),
+    text(
+        "GARDEN_LIVE_DEVICE_POST",
+        "auto",
+        "where a live call's pictures are checked, watermarked and encoded: `auto` on the card when the live model lies on"
+        " a CUDA device (only bytes and verdicts go to the pool), `on` wherever the backend paints tensors, `off` by the"
+        " pool on the CPU",
+    ),
+    flag(
+        "GARDEN_LIVE_WARM",
+        True,
+        "a live worker's process loads the live model and warms its lean call (CUDA graphs) when it starts, before its"
+        " first job (CUDA only)",
+    ),
     integer("GARDEN_LIVE_SIZE", 512, "the live picture's width and height, a multiple of 8"),
     integer(
         "GARDEN_LIVE_POST_PROCESSES",

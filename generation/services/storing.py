@@ -15,7 +15,7 @@ from garden.models import Image
 from garden.services import create_image
 from generation import served_names
 from generation.backends import hires
-from generation.imagefile import encode_jpeg
+from generation.imagefile import encode_jpeg, finish_jpeg
 from generation.lineage import image_lineage
 from generation.models import GenerationJob
 from generation.services.planning import ImageSpec, image_key
@@ -24,12 +24,14 @@ from safety import images as safety_images
 
 @dataclass(frozen=True)
 class Rendered:
-    """A picture ready to store: its key, JPEG bytes (metadata inside), parameters and verdict."""
+    """A picture ready to store: its key, JPEG bytes, parameters and verdict. ``bare``: the bytes
+    still lack their EXIF/XMP (made on a GPU worker's card); ``save_rendered_image`` splices them in."""
 
     key: str
     content: bytes
     parameters: dict
     verdict: safety_images.Verdict
+    bare: bool = False
 
 
 # The job's options every picture's parameters carry (the hashes: which files painted it).
@@ -82,6 +84,19 @@ def stored_image(*, job: GenerationJob, spec: ImageSpec) -> Image | None:
     return Image.objects.with_key(image_key(job=job, spec=spec)).first()
 
 
+def render_on_device(*, jobs: list[GenerationJob], specs: list[ImageSpec], pictures, description: dict) -> list[Rendered]:
+    """A call's decoded pictures (a ``(B, 3, H, W)`` tensor on the card) checked, watermarked and
+    encoded where they lie (generation.device_post); only bytes and verdicts leave the device."""
+    from generation import device_post
+
+    parameters = [generation_parameters(job=job, spec=spec, description=description) for job, spec in zip(jobs, specs, strict=True)]
+    processed = device_post.post_process(pictures, parameters, metadata=False)
+    return [
+        Rendered(key=image_key(job=job, spec=spec), content=done.content, parameters=params, verdict=done.verdict, bare=True)
+        for job, spec, params, done in zip(jobs, specs, parameters, processed, strict=True)
+    ]
+
+
 def render_generated_image(
     *, job: GenerationJob, spec: ImageSpec, picture, description: dict, diffusers_nsfw: bool | None = None, quick: bool = False
 ) -> Rendered:
@@ -100,7 +115,7 @@ def save_rendered_image(*, job: GenerationJob, spec: ImageSpec, rendered: Render
     parameters, verdict = rendered.parameters, rendered.verdict
     return create_image(
         key=rendered.key,
-        content=rendered.content,
+        content=finish_jpeg(rendered.content, parameters) if rendered.bare else rendered.content,
         width=spec.width,
         height=spec.height,
         prompt=job.prompt,

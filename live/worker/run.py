@@ -35,9 +35,9 @@ from django.utils import timezone
 
 from generation import worker_api as generation
 from generation.worker_api import DIFFUSERS, GenerationJob
-from live.worker import batching
+from live.worker import batching, device
 from live.worker.stage import PostStage
-from live.worker.store import FAILED, STORED, TRANSIENT, TRANSIENT_FAILURE, Item, Outcome, attempt_rows, device_rendered
+from live.worker.store import FAILED, STORED, TRANSIENT, TRANSIENT_FAILURE, Item, Outcome, attempt_rows
 
 log = logging.getLogger(__name__)
 
@@ -120,15 +120,24 @@ class LiveRun:
 
     def _paint(self, jobs: list[GenerationJob], post: PostStage) -> None:
         leader, timings = jobs[0], dict[str, float]()
+        flags: list[bool | None]
+        rendered: list = []
         try:
             backend, batch, specs, progress = self._prepare(jobs, timings)
             progress(0)  # before the call: a cancel check (throttled)
             started = time.perf_counter()
             self.calls += 1
-            pictures = backend.generate(batch, on_step=progress)
-            flags = backend.safety_flags(pictures)  # the model's own checker, if it ships one (recorded only)
+            on_card = device.uses_device(backend)
+            if on_card:  # tensors on the card, post-processed there (live.worker.device)
+                pictures = backend.generate_tensors(batch, on_step=progress)
+                flags = [None] * len(jobs)  # the lean call runs no checker of the model's own
+            else:
+                pictures = backend.generate(batch, on_step=progress)
+                flags = backend.safety_flags(pictures)  # the model's own checker, if it ships one (recorded only)
             description = backend.describe()
             timings["generate"] = time.perf_counter() - started
+            if on_card:
+                rendered = generation.render_on_device(jobs=jobs, specs=specs, pictures=pictures, description=description)
         except generation.JobStopped:
             self._dropped(jobs)
             return
@@ -143,13 +152,16 @@ class LiveRun:
             if isinstance(exc, SoftTimeLimitExceeded):
                 raise
             return
-        items = [Item(*item) for item in zip(jobs, specs, pictures, flags, strict=True)]
+        if on_card:
+            items = [Item(job, spec, None, None, done) for job, spec, done in zip(jobs, specs, rendered, strict=True)]
+        else:
+            items = [Item(*item) for item in zip(jobs, specs, pictures, flags, strict=True)]
         if progress.rows < len(jobs):  # someone cancelled (or lost a lease) during the call
             ours = set(attempt_rows(jobs).filter(cancel_requested=False).values_list("pk", flat=True))
             self._dropped([job for job in jobs if job.pk not in ours])
             items = [item for item in items if item.job.pk in ours]
         if items:
-            post.submit(device_rendered(items, description), description, timings)
+            post.submit(items, description, timings)
 
     def _prepare(self, jobs: list[GenerationJob], timings: dict) -> tuple:
         leader = jobs[0]

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -38,7 +37,7 @@ class Item:
 
     job: GenerationJob
     spec: ImageSpec
-    picture: Any  # a PIL image; None when ``rendered`` (bytes and verdict made on the GPU worker)
+    picture: Any  # a PIL image; None when ``rendered`` (bytes and verdict made on the card: live.worker.device)
     flag: bool | None  # the model's own checker, if it ships one (recorded only)
     rendered: worker_api.Rendered | None = None
 
@@ -48,22 +47,6 @@ class Outcome:
     job_id: Any
     kind: str  # STORED, TRANSIENT_FAILURE or FAILED
     error: str = ""
-
-
-# The GPU worker's seam: turns one call's items (the pictures still tensors on the card) into a
-# Rendered per picture (JPEG bytes with the EXIF/XMP spliced in, the verdict from scores computed on
-# the card), in the painting process, before the call goes to the pool; only bytes and scores cross.
-# None (CPU workers, and until a device path sets it): the pool renders each picture on the CPU.
-render_on_device: Callable[[list[Item], dict], list[worker_api.Rendered]] | None = None
-
-
-def device_rendered(items: list[Item], description: dict) -> list[Item]:
-    """``items`` with their ``rendered`` filled in by ``render_on_device`` when a device path is set."""
-    if render_on_device is None or not items:
-        return items
-    return [
-        replace(item, picture=None, rendered=rendered) for item, rendered in zip(items, render_on_device(items, description), strict=True)
-    ]
 
 
 def attempt_rows(jobs: list[GenerationJob]):
@@ -80,7 +63,7 @@ def store_call(items: list[Item], description: dict, timings: dict) -> list[Outc
     for item in items:
         started = time.perf_counter()
         try:
-            rendered = item.rendered or _render(item, description)
+            rendered = _render(item, description)
         except Exception as exc:
             outcomes[item.job.pk] = _failure(item.job, exc)
         else:
@@ -100,6 +83,8 @@ def _render(item: Item, description: dict) -> worker_api.Rendered | None:
     """The picture rendered; None when an earlier attempt stored it already."""
     if worker_api.stored_image(job=item.job, spec=item.spec) is not None:
         return None
+    if item.rendered is not None:  # made on the card: its EXIF/XMP are spliced in when it is saved
+        return item.rendered
     return worker_api.render_generated_image(
         job=item.job, spec=item.spec, picture=item.picture, description=description, diffusers_nsfw=item.flag, quick=True
     )
