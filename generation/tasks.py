@@ -97,8 +97,8 @@ def sweep_stale_jobs() -> int:
 @worker_process_init.connect
 def _one_blas_thread(**_kwargs) -> None:
     """numpy's OpenBLAS keeps a thread per core spinning after each matrix product: the per-picture
-    work (the watermark's many small products, the painter) gains nothing from them, and they cost
-    a live picture ~75 ms of CPU on a 2-core worker, doubling it (bench/live.py). torch and
+    work (the watermark's many small products, the painter) gains nothing from them, and they
+    doubled a live picture's CPU (docs/benchmarks.md#figures-behind-the-code). torch and
     onnxruntime keep their own threads."""
     import numpy  # noqa: F401 (loads the BLAS library the limit applies to)
     from threadpoolctl import threadpool_limits
