@@ -91,7 +91,9 @@ def test_web_runs_gunicorn_with_the_procfile_flags(entrypoint, tmp_path, monkeyp
 def test_web_defaults_outside_the_image(entrypoint):
     entrypoint.main(["web"])
     (argv,) = entrypoint.calls
-    assert option(argv, "--bind") == "127.0.0.1:8000" and option(argv, "--workers") == "2" and option(argv, "--threads") == "4"
+    assert (
+        option(argv, "--bind") == "127.0.0.1:8000" and option(argv, "--workers") == "2" and option(argv, "--threads") == "16"
+    )  # 16 kiosks long-polling block nothing (docs/live.md)
 
 
 def test_worker_serves_the_default_queue(entrypoint, monkeypatch):

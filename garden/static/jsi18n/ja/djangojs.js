@@ -32,8 +32,8 @@
       "%(cnt)s\u500b\u4e2d%(sel)s\u500b\u9078\u629e"
     ],
     "%(text)s (%(details)s)": "%(text)s\uff08%(details)s\uff09",
-    "%s min": "%s \u5206",
-    "%s s": "%s \u79d2",
+    "%s min": "%s\u5206",
+    "%s s": "%s\u79d2",
     "%s selected option not visible": [
       "\u9078\u629e\u3055\u308c\u305f%s\u4ef6\u306e\u30aa\u30d7\u30b7\u30e7\u30f3\u306f\u975e\u8868\u793a\u3067\u3059\u3002"
     ],
