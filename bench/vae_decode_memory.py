@@ -10,6 +10,7 @@ the latents already hold (Linux: ``/proc/self/clear_refs`` resets the mark).
     python bench/vae_decode_memory.py --size 256 --batch 1 --dtype float32
     python bench/vae_decode_memory.py --size 256 --batch 1 --dtype bfloat16
     python bench/vae_decode_memory.py --all --size 256   # each dtype in its own process; JSON lines
+    python bench/vae_decode_memory.py --smoke            # both dtypes at 64², in seconds (tests/bench)
 
 The decode's activations grow with pixels x batch: 1024² x 2 is 32 times 256² x 1.
 """
@@ -83,7 +84,10 @@ def main() -> None:
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--all", action="store_true", help="float32 and bfloat16, each in a fresh process")
+    parser.add_argument("--smoke", action="store_true", help="--all at 64², one thread: the whole path in seconds")
     args = parser.parse_args()
+    if args.smoke:
+        args.all, args.size, args.batch, args.threads = True, 64, 1, 1
     if not args.all:
         print(json.dumps(measure(args.size, args.batch, args.dtype, args.threads)))
         return
