@@ -38,6 +38,7 @@ from generation.backends import (
     safety_checker,
 )
 from generation.backends.diffusion import SCHEDULERS, import_torch
+from generation.backends.loading import pick_device
 from retouch.noise import scaled_initial_noise
 
 log = logging.getLogger(__name__)
@@ -79,16 +80,6 @@ class PaintRequest:
     controls: list[ControlInput] = field(default_factory=list)
     reference: Image.Image | None = None
     reference_scale: float = 0.6
-
-
-def _pick_device(torch, requested: str) -> str:
-    if requested != "auto":
-        return requested
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
 
 
 class RetouchEngine:
@@ -159,7 +150,7 @@ class RetouchEngine:
                     f"GARDEN_DIFFUSION_MODEL ({self.base_model}) has no inpainting pipeline ({exc}): "
                     "set GARDEN_RETOUCH_INPAINT_MODEL to a local inpainting model folder."
                 ) from exc
-        self.device = _pick_device(torch, self.requested_device)
+        self.device = pick_device(torch, self.requested_device)
         self.dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
         try:
             pipeline = checkpoints.load_inpainting(diffusers, self.inpaint_model, dtype=self.dtype, offline=self.offline)
