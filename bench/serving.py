@@ -14,7 +14,8 @@ What it does:
   with BENCH_SERVING_DATABASE_URL), bulk-loads 100k serving images (~190 per search key) and
   visitors with a history (bench/_data.py, COPY; reused when the sizes match) and trains the
   recommender once;
-- starts gunicorn with the Procfile's flags (2 workers x 4 threads, access log) on a free
+- starts gunicorn with 2 workers x 4 threads and the access log (the Procfile's flags until the live
+  picture's long poll; the Procfile now runs 16 threads, which this bench keeps out of its ratios) on a free
   loopback port, on PostgreSQL and Redis (the cache; database 10 of 127.0.0.1:6379, flushed;
   override with BENCH_SERVING_CACHE_URL);
 - the floor is a trivial DRF POST view (bench/_serving_urls.py) served by that same process;
