@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 
+from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, transaction
 
 from garden.choices import Status
@@ -26,9 +27,8 @@ NOT_SERVED = frozenset(
 
 def serving_changed(using: str = DEFAULT_DB_ALIAS) -> None:
     """Give the serving set a new version, in the caller's transaction (it commits with the change)."""
-    from garden.models import ServingState
-
-    states = ServingState.objects.using(using)
+    # By name, not by import: garden.models imports this module for its writes.
+    states = apps.get_model("garden", "ServingState").objects.using(using)
     if not states.filter(pk=1).update(version=secrets.token_hex(8)):
         states.create(pk=1, version=secrets.token_hex(8))
 

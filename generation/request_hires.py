@@ -9,7 +9,7 @@ sends ``hr_second_pass_steps`` or the first pass's ``steps``. Split from generat
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.conf import settings
 from django.utils.translation import gettext
@@ -19,8 +19,38 @@ from generation.backends import hires as hires_module
 from generation.models import GenerationJob, LibraryEntry
 from generation.request_checks import check_int, check_size
 
-if TYPE_CHECKING:
-    from generation.requests import JobRequest
+
+class JobRequest(Protocol):
+    """What the hires fix reads of a generation.requests.JobRequest (a protocol: requests imports
+    this module, so this one does not import it back; read-only, as the frozen dataclass is)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def recipes(self) -> tuple[dict, ...]: ...
+
+    @property
+    def init_image(self) -> int | None: ...
+
+    @property
+    def hires_fix(self) -> bool | None: ...
+
+    @property
+    def hires_upscaler(self) -> str: ...
+
+    @property
+    def hires_steps(self) -> int | None: ...
+
+    @property
+    def hires_denoising(self) -> float | None: ...
+
+    @property
+    def hires_first_width(self) -> int | None: ...
+
+    @property
+    def hires_first_height(self) -> int | None: ...
+
 
 DETAILS = ("hires_steps", "hires_denoising", "hires_first_width", "hires_first_height", "hires_upscaler")
 
