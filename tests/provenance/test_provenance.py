@@ -59,7 +59,7 @@ def signing(settings, tmp_path):
     ("encode", "suffix", "parameters", "source_type", "model"),
     [
         (encode_jpeg, "jpg", PROCEDURAL, xmp.ALGORITHMIC, "procedural-painter-v1"),
-        (encode_png, "png", RETOUCH, xmp.COMPOSITE, "/models/sd15-inpaint"),
+        (encode_png, "png", RETOUCH, xmp.COMPOSITE, "sd15-inpaint"),  # the model by name, never its server path
         (encode_webp, "webp", DIFFUSION, xmp.TRAINED, "dreamshaper-8"),
     ],
 )
