@@ -293,3 +293,18 @@ def test_the_library_admin_takes_only_a_vae_of_the_library_as_the_live_vae(setti
     form = LibraryEntryForm(instance=model, data={"live_vae": "taesd"})
     assert form.is_valid(), form.errors
     assert form.save().live_vae == "taesd"
+
+
+def test_the_lean_call_paints_a_single_file_checkpoint_as_its_pipeline_does(tmp_path):
+    """The layout venues download: one .safetensors with the original (LDM) keys."""
+    from tests.generation.single_file import save_single_file
+
+    pipeline = build_tiny_pipeline(seed=3)
+    name, config = SCHEDULERS["euler"]
+    pipeline.scheduler = getattr(diffusers, name)(**config)
+    painter = backend(str(save_single_file(pipeline, tmp_path / "turbo.safetensors", configs_beside=True)))
+    one = batch(seeds=[7, 8])
+    tensors, pictures = ordinary(painter, one)
+    assert painter.lean_call() is not None, painter.lean_reason
+    assert_same_pictures(painter.generate_tensors(one), tensors, pictures)
+    assert set(painter.lean_call()._embeds) == {one.prompt}  # painted by the lean call, not the fallback
