@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from a1111 import txt2img
 from a1111.models import PromptStyle
-from generation import library
-from generation.models import GenerationJob, LibraryEntry
+from generation.models import GenerationJob
+from library import selectors as library
+from library.models import LibraryEntry
 from retouch import edges
 
 CONTROLNET_API_VERSION = 2

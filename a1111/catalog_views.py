@@ -20,7 +20,7 @@ from config.idempotency import idempotent
 from generation import selectors, services
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
-from generation.services import library_follow
+from library.services import follow as library_follow
 from retouch.services import picture_tags
 from retouch.tagger import DEFAULT_THRESHOLD
 

@@ -25,8 +25,8 @@ from django.conf import settings
 from PIL import Image as PILImage
 
 from a1111 import parsing
-from generation import library
 from generation.requests import JobParameterError
+from library import selectors as library
 from retouch import uploads
 
 RESAMPLERS = {"Lanczos": PILImage.Resampling.LANCZOS, "Nearest": PILImage.Resampling.NEAREST}

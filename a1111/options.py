@@ -15,9 +15,9 @@ from pathlib import PurePath
 from django.conf import settings
 
 from a1111 import steps
-from generation import library
 from generation.requests import JobParameterError
-from generation.services import library as library_services
+from library import selectors as library
+from library.services import entries as library_services
 from retouch import features
 
 # Settings that change pictures → the values that leave them as we paint (None: unset).
@@ -174,7 +174,7 @@ def set_options(values: dict) -> None:
     if not isinstance(name, str) or not name.strip():
         raise JobParameterError(fields={"sd_model_checkpoint": "sd_model_checkpoint must be a model name."})
     if library.enabled():
-        library_services.set_default(name)  # JobParameterError names an unknown model
+        library_services.set_default(name)  # EntryRefused (a 400) names an unknown model
     elif not is_retouch_model(name):
         raise JobParameterError(
             fields={"sd_model_checkpoint": f"Unknown model {name!r}: this server paints with {default_model()!r} (no model library)."}

@@ -30,8 +30,8 @@ def _device() -> str:
 def upscale_picture(*, source: str, result: str, error: str, upscaler: str, width: int, height: int) -> None:
     from PIL import Image as PILImage
 
-    from generation import library
     from generation.backends import upscalers
+    from library import selectors as library
     from retouch import uploads
 
     try:

@@ -62,7 +62,7 @@ def kiosks_section(report: Report, args, work: Path, device: str, budget_s: floa
     from django.test import Client
     from django.test.utils import setup_test_environment
 
-    from generation.services import library
+    from library.services import entries as library
     from live import selectors
 
     call_command("migrate", "--no-input", verbosity=0)

@@ -33,8 +33,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 def build(arch: str, folder: Path, smoke: bool):
     import torch
 
-    from generation import checkpoints
     from generation.backends.checkpoints import prepared_config
+    from library import checkpoints
     from tests.generation.single_file import build_from_configs, save_single_file
 
     twin, single = folder / f"{arch}-twin", folder / f"{arch}-single.safetensors"
@@ -56,7 +56,7 @@ def build(arch: str, folder: Path, smoke: bool):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--arch", default="sd1", help="a folder of generation/checkpoint_configs (sd1, sd2-v, sdxl, …)")
+    parser.add_argument("--arch", default="sd1", help="a folder of library/checkpoint_configs (sd1, sd2-v, sdxl, …)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keep", help="a folder to build into and keep (default: a temporary one, removed)")

@@ -8,7 +8,7 @@
    scanned once (every file hashed) and again with no file changed: the rescan reads headers and
    trusts the stored hashes. Prints both times; the rescan's is what a curator's Rescan button or
    A1111's refresh-checkpoints costs on a library that did not change.
-2. Hashing a new file: ``generation.library_files.sha256_of`` against ``sha256sum`` on the same
+2. Hashing a new file: ``library.files.sha256_of`` against ``sha256sum`` on the same
    file (random bytes, in the page cache after a first read by each), alternated, best of
    ``--rounds``; prints the ratio.
 
@@ -87,8 +87,8 @@ def run(args, work: Path) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from generation.library_files import sha256_of
-    from generation.services import library
+    from library.files import sha256_of
+    from library.services import entries as library
 
     for number in range(args.checkpoints):
         write_checkpoint(library_root / f"model-{number:02d}.safetensors", args.checkpoint_mb << 20, number)
@@ -102,7 +102,7 @@ def run(args, work: Path) -> None:
         again = library.scan()
         rescans.append(time.perf_counter() - started)
         assert [entry.sha256 for entry in again.found] == [entry.sha256 for entry in first.found]
-    from generation.completeness import fingerprint
+    from library.completeness import fingerprint
 
     looks = []
     for _ in range(max(1, args.rounds)):

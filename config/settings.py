@@ -52,7 +52,7 @@ INSTALLED_APPS = [
     *("django.contrib.messages", "whitenoise.runserver_nostatic", "django.contrib.staticfiles"),
     *("rest_framework", "rest_framework.authtoken", "drf_spectacular", "drf_spectacular_sidecar", "csp", "axes", "statici18n"),
     # The project's apps, lowest layer first (pyproject.toml's import-linter contract).
-    *("infra", "provenance", "screens", "garden", "safety", "recommend", "generation", "retouch", "a1111"),
+    *("infra", "provenance", "screens", "garden", "safety", "library", "recommend", "generation", "retouch", "a1111"),
     *("curation", "displays", "insights", "gardener", "live"),
 ]
 
@@ -77,7 +77,7 @@ MIDDLEWARE = [
     "config.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Does nothing per request: built when a web process loads, it starts following the models folder.
-    "generation.services.library_follow.FollowTheLibrary",
+    "library.services.follow.FollowTheLibrary",
     # Last, as django-axes asks: it turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]

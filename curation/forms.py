@@ -19,11 +19,11 @@ from django.utils.translation import gettext_lazy
 
 from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
-from generation import library
 from generation.backends import BACKENDS
 from generation.lora_tags import LoraSyntaxError, parse_lora_list
 from generation.models import GenerationJob
 from generation.requests import DEFAULT_OTHERS, LANDSCAPE_SIZE, RESOLUTIONS, JobParameterError, JobRequest
+from library import selectors as library
 
 RESOLUTION_CHOICES = [
     (f"{w}x{h}", format_lazy("{}x{}{}", w, h, gettext_lazy(" (original default)") if (w, h) == LANDSCAPE_SIZE else ""))

@@ -45,8 +45,8 @@ CURATOR_PERMISSIONS = (
     "generation.add_generationjob",
     "generation.change_generationjob",
     # The model library (docs/models.md): see it, rescan it, choose the default and its defaults.
-    "generation.view_libraryentry",
-    "generation.change_libraryentry",
+    "library.view_libraryentry",
+    "library.change_libraryentry",
     # The gardener (docs/gardener.md): read and undo its actions, set its policy.
     "gardener.view_gardeneraction",
     "gardener.view_gardenerpolicy",

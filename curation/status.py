@@ -10,7 +10,7 @@ One read (``system_status``) and one thin view. It shows, each with what to do a
   joined with CELERY_BEAT_SCHEDULE);
 - the screens per status, and each silent one (``screens.selectors``: derived when read, docs/fleet.md);
 - the model library's default model, and why jobs paint with another when its file is gone
-  (``generation.library.default_state``), with the last scan of the models folder.
+  (``library.selectors.default_state``), with the last scan of the models folder.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from django.utils.translation import ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from config import health
-from generation import library
 from generation import selectors as generation_selectors
 from infra import periodic
 from infra.models import PeriodicRun
+from library import selectors as library
 from screens import selectors as screens_selectors
 from screens.status import STATUS_LABELS
 

@@ -19,10 +19,11 @@ from gardener import surrogate
 from gardener.breeding import MIN_CANDIDATES, Candidate
 from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy, WordBank
 from gardener.retirement import Counts
-from generation import backends, library
+from generation import backends
 from generation.backends import recipes
 from generation.models import GenerationJob
 from generation.requests import LORA_FAMILIES
+from library import selectors as library
 from recommend.models import ImageStat
 from recommend.ranking import SEGMENT_ALL
 

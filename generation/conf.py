@@ -30,21 +30,7 @@ SETTINGS = [
         "the lean 1-step call of `generate_tensors` ([generation.md](generation.md#the-gpu-worker-the-lean-call)): "
         "`auto` (with CUDA graphs on CUDA workers, the ordinary pipeline call elsewhere), `graphs`, `eager` (no graphs, any device), `off`",
     ),
-    text(
-        "GARDEN_MODELS_DIR",
-        "",
-        "the model library: diffusers pipeline folders, LoRA and textual-inversion files under one folder, scanned into the admin "
-        "(`manage.py scan_models`); empty: no library, `GARDEN_DIFFUSION_MODEL` alone",
-    ),
-    number(
-        "GARDEN_LIBRARY_SCAN_SECONDS",
-        30.0,
-        "how often each web and worker process looks at `GARDEN_MODELS_DIR` (names, sizes, times) and rescans the library "
-        "when a file was added, replaced or removed (one process at a time); each also scans at start; `0`: only when asked",
-    ),
     integer("GARDEN_DIFFUSION_MAX_LOADED", 2, "pipelines a worker process keeps loaded (least recently used goes first)"),
-    flag("GARDEN_MODELS_ALLOW_CKPT", False, "load `.ckpt`/`.pth` pickles (with torch's `weights_only`); off: they are listed not usable"),
-    flag("GARDEN_MODELS_ALLOW_PRIVATE_URLS", False, "let `install_model` download from loopback, private and link-local addresses"),
     text(
         "GARDEN_DIFFUSION_DTYPE",
         "auto",

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext
 
-from generation import library
 from generation.backends import prompt_weights
-from generation.models import LibraryEntry
+from library import selectors as library
+from library.models import LibraryEntry
 
 Family = LibraryEntry.Family
 TRANSFORMER_FAMILIES = (Family.FLUX, Family.SD3, Family.PIXART)

@@ -14,10 +14,12 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.translation import gettext
 
-from generation import backends, library
+from generation import backends
 from generation.backends import hires as hires_module
-from generation.models import GenerationJob, LibraryEntry
+from generation.models import GenerationJob
 from generation.request_checks import check_int, check_size
+from library import selectors as library
+from library.models import LibraryEntry
 
 
 class JobRequest(Protocol):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext
 
-from generation import backends, library
-from generation.models import LibraryEntry
+from generation import backends
+from library import selectors as library
+from library.models import LibraryEntry
 
 # Families whose LoRAs do not fit one another's UNets (turbo and other: unknown base, not checked).
 LORA_FAMILIES = (LibraryEntry.Family.SD1, LibraryEntry.Family.SD2, LibraryEntry.Family.SDXL)

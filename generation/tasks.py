@@ -174,28 +174,3 @@ class PresenceStep(bootsteps.StartStopStep):
 
 current_app.steps["worker"].add(JobSweeper)
 current_app.steps["worker"].add(PresenceStep)
-
-
-@shared_task(name="generation.tasks.scan_library", ignore_result=True)
-def scan_library(scan_id: int) -> None:
-    """The admin's queued Rescan of the models folder (generation.services.library_follow)."""
-    from generation.services import library_follow
-
-    library_follow.run_requested(scan_id)
-
-
-@shared_task(
-    name="generation.tasks.install_model",
-    ignore_result=True,
-    # Acknowledged when taken: a download may outlast the broker's visibility timeout, and a second
-    # delivery would write the same staging file; a lost worker's install is simply asked for again
-    # (it resumes its download).
-    acks_late=False,
-    reject_on_worker_lost=False,
-)
-def install_model(install_id: str, source: str, options: dict) -> None:
-    """The admin's "Install a model" (docs/models.md#installing-models), on a worker whose models
-    folder is writable; progress and outcome go to the install's status file."""
-    from generation.services import install
-
-    install.run_install(install_id, source, options)

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from generation.backends import DIFFUSERS, SAMPLERS, BackendError, Batch, TransientBackendError, get_backend
 from generation.backends.hires import for_picture as hires_fix
 from generation.enqueue import enqueue_job
-from generation.library import embeddings_in
 from generation.models import GenerationJob
 from generation.services.heartbeat import beating
 from generation.services.init_pictures import init_picture
@@ -23,6 +22,7 @@ from generation.services.jobs import fail_job, requeue_job
 from generation.services.planning import ImageSpec, job_batches
 from generation.services.runner import JobStopped, ProgressThrottle, TransientJobError, claim_job, error_text, library_files
 from generation.services.storing import Rendered, render_generated_image, render_on_device, save_rendered_image, stored_image
+from library.selectors import embeddings_in
 
 __all__ = [
     "DIFFUSERS",

@@ -14,9 +14,11 @@ from django.utils import timezone
 from garden import keys
 from garden.models import Image
 from garden.selectors import image_url
-from generation import backends, library
-from generation.models import GenerationJob, LibraryEntry, WorkerPresence
+from generation import backends
+from generation.models import GenerationJob, WorkerPresence
 from generation.selectors import WaitSlots
+from library import selectors as library
+from library.models import LibraryEntry
 
 IN_FLIGHT = (GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
 # A turbo model's own numbers when its library entry names none (1–4 steps, no guidance).

@@ -12,6 +12,6 @@ from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# In-process tests scan the models folder when they mean to (tests/generation/test_library_follow.py
+# In-process tests scan the models folder when they mean to (tests/library/test_library_follow.py
 # runs the follower itself); processes the tests start with config.settings follow it.
 GARDEN_LIBRARY_SCAN_SECONDS = 0

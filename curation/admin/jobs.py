@@ -17,10 +17,11 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from curation import selectors, services
 from curation.forms import BulkGenerationForm
-from generation import kinds, library, progress, served_names
+from generation import kinds, progress, served_names
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
 from generation.selectors import job_queue_position, queue_warnings
+from library import selectors as library
 
 
 def _started(jobs: list[GenerationJob]) -> str:

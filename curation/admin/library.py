@@ -1,7 +1,7 @@
 """The model library in the admin (docs/models.md): the pipelines, LoRAs and embeddings found under
 GARDEN_MODELS_DIR. Rows come from the scan; curators edit only a pipeline's defaults (steps,
 guidance, size) and which pipeline is the default. "Rescan the models folder" is both a button on
-the list and an action; writes go through generation.services.library.
+the list and an action; writes go through library.services.entries.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from curation.admin import library_install
-from generation import library
-from generation.models import LibraryEntry
-from generation.requests import GUIDANCE_RANGE, JobParameterError
-from generation.services import library as library_services
-from generation.services import library_follow
+from generation.requests import GUIDANCE_RANGE
+from library import selectors as library
+from library.models import LibraryEntry
+from library.services import entries as library_services
+from library.services import follow as library_follow
 
 QUEUED_FOR = timedelta(minutes=10)  # a queued rescan no worker took this long: say so, stop reloading
 DEFAULT_FIELDS = ("default_steps", "default_guidance", "default_width", "default_height", "default_vae", "live_vae", "dtype", "offload")
@@ -133,7 +133,7 @@ class LibraryEntryAdmin(admin.ModelAdmin):
             return None
         try:
             return choose(entries[0].name)
-        except JobParameterError as exc:
+        except library_services.EntryRefused as exc:
             self.message_user(request, " ".join(exc.fields.values()) or exc.message, messages.ERROR)
             return None
 
@@ -159,18 +159,18 @@ class LibraryEntryAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("rescan/", self.admin_site.admin_view(self.rescan_view), name="generation_libraryentry_rescan"),
+            path("rescan/", self.admin_site.admin_view(self.rescan_view), name="library_libraryentry_rescan"),
             *library_install.urls(self),  # "Install a model" (superusers)
             *super().get_urls(),
         ]
 
     def rescan_view(self, request):
         if request.method != "POST":
-            return HttpResponseRedirect(reverse("admin:generation_libraryentry_changelist"))
+            return HttpResponseRedirect(reverse("admin:library_libraryentry_changelist"))
         if not self.has_change_permission(request):
             raise PermissionDenied
         self.rescan(request)
-        return HttpResponseRedirect(reverse("admin:generation_libraryentry_changelist"))
+        return HttpResponseRedirect(reverse("admin:library_libraryentry_changelist"))
 
     def changelist_view(self, request, extra_context=None):
         scan = library.last_scan() if settings.GARDEN_MODELS_DIR else None

@@ -5,7 +5,7 @@ a starter model's name, with kind, name, revision, variant and sha256) and queue
 worker (``generation.tasks.install_model``), where the models folder is mounted writable; the page
 then shows the worker's reports (bytes done, then the outcome), reloading itself while an install
 runs. Superusers only: an install downloads files onto the server. Writes go through
-generation.services.install.
+library.services.install.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from generation import starter_models
-from generation.services import install as installer
+from library import starter_models
+from library.services import install as installer
 
-URL_NAME = "generation_libraryentry_install"
+URL_NAME = "library_libraryentry_install"
 QUEUED_KEY = "library_installs_queued"  # the session's {install id: source} while a worker has not reported
 
 
@@ -139,4 +139,4 @@ def install_view(model_admin: admin.ModelAdmin, request):
         "running": any(status.get("state") in ("queued", "running") for status in statuses),
         "models_dir": settings.GARDEN_MODELS_DIR,
     }
-    return TemplateResponse(request, "admin/generation/libraryentry/install.html", context)
+    return TemplateResponse(request, "admin/library/libraryentry/install.html", context)

@@ -1,7 +1,7 @@
 """Loading a model as venues have it: a diffusers folder, or a single-file checkpoint, offline.
 
 A single ``.safetensors`` checkpoint in the original layout loads through diffusers'
-``from_single_file`` with a local config folder (generation.checkpoints.config_folder: the one
+``from_single_file`` with a local config folder (library.checkpoints.config_folder: the one
 shipped for its family, or ``<stem>.config`` beside it), so nothing is fetched from the Hub. Its
 tokenizers are built from the CLIP BPE vocabulary inside the open_clip_torch wheel (OpenAI CLIP's
 merges: SD 1.x, SD 2.x and both of SDXL's encoders use it), written once into a cache folder beside
@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from config.caches import memoized
-from generation import checkpoints, library_files
 from generation.backends import ModelUnavailable
+from library import checkpoints
+from library import files as library_files
 
 CKPT_HINT = (
     "is a .ckpt file (a Python pickle, which can run code when loaded): convert it to .safetensors "

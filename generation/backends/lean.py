@@ -233,7 +233,8 @@ def warm_live_model(*, model: str = "", width: int = 512, height: int = 512, siz
     at the live worker's start, from the thread that will launch its calls; what it did, for the log."""
     from django.conf import settings
 
-    from generation import backends, library
+    from generation import backends
+    from library import selectors as library
 
     path, label, dtype, offload, decoder = "", model, "", "", ""
     entry = library.resolve_model(model) if model else (library.default_pipeline() if library.enabled() else None)

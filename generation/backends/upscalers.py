@@ -12,7 +12,7 @@ Real-ESRGAN (``RealESRGAN_x4plus``, ``x2plus``, ``anime_6B``), BSRGAN and most c
 
 The network is read from the state dict's shapes (filters, blocks, growth channels, the number of
 2x upsampling stages, Real-ESRGAN's pixel-unshuffle for its x2 and x1 models: the torch-free
-generation.backends.upscaler_layouts, which the library scan can run on a file's header), as
+library.upscaler_layouts, which the library scan can run on a file's header), as
 spandrel's ESRGAN architecture does. spandrel itself (what ComfyUI and InvokeAI load these with) is not used: its
 ``import spandrel`` imports torchvision (RestoreFormer's and LaMa's modules), and torchvision must
 not be installed beside this project's pinned torch. ``.pth`` files are pickles: they are read with
@@ -33,7 +33,8 @@ from torch import nn
 from torch.nn import functional
 
 from config import caches
-from generation.backends import BackendError, upscaler_layouts
+from generation.backends import BackendError
+from library import upscaler_layouts
 
 # The resamplers every upscaler list offers (A1111's "None" resizes with Lanczos too).
 RESAMPLERS = {"lanczos": PILImage.Resampling.LANCZOS, "nearest": PILImage.Resampling.NEAREST, "none": PILImage.Resampling.LANCZOS}

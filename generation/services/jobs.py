@@ -14,12 +14,13 @@ from django.utils import timezone
 
 from config.errors import Conflict
 from garden import keys
-from generation import backends, kinds, library
+from generation import backends, kinds
 from generation import enqueue as broker
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest, ValidJob
 from generation.services import planning, sweeper
 from generation.services.notices import resumed_notice
+from library import selectors as library
 
 
 class JobStateError(Conflict):

@@ -22,7 +22,7 @@ from config.errors import DomainError
 from garden import thumbnails
 from garden.models import Image
 from garden.services import StorageError
-from generation import backends, kinds, library
+from generation import backends, kinds
 from generation.backends import Batch, StepCallback, hires
 from generation.models import GenerationJob
 from generation.services.heartbeat import beating
@@ -35,6 +35,7 @@ from generation.services.storing import (  # noqa: F401 (names callers import fr
     hires_parameters,
     store_generated_image,
 )
+from library import selectors as library
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,9 @@ from rest_framework.test import APIClient
 from a1111 import answers, parsing, styles, txt2img
 from a1111.models import PromptStyle
 from generation import backends, services
-from generation.models import GenerationJob, LibraryEntry
+from generation.models import GenerationJob
 from generation.requests import JobParameterError
+from library.models import LibraryEntry
 from tests.retouch.retouch_support import encoded, noise
 
 pytestmark = pytest.mark.django_db

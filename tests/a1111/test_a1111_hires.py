@@ -17,8 +17,9 @@ import webuiapi
 from PIL import Image
 
 from generation import services
-from generation.models import GenerationJob, LibraryEntry
+from generation.models import GenerationJob
 from generation.requests import JobRequest
+from library.models import LibraryEntry
 from retouch import uploads
 from tests.generation.tiny_components import save_tiny_upscaler, save_tiny_vae
 from tests.generation.tiny_library import PIPELINES

@@ -153,8 +153,8 @@ def test_options_post_refuses_what_would_change_pictures_by_name(basic_client, r
 
 
 def test_options_post_switches_the_library_default(basic_client, retouch_settings, settings, tmp_path):
-    pytest.importorskip("generation.services.library")
-    from generation.models import LibraryEntry
+    pytest.importorskip("library.services.entries")
+    from library.models import LibraryEntry
 
     settings.GARDEN_MODELS_DIR = str(tmp_path)
     for name, default in (("sd15", True), ("dreamshaper", False)):

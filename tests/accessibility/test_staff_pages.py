@@ -101,7 +101,7 @@ def test_system_status(live_server, staff_page):
 
 
 def test_model_library(live_server, staff_page):
-    staff_page.goto(live_server.url + "/admin/generation/libraryentry/")
+    staff_page.goto(live_server.url + "/admin/library/libraryentry/")
     staff_page.wait_for_selector("#content")
     assert_accessible(staff_page, where="the model library")
 

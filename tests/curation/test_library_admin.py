@@ -8,13 +8,14 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
-from generation.models import GenerationJob, LibraryEntry
+from generation.models import GenerationJob
+from library.models import LibraryEntry
 from tests.curation.test_generation_admin import ADD, form_data
 from tests.generation.tiny_library import LORA, PIPELINES, save_tiny_lora
 
 pytestmark = pytest.mark.django_db
-LIST = reverse("admin:generation_libraryentry_changelist")
-RESCAN = reverse("admin:generation_libraryentry_rescan")
+LIST = reverse("admin:library_libraryentry_changelist")
+RESCAN = reverse("admin:library_libraryentry_rescan")
 MODEL_A, MODEL_B = PIPELINES
 
 
@@ -86,7 +87,7 @@ def test_actions_rescan_and_make_default(curator_client, models_dir, eager_celer
 def test_only_the_defaults_are_editable(curator_client, models_dir):
     curator_client.post(RESCAN)
     entry = LibraryEntry.objects.get(name=MODEL_B)
-    url = reverse("admin:generation_libraryentry_change", args=[entry.pk])
+    url = reverse("admin:library_libraryentry_change", args=[entry.pk])
     assert curator_client.get(url).status_code == 200
 
     response = curator_client.post(
@@ -105,8 +106,8 @@ def test_only_the_defaults_are_editable(curator_client, models_dir):
     assert response.status_code == 200 and "multiple of 8" in response.content.decode()
 
     lora = LibraryEntry.objects.get(kind="lora")
-    assert curator_client.get(reverse("admin:generation_libraryentry_change", args=[lora.pk])).status_code == 200
-    assert curator_client.get(reverse("admin:generation_libraryentry_add")).status_code == 403
+    assert curator_client.get(reverse("admin:library_libraryentry_change", args=[lora.pk])).status_code == 200
+    assert curator_client.get(reverse("admin:library_libraryentry_add")).status_code == 403
 
 
 def test_without_a_models_folder_the_page_says_so(curator_client, settings):
@@ -141,7 +142,7 @@ def test_a_queued_rescan_reloads_the_list_until_done_and_an_unclaimed_one_is_sai
 
     from django.utils import timezone
 
-    from generation.models import LibraryScan
+    from library.models import LibraryScan
 
     scan = LibraryScan.objects.create(trigger="admin")
     page = curator_client.get(LIST).content.decode()

@@ -9,14 +9,14 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from generation.models import LibraryEntry
-from generation.services import install as installer
-from tests.generation.install_servers import FileServer
-from tests.generation.test_install_model import lora_bytes
+from library.models import LibraryEntry
+from library.services import install as installer
+from tests.library.install_servers import FileServer
+from tests.library.test_install_model import lora_bytes
 
 pytestmark = pytest.mark.django_db
-LIST = reverse("admin:generation_libraryentry_changelist")
-INSTALL = reverse("admin:generation_libraryentry_install")
+LIST = reverse("admin:library_libraryentry_changelist")
+INSTALL = reverse("admin:library_libraryentry_install")
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
 from garden.models import Image
-from generation.models import LibraryEntry
+from library.models import LibraryEntry
 from tests.curation.test_library_admin import MODEL_A, MODEL_B, RESCAN, lora_file, models_dir  # noqa: F401 (fixtures)
 from tests.factories import ImageFactory
 
 pytestmark = pytest.mark.django_db
-LIST = reverse("admin:generation_libraryentry_changelist")
+LIST = reverse("admin:library_libraryentry_changelist")
 
 
 def test_one_pipeline_paints_live_pictures(curator_client, models_dir):  # noqa: F811 (the imported fixture)

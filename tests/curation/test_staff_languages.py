@@ -57,7 +57,7 @@ PAGES = {
         ("Queues and workers", "Periodic tasks"),
     ),
     "model library": (
-        reverse("admin:generation_libraryentry_changelist"),
+        reverse("admin:library_libraryentry_changelist"),
         {"ko": ("모델 폴더 다시 스캔", "라이브러리 항목"), "ja": ("モデルフォルダを再スキャン", "ライブラリ項目")},
         ("Rescan the models folder",),
     ),

@@ -9,8 +9,9 @@ import pytest
 from garden.models import Image
 from gardener import breeding, selectors, services
 from gardener.models import GardenerAction
-from generation.models import GenerationJob, LibraryEntry
-from generation.services import library as library_services
+from generation.models import GenerationJob
+from library.models import LibraryEntry
+from library.services import entries as library_services
 from tests.gardener.conftest import diffusers_garden
 from tests.generation.tiny_library import LORA, PIPELINES, build_models_folder
 

@@ -189,7 +189,7 @@ def remove_single_file(path: Path) -> None:
 
 
 def build_from_configs(folder: Path, *, seed: int = 0):
-    """A pipeline with random weights built from a config folder (one of generation/checkpoint_configs,
+    """A pipeline with random weights built from a config folder (one of library/checkpoint_configs,
     tokenizers included: generation.backends.checkpoints.prepared_config): the real architecture and
     tokenizer of that family, as a venue's file of that family would load."""
     import json

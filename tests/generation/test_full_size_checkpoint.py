@@ -18,12 +18,12 @@ import pytest
 from PIL import Image
 from rest_framework.test import APIClient
 
-from generation import checkpoints
 from generation.backends import checkpoints as loader
-from generation.models import LibraryEntry
-from generation.services import library as library_services
+from library import checkpoints
+from library.models import LibraryEntry
+from library.services import entries as library_services
 from tests.generation.single_file import build_from_configs, save_single_file
-from tests.generation.test_library import pixels, run_job
+from tests.library.test_library import pixels, run_job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.backend_free]
 

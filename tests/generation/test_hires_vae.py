@@ -13,11 +13,13 @@ from PIL import Image as PILImage
 
 from garden.services import read_file
 from generation import selectors, services
-from generation.backends import hires, upscaler_layouts, upscalers
+from generation.backends import hires, upscalers
 from generation.imagefile import read_parameters
-from generation.models import GenerationJob, LibraryEntry
+from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
-from generation.services import library as library_services
+from library import upscaler_layouts
+from library.models import LibraryEntry
+from library.services import entries as library_services
 from tests.generation.tiny_components import save_tiny_upscaler, save_tiny_vae, upscaler_state
 from tests.generation.tiny_library import PIPELINES
 from tests.generation.tiny_pipeline import save_tiny_pipeline

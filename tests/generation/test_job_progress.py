@@ -9,11 +9,12 @@ import pytest
 
 from curation.forms import BulkGenerationForm
 from generation import progress, served_names, services
-from generation.models import GenerationJob, LibraryEntry
+from generation.models import GenerationJob
 from generation.requests import JobRequest
 from generation.serializers import JobSerializer
-from generation.services import library as library_services
 from generation.services import runner
+from library.models import LibraryEntry
+from library.services import entries as library_services
 from tests.generation.tiny_library import PIPELINES
 from tests.generation.tiny_pipeline import save_tiny_pipeline
 

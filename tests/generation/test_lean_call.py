@@ -206,8 +206,8 @@ def test_tiny_decoder_single_files_in_diffusers_and_taesd_keys(tmp_path, turbo_d
 @pytest.mark.django_db
 def test_the_live_worker_warms_its_model_with_the_entry_s_tiny_decoder(diffusers_settings, tmp_path):
     from generation import backends
-    from generation.models import LibraryEntry
-    from generation.services import library as library_services
+    from library.models import LibraryEntry
+    from library.services import entries as library_services
 
     save_turbo(tmp_path / "tiny-turbo")
     small_tiny_decoder().save_pretrained(str(tmp_path / "vae" / "taesd"))
@@ -269,7 +269,7 @@ def test_install_model_puts_a_tiny_decoder_where_the_library_lists_it_as_a_vae(s
     from django.core.management import call_command
     from safetensors.torch import save_file
 
-    from generation.models import LibraryEntry
+    from library.models import LibraryEntry
 
     state = {key: value.contiguous() for key, value in diffusers.AutoencoderTiny().state_dict().items()}
     save_file(state, str(tmp_path / "taesd.safetensors"))
@@ -284,7 +284,7 @@ def test_install_model_puts_a_tiny_decoder_where_the_library_lists_it_as_a_vae(s
 @pytest.mark.django_db
 def test_the_library_admin_takes_only_a_vae_of_the_library_as_the_live_vae(settings, tmp_path):
     from curation.admin.library import LibraryEntryForm
-    from generation.models import LibraryEntry
+    from library.models import LibraryEntry
 
     settings.GARDEN_MODELS_DIR = str(tmp_path)
     model = LibraryEntry.objects.create(kind=LibraryEntry.Kind.PIPELINE, name="turbo", path="turbo")

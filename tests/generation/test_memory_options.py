@@ -21,9 +21,10 @@ from garden.services import read_file
 from generation import backends, selectors, services
 from generation.backends import Batch, ModelUnavailable
 from generation.backends.diffusion import DiffusersBackend, memory_fraction
-from generation.models import GenerationJob, LibraryEntry
+from generation.models import GenerationJob
 from generation.requests import JobRequest
-from generation.services import library as library_services
+from library.models import LibraryEntry
+from library.services import entries as library_services
 from tests.generation.tiny_pipeline import save_tiny_pipeline
 
 torch = pytest.importorskip("torch")

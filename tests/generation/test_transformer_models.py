@@ -19,7 +19,7 @@ from generation import backends, selectors, services
 from generation.backends.diffusion import choose_dtype, is_transformer_model
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
-from generation.services import library as library_services
+from library.services import entries as library_services
 from tests.generation.tiny_transformers import (
     save_tiny_flux_lora,
     save_tiny_flux_pipeline,
@@ -184,8 +184,8 @@ def test_a_real_worker_paints_flux_with_a_lora_as_the_job_path_does_here(flux_se
 def test_what_a_transformer_model_cannot_take_is_a_400_before_queueing(settings, tmp_path):
     """The library knows a model's family: a job asking Flux or PixArt-α for what it cannot do is
     refused when asked, naming the field (the worker would fail it)."""
-    from generation.models import LibraryEntry
     from generation.requests import JobParameterError, JobRequest
+    from library.models import LibraryEntry
 
     settings.GARDEN_GENERATOR_BACKEND = "diffusers"
     settings.GARDEN_MODELS_DIR = str(tmp_path)

@@ -10,9 +10,9 @@
   text encoder's width 32);
 - ``notes/readme.safetensors``: a weights file that is neither (the scan skips it).
 
-Other tests reuse it with a session fixture of their own (as tests/generation/test_library.py does):
+Other tests reuse it with a session fixture of their own (as tests/library/test_library.py does):
 ``build_models_folder(tmp_path_factory.mktemp("library"))``, then GARDEN_MODELS_DIR set to it and
-``generation.services.library.scan()``.
+``library.services.entries.scan()``.
 """
 
 from __future__ import annotations

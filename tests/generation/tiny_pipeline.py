@@ -19,7 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def byte_alphabet() -> list[str]:
     """GPT-2/CLIP's printable stand-ins for the 256 byte values (the product's own table)."""
-    from generation.checkpoints import bytes_to_unicode
+    from library.checkpoints import bytes_to_unicode
 
     return bytes_to_unicode()
 

@@ -5,8 +5,9 @@ marked live and checked, liked through /like, shared through the share page."""
 import pytest
 
 from garden.models import Image
-from generation.models import GenerationJob, LibraryEntry
-from generation.services import library as library_services
+from generation.models import GenerationJob
+from library.models import LibraryEntry
+from library.services import entries as library_services
 from recommend.models import Interaction
 from tests.factories import ImageFactory, jpeg_bytes
 from tests.live.conftest import ask

@@ -75,8 +75,8 @@ EXTRA_VIEWS = [
     Case("GET admin generationjob progress", "/admin/generation/generationjob/progress/", who=STAFF),
     Case("POST admin generationjob cancel", f"{JOBS}{{queued_job.pk}}/cancel/", "POST", STAFF, status=302),
     Case("POST admin generationjob retry", f"{JOBS}{{failed_job.pk}}/retry/", "POST", STAFF, status=302),
-    Case("POST admin libraryentry rescan", "/admin/generation/libraryentry/rescan/", "POST", STAFF, status=302),
-    Case("GET admin libraryentry install", "/admin/generation/libraryentry/install/", who=STAFF),
+    Case("POST admin libraryentry rescan", "/admin/library/libraryentry/rescan/", "POST", STAFF, status=302),
+    Case("GET admin libraryentry install", "/admin/library/libraryentry/install/", who=STAFF),
     Case("GET admin screen enrolment.svg", "/admin/screens/screen/{enrolling_screen.pk}/enrolment.svg", who=STAFF),
     Case(
         "POST admin screen command",

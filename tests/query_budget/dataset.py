@@ -21,7 +21,8 @@ from displays import services as display_services
 from garden import keys
 from garden.models import Image
 from generation import services as generation_services
-from generation.models import GenerationJob, LibraryEntry, WorkerPresence
+from generation.models import GenerationJob, WorkerPresence
+from library.models import LibraryEntry
 from live import services as live_services
 from recommend import services as recommend_services
 from safety.models import Release, Term

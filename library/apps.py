@@ -1,0 +1,29 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
+
+
+class LibraryConfig(AppConfig):
+    name = "library"
+    verbose_name = gettext_lazy("Model library")
+
+    def ready(self) -> None:
+        from celery.signals import worker_ready
+
+        from config.checks import require_at_least
+        from library import tasks  # noqa: F401 (registers the scan and install tasks)
+
+        require_at_least("GARDEN_LIBRARY_SCAN_SECONDS", 0, "seconds between looks at the models folder, or 0 for none")
+        # Workers follow the models folder from their main process (files and database, no torch);
+        # web processes start following when their application loads (follow.FollowTheLibrary).
+        worker_ready.connect(_follow_the_library, weak=False, dispatch_uid="generation-library-follower")
+
+
+def _follow_the_library(**_kwargs) -> None:
+    from library.services import follow
+
+    try:
+        follow.start_following()
+    except Exception:  # a worker must start even when the models folder is wrong; the log says why
+        import logging
+
+        logging.getLogger(__name__).warning("could not start following the models folder", exc_info=True)

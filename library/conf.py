@@ -1,0 +1,23 @@
+"""The model library's settings, read onto django.conf.settings by config/settings.py (config.appsettings)."""
+
+from config.appsettings import flag, number, text
+
+TITLE = "The model library: its folder, how it is followed, what an install may reach"
+DOC = "[models.md](models.md#settings)"
+
+SETTINGS = [
+    text(
+        "GARDEN_MODELS_DIR",
+        "",
+        "the model library: diffusers pipeline folders, LoRA and textual-inversion files under one folder, scanned into the admin "
+        "(`manage.py scan_models`); empty: no library, `GARDEN_DIFFUSION_MODEL` alone",
+    ),
+    number(
+        "GARDEN_LIBRARY_SCAN_SECONDS",
+        30.0,
+        "how often each web and worker process looks at `GARDEN_MODELS_DIR` (names, sizes, times) and rescans the library "
+        "when a file was added, replaced or removed (one process at a time); each also scans at start; `0`: only when asked",
+    ),
+    flag("GARDEN_MODELS_ALLOW_CKPT", False, "load `.ckpt`/`.pth` pickles (with torch's `weights_only`); off: they are listed not usable"),
+    flag("GARDEN_MODELS_ALLOW_PRIVATE_URLS", False, "let `install_model` download from loopback, private and link-local addresses"),
+]

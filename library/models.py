@@ -1,0 +1,128 @@
+"""The model library's rows: one per model, LoRA, embedding, VAE or upscaler (``LibraryEntry``), and
+the scans asked for or that changed something (``LibraryScan``). Both tables keep the names the
+generation app created them under (library/migrations/0001_initial)."""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class LibraryEntry(models.Model):
+    """One model of the library under GARDEN_MODELS_DIR: a model (a diffusers pipeline folder or a
+    single-file checkpoint), a LoRA, a textual-inversion embedding, a VAE or an upscaler. Rows are
+    written by the scan (library.services.entries); curators edit only the defaults (steps,
+    guidance, size, VAE, memory options) and which model is the default."""
+
+    class Kind(models.TextChoices):
+        PIPELINE = "pipeline", _("Model")
+        LORA = "lora", _("LoRA")
+        EMBEDDING = "embedding", _("Textual-inversion embedding")
+        VAE = "vae", _("VAE")
+        UPSCALER = "upscaler", _("Upscaler")
+
+    class Family(models.TextChoices):
+        SD1 = "sd1", _("SD 1.x")
+        SD2 = "sd2", _("SD 2.x")
+        SDXL = "sdxl", _("SDXL")
+        TURBO = "turbo", _("Turbo (few steps, no guidance)")
+        FLUX = "flux", _("Flux")
+        SD3 = "sd3", _("SD 3")
+        PIXART = "pixart", _("PixArt / Sana")
+        OTHER = "other", _("Other")
+
+    class Dtype(models.TextChoices):
+        WORKER = "", _("The worker's (GARDEN_DIFFUSION_DTYPE)")
+        AUTO = "auto", _("Automatic (bf16 for transformer models, fp16 otherwise, fp32 on CPU)")
+        FP16 = "fp16", "fp16"
+        BF16 = "bf16", "bf16"
+        FP32 = "fp32", "fp32"
+
+    class Offload(models.TextChoices):
+        WORKER = "", _("The worker's (GARDEN_DIFFUSION_OFFLOAD)")
+        NONE = "none", _("None: the whole model on the GPU")
+        MODEL = "model", _("Model: one component on the GPU at a time")
+        SEQUENTIAL = "sequential", _("Sequential: one layer at a time (least memory, slowest)")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The admin shows help texts as HTML: the LoRA tag is written escaped so that it stays visible.
+    name = models.CharField(max_length=200, help_text="What jobs, prompts (&lt;lora:name:1&gt;) and A1111 clients call it")
+    path = models.CharField(max_length=500, help_text="Relative to GARDEN_MODELS_DIR")
+    family = models.CharField(max_length=16, choices=Family.choices, default=Family.OTHER)
+    size_bytes = models.BigIntegerField(default=0)
+    default_steps = models.PositiveIntegerField(null=True, blank=True)
+    default_guidance = models.FloatField(null=True, blank=True)
+    default_width = models.PositiveIntegerField(null=True, blank=True)
+    default_height = models.PositiveIntegerField(null=True, blank=True)
+    is_default = models.BooleanField(default=False, help_text="The pipeline jobs use when they name none")
+    live = models.BooleanField(default=False, help_text="Paints live pictures for visitors (docs/live.md); one pipeline at most")
+    present = models.BooleanField(default=True, help_text="Found by the last scan")
+    missing_since = models.DateTimeField(null=True, blank=True, help_text="When a scan first found its file gone (empty: present)")
+    details = models.JSONField(default=dict, blank=True, help_text="What the scan read (class names, base model, trigger words)")
+    scanned_at = models.DateTimeField(default=timezone.now)
+    # Identity: sha256 of the file (A1111's short hash is its first 10 hex digits); empty for folders.
+    sha256 = models.CharField(
+        max_length=64, blank=True, default="", help_text="sha256 of the file, computed once per size and modification time"
+    )
+    short_hash = models.CharField(max_length=10, blank=True, default="", help_text="A1111's short hash (the sha256's first 10 hex digits)")
+    source = models.CharField(
+        max_length=1000, blank=True, default="", help_text="Where manage.py install_model got it (Hub repo, URL or path)"
+    )
+    usable = models.BooleanField(default=True, help_text="This product can paint with it; else unusable_reason says why")
+    unusable_reason = models.CharField(max_length=500, blank=True, default="")
+    # Per model, over the worker's settings (docs/models.md#memory-and-precision).
+    default_vae = models.CharField(
+        max_length=200, blank=True, default="", help_text="A VAE of the library used when a job names none; empty: the model's own"
+    )
+    live_vae = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="A tiny VAE of the library (TAESD) that decodes this model's live pictures on GPU workers; empty: its own VAE",
+    )
+    dtype = models.CharField(max_length=8, blank=True, default="", choices=Dtype.choices)
+    offload = models.CharField(max_length=16, blank=True, default="", choices=Offload.choices)
+
+    class Meta:
+        # The table keeps the name it was created under (generation's): a running previous release reads it.
+        db_table = "generation_libraryentry"
+        verbose_name = _("library entry")
+        verbose_name_plural = _("library entries")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "name"], name="library_kind_name_unique"),
+            models.UniqueConstraint(fields=["kind"], condition=models.Q(is_default=True), name="library_one_default_per_kind"),
+            models.UniqueConstraint(fields=["kind"], condition=models.Q(live=True), name="library_one_live_pipeline"),
+            models.CheckConstraint(condition=~models.Q(live=True) | models.Q(kind="pipeline"), name="library_live_is_pipeline"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class LibraryScan(models.Model):
+    """One scan of the models folder that was asked for (the admin's Rescan, a command, A1111's
+    refresh-checkpoints, an install) or that found a change (the periodic scan): what it added,
+    changed and lost, by name, and what became of the default model. The admin shows the latest."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    trigger = models.CharField(max_length=32, help_text="start, periodic, admin, command, a1111 or install")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    requested_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    added = models.JSONField(default=list, blank=True)
+    changed = models.JSONField(default=list, blank=True)
+    lost = models.JSONField(default=list, blank=True)
+    settling = models.JSONField(default=list, blank=True, help_text="Files still being written: listed once they hold still")
+    message = models.TextField(blank=True, default="", help_text="The scan's summary, the default model's news, or the error")
+
+    class Meta:
+        db_table = "generation_libraryscan"
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.trigger} scan {self.requested_at:%Y-%m-%d %H:%M:%S} ({self.state})"

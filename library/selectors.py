@@ -1,0 +1,225 @@
+"""The model library, read side: the pipelines, LoRAs and embeddings found under GARDEN_MODELS_DIR.
+
+Rows are written by the scan (library.services.entries); only entries the last scan found
+(``present``) count. With GARDEN_MODELS_DIR empty there is no library: every list is empty and
+jobs use GARDEN_DIFFUSION_MODEL alone (docs/models.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from library.models import LibraryEntry, LibraryScan
+
+Kind = LibraryEntry.Kind
+# A1111 clients name a checkpoint by its title, "name [hash]": the bracket is not part of the name.
+_TITLE_HASH = re.compile(r"\s*\[[^\[\]]*\]\s*$")
+
+
+class UnknownEntry(LookupError):
+    """No present library entry of that kind has that name; the message lists the known names."""
+
+    def __init__(self, kind: str, name: str, known: list[str]):
+        self.kind, self.name, self.known = kind, name, known
+        # One whole sentence per kind: the word order differs between languages.
+        messages = {
+            Kind.PIPELINE: gettext("Unknown model %(name)s: the library has %(known)s."),
+            Kind.LORA: gettext("Unknown LoRA %(name)s: the library has %(known)s."),
+            Kind.EMBEDDING: gettext("Unknown embedding %(name)s: the library has %(known)s."),
+            Kind.VAE: gettext("Unknown VAE %(name)s: the library has %(known)s."),
+            Kind.UPSCALER: gettext("Unknown upscaler %(name)s: the library has %(known)s."),
+        }
+        listed = ", ".join(known) if known else gettext("none (set GARDEN_MODELS_DIR and run manage.py scan_models)")
+        super().__init__(messages[kind] % {"name": repr(name), "known": listed})
+
+
+class UnusableEntry(UnknownEntry):
+    """The library has an entry of that name, but it cannot paint now: its file is gone (since the
+    last scan or before it) or the scan found it unusable (incomplete, a kind this product does not run)."""
+
+    def __init__(self, kind: str, name: str, reason: str):
+        self.kind, self.name, self.known, self.reason = kind, name, [], reason
+        what = LibraryEntry.Kind(kind).label if kind in LibraryEntry.Kind.values else kind
+        message = gettext("%(what)s %(name)s cannot be used: %(reason)s") % {"what": what, "name": repr(name), "reason": reason}
+        LookupError.__init__(self, message)
+
+
+def why_unusable(entry: LibraryEntry) -> str:
+    """Why a library entry cannot paint now ("" when it can): its row says so, or its file is gone."""
+    if not entry.present:
+        since = f" (since {timezone.localtime(entry.missing_since):%Y-%m-%d %H:%M %Z})" if entry.missing_since else ""
+        return gettext("its file %(path)s is gone from the models folder%(since)s.") % {"path": entry.path, "since": since}
+    if not entry.usable:
+        return entry.unusable_reason or gettext("the scan listed it as not usable.")
+    if not absolute_path(entry).exists():
+        return gettext(
+            "its file %(path)s is gone from the models folder (removed since the last scan, which runs again within "
+            "GARDEN_LIBRARY_SCAN_SECONDS)."
+        ) % {"path": entry.path}
+    return ""
+
+
+def enabled() -> bool:
+    return bool(settings.GARDEN_MODELS_DIR)
+
+
+def entries(kind: str) -> QuerySet[LibraryEntry]:
+    """The present entries of ``kind`` that this product can use, by name (none without a library).
+    Entries the scan marked not usable (a family or format it cannot run) are listed in the admin
+    and by scan_models with their reason, never offered to jobs."""
+    if not enabled():
+        return LibraryEntry.objects.none()
+    return LibraryEntry.objects.filter(kind=kind, present=True, usable=True).order_by("name")
+
+
+def pipelines() -> QuerySet[LibraryEntry]:
+    return entries(Kind.PIPELINE)
+
+
+def loras() -> QuerySet[LibraryEntry]:
+    return entries(Kind.LORA)
+
+
+def embeddings() -> QuerySet[LibraryEntry]:
+    return entries(Kind.EMBEDDING)
+
+
+def vaes() -> QuerySet[LibraryEntry]:
+    return entries(Kind.VAE)
+
+
+def upscalers() -> QuerySet[LibraryEntry]:
+    return entries(Kind.UPSCALER)
+
+
+@dataclass(frozen=True)
+class DefaultModel:
+    """The model chosen as the default (remembered by name while its file is gone or unusable) and
+    the one jobs that name none paint with: the chosen one, else a stand-in that ``problem`` names."""
+
+    chosen: LibraryEntry | None
+    used: LibraryEntry | None
+    chosen_reason: str = ""  # why the chosen one cannot paint now ("" when it can)
+
+    @property
+    def problem(self) -> str:
+        """One sentence when jobs do not paint with the chosen default ("" when they do)."""
+        if self.chosen is None or not self.chosen_reason:
+            return ""
+        words = {"name": self.chosen.name, "reason": self.chosen_reason.rstrip("."), "used": self.used.name if self.used else ""}
+        if self.used is None:
+            return (
+                gettext(
+                    "The default model %(name)s cannot be used: %(reason)s. No other model can paint jobs that name none: "
+                    "put its file back or make another model the default."
+                )
+                % words
+            )
+        return (
+            gettext(
+                "The default model %(name)s cannot be used: %(reason)s. Jobs that name no model paint with %(used)s until "
+                "its file is back (it is the default again then) or another model is made the default."
+            )
+            % words
+        )
+
+
+def default_state() -> DefaultModel:
+    """The chosen default and what jobs that name no model use (both None without a library)."""
+    if not enabled():
+        return DefaultModel(None, None)
+    chosen = LibraryEntry.objects.filter(kind=Kind.PIPELINE, is_default=True).first()
+    reason = why_unusable(chosen) if chosen is not None else ""
+    if chosen is not None and not reason:
+        return DefaultModel(chosen, chosen)
+    stand_in = next((entry for entry in pipelines() if not why_unusable(entry)), None)
+    return DefaultModel(chosen, stand_in, reason)
+
+
+def default_pipeline() -> LibraryEntry | None:
+    """The pipeline jobs use when they name none: the chosen default, else a stand-in (default_state
+    says why); None without a library (GARDEN_DIFFUSION_MODEL then)."""
+    return default_state().used
+
+
+def default_for_jobs() -> LibraryEntry | None:
+    """default_pipeline(), or UnusableEntry when the chosen default cannot paint and no model stands in."""
+    state = default_state()
+    if state.chosen is not None and state.used is None:
+        raise UnusableEntry(Kind.PIPELINE, state.chosen.name, state.chosen_reason)
+    return state.used
+
+
+def last_scan() -> LibraryScan | None:
+    return LibraryScan.objects.first()
+
+
+def strip_title(name: str) -> str:
+    """``"sdxl-base [31e35c80fc]"`` → ``"sdxl-base"`` (A1111's checkpoint title)."""
+    return _TITLE_HASH.sub("", name.strip())
+
+
+def _resolve(kind: str, name: str) -> LibraryEntry:
+    """The usable entry ``name`` whose file is there; UnusableEntry (with the library's reason) for a
+    known name that cannot paint, UnknownEntry for an unknown one."""
+    found = entries(kind)
+    entry = found.filter(name=name).first()
+    if entry is None:
+        known = LibraryEntry.objects.filter(kind=kind, name=name).first() if enabled() else None
+        if known is not None:
+            raise UnusableEntry(kind, name, why_unusable(known))
+        raise UnknownEntry(kind, name, list(found.values_list("name", flat=True)))
+    reason = why_unusable(entry)  # its file removed since the last scan
+    if reason:
+        raise UnusableEntry(kind, name, reason)
+    return entry
+
+
+def resolve_model(name: str) -> LibraryEntry:
+    """The present pipeline called ``name`` or titled ``"name [hash]"``; UnknownEntry otherwise."""
+    return _resolve(Kind.PIPELINE, strip_title(name))
+
+
+def resolve_lora(name: str) -> LibraryEntry:
+    return _resolve(Kind.LORA, name.strip())
+
+
+def resolve_vae(name: str) -> LibraryEntry:
+    return _resolve(Kind.VAE, strip_title(name))
+
+
+def resolve_upscaler(name: str) -> LibraryEntry:
+    return _resolve(Kind.UPSCALER, name.strip())
+
+
+def model_problem(name: str) -> str:
+    """Why a job naming the model ``name`` cannot paint now ("" when it can, or names none): the
+    admin's Retry refuses such a job instead of queueing it to fail again."""
+    if not name or not enabled():
+        return ""
+    try:
+        resolve_model(name)
+    except UnknownEntry as exc:
+        return str(exc)
+    return ""
+
+
+def absolute_path(entry: LibraryEntry) -> Path:
+    return Path(settings.GARDEN_MODELS_DIR) / entry.path
+
+
+def embeddings_in(prompt: str) -> list[tuple[str, str]]:
+    """``[(name, absolute path), …]`` of the present embeddings whose names occur in ``prompt`` (as
+    a word: A1111 triggers a textual inversion by its name in the text)."""
+    found = []
+    for entry in embeddings():
+        if re.search(rf"(?<![\w-]){re.escape(entry.name)}(?![\w-])", prompt):
+            found.append((entry.name, str(absolute_path(entry))))
+    return found

@@ -1,0 +1,290 @@
+"""The model library, write side: scan GARDEN_MODELS_DIR into LibraryEntry rows; choose the default.
+
+What each file or folder is comes from library.files (headers only, no torch; docs/models.md):
+models (diffusers folders and single-file checkpoints), LoRAs, embeddings, VAEs and upscalers,
+each with its family, whether this product can use it (and why not), its sha256 (computed once per
+size and modification time) and where it was installed from. Rows the scan no longer finds stay,
+marked ``present=False`` (jobs cannot use them); curators' defaults survive a rescan.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import DomainError
+from library import completeness
+from library import files as library_files
+from library import selectors as library
+from library.files import Found
+from library.models import LibraryEntry
+
+log = logging.getLogger(__name__)
+
+Kind, Family = LibraryEntry.Kind, LibraryEntry.Family
+# Per family: steps, guidance, width, height (a curator may change them in the admin).
+FAMILY_DEFAULTS: dict[str, tuple[int | None, float | None, int | None, int | None]] = {
+    Family.SD1: (25, 7.0, 512, 512),
+    Family.SD2: (25, 7.0, 768, 768),
+    Family.SDXL: (30, 7.0, 1024, 1024),
+    Family.TURBO: (4, 0.0, 512, 512),  # distilled: 1–4 steps, no classifier-free guidance
+    Family.FLUX: (28, 3.5, 1024, 1024),  # FLUX.1-dev's; schnell paints in 4 steps without guidance
+    Family.SD3: (28, 7.0, 1024, 1024),
+    Family.PIXART: (20, 4.5, 1024, 1024),
+}
+
+
+class LibraryError(DomainError):
+    """The models folder cannot be scanned (missing, not a folder)."""
+
+
+class EntryRefused(DomainError):
+    """A model chosen by name (the default, the live model) that the library cannot offer now;
+    ``fields`` names the field the caller read it from (a 400 for API clients)."""
+
+
+@dataclass
+class ScanResult:
+    found: list[LibraryEntry] = field(default_factory=list)
+    missing: list[LibraryEntry] = field(default_factory=list)  # rows no longer found
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (relative path, why)
+    # What this scan changed, by name ("name" for models, "name (kind)" for the rest).
+    added: list[str] = field(default_factory=list)  # new entries, and entries whose file is back
+    changed: list[str] = field(default_factory=list)  # another file, size, family, or usability
+    lost: list[str] = field(default_factory=list)  # entries whose file is gone
+    settling: list[str] = field(default_factory=list)  # files still being written (relative paths): listed later
+    default_note: str = ""  # what became of the default model, when this scan changed it
+
+    def summary(self) -> str:
+        kinds = {kind: sum(entry.kind == kind for entry in self.found) for kind in Kind.values}
+        text = f"{kinds['pipeline']} model(s), {kinds['lora']} LoRA(s), {kinds['embedding']} embedding(s)"
+        text += f", {kinds['vae']} VAE(s), {kinds['upscaler']} upscaler(s)"
+        unusable = [entry.name for entry in self.found if not entry.usable]
+        if unusable:
+            text += f"; not usable: {', '.join(unusable)}"
+        if self.missing:
+            text += f"; no longer found: {', '.join(entry.name for entry in self.missing)}"
+        if self.skipped:
+            text += f"; skipped {len(self.skipped)} file(s)"
+        return text
+
+    def changes(self) -> str:
+        """What this scan changed, by name ("no change" when nothing did), then the default's news."""
+        parts = [
+            f"{label}: {', '.join(names)}"
+            for label, names in (
+                ("added", self.added), ("changed", self.changed), ("lost", self.lost), ("still being written", self.settling)
+            )
+            if names
+        ]  # fmt: skip
+        text = "; ".join(parts) or "no change"
+        return f"{text}. {self.default_note}" if self.default_note else text
+
+
+def scan() -> ScanResult:
+    """Walk GARDEN_MODELS_DIR and bring the library rows up to date.
+
+    Each file is looked at twice (when the walk finds it, and again once its header is read and,
+    if it is new or changed, hashed): one that changed meanwhile is still being written and waits
+    for a later scan. Hashing happens before the rows are written, outside the transaction.
+    """
+    root_setting = settings.GARDEN_MODELS_DIR
+    if not root_setting:
+        return ScanResult()
+    root = Path(root_setting)
+    if not root.is_dir():
+        raise LibraryError(f"GARDEN_MODELS_DIR ({root}) is not a folder: create it, or set GARDEN_MODELS_DIR to the models folder.")
+    result = ScanResult()
+    found = _unique_names(library_files.walk(root, result.skipped))
+    rows = {(entry.kind, entry.name): entry for entry in LibraryEntry.objects.all()}
+    ready: list[tuple[Found, tuple[str, list[int]]]] = []
+    settling: list[Found] = []
+    for item in found:
+        identity = _settled_identity(root, item, rows.get((item.kind, item.name)))
+        if identity is None:
+            settling.append(item)
+        else:
+            ready.append((item, identity))
+    result.settling = [item.path for item in settling]
+    now = timezone.now()
+    with transaction.atomic():
+        before_default = library.default_state()
+        seen: set[tuple[str, str]] = set()
+        for item, identity in ready:
+            entry = rows.get((item.kind, item.name))
+            before = _snapshot(entry)
+            if entry is None:
+                entry = _new_entry(item)
+            _describe(entry, item, identity)
+            entry.present, entry.missing_since, entry.scanned_at = True, None, now
+            after = _snapshot(entry)
+            if after != before:
+                entry.save()
+                if before is None or not before[0]:
+                    result.added.append(_label(entry))
+                else:
+                    result.changed.append(_label(entry))
+            seen.add((entry.kind, entry.name))
+            result.found.append(entry)
+        for item in settling:  # a listed file being replaced is not offered while it is written
+            entry = rows.get((item.kind, item.name))
+            if entry is not None and entry.present:
+                seen.add((entry.kind, entry.name))
+                if entry.usable:
+                    entry.usable, entry.unusable_reason = False, "still being written: listed again once it holds still"
+                    entry.save(update_fields=["usable", "unusable_reason"])
+                    result.changed.append(_label(entry))
+        LibraryEntry.objects.filter(pk__in=[entry.pk for entry in result.found]).update(scanned_at=now)
+        for entry in LibraryEntry.objects.filter(present=True):
+            if (entry.kind, entry.name) not in seen:
+                entry.present, entry.missing_since = False, now
+                entry.save(update_fields=["present", "missing_since"])
+                result.missing.append(entry)
+                result.lost.append(_label(entry))
+        result.default_note = _default_news(before_default)
+        defaults = set(LibraryEntry.objects.filter(is_default=True).values_list("pk", flat=True))
+        for entry in result.found:
+            entry.is_default = entry.pk in defaults
+    log.info("model library scanned: %s; %s", result.summary(), result.changes())
+    return result
+
+
+def _settled_identity(root: Path, item: Found, entry: LibraryEntry | None) -> tuple[str, list[int]] | None:
+    """The item's (sha256, stamp) once it held still between the walk's look and this one (and,
+    when it was hashed now, after the hash); None while it is being written."""
+    path = root / item.path
+    try:
+        if completeness.stamp_of(path) != item.stamp:
+            return None
+        identity = library_files.identity(item, entry.sha256 if entry else "", (entry.details or {}).get("hashed") if entry else None)
+        if identity[1] and completeness.stamp_of(path) != item.stamp:
+            return None
+    except OSError:  # removed between the looks
+        return None
+    return identity
+
+
+def _snapshot(entry: LibraryEntry | None) -> tuple | None:
+    """What a scan compares to tell a change (a touched but identical file is no change)."""
+    if entry is None:
+        return None
+    details = {key: value for key, value in (entry.details or {}).items() if key != "hashed"}
+    return (
+        entry.present,
+        entry.path,
+        entry.family,
+        entry.size_bytes,
+        entry.sha256,
+        entry.usable,
+        entry.unusable_reason,
+        entry.source,
+        details,
+    )
+
+
+def _label(entry: LibraryEntry) -> str:
+    return entry.name if entry.kind == Kind.PIPELINE else f"{entry.name} ({entry.kind})"
+
+
+def _new_entry(item: Found) -> LibraryEntry:
+    steps, guidance, width, height = FAMILY_DEFAULTS.get(item.family, (None, None, None, None))
+    pipeline = item.kind == Kind.PIPELINE
+    return LibraryEntry(
+        kind=item.kind,
+        name=item.name,
+        default_steps=steps if pipeline else None,
+        default_guidance=guidance if pipeline else None,
+        default_width=width if pipeline else None,
+        default_height=height if pipeline else None,
+    )
+
+
+def _describe(entry: LibraryEntry, item: Found, identity: tuple[str, list[int]]) -> None:
+    """What the scan read into the row, with the file's identity (hashed again only if it changed)."""
+    sha256, stamp = identity
+    entry.path, entry.family, entry.size_bytes = item.path, item.family, item.size_bytes
+    entry.details = {**item.details, "hashed": stamp} if stamp else dict(item.details)
+    entry.sha256, entry.short_hash = sha256, sha256[:10]
+    entry.usable, entry.unusable_reason = item.usable, item.reason[:500]
+    entry.source = str(item.source.get("source", ""))[:1000]
+
+
+def _default_news(before: library.DefaultModel) -> str:
+    """The default is chosen by name and kept while its file is gone: a stand-in paints meanwhile,
+    and the file's return makes it the default again. Only a library with no chosen default gets
+    one chosen (the first usable model by name). One sentence when this scan changed any of that."""
+    pipelines = LibraryEntry.objects.filter(kind=Kind.PIPELINE)
+    if not pipelines.filter(is_default=True).exists():
+        first = next((entry for entry in library.pipelines() if not library.why_unusable(entry)), None)
+        if first is None:
+            return ""
+        pipelines.filter(pk=first.pk).update(is_default=True)
+        return f"{first.name} is the default model now (no model was the default)."
+    after = library.default_state()
+    if after.chosen is None or (before.chosen_reason == after.chosen_reason and _pk(before.used) == _pk(after.used)):
+        return ""
+    if not after.chosen_reason:
+        return f"The default model {after.chosen.name} is back: jobs that name no model paint with it again."
+    return after.problem
+
+
+def _pk(entry: LibraryEntry | None):
+    return entry.pk if entry is not None else None
+
+
+def set_default(name: str) -> LibraryEntry:
+    """Make the present pipeline ``name`` (or A1111 title ``"name [hash]"``) the one jobs use by default."""
+    try:
+        entry = library.resolve_model(name)
+    except library.UnknownEntry as exc:
+        raise EntryRefused(fields={"sd_model_checkpoint": str(exc)}) from None
+    with transaction.atomic():
+        LibraryEntry.objects.filter(kind=Kind.PIPELINE, is_default=True).exclude(pk=entry.pk).update(is_default=False)
+        LibraryEntry.objects.filter(pk=entry.pk).update(is_default=True)
+    entry.refresh_from_db()
+    return entry
+
+
+def set_default_vae(entry: LibraryEntry, name: str) -> None:
+    """The VAE jobs on the pipeline ``entry`` use when they name none ("": the pipeline's own)."""
+    LibraryEntry.objects.filter(pk=entry.pk).update(default_vae=name)
+
+
+def set_live(name: str | None) -> LibraryEntry | None:
+    """Make the present pipeline ``name`` the one that paints live pictures (docs/live.md); None: no
+    library model paints them (the procedural painter does on the embedded default, else none)."""
+    entry = None
+    if name is not None:
+        try:
+            entry = library.resolve_model(name)
+        except library.UnknownEntry as exc:
+            raise EntryRefused(fields={"model": str(exc)}) from None
+    with transaction.atomic():
+        others = LibraryEntry.objects.filter(live=True)
+        if entry is not None:
+            others = others.exclude(pk=entry.pk)
+        others.update(live=False)
+        if entry is not None:
+            LibraryEntry.objects.filter(pk=entry.pk).update(live=True)
+    if entry is not None:
+        entry.refresh_from_db()
+    return entry
+
+
+# --- naming ---------------------------------------------------------------------------------------
+
+
+def _unique_names(found: list[Found]) -> list[Found]:
+    """Entries are called by folder or file stem; two of one kind with the same stem keep their paths."""
+    stems: dict[tuple[str, str], int] = {}
+    for item in found:
+        stems[(item.kind, item.name)] = stems.get((item.kind, item.name), 0) + 1
+    return [
+        item if stems[(item.kind, item.name)] == 1 else Found(**{**item.__dict__, "name": str(Path(item.path).with_suffix(""))})
+        for item in found
+    ]

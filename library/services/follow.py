@@ -1,0 +1,244 @@
+"""The library follows its folder (docs/models.md#the-library-follows-its-folder).
+
+Every web and worker process starts a ``Follower`` thread: it scans GARDEN_MODELS_DIR at start,
+then every GARDEN_LIBRARY_SCAN_SECONDS looks at the folder's files (names, sizes, modification
+times: no file is opened) and scans again when they changed since the last scan any process made.
+One process scans at a time (``config.locks.exclusive``: a PostgreSQL advisory lock, the shared
+cache elsewhere, as the job sweeper does), so a stack of many processes hashes a new file once.
+The scan runs in this thread, never in a web request: the admin's *Rescan* queues a scan
+(``request_scan``) that a worker runs, and the admin shows its outcome when done.
+
+Scans that were asked for, or that changed something, are recorded as LibraryScan rows (what was
+added, changed and lost, by name, and the default model's news).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from config import caches
+from config.errors import DomainError
+from config.locks import exclusive
+from library import completeness
+from library.models import LibraryScan
+from library.services.entries import LibraryError, ScanResult, scan
+
+log = logging.getLogger(__name__)
+
+SCAN_LOCK_ID = 0x6E534C  # a PostgreSQL advisory lock id of this app's own ("nSL")
+LOCK_KEY = "generation:library-scan"
+LOCK_TIMEOUT = 900  # the cache lock's expiry (its holder died): longer than hashing a few large new files
+_fingerprints = caches.shared(
+    owner=__name__,
+    name="_fingerprints",
+    prefix="generation:library-fingerprint",
+    ttl=None,
+    key="one key: the names, sizes and times of the models folder's files at the last scan",
+    fresh="every scan writes it; a follower scans when the folder's fingerprint differs from it",
+)
+FINGERPRINT_KEY = _fingerprints.key("")
+KEEP_SCANS = 50
+SCAN_TASK = "generation.tasks.scan_library"
+
+
+class ScanBusy(Exception):
+    """Another process is scanning the models folder right now."""
+
+
+def _lock():
+    return exclusive(advisory_id=SCAN_LOCK_ID, cache_key=LOCK_KEY, timeout=LOCK_TIMEOUT, busy=ScanBusy, message="scanning")
+
+
+def scan_if_free(trigger: str, *, record: LibraryScan | None = None) -> ScanResult | None:
+    """One scan unless another process is scanning (None then); recorded when asked for or when it
+    changed something. The folder's fingerprint, taken before the scan, is shared for the others."""
+    try:
+        with _lock():
+            return _scan_recorded(trigger, record)
+    except ScanBusy:
+        return None
+
+
+def scan_now(trigger: str, *, wait_seconds: float = 600.0) -> ScanResult:
+    """A scan for a caller that waits for its outcome (manage.py scan_models, A1111's
+    refresh-checkpoints, an install): waits while another process scans, then scans."""
+    if not settings.GARDEN_MODELS_DIR:
+        return ScanResult()
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            with _lock():
+                return _scan_recorded(trigger, None)
+        except ScanBusy:
+            if time.monotonic() > deadline:
+                raise LibraryError("another process has been scanning the models folder for too long; try again later.") from None
+            time.sleep(0.2)
+
+
+def _scan_recorded(trigger: str, record: LibraryScan | None) -> ScanResult:
+    fingerprint = folder_fingerprint()
+    asked = record is not None or trigger not in ("start", "periodic")
+    if record is not None:
+        LibraryScan.objects.filter(pk=record.pk).update(state=LibraryScan.State.RUNNING)
+    try:
+        result = scan()
+    except (DomainError, OSError) as exc:
+        if asked:
+            _record(record, trigger, state=LibraryScan.State.FAILED, message=str(exc))
+        raise
+    if not result.settling:  # a file still being written: look again next time whatever the fingerprint says
+        with contextlib.suppress(Exception):  # the cache away: every look scans until it is back
+            _fingerprints.set(FINGERPRINT_KEY, fingerprint)
+    if asked or result.added or result.changed or result.lost or result.default_note:
+        _record(
+            record,
+            trigger,
+            state=LibraryScan.State.DONE,
+            added=result.added,
+            changed=result.changed,
+            lost=result.lost,
+            settling=result.settling,
+            message=f"{result.changes()} ({result.summary()})",
+        )
+    return result
+
+
+def _record(record: LibraryScan | None, trigger: str, **fields) -> None:
+    fields["finished_at"] = timezone.now()
+    if record is None:
+        LibraryScan.objects.create(trigger=trigger, **fields)
+    else:
+        LibraryScan.objects.filter(pk=record.pk).update(**fields)
+    stale = LibraryScan.objects.values_list("pk", flat=True)[KEEP_SCANS:]
+    LibraryScan.objects.filter(pk__in=list(stale)).delete()
+
+
+def folder_fingerprint() -> str:
+    """What the folder's files look like now ("" without a library folder)."""
+    root = settings.GARDEN_MODELS_DIR
+    if not root or not os.path.isdir(root):
+        return ""
+    return completeness.fingerprint(root)
+
+
+def changed_since_last_scan() -> bool:
+    try:
+        last = _fingerprints.get(FINGERPRINT_KEY)
+    except Exception:  # the cache away: scan (cheap when nothing changed) rather than miss a change
+        last = None
+    return folder_fingerprint() != last
+
+
+def request_scan(trigger: str = "admin") -> LibraryScan:
+    """Queue a scan (the admin's Rescan) off the web request: a LibraryScan row, run by the task
+    ``generation.tasks.scan_library`` on a worker of the default queue (where installs run too). The
+    row says when it is done and what it found; a broker that is down marks it failed at once."""
+    from celery import current_app
+
+    record = LibraryScan.objects.create(trigger=trigger)
+    try:
+        current_app.tasks[SCAN_TASK].apply_async(args=[record.pk], queue="default")
+    except Exception as exc:  # the broker is down or unreachable
+        _record(record, trigger, state=LibraryScan.State.FAILED, message=f"could not queue the scan: {type(exc).__name__}: {exc}")
+    return record
+
+
+def run_requested(scan_id: int) -> None:
+    """The task's body: the queued scan, once no other process is scanning."""
+    record = LibraryScan.objects.filter(pk=scan_id, state=LibraryScan.State.QUEUED).first()
+    if record is not None:
+        _wait_and_scan(record)
+
+
+def _wait_and_scan(record: LibraryScan) -> None:
+    deadline = time.monotonic() + 600
+    while scan_if_free(record.trigger, record=record) is None:
+        if time.monotonic() > deadline:
+            _record(record, record.trigger, state=LibraryScan.State.FAILED, message="another process kept scanning for 10 minutes")
+            return
+        time.sleep(0.2)
+
+
+class Follower:
+    """The thread that scans at start and whenever the folder changed (every ``interval`` seconds)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.interval <= 0 or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="library-follower", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def tick(self, trigger: str) -> ScanResult | None:
+        """One look: a scan at start, else only when the folder changed since the last scan."""
+        if not settings.GARDEN_MODELS_DIR:
+            return None
+        if trigger != "start" and not changed_since_last_scan():
+            return None
+        return scan_if_free(trigger)
+
+    def _run(self) -> None:
+        trigger = "start"
+        while not self._stop.is_set():
+            try:
+                self.tick(trigger)
+            except Exception:  # a missing folder or the database away: said in the log, tried again next time
+                log.warning("following the models folder failed", exc_info=True)
+            finally:
+                connection.close()
+            trigger = "periodic"
+            if self._stop.wait(self.interval):
+                return
+
+
+_follower: tuple[int, Follower] | None = None
+_follower_lock = threading.Lock()
+
+
+def start_following() -> Follower | None:
+    """Start this process's follower once (a forked child starts its own); None when
+    GARDEN_LIBRARY_SCAN_SECONDS is 0 or there is no library."""
+    global _follower
+    interval = float(settings.GARDEN_LIBRARY_SCAN_SECONDS)
+    if interval <= 0 or not settings.GARDEN_MODELS_DIR:
+        return None
+    with _follower_lock:
+        if _follower is None or _follower[0] != os.getpid():
+            follower = Follower(interval)
+            follower.start()
+            _follower = (os.getpid(), follower)
+            log.info("following the models folder %s every %ss (GARDEN_LIBRARY_SCAN_SECONDS)", settings.GARDEN_MODELS_DIR, interval)
+        return _follower[1]
+
+
+class FollowTheLibrary:
+    """Middleware whose only work is at start: Django builds it when a web process loads its WSGI
+    or ASGI application, which then starts the process's follower. Requests pass through."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        try:
+            start_following()
+        except Exception:  # a web process must start even when the setting or folder is wrong
+            log.warning("could not start following the models folder", exc_info=True)
+
+    def __call__(self, request):
+        return self.get_response(request)
