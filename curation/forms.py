@@ -55,12 +55,13 @@ def _favorite_field(part: str, words: tuple[str, ...], **kwargs) -> forms.Choice
 
 
 class BulkGenerationForm(forms.Form):
+    # None checked at first: each emotion checked starts a job, so only the curator's choice may start one.
     emotion = forms.MultipleChoiceField(
         choices=Emotion.choices,
-        initial=[Emotion.HAPPY],
         widget=forms.CheckboxSelectMultiple,
         label=gettext_lazy("Emotions"),
         help_text=gettext_lazy("One job per emotion checked, each with the settings below."),
+        error_messages={"required": gettext_lazy("Check at least one emotion: each one checked starts a job.")},
     )
     emotion_text = forms.CharField(
         required=False,

@@ -1,5 +1,7 @@
 """Bulk generation from the admin: the form, the job list's progress, cancel and retry."""
 
+import re
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
@@ -136,6 +138,19 @@ def test_one_batch_makes_a_job_for_each_emotion_checked(curator, curator_client,
     assert LogEntry.objects.filter(user=curator, action_flag=ADDITION).count() == 3
     (message,) = [str(m) for m in curator_client.get(JOBS).context["messages"]]
     assert message.startswith("Started 3 jobs ") and "(happy)" in message and message.endswith(": 12 images into the pool.")
+
+
+def test_the_form_starts_with_no_emotion_checked_and_starts_only_the_ones_checked(curator_client, no_enqueue):
+    page = curator_client.get(ADD).content.decode()
+    boxes = re.findall(r'<input type="checkbox" name="emotion"[^>]*>', page)
+    assert len(boxes) == len(Emotion.values) and not [box for box in boxes if "checked" in box]
+    refused = curator_client.post(ADD, form_data(emotion=[]))
+    assert refused.context["form"].errors["emotion"] == ["Check at least one emotion: each one checked starts a job."]
+    assert not GenerationJob.objects.exists()
+    curator_client.post(ADD, form_data(emotion=["calm"], emotion_text=""))
+    assert list(GenerationJob.objects.values_list("emotion", flat=True)) == ["calm"]
+    (message,) = [str(m) for m in curator_client.get(JOBS).context["messages"]]
+    assert message.startswith("Started job ") and message.count("(") == 1 and "(calm)" in message
 
 
 def test_every_emotion_at_once_and_any_favorite(curator_client, no_enqueue):
