@@ -10,7 +10,8 @@ One read (``system_status``) and one thin view. It shows, each with what to do a
   joined with CELERY_BEAT_SCHEDULE);
 - the screens per status, and each silent one (``screens.selectors``: derived when read, docs/fleet.md);
 - the model library's default model, and why jobs paint with another when its file is gone
-  (``generation.library.default_state``), with the last scan of the models folder.
+  (``generation.library.default_state``), with the last scan of the models folder;
+- live pictures that would never be shown (``safety.selectors.live_pictures_withheld``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from generation import library
 from generation import selectors as generation_selectors
 from infra import periodic
 from infra.models import PeriodicRun
+from safety.selectors import live_pictures_withheld
 from screens import selectors as screens_selectors
 from screens.status import STATUS_LABELS
 
@@ -181,6 +183,9 @@ def system_status() -> dict:
     default_model = library.default_state()
     if default_model.problem:
         problems.append(default_model.problem)
+    withheld = live_pictures_withheld()
+    if withheld:
+        problems.append(withheld)
     return {
         "now": now,
         "parts": parts,

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext
 
-from config.errors import Unavailable
+from config.errors import Conflict, Unavailable
 from garden import keys
 from gardener.prompts import mutate_prompt
 from gardener.selectors import word_bank
@@ -27,6 +27,7 @@ from generation.requests import SEED_LIMIT, JobParameterError, JobRequest, compo
 from generation.services.jobs import cancel_job, create_valid_job
 from live import selectors
 from live.models import LiveRequest
+from safety.selectors import live_pictures_withheld
 
 # PostgreSQL advisory lock (transaction-scoped) held while a live job is checked and stored.
 LIVE_LOCK_ID = 0x6C6976  # "liv"
@@ -46,8 +47,22 @@ class LiveUnavailable(Unavailable):
         return {"detail": self.message, "reason": self.reason}
 
 
+class LiveWithheld(Conflict):
+    """Every live picture painted now would be withheld (the image check is off): a 409 with the
+    reason as a code, not a 503, since no part is down and asking again will not help."""
+
+    expected = True  # a site set up this way answers it to every visitor: not a server error
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.reason = "image_check_off"
+
+    def as_body(self) -> dict:
+        return {"detail": self.message, "reason": self.reason}
+
+
 def _off() -> LiveUnavailable:
-    return LiveUnavailable("off", gettext("Live pictures are switched off (GARDEN_LIVE_ENABLED)."), retry_after=3600)
+    return LiveUnavailable("off", gettext("Live pictures are turned off on this site (docs/live.md, Settings)."), retry_after=3600)
 
 
 def _no_live_model() -> LiveUnavailable:
@@ -119,11 +134,15 @@ def live_request(*, painter: selectors.Painter, search_key: str, source_id: int 
 def request_live_picture(*, visitor_id: str, search_key: str, from_key: str = "") -> GenerationJob:
     """Queue one live picture for ``visitor_id``; their unfinished one, if any, is cancelled.
 
-    Raises LiveUnavailable (503: off, no live model, no worker, queue full, budget spent) or
-    JobParameterError (400: an emotion or favorite kiosks do not paint, an unknown ``from``).
+    Raises LiveUnavailable (503: off, no live model, no worker, queue full, budget spent),
+    LiveWithheld (409: the picture would never be shown) or JobParameterError (400: an emotion or
+    favorite kiosks do not paint, an unknown ``from``).
     """
     if not settings.GARDEN_LIVE_ENABLED:
         raise _off()
+    withheld = live_pictures_withheld()
+    if withheld:  # nothing is painted that nobody will see
+        raise LiveWithheld(withheld)
     painter = selectors.live_painter()
     if painter is None:
         raise _no_live_model()

@@ -76,6 +76,16 @@ def test_all_well_says_so(staff_client, monkeypatch):
     assert 'data-entry="beat-tick" data-state="ok"' in body
 
 
+def test_live_pictures_that_would_never_be_shown_are_a_problem(staff_client, monkeypatch, settings):
+    workers(monkeypatch, {"default", "gpu"})
+    tick_now()
+    settings.GARDEN_LIVE_ENABLED, settings.GARDEN_SAFETY_IMAGE_CHECK = True, False
+    page = staff_client.get(STATUS)
+    [problem] = page.context["problems"]
+    assert problem.startswith("Live pictures would never be shown: the image check is off") and "GARDEN_" not in problem
+    assert problem in page.content.decode() and "All parts answer" not in page.content.decode()
+
+
 def test_a_part_that_is_down_is_named(staff_client, monkeypatch):
     def broker_down():
         raise ConnectionRefusedError("no broker")
