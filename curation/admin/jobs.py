@@ -89,11 +89,10 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "seed",
         "count",
         "backend",
-        "model_id",
+        "model_name",
         "scheduler",
         "queue",
-        "images_done",
-        "images_total",
+        "images_made",
         "error",
         "notice",
         "attempts",
@@ -136,7 +135,8 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("model"), ordering="model")
     def model_name(self, obj):
-        """The library model's name, else the backend's model (a hub id or a folder's name)."""
+        """The library model's name, else the backend's model (a hub id or a folder's name): never its
+        path on the server (the library entry's page has that)."""
         return obj.model or served_names.model_id(obj.model_id) or obj.backend
 
     @admin.display(description=gettext_lazy("size"))
@@ -145,7 +145,8 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("images"))
     def images_made(self, obj):
-        return f"{obj.images_done}/{obj.images_total}"
+        """Pictures stored of the job's total; jobs.js keeps it in step with the progress cell."""
+        return format_html('<span class="job-images" data-job="{}">{}/{}</span>', obj.pk, obj.images_done, obj.images_total)
 
     @admin.display(description=gettext_lazy("progress"))
     def progress_bar(self, obj):
@@ -255,7 +256,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
             jobs = list(self.model.objects.filter(pk__in=ids))
         except ValidationError:  # malformed UUIDs
             return JsonResponse({"error": "bad id"}, status=400)
-        speeds = progress.Speeds()
+        estimates = progress.Estimates()
         return JsonResponse(
             {
                 "jobs": [
@@ -264,11 +265,11 @@ class GenerationJobAdmin(admin.ModelAdmin):
                         "status": job.status,
                         "stage": progress.stage(job),
                         "stage_text": progress.stage_text(job),
-                        "estimate_seconds": progress.estimate_seconds(job, speeds),
+                        "estimate_seconds": progress.estimate_seconds(job, estimates),
                         "progress": job.progress,
                         "images_done": job.images_done,
                         "images_total": job.images_total,
-                        "queue_position": job_queue_position(job),
+                        "queue_position": estimates.position(job),
                         "finished": job.is_finished,
                         "error": job.error[:300],
                     }

@@ -192,3 +192,20 @@ def test_the_job_list_filters_and_names_every_kind_registered_ones_too(curator_c
     page = curator_client.get(reverse("admin:generation_generationjob_change", args=[retouch.pk]))
     assert "Retouch: repaint part of an image" in page.content.decode()
     assert kinds.label(GenerationJob.objects.get(pk=bulk.pk).kind) == "Bulk: a landscape and a portrait per index"
+
+
+def test_a_rows_one_count_and_the_job_page_names_the_model_not_its_path(curator_client):
+    job = GenerationJob.objects.create(
+        emotion="calm", prompt="a calm garden", width=64, height=64, steps=8, guidance=7.0, seed=1, timestr="t", count=4,
+        backend="diffusers", model="", model_id="/srv/garden/models/garden-one", status="running",
+        steps_done=8, steps_total=8, images_done=4, images_total=8,
+    )  # fmt: skip
+    # The images column is the row's one count, kept in step by jobs.js from the same answer as the progress cell.
+    page = curator_client.get(JOBS).content.decode()
+    assert f'<span class="job-images" data-job="{job.pk}">4/8</span>' in page
+    answer = curator_client.get(reverse("admin:generation_generationjob_progress") + f"?id={job.pk}").json()["jobs"][0]
+    assert (answer["images_done"], answer["images_total"], answer["stage"]) == (4, 8, "finishing")
+    detail = curator_client.get(reverse("admin:generation_generationjob_change", args=[job.pk])).content.decode()
+    assert "/srv/garden" not in detail
+    assert re.search(r'<div class="readonly">garden-one</div>', detail)
+    assert f'<span class="job-images" data-job="{job.pk}">4/8</span>' in detail
