@@ -32,6 +32,7 @@ def job(**fields) -> GenerationJob:
 def worker_pace():
     """w1's recent jobs: 1 s per megapixel-picture step, 1 s storing each picture; it loaded
     garden-two in 14 s and garden-one in 2 s. w2 loaded garden-two in 99 s."""
+
     def done(minutes_ago: int, worker: str, **fields) -> None:
         job(status=GenerationJob.Status.SUCCEEDED, created_at=T0 - timedelta(minutes=minutes_ago), worker=worker, **fields)
 
