@@ -21,9 +21,9 @@ from config.errors import Conflict, Unavailable
 from garden import keys
 from gardener.prompts import mutate_prompt
 from gardener.selectors import word_bank
-from generation import backends
+from generation import backends, clip_tokens
 from generation.models import GenerationJob
-from generation.requests import SEED_LIMIT, JobParameterError, JobRequest, compose_prompt
+from generation.requests import DEFAULT_OTHERS, SEED_LIMIT, JobParameterError, JobRequest, compose_prompt
 from generation.services.jobs import cancel_job, create_valid_job
 from live import selectors
 from live.models import LiveRequest
@@ -31,6 +31,8 @@ from safety.selectors import live_pictures_withheld
 
 # PostgreSQL advisory lock (transaction-scoped) held while a live job is checked and stored.
 LIVE_LOCK_ID = 0x6C6976  # "liv"
+# Draws of the word bank's mutation before a live prompt goes without one (each too long for a window).
+MUTATION_TRIES = 4
 
 
 class LiveUnavailable(Unavailable):
@@ -89,13 +91,31 @@ def _budget_spent() -> LiveUnavailable:
 
 def live_prompt(*, emotion: str, favorite: str, seed: int) -> str:
     """The curated template (the emotion, the favorite, the original's style words) with one or two
-    words of the key's word bank, chosen by the job's seed."""
-    prompt = compose_prompt(emotion_text=emotion, favorite=favorite)
+    words of the key's word bank, chosen by the job's seed, composed to fit one CLIP window
+    (clip_tokens.WINDOW_TOKENS): every painter reads all of it and none is cut (a longer prompt
+    would miss the live worker's lean call, and a Flux or SD 3 model's CLIP encoder reads 77 tokens
+    only). So the template's last style words go when the template alone is too long, and a
+    mutation that does not fit is drawn again (MUTATION_TRIES), else left out."""
+    template = _fitting_template(emotion, favorite)
     words = word_bank(emotion, favorite)
-    if not words:
-        return prompt
-    mutation = mutate_prompt(prompt, words, random.Random(seed), keep=(emotion, *favorite.split(",")))
-    return mutation.prompt if mutation else prompt
+    rng = random.Random(seed)
+    for _ in range(MUTATION_TRIES if words else 0):
+        mutation = mutate_prompt(template, words, rng, keep=(emotion, *favorite.split(",")))
+        if mutation is None:
+            break
+        if clip_tokens.count(mutation.prompt) <= clip_tokens.WINDOW_TOKENS:
+            return mutation.prompt
+    return template
+
+
+def _fitting_template(emotion: str, favorite: str) -> str:
+    """compose_prompt's template, less its last style words while it is longer than one window."""
+    style = [word.strip() for word in DEFAULT_OTHERS.split(",")]
+    prompt = compose_prompt(emotion_text=emotion, favorite=favorite)
+    while style and clip_tokens.count(prompt) > clip_tokens.WINDOW_TOKENS:
+        style.pop()
+        prompt = compose_prompt(emotion_text=emotion, favorite=favorite, others=", ".join(style))
+    return prompt
 
 
 def img2img_steps(steps: int, strength: float) -> int:
