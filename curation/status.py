@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib import admin
 from django.template.response import TemplateResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET
@@ -183,6 +183,7 @@ def system_status() -> dict:
     default_model = library.default_state()
     if default_model.problem:
         problems.append(default_model.problem)
+    last_scan = library.last_scan() if library.enabled() else None
     withheld = live_pictures_withheld()
     if withheld:
         problems.append(withheld)
@@ -196,8 +197,21 @@ def system_status() -> dict:
         "problems": problems,
         "screens": screens,
         "default_model": default_model,
-        "last_scan": library.last_scan() if library.enabled() else None,
+        "last_scan": last_scan,
+        "last_scan_message": _without_sentence(last_scan.message if last_scan else "", default_model),
     }
+
+
+def _without_sentence(message: str, default_model: library.DefaultModel) -> str:
+    """A scan's summary less the default model's sentence the problems above say already: said once,
+    in the staff's language or in the worker's (the scan wrote it in LANGUAGE_CODE's)."""
+    if not default_model.problem:
+        return message
+    with translation.override(settings.LANGUAGE_CODE):
+        written = default_model.problem
+    for sentence in {default_model.problem, written}:
+        message = message.replace(f" {sentence}", "").replace(sentence, "")
+    return message
 
 
 @require_GET

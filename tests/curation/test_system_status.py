@@ -1,6 +1,7 @@
 """The admin's System status page, the job pages' "nobody consumes this queue" banner, and the
 record of each periodic task's last run (infra.periodic)."""
 
+import shutil
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from generation.requests import JobRequest
 from generation.services import create_job
 from infra import periodic
 from infra.models import PeriodicRun
+from tests.curation.test_library_admin import MODEL_A, PIPELINES, _config_only_pipeline
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +240,22 @@ def test_a_periodic_task_that_stopped_running_is_late_in_local_time(staff_client
     assert expected in page.context["problems"]
     assert 'data-entry="recommend-rebuild" data-state="late"' in page.content.decode()
     assert " KST." in page.content.decode()  # "As of … KST."
+
+
+def test_a_gone_default_model_is_said_once(staff_client, monkeypatch, settings, tmp_path):
+    """Once, in the problems: not again beside the default model nor in the last scan's summary."""
+    from generation.services import library_follow
+
+    for name in PIPELINES:
+        _config_only_pipeline(tmp_path / "models" / name)
+    settings.GARDEN_MODELS_DIR = str(tmp_path / "models")
+    workers(monkeypatch, {"default", "gpu"})
+    tick_now()
+    library_follow.scan_now("command")  # MODEL_A, the first by name, becomes the default
+    shutil.move(tmp_path / "models" / MODEL_A, tmp_path / "moved-away")
+    library_follow.scan_now("command")  # records the loss and the default's news
+    page = staff_client.get(STATUS)
+    [problem] = page.context["problems"]
+    assert problem.startswith(f"The default model {MODEL_A} cannot be used")
+    body = page.content.decode()
+    assert body.count(problem) == 1 and f"Default model: {MODEL_A}." in body and f"lost: {MODEL_A}" in body
