@@ -137,7 +137,8 @@ def test_one_batch_makes_a_job_for_each_emotion_checked(curator, curator_client,
     assert sorted(job_id for job_id, _queue in no_enqueue) == sorted(str(job.pk) for job in jobs)
     assert LogEntry.objects.filter(user=curator, action_flag=ADDITION).count() == 3
     (message,) = [str(m) for m in curator_client.get(JOBS).context["messages"]]
-    assert message.startswith("Started 3 jobs ") and "(happy)" in message and message.endswith(": 12 images into the pool.")
+    assert message.startswith("Started 3 jobs ") and "(happy)" in message
+    assert message.endswith(": 12 images into the pool. Each picture is painted in one pass of 5 steps.")
 
 
 def test_the_form_starts_with_no_emotion_checked_and_starts_only_the_ones_checked(curator_client, no_enqueue):
@@ -209,3 +210,34 @@ def test_a_rows_one_count_and_the_job_page_names_the_model_not_its_path(curator_
     assert "/srv/garden" not in detail
     assert re.search(r'<div class="readonly">garden-one</div>', detail)
     assert f'<span class="job-images" data-job="{job.pk}">4/8</span>' in detail
+
+
+def test_the_form_says_when_it_adds_a_hires_pass_and_counts_its_steps(curator_client, no_enqueue, settings, tmp_path):
+    from generation.models import LibraryEntry
+    from generation.services import library as library_services
+    from tests.curation.test_library_admin import _config_only_pipeline
+
+    _config_only_pipeline(tmp_path / "garden-one")  # a model that paints 512x512 natively
+    settings.GARDEN_MODELS_DIR, settings.GARDEN_HIRES_FIX, settings.GARDEN_HIRES_DENOISING = str(tmp_path), True, 0.5
+    library_services.scan()
+    LibraryEntry.objects.filter(name="garden-one").update(default_width=512, default_height=512)
+    plan = reverse("admin:generation_generationjob_plan")
+    asked = {"repeat_count": 3, "resolution": "768x512", "steps": 12, "backend": "diffusers", "model": "garden-one"}
+    two_passes = (
+        "Each picture is painted at 624x416, then repainted at 768x512 (the hires fix, since the model paints smaller pictures): "
+        "12 + 6 steps a picture."
+    )
+    assert curator_client.get(plan, asked).json() == {"plan": f"No emotion checked: nothing would start. {two_passes}"}
+    both = curator_client.get(plan, asked | {"emotion": ["calm", "sad"]}).json()
+    assert both == {"plan": f"2 jobs (calm, sad), 12 pictures. {two_passes}"}
+    procedural = curator_client.get(plan, {**asked, "emotion": "calm", "backend": "procedural", "model": ""}).json()["plan"]
+    assert procedural == "1 job (calm), 6 pictures. Each picture is painted in one pass of 12 steps."
+
+    started = form_data(emotion=["calm"], emotion_text="", backend="diffusers", model="garden-one", steps=12, repeat_count=1)
+    curator_client.post(ADD, started)
+    job = GenerationJob.objects.get()
+    assert job.steps_total == 2 * (12 + 6)  # the landscape and its portrait, both passes: what "36 steps" counts
+    (message,) = [str(m) for m in curator_client.get(JOBS).context["messages"]]
+    assert message.endswith(f": 2 images into the pool. {two_passes}")
+    detail = curator_client.get(reverse("admin:generation_generationjob_change", args=[job.pk])).content.decode()
+    assert two_passes in detail

@@ -67,8 +67,34 @@
       }
     });
   }
+  function followPlan() {
+    // The bulk form: what Generate would start (jobs, pictures, one pass or the hires fix's two),
+    // asked of the server as the fields change, so the form says it before anything starts.
+    const form = document.getElementById("generate-form");
+    const plan = document.getElementById("generate-plan");
+    if (!form || !plan) return;
+    let timer = null;
+    const ask = () => {
+      const query = new URLSearchParams(new FormData(form));
+      query.delete("csrfmiddlewaretoken");
+      fetch(plan.dataset.url + "?" + query, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+        .then((data) => {
+          plan.textContent = data.plan;
+        })
+        .catch(() => {});  // the plan stays as it was; Generate still validates everything
+    };
+    const later = () => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(ask, 250);
+    };
+    form.addEventListener("input", later);
+    form.addEventListener("change", later);
+    ask();
+  }
   document.addEventListener("DOMContentLoaded", () => {
     followModelDefaults();
+    followPlan();
     window.setTimeout(tick, 500);
   });
 })();
