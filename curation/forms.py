@@ -130,7 +130,7 @@ class BulkGenerationForm(forms.Form):
         self.fields["steps"].initial, self.fields["guidance"].initial = defaults[""]["steps"], defaults[""]["guidance"]
         self.fields["model"].widget.attrs["data-defaults"] = json.dumps(defaults)
         self.fields["model"].choices = [
-            ("", _("Default (%(name)s)") % {"name": default.name} if default else _("GARDEN_DIFFUSION_MODEL (no library)")),
+            ("", _("Default (%(name)s)") % {"name": default.name} if default else _("The site's model (no library)")),
             *((entry.name, f"{entry.name} ({entry.get_family_display()})") for entry in pipelines),
         ]
         known = ", ".join(library.loras().values_list("name", flat=True))

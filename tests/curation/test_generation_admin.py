@@ -89,7 +89,7 @@ def test_invalid_parameters_come_back_as_form_errors(curator_client, no_enqueue)
     response = curator_client.post(ADD, form_data(time="night"))  # not a kiosk value
     assert "Select a valid choice" in response.context["form"].errors["time"][0]
     response = curator_client.post(ADD, form_data(steps=10_000))
-    assert "GARDEN_MAX_STEPS" in response.context["form"].errors["steps"][0]
+    assert "(the most this site allows)" in response.context["form"].errors["steps"][0]
     assert not GenerationJob.objects.exists() and not no_enqueue
 
 
@@ -175,7 +175,7 @@ def test_emotion_text_names_a_single_emotion_and_a_refused_batch_starts_nothing(
     response = curator_client.post(ADD, form_data(emotion=["happy", "sad"]))  # emotion_text "joyful"
     assert "check a single emotion" in response.context["form"].errors["emotion_text"][0]
     response = curator_client.post(ADD, form_data(emotion=["happy", "sad"], emotion_text="", steps=10_000))
-    assert "GARDEN_MAX_STEPS" in response.context["form"].errors["steps"][0]
+    assert "(the most this site allows)" in response.context["form"].errors["steps"][0]
     assert not GenerationJob.objects.exists() and not no_enqueue
 
 
