@@ -155,7 +155,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
     def size(self, obj):
         return f"{obj.width}x{obj.height}"
 
-    @admin.display(description=gettext_lazy("images"))
+    @admin.display(description=gettext_lazy("images made"))
     def images_made(self, obj):
         """Pictures stored of the job's total; jobs.js keeps it in step with the progress cell."""
         return format_html('<span class="job-images" data-job="{}">{}/{}</span>', obj.pk, obj.images_done, obj.images_total)
