@@ -75,6 +75,7 @@ def test_the_stages_of_a_job_and_no_path_in_its_answer(library_settings, monkeyp
     assert str(models_folder) not in str(answer) and answer["model_id"] == MODEL == served_names.model_id(job.model_id)
 
 
+@pytest.mark.slow  # two jobs on the tiny pipeline, one of them loading it
 def test_only_a_real_load_is_timed(library_settings, monkeypatch):
     """The next load's estimate comes from these timings: a model already loaded must not count as a 0 s load."""
     get_backend = runner.backends.get_backend
