@@ -15,11 +15,12 @@ from django import forms
 from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
-from generation.backends import BACKENDS
+from generation.backends import BACKENDS, hires
+from library import selectors as library
 from generation.lora_tags import LoraSyntaxError, parse_lora_list
 from generation.models import GenerationJob
 from generation.requests import DEFAULT_OTHERS, LANDSCAPE_SIZE, RESOLUTIONS, JobParameterError, JobRequest
@@ -49,18 +50,33 @@ def model_defaults(entry) -> dict:
     return {"steps": steps, "guidance": guidance}
 
 
+def passes_text(*, width: int, height: int, steps: int, options: dict | None) -> str:
+    """How each picture of a job is painted: in one pass, or in the hires fix's two (the first at
+    about the model's native size), with the steps of each."""
+    fix = hires.for_picture(options, width, height)
+    if fix is None:
+        return ngettext(
+            "Each picture is painted in one pass of %(steps)d step.", "Each picture is painted in one pass of %(steps)d steps.", steps
+        ) % {"steps": steps}
+    return _(
+        "Each picture is painted at %(first)s, then repainted at %(size)s (the hires fix, since the model paints smaller "
+        "pictures): %(steps)d + %(second)d steps a picture."
+    ) % {"first": f"{fix.first_width}x{fix.first_height}", "size": f"{width}x{height}", "steps": steps, "second": fix.steps}
+
+
 def _favorite_field(part: str, words: tuple[str, ...], **kwargs) -> forms.ChoiceField:
     choices = [ANY, *((word, word.replace("-", " ")) for word in words)]
     return forms.ChoiceField(choices=choices, required=False, label=PART_LABELS[part], **kwargs)
 
 
 class BulkGenerationForm(forms.Form):
+    # None checked at first: each emotion checked starts a job, so only the curator's choice may start one.
     emotion = forms.MultipleChoiceField(
         choices=Emotion.choices,
-        initial=[Emotion.HAPPY],
         widget=forms.CheckboxSelectMultiple,
         label=gettext_lazy("Emotions"),
         help_text=gettext_lazy("One job per emotion checked, each with the settings below."),
+        error_messages={"required": gettext_lazy("Check at least one emotion: each one checked starts a job.")},
     )
     emotion_text = forms.CharField(
         required=False,
@@ -115,7 +131,7 @@ class BulkGenerationForm(forms.Form):
         self.fields["steps"].initial, self.fields["guidance"].initial = defaults[""]["steps"], defaults[""]["guidance"]
         self.fields["model"].widget.attrs["data-defaults"] = json.dumps(defaults)
         self.fields["model"].choices = [
-            ("", _("Default (%(name)s)") % {"name": default.name} if default else _("GARDEN_DIFFUSION_MODEL (no library)")),
+            ("", _("Default (%(name)s)") % {"name": default.name} if default else _("The site's model (no library)")),
             *((entry.name, f"{entry.name} ({entry.get_family_display()})") for entry in pipelines),
         ]
         known = ", ".join(library.loras().values_list("name", flat=True))
@@ -139,34 +155,63 @@ class BulkGenerationForm(forms.Form):
 
     def favorite(self) -> str:
         """``season,weather,time`` or "" (Any)."""
-        parts = [self.cleaned_data[name] for name in FAVORITE_FIELDS]
+        parts = [self.cleaned_data.get(name, "") for name in FAVORITE_FIELDS]
         return ",".join(parts) if all(parts) else ""
 
     def job_requests(self) -> list[JobRequest]:
         """One bulk JobRequest per emotion checked, in the order of the emotions."""
+        checked = set(self.cleaned_data["emotion"])
+        return [self._request(emotion) for emotion in Emotion.values if emotion in checked]
+
+    def _request(self, emotion: str) -> JobRequest:
         data = self.cleaned_data
         width, height = (int(value) for value in data["resolution"].split("x"))
-        checked = set(data["emotion"])
-        return [
-            JobRequest(
-                kind=GenerationJob.Kind.BULK,
-                emotion=emotion,
-                emotion_text=data["emotion_text"],
-                favorite=self.favorite(),
-                others=data["others"],
-                count=data["repeat_count"],
-                width=width,
-                height=height,
-                steps=data["steps"],
-                guidance=data["guidance"],
-                seed=data["seed"],
-                backend=data["backend"],
-                model=data["model"] or None,
-                loras=data["loras"],
-            )
-            for emotion in Emotion.values
-            if emotion in checked
-        ]
+        return JobRequest(
+            kind=GenerationJob.Kind.BULK,
+            emotion=emotion,
+            emotion_text=data.get("emotion_text", ""),
+            favorite=self.favorite(),
+            others=data.get("others", ""),
+            count=data["repeat_count"],
+            width=width,
+            height=height,
+            steps=data.get("steps"),
+            guidance=data.get("guidance"),
+            seed=data.get("seed"),
+            backend=data["backend"],
+            model=data.get("model") or None,
+            loras=data.get("loras", []),
+        )
+
+    def plan(self) -> str:
+        """What *Generate* would start, said before it starts: the jobs and pictures, and how each
+        picture is painted (one pass, or the hires fix's two with their steps). "" while the size,
+        count or backend do not validate (their own errors say why)."""
+        self.is_valid()  # cleaned_data: the fields that are valid
+        data = self.cleaned_data
+        if not {"resolution", "repeat_count", "backend"} <= set(data):
+            return ""
+        emotions = [emotion for emotion in Emotion.values if emotion in set(data.get("emotion") or ())]
+        try:  # the settings are the same for every emotion: one stands for all
+            valid = self._request(emotions[0] if emotions else Emotion.HAPPY).validate()
+        except JobParameterError:
+            return ""
+        passes = passes_text(width=valid.width, height=valid.height, steps=valid.steps, options=valid.options)
+        if not emotions:
+            return _("No emotion checked: nothing would start.") + " " + passes
+        pictures = 2 * valid.count * len(emotions)  # each index: a landscape and its portrait
+        jobs = ngettext("%(count)d job (%(emotions)s)", "%(count)d jobs (%(emotions)s)", len(emotions)) % {
+            "count": len(emotions),
+            "emotions": ", ".join(emotions),
+        }
+        return (
+            ngettext("%(jobs)s, %(pictures)d picture.", "%(jobs)s, %(pictures)d pictures.", pictures)
+            % {
+                "jobs": jobs,
+                "pictures": pictures,
+            }
+            + f" {passes}"
+        )
 
     def show_errors(self, error: JobParameterError) -> None:
         """Put JobRequest's field errors next to the fields that carry them."""

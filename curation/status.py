@@ -10,7 +10,8 @@ One read (``system_status``) and one thin view. It shows, each with what to do a
   joined with CELERY_BEAT_SCHEDULE);
 - the screens per status, and each silent one (``screens.selectors``: derived when read, docs/fleet.md);
 - the model library's default model, and why jobs paint with another when its file is gone
-  (``library.selectors.default_state``), with the last scan of the models folder.
+  (``library.selectors.default_state``), with the last scan of the models folder;
+- live pictures that would never be shown (``safety.selectors.live_pictures_withheld``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib import admin
 from django.template.response import TemplateResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET
@@ -31,6 +32,7 @@ from generation import selectors as generation_selectors
 from infra import periodic
 from infra.models import PeriodicRun
 from library import selectors as library
+from safety.selectors import live_pictures_withheld
 from screens import selectors as screens_selectors
 from screens.status import STATUS_LABELS
 
@@ -181,6 +183,10 @@ def system_status() -> dict:
     default_model = library.default_state()
     if default_model.problem:
         problems.append(default_model.problem)
+    last_scan = library.last_scan() if library.enabled() else None
+    withheld = live_pictures_withheld()
+    if withheld:
+        problems.append(withheld)
     return {
         "now": now,
         "parts": parts,
@@ -191,8 +197,21 @@ def system_status() -> dict:
         "problems": problems,
         "screens": screens,
         "default_model": default_model,
-        "last_scan": library.last_scan() if library.enabled() else None,
+        "last_scan": last_scan,
+        "last_scan_message": _without_sentence(last_scan.message if last_scan else "", default_model),
     }
+
+
+def _without_sentence(message: str, default_model: library.DefaultModel) -> str:
+    """A scan's summary less the default model's sentence the problems above say already: said once,
+    in the staff's language or in the worker's (the scan wrote it in LANGUAGE_CODE's)."""
+    if not default_model.problem:
+        return message
+    with translation.override(settings.LANGUAGE_CODE):
+        written = default_model.problem
+    for sentence in {default_model.problem, written}:
+        message = message.replace(f" {sentence}", "").replace(sentence, "")
+    return message
 
 
 @require_GET

@@ -4,19 +4,41 @@ The stage: ``queued``; ``loading`` while its worker loads the model (the runner 
 ``painting`` with the first step); ``finishing`` once the last step is done (decoding, checking and
 storing the pictures, which "100 %" alone would hide); then the job's final status.
 
-The estimate: seconds per step per megapixel-picture of the worker's recent jobs (of any worker on
-the job's queue before one claims it), times the work left, plus the recent storing time per picture.
-``Speeds`` reads each worker's recent jobs once per answer (a job list asks once per worker).
+The estimate (``Estimates.seconds_left``) adds up, at the worker's recent speed (seconds per step per
+megapixel-picture of its last RECENT_JOBS succeeded jobs, plus their storing time per picture; before
+a worker claims the job, those of any worker on its queue):
+
+- the job's own work left;
+- the model's load time, while the worker loads it, or for a queued job whose model differs from
+  the job's before it in line: the last time this worker (before a claim: its queue's workers)
+  loaded that model, else any model (the runner times real loads only);
+- for a queued job, the jobs ahead of it on its queue: the time left of those running and the whole
+  of those queued before it, shared among the jobs running there (each worker runs one).
+
+A running job's time left counts from its last written progress (``progress_at``), so it goes down
+between two steps too; it stops at 0, which the screens show as the stage ("Decoding, checking and
+storing the pictures"), never as "0 s left". None: finished, or no speed (or load time) known yet.
+One ``Estimates`` reads each worker's recent jobs and each queue's line once per answer.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
 from django.utils.translation import gettext
 
+from generation import backends
 from generation.backends import hires
 from generation.models import GenerationJob
 
-RECENT_JOBS = 20  # the worker's last jobs that make its speed
+RECENT_JOBS = 20  # the worker's last jobs that make its speed and its load times
+# The columns an estimate reads of a job in line (not its prompt, images or error).
+LINE_FIELDS = (
+    "id", "status", "stage", "queue", "worker", "backend", "model", "width", "height", "steps", "count", "options",
+    "steps_done", "steps_total", "images_done", "images_total", "created_at", "started_at", "progress_at",
+)  # fmt: skip
 
 
 def stage(job: GenerationJob) -> str:
@@ -48,37 +70,148 @@ def work(job: GenerationJob) -> float:
     return hires.batch_steps(job.options, job.steps) * megapixels * max(job.images_total, job.count, 1)
 
 
-class Speeds:
-    """(seconds per megapixel-picture step, seconds storing one picture) of recent succeeded jobs,
-    per worker (or queue), read once each."""
+def _loads_models(job: GenerationJob) -> bool:
+    return job.backend == backends.DIFFUSERS  # the procedural painter has nothing to load
 
-    def __init__(self) -> None:
-        self._known: dict[tuple[str, str], tuple[float, float] | None] = {}
 
-    def of(self, job: GenerationJob) -> tuple[float, float] | None:
-        key = ("worker", job.worker) if job.worker else ("queue", job.queue)
-        if key not in self._known:
-            recent = GenerationJob.objects.filter(status=GenerationJob.Status.SUCCEEDED, backend=job.backend, **{key[0]: key[1]})
-            done = recent.order_by("-created_at").only("width", "height", "steps", "count", "images_total", "options", "timings")
+@dataclass(frozen=True)
+class Speed:
+    """A worker's (or a queue's) recent pace: seconds per megapixel-picture step, seconds storing one
+    picture, and each model's last load in seconds (newest first)."""
+
+    per_unit: float
+    per_picture: float
+    loads: dict[str, float] = field(default_factory=dict)
+
+    def load(self, model: str) -> float | None:
+        """The model's last load here, else the newest load of any model; None: none seen."""
+        return self.loads.get(model, next(iter(self.loads.values()), None))
+
+    def whole(self, job: GenerationJob, *, with_load: bool) -> float | None:
+        """Seconds for the whole job, its model's load first when ``with_load``."""
+        load = self.load(job.model) if with_load else 0.0
+        if load is None:
+            return None
+        return load + work(job) * self.per_unit + max(job.images_total, 1) * self.per_picture
+
+
+class Estimates:
+    """Time-left estimates for the jobs of one answer (the admin's list polls up to 100 at once)."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or timezone.now()
+        self._speeds: dict[tuple[str, ...], Speed | None] = {}
+        self._lines: dict[str, list[GenerationJob]] = {}
+        self._held: dict[str, str] = {}
+
+    def speed(self, job: GenerationJob) -> Speed | None:
+        """The pace of the job's worker on the job's backend; before a claim, or while that worker has
+        no succeeded job yet, of its queue's workers."""
+        own = self._pace(("worker", job.worker), job.backend) if job.worker else None
+        return own or self._pace(("queue", job.queue), job.backend)
+
+    def _pace(self, where: tuple[str, str], backend: str) -> Speed | None:
+        key = (*where, backend)
+        if key not in self._speeds:
+            recent = GenerationJob.objects.filter(status=GenerationJob.Status.SUCCEEDED, backend=backend, **{where[0]: where[1]})
+            done = recent.order_by("-created_at").only("model", "width", "height", "steps", "count", "images_total", "options", "timings")
             painted = stored = units = pictures = 0.0
+            loads: dict[str, float] = {}
             for earlier in done[:RECENT_JOBS]:
                 timings = earlier.timings or {}
+                if timings.get("load"):  # newest first: the first seen of a model is its last load
+                    loads.setdefault(earlier.model, float(timings["load"]))
                 if timings.get("generate"):
                     painted += timings["generate"]
                     stored += timings.get("store", 0.0) + timings.get("thumbnails", 0.0)
                     units += work(earlier)
                     pictures += max(earlier.images_total, 1)
-            self._known[key] = (painted / units, stored / pictures) if units and pictures else None
-        return self._known[key]
+            self._speeds[key] = Speed(painted / units, stored / pictures, loads) if units and pictures else None
+        return self._speeds[key]
+
+    def line(self, queue: str) -> list[GenerationJob]:
+        """The queue's unfinished jobs: running (by start), then queued in the order their queue
+        positions count (generation.selectors.job_queue_position)."""
+        if queue not in self._lines:
+            unfinished = GenerationJob.objects.filter(queue=queue, status__in=(GenerationJob.Status.RUNNING, GenerationJob.Status.QUEUED))
+            jobs = list(unfinished.only(*LINE_FIELDS).order_by())
+            running = sorted((job for job in jobs if job.status == GenerationJob.Status.RUNNING), key=_started)
+            queued = sorted((job for job in jobs if job.status == GenerationJob.Status.QUEUED), key=_in_line)
+            self._lines[queue] = [*running, *queued]
+        return self._lines[queue]
+
+    def position(self, job: GenerationJob) -> int | None:
+        """1 = the next job its queue will start; None when the job is not waiting (as
+        job_queue_position counts, from the line this answer reads anyway)."""
+        if job.status != GenerationJob.Status.QUEUED:
+            return None
+        return 1 + sum(other.status == GenerationJob.Status.QUEUED and _in_line(other) < _in_line(job) for other in self.line(job.queue))
+
+    def _held_model(self, queue: str, line: list[GenerationJob]) -> str:
+        """The model of the job last started on the queue: what its worker holds now."""
+        running = [job for job in line if job.status == GenerationJob.Status.RUNNING]
+        if running:
+            return running[-1].model
+        if queue not in self._held:
+            last = GenerationJob.objects.filter(queue=queue, started_at__isnull=False).order_by("-started_at").only("model").first()
+            self._held[queue] = last.model if last is not None else ""
+        return self._held[queue]
+
+    def left(self, job: GenerationJob) -> float | None:
+        """Seconds a running job still needs, counted down from its last written progress."""
+        speed = self.speed(job)
+        if speed is None:
+            return None
+        if job.stage == GenerationJob.Stage.LOADING:
+            load, whole = speed.load(job.model), speed.whole(job, with_load=False)
+            if load is None or whole is None:
+                return None
+            return max(0.0, load - self._since(job.started_at)) + whole
+        done = job.steps_done / job.steps_total if job.steps_total else 0.0
+        rest = work(job) * (1.0 - done) * speed.per_unit + max(job.images_total - job.images_done, 0) * speed.per_picture
+        return max(0.0, rest - self._since(job.progress_at or job.started_at))
+
+    def seconds_left(self, job: GenerationJob) -> int | None:
+        """Seconds until the job is done; None when finished or unknown."""
+        if job.is_finished:
+            return None
+        if job.status == GenerationJob.Status.RUNNING:
+            left = self.left(job)
+            return None if left is None else round(left)
+        return self._queued(job)
+
+    def _queued(self, job: GenerationJob) -> int | None:
+        line = self.line(job.queue)
+        running = [other for other in line if other.status == GenerationJob.Status.RUNNING]
+        before = [other for other in line if other.status == GenerationJob.Status.QUEUED and _in_line(other) < _in_line(job)]
+        lefts = [self.left(other) for other in running]
+        wholes = []
+        model = None  # read only when a job of a backend that loads models asks
+        for other in [*before, job]:  # each loads its model when the job before it painted another
+            speed = self.speed(other)
+            with_load = False
+            if _loads_models(other):
+                model = self._held_model(job.queue, line) if model is None else model
+                with_load = other.model != model
+            wholes.append(speed.whole(other, with_load=with_load) if speed else None)
+            model = other.model
+        if any(value is None for value in [*lefts, *wholes]):
+            return None
+        *ahead, own = (value or 0.0 for value in wholes)
+        return round((sum(value or 0.0 for value in lefts) + sum(ahead)) / max(len(running), 1) + own)
+
+    def _since(self, moment: datetime | None) -> float:
+        return max(0.0, (self.now - moment).total_seconds()) if moment else 0.0
 
 
-def estimate_seconds(job: GenerationJob, speeds: Speeds | None = None) -> int | None:
-    """Seconds until the job is done at its worker's recent speed; None when finished or unknown."""
-    if job.is_finished:
-        return None
-    speed = (speeds or Speeds()).of(job)
-    if speed is None:
-        return None
-    per_unit, per_picture = speed
-    left = 1.0 - (job.steps_done / job.steps_total if job.steps_total else 0.0)
-    return round(work(job) * left * per_unit + max(job.images_total - job.images_done, 0) * per_picture)
+def _in_line(job: GenerationJob) -> tuple:
+    return (job.created_at, str(job.id))
+
+
+def _started(job: GenerationJob) -> datetime:
+    return job.started_at or job.created_at
+
+
+def estimate_seconds(job: GenerationJob, estimates: Estimates | None = None) -> int | None:
+    """Seconds until the job is done (``Estimates.seconds_left``); None when finished or unknown."""
+    return (estimates or Estimates()).seconds_left(job)

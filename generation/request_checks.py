@@ -21,19 +21,21 @@ def kiosk_favorite(favorite: str, *, field: str, errors: dict[str, str]) -> str 
         return keys.kiosk_favorite(favorite)
     except keys.InvalidKey as exc:
         extra = ", ".join(settings.GARDEN_EXTRA_FAVORITES)
-        also = gettext(" Also allowed here (GARDEN_EXTRA_FAVORITES): %(extra)s.") % {"extra": extra} if extra else ""
+        also = gettext(" Also allowed on this site: %(extra)s.") % {"extra": extra} if extra else ""
         errors[field] = exc.message + also
         return None
 
 
 def check_int(name: str, value: object, low: int, high: int, errors: dict[str, str], *, setting: str = "") -> None:
+    """``setting``: the setting that makes ``high`` (its name stays out of the message: an operator
+    reads "the most this site allows", docs/settings.md names the setting)."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         # The messages the staff pages show come back in the request's language (docs/languages.md).
         if setting:
-            message = gettext("%(name)s must be a whole number between %(low)s and %(high)s (%(setting)s); got %(value)s.")
+            message = gettext("%(name)s must be a whole number between %(low)s and %(high)s (the most this site allows); got %(value)s.")
         else:
             message = gettext("%(name)s must be a whole number between %(low)s and %(high)s; got %(value)s.")
-        errors[name] = message % {"name": name, "low": low, "high": high, "setting": setting, "value": repr(value)}
+        errors[name] = message % {"name": name, "low": low, "high": high, "value": repr(value)}
 
 
 _NO_VALUE = object()
@@ -59,5 +61,5 @@ def portrait_fits(width: int, height: int) -> bool:
 def check_size(name: str, value: object, high: int, errors: dict[str, str]) -> None:
     low = settings.GARDEN_MIN_SIZE
     if isinstance(value, bool) or not isinstance(value, int) or value % 8 or not low <= value <= high:
-        message = gettext("%(name)s must be a multiple of 8 between %(low)s and %(high)s (%(setting)s); got %(value)s.")
-        errors[name] = message % {"name": name, "low": low, "high": high, "setting": f"GARDEN_MAX_{name.upper()}", "value": repr(value)}
+        message = gettext("%(name)s must be a multiple of 8 between %(low)s and %(high)s (the most this site allows); got %(value)s.")
+        errors[name] = message % {"name": name, "low": low, "high": high, "value": repr(value)}

@@ -371,7 +371,9 @@ class JobRequest:
         check_size("height", height, settings.GARDEN_MAX_HEIGHT, errors)
         sizes_ok = "width" not in errors and "height" not in errors
         if self.kind == GenerationJob.Kind.BULK and sizes_ok and not portrait_fits(width, height):
-            errors["height"] = gettext("Bulk jobs also make the portrait (height x width): it must fit GARDEN_MAX_WIDTH/GARDEN_MAX_HEIGHT.")
+            errors["height"] = gettext(
+                "Bulk jobs also make the portrait (height x width): it must fit the largest size this site allows, %(size)s."
+            ) % {"size": f"{settings.GARDEN_MAX_WIDTH}x{settings.GARDEN_MAX_HEIGHT}"}
         steps = default_steps if self.steps is None else self.steps
         check_int("steps", steps, 1, settings.GARDEN_MAX_STEPS, errors, setting="GARDEN_MAX_STEPS")
         check_int("count", self.count, 1, settings.GARDEN_MAX_COUNT, errors, setting="GARDEN_MAX_COUNT")

@@ -289,7 +289,12 @@ class JobSerializer(serializers.ModelSerializer):
         help_text="queued, loading (the model), painting, finishing (decode, check, store), or the final status"
     )
     stage_text = serializers.SerializerMethodField(help_text="The stage in words, naming the model it loads")
-    estimate_seconds = serializers.SerializerMethodField(help_text="Seconds left at the worker's recent speed (null: finished or unknown)")
+    estimate_seconds = serializers.SerializerMethodField(
+        help_text=(
+            "Seconds left at the worker's recent speed, the model's load and (queued) the jobs ahead included; "
+            "0: any moment now; null: finished or unknown"
+        ),
+    )
     model_id = serializers.SerializerMethodField(help_text="The model it painted with: a hub id or a file's name, never its path")
     hires = serializers.SerializerMethodField(
         help_text="The hires fix (null: one pass): upscaler, steps, denoising, and the first pass's native size or first size"
@@ -353,7 +358,11 @@ class JobSerializer(serializers.ModelSerializer):
         return progress.stage_text(job)
 
     def get_estimate_seconds(self, job) -> int | None:
-        return progress.estimate_seconds(job, self.context.setdefault("speeds", progress.Speeds()))
+        return progress.estimate_seconds(job, self._estimates())
+
+    def _estimates(self) -> progress.Estimates:
+        """One per answer (a list's items share the context): each queue's line and each worker's pace read once."""
+        return self.context.setdefault("estimates", progress.Estimates())
 
     def get_model_id(self, job) -> str:
         return served_names.model_id(job.model_id)
@@ -366,7 +375,7 @@ class JobSerializer(serializers.ModelSerializer):
         return (job.options or {}).get("hires") or None
 
     def get_queue_position(self, job) -> int | None:
-        return selectors.job_queue_position(job)
+        return self._estimates().position(job)
 
     @extend_schema_field(JobImageSerializer(many=True))
     def get_images(self, job):

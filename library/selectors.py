@@ -36,7 +36,7 @@ class UnknownEntry(LookupError):
             Kind.VAE: gettext("Unknown VAE %(name)s: the library has %(known)s."),
             Kind.UPSCALER: gettext("Unknown upscaler %(name)s: the library has %(known)s."),
         }
-        listed = ", ".join(known) if known else gettext("none (set GARDEN_MODELS_DIR and run manage.py scan_models)")
+        listed = ", ".join(known) if known else gettext("none (this site has no model library: docs/models.md)")
         super().__init__(messages[kind] % {"name": repr(name), "known": listed})
 
 
@@ -59,10 +59,7 @@ def why_unusable(entry: LibraryEntry) -> str:
     if not entry.usable:
         return entry.unusable_reason or gettext("the scan listed it as not usable.")
     if not absolute_path(entry).exists():
-        return gettext(
-            "its file %(path)s is gone from the models folder (removed since the last scan, which runs again within "
-            "GARDEN_LIBRARY_SCAN_SECONDS)."
-        ) % {"path": entry.path}
+        return gettext("its file %(path)s is gone from the models folder (removed since the last scan).") % {"path": entry.path}
     return ""
 
 

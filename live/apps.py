@@ -14,7 +14,7 @@ class LiveConfig(AppConfig):
         from config.checks import require_choice
         from garden import forgetting
         from generation import worker_api
-        from live import services
+        from live import checks, services  # noqa: F401 (checks registers the live pictures' system check)
         from live.worker.run import RUNNER
 
         # A deletion request or retention also reaches the visitor ids of live requests.

@@ -56,3 +56,8 @@ class LiveStatusSerializer(serializers.Serializer):
 class LiveUnavailableSerializer(serializers.Serializer):
     detail = serializers.CharField()
     reason = serializers.ChoiceField(choices=["off", "no_live_model", "no_worker", "queue_full", "budget_spent"])
+
+
+class LiveWithheldSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    reason = serializers.ChoiceField(choices=["image_check_off"])

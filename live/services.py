@@ -17,19 +17,22 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext
 
-from config.errors import Unavailable
+from config.errors import Conflict, Unavailable
 from garden import keys
 from gardener.prompts import mutate_prompt
 from gardener.selectors import word_bank
-from generation import backends
+from generation import backends, clip_tokens
 from generation.models import GenerationJob
-from generation.requests import SEED_LIMIT, JobParameterError, JobRequest, compose_prompt
+from generation.requests import DEFAULT_OTHERS, SEED_LIMIT, JobParameterError, JobRequest, compose_prompt
 from generation.services.jobs import cancel_job, create_valid_job
 from live import selectors
 from live.models import LiveRequest
+from safety.selectors import live_pictures_withheld
 
 # PostgreSQL advisory lock (transaction-scoped) held while a live job is checked and stored.
 LIVE_LOCK_ID = 0x6C6976  # "liv"
+# Draws of the word bank's mutation before a live prompt goes without one (each too long for a window).
+MUTATION_TRIES = 4
 
 
 class LiveUnavailable(Unavailable):
@@ -46,8 +49,22 @@ class LiveUnavailable(Unavailable):
         return {"detail": self.message, "reason": self.reason}
 
 
+class LiveWithheld(Conflict):
+    """Every live picture painted now would be withheld (the image check is off): a 409 with the
+    reason as a code, not a 503, since no part is down and asking again will not help."""
+
+    expected = True  # a site set up this way answers it to every visitor: not a server error
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.reason = "image_check_off"
+
+    def as_body(self) -> dict:
+        return {"detail": self.message, "reason": self.reason}
+
+
 def _off() -> LiveUnavailable:
-    return LiveUnavailable("off", gettext("Live pictures are switched off (GARDEN_LIVE_ENABLED)."), retry_after=3600)
+    return LiveUnavailable("off", gettext("Live pictures are turned off on this site (docs/live.md, Settings)."), retry_after=3600)
 
 
 def _no_live_model() -> LiveUnavailable:
@@ -74,13 +91,31 @@ def _budget_spent() -> LiveUnavailable:
 
 def live_prompt(*, emotion: str, favorite: str, seed: int) -> str:
     """The curated template (the emotion, the favorite, the original's style words) with one or two
-    words of the key's word bank, chosen by the job's seed."""
-    prompt = compose_prompt(emotion_text=emotion, favorite=favorite)
+    words of the key's word bank, chosen by the job's seed, composed to fit one CLIP window
+    (clip_tokens.WINDOW_TOKENS): every painter reads all of it and none is cut (a longer prompt
+    would miss the live worker's lean call, and a Flux or SD 3 model's CLIP encoder reads 77 tokens
+    only). So the template's last style words go when the template alone is too long, and a
+    mutation that does not fit is drawn again (MUTATION_TRIES), else left out."""
+    template = _fitting_template(emotion, favorite)
     words = word_bank(emotion, favorite)
-    if not words:
-        return prompt
-    mutation = mutate_prompt(prompt, words, random.Random(seed), keep=(emotion, *favorite.split(",")))
-    return mutation.prompt if mutation else prompt
+    rng = random.Random(seed)
+    for _ in range(MUTATION_TRIES if words else 0):
+        mutation = mutate_prompt(template, words, rng, keep=(emotion, *favorite.split(",")))
+        if mutation is None:
+            break
+        if clip_tokens.count(mutation.prompt) <= clip_tokens.WINDOW_TOKENS:
+            return mutation.prompt
+    return template
+
+
+def _fitting_template(emotion: str, favorite: str) -> str:
+    """compose_prompt's template, less its last style words while it is longer than one window."""
+    style = [word.strip() for word in DEFAULT_OTHERS.split(",")]
+    prompt = compose_prompt(emotion_text=emotion, favorite=favorite)
+    while style and clip_tokens.count(prompt) > clip_tokens.WINDOW_TOKENS:
+        style.pop()
+        prompt = compose_prompt(emotion_text=emotion, favorite=favorite, others=", ".join(style))
+    return prompt
 
 
 def img2img_steps(steps: int, strength: float) -> int:
@@ -119,11 +154,15 @@ def live_request(*, painter: selectors.Painter, search_key: str, source_id: int 
 def request_live_picture(*, visitor_id: str, search_key: str, from_key: str = "") -> GenerationJob:
     """Queue one live picture for ``visitor_id``; their unfinished one, if any, is cancelled.
 
-    Raises LiveUnavailable (503: off, no live model, no worker, queue full, budget spent) or
-    JobParameterError (400: an emotion or favorite kiosks do not paint, an unknown ``from``).
+    Raises LiveUnavailable (503: off, no live model, no worker, queue full, budget spent),
+    LiveWithheld (409: the picture would never be shown) or JobParameterError (400: an emotion or
+    favorite kiosks do not paint, an unknown ``from``).
     """
     if not settings.GARDEN_LIVE_ENABLED:
         raise _off()
+    withheld = live_pictures_withheld()
+    if withheld:  # nothing is painted that nobody will see
+        raise LiveWithheld(withheld)
     painter = selectors.live_painter()
     if painter is None:
         raise _no_live_model()

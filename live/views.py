@@ -1,7 +1,7 @@
 """POST /live, GET /live/<uuid>, DELETE /live/<uuid>: the live picture's kiosk API (docs/live.md).
 
 Thin: parse, call live.services or live.selectors, answer. The 503s (LiveUnavailable, with their
-``reason`` and Retry-After) and the 400s are domain errors answered by config.api's handler.
+``reason`` and Retry-After), the 409 (LiveWithheld) and the 400s are domain errors answered by config.api's handler.
 """
 
 import uuid
@@ -24,6 +24,7 @@ from live.serializers import (
     LiveStatusSerializer,
     LiveUnavailableSerializer,
     LiveWaitSerializer,
+    LiveWithheldSerializer,
 )
 from live.throttles import LiveRateThrottle
 
@@ -32,6 +33,13 @@ UNAVAILABLE = OpenApiResponse(
     description=(
         "No live picture now (show the curated garden only): `reason` is `off`, `no_live_model`, `no_worker`, "
         "`queue_full` or `budget_spent`; Retry-After says when to ask again"
+    ),
+)
+WITHHELD = OpenApiResponse(
+    LiveWithheldSerializer,
+    description=(
+        "No live picture on this site as it is set up (show the curated garden only): `reason` `image_check_off`, "
+        "every live picture would be withheld; asking again does not help"
     ),
 )
 JOB_ID = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The `job` of the POST /live answer")
@@ -69,6 +77,7 @@ class LiveView(KioskAPIView):
         responses={
             202: LiveAcceptedSerializer,
             400: error("Missing or unknown emotion, a favorite kiosks do not paint, an unknown `from` key"),
+            409: WITHHELD,
             503: UNAVAILABLE,
         },
         parameters=[LOCATION, RETRY_AFTER],

@@ -65,8 +65,8 @@ class Verdict:
         return {"verdict": self.verdict, "score": self.score, "checker": self.checker, "reason": self.reason}
 
 
-# A picture checked while the check is off (GARDEN_SAFETY_IMAGE_CHECK).
-OFF = Verdict(Image.Safety.UNCHECKED, None, "", "the image check is off (GARDEN_SAFETY_IMAGE_CHECK)")
+# A picture checked while the check is off (GARDEN_SAFETY_IMAGE_CHECK): the reason curators read.
+OFF = Verdict(Image.Safety.UNCHECKED, None, "", "the image check is off on this site (docs/safety.md)")
 
 
 def checker_name() -> str:

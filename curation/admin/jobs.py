@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from curation import selectors, services
-from curation.forms import BulkGenerationForm
+from curation.forms import BulkGenerationForm, passes_text
 from generation import kinds, progress, served_names
+from library import selectors as library
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
 from generation.selectors import job_queue_position, queue_warnings
@@ -25,14 +26,20 @@ from library import selectors as library
 
 
 def _started(jobs: list[GenerationJob]) -> str:
-    """``Started job 1a2b3c4d (happy): 20 images into the pool.`` or the same for several jobs."""
+    """``Started job 1a2b3c4d (happy): 20 images into the pool. Each picture is painted …`` or the
+    same for several jobs (one form: the same settings, so one sentence on how they paint)."""
     images = sum(job.images_total for job in jobs)
     names = ", ".join(f"{str(job.pk)[:8]} ({job.emotion})" for job in jobs)
     started = ngettext("Started job %(names)s", "Started %(count)d jobs %(names)s", len(jobs)) % {"count": len(jobs), "names": names}
-    return ngettext("%(started)s: %(images)d image into the pool.", "%(started)s: %(images)d images into the pool.", images) % {
+    text = ngettext("%(started)s: %(images)d image into the pool.", "%(started)s: %(images)d images into the pool.", images) % {
         "started": started,
         "images": images,
     }
+    return f"{text} {_passes(jobs[0])}"
+
+
+def _passes(job: GenerationJob) -> str:
+    return passes_text(width=job.width, height=job.height, steps=job.steps, options=job.options)
 
 
 class KindFilter(admin.SimpleListFilter):
@@ -86,15 +93,15 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "width",
         "height",
         "steps",
+        "passes",
         "guidance",
         "seed",
         "count",
         "backend",
-        "model_id",
+        "model_name",
         "scheduler",
         "queue",
-        "images_done",
-        "images_total",
+        "images_made",
         "error",
         "notice",
         "attempts",
@@ -137,16 +144,23 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("model"), ordering="model")
     def model_name(self, obj):
-        """The library model's name, else the backend's model (a hub id or a folder's name)."""
+        """The library model's name, else the backend's model (a hub id or a folder's name): never its
+        path on the server (the library entry's page has that)."""
         return obj.model or served_names.model_id(obj.model_id) or obj.backend
+
+    @admin.display(description=gettext_lazy("passes"))
+    def passes(self, obj):
+        """One pass, or the hires fix's two with their steps (``steps_total`` counts both)."""
+        return _passes(obj)
 
     @admin.display(description=gettext_lazy("size"))
     def size(self, obj):
         return f"{obj.width}x{obj.height}"
 
-    @admin.display(description=gettext_lazy("images"))
+    @admin.display(description=gettext_lazy("images made"))
     def images_made(self, obj):
-        return f"{obj.images_done}/{obj.images_total}"
+        """Pictures stored of the job's total; jobs.js keeps it in step with the progress cell."""
+        return format_html('<span class="job-images" data-job="{}">{}/{}</span>', obj.pk, obj.images_done, obj.images_total)
 
     @admin.display(description=gettext_lazy("progress"))
     def progress_bar(self, obj):
@@ -207,6 +221,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("progress/", wrap(self.progress_view), name="generation_generationjob_progress"),
+            path("plan/", wrap(self.plan_view), name="generation_generationjob_plan"),
             path("<uuid:pk>/cancel/", wrap(self.cancel_view), name="generation_generationjob_cancel"),
             path("<uuid:pk>/retry/", wrap(self.retry_view), name="generation_generationjob_retry"),
             *super().get_urls(),
@@ -247,6 +262,12 @@ class GenerationJobAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/generation/generationjob/generate.html", context)
 
+    def plan_view(self, request):
+        """GET with the bulk form's fields → ``{"plan": "…"}``: what Generate would start (jobs.js asks as they change)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return JsonResponse({"plan": BulkGenerationForm(request.GET).plan()})
+
     def progress_view(self, request):
         """GET ?id=…&id=… → status, progress and queue position of those jobs (polled by jobs.js)."""
         if not self.has_view_permission(request):
@@ -256,7 +277,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
             jobs = list(self.model.objects.filter(pk__in=ids))
         except ValidationError:  # malformed UUIDs
             return JsonResponse({"error": "bad id"}, status=400)
-        speeds = progress.Speeds()
+        estimates = progress.Estimates()
         return JsonResponse(
             {
                 "jobs": [
@@ -265,11 +286,11 @@ class GenerationJobAdmin(admin.ModelAdmin):
                         "status": job.status,
                         "stage": progress.stage(job),
                         "stage_text": progress.stage_text(job),
-                        "estimate_seconds": progress.estimate_seconds(job, speeds),
+                        "estimate_seconds": progress.estimate_seconds(job, estimates),
                         "progress": job.progress,
                         "images_done": job.images_done,
                         "images_total": job.images_total,
-                        "queue_position": job_queue_position(job),
+                        "queue_position": estimates.position(job),
                         "finished": job.is_finished,
                         "error": job.error[:300],
                     }

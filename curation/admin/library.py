@@ -20,11 +20,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from curation.admin import library_install
-from generation.requests import GUIDANCE_RANGE
+from generation.requests import GUIDANCE_RANGE, JobParameterError
 from library import selectors as library
 from library.models import LibraryEntry
 from library.services import entries as library_services
 from library.services import follow as library_follow
+from safety.selectors import live_pictures_withheld
 
 QUEUED_FOR = timedelta(minutes=10)  # a queued rescan no worker took this long: say so, stop reloading
 DEFAULT_FIELDS = ("default_steps", "default_guidance", "default_width", "default_height", "default_vae", "live_vae", "dtype", "offload")
@@ -148,9 +149,15 @@ class LibraryEntryAdmin(admin.ModelAdmin):
     def make_live(self, request, queryset):
         refusal = _("Select exactly one pipeline to paint live pictures with.")
         entry = self._set_one_pipeline(request, queryset, choose=library_services.set_live, refusal=refusal)
-        if entry is not None:
-            message = _("Live pictures are now painted by %(name)s, with its default steps and guidance.")
-            self.message_user(request, message % {"name": entry.name}, messages.SUCCESS)
+        if entry is None:
+            return
+        withheld = live_pictures_withheld()
+        if withheld:  # marked all the same, ready for when the check is on; but nothing is painted till then
+            message = _("%(name)s is marked as the live model. %(why)s")
+            self.message_user(request, message % {"name": entry.name, "why": withheld}, messages.WARNING)
+            return
+        message = _("Live pictures are now painted by %(name)s, with its default steps and guidance.")
+        self.message_user(request, message % {"name": entry.name}, messages.SUCCESS)
 
     @admin.action(permissions=["change"], description=gettext_lazy("Stop painting live pictures with a library model"))
     def stop_live(self, request, queryset=None):

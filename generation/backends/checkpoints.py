@@ -13,9 +13,7 @@ Only worker processes import this module (it imports torch through its caller).
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from config.caches import memoized
+from generation import clip_tokens
 from generation.backends import ModelUnavailable
 from library import checkpoints
 from library import files as library_files
@@ -133,14 +132,12 @@ def clip_vocabulary() -> tuple[str, str]:
     The order is CLIP's SimpleTokenizer's: the 256 byte symbols, the same with ``</w>``, the 48,894
     merges, then ``<|startoftext|>`` and ``<|endoftext|>``.
     """
-    spec = importlib.util.find_spec("open_clip")  # located, not imported (its __init__ imports torchvision)
-    if spec is None or not spec.submodule_search_locations:
+    source = clip_tokens.bpe_file()
+    if source is None:
         raise ModelUnavailable(
             "The CLIP vocabulary for single-file checkpoints ships in open_clip_torch: pip install --no-deps -r requirements/models.txt."
         )
-    source = Path(next(iter(spec.submodule_search_locations))) / "bpe_simple_vocab_16e6.txt.gz"
-    lines = gzip.decompress(source.read_bytes()).decode("utf-8").split("\n")
-    merges = lines[1 : 49152 - 256 - 2 + 1]
+    merges = clip_tokens.bpe_merges(source)
     symbols = checkpoints.bytes_to_unicode()
     tokens = symbols + [symbol + "</w>" for symbol in symbols] + ["".join(merge.split()) for merge in merges]
     tokens += ["<|startoftext|>", "<|endoftext|>"]

@@ -141,10 +141,12 @@ def _run(*, job: GenerationJob, mine, timings: dict) -> int | None:
         offload=extra.pop("model_offload", ""),
     )
     started = time.perf_counter()
-    if getattr(backend, "pipeline", "") is None:  # a model to load: say so while it loads (generation.progress)
+    loading = getattr(backend, "pipeline", "") is None
+    if loading:  # a model to load: say so while it loads (generation.progress)
         mine.update(stage=GenerationJob.Stage.LOADING, heartbeat_at=timezone.now())
     backend.load()
-    timings["load"] = round(time.perf_counter() - started, 3)
+    # Only a real load is timed: generation.progress takes the next load's length from these.
+    timings["load"] = round(time.perf_counter() - started, 3) if loading else 0.0
     sampler = job.options.get("sampler", "") if job.backend == backends.DIFFUSERS else ""
     scheduler = backends.SAMPLERS.get(sampler) or backend.scheduler_name  # the job's sampler, else the model's own
     loaded = {"model_id": backend.model_id, "scheduler": scheduler, "stage": GenerationJob.Stage.PAINTING}

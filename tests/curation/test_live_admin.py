@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 LIST = reverse("admin:library_libraryentry_changelist")
 
 
-def test_one_pipeline_paints_live_pictures(curator_client, models_dir):  # noqa: F811 (the imported fixture)
+def test_one_pipeline_paints_live_pictures(curator_client, models_dir, eager_celery):  # noqa: F811 (the imported fixture)
     curator_client.post(RESCAN)
     first, second = LibraryEntry.objects.get(name=MODEL_A), LibraryEntry.objects.get(name=MODEL_B)
     response = curator_client.post(LIST, {"action": "make_live", ACTION_CHECKBOX_NAME: [first.pk]}, follow=True)
@@ -27,6 +27,16 @@ def test_one_pipeline_paints_live_pictures(curator_client, models_dir):  # noqa:
     assert "Select exactly one pipeline" in response.content.decode()
     curator_client.post(LIST, {"action": "stop_live", ACTION_CHECKBOX_NAME: [second.pk]})
     assert not LibraryEntry.objects.filter(live=True).exists()
+
+
+def test_marking_a_live_model_warns_when_live_pictures_would_never_be_shown(curator_client, models_dir, eager_celery, settings):  # noqa: F811
+    settings.GARDEN_SAFETY_IMAGE_CHECK = False  # a CPU box: every live picture stored unchecked, withheld
+    curator_client.post(RESCAN)
+    entry = LibraryEntry.objects.get(name=MODEL_A)
+    response = curator_client.post(LIST, {"action": "make_live", ACTION_CHECKBOX_NAME: [entry.pk]}, follow=True)
+    [message] = [message for message in response.context["messages"] if message.level_tag == "warning"]
+    assert str(message).startswith(f"{MODEL_A} is marked as the live model. Live pictures would never be shown: the image check is off")
+    assert LibraryEntry.objects.get(pk=entry.pk).live  # marked, ready for when the check is on
 
 
 def test_the_image_admin_filters_live_pictures(curator_client):

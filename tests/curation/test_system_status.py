@@ -1,6 +1,7 @@
 """The admin's System status page, the job pages' "nobody consumes this queue" banner, and the
 record of each periodic task's last run (infra.periodic)."""
 
+import shutil
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from generation.requests import JobRequest
 from generation.services import create_job
 from infra import periodic
 from infra.models import PeriodicRun
+from tests.curation.test_library_admin import MODEL_A, PIPELINES, _config_only_pipeline
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +76,16 @@ def test_all_well_says_so(staff_client, monkeypatch):
         assert f'data-part="{part}" data-ok="1"' in body
     assert 'data-queue="gpu" data-consumers="1"' in body and "w0@host" in body
     assert 'data-entry="beat-tick" data-state="ok"' in body
+
+
+def test_live_pictures_that_would_never_be_shown_are_a_problem(staff_client, monkeypatch, settings):
+    workers(monkeypatch, {"default", "gpu"})
+    tick_now()
+    settings.GARDEN_LIVE_ENABLED, settings.GARDEN_SAFETY_IMAGE_CHECK = True, False
+    page = staff_client.get(STATUS)
+    [problem] = page.context["problems"]
+    assert problem.startswith("Live pictures would never be shown: the image check is off") and "GARDEN_" not in problem
+    assert problem in page.content.decode() and "All parts answer" not in page.content.decode()
 
 
 def test_a_part_that_is_down_is_named(staff_client, monkeypatch):
@@ -228,3 +240,22 @@ def test_a_periodic_task_that_stopped_running_is_late_in_local_time(staff_client
     assert expected in page.context["problems"]
     assert 'data-entry="recommend-rebuild" data-state="late"' in page.content.decode()
     assert " KST." in page.content.decode()  # "As of … KST."
+
+
+def test_a_gone_default_model_is_said_once(staff_client, monkeypatch, settings, tmp_path):
+    """Once, in the problems: not again beside the default model nor in the last scan's summary."""
+    from library.services import follow as library_follow
+
+    for name in PIPELINES:
+        _config_only_pipeline(tmp_path / "models" / name)
+    settings.GARDEN_MODELS_DIR = str(tmp_path / "models")
+    workers(monkeypatch, {"default", "gpu"})
+    tick_now()
+    library_follow.scan_now("command")  # MODEL_A, the first by name, becomes the default
+    shutil.move(tmp_path / "models" / MODEL_A, tmp_path / "moved-away")
+    library_follow.scan_now("command")  # records the loss and the default's news
+    page = staff_client.get(STATUS)
+    [problem] = page.context["problems"]
+    assert problem.startswith(f"The default model {MODEL_A} cannot be used")
+    body = page.content.decode()
+    assert body.count(problem) == 1 and f"Default model: {MODEL_A}." in body and f"lost: {MODEL_A}" in body

@@ -5,6 +5,8 @@ names the model. A tiny random-weight pipeline paints (tests/generation/tiny_pip
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from curation.forms import BulkGenerationForm
@@ -72,6 +74,34 @@ def test_the_stages_of_a_job_and_no_path_in_its_answer(library_settings, monkeyp
     answer = JobSerializer(job).data
     assert answer["stage"] == "succeeded" and answer["estimate_seconds"] is None
     assert str(models_folder) not in str(answer) and answer["model_id"] == MODEL == served_names.model_id(job.model_id)
+
+
+@pytest.mark.slow  # two jobs on the tiny pipeline, one of them loading it
+def test_only_a_real_load_is_timed(library_settings, monkeypatch):
+    """The next load's estimate comes from these timings: a model already loaded must not count as a 0 s load."""
+    get_backend = runner.backends.get_backend
+    unloaded = []
+
+    def first_unloaded(*args, **kwargs):
+        backend = get_backend(*args, **kwargs)
+        if not unloaded:
+            backend.pipeline = None  # as on a worker that has not loaded this model yet
+            unloaded.append(backend)
+        load = backend.load
+
+        def slow_call():  # the call itself takes time (a busy worker), loaded or not: only a load counts
+            time.sleep(0.02)
+            load()
+
+        monkeypatch.setattr(backend, "load", slow_call)
+        return backend
+
+    monkeypatch.setattr(runner.backends, "get_backend", first_unloaded)
+    timed = []
+    for _ in range(2):
+        job = services.create_job(request=JobRequest(prompt="a garden", width=64, height=64, model=MODEL), enqueue=False)
+        timed.append(services.execute_job(job_id=job.pk, worker="test").timings["load"])
+    assert timed[0] >= 0.02 and timed[1] == 0.0
 
 
 def test_the_estimate_comes_from_the_workers_recent_speed(library_settings):

@@ -60,7 +60,7 @@ def test_bulk_job_defaults_to_the_original_sizes(no_enqueue):
     ("params", "message"),
     [
         ({"width": 100}, "multiple of 8"),
-        ({"width": 4096}, "GARDEN_MAX_WIDTH"),
+        ({"width": 4096}, "the most this site allows"),
         ({"height": 0}, "multiple of 8"),
         ({"steps": 0}, "steps"),
         ({"count": 0}, "count"),

@@ -52,7 +52,7 @@ def test_an_old_links_size_error_comes_in_the_requested_language(staff, no_enque
     response = staff.get("/text2image?prompt=roses&width=770", HTTP_ACCEPT_LANGUAGE="ja")
     assert response.status_code == 400
     assert "width は " in response.content.decode()
-    assert "8 の倍数にしてください（GARDEN_MAX_WIDTH）。指定された値：770。" in response.content.decode()
+    assert "8 の倍数にしてください（このサイトで許される最大値）。指定された値：770。" in response.content.decode()
     assert not GenerationJob.objects.exists()
 
 

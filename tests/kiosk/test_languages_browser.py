@@ -84,7 +84,8 @@ LISTS = {
         "favorite": "Spring, Sunny, Day",
     },
     "ko": {
-        "age": re.compile(r"^\d+~\d+세 \(\S+ 및 \S+\)$"),
+        # Two labels of the visitor, not a list: "여자 및 성인" read "women and adults" (issue 79).
+        "age": re.compile(r"^\d+~\d+세 \(\S+, \S+\)$"),
         "features": re.compile(r"^[^,]+(, [^,]+)* 및 [^,]+$"),
         "favorite": "봄, 맑음 및 낮",
     },
@@ -244,3 +245,13 @@ def test_a_second_language_under_the_first_in_the_scripts_words_too(live_server,
     assert re.fullmatch(r"Result: [A-Z][a-z]+ · 분석 결과: [가-힣]+", state), state
     alt = page.get_attribute("#garden img >> nth=0", "alt")
     assert re.match(r"AI-generated · AI 생성 그림: garden painting for a [a-z]+ mood · ‘[가-힣]+’ 표정에 어울리는 정원 그림, ", alt), alt
+
+
+def test_one_picture_on_screen_reads_image_1_of_1_in_each_language(live_server, page):
+    """Not "Images 1–1 of 1", "1장 중 1–1", "1枚中 1–1枚目" (issue 79)."""
+    seed_garden(favorite="", per_orientation=1)
+    for path, words in (("/kiosk/", "Image 1 of 1"), ("/ko/kiosk/", "1장 중 1번째"), ("/ja/kiosk/", "1枚中 1枚目")):
+        open_kiosk(page, live_server, path)
+        capture(page)
+        page.wait_for_function("() => document.querySelectorAll('#garden img').length === 1")
+        assert page.inner_text("#garden-position") == words

@@ -139,16 +139,18 @@ def test_the_first_curated_like_asks_for_one_picture_painted_from_it(live_server
     assert live_jobs().count() == 2
 
 
-@pytest.mark.parametrize("why", ["off", "no_live_model"])
+@pytest.mark.parametrize(("why", "status"), [("off", None), ("no_live_model", 503), ("image_check_off", 409)])
 @pytest.mark.usefixtures("live_painter")
-def test_without_live_pictures_the_garden_shows_alone_without_an_error(live_server, page, settings, why):
+def test_without_live_pictures_the_garden_shows_alone_without_an_error(live_server, page, settings, why, status):
     seed_garden(favorite="")
     asked = []
     page.on("request", lambda r: asked.append(r) if r.url.endswith("/live") else None)
     if why == "off":
         settings.GARDEN_LIVE_ENABLED = False
-    else:
+    elif why == "no_live_model":
         settings.GARDEN_GENERATOR_BACKEND = "diffusers"  # and no library model is marked live
+    else:
+        settings.GARDEN_SAFETY_IMAGE_CHECK = False  # every live picture would be withheld: none is painted
     open_kiosk(page, live_server)
     if why == "off":
         assert page.get_attribute("#kiosk", "data-live-url") is None
@@ -156,7 +158,7 @@ def test_without_live_pictures_the_garden_shows_alone_without_an_error(live_serv
     else:
         with page.expect_response(lambda r: r.url.endswith("/live")) as answer:
             capture(page)
-        assert answer.value.status == 503 and answer.value.json()["reason"] == "no_live_model"
+        assert answer.value.status == status and answer.value.json()["reason"] == why
     page.wait_for_function(THREE_IMAGES)
     page.wait_for_selector('#garden-state[data-state="ok"]')
     page.wait_for_timeout(500)

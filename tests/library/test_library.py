@@ -188,7 +188,7 @@ def test_without_a_models_folder_there_is_no_library(diffusers_settings, models_
     assert JobRequest(prompt="garden", model=diffusers_settings.GARDEN_DIFFUSION_MODEL).validate().model == ""
     with pytest.raises(JobParameterError) as caught:
         JobRequest(prompt="garden", model=MODEL_A).validate()
-    assert "GARDEN_MODELS_DIR" in caught.value.fields["model"]
+    assert "this site has no model library" in caught.value.fields["model"]
 
 
 def test_a_missing_models_folder_is_a_clear_error(settings, tmp_path):

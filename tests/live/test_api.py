@@ -159,7 +159,7 @@ def test_the_live_rate_throttles_posts_per_kiosk_but_not_polling(api_client, liv
 def test_the_schema_documents_the_live_paths(api_client):
     schema = api_client.get("/api/schema", HTTP_ACCEPT="application/json").json()
     post = schema["paths"]["/live"]["post"]
-    assert {"202", "400", "413", "429", "503"} <= set(post["responses"])
+    assert {"202", "400", "409", "413", "429", "503"} <= set(post["responses"])
     assert "from" in schema["components"]["schemas"]["LiveRequest"]["properties"]
     job = schema["paths"]["/live/{job_id}"]
     assert job["get"]["parameters"][0]["schema"] == {"type": "string", "format": "uuid"}

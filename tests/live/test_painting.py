@@ -6,6 +6,7 @@ import pytest
 
 from garden.models import Image
 from generation.models import GenerationJob
+from generation.requests import DEFAULT_OTHERS
 from library.models import LibraryEntry
 from library.services import entries as library_services
 from recommend.models import Interaction
@@ -62,6 +63,32 @@ def test_the_prompt_comes_from_the_template_and_word_bank_not_the_visitor(api_cl
     assert job.prompt.startswith("calm, spring,sunny,day, ")
     assert "misty lake" in job.prompt or "paper lanterns" in job.prompt
     assert "ignore" not in job.prompt and "nor this" not in job.prompt
+
+
+def test_the_composed_prompt_fits_one_clip_window_rather_than_being_cut():
+    """Korean bank words of 60 characters are about 90 CLIP tokens each: the template with one would
+    be cut at 77 by a CLIP encoder that reads one window. Such words are left out; a short one fits."""
+    from gardener.models import WordBank
+    from generation import clip_tokens
+    from live.services import live_prompt
+
+    long_words = [
+        "벚꽃이 흩날리는 오래된 돌담길을 따라 천천히 걷는 저녁 무렵의 따뜻한 햇살과 고요한 연못",
+        "밤하늘 아래 반짝이는 반딧불이와 이슬 맺힌 풀잎 사이로 흐르는 작은 시냇물 소리와 달빛",
+    ]
+    assert all(clip_tokens.count(word) > clip_tokens.WINDOW_TOKENS - 30 for word in long_words)
+    WordBank.objects.create(emotion="calm", favorite="", words=", ".join(long_words))
+    prompts = {live_prompt(emotion="calm", favorite="spring,sunny,day", seed=seed) for seed in range(20)}
+    assert prompts == {"calm, spring,sunny,day, " + DEFAULT_OTHERS}  # no bank word fits: the template alone
+    WordBank.objects.filter(emotion="calm").update(words=", ".join([*long_words, "misty lake"]))
+    prompts = {live_prompt(emotion="calm", favorite="spring,sunny,day", seed=seed) for seed in range(20)}
+    assert all(clip_tokens.count(prompt) <= clip_tokens.WINDOW_TOKENS for prompt in prompts)
+    assert any("misty lake" in prompt for prompt in prompts)
+    # A template longer than a window on its own loses its last style words, never the key's words.
+    favorite = ",".join(["the-middle-of-the-night"] * 6)
+    long_key = live_prompt(emotion="calm", favorite=favorite, seed=1)
+    assert clip_tokens.count(f"calm, {favorite}, {DEFAULT_OTHERS}") > clip_tokens.WINDOW_TOKENS
+    assert clip_tokens.count(long_key) <= clip_tokens.WINDOW_TOKENS and long_key.startswith(f"calm, {favorite}, flowers, fantasy")
 
 
 def test_from_on_the_procedural_painter_is_recorded_and_painted_afresh(api_client, no_enqueue, live_worker):

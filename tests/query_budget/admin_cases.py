@@ -73,6 +73,11 @@ EXTRA_VIEWS = [
     Case("GET admin image thumbnail", "/admin/garden/image/{serving[0].pk}/thumbnail/", who=STAFF, status=302),
     Case("GET admin image release", "/admin/garden/image/{pool.pk}/release/", who=STAFF),
     Case("GET admin generationjob progress", "/admin/generation/generationjob/progress/", who=STAFF),
+    Case(
+        "GET admin generationjob plan",
+        "/admin/generation/generationjob/plan/?emotion=calm&repeat_count=2&resolution=768x512&backend=procedural",
+        who=STAFF,
+    ),
     Case("POST admin generationjob cancel", f"{JOBS}{{queued_job.pk}}/cancel/", "POST", STAFF, status=302),
     Case("POST admin generationjob retry", f"{JOBS}{{failed_job.pk}}/retry/", "POST", STAFF, status=302),
     Case("POST admin libraryentry rescan", "/admin/library/libraryentry/rescan/", "POST", STAFF, status=302),

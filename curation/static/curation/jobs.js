@@ -34,13 +34,19 @@
             const where = job.queue_position ? " · " + interpolate(gettext("#%s in queue"), [job.queue_position]) : "";
             // While running: the stage (loading the model, painting, decoding/checking/storing), not just "Running".
             const state = job.status === "running" && job.stage_text ? job.stage_text : STATUS[job.status] || job.status;
-            const left = job.estimate_seconds != null ? " · " + interpolate(gettext("about %s left"), [duration(job.estimate_seconds)]) : "";
-            el.querySelector(".job-progress-text").textContent =
-              `${Math.round(job.progress * 100)}% · ${job.images_done}/${job.images_total} · ${state}${where}${left}`;
+            // The percentage counts steps: shown while painting, where it means something.
+            const percent = job.stage === "painting" ? ` · ${Math.round(job.progress * 100)}%` : "";
+            // Under a second left the stage says what the job still does: never "about 0 s left".
+            const left = job.estimate_seconds >= 1 ? " · " + interpolate(gettext("about %s left"), [duration(job.estimate_seconds)]) : "";
+            el.querySelector(".job-progress-text").textContent = `${state}${percent}${where}${left}`;
             if (job.finished) {
               el.dataset.finished = "1";
               finished = true;
             }
+          });
+          // The row's one count of pictures (the images column), from the same answer as its progress.
+          document.querySelectorAll(`.job-images[data-job='${job.id}']`).forEach((el) => {
+            el.textContent = `${job.images_done}/${job.images_total}`;
           });
         }
         if (finished) window.location.reload();
@@ -61,8 +67,34 @@
       }
     });
   }
+  function followPlan() {
+    // The bulk form: what Generate would start (jobs, pictures, one pass or the hires fix's two),
+    // asked of the server as the fields change, so the form says it before anything starts.
+    const form = document.getElementById("generate-form");
+    const plan = document.getElementById("generate-plan");
+    if (!form || !plan) return;
+    let timer = null;
+    const ask = () => {
+      const query = new URLSearchParams(new FormData(form));
+      query.delete("csrfmiddlewaretoken");
+      fetch(plan.dataset.url + "?" + query, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+        .then((data) => {
+          plan.textContent = data.plan;
+        })
+        .catch(() => {});  // the plan stays as it was; Generate still validates everything
+    };
+    const later = () => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(ask, 250);
+    };
+    form.addEventListener("input", later);
+    form.addEventListener("change", later);
+    ask();
+  }
   document.addEventListener("DOMContentLoaded", () => {
     followModelDefaults();
+    followPlan();
     window.setTimeout(tick, 500);
   });
 })();

@@ -303,13 +303,19 @@
     return name ? t(name) : upper;
   }
 
+  /* "28 to 35 (female, adult)": two labels of one visitor, in one phrase per language. Not a list:
+   * Korean's "및" ("여자 및 성인") would read "women and adults". */
   function ageLabel(result) {
     var range = result.ageRange || {};
-    var text = t(gettext_noop("%(low)s to %(high)s"), { low: number(range.Low), high: number(range.High) });
-    var parts = [];
-    if (GENDER_LABELS[result.gender]) { parts.push(t(GENDER_LABELS[result.gender])); }
-    if (GENERATION_LABELS[result.generation]) { parts.push(t(GENERATION_LABELS[result.generation])); }
-    return parts.length ? withDetails(text, list(parts)) : text;
+    var values = { low: number(range.Low), high: number(range.High) };
+    var gender = GENDER_LABELS[result.gender], generation = GENERATION_LABELS[result.generation];
+    if (gender && generation) {
+      values.gender = word(gender);
+      values.generation = word(generation);
+      return t(gettext_noop("%(low)s to %(high)s (%(gender)s, %(generation)s)"), values);
+    }
+    var text = t(gettext_noop("%(low)s to %(high)s"), values);
+    return gender || generation ? withDetails(text, t(gender || generation)) : text;
   }
 
   function featureLabels(result) {

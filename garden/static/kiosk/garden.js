@@ -209,12 +209,17 @@
   function showPosition() {
     var list = currentList(), items = shownItems();
     var numbers = { first: K.number(start + 1), last: K.number(start + items.length), total: K.number(list.length) };
+    var one = items.length === 1;  // "Image 1 of 1", never "Images 1–1 of 1"
     if (!items.length) {
       positionEl.textContent = "";
     } else if (live.key()) {
-      positionEl.textContent = t(gettext_noop("Images %(first)s–%(last)s of %(total)s, and one painted for you"), numbers);
+      positionEl.textContent = one
+        ? t(gettext_noop("Image %(first)s of %(total)s, and one painted for you"), numbers)
+        : t(gettext_noop("Images %(first)s–%(last)s of %(total)s, and one painted for you"), numbers);
     } else {
-      positionEl.textContent = t(gettext_noop("Images %(first)s–%(last)s of %(total)s"), numbers);
+      positionEl.textContent = one
+        ? t(gettext_noop("Image %(first)s of %(total)s"), numbers)
+        : t(gettext_noop("Images %(first)s–%(last)s of %(total)s"), numbers);
     }
   }
 
