@@ -20,7 +20,6 @@ from django.utils.translation import gettext_lazy, ngettext
 from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
 from generation.backends import BACKENDS, hires
-from library import selectors as library
 from generation.lora_tags import LoraSyntaxError, parse_lora_list
 from generation.models import GenerationJob
 from generation.requests import DEFAULT_OTHERS, LANDSCAPE_SIZE, RESOLUTIONS, JobParameterError, JobRequest

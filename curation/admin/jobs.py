@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy, ngettext
 from curation import selectors, services
 from curation.forms import BulkGenerationForm, passes_text
 from generation import kinds, progress, served_names
-from library import selectors as library
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
 from generation.selectors import job_queue_position, queue_warnings

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from curation.admin import library_install
-from generation.requests import GUIDANCE_RANGE, JobParameterError
+from generation.requests import GUIDANCE_RANGE
 from library import selectors as library
 from library.models import LibraryEntry
 from library.services import entries as library_services
