@@ -2,9 +2,19 @@
 the scans asked for or that changed something (``LibraryScan``). Both tables keep the names the
 generation app created them under (library/migrations/0001_initial)."""
 
+from __future__ import annotations
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+class LibraryEntryQuerySet(models.QuerySet):
+    def usable(self) -> LibraryEntryQuerySet:
+        """Entries that can paint as far as the rows know: the last scan found the file (``present``)
+        and found it usable. The one rule every list of usable entries starts from;
+        library.selectors.why_unusable says the same of one entry, and adds its file's check."""
+        return self.filter(present=True, usable=True)
 
 
 class LibraryEntry(models.Model):
@@ -81,6 +91,8 @@ class LibraryEntry(models.Model):
     )
     dtype = models.CharField(max_length=8, blank=True, default="", choices=Dtype.choices)
     offload = models.CharField(max_length=16, blank=True, default="", choices=Offload.choices)
+
+    objects = LibraryEntryQuerySet.as_manager()
 
     class Meta:
         # The table keeps the name it was created under (generation's): a running previous release reads it.

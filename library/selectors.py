@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from library.models import LibraryEntry, LibraryScan
+from library.models import LibraryEntry, LibraryEntryQuerySet, LibraryScan
 
 Kind = LibraryEntry.Kind
 # A1111 clients name a checkpoint by its title, "name [hash]": the bracket is not part of the name.
@@ -52,18 +52,33 @@ class UnusableEntry(UnknownEntry):
 
 
 def why_unusable(entry: LibraryEntry) -> str:
-    """Why a library entry cannot paint now ("" when it can): its row says so, or its file is gone."""
+    """Why a library entry cannot paint now ("" when it can): the rule of
+    ``LibraryEntry.objects.usable()`` (the last scan found it present and usable), then its file,
+    which may have gone since that scan. The admin's row, its *usable* filter (``can_paint``), the
+    jobs' 400, the default model and A1111's options all ask here."""
     if not entry.present:
         since = f" (since {timezone.localtime(entry.missing_since):%Y-%m-%d %H:%M %Z})" if entry.missing_since else ""
         return gettext("its file %(path)s is gone from the models folder%(since)s.") % {"path": entry.path, "since": since}
     if not entry.usable:
         return entry.unusable_reason or gettext("the scan listed it as not usable.")
-    if not absolute_path(entry).exists():
+    if not _file_there(entry.path):
         return gettext(
             "its file %(path)s is gone from the models folder (removed since the last scan, which runs again within "
             "GARDEN_LIBRARY_SCAN_SECONDS)."
         ) % {"path": entry.path}
     return ""
+
+
+def can_paint(queryset: LibraryEntryQuerySet) -> LibraryEntryQuerySet:
+    """The entries of ``queryset`` that can paint now (``why_unusable`` says "" of each): the rows'
+    rule in SQL, less those whose file went since the last scan (one look at each file)."""
+    listed = queryset.usable()
+    gone = [pk for pk, path in listed.values_list("pk", "path") if not _file_there(path)]
+    return listed.exclude(pk__in=gone) if gone else listed
+
+
+def _file_there(path: str) -> bool:
+    return (Path(settings.GARDEN_MODELS_DIR) / path).exists()
 
 
 def enabled() -> bool:
@@ -76,7 +91,7 @@ def entries(kind: str) -> QuerySet[LibraryEntry]:
     and by scan_models with their reason, never offered to jobs."""
     if not enabled():
         return LibraryEntry.objects.none()
-    return LibraryEntry.objects.filter(kind=kind, present=True, usable=True).order_by("name")
+    return LibraryEntry.objects.filter(kind=kind).usable().order_by("name")
 
 
 def pipelines() -> QuerySet[LibraryEntry]:

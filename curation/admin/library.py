@@ -62,19 +62,36 @@ class LibraryEntryForm(forms.ModelForm):
         return data
 
 
+class UsableFilter(admin.SimpleListFilter):
+    """*usable*: what the row's column says (library.selectors.why_unusable), not the scan's stored verdict alone."""
+
+    title = gettext_lazy("usable")
+    parameter_name = "usable"
+
+    def lookups(self, request, model_admin):
+        return (("1", _("Yes")), ("0", _("No")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return library.can_paint(queryset)
+        if self.value() == "0":
+            return queryset.exclude(pk__in=library.can_paint(queryset).values("pk"))
+        return queryset
+
+
 @admin.register(LibraryEntry)
 class LibraryEntryAdmin(admin.ModelAdmin):
     form = LibraryEntryForm
     list_display = (
-        "name", "kind", "family", "size", "defaults", "short_hash", "usable", "unusable_reason", "is_default", "live", "present",
+        "name", "kind", "family", "size", "defaults", "short_hash", "can_paint", "reason", "is_default", "live", "present",
         "scanned_at",
     )  # fmt: skip
-    list_filter = ("kind", "family", "usable", "present", "is_default", "live")
+    list_filter = ("kind", "family", UsableFilter, "present", "is_default", "live")
     search_fields = ("name", "path", "sha256", "short_hash")
     list_per_page = 100
     actions = ["rescan", "make_default", "make_live", "stop_live"]
     readonly_fields = (
-        "kind", "name", "path", "family", "size", "usable", "unusable_reason", "sha256", "short_hash", "source",
+        "kind", "name", "path", "family", "size", "can_paint", "reason", "sha256", "short_hash", "source",
         "is_default", "live", "present", "missing_since", "details", "scanned_at",
     )  # fmt: skip
 
@@ -102,6 +119,14 @@ class LibraryEntryAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("size"), ordering="size_bytes")
     def size(self, obj):
         return filesizeformat(obj.size_bytes)
+
+    @admin.display(description=gettext_lazy("usable"), boolean=True)
+    def can_paint(self, obj):
+        return not library.why_unusable(obj)
+
+    @admin.display(description=gettext_lazy("unusable reason"))
+    def reason(self, obj):
+        return library.why_unusable(obj) or "–"
 
     @admin.display(description=gettext_lazy("defaults (steps, cfg, size)"))
     def defaults(self, obj):

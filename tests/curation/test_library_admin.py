@@ -151,3 +151,45 @@ def test_a_queued_rescan_reloads_the_list_until_done_and_an_unclaimed_one_is_sai
     LibraryScan.objects.filter(pk=scan.pk).update(requested_at=timezone.now() - timedelta(minutes=11))
     page = curator_client.get(LIST).content.decode()
     assert "http-equiv" not in page and "still waiting for a worker on queue default" in page
+
+
+def _row_cells(text: str, name: str) -> str:
+    """The list's row of the entry ``name`` (its HTML), for the cells' values."""
+    rows = [row for row in text.split("<tr") if f">{name}</a>" in row]
+    assert len(rows) == 1, f"no single row for {name}"
+    return rows[0]
+
+
+def test_a_gone_model_is_never_listed_usable(curator_client, models_dir, eager_celery):
+    """Issue 79, item 5: the row, the *usable* filter and the detail page say what the banner, the
+    400 and A1111's options say, before the next scan notices the folder gone and after it."""
+    from a1111.options import options_object
+    from generation.requests import JobParameterError, JobRequest
+
+    curator_client.post(RESCAN)
+    shutil.move(models_dir / MODEL_A, models_dir.parent / "moved-away")  # the default model's folder moved away
+    entry = LibraryEntry.objects.get(name=MODEL_A)
+    for when in ("before the next scan", "after it"):
+        if when == "after it":
+            curator_client.post(RESCAN)
+            entry.refresh_from_db()
+            assert not entry.present and entry.usable  # the scan's verdict on the file stays; the row's rule reads both
+        text = curator_client.get(LIST).content.decode()
+        row = _row_cells(text, MODEL_A)
+        assert 'field-can_paint"><img src="/static/admin/img/icon-no.svg" alt="False">' in row, when
+        assert f"its file {MODEL_A} is gone from the models folder" in row, when
+        assert 'field-can_paint"><img src="/static/admin/img/icon-yes.svg"' in _row_cells(text, MODEL_B), when
+        assert 'id="library-default-problem"' in text and f"The default model {MODEL_A} cannot be used" in text, when
+        listed_usable = curator_client.get(LIST, {"usable": "1"}).content.decode()
+        assert f">{MODEL_A}</a>" not in listed_usable and f">{MODEL_B}</a>" in listed_usable, when
+        listed_not_usable = curator_client.get(LIST, {"usable": "0"}).content.decode()
+        assert f">{MODEL_A}</a>" in listed_not_usable and f">{MODEL_B}</a>" not in listed_not_usable, when
+        detail = curator_client.get(reverse("admin:library_libraryentry_change", args=[entry.pk])).content.decode()
+        usable_field = detail.split("field-can_paint")[1].split("field-reason")[0]
+        assert "icon-no.svg" in usable_field and f"its file {MODEL_A} is gone" in detail, when
+        # The same rule answers jobs and A1111 clients.
+        with pytest.raises(JobParameterError) as refused:
+            JobRequest(prompt="garden", model=MODEL_A, backend="diffusers").validate()
+        assert f"its file {MODEL_A} is gone" in refused.value.fields["model"], when
+        options = options_object([])
+        assert options["sd_model_checkpoint"] == MODEL_B and options["sd_model_checkpoint_default"] == MODEL_A, when
