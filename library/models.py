@@ -129,7 +129,7 @@ class LibraryScan(models.Model):
     added = models.JSONField(default=list, blank=True)
     changed = models.JSONField(default=list, blank=True)
     lost = models.JSONField(default=list, blank=True)
-    settling = models.JSONField(default=list, blank=True, help_text="Files still being written: listed once they hold still")
+    settling = models.JSONField(default=list, blank=True, help_text="Files still being written: listed not usable until they hold still")
     message = models.TextField(blank=True, default="", help_text="The scan's summary, the default model's news, or the error")
 
     class Meta:

@@ -43,8 +43,6 @@ class Command(BaseCommand):
             self.stdout.write(f"missing   {entry.name} ({entry.kind}): no longer in {settings.GARDEN_MODELS_DIR}")
         for path, why in result.skipped:
             self.stdout.write(f"skipped   {path}: {why}")
-        for path in result.settling:
-            self.stdout.write(f"waiting   {path}: still being written (listed once it holds still)")
         self.stdout.write(self.style.SUCCESS(f"model library: {result.summary()}"))
         self.stdout.write(f"this scan: {result.changes()}")
         problem = library.default_state().problem
