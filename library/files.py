@@ -160,7 +160,7 @@ def pipeline_folder(root: Path, folder: Path) -> Found:
         family = Family.SD1
     else:
         family, usable = UNPROVEN_FAMILIES.get(class_name, Family.OTHER), False
-        reason = f"a {class_name or 'unknown'} pipeline: this product paints with SD 1.x, 2.x, XL, turbo, Flux, SD 3 and PixArt-α"
+        reason = f"a {class_name or 'unknown'} model: this product paints with SD 1.x, 2.x, XL, turbo, Flux, SD 3 and PixArt-α"
     if usable and unet.get("in_channels") == 9:
         usable, reason = False, INPAINT_REASON
     shortfall = completeness.folder_shortfall(folder, index)

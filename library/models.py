@@ -18,8 +18,8 @@ class LibraryEntryQuerySet(models.QuerySet):
 
 
 class LibraryEntry(models.Model):
-    """One model of the library under GARDEN_MODELS_DIR: a model (a diffusers pipeline folder or a
-    single-file checkpoint), a LoRA, a textual-inversion embedding, a VAE or an upscaler. Rows are
+    """One model of the library under GARDEN_MODELS_DIR: a model (a checkpoint, one file, or a
+    diffusers folder; kind "pipeline"), a LoRA, a textual-inversion embedding, a VAE or an upscaler. Rows are
     written by the scan (library.services.entries); curators edit only the defaults (steps,
     guidance, size, VAE, memory options) and which model is the default."""
 
@@ -63,8 +63,8 @@ class LibraryEntry(models.Model):
     default_guidance = models.FloatField(null=True, blank=True)
     default_width = models.PositiveIntegerField(null=True, blank=True)
     default_height = models.PositiveIntegerField(null=True, blank=True)
-    is_default = models.BooleanField(default=False, help_text="The pipeline jobs use when they name none")
-    live = models.BooleanField(default=False, help_text="Paints live pictures for visitors (docs/live.md); one pipeline at most")
+    is_default = models.BooleanField(default=False, help_text="The model jobs use when they name none")
+    live = models.BooleanField(default=False, help_text="Paints live pictures for visitors (docs/live.md); one model at most")
     present = models.BooleanField(default=True, help_text="Found by the last scan")
     missing_since = models.DateTimeField(null=True, blank=True, help_text="When a scan first found its file gone (empty: present)")
     details = models.JSONField(default=dict, blank=True, help_text="What the scan read (class names, base model, trigger words)")
@@ -75,7 +75,7 @@ class LibraryEntry(models.Model):
     )
     short_hash = models.CharField(max_length=10, blank=True, default="", help_text="A1111's short hash (the sha256's first 10 hex digits)")
     source = models.CharField(
-        max_length=1000, blank=True, default="", help_text="Where manage.py install_model got it (Hub repo, URL or path)"
+        max_length=1000, blank=True, default="", help_text="Where its install got it (Hub repo, URL or path)"
     )
     usable = models.BooleanField(default=True, help_text="This product can paint with it; else unusable_reason says why")
     unusable_reason = models.CharField(max_length=500, blank=True, default="")
@@ -109,6 +109,12 @@ class LibraryEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def kind_word(self) -> str:
+        """The kind as messages and commands say it: "model" (a checkpoint or a diffusers folder; the
+        stored value stays "pipeline"), else the kind's value (lora, embedding, vae, upscaler)."""
+        return "model" if self.kind == self.Kind.PIPELINE else str(self.kind)
 
 
 class LibraryScan(models.Model):

@@ -227,7 +227,7 @@ def test_scan_models_and_refresh_checkpoints_scan_and_say_what_changed(models, c
     write_checkpoint(models / "fresh.safetensors")
     call_command("scan_models")
     out = capsys.readouterr().out
-    assert "pipeline  fresh (default): sd1" in out and "this scan: added: fresh. fresh is the default model now" in out
+    assert "model     fresh (default): sd1" in out and "this scan: added: fresh. fresh is the default model now" in out
     assert LibraryScan.objects.get().trigger == "command"
 
 
