@@ -7,6 +7,7 @@ jobs use GARDEN_DIFFUSION_MODEL alone (docs/models.md).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,6 +175,27 @@ def default_for_jobs() -> LibraryEntry | None:
 
 def last_scan() -> LibraryScan | None:
     return LibraryScan.objects.first()
+
+
+# What the admin's list shows of a row; listing_version digests them.
+LISTED_FIELDS = (
+    "pk", "kind", "name", "path", "family", "size_bytes", "sha256", "usable", "unusable_reason", "present", "is_default", "live",
+    "default_steps", "default_guidance", "default_width", "default_height",
+)  # fmt: skip
+
+
+def listing_version() -> str:
+    """A short digest of what the library's list shows: every row's listed fields, whether each
+    present row's file is there now (why_unusable's look), and the last scan's state. It moves when a
+    scan adds, changes or loses an entry, when a file goes before a scan notices, when a curator
+    edits a row and when a scan ends; the admin's list polls it and reloads (two queries)."""
+    digest = hashlib.sha256()
+    for row in LibraryEntry.objects.order_by("pk").values_list(*LISTED_FIELDS):
+        listed = dict(zip(LISTED_FIELDS, row, strict=True))
+        there = enabled() and listed["present"] and _file_there(listed["path"])
+        digest.update(f"{row!r}{there}\n".encode())
+    digest.update(repr(LibraryScan.objects.values_list("pk", "state").first()).encode())
+    return digest.hexdigest()[:16]
 
 
 def strip_title(name: str) -> str:
