@@ -74,9 +74,7 @@ class LibraryEntry(models.Model):
         max_length=64, blank=True, default="", help_text="sha256 of the file, computed once per size and modification time"
     )
     short_hash = models.CharField(max_length=10, blank=True, default="", help_text="A1111's short hash (the sha256's first 10 hex digits)")
-    source = models.CharField(
-        max_length=1000, blank=True, default="", help_text="Where its install got it (Hub repo, URL or path)"
-    )
+    source = models.CharField(max_length=1000, blank=True, default="", help_text="Where its install got it (Hub repo, URL or path)")
     usable = models.BooleanField(default=True, help_text="This product can paint with it; else unusable_reason says why")
     unusable_reason = models.CharField(max_length=500, blank=True, default="")
     # Per model, over the worker's settings (docs/models.md#memory-and-precision).

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, JsonResponse
-from django.templatetags.static import static
 from django.template.defaultfilters import filesizeformat
+from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -128,7 +128,9 @@ class LibraryEntryAdmin(admin.ModelAdmin):
         reason = library.why_unusable(obj)
         if not reason:
             return format_html('<img src="{}" alt="{}">', static("admin/img/icon-yes.svg"), _("Yes"))
-        return format_html('<img src="{}" alt="{}"> <span class="library-reason">{}</span>', static("admin/img/icon-no.svg"), _("No"), reason)
+        return format_html(
+            '<img src="{}" alt="{}"> <span class="library-reason">{}</span>', static("admin/img/icon-no.svg"), _("No"), reason
+        )
 
     @admin.display(description=gettext_lazy("defaults (steps, cfg, size)"))
     def defaults(self, obj):

@@ -4,30 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('library', '0001_initial'),
+        ("library", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='libraryentry',
-            name='is_default',
-            field=models.BooleanField(default=False, help_text='The model jobs use when they name none'),
+            model_name="libraryentry",
+            name="is_default",
+            field=models.BooleanField(default=False, help_text="The model jobs use when they name none"),
         ),
         migrations.AlterField(
-            model_name='libraryentry',
-            name='live',
-            field=models.BooleanField(default=False, help_text='Paints live pictures for visitors (docs/live.md); one model at most'),
+            model_name="libraryentry",
+            name="live",
+            field=models.BooleanField(default=False, help_text="Paints live pictures for visitors (docs/live.md); one model at most"),
         ),
         migrations.AlterField(
-            model_name='libraryentry',
-            name='source',
-            field=models.CharField(blank=True, default='', help_text='Where its install got it (Hub repo, URL or path)', max_length=1000),
+            model_name="libraryentry",
+            name="source",
+            field=models.CharField(blank=True, default="", help_text="Where its install got it (Hub repo, URL or path)", max_length=1000),
         ),
         migrations.AlterField(
-            model_name='libraryscan',
-            name='settling',
-            field=models.JSONField(blank=True, default=list, help_text='Files still being written: listed not usable until they hold still'),
+            model_name="libraryscan",
+            name="settling",
+            field=models.JSONField(
+                blank=True, default=list, help_text="Files still being written: listed not usable until they hold still"
+            ),
         ),
     ]

@@ -57,7 +57,9 @@ def test_messages_name_the_command_flags_or_the_forms_controls(library, tmp_path
     with pytest.raises(installer.InstallError) as caught:
         installer.precheck_source("https://example.org/ink.safetensors", kind="lora")
     refused = caught.value
-    assert str(refused) == "loras/ink.safetensors is already installed; nothing downloaded (--force replaces it, --name installs it beside)."
+    assert str(refused) == (
+        "loras/ink.safetensors is already installed; nothing downloaded (--force replaces it, --name installs it beside)."
+    )
     assert refused.worded(installer.FORM) == (
         "loras/ink.safetensors is already installed; nothing downloaded "
         "(“Replace an installed model of the same name” replaces it, “Name” installs it beside)."

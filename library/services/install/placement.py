@@ -97,7 +97,9 @@ def place(fetched: Fetched, root: Path, options: Options, expression: expression
     destination = root / KIND_FOLDERS[kind] / (entry_name(options.name, filename, suffix, is_file) + suffix)
     sidecar = destination.with_name(destination.name + ".source.json") if is_file else destination / ".source.json"
     if destination.exists() and not options.force:
-        raise InstallError.naming("{installed} is already installed; {force} replaces it.", installed=destination.relative_to(root).as_posix())
+        raise InstallError.naming(
+            "{installed} is already installed; {force} replaces it.", installed=destination.relative_to(root).as_posix()
+        )
     if is_file and kind != "expression":
         refuse_a_second_copy(fetched.sha256, destination.relative_to(root).as_posix(), options.source)
     settings_lines: list[str] = []
