@@ -189,8 +189,8 @@ def weights_file(root: Path, path: Path, role: str = "") -> Found | None:
     if pickled and completeness.broken_zip(path):
         why = "incomplete or damaged: its zip directory cannot be read (cut short, or still being copied)"
         kind = role or Kind.PIPELINE
-        details = {"format": path.suffix.lstrip(".")}
-        return Found(kind, path.stem, relative, Family.OTHER, size, details, False, why, path, source, whole=False)
+        format_only = {"format": path.suffix.lstrip(".")}
+        return Found(kind, path.stem, relative, Family.OTHER, size, format_only, False, why, path, source, whole=False)
     header = checkpoints.Header(pickle_shapes(path), {}) if pickled else checkpoints.read_header(path)
     usable, reason = (
         (settings.GARDEN_MODELS_ALLOW_CKPT, "" if settings.GARDEN_MODELS_ALLOW_CKPT else CKPT_REASON) if pickled else (True, "")
