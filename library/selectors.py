@@ -177,6 +177,11 @@ def last_scan() -> LibraryScan | None:
     return LibraryScan.objects.first()
 
 
+def is_empty() -> bool:
+    """No entry at all, not even one whose file is gone: nothing was ever found in the folder."""
+    return not LibraryEntry.objects.exists()
+
+
 # What the admin's list shows of a row; listing_version digests them.
 LISTED_FIELDS = (
     "pk", "kind", "name", "path", "family", "size_bytes", "sha256", "usable", "unusable_reason", "present", "is_default", "live",

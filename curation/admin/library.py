@@ -221,7 +221,7 @@ class LibraryEntryAdmin(admin.ModelAdmin):
             "scan_running": scan is not None and scan.state in (scan.State.QUEUED, scan.State.RUNNING) and waiting < QUEUED_FOR,
             "scan_unclaimed": scan is not None and scan.state == scan.State.QUEUED and waiting >= QUEUED_FOR,
             "default_problem": library.default_state().problem,
-            "library_empty": bool(settings.GARDEN_MODELS_DIR) and not LibraryEntry.objects.exists(),
+            "library_empty": bool(settings.GARDEN_MODELS_DIR) and library.is_empty(),
             "listing_version": library.listing_version(),
         }
         return super().changelist_view(request, {**(extra_context or {}), **context})
