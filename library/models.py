@@ -75,7 +75,9 @@ class LibraryEntry(models.Model):
     )
     short_hash = models.CharField(max_length=10, blank=True, default="", help_text="A1111's short hash (the sha256's first 10 hex digits)")
     source = models.CharField(max_length=1000, blank=True, default="", help_text="Where its install got it (Hub repo, URL or path)")
-    usable = models.BooleanField(default=True, help_text="This product can paint with it; else unusable_reason says why")
+    usable = models.BooleanField(
+        default=True, help_text="The last scan found a file this product can paint with; else unusable_reason says why"
+    )
     unusable_reason = models.CharField(max_length=500, blank=True, default="")
     # Per model, over the worker's settings (docs/models.md#memory-and-precision).
     default_vae = models.CharField(

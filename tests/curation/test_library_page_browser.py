@@ -4,7 +4,7 @@ open shows a model the folder gained, and the default model's folder moved away,
 hand (while a row is ticked it says so instead); the gone model is never listed usable, nor under
 *usable: yes*; its actions say "model"; at 1280, 1400 and 2000 px the buttons cover no word of the
 notes, and at 1400 the usable, default, live and present columns are on screen; axe-core finds
-nothing on the list or the install page.
+nothing on the list, a model's page or the install page.
 
 The scans are the ones the folder's follower would run (library.services.follow.scan_now), made by
 the test so that it need not wait GARDEN_LIBRARY_SCAN_SECONDS; the page's reload is its own.
@@ -112,10 +112,14 @@ def test_an_operator_walks_the_library_page(live_server, browser, request, setti
         page.locator("body").click(position={"x": 5, "y": 300})  # out of the checkbox
         page.wait_for_selector("#result_list a:text-is('garden-three')", timeout=FOLLOWED)
 
-        # usable: yes lists no model whose file is gone.
+        # usable: yes lists no model whose file is gone; its own page says why.
         page.goto(live_server.url + LIST + "?usable=1")
         names = page.locator("#result_list th.field-name a").all_inner_texts()
         assert sorted(names) == ["garden-three", "garden-two"]
+        page.goto(live_server.url + LIST + "?usable=0")
+        page.locator("#result_list th.field-name a:text-is('garden-one')").click()
+        assert "its file garden-one is gone" in page.locator(".field-can_paint").inner_text()
+        assert_accessible(page, where="a gone model's page")
 
         page.goto(live_server.url + LIST + "install/")
         page.wait_for_selector("#install-form")
