@@ -109,7 +109,7 @@ class BulkGenerationForm(forms.Form):
     )
     backend = forms.ChoiceField(choices=[(name, name) for name in BACKENDS], label=gettext_lazy("Backend"))
     model = forms.ChoiceField(
-        required=False, label=gettext_lazy("Model"), help_text=gettext_lazy("A pipeline of the model library (diffusers backend).")
+        required=False, label=gettext_lazy("Model"), help_text=gettext_lazy("A model of the library (diffusers backend).")
     )
     loras = forms.CharField(
         required=False,

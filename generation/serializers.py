@@ -162,7 +162,7 @@ class JobCreateSerializer(serializers.Serializer):
     backend = serializers.ChoiceField(choices=backends.BACKENDS, required=False, allow_null=True, default=None)
     model = TextField(
         required=False, allow_blank=True, allow_null=True, default=None, max_length=300,
-        help_text="A pipeline of the model library by name (diffusers backend); empty: the library's default.",
+        help_text="A model of the library by name (diffusers backend); empty: the library's default.",
     )  # fmt: skip
     loras = JobLoraSerializer(
         many=True, required=False, default=list, help_text="LoRAs of the library; `<lora:name:weight>` in the prompt adds one."

@@ -9,8 +9,8 @@ SETTINGS = [
     text(
         "GARDEN_MODELS_DIR",
         "",
-        "the model library: diffusers pipeline folders, LoRA and textual-inversion files under one folder, scanned into the admin "
-        "(`manage.py scan_models`); empty: no library, `GARDEN_DIFFUSION_MODEL` alone",
+        "the model library: models (checkpoints, diffusers folders), LoRA and textual-inversion files under one folder, "
+        "scanned into the admin (`manage.py scan_models`); empty: no library, `GARDEN_DIFFUSION_MODEL` alone",
     ),
     number(
         "GARDEN_LIBRARY_SCAN_SECONDS",

@@ -62,6 +62,7 @@ class Found:
     file: Path | None = None  # the file whose sha256 identifies it (None: a folder)
     source: dict = field(default_factory=dict)  # the install sidecar, if any
     stamp: tuple = ()  # what stamp_of said when the walk found it (compared again before it is listed)
+    whole: bool = True  # False: cut short or still being copied (never hashed: its bytes so far are nobody's file)
 
 
 def walk(root: Path, skipped: list[tuple[str, str]]) -> list[Found]:
@@ -159,7 +160,7 @@ def pipeline_folder(root: Path, folder: Path) -> Found:
         family = Family.SD1
     else:
         family, usable = UNPROVEN_FAMILIES.get(class_name, Family.OTHER), False
-        reason = f"a {class_name or 'unknown'} pipeline: this product paints with SD 1.x, 2.x, XL, turbo, Flux, SD 3 and PixArt-α"
+        reason = f"a {class_name or 'unknown'} model: this product paints with SD 1.x, 2.x, XL, turbo, Flux, SD 3 and PixArt-α"
     if usable and unet.get("in_channels") == 9:
         usable, reason = False, INPAINT_REASON
     shortfall = completeness.folder_shortfall(folder, index)
@@ -168,7 +169,7 @@ def pipeline_folder(root: Path, folder: Path) -> Found:
     details = {"class_name": class_name, "cross_attention_dim": cross_attention, "prediction_type": prediction, "format": "diffusers"}
     return Found(
         Kind.PIPELINE, name, _relative(root, folder), family, folder_size(folder), details, usable, reason,
-        source=read_json(folder / ".source.json"),
+        source=read_json(folder / ".source.json"), whole=not shortfall,
     )  # fmt: skip
 
 
@@ -188,7 +189,8 @@ def weights_file(root: Path, path: Path, role: str = "") -> Found | None:
     if pickled and completeness.broken_zip(path):
         why = "incomplete or damaged: its zip directory cannot be read (cut short, or still being copied)"
         kind = role or Kind.PIPELINE
-        return Found(kind, path.stem, relative, Family.OTHER, size, {"format": path.suffix.lstrip(".")}, False, why, path, source)
+        format_only = {"format": path.suffix.lstrip(".")}
+        return Found(kind, path.stem, relative, Family.OTHER, size, format_only, False, why, path, source, whole=False)
     header = checkpoints.Header(pickle_shapes(path), {}) if pickled else checkpoints.read_header(path)
     usable, reason = (
         (settings.GARDEN_MODELS_ALLOW_CKPT, "" if settings.GARDEN_MODELS_ALLOW_CKPT else CKPT_REASON) if pickled else (True, "")
@@ -199,7 +201,9 @@ def weights_file(root: Path, path: Path, role: str = "") -> Found | None:
 
     def entry(kind: str, family: str, details: dict, ok: bool = True, why: str = "") -> Found:
         details = {**details, "format": path.suffix.lstrip(".")}
-        return Found(kind, path.stem, relative, family, size, details, usable and ok, reason or why, file=path, source=source)
+        return Found(
+            kind, path.stem, relative, family, size, details, usable and ok, reason or why, file=path, source=source, whole=not shortfall
+        )  # fmt: skip
 
     keys = list(header.shapes)
     if role == Kind.UPSCALER:  # only the ESRGAN family (RRDBNet) runs here: its shapes give the scale
@@ -323,8 +327,9 @@ def sha256_of(path: Path) -> str:
 
 def identity(item: Found, sha256: str, hashed: list[int] | None) -> tuple[str, list[int]]:
     """(sha256, stamp) of ``item``'s file: the row's (``sha256`` as hashed at stamp ``hashed``) or
-    the install sidecar's when the size and modification time match, else computed now."""
-    if item.file is None:
+    the install sidecar's when the size and modification time match, else computed now. A file
+    that is not whole has none: a hash of its bytes so far would name no file anyone has."""
+    if item.file is None or not item.whole:
         return "", []
     stamp = file_stamp(item.file)
     if sha256 and hashed == stamp:

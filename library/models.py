@@ -2,14 +2,24 @@
 the scans asked for or that changed something (``LibraryScan``). Both tables keep the names the
 generation app created them under (library/migrations/0001_initial)."""
 
+from __future__ import annotations
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class LibraryEntryQuerySet(models.QuerySet):
+    def usable(self) -> LibraryEntryQuerySet:
+        """Entries that can paint as far as the rows know: the last scan found the file (``present``)
+        and found it usable. The one rule every list of usable entries starts from;
+        library.selectors.why_unusable says the same of one entry, and adds its file's check."""
+        return self.filter(present=True, usable=True)
+
+
 class LibraryEntry(models.Model):
-    """One model of the library under GARDEN_MODELS_DIR: a model (a diffusers pipeline folder or a
-    single-file checkpoint), a LoRA, a textual-inversion embedding, a VAE or an upscaler. Rows are
+    """One model of the library under GARDEN_MODELS_DIR: a model (a checkpoint, one file, or a
+    diffusers folder; kind "pipeline"), a LoRA, a textual-inversion embedding, a VAE or an upscaler. Rows are
     written by the scan (library.services.entries); curators edit only the defaults (steps,
     guidance, size, VAE, memory options) and which model is the default."""
 
@@ -53,8 +63,8 @@ class LibraryEntry(models.Model):
     default_guidance = models.FloatField(null=True, blank=True)
     default_width = models.PositiveIntegerField(null=True, blank=True)
     default_height = models.PositiveIntegerField(null=True, blank=True)
-    is_default = models.BooleanField(default=False, help_text="The pipeline jobs use when they name none")
-    live = models.BooleanField(default=False, help_text="Paints live pictures for visitors (docs/live.md); one pipeline at most")
+    is_default = models.BooleanField(default=False, help_text="The model jobs use when they name none")
+    live = models.BooleanField(default=False, help_text="Paints live pictures for visitors (docs/live.md); one model at most")
     present = models.BooleanField(default=True, help_text="Found by the last scan")
     missing_since = models.DateTimeField(null=True, blank=True, help_text="When a scan first found its file gone (empty: present)")
     details = models.JSONField(default=dict, blank=True, help_text="What the scan read (class names, base model, trigger words)")
@@ -64,10 +74,10 @@ class LibraryEntry(models.Model):
         max_length=64, blank=True, default="", help_text="sha256 of the file, computed once per size and modification time"
     )
     short_hash = models.CharField(max_length=10, blank=True, default="", help_text="A1111's short hash (the sha256's first 10 hex digits)")
-    source = models.CharField(
-        max_length=1000, blank=True, default="", help_text="Where manage.py install_model got it (Hub repo, URL or path)"
+    source = models.CharField(max_length=1000, blank=True, default="", help_text="Where its install got it (Hub repo, URL or path)")
+    usable = models.BooleanField(
+        default=True, help_text="The last scan found a file this product can paint with; else unusable_reason says why"
     )
-    usable = models.BooleanField(default=True, help_text="This product can paint with it; else unusable_reason says why")
     unusable_reason = models.CharField(max_length=500, blank=True, default="")
     # Per model, over the worker's settings (docs/models.md#memory-and-precision).
     default_vae = models.CharField(
@@ -81,6 +91,8 @@ class LibraryEntry(models.Model):
     )
     dtype = models.CharField(max_length=8, blank=True, default="", choices=Dtype.choices)
     offload = models.CharField(max_length=16, blank=True, default="", choices=Offload.choices)
+
+    objects = LibraryEntryQuerySet.as_manager()
 
     class Meta:
         # The table keeps the name it was created under (generation's): a running previous release reads it.
@@ -97,6 +109,12 @@ class LibraryEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def kind_word(self) -> str:
+        """The kind as messages and commands say it: "model" (a checkpoint or a diffusers folder; the
+        stored value stays "pipeline"), else the kind's value (lora, embedding, vae, upscaler)."""
+        return "model" if self.kind == self.Kind.PIPELINE else str(self.kind)
 
 
 class LibraryScan(models.Model):
@@ -117,7 +135,7 @@ class LibraryScan(models.Model):
     added = models.JSONField(default=list, blank=True)
     changed = models.JSONField(default=list, blank=True)
     lost = models.JSONField(default=list, blank=True)
-    settling = models.JSONField(default=list, blank=True, help_text="Files still being written: listed once they hold still")
+    settling = models.JSONField(default=list, blank=True, help_text="Files still being written: listed not usable until they hold still")
     message = models.TextField(blank=True, default="", help_text="The scan's summary, the default model's news, or the error")
 
     class Meta:

@@ -7,6 +7,7 @@ jobs use GARDEN_DIFFUSION_MODEL alone (docs/models.md).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from library.models import LibraryEntry, LibraryScan
+from library.models import LibraryEntry, LibraryEntryQuerySet, LibraryScan
 
 Kind = LibraryEntry.Kind
 # A1111 clients name a checkpoint by its title, "name [hash]": the bracket is not part of the name.
@@ -52,15 +53,30 @@ class UnusableEntry(UnknownEntry):
 
 
 def why_unusable(entry: LibraryEntry) -> str:
-    """Why a library entry cannot paint now ("" when it can): its row says so, or its file is gone."""
+    """Why a library entry cannot paint now ("" when it can): the rule of
+    ``LibraryEntry.objects.usable()`` (the last scan found it present and usable), then its file,
+    which may have gone since that scan. The admin's row, its *usable* filter (``can_paint``), the
+    jobs' 400, the default model and A1111's options all ask here."""
     if not entry.present:
         since = f" (since {timezone.localtime(entry.missing_since):%Y-%m-%d %H:%M %Z})" if entry.missing_since else ""
         return gettext("its file %(path)s is gone from the models folder%(since)s.") % {"path": entry.path, "since": since}
     if not entry.usable:
         return entry.unusable_reason or gettext("the scan listed it as not usable.")
-    if not absolute_path(entry).exists():
+    if not _file_there(entry.path):
         return gettext("its file %(path)s is gone from the models folder (removed since the last scan).") % {"path": entry.path}
     return ""
+
+
+def can_paint(queryset: LibraryEntryQuerySet) -> LibraryEntryQuerySet:
+    """The entries of ``queryset`` that can paint now (``why_unusable`` says "" of each): the rows'
+    rule in SQL, less those whose file went since the last scan (one look at each file)."""
+    listed = queryset.usable()
+    gone = [pk for pk, path in listed.values_list("pk", "path") if not _file_there(path)]
+    return listed.exclude(pk__in=gone) if gone else listed
+
+
+def _file_there(path: str) -> bool:
+    return (Path(settings.GARDEN_MODELS_DIR) / path).exists()
 
 
 def enabled() -> bool:
@@ -73,7 +89,7 @@ def entries(kind: str) -> QuerySet[LibraryEntry]:
     and by scan_models with their reason, never offered to jobs."""
     if not enabled():
         return LibraryEntry.objects.none()
-    return LibraryEntry.objects.filter(kind=kind, present=True, usable=True).order_by("name")
+    return LibraryEntry.objects.filter(kind=kind).usable().order_by("name")
 
 
 def pipelines() -> QuerySet[LibraryEntry]:
@@ -156,6 +172,32 @@ def default_for_jobs() -> LibraryEntry | None:
 
 def last_scan() -> LibraryScan | None:
     return LibraryScan.objects.first()
+
+
+def is_empty() -> bool:
+    """No entry at all, not even one whose file is gone: nothing was ever found in the folder."""
+    return not LibraryEntry.objects.exists()
+
+
+# What the admin's list shows of a row; listing_version digests them.
+LISTED_FIELDS = (
+    "pk", "kind", "name", "path", "family", "size_bytes", "sha256", "usable", "unusable_reason", "present", "is_default", "live",
+    "default_steps", "default_guidance", "default_width", "default_height",
+)  # fmt: skip
+
+
+def listing_version() -> str:
+    """A short digest of what the library's list shows: every row's listed fields, whether each
+    present row's file is there now (why_unusable's look), and the last scan's state. It moves when a
+    scan adds, changes or loses an entry, when a file goes before a scan notices, when a curator
+    edits a row and when a scan ends; the admin's list polls it and reloads (two queries)."""
+    digest = hashlib.sha256()
+    for row in LibraryEntry.objects.order_by("pk").values_list(*LISTED_FIELDS):
+        listed = dict(zip(LISTED_FIELDS, row, strict=True))
+        there = enabled() and listed["present"] and _file_there(listed["path"])
+        digest.update(f"{row!r}{there}\n".encode())
+    digest.update(repr(LibraryScan.objects.values_list("pk", "state").first()).encode())
+    return digest.hexdigest()[:16]
 
 
 def strip_title(name: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Starter:
     name: str  # what install_model takes, and the installed entry's name
-    kind: str  # checkpoint, lora, embedding, vae, upscaler (install kinds)
+    kind: str  # checkpoint, pipeline (a diffusers folder), lora, embedding, vae, upscaler (install kinds)
     source: str  # a Hub repo id or an https URL
     licence: str
     size: str  # approximate download
@@ -25,7 +25,7 @@ class Starter:
 STARTERS: tuple[Starter, ...] = (
     Starter(
         "sd-turbo",
-        "checkpoint",
+        "pipeline",
         "stabilityai/sd-turbo",
         "Stability AI Community License (non-commercial without a licence)",
         "2.6 GB",
@@ -34,7 +34,7 @@ STARTERS: tuple[Starter, ...] = (
     ),
     Starter(
         "sdxl-turbo",
-        "checkpoint",
+        "pipeline",
         "stabilityai/sdxl-turbo",
         "Stability AI Community License (non-commercial without a licence)",
         "7 GB",

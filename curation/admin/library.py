@@ -1,6 +1,6 @@
-"""The model library in the admin (docs/models.md): the pipelines, LoRAs and embeddings found under
-GARDEN_MODELS_DIR. Rows come from the scan; curators edit only a pipeline's defaults (steps,
-guidance, size) and which pipeline is the default. "Rescan the models folder" is both a button on
+"""The model library in the admin (docs/models.md): the models, LoRAs, embeddings, VAEs and upscalers
+found under GARDEN_MODELS_DIR. Rows come from the scan; curators edit only a model's defaults (steps,
+guidance, size) and which model is the default. "Rescan the models folder" is both a button on
 the list and an action; writes go through library.services.entries.
 """
 
@@ -12,10 +12,12 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.template.defaultfilters import filesizeformat
+from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -32,7 +34,7 @@ DEFAULT_FIELDS = ("default_steps", "default_guidance", "default_width", "default
 
 
 class LibraryEntryForm(forms.ModelForm):
-    """A pipeline's defaults, in the bounds a job accepts (generation.requests)."""
+    """A model's defaults, in the bounds a job accepts (generation.requests)."""
 
     class Meta:
         model = LibraryEntry
@@ -63,19 +65,36 @@ class LibraryEntryForm(forms.ModelForm):
         return data
 
 
+class UsableFilter(admin.SimpleListFilter):
+    """*usable*: what the row's column says (library.selectors.why_unusable), not the scan's stored verdict alone."""
+
+    title = gettext_lazy("usable")
+    parameter_name = "usable"
+
+    def lookups(self, request, model_admin):
+        return (("1", _("Yes")), ("0", _("No")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return library.can_paint(queryset)
+        if self.value() == "0":
+            return queryset.exclude(pk__in=library.can_paint(queryset).values("pk"))
+        return queryset
+
+
 @admin.register(LibraryEntry)
 class LibraryEntryAdmin(admin.ModelAdmin):
     form = LibraryEntryForm
+    # What a curator decides by first (usable and why not, default, live, present): on screen at 1400 px.
     list_display = (
-        "name", "kind", "family", "size", "defaults", "short_hash", "usable", "unusable_reason", "is_default", "live", "present",
-        "scanned_at",
+        "name", "can_paint", "is_default", "live", "present", "kind", "family", "size", "defaults", "short_hash", "scanned_at",
     )  # fmt: skip
-    list_filter = ("kind", "family", "usable", "present", "is_default", "live")
+    list_filter = ("kind", "family", UsableFilter, "present", "is_default", "live")
     search_fields = ("name", "path", "sha256", "short_hash")
     list_per_page = 100
     actions = ["rescan", "make_default", "make_live", "stop_live"]
     readonly_fields = (
-        "kind", "name", "path", "family", "size", "usable", "unusable_reason", "sha256", "short_hash", "source",
+        "kind", "name", "path", "family", "size", "can_paint", "sha256", "short_hash", "source",
         "is_default", "live", "present", "missing_since", "details", "scanned_at",
     )  # fmt: skip
 
@@ -104,6 +123,16 @@ class LibraryEntryAdmin(admin.ModelAdmin):
     def size(self, obj):
         return filesizeformat(obj.size_bytes)
 
+    @admin.display(description=gettext_lazy("usable"))
+    def can_paint(self, obj):
+        """✓, or ✗ and why not (library.selectors.why_unusable: the file gone counts, before a scan notices)."""
+        reason = library.why_unusable(obj)
+        if not reason:
+            return format_html('<img src="{}" alt="{}">', static("admin/img/icon-yes.svg"), _("Yes"))
+        return format_html(
+            '<img src="{}" alt="{}"> <span class="library-reason">{}</span>', static("admin/img/icon-no.svg"), _("No"), reason
+        )
+
     @admin.display(description=gettext_lazy("defaults (steps, cfg, size)"))
     def defaults(self, obj):
         if obj.kind != LibraryEntry.Kind.PIPELINE:
@@ -125,9 +154,9 @@ class LibraryEntryAdmin(admin.ModelAdmin):
         message = _("Rescan of %(folder)s queued: this page says what it added, changed and lost when it is done.")
         self.message_user(request, message % {"folder": settings.GARDEN_MODELS_DIR}, messages.SUCCESS)
 
-    def _set_one_pipeline(self, request, queryset, *, choose, refusal: str):
-        """The one pipeline selected, given to ``choose`` (a library service); None, with the curator
-        told why, when the selection is not one pipeline or the service refused it."""
+    def _set_one_model(self, request, queryset, *, choose, refusal: str):
+        """The one model selected, given to ``choose`` (a library service); None, with the curator
+        told why, when the selection is not one model or the service refused it."""
         entries = list(queryset[:2])
         if len(entries) != 1 or entries[0].kind != LibraryEntry.Kind.PIPELINE:
             self.message_user(request, refusal, messages.ERROR)
@@ -138,17 +167,17 @@ class LibraryEntryAdmin(admin.ModelAdmin):
             self.message_user(request, " ".join(exc.fields.values()) or exc.message, messages.ERROR)
             return None
 
-    @admin.action(permissions=["change"], description=gettext_lazy("Make default (one pipeline)"))
+    @admin.action(permissions=["change"], description=gettext_lazy("Make default (one model)"))
     def make_default(self, request, queryset):
-        refusal = _("Select exactly one pipeline to make it the default.")
-        entry = self._set_one_pipeline(request, queryset, choose=library_services.set_default, refusal=refusal)
+        refusal = _("Select exactly one model to make it the default.")
+        entry = self._set_one_model(request, queryset, choose=library_services.set_default, refusal=refusal)
         if entry is not None:
             self.message_user(request, _("Jobs that name no model now use %(name)s.") % {"name": entry.name}, messages.SUCCESS)
 
-    @admin.action(permissions=["change"], description=gettext_lazy("Paint live pictures with it (one pipeline)"))
+    @admin.action(permissions=["change"], description=gettext_lazy("Paint live pictures with it (one model)"))
     def make_live(self, request, queryset):
-        refusal = _("Select exactly one pipeline to paint live pictures with.")
-        entry = self._set_one_pipeline(request, queryset, choose=library_services.set_live, refusal=refusal)
+        refusal = _("Select exactly one model to paint live pictures with.")
+        entry = self._set_one_model(request, queryset, choose=library_services.set_live, refusal=refusal)
         if entry is None:
             return
         withheld = live_pictures_withheld()
@@ -167,6 +196,7 @@ class LibraryEntryAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path("rescan/", self.admin_site.admin_view(self.rescan_view), name="library_libraryentry_rescan"),
+            path("version/", self.admin_site.admin_view(self.version_view), name="library_libraryentry_version"),
             *library_install.urls(self),  # "Install a model" (superusers)
             *super().get_urls(),
         ]
@@ -179,15 +209,26 @@ class LibraryEntryAdmin(admin.ModelAdmin):
         self.rescan(request)
         return HttpResponseRedirect(reverse("admin:library_libraryentry_changelist"))
 
+    def version_view(self, request):
+        """GET → ``{"version": …}``: what the list shows, digested (library.selectors.listing_version);
+        the list polls it (curation/library_follow.js) and reloads when it moves."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return JsonResponse({"version": library.listing_version()}, headers={"Cache-Control": "no-store"})
+
     def changelist_view(self, request, extra_context=None):
         scan = library.last_scan() if settings.GARDEN_MODELS_DIR else None
         waiting = timezone.now() - scan.requested_at if scan is not None else None
         context = {
             "models_dir": settings.GARDEN_MODELS_DIR,
+            "scan_seconds": settings.GARDEN_LIBRARY_SCAN_SECONDS,
             "last_scan": scan,
-            # Reloads while a scan is under way; a queued one no worker took for 10 minutes is said, not waited for.
+            # Said while a scan is under way (the page reloads when it ends); a queued one no worker
+            # took for 10 minutes is said, not waited for.
             "scan_running": scan is not None and scan.state in (scan.State.QUEUED, scan.State.RUNNING) and waiting < QUEUED_FOR,
             "scan_unclaimed": scan is not None and scan.state == scan.State.QUEUED and waiting >= QUEUED_FOR,
             "default_problem": library.default_state().problem,
+            "library_empty": bool(settings.GARDEN_MODELS_DIR) and library.is_empty(),
+            "listing_version": library.listing_version(),
         }
         return super().changelist_view(request, {**(extra_context or {}), **context})

@@ -25,9 +25,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from library import starter_models
+from library.models import LibraryEntry
 from library.services import install as installer
 
 URL_NAME = "library_libraryentry_install"
+Kind = LibraryEntry.Kind
+# The install kinds as the form and the starters' table name them (the glossary's words).
+KIND_LABELS = {
+    "checkpoint": gettext_lazy("model (checkpoint)"),
+    "pipeline": gettext_lazy("model (diffusers folder)"),
+    "lora": Kind.LORA.label,
+    "embedding": Kind.EMBEDDING.label,
+    "vae": Kind.VAE.label,
+    "upscaler": Kind.UPSCALER.label,
+}
 QUEUED_KEY = "library_installs_queued"  # the session's {install id: source} while a worker has not reported
 
 
@@ -43,7 +54,7 @@ class InstallForm(forms.Form):
     kind = forms.ChoiceField(
         label=gettext_lazy("Kind"),
         required=False,
-        choices=[("", gettext_lazy("Detect it")), *((kind, kind) for kind in installer.KINDS if kind != "expression")],
+        choices=[("", gettext_lazy("Detect it")), *((kind, KIND_LABELS[kind]) for kind in installer.KINDS if kind != "expression")],
     )
     name = forms.CharField(
         label=gettext_lazy("Name"), required=False, max_length=150, help_text=gettext_lazy("Default: the file's or folder's name.")
@@ -63,6 +74,7 @@ class InstallForm(forms.Form):
         regex=r"^\s*[0-9a-fA-F]{64}\s*$",
         help_text=gettext_lazy("Refuse the file unless its sha256 is this."),
     )
+    # The labels are installer.FORM_LABELS' words: the install's messages name these controls.
     force = forms.BooleanField(label=gettext_lazy("Replace an installed model of the same name"), required=False)
 
     def options(self) -> dict:
@@ -113,7 +125,7 @@ def install_view(model_admin: admin.ModelAdmin, request):
             installer.precheck_source(form.cleaned_data["source"], **form.options())  # before any worker fetches a byte
             install_id = installer.request_install(form.cleaned_data["source"], **form.options())
         except installer.InstallError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(None, exc.worded(installer.FORM))  # the form's controls, not the command's flags
         else:
             queued = request.session.get(QUEUED_KEY, {})
             queued[install_id] = form.cleaned_data["source"]
@@ -134,7 +146,7 @@ def install_view(model_admin: admin.ModelAdmin, request):
         "opts": model_admin.opts,
         "title": _("Install a model"),
         "form": form,
-        "starters": starter_models.STARTERS,
+        "starters": [(starter, KIND_LABELS.get(starter.kind, starter.kind)) for starter in starter_models.STARTERS],
         "statuses": statuses,
         "running": any(status.get("state") in ("queued", "running") for status in statuses),
         "models_dir": settings.GARDEN_MODELS_DIR,

@@ -10,7 +10,7 @@ marked ``present=False`` (jobs cannot use them); curators' defaults survive a re
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from django.conf import settings
@@ -39,6 +39,9 @@ FAMILY_DEFAULTS: dict[str, tuple[int | None, float | None, int | None, int | Non
 }
 
 
+STILL_BEING_WRITTEN = "still being written: offered once it holds still"
+
+
 class LibraryError(DomainError):
     """The models folder cannot be scanned (missing, not a folder)."""
 
@@ -57,7 +60,7 @@ class ScanResult:
     added: list[str] = field(default_factory=list)  # new entries, and entries whose file is back
     changed: list[str] = field(default_factory=list)  # another file, size, family, or usability
     lost: list[str] = field(default_factory=list)  # entries whose file is gone
-    settling: list[str] = field(default_factory=list)  # files still being written (relative paths): listed later
+    settling: list[str] = field(default_factory=list)  # files still being written (relative paths): listed not usable
     default_note: str = ""  # what became of the default model, when this scan changed it
 
     def summary(self) -> str:
@@ -90,8 +93,10 @@ def scan() -> ScanResult:
     """Walk GARDEN_MODELS_DIR and bring the library rows up to date.
 
     Each file is looked at twice (when the walk finds it, and again once its header is read and,
-    if it is new or changed, hashed): one that changed meanwhile is still being written and waits
-    for a later scan. Hashing happens before the rows are written, outside the transaction.
+    if it is new or changed, hashed): one that changed meanwhile is still being written. It is
+    listed not usable, without a hash, as is a file shorter than its header says (cut short, or
+    still being copied); a later scan offers and hashes it once it is whole and holds still.
+    Hashing happens before the rows are written, outside the transaction.
     """
     root_setting = settings.GARDEN_MODELS_DIR
     if not root_setting:
@@ -102,20 +107,18 @@ def scan() -> ScanResult:
     result = ScanResult()
     found = _unique_names(library_files.walk(root, result.skipped))
     rows = {(entry.kind, entry.name): entry for entry in LibraryEntry.objects.all()}
-    ready: list[tuple[Found, tuple[str, list[int]]]] = []
-    settling: list[Found] = []
+    listed: list[tuple[Found, tuple[str, list[int]]]] = []
     for item in found:
         identity = _settled_identity(root, item, rows.get((item.kind, item.name)))
-        if identity is None:
-            settling.append(item)
-        else:
-            ready.append((item, identity))
-    result.settling = [item.path for item in settling]
+        if identity is None:  # listed, never offered, and not hashed until it holds still
+            result.settling.append(item.path)
+            item, identity = replace(item, usable=False, reason=item.reason if not item.whole else STILL_BEING_WRITTEN), ("", [])
+        listed.append((item, identity))
     now = timezone.now()
     with transaction.atomic():
         before_default = library.default_state()
         seen: set[tuple[str, str]] = set()
-        for item, identity in ready:
+        for item, identity in listed:
             entry = rows.get((item.kind, item.name))
             before = _snapshot(entry)
             if entry is None:
@@ -131,14 +134,6 @@ def scan() -> ScanResult:
                     result.changed.append(_label(entry))
             seen.add((entry.kind, entry.name))
             result.found.append(entry)
-        for item in settling:  # a listed file being replaced is not offered while it is written
-            entry = rows.get((item.kind, item.name))
-            if entry is not None and entry.present:
-                seen.add((entry.kind, entry.name))
-                if entry.usable:
-                    entry.usable, entry.unusable_reason = False, "still being written: listed again once it holds still"
-                    entry.save(update_fields=["usable", "unusable_reason"])
-                    result.changed.append(_label(entry))
         LibraryEntry.objects.filter(pk__in=[entry.pk for entry in result.found]).update(scanned_at=now)
         for entry in LibraryEntry.objects.filter(present=True):
             if (entry.kind, entry.name) not in seen:
@@ -156,7 +151,8 @@ def scan() -> ScanResult:
 
 def _settled_identity(root: Path, item: Found, entry: LibraryEntry | None) -> tuple[str, list[int]] | None:
     """The item's (sha256, stamp) once it held still between the walk's look and this one (and,
-    when it was hashed now, after the hash); None while it is being written."""
+    when it was hashed now, after the hash); None while it is being written. A file cut short holds
+    still and has no hash (library.files.identity)."""
     path = root / item.path
     try:
         if completeness.stamp_of(path) != item.stamp:

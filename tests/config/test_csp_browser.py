@@ -31,6 +31,7 @@ PAGES = [
     ("/admin/displays/", "#content"),
     ("/curation/status/", "#system-status"),
     ("/admin/screens/screen/", "#result_list"),
+    ("/admin/library/libraryentry/", "#library-follow"),
     ("/admin/screens/screen/{screen}/change/", "#screen-overview"),
     ("/screens/enrol/{token}", "#screen-enrol"),
 ]

@@ -2,6 +2,7 @@
 editable defaults, and the bulk form's model and LoRA choices."""
 
 import json
+import re
 import shutil
 
 import pytest
@@ -80,7 +81,7 @@ def test_actions_rescan_and_make_default(curator_client, models_dir, eager_celer
 
     lora = LibraryEntry.objects.get(kind="lora")
     response = curator_client.post(LIST, {"action": "make_default", ACTION_CHECKBOX_NAME: [lora.pk]}, follow=True)
-    assert "Select exactly one pipeline" in response.content.decode()
+    assert "Select exactly one model" in response.content.decode()
     assert LibraryEntry.objects.get(name="tiny-sd-c").is_default
 
 
@@ -137,7 +138,7 @@ def test_the_bulk_form_offers_models_and_loras(curator_client, models_dir, no_en
     assert GenerationJob.objects.count() == 1
 
 
-def test_a_queued_rescan_reloads_the_list_until_done_and_an_unclaimed_one_is_said(curator_client, models_dir):
+def test_a_queued_rescan_is_said_and_an_unclaimed_one_too(curator_client, models_dir):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -146,8 +147,115 @@ def test_a_queued_rescan_reloads_the_list_until_done_and_an_unclaimed_one_is_sai
 
     scan = LibraryScan.objects.create(trigger="admin")
     page = curator_client.get(LIST).content.decode()
-    assert '<meta http-equiv="refresh" content="2">' in page and "is running; this page reloads" in page
+    assert "is running; this page reloads when it is done" in page and "http-equiv" not in page  # library_follow.js reloads it
 
     LibraryScan.objects.filter(pk=scan.pk).update(requested_at=timezone.now() - timedelta(minutes=11))
     page = curator_client.get(LIST).content.decode()
-    assert "http-equiv" not in page and "still waiting for a worker on queue default" in page
+    assert "still waiting for a worker on queue default" in page
+
+
+VERSION = reverse("admin:library_libraryentry_version")
+
+
+def test_the_lists_version_moves_with_the_folder_and_the_scans(curator_client, models_dir, eager_celery, client):
+    """Issue 79, item 8: what the list polls (curation/library_follow.js) to reload by itself."""
+    from library.models import LibraryScan
+
+    first = curator_client.get(VERSION).json()["version"]
+    assert f'data-version="{first}"' in curator_client.get(LIST).content.decode()
+    assert curator_client.get(VERSION).json()["version"] == first  # nothing moved, nothing to reload
+    curator_client.post(RESCAN)  # the folder's models listed, the scan done
+    listed = curator_client.get(VERSION).json()["version"]
+    assert listed != first and f'data-version="{listed}"' in curator_client.get(LIST).content.decode()
+    shutil.rmtree(models_dir / MODEL_B)  # gone: the row says so before a scan notices, so the page must reload
+    gone = curator_client.get(VERSION).json()["version"]
+    assert gone != listed
+    LibraryScan.objects.create(trigger="admin")  # a scan asked for: said at once
+    assert curator_client.get(VERSION).json()["version"] != gone
+    assert client.get(VERSION).status_code == 302  # to the login page: staff only
+
+
+def test_an_empty_library_says_where_its_folder_is_and_points_to_the_install(curator_client, admin_client, settings, tmp_path):
+    settings.GARDEN_MODELS_DIR, settings.GARDEN_LIBRARY_SCAN_SECONDS = str(tmp_path), 30
+    page = admin_client.get(LIST).content.decode()
+    empty = page.split('id="library-empty"')[1].split("</p>")[0]
+    assert f"Copy models into <code>{tmp_path}</code>" in empty and "every 30 s" in empty
+    assert f'<a href="{reverse("admin:library_libraryentry_install")}">Install a model</a>' in empty
+    assert "ask a superuser to download one with Install a model" in curator_client.get(LIST).content.decode()
+    settings.GARDEN_LIBRARY_SCAN_SECONDS = 0
+    assert "then rescan it" in admin_client.get(LIST).content.decode()
+
+
+def _row_cells(text: str, name: str) -> str:
+    """The list's row of the entry ``name`` (its HTML), for the cells' values."""
+    rows = [row for row in text.split("<tr") if f">{name}</a>" in row]
+    assert len(rows) == 1, f"no single row for {name}"
+    return rows[0]
+
+
+def test_a_gone_model_is_never_listed_usable(curator_client, models_dir, eager_celery):
+    """Issue 79, item 5: the row, the *usable* filter and the detail page say what the banner, the
+    400 and A1111's options say, before the next scan notices the folder gone and after it."""
+    from a1111.options import options_object
+    from generation.requests import JobParameterError, JobRequest
+
+    curator_client.post(RESCAN)
+    shutil.move(models_dir / MODEL_A, models_dir.parent / "moved-away")  # the default model's folder moved away
+    entry = LibraryEntry.objects.get(name=MODEL_A)
+    for when in ("before the next scan", "after it"):
+        if when == "after it":
+            curator_client.post(RESCAN)
+            entry.refresh_from_db()
+            assert not entry.present and entry.usable  # the scan's verdict on the file stays; the row's rule reads both
+        text = curator_client.get(LIST).content.decode()
+        row = _row_cells(text, MODEL_A)
+        assert 'field-can_paint"><img src="/static/admin/img/icon-no.svg" alt="No">' in row, when
+        assert f"its file {MODEL_A} is gone from the models folder" in row, when
+        assert 'field-can_paint"><img src="/static/admin/img/icon-yes.svg"' in _row_cells(text, MODEL_B), when
+        assert 'id="library-default-problem"' in text and f"The default model {MODEL_A} cannot be used" in text, when
+        listed_usable = curator_client.get(LIST, {"usable": "1"}).content.decode()
+        assert f">{MODEL_A}</a>" not in listed_usable and f">{MODEL_B}</a>" in listed_usable, when
+        listed_not_usable = curator_client.get(LIST, {"usable": "0"}).content.decode()
+        assert f">{MODEL_A}</a>" in listed_not_usable and f">{MODEL_B}</a>" not in listed_not_usable, when
+        detail = curator_client.get(reverse("admin:library_libraryentry_change", args=[entry.pk])).content.decode()
+        usable_field = detail.split("field-can_paint")[1].split("field-sha256")[0]
+        assert "icon-no.svg" in usable_field and f"its file {MODEL_A} is gone" in detail, when
+        # The same rule answers jobs and A1111 clients.
+        with pytest.raises(JobParameterError) as refused:
+            JobRequest(prompt="garden", model=MODEL_A, backend="diffusers").validate()
+        assert f"its file {MODEL_A} is gone" in refused.value.fields["model"], when
+        options = options_object([])
+        assert options["sd_model_checkpoint"] == MODEL_B and options["sd_model_checkpoint_default"] == MODEL_A, when
+
+
+def _visible_text(html: str) -> str:
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_a_model_is_called_a_model_on_every_library_page(admin_client, models_dir, eager_celery):
+    """Issue 79, item 6: a checkpoint and a diffusers folder are each "a model" (the glossary's word)
+    in the list, its actions and messages, their pages, the install page and scan_models' output;
+    never "pipeline"."""
+    import io
+
+    from django.core.management import call_command
+
+    from tests.library.test_library_follow import write_checkpoint
+
+    write_checkpoint(models_dir / "garden15.safetensors")
+    admin_client.post(RESCAN)
+    pages = [admin_client.get(LIST).content.decode(), admin_client.get(reverse("admin:library_libraryentry_install")).content.decode()]
+    assert "Paint live pictures with it (one model)" in pages[0] and "Make default (one model)" in pages[0]
+    for entry in LibraryEntry.objects.all():
+        pages.append(admin_client.get(reverse("admin:library_libraryentry_change", args=[entry.pk])).content.decode())
+    lora = LibraryEntry.objects.get(kind="lora")
+    for action in ("make_default", "make_live"):
+        response = admin_client.post(LIST, {"action": action, ACTION_CHECKBOX_NAME: [lora.pk]}, follow=True)
+        pages.append(response.content.decode())
+        assert "Select exactly one model" in pages[-1]
+    out = io.StringIO()
+    call_command("scan_models", stdout=out)
+    assert "model     garden15" in out.getvalue()
+    for text in [*map(_visible_text, pages), out.getvalue()]:  # diffusers' class names (StableDiffusionPipeline) are data
+        assert not re.search(r"\bpipelines?\b", text, flags=re.I), re.findall(r".{60}\bpipelines?\b.{60}", text, flags=re.I | re.S)

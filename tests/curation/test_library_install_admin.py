@@ -107,3 +107,25 @@ def test_an_installed_name_is_refused_before_a_worker_is_asked(admin_client, lib
     assert "loras/ink.safetensors is already installed; nothing downloaded" in page and sent == []
     admin_client.post(INSTALL, {"source": "https://example.org/files/ink.safetensors", "kind": "lora", "force": "on"})
     assert sent == ["https://example.org/files/ink.safetensors"]
+
+
+def test_the_page_speaks_of_its_controls_and_keeps_one_copy_of_a_file(admin_client, library, files, eager_celery, tmp_path):
+    """Issue 79, item 6: refusals name the form's controls (never --force or --name), a download the
+    library has under another name is refused by the worker and said so, and nothing is kept twice."""
+    body = lora_bytes()
+    admin_client.post(INSTALL, {"source": files.add("/m/ink-wash.safetensors", body=body)})
+    page = admin_client.post(INSTALL, {"source": files.add("/n/ink-wash.safetensors", body=body)}).content.decode()
+    assert "nothing downloaded (“Replace an installed model of the same name” replaces it, “Name” installs it beside)." in page
+    assert "--force" not in page and "--name" not in page
+
+    copy = files.add("/o/copy.safetensors", body=body)  # no sha256 typed: the worker knows it once downloaded
+    page = admin_client.get(admin_client.post(INSTALL, {"source": copy})["Location"]).content.decode()
+    assert "install-failed" in page and f"{copy}: not installed, the library has this file already as ink-wash (lora," in page
+
+    folder = tmp_path / "usb" / "garden-folder"
+    folder.mkdir(parents=True)
+    (folder / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}')
+    page = admin_client.get(admin_client.post(INSTALL, {"source": str(folder), "sha256": "0" * 64})["Location"]).content.decode()
+    assert "“sha256” checks one file; this source is a folder." in page and "--sha256" not in page
+    assert list(LibraryEntry.objects.values_list("name", flat=True)) == ["ink-wash"]
+    assert sorted(path.name for path in (library / "loras").iterdir()) == ["ink-wash.safetensors", "ink-wash.safetensors.source.json"]

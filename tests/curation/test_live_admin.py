@@ -24,7 +24,7 @@ def test_one_pipeline_paints_live_pictures(curator_client, models_dir, eager_cel
 
     lora = LibraryEntry.objects.get(kind="lora")
     response = curator_client.post(LIST, {"action": "make_live", ACTION_CHECKBOX_NAME: [lora.pk]}, follow=True)
-    assert "Select exactly one pipeline" in response.content.decode()
+    assert "Select exactly one model" in response.content.decode()
     curator_client.post(LIST, {"action": "stop_live", ACTION_CHECKBOX_NAME: [second.pk]})
     assert not LibraryEntry.objects.filter(live=True).exists()
 

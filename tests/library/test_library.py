@@ -163,7 +163,7 @@ def test_families_and_their_defaults_come_from_the_configs(settings, tmp_path):
     assert rows["flux"].path == "nested/flux"
     # A family this product cannot paint with is listed, not usable, with its reason, and never offered.
     assert [name for name, entry in rows.items() if not entry.usable] == ["kandinsky"]
-    assert "KandinskyV22Pipeline pipeline" in rows["kandinsky"].unusable_reason
+    assert "KandinskyV22Pipeline model" in rows["kandinsky"].unusable_reason
     assert "kandinsky" not in set(library.pipelines().values_list("name", flat=True))
 
 
@@ -424,7 +424,7 @@ def test_the_runner_gives_the_batch_its_library_files_and_options(library_settin
 def test_manage_py_scan_models_and_generate_with_a_model_and_a_lora(library_settings, capsys):
     call_command("scan_models")
     out = capsys.readouterr().out
-    assert f"pipeline  {MODEL_A} (default): sd1" in out and "25 steps, cfg 7, 512x512" in out
+    assert f"model     {MODEL_A} (default): sd1" in out and "25 steps, cfg 7, 512x512" in out
     assert f"lora      {LORA}" in out and "skipped   notes/readme.safetensors" in out
 
     call_command(

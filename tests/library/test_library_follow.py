@@ -1,6 +1,6 @@
 """The library follows its folder (docs/models.md#the-library-follows-its-folder), on real files in a
 temporary models folder: the periodic look picks up a file added, replaced or removed; one process
-scans at a time; a file still being written is not listed; a truncated safetensors file (written
+scans at a time; a file still being written is listed not usable, unhashed; a truncated safetensors file (written
 by safetensors' own writer, then cut) or torch zip is listed not usable with its reason and never
 offered; a model whose file is gone is a 400 naming it, fails a queued job with the library's
 reason, is dropped by the worker and refused by Retry."""
@@ -80,6 +80,7 @@ def test_a_truncated_safetensors_file_is_listed_not_usable_and_never_offered(mod
 
     entry = LibraryEntry.objects.get(name="copying")
     assert entry.family == "sd1" and not entry.usable
+    assert (entry.sha256, entry.short_hash) == ("", "")  # no hash of its bytes so far: an identity that is nobody's (issue 79, item 7)
     assert entry.unusable_reason.startswith(f"incomplete: its header says {whole.stat().st_size} bytes, the file has {cut.stat().st_size}")
     assert "copying" in result.summary() and LibraryEntry.objects.get(name="garden15").usable
     assert names() == ["garden15"]
@@ -91,6 +92,7 @@ def test_a_truncated_safetensors_file_is_listed_not_usable_and_never_offered(mod
     cut.write_bytes(whole.read_bytes())  # the copy completes: the next scan offers it
     result = library_services.scan()
     assert result.changed == ["copying"] and names() == ["copying", "garden15"]
+    assert LibraryEntry.objects.get(name="copying").sha256 == library_files.sha256_of(whole)
 
 
 def test_a_cut_torch_zip_checkpoint_is_listed_not_usable(models, settings):
@@ -105,7 +107,7 @@ def test_a_cut_torch_zip_checkpoint_is_listed_not_usable(models, settings):
 
     assert LibraryEntry.objects.get(name="old").usable
     cut = LibraryEntry.objects.get(name="cut")
-    assert not cut.usable and "zip directory cannot be read" in cut.unusable_reason
+    assert not cut.usable and "zip directory cannot be read" in cut.unusable_reason and cut.sha256 == ""
 
 
 def test_a_pipeline_folder_missing_a_component_is_not_usable(models):
@@ -122,26 +124,41 @@ def test_a_pipeline_folder_missing_a_component_is_not_usable(models):
     assert not entry.usable and entry.unusable_reason == "incomplete: vae/, named in model_index.json, is missing"
 
 
-def test_a_file_still_being_written_is_not_listed_until_it_holds_still(models, monkeypatch):
+def test_a_file_still_being_written_is_listed_not_usable_without_a_hash_until_it_holds_still(models, monkeypatch):
+    """Issue 79, item 7: docs/models.md and operations.md say a file still being written is listed,
+    not usable, and hashed only once whole and still; a listed file being replaced loses its hash too."""
     write_checkpoint(models / "steady.safetensors")
     growing = write_checkpoint(models / "growing.safetensors", seed=1)
     real_walk = library_files.walk
+    writing = [growing]
 
     def walk_then_write(root, skipped):
         found = real_walk(root, skipped)
-        with growing.open("ab") as stream:  # a copy still writing between the walk's look and the next
-            stream.write(b"\0" * 4096)
+        for path in writing:  # a copy still writing between the walk's look and the next
+            with path.open("ab") as stream:
+                stream.write(b"\0" * 4096)
         return found
 
     monkeypatch.setattr(library_files, "walk", walk_then_write)
     result = library_services.scan()
 
     assert result.settling == ["growing.safetensors"] and "still being written: growing.safetensors" in result.changes()
-    assert names() == ["steady"] and not LibraryEntry.objects.filter(name="growing").exists()
+    entry = LibraryEntry.objects.get(name="growing")
+    assert (entry.usable, entry.unusable_reason) == (False, "still being written: offered once it holds still")
+    assert (entry.sha256, entry.short_hash) == ("", "") and names() == ["steady"]
+    assert result.added == ["growing", "steady"]
 
     monkeypatch.setattr(library_files, "walk", real_walk)
     result = library_services.scan()
-    assert result.added == ["growing"] and not result.settling
+    entry.refresh_from_db()
+    assert result.changed == ["growing"] and not result.settling and names() == ["growing", "steady"]
+    assert entry.sha256 == library_files.sha256_of(growing) and entry.short_hash == entry.sha256[:10]
+
+    writing[:] = [models / "steady.safetensors"]  # a listed file being replaced: not offered, its hash gone
+    monkeypatch.setattr(library_files, "walk", walk_then_write)
+    result = library_services.scan()
+    steady = LibraryEntry.objects.get(name="steady")
+    assert result.changed == ["steady"] and not steady.usable and steady.sha256 == "" and names() == ["growing"]
 
 
 # --- the periodic look and the lock ----------------------------------------------------------------
@@ -210,7 +227,7 @@ def test_scan_models_and_refresh_checkpoints_scan_and_say_what_changed(models, c
     write_checkpoint(models / "fresh.safetensors")
     call_command("scan_models")
     out = capsys.readouterr().out
-    assert "pipeline  fresh (default): sd1" in out and "this scan: added: fresh. fresh is the default model now" in out
+    assert "model     fresh (default): sd1" in out and "this scan: added: fresh. fresh is the default model now" in out
     assert LibraryScan.objects.get().trigger == "command"
 
 

@@ -39,7 +39,7 @@ class Command(BaseCommand):
         parser.add_argument("--guidance", type=float)
         parser.add_argument("--seed", type=int)
         parser.add_argument("--backend", choices=BACKENDS)
-        parser.add_argument("--model", default=None, help="A pipeline of the model library by name (manage.py scan_models)")
+        parser.add_argument("--model", default=None, help="A model of the library by name (manage.py scan_models)")
         parser.add_argument(
             "--lora", dest="loras", action="append", default=[], metavar="NAME[:WEIGHT]", help="A LoRA of the library (repeatable)"
         )

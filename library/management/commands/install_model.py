@@ -75,13 +75,13 @@ class Command(BaseCommand):
         self._report(installed)
 
     def _report(self, installed: installer.Installed) -> None:
-        what = f"installed {installed.kind} {installed.relative}, {filesizeformat(installed.size)}"
+        what = f"installed {installed.what}, {filesizeformat(installed.size)}"
         if installed.sha256:
             what += f", sha256 {installed.sha256}"
         self.stdout.write(self.style.SUCCESS(what))
         entry = installed.entry
         if entry is not None:
-            line = f"{entry.kind:9} {entry.name}: {entry.family}, {filesizeformat(entry.size_bytes)}  [{entry.path}]"
+            line = f"{entry.kind_word:9} {entry.name}: {entry.family}, {filesizeformat(entry.size_bytes)}  [{entry.path}]"
             if getattr(entry, "short_hash", ""):
                 line += f"  hash {entry.short_hash}"
             self.stdout.write(line)
@@ -97,7 +97,8 @@ class Command(BaseCommand):
         width = max(len(starter.name) for starter in starter_models.STARTERS)
         for starter in starter_models.STARTERS:
             variant = f" --variant {starter.variant}" if starter.variant else ""
-            self.stdout.write(f"  {starter.name:{width}}  {starter.kind:10} {starter.size:>7}  {starter.about}")
+            kind = installer.KIND_WORDS.get(starter.kind, starter.kind)
+            self.stdout.write(f"  {starter.name:{width}}  {kind:24} {starter.size:>7}  {starter.about}")
             self.stdout.write(f"  {'':{width}}  {starter.source}{variant}")
             self.stdout.write(f"  {'':{width}}  licence: {starter.licence}")
 

@@ -28,7 +28,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         for entry in result.found:
             flag = " (default)" if entry.is_default else ""
-            line = f"{entry.kind:9} {entry.name}{flag}: {entry.family}, {filesizeformat(entry.size_bytes)}"
+            line = f"{entry.kind_word:9} {entry.name}{flag}: {entry.family}, {filesizeformat(entry.size_bytes)}"
             if entry.kind == entry.Kind.PIPELINE:
                 guidance = "-" if entry.default_guidance is None else f"{entry.default_guidance:g}"
                 line += f", {entry.default_steps or '-'} steps, cfg {guidance}, {entry.default_width or '-'}x{entry.default_height or '-'}"
@@ -43,8 +43,6 @@ class Command(BaseCommand):
             self.stdout.write(f"missing   {entry.name} ({entry.kind}): no longer in {settings.GARDEN_MODELS_DIR}")
         for path, why in result.skipped:
             self.stdout.write(f"skipped   {path}: {why}")
-        for path in result.settling:
-            self.stdout.write(f"waiting   {path}: still being written (listed once it holds still)")
         self.stdout.write(self.style.SUCCESS(f"model library: {result.summary()}"))
         self.stdout.write(f"this scan: {result.changes()}")
         problem = library.default_state().problem

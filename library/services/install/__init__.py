@@ -25,15 +25,18 @@ The admin queues installs on a worker (``worker_task``), which reports into stat
 """
 
 from library.services.install.addresses import check_url_allowed
-from library.services.install.errors import InstallError
+from library.services.install.errors import FORM, FORM_LABELS, InstallError
 from library.services.install.hub_download import select_hub_files
 from library.services.install.installer import install, precheck_source, resolve_starter
-from library.services.install.placement import KINDS, Installed
+from library.services.install.placement import KIND_WORDS, KINDS, Installed
 from library.services.install.progress_reports import read_status, recent_statuses
 from library.services.install.worker_task import request_install, run_install
 
 __all__ = [
+    "FORM",
+    "FORM_LABELS",
     "KINDS",
+    "KIND_WORDS",
     "InstallError",
     "Installed",
     "check_url_allowed",

@@ -47,14 +47,14 @@ def install(
     staging = staging_root()
     is_hub = not source.startswith(WEB_SCHEMES) and not Path(source).expanduser().exists() and REPO_ID.match(source)
     if (revision or subfolder or variant) and not is_hub:
-        raise InstallError("--revision, --subfolder and --variant are for Hub repo ids (owner/name), not URLs or paths.")
+        raise InstallError.naming("{revision}, {subfolder} and {variant} are for Hub repo ids (owner/name), not URLs or paths.")
     precheck = Precheck(root, name=name, kind=kind, sha256=expected, force=force)
     fetched = _fetch(
         source, staging, expected=expected, revision=revision, subfolder=subfolder, variant=variant, progress=progress, precheck=precheck
     )
     if expected and not fetched.is_file:
         fetched.discard()
-        raise InstallError("--sha256 checks one file; this source is a folder.")
+        raise InstallError.naming("{sha256} checks one file; this source is a folder.")
     options = Options(source, name=name, kind=kind, revision=fetched.revision, force=force, rescan=rescan)
     expression = ExpressionSettings(classes=classes, input_size=input_size, color=color)
     try:
@@ -84,14 +84,14 @@ def precheck_source(source: str, *, name: str = "", kind: str = "", sha256: str 
 def _check_options(*, name: str, kind: str, sha256: str, classes: str) -> str:
     """Refuse options that cannot be right whatever the source; the expected sha256 (lower case)."""
     if kind and kind not in KINDS:
-        raise InstallError(f"--kind {kind!r}: use one of {', '.join(KINDS)}.")
+        raise InstallError.naming("{kind} {asked!r}: use one of {kinds}.", asked=kind, kinds=", ".join(KINDS))
     if name and (not ENTRY_NAME.match(name) or name.startswith(".")):
-        raise InstallError(
-            f"--name {name!r}: use letters, digits, spaces, '.', '_', '+', '@' or '-' (no slashes), not starting with a dot."
+        raise InstallError.naming(
+            "{name} {asked!r}: use letters, digits, spaces, '.', '_', '+', '@' or '-' (no slashes), not starting with a dot.", asked=name
         )
     expected = sha256.strip().lower()
     if expected and not re.fullmatch(r"[0-9a-f]{64}", expected):
-        raise InstallError(f"--sha256 {sha256!r}: expected 64 hexadecimal digits.")
+        raise InstallError.naming("{sha256} {asked!r}: expected 64 hexadecimal digits.", asked=sha256)
     if kind == "expression" and not classes:
         raise InstallError(
             "An expression model needs its class map: --classes neutral=CALM,happiness=HAPPY,… in output order, "

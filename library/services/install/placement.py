@@ -21,6 +21,7 @@ from typing import Any
 from django.db import DatabaseError
 
 from config.errors import DomainError
+from library.models import LibraryEntry
 from library.services.install import expression_model
 from library.services.install.errors import InstallError
 from library.services.install.staging import STAGING, Fetched, models_root, remove
@@ -37,6 +38,8 @@ KIND_FOLDERS = {
     "expression": "expression",
 }
 KINDS = tuple(KIND_FOLDERS)
+# What messages call an install of these kinds (the glossary's words: docs/development.md#glossary).
+KIND_WORDS = {"checkpoint": "model (checkpoint)", "pipeline": "model (diffusers folder)", "expression": "expression model"}
 ENTRY_NAME = re.compile(r"^[\w][\w .+@-]{0,150}$")
 
 
@@ -55,6 +58,11 @@ class Installed:
     @property
     def relative(self) -> str:
         return self.path.relative_to(models_root()).as_posix()
+
+    @property
+    def what(self) -> str:
+        """``model (checkpoint) sd15.safetensors``, ``lora loras/ink.safetensors``: what and where."""
+        return f"{KIND_WORDS.get(self.kind, self.kind)} {self.relative}"
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,11 @@ def place(fetched: Fetched, root: Path, options: Options, expression: expression
     destination = root / KIND_FOLDERS[kind] / (entry_name(options.name, filename, suffix, is_file) + suffix)
     sidecar = destination.with_name(destination.name + ".source.json") if is_file else destination / ".source.json"
     if destination.exists() and not options.force:
-        raise InstallError(f"{destination.relative_to(root).as_posix()} is already installed; --force replaces it.")
+        raise InstallError.naming(
+            "{installed} is already installed; {force} replaces it.", installed=destination.relative_to(root).as_posix()
+        )
+    if is_file and kind != "expression":
+        refuse_a_second_copy(fetched.sha256, destination.relative_to(root).as_posix(), options.source)
     settings_lines: list[str] = []
     if kind == "expression":
         settings_lines = expression_model.check_model(fetched.path, destination, expression)
@@ -121,6 +133,17 @@ def place(fetched: Fetched, root: Path, options: Options, expression: expression
     return installed
 
 
+def refuse_a_second_copy(sha256: str, relative: str, source: str) -> None:
+    """The library keeps one copy of a file: a download whose sha256 a present entry has (other
+    than the one at ``relative``, which it replaces) is refused; the caller removes what it fetched."""
+    twin = LibraryEntry.objects.filter(sha256=sha256, present=True).exclude(path=relative).first() if sha256 else None
+    if twin is not None:
+        raise InstallError(
+            f"{source}: not installed, the library has this file already as {twin.name} ({twin.kind_word}, {twin.path}; "
+            f"sha256 {sha256}); the download was removed."
+        )
+
+
 def entry_name(name: str, filename: str, suffix: str, is_file: bool) -> str:
     """The name asked for (less the suffix), else the file's stem or the folder's name with the
     characters a name may not hold made "-"."""
@@ -129,7 +152,7 @@ def entry_name(name: str, filename: str, suffix: str, is_file: bool) -> str:
     else:
         final_name = re.sub(r"[^\w .+@-]+", "-", Path(filename).stem if is_file else filename).strip(" .-")[:150]
     if not ENTRY_NAME.match(final_name) or final_name.startswith("."):
-        raise InstallError(f"cannot name the entry {final_name!r}: give --name.")
+        raise InstallError.naming("cannot name the entry {asked!r}: give {name}.", asked=final_name)
     return final_name
 
 

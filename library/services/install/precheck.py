@@ -1,6 +1,7 @@
 """Before the first byte: an install whose name is taken, or whose file (by its sha256, when the
 caller or the Hub gives it) is in the library already, is refused before anything is fetched.
-``--force`` skips both checks (and the placement replaces the installed model).
+``--force`` skips both checks: the placement replaces the installed model of that name, and still
+refuses a file the library has under another name (placement.refuse_a_second_copy).
 
 The name is what the placement would give it (``--name``, else the file's stem or the folder's
 name); with ``--kind`` the check looks in that kind's folder for the name with any suffix, without
@@ -37,14 +38,16 @@ class Precheck:
             entry = LibraryEntry.objects.filter(sha256=known, present=True).first()
             if entry is not None:
                 raise InstallError(
-                    f"{what}: a file with sha256 {known} is in the library already, as {entry.name} ({entry.kind}, "
-                    f"{entry.path}); nothing downloaded (--force installs it again)."
+                    f"{what}: a file with sha256 {known} is in the library already, as {entry.name} ({entry.kind_word}, "
+                    f"{entry.path}); nothing downloaded."
                 )
         if not filename:
             return
         taken = self._taken(filename, is_file)
         if taken:
-            raise InstallError(f"{taken} is already installed; nothing downloaded (--force replaces it, --name installs it beside).")
+            raise InstallError.naming(
+                "{taken} is already installed; nothing downloaded ({force} replaces it, {name} installs it beside).", taken=taken
+            )
 
     def _taken(self, filename: str, is_file: bool) -> str:
         suffix = Path(filename).suffix if is_file else ""

@@ -22,7 +22,7 @@ from library.services.install.errors import InstallError
 from library.services.install.staging import named_with_suffix
 
 Kind = LibraryEntry.Kind
-# The scan's kind → the install's (a single-file pipeline is installed as a "checkpoint").
+# The scan's kind → the install's (a model in one file is installed as a "checkpoint").
 INSTALL_KINDS = {"pipeline": "checkpoint", "lora": "lora", "embedding": "embedding", "vae": "vae", "upscaler": "upscaler"}
 # Key prefixes of what the header alone does not name, which the scan lists by its folder.
 VAE_ENCODER_PREFIXES = ("encoder.", "first_stage_model.")
@@ -72,7 +72,7 @@ def folder_kind(folder: Path) -> str:
         with contextlib.suppress(OSError, ValueError):
             if "Autoencoder" in str(json.loads(config.read_text()).get("_class_name", "")):
                 return "vae"
-    raise InstallError(f"not a model: the folder {folder.name} holds no model_index.json (a diffusers pipeline) or VAE config.json.")
+    raise InstallError(f"not a model: the folder {folder.name} holds no model_index.json (a diffusers folder) or VAE config.json.")
 
 
 def _complete_safetensors(path: Path, filename: str) -> checkpoints.Header:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from library.services.install.errors import InstallError
+from library.services.install.errors import FORM, InstallError
 from library.services.install.installer import install, resolve_starter
 from library.services.install.progress_reports import StatusReporter
 
@@ -50,12 +50,12 @@ def run_install(install_id: str, source: str, options: dict) -> None:
     try:
         installed = install(source, progress=reporter, **options)
     except InstallError as exc:
-        reporter.write(state="failed", message=str(exc))
+        reporter.write(state="failed", message=exc.worded(FORM))  # the admin's page shows it beside its form
         return
     except Exception as exc:
         reporter.write(state="failed", message=f"{type(exc).__name__}: {exc}")
         raise
-    message = f"installed {installed.kind} {installed.relative}"
+    message = f"installed {installed.what}"
     if installed.sha256:
         message += f", sha256 {installed.sha256}"
     reporter.write(
