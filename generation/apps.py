@@ -18,6 +18,7 @@ class GenerationConfig(AppConfig):
         require_choice("GARDEN_DIFFUSION_DTYPE", backends.DTYPES)
         require_choice("GARDEN_DIFFUSION_OFFLOAD", backends.OFFLOADS)
         require_choice("GARDEN_DIFFUSION_LEAN", ("auto", "graphs", "eager", "off"))  # generation.backends.lean.MODES
+        require_choice("GARDEN_CARD_FINISHING", ("auto", "on", "off"))  # generation.card_finishing.wanted
         require_at_least("GARDEN_DIFFUSION_MEMORY_GB", 0, "this worker's GPU memory in GB, or 0 for the whole card")
         require_at_least("GARDEN_LIBRARY_SCAN_SECONDS", 0, "seconds between looks at the models folder, or 0 for none")
         # Workers follow the models folder from their main process (files and database, no torch);

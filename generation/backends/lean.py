@@ -26,10 +26,13 @@ same function uncompiled. A replay overwrites its outputs, so they are cloned be
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
+from pathlib import Path
 
 from generation.backends import Batch, conditioning
 from generation.backends.loading import import_torch
@@ -133,6 +136,7 @@ class LeanCall:
         self._warmed: set[tuple[int, int, int]] = set()  # (batch size, height, width) with a graph
         self._embeds: OrderedDict[str, object] = OrderedDict()
         self.warm_seconds = 0.0
+        self.compiled = True  # False: the graphs' code came from the compile cache (warm)
 
     def _core(self, noise, embeds):
         """noise → UNet → x0 → decode → 0…1: the function compiled into a graph."""
@@ -192,13 +196,18 @@ class LeanCall:
         self.torch.compiler.cudagraph_mark_step_begin()
         return self._compiled(noise, embeds)[:count].clone()
 
-    def warm(self, *, width: int, height: int, sizes: tuple[int, ...] = SIZES) -> float:
+    def warm(self, *, width: int, height: int, sizes: tuple[int, ...] = SIZES, cache: Path | None = None) -> float:
         """Compile and record the graphs for ``sizes`` at ``width`` x ``height`` from this thread
-        (the worker's launching thread), then replay each once; seconds taken. Without graphs, one
-        eager call per size (cuDNN's choices, the prompt cache's first entry)."""
+        (the worker's launching thread), then replay each once; seconds taken. With ``cache``, the
+        compiled code saved by an earlier start is loaded first (``compiled`` says whether this
+        start compiled or reused it), and saved after a compile. Without graphs, one eager call per
+        size (cuDNN's choices, the prompt cache's first entry)."""
         torch = self.torch
         started = time.perf_counter()
         if self.graphs and self._compiled is None:
+            if cache is not None and cache.exists():
+                torch.compiler.load_cache_artifacts(cache.read_bytes())
+                self.compiled = False
             self._compiled = torch.compile(self._core, mode="reduce-overhead", fullgraph=True, dynamic=False)
             self._thread = threading.get_ident()
         with torch.inference_mode():
@@ -215,9 +224,15 @@ class LeanCall:
                 self._warmed.add((size, noise.shape[-2], noise.shape[-1]))
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
+        if self._compiled is not None and self.compiled and cache is not None:
+            saved = torch.compiler.save_cache_artifacts()
+            if saved is not None:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                cache.write_bytes(saved[0])
         self.warm_seconds += time.perf_counter() - started
         log.info(
-            "lean call warmed at %dx%d, batch sizes %s (graphs %s) in %.1fs",
+            "lean call %s at %dx%d, batch sizes %s (graphs %s) in %.1fs",
+            ("compiled" if self.compiled else "reused from the compile cache") if self._compiled is not None else "warmed",
             width,
             height,
             sizes,
@@ -227,10 +242,11 @@ class LeanCall:
         return self.warm_seconds
 
 
-def warm_live_model(*, model: str = "", width: int = 512, height: int = 512, sizes: tuple[int, ...] = SIZES) -> dict:
+def warm_live_model(*, model: str = "", width: int = 512, height: int = 512, sizes: tuple[int, ...] = SIZES, graphs: bool = True) -> dict:
     """Load the live model (library name ``model``; "" = the default) pinned, attach its tiny decoder
-    (the library entry's ``live_vae``) and warm its lean call at ``width`` x ``height``. Called once
-    at the live worker's start, from the thread that will launch its calls; what it did, for the log."""
+    (the library entry's ``live_vae``) and, with ``graphs``, warm its lean call at ``width`` x
+    ``height``. Called once at the live worker's start, from the thread that will launch its calls;
+    what it did, for the log."""
     from django.conf import settings
 
     from generation import backends, library
@@ -248,11 +264,30 @@ def warm_live_model(*, model: str = "", width: int = 512, height: int = 512, siz
     backend.load()
     if decoder:
         backend.use_live_decoder(decoder)
-    lean = backend.lean_call()
+    lean = backend.lean_call() if graphs else None
     if lean is None:
-        return {"lean": False, "reason": backend.lean_reason, "model": label or backend.model}
-    seconds = lean.warm(width=width, height=height, sizes=sizes)
-    return {"lean": True, "graphs": lean.graphs, "model": label or backend.model, "seconds": round(seconds, 1), "decoder": decoder}
+        return {"lean": False, "reason": backend.lean_reason or "GARDEN_LIVE_WARM is off", "model": label or backend.model}
+    seconds = lean.warm(width=width, height=height, sizes=sizes, cache=compile_cache(model_path, width, height, sizes))
+    return {
+        "lean": True,
+        "graphs": lean.graphs,
+        "model": label or backend.model,
+        "seconds": round(seconds, 1),
+        "compiled": lean.compiled,
+        "decoder": decoder,
+    }
+
+
+def compile_cache(model: str, width: int, height: int, sizes: tuple[int, ...]) -> Path:
+    """Where the compiled graphs of this model's lean call are kept between starts (under the var
+    folder): torch's portable cache artifacts (``torch.compiler.save_cache_artifacts``), one file
+    per model, size and batch sizes; inductor's own cache goes beside it (TORCHINDUCTOR_CACHE_DIR)."""
+    from django.conf import settings
+
+    folder = Path(settings.VAR_DIR) / "torch-compile"
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(folder / "inductor"))
+    name = hashlib.sha256(f"{model}|{width}x{height}|{sizes}".encode()).hexdigest()[:16]
+    return folder / f"lean-{name}.bin"
 
 
 def build(backend) -> tuple[LeanCall | None, str]:
