@@ -50,8 +50,9 @@ from generation.services.storing import render_on_card
 
 log = logging.getLogger(__name__)
 
-# A run takes new calls from the queue for this long at most, then returns (the next message goes on).
-LOOP_SECONDS = 60.0
+# A run takes new calls from the queue for this long at most, then returns (the next message goes on;
+# a solo worker answers its control messages, a ping, between runs).
+LOOP_SECONDS = 10.0
 # Calls painted and waiting to be finished at most (their pictures held in memory).
 FINISHING_BOUND = 2
 

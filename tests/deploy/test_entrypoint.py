@@ -117,7 +117,7 @@ def test_live_worker_serves_the_live_queue_one_process(entrypoint, monkeypatch):
     monkeypatch.setenv("GARDEN_LIVE_QUEUE", "live-a")
     entrypoint.main(["live-worker"])
     (argv,) = entrypoint.calls
-    assert option(argv, "--queues") == "live-a" and option(argv, "--concurrency") == "1"
+    assert option(argv, "--queues") == "live-a" and option(argv, "--concurrency") == "1" and option(argv, "--pool") == "solo"
 
 
 def test_beat_keeps_its_schedule_in_the_data_volume(entrypoint, tmp_path):
