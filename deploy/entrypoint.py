@@ -3,8 +3,9 @@
 
 Roles (docs/deploy.md):
 
-  web                gunicorn on GARDEN_BIND (GARDEN_WEB_WORKERS workers × GARDEN_WEB_THREADS threads),
-                     access log on stdout; empties PROMETHEUS_MULTIPROC_DIR first
+  web                gunicorn's ASGI worker on GARDEN_BIND (GARDEN_WEB_WORKERS processes, Django on
+                     GARDEN_WEB_THREADS threads each: live/asgi.py), access log on stdout; empties
+                     PROMETHEUS_MULTIPROC_DIR first
   worker             Celery worker for the `default` queue (procedural painting, sweeps, rebuilds)
   gpu-worker         Celery worker for the GPU queue (GARDEN_GPU_QUEUE, diffusers); needs the gpu image
   live-worker        Celery worker for the live queue (GARDEN_LIVE_QUEUE): the live picture, one per GPU,
@@ -86,9 +87,11 @@ def _media_dir() -> None:
 def web(args: list[str]) -> None:
     _metrics_dir(empty=True)
     _media_dir()
+    # Django's views on GARDEN_WEB_THREADS threads a process; the live picture's long poll waits in
+    # the event loop without one (live/asgi.py).
     _exec(
         "gunicorn",
-        "config.wsgi",
+        "live.asgi:application",
         "--config",
         str(APP_DIR / "deploy" / "gunicorn.conf.py"),
         "--bind",
@@ -96,9 +99,7 @@ def web(args: list[str]) -> None:
         "--workers",
         _env("GARDEN_WEB_WORKERS", "2"),
         "--worker-class",
-        "gthread",
-        "--threads",
-        _env("GARDEN_WEB_THREADS", "16"),
+        "asgi",
         "--access-logfile",
         "-",
         "--access-logformat",

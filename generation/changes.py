@@ -11,9 +11,9 @@ The channel follows what the installation already runs, so no new part is needed
   process has one subscriber thread for all its waiters);
 - PostgreSQL ``NOTIFY`` where the database is PostgreSQL and the cache is not Redis (one ``LISTEN``
   connection per web process);
-- a file per job under the var folder on the embedded defaults (SQLite: web and workers share the
-  machine): the announcement rewrites it, a waiter looks at its modification time every
-  ``FILE_LOOK_SECONDS`` (a ``stat``, no database).
+- a file under the var folder on the embedded defaults (SQLite: web and workers share the machine):
+  an announcement appends the job's id; a web process's listener thread looks at the file's size
+  every ``FILE_LOOK_SECONDS`` (one ``stat``, no database) and reads the lines added.
 
 An announcement that is lost (Redis away, a listener reconnecting) costs the waiter its wait bound,
 never a wrong answer: the waiter reads the row at the end either way.
@@ -21,13 +21,13 @@ never a wrong answer: the waiter reads the row at the end either way.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "garden:job-changes"  # Redis channel and PostgreSQL notification channel (as an identifier)
 PG_CHANNEL = "garden_job_changes"
 FILE_LOOK_SECONDS = 0.01
-FILE_KEEP_SECONDS = 3600  # a job's announcement file is removed this long after its last change
+FILE_LIMIT_BYTES = 4 << 20  # about 110,000 announcements, then the file starts again
 RECONNECT_SECONDS = 1.0
 LOOK_SECONDS = 0.5  # how soon a listener sees that it is stopped (announcements wake it at once)
 
@@ -86,33 +86,17 @@ def _announce(kind: str, ids: list[str]) -> None:
             for job_id in ids:
                 cursor.execute("SELECT pg_notify(%s, %s)", [PG_CHANNEL, job_id])
     else:
-        folder = file_folder()
-        folder.mkdir(parents=True, exist_ok=True)
-        for job_id in ids:
-            path = folder / job_id
-            path.touch()
-            os.utime(path, ns=(time.time_ns(), time.time_ns()))  # a new mtime even within the clock's tick
-        _prune(folder)
+        path = changes_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # One write, in append mode: lines of concurrent writers never interleave (under PIPE_BUF).
+        with open(path, "ab") as log_file:
+            log_file.write("".join(f"{job_id}\n" for job_id in ids).encode())
+            if log_file.tell() > FILE_LIMIT_BYTES:  # a listener that finds it shorter reads it from the start
+                log_file.truncate(0)
 
 
-def file_folder() -> Path:
-    return Path(settings.VAR_DIR) / "run" / "job-changes"
-
-
-_pruned_at = 0.0
-
-
-def _prune(folder: Path) -> None:
-    """Every few minutes: the files of jobs that have not changed for FILE_KEEP_SECONDS go."""
-    global _pruned_at
-    now = time.time()
-    if now - _pruned_at < 300:
-        return
-    _pruned_at = now
-    for path in folder.iterdir():
-        with contextlib.suppress(OSError):
-            if now - path.stat().st_mtime > FILE_KEEP_SECONDS:
-                path.unlink()
+def changes_file() -> Path:
+    return Path(settings.VAR_DIR) / "run" / "job-changes.log"
 
 
 # --- waiting ----------------------------------------------------------------------------------------
@@ -130,37 +114,52 @@ def watching(job_id) -> Iterator[Watch]:
 
 
 class Watch:
+    """A thread's watch: ``wait`` blocks the thread."""
+
     def __init__(self, job_id: str, kind: str) -> None:
-        self.job_id, self.kind = job_id, kind
+        self.job_id, self.listener = job_id, _listener(kind)
         self.event = threading.Event()
-        if kind == "file":
-            self.path = file_folder() / job_id
-            self.seen = _mtime(self.path)
-        else:
-            _listener(kind).add(job_id, self.event)
+        self.listener.add(job_id, self.event.set)
 
     def wait(self, seconds: float) -> bool:
         """True as soon as the job is announced (since this watch began), False after ``seconds``."""
-        if self.kind != "file":
-            return self.event.wait(max(0.0, seconds))
-        deadline = time.monotonic() + seconds
-        while _mtime(self.path) == self.seen:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            time.sleep(min(FILE_LOOK_SECONDS, left))
+        return self.event.wait(max(0.0, seconds))
+
+    def close(self) -> None:
+        self.listener.remove(self.job_id, self.event.set)
+
+
+@contextlib.contextmanager
+def watching_in_loop(job_id) -> Iterator[LoopWatch]:
+    """``watching`` for a coroutine of a running event loop: ``await watch.wait(seconds)`` holds no thread."""
+    watch = LoopWatch(str(job_id), channel_kind())
+    try:
+        yield watch
+    finally:
+        watch.close()
+
+
+class LoopWatch:
+    """An event loop's watch: the listener's thread wakes it through the loop."""
+
+    def __init__(self, job_id: str, kind: str) -> None:
+        self.job_id, self.listener = job_id, _listener(kind)
+        self.loop = asyncio.get_running_loop()
+        self.event = asyncio.Event()
+        self.listener.add(job_id, self._wake)
+
+    def _wake(self) -> None:
+        self.loop.call_soon_threadsafe(self.event.set)
+
+    async def wait(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self.event.wait(), timeout=max(0.0, seconds))
+        except TimeoutError:
+            return False
         return True
 
     def close(self) -> None:
-        if self.kind != "file":
-            _listener(self.kind).remove(self.job_id, self.event)
-
-
-def _mtime(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return 0
+        self.listener.remove(self.job_id, self._wake)
 
 
 class Listener:
@@ -169,30 +168,30 @@ class Listener:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._lock = threading.Lock()
-        self._waiting: dict[str, set[threading.Event]] = defaultdict(set)
+        self._waiting: dict[str, set[Callable[[], None]]] = defaultdict(set)
         self._subscribed = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"job-changes-{kind}", daemon=True)
         self._thread.start()
         self._subscribed.wait(timeout=settings.GARDEN_CACHE_TIMEOUT_SECONDS)  # the first watch then misses nothing
 
-    def add(self, job_id: str, event: threading.Event) -> None:
+    def add(self, job_id: str, wake: Callable[[], None]) -> None:
         with self._lock:
-            self._waiting[job_id].add(event)
+            self._waiting[job_id].add(wake)
 
-    def remove(self, job_id: str, event: threading.Event) -> None:
+    def remove(self, job_id: str, wake: Callable[[], None]) -> None:
         with self._lock:
-            events = self._waiting.get(job_id)
-            if events is not None:
-                events.discard(event)
-                if not events:
+            wakes = self._waiting.get(job_id)
+            if wakes is not None:
+                wakes.discard(wake)
+                if not wakes:
                     del self._waiting[job_id]
 
     def wake(self, job_id: str) -> None:
         with self._lock:
-            events = list(self._waiting.get(job_id, ()))
-        for event in events:
-            event.set()
+            wakes = list(self._waiting.get(job_id, ()))
+        for wake in wakes:
+            wake()
 
     def stop(self) -> None:
         self._stop.set()
@@ -201,7 +200,7 @@ class Listener:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self._listen_redis() if self.kind == "redis" else self._listen_postgresql()
+                {"redis": self._listen_redis, "postgresql": self._listen_postgresql, "file": self._listen_file}[self.kind]()
             except Exception:  # reconnect; waiters meanwhile end at their bound
                 log.warning("job-change listener (%s) lost its connection; reconnecting", self.kind, exc_info=True)
                 time.sleep(RECONNECT_SECONDS)
@@ -221,6 +220,28 @@ class Listener:
                     self.wake(data.decode() if isinstance(data, bytes) else str(data))
         finally:
             pubsub.close()
+
+    def _listen_file(self) -> None:
+        """Looks at the file's size every FILE_LOOK_SECONDS (a ``stat``) and reads what was added."""
+        path = changes_file()
+        offset = path.stat().st_size if path.exists() else 0
+        self._subscribed.set()
+        while not self._stop.wait(FILE_LOOK_SECONDS):
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                size = 0
+            if size < offset:  # truncated by an announcer: read it again from the start
+                offset = 0
+            if size == offset:
+                continue
+            with open(path, "rb") as log_file:
+                log_file.seek(offset)
+                added = log_file.read(size - offset)
+            complete = added.rfind(b"\n") + 1  # a line still being written is read at the next look
+            offset += complete
+            for job_id in added[:complete].decode().split():
+                self.wake(job_id)
 
     def _listen_postgresql(self) -> None:
         import psycopg
