@@ -29,8 +29,9 @@ SETTINGS = [
     integer(
         "GARDEN_LIVE_WAIT_SLOTS",
         12,
-        "long polls per web process waiting at once (each holds a thread); past that `?wait=` answers at once. "
-        "Keep it below gunicorn's `--threads` (`GARDEN_WEB_THREADS`, 16)",
+        "under a WSGI server (a long poll's wait holding a thread: `runserver`, gthread), long polls per web process "
+        "waiting at once; past that `?wait=` answers at once. The Procfile's ASGI server waits without threads and "
+        "without this bound",
     ),
     number(
         "GARDEN_LIVE_WORKER_SECONDS",
