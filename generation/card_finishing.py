@@ -13,7 +13,7 @@
 5. EXIF/XMP (and C2PA when configured) spliced into the bytes (generation.imagefile.finish_jpeg).
 
 Pillow's JPEG of the same pixels is byte for byte what ``imagefile.encode_jpeg`` writes; the
-verdicts are ``safety.images.check_picture``'s (tests/generation/test_device_post.py). The rows,
+verdicts are ``safety.images.check_picture``'s (tests/generation/test_card_finishing.py). The rows,
 the storage and the job rows are the caller's. torch is imported only when called.
 """
 
