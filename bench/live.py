@@ -157,7 +157,8 @@ def per_image_parts(args, steps: int) -> dict:
 
     def one_job(seed: int) -> tuple[float, float]:
         job = create_live_job(backend="diffusers", steps=steps, size=args.size, seed=seed, enqueue=False)
-        cpu, wall, children = cpu_now(), time.perf_counter(), children_cpu()
+        children = children_cpu()  # first: psutil's look at /proc is not the job's CPU
+        cpu, wall = cpu_now(), time.perf_counter()
         done = services.execute_job(job_id=job.pk, worker="bench", heartbeat=True)
         spent = (cpu_now() - cpu, time.perf_counter() - wall)
         finishing_cpu.append(children_cpu() - children)
