@@ -52,8 +52,8 @@ class WebApplication:
         """Django's whole answer to ``scope``, as the messages it would send."""
         messages: list[dict] = []
 
-        async def keep(message: dict) -> None:
-            messages.append(message)
+        async def keep(message) -> None:
+            messages.append(dict(message))
 
         await self.django(scope, receive, keep)
         return messages

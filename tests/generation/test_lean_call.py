@@ -334,4 +334,3 @@ def test_the_lean_call_paints_sdxl_turbo_as_its_pipeline_does(sdxl_turbo_dir):
     assert set(painter.lean_call()._embeds) == {"a red tulip", "a blue lake at dusk"}  # painted by the lean call
     # The prompts matter through both encoders: another prompt, another picture.
     assert float((painter.generate_tensors(batch(prompt="a grey wall"))[0] - painter.generate_tensors(batch())[0]).abs().max()) > 0.01
-
