@@ -100,14 +100,19 @@ def run_jobs(jobs: list, *, overlap: bool, post_core: int | None) -> tuple[float
         pin_children(post_core)
     elif not overlap:
         finishers.stop_processes()
-    started = time.perf_counter()
-    leader = runner.claim_job(job_id=jobs[0].pk, worker="bench")
-    run = GatheredRun(worker="bench")
-    run.run(leader, heartbeat=True)
+    started, calls = time.perf_counter(), 0
+    for job in jobs:  # each job's message, as the worker takes them: a run ends after 10 s of calls
+        leader = runner.claim_job(job_id=job.pk, worker="bench")
+        if leader is None:  # painted by an earlier run
+            continue
+        run = GatheredRun(worker="bench")
+        run.run(leader, heartbeat=True)
+        assert not run.leader_error, run.leader_error
+        calls += run.calls
     seconds = time.perf_counter() - started
     statuses = set(GenerationJob.objects.filter(pk__in=[job.pk for job in jobs]).values_list("status", flat=True))
-    assert statuses == {"succeeded"} and not run.leader_error, (statuses, run.leader_error)
-    return seconds, run.calls
+    assert statuses == {"succeeded"}, statuses
+    return seconds, calls
 
 
 def pin_children(core: int | None) -> None:
