@@ -1,17 +1,25 @@
-"""The GPU script's kiosks section (bench/gpu_proof.py): the live model marked live, a real worker
-on the live queue, 1, 4 and 16 kiosks asking at once through the kiosk API, then 16 for the
-sustained round, with the GPU's SM busy % over each round and the worker's GPU memory."""
+"""The GPU script's kiosks section (bench/gpu_proof.py): the live model marked live, the live worker
+and the web server started as the Procfile starts them (``celery … --pool solo`` on the live queue;
+gunicorn's ASGI worker running live/asgi.py), 1, 4 and 16 kiosks asking at once as the kiosk asks
+(HTTP: POST /live, then GET <statusUrl>?wait=10 asked again at once, garden/static/kiosk/live.js),
+then 16 for the sustained round, with the GPU's SM busy % over each round and the worker's GPU memory."""
 
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
 import os
+import re
+import shlex
+import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bench import _gpu_direct
 from bench._gpu_report import FIGURES, Report
@@ -59,8 +67,6 @@ def kiosks_section(report: Report, args, work: Path, device: str, budget_s: floa
 
     django.setup()
     from django.core.management import call_command
-    from django.test import Client
-    from django.test.utils import setup_test_environment
 
     from library.services import entries as library
     from live import selectors
@@ -68,43 +74,59 @@ def kiosks_section(report: Report, args, work: Path, device: str, budget_s: floa
     call_command("migrate", "--no-input", verbosity=0)
     library.scan()
     library.set_live(live_model.name)
-    setup_test_environment()  # the test client's host name
-    log = open(work / "kiosks-worker.log", "w")  # noqa: SIM115
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "live", "-c", "1", "-P", "prefork",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"live-proof-{os.getpid()}@%h", "--loglevel", "WARNING"],
-        cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    port = free_port()
+    env = {**os.environ, "GARDEN_BIND": f"127.0.0.1:{port}", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    worker_log, web_log = open(work / "kiosks-worker.log", "w"), open(work / "kiosks-web.log", "w")  # noqa: SIM115
+    worker = subprocess.Popen(procfile_argv("live", env), cwd=ROOT, env=env, stdout=worker_log, stderr=subprocess.STDOUT)
+    web = subprocess.Popen(procfile_argv("web", env), cwd=ROOT, env=env, stdout=web_log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    report.add("kiosks: HTTP clients of the web server as the Procfile runs it (gunicorn's ASGI worker, live/asgi.py), asking as")
+    report.add("  garden/static/kiosk/live.js asks: POST /live, then GET <statusUrl>?wait=10 again at once until the picture's URL")
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600  # the live worker warms the live model (CUDA graphs) before it says ready
         while not selectors.live_worker_present():
             if time.monotonic() > deadline or worker.poll() is not None:
-                raise SystemExit(f"the live worker did not show up; see {work / 'kiosks-worker.log'}")
+                raise SystemExit(f"the live worker did not say ready; see {work / 'kiosks-worker.log'}")
             time.sleep(0.2)
+        waited = 600 - (deadline - time.monotonic())
+        report.add(f"the live worker ready (its finishing process started, the live model warmed) after {waited:.1f} s")
         started = time.perf_counter()
-        ask_for_picture(Client(), "warm-up", timeout=600)  # the worker loads the model on its first job
-        report.add(f"the worker's first picture (model load included): {time.perf_counter() - started:.1f} s")
+        ask_for_picture(base, "warm-up", timeout=600)
+        report.add(f"the worker's first picture: {time.perf_counter() - started:.2f} s")
         for kiosks in args.kiosks:
             if time.monotonic() > deadline_at - 15:
                 report.add(f"{kiosks} kiosk(s): not run (the section's time budget)")
                 continue
-            kiosk_round(report, args, kiosks, device)
+            kiosk_round(report, args, kiosks, device, base)
         if args.sustain > 0 and time.monotonic() < deadline_at - args.sustain - 10:
-            kiosk_round(report, args, max(args.kiosks), device, sustain=args.sustain)
+            kiosk_round(report, args, max(args.kiosks), device, base, sustain=args.sustain)
         elif args.sustain > 0:
             report.add("sustained round: not run (the section's time budget)")
         report.add(worker_gpu_memory(worker.pid))
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
-        log.close()
+        for process in (web, worker):
+            process.terminate()
+        for process in (web, worker):
+            process.wait(timeout=60)
+        worker_log.close()
+        web_log.close()
 
 
-def kiosk_round(report: Report, args, kiosks: int, device: str, *, sustain: float = 0.0) -> None:
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def procfile_argv(name: str, env: dict) -> list[str]:
+    """The Procfile's ``name`` line as an argv (``${VAR:-default}`` from ``env``)."""
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith(f"{name}:"))
+    return shlex.split(re.sub(r"\$\{(\w+):-([^}]*)\}", lambda match: env.get(match[1], match[2]), line.split(":", 1)[1]))
+
+
+def kiosk_round(report: Report, args, kiosks: int, device: str, base: str, *, sustain: float = 0.0) -> None:
     """``kiosks`` kiosks asking at once, each for ``args.pictures`` pictures one after another (or,
     ``sustain`` > 0, asking again and again for that many seconds); the GPU's SM busy % meanwhile."""
-    from django.test import Client
-
     from generation.models import GenerationJob
 
     results: list[tuple[float, str]] = []
@@ -112,11 +134,10 @@ def kiosk_round(report: Report, args, kiosks: int, device: str, *, sustain: floa
     stop_at = time.perf_counter() + sustain
 
     def kiosk(number: int) -> None:
-        client = Client()
         try:
             picture = 0
             while (picture < args.pictures) if not sustain else (time.perf_counter() < stop_at):
-                results.append(ask_for_picture(client, f"kiosk-{kiosks}-{number}-{sustain:g}-visitor-{picture}", timeout=120))
+                results.append(ask_for_picture(base, f"kiosk-{kiosks}-{number}-{sustain:g}-visitor-{picture}", timeout=120))
                 picture += 1
         except Exception as exc:  # reported with the figures, never lost in a thread
             errors.append(f"kiosk {number}: {type(exc).__name__}: {exc}")
@@ -136,9 +157,11 @@ def kiosk_round(report: Report, args, kiosks: int, device: str, *, sustain: floa
     if seen:
         report.add(
             f"{what}, {len(seen)} live pictures in {seconds:.1f} s ({len(seen) / seconds:.2f}/s): create → picture"
-            f" stored and checked (the job's rows) {quantiles(ready)}; create → picture URL seen by the kiosk's polling {quantiles(seen)}"
+            f" stored and checked (the job's rows) {quantiles(ready)}; POST → picture URL seen by the kiosk's long poll {quantiles(seen)}"
         )
-        key = f"{kiosks} kiosk(s){' sustained ' + format(sustain, '.0f') + ' s' if sustain else ''}: create → URL seen; pictures/s"
+        key = (
+            f"{kiosks} kiosk(s){' sustained ' + format(sustain, '.0f') + ' s' if sustain else ''}: POST → URL seen (long poll); pictures/s"
+        )
         FIGURES[key] = f"{quantiles(seen)}; {len(seen) / seconds:.2f}/s"
     if busy is not None:
         report.add(f"  {busy.summary()}")
@@ -152,29 +175,34 @@ def quantiles(values: list[float]) -> str:
     return f"p50 {statistics.median(values):.3f} s, p95 {p95:.3f} s, max {values[-1]:.3f} s"
 
 
-def ask_for_picture(client, visitor: str, *, timeout: float) -> tuple[float, str]:
-    """POST /live, then GET /live/<job> on the kiosk's schedule (garden/static/kiosk/live.js: after
-    100 ms, then 50 ms later each time, up to every 400 ms) until it gives the picture's URL:
-    (seconds, job id)."""
+def ask_for_picture(base: str, visitor: str, *, timeout: float) -> tuple[float, str]:
+    """As the kiosk asks (garden/static/kiosk/live.js): POST /live, then GET <statusUrl>?wait=10 asked
+    again as soon as it answers, until it gives the picture's URL: (seconds, job id)."""
+    address = urlsplit(base)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
     started = time.perf_counter()
-    asked = client.post("/live", {"id": visitor, "emotion": "happy/spring,sunny,day"}, content_type="application/json")
-    if asked.status_code != 202:
-        raise RuntimeError(f"POST /live answered {asked.status_code}: {asked.content[:300]!r}")
-    job = asked.json()["job"]
-    for polls in range(10**6):
-        time.sleep(min(0.4, 0.1 + 0.05 * polls))
-        status = client.get(f"/live/{job}").json()
-        if status.get("image") and status["image"].get("url"):
-            return time.perf_counter() - started, job
-        if status["status"] in ("failed", "cancelled") or status.get("withheld"):
-            raise RuntimeError(f"live job ended without a picture: {status}")
-        if time.perf_counter() - started > timeout:
-            break
+    try:
+        body = json.dumps({"id": visitor, "emotion": "happy/spring,sunny,day"})
+        connection.request("POST", "/live", body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        asked = json.loads(response.read() or b"{}")
+        if response.status != 202:
+            raise RuntimeError(f"POST /live answered {response.status}: {asked}")
+        path = urlsplit(asked["statusUrl"]).path
+        while time.perf_counter() - started < timeout:
+            connection.request("GET", f"{path}?wait=10")
+            status = json.loads(connection.getresponse().read())
+            if status.get("image") and status["image"].get("url"):
+                return time.perf_counter() - started, asked["job"]
+            if status["status"] in ("failed", "cancelled") or status.get("withheld"):
+                raise RuntimeError(f"live job ended without a picture: {status}")
+    finally:
+        connection.close()
     raise RuntimeError(f"no live picture after {timeout} s")
 
 
 def worker_gpu_memory(pid: int) -> str:
-    """The live worker's GPU memory (its pool process) as nvidia-smi reads it."""
+    """The live worker's GPU memory (its process and its finishing process) as nvidia-smi reads it."""
     import psutil
 
     pids = {pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))}

@@ -17,11 +17,12 @@ would start past them, saying so in the report. Sections, in order:
    batch 1 and 8, wall and CPU ms, the graphs' warm-up seconds, the pixels' largest difference, and
    the tiny decoder (AutoencoderTiny, random weights) (bench/_gpu_direct.py).
 2. live-parts (60 s): bench/live.py --no-worker: a live job's parts and live job ÷ direct.
-3. kiosks (180 s): that model marked live, a real worker on the live queue, 1, 4 and 16 kiosks
-   asking at once through the kiosk API (POST /live, then GET /live/<job> on the kiosk's polling
-   schedule until its picture URL; one thread per kiosk), then 16 kiosks for --sustain seconds (60):
-   create → stored and create → URL seen p50 / p95, pictures/s, and the GPU's SM busy % over each
-   round (``nvidia-smi dmon -s u``); the worker's GPU memory.
+3. kiosks (180 s): that model marked live, the live worker and the web server started as the
+   Procfile starts them (``--pool solo``; gunicorn's ASGI worker running live/asgi.py), 1, 4 and 16
+   kiosks asking at once as garden/static/kiosk/live.js asks (HTTP: POST /live, then GET
+   <statusUrl>?wait=10 again at once until its picture URL; one thread per kiosk), then 16 kiosks for
+   --sustain seconds (60): create → stored and POST → URL seen p50 / p95, pictures/s, and the GPU's
+   SM busy % over each round (``nvidia-smi dmon -s u``); the worker's GPU memory.
 4. jobs (160 s): bench/generation.py --batched-only, job ÷ direct: SD-Turbo's architecture at
    512², 1 step, one picture a call; SD 1.5's at 512², 25 steps, batch 4; SDXL's at 1024², 30 steps, batch 2.
 5. memory (45 s): SDXL's architecture at 1024² under the memory options not yet measured (VAE

@@ -1,23 +1,24 @@
 #!/usr/bin/env python3
-"""The live worker's two stages on two cores: job ÷ direct call with and without the overlap, and a
-picture painted in a batch against the same request painted alone.
+"""A gathered run's two halves on two cores: job ÷ direct call with finishing inline and in the
+worker's finishing process, and a picture painted in a gathered call against the same job painted alone.
 
     .venv/bin/python bench/overlap.py             # 16 live jobs, 64x64, steps calibrated, best of 3 rounds
+    .venv/bin/python bench/overlap.py --database-url postgres://postgres@127.0.0.1:5432/NAME   # on PostgreSQL
     .venv/bin/python bench/overlap.py --smoke     # 3 jobs, one round: seconds (tests/bench/test_smoke.py)
 
-The worker's own code (live.worker.run.LiveRun, what a live worker runs) paints
-``--jobs`` live jobs, queued before the run, one call each (GARDEN_LIVE_BATCH_SIZE=1, so every
-call is followed by its post-processing). The paint loop (claim, progress, the model call) runs on
-core 0, the post stage (safety check, watermark, JPEG and metadata, storage, rows) on core 1
-(os.sched_setaffinity; torch and the safety check on one thread each). The model call
-is the tiny random-weight pipeline (tests/generation/tiny_models.py) with its steps chosen so that
-the post-processing is about 40 % of the call (at least 30 %), measured first. Then, in
-interleaved rounds (best of ``--rounds``), the run's wall time against the same calls made
-directly (same prompts, seeds, size and steps, on core 0):
+The worker's own code (generation.services.gathered_run.GatheredRun, what the live worker runs)
+paints ``--jobs`` live jobs, queued before the run, one call each (GARDEN_GATHER_SIZE=1, so every
+call is followed by its finishing). The loop (claim, progress, the model call) runs on core 0,
+finishing (safety check, watermark, JPEG and metadata, storage, rows) on core 1
+(os.sched_setaffinity; torch and the safety check on one thread each). The model call is the tiny
+random-weight pipeline (tests/generation/tiny_models.py) with its steps chosen so that finishing
+is about 40 % of the call (at least 30 %), measured first. Then, in interleaved rounds (best of
+``--rounds``), the run's wall time against the same calls made directly (same prompts, seeds,
+size and steps, on core 0):
 
-- serial: the post stage inline after each call (``overlap=False``): job ÷ direct ≈ 1 + post ÷ call;
-- overlapped: the post stage in its pool process (GARDEN_LIVE_POST_PROCESSES, pinned to core 1)
-  while the next call runs: aim job ÷ direct ≤ 1.05.
+- serial: finishing inline after each call (no finishing processes): job ÷ direct ≈ 1 + finishing ÷ call;
+- overlapped: finishing in the finishing process the live worker starts (GARDEN_FINISHING_PROCESSES,
+  pinned to core 1) while the next call runs: aim job ÷ direct ≤ 1.05.
 
 "batched equals alone": three live requests painted in one call against each painted alone
 (largest pixel difference, of 255).
@@ -51,6 +52,7 @@ def parse_args():
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=0, help="Steps per call (default: calibrated so post ≈ 40 %% of the call)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", default="", help="Default: a fresh SQLite file (PostgreSQL: an existing database, migrated here)")
     parser.add_argument("--smoke", action="store_true", help="3 jobs, 2 steps, one round: seconds")
     args = parser.parse_args()
     if args.smoke:
@@ -86,22 +88,40 @@ def live_jobs(count: int, *, steps: int, size: int, first_seed: int) -> list:
     return jobs
 
 
-def run_jobs(jobs: list, *, overlap: bool, post_core: int | None, processes: int | None = None) -> tuple[float, int]:
-    """The live worker's run over ``jobs`` (queued): wall seconds and pipeline calls."""
-    from generation import worker_api
+def run_jobs(jobs: list, *, overlap: bool, post_core: int | None) -> tuple[float, int]:
+    """The gathered run over ``jobs`` (queued), finishing in the finishing process (``overlap``) or
+    inline: wall seconds and pipeline calls."""
     from generation.models import GenerationJob
-    from live.worker import run as live_run
+    from generation.services import finishers, runner
+    from generation.services.gathered_run import GatheredRun
 
-    started = time.perf_counter()
-    leader = worker_api.claim_job(job_id=jobs[0].pk, worker="bench")
-    run = live_run.LiveRun(
-        worker="bench", overlap=overlap, post_cpus={post_core} if post_core is not None else None, post_processes=processes
-    )
-    run.run(leader, heartbeat=True)
+    if overlap and finishers.running() is None:
+        finishers.start_processes(1)
+        pin_children(post_core)
+    elif not overlap:
+        finishers.stop_processes()
+    started, calls = time.perf_counter(), 0
+    for job in jobs:  # each job's message, as the worker takes them: a run ends after 10 s of calls
+        leader = runner.claim_job(job_id=job.pk, worker="bench")
+        if leader is None:  # painted by an earlier run
+            continue
+        run = GatheredRun(worker="bench")
+        run.run(leader, heartbeat=True)
+        assert not run.leader_error, run.leader_error
+        calls += run.calls
     seconds = time.perf_counter() - started
     statuses = set(GenerationJob.objects.filter(pk__in=[job.pk for job in jobs]).values_list("status", flat=True))
-    assert statuses == {"succeeded"} and not run.leader_error, (statuses, run.leader_error)
-    return seconds, run.calls
+    assert statuses == {"succeeded"}, statuses
+    return seconds, calls
+
+
+def pin_children(core: int | None) -> None:
+    """This process's finishing process onto ``core``."""
+    import psutil
+
+    if core is not None:
+        for child in psutil.Process().children(recursive=True):
+            os.sched_setaffinity(child.pid, {core})
 
 
 def direct_calls(backend, jobs: list, *, steps: int | None = None) -> float:
@@ -116,10 +136,10 @@ def direct_calls(backend, jobs: list, *, steps: int | None = None) -> float:
 
 
 def post_seconds(*, size: int, post_core: int | None, jobs: int) -> float:
-    """The median post-processing of one picture (its render: check, watermark, JPEG), on the post stage's core."""
-    from generation import worker_api as runner
+    """The median finishing render of one picture (check, watermark, JPEG), inline on the finishing core."""
+    from generation.services import finishing
 
-    spent, original = [], runner.render_generated_image
+    spent, original = [], finishing.render_generated_image
 
     def timed(**kwargs):
         started = time.perf_counter()
@@ -128,12 +148,13 @@ def post_seconds(*, size: int, post_core: int | None, jobs: int) -> float:
         finally:
             spent.append(time.perf_counter() - started)
 
-    runner.render_generated_image = timed
+    finishing.render_generated_image = timed
+    pin_here(post_core)
     try:
-        # A thread of this process (timed here); the rounds below use the pool (GARDEN_LIVE_POST_PROCESSES).
-        run_jobs(live_jobs(jobs, steps=1, size=size, first_seed=900), overlap=True, post_core=post_core, processes=0)
+        run_jobs(live_jobs(jobs, steps=1, size=size, first_seed=900), overlap=False, post_core=None)
     finally:
-        runner.render_generated_image = original
+        finishing.render_generated_image = original
+        pin_here(MODEL_CORE if post_core is not None else None)
     return statistics.median(spent[1:])  # not the first: the classifier's first run
 
 
@@ -183,17 +204,22 @@ def main() -> None:
             GARDEN_DIFFUSION_MODEL=str(model),
             GARDEN_DIFFUSION_DEVICE="cpu",
             GARDEN_GENERATOR_BACKEND="diffusers",
-            GARDEN_LIVE_BATCH_SIZE="1",  # one call per job: every call has its post-processing after it
-            GARDEN_LIVE_BATCH_WINDOW_SECONDS="0",
+            GARDEN_GATHER_SIZE="1",  # one call per job: every call has its finishing after it
+            **({"DATABASE_URL": args.database_url} if args.database_url else {}),
             GARDEN_SAFETY_THREADS="1",
             GARDEN_LOG_LEVEL="WARNING",
             TRANSFORMERS_VERBOSITY="error",
             DIFFUSERS_VERBOSITY="error",
         )
         import torch
+        from django.core.management import call_command
         from threadpoolctl import threadpool_limits
 
         from generation import backends
+        from generation.services import finishers
+
+        if args.database_url:
+            call_command("migrate", "--no-input", verbosity=0)
 
         torch.set_num_threads(1)
         threadpool_limits(1, user_api="blas")  # as a worker's pool process (generation.tasks): no spinning BLAS threads
@@ -202,11 +228,14 @@ def main() -> None:
         backend.load()
         steps, post, call = calibrate(backend, args, post_core)
         pin_threads_named("safety-check", post_core)  # the check's pool thread, made during calibration
-        print(f"torch {torch.__version__}, 1 thread; cores: model call {model_core}, post-processing {post_core}"
-              f"{'' if split else ' (cores 0 and 1 not both allowed: not pinned)'}; load average {os.getloadavg()}")  # fmt: skip
-        print(f"tiny pipeline {args.size}x{args.size}, {steps} step(s): call {call * 1000:.1f} ms, post-processing "
+        from django.db import connection
+
+        print(f"torch {torch.__version__}, 1 thread; cores: model call {model_core}, finishing {post_core}"
+              f"{'' if split else ' (cores 0 and 1 not both allowed: not pinned)'}; database {connection.vendor};"
+              f" load average {os.getloadavg()}")  # fmt: skip
+        print(f"tiny pipeline {args.size}x{args.size}, {steps} step(s): call {call * 1000:.1f} ms, finishing "
               f"{post * 1000:.1f} ms = {post / call:.0%} of the call; {args.jobs} jobs per run, best of {args.rounds}")  # fmt: skip
-        run_jobs(live_jobs(2, steps=1, size=args.size, first_seed=950), overlap=True, post_core=post_core)  # the pool's start
+        run_jobs(live_jobs(2, steps=1, size=args.size, first_seed=950), overlap=True, post_core=post_core)  # the process's first call
         best = {"direct": math.inf, "serial": math.inf, "overlap": math.inf}
         calls = {}
         for number in range(args.rounds):
@@ -220,11 +249,12 @@ def main() -> None:
         assert calls == {"serial": args.jobs, "overlap": args.jobs}, calls
         direct = best["direct"]
         print(f"  direct calls:                  {direct:7.3f} s ({direct / args.jobs * 1000:.1f} ms a call)")
-        print(f"  jobs, post-processing serial:  {best['serial']:7.3f} s   job ÷ direct {best['serial'] / direct:.3f}")
-        print(f"  jobs, post-processing overlap: {best['overlap']:7.3f} s   job ÷ direct {best['overlap'] / direct:.3f} (aim ≤ 1.05)")
+        print(f"  jobs, finishing inline:        {best['serial']:7.3f} s   job ÷ direct {best['serial'] / direct:.3f}")
+        print(f"  jobs, finishing process:       {best['overlap']:7.3f} s   job ÷ direct {best['overlap'] / direct:.3f} (aim ≤ 1.05)")
         worst = batched_equals_alone(backend, args.size)
         print(f"  batched equals alone: largest pixel difference {worst} of 255 (tolerance {PIXEL_TOLERANCE})")
         assert worst <= PIXEL_TOLERANCE, worst
+        finishers.stop_processes()
         print(f"load average at the end: {os.getloadavg()}")
 
 

@@ -18,6 +18,8 @@ def transport_options(broker_url: str, var_dir: Path, timeout_seconds: float, jo
             "processed_folder": str(folder / "processed"),
             "control_folder": str(folder / "control"),
             "store_processed": False,
+            # kombu looks at the folder once a second by default: a live picture waited up to that.
+            "polling_interval": 0.1,
         }
     if broker_url.startswith(("redis://", "rediss://")):
         return {

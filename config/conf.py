@@ -215,6 +215,11 @@ PROCESSES = [
     text("GARDEN_LOG_LEVEL", "INFO", "root log level (request bodies are never logged)", on_settings=False),
     text("GARDEN_BIND", "127.0.0.1:8000", "where the gunicorn of `make run` listens", read_by="the `Procfile`"),
     integer("GARDEN_WEB_WORKERS", 2, "how many gunicorn workers `make run` starts", read_by="the `Procfile`"),
+    integer(
+        "GARDEN_WEB_THREADS",
+        16,
+        "threads per web process that run Django's views (live.asgi); a waiting long poll holds none",
+    ),
     text(
         "GARDEN_CHROMIUM",
         "",

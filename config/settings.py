@@ -212,8 +212,8 @@ CELERY_TASK_IGNORE_RESULT = True  # job state lives in the database (GenerationJ
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A live worker's pool process warms the live model (CUDA graphs) before it reports up (live.worker.device):
-# minutes on a GPU, where Celery's default would kill it after 4 s.
+# A prefork pool process imports the app before it reports up: on a loaded machine that can take longer
+# than Celery's default 4 s, after which it is killed. (The live worker warms in its main process: live/worker.py.)
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 600.0
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = core["TIME_ZONE"]

@@ -3,11 +3,13 @@
 
 Roles (docs/deploy.md):
 
-  web                gunicorn on GARDEN_BIND (GARDEN_WEB_WORKERS workers × GARDEN_WEB_THREADS threads),
-                     access log on stdout; empties PROMETHEUS_MULTIPROC_DIR first
+  web                gunicorn's ASGI worker on GARDEN_BIND (GARDEN_WEB_WORKERS processes, Django on
+                     GARDEN_WEB_THREADS threads each: live/asgi.py), access log on stdout; empties
+                     PROMETHEUS_MULTIPROC_DIR first
   worker             Celery worker for the `default` queue (procedural painting, sweeps, rebuilds)
   gpu-worker         Celery worker for the GPU queue (GARDEN_GPU_QUEUE, diffusers); needs the gpu image
-  live-worker        Celery worker for the live queue (GARDEN_LIVE_QUEUE): the live picture, one per GPU
+  live-worker        Celery worker for the live queue (GARDEN_LIVE_QUEUE): the live picture, one per GPU,
+                     --pool solo with its finishing processes
   beat               Celery beat, its schedule file under GARDEN_VAR_DIR
   migrate            migrate + createcachetable under a PostgreSQL advisory lock (replicas wait, then no-op)
   manage ARGS…       manage.py ARGS…
@@ -38,7 +40,7 @@ roles:
   web          gunicorn (GARDEN_BIND, GARDEN_WEB_WORKERS, GARDEN_WEB_THREADS)
   worker       Celery worker, queue default (GARDEN_WORKER_CONCURRENCY)
   gpu-worker   Celery worker, queue GARDEN_GPU_QUEUE (gpu), one process per GPU
-  live-worker  Celery worker, queue GARDEN_LIVE_QUEUE (live), one process per GPU
+  live-worker  Celery worker, queue GARDEN_LIVE_QUEUE (live), one per GPU, --pool solo
   beat         Celery beat, schedule under GARDEN_VAR_DIR
   migrate      migrate + createcachetable under an advisory lock
   manage ARGS  manage.py ARGS (e.g. manage createsuperuser)
@@ -85,9 +87,11 @@ def _media_dir() -> None:
 def web(args: list[str]) -> None:
     _metrics_dir(empty=True)
     _media_dir()
+    # Django's views on GARDEN_WEB_THREADS threads a process; the live picture's long poll waits in
+    # the event loop without one (live/asgi.py).
     _exec(
         "gunicorn",
-        "config.wsgi",
+        "live.asgi:application",
         "--config",
         str(APP_DIR / "deploy" / "gunicorn.conf.py"),
         "--bind",
@@ -95,9 +99,7 @@ def web(args: list[str]) -> None:
         "--workers",
         _env("GARDEN_WEB_WORKERS", "2"),
         "--worker-class",
-        "gthread",
-        "--threads",
-        _env("GARDEN_WEB_THREADS", "16"),
+        "asgi",
         "--access-logfile",
         "-",
         "--access-logformat",
@@ -106,7 +108,7 @@ def web(args: list[str]) -> None:
     )
 
 
-def _celery_worker(queue: str, concurrency: str, args: list[str]) -> None:
+def _celery_worker(queue: str, concurrency: str, args: list[str], *, pool: str = "prefork") -> None:
     _metrics_dir(empty=True)
     _media_dir()
     _exec(
@@ -119,7 +121,7 @@ def _celery_worker(queue: str, concurrency: str, args: list[str]) -> None:
         "--concurrency",
         concurrency,
         "--pool",
-        "prefork",
+        pool,
         "--loglevel",
         _env("GARDEN_LOG_LEVEL", "INFO"),
         *args,
@@ -136,8 +138,9 @@ def gpu_worker(args: list[str]) -> None:
 
 
 def live_worker(args: list[str]) -> None:
-    # Live pictures only (docs/live.md): one process per GPU, which keeps the live model loaded.
-    _celery_worker(_env("GARDEN_LIVE_QUEUE", "live"), "1", args)
+    # Live pictures only (docs/live.md): one process per GPU, which keeps the live model loaded. Solo:
+    # its main thread paints, and it owns its finishing processes (generation.services.finishers).
+    _celery_worker(_env("GARDEN_LIVE_QUEUE", "live"), "1", args, pool="solo")
 
 
 def beat(args: list[str]) -> None:

@@ -92,23 +92,34 @@ SETTINGS = [
         "most a third of `GARDEN_JOB_LEASE_SECONDS`); `0`: only at steps (then the lease must exceed model "
         "loading)",
     ),
+    integer(
+        "GARDEN_GATHER_SIZE",
+        8,
+        "pictures of queued one-picture jobs (live, or of one step) a worker paints in one pipeline call at most, each "
+        "with its own prompt and seed (jobs whose calls would be the same but for those: same model, size, steps and "
+        "guidance); `1`: one at a time",
+        old_var="GARDEN_LIVE_BATCH_SIZE",
+    ),
     number(
-        "GARDEN_LIVE_PROGRESS_SECONDS",
+        "GARDEN_GATHER_PROGRESS_SECONDS",
         0.25,
-        "a live job writes its progress (one UPDATE) at most this often; the last step of each pipeline call "
-        "is always written; `0`: every step, as other jobs",
+        "a gathered call writes its jobs' progress (one UPDATE) at most this often; its last step is always written; `0`: every step",
+        old_var="GARDEN_LIVE_PROGRESS_SECONDS",
     ),
     integer(
-        "GARDEN_LIVE_BATCH_SIZE",
-        8,
-        "live pictures a live worker paints in one pipeline call at most (requests that can share a call: "
-        "same model, size, steps and guidance), each with its own prompt and seed; `1`: one at a time",
+        "GARDEN_FINISHING_PROCESSES",
+        1,
+        "processes in which a worker whose main thread paints (`--pool solo`: the live worker) finishes its gathered "
+        "calls (safety check, watermark, JPEG, storage, rows) beside the next call, started with the worker; `0`: "
+        "after each call, in the painting process",
+        old_var="GARDEN_LIVE_POST_PROCESSES",
     ),
-    number(
-        "GARDEN_LIVE_BATCH_WINDOW_SECONDS",
-        0.03,
-        "while a call is running, how long after a live request a live worker waits for more to paint in the "
-        "same call (diffusers only); a free card paints what is queued at once; `0`: never waits",
+    text(
+        "GARDEN_CARD_FINISHING",
+        "auto",
+        "where a gathered call's pictures are checked, watermarked and encoded: `auto` on the card when the model lies "
+        "on a CUDA device (only bytes and verdicts leave it), `on` wherever the backend paints tensors, `off` on the CPU",
+        old_var="GARDEN_LIVE_DEVICE_POST",
     ),
     number(
         "GARDEN_JOB_SWEEP_SECONDS",

@@ -8,6 +8,7 @@ prefork parent never touches torch before forking.
 from __future__ import annotations
 
 import logging
+import time
 
 from billiard.exceptions import WorkerLostError
 from celery import Task, bootsteps, current_app, shared_task
@@ -149,7 +150,9 @@ def _sweep_now() -> None:
 
 class PresenceStep(bootsteps.StartStopStep):
     """The worker's presence row (``generation.services.presence``): written every
-    GARDEN_WORKER_PRESENCE_SECONDS by a thread of the main process, deleted on a clean shutdown."""
+    GARDEN_WORKER_PRESENCE_SECONDS by a thread of the main process, deleted on a clean shutdown.
+    It says ``warming`` while the steps after it start (finishing processes, a warm-up) and
+    ``ready`` once the worker takes messages (``worker_ready``)."""
 
     def __init__(self, worker, **kwargs):
         super().__init__(worker, **kwargs)
@@ -164,13 +167,56 @@ class PresenceStep(bootsteps.StartStopStep):
         self.beacon = PresenceBeacon(name=worker.hostname, queues=queues)
         self.beacon.details["concurrency"] = worker.concurrency
         self.beacon.start()
+        _beacons.append(self.beacon)
         log.info("worker presence every %ss (GARDEN_WORKER_PRESENCE_SECONDS), queues %s", self.beacon.interval, queues)
 
     def stop(self, worker):
         if self.beacon is not None:
+            _beacons.remove(self.beacon)
             self.beacon.stop()
             self.beacon = None
 
 
+_beacons: list = []  # this worker's presence (one), told when it is ready
+
+
+@worker_ready.connect
+def _say_ready(**_kwargs) -> None:
+    for beacon in _beacons:
+        beacon.ready()
+
+
+def solo(worker) -> bool:
+    """A worker whose main thread runs its tasks (``--pool solo``): it may own child processes."""
+    from celery.concurrency import solo as solo_pool
+
+    return issubclass(worker.pool_cls, solo_pool.TaskPool)
+
+
+class FinishingStep(bootsteps.StartStopStep):
+    """A solo worker's finishing processes (generation.services.finishers), started and set up
+    before it takes its first message, stopped with it."""
+
+    requires = {"celery.worker.components:Pool", "generation.tasks:PresenceStep"}
+
+    def start(self, worker):
+        if not solo(worker):
+            return
+        _one_blas_thread()  # as a pool process gets it (worker_process_init): this process paints
+        if settings.GARDEN_FINISHING_PROCESSES <= 0 or settings.CELERY_TASK_ALWAYS_EAGER:
+            return
+        from generation.services import finishers
+
+        started = time.perf_counter()
+        finishers.start_processes(settings.GARDEN_FINISHING_PROCESSES)
+        log.info("finishing processes ready in %.1fs", time.perf_counter() - started)
+
+    def stop(self, worker):
+        from generation.services import finishers
+
+        finishers.stop_processes()
+
+
 current_app.steps["worker"].add(JobSweeper)
 current_app.steps["worker"].add(PresenceStep)
+current_app.steps["worker"].add(FinishingStep)

@@ -14,26 +14,13 @@ SETTINGS = [
     ),
     text("GARDEN_LIVE_RATE", "30/minute", "`POST /live` per kiosk (client address, as the kiosk throttle), a DRF rate"),
     number("GARDEN_LIVE_STRENGTH", 0.35, "how much of a `from` picture is repainted (img2img denoising strength)"),
-    text(
-        "GARDEN_LIVE_DEVICE_POST",
-        "auto",
-        "where a live call's pictures are checked, watermarked and encoded: `auto` on the card when the live model lies on"
-        " a CUDA device (only bytes and verdicts go to the pool), `on` wherever the backend paints tensors, `off` by the"
-        " pool on the CPU",
-    ),
     flag(
         "GARDEN_LIVE_WARM",
         True,
-        "a live worker's process loads the live model and warms its lean call (CUDA graphs) when it starts, before its"
-        " first job (CUDA only)",
+        "the live worker loads the live model and warms its lean call (CUDA graphs, kept on disk under the var folder)"
+        " when it starts, before its presence says ready (CUDA only)",
     ),
     integer("GARDEN_LIVE_SIZE", 512, "the live picture's width and height, a multiple of 8"),
-    integer(
-        "GARDEN_LIVE_POST_PROCESSES",
-        1,
-        "processes of a live worker that store its pictures (safety check, watermark, JPEG, storage, rows) beside "
-        "the process that paints; `0`: a thread of that process instead",
-    ),
     number(
         "GARDEN_LIVE_WAIT_SECONDS",
         10.0,
@@ -42,8 +29,9 @@ SETTINGS = [
     integer(
         "GARDEN_LIVE_WAIT_SLOTS",
         12,
-        "long polls per web process waiting at once (each holds a thread); past that `?wait=` answers at once. "
-        "Keep it below gunicorn's `--threads` (`GARDEN_WEB_THREADS`, 16)",
+        "under a WSGI server (a long poll's wait holding a thread: `runserver`, gthread), long polls per web process "
+        "waiting at once; past that `?wait=` answers at once. The Procfile's ASGI server waits without threads and "
+        "without this bound",
     ),
     number(
         "GARDEN_LIVE_WORKER_SECONDS",

@@ -3,7 +3,6 @@ limits' counts, and a live job's status as the kiosk sees it (docs/live.md)."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,9 +13,10 @@ from django.utils import timezone
 from garden import keys
 from garden.models import Image
 from garden.selectors import image_url
-from generation import backends
+from generation import backends, changes
 from generation.models import GenerationJob, WorkerPresence
 from generation.selectors import WaitSlots
+from generation.services.presence import READY
 from library import selectors as library
 from library.models import LibraryEntry
 
@@ -54,14 +54,15 @@ def painter_of(entry: LibraryEntry) -> Painter:
 
 
 def live_worker_present() -> bool:
-    """A worker serving GARDEN_LIVE_QUEUE wrote its presence within GARDEN_LIVE_WORKER_SECONDS
-    (eager mode paints in this process: always)."""
+    """A worker serving GARDEN_LIVE_QUEUE wrote its presence within GARDEN_LIVE_WORKER_SECONDS and
+    says it is ready, not warming (a row of the previous release says neither: ready); eager mode
+    paints in this process: always."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return True
     horizon = timezone.now() - timedelta(seconds=settings.GARDEN_LIVE_WORKER_SECONDS)
     # A handful of rows: the queue lists are read here rather than with a JSON lookup per database.
-    queues = WorkerPresence.objects.filter(seen_at__gte=horizon).values_list("queues", flat=True)
-    return any(settings.GARDEN_LIVE_QUEUE in (served or []) for served in queues)
+    rows = WorkerPresence.objects.filter(seen_at__gte=horizon).values_list("queues", "details")
+    return any(settings.GARDEN_LIVE_QUEUE in (served or []) and (details or {}).get("state", READY) == READY for served, details in rows)
 
 
 def live_jobs() -> QuerySet[GenerationJob]:
@@ -105,30 +106,25 @@ def live_job(job_id) -> GenerationJob | None:
     return live_jobs().filter(pk=job_id).first()
 
 
-# How often a long poll looks at its job's row: the kiosk learns of a change within this.
-WAIT_LOOK_SECONDS = 0.015
 # Long polls of this web process waiting at once (GARDEN_LIVE_WAIT_SLOTS); past that they answer at once.
 live_waits = WaitSlots("GARDEN_LIVE_WAIT_SLOTS")
 
 
-def wait_for_change(job: GenerationJob, *, seconds: float) -> GenerationJob:
-    """The job once its status or progress differs from ``job``'s, or once it is finished; after
-    ``seconds`` at most, as it is then. A look is one primary-key read of two columns every
-    WAIT_LOOK_SECONDS, in autocommit: no transaction or lock is held between looks, and a row
-    committed by the worker is seen at the next look."""
-    if seconds <= 0 or job.is_finished:
-        return job
+def live_job_when_changed(job_id, *, seconds: float) -> GenerationJob | None:
+    """``live_job``, answered once its worker announces a change of it (generation.changes: its
+    start, its end) or after ``seconds`` at most: one read before the wait, one after, none in
+    between. The watch begins before the first read, so a change committed right after that read
+    is not missed."""
+    if seconds <= 0:
+        return live_job(job_id)
     with live_waits.take() as granted:
         if not granted:  # every slot of this process waits already: the kiosk asks again
-            return job
-        seen = (job.status, job.steps_done)
-        rows = GenerationJob.objects.filter(pk=job.pk).values_list("status", "steps_done")
-        deadline = time.monotonic() + seconds
-        while True:
-            time.sleep(max(0.0, min(WAIT_LOOK_SECONDS, deadline - time.monotonic())))
-            now = rows.first()
-            if now is None or now != seen or now[0] in GenerationJob.FINISHED or time.monotonic() >= deadline:
-                break
+            return live_job(job_id)
+        with changes.watching(job_id) as watch:
+            job = live_job(job_id)
+            if job is None or job.is_finished:
+                return job
+            watch.wait(seconds)
     job.refresh_from_db()
     return job
 

@@ -51,10 +51,11 @@ class UnknownLiveJob(NotFound):
     """No live picture has that id."""
 
 
-def _job_or_404(job_id: str):
-    """The live job, or a JSON 404 for anything else (a malformed id too: the kiosk reads JSON)."""
+def _job_or_404(job_id: str, *, wait: float = 0.0):
+    """The live job (once it changed, or after ``wait`` seconds), or a JSON 404 for anything else (a
+    malformed id too: the kiosk reads JSON)."""
     try:
-        job = selectors.live_job(uuid.UUID(job_id))
+        job = selectors.live_job_when_changed(uuid.UUID(job_id), seconds=wait)
     except ValueError:
         job = None
     if job is None:
@@ -108,7 +109,7 @@ class LiveJobView(KioskAPIView):
     )
     def get(self, request, job_id):
         wait = validated_object(LiveWaitSerializer, request.query_params.dict())["wait"]
-        job = selectors.wait_for_change(_job_or_404(job_id), seconds=wait)
+        job = _job_or_404(job_id, wait=wait)
         response = Response(selectors.live_status(job).as_body(request=request))
         response["Cache-Control"] = "no-store"
         return response

@@ -109,12 +109,15 @@ def gunicorn(
     seed: bool = True,
     compress_static: bool = True,
     settings_module: str = "",
+    asgi: bool = False,
     **settings: str,
 ) -> Iterator[Server]:
     """Migrate (and seed a small demo garden), then serve on a free loopback port until the block ends.
 
     ``compress_static=False`` skips the compressed copies of the static files (pages load the same);
-    ``settings_module``: another DJANGO_SETTINGS_MODULE than config.settings (bin/fuzz-api's)."""
+    ``settings_module``: another DJANGO_SETTINGS_MODULE than config.settings (bin/fuzz-api's);
+    ``asgi``: the application and worker the Procfile runs (live.asgi on gunicorn's ASGI worker,
+    ``threads`` threads for Django), not config.wsgi on gthread."""
     with own_database(var_dir, "garden_server") as database_url:
         env = {
             **os.environ,
@@ -140,8 +143,10 @@ def gunicorn(
             server.manage("seed_demo_garden", "--per-key", "1", "-v", "0")
         port = free_port()
         server.base = f"http://127.0.0.1:{port}"
-        server.command = [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--timeout", "60"]
-        server.command += ["--workers", str(workers), "--threads", str(threads)]
+        application = ["live.asgi:application", "--worker-class", "asgi"] if asgi else ["config.wsgi", "--threads", str(threads)]
+        server.env["GARDEN_WEB_THREADS"] = str(threads)
+        server.command = [str(BIN / "gunicorn"), *application, "--bind", f"127.0.0.1:{port}", "--timeout", "60"]
+        server.command += ["--workers", str(workers)]
         try:
             server.start()
             yield server

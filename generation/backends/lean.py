@@ -4,8 +4,10 @@ returning tensors (``DiffusersBackend.generate_tensors``), with CUDA graphs at f
 What the ordinary pipeline call does for a turbo model at 1 step, without its Python around the
 three model calls (docs/generation.md#the-gpu-worker-the-lean-call):
 
-- the noise is the pipeline's (``randn_tensor`` with one CPU generator per picture) times the
-  scheduler's ``init_noise_sigma``;
+- the noise is the pipeline's (``randn_tensor`` with one CPU generator per picture, in the prompt
+  embeddings' dtype) times the scheduler's ``init_noise_sigma``;
+- SDXL (SDXL-Turbo) gets what its pipeline gives its UNet besides: both encoders' embeddings, the
+  pooled embedding and the added time ids (``LeanCall``'s docstring);
 - the UNet sees it scaled by the scheduler's ``scale_model_input`` at the single timestep;
 - the step is linear in the sample and the UNet's output at 1 step for the schedulers turbo models
   ship with: ``x0 = a·x + b·ε``. ``a`` and ``b`` are read from the scheduler's own ``step`` on
@@ -26,10 +28,13 @@ same function uncompiled. A replay overwrites its outputs, so they are cloned be
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
+from pathlib import Path
 
 from generation.backends import Batch, conditioning
 from generation.backends.loading import import_torch
@@ -53,12 +58,13 @@ def wanted(mode: str, device: str) -> tuple[bool, bool]:
 def model_refusal(pipeline) -> str:
     """Why the lean call cannot paint with this model at all ("" when it can)."""
     unet = getattr(pipeline, "unet", None)
-    if unet is None or not conditioning._is_single_encoder(pipeline):
-        return "not a one-encoder UNet model (SD 1.x/2.x, SD-Turbo)"
+    sdxl = unet is not None and conditioning._is_sdxl(pipeline)
+    if unet is None or not (sdxl or conditioning._is_single_encoder(pipeline)):
+        return "not a UNet model with one text encoder (SD 1.x/2.x, SD-Turbo) or SDXL's two (SDXL-Turbo)"
     if unet.config.get("time_cond_proj_dim") is not None:
         return "an LCM-distilled UNet (guidance embedding)"
-    if unet.config.get("addition_embed_type") is not None:
-        return "a UNet with added conditioning"
+    if unet.config.get("addition_embed_type") != ("text_time" if sdxl else None):
+        return "a UNet with added conditioning other than SDXL's"
     return ""
 
 
@@ -117,7 +123,13 @@ def one_step(torch, scheduler) -> dict | None:
 
 
 class LeanCall:
-    """The lean call on one loaded pipeline (and optionally a tiny decoder); see the module's docstring."""
+    """The lean call on one loaded pipeline (and optionally a tiny decoder); see the module's docstring.
+
+    SDXL (SDXL-Turbo) is conditioned as its pipeline conditions it: both encoders' embeddings, the
+    second's pooled embedding and the added time ids ``(height, width, 0, 0, height, width)`` (the
+    original size, no crop, the target size); its latents' mean and deviation when its VAE states
+    them, its VAE upcast to float32 where the pipeline upcasts it, and the pipeline's own invisible
+    watermark where it has one (applied after the graph: it is numpy code)."""
 
     def __init__(self, pipeline, step: dict, *, graphs: bool, decoder=None):
         torch, _ = import_torch()
@@ -125,99 +137,156 @@ class LeanCall:
         self.decoder = decoder if decoder is not None else pipeline.vae
         self.device = self.unet.device
         self.dtype = self.unet.dtype
+        self.sdxl = conditioning._is_sdxl(pipeline)
+        vae_config = self.decoder.config
+        upcast = decoder is None and self.decoder.dtype == torch.float16 and vae_config.get("force_upcast", False)
+        self.decode_dtype = torch.float32 if upcast else self.decoder.dtype
+        mean, std = vae_config.get("latents_mean"), vae_config.get("latents_std")
+        self.latents_shift = None
+        if decoder is None and mean is not None and std is not None:
+            shape = (1, len(mean), 1, 1)
+            self.latents_shift = (torch.tensor(mean).view(shape).to(self.device), torch.tensor(std).view(shape).to(self.device))
         self.step = step
         self.timestep = step["timestep"].to(self.device)
         self.graphs = graphs
         self._compiled = None
         self._thread: int | None = None  # the thread that recorded the graphs (the only one to replay them)
         self._warmed: set[tuple[int, int, int]] = set()  # (batch size, height, width) with a graph
-        self._embeds: OrderedDict[str, object] = OrderedDict()
+        self._embeds: OrderedDict[str, tuple] = OrderedDict()  # prompt → (embeddings, pooled embedding or None)
         self.warm_seconds = 0.0
+        self.compiled = True  # False: the graphs' code came from the compile cache (warm)
 
-    def _core(self, noise, embeds):
+    def _core(self, noise, embeds, pooled=None, time_ids=None):
         """noise → UNet → x0 → decode → 0…1: the function compiled into a graph."""
         step = self.step
         sample = noise * step["init_sigma"]
-        epsilon = self.unet(sample * step["scale"], self.timestep, encoder_hidden_states=embeds, return_dict=False)[0]
+        added = {"text_embeds": pooled, "time_ids": time_ids} if pooled is not None else None
+        epsilon = self.unet(
+            sample * step["scale"], self.timestep, encoder_hidden_states=embeds, added_cond_kwargs=added, return_dict=False
+        )[0]
         # The schedulers' steps run in float32 (diffusers upcasts the sample), then back to the model's dtype.
         latents = (step["a"] * sample.float() + step["b"] * epsilon.float()).to(epsilon.dtype)
-        decoded = self.decoder.decode(latents.to(self.decoder.dtype) / self.decoder.config.scaling_factor, return_dict=False)[0]
+        latents = latents.to(self.decode_dtype)
+        if self.latents_shift is not None:
+            mean, std = self.latents_shift
+            latents = latents * std.to(latents.dtype) / self.decoder.config.scaling_factor + mean.to(latents.dtype)
+        else:
+            latents = latents / self.decoder.config.scaling_factor
+        decoded = self.decoder.decode(latents, return_dict=False)[0]
         return (decoded.float() / 2 + 0.5).clamp(0, 1)
 
-    def embeddings(self, prompts: list[str]):
-        """Each prompt's embedding (the pipeline's ``encode_prompt``), cached per prompt, stacked."""
-        rows = []
+    def embeddings(self, prompts: list[str]) -> tuple:
+        """Each prompt's embedding (the pipeline's ``encode_prompt``), cached per prompt, stacked;
+        with SDXL also the pooled embeddings (else None)."""
+        rows, pooled = [], []
         for prompt in prompts:
             row = self._embeds.get(prompt)
             if row is None:
-                row = self.pipeline.encode_prompt(prompt, self.device, 1, False)[0]
+                encoded = self.pipeline.encode_prompt(
+                    prompt, device=self.device, num_images_per_prompt=1, do_classifier_free_guidance=False
+                )
+                row = (encoded[0], encoded[2] if self.sdxl else None)
                 self._embeds[prompt] = row
                 while len(self._embeds) > PROMPT_CACHE:
                     self._embeds.popitem(last=False)
             else:
                 self._embeds.move_to_end(prompt)
-            rows.append(row)
-        return self.torch.cat(rows)
+            rows.append(row[0])
+            pooled.append(row[1])
+        return self.torch.cat(rows), (self.torch.cat(pooled) if self.sdxl else None)
 
-    def noise(self, seeds: list[int], height: int, width: int):
-        """The pipeline's starting noise: one CPU generator per seed, drawn in the model's dtype."""
+    def time_ids(self, count: int, height: int, width: int, dtype):
+        """SDXL's added time ids, as its pipeline makes them by default: original size, crop (0, 0), target size."""
+        return self.torch.tensor([[height, width, 0, 0, height, width]], dtype=dtype, device=self.device).repeat(count, 1)
+
+    def noise(self, seeds: list[int], height: int, width: int, dtype=None):
+        """The pipeline's starting noise: one CPU generator per seed, drawn in the embeddings' dtype."""
         from diffusers.utils.torch_utils import randn_tensor
 
         torch = self.torch
         generators = [torch.Generator(device="cpu").manual_seed(int(seed)) for seed in seeds]
         channels, factor = self.unet.config.in_channels, self.pipeline.vae_scale_factor
         shape = (len(seeds), channels, height // factor, width // factor)
-        return randn_tensor(shape, generator=generators, device=self.device, dtype=self.dtype)
+        return randn_tensor(shape, generator=generators, device=self.device, dtype=dtype or self.dtype)
 
     def paint(self, batch: Batch):
         """The batch's pictures, ``(B, 3, H, W)`` floats in 0…1 on the device (never a graph's own output)."""
         torch = self.torch
         with torch.inference_mode():
-            noise = self.noise(batch.seeds, batch.height, batch.width)
-            embeds = self.embeddings(conditioning.batch_prompts(batch))
-            parts = [
-                self._run(noise[start : start + SIZES[-1]], embeds[start : start + SIZES[-1]]) for start in range(0, len(noise), SIZES[-1])
-            ]
-        return parts[0] if len(parts) == 1 else torch.cat(parts)
+            embeds, pooled = self.embeddings(conditioning.batch_prompts(batch))
+            noise = self.noise(batch.seeds, batch.height, batch.width, embeds.dtype)
+            time_ids = self.time_ids(len(noise), batch.height, batch.width, embeds.dtype) if self.sdxl else None
+            parts = []
+            for start in range(0, len(noise), SIZES[-1]):
+                rows = slice(start, start + SIZES[-1])
+                extra = (pooled[rows], time_ids[rows]) if self.sdxl else ()
+                parts.append(self._run(noise[rows], embeds[rows], *extra))
+            pictures = parts[0] if len(parts) == 1 else torch.cat(parts)
+            return self._pipeline_watermark(pictures)
 
-    def _run(self, noise, embeds):
+    def _pipeline_watermark(self, pictures):
+        """The SDXL pipeline's own invisible watermark, where it has one (as its call applies it)."""
+        watermark = getattr(self.pipeline, "watermark", None)
+        if watermark is None:
+            return pictures
+        marked = watermark.apply_watermark(pictures * 2 - 1)
+        return (marked.to(pictures.device).float() / 2 + 0.5).clamp(0, 1)
+
+    def _run(self, noise, embeds, *extra):
         count = len(noise)
         size = next(size for size in SIZES if size >= count)
         key = (size, noise.shape[-2], noise.shape[-1])
         if self._compiled is None or key not in self._warmed or threading.get_ident() != self._thread:
-            return self._core(noise, embeds)
+            return self._core(noise, embeds, *extra)
         if size > count:  # padded rows: every row is computed on its own, so they change no other
-            noise = self.torch.cat([noise, noise[-1:].expand(size - count, *noise.shape[1:])])
-            embeds = self.torch.cat([embeds, embeds[-1:].expand(size - count, *embeds.shape[1:])])
+            noise, embeds, *extra = (
+                self.torch.cat([rows, rows[-1:].expand(size - count, *rows.shape[1:])]) for rows in (noise, embeds, *extra)
+            )
         self.torch.compiler.cudagraph_mark_step_begin()
-        return self._compiled(noise, embeds)[:count].clone()
+        return self._compiled(noise, embeds, *extra)[:count].clone()
 
-    def warm(self, *, width: int, height: int, sizes: tuple[int, ...] = SIZES) -> float:
+    def warm(self, *, width: int, height: int, sizes: tuple[int, ...] = SIZES, cache: Path | None = None) -> float:
         """Compile and record the graphs for ``sizes`` at ``width`` x ``height`` from this thread
-        (the worker's launching thread), then replay each once; seconds taken. Without graphs, one
-        eager call per size (cuDNN's choices, the prompt cache's first entry)."""
+        (the worker's launching thread), then replay each once; seconds taken. With ``cache``, the
+        compiled code saved by an earlier start is loaded first (``compiled`` says whether this
+        start compiled or reused it), and saved after a compile. Without graphs, one eager call per
+        size (cuDNN's choices, the prompt cache's first entry)."""
         torch = self.torch
         started = time.perf_counter()
         if self.graphs and self._compiled is None:
+            if cache is not None and cache.exists():
+                torch.compiler.load_cache_artifacts(cache.read_bytes())
+                self.compiled = False
             self._compiled = torch.compile(self._core, mode="reduce-overhead", fullgraph=True, dynamic=False)
             self._thread = threading.get_ident()
         with torch.inference_mode():
-            embeds = self.embeddings([""])
+            embeds, pooled = self.embeddings([""])
             for size in sizes:
-                noise = self.noise(list(range(size)), height, width)
+                noise = self.noise(list(range(size)), height, width, embeds.dtype)
                 rows = embeds.expand(size, *embeds.shape[1:]).contiguous()
+                extra = (
+                    (pooled.expand(size, *pooled.shape[1:]).contiguous(), self.time_ids(size, height, width, embeds.dtype))
+                    if self.sdxl
+                    else ()
+                )
                 if self._compiled is None:
-                    self._core(noise, rows)
+                    self._core(noise, rows, *extra)
                     continue
                 for _ in range(3):  # cudagraph trees: warm-up run, recording, then a replay
                     torch.compiler.cudagraph_mark_step_begin()
-                    self._compiled(noise, rows).clone()
+                    self._compiled(noise, rows, *extra).clone()
                 self._warmed.add((size, noise.shape[-2], noise.shape[-1]))
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
+        if self._compiled is not None and self.compiled and cache is not None:
+            saved = torch.compiler.save_cache_artifacts()
+            if saved is not None:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                cache.write_bytes(saved[0])
         self.warm_seconds += time.perf_counter() - started
         log.info(
-            "lean call warmed at %dx%d, batch sizes %s (graphs %s) in %.1fs",
+            "lean call %s at %dx%d, batch sizes %s (graphs %s) in %.1fs",
+            ("compiled" if self.compiled else "reused from the compile cache") if self._compiled is not None else "warmed",
             width,
             height,
             sizes,
@@ -227,10 +296,11 @@ class LeanCall:
         return self.warm_seconds
 
 
-def warm_live_model(*, model: str = "", width: int = 512, height: int = 512, sizes: tuple[int, ...] = SIZES) -> dict:
+def warm_live_model(*, model: str = "", width: int = 512, height: int = 512, sizes: tuple[int, ...] = SIZES, graphs: bool = True) -> dict:
     """Load the live model (library name ``model``; "" = the default) pinned, attach its tiny decoder
-    (the library entry's ``live_vae``) and warm its lean call at ``width`` x ``height``. Called once
-    at the live worker's start, from the thread that will launch its calls; what it did, for the log."""
+    (the library entry's ``live_vae``) and, with ``graphs``, warm its lean call at ``width`` x
+    ``height``. Called once at the live worker's start, from the thread that will launch its calls;
+    what it did, for the log."""
     from django.conf import settings
 
     from generation import backends
@@ -249,11 +319,30 @@ def warm_live_model(*, model: str = "", width: int = 512, height: int = 512, siz
     backend.load()
     if decoder:
         backend.use_live_decoder(decoder)
-    lean = backend.lean_call()
+    lean = backend.lean_call() if graphs else None
     if lean is None:
-        return {"lean": False, "reason": backend.lean_reason, "model": label or backend.model}
-    seconds = lean.warm(width=width, height=height, sizes=sizes)
-    return {"lean": True, "graphs": lean.graphs, "model": label or backend.model, "seconds": round(seconds, 1), "decoder": decoder}
+        return {"lean": False, "reason": backend.lean_reason or "GARDEN_LIVE_WARM is off", "model": label or backend.model}
+    seconds = lean.warm(width=width, height=height, sizes=sizes, cache=compile_cache(model_path, width, height, sizes))
+    return {
+        "lean": True,
+        "graphs": lean.graphs,
+        "model": label or backend.model,
+        "seconds": round(seconds, 1),
+        "compiled": lean.compiled,
+        "decoder": decoder,
+    }
+
+
+def compile_cache(model: str, width: int, height: int, sizes: tuple[int, ...]) -> Path:
+    """Where the compiled graphs of this model's lean call are kept between starts (under the var
+    folder): torch's portable cache artifacts (``torch.compiler.save_cache_artifacts``), one file
+    per model, size and batch sizes; inductor's own cache goes beside it (TORCHINDUCTOR_CACHE_DIR)."""
+    from django.conf import settings
+
+    folder = Path(settings.VAR_DIR) / "torch-compile"
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(folder / "inductor"))
+    name = hashlib.sha256(f"{model}|{width}x{height}|{sizes}".encode()).hexdigest()[:16]
+    return folder / f"lean-{name}.bin"
 
 
 def build(backend) -> tuple[LeanCall | None, str]:

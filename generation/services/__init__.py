@@ -4,9 +4,11 @@
 - ``jobs``: create, cancel, retry, and the requeue/fail transitions;
 - ``sweeper``: jobs whose worker died or whose message was lost (or never sent);
 - ``heartbeat``: the thread that keeps a running job's lease; ``notices``: what a job page says;
-- ``execution``: the entry point (``execute_job``): claim a job, run it alone (``runner``) or hand
-  a live job to the live app's runner (generation.worker_api);
+- ``execution``: the entry point (``execute_job``): claim a job, run it alone (``runner``) or with
+  the queued jobs that share its call (``gathering``, ``gathered_run``);
 - ``runner``: run a claimed job in a worker, store its images and thumbnails;
+- ``gathering``, ``gathered_run``, ``finishing``, ``finishers``: one-picture jobs painted together in
+  one call, and each call's finishing (check, JPEG, storage, rows) beside the next call;
 - ``demo``: the procedural demo garden, stored outside jobs.
 
 Jobs of the kinds that apps above register (``generation.kinds``) are created by those apps'
@@ -30,13 +32,8 @@ from generation.services.jobs import (
     retry_job,
 )
 from generation.services.planning import ImageSpec, image_key, job_batches, plan_batches, plan_images
-from generation.services.runner import (
-    TransientJobError,
-    claim_job,
-    generation_parameters,
-    make_thumbnail,
-    store_generated_image,
-)
+from generation.services.runner import TransientJobError, claim_job, make_thumbnail
+from generation.services.storing import generation_parameters, store_generated_image
 from generation.services.sweeper import resend_lost_jobs, sweep_if_free, sweep_stale_jobs
 
 __all__ = [

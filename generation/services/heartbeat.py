@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -21,19 +22,24 @@ from django.utils import timezone
 log = logging.getLogger(__name__)
 
 
-@contextlib.contextmanager
-def beating(mine, *, interval: float | None = None) -> Iterator[None]:
-    """Keep ``mine`` (the attempt's conditional queryset) beating for the block; no thread when the interval is 0.
+# Writes one beat (the attempt's ``heartbeat_at``, at the time given) and says whether to go on:
+# False once no row of the attempt is left to beat (the job finished, or the attempt lost it).
+Beat = Callable[[datetime], bool]
 
-    The thread stops when the block ends, or when its UPDATE finds no row (the job finished, or
-    this attempt lost it). It uses its own database connection and closes it when it stops.
+
+@contextlib.contextmanager
+def beating(beat: Beat, *, interval: float | None = None) -> Iterator[None]:
+    """Call ``beat`` every interval for the block; no thread when the interval is 0.
+
+    The thread stops when the block ends, or when ``beat`` says so. It uses its own database
+    connection and closes it when it stops.
     """
     interval = heartbeat_interval() if interval is None else interval
     if interval <= 0:
         yield
         return
     stop = threading.Event()
-    thread = threading.Thread(target=_beat, args=(mine, interval, stop), name="job-heartbeat", daemon=True)
+    thread = threading.Thread(target=_beat, args=(beat, interval, stop), name="job-heartbeat", daemon=True)
     thread.start()
     try:
         yield
@@ -51,11 +57,11 @@ def heartbeat_interval() -> float:
     return min(interval, max(0.5, settings.GARDEN_JOB_LEASE_SECONDS / 3))
 
 
-def _beat(mine, interval: float, stop: threading.Event) -> None:
+def _beat(beat: Beat, interval: float, stop: threading.Event) -> None:
     try:
         while not stop.wait(interval):
             try:
-                if not mine.update(heartbeat_at=timezone.now()):
+                if not beat(timezone.now()):
                     return
             except Exception:  # a database hiccup: the next beat may pass; the lease tolerates a few misses
                 log.warning("job heartbeat failed", exc_info=True)

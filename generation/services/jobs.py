@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from config.errors import Conflict
 from garden import keys
-from generation import backends, kinds
+from generation import backends, changes, kinds
 from generation import enqueue as broker
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest, ValidJob
@@ -127,6 +127,8 @@ def cancel_job(*, job: GenerationJob) -> GenerationJob:
         )
         if not queued:
             GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING).update(cancel_requested=True)
+        elif job.live:  # a running one is said cancelled by its worker, when it stops
+            transaction.on_commit(partial(changes.announce_ids, [job.pk]))
     job.refresh_from_db()
     return job
 
@@ -167,7 +169,7 @@ def requeue_job(*, job_id, error: str = "") -> bool:
         pk=job_id, status=GenerationJob.Status.RUNNING, cancel_requested=False, attempts__lt=settings.GARDEN_JOB_MAX_ATTEMPTS
     )
     attempts = jobs.values_list("attempts", flat=True).first()
-    return bool(
+    requeued = bool(
         attempts is not None
         and jobs.filter(attempts=attempts).update(
             status=GenerationJob.Status.QUEUED,
@@ -178,6 +180,9 @@ def requeue_job(*, job_id, error: str = "") -> bool:
             enqueued_at=timezone.now(),  # the task retries its own message
         )
     )
+    if requeued:
+        transaction.on_commit(partial(changes.announce_ids, [job_id]))
+    return requeued
 
 
 def resume_lost_job(*, job_id, worker: str, reason: str) -> str:
@@ -214,4 +219,7 @@ def fail_job(*, job_id, error: str, attempt: int | None = None) -> bool:
     jobs = GenerationJob.objects.filter(pk=job_id).exclude(status__in=GenerationJob.FINISHED)
     if attempt is not None:
         jobs = jobs.filter(attempts=attempt)
-    return bool(jobs.update(status=GenerationJob.Status.FAILED, error=error[:4000], finished_at=timezone.now()))
+    failed = bool(jobs.update(status=GenerationJob.Status.FAILED, error=error[:4000], finished_at=timezone.now()))
+    if failed:
+        transaction.on_commit(partial(changes.announce_ids, [job_id]))
+    return failed

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 # Held for a whole beat and across every fork of this process (see the module's docstring).
 _BEAT_LOCK = threading.Lock()
+WARMING, READY = "warming", "ready"  # a worker's state in its presence row (details["state"])
 os.register_at_fork(before=_BEAT_LOCK.acquire, after_in_parent=_BEAT_LOCK.release, after_in_child=_BEAT_LOCK.release)
 
 
@@ -57,8 +58,10 @@ class PresenceBeacon:
         self.name = name
         self.queues = list(queues)
         self.interval = settings.GARDEN_WORKER_PRESENCE_SECONDS if interval is None else interval
-        self.details = {"pid": os.getpid(), "interval": self.interval}
+        # warming: started, not taking messages yet (its finishing processes, a warm-up); then ready.
+        self.details = {"pid": os.getpid(), "interval": self.interval, "state": WARMING}
         self._stop = threading.Event()
+        self._now = threading.Event()  # beat at once (the state changed)
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -67,9 +70,15 @@ class PresenceBeacon:
         self._thread = threading.Thread(target=self._run, name="worker-presence", daemon=True)
         self._thread.start()
 
+    def ready(self) -> None:
+        """The worker takes messages from now on: said at once, not at the next beat."""
+        self.details["state"] = READY
+        self._now.set()
+
     def stop(self) -> None:
         """Stop beating and delete the row (a clean shutdown: the worker is gone at once, not after 3 beats)."""
         self._stop.set()
+        self._now.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
@@ -89,5 +98,7 @@ class PresenceBeacon:
                     log.warning("worker presence beat failed", exc_info=True)
                 finally:
                     connection.close()
-            if self._stop.wait(self.interval):
+            self._now.wait(self.interval)
+            self._now.clear()
+            if self._stop.is_set():
                 return

@@ -22,19 +22,14 @@ from config.errors import DomainError
 from garden import thumbnails
 from garden.models import Image
 from garden.services import StorageError
-from generation import backends, kinds
+from generation import backends, changes, kinds
 from generation.backends import Batch, StepCallback, hires
 from generation.models import GenerationJob
 from generation.services.heartbeat import beating
 from generation.services.init_pictures import init_picture
 from generation.services.jobs import fail_job
 from generation.services.planning import ImageSpec, image_key, job_batches
-from generation.services.storing import (  # noqa: F401 (names callers import from the runner)
-    PARAMETER_OPTIONS,
-    generation_parameters,
-    hires_parameters,
-    store_generated_image,
-)
+from generation.services.storing import store_generated_image
 from library import selectors as library
 
 log = logging.getLogger(__name__)
@@ -77,7 +72,9 @@ def claim_job(*, job_id, worker: str = "") -> GenerationJob | None:
             status=GenerationJob.Status.FAILED, error="Gave up after GARDEN_JOB_MAX_ATTEMPTS attempts.", finished_at=now
         )
         return None
-    return GenerationJob.objects.get(pk=job_id)
+    job = GenerationJob.objects.get(pk=job_id)
+    changes.announce([job])  # a live job's kiosk sees it start
+    return job
 
 
 def run_claimed_job(job: GenerationJob, *, heartbeat: bool = False) -> GenerationJob | None:
@@ -87,7 +84,7 @@ def run_claimed_job(job: GenerationJob, *, heartbeat: bool = False) -> Generatio
     mine = GenerationJob.objects.filter(pk=job.pk, attempts=attempt, status=GenerationJob.Status.RUNNING)
     timings = dict(job.timings or {})
     try:
-        with beating(mine, interval=None if heartbeat else 0):
+        with beating(lambda now: bool(mine.update(heartbeat_at=now)), interval=None if heartbeat else 0):
             counted = _run(job=job, mine=mine, timings=timings)
     except JobStopped:
         job.refresh_from_db()
@@ -95,6 +92,7 @@ def run_claimed_job(job: GenerationJob, *, heartbeat: bool = False) -> Generatio
             GenerationJob.objects.filter(pk=job.pk, attempts=attempt).exclude(status__in=GenerationJob.FINISHED).update(
                 status=GenerationJob.Status.CANCELLED, finished_at=timezone.now(), timings=timings
             )
+            changes.announce([job])
         else:
             log.warning("generation job %s: attempt %d lost its lease; leaving it to the next attempt", job.pk, attempt)
         job.refresh_from_db()
@@ -118,6 +116,7 @@ def run_claimed_job(job: GenerationJob, *, heartbeat: bool = False) -> Generatio
         **({"images_done": counted, "progress_at": now} if counted is not None else {}),
     )
     job.refresh_from_db()
+    changes.announce([job])
     return job
 
 
@@ -200,11 +199,10 @@ def error_text(exc: BaseException) -> str:
 def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: dict | None = None, loaded: dict | None = None) -> int | None:
     done_keys = set(job.images.values_list("key", flat=True))
     options = job.options or {}
-    live = job.live  # someone waits for it: the lean path (docs/live.md)
+    live = job.live  # someone waits for it: the quick JPEG, no thumbnail (docs/live.md)
     todos = [[spec for spec in specs if image_key(job=job, spec=spec) not in done_keys] for specs in job_batches(job)]
     last_batch = max((number for number, todo in enumerate(todos) if todo), default=-1)
-    # The loaded model rides on the first progress UPDATE; a live job skips step 0 right after its claim.
-    throttle = ProgressThrottle(settings.GARDEN_LIVE_PROGRESS_SECONDS if live else 0.0, pending=loaded, claimed=live)
+    throttle = ProgressThrottle(pending=loaded)  # the loaded model rides on the first progress UPDATE
     counted = None
     per_batch = hires.batch_steps(options, job.steps)  # a hires fix's second pass counts too
     for number, todo in enumerate(todos):
@@ -302,7 +300,7 @@ def step_reporter(mine, *, base: int, steps: int, throttle: ProgressThrottle | N
     """The per-step callback of one pipeline call that runs ``steps`` steps after ``base`` earlier ones.
 
     Each written step is one UPDATE: progress, heartbeat, and (by its row count) whether the job is
-    still ours and not cancelled. A ``throttle`` (live jobs: GARDEN_LIVE_PROGRESS_SECONDS) skips the
+    still ours and not cancelled. A ``throttle`` (gathered calls: GARDEN_GATHER_PROGRESS_SECONDS) skips the
     steps that come sooner than its interval after the last write; the call's last step is always
     written, with the throttle's pending columns if no step took them before.
     """

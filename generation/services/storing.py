@@ -1,15 +1,15 @@
 """A generated picture stored: its file (safety check, watermark, JPEG with its metadata) rendered,
 then its row written with its verdict, so no picture is usable unchecked.
 
-Two steps, so a caller that stores several pictures together (the live worker: one transaction per
-call) renders them first and holds its transaction only over the rows; ``store_generated_image``
-does both for one picture. A worker that already has a picture's bytes and safety scores (made on
-its GPU) builds a ``Rendered`` itself and passes it to ``save_rendered_image``.
+Two steps, so a caller that stores several pictures together (generation.services.finishing: one
+transaction per gathered call) renders them first and holds its transaction only over the rows;
+``store_generated_image`` does both for one picture. Pictures finished on the card
+(``render_on_card``) come as the same ``Rendered`` and are saved the same way.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 
 from garden.models import Image
 from garden.services import create_image
@@ -18,21 +18,9 @@ from generation.backends import hires
 from generation.imagefile import encode_jpeg, finish_jpeg
 from generation.lineage import image_lineage
 from generation.models import GenerationJob
+from generation.rendered import Rendered
 from generation.services.planning import ImageSpec, image_key
 from safety import images as safety_images
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A picture ready to store: its key, JPEG bytes, parameters and verdict. ``bare``: the bytes
-    still lack their EXIF/XMP (made on a GPU worker's card); ``save_rendered_image`` splices them in."""
-
-    key: str
-    content: bytes
-    parameters: dict
-    verdict: safety_images.Verdict
-    bare: bool = False
-
 
 # The job's options every picture's parameters carry (the hashes: which files painted it).
 PARAMETER_OPTIONS = ("init_image", "denoising_strength", "vae", "model_hash", "lora_hashes", "origin")
@@ -84,17 +72,14 @@ def stored_image(*, job: GenerationJob, spec: ImageSpec) -> Image | None:
     return Image.objects.with_key(image_key(job=job, spec=spec)).first()
 
 
-def render_on_device(*, jobs: list[GenerationJob], specs: list[ImageSpec], pictures, description: dict) -> list[Rendered]:
+def render_on_card(*, jobs: list[GenerationJob], specs: list[ImageSpec], pictures, description: dict) -> list[Rendered]:
     """A call's decoded pictures (a ``(B, 3, H, W)`` tensor on the card) checked, watermarked and
-    encoded where they lie (generation.device_post); only bytes and verdicts leave the device."""
-    from generation import device_post
+    encoded where they lie (generation.card_finishing); only bytes and verdicts leave the device."""
+    from generation import card_finishing
 
     parameters = [generation_parameters(job=job, spec=spec, description=description) for job, spec in zip(jobs, specs, strict=True)]
-    processed = device_post.post_process(pictures, parameters, metadata=False)
-    return [
-        Rendered(key=image_key(job=job, spec=spec), content=done.content, parameters=params, verdict=done.verdict, bare=True)
-        for job, spec, params, done in zip(jobs, specs, parameters, processed, strict=True)
-    ]
+    finished = card_finishing.finish_batch(pictures, parameters, metadata=False)
+    return [replace(done, key=image_key(job=job, spec=spec)) for job, spec, done in zip(jobs, specs, finished, strict=True)]
 
 
 def render_generated_image(
@@ -107,7 +92,7 @@ def render_generated_image(
     checking = safety_images.check_beside(picture, diffusers_nsfw=diffusers_nsfw)
     content = encode_jpeg(picture, parameters, optimize=not quick)
     verdict = checking.result()  # before the picture is stored as usable
-    return Rendered(key=image_key(job=job, spec=spec), content=content, parameters=parameters, verdict=verdict)
+    return Rendered(content, verdict, key=image_key(job=job, spec=spec), parameters=parameters)
 
 
 def save_rendered_image(*, job: GenerationJob, spec: ImageSpec, rendered: Rendered, description: dict) -> Image:

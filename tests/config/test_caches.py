@@ -134,8 +134,8 @@ NOT_CACHES = {
     ("generation.backends.conditioning", "_LOADED_EMBEDDINGS"): "what each text encoder has loaded into itself",
     ("generation.backends.loading", "_budgets"): "the memory fraction set on each CUDA device",
     ("generation.kinds", "_kinds"): "a registration hook",
-    ("live.worker.stage", "_pools"): "running process pools",
-    ("live.worker.stage", "_threads"): "running threads",
+    ("generation.changes", "_listeners"): "each kind's listener thread (one per process)",
+    ("generation.tasks", "_beacons"): "this worker's presence",
     ("safety.images", "_pool"): "the checking thread pool",
 }
 MUTABLE = {"dict", "OrderedDict", "defaultdict", "set", "WeakKeyDictionary", "WeakValueDictionary"}

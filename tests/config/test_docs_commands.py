@@ -64,7 +64,8 @@ def command(name: str, *words: str) -> list[list[str]]:
 def test_the_documented_web_server_uses_the_procfile_flags():
     (gunicorn,) = command("gunicorn")
     documented, procfile_web = options(gunicorn), options(procfile()["web"])
-    for flag in ("--threads", "--access-logfile", "--access-logformat"):
+    assert gunicorn[1] == procfile()["web"][1]  # the application: live.asgi
+    for flag in ("--worker-class", "--access-logfile", "--access-logformat"):
         assert documented.get(flag) == procfile_web[flag], flag
 
 

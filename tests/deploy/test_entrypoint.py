@@ -75,12 +75,13 @@ def test_web_runs_gunicorn_with_the_procfile_flags(entrypoint, tmp_path, monkeyp
     monkeypatch.setenv("GARDEN_WEB_WORKERS", "5")
     assert entrypoint.main(["web"]) == 0
     (argv,) = entrypoint.calls
-    assert Path(argv[0]).name == "gunicorn" and argv[1] == "config.wsgi"
+    assert Path(argv[0]).name == "gunicorn" and argv[1] == "live.asgi:application"
     assert option(argv, "--bind") == "0.0.0.0:8000" and option(argv, "--workers") == "5"
     assert option(argv, "--config") == str(ROOT / "deploy" / "gunicorn.conf.py")
-    # The same threads, access log and format as the Procfile's web line.
+    # The same application, worker class, access log and format as the Procfile's web line.
     procfile = shlex.split(next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")))
-    for flag in ("--threads", "--access-logfile", "--access-logformat"):
+    assert argv[1] == procfile[2] == "live.asgi:application"
+    for flag in ("--worker-class", "--access-logfile", "--access-logformat"):
         expected = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", option(procfile, flag))
         assert option(argv, flag) == expected, flag
     # Multiprocess metrics start from an empty folder; local media exists before the first image.
@@ -91,9 +92,8 @@ def test_web_runs_gunicorn_with_the_procfile_flags(entrypoint, tmp_path, monkeyp
 def test_web_defaults_outside_the_image(entrypoint):
     entrypoint.main(["web"])
     (argv,) = entrypoint.calls
-    assert (
-        option(argv, "--bind") == "127.0.0.1:8000" and option(argv, "--workers") == "2" and option(argv, "--threads") == "16"
-    )  # 16 kiosks long-polling block nothing (docs/live.md)
+    assert option(argv, "--bind") == "127.0.0.1:8000" and option(argv, "--workers") == "2"
+    assert option(argv, "--worker-class") == "asgi"  # waiting long polls hold no thread (live/asgi.py, docs/live.md)
 
 
 def test_worker_serves_the_default_queue(entrypoint, monkeypatch):
@@ -117,7 +117,7 @@ def test_live_worker_serves_the_live_queue_one_process(entrypoint, monkeypatch):
     monkeypatch.setenv("GARDEN_LIVE_QUEUE", "live-a")
     entrypoint.main(["live-worker"])
     (argv,) = entrypoint.calls
-    assert option(argv, "--queues") == "live-a" and option(argv, "--concurrency") == "1"
+    assert option(argv, "--queues") == "live-a" and option(argv, "--concurrency") == "1" and option(argv, "--pool") == "solo"
 
 
 def test_beat_keeps_its_schedule_in_the_data_volume(entrypoint, tmp_path):

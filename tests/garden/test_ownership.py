@@ -13,6 +13,8 @@ through ``Image.objects.serving()`` as a subquery or a named lookup (garden.quer
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,16 +73,42 @@ def modules_of(app: str) -> Iterator[Path]:
 
 
 def foreign_models(tree: ast.Module, app: str, apps_models: dict[str, set[str]]) -> dict[str, tuple[str, str]]:
-    """Local name → (owning app, model) for every model this module imports from another app."""
+    """Local name → (owning app, model) for every model of another app this module imports: from
+    its ``models`` module, or through any module that re-exports it (resolved by importing that
+    module: a facade cannot hide a write). A module imported whole (``from generation import
+    facade``) adds ``facade.Model`` for each foreign model it holds."""
     names: dict[str, tuple[str, str]] = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith(".models"):
-            owner = node.module.removesuffix(".models")
-            if owner != app and owner in apps_models:
-                for alias in node.names:
-                    if alias.name in apps_models[owner]:
-                        names[alias.asname or alias.name] = (owner, alias.name)
+        if not (isinstance(node, ast.ImportFrom) and node.module and node.level == 0):
+            continue
+        owner = node.module.partition(".")[0]
+        if owner == app or owner not in apps_models:
+            continue
+        module = importlib.import_module(node.module)
+        for alias in node.names:
+            local = alias.asname or alias.name
+            value = getattr(module, alias.name, None)
+            if value is None:  # a submodule not imported by its package
+                try:
+                    value = importlib.import_module(f"{node.module}.{alias.name}")
+                except ImportError:
+                    continue
+            if (found := model_of_value(value, app, apps_models)) is not None:
+                names[local] = found
+            elif inspect.ismodule(value):
+                for attribute, held in vars(value).items():
+                    if (found := model_of_value(held, app, apps_models)) is not None:
+                        names[f"{local}.{attribute}"] = found
     return names
+
+
+def model_of_value(value, app: str, apps_models: dict[str, set[str]]) -> tuple[str, str] | None:
+    """(owning app, model) when ``value`` is a model class of another project app."""
+    if inspect.isclass(value) and issubclass(value, models.Model) and not value._meta.abstract:
+        owner = value._meta.app_label
+        if owner != app and owner in apps_models and value.__name__ in apps_models[owner]:
+            return owner, value.__name__
+    return None
 
 
 def root_name(node: ast.AST) -> str | None:
@@ -96,6 +124,21 @@ def root_name(node: ast.AST) -> str | None:
             return node.id
         else:
             return None
+
+
+def module_attribute(node: ast.AST, root: str) -> str:
+    """``facade.Model`` for a chain that starts ``facade.Model…`` (else "")."""
+    while True:
+        if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name) and node.value.id == root:
+                return f"{root}.{node.attr}"
+            node = node.value
+        elif isinstance(node, ast.Call):
+            node = node.func
+        elif isinstance(node, ast.Subscript):
+            node = node.value
+        else:
+            return ""
 
 
 def annotated_models(annotation: ast.AST | None, models_: dict[str, tuple[str, str]]) -> str | None:
@@ -132,6 +175,8 @@ class Scanner(ast.NodeVisitor):
             return None
         if name in self.models:
             return name
+        if (dotted := module_attribute(node, name)) in self.models:  # ``facade.Model…``
+            return dotted
         for scope in reversed(self.bound):
             if name in scope:
                 return scope[name]
@@ -299,3 +344,22 @@ def through():
     found = scanner.offences + relation_filters(tree, "made_up.py", image_relations())
     lines = sorted(o.line for o in found)
     assert lines == [5, 5, 6, 9, 12, 14, 18, 21], [str(o) for o in found]
+
+
+def test_the_scanner_resolves_re_exported_models():
+    """A model imported through a module that re-exports it, by name or through the module, is the model."""
+    source = """
+from generation.services.gathering import GenerationJob as Job
+from generation.services import gathering
+
+def through_a_re_export():
+    Job.objects.filter(pk=1).update(status="failed")
+    gathering.GenerationJob.objects.filter(pk=1).update(status="failed")
+    gathering.gather(None, worker="w")
+"""
+    tree = ast.parse(source)
+    models_ = foreign_models(tree, "live", project_apps())
+    assert models_["Job"] == ("generation", "GenerationJob") and models_["gathering.GenerationJob"] == ("generation", "GenerationJob")
+    scanner = Scanner("made_up.py", tree, models_, {})
+    scanner.visit(tree)
+    assert sorted(o.line for o in scanner.offences) == [6, 7], [str(o) for o in scanner.offences]

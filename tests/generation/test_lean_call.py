@@ -1,7 +1,8 @@
 """The lean 1-step call (generation.backends.lean) on tiny CPU pipelines: its pixels against the
 ordinary pipeline call's for the schedulers turbo models ship with, batches of several prompts and
-seeds, the batches it leaves to the ordinary call, the prompt cache, the settings, and the tiny
-decoder (AutoencoderTiny with random weights) in its three forms.
+seeds, the batches it leaves to the ordinary call, the prompt cache, the settings, the tiny
+decoder (AutoencoderTiny with random weights) in its three forms, and SDXL-Turbo's conditioning (two
+encoders, the pooled embedding, the added time ids) on a tiny SDXL pipeline.
 
 The tolerance: floats within 2e-4 of the pipeline's ``output_type="pt"`` pictures, and the 8-bit
 pictures at most one level apart. CUDA graphs (torch.compile's reduce-overhead mode) need a GPU:
@@ -308,3 +309,28 @@ def test_the_lean_call_paints_a_single_file_checkpoint_as_its_pipeline_does(tmp_
     assert painter.lean_call() is not None, painter.lean_reason
     assert_same_pictures(painter.generate_tensors(one), tensors, pictures)
     assert set(painter.lean_call()._embeds) == {one.prompt}  # painted by the lean call, not the fallback
+
+
+@pytest.fixture(scope="module")
+def sdxl_turbo_dir(tmp_path_factory):
+    """A tiny SDXL pipeline with SD-Turbo's scheduler (SDXL-Turbo ships the same Euler, trailing)."""
+    from tests.generation.tiny_models import build_sensitive_sdxl_pipeline
+
+    pipeline = build_sensitive_sdxl_pipeline(seed=5)
+    pipeline.scheduler = diffusers.EulerDiscreteScheduler(**TURBO_SCHEDULER)
+    folder = tmp_path_factory.mktemp("lean-sdxl") / "tiny-sdxl-turbo"
+    pipeline.save_pretrained(str(folder))
+    return str(folder)
+
+
+def test_the_lean_call_paints_sdxl_turbo_as_its_pipeline_does(sdxl_turbo_dir):
+    """Two text encoders, the pooled embedding and the added time ids: each picture its own prompt."""
+    painter = backend(sdxl_turbo_dir)
+    prompts = ["a red tulip", "a blue lake at dusk", "a red tulip"]
+    several = batch(seeds=[4, 5, 6], extra={"prompts": prompts})
+    tensors, pictures = ordinary(painter, several)
+    assert painter.lean_call() is not None and painter.lean_call().sdxl, painter.lean_reason
+    assert_same_pictures(painter.generate_tensors(several), tensors, pictures)
+    assert set(painter.lean_call()._embeds) == {"a red tulip", "a blue lake at dusk"}  # painted by the lean call
+    # The prompts matter through both encoders: another prompt, another picture.
+    assert float((painter.generate_tensors(batch(prompt="a grey wall"))[0] - painter.generate_tensors(batch())[0]).abs().max()) > 0.01

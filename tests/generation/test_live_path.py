@@ -1,4 +1,4 @@
-"""The lean per-image path of live jobs (the live picture's, issue 43): throttled progress, no
+"""The per-image path of live jobs (the live picture's): throttled progress (a gathered call's), no
 thumbnail in the worker (the admin makes it on first view), the live model pinned in the worker's
 pipeline LRU."""
 
@@ -37,7 +37,7 @@ def watch_steps(monkeypatch, backend, job, *, cancel_at: int | None = None) -> l
 
 
 def test_a_live_job_writes_progress_at_most_every_interval_and_always_its_last_step(diffusers_settings, monkeypatch):
-    diffusers_settings.GARDEN_LIVE_PROGRESS_SECONDS = 60
+    diffusers_settings.GARDEN_GATHER_PROGRESS_SECONDS = 60
     job = live_job(steps=4)
     seen = watch_steps(monkeypatch, backends.get_backend("diffusers"), job)
     job = services.execute_job(job_id=job.pk)
@@ -48,13 +48,13 @@ def test_a_live_job_writes_progress_at_most_every_interval_and_always_its_last_s
 
 
 def test_other_jobs_and_a_zero_interval_write_every_step(diffusers_settings, monkeypatch):
-    diffusers_settings.GARDEN_LIVE_PROGRESS_SECONDS = 0
+    diffusers_settings.GARDEN_GATHER_PROGRESS_SECONDS = 0
     job = live_job(steps=3)
     seen = watch_steps(monkeypatch, backends.get_backend("diffusers"), job)
     services.execute_job(job_id=job.pk)
     assert seen == [(1, 1), (2, 2), (3, 3)]
 
-    diffusers_settings.GARDEN_LIVE_PROGRESS_SECONDS = 60  # not a live job: every step, as before
+    diffusers_settings.GARDEN_GATHER_PROGRESS_SECONDS = 60  # not a live job: every step, as before
     job = services.create_job(request=services.JobRequest(emotion="calm", width=64, height=64, steps=3, seed=1), enqueue=False)
     seen = watch_steps(monkeypatch, backends.get_backend("diffusers"), job)
     services.execute_job(job_id=job.pk)
@@ -62,7 +62,7 @@ def test_other_jobs_and_a_zero_interval_write_every_step(diffusers_settings, mon
 
 
 def test_a_live_job_cancelled_mid_call_stops_at_its_last_step_at_the_latest(diffusers_settings, monkeypatch):
-    diffusers_settings.GARDEN_LIVE_PROGRESS_SECONDS = 60
+    diffusers_settings.GARDEN_GATHER_PROGRESS_SECONDS = 60
     job = live_job(steps=4)
     watch_steps(monkeypatch, backends.get_backend("diffusers"), job, cancel_at=2)
     job = services.execute_job(job_id=job.pk)

@@ -1,7 +1,9 @@
-"""GET /live/<uuid>?wait=: the bounded long poll the kiosk's tile uses (docs/live.md#get-liveuuid).
+"""GET /live/<uuid>?wait=: the bounded long poll the kiosk's tile uses (docs/live.md#get-liveuuid),
+woken by the worker's announcement of the job's change (generation.changes), with one read of the
+job before the wait and one after.
 
 The job's row is changed by another thread with its own database connection, as a worker's commit
-would change it (committed rows: ``transaction=True``).
+would change it (committed rows: ``transaction=True``), and announced as the worker announces it.
 """
 
 import threading
@@ -9,8 +11,10 @@ import time
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from generation import changes
 from generation.models import GenerationJob
 from live import selectors
 from tests.live.conftest import ask
@@ -18,13 +22,16 @@ from tests.live.conftest import ask
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_settings")]
 
 
-def later(seconds: float, **fields) -> threading.Thread:
-    """Another connection updates the job's row after ``seconds`` (the worker's finishing UPDATE)."""
+def later(seconds: float, *, announce: bool = True, **fields) -> threading.Thread:
+    """Another connection updates the job's row after ``seconds`` (the worker's finishing UPDATE)
+    and, unless told not to, announces it as the worker does."""
 
     def update(job_id):
         time.sleep(seconds)
         try:
             GenerationJob.objects.filter(pk=job_id).update(**fields)
+            if announce:
+                changes.announce_ids([job_id])
             changed.append(time.monotonic())
         finally:
             connection.close()
@@ -46,7 +53,20 @@ def test_a_waiting_poll_answers_as_soon_as_the_job_finishes(api_client, live_wor
     updater.join()
     assert response.status_code == 200 and response.json()["status"] == "failed"
     assert 0.35 < answered - started < 2.0
-    assert answered - updater.changed[0] < 0.25  # one look (15 ms) and the answer, with room for a slow CI
+    assert answered - updater.changed[0] < 0.25  # woken, then the answer, with room for a slow CI
+
+
+def test_a_waiting_poll_reads_the_job_before_and_after_the_wait_and_nothing_between(api_client, live_worker, no_enqueue):
+    job_id = ask(api_client, {"id": "v", "emotion": "calm"}).json()["job"]
+    updater = later(0.2, announce=False, job_id=job_id, status="running", started_at=timezone.now())
+    started = time.monotonic()
+    with CaptureQueriesContext(connection) as queries:
+        body = api_client.get(f"/live/{job_id}?wait=0.8").json()
+    updater.join()
+    # Not announced: nothing woke it, so it answered at its bound, with the row as it then was.
+    assert time.monotonic() - started > 0.75 and body["status"] == "running"
+    jobs_read = [query["sql"] for query in queries.captured_queries if "generation_generationjob" in query["sql"]]
+    assert len(jobs_read) == 2, jobs_read
 
 
 def test_a_waiting_poll_answers_when_the_job_starts_or_moves(api_client, live_worker, no_enqueue):

@@ -90,6 +90,8 @@ KIOSK = [
 LIVE = [
     Case("POST /live", "/live", "POST", body=lambda d: {"id": "budget-visitor", "emotion": "happy"}, status=202),
     Case("GET /live/<job>", "/live/{live_job.pk}"),
+    # The long poll (nobody paints the job, so it waits its whole bound): the job read before the wait and after it.
+    Case("GET /live/<job>?wait=", "/live/{live_job.pk}?wait=0.2"),
     Case("DELETE /live/<job>", "/live/{live_job.pk}", "DELETE", status=204),
 ]
 

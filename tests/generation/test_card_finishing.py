@@ -1,7 +1,7 @@
-"""generation/device_post.py on CPU tensors against today's CPU path: the JPEG's pixels within a
+"""generation/card_finishing.py on CPU tensors against today's CPU path: the JPEG's pixels within a
 level of ``encode_jpeg``'s (the watermark's float rounding), byte for byte when unmarked, the
 metadata segments byte for byte, and the verdicts ``check_picture``'s, through
-``runner.store_generated_image`` too."""
+``storing.store_generated_image`` too."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from PIL import Image as PILImage
 
 from garden import keys
-from generation import device_post
+from generation import card_finishing
 from generation.backends import procedural
 from generation.imagefile import encode_jpeg, finish_jpeg, read_parameters
 from provenance import watermark, xmp
@@ -48,7 +48,7 @@ def decoded(content: bytes) -> np.ndarray:
 def test_unmarked_files_are_encode_jpegs_bytes_and_the_verdicts_check_pictures(settings):
     settings.GARDEN_SAFETY_IMAGE_CHECK, settings.GARDEN_SAFETY_THRESHOLD = True, 0.001
     pictures = paintings(4)
-    done = device_post.post_process(as_batch(pictures), [parameters(n) for n in range(4)], watermark=False, optimize=True)
+    done = card_finishing.finish_batch(as_batch(pictures), [parameters(n) for n in range(4)], watermark=False, optimize=True)
     for number, (picture, result) in enumerate(zip(pictures, done, strict=True)):
         assert result.content == encode_jpeg(picture, parameters(number), watermark=False, optimize=True)
         assert result.verdict == images.check_picture(picture)
@@ -59,7 +59,7 @@ def test_unmarked_files_are_encode_jpegs_bytes_and_the_verdicts_check_pictures(s
 def test_marked_files_decode_within_a_few_levels_and_carry_the_mark_and_the_metadata(settings):
     settings.GARDEN_PROVENANCE_WATERMARK = True
     pictures = paintings()
-    done = device_post.post_process(as_batch(pictures), [parameters(n) for n in range(3)])
+    done = card_finishing.finish_batch(as_batch(pictures), [parameters(n) for n in range(3)])
     for number, (picture, result) in enumerate(zip(pictures, done, strict=True)):
         expected = encode_jpeg(picture, parameters(number), optimize=False)
         difference = np.abs(decoded(result.content) - decoded(expected))
@@ -74,7 +74,7 @@ def test_uint8_batches_small_pictures_and_a_check_that_cannot_run(settings, monk
     settings.GARDEN_SAFETY_IMAGE_CHECK = True
     small = paintings(2, size=128)  # under the watermark's area: stored unmarked, as encode_jpeg does
     batch = (as_batch(small) * 255).round().to(torch.uint8)
-    done = device_post.post_process(batch, [parameters(0), parameters(1)], diffusers_nsfw=[True, False])
+    done = card_finishing.finish_batch(batch, [parameters(0), parameters(1)], diffusers_nsfw=[True, False])
     assert [result.content for result in done] == [encode_jpeg(p, parameters(n), optimize=False) for n, p in enumerate(small)]
     expected = [images.check_picture(p, diffusers_nsfw=flag) for p, flag in zip(small, (True, False), strict=True)]
     assert [result.verdict for result in done] == expected
@@ -83,18 +83,18 @@ def test_uint8_batches_small_pictures_and_a_check_that_cannot_run(settings, monk
         raise RuntimeError("no model")
 
     monkeypatch.setattr(images, "nsfw_scores", broken)
-    done = device_post.post_process(batch, [parameters(0), parameters(1)])
+    done = card_finishing.finish_batch(batch, [parameters(0), parameters(1)])
     assert [result.verdict.verdict for result in done] == ["unchecked", "unchecked"]
     assert "no model" in done[0].verdict.reason
     settings.GARDEN_SAFETY_IMAGE_CHECK = False
-    assert device_post.post_process(batch[:1], [parameters(0)])[0].verdict == images.OFF
+    assert card_finishing.finish_batch(batch[:1], [parameters(0)])[0].verdict == images.OFF
     with pytest.raises(ValueError, match="parameter sets"):
-        device_post.post_process(batch, [parameters(0)])
+        card_finishing.finish_batch(batch, [parameters(0)])
 
 
 @pytest.mark.backend_free
 def test_the_card_encodes_only_with_torchvision_on_cuda():
-    reason = device_post.device_jpeg_off(torch.device("cuda"))
+    reason = card_finishing.device_jpeg_off(torch.device("cuda"))
     try:
         import torchvision  # noqa: F401
     except ImportError:
@@ -102,13 +102,13 @@ def test_the_card_encodes_only_with_torchvision_on_cuda():
     else:
         assert reason == "" or "0.19" in reason
     if not reason:
-        assert "cpu" in device_post.device_jpeg_off(torch.device("cpu"))
+        assert "cpu" in card_finishing.device_jpeg_off(torch.device("cpu"))
 
 
 @pytest.mark.django_db
 def test_the_same_as_store_generated_image_writes(settings):
     from generation.models import GenerationJob
-    from generation.services import runner
+    from generation.services import storing
     from generation.services.planning import ImageSpec
 
     settings.GARDEN_PROVENANCE_WATERMARK, settings.GARDEN_SAFETY_IMAGE_CHECK = True, True
@@ -118,15 +118,17 @@ def test_the_same_as_store_generated_image_writes(settings):
     (picture,) = paintings(1)
     spec = ImageSpec(0, keys.LANDSCAPE, 512, 512, 1)
     description = {"generator": "diffusers", "model_id": "/models/sd-turbo"}
-    image, content = runner.store_generated_image(job=job, spec=spec, picture=picture, description=description, quick=True)
-    (result,) = device_post.post_process(as_batch([picture]), [runner.generation_parameters(job=job, spec=spec, description=description)])
+    image, content = storing.store_generated_image(job=job, spec=spec, picture=picture, description=description, quick=True)
+    (result,) = card_finishing.finish_batch(
+        as_batch([picture]), [storing.generation_parameters(job=job, spec=spec, description=description)]
+    )
     assert result.verdict == images.Verdict.of_image(image)
     difference = np.abs(decoded(result.content) - decoded(content))
     assert difference.max() <= MAX_LEVELS and (difference > 0).mean() <= MAX_DIFFERING
     assert read_parameters(result.content) == read_parameters(content)
-    (bare,) = device_post.post_process(as_batch([picture]), [{}], metadata=False)
+    (bare,) = card_finishing.finish_batch(as_batch([picture]), [{}], metadata=False)
     assert read_parameters(bare.content) == {} and xmp.raw_packet(bare.content) == b""
-    assert finish_jpeg(bare.content, runner.generation_parameters(job=job, spec=spec, description=description)) == result.content
+    assert finish_jpeg(bare.content, storing.generation_parameters(job=job, spec=spec, description=description)) == result.content
 
 
 @pytest.mark.backend_free
@@ -138,6 +140,6 @@ def test_importing_the_seam_imports_no_torch():
     from django.conf import settings as django_settings
 
     code = "import os, sys, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup(); "
-    code += "import generation.device_post, generation.imagefile; print('torch' in sys.modules)"
+    code += "import generation.card_finishing, generation.imagefile; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=str(django_settings.BASE_DIR))
     assert result.stdout.strip() == "False"

@@ -1,7 +1,7 @@
-"""The GPU worker's live path, run on the CPU (GARDEN_LIVE_DEVICE_POST=on): the call's pictures stay
-tensors, are checked, watermarked and encoded where they lie (generation.device_post), and only
-bytes and verdicts reach the post stage, which splices the EXIF/XMP in and stores them. The stored
-pictures are those of the ordinary path, within JPEG's rounding (docs/live.md#on-a-gpu-worker)."""
+"""Finishing on the card, run on the CPU (GARDEN_CARD_FINISHING=on): a gathered call's pictures stay
+tensors, are checked, watermarked and encoded where they lie (generation.card_finishing), and only
+bytes and verdicts reach finishing, which splices the EXIF/XMP in and stores them. The stored
+pictures are those of the ordinary path, within JPEG's rounding (docs/generation.md#finishing-on-the-card)."""
 
 import io
 
@@ -10,10 +10,9 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image as PILImage
 
-from generation import backends, services
+from generation import backends, card_finishing, services
 from generation.imagefile import read_parameters
-from live.worker import device
-from tests.live.batch_support import PROMPTS, live_diffusers, live_job, sensitive_dir  # noqa: F401 (fixtures)
+from tests.generation.gather_support import PROMPTS, live_diffusers, live_job, sensitive_dir  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("live_diffusers")]
 
@@ -25,7 +24,7 @@ def _stored(job):
     return image, content, np.asarray(PILImage.open(io.BytesIO(content)).convert("RGB"), dtype=np.int16)
 
 
-def test_the_device_path_stores_what_the_ordinary_path_stores(settings, monkeypatch):
+def test_finishing_on_the_card_stores_what_the_ordinary_path_stores(settings, monkeypatch):
     painted = []
     backend = backends.get_backend("diffusers")
     original = backend.generate_tensors
@@ -35,12 +34,12 @@ def test_the_device_path_stores_what_the_ordinary_path_stores(settings, monkeypa
         return original(batch, on_step=on_step)
 
     monkeypatch.setattr(backend, "generate_tensors", generate_tensors)
-    settings.GARDEN_LIVE_DEVICE_POST = "on"
+    settings.GARDEN_CARD_FINISHING = "on"
     on_card = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS[:2], start=20)]
     services.execute_job(job_id=on_card[0].pk)
-    assert painted == [[20, 21]]  # one call, its tensors post-processed by device_post
+    assert painted == [[20, 21]]  # one call, its tensors finished on the card
 
-    settings.GARDEN_LIVE_DEVICE_POST = "off"
+    settings.GARDEN_CARD_FINISHING = "off"
     ordinary = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS[:2], start=20)]
     services.execute_job(job_id=ordinary[0].pk)
     assert painted == [[20, 21]]  # the ordinary call this time
@@ -52,26 +51,18 @@ def test_the_device_path_stores_what_the_ordinary_path_stores(settings, monkeypa
         card_image, card_content, card_pixels = _stored(card_job)
         plain_image, _plain_content, plain_pixels = _stored(plain_job)
         assert card_image.safety_verdict == plain_image.safety_verdict
-        # The metadata was spliced in by the post stage: the same parameters as the ordinary file's.
+        # The metadata was spliced in by finishing: the same parameters as the ordinary file's.
         embedded = read_parameters(card_content)
         assert embedded["seed"] == card_job.seed and embedded["prompt"] == card_job.prompt
         assert card_image.parameters["seed"] == plain_image.parameters["seed"]
         assert np.abs(card_pixels - plain_pixels).max() <= 8  # JPEG of the same pixels (one level of the watermark)
 
 
-def test_auto_takes_the_device_path_only_on_a_cuda_device(settings):
+def test_auto_finishes_on_the_card_only_on_a_cuda_device(settings):
     backend = backends.get_backend("diffusers")
     backend.load()
-    settings.GARDEN_LIVE_DEVICE_POST = "auto"
-    assert device.uses_device(backend) is False  # the pipeline lies on the CPU
-    settings.GARDEN_LIVE_DEVICE_POST = "on"
-    assert device.uses_device(backend) is True
-    assert device.uses_device(backends.get_backend("procedural")) is False  # no tensors to keep
-
-
-def test_warming_is_left_to_live_workers_on_a_gpu(settings):
-    assert device.warm_at_start(["default", "gpu"]) is None  # not a live worker
-    settings.GARDEN_LIVE_WARM = False
-    assert device.warm_at_start([settings.GARDEN_LIVE_QUEUE]) is None
-    settings.GARDEN_LIVE_WARM = True
-    assert device.warm_at_start([settings.GARDEN_LIVE_QUEUE]) is None  # no CUDA on this machine
+    settings.GARDEN_CARD_FINISHING = "auto"
+    assert card_finishing.wanted(backend) is False  # the pipeline lies on the CPU
+    settings.GARDEN_CARD_FINISHING = "on"
+    assert card_finishing.wanted(backend) is True
+    assert card_finishing.wanted(backends.get_backend("procedural")) is False  # no tensors to keep

@@ -1,5 +1,5 @@
 """Live jobs on the tiny prompt-sensitive pipeline (tests/generation/tiny_models.py), for the tests of
-live batches and of the live worker's two stages."""
+gathered calls and their finishing."""
 
 import numpy as np
 import pytest
@@ -28,10 +28,8 @@ def live_diffusers(settings, sensitive_dir):
     settings.GARDEN_DIFFUSION_SCHEDULER = "default"
     settings.GARDEN_DIFFUSION_COMPILE = False
     settings.GARDEN_HF_OFFLINE = True
-    settings.GARDEN_LIVE_BATCH_SIZE = 8
-    settings.GARDEN_LIVE_BATCH_WINDOW_SECONDS = 0  # the jobs are queued before the run: no wait
-    settings.GARDEN_LIVE_PROGRESS_SECONDS = 0.25
-    settings.GARDEN_LIVE_POST_PROCESSES = 0  # a thread: a pool process could not reach the in-memory test database
+    settings.GARDEN_GATHER_SIZE = 8
+    settings.GARDEN_GATHER_PROGRESS_SECONDS = 0.25
     return settings
 
 

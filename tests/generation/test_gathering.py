@@ -1,5 +1,5 @@
-"""Live requests painted together: one pipeline call for the live jobs queued together, each picture
-the one its request gets alone, and each job its own outcome (docs/live.md#batches-and-two-stages).
+"""Jobs painted together: one pipeline call for the gatherable jobs queued together, each picture
+the one its job gets alone, and each job its own outcome (docs/generation.md#gathered-calls).
 
 The tiny prompt-sensitive pipeline (tests/generation/tiny_models.py): a prompt changes its picture.
 """
@@ -11,8 +11,8 @@ from garden.models import Image
 from generation import backends, services
 from generation.backends import Batch, conditioning
 from generation.models import GenerationJob
-from live.worker import batching
-from tests.live.batch_support import (  # noqa: F401 (fixtures)
+from generation.services import gathering
+from tests.generation.gather_support import (  # noqa: F401 (fixtures)
     LONG_PROMPT,
     PIXEL_TOLERANCE,
     PROMPTS,
@@ -39,7 +39,7 @@ def test_requests_queued_together_share_one_call_and_each_picture_is_the_one_it_
         assert job.images.get().prompt == job.prompt and job.model_id == settings.GARDEN_DIFFUSION_MODEL
     batched = call["pictures"]
 
-    settings.GARDEN_LIVE_BATCH_SIZE = 1  # the same requests, one call each
+    settings.GARDEN_GATHER_SIZE = 1  # the same requests, one call each
     alone = []
     for seed, prompt in enumerate(PROMPTS, start=10):
         services.execute_job(job_id=live_job(prompt, seed=seed).pk)
@@ -70,32 +70,42 @@ def test_prompts_of_different_lengths_are_painted_in_calls_of_their_shape(settin
 def test_requests_with_other_parameters_go_in_other_calls(settings, monkeypatch):
     calls = record_calls(monkeypatch)
     jobs = [live_job(seed=1), live_job(seed=2, steps=3), live_job(seed=3), live_job(seed=4, size=128), live_job(seed=5, guidance=2.0)]
-    services.execute_job(job_id=jobs[0].pk)
+    for job in jobs:  # each job's message, as a worker takes them (a run may end before the queue is empty)
+        services.execute_job(job_id=job.pk)
     assert sorted(call["seeds"] for call in calls) == [[1, 3], [2], [4], [5]]
     assert set(GenerationJob.objects.values_list("status", flat=True)) == {"succeeded"}
 
 
-def test_a_free_card_paints_at_once_and_a_busy_one_gathers_for_the_window(settings, monkeypatch):
-    settings.GARDEN_LIVE_BATCH_WINDOW_SECONDS = 5
+def test_a_gathering_waits_for_nothing_and_takes_only_what_is_queued(settings, monkeypatch):
     calls = record_calls(monkeypatch)
-    monkeypatch.setattr(batching.time, "sleep", lambda seconds: pytest.fail("waited with the card free"))
-    services.execute_job(job_id=live_job(seed=1).pk)  # nothing painting: the batch goes at once
+    services.execute_job(job_id=live_job(seed=1).pk)  # nothing else queued: the call goes at once
     assert [call["seeds"] for call in calls] == [[1]]
-
-    # While a call runs, a new leader waits out the window for requests that arrive meanwhile.
-    arrived = []
-    monkeypatch.setattr(batching.time, "sleep", lambda seconds: arrived.append(live_job(PROMPTS[1], seed=3)))
     leader = services.claim_job(job_id=live_job(seed=2).pk, worker="w")
-    batch = batching.gather(leader, worker="w", card_busy=True)
-    assert len(arrived) == 1 and [job.seed for job in batch] == [2, 3]
+    queued = live_job(PROMPTS[1], seed=3)
+    assert [job.seed for job in gathering.gather(leader, worker="w")] == [2, 3]
+    assert GenerationJob.objects.get(pk=queued.pk).status == "running"
 
-    settings.GARDEN_LIVE_BATCH_WINDOW_SECONDS = 0  # no window: only what is queued, no wait
-    leader = services.claim_job(job_id=live_job(seed=4).pk, worker="w")
-    assert [job.seed for job in batching.gather(leader, worker="w", card_busy=True)] == [4] and len(arrived) == 1
+
+def test_one_step_jobs_are_gathered_and_other_jobs_run_alone(settings, monkeypatch):
+    calls = record_calls(monkeypatch)
+    request = dict(emotion="calm", width=64, height=64, count=1)
+    one_step = [
+        services.create_job(request=services.JobRequest(prompt=p, steps=1, seed=s, **request), enqueue=False) for s, p in enumerate(PROMPTS)
+    ]
+    several = services.create_job(request=services.JobRequest(prompt=PROMPTS[0], steps=2, seed=9, **request), enqueue=False)
+    assert [gathering.gatherable(job) for job in (*one_step, several)] == [True, True, True, False]
+    services.execute_job(job_id=one_step[0].pk)
+    assert [call["seeds"] for call in calls] == [[0, 1, 2]]  # a bulk of single SD-Turbo pictures gains as live ones do
+    for job in one_step:
+        job.refresh_from_db()
+        [image] = job.images.all()
+        assert job.status == "succeeded" and image.thumbnail_key  # not live: its thumbnail, as the ordinary path makes it
+    services.execute_job(job_id=several.pk)
+    assert len(calls) == 2 and calls[1]["seeds"] == [9]
 
 
 def test_a_request_cancelled_during_the_call_is_dropped_and_the_others_are_painted(settings, monkeypatch):
-    settings.GARDEN_LIVE_PROGRESS_SECONDS = 0
+    settings.GARDEN_GATHER_PROGRESS_SECONDS = 0
     backend = backends.get_backend("diffusers")
     jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS)]
     original = backend.generate
@@ -138,9 +148,7 @@ def test_a_job_taken_into_another_run_is_painted_once(settings, monkeypatch):
 
 
 def test_the_procedural_painter_shares_calls_only_within_a_search_key(settings, monkeypatch):
-    settings.GARDEN_LIVE_BATCH_SIZE = 8
-    settings.GARDEN_LIVE_BATCH_WINDOW_SECONDS = 30  # never waited for: the painter has no call to share
-    monkeypatch.setattr(batching.time, "sleep", lambda seconds: pytest.fail("the procedural painter waited"))
+    settings.GARDEN_GATHER_SIZE = 8
     backend = backends.get_backend("procedural")
     original, calls = backend.generate, []
     monkeypatch.setattr(backend, "generate", lambda batch, on_step=None: calls.append(batch.seeds) or original(batch, on_step=on_step))

@@ -1,0 +1,88 @@
+"""A live job's change announced and waited for (generation.changes), on the embedded defaults' file
+channel, and on Redis where one answers: a watch begun before the announcement is woken by it, one
+of another job or begun after it is not, and a job nobody waits for costs nothing."""
+
+import asyncio
+import threading
+import time
+import uuid
+
+import pytest
+
+from generation import changes
+from tests.local_services import reachable, redis_url
+
+pytestmark = pytest.mark.backend_free
+
+
+@pytest.fixture(params=["file", "redis"])
+def channel(request, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    if request.param == "redis":
+        url = redis_url()
+        if not reachable(url):
+            pytest.skip("needs Redis")
+        settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": url}}
+    assert changes.channel_kind() == request.param
+    yield request.param
+    changes.stop_listeners()
+
+
+class Job:
+    def __init__(self, live: bool = True) -> None:
+        self.pk, self.live = uuid.uuid4(), live
+
+
+def later(seconds: float, jobs: list) -> threading.Thread:
+    thread = threading.Thread(target=lambda: (time.sleep(seconds), changes.announce(jobs)))
+    thread.start()
+    return thread
+
+
+def test_a_watch_is_woken_by_its_jobs_announcement_only(channel):
+    job, other = Job(), Job()
+    with changes.watching(job.pk) as watch:
+        announcing = later(0.1, [other, Job(live=False)])
+        assert watch.wait(0.4) is False  # another job's change, and a job nobody waits for (not said)
+        announcing.join()
+        announcing = later(0.05, [job])
+        started = time.monotonic()
+        assert watch.wait(5) is True and time.monotonic() - started < 1.0
+        announcing.join()
+
+
+def test_an_announcement_before_the_watch_began_does_not_wake_it(channel):
+    job = Job()
+    with changes.watching(job.pk):
+        pass  # the listener is up
+    changes.announce([job])
+    time.sleep(0.1)
+    with changes.watching(job.pk) as watch:
+        assert watch.wait(0.2) is False
+
+
+def test_an_event_loop_waits_without_a_thread(channel):
+    job = Job()
+
+    async def wait() -> bool:
+        with changes.watching_in_loop(job.pk) as watch:
+            announcing = later(0.05, [job])
+            woken = await watch.wait(5)
+            announcing.join()
+            return woken
+
+    assert asyncio.run(wait()) is True
+
+
+def test_the_file_starts_again_past_its_limit_and_its_listener_follows(settings, tmp_path, monkeypatch):
+    settings.VAR_DIR = tmp_path
+    monkeypatch.setattr(changes, "FILE_LIMIT_BYTES", 200)
+    try:
+        job = Job()
+        with changes.watching(job.pk) as watch:
+            changes.announce([Job() for _ in range(10)])  # past 200 bytes: the file starts again
+            assert changes.changes_file().stat().st_size == 0
+            later(0.05, [job]).join()
+            assert watch.wait(2) is True
+    finally:
+        changes.stop_listeners()
