@@ -11,7 +11,7 @@ from django.http import JsonResponse
 from django.utils.translation import gettext
 from django.views.defaults import page_not_found
 from rest_framework import exceptions
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
@@ -66,14 +66,40 @@ def count_request(key: str, *, window: int) -> int:
         return 1 if THROTTLE_COUNTERS.add(key, 1, window) else THROTTLE_COUNTERS.incr(key)
 
 
-# The counters of KioskRateThrottle and its subclasses (their get_cache_key: throttle:<scope>:<client>).
+def read_counts(keys: list[str]) -> list[int]:
+    """The counters ``count_request`` keeps under ``keys`` (0 for one not started, or while Redis is
+    down): on Redis one MGET round trip, elsewhere one read each (a per-process cache)."""
+    if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+        found = redis_call("throttle", lambda redis: redis.mget(keys), default=[None] * len(keys))
+        return [int(value or 0) for value in found]
+    return [int(THROTTLE_COUNTERS.get(key) or 0) for key in keys]
+
+
+def seconds_left(key: str, *, window: int) -> int:
+    """How long ``key``'s counter has left: its expiry on Redis, elsewhere the whole window (at most)."""
+    if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+        left = redis_call("throttle", lambda redis: redis.ttl(key), default=window)
+        return left if 0 < left <= window else window
+    return window
+
+
+def forget_count(key: str) -> None:
+    """Drop ``key``'s counter (a new window starts with its next request)."""
+    if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+        redis_call("throttle", lambda redis: redis.delete(key), default=0)
+    else:
+        THROTTLE_COUNTERS.delete(key)
+
+
+# The counters of KioskRateThrottle and its subclasses (their get_cache_key: throttle:<scope>:<client>),
+# and of failed logins (config.auth: throttle:login:<client>[:<user name's digest>]).
 THROTTLE_COUNTERS = caches.shared(
     owner=__name__,
     name="THROTTLE_COUNTERS",
     prefix="throttle:",
     ttl=None,
     kind=caches.COUNTER,
-    key="(scope, client): requests in the client's window",
+    key="(scope, client): requests in the client's window; failed logins from a client, and from it for a user name (config.auth)",
     fresh="expires at the end of the client's window (the rate's period)",
     raw=True,
 )
@@ -124,10 +150,12 @@ class StaffOrToken(BasePermission):
 
 
 class StaffOrTokenAPIView(APIView):
-    """Endpoints for staff sessions and API tokens (GPU work, display zones)."""
+    """Endpoints for staff and API tokens (GPU work, display zones). Callers prove who they are as
+    every API view takes it (REST_FRAMEWORK's default authentication, config/rest.py): an API token,
+    HTTP Basic with a staff user's password or a client key, a client key as a bearer token
+    (config.auth), or a staff session. Token is first: an anonymous call gets 401 with
+    `WWW-Authenticate: Token`."""
 
-    # Token first: an anonymous call gets 401 with `WWW-Authenticate: Token`.
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [StaffOrToken]
 
 
