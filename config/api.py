@@ -83,6 +83,24 @@ def seconds_left(key: str, *, window: int) -> int:
     return window
 
 
+def uncount(key: str) -> None:
+    """Take one back from ``key``'s counter (an attempt counted before it ran, which turned out fine);
+    a counter that reaches 0 is dropped, one already gone stays gone."""
+    if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+
+        def decrement(redis) -> None:
+            if redis.decr(key) <= 0:
+                redis.delete(key)
+
+        redis_call("throttle", decrement, default=None)
+        return
+    try:
+        if THROTTLE_COUNTERS.decr(key) <= 0:
+            THROTTLE_COUNTERS.delete(key)
+    except ValueError:  # its window ended meanwhile
+        pass
+
+
 def forget_count(key: str) -> None:
     """Drop ``key``'s counter (a new window starts with its next request)."""
     if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):

@@ -10,9 +10,11 @@ an A1111 client sends its password with every call, polling progress once a seco
   rights change the stamp, so the next call is checked in full again, at once.
 - **Failed logins throttled before hashing.** Failures are counted per address and per (address,
   user name), read before anything else: past GARDEN_LOGIN_ADDRESS_FAILURE_LIMIT or
-  GARDEN_LOGIN_FAILURE_LIMIT the call is a 429 with Retry-After and no hash is computed. Counting per
-  user name alone would let anyone lock a user out from elsewhere; a login from another address is
-  never slowed. Axes still counts and locks as for the admin's login form.
+  GARDEN_LOGIN_FAILURE_LIMIT the call is a 429 with Retry-After and no hash is computed. A full
+  check is counted before it runs (and given back if it succeeds), so a burst sent all at once
+  cannot get more checks than the limit. Counting per user name alone would let anyone lock a user
+  out from elsewhere; a login from another address is never slowed. Axes still counts and locks as
+  for the admin's login form.
 - **Client keys** (``egk_`` + 43 characters: 256 random bits) are made by staff in the admin and
   stored as their SHA-256 (infra.client_keys, registered with ``use_key_store``): a key is as hard
   to guess as its hash is to invert, so stretching it would add cost and no safety, and one indexed
@@ -120,9 +122,17 @@ class FailedLogins:
     def over_limit(self) -> bool:
         return self.from_address >= settings.GARDEN_LOGIN_ADDRESS_FAILURE_LIMIT or self.for_pair >= settings.AXES_FAILURE_LIMIT
 
-    def count_one(self) -> None:
+    def claim(self) -> bool:
+        """Count this attempt before its hash, so that attempts running at once cannot all pass the
+        limit; False when it is over the limit and must not run."""
         self.from_address = _api().count_request(self.address_key, window=_window())
         self.for_pair = _api().count_request(self.pair_key, window=_window())
+        return self.from_address <= settings.GARDEN_LOGIN_ADDRESS_FAILURE_LIMIT and self.for_pair <= settings.AXES_FAILURE_LIMIT
+
+    def release(self) -> None:
+        """The claimed attempt succeeded: the address gets it back, and the pair starts again."""
+        _api().uncount(self.address_key)
+        _api().forget_count(self.pair_key)
 
     def throttled(self) -> LoginThrottled:
         key = self.address_key if self.from_address >= settings.GARDEN_LOGIN_ADDRESS_FAILURE_LIMIT else self.pair_key
@@ -168,15 +178,16 @@ class PasswordOrKeyAuthentication(BasicAuthentication):
         user = _remembered_user(userid, password)
         if user is not None:
             return user, None
+        if not failed.claim():
+            raise failed.throttled()
         try:
             user, _ = super().authenticate_credentials(userid, password, request)  # axes, then the hasher
         except exceptions.AuthenticationFailed:
-            failed.count_one()
             if failed.over_limit or not AxesProxyHandler.is_allowed(request, {"username": userid}):
                 raise failed.throttled() from None
             raise
-        if failed.for_pair:  # a success resets this pair's count, as AXES_RESET_ON_SUCCESS does for the admin
-            _api().forget_count(failed.pair_key)
+        failed.release()
+        if failed.for_pair > 1:  # earlier failures of this pair: reset, as AXES_RESET_ON_SUCCESS does for the admin
             AxesProxyHandler.reset_attempts(ip_address=address, username=userid)
         if settings.GARDEN_LOGIN_REMEMBER_SECONDS > 0:
             REMEMBERED_LOGINS.set(_login_key(userid, password), _stamp(user), settings.GARDEN_LOGIN_REMEMBER_SECONDS)

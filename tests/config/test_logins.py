@@ -27,19 +27,24 @@ PROGRESS = "/sdapi/v1/progress"
 
 class CountingHasher(MD5PasswordHasher):
     """The tests' fast hasher, counting each password it hashes (a check, or the dummy hash Django
-    computes for a user that does not exist)."""
+    computes for a user that does not exist); ``while_hashing`` runs once inside the first hash, as
+    requests that arrive while a slow hash is still running."""
 
     hashed = 0
+    while_hashing = None
 
     def encode(self, password, salt):
         CountingHasher.hashed += 1
+        arriving, CountingHasher.while_hashing = CountingHasher.while_hashing, None
+        if arriving is not None:
+            arriving()
         return super().encode(password, salt)
 
 
 @pytest.fixture
 def hashes(settings):
     settings.PASSWORD_HASHERS = ["tests.config.test_logins.CountingHasher"]
-    CountingHasher.hashed = 0
+    CountingHasher.hashed, CountingHasher.while_hashing = 0, None
     return CountingHasher
 
 
@@ -114,6 +119,15 @@ def test_a_burst_of_wrong_passwords_is_throttled_before_hashing(staff, hashes):
     assert hashes.hashed == 5
     assert get(PROGRESS, basic(USER, PASSWORD), address="10.0.0.8").status_code == 200  # from elsewhere: at once
     assert hashes.hashed == 6
+
+
+def test_a_burst_sent_at_once_gets_no_more_checks_than_the_limit(staff, hashes):
+    statuses = []
+    hashes.while_hashing = lambda: statuses.extend(
+        get(PROGRESS, basic(USER, f"wrong-{n}"), address="10.0.0.6").status_code for n in range(29)
+    )  # 29 more arrive while the first is hashing: were it counted only once checked, they would get a sixth hash
+    statuses.insert(0, get(PROGRESS, basic(USER, "wrong"), address="10.0.0.6").status_code)
+    assert hashes.hashed == 5 and len(statuses) == 30 and set(statuses) == {401, 429} and statuses.count(429) >= 25
 
 
 def test_one_address_trying_many_usernames_is_throttled_too(staff, hashes, settings):
