@@ -178,14 +178,10 @@ class PasswordOrKeyAuthentication(BasicAuthentication):
         user = _remembered_user(userid, password)
         if user is not None:
             return user, None
-        if not failed.claim():
+        # Axes' lockout is read here too (one query) so that a locked-out pair is told so, not told its password is wrong.
+        if not failed.claim() or not AxesProxyHandler.is_allowed(request, {"username": userid}):
             raise failed.throttled()
-        try:
-            user, _ = super().authenticate_credentials(userid, password, request)  # axes, then the hasher
-        except exceptions.AuthenticationFailed:
-            if failed.over_limit or not AxesProxyHandler.is_allowed(request, {"username": userid}):
-                raise failed.throttled() from None
-            raise
+        user, _ = super().authenticate_credentials(userid, password, request)  # axes, then the hasher; else a 401
         failed.release()
         if failed.for_pair > 1:  # earlier failures of this pair: reset, as AXES_RESET_ON_SUCCESS does for the admin
             AxesProxyHandler.reset_attempts(ip_address=address, username=userid)
