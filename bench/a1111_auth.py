@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""What an SD client's login costs (issue 76): HTTP Basic on the A1111 routes through a real
+gunicorn, a real HTTP client on loopback and Django's real PBKDF2 hasher, for this checkout and,
+with --baseline, for another checkout of the code (an older commit) started the same way, back to back.
+
+    .venv/bin/python bench/a1111_auth.py                                 # this checkout
+    .venv/bin/python bench/a1111_auth.py --baseline /work/base-auth      # and a checkout of 613e27c before it
+    .venv/bin/python bench/a1111_auth.py --cache redis://127.0.0.1:6379/6   # the shared cache on Redis, as in production
+    .venv/bin/python bench/a1111_auth.py --smoke                         # a few calls: the whole path, in seconds
+
+For each checkout: a fresh SQLite database, a staff user, a client key where the code has them, a
+GPU worker's presence row (so ``/sdapi/v1/options`` answers 200), then gunicorn as the Procfile
+starts it (2 workers x 16 threads, gthread) on a free port, and:
+
+1. ``GET /sdapi/v1/progress`` with Basic: the first call, then --samples calls on one kept-alive
+   connection (as webuiapi's requests.Session sends them): p50 and p95; the same with the client
+   key as a bearer token;
+2. ``GET /sdapi/v1/options`` with Basic, the same way;
+3. the web server's CPU time (gunicorn's master and workers, read with psutil before and after)
+   for --polls authenticated progress polls;
+4. a burst of --burst wrong passwords for the staff user from one address, sent by 10 threads at
+   once, each call on a new connection: the passwords hashed meanwhile, the statuses, the 429s'
+   latency; during the burst, the right password from another address every 50 ms: its latency.
+
+Hashes are counted by the hasher itself: the servers run a settings module the bench writes
+(``config.settings`` with PASSWORD_HASHERS set to a subclass of Django's PBKDF2 hasher, same
+algorithm and rounds, that appends one byte to a file for each password it hashes). Loopback
+answers on all of 127.0.0.0/8, and the app takes the socket's address as the client's
+(GARDEN_TRUSTED_PROXIES 0: X-Forwarded-For ignored), so each client binds its own source address
+(run i uses 127.0.i.2 for the burst and 127.0.i.3 for the right password). Nothing is written
+to bench/results: the figures are printed, with the load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.servers import free_port  # noqa: E402
+
+USER, PASSWORD = "curator", "pw-bench-curator-7"
+HASHERS = '''import os
+
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+
+class CountingPBKDF2(PBKDF2PasswordHasher):
+    """Django's PBKDF2 (same algorithm name and rounds); one byte appended to a file per password hashed."""
+
+    def encode(self, password, salt, iterations=None):
+        with open(os.environ["BENCH_HASH_COUNT_FILE"], "ab") as count:
+            count.write(b".")
+        return super().encode(password, salt, iterations)
+'''
+SETTINGS = 'from config.settings import *  # noqa: F403\n\nPASSWORD_HASHERS = ["bench_auth_hashers.CountingPBKDF2"]\n'
+SETUP = f"""
+from django.contrib.auth import get_user_model
+from django.conf import settings
+from generation.services.presence import record_presence
+user = get_user_model().objects.create_user({USER!r}, password={PASSWORD!r}, is_staff=True)
+record_presence(name="gpu@bench", queues=[settings.GARDEN_GPU_QUEUE])
+try:
+    from infra import client_keys
+    from infra.models import ClientKey
+except ImportError:  # a checkout from before client keys
+    print("")
+else:
+    print(client_keys.issue(ClientKey(user=user, name="bench"), by=user))
+"""
+
+
+def basic(password: str) -> str:
+    return "Basic " + base64.b64encode(f"{USER}:{password}".encode()).decode()
+
+
+class Installation:
+    """One checkout's server: its database, settings module, hash counter and gunicorn."""
+
+    def __init__(self, tree: Path, work: Path, cache: str) -> None:
+        self.tree, self.work = tree, work
+        self.count_file = work / "hashes"
+        (work / "bench_auth_hashers.py").write_text(HASHERS)
+        (work / "bench_auth_settings.py").write_text(SETTINGS)
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(work),
+            "DJANGO_SETTINGS_MODULE": "bench_auth_settings",
+            "BENCH_HASH_COUNT_FILE": str(self.count_file),
+            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
+            "GARDEN_VAR_DIR": str(work / "var"),
+            "GARDEN_MEDIA_ROOT": str(work / "media"),
+            "CELERY_BROKER_URL": "filesystem://",
+            "CACHE_URL": cache,
+            "GARDEN_GENERATOR_BACKEND": "diffusers",
+            "GARDEN_DIFFUSION_MODEL": "/models/sd15",  # a setting only: the options answer as with a model
+            "GARDEN_WORKER_PRESENCE_SECONDS": "3600",  # the presence row written once counts for the whole run
+            "GARDEN_LOG_LEVEL": "WARNING",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        }
+        self.process: subprocess.Popen | None = None
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run([sys.executable, "manage.py", *args], cwd=self.tree, env=self.env, check=True, capture_output=True, text=True)
+        return done.stdout
+
+    def start(self) -> str:
+        """Migrate, make the user (and a client key, returned: empty where the code has none), serve."""
+        self.manage("migrate", "--no-input", "-v", "0")
+        key = self.manage("shell", "-c", SETUP).strip().splitlines()[-1:] or [""]
+        gunicorn = Path(sys.executable).parent / "gunicorn"
+        command = [str(gunicorn), "config.wsgi", "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread"]
+        command += ["--workers", "2", "--threads", "16", "--timeout", "120"]
+        with open(self.work / "gunicorn.log", "ab") as log:
+            self.process = subprocess.Popen(command, cwd=self.tree, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        for _ in range(300):
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                connection.request("GET", "/healthz")
+                connection.getresponse().read()
+                return key[0]
+            except OSError:
+                if self.process.poll() is not None:
+                    raise SystemExit(f"gunicorn exited: {(self.work / 'gunicorn.log').read_text()[-2000:]}") from None
+                time.sleep(0.1)
+        raise SystemExit("gunicorn did not start in 30 s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+    def hashes(self) -> int:
+        return self.count_file.stat().st_size if self.count_file.exists() else 0
+
+    def cpu_seconds(self) -> float:
+        import psutil
+
+        assert self.process is not None
+        master = psutil.Process(self.process.pid)
+        return sum(sum(process.cpu_times()[:2]) for process in [master, *master.children(recursive=True)])
+
+
+class Client:
+    """HTTP/1.1 from one source address, on a kept-alive connection or a new one per call."""
+
+    def __init__(self, port: int, address: str = "127.0.0.1", keep_alive: bool = True) -> None:
+        self.port, self.address, self.keep_alive = port, address, keep_alive
+        self.connection: http.client.HTTPConnection | None = None
+
+    def get(self, path: str, authorization: str) -> tuple[int, float]:
+        """(status, milliseconds) of one call."""
+        if self.connection is None or not self.keep_alive:
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120, source_address=(self.address, 0))
+        started = time.perf_counter()
+        self.connection.request("GET", path, headers={"Authorization": authorization})
+        response = self.connection.getresponse()
+        response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        if not self.keep_alive or response.getheader("Connection", "").lower() == "close":
+            self.connection.close()
+            self.connection = None
+        return response.status, elapsed
+
+
+def timed(client: Client, path: str, authorization: str, count: int) -> list[float]:
+    timings = []
+    for _ in range(count):
+        status, elapsed = client.get(path, authorization)
+        assert status == 200, f"{path}: {status}"
+        timings.append(elapsed)
+    return timings
+
+
+def p(timings: list[float], share: float) -> float:
+    ordered = sorted(timings)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def burst(server: Installation, run: int, size: int, threads: int) -> dict:
+    """``size`` wrong passwords from 127.0.<run>.2 by ``threads`` at once; the right one from 127.0.<run>.3 meanwhile."""
+    wrong: list[tuple[int, float]] = []
+    right: list[tuple[int, float]] = []
+    start, done = threading.Barrier(threads + 1), threading.Event()
+
+    def attacker(n: int) -> None:
+        client = Client(server.port, f"127.0.{run}.2", keep_alive=False)
+        start.wait()
+        for attempt in range(n, size, threads):
+            wrong.append(client.get("/sdapi/v1/progress", basic(f"wrong-{attempt}")))
+
+    def owner() -> None:
+        client = Client(server.port, f"127.0.{run}.3")
+        start.wait()
+        while not done.is_set():
+            right.append(client.get("/sdapi/v1/progress", basic(PASSWORD)))
+            time.sleep(0.05)
+
+    before = server.hashes()
+    workers = [threading.Thread(target=attacker, args=(n,)) for n in range(threads)]
+    watcher = threading.Thread(target=owner)
+    for thread in [*workers, watcher]:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    done.set()
+    watcher.join()
+    return {"hashes": server.hashes() - before, "wrong": wrong, "right": right}
+
+
+def measure(label: str, tree: Path, run: int, args) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-a1111-auth-") as work:
+        server = Installation(tree, Path(work), args.cache)
+        key = server.start()
+        try:
+            client = Client(server.port)
+            before = server.hashes()
+            first = timed(client, "/sdapi/v1/progress", basic(PASSWORD), 1)[0]
+            progress = timed(client, "/sdapi/v1/progress", basic(PASSWORD), args.samples)
+            keyed = timed(client, "/sdapi/v1/progress", f"Bearer {key}", args.samples) if key else []
+            options = timed(client, "/sdapi/v1/options", basic(PASSWORD), args.samples)
+            polls_hashed = server.hashes() - before
+            cpu = server.cpu_seconds()
+            timed(client, "/sdapi/v1/progress", basic(PASSWORD), args.polls)
+            cpu = server.cpu_seconds() - cpu
+            attack = burst(server, run, args.burst, min(10, args.burst))
+        finally:
+            server.stop()
+    figures = {"label": label, "first": first, "progress": progress, "keyed": keyed, "options": options, "cpu": cpu}
+    figures.update(attack, polls_hashed=polls_hashed)
+    report(figures, args)
+    return figures
+
+
+def report(f: dict, args) -> None:
+    print(f"== {f['label']}")
+    print(f"  Basic GET /sdapi/v1/progress: first {f['first']:.1f} ms; the next {len(f['progress'])}: p50 "
+          f"{statistics.median(f['progress']):.1f} ms, p95 {p(f['progress'], 0.95):.1f} ms")  # fmt: skip
+    if f["keyed"]:
+        print(f"  Bearer client key GET /sdapi/v1/progress: p50 {statistics.median(f['keyed']):.1f} ms, p95 {p(f['keyed'], 0.95):.1f} ms")
+    print(f"  Basic GET /sdapi/v1/options: p50 {statistics.median(f['options']):.1f} ms, p95 {p(f['options'], 0.95):.1f} ms")
+    print(f"  passwords hashed for those {1 + 2 * args.samples} Basic calls: {f['polls_hashed']}")
+    print(f"  web CPU for {args.polls} Basic progress polls: {f['cpu']:.2f} s ({f['cpu'] * 1000 / args.polls:.1f} ms a poll)")
+    statuses = Counter(status for status, _ in f["wrong"])
+    throttled = [ms for status, ms in f["wrong"] if status == 429] or [0.0]
+    right = [ms for _, ms in f["right"]] or [0.0]
+    print(f"  burst of {args.burst} wrong passwords from one address, {min(10, args.burst)} at once: {f['hashes']} hashed "
+          f"(the right password's calls from another address included); statuses {dict(sorted(statuses.items()))}; "
+          f"429s p50 {statistics.median(throttled):.1f} ms, max {max(throttled):.1f} ms")  # fmt: skip
+    right_statuses = dict(sorted(Counter(status for status, _ in f["right"]).items()))
+    print(f"  the right password from another address meanwhile: {len(right)} calls {right_statuses}, "
+          f"p50 {statistics.median(right):.1f} ms, max {max(right):.1f} ms")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--baseline", type=Path, help="another checkout (e.g. a git worktree of 613e27c with .venv linked), run first")
+    parser.add_argument("--cache", default="locmemcache://", help="CACHE_URL of both servers (default: per process, as `make run`)")
+    parser.add_argument("--samples", type=int, default=30, help="calls timed per figure after the first")
+    parser.add_argument("--polls", type=int, default=100, help="progress polls whose web CPU is measured")
+    parser.add_argument("--burst", type=int, default=30, help="wrong passwords in the burst")
+    parser.add_argument("--smoke", action="store_true", help="3 calls a figure, a burst of 6: the whole path in seconds (bench/_smoke.py)")
+    args = parser.parse_args()
+    if args.smoke:
+        args.samples, args.polls, args.burst = 3, 3, 6
+    print(f"load average before: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+    runs = [(f"baseline: {args.baseline}", args.baseline)] if args.baseline else []
+    runs.append((f"this checkout: {ROOT}", ROOT))
+    results = [measure(label, tree, run, args) for run, (label, tree) in enumerate(runs, start=1)]
+    if len(results) == 2:
+        old, new = results
+        print("== this checkout ÷ baseline")
+        for name in ("progress", "options"):
+            print(f"  {name} p50: {statistics.median(new[name]) / statistics.median(old[name]):.4f}")
+        print(f"  web CPU for the polls: {new['cpu'] / old['cpu']:.4f}")
+        print(f"  passwords hashed in the burst: {new['hashes']} against {old['hashes']}")
+    print(f"load average after: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
