@@ -32,8 +32,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from axes.handlers.proxy import AxesProxyHandler
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -112,9 +115,13 @@ class FailedLogins:
     for_pair: int = 0
 
     @classmethod
-    def read(cls, address: str, username: str) -> FailedLogins:
+    def of(cls, address: str, username: str) -> FailedLogins:
         name = hashlib.sha256(username.encode()).hexdigest()[:16]  # any text a client sends, made a short key
-        found = cls(f"throttle:login:{address}", f"throttle:login:{address}:{name}")
+        return cls(f"throttle:login:{address}", f"throttle:login:{address}:{name}")
+
+    @classmethod
+    def read(cls, address: str, username: str) -> FailedLogins:
+        found = cls.of(address, username)
         found.from_address, found.for_pair = _api().read_counts([found.address_key, found.pair_key])
         return found
 
@@ -137,6 +144,16 @@ class FailedLogins:
     def throttled(self) -> LoginThrottled:
         key = self.address_key if self.from_address >= settings.GARDEN_LOGIN_ADDRESS_FAILURE_LIMIT else self.pair_key
         return LoginThrottled(wait=_api().seconds_left(key, window=_window()))
+
+
+@receiver(post_delete, sender=AccessAttempt)
+def forget_failures(sender, instance, **kwargs) -> None:
+    """Axes' failures deleted (``manage.py axes_reset``, the admin, a success): the pair's count goes
+    with them, and the address's once axes holds no failure from it."""
+    failed = FailedLogins.of(instance.ip_address or "", instance.username or "")
+    _api().forget_count(failed.pair_key)
+    if not AccessAttempt.objects.filter(ip_address=instance.ip_address).exists():
+        _api().forget_count(failed.address_key)
 
 
 def _login_key(username: str, password: str) -> str:
