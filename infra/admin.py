@@ -23,10 +23,10 @@ class KeyStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("live", gettext_lazy("live")), ("revoked", gettext_lazy("revoked"))]
+        return [("in-use", gettext_lazy("in use")), ("revoked", gettext_lazy("revoked"))]
 
     def queryset(self, request, queryset):
-        if self.value() == "live":
+        if self.value() == "in-use":
             return queryset.filter(revoked_at=None)
         if self.value() == "revoked":
             return queryset.exclude(revoked_at=None)
@@ -43,7 +43,7 @@ class ClientKeyAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("state"))
     def state(self, obj):
-        return gettext_lazy("revoked") if obj.revoked_at else gettext_lazy("live")
+        return gettext_lazy("revoked") if obj.revoked_at else gettext_lazy("in use")
 
     def get_queryset(self, request):
         keys = super().get_queryset(request)
