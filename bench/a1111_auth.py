@@ -119,7 +119,7 @@ class Installation:
     def start(self) -> str:
         """Migrate, make the user (and a client key, returned: empty where the code has none), serve."""
         self.manage("migrate", "--no-input", "-v", "0")
-        key = self.manage("shell", "-c", SETUP).strip().splitlines()[-1:] or [""]
+        key = [line for line in self.manage("shell", "-c", SETUP).splitlines() if line.startswith("egk_")] or [""]
         gunicorn = Path(sys.executable).parent / "gunicorn"
         command = [str(gunicorn), "config.wsgi", "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread"]
         command += ["--workers", "2", "--threads", "16", "--timeout", "120"]
@@ -238,6 +238,9 @@ def measure(label: str, tree: Path, run: int, args) -> dict:
             attack = burst(server, run, args.burst, min(10, args.burst))
         finally:
             server.stop()
+        errors = [status for status, _ in attack["wrong"] + attack["right"] if status >= 500]
+        if errors:  # never an answer of the app: show why, and fail
+            raise SystemExit(f"{len(errors)} answers 5xx; gunicorn's log:\n{(Path(work) / 'gunicorn.log').read_text()[-6000:]}")
     figures = {"label": label, "first": first, "progress": progress, "keyed": keyed, "options": options, "cpu": cpu}
     figures.update(attack, polls_hashed=polls_hashed)
     report(figures, args)
