@@ -14,13 +14,16 @@ starts it (2 workers x 16 threads, gthread) on a free port, and:
 
 1. ``GET /sdapi/v1/progress`` with Basic: the first call, then --samples calls on one kept-alive
    connection (as webuiapi's requests.Session sends them): p50 and p95; the same with the client
-   key as a bearer token;
+   key as a bearer token and with an API token (``Token``: the floor, one query);
 2. ``GET /sdapi/v1/options`` with Basic, the same way;
 3. the web server's CPU time (gunicorn's master and workers, read with psutil before and after)
-   for --polls authenticated progress polls;
+   for --polls progress polls with Basic, with the client key and with the API token: on a
+   loaded machine the latencies move with the load, the CPU a call costs much less;
 4. a burst of --burst wrong passwords for the staff user from one address, sent by 10 threads at
    once, each call on a new connection: the passwords hashed meanwhile, the statuses, the 429s'
-   latency; during the burst, the right password from another address every 50 ms: its latency.
+   latency; during the burst, the right password from another address every 50 ms: its latency;
+   then the same burst again, once the first one's checks are done (it meets only the limits):
+   the same figures and the web CPU it cost;
 
 Hashes are counted by the hasher itself: the servers run a settings module the bench writes
 (``config.settings`` with PASSWORD_HASHERS set to a subclass of Django's PBKDF2 hasher, same
@@ -69,8 +72,10 @@ SETUP = f"""
 from django.contrib.auth import get_user_model
 from django.conf import settings
 from generation.services.presence import record_presence
+from rest_framework.authtoken.models import Token
 user = get_user_model().objects.create_user({USER!r}, password={PASSWORD!r}, is_staff=True)
 record_presence(name="gpu@bench", queues=[settings.GARDEN_GPU_QUEUE])
+print("token", Token.objects.create(user=user).key)
 try:
     from infra import client_keys
     from infra.models import ClientKey
@@ -116,10 +121,12 @@ class Installation:
         done = subprocess.run([sys.executable, "manage.py", *args], cwd=self.tree, env=self.env, check=True, capture_output=True, text=True)
         return done.stdout
 
-    def start(self) -> str:
-        """Migrate, make the user (and a client key, returned: empty where the code has none), serve."""
+    def start(self) -> tuple[str, str]:
+        """Migrate, make the user with an API token and a client key (empty where the code has none), serve."""
         self.manage("migrate", "--no-input", "-v", "0")
-        key = [line for line in self.manage("shell", "-c", SETUP).splitlines() if line.startswith("egk_")] or [""]
+        made = self.manage("shell", "-c", SETUP).splitlines()
+        token = next(line.split()[1] for line in made if line.startswith("token "))
+        key = next((line for line in made if line.startswith("egk_")), "")
         gunicorn = Path(sys.executable).parent / "gunicorn"
         command = [str(gunicorn), "config.wsgi", "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread"]
         command += ["--workers", "2", "--threads", "16", "--timeout", "120"]
@@ -130,7 +137,7 @@ class Installation:
                 connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 connection.request("GET", "/healthz")
                 connection.getresponse().read()
-                return key[0]
+                return token, key
             except OSError:
                 if self.process.poll() is not None:
                     raise SystemExit(f"gunicorn exited: {(self.work / 'gunicorn.log').read_text()[-2000:]}") from None
@@ -220,51 +227,76 @@ def burst(server: Installation, run: int, size: int, threads: int) -> dict:
     return {"hashes": server.hashes() - before, "wrong": wrong, "right": right}
 
 
+def polls_cpu(server: Installation, client: Client, authorization: str, polls: int) -> float:
+    """The web server's CPU seconds for ``polls`` progress polls."""
+    before = server.cpu_seconds()
+    timed(client, "/sdapi/v1/progress", authorization, polls)
+    return server.cpu_seconds() - before
+
+
 def measure(label: str, tree: Path, run: int, args) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-a1111-auth-") as work:
         server = Installation(tree, Path(work), args.cache)
-        key = server.start()
+        token, key = server.start()
         try:
             client = Client(server.port)
             before = server.hashes()
-            first = timed(client, "/sdapi/v1/progress", basic(PASSWORD), 1)[0]
-            progress = timed(client, "/sdapi/v1/progress", basic(PASSWORD), args.samples)
-            keyed = timed(client, "/sdapi/v1/progress", f"Bearer {key}", args.samples) if key else []
-            options = timed(client, "/sdapi/v1/options", basic(PASSWORD), args.samples)
-            polls_hashed = server.hashes() - before
+            f = {"label": label, "first": timed(client, "/sdapi/v1/progress", basic(PASSWORD), 1)[0]}
+            f["progress"] = timed(client, "/sdapi/v1/progress", basic(PASSWORD), args.samples)
+            f["keyed"] = timed(client, "/sdapi/v1/progress", f"Bearer {key}", args.samples) if key else []
+            f["token"] = timed(client, "/sdapi/v1/progress", f"Token {token}", args.samples)
+            f["options"] = timed(client, "/sdapi/v1/options", basic(PASSWORD), args.samples)
+            f["polls_hashed"] = server.hashes() - before
+            f["cpu"] = polls_cpu(server, client, basic(PASSWORD), args.polls)
+            f["cpu_key"] = polls_cpu(server, client, f"Bearer {key}", args.polls) if key else 0.0
+            f["cpu_token"] = polls_cpu(server, client, f"Token {token}", args.polls)
+            f.update(burst(server, run, args.burst, min(10, args.burst)))
+            time.sleep(1)  # the first burst's checks are done: the same again meets only the limits
             cpu = server.cpu_seconds()
-            timed(client, "/sdapi/v1/progress", basic(PASSWORD), args.polls)
-            cpu = server.cpu_seconds() - cpu
-            attack = burst(server, run, args.burst, min(10, args.burst))
+            f["again"] = burst(server, run, args.burst, min(10, args.burst))
+            f["again_cpu"] = server.cpu_seconds() - cpu
         finally:
             server.stop()
-        errors = [status for status, _ in attack["wrong"] + attack["right"] if status >= 500]
-        if errors:  # never an answer of the app: show why, and fail
+        answers = f["wrong"] + f["right"] + f["again"]["wrong"] + f["again"]["right"]
+        if errors := [status for status, _ in answers if status >= 500]:  # never an answer of the app: show why, and fail
             raise SystemExit(f"{len(errors)} answers 5xx; gunicorn's log:\n{(Path(work) / 'gunicorn.log').read_text()[-6000:]}")
-    figures = {"label": label, "first": first, "progress": progress, "keyed": keyed, "options": options, "cpu": cpu}
-    figures.update(attack, polls_hashed=polls_hashed)
-    report(figures, args)
-    return figures
+    report(f, args)
+    return f
+
+
+def spread(timings: list[float]) -> str:
+    timings = timings or [0.0]
+    return f"p50 {statistics.median(timings):.1f} ms, p95 {p(timings, 0.95):.1f} ms, max {max(timings):.1f} ms"
+
+
+def burst_line(name: str, b: dict, args) -> str:
+    statuses = dict(sorted(Counter(status for status, _ in b["wrong"]).items()))
+    throttled = [ms for status, ms in b["wrong"] if status == 429]
+    right = dict(sorted(Counter(status for status, _ in b["right"]).items()))
+    return (
+        f"  {name}: {args.burst} wrong passwords from one address, {min(10, args.burst)} at once: {b['hashes']} hashed "
+        f"(the right password's calls included); statuses {statuses}; the 429s {spread(throttled)}\n"
+        f"    the right password from another address meanwhile: {len(b['right'])} calls {right}, {spread([ms for _, ms in b['right']])}"
+    )
 
 
 def report(f: dict, args) -> None:
     print(f"== {f['label']}")
-    print(f"  Basic GET /sdapi/v1/progress: first {f['first']:.1f} ms; the next {len(f['progress'])}: p50 "
-          f"{statistics.median(f['progress']):.1f} ms, p95 {p(f['progress'], 0.95):.1f} ms")  # fmt: skip
+    print(f"  Basic GET /sdapi/v1/progress: first {f['first']:.1f} ms; the next {len(f['progress'])}: {spread(f['progress'])}")
     if f["keyed"]:
-        print(f"  Bearer client key GET /sdapi/v1/progress: p50 {statistics.median(f['keyed']):.1f} ms, p95 {p(f['keyed'], 0.95):.1f} ms")
-    print(f"  Basic GET /sdapi/v1/options: p50 {statistics.median(f['options']):.1f} ms, p95 {p(f['options'], 0.95):.1f} ms")
-    print(f"  passwords hashed for those {1 + 2 * args.samples} Basic calls: {f['polls_hashed']}")
-    print(f"  web CPU for {args.polls} Basic progress polls: {f['cpu']:.2f} s ({f['cpu'] * 1000 / args.polls:.1f} ms a poll)")
-    statuses = Counter(status for status, _ in f["wrong"])
-    throttled = [ms for status, ms in f["wrong"] if status == 429] or [0.0]
-    right = [ms for _, ms in f["right"]] or [0.0]
-    print(f"  burst of {args.burst} wrong passwords from one address, {min(10, args.burst)} at once: {f['hashes']} hashed "
-          f"(the right password's calls from another address included); statuses {dict(sorted(statuses.items()))}; "
-          f"429s p50 {statistics.median(throttled):.1f} ms, max {max(throttled):.1f} ms")  # fmt: skip
-    right_statuses = dict(sorted(Counter(status for status, _ in f["right"]).items()))
-    print(f"  the right password from another address meanwhile: {len(right)} calls {right_statuses}, "
-          f"p50 {statistics.median(right):.1f} ms, max {max(right):.1f} ms")  # fmt: skip
+        print(f"  Bearer client key GET /sdapi/v1/progress: {spread(f['keyed'])}")
+    print(f"  Token GET /sdapi/v1/progress: {spread(f['token'])}")
+    print(f"  Basic GET /sdapi/v1/options: {spread(f['options'])}")
+    print(f"  passwords hashed for the {1 + 2 * args.samples} Basic calls: {f['polls_hashed']}")
+    per_poll = {"Basic": f["cpu"], "client key": f["cpu_key"], "Token": f["cpu_token"]}
+    print(f"  web CPU for {args.polls} progress polls: " + ", ".join(
+        f"{name} {seconds:.2f} s ({seconds * 1000 / args.polls:.1f} ms a poll)" for name, seconds in per_poll.items() if seconds
+    ))  # fmt: skip
+    print(burst_line("burst", f, args))
+    again = f["again"]
+    print(burst_line("the same burst again", again, args))
+    calls = max(1, len(again["wrong"]) + len(again["right"]))
+    print(f"    web CPU for it: {f['again_cpu']:.2f} s ({f['again_cpu'] * 1000 / calls:.1f} ms a call)")
 
 
 def main() -> None:
@@ -287,7 +319,9 @@ def main() -> None:
         print("== this checkout ÷ baseline")
         for name in ("progress", "options"):
             print(f"  {name} p50: {statistics.median(new[name]) / statistics.median(old[name]):.4f}")
-        print(f"  web CPU for the polls: {new['cpu'] / old['cpu']:.4f}")
+        print(f"  web CPU for the Basic polls: {new['cpu'] / old['cpu']:.4f}")
+        print(f"  web CPU for the Basic polls ÷ the Token polls in the same run: {new['cpu'] / new['cpu_token']:.3f} (baseline "
+              f"{old['cpu'] / old['cpu_token']:.1f})")  # fmt: skip
         print(f"  passwords hashed in the burst: {new['hashes']} against {old['hashes']}")
     print(f"load average after: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
 
