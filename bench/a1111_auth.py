@@ -30,7 +30,7 @@ Hashes are counted by the hasher itself: the servers run a settings module the b
 algorithm and rounds, that appends one byte to a file for each password it hashes). Loopback
 answers on all of 127.0.0.0/8, and the app takes the socket's address as the client's
 (GARDEN_TRUSTED_PROXIES 0: X-Forwarded-For ignored), so each client binds its own source address
-(run i uses 127.0.i.2 for the burst and 127.0.i.3 for the right password). Nothing is written
+(run i uses 127.n.i.2 for the burst and 127.n.i.3 for the right password, n of this invocation's own). Nothing is written
 to bench/results: the figures are printed, with the load average before and after.
 """
 
@@ -196,20 +196,25 @@ def p(timings: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+# The second octet of the loopback addresses, this invocation's own: a shared Redis keeps an earlier
+# run's failure counts for GARDEN_LOGIN_COOLOFF_MINUTES.
+NONCE = 1 + os.getpid() % 250
+
+
 def burst(server: Installation, run: int, size: int, threads: int) -> dict:
-    """``size`` wrong passwords from 127.0.<run>.2 by ``threads`` at once; the right one from 127.0.<run>.3 meanwhile."""
+    """``size`` wrong passwords from 127.<nonce>.<run>.2 by ``threads`` at once; the right one from 127.<nonce>.<run>.3 meanwhile."""
     wrong: list[tuple[int, float]] = []
     right: list[tuple[int, float]] = []
     start, done = threading.Barrier(threads + 1), threading.Event()
 
     def attacker(n: int) -> None:
-        client = Client(server.port, f"127.0.{run}.2", keep_alive=False)
+        client = Client(server.port, f"127.{NONCE}.{run}.2", keep_alive=False)
         start.wait()
         for attempt in range(n, size, threads):
             wrong.append(client.get("/sdapi/v1/progress", basic(f"wrong-{attempt}")))
 
     def owner() -> None:
-        client = Client(server.port, f"127.0.{run}.3")
+        client = Client(server.port, f"127.{NONCE}.{run}.3")
         start.wait()
         while not done.is_set():
             right.append(client.get("/sdapi/v1/progress", basic(PASSWORD)))

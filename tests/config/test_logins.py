@@ -16,9 +16,11 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from config.auth import KEY_PATTERN
+from config.caches import breaker as cache_breaker
 from generation.services.presence import record_presence
 from infra import client_keys
 from infra.models import ClientKey
+from tests.config.outage_helpers import DEAD_REDIS, redis_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -166,6 +168,21 @@ def test_axes_reset_lifts_the_lockout_of_api_calls_too(staff, hashes, settings):
     assert get(PROGRESS, basic(USER, PASSWORD), address="10.0.0.13").status_code == 429
     call_command("axes_reset", verbosity=0)  # what docs/settings.md tells an operator to run
     assert get(PROGRESS, basic(USER, PASSWORD), address="10.0.0.13").status_code == 200
+
+
+def test_with_the_cache_down_every_call_is_checked_in_full_and_axes_still_locks(staff, hashes, settings):
+    settings.CACHES = redis_cache(DEAD_REDIS)  # nothing remembered, no counts: slower, never wrong
+    settings.GARDEN_CACHE_BREAKER_SECONDS = 60
+    cache_breaker.reset_breakers()
+    try:
+        for _ in range(3):
+            assert get(PROGRESS, basic(USER, PASSWORD)).status_code == 200
+        assert hashes.hashed == 3
+        statuses = [get(PROGRESS, basic(USER, f"wrong-{n}"), address="10.0.0.14").status_code for n in range(7)]
+        assert statuses[:5] == [401] * 5 and statuses[5:] == [429, 429]  # axes' rows in the database lock the pair
+        assert hashes.hashed == 8
+    finally:
+        cache_breaker.reset_breakers()
 
 
 def issued(user, name="Krita") -> tuple[ClientKey, str]:
