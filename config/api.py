@@ -44,6 +44,12 @@ def client_ip(request) -> str:
     return hops[-min(proxies, len(hops))] if hops else remote
 
 
+def counters_on_redis() -> bool:
+    """Whether the counters below are raw Redis keys (django-redis: one round trip a call, no version
+    prefix), or entries of another cache backend reached through THROTTLE_COUNTERS."""
+    return settings.CACHES["default"]["BACKEND"].startswith("django_redis.")
+
+
 def count_request(key: str, *, window: int) -> int:
     """Add one to ``key``'s counter, which expires ``window`` seconds after its first request.
 
@@ -51,7 +57,7 @@ def count_request(key: str, *, window: int) -> int:
     caches an atomic increment, with an add that starts the counter. While Redis is down it is 0:
     the throttle fails open (config.caches.breaker logs and counts the outage and skips Redis for a while).
     """
-    if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+    if counters_on_redis():
 
         def incr_with_expiry(redis) -> int:
             pipe = redis.pipeline(transaction=False)
@@ -69,7 +75,7 @@ def count_request(key: str, *, window: int) -> int:
 def read_counts(keys: list[str]) -> list[int]:
     """The counters ``count_request`` keeps under ``keys`` (0 for one not started, or while Redis is
     down): on Redis one MGET round trip, elsewhere one read each (a per-process cache)."""
-    if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+    if counters_on_redis():
         found = redis_call("throttle", lambda redis: redis.mget(keys), default=[None] * len(keys))
         return [int(value or 0) for value in found]
     return [int(THROTTLE_COUNTERS.get(key) or 0) for key in keys]
@@ -77,7 +83,7 @@ def read_counts(keys: list[str]) -> list[int]:
 
 def seconds_left(key: str, *, window: int) -> int:
     """How long ``key``'s counter has left: its expiry on Redis, elsewhere the whole window (at most)."""
-    if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+    if counters_on_redis():
         left = redis_call("throttle", lambda redis: redis.ttl(key), default=window)
         return left if 0 < left <= window else window
     return window
@@ -86,7 +92,7 @@ def seconds_left(key: str, *, window: int) -> int:
 def uncount(key: str) -> None:
     """Take one back from ``key``'s counter (an attempt counted before it ran, which turned out fine);
     a counter that reaches 0 is dropped, one already gone stays gone."""
-    if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+    if counters_on_redis():
 
         def decrement(redis) -> None:
             if redis.decr(key) <= 0:
@@ -103,7 +109,7 @@ def uncount(key: str) -> None:
 
 def forget_count(key: str) -> None:
     """Drop ``key``'s counter (a new window starts with its next request)."""
-    if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+    if counters_on_redis():
         redis_call("throttle", lambda redis: redis.delete(key), default=0)
     else:
         THROTTLE_COUNTERS.delete(key)
