@@ -14,8 +14,8 @@ starts it (2 workers x 16 threads, gthread) on a free port, and:
 
 1. ``GET /sdapi/v1/progress`` with Basic: the first call, then --samples calls on one kept-alive
    connection (as webuiapi's requests.Session sends them): p50 and p95; the same with the client
-   key as a bearer token and with an API token (``Token``: the floor, one query);
-2. ``GET /sdapi/v1/options`` with Basic, the same way;
+   key as a bearer token and with an API token (``Token``: the floor, one query), and
+2. ``GET /sdapi/v1/options`` with Basic, the four taken in turn (one of each per round);
 3. the web server's CPU time (gunicorn's master and workers, read with psutil before and after)
    for --polls progress polls with Basic, with the client key and with the API token: on a
    loaded machine the latencies move with the load, the CPU a call costs much less;
@@ -247,10 +247,19 @@ def measure(label: str, tree: Path, run: int, args) -> dict:
             client = Client(server.port)
             before = server.hashes()
             f = {"label": label, "first": timed(client, "/sdapi/v1/progress", basic(PASSWORD), 1)[0]}
-            f["progress"] = timed(client, "/sdapi/v1/progress", basic(PASSWORD), args.samples)
-            f["keyed"] = timed(client, "/sdapi/v1/progress", f"Bearer {key}", args.samples) if key else []
-            f["token"] = timed(client, "/sdapi/v1/progress", f"Token {token}", args.samples)
-            f["options"] = timed(client, "/sdapi/v1/options", basic(PASSWORD), args.samples)
+            # Taken in turn, one of each per round, so that a change in the machine's load falls on all alike.
+            kinds = {
+                "progress": ("/sdapi/v1/progress", basic(PASSWORD)),
+                "keyed": ("/sdapi/v1/progress", f"Bearer {key}"),
+                "token": ("/sdapi/v1/progress", f"Token {token}"),
+                "options": ("/sdapi/v1/options", basic(PASSWORD)),
+            }
+            if not key:
+                del kinds["keyed"]
+            f.update({name: [] for name in ("progress", "keyed", "token", "options")})
+            for _ in range(args.samples):
+                for name, (path, authorization) in kinds.items():
+                    f[name] += timed(client, path, authorization, 1)
             f["polls_hashed"] = server.hashes() - before
             f["cpu"] = polls_cpu(server, client, basic(PASSWORD), args.polls)
             f["cpu_key"] = polls_cpu(server, client, f"Bearer {key}", args.polls) if key else 0.0
