@@ -23,7 +23,8 @@ starts it (2 workers x 16 threads, gthread) on a free port, and:
    once, each call on a new connection: the passwords hashed meanwhile, the statuses, the 429s'
    latency; during the burst, the right password from another address every 50 ms: its latency;
    then the same burst again, once the first one's checks are done (it meets only the limits):
-   the same figures and the web CPU it cost;
+   the same figures and the web CPU it cost; then a third of it from that address one call at a
+   time (a 429's latency without the burst's own queue);
 
 Hashes are counted by the hasher itself: the servers run a settings module the bench writes
 (``config.settings`` with PASSWORD_HASHERS set to a subclass of Django's PBKDF2 hasher, same
@@ -269,9 +270,12 @@ def measure(label: str, tree: Path, run: int, args) -> dict:
             cpu = server.cpu_seconds()
             f["again"] = burst(server, run, args.burst, min(10, args.burst))
             f["again_cpu"] = server.cpu_seconds() - cpu
+            # And one at a time from that address, as a client would retry: what a 429 costs without a queue.
+            lone = Client(server.port, f"127.{NONCE}.{run}.2", keep_alive=False)
+            f["alone"] = [lone.get("/sdapi/v1/progress", basic(f"later-{n}")) for n in range(max(3, args.burst // 3))]
         finally:
             server.stop()
-        answers = f["wrong"] + f["right"] + f["again"]["wrong"] + f["again"]["right"]
+        answers = f["wrong"] + f["right"] + f["again"]["wrong"] + f["again"]["right"] + f["alone"]
         if errors := [status for status, _ in answers if status >= 500]:  # never an answer of the app: show why, and fail
             raise SystemExit(f"{len(errors)} answers 5xx; gunicorn's log:\n{(Path(work) / 'gunicorn.log').read_text()[-6000:]}")
     report(f, args)
@@ -311,6 +315,8 @@ def report(f: dict, args) -> None:
     print(burst_line("the same burst again", again, args))
     calls = max(1, len(again["wrong"]) + len(again["right"]))
     print(f"    web CPU for it: {f['again_cpu']:.2f} s ({f['again_cpu'] * 1000 / calls:.1f} ms a call)")
+    alone = dict(sorted(Counter(status for status, _ in f["alone"]).items()))
+    print(f"  then {len(f['alone'])} wrong passwords from that address one at a time: {alone}, {spread([ms for _, ms in f['alone']])}")
 
 
 def main() -> None:
