@@ -1,7 +1,8 @@
 """The A1111-compatible endpoints (paths exactly as A1111 serves them, no trailing slash).
 
-Staff or token holders: ``Authorization: Basic`` (A1111's ``--api-auth``; staff users), ``Token``,
-or a staff session; or, without credentials, a client inside GARDEN_A1111_TRUSTED_CLIENTS (A1111
+Staff or token holders: ``Authorization: Basic`` (A1111's ``--api-auth``: a staff user's password,
+remembered once checked, or a client key; config.auth), ``Token``, ``Bearer`` with a client key, or a
+staff session; or, without credentials, a client inside GARDEN_A1111_TRUSTED_CLIENTS (A1111
 without ``--api-auth``: ``a1111.auth``). Bodies carry base64 pictures, so their cap is GARDEN_RETOUCH_MAX_BODY_BYTES,
 not the kiosk's JSON cap. ``/sdapi/v1/img2img`` answers once its job is done, waiting at most
 GARDEN_A1111_WAIT_SECONDS (then 504 with the job id to poll), with at most GARDEN_A1111_MAX_WAITING
@@ -15,9 +16,9 @@ from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from a1111 import options, parsing, quarantine, schemas, txt2img
 from a1111.auth import A1111Permission, TrustedClientAuthentication
@@ -42,8 +43,9 @@ class A1111JSONParser(LenientJSONParser):
 
 
 class A1111View(StaffOrTokenAPIView):
-    # Trusted addresses first (None for the others); its header for 401s is Basic's, which A1111 clients answer.
-    authentication_classes = [TrustedClientAuthentication, BasicAuthentication, TokenAuthentication, SessionAuthentication]
+    # Trusted addresses first (None for the others; its header for 401s is Basic's, which A1111 clients
+    # answer), then what every API view takes (config/rest.py): a token, Basic (a password or a client key), a session.
+    authentication_classes = [TrustedClientAuthentication, *api_settings.DEFAULT_AUTHENTICATION_CLASSES]
     permission_classes = [A1111Permission]
     parser_classes = [A1111JSONParser]
 

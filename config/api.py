@@ -11,7 +11,7 @@ from django.http import JsonResponse
 from django.utils.translation import gettext
 from django.views.defaults import page_not_found
 from rest_framework import exceptions
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
@@ -44,6 +44,12 @@ def client_ip(request) -> str:
     return hops[-min(proxies, len(hops))] if hops else remote
 
 
+def counters_on_redis() -> bool:
+    """Whether the counters below are raw Redis keys (django-redis: one round trip a call, no version
+    prefix), or entries of another cache backend reached through THROTTLE_COUNTERS."""
+    return settings.CACHES["default"]["BACKEND"].startswith("django_redis.")
+
+
 def count_request(key: str, *, window: int) -> int:
     """Add one to ``key``'s counter, which expires ``window`` seconds after its first request.
 
@@ -51,7 +57,7 @@ def count_request(key: str, *, window: int) -> int:
     caches an atomic increment, with an add that starts the counter. While Redis is down it is 0:
     the throttle fails open (config.caches.breaker logs and counts the outage and skips Redis for a while).
     """
-    if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+    if counters_on_redis():
 
         def incr_with_expiry(redis) -> int:
             pipe = redis.pipeline(transaction=False)
@@ -66,14 +72,58 @@ def count_request(key: str, *, window: int) -> int:
         return 1 if THROTTLE_COUNTERS.add(key, 1, window) else THROTTLE_COUNTERS.incr(key)
 
 
-# The counters of KioskRateThrottle and its subclasses (their get_cache_key: throttle:<scope>:<client>).
+def read_counts(keys: list[str]) -> list[int]:
+    """The counters ``count_request`` keeps under ``keys`` (0 for one not started, or while Redis is
+    down): on Redis one MGET round trip, elsewhere one read each (a per-process cache)."""
+    if counters_on_redis():
+        found = redis_call("throttle", lambda redis: redis.mget(keys), default=[None] * len(keys))
+        return [int(value or 0) for value in found]
+    return [int(THROTTLE_COUNTERS.get(key) or 0) for key in keys]
+
+
+def seconds_left(key: str, *, window: int) -> int:
+    """How long ``key``'s counter has left: its expiry on Redis, elsewhere the whole window (at most)."""
+    if counters_on_redis():
+        left = redis_call("throttle", lambda redis: redis.ttl(key), default=window)
+        return left if 0 < left <= window else window
+    return window
+
+
+def uncount(key: str) -> None:
+    """Take one back from ``key``'s counter (an attempt counted before it ran, which turned out fine);
+    a counter that reaches 0 is dropped, one already gone stays gone."""
+    if counters_on_redis():
+
+        def decrement(redis) -> None:
+            if redis.decr(key) <= 0:
+                redis.delete(key)
+
+        redis_call("throttle", decrement, default=None)
+        return
+    try:
+        if THROTTLE_COUNTERS.decr(key) <= 0:
+            THROTTLE_COUNTERS.delete(key)
+    except ValueError:  # its window ended meanwhile
+        pass
+
+
+def forget_count(key: str) -> None:
+    """Drop ``key``'s counter (a new window starts with its next request)."""
+    if counters_on_redis():
+        redis_call("throttle", lambda redis: redis.delete(key), default=0)
+    else:
+        THROTTLE_COUNTERS.delete(key)
+
+
+# The counters of KioskRateThrottle and its subclasses (their get_cache_key: throttle:<scope>:<client>),
+# and of failed logins (config.auth: throttle:login:<client>[:<user name's digest>]).
 THROTTLE_COUNTERS = caches.shared(
     owner=__name__,
     name="THROTTLE_COUNTERS",
     prefix="throttle:",
     ttl=None,
     kind=caches.COUNTER,
-    key="(scope, client): requests in the client's window",
+    key="(scope, client): requests in the client's window; failed logins from a client, and from it for a user name (config.auth)",
     fresh="expires at the end of the client's window (the rate's period)",
     raw=True,
 )
@@ -124,10 +174,12 @@ class StaffOrToken(BasePermission):
 
 
 class StaffOrTokenAPIView(APIView):
-    """Endpoints for staff sessions and API tokens (GPU work, display zones)."""
+    """Endpoints for staff and API tokens (GPU work, display zones). Callers prove who they are as
+    every API view takes it (REST_FRAMEWORK's default authentication, config/rest.py): an API token,
+    HTTP Basic with a staff user's password or a client key, a client key as a bearer token
+    (config.auth), or a staff session. Token is first: an anonymous call gets 401 with
+    `WWW-Authenticate: Token`."""
 
-    # Token first: an anonymous call gets 401 with `WWW-Authenticate: Token`.
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [StaffOrToken]
 
 

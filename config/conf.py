@@ -259,8 +259,26 @@ HEALTH = [
 ]
 SECURITY = [
     names("GARDEN_CSP_EXTRA_IMG_SRC", [], "more origins images may come from (comma-separated), e.g. another CDN", on_settings=False),
-    integer("AXES_FAILURE_LIMIT", 5, "failed logins per username and address before a lockout", var="GARDEN_LOGIN_FAILURE_LIMIT"),
+    integer(
+        "AXES_FAILURE_LIMIT",
+        5,
+        "failed logins per username and address before a lockout (the admin's form, and API calls' passwords)",
+        var="GARDEN_LOGIN_FAILURE_LIMIT",
+    ),
     number("GARDEN_LOGIN_COOLOFF_MINUTES", 15.0, "how long a lockout lasts", on_settings=False),
+    integer(
+        "GARDEN_LOGIN_ADDRESS_FAILURE_LIMIT",
+        10,
+        "failed API passwords (HTTP Basic) from one address, whatever the usernames, before its password calls get 429 for "
+        "`GARDEN_LOGIN_COOLOFF_MINUTES` (no password is hashed meanwhile; [a1111.md](a1111.md#authentication))",
+    ),
+    integer(
+        "GARDEN_LOGIN_REMEMBER_SECONDS",
+        300,
+        "how long an API call's username and password (HTTP Basic) are remembered once checked, so the next calls skip "
+        "the password hash (kept in the shared cache under an HMAC; dropped at once when the password, active or "
+        "staff flag changes); `0`: check every call in full",
+    ),
 ]
 
 # The docs show the core in these sections (config/settings_doc.py adds their prose).

@@ -1,9 +1,14 @@
 """Django REST framework's settings and drf-spectacular's, as config/settings.py sets them."""
 
 REST_FRAMEWORK = {
+    # Every API view proves its caller the same way (config.api.StaffOrTokenAPIView and A1111's views
+    # use this list): an API token; HTTP Basic with a password (remembered once checked, failures
+    # throttled before hashing) or a client key, or a client key as a bearer token (config.auth);
+    # a session. Token first, so an anonymous call is asked for a token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "config.auth.PasswordOrKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     # Every way a body can fail to parse is a 400 (config.api.decode_json), never a 500.

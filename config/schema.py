@@ -1,7 +1,7 @@
 """The OpenAPI schema's common answers, derived from each view instead of repeated on every one.
 
 Every view can answer errors its decorator does not list: 401/403 where a login or token is
-required, 429 where a throttle applies, 400 and 413 where a body is parsed, 404 where the path
+required, 429 where a throttle applies or a password is checked (failed logins), 400 and 413 where a body is parsed, 404 where the path
 names an object, 409 and 422 where it takes an Idempotency-Key. The fuzzing pass in CI (bin/fuzz-api, Schemathesis) fails on any answer the
 schema does not document, so they are added here, once, from the view's own configuration.
 """
@@ -13,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import AllowAny
 
+from config.auth import PasswordOrKeyAuthentication
 from config.idempotency import HEADER_NAME
 
 ERROR = {
@@ -52,8 +53,8 @@ class GardenAutoSchema(AutoSchema):
             codes += ["401", "403"]
         if any(parameter.get("name") == HEADER_NAME for parameter in self._get_parameters()):
             codes += ["409", "422"]
-        if self.view.get_throttles():
-            codes.append("429")
+        if self.view.get_throttles() or any(isinstance(auth, PasswordOrKeyAuthentication) for auth in self.view.get_authenticators()):
+            codes.append("429")  # a throttle, or failed logins from the caller's address (config.auth)
         for code in codes:
             responses.setdefault(code, {"description": COMMON[code], "content": {"application/json": {"schema": ERROR}}})
         return responses

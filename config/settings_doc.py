@@ -93,7 +93,10 @@ Admin logins (and HTTP Basic logins to the APIs) are throttled by **django-axes*
 `GARDEN_LOGIN_FAILURE_LIMIT` failed attempts for one username from one address, that pair is
 locked out (429) for `GARDEN_LOGIN_COOLOFF_MINUTES`; a success resets the count. Another account,
 or the same account from elsewhere, is not affected. A login whose `?next=` points off the site
-lands on the admin index. `manage.py axes_reset` lifts all lockouts.
+lands on the admin index. `manage.py axes_reset` lifts all lockouts. An API call's password is
+checked in full once and then remembered for `GARDEN_LOGIN_REMEMBER_SECONDS`; failed ones are
+counted per address too (`GARDEN_LOGIN_ADDRESS_FAILURE_LIMIT`), and a call over either limit is a
+429 with `Retry-After` before any password is hashed ([a1111.md](a1111.md#authentication)).
 """,
 }
 

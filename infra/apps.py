@@ -7,7 +7,9 @@ class InfraConfig(AppConfig):
     verbose_name = gettext_lazy("Infrastructure")
 
     def ready(self) -> None:
-        from config import idempotency
+        from config import auth, idempotency
+        from infra import client_keys
         from infra.idempotency import KeyStore
 
         idempotency.use_store(KeyStore())  # the job API's, the kiosk's and A1111's write endpoints keep keys here
+        auth.use_key_store(client_keys.KeyStore())  # every API view takes client keys (config.auth)

@@ -5,7 +5,8 @@ a 2-core machine, and the suite makes or checks one for every curator, admin and
 238 curation and A1111 tests ran in 171 s with it and 71 s without (`pytest -n 2`). Nothing here
 tests the hasher's cost; servers and workers the tests start as processes of their own keep
 config.settings. bin/fuzz-api's server uses these settings too: Schemathesis sends a generated Basic
-credential with most A1111 requests, and Django hashes each, even for a user that does not exist.
+credential with most A1111 requests, and Django hashes each new one (even for a user that does not
+exist) until the fuzzer's address is past GARDEN_LOGIN_ADDRESS_FAILURE_LIMIT (config.auth).
 """
 
 from config.settings import *  # noqa: F403

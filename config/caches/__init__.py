@@ -92,6 +92,9 @@ class SharedEntry:
     def incr(self, key: str) -> int:
         return _shared_cache.incr(self._own(key))
 
+    def decr(self, key: str) -> int:
+        return _shared_cache.decr(self._own(key))
+
     def delete(self, key: str) -> None:
         _shared_cache.delete(self._own(key))
 

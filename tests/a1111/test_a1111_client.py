@@ -147,3 +147,25 @@ def test_library_models_loras_and_options_through_webuiapi(api, retouch_settings
     assert api.get_options()["sd_model_checkpoint"].startswith(PIPELINES[1])
     plain = api.txt2img(prompt="a red flower", seed=5, width=64, height=64, alwayson_scripts={})
     assert plain.info["sd_model_name"] == PIPELINES[1] and np.array_equal(pixels(plain.image), pixels(second.image))
+
+
+def test_a_client_key_as_the_password_and_the_retouch_apps_probe_with_a_user_and_password(api, live_server, settings):
+    """Unchanged clients, other credentials: webuiapi with a client key in its password field, and
+    the retouch app's health probe (``requests.get(…/sdapi/v1/options, timeout=2)``, app_server_status.py)
+    given a user name and password: every call of each answers, and a wrong password is still a 401."""
+    import requests
+    from django.contrib.auth import get_user_model
+
+    from infra import client_keys
+    from infra.models import ClientKey
+
+    user = get_user_model().objects.get(username=USER)
+    secret = client_keys.issue(ClientKey(user=user, name="Krita"), by=user)
+    keyed = webuiapi.WebUIApi(baseurl=f"{live_server.url}/sdapi/v1", username=USER, password=secret)
+    assert keyed.get_progress()["state"]["job_count"] == 0 and "Euler a" in keyed.util_get_sampler_names()
+    record_presence(name="gpu@box", queues=[settings.GARDEN_GPU_QUEUE], details={})
+    for _ in range(3):
+        probe = requests.get(f"{live_server.url}/sdapi/v1/options", auth=(USER, PASSWORD), timeout=2)
+        assert probe.status_code == 200 and probe.json()["gpu_workers"] == ["gpu@box"]
+    wrong = requests.get(f"{live_server.url}/sdapi/v1/options", auth=(USER, "not-the-password"), timeout=2)
+    assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"].startswith("Basic")

@@ -13,6 +13,10 @@ from django.test.client import MULTIPART_CONTENT
 from PIL import Image as PILImage
 
 ANONYMOUS, STAFF, TOKEN = "anonymous", "staff", "token"
+# HTTP Basic with the staff user's password (the first check, in full: the cold count; remembered: the
+# warm one), the same with a wrong password, and the staff user's client key as a bearer token.
+BASIC, WRONG_PASSWORD, KEY = "basic", "wrong password", "client key"
+STAFF_PASSWORD = "pw-budget-1"  # the dataset's staff user's
 MULTIPART = "multipart"
 
 
@@ -48,6 +52,11 @@ def client_for(case: Case, dataset) -> Client:
         client.force_login(dataset.staff)
     elif case.who == TOKEN:
         client.defaults["HTTP_AUTHORIZATION"] = f"Token {dataset.token_key}"
+    elif case.who in (BASIC, WRONG_PASSWORD):
+        password = STAFF_PASSWORD if case.who == BASIC else "not-the-password"
+        client.defaults["HTTP_AUTHORIZATION"] = "Basic " + base64.b64encode(f"{dataset.staff.username}:{password}".encode()).decode()
+    elif case.who == KEY:
+        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {dataset.client_key}"
     return client
 
 

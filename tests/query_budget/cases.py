@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from screens import signing
 from screens.services import now_ms
 from tests.factories import jpeg_bytes
-from tests.query_budget.case import MULTIPART, STAFF, TOKEN, Case, png_base64
+from tests.query_budget.case import BASIC, KEY, MULTIPART, STAFF, TOKEN, WRONG_PASSWORD, Case, png_base64
 
 
 def _astronaut_jpeg(_dataset) -> bytes:
@@ -171,6 +171,17 @@ A1111 = [
     Case("POST /tagger/v1/interrogate", "/tagger/v1/interrogate", "POST", TOKEN, body=_picture, status=503),
 ]
 
+# The other ways an API call proves who it is (config.auth), on an A1111 poll and the job API:
+# a password's first check is the cold count (django-axes, then the hasher), its remembered reuse the warm one.
+LOGINS = [
+    Case("GET /sdapi/v1/progress (Basic password)", "/sdapi/v1/progress", who=BASIC),
+    Case("GET /sdapi/v1/progress (Basic, wrong password)", "/sdapi/v1/progress", who=WRONG_PASSWORD, status=401),
+    Case("GET /sdapi/v1/progress (client key)", "/sdapi/v1/progress", who=KEY),
+    Case("GET /sdapi/v1/options (Basic password)", "/sdapi/v1/options", who=BASIC),
+    Case("GET /api/v1/jobs (Basic password)", "/api/v1/jobs", who=BASIC),
+    Case("GET /api/v1/jobs (client key)", "/api/v1/jobs", who=KEY),
+]
+
 STAFF_PAGES = [
     Case("GET /curation/review/", "/curation/review/", who=STAFF),
     Case(
@@ -194,5 +205,5 @@ PROBES = [
     Case("GET /metrics", "/metrics"),
 ]
 
-CASES = [*KIOSK, *LIVE, *DISPLAYS, *SCREENS, *JOBS, *RETOUCH, *A1111, *STAFF_PAGES, *PROBES]
+CASES = [*KIOSK, *LIVE, *DISPLAYS, *SCREENS, *JOBS, *RETOUCH, *A1111, *LOGINS, *STAFF_PAGES, *PROBES]
 PROBE_PATHS = {case.path for case in PROBES}

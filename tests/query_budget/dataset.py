@@ -22,6 +22,8 @@ from garden import keys
 from garden.models import Image
 from generation import services as generation_services
 from generation.models import GenerationJob, WorkerPresence
+from infra import client_keys
+from infra.models import ClientKey
 from library.models import LibraryEntry
 from live import services as live_services
 from recommend import services as recommend_services
@@ -29,6 +31,7 @@ from safety.models import Release, Term
 from screens import services as screen_services
 from screens.models import Screen
 from tests.factories import ImageFactory, VisitorFactory
+from tests.query_budget.case import STAFF_PASSWORD
 
 EMOTIONS = ("calm", "happy", "sad")
 ZONE = "hall"
@@ -41,6 +44,7 @@ class Dataset:
 
     staff: object
     token_key: str
+    client_key: str  # the staff user's client key (its secret)
     serving: list[Image]
     portrait: Image
     pool: Image
@@ -131,7 +135,7 @@ def _model(name: str):
     return next(model for model in apps.get_models() if model.__name__ == name)
 
 
-def _admin_rows(staff, serving: list[Image], pool: Image) -> dict[str, object]:
+def _admin_rows(staff, serving: list[Image], pool: Image, client_key: ClientKey) -> dict[str, object]:
     """One row for each model admin that the rest of the dataset does not already fill, by label."""
     from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy, WordBank
 
@@ -149,6 +153,7 @@ def _admin_rows(staff, serving: list[Image], pool: Image) -> dict[str, object]:
         AccessAttempt.objects.create(username="intruder", ip_address="10.0.0.9", failures_since_start=1, attempt_time=now),
         AccessLog.objects.create(username="curator", ip_address="10.0.0.8", attempt_time=now),
         AccessFailureLog.objects.create(username="intruder", ip_address="10.0.0.9", attempt_time=now),
+        client_key,
     ]
     return {row._meta.label_lower: row for row in rows}
 
@@ -174,9 +179,11 @@ def storage_settings(root: Path) -> dict:
 
 
 def build(django_user_model) -> Dataset:
-    staff = django_user_model.objects.create_superuser("budget-curator", password="pw-budget-1")
+    staff = django_user_model.objects.create_superuser("budget-curator", password=STAFF_PASSWORD)
     token_user = django_user_model.objects.create_user("budget-operator")
     token = Token.objects.create(user=token_user)
+    client_key = ClientKey(user=staff, name="Krita")
+    client_key_secret = client_keys.issue(client_key, by=staff)
     serving, portrait, pool = _images()
     visitor = VisitorFactory(emotion="calm")
     recommend_services.record_like(visitor_id=visitor.id, item_key=serving[0].key, impression=[image.key for image in serving[:2]])
@@ -190,6 +197,7 @@ def build(django_user_model) -> Dataset:
     return Dataset(
         staff=staff,
         token_key=token.key,
+        client_key=client_key_secret,
         serving=serving,
         portrait=portrait,
         pool=pool,
@@ -204,5 +212,5 @@ def build(django_user_model) -> Dataset:
         enrolling_screen=enrolling,
         enrol_token=enrol_token,
         # The succeeded job, by name: jobs have random (UUID) keys, so "the first by pk" changes from run to run.
-        admin_objects={**_admin_rows(staff, serving, pool), job._meta.label_lower: job},
+        admin_objects={**_admin_rows(staff, serving, pool, client_key), job._meta.label_lower: job},
     )
