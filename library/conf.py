@@ -18,6 +18,13 @@ SETTINGS = [
         "how often each web and worker process looks at `GARDEN_MODELS_DIR` (names, sizes, times) and rescans the library "
         "when a file was added, replaced or removed (one process at a time); each also scans at start; `0`: only when asked",
     ),
+    text(
+        "GARDEN_HOST_NAME",
+        "",
+        "this machine's name among the venue's GPU hosts (its model folder, its copies, its job queue); "
+        "empty: the machine's host name. Two processes with different names act as two hosts, even on one machine",
+        shown_default="the machine's host name",
+    ),
     flag("GARDEN_MODELS_ALLOW_CKPT", False, "load `.ckpt`/`.pth` pickles (with torch's `weights_only`); off: they are listed not usable"),
     flag("GARDEN_MODELS_ALLOW_PRIVATE_URLS", False, "let `install_model` download from loopback, private and link-local addresses"),
 ]
