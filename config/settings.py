@@ -205,7 +205,7 @@ if apps["GARDEN_HF_OFFLINE"]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 STORAGES["retouch"] = retouch_storage(core, apps)
 # The model library's store (GARDEN_MODELS_STORE = s3://…) reaches S3 as the images do (library.store).
-GARDEN_S3_CONNECTION = s3_connection(core)
+S3_CONNECTION = s3_connection(core)
 
 # --- Celery (config/broker.py): the default broker is kombu's filesystem transport under var/ ------
 CELERY_TASK_IGNORE_RESULT = True  # job state lives in the database (GenerationJob rows)

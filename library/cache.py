@@ -122,11 +122,16 @@ def local_path(entry: LibraryEntry, progress: Progress | None = None) -> Path:
     store = model_store.get()
     if store is None or not entry.sha256:  # the one-folder library, or a folder entry (not stored)
         return path
-    use(entry.sha256)
+    with contextlib.suppress(OSError):  # a read-only folder (a one-machine stack's GPU workers): nothing is removed there
+        use(entry.sha256)
     if not _whole(path, entry):
-        with _flock(_work("locks") / f"{entry.sha256}.lock", fcntl.LOCK_EX):
-            if not _whole(path, entry):
-                _fetch(store, entry, path, progress)
+        try:
+            lock = _work("locks") / f"{entry.sha256}.lock"
+            with _flock(lock, fcntl.LOCK_EX):
+                if not _whole(path, entry):
+                    _fetch(store, entry, path, progress)
+        except OSError as exc:
+            raise CacheFull(f"cannot fetch {entry.name} into {_root()} on host {host_name()}: {exc}") from None
     _record(entry, path)
     return path
 

@@ -64,7 +64,7 @@ def why_unusable(entry: LibraryEntry) -> str:
         return gettext("its file %(path)s is gone from the models folder%(since)s.") % {"path": entry.path, "since": since}
     if not entry.usable:
         return entry.unusable_reason or gettext("the scan listed it as not usable.")
-    if not _file_there(entry.path) and not _held_elsewhere(entry.pk, entry.stored_at is not None):
+    if not _file_there(entry.path) and not _entry_held_elsewhere(entry):
         return gettext("its file %(path)s is gone from the models folder (removed since the last scan).") % {"path": entry.path}
     return ""
 
@@ -83,6 +83,14 @@ def can_paint(queryset: LibraryEntryQuerySet) -> LibraryEntryQuerySet:
 
 def _file_there(path: str) -> bool:
     return bool(settings.GARDEN_MODELS_DIR) and (Path(settings.GARDEN_MODELS_DIR) / path).exists()
+
+
+def _entry_held_elsewhere(entry: LibraryEntry) -> bool:
+    """``_held_elsewhere`` of one row, from its copies (no query when they were prefetched: the admin's list)."""
+    if entry.stored_at is not None and settings.GARDEN_MODELS_STORE:
+        return True
+    since, here = fresh_since(), host_name()
+    return any(copy.on_disk and copy.host != here and (since is None or copy.seen_at >= since) for copy in entry.copies.all())
 
 
 def _there(path: str, entry_id: int, stored: bool) -> bool:

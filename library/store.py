@@ -1,7 +1,7 @@
 """The venue's model store (GARDEN_MODELS_STORE): every library file once, under its sha256.
 
 Two kinds: an S3 bucket (``s3://bucket/prefix``, reached with the GARDEN_S3_* endpoint, region and
-keys the images use: settings.GARDEN_S3_CONNECTION) and a folder every host mounts
+keys the images use: settings.S3_CONNECTION) and a folder every host mounts
 (``file:///path``). An object's key is ``<prefix>/sha256/<hex>``.
 
 - ``put`` hashes the file while it uploads (S3's multipart checksum is a checksum of the parts'
@@ -80,7 +80,7 @@ class S3Store:
         from botocore.config import Config
 
         self.bucket, self.prefix = bucket, prefix.strip("/")
-        connection = getattr(settings, "GARDEN_S3_CONNECTION", {}) or {}
+        connection = getattr(settings, "S3_CONNECTION", {}) or {}
         self.client = boto3.session.Session().client(
             "s3",
             endpoint_url=connection.get("endpoint_url"),
@@ -260,7 +260,7 @@ def get() -> S3Store | FolderStore | None:
     if not address:
         return None
     # boto3 clients are not shared across a fork; a changed connection (tests) makes a new one.
-    key = f"{os.getpid()}:{address}:{sorted((getattr(settings, 'GARDEN_S3_CONNECTION', {}) or {}).items())}"
+    key = f"{os.getpid()}:{address}:{sorted((getattr(settings, 'S3_CONNECTION', {}) or {}).items())}"
     if key not in _stores:
         _stores[key] = parse(address)
     return _stores[key]

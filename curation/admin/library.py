@@ -100,7 +100,11 @@ class LibraryEntryAdmin(admin.ModelAdmin):
     )  # fmt: skip
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("copies")
+        queryset = super().get_queryset(request)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and (match.url_name or "").endswith(("_changelist", "_change")):  # "on hosts": one query a page
+            return queryset.prefetch_related("copies")
+        return queryset
 
     def get_fields(self, request, obj=None):
         if obj is not None and obj.kind == LibraryEntry.Kind.PIPELINE:

@@ -68,7 +68,7 @@ def s3(settings, monkeypatch):
     credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
     client = boto3.client("s3", endpoint_url=endpoint, **credentials)
     client.create_bucket(Bucket=BUCKET)
-    settings.GARDEN_S3_CONNECTION = {"endpoint_url": endpoint, "region_name": "us-east-1", "access_key": "testing", "secret_key": "testing"}
+    settings.S3_CONNECTION = {"endpoint_url": endpoint, "region_name": "us-east-1", "access_key": "testing", "secret_key": "testing"}
     settings.GARDEN_MODELS_STORE = f"s3://{BUCKET}/models"
     yield client
     server.stop()
@@ -169,7 +169,7 @@ def test_a_job_waits_while_the_store_is_away_and_says_why(hosts, s3, settings, m
     write_checkpoint(hosts.on("a") / "faraway.safetensors", seed=6)
     follow.scan_now("install")
     hosts.on("b")
-    settings.GARDEN_S3_CONNECTION = {**settings.GARDEN_S3_CONNECTION, "endpoint_url": f"http://127.0.0.1:{_free_port()}"}
+    settings.S3_CONNECTION = {**settings.S3_CONNECTION, "endpoint_url": f"http://127.0.0.1:{_free_port()}"}
     monkeypatch.setattr(cache, "UNAVAILABLE_TRIES", 1)
     job = GenerationJob(prompt="x", model="faraway", backend="diffusers")
     with pytest.raises(TransientBackendError, match="waiting for the model store"):
