@@ -18,7 +18,7 @@ from whitenoise.compress import Compressor
 from config import conf, rest, security
 from config.appsettings import collect_app_settings, read_settings
 from config.broker import transport_options
-from config.storages import media_storage, retouch_storage
+from config.storages import media_storage, retouch_storage, s3_connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -76,8 +76,6 @@ MIDDLEWARE = [
     # Django's, with the storage made only when a request uses messages (config/middleware.py).
     "config.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Does nothing per request: built when a web process loads, it starts following the models folder.
-    "library.services.follow.FollowTheLibrary",
     # Last, as django-axes asks: it turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -206,6 +204,8 @@ globals().update(apps)
 if apps["GARDEN_HF_OFFLINE"]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 STORAGES["retouch"] = retouch_storage(core, apps)
+# The model library's store (GARDEN_MODELS_STORE = s3://…) reaches S3 as the images do (library.store).
+S3_CONNECTION = s3_connection(core)
 
 # --- Celery (config/broker.py): the default broker is kombu's filesystem transport under var/ ------
 CELERY_TASK_IGNORE_RESULT = True  # job state lives in the database (GenerationJob rows)

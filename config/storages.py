@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def _s3_connection(core: Mapping[str, Any]) -> dict[str, Any]:
+def s3_connection(core: Mapping[str, Any]) -> dict[str, Any]:
+    """How to reach S3 (django-storages' option names): the images', the retouch uploads' and the
+    model library's store (library.store, GARDEN_MODELS_STORE) alike."""
     return {
         "endpoint_url": core["GARDEN_S3_ENDPOINT_URL"] or None,
         "region_name": core["GARDEN_S3_REGION"] or None,
@@ -31,7 +33,7 @@ def media_storage(core: Mapping[str, Any]) -> dict[str, Any]:
         "BACKEND": "garden.storage.GardenS3Storage",
         "OPTIONS": {
             "bucket_name": core["GARDEN_S3_BUCKET"],
-            **_s3_connection(core),
+            **s3_connection(core),
             "custom_domain": core["GARDEN_S3_CUSTOM_DOMAIN"] or None,
             "location": core["GARDEN_S3_PREFIX"],
             # Kiosks load images by plain URL; signed URLs would expire in their slideshow.
@@ -58,7 +60,7 @@ def retouch_storage(core: Mapping[str, Any], apps: Mapping[str, Any]) -> dict[st
     return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            **_s3_connection(core),
+            **s3_connection(core),
             "bucket_name": apps["GARDEN_RETOUCH_S3_BUCKET"],
             "location": "/".join(filter(None, (core["GARDEN_S3_PREFIX"].strip("/"), "retouch-uploads"))),
             "default_acl": "private",

@@ -33,6 +33,7 @@ class GenerationJob(models.Model):
     class Stage(models.TextChoices):
         """What a running job's worker does (generation.progress adds "finishing" after the last step)."""
 
+        FETCHING = "fetching", _("Fetching the model onto its host")
         LOADING = "loading", _("Loading the model")
         PAINTING = "painting", _("Painting")
 

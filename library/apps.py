@@ -13,8 +13,8 @@ class LibraryConfig(AppConfig):
         from library import tasks  # noqa: F401 (registers the scan and install tasks)
 
         require_at_least("GARDEN_LIBRARY_SCAN_SECONDS", 0, "seconds between looks at the models folder, or 0 for none")
-        # Workers follow the models folder from their main process (files and database, no torch);
-        # web processes start following when their application loads (follow.FollowTheLibrary).
+        # Workers follow their host's models folder from their main process (files and database, no
+        # torch); web processes never scan: they read the rows.
         worker_ready.connect(_follow_the_library, weak=False, dispatch_uid="generation-library-follower")
 
 

@@ -15,8 +15,9 @@ SETTINGS = [
     number(
         "GARDEN_LIBRARY_SCAN_SECONDS",
         30.0,
-        "how often each web and worker process looks at `GARDEN_MODELS_DIR` (names, sizes, times) and rescans the library "
-        "when a file was added, replaced or removed (one process at a time); each also scans at start; `0`: only when asked",
+        "how often each worker looks at its host's `GARDEN_MODELS_DIR` (names, sizes, times) and rescans that host's copies "
+        "when a file was added, replaced or removed (one process per host at a time); each also scans at start; web processes "
+        "never scan; `0`: only when asked",
     ),
     text(
         "GARDEN_HOST_NAME",
@@ -24,6 +25,19 @@ SETTINGS = [
         "this machine's name among the venue's GPU hosts (its model folder, its copies, its job queue); "
         "empty: the machine's host name. Two processes with different names act as two hosts, even on one machine",
         shown_default="the machine's host name",
+    ),
+    text(
+        "GARDEN_MODELS_STORE",
+        "",
+        "the venue's model library shared by every host, files by sha256: `s3://bucket/prefix` (reached with the "
+        "`GARDEN_S3_ENDPOINT_URL`, region and keys the images use) or a folder every host mounts, `file:///path`; each host's "
+        "`GARDEN_MODELS_DIR` is then its copy (a cache). Empty: the one-folder library (docs/models.md#several-machines)",
+    ),
+    number(
+        "GARDEN_MODELS_CACHE_GB",
+        0.0,
+        "with a store, the most this host's `GARDEN_MODELS_DIR` holds of models fetched or pushed (GB): the least recently "
+        "used model that the store holds and no process uses is removed to make room; `0`: no bound",
     ),
     flag("GARDEN_MODELS_ALLOW_CKPT", False, "load `.ckpt`/`.pth` pickles (with torch's `weights_only`); off: they are listed not usable"),
     flag("GARDEN_MODELS_ALLOW_PRIVATE_URLS", False, "let `install_model` download from loopback, private and link-local addresses"),

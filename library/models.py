@@ -91,6 +91,9 @@ class LibraryEntry(models.Model):
     )
     dtype = models.CharField(max_length=8, blank=True, default="", choices=Dtype.choices)
     offload = models.CharField(max_length=16, blank=True, default="", choices=Offload.choices)
+    stored_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the venue's model store (GARDEN_MODELS_STORE) was found to hold its file; empty: not stored"
+    )
 
     objects = LibraryEntryQuerySet.as_manager()
 
@@ -144,3 +147,28 @@ class LibraryScan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trigger} scan {self.requested_at:%Y-%m-%d %H:%M:%S} ({self.state})"
+
+
+class LibraryCopy(models.Model):
+    """What one host holds of one entry: its file under that host's GARDEN_MODELS_DIR (``on_disk``),
+    written by that host's scans and fetches only. An entry is lost when no host holds a copy and
+    the store holds no object; ``seen_at`` is the host's last look (its copies are stale, and count
+    for nothing, once it stops looking: library.selectors.fresh_since)."""
+
+    entry = models.ForeignKey(LibraryEntry, on_delete=models.CASCADE, related_name="copies")
+    host = models.CharField(max_length=200, help_text="GARDEN_HOST_NAME of the host holding it")
+    path = models.CharField(max_length=500, help_text="Relative to that host's GARDEN_MODELS_DIR")
+    size_bytes = models.BigIntegerField(default=0)
+    on_disk = models.BooleanField(default=True)
+    last_used = models.DateTimeField(null=True, blank=True, help_text="When a job on that host last asked for it")
+    seen_at = models.DateTimeField(default=timezone.now, help_text="When that host last looked at its folder")
+
+    class Meta:
+        verbose_name = _("copy on a host")
+        verbose_name_plural = _("copies on hosts")
+        ordering = ["host"]
+        constraints = [models.UniqueConstraint(fields=["entry", "host"], name="library_one_copy_per_host")]
+        indexes = [models.Index(fields=["host", "on_disk"], name="library_copy_host")]
+
+    def __str__(self) -> str:
+        return f"{self.entry.name} on {self.host}"

@@ -7,6 +7,7 @@ jobs use GARDEN_DIFFUSION_MODEL alone (docs/models.md).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from library.models import LibraryEntry, LibraryEntryQuerySet, LibraryScan
+from library.hosts import host_name
+from library.models import LibraryCopy, LibraryEntry, LibraryEntryQuerySet, LibraryScan
 
 Kind = LibraryEntry.Kind
 # A1111 clients name a checkpoint by its title, "name [hash]": the bracket is not part of the name.
@@ -62,7 +64,7 @@ def why_unusable(entry: LibraryEntry) -> str:
         return gettext("its file %(path)s is gone from the models folder%(since)s.") % {"path": entry.path, "since": since}
     if not entry.usable:
         return entry.unusable_reason or gettext("the scan listed it as not usable.")
-    if not _file_there(entry.path):
+    if not _file_there(entry.path) and not _entry_held_elsewhere(entry):
         return gettext("its file %(path)s is gone from the models folder (removed since the last scan).") % {"path": entry.path}
     return ""
 
@@ -71,16 +73,73 @@ def can_paint(queryset: LibraryEntryQuerySet) -> LibraryEntryQuerySet:
     """The entries of ``queryset`` that can paint now (``why_unusable`` says "" of each): the rows'
     rule in SQL, less those whose file went since the last scan (one look at each file)."""
     listed = queryset.usable()
-    gone = [pk for pk, path in listed.values_list("pk", "path") if not _file_there(path)]
+    gone = [
+        pk
+        for pk, path, stored_at in listed.values_list("pk", "path", "stored_at")
+        if not _file_there(path) and not _held_elsewhere(pk, stored_at is not None)
+    ]
     return listed.exclude(pk__in=gone) if gone else listed
 
 
 def _file_there(path: str) -> bool:
-    return (Path(settings.GARDEN_MODELS_DIR) / path).exists()
+    return bool(settings.GARDEN_MODELS_DIR) and (Path(settings.GARDEN_MODELS_DIR) / path).exists()
+
+
+def _entry_held_elsewhere(entry: LibraryEntry) -> bool:
+    """``_held_elsewhere`` of one row, from its copies (no query when they were prefetched: the admin's list)."""
+    if entry.stored_at is not None and settings.GARDEN_MODELS_STORE:
+        return True
+    since, here = fresh_since(), host_name()
+    return any(copy.on_disk and copy.host != here and (since is None or copy.seen_at >= since) for copy in entry.copies.all())
+
+
+def _there(path: str, entry_id: int, stored: bool) -> bool:
+    return _file_there(path) or _held_elsewhere(entry_id, stored)
+
+
+def _held_elsewhere(entry_id: int, stored: bool) -> bool:
+    """Not in this host's folder, yet the venue has it: in the store (a worker fetches it), or on a
+    host that looks at its folder (a job goes there). Without a store and other hosts: never."""
+    if stored and settings.GARDEN_MODELS_STORE:
+        return True
+    return fresh_copies(entry_id).exclude(host=host_name()).exists()
+
+
+# --- copies per host ------------------------------------------------------------------------------
+
+
+def fresh_since() -> dt.datetime | None:
+    """Copies a host saw after this count (its followers look every GARDEN_LIBRARY_SCAN_SECONDS);
+    None: every copy counts (no following, so no host says it is alive)."""
+    interval = float(settings.GARDEN_LIBRARY_SCAN_SECONDS)
+    if interval <= 0:
+        return None
+    return timezone.now() - dt.timedelta(seconds=max(600.0, 10 * interval))
+
+
+def fresh_copies(entry_id: int) -> QuerySet[LibraryCopy]:
+    copies = LibraryCopy.objects.filter(entry_id=entry_id, on_disk=True)
+    since = fresh_since()
+    return copies if since is None else copies.filter(seen_at__gte=since)
+
+
+def hosts_with_copy(entry_id: int) -> set[str]:
+    """The hosts holding a whole copy of the entry on disk and looking at their folder (the job
+    router's "on disk" rung)."""
+    return set(fresh_copies(entry_id).values_list("host", flat=True))
+
+
+def copies_by_entry(entry_ids: list[int]) -> dict[int, list[LibraryCopy]]:
+    """Every host's copies of these entries (fresh or not), by entry: the admin's "on hosts"."""
+    found: dict[int, list[LibraryCopy]] = {}
+    for copy in LibraryCopy.objects.filter(entry_id__in=entry_ids).order_by("host"):
+        found.setdefault(copy.entry_id, []).append(copy)
+    return found
 
 
 def enabled() -> bool:
-    return bool(settings.GARDEN_MODELS_DIR)
+    """A library: this host's folder, or the venue's store (a web host may have no folder)."""
+    return bool(settings.GARDEN_MODELS_DIR or settings.GARDEN_MODELS_STORE)
 
 
 def entries(kind: str) -> QuerySet[LibraryEntry]:
@@ -181,7 +240,8 @@ def is_empty() -> bool:
 
 # What the admin's list shows of a row; listing_version digests them.
 LISTED_FIELDS = (
-    "pk", "kind", "name", "path", "family", "size_bytes", "sha256", "usable", "unusable_reason", "present", "is_default", "live",
+    "pk", "kind", "name", "path", "family", "size_bytes", "sha256", "stored_at", "usable", "unusable_reason", "present",
+    "is_default", "live",
     "default_steps", "default_guidance", "default_width", "default_height",
 )  # fmt: skip
 
@@ -194,7 +254,11 @@ def listing_version() -> str:
     digest = hashlib.sha256()
     for row in LibraryEntry.objects.order_by("pk").values_list(*LISTED_FIELDS):
         listed = dict(zip(LISTED_FIELDS, row, strict=True))
-        there = enabled() and listed["present"] and _file_there(listed["path"])
+        there = (
+            enabled()
+            and listed["present"]
+            and (_file_there(listed["path"]) or _held_elsewhere(listed["pk"], listed["stored_at"] is not None))
+        )
         digest.update(f"{row!r}{there}\n".encode())
     digest.update(repr(LibraryScan.objects.values_list("pk", "state").first()).encode())
     return digest.hexdigest()[:16]

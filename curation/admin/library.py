@@ -87,7 +87,8 @@ class LibraryEntryAdmin(admin.ModelAdmin):
     form = LibraryEntryForm
     # What a curator decides by first (usable and why not, default, live, present): on screen at 1400 px.
     list_display = (
-        "name", "can_paint", "is_default", "live", "present", "kind", "family", "size", "defaults", "short_hash", "scanned_at",
+        "name", "can_paint", "is_default", "live", "present", "kind", "family", "size", "on_hosts", "defaults", "short_hash",
+        "scanned_at",
     )  # fmt: skip
     list_filter = ("kind", "family", UsableFilter, "present", "is_default", "live")
     search_fields = ("name", "path", "sha256", "short_hash")
@@ -95,8 +96,15 @@ class LibraryEntryAdmin(admin.ModelAdmin):
     actions = ["rescan", "make_default", "make_live", "stop_live"]
     readonly_fields = (
         "kind", "name", "path", "family", "size", "can_paint", "sha256", "short_hash", "source",
-        "is_default", "live", "present", "missing_since", "details", "scanned_at",
+        "is_default", "live", "present", "missing_since", "on_hosts", "stored_at", "details", "scanned_at",
     )  # fmt: skip
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and (match.url_name or "").endswith(("_changelist", "_change")):  # "on hosts": one query a page
+            return queryset.prefetch_related("copies")
+        return queryset
 
     def get_fields(self, request, obj=None):
         if obj is not None and obj.kind == LibraryEntry.Kind.PIPELINE:
@@ -122,6 +130,20 @@ class LibraryEntryAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("size"), ordering="size_bytes")
     def size(self, obj):
         return filesizeformat(obj.size_bytes)
+
+    @admin.display(description=gettext_lazy("on hosts"))
+    def on_hosts(self, obj):
+        """Which hosts hold its file (GARDEN_HOST_NAME; a host that stopped looking in brackets),
+        and "store" when the venue's store holds it (docs/models.md#several-machines)."""
+        since = library.fresh_since()
+        held = [
+            copy.host if since is None or copy.seen_at >= since else f"({copy.host})"
+            for copy in sorted(obj.copies.all(), key=lambda copy: copy.host)
+            if copy.on_disk
+        ]
+        if obj.stored_at is not None and settings.GARDEN_MODELS_STORE:
+            held.append(_("store"))
+        return ", ".join(held) or "–"
 
     @admin.display(description=gettext_lazy("usable"))
     def can_paint(self, obj):

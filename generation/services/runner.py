@@ -30,7 +30,9 @@ from generation.services.init_pictures import init_picture
 from generation.services.jobs import fail_job
 from generation.services.planning import ImageSpec, image_key, job_batches
 from generation.services.storing import store_generated_image
+from library import cache as library_cache
 from library import selectors as library
+from library import store as library_store
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +164,7 @@ def library_files(job: GenerationJob) -> dict:
     try:
         if job.model:
             entry = library.resolve_model(job.model)
-            extra["model_path"] = str(library.absolute_path(entry))
+            extra["model_path"] = str(library_cache.local_path(entry, progress=fetch_reporter(job, entry.name)))
             extra["model_dtype"], extra["model_offload"] = entry.dtype, entry.offload
         if job.loras:
             extra["lora_paths"] = {lora["name"]: str(library.absolute_path(library.resolve_lora(lora["name"]))) for lora in job.loras}
@@ -171,9 +173,30 @@ def library_files(job: GenerationJob) -> dict:
         raise backends.BackendError(str(exc)) from None
     except library.UnknownEntry as exc:
         raise backends.BackendError(f"{exc} (removed from the library since the job was queued)") from None
+    except library_store.StoreUnavailable as exc:  # the job waits (requeued, its notice says why) and tries again
+        raise backends.TransientBackendError(f"waiting for the model store: {exc}") from None
+    except (library_store.StoreError, library_cache.CacheFull) as exc:
+        raise backends.BackendError(str(exc)) from None
     # The conditioning (generation.backends.conditioning) loads these textual inversions.
     extra["embeddings"] = library.embeddings_in(f"{job.prompt}\n{job.negative_prompt}")
     return extra
+
+
+def fetch_reporter(job: GenerationJob, name: str):
+    """Progress of a model fetched onto this host (library.cache): the job's stage says "fetching"
+    with the bytes done (in its notice, about once a second), and the notice is put back once done."""
+    rows = GenerationJob.objects.filter(pk=job.pk)
+    notice, last = job.notice, [0.0]
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - last[0] < 1.0:
+            return
+        last[0] = now
+        text = f"Fetching {name} onto this host: {done / 1e9:.2f} of {total / 1e9:.2f} GB" if done < total else notice
+        rows.update(stage=GenerationJob.Stage.FETCHING if done < total else "", notice=text[:500], heartbeat_at=timezone.now())
+
+    return report
 
 
 def vae_and_upscaler_files(options: dict) -> dict:

@@ -23,6 +23,7 @@ from library import files as library_files
 from library import selectors as library
 from library.files import Found
 from library.models import LibraryEntry
+from library.services import copies
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +109,14 @@ def scan() -> ScanResult:
     found = _unique_names(library_files.walk(root, result.skipped))
     rows = {(entry.kind, entry.name): entry for entry in LibraryEntry.objects.all()}
     listed: list[tuple[Found, tuple[str, list[int]]]] = []
+    elsewhere: set[tuple[str, str]] = set()  # being written here, whole on another host or in the store
     for item in found:
-        identity = _settled_identity(root, item, rows.get((item.kind, item.name)))
+        row = rows.get((item.kind, item.name))
+        identity = _settled_identity(root, item, row)
+        if identity is None and row is not None and row.present and row.usable and copies.held_elsewhere(row):
+            result.settling.append(item.path)
+            elsewhere.add((item.kind, item.name))
+            continue
         if identity is None:  # listed, never offered, and not hashed until it holds still
             result.settling.append(item.path)
             item, identity = replace(item, usable=False, reason=item.reason if not item.whole else STILL_BEING_WRITTEN), ("", [])
@@ -135,8 +142,12 @@ def scan() -> ScanResult:
             seen.add((entry.kind, entry.name))
             result.found.append(entry)
         LibraryEntry.objects.filter(pk__in=[entry.pk for entry in result.found]).update(scanned_at=now)
+        copies.record_found([entry for entry in result.found if (entry.kind, entry.name) not in elsewhere], now)
         for entry in LibraryEntry.objects.filter(present=True):
-            if (entry.kind, entry.name) not in seen:
+            if (entry.kind, entry.name) not in seen | elsewhere:
+                copies.drop(entry)  # this host's copy only: another host's, or the store's, keeps it present
+                if copies.held_elsewhere(entry):
+                    continue
                 entry.present, entry.missing_since = False, now
                 entry.save(update_fields=["present", "missing_since"])
                 result.missing.append(entry)
@@ -203,6 +214,8 @@ def _new_entry(item: Found) -> LibraryEntry:
 def _describe(entry: LibraryEntry, item: Found, identity: tuple[str, list[int]]) -> None:
     """What the scan read into the row, with the file's identity (hashed again only if it changed)."""
     sha256, stamp = identity
+    if sha256 != entry.sha256:
+        entry.stored_at = None  # another file: the store holds the old one (if any), not this
     entry.path, entry.family, entry.size_bytes = item.path, item.family, item.size_bytes
     entry.details = {**item.details, "hashed": stamp} if stamp else dict(item.details)
     entry.sha256, entry.short_hash = sha256, sha256[:10]

@@ -1,12 +1,16 @@
 """The library follows its folder (docs/models.md#the-library-follows-its-folder).
 
-Every web and worker process starts a ``Follower`` thread: it scans GARDEN_MODELS_DIR at start,
-then every GARDEN_LIBRARY_SCAN_SECONDS looks at the folder's files (names, sizes, modification
-times: no file is opened) and scans again when they changed since the last scan any process made.
+Every worker process (Celery's main process, at worker_ready: library.apps) starts a ``Follower``
+thread; web processes never scan, they read the rows. It scans its host's GARDEN_MODELS_DIR at
+start, then every GARDEN_LIBRARY_SCAN_SECONDS looks at the folder's files (names, sizes,
+modification times: no file is opened) and scans again when they changed since the last scan a
+process of this host made (the fingerprint is kept per host, GARDEN_HOST_NAME). A scan changes
+only this host's copies (library.services.copies); each look says the host is alive, and puts
+into the store (GARDEN_MODELS_STORE) what this host holds and the store lacks.
 One process scans at a time (``config.locks.exclusive``: a PostgreSQL advisory lock, the shared
 cache elsewhere, as the job sweeper does), so a stack of many processes hashes a new file once.
-The scan runs in this thread, never in a web request: the admin's *Rescan* queues a scan
-(``request_scan``) that a worker runs, and the admin shows its outcome when done.
+The admin's *Rescan* queues a scan (``request_scan``) that a worker runs, and the admin shows its
+outcome when done.
 
 Scans that were asked for, or that changed something, are recorded as LibraryScan rows (what was
 added, changed and lost, by name, and the default model's news).
@@ -28,7 +32,9 @@ from config import caches
 from config.errors import DomainError
 from config.locks import exclusive
 from library import completeness
+from library.hosts import host_name
 from library.models import LibraryScan
+from library.services import copies
 from library.services.entries import LibraryError, ScanResult, scan
 
 log = logging.getLogger(__name__)
@@ -41,10 +47,15 @@ _fingerprints = caches.shared(
     name="_fingerprints",
     prefix="generation:library-fingerprint",
     ttl=None,
-    key="one key: the names, sizes and times of the models folder's files at the last scan",
+    key="per host (GARDEN_HOST_NAME): the names, sizes and times of its models folder's files at its last scan",
     fresh="every scan writes it; a follower scans when the folder's fingerprint differs from it",
 )
-FINGERPRINT_KEY = _fingerprints.key("")
+
+
+def _fingerprint_key() -> str:
+    return _fingerprints.key(host_name())
+
+
 KEEP_SCANS = 50
 SCAN_TASK = "generation.tasks.scan_library"
 
@@ -96,7 +107,8 @@ def _scan_recorded(trigger: str, record: LibraryScan | None) -> ScanResult:
         raise
     if not result.settling:  # a file still being written: look again next time whatever the fingerprint says
         with contextlib.suppress(Exception):  # the cache away: every look scans until it is back
-            _fingerprints.set(FINGERPRINT_KEY, fingerprint)
+            _fingerprints.set(_fingerprint_key(), fingerprint)
+    _push_pending()
     if asked or result.added or result.changed or result.lost or result.default_note:
         _record(
             record,
@@ -109,6 +121,14 @@ def _scan_recorded(trigger: str, record: LibraryScan | None) -> ScanResult:
             message=f"{result.changes()} ({result.summary()})",
         )
     return result
+
+
+def _push_pending() -> None:
+    """What this host holds and the store lacks, into the store (an install's new file at once)."""
+    try:
+        copies.push_pending()
+    except Exception:  # the database or the store away: said in the log, tried at the next look
+        log.warning("putting this host's models into the store failed", exc_info=True)
 
 
 def _record(record: LibraryScan | None, trigger: str, **fields) -> None:
@@ -131,7 +151,7 @@ def folder_fingerprint() -> str:
 
 def changed_since_last_scan() -> bool:
     try:
-        last = _fingerprints.get(FINGERPRINT_KEY)
+        last = _fingerprints.get(_fingerprint_key())
     except Exception:  # the cache away: scan (cheap when nothing changed) rather than miss a change
         last = None
     return folder_fingerprint() != last
@@ -192,6 +212,8 @@ class Follower:
         if not settings.GARDEN_MODELS_DIR:
             return None
         if trigger != "start" and not changed_since_last_scan():
+            copies.heartbeat()  # this host still looks at its folder: its copies stay fresh
+            _push_pending()  # what a store that was away missed
             return None
         return scan_if_free(trigger)
 
@@ -227,18 +249,3 @@ def start_following() -> Follower | None:
             _follower = (os.getpid(), follower)
             log.info("following the models folder %s every %ss (GARDEN_LIBRARY_SCAN_SECONDS)", settings.GARDEN_MODELS_DIR, interval)
         return _follower[1]
-
-
-class FollowTheLibrary:
-    """Middleware whose only work is at start: Django builds it when a web process loads its WSGI
-    or ASGI application, which then starts the process's follower. Requests pass through."""
-
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-        try:
-            start_following()
-        except Exception:  # a web process must start even when the setting or folder is wrong
-            log.warning("could not start following the models folder", exc_info=True)
-
-    def __call__(self, request):
-        return self.get_response(request)

@@ -85,7 +85,7 @@ def test_actions_rescan_and_make_default(curator_client, models_dir, eager_celer
     assert LibraryEntry.objects.get(name="tiny-sd-c").is_default
 
 
-def test_only_the_defaults_are_editable(curator_client, models_dir):
+def test_only_the_defaults_are_editable(curator_client, models_dir, eager_celery):
     curator_client.post(RESCAN)
     entry = LibraryEntry.objects.get(name=MODEL_B)
     url = reverse("admin:library_libraryentry_change", args=[entry.pk])

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""A model fetched onto a host through the library's cache against a plain boto3 download, in one run.
+
+    .venv/bin/python bench/library_fetch.py [--gb 2.1] [--rounds 2]
+    .venv/bin/python bench/library_fetch.py --smoke          # 64 MB: seconds
+
+Starts moto's S3 server in a child process on loopback, puts a random file of ``--gb`` GB in a
+bucket (as ``push_models`` would: ``library.store.S3Store.put``, hashed while it uploads), then, in
+alternation for ``--rounds`` rounds, times
+
+- the baseline: ``boto3``'s managed ``download_file`` of the same object (ranged parts, 10 at a time,
+  a temporary file renamed into place), no hash;
+- the cache: ``library.cache.local_path(entry)`` on an empty host folder (parallel ranged GETs into a
+  process-unique temporary file, the sha256 checked in order as parts arrive, the rename, the copy's
+  row), on a SQLite database of its own;
+
+and prints both, the ratio (the aim is at most 1.25) and the time of a second ``local_path`` for the
+same entry, which fetches nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BUCKET = "bench-models"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_moto(port: int) -> subprocess.Popen:
+    code = (
+        "import time; from moto.server import ThreadedMotoServer; "
+        f"s = ThreadedMotoServer(ip_address='127.0.0.1', port={port}, verbose=False); s.start(); time.sleep(10**6)"
+    )
+    server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return server
+        time.sleep(0.2)
+    server.kill()
+    raise SystemExit("moto's server did not start")
+
+
+def random_file(path: Path, size: int) -> str:
+    digest = hashlib.sha256()
+    block = 64 * 1024 * 1024
+    with open(path, "wb") as out:
+        written = 0
+        while written < size:
+            chunk = os.urandom(min(block, size - written))
+            digest.update(chunk)
+            out.write(chunk)
+            written += len(chunk)
+    return digest.hexdigest()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--gb", type=float, default=2.1)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args()
+    size = int((0.064 if args.smoke else args.gb) * 1e9)
+
+    work = Path(tempfile.mkdtemp(prefix="library-fetch-"))
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=f"sqlite:///{work / 'bench.sqlite3'}",
+        GARDEN_MODELS_DIR=str(work / "host-b"),
+        GARDEN_MODELS_STORE=f"s3://{BUCKET}/models",
+        GARDEN_S3_ENDPOINT_URL=endpoint,
+        GARDEN_S3_REGION="us-east-1",
+        GARDEN_S3_ACCESS_KEY_ID="testing",
+        GARDEN_S3_SECRET_ACCESS_KEY="testing",
+        GARDEN_HOST_NAME="bench-b",
+        GARDEN_LIBRARY_SCAN_SECONDS="0",
+    )
+    (work / "host-b").mkdir()
+    server = start_moto(port)
+    try:
+        import django
+
+        django.setup()
+        import boto3
+        from django.core.management import call_command
+        from django.utils import timezone
+
+        from library import cache
+        from library import store as model_store
+        from library.models import LibraryEntry
+
+        call_command("migrate", verbosity=0)
+        client = boto3.client(
+            "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+        client.create_bucket(Bucket=BUCKET)
+        source = work / "model.safetensors"
+        sha256 = random_file(source, size)
+        started = time.perf_counter()
+        model_store.get().put(source, sha256)
+        put_seconds = time.perf_counter() - started
+        source.unlink()
+        entry = LibraryEntry.objects.create(
+            kind="pipeline", name="bench", path="bench.safetensors", size_bytes=size, sha256=sha256, stored_at=timezone.now()
+        )
+        key = model_store.get().key(sha256)
+        print(f"object: {size / 1e9:.2f} GB, put (hashed while uploading) in {put_seconds:.1f} s; moto on {endpoint}")
+
+        plain, ours, again = [], [], []
+        for round_ in range(args.rounds):
+            target = work / "plain.bin"
+            started = time.perf_counter()
+            client.download_file(BUCKET, key, str(target))
+            plain.append(time.perf_counter() - started)
+            target.unlink()
+
+            local = work / "host-b" / entry.path
+            started = time.perf_counter()
+            path = cache.local_path(entry)
+            ours.append(time.perf_counter() - started)
+            assert path == local and path.stat().st_size == size
+            started = time.perf_counter()
+            cache.local_path(entry)
+            again.append(time.perf_counter() - started)
+            cache.release_all()
+            local.unlink()
+            print(f"round {round_ + 1}: boto3 download_file {plain[-1]:.2f} s, library cache fetch {ours[-1]:.2f} s")
+        best_plain, best_ours = min(plain), min(ours)
+        rate_plain, rate_ours = size / best_plain / 1e6, size / best_ours / 1e6
+        print(f"best: boto3 {best_plain:.2f} s ({rate_plain:.0f} MB/s), cache {best_ours:.2f} s ({rate_ours:.0f} MB/s)")
+        print(f"ratio cache/boto3: {best_ours / best_plain:.3f} (aim <= 1.25)")
+        print(f"second local_path (nothing fetched): {max(again) * 1000:.1f} ms at most")
+    finally:
+        server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

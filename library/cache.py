@@ -1,0 +1,294 @@
+"""Each host's copy of the library: GARDEN_MODELS_DIR as a bounded cache of the store (docs/models.md#several-machines).
+
+``local_path(entry)`` is what a worker asks before it loads a library file. Without a store
+(GARDEN_MODELS_STORE empty) it is the file under GARDEN_MODELS_DIR, as always. With one, a file
+this host lacks is fetched by its sha256:
+
+- one download per file per host: an exclusive lock per sha256 (``.garden/locks/<sha>.lock``),
+  the file looked for again once the lock is held;
+- into a process-unique temporary file (``.garden/tmp/<sha>.<pid>.<uuid>.incomplete``, created at
+  its full length as the host's reservation), hashed as it arrives, then renamed into place; a
+  hash that differs is discarded and fetched once more; a sidecar records the hash so that the
+  host's next scan does not hash it again;
+- room is made first under GARDEN_MODELS_CACHE_GB (and the disk's free space): the least recently
+  used copies that the store holds and no process uses are removed. A process uses a file while it
+  holds a shared lock on its marker (``.garden/use/<sha>``): it keeps those of the last
+  ``KEEP_USES`` files it asked for (the models it may hold or be loading). Nothing to remove:
+  ``CacheFull``, a job failure that says so.
+
+``StoreUnavailable`` (the store away) is left to the caller: a job waits and tries again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from config.errors import DomainError
+from library import store as model_store
+from library.hosts import host_name
+from library.models import LibraryCopy, LibraryEntry
+from library.store import StoreCorrupt, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+WORK = ".garden"  # a dot-folder: scans and fingerprints leave it out
+KEEP_USES = 4
+FETCH_TRIES = 2  # a corrupt download is discarded and fetched once more
+UNAVAILABLE_TRIES = 3  # the store away: tried again after 1 s and 2 s, then the job waits (runner)
+Progress = Callable[[int, int], None]
+
+
+class CacheFull(DomainError):
+    """This host's models folder has no room for a model and nothing it may remove."""
+
+
+def _root() -> Path:
+    return Path(settings.GARDEN_MODELS_DIR).expanduser()
+
+
+def _work(name: str) -> Path:
+    folder = _root() / WORK / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def _flock(path: Path, mode: int) -> Iterator[None]:
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _try_exclusive(path: Path) -> int | None:
+    """An fd holding ``path``'s exclusive lock, or None when a process holds it (shared or not)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+# --- uses -----------------------------------------------------------------------------------------
+
+_uses: OrderedDict[str, int] = OrderedDict()  # sha256 → fd holding the marker's shared lock (this process)
+
+
+def use(sha256: str) -> None:
+    """Mark the file as used by this process (a shared lock it keeps while the file is among its
+    last KEEP_USES) and as just used (the marker's time: the host's LRU order)."""
+    marker = _work("use") / sha256
+    if sha256 in _uses:
+        _uses.move_to_end(sha256)
+    else:
+        fd = os.open(marker, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        _uses[sha256] = fd
+        while len(_uses) > KEEP_USES:
+            _, old = _uses.popitem(last=False)
+            os.close(old)  # the lock goes with the last descriptor
+    os.utime(marker)
+
+
+def release_all() -> None:
+    """Let go of this process's uses (tests; a worker shutting down lets go by exiting)."""
+    while _uses:
+        os.close(_uses.popitem()[1])
+
+
+# --- the copy a job needs -------------------------------------------------------------------------
+
+
+def local_path(entry: LibraryEntry, progress: Progress | None = None) -> Path:
+    """The entry's file on this host, fetched from the store first when this host lacks it."""
+    path = _root() / entry.path
+    store = model_store.get()
+    if store is None or not entry.sha256:  # the one-folder library, or a folder entry (not stored)
+        return path
+    with contextlib.suppress(OSError):  # a read-only folder (a one-machine stack's GPU workers): nothing is removed there
+        use(entry.sha256)
+    if not _whole(path, entry):
+        try:
+            lock = _work("locks") / f"{entry.sha256}.lock"
+            with _flock(lock, fcntl.LOCK_EX):
+                if not _whole(path, entry):
+                    _fetch(store, entry, path, progress)
+        except OSError as exc:
+            raise CacheFull(f"cannot fetch {entry.name} into {_root()} on host {host_name()}: {exc}") from None
+    _record(entry, path)
+    return path
+
+
+def _whole(path: Path, entry: LibraryEntry) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size == entry.size_bytes
+    except OSError:
+        return False
+
+
+def _fetch(store, entry: LibraryEntry, path: Path, progress: Progress | None) -> None:
+    stored = _stat(store, entry.sha256)
+    if stored is None:
+        raise StoreUnavailable(f"the model store {store} holds no file for {entry.name} (sha256 {entry.sha256}) yet")
+    temporary = _reserve(entry.sha256, stored.size)
+    try:
+        for attempt in range(1, FETCH_TRIES + 1):
+            try:
+                _retrying(lambda: store.fetch(entry.sha256, temporary, progress))
+                break
+            except StoreCorrupt:
+                log.warning("fetching %s: not the file its sha256 names, discarded (try %s)", entry.name, attempt)
+                if attempt == FETCH_TRIES:
+                    raise
+            except OSError as exc:
+                raise CacheFull(f"cannot write {entry.name} into {_root()} on host {host_name()}: {exc}") from None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stat = temporary.stat()
+        sidecar = {"source": entry.source, "sha256": entry.sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        path.with_name(path.name + ".source.json").write_text(json.dumps(sidecar))
+        os.replace(temporary, path)
+        log.info("fetched %s (%s bytes) from the model store onto host %s", entry.name, stored.size, host_name())
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _stat(store, sha256: str):
+    return _retrying(lambda: store.stat(sha256))
+
+
+def _retrying(call):
+    for attempt in range(UNAVAILABLE_TRIES):
+        try:
+            return call()
+        except StoreUnavailable:
+            if attempt == UNAVAILABLE_TRIES - 1:
+                raise
+            time.sleep(2**attempt)
+    return None
+
+
+def _record(entry: LibraryEntry, path: Path) -> None:
+    now = timezone.now()
+    LibraryCopy.objects.update_or_create(
+        entry=entry,
+        host=host_name(),
+        defaults={"path": entry.path, "size_bytes": entry.size_bytes, "on_disk": True, "last_used": now, "seen_at": now},
+    )
+
+
+# --- room -----------------------------------------------------------------------------------------
+
+
+def _reserve(sha256: str, size: int) -> Path:
+    """Room for ``size`` bytes (removing what may be removed), then the temporary file at that length."""
+    with _flock(_work("locks") / "room.lock", fcntl.LOCK_EX):
+        make_room(size)
+        temporary = _work("tmp") / f"{sha256}.{os.getpid()}.{uuid.uuid4().hex}.incomplete"
+        try:
+            with open(temporary, "wb") as out:
+                out.truncate(size)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise CacheFull(f"cannot reserve {size} bytes in {_root()} on host {host_name()}: {exc}") from None
+        return temporary
+
+
+def used_bytes() -> int:
+    """What this host's copies and the fetches under way take (the fetches at their full length)."""
+    total = 0
+    for path in LibraryCopy.objects.filter(host=host_name(), on_disk=True).values_list("path", flat=True):
+        with contextlib.suppress(OSError):
+            total += (_root() / path).stat().st_size
+    for temporary in _work("tmp").glob("*.incomplete"):
+        with contextlib.suppress(OSError):
+            total += temporary.stat().st_size
+    return total
+
+
+def limit_bytes() -> int:
+    return int(float(settings.GARDEN_MODELS_CACHE_GB) * 1e9)
+
+
+def _short(need: int) -> int:
+    """How many bytes must go before ``need`` more fit (the bound, and the disk's free space)."""
+    short = max(0, need - shutil.disk_usage(_root()).free)
+    if limit_bytes() > 0:
+        short = max(short, used_bytes() + need - limit_bytes())
+    return short
+
+
+def make_room(need: int) -> list[str]:
+    """Remove least recently used copies (stored, unused, not being fetched) until ``need`` bytes fit;
+    the names removed. CacheFull when they do not fit once nothing more may be removed."""
+    removed: list[str] = []
+    if _short(need) <= 0:
+        return removed
+    for copy in _candidates():
+        if _short(need) <= 0:
+            break
+        if _evict(copy):
+            removed.append(copy.entry.name)
+    if _short(need) > 0:
+        limit = f"GARDEN_MODELS_CACHE_GB={settings.GARDEN_MODELS_CACHE_GB}" if limit_bytes() else "the disk"
+        raise CacheFull(
+            f"no room for {need / 1e9:.2f} GB on host {host_name()} ({limit}, {used_bytes() / 1e9:.2f} GB of models here): "
+            "every model left is in use, being fetched or not in the store yet. Raise GARDEN_MODELS_CACHE_GB or free disk."
+        )
+    if removed:
+        log.info("removed %s from host %s's models folder to make room", ", ".join(removed), host_name())
+    return removed
+
+
+def _candidates() -> list[LibraryCopy]:
+    """This host's copies of stored files, least recently used first (the use marker's time)."""
+    copies = list(
+        LibraryCopy.objects.filter(host=host_name(), on_disk=True, entry__stored_at__isnull=False)
+        .exclude(entry__sha256="")
+        .select_related("entry")
+    )
+
+    def last_used(copy: LibraryCopy) -> float:
+        try:
+            return (_root() / WORK / "use" / copy.entry.sha256).stat().st_mtime
+        except OSError:
+            return copy.last_used.timestamp() if copy.last_used else 0.0
+
+    return sorted(copies, key=last_used)
+
+
+def _evict(copy: LibraryCopy) -> bool:
+    """Remove one copy unless a process uses it or fetches it (locks taken without waiting)."""
+    sha256 = copy.entry.sha256
+    in_use = _try_exclusive(_work("use") / sha256)
+    if in_use is None:
+        return False
+    fetching = _try_exclusive(_work("locks") / f"{sha256}.lock")
+    try:
+        if fetching is None:
+            return False
+        path = _root() / copy.path
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + ".source.json").unlink(missing_ok=True)
+        LibraryCopy.objects.filter(pk=copy.pk).update(on_disk=False, seen_at=timezone.now())
+        return True
+    finally:
+        os.close(in_use)
+        if fetching is not None:
+            os.close(fetching)
