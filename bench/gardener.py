@@ -51,16 +51,11 @@ bench/results/gardener.json.
 `--smoke` runs the breeding arm for one seed, two gardener rounds of 30 likes and 3 probes in one
 child process: a check that the bench works, in seconds, not a figure.
 
-Reproducible: the same command gives the same figures and the same trace digest on any machine,
-idle or loaded (tests/bench/test_gardener_reproducible.py). Every draw comes from the seed: the
-simulation's own (visitor ids included, from a stream of their own) and the app's (``/garden``'s
-exploration, generation seeds and keys, breeding: config/chance.py, seeded per run). The app's
-clock (config/clock.py) is simulated: it starts at START and moves ``--visitor-seconds`` (5) per
-visitor, so the recommender's and the gardener's windows mean the same whatever the machine's
-speed. Jobs run inline (eager Celery, the procedural painter), at the gardener's round, and the
-model is rebuilt every REBUILD_LIKES likes: both happen at a simulated moment. Each run's child has
-one BLAS thread and PYTHONHASHSEED 0. Each run prints ``trace``, a digest of every visitor's key,
-segment, screen and choice and every probe's screen; the table ends with one digest of them all.
+Reproducible: the same command gives the same figures and trace digest on any machine, idle or
+loaded (tests/bench/test_gardener_reproducible.py). Every draw comes from the seed (visitor ids
+from a stream of their own; the app's draws through config/chance.py), the app's clock
+(config/clock.py) moves ``--visitor-seconds`` per visitor, and jobs and rebuilds run inline at
+simulated moments; one BLAS thread and PYTHONHASHSEED 0 per run (docs/gardener.md).
 """
 
 from __future__ import annotations
@@ -71,7 +66,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -81,6 +75,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench import _audience, _inprocess  # noqa: E402
+from bench._gardener_runs import print_table, run_all, summary, trace_digest  # noqa: E402
 
 KEYS, SEGMENTS = _audience.KEYS, _audience.SEGMENTS
 CHECKPOINTS = (500, 1000, 2000, 5000)
@@ -89,9 +84,6 @@ REBUILD_LIKES = 100  # the recommender's model is rebuilt every so many likes, b
 PROBES = 30
 VISITOR_SECONDS = 5.0  # simulated seconds between two visitors (the app's clock, config/clock.py)
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)  # the simulated clock's first moment (a Monday morning)
-# One thread for BLAS and torch in each run: a sum split over threads adds in another order, and the
-# last bits of a model's figures would then differ from one machine (or load) to the next.
-ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")}
 BRED_SHARE = 0.75
 ARMS = {"static": None, "retirement only": 0.0, "retirement + breeding": BRED_SHARE}
 POLICY = {
@@ -332,42 +324,6 @@ def child_command(arm: str, seed: int, args: argparse.Namespace) -> list[str]:
     ]
 
 
-def run_all(runs: list[tuple[str, int]], args: argparse.Namespace) -> dict[tuple[str, int], dict]:
-    """Every (arm, seed) run, ``args.jobs`` child processes at a time; each result as it comes."""
-    waiting, running, done = list(runs), {}, {}
-    while waiting or running:
-        while waiting and len(running) < max(args.jobs, 1):
-            arm, seed = waiting.pop(0)
-            # A fixed hash seed (sets of strings iterate in one order) and one BLAS thread: see ONE_THREAD.
-            env = {**os.environ, **ONE_THREAD, "PYTHONHASHSEED": "0"}
-            child = subprocess.Popen(child_command(arm, seed, args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-            running[(arm, seed)] = child
-        time.sleep(0.2)
-        for run, child in list(running.items()):
-            if child.poll() is None:
-                continue
-            out, err = child.communicate()
-            del running[run]
-            if child.returncode:
-                sys.stderr.write(err[-3000:])
-                raise SystemExit(f"{run[0]} seed {run[1]} failed ({child.returncode})")
-            done[run] = json.loads(out.strip().splitlines()[-1])
-            figures = ", ".join(f"{p} {value:+.3f}" for p, value in done[run].items() if p.startswith(("at_", "held_", "seen_")))
-            print(f"{run[0]} seed {run[1]}: {figures}, trace {done[run]['trace']} ({done[run]['seconds']} s)", flush=True)
-    return done
-
-
-def summary(runs: list[dict], points: list[str]) -> dict:
-    """Per checkpoint: the mean over seeds, its standard error and the worst seed's value."""
-    row: dict = {"runs": runs}
-    for p in points:
-        values = [r[p] for r in runs]
-        row[p] = round(statistics.fmean(values), 3)
-        row[f"{p}_se"] = round(statistics.stdev(values) / len(values) ** 0.5, 3) if len(values) > 1 else None
-        row[f"{p}_worst"] = round(min(values), 3)
-    return row
-
-
 def main() -> int:
     global CHECKPOINTS, PROBES, ROUND_LIKES, REBUILD_LIKES, VISITOR_SECONDS  # --smoke makes them smaller
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -426,7 +382,7 @@ def main() -> int:
     reached = [n for n in CHECKPOINTS if n <= args.likes]
     points = ["at_0", *(f"at_{n}" for n in reached), *(f"{p}_{n}" for p in ("held_at", "seen_at") for n in reached)]
     arms = [arm for arm in ARMS if not args.only or arm in args.only]
-    done = run_all([(arm, seed) for arm in arms for seed in results["seeds"]], args)
+    done = run_all([(arm, seed) for arm in arms for seed in results["seeds"]], args.jobs, lambda arm, seed: child_command(arm, seed, args))
     for arm in arms:
         results["arms"][arm] = summary([done[(arm, seed)] for seed in results["seeds"]], points)
     if not args.smoke:
@@ -436,27 +392,6 @@ def main() -> int:
     print_table(results["arms"], reached)
     print(f"\ntrace digest (every run's screens, choices and probes, in order of arm and seed): {trace_digest(results['arms'])}")
     return 0
-
-
-def trace_digest(arms: dict[str, dict]) -> str:
-    """One digest of every run's trace: two commands that print the same one made the same runs."""
-    digest = hashlib.sha256()
-    for arm, row in arms.items():
-        for run in row["runs"]:
-            digest.update(f"{arm} {run['seed']} {run['trace']}".encode())
-    return digest.hexdigest()[:16]
-
-
-def print_table(arms: dict[str, dict], reached: list[int]) -> None:
-    print("\nShare of the way from the initial garden to the best recipe, over seeds: mean ± standard error (worst seed)")
-    print(f"{'arm':<24}{'measure':<30}" + "".join(f"{f'{n:,} likes':>24}" for n in reached))
-    measures = {"at": "the probes (at_N)", "held_at": "the garden's best three", "seen_at": "what visitors were shown"}
-    for arm, row in arms.items():
-        for prefix, label in measures.items():
-            points = [f"{prefix}_{n}" for n in reached]
-            se = (row[f"{p}_se"] if row[f"{p}_se"] is not None else float("nan") for p in points)
-            cells = (f"{row[p]:.3f} ± {e:.3f} ({row[f'{p}_worst']:+.3f})" for p, e in zip(points, se, strict=True))
-            print(f"{arm:<24}{label:<30}" + "".join(f"{cell:>24}" for cell in cells))
 
 
 if __name__ == "__main__":
