@@ -38,7 +38,7 @@ between the two is the ranking's); and ``seen_at_N``: the same fraction for what
 visitors were shown since the previous checkpoint (the mean over every visitor of their three's
 appeal). The probes are one snapshot taken just after a gardener's round, when its new children
 are unjudged, and the 30 probes of a key see at most two orders (one per segment; they post no
-impressions), so ``at_N`` moves a lot between runs; ``seen_at_N`` averages thousands of screens
+impressions), so ``at_N`` moves a lot between seeds; ``seen_at_N`` averages thousands of screens
 over the whole stretch. Each arm's figures: the mean over seeds, its standard error and the worst
 seed.
 
