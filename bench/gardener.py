@@ -5,7 +5,7 @@
     .venv/bin/python bench/gardener.py --seeds 1 --likes 1000
     .venv/bin/python bench/gardener.py --only "retirement + breeding" --policy trial_pairs=2
     .venv/bin/python bench/gardener.py --likes 1000 --rebuild-likes 0   # the counters alone, no model rebuilt
-    .venv/bin/python bench/gardener.py --smoke               # breeding, 3 pairs a key, 1 seed, 30 likes (one round): seconds
+    .venv/bin/python bench/gardener.py --smoke               # breeding, 3 pairs a key, 1 seed, 60 likes (two rounds): seconds
 
 Each run, in a child process of its own (``--jobs`` of them side by side), starts a fresh garden:
 a throw-away SQLite database (bench/_inprocess.py: a copy of a migrated template, in /dev/shm
@@ -38,7 +38,7 @@ between the two is the ranking's); and ``seen_at_N``: the same fraction for what
 visitors were shown since the previous checkpoint (the mean over every visitor of their three's
 appeal). The probes are one snapshot taken just after a gardener's round, when its new children
 are unjudged, and the 30 probes of a key see at most two orders (one per segment; they post no
-impressions), so ``at_N`` moves a lot between runs; ``seen_at_N`` averages thousands of screens
+impressions), so ``at_N`` moves a lot between seeds; ``seen_at_N`` averages thousands of screens
 over the whole stretch. Each arm's figures: the mean over seeds, its standard error and the worst
 seed.
 
@@ -48,32 +48,42 @@ Arms, on the same seeds: static (the initial garden, the gardener off), retireme
 key's target, the weakest judged pictures making room; docs/gardener.md, "Trials"). Results:
 bench/results/gardener.json.
 
-`--smoke` runs the breeding arm for one seed, one gardener round of 30 likes and 3 probes in one
+`--smoke` runs the breeding arm for one seed, two gardener rounds of 30 likes and 3 probes in one
 child process: a check that the bench works, in seconds, not a figure.
+
+Reproducible: the same command gives the same figures and trace digest on any machine, idle or
+loaded (tests/bench/test_gardener_reproducible.py). Every draw comes from the seed (visitor ids
+from a stream of their own; the app's draws through config/chance.py), the app's clock
+(config/clock.py) moves ``--visitor-seconds`` per visitor, and jobs and rebuilds run inline at
+simulated moments; one BLAS thread and PYTHONHASHSEED 0 per run (docs/gardener.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench import _audience, _inprocess  # noqa: E402
+from bench._gardener_runs import print_table, run_all, summary, trace_digest  # noqa: E402
 
 KEYS, SEGMENTS = _audience.KEYS, _audience.SEGMENTS
 CHECKPOINTS = (500, 1000, 2000, 5000)
 ROUND_LIKES = 100
 REBUILD_LIKES = 100  # the recommender's model is rebuilt every so many likes, before the gardener's round; 0: never
 PROBES = 30
+VISITOR_SECONDS = 5.0  # simulated seconds between two visitors (the app's clock, config/clock.py)
+START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)  # the simulated clock's first moment (a Monday morning)
 BRED_SHARE = 0.75
 ARMS = {"static": None, "retirement only": 0.0, "retirement + breeding": BRED_SHARE}
 POLICY = {
@@ -99,15 +109,33 @@ def run_one(arm: str, seed: int, likes_wanted: int) -> dict:
     with _inprocess.scratch("garden-bench-gardener-") as work:
         settings = {"GARDEN_GENERATOR_BACKEND": "procedural", "GARDEN_GARDENER_FAVORITES": "any", "CELERY_TASK_ALWAYS_EAGER": "true"}
         _inprocess.set_up_django(Path(work), **settings)
-        return Simulation(arm, seed, _inprocess.ClientKiosk()).run(likes_wanted)
+        if "torch" in sys.modules:
+            import torch
+
+            torch.set_num_threads(1)
+        from config import chance, clock
+
+        # The app's own clock and draws (config/clock.py, config/chance.py): time moves with the
+        # simulated visitors, and every draw of the app (exploration, generation seeds, breeding)
+        # comes from the seed, so the same seed gives the same run on any machine, at any load.
+        simulated = clock.SimulatedClock(START)
+        clock.install(simulated)
+        chance.seed(seed)
+        try:
+            return Simulation(arm, seed, _inprocess.ClientKiosk(), simulated).run(likes_wanted)
+        finally:
+            clock.install(None)
+            chance.seed(None)
 
 
 class Simulation:
-    def __init__(self, arm: str, seed: int, kiosk: _inprocess.ClientKiosk) -> None:
+    def __init__(self, arm: str, seed: int, kiosk: _inprocess.ClientKiosk, clock) -> None:
         from generation.backends import recipes
 
         self.recipes = recipes
-        self.arm, self.kiosk, self.rng = arm, kiosk, random.Random(seed)
+        self.arm, self.kiosk, self.rng, self.clock = arm, kiosk, random.Random(seed), clock
+        self.names = random.Random(f"visitor ids {seed}")  # its own stream: ids do not shift the other draws
+        self.trace = hashlib.sha256()  # every visitor's key, segment, screen and choice: two runs compare at a glance
         self.seed = seed
         self.audience = _audience.Audience(seed)
         self.like_chance, self.appeal, self.best = self.audience.like_chance, self.audience.appeal, self.audience.best
@@ -123,6 +151,10 @@ class Simulation:
                 self.recipes.Recipe.from_dict(stored) if stored else self.recipes.recipe_for(image.emotion, image.favorite, image.seed or 0)
             )
         return self.recipe_of[image_key]
+
+    def new_id(self, prefix: str) -> str:
+        """A visitor id drawn from the seed (a UUID's form, as kiosks send)."""
+        return f"{prefix}-{uuid.UUID(int=self.names.getrandbits(128), version=4)}"
 
     @staticmethod
     def arrive(visitor: str, segment: str) -> None:
@@ -170,8 +202,9 @@ class Simulation:
             seen = []
             for _ in range(PROBES):
                 segment = self.rng.choice(SEGMENTS)
-                shown = self.kiosk.top_three(f"probe-{uuid.uuid4()}", key, segment)
+                shown = self.kiosk.top_three(self.new_id("probe"), key, segment)
                 seen.append(statistics.fmean(self.appeal(self.recipe(k), key) for k in shown))
+                self.trace.update(json.dumps(["probe", key, segment, shown]).encode())
             scores[key] = statistics.fmean(seen)
         return scores
 
@@ -200,7 +233,8 @@ class Simulation:
         likes = visitors = 0
         seen: list[float] = []  # each visitor since the last checkpoint: their three's mean appeal, as a fraction of their key's way
         while likes < likes_wanted:
-            visitor, key, segment = f"v-{uuid.uuid4()}", self.rng.choice(KEYS), self.rng.choice(SEGMENTS)
+            self.clock.advance(VISITOR_SECONDS)
+            visitor, key, segment = self.new_id("v"), self.rng.choice(KEYS), self.rng.choice(SEGMENTS)
             self.arrive(visitor, segment)
             shown = self.kiosk.top_three(visitor, key, segment)
             visitors += 1
@@ -209,6 +243,7 @@ class Simulation:
             liked = next(
                 (k for k in self.rng.sample(shown, len(shown)) if self.rng.random() < self.like_chance(self.recipe(k), key, segment)), None
             )
+            self.trace.update(json.dumps([key, segment, shown, liked]).encode())
             if liked is None:
                 self.kiosk.post("/impression", {"id": visitor, "impression": shown})
                 continue
@@ -232,7 +267,8 @@ class Simulation:
                     file=sys.stderr,
                     flush=True,
                 )
-        result.update(visitors=visitors, seconds=round(time.perf_counter() - started, 1), garden=self.garden_summary())
+        summary = self.garden_summary()
+        result.update(visitors=visitors, seconds=round(time.perf_counter() - started, 1), garden=summary, trace=self.trace.hexdigest()[:16])
         return result
 
     def garden_summary(self) -> dict:
@@ -280,48 +316,16 @@ def child_command(arm: str, seed: int, args: argparse.Namespace) -> list[str]:
         str(REBUILD_LIKES),
         "--round-likes",
         str(ROUND_LIKES),
+        "--visitor-seconds",
+        str(VISITOR_SECONDS),
         *(["--smoke"] if args.smoke else []),
         "--policy",
         *args.policy,
     ]
 
 
-def run_all(runs: list[tuple[str, int]], args: argparse.Namespace) -> dict[tuple[str, int], dict]:
-    """Every (arm, seed) run, ``args.jobs`` child processes at a time; each result as it comes."""
-    waiting, running, done = list(runs), {}, {}
-    while waiting or running:
-        while waiting and len(running) < max(args.jobs, 1):
-            arm, seed = waiting.pop(0)
-            child = subprocess.Popen(child_command(arm, seed, args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            running[(arm, seed)] = child
-        time.sleep(0.2)
-        for run, child in list(running.items()):
-            if child.poll() is None:
-                continue
-            out, err = child.communicate()
-            del running[run]
-            if child.returncode:
-                sys.stderr.write(err[-3000:])
-                raise SystemExit(f"{run[0]} seed {run[1]} failed ({child.returncode})")
-            done[run] = json.loads(out.strip().splitlines()[-1])
-            figures = ", ".join(f"{p} {value:+.3f}" for p, value in done[run].items() if p.startswith(("at_", "held_", "seen_")))
-            print(f"{run[0]} seed {run[1]}: {figures} ({done[run]['seconds']} s)", flush=True)
-    return done
-
-
-def summary(runs: list[dict], points: list[str]) -> dict:
-    """Per checkpoint: the mean over seeds, its standard error and the worst seed's value."""
-    row: dict = {"runs": runs}
-    for p in points:
-        values = [r[p] for r in runs]
-        row[p] = round(statistics.fmean(values), 3)
-        row[f"{p}_se"] = round(statistics.stdev(values) / len(values) ** 0.5, 3) if len(values) > 1 else None
-        row[f"{p}_worst"] = round(min(values), 3)
-    return row
-
-
 def main() -> int:
-    global CHECKPOINTS, PROBES, ROUND_LIKES, REBUILD_LIKES  # --smoke makes them smaller
+    global CHECKPOINTS, PROBES, ROUND_LIKES, REBUILD_LIKES, VISITOR_SECONDS  # --smoke makes them smaller
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=8, help="runs per arm (seeds first-seed … first-seed + n − 1, the same for every arm)")
     parser.add_argument("--first-seed", type=int, default=0)
@@ -343,17 +347,23 @@ def main() -> int:
         default=REBUILD_LIKES,
         help="rebuild the recommender's model every N likes, before the gardener's round (0: never, the counters alone)",
     )
+    parser.add_argument(
+        "--visitor-seconds",
+        type=float,
+        default=VISITOR_SECONDS,
+        help="simulated seconds between two visitors: the app's clock in the run (its rebuild, recent and patience windows)",
+    )
     parser.add_argument("--one", nargs=2, metavar=("ARM", "SEED"), help=argparse.SUPPRESS)  # a run in a child process
-    parser.add_argument("--smoke", action="store_true", help="breeding, 1 seed, one gardener round, 3 probes: the whole path in seconds")
+    parser.add_argument("--smoke", action="store_true", help="breeding, 1 seed, two gardener rounds, 3 probes: the whole path in seconds")
     args = parser.parse_args()
     POLICY.update(parse_overrides(args.policy))
-    REBUILD_LIKES, ROUND_LIKES = args.rebuild_likes, args.round_likes
+    REBUILD_LIKES, ROUND_LIKES, VISITOR_SECONDS = args.rebuild_likes, args.round_likes, args.visitor_seconds
     if args.smoke:  # in the parent and in its child (--one … --smoke)
         ROUND_LIKES, PROBES = 30, 3
         REBUILD_LIKES = ROUND_LIKES if REBUILD_LIKES else 0
         POLICY.update(target_per_key=6, minimum_per_key=3, trial_pairs=1, retire_min_impressions=3, images_per_job=2)
-        CHECKPOINTS = (ROUND_LIKES,)
-        args.seeds, args.first_seed, args.only, args.likes, args.jobs = 1, 0, ["retirement + breeding"], ROUND_LIKES, 1
+        CHECKPOINTS = (ROUND_LIKES, 2 * ROUND_LIKES)  # two rounds: the second harvests what the first bred
+        args.seeds, args.first_seed, args.only, args.likes, args.jobs = 1, 0, ["retirement + breeding"], 2 * ROUND_LIKES, 1
     if args.one:
         print(json.dumps(run_one(args.one[0], int(args.one[1]), args.likes)))
         return 0
@@ -364,6 +374,7 @@ def main() -> int:
         "seeds": list(range(args.first_seed, args.first_seed + args.seeds)),
         "round_likes": ROUND_LIKES,
         "rebuild_likes": REBUILD_LIKES,
+        "visitor_seconds": VISITOR_SECONDS,
         "lineage_weight": float(os.environ.get("GARDEN_RECOMMEND_LINEAGE_WEIGHT", os.environ.get("RECOMMEND_LINEAGE_WEIGHT", "0.5"))),
         "policy": POLICY,
         "arms": {},
@@ -371,7 +382,7 @@ def main() -> int:
     reached = [n for n in CHECKPOINTS if n <= args.likes]
     points = ["at_0", *(f"at_{n}" for n in reached), *(f"{p}_{n}" for p in ("held_at", "seen_at") for n in reached)]
     arms = [arm for arm in ARMS if not args.only or arm in args.only]
-    done = run_all([(arm, seed) for arm in arms for seed in results["seeds"]], args)
+    done = run_all([(arm, seed) for arm in arms for seed in results["seeds"]], args.jobs, lambda arm, seed: child_command(arm, seed, args))
     for arm in arms:
         results["arms"][arm] = summary([done[(arm, seed)] for seed in results["seeds"]], points)
     if not args.smoke:
@@ -379,19 +390,8 @@ def main() -> int:
         out.mkdir(parents=True, exist_ok=True)
         (out / args.out).write_text(json.dumps(results, indent=2))
     print_table(results["arms"], reached)
+    print(f"\ntrace digest (every run's screens, choices and probes, in order of arm and seed): {trace_digest(results['arms'])}")
     return 0
-
-
-def print_table(arms: dict[str, dict], reached: list[int]) -> None:
-    print("\nShare of the way from the initial garden to the best recipe, over seeds: mean ± standard error (worst seed)")
-    print(f"{'arm':<24}{'measure':<30}" + "".join(f"{f'{n:,} likes':>24}" for n in reached))
-    measures = {"at": "the probes (at_N)", "held_at": "the garden's best three", "seen_at": "what visitors were shown"}
-    for arm, row in arms.items():
-        for prefix, label in measures.items():
-            points = [f"{prefix}_{n}" for n in reached]
-            se = (row[f"{p}_se"] if row[f"{p}_se"] is not None else float("nan") for p in points)
-            cells = (f"{row[p]:.3f} ± {e:.3f} ({row[f'{p}_worst']:+.3f})" for p, e in zip(points, se, strict=True))
-            print(f"{arm:<24}{label:<30}" + "".join(f"{cell:>24}" for cell in cells))
 
 
 if __name__ == "__main__":

@@ -12,12 +12,12 @@ always ``.jpeg`` (docs/contracts.md: kiosks read the orientation from the charac
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils.translation import gettext
 
+from config import chance
 from config.caches import memoized
 from config.errors import DomainError
 
@@ -170,7 +170,7 @@ def search_key_of(key: str) -> str | None:
 
 def new_timestr(now: datetime) -> str:
     """A padded timestamp plus a random suffix: unique even for jobs started in the same second."""
-    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    return f"{now:%Y%m%d-%H%M%S}-{chance.token_hex(3)}"
 
 
 def build_key(*, prefix: str, emotion: str, favorite: str, timestr: str, index: int, orientation: str, extension: str = JPEG) -> str:

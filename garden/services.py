@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image as PILImage
 
+from config import clock
 from config.errors import Conflict, Unavailable
 from garden import freshness, keys, looks
 from garden.models import Image, ImageLook, ImageParent, Visitor
@@ -191,7 +192,7 @@ def promote_image(*, image: Image) -> Image:
         return image
     if image.quarantined:
         raise ImageStateError(quarantine_message(image))
-    return _move(image=image, prefix=keys.SERVING_PREFIX, status=Image.Status.SERVING, promoted_at=timezone.now())
+    return _move(image=image, prefix=keys.SERVING_PREFIX, status=Image.Status.SERVING, promoted_at=clock.now())
 
 
 def demote_image(*, image: Image) -> Image:

@@ -10,8 +10,8 @@ from itertools import product
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
-from django.utils import timezone
 
+from config import clock
 from garden import keys
 from garden.models import Image
 from garden.queries import serving_through
@@ -137,7 +137,7 @@ def backlog_size() -> int:
 
 def day_start(now: datetime | None = None) -> datetime:
     """Midnight UTC of today: the daily budget's day."""
-    now = timezone.now() if now is None else now
+    now = clock.now() if now is None else now
     return datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
 
 
@@ -224,7 +224,7 @@ def unjudged_bred_pairs(
     """Per key, its serving bred pairs that visitors have not judged yet and that are not stalled
     (promoted within TRIAL_PATIENCE). A serving pair counts once. ``unjudged``: unjudged_bred()
     already read by the caller."""
-    since = (now or timezone.now()) - TRIAL_PATIENCE
+    since = (now or clock.now()) - TRIAL_PATIENCE
     result: dict[tuple[str, str], int] = defaultdict(int)
     for _, emotion, favorite, promoted_at in unjudged_bred(policies) if unjudged is None else unjudged:
         if promoted_at is None or promoted_at >= since:
@@ -237,7 +237,7 @@ def stalled_trials(
 ) -> dict[tuple[str, str], set[int]]:
     """Per key, its serving bred pictures still unjudged TRIAL_PATIENCE after their promotion (one
     per pair: the making-room step takes the twin with it)."""
-    since = (now or timezone.now()) - TRIAL_PATIENCE
+    since = (now or clock.now()) - TRIAL_PATIENCE
     result: dict[tuple[str, str], set[int]] = defaultdict(set)
     for image_id, emotion, favorite, promoted_at in unjudged_bred(policies) if unjudged is None else unjudged:
         if promoted_at is not None and promoted_at < since:

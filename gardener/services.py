@@ -14,9 +14,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from config import caches
+from config import caches, chance, clock
 from config.errors import Conflict, DomainError
 from garden import services as garden_services
 from garden.keys import search_key
@@ -91,7 +90,7 @@ def tend(*, dry_run: bool = False, now: datetime | None = None, seed: int | None
         _harvest(plan, result)
         for key_plan in plan.keys:
             _retire(key_plan, result)
-        rng = random.Random(seed)
+        rng = random.Random(seed) if seed is not None else chance.rng()
         for key_plan in plan.keys:
             _start_jobs(key_plan, result, rng)
         _log_skipped(plan, result, now)
@@ -101,7 +100,7 @@ def tend(*, dry_run: bool = False, now: datetime | None = None, seed: int | None
 
 
 def _log(kind: str, result: RunResult | None = None, **fields) -> GardenerAction:
-    action = GardenerAction.objects.create(kind=kind, **fields)
+    action = GardenerAction.objects.create(kind=kind, created_at=clock.now(), **fields)
     if result is not None:
         result.count(kind)
     return action
@@ -197,7 +196,7 @@ def start_job(request: JobRequest) -> GenerationJob:
     if not queue:
         return generation_services.create_job(request=request, background=True)
     job = generation_services.create_job(request=request, enqueue=False, background=True)
-    job.queue, job.enqueued_at = queue, timezone.now()
+    job.queue, job.enqueued_at = queue, clock.now()
     return job_services.save_job(job=job, enqueue=True)
 
 
@@ -225,7 +224,7 @@ def undo(*, action: GardenerAction, user=None) -> GardenerAction:
         if action.undone_at is not None:
             raise NotUndoable(f"Already undone on {action.undone_at:%Y-%m-%d %H:%M}.")
         detail = _reverse(action)
-        action.undone_at, action.undone_by = timezone.now(), user if getattr(user, "is_authenticated", False) else None
+        action.undone_at, action.undone_by = clock.now(), user if getattr(user, "is_authenticated", False) else None
         action.save(update_fields=["undone_at", "undone_by"])
         return _log(
             Kind.UNDONE,

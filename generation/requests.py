@@ -9,12 +9,12 @@ tune are settings (``GARDEN_MAX_WIDTH`` …), read when a request is validated.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field, fields
 
 from django.conf import settings
 from django.utils.translation import gettext
 
+from config import chance
 from config.errors import DomainError
 from garden import keys
 from generation import backends, init_image, kinds, lineage, model_families
@@ -377,7 +377,7 @@ class JobRequest:
         steps = default_steps if self.steps is None else self.steps
         check_int("steps", steps, 1, settings.GARDEN_MAX_STEPS, errors, setting="GARDEN_MAX_STEPS")
         check_int("count", self.count, 1, settings.GARDEN_MAX_COUNT, errors, setting="GARDEN_MAX_COUNT")
-        seed = secrets.randbelow(SEED_LIMIT) if self.seed is None else self.seed
+        seed = chance.randbelow(SEED_LIMIT) if self.seed is None else self.seed
         check_int("seed", seed, 0, SEED_LIMIT - 1, errors)
         guidance = default_guidance if self.guidance is None else self.guidance
         low, high = GUIDANCE_RANGE

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 
+from config import chance
 from config.lazy import Lazy
 from garden.models import Image
 from recommend import eventlog, precomputed, ranking, selectors, serving, store, tokens
@@ -116,7 +117,7 @@ class CountingRanker(Ranker):
             prior, shift = (base.taste.prior, self._visit_shift(request, base.taste, model)) if base.taste else (None, None)
             sides = precomputed.sides(candidates, ranking.score(counts, model.params, prior=prior, shift=shift))
         challenge = exploration(
-            thompson=lambda: base.thompson.challenger(request.rng or np.random.default_rng(), shift), n_all=base.counts.n_all
+            thompson=lambda: base.thompson.challenger(request.rng or chance.numpy_rng(), shift), n_all=base.counts.n_all
         )
         demoted, disliked = history.liked | history.recently_shown, history.disliked
         landscape, portrait = precomputed.arrange(
@@ -156,7 +157,7 @@ class CountingRanker(Ranker):
         shift = self._visit_shift(request, view, model)
         scores = ranking.score(counts, model.params, als=als, prior=prior, shift=shift)
         challenge = exploration(
-            thompson=lambda: ranking.thompson_challenger(counts, model.params, request.rng or np.random.default_rng(), prior, shift),
+            thompson=lambda: ranking.thompson_challenger(counts, model.params, request.rng or chance.numpy_rng(), prior, shift),
             n_all=counts.n_all,
         )
         return Ordering(scores, challenge, model.label)

@@ -11,8 +11,8 @@ import numpy as np
 import orjson
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 
+from config import clock
 from config.sql import hot_cursor, in_list
 from garden import keys as garden_keys
 from garden import tables
@@ -65,7 +65,7 @@ def garden_context(*, visitor_id: str | None, emotion: str = "", age_group: str 
     returns, and only when none are kept under them), as VersionedMemo and recommend.tokens ask.
     """
     history = VisitorHistory()
-    recent_since = timezone.now() - timedelta(minutes=settings.RECOMMEND_RECENT_MINUTES)
+    recent_since = clock.now() - timedelta(minutes=settings.RECOMMEND_RECENT_MINUTES)
     q = connection.ops.quote_name
     # Typed NULLs: PostgreSQL types a UNION's columns pair by pair, and NULL with NULL is text.
     sql = (

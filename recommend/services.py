@@ -12,9 +12,9 @@ from urllib.parse import unquote
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext
 
+from config import clock
 from config.errors import NotFound
 from config.outages import after_commit
 from garden.selectors import render_listing
@@ -70,7 +70,7 @@ def record_like(*, visitor_id: str, item_key: str, impression: list[str], recomm
         item_key=item_key,
         impression=list(dict.fromkeys(normalize_key(key) for key in impression or [])),
         recommendation_id=_attribution(recommendation_id),
-        created_at=timezone.now(),
+        created_at=clock.now(),
     )
     if written is None:
         raise UnknownImage(item_key)
@@ -89,7 +89,7 @@ def record_impression(*, visitor_id: str, impression: list[str], recommendation_
         item_key="",
         impression=list(dict.fromkeys(normalize_key(key) for key in impression)),
         recommendation_id=_attribution(recommendation_id),
-        created_at=timezone.now(),
+        created_at=clock.now(),
     )
     if written is None:
         return None
@@ -122,7 +122,7 @@ def record_dislike(*, visitor_id: str, item_key: str, recommendation_id=None) ->
     event = eventlog.Event(
         visitor_id=visitor_id,
         event_type=Interaction.Event.DISLIKE,
-        created_at=timezone.now(),
+        created_at=clock.now(),
         image_id=image.id,
         item_key=item_key,
         recommendation_id=found.recommendation_id,
@@ -173,7 +173,7 @@ def serve_garden(*, visitor_id: str | None, search_key: str, request, age_group:
         search_key=search_key,
         image_ids=candidates.ids[ranked.landscape[:limit]].tolist() + candidates.ids[ranked.portrait[:limit]].tolist(),
         ranker=ranked.label[:64],
-        created_at=timezone.now(),
+        created_at=clock.now(),
         fallback=candidates.fallback,
     )
     return Garden(candidates=candidates, ranked=ranked, recommendation_id=recommendation_id)

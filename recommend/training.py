@@ -14,9 +14,8 @@ import numpy as np
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 
-from config import locks
+from config import clock, locks
 from garden import catalog_changes
 from recommend import counting, feedback, lineage, ranking, store, taste_training, tokens
 from recommend.catalog import Catalog, catalog_rows, catalog_since, key_resolver, load_catalog, rows_where  # noqa: F401 (re-exported)
@@ -196,7 +195,7 @@ def rebuild(*, with_als: bool | None = None, full: bool = False) -> ModelVersion
     started = time.perf_counter()
     with_als = settings.RECOMMEND_ALS_ENABLED if with_als is None else with_als
     with rebuild_lock():
-        now = timezone.now()
+        now = clock.now()
         catalog_changes.require()  # else catalog changes may have gone unrecorded
         catalog_version = catalog_changes.version()  # read before the catalog: a change after it shows next time
         stored = counting.load(catalog_version) if not full else None

@@ -10,8 +10,8 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
+from config import clock
 from config.errors import Conflict
 from garden import keys
 from generation import backends, changes, kinds
@@ -73,7 +73,7 @@ def create_valid_job(
 def new_job(*, valid: ValidJob, created_by=None, enqueue: bool = True) -> GenerationJob:
     """The unsaved row of a validated request (totals are the caller's: they depend on the kind)."""
     backend = valid.backend
-    now = timezone.now()
+    now = clock.now()
     model_id = backends.model_id_for(backend)
     if valid.model:  # a pipeline of the model library: its folder
         model_id = str(library.absolute_path(library.resolve_model(valid.model)))[:255]
@@ -101,6 +101,7 @@ def new_job(*, valid: ValidJob, created_by=None, enqueue: bool = True) -> Genera
         # The painter needs no GPU: it runs on the default queue and never waits behind diffusion.
         queue=settings.GARDEN_GPU_QUEUE if backend == backends.DIFFUSERS else "default",
         timestr=keys.new_timestr(now),
+        created_at=now,
         enqueued_at=now if enqueue else None,
     )
 
@@ -120,7 +121,7 @@ def save_job(*, job: GenerationJob, enqueue: bool = True) -> GenerationJob:
 
 def cancel_job(*, job: GenerationJob) -> GenerationJob:
     """Idempotent: a queued job never starts; a running one stops at its next denoising step."""
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         queued = GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.QUEUED).update(
             status=GenerationJob.Status.CANCELLED, cancel_requested=True, finished_at=now
@@ -152,8 +153,8 @@ def retry_job(*, job: GenerationJob) -> GenerationJob:
             worker="",
             finished_at=None,
             heartbeat_at=None,
-            created_at=timezone.now(),  # back of the queue
-            enqueued_at=timezone.now(),
+            created_at=clock.now(),  # back of the queue
+            enqueued_at=clock.now(),
         )
         if updated:
             transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
@@ -177,7 +178,7 @@ def requeue_job(*, job_id, error: str = "") -> bool:
             worker="",
             error=f"retrying after: {error}"[:4000] if error else "",
             notice=resumed_notice("Transient error", attempts=attempts, detail=error),
-            enqueued_at=timezone.now(),  # the task retries its own message
+            enqueued_at=clock.now(),  # the task retries its own message
         )
     )
     if requeued:
@@ -198,7 +199,7 @@ def resume_lost_job(*, job_id, worker: str, reason: str) -> str:
     if job is None:
         return ""
     same = jobs.filter(attempts=job.attempts)
-    now = timezone.now()
+    now = clock.now()
     if job.cancel_requested:
         return "cancelled" if same.update(status=GenerationJob.Status.CANCELLED, finished_at=now) else ""
     if job.attempts >= settings.GARDEN_JOB_MAX_ATTEMPTS:
@@ -219,7 +220,7 @@ def fail_job(*, job_id, error: str, attempt: int | None = None) -> bool:
     jobs = GenerationJob.objects.filter(pk=job_id).exclude(status__in=GenerationJob.FINISHED)
     if attempt is not None:
         jobs = jobs.filter(attempts=attempt)
-    failed = bool(jobs.update(status=GenerationJob.Status.FAILED, error=error[:4000], finished_at=timezone.now()))
+    failed = bool(jobs.update(status=GenerationJob.Status.FAILED, error=error[:4000], finished_at=clock.now()))
     if failed:
         transaction.on_commit(partial(changes.announce_ids, [job_id]))
     return failed

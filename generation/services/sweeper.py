@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config import clock
 from config.locks import exclusive
 from generation import enqueue as broker
 from generation.models import GenerationJob
@@ -98,7 +99,7 @@ def _end_attempt(job: GenerationJob, same, *, what: str, detail: str) -> int:
             worker="",
             error=reason,
             notice=resumed_notice(what, attempts=job.attempts, detail=detail),
-            enqueued_at=timezone.now(),
+            enqueued_at=clock.now(),
             send_failed=False,
         ):
             return 0
@@ -122,7 +123,7 @@ def resend_lost_jobs() -> int:
     after = settings.GARDEN_JOB_REQUEUE_AFTER_SECONDS
     if broker.broker_looks_down():
         return 0
-    now = timezone.now()
+    now = clock.now()  # enqueued_at and created_at are stamped by the app's clock (generation.services.jobs)
     due = Q(send_failed=True)
     if after > 0:
         deadline = now - timedelta(seconds=after)
