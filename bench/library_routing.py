@@ -18,7 +18,7 @@ per job), routed pictures/s within 10 % of pinned.
 
     .venv/bin/python bench/library_routing.py               # 200 jobs per scenario (a few minutes on 2 cores)
     .venv/bin/python bench/library_routing.py --jobs 40
-    .venv/bin/python bench/library_routing.py --smoke       # 8 jobs per scenario
+    .venv/bin/python bench/library_routing.py --smoke       # 4 jobs per scenario
 """
 
 from __future__ import annotations
@@ -52,16 +52,24 @@ print("submitted", jobs)
 """
 
 
+def postgres_server() -> str:
+    """DATABASE_URL's server when it is PostgreSQL (CI's), else the local one."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        return url.split("?", 1)[0].rsplit("/", 1)[0]
+    return "postgres://postgres@127.0.0.1:5432"
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=200)
-    parser.add_argument("--broker", default="redis://127.0.0.1:6379/12")
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/12", help="Redis for the workers' queues (their own names)")
+    parser.add_argument("--postgres", default=postgres_server(), help="PostgreSQL server (a database is made there and dropped)")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
     if args.smoke:
-        args.jobs = 8
+        args.jobs = 4
     return args
 
 
