@@ -110,7 +110,7 @@ def live_hosts(queue: str) -> dict[str, Host]:
         host.workers += 1
         host.models += len(row.models_loaded or [])
         names[row.name] = row.host
-    if not hosts:
+    if len(hosts) < 2:  # nothing to route (one machine): no more queries
         return hosts
     running = GenerationJob.objects.filter(status=GenerationJob.Status.RUNNING, worker__in=list(names))
     for worker, count in running.values_list("worker").annotate(n=Count("id")).values_list("worker", "n"):

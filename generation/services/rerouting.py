@@ -17,7 +17,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from generation import enqueue as broker
@@ -76,6 +76,7 @@ def _reconsider(job: GenerationJob, *, gone: bool) -> int:
         if route.host
         else None,
         enqueued_at=now,
+        resends=F("resends") + 1,
     ):
         return 0
     why = f"its host {job.routed_to} stopped answering" if gone else "its wait is over"
