@@ -65,6 +65,9 @@ def parse_args():
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/12", help="Redis for the workers' queues (their own names)")
     parser.add_argument("--postgres", default=postgres_server(), help="PostgreSQL server (a database is made there and dropped)")
+    parser.add_argument(
+        "--expires", type=float, default=300.0, help="GARDEN_ROUTE_EXPIRES_SECONDS (short: routed messages expire and are sent again)"
+    )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
@@ -92,6 +95,7 @@ class Venue:
             "GARDEN_DIFFUSION_MAX_LOADED": "1",
             "GARDEN_HF_OFFLINE": "true",
             "GARDEN_WORKER_PRESENCE_SECONDS": "1",
+            "GARDEN_ROUTE_EXPIRES_SECONDS": str(args.expires),
             "PYTHONUNBUFFERED": "1",
         }
         self.workers: list[subprocess.Popen] = []
@@ -142,7 +146,8 @@ def wait_done(jobs: int, timeout: float) -> dict:
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        rows = list(GenerationJob.objects.values("status", "timings", "started_at", "finished_at", "worker", "model", "routed_to"))
+        fields = ("status", "timings", "started_at", "finished_at", "worker", "model", "routed_to", "resends", "attempts")
+        rows = list(GenerationJob.objects.values(*fields))
         if len(rows) >= jobs and all(row["status"] in ("succeeded", "failed", "cancelled") for row in rows):
             break
         time.sleep(1.0)
@@ -162,7 +167,9 @@ def wait_done(jobs: int, timeout: float) -> dict:
         "loads_per_worker": per_worker,
         "seconds": round(seconds, 2),
         "pictures_per_second": round(len(rows) / seconds, 3),
-        "routed_messages": sum(bool(row["routed_to"]) for row in rows),
+        "routed_jobs": sum(bool(row["routed_to"]) for row in rows),
+        "messages_sent_again": sum(row["resends"] for row in rows),
+        "painted_twice": sum(row["attempts"] > 1 for row in rows),
     }
 
 

@@ -234,10 +234,11 @@ def _consume_host_queues(sender, instance, **_kwargs) -> None:
 
 
 @task_revoked.connect
-def _route_expired_job_again(request=None, expired=False, **_kwargs) -> None:
+def _route_expired_job_again(sender=None, request=None, expired=False, **_kwargs) -> None:
     """A routed message expired in its host's queue (GARDEN_ROUTE_EXPIRES_SECONDS): its job, if
-    still queued, is looked at by the re-router at once (generation.services.rerouting)."""
-    if not expired or request is None or getattr(request, "name", "") != RUN_JOB_TASK or not request.args:
+    still queued, gets a new message, routed afresh (generation.services.rerouting.route_again)."""
+    # sender: the task; request: its Context (the message's task name, args).
+    if not expired or getattr(sender, "name", "") != RUN_JOB_TASK or not getattr(request, "args", None):
         return
     try:
         services.route_again(job_id=request.args[0])

@@ -86,9 +86,19 @@ def _reconsider(job: GenerationJob, *, gone: bool) -> int:
 
 
 def route_again(*, job_id) -> bool:
-    """A routed message of this job expired unread: the re-router looks at the job at its next tick."""
-    return bool(
-        GenerationJob.objects.filter(pk=job_id, status=GenerationJob.Status.QUEUED)
-        .exclude(routed_to="")
-        .update(route_expires_at=timezone.now())
-    )
+    """A routed message of this job expired unread in its host's queue (the host was busy for
+    GARDEN_ROUTE_EXPIRES_SECONDS, or gone): that message is no more, so the job gets a new one, routed
+    afresh (it may well go to the same warm host). One conditional UPDATE first: of two workers told
+    at once, one sends."""
+    job = GenerationJob.objects.filter(pk=job_id, status=GenerationJob.Status.QUEUED).exclude(routed_to="").only(*FIELDS).first()
+    if job is None:
+        return False
+    now = timezone.now()
+    same = GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.QUEUED, route_expires_at=job.route_expires_at)
+    if not same.update(
+        route_expires_at=now + timedelta(seconds=settings.GARDEN_ROUTE_EXPIRES_SECONDS), enqueued_at=now, resends=F("resends") + 1
+    ):
+        return False
+    log.info("generation job %s: its message expired unread at %s; sent again", job.pk, job.routed_to)
+    broker.enqueue_job(job_id=job.pk, queue=job.queue, background=job.background)
+    return True

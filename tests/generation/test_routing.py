@@ -232,9 +232,14 @@ def test_cancelled_and_running_jobs_are_left_alone(sent):
     assert rerouting.reroute_jobs() == 0 and sent == []
 
 
-def test_an_expired_message_brings_its_job_to_the_router_at_once():
+def test_an_expired_message_gets_its_job_a_new_one(sent, monkeypatch):
+    worker("a", loaded=["m1"])
+    worker("b", loaded=["m2"])
+    running_on("a", "m1")
+    running_on("b", "m2")
     queued = job(routed_to="a", route_expires_at=timezone.now() + timedelta(seconds=300))
     assert rerouting.route_again(job_id=queued.pk)
     queued.refresh_from_db()
-    assert queued.route_expires_at <= timezone.now()
+    assert queued.resends == 1 and queued.route_expires_at > timezone.now()
+    assert [call["job_id"] for call in sent] == [queued.pk]  # a new message, though the warm host is still the best
     assert not rerouting.route_again(job_id=job().pk)  # a shared-queue job: nothing to do
