@@ -68,6 +68,7 @@ def parse_args():
     parser.add_argument(
         "--expires", type=float, default=300.0, help="GARDEN_ROUTE_EXPIRES_SECONDS (short: routed messages expire and are sent again)"
     )
+    parser.add_argument("--order", default="routed,unrouted,pinned", help="The scenarios, in this order (a loaded machine drifts)")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
@@ -217,7 +218,7 @@ def main() -> None:
 
             django.setup()
             results = {}
-            for name in ("routed", "unrouted", "pinned"):
+            for name in args.order.split(","):
                 results[name] = scenario(venue, name, args)
                 print(name, json.dumps(results[name]), flush=True)
             from django.db import connections
