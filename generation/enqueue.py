@@ -65,9 +65,29 @@ def _priority(background: bool) -> dict:
     return {}
 
 
-def enqueue_job(*, job_id, queue: str, background: bool = False) -> bool:
-    """Send the job's message (a ``background`` job's below the others, see above); False (logged,
-    row marked ``send_failed``) when the broker refused it."""
+def _routed(job_id, queue: str, route) -> tuple[str, dict]:
+    """The queue the message goes to (generation.routing: the host where its model is warm, or
+    ``queue`` itself) and the options of a routed send (it expires: GARDEN_ROUTE_EXPIRES_SECONDS)."""
+    from generation import routing
+
+    if route is None:
+        if not settings.GARDEN_ROUTING or queue not in routing.routed_queues():
+            return queue, {}
+        try:
+            route = routing.route_job(job_id=job_id, queue=queue)
+        except Exception:  # the database away: the shared queue still gets the job painted
+            log.warning("generation job %s: could not route it, sent to the shared queue", job_id, exc_info=True)
+            return queue, {}
+    if not route.host:
+        return queue, {}
+    log.info("generation job %s routed to %s (%s)", job_id, route.host, route.why)
+    return route.queue, {"expires": settings.GARDEN_ROUTE_EXPIRES_SECONDS}
+
+
+def enqueue_job(*, job_id, queue: str, background: bool = False, route=None) -> bool:
+    """Send the job's message (a ``background`` job's below the others, see above), to the host
+    where its model is warm when the router says so (``route``: its choice made already, else
+    made here); False (logged, row marked ``send_failed``) when the broker refused it."""
     from generation.models import GenerationJob  # the models import nothing from here; kept local for import order
 
     if settings.CELERY_TASK_ALWAYS_EAGER:  # runs the task here, no broker involved
@@ -77,8 +97,9 @@ def enqueue_job(*, job_id, queue: str, background: bool = False) -> bool:
     if broker_looks_down():
         error = "the broker was unreachable moments ago (GARDEN_BROKER_RETRY_AFTER_SECONDS)"
     else:
+        target, options = _routed(job_id, queue, route)
         try:
-            current_app.tasks[RUN_JOB_TASK].apply_async(args=[str(job_id)], queue=queue, **_priority(background))
+            current_app.tasks[RUN_JOB_TASK].apply_async(args=[str(job_id)], queue=target, **options, **_priority(background))
         except Exception as exc:  # kombu OperationalError, socket errors, a full broker: the row stays queued
             error = exc
             _mark_down()

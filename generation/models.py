@@ -108,6 +108,10 @@ class GenerationJob(models.Model):
     # The last send failed (broker down): the next sweep sends it again without waiting.
     send_failed = models.BooleanField(default=False, help_text="Its last send to the broker failed; the sweeper sends it again")
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Routing (generation.routing): the host whose own queue its last message went to ("" = the shared
+    # queue) and when the router looks at it again (a busy warm host's short wait, a silent host).
+    routed_to = models.CharField(max_length=255, blank=True, default="", help_text="Host whose queue its message went to")
+    route_expires_at = models.DateTimeField(null=True, blank=True, help_text="When the router reconsiders where it waits")
 
     images = models.ManyToManyField(Image, blank=True, related_name="generation_jobs")
 
@@ -118,6 +122,7 @@ class GenerationJob(models.Model):
         indexes = [
             models.Index(fields=["status", "queue", "created_at"], name="genjob_queue_idx"),
             models.Index(fields=["created_by", "-created_at"], name="genjob_owner_idx"),
+            models.Index(fields=["status", "route_expires_at"], name="genjob_route_idx"),
         ]
 
     def __str__(self) -> str:
@@ -141,6 +146,23 @@ class WorkerPresence(models.Model):
     gpu = models.BooleanField(default=False)
     details = models.JSONField(default=dict, blank=True)
     seen_at = models.DateTimeField(db_index=True)
+    # Its machine (library.hosts.host_name) and, written by the process that paints as soon as they
+    # change, the models it holds in memory and the one it is loading: what the router reads.
+    host = models.CharField(max_length=255, blank=True, default="")
+    models_loaded = models.JSONField(default=list, blank=True)
+    model_loading = models.CharField(max_length=255, blank=True, default="")
 
     def __str__(self) -> str:
         return self.name
+
+
+class RouteLease(models.Model):
+    """One load per model at a time across the venue: the host a cold model was sent to load on,
+    until ``until`` (GARDEN_ROUTE_LOAD_LEASE_SECONDS) or until a worker there says it holds it."""
+
+    model = models.CharField(max_length=255, unique=True)
+    host = models.CharField(max_length=255)
+    until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.model} → {self.host}"

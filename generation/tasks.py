@@ -12,7 +12,7 @@ import time
 
 from billiard.exceptions import WorkerLostError
 from celery import Task, bootsteps, current_app, shared_task
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import celeryd_after_setup, task_revoked, worker_process_init, worker_ready
 from celery.worker.request import Request
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
@@ -166,6 +166,7 @@ class PresenceStep(bootsteps.StartStopStep):
         queues = list(worker.app.amqp.queues.consume_from.keys())
         self.beacon = PresenceBeacon(name=worker.hostname, queues=queues)
         self.beacon.details["concurrency"] = worker.concurrency
+        self.beacon.paints_here = solo(worker)
         self.beacon.start()
         _beacons.append(self.beacon)
         log.info("worker presence every %ss (GARDEN_WORKER_PRESENCE_SECONDS), queues %s", self.beacon.interval, queues)
@@ -217,6 +218,64 @@ class FinishingStep(bootsteps.StartStopStep):
         finishers.stop_processes()
 
 
+@celeryd_after_setup.connect
+def _consume_host_queues(sender, instance, **_kwargs) -> None:
+    """A worker of a routed queue (the GPU queue, the live queue) also takes that queue's own queue
+    for its host, ``<queue>.<host>``, where the router sends the jobs whose model is warm here
+    (generation.routing). Before the consumer starts, so ``-Q gpu`` is all a worker is given."""
+    from generation import routing
+    from library.hosts import host_name
+
+    if not settings.GARDEN_ROUTING:
+        return
+    queues = instance.app.amqp.queues
+    for queue in sorted(routing.routed_queues() & set(queues.consume_from)):
+        queues.select_add(routing.host_queue(queue, host_name()))
+
+
+@task_revoked.connect
+def _route_expired_job_again(sender=None, request=None, expired=False, **_kwargs) -> None:
+    """A routed message expired in its host's queue (GARDEN_ROUTE_EXPIRES_SECONDS): its job, if
+    still queued, gets a new message, routed afresh (generation.services.rerouting.route_again)."""
+    # sender: the task; request: its Context (the message's task name, args).
+    if not expired or getattr(sender, "name", "") != RUN_JOB_TASK or not getattr(request, "args", None):
+        return
+    try:
+        services.route_again(job_id=request.args[0])
+    except Exception:  # the re-router finds it when its route_expires_at passes anyway
+        log.warning("could not route expired job %s again", request.args[0], exc_info=True)
+        close_old_connections()
+
+
+class Rerouter(bootsteps.StartStopStep):
+    """Every GARDEN_ROUTE_CHECK_SECONDS, in the worker's main process (database only): routed jobs
+    whose wait is over or whose host stopped answering are sent where they can run now."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.tref = None
+
+    def start(self, worker):
+        if settings.GARDEN_ROUTING and settings.GARDEN_ROUTE_CHECK_SECONDS > 0 and not settings.CELERY_TASK_ALWAYS_EAGER:
+            self.tref = worker.timer.call_repeatedly(settings.GARDEN_ROUTE_CHECK_SECONDS, _reroute_now)
+
+    def stop(self, worker):
+        if self.tref is not None:
+            self.tref.cancel()
+            self.tref = None
+
+
+def _reroute_now() -> None:
+    try:
+        services.reroute_jobs()
+    except Exception:  # a database outage must not stop the worker; the next tick tries again
+        log.exception("re-routing generation jobs failed")
+        close_old_connections()
+
+
 current_app.steps["worker"].add(JobSweeper)
+current_app.steps["worker"].add(Rerouter)
 current_app.steps["worker"].add(PresenceStep)
 current_app.steps["worker"].add(FinishingStep)

@@ -233,6 +233,13 @@ class LoadedPipelines:
         """The model paths whose weights are in memory, least recently used first."""
         return [model for model, backend in self._backends.items() if backend.pipeline is not None]
 
+    def loaded_names(self) -> list[str]:
+        """Every name a model in memory is known by (its library name, path, model id): what the
+        worker's presence advertises to the router (generation.routing)."""
+        with self._lock:
+            held = [(model, backend) for model, backend in self._backends.items() if backend.pipeline is not None]
+        return sorted({name for model, backend in held for name in (model, backend.label, backend.model_id) if name})
+
     def reset(self) -> None:
         with self._lock:
             self._drop(list(self._backends))

@@ -3,6 +3,8 @@
 - ``planning``: which images a job makes, in which pipeline calls, under which keys (pure);
 - ``jobs``: create, cancel, retry, and the requeue/fail transitions;
 - ``sweeper``: jobs whose worker died or whose message was lost (or never sent);
+- ``rerouting``: routed jobs whose wait at a busy host is over or whose host stopped answering
+  (generation.routing chooses where a job's message goes);
 - ``heartbeat``: the thread that keeps a running job's lease; ``notices``: what a job page says;
 - ``execution``: the entry point (``execute_job``): claim a job, run it alone (``runner``) or with
   the queued jobs that share its call (``gathering``, ``gathered_run``);
@@ -32,6 +34,7 @@ from generation.services.jobs import (
     retry_job,
 )
 from generation.services.planning import ImageSpec, image_key, job_batches, plan_batches, plan_images
+from generation.services.rerouting import reroute_jobs, route_again
 from generation.services.runner import TransientJobError, claim_job, make_thumbnail
 from generation.services.storing import generation_parameters, store_generated_image
 from generation.services.sweeper import resend_lost_jobs, sweep_if_free, sweep_stale_jobs
@@ -57,9 +60,11 @@ __all__ = [
     "plan_batches",
     "plan_images",
     "requeue_job",
+    "reroute_jobs",
     "resend_lost_jobs",
     "resume_lost_job",
     "retry_job",
+    "route_again",
     "store_generated_image",
     "sweep_if_free",
     "sweep_stale_jobs",

@@ -24,6 +24,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from generation.models import WorkerPresence
+from library.hosts import host_name
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +34,32 @@ WARMING, READY = "warming", "ready"  # a worker's state in its presence row (det
 os.register_at_fork(before=_BEAT_LOCK.acquire, after_in_parent=_BEAT_LOCK.release, after_in_child=_BEAT_LOCK.release)
 
 
-def record_presence(*, name: str, queues: list[str], details: dict | None = None) -> WorkerPresence:
-    """Write (or refresh) ``name``'s row: its queues, whether it serves GARDEN_GPU_QUEUE, now."""
-    row, _ = WorkerPresence.objects.update_or_create(
-        name=name,
-        defaults={
-            "queues": sorted(queues),
-            "gpu": settings.GARDEN_GPU_QUEUE in queues,
-            "details": details or {},
-            "seen_at": timezone.now(),
-        },
-    )
+def record_presence(*, name: str, queues: list[str], details: dict | None = None, models: list[str] | None = None) -> WorkerPresence:
+    """Write (or refresh) ``name``'s row: its queues, whether it serves GARDEN_GPU_QUEUE, its host,
+    now; ``models``: the models it holds in memory, when this process is the one that paints."""
+    defaults = {
+        "queues": sorted(queues),
+        "gpu": settings.GARDEN_GPU_QUEUE in queues,
+        "host": host_name()[:255],
+        "details": details or {},
+        "seen_at": timezone.now(),
+    }
+    if models is not None:
+        defaults["models_loaded"] = models
+    row, _ = WorkerPresence.objects.update_or_create(name=name, defaults=defaults)
     return row
+
+
+def note_models(*, worker: str, loading: str = "") -> None:
+    """Said by the process that paints, as soon as it changes: the models it holds in memory and
+    the one it is loading now (``loading``), for the router (generation.routing). Never fails the job."""
+    from generation import backends
+
+    try:
+        held = backends.loaded_pipelines.loaded_names()
+        WorkerPresence.objects.filter(name=worker).update(models_loaded=held, model_loading=loading[:255])
+    except Exception:  # the router then goes by the next beat; the job goes on
+        log.warning("could not record the models of %s", worker, exc_info=True)
 
 
 def remove_presence(*, name: str) -> None:
@@ -63,6 +78,7 @@ class PresenceBeacon:
         self._stop = threading.Event()
         self._now = threading.Event()  # beat at once (the state changed)
         self._thread: threading.Thread | None = None
+        self.paints_here = False  # a solo worker: each beat also says the models this process holds
 
     def start(self) -> None:
         if self.interval <= 0 or self._thread is not None:
@@ -89,11 +105,18 @@ class PresenceBeacon:
         finally:
             close_old_connections()
 
+    def _models(self) -> list[str] | None:
+        if not self.paints_here:
+            return None
+        from generation import backends
+
+        return backends.loaded_pipelines.loaded_names()
+
     def _run(self) -> None:
         while True:
             with _BEAT_LOCK:
                 try:
-                    record_presence(name=self.name, queues=self.queues, details=self.details)
+                    record_presence(name=self.name, queues=self.queues, details=self.details, models=self._models())
                 except Exception:  # a database hiccup: the next beat tries again (3 may be missed)
                     log.warning("worker presence beat failed", exc_info=True)
                 finally:

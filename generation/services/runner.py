@@ -25,6 +25,8 @@ from garden.services import StorageError
 from generation import backends, changes, kinds
 from generation.backends import Batch, StepCallback, hires
 from generation.models import GenerationJob
+from generation.routing import model_key
+from generation.services import presence
 from generation.services.heartbeat import beating
 from generation.services.init_pictures import init_picture
 from generation.services.jobs import fail_job
@@ -143,9 +145,12 @@ def _run(*, job: GenerationJob, mine, timings: dict) -> int | None:
     )
     started = time.perf_counter()
     loading = getattr(backend, "pipeline", "") is None
-    if loading:  # a model to load: say so while it loads (generation.progress)
+    if loading:  # a model to load: say so while it loads (generation.progress), and to the router
         mine.update(stage=GenerationJob.Stage.LOADING, heartbeat_at=timezone.now())
+        presence.note_models(worker=job.worker, loading=model_key(job))
     backend.load()
+    if loading:
+        presence.note_models(worker=job.worker)
     # Only a real load is timed: generation.progress takes the next load's length from these.
     timings["load"] = round(time.perf_counter() - started, 3) if loading else 0.0
     sampler = job.options.get("sampler", "") if job.backend == backends.DIFFUSERS else ""

@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Benchmark: jobs sent where their model is warm (issue 78, docs/scaling.md#jobs-where-their-model-is-warm).
+
+Two real Celery GPU workers (prefork, concurrency 1), each a "host" of its own (GARDEN_HOST_NAME),
+on PostgreSQL (127.0.0.1:5432, a database made here and dropped after) and Redis (db 12, queues of
+their own), paint jobs for two tiny random-weight SD pipelines of the model library
+(tests/generation/tiny_pipeline.py), alternating A, B, A, B… With GARDEN_DIFFUSION_MAX_LOADED=1 a
+worker holds one model at a time, as a card holds one full-size checkpoint: a job for the other
+model loads it again. Three scenarios, in the same run, on the same machine:
+
+- **routed**: GARDEN_ROUTING on, both workers on the shared queue (and each on its host's queue);
+- **unrouted**: GARDEN_ROUTING off: whichever worker is free takes the next job;
+- **pinned** (the baseline): one worker per model, each on a queue of its own: no switch at all.
+
+A "load" is a job whose worker loaded its pipeline (``timings.load`` > 0, generation.services.runner).
+Pictures per second: jobs ÷ (last finish − first start). Aims: routed ≤ 4 loads (unrouted: about one
+per job), routed pictures/s within 10 % of pinned.
+
+    .venv/bin/python bench/library_routing.py               # 200 jobs per scenario (a few minutes on 2 cores)
+    .venv/bin/python bench/library_routing.py --jobs 40
+    .venv/bin/python bench/library_routing.py --smoke       # 4 jobs per scenario
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE_NEEDS = ("postgresql", "redis")
+sys.path.insert(0, str(ROOT))
+
+MODELS = ("tiny-sd-a", "tiny-sd-b")
+SUBMIT = """
+import sys
+from generation import services
+from generation.requests import JobRequest
+models, jobs, queues = {models!r}, {jobs}, {queues!r}
+for n in range(jobs):
+    model = models[n % 2]
+    request = JobRequest(emotion="calm", count=1, width=64, height=64, steps=2, seed=n, model=model)
+    services.create_job(request=request, queue=queues[n % 2] if queues else "")
+print("submitted", jobs)
+"""
+
+
+def postgres_server() -> str:
+    """DATABASE_URL's server when it is PostgreSQL (CI's), else the local one."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        return url.split("?", 1)[0].rsplit("/", 1)[0]
+    return "postgres://postgres@127.0.0.1:5432"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/12", help="Redis for the workers' queues (their own names)")
+    parser.add_argument("--postgres", default=postgres_server(), help="PostgreSQL server (a database is made there and dropped)")
+    parser.add_argument(
+        "--expires", type=float, default=300.0, help="GARDEN_ROUTE_EXPIRES_SECONDS (short: routed messages expire and are sent again)"
+    )
+    parser.add_argument("--order", default="routed,unrouted,pinned", help="The scenarios, in this order (a loaded machine drifts)")
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args()
+    if args.smoke:
+        args.jobs = 4
+    return args
+
+
+class Venue:
+    def __init__(self, work: Path, args) -> None:
+        self.work = work
+        self.db_name = f"garden_bench_routing_{uuid.uuid4().hex[:8]}"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": f"{args.postgres}/{self.db_name}",
+            "CELERY_BROKER_URL": args.broker,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "GARDEN_VAR_DIR": str(work / "var"),
+            "GARDEN_MEDIA_ROOT": str(work / "media"),
+            "GARDEN_MODELS_DIR": str(work / "models"),
+            "GARDEN_GENERATOR_BACKEND": "diffusers",
+            "GARDEN_DIFFUSION_MODEL": str(work / "models" / MODELS[0]),
+            "GARDEN_DIFFUSION_DEVICE": "cpu",
+            "GARDEN_DIFFUSION_MAX_LOADED": "1",
+            "GARDEN_HF_OFFLINE": "true",
+            "GARDEN_WORKER_PRESENCE_SECONDS": "1",
+            "GARDEN_ROUTE_EXPIRES_SECONDS": str(args.expires),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.workers: list[subprocess.Popen] = []
+
+    def manage(self, *args: str, env: dict | None = None) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env or self.env, capture_output=True, text=True, timeout=900
+        )
+        if result.returncode:
+            raise SystemExit(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def start(self, name: str, host: str, queue: str, env: dict) -> None:
+        log = (self.work / f"{name}.log").open("w")
+        self.workers.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-c", "1", "-P", "prefork",
+                 "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@%h", "--loglevel", "INFO"],
+                cwd=ROOT, env=env | {"GARDEN_HOST_NAME": host}, stdout=log, stderr=subprocess.STDOUT,
+            )
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in self.workers:
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+        self.workers = []
+
+
+def wait_ready(count: int, timeout: float = 300) -> None:
+    from generation.models import WorkerPresence
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if WorkerPresence.objects.filter(details__state="ready").count() >= count:
+            return
+        time.sleep(0.5)
+    raise SystemExit("the workers did not come up (see their logs)")
+
+
+def wait_done(jobs: int, timeout: float) -> dict:
+    from generation.models import GenerationJob
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fields = ("status", "timings", "started_at", "finished_at", "worker", "model", "routed_to", "resends", "attempts")
+        rows = list(GenerationJob.objects.values(*fields))
+        if len(rows) >= jobs and all(row["status"] in ("succeeded", "failed", "cancelled") for row in rows):
+            break
+        time.sleep(1.0)
+    else:
+        raise SystemExit(f"timed out: {GenerationJob.objects.exclude(status='succeeded').count()} job(s) not done")
+    first = min(row["started_at"] for row in rows)
+    last = max(row["finished_at"] for row in rows)
+    seconds = (last - first).total_seconds()
+    loads = [row for row in rows if (row["timings"] or {}).get("load", 0) > 0]
+    per_worker: dict[str, int] = {}
+    for row in loads:
+        per_worker[row["worker"]] = per_worker.get(row["worker"], 0) + 1
+    return {
+        "jobs": len(rows),
+        "succeeded": sum(row["status"] == "succeeded" for row in rows),
+        "loads": len(loads),
+        "loads_per_worker": per_worker,
+        "seconds": round(seconds, 2),
+        "pictures_per_second": round(len(rows) / seconds, 3),
+        "routed_jobs": sum(bool(row["routed_to"]) for row in rows),
+        "messages_sent_again": sum(row["resends"] for row in rows),
+        "painted_twice": sum(row["attempts"] > 1 for row in rows),
+    }
+
+
+def scenario(venue: Venue, name: str, args) -> dict:
+    from generation.models import GenerationJob, RouteLease, WorkerPresence
+
+    GenerationJob.objects.all().delete()
+    WorkerPresence.objects.all().delete()
+    RouteLease.objects.all().delete()
+    tag = uuid.uuid4().hex[:6]
+    shared = f"gpu-{tag}"
+    env = venue.env | {"GARDEN_GPU_QUEUE": shared, "GARDEN_ROUTING": "false" if name == "unrouted" else "true"}
+    queues = [f"{shared}-a", f"{shared}-b"] if name == "pinned" else []
+    for n in range(2):
+        venue.start(f"{name}{n}-{tag}", f"host{n}", queues[n] if queues else shared, env)
+    try:
+        wait_ready(2)
+        started = time.monotonic()
+        venue.manage("shell", "-c", SUBMIT.format(models=MODELS, jobs=args.jobs, queues=queues), env=env)
+        result = wait_done(args.jobs, timeout=120 + 40 * args.jobs)
+        result["wall_seconds"] = round(time.monotonic() - started, 2)
+    finally:
+        venue.stop()
+    return result
+
+
+def main() -> None:
+    args = parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-routing-") as folder:
+        work = Path(folder)
+        from tests.generation.tiny_pipeline import save_tiny_pipeline
+
+        for seed, model in enumerate(MODELS):
+            save_tiny_pipeline(work / "models" / model, seed=seed)
+        venue = Venue(work, args)
+        import psycopg
+
+        admin = psycopg.connect(args.postgres + "/postgres", autocommit=True)
+        admin.execute(f'CREATE DATABASE "{venue.db_name}"')
+        try:
+            venue.manage("migrate", "--no-input", "-v", "0")
+            venue.manage("scan_models")
+            os.environ.update({key: value for key, value in venue.env.items() if key.startswith(("DATABASE_", "GARDEN_", "DJANGO_"))})
+            import django
+
+            django.setup()
+            results = {}
+            for name in args.order.split(","):
+                results[name] = scenario(venue, name, args)
+                print(name, json.dumps(results[name]), flush=True)
+            from django.db import connections
+
+            connections.close_all()
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{venue.db_name}" WITH (FORCE)')
+    ratio = results["routed"]["pictures_per_second"] / results["pinned"]["pictures_per_second"]
+    print(f"\n{args.jobs} alternating jobs, two workers, GARDEN_DIFFUSION_MAX_LOADED=1")
+    print(f"{'scenario':<10} {'loads':>6} {'pictures/s':>11} {'seconds':>8}")
+    for name, result in results.items():
+        print(f"{name:<10} {result['loads']:>6} {result['pictures_per_second']:>11.3f} {result['seconds']:>8.1f}")
+    print(f"routed ÷ pinned pictures/s: {ratio:.3f} (aim ≥ 0.90); routed loads {results['routed']['loads']} (aim ≤ 4)")
+    if args.json:
+        args.json.write_text(json.dumps({"args": {"jobs": args.jobs}, "results": results, "ratio": ratio}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

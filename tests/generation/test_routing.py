@@ -1,0 +1,245 @@
+"""The router's choice (generation.routing): warm > loading > on disk > least loaded, a bounded
+jittered wait at a busy warm host, one load per model at a time, and the re-router
+(generation.services.rerouting) moving a job whose host stopped answering or whose wait is over."""
+
+import random
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from generation import routing
+from generation.models import GenerationJob, RouteLease, WorkerPresence
+from generation.services import rerouting
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _routing(settings):
+    settings.GARDEN_ROUTING = True
+    settings.GARDEN_GPU_QUEUE = "gpu"
+    settings.GARDEN_ROUTE_WAIT_SECONDS = 1.0
+    settings.GARDEN_ROUTE_SPILL_BACKLOG = 2
+    settings.GARDEN_ROUTE_EXPIRES_SECONDS = 300.0
+
+
+def worker(host: str, *, loaded=(), loading="", seen=0.0, state="ready") -> WorkerPresence:
+    return WorkerPresence.objects.create(
+        name=f"gpu@{host}",
+        host=host,
+        queues=["gpu", f"gpu.{host}"],
+        gpu=True,
+        details={"state": state},
+        models_loaded=list(loaded),
+        model_loading=loading,
+        seen_at=timezone.now() - timedelta(seconds=seen),
+    )
+
+
+def job(model: str = "m1", **fields) -> GenerationJob:
+    values = {
+        "emotion": "calm",
+        "prompt": "a calm garden",
+        "width": 64,
+        "height": 64,
+        "steps": 2,
+        "guidance": 0.0,
+        "seed": 1,
+        "backend": "diffusers",
+        "timestr": "t",
+        "model": model,
+        "model_id": f"/models/{model}",
+        "queue": "gpu",
+    }
+    return GenerationJob.objects.create(**(values | fields))
+
+
+def running_on(host: str, model: str = "other") -> GenerationJob:
+    return job(model, status=GenerationJob.Status.RUNNING, worker=f"gpu@{host}")
+
+
+def none(_model: str) -> set[str]:
+    return set()
+
+
+def choose(j, **kwargs):
+    return routing.choose(j, "gpu", copies=kwargs.pop("copies", none), rng=random.Random(kwargs.pop("seed", 0)), **kwargs)
+
+
+def test_one_host_routes_nothing():
+    worker("a", loaded=["m1"])
+    route = choose(job())
+    assert (route.host, route.queue) == ("", "gpu")
+
+
+def test_routing_off_or_another_queue_routes_nothing(settings):
+    worker("a", loaded=["m1"])
+    worker("b")
+    assert routing.choose(job(queue="default"), "default").host == ""
+    settings.GARDEN_ROUTING = False
+    assert choose(job()).host == ""
+
+
+def test_warm_beats_loading_beats_on_disk_beats_least_loaded():
+    worker("a")
+    worker("b", loaded=["m1"])
+    worker("c", loading="m1")
+    worker("d")
+    assert choose(job()).host == "b"
+    WorkerPresence.objects.filter(host="b").update(models_loaded=[])
+    assert choose(job()).host == "c"
+    WorkerPresence.objects.filter(host="c").update(model_loading="")
+    RouteLease.objects.all().delete()
+    assert choose(job("m2"), copies=lambda model: {"d"}).host == "d"
+    running_on("a")
+    running_on("d")
+    assert choose(job("m3")).host in {"b", "c"}  # nobody holds m3: the least loaded
+
+
+def test_the_model_is_matched_by_its_path_too():
+    worker("a")
+    worker("b", loaded=["/models/m1"])
+    assert choose(job()).host == "b"
+
+
+def test_a_stale_or_warming_worker_is_not_chosen():
+    worker("a", loaded=["m1"], seen=120)
+    worker("b", loaded=["m1"], state="warming")
+    worker("c")
+    worker("d")
+    assert choose(job()).host in {"c", "d"}
+
+
+def test_a_busy_warm_host_keeps_the_job_for_a_jittered_wait_while_another_is_free():
+    worker("a", loaded=["m1"])
+    worker("b")
+    running_on("a", "m1")
+    waits = []
+    for seed in range(20):
+        route = choose(job(), seed=seed)
+        assert route.host == "a"
+        waits.append(route.wait)
+        GenerationJob.objects.filter(routed_to="a").delete()  # no backlog builds: the wait rule alone
+    assert all(1.0 <= wait <= 2.0 for wait in waits)
+    assert len(set(waits)) > 10  # randomised, not one fixed delay
+    spilled = choose(job(), waited=True)
+    assert spilled.host == "b" and "waited" in spilled.why
+
+
+def test_queue_pressure_loads_a_hot_model_on_a_free_host_at_once():
+    worker("a", loaded=["m1"])
+    worker("b")
+    running_on("a", "m1")
+    job(routed_to="a")
+    job(routed_to="a")  # GARDEN_ROUTE_SPILL_BACKLOG jobs wait at the warm worker
+    route = choose(job())
+    assert route.host == "b" and "pressure" in route.why
+
+
+def test_no_spill_while_every_host_is_busy():
+    worker("a", loaded=["m1"])
+    worker("b", loaded=["m2"])
+    running_on("a", "m1")
+    running_on("b", "m2")
+    for _ in range(5):
+        job(routed_to="a")
+    route = choose(job(), waited=True)
+    assert route.host == "a" and route.wait is None
+
+
+def test_one_load_per_model_at_a_time():
+    worker("a")
+    worker("b")
+    first = choose(job())
+    running_on(first.host)  # the chosen host is now the busier one
+    job(routed_to=first.host)
+    second = choose(job())
+    assert second.host == first.host
+    assert RouteLease.objects.get(model="m1").host == first.host
+
+
+def test_a_second_copy_waits_for_the_first_spill_to_load():
+    worker("a", loaded=["m1"])
+    worker("b")
+    worker("c")
+    running_on("a", "m1")
+    one = choose(job(), waited=True)
+    assert one.host in {"b", "c"}
+    job(routed_to=one.host, status=GenerationJob.Status.QUEUED)
+    running_on(one.host, "m1")
+    two = choose(job(), waited=True)
+    assert two.host == "a" and two.wait is not None  # the other free host does not load it too: it waits at the warm one
+
+
+def test_route_job_records_where_and_when_to_look_again(settings):
+    worker("a", loaded=["m1"])
+    worker("b")
+    queued = job()
+    route = routing.route_job(job_id=queued.pk, queue="gpu")
+    queued.refresh_from_db()
+    assert (route.host, queued.routed_to) == ("a", "a")
+    assert queued.route_expires_at > timezone.now() + timedelta(seconds=250)
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    calls = []
+    monkeypatch.setattr(rerouting.broker, "enqueue_job", lambda **kwargs: calls.append(kwargs))
+    return calls
+
+
+def test_a_job_routed_to_a_host_that_stopped_answering_goes_elsewhere(sent):
+    worker("a", loaded=["m1"])
+    worker("b")
+    worker("c")
+    stranded = job(routed_to="a", route_expires_at=timezone.now() + timedelta(seconds=300))
+    WorkerPresence.objects.filter(host="a").update(seen_at=timezone.now() - timedelta(seconds=120))
+    assert rerouting.reroute_jobs() == 1
+    stranded.refresh_from_db()
+    assert stranded.routed_to in {"b", "c"}
+    assert [call["route"].host for call in sent] == [stranded.routed_to]
+    assert rerouting.reroute_jobs() == 0  # once
+
+
+def test_with_one_host_left_a_stranded_job_goes_back_to_the_shared_queue(sent):
+    worker("a", loaded=["m1"], seen=120)
+    worker("b")
+    stranded = job(routed_to="a", route_expires_at=timezone.now() + timedelta(seconds=300))
+    assert rerouting.reroute_jobs() == 1
+    stranded.refresh_from_db()
+    assert (stranded.routed_to, stranded.route_expires_at) == ("", None)
+    assert sent[0]["route"].queue == "gpu"
+
+
+def test_a_wait_over_at_a_still_best_host_sends_nothing_again(sent):
+    worker("a", loaded=["m1"])
+    worker("b", loaded=["m2"])
+    running_on("a", "m1")
+    running_on("b", "m2")
+    waiting = job(routed_to="a", route_expires_at=timezone.now() - timedelta(seconds=1))
+    assert rerouting.reroute_jobs() == 0
+    waiting.refresh_from_db()
+    assert waiting.routed_to == "a" and waiting.route_expires_at > timezone.now()
+    assert sent == []
+
+
+def test_cancelled_and_running_jobs_are_left_alone(sent):
+    worker("b")
+    job(routed_to="a", status=GenerationJob.Status.CANCELLED)
+    job(routed_to="a", status=GenerationJob.Status.RUNNING, worker="gpu@a")
+    job(routed_to="a", cancel_requested=True)
+    assert rerouting.reroute_jobs() == 0 and sent == []
+
+
+def test_an_expired_message_gets_its_job_a_new_one(sent, monkeypatch):
+    worker("a", loaded=["m1"])
+    worker("b", loaded=["m2"])
+    running_on("a", "m1")
+    running_on("b", "m2")
+    queued = job(routed_to="a", route_expires_at=timezone.now() + timedelta(seconds=300))
+    assert rerouting.route_again(job_id=queued.pk)
+    queued.refresh_from_db()
+    assert queued.resends == 1 and queued.route_expires_at > timezone.now()
+    assert [call["job_id"] for call in sent] == [queued.pk]  # a new message, though the warm host is still the best
+    assert not rerouting.route_again(job_id=job().pk)  # a shared-queue job: nothing to do
