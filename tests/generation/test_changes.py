@@ -2,7 +2,6 @@
 channel, and on Redis where one answers: a watch begun before the announcement is woken by it, one
 of another job or begun after it is not, and a job nobody waits for costs nothing."""
 
-import asyncio
 import threading
 import time
 import uuid
@@ -10,6 +9,7 @@ import uuid
 import pytest
 
 from generation import changes
+from tests.event_loop import run_apart
 from tests.local_services import reachable, redis_url
 
 pytestmark = pytest.mark.backend_free
@@ -71,7 +71,7 @@ def test_an_event_loop_waits_without_a_thread(channel):
             announcing.join()
             return woken
 
-    assert asyncio.run(wait()) is True
+    assert run_apart(wait()) is True
 
 
 def test_the_file_starts_again_past_its_limit_and_its_listener_follows(settings, tmp_path, monkeypatch):

@@ -17,6 +17,7 @@ from django.db import connection
 from generation import changes
 from generation.models import GenerationJob
 from live.asgi import WebApplication
+from tests.event_loop import run_apart
 from tests.live.conftest import ask
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_settings")]
@@ -80,7 +81,7 @@ def test_a_long_poll_waits_in_the_loop_is_woken_and_holds_no_thread(api_client, 
         meanwhile = await get(app, f"/live/{job_id}")  # the one thread is free while the poll waits
         return await waiting, meanwhile
 
-    (status, body, seconds), (other_status, other_body, other_seconds) = asyncio.run(both())
+    (status, body, seconds), (other_status, other_body, other_seconds) = run_apart(both())
     finisher.join()
     assert other_status == 200 and other_body["status"] == "queued" and other_seconds < 0.7
     assert status == 200 and body["status"] == "failed" and 0.9 < seconds < 3.0  # woken by the announcement
@@ -90,8 +91,8 @@ def test_a_long_poll_waits_in_the_loop_is_woken_and_holds_no_thread(api_client, 
 def test_other_requests_and_a_bad_wait_are_django_s_answers(api_client, live_worker, no_enqueue):
     job_id = ask(api_client, {"id": "v", "emotion": "calm"}).json()["job"]
     app = Counting(get_wsgi_application(), threads=1)
-    assert asyncio.run(get(app, f"/live/{job_id}", "wait=soon"))[0] == 400
-    status, body, seconds = asyncio.run(get(app, f"/live/{job_id}", "wait=0.3"))  # nothing announced: its bound
+    assert run_apart(get(app, f"/live/{job_id}", "wait=soon"))[0] == 400
+    status, body, seconds = run_apart(get(app, f"/live/{job_id}", "wait=0.3"))  # nothing announced: its bound
     assert status == 200 and body["status"] == "queued" and 0.25 < seconds < 2.0
-    assert asyncio.run(get(app, "/live/00000000-0000-0000-0000-000000000000", "wait=5"))[0] == 404
+    assert run_apart(get(app, "/live/00000000-0000-0000-0000-000000000000", "wait=5"))[0] == 404
     assert app.answers == 3  # two for the poll that waited, one for the 404 (answered at once, no wait)
