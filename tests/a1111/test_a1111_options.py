@@ -103,6 +103,8 @@ def test_presence_beacon_writes_every_beat_and_removes_its_row_on_stop(settings)
 
 
 def test_the_worker_bootstep_runs_the_beacon(settings, monkeypatch):
+    from celery.concurrency import prefork
+
     from generation.tasks import PresenceStep
 
     started, stopped = [], []
@@ -113,6 +115,7 @@ def test_the_worker_bootstep_runs_the_beacon(settings, monkeypatch):
     class Worker:
         hostname = "gpu@host"
         concurrency = 1
+        pool_cls = prefork.TaskPool  # the pool tells the beacon whether this process paints
 
         class app:  # noqa: N801 (the shape of a Celery app the step reads)
             class amqp:  # noqa: N801
@@ -121,6 +124,7 @@ def test_the_worker_bootstep_runs_the_beacon(settings, monkeypatch):
 
     step = PresenceStep(Worker)
     step.start(Worker)
+    assert step.beacon.paints_here is False  # a prefork worker's children paint, not its main process
     step.stop(Worker)
     assert started == [("gpu@host", ["gpu"])] and stopped == ["gpu@host"]
 
