@@ -67,7 +67,7 @@ def test_jobs_follow_the_warm_worker_and_leave_a_silent_one(tmp_path, tiny_model
     url = redis_url()
     if not reachable(url):
         pytest.skip(f"Redis is not reachable at {url} (set CELERY_BROKER_URL=redis://host:6379/0; CI provides it)")
-    garden = Garden(tmp_path, url, tiny_model_dir, GARDEN_WORKER_PRESENCE_SECONDS="20", GARDEN_ROUTE_CHECK_SECONDS="0.5")
+    garden = Garden(tmp_path, url, tiny_model_dir, GARDEN_WORKER_PRESENCE_SECONDS="6", GARDEN_ROUTE_CHECK_SECONDS="0.5")
     garden.manage("migrate", "--no-input", "-v", "0")
     workers = {host: start(garden, host) for host in ("host-a", "host-b")}
     try:
@@ -96,7 +96,7 @@ def test_jobs_follow_the_warm_worker_and_leave_a_silent_one(tmp_path, tiny_model
             240, "the stranded jobs", garden,
         )  # fmt: skip
         assert {j["worker"].split("@")[0] for j in finished} == {other}
-        assert routed.count(warm) >= 1, routed  # at least one was sent to the silent host first (60 s of fresh presence)
+        assert routed.count(warm) >= 1, routed  # at least one was sent to the silent host first (18 s of fresh presence)
         assert sum(j["resends"] for j in finished) >= routed.count(warm)  # and moved by the re-router
         os.killpg(workers[warm].pid, signal.SIGCONT)  # it comes back and reads its left-over messages
         time.sleep(8)
