@@ -78,7 +78,7 @@ def pipeline_call_kwargs(torch, pipeline, batch: Batch, generators: list) -> dic
     count = len(batch.seeds)
     load_embeddings(pipeline, batch.extra.get("embeddings") or [])
     use_negative = bool(batch.negative_prompt) and batch.guidance > 1
-    if not (_is_sdxl(pipeline) or _is_single_encoder(pipeline)):
+    if not (is_sdxl(pipeline) or is_single_encoder(pipeline)):
         _refuse_clip_options(pipeline, batch)
     if _needs_embeds(pipeline, batch):
         kwargs = _weighted_embeds(torch, pipeline, batch, count)
@@ -98,7 +98,7 @@ def pipeline_call_kwargs(torch, pipeline, batch: Batch, generators: list) -> dic
     return kwargs
 
 
-def _is_single_encoder(pipeline) -> bool:
+def is_single_encoder(pipeline) -> bool:
     """One CLIP text encoder (SD 1.x/2.x): what compel's provider and the weighting here handle."""
     encoder = getattr(pipeline, "text_encoder", None)
     return (
@@ -108,7 +108,7 @@ def _is_single_encoder(pipeline) -> bool:
     )
 
 
-def _is_sdxl(pipeline) -> bool:
+def is_sdxl(pipeline) -> bool:
     """SDXL: two CLIP encoders and a UNet (Flux and SD3 have a second encoder too, and a transformer)."""
     return prompt_weights.is_sdxl(pipeline) and getattr(pipeline, "unet", None) is not None
 
@@ -127,8 +127,8 @@ def _refuse_clip_options(pipeline, batch: Batch) -> None:
 
 
 def _needs_embeds(pipeline, batch: Batch) -> bool:
-    sdxl = _is_sdxl(pipeline)
-    if not (sdxl or _is_single_encoder(pipeline)):
+    sdxl = is_sdxl(pipeline)
+    if not (sdxl or is_single_encoder(pipeline)):
         return False
     prompts = [*set(batch_prompts(batch)), batch.negative_prompt if batch.guidance > 1 else ""]
     return (
@@ -144,7 +144,7 @@ def _weighted_embeds(torch, pipeline, batch: Batch, count: int) -> dict:
     if len(set(prompts)) > 1:  # one per picture, encoded each alone (prompt_groups: the same shape)
         return _per_picture_embeds(torch, pipeline, batch, prompts)
     encoder = prompt_weights.WeightedPromptEncoder(torch, pipeline, batch.clip_skip)
-    sdxl = _is_sdxl(pipeline)
+    sdxl = is_sdxl(pipeline)
     positive = encoder.encode(prompts[0])
     kwargs = {}
     if sdxl:
@@ -184,9 +184,9 @@ def load_embeddings(pipeline, embeddings) -> None:
             continue
         if name in loaded:
             raise BackendError(f"Embedding {name!r} is already loaded from {loaded[name]}; restart the worker to load {path}.")
-        if _is_sdxl(pipeline):
+        if is_sdxl(pipeline):
             _load_sdxl_embedding(pipeline, name, path)
-        elif _is_single_encoder(pipeline):
+        elif is_single_encoder(pipeline):
             try:
                 pipeline.load_textual_inversion(str(path), token=name)
             except Exception as exc:

@@ -58,8 +58,8 @@ def wanted(mode: str, device: str) -> tuple[bool, bool]:
 def model_refusal(pipeline) -> str:
     """Why the lean call cannot paint with this model at all ("" when it can)."""
     unet = getattr(pipeline, "unet", None)
-    sdxl = unet is not None and conditioning._is_sdxl(pipeline)
-    if unet is None or not (sdxl or conditioning._is_single_encoder(pipeline)):
+    sdxl = unet is not None and conditioning.is_sdxl(pipeline)
+    if unet is None or not (sdxl or conditioning.is_single_encoder(pipeline)):
         return "not a UNet model with one text encoder (SD 1.x/2.x, SD-Turbo) or SDXL's two (SDXL-Turbo)"
     if unet.config.get("time_cond_proj_dim") is not None:
         return "an LCM-distilled UNet (guidance embedding)"
@@ -137,7 +137,7 @@ class LeanCall:
         self.decoder = decoder if decoder is not None else pipeline.vae
         self.device = self.unet.device
         self.dtype = self.unet.dtype
-        self.sdxl = conditioning._is_sdxl(pipeline)
+        self.sdxl = conditioning.is_sdxl(pipeline)
         vae_config = self.decoder.config
         upcast = decoder is None and self.decoder.dtype == torch.float16 and vae_config.get("force_upcast", False)
         self.decode_dtype = torch.float32 if upcast else self.decoder.dtype
