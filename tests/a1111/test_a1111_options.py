@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -83,20 +84,31 @@ def test_options_keeps_the_503_naming_the_missing_model(basic_client, retouch_se
     assert response.status_code == 503 and "GARDEN_RETOUCH_INPAINT_MODEL" in response.json()["detail"]
 
 
+def beacon_row(name: str):
+    """The presence row, or None; read again while SQLite's shared test database answers "table is
+    locked" because the beacon's thread is writing (PostgreSQL readers never wait on writers)."""
+    for _ in range(50):
+        try:
+            return WorkerPresence.objects.filter(name=name).first()
+        except OperationalError:
+            time.sleep(0.02)
+    return WorkerPresence.objects.filter(name=name).first()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_presence_beacon_writes_every_beat_and_removes_its_row_on_stop(settings):
     settings.GARDEN_GPU_QUEUE = "gpu"
-    beacon = PresenceBeacon(name="gpu@beacon", queues=["gpu"], interval=0.05)
+    beacon = PresenceBeacon(name="gpu@beacon", queues=["gpu"], interval=0.1)
     beacon.start()
     try:
-        deadline = time.monotonic() + 5
-        while not WorkerPresence.objects.filter(name="gpu@beacon").exists() and time.monotonic() < deadline:
+        deadline = time.monotonic() + 10
+        while beacon_row("gpu@beacon") is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        first = WorkerPresence.objects.get(name="gpu@beacon")
+        first = beacon_row("gpu@beacon")
         assert first.gpu and first.queues == ["gpu"]
-        while WorkerPresence.objects.get(name="gpu@beacon").seen_at == first.seen_at and time.monotonic() < deadline:
+        while beacon_row("gpu@beacon").seen_at == first.seen_at and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert WorkerPresence.objects.get(name="gpu@beacon").seen_at > first.seen_at  # it beats again
+        assert beacon_row("gpu@beacon").seen_at > first.seen_at  # it beats again
     finally:
         beacon.stop()
     assert not WorkerPresence.objects.filter(name="gpu@beacon").exists()
