@@ -46,8 +46,7 @@ def wanted(backend) -> bool:
         return False
     if mode == "on":
         return True
-    device = getattr(getattr(backend, "pipeline", None), "device", None)
-    return getattr(device, "type", "") == "cuda"
+    return str(getattr(backend, "pipeline_device", "")).startswith("cuda")
 
 
 def device_jpeg_off(device) -> str:

@@ -133,6 +133,7 @@ class DiffusersBackend:
         self.checker: safety_checker.DiffusersSafetyChecker | None = None  # the model's own, run beside it
         self._img2img: Any = None  # the image-to-image pipeline on the same components, made on first use
         self.device: str | None = None
+        self.pipeline_device = ""  # where the placed pipeline's weights lie, read once at load (offload: "cpu")
         self.dtype_name = ""
         self.load_seconds = 0.0
         self._lock = threading.Lock()
@@ -220,6 +221,7 @@ class DiffusersBackend:
             pipeline.set_progress_bar_config(disable=True)
             self._schedulers = {"": pipeline.scheduler}
             self.pipeline, self.device, self.dtype_name = pipeline, device, str(dtype).removeprefix("torch.")
+            self.pipeline_device = str(pipeline.device)  # diffusers walks every module for it: not once per call
             self.checker = checker
             self.load_seconds = time.perf_counter() - started
             log.info("loaded %s on %s (%s, %s) in %.1fs", self.model, device, self.dtype_name, self.scheduler_name, self.load_seconds)
@@ -231,6 +233,7 @@ class DiffusersBackend:
                 return
             device = str(self.device or "")
             self.pipeline, self._img2img, self._schedulers, self.checker = None, None, {}, None
+            self.pipeline_device = ""
             self._lean, self.lean_reason, self.live_decoder = None, "", None
             gc.collect()
             if device.startswith("cuda"):

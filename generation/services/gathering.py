@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.db.models import Q, QuerySet
 
 from generation.backends import DIFFUSERS, hires
 from generation.models import GenerationJob
@@ -30,6 +31,8 @@ PER_PICTURE_OPTIONS = frozenset({"init_image", "from", "lineage"})
 OWN_PATH_OPTIONS = ("subseed", "recipes", "vae")
 # How many queued jobs one look reads to find call mates.
 CANDIDATES = 64
+# What ``gatherable`` reads of a job.
+GATHERABLE_COLUMNS = ("id", "kind", "count", "live", "steps", "options", "width", "height")
 
 
 def gatherable(job: GenerationJob) -> bool:
@@ -78,13 +81,15 @@ def gather(leader: GenerationJob, *, worker: str, skip: set | frozenset = frozen
 def next_gathering(*, queue: str, worker: str, skip: set | frozenset = frozenset()) -> list[GenerationJob]:
     """The oldest queued gatherable job of ``queue`` that this worker could claim, and its call
     mates; [] when none. ``skip``: jobs this run requeued (their retry goes through their message)."""
-    for candidate in _queued(queue, limit=CANDIDATES, exclude=skip):
+    # Only the columns ``gatherable`` reads: the loop looks once per call, and claim_job reads the whole row.
+    looked = _queued(queue, exclude=skip).filter(Q(live=True) | Q(steps=1)).only(*GATHERABLE_COLUMNS)
+    for candidate in looked[:CANDIDATES]:
         if gatherable(candidate) and (leader := claim_job(job_id=candidate.pk, worker=worker)) is not None:
             return gather(leader, worker=worker, skip=skip)
     return []
 
 
-def _queued(queue: str, *, limit: int, exclude: set | frozenset = frozenset()) -> list[GenerationJob]:
+def _queued(queue: str, *, exclude: set | frozenset = frozenset()) -> QuerySet[GenerationJob]:
     jobs = GenerationJob.objects.filter(
         status=GenerationJob.Status.QUEUED,
         queue=queue,
@@ -93,12 +98,12 @@ def _queued(queue: str, *, limit: int, exclude: set | frozenset = frozenset()) -
         cancel_requested=False,
         attempts__lt=settings.GARDEN_JOB_MAX_ATTEMPTS,
     )
-    return list(jobs.exclude(pk__in=exclude).order_by("created_at")[:limit])
+    return jobs.exclude(pk__in=exclude).order_by("created_at")
 
 
 def _claim_matching(key: tuple, *, worker: str, room: int, taken: set) -> list[GenerationJob]:
     claimed: list[GenerationJob] = []
-    for candidate in _queued(key[0], limit=CANDIDATES, exclude=taken):
+    for candidate in _queued(key[0], exclude=taken)[:CANDIDATES]:
         if len(claimed) >= room:
             break
         if gatherable(candidate) and call_key(candidate) == key:
