@@ -7,6 +7,7 @@ floor measured by the same server in the same run.
     .venv/bin/python bench/serving.py --both                # shared cores, then split cores, in one run
     .venv/bin/python bench/serving.py --split-cores --profile --only garden   # where /garden's CPU goes
     .venv/bin/python bench/serving.py --split-cores --rounds 5 --only garden  # median of 5 ratios
+    .venv/bin/python bench/serving.py --server asgi         # on the Procfile's web server (live.asgi), not config.wsgi's gthread
     .venv/bin/python bench/serving.py --smoke               # 3,000 images, 1 s per endpoint: the whole path (seconds)
 
 What it does:
@@ -123,14 +124,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, log: Path, cores: frozenset[int] | None = None) -> subprocess.Popen:
+def start_server(port: int, log: Path, cores: frozenset[int] | None = None, kind: str = "gthread") -> subprocess.Popen:
+    """gunicorn, 2 processes of 4 threads for Django: ``gthread`` (config.wsgi) or ``asgi`` (the
+    Procfile's live.asgi on gunicorn's ASGI worker, GARDEN_WEB_THREADS=4)."""
     gunicorn = Path(sys.executable).parent / "gunicorn"
+    app = ["config.wsgi", "--threads", "4"] if kind == "gthread" else ["live.asgi:application", "--worker-class", "asgi"]
     command = [
-        *taskset(cores), str(gunicorn), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
+        *taskset(cores), str(gunicorn), *app, "--bind", f"127.0.0.1:{port}", "--workers", "2",
         "--access-logfile", "-", "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
     ]  # fmt: skip
+    env = {**os.environ, **SERVER_ENV, "GARDEN_WEB_THREADS": "4"}
     with open(log, "w") as handle:
-        server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **SERVER_ENV}, stdout=handle, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -203,13 +208,13 @@ def measure(mode: str, *, args: argparse.Namespace, targets: list[tuple[str, str
     if servers:  # the run's own PostgreSQL and Redis: on their core when split, on every core otherwise
         servers.pin(BACKING_CORES if split else os.sched_getaffinity(0))
     redis.Redis.from_url(SERVER_ENV["CACHE_URL"]).flushdb()
-    result: dict = {"mode": mode}
+    result: dict = {"mode": mode, "server": args.server}
     if split:
         result["cores"] = {"web": sorted(WEB_CORES), "postgresql, redis, wrk": sorted(BACKING_CORES)}
     rng = random.Random(5)
     work = Path(tempfile.mkdtemp(prefix="garden-bench-serving-"))
     port = free_port()
-    server = start_server(port, work / "gunicorn.log", web_cores)
+    server = start_server(port, work / "gunicorn.log", web_cores, args.server)
     rounds: dict[str, list[dict]] = {name: [] for name, _ in targets}
     try:
         bodies = {name: bodies_for(name, rng=rng, visitors=visitors) for name, _ in targets}
@@ -306,6 +311,10 @@ def main() -> int:
         default=1,
         help="the floor and the endpoints measured in turn this many times; each endpoint's median ratio is reported",
     )
+    parser.add_argument(
+        "--server", choices=("gthread", "asgi"), default="gthread",
+        help="gthread: config.wsgi on gunicorn's gthread worker (the figures in docs); asgi: the Procfile's live.asgi",
+    )  # fmt: skip
     parser.add_argument("--reload", action="store_true")
     parser.add_argument(
         "--split-cores", action="store_true", help="gunicorn on core 0; the run's own PostgreSQL and Redis, and wrk, on core 1"
@@ -368,7 +377,8 @@ def run_modes(modes: list[str], args: argparse.Namespace, servers: Servers | Non
     for mode in modes:
         results[mode] = {**common, **measure(mode, args=args, targets=targets, visitors=visitors, servers=servers)}
         if not args.smoke:
-            (out / ("serving-split.json" if mode == "split-cores" else "serving.json")).write_text(json.dumps(results[mode], indent=2))
+            name = ("serving-split" if mode == "split-cores" else "serving") + ("" if args.server == "gthread" else f"-{args.server}")
+            (out / f"{name}.json").write_text(json.dumps(results[mode], indent=2))
         if len(modes) > 1:
             print(f"\n== {mode} ==")
         lost += report(results[mode], targets)
