@@ -20,6 +20,7 @@ from config.idempotency import idempotent
 from generation import selectors, services
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
+from library.models import LibraryScan
 from library.services import follow as library_follow
 from retouch.services import picture_tags
 from retouch.tagger import DEFAULT_THRESHOLD
@@ -149,10 +150,20 @@ class ExtraSingleImageView(A1111View):
 class RefreshView(A1111View):
     """``refresh-checkpoints``/``refresh-loras``: rescan the model library (A1111 answers null)."""
 
-    @extend_schema(request=None, responses={200: schemas.NULL_BODY}, summary="Rescan the model library (GARDEN_MODELS_DIR)")
+    @extend_schema(
+        request=None,
+        responses={200: schemas.NULL_BODY, 503: OpenApiResponse(description="The scan could not be queued or failed")},
+        summary="Rescan the model library (GARDEN_MODELS_DIR) on a worker",
+    )
     def post(self, request):
-        # Synchronous, as A1111's (a client lists the models next); waits while another process scans.
-        library_follow.scan_now("a1111")  # no library (GARDEN_MODELS_DIR empty): nothing to scan
+        # A1111 answers once it has rescanned (a client lists the models next); a web process never
+        # scans: a worker does, and this waits for it up to GARDEN_A1111_REFRESH_SECONDS.
+        if settings.GARDEN_MODELS_DIR:  # no library: nothing to scan
+            record = library_follow.scan_by_a_worker("a1111", wait_seconds=settings.GARDEN_A1111_REFRESH_SECONDS)
+            if record.state == LibraryScan.State.FAILED:
+                retry = str(max(1, round(settings.GARDEN_WORKER_PRESENCE_SECONDS)))
+                answer = {"error": "failed", "detail": f"The model library was not rescanned: {record.message}"}
+                return Response(answer, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": retry})
         return JsonResponse(None, safe=False)  # "null", as A1111 (DRF would send an empty body)
 
 

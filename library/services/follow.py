@@ -10,7 +10,7 @@ into the store (GARDEN_MODELS_STORE) what this host holds and the store lacks.
 One process scans at a time (``config.locks.exclusive``: a PostgreSQL advisory lock, the shared
 cache elsewhere, as the job sweeper does), so a stack of many processes hashes a new file once.
 The admin's *Rescan* queues a scan (``request_scan``) that a worker runs, and the admin shows its
-outcome when done.
+outcome when done; A1111's refresh-checkpoints queues one and waits a little for it (``scan_by_a_worker``).
 
 Scans that were asked for, or that changed something, are recorded as LibraryScan rows (what was
 added, changed and lost, by name, and the default model's news).
@@ -79,8 +79,8 @@ def scan_if_free(trigger: str, *, record: LibraryScan | None = None) -> ScanResu
 
 
 def scan_now(trigger: str, *, wait_seconds: float = 600.0) -> ScanResult:
-    """A scan for a caller that waits for its outcome (manage.py scan_models, A1111's
-    refresh-checkpoints, an install): waits while another process scans, then scans."""
+    """A scan for a caller that waits for its outcome (manage.py scan_models and push_models, an
+    install on a worker): waits while another process scans, then scans."""
     if not settings.GARDEN_MODELS_DIR:
         return ScanResult()
     deadline = time.monotonic() + wait_seconds
@@ -168,6 +168,18 @@ def request_scan(trigger: str = "admin") -> LibraryScan:
         current_app.tasks[SCAN_TASK].apply_async(args=[record.pk], queue="default")
     except Exception as exc:  # the broker is down or unreachable
         _record(record, trigger, state=LibraryScan.State.FAILED, message=f"could not queue the scan: {type(exc).__name__}: {exc}")
+    return record
+
+
+def scan_by_a_worker(trigger: str, *, wait_seconds: float) -> LibraryScan:
+    """``request_scan``, then its row read every 0.2 s until a worker has run it or ``wait_seconds``
+    passed (A1111's refresh-checkpoints: its clients list the models next, and a web process never
+    scans). The row as it stands then: still queued or running when the workers are busy."""
+    record = request_scan(trigger)
+    deadline = time.monotonic() + wait_seconds
+    while record.state in (LibraryScan.State.QUEUED, LibraryScan.State.RUNNING) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        record.refresh_from_db()
     return record
 
 
