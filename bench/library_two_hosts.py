@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Two hosts, one model library: a full-size checkpoint put into the store by one host paints on the other (issue 78).
 
-    .venv/bin/python bench/library_two_hosts.py [--rounds 2] [--database NAME] [--broker redis://…/11]
+    .venv/bin/python bench/library_two_hosts.py [--rounds 2] [--database NAME] [--broker redis://…/11] [--keep DIR]
     .venv/bin/python bench/library_two_hosts.py --smoke       # the tiny pipeline as one file: seconds
 
 On this machine, with real processes:
@@ -57,6 +57,7 @@ def parse_args():
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432", help="made there, dropped after")
     parser.add_argument("--database", default="", help="its name (default garden_bench_two_hosts_<random>)")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/11", help="Redis for the workers' queues (names of their own)")
+    parser.add_argument("--keep", type=Path, help="a folder to build the checkpoint into once and keep (later runs reuse it)")
     parser.add_argument("--build", type=Path, help=argparse.SUPPRESS)  # the child that builds the checkpoint
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
@@ -228,6 +229,17 @@ def fetch_rounds(rounds: int, client, key: str, entry, work: Path) -> tuple[list
     return plain, ours
 
 
+def place(built: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(built, target)
+    except OSError:
+        shutil.copy2(built, target)
+    configs = built.with_name(f"{built.stem}.config")
+    if configs.is_dir():
+        shutil.copytree(configs, target.with_name(configs.name))
+
+
 def available_gb() -> float:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemAvailable:"):
@@ -308,10 +320,15 @@ def main() -> None:
     admin.execute(f'CREATE DATABASE "{args.database}"')
     try:
         checkpoint = venue.folder("a") / f"{model}.safetensors"
-        started = time.perf_counter()
-        command = [sys.executable, __file__, "--build", str(checkpoint), *(["--smoke"] if args.smoke else [])]
-        subprocess.run(command, cwd=ROOT, check=True, env=venue.env)
-        print(f"built {checkpoint.name}: {checkpoint.stat().st_size} bytes in {time.perf_counter() - started:.1f} s", flush=True)
+        built = (args.keep or venue.folder("a")) / checkpoint.name
+        if not built.exists():
+            started = time.perf_counter()
+            command = [sys.executable, __file__, "--build", str(built), *(["--smoke"] if args.smoke else [])]
+            subprocess.run(command, cwd=ROOT, check=True, env=venue.env)
+            print(f"built {built.name} in {time.perf_counter() - started:.1f} s", flush=True)
+        if built != checkpoint:  # a kept build: host A's folder gets its own copy (a hard link where it can)
+            place(built, checkpoint)
+        print(f"checkpoint: {checkpoint.name}, {checkpoint.stat().st_size} bytes in host A's folder", flush=True)
         if args.smoke:  # folders stay on their host: host B gets the tiny model's configs (no weights) as an operator would
             shutil.copytree(checkpoint.with_name(f"{model}.config"), venue.folder("b") / f"{model}.config")
         venue.manage("migrate", "--no-input", "-v", "0")
