@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from bench import _s3_server
 
-BUCKET, KEY = "ranges", "models/sha256/abc"
+BUCKET, KEY = "bench-s3-server-ranges", "models/sha256/abc"  # moto's backend is per process: a name of its own
 SIZE = 12 * 1024 * 1024 + 17
 VOLATILE = {"date", "server", "x-amzn-requestid", "x-amz-request-id", "x-amz-id-2", "connection"}
 
