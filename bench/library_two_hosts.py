@@ -207,18 +207,24 @@ def paint(model: str, queue: str, seed: int, timeout: float):
     return job, seconds
 
 
+def download(client, key: str, work: Path, size: int) -> float:
+    """boto3's managed download_file (default TransferConfig) into a temporary file: seconds."""
+    target = work / "plain.bin"
+    started = time.perf_counter()
+    client.download_file(BUCKET, key, str(target))
+    seconds = time.perf_counter() - started
+    assert target.stat().st_size == size
+    target.unlink()
+    return seconds
+
+
 def fetch_rounds(rounds: int, client, key: str, entry, work: Path) -> tuple[list[float], list[float]]:
     """boto3's download_file and library.cache.local_path (this process: host bench-rounds), alternated."""
     from library import cache
 
     plain, ours = [], []
     for round_ in range(rounds):
-        target = work / "plain.bin"
-        started = time.perf_counter()
-        client.download_file(BUCKET, key, str(target))
-        plain.append(time.perf_counter() - started)
-        assert target.stat().st_size == entry.size_bytes
-        target.unlink()
+        plain.append(download(client, key, work, entry.size_bytes))
         started = time.perf_counter()
         path = cache.local_path(entry)
         ours.append(time.perf_counter() - started)
@@ -274,18 +280,24 @@ def measure(venue: Venue, args, endpoint: str, model: str) -> None:
 
     venue.start("b")
     venue.wait_ready("b")
+    # boto3 just before and just after host B's fetch: the baseline beside it on a machine others share
+    beside = [download(client, key, venue.work, size)]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     before = _s3_server.stats(endpoint)
     job, seconds = paint(model, venue.queue("b"), seed=1, timeout=1800)
     fetches = venue.fetched("b")
     assert len(fetches) == 1 and fetches[0][2] == "bench-b", fetches
     worker_fetch = fetches[0][3]
     served = _s3_server.stats(endpoint)["ranged_gets_from_copy"] - before["ranged_gets_from_copy"]
+    beside.append(download(client, key, venue.work, size))
     print(
         f"host B job 1: {seconds:.1f} s from send to success (worker {job.worker}; fetch {worker_fetch:.2f} s in its log, "
         f"{served} ranged GETs; load {job.timings.get('load', 0):.1f} s; generate {job.timings.get('generate', 0):.2f} s); "
-        f"memory available {available_gb():.1f} GB"
+        f"load average before it {load}; memory available after {available_gb():.1f} GB"
     )
-    print(f"host B's fetch / best boto3: {worker_fetch / best_plain:.3f} (aim <= 1.25)", flush=True)
+    print(f"boto3 download_file just before job 1 {beside[0]:.2f} s, just after {beside[1]:.2f} s")
+    print(f"host B's fetch / best boto3 of the rounds: {worker_fetch / best_plain:.3f} (aim <= 1.25)")
+    print(f"host B's fetch / boto3 beside it (the two's mean): {worker_fetch / (sum(beside) / 2):.3f} (aim <= 1.25)", flush=True)
 
     copy = list(LibraryCopy.objects.filter(host="bench-b").values_list("entry__name", "path", "size_bytes", "on_disk"))
     requests = _s3_server.stats(endpoint)["requests"]
@@ -346,6 +358,9 @@ def main() -> None:
             connections.close_all()
     finally:
         server.kill()
+        if args.keep:  # the workers' logs (the fetched lines) beside the kept checkpoint
+            for log in work.glob("worker-*.log"):
+                shutil.copy2(log, args.keep / log.name)
         admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
         shutil.rmtree(work, ignore_errors=True)
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
