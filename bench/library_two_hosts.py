@@ -24,10 +24,11 @@ On this machine, with real processes:
 In the same run, alternated for ``--rounds``: boto3's ``download_file`` (default TransferConfig) of
 the same object from the same server into a temporary file, and ``library.cache.local_path`` in
 this process onto an empty folder of a third host name. Prints the object's size, both times, the
-ratio (aim ≤ 1.25), the worker's own fetch against the best boto3 and against boto3 just before it (one just after is
-printed too), the two jobs' times and the load average at start and end. A second ratio divides by
-boto3's time plus the sha256 of its file read after it: the cache checks the hash as parts arrive,
-boto3 checks nothing, and on 2 cores shared with the server that CPU is most of the gap.
+ratio (aim ≤ 1.25), the worker's own fetch against the best boto3 and against boto3 just before it
+(one just after is printed too), the two jobs' times and the load average at start and end. A
+second ratio divides by boto3's time plus the sha256 of its file read after it: the cache checks the
+hash as parts arrive, boto3 checks nothing, and on 2 cores shared with the server that CPU is most
+of the gap (bench/results/library-two-hosts-2026-11-28.md).
 """
 
 from __future__ import annotations
