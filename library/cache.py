@@ -144,6 +144,7 @@ def _whole(path: Path, entry: LibraryEntry) -> bool:
 
 
 def _fetch(store, entry: LibraryEntry, path: Path, progress: Progress | None) -> None:
+    started = time.monotonic()
     stored = _stat(store, entry.sha256)
     if stored is None:
         raise StoreUnavailable(f"the model store {store} holds no file for {entry.name} (sha256 {entry.sha256}) yet")
@@ -164,7 +165,8 @@ def _fetch(store, entry: LibraryEntry, path: Path, progress: Progress | None) ->
         sidecar = {"source": entry.source, "sha256": entry.sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
         path.with_name(path.name + ".source.json").write_text(json.dumps(sidecar))
         os.replace(temporary, path)
-        log.info("fetched %s (%s bytes) from the model store onto host %s", entry.name, stored.size, host_name())
+        seconds = time.monotonic() - started  # fetch, hash, rename: what a job waits for (bench/library_two_hosts.py)
+        log.info("fetched %s (%s bytes) from the model store onto host %s in %.2f s", entry.name, stored.size, host_name(), seconds)
     finally:
         temporary.unlink(missing_ok=True)
 
