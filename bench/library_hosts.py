@@ -47,7 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SMOKE_NEEDS = ("postgresql", "redis")
 sys.path.insert(0, str(ROOT))
 
-from bench.library_scan import write_checkpoint  # noqa: E402 (after the path is set)
+from bench import _smoke  # noqa: E402 (after the path is set)
+from bench.library_scan import write_checkpoint  # noqa: E402
 
 HOSTS = ("a", "b")
 FILES = {"a": ("both", "only-a", "stored"), "b": ("both", "only-b")}
@@ -75,7 +76,11 @@ def parse_args():
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--postgres", default=postgres_server(), help="PostgreSQL server (a database is made there and dropped)")
     parser.add_argument("--db-prefix", default="garden_bench_hosts_", help="the made database's name starts so")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/12", help="the workers' broker and shared cache (names of their own)")
+    parser.add_argument(
+        "--redis",
+        default=_smoke.cache_url("redis://127.0.0.1:6379/12", "BENCH_LIBRARY_HOSTS_REDIS"),
+        help="the workers' broker and shared cache (keys and queues named per run); default CACHE_URL's Redis, else db 12",
+    )
     parser.add_argument("--no-churn", action="store_true", help="no churn.txt: a look scans only when a model changed")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--smoke", action="store_true")
