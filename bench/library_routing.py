@@ -65,6 +65,7 @@ def parse_args():
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/12", help="Redis for the workers' queues (their own names)")
     parser.add_argument("--postgres", default=postgres_server(), help="PostgreSQL server (a database is made there and dropped)")
+    parser.add_argument("--db-prefix", default="garden_bench_routing_", help="the made database's name starts so")
     parser.add_argument(
         "--expires", type=float, default=300.0, help="GARDEN_ROUTE_EXPIRES_SECONDS (short: routed messages expire and are sent again)"
     )
@@ -80,7 +81,7 @@ def parse_args():
 class Venue:
     def __init__(self, work: Path, args) -> None:
         self.work = work
-        self.db_name = f"garden_bench_routing_{uuid.uuid4().hex[:8]}"
+        self.db_name = f"{args.db_prefix}{uuid.uuid4().hex[:8]}"
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -147,7 +148,7 @@ def wait_done(jobs: int, timeout: float) -> dict:
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        fields = ("status", "timings", "started_at", "finished_at", "worker", "model", "routed_to", "resends", "attempts")
+        fields = ("status", "timings", "created_at", "started_at", "finished_at", "worker", "model", "routed_to", "resends", "attempts")
         rows = list(GenerationJob.objects.values(*fields))
         if len(rows) >= jobs and all(row["status"] in ("succeeded", "failed", "cancelled") for row in rows):
             break
@@ -162,6 +163,7 @@ def wait_done(jobs: int, timeout: float) -> dict:
     for row in loads:
         per_worker[row["worker"]] = per_worker.get(row["worker"], 0) + 1
     return {
+        **spread(rows),
         "jobs": len(rows),
         "succeeded": sum(row["status"] == "succeeded" for row in rows),
         "loads": len(loads),
@@ -171,6 +173,29 @@ def wait_done(jobs: int, timeout: float) -> dict:
         "routed_jobs": sum(bool(row["routed_to"]) for row in rows),
         "messages_sent_again": sum(row["resends"] for row in rows),
         "painted_twice": sum(row["attempts"] > 1 for row in rows),
+    }
+
+
+def spread(rows: list[dict]) -> dict:
+    """How the work was spread: the submitter's seconds (first to last job created), each worker's
+    jobs and seconds painting (started to finished), and the seconds both workers painted at once."""
+    created = [row["created_at"] for row in rows]
+    busy: dict[str, list] = {}
+    for row in rows:
+        busy.setdefault(row["worker"], []).append((row["started_at"], row["finished_at"]))
+    spans = list(busy.values())
+    both = 0.0
+    if len(spans) == 2:
+        for start, end in spans[0]:
+            for other_start, other_end in spans[1]:
+                both += max(0.0, (min(end, other_end) - max(start, other_start)).total_seconds())
+    return {
+        "submit_seconds": round((max(created) - min(created)).total_seconds(), 2),
+        "jobs_per_worker": {worker: len(items) for worker, items in busy.items()},
+        "painting_seconds": {
+            worker: round(sum((end - start).total_seconds() for start, end in items), 2) for worker, items in busy.items()
+        },
+        "both_painting_seconds": round(both, 2),
     }
 
 
