@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 
 import pytest
 
@@ -122,3 +123,38 @@ def test_a_process_with_cuda_set_up_says_torchs_cards():
     seen = cards.visible_cards()
     assert [card["name"] for card in seen] == [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     assert all(card["memory_gb"] > 0 for card in seen)
+
+
+@pytest.mark.slow
+@pytest.mark.backend_free
+def test_a_real_gpu_worker_started_on_card_1_says_its_host_queues_and_card(tmp_path, monkeypatch):
+    """A Celery worker of the GPU queue started as compose.gpu-host.yaml starts card 1's (GARDEN_HOST_NAME
+    b-gpu1; the card CUDA_VISIBLE_DEVICES=1 leaves it): its presence row, what the System status page
+    reads, names its host, its queues with the host's own and the one card it sees."""
+    import json
+    import sqlite3
+
+    from tests.generation.test_worker import Garden
+
+    (tmp_path / "bin").mkdir()
+    _nvidia_smi_on_path(tmp_path / "bin", monkeypatch, TWO_CARDS)
+    garden = Garden(tmp_path, "filesystem://", tmp_path, GARDEN_GENERATOR_BACKEND="procedural", GARDEN_HOST_NAME="b-gpu1",
+                    CUDA_VISIBLE_DEVICES="1", PATH=os.environ["PATH"], GARDEN_WORKER_PRESENCE_SECONDS="1")  # fmt: skip
+    garden.env.pop("CACHE_URL", None)
+    garden.manage("migrate", "--no-input", "-v", "0")
+    garden.start_worker()
+    row = None
+    try:
+        deadline = time.monotonic() + 90
+        while row is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            with sqlite3.connect(garden.db, timeout=20) as connection:
+                query = "SELECT host, queues, details FROM generation_workerpresence WHERE details LIKE '%ready%'"
+                row = connection.execute(query).fetchone()
+    finally:
+        garden.stop_worker()
+    assert row is not None, garden.worker_log()
+    host, queues, details = row[0], json.loads(row[1]), json.loads(row[2])
+    assert host == "b-gpu1"
+    assert queues == sorted([garden.queue, f"{garden.queue}.b-gpu1"])
+    assert details["cards"] == [{"index": 0, "uuid": CARD_1, "name": "NVIDIA H200", "memory_gb": H200_GB}]
