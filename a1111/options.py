@@ -32,7 +32,7 @@ PICTURE_SETTINGS = {
     "s_min_uncond": (None, 0),
     "s_noise": (None, 1),
     "initial_noise_multiplier": (None, 1),
-    "img2img_color_correction": (None, False),
+    "img2img_color_correction": (None, False, True),  # retouch matches the source's colours either way
     "inpainting_mask_weight": (None, 1),
     "token_merging_ratio": (None, 0),
     "token_merging_ratio_img2img": (None, 0),
