@@ -171,9 +171,10 @@ def hires_request(body: dict, width: int, height: int, steps: int) -> tuple[dict
     return fields, labels
 
 
-def txt2img_request(body: dict) -> tuple[JobRequest, dict]:
+def txt2img_request(body: dict, chosen=None) -> tuple[JobRequest, dict]:
     """(the job's request, the A1111 labels the answer echoes: sampler, scheduler, styles, and the hires
-    fix's with ``enable_hr``)."""
+    fix's with ``enable_hr``). ``chosen`` (a1111.models.ClientChoice): the caller's model and VAE
+    from ``POST /sdapi/v1/options``, used when ``override_settings`` names none."""
     refused = _refusals(body)
     if refused:
         raise JobParameterError(fields=refused)
@@ -189,6 +190,9 @@ def txt2img_request(body: dict) -> tuple[JobRequest, dict]:
     eta = samplers.eta(body, sampler)
     overrides = body.get("override_settings") or {}
     model = overrides.get("sd_model_checkpoint")
+    if model is None and chosen is not None and chosen.model:
+        model = chosen.model
+    chosen_vae = chosen.vae if chosen is not None and chosen.vae else None
     if model is not None and not isinstance(model, str):
         raise JobParameterError(fields={"override_settings.sd_model_checkpoint": "Expected a checkpoint title or name."})
     clip_skip = overrides.get("CLIP_stop_at_last_layers")
@@ -222,7 +226,7 @@ def txt2img_request(body: dict) -> tuple[JobRequest, dict]:
         clip_skip=clip_skip,
         subseed=None if subseed == -1 else subseed,
         subseed_strength=strength,
-        vae=options.vae_name(overrides.get("sd_vae"), "override_settings.sd_vae"),
+        vae=options.vae_name(overrides.get("sd_vae", chosen_vae), "override_settings.sd_vae"),
         origin="a1111",
         **hires,
     )

@@ -281,7 +281,7 @@ def test_lists_in_a1111s_shapes(basic_client, settings, tmp_path):
     assert upscalers[1] == {"name": "Lanczos", "model_name": None, "model_path": None, "model_url": None, "scale": 4}
     assert basic_client.get("/sdapi/v1/latent-upscale-modes").json()[:2] == [{"name": "Latent"}, {"name": "Latent (antialiased)"}]
     assert basic_client.get("/sdapi/v1/sd-vae").json() == []
-    assert basic_client.get("/sdapi/v1/scripts").json() == {"txt2img": [], "img2img": []}
+    assert basic_client.get("/sdapi/v1/scripts").json() == {"txt2img": [], "img2img": ["controlnet"]}
 
 
 def test_controlnet_lists(basic_client, settings):
