@@ -72,6 +72,11 @@ def read_number(body: dict, name: str, default, kind=float):
     value = body.get(name, default)
     if value is None:
         return default
+    if isinstance(value, str):  # A1111's pydantic models read numbers sent as text ("-1": Photoshop's seed)
+        try:
+            value = float(value.strip()) if not value.strip().lstrip("-").isdigit() else int(value.strip())
+        except ValueError:
+            raise JobParameterError(fields={name: f"{name} must be a number."}) from None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise JobParameterError(fields={name: f"{name} must be a number."})
     return kind(value) if kind is float or float(value).is_integer() else value
