@@ -13,7 +13,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.response import Response
 
-from a1111 import answers, catalog, extras, parsing, quarantine, schemas, txt2img, waits
+from a1111 import answers, catalog, controlled, echo, extras, parsing, quarantine, schemas, txt2img, waits
 from a1111 import identity as callers
 from a1111.views import A1111View, waiting
 from config.api import json_object
@@ -22,7 +22,7 @@ from generation import selectors, services
 from generation.requests import JobParameterError
 from library.models import LibraryScan
 from library.services import follow as library_follow
-from retouch.services import picture_tags
+from retouch.services import create_retouch_job, picture_tags
 from retouch.tagger import DEFAULT_THRESHOLD
 
 OK = {200: OpenApiTypes.OBJECT}
@@ -45,6 +45,8 @@ class Txt2ImgView(A1111View):
     def post(self, request):
         body = json_object(request)
         caller, task = callers.of(request), callers.task_id(body)
+        if controlled.units(body):  # ControlNet units: img2img's path from a blank canvas
+            return self._with_controls(request, body, caller, task)
         job_request, labels = txt2img.txt2img_request(body, chosen=callers.choice(caller))
         with waiting.hold():  # 503 when too many requests of this process already wait
             try:
@@ -61,6 +63,19 @@ class Txt2ImgView(A1111View):
         if not labels["sampler"]:
             labels = {**labels, "sampler": job.scheduler or "default"}
         return Response(answers.txt2img_answer(job=job, body=body, images=images, labels=labels, count=job.images_total, safety=verdicts))
+
+    def _with_controls(self, request, body: dict, caller: str, task: str):
+        job_request, uploads = controlled.request(body)
+        with waiting.hold():
+            job = create_retouch_job(created_by=request.user, request=job_request, uploads=uploads)
+            callers.record(job, caller, task)
+            job = waits.wait(job)
+        failed = waits.outcome(request, job)
+        if failed is not None:
+            return failed
+        images, verdicts = quarantine.answer_pictures(selectors.job_images(job), send=body.get("send_images", True) is not False)
+        answer = parsing.img2img_answer(job=job, body=body, images=images, safety=verdicts, sampler=txt2img.sampler_label(job.scheduler))
+        return Response({**answer, "parameters": echo.txt2img_parameters(body)})
 
 
 def _list_view(name: str, reader, summary: str, response=None):
@@ -89,7 +104,7 @@ LorasView = _list_view("LorasView", catalog.loras, "The library's LoRAs: [{name,
 EmbeddingsView = _list_view("EmbeddingsView", catalog.embeddings, "The library's textual-inversion embeddings")
 PromptStylesView = _list_view("PromptStylesView", catalog.prompt_styles, "Prompt styles (edited in the admin)", schemas.PROMPT_STYLES)
 ScriptsView = _list_view(
-    "ScriptsView", lambda: {"txt2img": [], "img2img": ["controlnet"]}, "A1111 scripts: the always-on ControlNet (img2img)"
+    "ScriptsView", lambda: {"txt2img": ["controlnet"], "img2img": ["controlnet"]}, "A1111 scripts: the always-on ControlNet"
 )
 CmdFlagsView = _list_view(
     "CmdFlagsView", lambda: {"api": True, "nowebui": True, "api_auth": None}, "A1111 command-line flags, as a client reads them"

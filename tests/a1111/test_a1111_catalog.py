@@ -181,7 +181,7 @@ def test_txt2img_maps_a1111_fields_to_the_job_request():
         ({"tiling": True}, "tiling"),
         ({"script_name": "x/y/z plot"}, "script_name"),
         ({"alwayson_scripts": {"ADetailer": {"args": [True, {"ad_model": "face_yolov8n.pt"}]}}}, "alwayson_scripts.ADetailer"),
-        ({"alwayson_scripts": {"ControlNet": {"args": [{"module": "canny", "enabled": True}]}}}, "alwayson_scripts.ControlNet"),
+        ({"alwayson_scripts": {"ControlNet": {"args": [{"module": "canny", "enabled": True}]}}}, "alwayson_scripts.ControlNet.args[0].input_image"),
         ({"sampler_name": "Euler a", "eta": 0.5}, "eta"),
         ({"s_churn": 1}, "s_churn"),
         ({"s_min_uncond": 0.5}, "s_min_uncond"),
@@ -281,7 +281,7 @@ def test_lists_in_a1111s_shapes(basic_client, settings, tmp_path):
     assert upscalers[1] == {"name": "Lanczos", "model_name": None, "model_path": None, "model_url": None, "scale": 4}
     assert basic_client.get("/sdapi/v1/latent-upscale-modes").json()[:2] == [{"name": "Latent"}, {"name": "Latent (antialiased)"}]
     assert basic_client.get("/sdapi/v1/sd-vae").json() == []
-    assert basic_client.get("/sdapi/v1/scripts").json() == {"txt2img": [], "img2img": ["controlnet"]}
+    assert basic_client.get("/sdapi/v1/scripts").json() == {"txt2img": ["controlnet"], "img2img": ["controlnet"]}
 
 
 def test_controlnet_lists(basic_client, settings):

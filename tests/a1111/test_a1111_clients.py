@@ -329,3 +329,35 @@ def test_honest_lists(basic, diffusers_settings):
     for route in ("/sdapi/v1/refresh-vae", "/sdapi/v1/refresh-embeddings"):
         response = basic.post(route)
         assert response.status_code == 200 and response.content == b"null"
+
+
+# --- ControlNet units in txt2img (webuiapi's controlnet_units, GIMP, Photoshop, Cyanic) ----------------
+
+
+def webuiapi_unit(**extra) -> dict:
+    """webuiapi 0.9.17's ControlNetUnit.to_dict() with its defaults (a picture given)."""
+    return {
+        "input_image": b64(encoded(noise(seed=3))), "mask": None, "module": "lineart", "model": "control_v11p_sd15_lineart",
+        "weight": 1.0, "resize_mode": "Resize and Fill", "lowvram": False, "processor_res": 512, "threshold_a": 64,
+        "threshold_b": 64, "guidance": 1.0, "guidance_start": 0.0, "guidance_end": 1.0, "control_mode": "Balanced",
+        "pixel_perfect": False, "hr_option": "Both", **extra,
+    }  # fmt: skip
+
+
+def test_txt2img_takes_controlnet_units_as_img2img_does(basic, queued, retouch_settings, retouch_models):
+    retouch_settings.GARDEN_RETOUCH_LINEART_CONTROLNET = str(retouch_models["lineart"])
+    body = {**WEBUIAPI_TXT2IMG, "alwayson_scripts": {"ControlNet": {"args": [webuiapi_unit()]}}}
+    job = accepted_job(basic.post("/sdapi/v1/txt2img", body, format="json"))
+    options = job.retouch_job.options
+    assert job.kind == "retouch" and [control["type"] for control in options["controls"]] == ["lineart"]
+    assert options["strength"] == 1.0 and options["color_match"] is False and (job.width, job.height) == (64, 64)
+    # A unit without its picture cannot be painted from text: named, as A1111's ControlNet refuses it.
+    missing = basic.post(
+        "/sdapi/v1/txt2img", {**body, "alwayson_scripts": {"controlnet": {"args": [webuiapi_unit(input_image="")]}}}, format="json"
+    )
+    assert missing.status_code == 400 and "alwayson_scripts.ControlNet.args[0].input_image" in missing.json()
+    # Photoshop's disabled units ([false, false, false]) are a plain txt2img.
+    plain = accepted_job(
+        basic.post("/sdapi/v1/txt2img", {**PHOTOSHOP_TXT2IMG, "alwayson_scripts": {"controlnet": {"args": [False, False]}}}, format="json")
+    )
+    assert plain.kind == "images"
