@@ -1,7 +1,8 @@
-"""The rest of the A1111 API that Stable Diffusion clients call (webuiapi, Krita's plugin):
-``txt2img``, the lists (checkpoints, samplers, schedulers, LoRAs, embeddings, styles…),
-``progress``/``interrupt``/``skip``, ``interrogate``, ``png-info`` and the ControlNet extension's
-lists (docs/a1111.md). Same authentication, body cap and waiting rules as ``views.Img2ImgView``.
+"""The rest of the A1111 API that Stable Diffusion clients call (webuiapi, SillyTavern, the A1111
+plugins for Krita, Photoshop, GIMP and Blender; docs/a1111.md#clients): ``txt2img``, the lists
+(checkpoints, samplers, schedulers, LoRAs, embeddings, styles…), ``progress``/``interrupt``/``skip``,
+``interrogate``, ``png-info`` and the ControlNet extension's lists. Same authentication, body cap
+and waiting rules as ``views.Img2ImgView``.
 """
 
 from __future__ import annotations

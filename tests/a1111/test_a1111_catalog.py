@@ -181,7 +181,7 @@ def test_txt2img_maps_a1111_fields_to_the_job_request():
         ({"tiling": True}, "tiling"),
         ({"script_name": "x/y/z plot"}, "script_name"),
         ({"alwayson_scripts": {"ADetailer": {"args": [True, {"ad_model": "face_yolov8n.pt"}]}}}, "alwayson_scripts.ADetailer"),
-        ({"alwayson_scripts": {"ControlNet": {"args": [{"module": "canny", "enabled": True}]}}}, "alwayson_scripts.ControlNet.args[0].input_image"),
+        ({"alwayson_scripts": {"ControlNet": {"args": [{"module": "canny"}]}}}, "alwayson_scripts.ControlNet.args[0].input_image"),
         ({"sampler_name": "Euler a", "eta": 0.5}, "eta"),
         ({"s_churn": 1}, "s_churn"),
         ({"s_min_uncond": 0.5}, "s_min_uncond"),
