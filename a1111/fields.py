@@ -2,7 +2,7 @@
 
 A1111 applies every field it receives; a field we silently dropped would give the client another
 picture than the one it asked for. So each field that changes pictures is honoured (``styles``,
-``mask_blur_x``/``mask_blur_y``, ``scheduler`` Automatic/Karras, ``override_settings`` naming the
+``mask_blur_x``/``mask_blur_y``, ``sampler_name``/``scheduler`` by a1111.samplers, ``override_settings`` naming the
 retouch model, and its CLIP skip) or, set to a value we cannot honour, refused by name. Fields that
 change nothing in the picture (saving, UI, ``comments``…) are accepted and ignored.
 """

@@ -4,9 +4,9 @@ Staff or token holders: ``Authorization: Basic`` (A1111's ``--api-auth``: a staf
 remembered once checked, or a client key; config.auth), ``Token``, ``Bearer`` with a client key, or a
 staff session; or, without credentials, a client inside GARDEN_A1111_TRUSTED_CLIENTS (A1111
 without ``--api-auth``: ``a1111.auth``). Bodies carry base64 pictures, so their cap is GARDEN_RETOUCH_MAX_BODY_BYTES,
-not the kiosk's JSON cap. ``/sdapi/v1/img2img`` answers once its job is done, waiting at most
-GARDEN_A1111_WAIT_SECONDS (then 504 with the job id to poll), with at most GARDEN_A1111_MAX_WAITING
-requests of a process waiting at once (then 503).
+not the kiosk's JSON cap. ``/sdapi/v1/img2img`` answers once its job is done (a1111.waits: no fixed
+limit unless GARDEN_A1111_WAIT_SECONDS), with at most GARDEN_A1111_MAX_WAITING requests of a
+process waiting at once (then 503). Each caller is told apart (a1111.identity).
 """
 
 from __future__ import annotations
