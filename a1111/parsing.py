@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 
 from django.conf import settings
 from PIL import Image as PILImage
@@ -77,6 +78,8 @@ def read_number(body: dict, name: str, default, kind=float):
             value = float(value.strip()) if not value.strip().lstrip("-").isdigit() else int(value.strip())
         except ValueError:
             raise JobParameterError(fields={name: f"{name} must be a number."}) from None
+        if not math.isfinite(value):
+            raise JobParameterError(fields={name: f"{name} must be a finite number."})
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise JobParameterError(fields={name: f"{name} must be a number."})
     return kind(value) if kind is float or float(value).is_integer() else value

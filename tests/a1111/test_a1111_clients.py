@@ -361,3 +361,11 @@ def test_txt2img_takes_controlnet_units_as_img2img_does(basic, queued, retouch_s
         basic.post("/sdapi/v1/txt2img", {**PHOTOSHOP_TXT2IMG, "alwayson_scripts": {"controlnet": {"args": [False, False]}}}, format="json")
     )
     assert plain.kind == "images"
+
+
+def test_numbers_sent_as_text_are_read_and_nonsense_refused(basic, queued):
+    job = accepted_job(basic.post("/sdapi/v1/txt2img", {**PHOTOSHOP_TXT2IMG, "seed": "1234", "cfg_scale": "6.5"}, format="json"))
+    assert (job.seed, job.guidance) == (1234, 6.5)
+    for value in ("nan", "many"):
+        response = basic.post("/sdapi/v1/txt2img", {**PHOTOSHOP_TXT2IMG, "cfg_scale": value}, format="json")
+        assert response.status_code == 400 and "cfg_scale" in response.json()
