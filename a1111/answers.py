@@ -15,7 +15,7 @@ import re
 from PIL import Image as PILImage
 from PIL import PngImagePlugin
 
-from a1111 import parsing, txt2img
+from a1111 import echo, parsing, txt2img
 from generation import imagefile, served_names
 from generation.imagefile import EXIF_IMAGE_DESCRIPTION, read_parameters
 from generation.models import GenerationJob
@@ -181,7 +181,7 @@ def txt2img_answer(
         "safety": safety or [],  # each picture's image check (a1111.quarantine): flagged ones come blurred
     }
     pictures = [parsing.encode_base64(png_with_infotext(content, text)) for content, text in zip(images, texts, strict=False)]
-    return {"images": pictures, "parameters": body, "info": json.dumps(info)}
+    return {"images": pictures, "parameters": echo.txt2img_parameters(body), "info": json.dumps(info)}
 
 
 def _infotext_from_ours(parameters: dict) -> str:

@@ -6,3 +6,8 @@ class A1111Config(AppConfig):
 
     name = "a1111"
     verbose_name = "AUTOMATIC1111-compatible API"
+
+    def ready(self) -> None:
+        from a1111 import keypath
+
+        keypath.install_log_filters()  # client keys in base URLs never reach the access logs

@@ -5,7 +5,9 @@ The client is ``config.api.client_ip`` (the socket address, or the one GARDEN_TR
 proxies reported), the same address the kiosk throttle and the login lockout use. A trusted call
 acts as the service user ``a1111-trusted`` (created on first use: not staff, no password, no
 permissions), which the A1111 endpoints alone accept (``A1111Permission``). A call that carries an
-``Authorization`` header is left to the other authenticators, so its credentials still count.
+``Authorization`` header is left to the other authenticators, so its credentials still count; an
+empty ``Basic`` (SillyTavern and Open WebUI send ``Basic `` when their auth field is empty) counts
+as no credentials.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import logging
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from a1111 import keypath
 from config.api import StaffOrToken, client_ip
 
 log = logging.getLogger(__name__)
@@ -58,7 +62,12 @@ class TrustedClientAuthentication(BaseAuthentication):
     """First on the A1111 views: None (not handled) for untrusted addresses and for calls with credentials."""
 
     def authenticate(self, request):
-        if request.META.get("HTTP_AUTHORIZATION") or not trusted_address(client_ip(request)):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header.strip() and not keypath.empty_basic(header):  # credentials: the other authenticators check them
+            return None
+        if not trusted_address(client_ip(request)):
+            if header.strip():  # an empty Basic from elsewhere: no credentials, so a 401 asking for Basic
+                raise exceptions.NotAuthenticated()
             return None
         return service_user(), None
 

@@ -152,16 +152,77 @@ def controlnet_models() -> list[str]:
     return [f"{Path(path).name or path} [{kind}]" for kind, path in configured if path]
 
 
+# A1111's sd-webui-controlnet control types (scripts/api.py ``/controlnet/control_types``): each
+# type's modules and models, the first of each its default; "All" lists everything.
+CONTROL_TYPES = (("Lineart", "lineart"), ("Canny", "canny"))
+
+
+def controlnet_control_types() -> dict:
+    modules = controlnet_modules()["module_list"]
+    models = controlnet_models()
+
+    def entry(module_list: list[str], model_list: list[str]) -> dict:
+        return {
+            "module_list": module_list,
+            "model_list": ["None", *model_list],
+            "default_option": module_list[0] if module_list else "none",
+            "default_model": model_list[0] if model_list else "None",
+        }
+
+    types = {"All": entry(modules, models)}
+    for label, kind in CONTROL_TYPES:
+        kind_modules = [*(name for name, target in edges.MODULE_ALIASES.items() if target == kind), "none"]
+        types[label] = entry(kind_modules, [model for model in models if f"[{kind}]" in model])
+    types["Reference"] = entry([name for name in REFERENCE_MODULES if name.startswith("reference")], [])
+    types["IP-Adapter"] = entry([name for name in REFERENCE_MODULES if name.startswith("ip-adapter")], [])
+    return {"control_types": types}
+
+
+# --- other A1111 lists ------------------------------------------------------------------------
+
+
+def realesrgan_models() -> list[dict]:
+    """A1111's ``/realesrgan-models`` ({name, path, scale}): the library's upscalers (RRDBNet and kin)."""
+    return [
+        {"name": entry.name, "path": str(library.absolute_path(entry)), "scale": (entry.details or {}).get("scale") or 4}
+        for entry in library.upscalers()
+    ]
+
+
+# The extensions whose API this server answers (A1111's ``/extensions`` shape); no code of theirs runs here.
+EXTENSIONS = ("sd-webui-controlnet", "stable-diffusion-webui-wd14-tagger")
+
+
+def extensions() -> list[dict]:
+    return [
+        {
+            "name": name,
+            "remote": None,
+            "branch": None,
+            "commit_hash": None,
+            "version": "emotion-garden",
+            "commit_date": None,
+            "enabled": True,
+        }
+        for name in EXTENSIONS
+    ]
+
+
+def queue_status(queued: int) -> dict:
+    """Gradio 3's ``GET /queue/status`` (A1111's web UI queue, the Cyanic plugin's connection probe):
+    ``queue_size`` counts the caller's queued jobs."""
+    return {
+        "msg": "estimation",
+        "rank": None,
+        "queue_size": queued,
+        "avg_event_process_time": None,
+        "avg_event_concurrent_process_time": None,
+        "rank_eta": None,
+        "queue_eta": 0,
+    }
+
+
 # --- progress --------------------------------------------------------------------------------
-
-
-def current_job(user) -> GenerationJob | None:
-    """The caller's running job, else its oldest queued one (what A1111's single queue runs next)."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    jobs = GenerationJob.objects.filter(created_by=user)
-    running = jobs.filter(status=GenerationJob.Status.RUNNING).order_by("-started_at").first()
-    return running or jobs.filter(status=GenerationJob.Status.QUEUED).order_by("created_at").first()
 
 
 def progress(job: GenerationJob | None) -> dict:
@@ -203,3 +264,20 @@ def progress(job: GenerationJob | None) -> dict:
         "current_image": None,
         "textinfo": textinfo,
     }
+
+
+def task_progress(job: GenerationJob | None, queue: list[str], task_id: str) -> dict:
+    """A1111's ``POST /internal/progress`` answer (modules/progress.py ``ProgressResponse``) for the
+    caller's task ``task_id``: its job, and the caller's queued task ids (its place in line)."""
+    answer = {"active": False, "queued": False, "completed": False, "progress": None, "eta": None,
+              "live_preview": None, "id_live_preview": -1, "textinfo": "Waiting..."}  # fmt: skip
+    if job is None:
+        return answer
+    if job.status == GenerationJob.Status.QUEUED:
+        place = queue.index(task_id) + 1 if task_id in queue else len(queue)
+        return answer | {"queued": True, "textinfo": f"In queue: {place}/{len(queue)}"}
+    if job.is_finished:
+        return answer | {"completed": True, "progress": 1.0 if job.status == GenerationJob.Status.SUCCEEDED else None, "textinfo": None}
+    shown = progress(job)
+    eta = shown["eta_relative"] or None
+    return answer | {"active": True, "progress": shown["progress"], "eta": eta, "textinfo": shown["textinfo"]}

@@ -1,7 +1,8 @@
-"""The rest of the A1111 API that Stable Diffusion clients call (webuiapi, Krita's plugin):
-``txt2img``, the lists (checkpoints, samplers, schedulers, LoRAs, embeddings, styles…),
-``progress``/``interrupt``/``skip``, ``interrogate``, ``png-info`` and the ControlNet extension's
-lists (docs/a1111.md). Same authentication, body cap and waiting rules as ``views.Img2ImgView``.
+"""The rest of the A1111 API that Stable Diffusion clients call (webuiapi, SillyTavern, the A1111
+plugins for Krita, Photoshop, GIMP and Blender; docs/a1111.md#clients): ``txt2img``, the lists
+(checkpoints, samplers, schedulers, LoRAs, embeddings, styles…), ``progress``/``interrupt``/``skip``,
+``interrogate``, ``png-info`` and the ControlNet extension's lists. Same authentication, body cap
+and waiting rules as ``views.Img2ImgView``.
 """
 
 from __future__ import annotations
@@ -13,37 +14,20 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.response import Response
 
-from a1111 import answers, catalog, extras, parsing, quarantine, schemas, txt2img
+from a1111 import answers, catalog, controlled, echo, extras, parsing, quarantine, schemas, txt2img, waits
+from a1111 import identity as callers
 from a1111.views import A1111View, waiting
 from config.api import json_object
 from config.idempotency import idempotent
 from generation import selectors, services
-from generation.models import GenerationJob
 from generation.requests import JobParameterError
 from library.models import LibraryScan
 from library.services import follow as library_follow
-from retouch.services import picture_tags
+from retouch.services import create_retouch_job, picture_tags
 from retouch.tagger import DEFAULT_THRESHOLD
 
 OK = {200: OpenApiTypes.OBJECT}
 BOOLEANS = ("true", "false", "1", "0", "yes", "no", "on", "off")  # what FastAPI reads as a bool
-
-
-def _job_outcome(request, job: GenerationJob) -> Response | None:
-    """Img2ImgView's answers for a job that did not succeed: 409 cancelled, 503 failed, 504 still going."""
-    if job.status == GenerationJob.Status.SUCCEEDED:
-        return None
-    status_url = request.build_absolute_uri(f"/api/v1/jobs/{job.pk}")
-    if job.is_finished:
-        code = status.HTTP_409_CONFLICT if job.status == GenerationJob.Status.CANCELLED else status.HTTP_503_SERVICE_UNAVAILABLE
-        body = {"error": job.status, "detail": job.error or job.status, "job_id": str(job.pk), "status_url": status_url}
-        return Response(body, status=code)
-    detail = f"Still {job.status} after {settings.GARDEN_A1111_WAIT_SECONDS:g}s (GARDEN_A1111_WAIT_SECONDS): poll the job."
-    return Response(
-        {"error": "Timeout", "detail": detail, "job_id": str(job.pk), "status_url": status_url},
-        status=status.HTTP_504_GATEWAY_TIMEOUT,
-        headers={"Location": status_url},
-    )
 
 
 class Txt2ImgView(A1111View):
@@ -61,14 +45,18 @@ class Txt2ImgView(A1111View):
     @idempotent(waits=True)  # an Idempotency-Key header: a retry gets the same job's answer
     def post(self, request):
         body = json_object(request)
-        job_request, labels = txt2img.txt2img_request(body)
+        caller, task = callers.of(request), callers.task_id(body)
+        if controlled.units(body):  # ControlNet units: img2img's path from a blank canvas
+            return self._with_controls(request, body, caller, task)
+        job_request, labels = txt2img.txt2img_request(body, chosen=callers.choice(caller))
         with waiting.hold():  # 503 when too many requests of this process already wait
             try:
                 job = services.create_job(created_by=request.user, request=job_request)
             except JobParameterError as exc:
                 raise txt2img.client_named(exc, labels) from None
-            job = selectors.wait_for_job(job=job, timeout=settings.GARDEN_A1111_WAIT_SECONDS)
-        failed = _job_outcome(request, job)
+            callers.record(job, caller, task)
+            job = waits.wait(job)
+        failed = waits.outcome(request, job)
         if failed is not None:
             return failed
         send = body.get("send_images", True) is not False
@@ -76,6 +64,19 @@ class Txt2ImgView(A1111View):
         if not labels["sampler"]:
             labels = {**labels, "sampler": job.scheduler or "default"}
         return Response(answers.txt2img_answer(job=job, body=body, images=images, labels=labels, count=job.images_total, safety=verdicts))
+
+    def _with_controls(self, request, body: dict, caller: str, task: str):
+        job_request, uploads = controlled.request(body)
+        with waiting.hold():
+            job = create_retouch_job(created_by=request.user, request=job_request, uploads=uploads)
+            callers.record(job, caller, task)
+            job = waits.wait(job)
+        failed = waits.outcome(request, job)
+        if failed is not None:
+            return failed
+        images, verdicts = quarantine.answer_pictures(selectors.job_images(job), send=body.get("send_images", True) is not False)
+        answer = parsing.img2img_answer(job=job, body=body, images=images, safety=verdicts, sampler=txt2img.sampler_label(job.scheduler))
+        return Response({**answer, "parameters": echo.txt2img_parameters(body)})
 
 
 def _list_view(name: str, reader, summary: str, response=None):
@@ -104,7 +105,7 @@ LorasView = _list_view("LorasView", catalog.loras, "The library's LoRAs: [{name,
 EmbeddingsView = _list_view("EmbeddingsView", catalog.embeddings, "The library's textual-inversion embeddings")
 PromptStylesView = _list_view("PromptStylesView", catalog.prompt_styles, "Prompt styles (edited in the admin)", schemas.PROMPT_STYLES)
 ScriptsView = _list_view(
-    "ScriptsView", lambda: {"txt2img": [], "img2img": []}, "A1111 scripts: none (ControlNet units go in alwayson_scripts)"
+    "ScriptsView", lambda: {"txt2img": ["controlnet"], "img2img": ["controlnet"]}, "A1111 scripts: the always-on ControlNet"
 )
 CmdFlagsView = _list_view(
     "CmdFlagsView", lambda: {"api": True, "nowebui": True, "api_auth": None}, "A1111 command-line flags, as a client reads them"
@@ -116,6 +117,14 @@ ControlNetModulesView = _list_view("ControlNetModulesView", catalog.controlnet_m
 ControlNetModelsView = _list_view(
     "ControlNetModelsView", lambda: {"model_list": catalog.controlnet_models()}, "The configured ControlNets (lineart, canny)"
 )
+ControlNetControlTypesView = _list_view(
+    "ControlNetControlTypesView", catalog.controlnet_control_types, "ControlNet control types: modules and models of each"
+)
+HypernetworksView = _list_view("HypernetworksView", list, "Hypernetworks: none (the library has no hypernetworks)")
+FaceRestorersView = _list_view("FaceRestorersView", list, "Face restorers: none (no face restoration here)")
+RealesrganModelsView = _list_view("RealesrganModelsView", catalog.realesrgan_models, "The library's upscalers: [{name, path, scale}]")
+ScriptInfoView = _list_view("ScriptInfoView", list, "Selectable scripts' arguments: none (no scripts run here)")
+ExtensionsView = _list_view("ExtensionsView", catalog.extensions, "The extensions whose API is answered here")
 ControlNetSettingsView = _list_view(
     "ControlNetSettingsView", lambda: {"control_net_unit_count": catalog.CONTROLNET_UNITS}, "ControlNet units per call"
 )
@@ -148,7 +157,7 @@ class ExtraSingleImageView(A1111View):
 
 
 class RefreshView(A1111View):
-    """``refresh-checkpoints``/``refresh-loras``: rescan the model library (A1111 answers null)."""
+    """``refresh-checkpoints``/``-loras``/``-vae``/``-embeddings``: rescan the model library (A1111 answers null)."""
 
     @extend_schema(
         request=None,
@@ -177,17 +186,15 @@ class ProgressView(A1111View):
         flag = request.query_params.get("skip_current_image")
         if flag is not None and flag.strip().lower() not in BOOLEANS:
             raise JobParameterError(fields={"skip_current_image": "skip_current_image must be true or false."})
-        return Response(catalog.progress(catalog.current_job(request.user)))
+        return Response(catalog.progress(callers.current_job(callers.of(request))))
 
 
 class InterruptView(A1111View):
-    """``interrupt`` and ``skip``: cancel the caller's running job (A1111 answers {})."""
+    """``interrupt`` and ``skip``: cancel the caller's running and queued jobs (A1111 answers {})."""
 
-    @extend_schema(request=None, responses=OK, summary="Cancel the caller's running job")
+    @extend_schema(request=None, responses=OK, summary="Cancel the caller's running and queued jobs")
     def post(self, request):
-        job = catalog.current_job(request.user)
-        if job is not None and job.status == GenerationJob.Status.RUNNING:
-            services.cancel_job(job=job)
+        callers.interrupt(callers.of(request))
         return Response({})
 
 

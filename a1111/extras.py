@@ -122,7 +122,8 @@ def _on_worker(picture: PILImage.Image, upscaler: str, size: tuple[int, int]) ->
             queue=settings.GARDEN_GPU_QUEUE,
         )
         storage = uploads.upload_storage()
-        deadline = time.monotonic() + settings.GARDEN_A1111_WAIT_SECONDS
+        cap = settings.GARDEN_A1111_WAIT_SECONDS  # negative (no fixed limit): a job's own time limit
+        deadline = time.monotonic() + (cap if cap >= 0 else settings.GARDEN_JOB_SOFT_TIME_LIMIT)
         while True:
             if storage.exists(error):
                 raise ExtrasFailed(uploads.read_upload(error).decode("utf-8", "replace"))

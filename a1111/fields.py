@@ -2,7 +2,7 @@
 
 A1111 applies every field it receives; a field we silently dropped would give the client another
 picture than the one it asked for. So each field that changes pictures is honoured (``styles``,
-``mask_blur_x``/``mask_blur_y``, ``scheduler`` Automatic/Karras, ``override_settings`` naming the
+``mask_blur_x``/``mask_blur_y``, ``sampler_name``/``scheduler`` by a1111.samplers, ``override_settings`` naming the
 retouch model, and its CLIP skip) or, set to a value we cannot honour, refused by name. Fields that
 change nothing in the picture (saving, UI, ``comments``…) are accepted and ignored.
 """
@@ -12,7 +12,9 @@ from __future__ import annotations
 from a1111 import options
 from generation.requests import JobParameterError
 
-UNSUPPORTED_FLAGS = ("restore_faces", "tiling", "enable_hr", "include_init_images")
+# (``enable_hr`` is txt2img's and A1111's img2img ignores it; ``include_init_images`` only keeps the
+# init images in the answer's ``parameters``: both accepted.)
+UNSUPPORTED_FLAGS = ("restore_faces", "tiling")
 # Fields that change pictures → the values that leave them as we paint (A1111's defaults).
 NEUTRAL = {
     "subseed_strength": (None, 0),  # variation seeds: not implemented for retouch
@@ -25,10 +27,6 @@ NEUTRAL = {
     "refiner_checkpoint": (None, "", "None"),
     "firstpass_image": (None, ""),
 }
-# A1111's scheduler names (modules/sd_schedulers.py); Automatic and Karras are honoured.
-SCHEDULERS = ("automatic", "uniform", "karras", "exponential", "polyexponential", "sgm uniform", "kl optimal",
-              "align your steps", "simple", "normal", "ddim", "beta")  # fmt: skip
-ANCESTRAL = ("euler_a",)
 MAX_BLUR = 64
 
 
@@ -49,34 +47,13 @@ def refuse_unsupported(body: dict) -> None:
         raise JobParameterError(fields=refused)
 
 
-def check_eta(body: dict, sampler: str) -> None:
-    """``eta`` matters to ancestral samplers (noise added back, A1111's default 1) and DDIM (default 0)."""
-    eta = body.get("eta")
-    if eta is None:
-        return
-    wanted = 1 if sampler in ANCESTRAL else 0 if sampler == "ddim" else None
-    if wanted is not None and eta != wanted:
-        raise JobParameterError(fields={"eta": f"eta={eta!r} is not supported with this sampler (leave it null or {wanted})."})
-
-
-def karras(body: dict, sampler_key: str, has_karras_variant: bool) -> bool:
-    """Whether ``scheduler`` asks for Karras sigmas; a scheduler we cannot honour is a 400 naming it."""
-    name = body.get("scheduler")
-    if name in (None, ""):
-        return False
-    if not isinstance(name, str) or name.strip().lower() not in SCHEDULERS:
-        raise JobParameterError(fields={"scheduler": f"Unknown scheduler {name!r}: use Automatic or Karras."})
-    name = name.strip().lower()
-    if name == "automatic":
-        return False
-    if name == "karras" and (has_karras_variant or sampler_key.endswith(" karras")):
-        return True
-    raise JobParameterError(
-        fields={
-            "scheduler": f"Scheduler {body['scheduler']!r} is not available with sampler {sampler_key!r} here: "
-            "use Automatic, or Karras with DPM++ 2M."
-        }
-    )
+def script_enabled(script) -> bool:
+    """Whether an ``alwayson_scripts`` entry asks for anything: an extension's disabled stub
+    (``{"args": [false]}``, ControlNet's ``{"args": []}``, units with ``enabled: false``) does not."""
+    args = script.get("args", []) if isinstance(script, dict) else script
+    if not isinstance(args, list):
+        return bool(args)
+    return any(arg and (not isinstance(arg, dict) or arg.get("enabled", True)) for arg in args)
 
 
 def mask_blur(body: dict) -> float:

@@ -2,8 +2,8 @@
 
 ``GET`` answers A1111's options object from settings and worker presence alone (no broker call: it
 is the retouch app's 2 s health probe). ``POST`` mirrors A1111's ``set_config``: an unknown model
-is refused, every other key is set. Here ``sd_model_checkpoint`` switches the model library's
-default and ``sd_vae`` sets that default model's default VAE (``Automatic``/``None``: its own);
+is refused, every other key is set. Here ``sd_model_checkpoint`` and ``sd_vae`` are the caller's
+own choice for its later calls (a1111.identity), never the venue's default;
 settings that would change pictures and that we cannot honour are a 400 naming them (A1111 would
 apply them); the rest (paths, UI, saving) are accepted and ignored.
 """
@@ -14,10 +14,10 @@ from pathlib import PurePath
 
 from django.conf import settings
 
+from a1111 import identity as callers
 from a1111 import steps
 from generation.requests import JobParameterError
 from library import selectors as library
-from library.services import entries as library_services
 from retouch import features
 
 # Settings that change pictures → the values that leave them as we paint (None: unset).
@@ -32,7 +32,7 @@ PICTURE_SETTINGS = {
     "s_min_uncond": (None, 0),
     "s_noise": (None, 1),
     "initial_noise_multiplier": (None, 1),
-    "img2img_color_correction": (None, False),
+    "img2img_color_correction": (None, False, True),  # retouch matches the source's colours either way
     "inpainting_mask_weight": (None, 1),
     "token_merging_ratio": (None, 0),
     "token_merging_ratio_img2img": (None, 0),
@@ -74,9 +74,14 @@ def default_vae() -> str:
     return (entry.default_vae if entry is not None else "") or "Automatic"
 
 
-def options_object(gpu_workers: list[str]) -> dict:
+def options_object(gpu_workers: list[str], chosen=None) -> dict:
+    """A1111's options for a caller: ``chosen`` (a1111.models.ClientChoice) is its own model and VAE
+    (POST /sdapi/v1/options), else the venue's default."""
     state = library.default_state()  # one read for both: GET options is the retouch app's 2 s health probe
     model = state.used.name if state.used is not None else default_model()
+    vae = default_vae()
+    if chosen is not None:
+        model, vae = chosen.model or model, chosen.vae or vae
     return {
         "sd_model_checkpoint": PurePath(model).name if "/" in model else model,
         # Ours (A1111 clients ignore them): the model chosen as the default, and why jobs paint with
@@ -84,7 +89,7 @@ def options_object(gpu_workers: list[str]) -> dict:
         "sd_model_checkpoint_default": state.chosen.name if state.chosen else (PurePath(model).name if "/" in model else model),
         "sd_model_checkpoint_note": state.problem,
         "sd_checkpoint_hash": None,
-        "sd_vae": default_vae(),
+        "sd_vae": vae,
         "sd_unet": "Automatic",
         "CLIP_stop_at_last_layers": 1,
         "samples_format": "png",
@@ -144,39 +149,32 @@ def vae_name(value, field: str) -> str | None:
     return value
 
 
-def set_default_vae(value) -> None:
-    """``sd_vae``: the default VAE of the library's default pipeline ("Automatic", "None", "": its own)."""
+def check_vae(value) -> str | None:
+    """``sd_vae`` as a caller's choice: None (unset), "Automatic", "None" or a library VAE's name."""
     name = vae_name(value, "sd_vae")
-    entry = library.default_pipeline() if library.enabled() else None
-    if name is None:
-        return
-    if name.lower() in ("", "automatic", "none"):
-        name = ""
-    elif entry is None:
+    if name is None or name.lower() in ("", "automatic", "none"):
+        return None if name is None else (name or "Automatic")
+    if not library.enabled():
         raise JobParameterError(fields={"sd_vae": f"Unknown VAE {value!r}: without a model library (GARDEN_MODELS_DIR) there are no VAEs."})
-    else:
-        try:
-            name = library.resolve_vae(name).name
-        except library.UnknownEntry as exc:
-            raise JobParameterError(fields={"sd_vae": str(exc)}) from None
-    if entry is not None and entry.default_vae != name:
-        library_services.set_default_vae(entry, name)
+    try:
+        return library.resolve_vae(name).name
+    except library.UnknownEntry as exc:
+        raise JobParameterError(fields={"sd_vae": str(exc)}) from None
 
 
-def set_options(values: dict) -> None:
-    """A1111's ``POST /sdapi/v1/options``: switch the default model (then its VAE); refuse what we cannot honour."""
+def set_options(values: dict, identity: str) -> None:
+    """A1111's ``POST /sdapi/v1/options`` for one caller: its model and VAE for its later calls
+    (a1111.identity; A1111 has one user, so its options are that user's). The venue's default model
+    changes only in the admin. Settings we cannot honour are refused, the rest ignored."""
     check_picture_settings({name: value for name, value in values.items() if name != "sd_vae"})
-    steps.save(values)
+    vae = check_vae(values.get("sd_vae"))
     name = values.get("sd_model_checkpoint")
-    if name is None:
-        set_default_vae(values.get("sd_vae"))
-        return
-    if not isinstance(name, str) or not name.strip():
+    if name is not None and (not isinstance(name, str) or not name.strip()):
         raise JobParameterError(fields={"sd_model_checkpoint": "sd_model_checkpoint must be a model name."})
-    if library.enabled():
-        library_services.set_default(name)  # EntryRefused (a 400) names an unknown model
-    elif not is_retouch_model(name):
+    if name is not None and not library.enabled() and not is_retouch_model(name):
         raise JobParameterError(
             fields={"sd_model_checkpoint": f"Unknown model {name!r}: this server paints with {default_model()!r} (no model library)."}
         )
-    set_default_vae(values.get("sd_vae"))
+    steps.save(values)
+    model = name if name is not None and library.enabled() else None
+    callers.choose(identity, model=model, vae=vae)

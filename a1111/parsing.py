@@ -29,11 +29,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 
 from django.conf import settings
 from PIL import Image as PILImage
 
-from a1111 import fields, steps, styles
+from a1111 import echo, fields, samplers, steps, styles
 from a1111.resize import LATENT_UPSCALE, RESIZE_MODES, resize_image
 from generation import served_names
 from generation.models import GenerationJob
@@ -43,18 +44,6 @@ from retouch.models import RetouchKind
 from retouch.options import ControlUnit, Reference, RetouchOptions
 from retouch.services import RetouchUploads
 
-SAMPLERS = {
-    "dpm++ 2m karras": "dpm++_karras",
-    "dpm++ 2m": "dpm++",
-    "ddim": "ddim",
-    "euler a": "euler_a",
-    "euler": "euler",
-    "lms": "lms",
-    "heun": "heun",
-    "plms": "pndm",
-    "unipc": "unipc",
-    "lcm": "lcm",
-}
 INPAINTING_FILL = {0: "fill", 1: "original", 2: "noise", 3: "nothing"}
 CONTROL_MODES = {"balanced": 0, "my prompt is more important": 1, "controlnet is more important": 2}
 REFERENCE_MODULES = ("reference_only", "reference_adain", "reference_adain+attn", "ip-adapter")
@@ -84,29 +73,19 @@ def read_number(body: dict, name: str, default, kind=float):
     value = body.get(name, default)
     if value is None:
         return default
+    if isinstance(value, str):  # A1111's pydantic models read numbers sent as text ("-1": Photoshop's seed)
+        try:
+            value = float(value.strip()) if not value.strip().lstrip("-").isdigit() else int(value.strip())
+        except ValueError:
+            raise JobParameterError(fields={name: f"{name} must be a number."}) from None
+        if not math.isfinite(value):
+            raise JobParameterError(fields={name: f"{name} must be a finite number."})
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise JobParameterError(fields={name: f"{name} must be a number."})
     return kind(value) if kind is float or float(value).is_integer() else value
 
 
 _truthy = fields._truthy
-
-
-def _sampler(body: dict) -> str:
-    name = body.get("sampler_name") or body.get("sampler_index") or ""
-    if not name:
-        fields.karras(body, "", has_karras_variant=False)
-        return ""
-    if not isinstance(name, str):
-        raise JobParameterError(fields={"sampler_name": "sampler_name must be text."})
-    key = name.strip().lower()
-    if fields.karras(body, key, has_karras_variant=f"{key} karras" in SAMPLERS) and not key.endswith(" karras"):
-        key = f"{key} karras"
-    if key not in SAMPLERS:
-        raise JobParameterError(
-            fields={"sampler_name": f"Unsupported sampler {name!r}: use one of {', '.join(s.title() for s in SAMPLERS)}."}
-        )
-    return SAMPLERS[key]
 
 
 def _control_mode(value, field_name: str) -> int:
@@ -123,7 +102,7 @@ def _controlnet_units(body: dict) -> list[dict]:
     scripts = body.get("alwayson_scripts") or {}
     if not isinstance(scripts, dict):
         raise JobParameterError(fields={"alwayson_scripts": "Expected an object."})
-    unknown = sorted(name for name, script in scripts.items() if name.lower() != "controlnet" and script)
+    unknown = sorted(name for name, script in scripts.items() if name.lower() != "controlnet" and fields.script_enabled(script))
     if unknown:
         raise JobParameterError(fields={"alwayson_scripts": f"Unsupported scripts: {', '.join(unknown)} (only ControlNet)."})
     script = next((script for name, script in scripts.items() if name.lower() == "controlnet"), None) or {}
@@ -242,8 +221,8 @@ def img2img_request(body: dict) -> tuple[JobRequest, RetouchUploads]:
         edge_maps = {n: _fitted_edge_map(content, n, resize_mode, width, height) for n, content in edge_maps.items()}
     batch, iterations = read_number(body, "batch_size", 1, int), read_number(body, "n_iter", 1, int)
     seed = read_number(body, "seed", -1, int)
-    sampler = _sampler(body)
-    fields.check_eta(body, sampler)
+    sampler, _ = samplers.choose(body)
+    samplers.eta(body, sampler, takes_eta=False)  # the retouch engine paints DDIM with eta 0
     fixed = steps.requested(body.get("override_settings") or {})
     asked_steps, denoising = steps.img2img_schedule(
         read_number(body, "steps", 50, int), read_number(body, "denoising_strength", 0.75), fixed=fixed
@@ -290,8 +269,7 @@ def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes], safet
     model = job.model or served_names.model_id(job.model_id)
     steps = body.get("steps") if isinstance(body.get("steps"), int) else job.steps
     denoising = body.get("denoising_strength", retouch.get("requested_strength"))
-    parameters = {name: value for name, value in body.items() if name not in ("init_images", "mask")}
-    parameters.update(init_images=None, mask=None)
+    parameters = echo.img2img_parameters(body)
     info = {
         "prompt": job.prompt,
         "all_prompts": [job.prompt] * len(images),

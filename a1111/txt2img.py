@@ -21,42 +21,13 @@ override settings that change pictures: a1111.options); the rest is ignored (cos
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from a1111 import fields, options, parsing, styles
-from generation import backends
+from a1111 import fields, options, parsing, samplers, styles
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
 
-
-@dataclass(frozen=True)
-class Sampler:
-    name: str  # A1111's
-    aliases: tuple[str, ...]
-    ours: str  # with the automatic scheduler
-    karras: str = ""  # ours with the Karras scheduler ("" = not offered)
-    options: tuple[tuple[str, object], ...] = ()
-
-
-# A1111's samplers we have (names, aliases and options as A1111 1.9+ lists them); "DPM++ 2M" uses the
-# Karras schedule by default there ("options": {"scheduler": "karras"}), so automatic = Karras.
-SAMPLERS = (
-    Sampler("DPM++ 2M", ("k_dpmpp_2m",), "dpm++_karras", karras="dpm++_karras", options=(("scheduler", "karras"),)),
-    Sampler("Euler a", ("k_euler_a", "k_euler_ancestral"), "euler_a", options=(("uses_ensd", True),)),
-    Sampler("Euler", ("k_euler",), "euler"),
-    Sampler("LMS", ("k_lms",), "lms"),
-    Sampler("Heun", ("k_heun",), "heun", options=(("second_order", True),)),
-    Sampler("DDIM", ("ddim",), "ddim"),
-    Sampler("PLMS", ("plms",), "pndm"),
-    Sampler("UniPC", ("unipc",), "unipc"),
-    Sampler("LCM", ("k_lcm",), "lcm"),
-)
-# A1111's schedulers we can honour: "automatic" (each sampler's own) and "karras" (DPM++ 2M).
-SCHEDULERS = (
-    {"name": "automatic", "label": "Automatic", "aliases": None, "default_rho": -1, "need_inner_model": False},
-    {"name": "karras", "label": "Karras", "aliases": None, "default_rho": 7.0, "need_inner_model": False},
-)
-AUTOMATIC = ("", "automatic", "use same scheduler")
+# A1111's samplers and schedulers (a1111.samplers), as GET /samplers and /schedulers list them.
+SAMPLERS = samplers.SAMPLERS
+SCHEDULERS = samplers.SCHEDULERS
 
 REFUSED_FLAGS = ("restore_faces", "tiling")
 # A1111's hires upscaler names → ours (generation.backends.hires); a library upscaler goes by its name.
@@ -102,48 +73,8 @@ CLIENT_NAMES = {
 }
 
 
-def sampler_label(recorded: str) -> str:
-    """The A1111 name of the sampler a job ran: ``recorded`` is an A1111 name, one of ours, or the
-    model's own scheduler class (``job.scheduler``, e.g. ``PNDMScheduler`` → ``PLMS``); "" when
-    A1111 has no name for it (Flux's and SD 3's flow-matching schedulers: no sampler to choose)."""
-    sampler = find_sampler(recorded or "")
-    if sampler is not None:
-        return sampler.name
-    for sampler in SAMPLERS:
-        if backends.SAMPLERS.get(sampler.ours) == recorded:
-            return sampler.name
-    return ""
-
-
-def find_sampler(name: str) -> Sampler | None:
-    key = name.strip().lower()
-    for sampler in SAMPLERS:
-        if key in (sampler.name.lower(), *sampler.aliases, sampler.ours):
-            return sampler
-    return None
-
-
-def sampler_choice(body: dict) -> tuple[str, dict]:
-    """(our sampler name, {"sampler": A1111 name, "scheduler": A1111 label}); "" = the model's own."""
-    name = body.get("sampler_name") or body.get("sampler_index") or ""
-    scheduler = body.get("scheduler") or ""
-    if not isinstance(name, str) or not isinstance(scheduler, str):
-        raise JobParameterError(fields={"sampler_name": "sampler_name and scheduler must be text."})
-    if not name.strip():
-        return "", {"sampler": "", "scheduler": "Automatic"}
-    sampler = find_sampler(name)
-    if sampler is None and name.strip().lower().endswith(" karras"):  # the older "DPM++ 2M Karras"
-        sampler, scheduler = find_sampler(name.strip()[: -len(" karras")]), scheduler or "karras"
-    if sampler is None:
-        known = ", ".join(s.name for s in SAMPLERS)
-        raise JobParameterError(fields={"sampler_name": f"Unsupported sampler {name!r}: use one of {known} (GET /sdapi/v1/samplers)."})
-    if scheduler.strip().lower() in AUTOMATIC:
-        return sampler.ours, {"sampler": sampler.name, "scheduler": "Automatic"}
-    if scheduler.strip().lower() == "karras" and sampler.karras:
-        return sampler.karras, {"sampler": sampler.name, "scheduler": "Karras"}
-    raise JobParameterError(
-        fields={"scheduler": f"Unsupported scheduler {scheduler!r} for {sampler.name}: use Automatic (or Karras with DPM++ 2M)."}
-    )
+sampler_label = samplers.label
+sampler_choice = samplers.choose
 
 
 def _whole(body: dict, name: str, default: int) -> int:
@@ -166,9 +97,7 @@ def _refusals(body: dict) -> dict[str, str]:
         refused["alwayson_scripts"] = "Expected an object."
         scripts = {}
     for name, script in scripts.items():
-        args = script.get("args", []) if isinstance(script, dict) else script
-        enabled = [arg for arg in args or [] if arg and (not isinstance(arg, dict) or arg.get("enabled", True))]
-        if enabled:  # an extension's disabled units ({"args": [False]}, ControlNet's {"args": []}) are fine
+        if fields.script_enabled(script):  # an extension's disabled units ({"args": [False]}, ControlNet's {"args": []}) are fine
             refused[f"alwayson_scripts.{name}"] = f"The always-on script {name!r} is not supported in txt2img."
     overrides = body.get("override_settings") or {}
     if not isinstance(overrides, dict):
@@ -204,12 +133,14 @@ def hires_request(body: dict, width: int, height: int, steps: int) -> tuple[dict
         shown = {"Hires resize": f"{final_width}x{final_height}"}
         size_field = "hr_resize_x"
     else:
-        if not 1 < scale <= 4:
-            raise JobParameterError(fields={"hr_scale": f"hr_scale must be above 1 and at most 4; got {scale!r}."})
+        if not 1 <= scale <= 4:
+            raise JobParameterError(fields={"hr_scale": f"hr_scale must be from 1 to 4; got {scale!r}."})
         final_width, final_height = int(width * scale), int(height * scale)
         shown = {"Hires upscale": f"{scale:g}"}
         size_field = "hr_scale"
     final_width, final_height = final_width // 8 * 8, final_height // 8 * 8
+    if (final_width, final_height) == (width, height):  # A1111: "the user has chosen to do nothing" (one pass)
+        return {}, {}
     upscaler = body.get("hr_upscaler") or "Latent"
     if not isinstance(upscaler, str):
         raise JobParameterError(fields={"hr_upscaler": "Expected an upscaler's name (GET /sdapi/v1/upscalers, /latent-upscale-modes)."})
@@ -240,9 +171,10 @@ def hires_request(body: dict, width: int, height: int, steps: int) -> tuple[dict
     return fields, labels
 
 
-def txt2img_request(body: dict) -> tuple[JobRequest, dict]:
+def txt2img_request(body: dict, chosen=None) -> tuple[JobRequest, dict]:
     """(the job's request, the A1111 labels the answer echoes: sampler, scheduler, styles, and the hires
-    fix's with ``enable_hr``)."""
+    fix's with ``enable_hr``). ``chosen`` (a1111.models.ClientChoice): the caller's model and VAE
+    from ``POST /sdapi/v1/options``, used when ``override_settings`` names none."""
     refused = _refusals(body)
     if refused:
         raise JobParameterError(fields=refused)
@@ -254,10 +186,13 @@ def txt2img_request(body: dict) -> tuple[JobRequest, dict]:
     prompt, negative = styles.apply_styles(texts["prompt"], texts["negative_prompt"], names)
     if not prompt.strip():
         raise JobParameterError(fields={"prompt": "Give a prompt (or a style that writes one)."})
-    sampler, labels = sampler_choice(body)
-    fields.check_eta(body, sampler)
+    sampler, labels = samplers.choose(body)
+    eta = samplers.eta(body, sampler)
     overrides = body.get("override_settings") or {}
     model = overrides.get("sd_model_checkpoint")
+    if model is None and chosen is not None and chosen.model:
+        model = chosen.model
+    chosen_vae = chosen.vae if chosen is not None and chosen.vae else None
     if model is not None and not isinstance(model, str):
         raise JobParameterError(fields={"override_settings.sd_model_checkpoint": "Expected a checkpoint title or name."})
     clip_skip = overrides.get("CLIP_stop_at_last_layers")
@@ -287,10 +222,11 @@ def txt2img_request(body: dict) -> tuple[JobRequest, dict]:
         count=batch * iterations,
         model=model.strip() or None if model else None,
         sampler=sampler,
+        eta=eta,
         clip_skip=clip_skip,
         subseed=None if subseed == -1 else subseed,
         subseed_strength=strength,
-        vae=options.vae_name(overrides.get("sd_vae"), "override_settings.sd_vae"),
+        vae=options.vae_name(overrides.get("sd_vae", chosen_vae), "override_settings.sd_vae"),
         origin="a1111",
         **hires,
     )

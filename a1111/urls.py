@@ -3,7 +3,7 @@
 from django.urls import path
 
 from a1111 import catalog_views as sdapi
-from a1111 import views
+from a1111 import queue_views, views
 
 urlpatterns = [
     path("sdapi/v1/img2img", views.Img2ImgView.as_view(), name="a1111-img2img"),
@@ -37,4 +37,16 @@ urlpatterns = [
     path("controlnet/module_list", sdapi.ControlNetModulesView.as_view(), name="a1111-controlnet-modules"),
     path("controlnet/model_list", sdapi.ControlNetModelsView.as_view(), name="a1111-controlnet-models"),
     path("controlnet/settings", sdapi.ControlNetSettingsView.as_view(), name="a1111-controlnet-settings"),
+    path("controlnet/control_types", sdapi.ControlNetControlTypesView.as_view(), name="a1111-controlnet-control-types"),
+    path("sdapi/v1/hypernetworks", sdapi.HypernetworksView.as_view(), name="a1111-hypernetworks"),
+    path("sdapi/v1/face-restorers", sdapi.FaceRestorersView.as_view(), name="a1111-face-restorers"),
+    path("sdapi/v1/realesrgan-models", sdapi.RealesrganModelsView.as_view(), name="a1111-realesrgan-models"),
+    path("sdapi/v1/script-info", sdapi.ScriptInfoView.as_view(), name="a1111-script-info"),
+    path("sdapi/v1/extensions", sdapi.ExtensionsView.as_view(), name="a1111-extensions"),
+    path("sdapi/v1/refresh-vae", sdapi.RefreshView.as_view(), name="a1111-refresh-vae"),
+    path("sdapi/v1/refresh-embeddings", sdapi.RefreshView.as_view(), name="a1111-refresh-embeddings"),
+    # A1111's per-task progress and queue (modules/progress.py), and Gradio's queue probe.
+    path("internal/progress", queue_views.TaskProgressView.as_view(), name="a1111-internal-progress"),
+    path("internal/pending-tasks", queue_views.PendingTasksView.as_view(), name="a1111-pending-tasks"),
+    path("queue/status", queue_views.QueueStatusView.as_view(), name="a1111-queue-status"),
 ]

@@ -4,9 +4,9 @@ Staff or token holders: ``Authorization: Basic`` (A1111's ``--api-auth``: a staf
 remembered once checked, or a client key; config.auth), ``Token``, ``Bearer`` with a client key, or a
 staff session; or, without credentials, a client inside GARDEN_A1111_TRUSTED_CLIENTS (A1111
 without ``--api-auth``: ``a1111.auth``). Bodies carry base64 pictures, so their cap is GARDEN_RETOUCH_MAX_BODY_BYTES,
-not the kiosk's JSON cap. ``/sdapi/v1/img2img`` answers once its job is done, waiting at most
-GARDEN_A1111_WAIT_SECONDS (then 504 with the job id to poll), with at most GARDEN_A1111_MAX_WAITING
-requests of a process waiting at once (then 503).
+not the kiosk's JSON cap. ``/sdapi/v1/img2img`` answers once its job is done (a1111.waits: no fixed
+limit unless GARDEN_A1111_WAIT_SECONDS), with at most GARDEN_A1111_MAX_WAITING requests of a
+process waiting at once (then 503). Each caller is told apart (a1111.identity).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from a1111 import options, parsing, quarantine, schemas, txt2img
+from a1111 import identity as callers
+from a1111 import options, parsing, quarantine, schemas, txt2img, waits
 from a1111.auth import A1111Permission, TrustedClientAuthentication
 from config.api import StaffOrTokenAPIView, json_object
 from config.idempotency import idempotent
 from config.parsers import LenientJSONParser
 from generation import presence, selectors
-from generation.models import GenerationJob
 from generation.requests import JobParameterError
 from retouch import features
 from retouch.services import create_retouch_job, edge_map_png, picture_tags
@@ -64,29 +64,17 @@ class Img2ImgView(A1111View):
     def post(self, request):
         body = json_object(request)
         job_request, uploads = parsing.img2img_request(body)
+        caller, task = callers.of(request), callers.task_id(body)
         with waiting.hold():  # 503 when too many requests of this process already wait
             job = create_retouch_job(created_by=request.user, request=job_request, uploads=uploads)
-            job = selectors.wait_for_job(job=job, timeout=settings.GARDEN_A1111_WAIT_SECONDS)
-        status_url = request.build_absolute_uri(f"/api/v1/jobs/{job.pk}")
-        if job.status == GenerationJob.Status.SUCCEEDED:
-            images, verdicts = quarantine.answer_pictures(selectors.job_images(job))
-            sampler = txt2img.sampler_label(job.scheduler)  # the model's own, for a body that named none
-            return Response(parsing.img2img_answer(job=job, body=body, images=images, safety=verdicts, sampler=sampler))
-        if job.is_finished:
-            code = status.HTTP_409_CONFLICT if job.status == GenerationJob.Status.CANCELLED else status.HTTP_503_SERVICE_UNAVAILABLE
-            return Response(
-                {"error": job.status, "detail": job.error or job.status, "job_id": str(job.pk), "status_url": status_url}, status=code
-            )
-        return Response(
-            {
-                "error": "Timeout",
-                "detail": f"Still {job.status} after {settings.GARDEN_A1111_WAIT_SECONDS:g}s (GARDEN_A1111_WAIT_SECONDS): poll the job.",
-                "job_id": str(job.pk),
-                "status_url": status_url,
-            },
-            status=status.HTTP_504_GATEWAY_TIMEOUT,
-            headers={"Location": status_url},
-        )
+            callers.record(job, caller, task)
+            job = waits.wait(job)
+        failed = waits.outcome(request, job)
+        if failed is not None:
+            return failed
+        images, verdicts = quarantine.answer_pictures(selectors.job_images(job))
+        sampler = txt2img.sampler_label(job.scheduler)  # the model's own, for a body that named none
+        return Response(parsing.img2img_answer(job=job, body=body, images=images, safety=verdicts, sampler=sampler))
 
 
 class OptionsView(A1111View):
@@ -107,17 +95,17 @@ class OptionsView(A1111View):
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
                 headers={"Retry-After": str(max(1, round(beat)))},
             )
-        return Response(options.options_object(gpu))
+        return Response(options.options_object(gpu, callers.choice(callers.of(request))))
 
     @extend_schema(
         request={"application/json": OpenApiTypes.OBJECT},
         responses={200: schemas.NULL_BODY, 400: OpenApiResponse(description="An unknown model or a setting we cannot honour, named")},
-        summary="A1111's set_config: sd_model_checkpoint switches the default model; answers null as A1111 does",
+        summary="A1111's set_config: sd_model_checkpoint and sd_vae are the caller's for its later calls; answers null as A1111 does",
     )
     def post(self, request):
         if request.stream is None:  # no body at all (DRF leaves no stream): A1111 answers 422
             raise ParseError('Send the options to set as a JSON object, e.g. {"sd_model_checkpoint": "…"}.')
-        options.set_options(json_object(request))
+        options.set_options(json_object(request), callers.of(request))
         return JsonResponse(None, safe=False)  # A1111's set_config returns None: the body is `null`
 
 

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # /healthz, /readyz and /metrics, before host checks and the TLS redirect (config/probes.py).
     "config.probes.ProbeMiddleware",
+    # A client key in an A1111 client's base URL (/k/<key>/sdapi/…) → its credentials, out of the path (a1111/keypath.py).
+    "a1111.keypath.ClientKeyPathMiddleware",
     "config.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",

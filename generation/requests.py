@@ -120,6 +120,7 @@ class JobRequest:
     model: str | None = None
     loras: tuple[tuple[str, float], ...] = ()
     sampler: str = ""
+    eta: float | None = None  # the DDIM step's noise (backends.ETA_SAMPLERS); None: the scheduler's own (0)
     clip_skip: int | None = None
     subseed: int | None = None
     subseed_strength: float = 0.0
@@ -337,6 +338,11 @@ class JobRequest:
                 }
             else:
                 options["sampler"] = self.sampler
+        if self.eta is not None:
+            if isinstance(self.eta, bool) or not isinstance(self.eta, int | float) or not 0 <= self.eta <= 1:
+                errors["eta"] = between("eta", 0, 1, got=self.eta)
+            elif self.sampler in backends.ETA_SAMPLERS and self.eta:
+                options["eta"] = float(self.eta)
         if self.clip_skip is not None:
             check_int("clip_skip", self.clip_skip, *CLIP_SKIP_RANGE, errors)
             options["clip_skip"] = self.clip_skip

@@ -36,6 +36,7 @@ from generation.backends import (
     conditioning,
     loras,
     safety_checker,
+    sampler_options,
 )
 from generation.backends.diffusion import SCHEDULERS, import_torch
 from generation.backends.loading import pick_device
@@ -263,8 +264,7 @@ class RetouchEngine:
         default_class, config = self._default_scheduler
         class_name = SCHEDULERS.get(sampler) if sampler else None
         scheduler_class = getattr(diffusers, class_name) if class_name else default_class
-        options = {"use_karras_sigmas": True} if sampler.endswith("_karras") else {}
-        return scheduler_class.from_config(config, **options)
+        return scheduler_class.from_config(config, **sampler_options(sampler))
 
     def paint(self, request: PaintRequest, *, on_step: StepCallback | None = None) -> list[Image.Image]:
         self.load()

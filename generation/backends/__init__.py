@@ -47,7 +47,40 @@ SAMPLERS = {
     "unipc": "UniPCMultistepScheduler",
     "heun": "HeunDiscreteScheduler",
     "lcm": "LCMScheduler",
+    # A1111's k-diffusion samplers that diffusers has (A1111 modules/sd_samplers_kdiffusion.py);
+    # a suffix picks the sigma schedule: sampler_options below.
+    "euler_karras": "EulerDiscreteScheduler",
+    "euler_exponential": "EulerDiscreteScheduler",
+    "lms_karras": "LMSDiscreteScheduler",
+    "lms_exponential": "LMSDiscreteScheduler",
+    "heun_karras": "HeunDiscreteScheduler",
+    "heun_exponential": "HeunDiscreteScheduler",
+    "dpm++_exponential": "DPMSolverMultistepScheduler",
+    "dpm2": "KDPM2DiscreteScheduler",
+    "dpm2_karras": "KDPM2DiscreteScheduler",
+    "dpm2_exponential": "KDPM2DiscreteScheduler",
+    "dpm2_a": "KDPM2AncestralDiscreteScheduler",
+    "dpm2_a_karras": "KDPM2AncestralDiscreteScheduler",
+    "dpm2_a_exponential": "KDPM2AncestralDiscreteScheduler",
+    "dpm++_2m_sde": "DPMSolverMultistepScheduler",
+    "dpm++_2m_sde_karras": "DPMSolverMultistepScheduler",
+    "dpm++_2m_sde_exponential": "DPMSolverMultistepScheduler",
 }
+# Samplers whose scheduler takes ``eta`` in its step (the pipeline passes it): DDIM's noise amount.
+ETA_SAMPLERS = ("ddim",)
+
+
+def sampler_options(name: str) -> dict:
+    """The scheduler's ``from_config`` options for sampler ``name``: its sigma schedule (Karras,
+    exponential) and, for DPM++ 2M SDE, the stochastic DPM-Solver++ algorithm."""
+    options: dict = {}
+    if name.endswith("_karras"):
+        options["use_karras_sigmas"] = True
+    elif name.endswith("_exponential"):
+        options["use_exponential_sigmas"] = True
+    if name.startswith("dpm++_2m_sde"):
+        options["algorithm_type"] = "sde-dpmsolver++"
+    return options
 
 
 class BackendError(RuntimeError):

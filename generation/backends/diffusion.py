@@ -307,6 +307,8 @@ class DiffusersBackend:
                 "output_type": batch.extra.get("output_type", "pil"),  # "latent": a hires fix's first pass
                 **conditioning.pipeline_call_kwargs(torch, pipeline, batch, generators),
             }
+            if batch.extra.get("eta"):  # DDIM's step noise (A1111's eta); the pipeline hands it to the scheduler's step
+                kwargs["eta"] = batch.extra["eta"]
             if batch.init_image is None:
                 kwargs |= {"height": batch.height, "width": batch.width}
             else:  # the size is the picture's (the runner made it the batch's)

@@ -15,7 +15,7 @@ import logging
 import os
 from pathlib import Path
 
-from generation.backends import SAMPLERS, ModelUnavailable
+from generation.backends import SAMPLERS, ModelUnavailable, sampler_options
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +203,7 @@ def flow_matching(scheduler) -> bool:
 def make_scheduler(diffusers, name: str, config):
     """The scheduler of sampler ``name`` (generation.backends.SAMPLERS) built from a model's config."""
     scheduler_class = getattr(diffusers, SAMPLERS[name] or "")
-    options = {"use_karras_sigmas": True} if name.endswith("_karras") else {}
-    return scheduler_class.from_config(config, **options)
+    return scheduler_class.from_config(config, **sampler_options(name))
 
 
 def out_of_memory_message(batch, exc: BaseException, *, options: dict, dtype_name: str, model: str) -> str:

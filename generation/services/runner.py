@@ -250,7 +250,7 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
             seeds=[spec.seed for spec in todo],
             emotion=job.emotion,
             favorite=job.favorite,
-            extra=dict(extra or {}) | _bred_recipes(options, todo),
+            extra=dict(extra or {}) | _bred_recipes(options, todo) | ({"eta": options["eta"]} if "eta" in options else {}),
             model=job.model,
             loras=tuple((lora["name"], float(lora["weight"])) for lora in job.loras or ()),
             sampler=options.get("sampler", ""),

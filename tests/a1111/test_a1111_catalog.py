@@ -181,18 +181,17 @@ def test_txt2img_maps_a1111_fields_to_the_job_request():
         ({"tiling": True}, "tiling"),
         ({"script_name": "x/y/z plot"}, "script_name"),
         ({"alwayson_scripts": {"ADetailer": {"args": [True, {"ad_model": "face_yolov8n.pt"}]}}}, "alwayson_scripts.ADetailer"),
-        ({"alwayson_scripts": {"ControlNet": {"args": [{"module": "canny", "enabled": True}]}}}, "alwayson_scripts.ControlNet"),
-        ({"eta": 0.5}, "eta"),
+        ({"alwayson_scripts": {"ControlNet": {"args": [{"module": "canny"}]}}}, "alwayson_scripts.ControlNet.args[0].input_image"),
+        ({"sampler_name": "Euler a", "eta": 0.5}, "eta"),
         ({"s_churn": 1}, "s_churn"),
         ({"s_min_uncond": 0.5}, "s_min_uncond"),
-        ({"sampler_name": "DDIM", "eta": 1.0}, "eta"),
         ({"infotext": "a cat\nSteps: 20, Seed: 1, Size: 64x64"}, "infotext"),
         ({"override_settings": {"samples_format": "jpg"}}, "override_settings.samples_format"),
         ({"seed_resize_from_w": 512}, "seed_resize_from_w"),
         ({"override_settings": {"sd_vae": "kl-f8-anime.ckpt"}}, "override_settings.sd_vae"),
         ({"override_settings": {"CLIP_stop_at_last_layers": 0}}, "override_settings.CLIP_stop_at_last_layers"),
         ({"sampler_name": "DPM++ SDE"}, "sampler_name"),
-        ({"sampler_name": "Euler", "scheduler": "Exponential"}, "scheduler"),
+        ({"sampler_name": "Euler a", "scheduler": "Exponential"}, "scheduler"),
         ({"styles": ["no such style"]}, "styles"),
         ({"styles": "cinematic"}, "styles"),
         ({"prompt": ""}, "prompt"),
@@ -274,7 +273,7 @@ def test_lists_in_a1111s_shapes(basic_client, settings, tmp_path):
     assert {"name": "Euler a", "aliases": ["k_euler_a", "k_euler_ancestral"], "options": {"uses_ensd": True}} in samplers
     assert {sampler["name"] for sampler in samplers} >= {"DPM++ 2M", "Euler", "DDIM", "UniPC", "LCM"}
     schedulers = basic_client.get("/sdapi/v1/schedulers").json()
-    assert [s["label"] for s in schedulers] == ["Automatic", "Karras"] and set(schedulers[0]) == {
+    assert [s["label"] for s in schedulers] == ["Automatic", "Normal", "Karras", "Exponential"] and set(schedulers[0]) == {
         "name", "label", "aliases", "default_rho", "need_inner_model",
     }  # fmt: skip
     upscalers = basic_client.get("/sdapi/v1/upscalers").json()  # no library: A1111's built-in ones
@@ -282,7 +281,7 @@ def test_lists_in_a1111s_shapes(basic_client, settings, tmp_path):
     assert upscalers[1] == {"name": "Lanczos", "model_name": None, "model_path": None, "model_url": None, "scale": 4}
     assert basic_client.get("/sdapi/v1/latent-upscale-modes").json()[:2] == [{"name": "Latent"}, {"name": "Latent (antialiased)"}]
     assert basic_client.get("/sdapi/v1/sd-vae").json() == []
-    assert basic_client.get("/sdapi/v1/scripts").json() == {"txt2img": [], "img2img": []}
+    assert basic_client.get("/sdapi/v1/scripts").json() == {"txt2img": ["controlnet"], "img2img": ["controlnet"]}
 
 
 def test_controlnet_lists(basic_client, settings):

@@ -104,7 +104,7 @@ def test_img2img_with_a_mask_and_a_lineart_unit_through_webuiapi(api, retouch_se
 def test_lists_progress_interrupt_and_interrogate_through_webuiapi(api, retouch_settings, retouch_models, settings):
     assert api.util_get_model_names() == [settings.GARDEN_DIFFUSION_MODEL.rstrip("/").rsplit("/", 1)[-1]]
     assert {"Euler a", "DPM++ 2M", "DDIM"} <= set(api.util_get_sampler_names())
-    assert api.util_get_scheduler_names() == ["automatic", "karras"]
+    assert sorted(api.util_get_scheduler_names()) == ["automatic", "exponential", "karras", "normal"]
     assert api.get_loras() == [] and api.get_embeddings() == {"loaded": {}, "skipped": {}}
     assert api.get_prompt_styles() == [] and api.get_sd_vae() == []
     assert [upscaler["name"] for upscaler in api.get_upscalers()] == ["None", "Lanczos", "Nearest"]

@@ -16,6 +16,7 @@ import requests
 import webuiapi
 from PIL import Image
 
+from a1111.models import ClientChoice
 from generation import services
 from generation.models import GenerationJob
 from generation.requests import JobRequest
@@ -103,12 +104,13 @@ def test_vae_choice_and_option_through_webuiapi(api):
     assert np.array_equal(pixels(automatic.image), pixels(base.image))
     assert chosen.info["sd_vae_name"] == VAE and "VAE: tiny-vae" in chosen.info["infotexts"][0] and base.info["sd_vae_name"] is None
 
-    api.set_options({"sd_vae": f"{VAE}.safetensors"})  # the default model's default VAE
-    assert LibraryEntry.objects.get(kind=LibraryEntry.Kind.PIPELINE, is_default=True).default_vae == VAE
+    api.set_options({"sd_vae": f"{VAE}.safetensors"})  # this caller's VAE for its later calls, not the venue's
+    assert LibraryEntry.objects.get(kind=LibraryEntry.Kind.PIPELINE, is_default=True).default_vae == ""
+    assert ClientChoice.objects.get().vae == VAE
     assert np.array_equal(pixels(paint().image), pixels(chosen.image))
     assert np.array_equal(pixels(paint(sd_vae="None").image), pixels(base.image))
     api.set_options({"sd_vae": "Automatic"})
-    assert LibraryEntry.objects.get(kind=LibraryEntry.Kind.PIPELINE, is_default=True).default_vae == ""
+    assert ClientChoice.objects.get().vae == "Automatic" and np.array_equal(pixels(paint().image), pixels(automatic.image))
 
     with pytest.raises(RuntimeError) as error:
         paint(sd_vae="kl-f8-anime.ckpt")

@@ -168,17 +168,26 @@ def test_options_post_refuses_what_would_change_pictures_by_name(basic_client, r
     assert response.status_code == 400 and field in response.json()
 
 
-def test_options_post_switches_the_library_default(basic_client, retouch_settings, settings, tmp_path):
-    pytest.importorskip("library.services.entries")
+def test_options_post_sets_the_callers_model_never_the_venues(basic_client, retouch_settings, settings, tmp_path, django_user_model):
+    from infra.client_keys import issue
+    from infra.models import ClientKey
     from library.models import LibraryEntry
 
+    gpu_worker(settings)
     settings.GARDEN_MODELS_DIR = str(tmp_path)
     for name, default in (("sd15", True), ("dreamshaper", False)):
         (tmp_path / name).mkdir()  # a model whose folder is gone cannot be chosen
         LibraryEntry.objects.create(kind="pipeline", name=name, path=name, is_default=default)
     response = basic_client.post("/sdapi/v1/options", {"sd_model_checkpoint": "dreamshaper [deadbeef]"}, format="json")
     assert response.status_code == 200, response.content
-    assert LibraryEntry.objects.get(is_default=True).name == "dreamshaper"
+    assert LibraryEntry.objects.get(is_default=True).name == "sd15"  # the venue's default is the admin's
+    assert basic_client.get("/sdapi/v1/options").json()["sd_model_checkpoint"] == "dreamshaper"  # the caller's
+    # Another caller (a client key of the same user: its own identity) still sees the venue's default.
+    user = django_user_model.objects.get(username="a1111")
+    secret = issue(ClientKey(user=user, name="GIMP"), by=user)
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert other.get("/sdapi/v1/options").json()["sd_model_checkpoint"] == "sd15"
     assert basic_client.post("/sdapi/v1/options", {"sd_model_checkpoint": "nope"}, format="json").status_code == 400
 
 

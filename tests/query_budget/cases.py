@@ -132,11 +132,18 @@ RETOUCH = [
 
 A1111_LISTS = [
     "sd-models", "samplers", "schedulers", "upscalers", "latent-upscale-modes", "sd-vae", "loras", "embeddings",
-    "prompt-styles", "scripts", "cmd-flags", "progress", "options",
+    "prompt-styles", "scripts", "cmd-flags", "progress", "options", "hypernetworks", "face-restorers", "realesrgan-models",
+    "script-info", "extensions",
 ]  # fmt: skip
 A1111 = [
     *(Case(f"GET /sdapi/v1/{name}", f"/sdapi/v1/{name}", who=TOKEN) for name in A1111_LISTS),
-    *(Case(f"GET /controlnet/{name}", f"/controlnet/{name}", who=TOKEN) for name in ("version", "module_list", "model_list", "settings")),
+    *(
+        Case(f"GET /controlnet/{name}", f"/controlnet/{name}", who=TOKEN)
+        for name in ("version", "module_list", "model_list", "settings", "control_types")
+    ),
+    Case("GET /internal/pending-tasks", "/internal/pending-tasks", who=TOKEN),
+    Case("POST /internal/progress", "/internal/progress", "POST", TOKEN, body=lambda d: {"id_task": "task(budget)"}),
+    Case("GET /queue/status", "/queue/status", who=TOKEN),
     Case("GET /tagger/v1/interrogators", "/tagger/v1/interrogators", who=TOKEN),
     Case("POST /sdapi/v1/options", "/sdapi/v1/options", "POST", TOKEN, body=lambda d: {"samples_save": True}),
     Case("POST /sdapi/v1/txt2img", "/sdapi/v1/txt2img", "POST", TOKEN, body=lambda d: TXT2IMG, status=504),
@@ -150,6 +157,8 @@ A1111 = [
     ),
     Case("POST /sdapi/v1/refresh-checkpoints", "/sdapi/v1/refresh-checkpoints", "POST", TOKEN),
     Case("POST /sdapi/v1/refresh-loras", "/sdapi/v1/refresh-loras", "POST", TOKEN),
+    Case("POST /sdapi/v1/refresh-vae", "/sdapi/v1/refresh-vae", "POST", TOKEN),
+    Case("POST /sdapi/v1/refresh-embeddings", "/sdapi/v1/refresh-embeddings", "POST", TOKEN),
     Case("POST /sdapi/v1/interrupt", "/sdapi/v1/interrupt", "POST", TOKEN),
     Case("POST /sdapi/v1/skip", "/sdapi/v1/skip", "POST", TOKEN),
     Case("POST /sdapi/v1/interrogate", "/sdapi/v1/interrogate", "POST", TOKEN, body=_picture, status=503),

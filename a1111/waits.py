@@ -1,0 +1,68 @@
+"""How ``txt2img`` and ``img2img`` wait for their job: as A1111 does, until it is done.
+
+A1111 has no server-side limit: its clients wait as long as they keep the connection. So the wait
+lasts while the job is queued or painting, ended by the job's own limits (the job system's time
+limit, attempts and hung-job sweep fail it) or by the client's ``interrupt`` (SillyTavern sends one
+when its user gives up: the job is cancelled, this answers 409). Only two things end it early: no
+worker present at all for a queued job (503 with Retry-After: nothing would ever paint it), and
+GARDEN_A1111_WAIT_SECONDS when set to 0 or more (504 with the job to poll). The wait holds a web
+thread (at most GARDEN_A1111_MAX_WAITING per process: views.waiting).
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from rest_framework import status
+from rest_framework.response import Response
+
+from generation import presence
+from generation.models import GenerationJob
+
+POLL_SECONDS = 0.2
+PRESENCE_EVERY = 10.0  # seconds between checks that some worker is there
+
+
+def _no_worker() -> bool:
+    return not presence.present_workers()
+
+
+def wait(job: GenerationJob) -> GenerationJob:
+    """Re-read the job until it finishes, the cap (GARDEN_A1111_WAIT_SECONDS ≥ 0) passes, or no
+    worker is present while it is queued."""
+    cap = settings.GARDEN_A1111_WAIT_SECONDS
+    start = time.monotonic()
+    deadline = start + cap if cap >= 0 else None
+    checked = start
+    while not job.is_finished:
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            break
+        if now - checked >= PRESENCE_EVERY:
+            checked = now
+            if job.status == GenerationJob.Status.QUEUED and _no_worker():
+                break
+        time.sleep(POLL_SECONDS if deadline is None else min(POLL_SECONDS, max(0.0, deadline - now)))
+        job.refresh_from_db()
+    return job
+
+
+def outcome(request, job: GenerationJob) -> Response | None:
+    """None for a succeeded job; else the answer: 409 cancelled, 503 failed or no worker, 504 past the cap."""
+    if job.status == GenerationJob.Status.SUCCEEDED:
+        return None
+    status_url = request.build_absolute_uri(f"/api/v1/jobs/{job.pk}")
+    answer = {"job_id": str(job.pk), "status_url": status_url}
+    if job.is_finished:
+        code = status.HTTP_409_CONFLICT if job.status == GenerationJob.Status.CANCELLED else status.HTTP_503_SERVICE_UNAVAILABLE
+        return Response({"error": job.status, "detail": job.error or job.status, **answer}, status=code)
+    cap = settings.GARDEN_A1111_WAIT_SECONDS
+    if cap < 0:  # the wait ended early only because no worker is present
+        retry = str(max(1, round(settings.GARDEN_WORKER_PRESENCE_SECONDS)))
+        detail = "No worker is present to paint it: it stays queued (poll the job, or interrupt to cancel it)."
+        return Response({"error": "Unavailable", "detail": detail, **answer}, status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": retry, "Location": status_url})  # fmt: skip
+    detail = f"Still {job.status} after {cap:g}s (GARDEN_A1111_WAIT_SECONDS): poll the job."
+    timeout = status.HTTP_504_GATEWAY_TIMEOUT
+    return Response({"error": "Timeout", "detail": detail, **answer}, status=timeout, headers={"Location": status_url})
