@@ -75,3 +75,17 @@ def test_the_library_admin_says_it_and_what_the_rule_picked(real_model, admin_cl
     pipeline(real_model, "quick", family="turbo")
     page = admin_client.get(changelist).content.decode()
     assert 'id="library-live-problem"' not in page and 'id="library-live-picked"' in page and "quick paints them" in page
+
+
+def test_stopping_the_marked_model_says_who_paints_them_now(real_model, admin_client):
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+    marked = pipeline(real_model, "chosen", live=True)
+    changelist = reverse("admin:library_libraryentry_changelist")
+    answer = admin_client.post(changelist, {"action": "stop_live", ACTION_CHECKBOX_NAME: [marked.pk]}, follow=True)
+    [message] = list(answer.context["messages"])
+    assert message.level_tag == "warning" and str(message).startswith("No model paints live pictures")
+    pipeline(real_model, "quick", family="turbo")
+    answer = admin_client.post(changelist, {"action": "stop_live", ACTION_CHECKBOX_NAME: [marked.pk]}, follow=True)
+    [message] = list(answer.context["messages"])
+    assert message.level_tag == "success" and "quick paints them" in str(message)
