@@ -210,3 +210,28 @@ def test_install_a_model_with_no_library_refuses_bad_input_at_once(live_server, 
     error.first.wait_for()
     assert reason in error.first.inner_text()
     assert "waiting for a worker" not in page.content()
+
+
+def test_the_kiosk_says_in_its_console_why_no_live_tile_shows(live_server, page, settings):
+    """Item 2, the kiosk's side: no tile for the visitor, and the server's reason and fix written
+    once to the console, where whoever sets the kiosk up looks (today: a failed request only). The
+    kiosk page's own live code (Kiosk.Live) asks twice, as two visitors would."""
+    settings.GARDEN_GENERATOR_BACKEND = "diffusers"  # a real model configured, none marked for live pictures
+    warnings = []
+    page.on("console", lambda message: warnings.append(message.text) if message.type == "warning" else None)
+    page.goto(live_server.url + "/")
+    page.wait_for_function("() => window.Kiosk && window.Kiosk.Live")
+    with page.expect_response(lambda r: r.url.endswith("/live")) as answer:
+        page.evaluate(
+            """() => {
+                const part = () => document.createElement("div");
+                window.testLive = new window.Kiosk.Live({url: "/live", tile: part(), row: part(), announce: part()});
+                window.testLive.request("visitor-1", "calm");
+            }"""
+        )
+    assert answer.value.status == 503 and answer.value.json()["reason"] == "no_live_model"
+    with page.expect_response(lambda r: r.url.endswith("/live")):
+        page.evaluate('() => window.testLive.request("visitor-2", "calm")')
+    page.wait_for_timeout(300)
+    said = [text for text in warnings if "kiosk live picture: none painted (no_live_model)" in text]
+    assert len(said) == 1 and "No model paints live pictures" in said[0]  # once per reason, with the fix
