@@ -161,11 +161,14 @@ class PresenceStep(bootsteps.StartStopStep):
     def start(self, worker):
         if settings.GARDEN_WORKER_PRESENCE_SECONDS <= 0 or settings.CELERY_TASK_ALWAYS_EAGER:
             return
+        from generation import cards, routing
         from generation.services.presence import PresenceBeacon
 
         queues = list(worker.app.amqp.queues.consume_from.keys())
         self.beacon = PresenceBeacon(name=worker.hostname, queues=queues)
         self.beacon.details["concurrency"] = worker.concurrency
+        if any(queue in routing.routed_queues() for queue in queues):  # a painting worker: its cards, for the status page
+            self.beacon.details["cards"] = cards.visible_cards()
         self.beacon.paints_here = solo(worker)
         self.beacon.start()
         _beacons.append(self.beacon)

@@ -39,8 +39,14 @@ def env_names(service: dict) -> set[str]:
 
 
 def interpolated() -> set[str]:
-    """Variables compose substitutes from .env: ${NAME}, ${NAME:-default}, ${NAME:?message}."""
-    return set(re.findall(r"(?<!\$)\$\{(\w+)", (ROOT / "compose.yaml").read_text()))
+    """Variables compose substitutes from .env: ${NAME}, ${NAME:-default}, ${NAME:?message} (in
+    compose.yaml and its override for several machines, compose.primary.yaml)."""
+    text = (ROOT / "compose.yaml").read_text() + (ROOT / "compose.primary.yaml").read_text()
+    return set(re.findall(r"(?<!\$)\$\{(\w+)", text))
+
+
+# Compose's own variables, read from .env by compose itself.
+COMPOSE_OWN = {"COMPOSE_FILE"}
 
 
 def env_example_names() -> set[str]:
@@ -115,8 +121,10 @@ def test_the_app_reaches_the_parts_by_service_name():
     environment = SERVICES["web"]["environment"]
     database = environment["DATABASE_URL"]
     assert database.startswith("postgres://garden:${POSTGRES_PASSWORD:?") and database.endswith("@postgres:5432/garden")
-    assert environment["CELERY_BROKER_URL"] == "redis://redis:6379/0"
-    assert environment["CACHE_URL"] == "redis://redis:6379/1"  # a database of its own, apart from the broker's
+    # Redis asks for REDIS_PASSWORD (requirepass): the URLs carry it.
+    assert environment["CELERY_BROKER_URL"] == "redis://:${REDIS_PASSWORD:?set REDIS_PASSWORD in .env}@redis:6379/0"
+    # A database of its own, apart from the broker's.
+    assert environment["CACHE_URL"] == "redis://:${REDIS_PASSWORD:?set REDIS_PASSWORD in .env}@redis:6379/1"
     assert environment["GARDEN_S3_ENDPOINT_URL"] == "http://minio:9000"
     assert environment["GARDEN_VAR_DIR"] == "/data"
     # The private upload bucket is not the public image bucket.
@@ -142,7 +150,9 @@ def test_the_health_checks_ask_the_right_thing():
     for worker in ("worker", *GPU_WORKERS):
         assert "celery -A config inspect ping --destination celery@$$HOSTNAME" in SERVICES[worker]["healthcheck"]["test"][1]
     assert "pg_isready" in SERVICES["postgres"]["healthcheck"]["test"][1]
-    assert SERVICES["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    # With the password (REDISCLI_AUTH), and PONG itself: a refused password also answers.
+    assert SERVICES["redis"]["healthcheck"]["test"] == ["CMD-SHELL", "redis-cli ping | grep -qx PONG"]
+    assert SERVICES["redis"]["environment"]["REDISCLI_AUTH"].startswith("${REDIS_PASSWORD:?")
     assert SERVICES["minio"]["healthcheck"]["test"] == ["CMD", "mc", "ready", "local"]
     # The image carries the web check too (docker build/run without compose).
     assert re.search(r'^HEALTHCHECK .* CMD \["python3", "/app/deploy/healthcheck.py"\]$', CONTAINERFILE, re.M)
@@ -227,7 +237,7 @@ def test_every_variable_given_to_the_app_is_one_it_reads():
 
 def test_every_variable_of_env_example_is_read_by_the_app_or_by_compose():
     # .env goes to the app containers whole (env_file) and fills compose.yaml's ${…}.
-    known = read_by_settings() | read_by_deploy_scripts() | interpolated()
+    known = read_by_settings() | read_by_deploy_scripts() | interpolated() | COMPOSE_OWN
     unknown = sorted(env_example_names() - known)
     assert not unknown, f".env.example names variables nothing reads: {unknown}"
 
@@ -246,7 +256,7 @@ def test_every_variable_named_is_documented():
 
 
 def test_env_example_holds_no_secret():
-    for name in ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "GARDEN_S3_SECRET_ACCESS_KEY"):
+    for name in ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD", "MINIO_ROOT_PASSWORD", "GARDEN_S3_SECRET_ACCESS_KEY"):
         assert re.search(rf"^{name}=change-me$", ENV_EXAMPLE, re.M), name
     assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
     for ignore in (".containerignore", ".dockerignore"):
