@@ -60,3 +60,21 @@ def test_a_first_start_with_a_real_model_turns_the_gardener_on_in_review_mode(se
     settings.GARDEN_GENERATOR_BACKEND = "diffusers"
     assert services.enable_for_demo()
     assert global_policy().promotion_mode == PromotionMode.REVIEW
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_marks_a_policy_an_earlier_make_run_made_as_the_demos():
+    from tests.migration_support import migrate, migrated_from
+
+    with migrated_from([("gardener", "0006_alter_emotionpolicy_options_and_more")]) as old:
+        policies = old.get_model("gardener", "GardenerPolicy")
+        policies.objects.all().delete()
+        policies.objects.create(pk=1, enabled=True, promotion_mode="trusted", trial_pairs=1)  # what tend_garden --demo made
+        new = migrate([("gardener", "0007_gardenerpolicy_set_by_demo")])
+        assert new.get_model("gardener", "GardenerPolicy").objects.get(pk=1).set_by_demo
+    with migrated_from([("gardener", "0006_alter_emotionpolicy_options_and_more")]) as old:
+        policies = old.get_model("gardener", "GardenerPolicy")
+        policies.objects.all().delete()
+        policies.objects.create(pk=1, enabled=True, promotion_mode="trusted", trial_pairs=1, daily_image_budget=500)  # a curator's
+        new = migrate([("gardener", "0007_gardenerpolicy_set_by_demo")])
+        assert not new.get_model("gardener", "GardenerPolicy").objects.get(pk=1).set_by_demo
