@@ -10,7 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from a1111 import txt2img
+from a1111 import options, txt2img
 from a1111.models import PromptStyle
 from generation.models import GenerationJob
 from library import selectors as library
@@ -44,6 +44,9 @@ def default_checkpoint() -> dict:
 
 
 def sd_models() -> list[dict]:
+    if options.demo_paints():  # the demo's painter, never a model that is not installed
+        name = options.PROCEDURAL_DEMO
+        return [{"title": name, "model_name": name, "hash": None, "sha256": None, "filename": "", "config": None}]
     entries = list(library.pipelines())
     return [_checkpoint(entry) for entry in entries] if entries else [default_checkpoint()]
 

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from a1111 import identity as callers
 from a1111 import steps
+from generation import backends
 from generation.requests import JobParameterError
 from library import selectors as library
 from retouch import features
@@ -44,6 +45,22 @@ PICTURE_SETTINGS = {
 }
 
 
+# What A1111 clients see while the demo's procedural painter paints (GARDEN_GENERATOR_BACKEND=procedural):
+# a checkpoint that names it, never a model that is not installed (docs/models.md#from-the-demo-to-a-real-model).
+PROCEDURAL_DEMO = "procedural-demo"
+DEMO_NOTE = "The demo's procedural painter paints (patterns, no model): see docs/models.md, From the demo to a real model."
+
+
+def demo_paints() -> bool:
+    """The procedural painter paints jobs that name no model, and no library pipeline is listed instead."""
+    return settings.GARDEN_GENERATOR_BACKEND == backends.PROCEDURAL and not library.pipelines().exists()
+
+
+def is_demo_model(name: str) -> bool:
+    """A client naming the demo's checkpoint back (its title or name) while the demo paints."""
+    return demo_paints() and library.strip_title(name) == PROCEDURAL_DEMO
+
+
 def retouch_model() -> str:
     """The model retouch paints with: GARDEN_RETOUCH_INPAINT_MODEL, else GARDEN_DIFFUSION_MODEL."""
     return features.feature_status()["inpaint"]["model"]
@@ -52,6 +69,8 @@ def retouch_model() -> str:
 def default_model() -> str:
     """sd_model_checkpoint: the model jobs that name none paint with (the library's default, or the
     stand-in while its file is gone: options_object says so), else the model retouch paints with."""
+    if demo_paints():
+        return PROCEDURAL_DEMO
     entry = library.default_pipeline() if library.enabled() else None
     if entry:
         return str(getattr(entry, "name", entry))
@@ -78,16 +97,18 @@ def options_object(gpu_workers: list[str], chosen=None) -> dict:
     """A1111's options for a caller: ``chosen`` (a1111.models.ClientChoice) is its own model and VAE
     (POST /sdapi/v1/options), else the venue's default."""
     state = library.default_state()  # one read for both: GET options is the retouch app's 2 s health probe
-    model = state.used.name if state.used is not None else default_model()
+    demo = demo_paints()
+    model = state.used.name if state.used is not None and not demo else default_model()
+    venue_default = state.chosen.name if state.chosen and not demo else (PurePath(model).name if "/" in model else model)
     vae = default_vae()
     if chosen is not None:
         model, vae = chosen.model or model, chosen.vae or vae
     return {
         "sd_model_checkpoint": PurePath(model).name if "/" in model else model,
         # Ours (A1111 clients ignore them): the model chosen as the default, and why jobs paint with
-        # sd_model_checkpoint instead while its file is gone or unusable ("" when they do not).
-        "sd_model_checkpoint_default": state.chosen.name if state.chosen else (PurePath(model).name if "/" in model else model),
-        "sd_model_checkpoint_note": state.problem,
+        # sd_model_checkpoint instead while its file is gone or unusable, or that the demo paints ("" when neither).
+        "sd_model_checkpoint_default": venue_default,
+        "sd_model_checkpoint_note": DEMO_NOTE if demo else state.problem,
         "sd_checkpoint_hash": None,
         "sd_vae": vae,
         "sd_unet": "Automatic",
@@ -171,10 +192,14 @@ def set_options(values: dict, identity: str) -> None:
     name = values.get("sd_model_checkpoint")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise JobParameterError(fields={"sd_model_checkpoint": "sd_model_checkpoint must be a model name."})
-    if name is not None and not library.enabled() and not is_retouch_model(name):
+    demo = demo_paints()
+    if name is not None and demo and not is_demo_model(name):
+        message = f"Unknown model {name!r}: the demo paints with {PROCEDURAL_DEMO!r}. {DEMO_NOTE}"
+        raise JobParameterError(fields={"sd_model_checkpoint": message})
+    if name is not None and not demo and not library.enabled() and not is_retouch_model(name):
         raise JobParameterError(
             fields={"sd_model_checkpoint": f"Unknown model {name!r}: this server paints with {default_model()!r} (no model library)."}
         )
     steps.save(values)
-    model = name if name is not None and library.enabled() else None
+    model = name if name is not None and library.enabled() and not demo else None
     callers.choose(identity, model=model, vae=vae)

@@ -195,6 +195,8 @@ def txt2img_request(body: dict, chosen=None) -> tuple[JobRequest, dict]:
     chosen_vae = chosen.vae if chosen is not None and chosen.vae else None
     if model is not None and not isinstance(model, str):
         raise JobParameterError(fields={"override_settings.sd_model_checkpoint": "Expected a checkpoint title or name."})
+    if model and options.is_demo_model(model):
+        model = None  # the demo's checkpoint, as sd-models listed it: the default backend paints it
     clip_skip = overrides.get("CLIP_stop_at_last_layers")
     if clip_skip is not None and (isinstance(clip_skip, bool) or not isinstance(clip_skip, int) or not 1 <= clip_skip <= 12):
         raise JobParameterError(fields={"override_settings.CLIP_stop_at_last_layers": "A whole number from 1 (no skip) to 12."})

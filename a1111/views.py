@@ -80,9 +80,18 @@ class Img2ImgView(A1111View):
 class OptionsView(A1111View):
     @extend_schema(
         responses={200: OpenApiTypes.OBJECT, 503: None},
-        summary="A1111's options; the health probe: 200 while a GPU worker is present (no broker call)",
+        summary="A1111's options; the health probe: 200 while a GPU worker is present (the demo's painter: any worker; no broker call)",
     )
     def get(self, request):
+        if options.demo_paints():  # txt2img paints procedurally on any worker: healthy while one is present
+            present = presence.present_workers()
+            if present:
+                return Response(options.options_object([worker.name for worker in present if worker.gpu]))
+            return Response(
+                {"detail": "No worker was seen: the demo's procedural painter paints on any worker (make run starts one)."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(max(1, round(settings.GARDEN_WORKER_PRESENCE_SECONDS)))},
+            )
         features.require("inpaint")
         gpu = [worker.name for worker in presence.present_workers(gpu=True)]
         if not gpu:

@@ -13,8 +13,13 @@ an A1111 client sends its password with every call, polling progress once a seco
   GARDEN_LOGIN_FAILURE_LIMIT the call is a 429 with Retry-After and no hash is computed. A full
   check is counted before it runs (and given back if it succeeds), so a burst sent all at once
   cannot get more checks than the limit. Counting per user name alone would let anyone lock a user
-  out from elsewhere; a login from another address is never slowed. Axes still counts and locks as
-  for the admin's login form.
+  out from elsewhere; a login from another address is never slowed.
+- **Counted by credential type.** An API call's failures are counted apart from the admin's login
+  form: axes records them under the user name ``api:<name>`` (``axes_username``), so a client
+  with a wrong password locks out its own API calls, never the curator's admin login from the same
+  address (one studio PC, one NAT), and the admin's failures never lock the API
+  (docs/a1111.md#authentication). Axes' rows are the durable count: they survive a restart of the
+  shared cache, and ``manage.py axes_reset`` lifts both.
 - **Client keys** (``egk_`` + 43 characters: 256 random bits) are made by staff in the admin and
   stored as their SHA-256 (infra.client_keys, registered with ``use_key_store``): a key is as hard
   to guess as its hash is to invert, so stretching it would add cost and no safety, and one indexed
@@ -34,7 +39,7 @@ from typing import Protocol
 from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils.crypto import salted_hmac
@@ -46,6 +51,12 @@ from rest_framework.authentication import BasicAuthentication
 from config import caches
 
 KEY_PREFIX = "egk_"
+# The user name axes counts an API call's failures under: "api:" cannot start a user name of the
+# admin's form (Django's validator allows no colon), nor a Basic one (the first colon ends it).
+API_NAME_PREFIX = "api:"
+# The credential that marks a password as sent to the API (not one of Django's sensitive names, so
+# axes' handlers see it as sent).
+CHANNEL, API_CHANNEL = "channel", "api"
 KEY_PATTERN = re.compile(r"egk_[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32): 43 characters
 
 REMEMBERED_LOGINS = caches.shared(
@@ -105,6 +116,22 @@ def _window() -> int:
     return max(1, round(settings.AXES_COOLOFF_TIME * 3600))
 
 
+def axes_username(request, credentials: dict | None) -> str | None:
+    """AXES_USERNAME_CALLABLE: the user name axes counts a failure under; an API call's is prefixed
+    (the module's docstring: counted by credential type)."""
+    if credentials is None:  # axes' own fallback: the posted form
+        return getattr(request, "data", request.POST).get(settings.AXES_USERNAME_FORM_FIELD)
+    username = credentials.get("username")
+    if username is not None and credentials.get(CHANNEL) == API_CHANNEL:
+        return API_NAME_PREFIX + username
+    return username
+
+
+def api_credentials(username: str, password: str | None = None) -> dict:
+    found = {"username": username, CHANNEL: API_CHANNEL}
+    return found if password is None else {**found, "password": password}
+
+
 @dataclass
 class FailedLogins:
     """The failed password checks counted so far from one address, and from it for one user name."""
@@ -148,10 +175,12 @@ class FailedLogins:
 
 @receiver(post_delete, sender=AccessAttempt)
 def forget_failures(sender, instance, **kwargs) -> None:
-    """Axes' failures deleted (``manage.py axes_reset``, the admin, a success): the pair's count goes
-    with them, and the address's once axes holds no failure from it."""
-    failed = FailedLogins.of(instance.ip_address or "", instance.username or "")
-    _api().forget_count(failed.pair_key)
+    """Axes' failures deleted (``manage.py axes_reset``, the admin, a success): an API pair's count
+    goes with them, and the address's once axes holds no failure from it."""
+    username = instance.username or ""
+    failed = FailedLogins.of(instance.ip_address or "", username.removeprefix(API_NAME_PREFIX))
+    if username.startswith(API_NAME_PREFIX):
+        _api().forget_count(failed.pair_key)
     if not AccessAttempt.objects.filter(ip_address=instance.ip_address).exists():
         _api().forget_count(failed.address_key)
 
@@ -196,15 +225,26 @@ class PasswordOrKeyAuthentication(BasicAuthentication):
         if user is not None:
             return user, None
         # Axes' lockout is read here too (one query) so that a locked-out pair is told so, not told its password is wrong.
-        if not failed.claim() or not AxesProxyHandler.is_allowed(request, {"username": userid}):
+        if not failed.claim() or not AxesProxyHandler.is_allowed(request, api_credentials(userid)):
             raise failed.throttled()
-        user, _ = super().authenticate_credentials(userid, password, request)  # axes, then the hasher; else a 401
+        user = self.checked_user(userid, password, request)
         failed.release()
         if failed.for_pair > 1:  # earlier failures of this pair: reset, as AXES_RESET_ON_SUCCESS does for the admin
-            AxesProxyHandler.reset_attempts(ip_address=address, username=userid)
+            AxesProxyHandler.reset_attempts(ip_address=address, username=API_NAME_PREFIX + userid)
         if settings.GARDEN_LOGIN_REMEMBER_SECONDS > 0:
             REMEMBERED_LOGINS.set(_login_key(userid, password), _stamp(user), settings.GARDEN_LOGIN_REMEMBER_SECONDS)
         return user, None
+
+    @staticmethod
+    def checked_user(userid: str, password: str, request):
+        """DRF's check (axes, then the hasher; else a 401), with the credentials marked as the API's,
+        so that axes counts a failure under the API's name."""
+        user = authenticate(request=request, **api_credentials(userid, password))
+        if user is None:
+            raise exceptions.AuthenticationFailed(gettext_lazy("Invalid username/password."))
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed(gettext_lazy("User inactive or deleted."))
+        return user
 
     def key_user(self, secret: str):
         found = _store.user_of(key_digest(secret)) if _store is not None else None

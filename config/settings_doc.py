@@ -91,8 +91,11 @@ test visits every page and fails on any reported violation.
 
 Admin logins (and HTTP Basic logins to the APIs) are throttled by **django-axes**: after
 `GARDEN_LOGIN_FAILURE_LIMIT` failed attempts for one username from one address, that pair is
-locked out (429) for `GARDEN_LOGIN_COOLOFF_MINUTES`; a success resets the count. Another account,
-or the same account from elsewhere, is not affected. A login whose `?next=` points off the site
+locked out (429, the site's own page in the admin's language, saying in how many minutes to try
+again, with `Retry-After`) for `GARDEN_LOGIN_COOLOFF_MINUTES`; a success resets the count, and a
+login tried while locked is not checked nor recorded as a failure. Another account, or the same
+account from elsewhere, is not affected. API calls' wrong passwords are counted apart (under
+`api:<name>`): an SD client never locks a person out of the admin. A login whose `?next=` points off the site
 lands on the admin index. `manage.py axes_reset` lifts all lockouts. An API call's password is
 checked in full once and then remembered for `GARDEN_LOGIN_REMEMBER_SECONDS`; failed ones are
 counted per address too (`GARDEN_LOGIN_ADDRESS_FAILURE_LIMIT`), and a call over either limit is a

@@ -13,7 +13,10 @@ One read (``system_status``) and one thin view. It shows, each with what to do a
 - the screens per status, and each silent one (``screens.selectors``: derived when read, docs/fleet.md);
 - the model library's default model, and why jobs paint with another when its file is gone
   (``library.selectors.default_state``), with the last scan of the models folder;
-- live pictures that would never be shown (``safety.selectors.live_pictures_withheld``).
+- live pictures that would never be shown (``safety.selectors.live_pictures_withheld``);
+- what paints: the painter (the demo's procedural one, or which model), whether the image check and
+  the watermark are on, and the lines the apps above register (``config.status_facts``: who paints
+  live pictures, what the gardener does), each problem with its fix among the problems.
 """
 
 from __future__ import annotations
@@ -29,12 +32,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET
 
-from config import health
+from config import health, status_facts
+from config.status_facts import Fact
+from generation import backends
 from generation import selectors as generation_selectors
 from generation.presence import present_hosts
 from infra import periodic
 from infra.models import PeriodicRun
 from library import selectors as library
+from provenance import watermark
 from safety.selectors import live_pictures_withheld
 from screens import selectors as screens_selectors
 from screens.status import STATUS_LABELS
@@ -139,6 +145,28 @@ def queue_table(pool: dict) -> list[dict]:
     return rows
 
 
+def painter_facts(default_model: library.DefaultModel) -> list[Fact]:
+    """The painter of jobs that name none, the image check and the watermark (this web process's view)."""
+    if settings.GARDEN_GENERATOR_BACKEND == backends.PROCEDURAL:
+        painter = Fact("painter", _("Painter"), _("the procedural painter (the demo's: patterns, no model)"), demo=True)
+    elif default_model.used is not None:
+        painter = Fact("painter", _("Painter"), _("diffusers, the library's default model %(name)s") % {"name": default_model.used.name})
+    else:
+        words = {"model": settings.GARDEN_DIFFUSION_MODEL}
+        painter = Fact("painter", _("Painter"), _("diffusers, GARDEN_DIFFUSION_MODEL (%(model)s)") % words)
+    if settings.GARDEN_SAFETY_IMAGE_CHECK:
+        check = _("on: every generated picture is checked before it is served")
+    else:
+        check = _("off: generated pictures are stored unchecked (GARDEN_SAFETY_IMAGE_CHECK)")
+    if not settings.GARDEN_PROVENANCE_WATERMARK:
+        mark = _("off (GARDEN_PROVENANCE_WATERMARK)")
+    elif not watermark.available():
+        mark = _("off: OpenCV is not installed here (requirements/generation.txt), so pictures are painted without it")
+    else:
+        mark = _("on: generated pictures carry the invisible watermark")
+    return [painter, Fact("image_check", _("Image check"), check), Fact("watermark", _("Watermark"), mark)]
+
+
 def system_status() -> dict:
     """Everything the page shows, and ``problems``: one sentence for each thing that is wrong."""
     now = timezone.now()
@@ -190,7 +218,11 @@ def system_status() -> dict:
     withheld = live_pictures_withheld()
     if withheld:
         problems.append(withheld)
+    facts = painter_facts(default_model) + status_facts.facts()
+    problems += [fact.problem for fact in facts if fact.problem]
     return {
+        "facts": facts,
+        "demo": any(fact.demo for fact in facts),
         "now": now,
         "parts": parts,
         "pool": pool,

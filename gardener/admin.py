@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from gardener import report, selectors, services
+from gardener import report, selectors, services, status
 from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy, WordBank
 
 
@@ -32,12 +32,22 @@ class EmotionPolicyAdmin(admin.ModelAdmin):
 @admin.register(GardenerPolicy)
 class GardenerPolicyAdmin(admin.ModelAdmin):
     fieldsets = [
-        (None, {"fields": ["enabled", "promotion_mode"]}),
+        (None, {"fields": ["state", "enabled", "promotion_mode"]}),
         (gettext_lazy("Serving images per search key"), {"fields": ["target_per_key", "minimum_per_key"]}),
         (gettext_lazy("Budget"), {"fields": ["daily_image_budget", "daily_gpu_minutes", "pool_backlog_limit", "images_per_job"]}),
         (gettext_lazy("Retirement"), {"fields": ["retire_min_impressions", "retire_probability"]}),
         (gettext_lazy("Breeding"), {"fields": ["bred_share", "trial_pairs"]}),
     ]
+
+    readonly_fields = ["state"]
+
+    @admin.display(description=gettext_lazy("What it does now"))
+    def state(self, obj: GardenerPolicy) -> str:
+        return status.state_sentence(obj)
+
+    def save_model(self, request, obj, form, change):
+        obj.set_by_demo = False  # a curator's policy now: leaving the demo leaves it alone
+        super().save_model(request, obj, form, change)
 
     def changelist_view(self, request, extra_context=None):
         # One row: the list is the row itself (created on first read).

@@ -57,6 +57,9 @@ class GardenerPolicy(models.Model):
     images_per_job = models.PositiveIntegerField(
         default=4, validators=[MinValueValidator(1)], help_text="Landscape + portrait pairs per job (a job makes twice this many images)"
     )
+    # The demo's policy (make run: tend_garden --demo made it); cleared when a curator saves it or when a
+    # real model is configured (gardener.services.leave_demo), so only the demo's trusted mode is changed.
+    set_by_demo = models.BooleanField(default=False, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

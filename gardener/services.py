@@ -24,6 +24,7 @@ from gardener import selectors
 from gardener.bred_jobs import bred_requests
 from gardener.models import GardenerAction, GardenerPolicy, PromotionMode
 from gardener.planning import SURPLUS, KeyPlan, Plan, make_plan
+from generation import backends
 from generation import services as generation_services
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
@@ -62,14 +63,16 @@ class NotUndoable(Conflict):
 class RunResult:
     plan: Plan
     actions: dict[str, int] = field(default_factory=dict)
+    left_demo: bool = False  # the demo's trusted mode turned to review before this run (leave_demo)
 
     def count(self, kind: str) -> None:
         self.actions[kind] = self.actions.get(kind, 0) + 1
 
     def summary(self) -> str:
+        left = "a real model is configured: the demo's trusted mode is now review (pictures wait for a curator); " if self.left_demo else ""
         if not self.plan.enabled:
-            return "gardener off"
-        return ", ".join(f"{kind} {n}" for kind, n in sorted(self.actions.items())) or "nothing to do"
+            return left + "gardener off"
+        return left + (", ".join(f"{kind} {n}" for kind, n in sorted(self.actions.items())) or "nothing to do")
 
 
 def tend(*, dry_run: bool = False, now: datetime | None = None, seed: int | None = None) -> RunResult:
@@ -83,8 +86,9 @@ def tend(*, dry_run: bool = False, now: datetime | None = None, seed: int | None
     if not _lock.add(LOCK_KEY, "1"):
         raise Busy()
     try:
+        left_demo = leave_demo()  # before the plan: the demo's trusted mode must not promote a real model's pictures
         plan = make_plan(now)
-        result = RunResult(plan=plan)
+        result = RunResult(plan=plan, left_demo=left_demo)
         if not plan.enabled:
             return result
         _harvest(plan, result)
@@ -265,12 +269,27 @@ def _reverse(action: GardenerAction) -> str:
 
 def enable_for_demo() -> bool:
     """The demo (``make run``): on an install whose policy row does not exist yet, turn the gardener
-    on in trusted mode with one trial pair. A policy that exists (on or off) is left as it is, so a
-    curator who turned it off keeps it off. True when it was turned on."""
+    on with one trial pair: in trusted mode while the procedural painter paints (the demo's garden
+    fills itself), in review mode with a real model (leave_demo). A policy that exists (on or off)
+    is left as it is, so a curator who turned it off keeps it off. True when it was turned on."""
+    mode = PromotionMode.TRUSTED if settings.GARDEN_GENERATOR_BACKEND == backends.PROCEDURAL else PromotionMode.REVIEW
     _, created = GardenerPolicy.objects.get_or_create(
-        pk=selectors.GLOBAL_POLICY_PK, defaults={"enabled": True, "promotion_mode": PromotionMode.TRUSTED, "trial_pairs": 1}
+        pk=selectors.GLOBAL_POLICY_PK, defaults={"enabled": True, "promotion_mode": mode, "trial_pairs": 1, "set_by_demo": True}
     )
     return created
+
+
+def leave_demo() -> bool:
+    """A real model is configured (GARDEN_GENERATOR_BACKEND is not procedural): the demo's trusted
+    gardener turns to review mode, so that what it paints with that model waits for a curator instead
+    of reaching the kiosks unseen (docs/gardener.md#the-demos-gardener). A policy a curator saved is
+    theirs and left alone. True when it changed."""
+    if settings.GARDEN_GENERATOR_BACKEND == backends.PROCEDURAL:
+        return False
+    demo = GardenerPolicy.objects.filter(pk=selectors.GLOBAL_POLICY_PK, set_by_demo=True)
+    changed = demo.filter(promotion_mode=PromotionMode.TRUSTED).update(promotion_mode=PromotionMode.REVIEW, updated_at=clock.now())
+    demo.update(set_by_demo=False)
+    return bool(changed)
 
 
 def enable(*, mode: str) -> None:

@@ -1,5 +1,9 @@
-"""Client keys in the admin: make one (its secret shown once, on the page that answers the form),
-list them with their last use, revoke them (docs/a1111.md#client-keys).
+"""Client keys in the admin: make one (its secret shown once), list them with their last use, revoke
+them (docs/a1111.md#client-keys).
+
+Made by post/redirect/get: the form's answer redirects to the key's *issued* page, which shows the
+secret once, with a copy button. Between the two the secret waits in the session (server-side), and
+the first GET of that page takes it out: a reload says it was shown and makes no second key.
 
 A superuser makes keys for any active staff user and sees every key; other staff with the client
 key rights make, see and revoke only their own (a key acts as its user: making one for another
@@ -10,12 +14,17 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy, ngettext
 
 from infra import client_keys
 from infra.models import ClientKey
+
+ISSUED_SESSION_KEY = "infra_client_key_issued"  # {id, secret} of the key just made, until its page shows it
 
 
 class KeyStateFilter(admin.SimpleListFilter):
@@ -69,12 +78,26 @@ class ClientKeyAdmin(admin.ModelAdmin):
             obj.issued_secret = client_keys.issue(obj, by=request.user)
 
     def response_add(self, request, obj, post_url_continue=None):
-        # The secret is in this answer only: no redirect (a message would keep it in the session), never cached.
+        request.session[ISSUED_SESSION_KEY] = {"id": obj.pk, "secret": obj.issued_secret}
+        return HttpResponseRedirect(reverse("admin:infra_clientkey_issued", args=[obj.pk]))
+
+    def get_urls(self):
+        issued = path("<int:pk>/issued/", self.admin_site.admin_view(self.issued_view), name="infra_clientkey_issued")
+        return [issued, *super().get_urls()]
+
+    def issued_view(self, request, pk: int):
+        """The key's secret, the first time this page is read after the key was made; never cached."""
+        key = get_object_or_404(self.get_queryset(request), pk=pk)
+        waiting = request.session.get(ISSUED_SESSION_KEY) or {}
+        secret = ""
+        if waiting.get("id") == key.pk:
+            secret = waiting.get("secret", "")
+            del request.session[ISSUED_SESSION_KEY]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "key": obj,
-            "secret": obj.issued_secret,
+            "key": key,
+            "secret": secret,
             "title": gettext_lazy("Client key made"),
         }
         response = TemplateResponse(request, "admin/infra/clientkey/issued.html", context)

@@ -229,6 +229,43 @@ def default_for_jobs() -> LibraryEntry | None:
     return state.used
 
 
+@dataclass(frozen=True)
+class LiveModel:
+    """The pipeline that paints live pictures (docs/live.md#the-live-model): the one a curator
+    marked, else the first turbo-class pipeline that can paint (by name), else none; ``problem``
+    says, with how to fix it, when no model paints them although the site paints live pictures
+    with a library model (GARDEN_GENERATOR_BACKEND is not procedural, whose painter paints them)."""
+
+    entry: LibraryEntry | None
+    marked: bool = False  # True: the curator's choice; False with an entry: picked by the rule
+    problem: str = ""
+
+
+def live_state() -> LiveModel:
+    marked = pipelines().filter(live=True).first()
+    if marked is not None:
+        return LiveModel(marked, marked=True)
+    turbo = next((entry for entry in pipelines().filter(family=LibraryEntry.Family.TURBO) if not why_unusable(entry)), None)
+    if turbo is not None:
+        return LiveModel(turbo)
+    if not settings.GARDEN_LIVE_ENABLED or settings.GARDEN_GENERATOR_BACKEND == "procedural":
+        return LiveModel(None)
+    if not enabled():
+        problem = gettext(
+            "No model paints live pictures, so kiosks show no live tile (POST /live answers 503 no_live_model): they are "
+            "painted by a model of the library, and GARDEN_MODELS_DIR is empty. Set GARDEN_MODELS_DIR and put a "
+            "turbo-class model in it, or mark one for live pictures (docs/live.md, The live model)."
+        )
+    else:
+        problem = gettext(
+            "No model paints live pictures, so kiosks show no live tile (POST /live answers 503 no_live_model): no "
+            "model of the library is marked for them and none is turbo-class. In the Model library, select one model "
+            "and run the action “Paint live pictures with it (one model)”, or install a turbo-class model "
+            "(docs/live.md, The live model)."
+        )
+    return LiveModel(None, problem=problem)
+
+
 def last_scan() -> LibraryScan | None:
     return LibraryScan.objects.first()
 

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
+from config.status_facts import Fact
 from garden import keys
 from garden.models import Image
 from garden.selectors import image_url
@@ -36,14 +38,30 @@ class Painter:
 
 
 def live_painter() -> Painter | None:
-    """The library pipeline marked live; else the procedural painter when it is the default backend
-    (the embedded default, so `make run` shows live pictures); else None (no live model)."""
-    entry = library.pipelines().filter(live=True).first()
+    """The library's live model (marked, else the first turbo-class one: library.selectors.live_state);
+    else the procedural painter when it is the default backend (the embedded default, so `make run`
+    shows live pictures); else None (no live model: live_state says why and how to fix it)."""
+    entry = library.live_state().entry
     if entry is not None:
         return painter_of(entry)
     if settings.GARDEN_GENERATOR_BACKEND == backends.PROCEDURAL:
         return Painter(backend=backends.PROCEDURAL, steps=1)  # no denoising: one progress step
     return None
+
+
+def status_facts() -> list[Fact]:
+    """The System status page's line on live pictures (config.status_facts): who paints them, or
+    why nobody does and how to fix it."""
+    label = gettext_lazy("Live pictures")
+    if not settings.GARDEN_LIVE_ENABLED:
+        return [Fact("live", label, gettext("off (GARDEN_LIVE_ENABLED)"))]
+    state = library.live_state()
+    if state.entry is not None:
+        how = gettext("marked for live pictures") if state.marked else gettext("none is marked: the first turbo-class model")
+        return [Fact("live", label, gettext("painted by %(name)s (%(how)s)") % {"name": state.entry.name, "how": how})]
+    if settings.GARDEN_GENERATOR_BACKEND == backends.PROCEDURAL:
+        return [Fact("live", label, gettext("painted by the procedural painter (the demo's: patterns, no model)"), demo=True)]
+    return [Fact("live", label, gettext("none: no model paints them"), problem=state.problem)]
 
 
 def painter_of(entry: LibraryEntry) -> Painter:

@@ -25,6 +25,7 @@ from generation import backends, clip_tokens
 from generation.models import GenerationJob
 from generation.requests import DEFAULT_OTHERS, SEED_LIMIT, JobParameterError, JobRequest, compose_prompt
 from generation.services.jobs import cancel_job, create_valid_job
+from library import selectors as library
 from live import selectors
 from live.models import LiveRequest
 from safety.selectors import live_pictures_withheld
@@ -68,7 +69,9 @@ def _off() -> LiveUnavailable:
 
 
 def _no_live_model() -> LiveUnavailable:
-    return LiveUnavailable("no_live_model", gettext("No model of the library is marked for live pictures."), retry_after=300)
+    """What the operator must do, said to whoever reads the answer (the kiosk's console, curl)."""
+    why = library.live_state().problem or gettext("No model of the library is marked for live pictures.")
+    return LiveUnavailable("no_live_model", why, retry_after=300)
 
 
 def _no_worker() -> LiveUnavailable:

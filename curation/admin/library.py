@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from curation.admin import library_install
+from generation import backends
 from generation.requests import GUIDANCE_RANGE
 from library import selectors as library
 from library.models import LibraryEntry
@@ -213,7 +214,14 @@ class LibraryEntryAdmin(admin.ModelAdmin):
     @admin.action(permissions=["change"], description=gettext_lazy("Stop painting live pictures with a library model"))
     def stop_live(self, request, queryset=None):
         library_services.set_live(None)
-        self.message_user(request, _("No library model paints live pictures now."), messages.SUCCESS)
+        live = library.live_state()  # none marked now: the rule may pick one, or nobody paints them
+        if live.entry is not None:
+            message = _("No model is marked for live pictures now: %(name)s paints them, the first turbo-class model of the library.")
+            self.message_user(request, message % {"name": live.entry.name}, messages.SUCCESS)
+        elif live.problem:
+            self.message_user(request, live.problem, messages.WARNING)
+        else:
+            self.message_user(request, _("No library model paints live pictures now."), messages.SUCCESS)
 
     def get_urls(self):
         return [
@@ -250,6 +258,8 @@ class LibraryEntryAdmin(admin.ModelAdmin):
             "scan_running": scan is not None and scan.state in (scan.State.QUEUED, scan.State.RUNNING) and waiting < QUEUED_FOR,
             "scan_unclaimed": scan is not None and scan.state == scan.State.QUEUED and waiting >= QUEUED_FOR,
             "default_problem": library.default_state().problem,
+            "live": library.live_state(),
+            "procedural": settings.GARDEN_GENERATOR_BACKEND == backends.PROCEDURAL,
             "library_empty": bool(settings.GARDEN_MODELS_DIR) and library.is_empty(),
             "listing_version": library.listing_version(),
         }

@@ -52,6 +52,9 @@ class EntryRefused(DomainError):
     ``fields`` names the field the caller read it from (a 400 for API clients)."""
 
 
+SKIPPED_NAMED = 5  # skipped files a scan's summary names (the rest are counted)
+
+
 @dataclass
 class ScanResult:
     found: list[LibraryEntry] = field(default_factory=list)
@@ -73,8 +76,14 @@ class ScanResult:
             text += f"; not usable: {', '.join(unusable)}"
         if self.missing:
             text += f"; no longer found: {', '.join(entry.name for entry in self.missing)}"
-        if self.skipped:
-            text += f"; skipped {len(self.skipped)} file(s)"
+        if self.skipped:  # named, with why, so that the operator knows which file to look at
+            named = ", ".join(f"{path} ({why})" for path, why in self.skipped[:SKIPPED_NAMED])
+            more = (
+                f" and {len(self.skipped) - SKIPPED_NAMED} more (manage.py scan_models lists them)"
+                if len(self.skipped) > SKIPPED_NAMED
+                else ""
+            )
+            text += f"; skipped {len(self.skipped)} file(s): {named}{more}"
         return text
 
     def changes(self) -> str:

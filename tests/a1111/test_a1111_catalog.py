@@ -246,6 +246,7 @@ def test_styles_follow_a1111s_rule(basic_client, diffusers_settings, no_enqueue,
 
 
 def test_lists_in_a1111s_shapes(basic_client, settings, tmp_path):
+    settings.GARDEN_GENERATOR_BACKEND = "diffusers"  # GARDEN_DIFFUSION_MODEL paints (the demo's painter: test_a1111_options)
     settings.GARDEN_MODELS_DIR = ""
     settings.GARDEN_DIFFUSION_MODEL = "/models/tiny-sd"
     assert basic_client.get("/sdapi/v1/sd-models").json() == [

@@ -77,11 +77,28 @@ def test_options_is_503_with_retry_after_when_no_gpu_worker_is_present(basic_cli
     assert basic_client.get("/sdapi/v1/options").status_code == 503
 
 
-def test_options_keeps_the_503_naming_the_missing_model(basic_client, retouch_settings, settings):
-    gpu_worker(settings)
+def test_while_the_demo_paints_options_answers_and_names_the_demos_painter(basic_client, retouch_settings, settings):
+    retouch_settings.GARDEN_GENERATOR_BACKEND = "procedural"
+    record_presence(name="cpu@box", queues=["celery"])  # make run's worker: not on the GPU queue
+    response = basic_client.get("/sdapi/v1/options")
+    assert response.status_code == 200, response.content  # txt2img paints procedurally: the probe says so
+    answer = response.json()
+    assert answer["sd_model_checkpoint"] == "procedural-demo" and "From the demo to a real model" in answer["sd_model_checkpoint_note"]
+    models = basic_client.get("/sdapi/v1/sd-models").json()
+    assert [model["title"] for model in models] == ["procedural-demo"]  # never sd-turbo, which is not installed
+    assert basic_client.post("/sdapi/v1/options", {"sd_model_checkpoint": "procedural-demo"}, format="json").status_code == 200
+    refused = basic_client.post("/sdapi/v1/options", {"sd_model_checkpoint": "sd-turbo"}, format="json")
+    assert refused.status_code == 400 and "procedural-demo" in refused.json()["sd_model_checkpoint"][0]
+    # Retouching still needs a diffusion model, and says which setting.
+    body = {"init_images": [b64(encoded(noise(64, 64)))], "prompt": "x", "width": 64, "height": 64}
+    retouch = basic_client.post("/sdapi/v1/img2img", body, format="json")
+    assert retouch.status_code == 503 and "GARDEN_RETOUCH_INPAINT_MODEL" in retouch.json()["detail"]
+
+
+def test_while_the_demo_paints_options_is_503_without_any_worker(basic_client, retouch_settings, settings):
     retouch_settings.GARDEN_GENERATOR_BACKEND = "procedural"
     response = basic_client.get("/sdapi/v1/options")
-    assert response.status_code == 503 and "GARDEN_RETOUCH_INPAINT_MODEL" in response.json()["detail"]
+    assert response.status_code == 503 and response["Retry-After"]
 
 
 def beacon_row(name: str):

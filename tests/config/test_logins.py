@@ -9,9 +9,10 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.management import call_command
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -146,7 +147,7 @@ def test_a_pair_axes_locked_is_a_429_without_a_hash_even_with_the_counters_lost(
 
     for n in range(5):
         get(PROGRESS, basic(USER, f"wrong-{n}"), address="10.0.0.11")
-    assert AccessAttempt.objects.get(username=USER, ip_address="10.0.0.11").failures_since_start == 5
+    assert AccessAttempt.objects.get(username=f"api:{USER}", ip_address="10.0.0.11").failures_since_start == 5
     cache.clear()  # the shared cache restarted: axes' rows still lock the pair
     hashes.hashed = 0
     assert get(PROGRESS, basic(USER, PASSWORD), address="10.0.0.11").status_code == 429
@@ -157,7 +158,7 @@ def test_a_success_resets_the_pairs_failures(staff, hashes):
     for n in range(3):
         assert get(PROGRESS, basic(USER, f"wrong-{n}"), address="10.0.0.12").status_code == 401
     assert get(PROGRESS, basic(USER, PASSWORD), address="10.0.0.12").status_code == 200
-    assert not AccessAttempt.objects.filter(username=USER, ip_address="10.0.0.12").exists()
+    assert not AccessAttempt.objects.filter(username__in=[USER, f"api:{USER}"], ip_address="10.0.0.12").exists()
     for n in range(4):  # four more wrong ones: still under the limit of five
         assert get(PROGRESS, basic(USER, f"again-{n}"), address="10.0.0.12").status_code == 401
 
@@ -183,6 +184,50 @@ def test_with_the_cache_down_every_call_is_checked_in_full_and_axes_still_locks(
         assert hashes.hashed == 8
     finally:
         cache_breaker.reset_breakers()
+
+
+def admin_login(username: str, password: str, address: str, language: str = "en"):
+    client = Client(REMOTE_ADDR=address, HTTP_ACCEPT_LANGUAGE=language)
+    return client.post("/admin/login/?next=/admin/", {"username": username, "password": password})
+
+
+def test_an_api_clients_wrong_passwords_never_lock_the_curator_out_of_the_admin(staff, hashes):
+    statuses = [get(PROGRESS, basic(USER, f"wrong-{n}"), address="10.0.0.20").status_code for n in range(12)]
+    assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}  # the API calls are throttled...
+    answer = admin_login(USER, PASSWORD, "10.0.0.20")  # ...the admin's login from the same address is not
+    assert answer.status_code == 302 and answer["Location"] == "/admin/"
+    # Counted by credential type: the API's failures under its own name, none under the admin's.
+    assert set(AccessAttempt.objects.filter(ip_address="10.0.0.20").values_list("username", flat=True)) == {f"api:{USER}"}
+    assert AccessLog.objects.filter(username=USER, ip_address="10.0.0.20").exists()
+
+
+def test_the_admins_wrong_passwords_never_lock_the_api(staff, hashes):
+    for n in range(6):
+        admin_login(USER, f"wrong-{n}", "10.0.0.21")
+    assert admin_login(USER, PASSWORD, "10.0.0.21").status_code == 429
+    assert get(PROGRESS, basic(USER, PASSWORD), address="10.0.0.21").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("en", "Try again in 15 minutes"), ("ko", "15분 후에 다시 시도"), ("ja", "15 分後にもう一度")],
+)
+def test_the_admins_lockout_page_is_the_sites_own_and_says_when_to_try_again(staff, hashes, language, words):
+    for n in range(5):
+        admin_login(USER, f"wrong-{n}", "10.0.0.22", language)
+    answer = admin_login(USER, PASSWORD, "10.0.0.22", language)
+    page = answer.content.decode()
+    assert answer.status_code == 429 and 14 * 60 < int(answer["Retry-After"]) <= 15 * 60
+    assert 'id="lockout"' in page and "admin/css/login.css" in page and words in page
+    assert "Account locked: too many login attempts" not in page  # axes' unstyled English line
+
+
+def test_a_right_login_during_a_lockout_is_not_recorded_as_a_failure(staff, hashes):
+    for n in range(5):
+        admin_login(USER, f"wrong-{n}", "10.0.0.23")
+    for _ in range(3):
+        assert admin_login(USER, PASSWORD, "10.0.0.23").status_code == 429
+    assert AccessAttempt.objects.get(username=USER, ip_address="10.0.0.23").failures_since_start == 5
 
 
 def issued(user, name="Krita") -> tuple[ClientKey, str]:

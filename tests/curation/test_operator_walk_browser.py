@@ -1,5 +1,7 @@
 """Issue 79's walk, as a new operator takes it, in real headless Chromium: the System status page,
-the bulk form, the jobs list while jobs wait and paint, a job's page; axe-core on each.
+the bulk form, the jobs list while jobs wait and paint, a job's page; axe-core on each. Then issue 85's:
+an SD client's wrong passwords and the admin's login, a stack with no live model, "Install a model"
+with no library.
 
 What it looks for is what misled before: live pictures withheld in silence, Happy checked at first,
 an estimate that leaves out the queue ahead and does not count down, two counts on one row, "about
@@ -123,3 +125,113 @@ def test_the_operators_walk(live_server, operator_page, settings, monkeypatch, n
     assert page.inner_text(".field-passes .readonly") == "Each picture is painted in one pass of 10 steps."
     assert page.inner_text(f".job-images[data-job='{running.pk}']") == "7/8"
     assert_accessible(page, where="a job's page")
+
+
+# --- Issue 85: a venue's first day ---------------------------------------------------------------
+
+CURATOR_PASSWORD = "pw-curator-85-right"
+
+
+def test_an_sd_clients_wrong_passwords_never_lock_the_curator_out(live_server, page, django_user_model):
+    """Item 1: twelve wrong Basic calls, then the admin's login with the right password from the
+    same address (127.0.0.1 for both) logs in; the admin's own lockout is the site's page, in Korean."""
+    import requests
+
+    django_user_model.objects.create_superuser("curator", "curator@example.org", CURATOR_PASSWORD)
+    statuses = [requests.get(live_server.url + "/sdapi/v1/sd-models", auth=("curator", f"wrong-{n}"), timeout=30) for n in range(12)]
+    assert [answer.status_code for answer in statuses][-1] == 429 and statuses[-1].headers["Retry-After"]
+
+    page.goto(live_server.url + "/admin/login/?next=/admin/")
+    page.fill("#id_username", "curator")
+    page.fill("#id_password", CURATOR_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(live_server.url + "/admin/")
+    assert page.locator("#user-tools").count() == 1  # logged in: today, a 429 "Account locked" page
+
+    page.context.clear_cookies()
+    page.set_extra_http_headers({"Accept-Language": "ko"})
+    for n in range(5):
+        page.goto(live_server.url + "/admin/login/?next=/admin/")
+        page.fill("#id_username", "curator")
+        page.fill("#id_password", f"wrong-{n}")
+        page.click("input[type=submit]")
+    notice = page.locator("#lockout")
+    notice.wait_for()
+    assert "15분 후에 다시 시도해 주세요" in notice.inner_text()  # Korean, with the minutes left
+    assert page.locator("link[href*='admin/css/login.css']").count() == 1 and page.locator("#header").count() == 1
+    assert "Account locked" not in page.content()
+    assert_accessible(page, where="the admin's lockout page (ko)")
+
+
+def test_a_stack_that_cannot_paint_live_pictures_says_so(live_server, operator_page, settings, monkeypatch, tmp_path):
+    """Item 2: a library that can paint, no model marked live and none turbo-class."""
+    from library.models import LibraryEntry
+
+    page = operator_page
+    monkeypatch.setattr(generation_selectors, "answering_workers", lambda *, timeout: {"workers": []})
+    settings.GARDEN_MODELS_DIR, settings.GARDEN_GENERATOR_BACKEND, settings.GARDEN_LIVE_ENABLED = str(tmp_path), "diffusers", True
+    (tmp_path / "dreamy.safetensors").write_bytes(b"weights")
+    LibraryEntry.objects.create(kind="pipeline", name="dreamy", path="dreamy.safetensors", family="sd1", is_default=True)
+
+    page.goto(live_server.url + "/curation/status/")
+    assert "No model paints live pictures" in page.inner_text("#status-problems")
+    live = page.inner_text("#status-painting tr[data-fact='live']")
+    assert "none" in live and "dreamy" in page.inner_text("#status-painting tr[data-fact='painter']")
+    assert_accessible(page, where="the System status page with no live model")
+
+    page.goto(live_server.url + "/admin/library/libraryentry/")
+    problem = page.locator("#library-live-problem")
+    assert problem.is_visible() and "Paint live pictures with it (one model)" in problem.inner_text()
+
+    # The kiosk's call answers the same sentence (the kiosk writes it to its console, never on screen).
+    answer = page.evaluate(
+        "() => fetch('/live', {method: 'POST', headers: {'Content-Type': 'application/json'},"
+        " body: JSON.stringify({id: 'v', emotion: 'calm'})}).then(r => r.json().then(b => [r.status, b]))"
+    )
+    assert answer[0] == 503 and answer[1]["reason"] == "no_live_model" and "No model paints live pictures" in answer[1]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("not a url", "not an http(s) URL, an existing file or folder, or a Hub repo id"),
+        ("ftp://example.org/model.safetensors", "only http(s) URLs, Hub repo ids (owner/name) and local paths can be installed"),
+        ("http://127.0.0.1:9/model.safetensors", "is a private, loopback or link-local address"),
+    ],
+)
+def test_install_a_model_with_no_library_refuses_bad_input_at_once(live_server, operator_page, settings, source, reason):
+    """Item 4: refused in the form's answer, no row left queued, no reload."""
+    page = operator_page
+    settings.GARDEN_MODELS_DIR, settings.GARDEN_MODELS_STORE, settings.GARDEN_MODELS_ALLOW_PRIVATE_URLS = "", "", False
+    page.goto(live_server.url + "/admin/library/libraryentry/install/")
+    page.fill("#id_source", source)
+    page.click("#install-submit")
+    error = page.locator(".errorlist")
+    error.first.wait_for()
+    assert reason in error.first.inner_text()
+    assert "waiting for a worker" not in page.content()
+
+
+def test_the_kiosk_says_in_its_console_why_no_live_tile_shows(live_server, page, settings):
+    """Item 2, the kiosk's side: no tile for the visitor, and the server's reason and fix written
+    once to the console, where whoever sets the kiosk up looks (today: a failed request only). The
+    kiosk page's own live code (Kiosk.Live) asks twice, as two visitors would."""
+    settings.GARDEN_GENERATOR_BACKEND = "diffusers"  # a real model configured, none marked for live pictures
+    warnings = []
+    page.on("console", lambda message: warnings.append(message.text) if message.type == "warning" else None)
+    page.goto(live_server.url + "/")
+    page.wait_for_function("() => window.Kiosk && window.Kiosk.Live")
+    with page.expect_response(lambda r: r.url.endswith("/live")) as answer:
+        page.evaluate(
+            """() => {
+                const part = () => document.createElement("div");
+                window.testLive = new window.Kiosk.Live({url: "/live", tile: part(), row: part(), announce: part()});
+                window.testLive.request("visitor-1", "calm");
+            }"""
+        )
+    assert answer.value.status == 503 and answer.value.json()["reason"] == "no_live_model"
+    with page.expect_response(lambda r: r.url.endswith("/live")):
+        page.evaluate('() => window.testLive.request("visitor-2", "calm")')
+    page.wait_for_timeout(300)
+    said = [text for text in warnings if "kiosk live picture: none painted (no_live_model)" in text]
+    assert len(said) == 1 and "No model paints live pictures" in said[0]  # once per reason, with the fix

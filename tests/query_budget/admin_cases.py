@@ -83,6 +83,7 @@ EXTRA_VIEWS = [
     Case("POST admin libraryentry rescan", "/admin/library/libraryentry/rescan/", "POST", STAFF, status=302),
     Case("GET admin libraryentry install", "/admin/library/libraryentry/install/", who=STAFF),
     Case("GET admin libraryentry version", "/admin/library/libraryentry/version/", who=STAFF),
+    Case("GET admin clientkey issued", "/admin/infra/clientkey/{pk[infra.clientkey]}/issued/", who=STAFF),
     Case("GET admin screen enrolment.svg", "/admin/screens/screen/{enrolling_screen.pk}/enrolment.svg", who=STAFF),
     Case(
         "POST admin screen command",

@@ -58,7 +58,7 @@
     var body = { id: visitorId, emotion: emotion };
     if (from) { body.from = from; }
     K.postJSON(this.url, body).then(function (response) {
-      if (response.status !== 202) { return null; }
+      if (response.status !== 202) { explain(response); return null; }
       return response.json().then(function (answer) {
         if (!answer || !answer.statusUrl) { return null; }
         var job = { statusUrl: answer.statusUrl, status: answer.status || "queued", since: Date.now(), polls: 0 };
@@ -138,6 +138,20 @@
     this.announce.textContent = "";
     if (this.picture) { this.show(this.picture); } else { this.clear(); }
   };
+
+  /* No live picture (503: no live model, no worker…; 409: it would be withheld): the tile stays
+   * empty for the visitor, and the server's reason and fix go to the console, once per reason,
+   * where whoever sets the kiosk up looks. */
+  var told = {};
+  function explain(response) {
+    if (response.status !== 503 && response.status !== 409) { return; }
+    response.json().then(function (answer) {
+      var reason = answer && answer.reason;
+      if (!reason || told[reason]) { return; }
+      told[reason] = true;
+      console.warn("kiosk live picture: none painted (" + reason + "): " + (answer.detail || ""));
+    }, function () {});
+  }
 
   /* The tile while it paints: a caption and a progress bar (0–1 from the status answer); with a
    * picture on screen (a second one, from a liked picture), the two go under it and it stays. */

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from gardener import services
+from gardener import selectors, services
 
 
 class Command(BaseCommand):
@@ -14,8 +14,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--demo",
             action="store_true",
-            help="make run's demo: on an install whose policy was never saved, turn it on (trusted, one trial pair) first; "
-            "an existing policy is left as it is.",
+            help="make run's demo: on an install whose policy was never saved, turn it on (one trial pair; trusted with the "
+            "procedural painter, review with a real model) first; an existing policy is left as it is.",
         )
 
     def handle(self, *args, dry_run, enable, demo, **options):
@@ -24,7 +24,8 @@ class Command(BaseCommand):
         if enable and demo:
             raise CommandError("Give --enable or --demo, not both.")
         if demo and services.enable_for_demo():
-            self.stdout.write("Gardener enabled for the demo (trusted mode, one trial pair).")
+            mode = selectors.global_policy().promotion_mode
+            self.stdout.write(f"Gardener enabled for the demo ({mode} mode, one trial pair).")
         if enable:
             services.enable(mode=enable)
             self.stdout.write(f"Gardener enabled ({enable} mode).")

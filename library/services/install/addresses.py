@@ -18,6 +18,10 @@ from django.conf import settings
 from library.services.install.errors import InstallError
 
 
+class Unresolvable(InstallError):
+    """The host name does not resolve here (the web host may resolve less than the worker)."""
+
+
 def check_url_allowed(url: str) -> None:
     """Refuse other schemes, and hosts that resolve to a non-public address (every address checked)
     unless GARDEN_MODELS_ALLOW_PRIVATE_URLS allows them."""
@@ -36,7 +40,7 @@ def check_url_allowed(url: str) -> None:
     except (socket.gaierror, UnicodeError) as exc:
         if proxied(url):
             return  # behind an HTTP proxy that resolves names itself: the proxy's own rules apply
-        raise InstallError(f"{url}: cannot resolve {host}: {exc}.") from None
+        raise Unresolvable(f"{url}: cannot resolve {host}: {exc}.") from None
     for address in addresses:
         _refuse_private(url, host, address)
 

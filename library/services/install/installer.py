@@ -5,9 +5,11 @@ what came (library.services.install.placement). The staging folder is emptied ei
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
+from library.services.install.addresses import Unresolvable, check_url_allowed
 from library.services.install.errors import InstallError
 from library.services.install.expression_model import ExpressionSettings
 from library.services.install.hub_download import REPO_ID, fetch_hub
@@ -63,16 +65,40 @@ def install(
         fetched.discard()
 
 
-def precheck_source(source: str, *, name: str = "", kind: str = "", sha256: str = "", force: bool = False, **_others) -> None:
-    """What the admin's page checks before queueing: an installed name (a URL's or a local file's
-    name, a Hub repo's folder) or a sha256 the library has is refused with no worker asked."""
+def check_source(source: str, *, revision: str = "", variant: str = "") -> None:
+    """What every worker refuses of the source itself, in the words it would use: another scheme
+    (ftp://), a URL whose host is not public (unless GARDEN_MODELS_ALLOW_PRIVATE_URLS), text that
+    is neither a URL, a path nor a Hub repo id, and Hub options for a source that is no repo id. A
+    path is the worker's (it may exist there only): here only its shape is looked at."""
+    path_like = source.startswith(("/", "~", "./", "../")) or Path(source).expanduser().exists()
+    if source.startswith(WEB_SCHEMES):
+        with contextlib.suppress(Unresolvable):  # the worker may resolve what the web host cannot (it checks again)
+            check_url_allowed(source)
+    elif "://" in source:
+        raise InstallError(f"{source}: only http(s) URLs, Hub repo ids (owner/name) and local paths can be installed.")
+    elif not path_like and REPO_ID.match(source) is None:
+        raise InstallError(f"{source}: not an http(s) URL, an existing file or folder, or a Hub repo id (owner/name).")
+    if (revision or variant) and (path_like or source.startswith(WEB_SCHEMES)):
+        raise InstallError.naming("{revision}, {subfolder} and {variant} are for Hub repo ids (owner/name), not URLs or paths.")
+
+
+def precheck_source(
+    source: str, *, name: str = "", kind: str = "", sha256: str = "", force: bool = False, revision: str = "", variant: str = "", **_others
+) -> None:
+    """What the admin's page checks before queueing, library or not: the source and the options as
+    the worker would refuse them (check_source, the name's and sha256's form); with a library, an
+    installed name (a URL's or a local file's name, a Hub repo's folder) or a sha256 the library has.
+    Each is refused with no worker asked."""
     from django.conf import settings
 
-    source, kind, name, _variant = resolve_starter(source, kind=kind, name=name)
+    source, kind, name, variant = resolve_starter(source, kind=kind, name=name, variant=variant)
+    source = source.strip()
+    check_source(source, revision=revision, variant=variant)
+    if kind != "expression":  # its class map is the command's alone (the form offers no expression kind)
+        _check_options(name=name, kind=kind, sha256=sha256, classes="")
     if not settings.GARDEN_MODELS_DIR or (kind and kind not in KINDS):
         return
     check = Precheck(Path(settings.GARDEN_MODELS_DIR).expanduser(), name=name, kind=kind, sha256=sha256.strip().lower(), force=force)
-    source = source.strip()
     if source.startswith(WEB_SCHEMES):
         check(source, filename=source.split("?", 1)[0].rstrip("/").rpartition("/")[2])
     elif Path(source).expanduser().exists():
