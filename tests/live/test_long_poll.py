@@ -116,4 +116,3 @@ def test_past_the_process_slots_a_poll_answers_at_once(api_client, live_worker, 
     started = time.monotonic()
     assert api_client.get(f"/live/{job_id}?wait=5").json()["status"] == "queued"
     assert time.monotonic() - started < 1.0 and selectors.live_waits.waiting == 0
-

@@ -1,7 +1,8 @@
-"""The web server as the Procfile runs it (gunicorn's gthread worker on config.wsgi, its threads from
-deploy/gunicorn.conf.py): waiting long polls block nothing. One process of one request thread
-and two long-poll threads: two kiosks wait for their pictures, and other requests are answered
-meanwhile, at once; each poll is answered as soon as its job's change is announced."""
+"""The web server as the Procfile runs it (gunicorn's gthread worker on config.wsgi with the thread
+pool of config/web_threads.py): waiting long polls block nothing. One process of one thread: two
+kiosks wait for their pictures, other requests are answered meanwhile, at once (the pool runs a
+thread in place of each waiting one), and each poll is answered as soon as its job's change is
+announced, or at its bound."""
 
 import http.client
 import json
