@@ -7,8 +7,8 @@ the other requests. This worker's pool (``--worker-class config.web_threads.Work
 that is about to wait says so (``waiting``), the pool starts a thread in its place, and the first
 thread to finish a request while there are more than needed ends. Under load the requests queue
 for the pool as in a plain gthread worker, so a light request costs what it costs there. A
-waiting request holds no database connection either: ``waiting`` closes this thread's first (a
-thread that ends closes its own), so a process keeps about GARDEN_WEB_THREADS connections.
+process holds at most twice GARDEN_WEB_THREADS database connections: past GARDEN_WEB_THREADS
+waiting requests, ``waiting`` closes the waiting thread's (and a thread that ends closes its own).
 """
 
 from __future__ import annotations
@@ -46,13 +46,16 @@ class Pool:
         self.work.put(None)  # each thread passes it on and ends
 
     @contextlib.contextmanager
-    def one_waiting(self) -> Iterator[None]:
+    def one_waiting(self) -> Iterator[bool]:
+        """A thread in place of the waiting one; True when more than ``size`` wait (then the waiting
+        one should close its database connections: ``waiting``)."""
         with self.lock:
             self.waiting += 1
+            crowded = self.waiting > self.size
             if self.threads < self.size + self.waiting:
                 self._start_thread()
         try:
-            yield
+            yield crowded
         finally:
             with self.lock:
                 self.waiting -= 1
@@ -91,15 +94,15 @@ class Worker(ThreadWorker):
 
 @contextlib.contextmanager
 def waiting() -> Iterator[None]:
-    """While the block runs this request waits (a long poll): its thread's database connections are
-    closed, and the web server's pool runs another thread in its place. Inside a transaction
-    nothing changes (the transaction needs its connection; tests run in one)."""
-    if any(connections[alias].in_atomic_block for alias in connections):
+    """While the block runs this request waits (a long poll), and the web server's pool runs another
+    thread in its place. The waiting thread keeps its database connection (its last read needs no
+    new one) while at most GARDEN_WEB_THREADS requests of the process wait; past that it closes it
+    (outside a transaction), so a process holds at most twice GARDEN_WEB_THREADS connections.
+    Outside the web server (runserver, a test client, a management command) nothing changes."""
+    if _pool is None:
         yield
         return
-    connections.close_all()
-    if _pool is None:  # runserver, a test client, a management command
-        yield
-        return
-    with _pool.one_waiting():
+    with _pool.one_waiting() as crowded:
+        if crowded and not any(connections[alias].in_atomic_block for alias in connections):
+            connections.close_all()
         yield

@@ -29,9 +29,8 @@ SETTINGS = [
     integer(
         "GARDEN_LIVE_WAIT_SLOTS",
         64,
-        "long polls (`GET /live/<uuid>?wait=`) per web process waiting at once, each in its thread holding no database "
-        "connection while the web server runs another thread in its place (config/web_threads.py); past that `?wait=` "
-        "answers at once",
+        "long polls (`GET /live/<uuid>?wait=`) per web process waiting at once, each in its thread while the web server "
+        "runs another thread in its place (config/web_threads.py); past that `?wait=` answers at once",
     ),
     number(
         "GARDEN_LIVE_WORKER_SECONDS",

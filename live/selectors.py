@@ -115,8 +115,8 @@ def live_job_when_changed(job_id, *, seconds: float) -> GenerationJob | None:
     """``live_job``, answered once its worker announces a change of it (generation.changes: its
     start, its end) or after ``seconds`` at most: one read before the wait, one after, none in
     between. The watch begins before the first read, so a change committed right after that read
-    is not missed. The wait holds its thread, but the web server starts another in its place
-    (config.web_threads), and no database connection (closed before, opened again after)."""
+    is not missed. The wait holds its thread, but the web server runs another in its place
+    (config.web_threads)."""
     if seconds <= 0:
         return live_job(job_id)
     with live_waits.take() as granted:
@@ -126,7 +126,7 @@ def live_job_when_changed(job_id, *, seconds: float) -> GenerationJob | None:
             job = live_job(job_id)
             if job is None or job.is_finished:
                 return job
-            with web_threads.waiting():  # another thread takes requests meanwhile; no connection held
+            with web_threads.waiting():  # the web server runs another thread meanwhile
                 watch.wait(seconds)
     job.refresh_from_db()
     return job

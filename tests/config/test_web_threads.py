@@ -61,3 +61,12 @@ def test_an_error_reaches_the_caller_and_the_thread_goes_on():
         assert pool.submit(lambda: "next").result(timeout=2) == "next"
     finally:
         pool.shutdown()
+
+
+def test_past_the_pool_s_size_a_waiting_request_is_told_to_let_its_connection_go():
+    pool = Pool(1, on_thread_end=lambda: None)
+    try:
+        with pool.one_waiting() as first, pool.one_waiting() as second:
+            assert (first, second) == (False, True) and pool.threads == 3
+    finally:
+        pool.shutdown()
