@@ -4,8 +4,8 @@ more for each request that waits (the live picture's long poll), for as long as 
 gthread runs every request on a fixed pool of threads, so a long poll waiting in one takes it from
 the other requests. This worker's pool (``--worker-class config.web_threads.Worker``, gunicorn's
 ``get_thread_pool``) keeps GARDEN_WEB_THREADS threads taking requests whatever waits: a request
-that is about to wait says so (``waiting``), the pool starts a thread in its place, and the first
-thread to finish a request while there are more than needed ends. Under load the requests queue
+that is about to wait says so (``waiting``), the pool starts a thread in its place, and once the
+wait ends one thread ends, after the requests queued before. Under load the requests queue
 for the pool as in a plain gthread worker, so a light request costs what it costs there. A
 process holds at most twice GARDEN_WEB_THREADS database connections: past GARDEN_WEB_THREADS
 waiting requests, ``waiting`` closes the waiting thread's (and a thread that ends closes its own).
@@ -23,6 +23,7 @@ from django.db import connections
 from gunicorn.workers.gthread import ThreadWorker
 
 _pool: Pool | None = None  # this process's, in a web server started with Worker
+ONE_TOO_MANY = object()  # queued when a wait ends: the thread that takes it ends if one too many run
 
 
 class Pool:
@@ -59,6 +60,7 @@ class Pool:
         finally:
             with self.lock:
                 self.waiting -= 1
+            self.work.put(ONE_TOO_MANY)  # the thread that takes it ends (and closes its connections)
 
     def _start_thread(self) -> None:  # under the lock
         self.threads += 1
@@ -67,6 +69,12 @@ class Pool:
     def _run(self) -> None:
         try:
             while (item := self.work.get()) is not None:
+                if item is ONE_TOO_MANY:
+                    with self.lock:
+                        if self.threads > self.size + self.waiting:  # a wait ended: one thread fewer
+                            self.threads -= 1
+                            return
+                    continue
                 future, fn, args, kwargs = item
                 if future.set_running_or_notify_cancel():
                     try:
@@ -74,10 +82,6 @@ class Pool:
                     except BaseException as exc:  # the future carries it to gthread, as ThreadPoolExecutor's does
                         future.set_exception(exc)
                 del item, future  # not kept alive while this thread waits for the next
-                with self.lock:
-                    if self.threads > self.size + self.waiting:  # started for a wait that has ended
-                        self.threads -= 1
-                        return
             self.work.put(None)
         finally:
             self.on_thread_end()
