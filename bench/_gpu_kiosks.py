@@ -1,6 +1,6 @@
 """The GPU script's kiosks section (bench/gpu_proof.py): the live model marked live, the live worker
 and the web server started as the Procfile starts them (``celery … --pool solo`` on the live queue;
-gunicorn's ASGI worker running live/asgi.py), 1, 4 and 16 kiosks asking at once as the kiosk asks
+gunicorn's gthread worker on config.wsgi, config/web_threads.py), 1, 4 and 16 kiosks asking at once as the kiosk asks
 (HTTP: POST /live, then GET <statusUrl>?wait=10 asked again at once, garden/static/kiosk/live.js),
 then 16 for the sustained round, with the GPU's SM busy % over each round and the worker's GPU memory."""
 
@@ -80,7 +80,7 @@ def kiosks_section(report: Report, args, work: Path, device: str, budget_s: floa
     worker = subprocess.Popen(procfile_argv("live", env), cwd=ROOT, env=env, stdout=worker_log, stderr=subprocess.STDOUT)
     web = subprocess.Popen(procfile_argv("web", env), cwd=ROOT, env=env, stdout=web_log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    report.add("kiosks: HTTP clients of the web server as the Procfile runs it (gunicorn's ASGI worker, live/asgi.py), asking as")
+    report.add("kiosks: HTTP clients of the web server as the Procfile runs it (gthread, config/web_threads.py), asking as")
     report.add("  garden/static/kiosk/live.js asks: POST /live, then GET <statusUrl>?wait=10 again at once until the picture's URL")
     try:
         deadline = time.monotonic() + 600  # the live worker warms the live model (CUDA graphs) before it says ready

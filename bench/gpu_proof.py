@@ -18,7 +18,7 @@ would start past them, saying so in the report. Sections, in order:
    the tiny decoder (AutoencoderTiny, random weights) (bench/_gpu_direct.py).
 2. live-parts (60 s): bench/live.py --no-worker: a live job's parts and live job ÷ direct.
 3. kiosks (180 s): that model marked live, the live worker and the web server started as the
-   Procfile starts them (``--pool solo``; gunicorn's ASGI worker running live/asgi.py), 1, 4 and 16
+   Procfile starts them (``--pool solo``; gunicorn's gthread worker on config.wsgi, config/web_threads.py), 1, 4 and 16
    kiosks asking at once as garden/static/kiosk/live.js asks (HTTP: POST /live, then GET
    <statusUrl>?wait=10 again at once until its picture URL; one thread per kiosk), then 16 kiosks for
    --sustain seconds (60): create → stored and POST → URL seen p50 / p95, pictures/s, and the GPU's

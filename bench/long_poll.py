@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Waiting kiosks block nothing else: ``POST /garden`` p50 with 0 and with ``--waiting`` (64) live
 long polls waiting (``GET /live/<uuid>?wait=10``, asked again at once as the kiosk does), in one
-run, on the web server as the Procfile runs it (live.asgi on gunicorn's ASGI worker, 2 processes);
-``--server gthread`` for the WSGI server it replaced (config.wsgi, gthread, 16 threads a process).
+run, on the web server as the Procfile runs it (its own ``web`` line: gthread on config.wsgi, 2
+processes of 16 request threads and GARDEN_LIVE_WAIT_SLOTS long-poll threads, deploy/gunicorn.conf.py);
+``--server gthread`` for a gthread server without the long polls' threads (16 threads a process, 12
+of which may wait: the release before the ASGI server).
 
     .venv/bin/python bench/long_poll.py                   # 64 waiting, /garden 3 x 10 s each way
-    .venv/bin/python bench/long_poll.py --server gthread  # the same on the former server
+    .venv/bin/python bench/long_poll.py --server gthread  # the same without the long polls' threads
     .venv/bin/python bench/long_poll.py --smoke           # 4 waiting, 2 s each way
 
 The live jobs stay queued (no worker paints them: a presence row says one is there), so every long
@@ -47,7 +49,7 @@ print(json.dumps([str(job) for job in jobs]))
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server", choices=("asgi", "gthread"), default="asgi")
+    parser.add_argument("--server", choices=("procfile", "gthread"), default="procfile")
     parser.add_argument("--waiting", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=10.0, help="Seconds of wrk per round")
     parser.add_argument("--rounds", type=int, default=3, help="Rounds each way, alternating")
@@ -106,7 +108,9 @@ def main() -> int:
             "GARDEN_KIOSK_IDLE_SECONDS": "3600",
             "GARDEN_LOG_LEVEL": "WARNING",
         }
-        with gunicorn(Path(work), workers=2, threads=16, asgi=args.server == "asgi", compress_static=False, **settings) as server:
+        if args.server == "gthread":
+            settings["GARDEN_LIVE_WAIT_SLOTS"] = "12"  # of its 16 threads, as that release ran
+        with gunicorn(Path(work), workers=2, threads=16, procfile=args.server == "procfile", compress_static=False, **settings) as server:
             jobs = json.loads(server.manage("shell", "-c", MAKE_JOBS % args.waiting).strip().splitlines()[-1])
             port = int(server.base.rsplit(":", 1)[1])
             rng = random.Random(7)
@@ -121,7 +125,7 @@ def main() -> int:
                     busy.append(run_wrk(work=Path(work), **common))
                 answers, errors = answers + kiosks.answers, errors + kiosks.errors
     p50 = {side: statistics.median(run["p50_ms"] for run in runs) for side, runs in (("quiet", quiet), ("busy", busy))}
-    print(f"server: {args.server} (2 processes, 16 threads each for Django); load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"server: {args.server} (2 processes, 16 request threads each); load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"POST /garden, wrk 8 connections, {args.rounds} x {args.seconds:g} s each way:")
     for side, runs in (("no long poll waiting", quiet), (f"{args.waiting} long polls waiting", busy)):
         rates = ", ".join(f"{run['rps']:.0f}/s p50 {run['p50_ms']:.1f} p99 {run['p99_ms']:.1f}" for run in runs)

@@ -7,7 +7,7 @@ floor measured by the same server in the same run.
     .venv/bin/python bench/serving.py --both                # shared cores, then split cores, in one run
     .venv/bin/python bench/serving.py --split-cores --profile --only garden   # where /garden's CPU goes
     .venv/bin/python bench/serving.py --split-cores --rounds 5 --only garden  # median of 5 ratios
-    .venv/bin/python bench/serving.py --server asgi         # on the Procfile's web server (live.asgi), not config.wsgi's gthread
+    .venv/bin/python bench/serving.py --server procfile     # on the Procfile's own web line, not a plain gthread gunicorn
     .venv/bin/python bench/serving.py --smoke               # 3,000 images, 1 s per endpoint: the whole path (seconds)
 
 What it does:
@@ -15,8 +15,9 @@ What it does:
   with BENCH_SERVING_DATABASE_URL), bulk-loads 100k serving images (~190 per search key) and
   visitors with a history (bench/_data.py, COPY; reused when the sizes match) and trains the
   recommender once;
-- starts gunicorn with 2 workers x 4 threads and the access log (the Procfile's flags until the live
-  picture's long poll; the Procfile now runs 16 threads, which this bench keeps out of its ratios) on a free
+- starts gunicorn with 2 workers x 4 threads and the access log (a plain gthread server on
+  config.wsgi; ``--server procfile``: the Procfile's own ``web`` line with GARDEN_WEB_THREADS=4, its
+  worker class and settings file included; the Procfile's default is 16 threads) on a free
   loopback port, on PostgreSQL and Redis (the cache; database 10 of 127.0.0.1:6379, flushed;
   override with BENCH_SERVING_CACHE_URL);
 - the floor is a trivial DRF POST view (bench/_serving_urls.py) served by that same process;
@@ -89,6 +90,7 @@ from bench._data import ensure_database, load, search_keys  # noqa: E402 (after 
 from bench._serving_report import median_rounds, report  # noqa: E402
 from bench._split_cores import BACKING_CORES, WEB_CORES, Servers, check_cores, private_servers, taskset, tree_cpu_seconds  # noqa: E402
 from bench._wrk import run_wrk  # noqa: E402
+from tests.servers import procfile_web  # noqa: E402
 
 BENCH_URL = os.environ.get("BENCH_SERVING_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/garden_bench_serving")
 CACHE_URL = os.environ.get("BENCH_SERVING_CACHE_URL", "redis://127.0.0.1:6379/10")
@@ -125,15 +127,18 @@ def free_port() -> int:
 
 
 def start_server(port: int, log: Path, cores: frozenset[int] | None = None, kind: str = "gthread") -> subprocess.Popen:
-    """gunicorn, 2 processes of 4 threads for Django: ``gthread`` (config.wsgi) or ``asgi`` (the
-    Procfile's live.asgi on gunicorn's ASGI worker, GARDEN_WEB_THREADS=4)."""
+    """gunicorn, 2 processes of 4 request threads: ``gthread`` (a plain gthread gunicorn on
+    config.wsgi, the baseline) or ``procfile`` (the Procfile's own ``web`` line, as ``make run`` and
+    deploy's ``web`` role start it, GARDEN_WEB_THREADS=4)."""
     gunicorn = Path(sys.executable).parent / "gunicorn"
-    app = ["config.wsgi", "--threads", "4"] if kind == "gthread" else ["live.asgi:application", "--worker-class", "asgi"]
-    command = [
-        *taskset(cores), str(gunicorn), *app, "--bind", f"127.0.0.1:{port}", "--workers", "2",
-        "--access-logfile", "-", "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
-    ]  # fmt: skip
-    env = {**os.environ, **SERVER_ENV, "GARDEN_WEB_THREADS": "4"}
+    if kind == "procfile":
+        command = [*taskset(cores), *procfile_web(port=port, workers=2, threads=4)]
+    else:
+        command = [
+            *taskset(cores), str(gunicorn), "config.wsgi", "--threads", "4", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+            "--access-logfile", "-", "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
+        ]  # fmt: skip
+    env = {**os.environ, **SERVER_ENV, "GARDEN_WEB_THREADS": "4", "PATH": f"{gunicorn.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     with open(log, "w") as handle:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -312,8 +317,8 @@ def main() -> int:
         help="the floor and the endpoints measured in turn this many times; each endpoint's median ratio is reported",
     )
     parser.add_argument(
-        "--server", choices=("gthread", "asgi"), default="gthread",
-        help="gthread: config.wsgi on gunicorn's gthread worker (the figures in docs); asgi: the Procfile's live.asgi",
+        "--server", choices=("gthread", "procfile"), default="gthread",
+        help="gthread: a plain gthread gunicorn on config.wsgi (the figures in docs); procfile: the Procfile's own web line",
     )  # fmt: skip
     parser.add_argument("--reload", action="store_true")
     parser.add_argument(

@@ -218,7 +218,8 @@ PROCESSES = [
     integer(
         "GARDEN_WEB_THREADS",
         16,
-        "threads per web process that run Django's views (live.asgi); a waiting long poll holds none",
+        "threads per web process that take requests (gunicorn's gthread worker, config/web_threads.py); a long poll "
+        "waiting holds none: the web server runs another thread in its place while it waits",
     ),
     text(
         "GARDEN_CHROMIUM",

@@ -3,9 +3,9 @@
 
 Roles (docs/deploy.md):
 
-  web                gunicorn's ASGI worker on GARDEN_BIND (GARDEN_WEB_WORKERS processes, Django on
-                     GARDEN_WEB_THREADS threads each: live/asgi.py), access log on stdout; empties
-                     PROMETHEUS_MULTIPROC_DIR first
+  web                gunicorn's gthread worker (config/web_threads.py) on config.wsgi, GARDEN_BIND
+                     (GARDEN_WEB_WORKERS processes of GARDEN_WEB_THREADS threads: deploy/gunicorn.conf.py),
+                     access log on stdout; empties PROMETHEUS_MULTIPROC_DIR first
   worker             Celery worker for the `default` queue (procedural painting, sweeps, rebuilds)
   gpu-worker         Celery worker for the GPU queue (GARDEN_GPU_QUEUE, diffusers); needs the gpu image
   live-worker        Celery worker for the live queue (GARDEN_LIVE_QUEUE): the live picture, one per GPU,
@@ -37,7 +37,7 @@ USAGE = """\
 usage: entrypoint.py ROLE [ARGS…]
 
 roles:
-  web          gunicorn (GARDEN_BIND, GARDEN_WEB_WORKERS, GARDEN_WEB_THREADS)
+  web          gunicorn (GARDEN_BIND, GARDEN_WEB_WORKERS, GARDEN_WEB_THREADS, GARDEN_LIVE_WAIT_SLOTS)
   worker       Celery worker, queue default (GARDEN_WORKER_CONCURRENCY)
   gpu-worker   Celery worker, queue GARDEN_GPU_QUEUE (gpu), one process per GPU
   live-worker  Celery worker, queue GARDEN_LIVE_QUEUE (live), one per GPU, --pool solo
@@ -87,19 +87,18 @@ def _media_dir() -> None:
 def web(args: list[str]) -> None:
     _metrics_dir(empty=True)
     _media_dir()
-    # Django's views on GARDEN_WEB_THREADS threads a process; the live picture's long poll waits in
-    # the event loop without one (live/asgi.py).
+    # The Procfile's web line: its threads (requests, and the long polls' waits) in gunicorn.conf.py.
     _exec(
         "gunicorn",
-        "live.asgi:application",
+        "config.wsgi",
         "--config",
         str(APP_DIR / "deploy" / "gunicorn.conf.py"),
+        "--worker-class",
+        "config.web_threads.Worker",
         "--bind",
         _env("GARDEN_BIND", "127.0.0.1:8000"),
         "--workers",
         _env("GARDEN_WEB_WORKERS", "2"),
-        "--worker-class",
-        "asgi",
         "--access-logfile",
         "-",
         "--access-logformat",

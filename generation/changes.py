@@ -21,7 +21,6 @@ never a wrong answer: the waiter reads the row at the end either way.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import threading
@@ -31,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 log = logging.getLogger(__name__)
 
@@ -129,39 +128,6 @@ class Watch:
         self.listener.remove(self.job_id, self.event.set)
 
 
-@contextlib.contextmanager
-def watching_in_loop(job_id) -> Iterator[LoopWatch]:
-    """``watching`` for a coroutine of a running event loop: ``await watch.wait(seconds)`` holds no thread."""
-    watch = LoopWatch(str(job_id), channel_kind())
-    try:
-        yield watch
-    finally:
-        watch.close()
-
-
-class LoopWatch:
-    """An event loop's watch: the listener's thread wakes it through the loop."""
-
-    def __init__(self, job_id: str, kind: str) -> None:
-        self.job_id, self.listener = job_id, _listener(kind)
-        self.loop = asyncio.get_running_loop()
-        self.event = asyncio.Event()
-        self.listener.add(job_id, self._wake)
-
-    def _wake(self) -> None:
-        self.loop.call_soon_threadsafe(self.event.set)
-
-    async def wait(self, seconds: float) -> bool:
-        try:
-            await asyncio.wait_for(self.event.wait(), timeout=max(0.0, seconds))
-        except TimeoutError:
-            return False
-        return True
-
-    def close(self) -> None:
-        self.listener.remove(self.job_id, self._wake)
-
-
 class Listener:
     """One thread per web process that receives every announcement and wakes the watches of its job."""
 
@@ -246,7 +212,7 @@ class Listener:
     def _listen_postgresql(self) -> None:
         import psycopg
 
-        with psycopg.connect(**_conninfo(), autocommit=True) as listening:
+        with psycopg.connect(**_conninfo(connections["default"]), autocommit=True) as listening:
             listening.execute(f"LISTEN {PG_CHANNEL}")
             self._subscribed.set()
             while not self._stop.is_set():
@@ -254,12 +220,13 @@ class Listener:
                     self.wake(notification.payload)
 
 
-def _conninfo() -> dict:
-    """The default database's connection parameters for a connection of the listener's own."""
-    database = settings.DATABASES["default"]
-    info = {"dbname": database["NAME"], "user": database.get("USER") or None, "password": database.get("PASSWORD") or None}
-    info |= {"host": database.get("HOST") or None, "port": database.get("PORT") or None}
-    return {name: value for name, value in info.items() if value is not None}
+def _conninfo(database) -> dict:
+    """``database``'s connection parameters as Django connects (its ``OPTIONS`` included: ``sslmode``,
+    ``options``, a service…), for a plain connection of the listener's own."""
+    params = database.get_connection_params()
+    for django_only in ("cursor_factory", "context"):  # Django's cursors and adapters: not needed to listen
+        params.pop(django_only, None)
+    return params
 
 
 _listeners: dict[str, Listener] = {}

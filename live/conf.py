@@ -28,10 +28,9 @@ SETTINGS = [
     ),
     integer(
         "GARDEN_LIVE_WAIT_SLOTS",
-        12,
-        "under a WSGI server (a long poll's wait holding a thread: `runserver`, gthread), long polls per web process "
-        "waiting at once; past that `?wait=` answers at once. The Procfile's ASGI server waits without threads and "
-        "without this bound",
+        64,
+        "long polls (`GET /live/<uuid>?wait=`) per web process waiting at once, each in its thread while the web server "
+        "runs another thread in its place (config/web_threads.py); past that `?wait=` answers at once",
     ),
     number(
         "GARDEN_LIVE_WORKER_SECONDS",

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
+from config import web_threads
 from config.status_facts import Fact
 from garden import keys
 from garden.models import Image
@@ -132,7 +133,8 @@ def live_job_when_changed(job_id, *, seconds: float) -> GenerationJob | None:
     """``live_job``, answered once its worker announces a change of it (generation.changes: its
     start, its end) or after ``seconds`` at most: one read before the wait, one after, none in
     between. The watch begins before the first read, so a change committed right after that read
-    is not missed."""
+    is not missed. The wait holds its thread, but the web server runs another in its place
+    (config.web_threads)."""
     if seconds <= 0:
         return live_job(job_id)
     with live_waits.take() as granted:
@@ -142,7 +144,8 @@ def live_job_when_changed(job_id, *, seconds: float) -> GenerationJob | None:
             job = live_job(job_id)
             if job is None or job.is_finished:
                 return job
-            watch.wait(seconds)
+            with web_threads.waiting():  # the web server runs another thread meanwhile
+                watch.wait(seconds)
     job.refresh_from_db()
     return job
 

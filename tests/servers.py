@@ -22,6 +22,21 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+def procfile_line(name: str) -> str:
+    """The Procfile's command for ``name`` (``web``, ``worker`` …), as honcho runs it (through sh)."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise LookupError(f"no {name!r} line in the Procfile")
+
+
+def procfile_web(*, port: int, workers: int, threads: int) -> list[str]:
+    """The Procfile's ``web`` line on ``port``, ``workers`` processes of ``threads`` request threads:
+    the command ``make run`` starts, and deploy's ``web`` role with the same flags."""
+    settings = f"GARDEN_BIND=127.0.0.1:{port} GARDEN_WEB_WORKERS={workers} GARDEN_WEB_THREADS={threads}"
+    return ["sh", "-c", f"export {settings}; exec {procfile_line('web')}"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -109,15 +124,15 @@ def gunicorn(
     seed: bool = True,
     compress_static: bool = True,
     settings_module: str = "",
-    asgi: bool = False,
+    procfile: bool = False,
     **settings: str,
 ) -> Iterator[Server]:
     """Migrate (and seed a small demo garden), then serve on a free loopback port until the block ends.
 
     ``compress_static=False`` skips the compressed copies of the static files (pages load the same);
     ``settings_module``: another DJANGO_SETTINGS_MODULE than config.settings (bin/fuzz-api's);
-    ``asgi``: the application and worker the Procfile runs (live.asgi on gunicorn's ASGI worker,
-    ``threads`` threads for Django), not config.wsgi on gthread."""
+    ``procfile``: the Procfile's own ``web`` line (``threads`` request threads, and the long polls'
+    threads besides: deploy/gunicorn.conf.py), not a plain gthread gunicorn on config.wsgi."""
     with own_database(var_dir, "garden_server") as database_url:
         env = {
             **os.environ,
@@ -143,10 +158,12 @@ def gunicorn(
             server.manage("seed_demo_garden", "--per-key", "1", "-v", "0")
         port = free_port()
         server.base = f"http://127.0.0.1:{port}"
-        application = ["live.asgi:application", "--worker-class", "asgi"] if asgi else ["config.wsgi", "--threads", str(threads)]
-        server.env["GARDEN_WEB_THREADS"] = str(threads)
-        server.command = [str(BIN / "gunicorn"), *application, "--bind", f"127.0.0.1:{port}", "--timeout", "60"]
-        server.command += ["--workers", str(workers)]
+        if procfile:  # gunicorn by name, from this virtualenv, as bin/garden-up runs it
+            server.env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+            server.command = procfile_web(port=port, workers=workers, threads=threads)
+        else:
+            server.command = [str(BIN / "gunicorn"), "config.wsgi", "--threads", str(threads), "--workers", str(workers)]
+            server.command += ["--bind", f"127.0.0.1:{port}", "--timeout", "60"]
         try:
             server.start()
             yield server

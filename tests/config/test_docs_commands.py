@@ -64,7 +64,7 @@ def command(name: str, *words: str) -> list[list[str]]:
 def test_the_documented_web_server_uses_the_procfile_flags():
     (gunicorn,) = command("gunicorn")
     documented, procfile_web = options(gunicorn), options(procfile()["web"])
-    assert gunicorn[1] == procfile()["web"][1]  # the application: live.asgi
+    assert gunicorn[1] == procfile()["web"][1]  # the application: config.wsgi
     for flag in ("--worker-class", "--access-logfile", "--access-logformat"):
         assert documented.get(flag) == procfile_web[flag], flag
 

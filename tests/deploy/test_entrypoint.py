@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import runpy
 import shlex
 import subprocess
 import sys
@@ -75,12 +76,13 @@ def test_web_runs_gunicorn_with_the_procfile_flags(entrypoint, tmp_path, monkeyp
     monkeypatch.setenv("GARDEN_WEB_WORKERS", "5")
     assert entrypoint.main(["web"]) == 0
     (argv,) = entrypoint.calls
-    assert Path(argv[0]).name == "gunicorn" and argv[1] == "live.asgi:application"
+    assert Path(argv[0]).name == "gunicorn" and argv[1] == "config.wsgi"
     assert option(argv, "--bind") == "0.0.0.0:8000" and option(argv, "--workers") == "5"
     assert option(argv, "--config") == str(ROOT / "deploy" / "gunicorn.conf.py")
-    # The same application, worker class, access log and format as the Procfile's web line.
+    # The same application, settings file, worker class, access log and format as the Procfile's web line.
     procfile = shlex.split(next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")))
-    assert argv[1] == procfile[2] == "live.asgi:application"
+    assert argv[1] == procfile[2] == "config.wsgi"
+    assert Path(option(procfile, "--config")) == Path("deploy/gunicorn.conf.py")
     for flag in ("--worker-class", "--access-logfile", "--access-logformat"):
         expected = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", option(procfile, flag))
         assert option(argv, flag) == expected, flag
@@ -93,7 +95,16 @@ def test_web_defaults_outside_the_image(entrypoint):
     entrypoint.main(["web"])
     (argv,) = entrypoint.calls
     assert option(argv, "--bind") == "127.0.0.1:8000" and option(argv, "--workers") == "2"
-    assert option(argv, "--worker-class") == "asgi"  # waiting long polls hold no thread (live/asgi.py, docs/live.md)
+    assert option(argv, "--worker-class") == "config.web_threads.Worker"  # gthread; a waiting long poll's thread is replaced
+
+
+def test_the_web_server_runs_garden_web_threads_threads(monkeypatch):
+    conf = ROOT / "deploy" / "gunicorn.conf.py"
+    monkeypatch.setenv("GARDEN_WEB_THREADS", "3")
+    monkeypatch.setenv("GARDEN_LIVE_WAIT_SLOTS", "5")
+    assert runpy.run_path(str(conf))["threads"] == 3  # the long polls' threads come and go (config/web_threads.py)
+    monkeypatch.delenv("GARDEN_WEB_THREADS")
+    assert runpy.run_path(str(conf))["threads"] == 16  # the setting's default
 
 
 def test_worker_serves_the_default_queue(entrypoint, monkeypatch):

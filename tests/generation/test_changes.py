@@ -7,9 +7,9 @@ import time
 import uuid
 
 import pytest
+from django.conf import settings
 
 from generation import changes
-from tests.event_loop import run_apart
 from tests.local_services import reachable, redis_url
 
 pytestmark = pytest.mark.backend_free
@@ -61,17 +61,17 @@ def test_an_announcement_before_the_watch_began_does_not_wake_it(channel):
         assert watch.wait(0.2) is False
 
 
-def test_an_event_loop_waits_without_a_thread(channel):
-    job = Job()
+def test_the_listening_connection_takes_the_database_s_options():
+    from django.db.backends.postgresql.base import DatabaseWrapper
 
-    async def wait() -> bool:
-        with changes.watching_in_loop(job.pk) as watch:
-            announcing = later(0.05, [job])
-            woken = await watch.wait(5)
-            announcing.join()
-            return woken
-
-    assert run_apart(wait()) is True
+    database = DatabaseWrapper(
+        {**settings.DATABASES["default"], "ENGINE": "django.db.backends.postgresql", "NAME": "garden", "USER": "garden",
+         "HOST": "db.example", "PORT": "5433", "OPTIONS": {"sslmode": "verify-full", "options": "-c statement_timeout=5000"}}
+    )  # fmt: skip
+    info = changes._conninfo(database)
+    assert info["sslmode"] == "verify-full" and info["options"] == "-c statement_timeout=5000"
+    assert (info["dbname"], info["user"], info["host"], info["port"]) == ("garden", "garden", "db.example", "5433")
+    assert "cursor_factory" not in info and "context" not in info
 
 
 def test_the_file_starts_again_past_its_limit_and_its_listener_follows(settings, tmp_path, monkeypatch):
