@@ -5,8 +5,9 @@ lasts while the job is queued or painting, ended by the job's own limits (the jo
 limit, attempts and hung-job sweep fail it) or by the client's ``interrupt`` (SillyTavern sends one
 when its user gives up: the job is cancelled, this answers 409). Only two things end it early: no
 worker present at all for a queued job (503 with Retry-After: nothing would ever paint it), and
-GARDEN_A1111_WAIT_SECONDS when set to 0 or more (504 with the job to poll). The wait holds a web
-thread (at most GARDEN_A1111_MAX_WAITING per process: views.waiting).
+GARDEN_A1111_WAIT_SECONDS when set to 0 or more (504 with the job to poll). The wait holds its
+thread, but the web server runs another in its place (config.web_threads), so waiting clients take
+no thread from other requests; at most GARDEN_A1111_MAX_WAITING wait per process (views.waiting).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.conf import settings
 from rest_framework import status
 from rest_framework.response import Response
 
+from config import web_threads
 from generation import presence
 from generation.models import GenerationJob
 
@@ -35,6 +37,11 @@ def wait(job: GenerationJob) -> GenerationJob:
     start = time.monotonic()
     deadline = start + cap if cap >= 0 else None
     checked = start
+    with web_threads.waiting():  # the web server runs another thread meanwhile
+        return _wait(job, deadline, checked)
+
+
+def _wait(job: GenerationJob, deadline: float | None, checked: float) -> GenerationJob:
     while not job.is_finished:
         now = time.monotonic()
         if deadline is not None and now >= deadline:

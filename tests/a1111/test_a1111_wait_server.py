@@ -1,0 +1,52 @@
+"""A1111's synchronous txt2img on the web server as the Procfile runs it (config.web_threads): a
+client waiting for its queued job takes no thread from other requests. One process of one request
+thread: an SD client's txt2img waits for a job no worker takes, another client's light request is
+answered at once meanwhile, and the waiting client's interrupt ends its wait (409, the job cancelled)."""
+
+import http.client
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.servers import gunicorn
+
+pytestmark = [pytest.mark.slow, pytest.mark.load]
+
+# A GPU worker's presence row (seen far ahead): the wait goes on, nothing takes the job.
+PRESENT = """
+from django.utils import timezone
+from generation.models import WorkerPresence
+WorkerPresence.objects.create(name="test@gpu", queues=["gpu"], gpu=True, seen_at=timezone.now() + timezone.timedelta(hours=1))
+"""
+
+
+def call(port: int, method: str, path: str, body: dict | None = None) -> tuple[int, dict, float]:
+    started = time.monotonic()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        payload = json.dumps(body).encode() if body is not None else None
+        connection.request(method, path, body=payload, headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"null"), time.monotonic() - started
+    finally:
+        connection.close()
+
+
+def test_a_waiting_txt2img_leaves_the_request_thread_to_other_requests(tmp_path):
+    settings = {"GARDEN_A1111_TRUSTED_CLIENTS": "127.0.0.1"}
+    with gunicorn(tmp_path, workers=1, threads=1, procfile=True, compress_static=False, **settings) as server:
+        server.manage("shell", "-c", PRESENT)
+        port = int(server.base.rsplit(":", 1)[1])
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            request = {"prompt": "a calm garden", "steps": 2, "width": 64, "height": 64}
+            waiting = pool.submit(call, port, "POST", "/sdapi/v1/txt2img", request)
+            time.sleep(1.5)  # the txt2img waits for its queued job
+            meanwhile = [call(port, "GET", "/sdapi/v1/samplers") for _ in range(3)]
+            interrupted = call(port, "POST", "/sdapi/v1/interrupt")
+            status, body, _ = waiting.result()
+
+    assert all(code == 200 and isinstance(answer, list) and took < 1.0 for code, answer, took in meanwhile), meanwhile
+    assert interrupted[0] == 200, interrupted
+    assert status == 409 and body["error"] == "cancelled", (status, body)
