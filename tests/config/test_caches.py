@@ -128,6 +128,7 @@ NOT_CACHES = {
     ("config.caches.breaker", "_recovery_hooks"): "hooks run when Redis answers again",
     ("config.caches.breaker", "_breakers"): "each Redis server's breaker state",
     ("config.dashboard", "_sections"): "a registration hook",
+    ("config.status_facts", "_sources"): "a registration hook",
     ("config.health", "_hanging"): "readiness probes still running",
     ("config.metrics", "_app_collectors"): "a registration hook",
     ("garden.forgetting", "_forgetters"): "a registration hook",
