@@ -21,7 +21,7 @@ an A1111 client sends its password with every call, polling progress once a seco
   (docs/a1111.md#authentication). Axes' rows are the durable count: they survive a restart of the
   shared cache, and ``manage.py axes_reset`` lifts both.
 - **Client keys** (``egk_`` + 43 characters: 256 random bits) are made by staff in the admin and
-  stored as their SHA-256 (infra.client_keys, registered with ``use_key_store``): a key is as hard
+  stored as their SHA-256 (infra.client_keys, registered with ``use_client_keys``): a key is as hard
   to guess as its hash is to invert, so stretching it would add cost and no safety, and one indexed
   lookup finds it. Sent as the Basic password (the user name is not checked: the key names its user)
   or as ``Authorization: Bearer``. A wrong key costs one lookup and no hash, so it is not throttled.
@@ -84,16 +84,18 @@ def is_client_key(text: str) -> bool:
     return KEY_PATTERN.fullmatch(text) is not None
 
 
-class KeyStore(Protocol):
+class ClientKeys(Protocol):
+    """Where client keys are kept and looked up (``infra.client_keys.ClientKeyRows``)."""
+
     def user_of(self, digest: str) -> tuple[object, object] | None:
         """(user, key) of the live key with this digest whose user is active; records its use. None: no such key."""
         ...
 
 
-_store: KeyStore | None = None
+_store: ClientKeys | None = None
 
 
-def use_key_store(store: KeyStore) -> None:
+def use_client_keys(store: ClientKeys) -> None:
     """Called once at start-up (``infra.apps``): where client keys are looked up."""
     global _store
     _store = store

@@ -92,8 +92,8 @@ class StoredKey(Protocol):
     body: bytes
 
 
-class KeyStore(Protocol):
-    """Where keys are kept (``infra.idempotency.KeyStore``): rows written in the caller's transaction."""
+class IdempotencyRecords(Protocol):
+    """Where keys and their answers are kept (``infra.idempotency.IdempotencyKeyRows``): rows written in the caller's transaction."""
 
     def claim(self, *, scope: str, key: str, digest: str, expires_at: datetime) -> StoredKey | None:
         """The new key's record, or None when the key exists (after waiting for the transaction holding it)."""
@@ -112,18 +112,18 @@ class KeyStore(Protocol):
         ...
 
 
-_store: KeyStore | None = None
+_store: IdempotencyRecords | None = None
 
 
-def use_store(store: KeyStore) -> None:
-    """Called once at start-up (``garden.apps``): where the decorator keeps its keys."""
+def use_idempotency_records(store: IdempotencyRecords) -> None:
+    """Called once at start-up (``infra.apps``): where the decorator keeps its keys."""
     global _store
     _store = store
 
 
-def _keys() -> KeyStore:
+def _keys() -> IdempotencyRecords:
     if _store is None:
-        raise ImproperlyConfigured("No idempotency key store: is garden in INSTALLED_APPS?")
+        raise ImproperlyConfigured("No idempotency key store: is infra in INSTALLED_APPS?")
     return _store
 
 

@@ -28,7 +28,6 @@ from generation import backends
 from generation import services as generation_services
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
-from generation.services import jobs as job_services
 
 log = logging.getLogger(__name__)
 
@@ -196,12 +195,7 @@ def start_job(request: JobRequest) -> GenerationJob:
     """A background job (below staff and kiosk jobs on Redis, generation.enqueue), on
     GARDEN_GARDENER_QUEUE when that is set (a queue its workers drain beside the others), else on
     the job's normal queue. Sent once the caller's transaction commits."""
-    queue = settings.GARDEN_GARDENER_QUEUE
-    if not queue:
-        return generation_services.create_job(request=request, background=True)
-    job = generation_services.create_job(request=request, enqueue=False, background=True)
-    job.queue, job.enqueued_at = queue, clock.now()
-    return job_services.save_job(job=job, enqueue=True)
+    return generation_services.create_job(request=request, background=True, queue=settings.GARDEN_GARDENER_QUEUE)
 
 
 def _log_skipped(plan: Plan, result: RunResult, now: datetime | None) -> None:

@@ -144,11 +144,12 @@ def finish_batch(
     metadata: bool = True,
 ) -> list[Rendered]:
     """The stored file and verdict per picture of a decoded batch (module docstring).
-    ``parameters``: each picture's EXIF parameters (runner.generation_parameters);
-    ``diffusers_nsfw``: the model's own checker's flags, if it ran; ``optimize``: as encode_jpeg's
-    (live pictures go without); ``metadata=False``: the bare JPEG, for a process that calls
-    ``imagefile.finish_jpeg`` itself (a finishing process). Call it from one thread per device
-    (torchvision's CUDA encoder is not thread-safe: vision#8587)."""
+    ``parameters``: each picture's EXIF parameters (generation.services.storing.generation_parameters);
+    ``diffusers_nsfw``: the model's own checker's flags, if it ran; ``optimize``: as
+    ``imagefile.encode_jpeg``'s (no caller asks for it); ``metadata=False``: the bare JPEG
+    (``Rendered.bare``, as ``storing.render_on_card`` asks), its EXIF/XMP spliced in when it is stored
+    (``storing.save_rendered_image``, in a finishing process or inline). Call it from one thread per
+    device (torchvision's CUDA encoder is not thread-safe: vision#8587)."""
     import torch
 
     if len(parameters) != len(batch):

@@ -1,8 +1,17 @@
-"""Celery tasks: thin wrappers that take ids and call services.
+"""The worker's Celery side: generation's tasks and the hooks that start a worker.
 
-Generation runs on the `gpu` queue (CELERY_TASK_ROUTES), one worker process per GPU with
-concurrency 1. The pipeline is loaded lazily by the process that runs the first job, so a
-prefork parent never touches torch before forking.
+- Tasks, which take ids and call generation.services: ``run_generation_job`` (its retries and
+  their waits; ``JobTaskRequest`` puts a job back to ``queued`` when its pool process dies) and
+  beat's ``sweep_stale_jobs``.
+- Signal receivers: one BLAS thread per process that paints (``worker_process_init``), a sweep and
+  the presence row's ``ready`` (``worker_ready``), a routed queue's host queue taken
+  (``celeryd_after_setup``), an expired routed message's job routed again (``task_revoked``).
+- Bootsteps: ``JobSweeper`` and ``Rerouter`` (timers in the main process: database only, no
+  torch), ``PresenceStep`` (the presence row), ``FinishingStep`` (a solo worker's finishing processes).
+
+A job's message goes to its row's queue (generation.enqueue: the GPU queue, the live queue, or a
+host's queue when routed). The pipeline is loaded lazily by the process that runs the first job,
+so a prefork parent never touches torch before forking.
 """
 
 from __future__ import annotations

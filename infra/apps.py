@@ -9,7 +9,7 @@ class InfraConfig(AppConfig):
     def ready(self) -> None:
         from config import auth, idempotency
         from infra import client_keys
-        from infra.idempotency import KeyStore
+        from infra.idempotency import IdempotencyKeyRows
 
-        idempotency.use_store(KeyStore())  # the job API's, the kiosk's and A1111's write endpoints keep keys here
-        auth.use_key_store(client_keys.KeyStore())  # every API view takes client keys (config.auth)
+        idempotency.use_idempotency_records(IdempotencyKeyRows())  # the job API's, the kiosk's and A1111's write endpoints keep keys here
+        auth.use_client_keys(client_keys.ClientKeyRows())  # every API view takes client keys (config.auth)

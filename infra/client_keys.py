@@ -1,6 +1,6 @@
 """Client keys: made, looked up and revoked (``ClientKey`` rows; the HTTP side: config.auth).
 
-``KeyStore`` is registered with config.auth in ``InfraConfig.ready()``. A key's last use is written
+``ClientKeyRows`` is registered with config.auth in ``InfraConfig.ready()``. A key's last use is written
 at most once per LAST_USE_STEP: an SD client polling every second costs one write a minute, not one
 per call.
 """
@@ -18,8 +18,8 @@ LAST_USE_STEP = timedelta(minutes=1)
 SHOWN = len(KEY_PREFIX) + 8  # the characters kept to tell keys apart (48 of the 256 random bits)
 
 
-class KeyStore:
-    """config.auth.KeyStore on the ``ClientKey`` table."""
+class ClientKeyRows:
+    """config.auth.ClientKeys on the ``ClientKey`` table."""
 
     def user_of(self, digest: str):
         key = ClientKey.objects.select_related("user").filter(digest=digest, revoked_at=None, user__is_active=True).first()

@@ -1,6 +1,6 @@
 """Where idempotency keys are kept: ``IdempotencyKey`` rows (the HTTP side: config.idempotency).
 
-``KeyStore`` is registered with config.idempotency in ``InfraConfig.ready()``. Its rows are
+``IdempotencyKeyRows`` is registered with config.idempotency in ``InfraConfig.ready()``. Its rows are
 written in the guarded request's own transaction, so a write committed is a key committed. Keys
 live GARDEN_IDEMPOTENCY_HOURS (``sweep_expired_keys``, hourly: garden.tasks.sweep_idempotency_keys);
 a deletion request removes a visitor's at once (``forget_visitor_keys``).
@@ -20,8 +20,8 @@ from infra.models import IdempotencyKey
 log = logging.getLogger(__name__)
 
 
-class KeyStore:
-    """config.idempotency.KeyStore on the ``IdempotencyKey`` table."""
+class IdempotencyKeyRows:
+    """config.idempotency.IdempotencyRecords on the ``IdempotencyKey`` table."""
 
     def claim(self, *, scope: str, key: str, digest: str, expires_at: datetime) -> IdempotencyKey | None:
         # On PostgreSQL a repeat waits here for the transaction that holds the key: the unique

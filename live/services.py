@@ -11,12 +11,12 @@ checked under one lock, so two kiosks asking at once cannot both pass a limit th
 from __future__ import annotations
 
 import random
-import secrets
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext
 
+from config import chance
 from config.errors import Conflict, Unavailable
 from garden import keys
 from gardener.prompts import mutate_prompt
@@ -130,7 +130,7 @@ def img2img_steps(steps: int, strength: float) -> int:
 
 def live_request(*, painter: selectors.Painter, search_key: str, source_id: int | None) -> JobRequest:
     emotion, favorite = keys.parse_search_key(search_key)
-    seed = secrets.randbelow(SEED_LIMIT)
+    seed = chance.randbelow(SEED_LIMIT)
     steps = painter.steps
     img2img = source_id is not None and painter.backend == backends.DIFFUSERS
     strength = settings.GARDEN_LIVE_STRENGTH

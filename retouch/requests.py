@@ -10,11 +10,10 @@ the retouch models, and takes its sampler, CLIP skip and strength in its own opt
 
 from __future__ import annotations
 
-import secrets
-
 from django.conf import settings
 from django.utils.translation import gettext
 
+from config import chance
 from garden import keys
 from generation import backends
 from generation.requests import GUIDANCE_RANGE, SEED_LIMIT, JobParameterError, JobRequest, ValidJob, between, check_int
@@ -33,7 +32,7 @@ def validate_retouch(request: JobRequest, errors: dict[str, str]) -> ValidJob:
     check_int("steps", steps, 1, settings.GARDEN_MAX_STEPS, errors, setting="GARDEN_MAX_STEPS")
     batch = request.kind == RetouchKind.BATCH
     check_int("count", request.count, 1, 1 if batch else settings.GARDEN_MAX_COUNT, errors, setting="" if batch else "GARDEN_MAX_COUNT")
-    seed = secrets.randbelow(SEED_LIMIT) if request.seed is None else request.seed
+    seed = chance.randbelow(SEED_LIMIT) if request.seed is None else request.seed
     check_int("seed", seed, 0, SEED_LIMIT - 1, errors)
     guidance = settings.GARDEN_DEFAULT_GUIDANCE if request.guidance is None else request.guidance
     if isinstance(guidance, bool) or not isinstance(guidance, int | float) or not GUIDANCE_RANGE[0] <= guidance <= GUIDANCE_RANGE[1]:

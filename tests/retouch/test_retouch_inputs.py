@@ -9,6 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import storages
 from PIL import Image
 
+from config import chance
 from generation import services
 from generation.models import GenerationJob
 from tests.retouch.retouch_support import encoded, garden_image, mask_png, noise, upload, zip_of
@@ -244,3 +245,22 @@ def test_a_json_retouch_of_a_garden_image_needs_no_upload(token_client, retouch_
     )
     assert uploads_stored() == []  # the source is read from the garden image when the job runs
     assert token_client.post("/api/v1/jobs", {"kind": "retouch", "image_id": "seven"}, format="json").status_code == 400
+
+
+def test_a_retouch_requests_seed_is_drawn_through_chance_so_a_seeded_stream_repeats_it(token_client, retouch_settings, no_enqueue):
+    source = garden_image()
+
+    def seed_of_a_new_job() -> int:
+        body = {"kind": "retouch", "image_id": source.pk, "rect": [8, 8, 40, 40], "controls": []}
+        response = token_client.post("/api/v1/jobs", body, format="json")
+        assert response.status_code == 202, response.content
+        return GenerationJob.objects.get(pk=response.json()["id"]).seed
+
+    try:
+        chance.seed(5)
+        first = seed_of_a_new_job()
+        chance.seed(5)
+        assert seed_of_a_new_job() == first  # secrets.randbelow ignored the simulation's stream
+    finally:
+        chance.seed(None)
+    assert len({first, seed_of_a_new_job(), seed_of_a_new_job()}) == 3  # unseeded: fresh draws
