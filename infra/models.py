@@ -75,7 +75,7 @@ class ClientKey(models.Model):
         gettext_lazy("name"), max_length=100, help_text=gettext_lazy("Which client holds it, e.g. “Krita on the studio PC”.")
     )
     prefix = models.CharField(gettext_lazy("begins with"), max_length=12, editable=False)  # shown to tell keys apart
-    digest = models.CharField(max_length=64, unique=True, editable=False)  # SHA-256 of the secret, hex
+    digest = models.CharField(max_length=64, unique=True, editable=False, verbose_name=gettext_lazy("digest"))  # SHA-256 of the secret, hex
     created_at = models.DateTimeField(gettext_lazy("created"), default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False,

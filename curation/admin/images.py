@@ -247,7 +247,7 @@ class ImageAdmin(admin.ModelAdmin):
         generation = _("generation %(number)s") % {"number": bred.get("generation", "?")}
         return format_html("{} · {} {}", generation, how, links)
 
-    @admin.display(description="look")
+    @admin.display(description=gettext_lazy("look"))
     def measured_look(self, obj):  # not "look": the admin would show the related row's str()
         """What the picture looks like (garden.looks), as measured when it was stored; — when not measured.
         The measures' names are the code's (garden.looks.LOOK_FIELDS), like byte_size's: not translated."""
