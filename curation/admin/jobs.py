@@ -11,12 +11,15 @@ from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import formats
 from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from curation import selectors, services
 from curation.forms import BulkGenerationForm, passes_text
+from garden import pages
 from generation import kinds, progress, served_names
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
@@ -61,13 +64,12 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "status_and_notice",
         "progress_bar",
         "emotion",
-        "favorite",
+        "favorite_name",
         "model_name",
         "size",
         "images_made",
         "backend",
-        "created_by",
-        "created_at",
+        "created",
     )
     list_display_links = ("short_id",)
     list_filter = ("status", KindFilter, "backend", "emotion")
@@ -84,7 +86,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "progress_bar",
         "queue_position",
         "emotion",
-        "favorite",
+        "favorite_name",
         "emotion_text",
         "others",
         "prompt",
@@ -155,6 +157,16 @@ class GenerationJobAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("size"))
     def size(self, obj):
         return f"{obj.width}x{obj.height}"
+
+    @admin.display(description=gettext_lazy("favorite"), ordering="favorite")
+    def favorite_name(self, obj):
+        """ "Winter, Sunny, Early dawn" in the page's language, not the key's "winter,sunny,the-early-dawn"."""
+        return pages.favorite_words(obj.favorite) if obj.favorite else "—"
+
+    @admin.display(description=gettext_lazy("created"), ordering="created_at")
+    def created(self, obj):
+        """Who and when in one column, two lines (docs/curation.md#list-columns)."""
+        return format_html('{}<br><span class="quiet">{}</span>', obj.created_by or "—", formats.localize(localtime(obj.created_at)))
 
     @admin.display(description=gettext_lazy("images made"))
     def images_made(self, obj):
