@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from garden.keys import FAVORITE_PARTS
+from garden.pages import FAVORITE_NAMES
 from garden.models import Emotion
 from generation.backends import BACKENDS, hires
 from generation.lora_tags import LoraSyntaxError, parse_lora_list
@@ -64,7 +65,7 @@ def passes_text(*, width: int, height: int, steps: int, options: dict | None) ->
 
 
 def _favorite_field(part: str, words: tuple[str, ...], **kwargs) -> forms.ChoiceField:
-    choices = [ANY, *((word, word.replace("-", " ")) for word in words)]
+    choices = [ANY, *((word, FAVORITE_NAMES.get(word, word.replace("-", " "))) for word in words)]  # the words visitors read
     return forms.ChoiceField(choices=choices, required=False, label=PART_LABELS[part], **kwargs)
 
 

@@ -44,6 +44,19 @@ def _passes(job: GenerationJob) -> str:
     return passes_text(width=job.width, height=job.height, steps=job.steps, options=job.options)
 
 
+# The phases a worker times (generation.tasks' ``timings``), in words; another key shows as it is.
+TIMING_NAMES = {
+    "load": gettext_lazy("loading the model"),
+    "generate": gettext_lazy("painting"),
+    "store": gettext_lazy("storing the pictures"),
+    "thumbnails": gettext_lazy("making the thumbnails"),
+}
+
+
+def _seconds(value: float) -> str:
+    return _("%(seconds)s s") % {"seconds": formats.number_format(value, 1)}
+
+
 class KindFilter(admin.SimpleListFilter):
     """Generation's own kinds and those apps above register (generation.kinds: the column has no choices)."""
 
@@ -82,7 +95,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "id",
         "kind_label",
         "status",
-        "stage",
+        "stage_now",
         "progress_bar",
         "queue_position",
         "emotion",
@@ -108,7 +121,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "attempts",
         "resends",
         "worker",
-        "timings",
+        "timings_table",
         "created_by",
         "created_at",
         "enqueued_at",
@@ -162,6 +175,22 @@ class GenerationJobAdmin(admin.ModelAdmin):
     def favorite_name(self, obj):
         """ "Winter, Sunny, Early dawn" in the page's language, not the key's "winter,sunny,the-early-dawn"."""
         return pages.favorite_words(obj.favorite) if obj.favorite else "—"
+
+    @admin.display(description=gettext_lazy("stage"))
+    def stage_now(self, obj):
+        """What the job does now, as the list says it: a finished job's final status, not the stage
+        it was last in ("Painting")."""
+        return progress.stage_text(obj)
+
+    @admin.display(description=gettext_lazy("timings"))
+    def timings_table(self, obj):
+        """Seconds per phase of the job, as a table (the stored JSON, read)."""
+        rows = [(name, value) for name, value in (obj.timings or {}).items() if isinstance(value, int | float)]
+        if not rows:
+            return "—"
+        body = format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', ((TIMING_NAMES.get(n, n), _seconds(v)) for n, v in rows))
+        head = format_html('<thead><tr><th scope="col">{}</th><th scope="col">{}</th></tr></thead>', _("phase"), _("seconds"))
+        return format_html('<table class="job-timings">{}<tbody>{}</tbody></table>', head, body)
 
     @admin.display(description=gettext_lazy("created"), ordering="created_at")
     def created(self, obj):

@@ -102,3 +102,29 @@ def test_new_visitor_after_a_switch_starts_over(live_server, page):
     page.wait_for_function("() => !document.getElementById('capture-button').disabled")
     assert page.locator("#emotion-result").is_hidden()
     assert page.input_value("#favorite-season") == ""
+
+
+# Korean words whole, never "보여 주세 / 요"; Japanese by phrases, with the strict rules, no "絵" alone.
+BREAKS = """() => { const s = getComputedStyle(document.getElementById('privacy-notice'));
+  return {wordBreak: s.wordBreak, lineBreak: s.lineBreak, textWrap: s.textWrapStyle || s.textWrap}; }"""
+
+
+@pytest.mark.parametrize(
+    ("code", "wanted"), [("ko", {"wordBreak": "keep-all"}), ("ja", {"wordBreak": "auto-phrase", "lineBreak": "strict"})]
+)
+def test_korean_and_japanese_break_between_words_on_a_phone(live_server, page, code, wanted):
+    open_kiosk(page, live_server, f"/{code}/kiosk/")
+    breaks = page.evaluate(BREAKS)
+    assert {name: breaks[name] for name in wanted} == wanted, breaks
+    # Every word of the notice stays on one line: no Korean word cut at the line's end.
+    if code == "ko":
+        cut = page.evaluate(
+            """() => { const el = document.getElementById('privacy-notice'); const cut = [];
+            const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+              const re = /\\S+/g; let m;
+              while ((m = re.exec(node.data))) { const r = document.createRange(); r.setStart(node, m.index); r.setEnd(node, m.index + m[0].length);
+                const tops = new Set([...r.getClientRects()].map((b) => Math.round(b.top))); if (tops.size > 1) { cut.push(m[0]); } } }
+            return cut; }"""
+        )
+        assert not cut, f"Korean words cut across lines: {cut}"
