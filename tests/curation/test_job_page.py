@@ -4,8 +4,7 @@ to the second; its favorite in words."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from datetime import timezone as tz
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -22,7 +21,7 @@ def finished_job():
         emotion="calm", favorite="winter,sunny,the-early-dawn", prompt="a calm garden", width=512, height=512, steps=10,
         guidance=7.0, seed=1, count=3, images_total=6, images_done=6, steps_total=60, steps_done=60, timestr="t",
         backend="diffusers", queue="gpu", status=GenerationJob.Status.SUCCEEDED, stage=GenerationJob.Stage.PAINTING,
-        timings={"load": 9.04, "generate": 41.5, "store": 3.25}, created_at=datetime(2026, 11, 28, 9, 30, 15, tzinfo=tz.utc),
+        timings={"load": 9.04, "generate": 41.5, "store": 3.25}, created_at=datetime(2026, 11, 28, 9, 30, 15, tzinfo=UTC),
     )  # fmt: skip
 
 
