@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
-from garden.pages import FAVORITE_NAMES
+from garden.words import FAVORITE_NAMES
 from generation.backends import BACKENDS, hires
 from generation.lora_tags import LoraSyntaxError, parse_lora_list
 from generation.models import GenerationJob

@@ -27,7 +27,7 @@ from curation import selectors, services
 from curation.admin import quarantine
 from curation.admin.reports import purged, report
 from curation.paginators import EstimatedCountPaginator
-from garden import pages, thumbnails
+from garden import thumbnails, words
 from garden.looks import LOOK_FIELDS
 from garden.models import Image
 from garden.selectors import looks_of
@@ -215,7 +215,7 @@ class ImageAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("favorite"), ordering="favorite")
     def favorite_name(self, obj):
         """The favorite in the page's language ("Winter, Sunny, Early dawn"), not its key."""
-        return pages.favorite_words(obj.favorite) if obj.favorite else "—"
+        return words.favorite_words(obj.favorite) if obj.favorite else "—"
 
     @admin.display(description=gettext_lazy("orientation"), ordering="orientation")
     def shape(self, obj):

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from curation import selectors, services
 from curation.forms import BulkGenerationForm, passes_text
-from garden import pages
+from garden import words
 from generation import kinds, progress, served_names
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
@@ -174,7 +174,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("favorite"), ordering="favorite")
     def favorite_name(self, obj):
         """ "Winter, Sunny, Early dawn" in the page's language, not the key's "winter,sunny,the-early-dawn"."""
-        return pages.favorite_words(obj.favorite) if obj.favorite else "—"
+        return words.favorite_words(obj.favorite) if obj.favorite else "—"
 
     @admin.display(description=gettext_lazy("stage"))
     def stage_now(self, obj):

@@ -3,7 +3,7 @@ tables: ``{{ row.emotion|emotion_label }}``, ``{{ job.favorite|favorite_label }}
 
 from django import template
 
-from garden import pages
+from garden import words
 from garden.models import EMOTION_LABELS
 
 register = template.Library()
@@ -18,4 +18,4 @@ def emotion_label(value: str) -> str:
 @register.filter
 def favorite_label(value: str) -> str:
     """ "winter,sunny,the-early-dawn" → "Winter, Sunny, Early dawn" in the page's language ("" stays "")."""
-    return str(pages.favorite_words(value)) if value else ""
+    return str(words.favorite_words(value)) if value else ""

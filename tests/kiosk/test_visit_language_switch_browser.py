@@ -123,7 +123,10 @@ def test_korean_and_japanese_break_between_words_on_a_phone(live_server, page, c
             const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
             for (let node = walker.nextNode(); node; node = walker.nextNode()) {
               const re = /\\S+/g; let m;
-              while ((m = re.exec(node.data))) { const r = document.createRange(); r.setStart(node, m.index); r.setEnd(node, m.index + m[0].length);
+              while ((m = re.exec(node.data))) {
+                const r = document.createRange();
+                r.setStart(node, m.index);
+                r.setEnd(node, m.index + m[0].length);
                 const tops = new Set([...r.getClientRects()].map((b) => Math.round(b.top))); if (tops.size > 1) { cut.push(m[0]); } } }
             return cut; }"""
         )
