@@ -109,7 +109,7 @@ class EmotionCoverage:
 
     @property
     def label(self) -> str:
-        return EMOTION_LABELS.get(self.emotion, self.emotion)
+        return str(EMOTION_LABELS.get(self.emotion, self.emotion))
 
 
 def coverage() -> tuple[list[EmotionCoverage], list[tuple[str, int, int, int]]]:
