@@ -55,7 +55,7 @@ class Image(models.Model):
     prompt = models.TextField(blank=True, default="", verbose_name=_("prompt"))
     negative_prompt = models.TextField(blank=True, default="", verbose_name=_("negative prompt"))
     seed = models.BigIntegerField(_("seed"), null=True, blank=True)
-    generator = models.CharField(_("generator"), max_length=32, blank=True, default="", help_text="procedural, diffusers, imported…")
+    generator = models.CharField(_("generator"), max_length=32, blank=True, default="", help_text=_("procedural, diffusers, imported…"))
     model_id = models.CharField(_("model"), max_length=255, blank=True, default="")
     steps = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("steps"))
     guidance = models.FloatField(null=True, blank=True, verbose_name=_("guidance"))
@@ -63,22 +63,26 @@ class Image(models.Model):
     # keeps every parameter it was made with (the same JSON its file carries in EXIF).
     source = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retouches", verbose_name=_("source"))
     parameters = models.JSONField(
-        default=dict, blank=True, help_text="How it was made (also in the file's EXIF)", verbose_name=_("parameters")
+        default=dict, blank=True, help_text=_("How it was made (also in the file's EXIF)"), verbose_name=_("parameters")
     )
     byte_size = models.PositiveBigIntegerField(default=0, verbose_name=_("byte size"))
-    content_hash = models.CharField(max_length=64, blank=True, default="", help_text="SHA-256 of the file", verbose_name=_("content hash"))
+    content_hash = models.CharField(
+        max_length=64, blank=True, default="", help_text=_("SHA-256 of the file"), verbose_name=_("content hash")
+    )
     thumbnail_key = models.CharField(max_length=512, blank=True, default="", verbose_name=_("thumbnail key"))
     kept = models.BooleanField(_("kept"), default=False, help_text=_("Marked as a keeper during review"))
     # The image check's verdict (safety.images); a flagged picture is quarantined until a curator
     # releases it (safety.services): never served, never bred from, never promoted.
     safety_verdict = models.CharField(max_length=16, choices=Safety.choices, default=Safety.UNCHECKED, verbose_name=_("safety verdict"))
-    safety_score = models.FloatField(null=True, blank=True, help_text="The classifier's nudity score (0…1)", verbose_name=_("safety score"))
+    safety_score = models.FloatField(
+        null=True, blank=True, help_text=_("The classifier's nudity score (0…1)"), verbose_name=_("safety score")
+    )
     safety_checker = models.CharField(
-        max_length=100, blank=True, default="", help_text="The checkers and their versions", verbose_name=_("safety checker")
+        max_length=100, blank=True, default="", help_text=_("The checkers and their versions"), verbose_name=_("safety checker")
     )
     safety_reason = models.CharField(max_length=200, blank=True, default="", verbose_name=_("safety reason"))
     safety_released = models.BooleanField(
-        default=False, help_text="A curator released it from quarantine (safety.Release)", verbose_name=_("safety released")
+        default=False, help_text=_("A curator released it from quarantine (safety.Release)"), verbose_name=_("safety released")
     )
     # Painted live for a visitor at the kiosk (docs/live.md): a pool picture like the others.
     live = models.BooleanField(_("live"), default=False, db_index=True, help_text=_("Painted live for a visitor at the kiosk"))
@@ -162,15 +166,15 @@ class ImageLook(models.Model):
     """
 
     image = models.OneToOneField(Image, primary_key=True, on_delete=models.CASCADE, related_name="look")
-    lightness = models.FloatField(help_text="Mean Rec. 709 luma (0…1)")
-    contrast = models.FloatField(help_text="Standard deviation of luma")
-    saturation = models.FloatField(help_text="Mean HSV saturation (0…1)")
-    warmth = models.FloatField(help_text="Mean red minus blue (-1…1)")
-    colourfulness = models.FloatField(help_text="Hasler–Süsstrunk colourfulness / 100")
-    sky_light = models.FloatField(help_text="Luma of the top half minus the bottom half")
-    detail = models.FloatField(help_text="Mean absolute luma difference of neighbouring pixels")
-    greenness = models.FloatField(help_text="Mean green minus the mean of red and blue")
-    version = models.PositiveSmallIntegerField(default=looks.VERSION, help_text="garden.looks.VERSION it was measured with")
+    lightness = models.FloatField(help_text=_("Mean Rec. 709 luma (0…1)"))
+    contrast = models.FloatField(help_text=_("Standard deviation of luma"))
+    saturation = models.FloatField(help_text=_("Mean HSV saturation (0…1)"))
+    warmth = models.FloatField(help_text=_("Mean red minus blue (-1…1)"))
+    colourfulness = models.FloatField(help_text=_("Hasler–Süsstrunk colourfulness / 100"))
+    sky_light = models.FloatField(help_text=_("Luma of the top half minus the bottom half"))
+    detail = models.FloatField(help_text=_("Mean absolute luma difference of neighbouring pixels"))
+    greenness = models.FloatField(help_text=_("Mean green minus the mean of red and blue"))
+    version = models.PositiveSmallIntegerField(default=looks.VERSION, help_text=_("garden.looks.VERSION it was measured with"))
     measured_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -230,7 +234,7 @@ class Visitor(models.Model):
         max_length=16, choices=AgeGroup.choices, blank=True, default="", verbose_name=_("age group")
     )  # "generation" on the wire
     gender = models.CharField(max_length=8, blank=True, default="", verbose_name=_("gender"))
-    emotion = models.CharField(max_length=16, blank=True, default="", help_text="Last apparent expression", verbose_name=_("emotion"))
+    emotion = models.CharField(max_length=16, blank=True, default="", help_text=_("Last apparent expression"), verbose_name=_("emotion"))
     # garden.visitors.segment_of(age_group, gender), kept by save() so statements read it, never recompute it
     segment = models.CharField(max_length=30, blank=True, default="", editable=False, verbose_name=_("segment"))
     features = models.JSONField(default=dict, blank=True, verbose_name=_("features"))

@@ -29,48 +29,48 @@ class GardenerPolicy(models.Model):
     """The global policy: one row (pk 1), created on first read (gardener.selectors.global_policy)."""
 
     enabled = models.BooleanField(
-        default=False, help_text="Off on a fresh install: the gardener does nothing until this is on", verbose_name=_("enabled")
+        default=False, help_text=_("Off on a fresh install: the gardener does nothing until this is on"), verbose_name=_("enabled")
     )
     target_per_key = models.PositiveIntegerField(
-        default=12, help_text="Serving images wanted per search key (emotion × favorite)", verbose_name=_("target per key")
+        default=12, help_text=_("Serving images wanted per search key (emotion × favorite)"), verbose_name=_("target per key")
     )
     minimum_per_key = models.PositiveIntegerField(
-        default=4, help_text="Retirement never takes a key below this many serving images", verbose_name=_("minimum per key")
+        default=4, help_text=_("Retirement never takes a key below this many serving images"), verbose_name=_("minimum per key")
     )
     pool_backlog_limit = models.PositiveIntegerField(
         default=200,
-        help_text="No new jobs while the pool plus images still being made would exceed this",
+        help_text=_("No new jobs while the pool plus images still being made would exceed this"),
         verbose_name=_("pool backlog limit"),
     )
     daily_image_budget = models.PositiveIntegerField(
-        default=100, help_text="Images the gardener may have made per day (UTC)", verbose_name=_("daily image budget")
+        default=100, help_text=_("Images the gardener may have made per day (UTC)"), verbose_name=_("daily image budget")
     )
     daily_gpu_minutes = models.PositiveIntegerField(
         default=60,
-        help_text="GPU minutes per day (UTC) its diffusers jobs may use, counted from the jobs' timings",
+        help_text=_("GPU minutes per day (UTC) its diffusers jobs may use, counted from the jobs' timings"),
         verbose_name=_("daily gpu minutes"),
     )
     promotion_mode = models.CharField(
         max_length=16, choices=PromotionMode.choices, default=PromotionMode.REVIEW, verbose_name=_("promotion mode")
     )
     retire_min_impressions = models.PositiveIntegerField(
-        default=50, help_text="An image is judged only after this many impressions", verbose_name=_("retire min impressions")
+        default=50, help_text=_("An image is judged only after this many impressions"), verbose_name=_("retire min impressions")
     )
     retire_probability = models.FloatField(
         default=0.95,
         validators=PROBABILITY_VALIDATORS,
-        help_text="Retire when P(like-rate < the key's median) is at least this",
+        help_text=_("Retire when P(like-rate < the key's median) is at least this"),
         verbose_name=_("retire probability"),
     )
     bred_share = models.FloatField(
         default=0.5,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="Share of new images bred from liked parents rather than fresh (procedural backend; 0 = all fresh)",
+        help_text=_("Share of new images bred from liked parents rather than fresh (procedural backend; 0 = all fresh)"),
         verbose_name=_("bred share"),
     )
     trial_pairs = models.PositiveIntegerField(
         default=0,
-        help_text=(
+        help_text=_(
             "Bred pairs a key may hold above its target while visitors judge them; while a key is above its target, "
             "its weakest judged pictures (below the key's median) are retired to make room (0 = off)"
         ),
@@ -79,7 +79,7 @@ class GardenerPolicy(models.Model):
     images_per_job = models.PositiveIntegerField(
         default=4,
         validators=[MinValueValidator(1)],
-        help_text="Landscape + portrait pairs per job (a job makes twice this many images)",
+        help_text=_("Landscape + portrait pairs per job (a job makes twice this many images)"),
         verbose_name=_("images per job"),
     )
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
@@ -100,7 +100,7 @@ class EmotionPolicy(models.Model):
     """Per-emotion overrides: an empty field inherits the global policy's value."""
 
     emotion = models.CharField(max_length=16, choices=Emotion.choices, unique=True, verbose_name=_("emotion"))
-    enabled = models.BooleanField(null=True, blank=True, help_text="Empty: as the global policy", verbose_name=_("enabled"))
+    enabled = models.BooleanField(null=True, blank=True, help_text=_("Empty: as the global policy"), verbose_name=_("enabled"))
     target_per_key = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("target per key"))
     minimum_per_key = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("minimum per key"))
     promotion_mode = models.CharField(
@@ -176,18 +176,18 @@ class WordBank(models.Model):
     favorite word; a key (emotion, favorite) draws from every row that matches it."""
 
     emotion = models.CharField(
-        max_length=16, choices=Emotion.choices, blank=True, default="", help_text="Empty: every emotion", verbose_name=_("emotion")
+        max_length=16, choices=Emotion.choices, blank=True, default="", help_text=_("Empty: every emotion"), verbose_name=_("emotion")
     )
     favorite = models.CharField(
         max_length=32,
         choices=FAVORITE_WORD_CHOICES,
         blank=True,
         default="",
-        help_text="A season, weather or time of the kiosk's favorite: keys whose favorite has it. Empty: every favorite, and none",
+        help_text=_("A season, weather or time of the kiosk's favorite: keys whose favorite has it. Empty: every favorite, and none"),
         verbose_name=_("favorite"),
     )
     words = models.TextField(
-        help_text="Words or short phrases a child's prompt may gain, separated by commas or new lines", verbose_name=_("words")
+        help_text=_("Words or short phrases a child's prompt may gain, separated by commas or new lines"), verbose_name=_("words")
     )
     enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))

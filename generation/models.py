@@ -62,7 +62,7 @@ class GenerationJob(models.Model):
     height = models.PositiveIntegerField(verbose_name=_("height"))
     steps = models.PositiveIntegerField(verbose_name=_("steps"))
     guidance = models.FloatField(verbose_name=_("guidance"))
-    seed = models.BigIntegerField(help_text="Base seed: image n of the plan uses seed + n", verbose_name=_("seed"))
+    seed = models.BigIntegerField(help_text=_("Base seed: image n of the plan uses seed + n"), verbose_name=_("seed"))
     count = models.PositiveIntegerField(default=1, verbose_name=_("count"))
     # LoRAs of the model library applied to this job: [{"name": …, "weight": …}], in order.
     loras = models.JSONField(default=list, blank=True, verbose_name=_("loras"))
@@ -77,7 +77,7 @@ class GenerationJob(models.Model):
     queue = models.CharField(max_length=64, default="gpu", verbose_name=_("queue"))
     # Work nobody waits for (the gardener's): sent below staff and kiosk jobs (generation.enqueue).
     background = models.BooleanField(
-        default=False, help_text="Sent at a lower priority than staff and kiosk jobs (the gardener's)", verbose_name=_("background")
+        default=False, help_text=_("Sent at a lower priority than staff and kiosk jobs (the gardener's)"), verbose_name=_("background")
     )
     # Someone waits for it now (a visitor's live picture, set by the live app): the worker keeps its
     # model loaded, writes progress less often, makes no thumbnail and encodes the quick way.
@@ -85,7 +85,7 @@ class GenerationJob(models.Model):
     live = models.BooleanField(
         default=False,
         db_column="interactive",
-        help_text="A person waits for this picture now (the live picture): the lean path",
+        help_text=_("A person waits for this picture now (the live picture): the lean path"),
         verbose_name=_("live"),
     )
     # One timestamp per job; keys add index and orientation, and the timestr's random suffix keeps
@@ -96,7 +96,7 @@ class GenerationJob(models.Model):
     cancel_requested = models.BooleanField(default=False, verbose_name=_("cancel requested"))
     steps_done = models.PositiveIntegerField(default=0, verbose_name=_("steps done"))
     stage = models.CharField(
-        max_length=16, choices=Stage.choices, blank=True, default="", help_text="What its worker does now", verbose_name=_("stage")
+        max_length=16, choices=Stage.choices, blank=True, default="", help_text=_("What its worker does now"), verbose_name=_("stage")
     )
     steps_total = models.PositiveIntegerField(default=0, verbose_name=_("steps total"))
     images_done = models.PositiveIntegerField(default=0, verbose_name=_("images done"))
@@ -104,42 +104,42 @@ class GenerationJob(models.Model):
     error = models.TextField(blank=True, default="", verbose_name=_("error"))
     # What happened to the job besides its status, for the curator: "Worker lost (…); resumed (attempt 2 of 3)."
     notice = models.CharField(
-        max_length=500, blank=True, default="", help_text="Why the job was resumed or retried", verbose_name=_("notice")
+        max_length=500, blank=True, default="", help_text=_("Why the job was resumed or retried"), verbose_name=_("notice")
     )
     attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
     worker = models.CharField(max_length=255, blank=True, default="", verbose_name=_("worker"))
-    timings = models.JSONField(default=dict, blank=True, help_text="Seconds: load, generate, store", verbose_name=_("timings"))
+    timings = models.JSONField(default=dict, blank=True, help_text=_("Seconds: load, generate, store"), verbose_name=_("timings"))
 
     created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
     started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
     heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="Last sign of life of the worker running it", verbose_name=_("heartbeat at")
+        null=True, blank=True, help_text=_("Last sign of life of the worker running it"), verbose_name=_("heartbeat at")
     )
     # The heartbeat thread beats even while the pipeline hangs: this moves only with real progress
     # (a claim, a step, an image), so the sweeper can tell a hung attempt (GARDEN_JOB_HUNG_SECONDS_PER_STEP).
     progress_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the running attempt last made progress", verbose_name=_("progress at")
+        null=True, blank=True, help_text=_("When the running attempt last made progress"), verbose_name=_("progress at")
     )
     # A queued job's message can be lost (a broker restarted without persistence): the sweeper
     # sends it again once it has waited GARDEN_JOB_REQUEUE_AFTER_SECONDS since the last send.
     enqueued_at = models.DateTimeField(
-        null=True, blank=True, help_text="When its message was last sent to the broker", verbose_name=_("enqueued at")
+        null=True, blank=True, help_text=_("When its message was last sent to the broker"), verbose_name=_("enqueued at")
     )
     resends = models.PositiveIntegerField(
-        default=0, help_text="Messages re-sent by the sweeper for this job while queued", verbose_name=_("resends")
+        default=0, help_text=_("Messages re-sent by the sweeper for this job while queued"), verbose_name=_("resends")
     )
     # The last send failed (broker down): the next sweep sends it again without waiting.
     send_failed = models.BooleanField(
-        default=False, help_text="Its last send to the broker failed; the sweeper sends it again", verbose_name=_("send failed")
+        default=False, help_text=_("Its last send to the broker failed; the sweeper sends it again"), verbose_name=_("send failed")
     )
     finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
     # Routing (generation.routing): the host whose own queue its last message went to ("" = the shared
     # queue) and when the router looks at it again (a busy warm host's short wait, a silent host).
     routed_to = models.CharField(
-        max_length=255, blank=True, default="", help_text="Host whose queue its message went to", verbose_name=_("routed to")
+        max_length=255, blank=True, default="", help_text=_("Host whose queue its message went to"), verbose_name=_("routed to")
     )
     route_expires_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the router reconsiders where it waits", verbose_name=_("route expires at")
+        null=True, blank=True, help_text=_("When the router reconsiders where it waits"), verbose_name=_("route expires at")
     )
 
     images = models.ManyToManyField(Image, blank=True, related_name="generation_jobs", verbose_name=_("images"))

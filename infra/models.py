@@ -18,12 +18,12 @@ class PeriodicRun(models.Model):
     when retention, the insights rollup or the recommender rebuild last ran, and whether beat ticks.
     """
 
-    name = models.CharField(primary_key=True, max_length=200, help_text="The Celery task's name")
+    name = models.CharField(primary_key=True, max_length=200, help_text=gettext_lazy("The Celery task's name"))
     started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True, help_text="Empty while the run is going on (or if it died)")
-    ok = models.BooleanField(null=True, help_text="Empty while running; false when the task raised")
-    detail = models.TextField(blank=True, default="", help_text="What it returned, or the error")
-    last_ok_at = models.DateTimeField(null=True, blank=True, help_text="When a run last ended without an error")
+    finished_at = models.DateTimeField(null=True, blank=True, help_text=gettext_lazy("Empty while the run is going on (or if it died)"))
+    ok = models.BooleanField(null=True, help_text=gettext_lazy("Empty while running; false when the task raised"))
+    detail = models.TextField(blank=True, default="", help_text=gettext_lazy("What it returned, or the error"))
+    last_ok_at = models.DateTimeField(null=True, blank=True, help_text=gettext_lazy("When a run last ended without an error"))
 
     class Meta:
         db_table = "garden_periodicrun"

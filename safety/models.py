@@ -38,7 +38,7 @@ class Term(models.Model):
         help_text=_("A refusal names the category; an exception lets through that category's terms only."),
         verbose_name=_("category"),
     )
-    note = models.CharField(max_length=200, blank=True, default="", help_text="Why it is here", verbose_name=_("note"))
+    note = models.CharField(max_length=200, blank=True, default="", help_text=_("Why it is here"), verbose_name=_("note"))
     created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
