@@ -155,10 +155,8 @@ class GenerationJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        # No status: the admin's "Recent actions" keeps this text, and a job's status changes.
-        from generation import kinds  # it imports this module
-
-        return gettext("Job %(id)s (%(kind)s)") % {"id": str(self.id)[:8], "kind": kinds.label(self.kind)}
+        # No status (nor kind): the admin's "Recent actions" keeps this text, and a job's status changes.
+        return gettext("Job %(id)s") % {"id": str(self.id)[:8]}
 
     @property
     def is_finished(self) -> bool:

@@ -47,3 +47,20 @@ def test_the_same_page_in_japanese(admin_client, finished_job):
     html = admin_client.get(f"/admin/generation/generationjob/{finished_job.pk}/change/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert '<th scope="row">描画</th><td>41.5秒</td>' in html
     assert "冬、晴れ、" in html
+
+
+def test_recent_actions_name_a_job_without_the_state_it_was_in(admin_client, no_enqueue):
+    """The admin log keeps a job's name as it was: a name with its status ("images job … (queued)")
+    read as the job's state long after it changed."""
+    from django.contrib.admin.models import LogEntry
+
+    from curation import services
+    from generation.services import JobRequest, create_job
+
+    user = get_user_model().objects.get(username="root")
+    job = create_job(created_by=user, request=JobRequest(kind="bulk", emotion="calm", count=1, backend="procedural"), enqueue=False)
+    services.cancel_jobs(jobs=GenerationJob.objects.filter(pk=job.pk), user=user)
+    entry = LogEntry.objects.get()
+    assert entry.object_repr == f"Job {str(job.pk)[:8]}"
+    html = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert entry.object_repr in html and "(queued)" not in html and "(cancelled)" not in html
