@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
+from garden.words import FAVORITE_NAMES
 from gardener.prompts import parse_words, word_problems
 from safety import prompts
 
@@ -199,7 +200,10 @@ class WordBank(models.Model):
         constraints = [models.UniqueConstraint(fields=["emotion", "favorite"], name="gardener_wordbank_emotion_favorite")]
 
     def __str__(self) -> str:
-        words = {"emotion": self.get_emotion_display() or gettext("every emotion"), "favorite": self.favorite or gettext("every favorite")}
+        words = {
+            "emotion": self.get_emotion_display() or gettext("every emotion"),
+            "favorite": str(FAVORITE_NAMES.get(self.favorite, self.favorite)) or gettext("every favorite"),
+        }
         return gettext("Words for %(emotion)s · %(favorite)s") % words
 
     def word_list(self) -> list[str]:
