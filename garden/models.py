@@ -46,8 +46,9 @@ class Image(models.Model):
             default=Concat(F("emotion"), Value("/"), F("favorite")),
         ),
         output_field=models.CharField(max_length=120),
+        # No verbose_name: any change to a generated column rebuilds the image table on SQLite
+        # (and fires the catalog triggers); the image pages do not show it.
         db_persist=True,
-        verbose_name=_("search key"),
     )
     orientation = models.CharField(_("orientation"), max_length=1, choices=Orientation.choices)
     width = models.PositiveIntegerField(verbose_name=_("width"))

@@ -97,19 +97,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterField(
             model_name="image",
-            name="search_key",
-            field=models.GeneratedField(
-                db_persist=True,
-                expression=models.Case(
-                    models.When(favorite="", then=models.F("emotion")),
-                    default=django.db.models.functions.text.Concat(models.F("emotion"), models.Value("/"), models.F("favorite")),
-                ),
-                output_field=models.CharField(max_length=120),
-                verbose_name="search key",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="image",
             name="source",
             field=models.ForeignKey(
                 blank=True,
