@@ -6,9 +6,9 @@ class PromptStyle(models.Model):
     """A1111 styles, editable in the admin: ``{prompt}`` in ``prompt`` is replaced by the request's
     prompt, else the style's text is appended after a comma (A1111's rule); the same for negatives."""
 
-    name = models.CharField(max_length=100, unique=True)
-    prompt = models.TextField(blank=True, default="")
-    negative_prompt = models.TextField(blank=True, default="")
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
+    prompt = models.TextField(blank=True, default="", verbose_name=_("prompt"))
+    negative_prompt = models.TextField(blank=True, default="", verbose_name=_("negative prompt"))
 
     class Meta:
         verbose_name = _("prompt style")

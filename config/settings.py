@@ -153,6 +153,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Languages (docs/languages.md): English is the source; Korean and Japanese ship complete -----
 LANGUAGES = [("en", "English"), ("ko", "한국어"), ("ja", "日本語")]  # the native names the switch shows
 LOCALE_PATHS = [BASE_DIR / "locale"]  # catalogs of the templates and code outside an app's locale/
+FORMAT_MODULE_PATH = ["config.formats"]  # times to the second on the staff pages, in every language
 # JavaScript catalogs compiled to garden/static/jsi18n/<language>/djangojs.js by `make messages`
 # (committed, served as static files): {% load statici18n %}{% statici18n LANGUAGE_CODE %}.
 STATICI18N_ROOT = BASE_DIR / "garden" / "static"

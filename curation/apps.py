@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy
 
 
 def _ensure_curators(sender, using="default", **kwargs):
@@ -17,6 +18,7 @@ def _ensure_curators(sender, using="default", **kwargs):
 
 class CurationConfig(AppConfig):
     name = "curation"
+    verbose_name = gettext_lazy("Curation")
 
     def ready(self):
         post_migrate.connect(_ensure_curators, sender=self, dispatch_uid="curation.ensure_curators")

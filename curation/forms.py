@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
+from garden.words import FAVORITE_NAMES
 from generation.backends import BACKENDS, hires
 from generation.lora_tags import LoraSyntaxError, parse_lora_list
 from generation.models import GenerationJob
@@ -64,7 +65,7 @@ def passes_text(*, width: int, height: int, steps: int, options: dict | None) ->
 
 
 def _favorite_field(part: str, words: tuple[str, ...], **kwargs) -> forms.ChoiceField:
-    choices = [ANY, *((word, word.replace("-", " ")) for word in words)]
+    choices = [ANY, *((word, FAVORITE_NAMES.get(word, word.replace("-", " "))) for word in words)]  # the words visitors read
     return forms.ChoiceField(choices=choices, required=False, label=PART_LABELS[part], **kwargs)
 
 

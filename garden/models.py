@@ -3,6 +3,7 @@ from django.db.models import Case, F, Value, When
 from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from garden import choices, freshness, looks
 from garden.choices import CLEARED, QUARANTINED  # noqa: F401 (read from here too)
@@ -12,7 +13,18 @@ from garden.visitors import MAX_LENGTH as VISITOR_ID_LENGTH
 from garden.visitors import new_visitor_id, segment_of
 
 # HAPPY = "happy", …: one member per emotion of garden.keys.EMOTIONS, in the same order.
-Emotion = models.TextChoices("Emotion", [(emotion.upper(), emotion) for emotion in EMOTIONS])
+# The admin's lists, filters and forms show the translated name (the same words as the kiosk's, capitalised).
+EMOTION_LABELS = {
+    "happy": pgettext_lazy("emotion", "Happy"),
+    "surprised": pgettext_lazy("emotion", "Surprised"),
+    "calm": pgettext_lazy("emotion", "Calm"),
+    "angry": pgettext_lazy("emotion", "Angry"),
+    "fear": pgettext_lazy("emotion", "Fear"),
+    "confused": pgettext_lazy("emotion", "Confused"),
+    "disgusted": pgettext_lazy("emotion", "Disgusted"),
+    "sad": pgettext_lazy("emotion", "Sad"),
+}
+Emotion = models.TextChoices("Emotion", [(emotion.upper(), (emotion, EMOTION_LABELS[emotion])) for emotion in EMOTIONS])
 
 
 class Image(models.Model):
@@ -34,38 +46,50 @@ class Image(models.Model):
             default=Concat(F("emotion"), Value("/"), F("favorite")),
         ),
         output_field=models.CharField(max_length=120),
+        # No verbose_name: any change to a generated column rebuilds the image table on SQLite
+        # (and fires the catalog triggers); the image pages do not show it.
         db_persist=True,
     )
     orientation = models.CharField(_("orientation"), max_length=1, choices=Orientation.choices)
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
-    prompt = models.TextField(blank=True, default="")
-    negative_prompt = models.TextField(blank=True, default="")
+    width = models.PositiveIntegerField(verbose_name=_("width"))
+    height = models.PositiveIntegerField(verbose_name=_("height"))
+    prompt = models.TextField(blank=True, default="", verbose_name=_("prompt"))
+    negative_prompt = models.TextField(blank=True, default="", verbose_name=_("negative prompt"))
     seed = models.BigIntegerField(_("seed"), null=True, blank=True)
-    generator = models.CharField(_("generator"), max_length=32, blank=True, default="", help_text="procedural, diffusers, imported…")
+    generator = models.CharField(_("generator"), max_length=32, blank=True, default="", help_text=_("procedural, diffusers, imported…"))
     model_id = models.CharField(_("model"), max_length=255, blank=True, default="")
-    steps = models.PositiveIntegerField(null=True, blank=True)
-    guidance = models.FloatField(null=True, blank=True)
+    steps = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("steps"))
+    guidance = models.FloatField(null=True, blank=True, verbose_name=_("guidance"))
     # A retouched picture points at the garden image it was repainted from (none for uploads), and
     # keeps every parameter it was made with (the same JSON its file carries in EXIF).
-    source = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retouches")
-    parameters = models.JSONField(default=dict, blank=True, help_text="How it was made (also in the file's EXIF)")
-    byte_size = models.PositiveBigIntegerField(default=0)
-    content_hash = models.CharField(max_length=64, blank=True, default="", help_text="SHA-256 of the file")
-    thumbnail_key = models.CharField(max_length=512, blank=True, default="")
+    source = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retouches", verbose_name=_("source"))
+    parameters = models.JSONField(
+        default=dict, blank=True, help_text=_("How it was made (also in the file's EXIF)"), verbose_name=_("parameters")
+    )
+    byte_size = models.PositiveBigIntegerField(default=0, verbose_name=_("byte size"))
+    content_hash = models.CharField(
+        max_length=64, blank=True, default="", help_text=_("SHA-256 of the file"), verbose_name=_("content hash")
+    )
+    thumbnail_key = models.CharField(max_length=512, blank=True, default="", verbose_name=_("thumbnail key"))
     kept = models.BooleanField(_("kept"), default=False, help_text=_("Marked as a keeper during review"))
     # The image check's verdict (safety.images); a flagged picture is quarantined until a curator
     # releases it (safety.services): never served, never bred from, never promoted.
-    safety_verdict = models.CharField(max_length=16, choices=Safety.choices, default=Safety.UNCHECKED)
-    safety_score = models.FloatField(null=True, blank=True, help_text="The classifier's nudity score (0…1)")
-    safety_checker = models.CharField(max_length=100, blank=True, default="", help_text="The checkers and their versions")
-    safety_reason = models.CharField(max_length=200, blank=True, default="")
-    safety_released = models.BooleanField(default=False, help_text="A curator released it from quarantine (safety.Release)")
+    safety_verdict = models.CharField(max_length=16, choices=Safety.choices, default=Safety.UNCHECKED, verbose_name=_("safety verdict"))
+    safety_score = models.FloatField(
+        null=True, blank=True, help_text=_("The classifier's nudity score (0…1)"), verbose_name=_("safety score")
+    )
+    safety_checker = models.CharField(
+        max_length=100, blank=True, default="", help_text=_("The checkers and their versions"), verbose_name=_("safety checker")
+    )
+    safety_reason = models.CharField(max_length=200, blank=True, default="", verbose_name=_("safety reason"))
+    safety_released = models.BooleanField(
+        default=False, help_text=_("A curator released it from quarantine (safety.Release)"), verbose_name=_("safety released")
+    )
     # Painted live for a visitor at the kiosk (docs/live.md): a pool picture like the others.
     live = models.BooleanField(_("live"), default=False, db_index=True, help_text=_("Painted live for a visitor at the kiosk"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    promoted_at = models.DateTimeField(null=True, blank=True)
-    rejected_at = models.DateTimeField(null=True, blank=True)
+    promoted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("promoted at"))
+    rejected_at = models.DateTimeField(null=True, blank=True, verbose_name=_("rejected at"))
 
     objects = ImageQuerySet.as_manager()
 
@@ -143,15 +167,15 @@ class ImageLook(models.Model):
     """
 
     image = models.OneToOneField(Image, primary_key=True, on_delete=models.CASCADE, related_name="look")
-    lightness = models.FloatField(help_text="Mean Rec. 709 luma (0…1)")
-    contrast = models.FloatField(help_text="Standard deviation of luma")
-    saturation = models.FloatField(help_text="Mean HSV saturation (0…1)")
-    warmth = models.FloatField(help_text="Mean red minus blue (-1…1)")
-    colourfulness = models.FloatField(help_text="Hasler–Süsstrunk colourfulness / 100")
-    sky_light = models.FloatField(help_text="Luma of the top half minus the bottom half")
-    detail = models.FloatField(help_text="Mean absolute luma difference of neighbouring pixels")
-    greenness = models.FloatField(help_text="Mean green minus the mean of red and blue")
-    version = models.PositiveSmallIntegerField(default=looks.VERSION, help_text="garden.looks.VERSION it was measured with")
+    lightness = models.FloatField(help_text=_("Mean Rec. 709 luma (0…1)"))
+    contrast = models.FloatField(help_text=_("Standard deviation of luma"))
+    saturation = models.FloatField(help_text=_("Mean HSV saturation (0…1)"))
+    warmth = models.FloatField(help_text=_("Mean red minus blue (-1…1)"))
+    colourfulness = models.FloatField(help_text=_("Hasler–Süsstrunk colourfulness / 100"))
+    sky_light = models.FloatField(help_text=_("Luma of the top half minus the bottom half"))
+    detail = models.FloatField(help_text=_("Mean absolute luma difference of neighbouring pixels"))
+    greenness = models.FloatField(help_text=_("Mean green minus the mean of red and blue"))
+    version = models.PositiveSmallIntegerField(default=looks.VERSION, help_text=_("garden.looks.VERSION it was measured with"))
     measured_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -204,17 +228,19 @@ class Visitor(models.Model):
 
     AgeGroup = choices.AgeGroup
 
-    id = models.CharField(primary_key=True, max_length=VISITOR_ID_LENGTH, default=new_visitor_id)
-    age_low = models.PositiveSmallIntegerField(null=True, blank=True)
-    age_high = models.PositiveSmallIntegerField(null=True, blank=True)
-    age_group = models.CharField(max_length=16, choices=AgeGroup.choices, blank=True, default="")  # "generation" on the wire
-    gender = models.CharField(max_length=8, blank=True, default="")
-    emotion = models.CharField(max_length=16, blank=True, default="", help_text="Last apparent expression")
+    id = models.CharField(primary_key=True, max_length=VISITOR_ID_LENGTH, default=new_visitor_id, verbose_name=_("ID"))
+    age_low = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("age low"))
+    age_high = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("age high"))
+    age_group = models.CharField(
+        max_length=16, choices=AgeGroup.choices, blank=True, default="", verbose_name=_("age group")
+    )  # "generation" on the wire
+    gender = models.CharField(max_length=8, blank=True, default="", verbose_name=_("gender"))
+    emotion = models.CharField(max_length=16, blank=True, default="", help_text=_("Last apparent expression"), verbose_name=_("emotion"))
     # garden.visitors.segment_of(age_group, gender), kept by save() so statements read it, never recompute it
-    segment = models.CharField(max_length=30, blank=True, default="", editable=False)
-    features = models.JSONField(default=dict, blank=True)
-    first_seen = models.DateTimeField(default=timezone.now)
-    last_seen = models.DateTimeField(default=timezone.now)
+    segment = models.CharField(max_length=30, blank=True, default="", editable=False, verbose_name=_("segment"))
+    features = models.JSONField(default=dict, blank=True, verbose_name=_("features"))
+    first_seen = models.DateTimeField(default=timezone.now, verbose_name=_("first seen"))
+    last_seen = models.DateTimeField(default=timezone.now, verbose_name=_("last seen"))
 
     class Meta:
         verbose_name = _("visitor")

@@ -16,8 +16,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
-from django.utils.functional import lazy
-from django.utils.translation import pgettext, pgettext_lazy
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET, require_safe
 
 from config.qr import qr_svg
@@ -26,24 +25,9 @@ from garden.keys import EMOTIONS, FAVORITE_SEASONS, FAVORITE_TIMES, FAVORITE_WEA
 from garden.languages import pinned_urls, second_language
 from garden.visitors import InvalidVisitorId, parse_visitor_id
 from garden.visitors import visitor_code as code_for
+from garden.words import FAVORITE_NAMES, favorite_words
 from screens.beacon import beacon_context
 
-# The names of the favorite words (garden.keys.FAVORITE_PARTS, docs/contracts.md:
-# "<season>,<weather>,<time>"), translated where shown (docs/languages.md).
-FAVORITE_NAMES = {
-    "spring": pgettext_lazy("season", "Spring"),
-    "summer": pgettext_lazy("season", "Summer"),
-    "autumn": pgettext_lazy("season", "Autumn"),
-    "winter": pgettext_lazy("season", "Winter"),
-    "sunny": pgettext_lazy("weather", "Sunny"),
-    "cloudy": pgettext_lazy("weather", "Cloudy"),
-    "rainy": pgettext_lazy("weather", "Rainy"),
-    "snowy": pgettext_lazy("weather", "Snowy"),
-    "day": pgettext_lazy("time of day", "Day"),
-    "sunset": pgettext_lazy("time of day", "Sunset"),
-    "the-early-dawn": pgettext_lazy("time of day", "Early dawn"),
-    "the-middle-of-the-night": pgettext_lazy("time of day", "Middle of the night"),
-}
 # The favorite picker's values, in garden.keys' order, with their names.
 SEASONS = [(word, FAVORITE_NAMES[word]) for word in FAVORITE_SEASONS]
 WEATHERS = [(word, FAVORITE_NAMES[word]) for word in FAVORITE_WEATHERS]
@@ -60,16 +44,6 @@ EMOTION_NAMES = {
     "disgusted": pgettext_lazy("emotion", "disgusted"),
     "sad": pgettext_lazy("emotion", "sad"),
 }
-
-
-def _favorite_words(favorite: str) -> str:
-    # The language's own list separator ("spring, sunny, day"; Japanese "春、晴れ、昼"), not a hand-joined ", ".
-    separator = pgettext("list separator", ", ")
-    return separator.join(str(FAVORITE_NAMES.get(part, part.replace("-", " "))) for part in favorite.split(",") if part)
-
-
-# Lazy: evaluated where rendered, so a second language ({% bilingual %}) gets its own words.
-favorite_words = lazy(_favorite_words, str)
 
 
 def choices(pairs) -> list[tuple[str, str, str]]:

@@ -8,10 +8,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
+from garden.words import FAVORITE_NAMES
 from gardener.prompts import parse_words, word_problems
 from safety import prompts
 
@@ -27,47 +29,71 @@ class PromotionMode(models.TextChoices):
 class GardenerPolicy(models.Model):
     """The global policy: one row (pk 1), created on first read (gardener.selectors.global_policy)."""
 
-    enabled = models.BooleanField(default=False, help_text="Off on a fresh install: the gardener does nothing until this is on")
-    target_per_key = models.PositiveIntegerField(default=12, help_text="Serving images wanted per search key (emotion × favorite)")
-    minimum_per_key = models.PositiveIntegerField(default=4, help_text="Retirement never takes a key below this many serving images")
+    enabled = models.BooleanField(
+        default=False, help_text=_("Off on a fresh install: the gardener does nothing until this is on"), verbose_name=_("enabled")
+    )
+    target_per_key = models.PositiveIntegerField(
+        default=12, help_text=_("Serving images wanted per search key (emotion × favorite)"), verbose_name=_("target per key")
+    )
+    minimum_per_key = models.PositiveIntegerField(
+        default=4, help_text=_("Retirement never takes a key below this many serving images"), verbose_name=_("minimum per key")
+    )
     pool_backlog_limit = models.PositiveIntegerField(
-        default=200, help_text="No new jobs while the pool plus images still being made would exceed this"
+        default=200,
+        help_text=_("No new jobs while the pool plus images still being made would exceed this"),
+        verbose_name=_("pool backlog limit"),
     )
-    daily_image_budget = models.PositiveIntegerField(default=100, help_text="Images the gardener may have made per day (UTC)")
+    daily_image_budget = models.PositiveIntegerField(
+        default=100, help_text=_("Images the gardener may have made per day (UTC)"), verbose_name=_("daily image budget")
+    )
     daily_gpu_minutes = models.PositiveIntegerField(
-        default=60, help_text="GPU minutes per day (UTC) its diffusers jobs may use, counted from the jobs' timings"
+        default=60,
+        help_text=_("GPU minutes per day (UTC) its diffusers jobs may use, counted from the jobs' timings"),
+        verbose_name=_("daily gpu minutes"),
     )
-    promotion_mode = models.CharField(max_length=16, choices=PromotionMode.choices, default=PromotionMode.REVIEW)
-    retire_min_impressions = models.PositiveIntegerField(default=50, help_text="An image is judged only after this many impressions")
+    promotion_mode = models.CharField(
+        max_length=16, choices=PromotionMode.choices, default=PromotionMode.REVIEW, verbose_name=_("promotion mode")
+    )
+    retire_min_impressions = models.PositiveIntegerField(
+        default=50, help_text=_("An image is judged only after this many impressions"), verbose_name=_("retire min impressions")
+    )
     retire_probability = models.FloatField(
-        default=0.95, validators=PROBABILITY_VALIDATORS, help_text="Retire when P(like-rate < the key's median) is at least this"
+        default=0.95,
+        validators=PROBABILITY_VALIDATORS,
+        help_text=_("Retire when P(like-rate < the key's median) is at least this"),
+        verbose_name=_("retire probability"),
     )
     bred_share = models.FloatField(
         default=0.5,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="Share of new images bred from liked parents rather than fresh (procedural backend; 0 = all fresh)",
+        help_text=_("Share of new images bred from liked parents rather than fresh (procedural backend; 0 = all fresh)"),
+        verbose_name=_("bred share"),
     )
     trial_pairs = models.PositiveIntegerField(
         default=0,
-        help_text=(
+        help_text=_(
             "Bred pairs a key may hold above its target while visitors judge them; while a key is above its target, "
             "its weakest judged pictures (below the key's median) are retired to make room (0 = off)"
         ),
+        verbose_name=_("trial pairs"),
     )
     images_per_job = models.PositiveIntegerField(
-        default=4, validators=[MinValueValidator(1)], help_text="Landscape + portrait pairs per job (a job makes twice this many images)"
+        default=4,
+        validators=[MinValueValidator(1)],
+        help_text=_("Landscape + portrait pairs per job (a job makes twice this many images)"),
+        verbose_name=_("images per job"),
     )
     # The demo's policy (make run: tend_garden --demo made it); cleared when a curator saves it or when a
     # real model is configured (gardener.services.leave_demo), so only the demo's trusted mode is changed.
     set_by_demo = models.BooleanField(default=False, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("gardener policy")
         verbose_name_plural = _("gardener policy")
 
     def __str__(self) -> str:
-        return "Gardener policy (global)"
+        return gettext("Gardener policy (global)")
 
     def clean(self) -> None:
         if self.minimum_per_key > self.target_per_key:
@@ -77,13 +103,15 @@ class GardenerPolicy(models.Model):
 class EmotionPolicy(models.Model):
     """Per-emotion overrides: an empty field inherits the global policy's value."""
 
-    emotion = models.CharField(max_length=16, choices=Emotion.choices, unique=True)
-    enabled = models.BooleanField(null=True, blank=True, help_text="Empty: as the global policy")
-    target_per_key = models.PositiveIntegerField(null=True, blank=True)
-    minimum_per_key = models.PositiveIntegerField(null=True, blank=True)
-    promotion_mode = models.CharField(max_length=16, choices=PromotionMode.choices, blank=True, default="")
-    retire_min_impressions = models.PositiveIntegerField(null=True, blank=True)
-    retire_probability = models.FloatField(null=True, blank=True, validators=PROBABILITY_VALIDATORS)
+    emotion = models.CharField(max_length=16, choices=Emotion.choices, unique=True, verbose_name=_("emotion"))
+    enabled = models.BooleanField(null=True, blank=True, help_text=_("Empty: as the global policy"), verbose_name=_("enabled"))
+    target_per_key = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("target per key"))
+    minimum_per_key = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("minimum per key"))
+    promotion_mode = models.CharField(
+        max_length=16, choices=PromotionMode.choices, blank=True, default="", verbose_name=_("promotion mode")
+    )
+    retire_min_impressions = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("retire min impressions"))
+    retire_probability = models.FloatField(null=True, blank=True, validators=PROBABILITY_VALIDATORS, verbose_name=_("retire probability"))
 
     class Meta:
         verbose_name = _("per-emotion override")
@@ -91,7 +119,7 @@ class EmotionPolicy(models.Model):
         ordering = ["emotion"]
 
     def __str__(self) -> str:
-        return f"Gardener override for {self.emotion}"
+        return gettext("Gardener override for %(emotion)s") % {"emotion": self.get_emotion_display()}
 
     def clean(self) -> None:
         if self.minimum_per_key is not None and self.target_per_key is not None and self.minimum_per_key > self.target_per_key:
@@ -111,17 +139,23 @@ class GardenerAction(models.Model):
         REFUSED = "refused", _("Refused a job (prompt screening, parameters)")
         UNDONE = "undone", _("Undone")
 
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    image = models.ForeignKey("garden.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="gardener_actions")
-    job = models.ForeignKey("generation.GenerationJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="gardener_actions")
-    search_key = models.CharField(max_length=120, blank=True, default="")
-    reason = models.CharField(max_length=300, blank=True, default="")
-    details = models.JSONField(default=dict, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    image = models.ForeignKey(
+        "garden.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="gardener_actions", verbose_name=_("image")
+    )
+    job = models.ForeignKey(
+        "generation.GenerationJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="gardener_actions", verbose_name=_("job")
+    )
+    search_key = models.CharField(max_length=120, blank=True, default="", verbose_name=_("search key"))
+    reason = models.CharField(max_length=300, blank=True, default="", verbose_name=_("reason"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
     # An undo points at the action it undid; the undone action carries when and by whom.
-    undoes = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="undos")
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    undone_at = models.DateTimeField(null=True, blank=True)
-    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    undoes = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="undos", verbose_name=_("undoes"))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("created at"))
+    undone_at = models.DateTimeField(null=True, blank=True, verbose_name=_("undone at"))
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("undone by")
+    )
 
     class Meta:
         verbose_name = _("gardener action")
@@ -130,7 +164,10 @@ class GardenerAction(models.Model):
         indexes = [models.Index(fields=["kind", "-created_at"], name="gardener_action_kind_idx")]
 
     def __str__(self) -> str:
-        target = f"image {self.image_id}" if self.image_id else f"job {self.job_id}" if self.job_id else self.search_key
+        if self.image_id:
+            target = gettext("image %(id)s") % {"id": self.image_id}
+        else:
+            target = gettext("job %(id)s") % {"id": str(self.job_id)[:8]} if self.job_id else self.search_key
         return f"{self.get_kind_display()}: {target}"
 
 
@@ -142,17 +179,22 @@ class WordBank(models.Model):
     """Words a diffusers child's prompt may gain (gardener.prompts): one row per emotion and
     favorite word; a key (emotion, favorite) draws from every row that matches it."""
 
-    emotion = models.CharField(max_length=16, choices=Emotion.choices, blank=True, default="", help_text="Empty: every emotion")
+    emotion = models.CharField(
+        max_length=16, choices=Emotion.choices, blank=True, default="", help_text=_("Empty: every emotion"), verbose_name=_("emotion")
+    )
     favorite = models.CharField(
         max_length=32,
         choices=FAVORITE_WORD_CHOICES,
         blank=True,
         default="",
-        help_text="A season, weather or time of the kiosk's favorite: keys whose favorite has it. Empty: every favorite, and none",
+        help_text=_("A season, weather or time of the kiosk's favorite: keys whose favorite has it. Empty: every favorite, and none"),
+        verbose_name=_("favorite"),
     )
-    words = models.TextField(help_text="Words or short phrases a child's prompt may gain, separated by commas or new lines")
-    enabled = models.BooleanField(default=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    words = models.TextField(
+        help_text=_("Words or short phrases a child's prompt may gain, separated by commas or new lines"), verbose_name=_("words")
+    )
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("word bank")
@@ -161,7 +203,11 @@ class WordBank(models.Model):
         constraints = [models.UniqueConstraint(fields=["emotion", "favorite"], name="gardener_wordbank_emotion_favorite")]
 
     def __str__(self) -> str:
-        return f"Words for {self.emotion or 'every emotion'} · {self.favorite or 'every favorite'}"
+        words = {
+            "emotion": self.get_emotion_display() or gettext("every emotion"),
+            "favorite": str(FAVORITE_NAMES.get(self.favorite, self.favorite)) or gettext("every favorite"),
+        }
+        return gettext("Words for %(emotion)s · %(favorite)s") % words
 
     def word_list(self) -> list[str]:
         return parse_words(self.words)

@@ -23,7 +23,7 @@ from django.utils.translation import gettext
 # scipy.stats adds to every Django process's start (this module loads with the admin).
 from scipy.special import betaincinv
 
-from garden.models import Image
+from garden.models import EMOTION_LABELS, Image
 from gardener import selectors
 from gardener.models import GardenerAction
 from gardener.retirement import Counts
@@ -106,6 +106,10 @@ class EmotionCoverage:
     below_target: int
     below_minimum: int
     serving: int
+
+    @property
+    def label(self) -> str:
+        return str(EMOTION_LABELS.get(self.emotion, self.emotion))
 
 
 def coverage() -> tuple[list[EmotionCoverage], list[tuple[str, int, int, int]]]:

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from garden.models import Emotion, Image
@@ -37,83 +38,111 @@ class GenerationJob(models.Model):
         LOADING = "loading", _("Loading the model")
         PAINTING = "painting", _("Painting")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_jobs"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="generation_jobs",
+        verbose_name=_("created by"),
     )
     # One of Kind or a kind an app above registers (no choices here: generation.kinds.choices() knows them all).
-    kind = models.CharField(max_length=16, default=Kind.IMAGES)
+    kind = models.CharField(max_length=16, default=Kind.IMAGES, verbose_name=_("kind"))
 
     # What to paint. `prompt` is the final text sent to the model (composed from emotion_text,
     # favorite and others when no prompt was given); emotion/favorite choose the key folder.
-    emotion = models.CharField(max_length=16, choices=Emotion.choices)
-    favorite = models.CharField(max_length=100, blank=True, default="")
-    emotion_text = models.CharField(max_length=200, blank=True, default="")
-    others = models.TextField(blank=True, default="")
-    prompt = models.TextField()
-    negative_prompt = models.TextField(blank=True, default="")
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
-    steps = models.PositiveIntegerField()
-    guidance = models.FloatField()
-    seed = models.BigIntegerField(help_text="Base seed: image n of the plan uses seed + n")
-    count = models.PositiveIntegerField(default=1)
+    emotion = models.CharField(max_length=16, choices=Emotion.choices, verbose_name=_("emotion"))
+    favorite = models.CharField(max_length=100, blank=True, default="", verbose_name=_("favorite"))
+    emotion_text = models.CharField(max_length=200, blank=True, default="", verbose_name=_("emotion text"))
+    others = models.TextField(blank=True, default="", verbose_name=_("others"))
+    prompt = models.TextField(verbose_name=_("prompt"))
+    negative_prompt = models.TextField(blank=True, default="", verbose_name=_("negative prompt"))
+    width = models.PositiveIntegerField(verbose_name=_("width"))
+    height = models.PositiveIntegerField(verbose_name=_("height"))
+    steps = models.PositiveIntegerField(verbose_name=_("steps"))
+    guidance = models.FloatField(verbose_name=_("guidance"))
+    seed = models.BigIntegerField(help_text=_("Base seed: image n of the plan uses seed + n"), verbose_name=_("seed"))
+    count = models.PositiveIntegerField(default=1, verbose_name=_("count"))
     # LoRAs of the model library applied to this job: [{"name": …, "weight": …}], in order.
-    loras = models.JSONField(default=list, blank=True)
+    loras = models.JSONField(default=list, blank=True, verbose_name=_("loras"))
     # Text-to-image options beyond the columns above (sampler, clip_skip, subseed, styles…), as validated.
-    options = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True, verbose_name=_("options"))
 
-    backend = models.CharField(max_length=32)
-    model_id = models.CharField(max_length=255, blank=True, default="")
+    backend = models.CharField(max_length=32, verbose_name=_("backend"))
+    model_id = models.CharField(max_length=255, blank=True, default="", verbose_name=_("model id"))
     # The model library's pipeline by name ("" = no library: GARDEN_DIFFUSION_MODEL); model_id is its path.
-    model = models.CharField(max_length=200, blank=True, default="")
-    scheduler = models.CharField(max_length=32, blank=True, default="")
-    queue = models.CharField(max_length=64, default="gpu")
+    model = models.CharField(max_length=200, blank=True, default="", verbose_name=_("model"))
+    scheduler = models.CharField(max_length=32, blank=True, default="", verbose_name=_("scheduler"))
+    queue = models.CharField(max_length=64, default="gpu", verbose_name=_("queue"))
     # Work nobody waits for (the gardener's): sent below staff and kiosk jobs (generation.enqueue).
-    background = models.BooleanField(default=False, help_text="Sent at a lower priority than staff and kiosk jobs (the gardener's)")
+    background = models.BooleanField(
+        default=False, help_text=_("Sent at a lower priority than staff and kiosk jobs (the gardener's)"), verbose_name=_("background")
+    )
     # Someone waits for it now (a visitor's live picture, set by the live app): the worker keeps its
     # model loaded, writes progress less often, makes no thumbnail and encodes the quick way.
     # The column keeps its first name (``interactive``): running releases read and write it.
     live = models.BooleanField(
-        default=False, db_column="interactive", help_text="A person waits for this picture now (the live picture): the lean path"
+        default=False,
+        db_column="interactive",
+        help_text=_("A person waits for this picture now (the live picture): the lean path"),
+        verbose_name=_("live"),
     )
     # One timestamp per job; keys add index and orientation, and the timestr's random suffix keeps
     # two jobs of the same second apart.
-    timestr = models.CharField(max_length=40)
+    timestr = models.CharField(max_length=40, verbose_name=_("timestr"))
 
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    cancel_requested = models.BooleanField(default=False)
-    steps_done = models.PositiveIntegerField(default=0)
-    stage = models.CharField(max_length=16, choices=Stage.choices, blank=True, default="", help_text="What its worker does now")
-    steps_total = models.PositiveIntegerField(default=0)
-    images_done = models.PositiveIntegerField(default=0)
-    images_total = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, verbose_name=_("status"))
+    cancel_requested = models.BooleanField(default=False, verbose_name=_("cancel requested"))
+    steps_done = models.PositiveIntegerField(default=0, verbose_name=_("steps done"))
+    stage = models.CharField(
+        max_length=16, choices=Stage.choices, blank=True, default="", help_text=_("What its worker does now"), verbose_name=_("stage")
+    )
+    steps_total = models.PositiveIntegerField(default=0, verbose_name=_("steps total"))
+    images_done = models.PositiveIntegerField(default=0, verbose_name=_("images done"))
+    images_total = models.PositiveIntegerField(default=0, verbose_name=_("images total"))
+    error = models.TextField(blank=True, default="", verbose_name=_("error"))
     # What happened to the job besides its status, for the curator: "Worker lost (…); resumed (attempt 2 of 3)."
-    notice = models.CharField(max_length=500, blank=True, default="", help_text="Why the job was resumed or retried")
-    attempts = models.PositiveSmallIntegerField(default=0)
-    worker = models.CharField(max_length=255, blank=True, default="")
-    timings = models.JSONField(default=dict, blank=True, help_text="Seconds: load, generate, store")
+    notice = models.CharField(
+        max_length=500, blank=True, default="", help_text=_("Why the job was resumed or retried"), verbose_name=_("notice")
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    worker = models.CharField(max_length=255, blank=True, default="", verbose_name=_("worker"))
+    timings = models.JSONField(default=dict, blank=True, help_text=_("Seconds: load, generate, store"), verbose_name=_("timings"))
 
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the worker running it")
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Last sign of life of the worker running it"), verbose_name=_("heartbeat at")
+    )
     # The heartbeat thread beats even while the pipeline hangs: this moves only with real progress
     # (a claim, a step, an image), so the sweeper can tell a hung attempt (GARDEN_JOB_HUNG_SECONDS_PER_STEP).
-    progress_at = models.DateTimeField(null=True, blank=True, help_text="When the running attempt last made progress")
+    progress_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the running attempt last made progress"), verbose_name=_("progress at")
+    )
     # A queued job's message can be lost (a broker restarted without persistence): the sweeper
     # sends it again once it has waited GARDEN_JOB_REQUEUE_AFTER_SECONDS since the last send.
-    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When its message was last sent to the broker")
-    resends = models.PositiveIntegerField(default=0, help_text="Messages re-sent by the sweeper for this job while queued")
+    enqueued_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When its message was last sent to the broker"), verbose_name=_("enqueued at")
+    )
+    resends = models.PositiveIntegerField(
+        default=0, help_text=_("Messages re-sent by the sweeper for this job while queued"), verbose_name=_("resends")
+    )
     # The last send failed (broker down): the next sweep sends it again without waiting.
-    send_failed = models.BooleanField(default=False, help_text="Its last send to the broker failed; the sweeper sends it again")
-    finished_at = models.DateTimeField(null=True, blank=True)
+    send_failed = models.BooleanField(
+        default=False, help_text=_("Its last send to the broker failed; the sweeper sends it again"), verbose_name=_("send failed")
+    )
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
     # Routing (generation.routing): the host whose own queue its last message went to ("" = the shared
     # queue) and when the router looks at it again (a busy warm host's short wait, a silent host).
-    routed_to = models.CharField(max_length=255, blank=True, default="", help_text="Host whose queue its message went to")
-    route_expires_at = models.DateTimeField(null=True, blank=True, help_text="When the router reconsiders where it waits")
+    routed_to = models.CharField(
+        max_length=255, blank=True, default="", help_text=_("Host whose queue its message went to"), verbose_name=_("routed to")
+    )
+    route_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the router reconsiders where it waits"), verbose_name=_("route expires at")
+    )
 
-    images = models.ManyToManyField(Image, blank=True, related_name="generation_jobs")
+    images = models.ManyToManyField(Image, blank=True, related_name="generation_jobs", verbose_name=_("images"))
 
     class Meta:
         verbose_name = _("generation job")
@@ -126,7 +155,8 @@ class GenerationJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} job {self.id} ({self.status})"
+        # No status (nor kind): the admin's "Recent actions" keeps this text, and a job's status changes.
+        return gettext("Job %(id)s") % {"id": str(self.id)[:8]}
 
     @property
     def is_finished(self) -> bool:

@@ -18,12 +18,12 @@ class PeriodicRun(models.Model):
     when retention, the insights rollup or the recommender rebuild last ran, and whether beat ticks.
     """
 
-    name = models.CharField(primary_key=True, max_length=200, help_text="The Celery task's name")
+    name = models.CharField(primary_key=True, max_length=200, help_text=gettext_lazy("The Celery task's name"))
     started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True, help_text="Empty while the run is going on (or if it died)")
-    ok = models.BooleanField(null=True, help_text="Empty while running; false when the task raised")
-    detail = models.TextField(blank=True, default="", help_text="What it returned, or the error")
-    last_ok_at = models.DateTimeField(null=True, blank=True, help_text="When a run last ended without an error")
+    finished_at = models.DateTimeField(null=True, blank=True, help_text=gettext_lazy("Empty while the run is going on (or if it died)"))
+    ok = models.BooleanField(null=True, help_text=gettext_lazy("Empty while running; false when the task raised"))
+    detail = models.TextField(blank=True, default="", help_text=gettext_lazy("What it returned, or the error"))
+    last_ok_at = models.DateTimeField(null=True, blank=True, help_text=gettext_lazy("When a run last ended without an error"))
 
     class Meta:
         db_table = "garden_periodicrun"
@@ -75,7 +75,7 @@ class ClientKey(models.Model):
         gettext_lazy("name"), max_length=100, help_text=gettext_lazy("Which client holds it, e.g. “Krita on the studio PC”.")
     )
     prefix = models.CharField(gettext_lazy("begins with"), max_length=12, editable=False)  # shown to tell keys apart
-    digest = models.CharField(max_length=64, unique=True, editable=False)  # SHA-256 of the secret, hex
+    digest = models.CharField(max_length=64, unique=True, editable=False, verbose_name=gettext_lazy("digest"))  # SHA-256 of the secret, hex
     created_at = models.DateTimeField(gettext_lazy("created"), default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False,

@@ -53,46 +53,76 @@ class LibraryEntry(models.Model):
         MODEL = "model", _("Model: one component on the GPU at a time")
         SEQUENTIAL = "sequential", _("Sequential: one layer at a time (least memory, slowest)")
 
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
     # The admin shows help texts as HTML: the LoRA tag is written escaped so that it stays visible.
-    name = models.CharField(max_length=200, help_text="What jobs, prompts (&lt;lora:name:1&gt;) and A1111 clients call it")
-    path = models.CharField(max_length=500, help_text="Relative to GARDEN_MODELS_DIR")
-    family = models.CharField(max_length=16, choices=Family.choices, default=Family.OTHER)
-    size_bytes = models.BigIntegerField(default=0)
-    default_steps = models.PositiveIntegerField(null=True, blank=True)
-    default_guidance = models.FloatField(null=True, blank=True)
-    default_width = models.PositiveIntegerField(null=True, blank=True)
-    default_height = models.PositiveIntegerField(null=True, blank=True)
-    is_default = models.BooleanField(default=False, help_text="The model jobs use when they name none")
-    live = models.BooleanField(default=False, help_text="Paints live pictures for visitors (docs/live.md); one model at most")
-    present = models.BooleanField(default=True, help_text="Found by the last scan")
-    missing_since = models.DateTimeField(null=True, blank=True, help_text="When a scan first found its file gone (empty: present)")
-    details = models.JSONField(default=dict, blank=True, help_text="What the scan read (class names, base model, trigger words)")
-    scanned_at = models.DateTimeField(default=timezone.now)
+    name = models.CharField(
+        max_length=200, help_text=_("What jobs, prompts (&lt;lora:name:1&gt;) and A1111 clients call it"), verbose_name=_("name")
+    )
+    path = models.CharField(max_length=500, help_text=_("Relative to GARDEN_MODELS_DIR"), verbose_name=_("path"))
+    family = models.CharField(max_length=16, choices=Family.choices, default=Family.OTHER, verbose_name=_("family"))
+    size_bytes = models.BigIntegerField(default=0, verbose_name=_("size bytes"))
+    default_steps = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("default steps"))
+    default_guidance = models.FloatField(null=True, blank=True, verbose_name=_("default guidance"))
+    default_width = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("default width"))
+    default_height = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("default height"))
+    is_default = models.BooleanField(default=False, help_text=_("The model jobs use when they name none"), verbose_name=_("is default"))
+    live = models.BooleanField(
+        default=False, help_text=_("Paints live pictures for visitors (docs/live.md); one model at most"), verbose_name=_("live")
+    )
+    present = models.BooleanField(default=True, help_text=_("Found by the last scan"), verbose_name=_("present"))
+    missing_since = models.DateTimeField(
+        null=True, blank=True, help_text=_("When a scan first found its file gone (empty: present)"), verbose_name=_("missing since")
+    )
+    details = models.JSONField(
+        default=dict, blank=True, help_text=_("What the scan read (class names, base model, trigger words)"), verbose_name=_("details")
+    )
+    scanned_at = models.DateTimeField(default=timezone.now, verbose_name=_("scanned at"))
     # Identity: sha256 of the file (A1111's short hash is its first 10 hex digits); empty for folders.
     sha256 = models.CharField(
-        max_length=64, blank=True, default="", help_text="sha256 of the file, computed once per size and modification time"
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=_("sha256 of the file, computed once per size and modification time"),
+        verbose_name=_("sha256"),
     )
-    short_hash = models.CharField(max_length=10, blank=True, default="", help_text="A1111's short hash (the sha256's first 10 hex digits)")
-    source = models.CharField(max_length=1000, blank=True, default="", help_text="Where its install got it (Hub repo, URL or path)")
+    short_hash = models.CharField(
+        max_length=10,
+        blank=True,
+        default="",
+        help_text=_("A1111's short hash (the sha256's first 10 hex digits)"),
+        verbose_name=_("short hash"),
+    )
+    source = models.CharField(
+        max_length=1000, blank=True, default="", help_text=_("Where its install got it (Hub repo, URL or path)"), verbose_name=_("source")
+    )
     usable = models.BooleanField(
-        default=True, help_text="The last scan found a file this product can paint with; else unusable_reason says why"
+        default=True,
+        help_text=_("The last scan found a file this product can paint with; else unusable_reason says why"),
+        verbose_name=_("usable"),
     )
-    unusable_reason = models.CharField(max_length=500, blank=True, default="")
+    unusable_reason = models.CharField(max_length=500, blank=True, default="", verbose_name=_("unusable reason"))
     # Per model, over the worker's settings (docs/models.md#memory-and-precision).
     default_vae = models.CharField(
-        max_length=200, blank=True, default="", help_text="A VAE of the library used when a job names none; empty: the model's own"
+        max_length=200,
+        blank=True,
+        default="",
+        help_text=_("A VAE of the library used when a job names none; empty: the model's own"),
+        verbose_name=_("default vae"),
     )
     live_vae = models.CharField(
         max_length=200,
         blank=True,
         default="",
-        help_text="A tiny VAE of the library (TAESD) that decodes this model's live pictures on GPU workers; empty: its own VAE",
+        help_text=_("A tiny VAE of the library (TAESD) that decodes this model's live pictures on GPU workers; empty: its own VAE"),
+        verbose_name=_("live vae"),
     )
-    dtype = models.CharField(max_length=8, blank=True, default="", choices=Dtype.choices)
-    offload = models.CharField(max_length=16, blank=True, default="", choices=Offload.choices)
+    dtype = models.CharField(max_length=8, blank=True, default="", choices=Dtype.choices, verbose_name=_("dtype"))
+    offload = models.CharField(max_length=16, blank=True, default="", choices=Offload.choices, verbose_name=_("offload"))
     stored_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the venue's model store (GARDEN_MODELS_STORE) was found to hold its file; empty: not stored"
+        null=True,
+        blank=True,
+        help_text=_("When the venue's model store (GARDEN_MODELS_STORE) was found to hold its file; empty: not stored"),
+        verbose_name=_("stored at"),
     )
 
     objects = LibraryEntryQuerySet.as_manager()
@@ -131,15 +161,15 @@ class LibraryScan(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
-    trigger = models.CharField(max_length=32, help_text="start, periodic, admin, command, a1111 or install")
+    trigger = models.CharField(max_length=32, help_text=_("start, periodic, admin, command, a1111 or install"))
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     requested_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     added = models.JSONField(default=list, blank=True)
     changed = models.JSONField(default=list, blank=True)
     lost = models.JSONField(default=list, blank=True)
-    settling = models.JSONField(default=list, blank=True, help_text="Files still being written: listed not usable until they hold still")
-    message = models.TextField(blank=True, default="", help_text="The scan's summary, the default model's news, or the error")
+    settling = models.JSONField(default=list, blank=True, help_text=_("Files still being written: listed not usable until they hold still"))
+    message = models.TextField(blank=True, default="", help_text=_("The scan's summary, the default model's news, or the error"))
 
     class Meta:
         db_table = "generation_libraryscan"
@@ -156,12 +186,12 @@ class LibraryCopy(models.Model):
     for nothing, once it stops looking: library.selectors.fresh_since)."""
 
     entry = models.ForeignKey(LibraryEntry, on_delete=models.CASCADE, related_name="copies")
-    host = models.CharField(max_length=200, help_text="GARDEN_HOST_NAME of the host holding it")
-    path = models.CharField(max_length=500, help_text="Relative to that host's GARDEN_MODELS_DIR")
+    host = models.CharField(max_length=200, help_text=_("GARDEN_HOST_NAME of the host holding it"))
+    path = models.CharField(max_length=500, help_text=_("Relative to that host's GARDEN_MODELS_DIR"))
     size_bytes = models.BigIntegerField(default=0)
     on_disk = models.BooleanField(default=True)
-    last_used = models.DateTimeField(null=True, blank=True, help_text="When a job on that host last asked for it")
-    seen_at = models.DateTimeField(default=timezone.now, help_text="When that host last looked at its folder")
+    last_used = models.DateTimeField(null=True, blank=True, help_text=_("When a job on that host last asked for it"))
+    seen_at = models.DateTimeField(default=timezone.now, help_text=_("When that host last looked at its folder"))
 
     class Meta:
         verbose_name = _("copy on a host")

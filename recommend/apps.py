@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class RecommendConfig(AppConfig):
     name = "recommend"
+    verbose_name = gettext_lazy("Recommendations")
 
     def ready(self) -> None:
         from config.checks import require_choice

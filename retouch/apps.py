@@ -1,6 +1,7 @@
 from dataclasses import replace
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class RetouchConfig(AppConfig):
@@ -8,6 +9,7 @@ class RetouchConfig(AppConfig):
     state is a RetouchJob row (retouch.models)."""
 
     name = "retouch"
+    verbose_name = gettext_lazy("Retouch")
 
     def ready(self) -> None:
         from garden import keys

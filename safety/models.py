@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from garden.models import Image
@@ -28,15 +29,17 @@ class Term(models.Model):
             "A word or phrase, matched after normalisation (width, case, accents, look-alike letters). "
             "Latin words match whole words and their -s/-ed/-ing forms; =word matches the word alone, stem* every word that starts with it."
         ),
+        verbose_name=_("text"),
     )
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    kind = models.CharField(max_length=8, choices=Kind.choices, verbose_name=_("kind"))
     category = models.CharField(
         max_length=16,
         choices=Category.choices,
         help_text=_("A refusal names the category; an exception lets through that category's terms only."),
+        verbose_name=_("category"),
     )
-    note = models.CharField(max_length=200, blank=True, default="", help_text="Why it is here")
-    created_at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=200, blank=True, default="", help_text=_("Why it is here"), verbose_name=_("note"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("term")
@@ -59,13 +62,15 @@ class Term(models.Model):
 class Release(models.Model):
     """A curator let a flagged picture out of quarantine: who, why, and what the check had said."""
 
-    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="safety_releases")
-    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.TextField()
-    verdict = models.CharField(max_length=16)
-    score = models.FloatField(null=True, blank=True)
-    checker = models.CharField(max_length=100, blank=True, default="")
-    released_at = models.DateTimeField(default=timezone.now)
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="safety_releases", verbose_name=_("image"))
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("released by")
+    )
+    reason = models.TextField(verbose_name=_("reason"))
+    verdict = models.CharField(max_length=16, verbose_name=_("verdict"))
+    score = models.FloatField(null=True, blank=True, verbose_name=_("score"))
+    checker = models.CharField(max_length=100, blank=True, default="", verbose_name=_("checker"))
+    released_at = models.DateTimeField(default=timezone.now, verbose_name=_("released at"))
 
     class Meta:
         verbose_name = _("release")
@@ -73,4 +78,5 @@ class Release(models.Model):
         ordering = ["-released_at"]
 
     def __str__(self) -> str:
-        return f"{self.image} released by {self.released_by} at {self.released_at:%Y-%m-%d %H:%M}"
+        words = {"image": self.image, "user": self.released_by, "time": f"{self.released_at:%Y-%m-%d %H:%M}"}
+        return gettext("%(image)s released by %(user)s at %(time)s") % words

@@ -37,25 +37,31 @@ class Screen(models.Model):
         help_text=gettext_lazy("Signage screens: the display zone the page shows (its page is /display/<zone>/)."),
     )
     # Enrolment: the link's token is derived from this nonce (screens.signing); "" = no link open.
-    enrol_nonce = models.CharField(max_length=32, blank=True, editable=False)
-    enrol_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    enrol_nonce = models.CharField(max_length=32, blank=True, editable=False, verbose_name=gettext_lazy("enrol nonce"))
+    enrol_expires_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=gettext_lazy("enrol expires at"))
     # The device secret is HMAC(SECRET_KEY, id, key_salt): a new enrolment changes the salt.
-    key_salt = models.CharField(max_length=32, blank=True, editable=False)
+    key_salt = models.CharField(max_length=32, blank=True, editable=False, verbose_name=gettext_lazy("key salt"))
     enrolled_at = models.DateTimeField(gettext_lazy("enrolled"), null=True, blank=True, editable=False)
     # A page that beats without an identity: the random id it keeps in its localStorage.
-    anonymous_id = models.CharField(max_length=36, blank=True, editable=False)
+    anonymous_id = models.CharField(max_length=36, blank=True, editable=False, verbose_name=gettext_lazy("anonymous id"))
     maintenance = models.BooleanField(gettext_lazy("maintenance screen"), default=False, editable=False)
 
     last_beat_at = models.DateTimeField(gettext_lazy("last seen"), null=True, blank=True, editable=False)
-    last_ts = models.BigIntegerField(default=0, editable=False)  # the last accepted beat's own time (ms): no replays
-    interval = models.FloatField(default=15.0, editable=False)  # seconds between the page's beats, as it reported
-    last_beat = models.JSONField(default=dict, blank=True, editable=False)  # the last beat's validated fields
+    last_ts = models.BigIntegerField(
+        default=0, editable=False, verbose_name=gettext_lazy("last ts")
+    )  # the last accepted beat's own time (ms): no replays
+    interval = models.FloatField(
+        default=15.0, editable=False, verbose_name=gettext_lazy("interval")
+    )  # seconds between the page's beats, as it reported
+    last_beat = models.JSONField(
+        default=dict, blank=True, editable=False, verbose_name=gettext_lazy("last beat")
+    )  # the last beat's validated fields
     # Visitors served today: the page counts since it loaded; a new load starts its count again.
-    load_id = models.CharField(max_length=32, blank=True, editable=False)
-    load_visitors = models.PositiveIntegerField(default=0, editable=False)
-    visitors_day = models.DateField(null=True, blank=True, editable=False)
+    load_id = models.CharField(max_length=32, blank=True, editable=False, verbose_name=gettext_lazy("load id"))
+    load_visitors = models.PositiveIntegerField(default=0, editable=False, verbose_name=gettext_lazy("load visitors"))
+    visitors_day = models.DateField(null=True, blank=True, editable=False, verbose_name=gettext_lazy("visitors day"))
     visitors_today = models.PositiveIntegerField(gettext_lazy("visitors today"), default=0, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
 
     class Meta:
         ordering = ["name", "pk"]
@@ -101,15 +107,17 @@ class ScreenCommand(models.Model):
         MAINTENANCE_ON = "maintenance_on", pgettext_lazy("screen command", "maintenance screen on")
         MAINTENANCE_OFF = "maintenance_off", pgettext_lazy("screen command", "maintenance screen off")
 
-    screen = models.ForeignKey(Screen, on_delete=models.CASCADE, related_name="commands")
+    screen = models.ForeignKey(Screen, on_delete=models.CASCADE, related_name="commands", verbose_name=gettext_lazy("screen"))
     kind = models.CharField(gettext_lazy("command"), max_length=32, choices=Kind.choices)
     argument = models.CharField(gettext_lazy("argument"), max_length=16, blank=True)
-    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("issued by")
+    )
     issued_at = models.DateTimeField(gettext_lazy("given"))
     delivered_at = models.DateTimeField(gettext_lazy("delivered"), null=True, blank=True)
     acked_at = models.DateTimeField(gettext_lazy("acknowledged"), null=True, blank=True)
-    ok = models.BooleanField(null=True)
-    detail = models.CharField(max_length=200, blank=True)
+    ok = models.BooleanField(null=True, verbose_name=gettext_lazy("ok"))
+    detail = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("detail"))
 
     class Meta:
         ordering = ["-pk"]

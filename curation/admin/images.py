@@ -27,7 +27,7 @@ from curation import selectors, services
 from curation.admin import quarantine
 from curation.admin.reports import purged, report
 from curation.paginators import EstimatedCountPaginator
-from garden import thumbnails
+from garden import thumbnails, words
 from garden.looks import LOOK_FIELDS
 from garden.models import Image
 from garden.selectors import looks_of
@@ -89,7 +89,7 @@ class ImageAdmin(admin.ModelAdmin):
         "kept_mark",
         "safety",
         "emotion",
-        "favorite",
+        "favorite_name",
         "shape",
         "generator",
         "seed",
@@ -212,6 +212,11 @@ class ImageAdmin(admin.ModelAdmin):
     def safety_details(self, obj):
         return quarantine.safety_details(obj)
 
+    @admin.display(description=gettext_lazy("favorite"), ordering="favorite")
+    def favorite_name(self, obj):
+        """The favorite in the page's language ("Winter, Sunny, Early dawn"), not its key."""
+        return words.favorite_words(obj.favorite) if obj.favorite else "—"
+
     @admin.display(description=gettext_lazy("orientation"), ordering="orientation")
     def shape(self, obj):
         """The list the kiosks show it in (its key's h or v) and, for a square, that it is one: a promoted
@@ -247,7 +252,7 @@ class ImageAdmin(admin.ModelAdmin):
         generation = _("generation %(number)s") % {"number": bred.get("generation", "?")}
         return format_html("{} · {} {}", generation, how, links)
 
-    @admin.display(description="look")
+    @admin.display(description=gettext_lazy("look"))
     def measured_look(self, obj):  # not "look": the admin would show the related row's str()
         """What the picture looks like (garden.looks), as measured when it was stored; — when not measured.
         The measures' names are the code's (garden.looks.LOOK_FIELDS), like byte_size's: not translated."""

@@ -11,12 +11,15 @@ from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import formats
 from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from curation import selectors, services
 from curation.forms import BulkGenerationForm, passes_text
+from garden import words
 from generation import kinds, progress, served_names
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
@@ -41,6 +44,19 @@ def _passes(job: GenerationJob) -> str:
     return passes_text(width=job.width, height=job.height, steps=job.steps, options=job.options)
 
 
+# The phases a worker times (generation.tasks' ``timings``), in words; another key shows as it is.
+TIMING_NAMES = {
+    "load": gettext_lazy("loading the model"),
+    "generate": gettext_lazy("painting"),
+    "store": gettext_lazy("storing the pictures"),
+    "thumbnails": gettext_lazy("making the thumbnails"),
+}
+
+
+def _seconds(value: float) -> str:
+    return _("%(seconds)s s") % {"seconds": formats.number_format(value, 1)}
+
+
 class KindFilter(admin.SimpleListFilter):
     """Generation's own kinds and those apps above register (generation.kinds: the column has no choices)."""
 
@@ -61,13 +77,12 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "status_and_notice",
         "progress_bar",
         "emotion",
-        "favorite",
+        "favorite_name",
         "model_name",
         "size",
         "images_made",
         "backend",
-        "created_by",
-        "created_at",
+        "created",
     )
     list_display_links = ("short_id",)
     list_filter = ("status", KindFilter, "backend", "emotion")
@@ -80,11 +95,11 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "id",
         "kind_label",
         "status",
-        "stage",
+        "stage_now",
         "progress_bar",
         "queue_position",
         "emotion",
-        "favorite",
+        "favorite_name",
         "emotion_text",
         "others",
         "prompt",
@@ -106,7 +121,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "attempts",
         "resends",
         "worker",
-        "timings",
+        "timings_table",
         "created_by",
         "created_at",
         "enqueued_at",
@@ -155,6 +170,32 @@ class GenerationJobAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("size"))
     def size(self, obj):
         return f"{obj.width}x{obj.height}"
+
+    @admin.display(description=gettext_lazy("favorite"), ordering="favorite")
+    def favorite_name(self, obj):
+        """ "Winter, Sunny, Early dawn" in the page's language, not the key's "winter,sunny,the-early-dawn"."""
+        return words.favorite_words(obj.favorite) if obj.favorite else "—"
+
+    @admin.display(description=gettext_lazy("stage"))
+    def stage_now(self, obj):
+        """What the job does now, as the list says it: a finished job's final status, not the stage
+        it was last in ("Painting")."""
+        return progress.stage_text(obj)
+
+    @admin.display(description=gettext_lazy("timings"))
+    def timings_table(self, obj):
+        """Seconds per phase of the job, as a table (the stored JSON, read)."""
+        rows = [(name, value) for name, value in (obj.timings or {}).items() if isinstance(value, int | float)]
+        if not rows:
+            return "—"
+        body = format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', ((TIMING_NAMES.get(n, n), _seconds(v)) for n, v in rows))
+        head = format_html('<thead><tr><th scope="col">{}</th><th scope="col">{}</th></tr></thead>', _("phase"), _("seconds"))
+        return format_html('<table class="job-timings">{}<tbody>{}</tbody></table>', head, body)
+
+    @admin.display(description=gettext_lazy("created"), ordering="created_at")
+    def created(self, obj):
+        """Who and when in one column, two lines (docs/curation.md#list-columns)."""
+        return format_html('{}<br><span class="quiet">{}</span>', obj.created_by or "—", formats.localize(localtime(obj.created_at)))
 
     @admin.display(description=gettext_lazy("images made"))
     def images_made(self, obj):

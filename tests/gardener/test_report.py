@@ -58,7 +58,7 @@ def test_the_report_page_for_analysts_and_its_section_on_the_insights_page(polic
     assert client.get("/admin/gardener/gardeneraction/report/").status_code == 403
     insights_services.make_analyst(user=analyst)
     page = client.get("/admin/gardener/gardeneraction/report/").content.decode()
-    assert '<tr data-emotion="calm"><th scope="row">calm</th><td>yes</td><td>65</td><td>0</td><td>65</td><td>65</td><td>1</td></tr>' in page
+    assert '<tr data-emotion="calm"><th scope="row">Calm</th><td>yes</td><td>65</td><td>0</td><td>65</td><td>65</td><td>1</td></tr>' in page
     thinnest = page.split('id="thinnest"')[1].split("</table>")[0]
     assert thinnest.count("<tr>") == 1 + 20 and '<th scope="row">calm/autumn,cloudy,day</th><td>0</td><td>3</td><td>2</td>' in thinnest
     assert "<td>1</td>" in page.split('id="actions"')[1].split("</tr>")[1]  # today's row: one retirement
@@ -66,7 +66,7 @@ def test_the_report_page_for_analysts_and_its_section_on_the_insights_page(polic
     dashboard = client.get("/admin/insights/dashboard/").content.decode()
     section = dashboard.split('id="section-gardener"')[1].split("</section>")[0]
     assert '<h2 class="insights-section">The gardener</h2>' in section
-    calm_row = '<tr data-emotion="calm"><th scope="row">calm</th><td>yes</td><td>65</td><td>0</td><td>65</td><td>65</td><td>1</td></tr>'
+    calm_row = '<tr data-emotion="calm"><th scope="row">Calm</th><td>yes</td><td>65</td><td>0</td><td>65</td><td>65</td><td>1</td></tr>'
     assert calm_row in section
     assert "<td>1</td>" in section.split('id="gardener-actions"')[1].split("</tr>")[1]
     assert 'id="gardener-rates"' in section and 'href="/admin/gardener/gardeneraction/report/"' in section

@@ -94,7 +94,7 @@ def test_curators_add_and_edit_the_bank_in_the_admin(admin_client):
     row = WordBank.objects.get()
     assert (row.emotion, row.favorite, row.word_list()) == ("calm", "rainy", ["puddles", "grey herons", "reeds"])
     listing = admin_client.get(reverse("admin:gardener_wordbank_changelist")).content.decode()
-    assert "Words for calm · rainy" in listing
+    assert "Words for Calm · Rainy" in listing  # the emotion's and the word's names (translated)
 
     change = reverse("admin:gardener_wordbank_change", args=[row.pk])
     assert "grey herons" in admin_client.get(change).content.decode()

@@ -352,9 +352,7 @@
     return camera.snapshot()
       .then(function (blob) { return postEmotion(blob, opts.getVisitorId()); })
       .then(function (result) {
-        var name = EMOTION_NAMES[result.emotions];
-        setState(box, "ok", t(gettext_noop("Result: %(emotion)s"), { emotion: name ? word(name) : result.emotions }));
-        renderResult(result);
+        showResult(box, result);
         return result;
       }, function (err) {
         var kind = (err && err.kind) || "http";
@@ -366,6 +364,50 @@
         restoreFocus();
         return result;
       });
+  }
+
+  /* "Result: Happy" in the state box, and the result's details (also for a visit taken back). */
+  function showResult(box, result) {
+    var name = EMOTION_NAMES[result.emotions];
+    setState(box, "ok", t(gettext_noop("Result: %(emotion)s"), { emotion: name ? word(name) : result.emotions }));
+    renderResult(result);
+  }
+
+  /* A visit survives a switch of language (docs/languages.md). The switch is a form that reloads
+   * the page in the new language; as it is sent, the page keeps what its visitor has (``getState()``:
+   * the /emotion answer, the favorite, the likes; never a picture of the face) in this tab's
+   * sessionStorage, and the reloaded page takes it back once (``takeVisit``). */
+  var VISIT_KEY = "garden-visit:";
+
+  function keepVisitOnLanguageSwitch(page, getState) {
+    Array.prototype.forEach.call(document.querySelectorAll("form.language-switch"), function (form) {
+      form.addEventListener("submit", function () {
+        var state = getState();
+        try {
+          if (state) {
+            window.sessionStorage.setItem(VISIT_KEY + page, JSON.stringify({ savedAt: Date.now(), state: state }));
+          } else {
+            window.sessionStorage.removeItem(VISIT_KEY + page);
+          }
+        } catch (e) { /* no storage: the visit starts over, as it did before */ }
+      });
+    });
+  }
+
+  /* The visit kept by the switch, if it is younger than ``maxAgeSeconds`` (the idle time: an
+   * older one belongs to someone who left); null otherwise. It is taken: a reload starts over. */
+  function takeVisit(page, maxAgeSeconds) {
+    var saved = null;
+    try {
+      saved = JSON.parse(window.sessionStorage.getItem(VISIT_KEY + page) || "null");
+      window.sessionStorage.removeItem(VISIT_KEY + page);
+    } catch (e) { return null; }
+    if (!saved || !saved.state || !(Date.now() - saved.savedAt <= maxAgeSeconds * 1000)) { return null; }
+    return saved.state;
+  }
+
+  function forgetVisit(page) {
+    try { window.sessionStorage.removeItem(VISIT_KEY + page); } catch (e) { /* nothing kept */ }
   }
 
   /* A new visitor starts in the kiosk's own language: drop the visitor's choice (the language
@@ -385,7 +427,8 @@
   window.Kiosk = {
     $: $, setState: setState, holdFocus: holdFocus, Camera: Camera, postEmotion: postEmotion, postJSON: postJSON,
     KioskError: KioskError, captureFlow: captureFlow, renderResult: renderResult, hideResult: hideResult,
-    restoreLanguage: restoreLanguage, word: word, emotionLabel: emotionLabel, EMOTION_NAMES: EMOTION_NAMES, t: t, lang: lang, number: number,
+    restoreLanguage: restoreLanguage, showResult: showResult, keepVisitOnLanguageSwitch: keepVisitOnLanguageSwitch,
+    takeVisit: takeVisit, forgetVisit: forgetVisit, word: word, emotionLabel: emotionLabel, EMOTION_NAMES: EMOTION_NAMES, t: t, lang: lang, number: number,
     list: list, withDetails: withDetails, fitShape: fitShape
   };
 })();

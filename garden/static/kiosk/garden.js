@@ -9,6 +9,7 @@
   var FAVORITE_IDS = ["favorite-season", "favorite-weather", "favorite-time"];
 
   var visitor = null;          // {id, emotion (lower case), generation, gender}
+  var result = null;           // the visitor's /emotion answer (kept across a language switch)
   var lists = { landscape: [], portrait: [] };
   var recommendationId = null; // X-Recommendation-Id of the last /garden response, if any
   var gardenKey = "";          // the search key the lists on screen answer
@@ -367,6 +368,8 @@
     clearGarden();
     live.cancel();
     visitor = null;
+    result = null;
+    K.forgetVisit("garden");
     liked = {};
     askedFrom = false;
     codeBox.hidden = true;
@@ -405,10 +408,11 @@
       camera: camera,
       stateBox: K.$("capture-state"),
       getVisitorId: function () { return visitor ? visitor.id : null; }
-    }).then(function (result) {
-      if (!result || resetPending) { return; }  // starting over: this visitor is not kept
-      if (!visitor || visitor.id !== result.id) { liked = {}; askedFrom = false; served++; }
-      visitor = { id: result.id, emotion: String(result.emotions).toLowerCase(), generation: result.generation, gender: result.gender };
+    }).then(function (answer) {
+      if (!answer || resetPending) { return; }  // starting over: this visitor is not kept
+      if (!visitor || visitor.id !== answer.id) { liked = {}; askedFrom = false; served++; }
+      result = answer;
+      visitor = { id: answer.id, emotion: String(answer.emotions).toLowerCase(), generation: answer.generation, gender: answer.gender };
       showVisitorCode(visitor.id);
       // The garden is counted before this capture ends, so a reset waits for it too; then the live
       // picture is asked for (after the garden: the curated pictures come first).
@@ -464,6 +468,38 @@
       startOver: startOver
     });
   }
+
+  /* The visit as the language switch keeps it: the same visitor (id, so likes stay theirs), the
+   * result, the favorite, the likes and the screen of the garden they were on. */
+  function visitState() {
+    if (!visitor || !result || resetPending) { return null; }
+    return {
+      result: result, visitor: visitor, liked: liked, askedFrom: askedFrom, start: start,
+      favorite: FAVORITE_IDS.map(function (id) { return K.$(id).value; })
+    };
+  }
+
+  function takeBackVisit(saved) {
+    result = saved.result;
+    visitor = saved.visitor;
+    liked = saved.liked || {};
+    askedFrom = !!saved.askedFrom;
+    FAVORITE_IDS.forEach(function (id, i) { K.$(id).value = (saved.favorite || [])[i] || ""; });
+    K.showResult(K.$("capture-state"), result);
+    showVisitorCode(visitor.id);
+    var id = visitor.id, garden = loadGarden();
+    if (garden) {
+      garden.then(function () {  // back on the screen they were on (the same list: the same key and visitor)
+        if (!visitor || visitor.id !== id || !saved.start) { return; }
+        start = Math.min(saved.start, Math.max(0, currentList().length - PAGE));
+        render();
+      });
+    }
+  }
+
+  K.keepVisitOnLanguageSwitch("garden", visitState);
+  var saved = K.takeVisit("garden", K.idleSeconds(kioskRoot) || 90);
+  if (saved && saved.visitor && saved.result) { takeBackVisit(saved); }
 
   camera.start();
   outbox.flush();  // events a previous page left waiting

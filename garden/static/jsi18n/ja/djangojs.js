@@ -279,7 +279,7 @@
     /* formatting library */
 
     django.formats = {
-    "DATETIME_FORMAT": "Y\u5e74n\u6708j\u65e5G:i",
+    "DATETIME_FORMAT": "Y-m-d H:i:s",
     "DATETIME_INPUT_FORMATS": [
       "%Y-%m-%d %H:%M:%S",
       "%Y-%m-%d %H:%M:%S.%f",
@@ -309,7 +309,7 @@
     "FIRST_DAY_OF_WEEK": 0,
     "MONTH_DAY_FORMAT": "n\u6708j\u65e5",
     "NUMBER_GROUPING": 3,
-    "SHORT_DATETIME_FORMAT": "Y/m/d G:i",
+    "SHORT_DATETIME_FORMAT": "Y-m-d H:i:s",
     "SHORT_DATE_FORMAT": "Y/m/d",
     "THOUSAND_SEPARATOR": ",",
     "TIME_FORMAT": "G:i",

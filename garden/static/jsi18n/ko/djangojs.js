@@ -279,7 +279,7 @@
     /* formatting library */
 
     django.formats = {
-    "DATETIME_FORMAT": "Y\ub144 n\uc6d4 j\uc77c g:i A",
+    "DATETIME_FORMAT": "Y-m-d H:i:s",
     "DATETIME_INPUT_FORMATS": [
       "%Y-%m-%d %H:%M:%S",
       "%Y-%m-%d %H:%M:%S.%f",
@@ -305,7 +305,7 @@
     "FIRST_DAY_OF_WEEK": 0,
     "MONTH_DAY_FORMAT": "n\uc6d4 j\uc77c",
     "NUMBER_GROUPING": 3,
-    "SHORT_DATETIME_FORMAT": "Y-n-j H:i",
+    "SHORT_DATETIME_FORMAT": "Y-m-d H:i:s",
     "SHORT_DATE_FORMAT": "Y-n-j",
     "THOUSAND_SEPARATOR": ",",
     "TIME_FORMAT": "A g:i",

@@ -1,0 +1,105 @@
+"""The admin's lists at an operator's screen widths (issue 85, item 5), in real headless Chromium with
+Django's navigation sidebar open: at 1400 px (and 2000 px) every column an operator acts on is on
+screen, or reachable by a horizontal scroll bar that is itself on screen (not under the last of 50
+rows). Which columns each list shows, and why: docs/curation.md#list-columns."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from garden.models import Image
+from generation.models import GenerationJob
+from infra import client_keys
+from infra.models import ClientKey
+from library.models import LibraryEntry
+from tests.accessibility.conftest import log_in
+from tests.factories import ImageFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Per list: its URL and the columns (Django's ``column-<name>`` classes) an operator acts on.
+LISTS = {
+    "jobs": (
+        "/admin/generation/generationjob/",
+        ("short_id", "status_and_notice", "progress_bar", "emotion", "favorite_name", "images_made", "backend", "created"),
+    ),
+    "images": (
+        "/admin/garden/image/",
+        ("thumbnail", "key", "status", "kept_mark", "safety", "emotion", "favorite_name", "shape", "generator", "seed", "created_at"),
+    ),
+    "library": ("/admin/library/libraryentry/", ("name", "can_paint", "is_default", "live", "defaults", "short_hash", "scanned_at")),
+    "client keys": ("/admin/infra/clientkey/", ("name", "user", "prefix", "last_used_at", "state")),
+}
+
+# Where each wanted column is: on screen, or within a scrolling box whose scroll bar is on screen.
+REACH = """(names) => {
+  const results = document.querySelector('#changelist .results');
+  const box = results.getBoundingClientRect();
+  const scrolls = results.scrollWidth > results.clientWidth + 1;
+  const barOnScreen = box.bottom <= window.innerHeight && getComputedStyle(results).overflowX !== 'hidden';
+  const within = (th) => {
+    const r = th.getBoundingClientRect();
+    return r.left >= Math.max(0, box.left) - 1 && r.right <= Math.min(window.innerWidth, box.right) + 1;
+  };
+  const columns = names.map((name) => ({name, th: document.querySelector(`#result_list thead th.column-${name}`)}));
+  results.scrollLeft = 0;
+  columns.forEach((c) => { c.onScreen = !!c.th && within(c.th); });
+  results.scrollLeft = results.scrollWidth;  // the far end of the scroll: the columns that were off screen
+  columns.forEach((c) => { c.reached = !!c.th && (c.onScreen || within(c.th)); });
+  results.scrollLeft = 0;
+  return {scrolls, barOnScreen, page: document.documentElement.scrollWidth > window.innerWidth + 1,
+          columns: columns.map((c) => ({name: c.name, found: !!c.th, onScreen: c.onScreen, reached: c.reached}))};
+}"""
+
+
+@pytest.fixture
+def rows(django_user_model):
+    """A superuser, and rows enough for each list to scroll down: 50 jobs, 50 images, library entries, keys."""
+    user = django_user_model.objects.create_superuser("operator", "op@example.org", "pw-operator-85")
+    now = timezone.now()
+    values = {
+        "emotion": "calm", "favorite": "winter,sunny,the-early-dawn", "prompt": "a calm garden", "width": 1280, "height": 800,
+        "steps": 30, "guidance": 7.0, "seed": 1, "count": 6, "images_total": 6, "steps_total": 60, "timestr": "t",
+        "backend": "diffusers", "queue": "gpu", "model": "a-model-with-a-long-name-v2", "created_by": user, "created_at": now,
+    }  # fmt: skip
+    GenerationJob.objects.bulk_create([GenerationJob(**values, status=GenerationJob.Status.SUCCEEDED, images_done=6) for _ in range(50)])
+    for seed in range(50):
+        ImageFactory(status=Image.Status.POOL, emotion="disgusted", favorite="autumn,cloudy,the-middle-of-the-night", seed=seed)
+    for n in range(12):
+        LibraryEntry.objects.create(
+            kind="pipeline", name=f"stable-diffusion-model-number-{n}", path=f"models/sd-{n}", family="sdxl", short_hash=f"{n:010x}",
+            default_steps=30, default_guidance=7.0, default_width=1024, default_height=1024, scanned_at=now,
+        )  # fmt: skip
+    for n in range(30):
+        client_keys.issue(ClientKey(user=user, name=f"Krita on the studio PC {n}"), by=user)
+    return user
+
+
+@pytest.fixture
+def operator(page, live_server, rows):
+    log_in(page, live_server, rows)
+    yield page
+    page.goto("about:blank")
+
+
+@pytest.mark.parametrize("width", [1400, 2000])
+@pytest.mark.parametrize("language", ["en", "ko"])
+@pytest.mark.parametrize("name", LISTS)
+def test_the_columns_an_operator_acts_on_are_on_screen_or_a_visible_scroll_away(operator, live_server, name, width, language):
+    page = operator
+    page.set_viewport_size({"width": width, "height": 900})
+    page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+    url, wanted = LISTS[name]
+    page.goto(live_server.url + url)
+    assert page.is_visible("#nav-sidebar")  # Django's default: the sidebar open
+    reach = page.evaluate(REACH, list(wanted))
+    missing = [c["name"] for c in reach["columns"] if not c["found"]]
+    assert not missing, f"{name}: no column {missing}"
+    assert not reach["page"], f"{name} at {width} px: the whole page scrolls sideways"
+    hidden = [c["name"] for c in reach["columns"] if not c["onScreen"]]
+    if hidden:
+        assert reach["scrolls"] and reach["barOnScreen"], f"{name} at {width} px: {hidden} off screen with no scroll bar in sight"
+        assert all(c["reached"] for c in reach["columns"]), f"{name} at {width} px: {reach['columns']}"
+    if width == 2000:
+        assert not hidden, f"{name} at 2000 px: {hidden} off screen"
