@@ -95,6 +95,12 @@ class LibraryEntry(models.Model):
         null=True, blank=True, help_text="When the venue's model store (GARDEN_MODELS_STORE) was found to hold its file; empty: not stored"
     )
 
+    # A diffusers folder's identity: the sha256 of its manifest (each file's path, sha256 and size,
+    # library.manifests), which the store keeps beside the files it names. Empty for single files.
+    manifest_sha256 = models.CharField(
+        max_length=64, blank=True, default="", help_text="A diffusers folder's identity: the sha256 of its files' manifest"
+    )
+
     objects = LibraryEntryQuerySet.as_manager()
 
     class Meta:
@@ -112,6 +118,11 @@ class LibraryEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def content_sha256(self) -> str:
+        """What the store and each host's cache key the entry by: a file's sha256, a folder's manifest's."""
+        return self.sha256 or self.manifest_sha256
 
     @property
     def kind_word(self) -> str:

@@ -314,15 +314,14 @@ def model_problem(name: str) -> str:
     return ""
 
 
-def absolute_path(entry: LibraryEntry) -> Path:
+def listed_path(entry: LibraryEntry) -> Path:
+    """Where the entry's file is, or would be, under this host's GARDEN_MODELS_DIR: a name to show
+    (A1111's ``filename``) or record, never to open. Code that reads the file asks
+    ``library.cache.local_path``, which fetches it onto this host first (tests/config/test_library_door.py)."""
     return Path(settings.GARDEN_MODELS_DIR) / entry.path
 
 
-def embeddings_in(prompt: str) -> list[tuple[str, str]]:
-    """``[(name, absolute path), …]`` of the present embeddings whose names occur in ``prompt`` (as
-    a word: A1111 triggers a textual inversion by its name in the text)."""
-    found = []
-    for entry in embeddings():
-        if re.search(rf"(?<![\w-]){re.escape(entry.name)}(?![\w-])", prompt):
-            found.append((entry.name, str(absolute_path(entry))))
-    return found
+def embeddings_in(prompt: str) -> list[LibraryEntry]:
+    """The present embeddings whose names occur in ``prompt`` (as a word: A1111 triggers a textual
+    inversion by its name in the text); their files through ``library.cache.embedding_paths``."""
+    return [entry for entry in embeddings() if re.search(rf"(?<![\w-]){re.escape(entry.name)}(?![\w-])", prompt)]

@@ -10,12 +10,13 @@ this host holds and the store lacks into the store, once each.
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
 
-from library import selectors
+from library import manifests, selectors
 from library import store as model_store
 from library.hosts import host_name
 from library.models import LibraryCopy, LibraryEntry
@@ -63,7 +64,7 @@ def push_pending() -> list[str]:
     pushed = []
     pending = (
         LibraryEntry.objects.filter(stored_at__isnull=True, copies__host=host_name(), copies__on_disk=True, present=True)
-        .exclude(sha256="")
+        .exclude(sha256="", manifest_sha256="")
         .distinct()
     )
     for entry in pending:
@@ -77,15 +78,35 @@ def push_pending() -> list[str]:
 
 
 def push(entry: LibraryEntry) -> bool:
-    """Put one entry's file (on this host) into the store unless it is there; True when uploaded."""
+    """Put one entry's file (on this host) into the store unless it is there; True when uploaded. A
+    folder goes as its files by sha256 (those the store holds already, another folder's text encoder
+    say, are not sent again), then its manifest, last: a stored manifest names stored files only."""
     store = model_store.get()
-    if store is None or not entry.sha256:
+    if store is None or not entry.content_sha256:
         return False
+    path = Path(settings.GARDEN_MODELS_DIR).expanduser() / entry.path
     uploaded = False
-    if store.stat(entry.sha256) is None:
-        path = Path(settings.GARDEN_MODELS_DIR).expanduser() / entry.path
-        store.put(path, entry.sha256)
+    for file, sha256 in _parts(entry, path):
+        if store.stat(sha256) is None:
+            store.put(file, sha256)
+            uploaded = True
+    if entry.manifest_sha256 and store.stat(entry.manifest_sha256) is None:
+        with tempfile.TemporaryDirectory() as folder:
+            written = Path(folder) / entry.manifest_sha256
+            written.write_bytes(manifests.encode(entry.details["files"]))
+            store.put(written, entry.manifest_sha256)
         uploaded = True
-        log.info("put %s (sha256 %s) into the model store %s", entry.name, entry.sha256, store)
+    if uploaded:
+        log.info("put %s (sha256 %s) into the model store %s", entry.name, entry.content_sha256, store)
     LibraryEntry.objects.filter(pk=entry.pk).update(stored_at=timezone.now())
     return uploaded
+
+
+def _parts(entry: LibraryEntry, path: Path) -> list[tuple[Path, str]]:
+    """(file, sha256) of each distinct file the entry stores."""
+    if not entry.manifest_sha256:
+        return [(path, entry.sha256)]
+    parts: dict[str, Path] = {}
+    for relative, sha256, _ in entry.details.get("files") or []:
+        parts.setdefault(sha256, path / relative)
+    return [(file, sha256) for sha256, file in parts.items()]
