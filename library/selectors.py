@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from library.hosts import host_name
-from library.models import LibraryCopy, LibraryEntry, LibraryEntryQuerySet, LibraryScan
+from library.models import LibraryCopy, LibraryEntry, LibraryEntryQuerySet, LibraryScan, LibraryUpload
 
 Kind = LibraryEntry.Kind
 # A1111 clients name a checkpoint by its title, "name [hash]": the bracket is not part of the name.
@@ -250,7 +250,7 @@ def listing_version() -> str:
     """A short digest of what the library's list shows: every row's listed fields, whether each
     present row's file is there now (why_unusable's look), and the last scan's state. It moves when a
     scan adds, changes or loses an entry, when a file goes before a scan notices, when a curator
-    edits a row and when a scan ends; the admin's list polls it and reloads (two queries)."""
+    edits a row, when a scan ends and as an upload into the store moves; the admin's list polls it and reloads (three queries)."""
     digest = hashlib.sha256()
     for row in LibraryEntry.objects.order_by("pk").values_list(*LISTED_FIELDS):
         listed = dict(zip(LISTED_FIELDS, row, strict=True))
@@ -261,6 +261,9 @@ def listing_version() -> str:
         )
         digest.update(f"{row!r}{there}\n".encode())
     digest.update(repr(LibraryScan.objects.values_list("pk", "state").first()).encode())
+    # Uploads into the store: their state, and their bytes by the percent (the list follows an upload).
+    for upload in LibraryUpload.objects.order_by("pk").values_list("entry_id", "host", "state", "bytes_done", "bytes_total"):
+        digest.update(f"{upload[:3]!r}{upload[3] * 100 // max(upload[4], 1)}\n".encode())
     return digest.hexdigest()[:16]
 
 

@@ -10,17 +10,13 @@ this host holds and the store lacks into the store, once each.
 from __future__ import annotations
 
 import logging
-import tempfile
-from pathlib import Path
 
-from django.conf import settings
 from django.utils import timezone
 
-from library import manifests, selectors
+from library import selectors
 from library import store as model_store
 from library.hosts import host_name
 from library.models import LibraryCopy, LibraryEntry
-from library.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -56,57 +52,14 @@ def heartbeat(now=None) -> None:
 
 
 def push_pending() -> list[str]:
-    """Put into the store the files this host holds and the store lacks (names pushed). A store that
-    cannot be reached is said in the log and tried again at the next look."""
-    store = model_store.get()
-    if store is None:
-        return []
-    pushed = []
-    pending = (
-        LibraryEntry.objects.filter(stored_at__isnull=True, copies__host=host_name(), copies__on_disk=True, present=True)
-        .exclude(sha256="", manifest_sha256="")
-        .distinct()
-    )
-    for entry in pending:
-        try:
-            if push(entry):
-                pushed.append(entry.name)
-        except (StoreError, OSError) as exc:
-            log.warning("could not put %s into the model store %s: %s", entry.name, store, exc)
-            break
-    return pushed
+    """Put into the store what this host holds and the store lacks (library.services.uploads)."""
+    from library.services import uploads
+
+    return uploads.push_pending()
 
 
 def push(entry: LibraryEntry) -> bool:
-    """Put one entry's file (on this host) into the store unless it is there; True when uploaded. A
-    folder goes as its files by sha256 (those the store holds already, another folder's text encoder
-    say, are not sent again), then its manifest, last: a stored manifest names stored files only."""
-    store = model_store.get()
-    if store is None or not entry.content_sha256:
-        return False
-    path = Path(settings.GARDEN_MODELS_DIR).expanduser() / entry.path
-    uploaded = False
-    for file, sha256 in _parts(entry, path):
-        if store.stat(sha256) is None:
-            store.put(file, sha256)
-            uploaded = True
-    if entry.manifest_sha256 and store.stat(entry.manifest_sha256) is None:
-        with tempfile.TemporaryDirectory() as folder:
-            written = Path(folder) / entry.manifest_sha256
-            written.write_bytes(manifests.encode(entry.details["files"]))
-            store.put(written, entry.manifest_sha256)
-        uploaded = True
-    if uploaded:
-        log.info("put %s (sha256 %s) into the model store %s", entry.name, entry.content_sha256, store)
-    LibraryEntry.objects.filter(pk=entry.pk).update(stored_at=timezone.now())
-    return uploaded
+    """Put one entry's files into the store unless it holds them (library.services.uploads)."""
+    from library.services import uploads
 
-
-def _parts(entry: LibraryEntry, path: Path) -> list[tuple[Path, str]]:
-    """(file, sha256) of each distinct file the entry stores."""
-    if not entry.manifest_sha256:
-        return [(path, entry.sha256)]
-    parts: dict[str, Path] = {}
-    for relative, sha256, _ in entry.details.get("files") or []:
-        parts.setdefault(sha256, path / relative)
-    return [(file, sha256) for sha256, file in parts.items()]
+    return uploads.push(entry)
