@@ -159,7 +159,11 @@ def _run(*, job: GenerationJob, mine, timings: dict) -> int | None:
     scheduler = backends.SAMPLERS.get(sampler) or backend.scheduler_name  # the job's sampler, else the model's own
     loaded = {"model_id": backend.model_id, "scheduler": scheduler, "stage": GenerationJob.Stage.PAINTING}
     job.model_id, job.scheduler = backend.model_id, scheduler
-    return _generate_all(job=job, backend=backend, mine=mine, timings=timings, extra=extra, loaded=loaded)
+    held = backends.loaded_pipelines.loaded_names() if job.loras else None
+    outcome = _generate_all(job=job, backend=backend, mine=mine, timings=timings, extra=extra, loaded=loaded)
+    if held is not None and backends.loaded_pipelines.loaded_names() != held:  # a LoRA loaded: the router sends its jobs here
+        presence.note_models(worker=job.worker)
+    return outcome
 
 
 def library_files(job: GenerationJob) -> dict:
