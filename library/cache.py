@@ -40,6 +40,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.conf import settings
@@ -50,7 +51,7 @@ from library import manifests
 from library import store as model_store
 from library.hosts import host_name
 from library.models import LibraryCopy, LibraryEntry
-from library.store import StoreCorrupt, StoreUnavailable
+from library.store import StoreCorrupt, StoreMissing, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ WORK = ".garden"  # a dot-folder: scans and fingerprints leave it out
 KEEP_USES = 4
 FETCH_TRIES = 2  # a corrupt download is discarded and fetched once more
 UNAVAILABLE_TRIES = 3  # the store away: tried again after 1 s and 2 s, then the job waits (runner)
+SMALL_BLOB = model_store.PART_BYTES  # a folder's file of one GET: fetched a few at a time beside the large ones
+SMALL_AT_ONCE = 8
 Progress = Callable[[int, int], None]
 
 
@@ -184,19 +187,31 @@ def _blob(sha256: str) -> Path:
 
 
 def _fetch_folder(store, entry: LibraryEntry, manifest: manifests.Manifest, path: Path, progress: Progress | None) -> None:
-    """Each file this host lacks into the blobs, then the folder rebuilt from them with one rename."""
+    """Each file this host lacks into the blobs, then the folder rebuilt from them with one rename.
+    Room is made for all of them at once; the large files come one after the other (each with its
+    parallel ranged GETs, reporting progress), the small ones (configs, tokenizers) a few at a time
+    beside them (one GET each)."""
     started, sizes = time.monotonic(), manifests.blobs(manifest)
-    total, done = sum(sizes.values()), 0
-    for sha256, size in sizes.items():
-        blob = _blob(sha256)
-        if not _blob_whole(blob, size):
-            with _flock(_work("locks") / f"{sha256}.lock", fcntl.LOCK_EX):
-                if not _blob_whole(blob, size):
-                    base = done
-                    _fetch_blob(store, entry, sha256, size, blob, None if progress is None else lambda d, t, b=base: progress(b + d, total))
-        done += size
+    total = sum(sizes.values())
+    missing = {sha256: size for sha256, size in sizes.items() if not _blob_whole(_blob(sha256), size)}
+    done = total - sum(missing.values())
+    temporaries = _reserve_all(missing)
+    try:
+        small = [sha256 for sha256, size in missing.items() if size <= SMALL_BLOB]
+        with ThreadPoolExecutor(SMALL_AT_ONCE, thread_name_prefix="model-fetch-small") as pool:
+            pending = [pool.submit(_fetch_blob, store, entry, sha256, missing[sha256], temporaries[sha256], None) for sha256 in small]
+            for sha256, size in missing.items():
+                if size > SMALL_BLOB:
+                    report = None if progress is None else (lambda d, t, b=done: progress(b + d, total))
+                    _fetch_blob(store, entry, sha256, size, temporaries[sha256], report)
+                    done += size
+            for future in pending:
+                future.result()
         if progress is not None:
-            progress(done, total)
+            progress(total, total)
+    finally:
+        for temporary in temporaries.values():
+            temporary.unlink(missing_ok=True)
     staging = _work("tmp") / f"{entry.manifest_sha256}.{os.getpid()}.{uuid.uuid4().hex}.folder"
     try:
         for relative, sha256, _ in manifest:
@@ -226,15 +241,17 @@ def _blob_whole(blob: Path, size: int) -> bool:
         return False
 
 
-def _fetch_blob(store, entry: LibraryEntry, sha256: str, size: int, blob: Path, progress: Progress | None) -> None:
-    if _stat(store, sha256) is None:
-        raise StoreUnavailable(f"the model store {store} holds no file {sha256} of {entry.name} yet")
-    temporary = _reserve(sha256, size)
-    try:
-        _fetch_checked(store, entry, sha256, temporary, progress)
+def _fetch_blob(store, entry: LibraryEntry, sha256: str, size: int, temporary: Path, progress: Progress | None) -> None:
+    """One file of a folder into this host's blobs (its reservation made), once per host."""
+    blob = _blob(sha256)
+    with _flock(_work("locks") / f"{sha256}.lock", fcntl.LOCK_EX):
+        if _blob_whole(blob, size):  # another process fetched it meanwhile
+            return
+        try:
+            _fetch_checked(store, entry, sha256, temporary, progress)
+        except StoreMissing:
+            raise StoreUnavailable(f"the model store {store} holds no file {sha256} of {entry.name} yet") from None
         os.replace(temporary, blob)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _fetch_checked(store, entry: LibraryEntry, sha256: str, temporary: Path, progress: Progress | None) -> None:
@@ -295,6 +312,23 @@ def _record(entry: LibraryEntry, path: Path) -> None:
 
 
 # --- room -----------------------------------------------------------------------------------------
+
+
+def _reserve_all(sizes: dict[str, int]) -> dict[str, Path]:
+    """Room for every one of these files at once, then each one's temporary file at its length."""
+    temporaries: dict[str, Path] = {}
+    with _flock(_work("locks") / "room.lock", fcntl.LOCK_EX):
+        make_room(sum(sizes.values()))
+        try:
+            for sha256, size in sizes.items():
+                temporaries[sha256] = _work("tmp") / f"{sha256}.{os.getpid()}.{uuid.uuid4().hex}.incomplete"
+                with open(temporaries[sha256], "wb") as out:
+                    out.truncate(size)
+        except OSError as exc:
+            for temporary in temporaries.values():
+                temporary.unlink(missing_ok=True)
+            raise CacheFull(f"cannot reserve {sum(sizes.values())} bytes in {_root()} on host {host_name()}: {exc}") from None
+    return temporaries
 
 
 def _reserve(sha256: str, size: int) -> Path:
