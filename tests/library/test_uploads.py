@@ -21,7 +21,7 @@ from library.services import entries as library_services
 from library.services import follow, uploads
 from library.store import StoreUnavailable
 from tests.library.test_library_follow import write_checkpoint
-from tests.library.test_store_and_copies import hosts  # noqa: F401 (fixture)
+from tests.library.test_store_and_copies import hosts, s3  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +179,23 @@ def test_the_library_admin_says_what_an_upload_has_done_and_where_the_model_is(h
     assert uploads.push_pending() == ["halfway"]
     detail = admin_client.get(reverse("admin:library_libraryentry_change", args=[entry.pk])).content.decode()
     assert "In the store." in detail
+
+
+def test_a_stopped_s3_upload_aborts_its_multipart_upload(hosts, s3, tmp_path):  # noqa: F811
+    """Past the grace, the reader boto3 reads the file through raises: boto3 aborts the multipart
+    upload, nothing is left in the bucket, and the store says so rather than half an object."""
+    from tests.library.test_store_and_copies import BUCKET
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"\0" * (65 * 1024 * 1024))  # past the 64 MiB multipart threshold
+    calls = []
+
+    def progress(done, total):
+        calls.append(done)
+        if len(calls) == 2:
+            raise uploads.UploadStopped("the worker is shutting down")
+
+    with pytest.raises(uploads.UploadStopped):
+        model_store.get().put(big, "0" * 64, progress)
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    assert model_store.get().stat("0" * 64) is None
