@@ -13,7 +13,6 @@ import shutil
 import pytest
 
 from generation.models import GenerationJob
-from generation.services.runner import library_files
 from library import cache, manifests
 from library import store as model_store
 from library.models import LibraryEntry
@@ -70,8 +69,17 @@ def test_a_second_folder_sharing_a_component_stores_it_once(hosts, settings, tmp
     assert c.stored_at is not None
 
 
-def test_a_folder_and_a_lora_paint_on_the_other_host_once_the_first_is_gone(hosts, s3, settings, tiny_folders):  # noqa: F811
-    from diffusers import StableDiffusionPipeline
+def test_a_folder_and_a_lora_paint_on_the_other_host_once_the_first_is_gone(hosts, s3, diffusers_settings, tiny_folders):  # noqa: F811
+    """The issue's walk: a folder model and a LoRA copied into host a's folder, host a stopped, and
+    host b's worker paints a job with the LoRA applied (the worker's own path: runner, cache, backend)."""
+    import io
+
+    import numpy as np
+    from PIL import Image as PILImage
+
+    from garden.services import read_file
+    from generation import selectors, services
+    from generation.requests import JobRequest
 
     folder_a = hosts.on("a")
     shutil.copytree(tiny_folders / "tiny-sd-a", folder_a / "tiny-sd-a")
@@ -82,42 +90,26 @@ def test_a_folder_and_a_lora_paint_on_the_other_host_once_the_first_is_gone(host
     shutil.rmtree(folder_a)  # host a stopped, and its disk with it
 
     folder_b = hosts.on("b")
-    job = GenerationJob.objects.create(
-        prompt="a red fox",
-        model="tiny-sd-a",
-        backend="diffusers",
-        width=32,
-        height=32,
-        steps=2,
-        guidance=7.0,
-        seed=1,
-        loras=[{"name": "tiny-ink", "weight": 1.0}],
-    )
-    seen: list[tuple[int, int]] = []
-    reporter = cache.local_path
-    extra = library_files(job)
-    assert extra["model_path"] == str(folder_b / "tiny-sd-a")
-    assert extra["lora_paths"] == {"tiny-ink": str(folder_b / "loras" / "tiny-ink.safetensors")}
-    assert reporter(model, progress=lambda done, total: seen.append((done, total))) == folder_b / "tiny-sd-a"
-    assert seen == []  # whole now: nothing fetched again
-    # The folder is the blobs, linked: diffusers loads it, and the LoRA changes its picture.
+
+    def paint(**params) -> np.ndarray:
+        request = {"prompt": "a red fox", "width": 64, "height": 64, "steps": 2, "seed": 5, "model": "tiny-sd-a", **params}
+        job = services.create_job(request=JobRequest(**request), enqueue=False)
+        job = services.execute_job(job_id=job.pk, worker="gpu@b")
+        assert job.status == GenerationJob.Status.SUCCEEDED, job.error
+        with PILImage.open(io.BytesIO(read_file(selectors.job_images(job)[0].key))) as picture:
+            return np.asarray(picture.convert("RGB"), dtype=np.int16)
+
+    styled = paint(loras=(("tiny-ink", 1.0),))
+    assert (folder_b / "tiny-sd-a" / "model_index.json").is_file()
+    assert (folder_b / "loras" / "tiny-ink.safetensors").read_bytes() == (tiny_folders / "loras" / "tiny-ink.safetensors").read_bytes()
+    plain = paint()
+    assert np.abs(styled - plain).max() > 10  # the LoRA was applied
+    # The folder is the blobs, linked; a second look fetches nothing.
     unet = next(sha for path, sha, _ in model.details["files"] if path.startswith("unet/") and path.endswith(".safetensors"))
     assert (folder_b / cache.WORK / "blobs" / unet).stat().st_nlink == 2
-    pipeline = StableDiffusionPipeline.from_pretrained(extra["model_path"], local_files_only=True, safety_checker=None)
-    pipeline.set_progress_bar_config(disable=True)
-
-    def paint():
-        import torch
-
-        image = pipeline(
-            "a red fox", num_inference_steps=2, height=32, width=32, output_type="np", generator=torch.Generator().manual_seed(3)
-        )
-        return image.images[0]
-
-    plain = paint()
-    pipeline.load_lora_weights(extra["lora_paths"]["tiny-ink"], adapter_name="ink")
-    with_lora = paint()
-    assert abs(plain - with_lora).max() > 1e-3
+    seen: list[tuple[int, int]] = []
+    assert cache.local_path(model, progress=lambda done, total: seen.append((done, total))) == folder_b / "tiny-sd-a"
+    assert seen == []
     # Host b's scan finds the rebuilt folder without hashing it and changes nothing.
     result = library_services.scan()
     assert result.added == result.changed == result.lost == []
