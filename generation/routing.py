@@ -11,7 +11,10 @@ models it holds in memory and which it is loading. A job for model M goes, in th
    and then the free host loads M too (a second copy of a hot model, made only where a card would
    otherwise stand idle, never by displacing a busy card's model);
 3. no host holds M: a host with M's file on disk (``hosts_with_copy``; with the job's LoRAs too,
-   ``hosts_with_loras``, first), else the least loaded host
+   ``hosts_with_loras``, first), else the least loaded host. When the store holds M (``stored``:
+   any host can fetch it) the least loaded host with the fewest models comes first and a copy on
+   disk only breaks ties: sending every cold model to the one host that has the files would make it
+   swap models on every job while the other card stands idle
    (fewest jobs, then fewest models held, then by chance), which takes M's load lease
    (``RouteLease``): until it expires or the host holds M, M's other jobs follow it there, so one
    model loads once across the venue however many jobs for it arrive together.
@@ -72,6 +75,16 @@ def hosts_with_copy(model: str) -> set[str]:
     except library_selectors.UnknownEntry:  # gone or unusable since the job was asked: no host holds it
         return set()
     return library_selectors.hosts_with_copy(entry.pk)
+
+
+def stored(model: str) -> bool:
+    """Library model ``model``'s files are in the venue's store: any host can fetch them."""
+    if not model:
+        return False
+    try:
+        return library_selectors.fetchable(library_selectors.resolve_model(model))
+    except library_selectors.UnknownEntry:
+        return False
 
 
 def hosts_with_loras(names: list[str]) -> set[str] | None:
@@ -195,6 +208,7 @@ def choose(
     *,
     copies: HostsWithCopy = hosts_with_copy,
     lora_copies: HostsWithLoras = hosts_with_loras,
+    fetchable: Callable[[str], bool] = stored,
     waited: bool = False,
     rng: random.Random | None = None,
 ) -> Route:
@@ -236,8 +250,11 @@ def choose(
             wait = settings.GARDEN_ROUTE_WAIT_SECONDS * (1 + rng.random())
             return _route(queue, best, "warm host busy, waiting", every, wait=wait)
         return _route(queue, best, "warm host busy, every host busy", every)
-    pool = [h for h in every if h.on_disk and h.loras_on_disk] or [h for h in every if h.on_disk] or every
-    target = _least_loaded(pool, rng)
+    if fetchable(job.model):
+        target = min(every, key=lambda h: (h.load / max(h.workers, 1), h.models, not h.on_disk, not h.loras_on_disk, rng.random()))
+    else:
+        pool = [h for h in every if h.on_disk and h.loras_on_disk] or [h for h in every if h.on_disk] or every
+        target = _least_loaded(pool, rng)
     holder = take_lease(key, target.name, live=list(hosts))
     target = hosts.get(holder, target)
     return _route(queue, target, "on disk" if target.on_disk else "least loaded", every)

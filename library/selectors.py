@@ -129,6 +129,11 @@ def hosts_with_copy(entry_id: int) -> set[str]:
     return set(fresh_copies(entry_id).values_list("host", flat=True))
 
 
+def fetchable(entry: LibraryEntry) -> bool:
+    """Any host can fetch the entry's files: the venue's store (GARDEN_MODELS_STORE) holds them."""
+    return entry.stored_at is not None and bool(settings.GARDEN_MODELS_STORE)
+
+
 def copies_by_entry(entry_ids: list[int]) -> dict[int, list[LibraryCopy]]:
     """Every host's copies of these entries (fresh or not), by entry: the admin's "on hosts"."""
     found: dict[int, list[LibraryCopy]] = {}

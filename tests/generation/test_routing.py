@@ -301,3 +301,15 @@ def test_a_worker_advertises_the_loras_loaded_on_its_models():
         pass
     assert loras.loaded_loras(pipeline) == ["ink"]
     assert routing.lora_key("m1", "ink") == "m1+lora:ink"
+
+
+def test_a_cold_stored_model_goes_to_a_free_host_without_it_rather_than_swap_the_busy_one():
+    """Host a has every file and paints m1; host b has none, but the store holds m2: b fetches it
+    and loads it, instead of a swapping m1 for m2 on every other job (bench/library_routing.py --folders)."""
+    worker("a", loaded=["m1"])
+    worker("b")
+    running_on("a", "m1")
+    on_a = lambda model: {"a"}  # noqa: E731
+    assert choose(job("m2"), copies=on_a, fetchable=lambda model: True).host == "b"
+    RouteLease.objects.all().delete()
+    assert choose(job("m2"), copies=on_a, fetchable=lambda model: False).host == "a"  # not stored: only a can paint it
