@@ -31,7 +31,7 @@ def _checkpoint(entry: LibraryEntry) -> dict:
         "model_name": entry.name,
         "hash": short,
         "sha256": entry.sha256 or None,
-        "filename": str(library.absolute_path(entry)),
+        "filename": str(library.listed_path(entry)),
         "config": None,
     }
 
@@ -64,7 +64,7 @@ def loras() -> list[dict]:
         {
             "name": entry.name,
             "alias": entry.name,
-            "path": str(library.absolute_path(entry)),
+            "path": str(library.listed_path(entry)),
             # A1111's Lora extension answers the file's kohya metadata (ss_…): the scan keeps a few.
             "metadata": {f"ss_{key}": value for key, value in (entry.details or {}).items() if key in LORA_METADATA},
         }
@@ -97,7 +97,7 @@ def upscalers() -> list[dict]:
         {
             "name": entry.name,
             "model_name": (entry.details or {}).get("architecture") or "ESRGAN",
-            "model_path": str(library.absolute_path(entry)),
+            "model_path": str(library.listed_path(entry)),
             "model_url": None,
             "scale": (entry.details or {}).get("scale") or 4,
         }
@@ -115,7 +115,7 @@ def sd_vaes() -> list[dict]:
     return [
         {
             "model_name": entry.name + ("" if Path(entry.path).suffix in ("", ".json") else Path(entry.path).suffix),
-            "filename": str(library.absolute_path(entry)),
+            "filename": str(library.listed_path(entry)),
         }
         for entry in library.vaes()
     ]

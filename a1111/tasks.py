@@ -31,6 +31,7 @@ def upscale_picture(*, source: str, result: str, error: str, upscaler: str, widt
     from PIL import Image as PILImage
 
     from generation.backends import upscalers
+    from library import cache as library_cache
     from library import selectors as library
     from retouch import uploads
 
@@ -38,7 +39,7 @@ def upscale_picture(*, source: str, result: str, error: str, upscaler: str, widt
         entry = library.resolve_upscaler(upscaler)
         with PILImage.open(io.BytesIO(uploads.read_upload(source))) as opened:
             picture = opened.convert("RGB")
-        done = upscalers.upscale(picture, width, height, upscaler=entry.name, path=str(library.absolute_path(entry)), device=_device())
+        done = upscalers.upscale(picture, width, height, upscaler=entry.name, path=str(library_cache.local_path(entry)), device=_device())
         buffer = io.BytesIO()
         done.save(buffer, "PNG")
         uploads.write_upload(key=result, content=buffer.getvalue())

@@ -10,10 +10,19 @@ models it holds in memory and which it is loading. A job for model M goes, in th
    once, Ray Serve's rule), or not at all once GARDEN_ROUTE_SPILL_BACKLOG jobs wait per warm worker,
    and then the free host loads M too (a second copy of a hot model, made only where a card would
    otherwise stand idle, never by displacing a busy card's model);
-3. no host holds M: a host with M's file on disk (``hosts_with_copy``), else the least loaded host
+3. no host holds M: a host with M's file on disk (``hosts_with_copy``; with the job's LoRAs too,
+   ``hosts_with_loras``, first), else the least loaded host. When the store holds M (``stored``:
+   any host can fetch it) the least loaded host with the fewest models comes first and a copy on
+   disk only breaks ties: sending every cold model to the one host that has the files would make it
+   swap models on every job while the other card stands idle
    (fewest jobs, then fewest models held, then by chance), which takes M's load lease
    (``RouteLease``): until it expires or the host holds M, M's other jobs follow it there, so one
    model loads once across the venue however many jobs for it arrive together.
+
+A job with LoRAs counts a host warm for it by the model alone (the model's load is what costs), and
+among warm hosts prefers one whose worker holds the model with those LoRAs loaded (advertised as
+``lora_key``: ``<model>+lora:<name>``), so the one-load-per-model and warm-worker rules hold for a
+model with its LoRAs as for the model.
 
 With fewer than two hosts serving the queue nothing is routed: the message goes to the shared
 queue as before (``make run``'s one worker). The row says where the message went
@@ -39,6 +48,13 @@ from generation.presence import MISSED_BEATS
 from library import selectors as library_selectors
 
 HostsWithCopy = Callable[[str], set[str]]
+HostsWithLoras = Callable[[list[str]], set[str] | None]
+LORA_MARK = "+lora:"
+
+
+def lora_key(model: str, lora: str) -> str:
+    """The name a worker advertises model ``model`` holding LoRA ``lora`` under (presence's models_loaded)."""
+    return f"{model}{LORA_MARK}{lora}"
 
 
 def routed_queues() -> set[str]:
@@ -61,6 +77,30 @@ def hosts_with_copy(model: str) -> set[str]:
     return library_selectors.hosts_with_copy(entry.pk)
 
 
+def stored(model: str) -> bool:
+    """Library model ``model``'s files are in the venue's store: any host can fetch them."""
+    if not model:
+        return False
+    try:
+        return library_selectors.fetchable(library_selectors.resolve_model(model))
+    except library_selectors.UnknownEntry:
+        return False
+
+
+def hosts_with_loras(names: list[str]) -> set[str] | None:
+    """Hosts with every one of these library LoRAs on disk; None when the job names none."""
+    if not names:
+        return None
+    held: set[str] | None = None
+    for name in names:
+        try:
+            hosts = library_selectors.hosts_with_copy(library_selectors.resolve_lora(name).pk)
+        except library_selectors.UnknownEntry:
+            hosts = set()
+        held = hosts if held is None else held & hosts
+    return held or set()
+
+
 @dataclass
 class Host:
     name: str
@@ -68,6 +108,8 @@ class Host:
     warm: bool = False  # a worker there holds the model in memory
     loading: bool = False  # a worker there loads it, or the host holds its load lease
     on_disk: bool = False
+    loras_warm: bool = False  # a worker there holds the model with the job's LoRAs loaded (or the job has none)
+    loras_on_disk: bool = False  # the job's LoRA files are on its disk (or the job has none)
     models: int = 0  # models held there in memory (all workers)
     running: int = 0
     waiting: int = 0  # queued jobs routed there
@@ -118,11 +160,18 @@ def live_hosts(queue: str) -> dict[str, Host]:
     return hosts
 
 
-def mark_models(hosts: dict[str, Host], *, key: str, keys: set[str], copies: set[str]) -> None:
+def mark_models(
+    hosts: dict[str, Host], *, key: str, keys: set[str], copies: set[str], loras: list[str] = (), lora_copies: set[str] | None = None
+) -> None:
     horizon = timezone.now() - timedelta(seconds=MISSED_BEATS * max(settings.GARDEN_WORKER_PRESENCE_SECONDS, 0.1))
     for row in WorkerPresence.objects.filter(seen_at__gte=horizon, host__in=list(hosts)).only("host", "models_loaded", "model_loading"):
-        hosts[row.host].warm |= bool(keys & set(row.models_loaded or []))
+        held = set(row.models_loaded or [])
+        warm = bool(keys & held)
+        hosts[row.host].warm |= warm
+        hosts[row.host].loras_warm |= warm and any(all(lora_key(k, lora) in held for lora in loras) for k in keys)
         hosts[row.host].loading |= row.model_loading in keys and bool(row.model_loading)
+    for name in set(hosts) if lora_copies is None else lora_copies & set(hosts):
+        hosts[name].loras_on_disk = True
     lease = RouteLease.objects.filter(model=key[:255], until__gt=timezone.now()).first()
     if lease is not None and lease.host in hosts:
         hosts[lease.host].loading = True
@@ -154,7 +203,14 @@ def _least_loaded(hosts: list[Host], rng: random.Random) -> Host:
 
 
 def choose(
-    job: GenerationJob, queue: str, *, copies: HostsWithCopy = hosts_with_copy, waited: bool = False, rng: random.Random | None = None
+    job: GenerationJob,
+    queue: str,
+    *,
+    copies: HostsWithCopy = hosts_with_copy,
+    lora_copies: HostsWithLoras = hosts_with_loras,
+    fetchable: Callable[[str], bool] = stored,
+    waited: bool = False,
+    rng: random.Random | None = None,
 ) -> Route:
     """Where ``job``'s message for ``queue`` goes now (see the module's docstring). ``waited``: its
     short wait at a busy warm host is over."""
@@ -166,15 +222,23 @@ def choose(
     if len(hosts) < 2:
         return Route(host="", queue=queue, why="fewer than two hosts serve the queue", hosts=list(hosts.values()))
     key = model_key(job)
-    mark_models(hosts, key=key, keys={k for k in (job.model, job.model_id) if k}, copies=copies(job.model) if job.model else set())
+    loras = [str(lora.get("name", "")) for lora in job.loras or [] if lora.get("name")]
+    mark_models(
+        hosts,
+        key=key,
+        keys={k for k in (job.model, job.model_id) if k},
+        copies=copies(job.model) if job.model else set(),
+        loras=loras,
+        lora_copies=lora_copies(loras),
+    )
     every = list(hosts.values())
     warm = [h for h in every if h.warm or h.loading]
     free = [h for h in every if h.free]
     if warm:
-        best = min(warm, key=lambda h: (not h.warm, h.load / max(h.workers, 1), rng.random()))
+        best = min(warm, key=lambda h: (not h.warm, not h.loras_warm, h.load / max(h.workers, 1), rng.random()))
         ready = [h for h in warm if h.free]
         if ready:
-            best = min(ready, key=lambda h: (not h.warm, h.load, rng.random()))
+            best = min(ready, key=lambda h: (not h.warm, not h.loras_warm, not h.loras_on_disk, h.load, rng.random()))
             return _route(queue, best, "warm" if best.warm else "loading", every)
         pressed = best.waiting >= settings.GARDEN_ROUTE_SPILL_BACKLOG * max(best.workers, 1)
         if free and (waited or pressed):
@@ -186,8 +250,11 @@ def choose(
             wait = settings.GARDEN_ROUTE_WAIT_SECONDS * (1 + rng.random())
             return _route(queue, best, "warm host busy, waiting", every, wait=wait)
         return _route(queue, best, "warm host busy, every host busy", every)
-    pool = [h for h in every if h.on_disk] or every
-    target = _least_loaded(pool, rng)
+    if fetchable(job.model):
+        target = min(every, key=lambda h: (h.load / max(h.workers, 1), h.models, not h.on_disk, not h.loras_on_disk, rng.random()))
+    else:
+        pool = [h for h in every if h.on_disk and h.loras_on_disk] or [h for h in every if h.on_disk] or every
+        target = _least_loaded(pool, rng)
     holder = take_lease(key, target.name, live=list(hosts))
     target = hosts.get(holder, target)
     return _route(queue, target, "on disk" if target.on_disk else "least loaded", every)

@@ -7,7 +7,7 @@ class LibraryConfig(AppConfig):
     verbose_name = gettext_lazy("Model library")
 
     def ready(self) -> None:
-        from celery.signals import worker_ready
+        from celery.signals import worker_ready, worker_shutdown
 
         from config.checks import require_at_least
         from library import tasks  # noqa: F401 (registers the scan and install tasks)
@@ -16,6 +16,20 @@ class LibraryConfig(AppConfig):
         # Workers follow their host's models folder from their main process (files and database, no
         # torch); web processes never scan: they read the rows.
         worker_ready.connect(_follow_the_library, weak=False, dispatch_uid="generation-library-follower")
+        # A warm shutdown lets an upload into the store finish within a bound, or stops it and says so.
+        worker_shutdown.connect(_stop_following, weak=False, dispatch_uid="library-follower-stop")
+        require_at_least("GARDEN_LIBRARY_UPLOAD_GRACE_SECONDS", 0, "seconds an upload may take to finish at a worker's shutdown")
+
+
+def _stop_following(**_kwargs) -> None:
+    from library.services import follow
+
+    try:
+        follow.stop_following()
+    except Exception:  # a shutdown goes on whatever happens here; the log says why
+        import logging
+
+        logging.getLogger(__name__).warning("could not stop following the models folder", exc_info=True)
 
 
 def _follow_the_library(**_kwargs) -> None:

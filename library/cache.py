@@ -16,7 +16,16 @@ this host lacks is fetched by its sha256:
   ``KEEP_USES`` files it asked for (the models it may hold or be loading). Nothing to remove:
   ``CacheFull``, a job failure that says so.
 
-``StoreUnavailable`` (the store away) is left to the caller: a job waits and tries again.
+A diffusers folder (an entry with a manifest: library.manifests) is fetched as its files: each
+distinct file once into ``.garden/blobs/<sha256>`` (the same lock, reservation, hash check and
+rename as a single file), then the folder is rebuilt beside the others from hard links to the blobs
+(copies where links cannot be made) in a temporary folder and moved into place with one rename, so
+diffusers' ``from_pretrained`` reads a whole folder or none. Two folders sharing a component share
+its blob on the host too. Evicting a folder removes it and the blobs no other folder links.
+
+This is the one door to a library file for code outside library/ (tests/config/test_boundaries.py):
+a file this host lacks and the store does not hold yet is ``StoreUnavailable``, never a path to
+nothing. ``StoreUnavailable`` (the store away) is left to the caller: a job waits and tries again.
 """
 
 from __future__ import annotations
@@ -31,16 +40,18 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
 
 from config.errors import DomainError
+from library import manifests
 from library import store as model_store
 from library.hosts import host_name
 from library.models import LibraryCopy, LibraryEntry
-from library.store import StoreCorrupt, StoreUnavailable
+from library.store import StoreCorrupt, StoreMissing, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +59,8 @@ WORK = ".garden"  # a dot-folder: scans and fingerprints leave it out
 KEEP_USES = 4
 FETCH_TRIES = 2  # a corrupt download is discarded and fetched once more
 UNAVAILABLE_TRIES = 3  # the store away: tried again after 1 s and 2 s, then the job waits (runner)
+SMALL_BLOB = model_store.PART_BYTES  # a folder's file of one GET: fetched a few at a time beside the large ones
+SMALL_AT_ONCE = 8
 Progress = Callable[[int, int], None]
 
 
@@ -117,30 +130,142 @@ def release_all() -> None:
 
 
 def local_path(entry: LibraryEntry, progress: Progress | None = None) -> Path:
-    """The entry's file on this host, fetched from the store first when this host lacks it."""
+    """The entry's file or folder on this host, fetched from the store first when this host lacks it."""
     path = _root() / entry.path
     store = model_store.get()
-    if store is None or not entry.sha256:  # the one-folder library, or a folder entry (not stored)
+    if store is None:  # the one-folder library: the scan and why_unusable speak for the file
         return path
+    key = entry.content_sha256
+    if not key:  # not hashed yet (still being written somewhere): only the host that has it can use it
+        if path.exists():
+            return path
+        raise StoreUnavailable(f"{entry.name} is not on host {host_name()} and not in the model store yet (not hashed yet)")
     with contextlib.suppress(OSError):  # a read-only folder (a one-machine stack's GPU workers): nothing is removed there
-        use(entry.sha256)
-    if not _whole(path, entry):
+        use(key)
+    manifest = _manifest(entry)
+    if not _whole(path, entry, manifest):
         try:
-            lock = _work("locks") / f"{entry.sha256}.lock"
-            with _flock(lock, fcntl.LOCK_EX):
-                if not _whole(path, entry):
-                    _fetch(store, entry, path, progress)
+            with _flock(_work("locks") / f"{key}.lock", fcntl.LOCK_EX):
+                if not _whole(path, entry, manifest):
+                    if manifest is None:
+                        _fetch(store, entry, path, progress)
+                    else:
+                        _fetch_folder(store, entry, manifest, path, progress)
         except OSError as exc:
             raise CacheFull(f"cannot fetch {entry.name} into {_root()} on host {host_name()}: {exc}") from None
     _record(entry, path)
     return path
 
 
-def _whole(path: Path, entry: LibraryEntry) -> bool:
+def embedding_paths(prompt: str, progress: Progress | None = None) -> list[tuple[str, str]]:
+    """``[(name, path on this host), …]`` of the embeddings a prompt names, each through ``local_path``."""
+    from library.selectors import embeddings_in
+
+    return [(entry.name, str(local_path(entry, progress))) for entry in embeddings_in(prompt)]
+
+
+def _manifest(entry: LibraryEntry) -> manifests.Manifest | None:
+    if not entry.manifest_sha256:
+        return None
+    files = (entry.details or {}).get("files")
+    if not isinstance(files, list) or manifests.digest_of(files) != entry.manifest_sha256:
+        raise StoreCorrupt(f"{entry.name}'s manifest in the library is not the one its sha256 names: rescan the host that has it")
+    return files
+
+
+def _whole(path: Path, entry: LibraryEntry, manifest: manifests.Manifest | None = None) -> bool:
     try:
-        return path.is_file() and path.stat().st_size == entry.size_bytes
+        if manifest is None:
+            return path.is_file() and path.stat().st_size == entry.size_bytes
+        return path.is_dir() and all((path / relative).stat().st_size == size for relative, _, size in manifest)
     except OSError:
         return False
+
+
+def _blob(sha256: str) -> Path:
+    return _work("blobs") / sha256
+
+
+def _fetch_folder(store, entry: LibraryEntry, manifest: manifests.Manifest, path: Path, progress: Progress | None) -> None:
+    """Each file this host lacks into the blobs, then the folder rebuilt from them with one rename.
+    Room is made for all of them at once; the large files come one after the other (each with its
+    parallel ranged GETs, reporting progress), the small ones (configs, tokenizers) a few at a time
+    beside them (one GET each)."""
+    started, sizes = time.monotonic(), manifests.blobs(manifest)
+    total = sum(sizes.values())
+    missing = {sha256: size for sha256, size in sizes.items() if not _blob_whole(_blob(sha256), size)}
+    done = total - sum(missing.values())
+    temporaries = _reserve_all(missing)
+    try:
+        small = [sha256 for sha256, size in missing.items() if size <= SMALL_BLOB]
+        with ThreadPoolExecutor(SMALL_AT_ONCE, thread_name_prefix="model-fetch-small") as pool:
+            pending = [pool.submit(_fetch_blob, store, entry, sha256, missing[sha256], temporaries[sha256], None) for sha256 in small]
+            for sha256, size in missing.items():
+                if size > SMALL_BLOB:
+                    report = None if progress is None else (lambda d, t, b=done: progress(b + d, total))
+                    _fetch_blob(store, entry, sha256, size, temporaries[sha256], report)
+                    done += size
+            for future in pending:
+                future.result()
+        if progress is not None:
+            progress(total, total)
+    finally:
+        for temporary in temporaries.values():
+            temporary.unlink(missing_ok=True)
+    staging = _work("tmp") / f"{entry.manifest_sha256}.{os.getpid()}.{uuid.uuid4().hex}.folder"
+    try:
+        for relative, sha256, _ in manifest:
+            target = staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(_blob(sha256), target)
+            except OSError:  # another file system, or links refused: a copy
+                shutil.copyfile(_blob(sha256), target)
+        if path.exists():  # a part of it (a copy cut short): replaced whole
+            aside = _work("tmp") / f"{entry.manifest_sha256}.{os.getpid()}.{uuid.uuid4().hex}.replaced"
+            os.replace(path, aside)
+            shutil.rmtree(aside, ignore_errors=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    manifests.remember(_root(), entry.path, manifest)  # this host's scan knows it without hashing it
+    seconds = time.monotonic() - started
+    log.info("fetched %s (%s files, %s bytes) onto host %s in %.2f s", entry.name, len(manifest), total, host_name(), seconds)
+
+
+def _blob_whole(blob: Path, size: int) -> bool:
+    try:
+        return blob.stat().st_size == size
+    except OSError:
+        return False
+
+
+def _fetch_blob(store, entry: LibraryEntry, sha256: str, size: int, temporary: Path, progress: Progress | None) -> None:
+    """One file of a folder into this host's blobs (its reservation made), once per host."""
+    blob = _blob(sha256)
+    with _flock(_work("locks") / f"{sha256}.lock", fcntl.LOCK_EX):
+        if _blob_whole(blob, size):  # another process fetched it meanwhile
+            return
+        try:
+            _fetch_checked(store, entry, sha256, temporary, progress)
+        except StoreMissing:
+            raise StoreUnavailable(f"the model store {store} holds no file {sha256} of {entry.name} yet") from None
+        os.replace(temporary, blob)
+
+
+def _fetch_checked(store, entry: LibraryEntry, sha256: str, temporary: Path, progress: Progress | None) -> None:
+    """One fetch, hash checked; a corrupt one discarded and fetched once more."""
+    for attempt in range(1, FETCH_TRIES + 1):
+        try:
+            _retrying(lambda: store.fetch(sha256, temporary, progress))
+            return
+        except StoreCorrupt:
+            log.warning("fetching %s: not the file its sha256 names, discarded (try %s)", entry.name, attempt)
+            if attempt == FETCH_TRIES:
+                raise
+        except OSError as exc:
+            raise CacheFull(f"cannot write {entry.name} into {_root()} on host {host_name()}: {exc}") from None
 
 
 def _fetch(store, entry: LibraryEntry, path: Path, progress: Progress | None) -> None:
@@ -150,16 +275,7 @@ def _fetch(store, entry: LibraryEntry, path: Path, progress: Progress | None) ->
         raise StoreUnavailable(f"the model store {store} holds no file for {entry.name} (sha256 {entry.sha256}) yet")
     temporary = _reserve(entry.sha256, stored.size)
     try:
-        for attempt in range(1, FETCH_TRIES + 1):
-            try:
-                _retrying(lambda: store.fetch(entry.sha256, temporary, progress))
-                break
-            except StoreCorrupt:
-                log.warning("fetching %s: not the file its sha256 names, discarded (try %s)", entry.name, attempt)
-                if attempt == FETCH_TRIES:
-                    raise
-            except OSError as exc:
-                raise CacheFull(f"cannot write {entry.name} into {_root()} on host {host_name()}: {exc}") from None
+        _fetch_checked(store, entry, entry.sha256, temporary, progress)
         path.parent.mkdir(parents=True, exist_ok=True)
         stat = temporary.stat()
         sidecar = {"source": entry.source, "sha256": entry.sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
@@ -198,6 +314,23 @@ def _record(entry: LibraryEntry, path: Path) -> None:
 # --- room -----------------------------------------------------------------------------------------
 
 
+def _reserve_all(sizes: dict[str, int]) -> dict[str, Path]:
+    """Room for every one of these files at once, then each one's temporary file at its length."""
+    temporaries: dict[str, Path] = {}
+    with _flock(_work("locks") / "room.lock", fcntl.LOCK_EX):
+        make_room(sum(sizes.values()))
+        try:
+            for sha256, size in sizes.items():
+                temporaries[sha256] = _work("tmp") / f"{sha256}.{os.getpid()}.{uuid.uuid4().hex}.incomplete"
+                with open(temporaries[sha256], "wb") as out:
+                    out.truncate(size)
+        except OSError as exc:
+            for temporary in temporaries.values():
+                temporary.unlink(missing_ok=True)
+            raise CacheFull(f"cannot reserve {sum(sizes.values())} bytes in {_root()} on host {host_name()}: {exc}") from None
+    return temporaries
+
+
 def _reserve(sha256: str, size: int) -> Path:
     """Room for ``size`` bytes (removing what may be removed), then the temporary file at that length."""
     with _flock(_work("locks") / "room.lock", fcntl.LOCK_EX):
@@ -213,14 +346,27 @@ def _reserve(sha256: str, size: int) -> Path:
 
 
 def used_bytes() -> int:
-    """What this host's copies and the fetches under way take (the fetches at their full length)."""
+    """What this host's copies, its folders' blobs and the fetches under way take (the fetches at
+    their full length; a file linked from a blob into a folder counted once)."""
+    seen: set[tuple[int, int]] = set()
     total = 0
-    for path in LibraryCopy.objects.filter(host=host_name(), on_disk=True).values_list("path", flat=True):
+
+    def count(path: Path) -> None:
+        nonlocal total
         with contextlib.suppress(OSError):
-            total += (_root() / path).stat().st_size
+            stat = path.stat()
+            if (stat.st_dev, stat.st_ino) not in seen:
+                seen.add((stat.st_dev, stat.st_ino))
+                total += stat.st_size
+
+    for relative in LibraryCopy.objects.filter(host=host_name(), on_disk=True).values_list("path", flat=True):
+        path = _root() / relative
+        for file in manifests.files_of(path) if path.is_dir() else [path]:
+            count(file)
+    for blob in _work("blobs").iterdir():
+        count(blob)
     for temporary in _work("tmp").glob("*.incomplete"):
-        with contextlib.suppress(OSError):
-            total += temporary.stat().st_size
+        count(temporary)
     return total
 
 
@@ -262,13 +408,13 @@ def _candidates() -> list[LibraryCopy]:
     """This host's copies of stored files, least recently used first (the use marker's time)."""
     copies = list(
         LibraryCopy.objects.filter(host=host_name(), on_disk=True, entry__stored_at__isnull=False)
-        .exclude(entry__sha256="")
+        .exclude(entry__sha256="", entry__manifest_sha256="")
         .select_related("entry")
     )
 
     def last_used(copy: LibraryCopy) -> float:
         try:
-            return (_root() / WORK / "use" / copy.entry.sha256).stat().st_mtime
+            return (_root() / WORK / "use" / copy.entry.content_sha256).stat().st_mtime
         except OSError:
             return copy.last_used.timestamp() if copy.last_used else 0.0
 
@@ -277,7 +423,7 @@ def _candidates() -> list[LibraryCopy]:
 
 def _evict(copy: LibraryCopy) -> bool:
     """Remove one copy unless a process uses it or fetches it (locks taken without waiting)."""
-    sha256 = copy.entry.sha256
+    sha256 = copy.entry.content_sha256
     in_use = _try_exclusive(_work("use") / sha256)
     if in_use is None:
         return False
@@ -286,8 +432,15 @@ def _evict(copy: LibraryCopy) -> bool:
         if fetching is None:
             return False
         path = _root() / copy.path
-        path.unlink(missing_ok=True)
-        path.with_name(path.name + ".source.json").unlink(missing_ok=True)
+        if path.is_dir():
+            shutil.rmtree(path)
+            for blob in manifests.blobs((copy.entry.details or {}).get("files") or []):
+                with contextlib.suppress(OSError):
+                    if _blob(blob).stat().st_nlink == 1:  # no other folder of this host links it
+                        _blob(blob).unlink()
+        else:
+            path.unlink(missing_ok=True)
+            path.with_name(path.name + ".source.json").unlink(missing_ok=True)
         LibraryCopy.objects.filter(pk=copy.pk).update(on_disk=False, seen_at=timezone.now())
         return True
     finally:

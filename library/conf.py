@@ -39,6 +39,13 @@ SETTINGS = [
         "with a store, the most this host's `GARDEN_MODELS_DIR` holds of models fetched or pushed (GB): the least recently "
         "used model that the store holds and no process uses is removed to make room; `0`: no bound",
     ),
+    number(
+        "GARDEN_LIBRARY_UPLOAD_GRACE_SECONDS",
+        120.0,
+        "at a worker's warm shutdown, how long an upload into `GARDEN_MODELS_STORE` under way may take to finish; past it the "
+        "upload is stopped, the library's *store* column says so with the bytes sent, and a host holding the file uploads it "
+        "again at its next look",
+    ),
     flag("GARDEN_MODELS_ALLOW_CKPT", False, "load `.ckpt`/`.pth` pickles (with torch's `weights_only`); off: they are listed not usable"),
     flag("GARDEN_MODELS_ALLOW_PRIVATE_URLS", False, "let `install_model` download from loopback, private and link-local addresses"),
 ]

@@ -125,6 +125,12 @@ class LibraryEntry(models.Model):
         verbose_name=_("stored at"),
     )
 
+    # A diffusers folder's identity: the sha256 of its manifest (each file's path, sha256 and size,
+    # library.manifests), which the store keeps beside the files it names. Empty for single files.
+    manifest_sha256 = models.CharField(
+        max_length=64, blank=True, default="", help_text="A diffusers folder's identity: the sha256 of its files' manifest"
+    )
+
     objects = LibraryEntryQuerySet.as_manager()
 
     class Meta:
@@ -142,6 +148,11 @@ class LibraryEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def content_sha256(self) -> str:
+        """What the store and each host's cache key the entry by: a file's sha256, a folder's manifest's."""
+        return self.sha256 or self.manifest_sha256
 
     @property
     def kind_word(self) -> str:
@@ -202,3 +213,33 @@ class LibraryCopy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry.name} on {self.host}"
+
+
+class LibraryUpload(models.Model):
+    """One host's upload of one entry into the venue's store (GARDEN_MODELS_STORE) that is under way
+    or did not finish: what it has done, and why it stopped. Written by that host's follower only
+    (library.services.copies); the row goes once the store holds the file (``stored_at``)."""
+
+    class State(models.TextChoices):
+        UPLOADING = "uploading", _("Uploading")
+        FAILED = "failed", _("Failed: tried again later")
+        STOPPED = "stopped", _("Stopped by a worker's shutdown")
+
+    entry = models.ForeignKey(LibraryEntry, on_delete=models.CASCADE, related_name="uploads")
+    host = models.CharField(max_length=200, help_text="GARDEN_HOST_NAME of the host uploading it")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.UPLOADING)
+    bytes_done = models.BigIntegerField(default=0)
+    bytes_total = models.BigIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0, help_text="Uploads that failed in a row")
+    error = models.CharField(max_length=500, blank=True, default="")
+    next_try_at = models.DateTimeField(null=True, blank=True, help_text="A failed upload is not tried again before this")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("upload to the store")
+        verbose_name_plural = _("uploads to the store")
+        ordering = ["host"]
+        constraints = [models.UniqueConstraint(fields=["entry", "host"], name="library_one_upload_per_host")]
+
+    def __str__(self) -> str:
+        return f"{self.entry.name} from {self.host} ({self.state})"

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from library.hosts import host_name
-from library.models import LibraryCopy, LibraryEntry, LibraryEntryQuerySet, LibraryScan
+from library.models import LibraryCopy, LibraryEntry, LibraryEntryQuerySet, LibraryScan, LibraryUpload
 
 Kind = LibraryEntry.Kind
 # A1111 clients name a checkpoint by its title, "name [hash]": the bracket is not part of the name.
@@ -127,6 +127,11 @@ def hosts_with_copy(entry_id: int) -> set[str]:
     """The hosts holding a whole copy of the entry on disk and looking at their folder (the job
     router's "on disk" rung)."""
     return set(fresh_copies(entry_id).values_list("host", flat=True))
+
+
+def fetchable(entry: LibraryEntry) -> bool:
+    """Any host can fetch the entry's files: the venue's store (GARDEN_MODELS_STORE) holds them."""
+    return entry.stored_at is not None and bool(settings.GARDEN_MODELS_STORE)
 
 
 def copies_by_entry(entry_ids: list[int]) -> dict[int, list[LibraryCopy]]:
@@ -287,7 +292,7 @@ def listing_version() -> str:
     """A short digest of what the library's list shows: every row's listed fields, whether each
     present row's file is there now (why_unusable's look), and the last scan's state. It moves when a
     scan adds, changes or loses an entry, when a file goes before a scan notices, when a curator
-    edits a row and when a scan ends; the admin's list polls it and reloads (two queries)."""
+    edits a row, when a scan ends and as an upload into the store moves; the admin's list polls it and reloads (three queries)."""
     digest = hashlib.sha256()
     for row in LibraryEntry.objects.order_by("pk").values_list(*LISTED_FIELDS):
         listed = dict(zip(LISTED_FIELDS, row, strict=True))
@@ -298,6 +303,9 @@ def listing_version() -> str:
         )
         digest.update(f"{row!r}{there}\n".encode())
     digest.update(repr(LibraryScan.objects.values_list("pk", "state").first()).encode())
+    # Uploads into the store: their state, and their bytes by the percent (the list follows an upload).
+    for upload in LibraryUpload.objects.order_by("pk").values_list("entry_id", "host", "state", "bytes_done", "bytes_total"):
+        digest.update(f"{upload[:3]!r}{upload[3] * 100 // max(upload[4], 1)}\n".encode())
     return digest.hexdigest()[:16]
 
 
@@ -351,15 +359,14 @@ def model_problem(name: str) -> str:
     return ""
 
 
-def absolute_path(entry: LibraryEntry) -> Path:
+def listed_path(entry: LibraryEntry) -> Path:
+    """Where the entry's file is, or would be, under this host's GARDEN_MODELS_DIR: a name to show
+    (A1111's ``filename``) or record, never to open. Code that reads the file asks
+    ``library.cache.local_path``, which fetches it onto this host first (tests/config/test_library_door.py)."""
     return Path(settings.GARDEN_MODELS_DIR) / entry.path
 
 
-def embeddings_in(prompt: str) -> list[tuple[str, str]]:
-    """``[(name, absolute path), …]`` of the present embeddings whose names occur in ``prompt`` (as
-    a word: A1111 triggers a textual inversion by its name in the text)."""
-    found = []
-    for entry in embeddings():
-        if re.search(rf"(?<![\w-]){re.escape(entry.name)}(?![\w-])", prompt):
-            found.append((entry.name, str(absolute_path(entry))))
-    return found
+def embeddings_in(prompt: str) -> list[LibraryEntry]:
+    """The present embeddings whose names occur in ``prompt`` (as a word: A1111 triggers a textual
+    inversion by its name in the text); their files through ``library.cache.embedding_paths``."""
+    return [entry for entry in embeddings() if re.search(rf"(?<![\w-]){re.escape(entry.name)}(?![\w-])", prompt)]

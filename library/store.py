@@ -63,8 +63,9 @@ class _HashingReader:
     """A file read front to back, hashed as it is read (boto3 reads an upload's parts in order from
     one thread); a read out of order marks the hash unusable rather than wrong."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, progress: Progress | None = None, size: int = 0) -> None:
         self.stream, self.digest, self.offset, self.in_order = stream, hashlib.sha256(), 0, True
+        self.progress, self.size = progress, size
 
     def read(self, size: int = -1) -> bytes:
         if self.stream.tell() != self.offset:
@@ -72,6 +73,8 @@ class _HashingReader:
         data = self.stream.read(size)
         self.digest.update(data)
         self.offset = self.stream.tell()
+        if self.progress is not None and data:
+            self.progress(self.offset, self.size)  # may raise (a worker shutting down): boto3 then aborts the upload
         return data
 
 
@@ -119,13 +122,13 @@ class S3Store:
             return None
         return Stored(sha256, int(head["ContentLength"]))
 
-    def put(self, path: Path, sha256: str) -> Stored:
+    def put(self, path: Path, sha256: str, progress: Progress | None = None) -> Stored:
         from boto3.s3.transfer import TransferConfig
         from botocore.exceptions import BotoCoreError, ClientError
 
         size = path.stat().st_size
         with open(path, "rb") as stream:
-            reader = _HashingReader(stream)
+            reader = _HashingReader(stream, progress, size)
             try:
                 self.client.upload_fileobj(
                     reader,
@@ -215,13 +218,13 @@ class FolderStore:
         except FileNotFoundError:
             return None
 
-    def put(self, path: Path, sha256: str) -> Stored:
+    def put(self, path: Path, sha256: str, progress: Progress | None = None) -> Stored:
         self._reachable()
         target = self._path(sha256)
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{sha256}.{os.getpid()}.{uuid.uuid4().hex}.incomplete")
         try:
-            _copy_hashed(path, temporary, sha256, None)
+            _copy_hashed(path, temporary, sha256, progress)
             os.replace(temporary, target)
         finally:
             temporary.unlink(missing_ok=True)

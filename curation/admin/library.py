@@ -97,14 +97,14 @@ class LibraryEntryAdmin(admin.ModelAdmin):
     actions = ["rescan", "make_default", "make_live", "stop_live"]
     readonly_fields = (
         "kind", "name", "path", "family", "size", "can_paint", "sha256", "short_hash", "source",
-        "is_default", "live", "present", "missing_since", "on_hosts", "stored_at", "details", "scanned_at",
+        "is_default", "live", "present", "missing_since", "on_hosts", "stored_at", "store_upload", "details", "scanned_at",
     )  # fmt: skip
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         match = getattr(request, "resolver_match", None)
         if match is not None and (match.url_name or "").endswith(("_changelist", "_change")):  # "on hosts": one query a page
-            return queryset.prefetch_related("copies")
+            return queryset.prefetch_related("copies", "uploads")
         return queryset
 
     def get_fields(self, request, obj=None):
@@ -144,7 +144,55 @@ class LibraryEntryAdmin(admin.ModelAdmin):
         ]
         if obj.stored_at is not None and settings.GARDEN_MODELS_STORE:
             held.append(_("store"))
-        return ", ".join(held) or "–"
+        upload = self._upload_note(obj, short=True)
+        if not upload:
+            return ", ".join(held) or "–"
+        return format_html('{}<br><span class="library-upload">{}</span>', ", ".join(held) or "–", upload)
+
+    @admin.display(description=gettext_lazy("upload to the store"))
+    def store_upload(self, obj):
+        """Whether the store holds it, else what its upload has done and why it stopped (library.services.uploads)."""
+        if not settings.GARDEN_MODELS_STORE:
+            return "–"
+        if obj.stored_at is not None:
+            return _("In the store.")
+        return self._upload_note(obj, short=False) or _("Not in the store yet: a host holding it uploads it at its next look.")
+
+    def _upload_note(self, obj, *, short: bool) -> str:
+        if obj.stored_at is not None or not settings.GARDEN_MODELS_STORE:
+            return ""
+        notes = []
+        for upload in obj.uploads.all():
+            values = {
+                "host": upload.host,
+                "done": filesizeformat(upload.bytes_done),
+                "total": filesizeformat(upload.bytes_total),
+                "error": upload.error,
+                "when": timezone.localtime(upload.next_try_at).strftime("%H:%M:%S") if upload.next_try_at else "–",
+            }
+            if upload.state == upload.State.UPLOADING:
+                text = (
+                    _("uploading from %(host)s: %(done)s of %(total)s")
+                    if short
+                    else _("Uploading from %(host)s: %(done)s of %(total)s sent.")
+                )
+            elif upload.state == upload.State.FAILED:
+                text = (
+                    _("upload from %(host)s failed; next try %(when)s")
+                    if short
+                    else _("The upload from %(host)s failed (%(error)s); it is tried again at %(when)s.")
+                )
+            else:
+                text = (
+                    _("upload from %(host)s stopped at %(done)s of %(total)s")
+                    if short
+                    else _(
+                        "The upload from %(host)s stopped at %(done)s of %(total)s when its worker shut down; "
+                        "a host holding it uploads it at its next look."
+                    )
+                )
+            notes.append(text % values)
+        return "; ".join(notes)
 
     @admin.display(description=gettext_lazy("usable"))
     def can_paint(self, obj):

@@ -304,14 +304,15 @@ def warm_live_model(*, model: str = "", width: int = 512, height: int = 512, siz
     from django.conf import settings
 
     from generation import backends
+    from library import cache as library_cache
     from library import selectors as library
 
     path, label, dtype, offload, decoder = "", model, "", "", ""
     entry = library.resolve_model(model) if model else (library.default_pipeline() if library.enabled() else None)
     if entry is not None:
-        path, label, dtype, offload = str(library.absolute_path(entry)), entry.name, entry.dtype, entry.offload
+        path, label, dtype, offload = str(library_cache.local_path(entry)), entry.name, entry.dtype, entry.offload
         if getattr(entry, "live_vae", ""):
-            decoder = str(library.absolute_path(library.resolve_vae(entry.live_vae)))
+            decoder = str(library_cache.local_path(library.resolve_vae(entry.live_vae)))
     if settings.GARDEN_GENERATOR_BACKEND != backends.DIFFUSERS and entry is None:
         return {"lean": False, "reason": "the procedural painter"}
     model_path = path or settings.GARDEN_DIFFUSION_MODEL

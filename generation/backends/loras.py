@@ -31,6 +31,7 @@ class LoraAdapters:
         self.pipeline = pipeline  # the pipeline that loads files; its modules are the shared ones
         self.label = label
         self._adapters: dict[str, str] = {}  # LoRA file → adapter name
+        self._names: dict[str, str] = {}  # LoRA file → the library's name for it
         self._numbers = itertools.count()
 
     @contextlib.contextmanager
@@ -45,12 +46,15 @@ class LoraAdapters:
         if len(set(self._adapters) | set(wanted)) > MAX_ADAPTERS:
             unused = [path for path in self._adapters if path not in wanted]
             self.pipeline.delete_adapters([self._adapters.pop(path) for path in unused])
+            for path in unused:
+                self._names.pop(path, None)
         names = []
         for (lora, _), path in zip(loras, wanted, strict=True):
             if not path:
                 raise BackendError(f"LoRA {lora!r} has no file (lora_paths).")
             if path not in self._adapters:
                 self._adapters[path] = self._load(lora, path)
+                self._names[path] = lora
             names.append(self._adapters[path])
         pipeline.enable_lora()
         pipeline.set_adapters(names, adapter_weights=[float(weight) for _, weight in loras])
@@ -70,6 +74,17 @@ class LoraAdapters:
                 self.pipeline.delete_adapters([adapter])
             raise BackendError(f"Cannot load the LoRA {lora!r} ({path}) into {self.label}: {exc}") from exc
         return adapter
+
+    def names(self) -> list[str]:
+        """The LoRAs loaded now, by the names jobs gave them (the router's warm LoRAs)."""
+        return sorted(set(self._names.values()))
+
+
+def loaded_loras(pipeline) -> list[str]:
+    """The LoRAs loaded into ``pipeline``'s denoiser ([] when none was ever asked for)."""
+    network = denoiser(pipeline)
+    adapters = vars(network).get(_ATTRIBUTE) if network is not None and hasattr(network, "__dict__") else None
+    return adapters.names() if isinstance(adapters, LoraAdapters) else []
 
 
 def adapters_for(pipeline, label: str = "") -> LoraAdapters:

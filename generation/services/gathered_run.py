@@ -45,9 +45,8 @@ from generation.services.heartbeat import beating
 from generation.services.init_pictures import init_picture
 from generation.services.jobs import fail_job, requeue_job
 from generation.services.planning import job_batches
-from generation.services.runner import JobStopped, ProgressThrottle, TransientJobError, error_text, library_files
+from generation.services.runner import JobStopped, ProgressThrottle, TransientJobError, embedding_files, error_text, library_files
 from generation.services.storing import render_on_card
-from library.selectors import embeddings_in
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +178,7 @@ class GatheredRun:
         if len(jobs) > 1:
             extra["prompts"] = [job.prompt for job in jobs]
             if leader.backend == DIFFUSERS:
-                extra["embeddings"] = embeddings_in("\n".join([*extra["prompts"], leader.negative_prompt]))
+                extra["embeddings"] = embedding_files(leader, "\n".join([*extra["prompts"], leader.negative_prompt]))
         backend = backends.get_backend(
             leader.backend,
             model=extra.pop("model_path", ""),

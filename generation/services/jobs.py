@@ -76,7 +76,7 @@ def new_job(*, valid: ValidJob, created_by=None, enqueue: bool = True) -> Genera
     now = clock.now()
     model_id = backends.model_id_for(backend)
     if valid.model:  # a pipeline of the model library: its folder
-        model_id = str(library.absolute_path(library.resolve_model(valid.model)))[:255]
+        model_id = str(library.listed_path(library.resolve_model(valid.model)))[:255]  # a label: the worker fetches the files
     return GenerationJob(
         created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
         kind=valid.kind,

@@ -8,8 +8,10 @@ replaced it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -157,7 +159,11 @@ def _run(*, job: GenerationJob, mine, timings: dict) -> int | None:
     scheduler = backends.SAMPLERS.get(sampler) or backend.scheduler_name  # the job's sampler, else the model's own
     loaded = {"model_id": backend.model_id, "scheduler": scheduler, "stage": GenerationJob.Stage.PAINTING}
     job.model_id, job.scheduler = backend.model_id, scheduler
-    return _generate_all(job=job, backend=backend, mine=mine, timings=timings, extra=extra, loaded=loaded)
+    held = backends.loaded_pipelines.loaded_names() if job.loras else None
+    outcome = _generate_all(job=job, backend=backend, mine=mine, timings=timings, extra=extra, loaded=loaded)
+    if held is not None and backends.loaded_pipelines.loaded_names() != held:  # a LoRA loaded: the router sends its jobs here
+        presence.note_models(worker=job.worker)
+    return outcome
 
 
 def library_files(job: GenerationJob) -> dict:
@@ -166,14 +172,27 @@ def library_files(job: GenerationJob) -> dict:
     extra: dict = {}
     if job.backend != backends.DIFFUSERS:
         return extra
-    try:
+    with library_errors():
         if job.model:
             entry = library.resolve_model(job.model)
             extra["model_path"] = str(library_cache.local_path(entry, progress=fetch_reporter(job, entry.name)))
             extra["model_dtype"], extra["model_offload"] = entry.dtype, entry.offload
         if job.loras:
-            extra["lora_paths"] = {lora["name"]: str(library.absolute_path(library.resolve_lora(lora["name"]))) for lora in job.loras}
-        extra |= vae_and_upscaler_files(job.options or {})
+            loras = [library.resolve_lora(lora["name"]) for lora in job.loras]
+            extra["lora_paths"] = {
+                entry.name: str(library_cache.local_path(entry, progress=fetch_reporter(job, entry.name))) for entry in loras
+            }
+        extra |= vae_and_upscaler_files(job.options or {}, job=job)
+        # The conditioning (generation.backends.conditioning) loads these textual inversions.
+        extra["embeddings"] = embedding_files(job, f"{job.prompt}\n{job.negative_prompt}")
+    return extra
+
+
+@contextlib.contextmanager
+def library_errors() -> Iterator[None]:
+    """The library's errors as the job's: its reason, a wait for the store, or a failure."""
+    try:
+        yield
     except library.UnusableEntry as exc:  # the library's own reason (its file gone, incomplete)
         raise backends.BackendError(str(exc)) from None
     except library.UnknownEntry as exc:
@@ -182,9 +201,12 @@ def library_files(job: GenerationJob) -> dict:
         raise backends.TransientBackendError(f"waiting for the model store: {exc}") from None
     except (library_store.StoreError, library_cache.CacheFull) as exc:
         raise backends.BackendError(str(exc)) from None
-    # The conditioning (generation.backends.conditioning) loads these textual inversions.
-    extra["embeddings"] = library.embeddings_in(f"{job.prompt}\n{job.negative_prompt}")
-    return extra
+
+
+def embedding_files(job: GenerationJob, text: str) -> list[tuple[str, str]]:
+    """``[(name, path on this host)]`` of the embeddings ``text`` names, fetched through the library's door."""
+    with library_errors():
+        return library_cache.embedding_paths(text, progress=fetch_reporter(job, "the prompt's embeddings") if job.pk else None)
 
 
 def fetch_reporter(job: GenerationJob, name: str):
@@ -204,14 +226,19 @@ def fetch_reporter(job: GenerationJob, name: str):
     return report
 
 
-def vae_and_upscaler_files(options: dict) -> dict:
-    """The job's VAE (``vae_path``) and hires upscaler (``upscaler_path``) files of the library, when it names them."""
+def vae_and_upscaler_files(options: dict, *, job: GenerationJob | None = None) -> dict:
+    """The job's VAE (``vae_path``) and hires upscaler (``upscaler_path``) files of the library, when
+    it names them, on this host (fetched through library.cache.local_path)."""
     extra = {}
+
+    def here(entry) -> str:
+        return str(library_cache.local_path(entry, progress=fetch_reporter(job, entry.name) if job is not None and job.pk else None))
+
     if options.get("vae"):
-        extra["vae_path"] = str(library.absolute_path(library.resolve_vae(options["vae"])))
+        extra["vae_path"] = here(library.resolve_vae(options["vae"]))
     upscaler = (options.get("hires") or {}).get("upscaler", "")
     if upscaler and upscaler not in hires.BUILT_IN:
-        extra["upscaler_path"] = str(library.absolute_path(library.resolve_upscaler(upscaler)))
+        extra["upscaler_path"] = here(library.resolve_upscaler(upscaler))
     return extra
 
 

@@ -10,16 +10,13 @@ this host holds and the store lacks into the store, once each.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-from django.conf import settings
 from django.utils import timezone
 
 from library import selectors
 from library import store as model_store
 from library.hosts import host_name
 from library.models import LibraryCopy, LibraryEntry
-from library.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -55,37 +52,14 @@ def heartbeat(now=None) -> None:
 
 
 def push_pending() -> list[str]:
-    """Put into the store the files this host holds and the store lacks (names pushed). A store that
-    cannot be reached is said in the log and tried again at the next look."""
-    store = model_store.get()
-    if store is None:
-        return []
-    pushed = []
-    pending = (
-        LibraryEntry.objects.filter(stored_at__isnull=True, copies__host=host_name(), copies__on_disk=True, present=True)
-        .exclude(sha256="")
-        .distinct()
-    )
-    for entry in pending:
-        try:
-            if push(entry):
-                pushed.append(entry.name)
-        except (StoreError, OSError) as exc:
-            log.warning("could not put %s into the model store %s: %s", entry.name, store, exc)
-            break
-    return pushed
+    """Put into the store what this host holds and the store lacks (library.services.uploads)."""
+    from library.services import uploads
+
+    return uploads.push_pending()
 
 
 def push(entry: LibraryEntry) -> bool:
-    """Put one entry's file (on this host) into the store unless it is there; True when uploaded."""
-    store = model_store.get()
-    if store is None or not entry.sha256:
-        return False
-    uploaded = False
-    if store.stat(entry.sha256) is None:
-        path = Path(settings.GARDEN_MODELS_DIR).expanduser() / entry.path
-        store.put(path, entry.sha256)
-        uploaded = True
-        log.info("put %s (sha256 %s) into the model store %s", entry.name, entry.sha256, store)
-    LibraryEntry.objects.filter(pk=entry.pk).update(stored_at=timezone.now())
-    return uploaded
+    """Put one entry's files into the store unless it holds them (library.services.uploads)."""
+    from library.services import uploads
+
+    return uploads.push(entry)

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import DomainError
-from library import completeness
+from library import completeness, manifests
 from library import files as library_files
 from library import selectors as library
 from library.files import Found
@@ -40,6 +40,7 @@ FAMILY_DEFAULTS: dict[str, tuple[int | None, float | None, int | None, int | Non
 }
 
 
+Identity = tuple[str, list[int], "manifests.Manifest | None"]  # a file's sha256 and stamp; a folder's manifest
 STILL_BEING_WRITTEN = "still being written: offered once it holds still"
 
 
@@ -117,7 +118,7 @@ def scan() -> ScanResult:
     result = ScanResult()
     found = _unique_names(library_files.walk(root, result.skipped))
     rows = {(entry.kind, entry.name): entry for entry in LibraryEntry.objects.all()}
-    listed: list[tuple[Found, tuple[str, list[int]]]] = []
+    listed: list[tuple[Found, Identity]] = []
     elsewhere: set[tuple[str, str]] = set()  # being written here, whole on another host or in the store
     for item in found:
         row = rows.get((item.kind, item.name))
@@ -128,7 +129,7 @@ def scan() -> ScanResult:
             continue
         if identity is None:  # listed, never offered, and not hashed until it holds still
             result.settling.append(item.path)
-            item, identity = replace(item, usable=False, reason=item.reason if not item.whole else STILL_BEING_WRITTEN), ("", [])
+            item, identity = replace(item, usable=False, reason=item.reason if not item.whole else STILL_BEING_WRITTEN), ("", [], None)
         listed.append((item, identity))
     now = timezone.now()
     with transaction.atomic():
@@ -169,20 +170,24 @@ def scan() -> ScanResult:
     return result
 
 
-def _settled_identity(root: Path, item: Found, entry: LibraryEntry | None) -> tuple[str, list[int]] | None:
-    """The item's (sha256, stamp) once it held still between the walk's look and this one (and,
-    when it was hashed now, after the hash); None while it is being written. A file cut short holds
-    still and has no hash (library.files.identity)."""
+def _settled_identity(root: Path, item: Found, entry: LibraryEntry | None) -> Identity | None:
+    """The item's (sha256, stamp, manifest) once it held still between the walk's look and this one
+    (and, when it was hashed now, after the hash); None while it is being written. A file cut short
+    holds still and has no hash (library.files.identity); a whole folder has a manifest of its
+    files by hash (library.manifests), a file none."""
     path = root / item.path
     try:
         if completeness.stamp_of(path) != item.stamp:
             return None
-        identity = library_files.identity(item, entry.sha256 if entry else "", (entry.details or {}).get("hashed") if entry else None)
-        if identity[1] and completeness.stamp_of(path) != item.stamp:
+        sha256, stamp = library_files.identity(item, entry.sha256 if entry else "", (entry.details or {}).get("hashed") if entry else None)
+        manifest = None
+        if item.file is None and item.whole and item.path != ".":
+            manifest = manifests.of_folder(root, item.path)
+        if (stamp or manifest is not None) and completeness.stamp_of(path) != item.stamp:
             return None
     except OSError:  # removed between the looks
         return None
-    return identity
+    return sha256, stamp, manifest
 
 
 def _snapshot(entry: LibraryEntry | None) -> tuple | None:
@@ -196,6 +201,7 @@ def _snapshot(entry: LibraryEntry | None) -> tuple | None:
         entry.family,
         entry.size_bytes,
         entry.sha256,
+        entry.manifest_sha256,
         entry.usable,
         entry.unusable_reason,
         entry.source,
@@ -220,13 +226,17 @@ def _new_entry(item: Found) -> LibraryEntry:
     )
 
 
-def _describe(entry: LibraryEntry, item: Found, identity: tuple[str, list[int]]) -> None:
+def _describe(entry: LibraryEntry, item: Found, identity: Identity) -> None:
     """What the scan read into the row, with the file's identity (hashed again only if it changed)."""
-    sha256, stamp = identity
-    if sha256 != entry.sha256:
+    sha256, stamp, manifest = identity
+    manifest_sha256 = manifests.digest_of(manifest) if manifest is not None else ""
+    if sha256 != entry.sha256 or manifest_sha256 != entry.manifest_sha256:
         entry.stored_at = None  # another file: the store holds the old one (if any), not this
     entry.path, entry.family, entry.size_bytes = item.path, item.family, item.size_bytes
     entry.details = {**item.details, "hashed": stamp} if stamp else dict(item.details)
+    if manifest is not None:
+        entry.details["files"] = manifest
+    entry.manifest_sha256 = manifest_sha256
     entry.sha256, entry.short_hash = sha256, sha256[:10]
     entry.usable, entry.unusable_reason = item.usable, item.reason[:500]
     entry.source = str(item.source.get("source", ""))[:1000]

@@ -34,7 +34,7 @@ from config.locks import exclusive
 from library import completeness
 from library.hosts import host_name
 from library.models import LibraryScan
-from library.services import copies
+from library.services import copies, uploads
 from library.services.entries import LibraryError, ScanResult, scan
 
 log = logging.getLogger(__name__)
@@ -213,11 +213,15 @@ class Follower:
         self._thread = threading.Thread(target=self._run, name="library-follower", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 0.0) -> bool:
+        """No more looks; an upload in progress finishes within ``grace`` seconds or is stopped and
+        marked so (library.services.uploads). True when none was left unfinished."""
         self._stop.set()
+        finished = uploads.finish_or_hand_back(grace)
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        return finished
 
     def tick(self, trigger: str) -> ScanResult | None:
         """One look: a scan at start, else only when the folder changed since the last scan."""
@@ -245,6 +249,20 @@ class Follower:
 
 _follower: tuple[int, Follower] | None = None
 _follower_lock = threading.Lock()
+
+
+def stop_following() -> bool:
+    """A worker's warm shutdown (celery's worker_shutdown): this process's follower stops, its upload
+    in progress given GARDEN_LIBRARY_UPLOAD_GRACE_SECONDS; True when nothing was left unfinished."""
+    global _follower
+    with _follower_lock:
+        if _follower is None or _follower[0] != os.getpid():
+            return True
+        follower, _follower = _follower[1], None
+    finished = follower.stop(grace=float(settings.GARDEN_LIBRARY_UPLOAD_GRACE_SECONDS))
+    if not finished:
+        log.warning("the worker stopped with an upload into the model store unfinished (see the library's store column)")
+    return finished
 
 
 def start_following() -> Follower | None:

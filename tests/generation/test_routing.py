@@ -243,3 +243,73 @@ def test_an_expired_message_gets_its_job_a_new_one(sent, monkeypatch):
     assert queued.resends == 1 and queued.route_expires_at > timezone.now()
     assert [call["job_id"] for call in sent] == [queued.pk]  # a new message, though the warm host is still the best
     assert not rerouting.route_again(job_id=job().pk)  # a shared-queue job: nothing to do
+
+
+def test_a_job_with_a_lora_goes_where_the_model_and_its_lora_are_warm():
+    worker("a", loaded=["m1"])
+    worker("b", loaded=["m1", routing.lora_key("m1", "ink")])
+    worker("c")
+    with_lora = job(loras=[{"name": "ink", "weight": 0.6}])
+    for seed in range(8):  # whatever the chance: b holds the model with the LoRA loaded
+        assert choose(with_lora, seed=seed, lora_copies=lambda names: set()).host == "b"
+    # Without the LoRA, a and b are both warm: the model's rule alone.
+    assert {choose(job(), seed=seed).host for seed in range(16)} <= {"a", "b"}
+    # Busy b: the job still goes to a warm host with the model (a loads a LoRA, not a model).
+    running_on("b")
+    assert choose(with_lora, lora_copies=lambda names: set()).host == "a"
+
+
+def test_a_cold_model_with_loras_goes_where_the_model_and_its_loras_are_on_disk():
+    for host in "abcd":
+        worker(host)
+    route = choose(job("m9", loras=[{"name": "ink", "weight": 1.0}]), copies=lambda model: {"b", "c"}, lora_copies=lambda names: {"c", "d"})
+    assert route.host == "c" and route.why == "on disk"
+
+
+def test_hosts_with_loras_needs_every_lora_on_the_host(monkeypatch):
+    from library import selectors as library_selectors
+
+    found = {"ink": {"a", "b"}, "soft": {"b", "c"}}
+    monkeypatch.setattr(library_selectors, "resolve_lora", lambda name: type("Entry", (), {"pk": name})())
+    monkeypatch.setattr(library_selectors, "hosts_with_copy", lambda pk: found[pk])
+    assert routing.hosts_with_loras([]) is None
+    assert routing.hosts_with_loras(["ink", "soft"]) == {"b"}
+
+
+def test_a_worker_advertises_the_loras_loaded_on_its_models():
+    from generation.backends import loras
+
+    class Pipeline:
+        def __init__(self):
+            self.unet = type("Unet", (), {})()
+
+        def load_lora_weights(self, path, adapter_name):
+            pass
+
+        def enable_lora(self):
+            pass
+
+        def disable_lora(self):
+            pass
+
+        def set_adapters(self, names, adapter_weights):
+            pass
+
+    pipeline = Pipeline()
+    assert loras.loaded_loras(pipeline) == []
+    with loras.adapters_for(pipeline, "m1").active(pipeline, [("ink", 0.6)], {"ink": "/models/loras/ink.safetensors"}):
+        pass
+    assert loras.loaded_loras(pipeline) == ["ink"]
+    assert routing.lora_key("m1", "ink") == "m1+lora:ink"
+
+
+def test_a_cold_stored_model_goes_to_a_free_host_without_it_rather_than_swap_the_busy_one():
+    """Host a has every file and paints m1; host b has none, but the store holds m2: b fetches it
+    and loads it, instead of a swapping m1 for m2 on every other job (bench/library_routing.py --folders)."""
+    worker("a", loaded=["m1"])
+    worker("b")
+    running_on("a", "m1")
+    on_a = lambda model: {"a"}  # noqa: E731
+    assert choose(job("m2"), copies=on_a, fetchable=lambda model: True).host == "b"
+    RouteLease.objects.all().delete()
+    assert choose(job("m2"), copies=on_a, fetchable=lambda model: False).host == "a"  # not stored: only a can paint it

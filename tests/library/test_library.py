@@ -82,7 +82,7 @@ def test_the_scan_finds_pipelines_loras_and_embeddings(library_settings, models_
     assert [entry.name for entry in LibraryEntry.objects.filter(is_default=True)] == [MODEL_A]
     assert library.default_pipeline().name == MODEL_A
     assert [entry.name for entry in library.pipelines()] == [MODEL_A, MODEL_B]
-    assert library.absolute_path(library.resolve_model(f"{MODEL_B} [0123abcd]")) == models_folder / MODEL_B
+    assert library.listed_path(library.resolve_model(f"{MODEL_B} [0123abcd]")) == models_folder / MODEL_B
 
 
 def test_a_rescan_marks_what_is_gone_keeps_the_default_by_name_and_keeps_curator_defaults(diffusers_settings, models_folder, tmp_path):
@@ -172,7 +172,7 @@ def test_a_models_folder_that_is_one_pipeline_is_a_library_of_one(settings, tmp_
     settings.GARDEN_MODELS_DIR = str(tmp_path / "only-sd15")
     result = library_services.scan()
     assert [(entry.name, entry.path, entry.is_default) for entry in result.found] == [("only-sd15", ".", True)]
-    assert library.absolute_path(result.found[0]) == tmp_path / "only-sd15"
+    assert library.listed_path(result.found[0]) == tmp_path / "only-sd15"
 
 
 def test_without_a_models_folder_there_is_no_library(diffusers_settings, models_folder):
@@ -325,7 +325,7 @@ def test_unknown_models_and_loras_are_400s_naming_them(library_settings, token_c
     body = response.json()
     assert body["model"] == MODEL_B and body["loras"] == [{"name": LORA, "weight": 0.5}]
     job = GenerationJob.objects.get()
-    assert job.model_id == str(library.absolute_path(library.resolve_model(MODEL_B)))
+    assert job.model_id == str(library.listed_path(library.resolve_model(MODEL_B)))
 
 
 def test_text2image_takes_an_optional_model(library_settings, token_client, no_enqueue):

@@ -24,7 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args, names, **options):
         if not settings.GARDEN_MODELS_STORE or not settings.GARDEN_MODELS_DIR:
             raise CommandError("set GARDEN_MODELS_STORE (the store) and GARDEN_MODELS_DIR (this host's copy) first.")
-        stored = LibraryEntry.objects.filter(stored_at__isnull=False).exclude(sha256="")
+        stored = LibraryEntry.objects.filter(stored_at__isnull=False).exclude(sha256="", manifest_sha256="")
         chosen = stored.filter(name__in=names) if names else stored.filter(kind=LibraryEntry.Kind.PIPELINE)
         unknown = sorted(set(names) - set(chosen.values_list("name", flat=True)))
         if unknown:

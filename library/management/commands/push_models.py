@@ -27,7 +27,8 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(str(exc)) from None
         failed = False
-        mine = LibraryEntry.objects.filter(copies__host=copies.host_name(), copies__on_disk=True).exclude(sha256="").distinct()
+        mine = LibraryEntry.objects.filter(copies__host=copies.host_name(), copies__on_disk=True)
+        mine = mine.exclude(sha256="", manifest_sha256="").distinct()
         for entry in mine.order_by("kind", "name"):
             try:
                 uploaded = copies.push(entry)
