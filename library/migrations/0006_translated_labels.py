@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("library", "0003_copies_per_host"),
+        ("library", "0005_uploads"),
     ]
 
     operations = [
