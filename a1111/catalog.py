@@ -187,7 +187,7 @@ def controlnet_control_types() -> dict:
 def realesrgan_models() -> list[dict]:
     """A1111's ``/realesrgan-models`` ({name, path, scale}): the library's upscalers (RRDBNet and kin)."""
     return [
-        {"name": entry.name, "path": str(library.absolute_path(entry)), "scale": (entry.details or {}).get("scale") or 4}
+        {"name": entry.name, "path": str(library.listed_path(entry)), "scale": (entry.details or {}).get("scale") or 4}
         for entry in library.upscalers()
     ]
 
