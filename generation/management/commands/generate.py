@@ -45,6 +45,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--sampler", default="", help="A sampler name (GARDEN_DIFFUSION_SCHEDULER's names)")
         parser.add_argument("--clip-skip", type=int, default=None)
+        parser.add_argument("--eta", type=float, default=None, help="DDIM's step noise, 0-1 (default: the scheduler's own, 0)")
         parser.add_argument("--subseed", type=int, default=None, help="A1111's variation seed")
         parser.add_argument("--subseed-strength", type=float, default=0.0)
         parser.add_argument("--init-image", type=int, default=None, metavar="IMAGE_ID", help="img2img: start from this garden image")
