@@ -11,18 +11,19 @@ in each folder every interval, so each look finds its folder changed and scans i
 losing rule (an entry this host lacks is lost only when no other live host holds it and the store
 does not) runs at every look of both hosts, not only the cheap heartbeat.
 
-The folders (``*`` = in the store; diffusers folders are never stored):
+The folders (``*`` = in the store; diffusers folders are stored too, as their files and a manifest):
 
-    host A: both*, only-a*, folder-a, folder-both
-    host B: both*, only-b*, folder-both
+    host A: both*, only-a*, folder-a*, folder-both*
+    host B: both*, only-b*, folder-both*
     store only: stored* (on host A when the setup scan pushed it, removed before the workers start)
 
 A sampler reads every library row (present, usable) every ``--sample`` seconds and counts each
 row's transitions between added and lost (present) and of usable, and the looks each host makes
 (its copies' ``seen_at``). The run's aim: 0 transitions in the steady phase. Then a real change
-proves the sampler sees flips: ``folder-a`` (on host A only, not in the store) is removed (its row
-must go lost exactly once), and ``only-a`` (in the store) from A and ``folder-both`` from B (the other
-host holds it) are removed too (no transition). Scans per host are the workers' own log lines.
+proves the sampler sees flips: ``folder-a`` (on host A only) is removed and taken out of the store
+(its row's ``stored_at`` cleared, as when its upload never finished): its row must go lost exactly
+once; and ``only-a`` (in the store) from A and ``folder-both`` from B (the other host holds it) are
+removed too (no transition). Scans per host are the workers' own log lines.
 
     .venv/bin/python bench/library_hosts.py                 # 10 minutes steady, then the change
     .venv/bin/python bench/library_hosts.py --minutes 1 --database sqlite
@@ -54,7 +55,7 @@ HOSTS = ("a", "b")
 FILES = {"a": ("both", "only-a", "stored"), "b": ("both", "only-b")}
 FOLDERS = {"a": ("folder-a", "folder-both"), "b": ("folder-both",)}
 SEEDS = {"both": 1, "only-a": 2, "only-b": 3, "stored": 4}  # one file's bytes on every host that has it
-LOST_ONCE = "folder-a"  # the change: on host A only, not stored
+LOST_ONCE = "folder-a"  # the change: on host A only, removed and taken out of the store
 KEPT = (("a", "only-a.safetensors"), ("b", "folder-both"))  # the change's removals that keep their rows
 SCANNED = "model library scanned"  # library.services.entries.scan's log line: one per scan
 FAILED = "following the models folder failed"  # the follower's warning (a look that raised)
@@ -245,6 +246,13 @@ def recorded_changes(since) -> list[dict]:
     return [{"trigger": row.trigger, "added": row.added, "lost": row.lost, "changed": row.changed} for row in rows]
 
 
+def forget_stored(name: str) -> None:
+    """The store no longer holds ``name`` (as when its upload never finished): its row says so."""
+    from library.models import LibraryEntry
+
+    LibraryEntry.objects.filter(name=name).update(stored_at=None)
+
+
 def run(venue: Venue, args) -> dict:
     from django.utils import timezone
 
@@ -269,6 +277,7 @@ def run(venue: Venue, args) -> dict:
         steady["states"] = dict(sorted(sampler.state.items()))
         changed_since = timezone.now()
         shutil.rmtree(venue.work / "a" / LOST_ONCE)
+        forget_stored(LOST_ONCE)  # the store no longer holds it either: host A had the only copy
         for host, name in KEPT:
             target = venue.work / host / name
             shutil.rmtree(target) if target.is_dir() else target.unlink()
@@ -304,7 +313,7 @@ def report(result: dict, args) -> bool:
         f"scans recording a change: {len(steady['recorded_changes'])}"
     )
     print(
-        f"change: {LOST_ONCE} removed from A (not stored), only-a from A (stored), folder-both from B (A holds it): "
+        f"change: {LOST_ONCE} removed from A and the store, only-a from A (stored), folder-both from B (A holds it): "
         f"{LOST_ONCE} lost {change['flips'].get(LOST_ONCE, {}).get('lost', 0)} time(s) (aim 1), other transitions "
         f"{total(change['flips'], 'added') + total(change['flips'], 'lost') - change['flips'].get(LOST_ONCE, {}).get('lost', 0)} (aim 0)"
     )
