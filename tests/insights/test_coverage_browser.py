@@ -12,6 +12,7 @@ from config import caches
 from curation import services as curation_services
 from garden.keys import EMOTIONS
 from garden.models import Image
+from garden.templatetags.garden_labels import emotion_label
 from insights import services
 from recommend.models import Interaction
 from tests.factories import ImageFactory, VisitorFactory
@@ -76,7 +77,7 @@ def test_coverage_grid_headline_and_prune_demote(live_server, page, garden_data)
     # Coverage grid: visible, the emotions as columns, under-target cells highlighted.
     grid = page.locator("#coverage-grid")
     assert grid.is_visible()
-    assert grid.locator("thead th").all_text_contents() == ["favorite", *EMOTIONS]
+    assert grid.locator("thead th").all_text_contents() == ["favorite", *(emotion_label(emotion) for emotion in EMOTIONS)]
     ok = grid.locator("tr[data-favorite='spring,sunny,day'] td[data-emotion='happy']")
     under = grid.locator("tr[data-favorite='any'] td[data-emotion='happy']")
     none = grid.locator("tr[data-favorite='any'] td[data-emotion='angry']")
