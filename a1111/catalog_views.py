@@ -120,11 +120,13 @@ ControlNetModelsView = _list_view(
 ControlNetControlTypesView = _list_view(
     "ControlNetControlTypesView", catalog.controlnet_control_types, "ControlNet control types: modules and models of each"
 )
-HypernetworksView = _list_view("HypernetworksView", list, "Hypernetworks: none (the library has no hypernetworks)")
-FaceRestorersView = _list_view("FaceRestorersView", list, "Face restorers: none (no face restoration here)")
-RealesrganModelsView = _list_view("RealesrganModelsView", catalog.realesrgan_models, "The library's upscalers: [{name, path, scale}]")
-ScriptInfoView = _list_view("ScriptInfoView", list, "Selectable scripts' arguments: none (no scripts run here)")
-ExtensionsView = _list_view("ExtensionsView", catalog.extensions, "The extensions whose API is answered here")
+HypernetworksView = _list_view("HypernetworksView", list, "Hypernetworks: none (the library has no hypernetworks)", schemas.EMPTY_LIST)
+FaceRestorersView = _list_view("FaceRestorersView", list, "Face restorers: none (no face restoration here)", schemas.EMPTY_LIST)
+RealesrganModelsView = _list_view(
+    "RealesrganModelsView", catalog.realesrgan_models, "The library's upscalers: [{name, path, scale}]", schemas.REALESRGAN_MODELS
+)
+ScriptInfoView = _list_view("ScriptInfoView", list, "Selectable scripts' arguments: none (no scripts run here)", schemas.EMPTY_LIST)
+ExtensionsView = _list_view("ExtensionsView", catalog.extensions, "The extensions whose API is answered here", schemas.EXTENSIONS)
 ControlNetSettingsView = _list_view(
     "ControlNetSettingsView", lambda: {"control_net_unit_count": catalog.CONTROLNET_UNITS}, "ControlNet units per call"
 )

@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from a1111 import catalog
+from a1111 import catalog, schemas
 from a1111 import identity as callers
 from a1111.views import A1111View
 from config.api import json_object
@@ -17,7 +17,7 @@ from generation.requests import JobParameterError
 
 
 class TaskProgressView(A1111View):
-    @extend_schema(request={"application/json": OpenApiTypes.OBJECT}, responses={200: OpenApiTypes.OBJECT},
+    @extend_schema(request={"application/json": schemas.TASK_PROGRESS}, responses={200: OpenApiTypes.OBJECT},
                    summary="A1111's progress of one of the caller's tasks (its force_task_id)")  # fmt: skip
     def post(self, request):
         task_id = json_object(request).get("id_task")

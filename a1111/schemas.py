@@ -131,3 +131,11 @@ PROMPT_STYLES = _list_of("name", "prompt", "negative_prompt")
 UPSCALERS = _list_of("name", "model_name", "model_path", "model_url", "scale")
 LATENT_UPSCALE_MODES = _list_of("name")
 SD_VAES = _list_of("model_name", "filename")
+EMPTY_LIST = {"type": "array", "items": {"type": "object"}, "maxItems": 0, "description": "[] (nothing of this kind runs here)"}
+REALESRGAN_MODELS = _list_of("name", "path", "scale")
+EXTENSIONS = _list_of("name", "remote", "branch", "commit_hash", "version", "commit_date", "enabled")
+TASK_PROGRESS = {
+    "type": "object",
+    "required": ["id_task"],
+    "properties": {"id_task": {"type": "string", "minLength": 1, "description": "the task's id (txt2img's force_task_id)"}},
+}
