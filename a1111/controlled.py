@@ -42,7 +42,7 @@ def units(body: dict) -> list[dict]:
 
 def request(body: dict) -> tuple[JobRequest, RetouchUploads]:
     """The retouch job painting a txt2img body with ControlNet units."""
-    if fields._truthy(body.get("enable_hr")):
+    if fields.truthy(body.get("enable_hr")):
         raise JobParameterError(fields={"enable_hr": "The hires fix does not combine with ControlNet units here: leave it off."})
     for number, unit in enumerate(units(body)):
         if not (unit.get("input_image") or unit.get("image")):

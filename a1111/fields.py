@@ -30,12 +30,12 @@ NEUTRAL = {
 MAX_BLUR = 64
 
 
-def _truthy(value) -> bool:
+def truthy(value) -> bool:
     return bool(value) and value not in ("false", "False", "0")
 
 
 def refuse_unsupported(body: dict) -> None:
-    refused = {name: f"{name} is not supported here." for name in UNSUPPORTED_FLAGS if _truthy(body.get(name))}
+    refused = {name: f"{name} is not supported here." for name in UNSUPPORTED_FLAGS if truthy(body.get(name))}
     if body.get("script_name"):
         refused["script_name"] = f"script_name ({body['script_name']}) is not supported here: no scripts run."
     for name, neutral in NEUTRAL.items():

@@ -85,7 +85,7 @@ def read_number(body: dict, name: str, default, kind=float):
     return kind(value) if kind is float or float(value).is_integer() else value
 
 
-_truthy = fields._truthy
+truthy = fields.truthy
 
 
 def _control_mode(value, field_name: str) -> int:
@@ -212,7 +212,7 @@ def img2img_request(body: dict) -> tuple[JobRequest, RetouchUploads]:
     resize_mode = read_number(body, "resize_mode", 0, int)
     if resize_mode not in RESIZE_MODES:
         raise JobParameterError(fields={"resize_mode": "resize_mode must be 0 (just resize), 1 (crop and resize), 2 or 3."})
-    only_masked = _truthy(body.get("inpaint_full_res", True)) and mask is not None
+    only_masked = truthy(body.get("inpaint_full_res", True)) and mask is not None
     if not only_masked:  # the whole picture is repainted at width x height, and answered at that size
         source = _resized(source, "init_images[0]", resize_mode, width, height)
         mask = _resized(mask, "mask", resize_mode, width, height) if mask is not None else None
@@ -234,7 +234,7 @@ def img2img_request(body: dict) -> tuple[JobRequest, RetouchUploads]:
         strength=denoising,
         mask_blur=fields.mask_blur(body),
         noise_multiplier=read_number(body, "initial_noise_multiplier", 1.0) or 1.0,  # A1111: 0 means "the default"
-        invert_mask=_truthy(body.get("inpainting_mask_invert")),
+        invert_mask=truthy(body.get("inpainting_mask_invert")),
         masked_content=INPAINTING_FILL[fill],
         sampler=sampler,
         clip_skip=clip_skip,
@@ -313,7 +313,7 @@ def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes], safet
         "safety": safety or [],  # each picture's image check (a1111.quarantine): flagged ones come blurred
     }
     # send_images false: A1111 answers no pictures (the job's results stay in the pool all the same).
-    pictures = [encode_base64(content) for content in images] if _truthy(body.get("send_images", True)) else []
+    pictures = [encode_base64(content) for content in images] if truthy(body.get("send_images", True)) else []
     return {"images": pictures, "parameters": parameters, "info": json.dumps(info)}
 
 

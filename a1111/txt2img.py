@@ -85,7 +85,7 @@ def _whole(body: dict, name: str, default: int) -> int:
 
 
 def _refusals(body: dict) -> dict[str, str]:
-    refused = {name: f"{name} is not supported here." for name in REFUSED_FLAGS if parsing._truthy(body.get(name))}
+    refused = {name: f"{name} is not supported here." for name in REFUSED_FLAGS if parsing.truthy(body.get(name))}
     if body.get("script_name"):
         refused["script_name"] = f"Scripts ({body['script_name']!r}) are not supported here."
     for name, neutral in NEUTRAL.items():
@@ -103,7 +103,7 @@ def _refusals(body: dict) -> dict[str, str]:
     if not isinstance(overrides, dict):
         refused["override_settings"] = "Expected an object."
         overrides = {}
-    if parsing._truthy(body.get("enable_hr")):
+    if parsing.truthy(body.get("enable_hr")):
         for name, same in HIRES_SAME.items():
             value = body.get(name)
             if value is not None and value not in same and not (name.endswith("prompt") and value == body.get(name[3:])):
@@ -121,7 +121,7 @@ def hires_request(body: dict, width: int, height: int, steps: int) -> tuple[dict
     without. The picture is ``hr_resize_x`` x ``hr_resize_y`` (one of them 0: the other by the first
     pass's aspect) or the first pass times ``hr_scale``, floored to multiples of 8 (A1111 paints the
     latents' size); ``hr_second_pass_steps`` 0 is ``steps``."""
-    if not parsing._truthy(body.get("enable_hr")):
+    if not parsing.truthy(body.get("enable_hr")):
         return {}, {}
     scale = parsing.read_number(body, "hr_scale", 2.0)
     resize_x, resize_y = _whole(body, "hr_resize_x", 0), _whole(body, "hr_resize_y", 0)
