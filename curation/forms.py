@@ -21,9 +21,9 @@ from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
 from garden.words import FAVORITE_NAMES
 from generation.backends import BACKENDS, hires
-from generation.lora_tags import LoraSyntaxError, parse_lora_list
 from generation.models import GenerationJob
 from generation.requests import DEFAULT_OTHERS, LANDSCAPE_SIZE, RESOLUTIONS, JobParameterError, JobRequest
+from generation.requests.lora_tags import LoraSyntaxError, parse_lora_list
 from library import selectors as library
 
 RESOLUTION_CHOICES = [

@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from generation import clip_tokens
+from generation.requests import clip_tokens
 
 transformers = pytest.importorskip("transformers")
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from generation import backends
 from generation.backends import hires as hires_module
 from generation.models import GenerationJob
-from generation.request_checks import check_int, check_size
+from generation.requests.checks import check_int, check_size
 from library import selectors as library
 from library.models import LibraryEntry
 

@@ -18,11 +18,11 @@ from config import chance
 from config.errors import DomainError
 from garden import keys
 from generation import backends, init_image, kinds, lineage, model_families
-from generation.lora_tags import LoraSyntaxError, extract_loras
 from generation.models import GenerationJob
-from generation.request_checks import between, check_int, check_size, kiosk_favorite, one_of, portrait_fits
-from generation.request_hires import hires_options
-from generation.request_library import LORA_FAMILIES, check_lora_families, identities, vae_options
+from generation.requests.checks import between, check_int, check_size, kiosk_favorite, one_of, portrait_fits
+from generation.requests.hires import hires_options
+from generation.requests.lora_tags import LoraSyntaxError, extract_loras
+from generation.requests.model_files import LORA_FAMILIES, check_lora_families, identities, vae_options
 from library import selectors as library
 from library.models import LibraryEntry
 from safety import prompts
