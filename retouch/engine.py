@@ -6,7 +6,7 @@ folders named by settings and are loaded on first use, once per process:
 - the inpainting pipeline: ``AutoPipelineForInpainting.from_pretrained`` on
   GARDEN_RETOUCH_INPAINT_MODEL (a 9-channel inpainting checkpoint), or, when that is empty,
   ``from_pipe`` on the text-to-image pipeline already loaded from GARDEN_DIFFUSION_MODEL (same
-  weights, no second copy in memory);
+  weights, loaded once);
 - ControlNets (GARDEN_RETOUCH_LINEART_CONTROLNET, GARDEN_RETOUCH_CANNY_CONTROLNET), checked
   against the base model's cross-attention width when loaded;
 - IP-Adapter weights (GARDEN_RETOUCH_IP_ADAPTER) and their CLIP image encoder, attached to the
