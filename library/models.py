@@ -1,4 +1,4 @@
-"""The model library's rows: one per model, LoRA, embedding, VAE or upscaler (``LibraryEntry``), and
+"""The model library's rows: one per model, LoRA, embedding, VAE, upscaler, ControlNet or tagger (``LibraryEntry``), and
 the scans asked for or that changed something (``LibraryScan``). Both tables keep the names the
 generation app created them under (library/migrations/0001_initial)."""
 
@@ -19,7 +19,8 @@ class LibraryEntryQuerySet(models.QuerySet):
 
 class LibraryEntry(models.Model):
     """One model of the library under GARDEN_MODELS_DIR: a model (a checkpoint, one file, or a
-    diffusers folder; kind "pipeline"), a LoRA, a textual-inversion embedding, a VAE or an upscaler. Rows are
+    diffusers folder; kind "pipeline"), a LoRA, a textual-inversion embedding, a VAE, an upscaler, or
+    a ControlNet or WD14 tagger folder (the retouch engine's and the tags endpoint's). Rows are
     written by the scan (library.services.entries); curators edit only the defaults (steps,
     guidance, size, VAE, memory options) and which model is the default."""
 
@@ -29,6 +30,8 @@ class LibraryEntry(models.Model):
         EMBEDDING = "embedding", _("Textual-inversion embedding")
         VAE = "vae", _("VAE")
         UPSCALER = "upscaler", _("Upscaler")
+        CONTROLNET = "controlnet", _("ControlNet")
+        TAGGER = "tagger", _("Tagger (WD14)")
 
     class Family(models.TextChoices):
         SD1 = "sd1", _("SD 1.x")
@@ -157,7 +160,7 @@ class LibraryEntry(models.Model):
     @property
     def kind_word(self) -> str:
         """The kind as messages and commands say it: "model" (a checkpoint or a diffusers folder; the
-        stored value stays "pipeline"), else the kind's value (lora, embedding, vae, upscaler)."""
+        stored value stays "pipeline"), else the kind's value (lora, embedding, vae, upscaler, controlnet, tagger)."""
         return "model" if self.kind == self.Kind.PIPELINE else str(self.kind)
 
 
