@@ -83,10 +83,12 @@ def _painting_text(job: GenerationJob) -> str:
     per_batch = hires.batch_steps(job.options, job.steps)
     if len(batches) < 2 or not per_batch:
         return gettext("Painting")
-    # A batch whose last step is done is still in hand while its pictures are stored.
+    # A batch whose last step is done is still in hand while its pictures are stored, not once they are.
     number = min(max(-(-job.steps_done // per_batch) - 1, 0), len(batches) - 1)
     first = sum(len(batch) for batch in batches[:number]) + 1
     last = first + len(batches[number]) - 1
+    if job.images_done >= last and number + 1 < len(batches):
+        first, last = last + 1, last + len(batches[number + 1])
     words = {"first": first, "last": last, "total": max(job.images_total, last)}
     if first == last:
         return gettext("Painting picture %(first)d of %(total)d") % words

@@ -55,6 +55,9 @@ def test_the_percentage_and_the_images_made_agree(admin_client, settings):
     # While the first call's pictures are stored, they are the ones in hand.
     GenerationJob.objects.filter(pk=running.pk).update(steps_done=10, images_done=1)
     assert answer(admin_client, running)["stage_text"] == "Painting pictures 1–3 of 6"
+    # Once they are stored, before the next call's first step: the next ones.
+    GenerationJob.objects.filter(pk=running.pk).update(steps_done=10, images_done=3)
+    assert answer(admin_client, running)["stage_text"] == "Painting pictures 4–6 of 6"
 
 
 def test_a_hires_fixs_first_pass_counts_at_its_own_size(settings):
