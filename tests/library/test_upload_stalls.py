@@ -90,12 +90,7 @@ def test_a_killed_hosts_upload_is_stalled_and_another_host_takes_it_over_after_a
     assert LibraryEntry.objects.get(pk=entry.pk).stored_at is not None
 
 
-def test_a_silent_upload_of_a_present_host_is_stalled_past_the_horizon_and_the_host_takes_it_back(
-    hosts,
-    folder_store,
-    monkeypatch,
-    settings,  # noqa: F811
-):
+def test_a_silent_upload_is_stalled_past_the_horizon_and_its_host_takes_it_back(hosts, folder_store, monkeypatch, settings):  # noqa: F811
     settings.GARDEN_LIBRARY_UPLOAD_STALL_SECONDS = 600
     entry = _killed_mid_upload(hosts, monkeypatch, "quiet")
     _present("a")  # host a is back (or never left: a hung upload)
