@@ -19,6 +19,7 @@ class LibraryConfig(AppConfig):
         # A warm shutdown lets an upload into the store finish within a bound, or stops it and says so.
         worker_shutdown.connect(_stop_following, weak=False, dispatch_uid="library-follower-stop")
         require_at_least("GARDEN_LIBRARY_UPLOAD_GRACE_SECONDS", 0, "seconds an upload may take to finish at a worker's shutdown")
+        require_at_least("GARDEN_LIBRARY_UPLOAD_STALL_SECONDS", 1, "seconds without progress before an upload is called stalled")
 
 
 def _stop_following(**_kwargs) -> None:

@@ -220,13 +220,15 @@ class LibraryCopy(models.Model):
 
 class LibraryUpload(models.Model):
     """One host's upload of one entry into the venue's store (GARDEN_MODELS_STORE) that is under way
-    or did not finish: what it has done, and why it stopped. Written by that host's follower only
-    (library.services.copies); the row goes once the store holds the file (``stored_at``)."""
+    or did not finish: what it has done, and why it stopped. Written by that host's follower, and by
+    any host's look that finds it stalled (library.services.uploads); the row goes once the store
+    holds the file (``stored_at``)."""
 
     class State(models.TextChoices):
         UPLOADING = "uploading", _("Uploading")
         FAILED = "failed", _("Failed: tried again later")
         STOPPED = "stopped", _("Stopped by a worker's shutdown")
+        STALLED = "stalled", _("Stalled: its host stopped or went silent")
 
     entry = models.ForeignKey(LibraryEntry, on_delete=models.CASCADE, related_name="uploads")
     host = models.CharField(max_length=200, help_text="GARDEN_HOST_NAME of the host uploading it")
