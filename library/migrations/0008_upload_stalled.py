@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("library", "0006_translated_labels"),
+        ("library", "0007_retouch_model_kinds"),
     ]
 
     operations = [
