@@ -43,6 +43,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from django.conf import settings
 from django.utils import timezone
 
 from library import cache_room as room
@@ -99,6 +100,8 @@ def local_path(entry: LibraryEntry, progress: Progress | None = None) -> Path:
     store = model_store.get()
     if store is None:  # the one-folder library: the scan and why_unusable speak for the file
         return path
+    if not settings.GARDEN_MODELS_DIR:  # no models folder here: never fetch into the working directory
+        raise CacheFull(f"{entry.name} is not on host {host_name()}: GARDEN_MODELS_DIR is empty here, so there is nowhere to fetch it to")
     key = entry.content_sha256
     if not key:  # not hashed yet (still being written somewhere): only the host that has it can use it
         if path.exists():
