@@ -17,9 +17,9 @@ from garden import keys
 from garden.models import Image
 from garden.selectors import image_url
 from generation import backends, changes
+from generation.dispatch.beacon import READY
 from generation.models import GenerationJob, WorkerPresence
 from generation.selectors import WaitSlots
-from generation.services.presence import READY
 from library import selectors as library
 from library.models import LibraryEntry
 

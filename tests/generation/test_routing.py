@@ -1,6 +1,6 @@
-"""The router's choice (generation.routing): warm > loading > on disk > least loaded, a bounded
+"""The router's choice (generation.dispatch.routing): warm > loading > on disk > least loaded, a bounded
 jittered wait at a busy warm host, one load per model at a time, and the re-router
-(generation.services.rerouting) moving a job whose host stopped answering or whose wait is over."""
+(generation.dispatch.rerouting) moving a job whose host stopped answering or whose wait is over."""
 
 import random
 from datetime import timedelta
@@ -8,9 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from generation import routing
+from generation.dispatch import rerouting, routing
 from generation.models import GenerationJob, RouteLease, WorkerPresence
-from generation.services import rerouting
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from generation import routing
 from generation.backends import BackendError
+from generation.dispatch import routing
 from generation.models import GenerationJob
 from generation.services.runner import library_files as runner_library_files
 from library import cache, selectors

@@ -27,7 +27,7 @@ model with its LoRAs as for the model.
 With fewer than two hosts serving the queue nothing is routed: the message goes to the shared
 queue as before (``make run``'s one worker). The row says where the message went
 (``routed_to``) and when to look again (``route_expires_at``); the workers' re-router
-(``generation.services.rerouting``) sends it elsewhere when that time comes or its host is gone.
+(``generation.dispatch.rerouting``) sends it elsewhere when that time comes or its host is gone.
 Exactly-once stays with ``claim_job``: a message left behind in a host's queue finds its job claimed.
 """
 
@@ -43,8 +43,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from generation.dispatch.presence import MISSED_BEATS
 from generation.models import GenerationJob, RouteLease, WorkerPresence
-from generation.presence import MISSED_BEATS
 from library import selectors as library_selectors
 
 HostsWithCopy = Callable[[str], set[str]]

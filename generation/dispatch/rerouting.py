@@ -1,4 +1,4 @@
-"""Routed jobs looked at again (generation.routing chooses; this acts): run by every worker every
+"""Routed jobs looked at again (generation.dispatch.routing chooses; this acts): run by every worker every
 GARDEN_ROUTE_CHECK_SECONDS (generation.tasks.Rerouter), database only.
 
 A queued job whose message went to a host's own queue is reconsidered when its
@@ -20,10 +20,10 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from generation import enqueue as broker
-from generation import routing
+from generation.dispatch import enqueue as broker
+from generation.dispatch import routing
+from generation.dispatch.presence import MISSED_BEATS
 from generation.models import GenerationJob, WorkerPresence
-from generation.presence import MISSED_BEATS
 
 log = logging.getLogger(__name__)
 

@@ -66,9 +66,9 @@ def _priority(background: bool) -> dict:
 
 
 def _routed(job_id, queue: str, route) -> tuple[str, dict]:
-    """The queue the message goes to (generation.routing: the host where its model is warm, or
+    """The queue the message goes to (generation.dispatch.routing: the host where its model is warm, or
     ``queue`` itself) and the options of a routed send (it expires: GARDEN_ROUTE_EXPIRES_SECONDS)."""
-    from generation import routing
+    from generation.dispatch import routing
 
     if route is None:
         if not settings.GARDEN_ROUTING or queue not in routing.routed_queues():

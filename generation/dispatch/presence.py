@@ -1,4 +1,4 @@
-"""Reading worker presence (``generation.services.presence`` writes it): which workers are up now,
+"""Reading worker presence (``generation.dispatch.beacon`` writes it): which workers are up now,
 and on which hosts with which cards, from the database alone, with no broker round trip (health
 probes must answer in milliseconds)."""
 
