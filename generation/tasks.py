@@ -171,13 +171,13 @@ class PresenceStep(bootsteps.StartStopStep):
         if settings.GARDEN_WORKER_PRESENCE_SECONDS <= 0 or settings.CELERY_TASK_ALWAYS_EAGER:
             return
         from generation import cards
-        from generation.dispatch import routing
+        from generation.dispatch import route_facts
         from generation.dispatch.beacon import PresenceBeacon
 
         queues = list(worker.app.amqp.queues.consume_from.keys())
         self.beacon = PresenceBeacon(name=worker.hostname, queues=queues)
         self.beacon.details["concurrency"] = worker.concurrency
-        if any(queue in routing.routed_queues() for queue in queues):  # a painting worker: its cards, for the status page
+        if any(queue in route_facts.routed_queues() for queue in queues):  # a painting worker: its cards, for the status page
             self.beacon.details["cards"] = cards.visible_cards()
         self.beacon.paints_here = solo(worker)
         self.beacon.start()
@@ -236,13 +236,13 @@ def _consume_host_queues(sender, instance, **_kwargs) -> None:
     """A worker of a routed queue (the GPU queue, the live queue) also takes that queue's own queue
     for its host, ``<queue>.<host>``, where the router sends the jobs whose model is warm here
     (generation.dispatch.routing). Before the consumer starts, so ``-Q gpu`` is all a worker is given."""
-    from generation.dispatch import routing
+    from generation.dispatch import route_facts, routing
     from library.hosts import host_name
 
     if not settings.GARDEN_ROUTING:
         return
     queues = instance.app.amqp.queues
-    for queue in sorted(routing.routed_queues() & set(queues.consume_from)):
+    for queue in sorted(route_facts.routed_queues() & set(queues.consume_from)):
         queues.select_add(routing.host_queue(queue, host_name()))
 
 

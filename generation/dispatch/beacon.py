@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from generation.dispatch.presence import READY, WARMING
 from generation.models import WorkerPresence
 from library.hosts import host_name
 
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 
 # Held for a whole beat and across every fork of this process (see the module's docstring).
 _BEAT_LOCK = threading.Lock()
-WARMING, READY = "warming", "ready"  # a worker's state in its presence row (details["state"])
 os.register_at_fork(before=_BEAT_LOCK.acquire, after_in_parent=_BEAT_LOCK.release, after_in_child=_BEAT_LOCK.release)
 
 

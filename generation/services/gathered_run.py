@@ -37,7 +37,7 @@ from generation import backends, card_finishing, changes
 from generation.backends import DIFFUSERS, Batch
 from generation.dispatch import beacon
 from generation.dispatch.enqueue import enqueue_job
-from generation.dispatch.routing import model_key
+from generation.dispatch.route_facts import model_key
 from generation.models import GenerationJob
 from generation.services import gathering
 from generation.services.finishers import Handover

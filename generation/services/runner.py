@@ -27,7 +27,7 @@ from garden.services import StorageError
 from generation import backends, changes, kinds
 from generation.backends import Batch, StepCallback, hires
 from generation.dispatch import beacon
-from generation.dispatch.routing import model_key
+from generation.dispatch.route_facts import model_key
 from generation.models import GenerationJob
 from generation.services.heartbeat import beating
 from generation.services.init_pictures import init_picture
