@@ -3,8 +3,8 @@
 - ``planning``: which images a job makes, in which pipeline calls, under which keys (pure);
 - ``jobs``: create, cancel, retry, and the requeue/fail transitions;
 - ``sweeper``: jobs whose worker died or whose message was lost (or never sent);
-- ``rerouting``: routed jobs whose wait at a busy host is over or whose host stopped answering
-  (generation.dispatch.routing chooses where a job's message goes);
+- ``reroute_jobs``, ``route_again`` (from generation.dispatch.rerouting, for the worker's hooks):
+  routed jobs whose wait at a busy host is over, whose host is not present or whose message expired;
 - ``heartbeat``: the thread that keeps a running job's lease; ``notices``: what a job page says;
 - ``execution``: the entry point (``execute_job``): claim a job, run it alone (``runner``) or with
   the queued jobs that share its call (``gathering``, ``gathered_run``);
