@@ -313,3 +313,16 @@ def test_a_cold_stored_model_goes_to_a_free_host_without_it_rather_than_swap_the
     assert choose(job("m2"), copies=on_a, fetchable=lambda model: True).host == "b"
     RouteLease.objects.all().delete()
     assert choose(job("m2"), copies=on_a, fetchable=lambda model: False).host == "a"  # not stored: only a can paint it
+
+
+def test_a_lease_lost_to_another_router_at_the_same_moment_sends_the_job_to_its_holder(monkeypatch):
+    """Two routers read "no lease" at once: the one whose take_lease loses chooses again with the
+    holder (one load per model, whoever wins the row)."""
+    worker("a")
+    worker("b")
+    running_on("b")  # b is the busier: a alone would be chosen to load m1
+    RouteLease.objects.create(model="m1", host="b", until=timezone.now() + timedelta(seconds=60))
+    monkeypatch.setattr(rerouting.route_facts, "lease_holder", lambda key, hosts: "")  # read before the other router wrote it
+    route = choose(job())
+    assert (route.host, route.loads) == ("b", False)
+    assert RouteLease.objects.get(model="m1").host == "b"
