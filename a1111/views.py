@@ -26,7 +26,8 @@ from a1111.auth import A1111Permission, TrustedClientAuthentication
 from config.api import StaffOrTokenAPIView, json_object
 from config.idempotency import idempotent
 from config.parsers import LenientJSONParser
-from generation import presence, selectors
+from generation import selectors
+from generation.dispatch import presence
 from generation.requests import JobParameterError
 from retouch import features, model_folders
 from retouch.services import create_retouch_job, edge_map_png, picture_tags

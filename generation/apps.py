@@ -8,7 +8,7 @@ class GenerationConfig(AppConfig):
 
     def ready(self) -> None:
         from config.checks import require_at_least, require_choice
-        from generation import backends, tasks  # noqa: F401 (registers the Celery tasks: generation.enqueue looks them up)
+        from generation import backends, tasks  # noqa: F401 (registers the Celery tasks: generation.dispatch.enqueue looks them up)
         from generation.backends.diffusion import SCHEDULERS
 
         require_choice("GARDEN_GENERATOR_BACKEND", backends.BACKENDS)

@@ -9,7 +9,7 @@
 - Bootsteps: ``JobSweeper`` and ``Rerouter`` (timers in the main process: database only, no
   torch), ``PresenceStep`` (the presence row), ``FinishingStep`` (a solo worker's finishing processes).
 
-A job's message goes to its row's queue (generation.enqueue: the GPU queue, the live queue, or a
+A job's message goes to its row's queue (generation.dispatch.enqueue: the GPU queue, the live queue, or a
 host's queue when routed). The pipeline is loaded lazily by the process that runs the first job,
 so a prefork parent never touches torch before forking.
 """
@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from generation import kinds, services
-from generation.enqueue import RUN_JOB_TASK, SWEEP_TASK
+from generation.dispatch.enqueue import RUN_JOB_TASK, SWEEP_TASK
 from infra import periodic
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ def _sweep_now() -> None:
 
 
 class PresenceStep(bootsteps.StartStopStep):
-    """The worker's presence row (``generation.services.presence``): written every
+    """The worker's presence row (``generation.dispatch.beacon``): written every
     GARDEN_WORKER_PRESENCE_SECONDS by a thread of the main process, deleted on a clean shutdown.
     It says ``warming`` while the steps after it start (finishing processes, a warm-up) and
     ``ready`` once the worker takes messages (``worker_ready``)."""
@@ -170,13 +170,14 @@ class PresenceStep(bootsteps.StartStopStep):
     def start(self, worker):
         if settings.GARDEN_WORKER_PRESENCE_SECONDS <= 0 or settings.CELERY_TASK_ALWAYS_EAGER:
             return
-        from generation import cards, routing
-        from generation.services.presence import PresenceBeacon
+        from generation import cards
+        from generation.dispatch import route_facts
+        from generation.dispatch.beacon import PresenceBeacon
 
         queues = list(worker.app.amqp.queues.consume_from.keys())
         self.beacon = PresenceBeacon(name=worker.hostname, queues=queues)
         self.beacon.details["concurrency"] = worker.concurrency
-        if any(queue in routing.routed_queues() for queue in queues):  # a painting worker: its cards, for the status page
+        if any(queue in route_facts.routed_queues() for queue in queues):  # a painting worker: its cards, for the status page
             self.beacon.details["cards"] = cards.visible_cards()
         self.beacon.paints_here = solo(worker)
         self.beacon.start()
@@ -234,21 +235,21 @@ class FinishingStep(bootsteps.StartStopStep):
 def _consume_host_queues(sender, instance, **_kwargs) -> None:
     """A worker of a routed queue (the GPU queue, the live queue) also takes that queue's own queue
     for its host, ``<queue>.<host>``, where the router sends the jobs whose model is warm here
-    (generation.routing). Before the consumer starts, so ``-Q gpu`` is all a worker is given."""
-    from generation import routing
+    (generation.dispatch.routing). Before the consumer starts, so ``-Q gpu`` is all a worker is given."""
+    from generation.dispatch import route_facts, routing
     from library.hosts import host_name
 
     if not settings.GARDEN_ROUTING:
         return
     queues = instance.app.amqp.queues
-    for queue in sorted(routing.routed_queues() & set(queues.consume_from)):
+    for queue in sorted(route_facts.routed_queues() & set(queues.consume_from)):
         queues.select_add(routing.host_queue(queue, host_name()))
 
 
 @task_revoked.connect
 def _route_expired_job_again(sender=None, request=None, expired=False, **_kwargs) -> None:
     """A routed message expired in its host's queue (GARDEN_ROUTE_EXPIRES_SECONDS): its job, if
-    still queued, gets a new message, routed afresh (generation.services.rerouting.route_again)."""
+    still queued, gets a new message, routed afresh (generation.dispatch.rerouting.route_again)."""
     # sender: the task; request: its Context (the message's task name, args).
     if not expired or getattr(sender, "name", "") != RUN_JOB_TASK or not getattr(request, "args", None):
         return

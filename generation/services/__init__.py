@@ -3,8 +3,8 @@
 - ``planning``: which images a job makes, in which pipeline calls, under which keys (pure);
 - ``jobs``: create, cancel, retry, and the requeue/fail transitions;
 - ``sweeper``: jobs whose worker died or whose message was lost (or never sent);
-- ``rerouting``: routed jobs whose wait at a busy host is over or whose host stopped answering
-  (generation.routing chooses where a job's message goes);
+- ``reroute_jobs``, ``route_again`` (from generation.dispatch.rerouting, for the worker's hooks):
+  routed jobs whose wait at a busy host is over, whose host is not present or whose message expired;
 - ``heartbeat``: the thread that keeps a running job's lease; ``notices``: what a job page says;
 - ``execution``: the entry point (``execute_job``): claim a job, run it alone (``runner``) or with
   the queued jobs that share its call (``gathering``, ``gathered_run``);
@@ -20,6 +20,7 @@ Every job parameter, default and bound is in ``generation.requests.JobRequest``.
 are the package's public API; callers may also import a module directly.
 """
 
+from generation.dispatch.rerouting import reroute_jobs, route_again
 from generation.requests import JobParameterError, JobRequest, compose_prompt
 from generation.services.demo import paint_procedural_image
 from generation.services.execution import execute_job
@@ -34,7 +35,6 @@ from generation.services.jobs import (
     retry_job,
 )
 from generation.services.planning import ImageSpec, image_key, job_batches, plan_batches, plan_images
-from generation.services.rerouting import reroute_jobs, route_again
 from generation.services.runner import TransientJobError, claim_job, make_thumbnail
 from generation.services.storing import generation_parameters, store_generated_image
 from generation.services.sweeper import resend_lost_jobs, sweep_if_free, sweep_stale_jobs

@@ -35,10 +35,11 @@ from django.utils import timezone
 
 from generation import backends, card_finishing, changes
 from generation.backends import DIFFUSERS, Batch
-from generation.enqueue import enqueue_job
+from generation.dispatch import beacon
+from generation.dispatch.enqueue import enqueue_job
+from generation.dispatch.route_facts import model_key
 from generation.models import GenerationJob
-from generation.routing import model_key
-from generation.services import gathering, presence
+from generation.services import gathering
 from generation.services.finishers import Handover
 from generation.services.finishing import FAILED, STORED, TRANSIENT, TRANSIENT_FAILURE, Item, Outcome, attempt_rows, finish_call
 from generation.services.heartbeat import beating
@@ -189,11 +190,11 @@ class GatheredRun:
         )
         started = time.perf_counter()
         loading = getattr(backend, "pipeline", "") is None
-        if loading:  # the router sends this model's jobs here while it loads (generation.routing)
-            presence.note_models(worker=leader.worker, loading=model_key(leader))
+        if loading:  # the router sends this model's jobs here while it loads (generation.dispatch.routing)
+            beacon.note_models(worker=leader.worker, loading=model_key(leader))
         backend.load()
         if loading:
-            presence.note_models(worker=leader.worker)
+            beacon.note_models(worker=leader.worker)
         timings["load"] = time.perf_counter() - started
         options = leader.options or {}
         sampler = options.get("sampler", "") if leader.backend == DIFFUSERS else ""

@@ -26,9 +26,9 @@ from garden.models import Image
 from garden.services import StorageError
 from generation import backends, changes, kinds
 from generation.backends import Batch, StepCallback, hires
+from generation.dispatch import beacon
+from generation.dispatch.route_facts import model_key
 from generation.models import GenerationJob
-from generation.routing import model_key
-from generation.services import presence
 from generation.services.heartbeat import beating
 from generation.services.init_pictures import init_picture
 from generation.services.jobs import fail_job
@@ -149,10 +149,10 @@ def _run(*, job: GenerationJob, mine, timings: dict) -> int | None:
     loading = getattr(backend, "pipeline", "") is None
     if loading:  # a model to load: say so while it loads (generation.progress), and to the router
         mine.update(stage=GenerationJob.Stage.LOADING, heartbeat_at=timezone.now())
-        presence.note_models(worker=job.worker, loading=model_key(job))
+        beacon.note_models(worker=job.worker, loading=model_key(job))
     backend.load()
     if loading:
-        presence.note_models(worker=job.worker)
+        beacon.note_models(worker=job.worker)
     # Only a real load is timed: generation.progress takes the next load's length from these.
     timings["load"] = round(time.perf_counter() - started, 3) if loading else 0.0
     sampler = job.options.get("sampler", "") if job.backend == backends.DIFFUSERS else ""
@@ -162,7 +162,7 @@ def _run(*, job: GenerationJob, mine, timings: dict) -> int | None:
     held = backends.loaded_pipelines.loaded_names() if job.loras else None
     outcome = _generate_all(job=job, backend=backend, mine=mine, timings=timings, extra=extra, loaded=loaded)
     if held is not None and backends.loaded_pipelines.loaded_names() != held:  # a LoRA loaded: the router sends its jobs here
-        presence.note_models(worker=job.worker)
+        beacon.note_models(worker=job.worker)
     return outcome
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from config import clock
 from config.locks import exclusive
-from generation import enqueue as broker
+from generation.dispatch import enqueue as broker
 from generation.models import GenerationJob
 from generation.services.notices import resumed_notice
 
