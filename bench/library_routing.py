@@ -13,7 +13,7 @@ model loads it again. Three scenarios, in the same run, on the same machine:
 - **pinned** (the baseline): one worker per model, each on a queue of its own: no switch at all;
 - **pull** (issue 89's prototype, not in the default order): GARDEN_ROUTING off, both workers on
   the shared queue, each message claiming the job its worker paints best now (bench/pull_worker.py,
-  generation.dispatch.pull): no host queues, expiries or re-router.
+  bench._pull): no host queues, expiries or re-router.
 
 A "load" is a job whose worker loaded its pipeline (``timings.load`` > 0, generation.services.runner).
 Pictures per second: jobs ÷ (last finish − first start). Aims: routed ≤ 4 loads (unrouted: about one

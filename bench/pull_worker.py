@@ -1,6 +1,6 @@
 """The pull prototype's worker for bench/library_routing.py (``--order pull``; issue 89): the app's
 own worker (``celery -A bench.pull_worker worker``), whose message claims the job the worker
-paints best now (generation.dispatch.pull.claim_next) instead of the job the message names.
+paints best now (bench._pull.claim_next) instead of the job the message names.
 
 A bench hook, not the app's: the claim the worker's entry point makes (``runner.claim_job`` as
 generation.services.execution calls it) is wrapped in each pool process, so the measured path is
@@ -21,8 +21,8 @@ AGE_LIMIT = float(os.environ.get("BENCH_PULL_AGE_LIMIT", "30"))
 
 @worker_process_init.connect
 def _claim_by_pull(**_kwargs) -> None:
+    from bench import _pull as pull
     from generation import backends
-    from generation.dispatch import pull
     from generation.services import runner
 
     claim_one = runner.claim_job

@@ -21,10 +21,4 @@ class CurationConfig(AppConfig):
     verbose_name = gettext_lazy("Curation")
 
     def ready(self):
-        from generation.presence import present_hosts
-        from library import hosts
-
         post_migrate.connect(_ensure_curators, sender=self, dispatch_uid="curation.ensure_curators")
-        # The library (below generation) learns which hosts have a worker from worker presence here,
-        # the lowest app that may read both: an upload whose host is gone is stalled (library.services.uploads).
-        hosts.use_presence(lambda: [host.name for host in present_hosts()])

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from generation.services.presence import record_presence
+from generation.dispatch.beacon import record_presence
 from library import hosts as library_hosts
 from library import store as model_store
 from library.models import LibraryEntry, LibraryUpload

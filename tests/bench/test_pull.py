@@ -1,4 +1,4 @@
-"""Pull dispatch, the prototype measured against routing (generation.dispatch.pull): the order a
+"""Pull dispatch, the prototype measured against routing (bench._pull): the order a
 worker tries its queue's jobs in (a table, no database), and the claim made from it (exactly one
 worker gets each job)."""
 
@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from generation.dispatch import pull
-from generation.dispatch.pull import Queued, pull_order
+from bench import _pull as pull
+from bench._pull import Queued, pull_order
 from generation.models import GenerationJob, WorkerPresence
 from generation.services.runner import claim_job
 
