@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -19,6 +20,7 @@ from config.errors import Unavailable
 from garden.keys import LANDSCAPE, parse_key
 from garden.selectors import image_url
 from generation import kinds
+from generation.dispatch import presence
 from generation.models import GenerationJob
 from generation.requests import ValidJob
 from safety import images as safety_images
@@ -181,12 +183,21 @@ def answering_workers(*, timeout: float) -> dict[str, Any]:
 
     answer: dict[str, Any]
     try:
-        replies = app.control.inspect(timeout=timeout).active_queues() or {}
+        replies = app.control.inspect(timeout=timeout, limit=_expected_replies()).active_queues() or {}
         answer = {"workers": [{"name": name, "queues": sorted(q["name"] for q in queues)} for name, queues in sorted(replies.items())]}
     except Exception as exc:  # broker down or misconfigured: report it, never fail the status page
         answer = {"workers": [], "error": f"{type(exc).__name__}: {exc}"}
     _workers.set(_WORKERS_CACHE_KEY, answer)
     return answer
+
+
+def _expected_replies() -> int | None:
+    """How many replies end the broadcast early: one per worker present (each worker writes its presence
+    row at start), so the status page does not always wait the whole timeout; None (wait) when unknown."""
+    try:
+        return presence.present_rows().count() or None
+    except DatabaseError:  # the database is away: wait the whole timeout for whoever answers
+        return None
 
 
 _workers = caches.shared(
