@@ -21,4 +21,10 @@ class CurationConfig(AppConfig):
     verbose_name = gettext_lazy("Curation")
 
     def ready(self):
+        from django.contrib import admin
+
+        # The venue's admin says whose it is, in the curator's language (Django's default is "Django administration").
+        admin.site.site_header = gettext_lazy("Emotion Garden administration")
+        admin.site.site_title = gettext_lazy("Emotion Garden admin")
+        admin.site.index_title = gettext_lazy("Curation and operations")
         post_migrate.connect(_ensure_curators, sender=self, dispatch_uid="curation.ensure_curators")

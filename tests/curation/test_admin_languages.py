@@ -167,6 +167,16 @@ def test_no_english_heading_filter_or_button_on_an_admin_page(case, language, da
     assert not left, f"{path} in {language}:\n" + "\n".join(left)
 
 
+HEADERS = [("en", "Emotion Garden administration"), ("ko", "Emotion Garden 관리"), ("ja", "Emotion Garden 管理")]
+
+
+@pytest.mark.parametrize(("language", "header"), HEADERS)
+@pytest.mark.django_db
+def test_the_admin_header_names_the_venue_s_garden_not_django(language, header, staff_client):
+    html = staff_client.get("/admin/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f'<a href="/admin/">{header}</a>' in html and "Django" not in html.split("<body", 1)[1].split("</header>", 1)[0]
+
+
 def test_the_crawler_finds_english_where_it_is():
     html = '<h2>Filter</h2><div id="changelist-filter"><details><summary>By status</summary></details></div><th>작업</th>'
     assert english_in(html) == ["<h2> 'Filter': ['Filter']", "<summary> 'By status': ['By', 'status']"]
