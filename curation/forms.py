@@ -27,6 +27,14 @@ from generation.requests import DEFAULT_OTHERS, LANDSCAPE_SIZE, RESOLUTIONS, Job
 from generation.requests.lora_tags import LoraSyntaxError, parse_lora_list
 from library import selectors as library
 
+def sentences(*parts: str) -> str:
+    """Sentences one after another: a space after a Latin or Hangul full stop, none after Japanese 。"""
+    text = ""
+    for part in filter(None, parts):
+        text += part if not text or text.endswith("。") else " " + part
+    return text
+
+
 RESOLUTION_CHOICES = [
     (f"{w}x{h}", format_lazy("{}x{}{}", w, h, gettext_lazy(" (original default)") if (w, h) == LANDSCAPE_SIZE else ""))
     for w, h in reversed(RESOLUTIONS)
@@ -223,7 +231,7 @@ class BulkGenerationForm(forms.Form):
             return ""
         passes = passes_text(width=valid.width, height=valid.height, steps=valid.steps, options=valid.options, backend=valid.backend)
         if not emotions:
-            return _("No emotion checked: nothing would start.") + " " + passes
+            return sentences(_("No emotion checked: nothing would start."), passes)
         pictures = 2 * valid.count * len(emotions)  # each index: a landscape and its portrait
         jobs = ngettext("%(count)d job (%(emotions)s)", "%(count)d jobs (%(emotions)s)", len(emotions)) % {
             "count": len(emotions),
@@ -237,7 +245,7 @@ class BulkGenerationForm(forms.Form):
             )
         else:
             made = ngettext("%(jobs)s, %(pictures)d picture.", "%(jobs)s, %(pictures)d pictures.", pictures)
-        return f"{made % words} {passes} {selectors.bulk_time_text(valid, jobs=len(emotions))}".strip()
+        return sentences(made % words, passes, selectors.bulk_time_text(valid, jobs=len(emotions)))
 
     def show_errors(self, error: JobParameterError) -> None:
         """Put JobRequest's field errors next to the fields that carry them."""

@@ -78,3 +78,6 @@ def test_the_emotions_and_the_favorite_in_words(admin_client):
     assert plan.startswith("2 jobs (Calm, Sad), 8 pictures for Winter, Sunny, Early dawn."), plan
     japanese = admin_client.get(PLAN, asked, HTTP_ACCEPT_LANGUAGE="ja").json()["plan"]
     assert "冬、晴れ、" in japanese and "the-early-dawn" not in japanese and "calm" not in japanese
+    assert "。 " not in japanese and "。" in japanese, japanese  # Japanese sentences follow each other without a space
+    korean = admin_client.get(PLAN, asked, HTTP_ACCEPT_LANGUAGE="ko").json()["plan"]
+    assert ". " in korean and "  " not in korean, korean
