@@ -27,6 +27,7 @@ from generation.requests import DEFAULT_OTHERS, LANDSCAPE_SIZE, RESOLUTIONS, Job
 from generation.requests.lora_tags import LoraSyntaxError, parse_lora_list
 from library import selectors as library
 
+
 def sentences(*parts: str) -> str:
     """Sentences one after another: a space after a Latin or Hangul full stop, none after Japanese 。"""
     text = ""
