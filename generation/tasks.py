@@ -207,7 +207,7 @@ def solo(worker) -> bool:
 
 
 class FinishingStep(bootsteps.StartStopStep):
-    """A solo worker's finishing processes (generation.services.finishers), started and set up
+    """A solo worker's finishing processes (generation.worker.finishing_processes), started and set up
     before it takes its first message, stopped with it."""
 
     requires = {"celery.worker.components:Pool", "generation.tasks:PresenceStep"}
@@ -218,16 +218,16 @@ class FinishingStep(bootsteps.StartStopStep):
         _one_blas_thread()  # as a pool process gets it (worker_process_init): this process paints
         if settings.GARDEN_FINISHING_PROCESSES <= 0 or settings.CELERY_TASK_ALWAYS_EAGER:
             return
-        from generation.services import finishers
+        from generation.worker import finishing_processes
 
         started = time.perf_counter()
-        finishers.start_processes(settings.GARDEN_FINISHING_PROCESSES)
+        finishing_processes.start_processes(settings.GARDEN_FINISHING_PROCESSES)
         log.info("finishing processes ready in %.1fs", time.perf_counter() - started)
 
     def stop(self, worker):
-        from generation.services import finishers
+        from generation.worker import finishing_processes
 
-        finishers.stop_processes()
+        finishing_processes.stop_processes()
 
 
 @celeryd_after_setup.connect

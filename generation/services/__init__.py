@@ -22,7 +22,6 @@ are the package's public API; callers may also import a module directly.
 
 from generation.requests import JobParameterError, JobRequest, compose_prompt
 from generation.services.demo import paint_procedural_image
-from generation.services.execution import execute_job
 from generation.services.jobs import (
     JobStateError,
     cancel_job,
@@ -35,9 +34,10 @@ from generation.services.jobs import (
 )
 from generation.services.planning import ImageSpec, image_key, job_batches, plan_batches, plan_images
 from generation.services.rerouting import reroute_jobs, route_again
-from generation.services.runner import TransientJobError, claim_job, make_thumbnail
-from generation.services.storing import generation_parameters, store_generated_image
-from generation.services.sweeper import resend_lost_jobs, sweep_if_free, sweep_stale_jobs
+from generation.worker.execution import execute_job
+from generation.worker.runner import TransientJobError, claim_job, make_thumbnail
+from generation.worker.storing import generation_parameters, store_generated_image
+from generation.worker.sweeper import resend_lost_jobs, sweep_if_free, sweep_stale_jobs
 
 __all__ = [
     "ImageSpec",

@@ -18,8 +18,9 @@ from generation import backends, changes, kinds
 from generation import enqueue as broker
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest, ValidJob
-from generation.services import planning, sweeper
+from generation.services import planning
 from generation.services.notices import resumed_notice
+from generation.worker import sweeper
 from library import selectors as library
 
 

@@ -313,7 +313,7 @@ def test_progress_and_interrupt_on_a_real_job(basic_client, diffusers_settings, 
     assert "skip_current_image" in basic_client.get("/sdapi/v1/progress?skip_current_image=maybe").json()
 
     # The worker's per-step callback: at its third step the client reads progress and interrupts.
-    from generation.services import runner
+    from generation.worker import runner
 
     seen, reporter = [], runner.step_reporter
 

@@ -115,7 +115,7 @@ def test_vae_choices_that_cannot_paint_are_400s_naming_vae(library_settings):
 
 
 def test_hires_fix_reaches_1280x800_with_both_passes_in_progress(library_settings, monkeypatch):
-    from generation.services import runner
+    from generation.worker import runner
 
     reported = []
     original = runner.step_reporter

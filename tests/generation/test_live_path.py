@@ -8,7 +8,7 @@ from garden import thumbnails
 from garden.models import Image
 from generation import backends, services
 from generation.models import GenerationJob
-from generation.services.runner import ProgressThrottle
+from generation.worker.runner import ProgressThrottle
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ A worker whose main thread launches the model's work (the live worker: ``celery 
 solo``, docs/live.md#the-live-worker) starts GARDEN_FINISHING_PROCESSES processes when it starts,
 before its presence says ready (``start_processes``, from generation.tasks): ``spawn``ed, each sets
 Django up once, keeps its database connection and loads the image check, and dies with the worker
-(generation.finishing_boot). The launching thread only pickles a call's pictures over, so the
+(generation.worker.finishing_boot). The launching thread only pickles a call's pictures over, so the
 finishing never takes its interpreter lock. Anywhere else (a prefork pool process, eager mode,
 ``manage.py generate``, tests) a call is finished inline, after it.
 
@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from generation import finishing_boot
+from generation.worker import finishing_boot
 
 log = logging.getLogger(__name__)
 

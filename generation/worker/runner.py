@@ -29,11 +29,11 @@ from generation.backends import Batch, StepCallback, hires
 from generation.models import GenerationJob
 from generation.routing import model_key
 from generation.services import presence
-from generation.services.heartbeat import beating
 from generation.services.init_pictures import init_picture
 from generation.services.jobs import fail_job
 from generation.services.planning import ImageSpec, image_key, job_batches
-from generation.services.storing import store_generated_image
+from generation.worker.heartbeat import beating
+from generation.worker.storing import store_generated_image
 from library import cache as library_cache
 from library import selectors as library
 from library import store as library_store
@@ -84,7 +84,7 @@ def claim_job(*, job_id, worker: str = "") -> GenerationJob | None:
 
 
 def run_claimed_job(job: GenerationJob, *, heartbeat: bool = False) -> GenerationJob | None:
-    """The claimed ``job`` run alone (generation.services.execution.execute_job claims it and says how
+    """The claimed ``job`` run alone (generation.worker.execution.execute_job claims it and says how
     failures end); raises TransientJobError when a retry may help."""
     attempt = job.attempts
     mine = GenerationJob.objects.filter(pk=job.pk, attempts=attempt, status=GenerationJob.Status.RUNNING)
@@ -147,13 +147,13 @@ def _run(*, job: GenerationJob, mine, timings: dict) -> int | None:
     )
     started = time.perf_counter()
     loading = getattr(backend, "pipeline", "") is None
-    if loading:  # a model to load: say so while it loads (generation.progress), and to the router
+    if loading:  # a model to load: say so while it loads (generation.worker.progress), and to the router
         mine.update(stage=GenerationJob.Stage.LOADING, heartbeat_at=timezone.now())
         presence.note_models(worker=job.worker, loading=model_key(job))
     backend.load()
     if loading:
         presence.note_models(worker=job.worker)
-    # Only a real load is timed: generation.progress takes the next load's length from these.
+    # Only a real load is timed: generation.worker.progress takes the next load's length from these.
     timings["load"] = round(time.perf_counter() - started, 3) if loading else 0.0
     sampler = job.options.get("sampler", "") if job.backend == backends.DIFFUSERS else ""
     scheduler = backends.SAMPLERS.get(sampler) or backend.scheduler_name  # the job's sampler, else the model's own

@@ -1,14 +1,14 @@
 """The one entry point for workers, ``manage.py generate`` and tests: claim a job and run it to its
-end in this process, alone (generation.services.runner) or with the queued jobs that share its
-call (generation.services.gathered_run)."""
+end in this process, alone (generation.worker.runner) or with the queued jobs that share its
+call (generation.worker.gathered_run)."""
 
 from __future__ import annotations
 
 import logging
 
 from generation.models import GenerationJob
-from generation.services import gathering, runner
-from generation.services.gathered_run import run_gathered
+from generation.worker import gathering, runner
+from generation.worker.gathered_run import run_gathered
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ def execute_job(*, job_id, worker: str = "", heartbeat: bool = False) -> Generat
     job as failed with a readable error; cancellation ends it as cancelled. ``heartbeat``: a
     background thread refreshes ``heartbeat_at`` while the job runs (workers pass True). A
     gatherable job runs with the jobs queued with it, finished in the worker's finishing processes
-    where it has them (generation.services.finishers), else inline.
+    where it has them (generation.worker.finishing_processes), else inline.
     """
     job = runner.claim_job(job_id=job_id, worker=worker)
     if job is None:

@@ -3,9 +3,9 @@ check, watermark, JPEG with its metadata and provenance), then, in ONE transacti
 each file and row with its verdict and its job's finishing UPDATE (a savepoint per picture); the
 jobs' change announced once it is committed (generation.changes).
 
-It runs wherever the call's run puts it (generation.services.finishers: a finishing process, or
+It runs wherever the call's run puts it (generation.worker.finishing_processes: a finishing process, or
 inline), so it takes and returns plain picklable values: each job's ``Outcome``. Requeueing and
-re-sending are left to the run that claimed the jobs (generation.services.gathered_run). A job
+re-sending are left to the run that claimed the jobs (generation.worker.gathered_run). A job
 succeeds only in the transaction that stores its picture with its verdict: no picture is shown
 unchecked.
 """
@@ -27,10 +27,10 @@ from garden.services import StorageError
 from generation import changes
 from generation.backends import TransientBackendError
 from generation.models import GenerationJob
-from generation.rendered import Rendered
 from generation.services.planning import ImageSpec
-from generation.services.runner import error_text, make_thumbnail
-from generation.services.storing import render_generated_image, save_rendered_image, stored_image
+from generation.worker.rendered import Rendered
+from generation.worker.runner import error_text, make_thumbnail
+from generation.worker.storing import render_generated_image, save_rendered_image, stored_image
 
 log = logging.getLogger(__name__)
 

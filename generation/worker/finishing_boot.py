@@ -1,4 +1,4 @@
-"""The start of a finishing process (generation.services.finishers). Imports nothing of Django at
+"""The start of a finishing process (generation.worker.finishing_processes). Imports nothing of Django at
 module level: ``spawn`` unpickles these functions before Django is set up."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def start(parent: int) -> None:
         from safety import images
 
         images.classifier()
-    logging.getLogger("generation.services.finishers").info("finishing process %d ready", os.getpid())
+    logging.getLogger("generation.worker.finishing_processes").info("finishing process %d ready", os.getpid())
 
 
 def _die_with(parent: int) -> None:

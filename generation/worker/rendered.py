@@ -1,5 +1,5 @@
-"""A picture ready to store, whoever made it: the CPU path (generation.services.storing) or the card
-(generation.card_finishing). One type for both, so finishing stores either the same way."""
+"""A picture ready to store, whoever made it: the CPU path (generation.worker.storing) or the card
+(generation.worker.card_finishing). One type for both, so finishing stores either the same way."""
 
 from __future__ import annotations
 

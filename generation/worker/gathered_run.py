@@ -1,12 +1,12 @@
 """A gathered run: one-picture jobs painted together in one call each time, and each call's
 finishing beside the next call (docs/generation.md#gathered-calls).
 
-``execute_job`` (generation.services.execution) hands a claimed job that may share its call
+``execute_job`` (generation.worker.execution) hands a claimed job that may share its call
 (gathering.gatherable) to ``run_gathered``:
 
 - the loop (the caller's thread, the one that launches the model's work): gather the queued jobs
   that share the claimed job's call, paint them in ONE call, each with its own prompt and seed (a
-  picture is the one its job gets alone), hand the pictures over to be finished (finishers.Handover),
+  picture is the one its job gets alone), hand the pictures over to be finished (finishing_processes.Handover),
   take back the outcomes of calls finished meanwhile, take the next queued jobs; stop when none is
   queued (or after LOOP_SECONDS), take the last outcomes, return;
 - finishing (finishing.finish_call, in a finishing process or inline) stores one call's pictures and
@@ -33,20 +33,21 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
 
-from generation import backends, card_finishing, changes
+from generation import backends, changes
 from generation.backends import DIFFUSERS, Batch
 from generation.enqueue import enqueue_job
 from generation.models import GenerationJob
 from generation.routing import model_key
-from generation.services import gathering, presence
-from generation.services.finishers import Handover
-from generation.services.finishing import FAILED, STORED, TRANSIENT, TRANSIENT_FAILURE, Item, Outcome, attempt_rows, finish_call
-from generation.services.heartbeat import beating
+from generation.services import presence
 from generation.services.init_pictures import init_picture
 from generation.services.jobs import fail_job, requeue_job
 from generation.services.planning import job_batches
-from generation.services.runner import JobStopped, ProgressThrottle, TransientJobError, embedding_files, error_text, library_files
-from generation.services.storing import render_on_card
+from generation.worker import card_finishing, gathering
+from generation.worker.call_finishing import FAILED, STORED, TRANSIENT, TRANSIENT_FAILURE, Item, Outcome, attempt_rows, finish_call
+from generation.worker.finishing_processes import Handover
+from generation.worker.heartbeat import beating
+from generation.worker.runner import JobStopped, ProgressThrottle, TransientJobError, embedding_files, error_text, library_files
+from generation.worker.storing import render_on_card
 
 log = logging.getLogger(__name__)
 
