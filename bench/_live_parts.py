@@ -18,11 +18,11 @@ from collections.abc import Iterator
 
 PIPELINE = "pipeline call"
 CLASSIFIER = "classifier model call"  # the image check's model, without its preprocessing
-PROGRESS = "progress UPDATEs"  # the per-step callbacks runner.step_reporter makes (inside the call)
+PROGRESS = "progress UPDATEs"  # the per-step callbacks runner.StepReporter makes (inside the call)
 
 # (module, attribute, part, parent part or "") — parents are listed before their children.
 PARTS = (
-    ("generation.worker.runner", "claim_job", "claim (UPDATE + SELECT)", ""),
+    ("generation.worker.lifecycle", "claim_job", "claim (UPDATE + SELECT)", ""),
     ("generation.backends.diffusion.DiffusersBackend", "generate", "pipeline call", ""),
     ("generation.backends.procedural.ProceduralBackend", "generate", "pipeline call", ""),
     ("safety.images", "check_picture", "safety check", ""),
@@ -34,7 +34,7 @@ PARTS = (
     ("generation.worker.storing", "create_image", "image row INSERT", ""),
     ("garden.services", "write_file", "storage write", "image row INSERT"),
     ("generation.worker.runner", "make_thumbnail", "thumbnail", ""),
-    ("generation.worker.heartbeat", "_beat", "heartbeat thread", ""),
+    ("generation.worker.lifecycle", "_beat", "heartbeat thread", ""),
 )
 
 
@@ -84,13 +84,13 @@ class PartClock:
             patched.append((owner, attribute, original))
         from generation.worker import runner
 
-        original_reporter = runner.step_reporter
+        original_reporter = runner.StepReporter
 
-        def step_reporter(*args, **kwargs):
+        def reporting(*args, **kwargs):
             return self._wrap(original_reporter(*args, **kwargs), PROGRESS, PIPELINE)
 
-        runner.step_reporter = step_reporter
-        patched.append((runner, "step_reporter", original_reporter))
+        runner.StepReporter = reporting
+        patched.append((runner, "StepReporter", original_reporter))
         try:
             yield self
         finally:

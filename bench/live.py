@@ -390,7 +390,7 @@ def main() -> int:
     torch.set_num_threads(1)  # the pipeline's CPU in this thread: CPU times add up per thread
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1, user_api="blas")  # as in a worker's pool process (generation.tasks)
+    threadpool_limits(1, user_api="blas")  # as in a worker's pool process (generation.worker.start)
     import diffusers
 
     load = os.getloadavg()

@@ -222,7 +222,7 @@ def main() -> None:
             call_command("migrate", "--no-input", verbosity=0)
 
         torch.set_num_threads(1)
-        threadpool_limits(1, user_api="blas")  # as a worker's pool process (generation.tasks): no spinning BLAS threads
+        threadpool_limits(1, user_api="blas")  # as a worker's pool process (generation.worker.start): no spinning BLAS threads
         pin_here(model_core)
         backend = backends.get_backend("diffusers")
         backend.load()

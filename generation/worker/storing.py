@@ -9,7 +9,7 @@ transaction per gathered call) renders them first and holds its transaction only
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 
 from garden.models import Image
 from garden.services import create_image
@@ -19,8 +19,22 @@ from generation.imagefile import encode_jpeg, finish_jpeg
 from generation.lineage import image_lineage
 from generation.models import GenerationJob
 from generation.services.planning import ImageSpec, image_key
-from generation.worker.rendered import Rendered
 from safety import images as safety_images
+from safety.images import Verdict
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A picture ready to store, whoever made it (the CPU path below, or the card: card_finishing):
+    JPEG bytes and their safety verdict; ``key`` and ``parameters`` once they are a job's picture.
+    ``bare``: the bytes still lack their EXIF/XMP (finished on the card); storing splices them in."""
+
+    content: bytes
+    verdict: Verdict
+    key: str = ""
+    parameters: dict = field(default_factory=dict)
+    bare: bool = False
+
 
 # The job's options every picture's parameters carry (the hashes: which files painted it).
 PARAMETER_OPTIONS = ("init_image", "denoising_strength", "vae", "model_hash", "lora_hashes", "origin")

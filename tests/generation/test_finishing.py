@@ -9,7 +9,7 @@ import pytest
 from garden.services import StorageError
 from generation import backends, services
 from generation.models import GenerationJob
-from generation.worker import call_finishing, finishing_processes, gathered_run
+from generation.worker import call_finishing, finishing_processes, gathered_run, lifecycle
 from tests.generation.gather_support import PROMPTS, live_diffusers, live_job, sensitive_dir  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("live_diffusers")]
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("live_diffusers")]
 def sent(monkeypatch) -> list:
     """Messages re-sent for requeued jobs (no broker here)."""
     messages = []
-    monkeypatch.setattr(gathered_run, "enqueue_job", lambda **kwargs: messages.append(kwargs) or True)
+    monkeypatch.setattr(lifecycle.broker, "enqueue_job", lambda **kwargs: messages.append(kwargs) or True)
     return messages
 
 

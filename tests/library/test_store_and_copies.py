@@ -18,7 +18,7 @@ import pytest
 from generation import routing
 from generation.backends import BackendError
 from generation.models import GenerationJob
-from generation.worker.runner import library_files as runner_library_files
+from generation.worker.toolbox import library_files as runner_library_files
 from library import cache, selectors
 from library import store as model_store
 from library.models import LibraryCopy, LibraryEntry
