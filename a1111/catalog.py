@@ -15,7 +15,7 @@ from a1111.models import PromptStyle
 from generation.models import GenerationJob
 from library import selectors as library
 from library.models import LibraryEntry
-from retouch import edges
+from retouch import edges, model_folders
 
 CONTROLNET_API_VERSION = 2
 CONTROLNET_UNITS = 3  # controls per job (retouch.options)
@@ -149,10 +149,10 @@ def controlnet_modules() -> dict:
 
 
 def controlnet_models() -> list[str]:
-    """The configured ControlNets, as ``"<folder> [<kind>]"``: the kind in the name is how a unit's
-    ``model`` picks lineart or canny (A1111 titles are ``"<name> [<hash>]"``)."""
-    configured = (("lineart", settings.GARDEN_RETOUCH_LINEART_CONTROLNET), ("canny", settings.GARDEN_RETOUCH_CANNY_CONTROLNET))
-    return [f"{Path(path).name or path} [{kind}]" for kind, path in configured if path]
+    """The configured ControlNets, as ``"<name> [<kind>]"`` (a library entry's name, or a folder's):
+    the kind in the name is how a unit's ``model`` picks lineart or canny (A1111 titles are ``"<name> [<hash>]"``)."""
+    configured = ((kind, model_folders.shown_name(setting)) for kind, setting in model_folders.CONTROLNET_SETTINGS.items())
+    return [f"{name} [{kind}]" for kind, name in configured if name]
 
 
 # A1111's sd-webui-controlnet control types (scripts/api.py ``/controlnet/control_types``): each

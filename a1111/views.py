@@ -26,11 +26,12 @@ from a1111.auth import A1111Permission, TrustedClientAuthentication
 from config.api import StaffOrTokenAPIView, json_object
 from config.idempotency import idempotent
 from config.parsers import LenientJSONParser
-from generation import presence, selectors
+from generation import selectors
+from generation.dispatch import presence
 from generation.requests import JobParameterError
-from retouch import features
+from retouch import features, model_folders
 from retouch.services import create_retouch_job, edge_map_png, picture_tags
-from retouch.tagger import DEFAULT_THRESHOLD, get_tagger
+from retouch.tagger import DEFAULT_THRESHOLD
 
 waiting = selectors.WaitSlots("GARDEN_A1111_MAX_WAITING")
 
@@ -150,6 +151,6 @@ class InterrogateView(A1111View):
 class InterrogatorsView(A1111View):
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="The configured tagger, as A1111's tagger lists its models")
     def get(self, request):
-        if not settings.GARDEN_RETOUCH_TAGGER_MODEL:
-            return Response({"models": []})
-        return Response({"models": [get_tagger().name]})
+        # Listed by name, not loaded: listing fetches nothing onto this host.
+        name = model_folders.shown_name(model_folders.TAGGER_SETTING)
+        return Response({"models": [name] if name else []})

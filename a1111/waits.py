@@ -19,7 +19,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from config import web_threads
-from generation import presence
+from generation.dispatch import presence
 from generation.models import GenerationJob
 
 POLL_SECONDS = 0.2

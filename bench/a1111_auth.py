@@ -72,7 +72,7 @@ SETTINGS = 'from config.settings import *  # noqa: F403\n\nPASSWORD_HASHERS = ["
 SETUP = f"""
 from django.contrib.auth import get_user_model
 from django.conf import settings
-from generation.services.presence import record_presence
+from generation.dispatch.beacon import record_presence
 from rest_framework.authtoken.models import Token
 user = get_user_model().objects.create_user({USER!r}, password={PASSWORD!r}, is_staff=True)
 record_presence(name="gpu@bench", queues=[settings.GARDEN_GPU_QUEUE])

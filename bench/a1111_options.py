@@ -56,7 +56,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.test import Client
 
-    from generation.services.presence import record_presence
+    from generation.dispatch.beacon import record_presence
 
     call_command("migrate", "--no-input", verbosity=0)
     record_presence(name="gpu@bench", queues=[settings.GARDEN_GPU_QUEUE])

@@ -88,7 +88,7 @@ def main() -> None:
         extra = {"upscaler_path": str(upscaler)} if way == "x4plus" else {}
         if way != "direct":  # the warm-up's small size: a first pass of half of it
             fix_first = hires.first_pass_size(width, height, args.native, args.native) or (width // 2 // 8 * 8, height // 2 // 8 * 8)
-            second = max(1, int(args.steps * args.denoising))  # a garden job's default second pass (generation.request_hires)
+            second = max(1, int(args.steps * args.denoising))  # a garden job's default second pass (generation.requests.hires)
             fix = HiresFix(first_width=fix_first[0], first_height=fix_first[1], upscaler=way, steps=second, denoising=args.denoising)
         return Batch(prompt="a garden of glass flowers", negative_prompt="", width=width, height=height, steps=args.steps,
                      guidance=7.5, seeds=[1], hires=fix, extra=extra)  # fmt: skip

@@ -10,7 +10,10 @@ model loads it again. Three scenarios, in the same run, on the same machine:
 
 - **routed**: GARDEN_ROUTING on, both workers on the shared queue (and each on its host's queue);
 - **unrouted**: GARDEN_ROUTING off: whichever worker is free takes the next job;
-- **pinned** (the baseline): one worker per model, each on a queue of its own: no switch at all.
+- **pinned** (the baseline): one worker per model, each on a queue of its own: no switch at all;
+- **pull** (issue 89's prototype, not in the default order): GARDEN_ROUTING off, both workers on
+  the shared queue, each message claiming the job its worker paints best now (bench/pull_worker.py,
+  bench._pull): no host queues, expiries or re-router.
 
 A "load" is a job whose worker loaded its pipeline (``timings.load`` > 0, generation.worker.runner).
 Pictures per second: jobs ÷ (last finish − first start). Aims: routed ≤ 4 loads (unrouted: about one
@@ -26,6 +29,7 @@ the same; a fetch is part of a job's load.
     .venv/bin/python bench/library_routing.py --jobs 40
     .venv/bin/python bench/library_routing.py --smoke       # 4 jobs per scenario
     .venv/bin/python bench/library_routing.py --folders --order routed   # host1 fetches the folders from the store
+    .venv/bin/python bench/library_routing.py --order routed,pull        # today's routing against pulling
 """
 
 from __future__ import annotations
@@ -131,11 +135,11 @@ class Venue:
             raise SystemExit(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
-    def start(self, name: str, host: str, queue: str, env: dict) -> None:
+    def start(self, name: str, host: str, queue: str, env: dict, app: str = "config") -> None:
         log = (self.work / f"{name}.log").open("w")
         self.workers.append(
             subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-c", "1", "-P", "prefork",
+                [sys.executable, "-m", "celery", "-A", app, "worker", "-Q", queue, "-c", "1", "-P", "prefork",
                  "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@%h", "--loglevel", "INFO"],
                 cwd=ROOT, env=env | {"GARDEN_HOST_NAME": host, "GARDEN_MODELS_DIR": self.models_dir(host)},
                 stdout=log, stderr=subprocess.STDOUT,
@@ -229,10 +233,11 @@ def scenario(venue: Venue, name: str, args) -> dict:
     RouteLease.objects.all().delete()
     tag = uuid.uuid4().hex[:6]
     shared = f"gpu-{tag}"
-    env = venue.env | {"GARDEN_GPU_QUEUE": shared, "GARDEN_ROUTING": "false" if name == "unrouted" else "true"}
+    env = venue.env | {"GARDEN_GPU_QUEUE": shared, "GARDEN_ROUTING": "false" if name in ("unrouted", "pull") else "true"}
     queues = [f"{shared}-a", f"{shared}-b"] if name == "pinned" else []
+    app = "bench.pull_worker" if name == "pull" else "config"
     for n in range(2):
-        venue.start(f"{name}{n}-{tag}", f"host{n}", queues[n] if queues else shared, env)
+        venue.start(f"{name}{n}-{tag}", f"host{n}", queues[n] if queues else shared, env, app=app)
     try:
         wait_ready(2)
         started = time.monotonic()
@@ -279,8 +284,11 @@ def main() -> None:
     print(f"{'scenario':<10} {'loads':>6} {'pictures/s':>11} {'seconds':>8}")
     for name, result in results.items():
         print(f"{name:<10} {result['loads']:>6} {result['pictures_per_second']:>11.3f} {result['seconds']:>8.1f}")
-    if "routed" in results:
-        print(f"routed ÷ pinned pictures/s: {ratio:.3f} (aim ≥ 0.90); routed loads {results['routed']['loads']} (aim ≤ 4)")
+    if "routed" in results and "pinned" in results:
+        print(f"routed ÷ pinned pictures/s: {ratio:.3f} (aim ≥ 0.90)")
+    for name in ("routed", "pull"):
+        if name in results:
+            print(f"{name} loads {results[name]['loads']} (aim ≤ 4), painted twice {results[name]['painted_twice']}")
     if args.json:
         args.json.write_text(json.dumps({"args": {"jobs": args.jobs}, "results": results, "ratio": ratio}, indent=2))
 

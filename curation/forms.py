@@ -15,21 +15,24 @@ from django import forms
 from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
+from curation import selectors
 from garden.keys import FAVORITE_PARTS
 from garden.models import Emotion
-from garden.words import FAVORITE_NAMES
-from generation.backends import BACKENDS, hires
-from generation.lora_tags import LoraSyntaxError, parse_lora_list
+from garden.words import FAVORITE_NAMES, favorite_words
+from generation.backends import BACKENDS, PROCEDURAL, hires
 from generation.models import GenerationJob
 from generation.requests import DEFAULT_OTHERS, LANDSCAPE_SIZE, RESOLUTIONS, JobParameterError, JobRequest
+from generation.requests.lora_tags import LoraSyntaxError, parse_lora_list
 from library import selectors as library
 
 RESOLUTION_CHOICES = [
     (f"{w}x{h}", format_lazy("{}x{}{}", w, h, gettext_lazy(" (original default)") if (w, h) == LANDSCAPE_SIZE else ""))
     for w, h in reversed(RESOLUTIONS)
 ]
+# The hires fix as the curator chooses it: the site's rule (JobRequest's None), always, or never.
+HIRES_CHOICES = {"": None, "on": True, "off": False}
 # JobRequest field → the form field that carries it (errors are shown there).
 FORM_FIELD = {"count": "repeat_count", "width": "resolution", "height": "resolution", "favorite": "season"}
 MODEL_DEFAULT_HELP = gettext_lazy("Starts from the chosen model's default; empty: its default.")
@@ -50,9 +53,11 @@ def model_defaults(entry) -> dict:
     return {"steps": steps, "guidance": guidance}
 
 
-def passes_text(*, width: int, height: int, steps: int, options: dict | None) -> str:
+def passes_text(*, width: int, height: int, steps: int, options: dict | None, backend: str = "") -> str:
     """How each picture of a job is painted: in one pass, or in the hires fix's two (the first at
-    about the model's native size), with the steps of each."""
+    about the model's native size), with the steps of each; the procedural painter has no steps."""
+    if backend == PROCEDURAL:
+        return _("The demo's procedural painter paints each picture at once: steps, guidance, model and hires fix do not apply.")
     fix = hires.for_picture(options, width, height)
     if fix is None:
         return ngettext(
@@ -112,6 +117,15 @@ class BulkGenerationForm(forms.Form):
     model = forms.ChoiceField(
         required=False, label=gettext_lazy("Model"), help_text=gettext_lazy("A model of the library (diffusers backend).")
     )
+    hires_fix = forms.ChoiceField(
+        required=False,
+        label=gettext_lazy("Hires fix"),
+        help_text=gettext_lazy(
+            "Paints each picture at about the model's own size first, then repaints it at the chosen size: no doubled "
+            "faces or limbs from a model asked for pictures larger than it learned, for about twice the time. "
+            "Diffusers backend only."
+        ),
+    )
     loras = forms.CharField(
         required=False,
         label=gettext_lazy("LoRAs"),
@@ -133,6 +147,16 @@ class BulkGenerationForm(forms.Form):
         self.fields["model"].choices = [
             ("", _("Default (%(name)s)") % {"name": default.name} if default else _("The site's model (no library)")),
             *((entry.name, f"{entry.name} ({entry.get_family_display()})") for entry in pipelines),
+        ]
+        self.fields["hires_fix"].choices = [
+            (
+                "",
+                _("The site's default: on when the picture is larger than the model paints")
+                if settings.GARDEN_HIRES_FIX
+                else _("The site's default: off"),
+            ),
+            ("on", _("On: two passes when the picture is larger than the model paints")),
+            ("off", _("Off: one pass at the chosen size")),
         ]
         known = ", ".join(library.loras().values_list("name", flat=True))
         more = _("Known: %(names)s.") % {"names": known} if known else _("The library has none.")
@@ -181,6 +205,7 @@ class BulkGenerationForm(forms.Form):
             backend=data["backend"],
             model=data.get("model") or None,
             loras=data.get("loras", []),
+            hires_fix=HIRES_CHOICES.get(data.get("hires_fix", "")),
         )
 
     def plan(self) -> str:
@@ -196,22 +221,23 @@ class BulkGenerationForm(forms.Form):
             valid = self._request(emotions[0] if emotions else Emotion.HAPPY).validate()
         except JobParameterError:
             return ""
-        passes = passes_text(width=valid.width, height=valid.height, steps=valid.steps, options=valid.options)
+        passes = passes_text(width=valid.width, height=valid.height, steps=valid.steps, options=valid.options, backend=valid.backend)
         if not emotions:
             return _("No emotion checked: nothing would start.") + " " + passes
         pictures = 2 * valid.count * len(emotions)  # each index: a landscape and its portrait
         jobs = ngettext("%(count)d job (%(emotions)s)", "%(count)d jobs (%(emotions)s)", len(emotions)) % {
             "count": len(emotions),
-            "emotions": ", ".join(emotions),
+            "emotions": pgettext("list separator", ", ").join(str(Emotion(emotion).label) for emotion in emotions),
         }
-        return (
-            ngettext("%(jobs)s, %(pictures)d picture.", "%(jobs)s, %(pictures)d pictures.", pictures)
-            % {
-                "jobs": jobs,
-                "pictures": pictures,
-            }
-            + f" {passes}"
-        )
+        words = {"jobs": jobs, "pictures": pictures}
+        if self.favorite():
+            words["favorite"] = favorite_words(self.favorite())
+            made = ngettext(
+                "%(jobs)s, %(pictures)d picture for %(favorite)s.", "%(jobs)s, %(pictures)d pictures for %(favorite)s.", pictures
+            )
+        else:
+            made = ngettext("%(jobs)s, %(pictures)d picture.", "%(jobs)s, %(pictures)d pictures.", pictures)
+        return f"{made % words} {passes} {selectors.bulk_time_text(valid, jobs=len(emotions))}".strip()
 
     def show_errors(self, error: JobParameterError) -> None:
         """Put JobRequest's field errors next to the fields that carry them."""

@@ -11,11 +11,15 @@ from django.core.files.storage import default_storage
 from django.db import connections
 from django.db.models import Q, QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from config import caches
 from garden.models import Emotion, Image
 from generation import lineage
 from generation.models import GenerationJob
+from generation.services import planning
+from generation.services.jobs import new_job
+from generation.worker import progress
 
 
 class Scope:
@@ -167,3 +171,21 @@ def estimated_row_count(*, model) -> int | None:
     if not row or row[0] is None or row[0] < 0:
         return None
     return int(row[0])
+
+
+def bulk_time_text(valid, *, jobs: int) -> str:
+    """How long a bulk form's ``jobs`` jobs of one validated request (generation.requests.ValidJob)
+    would take, at their queue's recent pace (generation.worker.progress), the jobs already waiting there
+    and the model's load included; what the plan says when no job of that painter finished there yet."""
+    job = new_job(valid=valid, enqueue=False)
+    batches = planning.job_batches(job)
+    job.images_total, job.steps_total = sum(len(batch) for batch in batches), len(batches) * planning.batch_steps(job)
+    estimates = progress.Estimates()
+    first, speed = estimates.seconds_left(job), estimates.speed(job)
+    whole = speed.whole(job, with_load=False) if speed else None
+    if first is None or whole is None:
+        return gettext("No time estimate yet: no job of this painter has finished on its queue.")
+    seconds = first + whole * (jobs - 1)
+    if seconds < 90:
+        return gettext("All done in about %(seconds)d s at the queue's recent pace.") % {"seconds": max(round(seconds), 1)}
+    return gettext("All done in about %(minutes)d min at the queue's recent pace.") % {"minutes": round(seconds / 60)}

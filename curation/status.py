@@ -7,7 +7,7 @@ One read (``system_status``) and one thin view. It shows, each with what to do a
 - the Celery workers and the queues each consumes, jobs waiting and running per queue, and queues
   whose jobs nobody consumes (``generation.selectors``: one broadcast, cached 5 s);
 - the hosts (GARDEN_HOST_NAME) whose workers wrote their presence lately, with their workers, queues,
-  cards and models in memory (``generation.presence.present_hosts``: a second machine joined);
+  cards and models in memory (``generation.dispatch.presence.present_hosts``: a second machine joined);
 - beat's last tick and each beat task's last run and outcome (``infra.periodic``'s PeriodicRun rows,
   joined with CELERY_BEAT_SCHEDULE);
 - the screens per status, and each silent one (``screens.selectors``: derived when read, docs/fleet.md);
@@ -36,7 +36,7 @@ from config import health, status_facts
 from config.status_facts import Fact
 from generation import backends
 from generation import selectors as generation_selectors
-from generation.presence import present_hosts
+from generation.dispatch.presence import present_hosts
 from infra import periodic
 from infra.models import PeriodicRun
 from library import selectors as library

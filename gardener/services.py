@@ -192,7 +192,7 @@ def _refusal(exc: JobParameterError) -> str:
 
 
 def start_job(request: JobRequest) -> GenerationJob:
-    """A background job (below staff and kiosk jobs on Redis, generation.enqueue), on
+    """A background job (below staff and kiosk jobs on Redis, generation.dispatch.enqueue), on
     GARDEN_GARDENER_QUEUE when that is set (a queue its workers drain beside the others), else on
     the job's normal queue. Sent once the caller's transaction commits."""
     return generation_services.create_job(request=request, background=True, queue=settings.GARDEN_GARDENER_QUEUE)

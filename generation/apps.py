@@ -8,8 +8,14 @@ class GenerationConfig(AppConfig):
 
     def ready(self) -> None:
         from config.checks import require_at_least, require_choice
-        from generation import backends, tasks  # noqa: F401 (registers the Celery tasks: generation.enqueue looks them up)
+        from generation import backends, tasks  # noqa: F401 (registers the Celery tasks: generation.dispatch.enqueue looks them up)
         from generation.backends.diffusion import SCHEDULERS
+        from generation.dispatch import presence
+        from library import hosts
+
+        # The library (below generation) learns from worker presence which hosts have a worker: an
+        # upload whose host is gone is stalled (library.services.uploads).
+        hosts.use_presence(presence.present_host_names)
 
         require_choice("GARDEN_GENERATOR_BACKEND", backends.BACKENDS)
         require_choice("GARDEN_DIFFUSION_SCHEDULER", SCHEDULERS)

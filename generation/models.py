@@ -75,7 +75,7 @@ class GenerationJob(models.Model):
     model = models.CharField(max_length=200, blank=True, default="", verbose_name=_("model"))
     scheduler = models.CharField(max_length=32, blank=True, default="", verbose_name=_("scheduler"))
     queue = models.CharField(max_length=64, default="gpu", verbose_name=_("queue"))
-    # Work nobody waits for (the gardener's): sent below staff and kiosk jobs (generation.enqueue).
+    # Work nobody waits for (the gardener's): sent below staff and kiosk jobs (generation.dispatch.enqueue).
     background = models.BooleanField(
         default=False, help_text=_("Sent at a lower priority than staff and kiosk jobs (the gardener's)"), verbose_name=_("background")
     )
@@ -133,7 +133,7 @@ class GenerationJob(models.Model):
         default=False, help_text=_("Its last send to the broker failed; the sweeper sends it again"), verbose_name=_("send failed")
     )
     finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
-    # Routing (generation.routing): the host whose own queue its last message went to ("" = the shared
+    # Routing (generation.dispatch.routing): the host whose own queue its last message went to ("" = the shared
     # queue) and when the router looks at it again (a busy warm host's short wait, a silent host).
     routed_to = models.CharField(
         max_length=255, blank=True, default="", help_text=_("Host whose queue its message went to"), verbose_name=_("routed to")

@@ -2,7 +2,7 @@
 
 A worker loads a library model from its file (``GenerationJob.model_id``, ``describe()["model_id"]``)
 but a picture served to the public, its infotext and the API answers name it as the library does
-(``name`` and A1111's short hash, generation.request_library.identities). A hub id
+(``name`` and A1111's short hash, generation.requests.model_files.identities). A hub id
 (``org/name``) is no path and stays as it is.
 """
 

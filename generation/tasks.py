@@ -1,7 +1,7 @@
 """generation's Celery tasks (found by the Celery app's autodiscovery): a job run, and beat's sweep.
 They take ids and call generation.services; the hooks that start a worker are generation.worker.start.
 
-A job's message goes to its row's queue (generation.enqueue: the GPU queue, the live queue, or a
+A job's message goes to its row's queue (generation.dispatch.enqueue: the GPU queue, the live queue, or a
 host's queue when routed).
 """
 
@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from generation import kinds, services
-from generation.enqueue import RUN_JOB_TASK, SWEEP_TASK
+from generation.dispatch.enqueue import RUN_JOB_TASK, SWEEP_TASK
 from generation.worker.start import JobTask
 from infra import periodic
 

@@ -15,10 +15,11 @@ class LibraryConfig(AppConfig):
         require_at_least("GARDEN_LIBRARY_SCAN_SECONDS", 0, "seconds between looks at the models folder, or 0 for none")
         # Workers follow their host's models folder from their main process (files and database, no
         # torch); web processes never scan: they read the rows.
-        worker_ready.connect(_follow_the_library, weak=False, dispatch_uid="generation-library-follower")
+        worker_ready.connect(_follow_the_library, weak=False, dispatch_uid="library-follower-start")
         # A warm shutdown lets an upload into the store finish within a bound, or stops it and says so.
         worker_shutdown.connect(_stop_following, weak=False, dispatch_uid="library-follower-stop")
         require_at_least("GARDEN_LIBRARY_UPLOAD_GRACE_SECONDS", 0, "seconds an upload may take to finish at a worker's shutdown")
+        require_at_least("GARDEN_LIBRARY_UPLOAD_STALL_SECONDS", 1, "seconds without progress before an upload is called stalled")
 
 
 def _stop_following(**_kwargs) -> None:

@@ -10,18 +10,18 @@ this host lacks is fetched by its sha256:
   its full length as the host's reservation), hashed as it arrives, then renamed into place; a
   hash that differs is discarded and fetched once more; a sidecar records the hash so that the
   host's next scan does not hash it again;
-- room is made first under GARDEN_MODELS_CACHE_GB (and the disk's free space): the least recently
-  used copies that the store holds and no process uses are removed. A process uses a file while it
-  holds a shared lock on its marker (``.garden/use/<sha>``): it keeps those of the last
-  ``KEEP_USES`` files it asked for (the models it may hold or be loading). Nothing to remove:
-  ``CacheFull``, a job failure that says so.
+- room is made first under GARDEN_MODELS_CACHE_GB (and the disk's free space) by library.cache_room:
+  the least recently used copies that the store holds and no process uses are removed. A process
+  uses a file while it holds a shared lock on its marker (``.garden/use/<sha>``, ``use``): it keeps
+  those of the last ``KEEP_USES`` files it asked for (the models it may hold or be loading).
+  Nothing to remove: ``CacheFull``, a job failure that says so.
 
 A diffusers folder (an entry with a manifest: library.manifests) is fetched as its files: each
 distinct file once into ``.garden/blobs/<sha256>`` (the same lock, reservation, hash check and
 rename as a single file), then the folder is rebuilt beside the others from hard links to the blobs
 (copies where links cannot be made) in a temporary folder and moved into place with one rename, so
 diffusers' ``from_pretrained`` reads a whole folder or none. Two folders sharing a component share
-its blob on the host too. Evicting a folder removes it and the blobs no other folder links.
+its blob on the host too.
 
 This is the one door to a library file for code outside library/ (tests/config/test_boundaries.py):
 a file this host lacks and the store does not hold yet is ``StoreUnavailable``, never a path to
@@ -39,64 +39,29 @@ import shutil
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
 
-from config.errors import DomainError
+from library import cache_room as room
 from library import manifests
 from library import store as model_store
+from library.cache_room import WORK, CacheFull, limit_bytes, make_room, used_bytes  # noqa: F401 (the door's names: runner, tests)
 from library.hosts import host_name
 from library.models import LibraryCopy, LibraryEntry
 from library.store import StoreCorrupt, StoreMissing, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-WORK = ".garden"  # a dot-folder: scans and fingerprints leave it out
 KEEP_USES = 4
 FETCH_TRIES = 2  # a corrupt download is discarded and fetched once more
 UNAVAILABLE_TRIES = 3  # the store away: tried again after 1 s and 2 s, then the job waits (runner)
 SMALL_BLOB = model_store.PART_BYTES  # a folder's file of one GET: fetched a few at a time beside the large ones
 SMALL_AT_ONCE = 8
 Progress = Callable[[int, int], None]
-
-
-class CacheFull(DomainError):
-    """This host's models folder has no room for a model and nothing it may remove."""
-
-
-def _root() -> Path:
-    return Path(settings.GARDEN_MODELS_DIR).expanduser()
-
-
-def _work(name: str) -> Path:
-    folder = _root() / WORK / name
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@contextlib.contextmanager
-def _flock(path: Path, mode: int) -> Iterator[None]:
-    with open(path, "a+b") as handle:
-        fcntl.flock(handle.fileno(), mode)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _try_exclusive(path: Path) -> int | None:
-    """An fd holding ``path``'s exclusive lock, or None when a process holds it (shared or not)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
 
 
 # --- uses -----------------------------------------------------------------------------------------
@@ -107,7 +72,7 @@ _uses: OrderedDict[str, int] = OrderedDict()  # sha256 → fd holding the marker
 def use(sha256: str) -> None:
     """Mark the file as used by this process (a shared lock it keeps while the file is among its
     last KEEP_USES) and as just used (the marker's time: the host's LRU order)."""
-    marker = _work("use") / sha256
+    marker = room.work("use") / sha256
     if sha256 in _uses:
         _uses.move_to_end(sha256)
     else:
@@ -131,10 +96,12 @@ def release_all() -> None:
 
 def local_path(entry: LibraryEntry, progress: Progress | None = None) -> Path:
     """The entry's file or folder on this host, fetched from the store first when this host lacks it."""
-    path = _root() / entry.path
+    path = room.root() / entry.path
     store = model_store.get()
     if store is None:  # the one-folder library: the scan and why_unusable speak for the file
         return path
+    if not settings.GARDEN_MODELS_DIR:  # no models folder here: never fetch into the working directory
+        raise CacheFull(f"{entry.name} is not on host {host_name()}: GARDEN_MODELS_DIR is empty here, so there is nowhere to fetch it to")
     key = entry.content_sha256
     if not key:  # not hashed yet (still being written somewhere): only the host that has it can use it
         if path.exists():
@@ -145,14 +112,14 @@ def local_path(entry: LibraryEntry, progress: Progress | None = None) -> Path:
     manifest = _manifest(entry)
     if not _whole(path, entry, manifest):
         try:
-            with _flock(_work("locks") / f"{key}.lock", fcntl.LOCK_EX):
+            with room.flock(room.work("locks") / f"{key}.lock", fcntl.LOCK_EX):
                 if not _whole(path, entry, manifest):
                     if manifest is None:
                         _fetch(store, entry, path, progress)
                     else:
                         _fetch_folder(store, entry, manifest, path, progress)
         except OSError as exc:
-            raise CacheFull(f"cannot fetch {entry.name} into {_root()} on host {host_name()}: {exc}") from None
+            raise CacheFull(f"cannot fetch {entry.name} into {room.root()} on host {host_name()}: {exc}") from None
     _record(entry, path)
     return path
 
@@ -182,10 +149,6 @@ def _whole(path: Path, entry: LibraryEntry, manifest: manifests.Manifest | None 
         return False
 
 
-def _blob(sha256: str) -> Path:
-    return _work("blobs") / sha256
-
-
 def _fetch_folder(store, entry: LibraryEntry, manifest: manifests.Manifest, path: Path, progress: Progress | None) -> None:
     """Each file this host lacks into the blobs, then the folder rebuilt from them with one rename.
     Room is made for all of them at once; the large files come one after the other (each with its
@@ -193,9 +156,9 @@ def _fetch_folder(store, entry: LibraryEntry, manifest: manifests.Manifest, path
     beside them (one GET each)."""
     started, sizes = time.monotonic(), manifests.blobs(manifest)
     total = sum(sizes.values())
-    missing = {sha256: size for sha256, size in sizes.items() if not _blob_whole(_blob(sha256), size)}
+    missing = {sha256: size for sha256, size in sizes.items() if not _blob_whole(room.blob(sha256), size)}
     done = total - sum(missing.values())
-    temporaries = _reserve_all(missing)
+    temporaries = room.reserve_all(missing)
     try:
         small = [sha256 for sha256, size in missing.items() if size <= SMALL_BLOB]
         with ThreadPoolExecutor(SMALL_AT_ONCE, thread_name_prefix="model-fetch-small") as pool:
@@ -212,24 +175,24 @@ def _fetch_folder(store, entry: LibraryEntry, manifest: manifests.Manifest, path
     finally:
         for temporary in temporaries.values():
             temporary.unlink(missing_ok=True)
-    staging = _work("tmp") / f"{entry.manifest_sha256}.{os.getpid()}.{uuid.uuid4().hex}.folder"
+    staging = room.work("tmp") / f"{entry.manifest_sha256}.{os.getpid()}.{uuid.uuid4().hex}.folder"
     try:
         for relative, sha256, _ in manifest:
             target = staging / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                os.link(_blob(sha256), target)
+                os.link(room.blob(sha256), target)
             except OSError:  # another file system, or links refused: a copy
-                shutil.copyfile(_blob(sha256), target)
+                shutil.copyfile(room.blob(sha256), target)
         if path.exists():  # a part of it (a copy cut short): replaced whole
-            aside = _work("tmp") / f"{entry.manifest_sha256}.{os.getpid()}.{uuid.uuid4().hex}.replaced"
+            aside = room.work("tmp") / f"{entry.manifest_sha256}.{os.getpid()}.{uuid.uuid4().hex}.replaced"
             os.replace(path, aside)
             shutil.rmtree(aside, ignore_errors=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging, path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    manifests.remember(_root(), entry.path, manifest)  # this host's scan knows it without hashing it
+    manifests.remember(room.root(), entry.path, manifest)  # this host's scan knows it without hashing it
     seconds = time.monotonic() - started
     log.info("fetched %s (%s files, %s bytes) onto host %s in %.2f s", entry.name, len(manifest), total, host_name(), seconds)
 
@@ -243,8 +206,8 @@ def _blob_whole(blob: Path, size: int) -> bool:
 
 def _fetch_blob(store, entry: LibraryEntry, sha256: str, size: int, temporary: Path, progress: Progress | None) -> None:
     """One file of a folder into this host's blobs (its reservation made), once per host."""
-    blob = _blob(sha256)
-    with _flock(_work("locks") / f"{sha256}.lock", fcntl.LOCK_EX):
+    blob = room.blob(sha256)
+    with room.flock(room.work("locks") / f"{sha256}.lock", fcntl.LOCK_EX):
         if _blob_whole(blob, size):  # another process fetched it meanwhile
             return
         try:
@@ -265,7 +228,7 @@ def _fetch_checked(store, entry: LibraryEntry, sha256: str, temporary: Path, pro
             if attempt == FETCH_TRIES:
                 raise
         except OSError as exc:
-            raise CacheFull(f"cannot write {entry.name} into {_root()} on host {host_name()}: {exc}") from None
+            raise CacheFull(f"cannot write {entry.name} into {room.root()} on host {host_name()}: {exc}") from None
 
 
 def _fetch(store, entry: LibraryEntry, path: Path, progress: Progress | None) -> None:
@@ -273,7 +236,7 @@ def _fetch(store, entry: LibraryEntry, path: Path, progress: Progress | None) ->
     stored = _stat(store, entry.sha256)
     if stored is None:
         raise StoreUnavailable(f"the model store {store} holds no file for {entry.name} (sha256 {entry.sha256}) yet")
-    temporary = _reserve(entry.sha256, stored.size)
+    temporary = room.reserve(entry.sha256, stored.size)
     try:
         _fetch_checked(store, entry, entry.sha256, temporary, progress)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -309,141 +272,3 @@ def _record(entry: LibraryEntry, path: Path) -> None:
         host=host_name(),
         defaults={"path": entry.path, "size_bytes": entry.size_bytes, "on_disk": True, "last_used": now, "seen_at": now},
     )
-
-
-# --- room -----------------------------------------------------------------------------------------
-
-
-def _reserve_all(sizes: dict[str, int]) -> dict[str, Path]:
-    """Room for every one of these files at once, then each one's temporary file at its length."""
-    temporaries: dict[str, Path] = {}
-    with _flock(_work("locks") / "room.lock", fcntl.LOCK_EX):
-        make_room(sum(sizes.values()))
-        try:
-            for sha256, size in sizes.items():
-                temporaries[sha256] = _work("tmp") / f"{sha256}.{os.getpid()}.{uuid.uuid4().hex}.incomplete"
-                with open(temporaries[sha256], "wb") as out:
-                    out.truncate(size)
-        except OSError as exc:
-            for temporary in temporaries.values():
-                temporary.unlink(missing_ok=True)
-            raise CacheFull(f"cannot reserve {sum(sizes.values())} bytes in {_root()} on host {host_name()}: {exc}") from None
-    return temporaries
-
-
-def _reserve(sha256: str, size: int) -> Path:
-    """Room for ``size`` bytes (removing what may be removed), then the temporary file at that length."""
-    with _flock(_work("locks") / "room.lock", fcntl.LOCK_EX):
-        make_room(size)
-        temporary = _work("tmp") / f"{sha256}.{os.getpid()}.{uuid.uuid4().hex}.incomplete"
-        try:
-            with open(temporary, "wb") as out:
-                out.truncate(size)
-        except OSError as exc:
-            temporary.unlink(missing_ok=True)
-            raise CacheFull(f"cannot reserve {size} bytes in {_root()} on host {host_name()}: {exc}") from None
-        return temporary
-
-
-def used_bytes() -> int:
-    """What this host's copies, its folders' blobs and the fetches under way take (the fetches at
-    their full length; a file linked from a blob into a folder counted once)."""
-    seen: set[tuple[int, int]] = set()
-    total = 0
-
-    def count(path: Path) -> None:
-        nonlocal total
-        with contextlib.suppress(OSError):
-            stat = path.stat()
-            if (stat.st_dev, stat.st_ino) not in seen:
-                seen.add((stat.st_dev, stat.st_ino))
-                total += stat.st_size
-
-    for relative in LibraryCopy.objects.filter(host=host_name(), on_disk=True).values_list("path", flat=True):
-        path = _root() / relative
-        for file in manifests.files_of(path) if path.is_dir() else [path]:
-            count(file)
-    for blob in _work("blobs").iterdir():
-        count(blob)
-    for temporary in _work("tmp").glob("*.incomplete"):
-        count(temporary)
-    return total
-
-
-def limit_bytes() -> int:
-    return int(float(settings.GARDEN_MODELS_CACHE_GB) * 1e9)
-
-
-def _short(need: int) -> int:
-    """How many bytes must go before ``need`` more fit (the bound, and the disk's free space)."""
-    short = max(0, need - shutil.disk_usage(_root()).free)
-    if limit_bytes() > 0:
-        short = max(short, used_bytes() + need - limit_bytes())
-    return short
-
-
-def make_room(need: int) -> list[str]:
-    """Remove least recently used copies (stored, unused, not being fetched) until ``need`` bytes fit;
-    the names removed. CacheFull when they do not fit once nothing more may be removed."""
-    removed: list[str] = []
-    if _short(need) <= 0:
-        return removed
-    for copy in _candidates():
-        if _short(need) <= 0:
-            break
-        if _evict(copy):
-            removed.append(copy.entry.name)
-    if _short(need) > 0:
-        limit = f"GARDEN_MODELS_CACHE_GB={settings.GARDEN_MODELS_CACHE_GB}" if limit_bytes() else "the disk"
-        raise CacheFull(
-            f"no room for {need / 1e9:.2f} GB on host {host_name()} ({limit}, {used_bytes() / 1e9:.2f} GB of models here): "
-            "every model left is in use, being fetched or not in the store yet. Raise GARDEN_MODELS_CACHE_GB or free disk."
-        )
-    if removed:
-        log.info("removed %s from host %s's models folder to make room", ", ".join(removed), host_name())
-    return removed
-
-
-def _candidates() -> list[LibraryCopy]:
-    """This host's copies of stored files, least recently used first (the use marker's time)."""
-    copies = list(
-        LibraryCopy.objects.filter(host=host_name(), on_disk=True, entry__stored_at__isnull=False)
-        .exclude(entry__sha256="", entry__manifest_sha256="")
-        .select_related("entry")
-    )
-
-    def last_used(copy: LibraryCopy) -> float:
-        try:
-            return (_root() / WORK / "use" / copy.entry.content_sha256).stat().st_mtime
-        except OSError:
-            return copy.last_used.timestamp() if copy.last_used else 0.0
-
-    return sorted(copies, key=last_used)
-
-
-def _evict(copy: LibraryCopy) -> bool:
-    """Remove one copy unless a process uses it or fetches it (locks taken without waiting)."""
-    sha256 = copy.entry.content_sha256
-    in_use = _try_exclusive(_work("use") / sha256)
-    if in_use is None:
-        return False
-    fetching = _try_exclusive(_work("locks") / f"{sha256}.lock")
-    try:
-        if fetching is None:
-            return False
-        path = _root() / copy.path
-        if path.is_dir():
-            shutil.rmtree(path)
-            for blob in manifests.blobs((copy.entry.details or {}).get("files") or []):
-                with contextlib.suppress(OSError):
-                    if _blob(blob).stat().st_nlink == 1:  # no other folder of this host links it
-                        _blob(blob).unlink()
-        else:
-            path.unlink(missing_ok=True)
-            path.with_name(path.name + ".source.json").unlink(missing_ok=True)
-        LibraryCopy.objects.filter(pk=copy.pk).update(on_disk=False, seen_at=timezone.now())
-        return True
-    finally:
-        os.close(in_use)
-        if fetching is not None:
-            os.close(fetching)

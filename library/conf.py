@@ -46,6 +46,13 @@ SETTINGS = [
         "upload is stopped, the library's *store* column says so with the bytes sent, and a host holding the file uploads it "
         "again at its next look",
     ),
+    number(
+        "GARDEN_LIBRARY_UPLOAD_STALL_SECONDS",
+        600.0,
+        "an upload into `GARDEN_MODELS_STORE` whose progress has not moved for this long is marked stalled (its host killed "
+        "or cut off) and, after a back-off, uploaded by a host holding the file; an upload whose host has no worker present "
+        "is marked so after 30 s",
+    ),
     flag("GARDEN_MODELS_ALLOW_CKPT", False, "load `.ckpt`/`.pth` pickles (with torch's `weights_only`); off: they are listed not usable"),
     flag("GARDEN_MODELS_ALLOW_PRIVATE_URLS", False, "let `install_model` download from loopback, private and link-local addresses"),
 ]

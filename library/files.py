@@ -6,6 +6,7 @@ Torch-free (the web tier scans): safetensors headers only, pickles never unpickl
 - a ``.safetensors`` file: a LoRA (kohya, peft or diffusers keys; LyCORIS files are listed as not
   usable), an embedding, a single-file checkpoint (library.checkpoints), or a VAE;
 - files under a ``vae/`` folder are VAEs, under ``upscalers/`` upscalers (ESRGAN family);
+- folders under ``controlnet/`` ControlNets, under ``tagger/`` WD14 taggers (library.retouch_models);
 - ``.ckpt`` and ``.pth`` pickles: named and shaped through a restricted unpickler that builds no
   object but shapes; usable only when GARDEN_MODELS_ALLOW_CKPT allows loading them.
 
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from library import checkpoints, completeness, upscaler_layouts
+from library import checkpoints, completeness, retouch_models, upscaler_layouts
 from library.models import LibraryEntry
 
 Kind, Family = LibraryEntry.Kind, LibraryEntry.Family
@@ -87,6 +88,10 @@ def walk(root: Path, skipped: list[tuple[str, str]]) -> list[Found]:
             subfolders[:] = []
             found.append(_stamped(_vae_folder(root, folder_path), folder_path))
             continue
+        if folder_path != root and retouch_models.is_model_folder(role, folder_path, files):
+            subfolders[:] = []
+            found.append(_stamped(_retouch_folder(root, folder_path, role), folder_path))
+            continue
         for name in sorted(files):
             path = folder_path / name
             if path.suffix not in WEIGHT_FILES:
@@ -113,13 +118,14 @@ def _relative(root: Path, path: Path) -> str:
 
 
 def _role(root: Path, folder: Path) -> str:
-    """Files under a ``vae/`` folder are VAEs, under ``upscalers/`` (or A1111's ``ESRGAN/``) upscalers."""
+    """Files under a ``vae/`` folder are VAEs, under ``upscalers/`` (or A1111's ``ESRGAN/``) upscalers;
+    folders under ``controlnet/`` ControlNets, under ``tagger/`` taggers."""
     parts = {part.lower() for part in folder.relative_to(root).parts}
     if parts & {"vae", "vaes"}:
         return Kind.VAE
     if parts & {"upscalers", "esrgan", "realesrgan", "upscale_models"}:
         return Kind.UPSCALER
-    return ""
+    return retouch_models.role_of(parts)
 
 
 def read_json(path: Path) -> dict:
@@ -182,6 +188,13 @@ def _vae_folder(root: Path, folder: Path) -> Found:
     )
 
 
+def _retouch_folder(root: Path, folder: Path, role: str) -> Found:
+    family, details, usable, reason, whole = retouch_models.describe(role, folder)
+    source = read_json(folder / ".source.json")
+    size = folder_size(folder)
+    return Found(role, folder.name, _relative(root, folder), family, size, details, usable, reason, source=source, whole=whole)
+
+
 def weights_file(root: Path, path: Path, role: str = "") -> Found | None:
     relative, size = _relative(root, path), path.stat().st_size
     source = read_json(path.with_name(path.name + ".source.json"))
@@ -206,6 +219,10 @@ def weights_file(root: Path, path: Path, role: str = "") -> Found | None:
         )  # fmt: skip
 
     keys = list(header.shapes)
+    if role == Kind.CONTROLNET:  # a single file: the engine loads folders
+        return entry(Kind.CONTROLNET, Family.OTHER, {"keys": len(keys)}, False, retouch_models.SINGLE_FILE_CONTROLNET)
+    if role == Kind.TAGGER:  # taggers are ONNX folders: a weights file here is nothing this product reads
+        return None
     if role == Kind.UPSCALER:  # only the ESRGAN family (RRDBNet) runs here: its shapes give the scale
         try:
             network = upscaler_layouts.describe(header.shapes)

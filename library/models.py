@@ -1,4 +1,4 @@
-"""The model library's rows: one per model, LoRA, embedding, VAE or upscaler (``LibraryEntry``), and
+"""The model library's rows: one per model, LoRA, embedding, VAE, upscaler, ControlNet or tagger (``LibraryEntry``), and
 the scans asked for or that changed something (``LibraryScan``). Both tables keep the names the
 generation app created them under (library/migrations/0001_initial)."""
 
@@ -19,7 +19,8 @@ class LibraryEntryQuerySet(models.QuerySet):
 
 class LibraryEntry(models.Model):
     """One model of the library under GARDEN_MODELS_DIR: a model (a checkpoint, one file, or a
-    diffusers folder; kind "pipeline"), a LoRA, a textual-inversion embedding, a VAE or an upscaler. Rows are
+    diffusers folder; kind "pipeline"), a LoRA, a textual-inversion embedding, a VAE, an upscaler, or
+    a ControlNet or WD14 tagger folder (the retouch engine's and the tags endpoint's). Rows are
     written by the scan (library.services.entries); curators edit only the defaults (steps,
     guidance, size, VAE, memory options) and which model is the default."""
 
@@ -29,6 +30,8 @@ class LibraryEntry(models.Model):
         EMBEDDING = "embedding", _("Textual-inversion embedding")
         VAE = "vae", _("VAE")
         UPSCALER = "upscaler", _("Upscaler")
+        CONTROLNET = "controlnet", _("ControlNet")
+        TAGGER = "tagger", _("Tagger (WD14)")
 
     class Family(models.TextChoices):
         SD1 = "sd1", _("SD 1.x")
@@ -157,7 +160,7 @@ class LibraryEntry(models.Model):
     @property
     def kind_word(self) -> str:
         """The kind as messages and commands say it: "model" (a checkpoint or a diffusers folder; the
-        stored value stays "pipeline"), else the kind's value (lora, embedding, vae, upscaler)."""
+        stored value stays "pipeline"), else the kind's value (lora, embedding, vae, upscaler, controlnet, tagger)."""
         return "model" if self.kind == self.Kind.PIPELINE else str(self.kind)
 
 
@@ -217,13 +220,15 @@ class LibraryCopy(models.Model):
 
 class LibraryUpload(models.Model):
     """One host's upload of one entry into the venue's store (GARDEN_MODELS_STORE) that is under way
-    or did not finish: what it has done, and why it stopped. Written by that host's follower only
-    (library.services.copies); the row goes once the store holds the file (``stored_at``)."""
+    or did not finish: what it has done, and why it stopped. Written by that host's follower, and by
+    any host's look that finds it stalled (library.services.uploads); the row goes once the store
+    holds the file (``stored_at``)."""
 
     class State(models.TextChoices):
         UPLOADING = "uploading", _("Uploading")
         FAILED = "failed", _("Failed: tried again later")
         STOPPED = "stopped", _("Stopped by a worker's shutdown")
+        STALLED = "stalled", _("Stalled: its host stopped or went silent")
 
     entry = models.ForeignKey(LibraryEntry, on_delete=models.CASCADE, related_name="uploads")
     host = models.CharField(max_length=200, help_text="GARDEN_HOST_NAME of the host uploading it")

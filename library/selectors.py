@@ -1,4 +1,4 @@
-"""The model library, read side: the pipelines, LoRAs and embeddings found under GARDEN_MODELS_DIR.
+"""The model library, read side: the pipelines, LoRAs, embeddings and the rest found under GARDEN_MODELS_DIR.
 
 Rows are written by the scan (library.services.entries); only entries the last scan found
 (``present``) count. With GARDEN_MODELS_DIR empty there is no library: every list is empty and
@@ -38,6 +38,8 @@ class UnknownEntry(LookupError):
             Kind.EMBEDDING: gettext("Unknown embedding %(name)s: the library has %(known)s."),
             Kind.VAE: gettext("Unknown VAE %(name)s: the library has %(known)s."),
             Kind.UPSCALER: gettext("Unknown upscaler %(name)s: the library has %(known)s."),
+            Kind.CONTROLNET: gettext("Unknown ControlNet %(name)s: the library has %(known)s."),
+            Kind.TAGGER: gettext("Unknown tagger %(name)s: the library has %(known)s."),
         }
         listed = ", ".join(known) if known else gettext("none (this site has no model library: docs/models.md)")
         super().__init__(messages[kind] % {"name": repr(name), "known": listed})
@@ -174,6 +176,14 @@ def vaes() -> QuerySet[LibraryEntry]:
 
 def upscalers() -> QuerySet[LibraryEntry]:
     return entries(Kind.UPSCALER)
+
+
+def controlnets() -> QuerySet[LibraryEntry]:
+    return entries(Kind.CONTROLNET)
+
+
+def taggers() -> QuerySet[LibraryEntry]:
+    return entries(Kind.TAGGER)
 
 
 @dataclass(frozen=True)
@@ -345,6 +355,15 @@ def resolve_vae(name: str) -> LibraryEntry:
 
 def resolve_upscaler(name: str) -> LibraryEntry:
     return _resolve(Kind.UPSCALER, name.strip())
+
+
+def resolve_controlnet(name: str) -> LibraryEntry:
+    """A ControlNet (controlnet/<name>/) as the retouch settings name it; its folder through library.cache.local_path."""
+    return _resolve(Kind.CONTROLNET, name.strip())
+
+
+def resolve_tagger(name: str) -> LibraryEntry:
+    return _resolve(Kind.TAGGER, name.strip())
 
 
 def model_problem(name: str) -> str:

@@ -17,9 +17,9 @@ from garden import keys
 from garden.models import Image
 from garden.selectors import image_url
 from generation import backends, changes
-from generation.models import GenerationJob, WorkerPresence
+from generation.dispatch import presence
+from generation.models import GenerationJob
 from generation.selectors import WaitSlots
-from generation.services.presence import READY
 from library import selectors as library
 from library.models import LibraryEntry
 
@@ -78,10 +78,7 @@ def live_worker_present() -> bool:
     paints in this process: always."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return True
-    horizon = timezone.now() - timedelta(seconds=settings.GARDEN_LIVE_WORKER_SECONDS)
-    # A handful of rows: the queue lists are read here rather than with a JSON lookup per database.
-    rows = WorkerPresence.objects.filter(seen_at__gte=horizon).values_list("queues", "details")
-    return any(settings.GARDEN_LIVE_QUEUE in (served or []) and (details or {}).get("state", READY) == READY for served, details in rows)
+    return presence.ready_worker_serves(settings.GARDEN_LIVE_QUEUE, within=settings.GARDEN_LIVE_WORKER_SECONDS)
 
 
 def live_jobs() -> QuerySet[GenerationJob]:

@@ -16,10 +16,15 @@ SETTINGS = [
     text(
         "GARDEN_RETOUCH_LINEART_CONTROLNET",
         "",
-        "local folder of a lineart ControlNet of the model's family (e.g. `control_v11p_sd15_lineart` with "
-        "SD 1.5); empty: no lineart control",
+        "a lineart ControlNet of the model's family (e.g. `control_v11p_sd15_lineart` with SD 1.5): the name of a "
+        "library entry (`controlnet/<name>/` under `GARDEN_MODELS_DIR`, fetched onto a worker that lacks it), or an "
+        "absolute folder; empty: no lineart control",
     ),
-    text("GARDEN_RETOUCH_CANNY_CONTROLNET", "", "local folder of a Canny ControlNet; empty: no Canny control"),
+    text(
+        "GARDEN_RETOUCH_CANNY_CONTROLNET",
+        "",
+        "a Canny ControlNet: a library entry's name (`controlnet/<name>/`), or an absolute folder; empty: no Canny control",
+    ),
     text("GARDEN_RETOUCH_IP_ADAPTER", "", "an IP-Adapter `.safetensors` file (e.g. `ip-adapter_sd15.safetensors`); empty: no reference"),
     text(
         "GARDEN_RETOUCH_IMAGE_ENCODER",
@@ -30,8 +35,9 @@ SETTINGS = [
     text(
         "GARDEN_RETOUCH_TAGGER_MODEL",
         "",
-        "local folder with a WD14 tagger's `model.onnx` and `selected_tags.csv` (e.g. SmilingWolf's "
-        "wd-v1-4-moat-tagger-v2); empty: no tags",
+        "a WD14 tagger (`model.onnx` and `selected_tags.csv`, e.g. SmilingWolf's wd-v1-4-moat-tagger-v2): the name "
+        "of a library entry (`tagger/<name>/`, fetched onto a web host that lacks it at its first tags request), or "
+        "an absolute folder; empty: no tags",
     ),
     integer("GARDEN_RETOUCH_TAGGER_THREADS", 1, "onnxruntime threads of the tagger per web process"),
     integer(

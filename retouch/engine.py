@@ -1,14 +1,15 @@
 """The retouch engine: diffusers inpainting, with ControlNet and IP-Adapter, inside a GPU worker.
 
 Only worker processes import this module (it imports torch and diffusers). Models come from local
-folders named by settings and are loaded on first use, once per process:
+folders named by settings and are loaded on first use, once per process (the ControlNets' folders
+are the request's: the runner has them fetched onto this host, retouch.model_folders):
 
 - the inpainting pipeline: ``AutoPipelineForInpainting.from_pretrained`` on
   GARDEN_RETOUCH_INPAINT_MODEL (a 9-channel inpainting checkpoint), or, when that is empty,
   ``from_pipe`` on the text-to-image pipeline already loaded from GARDEN_DIFFUSION_MODEL (same
-  weights, no second copy in memory);
-- ControlNets (GARDEN_RETOUCH_LINEART_CONTROLNET, GARDEN_RETOUCH_CANNY_CONTROLNET), checked
-  against the base model's cross-attention width when loaded;
+  weights, loaded once);
+- ControlNets (GARDEN_RETOUCH_LINEART_CONTROLNET, GARDEN_RETOUCH_CANNY_CONTROLNET: library
+  entries or folders), one per folder, checked against the base model's cross-attention width when loaded;
 - IP-Adapter weights (GARDEN_RETOUCH_IP_ADAPTER) and their CLIP image encoder, attached to the
   shared UNet for one call and detached afterwards, so text-to-image jobs never see them.
 
@@ -40,11 +41,11 @@ from generation.backends import (
 )
 from generation.backends.diffusion import SCHEDULERS, import_torch
 from generation.backends.loading import pick_device
+from retouch.model_folders import CONTROLNET_SETTINGS
 from retouch.noise import scaled_initial_noise
 
 log = logging.getLogger(__name__)
 
-CONTROLNET_SETTINGS = {"lineart": "GARDEN_RETOUCH_LINEART_CONTROLNET", "canny": "GARDEN_RETOUCH_CANNY_CONTROLNET"}
 # A1111's "My prompt is more important" damps the 13 ControlNet residuals by 0.825^(12-i); their
 # mean, 0.4, is the closest single scale diffusers takes. "ControlNet is more important" is
 # diffusers' guess mode (control on the conditional pass only, residuals on a log scale).
@@ -79,6 +80,7 @@ class PaintRequest:
     lora_paths: dict[str, str] = field(default_factory=dict)
     embeddings: list = field(default_factory=list)
     controls: list[ControlInput] = field(default_factory=list)
+    controlnet_folders: dict[str, str] = field(default_factory=dict)  # kind → its folder on this host
     reference: Image.Image | None = None
     reference_scale: float = 0.6
 
@@ -90,7 +92,6 @@ class RetouchEngine:
         self.inpaint_model = settings.GARDEN_RETOUCH_INPAINT_MODEL
         self.requested_device = settings.GARDEN_DIFFUSION_DEVICE
         self.offline = settings.GARDEN_HF_OFFLINE
-        self.controlnet_paths = {kind: getattr(settings, name) for kind, name in CONTROLNET_SETTINGS.items()}
         self.ip_adapter_path = settings.GARDEN_RETOUCH_IP_ADAPTER
         self.image_encoder_path = settings.GARDEN_RETOUCH_IMAGE_ENCODER
         self.base = None
@@ -170,13 +171,14 @@ class RetouchEngine:
 
     # --- the optional models ---------------------------------------------------------------------------
 
-    def controlnet(self, kind: str):
-        if kind in self._controlnets:
-            return self._controlnets[kind]
+    def controlnet(self, kind: str, path: str):
+        """The ControlNet in ``path`` (its folder on this host), loaded once per folder."""
+        if path in self._controlnets:
+            return self._controlnets[path]
         _, diffusers = import_torch()
-        setting, path = CONTROLNET_SETTINGS[kind], self.controlnet_paths[kind]
+        setting = CONTROLNET_SETTINGS[kind]
         if not path:
-            raise ModelUnavailable(f"{kind} control needs a ControlNet: set {setting} to a local folder.")
+            raise ModelUnavailable(f"{kind} control needs a ControlNet: set {setting} to a ControlNet of the library or a folder.")
         try:
             model = diffusers.ControlNetModel.from_pretrained(path, dtype=self.dtype, local_files_only=self.offline)
         except Exception as exc:
@@ -188,8 +190,8 @@ class RetouchEngine:
                 f"the inpainting model {self.base_model} has {want}: they belong to different Stable Diffusion families "
                 "(e.g. an SD 1.5 ControlNet with SD 2.1). Choose a ControlNet of the model's family."
             )
-        self._controlnets[kind] = model.to(self.device)
-        return self._controlnets[kind]
+        self._controlnets[path] = model.to(self.device)
+        return self._controlnets[path]
 
     def _cross_attention_width(self, what: str) -> int:
         """The base model's UNet cross-attention width; ControlNets and IP-Adapters here are UNet models'."""
@@ -201,17 +203,18 @@ class RetouchEngine:
             )
         return unet.config.cross_attention_dim
 
-    def _pipeline(self, kinds: tuple[str, ...]):
-        if not kinds:
+    def _pipeline(self, controls: tuple[tuple[str, str], ...]):
+        """The inpainting pipeline with these ControlNets ((kind, folder), …), made once per combination."""
+        if not controls:
             return self.base
-        if kinds not in self._pipelines:
+        if controls not in self._pipelines:
             _, diffusers = import_torch()
-            nets = [self.controlnet(kind) for kind in kinds]
+            nets = [self.controlnet(kind, path) for kind, path in controls]
             controlnet = nets[0] if len(nets) == 1 else diffusers.MultiControlNetModel(nets)
             pipeline = diffusers.AutoPipelineForInpainting.from_pipe(self.base, controlnet=controlnet)
             pipeline.set_progress_bar_config(disable=True)
-            self._pipelines[kinds] = pipeline
-        return self._pipelines[kinds]
+            self._pipelines[controls] = pipeline
+        return self._pipelines[controls]
 
     def _reference_parts(self):
         """The IP-Adapter weights (kept in memory) and its image encoder, loaded once."""
@@ -269,7 +272,7 @@ class RetouchEngine:
     def paint(self, request: PaintRequest, *, on_step: StepCallback | None = None) -> list[Image.Image]:
         self.load()
         torch, _ = import_torch()
-        pipeline = self._pipeline(tuple(control.kind for control in request.controls))
+        pipeline = self._pipeline(tuple((c.kind, request.controlnet_folders.get(c.kind, "")) for c in request.controls))
         pipeline.scheduler = self._scheduler(request.sampler)
         width, height = request.init.size
 
@@ -343,8 +346,7 @@ def _engine_settings() -> tuple:
 
     names = (
         "GARDEN_RETOUCH_INPAINT_MODEL",
-        "GARDEN_RETOUCH_LINEART_CONTROLNET",
-        "GARDEN_RETOUCH_CANNY_CONTROLNET",
+        *CONTROLNET_SETTINGS.values(),
         "GARDEN_RETOUCH_IP_ADAPTER",
         "GARDEN_RETOUCH_IMAGE_ENCODER",
         "GARDEN_DIFFUSION_MODEL",

@@ -3,7 +3,9 @@
 A feature whose model is not configured is off: its endpoints answer 503 naming the setting
 (``require``), the staff page hides its control, and ``GET /api/v1/retouch/status`` lists it.
 Models live on the GPU workers, which may be other machines: the web tier knows what is
-*configured*, and reports whether a configured local path also exists here (``found_here``).
+*configured*, and reports whether a configured local path also exists here (``found_here``). A
+ControlNet or tagger setting that names a library entry is checked against the library instead
+(``found_here``: the library can supply it; ``require``: a 503 with the library's reason when not).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from django.conf import settings
 
 from config.errors import Unavailable
+from retouch import model_folders
 
 
 class RetouchUnavailable(Unavailable):
@@ -31,13 +34,15 @@ class Feature:
         return getattr(settings, self.setting)
 
 
+CONTROLNET, TAGGER = model_folders.CONTROLNET_SETTINGS, model_folders.TAGGER_SETTING
 FEATURES = {
     "inpaint": Feature("inpaint", "GARDEN_RETOUCH_INPAINT_MODEL", "a local inpainting model folder, or a GARDEN_DIFFUSION_MODEL"),
-    "lineart": Feature("lineart", "GARDEN_RETOUCH_LINEART_CONTROLNET", "a local lineart ControlNet folder"),
-    "canny": Feature("canny", "GARDEN_RETOUCH_CANNY_CONTROLNET", "a local Canny ControlNet folder"),
+    "lineart": Feature("lineart", CONTROLNET["lineart"], "a lineart ControlNet of the library (controlnet/<name>/) or a folder"),
+    "canny": Feature("canny", CONTROLNET["canny"], "a Canny ControlNet of the library (controlnet/<name>/) or a folder"),
     "reference": Feature("reference", "GARDEN_RETOUCH_IP_ADAPTER", "an IP-Adapter .safetensors file (image_encoder/ beside it)"),
-    "tags": Feature("tags", "GARDEN_RETOUCH_TAGGER_MODEL", "a WD14 tagger folder (model.onnx, selected_tags.csv)"),
+    "tags": Feature("tags", TAGGER, "a WD14 tagger of the library (tagger/<name>/: model.onnx, selected_tags.csv) or such a folder"),
 }
+LIBRARY_FEATURES = ("lineart", "canny", "tags")  # their settings may name library entries (retouch.model_folders)
 
 
 def _inpaint_model() -> tuple[str, str]:
@@ -57,11 +62,20 @@ def _found_here(value: str) -> bool | None:
     return path.exists() if path.is_absolute() or value.startswith(".") else None
 
 
+def _library_can_supply(setting: str) -> bool | None:
+    """For a setting that names a library entry: whether the library can supply it (any host fetches it)."""
+    value = model_folders.value_of(setting)
+    if not value or model_folders.is_folder_path(value):
+        return _found_here(value)
+    return not model_folders.problem(setting)
+
+
 def feature_status() -> dict[str, dict]:
     status = {"edges": {"available": True, "setting": None, "model": "lineart_standard, canny (no weights)", "found_here": True}}
     for name, feature in FEATURES.items():
         setting, model = _inpaint_model() if name == "inpaint" else (feature.setting, feature.value)
-        status[name] = {"available": bool(model), "setting": setting, "model": model, "found_here": _found_here(model)}
+        found = _library_can_supply(setting) if name in LIBRARY_FEATURES else _found_here(model)
+        status[name] = {"available": bool(model), "setting": setting, "model": model, "found_here": found}
     return status
 
 
@@ -75,6 +89,8 @@ def require(name: str) -> None:
             )
     elif not feature.value:
         raise RetouchUnavailable(f"{name.capitalize()} is not configured: set {feature.setting} to {feature.needs}.")
+    elif name in LIBRARY_FEATURES and model_folders.problem(feature.setting):
+        raise RetouchUnavailable(model_folders.problem(feature.setting))
 
 
 def require_for(options) -> None:

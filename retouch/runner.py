@@ -24,9 +24,10 @@ from generation.backends import BackendError
 from generation.imagefile import encode_png, watermark_wanted
 from generation.models import GenerationJob
 from generation.services import planning
-from generation.worker.toolbox import StepReporter, library_files, make_thumbnail
+from generation.worker.toolbox import StepReporter, fetch_reporter, library_errors, library_files, make_thumbnail
+from library import selectors as library
 from provenance import c2pa, watermark
-from retouch import edges, frames, imaging
+from retouch import edges, frames, imaging, model_folders
 from retouch.planning import retouch_units
 from retouch.uploads import read_upload
 from safety import images as safety_images
@@ -115,12 +116,13 @@ def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
     from retouch.engine import get_engine  # torch: worker processes only
 
     engine = get_engine()
+    options = job.retouch_job.options
+    controlnets = controlnet_folders(job, [unit["type"] for unit in options["controls"]])
     started = time.perf_counter()
     engine.load()
     timings["load"] = round(time.perf_counter() - started, 3)
     mine.update(heartbeat_at=timezone.now(), model_id=engine.model_id, scheduler=engine.scheduler_name)
     inputs = _Inputs(job)
-    options = job.retouch_job.options
     steps_run = options["steps_run"]
     done_keys = set(job.images.values_list("key", flat=True))
     single = None
@@ -142,7 +144,7 @@ def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
             results = [picture.rgb] * len(todo)  # nothing to repaint in this frame: it passes through
             on_step(steps_run)
         else:
-            results, mark = _repaint(engine, job, inputs, picture, rect, [spec.seed for spec in todo], on_step)
+            results, mark = _repaint(engine, job, inputs, picture, rect, [spec.seed for spec in todo], on_step, controlnets)
         timings["generate"] = round(timings.get("generate", 0.0) + time.perf_counter() - started, 3)
         # On the finished pictures (what is stored), by the model's own checker when it ships one.
         nsfw = engine.safety_flags(results)
@@ -170,6 +172,21 @@ def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
             mine.update(images_done=job.images.count(), heartbeat_at=timezone.now(), progress_at=timezone.now())
 
 
+def controlnet_folders(job: GenerationJob, kinds: list[str]) -> dict[str, str]:
+    """The folders on this host of the ControlNets the job's controls need, fetched through the
+    library's door when their settings name library entries (the job's stage says *fetching*
+    meanwhile); a store away is a wait, an entry gone fails the job naming the setting."""
+    folders: dict[str, str] = {}
+    with library_errors():
+        for kind in sorted(set(kinds) & set(model_folders.CONTROLNET_SETTINGS)):
+            setting = model_folders.CONTROLNET_SETTINGS[kind]
+            try:
+                folders[kind] = model_folders.folder(setting, lambda name: fetch_reporter(job, name))
+            except library.UnknownEntry as exc:  # UnusableEntry too: the library's reason, with the setting
+                raise BackendError(f"{setting}: {exc}") from None
+    return folders
+
+
 def _rect(options: dict, picture: _Picture) -> imaging.Rect:
     """The job's rectangle; frames follow their own mask when the rectangle is not fixed."""
     if options.get("fixed_rect", True) or picture.mask is None:
@@ -180,7 +197,7 @@ def _rect(options: dict, picture: _Picture) -> imaging.Rect:
 
 
 def _repaint(
-    engine, job: GenerationJob, inputs: _Inputs, picture: _Picture, rect, seeds: list[int], on_step
+    engine, job: GenerationJob, inputs: _Inputs, picture: _Picture, rect, seeds: list[int], on_step, controlnets: dict[str, str]
 ) -> tuple[list[PILImage.Image], imaging.Rect | None]:
     """The finished pictures, and the box their watermark is in (None: unmarked, too small or off)."""
     from retouch.engine import ControlInput, PaintRequest
@@ -222,6 +239,7 @@ def _repaint(
         lora_paths=files.get("lora_paths", {}),
         embeddings=files.get("embeddings", []),
         controls=controls,
+        controlnet_folders=controlnets,
         reference=inputs.reference(picture.rgb) if reference else None,
         reference_scale=reference["scale"] if reference else 0.0,
     )

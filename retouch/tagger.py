@@ -1,6 +1,8 @@
 """Prompt extraction: WD14-style tags of a picture, with onnxruntime in the web process.
 
-A tagger folder (GARDEN_RETOUCH_TAGGER_MODEL) holds ``model.onnx`` and ``selected_tags.csv``
+GARDEN_RETOUCH_TAGGER_MODEL names a tagger of the library (``tagger/<name>/``), fetched onto this
+host through the library's door the first time a process tags (retouch.model_folders), or an
+absolute folder. A tagger folder holds ``model.onnx`` and ``selected_tags.csv``
 (SmilingWolf's layout): the model takes a batch of NHWC pictures, BGR, float 0..255, padded to a
 white square at its input size, and answers one sigmoid score per CSV row; the rows of category 9
 are the ratings (general, sensitive, questionable, explicit), 0 general tags, 4 characters.
@@ -8,7 +10,9 @@ are the ratings (general, sensitive, questionable, explicit), 0 general tags, 4 
 
 from __future__ import annotations
 
+import contextlib
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +22,12 @@ from PIL import Image
 
 from config.errors import Unavailable
 from config.lazy import Lazy
+from library import cache as library_cache
+from library import selectors as library
+from library import store as library_store
+from retouch import model_folders
 
+STORE_RETRY_AFTER = 30  # seconds: the store away while this host fetches the tagger
 DEFAULT_THRESHOLD = 0.35  # A1111's tagger default for general tags
 CHARACTER_THRESHOLD = 0.85
 RATING, GENERAL, CHARACTER = 9, 0, 4
@@ -71,7 +80,7 @@ class Tagger:
         except Exception as exc:
             raise TaggerUnavailable(
                 f"Cannot load the tagger in {folder!r} ({type(exc).__name__}: {exc}): "
-                "GARDEN_RETOUCH_TAGGER_MODEL must be a folder with model.onnx and selected_tags.csv."
+                "GARDEN_RETOUCH_TAGGER_MODEL must name a tagger of the library or a folder with model.onnx and selected_tags.csv."
             ) from exc
         model_input = self.session.get_inputs()[0]
         self.input_name = model_input.name
@@ -106,22 +115,46 @@ class Tagger:
         return {"tags": dict(sorted(tags.items(), key=lambda item: -item[1])), "rating": rating}
 
 
+@contextlib.contextmanager
+def _library_errors() -> Iterator[None]:
+    """The library's and the store's errors as a 503 naming the setting (the store away: with Retry-After)."""
+    try:
+        yield
+    except library.UnknownEntry as exc:
+        raise TaggerUnavailable(f"GARDEN_RETOUCH_TAGGER_MODEL: {exc}") from None
+    except library_store.StoreUnavailable as exc:
+        error = TaggerUnavailable(f"The tagger is being fetched and the model store cannot be reached: {exc}")
+        error.retry_after = STORE_RETRY_AFTER
+        raise error from None
+    except (library_store.StoreError, library_cache.CacheFull) as exc:
+        raise TaggerUnavailable(f"Cannot fetch the tagger onto this host: {exc}") from None
+
+
 def _build() -> Tagger:
-    return Tagger(settings.GARDEN_RETOUCH_TAGGER_MODEL, threads=settings.GARDEN_RETOUCH_TAGGER_THREADS)
+    with _library_errors():
+        folder = model_folders.folder(model_folders.TAGGER_SETTING)
+    return Tagger(folder, threads=settings.GARDEN_RETOUCH_TAGGER_THREADS)
+
+
+def _fingerprint() -> tuple:
+    """The setting, the threads and what the setting names now (a tagger replaced in the library is loaded again)."""
+    with _library_errors():
+        return (model_folders.identity(model_folders.TAGGER_SETTING), settings.GARDEN_RETOUCH_TAGGER_THREADS)
 
 
 _tagger: Lazy[Tagger] = Lazy(
     _build,
-    fingerprint=lambda: (settings.GARDEN_RETOUCH_TAGGER_MODEL, settings.GARDEN_RETOUCH_TAGGER_THREADS),
+    fingerprint=_fingerprint,
     owner=__name__,
     name="_tagger",
-    fresh="GARDEN_RETOUCH_TAGGER_MODEL and GARDEN_RETOUCH_TAGGER_THREADS",
+    fresh="GARDEN_RETOUCH_TAGGER_MODEL (the library entry's content hash when it names one) and GARDEN_RETOUCH_TAGGER_THREADS",
 )
 
 
 def get_tagger() -> Tagger:
-    if not settings.GARDEN_RETOUCH_TAGGER_MODEL:
+    if not model_folders.value_of(model_folders.TAGGER_SETTING):
         raise TaggerUnavailable(
-            "Tags need a WD14 tagger: set GARDEN_RETOUCH_TAGGER_MODEL to a folder with model.onnx and selected_tags.csv."
+            "Tags need a WD14 tagger: set GARDEN_RETOUCH_TAGGER_MODEL to a tagger of the library (tagger/<name>/ in "
+            "GARDEN_MODELS_DIR) or a folder with model.onnx and selected_tags.csv."
         )
     return _tagger.get()

@@ -62,7 +62,9 @@ def eager_celery(settings):
 def no_enqueue(monkeypatch):
     """Jobs stay queued: record (job id, queue) instead of sending them to a broker."""
     sent = []
-    monkeypatch.setattr("generation.enqueue.enqueue_job", lambda *, job_id, queue, background=False: sent.append((str(job_id), queue)))
+    monkeypatch.setattr(
+        "generation.dispatch.enqueue.enqueue_job", lambda *, job_id, queue, background=False: sent.append((str(job_id), queue))
+    )
     return sent
 
 

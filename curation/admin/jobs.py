@@ -29,10 +29,10 @@ from library import selectors as library
 
 
 def _started(jobs: list[GenerationJob]) -> str:
-    """``Started job 1a2b3c4d (happy): 20 images into the pool. Each picture is painted …`` or the
+    """``Started job 1a2b3c4d (Happy): 20 images into the pool. Each picture is painted …`` or the
     same for several jobs (one form: the same settings, so one sentence on how they paint)."""
     images = sum(job.images_total for job in jobs)
-    names = ", ".join(f"{str(job.pk)[:8]} ({job.emotion})" for job in jobs)
+    names = ", ".join(f"{str(job.pk)[:8]} ({job.get_emotion_display()})" for job in jobs)
     started = ngettext("Started job %(names)s", "Started %(count)d jobs %(names)s", len(jobs)) % {"count": len(jobs), "names": names}
     text = ngettext("%(started)s: %(images)d image into the pool.", "%(started)s: %(images)d images into the pool.", images) % {
         "started": started,
@@ -42,7 +42,7 @@ def _started(jobs: list[GenerationJob]) -> str:
 
 
 def _passes(job: GenerationJob) -> str:
-    return passes_text(width=job.width, height=job.height, steps=job.steps, options=job.options)
+    return passes_text(width=job.width, height=job.height, steps=job.steps, options=job.options, backend=job.backend)
 
 
 # The phases a worker times (generation.tasks' ``timings``), in words; another key shows as it is.
@@ -205,13 +205,16 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("progress"))
     def progress_bar(self, obj):
+        """The share of the job's time done (generation.worker.progress.share_done; jobs.js follows it at
+        the worker's own pace), so that it agrees with the images made."""
+        share = progress.share_done(obj)
         return format_html(
             '<span class="job-progress" data-job="{}" data-finished="{}"><progress max="1" value="{}"></progress> '
             '<span class="job-progress-text">{}%</span></span>',
             obj.pk,
             "1" if obj.is_finished else "0",
-            obj.progress,
-            round(obj.progress * 100),
+            share,
+            round(share * 100),
         )
 
     @admin.display(description=gettext_lazy("queue position"))
@@ -328,7 +331,8 @@ class GenerationJobAdmin(admin.ModelAdmin):
                         "stage": progress.stage(job),
                         "stage_text": progress.stage_text(job),
                         "estimate_seconds": progress.estimate_seconds(job, estimates),
-                        "progress": job.progress,
+                        "estimate_missing": estimates.missing(job),
+                        "progress": estimates.share(job),
                         "images_done": job.images_done,
                         "images_total": job.images_total,
                         "queue_position": estimates.position(job),

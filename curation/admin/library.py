@@ -182,6 +182,14 @@ class LibraryEntryAdmin(admin.ModelAdmin):
                     if short
                     else _("The upload from %(host)s failed (%(error)s); it is tried again at %(when)s.")
                 )
+            elif upload.state == upload.State.STALLED:
+                text = (
+                    _("upload from %(host)s stalled at %(done)s of %(total)s; taken over from %(when)s")
+                    if short
+                    else _(
+                        "The upload from %(host)s stalled at %(done)s of %(total)s (%(error)s); a host holding it uploads it from %(when)s."
+                    )
+                )
             else:
                 text = (
                     _("upload from %(host)s stopped at %(done)s of %(total)s")

@@ -268,9 +268,9 @@ class LoadedPipelines:
 
     def loaded_names(self) -> list[str]:
         """Every name a model in memory is known by (its library name, path, model id): what the
-        worker's presence advertises to the router (generation.routing)."""
+        worker's presence advertises to the router (generation.dispatch.routing)."""
         from generation.backends import loras
-        from generation.routing import lora_key
+        from generation.dispatch.routing import lora_key
 
         with self._lock:
             held = [(model, backend) for model, backend in self._backends.items() if backend.pipeline is not None]

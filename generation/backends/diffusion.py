@@ -10,7 +10,7 @@ before forking hangs its children.
 Per batch: the sampler (``batch.sampler``, or the model's own) and the LoRAs (``batch.loras``,
 files in ``batch.extra["lora_paths"]``) are set for that call only; the next batch sets its own.
 A batch with an ``init_image`` is painted by the model's image-to-image pipeline, made with
-``from_pipe`` on the loaded one (same weights, no second copy in memory), at its
+``from_pipe`` on the loaded one (the same weights, loaded once), at its
 ``denoising_strength``.
 
 Memory and precision (docs/models.md#memory-and-precision): the dtype (GARDEN_DIFFUSION_DTYPE, or

@@ -98,7 +98,7 @@ def swapped(backend, *, path: str, name: str = ""):
     """The backend's pipelines (text-to-image and, when made, image-to-image) paint with the VAE in
     ``path`` inside the block, and with their own again after it; nothing changes for ``path`` "".
 
-    The image-to-image pipeline is made first (``from_pipe`` copies the components it is made
+    The image-to-image pipeline is made first (``from_pipe`` shares the components it is made
     with: it must never be made while another VAE is in)."""
     if not path:
         yield

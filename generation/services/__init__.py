@@ -3,8 +3,8 @@
 - ``planning``: which images a job makes, in which pipeline calls, under which keys (pure);
 - ``jobs``: create, cancel, retry (a job's life on a worker, its claim, success, requeue and failure:
   generation.worker.lifecycle);
-- ``rerouting``: routed jobs whose wait at a busy host is over or whose host stopped answering
-  (generation.routing chooses where a job's message goes);
+- ``reroute_jobs``, ``route_again`` (from generation.dispatch.rerouting, for the worker's hooks):
+  routed jobs whose wait at a busy host is over, whose host is not present or whose message expired;
 - ``notices``: what a job page says;
 - ``demo``: the procedural demo garden, stored outside jobs.
 
@@ -15,11 +15,11 @@ Every job parameter, default and bound is in ``generation.requests.JobRequest``.
 are the package's public API; callers may also import a module directly.
 """
 
+from generation.dispatch.rerouting import reroute_jobs, route_again
 from generation.requests import JobParameterError, JobRequest, compose_prompt
 from generation.services.demo import paint_procedural_image
 from generation.services.jobs import JobStateError, cancel_job, create_job, create_valid_job, retry_job
 from generation.services.planning import ImageSpec, image_key, job_batches, plan_batches, plan_images
-from generation.services.rerouting import reroute_jobs, route_again
 from generation.worker.lifecycle import claim_job, fail_job, requeue_job, resume_lost_job
 from generation.worker.runner import execute_job
 from generation.worker.storing import generation_parameters, store_generated_image

@@ -15,7 +15,7 @@ from config import clock
 from config.errors import Conflict
 from garden import keys
 from generation import backends, kinds
-from generation import enqueue as broker
+from generation.dispatch import enqueue as broker
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest, ValidJob
 from generation.services import planning
@@ -37,7 +37,7 @@ def create_job(
     queue: str = "",
 ) -> GenerationJob:
     """Validate the request, store a queued job and enqueue it once the transaction commits;
-    ``background`` jobs (the gardener's) at a lower priority than the rest (generation.enqueue).
+    ``background`` jobs (the gardener's) at a lower priority than the rest (generation.dispatch.enqueue).
     ``live``: someone waits for the picture now (the live app's jobs): the worker's lean
     path (``GenerationJob.live``). ``queue`` sends it to a queue of its own.
 

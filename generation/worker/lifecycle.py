@@ -27,11 +27,11 @@ from django.utils import timezone
 
 from config import clock
 from generation import backends, changes
-from generation import enqueue as broker
 from generation.backends import Batch, hires
+from generation.dispatch import beacon
+from generation.dispatch import enqueue as broker
+from generation.dispatch.route_facts import model_key
 from generation.models import GenerationJob
-from generation.routing import model_key
-from generation.services import presence
 from generation.services.init_pictures import init_picture
 from generation.services.notices import resumed_notice
 from generation.services.planning import ImageSpec
@@ -93,7 +93,7 @@ def load_model(jobs: list[GenerationJob], extra: dict, *, timings: dict):
     """The jobs' backend with its model loaded (``extra``: the library's files, toolbox.library_files;
     its model entries are taken out), and the columns the first progress UPDATE writes (the loaded
     model, its scheduler, the stage). While a model loads the jobs say so (generation.worker.progress)
-    and the router sends its jobs here (generation.routing); only a real load is timed (the estimates
+    and the router sends its jobs here (generation.dispatch.routing); only a real load is timed (the estimates
     take the next load's length from these)."""
     job = jobs[0]
     backend = backends.get_backend(
@@ -108,10 +108,10 @@ def load_model(jobs: list[GenerationJob], extra: dict, *, timings: dict):
     loading = getattr(backend, "pipeline", "") is None
     if loading:
         attempt_rows(jobs).update(stage=GenerationJob.Stage.LOADING, heartbeat_at=timezone.now())
-        presence.note_models(worker=job.worker, loading=model_key(job))
+        beacon.note_models(worker=job.worker, loading=model_key(job))
     backend.load()
     if loading:
-        presence.note_models(worker=job.worker)
+        beacon.note_models(worker=job.worker)
     timings["load"] = round(time.perf_counter() - started, 3) if loading else 0.0
     sampler = (job.options or {}).get("sampler", "") if job.backend == backends.DIFFUSERS else ""
     scheduler = backends.SAMPLERS.get(sampler) or backend.scheduler_name  # the job's sampler, else the model's own
@@ -162,7 +162,7 @@ def advertising_loras(job: GenerationJob) -> Iterator[None]:
     held = backends.loaded_pipelines.loaded_names() if job.loras else None
     yield
     if held is not None and backends.loaded_pipelines.loaded_names() != held:
-        presence.note_models(worker=job.worker)
+        beacon.note_models(worker=job.worker)
 
 
 # --- the ends of an attempt -----------------------------------------------------------------------

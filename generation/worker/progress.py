@@ -19,6 +19,14 @@ A running job's time left counts from its last written progress (``progress_at``
 between two steps too; it stops at 0, which the screens show as the stage ("Decoding, checking and
 storing the pictures"), never as "0 s left". None: finished, or no speed (or load time) known yet.
 One ``Estimates`` reads each worker's recent jobs and each queue's line once per answer.
+``Estimates.missing`` says why there is none ("First run on this model: no estimate yet").
+
+The percentage (``Estimates.share``) is the share of the job's time done, not of its steps: a
+picture's time is its painting (a hires fix's first pass counted at its own smaller size) and then
+its decoding, checking and storing, weighed at the worker's recent speed (FINISHING_SHARE before any
+timing). Pictures painted but not yet stored count their painting only, so the percentage and the
+"images made" count (pictures stored) agree; the painting stage names the pictures in hand
+("Painting pictures 4–6 of 6").
 """
 
 from __future__ import annotations
@@ -32,8 +40,12 @@ from django.utils.translation import gettext
 from generation import backends
 from generation.backends import hires
 from generation.models import GenerationJob
+from generation.services import planning
 
 RECENT_JOBS = 20  # the worker's last jobs that make its speed and its load times
+# Before any timing: a picture's decoding, checking and storing as a share of its whole time (a
+# guess, replaced by the worker's own ratio after its first succeeded job).
+FINISHING_SHARE = 0.05
 # The columns an estimate reads of a job in line (not its prompt, images or error).
 LINE_FIELDS = (
     "id", "status", "stage", "queue", "worker", "backend", "model", "width", "height", "steps", "count", "options",
@@ -60,8 +72,54 @@ def stage_text(job: GenerationJob) -> str:
     if now == "finishing":
         return gettext("Decoding, checking and storing the pictures")
     if now == "painting":
-        return gettext("Painting")
+        return _painting_text(job)
     return str(GenerationJob.Status(now).label) if now in GenerationJob.Status.values else now
+
+
+def _painting_text(job: GenerationJob) -> str:
+    """ "Painting", or with more than one pipeline call "Painting pictures 4–6 of 6": the pictures in
+    hand, which the "images made" count (pictures stored) does not include yet."""
+    batches = planning.job_batches(job) if job.images_total > 1 else []
+    per_batch = hires.batch_steps(job.options, job.steps)
+    if len(batches) < 2 or not per_batch:
+        return gettext("Painting")
+    # A batch whose last step is done is still in hand while its pictures are stored, not once they are.
+    number = min(max(-(-job.steps_done // per_batch) - 1, 0), len(batches) - 1)
+    first = sum(len(batch) for batch in batches[:number]) + 1
+    last = first + len(batches[number]) - 1
+    if job.images_done >= last and number + 1 < len(batches):
+        first, last = last + 1, last + len(batches[number + 1])
+    words = {"first": first, "last": last, "total": max(job.images_total, last)}
+    if first == last:
+        return gettext("Painting picture %(first)d of %(total)d") % words
+    return gettext("Painting pictures %(first)d–%(last)d of %(total)d") % words
+
+
+def painted_share(job: GenerationJob) -> float:
+    """The share of the job's painting done, 0..1: its batches' steps, a hires fix's first-pass steps
+    weighed by their smaller size against the second pass's."""
+    per_batch = hires.batch_steps(job.options, job.steps)
+    if not job.steps_total or not per_batch:
+        return 0.0
+    batches = max(job.steps_total // per_batch, 1)
+    whole, in_batch = divmod(min(job.steps_done, job.steps_total), per_batch)
+    fix = hires.for_picture(job.options, job.width, job.height)
+    if fix is None:
+        return min((whole + in_batch / per_batch) / batches, 1.0)
+    first = fix.first_width * fix.first_height / (job.width * job.height)  # a first-pass step against a second-pass one
+    second_steps = per_batch - job.steps
+    weighed = min(in_batch, job.steps) * first + max(in_batch - job.steps, 0)
+    return min((whole + weighed / (job.steps * first + second_steps)) / batches, 1.0)
+
+
+def share_done(job: GenerationJob, *, finishing: float = FINISHING_SHARE) -> float:
+    """The share of the job's time done, 0..1 (the module's docstring), a picture's finishing being
+    ``finishing`` of its time: what the admin's percentage shows."""
+    if job.status == GenerationJob.Status.SUCCEEDED:
+        return 1.0
+    total = max(job.images_total, 1)
+    stored = min(job.images_done, total) / total
+    return round((1 - finishing) * max(painted_share(job), stored) + finishing * stored, 4)
 
 
 def work(job: GenerationJob) -> float:
@@ -82,6 +140,11 @@ class Speed:
     per_unit: float
     per_picture: float
     loads: dict[str, float] = field(default_factory=dict)
+
+    def finishing_share(self, job: GenerationJob) -> float:
+        """A picture's decoding, checking and storing as a share of its whole time at this pace."""
+        painting = work(job) / max(job.images_total, job.count, 1) * self.per_unit
+        return self.per_picture / (painting + self.per_picture) if painting + self.per_picture > 0 else FINISHING_SHARE
 
     def load(self, model: str) -> float | None:
         """The model's last load here, else the newest load of any model; None: none seen."""
@@ -170,6 +233,22 @@ class Estimates:
         done = job.steps_done / job.steps_total if job.steps_total else 0.0
         rest = work(job) * (1.0 - done) * speed.per_unit + max(job.images_total - job.images_done, 0) * speed.per_picture
         return max(0.0, rest - self._since(job.progress_at or job.started_at))
+
+    def share(self, job: GenerationJob) -> float:
+        """The share of the job's time done (``share_done``) at its worker's recent pace."""
+        speed = self.speed(job) if not job.is_finished else None
+        return share_done(job, finishing=speed.finishing_share(job) if speed else FINISHING_SHARE)
+
+    def missing(self, job: GenerationJob) -> str:
+        """Why an unfinished job has no estimate, in words; "" when it has one (or is finished)."""
+        if job.is_finished or self.seconds_left(job) is not None:
+            return ""
+        speed = self.speed(job)
+        if speed is None:
+            return gettext("First run on this model: no estimate yet")
+        if job.status == GenerationJob.Status.RUNNING:
+            return gettext("First load of a model here: no estimate yet")
+        return gettext("No estimate yet: a job ahead of it is the first of its kind here")
 
     def seconds_left(self, job: GenerationJob) -> int | None:
         """Seconds until the job is done; None when finished or unknown."""

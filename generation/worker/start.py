@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from generation import services
-from generation.enqueue import RUN_JOB_TASK
+from generation.dispatch.enqueue import RUN_JOB_TASK
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +38,14 @@ log = logging.getLogger(__name__)
 def _consume_host_queues(sender, instance, **_kwargs) -> None:
     """A worker of a routed queue (the GPU queue, the live queue) also takes that queue's own queue
     for its host, ``<queue>.<host>``, where the router sends the jobs whose model is warm here
-    (generation.routing). Before the consumer starts, so ``-Q gpu`` is all a worker is given."""
-    from generation import routing
+    (generation.dispatch.routing). Before the consumer starts, so ``-Q gpu`` is all a worker is given."""
+    from generation.dispatch import route_facts, routing
     from library.hosts import host_name
 
     if not settings.GARDEN_ROUTING:
         return
     queues = instance.app.amqp.queues
-    for queue in sorted(routing.routed_queues() & set(queues.consume_from)):
+    for queue in sorted(route_facts.routed_queues() & set(queues.consume_from)):
         queues.select_add(routing.host_queue(queue, host_name()))
 
 
@@ -57,7 +57,7 @@ def solo(worker) -> bool:
 
 
 class PresenceStep(bootsteps.StartStopStep):
-    """The worker's presence row (``generation.services.presence``): written every
+    """The worker's presence row (``generation.dispatch.beacon``): written every
     GARDEN_WORKER_PRESENCE_SECONDS by a thread of the main process, deleted on a clean shutdown.
     It says ``warming`` while the steps after it start (finishing processes, a warm-up) and
     ``ready`` once the worker takes messages (``worker_ready``)."""
@@ -69,13 +69,14 @@ class PresenceStep(bootsteps.StartStopStep):
     def start(self, worker):
         if settings.GARDEN_WORKER_PRESENCE_SECONDS <= 0 or settings.CELERY_TASK_ALWAYS_EAGER:
             return
-        from generation import cards, routing
-        from generation.services.presence import PresenceBeacon
+        from generation import cards
+        from generation.dispatch import route_facts
+        from generation.dispatch.beacon import PresenceBeacon
 
         queues = list(worker.app.amqp.queues.consume_from.keys())
         self.beacon = PresenceBeacon(name=worker.hostname, queues=queues)
         self.beacon.details["concurrency"] = worker.concurrency
-        if any(queue in routing.routed_queues() for queue in queues):  # a painting worker: its cards, for the status page
+        if any(queue in route_facts.routed_queues() for queue in queues):  # a painting worker: its cards, for the status page
             self.beacon.details["cards"] = cards.visible_cards()
         self.beacon.paints_here = solo(worker)
         self.beacon.start()
@@ -163,7 +164,7 @@ class JobSweeper(PeriodicStep):
 
 class Rerouter(PeriodicStep):
     """Every GARDEN_ROUTE_CHECK_SECONDS: routed jobs whose wait is over or whose host stopped
-    answering are sent where they can run now (generation.services.rerouting)."""
+    answering are sent where they can run now (generation.dispatch.rerouting)."""
 
     def seconds(self) -> float:
         return settings.GARDEN_ROUTE_CHECK_SECONDS if settings.GARDEN_ROUTING else 0
@@ -206,7 +207,7 @@ def _say_ready(**_kwargs) -> None:
 @task_revoked.connect
 def _route_expired_job_again(sender=None, request=None, expired=False, **_kwargs) -> None:
     """A routed message expired in its host's queue (GARDEN_ROUTE_EXPIRES_SECONDS): its job, if
-    still queued, gets a new message, routed afresh (generation.services.rerouting.route_again)."""
+    still queued, gets a new message, routed afresh (generation.dispatch.rerouting.route_again)."""
     # sender: the task; request: its Context (the message's task name, args).
     if not expired or getattr(sender, "name", "") != RUN_JOB_TASK or not getattr(request, "args", None):
         return

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from config import clock
 from config.locks import exclusive
-from generation import enqueue as broker
+from generation.dispatch import enqueue as broker
 from generation.models import GenerationJob
 from generation.worker import lifecycle
 

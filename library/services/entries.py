@@ -1,9 +1,10 @@
 """The model library, write side: scan GARDEN_MODELS_DIR into LibraryEntry rows; choose the default.
 
 What each file or folder is comes from library.files (headers only, no torch; docs/models.md):
-models (diffusers folders and single-file checkpoints), LoRAs, embeddings, VAEs and upscalers,
-each with its family, whether this product can use it (and why not), its sha256 (computed once per
-size and modification time) and where it was installed from. Rows the scan no longer finds stay,
+models (diffusers folders and single-file checkpoints), LoRAs, embeddings, VAEs, upscalers, and
+the retouch engine's ControlNet and tagger folders, each with its family, whether this product can
+use it (and why not), its sha256 (computed once per size and modification time) and where it was
+installed from. Rows the scan no longer finds stay,
 marked ``present=False`` (jobs cannot use them); curators' defaults survive a rescan.
 """
 
@@ -72,6 +73,8 @@ class ScanResult:
         kinds = {kind: sum(entry.kind == kind for entry in self.found) for kind in Kind.values}
         text = f"{kinds['pipeline']} model(s), {kinds['lora']} LoRA(s), {kinds['embedding']} embedding(s)"
         text += f", {kinds['vae']} VAE(s), {kinds['upscaler']} upscaler(s)"
+        if kinds["controlnet"] or kinds["tagger"]:  # the retouch models, named when a folder has them
+            text += f", {kinds['controlnet']} ControlNet(s), {kinds['tagger']} tagger(s)"
         unusable = [entry.name for entry in self.found if not entry.usable]
         if unusable:
             text += f"; not usable: {', '.join(unusable)}"

@@ -11,6 +11,13 @@ lets the upload in progress finish within GARDEN_LIBRARY_UPLOAD_GRACE_SECONDS; p
 stopped (S3's multipart upload aborted, a folder store's temporary file removed), its row says
 *stopped* with the bytes it had sent and the log says so: the next look of a host that holds the
 file uploads it again. Nothing is left half-stored: the store's object appears whole or not at all.
+
+A host killed mid-upload (SIGKILL, power) leaves its row *uploading* with no one to finish it. Each
+host's look first marks such rows *stalled* (``mark_stalled``): the uploading host has no worker
+present (library.hosts.present_hosts) and its row has not moved for ABSENT_GRACE seconds, or the
+row has not moved for GARDEN_LIBRARY_UPLOAD_STALL_SECONDS whatever presence says. The row keeps
+the bytes it had sent and says why; after its back-off a host holding the file (another one, or the
+same one back) uploads it. A host leaves an entry alone while another host's upload of it moves.
 """
 
 from __future__ import annotations
@@ -24,11 +31,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.db.models import Q
 from django.utils import timezone
 
 from library import manifests
 from library import store as model_store
-from library.hosts import host_name
+from library.hosts import host_name, present_hosts
 from library.models import LibraryEntry, LibraryUpload
 from library.store import StoreError, StoreUnavailable
 
@@ -37,6 +45,9 @@ log = logging.getLogger(__name__)
 BACKOFF_FIRST = 30.0  # seconds before the first retry of a failed upload; doubled per failure in a row
 BACKOFF_MOST = 3600.0
 REPORT_SECONDS = 1.0  # how often an upload writes its progress to its row
+# An upload whose host has no worker present is stalled once its row has not moved for this long
+# (not at once: manage.py push_models uploads from a host that may run no worker).
+ABSENT_GRACE = 30.0
 
 _closing = threading.Event()  # set at a shutdown: no new upload starts
 _stop = threading.Event()  # set once a shutdown's grace is over: the upload in progress stops
@@ -58,7 +69,11 @@ def push_pending() -> list[str]:
     if model_store.get() is None:
         return []
     host, now = host_name(), timezone.now()
-    waiting = LibraryUpload.objects.filter(host=host, next_try_at__gt=now).values_list("entry_id", flat=True)
+    mark_stalled(now)
+    waiting = LibraryUpload.objects.filter(
+        Q(host=host, next_try_at__gt=now)  # this host's own back-off
+        | (~Q(host=host) & (Q(state=LibraryUpload.State.UPLOADING) | Q(state=LibraryUpload.State.STALLED, next_try_at__gt=now)))
+    ).values_list("entry_id", flat=True)
     pending = (
         LibraryEntry.objects.filter(stored_at__isnull=True, copies__host=host, copies__on_disk=True, present=True)
         .exclude(sha256="", manifest_sha256="")
@@ -91,6 +106,7 @@ def push(entry: LibraryEntry) -> bool:
     manifest_missing = bool(entry.manifest_sha256) and store.stat(entry.manifest_sha256) is None
     if missing or manifest_missing:
         total = sum(file.stat().st_size for file, _ in missing)
+        _say_taken_over(entry)
         row, _ = LibraryUpload.objects.update_or_create(
             entry=entry,
             host=host_name(),
@@ -98,7 +114,42 @@ def push(entry: LibraryEntry) -> bool:
         )
         _upload(store, entry, row, missing, manifest_missing, total)
     LibraryEntry.objects.filter(pk=entry.pk).update(stored_at=timezone.now())
+    LibraryUpload.objects.filter(entry=entry).delete()  # every host's row: a stalled one taken over too
     return bool(missing or manifest_missing)
+
+
+def mark_stalled(now=None) -> list[str]:
+    """Rows *uploading* that no process moves any more (their host gone, or no progress past the
+    horizon): *stalled*, with why and a back-off before a host holding the file uploads it again.
+    The ``entry from host`` of each row marked."""
+    now = now or timezone.now()
+    horizon = now - timedelta(seconds=float(settings.GARDEN_LIBRARY_UPLOAD_STALL_SECONDS))
+    quiet = LibraryUpload.objects.filter(state=LibraryUpload.State.UPLOADING, updated_at__lt=now - timedelta(seconds=ABSENT_GRACE))
+    if not quiet.exists():
+        return []
+    present = present_hosts()
+    marked = []
+    for row in quiet.select_related("entry"):
+        gone = present is not None and row.host not in present
+        if not gone and row.updated_at >= horizon:
+            continue
+        since = row.updated_at.isoformat(timespec="seconds")
+        why = f"host {row.host} has no worker present" if gone else "its progress stopped"
+        why += f": no progress since {since}, {row.bytes_done} of {row.bytes_total} bytes sent"
+        attempts, wait = row.attempts + 1, backoff(row.attempts + 1)
+        # Only if the row did not move meanwhile (its upload went on after all).
+        if LibraryUpload.objects.filter(pk=row.pk, state=LibraryUpload.State.UPLOADING, updated_at=row.updated_at).update(
+            state=LibraryUpload.State.STALLED, attempts=attempts, error=why[:500], next_try_at=now + timedelta(seconds=wait)
+        ):
+            name, host = row.entry.name, row.host
+            log.warning("upload of %s from host %s stalled (%s); a host holding it uploads it after %.0f s", name, host, why, wait)
+            marked.append(f"{row.entry.name} from {row.host}")
+    return marked
+
+
+def _say_taken_over(entry: LibraryEntry) -> None:
+    for row in LibraryUpload.objects.filter(entry=entry, state=LibraryUpload.State.STALLED).exclude(host=host_name()):
+        log.info("host %s takes over the upload of %s from host %s (%s)", host_name(), entry.name, row.host, row.error)
 
 
 def _upload(store, entry: LibraryEntry, row: LibraryUpload, missing: list[tuple[Path, str]], manifest_missing: bool, total: int) -> None:
@@ -112,8 +163,8 @@ def _upload(store, entry: LibraryEntry, row: LibraryUpload, missing: list[tuple[
         if now - last[0] < REPORT_SECONDS:
             return
         last[0] = now
-        try:
-            rows.update(bytes_done=sent[0] + done, updated_at=timezone.now())
+        try:  # a row marked stalled while this upload was slow moves again
+            rows.update(bytes_done=sent[0] + done, updated_at=timezone.now(), state=LibraryUpload.State.UPLOADING, next_try_at=None)
         except DatabaseError:  # the progress is news, not the upload: it goes on
             log.debug("could not write %s's upload progress", entry.name, exc_info=True)
         finally:
@@ -150,7 +201,6 @@ def _upload(store, entry: LibraryEntry, row: LibraryUpload, missing: list[tuple[
         raise
     finally:
         _idle.set()
-    rows.delete()
     log.info("put %s (%s bytes, sha256 %s) into the model store %s", entry.name, total, entry.content_sha256, store)
 
 

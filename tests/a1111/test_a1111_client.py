@@ -13,8 +13,8 @@ import webuiapi
 from PIL import Image
 
 from a1111.models import PromptStyle
+from generation.dispatch.beacon import record_presence
 from generation.models import GenerationJob
-from generation.services.presence import record_presence
 from tests.generation.tiny_library import EMBEDDING, LORA, PIPELINES, build_models_folder
 from tests.retouch.retouch_support import MASK_BOX, noise
 

@@ -48,8 +48,8 @@ from rest_framework.test import APIClient
 
 from a1111 import keypath
 from a1111.models import ClientJob
+from generation.dispatch.beacon import record_presence
 from generation.models import GenerationJob
-from generation.services.presence import record_presence
 from infra.client_keys import issue
 from infra.models import ClientKey
 from tests.retouch.retouch_support import encoded, noise

@@ -12,8 +12,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from a1111.auth import SERVICE_USER
+from generation.dispatch.beacon import PresenceBeacon, record_presence, remove_presence
 from generation.models import GenerationJob, WorkerPresence
-from generation.services.presence import PresenceBeacon, record_presence, remove_presence
 from tests.retouch.retouch_support import encoded, mask_png, noise
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from config.auth import KEY_PATTERN
 from config.caches import breaker as cache_breaker
-from generation.services.presence import record_presence
+from generation.dispatch.beacon import record_presence
 from infra import client_keys
 from infra.models import ClientKey
 from tests.config.outage_helpers import DEAD_REDIS, redis_cache

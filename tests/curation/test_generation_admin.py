@@ -71,6 +71,7 @@ def test_generate_a_batch_into_the_pool(curator, curator_client, eager_celery, d
         "stage": "succeeded",
         "stage_text": "Succeeded",
         "estimate_seconds": None,
+        "estimate_missing": "",
         "progress": 1.0,
         "images_done": 4,
         "images_total": 4,
@@ -137,8 +138,11 @@ def test_one_batch_makes_a_job_for_each_emotion_checked(curator, curator_client,
     assert sorted(job_id for job_id, _queue in no_enqueue) == sorted(str(job.pk) for job in jobs)
     assert LogEntry.objects.filter(user=curator, action_flag=ADDITION).count() == 3
     (message,) = [str(m) for m in curator_client.get(JOBS).context["messages"]]
-    assert message.startswith("Started 3 jobs ") and "(happy)" in message
-    assert message.endswith(": 12 images into the pool. Each picture is painted in one pass of 5 steps.")
+    assert message.startswith("Started 3 jobs ") and "(Happy)" in message
+    assert message.endswith(
+        ": 12 images into the pool. The demo's procedural painter paints each picture at once: "
+        "steps, guidance, model and hires fix do not apply."
+    )
 
 
 def test_the_form_starts_with_no_emotion_checked_and_starts_only_the_ones_checked(curator_client, no_enqueue):
@@ -151,7 +155,7 @@ def test_the_form_starts_with_no_emotion_checked_and_starts_only_the_ones_checke
     curator_client.post(ADD, form_data(emotion=["calm"], emotion_text=""))
     assert list(GenerationJob.objects.values_list("emotion", flat=True)) == ["calm"]
     (message,) = [str(m) for m in curator_client.get(JOBS).context["messages"]]
-    assert message.startswith("Started job ") and message.count("(") == 1 and "(calm)" in message
+    assert message.startswith("Started job ") and message.count("(") == 1 and "(Calm)" in message
 
 
 def test_every_emotion_at_once_and_any_favorite(curator_client, no_enqueue):
@@ -229,9 +233,13 @@ def test_the_form_says_when_it_adds_a_hires_pass_and_counts_its_steps(curator_cl
     )
     assert curator_client.get(plan, asked).json() == {"plan": f"No emotion checked: nothing would start. {two_passes}"}
     both = curator_client.get(plan, asked | {"emotion": ["calm", "sad"]}).json()
-    assert both == {"plan": f"2 jobs (calm, sad), 12 pictures. {two_passes}"}
+    no_estimate = "No time estimate yet: no job of this painter has finished on its queue."
+    assert both == {"plan": f"2 jobs (Calm, Sad), 12 pictures. {two_passes} {no_estimate}"}
     procedural = curator_client.get(plan, {**asked, "emotion": "calm", "backend": "procedural", "model": ""}).json()["plan"]
-    assert procedural == "1 job (calm), 6 pictures. Each picture is painted in one pass of 12 steps."
+    assert procedural == (
+        "1 job (Calm), 6 pictures. The demo's procedural painter paints each picture at once: steps, guidance, model and "
+        f"hires fix do not apply. {no_estimate}"
+    )
 
     started = form_data(emotion=["calm"], emotion_text="", backend="diffusers", model="garden-one", steps=12, repeat_count=1)
     curator_client.post(ADD, started)

@@ -64,3 +64,26 @@ def test_recent_actions_name_a_job_without_the_state_it_was_in(admin_client, no_
     assert entry.object_repr == f"Job {str(job.pk)[:8]}"
     html = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert entry.object_repr in html and "(queued)" not in html and "(cancelled)" not in html
+
+
+def test_recent_actions_name_each_object_in_the_pages_language(admin_client, no_enqueue):
+    """The admin log keeps the name written in English; the Korean index names the job in Korean,
+    and a job deleted since keeps the stored name."""
+    from django.contrib.admin.models import LogEntry
+    from django.utils import translation
+
+    from curation import services
+    from generation.services import JobRequest, create_job
+
+    user = get_user_model().objects.get(username="root")
+    with translation.override("en"):
+        kept = create_job(created_by=user, request=JobRequest(kind="bulk", emotion="calm", count=1, backend="procedural"), enqueue=False)
+        gone = create_job(created_by=user, request=JobRequest(kind="bulk", emotion="sad", count=1, backend="procedural"), enqueue=False)
+        services.cancel_jobs(jobs=GenerationJob.objects.filter(pk__in=[kept.pk, gone.pk]), user=user)
+    assert set(LogEntry.objects.values_list("object_repr", flat=True)) == {f"Job {str(kept.pk)[:8]}", f"Job {str(gone.pk)[:8]}"}
+    GenerationJob.objects.filter(pk=gone.pk).delete()
+    html = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    sidebar = html.split('id="recent-actions-module"')[1]
+    with translation.override("ko"):
+        assert str(kept) in sidebar and str(kept) != f"Job {str(kept.pk)[:8]}"
+    assert f"Job {str(kept.pk)[:8]}" not in sidebar and f"Job {str(gone.pk)[:8]}" in sidebar

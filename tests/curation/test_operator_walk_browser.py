@@ -72,8 +72,10 @@ def test_the_operators_walk(live_server, operator_page, settings, monkeypatch, n
     plan.filter(has_text="No emotion checked: nothing would start.").wait_for()
     assert_accessible(page, where="the bulk generate form")
     page.check("input[name=emotion][value=calm]")
-    plan.filter(has_text="1 job (calm), 20 pictures. Each picture is painted in one pass of").wait_for()
     page.select_option("#id_backend", "procedural")
+    # Issue 85 item 9: the emotion by its label, no steps for the procedural painter, and why no time estimate yet.
+    plan.filter(has_text="1 job (Calm), 20 pictures. The demo's procedural painter paints each picture at once").wait_for()
+    assert "No time estimate yet" in plan.inner_text() and page.locator("#id_hires_fix").count() == 1
     page.click("#generate-submit")
     page.wait_for_selector("text=Started job")
     assert list(GenerationJob.objects.values_list("emotion", flat=True)) == ["calm"]  # Calm alone, not Happy too
@@ -88,6 +90,11 @@ def test_the_operators_walk(live_server, operator_page, settings, monkeypatch, n
         steps_done=10, images_done=4, created_at=now - timedelta(seconds=2),
     )  # fmt: skip
     queued = job(model="garden-two", created_at=now)
+    # The first job of a model on a queue with no timings: it says why it has no estimate (issue 85 item 9).
+    new_model = job(
+        queue="gpu-b", model="garden-new", status=GenerationJob.Status.RUNNING, worker="w9", stage=GenerationJob.Stage.PAINTING,
+        started_at=now, progress_at=now, steps_done=5, created_at=now - timedelta(seconds=1),
+    )  # fmt: skip
     page.goto(live_server.url + JOBS)
     page.wait_for_function(
         "(id) => document.querySelector(`.job-progress[data-job='${id}'] .job-progress-text`).textContent.includes('in queue')",
@@ -97,6 +104,7 @@ def test_the_operators_walk(live_server, operator_page, settings, monkeypatch, n
     assert page.inner_text(f".job-images[data-job='{running.pk}']") == "4/8"
     painting = progress_text(page, running)
     assert painting.startswith("Painting · 50%") and "/" not in painting, painting
+    assert "First run on this model: no estimate yet" in progress_text(page, new_model)
     waiting = progress_text(page, queued)
     assert "#1 in queue" in waiting
     # The queue ahead (about 14 s) and garden-two's load (9 s, the newest load on the queue) are counted.

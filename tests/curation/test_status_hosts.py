@@ -1,6 +1,6 @@
 """The System status page's hosts: a second machine joined when its cards' hosts are listed, with
 their workers, the queues they take (their own host queues included) and the cards they see, from the
-workers' presence rows (generation.presence.present_hosts)."""
+workers' presence rows (generation.dispatch.presence.present_hosts)."""
 
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -8,9 +8,9 @@ from html.parser import HTMLParser
 import pytest
 from django.utils import timezone
 
+from generation.dispatch.beacon import record_presence
+from generation.dispatch.presence import present_hosts
 from generation.models import WorkerPresence
-from generation.presence import present_hosts
-from generation.services.presence import record_presence
 from tests.curation.test_system_status import STATUS, staff_client, workers  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db

@@ -277,6 +277,14 @@ def test_the_walk_through_says_how_the_image_gets_there_and_how_to_upgrade():
     assert "System status" in WALK_THROUGH
 
 
+def test_the_first_machines_models_folder_and_both_clocks_are_set_up():
+    first = WALK_THROUGH[: WALK_THROUGH.index("**On machine B**")]
+    # compose.primary.yaml mounts A's folder writable for its GPU workers: it must be the image user's.
+    assert "sudo chown -R 10001:10001 models" in first
+    assert first.index("sudo chown -R 10001:10001 models") < first.index("--force-recreate")
+    assert "System clock synchronized: yes" in WALK_THROUGH  # presence and stalled uploads compare machines' times
+
+
 def test_every_setting_a_second_machine_sets_is_documented():
     docs = (ROOT / "docs" / "settings.md").read_text() + DEPLOY
     for service in GPU_HOST["services"].values():

@@ -1,13 +1,13 @@
 """Background jobs (the gardener's) wait behind staff and kiosk jobs on a Redis broker: a real
 worker, started after both were queued, runs the staff job first although it was queued last
-(generation.enqueue.BACKGROUND_PRIORITY, kombu's priority lists)."""
+(generation.dispatch.enqueue.BACKGROUND_PRIORITY, kombu's priority lists)."""
 
 import json
 from datetime import datetime
 
 import pytest
 
-from generation import enqueue
+from generation.dispatch import enqueue
 from tests.generation.test_worker import Garden
 from tests.local_services import reachable, redis_url
 

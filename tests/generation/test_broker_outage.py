@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from kombu.exceptions import OperationalError
 
-from generation import enqueue
+from generation.dispatch import enqueue
 from generation.models import GenerationJob
 from generation.services import resend_lost_jobs
 from tests.generation.outage_support import ROOT, Installation, RedisServer
@@ -129,7 +129,7 @@ def test_a_frozen_redis_holds_a_send_for_seconds_not_forever(tmp_path):
     redis.start()
     os.kill(redis.process.pid, signal.SIGSTOP)
     code = (
-        "import time, uuid, django; django.setup(); from generation import enqueue\n"
+        "import time, uuid, django; django.setup(); from generation.dispatch import enqueue\n"
         "for n in range(2):\n"
         "    t = time.monotonic(); ok = enqueue.enqueue_job(job_id=uuid.uuid4(), queue='default')\n"
         "    print('SEND', ok, round(time.monotonic() - t, 2))\n"

@@ -84,7 +84,7 @@ def test_a_driver_that_fails_gives_no_cards_and_says_so(tmp_path, monkeypatch, c
 def test_a_painting_workers_presence_says_its_cards(settings, monkeypatch, tmp_path, queues, has_cards):
     from celery.concurrency import prefork
 
-    from generation.services.presence import PresenceBeacon
+    from generation.dispatch.beacon import PresenceBeacon
     from generation.worker.start import PresenceStep
 
     _nvidia_smi_on_path(tmp_path, monkeypatch, TWO_CARDS)

@@ -1,6 +1,7 @@
-"""The router's choice (generation.routing): warm > loading > on disk > least loaded, a bounded
-jittered wait at a busy warm host, one load per model at a time, and the re-router
-(generation.services.rerouting) moving a job whose host stopped answering or whose wait is over."""
+"""The router's choice on facts read from the database (generation.dispatch.rerouting.place; the
+pure choice's own table: test_routing_table.py): warm > loading > on disk > least loaded, a bounded
+jittered wait at a busy warm host, one load per model at a time (the lease row), and the re-router
+moving a job whose host stopped answering or whose wait is over."""
 
 import random
 from datetime import timedelta
@@ -8,9 +9,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from generation import routing
+from generation.dispatch import rerouting, route_facts, routing
 from generation.models import GenerationJob, RouteLease, WorkerPresence
-from generation.services import rerouting
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def none(_model: str) -> set[str]:
 
 
 def choose(j, **kwargs):
-    return routing.choose(j, "gpu", copies=kwargs.pop("copies", none), rng=random.Random(kwargs.pop("seed", 0)), **kwargs)
+    return rerouting.place(j, "gpu", copies=kwargs.pop("copies", none), draws=random.Random(kwargs.pop("seed", 0)), **kwargs)
 
 
 def test_one_host_routes_nothing():
@@ -76,7 +76,7 @@ def test_one_host_routes_nothing():
 def test_routing_off_or_another_queue_routes_nothing(settings):
     worker("a", loaded=["m1"])
     worker("b")
-    assert routing.choose(job(queue="default"), "default").host == ""
+    assert rerouting.place(job(queue="default"), "default").host == ""
     settings.GARDEN_ROUTING = False
     assert choose(job()).host == ""
 
@@ -176,7 +176,7 @@ def test_route_job_records_where_and_when_to_look_again(settings):
     worker("a", loaded=["m1"])
     worker("b")
     queued = job()
-    route = routing.route_job(job_id=queued.pk, queue="gpu")
+    route = rerouting.route_job(job_id=queued.pk, queue="gpu")
     queued.refresh_from_db()
     assert (route.host, queued.routed_to) == ("a", "a")
     assert queued.route_expires_at > timezone.now() + timedelta(seconds=250)
@@ -272,8 +272,8 @@ def test_hosts_with_loras_needs_every_lora_on_the_host(monkeypatch):
     found = {"ink": {"a", "b"}, "soft": {"b", "c"}}
     monkeypatch.setattr(library_selectors, "resolve_lora", lambda name: type("Entry", (), {"pk": name})())
     monkeypatch.setattr(library_selectors, "hosts_with_copy", lambda pk: found[pk])
-    assert routing.hosts_with_loras([]) is None
-    assert routing.hosts_with_loras(["ink", "soft"]) == {"b"}
+    assert route_facts.hosts_with_loras([]) is None
+    assert route_facts.hosts_with_loras(["ink", "soft"]) == {"b"}
 
 
 def test_a_worker_advertises_the_loras_loaded_on_its_models():
@@ -313,3 +313,16 @@ def test_a_cold_stored_model_goes_to_a_free_host_without_it_rather_than_swap_the
     assert choose(job("m2"), copies=on_a, fetchable=lambda model: True).host == "b"
     RouteLease.objects.all().delete()
     assert choose(job("m2"), copies=on_a, fetchable=lambda model: False).host == "a"  # not stored: only a can paint it
+
+
+def test_a_lease_lost_to_another_router_at_the_same_moment_sends_the_job_to_its_holder(monkeypatch):
+    """Two routers read "no lease" at once: the one whose take_lease loses chooses again with the
+    holder (one load per model, whoever wins the row)."""
+    worker("a")
+    worker("b")
+    running_on("b")  # b is the busier: a alone would be chosen to load m1
+    RouteLease.objects.create(model="m1", host="b", until=timezone.now() + timedelta(seconds=60))
+    monkeypatch.setattr(rerouting.route_facts, "lease_holder", lambda key, hosts: "")  # read before the other router wrote it
+    route = choose(job())
+    assert (route.host, route.loads) == ("b", False)
+    assert RouteLease.objects.get(model="m1").host == "b"

@@ -1,4 +1,4 @@
-"""Routing with real Celery worker processes (generation.routing): two prefork workers on Redis, each
+"""Routing with real Celery worker processes (generation.dispatch.routing): two prefork workers on Redis, each
 a host of its own (GARDEN_HOST_NAME) sharing one SQLite database. A second job for a model goes to
 the worker that loaded it; when that worker stops answering (its whole process group stopped) with
 jobs routed to it, they paint on the other once its presence is stale (3 beats), and when it comes back its

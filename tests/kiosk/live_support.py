@@ -24,7 +24,9 @@ def live_painter(settings, monkeypatch, transactional_db):
     settings.GARDEN_LIVE_ENABLED = True
     settings.GARDEN_LIVE_SIZE = 64  # small: the procedural painter is quick at any size, the check too
     queued: list[tuple[str, str]] = []
-    monkeypatch.setattr("generation.enqueue.enqueue_job", lambda *, job_id, queue, background=False: queued.append((str(job_id), queue)))
+    monkeypatch.setattr(
+        "generation.dispatch.enqueue.enqueue_job", lambda *, job_id, queue, background=False: queued.append((str(job_id), queue))
+    )
     WorkerPresence.objects.create(name="live@browser-test", queues=[settings.GARDEN_LIVE_QUEUE], seen_at=timezone.now())
     return queued
 

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def enqueued(monkeypatch):
     sent = []
-    monkeypatch.setattr("generation.enqueue.enqueue_job", lambda *, job_id, queue, background=False: sent.append(str(job_id)))
+    monkeypatch.setattr("generation.dispatch.enqueue.enqueue_job", lambda *, job_id, queue, background=False: sent.append(str(job_id)))
     return sent
 
 

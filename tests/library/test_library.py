@@ -15,9 +15,9 @@ from PIL import Image as PILImage
 from garden.services import read_file
 from generation import backends, selectors, services
 from generation.imagefile import read_parameters
-from generation.lora_tags import LoraSyntaxError, extract_loras, parse_lora_list
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
+from generation.requests.lora_tags import LoraSyntaxError, extract_loras, parse_lora_list
 from library import selectors as library
 from library.models import LibraryEntry
 from library.services import entries as library_services

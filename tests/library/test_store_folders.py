@@ -155,3 +155,17 @@ def test_a_folder_not_in_the_store_yet_is_a_wait_not_a_path_to_nothing(hosts, se
     hosts.on("b")
     with pytest.raises(model_store.StoreUnavailable, match="holds no file"):
         cache.local_path(_entry("tiny-sd-a"))
+
+
+def test_a_host_without_a_models_folder_fetches_nothing_into_the_working_directory(hosts, settings, tmp_path, tiny_folders, monkeypatch):  # noqa: F811
+    settings.GARDEN_MODELS_STORE = f"file://{tmp_path / 'store'}"
+    (tmp_path / "store").mkdir()
+    folder_a = hosts.on("a")
+    shutil.copytree(tiny_folders / "tiny-sd-a", folder_a / "tiny-sd-a")
+    follow.scan_now("command")
+    hosts.on("b")
+    settings.GARDEN_MODELS_DIR = ""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(cache.CacheFull, match="GARDEN_MODELS_DIR is empty"):
+        cache.local_path(_entry("tiny-sd-a"))
+    assert not (tmp_path / "tiny-sd-a").exists()

@@ -20,8 +20,8 @@ from PIL import Image, ImageDraw
 from rest_framework.test import APIClient
 
 from a1111.resize import resize_image
+from generation.dispatch.beacon import record_presence
 from generation.models import GenerationJob
-from generation.services.presence import record_presence
 from retouch import imaging
 from retouch.engine import RetouchEngine
 from retouch.uploads import read_upload

@@ -34,10 +34,12 @@
             const where = job.queue_position ? " · " + interpolate(gettext("#%s in queue"), [job.queue_position]) : "";
             // While running: the stage (loading the model, painting, decoding/checking/storing), not just "Running".
             const state = job.status === "running" && job.stage_text ? job.stage_text : STATUS[job.status] || job.status;
-            // The percentage counts steps: shown while painting, where it means something.
+            // The percentage is the share of the job's time done (generation.progress): shown while painting.
             const percent = job.stage === "painting" ? ` · ${Math.round(job.progress * 100)}%` : "";
             // Under a second left the stage says what the job still does: never "about 0 s left".
-            const left = job.estimate_seconds >= 1 ? " · " + interpolate(gettext("about %s left"), [duration(job.estimate_seconds)]) : "";
+            // No estimate yet (the first run on a model): the reason, never nothing.
+            const left = job.estimate_seconds >= 1 ? " · " + interpolate(gettext("about %s left"), [duration(job.estimate_seconds)])
+              : job.estimate_missing ? " · " + job.estimate_missing : "";
             el.querySelector(".job-progress-text").textContent = `${state}${percent}${where}${left}`;
             if (job.finished) {
               el.dataset.finished = "1";

@@ -13,9 +13,9 @@ from tqdm import tqdm
 
 from generation import selectors, services
 from generation.backends import BACKENDS
-from generation.lora_tags import LoraSyntaxError, parse_lora_list
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
+from generation.requests.lora_tags import LoraSyntaxError, parse_lora_list
 
 # JobRequest fields the command does not take as options.
 NOT_OPTIONS = ("kind", "kind_options", "recipes", "lineage", "origin")

@@ -5,6 +5,11 @@ bulk form, ``manage.py generate`` and the legacy ``/text2image`` only parse thei
 JobRequest; ``generation.services.jobs.create_job`` takes one, and ``JobRequest.validate()``
 decides what is allowed (compare paperless-ngx's ``ConsumableDocument``). Bounds that operators
 tune are settings (``GARDEN_MAX_WIDTH`` …), read when a request is validated.
+
+The package holds JobRequest here and its parts beside it: ``checks`` (the bounds every parser
+shares), ``hires`` (the hires fix), ``model_files`` (the library files a request names: VAE, the
+LoRAs' families, the hashes a picture records), ``lora_tags`` (A1111's ``<lora:…>`` syntax) and
+``clip_tokens`` (a prompt's length as CLIP counts it).
 """
 
 from __future__ import annotations
@@ -18,16 +23,16 @@ from config import chance
 from config.errors import DomainError
 from garden import keys
 from generation import backends, init_image, kinds, lineage, model_families
-from generation.lora_tags import LoraSyntaxError, extract_loras
 from generation.models import GenerationJob
-from generation.request_checks import between, check_int, check_size, kiosk_favorite, one_of, portrait_fits
-from generation.request_hires import hires_options
-from generation.request_library import LORA_FAMILIES, check_lora_families, identities, vae_options
+from generation.requests.checks import between, check_int, check_size, kiosk_favorite, one_of, portrait_fits
+from generation.requests.hires import hires_options
+from generation.requests.lora_tags import LoraSyntaxError, extract_loras
+from generation.requests.model_files import LORA_FAMILIES, check_lora_families, identities, vae_options
 from library import selectors as library
 from library.models import LibraryEntry
 from safety import prompts
 
-# Names other apps import from here (they moved to the request_* modules).
+# Names other apps import from here (they live in this package's modules).
 __all__ = ["LORA_FAMILIES", "JobParameterError", "JobRequest", "ValidJob", "between", "check_int", "compose_prompt", "identities"]
 
 # The original's sizes (docs/contracts.md, "Generation defaults"): bulk jobs paint a 1280x800

@@ -66,15 +66,15 @@ def _priority(background: bool) -> dict:
 
 
 def _routed(job_id, queue: str, route) -> tuple[str, dict]:
-    """The queue the message goes to (generation.routing: the host where its model is warm, or
+    """The queue the message goes to (generation.dispatch.routing: the host where its model is warm, or
     ``queue`` itself) and the options of a routed send (it expires: GARDEN_ROUTE_EXPIRES_SECONDS)."""
-    from generation import routing
+    from generation.dispatch import rerouting, route_facts  # they send through this module
 
     if route is None:
-        if not settings.GARDEN_ROUTING or queue not in routing.routed_queues():
+        if not settings.GARDEN_ROUTING or queue not in route_facts.routed_queues():
             return queue, {}
         try:
-            route = routing.route_job(job_id=job_id, queue=queue)
+            route = rerouting.route_job(job_id=job_id, queue=queue)
         except Exception:  # the database away: the shared queue still gets the job painted
             log.warning("generation job %s: could not route it, sent to the shared queue", job_id, exc_info=True)
             return queue, {}

@@ -1,11 +1,11 @@
 """Worker presence: each worker process writes a ``WorkerPresence`` row every
 GARDEN_WORKER_PRESENCE_SECONDS, so health probes (``GET /sdapi/v1/options``) can tell whether a GPU
-worker is up with one indexed query instead of a broker broadcast (``generation.presence`` reads).
+worker is up with one indexed query instead of a broker broadcast (``generation.dispatch.presence`` reads).
 
 The beacon is a daemon thread, not a timer of the worker's event loop: a ``--pool solo`` worker
 runs its job in the main process, whose timers then stop for the whole job, and a busy GPU worker
 must not look gone while it paints. A clean shutdown deletes the row; a killed worker's row simply
-ages out (3 beats, ``generation.presence.MISSED_BEATS``).
+ages out (3 beats, ``generation.dispatch.presence.MISSED_BEATS``).
 
 A prefork worker forks its pool processes from the process this thread runs in. A child forked
 while the thread is inside the database driver inherits the driver's locks held (SQLite's global
@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from generation.dispatch.presence import READY, WARMING
 from generation.models import WorkerPresence
 from library.hosts import host_name
 
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 
 # Held for a whole beat and across every fork of this process (see the module's docstring).
 _BEAT_LOCK = threading.Lock()
-WARMING, READY = "warming", "ready"  # a worker's state in its presence row (details["state"])
 os.register_at_fork(before=_BEAT_LOCK.acquire, after_in_parent=_BEAT_LOCK.release, after_in_child=_BEAT_LOCK.release)
 
 
@@ -52,7 +52,7 @@ def record_presence(*, name: str, queues: list[str], details: dict | None = None
 
 def note_models(*, worker: str, loading: str = "") -> None:
     """Said by the process that paints, as soon as it changes: the models it holds in memory and
-    the one it is loading now (``loading``), for the router (generation.routing). Never fails the job."""
+    the one it is loading now (``loading``), for the router (generation.dispatch.routing). Never fails the job."""
     from generation import backends
 
     try:

@@ -4,7 +4,7 @@ second pass, or the errors naming each bad field.
 ``hires_steps`` is what the second pass runs, as AUTOMATIC1111 counts ``hr_second_pass_steps``
 (``hires.second_pass_schedule``); without it the garden's jobs run ``int(steps × denoising)``
 steps (at least one), the share of the steps that img2img has always run here, and the A1111 API
-sends ``hr_second_pass_steps`` or the first pass's ``steps``. Split from generation.requests.
+sends ``hr_second_pass_steps`` or the first pass's ``steps``. One of JobRequest's parts.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from django.utils.translation import gettext
 from generation import backends
 from generation.backends import hires as hires_module
 from generation.models import GenerationJob
-from generation.request_checks import check_int, check_size
+from generation.requests.checks import check_int, check_size
 from library import selectors as library
 from library.models import LibraryEntry
 
 
 class JobRequest(Protocol):
-    """What the hires fix reads of a generation.requests.JobRequest (a protocol: requests imports
-    this module, so this one does not import it back; read-only, as the frozen dataclass is)."""
+    """What the hires fix reads of a generation.requests.JobRequest (a protocol: the package's
+    ``__init__`` imports this module, so this one does not import it back; read-only, as the frozen dataclass is)."""
 
     @property
     def kind(self) -> str: ...

@@ -1,6 +1,6 @@
 """The small checks every request parser shares: whole numbers, sizes, bounds and the kiosk favorite.
 
-Split from generation.requests so that JobRequest reads as the list of its steps; the messages
+Apart from JobRequest (the package's ``__init__``) so that it reads as the list of its steps; the messages
 are the ones the staff pages and API clients see (in the request's language, docs/languages.md).
 """
 

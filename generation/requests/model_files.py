@@ -1,7 +1,7 @@
 """The parts of a request that name files of the model library: its VAE, the families its LoRAs
 and VAE must share with the model, and the short hashes every picture records.
 
-Split from generation.requests (JobRequest.validate calls these in order).
+One of JobRequest's parts (JobRequest.validate calls these in order).
 """
 
 from __future__ import annotations

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Benchmark: a frozen host's jobs, routed (today) against pulled (issue 89's prototype).
+
+Two real prefork Celery workers, each a host of its own (GARDEN_HOST_NAME), on one SQLite database
+and Redis (db 15), paint jobs for one tiny random-weight pipeline. Two jobs warm one worker; then
+its whole process group is stopped (SIGSTOP: its presence row stays fresh for three beats of 6 s)
+and three jobs are sent. Measured: the seconds until the three are painted, where, and, once the
+frozen worker is let go again, whether any job was painted twice. ``routed``: the app's worker
+with GARDEN_ROUTING on; ``pull``: bench/pull_worker.py, routing off.
+
+    .venv/bin/python bench/dispatch_frozen_host.py                 # both, about 3 min each on 2 cores
+    .venv/bin/python bench/dispatch_frozen_host.py --order pull --limit 120
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SUBMIT = """
+import json
+from generation import services
+from generation.requests import JobRequest
+ids = [str(services.create_job(request=JobRequest(emotion="calm", count=1, width=64, height=64, steps=2, seed=n)).pk) for n in range({n})]
+print(json.dumps(ids))
+"""
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--order", default="routed,pull")
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/15")
+    parser.add_argument("--limit", type=float, default=150.0, help="seconds to wait for the three jobs")
+    return parser.parse_args()
+
+
+class Venue:
+    def __init__(self, folder: Path, broker: str, model: Path, scenario: str) -> None:
+        self.folder = folder
+        self.db = folder / "garden.sqlite3"
+        self.queue = f"gpu-frozen-{uuid.uuid4().hex[:6]}"
+        self.app = "bench.pull_worker" if scenario == "pull" else "config"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": f"sqlite:///{self.db}",
+            "GARDEN_VAR_DIR": str(folder / "var"),
+            "GARDEN_MEDIA_ROOT": str(folder / "media"),
+            "CELERY_BROKER_URL": broker,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "GARDEN_GENERATOR_BACKEND": "diffusers",
+            "GARDEN_DIFFUSION_MODEL": str(model),
+            "GARDEN_DIFFUSION_DEVICE": "cpu",
+            "GARDEN_DEFAULT_STEPS": "2",
+            "GARDEN_GPU_QUEUE": self.queue,
+            "GARDEN_WORKER_PRESENCE_SECONDS": "6",
+            "GARDEN_ROUTE_CHECK_SECONDS": "0.5",
+            "GARDEN_ROUTING": "false" if scenario == "pull" else "true",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=300)
+        if result.returncode:
+            raise SystemExit(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def start(self, host: str) -> subprocess.Popen:
+        log = (self.folder / f"worker-{host}.log").open("w")
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", self.app, "worker", "-Q", self.queue, "-c", "1", "-P", "prefork",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{host}@%h", "--loglevel", "INFO"],
+            cwd=ROOT, env=self.env | {"GARDEN_HOST_NAME": host}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+    def rows(self, sql: str, *args) -> list[sqlite3.Row]:
+        with sqlite3.connect(self.db, timeout=20) as connection:
+            connection.row_factory = sqlite3.Row
+            return connection.execute(sql, args).fetchall()
+
+    def jobs(self, ids: list[str]) -> list[sqlite3.Row]:
+        marks = ",".join("?" * len(ids))
+        return self.rows(f"SELECT * FROM generation_generationjob WHERE id IN ({marks})", *[i.replace("-", "") for i in ids])
+
+    def submit(self, n: int) -> list[str]:
+        return json.loads(self.manage("shell", "-c", SUBMIT.format(n=n)).strip().splitlines()[-1])
+
+
+def wait(predicate, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.3)
+    return None
+
+
+def scenario(name: str, args, model: Path) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-frozen-") as folder:
+        venue = Venue(Path(folder), args.broker, model, name)
+        venue.manage("migrate", "--no-input", "-v", "0")
+        workers = {host: venue.start(host) for host in ("host-a", "host-b")}
+        try:
+            ready = "SELECT host FROM generation_workerpresence WHERE details LIKE '%ready%'"
+            if not wait(lambda: len(venue.rows(ready)) == 2, 300):
+                raise SystemExit("the workers did not come up")
+            for _ in range(2):  # the first loads the model, the second finds it warm (routed) or not (pull: any free worker)
+                ids = venue.submit(1)
+                done = wait(lambda ids=ids: [j for j in venue.jobs(ids) if j["status"] == "succeeded"], 300)
+            warm = done[0]["worker"].split("@")[0]
+            os.killpg(workers[warm].pid, signal.SIGSTOP)
+            started = time.monotonic()
+            stranded = venue.submit(3)
+            painted = wait(
+                lambda: (lambda js: js if all(j["status"] == "succeeded" for j in js) else None)(venue.jobs(stranded)), args.limit
+            )
+            seconds = round(time.monotonic() - started, 1) if painted else None
+            late = venue.jobs(stranded)
+            os.killpg(workers[warm].pid, signal.SIGCONT)
+            time.sleep(10)  # it comes back and reads what it held
+            again = venue.jobs(stranded)
+            return {
+                "frozen": warm,
+                "seconds_to_paint_three": seconds,
+                "painted_within_limit": sum(j["status"] == "succeeded" for j in late),
+                "painted_by": sorted(j["worker"].split("@")[0] for j in late if j["worker"]),
+                "painted_after_thaw": sum(j["status"] == "succeeded" for j in again),
+                "painted_twice": sum(j["attempts"] > 1 for j in again),
+                "messages_sent_again": sum(j["resends"] for j in again),
+            }
+        finally:
+            for process in workers.values():
+                try:
+                    os.killpg(process.pid, signal.SIGCONT)
+                    process.send_signal(signal.SIGTERM)
+                    process.wait(timeout=30)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    process.kill()
+
+
+def main() -> None:
+    args = parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-frozen-model-") as folder:
+        from tests.generation.tiny_pipeline import save_tiny_pipeline
+
+        model = Path(folder) / "tiny"
+        save_tiny_pipeline(model, seed=0)
+        for name in args.order.split(","):
+            print(name, json.dumps(scenario(name, args, model)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
