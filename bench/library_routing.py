@@ -15,7 +15,7 @@ model loads it again. Three scenarios, in the same run, on the same machine:
   the shared queue, each message claiming the job its worker paints best now (bench/pull_worker.py,
   bench._pull): no host queues, expiries or re-router.
 
-A "load" is a job whose worker loaded its pipeline (``timings.load`` > 0, generation.services.runner).
+A "load" is a job whose worker loaded its pipeline (``timings.load`` > 0, generation.worker.runner).
 Pictures per second: jobs ÷ (last finish − first start). Aims: routed ≤ 4 loads (unrouted: about one
 per job), routed pictures/s within 10 % of pinned.
 

@@ -186,14 +186,14 @@ def per_image_parts(args, steps: int) -> dict:
 
 
 def start_finishing() -> str:
-    """The finishing process a live worker starts (generation.services.finishers), here in the
+    """The finishing process a live worker starts (generation.worker.finishing_processes), here in the
     bench process as the worker does; code before it started its pool on the first job itself."""
     try:
-        from generation.services import finishers
+        from generation.worker import finishing_processes
     except ImportError:
-        return "the post stage's pool, started on the first job (code before generation.services.finishers)"
-    finishers.start_processes(1)
-    return "the worker's finishing process, started first (generation.services.finishers)"
+        return "the post stage's pool, started on the first job (code before generation.worker.finishing_processes)"
+    finishing_processes.start_processes(1)
+    return "the worker's finishing process, started first (generation.worker.finishing_processes)"
 
 
 def children_cpu() -> float:
@@ -278,10 +278,10 @@ def real_worker(args, work: Path) -> tuple[list, list]:
 
 
 def worker_pool() -> str:
-    """The live worker's pool as the Procfile runs it: solo since generation.services.finishers, prefork before."""
+    """The live worker's pool as the Procfile runs it: solo since generation.worker.finishing_processes, prefork before."""
     import importlib.util
 
-    return "solo" if importlib.util.find_spec("generation.services.finishers") else "prefork"
+    return "solo" if importlib.util.find_spec("generation.worker.finishing_processes") else "prefork"
 
 
 def service_round(args, work: Path, worker) -> list[tuple[float, float, float, float]]:
@@ -390,7 +390,7 @@ def main() -> int:
     torch.set_num_threads(1)  # the pipeline's CPU in this thread: CPU times add up per thread
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1, user_api="blas")  # as in a worker's pool process (generation.tasks)
+    threadpool_limits(1, user_api="blas")  # as in a worker's pool process (generation.worker.start)
     import diffusers
 
     load = os.getloadavg()

@@ -6,7 +6,7 @@ worker's finishing process, and a picture painted in a gathered call against the
     .venv/bin/python bench/overlap.py --database-url postgres://postgres@127.0.0.1:5432/NAME   # on PostgreSQL
     .venv/bin/python bench/overlap.py --smoke     # 3 jobs, one round: seconds (tests/bench/test_smoke.py)
 
-The worker's own code (generation.services.gathered_run.GatheredRun, what the live worker runs)
+The worker's own code (generation.worker.gathered_run.GatheredRun, what the live worker runs)
 paints ``--jobs`` live jobs, queued before the run, one call each (GARDEN_GATHER_SIZE=1, so every
 call is followed by its finishing). The loop (claim, progress, the model call) runs on core 0,
 finishing (safety check, watermark, JPEG and metadata, storage, rows) on core 1
@@ -92,14 +92,14 @@ def run_jobs(jobs: list, *, overlap: bool, post_core: int | None) -> tuple[float
     """The gathered run over ``jobs`` (queued), finishing in the finishing process (``overlap``) or
     inline: wall seconds and pipeline calls."""
     from generation.models import GenerationJob
-    from generation.services import finishers, runner
-    from generation.services.gathered_run import GatheredRun
+    from generation.worker import finishing_processes, runner
+    from generation.worker.gathered_run import GatheredRun
 
-    if overlap and finishers.running() is None:
-        finishers.start_processes(1)
+    if overlap and finishing_processes.running() is None:
+        finishing_processes.start_processes(1)
         pin_children(post_core)
     elif not overlap:
-        finishers.stop_processes()
+        finishing_processes.stop_processes()
     started, calls = time.perf_counter(), 0
     for job in jobs:  # each job's message, as the worker takes them: a run ends after 10 s of calls
         leader = runner.claim_job(job_id=job.pk, worker="bench")
@@ -137,9 +137,9 @@ def direct_calls(backend, jobs: list, *, steps: int | None = None) -> float:
 
 def post_seconds(*, size: int, post_core: int | None, jobs: int) -> float:
     """The median finishing render of one picture (check, watermark, JPEG), inline on the finishing core."""
-    from generation.services import finishing
+    from generation.worker import call_finishing
 
-    spent, original = [], finishing.render_generated_image
+    spent, original = [], call_finishing.render_generated_image
 
     def timed(**kwargs):
         started = time.perf_counter()
@@ -148,12 +148,12 @@ def post_seconds(*, size: int, post_core: int | None, jobs: int) -> float:
         finally:
             spent.append(time.perf_counter() - started)
 
-    finishing.render_generated_image = timed
+    call_finishing.render_generated_image = timed
     pin_here(post_core)
     try:
         run_jobs(live_jobs(jobs, steps=1, size=size, first_seed=900), overlap=False, post_core=None)
     finally:
-        finishing.render_generated_image = original
+        call_finishing.render_generated_image = original
         pin_here(MODEL_CORE if post_core is not None else None)
     return statistics.median(spent[1:])  # not the first: the classifier's first run
 
@@ -216,13 +216,13 @@ def main() -> None:
         from threadpoolctl import threadpool_limits
 
         from generation import backends
-        from generation.services import finishers
+        from generation.worker import finishing_processes
 
         if args.database_url:
             call_command("migrate", "--no-input", verbosity=0)
 
         torch.set_num_threads(1)
-        threadpool_limits(1, user_api="blas")  # as a worker's pool process (generation.tasks): no spinning BLAS threads
+        threadpool_limits(1, user_api="blas")  # as a worker's pool process (generation.worker.start): no spinning BLAS threads
         pin_here(model_core)
         backend = backends.get_backend("diffusers")
         backend.load()
@@ -254,7 +254,7 @@ def main() -> None:
         worst = batched_equals_alone(backend, args.size)
         print(f"  batched equals alone: largest pixel difference {worst} of 255 (tolerance {PIXEL_TOLERANCE})")
         assert worst <= PIXEL_TOLERANCE, worst
-        finishers.stop_processes()
+        finishing_processes.stop_processes()
         print(f"load average at the end: {os.getloadavg()}")
 
 

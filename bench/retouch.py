@@ -190,7 +190,7 @@ def main() -> int:
     from retouch import runner as retouch_runner
 
     stepping: list[float] = []
-    reporter = retouch_runner.step_reporter
+    reporter = retouch_runner.StepReporter
 
     def timed_reporter(mine, *, base, steps):
         on_step = reporter(mine, base=base, steps=steps)
@@ -204,7 +204,7 @@ def main() -> int:
 
         return timed_step
 
-    retouch_runner.step_reporter = timed_reporter
+    retouch_runner.StepReporter = timed_reporter
     direct()  # warm-up (first-call allocations)
     worker_side(probe)()
     rounds: dict[str, list[float]] = {"direct": [], "worker": [], "whole": [], "added": [], "steps": []}

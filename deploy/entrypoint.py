@@ -138,7 +138,7 @@ def gpu_worker(args: list[str]) -> None:
 
 def live_worker(args: list[str]) -> None:
     # Live pictures only (docs/live.md): one process per GPU, which keeps the live model loaded. Solo:
-    # its main thread paints, and it owns its finishing processes (generation.services.finishers).
+    # its main thread paints, and it owns its finishing processes (generation.worker.finishing_processes).
     _celery_worker(_env("GARDEN_LIVE_QUEUE", "live"), "1", args, pool="solo")
 
 

@@ -22,5 +22,5 @@ class GenerationConfig(AppConfig):
         require_choice("GARDEN_DIFFUSION_DTYPE", backends.DTYPES)
         require_choice("GARDEN_DIFFUSION_OFFLOAD", backends.OFFLOADS)
         require_choice("GARDEN_DIFFUSION_LEAN", ("auto", "graphs", "eager", "off"))  # generation.backends.lean.MODES
-        require_choice("GARDEN_CARD_FINISHING", ("auto", "on", "off"))  # generation.card_finishing.wanted
+        require_choice("GARDEN_CARD_FINISHING", ("auto", "on", "off"))  # generation.worker.card_finishing.wanted
         require_at_least("GARDEN_DIFFUSION_MEMORY_GB", 0, "this worker's GPU memory in GB, or 0 for the whole card")

@@ -2,7 +2,7 @@
 status page shows which cards each host has (docs/deploy.md#several-machines).
 
 Asked once, when a worker of a routed queue (the GPU queue, the live queue) starts, in its main
-process. A prefork worker's main process must not touch CUDA before it forks (generation.tasks),
+process. A prefork worker's main process must not touch CUDA before it forks (generation.worker.start),
 so the cards come from torch only where CUDA is already set up in this process, else from
 ``nvidia-smi`` (NVML, no CUDA context), narrowed to ``CUDA_VISIBLE_DEVICES`` as CUDA narrows them.
 In a container the NVIDIA Container Toolkit mounts only the reserved cards (``device_ids``) and

@@ -43,7 +43,7 @@ from recommend.models import Fallback, Interaction, Recommendation
 CLICK, IMPRESSION, DISLIKE = Interaction.Event.CLICK, Interaction.Event.IMPRESSION, Interaction.Event.DISLIKE
 LOOKUP_CHUNK = 2000
 UNKNOWN_LABELS = ("", "", "")
-# Timings a worker records per job (generation.services.runner); "load" is per job, not per image.
+# Timings a worker records per job (generation.worker.runner); "load" is per job, not per image.
 WORK_TIMINGS = ("generate", "store", "thumbnails")
 
 

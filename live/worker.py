@@ -2,7 +2,7 @@
 takes its first message, and before its presence says ready, the live painter is made ready in the
 process that will paint: the library's live model loaded (and, on CUDA, its lean call's graphs
 recorded or reused from the var folder: generation.backends.lean), or the procedural painter's first
-picture painted. Its finishing processes are started by generation's own step (generation.tasks).
+picture painted. Its finishing processes are started by generation's own step (generation.worker.start).
 
 Only a solo worker warms (``celery worker --pool solo``, the Procfile's ``live`` line): its main
 thread paints, so what it loads is what its calls use. A prefork worker's main process must not
@@ -26,10 +26,10 @@ log = logging.getLogger(__name__)
 
 
 class LiveWarmUp(bootsteps.StartStopStep):
-    requires = {"generation.tasks:FinishingStep"}
+    requires = {"generation.worker.start:FinishingStep"}
 
     def start(self, worker):
-        from generation.tasks import solo
+        from generation.worker.start import solo
 
         if settings.GARDEN_LIVE_QUEUE not in worker.app.amqp.queues.consume_from or settings.CELERY_TASK_ALWAYS_EAGER:
             return

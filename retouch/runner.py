@@ -1,6 +1,6 @@
 """The worker side of a retouch job: read the private uploads, repaint, composite, store the results.
 
-Called by ``generation.services.execution.execute_job`` (claim, lease, cancellation and failure
+Called by ``generation.worker.runner.execute_job`` (claim, lease, cancellation and failure
 handling are the same as for text-to-image jobs). Each result is a pool Image (a lossless PNG)
 linked to its job and to its garden source, with every parameter in its EXIF and on its row.
 A retried attempt skips the results an earlier attempt stored (their keys are fixed), so a batch
@@ -24,7 +24,7 @@ from generation.backends import BackendError
 from generation.imagefile import encode_png, watermark_wanted
 from generation.models import GenerationJob
 from generation.services import planning
-from generation.services.runner import fetch_reporter, library_errors, library_files, make_thumbnail, step_reporter
+from generation.worker.toolbox import StepReporter, fetch_reporter, library_errors, library_files, make_thumbnail
 from library import selectors as library
 from provenance import c2pa, watermark
 from retouch import edges, frames, imaging, model_folders
@@ -130,7 +130,7 @@ def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
         todo = [spec for spec in unit.specs if planning.image_key(job=job, spec=spec) not in done_keys]
         if not todo:  # stored by an earlier attempt
             continue
-        on_step = step_reporter(mine, base=number * steps_run, steps=steps_run)
+        on_step = StepReporter(mine, base=number * steps_run, steps=steps_run)
         on_step(0)
         if unit.frame:
             picture = inputs.frame(unit.frame)

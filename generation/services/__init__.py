@@ -1,16 +1,11 @@
 """Generation services, by role:
 
 - ``planning``: which images a job makes, in which pipeline calls, under which keys (pure);
-- ``jobs``: create, cancel, retry, and the requeue/fail transitions;
-- ``sweeper``: jobs whose worker died or whose message was lost (or never sent);
+- ``jobs``: create, cancel, retry (a job's life on a worker, its claim, success, requeue and failure:
+  generation.worker.lifecycle);
 - ``reroute_jobs``, ``route_again`` (from generation.dispatch.rerouting, for the worker's hooks):
   routed jobs whose wait at a busy host is over, whose host is not present or whose message expired;
-- ``heartbeat``: the thread that keeps a running job's lease; ``notices``: what a job page says;
-- ``execution``: the entry point (``execute_job``): claim a job, run it alone (``runner``) or with
-  the queued jobs that share its call (``gathering``, ``gathered_run``);
-- ``runner``: run a claimed job in a worker, store its images and thumbnails;
-- ``gathering``, ``gathered_run``, ``finishing``, ``finishers``: one-picture jobs painted together in
-  one call, and each call's finishing (check, JPEG, storage, rows) beside the next call;
+- ``notices``: what a job page says;
 - ``demo``: the procedural demo garden, stored outside jobs.
 
 Jobs of the kinds that apps above register (``generation.kinds``) are created by those apps'
@@ -23,21 +18,13 @@ are the package's public API; callers may also import a module directly.
 from generation.dispatch.rerouting import reroute_jobs, route_again
 from generation.requests import JobParameterError, JobRequest, compose_prompt
 from generation.services.demo import paint_procedural_image
-from generation.services.execution import execute_job
-from generation.services.jobs import (
-    JobStateError,
-    cancel_job,
-    create_job,
-    create_valid_job,
-    fail_job,
-    requeue_job,
-    resume_lost_job,
-    retry_job,
-)
+from generation.services.jobs import JobStateError, cancel_job, create_job, create_valid_job, retry_job
 from generation.services.planning import ImageSpec, image_key, job_batches, plan_batches, plan_images
-from generation.services.runner import TransientJobError, claim_job, make_thumbnail
-from generation.services.storing import generation_parameters, store_generated_image
-from generation.services.sweeper import resend_lost_jobs, sweep_if_free, sweep_stale_jobs
+from generation.worker.lifecycle import claim_job, fail_job, requeue_job, resume_lost_job
+from generation.worker.runner import execute_job
+from generation.worker.storing import generation_parameters, store_generated_image
+from generation.worker.sweeper import resend_lost_jobs, sweep_if_free, sweep_stale_jobs
+from generation.worker.toolbox import TransientJobError, make_thumbnail
 
 __all__ = [
     "ImageSpec",

@@ -13,7 +13,7 @@ from garden.models import Image
 from garden.services import create_image
 from generation.backends import procedural
 from generation.imagefile import encode_jpeg
-from generation.services.runner import make_thumbnail
+from generation.worker.runner import make_thumbnail
 from safety import images as safety_images
 
 

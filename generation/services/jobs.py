@@ -1,4 +1,4 @@
-"""Job lifecycle: create, cancel, retry, and the requeue/fail transitions a worker reports.
+"""A job's creation, cancel and retry (its life on a worker: generation.worker.lifecycle).
 
 The job row is the source of truth. Every transition is one conditional UPDATE, so two actors
 (a user cancelling, a worker finishing, the sweeper) never both win.
@@ -14,12 +14,12 @@ from django.db import transaction
 from config import clock
 from config.errors import Conflict
 from garden import keys
-from generation import backends, changes, kinds
+from generation import backends, kinds
 from generation.dispatch import enqueue as broker
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest, ValidJob
-from generation.services import planning, sweeper
-from generation.services.notices import resumed_notice
+from generation.services import planning
+from generation.worker import lifecycle, sweeper
 from library import selectors as library
 
 
@@ -129,7 +129,7 @@ def cancel_job(*, job: GenerationJob) -> GenerationJob:
         if not queued:
             GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING).update(cancel_requested=True)
         elif job.live:  # a running one is said cancelled by its worker, when it stops
-            transaction.on_commit(partial(changes.announce_ids, [job.pk]))
+            lifecycle.announce(ids=[job.pk])
     job.refresh_from_db()
     return job
 
@@ -162,65 +162,3 @@ def retry_job(*, job: GenerationJob) -> GenerationJob:
     if not updated:
         raise JobStateError(f"Only failed or cancelled jobs can be retried; this one is {job.status}.")
     return job
-
-
-def requeue_job(*, job_id, error: str = "") -> bool:
-    """Put a running job back in the queue for a retry of the same message (transient failure)."""
-    jobs = GenerationJob.objects.filter(
-        pk=job_id, status=GenerationJob.Status.RUNNING, cancel_requested=False, attempts__lt=settings.GARDEN_JOB_MAX_ATTEMPTS
-    )
-    attempts = jobs.values_list("attempts", flat=True).first()
-    requeued = bool(
-        attempts is not None
-        and jobs.filter(attempts=attempts).update(
-            status=GenerationJob.Status.QUEUED,
-            heartbeat_at=None,
-            worker="",
-            error=f"retrying after: {error}"[:4000] if error else "",
-            notice=resumed_notice("Transient error", attempts=attempts, detail=error),
-            enqueued_at=clock.now(),  # the task retries its own message
-        )
-    )
-    if requeued:
-        transaction.on_commit(partial(changes.announce_ids, [job_id]))
-    return requeued
-
-
-def resume_lost_job(*, job_id, worker: str, reason: str) -> str:
-    """A worker saw the process running this job die: queue the job again at once (or fail it).
-
-    Conditional on the job still running under ``worker``: a job that finished, or that another
-    worker has claimed since, is left alone. Returns what happened: ``"requeued"``, ``"failed"``,
-    ``"cancelled"`` or ``""`` (nothing to do). The caller's own message redelivery (acks_late,
-    reject_on_worker_lost) then claims it, with the images already stored kept.
-    """
-    jobs = GenerationJob.objects.filter(pk=job_id, status=GenerationJob.Status.RUNNING, worker=worker[:255])
-    job = jobs.only("attempts", "cancel_requested").first()
-    if job is None:
-        return ""
-    same = jobs.filter(attempts=job.attempts)
-    now = clock.now()
-    if job.cancel_requested:
-        return "cancelled" if same.update(status=GenerationJob.Status.CANCELLED, finished_at=now) else ""
-    if job.attempts >= settings.GARDEN_JOB_MAX_ATTEMPTS:
-        error = f"Worker lost ({reason}) after {job.attempts} attempts (GARDEN_JOB_MAX_ATTEMPTS)."
-        return "failed" if same.update(status=GenerationJob.Status.FAILED, error=error[:4000], finished_at=now) else ""
-    updated = same.update(
-        status=GenerationJob.Status.QUEUED,
-        heartbeat_at=None,
-        worker="",
-        notice=resumed_notice("Worker lost", attempts=job.attempts, detail=reason),
-        enqueued_at=now,
-        send_failed=False,
-    )
-    return "requeued" if updated else ""
-
-
-def fail_job(*, job_id, error: str, attempt: int | None = None) -> bool:
-    jobs = GenerationJob.objects.filter(pk=job_id).exclude(status__in=GenerationJob.FINISHED)
-    if attempt is not None:
-        jobs = jobs.filter(attempts=attempt)
-    failed = bool(jobs.update(status=GenerationJob.Status.FAILED, error=error[:4000], finished_at=clock.now()))
-    if failed:
-        transaction.on_commit(partial(changes.announce_ids, [job_id]))
-    return failed

@@ -313,9 +313,9 @@ def test_progress_and_interrupt_on_a_real_job(basic_client, diffusers_settings, 
     assert "skip_current_image" in basic_client.get("/sdapi/v1/progress?skip_current_image=maybe").json()
 
     # The worker's per-step callback: at its third step the client reads progress and interrupts.
-    from generation.services import runner
+    from generation.worker import runner
 
-    seen, reporter = [], runner.step_reporter
+    seen, reporter = [], runner.StepReporter
 
     def watched(mine, *, base, steps, **options):
         on_step = reporter(mine, base=base, steps=steps, **options)
@@ -328,7 +328,7 @@ def test_progress_and_interrupt_on_a_real_job(basic_client, diffusers_settings, 
 
         return step
 
-    monkeypatch.setattr(runner, "step_reporter", watched)
+    monkeypatch.setattr(runner, "StepReporter", watched)
     job = services.execute_job(job_id=job_id)
     [running] = seen
     assert (running["progress"], running["state"]["sampling_step"], running["state"]["sampling_steps"]) == (0.375, 3, 8)

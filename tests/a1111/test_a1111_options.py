@@ -134,7 +134,7 @@ def test_presence_beacon_writes_every_beat_and_removes_its_row_on_stop(settings)
 def test_the_worker_bootstep_runs_the_beacon(settings, monkeypatch):
     from celery.concurrency import prefork
 
-    from generation.tasks import PresenceStep
+    from generation.worker.start import PresenceStep
 
     started, stopped = [], []
     monkeypatch.setattr(PresenceBeacon, "start", lambda self: started.append((self.name, self.queues)))

@@ -10,7 +10,7 @@ from django.utils import timezone
 from bench import _pull as pull
 from bench._pull import Queued, pull_order
 from generation.models import GenerationJob, WorkerPresence
-from generation.services.runner import claim_job
+from generation.worker.lifecycle import claim_job
 
 
 def queued(pk, model, waited, background=False):

@@ -136,7 +136,7 @@ NOT_CACHES = {
     ("generation.backends.loading", "_budgets"): "the memory fraction set on each CUDA device",
     ("generation.kinds", "_kinds"): "a registration hook",
     ("generation.changes", "_listeners"): "each kind's listener thread (one per process)",
-    ("generation.tasks", "_beacons"): "this worker's presence",
+    ("generation.worker.start", "_beacons"): "this worker's presence",
     ("library.cache", "_uses"): "the shared locks this process holds on the model files it uses",
     ("library.store", "_stores"): "each process's client of the model store (a connection, not a copy of data)",
     ("safety.images", "_pool"): "the checking thread pool",

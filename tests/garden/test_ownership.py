@@ -349,8 +349,8 @@ def through():
 def test_the_scanner_resolves_re_exported_models():
     """A model imported through a module that re-exports it, by name or through the module, is the model."""
     source = """
-from generation.services.gathering import GenerationJob as Job
-from generation.services import gathering
+from generation.worker.gathering import GenerationJob as Job
+from generation.worker import gathering
 
 def through_a_re_export():
     Job.objects.filter(pk=1).update(status="failed")

@@ -1,4 +1,4 @@
-"""Work a finishing process runs instead of generation.services.finishing.finish_call in a test (a
+"""Work a finishing process runs instead of generation.worker.call_finishing.finish_call in a test (a
 module-level function: a finishing process finds it by name)."""
 
 import os

@@ -1,4 +1,4 @@
-"""generation/card_finishing.py on CPU tensors against today's CPU path: the JPEG's pixels within a
+"""generation/worker/card_finishing.py on CPU tensors against today's CPU path: the JPEG's pixels within a
 level of ``encode_jpeg``'s (the watermark's float rounding), byte for byte when unmarked, the
 metadata segments byte for byte, and the verdicts ``check_picture``'s, through
 ``storing.store_generated_image`` too."""
@@ -12,9 +12,9 @@ import pytest
 from PIL import Image as PILImage
 
 from garden import keys
-from generation import card_finishing
 from generation.backends import procedural
 from generation.imagefile import encode_jpeg, finish_jpeg, read_parameters
+from generation.worker import card_finishing
 from provenance import watermark, xmp
 from safety import images
 
@@ -108,8 +108,8 @@ def test_the_card_encodes_only_with_torchvision_on_cuda():
 @pytest.mark.django_db
 def test_the_same_as_store_generated_image_writes(settings):
     from generation.models import GenerationJob
-    from generation.services import storing
     from generation.services.planning import ImageSpec
+    from generation.worker import storing
 
     settings.GARDEN_PROVENANCE_WATERMARK, settings.GARDEN_SAFETY_IMAGE_CHECK = True, True
     fields = {"emotion": "calm", "prompt": "p", "width": 512, "height": 512, "steps": 1, "guidance": 0.0, "seed": 1}
@@ -140,6 +140,6 @@ def test_importing_the_seam_imports_no_torch():
     from django.conf import settings as django_settings
 
     code = "import os, sys, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup(); "
-    code += "import generation.card_finishing, generation.imagefile; print('torch' in sys.modules)"
+    code += "import generation.worker.card_finishing, generation.imagefile; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=str(django_settings.BASE_DIR))
     assert result.stdout.strip() == "False"

@@ -1,5 +1,5 @@
 """Finishing on the card, run on the CPU (GARDEN_CARD_FINISHING=on): a gathered call's pictures stay
-tensors, are checked, watermarked and encoded where they lie (generation.card_finishing), and only
+tensors, are checked, watermarked and encoded where they lie (generation.worker.card_finishing), and only
 bytes and verdicts reach finishing, which splices the EXIF/XMP in and stores them. The stored
 pictures are those of the ordinary path, within JPEG's rounding (docs/generation.md#finishing-on-the-card)."""
 
@@ -10,8 +10,9 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image as PILImage
 
-from generation import backends, card_finishing, services
+from generation import backends, services
 from generation.imagefile import read_parameters
+from generation.worker import card_finishing
 from tests.generation.gather_support import PROMPTS, live_diffusers, live_job, sensitive_dir  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("live_diffusers")]

@@ -85,7 +85,7 @@ def test_a_painting_workers_presence_says_its_cards(settings, monkeypatch, tmp_p
     from celery.concurrency import prefork
 
     from generation.dispatch.beacon import PresenceBeacon
-    from generation.tasks import PresenceStep
+    from generation.worker.start import PresenceStep
 
     _nvidia_smi_on_path(tmp_path, monkeypatch, TWO_CARDS)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")

@@ -9,7 +9,7 @@ import pytest
 from garden.services import StorageError
 from generation import backends, services
 from generation.models import GenerationJob
-from generation.services import finishers, finishing, gathered_run
+from generation.worker import call_finishing, finishing_processes, gathered_run, lifecycle
 from tests.generation.gather_support import PROMPTS, live_diffusers, live_job, sensitive_dir  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("live_diffusers")]
@@ -19,20 +19,20 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("live_diffusers")]
 def sent(monkeypatch) -> list:
     """Messages re-sent for requeued jobs (no broker here)."""
     messages = []
-    monkeypatch.setattr(gathered_run, "enqueue_job", lambda **kwargs: messages.append(kwargs) or True)
+    monkeypatch.setattr(lifecycle.broker, "enqueue_job", lambda **kwargs: messages.append(kwargs) or True)
     return messages
 
 
 def store_failing(monkeypatch, failures: dict) -> dict:
     """save_rendered_image raising ``failures[job prompt]`` for those jobs."""
-    original = finishing.save_rendered_image
+    original = call_finishing.save_rendered_image
 
     def store_one(*, job, **kwargs):
         if job.prompt in failures:
             raise failures[job.prompt]
         return original(job=job, **kwargs)
 
-    monkeypatch.setattr(finishing, "save_rendered_image", store_one)
+    monkeypatch.setattr(call_finishing, "save_rendered_image", store_one)
     return failures
 
 
@@ -98,7 +98,7 @@ def test_a_finishing_process_that_dies_mid_call_loses_no_job_and_is_replaced(set
     from tests.generation import finishing_support
 
     monkeypatch.setattr(gathered_run, "finish_call", finishing_support.die)
-    processes = finishers.start_processes(1)  # a real finishing process, spawned (it never reaches the test database)
+    processes = finishing_processes.start_processes(1)  # a real finishing process, spawned (it never reaches the test database)
     try:
         jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS[:2])]
         with pytest.raises(services.TransientJobError, match="interrupted"):
@@ -109,4 +109,4 @@ def test_a_finishing_process_that_dies_mid_call_loses_no_job_and_is_replaced(set
         assert processes.set_number == 1  # a new set was started for the next calls
         assert processes.submit(pow, 2, 5)[0].result(timeout=60) == 32
     finally:
-        finishers.stop_processes()
+        finishing_processes.stop_processes()

@@ -11,7 +11,7 @@ from garden.models import Image
 from generation import backends, services
 from generation.backends import Batch, conditioning
 from generation.models import GenerationJob
-from generation.services import gathering
+from generation.worker import gathering
 from tests.generation.gather_support import (  # noqa: F401 (fixtures)
     LONG_PROMPT,
     PIXEL_TOLERANCE,

@@ -115,16 +115,16 @@ def test_vae_choices_that_cannot_paint_are_400s_naming_vae(library_settings):
 
 
 def test_hires_fix_reaches_1280x800_with_both_passes_in_progress(library_settings, monkeypatch):
-    from generation.services import runner
+    from generation.worker import runner
 
     reported = []
-    original = runner.step_reporter
+    original = runner.StepReporter
 
     def recording(mine, *, base, steps, throttle=None):
         on_step = original(mine, base=base, steps=steps, throttle=throttle)
         return lambda done: (reported.append((base + done, base + steps)), on_step(done))[1]
 
-    monkeypatch.setattr(runner, "step_reporter", recording)
+    monkeypatch.setattr(runner, "StepReporter", recording)
     job = run_job(width=1280, height=800, hires_fix=True, hires_steps=2, hires_denoising=0.5)
 
     pixels, parameters = picture(job)

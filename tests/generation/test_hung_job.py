@@ -1,4 +1,4 @@
-"""A hung job is noticed (generation.services.sweeper): its worker's heartbeat goes on but its
+"""A hung job is noticed (generation.worker.sweeper): its worker's heartbeat goes on but its
 progress has not moved for base + steps x images x GARDEN_JOB_HUNG_SECONDS_PER_STEP: the attempt
 ends, the job is requeued with a notice (failed after GARDEN_JOB_MAX_ATTEMPTS), and it finishes."""
 
@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from generation import services
 from generation.models import GenerationJob
-from generation.services import sweeper
+from generation.worker import sweeper
 
 pytestmark = pytest.mark.django_db
 

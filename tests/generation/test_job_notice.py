@@ -48,7 +48,7 @@ def test_the_last_attempt_lost_fails_the_job_naming_the_reason(settings):
 
 
 def test_the_heartbeat_is_at_most_a_third_of_the_lease(settings):
-    from generation.services.heartbeat import heartbeat_interval
+    from generation.worker.lifecycle import heartbeat_interval
 
     settings.GARDEN_JOB_LEASE_SECONDS, settings.GARDEN_JOB_HEARTBEAT_SECONDS = 60, 10
     assert heartbeat_interval() == 10

@@ -8,7 +8,7 @@ from garden import thumbnails
 from garden.models import Image
 from generation import backends, services
 from generation.models import GenerationJob
-from generation.services.runner import ProgressThrottle
+from generation.worker.toolbox import ProgressThrottle
 
 pytestmark = pytest.mark.django_db
 
@@ -116,9 +116,9 @@ def test_the_progress_throttle():
 def test_a_worker_pool_process_keeps_numpys_blas_to_one_thread():
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from generation import tasks
+    from generation.worker import start
 
     with threadpool_limits(limits=None):  # puts this process's limits back afterwards
-        tasks._one_blas_thread()
+        start._one_blas_thread()
         blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
         assert blas and all(info["num_threads"] == 1 for info in blas)

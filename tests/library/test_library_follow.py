@@ -22,7 +22,7 @@ from generation import services
 from generation.backends import BackendError, LoadedPipelines
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
-from generation.services.runner import library_files as runner_library_files
+from generation.worker.toolbox import library_files as runner_library_files
 from library import files as library_files
 from library import selectors as library
 from library.models import LibraryEntry, LibraryScan

@@ -18,7 +18,7 @@ import pytest
 from generation.backends import BackendError
 from generation.dispatch import route_facts
 from generation.models import GenerationJob
-from generation.services.runner import library_files as runner_library_files
+from generation.worker.toolbox import library_files as runner_library_files
 from library import cache, selectors
 from library import store as model_store
 from library.models import LibraryCopy, LibraryEntry

@@ -1,7 +1,7 @@
 """The live worker as the Procfile runs it (``celery worker --pool solo`` on the live queue): it starts
 its finishing process and makes the live painter ready before its presence says ready, paints a
 live picture asked for over HTTP, and leaves no process behind when it is stopped (SIGTERM) or its
-main process is killed (SIGKILL): the finishing process dies with it (generation.finishing_boot).
+main process is killed (SIGKILL): the finishing process dies with it (generation.worker.finishing_processes).
 
 Its own folder (SQLite database, media, var), its own queue name and broker database, as
 tests/generation/test_worker.py; the embedded default painter (procedural), so no model is needed.

@@ -22,7 +22,7 @@ from django.db.models import Q, QuerySet
 
 from generation.backends import DIFFUSERS, hires
 from generation.models import GenerationJob
-from generation.services.runner import claim_job
+from generation.worker.lifecycle import claim_job
 
 # Options that differ per picture without changing the call: each picture's start picture (one per
 # picture in the call), the liked key it came from, its lineage.

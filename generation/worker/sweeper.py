@@ -1,4 +1,5 @@
-"""The sweeper: finds jobs whose worker died or whose broker message was lost, and acts.
+"""The sweeper: finds jobs whose worker died or whose broker message was lost, and acts (the
+attempts it ends are ended, and announced, by generation.worker.lifecycle.end_attempt).
 
 Runs when a worker starts, when a job is created, and periodically under celery beat
 (``generation.tasks.sweep_stale_jobs``). Each action is one conditional UPDATE, so two sweepers
@@ -20,7 +21,7 @@ from config import clock
 from config.locks import exclusive
 from generation.dispatch import enqueue as broker
 from generation.models import GenerationJob
-from generation.services.notices import resumed_notice
+from generation.worker import lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def _sweep_running_jobs() -> int:
             pk=job.pk, status=GenerationJob.Status.RUNNING, attempts=job.attempts, heartbeat_at=job.heartbeat_at
         )
         silent = f"no heartbeat for {settings.GARDEN_JOB_LEASE_SECONDS}s, GARDEN_JOB_LEASE_SECONDS"
-        swept += _end_attempt(job, same, what="Worker lost", detail=silent)
+        swept += lifecycle.end_attempt(job, same, what="Worker lost", detail=silent)
     swept += _sweep_hung_jobs(alive_since=deadline)
     if swept:
         log.warning("swept %d stale generation job(s)", swept)
@@ -79,32 +80,8 @@ def _sweep_hung_jobs(*, alive_since) -> int:
             pk=job.pk, status=GenerationJob.Status.RUNNING, attempts=job.attempts, progress_at=job.progress_at
         )
         detail = f"no progress for {limit:.0f}s while its worker was alive, GARDEN_JOB_HUNG_SECONDS_PER_STEP"
-        swept += _end_attempt(job, same, what="Job hung", detail=detail)
+        swept += lifecycle.end_attempt(job, same, what="Job hung", detail=detail)
     return swept
-
-
-def _end_attempt(job: GenerationJob, same, *, what: str, detail: str) -> int:
-    """End a running attempt that will not finish: cancel (if asked), fail after
-    GARDEN_JOB_MAX_ATTEMPTS, or requeue with a notice. ``same`` matches the row only as it was read."""
-    reason = f"{what.lower()}: {detail}"
-    if job.cancel_requested:
-        return same.update(status=GenerationJob.Status.CANCELLED, finished_at=timezone.now())
-    if job.attempts >= settings.GARDEN_JOB_MAX_ATTEMPTS:
-        return same.update(status=GenerationJob.Status.FAILED, error=f"{reason}, after {job.attempts} attempts", finished_at=timezone.now())
-    with transaction.atomic():
-        if not same.update(
-            status=GenerationJob.Status.QUEUED,
-            heartbeat_at=None,
-            progress_at=None,
-            worker="",
-            error=reason,
-            notice=resumed_notice(what, attempts=job.attempts, detail=detail),
-            enqueued_at=clock.now(),
-            send_failed=False,
-        ):
-            return 0
-        transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
-    return 1
 
 
 def resend_lost_jobs() -> int:
@@ -156,7 +133,7 @@ SWEEP_LOCK_ID = 0x6E5357  # a PostgreSQL advisory lock id of this app's own
 def sweep_if_free() -> int | None:
     """One sweep unless another process (a worker's timer, beat) is sweeping: None when it was busy.
 
-    Every live worker calls this every GARDEN_JOB_SWEEP_SECONDS (``generation.tasks``), so dead
+    Every live worker calls this every GARDEN_JOB_SWEEP_SECONDS (``generation.worker.start.JobSweeper``), so dead
     workers' jobs are picked up without beat; the lock (``config.locks``) keeps it to one sweeper
     at a time. Each action is conditional anyway, so two sweeps at once would still be harmless.
     """

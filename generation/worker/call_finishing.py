@@ -1,11 +1,11 @@
 """Finishing one gathered call's pictures: each rendered as every generated picture is (safety
 check, watermark, JPEG with its metadata and provenance), then, in ONE transaction for the call,
-each file and row with its verdict and its job's finishing UPDATE (a savepoint per picture); the
-jobs' change announced once it is committed (generation.changes).
+each file and row with its verdict and its job's success (generation.worker.lifecycle.succeed: a
+savepoint per picture), announced once the transaction commits.
 
-It runs wherever the call's run puts it (generation.services.finishers: a finishing process, or
+It runs wherever the call's run puts it (generation.worker.finishing_processes: a finishing process, or
 inline), so it takes and returns plain picklable values: each job's ``Outcome``. Requeueing and
-re-sending are left to the run that claimed the jobs (generation.services.gathered_run). A job
+re-sending are left to the run that claimed the jobs (generation.worker.gathered_run). A job
 succeeds only in the transaction that stores its picture with its verdict: no picture is shown
 unchecked.
 """
@@ -15,22 +15,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from functools import reduce
-from operator import or_
 from typing import Any
 
 from django.db import DatabaseError, transaction
-from django.db.models import F, Q
-from django.utils import timezone
 
 from garden.services import StorageError
-from generation import changes
 from generation.backends import TransientBackendError
 from generation.models import GenerationJob
-from generation.rendered import Rendered
 from generation.services.planning import ImageSpec
-from generation.services.runner import error_text, make_thumbnail
-from generation.services.storing import render_generated_image, save_rendered_image, stored_image
+from generation.worker import lifecycle
+from generation.worker.storing import Rendered, render_generated_image, save_rendered_image, stored_image
+from generation.worker.toolbox import error_text, make_thumbnail
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +51,6 @@ class Outcome:
     error: str = ""
 
 
-def attempt_rows(jobs: list[GenerationJob]):
-    """The running rows of these jobs' attempts (each write of a run is conditional on them)."""
-    rows = reduce(or_, (Q(pk=job.pk, attempts=job.attempts) for job in jobs))
-    return GenerationJob.objects.filter(rows, status=GenerationJob.Status.RUNNING)
-
-
 def finish_call(items: list[Item], description: dict, timings: dict) -> list[Outcome]:
     """Store one call's pictures and finish their jobs; each job's outcome. Rendering (the CPU work)
     comes first, outside the transaction, so the transaction holds only the files and rows."""
@@ -83,7 +72,6 @@ def finish_call(items: list[Item], description: dict, timings: dict) -> list[Out
         log.warning("gathered call of %d: its transaction failed: %s", len(items), exc)
         for item, _rendered, _spent in ready:
             outcomes[item.job.pk] = Outcome(item.job.pk, TRANSIENT_FAILURE, f"{type(exc).__name__}: {exc}")
-    changes.announce([item.job for item in items if outcomes[item.job.pk].kind == STORED])
     return [outcomes[item.job.pk] for item in items]
 
 
@@ -120,21 +108,11 @@ def _save(item: Item, rendered: Rendered | None, description: dict, timings: dic
                     make_thumbnail(image=image, content=rendered.content if not rendered.bare else None)
             job.images.add(image)
             counted = job.images.count()  # counted, not incremented: a retried store is not off by one
-            now = timezone.now()
             seconds = dict(job.timings or {})
             seconds["load"] = round(timings.get("load", 0.0), 3)
             for name, value in (("generate", timings.get("generate", 0.0)), ("store", spent + time.perf_counter() - started)):
                 seconds[name] = round(seconds.get(name, 0.0) + value, 3)
-            attempt_rows([job]).update(
-                status=GenerationJob.Status.SUCCEEDED,
-                error="",
-                steps_done=F("steps_total"),
-                finished_at=now,
-                heartbeat_at=now,
-                progress_at=now,
-                images_done=counted,
-                timings=seconds,
-            )
+            lifecycle.succeed([job], timings=seconds, counted=counted)
     except Exception as exc:
         return _failure(job, exc)
     return Outcome(job.pk, STORED)

@@ -2,7 +2,7 @@
 
 ``finish_batch`` takes the pipeline's pictures as a tensor (``(B, 3, H, W)``, RGB, floats 0…1 as
 ``output_type="pt"`` gives them, or uint8 0…255) on any device and returns, per picture, a ``Rendered``
-(generation.rendered: the JPEG bytes to store and the safety verdict), so only bytes and scores leave the card:
+(generation.worker.storing.Rendered: the JPEG bytes to store and the safety verdict), so only bytes and scores leave the card:
 
 1. the 8-bit pixels, as diffusers makes them for PIL (``(x * 255).round()``);
 2. the image check on the unmarked pixels (safety.nsfw_tensors: the model's input equals the CPU
@@ -28,7 +28,7 @@ from PIL import Image as PILImage
 
 from config.caches import memoized
 from generation.imagefile import finish_jpeg
-from generation.rendered import Rendered
+from generation.worker.storing import Rendered
 from safety import images as safety_images
 
 log = logging.getLogger(__name__)
@@ -144,9 +144,9 @@ def finish_batch(
     metadata: bool = True,
 ) -> list[Rendered]:
     """The stored file and verdict per picture of a decoded batch (module docstring).
-    ``parameters``: each picture's EXIF parameters (generation.services.storing.generation_parameters);
+    ``parameters``: each picture's EXIF parameters (generation.worker.storing.generation_parameters);
     ``diffusers_nsfw``: the model's own checker's flags, if it ran; ``optimize``: as
-    ``imagefile.encode_jpeg``'s (no caller asks for it); ``metadata=False``: the bare JPEG
+    ``imagefile.encode_jpeg``'s (the worker never asks for it); ``metadata=False``: the bare JPEG
     (``Rendered.bare``, as ``storing.render_on_card`` asks), its EXIF/XMP spliced in when it is stored
     (``storing.save_rendered_image``, in a finishing process or inline). Call it from one thread per
     device (torchvision's CUDA encoder is not thread-safe: vision#8587)."""

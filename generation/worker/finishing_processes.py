@@ -2,10 +2,11 @@
 
 A worker whose main thread launches the model's work (the live worker: ``celery worker --pool
 solo``, docs/live.md#the-live-worker) starts GARDEN_FINISHING_PROCESSES processes when it starts,
-before its presence says ready (``start_processes``, from generation.tasks): ``spawn``ed, each sets
-Django up once, keeps its database connection and loads the image check, and dies with the worker
-(generation.finishing_boot). The launching thread only pickles a call's pictures over, so the
-finishing never takes its interpreter lock. Anywhere else (a prefork pool process, eager mode,
+before its presence says ready (``start_processes``, from generation.worker.start): ``spawn``ed, each
+sets Django up once, keeps its database connection and loads the image check, and dies with the
+worker (``_set_up``: this module imports nothing of Django at module level, as ``spawn`` unpickles
+its functions before Django is set up). The launching thread only pickles a call's pictures over,
+so the finishing never takes its interpreter lock. Anywhere else (a prefork pool process, eager mode,
 ``manage.py generate``, tests) a call is finished inline, after it.
 
 ``Handover`` is one run's side of it: bounded (at most ``bound`` calls wait to be finished; a call
@@ -16,16 +17,17 @@ them, it writes nothing.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
 import queue
+import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-
-from generation import finishing_boot
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +48,18 @@ class FinishingProcesses:
         executor = ProcessPoolExecutor(
             max_workers=self.count,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=finishing_boot.start,
+            initializer=_set_up,
             initargs=(os.getpid(),),
         )
         # One answer per process: each is spawned and has set Django up before this returns.
-        for ready in [executor.submit(finishing_boot.ready) for _ in range(self.count)]:
+        for ready in [executor.submit(_ready) for _ in range(self.count)]:
             ready.result()
         return executor
 
     def submit(self, work: Work, *args) -> tuple[Future, int]:
         """The call's future, and the set of processes it went to."""
         with self._lock:
-            return self._executor.submit(finishing_boot.call, work, *args), self.set_number
+            return self._executor.submit(_call, work, *args), self.set_number
 
     def replace(self, broken: int) -> None:
         """A process of set ``broken`` died (the whole set is broken): a new set, started now, unless done already."""
@@ -158,3 +160,54 @@ class Handover:
         except Exception:
             log.exception("finishing %d pictures failed; their jobs are requeued when the run ends", len(items))
         return None
+
+
+# --- a finishing process's side ------------------------------------------------------------------
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _set_up(parent: int) -> None:
+    """Die with the worker (``parent``), then Django set up on the worker's settings (its
+    environment), numpy's BLAS on one thread (as generation.worker.start does in workers), and the image
+    check's model loaded: the first picture pays none of it."""
+    _die_with(parent)
+    import django
+
+    django.setup()
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
+    from django.conf import settings
+
+    if settings.GARDEN_SAFETY_IMAGE_CHECK:
+        from safety import images
+
+        images.classifier()
+    log.info("finishing process %d ready", os.getpid())
+
+
+def _die_with(parent: int) -> None:
+    """The kernel kills this process when the worker's main thread ends, even by SIGKILL
+    (PR_SET_PDEATHSIG, Linux); elsewhere the closed call queue ends it when the worker goes. Checked
+    after setting it: a worker that died before has already made this process an orphan."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _ready() -> int:
+    """Answered once the process has started (``_set_up`` ran): the worker waits for one per process."""
+    return os.getpid()
+
+
+def _call(work, *args):
+    """One call's finishing on a database connection that still works (replaced after an error or
+    past CONN_MAX_AGE, as Django does between a web process's requests)."""
+    from django.db import close_old_connections, connection
+
+    if connection.errors_occurred or connection.close_at is not None:
+        close_old_connections()
+    return work(*args)

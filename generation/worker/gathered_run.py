@@ -1,15 +1,15 @@
 """A gathered run: one-picture jobs painted together in one call each time, and each call's
 finishing beside the next call (docs/generation.md#gathered-calls).
 
-``execute_job`` (generation.services.execution) hands a claimed job that may share its call
+``execute_job`` (generation.worker.runner) hands a claimed job that may share its call
 (gathering.gatherable) to ``run_gathered``:
 
 - the loop (the caller's thread, the one that launches the model's work): gather the queued jobs
   that share the claimed job's call, paint them in ONE call, each with its own prompt and seed (a
-  picture is the one its job gets alone), hand the pictures over to be finished (finishers.Handover),
+  picture is the one its job gets alone), hand the pictures over to be finished (finishing_processes.Handover),
   take back the outcomes of calls finished meanwhile, take the next queued jobs; stop when none is
   queued (or after LOOP_SECONDS), take the last outcomes, return;
-- finishing (finishing.finish_call, in a finishing process or inline) stores one call's pictures and
+- finishing (call_finishing.finish_call, in a finishing process or inline) stores one call's pictures and
   finishes their jobs in one transaction, and reports each job's outcome.
 
 Each job keeps its own lease, attempt and outcome: one heartbeat thread beats every job in flight,
@@ -18,7 +18,8 @@ fails or requeues its job alone. The job whose message started the run (the lead
 transient failure by raising TransientJobError, so its task retries its own message as for any
 job; another job is requeued and its message sent again (a duplicate is harmless: claim_job). A job
 still in flight when the run ends (a crash anywhere, a finishing process dying included) is
-requeued the same way, never left running. Every write is made on this thread.
+requeued the same way, never left running. Every write but the finishing's is made on this thread;
+the states are written and announced by generation.worker.lifecycle, as for a job run alone.
 """
 
 from __future__ import annotations
@@ -31,23 +32,24 @@ from datetime import datetime
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.utils import timezone
 
-from generation import backends, card_finishing, changes
-from generation.backends import DIFFUSERS, Batch
-from generation.dispatch import beacon
-from generation.dispatch.enqueue import enqueue_job
-from generation.dispatch.route_facts import model_key
+from generation.backends import DIFFUSERS
 from generation.models import GenerationJob
-from generation.services import gathering
-from generation.services.finishers import Handover
-from generation.services.finishing import FAILED, STORED, TRANSIENT, TRANSIENT_FAILURE, Item, Outcome, attempt_rows, finish_call
-from generation.services.heartbeat import beating
-from generation.services.init_pictures import init_picture
-from generation.services.jobs import fail_job, requeue_job
 from generation.services.planning import job_batches
-from generation.services.runner import JobStopped, ProgressThrottle, TransientJobError, embedding_files, error_text, library_files
-from generation.services.storing import render_on_card
+from generation.worker import card_finishing, gathering, lifecycle
+from generation.worker.call_finishing import FAILED, STORED, TRANSIENT, TRANSIENT_FAILURE, Item, Outcome, finish_call
+from generation.worker.finishing_processes import Handover
+from generation.worker.lifecycle import beating
+from generation.worker.storing import render_on_card
+from generation.worker.toolbox import (
+    JobStopped,
+    ProgressThrottle,
+    StepReporter,
+    TransientJobError,
+    embedding_files,
+    error_text,
+    library_files,
+)
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,7 @@ class GatheredRun:
         with self._lock:
             jobs = list(self.in_flight.values())
         if jobs:
-            attempt_rows(jobs).update(heartbeat_at=now)
+            lifecycle.attempt_rows(jobs).update(heartbeat_at=now)
         return True
 
     # --- the loop ----------------------------------------------------------------------------------
@@ -138,18 +140,19 @@ class GatheredRun:
             started = time.perf_counter()
             self.calls += 1
             on_card = card_finishing.wanted(backend)
-            if on_card:  # tensors on the card, finished there
-                pictures = backend.generate_tensors(batch, on_step=progress)
-                flags = [None] * len(jobs)  # the lean call runs no checker of the model's own
-            else:
-                pictures = backend.generate(batch, on_step=progress)
-                flags = backend.safety_flags(pictures)  # the model's own checker, if it ships one (recorded only)
+            with lifecycle.advertising_loras(leader):
+                if on_card:  # tensors on the card, finished there
+                    pictures = backend.generate_tensors(batch, on_step=progress)
+                    flags = [None] * len(jobs)  # the lean call runs no checker of the model's own
+                else:
+                    pictures = backend.generate(batch, on_step=progress)
+                    flags = backend.safety_flags(pictures)  # the model's own checker, if it ships one (recorded only)
             description = backend.describe()
             timings["generate"] = time.perf_counter() - started
             if on_card:
                 rendered = render_on_card(jobs=jobs, specs=specs, pictures=pictures, description=description)
         except JobStopped:
-            self._dropped(jobs)
+            self._drop(jobs)
             return
         except TRANSIENT as exc:
             for job in jobs:
@@ -166,9 +169,9 @@ class GatheredRun:
             items = [Item(job, spec, None, None, done) for job, spec, done in zip(jobs, specs, rendered, strict=True)]
         else:
             items = [Item(*item) for item in zip(jobs, specs, pictures, flags, strict=True)]
-        if progress.rows < len(jobs):  # someone cancelled (or lost a lease) during the call
-            ours = set(attempt_rows(jobs).filter(cancel_requested=False).values_list("pk", flat=True))
-            self._dropped([job for job in jobs if job.pk not in ours])
+        if progress.running not in (None, len(jobs)):  # someone cancelled (or lost a lease) during the call
+            ours = set(lifecycle.attempt_rows(jobs).filter(cancel_requested=False).values_list("pk", flat=True))
+            self._drop([job for job in jobs if job.pk not in ours])
             items = [item for item in items if item.job.pk in ours]
         if items:
             handover.submit(items, description, timings)
@@ -180,49 +183,11 @@ class GatheredRun:
             extra["prompts"] = [job.prompt for job in jobs]
             if leader.backend == DIFFUSERS:
                 extra["embeddings"] = embedding_files(leader, "\n".join([*extra["prompts"], leader.negative_prompt]))
-        backend = backends.get_backend(
-            leader.backend,
-            model=extra.pop("model_path", ""),
-            label=leader.model,
-            pin=leader.live,  # the live model stays loaded (backends.LoadedPipelines)
-            dtype=extra.pop("model_dtype", ""),
-            offload=extra.pop("model_offload", ""),
-        )
-        started = time.perf_counter()
-        loading = getattr(backend, "pipeline", "") is None
-        if loading:  # the router sends this model's jobs here while it loads (generation.dispatch.routing)
-            beacon.note_models(worker=leader.worker, loading=model_key(leader))
-        backend.load()
-        if loading:
-            beacon.note_models(worker=leader.worker)
-        timings["load"] = time.perf_counter() - started
-        options = leader.options or {}
-        sampler = options.get("sampler", "") if leader.backend == DIFFUSERS else ""
-        scheduler = backends.SAMPLERS.get(sampler) or backend.scheduler_name
-        for job in jobs:
-            job.model_id, job.scheduler = backend.model_id, scheduler
+        backend, loaded = lifecycle.load_model(jobs, extra, timings=timings)
         specs = [job_batches(job)[0][0] for job in jobs]
-        starts = [init_picture(job.options["init_image"], width=job.width, height=job.height) for job in jobs if "init_image" in options]
-        batch = Batch(
-            prompt=leader.prompt,
-            negative_prompt=leader.negative_prompt,
-            width=leader.width,
-            height=leader.height,
-            steps=leader.steps,
-            guidance=leader.guidance,
-            seeds=[spec.seed for spec in specs],
-            emotion=leader.emotion,
-            favorite=leader.favorite,
-            extra=extra,
-            model=leader.model,
-            loras=tuple((lora["name"], float(lora["weight"])) for lora in leader.loras or ()),
-            sampler=sampler,
-            clip_skip=options.get("clip_skip") or 1,
-            init_image=(starts[0] if len(starts) == 1 else starts) if starts else None,
-            denoising_strength=options.get("denoising_strength", 0.0),
-        )
-        loaded = {"model_id": backend.model_id, "scheduler": scheduler}
-        return backend, batch, specs, CallProgress(jobs, steps=leader.steps, pending=loaded)
+        batch = lifecycle.call_batch(jobs, specs, extra)
+        throttle = ProgressThrottle(settings.GARDEN_GATHER_PROGRESS_SECONDS, pending=loaded, claimed=True)
+        return backend, batch, specs, StepReporter(lifecycle.attempt_rows(jobs), steps=leader.steps, throttle=throttle)
 
     # --- outcomes ------------------------------------------------------------------------------
 
@@ -252,45 +217,14 @@ class GatheredRun:
             self.leader_error = self.leader_error or error
             return
         log.warning("generation job %s: transient failure, requeued: %s", job.pk, error)
-        if requeue_job(job_id=job.pk, error=error):
+        if lifecycle.requeue_and_resend(job, error):
             self.requeued.add(job.pk)
-            enqueue_job(job_id=job.pk, queue=job.queue, background=job.background)
-        else:
-            fail_job(job_id=job.pk, error=f"Gave up after GARDEN_JOB_MAX_ATTEMPTS attempts: {error}", attempt=job.attempts)
 
     def _failed(self, job: GenerationJob, exc: BaseException | str) -> None:
         self._untrack(job)
-        fail_job(job_id=job.pk, error=exc if isinstance(exc, str) else error_text(exc), attempt=job.attempts)
+        lifecycle.fail_job(job_id=job.pk, error=exc if isinstance(exc, str) else error_text(exc), attempt=job.attempts)
 
-    def _dropped(self, jobs: list[GenerationJob]) -> None:
-        """Jobs no longer ours to finish: a cancelled one ends cancelled; one whose lease was lost is
-        left to the attempt that took it over."""
-        now = timezone.now()
+    def _drop(self, jobs: list[GenerationJob]) -> None:
         for job in jobs:
             self._untrack(job)
-            mine = GenerationJob.objects.filter(pk=job.pk, attempts=job.attempts, cancel_requested=True)
-            if mine.exclude(status__in=GenerationJob.FINISHED).update(status=GenerationJob.Status.CANCELLED, finished_at=now):
-                changes.announce([job])
-            else:
-                log.warning("generation job %s: attempt %d lost its lease; leaving it to the next attempt", job.pk, job.attempts)
-
-
-class CallProgress:
-    """The step callback of one call for all its jobs: one UPDATE per written step (at most every
-    GARDEN_GATHER_PROGRESS_SECONDS, the last always), progress and heartbeat; ``rows``: the rows
-    the last write found still running and not cancelled. None left: the call stops (JobStopped)."""
-
-    def __init__(self, jobs: list[GenerationJob], *, steps: int, pending: dict) -> None:
-        self.jobs, self.steps, self.rows = jobs, steps, len(jobs)
-        self.throttle = ProgressThrottle(settings.GARDEN_GATHER_PROGRESS_SECONDS, pending=pending, claimed=True)
-
-    def __call__(self, steps_done: int) -> None:
-        if not self.throttle.due(final=steps_done >= self.steps):
-            return
-        fields, self.throttle.pending = self.throttle.pending, {}
-        now = timezone.now()
-        done = min(steps_done, self.steps)
-        running = attempt_rows(self.jobs).filter(cancel_requested=False)
-        self.rows = running.update(steps_done=done, heartbeat_at=now, progress_at=now, **fields)
-        if not self.rows:
-            raise JobStopped
+        lifecycle.drop(jobs)
