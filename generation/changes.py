@@ -1,7 +1,7 @@
 """A live job's changes announced, and waited for without reading its row.
 
 Whoever changes a live job (``GenerationJob.live``: someone waits for it) announces it once the
-change is committed: its claim, its finishing (generation.services.finishing), a cancel, a failure
+change is committed: its claim, its success and finishing (generation.worker.lifecycle), a cancel, a failure
 or a requeue. A waiter (the kiosk's long poll, ``GET /live/<uuid>?wait=``) reads the row once,
 waits for an announcement of that job, and reads it once more: no read while it waits.
 
