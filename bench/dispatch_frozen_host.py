@@ -6,10 +6,11 @@ and Redis (db 15), paint jobs for one tiny random-weight pipeline. Two jobs warm
 its whole process group is stopped (SIGSTOP: its presence row stays fresh for three beats of 6 s)
 and three jobs are sent. Measured: the seconds until the three are painted, where, and, once the
 frozen worker is let go again, whether any job was painted twice. ``routed``: the app's worker
-with GARDEN_ROUTING on; ``pull``: bench/pull_worker.py, routing off.
+with GARDEN_ROUTING on; ``pull``: bench/_pull_worker.py, routing off.
 
     .venv/bin/python bench/dispatch_frozen_host.py                 # both, about 3 min each on 2 cores
     .venv/bin/python bench/dispatch_frozen_host.py --order pull --limit 120
+    .venv/bin/python bench/dispatch_frozen_host.py --smoke         # the pull scenario alone (the one only this bench runs)
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import _smoke  # noqa: E402
+
+SMOKE_NEEDS = ("redis",)
+
 SUBMIT = """
 import json
 from generation import services
@@ -43,7 +48,12 @@ def parse_args():
     parser.add_argument("--order", default="routed,pull")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--limit", type=float, default=150.0, help="seconds to wait for the three jobs")
-    return parser.parse_args()
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args()
+    if args.smoke:
+        args.order = "pull"
+        args.broker = _smoke.cache_url(args.broker, "BENCH_FROZEN_HOST_REDIS_URL")
+    return args
 
 
 class Venue:
@@ -51,7 +61,7 @@ class Venue:
         self.folder = folder
         self.db = folder / "garden.sqlite3"
         self.queue = f"gpu-frozen-{uuid.uuid4().hex[:6]}"
-        self.app = "bench.pull_worker" if scenario == "pull" else "config"
+        self.app = "bench._pull_worker" if scenario == "pull" else "config"
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -158,7 +168,10 @@ def main() -> None:
         model = Path(folder) / "tiny"
         save_tiny_pipeline(model, seed=0)
         for name in args.order.split(","):
-            print(name, json.dumps(scenario(name, args, model)), flush=True)
+            result = scenario(name, args, model)
+            print(name, json.dumps(result), flush=True)
+            if result["painted_twice"] or result["painted_within_limit"] < 3:
+                raise SystemExit(f"{name}: a frozen host's jobs were not all painted elsewhere once each")
 
 
 if __name__ == "__main__":

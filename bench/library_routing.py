@@ -12,7 +12,7 @@ model loads it again. Three scenarios, in the same run, on the same machine:
 - **unrouted**: GARDEN_ROUTING off: whichever worker is free takes the next job;
 - **pinned** (the baseline): one worker per model, each on a queue of its own: no switch at all;
 - **pull** (issue 89's prototype, not in the default order): GARDEN_ROUTING off, both workers on
-  the shared queue, each message claiming the job its worker paints best now (bench/pull_worker.py,
+  the shared queue, each message claiming the job its worker paints best now (bench/_pull_worker.py,
   bench._pull): no host queues, expiries or re-router.
 
 A "load" is a job whose worker loaded its pipeline (``timings.load`` > 0, generation.worker.runner).
@@ -235,7 +235,7 @@ def scenario(venue: Venue, name: str, args) -> dict:
     shared = f"gpu-{tag}"
     env = venue.env | {"GARDEN_GPU_QUEUE": shared, "GARDEN_ROUTING": "false" if name in ("unrouted", "pull") else "true"}
     queues = [f"{shared}-a", f"{shared}-b"] if name == "pinned" else []
-    app = "bench.pull_worker" if name == "pull" else "config"
+    app = "bench._pull_worker" if name == "pull" else "config"
     for n in range(2):
         venue.start(f"{name}{n}-{tag}", f"host{n}", queues[n] if queues else shared, env, app=app)
     try:

@@ -1,5 +1,5 @@
 """The pull prototype's worker for bench/library_routing.py (``--order pull``; issue 89): the app's
-own worker (``celery -A bench.pull_worker worker``), whose message claims the job the worker
+own worker (``celery -A bench._pull_worker worker``), whose message claims the job the worker
 paints best now (bench._pull.claim_next) instead of the job the message names.
 
 A bench hook, not the app's: the claim the worker's entry point makes (``lifecycle.claim_job``, as
