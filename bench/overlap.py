@@ -92,7 +92,7 @@ def run_jobs(jobs: list, *, overlap: bool, post_core: int | None) -> tuple[float
     """The gathered run over ``jobs`` (queued), finishing in the finishing process (``overlap``) or
     inline: wall seconds and pipeline calls."""
     from generation.models import GenerationJob
-    from generation.worker import finishing_processes, runner
+    from generation.worker import finishing_processes, lifecycle
     from generation.worker.gathered_run import GatheredRun
 
     if overlap and finishing_processes.running() is None:
@@ -102,7 +102,7 @@ def run_jobs(jobs: list, *, overlap: bool, post_core: int | None) -> tuple[float
         finishing_processes.stop_processes()
     started, calls = time.perf_counter(), 0
     for job in jobs:  # each job's message, as the worker takes them: a run ends after 10 s of calls
-        leader = runner.claim_job(job_id=job.pk, worker="bench")
+        leader = lifecycle.claim_job(job_id=job.pk, worker="bench")
         if leader is None:  # painted by an earlier run
             continue
         run = GatheredRun(worker="bench")
