@@ -27,14 +27,13 @@ def recent_actions(context, limit: int = 10) -> list[LogEntry]:
             wanted[entry.content_type].add(entry.object_id)
     named: dict[tuple[int, str], str] = {}
     for content_type, ids in wanted.items():
-        model = content_type.model_class()
-        if model is None:
+        if content_type.model_class() is None:  # a model since removed
             continue
         try:
-            found = model._default_manager.in_bulk(list(ids))
+            found = list(content_type.get_all_objects_for_this_type(pk__in=list(ids)))
         except (ValidationError, ValueError):  # an id its model no longer reads (a changed key type)
             continue
-        named |= {(content_type.pk, str(pk)): str(obj) for pk, obj in found.items()}
+        named |= {(content_type.pk, str(obj.pk)): str(obj) for obj in found}
     for entry in entries:
         entry.shown_repr = named.get((entry.content_type_id, entry.object_id), entry.object_repr)
     return entries
