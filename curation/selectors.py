@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import connections
 from django.db.models import Q, QuerySet
@@ -189,3 +194,28 @@ def bulk_time_text(valid, *, jobs: int) -> str:
     if seconds < 90:
         return gettext("All done in about %(seconds)d s at the queue's recent pace.") % {"seconds": max(round(seconds), 1)}
     return gettext("All done in about %(minutes)d min at the queue's recent pace.") % {"minutes": round(seconds / 60)}
+
+
+# The admin index's *Recent actions* (curation/templatetags/recent_actions.py): LogEntry keeps
+# ``object_repr`` in the language it was written in; objects that still exist are named again
+# (one query per kind of object among the entries); a deleted one keeps its stored name.
+def recent_actions(user, limit: int = 10) -> list[LogEntry]:
+    """The user's last ``limit`` entries, each with ``shown_repr``: the object's name now, else the stored one."""
+    entries = list(LogEntry.objects.filter(user=user).select_related("content_type").order_by("-action_time")[:limit])
+    wanted: defaultdict[ContentType, set[str]] = defaultdict(set)
+    for entry in entries:
+        if entry.content_type is not None and not entry.is_deletion():
+            wanted[cast(ContentType, entry.content_type)].add(entry.object_id)
+    named: dict[tuple[int | None, str], str] = {}
+    for content_type, ids in wanted.items():
+        if content_type.model_class() is None:  # a model since removed
+            continue
+        try:
+            found = list(content_type.get_all_objects_for_this_type(pk__in=list(ids)))
+        except (ValidationError, ValueError):  # an id its model no longer reads (a changed key type)
+            continue
+        named |= {(content_type.pk, str(obj.pk)): str(obj) for obj in found}
+    for entry in entries:
+        # an attribute the admin index's template reads beside LogEntry's own
+        entry.shown_repr = named.get((entry.content_type_id, entry.object_id), entry.object_repr)  # type: ignore[attr-defined]
+    return entries
