@@ -6,12 +6,14 @@ announced, or at its bound."""
 
 import http.client
 import json
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.servers import gunicorn
+from tests.servers import ROOT, gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.load]
 
@@ -24,8 +26,11 @@ WorkerPresence.objects.create(name="test@live", queues=["live"], seen_at=timezon
 print(json.dumps([str(services.request_live_picture(visitor_id=f"v{n}", search_key="calm").pk) for n in range(2)]))
 """
 FINISH = """
+import sys
 from generation import changes
 from generation.models import GenerationJob
+print("ready", flush=True)  # started before the polls: Django's start-up stays outside their clock
+sys.stdin.readline()
 GenerationJob.objects.filter(pk=%r).update(status="failed", error="x")
 changes.announce_ids([%r])
 """
@@ -47,11 +52,19 @@ def test_waiting_long_polls_leave_the_request_thread_to_other_requests(tmp_path)
     with gunicorn(tmp_path, workers=1, threads=1, procfile=True, compress_static=False, **settings) as server:
         jobs = json.loads(server.manage("shell", "-c", MAKE_JOBS).strip().splitlines()[-1])
         port = int(server.base.rsplit(":", 1)[1])
+        announcer = subprocess.Popen(
+            [sys.executable, "manage.py", "shell", "-c", FINISH % (jobs[0], jobs[0])],
+            cwd=ROOT, env=server.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert announcer.stdout is not None
+        for line in announcer.stdout:  # after the shell's own greeting
+            if line.strip() == "ready":
+                break
         with ThreadPoolExecutor(max_workers=2) as pool:
             polls = [pool.submit(get, port, f"/live/{job}?wait=8") for job in jobs]
             time.sleep(1.0)  # both polls wait, each in a long-poll thread
             meanwhile = [get(port, f"/live/{jobs[0]}") for _ in range(3)]  # the one request thread is free
-            server.manage("shell", "-c", FINISH % (jobs[0], jobs[0]))
+            announcer.communicate("go\n", timeout=60)
             finished = polls[0].result()
             other = polls[1].result()
 
