@@ -1,12 +1,14 @@
 """docs/settings.md, written from the settings' declarations (config.appsettings): ``bin/settings-doc``.
 
 The page is one table per conf module (the core first, then the apps in INSTALLED_APPS order), each
-setting with its variable, type, default and meaning; the prose around the tables is HEADER.
-tests/config/test_settings_doc.py fails while the committed page differs from what this writes.
+setting with its variable, type, default and meaning. The prose above the tables and above the core
+sections' tables is the page's own: written there, and kept as it is when the tables are written.
+tests/config/test_app_settings.py fails while the committed page differs from what this writes.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,73 +37,18 @@ def groups(installed_apps: Iterable[str]) -> list[Group]:
 
 
 PAGE = BASE_DIR / "docs" / "settings.md"
+# The generated part begins at the first table's section: its heading, then "Declared in `…`".
+_FIRST_TABLE = re.compile(r"\n## .+\n\nDeclared in `")
+# A core section's words above its table.
+_SECTION_PROSE = re.compile(r"^### (.+)\n\n((?:(?!\| variable \|).*\n)*?)\| variable \|", re.M)
 
-HEADER = """\
-# Settings
 
-<!-- Written by bin/settings-doc from the declarations in config/conf.py and each app's conf.py: edit those, then run it. -->
-
-Every setting is an environment variable; a `.env` file beside `manage.py` is read too (real
-environment variables win). The defaults need no server: SQLite and media under `var/`, an embedded
-Celery broker on the filesystem, a local-memory cache. Production points the same variables at
-PostgreSQL, Redis and S3 ([operations.md](operations.md#running-against-postgresql-redis-and-s3)).
-
-Each setting is declared once, with its type, default and meaning: the core ones in
-`config/conf.py`, each app's own in its `conf.py` (`config/appsettings.py` is the declaration
-helper). `config/settings.py` reads them all onto `django.conf.settings`, and `bin/settings-doc`
-writes this page from the same declarations. The feature page named in each section explains its
-settings in context.
-
-## Names
-
-Every variable starts with `GARDEN_`, except Django's own (`DJANGO_*`) and the connection settings
-other software names (`DATABASE_*`, `CACHE_URL`, `CELERY_*`, `PROMETHEUS_MULTIPROC_DIR`). The
-recommendation, display zone, screen and insights variables are `GARDEN_RECOMMEND_*`,
-`GARDEN_DISPLAY_*`, `GARDEN_SCREENS_*` and `GARDEN_INSIGHTS_*`, while code and tests use the
-settings' own names (`settings.RECOMMEND_BACKEND`, `override_settings(RECOMMEND_BACKEND=…)`). Their
-older variable names (`RECOMMEND_BACKEND`) are still read until the next release, with a warning
-at start-up naming the new one; where both are set, the new one wins.
-
-Backend choices (`GARDEN_FACE_BACKEND`, `GARDEN_GENERATOR_BACKEND`, `GARDEN_DIFFUSION_SCHEDULER`,
-`GARDEN_RECOMMEND_BACKEND`, `GARDEN_RECOMMEND_EXPLORATION`) are validated when the process starts:
-a typo stops it with a message naming the setting and the allowed values.
-"""
-
-# What the tables of the core's sections (config.conf.SECTIONS) do not say.
-SECTION_PROSE = {
-    "Storage": """\
-Images are local files under `GARDEN_MEDIA_ROOT` unless `GARDEN_S3_BUCKET` is set; then they go
-to S3 (django-storages + boto3) with identical keys. The storage is checked at start-up and by
-`manage.py check --deploy` ([operations.md](operations.md#storage-bucket-and-policy)).
-""",
-    "Health and metrics": """\
-`/healthz`, `/readyz` and `/metrics` are answered before the host check and the TLS redirect, so
-probes and scrapers can address a container by IP over plain HTTP ([deploy.md](deploy.md#health-and-metrics)).
-""",
-    "Security headers and logins": """\
-Every answer carries a **Content-Security-Policy** (django-csp): scripts only from the site itself
-(no inline code anywhere: pages pass data in `data-*` attributes and `json_script`), styles from
-the site and inline (the Django admin needs them), images also from the bucket or CDN that serves
-them (derived from `GARDEN_PUBLIC_BASE_URL`, `GARDEN_S3_CUSTOM_DOMAIN`, `GARDEN_S3_ENDPOINT_URL`,
-or `*.amazonaws.com` for a plain S3 bucket), no plugins, no framing by other sites. A
-**Permissions-Policy** allows the camera for the site itself (the kiosk films visitors) and
-nothing else (microphone, geolocation, payment, USB, screen capture). The Swagger UI runs as its
-split view and ReDoc without its web fonts, so the API docs work under the policy too; a browser
-test visits every page and fails on any reported violation.
-
-Admin logins (and HTTP Basic logins to the APIs) are throttled by **django-axes**: after
-`GARDEN_LOGIN_FAILURE_LIMIT` failed attempts for one username from one address, that pair is
-locked out (429, the site's own page in the admin's language, saying in how many minutes to try
-again, with `Retry-After`) for `GARDEN_LOGIN_COOLOFF_MINUTES`; a success resets the count, and a
-login tried while locked is not checked nor recorded as a failure. Another account, or the same
-account from elsewhere, is not affected. API calls' wrong passwords are counted apart (under
-`api:<name>`): an SD client never locks a person out of the admin. A login whose `?next=` points off the site
-lands on the admin index. `manage.py axes_reset` lifts all lockouts. An API call's password is
-checked in full once and then remembered for `GARDEN_LOGIN_REMEMBER_SECONDS`; failed ones are
-counted per address too (`GARDEN_LOGIN_ADDRESS_FAILURE_LIMIT`), and a call over either limit is a
-429 with `Retry-After` before any password is hashed ([a1111.md](a1111.md#authentication)).
-""",
-}
+def kept_prose(page: Path) -> tuple[str, dict[str, str]]:
+    """The page's prose, written in docs/settings.md itself and kept as it is: everything above the
+    first table's section, and each core section's words above its table."""
+    text = page.read_text() if page.exists() else "# Settings\n"
+    header = _FIRST_TABLE.split(text, maxsplit=1)[0]
+    return header, {title: prose.strip() for title, prose in _SECTION_PROSE.findall(text)}
 
 
 def shown_default(setting: Setting) -> str:
@@ -146,24 +93,25 @@ def rows(settings: Iterable[Setting]) -> list[str]:
     return lines
 
 
-def table(group: Group) -> str:
+def table(group: Group, section_prose: dict[str, str]) -> str:
     source = group.module.replace(".", "/") + ".py"
     lines = [f"## {group.title}", "", f"Declared in `{source}`" + (f"; more in {group.doc}." if group.doc else "."), ""]
     if not group.sections:
         return "\n".join([*lines, *rows(group.settings)]) + "\n"
     for title, settings in group.sections.items():
-        prose = SECTION_PROSE.get(title, "").strip()
+        prose = section_prose.get(title, "")
         lines += [f"### {title}", "", *([prose, ""] if prose else []), *rows(settings), ""]
     return "\n".join(lines)
 
 
-def render(installed_apps: Iterable[str]) -> str:
-    return "\n".join([HEADER, *(table(group) for group in groups(installed_apps))])
+def render(installed_apps: Iterable[str], page: Path = PAGE) -> str:
+    header, section_prose = kept_prose(page)
+    return "\n".join([header, *(table(group, section_prose) for group in groups(installed_apps))])
 
 
 def write(installed_apps: Iterable[str], page: Path = PAGE) -> bool:
     """Write the page; True when it changed."""
-    text = render(installed_apps)
+    text = render(installed_apps, page)
     if page.exists() and page.read_text() == text:
         return False
     page.write_text(text)

@@ -62,6 +62,7 @@ class Subset:
     sources: dict[str, Path]  # style -> source font file
 
     def bundled(self) -> dict[str, Path]:
+        """The subset's files the CSS loads, by style (WOFF2, or WOFF where built without brotli)."""
         found = {}
         for style in self.sources:
             for suffix in (".woff2", ".woff"):
@@ -103,21 +104,6 @@ def characters_in_sources(wants, base_dir: Path | None = None) -> dict[str, list
         for char in sorted({c for c in path.read_text(encoding="utf-8") if wants(c)}):
             used.setdefault(char, []).append(path)
     return used
-
-
-def hangul_in_sources(base_dir: Path | None = None) -> dict[str, list[Path]]:
-    """Every Hangul character the pages can show → the files it appears in."""
-    return characters_in_sources(is_hangul, base_dir)
-
-
-def japanese_in_sources(base_dir: Path | None = None) -> dict[str, list[Path]]:
-    """Every kana, kanji and CJK punctuation mark the pages can show → the files it appears in."""
-    return characters_in_sources(is_japanese, base_dir)
-
-
-def bundled_fonts() -> dict[str, Path]:
-    """The Hangul subsets the CSS loads, by style (WOFF2, or WOFF where built without brotli)."""
-    return subsets()["hangul"].bundled()
 
 
 def font_characters(path: Path) -> set[str]:

@@ -211,13 +211,6 @@ def reject_image(*, image: Image) -> Image:
     return image
 
 
-def restore_image(*, image: Image) -> Image:
-    """Undo a rejection: back to the pool."""
-    Image.objects.filter(pk=image.pk, status=Image.Status.REJECTED).update(status=Image.Status.POOL, rejected_at=None)
-    image.refresh_from_db()
-    return image
-
-
 def rewrite_image(*, image: Image, content: bytes, **metadata) -> None:
     """Replace an image's file and metadata in place, keeping its id and key (a re-import, a mark).
 

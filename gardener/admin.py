@@ -111,14 +111,11 @@ class GardenerActionAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/gardener/report.html", context)
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def has_undo_permission(self, request):
         # Undo needs to move images (garden.change_image), not to edit log rows.
-        if not request.user.has_perm("garden.change_image"):
-            actions.pop("undo_actions", None)
-        return actions
+        return request.user.has_perm("garden.change_image")
 
-    @admin.action(description=gettext_lazy("Undo the selected gardener actions"))
+    @admin.action(permissions=["undo"], description=gettext_lazy("Undo the selected gardener actions"))
     def undo_actions(self, request, queryset):
         done, refused = 0, []
         for action in queryset.order_by("created_at"):

@@ -91,7 +91,8 @@ def _json_list(text: str | None) -> list:
     return value if isinstance(value, list) else []
 
 
-def _chunks(values: list, size: int = LOOKUP_CHUNK) -> Iterable[list]:
+def chunks(values: list, size: int = LOOKUP_CHUNK) -> Iterable[list]:
+    """``values`` in slices of at most ``size``: IN lists every database takes (insights.services too)."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -122,7 +123,7 @@ def _events(*, start: datetime, end: datetime) -> list[Event]:
 
 def _image_lookup(keys: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for chunk in _chunks(sorted(key for key in keys if garden_keys.parsed_or_none(key) is not None)):
+    for chunk in chunks(sorted(key for key in keys if garden_keys.parsed_or_none(key) is not None)):
         found.update(Image.objects.with_keys(chunk).values_list("key", "id"))
     return found
 
@@ -147,7 +148,7 @@ def compute_day(*, start: datetime, end: datetime) -> DayRollups:
 def _labels(visitor_ids: set) -> dict[str, tuple[str, str, str]]:
     """Derived labels of the visitors with a row (ids that came through /emotion)."""
     labels: dict[str, tuple[str, str, str]] = {}
-    for chunk in _chunks(sorted(visitor_ids)):
+    for chunk in chunks(sorted(visitor_ids)):
         for visitor, emotion, age_group, gender in Visitor.objects.filter(pk__in=chunk).values_list("id", "emotion", "age_group", "gender"):
             labels[visitor] = (emotion or "", age_group or "", gender or "")
     return labels
@@ -235,7 +236,7 @@ def fresh_images(image_ids: set[int], *, day: datetime) -> set[int]:
     the kept rollups, so it survives retention: totals minus the rows of ``day`` and later."""
     threshold = settings.RECOMMEND_FRESH_IMPRESSIONS
     fresh: set[int] = set()
-    for chunk in _chunks(sorted(image_ids)):
+    for chunk in chunks(sorted(image_ids)):
         before = dict(ImageTotal.objects.filter(image_id__in=chunk).values_list("image_id", "impressions"))
         since = ImageRollup.objects.filter(bucket__gte=day, image_id__in=chunk).order_by().values("image_id").annotate(n=Sum("impressions"))
         for row in since:
@@ -256,7 +257,7 @@ def _recommender(events: list[Event], image_ids: dict[str, int], *, start: datet
         counts[(ranker, search_key.partition("/")[0])]["gardens"] += n
     attributed = [event for event in events if event.recommendation_id]
     recommendations: dict[int, tuple[str, str]] = {}
-    for chunk in _chunks(sorted({event.recommendation_id for event in attributed})):
+    for chunk in chunks(sorted({event.recommendation_id for event in attributed})):
         for pk, ranker, search_key in Recommendation.objects.filter(pk__in=chunk).values_list("pk", "ranker", "search_key"):
             recommendations[pk] = (ranker, search_key.partition("/")[0])
     fresh = fresh_images({image_ids[key] for event in attributed for key in event.shown if key in image_ids}, day=start)

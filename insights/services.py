@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -172,14 +171,9 @@ def _upsert_totals(totals: list[ImageTotal]) -> None:
     )
 
 
-def _chunks(values: list, size: int = BATCH) -> Iterable[list]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def _apply_to_totals(delta: dict[int, list[int]]) -> None:
     """Add one day's change to each image's totals (same transaction as the day: always exact)."""
-    for chunk in _chunks(sorted(delta)):
+    for chunk in aggregation.chunks(sorted(delta)):
         emotions = dict(Image.objects.with_ids(chunk).values_list("pk", "emotion"))
         current = {
             t.image_id: (t.impressions, t.likes, t.dislikes)
@@ -202,7 +196,7 @@ def rebuild_totals() -> int:
         sums = ImageRollup.objects.order_by().values("image_id").annotate(n=Sum("impressions"), l=Sum("likes"), d=Sum("dislikes"))
         by_image = {row["image_id"]: (row["n"], row["l"], row["d"]) for row in sums}
         made = 0
-        for chunk in _chunks(sorted(by_image)):
+        for chunk in aggregation.chunks(sorted(by_image)):
             emotions = dict(Image.objects.with_ids(chunk).values_list("pk", "emotion"))
             totals = [_total(pk, emotions[pk], *by_image[pk]) for pk in chunk if pk in emotions]
             _upsert_totals(totals)

@@ -75,11 +75,8 @@ def can_paint(queryset: LibraryEntryQuerySet) -> LibraryEntryQuerySet:
     """The entries of ``queryset`` that can paint now (``why_unusable`` says "" of each): the rows'
     rule in SQL, less those whose file went since the last scan (one look at each file)."""
     listed = queryset.usable()
-    gone = [
-        pk
-        for pk, path, stored_at in listed.values_list("pk", "path", "stored_at")
-        if not _file_there(path) and not _held_elsewhere(pk, stored_at is not None)
-    ]
+    rows = listed.values_list("pk", "path", "stored_at")
+    gone = [pk for pk, path, stored_at in rows if not _there(path, pk, stored_at is not None)]
     return listed.exclude(pk__in=gone) if gone else listed
 
 
@@ -96,6 +93,7 @@ def _entry_held_elsewhere(entry: LibraryEntry) -> bool:
 
 
 def _there(path: str, entry_id: int, stored: bool) -> bool:
+    """In this host's folder, or held elsewhere in the venue."""
     return _file_there(path) or _held_elsewhere(entry_id, stored)
 
 
@@ -134,14 +132,6 @@ def hosts_with_copy(entry_id: int) -> set[str]:
 def fetchable(entry: LibraryEntry) -> bool:
     """Any host can fetch the entry's files: the venue's store (GARDEN_MODELS_STORE) holds them."""
     return entry.stored_at is not None and bool(settings.GARDEN_MODELS_STORE)
-
-
-def copies_by_entry(entry_ids: list[int]) -> dict[int, list[LibraryCopy]]:
-    """Every host's copies of these entries (fresh or not), by entry: the admin's "on hosts"."""
-    found: dict[int, list[LibraryCopy]] = {}
-    for copy in LibraryCopy.objects.filter(entry_id__in=entry_ids).order_by("host"):
-        found.setdefault(copy.entry_id, []).append(copy)
-    return found
 
 
 def enabled() -> bool:
@@ -306,11 +296,7 @@ def listing_version() -> str:
     digest = hashlib.sha256()
     for row in LibraryEntry.objects.order_by("pk").values_list(*LISTED_FIELDS):
         listed = dict(zip(LISTED_FIELDS, row, strict=True))
-        there = (
-            enabled()
-            and listed["present"]
-            and (_file_there(listed["path"]) or _held_elsewhere(listed["pk"], listed["stored_at"] is not None))
-        )
+        there = enabled() and listed["present"] and _there(listed["path"], listed["pk"], listed["stored_at"] is not None)
         digest.update(f"{row!r}{there}\n".encode())
     digest.update(repr(LibraryScan.objects.values_list("pk", "state").first()).encode())
     # Uploads into the store: their state, and their bytes by the percent (the list follows an upload).

@@ -11,7 +11,7 @@ import io
 import re
 import struct
 import zlib
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, unescape
 
 from PIL import Image as PILImage
 from PIL.PngImagePlugin import PngInfo
@@ -77,12 +77,8 @@ def read_fields(packet: bytes) -> dict:
     for field, tag in _FIELDS.items():
         match = re.search(rf'{re.escape(tag)}="([^"]*)"', text) or re.search(rf"<{re.escape(tag)}>([^<]*)</", text)
         if match:
-            found[field] = _unescape(match.group(1))
+            found[field] = unescape(match.group(1), {"&quot;": '"'})
     return found
-
-
-def _unescape(value: str) -> str:
-    return value.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 # What starts an XMP APP1 segment in a JPEG (Adobe XMP spec, part 3).

@@ -53,7 +53,6 @@ CONFUSABLES = {
 KANJI_AS_KATAKANA = str.maketrans("口一工力夕二卜八才", "ローエカタニトハオ")
 LEET = str.maketrans("013456789@$!|+€", "oieasbtbgasilte")
 
-_LATIN_LETTER = "a-z"
 _HANGUL = "\uac00-\ud7a3\u1100-\u11ff"
 _KANA = "\u3041-\u309f\u30a1-\u30fa\u30fc-\u30ff"
 _KANJI = "\u4e00-\u9fff\u3400-\u4dbf"

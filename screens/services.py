@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import F, Value
@@ -310,10 +310,6 @@ def _deliver(screen: Screen, now: datetime) -> list[ScreenCommand]:
 
 def _log(user, screen: Screen, flag: int, message: str) -> None:
     LogEntry.objects.log_actions(user_id=user.pk, queryset=Screen.objects.filter(pk=screen.pk), action_flag=flag, change_message=message)
-
-
-def log_addition(*, user, screen: Screen) -> None:
-    _log(user, screen, ADDITION, "added")
 
 
 def ensure_operators_group() -> tuple[Group, list[str]]:

@@ -166,7 +166,7 @@ class ImageAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False
+        return False  # also keeps the stock bulk delete off the actions: it would bypass services
 
     def has_promote_permission(self, request):
         return request.user.has_perm(PROMOTE_PERMISSION)
@@ -176,12 +176,6 @@ class ImageAdmin(admin.ModelAdmin):
 
     def has_purge_permission(self, request):
         return request.user.has_perm(PURGE_PERMISSION)
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        # The stock bulk delete bypasses services and deletes files' rows for good: never offered.
-        actions.pop("delete_selected", None)
-        return actions
 
     def get_changelist(self, request, **kwargs):
         return CurationChangeList

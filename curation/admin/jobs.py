@@ -136,12 +136,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         js = ("curation/jobs.js",)  # its words: the static catalog the job templates load
 
     def has_delete_permission(self, request, obj=None):
-        return False  # a job is the record of where pool images came from
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
+        return False  # a job is the record of where pool images came from (and the bulk delete is not offered)
 
     @admin.display(description=gettext_lazy("job"))
     def short_id(self, obj):

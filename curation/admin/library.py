@@ -123,11 +123,6 @@ class LibraryEntryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # a missing file is marked absent by the scan, and its jobs keep their name
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
     @admin.display(description=gettext_lazy("size"), ordering="size_bytes")
     def size(self, obj):
         return filesizeformat(obj.size_bytes)

@@ -281,11 +281,6 @@ def set_default(name: str) -> LibraryEntry:
     return entry
 
 
-def set_default_vae(entry: LibraryEntry, name: str) -> None:
-    """The VAE jobs on the pipeline ``entry`` use when they name none ("": the pipeline's own)."""
-    LibraryEntry.objects.filter(pk=entry.pk).update(default_vae=name)
-
-
 def set_live(name: str | None) -> LibraryEntry | None:
     """Make the present pipeline ``name`` the one that paints live pictures (docs/live.md); None: no
     library model paints them (the procedural painter does on the embedded default, else none)."""

@@ -68,14 +68,12 @@ def test_failed_database_update_removes_the_new_copy(monkeypatch):
     assert not default_storage.exists(serving_key)
 
 
-def test_reject_is_soft_and_restorable(django_capture_on_commit_callbacks):
+def test_reject_is_soft(django_capture_on_commit_callbacks):
     image = ImageFactory(status=Image.Status.SERVING)
     with django_capture_on_commit_callbacks(execute=True):
         rejected = services.reject_image(image=image)
     assert rejected.status == Image.Status.REJECTED and rejected.key.startswith("imgPool/")
     assert default_storage.exists(rejected.key)
-    restored = services.restore_image(image=rejected)
-    assert restored.status == Image.Status.POOL
 
 
 def test_purge_deletes_only_rejected_files(django_capture_on_commit_callbacks):

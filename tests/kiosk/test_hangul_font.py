@@ -25,17 +25,17 @@ MAX_FACE_BYTES = 80_000
 
 
 def test_every_hangul_character_in_use_is_in_each_bundled_face():
-    used = hangul_font.hangul_in_sources()
+    used = hangul_font.characters_in_sources(hangul_font.is_hangul)
     assert len(used) > 100  # the Korean catalogs: sanity check that the scan finds them
     assert "행" in used and any(path.name == "djangojs.po" for path in used["행"])
-    for path in hangul_font.bundled_fonts().values():
+    for path in hangul_font.subsets()["hangul"].bundled().values():
         missing = sorted(set(used) - hangul_font.font_characters(path))
         where = sorted({str(source.name) for char in missing for source in used[char]})
         assert not missing, f"{path.name} lacks {''.join(missing)} used in {where}: run `manage.py hangul_font`"
 
 
 def test_every_japanese_character_in_use_is_in_the_bundled_face():
-    used = hangul_font.japanese_in_sources()
+    used = hangul_font.characters_in_sources(hangul_font.is_japanese)
     assert len(used) > 100  # kana and kanji of the Japanese catalogs
     assert {"表", "情", "の", "カ", "「", "。"} <= set(used)
     assert "日" in used  # 日本語, the switch's native name (config/settings.py LANGUAGES)
@@ -67,7 +67,7 @@ def test_the_scan_reads_templates_scripts_catalogs_and_page_modules_but_not_test
 
 
 def test_the_faces_are_small_woff2_renamed_and_licensed():
-    fonts = hangul_font.bundled_fonts()
+    fonts = hangul_font.subsets()["hangul"].bundled()
     assert set(fonts) == {"regular", "bold"}
     from fontTools.ttLib import TTFont
 
@@ -91,7 +91,7 @@ def test_the_css_loads_each_face_for_its_own_script_only():
     japanese = faces.pop()
     assert 'font-family: "Garden Japanese"' in japanese and 'url("fonts/garden-japanese-regular.woff2")' in japanese
     assert "unicode-range: U+3000-303F, U+3040-309F, U+30A0-30FF, U+4E00-9FFF, U+FF00-FFEF" in japanese
-    for face, (style, path) in zip(faces, hangul_font.bundled_fonts().items(), strict=True):
+    for face, (style, path) in zip(faces, hangul_font.subsets()["hangul"].bundled().items(), strict=True):
         assert 'font-family: "Garden Hangul"' in face
         assert f'url("fonts/{path.name}")' in face
         assert "unicode-range: U+1100-11FF, U+3130-318F, U+A960-A97F, U+AC00-D7A3, U+D7B0-D7FF" in face
@@ -119,12 +119,12 @@ def test_the_command_rebuilds_both_faces_from_the_sources(tmp_path, monkeypatch)
     if not hangul_font.JAPANESE_SOURCE.exists():
         pytest.skip("fonts-ipaexfont-gothic is not installed (apt-get install fonts-ipaexfont-gothic)")
     call_command("hangul_font")
-    used = set(hangul_font.hangul_in_sources())
-    built = hangul_font.bundled_fonts()
+    used = set(hangul_font.characters_in_sources(hangul_font.is_hangul))
+    built = hangul_font.subsets()["hangul"].bundled()
     for path in built.values():
         assert hangul_font.font_characters(path) == used  # exactly the characters in use
     japanese = hangul_font.subsets()["japanese"].bundled()["regular"]
-    assert hangul_font.font_characters(japanese) == set(hangul_font.japanese_in_sources())
+    assert hangul_font.font_characters(japanese) == set(hangul_font.characters_in_sources(hangul_font.is_japanese))
     # Deterministic: the same sources give the committed bytes (unless a page changed its Korean).
     committed = Path(hangul_font.__file__).parent / "static" / "kiosk" / "fonts"
     if used == hangul_font.font_characters(committed / built["regular"].name):
