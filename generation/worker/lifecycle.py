@@ -214,7 +214,7 @@ def requeue(job: GenerationJob, rows, *, what: str, detail: str, resend: bool) -
             heartbeat_at=None,
             progress_at=None,
             worker="",
-            error=f"{what.lower()}: {detail}"[:4000],
+            error=(f"{what.lower()}: {detail}" if detail else what.lower())[:4000],
             notice=resumed_notice(what, attempts=job.attempts, detail=detail),
             enqueued_at=clock.now(),
             send_failed=False,
