@@ -8,6 +8,11 @@ worker present at all for a queued job (503 with Retry-After: nothing would ever
 GARDEN_A1111_WAIT_SECONDS when set to 0 or more (504 with the job to poll). The wait holds its
 thread, but the web server runs another in its place (config.web_threads), so waiting clients take
 no thread from other requests; at most GARDEN_A1111_MAX_WAITING wait per process (views.waiting).
+
+The wait reads the job, then sleeps until the job's next announcement (generation.changes: every
+job's end is announced, whatever the job) and reads it again: one read per change, not one every
+fifth of a second. An announcement lost (Redis away, a listener reconnecting) costs at most
+REREAD_SECONDS: the wait reads the row at least that often whatever it hears.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from config import web_threads
+from generation import changes
 from generation.dispatch import presence
 from generation.models import GenerationJob
 
-POLL_SECONDS = 0.2
+REREAD_SECONDS = 2.0  # the longest a lost announcement can delay an answer
 PRESENCE_EVERY = 10.0  # seconds between checks that some worker is there
 
 
@@ -31,17 +37,19 @@ def _no_worker() -> bool:
 
 
 def wait(job: GenerationJob) -> GenerationJob:
-    """Re-read the job until it finishes, the cap (GARDEN_A1111_WAIT_SECONDS ≥ 0) passes, or no
-    worker is present while it is queued."""
+    """The job once it finishes, the cap (GARDEN_A1111_WAIT_SECONDS ≥ 0) passes, or no worker is
+    present while it is queued; read at each of its announcements (and every REREAD_SECONDS)."""
     cap = settings.GARDEN_A1111_WAIT_SECONDS
-    start = time.monotonic()
-    deadline = start + cap if cap >= 0 else None
-    checked = start
-    with web_threads.waiting():  # the web server runs another thread meanwhile
-        return _wait(job, deadline, checked)
+    if cap == 0:  # no wait at all: the job as it was created (504 with the job to poll)
+        return job
+    deadline = time.monotonic() + cap if cap > 0 else None
+    with web_threads.waiting(), changes.watching(job.pk) as watch:  # the web server runs another thread meanwhile
+        job.refresh_from_db()  # after the watch began: a change committed since is not missed
+        return _wait(job, watch, deadline)
 
 
-def _wait(job: GenerationJob, deadline: float | None, checked: float) -> GenerationJob:
+def _wait(job: GenerationJob, watch: changes.Watch, deadline: float | None) -> GenerationJob:
+    checked = time.monotonic()
     while not job.is_finished:
         now = time.monotonic()
         if deadline is not None and now >= deadline:
@@ -50,7 +58,8 @@ def _wait(job: GenerationJob, deadline: float | None, checked: float) -> Generat
             checked = now
             if job.status == GenerationJob.Status.QUEUED and _no_worker():
                 break
-        time.sleep(POLL_SECONDS if deadline is None else min(POLL_SECONDS, max(0.0, deadline - now)))
+        bound = min(REREAD_SECONDS, checked + PRESENCE_EVERY - now)
+        watch.wait(bound if deadline is None else min(bound, deadline - now))
         job.refresh_from_db()
     return job
 

@@ -1,9 +1,10 @@
-"""A live job's changes announced, and waited for without reading its row.
+"""A job's changes announced, and waited for without reading its row.
 
-Whoever changes a live job (``GenerationJob.live``: someone waits for it) announces it once the
-change is committed: its claim, its success and finishing (generation.worker.lifecycle), a cancel, a failure
-or a requeue. A waiter (the kiosk's long poll, ``GET /live/<uuid>?wait=``) reads the row once,
-waits for an announcement of that job, and reads it once more: no read while it waits.
+generation.worker.lifecycle announces a job's change once it is committed: every job's end (its
+success, a cancel, a failure) and requeue, and a live job's start (``GenerationJob.live``: a kiosk
+shows it). A waiter reads the row once, waits for an announcement of that job, and reads it once
+more: no read while it waits. The kiosk's long poll (``GET /live/<uuid>?wait=``) waits once; an A1111
+``txt2img`` waits until its job ends (a1111.waits).
 
 The channel follows what the installation already runs, so no new part is needed:
 
@@ -81,9 +82,8 @@ def _announce(kind: str, ids: list[str]) -> None:
 
         redis_call("publish", publish, default=0)
     elif kind == "postgresql":
-        with connection.cursor() as cursor:  # delivered when the surrounding transaction (if any) commits
-            for job_id in ids:
-                cursor.execute("SELECT pg_notify(%s, %s)", [PG_CHANNEL, job_id])
+        with connection.cursor() as cursor:  # delivered when the surrounding transaction (if any) commits; one query for all
+            cursor.execute("SELECT pg_notify(%s, job_id) FROM unnest(%s::text[]) AS job_id", [PG_CHANNEL, ids])
     else:
         path = changes_file()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,8 +121,11 @@ class Watch:
         self.listener.add(job_id, self.event.set)
 
     def wait(self, seconds: float) -> bool:
-        """True as soon as the job is announced (since this watch began), False after ``seconds``."""
-        return self.event.wait(max(0.0, seconds))
+        """True as soon as the job is announced (since this watch began, or since the last ``wait``
+        that returned True), False after ``seconds``. Read the job after it, never before."""
+        woke = self.event.wait(max(0.0, seconds))
+        self.event.clear()  # before the caller's read: an announcement after it wakes the next wait
+        return woke
 
     def close(self) -> None:
         self.listener.remove(self.job_id, self.event.set)

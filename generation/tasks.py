@@ -43,9 +43,9 @@ def run_generation_job(self, job_id: str) -> None:
             # have expired, so a dead worker's job is picked up even without the sweeper.
             raise self.retry(countdown=settings.GARDEN_JOB_LEASE_SECONDS, max_retries=None)
     except services.TransientJobError as exc:
-        # The job row counts attempts (GARDEN_JOB_MAX_ATTEMPTS), whichever message runs them.
+        # The job row counts attempts (GARDEN_JOB_MAX_ATTEMPTS), whichever message runs them: past
+        # them (or cancelled) requeue_job has ended the job instead.
         if not services.requeue_job(job_id=job_id, error=str(exc)):
-            services.fail_job(job_id=job_id, error=f"Gave up after GARDEN_JOB_MAX_ATTEMPTS attempts: {exc}")
             return
         log.warning("generation job %s: transient failure, retrying: %s", job_id, exc)
         raise self.retry(exc=exc, countdown=min(60, 5 * 2**self.request.retries), max_retries=None) from exc

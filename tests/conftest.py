@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.utils import translation
 
 from config import caches
+from generation import changes
 
 pytest_plugins = ["tests.browser", "tests.generation.fixtures"]
 
@@ -36,6 +37,14 @@ def _fresh_cache():
     yield
     cache.clear()
     caches.reset_all(rows_only=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_listener_left():
+    """A wait's listener (generation.changes: the live long poll, an A1111 txt2img) holds a connection
+    of its own: closed after each test, before its database goes."""
+    yield
+    changes.stop_listeners()
 
 
 @pytest.fixture(autouse=True)

@@ -121,15 +121,10 @@ def save_job(*, job: GenerationJob, enqueue: bool = True) -> GenerationJob:
 
 def cancel_job(*, job: GenerationJob) -> GenerationJob:
     """Idempotent: a queued job never starts; a running one stops at its next denoising step."""
-    now = clock.now()
     with transaction.atomic():
-        queued = GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.QUEUED).update(
-            status=GenerationJob.Status.CANCELLED, cancel_requested=True, finished_at=now
-        )
-        if not queued:
+        queued = GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.QUEUED)
+        if not lifecycle.cancel(queued, job_id=job.pk, cancel_requested=True):  # a running one: by its worker, when it stops
             GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING).update(cancel_requested=True)
-        elif job.live:  # a running one is said cancelled by its worker, when it stops
-            lifecycle.announce(ids=[job.pk])
     job.refresh_from_db()
     return job
 

@@ -42,8 +42,8 @@ Status = GenerationJob.Status
 
 
 def announce(jobs: Iterable[GenerationJob] = (), *, ids: Iterable = ()) -> None:
-    """Say that these jobs changed once the change commits: the live ones of ``jobs`` (someone waits
-    for them), and ``ids`` whatever they are (the rare changes: a failure, a requeue, a cancel)."""
+    """Say that these jobs changed once the change commits: the live ones of ``jobs`` (their start:
+    a kiosk shows it), and ``ids`` whatever they are (an end, a requeue: once per job)."""
     said = [job.pk for job in jobs if job.live] + list(ids)
     if said:
         transaction.on_commit(partial(changes.announce_ids, said))
@@ -165,7 +165,10 @@ def advertising_loras(job: GenerationJob) -> Iterator[None]:
         beacon.note_models(worker=job.worker)
 
 
-# --- the ends of an attempt -----------------------------------------------------------------------
+# --- the ends of an attempt: every state a job is given after its claim is written here, one
+# conditional UPDATE on the attempt's rows, and announced once it commits. Every end is announced,
+# whatever the job: someone may wait for it (a kiosk, an A1111 client: a1111.waits), and it is one
+# announcement per job.
 
 
 def succeed(jobs: list[GenerationJob], *, timings: dict, counted: int | None = None) -> int:
@@ -181,120 +184,107 @@ def succeed(jobs: list[GenerationJob], *, timings: dict, counted: int | None = N
         timings=timings,
         **({"images_done": counted, "progress_at": now} if counted is not None else {}),
     )
-    announce(jobs)
+    if succeeded:
+        announce(ids=[job.pk for job in jobs])
     return succeeded
+
+
+def cancel(rows, *, job_id, **columns) -> bool:
+    """``rows`` (one job's, a cancel asked for) end cancelled, with ``columns`` written too."""
+    cancelled = bool(rows.update(status=Status.CANCELLED, finished_at=clock.now(), **columns))
+    if cancelled:
+        announce(ids=[job_id])
+    return cancelled
+
+
+def fail(rows, *, job_id, error: str) -> bool:
+    """``rows`` (one job's) end failed with ``error``."""
+    failed = bool(rows.update(status=Status.FAILED, error=error[:4000], finished_at=clock.now()))
+    if failed:
+        announce(ids=[job_id])
+    return failed
+
+
+def requeue(job: GenerationJob, rows, *, what: str, detail: str, resend: bool) -> bool:
+    """``rows`` (``job``'s attempt) queued again, with a notice; ``resend``: its message sent again
+    once this commits (else the caller's own message comes back: a redelivery, a task's retry)."""
+    requeued = bool(
+        rows.filter(cancel_requested=False).update(
+            status=Status.QUEUED,
+            heartbeat_at=None,
+            progress_at=None,
+            worker="",
+            error=(f"{what.lower()}: {detail}" if detail else what.lower())[:4000],
+            notice=resumed_notice(what, attempts=job.attempts, detail=detail),
+            enqueued_at=clock.now(),
+            send_failed=False,
+        )
+    )
+    if requeued:
+        announce(ids=[job.pk])
+        if resend:
+            transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
+    return requeued
+
+
+def end_attempt(job: GenerationJob, rows, *, what: str, detail: str, resend: bool = False) -> str:
+    """The one end of an attempt that will not finish: its worker stopped beating or hung (the
+    sweeper), its pool process died (``resume_lost_job``), a transient failure (``requeue_job``,
+    ``requeue_and_resend``). Cancelled if a cancel was asked, failed once GARDEN_JOB_MAX_ATTEMPTS
+    attempts ran, else queued again (``requeue``). ``rows``: the attempt's row, matched only as the
+    caller read it. Returns ``"cancelled"``, ``"failed"``, ``"requeued"`` or ``""`` (it changed meanwhile)."""
+    with transaction.atomic():
+        if job.cancel_requested:
+            return "cancelled" if cancel(rows, job_id=job.pk) else ""
+        if job.attempts >= settings.GARDEN_JOB_MAX_ATTEMPTS:
+            error = f"{what} ({detail}) after {job.attempts} attempts (GARDEN_JOB_MAX_ATTEMPTS)."
+            return "failed" if fail(rows, job_id=job.pk, error=error) else ""
+        return "requeued" if requeue(job, rows, what=what, detail=detail, resend=resend) else ""
 
 
 def drop(jobs: list[GenerationJob], *, timings: dict | None = None) -> None:
     """Jobs no longer ours to finish (the step callback stopped): a cancelled one ends cancelled; one
     whose lease was lost is left to the attempt that took it over."""
-    now = timezone.now()
+    columns = {} if timings is None else {"timings": timings}
     for job in jobs:
-        mine = GenerationJob.objects.filter(pk=job.pk, attempts=job.attempts, cancel_requested=True)
-        if mine.exclude(status__in=GenerationJob.FINISHED).update(
-            status=Status.CANCELLED, finished_at=now, **({"timings": timings} if timings is not None else {})
-        ):
-            announce([job])
-        else:
+        asked = GenerationJob.objects.filter(pk=job.pk, attempts=job.attempts, cancel_requested=True)
+        if not cancel(asked.exclude(status__in=GenerationJob.FINISHED), job_id=job.pk, **columns):
             log.warning("generation job %s: attempt %d lost its lease; leaving it to the next attempt", job.pk, job.attempts)
 
 
 def fail_job(*, job_id, error: str, attempt: int | None = None) -> bool:
     """The job failed for good (unless it finished meanwhile, or ``attempt`` is no longer its own)."""
     jobs = GenerationJob.objects.filter(pk=job_id).exclude(status__in=GenerationJob.FINISHED)
-    if attempt is not None:
-        jobs = jobs.filter(attempts=attempt)
-    failed = bool(jobs.update(status=Status.FAILED, error=error[:4000], finished_at=clock.now()))
-    if failed:
-        announce(ids=[job_id])
-    return failed
+    return fail(jobs if attempt is None else jobs.filter(attempts=attempt), job_id=job_id, error=error)
 
 
 def requeue_job(*, job_id, error: str = "") -> bool:
-    """Put a running job back in the queue for a retry of the same message (transient failure)."""
-    jobs = GenerationJob.objects.filter(
-        pk=job_id, status=Status.RUNNING, cancel_requested=False, attempts__lt=settings.GARDEN_JOB_MAX_ATTEMPTS
-    )
-    attempts = jobs.values_list("attempts", flat=True).first()
-    requeued = bool(
-        attempts is not None
-        and jobs.filter(attempts=attempts).update(
-            status=Status.QUEUED,
-            heartbeat_at=None,
-            worker="",
-            error=f"retrying after: {error}"[:4000] if error else "",
-            notice=resumed_notice("Transient error", attempts=attempts, detail=error),
-            enqueued_at=clock.now(),  # the task retries its own message
-        )
-    )
-    if requeued:
-        announce(ids=[job_id])
-    return requeued
+    """A transient failure of the running job (``end_attempt``): True when it is queued again for a
+    retry of the same message (the task's retry); else it ended (cancelled, failed) or is not running."""
+    running = GenerationJob.objects.filter(pk=job_id, status=Status.RUNNING)
+    job = running.only("attempts", "cancel_requested").first()
+    return job is not None and end_attempt(job, running.filter(attempts=job.attempts), what="Transient error", detail=error) == "requeued"
 
 
 def requeue_and_resend(job: GenerationJob, error: str) -> bool:
     """A transient failure of a job whose message is not the one running (a gathered call's mate):
-    queued again and its message sent again, or failed once its attempts are used up."""
-    if requeue_job(job_id=job.pk, error=error):
-        broker.enqueue_job(job_id=job.pk, queue=job.queue, background=job.background)
-        return True
-    fail_job(job_id=job.pk, error=f"Gave up after GARDEN_JOB_MAX_ATTEMPTS attempts: {error}", attempt=job.attempts)
-    return False
-
-
-def end_attempt(job: GenerationJob, same, *, what: str, detail: str) -> int:
-    """The sweeper's end of a running attempt that will not finish (its worker stopped beating, or
-    hung): cancelled (if asked), failed after GARDEN_JOB_MAX_ATTEMPTS, or queued again with a notice
-    and its message sent again. ``same`` matches the row only as it was read."""
-    reason, now = f"{what.lower()}: {detail}", timezone.now()
-    with transaction.atomic():
-        if job.cancel_requested:
-            ended = same.update(status=Status.CANCELLED, finished_at=now)
-        elif job.attempts >= settings.GARDEN_JOB_MAX_ATTEMPTS:
-            ended = same.update(status=Status.FAILED, error=f"{reason}, after {job.attempts} attempts", finished_at=now)
-        else:
-            ended = same.update(
-                status=Status.QUEUED,
-                heartbeat_at=None,
-                progress_at=None,
-                worker="",
-                error=reason,
-                notice=resumed_notice(what, attempts=job.attempts, detail=detail),
-                enqueued_at=clock.now(),
-                send_failed=False,
-            )
-            if ended:
-                transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
-        if ended:
-            announce(ids=[job.pk])
-    return ended
+    queued again and its message sent again (``end_attempt``), or ended. True when requeued."""
+    job.refresh_from_db(fields=["cancel_requested"])  # asked since the call began: it ends cancelled
+    return end_attempt(job, attempt_rows([job]), what="Transient error", detail=error, resend=True) == "requeued"
 
 
 def resume_lost_job(*, job_id, worker: str, reason: str) -> str:
-    """A worker saw the process running this job die: queue the job again at once (or fail it).
+    """A worker saw the process running this job die: queue the job again at once (``end_attempt``).
 
     Conditional on the job still running under ``worker``: a job that finished, or that another
-    worker has claimed since, is left alone. Returns what happened: ``"requeued"``, ``"failed"``,
-    ``"cancelled"`` or ``""`` (nothing to do). The caller's own message redelivery (acks_late,
+    worker has claimed since, is left alone (``""``). The caller's own message redelivery (acks_late,
     reject_on_worker_lost) then claims it, with the images already stored kept.
     """
-    jobs = GenerationJob.objects.filter(pk=job_id, status=Status.RUNNING, worker=worker[:255])
-    job = jobs.only("attempts", "cancel_requested").first()
+    running = GenerationJob.objects.filter(pk=job_id, status=Status.RUNNING, worker=worker[:255])
+    job = running.only("attempts", "cancel_requested").first()
     if job is None:
         return ""
-    same, now = jobs.filter(attempts=job.attempts), clock.now()
-    if job.cancel_requested:
-        outcome = "cancelled" if same.update(status=Status.CANCELLED, finished_at=now) else ""
-    elif job.attempts >= settings.GARDEN_JOB_MAX_ATTEMPTS:
-        error = f"Worker lost ({reason}) after {job.attempts} attempts (GARDEN_JOB_MAX_ATTEMPTS)."
-        outcome = "failed" if same.update(status=Status.FAILED, error=error[:4000], finished_at=now) else ""
-    else:
-        notice = resumed_notice("Worker lost", attempts=job.attempts, detail=reason)
-        requeued = same.update(status=Status.QUEUED, heartbeat_at=None, worker="", notice=notice, enqueued_at=now, send_failed=False)
-        outcome = "requeued" if requeued else ""
-    if outcome:
-        announce(ids=[job_id])
-    return outcome
+    return end_attempt(job, running.filter(attempts=job.attempts), what="Worker lost", detail=reason)
 
 
 # --- the lease's heartbeat: a thread beats whatever the job does (a load of minutes writes no step),

@@ -1,7 +1,8 @@
 """A1111's synchronous txt2img on the web server as the Procfile runs it (config.web_threads): a
 client waiting for its queued job takes no thread from other requests. One process of one request
 thread: an SD client's txt2img waits for a job no worker takes, another client's light request is
-answered at once meanwhile, and the waiting client's interrupt ends its wait (409, the job cancelled)."""
+answered at once meanwhile, and the waiting client's interrupt ends its wait (409, the job cancelled).
+With the job's announcements down, a waiting txt2img is still answered, by its reread (a1111.waits)."""
 
 import http.client
 import json
@@ -10,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from a1111 import waits
 from tests.servers import gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.load]
@@ -50,3 +52,37 @@ def test_a_waiting_txt2img_leaves_the_request_thread_to_other_requests(tmp_path)
     assert all(code == 200 and isinstance(answer, list) and took < 1.0 for code, answer, took in meanwhile), meanwhile
     assert interrupted[0] == 200, interrupted
     assert status == 409 and body["error"] == "cancelled", (status, body)
+
+
+# Another process (as a worker) paints the job with every announcement refused, and says when it succeeded.
+FINISH_UNANNOUNCED = """
+import time
+from generation import changes, services
+from generation.models import GenerationJob
+
+def refused(kind, ids):
+    raise ConnectionError("the channel is down")
+
+changes._announce = refused
+deadline = time.monotonic() + 60
+while not GenerationJob.objects.exists() and time.monotonic() < deadline:
+    time.sleep(0.1)
+job = services.execute_job(job_id=GenerationJob.objects.get().pk, worker="test@gpu")
+assert job.status == "succeeded", job.status
+print(time.time())
+"""
+
+
+def test_with_announcements_down_a_waiting_txt2img_is_answered_by_its_reread(tmp_path):
+    settings = {"GARDEN_A1111_TRUSTED_CLIENTS": "127.0.0.1"}
+    with gunicorn(tmp_path, workers=1, threads=2, procfile=True, compress_static=False, **settings) as server:
+        server.manage("shell", "-c", PRESENT)
+        port = int(server.base.rsplit(":", 1)[1])
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            request = {"prompt": "a calm garden", "steps": 1, "width": 64, "height": 64}
+            waiting = pool.submit(lambda: (*call(port, "POST", "/sdapi/v1/txt2img", request), time.time()))
+            succeeded_at = float(server.manage("shell", "-c", FINISH_UNANNOUNCED).split()[-1])
+            status, body, _, answered_at = waiting.result()
+
+    assert status == 200 and len(body["images"]) == 1, (status, body)
+    assert answered_at - succeeded_at < waits.REREAD_SECONDS + 1.5, answered_at - succeeded_at

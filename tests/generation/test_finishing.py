@@ -17,7 +17,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("live_diffusers")]
 
 @pytest.fixture
 def sent(monkeypatch) -> list:
-    """Messages re-sent for requeued jobs (no broker here)."""
+    """Messages re-sent for requeued jobs (no broker here), once the requeue commits (run the
+    test's commit callbacks: django_capture_on_commit_callbacks)."""
     messages = []
     monkeypatch.setattr(lifecycle.broker, "enqueue_job", lambda **kwargs: messages.append(kwargs) or True)
     return messages
@@ -36,16 +37,17 @@ def store_failing(monkeypatch, failures: dict) -> dict:
     return failures
 
 
-def test_a_failure_in_finishing_requeues_or_fails_that_job_alone(settings, monkeypatch, sent):
+def test_a_failure_in_finishing_requeues_or_fails_that_job_alone(settings, monkeypatch, sent, django_capture_on_commit_callbacks):
     failures = store_failing(
         monkeypatch, {PROMPTS[1]: StorageError("could not write imgPool/…: disk full"), PROMPTS[2]: ValueError("broken picture")}
     )
     jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS)]
-    leader = services.execute_job(job_id=jobs[0].pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        leader = services.execute_job(job_id=jobs[0].pk)
     stored, requeued, failed = (GenerationJob.objects.get(pk=job.pk) for job in jobs)
     assert leader.status == "succeeded" and stored.images.count() == 1
     assert (requeued.status, requeued.attempts, requeued.images.count()) == ("queued", 1, 0)
-    assert requeued.error.startswith("retrying after: StorageError") and sent == [
+    assert requeued.error.startswith("transient error: StorageError") and sent == [
         {"job_id": requeued.pk, "queue": "live", "background": False}
     ]
     assert (failed.status, failed.error) == ("failed", "ValueError: broken picture")
@@ -80,13 +82,13 @@ def test_a_failure_of_the_call_fails_its_jobs_and_leaves_none_running(settings, 
     assert set(GenerationJob.objects.values_list("status", flat=True)) == {"failed"}
 
 
-def test_a_crash_of_finishing_itself_requeues_its_jobs(settings, monkeypatch, sent):
+def test_a_crash_of_finishing_itself_requeues_its_jobs(settings, monkeypatch, sent, django_capture_on_commit_callbacks):
     def crash(items, description, timings):
         raise MemoryError("finishing died")  # escapes the per-job handling
 
     monkeypatch.setattr(gathered_run, "finish_call", crash)
     jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS[:2])]
-    with pytest.raises(services.TransientJobError, match="interrupted"):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.TransientJobError, match="interrupted"):
         services.execute_job(job_id=jobs[0].pk)
     leader, other = (GenerationJob.objects.get(pk=job.pk) for job in jobs)
     assert leader.status == "running"  # its task's retry requeues it
@@ -94,14 +96,16 @@ def test_a_crash_of_finishing_itself_requeues_its_jobs(settings, monkeypatch, se
 
 
 @pytest.mark.slow
-def test_a_finishing_process_that_dies_mid_call_loses_no_job_and_is_replaced(settings, monkeypatch, sent):
+def test_a_finishing_process_that_dies_mid_call_loses_no_job_and_is_replaced(
+    settings, monkeypatch, sent, django_capture_on_commit_callbacks
+):
     from tests.generation import finishing_support
 
     monkeypatch.setattr(gathered_run, "finish_call", finishing_support.die)
     processes = finishing_processes.start_processes(1)  # a real finishing process, spawned (it never reaches the test database)
     try:
         jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS[:2])]
-        with pytest.raises(services.TransientJobError, match="interrupted"):
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.TransientJobError, match="interrupted"):
             services.execute_job(job_id=jobs[0].pk)
         leader, other = (GenerationJob.objects.get(pk=job.pk) for job in jobs)
         assert leader.status == "running"  # its task's retry requeues it

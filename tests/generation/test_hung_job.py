@@ -67,7 +67,8 @@ def test_a_job_that_hangs_on_its_last_attempt_fails(hung_settings, no_enqueue):
     running(job, idle=sweeper.hung_limit(job) + 5, attempts=hung_settings.GARDEN_JOB_MAX_ATTEMPTS)
     assert services.sweep_stale_jobs() == 1
     job.refresh_from_db()
-    assert job.status == "failed" and "job hung" in job.error and not no_enqueue
+    assert job.status == "failed" and job.error.startswith("Job hung (no progress for") and not no_enqueue
+    assert job.error.endswith(f"after {hung_settings.GARDEN_JOB_MAX_ATTEMPTS} attempts (GARDEN_JOB_MAX_ATTEMPTS).")
 
 
 def test_zero_per_step_never_calls_a_job_hung(hung_settings, no_enqueue):

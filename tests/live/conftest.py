@@ -4,15 +4,7 @@ the live queue, unless a test says otherwise."""
 import pytest
 from django.utils import timezone
 
-from generation import changes
 from generation.models import WorkerPresence
-
-
-@pytest.fixture(autouse=True)
-def _no_listener_left():
-    """A long poll's listener (generation.changes) holds a connection of its own: closed after each test."""
-    yield
-    changes.stop_listeners()
 
 
 @pytest.fixture

@@ -1,0 +1,76 @@
+"""An attempt that will not finish ends by one decision (generation.worker.lifecycle.end_attempt),
+whoever ends it: the sweeper (no heartbeat), the worker whose pool process died (resume_lost_job),
+a transient failure (requeue_job). Cancelled if a cancel was asked, failed on its last attempt,
+else queued again; each end announced once it commits, whatever the job."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from generation import changes, services
+from generation.models import GenerationJob
+from generation.requests import JobRequest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def said(monkeypatch) -> list[str]:
+    """The ids announced (generation.changes), in order."""
+    ids: list[str] = []
+    monkeypatch.setattr(changes, "announce_ids", lambda job_ids: ids.extend(str(job_id) for job_id in job_ids))
+    return ids
+
+
+def sweep(job):
+    stale = timezone.now() - timedelta(hours=1)
+    GenerationJob.objects.filter(pk=job.pk).update(heartbeat_at=stale)
+    return services.sweep_stale_jobs()
+
+
+def resume(job):
+    return services.resume_lost_job(job_id=job.pk, worker="gpu-1@box", reason="signal 9 (SIGKILL)")
+
+
+def transient(job):
+    return services.requeue_job(job_id=job.pk, error="OSError: storage away")
+
+
+ENDERS = {"sweeper": sweep, "lost pool process": resume, "transient failure": transient}
+CASES = [  # (what happened before the end, the state it ends in)
+    ("nothing", "queued"),
+    ("cancel asked", "cancelled"),
+    ("last attempt", "failed"),
+]
+
+
+@pytest.mark.parametrize("before, ends", CASES)
+@pytest.mark.parametrize("ender", ENDERS)
+def test_every_end_of_an_attempt_is_the_same_decision(settings, no_enqueue, said, django_capture_on_commit_callbacks, ender, before, ends):
+    job = services.create_job(request=JobRequest(emotion="calm", backend="procedural", width=64, height=64), enqueue=False)
+    assert services.claim_job(job_id=job.pk, worker="gpu-1@box") is not None
+    if before == "cancel asked":
+        services.cancel_job(job=job)
+    elif before == "last attempt":
+        settings.GARDEN_JOB_MAX_ATTEMPTS = 1
+    said.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ENDERS[ender](job)
+    job.refresh_from_db()
+    assert job.status == ends and said == [str(job.pk)], (job.status, said)
+    if ends == "queued":
+        assert job.worker == "" and job.heartbeat_at is None and job.notice.endswith("resumed (attempt 2 of 3).")
+        assert no_enqueue == ([(str(job.pk), job.queue)] if ender == "sweeper" else [])  # the others' own message comes back
+    if ends == "failed":
+        assert job.error.endswith("after 1 attempts (GARDEN_JOB_MAX_ATTEMPTS).") and job.finished_at is not None
+    if ends != "queued":
+        assert services.claim_job(job_id=job.pk, worker="gpu-2@box") is None  # an ended job never runs again
+
+
+def test_a_non_live_jobs_success_is_announced(no_enqueue, said, django_capture_on_commit_callbacks):
+    job = services.create_job(request=JobRequest(emotion="calm", backend="procedural", width=64, height=64), enqueue=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        finished = services.execute_job(job_id=job.pk, worker="gpu-1@box")
+    assert finished.status == "succeeded" and not finished.live and said == [str(job.pk)]  # its end; its start is a live job's only
