@@ -35,7 +35,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.load]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with gunicorn(tmp_path_factory.mktemp("load-var"), GARDEN_KIOSK_RATE="1000000/minute") as running:  # the app, not the throttle
+    # The app, not the throttle (every client is 127.0.0.1); the API only, so no compressed static copies.
+    with gunicorn(tmp_path_factory.mktemp("load-var"), compress_static=False, GARDEN_KIOSK_RATE="1000000/minute") as running:
         yield running
 
 

@@ -230,6 +230,7 @@ def test_good_configuration_starts(own_model, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.backend_free  # `manage.py check` refuses before any database, cache or broker is read: CI runs it once
 def test_a_real_process_refuses_to_start_with_a_missing_model(tmp_path):
     env = {**os.environ, "GARDEN_EXPRESSION_MODEL": str(tmp_path / "nowhere.onnx"), "GARDEN_EXPRESSION_CLASSES": FERPLUS_MAPPING}
     env["GARDEN_VAR_DIR"] = str(tmp_path / "var")

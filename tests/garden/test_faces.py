@@ -210,6 +210,7 @@ def test_get_backend_builds_once_per_configuration(settings):
 
 
 @pytest.mark.slow
+@pytest.mark.backend_free  # a process of its own that reads no database, cache or broker: CI runs it once
 def test_web_process_analyses_without_tensorflow_torch_or_opencv():
     """The local backend needs only LiteRT + ONNX Runtime: a fresh process proves nothing heavier loads."""
     import os

@@ -19,6 +19,8 @@ from generation.backends import BackendError, Batch, lean, tiny_vae
 from generation.backends.diffusion import DiffusersBackend
 from tests.generation.tiny_pipeline import build_tiny_pipeline
 
+# The tests without django_db are pure computation on tiny CPU pipelines (no database, cache or
+# broker of the run): backend_free, so CI runs them once; the three library tests are not.
 torch = pytest.importorskip("torch")
 diffusers = pytest.importorskip("diffusers")
 
@@ -73,6 +75,7 @@ def assert_same_pictures(lean_tensors, tensors, pictures):
 
 
 @pytest.mark.parametrize("scheduler", list(SCHEDULERS))
+@pytest.mark.backend_free
 def test_the_lean_call_paints_the_pipeline_s_pixels_at_one_step(tmp_path, scheduler):
     painter = backend(save_turbo(tmp_path / scheduler, scheduler))
     one = batch(seeds=[7, 8, 9])
@@ -81,6 +84,7 @@ def test_the_lean_call_paints_the_pipeline_s_pixels_at_one_step(tmp_path, schedu
     assert_same_pictures(painter.generate_tensors(one), tensors, pictures)
 
 
+@pytest.mark.backend_free
 def test_euler_s_single_step_is_x0_from_sigma_max(turbo_dir):
     painter = backend(turbo_dir)
     painter.load()
@@ -93,6 +97,7 @@ def test_euler_s_single_step_is_x0_from_sigma_max(turbo_dir):
     assert int(step["timestep"]) == 999
 
 
+@pytest.mark.backend_free
 def test_a_batch_of_several_prompts_is_each_picture_as_alone(turbo_dir):
     painter = backend(turbo_dir)
     prompts = ["a red tulip", "a blue lake at dusk", "a red tulip"]
@@ -105,6 +110,7 @@ def test_a_batch_of_several_prompts_is_each_picture_as_alone(turbo_dir):
     assert set(painter.lean_call()._embeds) == {"a red tulip", "a blue lake at dusk"}  # encoded once each
 
 
+@pytest.mark.backend_free
 def test_batches_the_lean_call_cannot_paint_take_the_ordinary_call_as_tensors(turbo_dir):
     painter = backend(turbo_dir)
     painter.load()
@@ -119,6 +125,7 @@ def test_batches_the_lean_call_cannot_paint_take_the_ordinary_call_as_tensors(tu
         assert_same_pictures(painter.generate_tensors(other), tensors, pictures)
 
 
+@pytest.mark.backend_free
 def test_cpu_workers_keep_the_ordinary_call_unless_the_setting_forces_it(turbo_dir, monkeypatch):
     assert lean.wanted("auto", "cpu") == (False, False)
     assert lean.wanted("auto", "cuda:0") == (True, True)
@@ -135,11 +142,13 @@ def test_cpu_workers_keep_the_ordinary_call_unless_the_setting_forces_it(turbo_d
         DiffusersBackend(model=turbo_dir, device="cpu", lean="fast")
 
 
+@pytest.mark.backend_free
 def test_generate_still_returns_pil_pictures(turbo_dir):
     [picture] = backend(turbo_dir).generate(batch())
     assert picture.size == (64, 64) and picture.mode == "RGB"
 
 
+@pytest.mark.backend_free
 def test_the_prompt_cache_is_bounded(turbo_dir, monkeypatch):
     monkeypatch.setattr(lean, "PROMPT_CACHE", 3)
     painter = backend(turbo_dir)
@@ -150,6 +159,7 @@ def test_the_prompt_cache_is_bounded(turbo_dir, monkeypatch):
     assert list(call._embeds) == ["prompt 3", "prompt 4", "prompt 2"]
 
 
+@pytest.mark.backend_free
 def test_a_non_linear_step_keeps_the_ordinary_call(turbo_dir):
     clipped = diffusers.DDIMScheduler(**SCHEDULERS["ddim"][1] | {"clip_sample": True})
     assert lean.one_step(torch, clipped) is None
@@ -165,6 +175,7 @@ def small_tiny_decoder(seed: int = 0):
     )
 
 
+@pytest.mark.backend_free
 def test_a_tiny_decoder_decodes_the_live_pictures_as_the_pipeline_would_with_it(turbo_dir, tmp_path):
     decoder = small_tiny_decoder()
     decoder.save_pretrained(str(tmp_path / "taesd"))
@@ -182,6 +193,7 @@ def test_a_tiny_decoder_decodes_the_live_pictures_as_the_pipeline_would_with_it(
     assert float((lean_tensors - own).abs().max()) > 0.01  # it really decoded with the tiny one
 
 
+@pytest.mark.backend_free
 def test_tiny_decoder_single_files_in_diffusers_and_taesd_keys(tmp_path, turbo_dir):
     from safetensors.torch import save_file
 
@@ -228,6 +240,7 @@ def test_the_live_worker_warms_its_model_with_the_entry_s_tiny_decoder(diffusers
         backends.loaded_pipelines.reset()
 
 
+@pytest.mark.backend_free
 def test_graphed_batches_are_padded_to_a_warmed_size_cloned_and_replayed_only_from_the_warming_thread(turbo_dir, monkeypatch):
     """torch.compile stands aside (compiling takes minutes on a CPU: bench/gpu_proof.py runs the real
     graphs on a GPU); what is tested is what the lean call does around the compiled function."""
@@ -296,6 +309,7 @@ def test_the_library_admin_takes_only_a_vae_of_the_library_as_the_live_vae(setti
     assert form.save().live_vae == "taesd"
 
 
+@pytest.mark.backend_free
 def test_the_lean_call_paints_a_single_file_checkpoint_as_its_pipeline_does(tmp_path):
     """The layout venues download: one .safetensors with the original (LDM) keys."""
     from tests.generation.single_file import save_single_file
@@ -323,6 +337,7 @@ def sdxl_turbo_dir(tmp_path_factory):
     return str(folder)
 
 
+@pytest.mark.backend_free
 def test_the_lean_call_paints_sdxl_turbo_as_its_pipeline_does(sdxl_turbo_dir):
     """Two text encoders, the pooled embedding and the added time ids: each picture its own prompt."""
     painter = backend(sdxl_turbo_dir)
