@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""Benchmark: a frozen host's jobs, routed (today) against pulled (issue 89's prototype).
+"""Benchmark: a frozen host's jobs paint elsewhere, once each (docs/scaling.md#which-job-a-worker-takes).
 
 Two real prefork Celery workers, each a host of its own (GARDEN_HOST_NAME), on one SQLite database
 and Redis (db 15), paint jobs for one tiny random-weight pipeline. Two jobs warm one worker; then
 its whole process group is stopped (SIGSTOP: its presence row stays fresh for three beats of 6 s)
 and three jobs are sent. Measured: the seconds until the three are painted, where, and, once the
-frozen worker is let go again, whether any job was painted twice. ``routed``: the app's worker
-with GARDEN_ROUTING on; ``pull``: bench/_pull_worker.py, routing off.
+frozen worker is let go again, whether any job was painted twice. The app's own worker
+(generation.dispatch.pull); the routed design it replaced was measured the same way in
+bench/results/dispatch-pull-2026-11-28.md.
 
-    .venv/bin/python bench/dispatch_frozen_host.py                 # both, about 3 min each on 2 cores
-    .venv/bin/python bench/dispatch_frozen_host.py --order pull --limit 120
-    .venv/bin/python bench/dispatch_frozen_host.py --smoke         # the pull scenario alone (the one only this bench runs)
+    .venv/bin/python bench/dispatch_frozen_host.py                 # about 3 min on 2 cores
+    .venv/bin/python bench/dispatch_frozen_host.py --limit 120
+    .venv/bin/python bench/dispatch_frozen_host.py --smoke         # the same run, on the smoke run's Redis
 """
 
 from __future__ import annotations
@@ -45,23 +46,20 @@ print(json.dumps(ids))
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--order", default="routed,pull")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--limit", type=float, default=150.0, help="seconds to wait for the three jobs")
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
     if args.smoke:
-        args.order = "pull"
         args.broker = _smoke.cache_url(args.broker, "BENCH_FROZEN_HOST_REDIS_URL")
     return args
 
 
 class Venue:
-    def __init__(self, folder: Path, broker: str, model: Path, scenario: str) -> None:
+    def __init__(self, folder: Path, broker: str, model: Path) -> None:
         self.folder = folder
         self.db = folder / "garden.sqlite3"
         self.queue = f"gpu-frozen-{uuid.uuid4().hex[:6]}"
-        self.app = "bench._pull_worker" if scenario == "pull" else "config"
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -76,8 +74,6 @@ class Venue:
             "GARDEN_DEFAULT_STEPS": "2",
             "GARDEN_GPU_QUEUE": self.queue,
             "GARDEN_WORKER_PRESENCE_SECONDS": "6",
-            "GARDEN_ROUTE_CHECK_SECONDS": "0.5",
-            "GARDEN_ROUTING": "false" if scenario == "pull" else "true",
             "PYTHONUNBUFFERED": "1",
         }
 
@@ -90,7 +86,7 @@ class Venue:
     def start(self, host: str) -> subprocess.Popen:
         log = (self.folder / f"worker-{host}.log").open("w")
         return subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", self.app, "worker", "-Q", self.queue, "-c", "1", "-P", "prefork",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", self.queue, "-c", "1", "-P", "prefork",
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{host}@%h", "--loglevel", "INFO"],
             cwd=ROOT, env=self.env | {"GARDEN_HOST_NAME": host}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
@@ -117,16 +113,16 @@ def wait(predicate, timeout: float):
     return None
 
 
-def scenario(name: str, args, model: Path) -> dict:
+def frozen_host(args, model: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-frozen-") as folder:
-        venue = Venue(Path(folder), args.broker, model, name)
+        venue = Venue(Path(folder), args.broker, model)
         venue.manage("migrate", "--no-input", "-v", "0")
         workers = {host: venue.start(host) for host in ("host-a", "host-b")}
         try:
             ready = "SELECT host FROM generation_workerpresence WHERE details LIKE '%ready%'"
             if not wait(lambda: len(venue.rows(ready)) == 2, 300):
                 raise SystemExit("the workers did not come up")
-            for _ in range(2):  # the first loads the model, the second finds it warm (routed) or not (pull: any free worker)
+            for _ in range(2):  # the first loads the model, the second finds it warm or not (any free worker takes it)
                 ids = venue.submit(1)
                 done = wait(lambda ids=ids: [j for j in venue.jobs(ids) if j["status"] == "succeeded"], 300)
             warm = done[0]["worker"].split("@")[0]
@@ -167,11 +163,10 @@ def main() -> None:
 
         model = Path(folder) / "tiny"
         save_tiny_pipeline(model, seed=0)
-        for name in args.order.split(","):
-            result = scenario(name, args, model)
-            print(name, json.dumps(result), flush=True)
-            if result["painted_twice"] or result["painted_within_limit"] < 3:
-                raise SystemExit(f"{name}: a frozen host's jobs were not all painted elsewhere once each")
+        result = frozen_host(args, model)
+        print("pull", json.dumps(result), flush=True)
+        if result["painted_twice"] or result["painted_within_limit"] < 3:
+            raise SystemExit("a frozen host's jobs were not all painted elsewhere once each")
 
 
 if __name__ == "__main__":

@@ -1,23 +1,22 @@
 #!/usr/bin/env python3
-"""Benchmark: jobs sent where their model is warm (issue 78, docs/scaling.md#jobs-where-their-model-is-warm).
+"""Benchmark: each worker takes the job it paints best (docs/scaling.md#which-job-a-worker-takes).
 
 Two real Celery GPU workers (prefork, concurrency 1), each a "host" of its own (GARDEN_HOST_NAME),
 on PostgreSQL (127.0.0.1:5432, a database made here and dropped after) and Redis (db 12, queues of
 their own), paint jobs for two tiny random-weight SD pipelines of the model library
 (tests/generation/tiny_pipeline.py), alternating A, B, A, B… With GARDEN_DIFFUSION_MAX_LOADED=1 a
 worker holds one model at a time, as a card holds one full-size checkpoint: a job for the other
-model loads it again. Three scenarios, in the same run, on the same machine:
+model loads it again. Two scenarios, in the same run, on the same machine:
 
-- **routed**: GARDEN_ROUTING on, both workers on the shared queue (and each on its host's queue);
-- **unrouted**: GARDEN_ROUTING off: whichever worker is free takes the next job;
-- **pinned** (the baseline): one worker per model, each on a queue of its own: no switch at all;
-- **pull** (issue 89's prototype, not in the default order): GARDEN_ROUTING off, both workers on
-  the shared queue, each message claiming the job its worker paints best now (bench/_pull_worker.py,
-  bench._pull): no host queues, expiries or re-router.
+- **pull** (the app as it runs): both workers on the one queue, each message claiming the job its
+  worker paints best now (generation.dispatch.pull);
+- **pinned** (the baseline): one worker per model, each on a queue of its own: no switch at all.
 
 A "load" is a job whose worker loaded its pipeline (``timings.load`` > 0, generation.worker.runner).
-Pictures per second: jobs ÷ (last finish − first start). Aims: routed ≤ 4 loads (unrouted: about one
-per job), routed pictures/s within 10 % of pinned.
+Pictures per second: jobs ÷ (last finish − first start). Aims: pull ≤ 4 loads, nothing painted
+twice (attempts > 1), pictures/s within 10 % of pinned. (The routed design this replaced, and
+taking jobs oldest first, are measured in bench/results/library-routing-2026-11-28.md and
+dispatch-pull-2026-11-28.md.)
 
 ``--folders`` (issue 87): each host has a models folder of its own and the venue a store
 (``GARDEN_MODELS_STORE=file://…``): host0's folder holds the two diffusers folders (its scan puts
@@ -28,8 +27,7 @@ the same; a fetch is part of a job's load.
     .venv/bin/python bench/library_routing.py               # 200 jobs per scenario (a few minutes on 2 cores)
     .venv/bin/python bench/library_routing.py --jobs 40
     .venv/bin/python bench/library_routing.py --smoke       # 4 jobs per scenario
-    .venv/bin/python bench/library_routing.py --folders --order routed   # host1 fetches the folders from the store
-    .venv/bin/python bench/library_routing.py --order routed,pull        # today's routing against pulling
+    .venv/bin/python bench/library_routing.py --folders --order pull     # host1 fetches the folders from the store
 """
 
 from __future__ import annotations
@@ -77,10 +75,7 @@ def parse_args():
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/12", help="Redis for the workers' queues (their own names)")
     parser.add_argument("--postgres", default=postgres_server(), help="PostgreSQL server (a database is made there and dropped)")
     parser.add_argument("--db-prefix", default="garden_bench_routing_", help="the made database's name starts so")
-    parser.add_argument(
-        "--expires", type=float, default=300.0, help="GARDEN_ROUTE_EXPIRES_SECONDS (short: routed messages expire and are sent again)"
-    )
-    parser.add_argument("--order", default="routed,unrouted,pinned", help="The scenarios, in this order (a loaded machine drifts)")
+    parser.add_argument("--order", default="pull,pinned", help="The scenarios, in this order (a loaded machine drifts)")
     parser.add_argument("--folders", action="store_true", help="a models folder per host, host1's empty, and a store between them")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--smoke", action="store_true")
@@ -109,7 +104,6 @@ class Venue:
             "GARDEN_DIFFUSION_MAX_LOADED": "1",
             "GARDEN_HF_OFFLINE": "true",
             "GARDEN_WORKER_PRESENCE_SECONDS": "1",
-            "GARDEN_ROUTE_EXPIRES_SECONDS": str(args.expires),
             "PYTHONUNBUFFERED": "1",
         }
         self.folders = args.folders
@@ -135,11 +129,11 @@ class Venue:
             raise SystemExit(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
-    def start(self, name: str, host: str, queue: str, env: dict, app: str = "config") -> None:
+    def start(self, name: str, host: str, queue: str, env: dict) -> None:
         log = (self.work / f"{name}.log").open("w")
         self.workers.append(
             subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", app, "worker", "-Q", queue, "-c", "1", "-P", "prefork",
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-c", "1", "-P", "prefork",
                  "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@%h", "--loglevel", "INFO"],
                 cwd=ROOT, env=env | {"GARDEN_HOST_NAME": host, "GARDEN_MODELS_DIR": self.models_dir(host)},
                 stdout=log, stderr=subprocess.STDOUT,
@@ -174,7 +168,7 @@ def wait_done(jobs: int, timeout: float) -> dict:
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        fields = ("status", "timings", "created_at", "started_at", "finished_at", "worker", "model", "routed_to", "resends", "attempts")
+        fields = ("status", "timings", "created_at", "started_at", "finished_at", "worker", "model", "resends", "attempts")
         rows = list(GenerationJob.objects.values(*fields))
         if len(rows) >= jobs and all(row["status"] in ("succeeded", "failed", "cancelled") for row in rows):
             break
@@ -196,7 +190,6 @@ def wait_done(jobs: int, timeout: float) -> dict:
         "loads_per_worker": per_worker,
         "seconds": round(seconds, 2),
         "pictures_per_second": round(len(rows) / seconds, 3),
-        "routed_jobs": sum(bool(row["routed_to"]) for row in rows),
         "messages_sent_again": sum(row["resends"] for row in rows),
         "painted_twice": sum(row["attempts"] > 1 for row in rows),
     }
@@ -226,18 +219,16 @@ def spread(rows: list[dict]) -> dict:
 
 
 def scenario(venue: Venue, name: str, args) -> dict:
-    from generation.models import GenerationJob, RouteLease, WorkerPresence
+    from generation.models import GenerationJob, WorkerPresence
 
     GenerationJob.objects.all().delete()
     WorkerPresence.objects.all().delete()
-    RouteLease.objects.all().delete()
     tag = uuid.uuid4().hex[:6]
     shared = f"gpu-{tag}"
-    env = venue.env | {"GARDEN_GPU_QUEUE": shared, "GARDEN_ROUTING": "false" if name in ("unrouted", "pull") else "true"}
+    env = venue.env | {"GARDEN_GPU_QUEUE": shared}
     queues = [f"{shared}-a", f"{shared}-b"] if name == "pinned" else []
-    app = "bench._pull_worker" if name == "pull" else "config"
     for n in range(2):
-        venue.start(f"{name}{n}-{tag}", f"host{n}", queues[n] if queues else shared, env, app=app)
+        venue.start(f"{name}{n}-{tag}", f"host{n}", queues[n] if queues else shared, env)
     try:
         wait_ready(2)
         started = time.monotonic()
@@ -278,17 +269,16 @@ def main() -> None:
             connections.close_all()
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{venue.db_name}" WITH (FORCE)')
-    ratio = results["routed"]["pictures_per_second"] / results["pinned"]["pictures_per_second"] if "pinned" in results else 0.0
+    ratio = results["pull"]["pictures_per_second"] / results["pinned"]["pictures_per_second"] if {"pull", "pinned"} <= set(results) else 0.0
     where = "; a folder per host, host1's fetched from a store" if args.folders else ""
     print(f"\n{args.jobs} alternating jobs, two workers, GARDEN_DIFFUSION_MAX_LOADED=1{where}")
     print(f"{'scenario':<10} {'loads':>6} {'pictures/s':>11} {'seconds':>8}")
     for name, result in results.items():
         print(f"{name:<10} {result['loads']:>6} {result['pictures_per_second']:>11.3f} {result['seconds']:>8.1f}")
-    if "routed" in results and "pinned" in results:
-        print(f"routed ÷ pinned pictures/s: {ratio:.3f} (aim ≥ 0.90)")
-    for name in ("routed", "pull"):
-        if name in results:
-            print(f"{name} loads {results[name]['loads']} (aim ≤ 4), painted twice {results[name]['painted_twice']}")
+    if ratio:
+        print(f"pull ÷ pinned pictures/s: {ratio:.3f} (aim ≥ 0.90)")
+    if "pull" in results:
+        print(f"pull loads {results['pull']['loads']} (aim ≤ 4), painted twice {results['pull']['painted_twice']}")
     if args.json:
         args.json.write_text(json.dumps({"args": {"jobs": args.jobs}, "results": results, "ratio": ratio}, indent=2))
 

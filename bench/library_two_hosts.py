@@ -17,7 +17,7 @@ On this machine, with real processes:
   own path (no push command);
 - host B: a second real Celery GPU worker, its own empty GARDEN_MODELS_DIR, its own host name, the
   same store, CPU. Two jobs for that model (64×64, 1 step) are sent to host B's queue (a queue of
-  its own: routing would send them to host A, which has the file): the first fetches the model
+  its own: on a shared queue host A's worker, which has the file, could take them): the first fetches the model
   (``library.cache``, timed by the seconds in its "fetched … in N s" log line) and paints; the
   second must fetch nothing (no new fetched line, no request to the store, host B's copy as before).
 

@@ -1,7 +1,7 @@
 """The GPU cards a worker process sees, said in its presence row (``details["cards"]``) so the System
 status page shows which cards each host has (docs/deploy.md#several-machines).
 
-Asked once, when a worker of a routed queue (the GPU queue, the live queue) starts, in its main
+Asked once, when a worker of a painting queue (the GPU queue, the live queue) starts, in its main
 process. A prefork worker's main process must not touch CUDA before it forks (generation.worker.start),
 so the cards come from torch only where CUDA is already set up in this process, else from
 ``nvidia-smi`` (NVML, no CUDA context), narrowed to ``CUDA_VISIBLE_DEVICES`` as CUDA narrows them.

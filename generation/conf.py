@@ -143,28 +143,11 @@ SETTINGS = [
     ),
     text("GARDEN_GPU_QUEUE", "gpu", "Celery queue of diffusers jobs"),
     number("GARDEN_WORKER_PRESENCE_SECONDS", 10.0, "how often workers write their presence row; unseen for 3 beats = gone"),
-    flag(
-        "GARDEN_ROUTING",
-        True,
-        "send a GPU or live job to the host whose worker holds its model ([scaling.md](scaling.md#jobs-where-their-model-is-warm)); "
-        "only acts while workers of two or more hosts serve the queue",
-    ),
     number(
-        "GARDEN_ROUTE_WAIT_SECONDS",
-        1.0,
-        "a job whose warm host is busy while another host is free waits this long, randomised up to twice it, "
-        "before the free host loads its model",
+        "GARDEN_PULL_AGE_LIMIT_SECONDS",
+        30.0,
+        "a queued job whose model no present worker of its queue holds or is loading goes before the workers' warm work "
+        "once it has waited this long, so a steady stream of warm jobs never starves it "
+        "([scaling.md](scaling.md#which-job-a-worker-takes))",
     ),
-    integer("GARDEN_ROUTE_SPILL_BACKLOG", 2, "jobs waiting per warm worker at which a free host loads a hot model at once"),
-    number(
-        "GARDEN_ROUTE_EXPIRES_SECONDS",
-        300.0,
-        "a routed message not taken within this long expires (Celery `expires`) and the job is routed again",
-    ),
-    number(
-        "GARDEN_ROUTE_LOAD_LEASE_SECONDS",
-        120.0,
-        "how long the host chosen to load a cold model keeps that model's jobs before another may load it",
-    ),
-    number("GARDEN_ROUTE_CHECK_SECONDS", 0.5, "how often each worker looks for routed jobs to reconsider (waits over, hosts gone)"),
 ]

@@ -133,13 +133,10 @@ class GenerationJob(models.Model):
         default=False, help_text=_("Its last send to the broker failed; the sweeper sends it again"), verbose_name=_("send failed")
     )
     finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
-    # Routing (generation.dispatch.routing): the host whose own queue its last message went to ("" = the shared
-    # queue) and when the router looks at it again (a busy warm host's short wait, a silent host).
-    routed_to = models.CharField(
-        max_length=255, blank=True, default="", help_text=_("Host whose queue its message went to"), verbose_name=_("routed to")
-    )
-    route_expires_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When the router reconsiders where it waits"), verbose_name=_("route expires at")
+    # A message wakes a worker for any job of its queue (generation.dispatch.pull): the one whose run
+    # claimed this attempt, so a worker that loses that run's process knows which job to requeue.
+    message_id = models.CharField(
+        max_length=255, blank=True, default="", help_text=_("Celery message whose run claimed it"), verbose_name=_("message")
     )
 
     images = models.ManyToManyField(Image, blank=True, related_name="generation_jobs", verbose_name=_("images"))
@@ -151,7 +148,6 @@ class GenerationJob(models.Model):
         indexes = [
             models.Index(fields=["status", "queue", "created_at"], name="genjob_queue_idx"),
             models.Index(fields=["created_by", "-created_at"], name="genjob_owner_idx"),
-            models.Index(fields=["status", "route_expires_at"], name="genjob_route_idx"),
         ]
 
     def __str__(self) -> str:
@@ -177,22 +173,10 @@ class WorkerPresence(models.Model):
     details = models.JSONField(default=dict, blank=True)
     seen_at = models.DateTimeField(db_index=True)
     # Its machine (library.hosts.host_name) and, written by the process that paints as soon as they
-    # change, the models it holds in memory and the one it is loading: what the router reads.
+    # change, the models it holds in memory and the one it is loading (generation.dispatch.pull reads them).
     host = models.CharField(max_length=255, blank=True, default="")
     models_loaded = models.JSONField(default=list, blank=True)
     model_loading = models.CharField(max_length=255, blank=True, default="")
 
     def __str__(self) -> str:
         return self.name
-
-
-class RouteLease(models.Model):
-    """One load per model at a time across the venue: the host a cold model was sent to load on,
-    until ``until`` (GARDEN_ROUTE_LOAD_LEASE_SECONDS) or until a worker there says it holds it."""
-
-    model = models.CharField(max_length=255, unique=True)
-    host = models.CharField(max_length=255)
-    until = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.model} → {self.host}"

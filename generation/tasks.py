@@ -1,8 +1,9 @@
 """generation's Celery tasks (found by the Celery app's autodiscovery): a job run, and beat's sweep.
 They take ids and call generation.services; the hooks that start a worker are generation.worker.start.
 
-A job's message goes to its row's queue (generation.dispatch.enqueue: the GPU queue, the live queue, or a
-host's queue when routed).
+A job's message goes to its row's queue (generation.dispatch.enqueue: the GPU queue, the live queue):
+a wake-up call for one job of that queue, the one the worker it reaches paints best now
+(generation.dispatch.pull).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from generation import kinds, services
+from generation.dispatch import pull
 from generation.dispatch.enqueue import RUN_JOB_TASK, SWEEP_TASK
 from generation.worker.start import JobTask
 from infra import periodic
@@ -35,20 +37,29 @@ log = logging.getLogger(__name__)
     ignore_result=True,
 )
 def run_generation_job(self, job_id: str) -> None:
+    on_worker = not self.request.is_eager  # eager (tests, `manage.py generate`): this job, here, now
     try:
-        job = services.execute_job(job_id=job_id, worker=self.request.hostname or "", heartbeat=not self.request.is_eager)
+        job = services.execute_job(
+            job_id=job_id, worker=self.request.hostname or "", heartbeat=on_worker, message=(self.request.id or "") if on_worker else ""
+        )
         if job is not None and job.status == job.Status.RUNNING:
             # Another attempt holds a live lease (e.g. this message was redelivered after a
             # worker crash while the heartbeat is still fresh): look again once the lease can
             # have expired, so a dead worker's job is picked up even without the sweeper.
             raise self.retry(countdown=settings.GARDEN_JOB_LEASE_SECONDS, max_retries=None)
+        if on_worker and job is not None and job.status == job.Status.QUEUED and not job.cancel_requested:
+            # Nothing this worker could paint, its own job included (its files are on another host):
+            # the message goes on, so a worker there gets it (generation.dispatch.pull, rule 0).
+            raise self.retry(countdown=pull.PASS_ON_SECONDS, max_retries=None)
     except services.TransientJobError as exc:
         # The job row counts attempts (GARDEN_JOB_MAX_ATTEMPTS), whichever message runs them: past
-        # them (or cancelled) requeue_job has ended the job instead.
-        if not services.requeue_job(job_id=job_id, error=str(exc)):
+        # them (or cancelled) requeue_job has ended the job instead. The retry names the job that
+        # failed (the message may have claimed another than job_id).
+        failed = str(exc.job_id or job_id)
+        if not services.requeue_job(job_id=failed, error=str(exc)):
             return
-        log.warning("generation job %s: transient failure, retrying: %s", job_id, exc)
-        raise self.retry(exc=exc, countdown=min(60, 5 * 2**self.request.retries), max_retries=None) from exc
+        log.warning("generation job %s: transient failure, retrying: %s", failed, exc)
+        raise self.retry(args=[failed], exc=exc, countdown=min(60, 5 * 2**self.request.retries), max_retries=None) from exc
     except DatabaseError as exc:
         # Claiming or finishing the job met the database away or locked (SQLite under load): the
         # claim is one UPDATE, so nothing was half done; try again rather than drop the message

@@ -124,8 +124,8 @@ def fresh_copies(entry_id: int) -> QuerySet[LibraryCopy]:
 
 
 def hosts_with_copy(entry_id: int) -> set[str]:
-    """The hosts holding a whole copy of the entry on disk and looking at their folder (the job
-    router's "on disk" rung)."""
+    """The hosts holding a whole copy of the entry on disk and looking at their folder (a job whose
+    files only they have is left to their workers: generation.dispatch.pull)."""
     return set(fresh_copies(entry_id).values_list("host", flat=True))
 
 

@@ -268,17 +268,17 @@ class LoadedPipelines:
 
     def loaded_names(self) -> list[str]:
         """Every name a model in memory is known by (its library name, path, model id): what the
-        worker's presence advertises to the router (generation.dispatch.routing)."""
+        worker's presence advertises (generation.dispatch.pull; the status page), its LoRAs as
+        ``loras.lora_key``."""
         from generation.backends import loras
-        from generation.dispatch.routing import lora_key
 
         with self._lock:
             held = [(model, backend) for model, backend in self._backends.items() if backend.pipeline is not None]
         names = set()
         for model, backend in held:
             known = {name for name in (model, backend.label, backend.model_id) if name}
-            # The LoRAs loaded on it, per name it is known by: a job with them goes where they are warm.
-            with_loras = {lora_key(name, lora) for name in known for lora in loras.loaded_loras(backend.pipeline)}
+            # The LoRAs loaded on it, per name it is known by.
+            with_loras = {loras.lora_key(name, lora) for name in known for lora in loras.loaded_loras(backend.pipeline)}
             names |= known | with_loras
         return sorted(names)
 

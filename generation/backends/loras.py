@@ -76,8 +76,13 @@ class LoraAdapters:
         return adapter
 
     def names(self) -> list[str]:
-        """The LoRAs loaded now, by the names jobs gave them (the router's warm LoRAs)."""
+        """The LoRAs loaded now, by the names jobs gave them (a worker's presence says them)."""
         return sorted(set(self._names.values()))
+
+
+def lora_key(model: str, lora: str) -> str:
+    """The name a worker advertises model ``model`` holding LoRA ``lora`` under (its presence's models_loaded)."""
+    return f"{model}+lora:{lora}"
 
 
 def loaded_loras(pipeline) -> list[str]:

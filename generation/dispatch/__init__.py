@@ -1,3 +1,3 @@
-"""Getting a job's message to a worker: the message sent (``enqueue``), where it goes (``routing``),
-routes looked at again (``rerouting``), and the workers' presence it all reads (``presence``, one
-reader) and each worker writes (``beacon``)."""
+"""Getting a job to a worker: the message sent (``enqueue``), the job a worker claims when a
+message reaches it (``pull``), and the workers' presence it reads (``presence``, one reader) and
+each worker writes (``beacon``)."""

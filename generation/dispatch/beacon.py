@@ -52,13 +52,13 @@ def record_presence(*, name: str, queues: list[str], details: dict | None = None
 
 def note_models(*, worker: str, loading: str = "") -> None:
     """Said by the process that paints, as soon as it changes: the models it holds in memory and
-    the one it is loading now (``loading``), for the router (generation.dispatch.routing). Never fails the job."""
+    the one it is loading now (``loading``), for the pull (generation.dispatch.pull). Never fails the job."""
     from generation import backends
 
     try:
         held = backends.loaded_pipelines.loaded_names()
         WorkerPresence.objects.filter(name=worker).update(models_loaded=held, model_loading=loading[:255])
-    except Exception:  # the router then goes by the next beat; the job goes on
+    except Exception:  # the next beat says them; the job goes on
         log.warning("could not record the models of %s", worker, exc_info=True)
 
 

@@ -5,7 +5,8 @@ services): the task is looked up by name in the Celery app's registry, which the
 fills when it starts (``GenerationConfig.ready`` imports the tasks module). Looking it up, rather
 than ``send_task``, keeps ``CELERY_TASK_ALWAYS_EAGER`` working.
 
-The job row is the truth, the message only a wake-up call: a send that fails (the broker is down
+The job row is the truth, the message only a wake-up call (for one job of its queue, the one the
+worker it reaches paints best: generation.dispatch.pull): a send that fails (the broker is down
 or unreachable) never fails the caller. It is logged, the row is marked ``send_failed`` and the
 sweeper sends it again at its next run. Sends are bounded (``GARDEN_BROKER_TIMEOUT_SECONDS`` to
 connect, ``CELERY_TASK_PUBLISH_RETRY_POLICY``), and after a failure this process does not try
@@ -65,29 +66,9 @@ def _priority(background: bool) -> dict:
     return {}
 
 
-def _routed(job_id, queue: str, route) -> tuple[str, dict]:
-    """The queue the message goes to (generation.dispatch.routing: the host where its model is warm, or
-    ``queue`` itself) and the options of a routed send (it expires: GARDEN_ROUTE_EXPIRES_SECONDS)."""
-    from generation.dispatch import rerouting, route_facts  # they send through this module
-
-    if route is None:
-        if not settings.GARDEN_ROUTING or queue not in route_facts.routed_queues():
-            return queue, {}
-        try:
-            route = rerouting.route_job(job_id=job_id, queue=queue)
-        except Exception:  # the database away: the shared queue still gets the job painted
-            log.warning("generation job %s: could not route it, sent to the shared queue", job_id, exc_info=True)
-            return queue, {}
-    if not route.host:
-        return queue, {}
-    log.info("generation job %s routed to %s (%s)", job_id, route.host, route.why)
-    return route.queue, {"expires": settings.GARDEN_ROUTE_EXPIRES_SECONDS}
-
-
-def enqueue_job(*, job_id, queue: str, background: bool = False, route=None) -> bool:
-    """Send the job's message (a ``background`` job's below the others, see above), to the host
-    where its model is warm when the router says so (``route``: its choice made already, else
-    made here); False (logged, row marked ``send_failed``) when the broker refused it."""
+def enqueue_job(*, job_id, queue: str, background: bool = False) -> bool:
+    """Send the job's message to ``queue`` (a ``background`` job's below the others, see above);
+    False (logged, row marked ``send_failed``) when the broker refused it."""
     from generation.models import GenerationJob  # the models import nothing from here; kept local for import order
 
     if settings.CELERY_TASK_ALWAYS_EAGER:  # runs the task here, no broker involved
@@ -97,9 +78,8 @@ def enqueue_job(*, job_id, queue: str, background: bool = False, route=None) -> 
     if broker_looks_down():
         error = "the broker was unreachable moments ago (GARDEN_BROKER_RETRY_AFTER_SECONDS)"
     else:
-        target, options = _routed(job_id, queue, route)
         try:
-            current_app.tasks[RUN_JOB_TASK].apply_async(args=[str(job_id)], queue=target, **options, **_priority(background))
+            current_app.tasks[RUN_JOB_TASK].apply_async(args=[str(job_id)], queue=queue, **_priority(background))
         except Exception as exc:  # kombu OperationalError, socket errors, a full broker: the row stays queued
             error = exc
             _mark_down()

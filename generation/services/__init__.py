@@ -3,8 +3,6 @@
 - ``planning``: which images a job makes, in which pipeline calls, under which keys (pure);
 - ``jobs``: create, cancel, retry (a job's life on a worker, its claim, success, requeue and failure:
   generation.worker.lifecycle);
-- ``reroute_jobs``, ``route_again`` (from generation.dispatch.rerouting, for the worker's hooks):
-  routed jobs whose wait at a busy host is over, whose host is not present or whose message expired;
 - ``notices``: what a job page says;
 - ``demo``: the procedural demo garden, stored outside jobs.
 
@@ -15,7 +13,6 @@ Every job parameter, default and bound is in ``generation.requests.JobRequest``.
 are the package's public API; callers may also import a module directly.
 """
 
-from generation.dispatch.rerouting import reroute_jobs, route_again
 from generation.requests import JobParameterError, JobRequest, compose_prompt
 from generation.services.demo import paint_procedural_image
 from generation.services.jobs import JobStateError, cancel_job, create_job, create_valid_job, retry_job
@@ -47,11 +44,9 @@ __all__ = [
     "plan_batches",
     "plan_images",
     "requeue_job",
-    "reroute_jobs",
     "resend_lost_jobs",
     "resume_lost_job",
     "retry_job",
-    "route_again",
     "store_generated_image",
     "sweep_if_free",
     "sweep_stale_jobs",

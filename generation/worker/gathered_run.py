@@ -66,7 +66,7 @@ def run_gathered(leader: GenerationJob, *, worker: str, heartbeat: bool) -> Gene
     run = GatheredRun(worker=worker)
     run.run(leader, heartbeat=heartbeat)
     if run.leader_error:
-        raise TransientJobError(run.leader_error)
+        raise TransientJobError(run.leader_error, job_id=leader.pk)
     leader.refresh_from_db()
     return leader
 

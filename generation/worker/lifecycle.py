@@ -30,7 +30,6 @@ from generation import backends, changes
 from generation.backends import Batch, hires
 from generation.dispatch import beacon
 from generation.dispatch import enqueue as broker
-from generation.dispatch.route_facts import model_key
 from generation.models import GenerationJob
 from generation.services.init_pictures import init_picture
 from generation.services.notices import resumed_notice
@@ -58,8 +57,10 @@ def attempt_rows(jobs: list[GenerationJob]):
 # --- claim ------------------------------------------------------------------------------------------
 
 
-def claim_job(*, job_id, worker: str = "") -> GenerationJob | None:
+def claim_job(*, job_id, worker: str = "", message: str = "") -> GenerationJob | None:
     """Atomically take a queued job (or a running one whose lease expired); None if not runnable.
+    ``message``: the Celery message whose run claims it (a worker that loses that run's process
+    finds the job by it, generation.dispatch.pull.job_of_message).
 
     One conditional UPDATE (``WHERE status='queued' OR lease expired``): of two messages for the
     same job (a redelivery, a re-send by the sweeper) delivered at once, exactly one changes the
@@ -72,7 +73,15 @@ def claim_job(*, job_id, worker: str = "") -> GenerationJob | None:
     claimed = (
         GenerationJob.objects.filter(runnable, pk=job_id, cancel_requested=False)
         .filter(attempts__lt=settings.GARDEN_JOB_MAX_ATTEMPTS)
-        .update(status=Status.RUNNING, attempts=F("attempts") + 1, worker=worker[:255], started_at=now, heartbeat_at=now, progress_at=now)
+        .update(
+            status=Status.RUNNING,
+            attempts=F("attempts") + 1,
+            worker=worker[:255],
+            message_id=message[:255],
+            started_at=now,
+            heartbeat_at=now,
+            progress_at=now,
+        )
     )
     if not claimed:
         # A queued job whose attempts are used up (transient failures) must not wait forever.
@@ -93,8 +102,8 @@ def load_model(jobs: list[GenerationJob], extra: dict, *, timings: dict):
     """The jobs' backend with its model loaded (``extra``: the library's files, toolbox.library_files;
     its model entries are taken out), and the columns the first progress UPDATE writes (the loaded
     model, its scheduler, the stage). While a model loads the jobs say so (generation.worker.progress)
-    and the router sends its jobs here (generation.dispatch.routing); only a real load is timed (the estimates
-    take the next load's length from these)."""
+    and the worker's presence says it (generation.dispatch.pull counts the model as not cold); only a
+    real load is timed (the estimates take the next load's length from these)."""
     job = jobs[0]
     backend = backends.get_backend(
         job.backend,
@@ -108,7 +117,7 @@ def load_model(jobs: list[GenerationJob], extra: dict, *, timings: dict):
     loading = getattr(backend, "pipeline", "") is None
     if loading:
         attempt_rows(jobs).update(stage=GenerationJob.Stage.LOADING, heartbeat_at=timezone.now())
-        beacon.note_models(worker=job.worker, loading=model_key(job))
+        beacon.note_models(worker=job.worker, loading=job.model or job.model_id)
     backend.load()
     if loading:
         beacon.note_models(worker=job.worker)
@@ -158,7 +167,7 @@ def call_batch(jobs: list[GenerationJob], specs: list[ImageSpec], extra: dict) -
 
 @contextlib.contextmanager
 def advertising_loras(job: GenerationJob) -> Iterator[None]:
-    """Around a job's calls: a LoRA they loaded is said warm here, so the router sends its jobs here."""
+    """Around a job's calls: a LoRA they loaded is said in the worker's presence at once."""
     held = backends.loaded_pipelines.loaded_names() if job.loras else None
     yield
     if held is not None and backends.loaded_pipelines.loaded_names() != held:

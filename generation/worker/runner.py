@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 from django.db import DatabaseError
 from django.utils import timezone
@@ -14,6 +15,7 @@ from django.utils import timezone
 from garden.services import StorageError
 from generation import backends, kinds
 from generation.backends import hires
+from generation.dispatch import pull
 from generation.models import GenerationJob
 from generation.services.planning import image_key, job_batches
 from generation.worker import gathering, lifecycle
@@ -33,18 +35,21 @@ from generation.worker.toolbox import (
 log = logging.getLogger(__name__)
 
 
-def execute_job(*, job_id, worker: str = "", heartbeat: bool = False) -> GenerationJob | None:
+def execute_job(*, job_id, worker: str = "", heartbeat: bool = False, message: str = "") -> GenerationJob | None:
     """Run a job to its end in this process; raises TransientJobError when a retry may help.
 
     Permanent failures (a model that cannot be loaded, bad parameters, anything unexpected) end the
     job as failed with a readable error; cancellation ends it as cancelled. ``heartbeat``: a
     background thread refreshes ``heartbeat_at`` while the job runs (workers pass True). A
     gatherable job runs with the jobs queued with it, finished in the worker's finishing processes
-    where it has them (generation.worker.finishing_processes), else inline.
+    where it has them (generation.worker.finishing_processes), else inline. ``message``: the Celery
+    message a worker got, a wake-up call for its queue: the job this worker paints best now is run,
+    not necessarily ``job_id`` (generation.dispatch.pull); without one, ``job_id`` itself.
     """
-    job = lifecycle.claim_job(job_id=job_id, worker=worker)
+    claim = partial(pull.claim_next, message=message) if message else lifecycle.claim_job
+    job = claim(job_id=job_id, worker=worker)
     if job is None:
-        log.info("generation job %s is not runnable (finished, cancelled or claimed by another worker)", job_id)
+        log.info("generation job %s: nothing runnable for it (finished, cancelled or claimed by another worker)", job_id)
         return GenerationJob.objects.filter(pk=job_id).first()
     if gathering.gatherable(job):
         return run_gathered(job, worker=worker, heartbeat=heartbeat)
@@ -62,7 +67,7 @@ def run_claimed_job(job: GenerationJob, *, heartbeat: bool = False) -> Generatio
     except JobStopped:
         lifecycle.drop([job], timings=timings)
     except (backends.TransientBackendError, StorageError, DatabaseError) as exc:
-        raise TransientJobError(f"{type(exc).__name__}: {exc}") from exc
+        raise TransientJobError(f"{type(exc).__name__}: {exc}", job_id=job.pk) from exc
     except Exception as exc:
         log.exception("generation job %s failed", job.pk)
         lifecycle.fail_job(job_id=job.pk, error=error_text(exc), attempt=job.attempts)

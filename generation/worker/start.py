@@ -2,16 +2,14 @@
 the order they come into play, each with why. Imported with generation.tasks (its job task's base,
 ``JobTask``, is here), so every process that sets Django up registers them; they act only in a worker.
 
-1. ``celeryd_after_setup``: a routed queue's worker also takes its host's queue (before consuming).
-2. Bootsteps (Celery orders them by what they require): ``PresenceStep`` (the presence row, saying
+1. Bootsteps (Celery orders them by what they require): ``PresenceStep`` (the presence row, saying
    ``warming``), ``FinishingStep`` (a solo worker's finishing processes, after the presence row and
-   before its first message), and the timers ``JobSweeper`` and ``Rerouter`` (``PeriodicStep``s).
-3. ``worker_process_init``: one BLAS thread per process that paints.
-4. ``worker_ready``: a sweep, then the presence row says ``ready``.
-5. While it runs: ``task_revoked`` (an expired routed message's job routed again) and
-   ``JobTaskRequest`` (a pool process died under a job: the job queued again at once).
+   before its first message), and the timer ``JobSweeper`` (a ``PeriodicStep``).
+2. ``worker_process_init``: one BLAS thread per process that paints.
+3. ``worker_ready``: a sweep, then the presence row says ``ready``.
+4. While it runs: ``JobTaskRequest`` (a pool process died under a job: the job queued again at once).
 
-The timers run in the worker's main process (the prefork event loop): database only, no torch. The
+The timer runs in the worker's main process (the prefork event loop): database only, no torch. The
 pipeline is loaded lazily by the process that runs the first job, so a prefork parent never touches
 torch before forking.
 """
@@ -23,30 +21,15 @@ import time
 
 from billiard.exceptions import WorkerLostError
 from celery import Task, bootsteps, current_app
-from celery.signals import celeryd_after_setup, task_revoked, worker_process_init, worker_ready
+from celery.signals import worker_process_init, worker_ready
 from celery.worker.request import Request
 from django.conf import settings
 from django.db import close_old_connections
 
 from generation import services
-from generation.dispatch.enqueue import RUN_JOB_TASK
+from generation.dispatch import pull
 
 log = logging.getLogger(__name__)
-
-
-@celeryd_after_setup.connect
-def _consume_host_queues(sender, instance, **_kwargs) -> None:
-    """A worker of a routed queue (the GPU queue, the live queue) also takes that queue's own queue
-    for its host, ``<queue>.<host>``, where the router sends the jobs whose model is warm here
-    (generation.dispatch.routing). Before the consumer starts, so ``-Q gpu`` is all a worker is given."""
-    from generation.dispatch import route_facts, routing
-    from library.hosts import host_name
-
-    if not settings.GARDEN_ROUTING:
-        return
-    queues = instance.app.amqp.queues
-    for queue in sorted(route_facts.routed_queues() & set(queues.consume_from)):
-        queues.select_add(routing.host_queue(queue, host_name()))
 
 
 def solo(worker) -> bool:
@@ -70,13 +53,12 @@ class PresenceStep(bootsteps.StartStopStep):
         if settings.GARDEN_WORKER_PRESENCE_SECONDS <= 0 or settings.CELERY_TASK_ALWAYS_EAGER:
             return
         from generation import cards
-        from generation.dispatch import route_facts
         from generation.dispatch.beacon import PresenceBeacon
 
         queues = list(worker.app.amqp.queues.consume_from.keys())
         self.beacon = PresenceBeacon(name=worker.hostname, queues=queues)
         self.beacon.details["concurrency"] = worker.concurrency
-        if any(queue in route_facts.routed_queues() for queue in queues):  # a painting worker: its cards, for the status page
+        if set(queues) & _painting_queues():  # its cards, for the status page
             self.beacon.details["cards"] = cards.visible_cards()
         self.beacon.paints_here = solo(worker)
         self.beacon.start()
@@ -91,6 +73,11 @@ class PresenceStep(bootsteps.StartStopStep):
 
 
 _beacons: list = []  # this worker's presence (one), told when it is ready
+
+
+def _painting_queues() -> set[str]:
+    """The queues whose workers paint on a card: the GPU queue and the live queue (the live app's setting)."""
+    return {name for name in (settings.GARDEN_GPU_QUEUE, getattr(settings, "GARDEN_LIVE_QUEUE", "")) if name}
 
 
 class FinishingStep(bootsteps.StartStopStep):
@@ -162,18 +149,7 @@ class JobSweeper(PeriodicStep):
         services.sweep_if_free()
 
 
-class Rerouter(PeriodicStep):
-    """Every GARDEN_ROUTE_CHECK_SECONDS: routed jobs whose wait is over or whose host stopped
-    answering are sent where they can run now (generation.dispatch.rerouting)."""
-
-    def seconds(self) -> float:
-        return settings.GARDEN_ROUTE_CHECK_SECONDS if settings.GARDEN_ROUTING else 0
-
-    def tick(self) -> None:
-        services.reroute_jobs()
-
-
-for step in (PresenceStep, FinishingStep, JobSweeper, Rerouter):
+for step in (PresenceStep, FinishingStep, JobSweeper):
     current_app.steps["worker"].add(step)
 
 
@@ -204,26 +180,13 @@ def _say_ready(**_kwargs) -> None:
         beacon.ready()
 
 
-@task_revoked.connect
-def _route_expired_job_again(sender=None, request=None, expired=False, **_kwargs) -> None:
-    """A routed message expired in its host's queue (GARDEN_ROUTE_EXPIRES_SECONDS): its job, if
-    still queued, gets a new message, routed afresh (generation.dispatch.rerouting.route_again)."""
-    # sender: the task; request: its Context (the message's task name, args).
-    if not expired or getattr(sender, "name", "") != RUN_JOB_TASK or not getattr(request, "args", None):
-        return
-    try:
-        services.route_again(job_id=request.args[0])
-    except Exception:  # the re-router finds it when its route_expires_at passes anyway
-        log.warning("could not route expired job %s again", request.args[0], exc_info=True)
-        close_old_connections()
-
-
 class JobTaskRequest(Request):
     """The worker's main process sees a pool process die under a job (SIGKILL, out of memory).
 
     Before Celery rejects the message back to the queue (acks_late + reject_on_worker_lost), the
     job row goes back to ``queued`` with its reason and attempt, so the redelivered message claims
-    it at once instead of waiting for the lease (GARDEN_JOB_LEASE_SECONDS) to expire.
+    it at once instead of waiting for the lease (GARDEN_JOB_LEASE_SECONDS) to expire. The job is
+    the one this message claimed (generation.dispatch.pull: not always the one it names).
     """
 
     def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
@@ -232,8 +195,9 @@ class JobTaskRequest(Request):
         if isinstance(exc, WorkerLostError) and self.args:
             reason = str(exc).split(" Job:")[0].strip().rstrip(".")
             try:
-                outcome = services.resume_lost_job(job_id=self.args[0], worker=self.hostname or "", reason=reason)
-                log.warning("generation job %s: %s; job %s", self.args[0], reason, outcome or "left alone (not running here)")
+                job_id = pull.job_of_message(self.id or "") or self.args[0]
+                outcome = services.resume_lost_job(job_id=job_id, worker=self.hostname or "", reason=reason)
+                log.warning("generation job %s: %s; job %s", job_id, reason, outcome or "left alone (not running here)")
             except Exception:  # the sweeper resumes it after the lease; the worker must go on
                 log.exception("generation job %s: could not requeue it after its worker was lost", self.args[0])
                 close_old_connections()

@@ -27,7 +27,12 @@ log = logging.getLogger(__name__)
 
 
 class TransientJobError(RuntimeError):
-    """The attempt failed for a reason that a later attempt may not hit (DB, storage, GPU memory)."""
+    """The attempt failed for a reason that a later attempt may not hit (DB, storage, GPU memory).
+    ``job_id``: the job whose attempt failed (a message may have claimed another job than it names)."""
+
+    def __init__(self, error: str, *, job_id=None) -> None:
+        super().__init__(error)
+        self.job_id = job_id
 
 
 class JobStopped(Exception):

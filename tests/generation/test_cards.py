@@ -127,10 +127,10 @@ def test_a_process_with_cuda_set_up_says_torchs_cards():
 
 @pytest.mark.slow
 @pytest.mark.backend_free
-def test_a_real_gpu_worker_started_on_card_1_says_its_host_queues_and_card(tmp_path, monkeypatch):
+def test_a_real_gpu_worker_started_on_card_1_says_its_host_queue_and_card(tmp_path, monkeypatch):
     """A Celery worker of the GPU queue started as compose.gpu-host.yaml starts card 1's (GARDEN_HOST_NAME
     b-gpu1; the card CUDA_VISIBLE_DEVICES=1 leaves it): its presence row, what the System status page
-    reads, names its host, its queues with the host's own and the one card it sees."""
+    reads, names its host, its queue and the one card it sees."""
     import json
     import sqlite3
 
@@ -156,5 +156,5 @@ def test_a_real_gpu_worker_started_on_card_1_says_its_host_queues_and_card(tmp_p
     assert row is not None, garden.worker_log()
     host, queues, details = row[0], json.loads(row[1]), json.loads(row[2])
     assert host == "b-gpu1"
-    assert queues == sorted([garden.queue, f"{garden.queue}.b-gpu1"])
+    assert queues == [garden.queue]
     assert details["cards"] == [{"index": 0, "uuid": CARD_1, "name": "NVIDIA H200", "memory_gb": H200_GB}]

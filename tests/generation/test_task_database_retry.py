@@ -16,7 +16,7 @@ from generation import tasks
 def test_a_database_error_while_claiming_retries_the_message_instead_of_dropping_it():
     calls = []
 
-    def execute_job(*, job_id, worker, heartbeat):
+    def execute_job(*, job_id, worker, heartbeat, message):
         calls.append(job_id)
         if len(calls) == 1:
             raise OperationalError("database is locked")
@@ -27,3 +27,28 @@ def test_a_database_error_while_claiming_retries_the_message_instead_of_dropping
         result = tasks.run_generation_job.apply(args=["00000000-0000-0000-0000-000000000001"])
     assert result.successful(), result.traceback
     assert calls == ["00000000-0000-0000-0000-000000000001"] * 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transient_failure_retries_the_job_that_failed_not_the_one_the_message_named():
+    """A worker's message may claim another job than it names (generation.dispatch.pull): the job
+    requeued, and named by the retry, is the one whose attempt failed."""
+    from generation.models import GenerationJob
+    from tests.generation.test_pull_claim import job
+
+    named, failed = job("a"), job("a", status=GenerationJob.Status.RUNNING, attempts=1)
+    calls = []
+
+    def execute_job(*, job_id, worker, heartbeat, message):
+        calls.append(job_id)
+        if len(calls) == 1:
+            raise tasks.services.TransientJobError("CUDA out of memory", job_id=failed.pk)
+        return None
+
+    with mock.patch.object(tasks.services, "execute_job", side_effect=execute_job):
+        result = tasks.run_generation_job.apply(args=[str(named.pk)])
+    assert result.successful(), result.traceback
+    assert calls == [str(named.pk), str(failed.pk)]
+    failed.refresh_from_db()
+    assert (failed.status, failed.error) == (GenerationJob.Status.QUEUED, "retrying after: CUDA out of memory")
+    assert GenerationJob.objects.get(pk=named.pk).status == GenerationJob.Status.QUEUED

@@ -16,7 +16,6 @@ import boto3
 import pytest
 
 from generation.backends import BackendError
-from generation.dispatch import route_facts
 from generation.models import GenerationJob
 from generation.worker.toolbox import library_files as runner_library_files
 from library import cache, selectors
@@ -95,9 +94,7 @@ def test_two_hosts_whose_folders_differ_flip_no_row_and_a_model_is_lost_only_wit
     assert set(LibraryEntry.objects.filter(present=True).values_list("name", flat=True)) == {"only-on-a", "only-on-b"}
     assert selectors.hosts_with_copy(_entry("only-on-a").pk) == {"a"}
     assert selectors.hosts_with_copy(_entry("only-on-b").pk) == {"b"}
-    assert route_facts.hosts_with_copy("only-on-a") == {"a"}  # the job router's "on disk" rung, by model name
-    assert route_facts.hosts_with_copy("no-such-model") == set()
-    # Host b's worker finds only-on-a usable (a holds it: the router sends its jobs there).
+    # Host b's worker finds only-on-a usable (a holds it: b's worker leaves its jobs to a's, generation.dispatch.pull).
     assert selectors.why_unusable(_entry("only-on-a")) == ""
 
     (hosts.on("a") / "only-on-a.safetensors").unlink()
