@@ -85,10 +85,8 @@ def claim_job(*, job_id, worker: str = "", message: str = "") -> GenerationJob |
     )
     if not claimed:
         # A queued job whose attempts are used up (transient failures) must not wait forever.
-        if GenerationJob.objects.filter(pk=job_id, status=Status.QUEUED, attempts__gte=settings.GARDEN_JOB_MAX_ATTEMPTS).update(
-            status=Status.FAILED, error="Gave up after GARDEN_JOB_MAX_ATTEMPTS attempts.", finished_at=now
-        ):
-            announce(ids=[job_id])
+        used_up = GenerationJob.objects.filter(pk=job_id, status=Status.QUEUED, attempts__gte=settings.GARDEN_JOB_MAX_ATTEMPTS)
+        fail(used_up, job_id=job_id, error="Gave up after GARDEN_JOB_MAX_ATTEMPTS attempts.")
         return None
     job = GenerationJob.objects.get(pk=job_id)
     announce([job])  # a live job's kiosk sees it start

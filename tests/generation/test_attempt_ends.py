@@ -74,3 +74,12 @@ def test_a_non_live_jobs_success_is_announced(no_enqueue, said, django_capture_o
     with django_capture_on_commit_callbacks(execute=True):
         finished = services.execute_job(job_id=job.pk, worker="gpu-1@box")
     assert finished.status == "succeeded" and not finished.live and said == [str(job.pk)]  # its end; its start is a live job's only
+
+
+def test_a_queued_job_with_its_attempts_used_up_fails_when_claimed(settings, no_enqueue, said, django_capture_on_commit_callbacks):
+    job = services.create_job(request=JobRequest(emotion="calm", backend="procedural", width=64, height=64), enqueue=False)
+    GenerationJob.objects.filter(pk=job.pk).update(attempts=settings.GARDEN_JOB_MAX_ATTEMPTS)  # requeued after its last try
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.claim_job(job_id=job.pk, worker="gpu-1@box") is None
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error.startswith("Gave up") and job.finished_at is not None and said == [str(job.pk)]
