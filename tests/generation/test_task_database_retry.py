@@ -50,5 +50,5 @@ def test_a_transient_failure_retries_the_job_that_failed_not_the_one_the_message
     assert result.successful(), result.traceback
     assert calls == [str(named.pk), str(failed.pk)]
     failed.refresh_from_db()
-    assert (failed.status, failed.error) == (GenerationJob.Status.QUEUED, "retrying after: CUDA out of memory")
+    assert (failed.status, failed.error) == (GenerationJob.Status.QUEUED, "transient error: CUDA out of memory")
     assert GenerationJob.objects.get(pk=named.pk).status == GenerationJob.Status.QUEUED
