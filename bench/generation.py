@@ -161,6 +161,9 @@ def main() -> int:
     # text encoder more (past 77 tokens, a second window), so both paths must encode the same text.
     template_job = services.create_job(request=job_request(), enqueue=False)
     prompt, negative_prompt = template_job.prompt, template_job.negative_prompt
+    # Not left queued: a worker's message runs the queue's best job (generation.dispatch.pull), and
+    # this one, never sent, would take the real-worker figure's message.
+    template_job.delete()
 
     def direct(batch_size: int) -> None:
         for start in range(0, len(seeds), batch_size):
