@@ -59,7 +59,8 @@ def announce(jobs: Iterable) -> None:
 
 
 def announce_ids(job_ids: Iterable) -> None:
-    """``announce`` for jobs known by id only (a failure, a requeue: rare, said whatever the job)."""
+    """Say that these jobs changed, whatever the jobs (generation.worker.lifecycle.announce: every end,
+    a requeue, a live job's start); call once the change is committed."""
     ids = [str(job_id) for job_id in job_ids]
     if not ids:
         return
