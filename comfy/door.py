@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 HISTORY_FRESH_SECONDS = 5.0  # a change made elsewhere (another door, the admin) shows within this
 RETRY_AFTER = "5"
+DELIVER: web.AppKey[asyncio.Task] = web.AppKey("deliver", asyncio.Task)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -84,6 +85,8 @@ class Door:
         self.histories: dict[str, tuple[float, bytes]] = {}
         self.followed: set[int] = set()
         self.lock = threading.Lock()
+        self.stopping = threading.Event()  # set when the door stops: followers end
+        self.threads: list[threading.Thread] = []
         self.outbox: asyncio.Queue = asyncio.Queue()
 
     # --- callers --------------------------------------------------------------------------------
@@ -126,7 +129,9 @@ class Door:
             if prompt.pk in self.followed:
                 return
             self.followed.add(prompt.pk)
-        thread = threading.Thread(target=events.follow, args=(prompt.pk, self.emit, self.finished), name=f"comfy-{prompt.pk}", daemon=True)
+        arguments = (prompt.pk, self.emit, self.finished, self.stopping)
+        thread = threading.Thread(target=events.follow, args=arguments, name=f"comfy-{prompt.pk}", daemon=True)
+        self.threads = [*(alive for alive in self.threads if alive.is_alive()), thread]
         thread.start()
 
     def resume(self) -> None:
@@ -303,6 +308,9 @@ class Door:
         return [web.route(method, prefix + path, handler) for prefix in ("", "/api") for method, path, handler in table]
 
 
+DOOR = web.AppKey("door", Door)
+
+
 def application() -> web.Application:
     """The door's aiohttp application (its followers resume once it starts)."""
     door = Door()
@@ -311,11 +319,18 @@ def application() -> web.Application:
 
     async def started(app: web.Application) -> None:
         door.loop = asyncio.get_running_loop()
-        app["deliver"] = asyncio.create_task(door.deliver())
+        app[DELIVER] = asyncio.create_task(door.deliver())
         await db(door.resume)()
 
+    async def stopped(app: web.Application) -> None:
+        door.stopping.set()
+        app[DELIVER].cancel()
+        for thread in door.threads:  # each ends within one wait (PROGRESS_SECONDS, QUEUED_SECONDS)
+            await asyncio.to_thread(thread.join, 5)
+
     app.on_startup.append(started)
-    app["door"] = door
+    app.on_cleanup.append(stopped)
+    app[DOOR] = door
     return app
 
 

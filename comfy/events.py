@@ -14,6 +14,7 @@ or PROGRESS_SECONDS while painting (steps are not announced), QUEUED_SECONDS whi
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -35,14 +36,18 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def follow(prompt_pk: int, emit: Emit, done: Callable[[ComfyPrompt], None]) -> None:
-    """Send the prompt's events until its job ends; ``done(prompt)`` before the last ``executing``."""
+def follow(prompt_pk: int, emit: Emit, done: Callable[[ComfyPrompt], None], stop: threading.Event) -> None:
+    """Send the prompt's events until its job ends (or the door stops: ``stop``); ``done(prompt)``
+    before the last ``executing``."""
     close_old_connections()
     try:
         prompt = ComfyPrompt.objects.select_related("job").get(pk=prompt_pk)
-        _follow(prompt, emit, done)
+        _follow(prompt, emit, done, stop)
+    except (ComfyPrompt.DoesNotExist, GenerationJob.DoesNotExist):
+        pass  # deleted meanwhile (the admin, a purge): nothing left to tell
     except Exception:  # a lost database: the client sees no end; its history read still tells it
-        log.exception("Following ComfyUI prompt %s failed", prompt_pk)
+        if not stop.is_set():
+            log.exception("Following ComfyUI prompt %s failed", prompt_pk)
     finally:
         connection.close()
 
@@ -51,7 +56,7 @@ def _node(prompt: ComfyPrompt, node_id: str | None) -> dict:
     return {"node": node_id, "display_node": node_id, "prompt_id": prompt.prompt_id}
 
 
-def _follow(prompt: ComfyPrompt, emit: Emit, done: Callable[[ComfyPrompt], None]) -> None:
+def _follow(prompt: ComfyPrompt, emit: Emit, done: Callable[[ComfyPrompt], None], stop: threading.Event) -> None:
     order = _order(prompt.graph, prompt.outputs)
     sampler = next((node for node in reversed(order) if prompt.graph[node]["class_type"].startswith("KSampler")), order[-1])
     before, after = order[: order.index(sampler) + 1], order[order.index(sampler) + 1 :]
@@ -69,10 +74,15 @@ def _follow(prompt: ComfyPrompt, emit: Emit, done: Callable[[ComfyPrompt], None]
             if started and job.steps_done != step and job.steps_total:
                 step = job.steps_done
                 emit(prompt, "progress", {"value": step, "max": job.steps_total, "prompt_id": prompt.prompt_id, "node": sampler})
-            if job.is_finished:
+            if job.is_finished or stop.is_set():
                 break
             running = job.status == GenerationJob.Status.RUNNING
             watch.wait(PROGRESS_SECONDS if running else QUEUED_SECONDS)
+    if stop.is_set() and not job.is_finished:
+        return  # the door stops: a restarted door follows the prompt again (Door.resume)
+    if not started:  # deleted from the queue before it ran: ComfyUI says nothing of it
+        done(prompt)
+        return
     if job.status == GenerationJob.Status.SUCCEEDED:
         for node in after:
             emit(prompt, "executing", _node(prompt, node))

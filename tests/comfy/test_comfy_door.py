@@ -49,10 +49,19 @@ def test_open_webui_default_workflow_paints_with_bearer_on_every_call(door, bear
     graph = workflows.open_webui(prompt="a quiet garden at dusk", model=model, width=64, height=64, steps=2, seed=2**50 - 3)
     client_id = uuid.uuid4().hex
     socket = Socket(door.replace("http", "ws") + f"/ws?clientId={client_id}", headers=bearer)
-    status, _, answer = call(door, "POST", "/api/prompt", {"prompt": graph, "client_id": client_id}, {**bearer, "Content-Type": "application/json"})
+    status, _, answer = call(
+        door, "POST", "/api/prompt", {"prompt": graph, "client_id": client_id}, {**bearer, "Content-Type": "application/json"}
+    )
     assert status == 200 and answer["node_errors"] == {}, answer
     job = job_of(answer["prompt_id"])
-    assert (job.kind, job.width, job.height, job.steps, job.seed, job.prompt) == ("images", 64, 64, 2, (2**50 - 3) % 2**32, "a quiet garden at dusk")
+    assert (job.kind, job.width, job.height, job.steps, job.seed, job.prompt) == (
+        "images",
+        64,
+        64,
+        2,
+        (2**50 - 3) % 2**32,
+        "a quiet garden at dusk",
+    )
 
     paint(job.pk)
     events = socket.wait_end()
@@ -132,7 +141,7 @@ def test_queue_delete_and_interrupt_are_the_callers(door, bearer):
     for seed in (1, 2):
         graph = workflows.open_webui(prompt="a fern", model=model, width=64, height=64, steps=2, seed=seed)
         ids.append(call(door, "POST", "/prompt", {"prompt": graph}, bearer)[2]["prompt_id"])
-    status, _, queue = call(door, "GET", "/queue", headers=bearer)
+    _, _, queue = call(door, "GET", "/queue", headers=bearer)
     assert [item[1] for item in queue["queue_pending"]] == ids and queue["queue_running"] == []
     assert call(door, "GET", "/prompt", headers=bearer)[2] == {"exec_info": {"queue_remaining": 2}}
 
@@ -144,3 +153,40 @@ def test_queue_delete_and_interrupt_are_the_callers(door, bearer):
     assert call(door, "POST", "/interrupt", {"prompt_id": ids[1]}, bearer)[0] == 200
     job = job_of(ids[1])
     assert job.cancel_requested or job.status == GenerationJob.Status.CANCELLED
+
+
+def png(size=(64, 64), colour=(90, 140, 60, 255)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGBA", size, colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def multipart(name: str, content: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{name}"\r\nContent-Type: image/png\r\n\r\n'.encode()
+        + content
+        + f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="type"\r\n\r\ninput\r\n--{boundary}--\r\n'.encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def test_swarmui_core_img2img_from_an_upload_is_a_retouch_job(door, bearer, retouch_settings):
+    body, content_type = multipart("source.png", png())
+    status, _, uploaded = call(door, "POST", "/api/upload/image", body, {**bearer, "Content-Type": content_type})
+    assert status == 200 and uploaded == {"name": "source.png", "subfolder": "", "type": "input"}, uploaded
+    graph = workflows.swarm_img2img(image=uploaded["name"], model=checkpoint(door, bearer), steps=4, start=2)
+    client_id = uuid.uuid4().hex
+    socket = Socket(door.replace("http", "ws") + f"/ws?clientId={client_id}", headers=bearer)
+    status, _, answer = call(door, "POST", "/prompt", {"prompt": graph, "client_id": client_id}, bearer)
+    assert status == 200, answer
+    job = job_of(answer["prompt_id"])
+    assert job.kind == "retouch" and job.retouch_job.options["requested_strength"] == 0.5
+    assert job.options.get("clip_skip") in (None, 2) and job.retouch_job.options.get("clip_skip") == 2
+    paint(job.pk)
+    kinds = [message["type"] for message in socket.wait_end()]
+    assert "progress" in kinds and kinds[-2:] == ["execution_success", "executing"], kinds
+    # Another caller's upload name does not resolve to this one's picture.
+    stranger = {"Authorization": f"Bearer {issue(ClientKey(user=job.created_by, name='other'), by=job.created_by)}"}
+    status, _, refused = call(door, "POST", "/prompt", {"prompt": graph}, stranger)
+    assert status == 400 and refused["node_errors"]["10"]["class_type"] == "LoadImage", refused
