@@ -36,6 +36,8 @@ from generation.models import GenerationJob
 log = logging.getLogger(__name__)
 
 HISTORY_FRESH_SECONDS = 5.0  # a change made elsewhere (another door, the admin) shows within this
+CALLER_FRESH_SECONDS = 5.0
+MAX_CALLERS = 1000
 RETRY_AFTER = "5"
 DELIVER: web.AppKey[asyncio.Task] = web.AppKey("deliver", asyncio.Task)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -83,6 +85,7 @@ class Door:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sockets: dict[str, dict[str, set[web.WebSocketResponse]]] = defaultdict(lambda: defaultdict(set))  # identity → sid → sockets
         self.histories: dict[str, tuple[float, bytes]] = {}
+        self.callers: dict[tuple[str, str, str], tuple[float, auth.Caller]] = {}
         self.followed: set[int] = set()
         self.lock = threading.Lock()
         self.stopping = threading.Event()  # set when the door stops: followers end
@@ -92,9 +95,18 @@ class Door:
     # --- callers --------------------------------------------------------------------------------
 
     async def caller(self, request: web.Request) -> auth.Caller:
-        remote = request.remote or ""
-        header = request.headers.get("Authorization", "")
-        return await db(auth.caller)(remote=remote, authorization=header, forwarded=request.headers.get("X-Forwarded-For", ""))
+        """The request's caller; one accepted is remembered CALLER_FRESH_SECONDS (a poll every 100 ms
+        checks its credentials twice a minute, and a revoked key stops within that time)."""
+        key = (request.remote or "", request.headers.get("Authorization", ""), request.headers.get("X-Forwarded-For", ""))
+        now = time.monotonic()
+        known = self.callers.get(key)
+        if known is not None and now - known[0] < CALLER_FRESH_SECONDS:
+            return known[1]
+        found = await db(auth.caller)(remote=key[0], authorization=key[1], forwarded=key[2])
+        if len(self.callers) > MAX_CALLERS:  # bounded: forget them all rather than grow with every header seen
+            self.callers.clear()
+        self.callers[key] = (now, found)
+        return found
 
     # --- events ---------------------------------------------------------------------------------
 
