@@ -50,6 +50,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=8)
     parser.add_argument("--polls", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=2, help="sampler steps of each picture (more: a longer job, the doors' share smaller)")
     parser.add_argument("--smoke", action="store_true", help="2 pairs and 20 polls (bench/_smoke.py)")
     args = parser.parse_args()
     if args.smoke:
@@ -151,9 +152,9 @@ def post(url: str, body: dict) -> dict:
         return json.loads(answer.read())
 
 
-def a1111_picture(base: str, seed: int) -> float:
+def a1111_picture(base: str, seed: int, steps: int) -> float:
     started = time.perf_counter()
-    answer = post(f"{base}/sdapi/v1/txt2img", {"prompt": "a moss garden", "steps": 2, "width": 64, "height": 64, "seed": seed,
+    answer = post(f"{base}/sdapi/v1/txt2img", {"prompt": "a moss garden", "steps": steps, "width": 64, "height": 64, "seed": seed,
                                                "sampler_name": "Euler", "cfg_scale": 7})  # fmt: skip
     assert answer["images"], answer
     return time.perf_counter() - started
@@ -175,10 +176,10 @@ async def _door_picture(base: str, graph: dict) -> None:
             assert answer.content_type.startswith("image/") and await answer.read()
 
 
-def door_picture(base: str, model: str, seed: int) -> float:
+def door_picture(base: str, model: str, seed: int, steps: int) -> float:
     from tests.comfy.workflows import open_webui
 
-    graph = open_webui(prompt="a moss garden", model=model, width=64, height=64, steps=2, seed=seed)
+    graph = open_webui(prompt="a moss garden", model=model, width=64, height=64, steps=steps, seed=seed)
     graph["3"]["inputs"]["cfg"] = 7
     started = time.perf_counter()
     asyncio.run(_door_picture(base, graph))
@@ -198,19 +199,21 @@ def main() -> None:
     a1111, comfy = f"http://127.0.0.1:{django_port}", f"http://127.0.0.1:{door_port}"
     with urllib.request.urlopen(f"{comfy}/object_info/CheckpointLoaderSimple", timeout=30) as answer:
         model = json.loads(answer.read())["CheckpointLoaderSimple"]["input"]["required"]["ckpt_name"][0][0]
-    a1111_picture(a1111, 1)  # the pipeline loaded and both paths warm before anything is timed
-    door_picture(comfy, model, 1)
+    a1111_picture(a1111, 1, args.steps)  # the pipeline loaded and both paths warm before anything is timed
+    door_picture(comfy, model, 1, args.steps)
     ratios, times = [], {"a1111": [], "door": []}
     for pair in range(args.pairs):
         seed = 100 + pair
         order = ("a1111", "door") if pair % 2 == 0 else ("door", "a1111")
-        took = {way: a1111_picture(a1111, seed) if way == "a1111" else door_picture(comfy, model, seed) for way in order}
+        took = {}
+        for way in order:
+            took[way] = a1111_picture(a1111, seed, args.steps) if way == "a1111" else door_picture(comfy, model, seed, args.steps)
         for way, seconds in took.items():
             times[way].append(seconds)
         ratios.append(took["door"] / took["a1111"])
     mean = statistics.mean(ratios)
     error = statistics.stdev(ratios) / len(ratios) ** 0.5 if len(ratios) > 1 else float("nan")
-    print(f"time to a picture (64x64, 2 steps, tiny pipeline, {args.pairs} alternating pairs):")
+    print(f"time to a picture (64x64, {args.steps} steps, tiny pipeline, {args.pairs} alternating pairs):")
     print(f"  A1111 txt2img  median {statistics.median(times['a1111']) * 1000:.0f} ms")
     print(f"  ComfyUI door   median {statistics.median(times['door']) * 1000:.0f} ms")
     print(f"  door / A1111   {mean:.3f} ± {error:.3f} (mean of paired ratios ± standard error; aim <= 1.10)")
