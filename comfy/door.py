@@ -293,7 +293,12 @@ class Door:
                 if message.type == WSMsgType.ERROR:
                     break
         finally:
-            self.sockets[caller.identity][sid].discard(ws)
+            by_sid = self.sockets[caller.identity]
+            by_sid[sid].discard(ws)
+            if not by_sid[sid]:  # nothing kept for clients that left
+                del by_sid[sid]
+            if not by_sid:
+                del self.sockets[caller.identity]
         return ws
 
     def routes(self) -> list[web.RouteDef]:

@@ -64,8 +64,9 @@ def _follow(prompt: ComfyPrompt, emit: Emit, done: Callable[[ComfyPrompt], None]
     job = prompt.job
     with changes.watching(job.pk) as watch:
         while True:
-            job = GenerationJob.objects.only("status", "steps_done", "steps_total", "error", "finished_at").get(pk=job.pk)
-            if job.status != GenerationJob.Status.QUEUED and not started and job.status != GenerationJob.Status.CANCELLED:
+            job = GenerationJob.objects.only("status", "steps_done", "steps_total", "error", "started_at", "finished_at").get(pk=job.pk)
+            ran = job.status != GenerationJob.Status.CANCELLED or job.started_at is not None  # a cancel before any run: no events
+            if job.status != GenerationJob.Status.QUEUED and not started and ran:
                 started = True
                 emit(prompt, "execution_start", {"prompt_id": prompt.prompt_id, "timestamp": _now_ms()})
                 emit(prompt, "execution_cached", {"nodes": [], "prompt_id": prompt.prompt_id, "timestamp": _now_ms()})
