@@ -94,9 +94,15 @@ import sys, time
 sys.path.insert(0, sys.argv[1])
 import django
 django.setup()
+from django.conf import settings
 from generation import services
+from generation.dispatch.beacon import record_presence
 from generation.models import GenerationJob
+beat = 0.0
 while True:
+    if time.monotonic() - beat > 5:  # present, as a worker's beacon says: the A1111 wait answers 503 without one
+        record_presence(name="gpu@bench", queues=[settings.GARDEN_GPU_QUEUE])
+        beat = time.monotonic()
     queued = GenerationJob.objects.filter(status="queued").order_by("created_at").values_list("pk", flat=True).first()
     if queued is None:
         time.sleep(0.005)
@@ -197,6 +203,10 @@ def main() -> None:
     from tests.servers import free_port
 
     worker = start_worker()
+    from generation.dispatch import presence
+
+    while not presence.present_workers():  # the worker process has loaded and said it is there
+        time.sleep(0.2)
     django_port, door_port = free_port(), free_port()
     serve_django(django_port)
     serve_door(door_port)
