@@ -53,7 +53,7 @@ INSTALLED_APPS = [
     *("rest_framework", "rest_framework.authtoken", "drf_spectacular", "drf_spectacular_sidecar", "csp", "axes", "statici18n"),
     # The project's apps, lowest layer first (pyproject.toml's import-linter contract).
     *("infra", "provenance", "screens", "garden", "safety", "library", "recommend", "generation", "retouch", "a1111"),
-    *("curation", "displays", "insights", "gardener", "live"),
+    *("comfy", "curation", "displays", "insights", "gardener", "live"),
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ Roles (docs/deploy.md):
   live-worker        Celery worker for the live queue (GARDEN_LIVE_QUEUE): the live picture, one per GPU,
                      --pool solo with its finishing processes
   beat               Celery beat, its schedule file under GARDEN_VAR_DIR
+  comfy              the ComfyUI-compatible door (manage.py comfy_door) on GARDEN_COMFY_BIND
   migrate            migrate + createcachetable under a PostgreSQL advisory lock (replicas wait, then no-op)
   manage ARGS…       manage.py ARGS…
 
@@ -42,6 +43,7 @@ roles:
   gpu-worker   Celery worker, queue GARDEN_GPU_QUEUE (gpu), one process per GPU
   live-worker  Celery worker, queue GARDEN_LIVE_QUEUE (live), one per GPU, --pool solo
   beat         Celery beat, schedule under GARDEN_VAR_DIR
+  comfy        the ComfyUI door (GARDEN_COMFY_BIND, default 127.0.0.1:8188; 0.0.0.0:8188 in the image)
   migrate      migrate + createcachetable under an advisory lock
   manage ARGS  manage.py ARGS (e.g. manage createsuperuser)
 """
@@ -176,6 +178,12 @@ def migrate(args: list[str]) -> None:
     print("migrate: done", flush=True)
 
 
+def comfy(args: list[str]) -> None:
+    os.chdir(APP_DIR)
+    bind = _env("GARDEN_COMFY_BIND", "127.0.0.1:8188")
+    os.execv(sys.executable, [sys.executable, str(APP_DIR / "manage.py"), "comfy_door", "--bind", bind, *args])
+
+
 def manage(args: list[str]) -> None:
     _metrics_dir(empty=False)
     os.chdir(APP_DIR)
@@ -188,6 +196,7 @@ ROLES = {
     "gpu-worker": gpu_worker,
     "live-worker": live_worker,
     "beat": beat,
+    "comfy": comfy,
     "migrate": migrate,
     "manage": manage,
 }

@@ -46,6 +46,7 @@ def test_make_run_ends_with_the_url_and_the_login(tmp_path):
     assert any(line.startswith("Gardener: planned ") and str(log) in line for line in lines), out
     password = (tmp_path / "admin-password").read_text().strip()
     assert f"Created admin login 'admin' with password: {password}" in out
+    assert "ComfyUI door (Open WebUI, SillyTavern, SwarmUI): http://127.0.0.1:8188/ (docs/comfyui.md)" in lines
     assert lines[-2] == "Emotion Garden: http://127.0.0.1:8123/ (the kiosk), http://127.0.0.1:8123/admin/ (the admin)"
     assert lines[-1] == f"Admin login: admin; its first password is kept in {tmp_path / 'admin-password'}. Ctrl-C stops every process."
 

@@ -85,7 +85,7 @@ def documented() -> set[str]:
 
 def test_the_stack_has_every_service():
     assert set(SERVICES) == {
-        *("migrate", "web", "worker", "beat", "gpu-worker", "live-worker"),
+        *("migrate", "web", "comfy", "worker", "beat", "gpu-worker", "live-worker"),
         *("proxy", "postgres", "redis", "minio", "minio-setup"),
     }
 

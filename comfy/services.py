@@ -1,0 +1,173 @@
+"""The door's writes: a graph queued as a job, an uploaded picture kept, history forgotten, jobs cancelled.
+
+A prompt becomes the job the A1111 API would make of the same request (comfy.graph compiles it to
+an A1111 body; a1111.txt2img and a1111.parsing build the job), so it runs on the same queue and
+workers with the same prompt screening, image check and provenance marks. Each caller's history is
+bounded: past GARDEN_COMFY_HISTORY_SIZE finished prompts, the oldest are forgotten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from PIL import Image as PILImage
+
+from a1111 import catalog, options, parsing, txt2img
+from comfy import graph as graphs
+from comfy.auth import Caller
+from comfy.models import ComfyPrompt
+from generation import services as jobs
+from generation.models import GenerationJob
+from generation.requests import JobParameterError
+from retouch.services import create_retouch_job
+from retouch.uploads import UploadMissing, read_upload, write_upload
+
+ACTIVE = (GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
+UPLOAD_NAME = re.compile(r"^[\w.\- ()]{1,120}$")
+PICTURE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+
+
+class BadRequest(Exception):
+    """A request ComfyUI answers 400 with a message (not a graph's error)."""
+
+
+def _upload_key(caller: Caller, name: str) -> str:
+    # Per caller (a digest of its identity, not the identity itself), so one cannot load another's picture.
+    owner = hashlib.sha256(caller.identity.encode()).hexdigest()[:16]
+    return f"comfy/{owner}/{name}"
+
+
+def upload_image(caller: Caller, *, content: bytes, name: str, overwrite: bool) -> dict:
+    """``POST /upload/image``: the picture checked and kept for the caller's LoadImage nodes."""
+    if len(content) > settings.GARDEN_COMFY_MAX_UPLOAD_BYTES:
+        raise BadRequest(f"The image is larger than {settings.GARDEN_COMFY_MAX_UPLOAD_BYTES} bytes.")
+    try:
+        with PILImage.open(io.BytesIO(content)) as picture:
+            picture.verify()
+            kind = picture.format
+    except Exception:
+        raise BadRequest("Not a picture (PNG, JPEG or WebP).") from None
+    if kind not in PICTURE_FORMATS:
+        raise BadRequest("Not a picture (PNG, JPEG or WebP).")
+    name = name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or f"upload.{PICTURE_FORMATS[kind]}"
+    if not UPLOAD_NAME.match(name):
+        name = f"{uuid.uuid4().hex[:12]}.{PICTURE_FORMATS[kind]}"
+    if not overwrite:  # ComfyUI numbers a name that is taken: "name (1).png"
+        stem, dot, ext = name.rpartition(".")
+        number = 1
+        while _exists(caller, name):
+            name = f"{stem or ext} ({number}){dot}{ext if stem else ''}"
+            number += 1
+    write_upload(key=_upload_key(caller, name), content=content)
+    return {"name": name, "subfolder": "", "type": "input"}
+
+
+def _exists(caller: Caller, name: str) -> bool:
+    try:
+        read_upload(_upload_key(caller, name))
+    except UploadMissing:
+        return False
+    return True
+
+
+def uploaded(caller: Caller, name: str) -> bytes:
+    """The caller's uploaded picture (LookupError when there is none)."""
+    if not isinstance(name, str) or not UPLOAD_NAME.match(name.removesuffix(" [input]")):
+        raise LookupError(name)
+    try:
+        return read_upload(_upload_key(caller, name.removesuffix(" [input]")))
+    except UploadMissing:
+        raise LookupError(name) from None
+
+
+def _default_checkpoint(body: dict, img2img: bool) -> None:
+    """The venue's own model under the name /object_info lists it: the job names no model."""
+    overrides = body["override_settings"]
+    name = overrides.get("sd_model_checkpoint")
+    if img2img:
+        if name and options.is_retouch_model(name):
+            del overrides["sd_model_checkpoint"]
+        return
+    listed = catalog.sd_models()
+    if len(listed) == 1 and listed[0]["filename"] in ("", settings.GARDEN_DIFFUSION_MODEL) and name == listed[0]["model_name"]:
+        del overrides["sd_model_checkpoint"]
+
+
+def submit(caller: Caller, body: dict) -> dict:
+    """``POST /prompt``: the graph compiled and queued; ComfyUI's answer, or graphs.GraphError."""
+    graph = body.get("prompt")
+    compiled = graphs.compile_graph(graph, lambda name: uploaded(caller, name))
+    prompt_id = body.get("prompt_id") or str(uuid.uuid4())
+    if not isinstance(prompt_id, str) or len(prompt_id) > 100:
+        raise BadRequest("prompt_id must be text of at most 100 characters.")
+    client_id = body.get("client_id") or ""
+    extra = body.get("extra_data") if isinstance(body.get("extra_data"), dict) else {}
+    _default_checkpoint(compiled.body, compiled.img2img)
+    try:
+        with transaction.atomic():
+            if ComfyPrompt.objects.filter(identity=caller.identity, prompt_id=prompt_id).exists():
+                raise BadRequest(f"prompt_id {prompt_id!r} was used already.")
+            job = _create_job(caller, compiled)
+            number = (ComfyPrompt.objects.aggregate(top=Max("number"))["top"] or 0) + 1
+            ComfyPrompt.objects.create(
+                job=job,
+                identity=caller.identity,
+                prompt_id=prompt_id,
+                client_id=str(client_id)[:100],
+                number=number,
+                graph=graph,
+                extra_data=extra,
+                outputs=compiled.outputs,
+            )
+    except JobParameterError as exc:
+        named = txt2img.client_named(exc) if not compiled.img2img else exc
+        first, message = next(iter((named.fields or {"prompt": str(exc)}).items()))
+        raise compiled.node_error(first, str(message), graph) from None
+    _bound_history(caller.identity)
+    return {"prompt_id": prompt_id, "number": number, "node_errors": {}}
+
+
+def _create_job(caller: Caller, compiled: graphs.Compiled) -> GenerationJob:
+    if compiled.img2img:
+        job_request, uploads = parsing.img2img_request(compiled.body)
+        return create_retouch_job(created_by=caller.user, request=job_request, uploads=uploads)
+    job_request, _ = txt2img.txt2img_request(compiled.body)
+    return jobs.create_job(created_by=caller.user, request=job_request)
+
+
+def _bound_history(identity: str) -> None:
+    keep = settings.GARDEN_COMFY_HISTORY_SIZE
+    finished = ComfyPrompt.objects.filter(identity=identity, forgotten=False).exclude(job__status__in=ACTIVE)
+    old = list(finished.order_by("-number").values_list("pk", flat=True)[keep:])
+    if old:
+        ComfyPrompt.objects.filter(pk__in=old).update(forgotten=True)
+
+
+def forget(caller: Caller, *, prompt_ids: list[str] | None = None, everything: bool = False) -> int:
+    """``POST /history`` delete/clear: the entries leave the caller's history (the pictures stay the venue's)."""
+    mine = ComfyPrompt.objects.filter(identity=caller.identity, forgotten=False).exclude(job__status__in=ACTIVE)
+    if not everything:
+        mine = mine.filter(prompt_id__in=[str(value) for value in prompt_ids or []])
+    return mine.update(forgotten=True)
+
+
+def cancel(caller: Caller, *, prompt_ids: list[str] | None = None, running: bool | None = None) -> int:
+    """Cancel the caller's prompts: these ids, or all its queued ones (``running`` False: ``/queue``
+    clear), or its running ones (``running`` True: ``/interrupt``). How many were cancelled."""
+    mine = ComfyPrompt.objects.filter(identity=caller.identity, job__status__in=ACTIVE)
+    if prompt_ids is not None:
+        mine = mine.filter(prompt_id__in=[str(value) for value in prompt_ids])
+    if running is not None:
+        mine = mine.filter(job__status=GenerationJob.Status.RUNNING if running else GenerationJob.Status.QUEUED)
+    cancelled = 0
+    with transaction.atomic():
+        for prompt in mine.select_related("job"):
+            jobs.cancel_job(job=prompt.job)
+            cancelled += 1
+    return cancelled
