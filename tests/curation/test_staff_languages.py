@@ -152,3 +152,10 @@ def test_headline_numbers_follow_the_language():
         assert item.value_text == "1,234,567" and rate.value_text == "12.5%" and rate.change_text == "▲ 2.5ポイント"
     with translation.override("en"):
         assert rate.change_text == "▲ 2.5 pts"
+
+
+def test_the_admin_index_has_no_bare_auth_token_section(admin_client):
+    """DRF's authtoken admin is removed (tokens come from `manage.py drf_create_token`), so no AUTH TOKEN heading."""
+    for language in ("en", "ko", "ja"):
+        html = text_of(admin_client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE=language))
+        assert "authtoken" not in html and "Auth Token" not in html
