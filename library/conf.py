@@ -22,7 +22,8 @@ SETTINGS = [
     text(
         "GARDEN_HOST_NAME",
         "",
-        "this machine's name among the venue's GPU hosts (its model folder, its copies, its job queue); "
+        "this machine's name among the venue's GPU hosts (its model folder, its copies, its workers on the status page; "
+        "jobs are pulled, not queued per host); "
         "empty: the machine's host name. Two processes with different names act as two hosts, even on one machine",
         shown_default="the machine's host name",
     ),

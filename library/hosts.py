@@ -1,4 +1,4 @@
-"""Which host this process runs on (the name its model copies and its job queue are recorded under),
+"""Which host this process runs on (the name its model copies, uploads and workers are recorded under),
 and which hosts have a worker now.
 
 Worker presence is kept above this app (the workers' presence rows, read by generation's presence

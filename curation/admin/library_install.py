@@ -39,6 +39,14 @@ KIND_LABELS = {
     "vae": Kind.VAE.label,
     "upscaler": Kind.UPSCALER.label,
 }
+# The states a worker's report has (library.services.install.progress_reports), in the curator's language.
+STATE_LABELS = {
+    "queued": gettext_lazy("queued"),
+    "running": gettext_lazy("running"),
+    "done": gettext_lazy("done"),
+    "failed": gettext_lazy("failed"),
+    "stalled": gettext_lazy("stalled"),
+}
 QUEUED_KEY = "library_installs_queued"  # the session's {install id: source} while a worker has not reported
 
 
@@ -124,6 +132,8 @@ def install_view(model_admin: admin.ModelAdmin, request):
         try:
             installer.precheck_source(form.cleaned_data["source"], **form.options())  # before any worker fetches a byte
             install_id = installer.request_install(form.cleaned_data["source"], **form.options())
+        except installer.NoLibrary:
+            form.add_error(None, _("GARDEN_MODELS_DIR is empty: there is no model library to install into (docs/models.md)."))
         except installer.InstallError as exc:
             form.add_error(None, exc.worded(installer.FORM))  # the form's controls, not the command's flags
         else:
@@ -140,6 +150,7 @@ def install_view(model_admin: admin.ModelAdmin, request):
         statuses.insert(0, {"id": waiting, "state": "queued", "source": source, "message": _("waiting for a worker")})
     for status in statuses:
         status["progress"] = _progress(status)
+        status["state_label"] = STATE_LABELS.get(status.get("state", ""), status.get("state", ""))
         status["started"] = _local_time(status.get("started_at", ""))
     context = {
         **model_admin.admin_site.each_context(request),

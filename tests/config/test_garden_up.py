@@ -3,6 +3,7 @@ summary line, and the last lines before the servers' are the URL, the admin logi
 password is kept."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.backend_free]
 
 
-def _run(env: dict, *args: str) -> str:
+def _run(env: dict, *args: str, said: list | None = None) -> str:
     result = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+    if said is not None:
+        said.append(result.stdout + result.stderr)
     return result.stdout
 
 
@@ -25,6 +28,7 @@ def test_make_run_ends_with_the_url_and_the_login(tmp_path):
     env = {name: value for name, value in os.environ.items() if name not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"}}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.update(GARDEN_VAR_DIR=str(tmp_path), GARDEN_STATIC_ROOT=str(tmp_path / "static"), GARDEN_BIND="127.0.0.1:8123")
+    env.update(GARDEN_GENERATOR_BACKEND="diffusers", GARDEN_MODELS_DIR="")  # live.W002: nothing paints live pictures
     # One serving picture, so the demo garden is not painted (192 pictures, a minute) and the
     # gardener plans fills for every empty search key: the chatty part.
     _run(env, "manage.py", "migrate", "--no-input", "-v", "0")
@@ -37,7 +41,11 @@ def test_make_run_ends_with_the_url_and_the_login(tmp_path):
         "orientation='l', width=768, height=512)",
     )
 
-    out = _run(env, "bin/garden-up", "--prepare-only")
+    said: list[str] = []
+    out = _run(env, "bin/garden-up", "--prepare-only", said=said)
+    # Each system check warning once, not once per step: live.W002 (a model backend, no library: no live
+    # model) was printed three times before the banner.
+    assert said[0].count("(live.W002)") == 1, said[0]
 
     lines = [line for line in out.splitlines() if line.strip()]
     assert len(lines) <= 8, out
@@ -77,6 +85,13 @@ def test_the_makefiles_installs_print_no_resolver_error():
     installs = [line.strip() for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("\t") and "install" in line]
     assert installs and all(line.startswith("$(PIP_INSTALL)") for line in installs if "pip install -q --upgrade pip" not in line), installs
     assert "PIP_INSTALL := $(BIN)/pip install -q --no-warn-conflicts" in (ROOT / "Makefile").read_text()
+    # The docs' own install steps too (docs/models.md's "pip install -r requirements/generation.txt" printed it).
+    steps = [
+        (page.name, step)
+        for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+        for step in re.findall(r"pip install [^`]*-r requirements/[^`]*", page.read_text(encoding="utf-8"))
+    ]
+    assert steps and all("--no-warn-conflicts" in step for _page, step in steps), steps
 
 
 def test_ctrl_c_stops_everything_quietly_with_status_0(tmp_path):

@@ -47,6 +47,31 @@ def test_a_source_no_worker_could_install_is_refused_at_once(admin_client, libra
     assert queued == []  # nothing asked of a worker
 
 
-def test_a_good_source_is_still_queued(admin_client, library, queued):
-    answer = admin_client.post(INSTALL, {"source": "stabilityai/sd-turbo", "variant": "fp16"})
-    assert answer.status_code == 302 and queued == ["stabilityai/sd-turbo"]
+def test_a_good_source_is_queued_with_a_library_and_refused_without_one(admin_client, library, queued):
+    answer = admin_client.post(INSTALL, {"source": "stabilityai/sd-turbo", "variant": "fp16"}, HTTP_ACCEPT_LANGUAGE="en")
+    if library == "library":
+        assert answer.status_code == 302 and queued == ["stabilityai/sd-turbo"]
+    else:  # queued, it would wait for ever: no worker can install without a models folder
+        page = answer.content.decode()
+        assert answer.status_code == 200 and "there is no model library to install into" in page and "errorlist" in page
+        assert queued == []
+
+
+def test_with_no_library_the_refusal_is_in_the_curators_language(admin_client, settings, queued):
+    settings.GARDEN_MODELS_DIR = ""
+    page = admin_client.post(INSTALL, {"source": "stabilityai/sd-turbo"}, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    form_errors = page.split('<ul class="errorlist">', 1)[1].split("</ul>", 1)[0]
+    assert "GARDEN_MODELS_DIR" in form_errors and "there is no model library" not in form_errors and queued == []
+
+
+def test_with_no_library_nothing_is_queued_or_written_in_the_working_directory(settings, tmp_path, monkeypatch):
+    """The old stray `.incoming/` at the checkout's root: Path("") / ".incoming" under the worker's cwd."""
+    settings.GARDEN_MODELS_DIR = ""
+    workdir = tmp_path / "checkout"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    with pytest.raises(installer.NoLibrary):
+        installer.request_install("stabilityai/sd-turbo")
+    installer.run_install("c" * 32, "stabilityai/sd-turbo", {})  # a message queued before the library went away
+    assert installer.read_status("c" * 32) is None and installer.recent_statuses() == []
+    assert list(workdir.iterdir()) == []

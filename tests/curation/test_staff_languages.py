@@ -119,6 +119,15 @@ def test_the_login_page_has_the_language_form_too(db):
     assert 'id="admin-language-form"' in html and "로그인" in html
 
 
+@pytest.mark.parametrize("browser_language", ["ko", "ja"])
+def test_the_switch_names_each_language_in_its_own_tongue_whatever_the_page_language(admin_client, browser_language):
+    """Not 영어 / 英語(米国): a visitor looking for their language finds it written as they read it."""
+    html = text_of(admin_client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE=browser_language))
+    form = re.search(r'<form id="admin-language-form".*?</form>', html, re.S).group(0)
+    options = re.findall(r'<option value="(\w+)" lang="\w+"(?: selected)?>([^<]+)</option>', form)
+    assert options == [("en", "English"), ("ko", "한국어"), ("ja", "日本語")]
+
+
 def test_the_staff_scripts_words_are_in_the_static_catalogs():
     """review.js, jobs.js and insights.js read their words from garden/static/jsi18n (make messages)."""
     for code, words in {"ko": ("저장됨", "실행 취소할 것이 없습니다", "대기 중", "%s초"), "ja": ("保存しました", "待機中", "%s秒")}.items():
@@ -143,3 +152,10 @@ def test_headline_numbers_follow_the_language():
         assert item.value_text == "1,234,567" and rate.value_text == "12.5%" and rate.change_text == "▲ 2.5ポイント"
     with translation.override("en"):
         assert rate.change_text == "▲ 2.5 pts"
+
+
+def test_the_admin_index_has_no_bare_auth_token_section(admin_client):
+    """DRF's authtoken admin is removed (tokens come from `manage.py drf_create_token`), so no AUTH TOKEN heading."""
+    for language in ("en", "ko", "ja"):
+        html = text_of(admin_client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE=language))
+        assert "authtoken" not in html and "Auth Token" not in html

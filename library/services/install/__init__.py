@@ -25,7 +25,7 @@ The admin queues installs on a worker (``worker_task``), which reports into stat
 """
 
 from library.services.install.addresses import check_url_allowed
-from library.services.install.errors import FORM, FORM_LABELS, InstallError
+from library.services.install.errors import FORM, FORM_LABELS, InstallError, NoLibrary
 from library.services.install.hub_download import select_hub_files
 from library.services.install.installer import install, precheck_source, resolve_starter
 from library.services.install.placement import KIND_WORDS, KINDS, Installed
@@ -39,6 +39,7 @@ __all__ = [
     "KIND_WORDS",
     "InstallError",
     "Installed",
+    "NoLibrary",
     "check_url_allowed",
     "install",
     "precheck_source",

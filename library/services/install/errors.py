@@ -50,3 +50,13 @@ class InstallError(DomainError):
     def worded(self, options: dict[str, str]) -> str:
         """The message with the options called as ``options`` says (FORM: the admin form's controls)."""
         return self.template.format(**{**COMMAND_LINE, **options}, **self.values) if self.template else self.message
+
+
+class NoLibrary(InstallError):
+    """GARDEN_MODELS_DIR is empty: there is nowhere to install into (and no staging folder to report in)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "GARDEN_MODELS_DIR is empty: there is no model library to install into. Set it to the models folder "
+            "(docs/models.md) and restart; GARDEN_DIFFUSION_MODEL alone needs no install."
+        )

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from library.services.install.addresses import Unresolvable, check_url_allowed
-from library.services.install.errors import InstallError
+from library.services.install.errors import InstallError, NoLibrary
 from library.services.install.expression_model import ExpressionSettings
 from library.services.install.hub_download import REPO_ID, fetch_hub
 from library.services.install.local_copy import copy_local
@@ -85,10 +85,10 @@ def check_source(source: str, *, revision: str = "", variant: str = "") -> None:
 def precheck_source(
     source: str, *, name: str = "", kind: str = "", sha256: str = "", force: bool = False, revision: str = "", variant: str = "", **_others
 ) -> None:
-    """What the admin's page checks before queueing, library or not: the source and the options as
-    the worker would refuse them (check_source, the name's and sha256's form); with a library, an
-    installed name (a URL's or a local file's name, a Hub repo's folder) or a sha256 the library has.
-    Each is refused with no worker asked."""
+    """What the admin's page checks before queueing: the source and the options as the worker would
+    refuse them (check_source, the name's and sha256's form), then no library at all (NoLibrary), then
+    an installed name (a URL's or a local file's name, a Hub repo's folder) or a sha256 the library
+    has. Each is refused with no worker asked."""
     from django.conf import settings
 
     source, kind, name, variant = resolve_starter(source, kind=kind, name=name, variant=variant)
@@ -96,7 +96,9 @@ def precheck_source(
     check_source(source, revision=revision, variant=variant)
     if kind != "expression":  # its class map is the command's alone (the form offers no expression kind)
         _check_options(name=name, kind=kind, sha256=sha256, classes="")
-    if not settings.GARDEN_MODELS_DIR or (kind and kind not in KINDS):
+    if not settings.GARDEN_MODELS_DIR:
+        raise NoLibrary()  # a worker could only fail it, and would have nowhere to say so
+    if kind and kind not in KINDS:
         return
     check = Precheck(Path(settings.GARDEN_MODELS_DIR).expanduser(), name=name, kind=kind, sha256=sha256.strip().lower(), force=force)
     if source.startswith(WEB_SCHEMES):

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
-from library.services.install.errors import InstallError
+from library.services.install.errors import InstallError, NoLibrary
 from library.services.install.staging import STAGING
 
 Progress = Callable[[int, "int | None", str], None]  # (bytes done, bytes in all or None, what)
@@ -30,6 +30,8 @@ def no_progress(done: int, total: int | None, what: str) -> None:
 def status_path(install_id: str) -> Path:
     if not re.fullmatch(r"[0-9a-f]{32}", install_id):
         raise InstallError("unknown install")
+    if not settings.GARDEN_MODELS_DIR:  # Path("") / ".incoming" would be a stray folder in the working directory
+        raise NoLibrary()
     return Path(settings.GARDEN_MODELS_DIR).expanduser() / STAGING / f"install-{install_id}.json"
 
 
@@ -37,7 +39,7 @@ def read_status(install_id: str) -> dict | None:
     """What the worker last wrote of an install (state, bytes, message), None before it started."""
     try:
         return json.loads(status_path(install_id).read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, InstallError):
         return None
 
 

@@ -4,14 +4,17 @@ which reports its progress and outcome into a status file (library.services.inst
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
-from library.services.install.errors import FORM, InstallError
+from library.services.install.errors import FORM, InstallError, NoLibrary
 from library.services.install.installer import install, resolve_starter
 from library.services.install.progress_reports import StatusReporter
 
 INSTALL_TASK = "generation.tasks.install_model"
 INSTALL_OPTIONS = ("name", "kind", "revision", "subfolder", "variant", "sha256", "force", "classes", "input_size", "color")
+
+logger = logging.getLogger(__name__)
 
 
 def request_install(source: str, **options: Any) -> str:
@@ -28,6 +31,10 @@ def request_install(source: str, **options: Any) -> str:
     unknown = set(options) - set(INSTALL_OPTIONS)
     if unknown:
         raise InstallError(f"unknown install options: {', '.join(sorted(unknown))}")
+    from django.conf import settings
+
+    if not settings.GARDEN_MODELS_DIR:
+        raise NoLibrary()
     if not source.strip():
         raise InstallError("Name what to install: a Hub repo id, a URL, a path on the worker, or a starter model.")
     install_id = uuid.uuid4().hex
@@ -39,7 +46,14 @@ def request_install(source: str, **options: Any) -> str:
 
 
 def run_install(install_id: str, source: str, options: dict) -> None:
-    """The worker task's body: install, reporting progress and the outcome into the status file."""
+    """The worker task's body: install, reporting progress and the outcome into the status file.
+    With no library (a message queued before GARDEN_MODELS_DIR was emptied) it is logged and dropped:
+    there is no staging folder to report in, and nothing is written anywhere else."""
+    from django.conf import settings
+
+    if not settings.GARDEN_MODELS_DIR:
+        logger.warning("install %s of %s dropped: %s", install_id, source, NoLibrary())
+        return
     source, kind, name, variant = resolve_starter(
         source, kind=options.get("kind", ""), name=options.get("name", ""), variant=options.get("variant", "")
     )
