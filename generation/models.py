@@ -32,7 +32,7 @@ class GenerationJob(models.Model):
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
     class Stage(models.TextChoices):
-        """What a running job's worker does (generation.worker.progress adds "finishing" after the last step)."""
+        """What a running job's worker does (generation.progress adds "finishing" after the last step)."""
 
         FETCHING = "fetching", _("Fetching the model onto its host")
         LOADING = "loading", _("Loading the model")

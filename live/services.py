@@ -21,9 +21,9 @@ from config.errors import Conflict, Unavailable
 from garden import keys
 from gardener.prompts import mutate_prompt
 from gardener.selectors import word_bank
-from generation import backends
+from generation import backends, clip_tokens
 from generation.models import GenerationJob
-from generation.requests import DEFAULT_OTHERS, SEED_LIMIT, JobParameterError, JobRequest, clip_tokens, compose_prompt
+from generation.requests import DEFAULT_OTHERS, SEED_LIMIT, JobParameterError, JobRequest, compose_prompt
 from generation.services.jobs import cancel_job, create_valid_job
 from library import selectors as library
 from live import selectors

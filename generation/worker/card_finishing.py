@@ -29,7 +29,7 @@ from PIL import Image as PILImage
 
 from config.caches import memoized
 from generation.imagefile import finish_jpeg
-from generation.services.planning import ImageSpec, image_key
+from generation.planning import ImageSpec, image_key
 from generation.worker.rendered import Rendered
 from generation.worker.storing import generation_parameters
 from safety import images as safety_images

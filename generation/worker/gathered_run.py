@@ -35,7 +35,7 @@ from django.conf import settings
 
 from generation.backends import DIFFUSERS
 from generation.models import GenerationJob
-from generation.services.planning import job_batches
+from generation.planning import job_batches
 from generation.worker import card_finishing, gathering, lifecycle
 from generation.worker.call_finishing import FAILED, STORED, TRANSIENT, TRANSIENT_FAILURE, Item, Outcome, finish_call
 from generation.worker.finishing_processes import Handover

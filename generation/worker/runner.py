@@ -17,7 +17,7 @@ from generation import backends, kinds
 from generation.backends import hires
 from generation.dispatch import pull
 from generation.models import GenerationJob
-from generation.services.planning import image_key, job_batches
+from generation.planning import image_key, job_batches
 from generation.worker import gathering, lifecycle
 from generation.worker.gathered_run import run_gathered
 from generation.worker.lifecycle import beating

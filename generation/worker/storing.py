@@ -18,7 +18,7 @@ from generation.backends import hires
 from generation.imagefile import encode_jpeg, finish_jpeg
 from generation.lineage import image_lineage
 from generation.models import GenerationJob
-from generation.services.planning import ImageSpec, image_key
+from generation.planning import ImageSpec, image_key
 from generation.worker.rendered import Rendered
 from safety import images as safety_images
 

@@ -14,9 +14,9 @@ from garden import keys
 from garden.models import Image
 from garden.services import create_image
 from generation import services
+from generation.init_pictures import init_picture
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
-from generation.services.init_pictures import init_picture
 
 pytestmark = pytest.mark.django_db
 

@@ -10,11 +10,11 @@ import time
 import pytest
 
 from curation.forms import BulkGenerationForm
-from generation import served_names, services
+from generation import progress, served_names, services
 from generation.models import GenerationJob
 from generation.requests import JobRequest
 from generation.serializers import JobSerializer
-from generation.worker import progress, runner
+from generation.worker import runner
 from library.models import LibraryEntry
 from library.services import entries as library_services
 from tests.generation.tiny_library import PIPELINES

@@ -37,10 +37,9 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from generation import backends
+from generation import backends, planning
 from generation.backends import hires
 from generation.models import GenerationJob
-from generation.services import planning
 
 RECENT_JOBS = 20  # the worker's last jobs that make its speed and its load times
 # Before any timing: a picture's decoding, checking and storing as a share of its whole time (a
