@@ -11,7 +11,7 @@ from generation import backends, services
 from generation.dispatch import pull
 from generation.models import GenerationJob, WorkerPresence
 from generation.worker import claim as claiming
-from generation.worker import lifecycle
+from generation.worker import lifecycle, runner
 
 pytestmark = pytest.mark.django_db
 
@@ -147,10 +147,10 @@ def test_a_worker_runs_the_job_its_message_claimed(holding, settings):
     named = services.create_job(request=services.JobRequest(emotion="calm", width=64, height=64, steps=2, seed=1), enqueue=False)
     older = services.create_job(request=services.JobRequest(emotion="calm", width=64, height=64, steps=2, seed=2), enqueue=False)
     GenerationJob.objects.filter(pk=older.pk).update(created_at=timezone.now() - timedelta(seconds=60))
-    ran = services.execute_job(job_id=named.pk, worker="w0", message="message-3")
+    ran = runner.execute_job(job_id=named.pk, worker="w0", message="message-3")
     assert (ran.pk, ran.status) == (older.pk, Status.SUCCEEDED)
     assert GenerationJob.objects.get(pk=named.pk).status == Status.QUEUED
-    assert services.execute_job(job_id=named.pk, worker="w0").status == Status.SUCCEEDED  # no message: the named job
+    assert runner.execute_job(job_id=named.pk, worker="w0").status == Status.SUCCEEDED  # no message: the named job
 
 
 class Library:
