@@ -7,6 +7,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from garden.models import Emotion, Image
+from generation.querysets import GenerationJobQuerySet
 
 
 class GenerationJob(models.Model):
@@ -140,6 +141,8 @@ class GenerationJob(models.Model):
     )
 
     images = models.ManyToManyField(Image, blank=True, related_name="generation_jobs", verbose_name=_("images"))
+
+    objects = GenerationJobQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("generation job")
