@@ -14,8 +14,8 @@ class GenerationJobQuerySet(models.QuerySet):
         waiting = self.filter(status=self.model.Status.QUEUED)
         return waiting if queue is None else waiting.filter(queue=queue)
 
-    def claimable(self, queue: str) -> GenerationJobQuerySet:
-        """Jobs of ``queue`` a worker may claim: queued, no cancel asked."""
+    def claimable(self, queue: str | None = None) -> GenerationJobQuerySet:
+        """Jobs (of ``queue`` when given) a worker may claim: queued, no cancel asked."""
         return self.queued(queue).filter(cancel_requested=False)
 
     def running(self) -> GenerationJobQuerySet:

@@ -74,7 +74,7 @@ def looks(queue: str, *, mine: frozenset[str]):
 def _queued(queue: str, tried: set, hosts: frozenset[str]) -> list[Queued]:
     now = timezone.now()
     rows = (
-        GenerationJob.objects.filter(status=GenerationJob.Status.QUEUED, cancel_requested=False, queue=queue)
+        GenerationJob.objects.claimable(queue)
         .exclude(pk__in=tried)
         .order_by("background", "created_at")
         .values_list("id", "model", "model_id", "loras", "background", "created_at")[:CANDIDATES]

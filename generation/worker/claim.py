@@ -33,4 +33,4 @@ def job_of_message(message: str):
     """The running job that ``message`` (a Celery task id) claimed, if any."""
     if not message:
         return None
-    return GenerationJob.objects.filter(message_id=message, status=GenerationJob.Status.RUNNING).values_list("pk", flat=True).first()
+    return GenerationJob.objects.running().filter(message_id=message).values_list("pk", flat=True).first()
