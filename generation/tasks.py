@@ -37,12 +37,13 @@ log = logging.getLogger(__name__)
     time_limit=settings.GARDEN_JOB_SOFT_TIME_LIMIT + 120,
     ignore_result=True,
 )
-def run_generation_job(self, job_id: str) -> None:
+def run_generation_job(self, named_job_id: str) -> None:
+    # The job the message names: on a worker a wake-up call for its queue (generation.worker.claim
+    # may claim another of it); eager, the job run.
     on_worker = not self.request.is_eager  # eager (tests, `manage.py generate`): this job, here, now
     try:
-        job = runner.execute_job(
-            job_id=job_id, worker=self.request.hostname or "", heartbeat=on_worker, message=(self.request.id or "") if on_worker else ""
-        )
+        message = (self.request.id or "") if on_worker else ""
+        job = runner.execute_job(job_id=named_job_id, worker=self.request.hostname or "", heartbeat=on_worker, message=message)
         if job is not None and job.status == job.Status.RUNNING:
             # Another attempt holds a live lease (e.g. this message was redelivered after a
             # worker crash while the heartbeat is still fresh): look again once the lease can
@@ -55,8 +56,8 @@ def run_generation_job(self, job_id: str) -> None:
     except toolbox.TransientJobError as exc:
         # The job row counts attempts (GARDEN_JOB_MAX_ATTEMPTS), whichever message runs them: past
         # them (or cancelled) requeue_job has ended the job instead. The retry names the job that
-        # failed (the message may have claimed another than job_id).
-        failed = str(exc.job_id or job_id)
+        # failed (the message may have claimed another than named_job_id).
+        failed = str(exc.job_id or named_job_id)
         if not lifecycle.requeue_job(job_id=failed, error=str(exc)):
             return
         log.warning("generation job %s: transient failure, retrying: %s", failed, exc)
@@ -66,7 +67,7 @@ def run_generation_job(self, job_id: str) -> None:
         # claim is one UPDATE, so nothing was half done; try again rather than drop the message
         # and leave the job queued until the sweeper re-sends it.
         close_old_connections()
-        log.warning("generation job %s: database error, retrying: %s", job_id, exc)
+        log.warning("generation job %s: database error, retrying: %s", named_job_id, exc)
         raise self.retry(exc=exc, countdown=min(60, 2 * 2**self.request.retries), max_retries=None) from exc
 
 
