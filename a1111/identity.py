@@ -21,8 +21,6 @@ from generation.requests import JobParameterError
 from infra.models import ClientKey
 from library import selectors as library
 
-ACTIVE = (GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
-
 
 def of(request) -> str:
     """The caller: ``key:<id>`` for a client key, else ``user:<id>``."""
@@ -76,8 +74,8 @@ def jobs(identity: str):
 def current_job(identity: str) -> GenerationJob | None:
     """The caller's running job, else its oldest queued one (what A1111's single queue runs next)."""
     mine = jobs(identity)
-    running = mine.filter(status=GenerationJob.Status.RUNNING).order_by("-started_at").first()
-    return running or mine.filter(status=GenerationJob.Status.QUEUED).order_by("created_at").first()
+    running = mine.running().order_by("-started_at").first()
+    return running or mine.queued().order_by("created_at").first()
 
 
 def interrupt(identity: str) -> int:
@@ -85,7 +83,7 @@ def interrupt(identity: str) -> int:
     client that interrupts on disconnect leaves nothing behind in the queue). Returns how many."""
     cancelled = 0
     with transaction.atomic():
-        for job in jobs(identity).filter(status__in=ACTIVE):
+        for job in jobs(identity).in_flight():
             services.cancel_job(job=job)
             cancelled += 1
     return cancelled
@@ -94,7 +92,7 @@ def interrupt(identity: str) -> int:
 def pending_tasks(identity: str) -> list[str]:
     """The caller's queued task ids, oldest first (A1111's ``/internal/pending-tasks``)."""
     return list(
-        ClientJob.objects.filter(identity=identity, job__status=GenerationJob.Status.QUEUED)
+        ClientJob.objects.filter(identity=identity, job__in=GenerationJob.objects.queued())
         .order_by("job__created_at")
         .values_list("task_id", flat=True)
     )

@@ -53,8 +53,8 @@ def one_request(client, hold: float, succeeded_at: dict) -> dict:
     from django.db import connection, connections
     from django.test.utils import CaptureQueriesContext
 
-    from generation import services
     from generation.models import GenerationJob
+    from generation.worker import runner
 
     answer: dict = {}
 
@@ -76,7 +76,7 @@ def one_request(client, hold: float, succeeded_at: dict) -> dict:
     held = len(answer["queries"]) - waited_from  # the queries of the wait itself, the job still queued
     if os.environ.get("BENCH_SHOW_QUERIES"):
         print([query["sql"][:120] for query in answer["queries"].captured_queries[waited_from:]], file=sys.stderr)
-    services.execute_job(job_id=job_ids.pop(), worker="bench@gpu")
+    runner.execute_job(job_id=job_ids.pop(), worker="bench@gpu")
     waiting.join(timeout=60)
     assert answer.get("status") == 200, answer
     return {"latency": answer["at"] - succeeded_at["at"], "queries": answer["total"], "held": held}

@@ -8,7 +8,7 @@
 
 1. Per image, in this process, torch on one thread: the direct pipeline call (the baseline, same
    prompt, size, steps and seeds) against live jobs (``live``, count 1) run by the
-   worker's code (``services.execute_job``, heartbeat thread on). Each part of the job is timed
+   worker's code (``runner.execute_job``, heartbeat thread on). Each part of the job is timed
    where it runs (bench/_live_parts.py): claim, per-step progress UPDATEs, the pipeline call,
    the safety check, JPEG + EXIF/XMP (watermark and C2PA apart), storage write, image row,
    thumbnail (none for live jobs: the admin makes it on first view), heartbeat; "other" is the
@@ -142,8 +142,9 @@ def per_image_parts(args, steps: int) -> dict:
     """CPU (and wall) ms per image of the direct call and of each part of live jobs."""
     import torch
 
-    from generation import backends, services
+    from generation import backends
     from generation.backends import Batch
+    from generation.worker import runner
 
     backend = backends.get_backend("diffusers")
     backend.load()
@@ -159,7 +160,7 @@ def per_image_parts(args, steps: int) -> dict:
         job = create_live_job(backend="diffusers", steps=steps, size=args.size, seed=seed, enqueue=False)
         children = children_cpu()  # first: psutil's look at /proc is not the job's CPU
         cpu, wall = cpu_now(), time.perf_counter()
-        done = services.execute_job(job_id=job.pk, worker="bench", heartbeat=True)
+        done = runner.execute_job(job_id=job.pk, worker="bench", heartbeat=True)
         spent = (cpu_now() - cpu, time.perf_counter() - wall)
         finishing_cpu.append(children_cpu() - children)
         assert done is not None and done.status == "succeeded", (done and done.status, done and done.error)

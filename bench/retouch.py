@@ -109,10 +109,10 @@ def main() -> int:
     from django.core.management import call_command
     from PIL import Image
 
-    from generation import services
     from generation.backends import procedural
     from generation.models import GenerationJob
     from generation.requests import JobRequest
+    from generation.worker import runner as worker_runner
     from retouch import edges, imaging
     from retouch import services as retouch_services
     from retouch.engine import ControlInput, PaintRequest, get_engine
@@ -164,13 +164,13 @@ def main() -> int:
 
     def worker_side(job):
         def run():
-            assert services.execute_job(job_id=job.pk).status == GenerationJob.Status.SUCCEEDED
+            assert worker_runner.execute_job(job_id=job.pk).status == GenerationJob.Status.SUCCEEDED
 
         return run
 
     def whole_path():
         job = submit()
-        assert services.execute_job(job_id=job.pk).status == GenerationJob.Status.SUCCEEDED
+        assert worker_runner.execute_job(job_id=job.pk).status == GenerationJob.Status.SUCCEEDED
 
     # The job's own pipeline time, measured inside it: job time minus the model's work is what the
     # job path adds, a figure that machine load (other processes on the cores) barely moves.

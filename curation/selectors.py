@@ -20,11 +20,9 @@ from django.utils.translation import gettext
 
 from config import caches
 from garden.models import Emotion, Image
-from generation import lineage
+from generation import lineage, planning, progress
 from generation.models import GenerationJob
-from generation.services import planning
 from generation.services.jobs import new_job
-from generation.worker import progress
 
 
 class Scope:
@@ -180,7 +178,7 @@ def estimated_row_count(*, model) -> int | None:
 
 def bulk_time_text(valid, *, jobs: int) -> str:
     """How long a bulk form's ``jobs`` jobs of one validated request (generation.requests.ValidJob)
-    would take, at their queue's recent pace (generation.worker.progress), the jobs already waiting there
+    would take, at their queue's recent pace (generation.progress), the jobs already waiting there
     and the model's load included; what the plan says when no job of that painter finished there yet."""
     job = new_job(valid=valid, enqueue=False)
     batches = planning.job_batches(job)

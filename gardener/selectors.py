@@ -22,6 +22,7 @@ from gardener.retirement import Counts
 from generation import backends
 from generation.backends import recipes
 from generation.models import GenerationJob
+from generation.querysets import GenerationJobQuerySet
 from generation.requests import LORA_FAMILIES
 from library import selectors as library
 from recommend.models import ImageStat
@@ -31,7 +32,6 @@ GLOBAL_POLICY_PK = 1
 # The kiosk's favorites, from the one definition garden.keys holds (the kiosk picker offers exactly
 # these, and insights' coverage grid enumerates the same): "" (Any) and every season × weather × time.
 KIOSK_FAVORITES: tuple[str, ...] = ("", *(",".join(parts) for parts in product(*(words for _, words in keys.FAVORITE_PARTS))))
-IN_FLIGHT = (GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
 # Counts of serving images: segment → (emotion, favorite) → image id → counts.
 Stats = dict[str, dict[tuple[str, str], dict[int, Counts]]]
 
@@ -95,7 +95,7 @@ def serving_counts() -> dict[tuple[str, str], int]:
 def in_flight_counts() -> dict[tuple[str, str], int]:
     """Images still to be made by queued or running text-to-image jobs (anyone's; not edits), per key."""
     result: dict[tuple[str, str], int] = defaultdict(int)
-    jobs = GenerationJob.objects.filter(status__in=IN_FLIGHT, kind__in=GenerationJob.Kind.values)
+    jobs = GenerationJob.objects.in_flight().filter(kind__in=GenerationJob.Kind.values)
     for emotion, favorite, total, done in jobs.values_list("emotion", "favorite", "images_total", "images_done"):
         result[(emotion, favorite)] += max(0, total - done)
     return dict(result)
@@ -144,7 +144,7 @@ def day_start(now: datetime | None = None) -> datetime:
 JOB_KINDS = (GardenerAction.Kind.PLANNED, GardenerAction.Kind.BRED)
 
 
-def gardener_jobs() -> QuerySet[GenerationJob]:
+def gardener_jobs() -> GenerationJobQuerySet:
     """Jobs the gardener started (a "planned" or "bred" action names them)."""
     return GenerationJob.objects.filter(gardener_actions__kind__in=JOB_KINDS).distinct()
 
@@ -164,16 +164,16 @@ def budget_used_today(now: datetime | None = None) -> BudgetUse:
     images, seconds = 0, 0.0
     jobs = gardener_jobs().filter(created_at__gte=day_start(now))
     for job in jobs.only("status", "images_total", "images_done", "backend", "timings"):
-        images += job.images_total if job.status in IN_FLIGHT else job.images_done
+        images += job.images_done if job.status in GenerationJob.FINISHED else job.images_total
         if job.backend == backends.DIFFUSERS and isinstance(job.timings, dict):
             seconds += float(job.timings.get("load", 0.0)) + float(job.timings.get("generate", 0.0))
     return BudgetUse(images=images, gpu_minutes=seconds / 60.0)
 
 
-def unharvested_jobs() -> QuerySet[GenerationJob]:
+def unharvested_jobs() -> GenerationJobQuerySet:
     """Gardener jobs that succeeded and whose images have not been logged as added yet."""
     harvested = GardenerAction.objects.filter(kind=GardenerAction.Kind.ADDED, job__isnull=False).values("job_id")
-    return gardener_jobs().filter(status=GenerationJob.Status.SUCCEEDED).exclude(pk__in=harvested).order_by("created_at")
+    return gardener_jobs().succeeded().exclude(pk__in=harvested).order_by("created_at")
 
 
 def serving_stats() -> Stats:

@@ -5,7 +5,7 @@ is repainted, as A1111's img2img: 0 keeps the picture, 1 keeps nothing of it; th
 last ``steps × denoising_strength`` of its steps. Only the diffusers backend paints from a picture,
 with the job's own model, LoRAs, prompt and sampler (the model's image-to-image pipeline, made on
 the loaded one). A bulk job starts each orientation from the image's own twin where it has one
-(generation.services.init_pictures). The gardener's img2img children are such jobs.
+(generation.init_pictures). The gardener's img2img children are such jobs.
 
 Checked here (for generation's own kinds: a kind an app registers validates its own requests),
 stored in the job's ``options`` (``init_image``, ``denoising_strength``) and in every

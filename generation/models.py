@@ -7,6 +7,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from garden.models import Emotion, Image
+from generation.querysets import GenerationJobQuerySet
 
 
 class GenerationJob(models.Model):
@@ -32,7 +33,7 @@ class GenerationJob(models.Model):
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
     class Stage(models.TextChoices):
-        """What a running job's worker does (generation.worker.progress adds "finishing" after the last step)."""
+        """What a running job's worker does (generation.progress adds "finishing" after the last step)."""
 
         FETCHING = "fetching", _("Fetching the model onto its host")
         LOADING = "loading", _("Loading the model")
@@ -140,6 +141,8 @@ class GenerationJob(models.Model):
     )
 
     images = models.ManyToManyField(Image, blank=True, related_name="generation_jobs", verbose_name=_("images"))
+
+    objects = GenerationJobQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("generation job")

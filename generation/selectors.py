@@ -52,9 +52,7 @@ def job_queue_position(job: GenerationJob) -> int | None:
     """1 = the next job its queue will start; None when the job is not waiting."""
     if job.status != GenerationJob.Status.QUEUED:
         return None
-    ahead = GenerationJob.objects.filter(status=GenerationJob.Status.QUEUED, queue=job.queue).filter(
-        Q(created_at__lt=job.created_at) | Q(created_at=job.created_at, id__lt=job.id)
-    )
+    ahead = GenerationJob.objects.queued(job.queue).filter(Q(created_at__lt=job.created_at) | Q(created_at=job.created_at, id__lt=job.id))
     return ahead.count() + 1
 
 
@@ -166,7 +164,7 @@ text2image_waits = WaitSlots("GARDEN_JOB_WAIT_SLOTS")
 
 
 def queue_counts(*, queue: str) -> dict[str, int]:
-    waiting = GenerationJob.objects.filter(queue=queue, status__in=(GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING))
+    waiting = GenerationJob.objects.in_flight().filter(queue=queue)
     counts = dict(waiting.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     return {"queued": counts.get(GenerationJob.Status.QUEUED, 0), "running": counts.get(GenerationJob.Status.RUNNING, 0)}
 
@@ -222,7 +220,7 @@ QUEUE_CHECK_TIMEOUT = 1.0
 
 def waiting_by_queue() -> dict[str, int]:
     """Queued jobs per queue (one grouped query on the status/queue index)."""
-    rows = GenerationJob.objects.filter(status=GenerationJob.Status.QUEUED).values_list("queue").annotate(n=Count("id"))
+    rows = GenerationJob.objects.queued().values_list("queue").annotate(n=Count("id"))
     return {queue: n for queue, n in rows.values_list("queue", "n")}
 
 

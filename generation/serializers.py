@@ -14,10 +14,9 @@ from config.fields import NumberField, TextField, WholeNumberField
 from garden.keys import FAVORITE_PATTERN, KIOSK_FAVORITE_PATTERN, KIOSK_SEARCH_KEY_PATTERN
 from garden.models import Emotion, Image
 from garden.serializers import SearchKeyField
-from generation import backends, kinds, selectors, served_names
+from generation import backends, kinds, progress, selectors, served_names
 from generation.models import GenerationJob
 from generation.requests import CLIP_SKIP_RANGE, GUIDANCE_RANGE, SEED_LIMIT, TEXT_LIMITS, JobRequest
-from generation.worker import progress
 
 
 def bound_numbers(fields) -> None:

@@ -1,9 +1,9 @@
 """generation's Celery tasks (found by the Celery app's autodiscovery): a job run, and beat's sweep.
-They take ids and call generation.services; the hooks that start a worker are generation.worker.start.
+They take ids and call generation.worker (runner, lifecycle, sweeper); the hooks that start a worker are generation.worker.start.
 
 A job's message goes to its row's queue (generation.dispatch.enqueue: the GPU queue, the live queue):
 a wake-up call for one job of that queue, the one the worker it reaches paints best now
-(generation.dispatch.pull).
+(generation.worker.claim, in generation.dispatch.pull's order).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
-from generation import kinds, services
+from generation import kinds
 from generation.dispatch import pull
 from generation.dispatch.enqueue import RUN_JOB_TASK, SWEEP_TASK
+from generation.worker import lifecycle, runner, sweeper, toolbox
 from generation.worker.start import JobTask
 from infra import periodic
 
@@ -36,12 +37,13 @@ log = logging.getLogger(__name__)
     time_limit=settings.GARDEN_JOB_SOFT_TIME_LIMIT + 120,
     ignore_result=True,
 )
-def run_generation_job(self, job_id: str) -> None:
+def run_generation_job(self, named_job_id: str) -> None:
+    # The job the message names: on a worker a wake-up call for its queue (generation.worker.claim
+    # may claim another of it); eager, the job run.
     on_worker = not self.request.is_eager  # eager (tests, `manage.py generate`): this job, here, now
     try:
-        job = services.execute_job(
-            job_id=job_id, worker=self.request.hostname or "", heartbeat=on_worker, message=(self.request.id or "") if on_worker else ""
-        )
+        message = (self.request.id or "") if on_worker else ""
+        job = runner.execute_job(job_id=named_job_id, worker=self.request.hostname or "", heartbeat=on_worker, message=message)
         if job is not None and job.status == job.Status.RUNNING:
             # Another attempt holds a live lease (e.g. this message was redelivered after a
             # worker crash while the heartbeat is still fresh): look again once the lease can
@@ -51,12 +53,12 @@ def run_generation_job(self, job_id: str) -> None:
             # Nothing this worker could paint, its own job included (its files are on another host):
             # the message goes on, so a worker there gets it (generation.dispatch.pull, rule 0).
             raise self.retry(countdown=pull.PASS_ON_SECONDS, max_retries=None)
-    except services.TransientJobError as exc:
+    except toolbox.TransientJobError as exc:
         # The job row counts attempts (GARDEN_JOB_MAX_ATTEMPTS), whichever message runs them: past
         # them (or cancelled) requeue_job has ended the job instead. The retry names the job that
-        # failed (the message may have claimed another than job_id).
-        failed = str(exc.job_id or job_id)
-        if not services.requeue_job(job_id=failed, error=str(exc)):
+        # failed (the message may have claimed another than named_job_id).
+        failed = str(exc.job_id or named_job_id)
+        if not lifecycle.requeue_job(job_id=failed, error=str(exc)):
             return
         log.warning("generation job %s: transient failure, retrying: %s", failed, exc)
         raise self.retry(args=[failed], exc=exc, countdown=min(60, 5 * 2**self.request.retries), max_retries=None) from exc
@@ -65,7 +67,7 @@ def run_generation_job(self, job_id: str) -> None:
         # claim is one UPDATE, so nothing was half done; try again rather than drop the message
         # and leave the job queued until the sweeper re-sends it.
         close_old_connections()
-        log.warning("generation job %s: database error, retrying: %s", job_id, exc)
+        log.warning("generation job %s: database error, retrying: %s", named_job_id, exc)
         raise self.retry(exc=exc, countdown=min(60, 2 * 2**self.request.retries), max_retries=None) from exc
 
 
@@ -74,4 +76,4 @@ def run_generation_job(self, job_id: str) -> None:
 def sweep_stale_jobs() -> int:
     # Beat runs this every few minutes: also a good moment for the registered kinds' own clean-up.
     kinds.sweep_all()
-    return services.sweep_stale_jobs()
+    return sweeper.sweep_stale_jobs()

@@ -70,7 +70,8 @@ class GardenCollector(Collector):
         images = SummaryMetricFamily("garden_image_duration_seconds", "Succeeded jobs' time per image made", labels=["backend", "model"])
         duration = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
         rows = (
-            GenerationJob.objects.filter(status=GenerationJob.Status.SUCCEEDED, started_at__isnull=False, finished_at__isnull=False)
+            GenerationJob.objects.succeeded()
+            .filter(started_at__isnull=False, finished_at__isnull=False)
             .values("backend", "model_id")
             .annotate(n=Count("id"), seconds=Sum(duration), made=Sum("images_done"))
             .order_by()
@@ -86,9 +87,7 @@ class GardenCollector(Collector):
     def _queues(self):
         queues = sorted({"default", settings.GARDEN_GPU_QUEUE, *GenerationJob.objects.values_list("queue", flat=True).distinct()})
         queued = GaugeMetricFamily("garden_jobs_queued", "Jobs waiting for a worker, by queue (database)", labels=["queue"])
-        counts = dict(
-            GenerationJob.objects.filter(status=GenerationJob.Status.QUEUED).values_list("queue").annotate(n=Count("id")).order_by()
-        )
+        counts = dict(GenerationJob.objects.queued().values_list("queue").annotate(n=Count("id")).order_by())
         for queue in queues:
             queued.add_metric([queue], counts.get(queue, 0))
         yield queued

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
@@ -19,11 +18,11 @@ from garden.selectors import image_url
 from generation import backends, changes
 from generation.dispatch import presence
 from generation.models import GenerationJob
+from generation.querysets import GenerationJobQuerySet
 from generation.selectors import WaitSlots
 from library import selectors as library
 from library.models import LibraryEntry
 
-IN_FLIGHT = (GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
 # A turbo model's own numbers when its library entry names none (1–4 steps, no guidance).
 TURBO_STEPS, TURBO_GUIDANCE = 1, 0.0
 
@@ -81,13 +80,13 @@ def live_worker_present() -> bool:
     return presence.ready_worker_serves(settings.GARDEN_LIVE_QUEUE, within=settings.GARDEN_LIVE_WORKER_SECONDS)
 
 
-def live_jobs() -> QuerySet[GenerationJob]:
+def live_jobs() -> GenerationJobQuerySet:
     """The generation jobs that paint live pictures (those with a LiveRequest)."""
     return GenerationJob.objects.filter(live_request__isnull=False)
 
 
 def in_flight_count() -> int:
-    return live_jobs().filter(status__in=IN_FLIGHT, queue=settings.GARDEN_LIVE_QUEUE).count()
+    return live_jobs().in_flight().filter(queue=settings.GARDEN_LIVE_QUEUE).count()
 
 
 def day_start(now: datetime | None = None) -> datetime:
@@ -106,15 +105,15 @@ def used_today(now: datetime | None = None) -> int:
     return live_jobs().filter(created_at__gte=day_start(now)).count()
 
 
-def visitor_jobs_in_flight(visitor_id: str) -> QuerySet[GenerationJob]:
-    return live_jobs().filter(live_request__visitor_id=visitor_id, status__in=IN_FLIGHT)
+def visitor_jobs_in_flight(visitor_id: str) -> GenerationJobQuerySet:
+    return live_jobs().in_flight().filter(live_request__visitor_id=visitor_id)
 
 
-def abandoned_jobs() -> QuerySet[GenerationJob]:
+def abandoned_jobs() -> GenerationJobQuerySet:
     """Live jobs still queued after a kiosk's idle reset (GARDEN_KIOSK_IDLE_SECONDS): nobody is waiting
     for them (a kiosk that lost its network could not cancel), so they are cancelled when seen."""
     horizon = timezone.now() - timedelta(seconds=max(1, settings.GARDEN_KIOSK_IDLE_SECONDS))
-    return live_jobs().filter(status=GenerationJob.Status.QUEUED, created_at__lt=horizon)
+    return live_jobs().queued().filter(created_at__lt=horizon)
 
 
 def live_job(job_id) -> GenerationJob | None:

@@ -21,9 +21,9 @@ from config.errors import Conflict, Unavailable
 from garden import keys
 from gardener.prompts import mutate_prompt
 from gardener.selectors import word_bank
-from generation import backends
+from generation import backends, clip_tokens
 from generation.models import GenerationJob
-from generation.requests import DEFAULT_OTHERS, SEED_LIMIT, JobParameterError, JobRequest, clip_tokens, compose_prompt
+from generation.requests import DEFAULT_OTHERS, SEED_LIMIT, JobParameterError, JobRequest, compose_prompt
 from generation.services.jobs import cancel_job, create_valid_job
 from library import selectors as library
 from live import selectors
@@ -219,7 +219,7 @@ def forget_live_requests(*, visitor_id: str | None) -> int:
     row, which then names nobody, keeps the job a live picture). The jobs and pictures
     stay: they were painted from an emotion and a favorite, not from the visitor. Rows changed."""
     if visitor_id is None:
-        finished = LiveRequest.objects.filter(job__status__in=GenerationJob.FINISHED).exclude(visitor_id="")
+        finished = LiveRequest.objects.filter(job__in=GenerationJob.objects.finished()).exclude(visitor_id="")
         return finished.update(visitor_id="")
     for job in selectors.visitor_jobs_in_flight(visitor_id):
         cancel_job(job=job)

@@ -1,5 +1,5 @@
 """A retouch job's pipeline calls (pure: a retried attempt plans the same images and skips those
-an earlier attempt stored; generation.services.planning does the same for text-to-image jobs)."""
+an earlier attempt stored; generation.planning does the same for text-to-image jobs)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.conf import settings
 
 from garden import keys
 from generation.models import GenerationJob
-from generation.services.planning import ImageSpec, plan_batches
+from generation.planning import ImageSpec, plan_batches
 from retouch.models import RetouchKind
 
 

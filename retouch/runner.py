@@ -19,11 +19,10 @@ from PIL import Image as PILImage
 
 from garden.models import Image
 from garden.services import create_image, read_file
-from generation import served_names
+from generation import planning, served_names
 from generation.backends import BackendError
 from generation.imagefile import encode_png, watermark_wanted
 from generation.models import GenerationJob
-from generation.services import planning
 from generation.worker.toolbox import StepReporter, fetch_reporter, library_errors, library_files, make_thumbnail
 from library import selectors as library
 from provenance import c2pa, watermark

@@ -94,7 +94,7 @@ def check_private_storage() -> None:
 def purge_finished_uploads(*, limit: int = 50) -> int:
     """Delete the uploads of retouch jobs finished over GARDEN_RETOUCH_KEEP_UPLOADS_HOURS ago."""
     deadline = timezone.now() - timedelta(hours=settings.GARDEN_RETOUCH_KEEP_UPLOADS_HOURS)
-    finished = RetouchJob.objects.filter(uploads_purged=False, job__status__in=GenerationJob.FINISHED, job__finished_at__lt=deadline)
+    finished = RetouchJob.objects.filter(uploads_purged=False, job__in=GenerationJob.objects.finished().filter(finished_at__lt=deadline))
     purged = 0
     for retouch in finished.only("job_id", "uploads")[:limit]:
         delete_uploads(retouch.uploads.values())

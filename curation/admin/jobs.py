@@ -20,11 +20,10 @@ from django.utils.translation import gettext_lazy, ngettext
 from curation import selectors, services
 from curation.forms import BulkGenerationForm, passes_text
 from garden import words
-from generation import kinds, served_names
+from generation import kinds, progress, served_names
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
 from generation.selectors import job_queue_position, queue_warnings
-from generation.worker import progress
 from library import selectors as library
 
 
@@ -200,7 +199,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("progress"))
     def progress_bar(self, obj):
-        """The share of the job's time done (generation.worker.progress.share_done; jobs.js follows it at
+        """The share of the job's time done (generation.progress.share_done; jobs.js follows it at
         the worker's own pace), so that it agrees with the images made."""
         share = progress.share_done(obj)
         return format_html(

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from config.caches import memoized
+from generation import clip_tokens
 from generation.backends import ModelUnavailable
-from generation.requests import clip_tokens
 from library import checkpoints
 from library import files as library_files
 

@@ -1,8 +1,9 @@
 """Which job a worker paints when a message reaches it (docs/scaling.md#which-job-a-worker-takes).
 
 A job's message is a wake-up call for one job of its queue, not for the job it names: the worker
-it reaches claims the queued job of that queue it paints best now (``claim_next``). ``pull_order``
-is that choice as a pure function of plain values, tested as a table:
+it reaches claims the queued job of that queue it paints best now (generation.worker.claim.claim_next,
+in the order ``looks`` reads). ``pull_order`` is that choice as a pure function of plain values, tested
+as a table:
 
 0. never a job whose library files are not on this host, nor in the venue's store, while a present
    worker of the queue is on a host that has them (that worker takes it);
@@ -27,7 +28,6 @@ from django.utils import timezone
 
 from generation.dispatch import presence
 from generation.models import GenerationJob
-from generation.worker.lifecycle import claim_job
 from library import selectors as library
 from library.hosts import host_name
 
@@ -59,33 +59,22 @@ def pull_order(queued: list[Queued], *, mine: frozenset[str], anyone: frozenset[
     return [job.id for job in sorted(queued, key=rank) if job.here]
 
 
-def claim_next(*, job_id, worker: str, message: str = "") -> GenerationJob | None:
-    """Claim, for the message naming ``job_id``, the job of its queue this worker paints best now;
-    None when no job of the queue is left to claim. The named job is tried first when it is not
-    queued (a running job whose lease expired is resumed, as a redelivered message always did)."""
-    named = GenerationJob.objects.filter(pk=job_id).values_list("queue", "status").first()
-    if named is None:
-        return None
-    queue, status = named
-    if status != GenerationJob.Status.QUEUED and (job := claim_job(job_id=job_id, worker=worker, message=message)) is not None:
-        return job
-    from generation import backends  # the painting process's models: torch only where a job runs
-
-    mine = frozenset(backends.loaded_pipelines.loaded_names())
+def looks(queue: str, *, mine: frozenset[str]):
+    """The queued jobs of ``queue`` in the order a worker holding models ``mine`` tries to claim them,
+    one look (up to CANDIDATES jobs) at a time: a caller whose every claim of a look lost to other
+    workers asks for the next, which leaves out the jobs already offered. Reads; claims nothing
+    (generation.worker.claim does)."""
     held, hosts = _serving(queue)
     tried: set = set()
-    while queued := _queued(queue, tried, hosts):  # a look whose every claim lost to other workers looks again
+    while queued := _queued(queue, tried, hosts):
         tried |= {job.id for job in queued}
-        for pk in pull_order(queued, mine=mine, anyone=mine | held, age_limit=settings.GARDEN_PULL_AGE_LIMIT_SECONDS):
-            if (job := claim_job(job_id=pk, worker=worker, message=message)) is not None:
-                return job
-    return None
+        yield pull_order(queued, mine=mine, anyone=mine | held, age_limit=settings.GARDEN_PULL_AGE_LIMIT_SECONDS)
 
 
 def _queued(queue: str, tried: set, hosts: frozenset[str]) -> list[Queued]:
     now = timezone.now()
     rows = (
-        GenerationJob.objects.filter(status=GenerationJob.Status.QUEUED, cancel_requested=False, queue=queue)
+        GenerationJob.objects.claimable(queue)
         .exclude(pk__in=tried)
         .order_by("background", "created_at")
         .values_list("id", "model", "model_id", "loras", "background", "created_at")[:CANDIDATES]
@@ -132,10 +121,3 @@ class _FilesHere:
                 holders = library.hosts_with_copy(entry.pk)
                 self.known[kind, name] = self.host in holders or library.fetchable(entry) or not holders & self.hosts
         return self.known[kind, name]
-
-
-def job_of_message(message: str):
-    """The running job that ``message`` (a Celery task id) claimed, if any."""
-    if not message:
-        return None
-    return GenerationJob.objects.filter(message_id=message, status=GenerationJob.Status.RUNNING).values_list("pk", flat=True).first()

@@ -8,8 +8,8 @@ tune are settings (``GARDEN_MAX_WIDTH`` …), read when a request is validated.
 
 The package holds JobRequest here and its parts beside it: ``checks`` (the bounds every parser
 shares), ``hires`` (the hires fix), ``model_files`` (the library files a request names: VAE, the
-LoRAs' families, the hashes a picture records), ``lora_tags`` (A1111's ``<lora:…>`` syntax) and
-``clip_tokens`` (a prompt's length as CLIP counts it).
+LoRAs' families, the hashes a picture records), ``lora_tags`` (A1111's ``<lora:…>`` syntax). A prompt's length as CLIP counts it is
+generation.clip_tokens (the backends read it too).
 """
 
 from __future__ import annotations

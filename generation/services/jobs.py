@@ -14,11 +14,10 @@ from django.db import transaction
 from config import clock
 from config.errors import Conflict
 from garden import keys
-from generation import backends, kinds
+from generation import backends, kinds, planning
 from generation.dispatch import enqueue as broker
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest, ValidJob
-from generation.services import planning
 from generation.worker import lifecycle, sweeper
 from library import selectors as library
 

@@ -22,9 +22,10 @@ from django.db import DatabaseError, transaction
 from garden.services import StorageError
 from generation.backends import TransientBackendError
 from generation.models import GenerationJob
-from generation.services.planning import ImageSpec
+from generation.planning import ImageSpec
 from generation.worker import lifecycle
-from generation.worker.storing import Rendered, render_generated_image, save_rendered_image, stored_image
+from generation.worker.rendered import Rendered
+from generation.worker.storing import render_generated_image, save_rendered_image, stored_image
 from generation.worker.toolbox import error_text, make_thumbnail
 
 log = logging.getLogger(__name__)

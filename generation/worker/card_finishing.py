@@ -2,7 +2,7 @@
 
 ``finish_batch`` takes the pipeline's pictures as a tensor (``(B, 3, H, W)``, RGB, floats 0…1 as
 ``output_type="pt"`` gives them, or uint8 0…255) on any device and returns, per picture, a ``Rendered``
-(generation.worker.storing.Rendered: the JPEG bytes to store and the safety verdict), so only bytes and scores leave the card:
+(generation.worker.rendered.Rendered: the JPEG bytes to store and the safety verdict), so only bytes and scores leave the card:
 
 1. the 8-bit pixels, as diffusers makes them for PIL (``(x * 255).round()``);
 2. the image check on the unmarked pixels (safety.nsfw_tensors: the model's input equals the CPU
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import logging
+from dataclasses import replace
 from importlib import metadata
 
 from django.conf import settings
@@ -28,7 +29,9 @@ from PIL import Image as PILImage
 
 from config.caches import memoized
 from generation.imagefile import finish_jpeg
-from generation.worker.storing import Rendered
+from generation.planning import ImageSpec, image_key
+from generation.worker.rendered import Rendered
+from generation.worker.storing import generation_parameters
 from safety import images as safety_images
 
 log = logging.getLogger(__name__)
@@ -147,7 +150,7 @@ def finish_batch(
     ``parameters``: each picture's EXIF parameters (generation.worker.storing.generation_parameters);
     ``diffusers_nsfw``: the model's own checker's flags, if it ran; ``optimize``: as
     ``imagefile.encode_jpeg``'s (the worker never asks for it); ``metadata=False``: the bare JPEG
-    (``Rendered.bare``, as ``storing.render_on_card`` asks), its EXIF/XMP spliced in when it is stored
+    (``Rendered.bare``, as ``render_on_card`` asks), its EXIF/XMP spliced in when it is stored
     (``storing.save_rendered_image``, in a finishing process or inline). Call it from one thread per
     device (torchvision's CUDA encoder is not thread-safe: vision#8587)."""
     import torch
@@ -164,3 +167,11 @@ def finish_batch(
         Rendered(finish_jpeg(content, picture) if metadata else content, verdict, parameters=picture, bare=not metadata)
         for content, picture, verdict in zip(files, parameters, checked, strict=True)
     ]
+
+
+def render_on_card(*, jobs: list, specs: list[ImageSpec], pictures, description: dict) -> list[Rendered]:
+    """A call's decoded pictures (a ``(B, 3, H, W)`` tensor on the card) checked, watermarked and
+    encoded where they lie; only bytes and verdicts leave the device."""
+    parameters = [generation_parameters(job=job, spec=spec, description=description) for job, spec in zip(jobs, specs, strict=True)]
+    finished = finish_batch(pictures, parameters, metadata=False)
+    return [replace(done, key=image_key(job=job, spec=spec)) for job, spec, done in zip(jobs, specs, finished, strict=True)]

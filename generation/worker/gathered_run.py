@@ -35,12 +35,11 @@ from django.conf import settings
 
 from generation.backends import DIFFUSERS
 from generation.models import GenerationJob
-from generation.services.planning import job_batches
+from generation.planning import job_batches
 from generation.worker import card_finishing, gathering, lifecycle
 from generation.worker.call_finishing import FAILED, STORED, TRANSIENT, TRANSIENT_FAILURE, Item, Outcome, finish_call
 from generation.worker.finishing_processes import Handover
 from generation.worker.lifecycle import beating
-from generation.worker.storing import render_on_card
 from generation.worker.toolbox import (
     JobStopped,
     ProgressThrottle,
@@ -150,7 +149,7 @@ class GatheredRun:
             description = backend.describe()
             timings["generate"] = time.perf_counter() - started
             if on_card:
-                rendered = render_on_card(jobs=jobs, specs=specs, pictures=pictures, description=description)
+                rendered = card_finishing.render_on_card(jobs=jobs, specs=specs, pictures=pictures, description=description)
         except JobStopped:
             self._drop(jobs)
             return

@@ -90,13 +90,8 @@ def next_gathering(*, queue: str, worker: str, skip: set | frozenset = frozenset
 
 
 def _queued(queue: str, *, exclude: set | frozenset = frozenset()) -> QuerySet[GenerationJob]:
-    jobs = GenerationJob.objects.filter(
-        status=GenerationJob.Status.QUEUED,
-        queue=queue,
-        kind=GenerationJob.Kind.IMAGES,
-        count=1,
-        cancel_requested=False,
-        attempts__lt=settings.GARDEN_JOB_MAX_ATTEMPTS,
+    jobs = GenerationJob.objects.claimable(queue).filter(
+        kind=GenerationJob.Kind.IMAGES, count=1, attempts__lt=settings.GARDEN_JOB_MAX_ATTEMPTS
     )
     return jobs.exclude(pk__in=exclude).order_by("created_at")
 

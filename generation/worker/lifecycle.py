@@ -30,10 +30,10 @@ from generation import backends, changes
 from generation.backends import Batch, hires
 from generation.dispatch import beacon
 from generation.dispatch import enqueue as broker
+from generation.init_pictures import init_picture
 from generation.models import GenerationJob
-from generation.services.init_pictures import init_picture
-from generation.services.notices import resumed_notice
-from generation.services.planning import ImageSpec
+from generation.planning import ImageSpec
+from generation.worker.notices import resumed_notice
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def attempt_rows(jobs: list[GenerationJob]):
 def claim_job(*, job_id, worker: str = "", message: str = "") -> GenerationJob | None:
     """Atomically take a queued job (or a running one whose lease expired); None if not runnable.
     ``message``: the Celery message whose run claims it (a worker that loses that run's process
-    finds the job by it, generation.dispatch.pull.job_of_message).
+    finds the job by it, generation.worker.claim.job_of_message).
 
     One conditional UPDATE (``WHERE status='queued' OR lease expired``): of two messages for the
     same job (a redelivery, a re-send by the sweeper) delivered at once, exactly one changes the
@@ -99,7 +99,7 @@ def claim_job(*, job_id, worker: str = "", message: str = "") -> GenerationJob |
 def load_model(jobs: list[GenerationJob], extra: dict, *, timings: dict):
     """The jobs' backend with its model loaded (``extra``: the library's files, toolbox.library_files;
     its model entries are taken out), and the columns the first progress UPDATE writes (the loaded
-    model, its scheduler, the stage). While a model loads the jobs say so (generation.worker.progress)
+    model, its scheduler, the stage). While a model loads the jobs say so (generation.progress)
     and the worker's presence says it (generation.dispatch.pull counts the model as not cold); only a
     real load is timed (the estimates take the next load's length from these)."""
     job = jobs[0]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import partial
 
 from django.db import DatabaseError
 from django.utils import timezone
@@ -15,10 +14,9 @@ from django.utils import timezone
 from garden.services import StorageError
 from generation import backends, kinds
 from generation.backends import hires
-from generation.dispatch import pull
 from generation.models import GenerationJob
-from generation.services.planning import image_key, job_batches
-from generation.worker import gathering, lifecycle
+from generation.planning import image_key, job_batches
+from generation.worker import claim, gathering, lifecycle
 from generation.worker.gathered_run import run_gathered
 from generation.worker.lifecycle import beating
 from generation.worker.storing import store_generated_image
@@ -44,10 +42,10 @@ def execute_job(*, job_id, worker: str = "", heartbeat: bool = False, message: s
     gatherable job runs with the jobs queued with it, finished in the worker's finishing processes
     where it has them (generation.worker.finishing_processes), else inline. ``message``: the Celery
     message a worker got, a wake-up call for its queue: the job this worker paints best now is run,
-    not necessarily ``job_id`` (generation.dispatch.pull); without one, ``job_id`` itself.
+    not necessarily ``job_id`` (generation.worker.claim); without one, ``job_id`` itself.
     """
-    claim = partial(pull.claim_next, message=message) if message else lifecycle.claim_job
-    job = claim(job_id=job_id, worker=worker)
+    # A message is a wake-up call for its queue (the best job of it for this worker); no message, this job.
+    job = claim.claim_next(job_id=job_id, worker=worker, message=message) if message else lifecycle.claim_job(job_id=job_id, worker=worker)
     if job is None:
         log.info("generation job %s: nothing runnable for it (finished, cancelled or claimed by another worker)", job_id)
         return GenerationJob.objects.filter(pk=job_id).first()

@@ -26,8 +26,7 @@ from celery.worker.request import Request
 from django.conf import settings
 from django.db import close_old_connections
 
-from generation import services
-from generation.dispatch import pull
+from generation.worker import claim, lifecycle, sweeper
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +145,7 @@ class JobSweeper(PeriodicStep):
         return settings.GARDEN_JOB_SWEEP_SECONDS
 
     def tick(self) -> None:
-        services.sweep_if_free()
+        sweeper.sweep_if_free()
 
 
 for step in (PresenceStep, FinishingStep, JobSweeper):
@@ -169,7 +168,7 @@ def _one_blas_thread(**_kwargs) -> None:
 def _sweep_when_a_worker_starts(**_kwargs) -> None:
     """Jobs a dead worker left running are resumed as soon as any worker is back (main process)."""
     try:
-        services.sweep_stale_jobs()
+        sweeper.sweep_stale_jobs()
     except Exception:  # a worker must start even when the database is briefly unavailable
         log.exception("could not sweep stale generation jobs at worker start")
 
@@ -195,8 +194,8 @@ class JobTaskRequest(Request):
         if isinstance(exc, WorkerLostError) and self.args:
             reason = str(exc).split(" Job:")[0].strip().rstrip(".")
             try:
-                job_id = pull.job_of_message(self.id or "") or self.args[0]
-                outcome = services.resume_lost_job(job_id=job_id, worker=self.hostname or "", reason=reason)
+                job_id = claim.job_of_message(self.id or "") or self.args[0]
+                outcome = lifecycle.resume_lost_job(job_id=job_id, worker=self.hostname or "", reason=reason)
                 log.warning("generation job %s: %s; job %s", job_id, reason, outcome or "left alone (not running here)")
             except Exception:  # the sweeper resumes it after the lease; the worker must go on
                 log.exception("generation job %s: could not requeue it after its worker was lost", self.args[0])

@@ -4,12 +4,12 @@ then its row written with its verdict, so no picture is usable unchecked.
 Two steps, so a caller that stores several pictures together (generation.worker.call_finishing: one
 transaction per gathered call) renders them first and holds its transaction only over the rows;
 ``store_generated_image`` does both for one picture. Pictures finished on the card
-(``render_on_card``) come as the same ``Rendered`` and are saved the same way.
+(card_finishing.render_on_card) come as the same ``Rendered`` and are saved the same way.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict
 
 from garden.models import Image
 from garden.services import create_image
@@ -18,23 +18,9 @@ from generation.backends import hires
 from generation.imagefile import encode_jpeg, finish_jpeg
 from generation.lineage import image_lineage
 from generation.models import GenerationJob
-from generation.services.planning import ImageSpec, image_key
+from generation.planning import ImageSpec, image_key
+from generation.worker.rendered import Rendered
 from safety import images as safety_images
-from safety.images import Verdict
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A picture ready to store, whoever made it (the CPU path below, or the card: card_finishing):
-    JPEG bytes and their safety verdict; ``key`` and ``parameters`` once they are a job's picture.
-    ``bare``: the bytes still lack their EXIF/XMP (finished on the card); storing splices them in."""
-
-    content: bytes
-    verdict: Verdict
-    key: str = ""
-    parameters: dict = field(default_factory=dict)
-    bare: bool = False
-
 
 # The job's options every picture's parameters carry (the hashes: which files painted it).
 PARAMETER_OPTIONS = ("init_image", "denoising_strength", "vae", "model_hash", "lora_hashes", "origin")
@@ -84,16 +70,6 @@ def store_generated_image(
 def stored_image(*, job: GenerationJob, spec: ImageSpec) -> Image | None:
     """The picture's row when an earlier attempt stored it (it lost its lease after storing)."""
     return Image.objects.with_key(image_key(job=job, spec=spec)).first()
-
-
-def render_on_card(*, jobs: list[GenerationJob], specs: list[ImageSpec], pictures, description: dict) -> list[Rendered]:
-    """A call's decoded pictures (a ``(B, 3, H, W)`` tensor on the card) checked, watermarked and
-    encoded where they lie (generation.worker.card_finishing); only bytes and verdicts leave the device."""
-    from generation.worker import card_finishing
-
-    parameters = [generation_parameters(job=job, spec=spec, description=description) for job, spec in zip(jobs, specs, strict=True)]
-    finished = card_finishing.finish_batch(pictures, parameters, metadata=False)
-    return [replace(done, key=image_key(job=job, spec=spec)) for job, spec, done in zip(jobs, specs, finished, strict=True)]
 
 
 def render_generated_image(

@@ -41,9 +41,7 @@ def sweep_stale_jobs() -> int:
 def _sweep_running_jobs() -> int:
     deadline = timezone.now() - timedelta(seconds=settings.GARDEN_JOB_LEASE_SECONDS)
     swept = 0
-    stale = GenerationJob.objects.filter(status=GenerationJob.Status.RUNNING).filter(
-        Q(heartbeat_at__lt=deadline) | Q(heartbeat_at__isnull=True)
-    )
+    stale = GenerationJob.objects.running().filter(Q(heartbeat_at__lt=deadline) | Q(heartbeat_at__isnull=True))
     for job in stale.only("id", "attempts", "heartbeat_at", "cancel_requested", "queue", "background"):
         same = GenerationJob.objects.filter(
             pk=job.pk, status=GenerationJob.Status.RUNNING, attempts=job.attempts, heartbeat_at=job.heartbeat_at
@@ -69,7 +67,7 @@ def _sweep_hung_jobs(*, alive_since) -> int:
         return 0
     now = timezone.now()
     swept = 0
-    running = GenerationJob.objects.filter(status=GenerationJob.Status.RUNNING, heartbeat_at__gte=alive_since, progress_at__isnull=False)
+    running = GenerationJob.objects.running().filter(heartbeat_at__gte=alive_since, progress_at__isnull=False)
     fields = ("id", "attempts", "progress_at", "cancel_requested", "queue", "background", "steps", "steps_total", "images_total")
     for job in running.only(*fields):
         limit = hung_limit(job)
@@ -106,7 +104,7 @@ def resend_lost_jobs() -> int:
     if after > 0:
         deadline = now - timedelta(seconds=after)
         due |= Q(enqueued_at__lt=deadline) | Q(enqueued_at__isnull=True, created_at__lt=deadline)
-    waiting = GenerationJob.objects.filter(due, status=GenerationJob.Status.QUEUED, cancel_requested=False).order_by("created_at")
+    waiting = GenerationJob.objects.claimable().filter(due).order_by("created_at")
     resent = []
     for job in waiting.only("id", "queue", "background", "enqueued_at", "resends", "send_failed"):
         if broker.broker_looks_down():  # a send of this sweep failed: the rest wait for the next sweep

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from a1111 import answers, parsing, styles, txt2img
 from a1111.models import PromptStyle
-from generation import backends, services
+from generation import backends
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
 from library.models import LibraryEntry
@@ -329,7 +329,7 @@ def test_progress_and_interrupt_on_a_real_job(basic_client, diffusers_settings, 
         return step
 
     monkeypatch.setattr(runner, "StepReporter", watched)
-    job = services.execute_job(job_id=job_id)
+    job = runner.execute_job(job_id=job_id)
     [running] = seen
     assert (running["progress"], running["state"]["sampling_step"], running["state"]["sampling_steps"]) == (0.375, 3, 8)
     assert running["eta_relative"] >= 0 and running["textinfo"] == "Step 3/8"

@@ -20,6 +20,7 @@ from a1111.models import ClientChoice
 from generation import services
 from generation.models import GenerationJob
 from generation.requests import JobRequest
+from generation.worker import runner
 from library.models import LibraryEntry
 from retouch import uploads
 from tests.generation.tiny_components import save_tiny_upscaler, save_tiny_vae
@@ -213,7 +214,7 @@ def test_pictures_name_their_model_and_sampler_not_a_path(api, models_folder, se
     from curation.selectors import review_queryset
 
     garden_job = services.create_job(request=JobRequest(prompt="a garden", width=64, height=64, steps=1), enqueue=False)
-    services.execute_job(job_id=garden_job.pk, worker="test")
+    runner.execute_job(job_id=garden_job.pk, worker="test")
     pending = list(review_queryset())
     assert image not in pending and GardenImage.objects.get(generation_jobs=garden_job) in pending
     assert list(review_queryset(job=job)) == [image]

@@ -58,6 +58,7 @@ def test_a_waiting_txt2img_leaves_the_request_thread_to_other_requests(tmp_path)
 FINISH_UNANNOUNCED = """
 import time
 from generation import changes, services
+from generation.worker import runner
 from generation.models import GenerationJob
 
 def refused(kind, ids):
@@ -67,7 +68,7 @@ changes._announce = refused
 deadline = time.monotonic() + 60
 while not GenerationJob.objects.exists() and time.monotonic() < deadline:
     time.sleep(0.1)
-job = services.execute_job(job_id=GenerationJob.objects.get().pk, worker="test@gpu")
+job = runner.execute_job(job_id=GenerationJob.objects.get().pk, worker="test@gpu")
 assert job.status == "succeeded", job.status
 print(time.time())
 """

@@ -16,8 +16,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from a1111 import waits
-from generation import changes, services
+from generation import changes
 from generation.models import GenerationJob, WorkerPresence
+from generation.worker import runner
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the waiting request's thread reads what this one commits
 
@@ -67,7 +68,7 @@ def test_a_waiting_txt2img_answers_at_its_jobs_announcement(waiting_client, in_w
     waited_from = len(answer["queries"])
     time.sleep(1.0)
     assert len(answer["queries"]) == waited_from, "the wait read the job while nothing changed"
-    job = services.execute_job(job_id=GenerationJob.objects.get().pk, worker="test@gpu")
+    job = runner.execute_job(job_id=GenerationJob.objects.get().pk, worker="test@gpu")
     finished = time.monotonic()
     thread.join(timeout=30)
     assert job.status == "succeeded" and answer["status"] == 200, answer

@@ -163,7 +163,8 @@ def _sample(text: str, name: str, **labels: str) -> float:
 
 @pytest.mark.django_db(transaction=True)
 def test_metrics_count_kiosk_traffic_and_jobs(client):
-    from generation.services import JobRequest, create_job, execute_job
+    from generation.services import JobRequest, create_job
+    from generation.worker.runner import execute_job
     from tests.factories import ImageFactory
 
     before = client.get("/metrics").content.decode()

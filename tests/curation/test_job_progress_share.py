@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
+from generation import progress
 from generation.models import GenerationJob
-from generation.worker import progress
 
 pytestmark = pytest.mark.django_db
 PROGRESS = "/admin/generation/generationjob/progress/"

@@ -5,8 +5,8 @@ import json
 import pytest
 from rest_framework.authtoken.models import Token
 
-from generation import services
 from generation.models import GenerationJob
+from generation.worker import runner
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +124,7 @@ def test_job_api_result_lists_keys_and_absolute_urls(token_client, settings, no_
     job_id = token_client.post(
         "/api/v1/jobs", {"emotion": "sad", "backend": "procedural", "width": 96, "height": 64, "count": 2}, format="json"
     ).json()["id"]
-    services.execute_job(job_id=job_id)
+    runner.execute_job(job_id=job_id)
     body = token_client.get(f"/api/v1/jobs/{job_id}").json()
     assert (body["status"], body["progress"], body["queue_position"]) == ("succeeded", 1.0, None)
     assert [image["key"].rsplit("_", 1)[1] for image in body["images"]] == ["0h.jpeg", "1h.jpeg"]

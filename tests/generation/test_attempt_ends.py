@@ -11,6 +11,9 @@ from django.utils import timezone
 from generation import changes, services
 from generation.models import GenerationJob
 from generation.requests import JobRequest
+from generation.worker import lifecycle as worker_lifecycle
+from generation.worker import runner
+from generation.worker import sweeper as worker_sweeper
 
 pytestmark = pytest.mark.django_db
 
@@ -26,15 +29,15 @@ def said(monkeypatch) -> list[str]:
 def sweep(job):
     stale = timezone.now() - timedelta(hours=1)
     GenerationJob.objects.filter(pk=job.pk).update(heartbeat_at=stale)
-    return services.sweep_stale_jobs()
+    return worker_sweeper.sweep_stale_jobs()
 
 
 def resume(job):
-    return services.resume_lost_job(job_id=job.pk, worker="gpu-1@box", reason="signal 9 (SIGKILL)")
+    return worker_lifecycle.resume_lost_job(job_id=job.pk, worker="gpu-1@box", reason="signal 9 (SIGKILL)")
 
 
 def transient(job):
-    return services.requeue_job(job_id=job.pk, error="OSError: storage away")
+    return worker_lifecycle.requeue_job(job_id=job.pk, error="OSError: storage away")
 
 
 ENDERS = {"sweeper": sweep, "lost pool process": resume, "transient failure": transient}
@@ -49,7 +52,7 @@ CASES = [  # (what happened before the end, the state it ends in)
 @pytest.mark.parametrize("ender", ENDERS)
 def test_every_end_of_an_attempt_is_the_same_decision(settings, no_enqueue, said, django_capture_on_commit_callbacks, ender, before, ends):
     job = services.create_job(request=JobRequest(emotion="calm", backend="procedural", width=64, height=64), enqueue=False)
-    assert services.claim_job(job_id=job.pk, worker="gpu-1@box") is not None
+    assert worker_lifecycle.claim_job(job_id=job.pk, worker="gpu-1@box") is not None
     if before == "cancel asked":
         services.cancel_job(job=job)
     elif before == "last attempt":
@@ -66,13 +69,13 @@ def test_every_end_of_an_attempt_is_the_same_decision(settings, no_enqueue, said
     if ends == "failed":
         assert job.error.endswith("after 1 attempts (GARDEN_JOB_MAX_ATTEMPTS).") and job.finished_at is not None
     if ends != "queued":
-        assert services.claim_job(job_id=job.pk, worker="gpu-2@box") is None  # an ended job never runs again
+        assert worker_lifecycle.claim_job(job_id=job.pk, worker="gpu-2@box") is None  # an ended job never runs again
 
 
 def test_a_non_live_jobs_success_is_announced(no_enqueue, said, django_capture_on_commit_callbacks):
     job = services.create_job(request=JobRequest(emotion="calm", backend="procedural", width=64, height=64), enqueue=False)
     with django_capture_on_commit_callbacks(execute=True):
-        finished = services.execute_job(job_id=job.pk, worker="gpu-1@box")
+        finished = runner.execute_job(job_id=job.pk, worker="gpu-1@box")
     assert finished.status == "succeeded" and not finished.live and said == [str(job.pk)]  # its end; its start is a live job's only
 
 
@@ -80,6 +83,6 @@ def test_a_queued_job_with_its_attempts_used_up_fails_when_claimed(settings, no_
     job = services.create_job(request=JobRequest(emotion="calm", backend="procedural", width=64, height=64), enqueue=False)
     GenerationJob.objects.filter(pk=job.pk).update(attempts=settings.GARDEN_JOB_MAX_ATTEMPTS)  # requeued after its last try
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.claim_job(job_id=job.pk, worker="gpu-1@box") is None
+        assert worker_lifecycle.claim_job(job_id=job.pk, worker="gpu-1@box") is None
     job.refresh_from_db()
     assert job.status == "failed" and job.error.startswith("Gave up") and job.finished_at is not None and said == [str(job.pk)]

@@ -19,7 +19,7 @@ from kombu.exceptions import OperationalError
 
 from generation.dispatch import enqueue
 from generation.models import GenerationJob
-from generation.services import resend_lost_jobs
+from generation.worker.sweeper import resend_lost_jobs
 from tests.generation.outage_support import ROOT, Installation, RedisServer
 from tests.servers import gunicorn
 

@@ -108,7 +108,7 @@ def test_the_card_encodes_only_with_torchvision_on_cuda():
 @pytest.mark.django_db
 def test_the_same_as_store_generated_image_writes(settings):
     from generation.models import GenerationJob
-    from generation.services.planning import ImageSpec
+    from generation.planning import ImageSpec
     from generation.worker import storing
 
     settings.GARDEN_PROVENANCE_WATERMARK, settings.GARDEN_SAFETY_IMAGE_CHECK = True, True

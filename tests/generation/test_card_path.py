@@ -10,9 +10,9 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image as PILImage
 
-from generation import backends, services
+from generation import backends
 from generation.imagefile import read_parameters
-from generation.worker import card_finishing
+from generation.worker import card_finishing, runner
 from tests.generation.gather_support import PROMPTS, live_diffusers, live_job, sensitive_dir  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("live_diffusers")]
@@ -37,12 +37,12 @@ def test_finishing_on_the_card_stores_what_the_ordinary_path_stores(settings, mo
     monkeypatch.setattr(backend, "generate_tensors", generate_tensors)
     settings.GARDEN_CARD_FINISHING = "on"
     on_card = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS[:2], start=20)]
-    services.execute_job(job_id=on_card[0].pk)
+    runner.execute_job(job_id=on_card[0].pk)
     assert painted == [[20, 21]]  # one call, its tensors finished on the card
 
     settings.GARDEN_CARD_FINISHING = "off"
     ordinary = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS[:2], start=20)]
-    services.execute_job(job_id=ordinary[0].pk)
+    runner.execute_job(job_id=ordinary[0].pk)
     assert painted == [[20, 21]]  # the ordinary call this time
 
     for card_job, plain_job in zip(on_card, ordinary, strict=True):

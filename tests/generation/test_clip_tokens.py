@@ -1,4 +1,4 @@
-"""generation.requests.clip_tokens counts what CLIP's own tokenizer counts (transformers' CLIPTokenizer, from
+"""generation.clip_tokens counts what CLIP's own tokenizer counts (transformers' CLIPTokenizer, from
 the same open_clip BPE file single-file checkpoints use), in Latin, Korean, Japanese and signs."""
 
 import random
@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from generation.requests import clip_tokens
+from generation import clip_tokens
 
 transformers = pytest.importorskip("transformers")
 

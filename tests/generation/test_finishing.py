@@ -7,9 +7,9 @@ finishing processes of a real worker: tests/live/test_worker.py), but for a proc
 import pytest
 
 from garden.services import StorageError
-from generation import backends, services
+from generation import backends
 from generation.models import GenerationJob
-from generation.worker import call_finishing, finishing_processes, gathered_run, lifecycle
+from generation.worker import call_finishing, finishing_processes, gathered_run, lifecycle, runner, toolbox
 from tests.generation.gather_support import PROMPTS, live_diffusers, live_job, sensitive_dir  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("live_diffusers")]
@@ -43,7 +43,7 @@ def test_a_failure_in_finishing_requeues_or_fails_that_job_alone(settings, monke
     )
     jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS)]
     with django_capture_on_commit_callbacks(execute=True):
-        leader = services.execute_job(job_id=jobs[0].pk)
+        leader = runner.execute_job(job_id=jobs[0].pk)
     stored, requeued, failed = (GenerationJob.objects.get(pk=job.pk) for job in jobs)
     assert leader.status == "succeeded" and stored.images.count() == 1
     assert (requeued.status, requeued.attempts, requeued.images.count()) == ("queued", 1, 0)
@@ -54,18 +54,18 @@ def test_a_failure_in_finishing_requeues_or_fails_that_job_alone(settings, monke
 
     # The requeued job's message paints it on the next attempt, once storage works again.
     failures.clear()
-    again = services.execute_job(job_id=requeued.pk)
+    again = runner.execute_job(job_id=requeued.pk)
     assert (again.status, again.attempts, again.images.count()) == ("succeeded", 2, 1)
 
 
 def test_a_transient_failure_of_the_leader_is_its_tasks_retry(settings, monkeypatch, sent):
     store_failing(monkeypatch, {PROMPTS[0]: StorageError("storage away")})
     jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS[:2])]
-    with pytest.raises(services.TransientJobError, match="StorageError: storage away"):
-        services.execute_job(job_id=jobs[0].pk)
+    with pytest.raises(toolbox.TransientJobError, match="StorageError: storage away"):
+        runner.execute_job(job_id=jobs[0].pk)
     leader, other = (GenerationJob.objects.get(pk=job.pk) for job in jobs)
     # Still running: the task requeues it and retries its own message (generation.tasks), as for any job.
-    assert leader.status == "running" and services.requeue_job(job_id=leader.pk, error="StorageError: storage away")
+    assert leader.status == "running" and lifecycle.requeue_job(job_id=leader.pk, error="StorageError: storage away")
     assert other.status == "succeeded" and sent == []
 
 
@@ -77,7 +77,7 @@ def test_a_failure_of_the_call_fails_its_jobs_and_leaves_none_running(settings, 
 
     monkeypatch.setattr(backend, "generate", broken)
     jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS)]
-    leader = services.execute_job(job_id=jobs[0].pk)
+    leader = runner.execute_job(job_id=jobs[0].pk)
     assert leader.status == "failed" and leader.error == "RuntimeError: the device fell over"
     assert set(GenerationJob.objects.values_list("status", flat=True)) == {"failed"}
 
@@ -88,8 +88,8 @@ def test_a_crash_of_finishing_itself_requeues_its_jobs(settings, monkeypatch, se
 
     monkeypatch.setattr(gathered_run, "finish_call", crash)
     jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS[:2])]
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.TransientJobError, match="interrupted"):
-        services.execute_job(job_id=jobs[0].pk)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(toolbox.TransientJobError, match="interrupted"):
+        runner.execute_job(job_id=jobs[0].pk)
     leader, other = (GenerationJob.objects.get(pk=job.pk) for job in jobs)
     assert leader.status == "running"  # its task's retry requeues it
     assert other.status == "queued" and sent == [{"job_id": other.pk, "queue": "live", "background": False}]
@@ -105,8 +105,8 @@ def test_a_finishing_process_that_dies_mid_call_loses_no_job_and_is_replaced(
     processes = finishing_processes.start_processes(1)  # a real finishing process, spawned (it never reaches the test database)
     try:
         jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS[:2])]
-        with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.TransientJobError, match="interrupted"):
-            services.execute_job(job_id=jobs[0].pk)
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(toolbox.TransientJobError, match="interrupted"):
+            runner.execute_job(job_id=jobs[0].pk)
         leader, other = (GenerationJob.objects.get(pk=job.pk) for job in jobs)
         assert leader.status == "running"  # its task's retry requeues it
         assert other.status == "queued" and sent == [{"job_id": other.pk, "queue": "live", "background": False}]

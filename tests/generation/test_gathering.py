@@ -11,7 +11,7 @@ from garden.models import Image
 from generation import backends, services
 from generation.backends import Batch, conditioning
 from generation.models import GenerationJob
-from generation.worker import gathering
+from generation.worker import gathering, lifecycle, runner
 from tests.generation.gather_support import (  # noqa: F401 (fixtures)
     LONG_PROMPT,
     PIXEL_TOLERANCE,
@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("live_diffusers")]
 def test_requests_queued_together_share_one_call_and_each_picture_is_the_one_it_gets_alone(settings, monkeypatch):
     calls = record_calls(monkeypatch)
     jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS, start=10)]
-    leader = services.execute_job(job_id=jobs[0].pk)
+    leader = runner.execute_job(job_id=jobs[0].pk)
     assert leader.status == "succeeded"
     [call] = calls  # the three in ONE call, each with its own prompt and seed
     assert call["seeds"] == [10, 11, 12] and call["prompts"] == list(PROMPTS)
@@ -42,7 +42,7 @@ def test_requests_queued_together_share_one_call_and_each_picture_is_the_one_it_
     settings.GARDEN_GATHER_SIZE = 1  # the same requests, one call each
     alone = []
     for seed, prompt in enumerate(PROMPTS, start=10):
-        services.execute_job(job_id=live_job(prompt, seed=seed).pk)
+        runner.execute_job(job_id=live_job(prompt, seed=seed).pk)
         alone.append(calls[-1]["pictures"][0])
     assert len(calls) == 4
     for together, single in zip(batched, alone, strict=True):
@@ -71,16 +71,16 @@ def test_requests_with_other_parameters_go_in_other_calls(settings, monkeypatch)
     calls = record_calls(monkeypatch)
     jobs = [live_job(seed=1), live_job(seed=2, steps=3), live_job(seed=3), live_job(seed=4, size=128), live_job(seed=5, guidance=2.0)]
     for job in jobs:  # each job's message, as a worker takes them (a run may end before the queue is empty)
-        services.execute_job(job_id=job.pk)
+        runner.execute_job(job_id=job.pk)
     assert sorted(call["seeds"] for call in calls) == [[1, 3], [2], [4], [5]]
     assert set(GenerationJob.objects.values_list("status", flat=True)) == {"succeeded"}
 
 
 def test_a_gathering_waits_for_nothing_and_takes_only_what_is_queued(settings, monkeypatch):
     calls = record_calls(monkeypatch)
-    services.execute_job(job_id=live_job(seed=1).pk)  # nothing else queued: the call goes at once
+    runner.execute_job(job_id=live_job(seed=1).pk)  # nothing else queued: the call goes at once
     assert [call["seeds"] for call in calls] == [[1]]
-    leader = services.claim_job(job_id=live_job(seed=2).pk, worker="w")
+    leader = lifecycle.claim_job(job_id=live_job(seed=2).pk, worker="w")
     queued = live_job(PROMPTS[1], seed=3)
     assert [job.seed for job in gathering.gather(leader, worker="w")] == [2, 3]
     assert GenerationJob.objects.get(pk=queued.pk).status == "running"
@@ -94,13 +94,13 @@ def test_one_step_jobs_are_gathered_and_other_jobs_run_alone(settings, monkeypat
     ]
     several = services.create_job(request=services.JobRequest(prompt=PROMPTS[0], steps=2, seed=9, **request), enqueue=False)
     assert [gathering.gatherable(job) for job in (*one_step, several)] == [True, True, True, False]
-    services.execute_job(job_id=one_step[0].pk)
+    runner.execute_job(job_id=one_step[0].pk)
     assert [call["seeds"] for call in calls] == [[0, 1, 2]]  # a bulk of single SD-Turbo pictures gains as live ones do
     for job in one_step:
         job.refresh_from_db()
         [image] = job.images.all()
         assert job.status == "succeeded" and image.thumbnail_key  # not live: its thumbnail, as the ordinary path makes it
-    services.execute_job(job_id=several.pk)
+    runner.execute_job(job_id=several.pk)
     assert len(calls) == 2 and calls[1]["seeds"] == [9]
 
 
@@ -119,7 +119,7 @@ def test_a_request_cancelled_during_the_call_is_dropped_and_the_others_are_paint
         return original(batch, on_step=step)
 
     monkeypatch.setattr(backend, "generate", generate)
-    services.execute_job(job_id=jobs[0].pk)
+    runner.execute_job(job_id=jobs[0].pk)
     statuses = [GenerationJob.objects.get(pk=job.pk).status for job in jobs]
     assert statuses == ["succeeded", "cancelled", "succeeded"]
     assert Image.objects.count() == 2 and not GenerationJob.objects.get(pk=jobs[1].pk).images.exists()
@@ -132,7 +132,7 @@ def test_a_picture_flagged_in_a_batch_is_withheld_only_for_its_request(settings,
     backend.load()
     monkeypatch.setattr(backend, "safety_flags", lambda pictures: [None, True, None][: len(pictures)])  # the model's own checker
     jobs = [live_job(prompt, seed=seed) for seed, prompt in enumerate(PROMPTS)]
-    services.execute_job(job_id=jobs[0].pk)
+    runner.execute_job(job_id=jobs[0].pk)
     verdicts = [GenerationJob.objects.get(pk=job.pk).images.get().safety_verdict for job in jobs]
     assert verdicts == [Image.Safety.PASSED, Image.Safety.FLAGGED, Image.Safety.PASSED]
     shown = [live_status(GenerationJob.objects.get(pk=job.pk)) for job in jobs]
@@ -142,8 +142,8 @@ def test_a_picture_flagged_in_a_batch_is_withheld_only_for_its_request(settings,
 def test_a_job_taken_into_another_run_is_painted_once(settings, monkeypatch):
     calls = record_calls(monkeypatch)
     first, second = live_job(seed=1), live_job(seed=2)
-    services.execute_job(job_id=first.pk)
-    again = services.execute_job(job_id=second.pk)  # its own message, delivered after the batch painted it
+    runner.execute_job(job_id=first.pk)
+    again = runner.execute_job(job_id=second.pk)  # its own message, delivered after the batch painted it
     assert again.status == "succeeded" and len(calls) == 1 and again.images.count() == 1
 
 
@@ -153,6 +153,6 @@ def test_the_procedural_painter_shares_calls_only_within_a_search_key(settings, 
     original, calls = backend.generate, []
     monkeypatch.setattr(backend, "generate", lambda batch, on_step=None: calls.append(batch.seeds) or original(batch, on_step=on_step))
     jobs = [live_job(seed=seed, backend="procedural", emotion=emotion) for seed, emotion in ((1, "happy"), (2, "happy"), (3, "calm"))]
-    services.execute_job(job_id=jobs[0].pk)
+    runner.execute_job(job_id=jobs[0].pk)
     assert sorted(calls) == [[1, 2], [3]]
     assert set(GenerationJob.objects.values_list("status", flat=True)) == {"succeeded"}

@@ -17,6 +17,7 @@ from generation.backends import hires, upscalers
 from generation.imagefile import read_parameters
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
+from generation.worker import runner
 from library import upscaler_layouts
 from library.models import LibraryEntry
 from library.services import entries as library_services
@@ -62,7 +63,7 @@ def library_settings(diffusers_settings, models_folder):
 def run_job(**params) -> GenerationJob:
     request = {"prompt": "a garden of glass flowers", "width": 64, "height": 64, "steps": 2, "seed": 77, "model": MODEL, **params}
     job = services.create_job(request=JobRequest(**request), enqueue=False)
-    job = services.execute_job(job_id=job.pk, worker="test")
+    job = runner.execute_job(job_id=job.pk, worker="test")
     assert job.status == GenerationJob.Status.SUCCEEDED, job.error
     return job
 

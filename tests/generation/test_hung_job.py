@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from generation import services
 from generation.models import GenerationJob
-from generation.worker import sweeper
+from generation.worker import runner, sweeper
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,7 @@ def test_a_hung_job_is_requeued_with_a_notice_and_then_finishes(hung_settings, n
     attempt = GenerationJob.objects.filter(pk=job.pk, attempts=1, status="running")  # what the hung worker writes through
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.sweep_stale_jobs() == 1
+        assert sweeper.sweep_stale_jobs() == 1
     job.refresh_from_db()
     assert job.status == "queued" and job.worker == "" and job.progress_at is None
     assert job.notice.startswith("Job hung (no progress for") and "attempt 2 of 3" in job.notice
@@ -58,14 +58,14 @@ def test_a_hung_job_is_requeued_with_a_notice_and_then_finishes(hung_settings, n
     assert GenerationJob.objects.get(pk=busy.pk).status == "running"
     assert attempt.update(heartbeat_at=timezone.now()) == 0  # the hung attempt's heartbeat finds nothing: it stops
 
-    finished = services.execute_job(job_id=job.pk)
+    finished = runner.execute_job(job_id=job.pk)
     assert finished.status == "succeeded" and finished.attempts == 2 and finished.images.count() == job.images_total
 
 
 def test_a_job_that_hangs_on_its_last_attempt_fails(hung_settings, no_enqueue):
     job = make_job()
     running(job, idle=sweeper.hung_limit(job) + 5, attempts=hung_settings.GARDEN_JOB_MAX_ATTEMPTS)
-    assert services.sweep_stale_jobs() == 1
+    assert sweeper.sweep_stale_jobs() == 1
     job.refresh_from_db()
     assert job.status == "failed" and job.error.startswith("Job hung (no progress for") and not no_enqueue
     assert job.error.endswith(f"after {hung_settings.GARDEN_JOB_MAX_ATTEMPTS} attempts (GARDEN_JOB_MAX_ATTEMPTS).")
@@ -75,4 +75,4 @@ def test_zero_per_step_never_calls_a_job_hung(hung_settings, no_enqueue):
     hung_settings.GARDEN_JOB_HUNG_SECONDS_PER_STEP = 0
     job = make_job()
     running(job, idle=10**6)
-    assert services.sweep_stale_jobs() == 0
+    assert sweeper.sweep_stale_jobs() == 0

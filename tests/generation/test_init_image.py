@@ -14,9 +14,10 @@ from garden import keys
 from garden.models import Image
 from garden.services import create_image
 from generation import services
+from generation.init_pictures import init_picture
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
-from generation.services.init_pictures import init_picture
+from generation.worker import runner
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +112,7 @@ def test_a_missing_init_image_fails_the_job_naming_it(diffusers_settings):
     image, _ = pair(twin=False)
     job = services.create_job(request=JobRequest(emotion="calm", width=96, height=64, steps=4, init_image=image.pk), enqueue=False)
     Image.objects.filter(pk=image.pk).delete()
-    job = services.execute_job(job_id=job.pk, worker="test")
+    job = runner.execute_job(job_id=job.pk, worker="test")
     assert job.status == GenerationJob.Status.FAILED and f"#{image.pk}" in job.error
 
 
@@ -120,7 +121,7 @@ def test_a_missing_init_image_fails_the_job_naming_it(diffusers_settings):
 
 def run(**request) -> GenerationJob:
     job = services.create_job(request=JobRequest(emotion="calm", width=96, height=64, steps=4, seed=3, **request), enqueue=False)
-    job = services.execute_job(job_id=job.pk, worker="test")
+    job = runner.execute_job(job_id=job.pk, worker="test")
     assert job.status == GenerationJob.Status.SUCCEEDED, job.error
     return job
 
@@ -172,5 +173,5 @@ def test_an_init_image_whose_file_is_not_a_picture_fails_the_job_naming_it(diffu
     job = services.create_job(request=JobRequest(emotion="calm", width=96, height=64, steps=4, init_image=image.pk), enqueue=False)
     default_storage.delete(image.key)
     default_storage.save(image.key, ContentFile(b"not a picture"))
-    job = services.execute_job(job_id=job.pk, worker="test")
+    job = runner.execute_job(job_id=job.pk, worker="test")
     assert job.status == GenerationJob.Status.FAILED and "not a readable picture" in job.error and f"#{image.pk}" in job.error

@@ -1,4 +1,4 @@
-"""Estimates that count what a job waits for (generation.worker.progress, docs/models.md → Progress): the
+"""Estimates that count what a job waits for (generation.progress, docs/models.md → Progress): the
 jobs ahead of it on its queue, the model's load as this worker last timed it, and the time since the
 last written progress, so the number goes down while the job waits."""
 
@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from generation.models import GenerationJob
-from generation.worker.progress import Estimates
+from generation.progress import Estimates
 
 pytestmark = pytest.mark.django_db
 T0 = timezone.now().replace(microsecond=0)

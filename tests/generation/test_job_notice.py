@@ -6,20 +6,25 @@ from django.urls import reverse
 from generation import services
 from generation.models import GenerationJob
 from generation.requests import JobRequest
+from generation.worker import lifecycle as worker_lifecycle
+from generation.worker import runner
 
 pytestmark = pytest.mark.django_db
 
 
 def _running_job(worker: str = "gpu-1@box") -> GenerationJob:
     job = services.create_job(request=JobRequest(emotion="calm", backend="procedural", width=64, height=64), enqueue=False)
-    assert services.claim_job(job_id=job.pk, worker=worker) is not None
+    assert worker_lifecycle.claim_job(job_id=job.pk, worker=worker) is not None
     return job
 
 
 def test_a_lost_pool_process_requeues_the_job_with_its_reason(settings, staff_client, django_user_model):
     job = _running_job()
-    assert services.resume_lost_job(job_id=job.pk, worker="other@box", reason="x") == ""  # not its worker: left alone
-    assert services.resume_lost_job(job_id=job.pk, worker="gpu-1@box", reason="Worker exited prematurely: signal 9 (SIGKILL)") == "requeued"
+    assert worker_lifecycle.resume_lost_job(job_id=job.pk, worker="other@box", reason="x") == ""  # not its worker: left alone
+    assert (
+        worker_lifecycle.resume_lost_job(job_id=job.pk, worker="gpu-1@box", reason="Worker exited prematurely: signal 9 (SIGKILL)")
+        == "requeued"
+    )
     job.refresh_from_db()
     notice = "Worker lost (Worker exited prematurely: signal 9 (SIGKILL)); resumed (attempt 2 of 3)."
     assert (job.status, job.attempts, job.worker, job.heartbeat_at, job.notice) == ("queued", 1, "", None, notice)
@@ -31,8 +36,8 @@ def test_a_lost_pool_process_requeues_the_job_with_its_reason(settings, staff_cl
     assert notice in staff_client.get(reverse("admin:generation_generationjob_change", args=[job.pk])).content.decode()
 
     # The next attempt claims it at once (no lease to wait out); a retry by a curator clears the notice.
-    assert services.claim_job(job_id=job.pk, worker="gpu-1@box").attempts == 2
-    services.fail_job(job_id=job.pk, error="boom")
+    assert worker_lifecycle.claim_job(job_id=job.pk, worker="gpu-1@box").attempts == 2
+    worker_lifecycle.fail_job(job_id=job.pk, error="boom")
     services.retry_job(job=job)
     job.refresh_from_db()
     assert (job.status, job.notice, job.attempts) == ("queued", "", 0)
@@ -41,7 +46,10 @@ def test_a_lost_pool_process_requeues_the_job_with_its_reason(settings, staff_cl
 def test_the_last_attempt_lost_fails_the_job_naming_the_reason(settings):
     settings.GARDEN_JOB_MAX_ATTEMPTS = 1
     job = _running_job()
-    assert services.resume_lost_job(job_id=job.pk, worker="gpu-1@box", reason="Worker exited prematurely: signal 9 (SIGKILL)") == "failed"
+    assert (
+        worker_lifecycle.resume_lost_job(job_id=job.pk, worker="gpu-1@box", reason="Worker exited prematurely: signal 9 (SIGKILL)")
+        == "failed"
+    )
     job.refresh_from_db()
     assert job.status == "failed"
     assert job.error == "Worker lost (Worker exited prematurely: signal 9 (SIGKILL)) after 1 attempts (GARDEN_JOB_MAX_ATTEMPTS)."
@@ -60,9 +68,12 @@ def test_the_heartbeat_is_at_most_a_third_of_the_lease(settings):
 
 def test_a_resumed_job_that_succeeds_keeps_its_notice_and_no_error(settings):
     job = _running_job()
-    assert services.resume_lost_job(job_id=job.pk, worker="gpu-1@box", reason="Worker exited prematurely: signal 9 (SIGKILL)") == "requeued"
+    assert (
+        worker_lifecycle.resume_lost_job(job_id=job.pk, worker="gpu-1@box", reason="Worker exited prematurely: signal 9 (SIGKILL)")
+        == "requeued"
+    )
     GenerationJob.objects.filter(pk=job.pk).update(error="worker lost: no heartbeat for 60s")  # what the sweeper writes
-    finished = services.execute_job(job_id=job.pk, worker="gpu-2@box")
+    finished = runner.execute_job(job_id=job.pk, worker="gpu-2@box")
     assert finished.status == "succeeded"
     assert finished.error == ""
     assert finished.notice.endswith("resumed (attempt 2 of 3).")

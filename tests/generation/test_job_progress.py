@@ -10,11 +10,11 @@ import time
 import pytest
 
 from curation.forms import BulkGenerationForm
-from generation import served_names, services
+from generation import progress, served_names, services
 from generation.models import GenerationJob
 from generation.requests import JobRequest
 from generation.serializers import JobSerializer
-from generation.worker import progress, runner
+from generation.worker import runner
 from library.models import LibraryEntry
 from library.services import entries as library_services
 from tests.generation.tiny_library import PIPELINES
@@ -66,7 +66,7 @@ def test_the_stages_of_a_job_and_no_path_in_its_answer(library_settings, monkeyp
     monkeypatch.setattr(runner, "store_generated_image", watched_store)
     job = services.create_job(request=JobRequest(prompt="a garden", width=64, height=64, model=MODEL), enqueue=False)
     assert progress.stage(job) == "queued"
-    job = services.execute_job(job_id=job.pk, worker="test")
+    job = runner.execute_job(job_id=job.pk, worker="test")
     assert job.status == GenerationJob.Status.SUCCEEDED, job.error
     assert seen["loading"] == ("loading", f"Loading the model {MODEL}")
     assert seen["storing"] == "finishing"  # after the last step: decode, check, store (not "100 % running")
@@ -100,7 +100,7 @@ def test_only_a_real_load_is_timed(library_settings, monkeypatch):
     timed = []
     for _ in range(2):
         job = services.create_job(request=JobRequest(prompt="a garden", width=64, height=64, model=MODEL), enqueue=False)
-        timed.append(services.execute_job(job_id=job.pk, worker="test").timings["load"])
+        timed.append(runner.execute_job(job_id=job.pk, worker="test").timings["load"])
     assert timed[0] >= 0.02 and timed[1] == 0.0
 
 

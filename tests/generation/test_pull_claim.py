@@ -1,4 +1,4 @@
-"""The job a worker claims when a message reaches it (generation.dispatch.pull.claim_next), against the
+"""The job a worker claims when a message reaches it (generation.worker.claim.claim_next), against the
 database: the message is a wake-up call for one job of its queue, and every queued job is claimed
 exactly once whichever message claims it. The order itself is a table in test_pull_order.py."""
 
@@ -10,7 +10,8 @@ from django.utils import timezone
 from generation import backends, services
 from generation.dispatch import pull
 from generation.models import GenerationJob, WorkerPresence
-from generation.worker import lifecycle
+from generation.worker import claim as claiming
+from generation.worker import lifecycle, runner
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +41,7 @@ def worker_present(name: str, *, host="", loaded=(), loading="", queues=("gpu",)
 
 
 def claim(message_job, worker="w0", message="m"):
-    return pull.claim_next(job_id=message_job.pk, worker=worker, message=message)
+    return claiming.claim_next(job_id=message_job.pk, worker=worker, message=message)
 
 
 def test_each_message_claims_the_job_its_worker_paints_best_and_every_job_once(holding):
@@ -75,7 +76,7 @@ def test_of_two_workers_claiming_at_once_each_gets_a_job_of_its_own(holding, mon
             raced.append(real_claim(job_id=job_id, worker="w1", message="m1"))
         return real_claim(job_id=job_id, worker=worker, message=message)
 
-    monkeypatch.setattr(pull, "claim_job", claim_after_the_other_worker)
+    monkeypatch.setattr(claiming, "claim_job", claim_after_the_other_worker)
     mine = claim(second, "w0", "m0")
     assert (raced[0].pk, mine.pk) == (first.pk, second.pk)
     rows = dict(GenerationJob.objects.values_list("pk", "worker"))
@@ -136,8 +137,8 @@ def test_a_message_whose_job_lost_its_lease_resumes_that_job(holding, settings):
 def test_the_job_a_message_claimed_is_found_by_the_message(holding):
     named, older = job("a", age=5), job("a", age=50)
     assert claim(named, "w0", "message-1").pk == older.pk
-    assert pull.job_of_message("message-1") == older.pk
-    assert pull.job_of_message("message-2") is None and pull.job_of_message("") is None
+    assert claiming.job_of_message("message-1") == older.pk
+    assert claiming.job_of_message("message-2") is None and claiming.job_of_message("") is None
 
 
 def test_a_worker_runs_the_job_its_message_claimed(holding, settings):
@@ -146,10 +147,10 @@ def test_a_worker_runs_the_job_its_message_claimed(holding, settings):
     named = services.create_job(request=services.JobRequest(emotion="calm", width=64, height=64, steps=2, seed=1), enqueue=False)
     older = services.create_job(request=services.JobRequest(emotion="calm", width=64, height=64, steps=2, seed=2), enqueue=False)
     GenerationJob.objects.filter(pk=older.pk).update(created_at=timezone.now() - timedelta(seconds=60))
-    ran = services.execute_job(job_id=named.pk, worker="w0", message="message-3")
+    ran = runner.execute_job(job_id=named.pk, worker="w0", message="message-3")
     assert (ran.pk, ran.status) == (older.pk, Status.SUCCEEDED)
     assert GenerationJob.objects.get(pk=named.pk).status == Status.QUEUED
-    assert services.execute_job(job_id=named.pk, worker="w0").status == Status.SUCCEEDED  # no message: the named job
+    assert runner.execute_job(job_id=named.pk, worker="w0").status == Status.SUCCEEDED  # no message: the named job
 
 
 class Library:

@@ -31,6 +31,7 @@ from garden.models import Image
 from generation import services
 from generation.models import GenerationJob
 from generation.requests import JobRequest
+from generation.worker import runner, toolbox
 from tests.factories import ImageFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,8 +102,8 @@ def test_a_failed_row_after_a_written_file_leaves_no_file(settings, monkeypatch,
         raise DatabaseError("simulated: the INSERT failed")
 
     monkeypatch.setattr(Image.objects, "create", no_row)
-    with pytest.raises(services.TransientJobError):
-        services.execute_job(job_id=job.pk)
+    with pytest.raises(toolbox.TransientJobError):
+        runner.execute_job(job_id=job.pk)
     assert not Image.objects.exists()
     assert [path for path in media_dir.rglob("*") if path.is_file()] == []
 
@@ -196,8 +197,8 @@ def test_s3_down_generation_promotion_export_fail_clearly_and_kiosk_still_answer
     s3.stop()
 
     job = _procedural_job(count=1)
-    with pytest.raises(services.TransientJobError, match=r"StorageError: could not write imgPool/calm/spring,cloudy,day/\S+_0h\.jpeg"):
-        services.execute_job(job_id=job.pk)
+    with pytest.raises(toolbox.TransientJobError, match=r"StorageError: could not write imgPool/calm/spring,cloudy,day/\S+_0h\.jpeg"):
+        runner.execute_job(job_id=job.pk)
     assert set(Image.objects.values_list("pk", flat=True)) == {serving.pk, pool.pk}  # no row for the unwritten file
 
     result = curation.promote(images=[pool], user=django_user_model.objects.create_user("curator-s3", is_staff=True))

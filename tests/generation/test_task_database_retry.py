@@ -22,7 +22,7 @@ def test_a_database_error_while_claiming_retries_the_message_instead_of_dropping
             raise OperationalError("database is locked")
         return None  # the job is not runnable any more: the task ends quietly
 
-    with mock.patch.object(tasks.services, "execute_job", side_effect=execute_job):
+    with mock.patch.object(tasks.runner, "execute_job", side_effect=execute_job):
         # Eager: Celery runs the retry at once in this process (the countdown applies on a worker).
         result = tasks.run_generation_job.apply(args=["00000000-0000-0000-0000-000000000001"])
     assert result.successful(), result.traceback
@@ -31,7 +31,7 @@ def test_a_database_error_while_claiming_retries_the_message_instead_of_dropping
 
 @pytest.mark.django_db(transaction=True)
 def test_a_transient_failure_retries_the_job_that_failed_not_the_one_the_message_named():
-    """A worker's message may claim another job than it names (generation.dispatch.pull): the job
+    """A worker's message may claim another job than it names (generation.worker.claim): the job
     requeued, and named by the retry, is the one whose attempt failed."""
     from generation.models import GenerationJob
     from tests.generation.test_pull_claim import job
@@ -42,10 +42,10 @@ def test_a_transient_failure_retries_the_job_that_failed_not_the_one_the_message
     def execute_job(*, job_id, worker, heartbeat, message):
         calls.append(job_id)
         if len(calls) == 1:
-            raise tasks.services.TransientJobError("CUDA out of memory", job_id=failed.pk)
+            raise tasks.toolbox.TransientJobError("CUDA out of memory", job_id=failed.pk)
         return None
 
-    with mock.patch.object(tasks.services, "execute_job", side_effect=execute_job):
+    with mock.patch.object(tasks.runner, "execute_job", side_effect=execute_job):
         result = tasks.run_generation_job.apply(args=[str(named.pk)])
     assert result.successful(), result.traceback
     assert calls == [str(named.pk), str(failed.pk)]

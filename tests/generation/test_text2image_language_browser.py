@@ -7,8 +7,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from generation import services
 from generation.models import GenerationJob
+from generation.worker import runner
 from tests.browser import assert_ai_labelled, open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -50,7 +50,7 @@ def test_text2image_in_korean(request, browser, live_server, staff_session, enqu
         page.wait_for_function("() => document.getElementById('t2i-state').textContent.includes('대기 중')")
 
         job = GenerationJob.objects.get()
-        services.execute_job(job_id=job.pk, worker="browser-test")
+        runner.execute_job(job_id=job.pk, worker="browser-test")
         page.wait_for_selector('#t2i-state[data-state="done"]')
         assert page.inner_text("#t2i-state") == "완료: 그림 1장."
         img = page.locator("#t2i-results img").first
@@ -69,7 +69,7 @@ def test_an_old_link_in_japanese(request, browser, live_server, staff_session, e
         page.wait_for_function("() => document.getElementById('job-state').textContent.includes('番目')")
         assert page.inner_text("#job-state") == "待機中 — 1 番目"
         job = GenerationJob.objects.get()
-        services.execute_job(job_id=job.pk, worker="browser-test")  # the worker, while the page polls
+        runner.execute_job(job_id=job.pk, worker="browser-test")  # the worker, while the page polls
         page.wait_for_selector('#job-state[data-state="done"]')
         assert page.inner_text("#job-state") == "完了"  # the script's word
         img = page.locator("#job-results img").first

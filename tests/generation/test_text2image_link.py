@@ -8,8 +8,8 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from generation import services
 from generation.models import GenerationJob
+from generation.worker import runner
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +74,7 @@ def test_a_finished_job_shows_its_image(staff, no_enqueue, settings):
     settings.GARDEN_GENERATOR_BACKEND = "procedural"
     staff.get(LINK)
     job = GenerationJob.objects.get()
-    services.execute_job(job_id=job.pk, worker="test")
+    runner.execute_job(job_id=job.pk, worker="test")
     page = staff.get(LINK).content.decode()
     image = job.images.get()
     assert 'data-state="done"' in page

@@ -19,6 +19,7 @@ from generation import backends, selectors, services
 from generation.backends.diffusion import choose_dtype, is_transformer_model
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
+from generation.worker import runner
 from library.services import entries as library_services
 from tests.generation.tiny_transformers import (
     save_tiny_flux_lora,
@@ -60,7 +61,7 @@ def pixels(job: GenerationJob) -> list[np.ndarray]:
 def run_job(**params) -> GenerationJob:
     request = {"prompt": "a garden of glass flowers", "width": 64, "height": 64, "steps": 2, "seed": 77, "model": FLUX, **params}
     job = services.create_job(request=JobRequest(**request), enqueue=False)
-    return services.execute_job(job_id=job.pk, worker="test")
+    return runner.execute_job(job_id=job.pk, worker="test")
 
 
 def painted(**params) -> list[np.ndarray]:

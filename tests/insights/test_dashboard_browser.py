@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from generation import services as generation_services
 from generation.requests import JobRequest
+from generation.worker import lifecycle
+from generation.worker import runner as worker_runner
 from insights import selectors, services
 from recommend.models import Interaction
 from tests.insights.conftest import PASSWORD
@@ -62,9 +64,9 @@ def run_jobs() -> None:
         job = generation_services.create_job(
             request=JobRequest(emotion="happy", width=64, height=64, steps=2, seed=seed, count=2, backend="procedural"), enqueue=False
         )
-        assert generation_services.execute_job(job_id=job.pk).status == "succeeded"
+        assert worker_runner.execute_job(job_id=job.pk).status == "succeeded"
     failing = generation_services.create_job(request=JobRequest(emotion="calm", width=64, height=64, steps=2, seed=3), enqueue=False)
-    generation_services.fail_job(job_id=failing.pk, error="CUDA out of memory (simulated)")
+    lifecycle.fail_job(job_id=failing.pk, error="CUDA out of memory (simulated)")
 
 
 @pytest.fixture

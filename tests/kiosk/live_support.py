@@ -11,9 +11,9 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from generation import services
 from generation.models import GenerationJob, WorkerPresence
-from generation.services import TransientJobError
+from generation.worker import runner as worker_runner
+from generation.worker.toolbox import TransientJobError
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def paint_live_job(job: GenerationJob) -> GenerationJob:
     progress fails at once ("database table is locked") instead of waiting."""
     for _ in range(20):
         try:
-            done = services.execute_job(job_id=job.pk, worker="browser-test")
+            done = worker_runner.execute_job(job_id=job.pk, worker="browser-test")
         except (TransientJobError, OperationalError) as exc:
             if "locked" not in str(exc):
                 raise

@@ -12,8 +12,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from generation import services
 from generation.models import GenerationJob
+from generation.worker import runner
 from tests.browser import assert_ai_labelled
 from tests.kiosk.test_garden_browser import wait_until
 
@@ -58,7 +58,7 @@ def test_text2image_page_submits_polls_and_shows_the_result(live_server, staff_p
     assert enqueued == [str(job.pk)]
 
     # The "worker": the same service the Celery task calls.
-    services.execute_job(job_id=job.pk, worker="browser-test")
+    runner.execute_job(job_id=job.pk, worker="browser-test")
     page.wait_for_selector('#t2i-state[data-state="done"]')
     assert page.get_attribute("#t2i-progress", "value") == "100"
     page.wait_for_selector("#t2i-results img")
@@ -110,7 +110,7 @@ def test_an_old_get_link_shows_progress_then_the_image(live_server, staff_page, 
     job = GenerationJob.objects.get()
     assert (job.prompt, job.width, job.height, job.created_by) == ("a quiet garden of red tulips", 1024, 600, page.user)
 
-    services.execute_job(job_id=job.pk, worker="browser-test")  # the worker, while the page polls
+    runner.execute_job(job_id=job.pk, worker="browser-test")  # the worker, while the page polls
     page.wait_for_selector('#job-state[data-state="done"]')
     assert page.get_attribute("#job-progress", "value") == "100"
     img = page.locator("#job-results img").first

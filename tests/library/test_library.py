@@ -18,6 +18,7 @@ from generation.imagefile import read_parameters
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
 from generation.requests.lora_tags import LoraSyntaxError, extract_loras, parse_lora_list
+from generation.worker import runner
 from library import selectors as library
 from library.models import LibraryEntry
 from library.services import entries as library_services
@@ -51,7 +52,7 @@ def pixels(job: GenerationJob) -> list[np.ndarray]:
 def run_job(**params) -> GenerationJob:
     request = {"prompt": "a garden of glass flowers", "width": 64, "height": 64, "steps": 2, "seed": 77, **params}
     job = services.create_job(request=JobRequest(**request), enqueue=False)
-    job = services.execute_job(job_id=job.pk, worker="test")
+    job = runner.execute_job(job_id=job.pk, worker="test")
     assert job.status == GenerationJob.Status.SUCCEEDED, job.error
     return job
 
@@ -473,6 +474,6 @@ def test_adapters_beyond_the_cap_are_dropped_and_a_bad_lora_fails_only_its_job(d
     assert np.abs(ink - wash).max() > 10 and np.array_equal(ink, again)
 
     request = JobRequest(prompt="garden", width=64, height=64, steps=2, seed=77, model=MODEL_A, loras=(("misfit", 1.0),))
-    failed = services.execute_job(job_id=services.create_job(request=request, enqueue=False).pk)
+    failed = runner.execute_job(job_id=services.create_job(request=request, enqueue=False).pk)
     assert failed.status == GenerationJob.Status.FAILED and "Cannot load the LoRA 'misfit'" in failed.error
     assert np.array_equal(pixels(run_job(model=MODEL_A, loras=((LORA, 1.0),)))[0], ink)

@@ -80,6 +80,7 @@ def test_a_folder_and_a_lora_paint_on_the_other_host_once_the_first_is_gone(host
     from garden.services import read_file
     from generation import selectors, services
     from generation.requests import JobRequest
+    from generation.worker import runner as worker_runner
 
     folder_a = hosts.on("a")
     shutil.copytree(tiny_folders / "tiny-sd-a", folder_a / "tiny-sd-a")
@@ -94,7 +95,7 @@ def test_a_folder_and_a_lora_paint_on_the_other_host_once_the_first_is_gone(host
     def paint(**params) -> np.ndarray:
         request = {"prompt": "a red fox", "width": 64, "height": 64, "steps": 2, "seed": 5, "model": "tiny-sd-a", **params}
         job = services.create_job(request=JobRequest(**request), enqueue=False)
-        job = services.execute_job(job_id=job.pk, worker="gpu@b")
+        job = worker_runner.execute_job(job_id=job.pk, worker="gpu@b")
         assert job.status == GenerationJob.Status.SUCCEEDED, job.error
         with PILImage.open(io.BytesIO(read_file(selectors.job_images(job)[0].key))) as picture:
             return np.asarray(picture.convert("RGB"), dtype=np.int16)

@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from config import caches
-from generation import services
 from generation.models import GenerationJob
+from generation.worker import runner as worker_runner
 from library import cache, manifests
 from library import selectors as library
 from library.models import LibraryCopy, LibraryEntry
@@ -131,7 +131,7 @@ def test_a_controlnet_and_the_tagger_on_host_a_reach_host_b_through_the_store(
         format="multipart",
     )  # fmt: skip
     assert response.status_code == 202, response.content
-    job = services.execute_job(job_id=response.json()["id"], worker="gpu@b")
+    job = worker_runner.execute_job(job_id=response.json()["id"], worker="gpu@b")
     assert job.status == GenerationJob.Status.SUCCEEDED, job.error
     assert job.images.get().parameters["controls"][0]["type"] == "lineart"
     assert (GenerationJob.Stage.FETCHING, "Fetching tiny-lineart onto this host: 0.00 of 0.00 GB") in stages

@@ -69,7 +69,7 @@ def test_the_composed_prompt_fits_one_clip_window_rather_than_being_cut():
     """Korean bank words of 60 characters are about 90 CLIP tokens each: the template with one would
     be cut at 77 by a CLIP encoder that reads one window. Such words are left out; a short one fits."""
     from gardener.models import WordBank
-    from generation.requests import clip_tokens
+    from generation import clip_tokens
     from live.services import live_prompt
 
     long_words = [

@@ -15,6 +15,7 @@ from garden import services as garden_services
 from garden.services import read_file
 from generation import services
 from generation.requests import JobRequest
+from generation.worker import runner
 from provenance import report
 
 pytestmark = [
@@ -33,7 +34,7 @@ def exiftool_source_type(tmp_path, content: bytes, name: str) -> str:
 def test_a_served_picture_its_download_and_its_thumbnail_carry_the_marks(tmp_path):
     request = JobRequest(emotion="calm/spring,sunny,day", width=768, height=512, steps=2, count=1, backend="procedural")
     job = services.create_job(request=request, enqueue=False)
-    assert services.execute_job(job_id=job.pk).status == "succeeded"
+    assert runner.execute_job(job_id=job.pk).status == "succeeded"
     image = garden_services.promote_image(image=job.images.get())
 
     share = Client().get("/image", {"content": image.key})

@@ -10,6 +10,7 @@ import pytest
 
 from generation import services
 from generation.models import GenerationJob
+from generation.worker import runner
 from tests.retouch.retouch_support import box_mask, encoded, mask_png, noise, outside_feather, stored_pixels, upload, zip_of
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,7 @@ def test_frames_are_repainted_in_numeric_order_under_their_names(staff_client, r
     body = response.json()
     assert body["retouch"]["frames"] == [[1, "shot_1.jpg"], [2, "shot_2.png"], [3, "shot_10.png"]]
     assert (body["images_total"], body["steps_total"]) == (3, 6)
-    job = services.execute_job(job_id=body["id"])
+    job = runner.execute_job(job_id=body["id"])
     assert job.status == GenerationJob.Status.SUCCEEDED, job.error
     assert archive_names(staff_client, job.pk) == ["shot_1.png", "shot_2.png", "shot_10.png"]
     results = {image.parameters["frame"]: image for image in job.images.all()}
@@ -73,7 +74,7 @@ def test_one_mask_for_all_a_range_and_varying_seeds(staff_client, retouch_settin
     content, _ = frames_zip()
     body = post(staff_client, frames=content, mask=mask_png(), range="2,3", vary_seed="true").json()
     assert body["retouch"]["frames"] == [[2, "shot_2.png"], [3, "shot_10.png"]]
-    job = services.execute_job(job_id=body["id"])
+    job = runner.execute_job(job_id=body["id"])
     assert job.status == GenerationJob.Status.SUCCEEDED, job.error
     assert sorted(image.seed for image in job.images.all()) == [4, 5]  # seed + position - 1
     assert archive_names(staff_client, job.pk) == ["shot_2.png", "shot_10.png"]
@@ -94,11 +95,11 @@ def test_a_batch_resumes_where_it_stopped(staff_client, retouch_settings, no_enq
         return paint(self, request, on_step=on_step)
 
     monkeypatch.setattr(engine.RetouchEngine, "paint", stop_on_the_second_frame)
-    job = services.execute_job(job_id=job_id)
+    job = runner.execute_job(job_id=job_id)
     assert job.status == GenerationJob.Status.FAILED and job.images.count() == 1
     first = job.images.get()
     services.retry_job(job=job)
-    job = services.execute_job(job_id=job_id)
+    job = runner.execute_job(job_id=job_id)
     assert job.status == GenerationJob.Status.SUCCEEDED and job.images.count() == 3 and first in job.images.all()
     assert len(painted) == 4  # frames 1, 2 (failed), then 2 and 3: frame 1 was not painted again
 

@@ -14,8 +14,8 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from PIL import Image
 
-from generation import services
 from generation.models import GenerationJob
+from generation.worker import runner
 from retouch import imaging
 from retouch.uploads import read_upload
 from tests.browser import assert_ai_labelled
@@ -95,7 +95,7 @@ def test_retouch_page_rectangle_mask_submit_progress_result(live_server, staff_p
     )
     assert set(job.retouch_job.uploads) == {"mask"}  # the source is the garden image, not an upload
 
-    services.execute_job(job_id=job.pk, worker="browser-test")  # the "worker"
+    runner.execute_job(job_id=job.pk, worker="browser-test")  # the "worker"
     page.wait_for_selector('#rt-state[data-state="done"]')
     assert page.get_attribute("#rt-progress", "value") == "100"
     job.refresh_from_db()
@@ -190,7 +190,7 @@ def test_retouch_page_in_japanese(live_server, staff_page, retouch_settings, enq
     page.wait_for_function("() => document.getElementById('rt-state').textContent.includes('待機中')")
 
     job = GenerationJob.objects.get()
-    services.execute_job(job_id=job.pk, worker="browser-test")
+    runner.execute_job(job_id=job.pk, worker="browser-test")
     page.wait_for_selector('#rt-state[data-state="done"]')
     assert page.inner_text("#rt-state") == "完了：画像 1 枚。"
     page.wait_for_function("() => document.getElementById('rt-after').complete")

@@ -12,6 +12,7 @@ from PIL import Image
 from config import chance
 from generation import services
 from generation.models import GenerationJob
+from generation.worker import runner
 from tests.retouch.retouch_support import encoded, garden_image, mask_png, noise, upload, zip_of
 
 pytestmark = pytest.mark.django_db
@@ -160,7 +161,7 @@ def test_uploads_of_old_finished_jobs_are_purged_and_a_retry_then_says_so(staff_
     assert retouch.uploads_purged and set(retouch.uploads) == {"source", "mask"}  # the keys stay, for the retry's message
     assert staff_client.get(f"/api/v1/jobs/{job_id}").json()["retouch"]["uploads_purged"] is True
     job = services.retry_job(job=GenerationJob.objects.get(pk=job_id))
-    job = services.execute_job(job_id=job.pk)
+    job = runner.execute_job(job_id=job.pk)
     assert job.status == "failed" and "is gone" in job.error and "GARDEN_RETOUCH_KEEP_UPLOADS_HOURS" in job.error
 
 

@@ -9,6 +9,7 @@ from PIL import Image
 from generation import services
 from generation.imagefile import read_parameters
 from generation.models import GenerationJob
+from generation.worker import runner as worker_runner
 from tests.retouch.retouch_support import (
     HEIGHT,
     WIDTH,
@@ -36,7 +37,7 @@ def submit(client, **fields):
 
 
 def run(body) -> GenerationJob:
-    job = services.execute_job(job_id=body["id"], worker="test")
+    job = worker_runner.execute_job(job_id=body["id"], worker="test")
     assert job.status == GenerationJob.Status.SUCCEEDED, job.error
     return job
 
@@ -128,13 +129,13 @@ def test_lineart_control_edited_edges_and_a_reference(staff_client, retouch_sett
     assert (stored_pixels(image.key)[outside] == np.asarray(source)[outside]).all()
     # The IP-Adapter was detached again: the shared UNet still paints text-to-image jobs.
     garden = services.create_job(request=services.JobRequest(prompt="garden", width=64, height=64, backend="diffusers"), enqueue=False)
-    assert services.execute_job(job_id=garden.pk).status == GenerationJob.Status.SUCCEEDED
+    assert worker_runner.execute_job(job_id=garden.pk).status == GenerationJob.Status.SUCCEEDED
 
 
 def test_a_controlnet_of_another_model_family_fails_the_job_with_the_setting(staff_client, retouch_settings, retouch_models, no_enqueue):
     retouch_settings.GARDEN_RETOUCH_CANNY_CONTROLNET = str(retouch_models["other_family"])
     body = submit(staff_client, image=encoded(noise()), mask=mask_png(), controls='[{"type": "canny"}]')
-    job = services.execute_job(job_id=body["id"])
+    job = worker_runner.execute_job(job_id=body["id"])
     assert job.status == GenerationJob.Status.FAILED
     assert "GARDEN_RETOUCH_CANNY_CONTROLNET" in job.error and "cross-attention width 48" in job.error and not job.images.exists()
 
@@ -187,7 +188,7 @@ def test_a_cancelled_retouch_can_be_retried_and_keeps_what_it_made(staff_client,
         return paint(self, request, on_step=on_step)
 
     monkeypatch.setattr(engine.RetouchEngine, "paint", cancel_on_second_call)
-    job = services.execute_job(job_id=body["id"])
+    job = worker_runner.execute_job(job_id=body["id"])
     assert job.status == GenerationJob.Status.CANCELLED and job.images.count() == 1
     kept = job.images.get()
     services.retry_job(job=job)

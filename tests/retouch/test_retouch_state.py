@@ -10,7 +10,7 @@ from garden import keys
 from generation import kinds
 from generation.imagefile import source_type_for
 from generation.models import GenerationJob
-from generation.services.planning import ImageSpec, image_key
+from generation.planning import ImageSpec, image_key
 from provenance import xmp
 from retouch.models import RETOUCH_KINDS, RetouchJob
 

@@ -10,6 +10,7 @@ from garden.models import Image
 from garden.services import read_file
 from generation import backends, services
 from generation.models import GenerationJob
+from generation.worker import runner
 from tests.safety.tiny_checker import save_checker
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def run_job(**kwargs) -> GenerationJob:
     params = {"emotion": "calm", "width": 64, "height": 64, "steps": 2, "seed": 7, "count": 2} | kwargs
     job = services.create_job(created_by=None, request=services.JobRequest(**params), enqueue=False)
-    job = services.execute_job(job_id=job.pk, worker="test")
+    job = runner.execute_job(job_id=job.pk, worker="test")
     assert job.status == GenerationJob.Status.SUCCEEDED, job.error
     return job
 
@@ -76,7 +77,7 @@ def test_a_retouch_records_the_models_checker_on_the_finished_picture(retouch_se
         uploads=RetouchUploads(image=encoded(noise(seed=4)), mask=mask_png()),
         enqueue=False,
     )
-    job = services.execute_job(job_id=job.pk, worker="test")
+    job = runner.execute_job(job_id=job.pk, worker="test")
     assert job.status == GenerationJob.Status.SUCCEEDED, job.error
     (image,) = job.images.all()
     assert image.safety_verdict == Image.Safety.FLAGGED and image.safety_checker.endswith("+ diffusers safety_checker")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from generation import services
+from generation.worker import runner
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +12,7 @@ def test_job_images_carry_their_verdict(token_client, settings, no_enqueue):
     job_id = token_client.post(
         "/api/v1/jobs", {"emotion": "sad", "backend": "procedural", "width": 96, "height": 64, "count": 2}, format="json"
     ).json()["id"]
-    services.execute_job(job_id=job_id)
+    runner.execute_job(job_id=job_id)
     images = token_client.get(f"/api/v1/jobs/{job_id}").json()["images"]
     assert len(images) == 2
     for image in images:
@@ -26,7 +26,7 @@ def test_job_images_are_unchecked_when_the_check_is_off(token_client, settings, 
     job_id = token_client.post(
         "/api/v1/jobs", {"emotion": "calm", "backend": "procedural", "width": 64, "height": 64}, format="json"
     ).json()["id"]
-    services.execute_job(job_id=job_id)
+    runner.execute_job(job_id=job_id)
     (image,) = token_client.get(f"/api/v1/jobs/{job_id}").json()["images"]
     assert image["safety"] == {"verdict": "unchecked", "score": None, "checker": "", "reason": image["safety"]["reason"]}
     assert image["safety"]["reason"] == "the image check is off on this site (docs/safety.md)"

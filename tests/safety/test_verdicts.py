@@ -10,6 +10,7 @@ from generation import services
 from generation.backends import procedural
 from generation.requests import JobRequest
 from generation.services.demo import paint_procedural_image
+from generation.worker import runner
 from safety import images
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def run_job(**fields) -> list[Image]:
     request = JobRequest(**{"emotion": "calm", "width": 64, "height": 64, "steps": 2, "count": 2, "backend": "procedural", **fields})
     job = services.create_job(request=request, enqueue=False)
-    assert services.execute_job(job_id=job.pk).status == "succeeded"
+    assert runner.execute_job(job_id=job.pk).status == "succeeded"
     return list(job.images.order_by("key"))
 
 

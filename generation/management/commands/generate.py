@@ -16,6 +16,7 @@ from generation.backends import BACKENDS
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
 from generation.requests.lora_tags import LoraSyntaxError, parse_lora_list
+from generation.worker import runner
 
 # JobRequest fields the command does not take as options.
 NOT_OPTIONS = ("kind", "kind_options", "recipes", "lineage", "origin")
@@ -94,7 +95,7 @@ class Command(BaseCommand):
         if options["no_wait"]:
             return
         if options["inline"]:
-            job = services.execute_job(job_id=job.pk, worker="manage.py generate", heartbeat=True)
+            job = runner.execute_job(job_id=job.pk, worker="manage.py generate", heartbeat=True)
         else:
             job = self._follow(job, timeout=options["timeout"], quiet=options["verbosity"] == 0)
         for image in selectors.job_images(job):

@@ -37,10 +37,9 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from generation import backends
+from generation import backends, planning
 from generation.backends import hires
 from generation.models import GenerationJob
-from generation.services import planning
 
 RECENT_JOBS = 20  # the worker's last jobs that make its speed and its load times
 # Before any timing: a picture's decoding, checking and storing as a share of its whole time (a
@@ -176,7 +175,7 @@ class Estimates:
     def _pace(self, where: tuple[str, str], backend: str) -> Speed | None:
         key = (*where, backend)
         if key not in self._speeds:
-            recent = GenerationJob.objects.filter(status=GenerationJob.Status.SUCCEEDED, backend=backend, **{where[0]: where[1]})
+            recent = GenerationJob.objects.succeeded().filter(backend=backend, **{where[0]: where[1]})
             done = recent.order_by("-created_at").only("model", "width", "height", "steps", "count", "images_total", "options", "timings")
             painted = stored = units = pictures = 0.0
             loads: dict[str, float] = {}
@@ -196,7 +195,7 @@ class Estimates:
         """The queue's unfinished jobs: running (by start), then queued in the order their queue
         positions count (generation.selectors.job_queue_position)."""
         if queue not in self._lines:
-            unfinished = GenerationJob.objects.filter(queue=queue, status__in=(GenerationJob.Status.RUNNING, GenerationJob.Status.QUEUED))
+            unfinished = GenerationJob.objects.in_flight().filter(queue=queue)
             jobs = list(unfinished.only(*LINE_FIELDS).order_by())
             running = sorted((job for job in jobs if job.status == GenerationJob.Status.RUNNING), key=_started)
             queued = sorted((job for job in jobs if job.status == GenerationJob.Status.QUEUED), key=_in_line)
