@@ -6,7 +6,7 @@
 
 One process serves both doors over real HTTP on loopback: the Django application (the A1111 API,
 wsgiref, one thread per request) and the ComfyUI door (comfy.door on aiohttp). One worker process
-paints every job they queue (generation.services.execute_job, the tiny pipeline, 64x64, --steps),
+paints every job they queue (generation.worker.runner.execute_job, the tiny pipeline, 64x64, --steps),
 so the two paths differ only in their doors. Pairs alternate (A1111 first, then the door, then
 the other way round): the A1111 call is ``POST /sdapi/v1/txt2img`` answered once the job is done; the
 door's is Open WebUI's (its websocket open, ``POST /prompt``, the wait for ``executing`` with node
@@ -95,19 +95,19 @@ sys.path.insert(0, sys.argv[1])
 import django
 django.setup()
 from django.conf import settings
-from generation import services
 from generation.dispatch.beacon import record_presence
 from generation.models import GenerationJob
+from generation.worker import runner
 beat = 0.0
 while True:
     if time.monotonic() - beat > 5:  # present, as a worker's beacon says: the A1111 wait answers 503 without one
         record_presence(name="gpu@bench", queues=[settings.GARDEN_GPU_QUEUE])
         beat = time.monotonic()
-    queued = GenerationJob.objects.filter(status="queued").order_by("created_at").values_list("pk", flat=True).first()
+    queued = GenerationJob.objects.queued().order_by("created_at").values_list("pk", flat=True).first()
     if queued is None:
         time.sleep(0.005)
         continue
-    services.execute_job(job_id=str(queued), worker="bench", heartbeat=False, message="")
+    runner.execute_job(job_id=str(queued), worker="bench", heartbeat=False, message="")
 """
 
 

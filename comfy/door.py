@@ -148,8 +148,7 @@ class Door:
 
     def resume(self) -> None:
         """At start: follow the prompts still queued or painting (a restart loses no end)."""
-        active = (GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
-        for prompt in ComfyPrompt.objects.filter(job__status__in=active):
+        for prompt in ComfyPrompt.objects.filter(job__in=GenerationJob.objects.in_flight()):
             self.follow(prompt)
 
     # --- routes ---------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from generation.models import GenerationJob
 VERSION = "0.3.60"  # the ComfyUI API this door follows (docs/comfyui.md)
 FILE_NAME = re.compile(r"^ComfyUI_(\d{5,})_(\d{2,})_\.(png|jpg|jpeg|webp)$")
 CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
-FINISHED = (GenerationJob.Status.SUCCEEDED, GenerationJob.Status.FAILED, GenerationJob.Status.CANCELLED)
 
 
 def _choices() -> dict[tuple[str, str], list[str]]:
@@ -133,7 +132,7 @@ def entry(prompt: ComfyPrompt, job: GenerationJob, keys: list[str]) -> dict:
 def history(identity: str, *, prompt_id: str | None = None, max_items: int | None = None) -> dict:
     """The caller's finished prompts, oldest first (ComfyUI's order), two queries in all."""
     found = (
-        ComfyPrompt.objects.filter(identity=identity, forgotten=False, job__status__in=FINISHED)
+        ComfyPrompt.objects.filter(identity=identity, forgotten=False, job__in=GenerationJob.objects.finished())
         .select_related("job")
         .only("number", "prompt_id", "graph", "extra_data", "outputs", "job__status", "job__error", "job__finished_at")
         .order_by("-number")
@@ -154,7 +153,7 @@ def _item(prompt: ComfyPrompt) -> list:
 
 def queue(identity: str) -> dict:
     """The caller's running and pending prompts, as ComfyUI's ``/queue`` lists them."""
-    active = ComfyPrompt.objects.filter(identity=identity, job__status__in=(GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING))
+    active = ComfyPrompt.objects.filter(identity=identity, job__in=GenerationJob.objects.in_flight())
     active = list(active.select_related("job").order_by("number"))
     running = [_item(prompt) for prompt in active if prompt.job.status == GenerationJob.Status.RUNNING]
     pending = [_item(prompt) for prompt in active if prompt.job.status == GenerationJob.Status.QUEUED]
@@ -162,9 +161,7 @@ def queue(identity: str) -> dict:
 
 
 def queue_remaining(identity: str) -> int:
-    return ComfyPrompt.objects.filter(
-        identity=identity, job__status__in=(GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
-    ).count()
+    return ComfyPrompt.objects.filter(identity=identity, job__in=GenerationJob.objects.in_flight()).count()
 
 
 def picture(identity: str, filename: str) -> tuple[bytes, str] | None:

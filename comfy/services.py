@@ -28,7 +28,6 @@ from generation.requests import JobParameterError
 from retouch.services import create_retouch_job
 from retouch.uploads import UploadMissing, read_upload, write_upload
 
-ACTIVE = (GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
 UPLOAD_NAME = re.compile(r"^[\w.\- ()]{1,120}$")
 PICTURE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 
@@ -143,7 +142,7 @@ def _create_job(caller: Caller, compiled: graphs.Compiled) -> GenerationJob:
 
 def _bound_history(identity: str) -> None:
     keep = settings.GARDEN_COMFY_HISTORY_SIZE
-    finished = ComfyPrompt.objects.filter(identity=identity, forgotten=False).exclude(job__status__in=ACTIVE)
+    finished = ComfyPrompt.objects.filter(identity=identity, forgotten=False).exclude(job__in=GenerationJob.objects.in_flight())
     old = list(finished.order_by("-number").values_list("pk", flat=True)[keep:])
     if old:
         ComfyPrompt.objects.filter(pk__in=old).update(forgotten=True)
@@ -151,7 +150,7 @@ def _bound_history(identity: str) -> None:
 
 def forget(caller: Caller, *, prompt_ids: list[str] | None = None, everything: bool = False) -> int:
     """``POST /history`` delete/clear: the entries leave the caller's history (the pictures stay the venue's)."""
-    mine = ComfyPrompt.objects.filter(identity=caller.identity, forgotten=False).exclude(job__status__in=ACTIVE)
+    mine = ComfyPrompt.objects.filter(identity=caller.identity, forgotten=False).exclude(job__in=GenerationJob.objects.in_flight())
     if not everything:
         mine = mine.filter(prompt_id__in=[str(value) for value in prompt_ids or []])
     return mine.update(forgotten=True)
@@ -160,11 +159,12 @@ def forget(caller: Caller, *, prompt_ids: list[str] | None = None, everything: b
 def cancel(caller: Caller, *, prompt_ids: list[str] | None = None, running: bool | None = None) -> int:
     """Cancel the caller's prompts: these ids, or all its queued ones (``running`` False: ``/queue``
     clear), or its running ones (``running`` True: ``/interrupt``). How many were cancelled."""
-    mine = ComfyPrompt.objects.filter(identity=caller.identity, job__status__in=ACTIVE)
+    mine = ComfyPrompt.objects.filter(identity=caller.identity, job__in=GenerationJob.objects.in_flight())
     if prompt_ids is not None:
         mine = mine.filter(prompt_id__in=[str(value) for value in prompt_ids])
     if running is not None:
-        mine = mine.filter(job__status=GenerationJob.Status.RUNNING if running else GenerationJob.Status.QUEUED)
+        jobs_wanted = GenerationJob.objects.running() if running else GenerationJob.objects.queued()
+        mine = mine.filter(job__in=jobs_wanted)
     cancelled = 0
     with transaction.atomic():
         for prompt in mine.select_related("job"):

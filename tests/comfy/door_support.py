@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from aiohttp import web
 
 from comfy import door
-from generation import services
+from generation.worker import runner
 from tests.servers import free_port
 
 
@@ -60,7 +60,7 @@ def call(base: str, method: str, path: str, body: bytes | str | dict | None = No
 
 def paint(job_id) -> None:
     """A worker's run of the job, here and now (its progress and end are written as on a worker)."""
-    services.execute_job(job_id=str(job_id), worker="test-worker", heartbeat=False, message="")
+    runner.execute_job(job_id=str(job_id), worker="test-worker", heartbeat=False, message="")
 
 
 class Socket:
