@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from bench import _smoke
-from tests.local_services import reachable
+from testkit.local_services import reachable
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted(path for path in (ROOT / "bench").glob("*.py") if not path.name.startswith("_") and path.name != "run_all.py")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, own_database
+from testkit.servers import free_port, own_database
 
 ROOT = Path(__file__).resolve().parents[2]
 

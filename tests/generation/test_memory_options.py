@@ -25,7 +25,7 @@ from generation.models import GenerationJob
 from generation.requests import JobRequest
 from library.models import LibraryEntry
 from library.services import entries as library_services
-from tests.generation.tiny_pipeline import save_tiny_pipeline
+from testkit.tiny_pipeline import save_tiny_pipeline
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.django_db
