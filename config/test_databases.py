@@ -145,6 +145,7 @@ def server_database(var_dir: Path, name: str) -> Iterator[str]:
     ``var_dir`` (SQLite) or a clone named after ``name`` and this process (PostgreSQL), dropped after."""
     configured = os.environ.get("DATABASE_URL", "")
     if not is_postgres(configured):
+        var_dir.mkdir(parents=True, exist_ok=True)  # a server's var folder may not exist yet
         path = var_dir / "garden.sqlite3"
         with contextlib.closing(sqlite3.connect(path)) as target:
             copy_sqlite(target)
