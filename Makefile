@@ -1,9 +1,10 @@
-# Emotion Garden. `make run` starts the whole app on embedded defaults; `make test` runs the tests.
+# Emotion Garden. `make run` starts the whole app on embedded defaults; `make test` runs the developer's tests,
+# `make test-all` every test (CI).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-fast lint bench clean messages
+.PHONY: run test test-all lint bench clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,16 +30,25 @@ $(VENV)/.dev: requirements/base.txt requirements/generation.txt requirements/dev
 run: $(VENV)/.base
 	$(BIN)/python bin/garden-up
 
-# Tests run in TEST_PROCESSES processes (pytest-xdist; each gets its own test database and Redis
-# databases, config/parallel_tests.py); TEST_PROCESSES=0 runs them in this one. worksteal: a process
-# that runs out of tests takes over part of the other's queue (some tests take minutes).
-TEST_PROCESSES ?= 2
+# Two tiers (README, docs/development.md#tests). `make test`: the developer's tier, every test but the
+# slow, browser, load and fault ones, in seconds to minutes. `make test-all`: everything (CI runs it):
+# the same run with the slow, browser and load tests, then the fault suite (TEST_FAULTS=0 leaves it
+# out: CI runs it beside the lint). Both run in TEST_PROCESSES processes (pytest-xdist, default: one
+# per core; 0 runs them in this one), each on its own copy of one migrated template database
+# (config/test_databases.py) and its own Redis databases (config/parallel_tests.py). worksteal: a
+# process that runs out of tests takes over part of another's queue (some tests take minutes).
+# --durations: the slowest tests, listed before pytest's summary lines.
+TEST_PROCESSES ?= $(shell nproc 2>/dev/null || echo 2)
+TEST_FAULTS ?= 1
+FAST_TESTS := not slow and not browser and not load and not faults
+PYTEST_PARALLEL := $(BIN)/pytest -n $(TEST_PROCESSES) --dist worksteal --durations=25
 
 test: $(VENV)/.dev
-	$(BIN)/pytest -n $(TEST_PROCESSES) --dist worksteal
+	$(PYTEST_PARALLEL) -m "$(FAST_TESTS)"
 
-test-fast: $(VENV)/.dev
-	$(BIN)/pytest -m "not slow and not browser"
+test-all: $(VENV)/.dev
+	if [ "$(TEST_FAULTS)" = 1 ]; then $(BIN)/pytest -m faults tests/faults; fi
+	$(PYTEST_PARALLEL)
 
 # Style (ruff), layering (import-linter, see pyproject.toml), types (mypy with django-stubs), and
 # models without their migration.

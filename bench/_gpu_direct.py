@@ -28,7 +28,7 @@ def save_tiny_turbo(folder: Path) -> Path:
     """The tiny test pipeline with SD-Turbo's scheduler (Euler, trailing): the CPU stand-in."""
     import diffusers
 
-    from tests.generation.tiny_pipeline import build_tiny_pipeline
+    from testkit.tiny_pipeline import build_tiny_pipeline
 
     if not (folder / "model_index.json").exists():
         pipeline = build_tiny_pipeline(seed=3)

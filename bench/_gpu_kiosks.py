@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from bench import _gpu_direct
 from bench._gpu_report import FIGURES, Report
-from tests.local_services import redis_url
+from testkit.local_services import redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
 LIVE_MODEL = "sd-turbo"  # the folder name makes the library call it a turbo model (1 step, no guidance)
@@ -31,10 +31,10 @@ LIVE_MODEL = "sd-turbo"  # the folder name makes the library call it a turbo mod
 
 def save_live_model(args, models: Path) -> Path:
     if args.smoke:
-        from tests.generation.tiny_models import save_sensitive_pipeline
+        from testkit.tiny_models import save_sensitive_pipeline
 
         return save_sensitive_pipeline(models / f"tiny-{LIVE_MODEL}")
-    from bench._random_sd import save_random_pipeline
+    from testkit.random_sd import save_random_pipeline
 
     return save_random_pipeline("sd-turbo", models / LIVE_MODEL)
 

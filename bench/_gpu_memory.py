@@ -120,11 +120,11 @@ def memory_line(name: str, answer: dict) -> str:
 def memory_section(report, args, work: Path, budget_s: float) -> None:
     """Each option group in a fresh child process, the groups at once (each process's own peak)."""
     if args.smoke:
-        from tests.generation.tiny_pipeline import save_tiny_pipeline
+        from testkit.tiny_pipeline import save_tiny_pipeline
 
         model, options = save_tiny_pipeline(work / "models" / "tiny-sd"), SMOKE_OPTIONS
     else:
-        from bench._random_sd import save_random_pipeline
+        from testkit.random_sd import save_random_pipeline
 
         model, options = save_random_pipeline("sdxl", work / "models" / "sdxl"), MEMORY_OPTIONS if args.memory == "all" else QUICK_OPTIONS
     children = []

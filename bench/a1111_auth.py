@@ -52,7 +52,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.servers import free_port  # noqa: E402
+from testkit.servers import free_port  # noqa: E402
 
 USER, PASSWORD = "curator", "pw-bench-curator-7"
 HASHERS = '''import os

@@ -35,14 +35,14 @@ def build(arch: str, folder: Path, smoke: bool):
 
     from generation.backends.checkpoints import prepared_config
     from library import checkpoints
-    from tests.generation.single_file import build_from_configs, save_single_file
+    from testkit.single_file import build_from_configs, save_single_file
 
     twin, single = folder / f"{arch}-twin", folder / f"{arch}-single.safetensors"
     if (twin / "model_index.json").exists() and single.exists():
         return twin, single
     started = time.perf_counter()
     if smoke:
-        from tests.generation.tiny_pipeline import build_tiny_pipeline
+        from testkit.tiny_pipeline import build_tiny_pipeline
 
         pipeline = build_tiny_pipeline(seed=1)
     else:

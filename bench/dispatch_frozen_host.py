@@ -159,7 +159,7 @@ def frozen_host(args, model: Path) -> dict:
 def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-frozen-model-") as folder:
-        from tests.generation.tiny_pipeline import save_tiny_pipeline
+        from testkit.tiny_pipeline import save_tiny_pipeline
 
         model = Path(folder) / "tiny"
         save_tiny_pipeline(model, seed=0)

@@ -1,6 +1,6 @@
 """Benchmark: how soon the fleet knows (issue 50's aims), with real Chromium kiosk pages on a real server.
 
-A gunicorn (tests/servers.py: its own SQLite database, the production static files) serves the
+A gunicorn (testkit/servers.py: its own SQLite database, the production static files) serves the
 kiosk; headless Chromium opens N enrolled kiosk pages (each a browser context of its own, filmed by
 Chromium's fake camera) at the default 15 s beat. Two figures:
 
@@ -71,9 +71,9 @@ def wait_for(predicate, *, timeout: float, poll: float = 0.25):
 def run(args, work: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROMIUM_ARGS, chromium_path
+    from testkit.chromium import CHROMIUM_ARGS, chromium_path
+    from testkit.servers import gunicorn
     from tests.kiosk.conftest import FAKE_CAMERA_FLAGS, KIOSK, astronaut_frame, write_y4m
-    from tests.servers import gunicorn
 
     rng = random.Random(args.seed)
     clip = write_y4m(work / "face.y4m", astronaut_frame())

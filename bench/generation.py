@@ -17,7 +17,7 @@ Figures, all measured in this run on a warm pipeline (loading excluded):
 Overhead = job time ÷ direct time (target ≤ 1.10).
 
 --random-architecture sd15 builds the full-size SD 1.5 network (UNet, VAE, CLIP ViT-L/14 text
-encoder) with random weights and saves it as a pipeline folder (bench/_random_sd.py): real compute
+encoder) with random weights and saves it as a pipeline folder (testkit/random_sd.py): real compute
 and memory per step where no checkpoint can be downloaded; its pictures are noise.
 
 Measured 2026-11-22 on one H100 80GB HBM3 (torch 2.11.0+cu130, diffusers 0.42.1, transformers 5.17,
@@ -43,8 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._random_sd import ARCHITECTURES, save_random_pipeline  # noqa: E402
-from tests.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
+from testkit.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
+from testkit.random_sd import ARCHITECTURES, save_random_pipeline  # noqa: E402
 
 
 def parse_args():
@@ -63,7 +63,7 @@ def parse_args():
     parser.add_argument(
         "--random-architecture",
         choices=ARCHITECTURES,
-        help="Build this full-size architecture with random weights (bench/_random_sd.py) and use it as --model",
+        help="Build this full-size architecture with random weights (testkit/random_sd.py) and use it as --model",
     )
     parser.add_argument("--save-to", help="Folder for the --random-architecture pipeline (reused when it exists; default: a temp folder)")
     parser.add_argument("--smoke", action="store_true", help="2 pictures of 64x64, 1 step, one round: the whole path in seconds")
@@ -114,10 +114,10 @@ def main() -> int:
     elif args.model:
         model = label = args.model
     else:
-        from tests.generation.tiny_pipeline import save_tiny_pipeline
+        from testkit.tiny_pipeline import save_tiny_pipeline
 
         model = str(save_tiny_pipeline(work / "tiny-sd"))
-        label = "tiny random-weight SD (tests/generation/tiny_pipeline.py)"
+        label = "tiny random-weight SD (testkit/tiny_pipeline.py)"
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",

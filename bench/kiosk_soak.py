@@ -1,6 +1,6 @@
 """Benchmark: a kiosk page's three busy days (issue 50's aims), in one real Chromium tab.
 
-A gunicorn (tests/servers.py: its own SQLite database, the production static files, a demo garden)
+A gunicorn (testkit/servers.py: its own SQLite database, the production static files, a demo garden)
 and a live worker (Celery on the embedded filesystem broker, the procedural painter: the Procfile's
 ``live`` line) serve the real kiosk page; headless Chromium's fake camera films a real face (the
 astronaut clip of tests/kiosk). One tab serves N visitors, each the way a person does: Capture,
@@ -264,9 +264,9 @@ def run(args, work: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
     from bench.fleet import wait_for
-    from tests.browser import CHROMIUM_ARGS, chromium_path
+    from testkit.chromium import CHROMIUM_ARGS, chromium_path
+    from testkit.servers import gunicorn
     from tests.kiosk.conftest import FAKE_CAMERA_FLAGS, astronaut_frame, write_y4m
-    from tests.servers import gunicorn
 
     clip = write_y4m(work / "face.y4m", astronaut_frame())
     # One bench kiosk serves thousands of visitors in an hour: the throttles and the live pictures'

@@ -50,7 +50,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from recommend import ranking  # noqa: E402
-from tests.servers import gunicorn  # noqa: E402
+from testkit.servers import gunicorn  # noqa: E402
 
 KEYS = ("happy", "calm", "sad/spring,sunny,day")
 PER_KEY = 15

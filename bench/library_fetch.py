@@ -4,7 +4,7 @@
     .venv/bin/python bench/library_fetch.py [--gb 2.1] [--rounds 2]
     .venv/bin/python bench/library_fetch.py --smoke          # 64 MB: seconds
 
-Starts moto's S3 server in a child process on loopback (bench/_s3_server.py: moto's server, its
+Starts moto's S3 server in a child process on loopback (testkit/s3_server.py: moto's server, its
 ranged GETs served from one in-memory copy because moto re-reads the whole object per range; the
 copy is read before anything is timed), puts a random file of ``--gb`` GB in a bucket (as
 ``push_models`` would: ``library.store.S3Store.put``, hashed while it uploads), then, in alternation
@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BUCKET = "bench-models"
 
-from bench import _s3_server  # noqa: E402 (needs ROOT on the path)
+from testkit import s3_server  # noqa: E402 (needs ROOT on the path)
 
 
 def random_file(path: Path, size: int) -> str:
@@ -107,7 +107,7 @@ def main() -> None:
     size = int((0.064 if args.smoke else args.gb) * 1e9)
 
     work = Path(tempfile.mkdtemp(prefix="library-fetch-"))
-    port = _s3_server.free_port()
+    port = s3_server.free_port()
     endpoint = f"http://127.0.0.1:{port}"
     os.environ.update(
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -122,7 +122,7 @@ def main() -> None:
         GARDEN_LIBRARY_SCAN_SECONDS="0",
     )
     (work / "host-b").mkdir()
-    server = _s3_server.start(port)
+    server = s3_server.start(port)
     try:
         import django
 
@@ -155,7 +155,7 @@ def main() -> None:
         put_seconds = time.perf_counter() - started
         what = f"a folder of {len(keys)} objects" if args.folder else "object"
         print(f"{what}: {size / 1e9:.2f} GB, written and put (hashed while uploading) in {put_seconds:.1f} s; moto on {endpoint}")
-        warmed = sum(_s3_server.warm(client, BUCKET, key) for key in keys)
+        warmed = sum(s3_server.warm(client, BUCKET, key) for key in keys)
         print(f"the server's one read of it into memory: {warmed:.2f} s (before anything is timed)")
 
         plain, ours, again = [], [], []

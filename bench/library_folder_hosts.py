@@ -6,12 +6,12 @@
 
 The issue's aim, with real processes on this machine (bench/library_two_hosts.py's venue):
 
-- the store: moto's S3 server in a child process on a free loopback port (bench/_s3_server.py);
+- the store: moto's S3 server in a child process on a free loopback port (testkit/s3_server.py);
   a PostgreSQL database made here and dropped after; Redis for the queues (names of their own);
 - host A: a real Celery GPU worker (prefork, one process, GARDEN_HOST_NAME bench-a) whose own
   GARDEN_MODELS_DIR holds two tiny diffusers folders, ``tiny-sd-a`` and ``tiny-sd-c`` (a's text
   encoder, VAE, tokenizer and scheduler with another UNet), and the LoRA ``loras/tiny-ink``
-  (tests/generation/tiny_pipeline.py, tiny_library.py). Its follower scans them and puts them
+  (testkit/tiny_pipeline.py, tiny_library.py). Its follower scans them and puts them
   into the store (the product's path: no push command). The store must then hold each distinct
   file once (the components c shares with a once) and each folder's manifest;
 - host A is stopped with SIGTERM (a warm shutdown) and must be gone from worker presence
@@ -43,8 +43,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SMOKE_NEEDS = ("postgresql", "redis")
 sys.path.insert(0, str(ROOT))
 
-from bench import _s3_server, _smoke  # noqa: E402
+from bench import _smoke  # noqa: E402
 from bench.library_two_hosts import BUCKET, Venue  # noqa: E402
+from config import test_databases  # noqa: E402
+from testkit import s3_server  # noqa: E402
 
 MODEL, SHARING, LORA = "tiny-sd-a", "tiny-sd-c", "tiny-ink"
 FETCHED = re.compile(r"fetched (\S+) \((?:(\d+) files, )?(\d+) bytes\)(?: from the model store)? onto host (\S+) in ([\d.]+) s")
@@ -71,8 +73,8 @@ def parse_args():
 
 def build(folder: Path) -> None:
     """Host A's folder: tiny-sd-a, tiny-sd-c (a with another UNet) and the LoRA."""
-    from tests.generation.tiny_library import save_tiny_lora
-    from tests.generation.tiny_pipeline import save_tiny_pipeline
+    from testkit.tiny_library import save_tiny_lora
+    from testkit.tiny_pipeline import save_tiny_pipeline
 
     folder.mkdir(parents=True, exist_ok=True)
     save_tiny_pipeline(folder / MODEL, seed=0)
@@ -206,18 +208,18 @@ def main() -> None:
     args = parse_args()
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="bench-folder-hosts-"))
-    port = _s3_server.free_port()
+    port = s3_server.free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    server = _s3_server.start(port)
+    server = s3_server.start(port)
     venue = FolderVenue(work, args, endpoint)
     import psycopg
 
     admin = psycopg.connect(args.postgres + "/postgres", autocommit=True)
     admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    admin.execute(f'CREATE DATABASE "{args.database}"')
+    # a copy of the tests' migrated template (config/test_databases.py): no migration of its own
+    admin.execute(f'CREATE DATABASE "{args.database}" TEMPLATE "{test_databases.template(args.postgres + "/postgres")}"')
     try:
         build(venue.folder("a"))
-        venue.manage("migrate", "--no-input", "-v", "0")
         prefixes = ("DATABASE_", "GARDEN_", "DJANGO_", "CELERY_")
         os.environ.update({k: v for k, v in venue.host_env("bench").items() if k.startswith(prefixes)})  # this process: no host's folder
         import django

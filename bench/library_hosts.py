@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import _smoke  # noqa: E402 (after the path is set)
 from bench.library_scan import write_checkpoint  # noqa: E402
+from config import test_databases  # noqa: E402
 
 HOSTS = ("a", "b")
 FILES = {"a": ("both", "only-a", "stored"), "b": ("both", "only-b")}
@@ -256,7 +257,8 @@ def forget_stored(name: str) -> None:
 def run(venue: Venue, args) -> dict:
     from django.utils import timezone
 
-    venue.manage("migrate", "--no-input", "-v", "0", env=venue.env)
+    if args.database != "postgresql":  # PostgreSQL's is a copy of the migrated template
+        venue.manage("migrate", "--no-input", "-v", "0", env=venue.env)
     venue.manage("scan_models", env=venue.host_env("a"))  # host A's setup scan: its files go into the store
     (venue.work / "a" / "stored.safetensors").unlink()  # now only the store holds it
     for name in HOSTS:
@@ -331,7 +333,8 @@ def main() -> None:
             import psycopg
 
             admin = psycopg.connect(args.postgres + "/postgres", autocommit=True)
-            admin.execute(f'CREATE DATABASE "{venue.db_name}"')
+            # a copy of the tests' migrated template (config/test_databases.py): no migration of its own
+            admin.execute(f'CREATE DATABASE "{venue.db_name}" TEMPLATE "{test_databases.template(args.postgres + "/postgres")}"')
         try:
             os.environ.update(
                 {key: value for key, value in venue.env.items() if key.startswith(("DATABASE_", "GARDEN_", "DJANGO_", "CACHE_"))}

@@ -4,7 +4,7 @@
 Two real Celery GPU workers (prefork, concurrency 1), each a "host" of its own (GARDEN_HOST_NAME),
 on PostgreSQL (127.0.0.1:5432, a database made here and dropped after) and Redis (db 12, queues of
 their own), paint jobs for two tiny random-weight SD pipelines of the model library
-(tests/generation/tiny_pipeline.py), alternating A, B, A, B… With GARDEN_DIFFUSION_MAX_LOADED=1 a
+(testkit/tiny_pipeline.py), alternating A, B, A, B… With GARDEN_DIFFUSION_MAX_LOADED=1 a
 worker holds one model at a time, as a card holds one full-size checkpoint: a job for the other
 model loads it again. Two scenarios, in the same run, on the same machine:
 
@@ -46,6 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE_NEEDS = ("postgresql", "redis")
 sys.path.insert(0, str(ROOT))
+
+from config import test_databases  # noqa: E402
 
 MODELS = ("tiny-sd-a", "tiny-sd-b")
 SUBMIT = """
@@ -244,7 +246,7 @@ def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-routing-") as folder:
         work = Path(folder)
-        from tests.generation.tiny_pipeline import save_tiny_pipeline
+        from testkit.tiny_pipeline import save_tiny_pipeline
 
         for seed, model in enumerate(MODELS):
             save_tiny_pipeline(work / "models" / model, seed=seed)
@@ -252,9 +254,9 @@ def main() -> None:
         import psycopg
 
         admin = psycopg.connect(args.postgres + "/postgres", autocommit=True)
-        admin.execute(f'CREATE DATABASE "{venue.db_name}"')
+        # a copy of the tests' migrated template (config/test_databases.py): no migration of its own
+        admin.execute(f'CREATE DATABASE "{venue.db_name}" TEMPLATE "{test_databases.template(args.postgres + "/postgres")}"')
         try:
-            venue.manage("migrate", "--no-input", "-v", "0")
             venue.manage("scan_models")
             os.environ.update({key: value for key, value in venue.env.items() if key.startswith(("DATABASE_", "GARDEN_", "DJANGO_"))})
             import django

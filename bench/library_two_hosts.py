@@ -6,13 +6,13 @@
 
 On this machine, with real processes:
 
-- the store: moto's S3 server in a child process on loopback (bench/_s3_server.py): moto's server,
+- the store: moto's S3 server in a child process on loopback (testkit/s3_server.py): moto's server,
   its ranged GETs served from one in-memory copy because moto re-reads the whole object per range
   (read once, before anything is timed, for both clients alike);
 - a database made on PostgreSQL and dropped after, a Redis for the queues;
 - host A: a real Celery GPU worker (prefork, one process) with its own GARDEN_MODELS_DIR holding an
   SD 1.5-architecture single-file checkpoint (random weights, fp16 on disk, about 2.1 GB, built in a
-  child process from the shipped sd1 configs: tests/generation/single_file.py). Its worker follows
+  child process from the shipped sd1 configs: testkit/single_file.py). Its worker follows
   its folder (library.services.follow): it scans the file and puts it into the store, the product's
   own path (no push command);
 - host B: a second real Celery GPU worker, its own empty GARDEN_MODELS_DIR, its own host name, the
@@ -50,7 +50,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SMOKE_NEEDS = ("postgresql", "redis")
 sys.path.insert(0, str(ROOT))
 
-from bench import _s3_server, _smoke  # noqa: E402
+from bench import _smoke  # noqa: E402
+from config import test_databases  # noqa: E402
+from testkit import s3_server  # noqa: E402
 
 BUCKET = "bench-two-hosts"
 FETCHED = re.compile(r"fetched (\S+) \((\d+) bytes\) from the model store onto host (\S+) in ([\d.]+) s")
@@ -80,10 +82,10 @@ def build(path: Path, smoke: bool) -> None:
     """The checkpoint at ``path`` (run in a child process, so that its build memory goes with it)."""
     import torch
 
-    from tests.generation.single_file import build_from_configs, save_single_file
+    from testkit.single_file import build_from_configs, save_single_file
 
     if smoke:  # tiny shapes no shipped config matches: its configs beside it
-        from tests.generation.tiny_pipeline import build_tiny_pipeline
+        from testkit.tiny_pipeline import build_tiny_pipeline
 
         save_single_file(build_tiny_pipeline(seed=7), path, configs_beside=True)
         return
@@ -285,7 +287,7 @@ def measure(venue: Venue, args, endpoint: str, model: str) -> None:
     entry = wait_stored(model, timeout=900)
     print(f"host A's worker up, scanned {model} and put it into the store: {time.perf_counter() - started:.1f} s from its start")
     key = f"models/sha256/{entry.sha256}"
-    first_read = _s3_server.warm(client, BUCKET, key)
+    first_read = s3_server.warm(client, BUCKET, key)
     print(f"object: {entry.size_bytes} bytes ({entry.size_bytes / 1e9:.2f} GB); the server's one read of it into memory {first_read:.2f} s")
 
     plain, hashes, ours = fetch_rounds(args.rounds, client, key, entry, venue.work)
@@ -302,12 +304,12 @@ def measure(venue: Venue, args, endpoint: str, model: str) -> None:
     # boto3 just before and just after host B's fetch: the baseline beside it on a machine others share
     beside = [download(client, key, venue.work, size)]
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    before = _s3_server.stats(endpoint)
+    before = s3_server.stats(endpoint)
     job, seconds = paint(model, venue.queue("b"), seed=1, timeout=1800)
     fetches = venue.fetched("b")
     assert len(fetches) == 1 and fetches[0][2] == "bench-b", fetches
     worker_fetch = fetches[0][3]
-    served = _s3_server.stats(endpoint)["ranged_gets_from_copy"] - before["ranged_gets_from_copy"]
+    served = s3_server.stats(endpoint)["ranged_gets_from_copy"] - before["ranged_gets_from_copy"]
     beside.append(download(client, key, venue.work, size))
     print(
         f"host B job 1: {seconds:.1f} s from send to success (worker {job.worker}; fetch {worker_fetch:.2f} s in its log, "
@@ -320,16 +322,16 @@ def measure(venue: Venue, args, endpoint: str, model: str) -> None:
     print(f"host B's fetch / boto3 just before it: {worker_fetch / beside[0]:.3f} (aim <= 1.25)", flush=True)
 
     copy = list(LibraryCopy.objects.filter(host="bench-b").values_list("entry__name", "path", "size_bytes", "on_disk"))
-    requests = _s3_server.stats(endpoint)["requests"]
+    requests = s3_server.stats(endpoint)["requests"]
     job2, seconds2 = paint(model, venue.queue("b"), seed=2, timeout=900)
     nothing = (
         len(venue.fetched("b")) == 1
-        and _s3_server.stats(endpoint)["requests"] == requests
+        and s3_server.stats(endpoint)["requests"] == requests
         and list(LibraryCopy.objects.filter(host="bench-b").values_list("entry__name", "path", "size_bytes", "on_disk")) == copy
     )
     print(f"host B job 2: {seconds2:.1f} s from send to success (load {job2.timings.get('load', 0):.1f} s); fetched nothing: {nothing}")
     assert nothing, "the second job fetched (a fetched line, a request to the store or host B's copy changed)"
-    stats = _s3_server.stats(endpoint)
+    stats = s3_server.stats(endpoint)
     print(f"server: object read into memory {stats['objects_read']} time(s), {stats['ranged_gets_from_copy']} ranged GETs from that copy")
 
 
@@ -340,16 +342,17 @@ def main() -> None:
         return
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; memory available {available_gb():.1f} GB", flush=True)
     work = Path(tempfile.mkdtemp(prefix="bench-two-hosts-"))
-    port = _s3_server.free_port()
+    port = s3_server.free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    server = _s3_server.start(port)
+    server = s3_server.start(port)
     venue = Venue(work, args, endpoint)
     model = "tiny-two-hosts" if args.smoke else "sd15-two-hosts"
     import psycopg
 
     admin = psycopg.connect(args.postgres + "/postgres", autocommit=True)
     admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    admin.execute(f'CREATE DATABASE "{args.database}"')
+    # a copy of the tests' migrated template (config/test_databases.py): no migration of its own
+    admin.execute(f'CREATE DATABASE "{args.database}" TEMPLATE "{test_databases.template(args.postgres + "/postgres")}"')
     try:
         checkpoint = venue.folder("a") / f"{model}.safetensors"
         built = (args.keep or venue.folder("a")) / checkpoint.name
@@ -363,7 +366,6 @@ def main() -> None:
         print(f"checkpoint: {checkpoint.name}, {checkpoint.stat().st_size} bytes in host A's folder", flush=True)
         if args.smoke:  # folders stay on their host: host B gets the tiny model's configs (no weights) as an operator would
             shutil.copytree(checkpoint.with_name(f"{model}.config"), venue.folder("b") / f"{model}.config")
-        venue.manage("migrate", "--no-input", "-v", "0")
         prefixes = ("DATABASE_", "GARDEN_", "DJANGO_", "CELERY_")
         os.environ.update({k: v for k, v in venue.host_env("rounds").items() if k.startswith(prefixes)})  # this process: a third host
         import django

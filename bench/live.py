@@ -22,7 +22,7 @@
    (Django's test client in this process): POST /live → GET /live/<job> until it gives ``image``.
    Aim: create → picture URL p50 ≤ 300 ms.
 
---full-size builds stabilityai/sd-turbo's shapes with random weights (bench/_random_sd.py, no
+--full-size builds stabilityai/sd-turbo's shapes with random weights (testkit/random_sd.py, no
 download; pictures are noise) for the GPU aims: job ÷ direct ≤ 1.15 at 1 step, create → picture
 p50 ≤ 1 s (with --worker-backend diffusers: the job service round; the API round needs a library
 model marked live, so it runs on the procedural painter only). Not run here: no GPU was lent.
@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._live_parts import CLASSIFIER, PARTS, PIPELINE, PROGRESS, PartClock, cpu_now  # noqa: E402
-from tests.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
+from testkit.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
 
 LIVE_QUEUE = f"live-bench-{os.getpid()}"  # its own queue: the Redis may be shared
 
@@ -54,7 +54,7 @@ def parse_args():
     parser.add_argument("--size", type=int, default=512, help="Width and height (GARDEN_LIVE_SIZE)")
     parser.add_argument("--steps", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--images", type=int, default=8, help="Live jobs (one image each) per step count, after one warm-up")
-    parser.add_argument("--full-size", action="store_true", help="SD-Turbo-sized random weights (bench/_random_sd.py), not the tiny one")
+    parser.add_argument("--full-size", action="store_true", help="SD-Turbo-sized random weights (testkit/random_sd.py), not the tiny one")
     parser.add_argument("--save-to", help="Folder for the --full-size pipeline (reused when it exists)")
     parser.add_argument("--database-url", help="Default: a fresh SQLite file")
     parser.add_argument("--no-worker", action="store_true", help="Skip the real-worker figures")
@@ -77,11 +77,11 @@ def parse_args():
 
 def setup(args, work: Path, use_worker: bool) -> str:
     if args.full_size:
-        from bench._random_sd import save_random_pipeline
+        from testkit.random_sd import save_random_pipeline
 
         model = str(save_random_pipeline("sd-turbo", Path(args.save_to) if args.save_to else work / "random-sd-turbo"))
     else:
-        from tests.generation.tiny_models import save_sensitive_pipeline
+        from testkit.tiny_models import save_sensitive_pipeline
 
         model = str(save_sensitive_pipeline(work / "tiny-sd"))
     env = {

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._wrk import run_wrk  # noqa: E402
-from tests.servers import gunicorn  # noqa: E402
+from testkit.servers import gunicorn  # noqa: E402
 
 MAKE_JOBS = """
 import json

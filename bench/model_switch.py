@@ -6,7 +6,7 @@ GARDEN_DIFFUSION_MAX_LOADED 1 (every switch loads the other model again) and 2 (
     .venv/bin/python bench/model_switch.py --architecture sd-turbo --device cuda   # full-size, random weights (GPU box)
     .venv/bin/python bench/model_switch.py --smoke               # one round: seconds
 
-The models are built here (tests/generation/tiny_pipeline.py, or bench/_random_sd.py for a
+The models are built here (testkit/tiny_pipeline.py, or testkit/random_sd.py for a
 full-size architecture: no download) and loaded through the workers' own cache
 (generation.backends.LoadedPipelines: the same get() and load() a job does), in the order
 A, B, A, B, A, best of --repeat rounds per switch. Figures:
@@ -54,11 +54,11 @@ def build_models(architecture: str, work: Path) -> tuple[Path, Path]:
     folders = (work / f"{architecture}-a", work / f"{architecture}-b")
     for seed, folder in enumerate(folders):
         if architecture == "tiny":
-            from tests.generation.tiny_pipeline import save_tiny_pipeline
+            from testkit.tiny_pipeline import save_tiny_pipeline
 
             save_tiny_pipeline(folder, seed=seed)
         else:
-            from bench._random_sd import save_random_pipeline
+            from testkit.random_sd import save_random_pipeline
 
             save_random_pipeline(architecture, folder, seed=seed)
     return folders

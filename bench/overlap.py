@@ -11,7 +11,7 @@ paints ``--jobs`` live jobs, queued before the run, one call each (GARDEN_GATHER
 call is followed by its finishing). The loop (claim, progress, the model call) runs on core 0,
 finishing (safety check, watermark, JPEG and metadata, storage, rows) on core 1
 (os.sched_setaffinity; torch and the safety check on one thread each). The model call is the tiny
-random-weight pipeline (tests/generation/tiny_models.py) with its steps chosen so that finishing
+random-weight pipeline (testkit/tiny_models.py) with its steps chosen so that finishing
 is about 40 % of the call (at least 30 %), measured first. Then, in interleaved rounds (best of
 ``--rounds``), the run's wall time against the same calls made directly (same prompts, seeds,
 size and steps, on core 0):
@@ -195,7 +195,7 @@ def main() -> None:
     split = {MODEL_CORE, POST_CORE} <= os.sched_getaffinity(0)
     model_core, post_core = (MODEL_CORE, POST_CORE) if split else (None, None)
     with scratch("garden-bench-overlap-") as work:
-        from tests.generation.tiny_models import save_sensitive_pipeline
+        from testkit.tiny_models import save_sensitive_pipeline
 
         model = save_sensitive_pipeline(Path(work) / "tiny-sd")
         set_up_django(

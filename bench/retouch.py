@@ -41,7 +41,7 @@ def parse_args():
     parser.add_argument(
         "--random-architecture",
         choices=("sd15-inpaint",),
-        help="Build this full-size inpainting architecture with random weights (bench/_random_sd.py) and use it as --model",
+        help="Build this full-size inpainting architecture with random weights (testkit/random_sd.py) and use it as --model",
     )
     parser.add_argument("--random-controlnet", action="store_true", help="Also a full-size random SD 1.5 ControlNet as the lineart one")
     parser.add_argument("--save-to", help="Folder for the random models (reused when there; default: a temp folder)")
@@ -73,12 +73,12 @@ def timed(run) -> float:
 def main() -> int:
     args = parse_args()
     work = Path(tempfile.mkdtemp(prefix="garden-bench-retouch-"))
-    from tests.generation.tiny_pipeline import save_tiny_pipeline
+    from testkit.tiny_pipeline import save_tiny_pipeline
 
     text_to_image = str(save_tiny_pipeline(work / "tiny-sd"))
     lineart = ""
     if args.random_architecture or args.random_controlnet:
-        from bench._random_sd import save_random_controlnet, save_random_pipeline
+        from testkit.random_sd import save_random_controlnet, save_random_pipeline
 
         keep = Path(args.save_to) if args.save_to else work
         if args.random_architecture:
@@ -230,7 +230,7 @@ def main() -> int:
         edge_times[name] = best([timed(lambda name=name: edges.detect(name, picture)) for _ in range(args.edge_runs)])
     png_edges = best([timed(lambda: retouch_services.edge_map_png(picture=picture, detector="lineart")) for _ in range(args.edge_runs)])
 
-    label = args.model or "tiny random-weight SD via from_pipe (tests/generation/tiny_pipeline.py)"
+    label = args.model or "tiny random-weight SD via from_pipe (testkit/tiny_pipeline.py)"
     if args.random_architecture:
         label = f"{args.random_architecture} architecture, random weights ({args.model})"
     print(f"model: {label} on {args.device}; engine dtype {engine.dtype}; lineart ControlNet: {lineart or 'none'}")

@@ -90,7 +90,7 @@ from bench._data import ensure_database, load, search_keys  # noqa: E402 (after 
 from bench._serving_report import median_rounds, report  # noqa: E402
 from bench._split_cores import BACKING_CORES, WEB_CORES, Servers, check_cores, private_servers, taskset, tree_cpu_seconds  # noqa: E402
 from bench._wrk import run_wrk  # noqa: E402
-from tests.servers import procfile_web  # noqa: E402
+from testkit.servers import procfile_web  # noqa: E402
 
 BENCH_URL = os.environ.get("BENCH_SERVING_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/garden_bench_serving")
 CACHE_URL = os.environ.get("BENCH_SERVING_CACHE_URL", "redis://127.0.0.1:6379/10")

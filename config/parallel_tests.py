@@ -1,4 +1,4 @@
-"""Tests run in parallel processes (pytest-xdist: `make test` uses two) must not share Redis databases.
+"""Tests run in parallel processes (pytest-xdist: `make test` uses one per core) must not share Redis databases.
 
 Every test clears the cache, and real-worker tests queue jobs: with one Redis database shared, one
 process's cache.clear() or queued job would reach the other's tests. Each process (PYTEST_XDIST_WORKER =

@@ -1,13 +1,43 @@
 """Shared fixtures: every test gets its own media folder; factories live in tests/factories.py."""
 
+import os
+
 import pytest
 from django.core.cache import cache
 from django.utils import translation
 
-from config import caches
+from config import caches, test_databases
 from generation import changes
 
 pytest_plugins = ["tests.browser", "tests.generation.fixtures"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker, django_db_modify_db_settings):
+    """This process's test database: a copy of the migrated template (config/test_databases.py),
+    not a migration of its own. SQLite: in memory, as Django's own test database; PostgreSQL: a
+    clone named after the pytest-xdist process, dropped at the end."""
+    from django.conf import settings
+    from django.db import connection
+
+    configured = os.environ.get("DATABASE_URL", "")
+    process = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with django_db_blocker.unblock():
+        connection.close()
+        if test_databases.is_postgres(configured):
+            name = f"test_garden_{process}"
+            test_databases.clone_postgres(configured, name)
+        else:
+            name = f"file:memorydb_{process}?mode=memory&cache=shared"
+        settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = name
+        if not test_databases.is_postgres(configured):
+            connection.ensure_connection()  # in memory: Django keeps this connection, and so the database, open
+            test_databases.copy_sqlite(connection.connection)
+    yield
+    if test_databases.is_postgres(configured):
+        with django_db_blocker.unblock():
+            connection.close()
+            test_databases.drop_postgres(configured, name)
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ def test_admin_login_page_renders(live_server, page):
 def test_the_harness_chromium_keeps_playwrights_switches_without_the_omnibox_popup(browser):
     """tests/browser.py replaces Playwright's --disable-features with one naming its features and
     IDLE_FEATURES: one switch (Chromium obeys only the last), and no omnibox popup renderer."""
-    from tests.browser import IDLE_FEATURES
+    from testkit.chromium import IDLE_FEATURES
 
     context = browser.new_context()
     try:

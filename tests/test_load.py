@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import gunicorn
+from testkit.servers import gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -15,7 +15,7 @@ from PIL import Image
 from a1111.models import PromptStyle
 from generation.dispatch.beacon import record_presence
 from generation.models import GenerationJob
-from tests.generation.tiny_library import EMBEDDING, LORA, PIPELINES, build_models_folder
+from testkit.tiny_library import EMBEDDING, LORA, PIPELINES, build_models_folder
 from tests.retouch.retouch_support import MASK_BOX, noise
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -23,9 +23,9 @@ from generation.requests import JobRequest
 from generation.worker import runner
 from library.models import LibraryEntry
 from retouch import uploads
+from testkit.tiny_library import PIPELINES
+from testkit.tiny_pipeline import save_tiny_pipeline
 from tests.generation.tiny_components import save_tiny_upscaler, save_tiny_vae
-from tests.generation.tiny_library import PIPELINES
-from tests.generation.tiny_pipeline import save_tiny_pipeline
 
 pytestmark = pytest.mark.django_db(transaction=True)
 USER, PASSWORD = "krita-hires", "pw-krita-hires"

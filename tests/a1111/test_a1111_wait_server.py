@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from a1111 import waits
-from tests.servers import gunicorn
+from testkit.servers import gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.load]
 

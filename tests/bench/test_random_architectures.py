@@ -1,4 +1,4 @@
-"""bench/_random_sd.py builds the published architectures: each network's parameter count is the
+"""testkit/random_sd.py builds the published architectures: each network's parameter count is the
 released checkpoint's (built on torch's meta device: shapes only, no memory, a second or two)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 pytestmark = pytest.mark.backend_free
 pytest.importorskip("diffusers")
 
-from bench._random_sd import build_sd15, build_sdxl  # noqa: E402
+from testkit.random_sd import build_sd15, build_sdxl  # noqa: E402
 
 # Parameter counts of runwayml/stable-diffusion-v1-5, its inpainting model, stabilityai/sd-turbo (its
 # text encoder saved with 23 layers) and stabilityai/stable-diffusion-xl-base-1.0.

@@ -1,4 +1,4 @@
-"""bench/_s3_server.py: a ranged GET answered from the one in-memory copy is what moto itself answers
+"""testkit/s3_server.py: a ranged GET answered from the one in-memory copy is what moto itself answers
 (the bytes of the file, the status and the headers), and the copy is read once per object.
 
 Two servers in this process on the same moto backend, one plain, one behind the middleware; a
@@ -15,7 +15,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
-from bench import _s3_server
+from testkit import s3_server
 
 BUCKET, KEY = "bench-s3-server-ranges", "models/sha256/abc"  # moto's backend is per process: a name of its own
 SIZE = 12 * 1024 * 1024 + 17
@@ -29,10 +29,10 @@ def servers():
     from werkzeug.serving import make_server
 
     plain = DomainDispatcherApplication(create_backend_app)
-    ours = _s3_server.RangedFromOneCopy(plain)
+    ours = s3_server.RangedFromOneCopy(plain)
     running = []
     for app in (plain, ours):
-        server = make_server("127.0.0.1", _s3_server.free_port(), app, threaded=True, request_handler=MotoRequestHandler)
+        server = make_server("127.0.0.1", s3_server.free_port(), app, threaded=True, request_handler=MotoRequestHandler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         running.append(server)
     yield [f"http://127.0.0.1:{server.server_port}" for server in running], ours
@@ -77,7 +77,7 @@ def test_a_range_is_the_files_bytes_with_motos_status_and_headers(stored, spec):
     # The whole object with its checksum asked for (botocore asks) is moto's answer; a part is the copy's.
     whole = spec == "bytes=0-16777215"
     assert middleware.counts["ranged_gets_from_copy"] == served + (0 if whole else 1)
-    first, last = _s3_server.byte_range(spec.removeprefix("bytes="), SIZE)
+    first, last = s3_server.byte_range(spec.removeprefix("bytes="), SIZE)
     assert body == data[first : last + 1]
     assert (status, headers, body) == answer(plain, spec, IfMatch=etag)
     assert headers["content-range"] == f"bytes {first}-{last}/{SIZE}" and headers["etag"] == etag
@@ -87,7 +87,7 @@ def test_the_copy_is_read_once_and_a_download_is_the_file(stored, tmp_path):
     data, _, _, ours, _, endpoint = stored
     ours.download_file(BUCKET, KEY, str(tmp_path / "copy.bin"))  # boto3's ranged parts, in parallel
     assert (tmp_path / "copy.bin").read_bytes() == data
-    counts = _s3_server.stats(endpoint)
+    counts = s3_server.stats(endpoint)
     assert counts["objects_read"] == 1 and counts["ranged_gets_from_copy"] >= 2
 
 

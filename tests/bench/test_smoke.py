@@ -8,9 +8,9 @@ PostgreSQL, on a database of its own beside it: bench/_smoke.py, dropped afterwa
 (marked ``faults``: the fault installation takes a minute or more to start, so it runs with
 `pytest -m faults`, in CI's fault-suite step, and is skipped otherwise). A bench
 without "postgresql" runs on its own throw-away SQLite database and files whatever the test run's
-database is, so it runs once, in the pass on the embedded defaults (CI runs `make test` on
-PostgreSQL, then on SQLite: .ci/run). All are ``slow``: `make test-fast` leaves them out, `make
-test` runs them. Benches that take a Redis for a worker round when one answers (generation,
+database is, so it runs once, in the pass on the embedded defaults (CI runs `make test-all` on
+PostgreSQL, then on SQLite: .ci/run). All are ``slow``: `make test` leaves them out, `make
+test-all` runs them. Benches that take a Redis for a worker round when one answers (generation,
 live) run that round too.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from bench import _smoke
-from tests.local_services import reachable
+from testkit.local_services import reachable
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted(path for path in (ROOT / "bench").glob("*.py") if not path.name.startswith("_") and path.name != "run_all.py")

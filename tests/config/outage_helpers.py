@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 import redis.connection
 
-from tests.local_services import reachable, redis_url
+from testkit.local_services import reachable, redis_url
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: every connection is refused
 OWN_DB = 11  # the outage tests' own Redis database, flushed by them only

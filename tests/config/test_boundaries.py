@@ -112,3 +112,20 @@ def test_what_counts_as_a_reach_in(source):
 )
 def test_what_does_not(source):
     assert not list(problems_in(source, "retouch"))
+
+
+def imported_roots(folder: Path) -> set[tuple[str, str]]:
+    """(file, top-level package) for every import in ``folder``'s Python files."""
+    found = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {(str(path.relative_to(ROOT)), alias.name.split(".")[0]) for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add((str(path.relative_to(ROOT)), node.module.split(".")[0]))
+    return found
+
+
+def test_testkit_is_shared_and_imports_neither_tests_nor_bench():
+    # testkit/ is what both import; were it to import either, the two would again depend on each other.
+    assert {(file, root) for file, root in imported_roots(ROOT / "testkit") if root in {"tests", "bench"}} == set()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import BIN, ROOT, free_port
+from testkit.servers import BIN, ROOT, free_port
 
 OPERATIONS = ROOT / "docs" / "operations.md"
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from config import health
-from tests.local_services import reachable
+from testkit.local_services import reachable
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 LIVE_REDIS = "redis://127.0.0.1:6379/12"
@@ -200,7 +200,7 @@ def test_metrics_count_kiosk_traffic_and_jobs(client):
 @pytest.mark.slow
 def test_metrics_add_up_every_gunicorn_worker_in_multiprocess_mode(tmp_path):
     """Two workers answer the traffic; any one of them answers the scrape with the sum."""
-    from tests.servers import gunicorn
+    from testkit.servers import gunicorn
 
     folder = tmp_path / "prometheus"
     folder.mkdir()

@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from generation.models import GenerationJob
 from library.models import LibraryEntry
+from testkit.tiny_library import LORA, PIPELINES, save_tiny_lora
 from tests.curation.test_generation_admin import ADD, form_data
-from tests.generation.tiny_library import LORA, PIPELINES, save_tiny_lora
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("admin:library_libraryentry_changelist")

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from testkit.local_services import reachable, redis_url
 from tests.generation.test_worker import Garden
-from tests.local_services import reachable, redis_url
 
 # Its own installation (SQLite, the default Redis): the same whatever the run's settings.
 pytestmark = [pytest.mark.slow, pytest.mark.backend_free]

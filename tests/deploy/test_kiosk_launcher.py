@@ -92,7 +92,7 @@ def test_a_crashed_session_is_marked_clean_before_the_next_start(tmp_path):
 
 
 def test_check_says_when_no_kiosk_answers(tmp_path):
-    from tests.servers import free_port
+    from testkit.servers import free_port
 
     result = run_script("check", "--url", "https://g.example/", "--port", str(free_port()), "--state", str(tmp_path / "s.json"))
     assert result.returncode == 1

@@ -15,10 +15,10 @@ import pytest
 
 from screens import services
 from screens.models import Beat, Screen
+from testkit.servers import free_port
 from tests.browser import finish_requests
 from tests.deploy.kiosk_support import CAMERA_STATUS, chromium, kiosk, launcher
 from tests.screens.browser_support import fast_beats, wait_until
-from tests.servers import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 AIM = 30.0  # issue 50: a killed browser is back on the garden page within 30 s

@@ -15,7 +15,7 @@ import json
 import time
 from collections import Counter
 
-from tests.browser import CHROMIUM_ARGS, launch_chromium
+from testkit.chromium import CHROMIUM_ARGS, launch_chromium
 from tests.faults.harness import Call, HarnessError, Ledger, Outcome, Stack
 from tests.kiosk.conftest import FAKE_CAMERA_FLAGS, KIOSK, astronaut_frame, write_y4m
 

@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from tests.browser import chromium_path
+from testkit.chromium import chromium_path
 from tests.faults import harness
 from tests.faults.commit_cut import commit_cut
 from tests.faults.hung_job import hung_worker

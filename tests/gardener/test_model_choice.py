@@ -12,8 +12,8 @@ from gardener.models import GardenerAction
 from generation.models import GenerationJob
 from library.models import LibraryEntry
 from library.services import entries as library_services
+from testkit.tiny_library import LORA, PIPELINES, build_models_folder
 from tests.gardener.conftest import diffusers_garden
-from tests.generation.tiny_library import LORA, PIPELINES, build_models_folder
 
 Kind = GardenerAction.Kind
 MODEL_A, MODEL_B = PIPELINES

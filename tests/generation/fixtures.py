@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
-from tests.generation.tiny_pipeline import save_tiny_pipeline
+from testkit.tiny_pipeline import save_tiny_pipeline
 
 
 @pytest.fixture(scope="session")

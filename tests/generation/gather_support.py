@@ -1,4 +1,4 @@
-"""Live jobs on the tiny prompt-sensitive pipeline (tests/generation/tiny_models.py), for the tests of
+"""Live jobs on the tiny prompt-sensitive pipeline (testkit/tiny_models.py), for the tests of
 gathered calls and their finishing."""
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 from generation import backends, services
 from generation.backends import conditioning
 from generation.models import GenerationJob
-from tests.generation.tiny_models import save_sensitive_pipeline
+from testkit.tiny_models import save_sensitive_pipeline
 
 PROMPTS = ("a red cat on a hill", "a dog in the rain", "flowers at sunset")
 LONG_PROMPT = "a garden of red flowers under a low sun, " * 3  # over one 75-token window (the tiny tokenizer: a token a character)

@@ -2,7 +2,7 @@
 
 Each test gets its own ``redis-server`` on a free port (so it can be stopped and started again
 without touching the shared one) and its own database (a SQLite file, or a throw-away PostgreSQL
-database when DATABASE_URL is PostgreSQL), migrated by ``manage.py migrate``.
+database when DATABASE_URL is PostgreSQL), a copy of the migrated template (config/test_databases.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, own_database
+from testkit.servers import free_port, own_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -184,8 +184,7 @@ class Installation:
 def installation(folder: Path, broker_url: str, **settings: str) -> Iterator[Installation]:
     folder.mkdir(parents=True, exist_ok=True)
     with own_database(folder, "garden_outage") as database_url:
-        garden = Installation(folder, database_url, broker_url, **settings)
-        garden.manage("migrate", "--no-input", "-v", "0")
+        garden = Installation(folder, database_url, broker_url, **settings)  # already migrated: a template's copy
         try:
             yield garden
         finally:

@@ -20,8 +20,8 @@ from kombu.exceptions import OperationalError
 from generation.dispatch import enqueue
 from generation.models import GenerationJob
 from generation.worker.sweeper import resend_lost_jobs
+from testkit.servers import gunicorn
 from tests.generation.outage_support import ROOT, Installation, RedisServer
-from tests.servers import gunicorn
 
 SMALL = {"emotion": "calm", "backend": "procedural", "width": 64, "height": 64}
 

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from generation import changes
-from tests.local_services import reachable, redis_url
+from testkit.local_services import reachable, redis_url
 
 pytestmark = pytest.mark.backend_free
 

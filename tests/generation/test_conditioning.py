@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from generation.backends import Batch, conditioning, prompt_weights
-from tests.generation.tiny_models import (
+from testkit.tiny_models import (
     TINY_SIZE,
     build_sensitive_pipeline,
     build_sensitive_sdxl_pipeline,

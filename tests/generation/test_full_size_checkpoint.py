@@ -22,7 +22,7 @@ from generation.backends import checkpoints as loader
 from library import checkpoints
 from library.models import LibraryEntry
 from library.services import entries as library_services
-from tests.generation.single_file import build_from_configs, save_single_file
+from testkit.single_file import build_from_configs, save_single_file
 from tests.library.test_library import pixels, run_job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.backend_free]

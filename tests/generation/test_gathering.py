@@ -1,7 +1,7 @@
 """Jobs painted together: one pipeline call for the gatherable jobs queued together, each picture
 the one its job gets alone, and each job its own outcome (docs/generation.md#gathered-calls).
 
-The tiny prompt-sensitive pipeline (tests/generation/tiny_models.py): a prompt changes its picture.
+The tiny prompt-sensitive pipeline (testkit/tiny_models.py): a prompt changes its picture.
 """
 
 import numpy as np

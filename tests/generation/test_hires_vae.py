@@ -1,5 +1,5 @@
 """VAEs, upscalers and the hires fix (docs/models.md → VAEs, upscalers and hires fix) on the tiny
-random-weight pipelines of tests/generation/tiny_library.py, with a tiny VAE (an LDM-layout single
+random-weight pipelines of testkit/tiny_library.py, with a tiny VAE (an LDM-layout single
 file and a diffusers folder of the same weights) and a tiny RRDBNet upscaler of
 tests/generation/tiny_components.py."""
 
@@ -21,9 +21,9 @@ from generation.worker import runner
 from library import upscaler_layouts
 from library.models import LibraryEntry
 from library.services import entries as library_services
+from testkit.tiny_library import PIPELINES
+from testkit.tiny_pipeline import save_tiny_pipeline
 from tests.generation.tiny_components import save_tiny_upscaler, save_tiny_vae, upscaler_state
-from tests.generation.tiny_library import PIPELINES
-from tests.generation.tiny_pipeline import save_tiny_pipeline
 
 pytestmark = pytest.mark.django_db
 MODEL = PIPELINES[0]

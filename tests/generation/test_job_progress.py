@@ -1,7 +1,7 @@
 """Progress that tells the truth (docs/models.md → Progress): the loading stage names the model, the
 stage after the last step is "finishing" (decode, check, store), the estimate comes from the
 worker's recent speed, the bulk form starts from the chosen model's defaults, and the jobs list
-names the model. A tiny random-weight pipeline paints (tests/generation/tiny_pipeline.py)."""
+names the model. A tiny random-weight pipeline paints (testkit/tiny_pipeline.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from generation.serializers import JobSerializer
 from generation.worker import runner
 from library.models import LibraryEntry
 from library.services import entries as library_services
-from tests.generation.tiny_library import PIPELINES
-from tests.generation.tiny_pipeline import save_tiny_pipeline
+from testkit.tiny_library import PIPELINES
+from testkit.tiny_pipeline import save_tiny_pipeline
 
 pytestmark = pytest.mark.django_db
 MODEL = PIPELINES[0]

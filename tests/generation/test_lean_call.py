@@ -17,7 +17,7 @@ import pytest
 
 from generation.backends import BackendError, Batch, lean, tiny_vae
 from generation.backends.diffusion import DiffusersBackend
-from tests.generation.tiny_pipeline import build_tiny_pipeline
+from testkit.tiny_pipeline import build_tiny_pipeline
 
 # The tests without django_db are pure computation on tiny CPU pipelines (no database, cache or
 # broker of the run): backend_free, so CI runs them once; the three library tests are not.
@@ -312,7 +312,7 @@ def test_the_library_admin_takes_only_a_vae_of_the_library_as_the_live_vae(setti
 @pytest.mark.backend_free
 def test_the_lean_call_paints_a_single_file_checkpoint_as_its_pipeline_does(tmp_path):
     """The layout venues download: one .safetensors with the original (LDM) keys."""
-    from tests.generation.single_file import save_single_file
+    from testkit.single_file import save_single_file
 
     pipeline = build_tiny_pipeline(seed=3)
     name, config = SCHEDULERS["euler"]
@@ -328,7 +328,7 @@ def test_the_lean_call_paints_a_single_file_checkpoint_as_its_pipeline_does(tmp_
 @pytest.fixture(scope="module")
 def sdxl_turbo_dir(tmp_path_factory):
     """A tiny SDXL pipeline with SD-Turbo's scheduler (SDXL-Turbo ships the same Euler, trailing)."""
-    from tests.generation.tiny_models import build_sensitive_sdxl_pipeline
+    from testkit.tiny_models import build_sensitive_sdxl_pipeline
 
     pipeline = build_sensitive_sdxl_pipeline(seed=5)
     pipeline.scheduler = diffusers.EulerDiscreteScheduler(**TURBO_SCHEDULER)

@@ -26,7 +26,7 @@ from generation.requests import JobRequest
 from generation.worker import runner
 from library.models import LibraryEntry
 from library.services import entries as library_services
-from tests.generation.tiny_pipeline import save_tiny_pipeline
+from testkit.tiny_pipeline import save_tiny_pipeline
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
+from testkit.local_services import reachable, redis_url
 from tests.generation.test_worker import ROOT, Garden
-from tests.local_services import reachable, redis_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.backend_free]
 

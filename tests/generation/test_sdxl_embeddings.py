@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from generation.backends import BackendError, Batch, conditioning
-from tests.generation.tiny_models import TINY_SIZE, build_sensitive_sdxl_pipeline, write_tiny_embedding, write_tiny_sdxl_embedding
+from testkit.tiny_models import TINY_SIZE, build_sensitive_sdxl_pipeline, write_tiny_embedding, write_tiny_sdxl_embedding
 
 # Depends on no database, cache or broker of the run: CI runs it once, in the pass on the embedded defaults.
 pytestmark = pytest.mark.backend_free

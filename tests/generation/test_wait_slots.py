@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.servers import gunicorn
+from testkit.servers import gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.load]
 WAIT = 8.0  # GARDEN_TEXT2IMAGE_WAIT_SECONDS

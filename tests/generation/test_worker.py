@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.local_services import reachable, redis_url
+from testkit.local_services import reachable, redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
 # Its installation brings its own settings (SQLite, the default Redis or a filesystem broker): the

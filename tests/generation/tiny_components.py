@@ -1,6 +1,6 @@
 """Tiny VAEs and upscalers for the library's ``vae/`` and ``upscalers/`` folders, built at test time.
 
-- ``save_tiny_vae(path, seed)``: a VAE of the tiny pipelines' shapes (tests/generation/tiny_pipeline.py
+- ``save_tiny_vae(path, seed)``: a VAE of the tiny pipelines' shapes (testkit/tiny_pipeline.py
   ``tiny_vae``) with other random weights, as one ``.safetensors`` file in the original (LDM) layout
   that single-file VAEs from model sites use (``encoder.down.0.block.0.…``, ``mid.attn_1.q`` as a
   1x1 convolution, ``quant_conv``), or, with ``layout="diffusers"``, as a diffusers folder
@@ -56,7 +56,7 @@ def save_tiny_vae(path: Path, *, seed: int = 5, layout: str = "ldm") -> Path:
     import torch
     from safetensors.torch import save_file
 
-    from tests.generation.tiny_pipeline import tiny_vae
+    from testkit.tiny_pipeline import tiny_vae
 
     path = Path(path)
     torch.manual_seed(seed)

@@ -4,7 +4,7 @@ Structurally real pipelines of the pinned diffusers (the component classes, text
 tokenizers, VAE with the real 8x downsampling, flow-matching scheduler and file layout of
 ``save_pretrained``) with tiny random weights, in the spirit of diffusers' own tests'
 ``get_dummy_components``, but with tokenizers built here (no hub): the CLIP tokenizer of
-tests/generation/tiny_models.py and a T5 tokenizer from a small unigram vocabulary.
+testkit/tiny_models.py and a T5 tokenizer from a small unigram vocabulary.
 
 - ``build_tiny_flux_pipeline()`` / ``save_tiny_flux_pipeline(folder)``: a FluxPipeline (CLIP + T5
   encoders, FluxTransformer2DModel with guidance embedding, 16 packed latent channels);
@@ -24,7 +24,7 @@ import os
 import string
 from pathlib import Path
 
-from tests.generation.tiny_models import TEXT_WIDTH, TINY_SIZE, build_tiny_tokenizer
+from testkit.tiny_models import TEXT_WIDTH, TINY_SIZE, build_tiny_tokenizer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -1,5 +1,5 @@
 """The model library (docs/models.md): the scan, job validation, and jobs that switch models and
-apply LoRAs on real tiny pipelines (tests/generation/tiny_library.py)."""
+apply LoRAs on real tiny pipelines (testkit/tiny_library.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from generation.worker import runner
 from library import selectors as library
 from library.models import LibraryEntry
 from library.services import entries as library_services
-from tests.generation.tiny_library import EMBEDDING, LORA, PIPELINES, build_models_folder
+from testkit.tiny_library import EMBEDDING, LORA, PIPELINES, build_models_folder
 
 pytestmark = pytest.mark.django_db
 MODEL_A, MODEL_B = PIPELINES
@@ -452,7 +452,7 @@ def test_adapters_beyond_the_cap_are_dropped_and_a_bad_lora_fails_only_its_job(d
     from safetensors.numpy import save_file
 
     from generation.backends import loras
-    from tests.generation.tiny_library import save_tiny_lora
+    from testkit.tiny_library import save_tiny_lora
 
     folder = tmp_path / "models"
     shutil.copytree(models_folder, folder)

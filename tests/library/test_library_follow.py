@@ -353,8 +353,8 @@ def test_a_running_worker_follows_the_folder_and_a_web_process_does_not(tmp_path
     dropped in is listed within the interval, a half-copied one is listed not usable, a removed one
     is marked gone, with no scan asked for. A web process (its WSGI application loading) reads the
     rows and never scans (issue 78: the folder is the workers' host's copy)."""
+    from testkit.local_services import reachable, redis_url
     from tests.generation.test_worker import Garden
-    from tests.local_services import reachable, redis_url
 
     folder = tmp_path / "models"
     folder.mkdir()

@@ -20,7 +20,7 @@ from library import checkpoints
 from library import selectors as library
 from library.models import LibraryEntry
 from library.services import entries as library_services
-from tests.generation.single_file import save_single_file
+from testkit.single_file import save_single_file
 from tests.library.test_library import pixels, run_job
 
 pytestmark = pytest.mark.django_db
@@ -213,7 +213,7 @@ def test_every_shipped_config_gets_clips_own_tokenizer(folder):
 @pytest.fixture(scope="session")
 def single_file_library(tmp_path_factory):
     """A library holding a tiny SD 1.x pipeline twice: as a diffusers folder and as one file."""
-    from tests.generation.tiny_pipeline import build_tiny_pipeline
+    from testkit.tiny_pipeline import build_tiny_pipeline
 
     root = tmp_path_factory.mktemp("single-file-library")
     pipeline = build_tiny_pipeline(seed=3)
@@ -282,7 +282,7 @@ def build_tiny_sdxl(seed: int = 0):
     from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-    from tests.generation.tiny_models import build_tiny_tokenizer
+    from testkit.tiny_models import build_tiny_tokenizer
 
     def text(width: int, activation: str) -> CLIPTextConfig:
         return CLIPTextConfig(
@@ -317,7 +317,7 @@ def build_tiny_sdxl(seed: int = 0):
         cross_attention_dim=32 + 48,
         norm_num_groups=16,
     )
-    from tests.generation.tiny_pipeline import tiny_vae
+    from testkit.tiny_pipeline import tiny_vae
 
     return StableDiffusionXLPipeline(
         vae=tiny_vae(64),
@@ -335,7 +335,7 @@ def build_tiny_sd2(seed: int = 0):
     import torch
     from transformers import CLIPTextModel
 
-    from tests.generation.tiny_pipeline import build_tiny_pipeline
+    from testkit.tiny_pipeline import build_tiny_pipeline
 
     pipeline = build_tiny_pipeline(seed)
     config = pipeline.text_encoder.config

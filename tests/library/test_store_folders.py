@@ -18,8 +18,8 @@ from library import store as model_store
 from library.models import LibraryEntry
 from library.services import entries as library_services
 from library.services import follow
-from tests.generation.tiny_library import save_tiny_lora
-from tests.generation.tiny_pipeline import save_tiny_pipeline
+from testkit.tiny_library import save_tiny_lora
+from testkit.tiny_pipeline import save_tiny_pipeline
 from tests.library.test_store_and_copies import BUCKET, hosts, s3  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.servers import ROOT, gunicorn
+from testkit.servers import ROOT, gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.load]
 

@@ -14,8 +14,8 @@ import time
 import psutil
 import pytest
 
+from testkit.local_services import reachable, redis_url
 from tests.generation.test_worker import Garden
-from tests.local_services import reachable, redis_url
 
 # Its installation brings its own settings (SQLite, the default Redis or a filesystem broker): the
 # same whatever the run's, so CI runs it once, in the pass on the embedded defaults.

@@ -13,8 +13,8 @@ from PIL import Image
 
 from generation.models import GenerationJob
 from library.services import entries as library_services
+from testkit.tiny_library import LORA, build_models_folder
 from tests.a1111.test_a1111 import basic_client, img2img_body  # noqa: F401 (fixture)
-from tests.generation.tiny_library import LORA, build_models_folder
 from tests.retouch.retouch_support import box_mask, outside_feather
 
 pytestmark = pytest.mark.django_db(transaction=True)

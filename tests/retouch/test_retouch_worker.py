@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from testkit.local_services import reachable, redis_url
 from tests.generation.test_worker import garden_factory  # noqa: F401 (the fixture)
-from tests.local_services import reachable, redis_url
 from tests.retouch.retouch_support import box_mask, encoded, mask_png, noise, outside_feather
 
 # Its installation brings its own settings (SQLite, the default Redis or a filesystem broker): the

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from tests.generation.tiny_pipeline import build_tiny_pipeline
+from testkit.tiny_pipeline import build_tiny_pipeline
 
 # The tagger's tags: four ratings first (category 9), then general tags (category 0). Scores are
 # sigmoid(weights · mean BGR / 255 + bias), so a red picture scores "red_flower" high and a blue one

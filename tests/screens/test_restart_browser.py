@@ -9,9 +9,9 @@ import time
 
 import pytest
 
+from testkit.servers import gunicorn
 from tests.screens.browser_support import MARKER, same_document
 from tests.screens.browser_support import scrape as metrics
-from tests.servers import gunicorn
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -2,7 +2,7 @@
 
 ``build_models_folder(root)`` writes, under ``root``:
 
-- ``tiny-sd-a/`` and ``tiny-sd-b/``: two tiny SD 1.x pipelines (tests/generation/tiny_pipeline.py,
+- ``tiny-sd-a/`` and ``tiny-sd-b/``: two tiny SD 1.x pipelines (testkit/tiny_pipeline.py,
   seeds 0 and 1: same architecture, different weights, different pictures);
 - ``loras/tiny-ink.safetensors``: a LoRA on the UNet's attention of those pipelines (diffusers key
   format, saved by ``StableDiffusionPipeline.save_lora_weights``), strong enough to change a picture;
@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.generation.tiny_pipeline import save_tiny_pipeline
+from testkit.tiny_pipeline import save_tiny_pipeline
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -41,7 +41,7 @@ def save_tiny_lora(path: Path, *, seed: int = 0, rank: int = 4, scale: float = 4
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
 
-    from tests.generation.tiny_pipeline import build_tiny_pipeline
+    from testkit.tiny_pipeline import build_tiny_pipeline
 
     path = Path(path)
     pipeline = build_tiny_pipeline(seed)
@@ -95,7 +95,7 @@ def build_models_folder(root: Path) -> Path:
     return root
 
 
-if __name__ == "__main__":  # python -m tests.generation.tiny_library /tmp/garden-models
+if __name__ == "__main__":  # python -m testkit.tiny_library /tmp/garden-models
     import sys
 
     print(build_models_folder(Path(sys.argv[1] if len(sys.argv) > 1 else "var/garden-models")))

@@ -7,7 +7,7 @@ channels), the CLIP ViT-L/14 text encoder (768 wide, 12 layers, 12 heads, MLP 30
 49408, 77 positions) and SD 1.5's PNDM scheduler — fills them with random weights and saves a
 pipeline folder with ``save_pretrained`` that the production loader reads (GARDEN_DIFFUSION_MODEL).
 
-The tokenizer is the tiny byte-level one of tests/generation/tiny_pipeline.py (no vocabulary
+The tokenizer is the tiny byte-level one of testkit/tiny_pipeline.py (no vocabulary
 files ship offline). That does not change the timing: the pipeline always pads or truncates the
 prompt to 77 tokens, so the text encoder runs its 12 layers over 77 positions whatever the
 vocabulary, and the embedding lookup is the same size of work for 500 or 49408 entries.
@@ -124,7 +124,7 @@ def build_sd15(*, seed: int = 0, device: str = "cpu", inpaint: bool = False, tur
 def _tokenizer():
     from transformers import CLIPTokenizer
 
-    from tests.generation.tiny_pipeline import write_tokenizer_files
+    from testkit.tiny_pipeline import write_tokenizer_files
 
     with tempfile.TemporaryDirectory() as folder:
         vocab_file, merges_file = write_tokenizer_files(Path(folder))

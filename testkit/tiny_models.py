@@ -1,6 +1,6 @@
 """Tiny random-weight Stable Diffusion pipelines whose pictures depend on their prompts.
 
-tests/generation/tiny_pipeline.py builds its CLIPTokenizer with ``vocab_file=``/``merges_file=``,
+testkit/tiny_pipeline.py builds its CLIPTokenizer with ``vocab_file=``/``merges_file=``,
 keywords transformers 5 no longer reads (it wants ``vocab=``/``merges=``): the tokenizer is left
 with its three-token default vocabulary, every word becomes ``<|endoftext|>``, so every prompt
 gets the same embedding and no test can see a prompt (or cfg, whose two halves are then equal)
@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.generation.tiny_pipeline import byte_alphabet, tiny_vae
+from testkit.tiny_pipeline import byte_alphabet, tiny_vae
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -190,7 +190,7 @@ def write_tiny_sdxl_embedding(path: Path, vectors: int = 2, seed: int = 2, scale
     return path
 
 
-if __name__ == "__main__":  # python -m tests.generation.tiny_models /tmp/tiny-sensitive-sd
+if __name__ == "__main__":  # python -m testkit.tiny_models /tmp/tiny-sensitive-sd
     import sys
 
     print(save_sensitive_pipeline(Path(sys.argv[1] if len(sys.argv) > 1 else "var/tiny-sensitive-sd")))

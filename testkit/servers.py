@@ -1,7 +1,8 @@
 """A real gunicorn server over the project, for tests that need concurrency (load, starvation).
 
-The server runs on a database of its own: a fresh SQLite file under its var folder (the embedded
-default), or a throw-away PostgreSQL database when DATABASE_URL points at PostgreSQL (as in CI).
+The server runs on a database of its own, a copy of the migrated template (config/test_databases.py):
+an SQLite file under its var folder (the embedded default), or a throw-away PostgreSQL clone when
+DATABASE_URL points at PostgreSQL (as in CI).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from config import test_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -43,25 +46,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextlib.contextmanager
-def own_database(var_dir: Path, name: str) -> Iterator[str]:
-    """The DATABASE_URL of a database of the server's own (created, then dropped)."""
-    configured = os.environ.get("DATABASE_URL", "")
-    if not configured.startswith(("postgres://", "postgresql://")):
-        yield f"sqlite:///{var_dir / 'garden.sqlite3'}"
-        return
-    import psycopg
-
-    database = f"{name}_{os.getpid()}"
-    admin = configured.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
-        conn.execute(f'CREATE DATABASE "{database}"')
-    try:
-        yield configured.rsplit("/", 1)[0] + f"/{database}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+def own_database(var_dir: Path, name: str) -> contextlib.AbstractContextManager[str]:
+    """The DATABASE_URL of a migrated database of the server's own: a copy of the template (config/test_databases.py)."""
+    return test_databases.server_database(var_dir, name)
 
 
 @dataclass
@@ -127,7 +114,7 @@ def gunicorn(
     procfile: bool = False,
     **settings: str,
 ) -> Iterator[Server]:
-    """Migrate (and seed a small demo garden), then serve on a free loopback port until the block ends.
+    """On a copy of the migrated template (and a small demo garden seeded), serve on a free loopback port until the block ends.
 
     ``compress_static=False`` skips the compressed copies of the static files (pages load the same);
     ``settings_module``: another DJANGO_SETTINGS_MODULE than config.settings (bin/fuzz-api's);
@@ -148,7 +135,6 @@ def gunicorn(
         if settings_module:
             env["DJANGO_SETTINGS_MODULE"] = settings_module
         server = Server(base="", env=env, var_dir=var_dir)
-        server.manage("migrate", "--no-input", "-v", "0")
         # As in production (bin/garden-up): the manifest storage refuses {% static %} without it.
         if compress_static:
             server.manage("collectstatic", "--no-input", "-v", "0")

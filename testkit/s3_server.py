@@ -18,7 +18,7 @@ before anything is timed so that neither pays the first read.
 ``GET /_bench/stats`` answers this server's counts (requests, ranged GETs served from the copy):
 a bench reads them to show that a job fetched nothing.
 
-    python -m bench._s3_server PORT          # what ``start`` runs in a child process
+    python -m testkit.s3_server PORT          # what ``start`` runs in a child process
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def free_port() -> int:
 def start(port: int) -> subprocess.Popen:
     """The server in a child process on loopback, once it answers."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "bench._s3_server", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "testkit.s3_server", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -122,7 +122,7 @@ def save_tiny_pipeline(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
-if __name__ == "__main__":  # python -m tests.generation.tiny_pipeline /tmp/tiny-sd
+if __name__ == "__main__":  # python -m testkit.tiny_pipeline /tmp/tiny-sd
     import sys
 
     print(save_tiny_pipeline(Path(sys.argv[1] if len(sys.argv) > 1 else "var/tiny-sd")))
