@@ -71,7 +71,7 @@ def setup(work: Path) -> None:
             "GARDEN_HF_OFFLINE": "true",
         }
     )
-    from tests.generation.tiny_pipeline import save_tiny_pipeline
+    from testkit.tiny_pipeline import save_tiny_pipeline
 
     os.environ.update(
         {
@@ -200,7 +200,7 @@ def main() -> None:
     args = parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-comfy-"))
     setup(work)
-    from tests.servers import free_port
+    from testkit.servers import free_port
 
     worker = start_worker()
     from generation.dispatch import presence

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from comfy import door
 from generation.worker import runner
-from tests.servers import free_port
+from testkit.servers import free_port
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from tests.servers import BIN, ROOT, free_port, own_database, procfile_line
+from testkit.servers import BIN, ROOT, free_port, own_database, procfile_line
 
 pytestmark = [pytest.mark.slow]
 
