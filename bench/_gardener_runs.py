@@ -54,6 +54,29 @@ def summary(runs: list[dict], points: list[str]) -> dict:
     return row
 
 
+def paired(runs: list[dict], baseline: list[dict], points: list[str]) -> dict:
+    """Per checkpoint: the mean over seeds of ``runs`` minus ``baseline`` on the same seed, and its
+    paired standard error (the s.d. of the differences / √n): the seed's garden and audience are
+    shared, so most of the seed-to-seed spread cancels."""
+    theirs = {r["seed"]: r for r in baseline}
+    pairs = [(r, theirs[r["seed"]]) for r in runs if r["seed"] in theirs]
+    row: dict = {"seeds": [r["seed"] for r, _ in pairs]}
+    for p in (p for p in points if all(p in r and p in b for r, b in pairs)):  # checkpoints both reached
+        differences = [r[p] - b[p] for r, b in pairs]
+        row[p] = round(statistics.fmean(differences), 3) if differences else None
+        row[f"{p}_se"] = round(statistics.stdev(differences) / len(differences) ** 0.5, 3) if len(differences) > 1 else None
+    return row
+
+
+def print_paired(label: str, row: dict, points: list[str]) -> None:
+    """One line of ``paired``'s figures: mean difference ± paired s.e. per checkpoint."""
+    cells = []
+    for p in (p for p in points if p in row):
+        se = row[f"{p}_se"]
+        cells.append(f"{p} {row[p]:+.3f} ± {se:.3f}" if se is not None else f"{p} {row[p]:+.3f}")
+    print(f"{label} ({len(row['seeds'])} paired seeds): " + ", ".join(cells))
+
+
 def trace_digest(arms: dict[str, dict]) -> str:
     """One digest of every run's trace: two commands that print the same one made the same runs."""
     digest = hashlib.sha256()

@@ -114,11 +114,18 @@ def taste_view(candidates: CandidateSet, segment: str, model: LoadedModel) -> Ta
     variance = model.taste.logit_variance(design, segment)  # None: a model saved before it kept it
     if variance is not None:
         logits = ranking.moderated_logits(logits, variance)
+    head_start = None
     if model.lineage is not None:  # a bred picture's head start from its parents (recommend.lineage)
-        logits = logits + model.lineage.of(candidates.ids)
+        head_start = model.lineage.of(candidates.ids)
+        logits = logits + head_start
     rate = scipy.special.expit(logits)
-    strength = None if variance is None else ranking.prediction_strength(rate, variance, model.params.segment_strength)
-    return TasteView(design, logits, ranking.TastePrior(rate, everyone=not segment or segment == ranking.SEGMENT_ALL, strength=strength))
+    everyone = not segment or segment == ranking.SEGMENT_ALL
+    if variance is None:
+        return TasteView(design, logits, ranking.TastePrior(rate, everyone=everyone))
+    strength = ranking.prediction_strength(rate, variance, model.params.segment_strength)
+    sureness = strength / max(model.params.segment_strength, 1.0)
+    prior = ranking.TastePrior(rate, everyone=everyone, strength=strength, sureness=sureness, head_start=head_start)
+    return TasteView(design, logits, prior)
 
 
 def visit_shift(view: TasteView | None, model: LoadedModel, shown: np.ndarray, liked: np.ndarray) -> np.ndarray | None:

@@ -78,6 +78,24 @@ class TastePrior:
     # Per candidate, the prediction's weight in pseudo-impressions (``prediction_strength``); None:
     # the fit's one strength (``Params.segment_strength``) for every candidate.
     strength: np.ndarray | None = None
+    # Per candidate, how sure the prediction is (``strength`` over the fit's, in (0, 1]) and the
+    # lineage head start in its logit: with them the exploit score is centred on the key's rate in
+    # the segment, moved by the prediction in proportion to how sure it is (``exploit_rate``).
+    sureness: np.ndarray | None = None
+    head_start: np.ndarray | None = None
+
+    def exploit_rate(self, key_rate: np.ndarray) -> np.ndarray:
+        """The rate ``score`` shrinks toward: the prediction's logit weighed by its sureness against
+        the key's rate in the segment, plus the lineage head start. An unjudged look far off those
+        fitted on then starts at its key's rate, not at the ½ its doubt pulls it to, and does not
+        take the first places from proven pictures; Thompson's posteriors keep ``rate``, so
+        exploration still shows it."""
+        if self.sureness is None:
+            return self.rate
+        head = 0.0 if self.head_start is None else self.head_start
+        predicted = scipy.special.logit(np.clip(self.rate, 1e-6, 1 - 1e-6)) - head
+        key = scipy.special.logit(np.clip(key_rate, 1e-6, 1 - 1e-6))
+        return scipy.special.expit(self.sureness * predicted + (1 - self.sureness) * key + head)
 
     def weight(self, params: Params) -> np.ndarray | float:
         return params.segment_strength if self.strength is None else self.strength
@@ -102,16 +120,17 @@ def score(
     With a taste ``prior``, an image's rate within the segment is shrunk toward what its look and
     key predict for the segment (with ``segment_strength`` as the taste fit measured it) instead of
     the chain through its key's and its own rate over everyone: a new image starts from its
-    features, and the segment's counts of it correct them. ``shift``, this visit's taste
+    features, and the segment's counts of it correct them; an unsure prediction is centred on the
+    key's rate in the segment (``TastePrior.exploit_rate``). ``shift``, this visit's taste
     (recommend.precomputed.visit_shift), is added to the log-scores."""
     base = params.base_rate
     m_key = _shrink(np.maximum(counts.l_key, 0), counts.n_key, base, params.key_strength)
+    r_seg = _shrink(np.maximum(counts.l_keyseg, 0), counts.n_keyseg, m_key, params.favorite_strength)
     if prior is None:
         p_img = _shrink(np.maximum(counts.l_all, 0), counts.n_all, m_key, params.image_strength)
         p_seg = _shrink(np.maximum(counts.l_seg, 0), counts.n_seg, p_img, params.segment_strength)
     else:
-        p_seg = _shrink(*prior.counts(counts), prior.rate, prior.weight(params))
-    r_seg = _shrink(np.maximum(counts.l_keyseg, 0), counts.n_keyseg, m_key, params.favorite_strength)
+        p_seg = _shrink(*prior.counts(counts), prior.exploit_rate(m_key if prior.everyone else r_seg), prior.weight(params))
     r_vis = _shrink(np.maximum(counts.l_vis, 0), counts.n_vis, r_seg, params.visitor_strength)
     eps = 1e-9
     result = np.log(p_seg + eps) + np.log(r_vis + eps) - np.log(m_key + eps)

@@ -4,6 +4,7 @@ far off their spread (a bred picture's, typically), where the linear logit is an
 
 import numpy as np
 import pytest
+import scipy.special
 from django.test import RequestFactory
 
 from garden.looks import LOOK_FIELDS
@@ -80,6 +81,35 @@ def test_counts_correct_a_far_off_prediction_in_a_few_dozen_impressions():
     unsure = ranking.score(counts, params, prior=ranking.TastePrior(rate, strength=np.array([2.0, 1000.0])))
     assert sure[0] > sure[1]  # the prediction alone decides
     assert unsure[0] < unsure[1]  # the counts do
+
+
+def test_an_unsure_unjudged_picture_scores_near_its_keys_rate_and_thompson_keeps_the_prediction():
+    """Two unseen pictures of a key liked at 0.2 in the segment: one predicted at 0.5 because the
+    model is unsure of its look (it weighs 2 of the fit's 20 impressions), one at 0.3 for sure. The
+    exploit score puts the sure one first; Thompson's posterior still centres the unsure one on 0.5."""
+    counts = ranking.CandidateCounts.zeros(2)
+    counts.n_key[:], counts.l_key[:] = 1000.0, 200.0
+    counts.n_keyseg[:], counts.l_keyseg[:] = 500.0, 100.0
+    params = ranking.Params(segment_strength=20.0)
+    strength = np.array([2.0, 20.0])
+    prior = ranking.TastePrior(np.array([0.5, 0.3]), strength=strength, sureness=strength / 20.0)
+    key_rate = np.array([0.2, 0.2])
+    centred = prior.exploit_rate(key_rate)
+    assert 0.2 < centred[0] < 0.25 and centred[1] == pytest.approx(0.3)
+    scores = ranking.score(counts, params, prior=prior)
+    assert scores[1] > scores[0]
+    # Without sureness (a model saved before it), the prediction alone centres the score, as before.
+    assert ranking.score(counts, params, prior=ranking.TastePrior(prior.rate, strength=strength))[0] > scores[1]
+    _, _, mean, _ = ranking.thompson_posteriors(counts, params, prior)
+    assert mean[0] == pytest.approx(0.5)
+
+
+def test_the_lineage_head_start_is_kept_whole_however_unsure_the_look():
+    """A bred child's head start from its parents is added to the centred logit, not diluted."""
+    prior = ranking.TastePrior(scipy.special.expit(np.array([0.0, 1.0])), sureness=np.array([0.0, 0.0]), head_start=np.array([0.0, 1.0]))
+    centred = scipy.special.logit(prior.exploit_rate(np.array([0.2, 0.2])))
+    assert centred[1] - centred[0] == pytest.approx(1.0)
+    assert centred[0] == pytest.approx(scipy.special.logit(0.2))
 
 
 exploration_off = test_taste.exploration_off
