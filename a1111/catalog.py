@@ -21,16 +21,18 @@ CONTROLNET_API_VERSION = 2
 CONTROLNET_UNITS = 3  # controls per job (retouch.options)
 REFERENCE_MODULES = ("reference_only", "reference_adain", "reference_adain+attn", "ip-adapter_clip_sd15")
 LORA_METADATA = ("base_model_version", "sd_model_name", "output_name")
-RESOLUTION_SLIDER = {"name": "Preprocessor Resolution", "value": 512, "min": 64, "max": 2048, "step": 8}
+# sd-webui-controlnet's current names (scripts/supported_preprocessor.py PreprocessorParameter.api_json,
+# served by external_code.get_modules_detail): the resolution slider is "Resolution", thresholds per preprocessor.
+RESOLUTION_SLIDER = {"name": "Resolution", "value": 512, "min": 64, "max": 2048, "step": 8}
 
 
 def _checkpoint(entry: LibraryEntry) -> dict:
-    short = entry.short_hash or None
+    short = entry.content_sha256[:10] or None  # a folder: its files' manifest's digest (A1111 always lists a hash)
     return {
         "title": f"{entry.name} [{short}]" if short else entry.name,
         "model_name": entry.name,
         "hash": short,
-        "sha256": entry.sha256 or None,
+        "sha256": entry.content_sha256 or None,
         "filename": str(library.listed_path(entry)),
         "config": None,
     }
@@ -136,8 +138,8 @@ def _module_detail(module: str) -> dict:
     sliders = [RESOLUTION_SLIDER]
     if edges.MODULE_ALIASES[module] == "canny":
         sliders += [
-            {"name": "Canny Low Threshold", "value": 100, "min": 1, "max": 255, "step": 1},
-            {"name": "Canny High Threshold", "value": 200, "min": 1, "max": 255, "step": 1},
+            {"name": "Low Threshold", "value": 100, "min": 1, "max": 255, "step": 1},
+            {"name": "High Threshold", "value": 200, "min": 1, "max": 255, "step": 1},
         ]
     return {"model_free": False, "sliders": sliders}
 

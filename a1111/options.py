@@ -14,8 +14,8 @@ from pathlib import PurePath
 
 from django.conf import settings
 
+from a1111 import clipskip, steps
 from a1111 import identity as callers
-from a1111 import steps
 from generation import backends
 from generation.requests import JobParameterError
 from library import selectors as library
@@ -23,7 +23,6 @@ from retouch import features
 
 # Settings that change pictures → the values that leave them as we paint (None: unset).
 PICTURE_SETTINGS = {
-    "CLIP_stop_at_last_layers": (None, 1),
     "sd_vae": (None, "Automatic", "None", ""),
     "sd_unet": (None, "Automatic", "None", ""),
     "eta_noise_seed_delta": (None, 0),
@@ -93,7 +92,7 @@ def default_vae() -> str:
     return (entry.default_vae if entry is not None else "") or "Automatic"
 
 
-def options_object(gpu_workers: list[str], chosen=None) -> dict:
+def options_object(gpu_workers: int, chosen=None) -> dict:
     """A1111's options for a caller: ``chosen`` (a1111.models.ClientChoice) is its own model and VAE
     (POST /sdapi/v1/options), else the venue's default."""
     state = library.default_state()  # one read for both: GET options is the retouch app's 2 s health probe
@@ -112,7 +111,7 @@ def options_object(gpu_workers: list[str], chosen=None) -> dict:
         "sd_checkpoint_hash": None,
         "sd_vae": vae,
         "sd_unet": "Automatic",
-        "CLIP_stop_at_last_layers": 1,
+        "CLIP_stop_at_last_layers": clipskip.saved(),  # honoured by txt2img and img2img (a1111.clipskip)
         "samples_format": "png",
         "samples_save": False,
         "save_images_add_number": True,
@@ -130,7 +129,7 @@ def options_object(gpu_workers: list[str], chosen=None) -> dict:
         "enable_emphasis": True,
         "emphasis": "Original",
         "interrogate_deepbooru_score_threshold": 0.5,
-        "gpu_workers": gpu_workers,  # ours: the GPU workers present (A1111 clients ignore it)
+        "gpu_worker_count": gpu_workers,  # ours: how many GPU workers are present (never their host names)
         "gpu_queue": settings.GARDEN_GPU_QUEUE,
     }
 
@@ -187,7 +186,7 @@ def set_options(values: dict, identity: str) -> None:
     """A1111's ``POST /sdapi/v1/options`` for one caller: its model and VAE for its later calls
     (a1111.identity; A1111 has one user, so its options are that user's). The venue's default model
     changes only in the admin. Settings we cannot honour are refused, the rest ignored."""
-    check_picture_settings({name: value for name, value in values.items() if name != "sd_vae"})
+    check_picture_settings({name: value for name, value in values.items() if name not in ("sd_vae", clipskip.OPTION)})
     vae = check_vae(values.get("sd_vae"))
     name = values.get("sd_model_checkpoint")
     if name is not None and (not isinstance(name, str) or not name.strip()):
@@ -201,5 +200,6 @@ def set_options(values: dict, identity: str) -> None:
             fields={"sd_model_checkpoint": f"Unknown model {name!r}: this server paints with {default_model()!r} (no model library)."}
         )
     steps.save(values)
+    clipskip.save(values)
     model = name if name is not None and library.enabled() and not demo else None
     callers.choose(identity, model=model, vae=vae)

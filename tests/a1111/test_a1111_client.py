@@ -142,7 +142,7 @@ def test_library_models_loras_and_options_through_webuiapi(api, retouch_settings
 
     # options get/set: the health probe reads worker presence; set_options switches the default model.
     record_presence(name="gpu@box", queues=[settings.GARDEN_GPU_QUEUE], details={})
-    assert api.get_options()["gpu_workers"] == ["gpu@box"]
+    assert api.get_options()["gpu_worker_count"] == 1  # a count: never host names to clients
     assert api.set_options({"sd_model_checkpoint": PIPELINES[1]}) is None
     assert api.get_options()["sd_model_checkpoint"].startswith(PIPELINES[1])
     plain = api.txt2img(prompt="a red flower", seed=5, width=64, height=64, alwayson_scripts={})
@@ -166,6 +166,6 @@ def test_a_client_key_as_the_password_and_the_retouch_apps_probe_with_a_user_and
     record_presence(name="gpu@box", queues=[settings.GARDEN_GPU_QUEUE], details={})
     for _ in range(3):
         probe = requests.get(f"{live_server.url}/sdapi/v1/options", auth=(USER, PASSWORD), timeout=2)
-        assert probe.status_code == 200 and probe.json()["gpu_workers"] == ["gpu@box"]
+        assert probe.status_code == 200 and probe.json()["gpu_worker_count"] == 1
     wrong = requests.get(f"{live_server.url}/sdapi/v1/options", auth=(USER, "not-the-password"), timeout=2)
     assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"].startswith("Basic")

@@ -1,0 +1,21 @@
+"""A1111's ``sd_model_hash`` for every model kind: ``Processed.js()`` always gives a short string."""
+
+from __future__ import annotations
+
+import hashlib
+
+from generation import served_names
+from generation.models import GenerationJob
+from library import selectors as library
+
+
+def model_hash(job: GenerationJob) -> str:
+    """A1111's ``sd_model_hash``, always a short string: the library's (a file's sha256, a folder's
+    manifest's, first 10 hex), else a stable digest of the name painting it (a hub id, the demo painter)."""
+    known = (job.options or {}).get("model_hash")
+    if known:
+        return str(known)
+    entry = library.pipelines().filter(name=job.model).first() if job.model else None
+    if entry is not None and entry.content_sha256:
+        return entry.content_sha256[:10]
+    return hashlib.sha256((job.model or served_names.model_id(job.model_id)).encode()).hexdigest()[:10]
