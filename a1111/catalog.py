@@ -116,7 +116,7 @@ def sd_vaes() -> list[dict]:
     """A1111's ``/sd-vae``: the library's VAEs, named as A1111 names them (the file's name; a folder's name)."""
     return [
         {
-            "model_name": entry.name + ("" if Path(entry.path).suffix in ("", ".json") else Path(entry.path).suffix),
+            "model_name": options.listed_vae(entry),
             "filename": str(library.listed_path(entry)),
         }
         for entry in library.vaes()

@@ -9,6 +9,8 @@ change nothing in the picture (saving, UI, ``comments``…) are accepted and ign
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from a1111 import clipskip, options
 from generation.requests import JobParameterError
 
@@ -88,7 +90,7 @@ def mask_blur(body: dict) -> float:
     return value
 
 
-def override_settings(body: dict) -> int:
+def override_settings(body: dict, chosen_model: str = "") -> int:
     """``override_settings``: the retouch model (or the default model) is what we paint with; the CLIP
     skip (``CLIP_stop_at_last_layers``, 1–12) is honoured and returned; others that change pictures are refused."""
     values = body.get("override_settings") or {}
@@ -101,13 +103,15 @@ def override_settings(body: dict) -> int:
             fields={"override_settings.CLIP_stop_at_last_layers": "CLIP_stop_at_last_layers must be a whole number from 1 to 12."}
         )
     options.check_picture_settings({k: v for k, v in values.items() if k != "CLIP_stop_at_last_layers"}, prefix="override_settings.")
-    name = values.get("sd_model_checkpoint")
+    name, field = values.get("sd_model_checkpoint"), "override_settings.sd_model_checkpoint"
+    if name in (None, "") and chosen_model:  # the caller's POST /options choice: refused the same way, never ignored
+        name, field = chosen_model, "sd_model_checkpoint"
     if name not in (None, "") and not (isinstance(name, str) and options.is_retouch_model(name)):
+        # The retouch model by the name clients see (its folder's name), never its path on the server.
+        painter = PurePath(options.retouch_model()).name
         raise JobParameterError(
             fields={
-                "override_settings.sd_model_checkpoint": (
-                    f"Retouching paints with {options.retouch_model()!r}: {name!r} cannot be used here (leave it out)."
-                )
+                field: f"img2img paints with the retouch model {painter!r} only: {name!r} cannot paint img2img here (choose {painter!r})."
             }
         )
     return clip_skip

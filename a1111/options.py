@@ -86,6 +86,18 @@ def is_retouch_model(name: str) -> bool:
     return bool(base) and (base in _names(retouch_model()) | _names(default_model()))
 
 
+def listed_vae(entry) -> str:
+    """A library VAE as A1111's ``/sd-vae`` names it: the file's name with its extension (a folder: its name)."""
+    suffix = PurePath(entry.path).suffix
+    return entry.name + ("" if suffix in ("", ".json") else suffix)
+
+
+def shown_vae(name: str) -> str:
+    """``sd_vae`` as GET /options answers it: a library VAE's name as /sd-vae lists it, else as it is (Automatic, None)."""
+    entry = library.vaes().filter(name=name).first() if name and library.enabled() else None
+    return listed_vae(entry) if entry is not None else name
+
+
 def default_vae() -> str:
     """sd_vae: the library's default pipeline's default VAE, else "Automatic" (the model's own)."""
     entry = library.default_pipeline() if library.enabled() else None
@@ -109,7 +121,7 @@ def options_object(gpu_workers: int, chosen=None) -> dict:
         "sd_model_checkpoint_default": venue_default,
         "sd_model_checkpoint_note": DEMO_NOTE if demo else state.problem,
         "sd_checkpoint_hash": None,
-        "sd_vae": vae,
+        "sd_vae": shown_vae(vae),
         "sd_unet": "Automatic",
         "CLIP_stop_at_last_layers": clipskip.saved(),  # honoured by txt2img and img2img (a1111.clipskip)
         "samples_format": "png",

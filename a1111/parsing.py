@@ -196,9 +196,10 @@ def _size(body: dict) -> tuple[int, int]:
     return width, height
 
 
-def img2img_request(body: dict) -> tuple[JobRequest, RetouchUploads]:
+def img2img_request(body: dict, chosen_model: str = "") -> tuple[JobRequest, RetouchUploads]:
+    """``chosen_model``: the caller's POST /options model (a1111.identity), painted only if retouch paints it."""
     fields.refuse_unsupported(body)
-    clip_skip = fields.override_settings(body)
+    clip_skip = fields.override_settings(body, chosen_model)
     images = body.get("init_images")
     if not isinstance(images, list) or len(images) != 1:
         raise JobParameterError(fields={"init_images": "Send exactly one init image (base64)."})

@@ -69,8 +69,9 @@ class Img2ImgView(A1111View):
     @idempotent(waits=True)  # an Idempotency-Key header: a retry gets the same job's answer
     def post(self, request):
         body = json_object(request)
-        job_request, uploads = parsing.img2img_request(body)
         caller, task = callers.of(request), callers.task_id(body)
+        chosen = callers.choice(caller)
+        job_request, uploads = parsing.img2img_request(body, chosen.model if chosen is not None else "")
         with waiting.hold():  # 503 when too many requests of this process already wait
             job = create_retouch_job(created_by=request.user, request=job_request, uploads=uploads)
             callers.record(job, caller, task)

@@ -174,7 +174,7 @@ def test_options_post_answers_null_and_ignores_cosmetic_settings(basic_client, r
     ("values", "field"),
     [
         ({"sd_model_checkpoint": "sdxl-base"}, "sd_model_checkpoint"),
-        ({"CLIP_stop_at_last_layers": 2}, "CLIP_stop_at_last_layers"),
+        ({"CLIP_stop_at_last_layers": 13}, "CLIP_stop_at_last_layers"),
         ({"sd_vae": "vae-ft-mse-840000.safetensors"}, "sd_vae"),
         ({"eta_noise_seed_delta": 31337}, "eta_noise_seed_delta"),
         ({"samples_format": "jpg"}, "samples_format"),
@@ -258,3 +258,14 @@ def test_controlnet_detect_takes_webuiapis_controlnet_images(basic_client):
 def test_setting_options_without_a_body_is_a_400(basic_client):
     response = basic_client.post("/sdapi/v1/options")
     assert response.status_code == 400 and "JSON object" in response.json()["detail"]
+
+
+def test_options_keep_the_clip_skip_clients_set(basic_client, retouch_settings, settings, no_broker):
+    """A1111 keeps CLIP_stop_at_last_layers: 2 from POST /options; GET answers it and calls paint with it."""
+    gpu_worker(settings)
+    assert basic_client.post("/sdapi/v1/options", {"CLIP_stop_at_last_layers": 2}, format="json").status_code == 200
+    assert basic_client.get("/sdapi/v1/options").json()["CLIP_stop_at_last_layers"] == 2
+    from a1111 import fields
+
+    assert fields.override_settings({}) == 2  # img2img's CLIP skip without an override
+    assert fields.override_settings({"override_settings": {"CLIP_stop_at_last_layers": 1}}) == 1
