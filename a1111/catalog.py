@@ -10,7 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from a1111 import options, txt2img
+from a1111 import options, shorthash, txt2img
 from a1111.models import PromptStyle
 from generation.models import GenerationJob
 from library import selectors as library
@@ -42,13 +42,13 @@ def default_checkpoint() -> dict:
     """Without a library, the one model jobs use: GARDEN_DIFFUSION_MODEL."""
     model = settings.GARDEN_DIFFUSION_MODEL
     name = Path(model).name or model
-    return {"title": name, "model_name": name, "hash": None, "sha256": None, "filename": model, "config": None}
+    return {"title": name, "model_name": name, "hash": shorthash.name_hash(name), "sha256": None, "filename": model, "config": None}
 
 
 def sd_models() -> list[dict]:
     if options.demo_paints():  # the demo's painter, never a model that is not installed
         name = options.PROCEDURAL_DEMO
-        return [{"title": name, "model_name": name, "hash": None, "sha256": None, "filename": "", "config": None}]
+        return [{"title": name, "model_name": name, "hash": shorthash.name_hash(name), "sha256": None, "filename": "", "config": None}]
     entries = list(library.pipelines())
     return [_checkpoint(entry) for entry in entries] if entries else [default_checkpoint()]
 

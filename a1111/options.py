@@ -17,6 +17,7 @@ from django.conf import settings
 from a1111 import clipskip, steps
 from a1111 import identity as callers
 from generation import backends
+from generation.backends import procedural
 from generation.requests import JobParameterError
 from library import selectors as library
 from retouch import features
@@ -46,7 +47,9 @@ PICTURE_SETTINGS = {
 
 # What A1111 clients see while the demo's procedural painter paints (GARDEN_GENERATOR_BACKEND=procedural):
 # a checkpoint that names it, never a model that is not installed (docs/models.md#from-the-demo-to-a-real-model).
-PROCEDURAL_DEMO = "procedural-demo"
+# One name wherever clients see it: the painter's own model id, which jobs, infotext and png-info carry.
+PROCEDURAL_DEMO = procedural.MODEL_ID
+EARLIER_DEMO_NAME = "procedural-demo"  # what sd-models listed before: a client that kept it is still understood
 DEMO_NOTE = "The demo's procedural painter paints (patterns, no model): see docs/models.md, From the demo to a real model."
 
 
@@ -57,7 +60,7 @@ def demo_paints() -> bool:
 
 def is_demo_model(name: str) -> bool:
     """A client naming the demo's checkpoint back (its title or name) while the demo paints."""
-    return demo_paints() and library.strip_title(name) == PROCEDURAL_DEMO
+    return demo_paints() and library.strip_title(name) in (PROCEDURAL_DEMO, EARLIER_DEMO_NAME)
 
 
 def retouch_model() -> str:

@@ -18,4 +18,9 @@ def model_hash(job: GenerationJob) -> str:
     entry = library.pipelines().filter(name=job.model).first() if job.model else None
     if entry is not None and entry.content_sha256:
         return entry.content_sha256[:10]
-    return hashlib.sha256((job.model or served_names.model_id(job.model_id)).encode()).hexdigest()[:10]
+    return name_hash(job.model or served_names.model_id(job.model_id))
+
+
+def name_hash(name: str) -> str:
+    """A model known only by its name (a hub id, the demo painter): a stable short digest of it."""
+    return hashlib.sha256(name.encode()).hexdigest()[:10]

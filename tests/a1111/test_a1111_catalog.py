@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from rest_framework.test import APIClient
 
-from a1111 import answers, parsing, styles, txt2img
+from a1111 import answers, parsing, shorthash, styles, txt2img
 from a1111.models import PromptStyle
 from generation import backends, services
 from generation.models import GenerationJob
@@ -249,7 +249,14 @@ def test_lists_in_a1111s_shapes(basic_client, settings, tmp_path):
     settings.GARDEN_MODELS_DIR = ""
     settings.GARDEN_DIFFUSION_MODEL = "/models/tiny-sd"
     assert basic_client.get("/sdapi/v1/sd-models").json() == [
-        {"title": "tiny-sd", "model_name": "tiny-sd", "hash": None, "sha256": None, "filename": "/models/tiny-sd", "config": None}
+        {
+            "title": "tiny-sd",
+            "model_name": "tiny-sd",
+            "hash": shorthash.name_hash("tiny-sd"),
+            "sha256": None,
+            "filename": "/models/tiny-sd",
+            "config": None,
+        }
     ]
     settings.GARDEN_MODELS_DIR = str(tmp_path)
     LibraryEntry.objects.create(

@@ -83,12 +83,14 @@ def test_while_the_demo_paints_options_answers_and_names_the_demos_painter(basic
     response = basic_client.get("/sdapi/v1/options")
     assert response.status_code == 200, response.content  # txt2img paints procedurally: the probe says so
     answer = response.json()
-    assert answer["sd_model_checkpoint"] == "procedural-demo" and "From the demo to a real model" in answer["sd_model_checkpoint_note"]
+    assert answer["sd_model_checkpoint"] == "procedural-painter-v1"  # the name its jobs and infotext carry
+    assert "From the demo to a real model" in answer["sd_model_checkpoint_note"]
     models = basic_client.get("/sdapi/v1/sd-models").json()
-    assert [model["title"] for model in models] == ["procedural-demo"]  # never sd-turbo, which is not installed
-    assert basic_client.post("/sdapi/v1/options", {"sd_model_checkpoint": "procedural-demo"}, format="json").status_code == 200
+    assert [model["title"] for model in models] == ["procedural-painter-v1"]  # never sd-turbo, which is not installed
+    for name in ("procedural-painter-v1", "procedural-demo"):  # its name, and the one sd-models gave before
+        assert basic_client.post("/sdapi/v1/options", {"sd_model_checkpoint": name}, format="json").status_code == 200
     refused = basic_client.post("/sdapi/v1/options", {"sd_model_checkpoint": "sd-turbo"}, format="json")
-    assert refused.status_code == 400 and "procedural-demo" in refused.json()["sd_model_checkpoint"][0]
+    assert refused.status_code == 400 and "procedural-painter-v1" in refused.json()["sd_model_checkpoint"][0]
     # Retouching still needs a diffusion model, and says which setting.
     body = {"init_images": [b64(encoded(noise(64, 64)))], "prompt": "x", "width": 64, "height": 64}
     retouch = basic_client.post("/sdapi/v1/img2img", body, format="json")
