@@ -7,6 +7,8 @@ Jobs run eagerly inside the live server's request (no broker), on the tiny rando
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import webuiapi
@@ -124,7 +126,8 @@ def test_lists_progress_interrupt_and_interrogate_through_webuiapi(api, retouch_
 def test_library_models_loras_and_options_through_webuiapi(api, retouch_settings, models_folder, settings):
     retouch_settings.GARDEN_MODELS_DIR = str(models_folder)
     assert api.refresh_checkpoints() is None  # the library scan, as A1111 answers it (null)
-    assert api.util_get_model_names() == list(PIPELINES)
+    titles = api.util_get_model_names()  # "name [short hash]" as A1111 titles them: a folder's hash is its manifest's
+    assert [title.split(" [")[0] for title in titles] == list(PIPELINES) and all(re.search(r" \[[0-9a-f]{10}\]$", t) for t in titles)
     assert [lora["name"] for lora in api.get_loras()] == [LORA] and list(api.get_embeddings()["loaded"]) == [EMBEDDING]
 
     def paint(model: str, prompt: str = "a red flower"):
