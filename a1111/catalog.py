@@ -27,7 +27,7 @@ RESOLUTION_SLIDER = {"name": "Resolution", "value": 512, "min": 64, "max": 2048,
 
 
 def _checkpoint(entry: LibraryEntry) -> dict:
-    short = entry.content_sha256[:10] or None  # a folder: its files' manifest's digest (A1111 always lists a hash)
+    short = entry.short_hash or entry.content_sha256[:10] or None  # a folder: its files' manifest's digest (A1111 always lists a hash)
     return {
         "title": f"{entry.name} [{short}]" if short else entry.name,
         "model_name": entry.name,

@@ -16,8 +16,8 @@ def model_hash(job: GenerationJob) -> str:
     if known:
         return str(known)
     entry = library.pipelines().filter(name=job.model).first() if job.model else None
-    if entry is not None and entry.content_sha256:
-        return entry.content_sha256[:10]
+    if entry is not None and (entry.short_hash or entry.content_sha256):
+        return entry.short_hash or entry.content_sha256[:10]
     return name_hash(job.model or served_names.model_id(job.model_id))
 
 

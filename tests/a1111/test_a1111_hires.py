@@ -59,7 +59,7 @@ def pixels(image: Image.Image) -> np.ndarray:
 
 
 def test_hires_fix_and_its_lists_through_webuiapi(api):
-    assert api.util_get_model_names() == [MODEL]
+    assert [title.split(" [")[0] for title in api.util_get_model_names()] == [MODEL]  # titled "name [short hash]"
     upscalers = api.get_upscalers()
     assert [upscaler["name"] for upscaler in upscalers] == ["None", "Lanczos", "Nearest", UPSCALER]
     assert set(upscalers[-1]) == {"name", "model_name", "model_path", "model_url", "scale"}
