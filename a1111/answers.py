@@ -15,7 +15,7 @@ import re
 from PIL import Image as PILImage
 from PIL import PngImagePlugin
 
-from a1111 import echo, parsing, txt2img
+from a1111 import echo, fields, parsing, shorthash, txt2img
 from generation import imagefile, served_names
 from generation.imagefile import EXIF_IMAGE_DESCRIPTION, read_parameters
 from generation.models import GenerationJob
@@ -159,7 +159,7 @@ def txt2img_answer(
         "restore_faces": False,
         "face_restoration_model": None,
         "sd_model_name": model_name(job),
-        "sd_model_hash": options.get("model_hash"),
+        "sd_model_hash": shorthash.model_hash(job),
         "sd_vae_name": options.get("vae"),
         "sd_vae_hash": None,
         "seed_resize_from_w": -1,
@@ -179,6 +179,7 @@ def txt2img_answer(
         "version": "emotion-garden",
         "job_id": str(job.pk),
         "safety": safety or [],  # each picture's image check (a1111.quarantine): flagged ones come blurred
+        "warnings": fields.warnings(body, job),
     }
     pictures = [parsing.encode_base64(png_with_infotext(content, text)) for content, text in zip(images, texts, strict=False)]
     return {"images": pictures, "parameters": echo.txt2img_parameters(body), "info": json.dumps(info)}

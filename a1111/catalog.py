@@ -10,7 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from a1111 import options, txt2img
+from a1111 import options, shorthash, txt2img
 from a1111.models import PromptStyle
 from generation.models import GenerationJob
 from library import selectors as library
@@ -21,16 +21,18 @@ CONTROLNET_API_VERSION = 2
 CONTROLNET_UNITS = 3  # controls per job (retouch.options)
 REFERENCE_MODULES = ("reference_only", "reference_adain", "reference_adain+attn", "ip-adapter_clip_sd15")
 LORA_METADATA = ("base_model_version", "sd_model_name", "output_name")
-RESOLUTION_SLIDER = {"name": "Preprocessor Resolution", "value": 512, "min": 64, "max": 2048, "step": 8}
+# sd-webui-controlnet's current names (scripts/supported_preprocessor.py PreprocessorParameter.api_json,
+# served by external_code.get_modules_detail): the resolution slider is "Resolution", thresholds per preprocessor.
+RESOLUTION_SLIDER = {"name": "Resolution", "value": 512, "min": 64, "max": 2048, "step": 8}
 
 
 def _checkpoint(entry: LibraryEntry) -> dict:
-    short = entry.short_hash or None
+    short = entry.short_hash or entry.content_sha256[:10] or None  # a folder: its files' manifest's digest (A1111 always lists a hash)
     return {
         "title": f"{entry.name} [{short}]" if short else entry.name,
         "model_name": entry.name,
         "hash": short,
-        "sha256": entry.sha256 or None,
+        "sha256": entry.content_sha256 or None,
         "filename": str(library.listed_path(entry)),
         "config": None,
     }
@@ -40,13 +42,13 @@ def default_checkpoint() -> dict:
     """Without a library, the one model jobs use: GARDEN_DIFFUSION_MODEL."""
     model = settings.GARDEN_DIFFUSION_MODEL
     name = Path(model).name or model
-    return {"title": name, "model_name": name, "hash": None, "sha256": None, "filename": model, "config": None}
+    return {"title": name, "model_name": name, "hash": shorthash.name_hash(name), "sha256": None, "filename": model, "config": None}
 
 
 def sd_models() -> list[dict]:
     if options.demo_paints():  # the demo's painter, never a model that is not installed
         name = options.PROCEDURAL_DEMO
-        return [{"title": name, "model_name": name, "hash": None, "sha256": None, "filename": "", "config": None}]
+        return [{"title": name, "model_name": name, "hash": shorthash.name_hash(name), "sha256": None, "filename": "", "config": None}]
     entries = list(library.pipelines())
     return [_checkpoint(entry) for entry in entries] if entries else [default_checkpoint()]
 
@@ -114,7 +116,7 @@ def sd_vaes() -> list[dict]:
     """A1111's ``/sd-vae``: the library's VAEs, named as A1111 names them (the file's name; a folder's name)."""
     return [
         {
-            "model_name": entry.name + ("" if Path(entry.path).suffix in ("", ".json") else Path(entry.path).suffix),
+            "model_name": options.listed_vae(entry),
             "filename": str(library.listed_path(entry)),
         }
         for entry in library.vaes()
@@ -136,8 +138,8 @@ def _module_detail(module: str) -> dict:
     sliders = [RESOLUTION_SLIDER]
     if edges.MODULE_ALIASES[module] == "canny":
         sliders += [
-            {"name": "Canny Low Threshold", "value": 100, "min": 1, "max": 255, "step": 1},
-            {"name": "Canny High Threshold", "value": 200, "min": 1, "max": 255, "step": 1},
+            {"name": "Low Threshold", "value": 100, "min": 1, "max": 255, "step": 1},
+            {"name": "High Threshold", "value": 200, "min": 1, "max": 255, "step": 1},
         ]
     return {"model_free": False, "sliders": sliders}
 

@@ -36,7 +36,6 @@ class Txt2ImgView(A1111View):
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description='{"images": [base64 PNG], "parameters": {…}, "info": "<JSON>"}'),
             400: OpenApiResponse(description="Invalid or unsupported fields, named"),
-            409: OpenApiResponse(description="The job was cancelled (interrupt)"),
             503: OpenApiResponse(description="The job failed, or GARDEN_A1111_MAX_WAITING requests already wait"),
             504: OpenApiResponse(description="Not done within GARDEN_A1111_WAIT_SECONDS: {job_id, status_url}"),
         },

@@ -9,12 +9,27 @@ change nothing in the picture (saving, UI, ``comments``…) are accepted and ign
 
 from __future__ import annotations
 
-from a1111 import options
+from pathlib import PurePath
+
+from a1111 import clipskip, options
 from generation.requests import JobParameterError
 
 # (``enable_hr`` is txt2img's and A1111's img2img ignores it; ``include_init_images`` only keeps the
 # init images in the answer's ``parameters``: both accepted.)
-UNSUPPORTED_FLAGS = ("restore_faces", "tiling")
+UNSUPPORTED_FLAGS = ("tiling",)
+# A1111 accepts restore_faces; the venue has no face restorer (GET /face-restorers is []): the picture
+# is painted without, and info's ``warnings`` says so (never an error).
+NO_FACE_RESTORER = "restore_faces: this venue has no face restorer; painted without face restoration."
+
+
+def warnings(body: dict, job) -> list[str]:
+    """What the answer's ``info`` tells the client it asked for and did not get (ours; A1111 has no such key)."""
+    said = [NO_FACE_RESTORER] if truthy(body.get("restore_faces")) else []
+    if job.status == job.Status.CANCELLED:  # interrupt/skip: answered with what was painted (a1111.waits)
+        said.append(f"interrupted: {job.images_done} of {job.images_total} pictures painted.")
+    return said
+
+
 # Fields that change pictures → the values that leave them as we paint (A1111's defaults).
 NEUTRAL = {
     "subseed_strength": (None, 0),  # variation seeds: not implemented for retouch
@@ -75,26 +90,28 @@ def mask_blur(body: dict) -> float:
     return value
 
 
-def override_settings(body: dict) -> int:
+def override_settings(body: dict, chosen_model: str = "") -> int:
     """``override_settings``: the retouch model (or the default model) is what we paint with; the CLIP
     skip (``CLIP_stop_at_last_layers``, 1–12) is honoured and returned; others that change pictures are refused."""
     values = body.get("override_settings") or {}
     if not isinstance(values, dict):
         raise JobParameterError(fields={"override_settings": "override_settings must be an object."})
     clip_skip = values.get("CLIP_stop_at_last_layers")
-    clip_skip = 1 if clip_skip is None else clip_skip
+    clip_skip = clipskip.saved() if clip_skip is None else clip_skip  # POST /options' value, else 1
     if isinstance(clip_skip, bool) or not isinstance(clip_skip, int) or not 1 <= clip_skip <= 12:
         raise JobParameterError(
             fields={"override_settings.CLIP_stop_at_last_layers": "CLIP_stop_at_last_layers must be a whole number from 1 to 12."}
         )
     options.check_picture_settings({k: v for k, v in values.items() if k != "CLIP_stop_at_last_layers"}, prefix="override_settings.")
-    name = values.get("sd_model_checkpoint")
+    name, field = values.get("sd_model_checkpoint"), "override_settings.sd_model_checkpoint"
+    if name in (None, "") and chosen_model:  # the caller's POST /options choice: refused the same way, never ignored
+        name, field = chosen_model, "sd_model_checkpoint"
     if name not in (None, "") and not (isinstance(name, str) and options.is_retouch_model(name)):
+        # The retouch model by the name clients see (its folder's name), never its path on the server.
+        painter = PurePath(options.retouch_model()).name
         raise JobParameterError(
             fields={
-                "override_settings.sd_model_checkpoint": (
-                    f"Retouching paints with {options.retouch_model()!r}: {name!r} cannot be used here (leave it out)."
-                )
+                field: f"img2img paints with the retouch model {painter!r} only: {name!r} cannot paint img2img here (choose {painter!r})."
             }
         )
     return clip_skip

@@ -14,16 +14,16 @@ from pathlib import PurePath
 
 from django.conf import settings
 
+from a1111 import clipskip, steps
 from a1111 import identity as callers
-from a1111 import steps
 from generation import backends
+from generation.backends import procedural
 from generation.requests import JobParameterError
 from library import selectors as library
 from retouch import features
 
 # Settings that change pictures → the values that leave them as we paint (None: unset).
 PICTURE_SETTINGS = {
-    "CLIP_stop_at_last_layers": (None, 1),
     "sd_vae": (None, "Automatic", "None", ""),
     "sd_unet": (None, "Automatic", "None", ""),
     "eta_noise_seed_delta": (None, 0),
@@ -47,7 +47,9 @@ PICTURE_SETTINGS = {
 
 # What A1111 clients see while the demo's procedural painter paints (GARDEN_GENERATOR_BACKEND=procedural):
 # a checkpoint that names it, never a model that is not installed (docs/models.md#from-the-demo-to-a-real-model).
-PROCEDURAL_DEMO = "procedural-demo"
+# One name wherever clients see it: the painter's own model id, which jobs, infotext and png-info carry.
+PROCEDURAL_DEMO = procedural.MODEL_ID
+EARLIER_DEMO_NAME = "procedural-demo"  # what sd-models listed before: a client that kept it is still understood
 DEMO_NOTE = "The demo's procedural painter paints (patterns, no model): see docs/models.md, From the demo to a real model."
 
 
@@ -58,7 +60,7 @@ def demo_paints() -> bool:
 
 def is_demo_model(name: str) -> bool:
     """A client naming the demo's checkpoint back (its title or name) while the demo paints."""
-    return demo_paints() and library.strip_title(name) == PROCEDURAL_DEMO
+    return demo_paints() and library.strip_title(name) in (PROCEDURAL_DEMO, EARLIER_DEMO_NAME)
 
 
 def retouch_model() -> str:
@@ -87,13 +89,25 @@ def is_retouch_model(name: str) -> bool:
     return bool(base) and (base in _names(retouch_model()) | _names(default_model()))
 
 
+def listed_vae(entry) -> str:
+    """A library VAE as A1111's ``/sd-vae`` names it: the file's name with its extension (a folder: its name)."""
+    suffix = PurePath(entry.path).suffix
+    return entry.name + ("" if suffix in ("", ".json") else suffix)
+
+
+def shown_vae(name: str) -> str:
+    """``sd_vae`` as GET /options answers it: a library VAE's name as /sd-vae lists it, else as it is (Automatic, None)."""
+    entry = library.vaes().filter(name=name).first() if name and library.enabled() else None
+    return listed_vae(entry) if entry is not None else name
+
+
 def default_vae() -> str:
     """sd_vae: the library's default pipeline's default VAE, else "Automatic" (the model's own)."""
     entry = library.default_pipeline() if library.enabled() else None
     return (entry.default_vae if entry is not None else "") or "Automatic"
 
 
-def options_object(gpu_workers: list[str], chosen=None) -> dict:
+def options_object(gpu_workers: int, chosen=None) -> dict:
     """A1111's options for a caller: ``chosen`` (a1111.models.ClientChoice) is its own model and VAE
     (POST /sdapi/v1/options), else the venue's default."""
     state = library.default_state()  # one read for both: GET options is the retouch app's 2 s health probe
@@ -110,9 +124,9 @@ def options_object(gpu_workers: list[str], chosen=None) -> dict:
         "sd_model_checkpoint_default": venue_default,
         "sd_model_checkpoint_note": DEMO_NOTE if demo else state.problem,
         "sd_checkpoint_hash": None,
-        "sd_vae": vae,
+        "sd_vae": shown_vae(vae),
         "sd_unet": "Automatic",
-        "CLIP_stop_at_last_layers": 1,
+        "CLIP_stop_at_last_layers": clipskip.saved(),  # honoured by txt2img and img2img (a1111.clipskip)
         "samples_format": "png",
         "samples_save": False,
         "save_images_add_number": True,
@@ -130,7 +144,7 @@ def options_object(gpu_workers: list[str], chosen=None) -> dict:
         "enable_emphasis": True,
         "emphasis": "Original",
         "interrogate_deepbooru_score_threshold": 0.5,
-        "gpu_workers": gpu_workers,  # ours: the GPU workers present (A1111 clients ignore it)
+        "gpu_worker_count": gpu_workers,  # ours: how many GPU workers are present (never their host names)
         "gpu_queue": settings.GARDEN_GPU_QUEUE,
     }
 
@@ -187,7 +201,7 @@ def set_options(values: dict, identity: str) -> None:
     """A1111's ``POST /sdapi/v1/options`` for one caller: its model and VAE for its later calls
     (a1111.identity; A1111 has one user, so its options are that user's). The venue's default model
     changes only in the admin. Settings we cannot honour are refused, the rest ignored."""
-    check_picture_settings({name: value for name, value in values.items() if name != "sd_vae"})
+    check_picture_settings({name: value for name, value in values.items() if name not in ("sd_vae", clipskip.OPTION)})
     vae = check_vae(values.get("sd_vae"))
     name = values.get("sd_model_checkpoint")
     if name is not None and (not isinstance(name, str) or not name.strip()):
@@ -201,5 +215,6 @@ def set_options(values: dict, identity: str) -> None:
             fields={"sd_model_checkpoint": f"Unknown model {name!r}: this server paints with {default_model()!r} (no model library)."}
         )
     steps.save(values)
+    clipskip.save(values)
     model = name if name is not None and library.enabled() and not demo else None
     callers.choose(identity, model=model, vae=vae)

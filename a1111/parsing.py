@@ -19,9 +19,10 @@ Field by field (A1111's names and defaults as its API documents them):
   reference units (``reference_only``, ``reference_adain…``, ``ip-adapter…``) → the IP-Adapter
   reference, scaled by weight and control mode.
 
-Features we do not have (``restore_faces``, ``tiling``, a ``script_name``, other always-on
+Features we do not have (``tiling``, a ``script_name``, other always-on
 scripts, unknown ControlNet modules, ``subseed_strength`` > 0, settings in ``override_settings``
-that change pictures: ``a1111.fields``) are a 400 naming them; cosmetic fields are ignored.
+that change pictures: ``a1111.fields``) are a 400 naming them; cosmetic fields are ignored;
+``restore_faces`` is accepted and painted without (no face restorer here: info's ``warnings`` says so).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import math
 from django.conf import settings
 from PIL import Image as PILImage
 
-from a1111 import echo, fields, samplers, steps, styles
+from a1111 import echo, fields, samplers, shorthash, steps, styles
 from a1111.resize import LATENT_UPSCALE, RESIZE_MODES, resize_image
 from generation import served_names
 from generation.models import GenerationJob
@@ -195,9 +196,10 @@ def _size(body: dict) -> tuple[int, int]:
     return width, height
 
 
-def img2img_request(body: dict) -> tuple[JobRequest, RetouchUploads]:
+def img2img_request(body: dict, chosen_model: str = "") -> tuple[JobRequest, RetouchUploads]:
+    """``chosen_model``: the caller's POST /options model (a1111.identity), painted only if retouch paints it."""
     fields.refuse_unsupported(body)
-    clip_skip = fields.override_settings(body)
+    clip_skip = fields.override_settings(body, chosen_model)
     images = body.get("init_images")
     if not isinstance(images, list) or len(images) != 1:
         raise JobParameterError(fields={"init_images": "Send exactly one init image (base64)."})
@@ -222,7 +224,7 @@ def img2img_request(body: dict) -> tuple[JobRequest, RetouchUploads]:
     batch, iterations = read_number(body, "batch_size", 1, int), read_number(body, "n_iter", 1, int)
     seed = read_number(body, "seed", -1, int)
     sampler, _ = samplers.choose(body)
-    samplers.eta(body, sampler, takes_eta=False)  # the retouch engine paints DDIM with eta 0
+    samplers.eta(body, sampler, takes_eta=False)  # checked; the retouch engine paints DDIM with eta 0 (info says so)
     fixed = steps.requested(body.get("override_settings") or {})
     asked_steps, denoising = steps.img2img_schedule(
         read_number(body, "steps", 50, int), read_number(body, "denoising_strength", 0.75), fixed=fixed
@@ -289,7 +291,9 @@ def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes], safet
         "restore_faces": False,
         "face_restoration_model": None,
         "sd_model_name": model,
-        "sd_model_hash": None,
+        "sd_model_hash": shorthash.model_hash(job),
+        "sd_vae_name": None,  # retouch paints with the model's own VAE
+        "sd_vae_hash": None,
         "seed_resize_from_w": -1,
         "seed_resize_from_h": -1,
         "denoising_strength": denoising,
@@ -311,6 +315,7 @@ def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes], safet
         "version": "emotion-garden",
         "job_id": str(job.pk),
         "safety": safety or [],  # each picture's image check (a1111.quarantine): flagged ones come blurred
+        "warnings": fields.warnings(body, job) + samplers.eta_not_taken(body, retouch.get("sampler") or ""),
     }
     # send_images false: A1111 answers no pictures (the job's results stay in the pool all the same).
     pictures = [encode_base64(content) for content in images] if truthy(body.get("send_images", True)) else []

@@ -21,7 +21,7 @@ override settings that change pictures: a1111.options); the rest is ignored (cos
 
 from __future__ import annotations
 
-from a1111 import fields, options, parsing, samplers, styles
+from a1111 import clipskip, fields, options, parsing, samplers, styles
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
 
@@ -29,7 +29,7 @@ from generation.requests import JobParameterError, JobRequest
 SAMPLERS = samplers.SAMPLERS
 SCHEDULERS = samplers.SCHEDULERS
 
-REFUSED_FLAGS = ("restore_faces", "tiling")
+REFUSED_FLAGS = ("tiling",)  # restore_faces: painted without, said in info (a1111.fields.warnings)
 # A1111's hires upscaler names → ours (generation.backends.hires); a library upscaler goes by its name.
 HIRES_UPSCALERS = {
     "Latent": "latent",
@@ -200,6 +200,8 @@ def txt2img_request(body: dict, chosen=None) -> tuple[JobRequest, dict]:
     clip_skip = overrides.get("CLIP_stop_at_last_layers")
     if clip_skip is not None and (isinstance(clip_skip, bool) or not isinstance(clip_skip, int) or not 1 <= clip_skip <= 12):
         raise JobParameterError(fields={"override_settings.CLIP_stop_at_last_layers": "A whole number from 1 (no skip) to 12."})
+    if clip_skip is None and clipskip.saved() > 1:  # POST /options' CLIP skip, as A1111 keeps it
+        clip_skip = clipskip.saved()
     batch, iterations = _whole(body, "batch_size", 1), _whole(body, "n_iter", 1)
     if batch < 1 or iterations < 1:
         raise JobParameterError(fields={"batch_size": "batch_size and n_iter must be at least 1."})

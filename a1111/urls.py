@@ -1,6 +1,6 @@
 """The AUTOMATIC1111-compatible routes (docs/a1111.md), at the paths A1111 clients call."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from a1111 import catalog_views as sdapi
 from a1111 import queue_views, views
@@ -49,4 +49,6 @@ urlpatterns = [
     path("internal/progress", queue_views.TaskProgressView.as_view(), name="a1111-internal-progress"),
     path("internal/pending-tasks", queue_views.PendingTasksView.as_view(), name="a1111-pending-tasks"),
     path("queue/status", queue_views.QueueStatusView.as_view(), name="a1111-queue-status"),
+    # Last: any other /sdapi/ route answers A1111's JSON 404 (clients parse JSON), never Django's HTML page.
+    re_path(r"^sdapi/", views.unknown_route, name="a1111-unknown"),
 ]

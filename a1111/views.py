@@ -36,6 +36,11 @@ from retouch.tagger import DEFAULT_THRESHOLD
 waiting = selectors.WaitSlots("GARDEN_A1111_MAX_WAITING")
 
 
+def unknown_route(request, *args, **kwargs):
+    """A route A1111 clients may call that we do not serve: FastAPI's JSON 404 (``{"detail": "Not Found"}``)."""
+    return JsonResponse({"detail": "Not Found", "path": request.path}, status=status.HTTP_404_NOT_FOUND)
+
+
 class A1111JSONParser(LenientJSONParser):
     # application/json only, as A1111's own server reads it. Not DRF's JSONParser: DRF reads those
     # bodies through request.body, which Django caps at the kiosk's DATA_UPLOAD_MAX_MEMORY_SIZE.
@@ -64,8 +69,9 @@ class Img2ImgView(A1111View):
     @idempotent(waits=True)  # an Idempotency-Key header: a retry gets the same job's answer
     def post(self, request):
         body = json_object(request)
-        job_request, uploads = parsing.img2img_request(body)
         caller, task = callers.of(request), callers.task_id(body)
+        chosen = callers.choice(caller)
+        job_request, uploads = parsing.img2img_request(body, chosen.model if chosen is not None else "")
         with waiting.hold():  # 503 when too many requests of this process already wait
             job = create_retouch_job(created_by=request.user, request=job_request, uploads=uploads)
             callers.record(job, caller, task)
@@ -87,14 +93,14 @@ class OptionsView(A1111View):
         if options.demo_paints():  # txt2img paints procedurally on any worker: healthy while one is present
             present = presence.present_workers()
             if present:
-                return Response(options.options_object([worker.name for worker in present if worker.gpu]))
+                return Response(options.options_object(sum(1 for worker in present if worker.gpu)))
             return Response(
                 {"detail": "No worker was seen: the demo's procedural painter paints on any worker (make run starts one)."},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
                 headers={"Retry-After": str(max(1, round(settings.GARDEN_WORKER_PRESENCE_SECONDS)))},
             )
         features.require("inpaint")
-        gpu = [worker.name for worker in presence.present_workers(gpu=True)]
+        gpu = len(presence.present_workers(gpu=True))
         if not gpu:
             beat = settings.GARDEN_WORKER_PRESENCE_SECONDS
             return Response(

@@ -3,7 +3,7 @@
 A1111 has no server-side limit: its clients wait as long as they keep the connection. So the wait
 lasts while the job is queued or painting, ended by the job's own limits (the job system's time
 limit, attempts and hung-job sweep fail it) or by the client's ``interrupt`` (SillyTavern sends one
-when its user gives up: the job is cancelled, this answers 409). Only two things end it early: no
+when its user gives up: the job is cancelled, and this answers 200 with what was painted, as A1111 does). Only two things end it early: no
 worker present at all for a queued job (503 with Retry-After: nothing would ever paint it), and
 GARDEN_A1111_WAIT_SECONDS when set to 0 or more (504 with the job to poll). The wait holds its
 thread, but the web server runs another in its place (config.web_threads), so waiting clients take
@@ -65,14 +65,14 @@ def _wait(job: GenerationJob, watch: changes.Watch, deadline: float | None) -> G
 
 
 def outcome(request, job: GenerationJob) -> Response | None:
-    """None for a succeeded job; else the answer: 409 cancelled, 503 failed or no worker, 504 past the cap."""
-    if job.status == GenerationJob.Status.SUCCEEDED:
+    """None for a succeeded job, and for one interrupted (A1111 answers 200 with what was painted
+    so far); else the answer: 503 failed or no worker, 504 past the cap."""
+    if job.status in (GenerationJob.Status.SUCCEEDED, GenerationJob.Status.CANCELLED):
         return None
     status_url = request.build_absolute_uri(f"/api/v1/jobs/{job.pk}")
     answer = {"job_id": str(job.pk), "status_url": status_url}
     if job.is_finished:
-        code = status.HTTP_409_CONFLICT if job.status == GenerationJob.Status.CANCELLED else status.HTTP_503_SERVICE_UNAVAILABLE
-        return Response({"error": job.status, "detail": job.error or job.status, **answer}, status=code)
+        return Response({"error": job.status, "detail": job.error or job.status, **answer}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
     cap = settings.GARDEN_A1111_WAIT_SECONDS
     if cap < 0:  # the wait ended early only because no worker is present
         retry = str(max(1, round(settings.GARDEN_WORKER_PRESENCE_SECONDS)))

@@ -22,8 +22,9 @@ def identities(entry: LibraryEntry | None, lora_names: list[str]) -> dict:
     """The short hashes (A1111's) of the job's model and LoRAs, as the library knows them now: every
     picture's parameters and infotext say which files painted it (``Model hash``, ``Lora hashes``)."""
     options: dict = {}
-    if entry is not None and entry.short_hash:
-        options["model_hash"] = entry.short_hash
+    short = (entry.short_hash or entry.content_sha256[:10]) if entry is not None else ""  # a folder: its manifest's digest
+    if short:
+        options["model_hash"] = short
     hashes = dict(library.loras().filter(name__in=lora_names).exclude(short_hash="").values_list("name", "short_hash"))
     if hashes:
         options["lora_hashes"] = hashes

@@ -119,7 +119,6 @@ def test_img2img_maps_fields_and_controlnet_units(basic_client, retouch_settings
 @pytest.mark.parametrize(
     ("extra", "field"),
     [
-        ({"restore_faces": True}, "restore_faces"),
         ({"tiling": True}, "tiling"),
         ({"script_name": "outpainting mk2"}, "script_name"),
         ({"alwayson_scripts": {"ADetailer": {"args": [True]}}}, "ADetailer"),

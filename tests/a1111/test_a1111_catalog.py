@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from rest_framework.test import APIClient
 
-from a1111 import answers, parsing, styles, txt2img
+from a1111 import answers, parsing, shorthash, styles, txt2img
 from a1111.models import PromptStyle
 from generation import backends
 from generation.models import GenerationJob
@@ -177,7 +177,6 @@ def test_txt2img_maps_a1111_fields_to_the_job_request():
         ({"enable_hr": True, "hr_sampler_name": "DPM++ 2M"}, "hr_sampler_name"),
         ({"enable_hr": True, "hr_upscaler": "SwinIR 4x"}, "hr_upscaler"),
         ({"enable_hr": True, "hr_scale": 8}, "hr_scale"),
-        ({"restore_faces": True}, "restore_faces"),
         ({"tiling": True}, "tiling"),
         ({"script_name": "x/y/z plot"}, "script_name"),
         ({"alwayson_scripts": {"ADetailer": {"args": [True, {"ad_model": "face_yolov8n.pt"}]}}}, "alwayson_scripts.ADetailer"),
@@ -250,7 +249,14 @@ def test_lists_in_a1111s_shapes(basic_client, settings, tmp_path):
     settings.GARDEN_MODELS_DIR = ""
     settings.GARDEN_DIFFUSION_MODEL = "/models/tiny-sd"
     assert basic_client.get("/sdapi/v1/sd-models").json() == [
-        {"title": "tiny-sd", "model_name": "tiny-sd", "hash": None, "sha256": None, "filename": "/models/tiny-sd", "config": None}
+        {
+            "title": "tiny-sd",
+            "model_name": "tiny-sd",
+            "hash": shorthash.name_hash("tiny-sd"),
+            "sha256": None,
+            "filename": "/models/tiny-sd",
+            "config": None,
+        }
     ]
     settings.GARDEN_MODELS_DIR = str(tmp_path)
     LibraryEntry.objects.create(
@@ -294,9 +300,11 @@ def test_controlnet_lists(basic_client, settings):
     modules = basic_client.get("/controlnet/module_list").json()
     assert {"none", "lineart", "lineart_realistic", "canny", "reference_only"} <= set(modules["module_list"])
     assert set(modules["module_detail"]) == set(modules["module_list"])
+    # sd-webui-controlnet's current names (scripts/supported_preprocessor.py)
     assert [slider["name"] for slider in modules["module_detail"]["canny"]["sliders"]] == [
-        "Preprocessor Resolution", "Canny Low Threshold", "Canny High Threshold",
+        "Resolution", "Low Threshold", "High Threshold",
     ]  # fmt: skip
+    assert [slider["name"] for slider in modules["module_detail"]["lineart"]["sliders"]] == ["Resolution"]
     # Every module listed is one an img2img unit takes (with the listed model for "none").
     for module in modules["module_list"]:
         unit = {"module": module, "model": "control_v11p_sd15_lineart [lineart]", "input_image": b64(encoded(noise()))}
@@ -371,3 +379,11 @@ def test_prompt_styles_are_edited_in_the_admin(client, django_user_model):
     assert response.status_code == 302
     assert styles.apply_styles("a cat", "", ["noir"]) == ("film noir still of a cat", "colour")
     assert "noir" in client.get("/admin/a1111/promptstyle/").content.decode()
+
+
+@pytest.mark.parametrize("route", ["/sdapi/v1/no-such-route", "/sdapi/v2/txt2img", "/sdapi/"])
+def test_an_unknown_sdapi_route_is_a_json_404(basic_client, route):
+    for method in (basic_client.get, basic_client.post):
+        response = method(route)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json"
+        assert response.json()["detail"] == "Not Found"  # FastAPI's body, as A1111 answers it

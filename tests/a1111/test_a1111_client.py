@@ -7,6 +7,8 @@ Jobs run eagerly inside the live server's request (no broker), on the tiny rando
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import webuiapi
@@ -124,7 +126,8 @@ def test_lists_progress_interrupt_and_interrogate_through_webuiapi(api, retouch_
 def test_library_models_loras_and_options_through_webuiapi(api, retouch_settings, models_folder, settings):
     retouch_settings.GARDEN_MODELS_DIR = str(models_folder)
     assert api.refresh_checkpoints() is None  # the library scan, as A1111 answers it (null)
-    assert api.util_get_model_names() == list(PIPELINES)
+    titles = api.util_get_model_names()  # "name [short hash]" as A1111 titles them: a folder's hash is its manifest's
+    assert [title.split(" [")[0] for title in titles] == list(PIPELINES) and all(re.search(r" \[[0-9a-f]{10}\]$", t) for t in titles)
     assert [lora["name"] for lora in api.get_loras()] == [LORA] and list(api.get_embeddings()["loaded"]) == [EMBEDDING]
 
     def paint(model: str, prompt: str = "a red flower"):
@@ -142,7 +145,7 @@ def test_library_models_loras_and_options_through_webuiapi(api, retouch_settings
 
     # options get/set: the health probe reads worker presence; set_options switches the default model.
     record_presence(name="gpu@box", queues=[settings.GARDEN_GPU_QUEUE], details={})
-    assert api.get_options()["gpu_workers"] == ["gpu@box"]
+    assert api.get_options()["gpu_worker_count"] == 1  # a count: never host names to clients
     assert api.set_options({"sd_model_checkpoint": PIPELINES[1]}) is None
     assert api.get_options()["sd_model_checkpoint"].startswith(PIPELINES[1])
     plain = api.txt2img(prompt="a red flower", seed=5, width=64, height=64, alwayson_scripts={})
@@ -166,6 +169,6 @@ def test_a_client_key_as_the_password_and_the_retouch_apps_probe_with_a_user_and
     record_presence(name="gpu@box", queues=[settings.GARDEN_GPU_QUEUE], details={})
     for _ in range(3):
         probe = requests.get(f"{live_server.url}/sdapi/v1/options", auth=(USER, PASSWORD), timeout=2)
-        assert probe.status_code == 200 and probe.json()["gpu_workers"] == ["gpu@box"]
+        assert probe.status_code == 200 and probe.json()["gpu_worker_count"] == 1
     wrong = requests.get(f"{live_server.url}/sdapi/v1/options", auth=(USER, "not-the-password"), timeout=2)
     assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"].startswith("Basic")

@@ -52,7 +52,6 @@ def job_for(client, **extra) -> GenerationJob:
         ({"s_churn": 0.5}, "s_churn"),
         ({"sampler_name": "DPM++ 2M", "scheduler": "Beta"}, "scheduler"),
         ({"sampler_name": "DPM++ SDE"}, "sampler_name"),
-        ({"sampler_name": "DDIM", "eta": 0.5}, "eta"),
         ({"sampler_name": "Euler a", "scheduler": "Karras"}, "scheduler"),
         ({"scheduler": "Fancy"}, "scheduler"),
         ({"sampler_name": "Euler a", "eta": 0.3}, "eta"),
@@ -145,3 +144,26 @@ def test_clip_skip_reaches_the_pipeline_and_changes_the_picture(retouch_settings
         assert json.loads(response.json()["info"])["clip_skip"] == clip_skip
         pictures.append(np.asarray(Image.open(io.BytesIO(base64.b64decode(response.json()["images"][0])))))
     assert asked == [1, 2] and not np.array_equal(*pictures)
+
+
+def test_ddim_with_any_eta_is_accepted(client):
+    """webuiapi's img2img sends eta 1.0 by default; txt2img paints it, so img2img accepts it (painted with 0, said in info)."""
+    for eta in (0.5, 1.0):
+        assert job_for(client, sampler_name="DDIM", eta=eta).retouch_job.options["sampler"] == "ddim"
+
+
+def test_another_model_is_refused_naming_it_without_a_server_path(client, retouch_settings):
+    from a1111.auth import service_user
+    from a1111.models import ClientChoice
+
+    retouch_settings.GARDEN_RETOUCH_INPAINT_MODEL = "/srv/models/secret-dir/tiny-inpaint"
+    response = client.post("/sdapi/v1/img2img", body(override_settings={"sd_model_checkpoint": "sdxl-base [31e35c80fc]"}), format="json")
+    message = response.json()["override_settings.sd_model_checkpoint"][0]
+    assert response.status_code == 400 and "sdxl-base" in message and "'tiny-inpaint'" in message and "/srv" not in message
+    # The same choice made through POST /options is refused the same way, never silently ignored.
+    ClientChoice.objects.create(identity=f"user:{service_user().pk}", model="sdxl-base")  # the trusted address's caller
+    response = client.post("/sdapi/v1/img2img", body(), format="json")
+    assert (
+        response.status_code == 400 and "sdxl-base" in response.json()["sd_model_checkpoint"][0] and "/srv" not in response.content.decode()
+    )
+    assert not GenerationJob.objects.exists()

@@ -18,6 +18,7 @@ from PIL import Image
 
 from a1111.models import ClientChoice
 from generation import services
+from generation.dispatch.beacon import record_presence
 from generation.models import GenerationJob
 from generation.requests import JobRequest
 from generation.worker import runner
@@ -59,7 +60,7 @@ def pixels(image: Image.Image) -> np.ndarray:
 
 
 def test_hires_fix_and_its_lists_through_webuiapi(api):
-    assert api.util_get_model_names() == [MODEL]
+    assert [title.split(" [")[0] for title in api.util_get_model_names()] == [MODEL]  # titled "name [short hash]"
     upscalers = api.get_upscalers()
     assert [upscaler["name"] for upscaler in upscalers] == ["None", "Lanczos", "Nearest", UPSCALER]
     assert set(upscalers[-1]) == {"name", "model_name", "model_path", "model_url", "scale"}
@@ -91,7 +92,7 @@ def test_hires_fix_and_its_lists_through_webuiapi(api):
     assert error.value.args[0] == 400 and "hr_upscaler" in error.value.args[1]
 
 
-def test_vae_choice_and_option_through_webuiapi(api):
+def test_vae_choice_and_option_through_webuiapi(api, settings):
     vaes = api.get_sd_vae()
     assert vaes == [{"model_name": f"{VAE}.safetensors", "filename": vaes[0]["filename"]}] and vaes[0]["filename"].endswith(".safetensors")
 
@@ -108,6 +109,8 @@ def test_vae_choice_and_option_through_webuiapi(api):
     api.set_options({"sd_vae": f"{VAE}.safetensors"})  # this caller's VAE for its later calls, not the venue's
     assert LibraryEntry.objects.get(kind=LibraryEntry.Kind.PIPELINE, is_default=True).default_vae == ""
     assert ClientChoice.objects.get().vae == VAE
+    record_presence(name="gpu@box", queues=[settings.GARDEN_GPU_QUEUE], details={})  # GET options answers while a GPU worker is present
+    assert api.get_options()["sd_vae"] == f"{VAE}.safetensors"  # named as its own /sd-vae list names it
     assert np.array_equal(pixels(paint().image), pixels(chosen.image))
     assert np.array_equal(pixels(paint(sd_vae="None").image), pixels(base.image))
     api.set_options({"sd_vae": "Automatic"})

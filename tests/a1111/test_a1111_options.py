@@ -61,7 +61,7 @@ def test_options_answers_from_presence_without_the_broker(basic_client, retouch_
     assert answer["sd_model_checkpoint"] == "tiny-sd"  # GARDEN_DIFFUSION_MODEL's folder (no inpaint model, no library)
     assert (answer["samples_format"], answer["CLIP_stop_at_last_layers"], answer["sd_vae"]) == ("png", 1, "Automatic")
     # Never the broker (no_broker fails any inspect): no timing bound, which a loaded machine breaks.
-    assert answer["gpu_workers"] == ["gpu@box"] and no_broker == []
+    assert answer["gpu_worker_count"] == 1 and "gpu@box" not in response.content.decode() and no_broker == []
 
 
 def test_options_is_503_with_retry_after_when_no_gpu_worker_is_present(basic_client, retouch_settings, no_broker, settings):
@@ -83,12 +83,14 @@ def test_while_the_demo_paints_options_answers_and_names_the_demos_painter(basic
     response = basic_client.get("/sdapi/v1/options")
     assert response.status_code == 200, response.content  # txt2img paints procedurally: the probe says so
     answer = response.json()
-    assert answer["sd_model_checkpoint"] == "procedural-demo" and "From the demo to a real model" in answer["sd_model_checkpoint_note"]
+    assert answer["sd_model_checkpoint"] == "procedural-painter-v1"  # the name its jobs and infotext carry
+    assert "From the demo to a real model" in answer["sd_model_checkpoint_note"]
     models = basic_client.get("/sdapi/v1/sd-models").json()
-    assert [model["title"] for model in models] == ["procedural-demo"]  # never sd-turbo, which is not installed
-    assert basic_client.post("/sdapi/v1/options", {"sd_model_checkpoint": "procedural-demo"}, format="json").status_code == 200
+    assert [model["title"] for model in models] == ["procedural-painter-v1"]  # never sd-turbo, which is not installed
+    for name in ("procedural-painter-v1", "procedural-demo"):  # its name, and the one sd-models gave before
+        assert basic_client.post("/sdapi/v1/options", {"sd_model_checkpoint": name}, format="json").status_code == 200
     refused = basic_client.post("/sdapi/v1/options", {"sd_model_checkpoint": "sd-turbo"}, format="json")
-    assert refused.status_code == 400 and "procedural-demo" in refused.json()["sd_model_checkpoint"][0]
+    assert refused.status_code == 400 and "procedural-painter-v1" in refused.json()["sd_model_checkpoint"][0]
     # Retouching still needs a diffusion model, and says which setting.
     body = {"init_images": [b64(encoded(noise(64, 64)))], "prompt": "x", "width": 64, "height": 64}
     retouch = basic_client.post("/sdapi/v1/img2img", body, format="json")
@@ -174,7 +176,7 @@ def test_options_post_answers_null_and_ignores_cosmetic_settings(basic_client, r
     ("values", "field"),
     [
         ({"sd_model_checkpoint": "sdxl-base"}, "sd_model_checkpoint"),
-        ({"CLIP_stop_at_last_layers": 2}, "CLIP_stop_at_last_layers"),
+        ({"CLIP_stop_at_last_layers": 13}, "CLIP_stop_at_last_layers"),
         ({"sd_vae": "vae-ft-mse-840000.safetensors"}, "sd_vae"),
         ({"eta_noise_seed_delta": 31337}, "eta_noise_seed_delta"),
         ({"samples_format": "jpg"}, "samples_format"),
@@ -258,3 +260,14 @@ def test_controlnet_detect_takes_webuiapis_controlnet_images(basic_client):
 def test_setting_options_without_a_body_is_a_400(basic_client):
     response = basic_client.post("/sdapi/v1/options")
     assert response.status_code == 400 and "JSON object" in response.json()["detail"]
+
+
+def test_options_keep_the_clip_skip_clients_set(basic_client, retouch_settings, settings, no_broker):
+    """A1111 keeps CLIP_stop_at_last_layers: 2 from POST /options; GET answers it and calls paint with it."""
+    gpu_worker(settings)
+    assert basic_client.post("/sdapi/v1/options", {"CLIP_stop_at_last_layers": 2}, format="json").status_code == 200
+    assert basic_client.get("/sdapi/v1/options").json()["CLIP_stop_at_last_layers"] == 2
+    from a1111 import fields
+
+    assert fields.override_settings({}) == 2  # img2img's CLIP skip without an override
+    assert fields.override_settings({"override_settings": {"CLIP_stop_at_last_layers": 1}}) == 1

@@ -6,6 +6,7 @@ The request waits in a thread of its own (its own connection); the test's thread
 once the request waits, so the two never write at once (SQLite's shared in-memory test database
 locks whole tables)."""
 
+import json
 import threading
 import time
 
@@ -53,7 +54,7 @@ def wait_in_a_thread(client, in_wait: threading.Event) -> tuple[threading.Thread
         with CaptureQueriesContext(connections["default"]) as queries:  # this thread's connection
             answer["queries"] = queries
             response = client.post("/sdapi/v1/txt2img", {"prompt": "a calm garden", "steps": 1, "width": 64, "height": 64}, format="json")
-        answer.update(status=response.status_code, at=time.monotonic())
+        answer.update(status=response.status_code, body=response.json(), at=time.monotonic())
         connection.close()
 
     thread = threading.Thread(target=post)
@@ -81,5 +82,7 @@ def test_an_interrupt_of_a_queued_job_ends_the_wait_at_once(waiting_client, in_w
     assert waiting_client.post("/sdapi/v1/interrupt").status_code == 200  # the same caller (the trusted address)
     interrupted = time.monotonic()
     thread.join(timeout=30)
-    assert answer["status"] == 409 and GenerationJob.objects.get().status == "cancelled", answer
+    # A1111 answers 200 with what was painted: nothing yet, and info says it was interrupted.
+    assert answer["status"] == 200 and GenerationJob.objects.get().status == "cancelled", answer
+    assert answer["body"]["images"] == [] and json.loads(answer["body"]["info"])["warnings"] == ["interrupted: 0 of 1 pictures painted."]
     assert answer["at"] - interrupted < 2.0

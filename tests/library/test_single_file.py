@@ -385,8 +385,13 @@ def test_a1111_lists_a_single_file_with_its_hash_and_paints_with_it(
     django_user_model.objects.create_user("a1111", password="pw-a1111-1", is_staff=True)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"a1111:pw-a1111-1").decode())
-    listed = {model["title"]: model for model in client.get("/sdapi/v1/sd-models").json()}
-    assert listed[f"one-file [{short}]"]["hash"] == short and listed["folder-twin"]["hash"] is None
+    listed = {model["model_name"]: model for model in client.get("/sdapi/v1/sd-models").json()}
+    assert listed["one-file"]["title"] == f"one-file [{short}]" and listed["one-file"]["hash"] == short
+    twin = LibraryEntry.objects.get(name="folder-twin")  # a folder: its manifest's digest, as A1111 always lists a hash
+    assert (
+        listed["folder-twin"]["hash"] == twin.manifest_sha256[:10]
+        and listed["folder-twin"]["title"] == f"folder-twin [{twin.manifest_sha256[:10]}]"
+    )
     body = {"prompt": "a red flower", "seed": 42, "steps": 2, "width": 64, "height": 64}
     answer = client.post("/sdapi/v1/txt2img", {**body, "override_settings": {"sd_model_checkpoint": f"one-file [{short}]"}}, format="json")
     assert answer.status_code == 200, answer.content
