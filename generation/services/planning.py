@@ -14,6 +14,7 @@ from garden import keys
 from generation import kinds
 from generation.backends import hires
 from generation.models import GenerationJob
+from generation.worker import yielding
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def plan_batches(specs: list[ImageSpec], *, batch_size: int) -> list[list[ImageS
 
 def job_batches(job: GenerationJob) -> list[list[ImageSpec]]:
     specs = plan_images(kind=job.kind, count=job.count, width=job.width, height=job.height, seed=job.seed)
-    return plan_batches(specs, batch_size=settings.GARDEN_DIFFUSION_BATCH_SIZE)
+    return plan_batches(specs, batch_size=yielding.call_size(job, settings.GARDEN_DIFFUSION_BATCH_SIZE))  # background: short calls
 
 
 def batch_steps(job: GenerationJob) -> int:
