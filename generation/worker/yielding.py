@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 Status = GenerationJob.Status
 
 
-class Yielded(Exception):  # noqa: N818 (an outcome, not an error)
+class Yielded(Exception):  # an outcome, not an error
     """The background job gave its worker up between two calls; it is queued again."""
 
 
