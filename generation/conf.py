@@ -24,6 +24,18 @@ SETTINGS = [
     ),
     flag("GARDEN_DIFFUSION_COMPILE", False, "`torch.compile` the UNet (slow first call per size; for long bulk runs on CUDA)"),
     integer("GARDEN_DIFFUSION_BATCH_SIZE", 4, "images of one size per pipeline call"),
+    integer(
+        "GARDEN_BACKGROUND_CALL_PICTURES",
+        1,
+        "pictures of one pipeline call of a background (gardener) job, at most `GARDEN_DIFFUSION_BATCH_SIZE`; a foreground job "
+        "waits at most one such call ([generation.md](generation.md#foreground-before-background)); `0`: the ordinary batch size",
+    ),
+    flag(
+        "GARDEN_BACKGROUND_YIELD",
+        True,
+        "between two calls a background job gives its worker up to a waiting foreground job, and resumes later "
+        "([generation.md](generation.md#foreground-before-background))",
+    ),
     text(
         "GARDEN_DIFFUSION_LEAN",
         "auto",

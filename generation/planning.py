@@ -46,9 +46,16 @@ def plan_batches(specs: list[ImageSpec], *, batch_size: int) -> list[list[ImageS
     return [group[start : start + batch_size] for group in by_size.values() for start in range(0, len(group), batch_size)]
 
 
+def call_size(job: GenerationJob, batch_size: int) -> int:
+    """The pictures of one pipeline call of ``job``: a background job's calls are short, so it can
+    yield between them to foreground work (generation.worker.yielding)."""
+    short = settings.GARDEN_BACKGROUND_CALL_PICTURES
+    return min(batch_size, short) if job.background and short > 0 else batch_size
+
+
 def job_batches(job: GenerationJob) -> list[list[ImageSpec]]:
     specs = plan_images(kind=job.kind, count=job.count, width=job.width, height=job.height, seed=job.seed)
-    return plan_batches(specs, batch_size=settings.GARDEN_DIFFUSION_BATCH_SIZE)
+    return plan_batches(specs, batch_size=call_size(job, settings.GARDEN_DIFFUSION_BATCH_SIZE))  # background: short calls
 
 
 def batch_steps(job: GenerationJob) -> int:

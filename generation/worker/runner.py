@@ -16,7 +16,7 @@ from generation import backends, kinds
 from generation.backends import hires
 from generation.models import GenerationJob
 from generation.planning import image_key, job_batches
-from generation.worker import claim, gathering, lifecycle
+from generation.worker import claim, gathering, lifecycle, yielding
 from generation.worker.gathered_run import run_gathered
 from generation.worker.lifecycle import beating
 from generation.worker.storing import store_generated_image
@@ -64,6 +64,8 @@ def run_claimed_job(job: GenerationJob, *, heartbeat: bool = False) -> Generatio
             counted = _run(job=job, mine=mine, timings=timings)
     except JobStopped:
         lifecycle.drop([job], timings=timings)
+    except yielding.Yielded:  # foreground before background: queued again, its pictures kept
+        pass
     except (backends.TransientBackendError, StorageError, DatabaseError) as exc:
         raise TransientJobError(f"{type(exc).__name__}: {exc}", job_id=job.pk) from exc
     except Exception as exc:
@@ -96,11 +98,14 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
     todos = [[spec for spec in specs if image_key(job=job, spec=spec) not in done_keys] for specs in job_batches(job)]
     last_batch = max((number for number, todo in enumerate(todos) if todo), default=-1)
     throttle = ProgressThrottle(pending=loaded)  # the loaded model rides on the first progress UPDATE
-    counted = None
+    counted, painted = None, False
     per_batch = hires.batch_steps(job.options or {}, job.steps)  # a hires fix's second pass counts too
     for number, todo in enumerate(todos):
         if not todo:  # made by an earlier attempt
             continue
+        if painted:  # between two calls: a background job gives way to waiting foreground work
+            yielding.give_way(job, mine, timings=timings)
+        painted = True
         on_step = StepReporter(mine, base=number * per_batch, steps=per_batch, throttle=throttle)
         on_step(0)  # before the pipeline call: a cancel check
         batch = lifecycle.call_batch([job], todo, extra)
