@@ -183,7 +183,7 @@ def one_round(venue: Venue, args, setting: str, seed: int) -> dict:
 def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-foreground-") as folder:
-        from tests.generation.tiny_pipeline import save_tiny_pipeline
+        from testkit.tiny_pipeline import save_tiny_pipeline
 
         model = Path(folder) / "tiny"
         save_tiny_pipeline(model, seed=0)

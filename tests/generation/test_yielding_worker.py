@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from tests.generation.test_worker import Garden
-from tests.local_services import reachable, redis_url
+from testkit.local_services import reachable, redis_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.backend_free]
 
