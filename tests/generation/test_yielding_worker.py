@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.generation.test_worker import Garden
 from testkit.local_services import reachable, redis_url
+from tests.generation.test_worker import Garden
 
 pytestmark = [pytest.mark.slow, pytest.mark.backend_free]
 
