@@ -67,7 +67,7 @@ def _wait(job: GenerationJob, watch: changes.Watch, deadline: float | None) -> G
 def outcome(request, job: GenerationJob) -> Response | None:
     """None for a succeeded job, and for one interrupted (A1111 answers 200 with what was painted
     so far); else the answer: 503 failed or no worker, 504 past the cap."""
-    if job.status in (GenerationJob.Status.SUCCEEDED, GenerationJob.Status.CANCELLED):
+    if job.status == GenerationJob.Status.SUCCEEDED or job.status == GenerationJob.Status.CANCELLED:
         return None
     status_url = request.build_absolute_uri(f"/api/v1/jobs/{job.pk}")
     answer = {"job_id": str(job.pk), "status_url": status_url}

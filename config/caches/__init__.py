@@ -169,7 +169,7 @@ def reset_all(*, rows_only: bool = False) -> None:
 
 # The project's own packages (tests and benches are not app source).
 ROOT = Path(__file__).resolve().parents[2]
-NOT_APPS = {"tests", "bench"}
+NOT_APPS = {"tests", "bench", "testkit"}  # testkit: what tests and benches share
 # What a module that defines a cache says: registration happens where one of these is.
 MARKERS = ("@memoized", "Lazy(", "VersionedMemo(", "caches.register(", "caches.shared(")
 
