@@ -261,8 +261,10 @@ def test_prompt_loras_options_and_their_bounds(library_settings):
     # The LoRA's short hash (A1111's) is recorded with the job for its pictures' parameters.
     lora_hash = LibraryEntry.objects.get(kind="lora", name=LORA).short_hash
     assert len(lora_hash) == 10
+    model_hash = valid.options.pop("model_hash")
+    assert len(model_hash) == 10  # the folder model's manifest digest: A1111 names every model by one
     assert valid.options == {"sampler": "euler", "clip_skip": 2, "subseed": 5, "subseed_strength": 0.25, "lora_hashes": {LORA: lora_hash}}
-    assert JobRequest(prompt="garden").validate().options == {}
+    assert JobRequest(prompt="garden").validate().options == {"model_hash": model_hash}
 
     bad = {
         "sampler": {"sampler": "warp-drive"},
