@@ -96,3 +96,15 @@ def print_table(arms: dict[str, dict], reached: list[int]) -> None:
             se = (row[f"{p}_se"] if row[f"{p}_se"] is not None else float("nan") for p in points)
             cells = (f"{row[p]:.3f} ± {e:.3f} ({row[f'{p}_worst']:+.3f})" for p, e in zip(points, se, strict=True))
             print(f"{arm:<24}{label:<30}" + "".join(f"{cell:>24}" for cell in cells))
+
+
+def print_differences(runs_by_arm: dict, arms: list[str], reached: list[int], *, earlier: dict | None, earlier_name: str) -> None:
+    """Each arm's paired difference (mean ± paired s.e.) from the static arm, and from an earlier run's arms."""
+    compared = [f"{p}_{n}" for p in ("at", "held_at", "seen_at") for n in reached]
+    print("\nPaired differences, mean ± paired standard error:")
+    if "static" in runs_by_arm:
+        for arm in arms[1:]:
+            print_paired(f"{arm} − static", paired(runs_by_arm[arm]["runs"], runs_by_arm["static"]["runs"], compared), compared)
+    for arm in arms if earlier else []:
+        if arm in earlier:
+            print_paired(f"{arm} − {earlier_name}", paired(runs_by_arm[arm]["runs"], earlier[arm]["runs"], compared), compared)

@@ -75,7 +75,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench import _audience, _inprocess  # noqa: E402
-from bench._gardener_runs import paired, print_paired, print_table, run_all, summary, trace_digest  # noqa: E402
+from bench._gardener_runs import print_differences, print_table, run_all, summary, trace_digest  # noqa: E402
 
 KEYS, SEGMENTS = _audience.KEYS, _audience.SEGMENTS
 CHECKPOINTS = (500, 1000, 2000, 5000)
@@ -394,16 +394,8 @@ def main() -> int:
         out.mkdir(parents=True, exist_ok=True)
         (out / args.out).write_text(json.dumps(results, indent=2))
     print_table(results["arms"], reached)
-    compared = [f"{p}_{n}" for p in ("at", "held_at", "seen_at") for n in reached]
-    print("\nPaired differences, mean ± paired standard error:")
-    if "static" in results["arms"]:
-        for arm in arms[1:]:
-            print_paired(f"{arm} − static", paired(results["arms"][arm]["runs"], results["arms"]["static"]["runs"], compared), compared)
-    if args.against:
-        earlier = json.loads((ROOT / "bench" / "results" / args.against).read_text())["arms"]
-        for arm in arms:
-            if arm in earlier:
-                print_paired(f"{arm} − {args.against}", paired(results["arms"][arm]["runs"], earlier[arm]["runs"], compared), compared)
+    earlier = json.loads((ROOT / "bench" / "results" / args.against).read_text())["arms"] if args.against else None
+    print_differences(results["arms"], arms, reached, earlier=earlier, earlier_name=args.against or "")
     print(f"\ntrace digest (every run's screens, choices and probes, in order of arm and seed): {trace_digest(results['arms'])}")
     return 0
 
