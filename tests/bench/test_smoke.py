@@ -8,8 +8,9 @@ PostgreSQL, on a database of its own beside it: bench/_smoke.py, dropped afterwa
 (marked ``faults``: the fault installation takes a minute or more to start, so it runs with
 `pytest -m faults`, in CI's fault-suite step, and is skipped otherwise). A bench
 without "postgresql" runs on its own throw-away SQLite database and files whatever the test run's
-database is, so it runs once, in the pass on the embedded defaults (CI runs `make test-all` on
-PostgreSQL, then on SQLite: .ci/run). All are ``slow``: `make test` leaves them out, `make
+database is, so it runs once, in the pass on the embedded defaults (marked ``embedded_only``: CI runs
+`make test-all` on PostgreSQL, then the fast tier, the browser, ``backend_free`` and ``embedded_only``
+tests on SQLite: .ci/run). All are ``slow``: `make test` leaves them out, `make
 test-all` runs them. Benches that take a Redis for a worker round when one answers (generation,
 live) run that round too.
 """
@@ -50,6 +51,8 @@ def params():
             marks.append(pytest.mark.postgres)
         if "faults" in smoke_needs(script):
             marks.append(pytest.mark.faults)
+        if not {"postgresql", "faults", "chromium"} & set(smoke_needs(script)):
+            marks.append(pytest.mark.embedded_only)  # its own SQLite whatever the run's database: CI's last pass
         yield pytest.param(script, id=script.stem, marks=marks)
 
 
