@@ -12,6 +12,7 @@ import hashlib
 import io
 import re
 import uuid
+from dataclasses import replace
 
 from django.conf import settings
 from django.db import transaction
@@ -30,6 +31,7 @@ from retouch.uploads import UploadMissing, read_upload, write_upload
 
 UPLOAD_NAME = re.compile(r"^[\w.\- ()]{1,120}$")
 PICTURE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+ORIGIN = "comfy"  # generation.requests.ORIGINS: the door's jobs and pictures say where they came from
 
 
 class BadRequest(Exception):
@@ -133,11 +135,12 @@ def submit(caller: Caller, body: dict) -> dict:
 
 
 def _create_job(caller: Caller, compiled: graphs.Compiled) -> GenerationJob:
+    """The A1111 API's job for the body, marked as the door's (``origin``: the job list, the admin and each picture say so)."""
     if compiled.img2img:
         job_request, uploads = parsing.img2img_request(compiled.body)
-        return create_retouch_job(created_by=caller.user, request=job_request, uploads=uploads)
+        return create_retouch_job(created_by=caller.user, request=replace(job_request, origin=ORIGIN), uploads=uploads)
     job_request, _ = txt2img.txt2img_request(compiled.body)
-    return jobs.create_job(created_by=caller.user, request=job_request)
+    return jobs.create_job(created_by=caller.user, request=replace(job_request, origin=ORIGIN))
 
 
 def _bound_history(identity: str) -> None:
