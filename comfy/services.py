@@ -19,8 +19,9 @@ from django.db import transaction
 from django.db.models import Max
 from PIL import Image as PILImage
 
-from a1111 import catalog, options, parsing, txt2img
+from a1111 import catalog, controlled, options, parsing, txt2img
 from comfy import graph as graphs
+from comfy import selectors
 from comfy.auth import Caller
 from comfy.models import ComfyPrompt
 from generation import services as jobs
@@ -87,11 +88,11 @@ def uploaded(caller: Caller, name: str) -> bytes:
         raise LookupError(name) from None
 
 
-def _default_checkpoint(body: dict, img2img: bool) -> None:
+def _default_checkpoint(body: dict, retouch: bool) -> None:
     """The venue's own model under the name /object_info lists it: the job names no model."""
     overrides = body["override_settings"]
     name = overrides.get("sd_model_checkpoint")
-    if img2img:
+    if retouch:
         if name and options.is_retouch_model(name):
             del overrides["sd_model_checkpoint"]
         return
@@ -103,13 +104,14 @@ def _default_checkpoint(body: dict, img2img: bool) -> None:
 def submit(caller: Caller, body: dict) -> dict:
     """``POST /prompt``: the graph compiled and queued; ComfyUI's answer, or graphs.GraphError."""
     graph = body.get("prompt")
-    compiled = graphs.compile_graph(graph, lambda name: uploaded(caller, name))
+    library = graphs.Library(upscalers=selectors.upscalers, controlnets=selectors.controlnets)
+    compiled = graphs.compile_graph(graph, lambda name: uploaded(caller, name), library)
     prompt_id = body.get("prompt_id") or str(uuid.uuid4())
     if not isinstance(prompt_id, str) or len(prompt_id) > 100:
         raise BadRequest("prompt_id must be text of at most 100 characters.")
     client_id = body.get("client_id") or ""
     extra = body.get("extra_data") if isinstance(body.get("extra_data"), dict) else {}
-    _default_checkpoint(compiled.body, compiled.img2img)
+    _default_checkpoint(compiled.body, compiled.retouch)
     try:
         with transaction.atomic():
             if ComfyPrompt.objects.filter(identity=caller.identity, prompt_id=prompt_id).exists():
@@ -127,7 +129,7 @@ def submit(caller: Caller, body: dict) -> dict:
                 outputs=compiled.outputs,
             )
     except JobParameterError as exc:
-        named = txt2img.client_named(exc) if not compiled.img2img else exc
+        named = txt2img.client_named(exc) if not compiled.retouch else exc
         first, message = next(iter((named.fields or {"prompt": str(exc)}).items()))
         raise compiled.node_error(first, str(message), graph) from None
     _bound_history(caller.identity)
@@ -136,8 +138,8 @@ def submit(caller: Caller, body: dict) -> dict:
 
 def _create_job(caller: Caller, compiled: graphs.Compiled) -> GenerationJob:
     """The A1111 API's job for the body, marked as the door's (``origin``: the job list, the admin and each picture say so)."""
-    if compiled.img2img:
-        job_request, uploads = parsing.img2img_request(compiled.body)
+    if compiled.retouch:  # img2img, or txt2img with ControlNet units: the retouch engine paints both
+        job_request, uploads = parsing.img2img_request(compiled.body) if compiled.img2img else controlled.request(compiled.body)
         return create_retouch_job(created_by=caller.user, request=replace(job_request, origin=ORIGIN), uploads=uploads)
     job_request, _ = txt2img.txt2img_request(compiled.body)
     return jobs.create_job(created_by=caller.user, request=replace(job_request, origin=ORIGIN))
