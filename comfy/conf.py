@@ -11,4 +11,10 @@ SETTINGS = [
     ),
     integer("GARDEN_COMFY_HISTORY_SIZE", 200, "finished prompts kept in each caller's ComfyUI `/history` (older ones are forgotten)"),
     integer("GARDEN_COMFY_MAX_UPLOAD_BYTES", 20 << 20, "largest picture `POST /upload/image` takes (ComfyUI's `max_upload_size`)"),
+    integer("GARDEN_COMFY_UPLOADS_KEPT", 100, "pictures kept per caller from `POST /upload/image` (its oldest are deleted past this)"),
+    integer(
+        "GARDEN_COMFY_UPLOAD_HOURS",
+        24,
+        "hours an uploaded picture is kept for the caller's `LoadImage` nodes (a queued job has its own copy)",
+    ),
 ]

@@ -39,7 +39,9 @@ HISTORY_FRESH_SECONDS = 5.0  # a change made elsewhere (another door, the admin)
 CALLER_FRESH_SECONDS = 5.0
 MAX_CALLERS = 1000
 RETRY_AFTER = "5"
+PURGE_SECONDS = 600.0  # uploads past their age go within this even when their caller never uploads again
 DELIVER: web.AppKey[asyncio.Task] = web.AppKey("deliver", asyncio.Task)
+PURGE: web.AppKey[asyncio.Task] = web.AppKey("purge", asyncio.Task)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -130,6 +132,15 @@ class Door:
                 if not ws.closed:
                     with contextlib.suppress(ConnectionError):  # the client left: its history still tells it
                         await ws.send_str(message)
+
+    async def purge(self) -> None:
+        """Every PURGE_SECONDS: the uploads past GARDEN_COMFY_UPLOAD_HOURS deleted (an upload also purges its caller's)."""
+        while True:
+            try:
+                await db(services.purge_uploads)()
+            except Exception:  # storage away: tried again next time, the door keeps answering
+                log.warning("ComfyUI door: could not purge old uploads", exc_info=True)
+            await asyncio.sleep(PURGE_SECONDS)
 
     def finished(self, prompt: ComfyPrompt) -> None:
         self.histories.pop(prompt.identity, None)
@@ -336,11 +347,13 @@ def application() -> web.Application:
     async def started(app: web.Application) -> None:
         door.loop = asyncio.get_running_loop()
         app[DELIVER] = asyncio.create_task(door.deliver())
+        app[PURGE] = asyncio.create_task(door.purge())
         await db(door.resume)()
 
     async def stopped(app: web.Application) -> None:
         door.stopping.set()
         app[DELIVER].cancel()
+        app[PURGE].cancel()
         for thread in door.threads:  # each ends within one wait (PROGRESS_SECONDS, QUEUED_SECONDS)
             await asyncio.to_thread(thread.join, 5)
 

@@ -30,6 +30,7 @@ SAMPLER_NAMES = {
 }
 SCHEDULERS = ["normal", "karras", "exponential"]
 UPSCALE_METHODS = ["nearest-exact", "bilinear", "area", "bicubic", "bislerp"]
+IMAGE_METHODS = ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]  # ImageScale's, ImageScaleBy's
 
 
 def _int(default: int, low: int, high: int, step: int = 1) -> list:
@@ -150,12 +151,40 @@ NODES: dict[str, dict] = {
         "image/upscaling",
         {
             "image": ["IMAGE"],
-            "upscale_method": [["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]],
+            "upscale_method": [IMAGE_METHODS],
             "width": _int(512, 0, MAX_SIZE),
             "height": _int(512, 0, MAX_SIZE),
             "crop": [["disabled", "center"]],
         },
         ["IMAGE"],
+    ),
+    "ImageScaleBy": _node(
+        "image/upscaling",
+        {"image": ["IMAGE"], "upscale_method": [IMAGE_METHODS], "scale_by": _float(1.0, 0.01, 8.0)},
+        ["IMAGE"],
+    ),
+    "UpscaleModelLoader": _node("loaders", {"model_name": [LIBRARY]}, ["UPSCALE_MODEL"]),
+    "ImageUpscaleWithModel": _node("image/upscaling", {"upscale_model": ["UPSCALE_MODEL"], "image": ["IMAGE"]}, ["IMAGE"]),
+    "ControlNetLoader": _node("loaders", {"control_net_name": [LIBRARY]}, ["CONTROL_NET"]),
+    "ControlNetApplyAdvanced": _node(
+        "conditioning/controlnet",
+        {
+            "positive": ["CONDITIONING"],
+            "negative": ["CONDITIONING"],
+            "control_net": ["CONTROL_NET"],
+            "image": ["IMAGE"],
+            "strength": _float(1.0, 0.0, 10.0),
+            "start_percent": _float(0.0, 0.0, 1.0, 0.001),
+            "end_percent": _float(1.0, 0.0, 1.0, 0.001),
+        },
+        ["CONDITIONING", "CONDITIONING"],
+        ["positive", "negative"],
+        optional={"vae": ["VAE"]},
+    ),
+    "ControlNetApply": _node(
+        "conditioning/controlnet",
+        {"conditioning": ["CONDITIONING"], "control_net": ["CONTROL_NET"], "image": ["IMAGE"], "strength": _float(1.0, 0.0, 10.0)},
+        ["CONDITIONING"],
     ),
     "SaveImage": _node("image", {"images": ["IMAGE"], "filename_prefix": ["STRING", {"default": "ComfyUI"}]}, [], output_node=True),
     "PreviewImage": _node("image", {"images": ["IMAGE"]}, [], output_node=True),

@@ -13,10 +13,21 @@ from comfy import nodes
 from comfy.models import ComfyPrompt
 from garden.models import Image
 from generation.models import GenerationJob
+from library import selectors as library
 
 VERSION = "0.3.60"  # the ComfyUI API this door follows (docs/comfyui.md)
 FILE_NAME = re.compile(r"^ComfyUI_(\d{5,})_(\d{2,})_\.(png|jpg|jpeg|webp)$")
 CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+def upscalers() -> dict[str, int]:
+    """The library's upscalers by name, each with its scale (4 when its scan read none, as A1111 answers)."""
+    return {entry.name: (entry.details or {}).get("scale") or 4 for entry in library.upscalers()}
+
+
+def controlnets() -> list[str]:
+    """The configured ControlNets as the A1111 API lists them (``"<name> [lineart]"``: the kind picks the detector)."""
+    return catalog.controlnet_models()
 
 
 def _choices() -> dict[tuple[str, str], list[str]]:
@@ -29,6 +40,8 @@ def _choices() -> dict[tuple[str, str], list[str]]:
         ("VAELoader", "vae_name"): vaes,
         ("LoraLoader", "lora_name"): loras,
         ("LoraLoaderModelOnly", "lora_name"): loras,
+        ("UpscaleModelLoader", "model_name"): list(upscalers()),
+        ("ControlNetLoader", "control_net_name"): controlnets(),
         ("LoadImage", "image"): [],
         ("LoadImageMask", "image"): [],
     }
@@ -47,8 +60,8 @@ def object_info(class_type: str | None = None) -> dict:
                 spec = [choices.get((name, input_name), []), *spec[1:]]
             required[input_name] = spec
         answer[name] = {
-            "input": {"required": required, "optional": {}, "hidden": {}},
-            "input_order": {"required": list(required)},
+            "input": {"required": required, "optional": node.get("optional", {}), "hidden": {}},
+            "input_order": {"required": list(required), **({"optional": list(node["optional"])} if node.get("optional") else {})},
             "output": node["output"],
             "output_is_list": [False] * len(node["output"]),
             "output_name": node["output_name"],

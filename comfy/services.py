@@ -3,7 +3,8 @@
 A prompt becomes the job the A1111 API would make of the same request (comfy.graph compiles it to
 an A1111 body; a1111.txt2img and a1111.parsing build the job), so it runs on the same queue and
 workers with the same prompt screening, image check and provenance marks. Each caller's history is
-bounded: past GARDEN_COMFY_HISTORY_SIZE finished prompts, the oldest are forgotten.
+bounded: past GARDEN_COMFY_HISTORY_SIZE finished prompts, the oldest are forgotten; so are its
+uploads, by count (GARDEN_COMFY_UPLOADS_KEPT) and age (GARDEN_COMFY_UPLOAD_HOURS).
 """
 
 from __future__ import annotations
@@ -12,34 +13,43 @@ import hashlib
 import io
 import re
 import uuid
+from dataclasses import replace
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 from PIL import Image as PILImage
 
-from a1111 import catalog, options, parsing, txt2img
+from a1111 import catalog, controlled, options, parsing, txt2img
 from comfy import graph as graphs
+from comfy import selectors
 from comfy.auth import Caller
 from comfy.models import ComfyPrompt
 from generation import services as jobs
 from generation.models import GenerationJob
 from generation.requests import JobParameterError
 from retouch.services import create_retouch_job
-from retouch.uploads import UploadMissing, read_upload, write_upload
+from retouch.uploads import UploadMissing, delete_uploads, read_upload, upload_storage, write_upload
 
+UPLOADS = "comfy"  # the callers' uploads in the private upload storage (retouch.uploads): comfy/<caller's digest>/<name>
 UPLOAD_NAME = re.compile(r"^[\w.\- ()]{1,120}$")
 PICTURE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+ORIGIN = "comfy"  # generation.requests.ORIGINS: the door's jobs and pictures say where they came from
 
 
 class BadRequest(Exception):
     """A request ComfyUI answers 400 with a message (not a graph's error)."""
 
 
-def _upload_key(caller: Caller, name: str) -> str:
+def _owner(caller: Caller) -> str:
     # Per caller (a digest of its identity, not the identity itself), so one cannot load another's picture.
-    owner = hashlib.sha256(caller.identity.encode()).hexdigest()[:16]
-    return f"comfy/{owner}/{name}"
+    return hashlib.sha256(caller.identity.encode()).hexdigest()[:16]
+
+
+def _upload_key(caller: Caller, name: str) -> str:
+    return f"{UPLOADS}/{_owner(caller)}/{name}"
 
 
 def upload_image(caller: Caller, *, content: bytes, name: str, overwrite: bool) -> dict:
@@ -63,8 +73,36 @@ def upload_image(caller: Caller, *, content: bytes, name: str, overwrite: bool) 
         while _exists(caller, name):
             name = f"{stem or ext} ({number}){dot}{ext if stem else ''}"
             number += 1
-    write_upload(key=_upload_key(caller, name), content=content)
+    key = _upload_key(caller, name)
+    write_upload(key=key, content=content)
+    purge_uploads(owner=_owner(caller), keep=key)
     return {"name": name, "subfolder": "", "type": "input"}
+
+
+def purge_uploads(*, owner: str | None = None, keep: str = "") -> int:
+    """Delete uploads past GARDEN_COMFY_UPLOAD_HOURS, and each caller's beyond its newest
+    GARDEN_COMFY_UPLOADS_KEPT (``owner``: one caller's folder; ``keep``: the one just written).
+    A job compiled from an upload holds its own copy, so nothing queued loses its picture. How many went."""
+    storage = upload_storage()
+    deadline = timezone.now() - timedelta(hours=settings.GARDEN_COMFY_UPLOAD_HOURS)
+    try:
+        owners = [owner] if owner else storage.listdir(UPLOADS)[0]
+    except FileNotFoundError:  # nothing uploaded yet
+        return 0
+    gone = []
+    for folder in owners:
+        try:
+            names = storage.listdir(f"{UPLOADS}/{folder}")[1]
+        except FileNotFoundError:
+            continue
+        dated = sorted(
+            ((storage.get_modified_time(f"{UPLOADS}/{folder}/{name}"), f"{UPLOADS}/{folder}/{name}") for name in names), reverse=True
+        )
+        for number, (modified, key) in enumerate(dated):
+            if key != keep and (number >= settings.GARDEN_COMFY_UPLOADS_KEPT or modified < deadline):
+                gone.append(key)
+    delete_uploads(gone)
+    return len(gone)
 
 
 def _exists(caller: Caller, name: str) -> bool:
@@ -85,11 +123,11 @@ def uploaded(caller: Caller, name: str) -> bytes:
         raise LookupError(name) from None
 
 
-def _default_checkpoint(body: dict, img2img: bool) -> None:
+def _default_checkpoint(body: dict, retouch: bool) -> None:
     """The venue's own model under the name /object_info lists it: the job names no model."""
     overrides = body["override_settings"]
     name = overrides.get("sd_model_checkpoint")
-    if img2img:
+    if retouch:
         if name and options.is_retouch_model(name):
             del overrides["sd_model_checkpoint"]
         return
@@ -101,13 +139,14 @@ def _default_checkpoint(body: dict, img2img: bool) -> None:
 def submit(caller: Caller, body: dict) -> dict:
     """``POST /prompt``: the graph compiled and queued; ComfyUI's answer, or graphs.GraphError."""
     graph = body.get("prompt")
-    compiled = graphs.compile_graph(graph, lambda name: uploaded(caller, name))
+    library = graphs.Library(upscalers=selectors.upscalers, controlnets=selectors.controlnets)
+    compiled = graphs.compile_graph(graph, lambda name: uploaded(caller, name), library)
     prompt_id = body.get("prompt_id") or str(uuid.uuid4())
     if not isinstance(prompt_id, str) or len(prompt_id) > 100:
         raise BadRequest("prompt_id must be text of at most 100 characters.")
     client_id = body.get("client_id") or ""
     extra = body.get("extra_data") if isinstance(body.get("extra_data"), dict) else {}
-    _default_checkpoint(compiled.body, compiled.img2img)
+    _default_checkpoint(compiled.body, compiled.retouch)
     try:
         with transaction.atomic():
             if ComfyPrompt.objects.filter(identity=caller.identity, prompt_id=prompt_id).exists():
@@ -125,7 +164,7 @@ def submit(caller: Caller, body: dict) -> dict:
                 outputs=compiled.outputs,
             )
     except JobParameterError as exc:
-        named = txt2img.client_named(exc) if not compiled.img2img else exc
+        named = txt2img.client_named(exc) if not compiled.retouch else exc
         first, message = next(iter((named.fields or {"prompt": str(exc)}).items()))
         raise compiled.node_error(first, str(message), graph) from None
     _bound_history(caller.identity)
@@ -133,11 +172,12 @@ def submit(caller: Caller, body: dict) -> dict:
 
 
 def _create_job(caller: Caller, compiled: graphs.Compiled) -> GenerationJob:
-    if compiled.img2img:
-        job_request, uploads = parsing.img2img_request(compiled.body)
-        return create_retouch_job(created_by=caller.user, request=job_request, uploads=uploads)
+    """The A1111 API's job for the body, marked as the door's (``origin``: the job list, the admin and each picture say so)."""
+    if compiled.retouch:  # img2img, or txt2img with ControlNet units: the retouch engine paints both
+        job_request, uploads = parsing.img2img_request(compiled.body) if compiled.img2img else controlled.request(compiled.body)
+        return create_retouch_job(created_by=caller.user, request=replace(job_request, origin=ORIGIN), uploads=uploads)
     job_request, _ = txt2img.txt2img_request(compiled.body)
-    return jobs.create_job(created_by=caller.user, request=job_request)
+    return jobs.create_job(created_by=caller.user, request=replace(job_request, origin=ORIGIN))
 
 
 def _bound_history(identity: str) -> None:

@@ -22,6 +22,7 @@ from config import caches
 from garden.models import Emotion, Image
 from generation import lineage, planning, progress
 from generation.models import GenerationJob
+from generation.requests import ORIGINS
 from generation.services.jobs import new_job
 
 
@@ -81,8 +82,8 @@ def review_queryset(*, scope: str = Scope.PENDING, emotion: str = "", favorite: 
     if job is not None:
         # One generation job's images (the M2M is generation's: Image.generation_jobs).
         queryset = queryset.filter(generation_jobs=job)
-    elif not settings.GARDEN_A1111_REVIEW_POOL:  # A1111 clients' pictures (a1111.txt2img marks them)
-        queryset = queryset.filter(Q(parameters__origin__isnull=True) | ~Q(parameters__origin="a1111"))  # a missing key is NULL
+    elif not settings.GARDEN_A1111_REVIEW_POOL:  # API clients' pictures (a1111.txt2img and the ComfyUI door mark them)
+        queryset = queryset.filter(Q(parameters__origin__isnull=True) | ~Q(parameters__origin__in=ORIGINS))  # a missing key is NULL
     return queryset.order_by("-created_at", "-id")
 
 

@@ -285,6 +285,7 @@ class JobSerializer(serializers.ModelSerializer):
     status_url = serializers.SerializerMethodField()
     kind = KindField(read_only=True)
     vae = serializers.SerializerMethodField(help_text="The library VAE it paints with (null: the model's own)")
+    origin = serializers.SerializerMethodField(help_text="The API a client's job came through: a1111 or comfy (null: the garden's own)")
     stage = serializers.SerializerMethodField(
         help_text="queued, loading (the model), painting, finishing (decode, check, store), or the final status"
     )
@@ -332,6 +333,7 @@ class JobSerializer(serializers.ModelSerializer):
             "loras",
             "vae",
             "hires",
+            "origin",
             "model_id",
             "scheduler",
             "attempts",
@@ -373,6 +375,9 @@ class JobSerializer(serializers.ModelSerializer):
     @extend_schema_field({"type": "object", "nullable": True})
     def get_hires(self, job):
         return (job.options or {}).get("hires") or None
+
+    def get_origin(self, job) -> str | None:
+        return (job.options or {}).get("origin") or None
 
     def get_queue_position(self, job) -> int | None:
         return self._estimates().position(job)

@@ -16,7 +16,8 @@ from django.utils.translation import gettext
 from config import chance
 from garden import keys
 from generation import backends
-from generation.requests import GUIDANCE_RANGE, SEED_LIMIT, JobParameterError, JobRequest, ValidJob, between, check_int
+from generation.requests import GUIDANCE_RANGE, ORIGINS, SEED_LIMIT, JobParameterError, JobRequest, ValidJob, between, check_int
+from generation.requests.checks import one_of
 from retouch.models import RetouchKind
 from retouch.options import RetouchOptions
 
@@ -50,6 +51,8 @@ def validate_retouch(request: JobRequest, errors: dict[str, str]) -> ValidJob:
         errors["subseed_strength"] = gettext("Retouch jobs have no variation seed.")
     if request.init_image is not None or request.denoising_strength is not None:
         errors["init_image"] = gettext("Retouch jobs name their source (image_id) and take their strength in their retouch options.")
+    if request.origin and request.origin not in ORIGINS:  # an API client's job says so, as text-to-image's does
+        errors["origin"] = one_of("origin", ORIGINS)
     options = request.kind_options or RetouchOptions()
     if not isinstance(options, RetouchOptions):
         raise JobParameterError(fields={"kind": f"{request.kind} jobs take RetouchOptions."})
@@ -74,4 +77,5 @@ def validate_retouch(request: JobRequest, errors: dict[str, str]) -> ValidJob:
         backend=backends.DIFFUSERS,
         kind_options=retouch,
         loras=[{"name": name, "weight": weight} for name, weight in loras],
+        options={"origin": request.origin} if request.origin else {},
     )

@@ -305,6 +305,7 @@ def retouch_parameters(*, job: GenerationJob, spec, engine, rect, frame: str, so
         "index": spec.index,
         "frame": frame,
         "source": source.key if source is not None else "upload",
+        **({"origin": job.options["origin"]} if "origin" in (job.options or {}) else {}),  # an API client's (generation.requests.ORIGINS)
     }
 
 

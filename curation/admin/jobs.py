@@ -82,6 +82,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "size",
         "images_made",
         "backend",
+        "origin",
         "created",
     )
     list_display_links = ("short_id",)
@@ -112,6 +113,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "seed",
         "count",
         "backend",
+        "origin",
         "model_name",
         "scheduler",
         "queue",
@@ -150,6 +152,11 @@ class GenerationJobAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("kind"), ordering="kind")
     def kind_label(self, obj):
         return kinds.label(obj.kind)
+
+    @admin.display(description="API")  # a code, the same in every language (tests/curation/test_admin_languages.py)
+    def origin(self, obj):
+        """The API a client's job came through (``a1111``, ``comfy``: generation.requests.ORIGINS); "—" for the garden's own."""
+        return (obj.options or {}).get("origin") or "—"
 
     @admin.display(description=gettext_lazy("model"), ordering="model")
     def model_name(self, obj):

@@ -52,8 +52,8 @@ LORA_WEIGHT_RANGE = (-5.0, 5.0)
 CLIP_SKIP_RANGE = (1, 12)
 MAX_LORAS = 8
 # Request origins other than the garden's own (options["origin"], then each picture's parameters):
-# "a1111" pictures stay out of the curators' review pool unless GARDEN_A1111_REVIEW_POOL.
-ORIGINS = ("a1111",)
+# the A1111 API's and the ComfyUI door's pictures stay out of the curators' review pool unless GARDEN_A1111_REVIEW_POOL.
+ORIGINS = ("a1111", "comfy")
 
 
 class JobParameterError(DomainError):

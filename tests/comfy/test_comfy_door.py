@@ -10,9 +10,11 @@ import urllib.parse
 import uuid
 
 import pytest
+from django.urls import reverse
 from PIL import Image
 
 from comfy.models import ComfyPrompt
+from curation.selectors import review_queryset
 from generation.models import GenerationJob
 from infra.client_keys import issue
 from infra.models import ClientKey
@@ -84,6 +86,23 @@ def test_open_webui_default_workflow_paints_with_bearer_on_every_call(door, bear
     assert status == 200 and headers["Content-Type"].startswith("image/")
     assert Image.open(io.BytesIO(content)).size == (64, 64)
     assert "/" not in str(history).replace("http", "")  # no server path in any answer
+
+
+def test_the_doors_jobs_say_origin_comfy_in_the_job_list_and_the_admin(door, bearer, client, admin_user):
+    graph = workflows.open_webui(prompt="moss on a stone", model=checkpoint(door, bearer), width=64, height=64, steps=2, seed=5)
+    status, _, answer = call(door, "POST", "/prompt", {"prompt": graph}, bearer)
+    assert status == 200, answer
+    job = job_of(answer["prompt_id"])
+    paint(job.pk)
+    job.refresh_from_db()
+    assert job.options["origin"] == "comfy" and job.images.get().parameters["origin"] == "comfy"
+    client.force_login(admin_user)
+    listed = client.get(reverse("generation-jobs")).json()
+    assert [row["origin"] for row in listed["results"] if row["id"] == str(job.pk)] == ["comfy"]
+    changelist = client.get(reverse("admin:generation_generationjob_changelist")).content.decode()
+    assert '<td class="field-origin">comfy</td>' in changelist
+    # An API client's pictures stay out of the curators' review pool (GARDEN_A1111_REVIEW_POOL), as the A1111 API's do.
+    assert not review_queryset().filter(generation_jobs=job).exists()
 
 
 def test_sillytavern_text_body_without_credentials_from_a_trusted_address(door, settings):
@@ -181,11 +200,12 @@ def test_swarmui_core_img2img_from_an_upload_is_a_retouch_job(door, bearer, reto
     status, _, answer = call(door, "POST", "/prompt", {"prompt": graph, "client_id": client_id}, bearer)
     assert status == 200, answer
     job = job_of(answer["prompt_id"])
-    assert job.kind == "retouch" and job.retouch_job.options["requested_strength"] == 0.5
+    assert job.kind == "retouch" and job.retouch_job.options["requested_strength"] == 0.5 and job.options["origin"] == "comfy"
     assert job.options.get("clip_skip") in (None, 2) and job.retouch_job.options.get("clip_skip") == 2
     paint(job.pk)
     kinds = [message["type"] for message in socket.wait_end()]
     assert "progress" in kinds and kinds[-2:] == ["execution_success", "executing"], kinds
+    assert [image.parameters["origin"] for image in job.images.all()] == ["comfy"]
     # Another caller's upload name does not resolve to this one's picture.
     stranger = {"Authorization": f"Bearer {issue(ClientKey(user=job.created_by, name='other'), by=job.created_by)}"}
     status, _, refused = call(door, "POST", "/prompt", {"prompt": graph}, stranger)

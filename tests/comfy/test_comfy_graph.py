@@ -11,7 +11,7 @@ import json
 import pytest
 from PIL import Image
 
-from comfy.graph import GraphError, compile_graph
+from comfy.graph import GraphError, Library, compile_graph
 from tests.comfy import workflows
 
 
@@ -19,9 +19,9 @@ def no_uploads(name: str) -> bytes:
     raise LookupError(name)
 
 
-def refused(graph, load=no_uploads) -> dict:
+def refused(graph, load=no_uploads, library: Library | None = None) -> dict:
     with pytest.raises(GraphError) as caught:
-        compile_graph(graph, load)
+        compile_graph(graph, load, library)
     return caught.value.answer()
 
 
@@ -135,10 +135,85 @@ def test_inpaint_takes_the_mask_from_transparency():
     assert "mask is empty" in answer["node_errors"]["10"]["errors"][0]["message"]
 
 
-def test_an_upscale_after_decoding_is_refused_naming_its_node():
+def test_an_upscale_of_the_finished_picture_is_refused_naming_its_node():
     graph = copy.deepcopy(workflows.OPEN_WEBUI_DEFAULT)
     graph["40"] = {"class_type": "ImageScale", "inputs": {"image": ["8", 0], "upscale_method": "lanczos", "width": 1024, "height": 1024,
                                                           "crop": "disabled"}}  # fmt: skip
     graph["9"]["inputs"]["images"] = ["40", 0]
-    answer = refused(graph)
-    assert answer["node_errors"]["9"]["errors"][0]["type"] == "return_type_mismatch"
+    error = refused(graph)["node_errors"]["40"]
+    assert error["class_type"] == "ImageScale" and error["errors"][0]["type"] == "custom_validation_failed"
+    assert "hires fix" in error["errors"][0]["message"]
+    graph["41"] = {"class_type": "UpscaleModelLoader", "inputs": {"model_name": "tiny-x2"}}
+    graph["42"] = {"class_type": "ImageUpscaleWithModel", "inputs": {"upscale_model": ["41", 0], "image": ["8", 0]}}
+    graph["9"]["inputs"]["images"] = ["42", 0]
+    assert refused(graph)["node_errors"]["42"]["errors"][0]["extra_info"]["input_name"] == "upscale_model"
+
+
+LIBRARY = Library(upscalers=lambda: {"tiny-x2": 2}, controlnets=lambda: ["lines [lineart]"])
+
+
+def test_swarms_refiner_upscale_with_a_model_is_the_hires_fix_with_that_upscaler():
+    graph = workflows.swarm_upscale(model="m", method="model-tiny-x2", steps=4, control=0.5, upscale=2.0)
+    body = compile_graph(graph, no_uploads, LIBRARY).body
+    assert (body["enable_hr"], body["hr_upscaler"], body["hr_resize_x"], body["hr_resize_y"]) == (True, "tiny-x2", 128, 128)
+    # The refiner window runs steps 2..4 of 4: denoising 0.5, two steps run; the first pass's settings are the job's.
+    assert (body["denoising_strength"], body["hr_second_pass_steps"], body["steps"], body["seed"], body["width"]) == (0.5, 2, 4, 7, 64)
+    graph["27"]["inputs"]["model_name"] = "4x-NoSuch"
+    error = refused(graph, lambda name: b"")["node_errors"]["27"]
+    assert error["class_type"] == "UpscaleModelLoader"
+    assert error["errors"][0] == {
+        "type": "value_not_in_list", "message": "Value not in list", "details": "model_name: '4x-NoSuch' not in []",
+        "extra_info": {"input_name": "model_name", "input_config": None, "received_value": "4x-NoSuch"},
+    }  # fmt: skip
+
+
+def test_pixel_upscales_between_the_passes_take_the_workers_resamplers():
+    graph = workflows.swarm_upscale(model="m", method="pixel-lanczos", upscale=1.5)
+    body = compile_graph(graph, no_uploads).body
+    assert (body["hr_upscaler"], body["hr_resize_x"], body["hr_resize_y"]) == ("Lanczos", 96, 96)
+    graph["26"] = {"class_type": "ImageScaleBy", "inputs": {"image": ["24", 0], "upscale_method": "nearest-exact", "scale_by": 2.0}}
+    body = compile_graph(graph, no_uploads).body
+    assert (body["hr_upscaler"], body["hr_scale"]) == ("Nearest", 2.0) and "hr_resize_x" not in body
+    graph["26"]["inputs"]["upscale_method"] = "bicubic"
+    assert refused(graph)["node_errors"]["26"]["errors"][0]["extra_info"]["input_name"] == "upscale_method"
+    graph["26"]["inputs"].update(upscale_method="lanczos", scale_by=1.0)
+    assert "not enlarged" in refused(graph)["node_errors"]["26"]["errors"][0]["message"]
+    # The model alone: its own scale.
+    graph["27"] = {"class_type": "UpscaleModelLoader", "inputs": {"model_name": "tiny-x2"}}
+    graph["26"] = {"class_type": "ImageUpscaleWithModel", "inputs": {"upscale_model": ["27", 0], "image": ["24", 0]}}
+    body = compile_graph(graph, no_uploads, LIBRARY).body
+    assert (body["hr_upscaler"], body["hr_scale"]) == ("tiny-x2", 2)
+
+
+def test_a_resize_by_before_img2img_sets_its_size():
+    graph = workflows.swarm_img2img(image="in.png", model="m")
+    graph["12"] = {"class_type": "ImageScaleBy", "inputs": {"image": ["10", 0], "upscale_method": "lanczos", "scale_by": 1.5}}
+    graph["11"]["inputs"]["pixels"] = ["12", 0]
+    body = compile_graph(graph, lambda name: rgba()).body
+    assert (body["width"], body["height"]) == (48, 48)
+
+
+def test_controlnet_is_an_a1111_unit_with_its_hint_picture():
+    graph = workflows.with_controlnet(workflows.OPEN_WEBUI_DEFAULT, model="lines [lineart]", image="edges.png")
+    compiled = compile_graph(graph, lambda name: rgba(), LIBRARY)
+    (unit,) = compiled.body["alwayson_scripts"]["ControlNet"]["args"]
+    assert compiled.retouch and not compiled.img2img
+    assert base64.b64decode(unit.pop("input_image")) == rgba()
+    assert unit == {"module": "none", "model": "lines [lineart]", "weight": 0.8, "guidance_start": 0.0, "guidance_end": 0.9}
+    assert compiled.body["prompt"] == "Prompt"  # the prompts read through the apply node
+    assert compiled.node_error("alwayson_scripts.ControlNet.args[0].input_image", "bad", graph).node_errors["61"]
+    # Not a configured ControlNet: ComfyUI's value_not_in_list on the loader.
+    graph["60"]["inputs"]["control_net_name"] = "control_v11p_sd15_openpose.pth"
+    error = refused(graph, lambda name: rgba(), LIBRARY)["node_errors"]["60"]
+    assert error["class_type"] == "ControlNetLoader" and error["errors"][0]["type"] == "value_not_in_list"
+    assert "control_net_name: 'control_v11p_sd15_openpose.pth' not in ['lines [lineart]']" in error["errors"][0]["details"]
+
+
+def test_the_older_controlnet_apply_and_a_strength_of_zero():
+    graph = workflows.with_controlnet(workflows.OPEN_WEBUI_DEFAULT, model="lines [lineart]", image="edges.png", strength=0)
+    assert "alwayson_scripts" not in compile_graph(graph, lambda name: rgba(), LIBRARY).body  # ComfyUI: unchanged conditioning
+    graph["62"] = {"class_type": "ControlNetApply", "inputs": {"conditioning": ["6", 0], "control_net": ["60", 0], "image": ["61", 0],
+                                                               "strength": 1.5}}  # fmt: skip
+    graph["3"]["inputs"].update(positive=["62", 0], negative=["7", 0])
+    (unit,) = compile_graph(graph, lambda name: rgba(), LIBRARY).body["alwayson_scripts"]["ControlNet"]["args"]
+    assert (unit["weight"], unit["guidance_start"], unit["guidance_end"]) == (1.5, 0.0, 1.0)

@@ -102,3 +102,55 @@ def swarm_img2img(*, image: str, model: str, lora: str | None = None, steps: int
     graph["8"] = {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}}
     graph["9"] = {"class_type": "SaveImage", "inputs": {"filename_prefix": "SwarmUI", "images": ["8", 0]}}
     return graph
+
+
+def swarm_upscale(*, model: str, method: str = "pixel-lanczos", steps: int = 4, control: float = 0.5, upscale: float = 2.0,
+                  width: int = 64, height: int = 64) -> dict:  # fmt: skip
+    """SwarmUI's core txt2img with "Refiner Upscale" (``WorkflowGeneratorSteps.cs`` @ 062407c, the
+    refiner step, method PostApply): the base KSamplerAdvanced (10) in full, VAEDecode (24), then
+    ``pixel-<method>``: ImageScale (26), or ``model-<name>``: UpscaleModelLoader (27) +
+    ImageUpscaleWithModel (28) + ImageScale lanczos (26) to the size; VAEEncode (25) and the refiner
+    KSamplerAdvanced (23) from ``round(steps × (1 − control))`` with seed + 1; VAEDecode (8), SaveImage (9).
+    The size is ``round(side × upscale)`` floored to a multiple of 16, as Swarm computes it."""
+    sized = {"width": round(width * upscale) // 16 * 16, "height": round(height * upscale) // 16 * 16, "crop": "disabled"}
+
+    def sampler(latent: list, seed: int, start: int) -> dict:
+        return {"class_type": "KSamplerAdvanced", "inputs": {
+            "model": ["4", 0], "add_noise": "enable", "noise_seed": seed, "steps": steps, "cfg": 7.0, "sampler_name": "euler",
+            "scheduler": "normal", "positive": ["6", 0], "negative": ["7", 0], "latent_image": latent, "start_at_step": start,
+            "end_at_step": 10000, "return_with_leftover_noise": "disable", "control_after_generate": "fixed"}}  # fmt: skip
+
+    graph: dict = {
+        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": model}},
+        "5": {"class_type": "EmptyLatentImage", "inputs": {"width": width, "height": height, "batch_size": 1}},
+        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a red flower", "clip": ["4", 1]}},
+        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["4", 1]}},
+        "10": sampler(["5", 0], 7, 0),
+        "24": {"class_type": "VAEDecode", "inputs": {"samples": ["10", 0], "vae": ["4", 2]}},
+    }
+    if method.startswith("pixel-"):
+        graph["26"] = {"class_type": "ImageScale", "inputs": {"image": ["24", 0], "upscale_method": method.removeprefix("pixel-"), **sized}}
+    else:
+        graph["27"] = {"class_type": "UpscaleModelLoader", "inputs": {"model_name": method.removeprefix("model-")}}
+        graph["28"] = {"class_type": "ImageUpscaleWithModel", "inputs": {"upscale_model": ["27", 0], "image": ["24", 0]}}
+        graph["26"] = {"class_type": "ImageScale", "inputs": {"image": ["28", 0], "upscale_method": "lanczos", **sized}}
+    graph["25"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["26", 0], "vae": ["4", 2]}}
+    graph["23"] = sampler(["25", 0], 8, round(steps * (1 - control)))
+    graph["8"] = {"class_type": "VAEDecode", "inputs": {"samples": ["23", 0], "vae": ["4", 2]}}
+    graph["9"] = {"class_type": "SaveImage", "inputs": {"filename_prefix": "SwarmUI", "images": ["8", 0]}}
+    return graph
+
+
+def with_controlnet(graph: dict, *, model: str, image: str, strength: float = 0.8, sampler: str = "3") -> dict:
+    """ComfyUI's core ControlNet (``nodes.py`` ControlNetLoader, ControlNetApplyAdvanced), as SwarmUI's
+    core fallback wires it (``WorkflowGeneratorSteps.cs`` @ 062407c, nodes ControlNetLoader and
+    ControlNetApplyAdvanced over the prompts): the hint picture a LoadImage of an upload."""
+    graph = copy.deepcopy(graph)
+    inputs = graph[sampler]["inputs"]
+    graph["60"] = {"class_type": "ControlNetLoader", "inputs": {"control_net_name": model}}
+    graph["61"] = {"class_type": "LoadImage", "inputs": {"image": image}}
+    graph["62"] = {"class_type": "ControlNetApplyAdvanced", "inputs": {
+        "positive": inputs["positive"], "negative": inputs["negative"], "control_net": ["60", 0], "image": ["61", 0],
+        "strength": strength, "start_percent": 0.0, "end_percent": 0.9}}  # fmt: skip
+    inputs.update(positive=["62", 0], negative=["62", 1])
+    return graph
