@@ -7,17 +7,15 @@ import asyncio
 import contextlib
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
 from aiohttp import web
-from django.db import OperationalError
 
 from comfy import door
-from generation.worker import runner
 from testkit.servers import free_port
+from tests.worker_runs import paint_as_worker
 
 
 @contextlib.contextmanager
@@ -61,19 +59,10 @@ def call(base: str, method: str, path: str, body: bytes | str | dict | None = No
 
 
 def paint(job_id) -> None:
-    """A worker's run of the job, here and now (its progress and end are written as on a worker).
-
-    On SQLite the test database is one shared in-memory cache: while the door's thread reads the job
-    table, a write answers SQLITE_LOCKED at once (no busy wait, unlike a file), so the claim is tried again."""
-    for _ in range(100):
-        try:
-            runner.execute_job(job_id=str(job_id), worker="test-worker", heartbeat=False, message="")
-            return
-        except OperationalError as error:
-            if "locked" not in str(error):
-                raise
-            time.sleep(0.05)
-    raise AssertionError(f"job {job_id}: its table stayed locked for 5 s")
+    """A worker's run of the job, here and now (its progress and end are written as on a worker),
+    with the task's answers to SQLite's shared-cache lock met while the door's thread reads the job
+    table (tests.worker_runs)."""
+    paint_as_worker(str(job_id))
 
 
 class Socket:
