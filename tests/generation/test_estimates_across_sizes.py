@@ -82,7 +82,8 @@ def test_small_calls_of_two_sizes_predict_a_bigger_jobs_time_within_two_times(di
     library_services.scan()
 
     def run(size: int, steps: int, count: int = 1) -> GenerationJob:
-        job = services.create_job(request=JobRequest(prompt="a garden", width=size, height=size, steps=steps, count=count, model=MODEL), enqueue=False)
+        request = JobRequest(prompt="a garden", width=size, height=size, steps=steps, count=count, model=MODEL)
+        job = services.create_job(request=request, enqueue=False)
         return runner.execute_job(job_id=job.pk, worker="estimates")
 
     run(64, 2)  # the model loaded: its load is not what is measured below
