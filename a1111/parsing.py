@@ -224,7 +224,7 @@ def img2img_request(body: dict, chosen_model: str = "") -> tuple[JobRequest, Ret
     batch, iterations = read_number(body, "batch_size", 1, int), read_number(body, "n_iter", 1, int)
     seed = read_number(body, "seed", -1, int)
     sampler, _ = samplers.choose(body)
-    samplers.eta(body, sampler, takes_eta=False)  # checked; the retouch engine paints DDIM with eta 0 (info says so)
+    eta = samplers.eta(body, sampler)  # DDIM's, painted by the retouch engine's scheduler as txt2img's
     fixed = steps.requested(body.get("override_settings") or {})
     asked_steps, denoising = steps.img2img_schedule(
         read_number(body, "steps", 50, int), read_number(body, "denoising_strength", 0.75), fixed=fixed
@@ -239,6 +239,7 @@ def img2img_request(body: dict, chosen_model: str = "") -> tuple[JobRequest, Ret
         invert_mask=truthy(body.get("inpainting_mask_invert")),
         masked_content=INPAINTING_FILL[fill],
         sampler=sampler,
+        eta=eta,
         clip_skip=clip_skip,
         controls=tuple(controls),
         reference=reference,
@@ -315,7 +316,7 @@ def img2img_answer(*, job: GenerationJob, body: dict, images: list[bytes], safet
         "version": "emotion-garden",
         "job_id": str(job.pk),
         "safety": safety or [],  # each picture's image check (a1111.quarantine): flagged ones come blurred
-        "warnings": fields.warnings(body, job) + samplers.eta_not_taken(body, retouch.get("sampler") or ""),
+        "warnings": fields.warnings(body, job),
     }
     # send_images false: A1111 answers no pictures (the job's results stay in the pool all the same).
     pictures = [encode_base64(content) for content in images] if truthy(body.get("send_images", True)) else []

@@ -177,18 +177,10 @@ def _with_schedule(sampler: Sampler, scheduler: str) -> tuple[str, dict]:
     return ours, {"sampler": sampler.name, "scheduler": shown}
 
 
-def eta_not_taken(body: dict, ours: str) -> list[str]:
-    """img2img's warning when DDIM was asked another eta than the retouch engine's 0 (a1111.parsing)."""
-    value = body.get("eta")
-    if ours in backends.ETA_SAMPLERS and isinstance(value, int | float) and value:
-        return [f"eta={value!r}: img2img's DDIM painted with eta 0 here (the retouch engine takes no eta)."]
-    return []
-
-
-def eta(body: dict, ours: str, *, takes_eta: bool = True) -> float | None:
-    """The ``eta`` to paint with: DDIM's (passed to its scheduler; ``takes_eta`` False where the
-    engine cannot pass it: then None, painted with 0 and said in info), None elsewhere. Ancestral samplers paint with eta 1 in
-    diffusers: another value is a 400 naming ``eta``; other samplers ignore it, as in A1111."""
+def eta(body: dict, ours: str) -> float | None:
+    """The ``eta`` to paint with: DDIM's (passed to its scheduler's step, on txt2img and img2img
+    alike), None elsewhere. Ancestral samplers paint with eta 1 in diffusers: another value is a 400
+    naming ``eta``; other samplers ignore it, as in A1111."""
     value = body.get("eta")
     if value is None:
         return None
@@ -196,8 +188,7 @@ def eta(body: dict, ours: str, *, takes_eta: bool = True) -> float | None:
         raise JobParameterError(fields={"eta": "eta must be a number between 0 and 1."})
     sampler = find(ours.removesuffix("_karras").removesuffix("_exponential")) if ours else None
     if ours in backends.ETA_SAMPLERS:
-        # The retouch engine's DDIM takes no eta: painted with 0 and said in info (NOT_TAKEN), as txt2img paints it.
-        return float(value) if takes_eta else None
+        return float(value)
     if sampler is not None and sampler.ancestral and value != 1:
         raise JobParameterError(fields={"eta": f"eta={value!r}: {sampler.name} paints with eta 1 in diffusers (leave it null or 1)."})
     return None

@@ -4,9 +4,9 @@ The stage: ``queued``; ``loading`` while its worker loads the model (the runner 
 ``painting`` with the first step); ``finishing`` once the last step is done (decoding, checking and
 storing the pictures, which "100 %" alone would hide); then the job's final status.
 
-The estimate (``Estimates.seconds_left``) adds up, at the worker's recent speed (seconds per step per
-megapixel-picture of its last RECENT_JOBS succeeded jobs, plus their storing time per picture; before
-a worker claims the job, those of any worker on its queue):
+The estimate (``Estimates.seconds_left``) adds up, at the worker's recent pace (``Pace``: of its last
+RECENT_JOBS succeeded jobs, those of the job's model where it painted any, else all; before a worker
+claims the job, those of any worker on its queue):
 
 - the job's own work left;
 - the model's load time, while the worker loads it, or for a queued job whose model differs from
@@ -19,6 +19,11 @@ A running job's time left counts from its last written progress (``progress_at``
 between two steps too; it stops at 0, which the screens show as the stage ("Decoding, checking and
 storing the pictures"), never as "0 s left". None: finished, or no speed (or load time) known yet.
 One ``Estimates`` reads each worker's recent jobs and each queue's line once per answer.
+
+A pace is per unit of work, so a small call's predicts a big job's: a call's step costs a fixed part
+(the pipeline's own overhead, which dominates a 64² call) plus a part per megapixel of the call's
+pictures; both are fitted to the recent jobs' painting times (``fit_pace``), the fixed part only once
+they span two call sizes (else all of it counts per megapixel, as one size cannot tell them apart).
 ``Estimates.missing`` says why there is none ("First run on this model: no estimate yet").
 
 The percentage (``Estimates.share``) is the share of the job's time done, not of its steps: a
@@ -127,22 +132,33 @@ def work(job: GenerationJob) -> float:
     return hires.batch_steps(job.options, job.steps) * megapixels * max(job.images_total, job.count, 1)
 
 
+def call_steps(job: GenerationJob) -> int:
+    """The steps of all the job's pipeline calls (a call paints a batch of its pictures at once)."""
+    return job.steps_total or len(planning.job_batches(job)) * hires.batch_steps(job.options, job.steps)
+
+
 def _loads_models(job: GenerationJob) -> bool:
     return job.backend == backends.DIFFUSERS  # the procedural painter has nothing to load
 
 
 @dataclass(frozen=True)
 class Speed:
-    """A worker's (or a queue's) recent pace: seconds per megapixel-picture step, seconds storing one
+    """A worker's (or a queue's) recent pace: seconds per step of a call whatever its size
+    (``per_call_step``) plus seconds per megapixel-picture step (``per_unit``), seconds storing one
     picture, and each model's last load in seconds (newest first)."""
 
     per_unit: float
     per_picture: float
     loads: dict[str, float] = field(default_factory=dict)
+    per_call_step: float = 0.0
+
+    def painting(self, job: GenerationJob) -> float:
+        """Seconds of the job's pipeline calls."""
+        return self.per_call_step * call_steps(job) + self.per_unit * work(job)
 
     def finishing_share(self, job: GenerationJob) -> float:
         """A picture's decoding, checking and storing as a share of its whole time at this pace."""
-        painting = work(job) / max(job.images_total, job.count, 1) * self.per_unit
+        painting = self.painting(job) / max(job.images_total, job.count, 1)
         return self.per_picture / (painting + self.per_picture) if painting + self.per_picture > 0 else FINISHING_SHARE
 
     def load(self, model: str) -> float | None:
@@ -154,7 +170,38 @@ class Speed:
         load = self.load(job.model) if with_load else 0.0
         if load is None:
             return None
-        return load + work(job) * self.per_unit + max(job.images_total, 1) * self.per_picture
+        return load + self.painting(job) + max(job.images_total, 1) * self.per_picture
+
+
+# Two call sizes (megapixels per call) this far apart tell a call step's fixed part from its part
+# per megapixel; closer, the fit would amplify timing noise.
+DISTINCT_SIZES = 1.5
+
+
+def fit_pace(painted: list[tuple[float, float, float]]) -> tuple[float, float] | None:
+    """(seconds per call step, seconds per megapixel-picture step) from the recent jobs' ``(call
+    steps, megapixel-picture steps, painting seconds)``: least squares on relative errors (each job
+    weighs alike, a long one does not drown the short ones), neither part negative. One call size
+    only: all of it per megapixel (None: nothing to fit)."""
+    rows = [(steps, units, seconds) for steps, units, seconds in painted if steps > 0 and units > 0 and seconds > 0]
+    if not rows:
+        return None
+    sizes = [units / steps for steps, units, _ in rows]
+    # Weighted by 1/seconds²: each row as (steps/seconds, units/seconds) against 1.
+    xs = [(steps / seconds, units / seconds) for steps, units, seconds in rows]
+    only_units = sum(u for _, u in xs) / sum(u * u for _, u in xs)
+    if max(sizes) < DISTINCT_SIZES * min(sizes):
+        return 0.0, only_units
+    s11, s22, s12 = sum(a * a for a, _ in xs), sum(b * b for _, b in xs), sum(a * b for a, b in xs)
+    s1, s2 = sum(a for a, _ in xs), sum(b for _, b in xs)
+    det = s11 * s22 - s12 * s12
+    fixed, per_unit = (s1 * s22 - s2 * s12) / det, (s2 * s11 - s1 * s12) / det
+    if fixed < 0 or per_unit < 0:  # the best fit with one part at zero: whichever leaves less unexplained
+        only_fixed = s1 / s11
+        miss_units = sum((1 - only_units * b) ** 2 for _, b in xs)
+        miss_fixed = sum((1 - only_fixed * a) ** 2 for a, _ in xs)
+        return (0.0, only_units) if miss_units <= miss_fixed else (only_fixed, 0.0)
+    return fixed, per_unit
 
 
 class Estimates:
@@ -163,33 +210,36 @@ class Estimates:
     def __init__(self, now: datetime | None = None) -> None:
         self.now = now or timezone.now()
         self._speeds: dict[tuple[str, ...], Speed | None] = {}
+        self._recent: dict[tuple[str, ...], list[GenerationJob]] = {}
         self._lines: dict[str, list[GenerationJob]] = {}
         self._held: dict[str, str] = {}
 
     def speed(self, job: GenerationJob) -> Speed | None:
-        """The pace of the job's worker on the job's backend; before a claim, or while that worker has
-        no succeeded job yet, of its queue's workers."""
-        own = self._pace(("worker", job.worker), job.backend) if job.worker else None
-        return own or self._pace(("queue", job.queue), job.backend)
+        """The pace of the job's worker on the job's backend (its model's where it painted it); before a
+        claim, or while that worker has no succeeded job yet, of its queue's workers."""
+        own = self._pace(("worker", job.worker), job.backend, job.model) if job.worker else None
+        return own or self._pace(("queue", job.queue), job.backend, job.model)
 
-    def _pace(self, where: tuple[str, str], backend: str) -> Speed | None:
+    def _pace(self, where: tuple[str, str], backend: str, model: str) -> Speed | None:
+        """The recent pace of the job's model there, else of all its models (and each model's last load)."""
         key = (*where, backend)
-        if key not in self._speeds:
+        if key not in self._recent:
             recent = GenerationJob.objects.succeeded().filter(backend=backend, **{where[0]: where[1]})
-            done = recent.order_by("-created_at").only("model", "width", "height", "steps", "count", "images_total", "options", "timings")
-            painted = stored = units = pictures = 0.0
+            fields = ("model", "width", "height", "steps", "count", "images_total", "steps_total", "options", "timings")
+            self._recent[key] = list(recent.order_by("-created_at").only(*fields)[:RECENT_JOBS])
+        done = self._recent[key]
+        if (*key, model) not in self._speeds:
             loads: dict[str, float] = {}
-            for earlier in done[:RECENT_JOBS]:
-                timings = earlier.timings or {}
-                if timings.get("load"):  # newest first: the first seen of a model is its last load
-                    loads.setdefault(earlier.model, float(timings["load"]))
-                if timings.get("generate"):
-                    painted += timings["generate"]
-                    stored += timings.get("store", 0.0) + timings.get("thumbnails", 0.0)
-                    units += work(earlier)
-                    pictures += max(earlier.images_total, 1)
-            self._speeds[key] = Speed(painted / units, stored / pictures, loads) if units and pictures else None
-        return self._speeds[key]
+            for earlier in done:
+                if (earlier.timings or {}).get("load"):  # newest first: the first seen of a model is its last load
+                    loads.setdefault(earlier.model, float(earlier.timings["load"]))
+            painted = [job for job in done if (job.timings or {}).get("generate")]
+            own = [job for job in painted if job.model == model] or painted  # another model's pace only without its own
+            fitted = fit_pace([(call_steps(job), work(job), float(job.timings["generate"])) for job in own])
+            stored = sum(job.timings.get("store", 0.0) + job.timings.get("thumbnails", 0.0) for job in own)
+            pictures = sum(max(job.images_total, 1) for job in own)
+            self._speeds[(*key, model)] = Speed(fitted[1], stored / pictures, loads, fitted[0]) if fitted else None
+        return self._speeds[(*key, model)]
 
     def line(self, queue: str) -> list[GenerationJob]:
         """The queue's unfinished jobs: running (by start), then queued in the order their queue
@@ -230,7 +280,7 @@ class Estimates:
                 return None
             return max(0.0, load - self._since(job.started_at)) + whole
         done = job.steps_done / job.steps_total if job.steps_total else 0.0
-        rest = work(job) * (1.0 - done) * speed.per_unit + max(job.images_total - job.images_done, 0) * speed.per_picture
+        rest = speed.painting(job) * (1.0 - done) + max(job.images_total - job.images_done, 0) * speed.per_picture
         return max(0.0, rest - self._since(job.progress_at or job.started_at))
 
     def share(self, job: GenerationJob) -> float:

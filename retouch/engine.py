@@ -74,6 +74,7 @@ class PaintRequest:
     seeds: list[int]
     noise_multiplier: float = 1.0
     sampler: str = ""
+    eta: float = 0.0  # DDIM's step noise (A1111's eta): the pipeline hands it to a scheduler whose step takes it
     clip_skip: int = 1  # A1111's CLIP_stop_at_last_layers
     # Library LoRAs ((name, weight), …) and their files; textual inversions named in the prompts.
     loras: tuple[tuple[str, float], ...] = ()
@@ -298,6 +299,8 @@ class RetouchEngine:
             "callback_on_step_end": step_end,
             "output_type": "pil",
         }
+        if request.eta:
+            kwargs["eta"] = request.eta
         # Prompts as text-to-image reads them: weights, CLIP skip, textual inversions (the conditioning).
         text = Batch(
             prompt=request.prompt,

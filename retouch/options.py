@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from django.conf import settings
 from django.utils.translation import gettext
 
+from generation.backends import ETA_SAMPLERS
 from generation.backends.diffusion import SCHEDULERS
 from retouch import imaging
 
@@ -80,6 +81,7 @@ class RetouchOptions:
     noise_multiplier: float | None = None
     invert_mask: bool = False
     sampler: str = ""
+    eta: float | None = None  # DDIM's step noise (A1111's eta); None: the scheduler's own (0)
     clip_skip: int = 1
     controls: tuple[ControlUnit, ...] = ()
     reference: Reference | None = None
@@ -126,6 +128,8 @@ class RetouchOptions:
             }
         if self.sampler and self.sampler not in SCHEDULERS:
             errors["sampler"] = _one_of("sampler", SCHEDULERS)
+        if self.eta is not None and (isinstance(self.eta, bool) or not isinstance(self.eta, int | float) or not 0 <= self.eta <= 1):
+            errors["eta"] = gettext("eta must be a number between 0 and 1.")
         if self.masked_content not in imaging.MASKED_CONTENT:
             errors["masked_content"] = _one_of("masked_content", imaging.MASKED_CONTENT)
         if batch:
@@ -145,6 +149,8 @@ class RetouchOptions:
             "masked_content": self.masked_content,
             "invert_mask": bool(self.invert_mask),
             "sampler": self.sampler,
+            # Only DDIM's step takes it (the other samplers' eta is their own, as in A1111).
+            "eta": float(self.eta) if self.eta and self.sampler in ETA_SAMPLERS else None,
             "clip_skip": self.clip_skip,
             "controls": controls,
             "reference": None

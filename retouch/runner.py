@@ -233,6 +233,7 @@ def _repaint(
         seeds=seeds,
         noise_multiplier=options["noise_multiplier"],
         sampler=options["sampler"],
+        eta=options.get("eta") or 0.0,  # jobs stored before img2img took eta have none
         clip_skip=options.get("clip_skip", 1),  # jobs stored before CLIP skip existed have none
         loras=tuple((lora["name"], float(lora["weight"])) for lora in job.loras or ()),
         lora_paths=files.get("lora_paths", {}),

@@ -146,10 +146,30 @@ def test_clip_skip_reaches_the_pipeline_and_changes_the_picture(retouch_settings
     assert asked == [1, 2] and not np.array_equal(*pictures)
 
 
-def test_ddim_with_any_eta_is_accepted(client):
-    """webuiapi's img2img sends eta 1.0 by default; txt2img paints it, so img2img accepts it (painted with 0, said in info)."""
+def test_ddim_with_any_eta_is_accepted_and_kept_for_the_painter(client):
+    """webuiapi's img2img sends eta 1.0 by default; txt2img paints it, and so does img2img."""
     for eta in (0.5, 1.0):
-        assert job_for(client, sampler_name="DDIM", eta=eta).retouch_job.options["sampler"] == "ddim"
+        options = job_for(client, sampler_name="DDIM", eta=eta).retouch_job.options
+        assert (options["sampler"], options["eta"]) == ("ddim", eta)
+    assert job_for(client, sampler_name="Euler", eta=0.5).retouch_job.options["eta"] is None  # Euler's step takes none, as in A1111
+
+
+@pytest.mark.django_db(transaction=True)
+def test_img2img_ddim_paints_with_the_eta_asked(retouch_settings, eager_celery, settings, monkeypatch):
+    from retouch.engine import RetouchEngine
+
+    settings.GARDEN_A1111_TRUSTED_CLIENTS = ["127.0.0.1"]
+    asked = []
+    paint = RetouchEngine.paint
+    monkeypatch.setattr(RetouchEngine, "paint", lambda self, request, **kw: asked.append(request.eta) or paint(self, request, **kw))
+    pictures = []
+    for eta in (0.0, 1.0):
+        sent = body(prompt="a red flower", seed=3, steps=4, sampler_name="DDIM", eta=eta)
+        response = APIClient().post("/sdapi/v1/img2img", sent, format="json")
+        assert response.status_code == 200, response.content
+        assert not [warning for warning in json.loads(response.json()["info"])["warnings"] if "eta" in warning]
+        pictures.append(np.asarray(Image.open(io.BytesIO(base64.b64decode(response.json()["images"][0])))))
+    assert asked == [0.0, 1.0] and not np.array_equal(*pictures)  # eta 1 adds the step's noise: another picture
 
 
 def test_another_model_is_refused_naming_it_without_a_server_path(client, retouch_settings):

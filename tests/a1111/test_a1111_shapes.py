@@ -56,12 +56,15 @@ def test_img2img_and_inpaint_info_are_processed_js(api):  # noqa: F811
     assert_a1111_info(inpainted.info)
 
 
-def test_img2img_ddim_with_webuiapis_default_eta_paints_and_says_eta_0(api):  # noqa: F811
+def test_img2img_ddim_with_webuiapis_default_eta_paints_with_it(api):  # noqa: F811
+    from generation.models import GenerationJob
+
     # webuiapi's img2img sends eta=1.0 by default (webuiapi.py img2img's signature).
     result = api.img2img(images=[noise()], prompt="a red flower", sampler_name="DDIM", seed=7, steps=2, width=64, height=64,
                          alwayson_scripts={})  # fmt: skip
     assert result.image.size == (64, 64) and result.info["sampler_name"] == "DDIM"
-    assert any("eta=1.0" in warning for warning in result.info["warnings"])
+    assert not [warning for warning in result.info["warnings"] if "eta" in warning]
+    assert GenerationJob.objects.get(pk=result.info["job_id"]).retouch_job.options["eta"] == 1.0  # what the retouch engine's DDIM step took
 
 
 def test_restore_faces_paints_without_and_says_so(api):  # noqa: F811

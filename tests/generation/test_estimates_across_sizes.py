@@ -1,0 +1,98 @@
+"""Estimates per unit of work (issue 96): a small call's pace predicts a big job's. A call step costs
+a fixed part plus a part per megapixel of the call's pictures (generation.progress.fit_pace), fitted
+to the queue's recent jobs of the job's model; real jobs of different sizes on the tiny random-weight
+pipeline (testkit/tiny_pipeline.py) check the estimate against the time the job then took."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from generation import progress, services
+from generation.models import GenerationJob
+from generation.progress import Estimates, fit_pace
+from generation.requests import JobRequest
+from generation.worker import runner
+from library.services import entries as library_services
+from testkit.tiny_library import PIPELINES
+from testkit.tiny_pipeline import save_tiny_pipeline
+
+MODEL = PIPELINES[0]
+
+
+def test_the_fit_tells_a_call_steps_fixed_part_from_its_part_per_megapixel():
+    # 0.1 s per call step plus 6 s per megapixel-picture step, at two call sizes (64² and 256²).
+    def row(steps: int, megapixels: float) -> tuple[float, float, float]:
+        return steps, steps * megapixels, steps * (0.1 + 6 * megapixels)
+
+    fixed, per_unit = fit_pace([row(2, 0.004096), row(8, 0.004096), row(4, 0.065536)])
+    assert fixed == pytest.approx(0.1) and per_unit == pytest.approx(6.0)
+    # One call size cannot tell them apart: all of it per megapixel, the pace the jobs had.
+    assert fit_pace([row(2, 0.004096), row(8, 0.004096)]) == (0.0, pytest.approx(0.1 / 0.004096 + 6))
+    # A fit that would need a negative part keeps the other one alone.
+    assert fit_pace([(4, 4 * 0.004096, 4.0), (4, 4 * 0.065536, 2.0)])[1] == 0.0
+    assert fit_pace([]) is None and fit_pace([(0, 0.0, 1.0)]) is None
+
+
+@pytest.mark.django_db
+def test_the_pace_of_the_jobs_own_model_and_not_another_models():
+    now = timezone.now()
+    values = {
+        "emotion": "calm", "prompt": "p", "width": 512, "height": 512, "steps": 10, "guidance": 7.0, "seed": 1, "count": 1,
+        "images_total": 1, "steps_total": 10, "timestr": "t", "backend": "diffusers", "queue": "gpu",
+    }  # fmt: skip
+    unit = 10 * 512 * 512 / 1e6
+    done = GenerationJob.Status.SUCCEEDED
+    GenerationJob.objects.create(**values, status=done, model="big", created_at=now - timedelta(minutes=2), timings={"generate": 20 * unit})
+    GenerationJob.objects.create(**values, status=done, model="small", created_at=now - timedelta(minutes=1), timings={"generate": unit})
+    estimates = Estimates(now=now)
+    big, small, unseen = (GenerationJob(**values, model=model) for model in ("big", "small", "unseen"))
+    assert estimates.speed(big).per_unit == pytest.approx(20.0)
+    assert estimates.speed(small).per_unit == pytest.approx(1.0)
+    # Without its own: both models', fitted on relative errors (the least squares of 1 - pace/seconds-per-unit).
+    assert estimates.speed(unseen).per_unit == pytest.approx((1 / 20 + 1) / (1 / 20**2 + 1))
+
+
+@pytest.fixture(scope="module")
+def models_folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("library-estimates")
+    save_tiny_pipeline(root / MODEL)
+    return root
+
+
+@pytest.fixture
+def one_thread():
+    """Torch's threads fight other processes for a shared machine's cores: with one, a call's time
+    follows its work, which is what the estimate predicts (and what a busy worker's does)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.slow  # six real jobs on the tiny pipeline, the last of two 384² pictures
+@pytest.mark.django_db
+@pytest.mark.usefixtures("one_thread")
+def test_small_calls_of_two_sizes_predict_a_bigger_jobs_time_within_two_times(diffusers_settings, models_folder):
+    diffusers_settings.GARDEN_MODELS_DIR = str(models_folder)
+    library_services.scan()
+
+    def run(size: int, steps: int, count: int = 1) -> GenerationJob:
+        request = JobRequest(prompt="a garden", width=size, height=size, steps=steps, count=count, model=MODEL)
+        job = services.create_job(request=request, enqueue=False)
+        return runner.execute_job(job_id=job.pk, worker="estimates")
+
+    run(64, 2)  # the model loaded: its load is not what is measured below
+    for size, steps in ((64, 2), (64, 4), (192, 3), (192, 2)):  # an SD client's small calls
+        assert run(size, steps).status == GenerationJob.Status.SUCCEEDED
+    request = JobRequest(prompt="a garden", width=384, height=384, steps=4, count=2, model=MODEL)
+    bulk = services.create_job(request=request, enqueue=False)
+    estimate = progress.estimate_seconds(bulk)
+    bulk = runner.execute_job(job_id=bulk.pk, worker="estimates")
+    took = (bulk.finished_at - bulk.started_at).total_seconds()
+    assert bulk.status == GenerationJob.Status.SUCCEEDED and estimate is not None
+    assert took / 2 <= max(estimate, 1) <= took * 2, (estimate, took)
