@@ -59,7 +59,7 @@ def announce(jobs: Iterable) -> None:
 
 
 def announce_ids(job_ids: Iterable) -> None:
-    """Say that these jobs changed, whatever the jobs (generation.worker.lifecycle.announce: every end,
+    """Say that these jobs changed, whatever the jobs (generation.worker.attempt.announce: every end,
     a requeue, a live job's start); call once the change is committed."""
     ids = [str(job_id) for job_id in job_ids]
     if not ids:

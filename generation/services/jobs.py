@@ -18,7 +18,8 @@ from generation import backends, kinds, planning
 from generation.dispatch import enqueue as broker
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest, ValidJob
-from generation.worker import lifecycle, sweeper
+from generation.worker import sweeper
+from generation.worker.attempt import announce
 from library import selectors as library
 
 
@@ -122,7 +123,9 @@ def cancel_job(*, job: GenerationJob) -> GenerationJob:
     """Idempotent: a queued job never starts; a running one stops at its next denoising step."""
     with transaction.atomic():
         queued = GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.QUEUED)
-        if not lifecycle.cancel(queued, job_id=job.pk, cancel_requested=True):  # a running one: by its worker, when it stops
+        if queued.update(status=GenerationJob.Status.CANCELLED, finished_at=clock.now(), cancel_requested=True):
+            announce(ids=[job.pk])  # someone may wait for it (a kiosk, an A1111 client)
+        else:  # a running one: its worker ends it at its next step (toolbox.StepReporter)
             GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING).update(cancel_requested=True)
     job.refresh_from_db()
     return job

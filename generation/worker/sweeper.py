@@ -1,6 +1,6 @@
 """The sweeper: finds jobs whose worker died or whose broker message was lost, and acts (the
-attempts it ends are ended, and announced, by generation.worker.lifecycle.end_attempt, the same
-end as a worker's lost pool process or a transient failure).
+attempts it ends are ended, and announced, by their ``Attempt.end`` (generation.worker.attempt), the
+same end as a worker's lost pool process or a transient failure).
 
 Runs when a worker starts, when a job is created, and periodically under celery beat
 (``generation.tasks.sweep_stale_jobs``). Each action is one conditional UPDATE, so two sweepers
@@ -22,7 +22,7 @@ from config import clock
 from config.locks import exclusive
 from generation.dispatch import enqueue as broker
 from generation.models import GenerationJob
-from generation.worker import lifecycle
+from generation.worker.attempt import Attempt
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def _sweep_running_jobs() -> int:
             pk=job.pk, status=GenerationJob.Status.RUNNING, attempts=job.attempts, heartbeat_at=job.heartbeat_at
         )
         silent = f"no heartbeat for {settings.GARDEN_JOB_LEASE_SECONDS}s, GARDEN_JOB_LEASE_SECONDS"
-        swept += bool(lifecycle.end_attempt(job, same, what="Worker lost", detail=silent, resend=True))
+        swept += bool(Attempt([job], rows=same).end(what="Worker lost", detail=silent, resend=True))
     swept += _sweep_hung_jobs(alive_since=deadline)
     if swept:
         log.warning("swept %d stale generation job(s)", swept)
@@ -79,7 +79,7 @@ def _sweep_hung_jobs(*, alive_since) -> int:
             pk=job.pk, status=GenerationJob.Status.RUNNING, attempts=job.attempts, progress_at=job.progress_at
         )
         detail = f"no progress for {limit:.0f}s while its worker was alive, GARDEN_JOB_HUNG_SECONDS_PER_STEP"
-        swept += bool(lifecycle.end_attempt(job, same, what="Job hung", detail=detail, resend=True))
+        swept += bool(Attempt([job], rows=same).end(what="Job hung", detail=detail, resend=True))
     return swept
 
 
