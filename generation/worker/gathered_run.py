@@ -37,7 +37,7 @@ from django.conf import settings
 from generation.backends import DIFFUSERS
 from generation.models import GenerationJob
 from generation.planning import job_batches
-from generation.worker import card_finishing, gathering, lifecycle
+from generation.worker import card_finishing, claim, gathering, lifecycle
 from generation.worker.attempt import Attempt
 from generation.worker.call_finishing import FAILED, STORED, TRANSIENT, TRANSIENT_FAILURE, Item, Outcome, finish_call
 from generation.worker.finishing_processes import Handover
@@ -99,7 +99,7 @@ class GatheredRun:
                         self._settle(handover.settled())
                         if time.monotonic() - started > LOOP_SECONDS:
                             break
-                        jobs = gathering.next_gathering(queue=leader.queue, worker=self.worker, skip=self.requeued)
+                        jobs = self._next_call(leader.queue)
                 finally:
                     self._settle(handover.settled(block=True))
         except TRANSIENT as exc:  # taking jobs from the queue met the database away
@@ -190,6 +190,12 @@ class GatheredRun:
         batch = lifecycle.call_batch(jobs, specs, extra)
         throttle = ProgressThrottle(settings.GARDEN_GATHER_PROGRESS_SECONDS, pending=loaded, claimed=True)
         return backend, batch, specs, StepReporter(attempt, steps=leader.steps, throttle=throttle)
+
+    def _next_call(self, queue: str) -> list[GenerationJob]:
+        """The next call's jobs: its leader picked as a message's job is (claim.claim_next_leader), and
+        the queued jobs that share its call; [] when none is queued."""
+        leader = claim.claim_next_leader(queue=queue, worker=self.worker, skip=self.requeued)
+        return [] if leader is None else gathering.gather(leader, worker=self.worker, skip=self.requeued)
 
     # --- outcomes ------------------------------------------------------------------------------
 

@@ -47,7 +47,7 @@ def execute_job(*, job_id, worker: str = "", heartbeat: bool = False, message: s
     not necessarily ``job_id`` (generation.worker.claim); without one, ``job_id`` itself.
     """
     # A message is a wake-up call for its queue (the best job of it for this worker); no message, this job.
-    job = claim.claim_next(job_id=job_id, worker=worker, message=message) if message else lifecycle.claim_job(job_id=job_id, worker=worker)
+    job = claim.claim_next(job_id=job_id, worker=worker, message=message) if message else claim.claim_named(job_id=job_id, worker=worker)
     if job is None:
         log.info("generation job %s: nothing runnable for it (finished, cancelled or claimed by another worker)", job_id)
         return GenerationJob.objects.filter(pk=job_id).first()
