@@ -1,6 +1,6 @@
 """A job's changes announced, and waited for without reading its row.
 
-generation.worker.lifecycle announces a job's change once it is committed: every job's end (its
+generation.worker.attempt announces a job's change once it is committed: every job's end (its
 success, a cancel, a failure) and requeue, and a live job's start (``GenerationJob.live``: a kiosk
 shows it). A waiter reads the row once, waits for an announcement of that job, and reads it once
 more: no read while it waits. The kiosk's long poll (``GET /live/<uuid>?wait=``) waits once; an A1111
@@ -50,12 +50,6 @@ def channel_kind() -> str:
     if settings.DATABASES["default"]["ENGINE"].endswith(("postgresql", "config.postgresql")):
         return "postgresql"
     return "file"
-
-
-def announce(jobs: Iterable) -> None:
-    """Say that these jobs changed (call once the change is committed); only live jobs are said.
-    Never fails the caller: a lost announcement costs a waiter its wait bound."""
-    announce_ids([job.pk for job in jobs if job.live])
 
 
 def announce_ids(job_ids: Iterable) -> None:

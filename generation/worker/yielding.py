@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+
 from generation.dispatch import presence
 from generation.models import GenerationJob
 from generation.worker.attempt import Attempt
