@@ -2,7 +2,8 @@
 attempts it ends are ended, and announced, by their ``Attempt.end`` (generation.worker.attempt), the
 same end as a worker's lost pool process or a transient failure).
 
-Runs when a worker starts, when a job is created, and periodically under celery beat
+Runs when a worker starts, on every worker's timer, and periodically under celery beat (never in a
+web request: creating jobs does no worker's housekeeping)
 (``generation.tasks.sweep_stale_jobs``). Each action is one conditional UPDATE, so two sweepers
 never both act on the same job.
 """
@@ -32,8 +33,8 @@ def sweep_stale_jobs() -> int:
     and re-send queued jobs whose message may have been lost. Returns how many jobs it acted on.
 
     A worker writes ``heartbeat_at`` when it claims a job, around model loading and at every
-    denoising step; a crashed or killed worker stops writing it. Runs when a worker starts, when
-    a job is created, and periodically under celery beat.
+    denoising step; a crashed or killed worker stops writing it. Runs when a worker starts, on
+    every worker's timer (``sweep_if_free``), and periodically under celery beat.
     """
     return _sweep_running_jobs() + resend_lost_jobs()
 
