@@ -22,7 +22,14 @@ import generation.tasks  # noqa: F401 (its task's request class and the worker's
 
 ROOT = Path(settings.BASE_DIR)
 DOC = ROOT / "docs" / "development.md"
-WORKER_SIGNALS = ("worker_init", "worker_process_init", "worker_ready", "worker_process_shutdown", "worker_shutting_down", "worker_shutdown")
+WORKER_SIGNALS = (
+    "worker_init",
+    "worker_process_init",
+    "worker_ready",
+    "worker_process_shutdown",
+    "worker_shutting_down",
+    "worker_shutdown",
+)
 
 
 def doc_table(heading: str) -> list[list[str]]:
