@@ -75,10 +75,6 @@ class Attempt:
         rows = GenerationJob.objects.filter(pk=job_id, status=Status.QUEUED, attempts__gte=settings.GARDEN_JOB_MAX_ATTEMPTS)
         return cls([GenerationJob(pk=job_id)], rows=rows)
 
-    def only(self, jobs: Iterable[GenerationJob]) -> Attempt:
-        """The attempt of some of this attempt's jobs (a gathered call's: one job's end)."""
-        return Attempt(jobs)
-
     @property
     def ids(self) -> list:
         return [job.pk for job in self.jobs]
