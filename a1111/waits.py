@@ -9,10 +9,10 @@ GARDEN_A1111_WAIT_SECONDS when set to 0 or more (504 with the job to poll). The 
 thread, but the web server runs another in its place (config.web_threads), so waiting clients take
 no thread from other requests; at most GARDEN_A1111_MAX_WAITING wait per process (views.waiting).
 
-The wait reads the job, then sleeps until the job's next announcement (generation.changes: every
-job's end is announced, whatever the job) and reads it again: one read per change, not one every
-fifth of a second. An announcement lost (Redis away, a listener reconnecting) costs at most
-REREAD_SECONDS: the wait reads the row at least that often whatever it hears.
+The wait is generation.waits' (the one wait for a job): it reads the job, then sleeps until the job's
+next announcement (generation.changes: every job's end is announced, whatever the job) and reads it
+again. An announcement lost (Redis away, a listener reconnecting) costs at most REREAD_SECONDS: the
+wait reads the row at least that often whatever it hears.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from django.conf import settings
 from rest_framework import status
 from rest_framework.response import Response
 
-from config import web_threads
-from generation import changes
+from generation import waits
 from generation.dispatch import presence
 from generation.models import GenerationJob
 
@@ -38,30 +37,22 @@ def _no_worker() -> bool:
 
 def wait(job: GenerationJob) -> GenerationJob:
     """The job once it finishes, the cap (GARDEN_A1111_WAIT_SECONDS ≥ 0) passes, or no worker is
-    present while it is queued; read at each of its announcements (and every REREAD_SECONDS)."""
+    present while it is queued; read at each of its announcements (and every REREAD_SECONDS), by
+    the one wait for a job (generation.waits)."""
     cap = settings.GARDEN_A1111_WAIT_SECONDS
     if cap == 0:  # no wait at all: the job as it was created (504 with the job to poll)
         return job
-    deadline = time.monotonic() + cap if cap > 0 else None
-    with web_threads.waiting(), changes.watching(job.pk) as watch:  # the web server runs another thread meanwhile
-        job.refresh_from_db()  # after the watch began: a change committed since is not missed
-        return _wait(job, watch, deadline)
+    checked = [time.monotonic()]
 
-
-def _wait(job: GenerationJob, watch: changes.Watch, deadline: float | None) -> GenerationJob:
-    checked = time.monotonic()
-    while not job.is_finished:
+    def no_worker_for(job: GenerationJob) -> bool:  # looked at every PRESENCE_EVERY seconds, not at each read
         now = time.monotonic()
-        if deadline is not None and now >= deadline:
-            break
-        if now - checked >= PRESENCE_EVERY:
-            checked = now
-            if job.status == GenerationJob.Status.QUEUED and _no_worker():
-                break
-        bound = min(REREAD_SECONDS, checked + PRESENCE_EVERY - now)
-        watch.wait(bound if deadline is None else min(bound, deadline - now))
-        job.refresh_from_db()
-    return job
+        if now - checked[0] < PRESENCE_EVERY:
+            return False
+        checked[0] = now
+        return job.status == GenerationJob.Status.QUEUED and _no_worker()
+
+    waited = waits.wait_for_job(job.pk, seconds=cap if cap > 0 else None, reread=REREAD_SECONDS, give_up=no_worker_for)
+    return waited if waited is not None else job
 
 
 def outcome(request, job: GenerationJob) -> Response | None:

@@ -10,7 +10,7 @@ In this process (bench/_inprocess.py: a migrated SQLite copy, the real views thr
 client): a thread posts ``/sdapi/v1/txt2img`` (a trusted address, the procedural painter) and waits;
 its job stays queued (no worker takes the message; a presence row says one is there) for ``--hold``
 seconds, then this thread runs it (``execute_job``). Per request: the time from the job's success
-committed (``lifecycle.succeed`` returned) to the answer in the waiting thread, and the queries the
+committed (``Attempt.succeed`` returned) to the answer in the waiting thread, and the queries the
 waiting thread made (its whole request, and per second held). Then the cost of one announcement on
 this channel (``changes.announce_ids``, what every job's end now costs the bulk path).
 """
@@ -130,18 +130,18 @@ def main() -> None:
 
         from generation import changes
         from generation.models import WorkerPresence
-        from generation.worker import lifecycle
+        from generation.worker.attempt import Attempt
 
         WorkerPresence.objects.create(name="bench@gpu", queues=["gpu"], gpu=True, seen_at=timezone.now() + timezone.timedelta(hours=1))
         succeeded_at: dict = {}
-        succeed = lifecycle.succeed
+        succeed = Attempt.succeed
 
         def stamped(*a, **kw):  # the success committed (autocommit) and announced: the clock starts
             done = succeed(*a, **kw)
             succeeded_at["at"] = time.perf_counter()
             return done
 
-        lifecycle.succeed = stamped
+        Attempt.succeed = stamped
         client = Client(REMOTE_ADDR="127.0.0.1")
         runs = [one_request(client, args.hold, succeeded_at) for _ in range(args.requests)]
         latencies = sorted(run["latency"] * 1000 for run in runs)

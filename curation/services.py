@@ -226,22 +226,24 @@ def make_curator(*, user) -> None:
 
 def start_bulk_generation(*, user, request: JobRequest) -> GenerationJob:
     """A bulk job (one landscape + one portrait per index) into imgPool/, recorded in the admin log."""
-    job = generation_services.create_job(created_by=user, request=replace(request, kind=GenerationJob.Kind.BULK))
-    _log_job(user=user, job=job, flag=ADDITION, message=f"Started bulk generation: {job.count} x 2 images, {job.width}x{job.height}")
-    return job
+    return _started(user=user, valid=replace(request, kind=GenerationJob.Kind.BULK).validate())
 
 
 def start_bulk_batches(*, user, requests: list[JobRequest]) -> list[GenerationJob]:
     """One bulk job per request (the admin form: one per emotion), all or none.
 
-    Every request is validated before any job is stored, and the jobs are created in one
-    transaction, so a refused parameter never leaves half a batch behind.
+    Every request is validated once, before any job is stored, and the jobs are created from what
+    was validated in one transaction, so a refused parameter never leaves half a batch behind.
     """
-    requests = [replace(request, kind=GenerationJob.Kind.BULK) for request in requests]
-    for request in requests:
-        request.validate()  # JobParameterError before anything is written
+    valid = [replace(request, kind=GenerationJob.Kind.BULK).validate() for request in requests]  # JobParameterError first
     with transaction.atomic():
-        return [start_bulk_generation(user=user, request=request) for request in requests]
+        return [_started(user=user, valid=one) for one in valid]
+
+
+def _started(*, user, valid) -> GenerationJob:
+    job = generation_services.create_valid_job(valid=valid, created_by=user)
+    _log_job(user=user, job=job, flag=ADDITION, message=f"Started bulk generation: {job.count} x 2 images, {job.width}x{job.height}")
+    return job
 
 
 def cancel_jobs(*, jobs, user) -> int:

@@ -1,6 +1,6 @@
 """A job's changes announced, and waited for without reading its row.
 
-generation.worker.lifecycle announces a job's change once it is committed: every job's end (its
+generation.worker.attempt announces a job's change once it is committed: every job's end (its
 success, a cancel, a failure) and requeue, and a live job's start (``GenerationJob.live``: a kiosk
 shows it). A waiter reads the row once, waits for an announcement of that job, and reads it once
 more: no read while it waits. The kiosk's long poll (``GET /live/<uuid>?wait=``) waits once; an A1111
@@ -52,14 +52,8 @@ def channel_kind() -> str:
     return "file"
 
 
-def announce(jobs: Iterable) -> None:
-    """Say that these jobs changed (call once the change is committed); only live jobs are said.
-    Never fails the caller: a lost announcement costs a waiter its wait bound."""
-    announce_ids([job.pk for job in jobs if job.live])
-
-
 def announce_ids(job_ids: Iterable) -> None:
-    """Say that these jobs changed, whatever the jobs (generation.worker.lifecycle.announce: every end,
+    """Say that these jobs changed, whatever the jobs (generation.worker.attempt.announce: every end,
     a requeue, a live job's start); call once the change is committed."""
     ids = [str(job_id) for job_id in job_ids]
     if not ids:

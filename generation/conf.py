@@ -136,8 +136,7 @@ SETTINGS = [
     number(
         "GARDEN_JOB_SWEEP_SECONDS",
         30.0,
-        "how often every worker sweeps for stale jobs and unsent messages (one at a time); `0`: only at "
-        "worker start, job creation and under beat",
+        "how often every worker sweeps for stale jobs and unsent messages (one at a time); `0`: only at worker start and under beat",
     ),
     integer("GARDEN_JOB_MAX_ATTEMPTS", 3, "attempts before a job is failed (worker loss, transient errors)"),
     number(

@@ -25,7 +25,9 @@ class JobKind:
     # JobParameterError naming every bad field (errors found so far are in ``errors``). Typed
     # loosely: generation.requests imports this module.
     validate: Callable[[Any, dict[str, str]], Any]
-    # In the worker, once the job is claimed: paints and stores its results (run(job=, mine=, timings=)).
+    # In the worker, once the job is claimed: paints and stores its results (run(job=, attempt=, timings=)),
+    # writing the job's row only through ``attempt`` (generation.worker.attempt.Attempt: its progress;
+    # its end is the runner's). Typed loosely: the worker imports this module.
     run: Callable[..., None]
     # POST /api/v1/jobs with this kind: the DRF request → the queued job (raises DRF or domain errors).
     submit: Callable[[Any], GenerationJob]

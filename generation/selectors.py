@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -77,24 +76,6 @@ def job_result(job: GenerationJob, *, request=None) -> list[dict]:
     ]
 
 
-def wait_for_job(*, job: GenerationJob, timeout: float, slots: WaitSlots | None = None, poll: float = 0.2) -> GenerationJob:
-    """Re-read the job until it finishes or ``timeout`` seconds pass (the endpoints that answer
-    when their job is done).
-
-    A waiting request holds a web thread. With ``slots``, the wait happens only if one of them is
-    free; otherwise the job is returned as it is, at once (``/text2image`` then answers 202 with
-    the job to poll), so the kiosk's requests always find a free thread.
-    """
-    with contextlib.ExitStack() as stack:
-        if slots is not None and not stack.enter_context(slots.take()):
-            return job
-        deadline = time.monotonic() + timeout
-        while not job.is_finished and time.monotonic() < deadline:
-            time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
-            job.refresh_from_db()
-    return job
-
-
 def recent_same_job(*, user, job: ValidJob, within: timedelta) -> GenerationJob | None:
     """This user's job for the same prompt and size started within ``within``, unless it failed or
     was cancelled: a reopened old text-to-image link shows that job instead of painting again."""
@@ -128,7 +109,7 @@ class WaitSlots:
     nothing behind (``/sdapi/v1/img2img``, whose clients expect the finished image or an error):
 
         with slots.hold():
-            job = create_…(); job = wait_for_job(job=job, timeout=…)
+            job = create_…(); job = waits.wait_for_job(job.pk, seconds=…)
     """
 
     def __init__(self, setting: str) -> None:

@@ -22,7 +22,7 @@ from config.api import json_object
 from config.idempotency import idempotent
 from config.parsers import LenientJSONParser, SafeJSONParser
 from config.schema import GardenAutoSchema, error
-from generation import kinds, pages, selectors, services
+from generation import kinds, pages, selectors, services, waits
 from generation.api import GenerationAPIView
 from generation.models import GenerationJob
 from generation.requests import TEXT_LIMITS
@@ -174,7 +174,10 @@ class Text2ImageView(GenerationAPIView):
         serializer = Text2ImageSerializer(data=json_object(request))
         serializer.is_valid(raise_exception=True)
         job = services.create_job(created_by=request.user, request=serializer.job_request())
-        job = selectors.wait_for_job(job=job, timeout=settings.GARDEN_TEXT2IMAGE_WAIT_SECONDS, slots=selectors.text2image_waits)
+        if settings.GARDEN_TEXT2IMAGE_WAIT_SECONDS > 0:
+            with selectors.text2image_waits.take() as granted:  # none free: 202 at once, with the job to poll
+                if granted:
+                    job = waits.wait_for_job(job.pk, seconds=settings.GARDEN_TEXT2IMAGE_WAIT_SECONDS) or job
         status_url = request.build_absolute_uri(f"/api/v1/jobs/{job.pk}")
         if job.status == GenerationJob.Status.SUCCEEDED:
             urls = [image["url"] for image in selectors.job_result(job, request=request)]

@@ -10,12 +10,11 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
-from config import web_threads
 from config.status_facts import Fact
 from garden import keys
 from garden.models import Image
 from garden.selectors import image_url
-from generation import backends, changes
+from generation import backends, waits
 from generation.dispatch import presence
 from generation.models import GenerationJob
 from generation.querysets import GenerationJobQuerySet
@@ -128,22 +127,13 @@ live_waits = WaitSlots("GARDEN_LIVE_WAIT_SLOTS")
 def live_job_when_changed(job_id, *, seconds: float) -> GenerationJob | None:
     """``live_job``, answered once its worker announces a change of it (generation.changes: its
     start, its end) or after ``seconds`` at most: one read before the wait, one after, none in
-    between. The watch begins before the first read, so a change committed right after that read
-    is not missed. The wait holds its thread, but the web server runs another in its place
-    (config.web_threads)."""
+    between (generation.waits, the one wait for a job, in the web server's waiting pool)."""
     if seconds <= 0:
         return live_job(job_id)
     with live_waits.take() as granted:
         if not granted:  # every slot of this process waits already: the kiosk asks again
             return live_job(job_id)
-        with changes.watching(job_id) as watch:
-            job = live_job(job_id)
-            if job is None or job.is_finished:
-                return job
-            with web_threads.waiting():  # the web server runs another thread meanwhile
-                watch.wait(seconds)
-    job.refresh_from_db()
-    return job
+        return waits.wait_for_job(job_id, seconds=seconds, reread=None, first_change=True, find=lambda: live_job(job_id))
 
 
 def source_image(key: str) -> Image | None:

@@ -23,6 +23,7 @@ from generation import planning, served_names
 from generation.backends import BackendError
 from generation.imagefile import encode_png, watermark_wanted
 from generation.models import GenerationJob
+from generation.worker.attempt import Attempt
 from generation.worker.toolbox import StepReporter, fetch_reporter, library_errors, library_files, make_thumbnail
 from library import selectors as library
 from provenance import c2pa, watermark
@@ -111,7 +112,8 @@ class _Inputs:
         return self._reference
 
 
-def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
+def retouch_all(*, job: GenerationJob, attempt: Attempt, timings: dict) -> None:
+    """Paint and store the job's results, writing its row only through its ``attempt``."""
     from retouch.engine import get_engine  # torch: worker processes only
 
     engine = get_engine()
@@ -120,7 +122,7 @@ def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
     started = time.perf_counter()
     engine.load()
     timings["load"] = round(time.perf_counter() - started, 3)
-    mine.update(heartbeat_at=timezone.now(), model_id=engine.model_id, scheduler=engine.scheduler_name)
+    attempt.note(model_id=engine.model_id, scheduler=engine.scheduler_name)
     inputs = _Inputs(job)
     steps_run = options["steps_run"]
     done_keys = set(job.images.values_list("key", flat=True))
@@ -129,7 +131,7 @@ def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
         todo = [spec for spec in unit.specs if planning.image_key(job=job, spec=spec) not in done_keys]
         if not todo:  # stored by an earlier attempt
             continue
-        on_step = StepReporter(mine, base=number * steps_run, steps=steps_run)
+        on_step = StepReporter(attempt, base=number * steps_run, steps=steps_run)
         on_step(0)
         if unit.frame:
             picture = inputs.frame(unit.frame)
@@ -168,7 +170,7 @@ def retouch_all(*, job: GenerationJob, mine, timings: dict) -> None:
             timings["store"] = round(timings.get("store", 0.0) + stored - started, 3)
             timings["thumbnails"] = round(timings.get("thumbnails", 0.0) + time.perf_counter() - stored, 3)
             job.images.add(image)
-            mine.update(images_done=job.images.count(), heartbeat_at=timezone.now(), progress_at=timezone.now())
+            attempt.note(images_done=job.images.count(), progress_at=timezone.now())
 
 
 def controlnet_folders(job: GenerationJob, kinds: list[str]) -> dict[str, str]:

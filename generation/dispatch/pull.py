@@ -2,8 +2,9 @@
 
 A job's message is a wake-up call for one job of its queue, not for the job it names: the worker
 it reaches claims the queued job of that queue it paints best now (generation.worker.claim.claim_next,
-in the order ``looks`` reads). ``pull_order`` is that choice as a pure function of plain values, tested
-as a table:
+in the order ``looks`` reads). A gathered run's next call is led by the first gatherable job in
+the same order (generation.worker.claim.claim_next_leader): one picker for both. ``pull_order`` is
+that choice as a pure function of plain values, tested as a table:
 
 0. never a job whose library files are not on this host, nor in the venue's store, while a present
    worker of the queue is on a host that has them (that worker takes it);
@@ -21,9 +22,11 @@ one leaves one message per job still queued.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from generation.dispatch import presence
@@ -59,22 +62,24 @@ def pull_order(queued: list[Queued], *, mine: frozenset[str], anyone: frozenset[
     return [job.id for job in sorted(queued, key=rank) if job.here]
 
 
-def looks(queue: str, *, mine: frozenset[str]):
+def looks(queue: str, *, mine: frozenset[str], among: Q | None = None, skip: Iterable = ()):
     """The queued jobs of ``queue`` in the order a worker holding models ``mine`` tries to claim them,
     one look (up to CANDIDATES jobs) at a time: a caller whose every claim of a look lost to other
-    workers asks for the next, which leaves out the jobs already offered. Reads; claims nothing
-    (generation.worker.claim does)."""
+    workers asks for the next, which leaves out the jobs already offered. ``among``: only the jobs
+    it matches (a gathered run's: the gatherable ones); ``skip``: jobs never offered. Reads; claims
+    nothing (generation.worker.claim does)."""
     held, hosts = _serving(queue)
-    tried: set = set()
-    while queued := _queued(queue, tried, hosts):
+    tried: set = set(skip)
+    while queued := _queued(queue, tried, hosts, among):
         tried |= {job.id for job in queued}
         yield pull_order(queued, mine=mine, anyone=mine | held, age_limit=settings.GARDEN_PULL_AGE_LIMIT_SECONDS)
 
 
-def _queued(queue: str, tried: set, hosts: frozenset[str]) -> list[Queued]:
+def _queued(queue: str, tried: set, hosts: frozenset[str], among: Q | None) -> list[Queued]:
     now = timezone.now()
     rows = (
         GenerationJob.objects.claimable(queue)
+        .filter(among if among is not None else Q())
         .exclude(pk__in=tried)
         .order_by("background", "created_at")
         .values_list("id", "model", "model_id", "loras", "background", "created_at")[:CANDIDATES]

@@ -18,7 +18,7 @@ from generation import backends, kinds, planning
 from generation.dispatch import enqueue as broker
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest, ValidJob
-from generation.worker import lifecycle, sweeper
+from generation.worker.attempt import announce
 from library import selectors as library
 
 
@@ -106,15 +106,13 @@ def new_job(*, valid: ValidJob, created_by=None, enqueue: bool = True) -> Genera
 
 
 def save_job(*, job: GenerationJob, enqueue: bool = True) -> GenerationJob:
+    """Store the job and send its message once the caller's transaction commits. No sweep of stale
+    jobs here: that is the workers' housekeeping (generation.worker.sweeper, every
+    GARDEN_JOB_SWEEP_SECONDS on every worker, and under beat), not a web request's."""
     with transaction.atomic():
         job.save()
         if enqueue:
             transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
-    # Cheap (one indexed query), and makes sure a lost worker's job is noticed even without beat. Not
-    # for a live job: someone waits for it (its message may go at the caller's commit, after
-    # this), and the workers sweep every GARDEN_JOB_SWEEP_SECONDS anyway.
-    if not job.live:
-        sweeper.sweep_stale_jobs()
     return job
 
 
@@ -122,7 +120,9 @@ def cancel_job(*, job: GenerationJob) -> GenerationJob:
     """Idempotent: a queued job never starts; a running one stops at its next denoising step."""
     with transaction.atomic():
         queued = GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.QUEUED)
-        if not lifecycle.cancel(queued, job_id=job.pk, cancel_requested=True):  # a running one: by its worker, when it stops
+        if queued.update(status=GenerationJob.Status.CANCELLED, finished_at=clock.now(), cancel_requested=True):
+            announce(ids=[job.pk])  # someone may wait for it (a kiosk, an A1111 client)
+        else:  # a running one: its worker ends it at its next step (toolbox.StepReporter)
             GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING).update(cancel_requested=True)
     job.refresh_from_db()
     return job

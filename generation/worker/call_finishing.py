@@ -1,7 +1,7 @@
 """Finishing one gathered call's pictures: each rendered as every generated picture is (safety
 check, watermark, JPEG with its metadata and provenance), then, in ONE transaction for the call,
-each file and row with its verdict and its job's success (generation.worker.lifecycle.succeed: a
-savepoint per picture), announced once the transaction commits.
+each file and row with its verdict and its job's success (generation.worker.attempt.Attempt.succeed:
+a savepoint per picture), announced once the transaction commits.
 
 It runs wherever the call's run puts it (generation.worker.finishing_processes: a finishing process, or
 inline), so it takes and returns plain picklable values: each job's ``Outcome``. Requeueing and
@@ -23,7 +23,7 @@ from garden.services import StorageError
 from generation.backends import TransientBackendError
 from generation.models import GenerationJob
 from generation.planning import ImageSpec
-from generation.worker import lifecycle
+from generation.worker.attempt import Attempt
 from generation.worker.rendered import Rendered
 from generation.worker.storing import render_generated_image, save_rendered_image, stored_image
 from generation.worker.toolbox import error_text, make_thumbnail
@@ -113,7 +113,7 @@ def _save(item: Item, rendered: Rendered | None, description: dict, timings: dic
             seconds["load"] = round(timings.get("load", 0.0), 3)
             for name, value in (("generate", timings.get("generate", 0.0)), ("store", spent + time.perf_counter() - started)):
                 seconds[name] = round(seconds.get(name, 0.0) + value, 3)
-            lifecycle.succeed([job], timings=seconds, counted=counted)
+            Attempt([job]).succeed(timings=seconds, counted=counted)
     except Exception as exc:
         return _failure(job, exc)
     return Outcome(job.pk, STORED)

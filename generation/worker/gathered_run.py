@@ -19,7 +19,8 @@ transient failure by raising TransientJobError, so its task retries its own mess
 job; another job is requeued and its message sent again (a duplicate is harmless: claim_job). A job
 still in flight when the run ends (a crash anywhere, a finishing process dying included) is
 requeued the same way, never left running. Every write but the finishing's is made on this thread;
-the states are written and announced by generation.worker.lifecycle, as for a job run alone.
+the states are written and announced by each job's ``Attempt`` (generation.worker.attempt), as for
+a job run alone.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from django.conf import settings
 from generation.backends import DIFFUSERS
 from generation.models import GenerationJob
 from generation.planning import job_batches
-from generation.worker import card_finishing, gathering, lifecycle
+from generation.worker import card_finishing, claim, gathering, lifecycle
+from generation.worker.attempt import Attempt
 from generation.worker.call_finishing import FAILED, STORED, TRANSIENT, TRANSIENT_FAILURE, Item, Outcome, finish_call
 from generation.worker.finishing_processes import Handover
 from generation.worker.lifecycle import beating
@@ -97,7 +99,7 @@ class GatheredRun:
                         self._settle(handover.settled())
                         if time.monotonic() - started > LOOP_SECONDS:
                             break
-                        jobs = gathering.next_gathering(queue=leader.queue, worker=self.worker, skip=self.requeued)
+                        jobs = self._next_call(leader.queue)
                 finally:
                     self._settle(handover.settled(block=True))
         except TRANSIENT as exc:  # taking jobs from the queue met the database away
@@ -124,7 +126,7 @@ class GatheredRun:
         with self._lock:
             jobs = list(self.in_flight.values())
         if jobs:
-            lifecycle.attempt_rows(jobs).update(heartbeat_at=now)
+            Attempt(jobs).beat(now)
         return True
 
     # --- the loop ----------------------------------------------------------------------------------
@@ -169,7 +171,7 @@ class GatheredRun:
         else:
             items = [Item(*item) for item in zip(jobs, specs, pictures, flags, strict=True)]
         if progress.running not in (None, len(jobs)):  # someone cancelled (or lost a lease) during the call
-            ours = set(lifecycle.attempt_rows(jobs).filter(cancel_requested=False).values_list("pk", flat=True))
+            ours = Attempt(jobs).still_ours()
             self._drop([job for job in jobs if job.pk not in ours])
             items = [item for item in items if item.job.pk in ours]
         if items:
@@ -182,11 +184,18 @@ class GatheredRun:
             extra["prompts"] = [job.prompt for job in jobs]
             if leader.backend == DIFFUSERS:
                 extra["embeddings"] = embedding_files(leader, "\n".join([*extra["prompts"], leader.negative_prompt]))
-        backend, loaded = lifecycle.load_model(jobs, extra, timings=timings)
+        attempt = Attempt(jobs)
+        backend, loaded = lifecycle.load_model(attempt, extra, timings=timings)
         specs = [job_batches(job)[0][0] for job in jobs]
         batch = lifecycle.call_batch(jobs, specs, extra)
         throttle = ProgressThrottle(settings.GARDEN_GATHER_PROGRESS_SECONDS, pending=loaded, claimed=True)
-        return backend, batch, specs, StepReporter(lifecycle.attempt_rows(jobs), steps=leader.steps, throttle=throttle)
+        return backend, batch, specs, StepReporter(attempt, steps=leader.steps, throttle=throttle)
+
+    def _next_call(self, queue: str) -> list[GenerationJob]:
+        """The next call's jobs: its leader picked as a message's job is (claim.claim_next_leader), and
+        the queued jobs that share its call; [] when none is queued."""
+        leader = claim.claim_next_leader(queue=queue, worker=self.worker, skip=self.requeued)
+        return [] if leader is None else gathering.gather(leader, worker=self.worker, skip=self.requeued)
 
     # --- outcomes ------------------------------------------------------------------------------
 
@@ -216,14 +225,15 @@ class GatheredRun:
             self.leader_error = self.leader_error or error
             return
         log.warning("generation job %s: transient failure, requeued: %s", job.pk, error)
-        if lifecycle.requeue_and_resend(job, error):
+        job.refresh_from_db(fields=["cancel_requested"])  # asked since the call began: it ends cancelled
+        if Attempt([job]).end(what="Transient error", detail=error, resend=True) == GenerationJob.Status.QUEUED:
             self.requeued.add(job.pk)
 
     def _failed(self, job: GenerationJob, exc: BaseException | str) -> None:
         self._untrack(job)
-        lifecycle.fail_job(job_id=job.pk, error=exc if isinstance(exc, str) else error_text(exc), attempt=job.attempts)
+        Attempt([job]).fail(error=exc if isinstance(exc, str) else error_text(exc))
 
     def _drop(self, jobs: list[GenerationJob]) -> None:
         for job in jobs:
             self._untrack(job)
-        lifecycle.drop(jobs)
+        Attempt(jobs).drop()

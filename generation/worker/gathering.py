@@ -33,6 +33,9 @@ OWN_PATH_OPTIONS = ("subseed", "recipes", "vae")
 CANDIDATES = 64
 # What ``gatherable`` reads of a job.
 GATHERABLE_COLUMNS = ("id", "kind", "count", "live", "steps", "options", "width", "height")
+# The rows ``gatherable`` may accept (it reads the options on top): what a gathered run's next
+# leader is picked among (generation.worker.claim.claim_next_leader).
+MAY_GATHER = Q(kind=GenerationJob.Kind.IMAGES, count=1) & (Q(live=True) | Q(steps=1))
 
 
 def gatherable(job: GenerationJob) -> bool:
@@ -78,22 +81,9 @@ def gather(leader: GenerationJob, *, worker: str, skip: set | frozenset = frozen
     return [leader, *_claim_matching(call_key(leader), worker=worker, room=size - 1, taken={leader.pk, *skip})]
 
 
-def next_gathering(*, queue: str, worker: str, skip: set | frozenset = frozenset()) -> list[GenerationJob]:
-    """The oldest queued gatherable job of ``queue`` that this worker could claim, and its call
-    mates; [] when none. ``skip``: jobs this run requeued (their retry goes through their message)."""
-    # Only the columns ``gatherable`` reads: the loop looks once per call, and claim_job reads the whole row.
-    looked = _queued(queue, exclude=skip).filter(Q(live=True) | Q(steps=1)).only(*GATHERABLE_COLUMNS)
-    for candidate in looked[:CANDIDATES]:
-        if gatherable(candidate) and (leader := claim_job(job_id=candidate.pk, worker=worker)) is not None:
-            return gather(leader, worker=worker, skip=skip)
-    return []
-
-
 def _queued(queue: str, *, exclude: set | frozenset = frozenset()) -> QuerySet[GenerationJob]:
-    jobs = GenerationJob.objects.claimable(queue).filter(
-        kind=GenerationJob.Kind.IMAGES, count=1, attempts__lt=settings.GARDEN_JOB_MAX_ATTEMPTS
-    )
-    return jobs.exclude(pk__in=exclude).order_by("created_at")
+    jobs = GenerationJob.objects.claimable(queue).filter(kind=GenerationJob.Kind.IMAGES, count=1)
+    return jobs.filter(attempts__lt=settings.GARDEN_JOB_MAX_ATTEMPTS).exclude(pk__in=exclude).order_by("background", "created_at")
 
 
 def _claim_matching(key: tuple, *, worker: str, room: int, taken: set) -> list[GenerationJob]:

@@ -1,12 +1,11 @@
 """A job's life on a worker, written once for the ordinary path (generation.worker.runner) and the
 gathered one (generation.worker.gathered_run): claimed, prepared (model loaded, the call's ``Batch``),
-painted with one step callback (toolbox.StepReporter), kept leased by its heartbeat, then succeeded,
-dropped (cancelled, or its lease lost), requeued or failed. Every change a worker or the sweeper makes
-to a job's state is written here and announced from here once committed (``announce``).
+painted with one step callback (toolbox.StepReporter), kept leased by its heartbeat, then ended.
 
-A worker *claims* a job with one conditional UPDATE and owns it while ``attempts`` equals the number
-it claimed with; every later write is conditional on that (``attempt_rows``), so a worker that lost
-its lease can never overwrite the state of the attempt that replaced it.
+The claim is here (one conditional UPDATE); from then on the attempt's rows are written only by its
+``Attempt`` (generation.worker.attempt): its progress and its ends (succeed, fail, cancel, drop, end,
+give_way), each conditional on the attempt and announced once committed. The ends by a job's id (a
+task's retry, a lost pool process) read the attempt and end it the same way.
 """
 
 from __future__ import annotations
@@ -15,43 +14,25 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from functools import partial, reduce
-from operator import or_
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 from django.db.models import F, Q
 from django.utils import timezone
 
-from config import clock
-from generation import backends, changes
+from generation import backends
 from generation.backends import Batch, hires
 from generation.dispatch import beacon
-from generation.dispatch import enqueue as broker
 from generation.init_pictures import init_picture
 from generation.models import GenerationJob
 from generation.planning import ImageSpec
-from generation.worker.notices import resumed_notice
+from generation.worker.attempt import Attempt, announce
 
 log = logging.getLogger(__name__)
 
 Status = GenerationJob.Status
-
-
-def announce(jobs: Iterable[GenerationJob] = (), *, ids: Iterable = ()) -> None:
-    """Say that these jobs changed once the change commits: the live ones of ``jobs`` (their start:
-    a kiosk shows it), and ``ids`` whatever they are (an end, a requeue: once per job)."""
-    said = [job.pk for job in jobs if job.live] + list(ids)
-    if said:
-        transaction.on_commit(partial(changes.announce_ids, said))
-
-
-def attempt_rows(jobs: list[GenerationJob]):
-    """The running rows of these jobs' attempts (each write of a run is conditional on them)."""
-    rows = reduce(or_, (Q(pk=job.pk, attempts=job.attempts) for job in jobs))
-    return GenerationJob.objects.filter(rows, status=Status.RUNNING)
 
 
 # --- claim ------------------------------------------------------------------------------------------
@@ -85,8 +66,7 @@ def claim_job(*, job_id, worker: str = "", message: str = "") -> GenerationJob |
     )
     if not claimed:
         # A queued job whose attempts are used up (transient failures) must not wait forever.
-        used_up = GenerationJob.objects.filter(pk=job_id, status=Status.QUEUED, attempts__gte=settings.GARDEN_JOB_MAX_ATTEMPTS)
-        fail(used_up, job_id=job_id, error="Gave up after GARDEN_JOB_MAX_ATTEMPTS attempts.")
+        Attempt.spent(job_id=job_id).fail(error="Gave up after GARDEN_JOB_MAX_ATTEMPTS attempts.")
         return None
     job = GenerationJob.objects.get(pk=job_id)
     announce([job])  # a live job's kiosk sees it start
@@ -96,12 +76,13 @@ def claim_job(*, job_id, worker: str = "", message: str = "") -> GenerationJob |
 # --- prepare: the model loaded, the call's Batch --------------------------------------------------
 
 
-def load_model(jobs: list[GenerationJob], extra: dict, *, timings: dict):
-    """The jobs' backend with its model loaded (``extra``: the library's files, toolbox.library_files;
+def load_model(attempt: Attempt, extra: dict, *, timings: dict):
+    """The attempt's jobs' backend with its model loaded (``extra``: the library's files, toolbox.library_files;
     its model entries are taken out), and the columns the first progress UPDATE writes (the loaded
     model, its scheduler, the stage). While a model loads the jobs say so (generation.progress)
     and the worker's presence says it (generation.dispatch.pull counts the model as not cold); only a
     real load is timed (the estimates take the next load's length from these)."""
+    jobs = attempt.jobs
     job = jobs[0]
     backend = backends.get_backend(
         job.backend,
@@ -114,7 +95,7 @@ def load_model(jobs: list[GenerationJob], extra: dict, *, timings: dict):
     started = time.perf_counter()
     loading = getattr(backend, "pipeline", "") is None
     if loading:
-        attempt_rows(jobs).update(stage=GenerationJob.Stage.LOADING, heartbeat_at=timezone.now())
+        attempt.note(stage=GenerationJob.Stage.LOADING)
         beacon.note_models(worker=job.worker, loading=job.model or job.model_id)
     backend.load()
     if loading:
@@ -172,126 +153,31 @@ def advertising_loras(job: GenerationJob) -> Iterator[None]:
         beacon.note_models(worker=job.worker)
 
 
-# --- the ends of an attempt: every state a job is given after its claim is written here, one
-# conditional UPDATE on the attempt's rows, and announced once it commits. Every end is announced,
-# whatever the job: someone may wait for it (a kiosk, an A1111 client: a1111.waits), and it is one
-# announcement per job.
+# --- the ends of an attempt by the job's id (a task's retry, a lost pool process, a give-up): each
+# reads the attempt and ends it through its Attempt (generation.worker.attempt), as a run's own ends do.
 
 
-def succeed(jobs: list[GenerationJob], *, timings: dict, counted: int | None = None) -> int:
-    """The jobs' attempts succeeded (their pictures stored); ``counted``: the images' count, riding on
-    this UPDATE (one write, not two). In a transaction, the announcement waits for its commit."""
-    now = timezone.now()
-    succeeded = attempt_rows(jobs).update(
-        status=Status.SUCCEEDED,
-        error="",  # an earlier attempt's error; what happened on the way stays in `notice`
-        steps_done=F("steps_total"),
-        finished_at=now,
-        heartbeat_at=now,
-        timings=timings,
-        **({"images_done": counted, "progress_at": now} if counted is not None else {}),
-    )
-    if succeeded:
-        announce(ids=[job.pk for job in jobs])
-    return succeeded
-
-
-def cancel(rows, *, job_id, **columns) -> bool:
-    """``rows`` (one job's, a cancel asked for) end cancelled, with ``columns`` written too."""
-    cancelled = bool(rows.update(status=Status.CANCELLED, finished_at=clock.now(), **columns))
-    if cancelled:
-        announce(ids=[job_id])
-    return cancelled
-
-
-def fail(rows, *, job_id, error: str) -> bool:
-    """``rows`` (one job's) end failed with ``error``."""
-    failed = bool(rows.update(status=Status.FAILED, error=error[:4000], finished_at=clock.now()))
-    if failed:
-        announce(ids=[job_id])
-    return failed
-
-
-def requeue(job: GenerationJob, rows, *, what: str, detail: str, resend: bool) -> bool:
-    """``rows`` (``job``'s attempt) queued again, with a notice; ``resend``: its message sent again
-    once this commits (else the caller's own message comes back: a redelivery, a task's retry)."""
-    requeued = bool(
-        rows.filter(cancel_requested=False).update(
-            status=Status.QUEUED,
-            heartbeat_at=None,
-            progress_at=None,
-            worker="",
-            error=(f"{what.lower()}: {detail}" if detail else what.lower())[:4000],
-            notice=resumed_notice(what, attempts=job.attempts, detail=detail),
-            enqueued_at=clock.now(),
-            send_failed=False,
-        )
-    )
-    if requeued:
-        announce(ids=[job.pk])
-        if resend:
-            transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
-    return requeued
-
-
-def end_attempt(job: GenerationJob, rows, *, what: str, detail: str, resend: bool = False) -> str:
-    """The one end of an attempt that will not finish: its worker stopped beating or hung (the
-    sweeper), its pool process died (``resume_lost_job``), a transient failure (``requeue_job``,
-    ``requeue_and_resend``). Cancelled if a cancel was asked, failed once GARDEN_JOB_MAX_ATTEMPTS
-    attempts ran, else queued again (``requeue``). ``rows``: the attempt's row, matched only as the
-    caller read it. Returns ``"cancelled"``, ``"failed"``, ``"requeued"`` or ``""`` (it changed meanwhile)."""
-    with transaction.atomic():
-        if job.cancel_requested:
-            return "cancelled" if cancel(rows, job_id=job.pk) else ""
-        if job.attempts >= settings.GARDEN_JOB_MAX_ATTEMPTS:
-            error = f"{what} ({detail}) after {job.attempts} attempts (GARDEN_JOB_MAX_ATTEMPTS)."
-            return "failed" if fail(rows, job_id=job.pk, error=error) else ""
-        return "requeued" if requeue(job, rows, what=what, detail=detail, resend=resend) else ""
-
-
-def drop(jobs: list[GenerationJob], *, timings: dict | None = None) -> None:
-    """Jobs no longer ours to finish (the step callback stopped): a cancelled one ends cancelled; one
-    whose lease was lost is left to the attempt that took it over."""
-    columns = {} if timings is None else {"timings": timings}
-    for job in jobs:
-        asked = GenerationJob.objects.filter(pk=job.pk, attempts=job.attempts, cancel_requested=True)
-        if not cancel(asked.exclude(status__in=GenerationJob.FINISHED), job_id=job.pk, **columns):
-            log.warning("generation job %s: attempt %d lost its lease; leaving it to the next attempt", job.pk, job.attempts)
-
-
-def fail_job(*, job_id, error: str, attempt: int | None = None) -> bool:
+def fail_job(*, job_id, error: str, attempt: int | None = None) -> str:
     """The job failed for good (unless it finished meanwhile, or ``attempt`` is no longer its own)."""
-    jobs = GenerationJob.objects.filter(pk=job_id).exclude(status__in=GenerationJob.FINISHED)
-    return fail(jobs if attempt is None else jobs.filter(attempts=attempt), job_id=job_id, error=error)
+    return Attempt.unfinished(job_id=job_id, attempt=attempt).fail(error=error)
 
 
 def requeue_job(*, job_id, error: str = "") -> bool:
-    """A transient failure of the running job (``end_attempt``): True when it is queued again for a
+    """A transient failure of the running job (``Attempt.end``): True when it is queued again for a
     retry of the same message (the task's retry); else it ended (cancelled, failed) or is not running."""
-    running = GenerationJob.objects.filter(pk=job_id, status=Status.RUNNING)
-    job = running.only("attempts", "cancel_requested").first()
-    return job is not None and end_attempt(job, running.filter(attempts=job.attempts), what="Transient error", detail=error) == "requeued"
-
-
-def requeue_and_resend(job: GenerationJob, error: str) -> bool:
-    """A transient failure of a job whose message is not the one running (a gathered call's mate):
-    queued again and its message sent again (``end_attempt``), or ended. True when requeued."""
-    job.refresh_from_db(fields=["cancel_requested"])  # asked since the call began: it ends cancelled
-    return end_attempt(job, attempt_rows([job]), what="Transient error", detail=error, resend=True) == "requeued"
+    running = Attempt.running(job_id=job_id)
+    return running is not None and running.end(what="Transient error", detail=error) == Status.QUEUED
 
 
 def resume_lost_job(*, job_id, worker: str, reason: str) -> str:
-    """A worker saw the process running this job die: queue the job again at once (``end_attempt``).
+    """A worker saw the process running this job die: queue the job again at once (``Attempt.end``).
 
     Conditional on the job still running under ``worker``: a job that finished, or that another
     worker has claimed since, is left alone (``""``). The caller's own message redelivery (acks_late,
     reject_on_worker_lost) then claims it, with the images already stored kept.
     """
-    running = GenerationJob.objects.filter(pk=job_id, status=Status.RUNNING, worker=worker[:255])
-    job = running.only("attempts", "cancel_requested").first()
-    if job is None:
-        return ""
-    return end_attempt(job, running.filter(attempts=job.attempts), what="Worker lost", detail=reason)
+    running = Attempt.running(job_id=job_id, worker=worker)
+    return "" if running is None else running.end(what="Worker lost", detail=reason)
 
 
 # --- the lease's heartbeat: a thread beats whatever the job does (a load of minutes writes no step),

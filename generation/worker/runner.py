@@ -1,7 +1,8 @@
 """Running a job: ``execute_job``, the one entry point for workers, ``manage.py generate`` and tests,
 claims it and runs it alone (the ordinary path below: its batches painted one call each, each image
 stored with its thumbnail) or with the queued jobs that share its call (generation.worker.gathered_run).
-generation.worker.lifecycle writes and announces its state on either path."""
+Either path writes the job's row only through its ``Attempt`` (generation.worker.attempt), which a
+kind an app above registers is handed too (generation.kinds)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from generation.backends import hires
 from generation.models import GenerationJob
 from generation.planning import image_key, job_batches
 from generation.worker import claim, gathering, lifecycle, yielding
+from generation.worker.attempt import Attempt
 from generation.worker.gathered_run import run_gathered
 from generation.worker.lifecycle import beating
 from generation.worker.storing import store_generated_image
@@ -45,7 +47,7 @@ def execute_job(*, job_id, worker: str = "", heartbeat: bool = False, message: s
     not necessarily ``job_id`` (generation.worker.claim); without one, ``job_id`` itself.
     """
     # A message is a wake-up call for its queue (the best job of it for this worker); no message, this job.
-    job = claim.claim_next(job_id=job_id, worker=worker, message=message) if message else lifecycle.claim_job(job_id=job_id, worker=worker)
+    job = claim.claim_next(job_id=job_id, worker=worker, message=message) if message else claim.claim_named(job_id=job_id, worker=worker)
     if job is None:
         log.info("generation job %s: nothing runnable for it (finished, cancelled or claimed by another worker)", job_id)
         return GenerationJob.objects.filter(pk=job_id).first()
@@ -57,42 +59,42 @@ def execute_job(*, job_id, worker: str = "", heartbeat: bool = False, message: s
 def run_claimed_job(job: GenerationJob, *, heartbeat: bool = False) -> GenerationJob | None:
     """The claimed ``job`` run alone (``execute_job`` claims it and says how failures end); raises
     TransientJobError when a retry may help."""
-    mine = lifecycle.attempt_rows([job])
+    attempt = Attempt([job])
     timings = dict(job.timings or {})
     try:
-        with beating(lambda now: bool(mine.update(heartbeat_at=now)), interval=None if heartbeat else 0):
-            counted = _run(job=job, mine=mine, timings=timings)
+        with beating(attempt.beat, interval=None if heartbeat else 0):
+            counted = _run(job=job, attempt=attempt, timings=timings)
     except JobStopped:
-        lifecycle.drop([job], timings=timings)
+        attempt.drop(timings=timings)
     except yielding.Yielded:  # foreground before background: queued again, its pictures kept
         pass
     except (backends.TransientBackendError, StorageError, DatabaseError) as exc:
         raise TransientJobError(f"{type(exc).__name__}: {exc}", job_id=job.pk) from exc
     except Exception as exc:
         log.exception("generation job %s failed", job.pk)
-        lifecycle.fail_job(job_id=job.pk, error=error_text(exc), attempt=job.attempts)
+        attempt.fail(error=error_text(exc))
     else:
-        lifecycle.succeed([job], timings=timings, counted=counted)
+        attempt.succeed(timings=timings, counted=counted)
     job.refresh_from_db()
     return job
 
 
-def _run(*, job: GenerationJob, mine, timings: dict) -> int | None:
+def _run(*, job: GenerationJob, attempt: Attempt, timings: dict) -> int | None:
     """The job's images made; returns the count of its images when the last one is stored (for
     the finishing UPDATE to write), None when that count was written already or nothing was made."""
     kind = kinds.get(job.kind)
     if kind is not None:  # a kind an app above paints (generation.kinds)
-        kind.run(job=job, mine=mine, timings=timings)
+        kind.run(job=job, attempt=attempt, timings=timings)
         return None
     if job.kind not in GenerationJob.Kind.values:
         raise RuntimeError(f"No installed app paints {job.kind} jobs (generation.kinds): is its app in INSTALLED_APPS?")
     extra = library_files(job)
-    backend, loaded = lifecycle.load_model([job], extra, timings=timings)
+    backend, loaded = lifecycle.load_model(attempt, extra, timings=timings)
     with lifecycle.advertising_loras(job):
-        return _generate_all(job=job, backend=backend, mine=mine, timings=timings, extra=extra, loaded=loaded)
+        return _generate_all(job=job, backend=backend, attempt=attempt, timings=timings, extra=extra, loaded=loaded)
 
 
-def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: dict, loaded: dict) -> int | None:
+def _generate_all(*, job: GenerationJob, backend, attempt: Attempt, timings: dict, extra: dict, loaded: dict) -> int | None:
     done_keys = set(job.images.values_list("key", flat=True))
     live = job.live  # someone waits for it: the quick JPEG, no thumbnail (docs/live.md)
     todos = [[spec for spec in specs if image_key(job=job, spec=spec) not in done_keys] for specs in job_batches(job)]
@@ -104,9 +106,9 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
         if not todo:  # made by an earlier attempt
             continue
         if painted:  # between two calls: a background job gives way to waiting foreground work
-            yielding.give_way(job, mine, timings=timings)
+            yielding.give_way(job, attempt, timings=timings)
         painted = True
-        on_step = StepReporter(mine, base=number * per_batch, steps=per_batch, throttle=throttle)
+        on_step = StepReporter(attempt, base=number * per_batch, steps=per_batch, throttle=throttle)
         on_step(0)  # before the pipeline call: a cancel check
         batch = lifecycle.call_batch([job], todo, extra)
         started = time.perf_counter()
@@ -134,9 +136,8 @@ def _generate_all(*, job: GenerationJob, backend, mine, timings: dict, extra: di
             counted = job.images.count()
             if number == last_batch and position == len(todo) - 1:
                 break  # the last image: the finishing UPDATE writes its count
-            now = timezone.now()
-            mine.update(images_done=counted, heartbeat_at=now, progress_at=now)
+            attempt.note(images_done=counted, progress_at=timezone.now())
             counted = None
     if throttle.pending:  # every image was stored by an earlier attempt: still record the model
-        mine.update(heartbeat_at=timezone.now(), **throttle.pending)
+        attempt.note(**throttle.pending)
     return counted

@@ -1,5 +1,6 @@
-"""A worker's start and life as Celery sees it: every signal receiver and bootstep of generation, in
-the order they come into play, each with why. Imported with generation.tasks (its job task's base,
+"""A worker's start and life as Celery sees it: generation's signal receivers and bootsteps, in the
+order they come into play, each with why (every app's, in one table: docs/development.md, "Upward
+registries and the worker's hooks", kept true by tests/generation/test_hook_tables.py). Imported with generation.tasks (its job task's base,
 ``JobTask``, is here), so every process that sets Django up registers them; they act only in a worker.
 
 1. Bootsteps (Celery orders them by what they require): ``PresenceStep`` (the presence row, saying

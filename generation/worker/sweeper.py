@@ -1,8 +1,9 @@
 """The sweeper: finds jobs whose worker died or whose broker message was lost, and acts (the
-attempts it ends are ended, and announced, by generation.worker.lifecycle.end_attempt, the same
-end as a worker's lost pool process or a transient failure).
+attempts it ends are ended, and announced, by their ``Attempt.end`` (generation.worker.attempt), the
+same end as a worker's lost pool process or a transient failure).
 
-Runs when a worker starts, when a job is created, and periodically under celery beat
+Runs when a worker starts, on every worker's timer, and periodically under celery beat (never in a
+web request: creating jobs does no worker's housekeeping)
 (``generation.tasks.sweep_stale_jobs``). Each action is one conditional UPDATE, so two sweepers
 never both act on the same job.
 """
@@ -22,7 +23,7 @@ from config import clock
 from config.locks import exclusive
 from generation.dispatch import enqueue as broker
 from generation.models import GenerationJob
-from generation.worker import lifecycle
+from generation.worker.attempt import Attempt
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,8 @@ def sweep_stale_jobs() -> int:
     and re-send queued jobs whose message may have been lost. Returns how many jobs it acted on.
 
     A worker writes ``heartbeat_at`` when it claims a job, around model loading and at every
-    denoising step; a crashed or killed worker stops writing it. Runs when a worker starts, when
-    a job is created, and periodically under celery beat.
+    denoising step; a crashed or killed worker stops writing it. Runs when a worker starts, on
+    every worker's timer (``sweep_if_free``), and periodically under celery beat.
     """
     return _sweep_running_jobs() + resend_lost_jobs()
 
@@ -47,7 +48,7 @@ def _sweep_running_jobs() -> int:
             pk=job.pk, status=GenerationJob.Status.RUNNING, attempts=job.attempts, heartbeat_at=job.heartbeat_at
         )
         silent = f"no heartbeat for {settings.GARDEN_JOB_LEASE_SECONDS}s, GARDEN_JOB_LEASE_SECONDS"
-        swept += bool(lifecycle.end_attempt(job, same, what="Worker lost", detail=silent, resend=True))
+        swept += bool(Attempt([job], rows=same).end(what="Worker lost", detail=silent, resend=True))
     swept += _sweep_hung_jobs(alive_since=deadline)
     if swept:
         log.warning("swept %d stale generation job(s)", swept)
@@ -79,7 +80,7 @@ def _sweep_hung_jobs(*, alive_since) -> int:
             pk=job.pk, status=GenerationJob.Status.RUNNING, attempts=job.attempts, progress_at=job.progress_at
         )
         detail = f"no progress for {limit:.0f}s while its worker was alive, GARDEN_JOB_HUNG_SECONDS_PER_STEP"
-        swept += bool(lifecycle.end_attempt(job, same, what="Job hung", detail=detail, resend=True))
+        swept += bool(Attempt([job], rows=same).end(what="Job hung", detail=detail, resend=True))
     return swept
 
 

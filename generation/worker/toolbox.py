@@ -19,6 +19,7 @@ from garden.models import Image
 from generation import backends
 from generation.backends import hires
 from generation.models import GenerationJob
+from generation.worker.attempt import Attempt
 from library import cache as library_cache
 from library import selectors as library
 from library import store as library_store
@@ -70,7 +71,7 @@ class ProgressThrottle:
 
 class StepReporter:
     """The step callback of one pipeline call that runs ``steps`` steps after ``base`` earlier ones,
-    for the attempt rows it paints for (``rows``: one job's, or a gathered call's).
+    for the ``attempt`` it paints for (one job's, or a gathered call's).
 
     Each written step is one UPDATE: progress, heartbeat, and (by its row count, kept in ``running``)
     which jobs are still ours and not cancelled; none left stops the call (JobStopped). A
@@ -79,8 +80,8 @@ class StepReporter:
     throttle's pending columns if no step took them before.
     """
 
-    def __init__(self, rows, *, base: int = 0, steps: int, throttle: ProgressThrottle | None = None) -> None:
-        self.rows, self.base, self.steps, self.throttle = rows, base, steps, throttle
+    def __init__(self, attempt: Attempt, *, base: int = 0, steps: int, throttle: ProgressThrottle | None = None) -> None:
+        self.attempt, self.base, self.steps, self.throttle = attempt, base, steps, throttle
         self.running: int | None = None  # rows the last write found running and not cancelled
 
     def __call__(self, steps_done: int) -> None:
@@ -90,7 +91,7 @@ class StepReporter:
         if self.throttle is not None:
             fields, self.throttle.pending = self.throttle.pending, {}
         done = self.base + min(steps_done, self.steps)
-        self.running = self.rows.filter(cancel_requested=False).update(steps_done=done, heartbeat_at=now, progress_at=now, **fields)
+        self.running = self.attempt.step(steps_done=done, heartbeat_at=now, progress_at=now, **fields)
         if not self.running:
             raise JobStopped
 
@@ -156,7 +157,7 @@ def embedding_files(job: GenerationJob, text: str) -> list[tuple[str, str]]:
 def fetch_reporter(job: GenerationJob, name: str):
     """Progress of a model fetched onto this host (library.cache): the job's stage says "fetching"
     with the bytes done (in its notice, about once a second), and the notice is put back once done."""
-    rows = GenerationJob.objects.filter(pk=job.pk)
+    attempt = Attempt([job])
     notice, last = job.notice, [0.0]
 
     def report(done: int, total: int) -> None:
@@ -165,7 +166,7 @@ def fetch_reporter(job: GenerationJob, name: str):
             return
         last[0] = now
         text = f"Fetching {name} onto this host: {done / 1e9:.2f} of {total / 1e9:.2f} GB" if done < total else notice
-        rows.update(stage=GenerationJob.Stage.FETCHING if done < total else "", notice=text[:500], heartbeat_at=timezone.now())
+        attempt.note(stage=GenerationJob.Stage.FETCHING if done < total else "", notice=text[:500])
 
     return report
 

@@ -16,15 +16,12 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db.models import F
-from django.utils import timezone
 
 from generation.dispatch import presence
 from generation.models import GenerationJob
+from generation.worker.attempt import Attempt
 
 log = logging.getLogger(__name__)
-
-Status = GenerationJob.Status
 
 
 class Yielded(Exception):  # an outcome, not an error
@@ -49,28 +46,15 @@ def foreground_waiting(queues: list[str]) -> bool:
     )
 
 
-def give_way(job: GenerationJob, rows, *, timings: dict) -> None:
-    """Between two calls of ``job`` (``rows``: its attempt's): raise Yielded once the job is queued
-    again for a waiting foreground job; return to paint on otherwise. A job whose cancel was asked
-    paints on into its next call's cancel check (generation.worker.toolbox.StepReporter)."""
+def give_way(job: GenerationJob, attempt: Attempt, *, timings: dict) -> None:
+    """Between two calls of ``job`` (``attempt``: its attempt): raise Yielded once the job is queued
+    again for a waiting foreground job (``Attempt.give_way``); return to paint on otherwise. A job
+    whose cancel was asked paints on into its next call's cancel check (toolbox.StepReporter)."""
     if not may_yield(job) or not foreground_waiting(served_queues(job)):
         return
     timings["yields"] = timings.get("yields", 0) + 1
-    requeued = rows.filter(cancel_requested=False).update(
-        status=Status.QUEUED,
-        attempts=F("attempts") - 1,  # a yield uses no attempt (GARDEN_JOB_MAX_ATTEMPTS counts failures)
-        worker="",
-        heartbeat_at=None,
-        progress_at=None,
-        enqueued_at=timezone.now(),  # its message is sent again now (the sweeper's clock)
-        send_failed=False,
-        timings=timings,
-    )
-    if not requeued:
+    if not attempt.give_way(timings=timings):
         timings["yields"] -= 1
         return
     log.info("generation job %s: yields to a waiting foreground job after %d pictures", job.pk, job.images.count())
-    from generation.worker import lifecycle  # lifecycle imports the backends: only where a job runs
-
-    lifecycle.announce(ids=[job.pk])
     raise Yielded

@@ -1,4 +1,4 @@
-"""An attempt that will not finish ends by one decision (generation.worker.lifecycle.end_attempt),
+"""An attempt that will not finish ends by one decision (generation.worker.attempt.Attempt.end),
 whoever ends it: the sweeper (no heartbeat), the worker whose pool process died (resume_lost_job),
 a transient failure (requeue_job). Cancelled if a cancel was asked, failed on its last attempt,
 else queued again; each end announced once it commits, whatever the job."""

@@ -1,6 +1,7 @@
-"""A live job's change announced and waited for (generation.changes), on the embedded defaults' file
+"""A job's change announced and waited for (generation.changes), on the embedded defaults' file
 channel, and on Redis where one answers: a watch begun before the announcement is woken by it, one
-of another job or begun after it is not, and a job nobody waits for costs nothing."""
+of another job or begun after it is not, and a live job's start is said while another job's is not
+(generation.worker.attempt.announce: nobody waits for it)."""
 
 import threading
 import time
@@ -34,7 +35,7 @@ class Job:
 
 
 def later(seconds: float, jobs: list) -> threading.Thread:
-    thread = threading.Thread(target=lambda: (time.sleep(seconds), changes.announce(jobs)))
+    thread = threading.Thread(target=lambda: (time.sleep(seconds), changes.announce_ids([job.pk for job in jobs])))
     thread.start()
     return thread
 
@@ -42,8 +43,8 @@ def later(seconds: float, jobs: list) -> threading.Thread:
 def test_a_watch_is_woken_by_its_jobs_announcement_only(channel):
     job, other = Job(), Job()
     with changes.watching(job.pk) as watch:
-        announcing = later(0.1, [other, Job(live=False)])
-        assert watch.wait(0.4) is False  # another job's change, and a job nobody waits for (not said)
+        announcing = later(0.1, [other])
+        assert watch.wait(0.4) is False  # another job's change
         announcing.join()
         announcing = later(0.05, [job])
         started = time.monotonic()
@@ -55,7 +56,7 @@ def test_an_announcement_before_the_watch_began_does_not_wake_it(channel):
     job = Job()
     with changes.watching(job.pk):
         pass  # the listener is up
-    changes.announce([job])
+    changes.announce_ids([job.pk])
     time.sleep(0.1)
     with changes.watching(job.pk) as watch:
         assert watch.wait(0.2) is False
@@ -80,9 +81,23 @@ def test_the_file_starts_again_past_its_limit_and_its_listener_follows(settings,
     try:
         job = Job()
         with changes.watching(job.pk) as watch:
-            changes.announce([Job() for _ in range(10)])  # past 200 bytes: the file starts again
+            changes.announce_ids([Job().pk for _ in range(10)])  # past 200 bytes: the file starts again
             assert changes.changes_file().stat().st_size == 0
             later(0.05, [job]).join()
             assert watch.wait(2) is True
     finally:
         changes.stop_listeners()
+
+
+@pytest.mark.django_db
+def test_a_start_is_said_only_of_live_jobs_and_an_end_of_every_job(monkeypatch, django_capture_on_commit_callbacks):
+    from generation.worker import attempt
+
+    said: list = []
+    monkeypatch.setattr(changes, "announce_ids", said.extend)
+    live, other = Job(), Job(live=False)
+    with django_capture_on_commit_callbacks(execute=True):  # said once the change commits
+        attempt.announce([live, other])
+        attempt.announce(ids=[other.pk])
+        assert said == []
+    assert said == [live.pk, other.pk]

@@ -37,7 +37,7 @@ def test_the_listener_connects_with_the_database_s_options_and_a_notify_wakes_it
                 cursor.execute("SELECT query FROM pg_stat_activity WHERE application_name = %s AND datname = current_database()", [name])
                 assert [query for (query,) in cursor.fetchall()] == [f"LISTEN {changes.PG_CHANNEL}"]
             assert watch.wait(0.2) is False
-            changes.announce([job])  # autocommit: NOTIFY is delivered at once
+            changes.announce_ids([job.pk])  # autocommit: NOTIFY is delivered at once
             assert watch.wait(5) is True
     finally:
         changes.stop_listeners()

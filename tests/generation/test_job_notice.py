@@ -23,7 +23,7 @@ def test_a_lost_pool_process_requeues_the_job_with_its_reason(settings, staff_cl
     assert worker_lifecycle.resume_lost_job(job_id=job.pk, worker="other@box", reason="x") == ""  # not its worker: left alone
     assert (
         worker_lifecycle.resume_lost_job(job_id=job.pk, worker="gpu-1@box", reason="Worker exited prematurely: signal 9 (SIGKILL)")
-        == "requeued"
+        == "queued"
     )
     job.refresh_from_db()
     notice = "Worker lost (Worker exited prematurely: signal 9 (SIGKILL)); resumed (attempt 2 of 3)."
@@ -70,7 +70,7 @@ def test_a_resumed_job_that_succeeds_keeps_its_notice_and_no_error(settings):
     job = _running_job()
     assert (
         worker_lifecycle.resume_lost_job(job_id=job.pk, worker="gpu-1@box", reason="Worker exited prematurely: signal 9 (SIGKILL)")
-        == "requeued"
+        == "queued"
     )
     GenerationJob.objects.filter(pk=job.pk).update(error="worker lost: no heartbeat for 60s")  # what the sweeper writes
     finished = runner.execute_job(job_id=job.pk, worker="gpu-2@box")

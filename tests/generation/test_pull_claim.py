@@ -186,3 +186,32 @@ def test_a_job_whose_files_only_another_present_host_holds_is_left_to_it(holding
     assert claim(theirs).pk == theirs.pk
     WorkerPresence.objects.filter(host="a").delete()  # no present host has the LoRA: claimed (and failed with its reason there)
     assert claim(with_lora).pk == with_lora.pk
+
+
+# --- a gathered run's next leader: the same picker (generation.worker.claim.claim_next_leader) ------
+
+
+def gatherable_job(model: str, age: float, **fields) -> GenerationJob:
+    return job(model, age=age, live=True, count=1, **fields)
+
+
+def next_leader(worker="w0", skip=frozenset()):
+    return claiming.claim_next_leader(queue="gpu", worker=worker, skip=skip)
+
+
+def test_a_gathered_runs_next_leader_is_picked_as_a_messages_job_is(holding, monkeypatch, settings):
+    settings.GARDEN_HOST_NAME = "b"
+    library = Library(monkeypatch)
+    library.copies |= {"only-on-a": {"a"}, "on-both": {"a", "b"}}
+    worker_present("gpu@a", host="a")
+    worker_present("gpu@b", host="b")
+    theirs = gatherable_job("only-on-a", age=300)  # oldest, but its files are on host a only
+    background = gatherable_job("on-both", age=200, background=True)  # older than the foreground job
+    not_gatherable = job("on-both", age=150, count=2)  # two pictures: its own call, never a leader
+    foreground = gatherable_job("on-both", age=100)
+    skipped = gatherable_job("on-both", age=50)
+    assert next_leader(skip={foreground.pk}).pk == skipped.pk  # a job the run requeued is left to its message
+    assert next_leader().pk == foreground.pk  # foreground first, files here
+    assert next_leader().pk == background.pk
+    assert next_leader() is None  # host a's job is left to it; the two-picture job to its own message
+    assert {GenerationJob.objects.get(pk=pk).status for pk in (theirs.pk, not_gatherable.pk)} == {Status.QUEUED}

@@ -11,7 +11,7 @@ manage.py generate --cancel <job id>
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from generation import selectors, services
+from generation import selectors, services, waits
 from generation.backends import BACKENDS
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest
@@ -19,6 +19,7 @@ from generation.requests.lora_tags import LoraSyntaxError, parse_lora_list
 from generation.worker import runner
 
 # JobRequest fields the command does not take as options.
+FOLLOW_SECONDS = 0.5  # how often the progress bar reads the job (steps are not announced)
 NOT_OPTIONS = ("kind", "kind_options", "recipes", "lineage", "origin")
 
 
@@ -106,14 +107,15 @@ class Command(BaseCommand):
 
     def _follow(self, job, *, timeout: float, quiet: bool):
         bar = tqdm(total=job.steps_total, desc="queued", unit="step", disable=quiet)
-        try:
-            waited = 0.0
-            while not job.is_finished and waited < timeout:
-                job = selectors.wait_for_job(job=job, timeout=0.5)
-                waited += 0.5
-                position = selectors.job_queue_position(job)
-                bar.set_description(f"queued #{position}" if position else job.status)
-                bar.update(job.steps_done - bar.n)
+
+        def show(job) -> None:
+            position = selectors.job_queue_position(job)
+            bar.set_description(f"queued #{position}" if position else job.status)
+            bar.update(job.steps_done - bar.n)
+
+        try:  # the one wait for a job (generation.waits), read twice a second for the bar's steps
+            job = waits.wait_for_job(job.pk, seconds=timeout, reread=FOLLOW_SECONDS, seen=show) or job
+            show(job)
         except KeyboardInterrupt:
             bar.close()
             self.stderr.write(f"stopped following; the job goes on. Cancel with: manage.py generate --cancel {job.pk}")
