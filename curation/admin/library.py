@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from curation.admin import library_install
+from curation.admin import library_install, library_scan
 from generation import backends
 from generation.requests import GUIDANCE_RANGE
 from library import selectors as library
@@ -304,6 +304,8 @@ class LibraryEntryAdmin(admin.ModelAdmin):
             "models_dir": settings.GARDEN_MODELS_DIR,
             "scan_seconds": settings.GARDEN_LIBRARY_SCAN_SECONDS,
             "last_scan": scan,
+            "scan_words": library_scan.worded(scan) if scan is not None else "",
+            "scan_trigger": library_scan.trigger(scan) if scan is not None else "",
             # Said while a scan is under way (the page reloads when it ends); a queued one no worker
             # took for 10 minutes is said, not waited for.
             "scan_running": scan is not None and scan.state in (scan.State.QUEUED, scan.State.RUNNING) and waiting < QUEUED_FOR,

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from curation.admin import install_outcomes
 from library import starter_models
 from library.models import LibraryEntry
 from library.services import install as installer
@@ -152,6 +153,8 @@ def install_view(model_admin: admin.ModelAdmin, request):
         status["progress"] = _progress(status)
         status["state_label"] = STATE_LABELS.get(status.get("state", ""), status.get("state", ""))
         status["started"] = _local_time(status.get("started_at", ""))
+        status["message"] = install_outcomes.outcome(status)
+        status["note"] = install_outcomes.note(status.get("note", ""))
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,
