@@ -89,7 +89,8 @@ class GardenerActionAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("reason"), ordering="reason")
     def worded_reason(self, obj: GardenerAction) -> str:
         """The stored English reason in the curator's language (gardener.reasons)."""
-        return reasons.worded(obj.reason, undone_kind=obj.undoes.get_kind_display() if obj.undoes_id else "")
+        undone = obj.undoes
+        return reasons.worded(obj.reason, undone_kind=undone.get_kind_display() if undone is not None else "")
 
     def has_add_permission(self, request):
         return False

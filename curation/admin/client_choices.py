@@ -35,10 +35,14 @@ class ClientChoiceAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         keys = _identities(ClientKey, "key:").filter(identity=OuterRef("identity"))
         users = _identities(get_user_model(), "user:").filter(identity=OuterRef("identity"))
-        choices = super().get_queryset(request).annotate(
-            key_name=Subquery(keys.values("name")[:1]),
-            key_user=Subquery(keys.values("user__username")[:1]),
-            user_name=Subquery(users.values("username")[:1]),
+        choices = (
+            super()
+            .get_queryset(request)
+            .annotate(
+                key_name=Subquery(keys.values("name")[:1]),
+                key_user=Subquery(keys.values("user__username")[:1]),
+                user_name=Subquery(users.values("username")[:1]),
+            )
         )
         if request.user.is_superuser:
             return choices

@@ -23,7 +23,9 @@ INSTALLED_KINDS = {
     "vae": pgettext_lazy("installed kind", "vae"),
     "upscaler": pgettext_lazy("installed kind", "upscaler"),
 }
-INSTALLED = re.compile(rf"installed (?P<kind>{'|'.join(map(re.escape, INSTALLED_KINDS))}) (?P<path>.+?)(?:, sha256 (?P<sha256>[0-9a-f]{{64}}))?")
+INSTALLED = re.compile(
+    rf"installed (?P<kind>{'|'.join(map(re.escape, INSTALLED_KINDS))}) (?P<path>.+?)(?:, sha256 (?P<sha256>[0-9a-f]{{64}}))?"
+)
 # The rescan's notes (placement.place's scan_note), each with what follows its fixed words.
 NOTES = (
     (re.compile(r"installed, but the rescan failed \((?P<error>.*)\); run manage\.py scan_models", re.DOTALL),

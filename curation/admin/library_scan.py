@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 
 from django.utils.formats import number_format
-from django.utils.translation import gettext as _
 from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext
+from django.utils.translation import gettext as _
 
 from library.models import LibraryEntry, LibraryScan
 

@@ -16,7 +16,6 @@ from garden.models import EMOTION_LABELS, Visitor
 from garden.visitors import InvalidVisitorId, normalize_code
 from recommend import retention, training
 
-
 # The stored values are wire values that never change (garden.choices.AgeGroup, the /emotion answer's
 # gender); the admin says them in the reader's language.
 AGE_GROUP_LABELS = {

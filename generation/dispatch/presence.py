@@ -89,7 +89,9 @@ def shown_models(names: Iterable[str], library: dict[str, str]) -> list[str]:
 
 def library_names() -> dict[str, str]:
     """Every library model's path (relative to GARDEN_MODELS_DIR) → its name, one query."""
-    return {path.rstrip("/"): name for path, name in LibraryEntry.objects.filter(kind=LibraryEntry.Kind.PIPELINE).values_list("path", "name")}
+    return {
+        path.rstrip("/"): name for path, name in LibraryEntry.objects.filter(kind=LibraryEntry.Kind.PIPELINE).values_list("path", "name")
+    }
 
 
 @dataclass(frozen=True)

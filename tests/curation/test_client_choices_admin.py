@@ -52,7 +52,10 @@ def test_the_key_page_names_the_address_with_the_key_and_the_address_works(super
     page = logged_in(superuser).post(ADD, {"user": curator.pk, "name": "Open WebUI"}, follow=True)
     secret = made_secret(page)
     address = f"http://testserver/k/{secret}"
-    assert f'id="client-key-address" type="text" readonly size="80" autocomplete="off" spellcheck="false" value="{address}"' in page.content.decode()
+    assert (
+        f'id="client-key-address" type="text" readonly size="80" autocomplete="off" spellcheck="false" value="{address}"'
+        in page.content.decode()
+    )
     assert "<code>/k/&lt;key&gt;/sdapi/v1/…</code>" in page.content.decode() and CHOICES in page.content.decode()
     assert Client().get(f"{address.removeprefix('http://testserver')}/sdapi/v1/progress").status_code == 200  # what the client will call
     shown_again = logged_in(superuser).get(page.redirect_chain[-1][0]).content.decode()
@@ -69,7 +72,9 @@ def test_the_choices_list_names_each_client_and_its_model(superuser, curator):
     assert ["key:999999", "-", "sd15", "the model's own"] in [row[:4] for row in listed]  # "-": the admin's empty value
     assert ["root", "root", "the venue's default", "the model's own"] in [row[:4] for row in listed]
     # Staff who are not superusers see their own clients only, as on the keys' list.
-    assert [row[:3] for row in rows(logged_in(curator).get(CHOICES).content.decode())] == [["key “Krita on the studio PC”", "curator", "dreamy"]]
+    assert [row[:3] for row in rows(logged_in(curator).get(CHOICES).content.decode())] == [
+        ["key “Krita on the studio PC”", "curator", "dreamy"]
+    ]
 
 
 def test_the_choices_list_speaks_korean(superuser):

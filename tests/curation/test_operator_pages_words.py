@@ -106,15 +106,25 @@ def report(folder: Path, install_id: str, **status) -> None:
 def operator_day(models_folder, django_user_model):
     """The rows an operator meets: installs in each state, a scan that changed things, the gardener's
     reasons, visitors."""
-    report(models_folder, "a" * 32, state="done", message="installed lora loras/ink-wash.safetensors, sha256 " + "0" * 64,
-           entry="ink-wash", note="the scan made no entry of it", done=2048, total=2048, started_at="2026-11-28T10:00:00+00:00")
+    report(
+        models_folder,
+        "a" * 32,
+        state="done",
+        message="installed lora loras/ink-wash.safetensors, sha256 " + "0" * 64,
+        entry="ink-wash",
+        note="the scan made no entry of it",
+        done=2048,
+        total=2048,
+        started_at="2026-11-28T10:00:00+00:00",
+    )
     report(models_folder, "b" * 32, state="failed", message="the Hub has no repo owner/name", started_at="2026-11-28T10:01:00+00:00")
     report(models_folder, "c" * 32, state="running", done=1 << 20, total=4 << 20, updated_at="2026-11-28T10:02:00+00:00")
     LibraryEntry.objects.create(kind="pipeline", name="dreamy", path="dreamy.safetensors", family="sd1", is_default=True)
     LibraryScan.objects.create(
         trigger="periodic", state=LibraryScan.State.DONE, finished_at=timezone.now(), added=["dreamy"], lost=["ink-wash (lora)"],
         message="added: dreamy; lost: ink-wash (lora) (1 model(s), 0 LoRA(s), 0 embedding(s), 0 VAE(s), 0 upscaler(s); "
-        "not usable: broken; no longer found: ink-wash; skipped 7 file(s): a.txt (not a model), b.txt (not a model) and 5 more (manage.py scan_models lists them))",
+        "not usable: broken; no longer found: ink-wash; "
+        "skipped 7 file(s): a.txt (not a model), b.txt (not a model) and 5 more (manage.py scan_models lists them))",
     )  # fmt: skip
     for reason in (
         reasons.JOB_FINISHED,

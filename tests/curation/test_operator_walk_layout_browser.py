@@ -85,7 +85,11 @@ def rows(django_user_model):
         client_keys.issue(key, by=user)
         ClientChoice.objects.create(identity=f"key:{key.pk}", model="stable-diffusion-model-number-1", vae="sdxl-vae-fp16-fix")
     job = GenerationJob.objects.first()
-    reasons_made = [reasons.RETIRED_STALLED, reasons.JOB_FINISHED_HELD % {"held": 3}, reasons.LIMITED % {"limit": "GPU minutes", "keys": 12}]
+    reasons_made = [
+        reasons.RETIRED_STALLED,
+        reasons.JOB_FINISHED_HELD % {"held": 3},
+        reasons.LIMITED % {"limit": "GPU minutes", "keys": 12},
+    ]
     GardenerAction.objects.bulk_create(
         GardenerAction(kind=GardenerAction.Kind.PLANNED, search_key="disgusted/autumn,cloudy,the-middle-of-the-night", job=job,
                        reason=reasons_made[n % 3], created_at=now)
