@@ -153,3 +153,25 @@ def test_the_page_says_how_an_installed_file_uploads_to_the_store(admin_client, 
     assert "In the store." in page and '<meta http-equiv="refresh"' not in page
     settings.GARDEN_MODELS_STORE = ""  # one folder shared by every host: no store to upload to, nothing said
     assert 'class="install-store"' not in admin_client.get(INSTALL).content.decode()
+
+
+def test_a_renamed_hosts_old_name_leaves_on_hosts_with_the_action(admin_client, library, settings):
+    """A host renamed (GARDEN_HOST_NAME) stops looking under its old name, shown in brackets; the
+    list's action forgets it, and only it (issue 96)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from library.models import LibraryCopy
+
+    settings.GARDEN_LIBRARY_SCAN_SECONDS = 5
+    entry = LibraryEntry.objects.create(kind="lora", name="ink-wash", path="loras/ink-wash.safetensors")
+    LibraryCopy.objects.create(entry=entry, host="b-gpu0", path=entry.path)
+    LibraryCopy.objects.create(entry=entry, host="old-b", path=entry.path, seen_at=timezone.now() - timedelta(days=2))
+    assert "b-gpu0, (old-b)" in admin_client.get(LIST).content.decode()
+    answer = admin_client.post(LIST, {"action": "forget_stale_hosts", "_selected_action": [entry.pk]}, follow=True)
+    assert "Forgot the copies of old-b" in answer.content.decode()
+    assert sorted(LibraryCopy.objects.values_list("host", flat=True)) == ["b-gpu0"]
+    assert "(old-b)" not in admin_client.get(LIST).content.decode()
+    answer = admin_client.post(LIST, {"action": "forget_stale_hosts", "_selected_action": [entry.pk]}, follow=True)
+    assert "nothing to forget" in answer.content.decode()
