@@ -140,13 +140,15 @@ class FailedLogins:
 
     address_key: str
     pair_key: str
+    address: str = ""
+    username: str = ""
     from_address: int = 0
     for_pair: int = 0
 
     @classmethod
     def of(cls, address: str, username: str) -> FailedLogins:
         name = hashlib.sha256(username.encode()).hexdigest()[:16]  # any text a client sends, made a short key
-        return cls(f"throttle:login:{address}", f"throttle:login:{address}:{name}")
+        return cls(f"throttle:login:{address}", f"throttle:login:{address}:{name}", address, username)
 
     @classmethod
     def read(cls, address: str, username: str) -> FailedLogins:
@@ -171,8 +173,14 @@ class FailedLogins:
         _api().forget_count(self.pair_key)
 
     def throttled(self) -> LoginThrottled:
-        key = self.address_key if self.from_address >= settings.GARDEN_LOGIN_ADDRESS_FAILURE_LIMIT else self.pair_key
-        return LoginThrottled(wait=_api().seconds_left(key, window=_window()))
+        if self.from_address >= settings.GARDEN_LOGIN_ADDRESS_FAILURE_LIMIT:
+            return LoginThrottled(wait=_api().seconds_left(self.address_key, window=_window()))
+        # The pair's lockout ends with axes' (its rows survive a restart; the counters may not, and
+        # outside Redis they cannot say their expiry): the real time left, not the whole cool-off.
+        from config.lockout import seconds_left  # config.lockout imports this module
+
+        counted = _api().seconds_left(self.pair_key, window=_window())
+        return LoginThrottled(wait=seconds_left(API_NAME_PREFIX + self.username, self.address, unknown=counted))
 
 
 @receiver(post_delete, sender=AccessAttempt)

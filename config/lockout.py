@@ -27,8 +27,12 @@ def cool_off() -> timedelta:
     return timedelta(hours=settings.AXES_COOLOFF_TIME)
 
 
-def seconds_left(username: str | None, address: str) -> int:
-    """Seconds until the pair's lockout ends: its last recorded failure plus the cool-off (at least 1)."""
+def seconds_left(username: str | None, address: str, *, unknown: int | None = None) -> int:
+    """Seconds until the pair's lockout ends: its last recorded failure plus the cool-off (at least 1);
+    with no failure recorded, ``unknown`` (else the whole cool-off).
+
+    Axes' rows are the durable record: they survive a restart of the web process and of the shared
+    cache, so a client locked a minute before its lockout ends is told a minute, not the cool-off."""
     last = (
         AccessAttempt.objects.filter(username=username, ip_address=address)
         .order_by("-attempt_time")
@@ -36,7 +40,7 @@ def seconds_left(username: str | None, address: str) -> int:
         .first()
     )
     if last is None:
-        return math.ceil(cool_off().total_seconds())
+        return math.ceil(cool_off().total_seconds()) if unknown is None else unknown
     return max(1, math.ceil((last + cool_off() - timezone.now()).total_seconds()))
 
 

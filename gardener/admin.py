@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from gardener import report, selectors, services, status
+from gardener import reasons, report, selectors, services, status
 from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy, WordBank
 
 
@@ -78,13 +78,19 @@ class WordBankAdmin(admin.ModelAdmin):
 
 @admin.register(GardenerAction)
 class GardenerActionAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "kind", "search_key", "image", "job", "reason", "undone_at"]
+    list_display = ["created_at", "kind", "search_key", "image", "job", "worded_reason", "undone_at"]
     list_filter = ["kind", ("undone_at", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["search_key", "reason", "image__key"]
     date_hierarchy = "created_at"
-    list_select_related = ["image", "job"]
-    readonly_fields = [f.name for f in GardenerAction._meta.fields]
+    readonly_fields = [*(f.name if f.name != "reason" else "worded_reason" for f in GardenerAction._meta.fields)]
+    list_select_related = ["image", "job", "undoes"]
     actions = ["undo_actions"]
+
+    @admin.display(description=gettext_lazy("reason"), ordering="reason")
+    def worded_reason(self, obj: GardenerAction) -> str:
+        """The stored English reason in the curator's language (gardener.reasons)."""
+        undone = obj.undoes
+        return reasons.worded(obj.reason, undone_kind=undone.get_kind_display() if undone is not None else "")
 
     def has_add_permission(self, request):
         return False

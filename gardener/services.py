@@ -14,13 +14,14 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 
 from config import caches, chance, clock
 from config.errors import Conflict, DomainError
 from garden import services as garden_services
 from garden.keys import search_key
 from garden.models import Image
-from gardener import selectors
+from gardener import reasons, selectors
 from gardener.bred_jobs import bred_requests
 from gardener.models import GardenerAction, GardenerPolicy, PromotionMode
 from gardener.planning import SURPLUS, KeyPlan, Plan, make_plan
@@ -31,9 +32,7 @@ from generation.requests import JobParameterError, JobRequest
 
 log = logging.getLogger(__name__)
 
-RETIRE_REASON = "retired by the gardener"
-SURPLUS_REASON = "retired by the gardener: the weakest judged picture of a key above its target"
-STALLED_REASON = "retired by the gardener: a trial visitors' exploration stopped showing before it was judged, in a key above its target"
+RETIRE_REASON, SURPLUS_REASON, STALLED_REASON = reasons.RETIRED, reasons.RETIRED_SURPLUS, reasons.RETIRED_STALLED
 Kind = GardenerAction.Kind
 
 
@@ -116,10 +115,10 @@ def _harvest(plan: Plan, result: RunResult) -> None:
         images = list(job.images.all())
         key = search_key(job.emotion, job.favorite)
         details = {"images": [i.pk for i in images]}
-        reason = "its job finished"
+        reason = reasons.JOB_FINISHED
         if held := [i.pk for i in images if i.pk in plan.held]:
             details["held"] = held
-            reason = f"its job finished; {len(held)} held back in the pool: the image check did not clear them"
+            reason = reasons.JOB_FINISHED_HELD % {"held": len(held)}
         _log(Kind.ADDED, result, job=job, search_key=key, reason=reason, details=details)
         for image in images:
             if image.pk not in promote or not image.cleared:  # never a quarantined or unchecked one
@@ -129,7 +128,7 @@ def _harvest(plan: Plan, result: RunResult) -> None:
             except Exception:  # a storage failure on one image must not stop the run; it stays in the pool
                 log.warning("gardener: could not promote %s", image.key, exc_info=True)
                 continue
-            _log(Kind.PROMOTED, result, image=image, job=job, search_key=key, reason="trusted mode: promoted at once")
+            _log(Kind.PROMOTED, result, image=image, job=job, search_key=key, reason=reasons.PROMOTED_TRUSTED)
 
 
 def _retire(key_plan: KeyPlan, result: RunResult) -> None:
@@ -170,9 +169,9 @@ def _start_jobs(key_plan: KeyPlan, result: RunResult, rng: random.Random) -> Non
         jobs += [(replace(jobs_base, count=pairs), Kind.PLANNED, {}) for pairs in key_plan.bred]
     jobs += [(request, Kind.BRED, details) for request, details in bred]
     for request, kind, details in jobs:
-        reason = "key below its target: bred from liked parents" if kind == Kind.BRED else "key below its target"
+        reason = reasons.BELOW_TARGET_BRED if kind == Kind.BRED else reasons.BELOW_TARGET
         if kind == Kind.BRED and key_plan.only_trials:
-            reason = "a trial above the key's target: bred from liked parents"
+            reason = reasons.TRIAL_BRED
         details = {"images": 2 * request.count, **base, **details}
         try:
             with transaction.atomic():
@@ -188,7 +187,7 @@ def _start_jobs(key_plan: KeyPlan, result: RunResult, rng: random.Random) -> Non
 
 def _refusal(exc: JobParameterError) -> str:
     limit = GardenerAction._meta.get_field("reason").max_length
-    return f"job refused: {exc.message}"[:limit]
+    return (reasons.JOB_REFUSED % {"message": exc.message})[:limit]
 
 
 def start_job(request: JobRequest) -> GenerationJob:
@@ -204,7 +203,7 @@ def _log_skipped(plan: Plan, result: RunResult, now: datetime | None) -> None:
     if not skipped or selectors.last_skipped_keys(now) == skipped:
         return
     wanted = {k.search_key: k.skipped for k in plan.keys if k.skipped}
-    reason = f"limited by the {plan.limited_by}: {len(skipped)} key(s) not filled"
+    reason = reasons.LIMITED % {"limit": plan.limited_by, "keys": len(skipped)}
     _log(Kind.SKIPPED_BUDGET, result, reason=reason, details={"keys": skipped, "images": wanted})
 
 
@@ -229,10 +228,16 @@ def undo(*, action: GardenerAction, user=None) -> GardenerAction:
             image=action.image,
             job=action.job,
             search_key=action.search_key,
-            reason=f"undid: {action.get_kind_display()}",
+            reason=undid(action),
             details={"detail": detail, "by": getattr(user, "username", "")},
             undoes=action,
         )
+
+
+def undid(action: GardenerAction) -> str:
+    """The undo's reason, in English whoever clicked (the admin words it in its reader's language)."""
+    with translation.override("en"):
+        return reasons.UNDID % {"kind": action.get_kind_display()}
 
 
 def _reverse(action: GardenerAction) -> str:

@@ -19,13 +19,14 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
-from curation.admin import library_install
+from curation.admin import library_install, library_scan
 from generation import backends
 from generation.requests import GUIDANCE_RANGE
 from library import selectors as library
 from library.models import LibraryEntry
+from library.services import copies as library_copies
 from library.services import entries as library_services
 from library.services import follow as library_follow
 from safety.selectors import live_pictures_withheld
@@ -94,7 +95,7 @@ class LibraryEntryAdmin(admin.ModelAdmin):
     list_filter = ("kind", "family", UsableFilter, "present", "is_default", "live")
     search_fields = ("name", "path", "sha256", "short_hash")
     list_per_page = 100
-    actions = ["rescan", "make_default", "make_live", "stop_live"]
+    actions = ["rescan", "make_default", "make_live", "stop_live", "forget_stale_hosts"]
     readonly_fields = (
         "kind", "name", "path", "family", "size", "can_paint", "sha256", "short_hash", "source",
         "is_default", "live", "present", "missing_since", "on_hosts", "stored_at", "store_upload", "details", "scanned_at",
@@ -129,7 +130,8 @@ class LibraryEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("on hosts"))
     def on_hosts(self, obj):
-        """Which hosts hold its file (GARDEN_HOST_NAME; a host that stopped looking in brackets),
+        """Which hosts hold its file (GARDEN_HOST_NAME; a host that stopped looking in brackets, until
+        the action "Forget the hosts that stopped looking" drops it: a renamed host's old name),
         and "store" when the venue's store holds it (docs/models.md#several-machines)."""
         since = library.fresh_since()
         held = [
@@ -274,6 +276,17 @@ class LibraryEntryAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, _("No library model paints live pictures now."), messages.SUCCESS)
 
+    @admin.action(permissions=["change"], description=gettext_lazy("Forget the hosts that stopped looking (a renamed host's old name)"))
+    def forget_stale_hosts(self, request, queryset=None):
+        """A host in brackets under "on hosts" stopped looking at its folder; one renamed stays there
+        under its old name until this (its copies keep nothing present, and a host back records anew)."""
+        hosts = library_copies.forget_stale_hosts()
+        if hosts:
+            message = _("Forgot the copies of %(hosts)s: they no longer show under on hosts.")
+            self.message_user(request, message % {"hosts": pgettext("list separator", ", ").join(hosts)}, messages.SUCCESS)
+        else:
+            self.message_user(request, _("Every host listed still looks at its folder: nothing to forget."), messages.INFO)
+
     def get_urls(self):
         return [
             path("rescan/", self.admin_site.admin_view(self.rescan_view), name="library_libraryentry_rescan"),
@@ -304,6 +317,8 @@ class LibraryEntryAdmin(admin.ModelAdmin):
             "models_dir": settings.GARDEN_MODELS_DIR,
             "scan_seconds": settings.GARDEN_LIBRARY_SCAN_SECONDS,
             "last_scan": scan,
+            "scan_words": library_scan.worded(scan) if scan is not None else "",
+            "scan_trigger": library_scan.trigger(scan) if scan is not None else "",
             # Said while a scan is under way (the page reloads when it ends); a queued one no worker
             # took for 10 minutes is said, not waited for.
             "scan_running": scan is not None and scan.state in (scan.State.QUEUED, scan.State.RUNNING) and waiting < QUEUED_FOR,

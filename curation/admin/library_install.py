@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from curation.admin import install_outcomes
 from library import starter_models
 from library.models import LibraryEntry
 from library.services import install as installer
@@ -124,6 +125,23 @@ def _local_time(stamp: str) -> str:
     return f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S %Z}"
 
 
+def _store_uploads(model_admin, statuses: list[dict]) -> bool:
+    """With a model store, an installed entry's way into it (the list's "upload to the store" note:
+    uploading from a host, the bytes sent of the total, failed or stalled) under its outcome, so the
+    page says what happens while the file uploads; True while one is uploading (the page reloads)."""
+    if not settings.GARDEN_MODELS_STORE:
+        return False
+    names = {status["entry"] for status in statuses if status.get("state") == "done" and status.get("entry")}
+    entries = {entry.name: entry for entry in LibraryEntry.objects.filter(name__in=names).prefetch_related("uploads")}
+    uploading = False
+    for status in statuses:
+        entry = entries.get(status.get("entry", "")) if status.get("state") == "done" else None
+        if entry is not None:
+            status["store"] = model_admin.store_upload(entry)
+            uploading |= entry.stored_at is None and any(u.state == u.State.UPLOADING for u in entry.uploads.all())
+    return uploading
+
+
 def install_view(model_admin: admin.ModelAdmin, request):
     if not request.user.is_superuser:
         raise PermissionDenied
@@ -148,10 +166,13 @@ def install_view(model_admin: admin.ModelAdmin, request):
     if re.fullmatch(r"[0-9a-f]{32}", waiting) and not any(status["id"] == waiting for status in statuses):
         source = request.session.get(QUEUED_KEY, {}).get(waiting, "")
         statuses.insert(0, {"id": waiting, "state": "queued", "source": source, "message": _("waiting for a worker")})
+    uploading = _store_uploads(model_admin, statuses)
     for status in statuses:
         status["progress"] = _progress(status)
         status["state_label"] = STATE_LABELS.get(status.get("state", ""), status.get("state", ""))
         status["started"] = _local_time(status.get("started_at", ""))
+        status["message"] = install_outcomes.outcome(status)
+        status["note"] = install_outcomes.note(status.get("note", ""))
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,
@@ -159,7 +180,7 @@ def install_view(model_admin: admin.ModelAdmin, request):
         "form": form,
         "starters": [(starter, KIND_LABELS.get(starter.kind, starter.kind)) for starter in starter_models.STARTERS],
         "statuses": statuses,
-        "running": any(status.get("state") in ("queued", "running") for status in statuses),
+        "running": uploading or any(status.get("state") in ("queued", "running") for status in statuses),
         "models_dir": settings.GARDEN_MODELS_DIR,
     }
     return TemplateResponse(request, "admin/library/libraryentry/install.html", context)

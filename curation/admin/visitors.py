@@ -9,26 +9,75 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from curation.paginators import EstimatedCountPaginator
-from garden.models import Visitor
+from garden.models import EMOTION_LABELS, Visitor
 from garden.visitors import InvalidVisitorId, normalize_code
 from recommend import retention, training
+
+# The stored values are wire values that never change (garden.choices.AgeGroup, the /emotion answer's
+# gender); the admin says them in the reader's language.
+AGE_GROUP_LABELS = {
+    Visitor.AgeGroup.TODDLER: pgettext_lazy("age group", "toddler"),
+    Visitor.AgeGroup.CHILD: pgettext_lazy("age group", "child"),
+    Visitor.AgeGroup.TEENAGER: pgettext_lazy("age group", "teenager"),
+    Visitor.AgeGroup.YOUNG_ADULT: pgettext_lazy("age group", "young adult"),
+    Visitor.AgeGroup.ADULT: pgettext_lazy("age group", "adult"),
+    Visitor.AgeGroup.MIDDLE_AGE: pgettext_lazy("age group", "middle age"),
+    Visitor.AgeGroup.ELDER: pgettext_lazy("age group", "elder"),
+}
+GENDER_LABELS = {"Male": pgettext_lazy("gender", "male"), "Female": pgettext_lazy("gender", "female")}
+
+
+class LabelFilter(admin.SimpleListFilter):
+    """A filter on a stored value, each choice in the reader's language."""
+
+    labels: dict = {}
+
+    def lookups(self, request, model_admin):
+        return list(self.labels.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(**{self.parameter_name: self.value()}) if self.value() else queryset
+
+
+class AgeGroupFilter(LabelFilter):
+    title, parameter_name, labels = gettext_lazy("age group"), "age_group", AGE_GROUP_LABELS
+
+
+class GenderFilter(LabelFilter):
+    title, parameter_name, labels = gettext_lazy("gender"), "gender", GENDER_LABELS
+
+
+class EmotionFilter(LabelFilter):
+    title, parameter_name, labels = gettext_lazy("emotion"), "emotion", EMOTION_LABELS
 
 
 @admin.register(Visitor)
 class VisitorAdmin(admin.ModelAdmin):
     """Read-only: visitors are derived labels written by /emotion; curators do not get this right."""
 
-    list_display = ("id", "age_group", "gender", "emotion", "first_seen", "last_seen")
-    list_filter = ("age_group", "gender", "emotion", ("last_seen", admin.DateFieldListFilter))
+    list_display = ("id", "age_group_shown", "gender_shown", "emotion_shown", "first_seen", "last_seen")
+    list_filter = (AgeGroupFilter, GenderFilter, EmotionFilter, ("last_seen", admin.DateFieldListFilter))
     search_fields = ("=id",)
     search_help_text = gettext_lazy("A visitor id, or the visitor code the kiosk showed (ABCD-EFGH).")
     list_per_page = 100
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     readonly_fields = ("id", "age_low", "age_high", "age_group", "gender", "emotion", "features", "first_seen", "last_seen")
+
+    @admin.display(description=gettext_lazy("age group"), ordering="age_group")
+    def age_group_shown(self, visitor: Visitor) -> str:
+        return str(AGE_GROUP_LABELS.get(visitor.age_group, visitor.age_group))
+
+    @admin.display(description=gettext_lazy("gender"), ordering="gender")
+    def gender_shown(self, visitor: Visitor) -> str:
+        return str(GENDER_LABELS.get(visitor.gender, visitor.gender))
+
+    @admin.display(description=gettext_lazy("emotion"), ordering="emotion")
+    def emotion_shown(self, visitor: Visitor) -> str:
+        return str(EMOTION_LABELS.get(visitor.emotion, visitor.emotion))
 
     def has_add_permission(self, request):
         return False

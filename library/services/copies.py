@@ -39,6 +39,19 @@ def drop(entry: LibraryEntry) -> None:
     LibraryCopy.objects.filter(entry=entry, host=host_name()).delete()
 
 
+def forget_stale_hosts() -> list[str]:
+    """Drop the copies of the hosts that stopped looking (stopped for good, or renamed: its old
+    name), which keep nothing present; a host that looks again records its copies anew. The hosts
+    forgotten, by name ([] without following: then no copy is stale)."""
+    since = selectors.fresh_since()
+    if since is None:
+        return []
+    stale = LibraryCopy.objects.filter(seen_at__lt=since)
+    hosts = sorted(set(stale.values_list("host", flat=True)))
+    stale.delete()
+    return hosts
+
+
 def held_elsewhere(entry: LibraryEntry) -> bool:
     """Another host holds a fresh copy, or the store holds the file (with a store configured)."""
     if entry.stored_at is not None and model_store.enabled():

@@ -154,6 +154,23 @@ def test_a_pair_axes_locked_is_a_429_without_a_hash_even_with_the_counters_lost(
     assert hashes.hashed == 0
 
 
+def test_after_a_restart_a_locked_client_is_told_the_real_time_left(staff, hashes, settings):
+    """Axes' rows say when the lockout ends; the counters lost with the cache (a restart) must not
+    turn "a minute left" into the whole cool-off (issue 96)."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    for n in range(5):
+        get(PROGRESS, basic(USER, f"wrong-{n}"), address="10.0.0.13")
+    cool_off = round(settings.AXES_COOLOFF_TIME * 3600)
+    AccessAttempt.objects.filter(username=f"api:{USER}").update(attempt_time=timezone.now() - timedelta(seconds=cool_off - 60))
+    cache.clear()  # the restart
+    answer = get(PROGRESS, basic(USER, PASSWORD), address="10.0.0.13")
+    assert answer.status_code == 429 and 55 <= int(answer["Retry-After"]) <= 61
+    fresh = get(PROGRESS, basic(USER, "wrong-again"), address="10.0.0.13")  # counted again, still the same end
+    assert fresh.status_code == 429 and int(fresh["Retry-After"]) <= 61
+
+
 def test_a_success_resets_the_pairs_failures(staff, hashes):
     for n in range(3):
         assert get(PROGRESS, basic(USER, f"wrong-{n}"), address="10.0.0.12").status_code == 401

@@ -129,3 +129,49 @@ def test_the_page_speaks_of_its_controls_and_keeps_one_copy_of_a_file(admin_clie
     assert "“sha256” checks one file; this source is a folder." in page and "--sha256" not in page
     assert list(LibraryEntry.objects.values_list("name", flat=True)) == ["ink-wash"]
     assert sorted(path.name for path in (library / "loras").iterdir()) == ["ink-wash.safetensors", "ink-wash.safetensors.source.json"]
+
+
+def test_the_page_says_how_an_installed_file_uploads_to_the_store(admin_client, library, settings, tmp_path):
+    """With a model store, an install's outcome says what its upload has sent, reloading until the
+    store holds it (issue 96: the page said nothing while the file uploaded)."""
+    from django.utils import timezone
+
+    from library.models import LibraryUpload
+    from tests.curation.test_operator_pages_words import report
+
+    settings.GARDEN_MODELS_STORE = f"file://{tmp_path / 'store'}"
+    (library / ".incoming").mkdir()
+    report(
+        library, "d" * 32, state="done", message="installed lora loras/ink-wash.safetensors", entry="ink-wash", done=4 << 20, total=4 << 20
+    )
+    entry = LibraryEntry.objects.create(kind="lora", name="ink-wash", path="loras/ink-wash.safetensors")
+    LibraryUpload.objects.create(entry=entry, host="b", bytes_done=1 << 20, bytes_total=4 << 20)
+    page = admin_client.get(INSTALL).content.decode()
+    assert "Uploading from b: 1.0\xa0MB of 4.0\xa0MB sent." in page and '<meta http-equiv="refresh"' in page
+    LibraryEntry.objects.filter(pk=entry.pk).update(stored_at=timezone.now())
+    page = admin_client.get(INSTALL).content.decode()
+    assert "In the store." in page and '<meta http-equiv="refresh"' not in page
+    settings.GARDEN_MODELS_STORE = ""  # one folder shared by every host: no store to upload to, nothing said
+    assert 'class="install-store"' not in admin_client.get(INSTALL).content.decode()
+
+
+def test_a_renamed_hosts_old_name_leaves_on_hosts_with_the_action(admin_client, library, settings):
+    """A host renamed (GARDEN_HOST_NAME) stops looking under its old name, shown in brackets; the
+    list's action forgets it, and only it (issue 96)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from library.models import LibraryCopy
+
+    settings.GARDEN_LIBRARY_SCAN_SECONDS = 5
+    entry = LibraryEntry.objects.create(kind="lora", name="ink-wash", path="loras/ink-wash.safetensors")
+    LibraryCopy.objects.create(entry=entry, host="b-gpu0", path=entry.path)
+    LibraryCopy.objects.create(entry=entry, host="old-b", path=entry.path, seen_at=timezone.now() - timedelta(days=2))
+    assert "b-gpu0, (old-b)" in admin_client.get(LIST).content.decode()
+    answer = admin_client.post(LIST, {"action": "forget_stale_hosts", "_selected_action": [entry.pk]}, follow=True)
+    assert "Forgot the copies of old-b" in answer.content.decode()
+    assert sorted(LibraryCopy.objects.values_list("host", flat=True)) == ["b-gpu0"]
+    assert "(old-b)" not in admin_client.get(LIST).content.decode()
+    answer = admin_client.post(LIST, {"action": "forget_stale_hosts", "_selected_action": [entry.pk]}, follow=True)
+    assert "nothing to forget" in answer.content.decode()

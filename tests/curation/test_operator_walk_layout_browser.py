@@ -8,13 +8,16 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from a1111.models import ClientChoice
 from garden.models import Image
+from gardener import reasons
+from gardener.models import GardenerAction
 from generation.models import GenerationJob
 from infra import client_keys
 from infra.models import ClientKey
 from library.models import LibraryEntry
 from tests.accessibility.conftest import log_in
-from tests.factories import ImageFactory
+from tests.factories import ImageFactory, VisitorFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,6 +33,12 @@ LISTS = {
     ),
     "library": ("/admin/library/libraryentry/", ("name", "can_paint", "is_default", "live", "defaults", "short_hash", "scanned_at")),
     "client keys": ("/admin/infra/clientkey/", ("name", "user", "prefix", "last_used_at", "state")),
+    "client choices": ("/admin/a1111/clientchoice/", ("client", "user", "chosen_model", "chosen_vae", "chosen_at")),
+    "gardener log": (
+        "/admin/gardener/gardeneraction/",
+        ("created_at", "kind", "search_key", "image", "job", "worded_reason", "undone_at"),
+    ),
+    "visitors": ("/admin/garden/visitor/", ("id", "age_group_shown", "gender_shown", "emotion_shown", "first_seen", "last_seen")),
 }
 
 # Where each wanted column is: on screen, or within a scrolling box whose scroll bar is on screen.
@@ -72,7 +81,22 @@ def rows(django_user_model):
             default_steps=30, default_guidance=7.0, default_width=1024, default_height=1024, scanned_at=now,
         )  # fmt: skip
     for n in range(30):
-        client_keys.issue(ClientKey(user=user, name=f"Krita on the studio PC {n}"), by=user)
+        key = ClientKey(user=user, name=f"Krita on the studio PC {n}")
+        client_keys.issue(key, by=user)
+        ClientChoice.objects.create(identity=f"key:{key.pk}", model="stable-diffusion-model-number-1", vae="sdxl-vae-fp16-fix")
+    job = GenerationJob.objects.first()
+    reasons_made = [
+        reasons.RETIRED_STALLED,
+        reasons.JOB_FINISHED_HELD % {"held": 3},
+        reasons.LIMITED % {"limit": "GPU minutes", "keys": 12},
+    ]
+    GardenerAction.objects.bulk_create(
+        GardenerAction(kind=GardenerAction.Kind.PLANNED, search_key="disgusted/autumn,cloudy,the-middle-of-the-night", job=job,
+                       reason=reasons_made[n % 3], created_at=now)
+        for n in range(50)
+    )  # fmt: skip
+    for _ in range(50):
+        VisitorFactory(emotion="disgusted", age_group="young-adult", gender="Female")
     return user
 
 
@@ -84,7 +108,7 @@ def operator(page, live_server, rows):
 
 
 @pytest.mark.parametrize("width", [1400, 2000])
-@pytest.mark.parametrize("language", ["en", "ko"])
+@pytest.mark.parametrize("language", ["en", "ko", "ja"])
 @pytest.mark.parametrize("name", LISTS)
 def test_the_columns_an_operator_acts_on_are_on_screen_or_a_visible_scroll_away(operator, live_server, name, width, language):
     page = operator
@@ -103,3 +127,32 @@ def test_the_columns_an_operator_acts_on_are_on_screen_or_a_visible_scroll_away(
         assert all(c["reached"] for c in reach["columns"]), f"{name} at {width} px: {reach['columns']}"
     if width == 2000:
         assert not hidden, f"{name} at 2000 px: {hidden} off screen"
+
+
+ALL_COLUMNS = """() => Array.from(document.querySelectorAll('#result_list thead th'))
+  .map((th) => Array.from(th.classList).find((c) => c.startsWith('column-')))
+  .filter((name) => name && name !== 'column-action_checkbox' && name !== 'column-__str__').map((name) => name.slice(7))"""
+
+
+@pytest.mark.parametrize("language", ["ko", "ja"])
+def test_every_admin_list_with_rows_keeps_every_column_in_reach_at_1400_px(operator, live_server, language):
+    """Each model admin's list that holds rows here, every column: on screen or a visible scroll away."""
+    from django.contrib import admin
+
+    page = operator
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+    problems, seen = [], 0
+    for model in sorted(admin.site._registry, key=lambda m: m._meta.label):
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        if page.goto(live_server.url + url).status != 200 or not page.query_selector("#result_list tbody tr"):
+            continue
+        seen += 1
+        reach = page.evaluate(REACH, page.evaluate(ALL_COLUMNS))
+        hidden = [c["name"] for c in reach["columns"] if not c["onScreen"]]
+        if reach["page"]:
+            problems.append(f"{url}: the whole page scrolls sideways")
+        elif hidden and not (reach["scrolls"] and reach["barOnScreen"] and all(c["reached"] for c in reach["columns"])):
+            problems.append(f"{url}: {hidden} off screen with no scroll bar in sight")
+    assert seen >= len(LISTS), seen
+    assert not problems, "\n".join(problems)

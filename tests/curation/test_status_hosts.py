@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from generation.dispatch.beacon import record_presence
-from generation.dispatch.presence import present_hosts
+from generation.dispatch.presence import WorkerModels, present_hosts, shown_models
 from generation.models import WorkerPresence
+from library.models import LibraryEntry
 from tests.curation.test_system_status import STATUS, staff_client, workers  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +84,7 @@ def test_present_hosts_groups_workers_by_host_with_each_card_once(two_machines):
     assert hosts["b-gpu0"].queues == ["gpu", "gpu.b-gpu0", "live", "live.b-gpu0"]
     assert [card["uuid"] for card in hosts["b-gpu0"].cards] == ["GPU-aaaa"]  # two workers, one card
     assert [card["uuid"] for card in hosts["b-gpu1"].cards] == ["GPU-bbbb"]
-    assert hosts["b-gpu0"].models == ["sd-turbo"] and hosts["a"].cards == []
+    assert hosts["b-gpu0"].models == [WorkerModels("celery@b-gpu", ["sd-turbo"])] and hosts["a"].cards == []
 
 
 def test_the_status_page_lists_hosts_their_queues_and_their_cards(staff_client, monkeypatch, two_machines):  # noqa: F811
@@ -97,7 +98,7 @@ def test_the_status_page_lists_hosts_their_queues_and_their_cards(staff_client, 
     assert cells[0] == "celery@b-gpu celery@b-live (starting)"
     assert cells[1] == "gpu, gpu.b-gpu0, live, live.b-gpu0"
     assert cells[2] == "0: NVIDIA H200 (150.8 GB)"
-    assert cells[3] == "sd-turbo"
+    assert cells[3] == "celery@b-gpu: sd-turbo"  # two workers on the host: whose memory it is in
     assert rows["a"][1][2] == "none" and rows["b-gpu1"][1][2] == "0: NVIDIA H200 (150.8 GB)"
 
 
@@ -105,3 +106,34 @@ def test_no_worker_up_says_so(staff_client, monkeypatch):  # noqa: F811
     workers(monkeypatch)
     table = HostsTable(staff_client.get(STATUS).content)
     assert table.rows == {} and "No worker has said it is up" in table.text
+
+
+# What a worker advertises for two library models in memory, one with a LoRA: each by its path on
+# that host, its library name and (the LoRA) each of those joined (generation.backends.LoadedPipelines.loaded_names).
+ADVERTISED = [
+    "/srv/b/models/checkpoints/dreamy-v2.safetensors",
+    "/srv/b/models/checkpoints/dreamy-v2.safetensors+lora:ink",
+    "/srv/b/models/folders/sdxl-base",
+    "dreamy",
+    "dreamy+lora:ink",
+    "sdxl",
+]
+
+
+def test_each_model_in_memory_is_listed_once_by_its_library_name():
+    library = {"checkpoints/dreamy-v2.safetensors": "dreamy", "folders/sdxl-base": "sdxl"}
+    assert shown_models(ADVERTISED, library) == ["dreamy", "dreamy + ink", "sdxl"]
+    # Outside the library (GARDEN_DIFFUSION_MODEL): a hub id as it is, a path by its folder's name.
+    assert shown_models(["stabilityai/sd-turbo", "/opt/sd-local/", "/opt/sd-local"], {}) == ["sd-local", "stabilityai/sd-turbo"]
+
+
+def test_the_status_page_lists_each_model_once_per_worker(staff_client, monkeypatch, settings):  # noqa: F811
+    workers(monkeypatch)
+    LibraryEntry.objects.create(kind="pipeline", name="dreamy", path="checkpoints/dreamy-v2.safetensors", family="sd1")
+    LibraryEntry.objects.create(kind="pipeline", name="sdxl", path="folders/sdxl-base", family="sdxl")
+    present(settings, "b", "celery@b-gpu", ["gpu"], models=ADVERTISED)
+    present(settings, "b", "celery@b-live", ["live"], models=["/srv/b/models/folders/sdxl-base", "sdxl"])
+    present(settings, "c", "celery@c-gpu", ["gpu"], models=ADVERTISED[2:3])
+    rows = HostsTable(staff_client.get(STATUS).content).rows
+    assert rows["b"][1][3] == "celery@b-gpu: dreamy, dreamy + ink, sdxl celery@b-live: sdxl"
+    assert rows["c"][1][3] == "sdxl"  # one worker: no name needed

@@ -210,3 +210,41 @@ def test_the_idle_reset_and_new_visitor_cancel_the_live_job(live_server, page):
     page.click("#new-visitor")
     page.wait_for_selector(TILE, state="hidden")
     wait_until(lambda: GenerationJob.objects.get(pk=second.pk).status == GenerationJob.Status.CANCELLED, message="the second job cancelled")
+
+
+def switch_language(page, code: str) -> None:
+    with page.expect_navigation():
+        page.click(f'.language-switch button[value="{code}"]')
+    page.wait_for_function(f"() => document.documentElement.lang === '{code}'")
+
+
+@pytest.mark.usefixtures("live_painter")
+def test_the_live_picture_survives_a_language_switch_mid_visit(live_server, page):
+    """Switched while it paints: the job is neither cancelled nor asked again, and the reloaded page
+    shows it when it is painted; switched again once shown: the picture and its like stay (issue 96)."""
+    seed_garden(favorite="")
+    open_kiosk(page, live_server)
+    capture_and_ask(page)
+    page.wait_for_selector(f"{TILE} progress")
+    job = live_jobs().get()
+
+    switch_language(page, "ko")
+    page.wait_for_selector(f"{TILE} progress")  # painting still, said in Korean
+    expect(page.get_by_role("progressbar")).to_have_accessible_name(re.compile("^당신을 위한 그림을 그리는 중"))
+    page.wait_for_timeout(300)
+    assert live_jobs().count() == 1 and GenerationJob.objects.get(pk=job.pk).status == GenerationJob.Status.QUEUED
+
+    paint_live_job(job)
+    page.wait_for_selector(PICTURE)
+    image = job.images.get()
+    assert page.get_attribute(PICTURE, "src").endswith(image.key)
+    page.locator(f"{TILE} .like-button").click()
+    page.wait_for_selector(f'{TILE} .like-button[aria-pressed="true"]')
+    wait_until(lambda: like_rows(image.key).exists(), message="the live picture's like")
+
+    switch_language(page, "ja")
+    page.wait_for_selector(PICTURE)
+    assert page.get_attribute(PICTURE, "src").endswith(image.key)
+    expect(page.locator(PICTURE)).to_have_accessible_name(re.compile("あなたのために描いた"))
+    assert page.get_attribute(f"{TILE} .like-button", "aria-pressed") == "true"  # still theirs, still liked
+    assert live_jobs().count() == 1 and like_rows(image.key).count() == 1

@@ -13,6 +13,7 @@ STATUS = {
     "accessattempt add": 403,
     "accessfailurelog add": 403,
     "accesslog add": 403,
+    "clientchoice add": 403,
     "dashboard add": 403,
     "displayzone delete": 403,
     "gardeneraction add": 403,

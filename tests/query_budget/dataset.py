@@ -145,6 +145,7 @@ def _admin_rows(staff, serving: list[Image], pool: Image, client_key: ClientKey)
         Term.objects.create(text="thornbush", kind="blocked", category="violence"),
         Release.objects.create(image=pool, released_by=staff, reason="a test release", verdict="flagged"),
         _model("PromptStyle").objects.create(name="watercolour", prompt="{prompt}, watercolour"),
+        _model("ClientChoice").objects.create(identity=f"key:{client_key.pk}", model="tiny"),
         LibraryEntry.objects.create(kind="pipeline", name="tiny", path="tiny", family="sd15"),
         GardenerPolicy.objects.create(),
         EmotionPolicy.objects.create(emotion="calm"),

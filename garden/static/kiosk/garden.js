@@ -443,7 +443,15 @@
   if (portraitQuery.addEventListener) { portraitQuery.addEventListener("change", onRotate); } else { portraitQuery.addListener(onRotate); }
 
   // Leaving the page also leaves the screen: report it (fetch keepalive outlives the page).
-  window.addEventListener("pagehide", function () { reportUnlikedScreen(); live.cancel(); });
+  // A language switch reloads the page for the same visit (takeBackVisit): its live job goes on painting.
+  var switchingLanguage = false;
+  Array.prototype.forEach.call(document.querySelectorAll("form.language-switch"), function (form) {
+    form.addEventListener("submit", function () { switchingLanguage = true; });
+  });
+  window.addEventListener("pagehide", function () {
+    reportUnlikedScreen();
+    if (switchingLanguage) { live.pause(); } else { live.cancel(); }
+  });
 
   // Idle reset: GARDEN_KIOSK_IDLE_SECONDS (data-idle-seconds), or ?idle=<seconds> in the URL.
   var kioskRoot = K.$("kiosk");
@@ -470,11 +478,11 @@
   }
 
   /* The visit as the language switch keeps it: the same visitor (id, so likes stay theirs), the
-   * result, the favorite, the likes and the screen of the garden they were on. */
+   * result, the favorite, the likes, the screen of the garden they were on and their live picture. */
   function visitState() {
     if (!visitor || !result || resetPending) { return null; }
     return {
-      result: result, visitor: visitor, liked: liked, askedFrom: askedFrom, start: start,
+      result: result, visitor: visitor, liked: liked, askedFrom: askedFrom, start: start, live: live.keep(),
       favorite: FAVORITE_IDS.map(function (id) { return K.$(id).value; })
     };
   }
@@ -487,6 +495,7 @@
     FAVORITE_IDS.forEach(function (id, i) { K.$(id).value = (saved.favorite || [])[i] || ""; });
     K.showResult(K.$("capture-state"), result);
     showVisitorCode(visitor.id);
+    live.resume(saved.live);  // the picture painted for them, or the one still painting
     var id = visitor.id, garden = loadGarden();
     if (garden) {
       garden.then(function () {  // back on the screen they were on (the same list: the same key and visitor)

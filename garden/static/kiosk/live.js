@@ -16,6 +16,7 @@
  *     onShown: fn(key | null)      // the picture on screen changed
  *   });
  *   live.request(visitorId, searchKey, fromKey?); live.cancel(); live.key();
+ *   live.keep() → kept; live.pause(); live.resume(kept)   // across a language switch (garden.js)
  */
 (function () {
   "use strict";
@@ -86,6 +87,37 @@
     this.picture = null;
     this.clear();
     this.announce.textContent = "";
+  };
+
+  /* What a language switch keeps of the live picture (the page reloads in the other language): the
+   * picture on screen and the job still painting, never a photo. null: nothing to keep. */
+  Live.prototype.keep = function () {
+    var job = this.job && UNFINISHED[this.job.status] ? { statusUrl: this.job.statusUrl, status: this.job.status, since: this.job.since } : null;
+    return this.picture || job ? { picture: this.picture, job: job } : null;
+  };
+
+  /* The page is left for itself in another language: stop polling, but the job goes on painting. */
+  Live.prototype.pause = function () { this.stop(); };
+
+  /* The reloaded page takes back what ``keep`` kept: the picture on screen again, and the job still
+   * painting polled again (within its first MAX_WAIT_MS, as before the switch). */
+  Live.prototype.resume = function (kept) {
+    if (!this.url || !kept) { return; }
+    var ticket = this.stop();
+    var picture = kept.picture;
+    if (picture && picture.url && picture.key) {
+      this.picture = { url: picture.url, key: picture.key, emotion: picture.emotion };
+      this.show(this.picture);
+    }
+    var job = kept.job;
+    if (job && job.statusUrl && UNFINISHED[job.status]) {
+      this.job = { statusUrl: job.statusUrl, status: job.status, since: Number(job.since) || Date.now(), polls: 0 };
+      this.painting(0);
+      this.announce.textContent = this.shown
+        ? K.t(gettext_noop("Painting another picture from the one you liked…"))
+        : K.t(gettext_noop("Painting a picture for you…"));
+      this.later(ticket, 0, 0);
+    }
   };
 
   /* Stop polling and make every answer still on its way stale; the new ticket. */
