@@ -326,7 +326,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=30, help="calls timed per figure after the first")
     parser.add_argument("--polls", type=int, default=100, help="progress polls whose web CPU is measured")
     parser.add_argument("--burst", type=int, default=30, help="wrong passwords in the burst")
-    parser.add_argument("--smoke", action="store_true", help="3 calls a figure, a burst of 6: the whole path in seconds (bench/_smoke.py)")
+    parser.add_argument("--smoke", action="store_true", help="3 calls a figure, a burst of 6: the whole path in seconds (testkit/smoke.py)")
     args = parser.parse_args()
     if args.smoke:
         args.samples, args.polls, args.burst = 3, 3, 6

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import _smoke  # noqa: E402
+from testkit import smoke as _smoke  # noqa: E402
 
 SMOKE_NEEDS = ("redis",)
 

@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SMOKE_NEEDS = ("postgresql", "redis")
 sys.path.insert(0, str(ROOT))
 
-from bench import _smoke  # noqa: E402 (after the path is set)
+from testkit import smoke as _smoke  # noqa: E402 (after the path is set)
 from bench.library_scan import write_checkpoint  # noqa: E402
 from config import test_databases  # noqa: E402
 

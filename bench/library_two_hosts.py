@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SMOKE_NEEDS = ("postgresql", "redis")
 sys.path.insert(0, str(ROOT))
 
-from bench import _smoke  # noqa: E402
+from testkit import smoke as _smoke  # noqa: E402
 from config import test_databases  # noqa: E402
 from testkit import s3_server  # noqa: E402
 
