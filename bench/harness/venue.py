@@ -70,6 +70,7 @@ class Venue:
         self.workers: dict[str, subprocess.Popen] = {}
         self.folders: dict[str, Path] = {}  # a host's models folder when not work/models-<host>
         self._s3: subprocess.Popen | None = None
+        self._cloned = ""  # the PostgreSQL database this venue made: the only one it drops
         self._joined = False
         self.env = {
             **os.environ,
@@ -88,10 +89,18 @@ class Venue:
     # the database, the store, the end
 
     def __enter__(self) -> Venue:
+        try:
+            self._open()
+        except BaseException:  # what was made so far goes: a with block's __exit__ does not run then
+            self.close()
+            raise
+        return self
+
+    def _open(self) -> None:
         self.work.mkdir(parents=True, exist_ok=True)
         if test_databases.is_postgres(self.database):
             server, name = self.database.split("?", 1)[0].rsplit("/", 1)
-            self.env["DATABASE_URL"] = test_databases.clone_postgres(f"{server}/postgres", name)
+            self.env["DATABASE_URL"] = self._cloned = test_databases.clone_postgres(f"{server}/postgres", name)
         else:
             path = self.work / "garden.sqlite3"
             with contextlib.closing(sqlite3.connect(path)) as target:
@@ -106,7 +115,6 @@ class Venue:
             self._s3 = s3_server.start(port)
             self.env |= S3_KEYS | {"GARDEN_MODELS_STORE": f"s3://{BUCKET}/models", "GARDEN_S3_ENDPOINT_URL": self.endpoint}
             self.s3_client().create_bucket(Bucket=BUCKET)
-        return self
 
     def __exit__(self, *exc) -> None:
         self.close()
@@ -121,9 +129,10 @@ class Venue:
             self._s3.kill()
             self._s3.wait()
             self._s3 = None
-        if test_databases.is_postgres(self.env.get("DATABASE_URL", "")):
-            server, name = self.env["DATABASE_URL"].rsplit("/", 1)
+        if self._cloned:
+            server, name = self._cloned.rsplit("/", 1)
             test_databases.drop_postgres(f"{server}/postgres", name)
+            self._cloned = ""
 
     def s3_client(self):
         import boto3
