@@ -168,5 +168,3 @@ class SmBusy:
             f"SM busy (nvidia-smi dmon -s u, {len(ordered)} one-second samples): mean {statistics.mean(ordered):.0f} %, "
             f"median {statistics.median(ordered):.0f} %, p10–p90 {tenth}–{ninetieth} %"
         )
-
-

@@ -46,7 +46,8 @@ SMOKE_NEEDS = ("chromium",)  # tests/bench/test_smoke.py: marked browser
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
-from bench._soak_parts import LATENCY_PROBE, PageMetrics, percentile, plot, slope_per_1000  # noqa: E402
+from bench._soak_parts import LATENCY_PROBE, PageMetrics, plot, slope_per_1000  # noqa: E402
+from bench.harness.results import percentile  # noqa: E402
 
 OUTBOX = "JSON.parse(localStorage.getItem('garden.kiosk.outbox.v1') || '[]').length"
 GARDEN_LOADED = """() => { const imgs = Array.from(document.querySelectorAll('#garden img[data-key]'));
