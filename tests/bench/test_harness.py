@@ -9,6 +9,7 @@ library_hosts, library_two_hosts, library_folder_hosts, dispatch_frozen_host, fo
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,8 @@ def test_two_revisions_alternate_and_compare_one_figure(tmp_path):
     out = tmp_path / "compare.json"
     command = [sys.executable, "-m", "bench.harness", "compare", "HEAD", "HEAD", "curation", "--figure", FIGURE]
     command += ["--rounds", "2", "--out", str(out), "--", "--smoke"]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    embedded = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}  # curation's smoke on its own SQLite
+    run = subprocess.run(command, cwd=ROOT, env=embedded, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert run.stdout.count("round ") == 4 and "load average" in run.stdout
     document = json.loads(out.read_text())
