@@ -4,7 +4,7 @@
     .venv/bin/python bench/library_folder_hosts.py [--pairs 3] [--broker redis://…/11]
     .venv/bin/python bench/library_folder_hosts.py --smoke     # one pair: the same path
 
-The issue's aim, with real processes on this machine (bench/library_two_hosts.py's venue):
+The issue's aim, with real processes on this machine (the harness's venue: bench/harness/venue.py):
 
 - the store: moto's S3 server in a child process on a free loopback port (testkit/s3_server.py);
   a PostgreSQL database made here and dropped after; Redis for the queues (names of their own);
