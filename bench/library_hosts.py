@@ -244,6 +244,8 @@ def main() -> None:
         work = Path(folder)
         make_folders(work)
         database = f"{args.postgres}/{args.db_prefix}{uuid.uuid4().hex[:8]}" if args.database == "postgresql" else "sqlite"
+        if args.smoke and args.database == "postgresql":  # named as tests/bench/test_smoke.py drops it, even after a timeout
+            database = smoke.database_url("library_hosts", "", "") or database
         settings = {"GARDEN_LIBRARY_SCAN_SECONDS": str(args.interval), "GARDEN_WORKER_PRESENCE_SECONDS": "2", "GARDEN_LOG_LEVEL": "INFO"}
         with Venue(work, database=database, broker=args.redis, cache=True, store="file", **settings) as venue:
             venue.folders = {host(venue, name): work / name for name in HOSTS}

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import parser, results
 from bench.harness.venue import Venue, postgres_server
+from testkit import smoke
 
 SMOKE_NEEDS = ("postgresql", "redis")
 MODELS = ("tiny-sd-a", "tiny-sd-b")
@@ -161,7 +162,10 @@ def main() -> None:
         settings = {"GARDEN_GENERATOR_BACKEND": "diffusers", "GARDEN_DIFFUSION_MODEL": str(work / "models" / MODELS[0]),
                     "GARDEN_DIFFUSION_DEVICE": "cpu", "GARDEN_DIFFUSION_MAX_LOADED": "1",
                     "GARDEN_WORKER_PRESENCE_SECONDS": "1"}  # fmt: skip
-        database = f"{args.postgres}/{args.db_prefix}{uuid.uuid4().hex[:8]}"
+        # a smoke run's database is named as tests/bench/test_smoke.py drops it, even after a timeout
+        database = (
+            args.smoke and smoke.database_url("library_routing", "", "")
+        ) or f"{args.postgres}/{args.db_prefix}{uuid.uuid4().hex[:8]}"
         with Venue(work, database=database, broker=args.broker, store="file" if args.folders else "", **settings) as venue:
             # host0's folder holds the models; with --folders host1 has its own, empty at first
             venue.folders = {"host0": work / "models"} if args.folders else dict.fromkeys(HOSTS, work / "models")
