@@ -17,6 +17,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from testkit.gpu_figures import parse_dmon
+
 PROMPT = "a garden of glass flowers at dawn, soft light"
 
 
@@ -131,30 +133,6 @@ def device_label(torch, device: str) -> str:
     return f"CPU ({os.cpu_count()} cores allowed: {len(os.sched_getaffinity(0))}), torch {torch.__version__}"
 
 
-def direct_lines(figures: list[dict]) -> list[str]:
-    """The report's lines for the child's figures, with lean ÷ ordinary ratios in the same run."""
-    lines, by_name = [], {}
-    for figure in figures:
-        if "skipped" in figure or "error" in figure:
-            lines.append(f"{figure['part']}: {figure.get('skipped') or figure.get('error')} (not measured)")
-        elif figure["part"] == "load":
-            lines.append(f"model loaded in {figure['seconds']} s on {figure['device']}")
-        elif figure["part"] == "pixels":
-            lines.append(f"pixels, {figure['name']}: at most {figure['max_levels']} level(s) of 255 apart")
-        elif figure["part"] == "graphs":
-            lines.append(f"{figure['name']}: {figure['seconds']} s")
-        else:
-            by_name[(figure["part"], figure["name"])] = figure
-            rate = f", {figure['pictures_per_s']} pictures/s" if "pictures_per_s" in figure else ""
-            lines.append(f"{figure['part']}, {figure['name']}: {figure['wall_ms']:.2f} ms wall, {figure['cpu_ms']:.2f} ms CPU{rate}")
-    base = by_name.get(("batch 1", "ordinary pipeline call, PIL pictures"))
-    for (part, name), figure in by_name.items():
-        if base and part == "batch 1" and name.startswith("lean"):
-            wall, cpu = figure["wall_ms"] / base["wall_ms"], figure["cpu_ms"] / base["cpu_ms"]
-            lines.append(f"{name} ÷ ordinary call (batch 1): wall {wall:.3f}, CPU {cpu:.3f}")
-    return lines
-
-
 class SmBusy:
     """``nvidia-smi dmon -s u`` (one sample a second) while the block runs: the SM busy percentages."""
 
@@ -190,19 +168,3 @@ class SmBusy:
             f"SM busy (nvidia-smi dmon -s u, {len(ordered)} one-second samples): mean {statistics.mean(ordered):.0f} %, "
             f"median {statistics.median(ordered):.0f} %, p10–p90 {tenth}–{ninetieth} %"
         )
-
-
-def parse_dmon(text: str) -> list[int]:
-    """The ``sm`` column of ``nvidia-smi dmon -s u`` output (GPU 0), header lines skipped."""
-    samples, column = [], 1
-    for line in text.splitlines():
-        fields = line.split()
-        if not fields:
-            continue
-        if fields[0] == "#":
-            if "sm" in fields:
-                column = fields.index("sm") - 1
-            continue
-        if fields[0] == "0" and len(fields) > column and fields[column].isdigit():
-            samples.append(int(fields[column]))
-    return samples

@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from testkit.gpu_figures import memory_line
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # The memory options as DiffusersBackend keywords; "vae_variants": switched on one loaded pipeline.
@@ -102,19 +104,6 @@ def memory_child(options_json: str, model: str, device: str, size: int) -> None:
             found["peak_allocated_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
             found["peak_reserved_gib"] = round(torch.cuda.max_memory_reserved() / 2**30, 2)
         print(json.dumps(found), flush=True)
-
-
-def memory_line(name: str, answer: dict) -> str:
-    """One report line for one answer (the smoke test and the GPU share it)."""
-    variant = answer.get("variant", "")
-    name = f"{name} {'nothing else' if variant == 'none' else 'VAE ' + variant}" if variant else name
-    if "error" in answer:
-        return f"{name}: failed as a job would: {answer['error'][:600]}"
-    memory = ""
-    if "peak_allocated_gib" in answer:
-        memory = f"peak {answer['peak_allocated_gib']:.2f} GiB allocated, {answer['peak_reserved_gib']:.2f} GiB reserved"
-        memory += f" (weights after load {answer['resident_gib']:.2f}; VAE decodes in fp32: {'yes' if answer['vae_upcast'] else 'no'}); "
-    return f"{name}: {memory}load {answer['load_s']:.1f} s, {answer['s_per_picture']:.2f} s/picture ({answer['dtype']})"
 
 
 def memory_section(report, args, work: Path, budget_s: float) -> None:

@@ -52,6 +52,7 @@ import numpy as np
 
 from bench import _hall_ceilings
 from bench._hall_scoring import random_and_best, share
+from bench.harness import results
 
 ROOT = Path(__file__).resolve().parent.parent
 EMOTION_SHARE = {"happy": 0.24, "calm": 0.18, "surprised": 0.14, "sad": 0.12, "confused": 0.09, "angry": 0.08, "fear": 0.08}
@@ -366,7 +367,7 @@ def main(*, seeds: list[int], likes: int, jobs: int, scale: str, write: bool) ->
     summary: dict = {"scenario": "hall", "scale": scale, "likes": likes, "seeds": seeds, "runs": runs}
     for p in [*points, "within_visit"]:
         values = [r[p]["closer"] if p == "within_visit" else r[p] for r in runs]
-        spread = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else float("nan")
+        spread = results.standard_error(values)
         summary[p] = {"mean": round(statistics.fmean(values), 3), "worst": min(values), "se": round(spread, 3)}
     summary["ceilings"] = _hall_ceilings.summary(runs)
     if write:

@@ -83,11 +83,6 @@ class PageMetrics:
         self.cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 def slope_per_1000(points: list[tuple[int, float]]) -> float:
     """Least-squares growth per 1,000 visitors."""
     if len(points) < 2:

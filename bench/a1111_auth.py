@@ -52,6 +52,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.harness.results import load_line  # noqa: E402 (after the path is set)
 from testkit.servers import free_port  # noqa: E402
 
 USER, PASSWORD = "curator", "pw-bench-curator-7"
@@ -326,11 +327,11 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=30, help="calls timed per figure after the first")
     parser.add_argument("--polls", type=int, default=100, help="progress polls whose web CPU is measured")
     parser.add_argument("--burst", type=int, default=30, help="wrong passwords in the burst")
-    parser.add_argument("--smoke", action="store_true", help="3 calls a figure, a burst of 6: the whole path in seconds (bench/_smoke.py)")
+    parser.add_argument("--smoke", action="store_true", help="3 calls a figure, a burst of 6: the whole path in seconds (testkit/smoke.py)")
     args = parser.parse_args()
     if args.smoke:
         args.samples, args.polls, args.burst = 3, 3, 6
-    print(f"load average before: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+    print(load_line("before"))
     runs = [(f"baseline: {args.baseline}", args.baseline)] if args.baseline else []
     runs.append((f"this checkout: {ROOT}", ROOT))
     results = [measure(label, tree, run, args) for run, (label, tree) in enumerate(runs, start=1)]
@@ -343,7 +344,7 @@ def main() -> None:
         print(f"  web CPU for the Basic polls ÷ the Token polls in the same run: {new['cpu'] / new['cpu_token']:.3f} (baseline "
               f"{old['cpu'] / old['cpu_token']:.1f})")  # fmt: skip
         print(f"  passwords hashed in the burst: {new['hashes']} against {old['hashes']}")
-    print(f"load average after: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+    print(load_line("after"))
 
 
 if __name__ == "__main__":

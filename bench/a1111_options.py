@@ -30,7 +30,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--database", default="", help="DATABASE_URL (default: a new SQLite file)")
-    parser.add_argument("--smoke", action="store_true", help="3 requests: the whole path in seconds (bench/_smoke.py)")
+    parser.add_argument("--smoke", action="store_true", help="3 requests: the whole path in seconds (testkit/smoke.py)")
     args = parser.parse_args()
     if args.smoke:
         args.requests = 3

@@ -42,7 +42,7 @@ def parse_args():
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    parser.add_argument("--smoke", action="store_true", help="500 rows, 1 request a page: the whole path in seconds (bench/_smoke.py)")
+    parser.add_argument("--smoke", action="store_true", help="500 rows, 1 request a page: the whole path in seconds (testkit/smoke.py)")
     args = parser.parse_args()
     if args.smoke:
         args.rows, args.repeat = 500, 1

@@ -34,19 +34,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
+from bench.harness import results  # noqa: E402 (after the path is set)
 
 
 def summary(values_s: list[float]) -> dict:
     ms = [v * 1000 for v in values_s]
     return {
-        "p50_ms": round(percentile(ms, 50), 2),
-        "p95_ms": round(percentile(ms, 95), 2),
+        "p50_ms": round(results.percentile(ms, 0.50), 2),
+        "p95_ms": round(results.percentile(ms, 0.95), 2),
         "mean_ms": round(statistics.fmean(ms), 2),
         "n": len(ms),
     }

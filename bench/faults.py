@@ -4,7 +4,7 @@
     .venv/bin/python bench/faults.py --only redis postgres
     .venv/bin/python bench/faults.py --smoke    # the installation and one fault (2 likes cut at their COMMIT)
 
-Starts the fault suite's own installation (tests/faults/harness.py: redis-server, a PostgreSQL
+Starts the fault suite's own installation (testkit/faults/harness.py: redis-server, a PostgreSQL
 cluster made with initdb, a moto S3 server, gunicorn and a Celery worker, all on loopback ports of
 their own; the machine's shared servers are never touched), runs the same scenarios as
 ``pytest -m faults tests/faults`` and prints, per fault: the kiosk calls by answer, likes lost
@@ -30,10 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.faults import harness  # noqa: E402 (needs ROOT on the path)
-from tests.faults.commit_cut import commit_cut  # noqa: E402
-from tests.faults.hung_job import hung_worker  # noqa: E402
-from tests.faults.offline_kiosk import offline_spell  # noqa: E402
+from testkit.faults import harness  # noqa: E402 (needs ROOT on the path)
+from testkit.faults.commit_cut import commit_cut  # noqa: E402
+from testkit.faults.hung_job import hung_worker  # noqa: E402
+from testkit.faults.offline_kiosk import offline_spell  # noqa: E402
 
 SMOKE_NEEDS = ("faults",)  # tests/bench/test_smoke.py: run with `pytest -m faults` (the installation takes a minute or more)
 SCENARIOS = {

@@ -71,9 +71,9 @@ def wait_for(predicate, *, timeout: float, poll: float = 0.25):
 def run(args, work: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
+    from testkit.camera import FAKE_CAMERA_FLAGS, KIOSK, astronaut_frame, write_y4m
     from testkit.chromium import CHROMIUM_ARGS, chromium_path
     from testkit.servers import gunicorn
-    from tests.kiosk.conftest import FAKE_CAMERA_FLAGS, KIOSK, astronaut_frame, write_y4m
 
     rng = random.Random(args.seed)
     clip = write_y4m(work / "face.y4m", astronaut_frame())
@@ -92,7 +92,7 @@ def run(args, work: Path) -> dict:
         django.setup()
         from screens import services, status
         from screens.models import Screen, ScreenCommand
-        from tests.screens.browser_support import scrape as metrics  # imports screens' models: after django.setup()
+        from testkit.servers import scrape_metrics as metrics
 
         screens = [Screen.objects.create(name=f"bench kiosk {n}", location="bench") for n in range(args.pages)]
         tokens = [services.open_enrolment(screen=screen) for screen in screens]

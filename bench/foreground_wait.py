@@ -19,23 +19,15 @@ answer over the background job alone, measured in the same round (aim: ≤ 0.40)
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import sqlite3
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import uuid
-from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import _smoke  # noqa: E402
+from bench.harness import parser, results
+from bench.harness.venue import Venue, wait_for
+from testkit import smoke
 
 SMOKE_NEEDS = ("redis",)
 
@@ -44,163 +36,86 @@ SETTINGS = {
     "off": {"GARDEN_BACKGROUND_CALL_PICTURES": "0", "GARDEN_BACKGROUND_YIELD": "false"},
 }
 
-# The background job; with ``foreground`` a one-picture foreground job too, once two pictures are stored.
-SEND = """
-import json, time
-from generation import services
-from generation.models import GenerationJob
-from generation.requests import JobRequest
-background = services.create_job(
-    request=JobRequest(emotion="calm", count={count}, width={size}, height={size}, steps={steps}, seed={seed}), background=True
-)
-ids = {{"background": str(background.pk)}}
-if {foreground}:
-    deadline = time.monotonic() + 600
-    while GenerationJob.objects.get(pk=background.pk).images_done < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    foreground = services.create_job(request=JobRequest(emotion="happy", count=1, width=64, height=64, steps=2, seed={seed}))
-    ids["foreground"] = str(foreground.pk)
-print(json.dumps(ids))
-"""
-
-KEYS = """
-import json
-from generation.models import GenerationJob
-print(json.dumps(list(GenerationJob.objects.get(pk="{pk}").images.values_list("key", flat=True))))
-"""
-
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--broker", default="redis://127.0.0.1:6379/14")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--count", type=int, default=12, help="pictures of the background job")
-    parser.add_argument("--size", type=int, default=192, help="the background pictures' width and height")
-    parser.add_argument("--steps", type=int, default=6, help="the background job's steps")
-    parser.add_argument("--smoke", action="store_true")
-    args = parser.parse_args()
+    made = parser(__doc__)
+    made.add_argument("--broker", default="redis://127.0.0.1:6379/14")
+    made.add_argument("--rounds", type=int, default=2)
+    made.add_argument("--count", type=int, default=12, help="pictures of the background job")
+    made.add_argument("--size", type=int, default=192, help="the background pictures' width and height")
+    made.add_argument("--steps", type=int, default=6, help="the background job's steps")
+    args = made.parse_args()
     if args.smoke:
-        args.broker = _smoke.cache_url(args.broker, "BENCH_FOREGROUND_WAIT_REDIS_URL")
+        args.broker = smoke.cache_url(args.broker, "BENCH_FOREGROUND_WAIT_REDIS_URL")
         args.rounds, args.count, args.size, args.steps = 1, 4, 64, 2
     return args
 
 
-class Venue:
-    def __init__(self, folder: Path, broker: str, model: Path) -> None:
-        self.folder, self.db = folder, folder / "garden.sqlite3"
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": f"sqlite:///{self.db}",
-            "GARDEN_VAR_DIR": str(folder / "var"),
-            "GARDEN_MEDIA_ROOT": str(folder / "media"),
-            "CELERY_BROKER_URL": broker,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "GARDEN_GENERATOR_BACKEND": "diffusers",
-            "GARDEN_DIFFUSION_MODEL": str(model),
-            "GARDEN_DIFFUSION_DEVICE": "cpu",
-            "GARDEN_DIFFUSION_BATCH_SIZE": "4",
-            "GARDEN_GPU_QUEUE": f"gpu-foreground-{uuid.uuid4().hex[:6]}",
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.worker: subprocess.Popen | None = None
+def send(args, seed: int, *, count: int, foreground: bool) -> tuple:
+    """The background job; with ``foreground`` a one-picture foreground job too, once two of its pictures are stored."""
+    from generation import services
+    from generation.models import GenerationJob
+    from generation.requests import JobRequest
 
-    def manage(self, *args: str) -> str:
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=900)
-        if result.returncode:
-            raise SystemExit(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
-
-    def start(self, setting: str) -> None:
-        log = (self.folder / f"worker-{setting}.log").open("w")
-        self.worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", self.env["GARDEN_GPU_QUEUE"], "-c", "1", "-P",
-             "prefork", "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{setting}@%h", "--loglevel", "INFO"],
-            cwd=ROOT, env=self.env | SETTINGS[setting], stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        if not wait(lambda: self.rows("SELECT name FROM generation_workerpresence WHERE details LIKE '%ready%'"), 600):
-            raise SystemExit("the worker did not come up")
-
-    def stop(self) -> None:
-        if self.worker is not None and self.worker.poll() is None:
-            self.worker.terminate()
-            try:
-                self.worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.worker.kill()
-        self.rows("DELETE FROM generation_workerpresence")
-
-    def rows(self, sql: str, *args) -> list[sqlite3.Row]:
-        with sqlite3.connect(self.db, timeout=30) as connection:
-            connection.row_factory = sqlite3.Row
-            return connection.execute(sql, args).fetchall()
-
-    def finished(self, pk: str, limit: float = 900) -> sqlite3.Row:
-        sql = "SELECT * FROM generation_generationjob WHERE id = ? AND status IN ('succeeded', 'failed', 'cancelled')"
-        row = wait(lambda: (self.rows(sql, pk.replace("-", "")) or [None])[0], limit)
-        if row is None:
-            raise SystemExit(f"job {pk} did not finish")
-        return row
+    request = JobRequest(emotion="calm", count=count, width=args.size, height=args.size, steps=args.steps, seed=seed)
+    background = services.create_job(request=request, background=True)
+    if not foreground:
+        return background, None
+    wait_for(lambda: GenerationJob.objects.get(pk=background.pk).images_done >= 2, 600, every=0.05)
+    return background, services.create_job(request=JobRequest(emotion="happy", count=1, width=64, height=64, steps=2, seed=seed))
 
 
-def wait(predicate, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.2)
-    return None
+def seconds(job, start: str, end: str) -> float:
+    return (getattr(job, end) - getattr(job, start)).total_seconds()
 
 
-def seconds(row: sqlite3.Row, start: str, end: str) -> float:
-    return (datetime.fromisoformat(str(row[end])) - datetime.fromisoformat(str(row[start]))).total_seconds()
+def one_round(venue: Venue, args, setting: str, number: int) -> dict:
+    """On a fresh worker warmed by one picture: the background job alone, then again with a foreground job."""
+    from generation import selectors
+    from generation.models import WorkerPresence
 
-
-def one_round(venue: Venue, args, setting: str, seed: int) -> dict:
-    venue.start(setting)
+    venue.start_worker(setting, **SETTINGS[setting])
     try:
-        job = dict(count=args.count, size=args.size, steps=args.steps, seed=seed)
-        warm = SEND.format(**job | {"count": 1}, foreground=False)  # the model loaded before anything is timed
-        venue.finished(json.loads(venue.manage("shell", "-c", warm))["background"])
-        alone = venue.finished(json.loads(venue.manage("shell", "-c", SEND.format(**job, foreground=False)))["background"])
-        ids = json.loads(venue.manage("shell", "-c", SEND.format(**job, foreground=True)))
-        foreground, background = venue.finished(ids["foreground"]), venue.finished(ids["background"])
-        keys = json.loads(venue.manage("shell", "-c", KEYS.format(pk=ids["background"])))
+        venue.wait_ready([setting], timeout=600)
+        seed = 100 + number
+        venue.wait_job(send(args, seed, count=1, foreground=False)[0])  # the model loaded before anything is timed
+        alone = venue.wait_job(send(args, seed, count=args.count, foreground=False)[0])
+        background, foreground = send(args, seed, count=args.count, foreground=True)
+        foreground, background = venue.wait_job(foreground), venue.wait_job(background)
+        keys = [image.key for image in selectors.job_images(background)]
     finally:
-        venue.stop()
+        venue.stop_workers()
+        WorkerPresence.objects.all().delete()
     answer = seconds(foreground, "created_at", "finished_at")
     return {
-        "setting": setting,
         "background_alone_s": round(seconds(alone, "started_at", "finished_at"), 2),
         "foreground_answer_s": round(answer, 2),
         "ratio": round(answer / seconds(alone, "started_at", "finished_at"), 3),
-        "background_completed": background["status"] == "succeeded" and len(set(keys)) == len(keys) == args.count,
-        "background_yields": json.loads(background["timings"] or "{}").get("yields", 0),
-        "background_attempts": background["attempts"],
+        "background_completed": background.status == "succeeded" and len(set(keys)) == len(keys) == args.count,
+        "background_yields": (background.timings or {}).get("yields", 0),
+        "background_attempts": background.attempts,
     }
 
 
 def main() -> None:
     args = parse_args()
+    machine = results.machine()
     with tempfile.TemporaryDirectory(prefix="bench-foreground-") as folder:
         from testkit.tiny_pipeline import save_tiny_pipeline
 
         model = Path(folder) / "tiny"
         save_tiny_pipeline(model, seed=0)
-        venue = Venue(Path(folder), args.broker, model)
-        venue.manage("migrate", "--no-input", "-v", "0")
-        results: dict[str, list[dict]] = {name: [] for name in SETTINGS}
-        for number in range(args.rounds):
-            for setting in SETTINGS:  # alternating, same seeds for both settings in a round
-                result = one_round(venue, args, setting, seed=100 + number)
-                results[setting].append(result)
-                print(json.dumps(result), flush=True)
-        for setting, rounds in results.items():
-            ratios = [r["ratio"] for r in rounds]
-            spread = statistics.stdev(ratios) / len(ratios) ** 0.5 if len(ratios) > 1 else 0.0
-            print(f"{setting}: ratio {statistics.mean(ratios):.3f} ± {spread:.3f} (standard error, {len(ratios)} rounds)", flush=True)
-        if not all(r["background_completed"] for rounds in results.values() for r in rounds):
-            raise SystemExit("a background job did not complete with its pictures once each")
+        settings = {"GARDEN_GENERATOR_BACKEND": "diffusers", "GARDEN_DIFFUSION_MODEL": str(model), "GARDEN_DIFFUSION_DEVICE": "cpu",
+                    "GARDEN_DIFFUSION_BATCH_SIZE": "4"}  # fmt: skip
+        with Venue(Path(folder) / "venue", broker=args.broker, **settings) as venue:
+            venue.join()
+            # alternating, the same seeds for both settings in a round
+            measured = results.alternate(SETTINGS, args.rounds, lambda setting, number: one_round(venue, args, setting, number))
+    for setting, rounds in measured.items():
+        print(f"{setting}: ratio {results.mean_line([r['ratio'] for r in rounds])}; {results.load_line('at the end')}", flush=True)
+    results.write(args.json, "foreground_wait", vars(args) | {"json": str(args.json)}, measured, machine)
+    if not all(r["background_completed"] for rounds in measured.values() for r in rounds):
+        raise SystemExit("a background job did not complete with its pictures once each")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ Redis database 10 (BENCH_SERVING_CACHE_URL), loaded as bench/serving.py loads th
 and visitor per request, so most (search key, segment) entries are built by the request that
 first needs them, as in bench/serving.py's measured runs. Results: printed only. --smoke: 3,000
 images on ``garden_bench_serving_smoke`` (or beside DATABASE_URL when that is PostgreSQL, and on
-CACHE_URL's Redis when that is Redis: bench/_smoke.py), 20 requests after 5.
+CACHE_URL's Redis when that is Redis: testkit/smoke.py), 20 requests after 5.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import _smoke  # noqa: E402
 from bench.serving import BENCH_URL, CACHE_URL  # noqa: E402
+from testkit import smoke  # noqa: E402
 
 SMOKE_NEEDS = ("postgresql", "redis")  # tests/bench/test_smoke.py
 
@@ -92,8 +92,8 @@ def main() -> int:
     args = parser.parse_args()
     database, cache, images, interactions, resolves = BENCH_URL, CACHE_URL, 100_000, 300_000, 20_000
     if args.smoke:
-        database = _smoke.database_url("garden_phases", BENCH_URL + "_smoke", "BENCH_SERVING_DATABASE_URL")
-        cache = _smoke.cache_url(CACHE_URL, "BENCH_SERVING_CACHE_URL")
+        database = smoke.database_url("garden_phases", BENCH_URL + "_smoke", "BENCH_SERVING_DATABASE_URL")
+        cache = smoke.cache_url(CACHE_URL, "BENCH_SERVING_CACHE_URL")
         images, interactions, resolves, args.requests, args.warm_up = 3000, 6000, 200, 20, 5
     os.environ.update(DATABASE_URL=database, CACHE_URL=cache, GARDEN_LOG_LEVEL="WARNING", DJANGO_ALLOWED_HOSTS="testserver")
     os.environ["GARDEN_KIOSK_RATE"] = "100000000/minute"  # every request is counted, none refused

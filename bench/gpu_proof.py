@@ -52,13 +52,9 @@ sys.path.insert(0, str(ROOT))
 from bench import _gpu_direct, _gpu_kiosks, _gpu_memory  # noqa: E402
 from bench._gpu_kiosks import LIVE_MODEL  # noqa: E402
 from bench._gpu_report import FIGURES, Report  # noqa: E402
+from testkit.gpu_figures import BUDGET_S, DEFAULT_SECTIONS, SECTIONS, TOTAL_BUDGET_S, direct_lines, found  # noqa: E402
 from testkit.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
 
-SECTIONS = ("direct", "live-parts", "kiosks", "jobs", "memory", "classifier")
-DEFAULT_SECTIONS = SECTIONS[:-1]
-# Seconds per section (the models' first build included); under 9 minutes in all.
-BUDGET_S = {"direct": 90, "live-parts": 60, "kiosks": 180, "jobs": 160, "memory": 45, "classifier": 60}
-TOTAL_BUDGET_S = 540
 SMOKE_NEEDS = ("redis",)
 
 
@@ -159,14 +155,6 @@ def run_bench(report: Report, command: list[str], timeout: float) -> str:
     return output
 
 
-def found(pattern: str, text: str) -> str:
-    """The first group of ``pattern`` in a bench's output ("not measured" when it is not there)."""
-    import re
-
-    match = re.search(pattern, text)
-    return match.group(1) if match else "not measured"
-
-
 def direct_section(report: Report, args, work: Path, budget_s: float) -> None:
     """The direct 1-step call, ordinary and lean, in a child process (bench/_gpu_direct.py)."""
     import json
@@ -190,7 +178,7 @@ def direct_section(report: Report, args, work: Path, budget_s: float) -> None:
         output = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         code = f"stopped at its {left:.0f} s budget"
     figures = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-    for line in _gpu_direct.direct_lines(figures):
+    for line in direct_lines(figures):
         report.add(line)
     report.add(f"({code})")
     for figure in figures:

@@ -20,7 +20,7 @@ the data is reloaded for every size. Results: bench/results/growth.json. ``--reb
 nothing: on the garden ``bench_scale`` holds, a full recount then N incremental rebuilds, each
 adding 10,000 events (loading 100k images takes minutes; their rebuilds, seconds). ``--smoke``:
 1,000 and 4,000 images, 1,000 new events, 10 requests, on ``bench_scale_smoke`` (or beside
-DATABASE_URL when that is PostgreSQL: bench/_smoke.py); no results file.
+DATABASE_URL when that is PostgreSQL: testkit/smoke.py); no results file.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench import _smoke  # noqa: E402
 from bench._data import ensure_database, load, search_keys  # noqa: E402 (after the path is set)
+from testkit import smoke  # noqa: E402
 
 SMOKE_NEEDS = ("postgresql",)  # tests/bench/test_smoke.py
 
@@ -324,7 +324,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         global BENCH_URL, NEW_EVENTS
-        BENCH_URL = _smoke.database_url("growth", BENCH_URL + "_smoke", "BENCH_DATABASE_URL")
+        BENCH_URL = smoke.database_url("growth", BENCH_URL + "_smoke", "BENCH_DATABASE_URL")
         NEW_EVENTS, args.images, args.requests = 1000, [1000, 4000], 10
     ensure_database(BENCH_URL)
     setup_django()

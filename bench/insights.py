@@ -21,7 +21,7 @@ What it does:
   CSV download; prints each with its ratio to the baseline. Results: bench/results/insights.json.
 
 The aim (docs/insights.md): the insights page under 500 ms server time. ``--smoke``: its own
-database (bench/_smoke.py), no results file.
+database (testkit/smoke.py), no results file.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench import _smoke  # noqa: E402
 from bench._data import _copy, _required_columns, ensure_database, search_keys  # noqa: E402 (after the path is set)
+from testkit import smoke  # noqa: E402
 
 SMOKE_NEEDS = ("postgresql",)  # tests/bench/test_smoke.py
 
@@ -324,7 +324,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.smoke:
         global BENCH_URL
-        BENCH_URL = _smoke.database_url("insights", BENCH_URL + "_smoke", "BENCH_INSIGHTS_DATABASE_URL")
+        BENCH_URL = smoke.database_url("insights", BENCH_URL + "_smoke", "BENCH_INSIGHTS_DATABASE_URL")
         args.images, args.interactions, args.jobs, args.repeat = 6000, 20_000, 50, 1
 
     ensure_database(BENCH_URL)

@@ -46,7 +46,8 @@ SMOKE_NEEDS = ("chromium",)  # tests/bench/test_smoke.py: marked browser
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
-from bench._soak_parts import LATENCY_PROBE, PageMetrics, percentile, plot, slope_per_1000  # noqa: E402
+from bench._soak_parts import LATENCY_PROBE, PageMetrics, plot, slope_per_1000  # noqa: E402
+from bench.harness.results import percentile  # noqa: E402
 
 OUTBOX = "JSON.parse(localStorage.getItem('garden.kiosk.outbox.v1') || '[]').length"
 GARDEN_LOADED = """() => { const imgs = Array.from(document.querySelectorAll('#garden img[data-key]'));
@@ -143,7 +144,7 @@ def visit(page, *, timeout: float) -> tuple[int, int]:
 
 def soak(args, chromium, server, result: dict) -> None:
     from bench.fleet import wait_for
-    from tests.kiosk.conftest import KIOSK
+    from testkit.camera import KIOSK
 
     context = chromium.new_context(**KIOSK)
     context.set_default_timeout(30_000)
@@ -216,7 +217,7 @@ def soak_figures(args, samples: list[dict], watch: Watch, liked: int, elapsed: f
 
 def throttled_captures(args, chromium, server, result: dict) -> None:
     """Capture → garden painted with the CPU slowed down, a new visitor each time (New visitor)."""
-    from tests.kiosk.conftest import KIOSK
+    from testkit.camera import KIOSK
 
     context = chromium.new_context(**KIOSK)
     context.set_default_timeout(60_000)
@@ -264,9 +265,9 @@ def run(args, work: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
     from bench.fleet import wait_for
+    from testkit.camera import FAKE_CAMERA_FLAGS, astronaut_frame, write_y4m
     from testkit.chromium import CHROMIUM_ARGS, chromium_path
     from testkit.servers import gunicorn
-    from tests.kiosk.conftest import FAKE_CAMERA_FLAGS, astronaut_frame, write_y4m
 
     clip = write_y4m(work / "face.y4m", astronaut_frame())
     # One bench kiosk serves thousands of visitors in an hour: the throttles and the live pictures'

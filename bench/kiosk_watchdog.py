@@ -3,7 +3,7 @@
 deploy/kiosk/garden_kiosk.py runs as on a kiosk machine (its policy granting the camera, its
 default probe settings: every 2 s, a restart after 3 failed probes) with real Chromium, on the
 real kiosk page served by gunicorn (testkit/servers.py: its own SQLite database). How it runs here:
-tests/deploy/kiosk_support.py (a mount namespace for the policy, Xvfb or headless, a fake camera).
+testkit/kiosk_support.py (a mount namespace for the policy, Xvfb or headless, a fake camera).
 "Back" means the garden page answers on the garden's origin with a working camera (Capture enabled)
 in a new browser. Three faults:
 
@@ -61,8 +61,8 @@ def inflict(kiosk, pid: int, kind: str) -> None:
 
 
 def run(args, work: Path) -> dict:
+    from testkit.kiosk_support import chromium, kiosk
     from testkit.servers import free_port, gunicorn
-    from tests.deploy.kiosk_support import chromium, kiosk
 
     if not chromium():
         raise SystemExit("needs Chromium (apt-get install chromium)")

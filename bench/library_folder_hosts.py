@@ -4,7 +4,7 @@
     .venv/bin/python bench/library_folder_hosts.py [--pairs 3] [--broker redis://…/11]
     .venv/bin/python bench/library_folder_hosts.py --smoke     # one pair: the same path
 
-The issue's aim, with real processes on this machine (bench/library_two_hosts.py's venue):
+The issue's aim, with real processes on this machine (the harness's venue: bench/harness/venue.py):
 
 - the store: moto's S3 server in a child process on a free loopback port (testkit/s3_server.py);
   a PostgreSQL database made here and dropped after; Redis for the queues (names of their own);
@@ -27,46 +27,43 @@ folders' bytes, A's shutdown, each job's seconds and picture difference, and B's
 
 from __future__ import annotations
 
-import argparse
 import io
-import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import parser, results
+from bench.harness.venue import BUCKET, Venue
+from testkit import smoke
+
 SMOKE_NEEDS = ("postgresql", "redis")
-sys.path.insert(0, str(ROOT))
-
-from bench import _smoke  # noqa: E402
-from bench.library_two_hosts import BUCKET, Venue  # noqa: E402
-from config import test_databases  # noqa: E402
-from testkit import s3_server  # noqa: E402
-
 MODEL, SHARING, LORA = "tiny-sd-a", "tiny-sd-c", "tiny-ink"
+HOST_A, HOST_B = "bench-a", "bench-b"
 FETCHED = re.compile(r"fetched (\S+) \((?:(\d+) files, )?(\d+) bytes\)(?: from the model store)? onto host (\S+) in ([\d.]+) s")
 APPLIED = 10  # the least largest pixel difference (of 255) that says a LoRA changed the picture
+SETTINGS = {"GARDEN_GENERATOR_BACKEND": "diffusers", "GARDEN_DIFFUSION_DEVICE": "cpu", "GARDEN_DIFFUSION_MAX_LOADED": "1",
+            "GARDEN_WORKER_PRESENCE_SECONDS": "1", "GARDEN_LIBRARY_SCAN_SECONDS": "1"}  # fmt: skip
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", type=int, default=3, help="job pairs on host B (with the LoRA, without), a seed each")
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432", help="made there, dropped after")
-    parser.add_argument("--database", default="", help="its name (default garden_bench_folder_hosts_<random>)")
-    parser.add_argument("--broker", default="redis://127.0.0.1:6379/11", help="Redis for the workers' queues (names of their own)")
-    parser.add_argument("--smoke", action="store_true")
-    args = parser.parse_args()
+    made = parser(__doc__)
+    made.add_argument("--pairs", type=int, default=3, help="job pairs on host B (with the LoRA, without), a seed each")
+    made.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432", help="made there, dropped after")
+    made.add_argument("--database", default="", help="its name (default garden_bench_folder_hosts_<random>)")
+    made.add_argument("--broker", default="redis://127.0.0.1:6379/11", help="Redis for the workers' queues (names of their own)")
+    args = made.parse_args()
     if args.smoke:
         args.pairs = 1
-        url = _smoke.database_url("library_folder_hosts", "", "BENCH_FOLDER_HOSTS_DATABASE_URL")
+        url = smoke.database_url("library_folder_hosts", "", "BENCH_FOLDER_HOSTS_DATABASE_URL")
         if url:
             args.postgres, args.database = url.split("?", 1)[0].rsplit("/", 1)
-        args.broker = _smoke.cache_url(args.broker, "BENCH_FOLDER_HOSTS_REDIS_URL")
+        args.broker = smoke.cache_url(args.broker, "BENCH_FOLDER_HOSTS_REDIS_URL")
     args.database = args.database or f"garden_bench_folder_hosts_{uuid.uuid4().hex[:8]}"
     return args
 
@@ -119,10 +116,9 @@ def check_store(client, entries: dict, folder_a: Path) -> None:
     )
 
 
-class FolderVenue(Venue):
-    def fetched_any(self, host: str) -> list[tuple[str, str, int, str, float]]:
-        """Every "fetched" line of a host's worker log, a folder's or a file's: (name, files, bytes, host, seconds)."""
-        return [(m[1], m[2] or "", int(m[3]), m[4], float(m[5])) for m in FETCHED.finditer(self.log(host).read_text())]
+def fetched(venue: Venue, host: str) -> list[tuple[str, str, int, str, float]]:
+    """Every "fetched" line of a host's worker log, a folder's or a file's: (name, files, bytes, host, seconds)."""
+    return [(m[1], m[2] or "", int(m[3]), m[4], float(m[5])) for m in venue.log_matches(host, FETCHED)]
 
 
 def stop_host(venue: Venue, host: str) -> None:
@@ -131,13 +127,10 @@ def stop_host(venue: Venue, host: str) -> None:
     from library import hosts
     from library.models import LibraryUpload
 
-    worker = venue.workers.pop(host)
     started = time.perf_counter()
-    worker.send_signal(signal.SIGTERM)
-    code = worker.wait(timeout=180)
-    name = f"bench-{host}"
-    gone = not WorkerPresence.objects.filter(host=name).exists() and name not in (hosts.present_hosts() or set())
-    print(f"host {host.upper()} stopped by SIGTERM: exit {code} in {time.perf_counter() - started:.1f} s; gone from presence: {gone}")
+    code = venue.stop_worker(host, timeout=180)
+    gone = not WorkerPresence.objects.filter(host=host).exists() and host not in (hosts.present_hosts() or set())
+    print(f"host {host} stopped by SIGTERM: exit {code} in {time.perf_counter() - started:.1f} s; gone from presence: {gone}")
     assert code == 0 and gone, "host A did not stop cleanly"
     assert not LibraryUpload.objects.exists(), list(LibraryUpload.objects.values())
 
@@ -153,7 +146,7 @@ def paint(venue: Venue, model: str, seed: int, loras: tuple = ()):
 
     started = time.perf_counter()
     request = JobRequest(prompt="a red fox", count=1, width=64, height=64, steps=2, seed=seed, model=model, loras=loras)
-    job = services.create_job(request=request, queue=venue.queue("b"))
+    job = services.create_job(request=request, queue=venue.queue("gpu-b"))
     deadline = time.monotonic() + 600
     while job.status not in ("succeeded", "failed", "cancelled") and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -165,25 +158,19 @@ def paint(venue: Venue, model: str, seed: int, loras: tuple = ()):
         return np.asarray(picture.convert("RGB"), dtype=np.int16), seconds
 
 
-def measure(venue: FolderVenue, args, endpoint: str) -> None:
-    import boto3
-
+def measure(venue: Venue, args) -> None:
     from library import cache, manifests
 
-    client = boto3.session.Session().client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-    client.create_bucket(Bucket=BUCKET)
     started = time.perf_counter()
-    venue.start("a")
-    venue.wait_ready("a")
+    venue.start_worker(HOST_A)
+    venue.wait_ready([HOST_A])
     entries = wait_stored((MODEL, SHARING, LORA), timeout=600)
     print(f"host A's worker up, scanned the two folders and the LoRA and put them into the store: {time.perf_counter() - started:.1f} s")
-    check_store(client, entries, venue.folder("a"))
-    stop_host(venue, "a")
+    check_store(venue.s3_client(), entries, venue.folder(HOST_A))
+    stop_host(venue, HOST_A)
 
-    venue.start("b")
-    venue.wait_ready("b")
+    venue.start_worker(HOST_B, queue=venue.queue("gpu-b"))
+    venue.wait_ready([HOST_B])
     for pair in range(args.pairs):
         styled, with_seconds = paint(venue, MODEL, seed=pair, loras=((LORA, 1.0),))
         plain, plain_seconds = paint(venue, MODEL, seed=pair)
@@ -191,52 +178,31 @@ def measure(venue: FolderVenue, args, endpoint: str) -> None:
         timing = f"with {LORA} {with_seconds:.1f} s, without {plain_seconds:.1f} s"
         print(f"host B pair {pair + 1}: {timing}; largest pixel difference {difference} (LoRA applied: {difference > APPLIED})")
         assert difference > APPLIED, "the LoRA changed nothing: not applied"
-    fetched = venue.fetched_any("b")
-    assert sorted(name for name, *_ in fetched) == [LORA, MODEL], fetched  # each once, whatever the pairs
-    folder_b = venue.folder("b")
-    assert (folder_b / "loras" / f"{LORA}.safetensors").read_bytes() == (venue.folder("a") / "loras" / f"{LORA}.safetensors").read_bytes()
+    lines = fetched(venue, HOST_B)
+    assert sorted(name for name, *_ in lines) == [LORA, MODEL], lines  # each once, whatever the pairs
+    folder_b, lora = venue.folder(HOST_B), Path("loras") / f"{LORA}.safetensors"
+    assert (folder_b / lora).read_bytes() == (venue.folder(HOST_A) / lora).read_bytes()
     _, sharing_seconds = paint(venue, SHARING, seed=0)
     blobs = {path.name for path in (folder_b / cache.WORK / "blobs").iterdir()}
     distinct = set(manifests.blobs(entries[MODEL].details["files"])) | set(manifests.blobs(entries[SHARING].details["files"]))
     print(f"host B {SHARING}: {sharing_seconds:.1f} s; host B's blobs {len(blobs)} files, the two folders' distinct files {len(distinct)}")
     assert blobs == distinct
-    for name, files, size, host, seconds in venue.fetched_any("b"):
+    for name, files, size, host, seconds in fetched(venue, HOST_B):
         print(f"host B's log: fetched {name} ({f'{files} files, ' if files else ''}{size} bytes) onto {host} in {seconds:.2f} s")
 
 
 def main() -> None:
     args = parse_args()
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    print(results.load_line("at start"), flush=True)
     work = Path(tempfile.mkdtemp(prefix="bench-folder-hosts-"))
-    port = s3_server.free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    server = s3_server.start(port)
-    venue = FolderVenue(work, args, endpoint)
-    import psycopg
-
-    admin = psycopg.connect(args.postgres + "/postgres", autocommit=True)
-    admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    # a copy of the tests' migrated template (config/test_databases.py): no migration of its own
-    admin.execute(f'CREATE DATABASE "{args.database}" TEMPLATE "{test_databases.template(args.postgres + "/postgres")}"')
     try:
-        build(venue.folder("a"))
-        prefixes = ("DATABASE_", "GARDEN_", "DJANGO_", "CELERY_")
-        os.environ.update({k: v for k, v in venue.host_env("bench").items() if k.startswith(prefixes)})  # this process: no host's folder
-        import django
-
-        django.setup()
-        try:
-            measure(venue, args, endpoint)
-        finally:
-            venue.stop()
-            from django.db import connections
-
-            connections.close_all()
+        with Venue(work, database=f"{args.postgres}/{args.database}", broker=args.broker, store="s3", **SETTINGS) as venue:
+            build(venue.folder(HOST_A))
+            venue.join("bench")  # this process: a host without a folder of models
+            measure(venue, args)
     finally:
-        server.kill()
-        admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
         shutil.rmtree(work, ignore_errors=True)
-    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(results.load_line("at end"))
 
 
 if __name__ == "__main__":

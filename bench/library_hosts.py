@@ -32,26 +32,22 @@ removed too (no transition). Scans per host are the workers' own log lines.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import parser, results
+from bench.harness.venue import Venue, postgres_server
+from bench.library_scan import write_checkpoint
+from testkit import smoke
+
 SMOKE_NEEDS = ("postgresql", "redis")
-sys.path.insert(0, str(ROOT))
-
-from bench import _smoke  # noqa: E402 (after the path is set)
-from bench.library_scan import write_checkpoint  # noqa: E402
-from config import test_databases  # noqa: E402
-
 HOSTS = ("a", "b")
 FILES = {"a": ("both", "only-a", "stored"), "b": ("both", "only-b")}
 FOLDERS = {"a": ("folder-a", "folder-both"), "b": ("folder-both",)}
@@ -62,31 +58,21 @@ SCANNED = "model library scanned"  # library.services.entries.scan's log line: o
 FAILED = "following the models folder failed"  # the follower's warning (a look that raised)
 
 
-def postgres_server() -> str:
-    """DATABASE_URL's server when it is PostgreSQL (CI's), else the local one."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        return url.split("?", 1)[0].rsplit("/", 1)[0]
-    return "postgres://postgres@127.0.0.1:5432"
-
-
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, default=10.0, help="the steady phase")
-    parser.add_argument("--interval", type=float, default=2.0, help="GARDEN_LIBRARY_SCAN_SECONDS")
-    parser.add_argument("--sample", type=float, default=0.5, help="seconds between two reads of every row")
-    parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
-    parser.add_argument("--postgres", default=postgres_server(), help="PostgreSQL server (a database is made there and dropped)")
-    parser.add_argument("--db-prefix", default="garden_bench_hosts_", help="the made database's name starts so")
-    parser.add_argument(
+    made = parser(__doc__)
+    made.add_argument("--minutes", type=float, default=10.0, help="the steady phase")
+    made.add_argument("--interval", type=float, default=2.0, help="GARDEN_LIBRARY_SCAN_SECONDS")
+    made.add_argument("--sample", type=float, default=0.5, help="seconds between two reads of every row")
+    made.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
+    made.add_argument("--postgres", default=postgres_server(), help="PostgreSQL server (a database is made there and dropped)")
+    made.add_argument("--db-prefix", default="garden_bench_hosts_", help="the made database's name starts so")
+    made.add_argument(
         "--redis",
-        default=_smoke.cache_url("redis://127.0.0.1:6379/12", "BENCH_LIBRARY_HOSTS_REDIS"),
+        default=smoke.cache_url("redis://127.0.0.1:6379/12", "BENCH_LIBRARY_HOSTS_REDIS"),
         help="the workers' broker and shared cache (keys and queues named per run); default CACHE_URL's Redis, else db 12",
     )
-    parser.add_argument("--no-churn", action="store_true", help="no churn.txt: a look scans only when a model changed")
-    parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--smoke", action="store_true")
-    args = parser.parse_args()
+    made.add_argument("--no-churn", action="store_true", help="no churn.txt: a look scans only when a model changed")
+    args = made.parse_args()
     if args.smoke:
         args.minutes, args.interval = 0.1, 1.0
     return args
@@ -104,72 +90,16 @@ def make_folders(work: Path) -> None:
     (work / "store").mkdir()
 
 
-class Venue:
-    def __init__(self, work: Path, args) -> None:
-        self.work, self.args, self.tag = work, args, uuid.uuid4().hex[:6]
-        self.db_name = f"{args.db_prefix}{self.tag}"
-        database = f"{args.postgres}/{self.db_name}" if args.database == "postgresql" else f"sqlite:///{work / 'library.sqlite3'}"
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": database,
-            "CELERY_BROKER_URL": args.redis,
-            "CACHE_URL": args.redis,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "GARDEN_VAR_DIR": str(work / "var"),
-            "GARDEN_MEDIA_ROOT": str(work / "media"),
-            "GARDEN_MODELS_STORE": (work / "store").as_uri(),
-            "GARDEN_LIBRARY_SCAN_SECONDS": str(args.interval),
-            "GARDEN_WORKER_PRESENCE_SECONDS": "2",
-            "GARDEN_LOG_LEVEL": "INFO",
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.workers: list[subprocess.Popen] = []
-
-    def host(self, name: str) -> str:
-        return f"host-{name}-{self.tag}"
-
-    def host_env(self, name: str) -> dict:
-        return self.env | {"GARDEN_HOST_NAME": self.host(name), "GARDEN_MODELS_DIR": str(self.work / name)}
-
-    def log(self, name: str) -> Path:
-        return self.work / f"worker-{name}.log"
-
-    def manage(self, *args: str, env: dict) -> str:
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-        if result.returncode:
-            raise SystemExit(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout
-
-    def start(self, name: str) -> None:
-        """The Procfile's worker, on a queue of its own (it paints nothing: it follows its folder)."""
-        log = self.log(name).open("w")
-        self.workers.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", f"library-hosts-{self.tag}",
-                 "--concurrency", "1", "--pool", "prefork", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-                 "--without-heartbeat", "-n", f"{self.host(name)}@%h"],
-                cwd=ROOT, env=self.host_env(name), stdout=log, stderr=subprocess.STDOUT,
-            )
-        )  # fmt: skip
-
-    def stop(self) -> None:
-        for worker in self.workers:
-            worker.send_signal(signal.SIGTERM)
-        for worker in self.workers:
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
-        self.workers = []
+def host(venue: Venue, name: str) -> str:
+    """A host's GARDEN_HOST_NAME: named per run, as the Redis they share may hold another run's."""
+    return f"host-{name}-{venue.tag}"
 
 
 class Sampler:
     """Every row's (present, usable) and each host's last look, read every ``every`` seconds."""
 
-    def __init__(self, venue: Venue, every: float) -> None:
-        self.venue, self.every = venue, every
+    def __init__(self, venue: Venue, args) -> None:
+        self.venue, self.args, self.every = venue, args, args.sample
         self.state: dict[str, tuple[bool, bool]] = {}
         self.looks: dict[str, set] = {}
         self.samples = 0
@@ -196,12 +126,12 @@ class Sampler:
 
     def churn(self) -> None:
         """churn.txt rewritten in each folder once an interval: each look finds its folder changed."""
-        if self.venue.args.no_churn or time.monotonic() < self.next_churn:
+        if self.args.no_churn or time.monotonic() < self.next_churn:
             return
         self.churned += 1
-        for host in HOSTS:
-            (self.venue.work / host / "churn.txt").write_text(f"{self.churned}\n")
-        self.next_churn = time.monotonic() + self.venue.args.interval
+        for name in HOSTS:
+            (self.venue.work / name / "churn.txt").write_text(f"{self.churned}\n")
+        self.next_churn = time.monotonic() + self.args.interval
 
     def run(self, seconds: float, until=None) -> None:
         deadline = time.monotonic() + seconds
@@ -220,19 +150,8 @@ class Sampler:
         return {"samples": samples, "looks_seen": looks, "rows": len(self.state), "flips": flips}
 
 
-def wait_ready(count: int, timeout: float = 180) -> None:
-    from generation.models import WorkerPresence
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if WorkerPresence.objects.filter(details__state="ready").count() >= count:
-            return
-        time.sleep(0.5)
-    raise SystemExit("the workers did not come up (see their logs)")
-
-
 def scans(venue: Venue) -> dict[str, int]:
-    return {venue.host(name): venue.log(name).read_text(errors="replace").count(SCANNED) for name in HOSTS}
+    return {host(venue, name): venue.log(host(venue, name)).read_text(errors="replace").count(SCANNED) for name in HOSTS}
 
 
 def total(flips: dict[str, dict[str, int]], what: str) -> int:
@@ -257,15 +176,13 @@ def forget_stored(name: str) -> None:
 def run(venue: Venue, args) -> dict:
     from django.utils import timezone
 
-    if args.database != "postgresql":  # PostgreSQL's is a copy of the migrated template
-        venue.manage("migrate", "--no-input", "-v", "0", env=venue.env)
-    venue.manage("scan_models", env=venue.host_env("a"))  # host A's setup scan: its files go into the store
+    venue.manage("scan_models", host=host(venue, "a"))  # host A's setup scan: its files go into the store
     (venue.work / "a" / "stored.safetensors").unlink()  # now only the store holds it
-    for name in HOSTS:
-        venue.start(name)
-    sampler = Sampler(venue, args.sample)
+    for name in HOSTS:  # the Procfile's worker, on a queue of its own (it paints nothing: it follows its folder)
+        venue.start_worker(host(venue, name), queue=venue.queue("library-hosts"))
+    sampler = Sampler(venue, args)
     try:
-        wait_ready(len(HOSTS))
+        venue.wait_ready([host(venue, name) for name in HOSTS], timeout=180)
         expected = {*FILES["a"], *FILES["b"], *FOLDERS["a"], *FOLDERS["b"]}
         sampler.run(60 + 10 * args.interval, until=lambda s: set(s.state) >= expected and len(s.looks) == len(HOSTS))
         if not set(sampler.state) >= expected:
@@ -280,8 +197,8 @@ def run(venue: Venue, args) -> dict:
         changed_since = timezone.now()
         shutil.rmtree(venue.work / "a" / LOST_ONCE)
         forget_stored(LOST_ONCE)  # the store no longer holds it either: host A had the only copy
-        for host, name in KEPT:
-            target = venue.work / host / name
+        for folder_name, name in KEPT:
+            target = venue.work / folder_name / name
             shutil.rmtree(target) if target.is_dir() else target.unlink()
         removed = time.monotonic()
         sampler.run(max(10.0, 5 * args.interval), until=lambda s: not s.state[LOST_ONCE][0])
@@ -291,11 +208,9 @@ def run(venue: Venue, args) -> dict:
         change["recorded_changes"] = recorded_changes(changed_since)
         change["lost_seen_after_s"] = lost_after
         change["states"] = dict(sorted(sampler.state.items()))
-        errors = {
-            venue.host(name): venue.log(name).read_text(errors="replace").count("following the models folder failed") for name in HOSTS
-        }
+        errors = {host(venue, name): venue.log(host(venue, name)).read_text(errors="replace").count(FAILED) for name in HOSTS}
     finally:
-        venue.stop()
+        venue.stop_workers()
     return {"steady": steady, "change": change, "follower_errors": errors, "churn_writes": sampler.churned}
 
 
@@ -324,34 +239,20 @@ def report(result: dict, args) -> bool:
 
 def main() -> None:
     args = parse_args()
+    machine = results.machine()
     with tempfile.TemporaryDirectory(prefix="bench-hosts-") as folder:
         work = Path(folder)
         make_folders(work)
-        venue = Venue(work, args)
-        admin = None
-        if args.database == "postgresql":
-            import psycopg
-
-            admin = psycopg.connect(args.postgres + "/postgres", autocommit=True)
-            # a copy of the tests' migrated template (config/test_databases.py): no migration of its own
-            admin.execute(f'CREATE DATABASE "{venue.db_name}" TEMPLATE "{test_databases.template(args.postgres + "/postgres")}"')
-        try:
-            os.environ.update(
-                {key: value for key, value in venue.env.items() if key.startswith(("DATABASE_", "GARDEN_", "DJANGO_", "CACHE_"))}
-            )
-            import django
-
-            django.setup()
+        database = f"{args.postgres}/{args.db_prefix}{uuid.uuid4().hex[:8]}" if args.database == "postgresql" else "sqlite"
+        if args.smoke and args.database == "postgresql":  # named as tests/bench/test_smoke.py drops it, even after a timeout
+            database = smoke.database_url("library_hosts", "", "") or database
+        settings = {"GARDEN_LIBRARY_SCAN_SECONDS": str(args.interval), "GARDEN_WORKER_PRESENCE_SECONDS": "2", "GARDEN_LOG_LEVEL": "INFO"}
+        with Venue(work, database=database, broker=args.redis, cache=True, store="file", **settings) as venue:
+            venue.folders = {host(venue, name): work / name for name in HOSTS}
+            venue.join()
             result = run(venue, args)
-            from django.db import connections
-
-            connections.close_all()
-        finally:
-            if admin is not None:
-                admin.execute(f'DROP DATABASE IF EXISTS "{venue.db_name}" WITH (FORCE)')
     ok = report(result, args)
-    if args.json:
-        args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)}, "result": result}, indent=2, default=str))
+    results.write(args.json, "library_hosts", vars(args) | {"json": str(args.json)}, result, machine)
     if not ok:
         raise SystemExit("FAILED: a row flipped in the steady phase, or the change was not seen exactly once")
 

@@ -32,24 +32,22 @@ the same; a fetch is part of a job's load.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import parser, results
+from bench.harness.venue import Venue, postgres_server
+from testkit import smoke
+
 SMOKE_NEEDS = ("postgresql", "redis")
-sys.path.insert(0, str(ROOT))
-
-from config import test_databases  # noqa: E402
-
 MODELS = ("tiny-sd-a", "tiny-sd-b")
+HOSTS = ("host0", "host1")
 SUBMIT = """
 import sys
 from generation import services
@@ -63,106 +61,18 @@ print("submitted", jobs)
 """
 
 
-def postgres_server() -> str:
-    """DATABASE_URL's server when it is PostgreSQL (CI's), else the local one."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        return url.split("?", 1)[0].rsplit("/", 1)[0]
-    return "postgres://postgres@127.0.0.1:5432"
-
-
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--jobs", type=int, default=200)
-    parser.add_argument("--broker", default="redis://127.0.0.1:6379/12", help="Redis for the workers' queues (their own names)")
-    parser.add_argument("--postgres", default=postgres_server(), help="PostgreSQL server (a database is made there and dropped)")
-    parser.add_argument("--db-prefix", default="garden_bench_routing_", help="the made database's name starts so")
-    parser.add_argument("--order", default="pull,pinned", help="The scenarios, in this order (a loaded machine drifts)")
-    parser.add_argument("--folders", action="store_true", help="a models folder per host, host1's empty, and a store between them")
-    parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--smoke", action="store_true")
-    args = parser.parse_args()
+    made = parser(__doc__)
+    made.add_argument("--jobs", type=int, default=200)
+    made.add_argument("--broker", default="redis://127.0.0.1:6379/12", help="Redis for the workers' queues (their own names)")
+    made.add_argument("--postgres", default=postgres_server(), help="PostgreSQL server (a database is made there and dropped)")
+    made.add_argument("--db-prefix", default="garden_bench_routing_", help="the made database's name starts so")
+    made.add_argument("--order", default="pull,pinned", help="The scenarios, in this order (a loaded machine drifts)")
+    made.add_argument("--folders", action="store_true", help="a models folder per host, host1's empty, and a store between them")
+    args = made.parse_args()
     if args.smoke:
         args.jobs = 4
     return args
-
-
-class Venue:
-    def __init__(self, work: Path, args) -> None:
-        self.work = work
-        self.db_name = f"{args.db_prefix}{uuid.uuid4().hex[:8]}"
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": f"{args.postgres}/{self.db_name}",
-            "CELERY_BROKER_URL": args.broker,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "GARDEN_VAR_DIR": str(work / "var"),
-            "GARDEN_MEDIA_ROOT": str(work / "media"),
-            "GARDEN_MODELS_DIR": str(work / "models"),
-            "GARDEN_GENERATOR_BACKEND": "diffusers",
-            "GARDEN_DIFFUSION_MODEL": str(work / "models" / MODELS[0]),
-            "GARDEN_DIFFUSION_DEVICE": "cpu",
-            "GARDEN_DIFFUSION_MAX_LOADED": "1",
-            "GARDEN_HF_OFFLINE": "true",
-            "GARDEN_WORKER_PRESENCE_SECONDS": "1",
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.folders = args.folders
-        if args.folders:
-            self.env["GARDEN_MODELS_STORE"] = f"file://{work / 'store'}"
-            self.env["GARDEN_HOST_NAME"] = "host0"
-            (work / "store").mkdir(exist_ok=True)
-        self.workers: list[subprocess.Popen] = []
-
-    def models_dir(self, host: str) -> str:
-        """host0's folder holds the models; with --folders, each other host has its own (empty at first)."""
-        if not self.folders or host == "host0":
-            return str(self.work / "models")
-        folder = self.work / f"models-{host}"
-        folder.mkdir(exist_ok=True)
-        return str(folder)
-
-    def manage(self, *args: str, env: dict | None = None) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=env or self.env, capture_output=True, text=True, timeout=900
-        )
-        if result.returncode:
-            raise SystemExit(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout
-
-    def start(self, name: str, host: str, queue: str, env: dict) -> None:
-        log = (self.work / f"{name}.log").open("w")
-        self.workers.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-c", "1", "-P", "prefork",
-                 "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@%h", "--loglevel", "INFO"],
-                cwd=ROOT, env=env | {"GARDEN_HOST_NAME": host, "GARDEN_MODELS_DIR": self.models_dir(host)},
-                stdout=log, stderr=subprocess.STDOUT,
-            )
-        )  # fmt: skip
-
-    def stop(self) -> None:
-        for worker in self.workers:
-            worker.send_signal(signal.SIGTERM)
-        for worker in self.workers:
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
-        self.workers = []
-
-
-def wait_ready(count: int, timeout: float = 300) -> None:
-    from generation.models import WorkerPresence
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if WorkerPresence.objects.filter(details__state="ready").count() >= count:
-            return
-        time.sleep(0.5)
-    raise SystemExit("the workers did not come up (see their logs)")
 
 
 def wait_done(jobs: int, timeout: float) -> dict:
@@ -225,64 +135,57 @@ def scenario(venue: Venue, name: str, args) -> dict:
 
     GenerationJob.objects.all().delete()
     WorkerPresence.objects.all().delete()
-    tag = uuid.uuid4().hex[:6]
-    shared = f"gpu-{tag}"
-    env = venue.env | {"GARDEN_GPU_QUEUE": shared}
+    shared = venue.queue(f"gpu-{name}")
     queues = [f"{shared}-a", f"{shared}-b"] if name == "pinned" else []
-    for n in range(2):
-        venue.start(f"{name}{n}-{tag}", f"host{n}", queues[n] if queues else shared, env)
+    for n, host in enumerate(HOSTS):
+        venue.start_worker(host, queue=queues[n] if queues else shared, GARDEN_GPU_QUEUE=shared)
     try:
-        wait_ready(2)
+        venue.wait_ready(list(HOSTS))
         started = time.monotonic()
-        venue.manage("shell", "-c", SUBMIT.format(models=MODELS, jobs=args.jobs, queues=queues), env=env)
+        venue.manage("shell", "-c", SUBMIT.format(models=MODELS, jobs=args.jobs, queues=queues), host="host0", GARDEN_GPU_QUEUE=shared)
         result = wait_done(args.jobs, timeout=120 + 40 * args.jobs)
         result["wall_seconds"] = round(time.monotonic() - started, 2)
     finally:
-        venue.stop()
+        venue.stop_workers()
     return result
 
 
 def main() -> None:
     args = parse_args()
+    machine = results.machine()
     with tempfile.TemporaryDirectory(prefix="bench-routing-") as folder:
         work = Path(folder)
         from testkit.tiny_pipeline import save_tiny_pipeline
 
         for seed, model in enumerate(MODELS):
             save_tiny_pipeline(work / "models" / model, seed=seed)
-        venue = Venue(work, args)
-        import psycopg
-
-        admin = psycopg.connect(args.postgres + "/postgres", autocommit=True)
-        # a copy of the tests' migrated template (config/test_databases.py): no migration of its own
-        admin.execute(f'CREATE DATABASE "{venue.db_name}" TEMPLATE "{test_databases.template(args.postgres + "/postgres")}"')
-        try:
-            venue.manage("scan_models")
-            os.environ.update({key: value for key, value in venue.env.items() if key.startswith(("DATABASE_", "GARDEN_", "DJANGO_"))})
-            import django
-
-            django.setup()
-            results = {}
-            for name in args.order.split(","):
-                results[name] = scenario(venue, name, args)
-                print(name, json.dumps(results[name]), flush=True)
-            from django.db import connections
-
-            connections.close_all()
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{venue.db_name}" WITH (FORCE)')
-    ratio = results["pull"]["pictures_per_second"] / results["pinned"]["pictures_per_second"] if {"pull", "pinned"} <= set(results) else 0.0
+        settings = {"GARDEN_GENERATOR_BACKEND": "diffusers", "GARDEN_DIFFUSION_MODEL": str(work / "models" / MODELS[0]),
+                    "GARDEN_DIFFUSION_DEVICE": "cpu", "GARDEN_DIFFUSION_MAX_LOADED": "1",
+                    "GARDEN_WORKER_PRESENCE_SECONDS": "1"}  # fmt: skip
+        # a smoke run's database is named as tests/bench/test_smoke.py drops it, even after a timeout
+        database = (
+            args.smoke and smoke.database_url("library_routing", "", "")
+        ) or f"{args.postgres}/{args.db_prefix}{uuid.uuid4().hex[:8]}"
+        with Venue(work, database=database, broker=args.broker, store="file" if args.folders else "", **settings) as venue:
+            # host0's folder holds the models; with --folders host1 has its own, empty at first
+            venue.folders = {"host0": work / "models"} if args.folders else dict.fromkeys(HOSTS, work / "models")
+            venue.manage("scan_models", host="host0")
+            venue.join()
+            measured = {name: scenario(venue, name, args) for name in args.order.split(",")}
+    for name, result in measured.items():
+        print(name, json.dumps(result), flush=True)
+    both = {"pull", "pinned"} <= set(measured)
+    ratio = measured["pull"]["pictures_per_second"] / measured["pinned"]["pictures_per_second"] if both else 0.0
     where = "; a folder per host, host1's fetched from a store" if args.folders else ""
-    print(f"\n{args.jobs} alternating jobs, two workers, GARDEN_DIFFUSION_MAX_LOADED=1{where}")
+    print(f"\n{args.jobs} alternating jobs, two workers, GARDEN_DIFFUSION_MAX_LOADED=1{where}; {results.load_line('at the end')}")
     print(f"{'scenario':<10} {'loads':>6} {'pictures/s':>11} {'seconds':>8}")
-    for name, result in results.items():
+    for name, result in measured.items():
         print(f"{name:<10} {result['loads']:>6} {result['pictures_per_second']:>11.3f} {result['seconds']:>8.1f}")
     if ratio:
         print(f"pull ÷ pinned pictures/s: {ratio:.3f} (aim ≥ 0.90)")
-    if "pull" in results:
-        print(f"pull loads {results['pull']['loads']} (aim ≤ 4), painted twice {results['pull']['painted_twice']}")
-    if args.json:
-        args.json.write_text(json.dumps({"args": {"jobs": args.jobs}, "results": results, "ratio": ratio}, indent=2))
+    if "pull" in measured:
+        print(f"pull loads {measured['pull']['loads']} (aim ≤ 4), painted twice {measured['pull']['painted_twice']}")
+    results.write(args.json, "library_routing", {"jobs": args.jobs, "folders": args.folders}, measured | {"ratio": ratio}, machine)
 
 
 if __name__ == "__main__":

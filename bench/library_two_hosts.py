@@ -38,7 +38,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -46,34 +45,34 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import parser, results
+from bench.harness.venue import BUCKET, ROOT, Venue
+from testkit import s3_server, smoke
+
 SMOKE_NEEDS = ("postgresql", "redis")
-sys.path.insert(0, str(ROOT))
-
-from bench import _smoke  # noqa: E402
-from config import test_databases  # noqa: E402
-from testkit import s3_server  # noqa: E402
-
-BUCKET = "bench-two-hosts"
 FETCHED = re.compile(r"fetched (\S+) \((\d+) bytes\) from the model store onto host (\S+) in ([\d.]+) s")
+HOST_A, HOST_B = "bench-a", "bench-b"
+SETTINGS = {"GARDEN_GENERATOR_BACKEND": "diffusers", "GARDEN_DIFFUSION_DEVICE": "cpu", "GARDEN_DIFFUSION_MAX_LOADED": "1",
+            "GARDEN_WORKER_PRESENCE_SECONDS": "1", "GARDEN_LIBRARY_SCAN_SECONDS": "1"}  # fmt: skip
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=2, help="boto3 and cache fetches, alternated")
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432", help="made there, dropped after")
-    parser.add_argument("--database", default="", help="its name (default garden_bench_two_hosts_<random>)")
-    parser.add_argument("--broker", default="redis://127.0.0.1:6379/11", help="Redis for the workers' queues (names of their own)")
-    parser.add_argument("--keep", type=Path, help="a folder to build the checkpoint into once and keep (later runs reuse it)")
-    parser.add_argument("--build", type=Path, help=argparse.SUPPRESS)  # the child that builds the checkpoint
-    parser.add_argument("--smoke", action="store_true")
-    args = parser.parse_args()
+    made = parser(__doc__)
+    made.add_argument("--rounds", type=int, default=2, help="boto3 and cache fetches, alternated")
+    made.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432", help="made there, dropped after")
+    made.add_argument("--database", default="", help="its name (default garden_bench_two_hosts_<random>)")
+    made.add_argument("--broker", default="redis://127.0.0.1:6379/11", help="Redis for the workers' queues (names of their own)")
+    made.add_argument("--keep", type=Path, help="a folder to build the checkpoint into once and keep (later runs reuse it)")
+    made.add_argument("--build", type=Path, help=argparse.SUPPRESS)  # the child that builds the checkpoint
+    args = made.parse_args()
     if args.smoke:
         args.rounds = 1
-        url = _smoke.database_url("library_two_hosts", "", "BENCH_TWO_HOSTS_DATABASE_URL")
+        url = smoke.database_url("library_two_hosts", "", "BENCH_TWO_HOSTS_DATABASE_URL")
         if url:
             args.postgres, args.database = url.split("?", 1)[0].rsplit("/", 1)
-        args.broker = _smoke.cache_url(args.broker, "BENCH_TWO_HOSTS_REDIS_URL")
+        args.broker = smoke.cache_url(args.broker, "BENCH_TWO_HOSTS_REDIS_URL")
     args.database = args.database or f"garden_bench_two_hosts_{uuid.uuid4().hex[:8]}"
     return args
 
@@ -98,88 +97,6 @@ def build(path: Path, smoke: bool) -> None:
 
     pipeline = build_from_configs(prepared_config(checkpoints.CONFIGS / "sd1"), seed=78).to(torch.float16)
     save_single_file(pipeline, path)  # the shipped sd1 configs load it: nothing beside it
-
-
-class Venue:
-    """The store, the database and the two hosts' workers (bench/library_routing.py's way)."""
-
-    def __init__(self, work: Path, args, endpoint: str) -> None:
-        self.work, self.tag = work, uuid.uuid4().hex[:6]
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": f"{args.postgres}/{args.database}",
-            "CELERY_BROKER_URL": args.broker,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "GARDEN_VAR_DIR": str(work / "var"),
-            "GARDEN_MEDIA_ROOT": str(work / "media"),
-            "GARDEN_MODELS_STORE": f"s3://{BUCKET}/models",
-            "GARDEN_S3_ENDPOINT_URL": endpoint,
-            "GARDEN_S3_REGION": "us-east-1",
-            "GARDEN_S3_ACCESS_KEY_ID": "testing",
-            "GARDEN_S3_SECRET_ACCESS_KEY": "testing",
-            "GARDEN_GENERATOR_BACKEND": "diffusers",
-            "GARDEN_DIFFUSION_DEVICE": "cpu",
-            "GARDEN_DIFFUSION_MAX_LOADED": "1",
-            "GARDEN_HF_OFFLINE": "true",
-            "GARDEN_GPU_QUEUE": f"gpu-{self.tag}",  # no worker serves it: each host's own queue below
-            "GARDEN_WORKER_PRESENCE_SECONDS": "1",
-            "GARDEN_LIBRARY_SCAN_SECONDS": "1",
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.workers: dict[str, subprocess.Popen] = {}
-
-    def folder(self, host: str) -> Path:
-        return self.work / f"models-{host}"
-
-    def queue(self, host: str) -> str:
-        return f"gpu-{self.tag}-{host}"
-
-    def log(self, host: str) -> Path:
-        return self.work / f"worker-{host}.log"
-
-    def host_env(self, host: str) -> dict:
-        return self.env | {"GARDEN_HOST_NAME": f"bench-{host}", "GARDEN_MODELS_DIR": str(self.folder(host))}
-
-    def manage(self, *args: str) -> None:
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=900)
-        if result.returncode:
-            raise SystemExit(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
-
-    def start(self, host: str) -> None:
-        self.folder(host).mkdir(exist_ok=True)
-        self.workers[host] = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", self.queue(host), "-c", "1", "-P", "prefork",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{host}-{self.tag}@%h", "--loglevel", "INFO"],
-            cwd=ROOT, env=self.host_env(host), stdout=self.log(host).open("w"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def wait_ready(self, host: str, timeout: float = 300) -> None:
-        from generation.models import WorkerPresence
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if WorkerPresence.objects.filter(host=f"bench-{host}", details__state="ready").exists():
-                return
-            if self.workers[host].poll() is not None:
-                break
-            time.sleep(0.5)
-        raise SystemExit(f"host {host}'s worker did not come up:\n{self.log(host).read_text()[-3000:]}")
-
-    def fetched(self, host: str) -> list[tuple[str, int, str, float]]:
-        """The cache's "fetched" lines in a host's worker log: (name, bytes, host, seconds)."""
-        return [(m[1], int(m[2]), m[3], float(m[4])) for m in FETCHED.finditer(self.log(host).read_text())]
-
-    def stop(self) -> None:
-        for worker in self.workers.values():
-            worker.send_signal(signal.SIGTERM)
-        for worker in self.workers.values():
-            try:
-                worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
-        self.workers = {}
 
 
 def wait_stored(name: str, timeout: float):
@@ -265,25 +182,19 @@ def place(built: Path, target: Path) -> None:
         shutil.copytree(configs, target.with_name(configs.name))
 
 
-def available_gb() -> float:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemAvailable:"):
-            return int(line.split()[1]) / 1e6
-    return 0.0
+def fetched(venue: Venue, host: str) -> list[tuple[str, int, str, float]]:
+    """The cache's "fetched" lines in a host's worker log: (name, bytes, host, seconds)."""
+    return [(m[1], int(m[2]), m[3], float(m[4])) for m in venue.log_matches(host, FETCHED)]
 
 
-def measure(venue: Venue, args, endpoint: str, model: str) -> None:
-    import boto3
-
+def measure(venue: Venue, args, model: str) -> None:
     from library.models import LibraryCopy
 
-    client = boto3.session.Session().client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-    client.create_bucket(Bucket=BUCKET)
+    client, endpoint = venue.s3_client(), venue.endpoint
+    queue_b = venue.queue("gpu-b")
     started = time.perf_counter()
-    venue.start("a")
-    venue.wait_ready("a")
+    venue.start_worker(HOST_A)
+    venue.wait_ready([HOST_A])
     entry = wait_stored(model, timeout=900)
     print(f"host A's worker up, scanned {model} and put it into the store: {time.perf_counter() - started:.1f} s from its start")
     key = f"models/sha256/{entry.sha256}"
@@ -299,35 +210,35 @@ def measure(venue: Venue, args, endpoint: str, model: str) -> None:
     print(f"ratio cache/boto3: {best_ours / best_plain:.3f} (aim <= 1.25)")
     print(f"ratio cache/(boto3 then the file's sha256): {best_ours / verified:.3f} (best boto3 + hash {verified:.2f} s)", flush=True)
 
-    venue.start("b")
-    venue.wait_ready("b")
+    venue.start_worker(HOST_B, queue=queue_b)
+    venue.wait_ready([HOST_B])
     # boto3 just before and just after host B's fetch: the baseline beside it on a machine others share
     beside = [download(client, key, venue.work, size)]
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = results.load_line()
     before = s3_server.stats(endpoint)
-    job, seconds = paint(model, venue.queue("b"), seed=1, timeout=1800)
-    fetches = venue.fetched("b")
-    assert len(fetches) == 1 and fetches[0][2] == "bench-b", fetches
+    job, seconds = paint(model, queue_b, seed=1, timeout=1800)
+    fetches = fetched(venue, HOST_B)
+    assert len(fetches) == 1 and fetches[0][2] == HOST_B, fetches
     worker_fetch = fetches[0][3]
     served = s3_server.stats(endpoint)["ranged_gets_from_copy"] - before["ranged_gets_from_copy"]
     beside.append(download(client, key, venue.work, size))
     print(
         f"host B job 1: {seconds:.1f} s from send to success (worker {job.worker}; fetch {worker_fetch:.2f} s in its log, "
         f"{served} ranged GETs; load {job.timings.get('load', 0):.1f} s; generate {job.timings.get('generate', 0):.2f} s); "
-        f"load average before it {load}; memory available after {available_gb():.1f} GB"
+        f"{load} before it; memory available after {results.memory_available_gb():.1f} GB"
     )
     print(f"boto3 download_file just before job 1 {beside[0]:.2f} s, just after {beside[1]:.2f} s")
     print(f"host B's fetch / best boto3 of the rounds: {worker_fetch / best_plain:.3f} (aim <= 1.25)")
     # The one just after runs slower in every run so far (cause not found): the one just before is the baseline beside it.
     print(f"host B's fetch / boto3 just before it: {worker_fetch / beside[0]:.3f} (aim <= 1.25)", flush=True)
 
-    copy = list(LibraryCopy.objects.filter(host="bench-b").values_list("entry__name", "path", "size_bytes", "on_disk"))
+    copy = list(LibraryCopy.objects.filter(host=HOST_B).values_list("entry__name", "path", "size_bytes", "on_disk"))
     requests = s3_server.stats(endpoint)["requests"]
-    job2, seconds2 = paint(model, venue.queue("b"), seed=2, timeout=900)
+    job2, seconds2 = paint(model, queue_b, seed=2, timeout=900)
     nothing = (
-        len(venue.fetched("b")) == 1
+        len(fetched(venue, HOST_B)) == 1
         and s3_server.stats(endpoint)["requests"] == requests
-        and list(LibraryCopy.objects.filter(host="bench-b").values_list("entry__name", "path", "size_bytes", "on_disk")) == copy
+        and list(LibraryCopy.objects.filter(host=HOST_B).values_list("entry__name", "path", "size_bytes", "on_disk")) == copy
     )
     print(f"host B job 2: {seconds2:.1f} s from send to success (load {job2.timings.get('load', 0):.1f} s); fetched nothing: {nothing}")
     assert nothing, "the second job fetched (a fetched line, a request to the store or host B's copy changed)"
@@ -340,52 +251,32 @@ def main() -> None:
     if args.build:
         build(args.build, args.smoke)
         return
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; memory available {available_gb():.1f} GB", flush=True)
+    print(f"{results.load_line('at start')}; memory available {results.memory_available_gb():.1f} GB", flush=True)
     work = Path(tempfile.mkdtemp(prefix="bench-two-hosts-"))
-    port = s3_server.free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    server = s3_server.start(port)
-    venue = Venue(work, args, endpoint)
     model = "tiny-two-hosts" if args.smoke else "sd15-two-hosts"
-    import psycopg
-
-    admin = psycopg.connect(args.postgres + "/postgres", autocommit=True)
-    admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    # a copy of the tests' migrated template (config/test_databases.py): no migration of its own
-    admin.execute(f'CREATE DATABASE "{args.database}" TEMPLATE "{test_databases.template(args.postgres + "/postgres")}"')
     try:
-        checkpoint = venue.folder("a") / f"{model}.safetensors"
-        built = (args.keep or venue.folder("a")) / checkpoint.name
-        if not built.exists():
-            started = time.perf_counter()
-            command = [sys.executable, __file__, "--build", str(built), *(["--smoke"] if args.smoke else [])]
-            subprocess.run(command, cwd=ROOT, check=True, env=venue.env)
-            print(f"built {built.name} in {time.perf_counter() - started:.1f} s", flush=True)
-        if built != checkpoint:  # a kept build: host A's folder gets its own copy (a hard link where it can)
-            place(built, checkpoint)
-        print(f"checkpoint: {checkpoint.name}, {checkpoint.stat().st_size} bytes in host A's folder", flush=True)
-        if args.smoke:  # folders stay on their host: host B gets the tiny model's configs (no weights) as an operator would
-            shutil.copytree(checkpoint.with_name(f"{model}.config"), venue.folder("b") / f"{model}.config")
-        prefixes = ("DATABASE_", "GARDEN_", "DJANGO_", "CELERY_")
-        os.environ.update({k: v for k, v in venue.host_env("rounds").items() if k.startswith(prefixes)})  # this process: a third host
-        import django
-
-        django.setup()
-        try:
-            measure(venue, args, endpoint, model)
-        finally:
-            venue.stop()
-            from django.db import connections
-
-            connections.close_all()
+        with Venue(work, database=f"{args.postgres}/{args.database}", broker=args.broker, store="s3", **SETTINGS) as venue:
+            venue.folder(HOST_A).mkdir(parents=True)
+            checkpoint = venue.folder(HOST_A) / f"{model}.safetensors"
+            built = (args.keep or venue.folder(HOST_A)) / checkpoint.name
+            if not built.exists():
+                started = time.perf_counter()
+                command = [sys.executable, __file__, "--build", str(built), *(["--smoke"] if args.smoke else [])]
+                subprocess.run(command, cwd=ROOT, check=True, env=venue.env)
+                print(f"built {built.name} in {time.perf_counter() - started:.1f} s", flush=True)
+            if built != checkpoint:  # a kept build: host A's folder gets its own copy (a hard link where it can)
+                place(built, checkpoint)
+            print(f"checkpoint: {checkpoint.name}, {checkpoint.stat().st_size} bytes in host A's folder", flush=True)
+            if args.smoke:  # folders stay on their host: host B gets the tiny model's configs (no weights) as an operator would
+                shutil.copytree(checkpoint.with_name(f"{model}.config"), venue.folder(HOST_B) / f"{model}.config")
+            venue.join("bench-rounds")  # this process: a third host
+            measure(venue, args, model)
     finally:
-        server.kill()
         if args.keep:  # the workers' logs (the fetched lines) beside the kept checkpoint
             for log in work.glob("worker-*.log"):
                 shutil.copy2(log, args.keep / log.name)
-        admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
         shutil.rmtree(work, ignore_errors=True)
-    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(results.load_line("at end"))
 
 
 if __name__ == "__main__":

@@ -35,8 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench import _smoke  # noqa: E402
 from bench._data import ensure_database, load  # noqa: E402
+from testkit import smoke  # noqa: E402
 
 SMOKE_NEEDS = ("postgresql",)  # tests/bench/test_smoke.py
 
@@ -155,7 +155,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="2 writers, 1 round of 1 s per setting, 3,000 images: seconds")
     args = parser.parse_args()
     if args.smoke:
-        BENCH_URL = _smoke.database_url("like_contention", BENCH_URL + "_smoke", "BENCH_LIKES_DATABASE_URL")
+        BENCH_URL = smoke.database_url("like_contention", BENCH_URL + "_smoke", "BENCH_LIKES_DATABASE_URL")
         args.writers, args.seconds, args.rounds, args.images = 2, 1.0, 1, 3000
     ensure_database(BENCH_URL)
     setup_django()

@@ -41,8 +41,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
 from bench._live_parts import CLASSIFIER, PARTS, PIPELINE, PROGRESS, PartClock, cpu_now  # noqa: E402
+from bench.harness.results import load_line  # noqa: E402 (after the path is set)
 from testkit.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
 
 LIVE_QUEUE = f"live-bench-{os.getpid()}"  # its own queue: the Redis may be shared
@@ -407,7 +407,7 @@ def main() -> int:
         print_worker(args, real_worker(args, work))
     else:
         print("\nreal worker: skipped (Redis not reachable or --no-worker)")
-    print(f"\nload average at the end: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    print(f"\n{load_line('at the end')}")
     return 0
 
 

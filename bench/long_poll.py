@@ -32,8 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
 from bench._wrk import run_wrk  # noqa: E402
+from bench.harness import results  # noqa: E402 (after the path is set)
 from testkit.servers import gunicorn  # noqa: E402
 
 MAKE_JOBS = """
@@ -133,7 +133,7 @@ def main() -> int:
         print(f"  {side:28s} p50 {p50['quiet' if runs is quiet else 'busy']:7.2f} ms   ({rates}; not 2xx: {non2xx})")
     print(f"  waiting ÷ none, p50: {p50['busy'] / p50['quiet']:.3f} (aim ≤ 1.10); long polls answered meanwhile: {answers},"
           f" errors: {len(errors)} {errors[:3]}")  # fmt: skip
-    print(f"load average at the end: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    print(results.load_line("at the end"))
     return 0
 
 

@@ -81,7 +81,7 @@ def quantile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=300)
-    parser.add_argument("--smoke", action="store_true", help="10 rounds: the whole path in seconds (bench/_smoke.py)")
+    parser.add_argument("--smoke", action="store_true", help="10 rounds: the whole path in seconds (testkit/smoke.py)")
     args = parser.parse_args()
     if args.smoke:
         args.rounds = 10

@@ -9,7 +9,7 @@ popularity ranker for latency).
 Uses (and creates) its own database, ``garden_bench`` on 127.0.0.1 (override with
 BENCH_DATABASE_URL); the data is bulk-loaded with COPY and reused when the sizes match
 (``--reload`` forces a fresh load). Results: bench/results/recommend.json. ``--smoke``: on
-``garden_bench_smoke`` (or beside DATABASE_URL when that is PostgreSQL: bench/_smoke.py), no
+``garden_bench_smoke`` (or beside DATABASE_URL when that is PostgreSQL: testkit/smoke.py), no
 results file.
 """
 
@@ -27,8 +27,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench import _smoke  # noqa: E402
 from bench._data import ensure_database, load, search_keys  # noqa: E402 (after the path is set)
+from testkit import smoke  # noqa: E402
 
 SMOKE_NEEDS = ("postgresql",)  # tests/bench/test_smoke.py
 
@@ -83,7 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         global BENCH_URL
-        BENCH_URL = _smoke.database_url("recommend", BENCH_URL + "_smoke", "BENCH_DATABASE_URL")
+        BENCH_URL = smoke.database_url("recommend", BENCH_URL + "_smoke", "BENCH_DATABASE_URL")
         args.images, args.interactions, args.requests = 3000, 10_000, 25
 
     ensure_database(BENCH_URL)

@@ -48,9 +48,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.smoke:
-        from bench import _smoke
+        from testkit import smoke
 
-        args.calls, args.redis = 200, _smoke.cache_url(args.redis, "")
+        args.calls, args.redis = 200, smoke.cache_url(args.redis, "")
 
     client = redis.Redis.from_url(args.redis)
     key = "bench:throttle:127.0.0.1"

@@ -60,7 +60,7 @@ py-spy sampling every gunicorn worker (bench/_profile.py; on the wrk core when s
 the shares of the workers' running samples by package and by function (inclusive) and keeps the
 raw stacks under bench/results/profiles/<mode>-<endpoint>/ for a flame graph.
 
---smoke (bench/_smoke.py): the same path at a tiny size, 1 s per endpoint and short warm-ups, on
+--smoke (testkit/smoke.py): the same path at a tiny size, 1 s per endpoint and short warm-ups, on
 ``garden_bench_serving_smoke`` (or beside DATABASE_URL when that is PostgreSQL) and CACHE_URL's
 Redis when it is Redis; no results file. It fails when any endpoint answered nothing or non-2xx.
 """
@@ -85,11 +85,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench import _profile, _smoke  # noqa: E402
+from bench import _profile  # noqa: E402
 from bench._data import ensure_database, load, search_keys  # noqa: E402 (after the path is set)
 from bench._serving_report import median_rounds, report  # noqa: E402
 from bench._split_cores import BACKING_CORES, WEB_CORES, Servers, check_cores, private_servers, taskset, tree_cpu_seconds  # noqa: E402
 from bench._wrk import run_wrk  # noqa: E402
+from testkit import smoke  # noqa: E402
 from testkit.servers import procfile_web  # noqa: E402
 
 BENCH_URL = os.environ.get("BENCH_SERVING_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/garden_bench_serving")
@@ -335,8 +336,8 @@ def main() -> int:
         args.images, args.interactions, args.duration, args.connections, args.threads, args.rounds = 3000, 6000, 1, 8, 1, 1
         PRIMER_PASSES, PACE["warm_up_s"], PACE["settle_s"] = 1, 1, 0.2
         default = BENCH_URL.rsplit("/", 1)[0] + "/garden_bench_serving_smoke"
-        SERVER_ENV["DATABASE_URL"] = _smoke.database_url("serving", default, "BENCH_SERVING_DATABASE_URL")
-        SERVER_ENV["CACHE_URL"] = _smoke.cache_url(CACHE_URL, "BENCH_SERVING_CACHE_URL")
+        SERVER_ENV["DATABASE_URL"] = smoke.database_url("serving", default, "BENCH_SERVING_DATABASE_URL")
+        SERVER_ENV["CACHE_URL"] = smoke.cache_url(CACHE_URL, "BENCH_SERVING_CACHE_URL")
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     modes = ["shared", "split-cores"] if args.both else ["split-cores"] if args.split_cores else ["shared"]

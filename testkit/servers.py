@@ -92,6 +92,15 @@ class Server:
             return error.code, error.read(), time.perf_counter() - started
 
 
+def scrape_metrics(base: str) -> str:
+    """A real server's /metrics (from loopback, which GARDEN_METRICS_ALLOWED_IPS allows), or "" while it is down."""
+    try:
+        with urllib.request.urlopen(base + "/metrics", timeout=5) as response:
+            return response.read().decode()
+    except OSError:
+        return ""
+
+
 # collectstatic with the manifest (hashed names) but without whitenoise's compression: seconds
 # instead of minutes on a loaded machine (the fault suite collects the same way).
 COLLECT_UNCOMPRESSED = (

@@ -3,7 +3,7 @@
 The benches are found here, not listed: a new bench is covered the day it lands, and one without
 ``--smoke`` fails. A bench says what its smoke run needs in a module-level ``SMOKE_NEEDS`` tuple
 (read from its source, not imported): "postgresql" (it runs when the test run's DATABASE_URL is
-PostgreSQL, on a database of its own beside it: bench/_smoke.py, dropped afterwards), "redis"
+PostgreSQL, on a database of its own beside it: testkit/smoke.py, dropped afterwards), "redis"
 (CACHE_URL's Redis, else 127.0.0.1:6379, answers), "chromium" (marked ``browser``), "faults"
 (marked ``faults``: the fault installation takes a minute or more to start, so it runs with
 `pytest -m faults`, in CI's fault-suite step, and is skipped otherwise). A bench
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import _smoke
+from testkit import smoke
 from testkit.local_services import reachable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,9 +62,12 @@ def test_every_bench_is_found():
 
 @pytest.mark.parametrize("script", list(params()))
 def test_bench_smoke(script: Path, tmp_path, request):
-    assert '"--smoke"' in script.read_text(), f"{script.name} has no --smoke flag: give it one (bench/_smoke.py, docs/benchmarks.md)"
+    source = script.read_text()
+    # its own flag, or the harness's command line (bench.harness.parser), which has it
+    has_smoke = '"--smoke"' in source or "parser(__doc__)" in source
+    assert has_smoke, f"{script.name} has no --smoke flag: give it one (bench.harness.parser, docs/benchmarks.md)"
     needs = smoke_needs(script)
-    on_postgres = _smoke.is_postgres(os.environ.get("DATABASE_URL", ""))
+    on_postgres = smoke.is_postgres(os.environ.get("DATABASE_URL", ""))
     env = {**os.environ, "GARDEN_VAR_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1"}
     if "faults" in needs and "faults" not in (request.config.getoption("markexpr") or ""):
         pytest.skip("starts the fault suite's installation (a minute or more): runs with `pytest -m faults`, as CI's fault step does")
@@ -72,7 +75,7 @@ def test_bench_smoke(script: Path, tmp_path, request):
         pytest.skip("needs PostgreSQL: runs when DATABASE_URL is PostgreSQL (CI's first pass)")
     if "postgresql" not in needs and on_postgres:
         pytest.skip("runs on its own SQLite database: once, in the pass on the embedded defaults")
-    if "redis" in needs and not reachable(_smoke.cache_url("redis://127.0.0.1:6379", "")):
+    if "redis" in needs and not reachable(smoke.cache_url("redis://127.0.0.1:6379", "")):
         pytest.skip("needs Redis: CACHE_URL's, else 127.0.0.1:6379")
     started = time.monotonic()
     # A session of its own: on a timeout, Ctrl-C for the whole group lets the bench stop the servers
@@ -93,6 +96,6 @@ def test_bench_smoke(script: Path, tmp_path, request):
         pytest.fail(f"{script.name} --smoke ran past {TIMEOUT_S} s:\n{output[-3000:]}")
     finally:
         if "postgresql" in needs:
-            _smoke.drop_database(_smoke.database_url(script.stem, "", ""))
+            smoke.drop_database(smoke.database_url(script.stem, "", ""))
     seconds = time.monotonic() - started
     assert bench.returncode == 0, f"{script.name} --smoke exited {bench.returncode} after {seconds:.1f} s:\n{output[-6000:]}"

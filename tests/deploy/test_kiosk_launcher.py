@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.kiosk_support import SCRIPT, launcher
+from testkit.kiosk_support import SCRIPT, launcher
 
 KIOSK_DIR = SCRIPT.parent
 

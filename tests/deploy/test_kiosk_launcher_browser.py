@@ -2,7 +2,7 @@
 a kiosk machine"): the policy grants the camera to the garden's origin with no prompt and to no other
 origin; the watchdog brings a killed, a stopped and a hung browser back to the garden page within the
 aim (30 s), and an enrolled kiosk is still enrolled after it. How the launcher runs here (its own
-mount namespace for the policy, Xvfb or headless): tests/deploy/kiosk_support.py.
+mount namespace for the policy, Xvfb or headless): testkit/kiosk_support.py.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pytest
 
 from screens import services
 from screens.models import Beat, Screen
+from testkit.kiosk_support import CAMERA_STATUS, chromium, kiosk, launcher
 from testkit.servers import free_port
 from tests.browser import finish_requests
-from tests.deploy.kiosk_support import CAMERA_STATUS, chromium, kiosk, launcher
 from tests.screens.browser_support import fast_beats, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

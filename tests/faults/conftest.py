@@ -6,7 +6,7 @@ It starts servers of its own and kills them on purpose (minutes of wall time), s
 
 import pytest
 
-from tests.faults.harness import missing_tools, running_stack
+from testkit.faults.harness import missing_tools, running_stack
 
 
 def pytest_collection_modifyitems(config, items):

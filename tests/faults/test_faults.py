@@ -2,7 +2,7 @@
 trickle of kiosk traffic and jobs, and the client's own record of what it sent and what came back
 is held against the database and the bucket (docs/operations.md#faults).
 
-The installation is the fault suite's own (tests/faults/harness.py): redis-server, a PostgreSQL
+The installation is the fault suite's own (testkit/faults/harness.py): redis-server, a PostgreSQL
 cluster made with initdb, a moto S3 server, gunicorn and a Celery worker, all on loopback ports of
 their own. The scenarios run in file order on one installation; each leaves every part running.
 Two bring more: headless Chromium kiosk pages (offline_kiosk.py) and a second worker that hangs
@@ -17,10 +17,10 @@ import re
 import pytest
 
 from testkit.chromium import chromium_path
-from tests.faults import harness
-from tests.faults.commit_cut import commit_cut
-from tests.faults.hung_job import hung_worker
-from tests.faults.offline_kiosk import offline_spell
+from testkit.faults import harness
+from testkit.faults.commit_cut import commit_cut
+from testkit.faults.hung_job import hung_worker
+from testkit.faults.offline_kiosk import offline_spell
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-import urllib.request
 
 from django.db import OperationalError
 
 from screens import services
 from screens.models import Beat, Screen, ScreenCommand
+from testkit.servers import scrape_metrics as scrape  # noqa: F401 (the browser tests read /metrics through it)
 
 # Short beats keep the tests quick; "within one beat" is measured against this interval.
 BEAT_SECONDS = 2.0
@@ -45,15 +45,6 @@ def same_document(page) -> bool:
         if "context" in str(exc) or "navigat" in str(exc):
             return False
         raise
-
-
-def scrape(base: str) -> str:
-    """A real server's /metrics (from loopback, which GARDEN_METRICS_ALLOWED_IPS allows), or "" while it is down."""
-    try:
-        with urllib.request.urlopen(base + "/metrics", timeout=5) as response:
-            return response.read().decode()
-    except OSError:
-        return ""
 
 
 def fast_beats(settings) -> None:

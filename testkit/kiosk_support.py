@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "deploy" / "kiosk" / "garden_kiosk.py"
 # Root's Chromium needs --no-sandbox; the fake device films a test pattern (no real camera here).
 TEST_FLAGS = ["--no-sandbox", "--use-fake-device-for-media-stream", "--disable-dev-shm-usage"]

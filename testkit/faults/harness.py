@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.faults.proxy import CommitCutter
+from testkit.faults.proxy import CommitCutter
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -299,7 +299,7 @@ class Stack:
     base: str
     s3_endpoint: str
     token: str = ""
-    db_proxy: CommitCutter | None = None  # the web processes reach PostgreSQL through it (tests/faults/proxy.py)
+    db_proxy: CommitCutter | None = None  # the web processes reach PostgreSQL through it (testkit/faults/proxy.py)
     keys: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds each set-up step took
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from tests.faults.harness import Call, Ledger, Outcome, Stack, post
+from testkit.faults.harness import Call, Ledger, Outcome, Stack, post
 
 
 def commit_cut(stack: Stack, *, likes: int = 8, retries: int = 10) -> Outcome:

@@ -1,6 +1,6 @@
 """The Celery app of the hung-job scenario's worker: the project's own (config.celery), with a
 procedural painter that hangs. Nothing of this is in the app: the worker is started with
-``celery -A tests.faults.hanging_worker worker``, and only the fault suite starts it.
+``celery -A testkit.faults.hanging_worker worker``, and only the fault suite starts it.
 
 From the second pipeline call of this process on (the first batch is stored, so the job is
 mid-way), ``generate`` blocks while the file GARDEN_FAULTS_HANG_FILE exists: no step is reported,

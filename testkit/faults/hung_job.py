@@ -1,5 +1,5 @@
 """The hung-job scenario: a real worker whose pipeline stops making progress while its heartbeat
-goes on (tests/faults/hanging_worker.py). The sweeper (GARDEN_JOB_HUNG_*, shortened in
+goes on (testkit/faults/hanging_worker.py). The sweeper (GARDEN_JOB_HUNG_*, shortened in
 harness.FAST_SETTINGS) must end the attempt and requeue the job with a notice; the suite's ordinary
 worker runs the second attempt to the end, with exactly the job's planned images. When the hung
 call finally returns, its attempt finds the job no longer its own and writes nothing."""
@@ -9,7 +9,7 @@ from __future__ import annotations
 import signal
 import time
 
-from tests.faults.harness import HarnessError, Outcome, Part, Stack, _new_job, planned_keys, procfile_argv, wait_until
+from testkit.faults.harness import HarnessError, Outcome, Part, Stack, _new_job, planned_keys, procfile_argv, wait_until
 
 PROGRESS = "SELECT status, attempts, heartbeat_at, progress_at, notice, worker FROM generation_generationjob WHERE id = %s"
 
@@ -22,7 +22,7 @@ def _progress(stack: Stack, job_id: str) -> dict:
 def hanging_worker(stack: Stack, hang_file) -> Part:
     env = {**stack.env, "GARDEN_FAULTS_HANG_FILE": str(hang_file)}
     argv = procfile_argv("worker", env)
-    argv[argv.index("-A") + 1] = "tests.faults.hanging_worker"
+    argv[argv.index("-A") + 1] = "testkit.faults.hanging_worker"
     worker = Part("hung worker", [*argv, "-n", "hung@%h"], env=env, log=stack.folder / "hung-worker.log",
                   ready=lambda: " ready." in worker.since_start(), ready_seconds=90)  # fmt: skip
     return worker

@@ -15,9 +15,9 @@ import json
 import time
 from collections import Counter
 
+from testkit.camera import FAKE_CAMERA_FLAGS, KIOSK, astronaut_frame, write_y4m
 from testkit.chromium import CHROMIUM_ARGS, launch_chromium
-from tests.faults.harness import Call, HarnessError, Ledger, Outcome, Stack
-from tests.kiosk.conftest import FAKE_CAMERA_FLAGS, KIOSK, astronaut_frame, write_y4m
+from testkit.faults.harness import Call, HarnessError, Ledger, Outcome, Stack
 
 OUTBOX = "JSON.parse(localStorage.getItem('garden.kiosk.outbox.v1') || '[]')"
 FAVORITE = ("spring", "sunny", "day")
