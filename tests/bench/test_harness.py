@@ -21,6 +21,7 @@ FIGURE = "pages.review page, 100 images.queries"  # curation's --json: the revie
 
 
 @pytest.mark.slow
+@pytest.mark.embedded_only  # the venue's own SQLite whatever the run's database: CI's last pass
 def test_a_venue_has_a_migrated_database_a_store_and_a_web_over_them():
     run = subprocess.run([sys.executable, "-m", "bench.harness", "check"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -35,6 +36,7 @@ def test_compare_needs_a_revision_a_bench_and_a_figure():
 
 
 @pytest.mark.slow
+@pytest.mark.embedded_only  # curation's smoke on its own SQLite: CI's last pass
 def test_two_revisions_alternate_and_compare_one_figure(tmp_path):
     """HEAD against itself, curation's smoke run (SQLite, seconds): each revision's figure from its own
     checkout, round after round, the machine's load beside them, and B ÷ A of the medians."""
