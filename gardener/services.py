@@ -20,7 +20,7 @@ from config.errors import Conflict, DomainError
 from garden import services as garden_services
 from garden.keys import search_key
 from garden.models import Image
-from gardener import selectors
+from gardener import selectors, trials
 from gardener.bred_jobs import bred_requests
 from gardener.models import GardenerAction, GardenerPolicy, PromotionMode
 from gardener.planning import SURPLUS, KeyPlan, Plan, make_plan
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 RETIRE_REASON = "retired by the gardener"
 SURPLUS_REASON = "retired by the gardener: the weakest judged picture of a key above its target"
 STALLED_REASON = "retired by the gardener: a trial visitors' exploration stopped showing before it was judged, in a key above its target"
+WEAK_TRIAL_REASON = "retired by the gardener: a trial unlikely to beat its key's median before it was judged, in a key above its target"
 Kind = GardenerAction.Kind
 
 
@@ -142,7 +143,7 @@ def _retire(key_plan: KeyPlan, result: RunResult) -> None:
         details = {"verdicts": [v.as_json() for v in retirement.verdicts.values()], "rule": retirement.rule, **retirement.evidence}
         reason = SURPLUS_REASON if retirement.rule == SURPLUS else RETIRE_REASON
         if "stalled" in retirement.evidence:
-            reason = STALLED_REASON
+            reason = WEAK_TRIAL_REASON if retirement.evidence.get("trial_rule") == trials.BELOW_MEDIAN else STALLED_REASON
         if not _retire_one(image, key_plan, result, details, reason):
             continue
         twin = images.get(retirement.twin_id) if retirement.twin_id is not None else None
