@@ -13,7 +13,6 @@ from datetime import datetime
 from django.conf import settings
 
 from config import clock
-
 from garden.keys import search_key
 from garden.models import Image
 from gardener import selectors, trials
@@ -238,9 +237,9 @@ def _ended_trials(
 ) -> dict[tuple[str, str], dict[int, trials.Ending]]:
     """Per key, its trials that count as judged-weak (gardener.trials), against the key's median among everyone."""
     counts = stats.get(SEGMENT_ALL, {})
-    medians = {
-        t.key: key_median(list(counts.get(t.key, {}).values()), min_impressions=policies[t.emotion].retire_min_impressions) for t in unjudged
-    }
+    medians: dict[tuple[str, str], float | None] = {}
+    for t in unjudged:
+        medians[t.key] = key_median(list(counts.get(t.key, {}).values()), min_impressions=policies[t.emotion].retire_min_impressions)
     rules = {emotion: (p.retire_min_impressions, p.retire_probability) for emotion, p in policies.items()}
     return trials.endings(unjudged, medians=medians, rules=rules, now=now or clock.now())
 

@@ -201,7 +201,8 @@ def trials(policies: dict[str, KeyPolicy]) -> list[Trial]:
     ids = [row[0] for row in bred]
     twins = serving_twins(ids)
     rows = ImageStat.objects.filter(segment=SEGMENT_ALL, image_id__in=[*ids, *twins.values()])
-    counts = {i: Counts.of(impressions=n, likes=likes, dislikes=d) for i, n, likes, d in rows.values_list("image_id", "impressions", "likes", "dislikes")}
+    columns = ("image_id", "impressions", "likes", "dislikes")
+    counts = {i: Counts.of(impressions=n, likes=likes, dislikes=d) for i, n, likes, d in rows.values_list(*columns)}
     unjudged = []
     for image_id, emotion, favorite, promoted_at in bred:
         twin = twins.get(image_id)

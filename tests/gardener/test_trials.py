@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from garden.models import Image
 from gardener import selectors, services, trials
-from gardener.trials import TRIAL_PATIENCE
 from gardener.models import EmotionPolicy, GardenerAction
 from gardener.planning import SURPLUS, make_plan
+from gardener.trials import TRIAL_PATIENCE
 from recommend.models import ImageStat, Recommendation
 from tests.factories import ImageFactory
 from tests.gardener.conftest import serving_with_stats
@@ -155,7 +155,7 @@ def test_a_trial_left_unjudged_past_the_patience_stops_holding_its_place_and_goe
     assert open_trials() == {("calm", ""): 1}  # the fresh trial alone holds a place
     calm = calm_plan()
     # 6 of 4: the stalled trial makes room first (12 impressions: never "judged"); the fresh one stays.
-    assert [r.image_id for r in calm.retire if r.rule == SURPLUS][0] == stalled.pk
+    assert next(r.image_id for r in calm.retire if r.rule == SURPLUS) == stalled.pk
     assert fresh.pk not in [r.image_id for r in calm.retire]
     services.tend()
     action = GardenerAction.objects.get(kind=Kind.RETIRED, image=stalled)
