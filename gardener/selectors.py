@@ -222,7 +222,7 @@ def _with_screens(unjudged: list[Trial], batch: int = 200) -> list[Trial]:
     screens: dict[int, int] = {}
     for start in range(0, len(dated), batch):
         chunk = dated[start : start + batch]
-        since = {t.image_id: (keys.search_key(t.emotion, t.favorite), t.promoted_at) for t in chunk}
+        since = {t.image_id: (keys.search_key(t.emotion, t.favorite), t.promoted_at) for t in chunk if t.promoted_at is not None}
         counted = Recommendation.objects.filter(
             created_at__gte=min(at for _, at in since.values()), search_key__in={k for k, _ in since.values()}
         ).aggregate(**{f"t{i}": Count("id", filter=Q(search_key=k, created_at__gte=at)) for i, (k, at) in since.items()})
