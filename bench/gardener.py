@@ -97,7 +97,7 @@ POLICY = {
     "images_per_job": 4,
     # With breeding on: up to four bred pairs at a time above the target (gardener.md, "Trials"). The
     # exploration slot (every third) shows a key's challengers ~100 times a round (~200 visitors per
-    # 100 likes), enough to judge four pictures at 20 impressions; 4 did better than 1 (gardener.md).
+    # 100 likes), enough to judge four pictures at 20 impressions; 4 did better than 1, 6 or 8 did not beat it (gardener.md).
     "trial_pairs": 4,
 }
 

@@ -12,9 +12,10 @@ from datetime import datetime
 
 from django.conf import settings
 
+from config import clock
 from garden.keys import search_key
 from garden.models import Image
-from gardener import selectors
+from gardener import selectors, trials
 from gardener.models import PromotionMode
 from gardener.retirement import Counts, Verdict, judge, key_median, should_retire
 from generation import backends
@@ -181,13 +182,13 @@ def _surplus(
     policy: selectors.KeyPolicy,
     stats: selectors.Stats,
     spared: set[int],
-    stalled: frozenset[int] | set[int] = frozenset(),
+    ended: dict[int, trials.Ending] | None = None,
 ) -> list[Retirement]:
     """While a key holds more than its target, its weakest judged pictures make room (twins count),
     weakest first, down to the target: judged (at least the policy's impressions among everyone)
     and below the key's median, so a picture visitors like as much as the others is never taken.
-    Stalled trials (``stalled``: bred pictures the exploration slot stopped showing before they
-    were judged, selectors.TRIAL_PATIENCE) go first, oldest id first, whatever their counts.
+    Trials that ended unjudged (``ended``, gardener.trials: unlikely to beat the median, passed over
+    by the exploration slot, or past the patience) go first, oldest id first, whatever their counts.
     The rule's own retirements and curators' restorations are left out."""
     room = key_plan.serving - key_plan.retiring - key_plan.target
     counts = stats.get(SEGMENT_ALL, {}).get((key_plan.emotion, key_plan.favorite), {})
@@ -200,8 +201,9 @@ def _surplus(
         for image_id, c in counts.items()
         if c.impressions >= policy.retire_min_impressions and c.posterior_mean < median and image_id not in taken | spared
     )
-    # Stalled trials first (a rank below any posterior mean), whatever their counts.
-    weak = [(-1.0, image_id) for image_id in sorted(stalled - taken - spared)] + weak
+    ended = ended or {}
+    # Ended trials first (a rank below any posterior mean), whatever their counts.
+    weak = [(-1.0, image_id) for image_id in sorted(set(ended) - taken - spared)] + weak
     twins = selectors.serving_twins([image_id for _, image_id in weak])
 
     def judged_well(twin_counts: Counts | None) -> bool:
@@ -217,8 +219,8 @@ def _surplus(
         c = counts.get(image_id, Counts(impressions=0, likes=0))
         evidence: dict[str, object] = {"impressions": c.impressions, "likes": c.likes, "posterior_mean": round(c.posterior_mean, 4)}
         evidence["key_median"] = round(median, 4)
-        if image_id in stalled:
-            evidence["stalled"] = f"unjudged {selectors.TRIAL_PATIENCE.days} days after its promotion"
+        if image_id in ended:
+            evidence |= {"trial_rule": ended[image_id].rule, "stalled": ended[image_id].describe(), **ended[image_id].evidence}
         retirement = Retirement(
             image_id, {}, twin, rule=SURPLUS, evidence=evidence | {"serving": key_plan.serving, "target": key_plan.target}
         )
@@ -228,6 +230,18 @@ def _surplus(
         taken.update([image_id] if twin is None else [image_id, twin])
         room -= retirement.size
     return chosen
+
+
+def _ended_trials(
+    unjudged: list[trials.Trial], policies: dict[str, selectors.KeyPolicy], stats: selectors.Stats, now: datetime | None
+) -> dict[tuple[str, str], dict[int, trials.Ending]]:
+    """Per key, its trials that count as judged-weak (gardener.trials), against the key's median among everyone."""
+    counts = stats.get(SEGMENT_ALL, {})
+    medians: dict[tuple[str, str], float | None] = {}
+    for t in unjudged:
+        medians[t.key] = key_median(list(counts.get(t.key, {}).values()), min_impressions=policies[t.emotion].retire_min_impressions)
+    rules = {emotion: (p.retire_min_impressions, p.retire_probability) for emotion, p in policies.items()}
+    return trials.endings(unjudged, medians=medians, rules=rules, now=now or clock.now())
 
 
 def _within_minimum(candidates: list[Retirement], allowed: int) -> list[Retirement]:
@@ -267,9 +281,9 @@ def make_plan(now: datetime | None = None) -> Plan:
     retirements = _retirements(policies, stats, spared)
     keys = set(selectors.kiosk_keys()) | set(retirements)
     pending = selectors.pending_counts(exclude_ids=plan.promote)
-    # One read of the unjudged bred pictures serves the stalled ones here and the trials' count below.
-    unjudged = selectors.unjudged_bred(policies) if policy.trial_pairs and policy.bred_share else None
-    stalled = selectors.stalled_trials(policies, now, unjudged=unjudged) if unjudged is not None else {}
+    # One read of the unjudged bred pictures serves the ended ones here and the trials' count below.
+    unjudged = selectors.trials(policies) if policy.trial_pairs and policy.bred_share else None
+    ended = _ended_trials(unjudged, policies, stats, now) if unjudged is not None else {}
     for emotion, favorite in sorted(keys):
         p = policies[emotion]
         if not p.enabled:
@@ -291,7 +305,7 @@ def make_plan(now: datetime | None = None) -> Plan:
             )
         )
         if policy.trial_pairs and policy.bred_share:  # trials are bred: without breeding, no contest
-            plan.keys[-1].retire += _surplus(plan.keys[-1], p, stats, spared, stalled.get(key, set()))
+            plan.keys[-1].retire += _surplus(plan.keys[-1], p, stats, spared, ended.get(key))
 
     used = selectors.budget_used_today(now)
     plan.budget_left = max(0, policy.daily_image_budget - used.images)
@@ -305,17 +319,17 @@ def make_plan(now: datetime | None = None) -> Plan:
     breedable = selectors.breedable_keys(settings.GARDEN_GENERATOR_BACKEND)
     per_job = min(policy.images_per_job, settings.GARDEN_MAX_COUNT)
     paused = selectors.keys_paused_today(now)
-    trials = selectors.unjudged_bred_pairs(policies, now, unjudged=unjudged) if unjudged is not None else None
+    open_trials = trials.open_pairs(unjudged, ended) if unjudged is not None else None
     for key_plan in sorted(plan.keys, key=lambda k: (k.serving - k.retiring + k.pending, k.search_key)):
         key = (key_plan.emotion, key_plan.favorite)
         if key not in kiosk:
             continue
         wanted = key_plan.target - (key_plan.serving - key_plan.retiring) - key_plan.pending
         trial = 0
-        if trials is not None and key in breedable and wanted <= 0:
+        if open_trials is not None and key in breedable and wanted <= 0:
             # Trials, once a key is at its target: bred pairs above it, up to trial_pairs of them
             # unjudged, and the key no more than that above its target (pending images count).
-            trial = max(0, policy.trial_pairs - max(trials.get(key, 0), math.ceil(-wanted / 2)))
+            trial = max(0, policy.trial_pairs - max(open_trials.get(key, 0), math.ceil(-wanted / 2)))
         if wanted <= 0 and trial == 0:
             continue
         if key_plan.search_key in paused:

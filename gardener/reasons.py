@@ -22,6 +22,9 @@ RETIRED_SURPLUS = gettext_noop("retired by the gardener: the weakest judged pict
 RETIRED_STALLED = gettext_noop(
     "retired by the gardener: a trial visitors' exploration stopped showing before it was judged, in a key above its target"
 )
+RETIRED_WEAK_TRIAL = gettext_noop(
+    "retired by the gardener: a trial unlikely to beat its key's median before it was judged, in a key above its target"
+)
 BELOW_TARGET = gettext_noop("key below its target")
 BELOW_TARGET_BRED = gettext_noop("key below its target: bred from liked parents")
 TRIAL_BRED = gettext_noop("a trial above the key's target: bred from liked parents")
@@ -30,7 +33,7 @@ LIMITED = gettext_noop("limited by the %(limit)s: %(keys)d key(s) not filled")
 UNDID = gettext_noop("undid: %(kind)s")
 
 TEMPLATES = (
-    JOB_FINISHED, JOB_FINISHED_HELD, PROMOTED_TRUSTED, RETIRED, RETIRED_SURPLUS, RETIRED_STALLED, BELOW_TARGET,
+    JOB_FINISHED, JOB_FINISHED_HELD, PROMOTED_TRUSTED, RETIRED, RETIRED_SURPLUS, RETIRED_STALLED, RETIRED_WEAK_TRIAL, BELOW_TARGET,
     BELOW_TARGET_BRED, TRIAL_BRED, JOB_REFUSED, LIMITED, UNDID,
 )  # fmt: skip
 # What stops the filling (gardener.planning: Plan.limited_by), a value LIMITED names.

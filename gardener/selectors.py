@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from itertools import product
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from config import clock
 from garden import keys
@@ -19,13 +19,14 @@ from gardener import surrogate
 from gardener.breeding import MIN_CANDIDATES, Candidate
 from gardener.models import EmotionPolicy, GardenerAction, GardenerPolicy, WordBank
 from gardener.retirement import Counts
+from gardener.trials import Trial
 from generation import backends
 from generation.backends import recipes
 from generation.models import GenerationJob
 from generation.querysets import GenerationJobQuerySet
 from generation.requests import LORA_FAMILIES
 from library import selectors as library
-from recommend.models import ImageStat
+from recommend.models import ImageStat, Recommendation
 from recommend.ranking import SEGMENT_ALL
 
 GLOBAL_POLICY_PK = 1
@@ -192,57 +193,41 @@ def serving_stats() -> Stats:
     return result
 
 
-# A bred picture still short of its judgement this long after its promotion has been passed over by
-# /garden's exploration slot (which shows a challenger by its odds of beating the incumbent: one
-# visitors skipped is drawn ever more rarely), so it would never be judged: it stops holding a
-# trial's place, and it is the first to go when its key needs room (gardener.planning).
-TRIAL_PATIENCE = timedelta(days=7)
-
-
-def unjudged_bred(policies: dict[str, KeyPolicy]) -> list[tuple[int, str, str, datetime | None]]:
+def trials(policies: dict[str, KeyPolicy]) -> list[Trial]:
     """Serving bred pictures that visitors have not judged yet (fewer than the policy's impressions
-    among everyone, the picture and its twin together), one per pair: (id, emotion, favorite,
-    promoted at)."""
-    serving_bred = Image.objects.serving().bred()
-    bred = list(serving_bred.values_list("id", "emotion", "favorite", "promoted_at"))
+    among everyone, the picture and its twin together), one per pair, with the pair's counts among
+    everyone and the screens of its key since its promotion (gardener.trials)."""
+    bred = list(Image.objects.serving().bred().values_list("id", "emotion", "favorite", "promoted_at"))
     ids = [row[0] for row in bred]
-    seen = dict(ImageStat.objects.filter(segment="*", image_id__in=ids).values_list("image_id", "impressions"))
     twins = serving_twins(ids)
+    rows = ImageStat.objects.filter(segment=SEGMENT_ALL, image_id__in=[*ids, *twins.values()])
+    columns = ("image_id", "impressions", "likes", "dislikes")
+    counts = {i: Counts.of(impressions=n, likes=likes, dislikes=d) for i, n, likes, d in rows.values_list(*columns)}
     unjudged = []
     for image_id, emotion, favorite, promoted_at in bred:
-        if twins.get(image_id, image_id) < image_id:  # the pair was counted at its twin
+        twin = twins.get(image_id)
+        if twin is not None and twin < image_id:  # the pair was counted at its twin
             continue
-        impressions = seen.get(image_id, 0) + seen.get(twins.get(image_id, -1), 0)
-        if impressions < policies[emotion].retire_min_impressions:
-            unjudged.append((image_id, emotion, favorite, promoted_at))
-    return unjudged
+        mine, theirs = counts.get(image_id, Counts(0, 0)), counts.get(twin, Counts(0, 0)) if twin is not None else Counts(0, 0)
+        pair = Counts(mine.impressions + theirs.impressions, mine.likes + theirs.likes)
+        if pair.impressions < policies[emotion].retire_min_impressions:
+            unjudged.append(Trial(image_id, emotion, favorite, promoted_at, pair))
+    return _with_screens(unjudged)
 
 
-def unjudged_bred_pairs(
-    policies: dict[str, KeyPolicy], now: datetime | None = None, *, unjudged: list[tuple[int, str, str, datetime | None]] | None = None
-) -> dict[tuple[str, str], int]:
-    """Per key, its serving bred pairs that visitors have not judged yet and that are not stalled
-    (promoted within TRIAL_PATIENCE). A serving pair counts once. ``unjudged``: unjudged_bred()
-    already read by the caller."""
-    since = (now or clock.now()) - TRIAL_PATIENCE
-    result: dict[tuple[str, str], int] = defaultdict(int)
-    for _, emotion, favorite, promoted_at in unjudged_bred(policies) if unjudged is None else unjudged:
-        if promoted_at is None or promoted_at >= since:
-            result[(emotion, favorite)] += 1
-    return dict(result)
-
-
-def stalled_trials(
-    policies: dict[str, KeyPolicy], now: datetime | None = None, *, unjudged: list[tuple[int, str, str, datetime | None]] | None = None
-) -> dict[tuple[str, str], set[int]]:
-    """Per key, its serving bred pictures still unjudged TRIAL_PATIENCE after their promotion (one
-    per pair: the making-room step takes the twin with it)."""
-    since = (now or clock.now()) - TRIAL_PATIENCE
-    result: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for image_id, emotion, favorite, promoted_at in unjudged_bred(policies) if unjudged is None else unjudged:
-        if promoted_at is not None and promoted_at < since:
-            result[(emotion, favorite)].add(image_id)
-    return dict(result)
+def _with_screens(unjudged: list[Trial], batch: int = 200) -> list[Trial]:
+    """Each trial with the /garden answers for its key since its promotion: one counting query per
+    ``batch`` trials (a filtered count each), over the rows since the oldest promotion among them."""
+    dated = [t for t in unjudged if t.promoted_at is not None]
+    screens: dict[int, int] = {}
+    for start in range(0, len(dated), batch):
+        chunk = dated[start : start + batch]
+        since = {t.image_id: (keys.search_key(t.emotion, t.favorite), t.promoted_at) for t in chunk if t.promoted_at is not None}
+        counted = Recommendation.objects.filter(
+            created_at__gte=min(at for _, at in since.values()), search_key__in={k for k, _ in since.values()}
+        ).aggregate(**{f"t{i}": Count("id", filter=Q(search_key=k, created_at__gte=at)) for i, (k, at) in since.items()})
+        screens.update((i, counted[f"t{i}"] or 0) for i in since)
+    return [replace(t, screens=screens.get(t.image_id, 0)) for t in unjudged]
 
 
 def spared_images() -> set[int]:

@@ -21,7 +21,7 @@ from config.errors import Conflict, DomainError
 from garden import services as garden_services
 from garden.keys import search_key
 from garden.models import Image
-from gardener import reasons, selectors
+from gardener import reasons, selectors, trials
 from gardener.bred_jobs import bred_requests
 from gardener.models import GardenerAction, GardenerPolicy, PromotionMode
 from gardener.planning import SURPLUS, KeyPlan, Plan, make_plan
@@ -33,6 +33,7 @@ from generation.requests import JobParameterError, JobRequest
 log = logging.getLogger(__name__)
 
 RETIRE_REASON, SURPLUS_REASON, STALLED_REASON = reasons.RETIRED, reasons.RETIRED_SURPLUS, reasons.RETIRED_STALLED
+WEAK_TRIAL_REASON = reasons.RETIRED_WEAK_TRIAL
 Kind = GardenerAction.Kind
 
 
@@ -141,7 +142,7 @@ def _retire(key_plan: KeyPlan, result: RunResult) -> None:
         details = {"verdicts": [v.as_json() for v in retirement.verdicts.values()], "rule": retirement.rule, **retirement.evidence}
         reason = SURPLUS_REASON if retirement.rule == SURPLUS else RETIRE_REASON
         if "stalled" in retirement.evidence:
-            reason = STALLED_REASON
+            reason = WEAK_TRIAL_REASON if retirement.evidence.get("trial_rule") == trials.BELOW_MEDIAN else STALLED_REASON
         if not _retire_one(image, key_plan, result, details, reason):
             continue
         twin = images.get(retirement.twin_id) if retirement.twin_id is not None else None

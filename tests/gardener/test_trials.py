@@ -1,13 +1,17 @@
 """Trials (``trial_pairs``): bred pairs above a key's target while visitors judge them, and the
 key's weakest judged pictures retired to make room, so children can displace their parents."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from garden.models import Image
-from gardener import services
+from gardener import selectors, services, trials
 from gardener.models import EmotionPolicy, GardenerAction
 from gardener.planning import SURPLUS, make_plan
-from recommend.models import ImageStat
+from gardener.trials import TRIAL_PATIENCE
+from recommend.models import ImageStat, Recommendation
 from tests.factories import ImageFactory
 from tests.gardener.conftest import serving_with_stats
 
@@ -20,6 +24,15 @@ def calm_with_trials(policy, trial_pairs: int = 1, target: int = 4):
     policy.daily_image_budget, policy.bred_share, policy.trial_pairs, policy.retire_min_impressions = 100, 1.0, trial_pairs, 50
     policy.save()
     EmotionPolicy.objects.create(emotion="calm", enabled=True, target_per_key=target, minimum_per_key=1)
+
+
+def open_trials() -> dict[tuple[str, str], int]:
+    """Per key, the trials holding a place (the plan's count, gardener.trials.open_pairs)."""
+    from gardener.planning import _ended_trials
+
+    policies = selectors.key_policies()
+    unjudged = selectors.trials(policies)
+    return trials.open_pairs(unjudged, _ended_trials(unjudged, policies, selectors.serving_stats(), None))
 
 
 def calm_plan():
@@ -122,31 +135,24 @@ def test_surplus_takes_a_pair_at_once_and_an_unjudged_trial_pair_counts_once(one
     Image.objects.filter(pk__in=[trial_l.pk, trial_p.pk]).update(
         parameters={"lineage": {"parents": [1], "operator": "mutate", "generation": 1}}
     )
-    from gardener.selectors import key_policies, unjudged_bred_pairs
+    from gardener.selectors import key_policies, trials
 
-    assert unjudged_bred_pairs(key_policies()) == {("calm", ""): 1}
+    (trial,) = trials(key_policies())
+    assert trial.image_id == min(trial_l.pk, trial_p.pk) and trial.counts.impressions == 10  # one trial for the pair
     assert calm_plan().trial == 1
 
 
 def test_a_trial_left_unjudged_past_the_patience_stops_holding_its_place_and_goes_first(one_key, policy, no_enqueue):
-    """The exploration slot shows a challenger by its odds, so one visitors skipped can stop being
-    shown before it is judged: after TRIAL_PATIENCE it no longer blocks new trials, and it is the
-    first to make room (whatever its counts), logged with its own reason."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from gardener import selectors
-
+    """The last resort: a trial still unjudged TRIAL_PATIENCE after its promotion, in a key whose
+    screens are not counted, no longer blocks new trials, and it is the first to make room (whatever
+    its counts), logged with its own reason."""
     calm_with_trials(policy, trial_pairs=1)
     serving_with_stats([30, 31, 30, 20])  # at the target (4), three judged above 20
     fresh, stalled = bred_picture(impressions=10), bred_picture(impressions=12)
-    long_ago = timezone.now() - selectors.TRIAL_PATIENCE - timedelta(hours=1)
+    long_ago = timezone.now() - TRIAL_PATIENCE - timedelta(hours=1)
     Image.objects.filter(pk=stalled.pk).update(promoted_at=long_ago)
     Image.objects.filter(pk=fresh.pk).update(promoted_at=timezone.now())
-    policies = selectors.key_policies(selectors.global_policy())
-    assert selectors.unjudged_bred_pairs(policies) == {("calm", ""): 1}  # the fresh trial alone holds a place
-    assert selectors.stalled_trials(policies) == {("calm", ""): {stalled.pk}}
+    assert open_trials() == {("calm", ""): 1}  # the fresh trial alone holds a place
     calm = calm_plan()
     # 6 of 4: the stalled trial makes room first (12 impressions: never "judged"); the fresh one stays.
     assert next(r.image_id for r in calm.retire if r.rule == SURPLUS) == stalled.pk
@@ -154,6 +160,74 @@ def test_a_trial_left_unjudged_past_the_patience_stops_holding_its_place_and_goe
     services.tend()
     action = GardenerAction.objects.get(kind=Kind.RETIRED, image=stalled)
     assert "stopped showing" in action.reason and action.details["stalled"].startswith("unjudged 7 days")
+    assert action.details["trial_rule"] == trials.PATIENCE
     # Within the patience it holds its place and is never taken on its few impressions.
     Image.objects.filter(pk=stalled.pk).update(status=Image.Status.SERVING, promoted_at=timezone.now())
     assert stalled.pk not in [r.image_id for r in calm_plan().retire]
+
+
+def screens(n: int, *, key: str = "calm") -> None:
+    """``n`` /garden answers for ``key``, now (Recommendation rows, as serve_garden writes them)."""
+    Recommendation.objects.bulk_create(Recommendation(search_key=key, image_ids=[], ranker="test") for _ in range(n))
+
+
+def test_a_trial_its_key_served_enough_screens_without_ends_by_traffic_not_days(one_key, policy, no_enqueue):
+    """Judging by traffic: once its key has served SCREENS_PER_IMPRESSION × N screens since its
+    promotion without it, a trial the exploration slot stopped drawing counts as judged-weak a day
+    after its promotion, not seven: its place is free and it goes first."""
+    calm_with_trials(policy, trial_pairs=1)
+    serving_with_stats([30, 31, 30, 20])
+    passed_over = bred_picture(impressions=12)
+    Image.objects.filter(pk=passed_over.pk).update(promoted_at=timezone.now() - timedelta(days=1))
+    needed = trials.SCREENS_PER_IMPRESSION * policy.retire_min_impressions  # 500 screens without it
+    screens(needed + 12 - 1, key="calm")
+    screens(50, key="happy")  # another key's traffic says nothing about this one
+    Recommendation.objects.update(created_at=timezone.now())
+    assert open_trials() == {("calm", ""): 1}  # one screen short: it still holds its place
+    screens(1)
+    assert open_trials() == {}
+    calm = calm_plan()
+    assert calm.trial == 1  # its place is free: the next trial is bred
+    (trial,) = selectors.trials(selectors.key_policies())
+    assert trial.screens == needed + 12
+    # Screens before its promotion do not count.
+    Image.objects.filter(pk=passed_over.pk).update(promoted_at=timezone.now() + timedelta(minutes=1))
+    assert open_trials() == {("calm", ""): 1}
+
+
+def test_a_trial_unlikely_to_beat_its_keys_median_ends_before_it_is_judged(one_key, policy, no_enqueue):
+    """The Beta rule on the counts it has: 0 likes in 40 impressions (N is 50) against a median near
+    0.3 is P(p < m) ≈ 1, so it ends; 8 likes in 30 is about even, so it waits for its judgement."""
+    calm_with_trials(policy, trial_pairs=1)
+    serving_with_stats([30, 31, 30, 29])  # at the target, the median ≈ 0.30
+    hopeless = bred_picture(impressions=40)
+    ImageStat.objects.filter(image=hopeless).update(likes=0)
+    promising = bred_picture(impressions=30)
+    ImageStat.objects.filter(image=promising).update(likes=8)
+    assert open_trials() == {("calm", ""): 1}  # the promising one alone holds a place
+    calm = calm_plan()  # 6 of 4: the hopeless trial makes room first, the promising one waits
+    surplus = [r.image_id for r in calm.retire if r.rule == SURPLUS]
+    assert surplus[0] == hopeless.pk and promising.pk not in surplus
+    services.tend()
+    action = GardenerAction.objects.get(kind=Kind.RETIRED, image=hopeless)
+    assert "unlikely to beat its key's median" in action.reason
+    assert action.details["trial_rule"] == trials.BELOW_MEDIAN and action.details["p_below_median"] > 0.99
+
+
+def test_trial_endings_rules_in_order():
+    """gardener.trials alone: the Beta rule first, then the screens, then the patience."""
+    from gardener.retirement import Counts
+
+    now = timezone.now()
+    trial = trials.Trial(1, "calm", "", now, Counts(impressions=10, likes=0), screens=0)
+    rule = {"median": 0.3, "min_impressions": 50, "threshold": 0.95, "now": now}
+    assert trials.ending(trial, **rule).rule == trials.BELOW_MEDIAN  # P = 1 − 0.7^11 ≈ 0.980
+    assert trials.ending(trial, **(rule | {"median": None})) is None  # no median: no Beta rule
+    assert trials.ending(trial, **(rule | {"threshold": 0.99})) is None
+    assert trials.ending(trials.Trial(1, "calm", "", now, Counts(0, 0)), **rule) is None  # unseen: nothing to say
+    many = trials.Trial(1, "calm", "", now, Counts(impressions=10, likes=3), screens=510)
+    assert trials.ending(many, **rule).rule == trials.PASSED_OVER  # 500 screens without it
+    assert trials.ending(many, **(rule | {"min_impressions": 60})) is None
+    old = trials.Trial(1, "calm", "", now - trials.TRIAL_PATIENCE - timedelta(seconds=1), Counts(impressions=10, likes=3))
+    assert trials.ending(old, **rule).rule == trials.PATIENCE
+    assert trials.open_pairs([trial, many, old], {("calm", ""): {1: trials.ending(old, **rule)}}) == {}
