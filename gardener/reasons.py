@@ -10,9 +10,10 @@ curator's language too. A text no template matches (a row of an older release) i
 from __future__ import annotations
 
 import re
-from functools import cache
 
 from django.utils.translation import gettext, gettext_noop
+
+from config.caches import memoized
 
 JOB_FINISHED = gettext_noop("its job finished")
 JOB_FINISHED_HELD = gettext_noop("its job finished; %(held)d held back in the pool: the image check did not clear them")
@@ -42,7 +43,7 @@ LIMITS = (gettext_noop("image budget"), gettext_noop("pool backlog"), gettext_no
 _PLACEHOLDER = re.compile(r"%\((\w+)\)([sd])")
 
 
-@cache
+@memoized(key="a reason's template", fresh="none: a pure function of its key", maxsize=64)
 def _pattern(template: str) -> re.Pattern:
     parts, last = [], 0
     for match in _PLACEHOLDER.finditer(template):

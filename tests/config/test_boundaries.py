@@ -9,14 +9,14 @@ views, pages and admin modules are entry points, so what two apps share lives el
 from __future__ import annotations
 
 import ast
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.project_apps import APPS
+
 ROOT = Path(__file__).resolve().parents[2]
-APPS: list[str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"]
 ENTRY_POINTS = {"views", "pages", "admin"}
 
 pytestmark = pytest.mark.backend_free

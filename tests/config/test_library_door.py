@@ -9,13 +9,13 @@ ask it. The apps' source is read with ``ast``, nothing is imported."""
 from __future__ import annotations
 
 import ast
-import tomllib
 from pathlib import Path
 
 import pytest
 
+from tests.project_apps import APPS
+
 ROOT = Path(__file__).resolve().parents[2]
-APPS: list[str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"]
 PATH_ONLY = {"listed_path", "absolute_path"}
 # Where a path is a name to show or record, never a file to open.
 SHOWN_ONLY = {

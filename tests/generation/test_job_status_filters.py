@@ -8,14 +8,14 @@ lookup given GenerationJob's status values, or a tuple of those values is a hand
 from __future__ import annotations
 
 import ast
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.project_apps import APPS
+
 ROOT = Path(__file__).resolve().parents[2]
-APPS: list[str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"]
 
 pytestmark = pytest.mark.backend_free
 
