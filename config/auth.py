@@ -49,14 +49,10 @@ from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication
 
 from config import caches
+from config.axes_names import API_CHANNEL, API_NAME_PREFIX, CHANNEL
+from config.lockout import seconds_left
 
 KEY_PREFIX = "egk_"
-# The user name axes counts an API call's failures under: "api:" cannot start a user name of the
-# admin's form (Django's validator allows no colon), nor a Basic one (the first colon ends it).
-API_NAME_PREFIX = "api:"
-# The credential that marks a password as sent to the API (not one of Django's sensitive names, so
-# axes' handlers see it as sent).
-CHANNEL, API_CHANNEL = "channel", "api"
 KEY_PATTERN = re.compile(r"egk_[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32): 43 characters
 
 REMEMBERED_LOGINS = caches.shared(
@@ -118,17 +114,6 @@ def _window() -> int:
     return max(1, round(settings.AXES_COOLOFF_TIME * 3600))
 
 
-def axes_username(request, credentials: dict | None) -> str | None:
-    """AXES_USERNAME_CALLABLE: the user name axes counts a failure under; an API call's is prefixed
-    (the module's docstring: counted by credential type)."""
-    if credentials is None:  # axes' own fallback: the posted form
-        return getattr(request, "data", request.POST).get(settings.AXES_USERNAME_FORM_FIELD)
-    username = credentials.get("username")
-    if username is not None and credentials.get(CHANNEL) == API_CHANNEL:
-        return API_NAME_PREFIX + username
-    return username
-
-
 def api_credentials(username: str, password: str | None = None) -> dict:
     found = {"username": username, CHANNEL: API_CHANNEL}
     return found if password is None else {**found, "password": password}
@@ -177,8 +162,6 @@ class FailedLogins:
             return LoginThrottled(wait=_api().seconds_left(self.address_key, window=_window()))
         # The pair's lockout ends with axes' (its rows survive a restart; the counters may not, and
         # outside Redis they cannot say their expiry): the real time left, not the whole cool-off.
-        from config.lockout import seconds_left  # config.lockout imports this module
-
         counted = _api().seconds_left(self.pair_key, window=_window())
         return LoginThrottled(wait=seconds_left(API_NAME_PREFIX + self.username, self.address, unknown=counted))
 

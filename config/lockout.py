@@ -20,7 +20,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.auth import axes_username
+from config.axes_names import axes_username
 
 
 def cool_off() -> timedelta:

@@ -143,7 +143,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "config.api.client_ip"  # the address the throttles use (GARDEN_TRUSTED_PROXIES)
 AXES_VERBOSE = False
 # An API call's failures are counted under "api:<name>", apart from the admin's form (config/auth.py).
-AXES_USERNAME_CALLABLE = "config.auth.axes_username"
+AXES_USERNAME_CALLABLE = "config.axes_names.axes_username"
 # The site's own lockout page: styled, translated, says when to try again (config/lockout.py).
 AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
 # A login tried while locked out is not checked: not recorded as a failure, nor pushing the lockout further.
