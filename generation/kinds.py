@@ -57,6 +57,16 @@ def register(name: str, kind: JobKind) -> None:
     _kinds[name] = kind
 
 
+def unregister(name: str) -> None:
+    """Forget a kind (a test's planted one); nothing when none is registered under ``name``."""
+    _kinds.pop(name, None)
+
+
+def registered() -> dict[str, JobKind]:
+    """Every registered kind by name (a copy)."""
+    return dict(_kinds)
+
+
 def get(name: object) -> JobKind | None:
     """The registered kind called ``name`` (any value a client sent: not only text), else None."""
     return _kinds.get(name) if isinstance(name, str) else None

@@ -85,12 +85,13 @@ def _rogue_run(*, job, attempt, timings):  # writes its job's row by hand: what 
 
 
 @pytest.fixture
-def rogue_kind(monkeypatch):
+def rogue_kind():
     retouch = kinds.get("retouch")
     assert retouch is not None
     rogue = type(retouch)(**{**vars(retouch), "run": _rogue_run})
-    monkeypatch.setitem(kinds._kinds, "rogue", rogue)
-    return rogue
+    kinds.register("rogue", rogue)
+    yield rogue
+    kinds.unregister("rogue")
 
 
 def test_a_kind_that_writes_its_job_row_by_hand_is_caught(rogue_kind, settings, no_enqueue):
@@ -123,8 +124,8 @@ def offences(module) -> list[str]:
 
 
 def test_no_registered_kind_writes_its_job_rows_but_through_its_attempt():
-    modules = {inspect.getmodule(kind.run) for kind in kinds._kinds.values()}
+    modules = {inspect.getmodule(kind.run) for kind in kinds.registered().values()}
     assert modules, "no kind is registered"
     assert {name: found for module in modules if (found := offences(module)) for name in [module.__name__]} == {}
-    for kind in kinds._kinds.values():  # each is handed its Attempt, never the rows
+    for kind in kinds.registered().values():  # each is handed its Attempt, never the rows
         assert "attempt" in inspect.signature(kind.run).parameters and "mine" not in inspect.signature(kind.run).parameters
