@@ -1,6 +1,8 @@
 """Shared fixtures: every test gets its own media folder; factories live in tests/factories.py."""
 
+import contextlib
 import os
+import sqlite3
 
 import pytest
 from django.core.cache import cache
@@ -13,10 +15,12 @@ pytest_plugins = ["tests.browser", "tests.generation.fixtures"]
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_test_environment, django_db_blocker, django_db_modify_db_settings):
+def django_db_setup(django_test_environment, django_db_blocker, django_db_modify_db_settings, tmp_path_factory):
     """This process's test database: a copy of the migrated template (config/test_databases.py),
-    not a migration of its own. SQLite: in memory, as Django's own test database; PostgreSQL: a
-    clone named after the pytest-xdist process, dropped at the end."""
+    not a migration of its own. SQLite: a file of this process's own, so the live servers' threads
+    and the test's workers share it as the app's processes do (WAL, a busy timeout: config/settings.py);
+    Django's in-memory shared-cache database answered a write beside a read with "database table is
+    locked" at once, with no wait. PostgreSQL: a clone named after the pytest-xdist process, dropped at the end."""
     from django.conf import settings
     from django.db import connection
 
@@ -28,11 +32,10 @@ def django_db_setup(django_test_environment, django_db_blocker, django_db_modify
             name = f"test_garden_{process}"
             test_databases.clone_postgres(configured, name)
         else:
-            name = f"file:memorydb_{process}?mode=memory&cache=shared"
+            name = str(tmp_path_factory.mktemp("database") / f"garden_{process}.sqlite3")
+            with contextlib.closing(sqlite3.connect(name)) as target:
+                test_databases.copy_sqlite(target)
         settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = name
-        if not test_databases.is_postgres(configured):
-            connection.ensure_connection()  # in memory: Django keeps this connection, and so the database, open
-            test_databases.copy_sqlite(connection.connection)
     yield
     if test_databases.is_postgres(configured):
         with django_db_blocker.unblock():

@@ -16,3 +16,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # In-process tests scan the models folder when they mean to (tests/library/test_library_follow.py
 # runs the follower itself); processes the tests start with config.settings follow it.
 GARDEN_LIBRARY_SCAN_SECONDS = 0
+
+# Each test process's SQLite database is a file (tests/conftest.py): a write waits for another
+# connection's write as in the app, but not 20 s: a test's own transaction holds the write lock to
+# its end, so a thread of the test that writes beside it (an upload's progress) waits that long for nothing.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["OPTIONS"]["timeout"] = 2  # noqa: F405

@@ -1,5 +1,6 @@
 """The door served for tests: the real aiohttp application on a free loopback port, in a thread
-of the test process (so it shares the test database), and a worker's run of a job in the test's thread."""
+of the test process (so it shares the test database), and a worker's run of a job in the test's thread.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ from tests.worker_runs import paint_as_worker
 @contextlib.contextmanager
 def serving() -> Iterator[str]:
     """The door's base URL while the block runs."""
+    with _serving() as base:
+        yield base
+
+
+@contextlib.contextmanager
+def _serving() -> Iterator[str]:
     port = free_port()
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(door.application())

@@ -69,6 +69,7 @@ def test_a_second_folder_sharing_a_component_stores_it_once(hosts, settings, tmp
     assert c.stored_at is not None
 
 
+@pytest.mark.django_db(transaction=True)  # the uploads' progress is written from boto3's reading thread, as on a host
 def test_a_folder_and_a_lora_paint_on_the_other_host_once_the_first_is_gone(hosts, s3, diffusers_settings, tiny_folders):  # noqa: F811
     """The issue's walk: a folder model and a LoRA copied into host a's folder, host a stopped, and
     host b's worker paints a job with the LoRA applied (the worker's own path: runner, cache, backend)."""
@@ -170,3 +171,32 @@ def test_a_host_without_a_models_folder_fetches_nothing_into_the_working_directo
     with pytest.raises(cache.CacheFull, match="GARDEN_MODELS_DIR is empty"):
         cache.local_path(_entry("tiny-sd-a"))
     assert not (tmp_path / "tiny-sd-a").exists()
+
+
+def test_a_folder_fetched_by_another_host_is_no_change_to_either_host(hosts, settings, tmp_path, tiny_folders):  # noqa: F811
+    """Issue 96: host b's fetch of a folder installed on host a (with its install sidecar) read as
+    "changed" in the next scans: the fetched folder lacked the sidecar (the manifest leaves dot-files
+    out), so host b's scan wrote another source and size, and host a's wrote its own back."""
+    import json
+
+    settings.GARDEN_MODELS_STORE = f"file://{tmp_path / 'store'}"
+    (tmp_path / "store").mkdir()
+    folder = hosts.on("a")
+    shutil.copytree(tiny_folders / "tiny-sd-b", folder / "tiny-sd-b")
+    (folder / "tiny-sd-b" / ".source.json").write_text(json.dumps({"source": "hf:example/tiny-sd-b", "kind": "pipeline"}))
+    follow.scan_now("command")
+    entry = _entry("tiny-sd-b")
+    assert entry.source == "hf:example/tiny-sd-b" and entry.stored_at is not None
+
+    hosts.on("b")
+    fetched = cache.local_path(entry)
+    assert (fetched / "model_index.json").is_file()
+    turns = []
+    for host in "baba":
+        hosts.on(host)
+        result = library_services.scan()
+        turns.append((host, result.added, result.changed, result.lost))
+    assert turns == [(host, [], [], []) for host in "baba"]
+    entry.refresh_from_db()
+    assert entry.source == "hf:example/tiny-sd-b"
+    assert entry.size_bytes == sum(size for _, _, size in entry.details["files"])  # the model's files, as the manifest counts them

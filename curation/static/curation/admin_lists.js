@@ -11,7 +11,9 @@
     if (!box) { return; }
     box.classList.remove("results-boxed");
     box.style.maxHeight = "";
-    if (box.scrollWidth <= box.clientWidth + 1) { return; }  // everything fits: nothing to scroll
+    // Everything fits: nothing to scroll. No pixel of slack: the browser scrolls (its bar under the
+    // last row) at one pixel over, as a Japanese list whose columns are at their narrowest did.
+    if (box.scrollWidth <= box.clientWidth) { return; }
     var top = box.getBoundingClientRect().top + window.scrollY;
     var room = Math.max(MIN_HEIGHT, window.innerHeight - Math.max(0, top - window.scrollY) - 16);
     box.style.maxHeight = room + "px";
