@@ -2,21 +2,28 @@
 on a sampler's conditioning → the A1111 API's ControlNet units (a1111.parsing, a1111.controlled),
 painted by the retouch engine's lineart and canny ControlNets.
 
-ComfyUI feeds the apply node's ``image`` to the ControlNet as it is (a finished edge map: its
-preprocessors are nodes of their own), so each unit is A1111's ``module: "none"`` with the map as
-``input_image``, the loader's name being one of the configured ControlNets as the A1111 API lists
-them (``"<name> [lineart]"``: the kind picks the detector). A name not in that list is ComfyUI's
-``value_not_in_list`` on the loader. ``strength`` 0 leaves the conditioning as it is (no unit), as
-ComfyUI does; ``start_percent`` / ``end_percent`` are the unit's guidance window.
+ComfyUI feeds the apply node's ``image`` to the ControlNet as it is: a finished edge map (a
+``LoadImage``), or the map a preprocessor node made of one (comfy.preprocess: ``Canny``,
+``CannyEdgePreprocessor``, the lineart ones), made here when the prompt is compiled. So each unit is
+A1111's ``module: "none"`` with the map as ``input_image``, the loader's name being one of the
+configured ControlNets as the A1111 API lists them (``"<name> [lineart]"``: the kind picks the
+ControlNet). A name not in that list is ComfyUI's ``value_not_in_list`` on the loader. SwarmUI puts
+``ResizeImageMaskNode`` ("scale to multiple" of 8) after its preprocessor (``WorkflowGeneratorSteps.cs``
+@ 062407c): the map goes as it is, since the worker fits it to the painting's size anyway.
+``strength`` 0 leaves the conditioning as it is (no unit), as ComfyUI does; ``start_percent`` /
+``end_percent`` are the unit's guidance window.
 """
 
 from __future__ import annotations
 
 import base64
 
+from comfy import preprocess
 from comfy.reading import Reader
 
 APPLY = ("ControlNetApplyAdvanced", "ControlNetApply")
+RESIZE = "ResizeImageMaskNode"
+HINTS = ("LoadImage", *preprocess.PREPROCESSORS)  # what an apply node's image may come from (through one RESIZE)
 FIELD = "alwayson_scripts.ControlNet.args"
 
 
@@ -33,12 +40,20 @@ def follow(reader: Reader, node_id: str, index: int, class_type: str, units: dic
 def _unit(reader: Reader, node_id: str, class_type: str) -> dict:
     loader, _, _ = reader.source(node_id, "control_net", "ControlNetLoader")
     model = reader.choice(loader, "control_net_name", reader.library.controlnets())
-    picture, _, _ = reader.source(node_id, "image", "LoadImage")
+    hint, _, hint_class = reader.source(node_id, "image", RESIZE, *HINTS)
+    if hint_class == RESIZE:
+        reader.value(hint, "resize_type")  # only "scale to multiple" is declared: anything else is named there
+        hint, _, hint_class = reader.source(hint, "input", *HINTS)
+    if hint_class == "LoadImage":
+        picture, content = hint, reader.picture(hint)
+    else:
+        picture, _, _ = reader.source(hint, "image", "LoadImage")
+        content = preprocess.edge_map(reader, hint, picture)
     advanced = class_type == "ControlNetApplyAdvanced"
     return {
         "module": "none",
         "model": model,
-        "input_image": base64.b64encode(reader.picture(picture)).decode(),
+        "input_image": base64.b64encode(content).decode(),
         "weight": reader.value(node_id, "strength"),
         "guidance_start": reader.value(node_id, "start_percent") if advanced else 0.0,
         "guidance_end": reader.value(node_id, "end_percent") if advanced else 1.0,

@@ -22,6 +22,7 @@ from django.db import close_old_connections, connection
 
 from comfy import selectors
 from comfy.models import ComfyPrompt
+from comfy.pixels import SCALERS
 from generation import changes
 from generation.models import GenerationJob
 
@@ -58,7 +59,9 @@ def _node(prompt: ComfyPrompt, node_id: str | None) -> dict:
 
 def _follow(prompt: ComfyPrompt, emit: Emit, done: Callable[[ComfyPrompt], None], stop: threading.Event) -> None:
     order = _order(prompt.graph, prompt.outputs)
-    sampler = next((node for node in reversed(order) if prompt.graph[node]["class_type"].startswith("KSampler")), order[-1])
+    sampler = next((node for node in reversed(order) if prompt.graph[node]["class_type"].startswith("KSampler")), None)
+    if sampler is None:  # an upscale job: its progress is its last scaling node's
+        sampler = next((node for node in reversed(order) if prompt.graph[node]["class_type"] in SCALERS), order[-1])
     before, after = order[: order.index(sampler) + 1], order[order.index(sampler) + 1 :]
     started, step = False, -1
     job = prompt.job

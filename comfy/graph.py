@@ -38,13 +38,15 @@ LATENT_METHODS = {
 
 @dataclass
 class Compiled:
-    """What a graph asks for: ``img2img`` (a retouch job) or not, the A1111 body, and where each field came from."""
+    """What a graph asks for: ``img2img`` (a retouch job) or not, an ``upscale`` job or not, the
+    A1111 body (or the upscale job's fields), and where each field came from."""
 
     body: dict
     img2img: bool
     outputs: list[str]  # the output nodes' ids
     sampler: str  # the (last) sampler node's id: progress events name it
     fields: dict[str, tuple[str, str]] = field(default_factory=dict)  # A1111 field → (node id, input name)
+    upscale: bool = False  # an uploaded picture upscaled: the body is an upscale job's (retouch.upscale), not A1111's
 
     @property
     def retouch(self) -> bool:
@@ -93,8 +95,10 @@ def compile_graph(graph, load_image: Callable[[str], bytes], library: Library | 
         sources.add(tuple(graph[output]["inputs"].get("images") or ()))
     if len(sources) != 1:
         raise reader.fail(reader.outputs[-1], "images", "Every output must save the same pictures here (one job per prompt)")
-    body: dict = {"override_settings": {}}
     saved = pixels.walk(reader, reader.outputs[0], "images")
+    if saved.source_class == "LoadImage" and saved.scalers:  # an uploaded picture upscaled: an upscale job
+        return _upscale(reader, saved)
+    body: dict = {"override_settings": {}}
     pixels.refuse_finished_upscale(reader, saved)
     if saved.source_class != "VAEDecode":
         raise reader.fail(reader.outputs[0], "images", f"{saved.source_class} cannot feed images here (the venue's jobs take VAEDecode)",
@@ -105,6 +109,16 @@ def compile_graph(graph, load_image: Callable[[str], bytes], library: Library | 
     sampler = _decoded(reader, saved.source, body, units)
     control.apply(reader, units, body)
     return Compiled(body=body, img2img="init_images" in body, outputs=reader.outputs, sampler=sampler, fields=reader.fields)
+
+
+def _upscale(reader: Reader, saved: pixels.Pixels) -> Compiled:
+    """An upscale-only graph: the upscale job's fields, the picture under ``image``."""
+    body = pixels.upscale_only(reader, saved)
+    body["image"] = reader.picture(saved.source, "image")
+    for output in reader.outputs[1:]:
+        reader.node(output)
+    last, _ = saved.scalers[-1]
+    return Compiled(body=body, img2img=False, outputs=reader.outputs, sampler=last, fields=reader.fields, upscale=True)
 
 
 def _decoded(reader: Reader, decoder: str, body: dict, units: dict[str, dict]) -> str:

@@ -52,6 +52,35 @@ def _node(category: str, required: dict, output: list[str], names: list[str] | N
     }
 
 
+# ControlNet preprocessors (comfy.preprocess): ComfyUI's core Canny (comfy_extras/nodes_canny.py) and
+# comfyui_controlnet_aux's line extractors (node_wrappers/*.py @ e8b689a: the image required, the rest optional).
+RESOLUTION = _int(512, 64, MAX_SIZE, 64)
+
+
+def _aux(**optional: list) -> dict:
+    """A comfyui_controlnet_aux line extractor: the picture required, its settings optional."""
+    category, module = "ControlNet Preprocessors/Line Extractors", "custom_nodes.comfyui_controlnet_aux"
+    return _node(category, {"image": ["IMAGE"]}, ["IMAGE"], optional=optional, python_module=module)
+
+
+PREPROCESSOR_NODES = {
+    "Canny": _node(
+        "image/preprocessors",
+        {"image": ["IMAGE"], "low_threshold": _float(0.4, 0.01, 0.99), "high_threshold": _float(0.8, 0.01, 0.99)},
+        ["IMAGE"],
+        python_module="comfy_extras.nodes_canny",
+    ),
+    "CannyEdgePreprocessor": _aux(low_threshold=_int(100, 0, 255), high_threshold=_int(200, 0, 255), resolution=RESOLUTION),
+    "LineartStandardPreprocessor": _aux(guassian_sigma=_float(6.0, 0.0, 100.0), intensity_threshold=_int(8, 0, 16), resolution=RESOLUTION),
+    "LineArtPreprocessor": _aux(coarse=[["disable", "enable"], {"default": "disable"}], resolution=RESOLUTION),
+    "AnimeLineArtPreprocessor": _aux(resolution=RESOLUTION),
+    # SwarmUI's resize after its preprocessor (a DynamicCombo in ComfyUI: only the choice Swarm sends is declared).
+    "ResizeImageMaskNode": _node(
+        "transform",
+        {"input": ["IMAGE"], "resize_type": [["scale to multiple"]], "scale_method": [IMAGE_METHODS, {"default": "area"}]},
+        ["IMAGE"],
+    ),
+}
 TEXT = ["STRING", {"multiline": True, "dynamicPrompts": True}]
 SAMPLING = {
     "steps": _int(20, 1, 10000),
@@ -186,6 +215,7 @@ NODES: dict[str, dict] = {
         {"conditioning": ["CONDITIONING"], "control_net": ["CONTROL_NET"], "image": ["IMAGE"], "strength": _float(1.0, 0.0, 10.0)},
         ["CONDITIONING"],
     ),
+    **PREPROCESSOR_NODES,
     "SaveImage": _node("image", {"images": ["IMAGE"], "filename_prefix": ["STRING", {"default": "ComfyUI"}]}, [], output_node=True),
     "PreviewImage": _node("image", {"images": ["IMAGE"]}, [], output_node=True),
 }
@@ -193,7 +223,8 @@ NODES: dict[str, dict] = {
 
 def input_spec(class_type: str, name: str) -> list:
     """An input's declaration (``[type or choices, options]``); an undeclared input reads as a bare value."""
-    return NODES[class_type]["required"].get(name) or ["*"]
+    node = NODES[class_type]
+    return node["required"].get(name) or node.get("optional", {}).get(name) or ["*"]
 
 
 def checked(spec: list, value, fail: Callable[[str], Exception]):

@@ -68,7 +68,7 @@ def object_info(class_type: str | None = None) -> dict:
             "name": name,
             "display_name": name,
             "description": "",
-            "python_module": "nodes",
+            "python_module": node.get("python_module", "nodes"),
             "category": node["category"],
             "output_node": node["output_node"],
         }

@@ -1,8 +1,9 @@
 """The door's writes: a graph queued as a job, an uploaded picture kept, history forgotten, jobs cancelled.
 
 A prompt becomes the job the A1111 API would make of the same request (comfy.graph compiles it to
-an A1111 body; a1111.txt2img and a1111.parsing build the job), so it runs on the same queue and
-workers with the same prompt screening, image check and provenance marks. Each caller's history is
+an A1111 body; a1111.txt2img and a1111.parsing build the job), or, for an uploaded picture only
+upscaled, an upscale job (retouch.upscale), so it runs on the same queue and workers with the same
+prompt screening, image check and provenance marks. Each caller's history is
 bounded: past GARDEN_COMFY_HISTORY_SIZE finished prompts, the oldest are forgotten; so are its
 uploads, by count (GARDEN_COMFY_UPLOADS_KEPT) and age (GARDEN_COMFY_UPLOAD_HOURS).
 """
@@ -29,9 +30,10 @@ from comfy.auth import Caller
 from comfy.models import ComfyPrompt
 from generation import services as jobs
 from generation.models import GenerationJob
-from generation.requests import JobParameterError
+from generation.requests import JobParameterError, JobRequest
 from retouch.services import create_retouch_job
 from retouch.uploads import UploadMissing, delete_uploads, read_upload, upload_storage, write_upload
+from retouch.upscale import UPSCALE, UpscaleOptions, create_upscale_job
 
 UPLOADS = "comfy"  # the callers' uploads in the private upload storage (retouch.uploads): comfy/<caller's digest>/<name>
 UPLOAD_NAME = re.compile(r"^[\w.\- ()]{1,120}$")
@@ -146,7 +148,8 @@ def submit(caller: Caller, body: dict) -> dict:
         raise BadRequest("prompt_id must be text of at most 100 characters.")
     client_id = body.get("client_id") or ""
     extra = body.get("extra_data") if isinstance(body.get("extra_data"), dict) else {}
-    _default_checkpoint(compiled.body, compiled.retouch)
+    if not compiled.upscale:
+        _default_checkpoint(compiled.body, compiled.retouch)
     try:
         with transaction.atomic():
             if ComfyPrompt.objects.filter(identity=caller.identity, prompt_id=prompt_id).exists():
@@ -164,7 +167,7 @@ def submit(caller: Caller, body: dict) -> dict:
                 outputs=compiled.outputs,
             )
     except JobParameterError as exc:
-        named = txt2img.client_named(exc) if not compiled.retouch else exc
+        named = txt2img.client_named(exc) if not (compiled.retouch or compiled.upscale) else exc
         first, message = next(iter((named.fields or {"prompt": str(exc)}).items()))
         raise compiled.node_error(first, str(message), graph) from None
     _bound_history(caller.identity)
@@ -172,7 +175,13 @@ def submit(caller: Caller, body: dict) -> dict:
 
 
 def _create_job(caller: Caller, compiled: graphs.Compiled) -> GenerationJob:
-    """The A1111 API's job for the body, marked as the door's (``origin``: the job list, the admin and each picture say so)."""
+    """The A1111 API's job for the body (or the upscale job an upscale-only graph is), marked as the
+    door's (``origin``: the job list, the admin and each picture say so)."""
+    if compiled.upscale:
+        fields = compiled.body
+        options = UpscaleOptions(**{name: fields.get(name) for name in ("upscaler", "scale", "width", "height")})
+        job_request = JobRequest(kind=UPSCALE, origin=ORIGIN, kind_options=options)
+        return create_upscale_job(created_by=caller.user, request=job_request, image=fields["image"])
     if compiled.retouch:  # img2img, or txt2img with ControlNet units: the retouch engine paints both
         job_request, uploads = parsing.img2img_request(compiled.body) if compiled.img2img else controlled.request(compiled.body)
         return create_retouch_job(created_by=caller.user, request=replace(job_request, origin=ORIGIN), uploads=uploads)

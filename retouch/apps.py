@@ -5,8 +5,8 @@ from django.utils.translation import gettext_lazy
 
 
 class RetouchConfig(AppConfig):
-    """Retouching (docs/retouch.md): generation jobs of the two kinds it registers here, whose own
-    state is a RetouchJob row (retouch.models)."""
+    """Retouching (docs/retouch.md) and upscaling: generation jobs of the three kinds it registers
+    here, whose own state is a RetouchJob row (retouch.models)."""
 
     name = "retouch"
     verbose_name = gettext_lazy("Retouch")
@@ -15,7 +15,7 @@ class RetouchConfig(AppConfig):
         from garden import keys
         from generation import kinds
         from provenance import xmp
-        from retouch import runner, serializers, uploads, views
+        from retouch import runner, serializers, uploads, upscale, upscale_runner, views
         from retouch.models import RetouchKind
         from retouch.requests import validate_retouch
 
@@ -42,3 +42,22 @@ class RetouchConfig(AppConfig):
         )
         kinds.register(RetouchKind.RETOUCH.value, retouch)
         kinds.register(RetouchKind.BATCH.value, replace(retouch, label=RetouchKind.BATCH.label))
+        # One uploaded picture enlarged by a library upscaler or a resampler (retouch.upscale).
+        kinds.register(
+            upscale.UPSCALE,
+            kinds.JobKind(
+                label=upscale.LABEL,
+                validate=upscale.validate_upscale,
+                run=upscale_runner.upscale_all,
+                submit=views.submit_upscale,
+                parser=serializers.RetouchMultiPartParser,
+                form=serializers.UpscaleJobSerializer,
+                responses={413: "Upscale pictures over GARDEN_RETOUCH_MAX_BODY_BYTES or GARDEN_RETOUCH_MAX_PIXELS"},
+                answer_field="upscale",
+                answer=lambda job: job.retouch_job.answer(),
+                relation="retouch_job",
+                extension=keys.PNG,
+                source_type=xmp.COMPOSITE,  # an edit of a picture, as img2img's: its pixels are a trained model's
+                sweep=uploads.purge_finished_uploads,
+            ),
+        )

@@ -7,7 +7,10 @@ are the request's: the runner has them fetched onto this host, retouch.model_fol
 - the inpainting pipeline: ``AutoPipelineForInpainting.from_pretrained`` on
   GARDEN_RETOUCH_INPAINT_MODEL (a 9-channel inpainting checkpoint), or, when that is empty,
   ``from_pipe`` on the text-to-image pipeline already loaded from GARDEN_DIFFUSION_MODEL (same
-  weights, loaded once);
+  weights, loaded once); a job naming another library model (A1111's ``sd_model_checkpoint``)
+  gets an engine of its own (``library_engine``) made with ``from_pipe`` on that model's
+  text-to-image pipeline from the worker's LRU (a 4-channel UNet inpaints by blending the kept
+  latents back at each step, as A1111 does with an ordinary checkpoint);
 - ControlNets (GARDEN_RETOUCH_LINEART_CONTROLNET, GARDEN_RETOUCH_CANNY_CONTROLNET: library
   entries or folders), one per folder, checked against the base model's cross-attention width when loaded;
 - IP-Adapter weights (GARDEN_RETOUCH_IP_ADAPTER) and their CLIP image encoder, attached to the
@@ -89,14 +92,16 @@ class PaintRequest:
 class RetouchEngine:
     name = "diffusers"
 
-    def __init__(self, *, settings) -> None:
-        self.inpaint_model = settings.GARDEN_RETOUCH_INPAINT_MODEL
+    def __init__(self, *, settings, source=None) -> None:
+        # ``source``: a library model's text-to-image backend (backends.LoadedPipelines) to repaint with.
+        self.source = source
+        self.inpaint_model = "" if source is not None else settings.GARDEN_RETOUCH_INPAINT_MODEL
         self.requested_device = settings.GARDEN_DIFFUSION_DEVICE
         self.offline = settings.GARDEN_HF_OFFLINE
         self.ip_adapter_path = settings.GARDEN_RETOUCH_IP_ADAPTER
         self.image_encoder_path = settings.GARDEN_RETOUCH_IMAGE_ENCODER
         self.base = None
-        self.base_model = self.inpaint_model or settings.GARDEN_DIFFUSION_MODEL
+        self.base_model = source.model_id if source is not None else (self.inpaint_model or settings.GARDEN_DIFFUSION_MODEL)
         self.device = ""
         self.dtype = None
         self._controlnets: dict = {}
@@ -116,9 +121,11 @@ class RetouchEngine:
         return self._default_scheduler[0].__name__ if self._default_scheduler[0] else ""
 
     def describe(self) -> dict:
+        label = getattr(self.source, "label", "")  # a library model's name, as text-to-image's pictures give it
         return {
             "generator": self.name,
             "model_id": self.base_model,
+            **({"model": label} if label else {}),
             "device": self.device,
             "dtype": str(self.dtype or "").removeprefix("torch."),
         }
@@ -141,7 +148,7 @@ class RetouchEngine:
     def _load_base(self):
         torch, diffusers = import_torch()
         if not self.inpaint_model:
-            text_to_image = backends.get_backend(backends.DIFFUSERS)
+            text_to_image = self.source or backends.get_backend(backends.DIFFUSERS)
             text_to_image.load()
             source = text_to_image.pipeline  # type: ignore[attr-defined]
             self.device, self.dtype = str(source.device), backends.denoiser(source).dtype
@@ -149,6 +156,9 @@ class RetouchEngine:
             try:
                 return diffusers.AutoPipelineForInpainting.from_pipe(source)
             except Exception as exc:
+                if self.source is not None:
+                    name = self.source.label or self.base_model
+                    raise ModelUnavailable(f"The model {name!r} has no inpainting pipeline ({exc}): retouch with another model.") from exc
                 raise ModelUnavailable(
                     f"GARDEN_DIFFUSION_MODEL ({self.base_model}) has no inpainting pipeline ({exc}): "
                     "set GARDEN_RETOUCH_INPAINT_MODEL to a local inpainting model folder."
@@ -344,7 +354,7 @@ class RetouchEngine:
         return list(result.images)
 
 
-def _engine_settings() -> tuple:
+def engine_settings() -> tuple:
     from django.conf import settings
 
     names = (
@@ -368,7 +378,7 @@ def _build_engine() -> RetouchEngine:
 
 # One engine per worker process, rebuilt (not kept beside) when its settings change.
 _engine: Lazy[RetouchEngine] = Lazy(
-    _build_engine, fingerprint=_engine_settings, owner=__name__, name="_engine", fresh="the retouch settings (_engine_settings)"
+    _build_engine, fingerprint=engine_settings, owner=__name__, name="_engine", fresh="the retouch settings (engine_settings)"
 )
 
 

@@ -15,13 +15,14 @@ RETOUCH_KINDS = tuple(RetouchKind.values)
 
 
 class RetouchJob(models.Model):
-    """A retouch job's own state, one-to-one with its generation job (which generation queues,
-    leases, cancels, retries and sweeps like any other): the validated options and the private
-    uploads the worker reads."""
+    """A retouch or upscale job's own state, one-to-one with its generation job (which generation
+    queues, leases, cancels, retries and sweeps like any other): the validated options and the
+    private uploads the worker reads."""
 
     job = models.OneToOneField(GenerationJob, primary_key=True, on_delete=models.CASCADE, related_name="retouch_job")
     # What retouch.options validated (rectangle, strength, mask blur, controls…), the garden source's
-    # key and the selected frames: the job API answers it as the job's "retouch".
+    # key and the selected frames: the job API answers it as the job's "retouch" (an upscale's
+    # upscaler and sizes, retouch.upscale: as its "upscale").
     options = models.JSONField(default=dict, blank=True)
     # Upload role ("source", "mask", "control-0", "frames"…) → key in the private upload storage
     # (retouch.uploads); kept after the files are purged, so a retry says the upload is gone.

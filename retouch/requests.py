@@ -4,7 +4,8 @@ Generation checks and screens the texts every job shares, then hands a retouch r
 (registered in ``retouch.apps``). A retouch keeps its source's folder, whatever its favorite; its
 prompt is used as given (it may be empty, or only LoRA tags); width and height are the source's
 (read by ``retouch.services`` into the options' geometry); it paints with the diffusers backend and
-the retouch models, and takes its sampler, CLIP skip and strength in its own options
+the retouch models, or the library model it names (``model``: retouch.runner), and takes its sampler,
+CLIP skip and strength in its own options
 (``retouch.options.RetouchOptions``).
 """
 
@@ -18,8 +19,31 @@ from garden import keys
 from generation import backends
 from generation.requests import GUIDANCE_RANGE, ORIGINS, SEED_LIMIT, JobParameterError, JobRequest, ValidJob, between, check_int
 from generation.requests.checks import one_of
+from library import selectors as library
 from retouch.models import RetouchKind
 from retouch.options import RetouchOptions
+
+
+def library_model(asked, errors: dict[str, str]) -> str:
+    """The library pipeline a retouch job asks to paint with ("" for the retouch models): its name,
+    or the reason in ``errors["model"]``. PixArt/Sana have no inpainting pipeline in diffusers."""
+    if asked in (None, ""):
+        return ""
+    if not isinstance(asked, str) or len(asked) > 300:
+        errors["model"] = gettext("model must be the name of a model of the library.")
+        return ""
+    try:
+        entry = library.resolve_model(asked)
+    except library.UnknownEntry as exc:
+        errors["model"] = str(exc)
+        return ""
+    if entry.family == entry.Family.PIXART:
+        errors["model"] = gettext("The model %(model)s (%(family)s) has no inpainting pipeline: retouch with another model.") % {
+            "model": repr(entry.name),
+            "family": entry.get_family_display(),
+        }
+        return ""
+    return entry.name
 
 
 def validate_retouch(request: JobRequest, errors: dict[str, str]) -> ValidJob:
@@ -40,8 +64,7 @@ def validate_retouch(request: JobRequest, errors: dict[str, str]) -> ValidJob:
         errors["guidance"] = between("guidance", *GUIDANCE_RANGE)
     if request.backend not in (None, backends.DIFFUSERS):
         errors["backend"] = gettext("Retouching needs the diffusers backend.")
-    if request.model:
-        errors["model"] = gettext("Retouch jobs paint with the retouch models (GARDEN_RETOUCH_INPAINT_MODEL, else GARDEN_DIFFUSION_MODEL).")
+    model = library_model(request.model, errors)
     # LoRAs asked or as <lora:…> tags: the retouch engine switches them on for its calls as text-to-image does.
     prompt, loras = request.split_loras(request.prompt.strip(), errors, prompt_required=False)
     for name in ("sampler", "clip_skip", "subseed"):
@@ -75,6 +98,7 @@ def validate_retouch(request: JobRequest, errors: dict[str, str]) -> ValidJob:
         seed=seed,
         count=request.count,
         backend=backends.DIFFUSERS,
+        model=model,
         kind_options=retouch,
         loras=[{"name": name, "weight": weight} for name, weight in loras],
         options={"origin": request.origin} if request.origin else {},

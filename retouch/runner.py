@@ -19,7 +19,7 @@ from PIL import Image as PILImage
 
 from garden.models import Image
 from garden.services import create_image, read_file
-from generation import planning, served_names
+from generation import backends, planning, served_names
 from generation.backends import BackendError
 from generation.imagefile import encode_png, watermark_wanted
 from generation.models import GenerationJob
@@ -114,9 +114,8 @@ class _Inputs:
 
 def retouch_all(*, job: GenerationJob, attempt: Attempt, timings: dict) -> None:
     """Paint and store the job's results, writing its row only through its ``attempt``."""
-    from retouch.engine import get_engine  # torch: worker processes only
-
-    engine = get_engine()
+    files = library_files(job)  # the job's model, LoRA files and the prompt's textual inversions, looked up now
+    engine = _engine(job, files)
     options = job.retouch_job.options
     controlnets = controlnet_folders(job, [unit["type"] for unit in options["controls"]])
     started = time.perf_counter()
@@ -145,7 +144,7 @@ def retouch_all(*, job: GenerationJob, attempt: Attempt, timings: dict) -> None:
             results = [picture.rgb] * len(todo)  # nothing to repaint in this frame: it passes through
             on_step(steps_run)
         else:
-            results, mark = _repaint(engine, job, inputs, picture, rect, [spec.seed for spec in todo], on_step, controlnets)
+            results, mark = _repaint(engine, job, inputs, picture, rect, [spec.seed for spec in todo], on_step, controlnets, files)
         timings["generate"] = round(timings.get("generate", 0.0) + time.perf_counter() - started, 3)
         # On the finished pictures (what is stored), by the model's own checker when it ships one.
         nsfw = engine.safety_flags(results)
@@ -173,6 +172,24 @@ def retouch_all(*, job: GenerationJob, attempt: Attempt, timings: dict) -> None:
             attempt.note(images_done=job.images.count(), progress_at=timezone.now())
 
 
+def _engine(job: GenerationJob, files: dict):
+    """The retouch models' engine, or, for a job naming a library model, an engine of the job's own
+    on that model's text-to-image pipeline (the worker's LRU: loaded once for both kinds of job).
+    Not kept after the job: holding it would keep weights the LRU later drops in memory."""
+    from retouch.engine import RetouchEngine, get_engine  # torch: worker processes only
+
+    if "model_path" not in files:
+        return get_engine()
+    source = backends.get_backend(
+        backends.DIFFUSERS,
+        model=files.pop("model_path"),
+        label=job.model,
+        dtype=files.pop("model_dtype", ""),
+        offload=files.pop("model_offload", ""),
+    )
+    return RetouchEngine(settings=settings, source=source)
+
+
 def controlnet_folders(job: GenerationJob, kinds: list[str]) -> dict[str, str]:
     """The folders on this host of the ControlNets the job's controls need, fetched through the
     library's door when their settings name library entries (the job's stage says *fetching*
@@ -198,7 +215,15 @@ def _rect(options: dict, picture: _Picture) -> imaging.Rect:
 
 
 def _repaint(
-    engine, job: GenerationJob, inputs: _Inputs, picture: _Picture, rect, seeds: list[int], on_step, controlnets: dict[str, str]
+    engine,
+    job: GenerationJob,
+    inputs: _Inputs,
+    picture: _Picture,
+    rect,
+    seeds: list[int],
+    on_step,
+    controlnets: dict[str, str],
+    files: dict,
 ) -> tuple[list[PILImage.Image], imaging.Rect | None]:
     """The finished pictures, and the box their watermark is in (None: unmarked, too small or off)."""
     from retouch.engine import ControlInput, PaintRequest
@@ -223,7 +248,6 @@ def _repaint(
             )
         controls.append(ControlInput(unit["type"], edge_map.convert("RGB"), unit["scale"], unit["start"], unit["end"], unit["mode"]))
     reference = options.get("reference")
-    files = library_files(job)  # the job's LoRA files and the prompt's textual inversions, looked up now
     request = PaintRequest(
         init=prepared.init,
         mask=prepared.model_mask,

@@ -24,6 +24,8 @@ from retouch import edges, imaging
 from retouch.models import RetouchKind
 from retouch.options import MAX_CONTROLS, ControlUnit, Reference, RetouchOptions
 from retouch.services import RetouchUploads
+from retouch.upscale import LABEL as UPSCALE_LABEL
+from retouch.upscale import UPSCALE, UpscaleOptions
 
 CONTROL_KEYS = {"type", "scale", "start", "end", "mode", "low", "high"}
 
@@ -220,3 +222,21 @@ class EdgesSerializer(SourceSerializer):
 
 class TagsSerializer(SourceSerializer):
     threshold = serializers.FloatField(required=False, default=0.35, min_value=0.0, max_value=1.0)
+
+
+class UpscaleJobSerializer(serializers.Serializer):
+    """An upscale job's form (retouch.upscale): the picture, the upscaler and the size."""
+
+    kind = serializers.ChoiceField(choices=[(UPSCALE, UPSCALE_LABEL)], help_text="upscale")
+    image = serializers.FileField(required=False, help_text="The picture: PNG, JPEG or WebP")
+    upscaler = serializers.CharField(required=False, allow_blank=True, default="", help_text="A library upscaler, Lanczos or Nearest")
+    scale = serializers.FloatField(required=False, allow_null=True, default=None, help_text="Times the picture's size (default 2)")
+    width = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="Or a size: width and height")
+    height = serializers.IntegerField(required=False, allow_null=True, default=None)
+    emotion = serializers.CharField(required=False, allow_blank=True, default="", max_length=TEXT_LIMITS["emotion"])
+
+    def parse(self) -> tuple[JobRequest, bytes | None]:
+        data = self.validated_data
+        options = UpscaleOptions(upscaler=data["upscaler"], scale=data["scale"], width=data["width"], height=data["height"])
+        upload = data.get("image")
+        return JobRequest(kind=data["kind"], emotion=data["emotion"], kind_options=options), upload.read() if upload is not None else None

@@ -83,7 +83,8 @@ def create_retouch_job(*, created_by=None, request: JobRequest, uploads: Retouch
     valid = replace(request, emotion=emotion, kind_options=replace(options, geometry=inspected.geometry)).validate()
 
     job = jobs.new_job(valid=valid, created_by=created_by, enqueue=enqueue)
-    job.model_id = settings.GARDEN_RETOUCH_INPAINT_MODEL or settings.GARDEN_DIFFUSION_MODEL
+    if not valid.model:  # a library model's job has its folder from new_job
+        job.model_id = settings.GARDEN_RETOUCH_INPAINT_MODEL or settings.GARDEN_DIFFUSION_MODEL
     stored = {role: upload_key(job_id=job.pk, name=name) for role, name in _names(inspected.files).items()}
     retouch = RetouchJob(
         job=job,

@@ -23,10 +23,10 @@ from garden.services import read_file
 from generation import selectors
 from generation.api import GenerationAPIView
 from generation.models import GenerationJob
-from retouch import features, services
+from retouch import features, services, upscale
 from retouch import selectors as retouch_selectors
 from retouch.models import RETOUCH_KINDS
-from retouch.serializers import EdgesSerializer, RetouchJobSerializer, RetouchMultiPartParser, TagsSerializer
+from retouch.serializers import EdgesSerializer, RetouchJobSerializer, RetouchMultiPartParser, TagsSerializer, UpscaleJobSerializer
 
 
 def submit_job(request) -> GenerationJob:
@@ -35,6 +35,14 @@ def submit_job(request) -> GenerationJob:
     form.is_valid(raise_exception=True)
     job_request, uploads = form.parse()
     return services.create_retouch_job(created_by=request.user, request=job_request, uploads=uploads)
+
+
+def submit_upscale(request) -> GenerationJob:
+    """``POST /api/v1/jobs`` with kind ``upscale``: the form and its picture → the queued job."""
+    form = UpscaleJobSerializer(data=request.data)
+    form.is_valid(raise_exception=True)
+    job_request, image = form.parse()
+    return upscale.create_upscale_job(created_by=request.user, request=job_request, image=image)
 
 
 class RetouchStatusView(GenerationAPIView):

@@ -15,7 +15,7 @@ from comfy import services
 from infra.client_keys import issue
 from infra.models import ClientKey
 from retouch.uploads import upload_storage
-from tests.comfy import workflows
+from testkit import comfy_workflows as workflows
 from tests.comfy.door_support import call, serving
 from tests.comfy.test_comfy_door import checkpoint, multipart, png
 

@@ -1,4 +1,4 @@
-"""The door's routes with the clients' own request shapes (tests/comfy/workflows.py cites each
+"""The door's routes with the clients' own request shapes (testkit/comfy_workflows.py cites each
 source), on the real aiohttp server on a free port, a tiny real model painting the jobs."""
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from PIL import Image
 from comfy.models import ComfyPrompt
 from curation.selectors import review_queryset
 from generation.models import GenerationJob
+from generation.worker import lifecycle
 from infra.client_keys import issue
 from infra.models import ClientKey
-from tests.comfy import workflows
+from testkit import comfy_workflows as workflows
 from tests.comfy.door_support import Socket, call, paint, serving
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -166,7 +167,7 @@ def test_queue_delete_and_interrupt_are_the_callers(door, bearer):
 
     assert call(door, "POST", "/queue", {"delete": [ids[0]]}, bearer)[0] == 200
     assert job_of(ids[0]).status == GenerationJob.Status.CANCELLED
-    GenerationJob.objects.filter(pk=job_of(ids[1]).pk).update(status=GenerationJob.Status.RUNNING)  # a worker took it
+    assert lifecycle.claim_job(job_id=job_of(ids[1]).pk, worker="test-worker")  # a worker took it, as its task does
     other = {"Authorization": "Basic " + base64.b64encode(b"nobody:wrong").decode()}
     assert call(door, "POST", "/interrupt", {}, other)[0] == 401  # another caller cannot stop it
     assert call(door, "POST", "/interrupt", {"prompt_id": ids[1]}, bearer)[0] == 200

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from comfy.graph import GraphError, Library, compile_graph
-from tests.comfy import workflows
+from testkit import comfy_workflows as workflows
 
 
 def no_uploads(name: str) -> bytes:
@@ -217,3 +217,32 @@ def test_the_older_controlnet_apply_and_a_strength_of_zero():
     graph["3"]["inputs"].update(positive=["62", 0], negative=["7", 0])
     (unit,) = compile_graph(graph, lambda name: rgba(), LIBRARY).body["alwayson_scripts"]["ControlNet"]["args"]
     assert (unit["weight"], unit["guidance_start"], unit["guidance_end"]) == (1.5, 0.0, 1.0)
+
+
+def test_an_upscale_only_graph_compiles_onto_the_upscale_kind():
+    upload = rgba()
+    graph = workflows.swarm_upscale_only(image="photo.png", method="model-tiny-x2", upscale=2.0)
+    compiled = compile_graph(graph, lambda name: upload, LIBRARY)
+    assert compiled.upscale and not compiled.retouch and compiled.sampler == "26"
+    assert {name: compiled.body[name] for name in ("upscaler", "width", "height")} == {"upscaler": "tiny-x2", "width": 128, "height": 128}
+    assert compiled.body["image"] == upload and compiled.fields["upscaler"] == ("27", "model_name")
+    del graph["26"]  # the model's own scale
+    graph["9"]["inputs"]["images"] = ["28", 0]
+    assert compile_graph(graph, lambda name: upload, LIBRARY).body["scale"] == 2
+    graph = workflows.swarm_upscale_only(image="photo.png", method="pixel-nearest-exact")
+    graph["26"] = {"class_type": "ImageScaleBy", "inputs": {"image": ["15", 0], "upscale_method": "nearest-exact", "scale_by": 1.5}}
+    body = compile_graph(graph, lambda name: upload).body
+    assert (body["upscaler"], body["scale"]) == ("Nearest", 1.5)
+
+
+def test_an_upscale_only_graph_the_kind_cannot_take_is_refused_naming_the_node():
+    graph = workflows.swarm_upscale_only(image="photo.png", method="model-tiny-x2")
+    graph["29"] = {"class_type": "ImageUpscaleWithModel", "inputs": {"upscale_model": ["27", 0], "image": ["28", 0]}}
+    graph["26"]["inputs"]["image"] = ["29", 0]  # two model upscales
+    error = refused(graph, lambda name: rgba(), LIBRARY)["node_errors"]["29"]
+    assert error["class_type"] == "ImageUpscaleWithModel" and "one model upscale" in error["errors"][0]["message"]
+    graph = workflows.swarm_upscale_only(image="photo.png", method="pixel-bicubic")
+    assert refused(graph, lambda name: rgba())["node_errors"]["26"]["errors"][0]["extra_info"]["input_name"] == "upscale_method"
+    graph = workflows.swarm_upscale_only(image="photo.png", method="pixel-lanczos")
+    graph["26"]["inputs"]["crop"] = "center"
+    assert refused(graph, lambda name: rgba())["node_errors"]["26"]["errors"][0]["extra_info"]["input_name"] == "crop"

@@ -28,10 +28,11 @@ def retouch_job(**fields) -> GenerationJob:
 
 
 def test_the_retouch_kinds_are_registered_with_what_generation_asks_of_them():
-    assert [name for name, _ in kinds.choices()] == ["images", "bulk", *RETOUCH_KINDS]
+    assert [name for name, _ in kinds.choices()] == ["images", "bulk", *RETOUCH_KINDS, "upscale"]
     job = retouch_job()
     assert image_key(job=job, spec=ImageSpec(0, keys.LANDSCAPE, 64, 64, 1)).endswith("_0h.png")  # lossless
     assert source_type_for({"kind": "retouch_batch"}) == xmp.COMPOSITE and source_type_for({"kind": "images"}) == xmp.TRAINED
+    assert source_type_for({"kind": "upscale"}) == xmp.COMPOSITE  # an edit of a picture, as img2img's
     assert kinds.answer(job, "retouch") == OPTIONS  # no upload keys
     text = GenerationJob.objects.create(emotion="calm", prompt="p", width=64, height=64, steps=4, guidance=7.0, seed=1, timestr="t")
     assert kinds.answer(text, "retouch") is None

@@ -141,6 +141,24 @@ def swarm_upscale(*, model: str, method: str = "pixel-lanczos", steps: int = 4, 
     return graph
 
 
+def swarm_upscale_only(*, image: str, method: str = "pixel-lanczos", upscale: float = 2.0, width: int = 64, height: int = 64) -> dict:
+    """SwarmUI's upscale step with Refiner Control 0 (``WorkflowGeneratorSteps.cs`` @ 062407c: no
+    refiner sampler, ``FinalImageOut`` the upscaled picture) on an uploaded picture (Swarm's node 15,
+    Image Load) in place of the decoded painting: ``pixel-<method>``: ImageScale (26), or
+    ``model-<name>``: UpscaleModelLoader (27) + ImageUpscaleWithModel (28) + ImageScale lanczos (26),
+    to ``round(side × upscale)`` floored to a multiple of 16; SaveImage (9)."""
+    sized = {"width": round(width * upscale) // 16 * 16, "height": round(height * upscale) // 16 * 16, "crop": "disabled"}
+    graph: dict = {"15": {"class_type": "LoadImage", "inputs": {"image": image}}}
+    if method.startswith("pixel-"):
+        graph["26"] = {"class_type": "ImageScale", "inputs": {"image": ["15", 0], "upscale_method": method.removeprefix("pixel-"), **sized}}
+    else:
+        graph["27"] = {"class_type": "UpscaleModelLoader", "inputs": {"model_name": method.removeprefix("model-")}}
+        graph["28"] = {"class_type": "ImageUpscaleWithModel", "inputs": {"upscale_model": ["27", 0], "image": ["15", 0]}}
+        graph["26"] = {"class_type": "ImageScale", "inputs": {"image": ["28", 0], "upscale_method": "lanczos", **sized}}
+    graph["9"] = {"class_type": "SaveImage", "inputs": {"filename_prefix": "SwarmUI", "images": ["26", 0]}}
+    return graph
+
+
 def with_controlnet(graph: dict, *, model: str, image: str, strength: float = 0.8, sampler: str = "3") -> dict:
     """ComfyUI's core ControlNet (``nodes.py`` ControlNetLoader, ControlNetApplyAdvanced), as SwarmUI's
     core fallback wires it (``WorkflowGeneratorSteps.cs`` @ 062407c, nodes ControlNetLoader and
@@ -153,4 +171,25 @@ def with_controlnet(graph: dict, *, model: str, image: str, strength: float = 0.
         "positive": inputs["positive"], "negative": inputs["negative"], "control_net": ["60", 0], "image": ["61", 0],
         "strength": strength, "start_percent": 0.0, "end_percent": 0.9}}  # fmt: skip
     inputs.update(positive=["62", 0], negative=["62", 1])
+    return graph
+
+
+def with_swarm_preprocessor(graph: dict, object_info: dict, preprocessor: str, *, width: int, height: int) -> dict:
+    """SwarmUI's ControlNet preprocessor step (``WorkflowGenerator.cs`` ``CreatePreprocessor`` and
+    ``WorkflowGeneratorSteps.cs`` @ 062407c) on a ``with_controlnet`` graph: the node built from the
+    door's own ``/object_info`` entry (``image`` linked, ``resolution`` the painting's side rounded to
+    64, every other input its declared default), then ``ResizeImageMaskNode`` to a multiple of 8,
+    lanczos, into the apply node's ``image``."""
+    graph = copy.deepcopy(graph)
+    inputs: dict = {"image": ["61", 0]}
+    declared = object_info[preprocessor]["input"]
+    for name, spec in {**declared["required"], **declared.get("optional", {})}.items():
+        if name == "resolution":
+            inputs[name] = round((width * height) ** 0.5 / 64) * 64
+        elif len(spec) == 2 and isinstance(spec[1], dict) and "default" in spec[1]:
+            inputs[name] = spec[1]["default"]
+    graph["63"] = {"class_type": preprocessor, "inputs": inputs}
+    graph["64"] = {"class_type": "ResizeImageMaskNode", "inputs": {
+        "input": ["63", 0], "resize_type": "scale to multiple", "resize_type.multiple": 8, "scale_method": "lanczos"}}  # fmt: skip
+    graph["62"]["inputs"]["image"] = ["64", 0]
     return graph
