@@ -28,10 +28,10 @@ from a1111 import parsing
 from generation.requests import JobParameterError
 from library import selectors as library
 from retouch import uploads
+from retouch.upscale import MAX_SCALE  # the upscale kind's bound: one for both ways in
 
 RESAMPLERS = {"Lanczos": PILImage.Resampling.LANCZOS, "Nearest": PILImage.Resampling.NEAREST}
 FACE_FIELDS = ("gfpgan_visibility", "codeformer_visibility")
-MAX_SCALE = 8
 POLL_SECONDS = 0.1
 
 

@@ -2,8 +2,9 @@
 
 A1111 applies every field it receives; a field we silently dropped would give the client another
 picture than the one it asked for. So each field that changes pictures is honoured (``styles``,
-``mask_blur_x``/``mask_blur_y``, ``sampler_name``/``scheduler`` by a1111.samplers, ``override_settings`` naming the
-retouch model, and its CLIP skip) or, set to a value we cannot honour, refused by name. Fields that
+``mask_blur_x``/``mask_blur_y``, ``sampler_name``/``scheduler`` by a1111.samplers, ``override_settings`` naming a
+library model, painted with it as A1111 loads the checkpoint, and its CLIP skip) or, set to a value we
+cannot honour, refused by name. Fields that
 change nothing in the picture (saving, UI, ``comments``…) are accepted and ignored.
 """
 
@@ -13,6 +14,8 @@ from pathlib import PurePath
 
 from a1111 import clipskip, options
 from generation.requests import JobParameterError
+from library import selectors as library
+from retouch.requests import library_model
 
 # (``enable_hr`` is txt2img's and A1111's img2img ignores it; ``include_init_images`` only keeps the
 # init images in the answer's ``parameters``: both accepted.)
@@ -90,9 +93,9 @@ def mask_blur(body: dict) -> float:
     return value
 
 
-def override_settings(body: dict, chosen_model: str = "") -> int:
-    """``override_settings``: the retouch model (or the default model) is what we paint with; the CLIP
-    skip (``CLIP_stop_at_last_layers``, 1–12) is honoured and returned; others that change pictures are refused."""
+def override_settings(body: dict, chosen_model: str = "") -> tuple[int, str]:
+    """``override_settings``: (the CLIP skip, ``CLIP_stop_at_last_layers`` 1–12, honoured; the library
+    model to paint with, "" for the retouch model); other settings that change pictures are refused."""
     values = body.get("override_settings") or {}
     if not isinstance(values, dict):
         raise JobParameterError(fields={"override_settings": "override_settings must be an object."})
@@ -104,14 +107,30 @@ def override_settings(body: dict, chosen_model: str = "") -> int:
         )
     options.check_picture_settings({k: v for k, v in values.items() if k != "CLIP_stop_at_last_layers"}, prefix="override_settings.")
     name, field = values.get("sd_model_checkpoint"), "override_settings.sd_model_checkpoint"
-    if name in (None, "") and chosen_model:  # the caller's POST /options choice: refused the same way, never ignored
+    if name in (None, "") and chosen_model:  # the caller's POST /options choice, never ignored
         name, field = chosen_model, "sd_model_checkpoint"
-    if name not in (None, "") and not (isinstance(name, str) and options.is_retouch_model(name)):
-        # The retouch model by the name clients see (its folder's name), never its path on the server.
-        painter = PurePath(options.retouch_model()).name
+    return clip_skip, chosen_painter(name, field)
+
+
+def chosen_painter(name, field: str) -> str:
+    """The library model an img2img names (A1111 loads the checkpoint and inpaints with it), "" for the
+    retouch model, or a 400 naming ``field`` and the model, never its path on the server."""
+    if name in (None, ""):
+        return ""
+    if not isinstance(name, str):
+        raise JobParameterError(fields={field: "Expected a checkpoint title or name (GET /sdapi/v1/sd-models)."})
+    retouch = options.retouch_model()
+    if library.strip_title(name) in {retouch, PurePath(retouch).name}:
+        return ""
+    if not library.enabled():  # the retouch model and the default are the only models
+        if options.is_retouch_model(name):
+            return ""
+        painter = PurePath(retouch).name
         raise JobParameterError(
-            fields={
-                field: f"img2img paints with the retouch model {painter!r} only: {name!r} cannot paint img2img here (choose {painter!r})."
-            }
+            fields={field: f"Unknown model {name!r}: without a model library img2img paints with the retouch model {painter!r}."}
         )
-    return clip_skip
+    errors: dict[str, str] = {}
+    model = library_model(name, errors)
+    if errors:
+        raise JobParameterError(fields={field: errors["model"]})
+    return model

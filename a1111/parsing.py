@@ -197,9 +197,9 @@ def _size(body: dict) -> tuple[int, int]:
 
 
 def img2img_request(body: dict, chosen_model: str = "") -> tuple[JobRequest, RetouchUploads]:
-    """``chosen_model``: the caller's POST /options model (a1111.identity), painted only if retouch paints it."""
+    """``chosen_model``: the caller's POST /options model (a1111.identity), painted with unless the body names another."""
     fields.refuse_unsupported(body)
-    clip_skip = fields.override_settings(body, chosen_model)
+    clip_skip, model = fields.override_settings(body, chosen_model)
     images = body.get("init_images")
     if not isinstance(images, list) or len(images) != 1:
         raise JobParameterError(fields={"init_images": "Send exactly one init image (base64)."})
@@ -252,6 +252,7 @@ def img2img_request(body: dict, chosen_model: str = "") -> tuple[JobRequest, Ret
     prompt, negative = styles.apply_styles(texts["prompt"], texts["negative_prompt"], body.get("styles"))
     request = JobRequest(
         kind=RetouchKind.RETOUCH,
+        model=model,
         prompt=prompt,
         negative_prompt=negative,
         steps=asked_steps,

@@ -184,6 +184,8 @@ def _fetch_folder(store, entry: LibraryEntry, manifest: manifests.Manifest, path
                 os.link(room.blob(sha256), target)
             except OSError:  # another file system, or links refused: a copy
                 shutil.copyfile(room.blob(sha256), target)
+        if entry.source:  # where it came from, as the installing host's sidecar says (the manifest leaves dot-files out)
+            (staging / ".source.json").write_text(json.dumps({"source": entry.source, "manifest_sha256": entry.manifest_sha256}))
         if path.exists():  # a part of it (a copy cut short): replaced whole
             aside = room.work("tmp") / f"{entry.manifest_sha256}.{os.getpid()}.{uuid.uuid4().hex}.replaced"
             os.replace(path, aside)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from library import checkpoints, completeness, retouch_models, upscaler_layouts
+from library import checkpoints, completeness, manifests, retouch_models, upscaler_layouts
 from library.models import LibraryEntry
 
 Kind, Family = LibraryEntry.Kind, LibraryEntry.Family
@@ -136,7 +136,9 @@ def read_json(path: Path) -> dict:
 
 
 def folder_size(folder: Path) -> int:
-    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+    """The model's files' bytes, as its manifest counts them: dot-named ones (the install sidecar, a
+    hub ``.cache``) are this host's, and a copy fetched from the store has other ones or none."""
+    return sum(path.stat().st_size for path in manifests.files_of(folder))
 
 
 def pipeline_folder(root: Path, folder: Path) -> Found:

@@ -269,5 +269,5 @@ def test_options_keep_the_clip_skip_clients_set(basic_client, retouch_settings, 
     assert basic_client.get("/sdapi/v1/options").json()["CLIP_stop_at_last_layers"] == 2
     from a1111 import fields
 
-    assert fields.override_settings({}) == 2  # img2img's CLIP skip without an override
-    assert fields.override_settings({"override_settings": {"CLIP_stop_at_last_layers": 1}}) == 1
+    assert fields.override_settings({}) == (2, "")  # img2img's CLIP skip without an override
+    assert fields.override_settings({"override_settings": {"CLIP_stop_at_last_layers": 1}}) == (1, "")

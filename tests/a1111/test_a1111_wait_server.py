@@ -38,7 +38,7 @@ def call(port: int, method: str, path: str, body: dict | None = None) -> tuple[i
 
 def test_a_waiting_txt2img_leaves_the_request_thread_to_other_requests(tmp_path):
     settings = {"GARDEN_A1111_TRUSTED_CLIENTS": "127.0.0.1"}
-    with gunicorn(tmp_path, workers=1, threads=1, procfile=True, compress_static=False, **settings) as server:
+    with gunicorn(tmp_path, workers=1, threads=1, procfile=True, seed=False, compress_static=False, **settings) as server:
         server.manage("shell", "-c", PRESENT)
         port = int(server.base.rsplit(":", 1)[1])
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -77,7 +77,7 @@ print(time.time())
 
 def test_with_announcements_down_a_waiting_txt2img_is_answered_by_its_reread(tmp_path):
     settings = {"GARDEN_A1111_TRUSTED_CLIENTS": "127.0.0.1"}
-    with gunicorn(tmp_path, workers=1, threads=2, procfile=True, compress_static=False, **settings) as server:
+    with gunicorn(tmp_path, workers=1, threads=2, procfile=True, seed=False, compress_static=False, **settings) as server:
         server.manage("shell", "-c", PRESENT)
         port = int(server.base.rsplit(":", 1)[1])
         with ThreadPoolExecutor(max_workers=1) as pool:

@@ -29,11 +29,33 @@ def test_the_fit_tells_a_call_steps_fixed_part_from_its_part_per_megapixel():
 
     fixed, per_unit = fit_pace([row(2, 0.004096), row(8, 0.004096), row(4, 0.065536)])
     assert fixed == pytest.approx(0.1) and per_unit == pytest.approx(6.0)
-    # One call size cannot tell them apart: all of it per megapixel, the pace the jobs had.
-    assert fit_pace([row(2, 0.004096), row(8, 0.004096)]) == (0.0, pytest.approx(0.1 / 0.004096 + 6))
+    # One call size cannot tell them apart: its pace split by the prior (the fixed part costs what
+    # PRIOR_FIXED_MEGAPIXELS cost), so that the one size is painted at the pace it had.
+    step, prior = 0.1 + 6 * 0.004096, progress.PRIOR_FIXED_MEGAPIXELS
+    one_size = fit_pace([row(2, 0.004096), row(8, 0.004096)])
+    assert one_size == (pytest.approx(step * prior / (prior + 0.004096)), pytest.approx(step / (prior + 0.004096)))
+    assert one_size[0] + one_size[1] * 0.004096 == pytest.approx(step)
+    assert fit_pace([row(2, 0.004096)], prior=0.0) == (0.0, pytest.approx(step / 0.004096))  # main's before issue 96
     # A fit that would need a negative part keeps the other one alone.
     assert fit_pace([(4, 4 * 0.004096, 4.0), (4, 4 * 0.065536, 2.0)])[1] == 0.0
     assert fit_pace([]) is None and fit_pace([(0, 0.0, 1.0)]) is None
+
+
+@pytest.mark.django_db
+def test_a_gathered_calls_mates_count_the_call_once():
+    """Four one-picture jobs painted in one call each record the call's time (timings["gathered"]: 4):
+    the pace is the call's, not four times a picture's."""
+    now = timezone.now()
+    values = {
+        "emotion": "calm", "prompt": "p", "width": 512, "height": 512, "steps": 10, "guidance": 7.0, "seed": 1, "count": 1,
+        "images_total": 1, "steps_total": 10, "timestr": "t", "backend": "diffusers", "queue": "gpu", "model": "m",
+        "status": GenerationJob.Status.SUCCEEDED,
+    }  # fmt: skip
+    unit = 10 * 512 * 512 / 1e6  # one picture's megapixel steps
+    for n in range(4):  # one call of 4 pictures: 4 units of work in 4 s
+        GenerationJob.objects.create(**values, created_at=now - timedelta(seconds=n), timings={"generate": 4 * unit, "gathered": 4})
+    speed = Estimates(now=now, prior=0.0).speed(GenerationJob(**values))
+    assert speed.per_unit == pytest.approx(1.0)  # not 4.0: each mate's 4 s paid for 4 pictures
 
 
 @pytest.mark.django_db
@@ -47,7 +69,7 @@ def test_the_pace_of_the_jobs_own_model_and_not_another_models():
     done = GenerationJob.Status.SUCCEEDED
     GenerationJob.objects.create(**values, status=done, model="big", created_at=now - timedelta(minutes=2), timings={"generate": 20 * unit})
     GenerationJob.objects.create(**values, status=done, model="small", created_at=now - timedelta(minutes=1), timings={"generate": unit})
-    estimates = Estimates(now=now)
+    estimates = Estimates(now=now, prior=0.0)  # one call size, unsplit: the pace is per megapixel-picture step
     big, small, unseen = (GenerationJob(**values, model=model) for model in ("big", "small", "unseen"))
     assert estimates.speed(big).per_unit == pytest.approx(20.0)
     assert estimates.speed(small).per_unit == pytest.approx(1.0)

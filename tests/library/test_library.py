@@ -297,11 +297,15 @@ def test_models_and_loras_need_the_diffusers_backend(library_settings):
     assert JobRequest(prompt="garden", backend="procedural").validate().model == ""
 
 
-def test_retouch_jobs_refuse_models_and_unknown_loras(library_settings):
-    # Their LoRAs are applied (tests/retouch/test_retouch_loras.py); their model is the retouch one.
+def test_retouch_jobs_take_library_models_and_refuse_unknown_ones_and_unknown_loras(library_settings):
+    # Their LoRAs are applied (tests/retouch/test_retouch_loras.py); a library model named paints them
+    # (A1111's img2img model choice: tests/a1111/test_a1111_img2img_model.py).
     with pytest.raises(JobParameterError) as caught:
         JobRequest(kind="retouch", prompt="garden <lora:sd-9000>", model=MODEL_A).validate()
-    assert "sd-9000" in caught.value.fields["loras"] and "retouch" in caught.value.fields["model"].lower()
+    assert "sd-9000" in caught.value.fields["loras"] and "model" not in caught.value.fields
+    with pytest.raises(JobParameterError) as caught:
+        JobRequest(kind="retouch", prompt="garden", model="sd-9000").validate()
+    assert "sd-9000" in caught.value.fields["model"]
     with pytest.raises(JobParameterError) as caught:
         JobRequest(kind="retouch", prompt="garden", sampler="euler", subseed_strength=0.5).validate()
     assert {"sampler", "subseed_strength"} <= set(caught.value.fields)
