@@ -22,8 +22,9 @@ One ``Estimates`` reads each worker's recent jobs and each queue's line once per
 
 A pace is per unit of work, so a small call's predicts a big job's: a call's step costs a fixed part
 (the pipeline's own overhead, which dominates a 64² call) plus a part per megapixel of the call's
-pictures; both are fitted to the recent jobs' painting times (``fit_pace``), the fixed part only once
-they span two call sizes (else all of it counts per megapixel, as one size cannot tell them apart).
+pictures; both are fitted to the recent jobs' painting times (``fit_pace``: a gathered call counted once,
+not once per mate), the fixed part only once they span two call sizes (before, one size cannot tell
+them apart: the pace is split by a prior, PRIOR_FIXED_MEGAPIXELS).
 ``Estimates.missing`` says why there is none ("First run on this model: no estimate yet").
 
 The percentage (``Estimates.share``) is the share of the job's time done, not of its steps: a
@@ -176,39 +177,54 @@ class Speed:
 # Two call sizes (megapixels per call) this far apart tell a call step's fixed part from its part
 # per megapixel; closer, the fit would amplify timing noise.
 DISTINCT_SIZES = 1.5
+# Until then, a prior: a call step's fixed part costs what this many megapixels in the call cost (a
+# UNet step's own overhead, kernel launches and the text conditioning; bench/estimates.py measures it).
+PRIOR_FIXED_MEGAPIXELS = 0.05
 
 
-def fit_pace(painted: list[tuple[float, float, float]]) -> tuple[float, float] | None:
+def fit_pace(painted: list[tuple], *, prior: float = PRIOR_FIXED_MEGAPIXELS) -> tuple[float, float] | None:
     """(seconds per call step, seconds per megapixel-picture step) from the recent jobs' ``(call
-    steps, megapixel-picture steps, painting seconds)``: least squares on relative errors (each job
-    weighs alike, a long one does not drown the short ones), neither part negative. One call size
-    only: all of it per megapixel (None: nothing to fit)."""
-    rows = [(steps, units, seconds) for steps, units, seconds in painted if steps > 0 and units > 0 and seconds > 0]
+    steps, megapixel-picture steps, painting seconds[, weight])``: least squares on relative errors
+    (each call weighs alike, a long one does not drown the short ones; a gathered call's mates carry
+    the call's whole work and weigh 1/mates each), neither part negative. One call size only: its
+    pace split as if the fixed part cost ``prior`` megapixels (None: nothing to fit)."""
+    rows = [(row[0], row[1], row[2], row[3] if len(row) > 3 else 1.0) for row in painted]
+    rows = [row for row in rows if row[0] > 0 and row[1] > 0 and row[2] > 0 and row[3] > 0]
     if not rows:
         return None
-    sizes = [units / steps for steps, units, _ in rows]
-    # Weighted by 1/seconds²: each row as (steps/seconds, units/seconds) against 1.
-    xs = [(steps / seconds, units / seconds) for steps, units, seconds in rows]
-    only_units = sum(u for _, u in xs) / sum(u * u for _, u in xs)
+    sizes = [units / steps for steps, units, _, _ in rows]
+    # Weighted by weight/seconds²: each row as (steps/seconds, units/seconds) against 1.
+    xs = [(steps / seconds, units / seconds, weight) for steps, units, seconds, weight in rows]
+    only_units = sum(w * u for _, u, w in xs) / sum(w * u * u for _, u, w in xs)
     if max(sizes) < DISTINCT_SIZES * min(sizes):
-        return 0.0, only_units
-    s11, s22, s12 = sum(a * a for a, _ in xs), sum(b * b for _, b in xs), sum(a * b for a, b in xs)
-    s1, s2 = sum(a for a, _ in xs), sum(b for _, b in xs)
+        size = sum(w * s for s, (_, _, w) in zip(sizes, xs, strict=True)) / sum(w for _, _, w in xs)
+        step = only_units * size  # seconds per call step at the one size seen
+        return step * prior / (prior + size), step / (prior + size)
+    s11, s22, s12 = (sum(w * a * a for a, _, w in xs), sum(w * b * b for _, b, w in xs), sum(w * a * b for a, b, w in xs))
+    s1, s2 = sum(w * a for a, _, w in xs), sum(w * b for _, b, w in xs)
     det = s11 * s22 - s12 * s12
     fixed, per_unit = (s1 * s22 - s2 * s12) / det, (s2 * s11 - s1 * s12) / det
     if fixed < 0 or per_unit < 0:  # the best fit with one part at zero: whichever leaves less unexplained
         only_fixed = s1 / s11
-        miss_units = sum((1 - only_units * b) ** 2 for _, b in xs)
-        miss_fixed = sum((1 - only_fixed * a) ** 2 for a, _ in xs)
+        miss_units = sum(w * (1 - only_units * b) ** 2 for _, b, w in xs)
+        miss_fixed = sum(w * (1 - only_fixed * a) ** 2 for a, _, w in xs)
         return (0.0, only_units) if miss_units <= miss_fixed else (only_fixed, 0.0)
     return fixed, per_unit
+
+
+def _painted_row(job: GenerationJob) -> tuple[float, float, float, float]:
+    """A succeeded job's (call steps, work, painting seconds, weight) for fit_pace: a gathered call's
+    mate (``timings["gathered"]``: the jobs of its call) stands for the call's work, weighing 1/mates."""
+    mates = max(int((job.timings or {}).get("gathered", 1) or 1), 1)
+    return call_steps(job), work(job) * mates, float(job.timings["generate"]), 1.0 / mates
 
 
 class Estimates:
     """Time-left estimates for the jobs of one answer (the admin's list polls up to 100 at once)."""
 
-    def __init__(self, now: datetime | None = None) -> None:
+    def __init__(self, now: datetime | None = None, *, prior: float = PRIOR_FIXED_MEGAPIXELS) -> None:
         self.now = now or timezone.now()
+        self.prior = prior  # fit_pace's, for one call size (bench/estimates.py compares it with none)
         self._speeds: dict[tuple[str, ...], Speed | None] = {}
         self._recent: dict[tuple[str, ...], list[GenerationJob]] = {}
         self._lines: dict[str, list[GenerationJob]] = {}
@@ -235,7 +251,7 @@ class Estimates:
                     loads.setdefault(earlier.model, float(earlier.timings["load"]))
             painted = [job for job in done if (job.timings or {}).get("generate")]
             own = [job for job in painted if job.model == model] or painted  # another model's pace only without its own
-            fitted = fit_pace([(call_steps(job), work(job), float(job.timings["generate"])) for job in own])
+            fitted = fit_pace([_painted_row(job) for job in own], prior=self.prior)
             stored = sum(job.timings.get("store", 0.0) + job.timings.get("thumbnails", 0.0) for job in own)
             pictures = sum(max(job.images_total, 1) for job in own)
             self._speeds[(*key, model)] = Speed(fitted[1], stored / pictures, loads, fitted[0]) if fitted else None

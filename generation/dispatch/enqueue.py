@@ -7,8 +7,9 @@ than ``send_task``, keeps ``CELERY_TASK_ALWAYS_EAGER`` working.
 
 The job row is the truth, the message only a wake-up call (for one job of its queue, the one the
 worker it reaches paints best: generation.dispatch.pull): a send that fails (the broker is down
-or unreachable) never fails the caller. It is logged, the row is marked ``send_failed`` and the
-sweeper sends it again at its next run. Sends are bounded (``GARDEN_BROKER_TIMEOUT_SECONDS`` to
+or unreachable) never fails the caller. It is logged and ``enqueue_job`` says False; the caller
+(generation.worker.lifecycle.send_message) marks the row ``send_failed`` and the sweeper sends it
+again at its next run. This module writes no job row. Sends are bounded (``GARDEN_BROKER_TIMEOUT_SECONDS`` to
 connect, ``CELERY_TASK_PUBLISH_RETRY_POLICY``), and after a failure this process does not try
 again for ``GARDEN_BROKER_RETRY_AFTER_SECONDS``, so a web request is never held for long while
 the broker is down.
@@ -68,9 +69,7 @@ def _priority(background: bool) -> dict:
 
 def enqueue_job(*, job_id, queue: str, background: bool = False) -> bool:
     """Send the job's message to ``queue`` (a ``background`` job's below the others, see above);
-    False (logged, row marked ``send_failed``) when the broker refused it."""
-    from generation.models import GenerationJob  # the models import nothing from here; kept local for import order
-
+    False (logged) when the broker refused it."""
     if settings.CELERY_TASK_ALWAYS_EAGER:  # runs the task here, no broker involved
         current_app.tasks[RUN_JOB_TASK].apply_async(args=[str(job_id)], queue=queue)
         return True
@@ -87,8 +86,4 @@ def enqueue_job(*, job_id, queue: str, background: bool = False) -> bool:
             _mark_up()
             return True
     log.warning("generation job %s: message not sent, the sweeper will send it again: %s", job_id, error)
-    try:
-        GenerationJob.objects.filter(pk=job_id, status=GenerationJob.Status.QUEUED).update(send_failed=True)
-    except Exception:  # never fail the caller: the sweeper re-sends after GARDEN_JOB_REQUEUE_AFTER_SECONDS anyway
-        log.warning("generation job %s: could not mark the failed send", job_id, exc_info=True)
     return False

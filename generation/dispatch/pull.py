@@ -68,22 +68,29 @@ def looks(queue: str, *, mine: frozenset[str], among: Q | None = None, skip: Ite
     workers asks for the next, which leaves out the jobs already offered. ``among``: only the jobs
     it matches (a gathered run's: the gatherable ones); ``skip``: jobs never offered. Reads; claims
     nothing (generation.worker.claim does)."""
-    held, hosts = _serving(queue)
+    serving = None  # the presence rows, read once there is something to order (most looks find nothing)
     tried: set = set(skip)
-    while queued := _queued(queue, tried, hosts, among):
+    while rows := _queued_rows(queue, tried, among):
+        if serving is None:
+            serving = _serving(queue)
+        held, hosts = serving
+        queued = _queued(rows, hosts)
         tried |= {job.id for job in queued}
         yield pull_order(queued, mine=mine, anyone=mine | held, age_limit=settings.GARDEN_PULL_AGE_LIMIT_SECONDS)
 
 
-def _queued(queue: str, tried: set, hosts: frozenset[str], among: Q | None) -> list[Queued]:
+def _queued_rows(queue: str, tried: set, among: Q | None) -> list[tuple]:
+    jobs = GenerationJob.objects.claimable(queue)
+    if among is not None:
+        jobs = jobs.filter(among)
+    if tried:
+        jobs = jobs.exclude(pk__in=tried)
+    columns = ("id", "model", "model_id", "loras", "background", "created_at")
+    return list(jobs.order_by("background", "created_at").values_list(*columns)[:CANDIDATES])
+
+
+def _queued(rows: list[tuple], hosts: frozenset[str]) -> list[Queued]:
     now = timezone.now()
-    rows = (
-        GenerationJob.objects.claimable(queue)
-        .filter(among if among is not None else Q())
-        .exclude(pk__in=tried)
-        .order_by("background", "created_at")
-        .values_list("id", "model", "model_id", "loras", "background", "created_at")[:CANDIDATES]
-    )
     here = _FilesHere(hosts)
     return [
         Queued(

@@ -1,4 +1,5 @@
-"""A job's creation, cancel and retry (its life on a worker: generation.worker.lifecycle).
+"""A job's creation, cancel and retry: the request checked, the row written by lifecycle's verbs
+(generation.worker.lifecycle, the job table's one writer with the worker's Attempt).
 
 The job row is the source of truth. Every transition is one conditional UPDATE, so two actors
 (a user cancelling, a worker finishing, the sweeper) never both win.
@@ -6,19 +7,15 @@ The job row is the source of truth. Every transition is one conditional UPDATE, 
 
 from __future__ import annotations
 
-from functools import partial
-
 from django.conf import settings
-from django.db import transaction
 
 from config import clock
 from config.errors import Conflict
 from garden import keys
 from generation import backends, kinds, planning
-from generation.dispatch import enqueue as broker
 from generation.models import GenerationJob
 from generation.requests import JobParameterError, JobRequest, ValidJob
-from generation.worker.attempt import announce
+from generation.worker import lifecycle
 from library import selectors as library
 
 
@@ -106,29 +103,18 @@ def new_job(*, valid: ValidJob, created_by=None, enqueue: bool = True) -> Genera
 
 
 def save_job(*, job: GenerationJob, enqueue: bool = True) -> GenerationJob:
-    """Store the job and send its message once the caller's transaction commits. No sweep of stale
-    jobs here: that is the workers' housekeeping (generation.worker.sweeper, every
+    """Store the job and send its message once the caller's transaction commits (lifecycle.store).
+    No sweep of stale jobs here: that is the workers' housekeeping (generation.worker.sweeper, every
     GARDEN_JOB_SWEEP_SECONDS on every worker, and under beat), not a web request's."""
-    with transaction.atomic():
-        job.save()
-        if enqueue:
-            transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
-    return job
+    return lifecycle.store(job=job, send=enqueue)
 
 
 def cancel_job(*, job: GenerationJob) -> GenerationJob:
     """Idempotent: a queued job never starts; a running one stops at its next denoising step."""
-    with transaction.atomic():
-        queued = GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.QUEUED)
-        if queued.update(status=GenerationJob.Status.CANCELLED, finished_at=clock.now(), cancel_requested=True):
-            announce(ids=[job.pk])  # someone may wait for it (a kiosk, an A1111 client)
-        else:  # a running one: its worker ends it at its next step (toolbox.StepReporter)
-            GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING).update(cancel_requested=True)
+    if not lifecycle.cancel_queued(job_id=job.pk):  # a running one: its worker ends it at its next step
+        lifecycle.ask_cancel(job_id=job.pk)
     job.refresh_from_db()
     return job
-
-
-RETRYABLE = (GenerationJob.Status.FAILED, GenerationJob.Status.CANCELLED)
 
 
 def retry_job(*, job: GenerationJob) -> GenerationJob:
@@ -136,23 +122,8 @@ def retry_job(*, job: GenerationJob) -> GenerationJob:
 
     Any other job raises JobStateError (a 409): only failed or cancelled jobs can be retried.
     """
-    with transaction.atomic():
-        updated = GenerationJob.objects.filter(pk=job.pk, status__in=RETRYABLE).update(
-            status=GenerationJob.Status.QUEUED,
-            cancel_requested=False,
-            error="",
-            notice="",
-            send_failed=False,
-            attempts=0,
-            worker="",
-            finished_at=None,
-            heartbeat_at=None,
-            created_at=clock.now(),  # back of the queue
-            enqueued_at=clock.now(),
-        )
-        if updated:
-            transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
+    retried = lifecycle.retry(job=job)
     job.refresh_from_db()
-    if not updated:
+    if not retried:
         raise JobStateError(f"Only failed or cancelled jobs can be retried; this one is {job.status}.")
     return job

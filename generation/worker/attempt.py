@@ -26,7 +26,6 @@ from django.utils import timezone
 
 from config import clock
 from generation import changes
-from generation.dispatch import enqueue as broker
 from generation.models import GenerationJob
 from generation.worker.notices import resumed_notice
 
@@ -135,12 +134,12 @@ class Attempt:
                 log.warning("generation job %s: attempt %d lost its lease; leaving it to the next attempt", job.pk, job.attempts)
         return ended
 
-    def end(self, *, what: str, detail: str, resend: bool = False) -> str:
+    def end(self, *, what: str, detail: str) -> str:
         """The one end of an attempt of one job that will not finish: its worker stopped beating or
         hung (the sweeper), its pool process died, a transient failure. Cancelled if a cancel was
-        asked, failed once GARDEN_JOB_MAX_ATTEMPTS attempts ran, else queued again with a notice
-        (``resend``: its message sent again once this commits; else the caller's own message comes
-        back: a redelivery, a task's retry)."""
+        asked, failed once GARDEN_JOB_MAX_ATTEMPTS attempts ran, else queued again with a notice (a
+        message runs it again: the caller's own coming back — a redelivery, a task's retry — or
+        the one the sweeper sends, lifecycle.send_message)."""
         (job,) = self.jobs
         with transaction.atomic():
             if job.cancel_requested:
@@ -157,7 +156,7 @@ class Attempt:
                 enqueued_at=clock.now(),
                 send_failed=False,
             )
-            return self._requeued(requeued, resend=resend)
+            return self._requeued(requeued)
 
     def give_way(self, *, timings: dict) -> str:
         """Queued again for a waiting foreground job (generation.worker.yielding): the attempt it used
@@ -172,7 +171,7 @@ class Attempt:
             send_failed=False,
             timings=timings,
         )
-        return self._requeued(requeued, resend=False)
+        return self._requeued(requeued)
 
     def _ended(self, changed: int, status: str) -> str:
         if not changed:
@@ -180,13 +179,10 @@ class Attempt:
         announce(ids=self.ids)
         return status
 
-    def _requeued(self, changed: int, *, resend: bool) -> str:
+    def _requeued(self, changed: int) -> str:
         if not changed:
             return NOT_OURS
         announce(ids=self.ids)
-        if resend:
-            for job in self.jobs:
-                transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
         return Status.QUEUED
 
 

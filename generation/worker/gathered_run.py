@@ -150,6 +150,7 @@ class GatheredRun:
                     flags = backend.safety_flags(pictures)  # the model's own checker, if it ships one (recorded only)
             description = backend.describe()
             timings["generate"] = time.perf_counter() - started
+            timings["gathered"] = len(jobs)  # each mate records the whole call's time: the estimates count the call once
             if on_card:
                 rendered = card_finishing.render_on_card(jobs=jobs, specs=specs, pictures=pictures, description=description)
         except JobStopped:
@@ -226,7 +227,7 @@ class GatheredRun:
             return
         log.warning("generation job %s: transient failure, requeued: %s", job.pk, error)
         job.refresh_from_db(fields=["cancel_requested"])  # asked since the call began: it ends cancelled
-        if Attempt([job]).end(what="Transient error", detail=error, resend=True) == GenerationJob.Status.QUEUED:
+        if lifecycle.end_and_resend(attempt=Attempt([job]), what="Transient error", detail=error) == GenerationJob.Status.QUEUED:
             self.requeued.add(job.pk)
 
     def _failed(self, job: GenerationJob, exc: BaseException | str) -> None:

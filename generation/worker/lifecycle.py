@@ -1,11 +1,17 @@
-"""A job's life on a worker, written once for the ordinary path (generation.worker.runner) and the
-gathered one (generation.worker.gathered_run): claimed, prepared (model loaded, the call's ``Batch``),
-painted with one step callback (toolbox.StepReporter), kept leased by its heartbeat, then ended.
+"""A job's life, written once: stored and sent (``store``, ``send``), claimed by a worker, prepared
+(model loaded, the call's ``Batch``), painted with one step callback (toolbox.StepReporter) on the
+ordinary path (generation.worker.runner) or the gathered one (generation.worker.gathered_run), kept
+leased by its heartbeat, then ended.
 
-The claim is here (one conditional UPDATE); from then on the attempt's rows are written only by its
-``Attempt`` (generation.worker.attempt): its progress and its ends (succeed, fail, cancel, drop, end,
-give_way), each conditional on the attempt and announced once committed. The ends by a job's id (a
-task's retry, a lost pool process) read the attempt and end it the same way.
+The job table is written here and by ``Attempt`` (generation.worker.attempt), nowhere else
+(tests/generation/test_job_writes.py traces every write). Here: the row's insert, the claim, and the
+verbs of the web and the broker that no attempt owns (``cancel_queued``, ``ask_cancel``, ``retry``,
+``resend``, ``mark_send_failed``). Once claimed, the attempt's rows are written only by its
+``Attempt``: its progress and its ends (succeed, fail, cancel, drop, end, give_way). The verbs have
+one shape, the Attempt's ends': keyword arguments only, one conditional UPDATE, announced once
+committed when a waiter would see the change, and they return the status the row has after it —
+or ``""`` when the row was not in the state the verb needs. The ends by a job's id (a task's retry,
+a lost pool process) read the attempt and end it through its Attempt.
 """
 
 from __future__ import annotations
@@ -16,23 +22,113 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config import clock
 from generation import backends
 from generation.backends import Batch, hires
 from generation.dispatch import beacon
+from generation.dispatch import enqueue as broker
 from generation.init_pictures import init_picture
 from generation.models import GenerationJob
 from generation.planning import ImageSpec
-from generation.worker.attempt import Attempt, announce
+from generation.worker.attempt import NOT_OURS, Attempt, announce
 
 log = logging.getLogger(__name__)
 
 Status = GenerationJob.Status
+RETRYABLE = (Status.FAILED, Status.CANCELLED)
+
+
+# --- stored and sent: the row's insert, and its message (the job row is the truth, the message a wake-up) --
+
+
+def store(*, job: GenerationJob, send: bool = True) -> GenerationJob:
+    """Insert the new job's row; its message is sent once the caller's transaction commits."""
+    with transaction.atomic():
+        job.save(force_insert=True)
+        if send:
+            transaction.on_commit(partial(send_message, job_id=job.pk, queue=job.queue, background=job.background))
+    return job
+
+
+def send_message(*, job_id, queue: str, background: bool = False) -> bool:
+    """Send the job's message (generation.dispatch.enqueue); a refused send marks the row for the
+    sweeper (``mark_send_failed``) and never fails the caller."""
+    if broker.enqueue_job(job_id=job_id, queue=queue, background=background) is not False:  # False: refused
+        return True
+    try:
+        mark_send_failed(job_id=job_id)
+    except Exception:  # the sweeper re-sends after GARDEN_JOB_REQUEUE_AFTER_SECONDS anyway
+        log.warning("generation job %s: could not mark the failed send", job_id, exc_info=True)
+    return False
+
+
+def mark_send_failed(*, job_id) -> str:
+    """The queued job's message was refused: the sweeper sends it again at its next run. Nobody
+    waits on this (the job is still queued), so it is not announced."""
+    return Status.QUEUED if GenerationJob.objects.queued().filter(pk=job_id).update(send_failed=True) else NOT_OURS
+
+
+def resend(*, job: GenerationJob) -> str:
+    """The sweeper's re-send of a queued job whose message may be lost: ``resends`` bumped and
+    ``enqueued_at`` stamped only while the row is as the sweeper read it (``job.enqueued_at``), so
+    two sweepers never both send; the message goes once this commits. Not announced: a waiter
+    sees no change."""
+    same = GenerationJob.objects.claimable().filter(pk=job.pk, enqueued_at=job.enqueued_at)
+    if not same.update(enqueued_at=clock.now(), resends=F("resends") + 1, send_failed=False):
+        return NOT_OURS
+    transaction.on_commit(partial(send_message, job_id=job.pk, queue=job.queue, background=job.background))
+    return Status.QUEUED
+
+
+# --- the web's verbs (a cancel or a retry from the kiosk, the API, the admin, A1111, ComfyUI) --------
+
+
+def cancel_queued(*, job_id) -> str:
+    """A queued job cancelled before any worker starts it (``"cancelled"``); ``""`` if not queued."""
+    queued = GenerationJob.objects.queued().filter(pk=job_id)
+    if not queued.update(status=Status.CANCELLED, finished_at=clock.now(), cancel_requested=True):
+        return NOT_OURS
+    announce(ids=[job_id])  # someone may wait for it (a kiosk, an A1111 client)
+    return Status.CANCELLED
+
+
+def ask_cancel(*, job_id) -> str:
+    """A running job asked to stop: its attempt ends it cancelled at its next step
+    (toolbox.StepReporter, ``Attempt.drop``), and that end is announced. ``"running"``, or ``""``
+    if not running."""
+    return Status.RUNNING if GenerationJob.objects.running().filter(pk=job_id).update(cancel_requested=True) else NOT_OURS
+
+
+def retry(*, job: GenerationJob) -> str:
+    """A failed or cancelled job queued again at the back of the queue, its attempts counted afresh
+    (the pictures it made are kept); its message is sent (to ``job.queue``) once this commits.
+    ``""`` if it was neither failed nor cancelled."""
+    now = clock.now()
+    retried = GenerationJob.objects.filter(pk=job.pk, status__in=RETRYABLE).update(
+        status=Status.QUEUED,
+        cancel_requested=False,
+        error="",
+        notice="",
+        send_failed=False,
+        attempts=0,
+        worker="",
+        finished_at=None,
+        heartbeat_at=None,
+        created_at=now,  # back of the queue
+        enqueued_at=now,
+    )
+    if not retried:
+        return NOT_OURS
+    announce(ids=[job.pk])
+    transaction.on_commit(partial(send_message, job_id=job.pk, queue=job.queue, background=job.background))
+    return Status.QUEUED
 
 
 # --- claim ------------------------------------------------------------------------------------------
@@ -167,6 +263,16 @@ def requeue_job(*, job_id, error: str = "") -> bool:
     retry of the same message (the task's retry); else it ended (cancelled, failed) or is not running."""
     running = Attempt.running(job_id=job_id)
     return running is not None and running.end(what="Transient error", detail=error) == Status.QUEUED
+
+
+def end_and_resend(*, attempt: Attempt, what: str, detail: str) -> str:
+    """``Attempt.end`` of an attempt no message of its own will run again (the sweeper's lost or
+    hung attempts, a gathered call's follower): queued again, its message is sent once that commits."""
+    ended = attempt.end(what=what, detail=detail)
+    if ended == Status.QUEUED:
+        for job in attempt.jobs:
+            transaction.on_commit(partial(send_message, job_id=job.pk, queue=job.queue, background=job.background))
+    return ended
 
 
 def resume_lost_job(*, job_id, worker: str, reason: str) -> str:

@@ -1,6 +1,7 @@
 """The sweeper: finds jobs whose worker died or whose broker message was lost, and acts (the
 attempts it ends are ended, and announced, by their ``Attempt.end`` (generation.worker.attempt), the
-same end as a worker's lost pool process or a transient failure).
+same end as a worker's lost pool process or a transient failure; the messages it sends again are
+lifecycle's ``resend`` and ``send_message``).
 
 Runs when a worker starts, on every worker's timer, and periodically under celery beat (never in a
 web request: creating jobs does no worker's housekeeping)
@@ -12,17 +13,16 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from config import clock
 from config.locks import exclusive
 from generation.dispatch import enqueue as broker
 from generation.models import GenerationJob
+from generation.worker import lifecycle
 from generation.worker.attempt import Attempt
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def _sweep_running_jobs() -> int:
             pk=job.pk, status=GenerationJob.Status.RUNNING, attempts=job.attempts, heartbeat_at=job.heartbeat_at
         )
         silent = f"no heartbeat for {settings.GARDEN_JOB_LEASE_SECONDS}s, GARDEN_JOB_LEASE_SECONDS"
-        swept += bool(Attempt([job], rows=same).end(what="Worker lost", detail=silent, resend=True))
+        swept += bool(lifecycle.end_and_resend(attempt=Attempt([job], rows=same), what="Worker lost", detail=silent))
     swept += _sweep_hung_jobs(alive_since=deadline)
     if swept:
         log.warning("swept %d stale generation job(s)", swept)
@@ -80,7 +80,7 @@ def _sweep_hung_jobs(*, alive_since) -> int:
             pk=job.pk, status=GenerationJob.Status.RUNNING, attempts=job.attempts, progress_at=job.progress_at
         )
         detail = f"no progress for {limit:.0f}s while its worker was alive, GARDEN_JOB_HUNG_SECONDS_PER_STEP"
-        swept += bool(Attempt([job], rows=same).end(what="Job hung", detail=detail, resend=True))
+        swept += bool(lifecycle.end_and_resend(attempt=Attempt([job], rows=same), what="Job hung", detail=detail))
     return swept
 
 
@@ -110,13 +110,9 @@ def resend_lost_jobs() -> int:
     for job in waiting.only("id", "queue", "background", "enqueued_at", "resends", "send_failed"):
         if broker.broker_looks_down():  # a send of this sweep failed: the rest wait for the next sweep
             break
-        same = GenerationJob.objects.filter(
-            pk=job.pk, status=GenerationJob.Status.QUEUED, cancel_requested=False, enqueued_at=job.enqueued_at
-        )
-        if same.update(enqueued_at=now, resends=F("resends") + 1, send_failed=False):
+        # Sent at once when no transaction is open (the UPDATE has committed), else when the caller's commits.
+        if lifecycle.resend(job=job):
             resent.append(job)
-            # At once when no transaction is open (the UPDATE has committed), else when the caller's commits.
-            transaction.on_commit(partial(broker.enqueue_job, job_id=job.pk, queue=job.queue, background=job.background))
     for job in resent:
         why = "its last send failed" if job.send_failed else f"queued without a start for over {after}s (GARDEN_JOB_REQUEUE_AFTER_SECONDS)"
         log.warning("generation job %s: %s; message re-sent (re-send #%d)", job.pk, why, job.resends + 1)

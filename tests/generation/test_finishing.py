@@ -9,7 +9,7 @@ import pytest
 from garden.services import StorageError
 from generation import backends
 from generation.models import GenerationJob
-from generation.worker import attempt, call_finishing, finishing_processes, gathered_run, lifecycle, runner, toolbox
+from generation.worker import call_finishing, finishing_processes, gathered_run, lifecycle, runner, toolbox
 from tests.generation.gather_support import PROMPTS, live_diffusers, live_job, sensitive_dir  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("live_diffusers")]
@@ -20,7 +20,7 @@ def sent(monkeypatch) -> list:
     """Messages re-sent for requeued jobs (no broker here), once the requeue commits (run the
     test's commit callbacks: django_capture_on_commit_callbacks)."""
     messages = []
-    monkeypatch.setattr(attempt.broker, "enqueue_job", lambda **kwargs: messages.append(kwargs) or True)
+    monkeypatch.setattr(lifecycle.broker, "enqueue_job", lambda **kwargs: messages.append(kwargs) or True)
     return messages
 
 

@@ -296,7 +296,7 @@ def test_enqueue_happens_on_commit_and_the_task_runs_the_job(diffusers_settings,
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         job = services.create_job(request=services.JobRequest(emotion="sad", width=64, height=64, steps=1, seed=3))
     # The send, then (the eager task having run the job) its end announced.
-    assert [callback.func.__name__ for callback in callbacks] == ["enqueue_job", "announce_ids"]
+    assert [callback.func.__name__ for callback in callbacks] == ["send_message", "announce_ids"]
     job.refresh_from_db()
     assert job.status == "succeeded" and job.images_done == 1
 
