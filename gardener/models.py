@@ -70,10 +70,11 @@ class GardenerPolicy(models.Model):
         verbose_name=_("bred share"),
     )
     trial_pairs = models.PositiveIntegerField(
-        default=0,
+        default=4,
         help_text=_(
             "Bred pairs a key may hold above its target while visitors judge them; while a key is above its target, "
-            "its weakest judged pictures (below the key's median) are retired to make room (0 = off)"
+            "its weakest judged pictures (below the key's median) are retired to make room. 4 learned fastest in the "
+            "simulation (0 = off)"
         ),
         verbose_name=_("trial pairs"),
     )

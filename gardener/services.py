@@ -269,12 +269,12 @@ def _reverse(action: GardenerAction) -> str:
 
 def enable_for_demo() -> bool:
     """The demo (``make run``): on an install whose policy row does not exist yet, turn the gardener
-    on with one trial pair: in trusted mode while the procedural painter paints (the demo's garden
+    on with the default trial pairs: in trusted mode while the procedural painter paints (the demo's garden
     fills itself), in review mode with a real model (leave_demo). A policy that exists (on or off)
     is left as it is, so a curator who turned it off keeps it off. True when it was turned on."""
     mode = PromotionMode.TRUSTED if settings.GARDEN_GENERATOR_BACKEND == backends.PROCEDURAL else PromotionMode.REVIEW
     _, created = GardenerPolicy.objects.get_or_create(
-        pk=selectors.GLOBAL_POLICY_PK, defaults={"enabled": True, "promotion_mode": mode, "trial_pairs": 1, "set_by_demo": True}
+        pk=selectors.GLOBAL_POLICY_PK, defaults={"enabled": True, "promotion_mode": mode, "set_by_demo": True}
     )
     return created
 

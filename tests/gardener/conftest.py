@@ -18,6 +18,9 @@ def policy(db) -> GardenerPolicy:
     row = global_policy()
     row.enabled = True
     row.daily_image_budget = 0
+    # Trials off (their default is 4): these tests read filling and retirement alone; trials have
+    # their own tests (test_trials.py sets trial_pairs).
+    row.trial_pairs = 0
     row.save()
     return row
 

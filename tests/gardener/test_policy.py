@@ -69,7 +69,7 @@ def test_the_demo_setup_turns_it_on_in_trusted_mode(capsys):
 def test_make_runs_demo_turns_a_new_policy_on_once(capsys, no_enqueue):
     call_command("tend_garden", "--demo")
     policy = global_policy()
-    assert policy.enabled and policy.promotion_mode == PromotionMode.TRUSTED and policy.trial_pairs == 1
+    assert policy.enabled and policy.promotion_mode == PromotionMode.TRUSTED and policy.trial_pairs == 4
     assert "Gardener enabled for the demo" in capsys.readouterr().out
     policy.enabled = False  # a curator turns it off: the next start leaves it off
     policy.save()
