@@ -4,7 +4,7 @@
     .venv/bin/python bench/faults.py --only redis postgres
     .venv/bin/python bench/faults.py --smoke    # the installation and one fault (2 likes cut at their COMMIT)
 
-Starts the fault suite's own installation (testkit/faults/harness.py: redis-server, a PostgreSQL
+Starts the fault suite's own installation (testkit/faults/stack.py: redis-server, a PostgreSQL
 cluster made with initdb, a moto S3 server, gunicorn and a Celery worker, all on loopback ports of
 their own; the machine's shared servers are never touched), runs the same scenarios as
 ``pytest -m faults tests/faults`` and prints, per fault: the kiosk calls by answer, likes lost
@@ -30,18 +30,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from testkit.faults import harness  # noqa: E402 (needs ROOT on the path)
+from testkit.faults import kiosk, outages, processes  # noqa: E402 (needs ROOT on the path)
 from testkit.faults.commit_cut import commit_cut  # noqa: E402
 from testkit.faults.hung_job import hung_worker  # noqa: E402
 from testkit.faults.offline_kiosk import offline_spell  # noqa: E402
+from testkit.faults.stack import running_stack  # noqa: E402
 
 SMOKE_NEEDS = ("faults",)  # tests/bench/test_smoke.py: run with `pytest -m faults` (the installation takes a minute or more)
 SCENARIOS = {
-    "redis": lambda stack: harness.redis_outage(stack, seconds=15),
-    "broker": lambda stack: harness.broker_outage(stack, seconds=10),
-    "worker": lambda stack: harness.worker_killed(stack, count=12),
-    "postgres": lambda stack: harness.postgres_outage(stack, seconds=10),
-    "s3": lambda stack: harness.s3_outage(stack),
+    "redis": lambda stack: outages.redis_outage(stack, seconds=15),
+    "broker": lambda stack: outages.broker_outage(stack, seconds=10),
+    "worker": lambda stack: outages.worker_killed(stack, count=12),
+    "postgres": lambda stack: outages.postgres_outage(stack, seconds=10),
+    "s3": lambda stack: outages.s3_outage(stack),
     "commit-cut": lambda stack: commit_cut(stack, likes=8),
     "kiosk-offline": lambda stack: offline_spell(stack, seconds=20),
     "hung-worker": lambda stack: hung_worker(stack),
@@ -52,7 +53,7 @@ def statuses(answers) -> str:
     return ", ".join(f"{status}: {n}" for status, n in sorted(answers.items(), key=str)) or "—"
 
 
-def job_summary(outcome: harness.Outcome) -> str:
+def job_summary(outcome: kiosk.Outcome) -> str:
     facts, parts = outcome.facts, []
     if "create_status" in facts:
         parts.append(f"create {facts['create_status']}")
@@ -62,7 +63,7 @@ def job_summary(outcome: harness.Outcome) -> str:
         parts.append(f"job {failed['status']} ({storage}) after {facts['failed_after']:.0f} s; retry {facts['retry'][0]}")
     job = facts.get("job")
     if job is not None:
-        planned = facts.get("planned") or harness.planned_keys(job, 1)
+        planned = facts.get("planned") or outages.planned_keys(job, 1)
         keys = facts.get("image_keys", [])
         twice = len(keys) - len(set(keys))
         parts.append(f"job {job['status']}, {len(set(keys) & planned)}/{len(planned)} images ({twice} twice), attempts {job['attempts']}")
@@ -71,7 +72,7 @@ def job_summary(outcome: harness.Outcome) -> str:
     return "; ".join(parts)
 
 
-def row(outcome: harness.Outcome) -> list[str]:
+def row(outcome: kiosk.Outcome) -> list[str]:
     described = "; ".join(part for part in (statuses(outcome.by_status()) if outcome.calls else "", job_summary(outcome)) if part)
     if outcome.ledger:
         lost, duplicated = str(len(outcome.ledger.lost)), str(len(outcome.ledger.duplicated))
@@ -98,7 +99,7 @@ def main() -> None:
         SCENARIOS["commit-cut"] = lambda stack: commit_cut(stack, likes=2)
         args.only = ["commit-cut"]
     chosen = [name for name in SCENARIOS if not args.only or name in args.only]
-    missing = harness.missing_tools()
+    missing = processes.missing_tools()
     if missing:
         print(f"skipped: the fault table needs {', '.join(missing)}")
         if args.smoke:  # a smoke run that cannot start fails
@@ -106,7 +107,7 @@ def main() -> None:
         return
     outcomes = []
     started = time.monotonic()
-    with harness.running_stack() as stack:
+    with running_stack() as stack:
         print(f"set-up: {stack.timings} s", file=sys.stderr, flush=True)
         for name in chosen:
             print(f"{name} …", file=sys.stderr, flush=True)

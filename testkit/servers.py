@@ -167,9 +167,13 @@ def gunicorn(
 
 
 def _wait_until_up(server: Server, process: subprocess.Popen) -> None:
+    """Until /healthz answers (the liveness probe: no schema built, no database), then one request
+    through the URL resolver, so that a test's first call does not pay for importing every view."""
     for _ in range(150):
         try:
-            urllib.request.urlopen(server.base + "/api/schema", timeout=2).close()
+            urllib.request.urlopen(server.base + "/healthz", timeout=2).close()
+            with contextlib.suppress(urllib.error.HTTPError):  # its 404: the URLconf is loaded
+                urllib.request.urlopen(server.base + "/testkit-warm-up", timeout=30).close()
             return
         except OSError:
             if process.poll() is not None:

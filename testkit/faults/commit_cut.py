@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import time
 
-from testkit.faults.harness import Call, Ledger, Outcome, Stack, post
+from testkit.faults.kiosk import Ledger, Outcome
+from testkit.faults.stack import Stack
+from testkit.faults.traffic import Call, post
 
 
 def commit_cut(stack: Stack, *, likes: int = 8, retries: int = 10) -> Outcome:

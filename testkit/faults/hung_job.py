@@ -9,7 +9,10 @@ from __future__ import annotations
 import signal
 import time
 
-from testkit.faults.harness import HarnessError, Outcome, Part, Stack, _new_job, planned_keys, procfile_argv, wait_until
+from testkit.faults.kiosk import Outcome
+from testkit.faults.outages import new_job, planned_keys
+from testkit.faults.processes import HarnessError, Part, procfile_argv, wait_until
+from testkit.faults.stack import Stack
 
 PROGRESS = "SELECT status, attempts, heartbeat_at, progress_at, notice, worker FROM generation_generationjob WHERE id = %s"
 
@@ -40,7 +43,7 @@ def hung_worker(stack: Stack, *, deadline: float = 90) -> Outcome:
     stack.worker.kill(signal.SIGTERM)  # the job must reach the hanging worker
     try:
         hung.start()
-        status, body = _new_job(stack, count=2, steps=4, seed=31, width=320, height=256)  # two sizes: two pipeline calls
+        status, body = new_job(stack, count=2, steps=4, seed=31, width=320, height=256)  # two sizes: two pipeline calls
         outcome.facts.update(create_status=status, create_body=body)
         if status != 202 or not isinstance(body, dict):
             return outcome

@@ -17,7 +17,10 @@ from collections import Counter
 
 from testkit.camera import FAKE_CAMERA_FLAGS, KIOSK, astronaut_frame, write_y4m
 from testkit.chromium import CHROMIUM_ARGS, launch_chromium
-from testkit.faults.harness import Call, HarnessError, Ledger, Outcome, Stack
+from testkit.faults.kiosk import Ledger, Outcome
+from testkit.faults.processes import HarnessError
+from testkit.faults.stack import Stack
+from testkit.faults.traffic import Call
 
 OUTBOX = "JSON.parse(localStorage.getItem('garden.kiosk.outbox.v1') || '[]')"
 FAVORITE = ("spring", "sunny", "day")

@@ -6,7 +6,8 @@ It starts servers of its own and kills them on purpose (minutes of wall time), s
 
 import pytest
 
-from testkit.faults.harness import missing_tools, running_stack
+from testkit.faults.processes import missing_tools
+from testkit.faults.stack import running_stack
 
 
 def pytest_collection_modifyitems(config, items):

@@ -2,7 +2,7 @@
 trickle of kiosk traffic and jobs, and the client's own record of what it sent and what came back
 is held against the database and the bucket (docs/operations.md#faults).
 
-The installation is the fault suite's own (testkit/faults/harness.py): redis-server, a PostgreSQL
+The installation is the fault suite's own (testkit/faults/stack.py): redis-server, a PostgreSQL
 cluster made with initdb, a moto S3 server, gunicorn and a Celery worker, all on loopback ports of
 their own. The scenarios run in file order on one installation; each leaves every part running.
 Two bring more: headless Chromium kiosk pages (offline_kiosk.py) and a second worker that hangs
@@ -17,7 +17,7 @@ import re
 import pytest
 
 from testkit.chromium import chromium_path
-from testkit.faults import harness
+from testkit.faults import kiosk, outages, traffic
 from testkit.faults.commit_cut import commit_cut
 from testkit.faults.hung_job import hung_worker
 from testkit.faults.offline_kiosk import offline_spell
@@ -25,7 +25,7 @@ from testkit.faults.offline_kiosk import offline_spell
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
 
-def report(outcome: harness.Outcome) -> None:
+def report(outcome: kiosk.Outcome) -> None:
     """What happened, for `-s` and for failure messages."""
     print(f"\n{outcome.fault} for {outcome.down_seconds} s: calls {dict(outcome.by_status())}, recovered in {outcome.recover_seconds} s")
     for endpoint, answers in outcome.outage_by_endpoint().items():
@@ -37,12 +37,12 @@ def report(outcome: harness.Outcome) -> None:
         print(f"  {name}: {str(value)[:300]}")
 
 
-def server_errors(calls: list[harness.Call]) -> list[str]:
+def server_errors(calls: list[traffic.Call]) -> list[str]:
     """5xx answers and calls that got no answer at all (a dropped connection is no better)."""
     return [call.describe() for call in calls if call.status is None or call.status >= 500]
 
 
-def check_ledger(outcome: harness.Outcome) -> None:
+def check_ledger(outcome: kiosk.Outcome) -> None:
     ledger = outcome.ledger
     assert ledger is not None
     assert not ledger.lost, f"{len(ledger.lost)} likes answered 200 have no row: {[c.describe() for c in ledger.lost[:5]]}"
@@ -52,7 +52,7 @@ def check_ledger(outcome: harness.Outcome) -> None:
 
 
 def test_redis_down_under_kiosk_traffic_no_5xx_and_every_like_once(stack):
-    outcome = harness.redis_outage(stack, seconds=15)
+    outcome = outages.redis_outage(stack, seconds=15)
     report(outcome)
     assert len(outcome.during_outage()) >= 20, "too little kiosk traffic reached the outage to judge it"
     errors = server_errors(outcome.calls)
@@ -61,16 +61,16 @@ def test_redis_down_under_kiosk_traffic_no_5xx_and_every_like_once(stack):
 
 
 def test_broker_down_job_creation_answers_202_and_the_job_runs_once_it_is_back(stack):
-    outcome = harness.broker_outage(stack, seconds=10, deadline=90)
+    outcome = outages.broker_outage(stack, seconds=10, deadline=90)
     report(outcome)
     assert outcome.facts["create_status"] == 202, f"creating a job with the broker down: {outcome.facts['create_body']}\n{stack.logs()}"
     job = outcome.facts["job"]
     assert job["status"] == "succeeded", f"90 s after the broker came back the job is {job}\n{stack.logs()}"
-    assert sorted(outcome.facts["image_keys"]) == sorted(harness.planned_keys(job, 1))
+    assert sorted(outcome.facts["image_keys"]) == sorted(outages.planned_keys(job, 1))
 
 
 def test_worker_killed_mid_job_the_job_finishes_with_exactly_its_planned_images(stack):
-    outcome = harness.worker_killed(stack, count=12, deadline=120)
+    outcome = outages.worker_killed(stack, count=12, deadline=120)
     report(outcome)
     assert outcome.facts["create_status"] == 202, outcome.facts["create_body"]
     at_kill = outcome.facts["killed_at"]
@@ -87,7 +87,7 @@ def test_worker_killed_mid_job_the_job_finishes_with_exactly_its_planned_images(
 
 
 def test_postgres_down_answers_json_503_with_retry_after_and_recovers_by_itself(stack):
-    outcome = harness.postgres_outage(stack, seconds=10)
+    outcome = outages.postgres_outage(stack, seconds=10)
     report(outcome)
     assert len(outcome.during_outage()) >= 10, "too little kiosk traffic reached the outage to judge it"
     unexpected = [call.describe() for call in outcome.calls if call.status is None or (call.status >= 500 and call.status != 503)]
@@ -108,7 +108,7 @@ def test_postgres_down_answers_json_503_with_retry_after_and_recovers_by_itself(
 
 
 def test_s3_down_fails_the_job_with_a_storage_error_then_retry_succeeds_and_listings_go_on(stack):
-    outcome = harness.s3_outage(stack, deadline=120)
+    outcome = outages.s3_outage(stack, deadline=120)
     report(outcome)
     assert outcome.facts["create_status"] == 202, outcome.facts["create_body"]
     failed = outcome.facts["failed_job"]
