@@ -58,6 +58,7 @@ lint: $(VENV)/.dev
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py hangul_font --check
 
 # Translation catalogs: extract new strings into every locale/ (untranslated until someone
 # translates them), then compile (docs/languages.md). CI fails while a catalog is stale.

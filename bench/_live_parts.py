@@ -23,6 +23,7 @@ PROGRESS = "progress UPDATEs"  # the per-step callbacks runner.StepReporter make
 # (module, attribute, part, parent part or "") — parents are listed before their children.
 PARTS = (
     ("generation.worker.lifecycle", "claim_job", "claim (UPDATE + SELECT)", ""),
+    ("generation.worker.claim", "claim_job", "claim (UPDATE + SELECT)", ""),  # its own name for it (from-import)
     ("generation.backends.diffusion.DiffusersBackend", "generate", "pipeline call", ""),
     ("generation.backends.procedural.ProceduralBackend", "generate", "pipeline call", ""),
     ("safety.images", "check_picture", "safety check", ""),

@@ -3,7 +3,7 @@
 app calls it (no credentials, a trusted address), on the filesystem broker that made the old probe
 (a Celery broadcast, 2.0 s) miss the app's 2 s timeout.
 
-    .venv/bin/python bench/a1111_options.py [--requests 50] [--database postgres://…]
+    .venv/bin/python bench/a1111_options.py [--requests 50] [--database postgres://server/name] [--json out.json]
     .venv/bin/python bench/a1111_options.py --smoke        # 3 requests: the whole path in seconds
 
 Loads the application as the web server does (``config.wsgi``, which imports the URL conf and
@@ -14,77 +14,59 @@ authentication, one presence query, JSON). A GPU worker's presence row is writte
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import parser, results
+from bench.harness.venue import here
+
+SETTINGS = {
+    "CELERY_BROKER_URL": "filesystem://",
+    "GARDEN_GENERATOR_BACKEND": "diffusers",
+    "GARDEN_DIFFUSION_MODEL": "/models/sd15",
+    "GARDEN_A1111_TRUSTED_CLIENTS": "127.0.0.1",
+    "GARDEN_LOG_LEVEL": "WARNING",
+    "DJANGO_ALLOWED_HOSTS": "localhost,testserver",
+}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=50)
-    parser.add_argument("--database", default="", help="DATABASE_URL (default: a new SQLite file)")
-    parser.add_argument("--smoke", action="store_true", help="3 requests: the whole path in seconds (testkit/smoke.py)")
-    args = parser.parse_args()
-    if args.smoke:
-        args.requests = 3
-    work = Path(tempfile.mkdtemp(prefix="bench-a1111-"))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": args.database or f"sqlite:///{work / 'bench.sqlite3'}",
-            "GARDEN_VAR_DIR": str(work / "var"),
-            "GARDEN_MEDIA_ROOT": str(work / "media"),
-            "CELERY_BROKER_URL": "filesystem://",
-            "GARDEN_GENERATOR_BACKEND": "diffusers",
-            "GARDEN_DIFFUSION_MODEL": "/models/sd15",
-            "GARDEN_A1111_TRUSTED_CLIENTS": "127.0.0.1",
-            "GARDEN_LOG_LEVEL": "WARNING",
-            "DJANGO_ALLOWED_HOSTS": "localhost,testserver",
-        }
-    )
-    import django
+    made = parser(__doc__)
+    made.add_argument("--requests", type=int, default=50)
+    made.add_argument("--database", default="sqlite", help="postgres://server/name: a copy of the migrated template made there")
+    args = made.parse_args()
+    requests = 3 if args.smoke else args.requests
+    started = results.machine()
+    with here("bench-a1111-", database=args.database, **SETTINGS):
+        from django.conf import settings
+        from django.test import Client
 
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.test import Client
+        from generation.dispatch.beacon import record_presence
 
-    from generation.dispatch.beacon import record_presence
+        record_presence(name="gpu@bench", queues=[settings.GARDEN_GPU_QUEUE])
+        # as the web server loads the application (it imports the URL conf and every view)
+        _, start = results.timed(lambda: __import__("config.wsgi"))
+        client = Client(HTTP_HOST="localhost")
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
 
-    call_command("migrate", "--no-input", verbosity=0)
-    record_presence(name="gpu@bench", queues=[settings.GARDEN_GPU_QUEUE])
-    started = time.perf_counter()
-    import config.wsgi  # noqa: F401  # as the web server loads the application (it imports the URL conf and every view)
+            cProfile.runctx('client.get("/sdapi/v1/options")', globals(), {"client": client}, sort="cumulative")
+            return
 
-    start = (time.perf_counter() - started) * 1000
-    client = Client(HTTP_HOST="localhost")
-    if os.environ.get("BENCH_PROFILE"):
-        import cProfile
-        import pstats
+        def options() -> None:
+            response = client.get("/sdapi/v1/options")
+            assert response.status_code == 200, response.content
 
-        profile = cProfile.Profile()
-        profile.enable()
-        client.get("/sdapi/v1/options")
-        profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
-        return
-    timings = []
-    for _ in range(args.requests + 1):
-        started = time.perf_counter()
-        response = client.get("/sdapi/v1/options")
-        timings.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.content
-    cold, warm = timings[0], timings[1:]
-    print(f"loading the application as the web server does (config.wsgi: URL conf, every view): {start:.1f} ms")
-    print(f"GET /sdapi/v1/options, the process's first request: {cold:.1f} ms; then median {statistics.median(warm):.1f} ms, "
-          f"worst {max(warm):.1f} ms")  # fmt: skip
+        cold, *warm = results.repeat(options, requests + 1, warmup=0)
+    print(f"loading the application as the web server does (config.wsgi: URL conf, every view): {1000 * start:.1f} ms")
+    print(f"GET /sdapi/v1/options, the process's first request: {1000 * cold:.1f} ms; then median "
+          f"{1000 * statistics.median(warm):.1f} ms, worst {1000 * max(warm):.1f} ms; {results.load_line()}")  # fmt: skip
+    figures = {"application_load_s": start, "first_request_s": cold, "then": results.summary(warm)}
+    results.write(args.json, "a1111_options", vars(args), figures, started)
 
 
 if __name__ == "__main__":

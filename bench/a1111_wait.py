@@ -6,7 +6,7 @@ database queries the waiting request makes (a1111.waits).
     .venv/bin/python bench/a1111_wait.py --cache redis://127.0.0.1:6379/9 # Redis pub/sub
     .venv/bin/python bench/a1111_wait.py --smoke                          # 2 requests, 0.5 s held: seconds
 
-In this process (bench/_inprocess.py: a migrated SQLite copy, the real views through Django's test
+In this process (bench.harness.venue.here: a migrated SQLite copy, the real views through Django's test
 client): a thread posts ``/sdapi/v1/txt2img`` (a trusted address, the procedural painter) and waits;
 its job stays queued (no worker takes the message; a presence row says one is there) for ``--hold``
 seconds, then this thread runs it (``execute_job``). Per request: the time from the job's success
@@ -17,32 +17,29 @@ this channel (``changes.announce_ids``, what every job's end now costs the bulk 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._inprocess import scratch, template_database  # noqa: E402
+from bench.harness import parser, results
+from bench.harness.venue import here
 
 BODY = {"prompt": "a calm garden", "steps": 1, "width": 64, "height": 64}
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=20)
-    parser.add_argument("--hold", type=float, default=3.0, help="Seconds each job stays queued while its request waits")
-    parser.add_argument("--cache", default="", help="CACHE_URL (redis://… for Redis pub/sub; default: the embedded file channel)")
-    parser.add_argument("--announcements", type=int, default=2000, help="Announcements timed for the per-job cost")
-    parser.add_argument("--smoke", action="store_true", help="2 requests held 0.5 s, 50 announcements: seconds")
-    args = parser.parse_args()
+    made = parser(__doc__)
+    made.add_argument("--requests", type=int, default=20)
+    made.add_argument("--hold", type=float, default=3.0, help="Seconds each job stays queued while its request waits")
+    made.add_argument("--cache", default="", help="CACHE_URL (redis://… for Redis pub/sub; default: the embedded file channel)")
+    made.add_argument("--announcements", type=int, default=2000, help="Announcements timed for the per-job cost")
+    args = made.parse_args()
     if args.smoke:
         args.requests, args.hold, args.announcements = 2, 0.5, 50
     return args
@@ -95,36 +92,14 @@ def announcement_cost(count: int) -> float:
     return (time.perf_counter() - started) / count
 
 
-def set_up(work: Path, *, cache: str) -> None:
-    """Django on a copy of the migrated template (as bench/_inprocess.set_up_django), with ``cache``."""
-    database = work / "garden.sqlite3"
-    (work / "static").mkdir(exist_ok=True)
-    shutil.copyfile(template_database(), database)
-    for name in ("CACHE_URL", "CELERY_BROKER_URL"):  # the embedded defaults unless --cache says otherwise
-        os.environ.pop(name, None)
-    os.environ.update(
-        {
-            "DATABASE_URL": f"sqlite:///{database}",
-            "GARDEN_VAR_DIR": str(work),
-            "GARDEN_MEDIA_ROOT": str(work / "media"),
-            "GARDEN_STATIC_ROOT": str(work / "static"),
-            "DJANGO_ALLOWED_HOSTS": "testserver",
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "GARDEN_GENERATOR_BACKEND": "procedural",
-            "GARDEN_A1111_TRUSTED_CLIENTS": "127.0.0.1",
-            "GARDEN_LOG_LEVEL": "WARNING",
-            **({"CACHE_URL": cache} if cache else {}),
-        }
-    )
-    import django
-
-    django.setup()
-
-
 def main() -> None:
     args = parse_args()
-    with scratch("bench-a1111-wait-") as work:
-        set_up(Path(work), cache=args.cache)
+    started = results.machine()
+    settings = {"GARDEN_GENERATOR_BACKEND": "procedural", "GARDEN_A1111_TRUSTED_CLIENTS": "127.0.0.1", "GARDEN_LOG_LEVEL": "WARNING"}
+    # the embedded cache (its file channel) unless --cache names one
+    with here(
+        "bench-a1111-wait-", memory=True, DJANGO_ALLOWED_HOSTS="testserver", **settings, **({"CACHE_URL": args.cache} if args.cache else {})
+    ):
         from django.test import Client
         from django.utils import timezone
 
@@ -160,6 +135,8 @@ def main() -> None:
         }
         changes.stop_listeners()
     print(json.dumps(result, indent=2))
+    print(results.load_line("at the end"))
+    results.write(args.json, "a1111_wait", vars(args), result, started)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/comfy_door.py                 # 8 pairs, the tiny test pipeline on CPU
     .venv/bin/python bench/comfy_door.py --smoke         # 2 pairs, 20 polls: the whole path in seconds
+    .venv/bin/python bench/comfy_door.py --beside-serving 3   # the kiosk's serving figures, door off / on
 
 One process serves both doors over real HTTP on loopback: the Django application (the A1111 API,
 wsgiref, one thread per request) and the ComfyUI door (comfy.door on aiohttp). One worker process
@@ -18,12 +19,20 @@ standard error.
 door's two serving threads (its event loop and its database thread, read in each with
 time.thread_time) over the polls, less the same time idle. The whole process's CPU is printed
 beside it: it also counts the A1111 server's threads and the door's followers, which the polls do not touch.
+
+``--beside-serving N``: the kiosk's serving bench (bench/serving.py: gunicorn, PostgreSQL, Redis, wrk;
+``--images 20000 --duration 5 --only garden like`` on its own database ``garden_bench_serving_comfy``
+and Redis database 14) run 2N times, the door off and on alternating (off-on, then on-off), "on"
+being ``manage.py comfy_door`` (the Procfile's line) on the same database and cache, polled for the
+whole ``/history`` every 100 ms as SillyTavern polls it. Each endpoint's throughput is taken as its
+ratio to the floor measured in the same run; printed per run, with the median of on ÷ off per round.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -53,6 +62,7 @@ def parse_args():
     parser.add_argument("--polls", type=int, default=100)
     parser.add_argument("--steps", type=int, default=2, help="sampler steps of each picture (more: a longer job, the doors' share smaller)")
     parser.add_argument("--smoke", action="store_true", help="2 pairs and 20 polls (bench/_smoke.py)")
+    parser.add_argument("--beside-serving", type=int, metavar="ROUNDS", help="the kiosk's serving bench, door off and on (above)")
     args = parser.parse_args()
     if args.smoke:
         args.pairs, args.polls = 2, 20
@@ -202,7 +212,7 @@ async def _door_picture(base: str, graph: dict) -> None:
 
 
 def door_picture(base: str, model: str, seed: int, steps: int) -> float:
-    from tests.comfy.workflows import open_webui
+    from testkit.comfy_workflows import open_webui
 
     graph = open_webui(prompt="a moss garden", model=model, width=64, height=64, steps=steps, seed=seed)
     graph["3"]["inputs"]["cfg"] = 7
@@ -261,5 +271,66 @@ def main() -> None:
     worker.terminate()
 
 
+SERVING_DATABASE = "postgres://postgres@127.0.0.1:5432/garden_bench_serving_comfy"
+SERVING_CACHE = "redis://127.0.0.1:6379/14"
+SERVING_ARGS = ["--images", "20000", "--interactions", "40000", "--duration", "5", "--only", "garden", "like"]
+ENDPOINTS = ("garden", "like")
+
+
+@contextlib.contextmanager
+def door_polled(env: dict):
+    """The Procfile's door on the serving bench's database, its whole /history polled every 100 ms."""
+    from testkit.servers import free_port
+
+    base = f"http://127.0.0.1:{free_port()}"
+    door_env = {**env, "DATABASE_URL": env["BENCH_SERVING_DATABASE_URL"], "CACHE_URL": env["BENCH_SERVING_CACHE_URL"],
+                "GARDEN_A1111_TRUSTED_CLIENTS": "127.0.0.1", "GARDEN_LOG_LEVEL": "WARNING"}  # fmt: skip
+    door = subprocess.Popen([sys.executable, "manage.py", "comfy_door", "--bind", base.removeprefix("http://")], cwd=ROOT, env=door_env)
+    poller = None
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/system_stats", timeout=5).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or door.poll() is not None:
+                    raise RuntimeError("the door did not start") from None
+                time.sleep(0.5)
+        poller = subprocess.Popen([sys.executable, "-c", POLLER, f"{base}/history", "100000"])
+        yield
+    finally:
+        for process in (poller, door):
+            if process is not None:
+                process.terminate()
+                process.wait(30)
+
+
+def beside_serving(rounds: int) -> None:
+    env = {**os.environ, "BENCH_SERVING_DATABASE_URL": SERVING_DATABASE, "BENCH_SERVING_CACHE_URL": SERVING_CACHE}
+    results = ROOT / "bench" / "results" / "serving.json"
+    per_round = []
+    for number in range(rounds):
+        figures = {}
+        for door_on in (False, True) if number % 2 == 0 else (True, False):
+            load = os.getloadavg()[0]
+            with door_polled(env) if door_on else contextlib.nullcontext():
+                command = [sys.executable, "bench/serving.py", *SERVING_ARGS]
+                subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+            run = json.loads(results.read_text())
+            figures[door_on] = {name: run[name]["ratio_to_floor"] for name in ENDPOINTS}
+            shown = ", ".join(f"{name} {run[name]['rps']:.0f} req/s = {run[name]['ratio_to_floor']:.3f} x floor" for name in ENDPOINTS)
+            state = "on " if door_on else "off"
+            print(f"round {number + 1}, door {state} (load {load:.1f}): floor {run['floor']['rps']:.0f} req/s; {shown}")
+        per_round.append({name: figures[True][name] / figures[False][name] for name in ENDPOINTS})
+    for name in ENDPOINTS:
+        ratios = [round_[name] for round_ in per_round]
+        print(f"{name}: door on / off, x floor: {', '.join(f'{r:.3f}' for r in ratios)}; median {statistics.median(ratios):.3f}")
+
+
 if __name__ == "__main__":
-    main()
+    arguments = parse_args()
+    if arguments.beside_serving:
+        beside_serving(arguments.beside_serving)
+    else:
+        main()

@@ -17,7 +17,7 @@ bound ``screens.status.silent_after``; Xibo's defaults (a 300 s collection inter
 
     .venv/bin/python bench/fleet.py                  # 3 pages, 15 s beats (a few minutes)
     .venv/bin/python bench/fleet.py --pages 5 --commands 10
-    .venv/bin/python bench/fleet.py --smoke          # 1 page, 1 s beats: end to end (most of it the server's migrate)
+    .venv/bin/python bench/fleet.py --smoke          # 1 page, 1 s beats: end to end (most of it the server's start)
 """
 
 from __future__ import annotations

@@ -30,54 +30,44 @@ The job path adds ~20-45 ms per image (JPEG, thumbnail, rows, per-step UPDATEs) 
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import os
-import signal
-import subprocess
+import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from testkit.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
-from testkit.random_sd import ARCHITECTURES, save_random_pipeline  # noqa: E402
+from bench.harness import parser, results
+from bench.harness.venue import here
+from testkit.local_services import reachable, redis_url
+from testkit.random_sd import ARCHITECTURES, save_random_pipeline
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="Hub id or folder (default: the tiny test pipeline, built here)")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--width", type=int, default=512)
-    parser.add_argument("--height", type=int, default=512)
-    parser.add_argument("--steps", type=int, default=4)
-    parser.add_argument("--images", type=int, default=8)
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--guidance", type=float, default=7.5, help="Both paths (the job's through GARDEN_DEFAULT_GUIDANCE); ≤ 1: no CFG")
-    parser.add_argument("--repeat", type=int, default=3, help="Interleaved rounds; best of N for each figure")
-    parser.add_argument("--no-worker", action="store_true", help="Skip the real-worker figure")
-    parser.add_argument("--batched-only", action="store_true", help="Skip the one-at-a-time rounds (job ÷ direct, batched, only)")
-    parser.add_argument(
+    made = parser(__doc__)
+    made.add_argument("--model", help="Hub id or folder (default: the tiny test pipeline, built here)")
+    made.add_argument("--device", default="cpu")
+    made.add_argument("--width", type=int, default=512)
+    made.add_argument("--height", type=int, default=512)
+    made.add_argument("--steps", type=int, default=4)
+    made.add_argument("--images", type=int, default=8)
+    made.add_argument("--batch", type=int, default=4)
+    made.add_argument("--guidance", type=float, default=7.5, help="Both paths (the job's through GARDEN_DEFAULT_GUIDANCE); ≤ 1: no CFG")
+    made.add_argument("--repeat", type=int, default=3, help="Interleaved rounds; best of N for each figure")
+    made.add_argument("--no-worker", action="store_true", help="Skip the real-worker figure")
+    made.add_argument("--batched-only", action="store_true", help="Skip the one-at-a-time rounds (job ÷ direct, batched, only)")
+    made.add_argument(
         "--random-architecture",
         choices=ARCHITECTURES,
         help="Build this full-size architecture with random weights (testkit/random_sd.py) and use it as --model",
     )
-    parser.add_argument("--save-to", help="Folder for the --random-architecture pipeline (reused when it exists; default: a temp folder)")
-    parser.add_argument("--smoke", action="store_true", help="2 pictures of 64x64, 1 step, one round: the whole path in seconds")
-    args = parser.parse_args()
+    made.add_argument("--save-to", help="Folder for the --random-architecture pipeline (reused when it exists; default: a temp folder)")
+    args = made.parse_args()
     if args.smoke:
         args.width = args.height = 64
         args.steps, args.images, args.batch, args.repeat = 1, 2, 2, 1
     return args
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def environment(device: str) -> str:
@@ -91,20 +81,22 @@ def environment(device: str) -> str:
     return f"torch {torch.__version__}, diffusers {diffusers.__version__}, transformers {transformers.__version__}; device {where}"
 
 
-def best(repeat: int, run) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return min(times)
+def wall(call) -> float:
+    return results.timed(call)[1]
 
 
 def main() -> int:
     args = parse_args()
-    work = Path(tempfile.mkdtemp(prefix="garden-bench-gen-"))
+    started = results.machine()
+    with tempfile.TemporaryDirectory(prefix="garden-bench-gen-") as work:
+        figures = run(args, Path(work))
+    print(results.load_line("at the end"))
+    results.write(args.json, "generation", vars(args), figures, started)
+    return 0
+
+
+def run(args, work: Path) -> dict:
     use_worker = not args.no_worker and reachable(redis_url())
-    queue = f"gpu-bench-{os.getpid()}"
     if args.random_architecture:
         if args.model:
             sys.exit("--model and --random-architecture are exclusive")
@@ -118,38 +110,30 @@ def main() -> int:
 
         model = str(save_tiny_pipeline(work / "tiny-sd"))
         label = "tiny random-weight SD (testkit/tiny_pipeline.py)"
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
-            "GARDEN_VAR_DIR": str(work / "var"),
-            "GARDEN_MEDIA_ROOT": str(work / "media"),
-            "CELERY_BROKER_URL": redis_url() if use_worker else "filesystem://",
-            "GARDEN_GENERATOR_BACKEND": "diffusers",
-            "GARDEN_DIFFUSION_MODEL": model,
-            "GARDEN_DIFFUSION_DEVICE": args.device,
-            "GARDEN_DIFFUSION_BATCH_SIZE": str(args.batch),
-            "GARDEN_GPU_QUEUE": queue,
-            "GARDEN_LOG_LEVEL": "WARNING",
-            "GARDEN_DEFAULT_GUIDANCE": str(args.guidance),
-        }
-    )
-    import django
+    settings = {
+        "CELERY_BROKER_URL": redis_url() if use_worker else "filesystem://",
+        "GARDEN_GENERATOR_BACKEND": "diffusers",
+        "GARDEN_DIFFUSION_MODEL": model,
+        "GARDEN_DIFFUSION_DEVICE": args.device,
+        "GARDEN_DIFFUSION_BATCH_SIZE": str(args.batch),
+        "GARDEN_LOG_LEVEL": "WARNING",
+        "GARDEN_DEFAULT_GUIDANCE": str(args.guidance),
+    }
+    with here("garden-bench-gen-", **settings) as venue:
+        return measure(args, label, venue if use_worker else None)
 
-    django.setup()
+
+def measure(args, label: str, venue) -> dict:
+    """The figures, this process on the venue; ``venue`` given: the real worker's too."""
     from django.conf import settings
-    from django.core.management import call_command
 
     from generation import backends, services
     from generation.backends import Batch
     from generation.models import GenerationJob
     from generation.tasks import run_generation_job
 
-    call_command("migrate", "--no-input", verbosity=0)
     backend = backends.get_backend("diffusers")
-    started = time.perf_counter()
-    backend.load()
-    load_seconds = time.perf_counter() - started
+    load_seconds = wall(backend.load)
     seeds = list(range(args.images))
 
     def job_request():
@@ -188,16 +172,16 @@ def main() -> int:
     # disturbance, and interleaving spreads that over all four instead of skewing one ratio.
     rounds = {"direct_batched": [], "direct_single": [], "job_batched": [], "job_single": []}
     for _ in range(args.repeat):
-        rounds["direct_batched"].append(best(1, lambda: direct(args.batch)))
-        rounds["job_batched"].append(best(1, lambda: job_in_process(args.batch)))
+        rounds["direct_batched"].append(wall(lambda: direct(args.batch)))
+        rounds["job_batched"].append(wall(lambda: job_in_process(args.batch)))
         if not args.batched_only:
-            rounds["direct_single"].append(best(1, lambda: direct(1)))
-            rounds["job_single"].append(best(1, lambda: job_in_process(1)))
+            rounds["direct_single"].append(wall(lambda: direct(1)))
+            rounds["job_single"].append(wall(lambda: job_in_process(1)))
     direct_batched, job_batched = min(rounds["direct_batched"]), min(rounds["job_batched"])
 
     worker_seconds = None
-    if use_worker:
-        worker_seconds = measure_real_worker(args, queue, services, GenerationJob, job_request)
+    if venue is not None:
+        worker_seconds = measure_real_worker(args, venue, lambda: services.create_job(request=job_request()))
 
     size = f"{args.width}x{args.height}, {args.steps} steps, guidance {args.guidance:g}, {args.images} images, batch {args.batch}"
     print(f"model: {label} on {args.device} ({backend.describe()['dtype']}, {backend.scheduler_name}); {size}")
@@ -214,7 +198,7 @@ def main() -> int:
             continue
         seconds = min(rounds[key])
         print(
-            f"{title} {seconds:7.2f} s [{median(rounds[key]):7.2f}]  {seconds / args.images:6.3f} s/image"
+            f"{title} {seconds:7.2f} s [{statistics.median(rounds[key]):7.2f}]  {seconds / args.images:6.3f} s/image"
             f"  {args.images / seconds:6.2f} images/s"
         )
     overhead = f"{job_batched / direct_batched:.3f}"
@@ -227,7 +211,7 @@ def main() -> int:
         print(f"job (real worker, Redis), batched: {worker_seconds:5.2f} s  overhead ÷ direct: {worker_seconds / direct_batched:.3f}")
     else:
         print("job (real worker): skipped (Redis not reachable or --no-worker)")
-    return 0
+    return {"load_s": load_seconds, "rounds": rounds, "worker_s": worker_seconds, "job_over_direct_batched": job_batched / direct_batched}
 
 
 def content_summary(pictures) -> str:
@@ -242,30 +226,16 @@ def content_summary(pictures) -> str:
     return f"pixel mean {pixels.mean():.0f}, std {pixels.std():.1f}; JPEG q90 {sum(sizes) / len(sizes) / 1024:.0f} KiB/image"
 
 
-def measure_real_worker(args, queue: str, services, GenerationJob, job_request) -> float:  # noqa: N803
-    log = open(os.environ["GARDEN_VAR_DIR"] + "/worker.log", "w")  # noqa: SIM115
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-c", "1", "-P", "prefork",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}@%h", "--loglevel", "WARNING"],
-        cwd=ROOT, env={**os.environ, "GARDEN_DIFFUSION_BATCH_SIZE": str(args.batch)}, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+def measure_real_worker(args, venue, submit) -> float:
+    """Best of ``--repeat`` jobs through the Procfile's worker on the venue's queue (Redis broker), after one to warm it."""
+    venue.start_worker("gpu", GARDEN_DIFFUSION_BATCH_SIZE=str(args.batch), GARDEN_LOG_LEVEL="WARNING")
 
     def through_worker() -> None:
-        job = services.create_job(request=job_request())
-        while True:
-            job.refresh_from_db()
-            if job.is_finished:
-                break
-            time.sleep(0.02)
+        job = venue.wait_job(submit(), timeout=900, every=0.02)
         assert job.status == "succeeded", job.error
 
-    try:
-        through_worker()  # warm-up: the worker process loads the pipeline on its first job
-        return best(args.repeat, through_worker)
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=30)
-        log.close()
+    through_worker()  # warm-up: the worker process loads the pipeline on its first job
+    return min(results.repeat(through_worker, args.repeat, warmup=0))
 
 
 if __name__ == "__main__":

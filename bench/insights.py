@@ -26,11 +26,9 @@ database (testkit/smoke.py), no results file.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
-import statistics
 import sys
 import time
 import uuid
@@ -42,6 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench._data import _copy, _required_columns, ensure_database, search_keys  # noqa: E402 (after the path is set)
+from bench.harness import parser, results  # noqa: E402
 from testkit import smoke  # noqa: E402
 
 SMOKE_NEEDS = ("postgresql",)  # tests/bench/test_smoke.py
@@ -296,32 +295,28 @@ def measure(client, url: str, repeat: int) -> dict:
     for _ in range(2):  # warm the session, templates, the database's caches
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - started) * 1000)
+    times = [1000 * seconds for seconds in results.repeat(lambda: client.get(url), repeat, warmup=0)]
     with CaptureQueriesContext(connection) as queries:
-        client.get(url)
+        response = client.get(url)
     return {
         "url": url,
-        "median_ms": round(statistics.median(times), 1),
-        "p90_ms": round(sorted(times)[int(0.9 * (len(times) - 1))], 1),
+        "median_ms": round(results.summary(times)["median"], 1),
+        "p90_ms": round(results.percentile(times, 0.9), 1),
         "queries": len(queries),
         "bytes": len(response.content),
     }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=100_000)
-    parser.add_argument("--interactions", type=int, default=1_000_000)
-    parser.add_argument("--jobs", type=int, default=2_000)
-    parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--reload", action="store_true", help="load the data again")
-    parser.add_argument("--refresh", action="store_true", help="recompute the rollups from scratch")
-    parser.add_argument("--smoke", action="store_true", help="6,000 images, 20,000 interactions, 1 request a page: seconds")
-    args = parser.parse_args()
+    made = parser(__doc__)
+    made.add_argument("--images", type=int, default=100_000)
+    made.add_argument("--interactions", type=int, default=1_000_000)
+    made.add_argument("--jobs", type=int, default=2_000)
+    made.add_argument("--repeat", type=int, default=15)
+    made.add_argument("--reload", action="store_true", help="load the data again")
+    made.add_argument("--refresh", action="store_true", help="recompute the rollups from scratch")
+    args = made.parse_args()
+    started = results.machine()
     if args.smoke:
         global BENCH_URL
         BENCH_URL = smoke.database_url("insights", BENCH_URL + "_smoke", "BENCH_INSIGHTS_DATABASE_URL")
@@ -402,10 +397,10 @@ def main() -> int:
     worst = max(row["median_ms"] for name, row in result["pages"].items() if name.startswith("insights,"))
     result["target_met"] = worst < TARGET_MS
     print(f"target (insights page < {TARGET_MS} ms server time): {'met' if result['target_met'] else 'MISSED'} (slowest median {worst} ms)")
-    if not args.smoke:
-        out = ROOT / "bench" / "results"
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "insights.json").write_text(json.dumps(result, indent=2))
+    print(results.load_line("at the end"))
+    results.write(
+        args.json or (None if args.smoke else ROOT / "bench" / "results" / "insights.json"), "insights", vars(args), result, started
+    )
     return 0 if result["target_met"] or args.smoke else 1  # a smoke run's figures mean nothing
 
 

@@ -15,7 +15,7 @@ The baseline, measured in the same run, is a cold start: the launcher started â†
 Each figure is also given as a multiple of it.
 
     .venv/bin/python bench/kiosk_watchdog.py                 # 5 kills, 2 stops, 2 hangs (~3 min)
-    .venv/bin/python bench/kiosk_watchdog.py --smoke         # 1 of each, 1 s probes (~1 min, half of it migrate)
+    .venv/bin/python bench/kiosk_watchdog.py --smoke         # 1 of each, 1 s probes (about a minute, much of it the server's start)
 """
 
 from __future__ import annotations

@@ -29,20 +29,17 @@ rounds the folder and the blobs go, so each round fetches every byte.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import shutil
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-BUCKET = "bench-models"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from testkit import s3_server  # noqa: E402 (needs ROOT on the path)
+from bench.harness import parser, results
+from bench.harness.venue import BUCKET, here
+from testkit import s3_server
 
 
 def random_file(path: Path, size: int) -> str:
@@ -97,99 +94,80 @@ def stored_folder(work: Path, size: int, store):
     return entry, [store.key(sha256) for sha256 in manifests.blobs(manifest)]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--gb", type=float, default=2.1)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--folder", action="store_true", help="a diffusers folder of --gb GB instead of one file")
-    args = parser.parse_args()
-    size = int((0.064 if args.smoke else args.gb) * 1e9)
+def stored_file(work: Path, size: int, store):
+    """One file of ``size`` random bytes put into ``store`` (hashed while it uploads), and its library entry."""
+    from django.utils import timezone
 
-    work = Path(tempfile.mkdtemp(prefix="library-fetch-"))
-    port = s3_server.free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=f"sqlite:///{work / 'bench.sqlite3'}",
-        GARDEN_MODELS_DIR=str(work / "host-b"),
-        GARDEN_MODELS_STORE=f"s3://{BUCKET}/models",
-        GARDEN_S3_ENDPOINT_URL=endpoint,
-        GARDEN_S3_REGION="us-east-1",
-        GARDEN_S3_ACCESS_KEY_ID="testing",
-        GARDEN_S3_SECRET_ACCESS_KEY="testing",
-        GARDEN_HOST_NAME="bench-b",
-        GARDEN_LIBRARY_SCAN_SECONDS="0",
+    from library.models import LibraryEntry
+
+    source = work / "model.safetensors"
+    sha256 = random_file(source, size)
+    store.put(source, sha256)
+    source.unlink()
+    entry = LibraryEntry.objects.create(
+        kind="pipeline", name="bench", path="bench.safetensors", size_bytes=size, sha256=sha256, stored_at=timezone.now()
     )
-    (work / "host-b").mkdir()
-    server = s3_server.start(port)
-    try:
-        import django
+    return entry, [store.key(sha256)]
 
-        django.setup()
-        import boto3
-        from django.core.management import call_command
-        from django.utils import timezone
 
-        from library import cache
-        from library import store as model_store
-        from library.models import LibraryEntry
+def main() -> None:
+    made = parser(__doc__)
+    made.add_argument("--gb", type=float, default=2.1)
+    made.add_argument("--rounds", type=int, default=2)
+    made.add_argument("--folder", action="store_true", help="a diffusers folder of --gb GB instead of one file")
+    args = made.parse_args()
+    started = results.machine()
+    with here("library-fetch-", store="s3", GARDEN_LIBRARY_SCAN_SECONDS="0") as venue:
+        figures = run(args, venue, int((0.064 if args.smoke else args.gb) * 1e9))
+    print(results.load_line("at the end"))
+    results.write(args.json, "library_fetch", vars(args), figures, started)
 
-        call_command("migrate", verbosity=0)
-        client = boto3.client(
-            "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-        )
-        client.create_bucket(Bucket=BUCKET)
-        started = time.perf_counter()
-        if args.folder:
-            entry, keys = stored_folder(work, size, model_store.get())
-        else:
-            source = work / "model.safetensors"
-            sha256 = random_file(source, size)
-            model_store.get().put(source, sha256)
-            source.unlink()
-            entry = LibraryEntry.objects.create(
-                kind="pipeline", name="bench", path="bench.safetensors", size_bytes=size, sha256=sha256, stored_at=timezone.now()
-            )
-            keys = [model_store.get().key(sha256)]
-        put_seconds = time.perf_counter() - started
-        what = f"a folder of {len(keys)} objects" if args.folder else "object"
-        print(f"{what}: {size / 1e9:.2f} GB, written and put (hashed while uploading) in {put_seconds:.1f} s; moto on {endpoint}")
-        warmed = sum(s3_server.warm(client, BUCKET, key) for key in keys)
-        print(f"the server's one read of it into memory: {warmed:.2f} s (before anything is timed)")
 
-        plain, ours, again = [], [], []
-        for round_ in range(args.rounds):
-            started = time.perf_counter()
-            for number, key in enumerate(keys):
-                client.download_file(BUCKET, key, str(work / f"plain.{number}.bin"))
-            plain.append(time.perf_counter() - started)
+def run(args, venue, size: int) -> dict:
+    from library import cache
+    from library import store as model_store
+
+    work, host, client = venue.work, venue.folder("bench"), venue.s3_client()
+    host.mkdir(parents=True, exist_ok=True)
+    store = model_store.get()
+    (entry, keys), put_seconds = results.timed(lambda: (stored_folder if args.folder else stored_file)(work, size, store))
+    what = f"a folder of {len(keys)} objects" if args.folder else "object"
+    print(f"{what}: {size / 1e9:.2f} GB, written and put (hashed while uploading) in {put_seconds:.1f} s; moto on {venue.endpoint}")
+    warmed = sum(s3_server.warm(client, BUCKET, key) for key in keys)
+    print(f"the server's one read of it into memory: {warmed:.2f} s (before anything is timed)")
+
+    def plain() -> None:
+        for number, key in enumerate(keys):
+            client.download_file(BUCKET, key, str(work / f"plain.{number}.bin"))
+
+    def ours() -> None:
+        path = cache.local_path(entry)
+        assert path == host / entry.path and (path.stat().st_size == size or path.is_dir())
+
+    def measure(setting: str, _: int) -> dict:
+        if setting == "boto3":
+            seconds = results.timed(plain)[1]
             for number in range(len(keys)):
                 (work / f"plain.{number}.bin").unlink()
+            return {"s": seconds}
+        seconds = results.timed(ours)[1]
+        again = results.timed(lambda: cache.local_path(entry))[1]
+        cache.release_all()
+        if (host / entry.path).is_dir():
+            shutil.rmtree(host / entry.path)
+            shutil.rmtree(host / cache.WORK / "blobs")
+        else:
+            (host / entry.path).unlink()
+        return {"s": seconds, "again_s": again}
 
-            local = work / "host-b" / entry.path
-            started = time.perf_counter()
-            path = cache.local_path(entry)
-            ours.append(time.perf_counter() - started)
-            assert path == local and (path.stat().st_size == size or path.is_dir())
-            started = time.perf_counter()
-            cache.local_path(entry)
-            again.append(time.perf_counter() - started)
-            cache.release_all()
-            if path.is_dir():
-                shutil.rmtree(local)
-                shutil.rmtree(work / "host-b" / cache.WORK / "blobs")
-            else:
-                local.unlink()
-            print(f"round {round_ + 1}: boto3 download_file {plain[-1]:.2f} s, library cache fetch {ours[-1]:.2f} s")
-        best_plain, best_ours = min(plain), min(ours)
-        rate_plain, rate_ours = size / best_plain / 1e6, size / best_ours / 1e6
-        print(f"best: boto3 {best_plain:.2f} s ({rate_plain:.0f} MB/s), cache {best_ours:.2f} s ({rate_ours:.0f} MB/s)")
-        print(f"ratio cache/boto3: {best_ours / best_plain:.3f} (aim <= 1.25)")
-        print(f"second local_path (nothing fetched): {max(again) * 1000:.1f} ms at most")
-    finally:
-        server.kill()
-        shutil.rmtree(work, ignore_errors=True)
+    runs = results.alternate(("boto3", "cache"), args.rounds, measure)
+    best_plain, best_ours = (min(run["s"] for run in runs[setting]) for setting in ("boto3", "cache"))
+    again = max(run["again_s"] for run in runs["cache"])
+    rate_plain, rate_ours = size / best_plain / 1e6, size / best_ours / 1e6
+    print(f"best: boto3 {best_plain:.2f} s ({rate_plain:.0f} MB/s), cache {best_ours:.2f} s ({rate_ours:.0f} MB/s)")
+    print(f"ratio cache/boto3: {best_ours / best_plain:.3f} (aim <= 1.25)")
+    print(f"second local_path (nothing fetched): {again * 1000:.1f} ms at most")
+    return {"boto3_best_s": best_plain, "cache_best_s": best_ours, "ratio": best_ours / best_plain, "again_max_s": again, "runs": runs}
 
 
 if __name__ == "__main__":

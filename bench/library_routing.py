@@ -143,7 +143,12 @@ def scenario(venue: Venue, name: str, args) -> dict:
         venue.wait_ready(list(HOSTS))
         started = time.monotonic()
         venue.manage("shell", "-c", SUBMIT.format(models=MODELS, jobs=args.jobs, queues=queues), host="host0", GARDEN_GPU_QUEUE=shared)
-        result = wait_done(args.jobs, timeout=120 + 40 * args.jobs)
+        try:
+            result = wait_done(args.jobs, timeout=120 + 40 * args.jobs)
+        except SystemExit as timed_out:  # say why: the jobs' states and each worker's last lines
+            states = list(GenerationJob.objects.values_list("id", "status", "worker", "queue", "attempts", "resends"))
+            logs = "".join(f"\n--- {host}'s worker:\n" + venue.log(host).read_text(errors="replace")[-4000:] for host in HOSTS)
+            raise SystemExit(f"{name}: {timed_out}\njobs (id, status, worker, queue, attempts, resends): {states}{logs}") from None
         result["wall_seconds"] = round(time.monotonic() - started, 2)
     finally:
         venue.stop_workers()

@@ -17,19 +17,17 @@ Runs on a throw-away SQLite database and temporary files.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import shutil
 import struct
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import parser, results
+from bench.harness.venue import here
 
 SD1_KEYS = {
     "model.diffusion_model.input_blocks.0.0.weight": [320, 4, 3, 3],
@@ -58,57 +56,35 @@ def write_random(path: Path, size: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoints", type=int, default=50)
-    parser.add_argument("--checkpoint-mb", type=int, default=64, help="size of each checkpoint (the rescan reads none of it)")
-    parser.add_argument("--hash-gb", type=float, default=2.0)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--smoke", action="store_true")
-    args = parser.parse_args()
+    made = parser(__doc__)
+    made.add_argument("--checkpoints", type=int, default=50)
+    made.add_argument("--checkpoint-mb", type=int, default=64, help="size of each checkpoint (the rescan reads none of it)")
+    made.add_argument("--hash-gb", type=float, default=2.0)
+    made.add_argument("--rounds", type=int, default=3)
+    args = made.parse_args()
     if args.smoke:
         args.checkpoints, args.checkpoint_mb, args.hash_gb, args.rounds = 5, 1, 1 / 64, 1
-    work = Path(tempfile.mkdtemp(prefix="bench-library-"))
-    try:
-        run(args, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    started = results.machine()
+    with here("bench-library-") as venue:
+        figures = run(args, venue.folder("bench"), venue.work)
+    print(results.load_line("at the end"))
+    results.write(args.json, "library_scan", vars(args), figures, started)
 
 
-def run(args, work: Path) -> None:
-    library_root = work / "models"
-    library_root.mkdir()
-    os.environ["DATABASE_URL"] = f"sqlite:///{work / 'bench.sqlite3'}"
-    os.environ.pop("CACHE_URL", None)
-    os.environ["GARDEN_MODELS_DIR"] = str(library_root)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+def run(args, library_root: Path, work: Path) -> dict:
+    from library.completeness import fingerprint
     from library.files import sha256_of
     from library.services import entries as library
 
+    library_root.mkdir(parents=True, exist_ok=True)
     for number in range(args.checkpoints):
         write_checkpoint(library_root / f"model-{number:02d}.safetensors", args.checkpoint_mb << 20, number)
-    started = time.perf_counter()
-    first = library.scan()
-    first_s = time.perf_counter() - started
+    first, first_s = results.timed(library.scan)
     assert len(first.found) == args.checkpoints and all(entry.sha256 for entry in first.found)
-    rescans = []
-    for _ in range(max(1, args.rounds)):
-        started = time.perf_counter()
-        again = library.scan()
-        rescans.append(time.perf_counter() - started)
-        assert [entry.sha256 for entry in again.found] == [entry.sha256 for entry in first.found]
-    from library.completeness import fingerprint
-
-    looks = []
-    for _ in range(max(1, args.rounds)):
-        started = time.perf_counter()
-        fingerprint(library_root)
-        looks.append(time.perf_counter() - started)
+    rounds = max(1, args.rounds)
+    rescans = results.repeat(library.scan, rounds, warmup=0)
+    assert [entry.sha256 for entry in library.scan().found] == [entry.sha256 for entry in first.found]
+    looks = results.repeat(lambda: fingerprint(library_root), rounds, warmup=0)
     total_gb = args.checkpoints * args.checkpoint_mb / 1024
     print(
         f"scan of {args.checkpoints} checkpoints ({total_gb:.1f} GB): first {first_s:.2f} s (hashing every file), "
@@ -119,19 +95,23 @@ def run(args, work: Path) -> None:
     write_random(big, max(1 << 24, int(args.hash_gb * (1 << 30))))
     expected = subprocess.run(["sha256sum", str(big)], capture_output=True, text=True, check=True).stdout.split()[0]  # warms the cache
     assert sha256_of(big) == expected
-    ours, theirs = [], []
-    for _ in range(max(1, args.rounds)):
-        started = time.perf_counter()
-        subprocess.run(["sha256sum", str(big)], capture_output=True, check=True)
-        theirs.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        sha256_of(big)
-        ours.append(time.perf_counter() - started)
+    hashed = results.alternate(
+        ("sha256sum", "sha256_of"),
+        rounds,
+        lambda tool, _: {"s": results.timed(
+            lambda: subprocess.run(["sha256sum", str(big)], capture_output=True, check=True) if tool == "sha256sum" else sha256_of(big)
+        )[1]},
+    )  # fmt: skip
+    ours, theirs = (min(run["s"] for run in hashed[tool]) for tool in ("sha256_of", "sha256sum"))
     size_gb = big.stat().st_size / (1 << 30)
     print(
-        f"hashing a new {size_gb:.2f} GB file: sha256_of {min(ours):.2f} s, sha256sum {min(theirs):.2f} s "
-        f"({min(ours) / min(theirs):.2f}x sha256sum, best of {len(ours)})"
+        f"hashing a new {size_gb:.2f} GB file: sha256_of {ours:.2f} s, sha256sum {theirs:.2f} s "
+        f"({ours / theirs:.2f}x sha256sum, best of {rounds})"
     )
+    return {
+        "first_scan_s": first_s, "rescan_s": results.summary(rescans), "periodic_look_s": results.summary(looks),
+        "sha256_of_s": ours, "sha256sum_s": theirs, "hash_ratio": ours / theirs,
+    }  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ model marked live, so it runs on the procedural painter only). Not run here: no 
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import statistics
@@ -39,43 +38,40 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from bench._live_parts import CLASSIFIER, PARTS, PIPELINE, PROGRESS, PartClock, cpu_now  # noqa: E402
-from bench.harness.results import load_line  # noqa: E402 (after the path is set)
-from testkit.local_services import reachable, redis_url  # noqa: E402 (needs ROOT on the path)
-
-LIVE_QUEUE = f"live-bench-{os.getpid()}"  # its own queue: the Redis may be shared
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._live_parts import CLASSIFIER, PARTS, PIPELINE, PROGRESS, PartClock, cpu_now
+from bench.harness import parser, results
+from bench.harness.venue import here, wait_for
+from testkit.local_services import reachable, redis_url
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--size", type=int, default=512, help="Width and height (GARDEN_LIVE_SIZE)")
-    parser.add_argument("--steps", type=int, nargs="+", default=[1, 4])
-    parser.add_argument("--images", type=int, default=8, help="Live jobs (one image each) per step count, after one warm-up")
-    parser.add_argument("--full-size", action="store_true", help="SD-Turbo-sized random weights (testkit/random_sd.py), not the tiny one")
-    parser.add_argument("--save-to", help="Folder for the --full-size pipeline (reused when it exists)")
-    parser.add_argument("--database-url", help="Default: a fresh SQLite file")
-    parser.add_argument("--no-worker", action="store_true", help="Skip the real-worker figures")
-    parser.add_argument(
+    made = parser(__doc__)
+    made.add_argument("--device", default="cpu")
+    made.add_argument("--size", type=int, default=512, help="Width and height (GARDEN_LIVE_SIZE)")
+    made.add_argument("--steps", type=int, nargs="+", default=[1, 4])
+    made.add_argument("--images", type=int, default=8, help="Live jobs (one image each) per step count, after one warm-up")
+    made.add_argument("--full-size", action="store_true", help="SD-Turbo-sized random weights (testkit/random_sd.py), not the tiny one")
+    made.add_argument("--save-to", help="Folder for the --full-size pipeline (reused when it exists)")
+    made.add_argument("--database-url", default="sqlite", help="postgres://server/name: a copy of the migrated template made there")
+    made.add_argument("--no-worker", action="store_true", help="Skip the real-worker figures")
+    made.add_argument(
         "--kiosk-poll",
         choices=["long", "schedule"],
         default="long",
         help="The kiosk API round's polls: GET /live/<job>?wait=10 asked again at once, or every 100, 150 … 400 ms (the old kiosk)",
     )
-    parser.add_argument("--no-parts", action="store_true", help="Skip the per-image parts (only the real-worker figures)")
-    parser.add_argument("--worker-jobs", type=int, default=30)
-    parser.add_argument("--worker-backend", default="procedural", choices=("procedural", "diffusers"))
-    parser.add_argument("--c2pa", action="store_true", help="Sign C2PA manifests (a throwaway chain from provenance.certs)")
-    parser.add_argument("--smoke", action="store_true", help="64x64, 1 step, 1 job each way (the worker too when Redis is there): seconds")
-    args = parser.parse_args()
+    made.add_argument("--no-parts", action="store_true", help="Skip the per-image parts (only the real-worker figures)")
+    made.add_argument("--worker-jobs", type=int, default=30)
+    made.add_argument("--worker-backend", default="procedural", choices=("procedural", "diffusers"))
+    made.add_argument("--c2pa", action="store_true", help="Sign C2PA manifests (a throwaway chain from provenance.certs)")
+    args = made.parse_args()
     if args.smoke:
         args.size, args.steps, args.images, args.worker_jobs = 64, [1], 1, 1
     return args
 
 
-def setup(args, work: Path, use_worker: bool) -> str:
+def settings_for(args, work: Path, use_worker: bool) -> tuple[str, dict]:
     if args.full_size:
         from testkit.random_sd import save_random_pipeline
 
@@ -85,10 +81,6 @@ def setup(args, work: Path, use_worker: bool) -> str:
 
         model = str(save_sensitive_pipeline(work / "tiny-sd"))
     env = {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": args.database_url or f"sqlite:///{work / 'bench.sqlite3'}",
-        "GARDEN_VAR_DIR": str(work / "var"),
-        "GARDEN_MEDIA_ROOT": str(work / "media"),
         "CELERY_BROKER_URL": redis_url() if use_worker else "filesystem://",
         "GARDEN_DIFFUSION_MODEL": model,
         "GARDEN_DIFFUSION_DEVICE": args.device,
@@ -99,7 +91,6 @@ def setup(args, work: Path, use_worker: bool) -> str:
         # The kiosk API round: the procedural painter paints live pictures (no library model marked
         # live), at the bench's size, on the worker's queue; no throttle in the way of the polling.
         "GARDEN_GENERATOR_BACKEND": "procedural",
-        "GARDEN_LIVE_QUEUE": LIVE_QUEUE,
         "GARDEN_LIVE_SIZE": str(args.size),
         "GARDEN_LIVE_MAX_QUEUED": "100",
         "GARDEN_KIOSK_RATE": "100000/minute",
@@ -112,14 +103,7 @@ def setup(args, work: Path, use_worker: bool) -> str:
         (work / "chain.pem").write_bytes(chain)
         (work / "key.pem").write_bytes(key)
         env |= {"GARDEN_C2PA_CERT": str(work / "chain.pem"), "GARDEN_C2PA_KEY": str(work / "key.pem")}
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", "--no-input", verbosity=0)
-    return model
+    return model, env
 
 
 def create_live_job(*, backend: str, steps: int, size: int, seed: int, enqueue: bool):
@@ -248,34 +232,22 @@ def worker_cpu(worker) -> float:
     return total
 
 
-def real_worker(args, work: Path) -> tuple[list, list]:
+def real_worker(args, venue) -> tuple[list, list]:
     """Live jobs through a real worker on Redis: made by the job service (queue hop, create →
     picture, the create call, worker CPU) and, with the procedural painter, asked for over the
     kiosk API (POST /live → GET /live/<job> until ``image``: HTTP round trip, the API's answer)."""
-    import signal
-    import subprocess
+    from live import selectors
 
-    log = open(work / "worker.log", "w")  # noqa: SIM115
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", LIVE_QUEUE, "-c", "1", "-P", worker_pool(),
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"live-bench-{os.getpid()}@%h", "--loglevel", "WARNING"],
-        cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    worker = venue.start_worker("live", queue=venue.env["GARDEN_LIVE_QUEUE"], pool=worker_pool(), loglevel="WARNING")
+    # its start (imports, finishing process, warm-up), then ready
+    if not wait_for(lambda: selectors.live_worker_present() or worker.poll() is not None, 120, every=0.2) or worker.poll() is not None:
+        raise SystemExit(f"the live worker did not come up; see {venue.log('live')}")
     try:
-        from live import selectors
-
-        deadline = time.monotonic() + 120
-        while not selectors.live_worker_present():  # its start (imports, finishing process, warm-up), then ready
-            if time.monotonic() > deadline or worker.poll() is not None:
-                raise SystemExit(f"the live worker did not come up; see {work / 'worker.log'}")
-            time.sleep(0.2)
-        through_service = service_round(args, work, worker)
-        through_api = api_round(args, work) if args.worker_backend == "procedural" else []
+        return service_round(args, venue.log("live"), worker), api_round(
+            args, venue.log("live")
+        ) if args.worker_backend == "procedural" else []
     finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=30)
-        log.close()
-    return through_service, through_api
+        venue.stop_worker("live", timeout=30)
 
 
 def worker_pool() -> str:
@@ -285,14 +257,14 @@ def worker_pool() -> str:
     return "solo" if importlib.util.find_spec("generation.worker.finishing_processes") else "prefork"
 
 
-def service_round(args, work: Path, worker) -> list[tuple[float, float, float, float]]:
+def service_round(args, log: Path, worker) -> list[tuple[float, float, float, float]]:
     """(queue hop, create → picture, create call, worker CPU) in seconds per job. Polls the row every
     10 ms: faster polling takes CPU from the worker."""
     from django.utils import timezone
 
     from generation.models import GenerationJob
 
-    results = []
+    rows_out = []
     for number in range(args.worker_jobs + 1):
         cpu = worker_cpu(worker)
         sent, started = timezone.now(), time.perf_counter()
@@ -304,18 +276,18 @@ def service_round(args, work: Path, worker) -> list[tuple[float, float, float, f
             if status in GenerationJob.FINISHED:
                 break
             if time.perf_counter() - started > 120:
-                raise SystemExit(f"live job not finished after 120 s; see {work / 'worker.log'}")
+                raise SystemExit(f"live job not finished after 120 s; see {log}")
             time.sleep(0.01)
         done = time.perf_counter() - started
         job.refresh_from_db()
         assert job.status == "succeeded" and job.images.filter(safety_verdict="passed").exists(), (job.status, job.error)
         time.sleep(0.3)  # anything the worker does after the job finished still counts in its CPU
         if number:  # the first one starts the pool process and loads the painter
-            results.append(((job.started_at - sent).total_seconds(), done, created, worker_cpu(worker) - cpu))
-    return results
+            rows_out.append(((job.started_at - sent).total_seconds(), done, created, worker_cpu(worker) - cpu))
+    return rows_out
 
 
-def api_round(args, work: Path) -> list[tuple[float, float, float]]:
+def api_round(args, log: Path) -> list[tuple[float, float, float]]:
     """(create → picture URL seen, the POST's answer, seen − stored) in seconds per picture asked for
     through the kiosk API in this process (Django's test client: the whole view, middleware and
     throttles, no socket). Stored: the job's ``finished_at`` (the worker's commit). ``--kiosk-poll
@@ -328,7 +300,7 @@ def api_round(args, work: Path) -> list[tuple[float, float, float]]:
     from generation.models import GenerationJob
 
     setup_test_environment()  # the test client's host name
-    client, results = Client(), []
+    client, pictures = Client(), []
     reads: list[int] = []  # reads of the job's row per status request
     query = "?wait=10" if args.kiosk_poll == "long" else ""
     for number in range(args.worker_jobs + 1):
@@ -347,15 +319,15 @@ def api_round(args, work: Path) -> list[tuple[float, float, float]]:
             if status["image"] or status["status"] in ("failed", "cancelled") or status.get("withheld"):
                 break
             if time.perf_counter() - started > 120:
-                raise SystemExit(f"no live picture after 120 s; see {work / 'worker.log'}")
+                raise SystemExit(f"no live picture after 120 s; see {log}")
         seen = time.perf_counter() - started
         assert status["image"] and status["image"]["url"], status
         stored = (GenerationJob.objects.get(pk=asked.json()["job"]).finished_at - sent).total_seconds()
         if number:
-            results.append((seen, answered, seen - stored))
+            pictures.append((seen, answered, seen - stored))
     print(f"reads of the job's row per status request (the first and the last of a long poll): max {max(reads)}, "
           f"{len(reads)} requests")  # fmt: skip
-    return results
+    return pictures
 
 
 def quantiles(values):
@@ -364,11 +336,11 @@ def quantiles(values):
 
 
 def print_worker(args, rounds: tuple[list, list]) -> None:
-    results, through_api = rounds
-    hops, totals, creates, cpus = ([row[column] * 1000 for row in results] for column in range(4))
+    through_service, through_api = rounds
+    hops, totals, creates, cpus = ([row[column] * 1000 for row in through_service] for column in range(4))
 
-    what = f"{args.worker_backend}, {args.size}x{args.size}, {len(results)} jobs"
-    print(f"\nreal worker (Redis, {worker_pool()} -c 1, queue {LIVE_QUEUE}), {what}, ms: p50 / p90 / max")
+    what = f"{args.worker_backend}, {args.size}x{args.size}, {len(through_service)} jobs"
+    print(f"\nreal worker (Redis, {worker_pool()} -c 1, a queue of its own), {what}, ms: p50 / p90 / max")
     print("  queue hop (create → worker claims):  {:7.1f} / {:7.1f} / {:7.1f}".format(*quantiles(hops)))
     print("  create → picture stored and checked: {:7.1f} / {:7.1f} / {:7.1f}   (aim p50 ≤ 300)".format(*quantiles(totals)))
     print("  the create call (row, commit, send):  {:7.1f} / {:7.1f} / {:7.1f}".format(*quantiles(creates)))
@@ -383,9 +355,19 @@ def print_worker(args, rounds: tuple[list, list]) -> None:
 
 def main() -> int:
     args = parse_args()
-    work = Path(tempfile.mkdtemp(prefix="garden-bench-live-"))
     use_worker = not args.no_worker and reachable(redis_url())
-    model = setup(args, work, use_worker)
+    started = results.machine()
+    with tempfile.TemporaryDirectory(prefix="garden-bench-live-") as work:
+        model, settings = settings_for(args, Path(work), use_worker)
+        # its own live queue: the Redis may be shared
+        with here("garden-bench-live-", database=args.database_url, GARDEN_LIVE_QUEUE=f"live-bench-{os.getpid()}", **settings) as venue:
+            figures = measure(args, model, venue if use_worker else None)
+    print(f"\n{results.load_line('at the end')}")
+    results.write(args.json, "live", vars(args), figures, started)
+    return 0
+
+
+def measure(args, model: str, venue) -> dict:
     import torch
 
     torch.set_num_threads(1)  # the pipeline's CPU in this thread: CPU times add up per thread
@@ -394,21 +376,22 @@ def main() -> int:
     threadpool_limits(1, user_api="blas")  # as in a worker's pool process (generation.worker.start)
     import diffusers
 
-    load = os.getloadavg()
     print(f"model: {'sd-turbo shapes, random weights' if args.full_size else 'tiny random-weight SD'} ({model}) on {args.device}")
     database = os.environ["DATABASE_URL"].split(":")[0]
-    print(f"torch {torch.__version__}, diffusers {diffusers.__version__}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
-          f"; cores allowed {len(os.sched_getaffinity(0))}; database {database}; C2PA {'on' if args.c2pa else 'off'}")  # fmt: skip
+    print(f"torch {torch.__version__}, diffusers {diffusers.__version__}; {results.load_line()}"
+          f"; database {database}; C2PA {'on' if args.c2pa else 'off'}")  # fmt: skip
+    figures: dict = {"parts": {}, "worker": None}
     if not args.no_parts:
         print(f"finishing: {start_finishing()}")
     for steps in [] if args.no_parts else args.steps:
-        print_parts(args, steps, per_image_parts(args, steps))
-    if use_worker:
-        print_worker(args, real_worker(args, work))
+        figures["parts"][steps] = per_image_parts(args, steps)
+        print_parts(args, steps, figures["parts"][steps])
+    if venue is not None:
+        figures["worker"] = real_worker(args, venue)
+        print_worker(args, figures["worker"])
     else:
         print("\nreal worker: skipped (Redis not reachable or --no-worker)")
-    print(f"\n{load_line('at the end')}")
-    return 0
+    return figures
 
 
 if __name__ == "__main__":

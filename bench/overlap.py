@@ -26,20 +26,20 @@ size and steps, on core 0):
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import os
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._inprocess import scratch, set_up_django  # noqa: E402
+from bench.harness import parser, results
+from bench.harness.venue import here
 
 MODEL_CORE, POST_CORE = 0, 1
 POST_SHARE = 0.4  # the post-processing's share of the call that the steps are chosen for
@@ -47,14 +47,13 @@ PIXEL_TOLERANCE = 2
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--jobs", type=int, default=16, help="Live jobs per run (one call each)")
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=0, help="Steps per call (default: calibrated so post ≈ 40 %% of the call)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--database-url", default="", help="Default: a fresh SQLite file (PostgreSQL: an existing database, migrated here)")
-    parser.add_argument("--smoke", action="store_true", help="3 jobs, 2 steps, one round: seconds")
-    args = parser.parse_args()
+    made = parser(__doc__)
+    made.add_argument("--jobs", type=int, default=16, help="Live jobs per run (one call each)")
+    made.add_argument("--size", type=int, default=64)
+    made.add_argument("--steps", type=int, default=0, help="Steps per call (default: calibrated so post ≈ 40 %% of the call)")
+    made.add_argument("--rounds", type=int, default=3)
+    made.add_argument("--database-url", default="sqlite", help="postgres://server/name: a copy of the migrated template made there")
+    args = made.parse_args()
     if args.smoke:
         args.jobs, args.steps, args.rounds = 3, 2, 1
     return args
@@ -194,68 +193,71 @@ def main() -> None:
     args = parse_args()
     split = {MODEL_CORE, POST_CORE} <= os.sched_getaffinity(0)
     model_core, post_core = (MODEL_CORE, POST_CORE) if split else (None, None)
-    with scratch("garden-bench-overlap-") as work:
+    started = results.machine()
+    with tempfile.TemporaryDirectory(prefix="garden-bench-overlap-model-") as work:
         from testkit.tiny_models import save_sensitive_pipeline
 
         model = save_sensitive_pipeline(Path(work) / "tiny-sd")
-        set_up_django(
-            Path(work),
-            GARDEN_MEDIA_ROOT=str(Path(work) / "media"),
+        with here(
+            "garden-bench-overlap-",
+            memory=True,
+            database=args.database_url,
             GARDEN_DIFFUSION_MODEL=str(model),
             GARDEN_DIFFUSION_DEVICE="cpu",
             GARDEN_GENERATOR_BACKEND="diffusers",
             GARDEN_GATHER_SIZE="1",  # one call per job: every call has its finishing after it
-            **({"DATABASE_URL": args.database_url} if args.database_url else {}),
             GARDEN_SAFETY_THREADS="1",
             GARDEN_LOG_LEVEL="WARNING",
             TRANSFORMERS_VERBOSITY="error",
             DIFFUSERS_VERBOSITY="error",
-        )
-        import torch
-        from django.core.management import call_command
-        from threadpoolctl import threadpool_limits
+        ):
+            figures = measure(args, split, model_core, post_core)
+    print(results.load_line("at the end"))
+    results.write(args.json, "overlap", vars(args), figures, started)
 
-        from generation import backends
-        from generation.worker import finishing_processes
 
-        if args.database_url:
-            call_command("migrate", "--no-input", verbosity=0)
+def measure(args, split: bool, model_core: int | None, post_core: int | None) -> dict:
+    import torch
+    from threadpoolctl import threadpool_limits
 
-        torch.set_num_threads(1)
-        threadpool_limits(1, user_api="blas")  # as a worker's pool process (generation.worker.start): no spinning BLAS threads
-        pin_here(model_core)
-        backend = backends.get_backend("diffusers")
-        backend.load()
-        steps, post, call = calibrate(backend, args, post_core)
-        pin_threads_named("safety-check", post_core)  # the check's pool thread, made during calibration
-        from django.db import connection
+    from generation import backends
+    from generation.worker import finishing_processes
 
-        print(f"torch {torch.__version__}, 1 thread; cores: model call {model_core}, finishing {post_core}"
-              f"{'' if split else ' (cores 0 and 1 not both allowed: not pinned)'}; database {connection.vendor};"
-              f" load average {os.getloadavg()}")  # fmt: skip
-        print(f"tiny pipeline {args.size}x{args.size}, {steps} step(s): call {call * 1000:.1f} ms, finishing "
-              f"{post * 1000:.1f} ms = {post / call:.0%} of the call; {args.jobs} jobs per run, best of {args.rounds}")  # fmt: skip
-        run_jobs(live_jobs(2, steps=1, size=args.size, first_seed=950), overlap=True, post_core=post_core)  # the process's first call
-        best = {"direct": math.inf, "serial": math.inf, "overlap": math.inf}
-        calls = {}
-        for number in range(args.rounds):
-            jobs = live_jobs(args.jobs, steps=steps, size=args.size, first_seed=1000 * (number + 1))
-            best["direct"] = min(best["direct"], direct_calls(backend, jobs))
-            seconds, calls["serial"] = run_jobs(jobs, overlap=False, post_core=post_core)
-            best["serial"] = min(best["serial"], seconds)
-            jobs = live_jobs(args.jobs, steps=steps, size=args.size, first_seed=1000 * (number + 1) + 500)
-            seconds, calls["overlap"] = run_jobs(jobs, overlap=True, post_core=post_core)
-            best["overlap"] = min(best["overlap"], seconds)
-        assert calls == {"serial": args.jobs, "overlap": args.jobs}, calls
-        direct = best["direct"]
-        print(f"  direct calls:                  {direct:7.3f} s ({direct / args.jobs * 1000:.1f} ms a call)")
-        print(f"  jobs, finishing inline:        {best['serial']:7.3f} s   job ÷ direct {best['serial'] / direct:.3f}")
-        print(f"  jobs, finishing process:       {best['overlap']:7.3f} s   job ÷ direct {best['overlap'] / direct:.3f} (aim ≤ 1.05)")
-        worst = batched_equals_alone(backend, args.size)
-        print(f"  batched equals alone: largest pixel difference {worst} of 255 (tolerance {PIXEL_TOLERANCE})")
-        assert worst <= PIXEL_TOLERANCE, worst
-        finishing_processes.stop_processes()
-        print(f"load average at the end: {os.getloadavg()}")
+    torch.set_num_threads(1)
+    threadpool_limits(1, user_api="blas")  # as a worker's pool process (generation.worker.start): no spinning BLAS threads
+    pin_here(model_core)
+    backend = backends.get_backend("diffusers")
+    backend.load()
+    steps, post, call = calibrate(backend, args, post_core)
+    pin_threads_named("safety-check", post_core)  # the check's pool thread, made during calibration
+    from django.db import connection
+
+    print(f"torch {torch.__version__}, 1 thread; cores: model call {model_core}, finishing {post_core}"
+          f"{'' if split else ' (cores 0 and 1 not both allowed: not pinned)'}; database {connection.vendor};"
+          f" {results.load_line()}")  # fmt: skip
+    print(f"tiny pipeline {args.size}x{args.size}, {steps} step(s): call {call * 1000:.1f} ms, finishing "
+          f"{post * 1000:.1f} ms = {post / call:.0%} of the call; {args.jobs} jobs per run, best of {args.rounds}")  # fmt: skip
+    run_jobs(live_jobs(2, steps=1, size=args.size, first_seed=950), overlap=True, post_core=post_core)  # the process's first call
+    best = {"direct": math.inf, "serial": math.inf, "overlap": math.inf}
+    calls = {}
+    for number in range(args.rounds):
+        jobs = live_jobs(args.jobs, steps=steps, size=args.size, first_seed=1000 * (number + 1))
+        best["direct"] = min(best["direct"], direct_calls(backend, jobs))
+        seconds, calls["serial"] = run_jobs(jobs, overlap=False, post_core=post_core)
+        best["serial"] = min(best["serial"], seconds)
+        jobs = live_jobs(args.jobs, steps=steps, size=args.size, first_seed=1000 * (number + 1) + 500)
+        seconds, calls["overlap"] = run_jobs(jobs, overlap=True, post_core=post_core)
+        best["overlap"] = min(best["overlap"], seconds)
+    assert calls == {"serial": args.jobs, "overlap": args.jobs}, calls
+    direct = best["direct"]
+    print(f"  direct calls:                  {direct:7.3f} s ({direct / args.jobs * 1000:.1f} ms a call)")
+    print(f"  jobs, finishing inline:        {best['serial']:7.3f} s   job ÷ direct {best['serial'] / direct:.3f}")
+    print(f"  jobs, finishing process:       {best['overlap']:7.3f} s   job ÷ direct {best['overlap'] / direct:.3f} (aim ≤ 1.05)")
+    worst = batched_equals_alone(backend, args.size)
+    print(f"  batched equals alone: largest pixel difference {worst} of 255 (tolerance {PIXEL_TOLERANCE})")
+    assert worst <= PIXEL_TOLERANCE, worst
+    finishing_processes.stop_processes()
+    return {"steps": steps, "post_s": post, "call_s": call, "best_s": best, "batched_pixel_difference": worst}
 
 
 if __name__ == "__main__":

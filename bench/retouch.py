@@ -24,55 +24,56 @@ Overhead = job time ÷ direct time (aim ≤ 1.15). Then lineart_standard and Can
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import parser, results
+from bench.harness.venue import here
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="An inpainting model folder (GARDEN_RETOUCH_INPAINT_MODEL); default: the tiny test pipeline")
-    parser.add_argument(
+    made = parser(__doc__)
+    made.add_argument("--model", help="An inpainting model folder (GARDEN_RETOUCH_INPAINT_MODEL); default: the tiny test pipeline")
+    made.add_argument(
         "--random-architecture",
         choices=("sd15-inpaint",),
         help="Build this full-size inpainting architecture with random weights (testkit/random_sd.py) and use it as --model",
     )
-    parser.add_argument("--random-controlnet", action="store_true", help="Also a full-size random SD 1.5 ControlNet as the lineart one")
-    parser.add_argument("--save-to", help="Folder for the random models (reused when there; default: a temp folder)")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--source", default="768x512", help="Source picture size WxH")
-    parser.add_argument("--work-size", type=int, default=512, help="Shortest side the rectangle is painted at")
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--strength", type=float, default=0.6)
-    parser.add_argument("--images", type=int, default=1, help="Images per job (count)")
-    parser.add_argument("--repeat", type=int, default=5, help="Interleaved rounds; best of N for each figure")
-    parser.add_argument("--edge-runs", type=int, default=20)
-    parser.add_argument("--smoke", action="store_true", help="256x192 source, 64 px work size, 2 steps, one round: seconds")
-    args = parser.parse_args()
+    made.add_argument("--random-controlnet", action="store_true", help="Also a full-size random SD 1.5 ControlNet as the lineart one")
+    made.add_argument("--save-to", help="Folder for the random models (reused when there; default: a temp folder)")
+    made.add_argument("--device", default="cpu")
+    made.add_argument("--source", default="768x512", help="Source picture size WxH")
+    made.add_argument("--work-size", type=int, default=512, help="Shortest side the rectangle is painted at")
+    made.add_argument("--steps", type=int, default=20)
+    made.add_argument("--strength", type=float, default=0.6)
+    made.add_argument("--images", type=int, default=1, help="Images per job (count)")
+    made.add_argument("--repeat", type=int, default=5, help="Interleaved rounds; best of N for each figure")
+    made.add_argument("--edge-runs", type=int, default=20)
+    args = made.parse_args()
     if args.smoke:
         args.source, args.work_size, args.steps, args.repeat, args.edge_runs = "256x192", 64, 2, 1, 1
     return args
 
 
-def best(times: list[float]) -> float:
-    return min(times)
-
-
-def timed(run) -> float:
-    started = time.perf_counter()
-    run()
-    return time.perf_counter() - started
+def wall(call) -> float:
+    return results.timed(call)[1]
 
 
 def main() -> int:
     args = parse_args()
-    work = Path(tempfile.mkdtemp(prefix="garden-bench-retouch-"))
+    started = results.machine()
+    with tempfile.TemporaryDirectory(prefix="garden-bench-retouch-") as folder:
+        figures = run(args, Path(folder))
+    print(results.load_line("at the end"))
+    results.write(args.json, "retouch", vars(args), figures, started)
+    return 0
+
+
+def run(args, work: Path) -> dict:
     from testkit.tiny_pipeline import save_tiny_pipeline
 
     text_to_image = str(save_tiny_pipeline(work / "tiny-sd"))
@@ -87,26 +88,21 @@ def main() -> int:
             args.model = str(save_random_pipeline(args.random_architecture, keep / f"random-{args.random_architecture}"))
         if args.random_controlnet:
             lineart = str(save_random_controlnet(keep / "random-controlnet-lineart"))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
-            "GARDEN_VAR_DIR": str(work / "var"),
-            "GARDEN_MEDIA_ROOT": str(work / "media"),
-            "CELERY_BROKER_URL": "filesystem://",
-            "GARDEN_GENERATOR_BACKEND": "diffusers",
-            "GARDEN_DIFFUSION_MODEL": text_to_image,
-            "GARDEN_RETOUCH_INPAINT_MODEL": args.model or "",
-            "GARDEN_RETOUCH_LINEART_CONTROLNET": lineart,
-            "GARDEN_DIFFUSION_DEVICE": args.device,
-            "GARDEN_DIFFUSION_BATCH_SIZE": str(max(1, args.images)),
-            "GARDEN_LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
+    settings = {
+        "CELERY_BROKER_URL": "filesystem://",
+        "GARDEN_GENERATOR_BACKEND": "diffusers",
+        "GARDEN_DIFFUSION_MODEL": text_to_image,
+        "GARDEN_RETOUCH_INPAINT_MODEL": args.model or "",
+        "GARDEN_RETOUCH_LINEART_CONTROLNET": lineart,
+        "GARDEN_DIFFUSION_DEVICE": args.device,
+        "GARDEN_DIFFUSION_BATCH_SIZE": str(max(1, args.images)),
+        "GARDEN_LOG_LEVEL": "WARNING",
+    }
+    with here("garden-bench-retouch-", **settings):
+        return measure(args, lineart)
 
-    django.setup()
-    from django.core.management import call_command
+
+def measure(args, lineart: str) -> dict:
     from PIL import Image
 
     from generation.backends import procedural
@@ -118,7 +114,6 @@ def main() -> int:
     from retouch.engine import ControlInput, PaintRequest, get_engine
     from retouch.options import ControlUnit, RetouchOptions
 
-    call_command("migrate", "--no-input", verbosity=0)
     width, height = (int(v) for v in args.source.split("x"))
     source = procedural.paint(emotion="calm", favorite="spring,sunny,day", seed=1, width=width, height=height)
     mask = Image.new("L", (width, height), 0)
@@ -134,9 +129,7 @@ def main() -> int:
         )
 
     engine = get_engine()
-    started = time.perf_counter()
-    engine.load()
-    load_seconds = time.perf_counter() - started
+    load_seconds = wall(engine.load)
     probe = submit()  # the same crop, working size and mask the jobs use
     options = probe.retouch_job.options
     prepared = imaging.prepare(
@@ -212,23 +205,23 @@ def main() -> int:
     def worker_round():
         painting.clear()
         stepping.clear()
-        rounds["worker"].append(timed(worker_side(submit())))
+        rounds["worker"].append(wall(worker_side(submit())))
         rounds["added"].append(rounds["worker"][-1] - sum(painting) + sum(stepping))
         rounds["steps"].append(sum(stepping))
 
     for number in range(args.repeat):
         # Alternate the order too, so a disturbance does not always hit the same figure.
-        order = [lambda: rounds["direct"].append(timed(direct)), worker_round, lambda: rounds["whole"].append(timed(whole_path))]
+        order = [lambda: rounds["direct"].append(wall(direct)), worker_round, lambda: rounds["whole"].append(wall(whole_path))]
         for run in order if number % 2 == 0 else order[::-1]:
             run()
-    direct_s, worker_s, whole_s, added_s, steps_s = (best(rounds[name]) for name in ("direct", "worker", "whole", "added", "steps"))
+    direct_s, worker_s, whole_s, added_s, steps_s = (min(rounds[name]) for name in ("direct", "worker", "whole", "added", "steps"))
 
     picture = procedural.paint(emotion="happy", favorite="summer,sunny,day", seed=3, width=1280, height=800)
     edge_times = {}
     for name in edges.DETECTORS:
         edges.detect(name, picture)
-        edge_times[name] = best([timed(lambda name=name: edges.detect(name, picture)) for _ in range(args.edge_runs)])
-    png_edges = best([timed(lambda: retouch_services.edge_map_png(picture=picture, detector="lineart")) for _ in range(args.edge_runs)])
+        edge_times[name] = min([wall(lambda name=name: edges.detect(name, picture)) for _ in range(args.edge_runs)])
+    png_edges = min([wall(lambda: retouch_services.edge_map_png(picture=picture, detector="lineart")) for _ in range(args.edge_runs)])
 
     label = args.model or "tiny random-weight SD via from_pipe (testkit/tiny_pipeline.py)"
     if args.random_architecture:
@@ -254,7 +247,10 @@ def main() -> int:
     for name, seconds in edge_times.items():
         print(f"edge detector {name:8s} on 1280x800:    {seconds * 1000:7.1f} ms")
     print(f"POST /api/v1/retouch/edges work (lineart + PNG): {png_edges * 1000:.1f} ms")
-    return 0
+    return {
+        "load_s": load_seconds, "direct_s": direct_s, "worker_s": worker_s, "whole_s": whole_s, "added_s": added_s,
+        "steps_s": steps_s, "worker_over_direct": worker_s / direct_s, "edges_s": edge_times, "edges_png_s": png_edges,
+    }  # fmt: skip
 
 
 if __name__ == "__main__":

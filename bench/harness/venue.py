@@ -28,6 +28,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,6 +42,7 @@ BUCKET = "bench-models"
 S3_KEYS = {"GARDEN_S3_REGION": "us-east-1", "GARDEN_S3_ACCESS_KEY_ID": "testing", "GARDEN_S3_SECRET_ACCESS_KEY": "testing"}
 JOINED = ("DATABASE_", "GARDEN_", "DJANGO_", "CELERY_", "CACHE_")  # what this process takes from the venue's settings
 DONE = ("succeeded", "failed", "cancelled")
+EMBEDDED = ("CACHE_URL", "CELERY_BROKER_URL")  # left out of a venue made by here() unless given: the embedded defaults
 
 
 def postgres_server() -> str:
@@ -66,6 +68,7 @@ class Venue:
         self, work: Path, *, database: str = "sqlite", broker: str = "", store: str = "", cache: bool = False, **settings: str
     ) -> None:
         self.work, self.tag = work, uuid.uuid4().hex[:6]
+        self.given = settings  # named for this venue: this process takes them too when it joins
         self.database, self.store, self.endpoint = database, store, ""
         self.workers: dict[str, subprocess.Popen] = {}
         self.folders: dict[str, Path] = {}  # a host's models folder when not work/models-<host>
@@ -153,7 +156,10 @@ class Venue:
 
     def join(self, host: str = "bench") -> None:
         """This process becomes a host of the venue: its settings taken, Django set up on them."""
-        os.environ.update({key: value for key, value in self.host_env(host).items() if key.startswith(JOINED)})
+        os.environ.update({key: value for key, value in self.host_env(host).items() if key.startswith(JOINED) or key in self.given})
+        for key in EMBEDDED:
+            if key not in self.env:
+                os.environ.pop(key, None)
         import django
 
         django.setup()
@@ -172,12 +178,14 @@ class Venue:
     def log(self, host: str) -> Path:
         return self.work / f"worker-{host}.log"
 
-    def start_worker(self, host: str, *, queue: str = "", new_session: bool = False, **settings: str) -> subprocess.Popen:
+    def start_worker(
+        self, host: str, *, queue: str = "", pool: str = "prefork", loglevel: str = "INFO", new_session: bool = False, **settings: str
+    ) -> subprocess.Popen:
         """The Procfile's worker on ``host`` (its own models folder and log), on ``queue`` (the venue's GPU queue by default)."""
         self.folder(host).mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue or self.env["GARDEN_GPU_QUEUE"]]
-        command += ["-c", "1", "-P", "prefork", "--without-gossip", "--without-mingle", "--without-heartbeat"]
-        command += ["-n", f"{host}-{self.tag}@%h", "--loglevel", "INFO"]
+        command += ["-c", "1", "-P", pool, "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        command += ["-n", f"{host}-{self.tag}@%h", "--loglevel", loglevel]
         with self.log(host).open("w") as log:
             worker = subprocess.Popen(
                 command, cwd=ROOT, env=self.host_env(host) | settings, stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session
@@ -220,9 +228,9 @@ class Venue:
 
     # the jobs
 
-    def wait_job(self, job, timeout: float = 900):
-        """``job`` (a GenerationJob) refreshed until it is done; a job not done in ``timeout`` stops the bench."""
-        if not wait_for(lambda: job.refresh_from_db() or job.status in DONE, timeout, every=0.2):
+    def wait_job(self, job, timeout: float = 900, every: float = 0.2):
+        """``job`` (a GenerationJob) refreshed every ``every`` s until it is done; not done in ``timeout``, the bench stops."""
+        if not wait_for(lambda: job.refresh_from_db() or job.status in DONE, timeout, every=every):
             raise SystemExit(f"job {job.pk} not done in {timeout:.0f} s: {job.status}")
         return job
 
@@ -241,3 +249,22 @@ class Venue:
             yield server
         finally:
             server.stop()
+
+
+@contextlib.contextmanager
+def here(prefix: str = "bench-", *, memory: bool = False, **settings: str) -> Iterator[Venue]:
+    """This process alone on a venue of its own (no workers or web; cache and broker the embedded
+    defaults unless given): a copy of the migrated template in a throw-away folder, Django set up
+    on it; for benches that run the app in-process. ``memory``: the folder in /dev/shm where the
+    machine has one (SQLite waits for the disk at every commit; a simulation measures the code)."""
+    shm = Path("/dev/shm")
+    parent = shm if memory and shm.is_dir() and os.access(shm, os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=parent) as folder:
+        (Path(folder) / "static").mkdir()  # WhiteNoise warns about a missing static root; no page here needs one
+        venue = Venue(Path(folder), **{"GARDEN_STATIC_ROOT": str(Path(folder) / "static"), **settings})
+        for key in EMBEDDED:
+            if key not in settings:
+                venue.env.pop(key, None)
+        with venue:
+            venue.join()
+            yield venue

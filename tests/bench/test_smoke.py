@@ -9,7 +9,7 @@ PostgreSQL, on a database of its own beside it: testkit/smoke.py, dropped afterw
 `pytest -m faults`, in CI's fault-suite step, and is skipped otherwise). A bench
 without "postgresql" runs on its own throw-away SQLite database and files whatever the test run's
 database is, so it runs once, in the pass on the embedded defaults (marked ``embedded_only``: CI runs
-`make test-all` on PostgreSQL, then the fast tier, the browser, ``backend_free`` and ``embedded_only``
+`make test-all` on PostgreSQL, then the browser, ``backend_free`` and ``embedded_only``
 tests on SQLite: .ci/run). All are ``slow``: `make test` leaves them out, `make
 test-all` runs them. Benches that take a Redis for a worker round when one answers (generation,
 live) run that round too.

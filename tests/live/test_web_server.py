@@ -49,7 +49,7 @@ def get(port: int, path: str) -> tuple[int, dict, float]:
 
 def test_waiting_long_polls_leave_the_request_thread_to_other_requests(tmp_path):
     settings = {"GARDEN_LIVE_WAIT_SLOTS": "2", "GARDEN_KIOSK_RATE": "100000/minute", "GARDEN_LIVE_RATE": "100000/minute"}
-    with gunicorn(tmp_path, workers=1, threads=1, procfile=True, compress_static=False, **settings) as server:
+    with gunicorn(tmp_path, workers=1, threads=1, procfile=True, seed=False, compress_static=False, **settings) as server:
         jobs = json.loads(server.manage("shell", "-c", MAKE_JOBS).strip().splitlines()[-1])
         port = int(server.base.rsplit(":", 1)[1])
         announcer = subprocess.Popen(
