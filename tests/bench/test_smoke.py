@@ -8,8 +8,9 @@ PostgreSQL, on a database of its own beside it: testkit/smoke.py, dropped afterw
 (marked ``faults``: the fault installation takes a minute or more to start, so it runs with
 `pytest -m faults`, in CI's fault-suite step, and is skipped otherwise). A bench
 without "postgresql" runs on its own throw-away SQLite database and files whatever the test run's
-database is, so it runs once, on the embedded defaults (marked ``embedded_only``: CI runs them after
-the fault suite, beside its PostgreSQL pass of `make test-all`: .ci/run). All are ``slow``: `make test` leaves them out, `make
+database is, so it runs once, in the pass on the embedded defaults (marked ``embedded_only``: CI runs
+`make test-all` on PostgreSQL, then the browser, ``backend_free`` and ``embedded_only``
+tests on SQLite: .ci/run). All are ``slow``: `make test` leaves them out, `make
 test-all` runs them. Benches that take a Redis for a worker round when one answers (generation,
 live) run that round too.
 """
