@@ -30,6 +30,26 @@ def test_a_database_error_while_claiming_retries_the_message_instead_of_dropping
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_message_is_retried_past_celerys_default_of_three_retries():
+    """Every retry of the task goes on while its reason lasts: retry(max_retries=None) alone means
+    Celery's default of 3, after which a message passed on a fourth time (or meeting the database
+    away a fourth time) was dropped, its job left queued with no message (bench/library_routing.py's
+    smoke timed out so: "Can't retry … MaxRetriesExceededError" in a worker's log)."""
+    calls = []
+
+    def execute_job(*, job_id, worker, heartbeat, message):
+        calls.append(job_id)
+        if len(calls) <= 5:
+            raise OperationalError("database is locked")
+        return None
+
+    with mock.patch.object(tasks.runner, "execute_job", side_effect=execute_job):
+        result = tasks.run_generation_job.apply(args=["00000000-0000-0000-0000-000000000002"], throw=False)
+    assert result.successful(), result.traceback
+    assert len(calls) == 6
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_transient_failure_retries_the_job_that_failed_not_the_one_the_message_named():
     """A worker's message may claim another job than it names (generation.worker.claim): the job
     requeued, and named by the retry, is the one whose attempt failed."""
