@@ -22,6 +22,7 @@ from generation.worker.start import JobTask
 from infra import periodic
 
 log = logging.getLogger(__name__)
+EAGER_RETRIES = 3  # retries of an eager run (Celery's default); a worker's message has no limit
 
 
 @shared_task(
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
     soft_time_limit=settings.GARDEN_JOB_SOFT_TIME_LIMIT,
     time_limit=settings.GARDEN_JOB_SOFT_TIME_LIMIT + 120,
     ignore_result=True,
-    # Every retry below is meant to go on for as long as its reason lasts (a pass-on, a lease, the
+    # On a worker every retry below goes on for as long as its reason lasts (a pass-on, a lease, the
     # database away; transient failures are bounded by the job's own GARDEN_JOB_MAX_ATTEMPTS).
     # retry(max_retries=None) means "the task's default" (Celery's 3): the limit is lifted here,
     # or a message passed on a fourth time was dropped and its job left queued with no message.
@@ -46,6 +47,9 @@ def run_generation_job(self, named_job_id: str) -> None:
     # The job the message names: on a worker a wake-up call for its queue (generation.worker.claim
     # may claim another of it); eager, the job run.
     on_worker = not self.request.is_eager  # eager (tests, `manage.py generate`): this job, here, now
+    # Eager, a retry runs at once (no countdown, no worker to wait for): bounded, or a database
+    # that stays away or another worker's live lease would spin this process.
+    bound = {} if on_worker else {"max_retries": EAGER_RETRIES}
     try:
         message = (self.request.id or "") if on_worker else ""
         job = runner.execute_job(job_id=named_job_id, worker=self.request.hostname or "", heartbeat=on_worker, message=message)
@@ -53,7 +57,7 @@ def run_generation_job(self, named_job_id: str) -> None:
             # Another attempt holds a live lease (e.g. this message was redelivered after a
             # worker crash while the heartbeat is still fresh): look again once the lease can
             # have expired, so a dead worker's job is picked up even without the sweeper.
-            raise self.retry(countdown=settings.GARDEN_JOB_LEASE_SECONDS)
+            raise self.retry(countdown=settings.GARDEN_JOB_LEASE_SECONDS, **bound)
         if on_worker and job is not None and job.status == job.Status.QUEUED and not job.cancel_requested:
             # Nothing this worker could paint, its own job included (its files are on another host):
             # the message goes on, so a worker there gets it (generation.dispatch.pull, rule 0).
@@ -66,14 +70,14 @@ def run_generation_job(self, named_job_id: str) -> None:
         if not lifecycle.requeue_job(job_id=failed, error=str(exc)):
             return
         log.warning("generation job %s: transient failure, retrying: %s", failed, exc)
-        raise self.retry(args=[failed], exc=exc, countdown=min(60, 5 * 2**self.request.retries)) from exc
+        raise self.retry(args=[failed], exc=exc, countdown=min(60, 5 * 2**self.request.retries), **bound) from exc
     except DatabaseError as exc:
         # Claiming or finishing the job met the database away or locked (SQLite under load): the
         # claim is one UPDATE, so nothing was half done; try again rather than drop the message
         # and leave the job queued until the sweeper re-sends it.
         close_old_connections()
         log.warning("generation job %s: database error, retrying: %s", named_job_id, exc)
-        raise self.retry(exc=exc, countdown=min(60, 2 * 2**self.request.retries)) from exc
+        raise self.retry(exc=exc, countdown=min(60, 2 * 2**self.request.retries), **bound) from exc
 
 
 @shared_task(name=SWEEP_TASK, ignore_result=True)
